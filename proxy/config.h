@@ -10,6 +10,9 @@
 #include <sys/socket.h>
 
 #define PX_MAX_LISTEN 16
+/* Where the embedded default policy is compiled when neither --policy nor --store is given
+ * (px_config_load leaves store_dir NULL then; the caller applies this default). */
+#define PX_DEFAULT_STORE_DIR "./var/store"
 
 struct px_pin {                 /* --resolve HOST:PORT:ADDR or --connect-to HOST:PORT:ADDR:PORT2 */
     char host[256];             /* lowercase; may start with "*." (suffix match, not the apex) */
