@@ -332,6 +332,7 @@ class Upstream(http.server.ThreadingHTTPServer):
         self.port = self.server_address[1]
         self.lock = threading.Lock()
         self.requests = []
+        self.accepts = 0  # TCP connections accepted (a tunnel without a request counts)
         self.ctx = None
         if tls:
             self.ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -342,6 +343,8 @@ class Upstream(http.server.ThreadingHTTPServer):
 
     def get_request(self):
         sock, addr = self.socket.accept()
+        with self.lock:
+            self.accepts += 1
         if self.ctx:
             # The handshake runs on first read, in the handler's thread.
             sock = self.ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
@@ -360,6 +363,10 @@ class Upstream(http.server.ThreadingHTTPServer):
     def count(self):
         with self.lock:
             return len(self.requests)
+
+    def accepted(self):
+        with self.lock:
+            return self.accepts
 
     def __enter__(self):
         self.thread.start()
@@ -867,6 +874,12 @@ class Runner:
         else:
             self.passed += 1
             print(f"ok - {name} ({time.monotonic() - t0:.1f}s)")
+        sys.stdout.flush()
+
+    def fail(self, name, exc):
+        """Records a failure that happened outside run() (setup or teardown)."""
+        self.failed.append(name)
+        print(f"not ok - {name}: {type(exc).__name__}: {exc}")
         sys.stdout.flush()
 
     def done(self):
