@@ -1,0 +1,314 @@
+/* proxy/declog.c — the decision log: one JSON object per line.
+ *
+ * Each record is formatted into a bounded stack buffer and written with a
+ * single write(2) on an O_APPEND descriptor, so lines from concurrent workers
+ * never interleave. Every string is JSON-escaped (control bytes as \u00XX,
+ * invalid UTF-8 as \ufffd) and capped; the path, the only field a client can
+ * make arbitrarily long, comes last and takes what is left of the line budget,
+ * cut with a visible marker. Rotation (SIGHUP) opens the path again and
+ * dup2()s it over the same descriptor number, so writers never see a closed
+ * or reused descriptor. */
+#include "proxy/declog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/sgw.h"
+
+#define TRUNC_MARK "...[truncated]"
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER; /* open/reopen/close */
+static _Atomic int g_fd = -1;
+static char *g_path;            /* owned; NULL for stdout */
+static _Atomic uint64_t g_failed; /* records that could not be written */
+
+struct jw {
+    char *p;
+    size_t len, cap; /* cap excludes the room kept for "\n" */
+    int overflow;
+};
+
+static void put(struct jw *w, const char *s, size_t n)
+{
+    if (w->overflow || n > w->cap - w->len) {
+        w->overflow = 1;
+        return;
+    }
+    memcpy(w->p + w->len, s, n);
+    w->len += n;
+}
+
+static void puts_lit(struct jw *w, const char *s)
+{
+    put(w, s, strlen(s));
+}
+
+static void putf(struct jw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct jw *w, const char *fmt, ...)
+{
+    char tmp[96];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof tmp) {
+        w->overflow = 1;
+        return;
+    }
+    put(w, tmp, (size_t)n);
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid
+ * (overlong forms, surrogates and values above U+10FFFF are invalid). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+/* Writes "key":"escaped" (or "key":null). The escaped content takes at most
+ * budget bytes; a longer value is cut on a character boundary and ends with
+ * TRUNC_MARK. */
+static void put_str(struct jw *w, const char *key, const char *s, size_t budget)
+{
+    putf(w, "\"%s\":", key);
+    if (s == NULL) {
+        puts_lit(w, "null");
+        return;
+    }
+    put(w, "\"", 1);
+    size_t n = strlen(s), used = 0;
+    size_t mark = sizeof TRUNC_MARK - 1;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[8];
+        const char *out = esc;
+        size_t olen, adv = 1;
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            olen = 2;
+        } else if (c == '\n') {
+            out = "\\n";
+            olen = 2;
+        } else if (c == '\r') {
+            out = "\\r";
+            olen = 2;
+        } else if (c == '\t') {
+            out = "\\t";
+            olen = 2;
+        } else if (c < 0x20 || c == 0x7f) {
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            olen = 6;
+        } else {
+            adv = utf8_len((const unsigned char *)s + i, n - i);
+            if (adv == 0) {
+                out = "\\ufffd";
+                olen = 6;
+                adv = 1;
+            } else {
+                out = s + i;
+                olen = adv;
+            }
+        }
+        /* Keep room for the marker unless this is provably the last unit. */
+        size_t need = olen + (i + adv < n ? mark : 0);
+        if (used + need > budget) {
+            put(w, TRUNC_MARK, mark);
+            break;
+        }
+        put(w, out, olen);
+        used += olen;
+        i += adv;
+    }
+    put(w, "\"", 1);
+}
+
+static double clamp_ms(double v)
+{
+    if (!(v == v) || isinf(v)) /* NaN/Inf are not JSON */
+        return v > 0 ? 1e12 : 0;
+    if (v > 1e12)
+        return 1e12;
+    if (v < -1e12)
+        return -1e12;
+    return v;
+}
+
+size_t px_declog_format(const struct px_declog_rec *r, char *buf, size_t cap)
+{
+    if (cap < 2)
+        return 0;
+    struct jw w = {buf, 0, cap - 1 > PX_DECLOG_MAX_LINE - 1 ? PX_DECLOG_MAX_LINE - 1 : cap - 1, 0};
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    putf(&w, "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",", tm.tm_year + 1900,
+         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    put_str(&w, "client", r->client, 128);
+    put(&w, ",", 1);
+    put_str(&w, "method", r->method, 64);
+    put(&w, ",", 1);
+    put_str(&w, "host", r->host, 1100);
+    putf(&w, ",\"port\":%u,", (unsigned)r->port);
+    put_str(&w, "proto", r->proto, 32);
+    put(&w, ",", 1);
+    put_str(&w, "rule", r->rule_id, 512);
+    put(&w, ",", 1);
+    put_str(&w, "verdict", r->verdict, 32);
+    put(&w, ",", 1);
+    put_str(&w, "reason", r->reason, 1024);
+    putf(&w, ",\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,", r->status,
+         (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out);
+    putf(&w, "\"decision_ms\":%.3f,\"upstream_ms\":%.3f,\"total_ms\":%.3f,",
+         clamp_ms(r->decision_ms), clamp_ms(r->upstream_ms), clamp_ms(r->total_ms));
+    putf(&w, "\"policy_version\":%llu,", (unsigned long long)r->policy_version);
+    /* The path takes what is left: "path":"…"} */
+    size_t tail = sizeof "\"path\":\"\"}" - 1;
+    size_t budget = w.len + tail < w.cap ? w.cap - w.len - tail : 0;
+    put_str(&w, "path", r->path, budget);
+    put(&w, "}", 1);
+    if (w.overflow)
+        return 0;
+    buf[w.len++] = '\n';
+    return w.len;
+}
+
+void px_declog_write(const struct px_declog_rec *r)
+{
+    char line[PX_DECLOG_MAX_LINE];
+    int fd = atomic_load(&g_fd);
+    if (fd < 0 || r == NULL)
+        return;
+    size_t n = px_declog_format(r, line, sizeof line);
+    ssize_t wr;
+    if (n == 0) {
+        wr = -1;
+        errno = EOVERFLOW;
+    } else {
+        do
+            wr = write(fd, line, n); /* one write per record: never interleaved */
+        while (wr < 0 && errno == EINTR);
+    }
+    if (wr != (ssize_t)n) {
+        uint64_t k = atomic_fetch_add(&g_failed, 1);
+        if ((k & (k + 1)) == 0) /* 1st, 2nd, 4th, 8th … failure: do not flood stderr */
+            sgw_log(SGW_LOG_ERROR, "declog", "decision log write failed (%s); %llu lost so far",
+                    wr < 0 ? strerror(errno) : "short write", (unsigned long long)k + 1);
+    }
+}
+
+static int open_path(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    if (fd < 0 && err != NULL)
+        snprintf(err, errlen, "cannot open decision log %s: %s", path, strerror(errno));
+    return fd;
+}
+
+int px_declog_open(const char *path, char *err, size_t errlen)
+{
+    if (path == NULL || path[0] == '\0') {
+        if (err)
+            snprintf(err, errlen, "decision log path is empty");
+        return -1;
+    }
+    int rc = -1;
+    pthread_mutex_lock(&g_lock);
+    int fd = STDOUT_FILENO;
+    char *copy = NULL;
+    if (strcmp(path, "-") != 0) {
+        copy = strdup(path);
+        if (copy == NULL) {
+            if (err)
+                snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+        fd = open_path(path, err, errlen);
+        if (fd < 0) {
+            free(copy);
+            goto out;
+        }
+    }
+    int old = atomic_exchange(&g_fd, fd);
+    if (old >= 0 && old != STDOUT_FILENO)
+        close(old);
+    free(g_path);
+    g_path = copy;
+    atomic_store(&g_failed, 0);
+    rc = 0;
+out:
+    pthread_mutex_unlock(&g_lock);
+    return rc;
+}
+
+int px_declog_reopen(void)
+{
+    int rc = 0;
+    pthread_mutex_lock(&g_lock);
+    int fd = atomic_load(&g_fd);
+    if (fd >= 0 && g_path != NULL) {
+        char err[256];
+        int nfd = open_path(g_path, err, sizeof err);
+        if (nfd < 0) {
+            sgw_log(SGW_LOG_ERROR, "declog", "%s; still writing to the old file", err);
+            rc = -1;
+        } else {
+            /* dup3 swaps the file under the same descriptor number atomically. */
+            if (dup3(nfd, fd, O_CLOEXEC) < 0) {
+                sgw_log(SGW_LOG_ERROR, "declog", "reopen failed: %s", strerror(errno));
+                rc = -1;
+            }
+            close(nfd);
+        }
+    }
+    pthread_mutex_unlock(&g_lock);
+    return rc;
+}
+
+void px_declog_close(void)
+{
+    pthread_mutex_lock(&g_lock);
+    int fd = atomic_exchange(&g_fd, -1);
+    if (fd >= 0 && fd != STDOUT_FILENO)
+        close(fd);
+    free(g_path);
+    g_path = NULL;
+    pthread_mutex_unlock(&g_lock);
+}
