@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""SIGTERM: stop accepting at once, finish in-flight requests within the drain
+deadline, exit 0; past the deadline the process still exits promptly."""
+
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sgw import (Gateway, Runner, TempDir, Upstream, check, eq, policy, port_open,  # noqa: E402
+                 read_one_response, wait_until)
+
+UP = "up.test.example"
+
+
+def start_request(gw, up, ms):
+    """Sends a /slow request on a raw socket; returns (socket, thread, result dict)."""
+    res = {}
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=30)
+    s.sendall(f"GET http://{UP}:{up.port}/slow?ms={ms} HTTP/1.1\r\nHost: {UP}:{up.port}\r\n\r\n"
+              .encode())
+
+    def reader():
+        try:
+            res["resp"] = read_one_response(s, timeout=30)
+        except Exception as e:  # the outcome is checked by the test
+            res["error"] = repr(e)
+        res["t"] = time.monotonic()
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
+    return s, th, res
+
+
+def t_drain(tmp, up):
+    pol = policy([("allow-up", {"host": [UP], "port": [up.port]}, "allow")])
+    args = ["--workers", "2", "--resolve", f"{UP}:{up.port}:127.0.0.1", "--drain-timeout-ms", "8000"]
+    with Gateway(pol, args=args, tmp=tmp) as gw:
+        idle = socket.create_connection(("127.0.0.1", gw.port), timeout=5)  # idle keep-alive client
+        n0 = up.count()
+        s, th, res = start_request(gw, up, 2000)
+        wait_until(lambda: up.count() > n0, 5, "the slow request to reach the upstream")
+        t0 = time.monotonic()
+        os.kill(gw.pid, signal.SIGTERM)
+        wait_until(lambda: not port_open(gw.port), 2, "the listener to stop accepting")
+        check(gw.alive(), "exited before the in-flight request completed")
+        th.join(15)
+        s.close()
+        check("resp" in res, f"in-flight request failed: {res.get('error')}")
+        eq(res["resp"].status, 200, "in-flight status")
+        eq(res["resp"].body, b"slow done\n", "in-flight body")
+        rc = gw.stop(timeout=10)
+        eq(rc, 0, "exit status after draining")
+        check(time.monotonic() - t0 < 8.0 + 2.0, "exit later than the drain deadline")
+        # the idle keep-alive client was closed, not left hanging
+        idle.settimeout(2)
+        try:
+            eq(idle.recv(1), b"", "idle client connection not closed")
+        except (ConnectionResetError, socket.timeout) as e:
+            check(isinstance(e, ConnectionResetError), "idle client connection still open")
+        idle.close()
+
+
+def t_deadline(tmp, up):
+    pol = policy([("allow-up", {"host": [UP], "port": [up.port]}, "allow")])
+    args = ["--workers", "1", "--resolve", f"{UP}:{up.port}:127.0.0.1", "--drain-timeout-ms", "1000"]
+    gw = Gateway(pol, args=args, tmp=tmp, expect_exit=None)
+    with gw:
+        n0 = up.count()
+        s, th, res = start_request(gw, up, 20000)
+        wait_until(lambda: up.count() > n0, 5, "the slow request to reach the upstream")
+        t0 = time.monotonic()
+        os.kill(gw.pid, signal.SIGTERM)
+        rc = gw.stop(timeout=8)
+        took = time.monotonic() - t0
+        check(rc != "timeout", "still running 8 s after SIGTERM with a 1 s drain deadline")
+        check(isinstance(rc, int) and rc >= 0, f"killed by a signal: {rc}")
+        check(took < 6, f"took {took:.1f}s to exit with a 1 s drain deadline")
+        th.join(5)
+        s.close()
+        check("resp" not in res or res["resp"].status != 200,
+              "a 20 s request completed within a 1 s drain deadline")
+
+
+def main():
+    r = Runner("sigterm")
+    tmp = TempDir()
+    try:
+        with Upstream() as up:
+            r.run("SIGTERM drains an in-flight request and exits 0", t_drain, tmp, up)
+            r.run("SIGTERM past the drain deadline still exits promptly", t_deadline, tmp, up)
+    finally:
+        tmp.cleanup()
+    r.done()
+
+
+if __name__ == "__main__":
+    main()
