@@ -101,6 +101,40 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
+/* Escapes the character at s[i] (n bytes total): sets *out and *olen to its JSON
+ * form (esc is scratch space) and returns how many input bytes it covers. */
+static size_t esc_unit(const char *s, size_t n, size_t i, char esc[8], const char **out,
+                       size_t *olen)
+{
+    unsigned char c = (unsigned char)s[i];
+    *out = esc;
+    *olen = 2;
+    if (c == '"' || c == '\\') {
+        esc[0] = '\\';
+        esc[1] = (char)c;
+    } else if (c == '\n') {
+        *out = "\\n";
+    } else if (c == '\r') {
+        *out = "\\r";
+    } else if (c == '\t') {
+        *out = "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+        snprintf(esc, 8, "\\u%04x", c);
+        *olen = 6;
+    } else {
+        size_t adv = utf8_len((const unsigned char *)s + i, n - i);
+        if (adv == 0) {
+            *out = "\\ufffd";
+            *olen = 6;
+            return 1;
+        }
+        *out = s + i;
+        *olen = adv;
+        return adv;
+    }
+    return 1;
+}
+
 /* Writes "key":"escaped" (or "key":null). The escaped content takes at most
  * budget bytes; a longer value is cut on a character boundary and ends with
  * TRUNC_MARK. */
@@ -112,50 +146,27 @@ static void put_str(struct jw *w, const char *key, const char *s, size_t budget)
         return;
     }
     put(w, "\"", 1);
-    size_t n = strlen(s), used = 0;
-    size_t mark = sizeof TRUNC_MARK - 1;
+    size_t n = strlen(s), total = 0, mark = sizeof TRUNC_MARK - 1;
+    char esc[8];
+    const char *out;
+    size_t olen;
+    for (size_t i = 0; i < n && total <= budget;) {
+        i += esc_unit(s, n, i, esc, &out, &olen);
+        total += olen;
+    }
+    /* Only when the whole value does not fit, keep room for the marker. */
+    size_t limit = total <= budget ? budget : (budget > mark ? budget - mark : 0);
+    size_t used = 0;
     for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[8];
-        const char *out = esc;
-        size_t olen, adv = 1;
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            olen = 2;
-        } else if (c == '\n') {
-            out = "\\n";
-            olen = 2;
-        } else if (c == '\r') {
-            out = "\\r";
-            olen = 2;
-        } else if (c == '\t') {
-            out = "\\t";
-            olen = 2;
-        } else if (c < 0x20 || c == 0x7f) {
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            olen = 6;
-        } else {
-            adv = utf8_len((const unsigned char *)s + i, n - i);
-            if (adv == 0) {
-                out = "\\ufffd";
-                olen = 6;
-                adv = 1;
-            } else {
-                out = s + i;
-                olen = adv;
-            }
-        }
-        /* Keep room for the marker unless this is provably the last unit. */
-        size_t need = olen + (i + adv < n ? mark : 0);
-        if (used + need > budget) {
-            put(w, TRUNC_MARK, mark);
+        size_t adv = esc_unit(s, n, i, esc, &out, &olen);
+        if (used + olen > limit)
             break;
-        }
         put(w, out, olen);
         used += olen;
         i += adv;
     }
+    if (total > budget)
+        put(w, TRUNC_MARK, mark);
     put(w, "\"", 1);
 }
 
