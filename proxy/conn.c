@@ -1,0 +1,1205 @@
+/* proxy/conn.c — the downstream HTTP/1.1 session of the explicit proxy and
+ * the request state machine:
+ *
+ *   HEAD -> DECIDE -> RESOLVE -> CONNECT_UP -> FORWARD -> RESPONSE -> DONE
+ *                                          \-> TUNNEL (CONNECT)
+ *
+ * One request at a time per connection: pipelined requests stay in the input
+ * buffer (bounded by the read high watermark) until the previous response is
+ * complete, so responses go out strictly in order. Nothing about a request
+ * goes upstream before the policy allowed it for the exact address the
+ * gateway then connects to. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/declog.h"
+#include "proxy/internal.h"
+#include "proxy/metrics.h"
+
+static const char *const req_state_names[PX_RS__COUNT] = {
+    "HEAD", "DECIDE", "RESOLVE", "CONNECT_UP", "FORWARD", "RESPONSE", "TUNNEL", "DONE",
+};
+
+const char *px_req_state_str(enum px_req_state s)
+{
+    return (unsigned)s < PX_RS__COUNT ? req_state_names[s] : "?";
+}
+
+double px_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+double px_elapsed_ms(const struct timespec *since)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)(ts.tv_sec - since->tv_sec) * 1000.0 +
+           (double)(ts.tv_nsec - since->tv_nsec) / 1e6;
+}
+
+/* The only place a request changes state. */
+static void req_set_state(struct px_req *r, enum px_req_state s)
+{
+    if (sgw_log_get_level() >= SGW_LOG_DEBUG)
+        sgw_log(SGW_LOG_DEBUG, PX_MOD, "%s #%u %s -> %s", r->conn->client, r->conn->n_req,
+                px_req_state_str(r->state), px_req_state_str(s));
+    r->state = s;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+int px_slice_eq_slice_nocase(struct sgw_slice a, struct sgw_slice b)
+{
+    if (a.len != b.len)
+        return 0;
+    for (size_t i = 0; i < a.len; i++)
+        if (tolower((unsigned char)a.ptr[i]) != tolower((unsigned char)b.ptr[i]))
+            return 0;
+    return 1;
+}
+
+/* Does the comma-separated token list v contain name (case-insensitive)? */
+static int token_list_has(struct sgw_slice v, struct sgw_slice name)
+{
+    size_t i = 0;
+    while (i < v.len) {
+        while (i < v.len && (v.ptr[i] == ' ' || v.ptr[i] == '\t' || v.ptr[i] == ','))
+            i++;
+        size_t st = i;
+        while (i < v.len && v.ptr[i] != ',')
+            i++;
+        size_t en = i;
+        while (en > st && (v.ptr[en - 1] == ' ' || v.ptr[en - 1] == '\t'))
+            en--;
+        if (en > st && px_slice_eq_slice_nocase(sgw_slice_make(v.ptr + st, en - st), name))
+            return 1;
+    }
+    return 0;
+}
+
+int px_hdr_is_hop(const struct px_h1_header *h, size_t n, struct sgw_slice name)
+{
+    static const char *const fixed[] = {
+        "connection", "proxy-connection", "keep-alive",          "te",
+        "trailer",    "transfer-encoding", "upgrade",            "proxy-authorization",
+        "proxy-authenticate",
+    };
+    for (size_t i = 0; i < SGW_ARRAY_LEN(fixed); i++)
+        if (sgw_slice_eq_nocase(name, fixed[i]))
+            return 1;
+    for (size_t i = 0; i < n; i++)
+        if (sgw_slice_eq_nocase(h[i].name, "connection") && token_list_has(h[i].value, name))
+            return 1;
+    return 0;
+}
+
+static int is_idempotent(const char *m)
+{
+    static const char *const ok[] = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"};
+    for (size_t i = 0; i < SGW_ARRAY_LEN(ok); i++)
+        if (strcmp(m, ok[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void conn_kick(struct px_conn *c)
+{
+    event_active(c->kick, EV_TIMEOUT, 1);
+}
+
+static void conn_timer_set(struct px_conn *c, enum px_conn_timer mode, int ms)
+{
+    c->tmode = mode;
+    if (mode == PX_TM_NONE || ms <= 0) {
+        evtimer_del(c->timer);
+        return;
+    }
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+}
+
+static struct px_config *conn_cfg(const struct px_conn *c)
+{
+    return c->w->rt->cfg;
+}
+
+/* -------------------------------------------------------------- logging */
+
+static void req_log(struct px_req *r, int status, const char *verdict, const char *reason)
+{
+    if (r->logged)
+        return;
+    r->logged = 1;
+    struct px_conn *c = r->conn;
+    double total = px_elapsed_ms(&r->t_start);
+    char host[256], path[2048];
+    const char *method = r->method[0] ? r->method : "-";
+    snprintf(host, sizeof(host), "%s", r->host);
+    size_t plen = r->msg.path.len < sizeof(path) - 1 ? r->msg.path.len : sizeof(path) - 1;
+    if (r->msg.path.ptr && !r->is_connect)
+        memcpy(path, r->msg.path.ptr, plen);
+    else
+        plen = 0;
+    path[plen] = '\0';
+    const char *rule = r->decided ? r->dec.rule_id : "none";
+    struct px_declog_rec rec = {
+        .client = c->client,
+        .method = method,
+        .host = host,
+        .port = r->port,
+        .path = plen ? path : NULL,
+        .proto = r->is_connect ? "connect" : "http/1.1",
+        .rule_id = rule,
+        .verdict = verdict,
+        .reason = reason ? reason : (r->decided ? r->dec.reason : ""),
+        .status = status,
+        .bytes_in = r->bytes_in,
+        .bytes_out = r->bytes_out,
+        .decision_ms = r->decision_ms,
+        .upstream_ms = r->upstream_ms,
+        .total_ms = total,
+        .policy_version = r->decided ? r->dec.policy_version : 0,
+    };
+    px_declog_write(&rec);
+    px_metrics_request(verdict, rule, total / 1000.0, r->bytes_in, r->bytes_out);
+}
+
+/* Releases everything the request holds (upstream, DNS, head copy). */
+static void req_cleanup(struct px_req *r)
+{
+    if (r->dns) {
+        struct px_dns_req *d = r->dns;
+        r->dns = NULL;
+        px_dns_cancel(d);
+    }
+    px_up_detach(r);
+    if (r->h2_body) {
+        evbuffer_free(r->h2_body);
+        r->h2_body = NULL;
+    }
+    free(r->head);
+    r->head = NULL;
+}
+
+/* ------------------------------------------------------ connection life */
+
+void px_conn_close(struct px_conn *c)
+{
+    if (c->dead)
+        return;
+    c->dead = 1;
+    if (c->bev && !c->pipe)
+        bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    conn_kick(c);
+}
+
+/* Close once everything queued for the client has been written. */
+static void conn_close_after_flush(struct px_conn *c)
+{
+    if (c->dead)
+        return;
+    c->closing = 1;
+    conn_timer_set(c, PX_TM_NONE, 0);
+    bufferevent_disable(c->bev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        px_conn_close(c);
+        return;
+    }
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    /* Do not wait forever on a client that stopped reading. */
+    struct timeval tv = {conn_cfg(c)->idle_timeout_ms / 1000,
+                         (conn_cfg(c)->idle_timeout_ms % 1000) * 1000};
+    c->tmode = PX_TM_RESP;
+    evtimer_add(c->timer, &tv);
+}
+
+void px_conn_free(struct px_conn *c)
+{
+    if (!c)
+        return;
+    if (c->in_req) {
+        struct px_req *r = &c->req;
+        if (!r->logged)
+            req_log(r, r->state == PX_RS_TUNNEL ? 0 : (r->resp_started ? r->resp_status : 0),
+                    r->state == PX_RS_TUNNEL ? "allow" : "error",
+                    r->state == PX_RS_TUNNEL ? "tunnel closed" : "client connection closed");
+        req_cleanup(r);
+        c->in_req = 0;
+    }
+    if (c->pipe)
+        px_pipe_free(c->pipe); /* owns the client bufferevent too */
+    else if (c->bev)
+        bufferevent_free(c->bev);
+    if (c->kick)
+        event_free(c->kick);
+    if (c->timer)
+        event_free(c->timer);
+    struct px_worker *w = c->w;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    w->n_conns--;
+    atomic_fetch_sub(&w->rt->n_conns, 1);
+    px_metrics_conn(-1);
+    free(c);
+    px_worker_conn_closed(w);
+}
+
+/* -------------------------------------------------------- error answers */
+
+/* Answers the current request with a gateway-made error and closes the
+ * connection afterwards (strict: after an error nothing else on this
+ * connection is trusted, e.g. a body we did not read). */
+static void req_fail(struct px_req *r, int status, const char *error, const char *reason)
+{
+    struct px_conn *c = r->conn;
+    if (c->dead)
+        return;
+    if (r->resp_started) {
+        px_req_resp_abort(r, reason);
+        return;
+    }
+    const char *verdict = r->decided && r->dec.verdict == RL_ALLOW ? "allow" : "deny";
+    px_respond_error(c->bev, status, error, verdict, r->decided ? r->dec.rule_id : "none", reason,
+                     1);
+    r->resp_started = 1;
+    r->resp_status = status;
+    r->bytes_out += evbuffer_get_length(bufferevent_get_output(c->bev));
+    req_log(r, status, status == 403 ? "deny" : "error", reason);
+    req_set_state(r, PX_RS_DONE);
+    req_cleanup(r);
+    conn_close_after_flush(c);
+}
+
+static void req_deny(struct px_req *r)
+{
+    sgw_log(SGW_LOG_DEBUG, PX_MOD, "%s denied %s:%u rule=%s", r->conn->client, r->host,
+            (unsigned)r->port, r->dec.rule_id);
+    req_fail(r, 403, "request denied by policy", r->dec.reason);
+}
+
+/* ------------------------------------------------------------- response */
+
+int px_req_client_congested(const struct px_req *r)
+{
+    const struct px_conn *c = r->conn;
+    if (c->dead || !c->bev)
+        return 1;
+    return evbuffer_get_length(bufferevent_get_output(c->bev)) >= PX_HIGH_WM;
+}
+
+void px_req_resp_head(struct px_req *r, int status, struct sgw_slice reason,
+                      const struct px_h1_header *h, size_t n, int has_body, int64_t clen)
+{
+    struct px_conn *c = r->conn;
+    if (c->dead)
+        return;
+    struct px_runtime *rt = c->w->rt;
+    r->resp_any = 1;
+    r->resp_status = status;
+    r->upstream_ms = px_elapsed_ms(&r->t_up);
+    r->resp_nobody = !has_body;
+    r->resp_chunked = 0;
+    r->resp_eof = 0;
+    if (has_body && clen < 0) {
+        if (r->msg.version_minor >= 1)
+            r->resp_chunked = 1;
+        else
+            r->resp_eof = 1;
+    }
+    r->resp_close = !r->msg.keep_alive || r->resp_eof || c->read_eof || c->w->draining ||
+                    atomic_load(&rt->stopping);
+
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    size_t before = evbuffer_get_length(out);
+    if (reason.len == 0)
+        reason = sgw_slice_make(px_reason_phrase(status), strlen(px_reason_phrase(status)));
+    evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", status, (int)reason.len, reason.ptr);
+    for (size_t i = 0; i < n; i++) {
+        if (px_hdr_is_hop(h, n, h[i].name))
+            continue;
+        if (sgw_slice_eq_nocase(h[i].name, "x-sovgw-decision"))
+            continue; /* only the gateway speaks for itself */
+        if (has_body && clen < 0 && sgw_slice_eq_nocase(h[i].name, "content-length"))
+            continue;
+        evbuffer_add(out, h[i].name.ptr, h[i].name.len);
+        evbuffer_add(out, ": ", 2);
+        evbuffer_add(out, h[i].value.ptr, h[i].value.len);
+        evbuffer_add(out, "\r\n", 2);
+    }
+    if (has_body && clen >= 0) {
+        /* h2 responses may omit content-length; h1 ones carried it above. */
+        int seen = 0;
+        for (size_t i = 0; i < n; i++)
+            if (sgw_slice_eq_nocase(h[i].name, "content-length"))
+                seen = 1;
+        if (!seen)
+            evbuffer_add_printf(out, "content-length: %lld\r\n", (long long)clen);
+    }
+    char rule[80];
+    size_t j = 0;
+    for (size_t i = 0; r->dec.rule_id[i] && j + 1 < sizeof(rule); i++) {
+        unsigned char ch = (unsigned char)r->dec.rule_id[i];
+        if (ch > 0x20 && ch < 0x7f && ch != ';' && ch != ',')
+            rule[j++] = (char)ch;
+    }
+    rule[j] = '\0';
+    evbuffer_add_printf(out, "via: 1.1 sovgw\r\nx-sovgw-decision: allow; rule=%s\r\n", rule);
+    if (r->resp_chunked)
+        evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
+    if (r->resp_close)
+        evbuffer_add(out, "connection: close\r\n", 19);
+    else if (r->msg.version_minor == 0)
+        evbuffer_add(out, "connection: keep-alive\r\n", 24);
+    evbuffer_add(out, "\r\n", 2);
+    r->bytes_out += evbuffer_get_length(out) - before;
+    r->resp_started = 1;
+    if (r->state == PX_RS_RESPONSE)
+        conn_timer_set(c, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
+}
+
+void px_req_resp_body(struct px_req *r, const char *data, size_t len)
+{
+    struct px_conn *c = r->conn;
+    if (c->dead || len == 0 || r->resp_nobody)
+        return;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (r->resp_chunked)
+        evbuffer_add_printf(out, "%zx\r\n", len);
+    evbuffer_add(out, data, len);
+    if (r->resp_chunked)
+        evbuffer_add(out, "\r\n", 2);
+    r->bytes_out += len;
+    if (c->tmode == PX_TM_RESP)
+        conn_timer_set(c, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
+}
+
+void px_req_resp_body_buf(struct px_req *r, struct evbuffer *src, size_t len)
+{
+    struct px_conn *c = r->conn;
+    if (c->dead || len == 0 || r->resp_nobody) {
+        evbuffer_drain(src, len);
+        return;
+    }
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (r->resp_chunked)
+        evbuffer_add_printf(out, "%zx\r\n", len);
+    evbuffer_remove_buffer(src, out, len);
+    if (r->resp_chunked)
+        evbuffer_add(out, "\r\n", 2);
+    r->bytes_out += len;
+    if (c->tmode == PX_TM_RESP)
+        conn_timer_set(c, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
+}
+
+/* The response is complete: log it, then either wait for the next request on
+ * this connection or close it. The upstream has already let go of r. */
+void px_req_resp_end(struct px_req *r)
+{
+    struct px_conn *c = r->conn;
+    if (c->dead)
+        return;
+    if (r->resp_chunked)
+        evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+    if (!r->body_done)
+        r->resp_close = 1; /* unread request body: framing of what follows is unknown */
+    req_log(r, r->resp_status, "allow", NULL);
+    req_set_state(r, PX_RS_DONE);
+    int close = r->resp_close || c->w->draining || atomic_load(&c->w->rt->stopping);
+    req_cleanup(r);
+    c->in_req = 0;
+    if (close) {
+        conn_close_after_flush(c);
+        return;
+    }
+    bufferevent_enable(c->bev, EV_READ);
+    conn_timer_set(c, PX_TM_IDLE, conn_cfg(c)->idle_timeout_ms);
+    conn_kick(c); /* a pipelined request may already be waiting */
+}
+
+void px_req_resp_abort(struct px_req *r, const char *reason)
+{
+    struct px_conn *c = r->conn;
+    if (c->dead)
+        return;
+    sgw_log(SGW_LOG_INFO, PX_MOD, "%s response to %s:%u cut: %s", c->client, r->host,
+            (unsigned)r->port, reason);
+    req_log(r, r->resp_status, "error", reason);
+    req_set_state(r, PX_RS_DONE);
+    req_cleanup(r);
+    /* Do not finish a chunked body: the client must see a truncated
+     * response, never a complete one. */
+    px_conn_close(c);
+}
+
+/* ---------------------------------------------------------- request body */
+
+static void req_arm_upstream_timer(struct px_req *r)
+{
+    struct px_conn *c = r->conn;
+    if (!r->resp_any)
+        conn_timer_set(c, PX_TM_UPSTREAM, conn_cfg(c)->upstream_timeout_ms);
+}
+
+/* Moves request body bytes from the client input to the upstream, decoding
+ * chunked framing, until the input is empty, the upstream is congested or
+ * the body is complete. */
+static void pump_body(struct px_req *r)
+{
+    struct px_conn *c = r->conn;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    uint64_t max_body = conn_cfg(c)->max_body;
+    int progressed = 0;
+    while (!r->body_done && !c->dead) {
+        if (px_up_body_congested(r)) {
+            bufferevent_disable(c->bev, EV_READ);
+            break;
+        }
+        size_t len = evbuffer_get_length(in);
+        if (len == 0)
+            break;
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            break;
+        if (r->msg.body == PX_H1_BODY_LENGTH) {
+            size_t n = v.iov_len;
+            if (n > r->body_left)
+                n = (size_t)r->body_left;
+            px_up_body(r, v.iov_base, n);
+            evbuffer_drain(in, n);
+            r->body_left -= n;
+            r->body_read += n;
+            r->bytes_in += n;
+            progressed = 1;
+            if (r->body_left == 0)
+                r->body_done = 1;
+        } else {
+            size_t consumed = 0, dlen = 0;
+            const char *data = NULL, *reason = NULL;
+            int rc = px_h1_chunked_feed(&r->chunk, v.iov_base, v.iov_len, &consumed, &data, &dlen,
+                                        &reason);
+            if (rc == SGW_AGAIN) {
+                evbuffer_drain(in, v.iov_len);
+                r->bytes_in += v.iov_len;
+                progressed = 1;
+                if (r->chunk.done)
+                    r->body_done = 1;
+                continue;
+            }
+            if (rc != SGW_OK) {
+                req_fail(r, rc == SGW_ELIMIT ? 413 : 400, "invalid chunked request body",
+                         reason ? reason : "chunked framing error");
+                return;
+            }
+            if (dlen) {
+                if (r->body_read + dlen > max_body) {
+                    req_fail(r, 413, "request body too large", "body exceeds max-body");
+                    return;
+                }
+                px_up_body(r, data, dlen);
+                r->body_read += dlen;
+            }
+            evbuffer_drain(in, consumed);
+            r->bytes_in += consumed;
+            progressed = 1;
+            if (r->chunk.done)
+                r->body_done = 1;
+        }
+    }
+    if (c->dead)
+        return;
+    if (r->body_done) {
+        px_up_body_end(r);
+        if (r->state == PX_RS_FORWARD)
+            req_set_state(r, PX_RS_RESPONSE);
+        /* Keep reading (bounded by the watermark) to notice a client EOF;
+         * pipelined bytes just wait in the input buffer. */
+        bufferevent_enable(c->bev, EV_READ);
+        if (r->resp_started)
+            conn_timer_set(c, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
+        else
+            req_arm_upstream_timer(r);
+    } else if (progressed && !r->resp_any) {
+        conn_timer_set(c, PX_TM_BODY, conn_cfg(c)->idle_timeout_ms);
+    } else if (c->read_eof && evbuffer_get_length(in) == 0) {
+        /* The client half-closed in the middle of its body: never forward a
+         * truncated body as complete. */
+        if (r->resp_started)
+            px_req_resp_abort(r, "client closed during the request body");
+        else
+            req_fail(r, 400, "incomplete request body", "client closed during the request body");
+    }
+}
+
+void px_req_body_resume(struct px_req *r)
+{
+    struct px_conn *c = r->conn;
+    if (c->dead || r->body_done || r->state != PX_RS_FORWARD)
+        return;
+    bufferevent_enable(c->bev, EV_READ);
+    pump_body(r);
+}
+
+/* ------------------------------------------------------------- upstream */
+
+/* The CONNECT tunnel is over: log it with its byte counts and close. */
+static void tunnel_done(struct px_pipe *p, void *arg, const char *why)
+{
+    struct px_conn *c = arg;
+    struct px_req *r = &c->req;
+    if (c->dead)
+        return;
+    r->bytes_in += p->a_to_b;
+    r->bytes_out += p->b_to_a;
+    req_log(r, 0, "allow", why);
+    px_conn_close(c);
+}
+
+/* Called by upstream.c once the upstream accepted the request head (h1: head
+ * written; h2: stream submitted; tunnel: TCP connected). */
+void px_req_up_connected(struct px_req *r)
+{
+    struct px_conn *c = r->conn;
+    if (c->dead)
+        return;
+    if (r->is_connect) {
+        struct bufferevent *ub = px_up_take_bev(r->up);
+        r->up = NULL;
+        if (!ub) {
+            req_fail(r, 502, "upstream connect failed", "upstream connection lost");
+            return;
+        }
+        static const char est[] = "HTTP/1.1 200 Connection Established\r\n\r\n";
+        evbuffer_add(bufferevent_get_output(c->bev), est, sizeof(est) - 1);
+        r->resp_started = 1;
+        r->resp_status = 200;
+        r->upstream_ms = px_elapsed_ms(&r->t_up);
+        conn_timer_set(c, PX_TM_NONE, 0);
+        struct px_pipe *p = px_pipe_new(c->w->base, c->bev, ub, conn_cfg(c)->idle_timeout_ms,
+                                        tunnel_done, c);
+        if (!p) {
+            bufferevent_free(ub);
+            req_fail(r, 502, "tunnel setup failed", "out of memory");
+            return;
+        }
+        c->pipe = p;
+        req_set_state(r, PX_RS_TUNNEL);
+        return;
+    }
+    if (r->msg.expect_continue && !r->body_done && r->msg.version_minor >= 1) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        evbuffer_add(bufferevent_get_output(c->bev), cont, sizeof(cont) - 1);
+    }
+    if (r->body_done) {
+        px_up_body_end(r);
+        req_set_state(r, PX_RS_RESPONSE);
+        req_arm_upstream_timer(r);
+        return;
+    }
+    req_set_state(r, PX_RS_FORWARD);
+    bufferevent_enable(c->bev, EV_READ);
+    conn_timer_set(c, PX_TM_BODY, conn_cfg(c)->idle_timeout_ms);
+    pump_body(r);
+}
+
+static void connect_up(struct px_req *r, int fresh)
+{
+    if (r->state != PX_RS_CONNECT_UP)
+        req_set_state(r, PX_RS_CONNECT_UP);
+    clock_gettime(CLOCK_MONOTONIC, &r->t_up);
+    px_up_attach(r, fresh);
+}
+
+void px_req_up_failed(struct px_req *r, int status, const char *reason, int timeout)
+{
+    struct px_conn *c = r->conn;
+    if (c->dead)
+        return;
+    r->up = NULL;
+    if (r->resp_started) {
+        px_req_resp_abort(r, reason);
+        return;
+    }
+    /* A reused pooled connection that died before any response byte: the
+     * upstream may have closed it just as we sent; retry once, fresh, when
+     * that cannot duplicate a side effect. */
+    if (r->up_reused && !r->resp_any && !r->retried && r->body_sent == 0 &&
+        is_idempotent(r->method)) {
+        r->retried = 1;
+        r->up_reused = 0;
+        connect_up(r, 1);
+        return;
+    }
+    if (r->state == PX_RS_CONNECT_UP && r->addr_idx + 1 < r->n_addrs) {
+        sgw_log(SGW_LOG_INFO, PX_MOD, "%s %s:%u: %s, trying next address", c->client, r->host,
+                (unsigned)r->port, reason);
+        r->addr_idx++;
+        r->last_timeout = timeout;
+        connect_up(r, 1);
+        return;
+    }
+    req_fail(r, timeout ? 504 : status, timeout ? "upstream timeout" : "upstream failure",
+             reason);
+}
+
+/* Every candidate address is decided again with the address itself; only the
+ * allowed ones are kept, in order. */
+static void check_candidates(struct px_req *r, const struct sockaddr *const *sas,
+                             const socklen_t *lens, size_t n)
+{
+    struct px_conn *c = r->conn;
+    struct rl_request q = {
+        .host = r->host,
+        .host_len = strlen(r->host),
+        .port = r->port,
+        .method = r->method,
+        .method_len = strlen(r->method),
+        .path = r->is_connect ? "" : r->msg.path.ptr,
+        .path_len = r->is_connect ? 0 : r->msg.path.len,
+        .addr_pinned = r->pinned,
+    };
+    struct rl_decision d, last_deny;
+    memset(&last_deny, 0, sizeof(last_deny));
+    snprintf(last_deny.rule_id, sizeof(last_deny.rule_id), "default");
+    snprintf(last_deny.reason, sizeof(last_deny.reason), "no address to connect to");
+    int have_allow = 0;
+    double t0 = px_now_ms();
+    r->n_addrs = 0;
+    r->addr_idx = 0;
+    for (size_t i = 0; i < n && r->n_addrs < PX_MAX_ADDRS; i++) {
+        q.addr = sas[i];
+        memset(&d, 0, sizeof(d));
+        rl_decide(c->w->rd, &q, &d);
+        if (d.verdict == RL_ALLOW) {
+            memcpy(&r->addrs[r->n_addrs], sas[i], lens[i]);
+            r->addrlens[r->n_addrs] = lens[i];
+            r->n_addrs++;
+            if (!have_allow)
+                r->dec = d;
+            have_allow = 1;
+        } else {
+            last_deny = d;
+            last_deny.verdict = RL_DENY; /* NEED_ADDR with an address is a deny */
+        }
+    }
+    r->decision_ms += px_now_ms() - t0;
+    if (!have_allow) {
+        r->dec = last_deny;
+        req_deny(r);
+        return;
+    }
+    connect_up(r, 0);
+}
+
+static void dns_cb(void *arg, int err, const struct evutil_addrinfo *ai)
+{
+    struct px_req *r = arg;
+    r->dns = NULL;
+    if (r->conn->dead)
+        return;
+    if (err || !ai) {
+        char why[160];
+        snprintf(why, sizeof(why), "DNS resolution of the target failed: %s",
+                 err ? evutil_gai_strerror(err) : "no address");
+        req_fail(r, 502, "upstream name resolution failed", why);
+        return;
+    }
+    const struct sockaddr *sas[PX_MAX_ADDRS];
+    socklen_t lens[PX_MAX_ADDRS];
+    size_t n = 0;
+    for (const struct evutil_addrinfo *p = ai; p && n < PX_MAX_ADDRS; p = p->ai_next) {
+        if (p->ai_family != AF_INET && p->ai_family != AF_INET6)
+            continue;
+        sas[n] = p->ai_addr;
+        lens[n] = (socklen_t)p->ai_addrlen;
+        n++;
+    }
+    check_candidates(r, sas, lens, n);
+}
+
+/* Parses an IP literal (strict inet_pton) into ss with port; 0 ok, -1 not one. */
+static int ip_literal(const char *s, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+{
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, s, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        *len = sizeof(*v4);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, s, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        *len = sizeof(*v6);
+        return 0;
+    }
+    return -1;
+}
+
+/* A name whose last label is all digits would be read as a (non-canonical)
+ * IPv4 literal by some resolvers ("127.1", "2130706433"): refuse it. */
+static int looks_numeric(const char *h)
+{
+    size_t n = strlen(h);
+    if (n && h[n - 1] == '.')
+        n--;
+    size_t st = n;
+    while (st > 0 && h[st - 1] != '.')
+        st--;
+    if (st == n)
+        return 0;
+    for (size_t i = st; i < n; i++)
+        if (!isdigit((unsigned char)h[i]))
+            return 0;
+    return 1;
+}
+
+static void req_resolve(struct px_req *r)
+{
+    struct px_conn *c = r->conn;
+    struct px_config *cfg = conn_cfg(c);
+    req_set_state(r, PX_RS_RESOLVE);
+    struct sockaddr_storage ss;
+    socklen_t len = 0;
+    const struct sockaddr *sas[1] = {(const struct sockaddr *)&ss};
+    const struct px_pin *pin = px_config_pin_find(cfg, r->host, strlen(r->host), r->port);
+    if (pin) {
+        if (ip_literal(pin->addr, pin->port2 ? pin->port2 : r->port, &ss, &len) != 0) {
+            req_fail(r, 502, "invalid pinned address", "--resolve/--connect-to address");
+            return;
+        }
+        r->pinned = 1;
+        check_candidates(r, sas, &len, 1);
+        return;
+    }
+    if (ip_literal(r->host, r->port, &ss, &len) == 0) {
+        check_candidates(r, sas, &len, 1);
+        return;
+    }
+    if (looks_numeric(r->host)) {
+        req_fail(r, 400, "invalid target host", "non-canonical IP address literal");
+        return;
+    }
+    int rc = px_dns_resolve(c->w, r->host, r->port, dns_cb, r, &r->dns);
+    if (rc != SGW_OK)
+        req_fail(r, 502, "upstream name resolution failed", "no DNS resolver available");
+}
+
+/* Phase-1 policy on the head alone; a deny answers at once and nothing is
+ * resolved or sent anywhere. */
+static void req_decide(struct px_req *r)
+{
+    struct px_conn *c = r->conn;
+    req_set_state(r, PX_RS_DECIDE);
+    struct rl_request q = {
+        .host = r->host,
+        .host_len = strlen(r->host),
+        .port = r->port,
+        .method = r->method,
+        .method_len = strlen(r->method),
+        .path = r->is_connect ? "" : r->msg.path.ptr,
+        .path_len = r->is_connect ? 0 : r->msg.path.len,
+        .addr = NULL,
+        .addr_pinned = 0,
+    };
+    double t0 = px_now_ms();
+    memset(&r->dec, 0, sizeof(r->dec));
+    rl_decide(c->w->rd, &q, &r->dec);
+    r->decision_ms = px_now_ms() - t0;
+    r->decided = 1;
+    if (r->dec.verdict == RL_DENY) {
+        req_deny(r);
+        return;
+    }
+    req_resolve(r);
+}
+
+/* ----------------------------------------------------------- head parsing */
+
+static void rebase(struct sgw_slice *s, const char *from, size_t len, const char *to)
+{
+    if (s->ptr && s->ptr >= from && s->ptr < from + len)
+        s->ptr = to + (s->ptr - from);
+}
+
+/* Starts a request from a complete, parsed head at buf[0..head_len). */
+static void req_start(struct px_conn *c, const char *buf, size_t head_len,
+                      const struct px_h1_message *msg)
+{
+    struct px_req *r = &c->req;
+    memset(r, 0, sizeof(*r));
+    r->conn = c;
+    r->state = PX_RS_HEAD;
+    clock_gettime(CLOCK_MONOTONIC, &r->t_start);
+    c->in_req = 1;
+    c->n_req++;
+    r->bytes_in = head_len;
+    conn_timer_set(c, PX_TM_NONE, 0);
+
+    r->head = malloc(head_len ? head_len : 1);
+    if (!r->head) {
+        evbuffer_drain(bufferevent_get_input(c->bev), head_len);
+        req_fail(r, 503, "gateway out of memory", "out of memory");
+        return;
+    }
+    memcpy(r->head, buf, head_len);
+    r->head_len = head_len;
+    r->msg = *msg;
+    struct px_h1_message *m = &r->msg;
+    rebase(&m->method, buf, head_len, r->head);
+    rebase(&m->target, buf, head_len, r->head);
+    rebase(&m->scheme, buf, head_len, r->head);
+    rebase(&m->host, buf, head_len, r->head);
+    rebase(&m->path, buf, head_len, r->head);
+    rebase(&m->reason, buf, head_len, r->head);
+    for (size_t i = 0; i < m->n_headers; i++) {
+        rebase(&m->headers[i].name, buf, head_len, r->head);
+        rebase(&m->headers[i].value, buf, head_len, r->head);
+    }
+    evbuffer_drain(bufferevent_get_input(c->bev), head_len);
+
+    if (m->method.len == 0 || m->method.len >= sizeof(r->method)) {
+        req_fail(r, 400, "bad request", "invalid method");
+        return;
+    }
+    memcpy(r->method, m->method.ptr, m->method.len);
+    r->method[m->method.len] = '\0';
+    r->is_connect = strcmp(r->method, "CONNECT") == 0;
+
+    if (m->form == PX_H1_TARGET_ORIGIN || m->form == PX_H1_TARGET_ASTERISK) {
+        req_fail(r, 400, "bad request", "origin-form requests need a transparent listener");
+        return;
+    }
+    if (m->host.len == 0 || m->host.len >= sizeof(r->host)) {
+        req_fail(r, 400, "bad request", "invalid target host");
+        return;
+    }
+    for (size_t i = 0; i < m->host.len; i++)
+        r->host[i] = (char)tolower((unsigned char)m->host.ptr[i]);
+    r->host[m->host.len] = '\0';
+    r->port = m->port;
+    if (r->is_connect) {
+        if (m->form != PX_H1_TARGET_AUTHORITY || r->port == 0) {
+            req_fail(r, 400, "bad request", "CONNECT needs host:port");
+            return;
+        }
+        r->body_done = 1;
+    } else {
+        if (m->form != PX_H1_TARGET_ABSOLUTE) {
+            req_fail(r, 400, "bad request", "absolute-form target required");
+            return;
+        }
+        if (sgw_slice_eq_nocase(m->scheme, "http"))
+            r->tls = 0;
+        else if (sgw_slice_eq_nocase(m->scheme, "https"))
+            r->tls = 1;
+        else {
+            req_fail(r, 400, "bad request", "unsupported URL scheme");
+            return;
+        }
+        if (r->port == 0)
+            r->port = r->tls ? 443 : 80;
+        if (m->body == PX_H1_BODY_LENGTH && m->content_length > conn_cfg(c)->max_body) {
+            req_fail(r, 413, "request body too large", "content-length exceeds max-body");
+            return;
+        }
+        r->body_left = m->body == PX_H1_BODY_LENGTH ? m->content_length : 0;
+        r->body_done = m->body == PX_H1_BODY_NONE ||
+                       (m->body == PX_H1_BODY_LENGTH && m->content_length == 0);
+    }
+    req_decide(r);
+}
+
+/* Is the request line longer than its limit (414) rather than the head (431)? */
+static int line_too_long(const char *buf, size_t n, size_t max_line)
+{
+    size_t lim = n < max_line ? n : max_line;
+    return memchr(buf, '\n', lim) == NULL && n >= max_line;
+}
+
+static void parse_head(struct px_conn *c)
+{
+    struct px_runtime *rt = c->w->rt;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t len = evbuffer_get_length(in);
+    if (len == 0) {
+        if (c->read_eof || c->w->draining)
+            px_conn_close(c);
+        return;
+    }
+    if (c->tmode != PX_TM_HEADER)
+        conn_timer_set(c, PX_TM_HEADER, conn_cfg(c)->header_timeout_ms);
+    size_t n = len < rt->lim.max_head + 1 ? len : rt->lim.max_head + 1;
+    const char *buf = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
+    if (!buf) {
+        px_conn_close(c);
+        return;
+    }
+    struct px_h1_message msg;
+    size_t head_len = 0;
+    const char *reason = NULL;
+    int rc = px_h1_parse_request(buf, n, &rt->lim, &msg, &head_len, &reason);
+    if (rc == SGW_OK) {
+        req_start(c, buf, head_len, &msg);
+        return;
+    }
+    int status = 0;
+    const char *error = "bad request";
+    if (rc == SGW_AGAIN) {
+        if (n > rt->lim.max_head) {
+            status = line_too_long(buf, n, rt->lim.max_request_line) ? 414 : 431;
+            reason = "request head too large";
+        } else if (c->read_eof) {
+            px_conn_close(c);
+            return;
+        } else {
+            return;
+        }
+    } else if (rc == SGW_ELIMIT) {
+        status = line_too_long(buf, n, rt->lim.max_request_line) ? 414 : 431;
+        error = status == 414 ? "request line too long" : "request header fields too large";
+    } else {
+        status = 400;
+    }
+    /* A parse failure is still a request for the log. */
+    struct px_req *r = &c->req;
+    memset(r, 0, sizeof(*r));
+    r->conn = c;
+    clock_gettime(CLOCK_MONOTONIC, &r->t_start);
+    c->in_req = 1;
+    c->n_req++;
+    r->bytes_in = n;
+    snprintf(r->host, sizeof(r->host), "-");
+    req_fail(r, status, error, reason ? reason : "malformed request");
+}
+
+/* Runs queued work for the connection: parse the next request head, or move
+ * request body bytes. */
+static void conn_process(struct px_conn *c)
+{
+    if (c->dead || c->closing || c->pipe)
+        return;
+    if (!c->in_req) {
+        parse_head(c);
+        return;
+    }
+    struct px_req *r = &c->req;
+    if (r->state == PX_RS_FORWARD)
+        pump_body(r);
+}
+
+/* -------------------------------------------------------- bev callbacks */
+
+static void kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct px_conn *c = arg;
+    if (c->dead) {
+        px_conn_free(c);
+        return;
+    }
+    conn_process(c);
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    struct px_conn *c = arg;
+    conn_process(c);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    struct px_conn *c = arg;
+    if (c->dead)
+        return;
+    size_t left = evbuffer_get_length(bufferevent_get_output(bev));
+    if (c->closing) {
+        if (left == 0)
+            px_conn_close(c);
+        return;
+    }
+    if (c->in_req && c->req.up && left < PX_LOW_WM) {
+        if (c->tmode == PX_TM_RESP)
+            conn_timer_set(c, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
+        px_up_resume(&c->req);
+    }
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct px_conn *c = arg;
+    if (c->dead)
+        return;
+    if (what & BEV_EVENT_ERROR) {
+        px_conn_close(c);
+        return;
+    }
+    if (what & BEV_EVENT_EOF) {
+        c->read_eof = 1;
+        if (c->closing)
+            return;
+        if (!c->in_req) {
+            conn_process(c); /* a complete request may still be buffered */
+            if (!c->dead && !c->in_req)
+                px_conn_close(c);
+            return;
+        }
+        if (c->req.state == PX_RS_FORWARD)
+            pump_body(&c->req);
+        /* Otherwise: half-close after a complete request, the response is
+         * still delivered, then the connection closes. */
+    }
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct px_conn *c = arg;
+    if (c->dead)
+        return;
+    struct px_req *r = &c->req;
+    enum px_conn_timer m = c->tmode;
+    c->tmode = PX_TM_NONE;
+    switch (m) {
+    case PX_TM_IDLE:
+        px_conn_close(c);
+        break;
+    case PX_TM_HEADER:
+        if (c->in_req || evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+            px_conn_close(c);
+            break;
+        }
+        memset(r, 0, sizeof(*r));
+        r->conn = c;
+        clock_gettime(CLOCK_MONOTONIC, &r->t_start);
+        c->in_req = 1;
+        c->n_req++;
+        snprintf(r->host, sizeof(r->host), "-");
+        req_fail(r, 408, "request timeout", "request head not received in time");
+        break;
+    case PX_TM_BODY:
+        if (c->in_req)
+            req_fail(r, 408, "request timeout", "request body stalled");
+        else
+            px_conn_close(c);
+        break;
+    case PX_TM_UPSTREAM:
+        if (c->in_req) {
+            px_up_detach(r);
+            req_fail(r, 504, "upstream timeout", "upstream response head not received in time");
+        } else {
+            px_conn_close(c);
+        }
+        break;
+    case PX_TM_RESP:
+        if (c->in_req && !c->closing)
+            px_req_resp_abort(r, "response stalled");
+        else
+            px_conn_close(c);
+        break;
+    default:
+        break;
+    }
+}
+
+/* --------------------------------------------------------------- accept */
+
+static void refuse_busy(evutil_socket_t fd)
+{
+    static const char body[] =
+        "{\"error\":\"gateway busy\",\"rule\":\"none\",\"reason\":\"connection limit reached or "
+        "shutting down\"}\n";
+    char msg[512];
+    int n = snprintf(msg, sizeof(msg),
+                     "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+                     "content-length: %zu\r\nx-sovgw-decision: deny; rule=none\r\n"
+                     "connection: close\r\n\r\n%s",
+                     sizeof(body) - 1, body);
+    if (n > 0 && (size_t)n < sizeof(msg)) {
+        ssize_t wr = send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)wr;
+    }
+    evutil_closesocket(fd);
+}
+
+void px_conn_accept(struct px_worker *w, evutil_socket_t fd, const struct sockaddr *sa, int salen)
+{
+    struct px_runtime *rt = w->rt;
+    if (atomic_load(&rt->n_conns) >= rt->cfg->max_connections || w->draining ||
+        atomic_load(&rt->stopping)) {
+        refuse_busy(fd);
+        return;
+    }
+    struct px_conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        evutil_closesocket(fd);
+        return;
+    }
+    c->w = w;
+    char ip[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof(ip));
+        port = ntohs(v4->sin_port);
+        snprintf(c->client, sizeof(c->client), "%s:%u", ip, port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof(ip));
+        port = ntohs(v6->sin6_port);
+        snprintf(c->client, sizeof(c->client), "[%s]:%u", ip, port);
+    }
+    (void)salen;
+    c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    c->kick = event_new(w->base, -1, 0, kick_cb, c);
+    c->timer = evtimer_new(w->base, timer_cb, c);
+    if (!c->bev || !c->kick || !c->timer) {
+        if (c->bev)
+            bufferevent_free(c->bev);
+        else
+            evutil_closesocket(fd);
+        if (c->kick)
+            event_free(c->kick);
+        if (c->timer)
+            event_free(c->timer);
+        free(c);
+        return;
+    }
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    w->n_conns++;
+    atomic_fetch_add(&rt->n_conns, 1);
+    px_metrics_conn(1);
+    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    /* Bound what a client can make us hold: a head (or pipelined backlog) of
+     * at most max_head, plus a little slack so the parser can see the excess. */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, rt->lim.max_head + 1024);
+    bufferevent_setwatermark(c->bev, EV_WRITE, PX_LOW_WM, 0);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    conn_timer_set(c, PX_TM_HEADER, rt->cfg->header_timeout_ms);
+}
+
+/* SIGTERM: idle keep-alive connections close now; busy ones close after
+ * their current response (resp_close is forced by draining). */
+void px_worker_drain_conns(struct px_worker *w)
+{
+    for (struct px_conn *c = w->conns; c; c = c->next) {
+        if (c->dead || c->closing || c->in_req || c->pipe)
+            continue;
+        if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+            px_conn_close(c);
+        else
+            conn_kick(c);
+    }
+}

@@ -1,0 +1,305 @@
+/* proxy/internal.h — private structures of the proxy core (never leaves proxy/).
+ *
+ * Threading: one px_worker per thread, each with its own event_base, listeners,
+ * rl_reader, evdns_base and upstream pool (shared-nothing). Everything hanging
+ * off a worker (connections, requests, upstream connections, tunnels) is only
+ * touched by that worker's thread. The px_runtime is shared and read-only after
+ * start, except for the atomics.
+ *
+ * Lifetimes: a px_conn, px_upconn or px_pipe is never freed inside its own
+ * callback chain. Closing marks it dead and activates its "kick" event; the
+ * kick callback (run from the loop, outside any other callback) frees it. Every
+ * callback checks the dead flag first. */
+#ifndef SGW_PROXY_INTERNAL_H
+#define SGW_PROXY_INTERNAL_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <nghttp2/nghttp2.h>
+#include <openssl/ssl.h>
+
+#include "common/sgw.h"
+#include "proxy/config.h"
+#include "proxy/h1.h"
+#include "rules/rules.h"
+
+#define PX_MOD "proxy"
+#define PX_MAX_ADDRS 8
+#define PX_HIGH_WM (512u * 1024u)   /* client output above this: stop reading upstream */
+#define PX_LOW_WM (128u * 1024u)    /* ... and resume below this */
+#define PX_TUNNEL_WM (256u * 1024u) /* tunnel: peer output above this stops the other side */
+#define PX_POOL_MAX_IDLE 256        /* idle upstream connections kept per worker */
+
+struct px_worker;
+struct px_conn;
+struct px_upconn;
+struct px_pipe;
+struct px_dns_req;
+
+/* Process-wide state, built by px_cli_run before the workers start. */
+struct px_runtime {
+    struct px_config *cfg;        /* borrowed from px_cli_run, read-only */
+    struct rl_engine *eng;        /* owned by px_cli_run */
+    SSL_CTX *up_ssl;              /* upstream TLS client context (thread-safe use) */
+    struct px_h1_limits lim;
+    const char *store_dir;        /* borrowed */
+    atomic_int n_conns;           /* open downstream connections, all workers */
+    atomic_int stopping;          /* SIGTERM/SIGINT seen */
+    atomic_int ready;             /* workers running, policy loaded */
+    struct px_worker *workers;    /* owned array */
+    int n_workers;
+};
+
+struct px_worker {
+    struct px_runtime *rt;        /* borrowed */
+    int id;
+    pthread_t thread;
+    int started;
+    struct event_base *base;      /* owned */
+    struct evdns_base *dns;       /* owned, may be NULL (no resolver available) */
+    struct rl_reader *rd;         /* owned */
+    struct evconnlistener *ls[PX_MAX_LISTEN];  /* owned */
+    size_t n_ls;
+    struct event *relisten_ev;    /* re-enables listeners after EMFILE */
+    int notify_fd[2];             /* main -> worker: 'D' drain */
+    struct event *notify_ev;
+    struct event *drain_ev;       /* drain deadline */
+    int draining;
+    struct px_conn *conns;        /* list of live downstream connections */
+    int n_conns;
+    struct px_upconn *ups;        /* list of live upstream connections */
+    int n_idle;
+};
+
+enum px_req_state {
+    PX_RS_HEAD,        /* waiting for / parsing the request head */
+    PX_RS_DECIDE,      /* head parsed, policy phase 1 */
+    PX_RS_RESOLVE,     /* asynchronous DNS in progress */
+    PX_RS_CONNECT_UP,  /* upstream connection being set up */
+    PX_RS_FORWARD,     /* request head sent, body streaming upstream */
+    PX_RS_RESPONSE,    /* request fully sent, response streaming back */
+    PX_RS_TUNNEL,      /* CONNECT established, bytes spliced */
+    PX_RS_DONE,        /* response complete (or error sent) */
+    PX_RS__COUNT
+};
+
+const char *px_req_state_str(enum px_req_state s);
+
+/* One request on a downstream connection (one at a time: pipelined requests
+ * wait in the input buffer until the previous response is complete). */
+struct px_req {
+    struct px_conn *conn;         /* borrowed back-pointer */
+    enum px_req_state state;
+    char *head;                   /* owned copy of the request head bytes */
+    size_t head_len;
+    struct px_h1_message msg;     /* slices borrow from head */
+    char host[256];               /* lowercased target host, NUL-terminated */
+    uint16_t port;                /* target port from the request */
+    int tls;                      /* upstream over TLS (https:// absolute-form) */
+    int is_connect;
+    char method[32];
+    struct rl_decision dec;
+    int decided;                  /* dec is filled */
+    /* resolution */
+    struct px_dns_req *dns;       /* owned while in flight */
+    struct sockaddr_storage addrs[PX_MAX_ADDRS];  /* allowed candidate addresses */
+    socklen_t addrlens[PX_MAX_ADDRS];
+    size_t n_addrs, addr_idx;
+    int pinned;
+    /* upstream */
+    struct px_upconn *up;         /* borrowed; the upstream serving this request */
+    int32_t stream_id;            /* h2 stream, 0 when none */
+    int up_reused;                /* upstream connection was reused from the pool */
+    int retried;
+    int last_timeout;             /* last connect failure was a timeout */
+    /* request body toward the upstream */
+    uint64_t body_left;           /* PX_H1_BODY_LENGTH: bytes still to read */
+    struct px_h1_chunked chunk;   /* PX_H1_BODY_CHUNKED decoder */
+    int body_done;                /* whole request body read from the client */
+    uint64_t body_read;           /* decoded body bytes read from the client */
+    uint64_t body_sent;           /* body bytes handed to the upstream */
+    struct evbuffer *h2_body;     /* h2: decoded body waiting for the data provider */
+    /* response toward the client */
+    int resp_started;             /* response head written to the client */
+    int resp_any;                 /* any response byte received from upstream */
+    int resp_status;
+    int resp_chunked;             /* client framing: chunked */
+    int resp_eof;                 /* client framing: close-delimited */
+    int resp_close;               /* close the client connection after this response */
+    int resp_nobody;
+    uint64_t h2_unconsumed;       /* h2 DATA bytes not yet given back to flow control */
+    struct px_req *h2_prev, *h2_next; /* streams of r->up (h2 only) */
+    struct evbuffer *h2_hdrs;     /* h2: response fields being collected (owned) */
+    int h2_status;
+    size_t h2_nhdrs;
+    int64_t h2_clen;
+    /* accounting */
+    uint64_t bytes_in, bytes_out;
+    struct timespec t_start, t_up;
+    double decision_ms, upstream_ms;
+    int logged;
+};
+
+enum px_conn_timer {
+    PX_TM_NONE,
+    PX_TM_IDLE,       /* keep-alive: waiting for the first byte of a request */
+    PX_TM_HEADER,     /* request head must complete */
+    PX_TM_BODY,       /* client request body stalled */
+    PX_TM_UPSTREAM,   /* waiting for the upstream (connect is timed by the upconn) / response head */
+    PX_TM_RESP,       /* response body stalled */
+    PX_TM__COUNT
+};
+
+struct px_conn {
+    struct px_worker *w;          /* borrowed */
+    struct px_conn *prev, *next;  /* worker list */
+    struct bufferevent *bev;      /* owned (NULL once handed to a tunnel pipe) */
+    char client[64];              /* "ip:port" */
+    int dead;                     /* freed at the next kick */
+    int closing;                  /* close once the output is flushed */
+    int read_eof;                 /* client half-closed */
+    int write_waiting;            /* write callback wanted for backpressure */
+    struct event *kick;           /* deferred work: free when dead, else process input */
+    struct event *timer;          /* the one timer of the connection, see tmode */
+    enum px_conn_timer tmode;
+    int in_req;                   /* req is live */
+    unsigned n_req;
+    struct px_req req;
+    struct px_pipe *pipe;         /* owned tunnel once CONNECT is established */
+};
+
+enum px_up_state {
+    PX_UP_CONNECTING,
+    PX_UP_BUSY,
+    PX_UP_IDLE,
+    PX_UP_DEAD,
+    PX_UP__COUNT
+};
+
+struct px_upconn {
+    struct px_worker *w;          /* borrowed */
+    struct px_upconn *prev, *next;
+    struct bufferevent *bev;      /* owned */
+    enum px_up_state state;
+    char host[256];
+    uint16_t port;
+    int tls;
+    int tunnel;                   /* raw connection for CONNECT, never pooled */
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    struct px_req *req;           /* h1/tunnel: the request it serves (borrowed) */
+    int served;                   /* requests served (reuse detection) */
+    int h2;                       /* ALPN selected h2 */
+    nghttp2_session *h2s;         /* owned */
+    int h2_streams;               /* open streams */
+    int h2_goaway;
+    struct px_req *h2_reqs;       /* requests with an open stream (borrowed) */
+    int dead;
+    struct event *kick;
+    struct event *timer;          /* connect timeout / pool idle lifetime */
+    /* h1 response parsing */
+    int head_done;
+    enum px_h1_body body;
+    uint64_t body_left;
+    struct px_h1_chunked chunk;
+    int clean;                    /* may go back to the pool after the response */
+};
+
+/* Bidirectional splice of two bufferevents (CONNECT tunnel). A later TLS
+ * interception filter slots in by replacing either end with a filter bev. */
+struct px_pipe {
+    struct bufferevent *a, *b;    /* owned: a = client side, b = upstream side */
+    int a_eof, b_eof;
+    int a_shut, b_shut;
+    uint64_t a_to_b, b_to_a;      /* bytes moved */
+    int idle_ms;
+    struct event *timer;
+    void (*done_cb)(struct px_pipe *, void *, const char *why);
+    void *done_arg;
+    int finished;
+};
+
+/* ---- time ---- */
+double px_now_ms(void);
+double px_elapsed_ms(const struct timespec *since);
+
+/* ---- run.c ---- */
+void px_worker_conn_closed(struct px_worker *w);
+
+/* ---- conn.c: downstream session ---- */
+void px_conn_accept(struct px_worker *w, evutil_socket_t fd, const struct sockaddr *sa, int salen);
+void px_conn_free(struct px_conn *c);
+void px_conn_close(struct px_conn *c);           /* mark dead; freed from the loop */
+void px_worker_drain_conns(struct px_worker *w);  /* close idle keep-alive connections */
+/* Callbacks from upstream.c / h2up.c into the request. */
+void px_req_up_connected(struct px_req *r);      /* head sent; start pumping the body */
+void px_req_up_failed(struct px_req *r, int status, const char *reason, int timeout);
+void px_req_resp_head(struct px_req *r, int status, struct sgw_slice reason,
+                      const struct px_h1_header *h, size_t n, int has_body, int64_t clen);
+void px_req_resp_body(struct px_req *r, const char *data, size_t len);
+void px_req_resp_body_buf(struct px_req *r, struct evbuffer *src, size_t len);
+void px_req_resp_end(struct px_req *r);
+void px_req_resp_abort(struct px_req *r, const char *reason); /* after head: cut the client */
+int px_req_client_congested(const struct px_req *r);
+void px_req_body_resume(struct px_req *r);       /* upstream drained: read more body */
+/* Hop-by-hop field (fixed list, or named by a Connection field of h[0..n)). */
+int px_hdr_is_hop(const struct px_h1_header *h, size_t n, struct sgw_slice name);
+int px_slice_eq_slice_nocase(struct sgw_slice a, struct sgw_slice b);
+
+/* ---- respond.c ---- */
+const char *px_reason_phrase(int status);
+void px_json_escape(struct evbuffer *out, const char *s, size_t n);
+/* Writes a complete JSON error response; close says whether "connection: close". */
+void px_respond_error(struct bufferevent *bev, int status, const char *error, const char *verdict,
+                      const char *rule, const char *reason, int close);
+
+/* ---- dns.c ---- */
+typedef void (*px_dns_cb)(void *arg, int err, const struct evutil_addrinfo *ai);
+int px_dns_resolve(struct px_worker *w, const char *host, uint16_t port, px_dns_cb cb, void *arg,
+                   struct px_dns_req **out);
+void px_dns_cancel(struct px_dns_req *d);
+
+/* ---- upstream.c ---- */
+int px_up_ssl_ctx_new(const char *extra_ca, SSL_CTX **out, char *err, size_t errlen);
+/* Starts (or reuses) an upstream for r at r->addrs[r->addr_idx]. Result comes
+ * back through px_req_up_connected / px_req_up_failed. */
+void px_up_attach(struct px_req *r, int fresh);
+void px_up_detach(struct px_req *r);             /* request gone: release its upstream */
+void px_up_body(struct px_req *r, const char *data, size_t len);
+void px_up_body_end(struct px_req *r);
+int px_up_body_congested(const struct px_req *r);
+void px_up_resume(struct px_req *r);             /* client drained: read response again */
+void px_up_close(struct px_upconn *u);
+void px_up_free(struct px_upconn *u);
+void px_worker_pool_drain(struct px_worker *w);  /* close idle pooled connections */
+/* For CONNECT: takes the raw bufferevent of a connected tunnel upstream. */
+struct bufferevent *px_up_take_bev(struct px_upconn *u);
+
+/* ---- h2up.c ---- */
+int px_h2_session_start(struct px_upconn *u);
+int px_h2_submit(struct px_upconn *u, struct px_req *r);
+void px_h2_read(struct px_upconn *u);
+void px_h2_fail_all(struct px_upconn *u, const char *reason);
+void px_h2_detach(struct px_upconn *u, struct px_req *r);
+void px_h2_body_more(struct px_upconn *u, struct px_req *r);
+void px_h2_consume(struct px_upconn *u, struct px_req *r);
+int px_h2_can_take(const struct px_upconn *u);
+void px_h2_flush_kick(struct px_upconn *u);
+
+/* ---- tunnel.c ---- */
+struct px_pipe *px_pipe_new(struct event_base *base, struct bufferevent *a, struct bufferevent *b,
+                            int idle_ms, void (*done_cb)(struct px_pipe *, void *, const char *),
+                            void *arg);
+void px_pipe_free(struct px_pipe *p);
+
+#endif
