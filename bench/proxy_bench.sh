@@ -1,0 +1,382 @@
+#!/usr/bin/env bash
+# bench/proxy_bench.sh — sovgw against peer proxies on one local upstream.
+#
+# Drives one fast local HTTP/1.1 origin (bench/upstream_h1.c, epoll, fixed 13-byte
+# body) through: sovgw (release build; 1 and 2 workers; explicit forward proxy),
+# HAProxy and nghttpx (fixed-upstream reverse forwarders), Squid and tinyproxy
+# (explicit forward proxies), plus the origin directly as a ceiling. Loads: small
+# GET and 1 KiB POST over HTTP/1.1 keep-alive (wrk, bench/proxy_wrk.lua), h2c
+# downstream where the proxy speaks it (h2load). Per run: req/s, p99 latency,
+# CPU µs per request of the proxy (utime+stime of its whole process tree from
+# /proc, before/after), and resident memory per idle keep-alive client
+# connection (bench/proxy_idle.py holds N of them) for sovgw and HAProxy.
+#
+# Not part of ctest. Every run is bounded (wrk -d). Root is needed only to
+# install missing peers with apt. Output: a markdown table on stdout and in
+# bench/out/proxy.md.
+#
+# Env: SOVGW_REL (a release sovgw binary; default: build it in build/itest-rel),
+#      BENCH_DURATION (5s), BENCH_CONNS (50), BENCH_THREADS (2), BENCH_IDLE (5000),
+#      BENCH_PEERS ("haproxy nghttpx squid tinyproxy"), BENCH_SKIP_IDLE=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DUR=${BENCH_DURATION:-5s}
+CONNS=${BENCH_CONNS:-50}
+THREADS=${BENCH_THREADS:-2}
+IDLE_N=${BENCH_IDLE:-5000}
+PEERS=${BENCH_PEERS:-haproxy nghttpx squid tinyproxy}
+OUT=$ROOT/bench/out
+mkdir -p "$OUT"
+WORK=$(mktemp -d /tmp/sgw-bench.XXXXXX)
+chmod 755 "$WORK"
+CLK_TCK=$(getconf CLK_TCK)
+PIDS=()
+
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+log() { echo "# $*" >&2; }
+
+# ---------------------------------------------------------------- tools
+need() { # need CMD PKG: install PKG with apt when CMD is missing (root only)
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" -eq 0 ]; then
+    log "installing $2"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$2" >/dev/null 2>&1 || true
+    # Debian starts the service on install; the bench runs its own instance.
+    case "$2" in haproxy|squid|tinyproxy|nghttp2-proxy)
+      systemctl disable --now "${2/nghttp2-proxy/nghttpx}" >/dev/null 2>&1 || true ;; esac
+  fi
+  command -v "$1" >/dev/null 2>&1
+}
+need wrk wrk || { echo "wrk is required" >&2; exit 2; }
+need h2load nghttp2-client || true
+AVAIL=()
+for p in $PEERS; do
+  case $p in
+    haproxy) need haproxy haproxy && AVAIL+=(haproxy) ;;
+    nghttpx) need nghttpx nghttp2-proxy && AVAIL+=(nghttpx) ;;
+    squid) need squid squid && AVAIL+=(squid) ;;
+    tinyproxy) need tinyproxy tinyproxy && AVAIL+=(tinyproxy) ;;
+    *) log "unknown peer $p" ;;
+  esac
+done
+
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+NOFILE=$(ulimit -n)
+MAXCONN=$(( (NOFILE - 200) / 2 < 20000 ? (NOFILE - 200) / 2 : 20000 ))
+
+# ---------------------------------------------------------------- builds
+if [ -n "${SOVGW_REL:-}" ]; then
+  SOVGW=$SOVGW_REL
+else
+  log "building release sovgw in build/itest-rel"
+  cmake -S "$ROOT" -B "$ROOT/build/itest-rel" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$ROOT/build/itest-rel" -j2 --target sovgw >/dev/null
+  SOVGW=$ROOT/build/itest-rel/sovgw
+fi
+cc -O2 -Wall -Wextra -pthread -o "$WORK/upstream_h1" "$ROOT/bench/upstream_h1.c"
+
+# ---------------------------------------------------------------- helpers
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_port() { # wait_port PORT [LOGFILE]: up to 10 s; says why when it fails
+  local i
+  for i in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  [ -n "${2:-}" ] && log "nothing listening on $1: $(tail -3 "$2" 2>/dev/null | tr '\n' ' ')"
+  return 1
+}
+tree_pids() { # a pid and all its descendants
+  local p=$1 c
+  echo "$p"
+  for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do tree_pids "$c"; done
+}
+cpu_ticks() { # utime+stime (clock ticks) of a process tree, all threads
+  local t=0 p v
+  for p in $(tree_pids "$1"); do
+    v=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || v=0
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+rss_kb() { # resident KiB of a process tree
+  local t=0 p v
+  for p in $(tree_pids "$1"); do
+    v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null) || v=0
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+start_bg() { # start_bg LOGFILE CMD...: starts CMD in the background, sets BGPID
+  local logf=$1
+  shift
+  "$@" >"$logf" 2>&1 &
+  BGPID=$!
+  PIDS+=("$BGPID")
+}
+stop_pid() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+RESULTS=$WORK/results.txt # name|proto|load|rps|p99_us|cpu_us|errors|requests
+: >"$RESULTS"
+
+# probe NAME PORT TARGET HOST: one request must answer 200, else the proxy is skipped
+probe() {
+  local code
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Host: $4" \
+              --request-target "$3" "http://127.0.0.1:$2/" 2>/dev/null || true)
+  if [ "$code" != 200 ]; then
+    log "$1: probe answered '$code', skipped"
+    return 1
+  fi
+}
+
+# run_h1 NAME PORT TARGET HOST PID: wrk GET and POST
+run_h1() {
+  local name=$1 port=$2 target=$3 host=$4 pid=$5 load post t0 t1 res rps p99 errs reqs cpu
+  for load in GET POST-1KiB; do
+    post=0
+    [ "$load" = GET ] || post=1
+    t0=$(cpu_ticks "$pid")
+    res=$(BENCH_PATH=$target BENCH_HOST=$host BENCH_POST=$post \
+          wrk -t"$THREADS" -c"$CONNS" -d"$DUR" -s "$ROOT/bench/proxy_wrk.lua" \
+          "http://127.0.0.1:$port" 2>&1 | awk '/^RESULT/ {print $2, $3, $4, $5}')
+    t1=$(cpu_ticks "$pid")
+    read -r rps p99 errs reqs <<<"${res:-0 0 0 0}"
+    cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$reqs" \
+          'BEGIN { if (n > 0) printf "%.1f", d * 1e6 / hz / n; else print "n/a" }')
+    echo "$name|h1|$load|$rps|$p99|$cpu|$errs|$reqs" >>"$RESULTS"
+    log "$name h1 $load: $rps req/s, p99 ${p99} µs, ${cpu} µs CPU/req, $errs errors"
+  done
+}
+
+# run_h2c NAME PORT PID: h2load over prior-knowledge h2c (reverse forwarders only)
+run_h2c() {
+  command -v h2load >/dev/null || return 0
+  local name=$1 port=$2 pid=$3 t0 t1 out rps reqs ok cpu mean
+  t0=$(cpu_ticks "$pid")
+  out=$(h2load -c "$CONNS" -m 10 -t "$THREADS" -D "${DUR%s}" "http://127.0.0.1:$port/" 2>&1 || true)
+  t1=$(cpu_ticks "$pid")
+  rps=$(echo "$out" | awk '/^finished in/ {gsub(",", "", $4); print $4}')
+  reqs=$(echo "$out" | awk '/^requests:/ {print $8}')
+  ok=$(echo "$out" | awk '/^status codes:/ {print $3}')
+  mean=$(echo "$out" | awk '/^time for request:/ {print $6}')
+  cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="${reqs:-0}" \
+        'BEGIN { if (n > 0) printf "%.1f", d * 1e6 / hz / n; else print "n/a" }')
+  echo "$name|h2c|GET|${rps:-0}|mean ${mean:-?}|$cpu|$(( ${reqs:-0} - ${ok:-0} ))|${reqs:-0}" >>"$RESULTS"
+  log "$name h2c GET: ${rps:-0} req/s, $cpu µs CPU/req"
+}
+
+# idle NAME PORT TARGET HOST PID: RSS per idle keep-alive client connection
+IDLE=$WORK/idle.txt
+: >"$IDLE"
+idle() {
+  [ "${BENCH_SKIP_IDLE:-0}" = 1 ] && return 0
+  local name=$1 port=$2 target=$3 host=$4 pid=$5 r0 r1 held failed i
+  sleep 0.5
+  r0=$(rss_kb "$pid")
+  rm -f "$WORK/idle.ready"
+  start_bg "$WORK/idle.log" python3 "$ROOT/bench/proxy_idle.py" "$port" "$IDLE_N" "$target" "$host" \
+    "$WORK/idle.ready"
+  local ipid=$BGPID
+  for i in $(seq 900); do [ -s "$WORK/idle.ready" ] && break; sleep 0.1; done
+  sleep 1
+  r1=$(rss_kb "$pid")
+  read -r held failed <"$WORK/idle.ready" || { held=0; failed=$IDLE_N; }
+  stop_pid "$ipid"
+  awk -v n="$name" -v a="$r0" -v b="$r1" -v h="$held" -v f="$failed" 'BEGIN {
+    printf "%s|%d|%d|%d|%d|%s\n", n, h, f, a, b, (h > 0 ? sprintf("%.2f", (b - a) / h) : "n/a") }' >>"$IDLE"
+  log "$name idle: $held held ($failed failed), RSS $r0 -> $r1 KiB"
+}
+
+# ---------------------------------------------------------------- upstream
+UP=$(free_port)
+start_bg "$WORK/upstream.log" "$WORK/upstream_h1" "$UP" 1
+UPPID=$BGPID
+wait_port "$UP" || { echo "upstream did not start" >&2; exit 2; }
+UPHOST=up.bench.example
+ABS="http://$UPHOST:$UP/"
+
+log "origin directly (ceiling)"
+run_h1 "origin (no proxy)" "$UP" / "127.0.0.1:$UP" "$UPPID"
+
+# ---------------------------------------------------------------- sovgw
+cat >"$WORK/policy.yaml" <<EOF
+version: 1
+defaults: { action: deny }
+rules:
+  - id: bench-upstream
+    match: { host: [$UPHOST], port: [$UP] }
+    action: allow
+EOF
+for w in 1 2; do
+  P=$(free_port)
+  A=$(free_port)
+  ( cd "$WORK" && exec "$SOVGW" run --policy "$WORK/policy.yaml" --listen "127.0.0.1:$P" \
+      --admin "127.0.0.1:$A" --workers "$w" --resolve "$UPHOST:$UP:127.0.0.1" \
+      --log-file "$WORK/sovgw-$w.log" --log-level warn --max-connections "$MAXCONN" ) \
+    >"$WORK/sovgw-$w.out" 2>&1 &
+  SPID=$!
+  PIDS+=("$SPID")
+  if wait_port "$P" && probe "sovgw-$w" "$P" "$ABS" "$UPHOST:$UP"; then
+    run_h1 "sovgw ($w worker$([ "$w" = 1 ] || echo s))" "$P" "$ABS" "$UPHOST:$UP" "$SPID"
+    [ "$w" = 1 ] && idle "sovgw (1 worker)" "$P" "$ABS" "$UPHOST:$UP" "$SPID"
+  else
+    log "sovgw ($w worker(s)) did not run: $(tail -3 "$WORK/sovgw-$w.out" | tr '\n' ' ')"
+  fi
+  stop_pid "$SPID"
+done
+
+# ---------------------------------------------------------------- peers
+for peer in "${AVAIL[@]}"; do
+  P=$(free_port)
+  case $peer in
+    haproxy)
+      for t in 1 2; do
+        P=$(free_port)
+        cat >"$WORK/haproxy.cfg" <<EOF
+global
+  nbthread $t
+  maxconn $MAXCONN
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  timeout http-keep-alive 60s
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:$P
+  default_backend be
+backend be
+  server s1 127.0.0.1:$UP
+EOF
+        start_bg "$WORK/haproxy.log" haproxy -db -f "$WORK/haproxy.cfg"
+        HP=$BGPID
+        if wait_port "$P" "$WORK/haproxy.log" && probe haproxy "$P" / "127.0.0.1:$P"; then
+          run_h1 "HAProxy ($t thread$([ "$t" = 1 ] || echo s))" "$P" / "127.0.0.1:$P" "$HP"
+          run_h2c "HAProxy ($t thread$([ "$t" = 1 ] || echo s))" "$P" "$HP"
+          [ "$t" = 1 ] && idle "HAProxy (1 thread)" "$P" / "127.0.0.1:$P" "$HP"
+        fi
+        stop_pid "$HP"
+      done
+      ;;
+    nghttpx)
+      start_bg "$WORK/nghttpx.log" nghttpx "--frontend=127.0.0.1,$P;no-tls" "--backend=127.0.0.1,$UP" \
+        --workers=1 --no-ocsp --errorlog-file="$WORK/nghttpx.err" --accesslog-file=/dev/null
+      NP=$BGPID
+      if wait_port "$P" "$WORK/nghttpx.log" && probe nghttpx "$P" / "127.0.0.1:$P"; then
+        run_h1 "nghttpx (1 worker)" "$P" / "127.0.0.1:$P" "$NP"
+        run_h2c "nghttpx (1 worker)" "$P" "$NP"
+      fi
+      stop_pid "$NP"
+      ;;
+    squid)
+      mkdir -p "$WORK/squid"
+      chmod 777 "$WORK/squid"
+      cat >"$WORK/squid.conf" <<EOF
+http_port 127.0.0.1:$P
+http_access allow all
+cache deny all
+access_log none
+cache_log $WORK/squid/cache.log
+pid_filename $WORK/squid/squid.pid
+coredump_dir $WORK/squid
+workers 1
+shutdown_lifetime 1 seconds
+EOF
+      # Squid resolves the host itself (no --resolve equivalent): target the IP.
+      SABS="http://127.0.0.1:$UP/"
+      start_bg "$WORK/squid.out" squid -N -f "$WORK/squid.conf"
+      QP=$BGPID
+      if wait_port "$P" "$WORK/squid/cache.log" && probe squid "$P" "$SABS" "127.0.0.1:$UP"; then
+        run_h1 "Squid (1 worker)" "$P" "$SABS" "127.0.0.1:$UP" "$QP"
+      fi
+      stop_pid "$QP"
+      ;;
+    tinyproxy)
+      cat >"$WORK/tinyproxy.conf" <<EOF
+Port $P
+Listen 127.0.0.1
+Timeout 60
+MaxClients 1000
+Allow 127.0.0.1
+LogLevel Critical
+LogFile "$WORK/tinyproxy.log"
+PidFile "$WORK/tinyproxy.pid"
+DisableViaHeader Yes
+EOF
+      [ "$(id -u)" -eq 0 ] && printf 'User nobody\nGroup nogroup\n' >>"$WORK/tinyproxy.conf"
+      touch "$WORK/tinyproxy.log"
+      chmod 666 "$WORK/tinyproxy.log"
+      start_bg "$WORK/tinyproxy.out" tinyproxy -d -c "$WORK/tinyproxy.conf"
+      TP=$BGPID
+      TABS="http://127.0.0.1:$UP/"
+      if wait_port "$P" "$WORK/tinyproxy.out" && probe tinyproxy "$P" "$TABS" "127.0.0.1:$UP"; then
+        run_h1 "tinyproxy" "$P" "$TABS" "127.0.0.1:$UP" "$TP"
+      fi
+      stop_pid "$TP"
+      ;;
+  esac
+done
+
+# ---------------------------------------------------------------- report
+{
+  echo "Proxy benchmark: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)),"
+  echo "wrk -t$THREADS -c$CONNS -d$DUR keep-alive; origin: bench/upstream_h1 (1 thread, 13-byte body) on the same machine."
+  echo "sovgw, Squid and tinyproxy are explicit forward proxies (absolute-form); HAProxy and nghttpx forward to a"
+  echo "fixed upstream (less work per request). CPU µs/req = proxy utime+stime (all threads and children) / requests."
+  echo "Load generator, origin and proxy share the machine: compare ratios, not absolute numbers."
+  echo "tinyproxy does not keep client connections alive: its 'errors' are wrk reconnects, not failures."
+  echo
+  echo "| proxy | downstream | load | req/s | p99 latency (µs) | CPU µs/req | errors |"
+  echo "| --- | --- | --- | ---: | ---: | ---: | ---: |"
+  while IFS='|' read -r name proto load rps p99 cpu errs reqs; do
+    echo "| $name | $proto | $load | $rps | $p99 | $cpu | $errs |"
+  done <"$RESULTS"
+  if grep -q '^sovgw (1 worker)|h1|' "$RESULTS"; then
+    echo
+    echo "Ratios: sovgw (1 worker) / peer, HTTP/1.1 (req/s > 1: sovgw faster; CPU/req < 1: sovgw cheaper)"
+    echo
+    echo "| peer | load | req/s ratio | CPU/req ratio |"
+    echo "| --- | --- | ---: | ---: |"
+    awk -F'|' '
+      $2 == "h1" { rps[$1 "|" $3] = $4; cpu[$1 "|" $3] = $6; if (!($1 in seen)) { seen[$1] = 1; order[n++] = $1 } }
+      END {
+        for (i = 0; i < n; i++) {
+          p = order[i]
+          if (p ~ /^sovgw \(1/) continue
+          for (l = 0; l < 2; l++) {
+            load = (l == 0 ? "GET" : "POST-1KiB")
+            s = "sovgw (1 worker)|" load
+            if (!((p "|" load) in rps) || !(s in rps)) continue
+            rr = (rps[p "|" load] > 0 ? sprintf("%.2f", rps[s] / rps[p "|" load]) : "n/a")
+            cr = (cpu[p "|" load] + 0 > 0 && cpu[s] != "n/a" ? sprintf("%.2f", cpu[s] / cpu[p "|" load]) : "n/a")
+            printf "| %s | %s | %s | %s |\n", p, load, rr, cr
+          }
+        }
+      }' "$RESULTS"
+  fi
+  if [ -s "$IDLE" ]; then
+    echo
+    echo "Memory per idle keep-alive client connection ($IDLE_N connections, each after one request):"
+    echo
+    echo "| proxy | held | failed | RSS before (KiB) | RSS after (KiB) | KiB per connection |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    while IFS='|' read -r name held failed a b per; do
+      echo "| $name | $held | $failed | $a | $b | $per |"
+    done <"$IDLE"
+  fi
+} | tee "$OUT/proxy.md"
