@@ -42,12 +42,19 @@ static void reply(struct evhttp_request *req, int code, const char *reason, cons
     evhttp_add_header(h, "Content-Type", ctype);
     evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    /* evhttp would send the body even for HEAD: announce its length, send none. */
+    int head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD;
+    if (head) {
+        char cl[24];
+        snprintf(cl, sizeof cl, "%zu", len);
+        evhttp_add_header(h, "Content-Length", cl);
+    }
     struct evbuffer *b = evbuffer_new();
     if (b == NULL) {
         evhttp_send_error(req, 500, "Internal Server Error");
         return;
     }
-    if (evbuffer_add(b, body, len) != 0) {
+    if (!head && evbuffer_add(b, body, len) != 0) {
         evbuffer_free(b);
         evhttp_send_error(req, 500, "Internal Server Error");
         return;
