@@ -19,6 +19,7 @@ struct shared_env {
     dev_t dev;
     ino_t ino;
     int rdonly;
+    pid_t pid; /* a child after fork() must not reuse its parent's env */
     unsigned refs;
     struct shared_env *next;
 };
@@ -115,7 +116,7 @@ static int shared_get_locked(const char *dir, const struct sto_env_opts *o, stru
         return SGW_EPROTO;
     }
     for (struct shared_env *sh = g_envs; sh; sh = sh->next) {
-        if (sh->dev == st.st_dev && sh->ino == st.st_ino) {
+        if (sh->dev == st.st_dev && sh->ino == st.st_ino && sh->pid == getpid()) {
             if (sh->rdonly && !rdonly) {
                 seterr(err, errlen,
                        "store %s: %s", dir,
@@ -164,6 +165,7 @@ static int shared_get_locked(const char *dir, const struct sto_env_opts *o, stru
     sh->dev = st.st_dev;
     sh->ino = st.st_ino;
     sh->rdonly = rdonly;
+    sh->pid = getpid();
     sh->refs = 1;
     sh->next = g_envs;
     g_envs = sh;
