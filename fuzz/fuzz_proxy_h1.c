@@ -1,0 +1,155 @@
+/* fuzz/fuzz_proxy_h1.c — libFuzzer target for the HTTP/1.1 request parser and
+ * the chunked decoder behind it. Beyond "no crash", it checks the contract:
+ * return codes, slices borrowed from the input, the limits, that every strict
+ * prefix of an accepted head is SGW_AGAIN, and that the chunked decoder gives
+ * the same result whether the body arrives at once or split in two. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A comment in h1.h (slash-star inside a block comment) trips -Wcomment. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wcomment"
+#include "proxy/h1.h"
+#pragma GCC diagnostic pop
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define REQUIRE(c)                                                                 \
+    do {                                                                           \
+        if (!(c))                                                                  \
+            __builtin_trap();                                                      \
+    } while (0)
+
+static struct px_h1_message msg;
+
+static void inside(struct sgw_slice s, const char *b, size_t n)
+{
+    if (s.len == 0)
+        return;
+    REQUIRE(s.ptr >= b && s.len <= n && s.ptr - b <= (ptrdiff_t)(n - s.len));
+}
+
+struct ck_out {
+    int rc;
+    size_t used;
+    size_t body;
+    uint64_t hash;
+};
+
+/* Feeds p[0..n) to a fresh decoder in two pieces cut at split. */
+static void run_chunked(const char *p, size_t n, size_t split, struct ck_out *o)
+{
+    struct px_h1_chunked st;
+    memset(&st, 0, sizeof st);
+    memset(o, 0, sizeof *o);
+    o->hash = 1469598103934665603ULL;
+    size_t off = 0;
+    for (int piece = 0; piece < 2; piece++) {
+        size_t end = piece == 0 ? split : n;
+        while (off < end) {
+            size_t consumed = 0, dl = 0;
+            const char *d = NULL, *why = NULL;
+            int rc = px_h1_chunked_feed(&st, p + off, end - off, &consumed, &d, &dl, &why);
+            o->rc = rc;
+            if (rc < 0) {
+                REQUIRE(why != NULL && (rc == SGW_EPROTO || rc == SGW_ELIMIT));
+                return;
+            }
+            REQUIRE(rc == SGW_OK || rc == SGW_AGAIN);
+            REQUIRE(consumed <= end - off);
+            if (dl) {
+                REQUIRE(rc == SGW_OK && d >= p + off && d + dl <= p + off + consumed);
+                for (size_t i = 0; i < dl; i++)
+                    o->hash = (o->hash ^ (uint8_t)d[i]) * 1099511628211ULL;
+                o->body += dl;
+            }
+            off += consumed;
+            if (st.done) {
+                o->used = off;
+                o->rc = SGW_OK;
+                return;
+            }
+            if (rc == SGW_AGAIN) {
+                REQUIRE(off == end);
+                break;
+            }
+            REQUIRE(dl > 0); /* OK without data only when done */
+        }
+    }
+    o->rc = SGW_AGAIN;
+}
+
+static void check_request(const char *buf, size_t size, const struct px_h1_limits *lim)
+{
+    size_t hl = 0;
+    const char *why = NULL;
+    int rc = px_h1_parse_request(buf, size, lim, &msg, &hl, &why);
+    if (rc == SGW_EPROTO || rc == SGW_ELIMIT) {
+        REQUIRE(why != NULL && why[0] != '\0');
+        return;
+    }
+    if (rc == SGW_AGAIN) {
+        /* never AGAIN with more bytes than the head may have */
+        REQUIRE(size < lim->max_head);
+        return;
+    }
+    REQUIRE(rc == SGW_OK);
+    REQUIRE(hl >= 4 && hl <= size && hl <= lim->max_head);
+    REQUIRE(buf[hl - 1] == '\n' && buf[hl - 2] == '\r');
+    REQUIRE(msg.n_headers <= lim->max_headers && msg.n_headers <= PX_H1_MAX_HEADERS);
+    REQUIRE(msg.version_minor == 0 || msg.version_minor == 1);
+    REQUIRE(msg.form < PX_H1_TARGET__COUNT && msg.body < PX_H1_BODY__COUNT);
+    REQUIRE(msg.body != PX_H1_BODY_EOF);
+    REQUIRE(msg.method.len > 0 && msg.target.len > 0);
+    inside(msg.method, buf, hl);
+    inside(msg.target, buf, hl);
+    inside(msg.scheme, buf, hl);
+    inside(msg.host, buf, hl);
+    if (!(msg.form == PX_H1_TARGET_ABSOLUTE && msg.path.len == 1 && msg.path.ptr[0] == '/'))
+        inside(msg.path, buf, hl);
+    for (size_t i = 0; i < msg.n_headers; i++) {
+        REQUIRE(msg.headers[i].name.len > 0);
+        inside(msg.headers[i].name, buf, hl);
+        inside(msg.headers[i].value, buf, hl);
+        for (size_t k = 0; k < msg.headers[i].value.len; k++) {
+            unsigned char c = (unsigned char)msg.headers[i].value.ptr[k];
+            REQUIRE(c == '\t' || (c >= 0x20 && c != 0x7f));
+        }
+    }
+    if (msg.form == PX_H1_TARGET_AUTHORITY)
+        REQUIRE(msg.port != 0 && msg.host.len > 0);
+    if (msg.version_minor == 1)
+        REQUIRE(msg.host.len > 0);
+    int body = msg.body;
+    uint64_t cl = msg.content_length;
+
+    /* the strict prefix is incomplete, and parsing is deterministic */
+    size_t hl2 = 0;
+    REQUIRE(px_h1_parse_request(buf, hl - 1, lim, &msg, &hl2, &why) == SGW_AGAIN);
+    REQUIRE(px_h1_parse_request(buf, hl, lim, &msg, &hl2, &why) == SGW_OK && hl2 == hl);
+    REQUIRE((int)msg.body == body && msg.content_length == cl);
+
+    if (body == PX_H1_BODY_CHUNKED) {
+        size_t rem = size - hl;
+        size_t split = rem ? (size_t)(uint8_t)buf[size - 1] % (rem + 1) : 0;
+        struct ck_out a, b;
+        run_chunked(buf + hl, rem, rem, &a);
+        run_chunked(buf + hl, rem, split, &b);
+        REQUIRE(a.rc == b.rc && a.used == b.used && a.body == b.body && a.hash == b.hash);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *buf = (const char *)data;
+    struct px_h1_limits lim;
+    px_h1_limits_default(&lim);
+    check_request(buf, size, &lim);
+    /* small limits put the bounds within the fuzzer's reach */
+    lim.max_request_line = 48;
+    lim.max_head = 160;
+    lim.max_headers = 4;
+    check_request(buf, size, &lim);
+    return 0;
+}
