@@ -1,0 +1,947 @@
+/* classifiers/decode_chain.c — builds the decoder chain from a media type and
+ * a Content-Encoding list, sniffs untyped bodies, and owns the text pipeline
+ * (base64 runs → Unicode normalisation → final sink). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "classifiers/decode_internal.h"
+
+struct cls_decode_chain {
+    struct dec_env env;
+    struct dec *head;        /* owned */
+    struct dec_b64 *b64;     /* owned: first text stage */
+    struct dec_norm *norm;   /* owned: last text stage */
+    int finished;
+};
+
+/* ---- generic decoder plumbing ---- */
+
+void *dec_alloc(size_t size, const struct dec_ops *ops, struct dec_env *env, unsigned nest)
+{
+    struct dec *d = calloc(1, size);
+    if (!d)
+        return NULL;
+    d->ops = ops;
+    d->env = env;
+    d->nest = nest;
+    return d;
+}
+
+int dec_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    if (!d || d->dead || d->finished || n == 0)
+        return SGW_OK;
+    int rc = d->ops->feed(d, p, n);
+    d->fed += n;
+    return rc;
+}
+
+int dec_finish(struct dec *d)
+{
+    if (!d || d->finished)
+        return SGW_OK;
+    d->finished = 1;
+    if (d->dead)
+        return SGW_OK;
+    return d->ops->finish(d);
+}
+
+void dec_free(struct dec *d)
+{
+    while (d) {
+        struct dec *next = d->next;
+        if (d->ops->destroy)
+            d->ops->destroy(d);
+        free(d);
+        d = next;
+    }
+}
+
+__attribute__((format(printf, 3, 0))) static int env_vfail(struct dec_env *env, uint32_t flags,
+                                                           const char *fmt, va_list ap)
+{
+    if (env->n_reports >= DEC_MAX_REPORTS)
+        return env->text->uninspectable(env->text->ctx, "more uninspectable content", flags);
+    char *r = env->reasons[env->n_reports++];
+    vsnprintf(r, DEC_REASON_LEN, fmt, ap);
+    return env->text->uninspectable(env->text->ctx, r, flags);
+}
+
+int dec_env_fail(struct dec_env *env, uint32_t flags, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = env_vfail(env, flags, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int dec_fail(struct dec *d, uint32_t flags, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    d->dead = 1;
+    int rc = env_vfail(d->env, flags, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int dec_text_data(struct dec_env *env, const uint8_t *p, size_t n)
+{
+    if (n == 0)
+        return SGW_OK;
+    return env->text->data(env->text->ctx, p, n);
+}
+
+int dec_text_boundary(struct dec_env *env)
+{
+    return env->text->boundary(env->text->ctx);
+}
+
+int dec_text_context(struct dec_env *env, const uint8_t *p, size_t n)
+{
+    return env->text->context(env->text->ctx, p, n);
+}
+
+void dec_path_add(struct dec_env *env, const char *name)
+{
+    size_t len = strlen(env->path);
+    if (name[0] == '\0')
+        return;
+    snprintf(env->path + len, sizeof(env->path) - len, "%s%s", len ? ">" : "", name);
+}
+
+/* ---- shared helpers ---- */
+
+static const struct magic {
+    const char *magic;
+    size_t len;
+    const char *name;
+    const char *b64name;
+} magic_tab[] = {
+    {"%PDF", 4, "PDF document", "base64 PDF document"},
+    {"\x89PNG", 4, "PNG image", "base64 PNG image"},
+    {"\xff\xd8\xff", 3, "JPEG image", "base64 JPEG image"},
+    {"GIF8", 4, "GIF image", "base64 GIF image"},
+    {"PK\x03\x04", 4, "zip archive", "base64 zip archive"},
+    {"PK\x05\x06", 4, "zip archive", "base64 zip archive"},
+    {"\x1f\x8b", 2, "gzip data", "base64 gzip data"},
+    {"\x28\xb5\x2f\xfd", 4, "zstd data", "base64 zstd data"},
+    {"BZh", 3, "bzip2 data", "base64 bzip2 data"},
+    {"\xfd" "7zXZ", 5, "xz data", "base64 xz data"},
+    {"7z\xbc\xaf\x27\x1c", 6, "7z archive", "base64 7z archive"},
+    {"Rar!", 4, "rar archive", "base64 rar archive"},
+    {"\x7f" "ELF", 4, "ELF executable", "base64 ELF executable"},
+    {"RIFF", 4, "RIFF media", "base64 RIFF media"},
+    {"OggS", 4, "Ogg media", "base64 Ogg media"},
+    {"\xd0\xcf\x11\xe0", 4, "OLE document", "base64 OLE document"},
+};
+
+static const struct magic *magic_find(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < SGW_ARRAY_LEN(magic_tab); i++)
+        if (n >= magic_tab[i].len && memcmp(p, magic_tab[i].magic, magic_tab[i].len) == 0)
+            return &magic_tab[i];
+    return NULL;
+}
+
+const char *dec_binary_magic(const uint8_t *p, size_t n)
+{
+    const struct magic *m = magic_find(p, n);
+    return m ? m->name : NULL;
+}
+
+const char *dec_binary_magic_b64(const uint8_t *p, size_t n)
+{
+    const struct magic *m = magic_find(p, n);
+    return m ? m->b64name : NULL;
+}
+
+/* Length of a valid UTF-8 sequence at p (2..4), 0 when invalid or cut. */
+static size_t utf8_seq(const uint8_t *p, size_t n)
+{
+    uint8_t c = p[0];
+    size_t len;
+    uint32_t min;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    uint32_t cp = c & (0x3fu >> (len - 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+int dec_looks_text(const uint8_t *p, size_t n)
+{
+    size_t bad = 0, i = 0;
+    while (i < n) {
+        uint8_t c = p[i];
+        if (c >= 0x20 && c < 0x7f) {
+            i++;
+        } else if (c == '\t' || c == '\n' || c == '\r' || c == '\f') {
+            i++;
+        } else if (c == 0) {
+            return 0;
+        } else if (c >= 0x80) {
+            size_t l = utf8_seq(p + i, n - i);
+            if (l == 0) {
+                /* a sequence cut at the end of a sample is not a defect */
+                if (n - i < 4 && c >= 0xc2 && c <= 0xf4)
+                    break;
+                bad++;
+                i++;
+            } else {
+                i += l;
+            }
+        } else {
+            bad++;
+            i++;
+        }
+    }
+    return bad * 20 <= n;
+}
+
+/* ---- media types ---- */
+
+struct media {
+    char type[96];       /* lower-case type/subtype, "" when absent */
+    char boundary[72];   /* multipart boundary (1..70 chars) or "" */
+    char charset[32];    /* lower-case charset or "" */
+    int bad_params;      /* malformed or duplicate boundary parameter */
+};
+
+static int is_ows(int c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static int lower_c(int c)
+{
+    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+static int boundary_char(int c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           strchr("'()+_,-./:=? ", c) != NULL;
+}
+
+/* Parses "type/subtype; a=b; c=\"d\"" into m. Never fails: unknown shapes give
+ * a type the dispatcher does not know. */
+static void media_parse(const char *s, size_t n, struct media *m)
+{
+    memset(m, 0, sizeof(*m));
+    size_t i = 0;
+    while (i < n && is_ows((unsigned char)s[i]))
+        i++;
+    size_t t = 0;
+    while (i < n && s[i] != ';' && !is_ows((unsigned char)s[i])) {
+        if (t + 1 < sizeof(m->type))
+            m->type[t++] = (char)lower_c((unsigned char)s[i]);
+        i++;
+    }
+    m->type[t] = '\0';
+    int seen_boundary = 0;
+    while (i < n) {
+        while (i < n && (is_ows((unsigned char)s[i]) || s[i] == ';'))
+            i++;
+        size_t ns = i;
+        while (i < n && s[i] != '=' && s[i] != ';')
+            i++;
+        size_t nl = i - ns;
+        while (nl > 0 && is_ows((unsigned char)s[ns + nl - 1]))
+            nl--;
+        if (i >= n || s[i] != '=') {
+            continue;
+        }
+        i++;
+        char val[96];
+        size_t vl = 0;
+        int quoted = 0, vbad = 0;
+        if (i < n && s[i] == '"') {
+            quoted = 1;
+            i++;
+            while (i < n && s[i] != '"') {
+                if (s[i] == '\\')
+                    vbad = 1; /* quoted-pair in a boundary: refuse, ambiguous */
+                if (vl + 1 < sizeof(val))
+                    val[vl++] = s[i];
+                else
+                    vbad = 1;
+                i++;
+            }
+            if (i >= n)
+                vbad = 1;
+            else
+                i++;
+        } else {
+            while (i < n && s[i] != ';') {
+                if (vl + 1 < sizeof(val))
+                    val[vl++] = s[i];
+                else
+                    vbad = 1;
+                i++;
+            }
+            while (vl > 0 && is_ows((unsigned char)val[vl - 1]))
+                vl--;
+        }
+        val[vl] = '\0';
+        (void)quoted;
+        struct sgw_slice name = sgw_slice_make(s + ns, nl);
+        if (sgw_slice_eq_nocase(name, "boundary")) {
+            if (seen_boundary || vbad || vl == 0 || vl > 70 || val[vl - 1] == ' ') {
+                m->bad_params = 1;
+            } else {
+                for (size_t k = 0; k < vl; k++)
+                    if (!boundary_char((unsigned char)val[k]))
+                        m->bad_params = 1;
+                memcpy(m->boundary, val, vl + 1);
+            }
+            seen_boundary = 1;
+        } else if (sgw_slice_eq_nocase(name, "charset")) {
+            size_t k;
+            for (k = 0; k < vl && k + 1 < sizeof(m->charset); k++)
+                m->charset[k] = (char)lower_c((unsigned char)val[k]);
+            m->charset[k] = '\0';
+        }
+    }
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && memcmp(s + a - b, suf, b) == 0;
+}
+
+static int starts_with(const char *s, const char *pre)
+{
+    return strncmp(s, pre, strlen(pre)) == 0;
+}
+
+__attribute__((format(printf, 4, 5))) static int
+build_reject_fmt(struct dec_env *env, unsigned nest, struct dec **out, const char *fmt, ...)
+{
+    char r[DEC_REASON_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r, sizeof(r), fmt, ap);
+    va_end(ap);
+    return dec_new_reject(env, nest, r, out);
+}
+
+enum media_kind {
+    MK_SNIFF,
+    MK_JSON,
+    MK_NDJSON,
+    MK_FORM,
+    MK_MULTIPART_FORM,
+    MK_MULTIPART,
+    MK_CBOR,
+    MK_EVENTSTREAM,
+    MK_AWSCHUNKED,
+    MK_TEXT,
+    MK_REJECT,
+    MK_UNKNOWN,
+};
+
+static enum media_kind media_kind(const char *t)
+{
+    static const char *const json[] = {"application/json", "text/json",
+                                       "application/x-amz-json-1.0",
+                                       "application/x-amz-json-1.1"};
+    static const char *const ndjson[] = {"application/x-ndjson", "application/jsonl",
+                                         "application/x-jsonlines", "application/jsonlines",
+                                         "application/json-seq"};
+    static const char *const text_app[] = {"application/xml", "application/javascript",
+                                           "application/x-yaml", "application/yaml",
+                                           "application/graphql", "application/sql",
+                                           "application/x-sh", "application/ecmascript"};
+    static const char *const reject_app[] = {
+        "application/pdf", "application/zip", "application/gzip", "application/x-gzip",
+        "application/x-tar", "application/x-7z-compressed", "application/x-rar-compressed",
+        "application/vnd.rar", "application/x-bzip2", "application/x-xz", "application/zstd",
+        "application/java-archive", "application/x-msdownload", "application/msword",
+        "application/vnd.ms-excel"};
+    if (t[0] == '\0' || strcmp(t, "application/octet-stream") == 0)
+        return MK_SNIFF;
+    for (size_t i = 0; i < SGW_ARRAY_LEN(json); i++)
+        if (strcmp(t, json[i]) == 0)
+            return MK_JSON;
+    for (size_t i = 0; i < SGW_ARRAY_LEN(ndjson); i++)
+        if (strcmp(t, ndjson[i]) == 0)
+            return MK_NDJSON;
+    if (starts_with(t, "application/") && ends_with(t, "+json"))
+        return MK_JSON;
+    if (strcmp(t, "application/x-www-form-urlencoded") == 0)
+        return MK_FORM;
+    if (strcmp(t, "multipart/form-data") == 0)
+        return MK_MULTIPART_FORM;
+    if (strcmp(t, "multipart/mixed") == 0 || strcmp(t, "multipart/related") == 0 ||
+        strcmp(t, "multipart/alternative") == 0)
+        return MK_MULTIPART;
+    if (strcmp(t, "application/cbor") == 0)
+        return MK_CBOR;
+    if (strcmp(t, "application/vnd.amazon.eventstream") == 0)
+        return MK_EVENTSTREAM;
+    if (strcmp(t, "aws-chunked") == 0)
+        return MK_AWSCHUNKED;
+    if (starts_with(t, "text/"))
+        return MK_TEXT;
+    for (size_t i = 0; i < SGW_ARRAY_LEN(text_app); i++)
+        if (strcmp(t, text_app[i]) == 0)
+            return MK_TEXT;
+    if (starts_with(t, "application/") && ends_with(t, "+xml"))
+        return MK_TEXT;
+    if (starts_with(t, "image/") || starts_with(t, "audio/") || starts_with(t, "video/") ||
+        starts_with(t, "font/") || starts_with(t, "model/"))
+        return MK_REJECT;
+    for (size_t i = 0; i < SGW_ARRAY_LEN(reject_app); i++)
+        if (strcmp(t, reject_app[i]) == 0)
+            return MK_REJECT;
+    if (starts_with(t, "application/vnd.openxmlformats") ||
+        starts_with(t, "application/vnd.oasis.opendocument"))
+        return MK_REJECT;
+    return MK_UNKNOWN;
+}
+
+/* Builds the structure decoder for a kind (charset handled by the caller). */
+static int build_kind(struct dec_env *env, enum media_kind k, const struct media *m,
+                      unsigned nest, int record, struct dec **out)
+{
+    int rc;
+    struct dec *inner = NULL;
+    switch (k) {
+    case MK_JSON:
+    case MK_NDJSON:
+        if (record)
+            dec_path_add(env, "json");
+        return dec_new_json(env, nest, k == MK_NDJSON, out);
+    case MK_FORM:
+        if (record)
+            dec_path_add(env, "form");
+        return dec_new_form(env, nest, out);
+    case MK_MULTIPART_FORM:
+    case MK_MULTIPART:
+        if (m->boundary[0] == '\0' || m->bad_params)
+            return dec_new_reject(env, nest, "multipart without a valid boundary", out);
+        if (record)
+            dec_path_add(env, k == MK_MULTIPART_FORM ? "multipart>form" : "multipart");
+        return dec_new_multipart(env, nest, m->boundary, strlen(m->boundary),
+                                 k == MK_MULTIPART_FORM, out);
+    case MK_CBOR:
+        if (record)
+            dec_path_add(env, "cbor");
+        return dec_new_cbor(env, nest, out);
+    case MK_EVENTSTREAM:
+        if (record)
+            dec_path_add(env, "eventstream>json");
+        return dec_new_eventstream(env, nest, out);
+    case MK_AWSCHUNKED:
+        if (record)
+            dec_path_add(env, "aws-chunked");
+        rc = dec_new_sniff(env, nest + 1, record, NULL, &inner);
+        if (rc != SGW_OK)
+            return rc;
+        return dec_new_awschunked(env, nest, inner, out);
+    case MK_TEXT:
+        return dec_new_text(env, nest, out);
+    case MK_REJECT:
+        return build_reject_fmt(env, nest, out, "content-type %.34s not inspectable", m->type);
+    case MK_SNIFF:
+    case MK_UNKNOWN:
+        break;
+    }
+    char fb[DEC_REASON_LEN];
+    snprintf(fb, sizeof(fb), "content-type %.34s not inspectable",
+             m->type[0] ? m->type : "(none)");
+    return dec_new_sniff(env, nest, record, fb, out);
+}
+
+int dec_build_type(struct dec_env *env, const char *ct, size_t ctlen, unsigned nest, int record,
+                   struct dec **out)
+{
+    struct media m;
+    if (nest > DEC_MAX_NEST)
+        return dec_new_reject(env, nest, "decoder nesting too deep", out);
+    media_parse(ct ? ct : "", ct ? ctlen : 0, &m);
+    enum media_kind k = media_kind(m.type);
+    const char *cs = m.charset;
+    int utf16 = -1; /* -1 none, 0 LE, 1 BE, 2 detect by BOM (default BE) */
+    if (cs[0] == '\0' || strcmp(cs, "utf-8") == 0 || strcmp(cs, "utf8") == 0 ||
+        strcmp(cs, "us-ascii") == 0 || strcmp(cs, "iso-8859-1") == 0 ||
+        strcmp(cs, "latin1") == 0 || strcmp(cs, "iso-8859-15") == 0 ||
+        strcmp(cs, "windows-1252") == 0) {
+        utf16 = -1;
+    } else if (strcmp(cs, "utf-16le") == 0) {
+        utf16 = 0;
+    } else if (strcmp(cs, "utf-16be") == 0) {
+        utf16 = 1;
+    } else if (strcmp(cs, "utf-16") == 0) {
+        utf16 = 2;
+    } else if (k != MK_REJECT && k != MK_MULTIPART && k != MK_MULTIPART_FORM &&
+               k != MK_CBOR && k != MK_EVENTSTREAM) {
+        return build_reject_fmt(env, nest, out, "charset %s not inspectable", cs);
+    }
+    if (utf16 < 0 || k == MK_REJECT)
+        return build_kind(env, k, &m, nest, record, out);
+    if (record)
+        dec_path_add(env, "utf16");
+    struct dec *inner = NULL;
+    int rc = build_kind(env, k, &m, nest + 1, record, &inner);
+    if (rc != SGW_OK)
+        return rc;
+    return dec_new_utf16(env, nest, utf16 == 1 || utf16 == 2, utf16 == 2, inner, out);
+}
+
+/* Content-Encoding tokens, in the order they were applied. */
+struct coding {
+    const char *p;
+    size_t n;
+};
+
+enum coding_kind {
+    CK_IDENTITY,
+    CK_GZIP,
+    CK_DEFLATE,
+    CK_BR,
+    CK_ZSTD,
+    CK_AWSCHUNKED,
+    CK_UNKNOWN,
+};
+
+static enum coding_kind coding_kind(struct coding c)
+{
+    struct sgw_slice s = sgw_slice_make(c.p, c.n);
+    if (sgw_slice_eq_nocase(s, "identity"))
+        return CK_IDENTITY;
+    if (sgw_slice_eq_nocase(s, "gzip") || sgw_slice_eq_nocase(s, "x-gzip"))
+        return CK_GZIP;
+    if (sgw_slice_eq_nocase(s, "deflate"))
+        return CK_DEFLATE;
+    if (sgw_slice_eq_nocase(s, "br"))
+        return CK_BR;
+    if (sgw_slice_eq_nocase(s, "zstd"))
+        return CK_ZSTD;
+    if (sgw_slice_eq_nocase(s, "aws-chunked"))
+        return CK_AWSCHUNKED;
+    return CK_UNKNOWN;
+}
+
+static const char *coding_name(enum coding_kind k)
+{
+    switch (k) {
+    case CK_GZIP: return "gzip";
+    case CK_DEFLATE: return "deflate";
+    case CK_BR: return "br";
+    case CK_ZSTD: return "zstd";
+    case CK_AWSCHUNKED: return "aws-chunked";
+    default: return "";
+    }
+}
+
+#define MAX_CODING_TOKENS 8
+
+int dec_build_chain(struct dec_env *env, const char *ct, const char *ce, unsigned nest, int record,
+                    struct dec **out)
+{
+    enum coding_kind ks[MAX_CODING_TOKENS];
+    size_t nk = 0, ncompress = 0;
+    if (ce) {
+        size_t len = strlen(ce), i = 0;
+        while (i <= len) {
+            size_t s = i;
+            while (i < len && ce[i] != ',')
+                i++;
+            size_t e = i;
+            while (s < e && is_ows((unsigned char)ce[s]))
+                s++;
+            while (e > s && is_ows((unsigned char)ce[e - 1]))
+                e--;
+            i++;
+            if (e == s)
+                continue; /* empty list elements are allowed (RFC 9110 §5.6.1) */
+            struct coding c = {ce + s, e - s};
+            enum coding_kind k = coding_kind(c);
+            if (k == CK_UNKNOWN) {
+                char name[40];
+                size_t n = c.n < sizeof(name) - 1 ? c.n : sizeof(name) - 1;
+                for (size_t j = 0; j < n; j++) {
+                    unsigned char ch = (unsigned char)c.p[j];
+                    name[j] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+                }
+                name[n] = '\0';
+                return build_reject_fmt(env, nest, out, "unsupported content-encoding %s", name);
+            }
+            if (k == CK_IDENTITY)
+                continue;
+            if (nk == MAX_CODING_TOKENS)
+                return dec_new_reject(env, nest, "too many content-encodings", out);
+            if (k != CK_AWSCHUNKED)
+                ncompress++;
+            ks[nk++] = k;
+        }
+    }
+    if (ncompress > DEC_MAX_CODINGS)
+        return dec_new_reject(env, nest, "too many content-encodings", out);
+    if (nest + nk > DEC_MAX_NEST)
+        return dec_new_reject(env, nest, "decoder nesting too deep", out);
+    if (record)
+        for (size_t i = nk; i-- > 0;)
+            dec_path_add(env, coding_name(ks[i]));
+    env->codings += (unsigned)ncompress;
+    struct dec *d = NULL;
+    int rc = dec_build_type(env, ct, ct ? strlen(ct) : 0, nest + (unsigned)nk, record, &d);
+    if (rc != SGW_OK)
+        return rc;
+    /* wrap from the first-applied coding (innermost) to the last (outermost) */
+    for (size_t i = 0; i < nk; i++) {
+        unsigned dn = nest + (unsigned)(nk - 1 - i);
+        struct dec *w = NULL;
+        switch (ks[i]) {
+        case CK_GZIP: rc = dec_new_inflate(env, dn, DEC_INF_GZIP, d, &w); break;
+        case CK_DEFLATE: rc = dec_new_inflate(env, dn, DEC_INF_DEFLATE, d, &w); break;
+        case CK_BR: rc = dec_new_brotli(env, dn, d, &w); break;
+        case CK_ZSTD: rc = dec_new_zstd(env, dn, d, &w); break;
+        case CK_AWSCHUNKED: rc = dec_new_awschunked(env, dn, d, &w); break;
+        default: rc = SGW_EINVAL; dec_free(d); break;
+        }
+        if (rc != SGW_OK)
+            return rc; /* the constructors free `d` on failure */
+        d = w;
+    }
+    *out = d;
+    return SGW_OK;
+}
+
+/* ---- reject: uninspectable on the first byte ---- */
+
+struct dec_reject {
+    struct dec base;
+    char reason[DEC_REASON_LEN];
+};
+
+static int reject_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    (void)p;
+    (void)n;
+    struct dec_reject *r = (struct dec_reject *)d;
+    return dec_fail(d, 0, "%s", r->reason);
+}
+
+static int reject_finish(struct dec *d)
+{
+    (void)d;
+    return SGW_OK;
+}
+
+static const struct dec_ops reject_ops = {"reject", reject_feed, reject_finish, NULL};
+
+int dec_new_reject(struct dec_env *env, unsigned nest, const char *reason, struct dec **out)
+{
+    struct dec_reject *r = dec_alloc(sizeof(*r), &reject_ops, env, nest);
+    if (!r)
+        return SGW_ENOMEM;
+    snprintf(r->reason, sizeof(r->reason), "%s", reason);
+    *out = &r->base;
+    return SGW_OK;
+}
+
+/* ---- raw text ---- */
+
+static int text_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    return dec_text_data(d->env, p, n);
+}
+
+static int text_finish(struct dec *d)
+{
+    return dec_text_boundary(d->env);
+}
+
+static const struct dec_ops text_ops = {"text", text_feed, text_finish, NULL};
+
+int dec_new_text(struct dec_env *env, unsigned nest, struct dec **out)
+{
+    struct dec *d = dec_alloc(sizeof(*d), &text_ops, env, nest);
+    if (!d)
+        return SGW_ENOMEM;
+    *out = d;
+    return SGW_OK;
+}
+
+/* ---- sniffing ---- */
+
+#define SNIFF_MAX 512u
+
+struct dec_sniff {
+    struct dec base;
+    int record;
+    int decided;
+    size_t len;
+    uint8_t buf[SNIFF_MAX];
+    char fallback[DEC_REASON_LEN]; /* reason when not text; "" = "binary body" */
+};
+
+static int sniff_is_eventstream(const uint8_t *b, size_t n)
+{
+    if (n < 12)
+        return 0;
+    struct sgw_cursor c;
+    sgw_cursor_init(&c, b, 12);
+    uint32_t total = sgw_cursor_be32(&c);
+    uint32_t hlen = sgw_cursor_be32(&c);
+    uint32_t crc = sgw_cursor_be32(&c);
+    if (total < 16 || hlen > total - 16)
+        return 0;
+    return (uint32_t)crc32(0L, b, 8) == crc;
+}
+
+static int sniff_is_cbor(const uint8_t *b, size_t n)
+{
+    if (n >= 3 && b[0] == 0xd9 && b[1] == 0xd9 && b[2] == 0xf7)
+        return 1; /* self-described CBOR tag 55799 */
+    if (n >= 1 && ((b[0] >= 0xa1 && b[0] <= 0xb7) || b[0] == 0xbf))
+        return n >= 2 && ((b[1] >= 0x60 && b[1] <= 0x77) || b[1] == 0x7f);
+    return 0;
+}
+
+/* 0 none, 1 LE, 2 BE: many NULs at alternating positions. */
+static int sniff_utf16(const uint8_t *b, size_t n)
+{
+    if (n < 8)
+        return 0;
+    size_t z_even = 0, z_odd = 0, half = n / 2;
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        z_even += b[i] == 0;
+        z_odd += b[i + 1] == 0;
+    }
+    if (z_odd * 10 >= half * 6 && z_even * 10 <= half)
+        return 1;
+    if (z_even * 10 >= half * 6 && z_odd * 10 <= half)
+        return 2;
+    return 0;
+}
+
+static int sniff_decide(struct dec_sniff *s)
+{
+    struct dec *d = &s->base;
+    struct dec_env *env = d->env;
+    const uint8_t *b = s->buf;
+    size_t n = s->len, skip = 0;
+    struct dec *inner = NULL, *w = NULL;
+    unsigned nest = d->nest + 1;
+    int rc;
+    s->decided = 1;
+    if (n == 0)
+        return SGW_OK;
+    if (nest > DEC_MAX_NEST)
+        return dec_fail(d, 0, "decoder nesting too deep");
+    if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) {
+        if (env->codings >= DEC_MAX_CODINGS)
+            return dec_fail(d, CLS_FF_BOMB, "too many nested compression layers");
+        env->codings++;
+        if (s->record)
+            dec_path_add(env, "gzip");
+        rc = dec_new_sniff(env, nest + 1, s->record, s->fallback, &inner);
+        if (rc == SGW_OK)
+            rc = dec_new_inflate(env, nest, DEC_INF_GZIP, inner, &w);
+    } else if (n >= 4 && memcmp(b, "\x28\xb5\x2f\xfd", 4) == 0) {
+        if (env->codings >= DEC_MAX_CODINGS)
+            return dec_fail(d, CLS_FF_BOMB, "too many nested compression layers");
+        env->codings++;
+        if (s->record)
+            dec_path_add(env, "zstd");
+        rc = dec_new_sniff(env, nest + 1, s->record, s->fallback, &inner);
+        if (rc == SGW_OK)
+            rc = dec_new_zstd(env, nest, inner, &w);
+    } else if (n >= 2 && ((b[0] == 0xff && b[1] == 0xfe) || (b[0] == 0xfe && b[1] == 0xff))) {
+        if (s->record)
+            dec_path_add(env, "utf16");
+        rc = dec_new_sniff(env, nest + 1, s->record, s->fallback, &inner);
+        if (rc == SGW_OK)
+            rc = dec_new_utf16(env, nest, 1, 1, inner, &w);
+    } else if (n >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf) {
+        /* UTF-8 BOM: decide on what follows it */
+        skip = 3;
+        rc = dec_new_sniff(env, nest, s->record, s->fallback, &w);
+    } else if (sniff_is_eventstream(b, n)) {
+        if (s->record)
+            dec_path_add(env, "eventstream>json");
+        rc = dec_new_eventstream(env, nest, &w);
+    } else if (sniff_is_cbor(b, n)) {
+        if (s->record)
+            dec_path_add(env, "cbor");
+        rc = dec_new_cbor(env, nest, &w);
+    } else {
+        const char *magic = dec_binary_magic(b, n);
+        if (magic)
+            return dec_fail(d, 0, "%s not inspectable", magic);
+        int u16 = sniff_utf16(b, n);
+        size_t i = 0;
+        while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
+            i++;
+        if (u16) {
+            if (s->record)
+                dec_path_add(env, "utf16");
+            rc = dec_new_sniff(env, nest + 1, s->record, s->fallback, &inner);
+            if (rc == SGW_OK)
+                rc = dec_new_utf16(env, nest, u16 == 2, 0, inner, &w);
+        } else if (i < n && (b[i] == '{' || b[i] == '[')) {
+            if (s->record)
+                dec_path_add(env, "json");
+            rc = dec_new_json(env, nest, 1, &w);
+        } else if (dec_looks_text(b, n)) {
+            rc = dec_new_text(env, nest, &w);
+        } else if (s->fallback[0]) {
+            return dec_fail(d, 0, "%s", s->fallback);
+        } else {
+            return dec_fail(d, 0, "binary content not inspectable");
+        }
+    }
+    if (rc != SGW_OK)
+        return rc;
+    d->next = w;
+    return dec_feed(w, b + skip, n - skip);
+}
+
+static int sniff_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_sniff *s = (struct dec_sniff *)d;
+    if (s->decided)
+        return dec_feed(d->next, p, n);
+    size_t take = SNIFF_MAX - s->len;
+    if (take > n)
+        take = n;
+    memcpy(s->buf + s->len, p, take);
+    s->len += take;
+    if (s->len < SNIFF_MAX)
+        return SGW_OK;
+    int rc = sniff_decide(s);
+    if (rc != SGW_OK || d->dead)
+        return rc;
+    return dec_feed(d->next, p + take, n - take);
+}
+
+static int sniff_finish(struct dec *d)
+{
+    struct dec_sniff *s = (struct dec_sniff *)d;
+    if (!s->decided) {
+        int rc = sniff_decide(s);
+        if (rc != SGW_OK || d->dead)
+            return rc;
+    }
+    return dec_finish(d->next);
+}
+
+static const struct dec_ops sniff_ops = {"sniff", sniff_feed, sniff_finish, NULL};
+
+int dec_new_sniff(struct dec_env *env, unsigned nest, int record, const char *fallback_ct,
+                  struct dec **out)
+{
+    struct dec_sniff *s = dec_alloc(sizeof(*s), &sniff_ops, env, nest);
+    if (!s)
+        return SGW_ENOMEM;
+    s->record = record;
+    if (fallback_ct)
+        snprintf(s->fallback, sizeof(s->fallback), "%s", fallback_ct);
+    *out = &s->base;
+    return SGW_OK;
+}
+
+/* ---- the public chain ---- */
+
+int cls_decode_chain_new(const char *content_type, const char *content_encoding,
+                         const struct cls_decode_limits *lim, const struct cls_sink *final,
+                         struct cls_decode_chain **out)
+{
+    int rc = SGW_EINVAL;
+    struct cls_decode_chain *c = NULL;
+    if (!final || !out || !final->data || !final->boundary || !final->context ||
+        !final->uninspectable)
+        goto fail;
+    rc = SGW_ENOMEM;
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        goto fail;
+    if (lim)
+        c->env.lim = *lim;
+    if (c->env.lim.max_decoded == 0)
+        c->env.lim.max_decoded = DEC_DEFAULT_MAX_DECODED;
+    if (c->env.lim.max_ratio == 0)
+        c->env.lim.max_ratio = DEC_DEFAULT_MAX_RATIO;
+    if (c->env.lim.max_depth == 0)
+        c->env.lim.max_depth = DEC_DEFAULT_MAX_DEPTH;
+    if (c->env.lim.max_depth > 1024)
+        c->env.lim.max_depth = 1024;
+    rc = dec_norm_new(final, &c->norm);
+    if (rc != SGW_OK)
+        goto fail;
+    rc = dec_b64_new(0, dec_norm_sink(c->norm), &c->b64);
+    if (rc != SGW_OK)
+        goto fail;
+    c->env.text = dec_b64_sink(c->b64);
+    rc = dec_build_chain(&c->env, content_type, content_encoding, 0, 1, &c->head);
+    if (rc != SGW_OK)
+        goto fail;
+    *out = c;
+    return SGW_OK;
+fail:
+    cls_decode_chain_free(c);
+    return rc;
+}
+
+int cls_decode_chain_feed(struct cls_decode_chain *c, const uint8_t *p, size_t n)
+{
+    if (c->finished)
+        return SGW_EINVAL;
+    return dec_feed(c->head, p, n);
+}
+
+int cls_decode_chain_finish(struct cls_decode_chain *c)
+{
+    if (c->finished)
+        return SGW_OK;
+    c->finished = 1;
+    int rc = dec_finish(c->head);
+    if (rc != SGW_OK)
+        return rc;
+    rc = dec_b64_finish(c->b64);
+    if (rc != SGW_OK)
+        return rc;
+    return dec_norm_finish(c->norm);
+}
+
+const char *cls_decode_chain_path(const struct cls_decode_chain *c)
+{
+    return c->env.path;
+}
+
+void cls_decode_chain_free(struct cls_decode_chain *c)
+{
+    if (!c)
+        return;
+    dec_free(c->head);
+    dec_b64_free(c->b64);
+    dec_norm_free(c->norm);
+    free(c);
+}

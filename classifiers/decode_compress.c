@@ -1,0 +1,346 @@
+/* classifiers/decode_compress.c — Content-Encoding decoders: gzip/x-gzip
+ * (multi-member), deflate (zlib-wrapped, raw deflate fallback), br, zstd.
+ *
+ * Every decoder pushes its output in OUT_CHUNK pieces into `next` and checks
+ * the bomb limits before each piece: total produced > limits.max_decoded, or
+ * (once > 1 MiB was produced) produced > consumed * limits.max_ratio, report
+ * uninspectable with CLS_FF_BOMB and stop. A stream that ends early reports
+ * "truncated <coding> stream"; corrupt data "malformed <coding> stream". */
+#include <stdlib.h>
+#include <string.h>
+
+#include <brotli/decode.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "classifiers/decode_internal.h"
+
+#define OUT_CHUNK 16384u
+#define ZSTD_WINDOW_LOG_MAX 23 /* 8 MiB window: bounded memory */
+
+struct bomb {
+    uint64_t produced;
+    uint64_t consumed;
+};
+
+/* Accounts for k more output bytes; returns 1 when within limits, else fails
+ * the decoder (and returns 0; *rc gets the sink's rc). */
+static int bomb_ok(struct dec *d, struct bomb *b, size_t k, int *rc)
+{
+    const struct cls_decode_limits *lim = &d->env->lim;
+    b->produced += k;
+    if (b->produced > lim->max_decoded) {
+        *rc = dec_fail(d, CLS_FF_BOMB, "decoded size over %llu bytes (%s)",
+                       (unsigned long long)lim->max_decoded, d->ops->name);
+        return 0;
+    }
+    if (b->produced > DEC_RATIO_FLOOR && b->produced / lim->max_ratio > b->consumed) {
+        *rc = dec_fail(d, CLS_FF_BOMB, "decompression ratio over %u (%s)",
+                       (unsigned)lim->max_ratio, d->ops->name);
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- gzip / deflate (zlib) ---- */
+
+struct dec_inflate {
+    struct dec base;
+    int kind;
+    int inited;
+    int ended;        /* the current member/stream is complete */
+    int any;          /* input seen */
+    size_t hlen;      /* deflate: header bytes collected to choose zlib or raw */
+    uint8_t hdr[2];
+    z_stream zs;
+    struct bomb bomb;
+    uint8_t out[OUT_CHUNK];
+};
+
+static const char *inflate_name(const struct dec_inflate *z)
+{
+    return z->kind == DEC_INF_GZIP ? "gzip" : "deflate";
+}
+
+static int inflate_run(struct dec_inflate *z, const uint8_t *p, size_t n)
+{
+    struct dec *d = &z->base;
+    int rc = SGW_OK;
+    z->zs.next_in = (Bytef *)(uintptr_t)p;
+    z->zs.avail_in = (uInt)n;
+    for (;;) {
+        if (z->ended) {
+            if (z->zs.avail_in == 0)
+                return SGW_OK;
+            if (z->kind != DEC_INF_GZIP)
+                return dec_fail(d, 0, "trailing data after deflate stream");
+            /* another gzip member follows (RFC 1952 §2.2) */
+            if (inflateReset(&z->zs) != Z_OK)
+                return dec_fail(d, 0, "malformed gzip stream");
+            z->ended = 0;
+        }
+        uInt before = z->zs.avail_in;
+        z->zs.next_out = z->out;
+        z->zs.avail_out = sizeof(z->out);
+        int r = inflate(&z->zs, Z_NO_FLUSH);
+        z->bomb.consumed += before - z->zs.avail_in;
+        size_t k = sizeof(z->out) - z->zs.avail_out;
+        if (r == Z_NEED_DICT || r == Z_DATA_ERROR || r == Z_STREAM_ERROR)
+            return dec_fail(d, 0, "malformed %s stream", inflate_name(z));
+        if (r == Z_MEM_ERROR)
+            return SGW_ENOMEM;
+        if (k) {
+            if (!bomb_ok(d, &z->bomb, k, &rc))
+                return rc;
+            rc = dec_feed(d->next, z->out, k);
+            if (rc != SGW_OK)
+                return rc;
+        }
+        if (r == Z_STREAM_END) {
+            z->ended = 1;
+            continue;
+        }
+        if (z->zs.avail_in == 0 && z->zs.avail_out != 0)
+            return SGW_OK;
+        if (r == Z_BUF_ERROR && k == 0 && before == z->zs.avail_in)
+            return SGW_OK;
+    }
+}
+
+static int inflate_start(struct dec_inflate *z, int wbits)
+{
+    if (inflateInit2(&z->zs, wbits) != Z_OK)
+        return SGW_ENOMEM;
+    z->inited = 1;
+    return SGW_OK;
+}
+
+static int inflate_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_inflate *z = (struct dec_inflate *)d;
+    int rc;
+    z->any = 1;
+    if (!z->inited && z->kind == DEC_INF_GZIP) {
+        rc = inflate_start(z, 16 + MAX_WBITS);
+        if (rc != SGW_OK)
+            return rc;
+    }
+    if (!z->inited) {
+        /* deflate: a zlib header (RFC 1950) or else raw deflate (RFC 1951) */
+        while (z->hlen < 2 && n > 0) {
+            z->hdr[z->hlen++] = *p++;
+            n--;
+        }
+        if (z->hlen < 2)
+            return SGW_OK;
+        int zlib_hdr = (z->hdr[0] & 0x0f) == 8 && (z->hdr[0] >> 4) <= 7 &&
+                       ((unsigned)z->hdr[0] << 8 | z->hdr[1]) % 31 == 0;
+        rc = inflate_start(z, zlib_hdr ? MAX_WBITS : -MAX_WBITS);
+        if (rc != SGW_OK)
+            return rc;
+        rc = inflate_run(z, z->hdr, 2);
+        if (rc != SGW_OK || d->dead)
+            return rc;
+    }
+    /* zlib counts in uInt: feed in bounded pieces */
+    while (n > 0 && !d->dead) {
+        size_t take = n > (1u << 30) ? (1u << 30) : n;
+        rc = inflate_run(z, p, take);
+        if (rc != SGW_OK)
+            return rc;
+        p += take;
+        n -= take;
+    }
+    return SGW_OK;
+}
+
+static int inflate_finish(struct dec *d)
+{
+    struct dec_inflate *z = (struct dec_inflate *)d;
+    if (z->any && !z->ended)
+        return dec_fail(d, 0, "truncated %s stream", inflate_name(z));
+    return dec_finish(d->next);
+}
+
+static void inflate_destroy(struct dec *d)
+{
+    struct dec_inflate *z = (struct dec_inflate *)d;
+    if (z->inited)
+        inflateEnd(&z->zs);
+}
+
+static const struct dec_ops gzip_ops = {"gzip", inflate_feed, inflate_finish, inflate_destroy};
+static const struct dec_ops deflate_ops = {"deflate", inflate_feed, inflate_finish,
+                                           inflate_destroy};
+
+int dec_new_inflate(struct dec_env *env, unsigned nest, int kind, struct dec *inner,
+                    struct dec **out)
+{
+    struct dec_inflate *z = dec_alloc(sizeof(*z),
+                                      kind == DEC_INF_GZIP ? &gzip_ops : &deflate_ops, env, nest);
+    if (!z) {
+        dec_free(inner);
+        return SGW_ENOMEM;
+    }
+    z->kind = kind;
+    z->base.next = inner;
+    *out = &z->base;
+    return SGW_OK;
+}
+
+/* ---- br ---- */
+
+struct dec_brotli {
+    struct dec base;
+    BrotliDecoderState *st;
+    int ended;
+    int any;
+    struct bomb bomb;
+    uint8_t out[OUT_CHUNK];
+};
+
+static int brotli_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_brotli *b = (struct dec_brotli *)d;
+    int rc = SGW_OK;
+    b->any = 1;
+    if (b->ended)
+        return dec_fail(d, 0, "trailing data after br stream");
+    size_t avail_in = n;
+    const uint8_t *next_in = p;
+    for (;;) {
+        size_t avail_out = sizeof(b->out);
+        uint8_t *next_out = b->out;
+        size_t before = avail_in;
+        BrotliDecoderResult r =
+            BrotliDecoderDecompressStream(b->st, &avail_in, &next_in, &avail_out, &next_out, NULL);
+        b->bomb.consumed += before - avail_in;
+        size_t k = sizeof(b->out) - avail_out;
+        if (r == BROTLI_DECODER_RESULT_ERROR)
+            return dec_fail(d, 0, "malformed br stream");
+        if (k) {
+            if (!bomb_ok(d, &b->bomb, k, &rc))
+                return rc;
+            rc = dec_feed(d->next, b->out, k);
+            if (rc != SGW_OK)
+                return rc;
+        }
+        if (r == BROTLI_DECODER_RESULT_SUCCESS) {
+            b->ended = 1;
+            if (avail_in > 0)
+                return dec_fail(d, 0, "trailing data after br stream");
+            return SGW_OK;
+        }
+        if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT)
+            return SGW_OK;
+        /* NEEDS_MORE_OUTPUT: loop */
+    }
+}
+
+static int brotli_finish(struct dec *d)
+{
+    struct dec_brotli *b = (struct dec_brotli *)d;
+    if (b->any && !b->ended)
+        return dec_fail(d, 0, "truncated br stream");
+    return dec_finish(d->next);
+}
+
+static void brotli_destroy(struct dec *d)
+{
+    struct dec_brotli *b = (struct dec_brotli *)d;
+    if (b->st)
+        BrotliDecoderDestroyInstance(b->st);
+}
+
+static const struct dec_ops brotli_ops = {"br", brotli_feed, brotli_finish, brotli_destroy};
+
+int dec_new_brotli(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out)
+{
+    struct dec_brotli *b = dec_alloc(sizeof(*b), &brotli_ops, env, nest);
+    if (!b) {
+        dec_free(inner);
+        return SGW_ENOMEM;
+    }
+    b->base.next = inner;
+    b->st = BrotliDecoderCreateInstance(NULL, NULL, NULL);
+    if (!b->st) {
+        dec_free(&b->base);
+        return SGW_ENOMEM;
+    }
+    *out = &b->base;
+    return SGW_OK;
+}
+
+/* ---- zstd ---- */
+
+struct dec_zstd {
+    struct dec base;
+    ZSTD_DCtx *dctx;
+    size_t last;      /* last ZSTD_decompressStream result: 0 = frame complete */
+    int any;
+    struct bomb bomb;
+    uint8_t out[OUT_CHUNK];
+};
+
+static int zstd_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_zstd *z = (struct dec_zstd *)d;
+    int rc = SGW_OK;
+    ZSTD_inBuffer in = {p, n, 0};
+    z->any = 1;
+    for (;;) {
+        ZSTD_outBuffer ob = {z->out, sizeof(z->out), 0};
+        size_t before = in.pos;
+        size_t r = ZSTD_decompressStream(z->dctx, &ob, &in);
+        z->bomb.consumed += in.pos - before;
+        if (ZSTD_isError(r))
+            return dec_fail(d, 0, "malformed zstd stream");
+        z->last = r;
+        if (ob.pos) {
+            if (!bomb_ok(d, &z->bomb, ob.pos, &rc))
+                return rc;
+            rc = dec_feed(d->next, z->out, ob.pos);
+            if (rc != SGW_OK)
+                return rc;
+        }
+        if (in.pos == in.size && ob.pos < ob.size)
+            return SGW_OK;
+    }
+}
+
+static int zstd_finish(struct dec *d)
+{
+    struct dec_zstd *z = (struct dec_zstd *)d;
+    if (z->any && z->last != 0)
+        return dec_fail(d, 0, "truncated zstd stream");
+    return dec_finish(d->next);
+}
+
+static void zstd_destroy(struct dec *d)
+{
+    struct dec_zstd *z = (struct dec_zstd *)d;
+    ZSTD_freeDCtx(z->dctx);
+}
+
+static const struct dec_ops zstd_ops = {"zstd", zstd_feed, zstd_finish, zstd_destroy};
+
+int dec_new_zstd(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out)
+{
+    struct dec_zstd *z = dec_alloc(sizeof(*z), &zstd_ops, env, nest);
+    if (!z) {
+        dec_free(inner);
+        return SGW_ENOMEM;
+    }
+    z->base.next = inner;
+    z->dctx = ZSTD_createDCtx();
+    if (!z->dctx) {
+        dec_free(&z->base);
+        return SGW_ENOMEM;
+    }
+    if (ZSTD_isError(ZSTD_DCtx_setParameter(z->dctx, ZSTD_d_windowLogMax, ZSTD_WINDOW_LOG_MAX))) {
+        dec_free(&z->base);
+        return SGW_ERR;
+    }
+    *out = &z->base;
+    return SGW_OK;
+}

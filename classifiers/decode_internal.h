@@ -1,0 +1,150 @@
+/* classifiers/decode_internal.h — the pieces of the decoder chain
+ * (classifiers/decode*.c). Never included outside classifiers/decode*.c.
+ *
+ * Two kinds of stages:
+ *  - byte decoders (struct dec): gzip, br, zstd, deflate, aws-chunked,
+ *    UTF-16, sniffing, base64/quoted-printable transfer encodings and the
+ *    structure decoders (JSON, form, multipart, CBOR, event-stream, raw text).
+ *    A byte decoder is fed bytes and pushes bytes into its `next` decoder, or,
+ *    for a structure decoder, pushes text events into the text pipeline.
+ *  - the text pipeline (struct cls_sink): base64-run detection, then Unicode
+ *    normalisation, then the final sink. Shared by every structure decoder of
+ *    one chain (multipart parts and event-stream payloads included).
+ *
+ * Every stage is streaming: any split of the input gives the same output.
+ * Memory per stage is a fixed set of buffers, independent of the body size. */
+#ifndef SGW_CLASSIFIERS_DECODE_INTERNAL_H
+#define SGW_CLASSIFIERS_DECODE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "classifiers/internal.h"
+#include "common/sgw.h"
+
+#define DEC_DEFAULT_MAX_DECODED (64u * 1024u * 1024u)
+#define DEC_DEFAULT_MAX_RATIO 100u
+#define DEC_DEFAULT_MAX_DEPTH 64u
+#define DEC_MAX_NEST 8u          /* byte decoders stacked inside each other */
+#define DEC_MAX_CODINGS 3u       /* compression layers on one line */
+#define DEC_RATIO_FLOOR (1024u * 1024u) /* ratio checked once this much produced */
+#define DEC_MAX_REPORTS 16u      /* uninspectable reports kept per chain */
+#define DEC_REASON_LEN 64u
+#define DEC_PATH_LEN 48u
+#define DEC_CONTEXT_MAX 256u     /* a key/name longer than this is truncated */
+
+/* Shared by all stages of one chain; owned by the chain. */
+struct dec_env {
+    struct cls_decode_limits lim;     /* defaults filled in */
+    const struct cls_sink *text;      /* head of the text pipeline (borrowed from the chain) */
+    char path[DEC_PATH_LEN];          /* "gzip>json" */
+    unsigned codings;                 /* compression layers built so far on the main line */
+    unsigned n_reports;
+    /* reasons handed to uninspectable() stay valid until the chain is freed */
+    char reasons[DEC_MAX_REPORTS][DEC_REASON_LEN];
+};
+
+struct dec;
+
+struct dec_ops {
+    const char *name;
+    /* p borrowed for the call; returns SGW_OK or a negative sgw_rc */
+    int (*feed)(struct dec *d, const uint8_t *p, size_t n);
+    /* end of this decoder's input; flushes and finishes `next` */
+    int (*finish)(struct dec *d);
+    /* frees what the decoder owns besides `next` and itself */
+    void (*destroy)(struct dec *d);
+};
+
+/* The common head of every byte decoder (first member of each decoder). */
+struct dec {
+    const struct dec_ops *ops;
+    struct dec_env *env;   /* borrowed from the chain */
+    struct dec *next;      /* owned; NULL for structure decoders */
+    unsigned nest;         /* how many byte decoders are above this one */
+    int dead;              /* reported uninspectable: ignores further input */
+    int finished;
+    uint64_t fed;          /* bytes fed so far (for "at byte N") */
+};
+
+/* Feeds/finishes/frees a decoder; a dead decoder swallows input. */
+int dec_feed(struct dec *d, const uint8_t *p, size_t n);
+int dec_finish(struct dec *d);
+void dec_free(struct dec *d);
+
+/* Reports `reason` (printf-formatted, truncated to 63 bytes) as uninspectable
+ * on the text pipeline and marks d dead (d may be NULL). Returns the sink's rc. */
+int dec_fail(struct dec *d, uint32_t flags, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int dec_env_fail(struct dec_env *env, uint32_t flags, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Text pipeline shortcuts. */
+int dec_text_data(struct dec_env *env, const uint8_t *p, size_t n);
+int dec_text_boundary(struct dec_env *env);
+int dec_text_context(struct dec_env *env, const uint8_t *p, size_t n);
+
+/* Appends ">name" (or "name") to the chain's decoder path when record != 0. */
+void dec_path_add(struct dec_env *env, const char *name);
+
+/* Allocates a zeroed decoder of `size` bytes (>= sizeof(struct dec)). */
+void *dec_alloc(size_t size, const struct dec_ops *ops, struct dec_env *env, unsigned nest);
+
+/* Builds the decoder for a media type (parameters included, may be NULL or
+ * empty: sniffed). record != 0 puts the names into the chain's path. */
+int dec_build_type(struct dec_env *env, const char *ct, size_t ctlen, unsigned nest, int record,
+                   struct dec **out);
+/* Same, for a Content-Encoding list in front of the media type. */
+int dec_build_chain(struct dec_env *env, const char *ct, const char *ce, unsigned nest, int record,
+                    struct dec **out);
+/* A decoder that reports uninspectable on the first non-empty input. */
+int dec_new_reject(struct dec_env *env, unsigned nest, const char *reason, struct dec **out);
+
+/* Individual decoders; `inner` is taken (owned) on success, freed on failure. */
+int dec_new_json(struct dec_env *env, unsigned nest, int multi, struct dec **out);
+int dec_new_text(struct dec_env *env, unsigned nest, struct dec **out);
+int dec_new_form(struct dec_env *env, unsigned nest, struct dec **out);
+int dec_new_sniff(struct dec_env *env, unsigned nest, int record, const char *fallback_ct,
+                  struct dec **out);
+int dec_new_utf16(struct dec_env *env, unsigned nest, int big_endian, int detect,
+                  struct dec *inner, struct dec **out);
+int dec_new_inflate(struct dec_env *env, unsigned nest, int kind, struct dec *inner,
+                    struct dec **out);
+int dec_new_brotli(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
+int dec_new_zstd(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
+int dec_new_b64te(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
+int dec_new_qp(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
+int dec_new_multipart(struct dec_env *env, unsigned nest, const char *boundary, size_t blen,
+                      int form, struct dec **out);
+int dec_new_awschunked(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
+int dec_new_eventstream(struct dec_env *env, unsigned nest, struct dec **out);
+int dec_new_cbor(struct dec_env *env, unsigned nest, struct dec **out);
+
+enum dec_inflate_kind {
+    DEC_INF_GZIP,
+    DEC_INF_DEFLATE, /* zlib-wrapped, raw deflate fallback */
+};
+
+/* Text pipeline stages (cls_sink implementations). */
+struct dec_b64;
+struct dec_norm;
+int dec_b64_new(unsigned depth, const struct cls_sink *out, struct dec_b64 **res);
+const struct cls_sink *dec_b64_sink(struct dec_b64 *b);
+int dec_b64_finish(struct dec_b64 *b);
+void dec_b64_free(struct dec_b64 *b);
+int dec_norm_new(const struct cls_sink *out, struct dec_norm **res);
+const struct cls_sink *dec_norm_sink(struct dec_norm *z);
+int dec_norm_finish(struct dec_norm *z);
+void dec_norm_free(struct dec_norm *z);
+
+/* Helpers shared by decoders. */
+/* Returns a known binary format name for a prefix ("PDF document"), or NULL. */
+const char *dec_binary_magic(const uint8_t *p, size_t n);
+/* Same, as "base64 PDF document" (static text). */
+const char *dec_binary_magic_b64(const uint8_t *p, size_t n);
+/* 1 when p looks like text: (mostly) printable ASCII / valid UTF-8. */
+int dec_looks_text(const uint8_t *p, size_t n);
+/* Index of the first '"', '\\' or control byte (< 0x20) in p, or n. */
+size_t dec_json_find_special(const uint8_t *p, size_t n);
+
+#endif

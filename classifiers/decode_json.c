@@ -1,0 +1,570 @@
+/* classifiers/decode_json.c — a streaming JSON tokenizer (no DOM).
+ *
+ * Emits every string value as data (escapes resolved to UTF-8) followed by a
+ * boundary, every number as data + boundary, and every object key as context
+ * before its value. Strict RFC 8259 grammar: no comments, no trailing commas,
+ * no NaN, no raw control characters in strings, no lone surrogates; nesting
+ * bounded by limits.max_depth. Anything else reports
+ * "malformed JSON at byte N" once and stops this decoder.
+ *
+ * Speed: unescaped string runs are found with SIMD (AVX2 when the CPU has it,
+ * SSE2 otherwise) and pushed as one data call straight from the input. */
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define JSON_X86 1
+#else
+#define JSON_X86 0
+#endif
+
+#include "classifiers/decode_internal.h"
+
+/* ---- finding the next special byte in a string ---- */
+
+static size_t find_special_scalar(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == '"' || p[i] == '\\' || p[i] < 0x20)
+            return i;
+    return n;
+}
+
+#if JSON_X86
+static size_t find_special_sse2(const uint8_t *p, size_t n)
+{
+    const __m128i q = _mm_set1_epi8('"');
+    const __m128i bs = _mm_set1_epi8('\\');
+    const __m128i c1f = _mm_set1_epi8(0x1f);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        __m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs));
+        m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        if (mask)
+            return i + (size_t)__builtin_ctz(mask);
+    }
+    return i + find_special_scalar(p + i, n - i);
+}
+
+__attribute__((target("avx2"))) static size_t find_special_avx2(const uint8_t *p, size_t n)
+{
+    const __m256i q = _mm256_set1_epi8('"');
+    const __m256i bs = _mm256_set1_epi8('\\');
+    const __m256i c1f = _mm256_set1_epi8(0x1f);
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 32));
+        __m256i ma = _mm256_or_si256(_mm256_cmpeq_epi8(a, q), _mm256_cmpeq_epi8(a, bs));
+        ma = _mm256_or_si256(ma, _mm256_cmpeq_epi8(_mm256_min_epu8(a, c1f), a));
+        __m256i mb = _mm256_or_si256(_mm256_cmpeq_epi8(b, q), _mm256_cmpeq_epi8(b, bs));
+        mb = _mm256_or_si256(mb, _mm256_cmpeq_epi8(_mm256_min_epu8(b, c1f), b));
+        uint64_t mask = (uint32_t)_mm256_movemask_epi8(ma) |
+                        ((uint64_t)(uint32_t)_mm256_movemask_epi8(mb) << 32);
+        if (mask)
+            return i + (size_t)__builtin_ctzll(mask);
+    }
+    for (; i + 32 <= n; i += 32) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+        __m256i ma = _mm256_or_si256(_mm256_cmpeq_epi8(a, q), _mm256_cmpeq_epi8(a, bs));
+        ma = _mm256_or_si256(ma, _mm256_cmpeq_epi8(_mm256_min_epu8(a, c1f), a));
+        unsigned mask = (unsigned)_mm256_movemask_epi8(ma);
+        if (mask)
+            return i + (size_t)__builtin_ctz(mask);
+    }
+    return i + find_special_sse2(p + i, n - i);
+}
+
+typedef size_t (*find_fn)(const uint8_t *, size_t);
+
+static find_fn pick_find(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2"))
+        return find_special_avx2;
+    return find_special_sse2;
+}
+#endif
+
+size_t dec_json_find_special(const uint8_t *p, size_t n)
+{
+#if JSON_X86
+    /* resolved once; a benign race (both threads store the same pointer) */
+    static find_fn fn;
+    find_fn f = __atomic_load_n(&fn, __ATOMIC_RELAXED);
+    if (!f) {
+        f = pick_find();
+        __atomic_store_n(&fn, f, __ATOMIC_RELAXED);
+    }
+    return f(p, n);
+#else
+    return find_special_scalar(p, n);
+#endif
+}
+
+/* ---- the tokenizer ---- */
+
+enum js_state {
+    JS_VALUE,       /* a value is expected */
+    JS_ARR_FIRST,   /* after '[': a value or ']' */
+    JS_OBJ_FIRST,   /* after '{': a key or '}' */
+    JS_OBJ_KEY,     /* after ',' in an object: a key */
+    JS_COLON,       /* after a key */
+    JS_AFTER,       /* after a value: ',' or the closing bracket */
+    JS_STR,         /* inside a string (key or value) */
+    JS_ESC,         /* inside an escape sequence */
+    JS_NUM,         /* inside a number */
+    JS_LIT,         /* inside true/false/null */
+    JS_DONE,        /* after the top-level value */
+};
+
+enum js_num {
+    NUM_START,  /* nothing consumed yet */
+    NUM_MINUS,  /* '-' seen */
+    NUM_ZERO,   /* leading 0 */
+    NUM_INT,
+    NUM_DOT,    /* '.' seen, digit required */
+    NUM_FRAC,
+    NUM_E,      /* 'e' seen */
+    NUM_ESIGN,  /* sign seen, digit required */
+    NUM_EXP,
+};
+
+struct dec_json {
+    struct dec base;
+    int multi;               /* NDJSON: several top-level values */
+    enum js_state st;
+    int in_key;
+    enum js_num num;
+    const char *lit;         /* literal being matched */
+    uint8_t lit_pos;
+    uint8_t esc[12];         /* partial escape, "\\uXXXX" */
+    uint8_t esc_len;
+    uint32_t hi_surrogate;   /* pending high surrogate, 0 when none */
+    uint32_t depth;
+    uint32_t max_depth;
+    int seen;                /* something other than whitespace was seen */
+    size_t key_len;
+    uint8_t key[DEC_CONTEXT_MAX];
+    uint8_t stack[];         /* '{' or '[' per level, max_depth entries */
+};
+
+static int js_malformed(struct dec_json *j, uint64_t at)
+{
+    return dec_fail(&j->base, 0, "malformed JSON at byte %llu", (unsigned long long)at);
+}
+
+static int is_ws(uint8_t c)
+{
+    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/* String bytes: into the key buffer (context) or out as data. */
+static int js_str_out(struct dec_json *j, const uint8_t *p, size_t n)
+{
+    if (!j->in_key)
+        return dec_text_data(j->base.env, p, n);
+    size_t room = sizeof(j->key) - j->key_len;
+    if (n > room)
+        n = room;
+    memcpy(j->key + j->key_len, p, n);
+    j->key_len += n;
+    return SGW_OK;
+}
+
+static int js_value_done(struct dec_json *j)
+{
+    j->st = j->depth == 0 ? (j->multi ? JS_VALUE : JS_DONE) : JS_AFTER;
+    return SGW_OK;
+}
+
+static int js_str_end(struct dec_json *j)
+{
+    if (j->in_key) {
+        j->in_key = 0;
+        j->st = JS_COLON;
+        return dec_text_context(j->base.env, j->key, j->key_len);
+    }
+    int rc = dec_text_boundary(j->base.env);
+    js_value_done(j);
+    return rc;
+}
+
+static int hexval(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static size_t utf8_put(uint8_t *o, uint32_t cp)
+{
+    if (cp < 0x80) {
+        o[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (uint8_t)(0xc0 | (cp >> 6));
+        o[1] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (uint8_t)(0xe0 | (cp >> 12));
+        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+        o[2] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    o[0] = (uint8_t)(0xf0 | (cp >> 18));
+    o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
+    o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+    o[3] = (uint8_t)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* Consumes one byte of an escape; at = offset of that byte. Returns SGW_OK
+ * (maybe having failed the decoder) or a negative rc. */
+static int js_esc_byte(struct dec_json *j, uint8_t c, uint64_t at)
+{
+    j->esc[j->esc_len++] = c;
+    if (j->esc_len == 2) {
+        uint8_t out;
+        switch (c) {
+        case '"': out = '"'; break;
+        case '\\': out = '\\'; break;
+        case '/': out = '/'; break;
+        case 'b': out = '\b'; break;
+        case 'f': out = '\f'; break;
+        case 'n': out = '\n'; break;
+        case 'r': out = '\r'; break;
+        case 't': out = '\t'; break;
+        case 'u': return SGW_OK;
+        default: return dec_fail(&j->base, 0, "invalid JSON escape at byte %llu",
+                                 (unsigned long long)at);
+        }
+        if (j->hi_surrogate)
+            return dec_fail(&j->base, 0, "unpaired surrogate in JSON at byte %llu",
+                            (unsigned long long)at);
+        j->esc_len = 0;
+        j->st = JS_STR;
+        return js_str_out(j, &out, 1);
+    }
+    if (hexval(c) < 0)
+        return dec_fail(&j->base, 0, "invalid JSON escape at byte %llu", (unsigned long long)at);
+    if (j->esc_len < 6)
+        return SGW_OK;
+    uint32_t cp = (uint32_t)((hexval(j->esc[2]) << 12) | (hexval(j->esc[3]) << 8) |
+                             (hexval(j->esc[4]) << 4) | hexval(j->esc[5]));
+    j->esc_len = 0;
+    if (j->hi_surrogate) {
+        if (cp < 0xdc00 || cp > 0xdfff)
+            return dec_fail(&j->base, 0, "unpaired surrogate in JSON at byte %llu",
+                            (unsigned long long)at);
+        cp = 0x10000 + ((j->hi_surrogate - 0xd800) << 10) + (cp - 0xdc00);
+        j->hi_surrogate = 0;
+    } else if (cp >= 0xd800 && cp <= 0xdbff) {
+        j->hi_surrogate = cp;
+        j->st = JS_STR;
+        return SGW_OK;
+    } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+        return dec_fail(&j->base, 0, "unpaired surrogate in JSON at byte %llu",
+                        (unsigned long long)at);
+    }
+    uint8_t o[4];
+    size_t len = utf8_put(o, cp);
+    j->st = JS_STR;
+    return js_str_out(j, o, len);
+}
+
+static int js_push(struct dec_json *j, uint8_t open, uint64_t at)
+{
+    if (j->depth >= j->max_depth)
+        return dec_fail(&j->base, 0, "JSON nesting deeper than %u at byte %llu",
+                        (unsigned)j->max_depth, (unsigned long long)at);
+    j->stack[j->depth++] = open;
+    j->st = open == '{' ? JS_OBJ_FIRST : JS_ARR_FIRST;
+    return SGW_OK;
+}
+
+static int js_pop(struct dec_json *j, uint8_t close, uint64_t at)
+{
+    uint8_t want = close == '}' ? '{' : '[';
+    if (j->depth == 0 || j->stack[j->depth - 1] != want)
+        return js_malformed(j, at);
+    j->depth--;
+    return js_value_done(j);
+}
+
+/* Number grammar; returns 1 when c continues the number, 0 when it ends it,
+ * -1 on a grammar error. */
+static int js_num_step(struct dec_json *j, uint8_t c)
+{
+    int digit = c >= '0' && c <= '9';
+    switch (j->num) {
+    case NUM_START:
+        if (c == '-') {
+            j->num = NUM_MINUS;
+            return 1;
+        }
+        if (!digit)
+            return -1;
+        j->num = c == '0' ? NUM_ZERO : NUM_INT;
+        return 1;
+    case NUM_MINUS:
+        if (!digit)
+            return -1;
+        j->num = c == '0' ? NUM_ZERO : NUM_INT;
+        return 1;
+    case NUM_ZERO:
+    case NUM_INT:
+        if (digit) {
+            if (j->num == NUM_ZERO)
+                return -1;
+            return 1;
+        }
+        if (c == '.') {
+            j->num = NUM_DOT;
+            return 1;
+        }
+        if (c == 'e' || c == 'E') {
+            j->num = NUM_E;
+            return 1;
+        }
+        return 0;
+    case NUM_DOT:
+        if (!digit)
+            return -1;
+        j->num = NUM_FRAC;
+        return 1;
+    case NUM_FRAC:
+        if (digit)
+            return 1;
+        if (c == 'e' || c == 'E') {
+            j->num = NUM_E;
+            return 1;
+        }
+        return 0;
+    case NUM_E:
+        if (c == '+' || c == '-') {
+            j->num = NUM_ESIGN;
+            return 1;
+        }
+        if (!digit)
+            return -1;
+        j->num = NUM_EXP;
+        return 1;
+    case NUM_ESIGN:
+        if (!digit)
+            return -1;
+        j->num = NUM_EXP;
+        return 1;
+    case NUM_EXP:
+        return digit ? 1 : 0;
+    }
+    return -1;
+}
+
+static int js_num_complete(const struct dec_json *j)
+{
+    return j->num == NUM_ZERO || j->num == NUM_INT || j->num == NUM_FRAC || j->num == NUM_EXP;
+}
+
+/* Begins a value at byte c (offset at); sets the state. */
+static int js_value_start(struct dec_json *j, uint8_t c, uint64_t at)
+{
+    j->seen = 1;
+    switch (c) {
+    case '"':
+        j->in_key = 0;
+        j->st = JS_STR;
+        return SGW_OK;
+    case '{':
+    case '[':
+        return js_push(j, c, at);
+    case 't':
+        j->lit = "true";
+        break;
+    case 'f':
+        j->lit = "false";
+        break;
+    case 'n':
+        j->lit = "null";
+        break;
+    case '-':
+        j->num = NUM_START; /* the number state consumes this byte */
+        j->st = JS_NUM;
+        return SGW_OK;
+    default:
+        if (c >= '0' && c <= '9') {
+            j->num = NUM_START;
+            j->st = JS_NUM;
+            return SGW_OK;
+        }
+        return js_malformed(j, at);
+    }
+    j->lit_pos = 1;
+    j->st = JS_LIT;
+    return SGW_OK;
+}
+
+static int json_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_json *j = (struct dec_json *)d;
+    const uint64_t base = d->fed;
+    size_t i = 0;
+    int rc = SGW_OK;
+    while (i < n && rc == SGW_OK && !d->dead) {
+        uint8_t c;
+        switch (j->st) {
+        case JS_STR: {
+            size_t k = dec_json_find_special(p + i, n - i);
+            if (k > 0) {
+                if (j->hi_surrogate) {
+                    rc = dec_fail(d, 0, "unpaired surrogate in JSON at byte %llu",
+                                  (unsigned long long)(base + i));
+                    break;
+                }
+                rc = js_str_out(j, p + i, k);
+                i += k;
+                if (rc != SGW_OK || i == n)
+                    break;
+            }
+            c = p[i];
+            if (c == '"') {
+                if (j->hi_surrogate) {
+                    rc = dec_fail(d, 0, "unpaired surrogate in JSON at byte %llu",
+                                  (unsigned long long)(base + i));
+                    break;
+                }
+                i++;
+                rc = js_str_end(j);
+            } else if (c == '\\') {
+                i++;
+                j->esc[0] = '\\';
+                j->esc_len = 1;
+                j->st = JS_ESC;
+            } else {
+                rc = js_malformed(j, base + i); /* raw control character */
+            }
+            break;
+        }
+        case JS_ESC:
+            c = p[i];
+            rc = js_esc_byte(j, c, base + i);
+            i++;
+            break;
+        case JS_NUM: {
+            size_t s = i;
+            int r = 1;
+            while (i < n && (r = js_num_step(j, p[i])) == 1)
+                i++;
+            if (i > s)
+                rc = dec_text_data(d->env, p + s, i - s);
+            if (rc != SGW_OK || i == n)
+                break;
+            if (r < 0 || !js_num_complete(j)) {
+                rc = js_malformed(j, base + i);
+                break;
+            }
+            rc = dec_text_boundary(d->env);
+            js_value_done(j);
+            break; /* the terminator is handled by the next state */
+        }
+        case JS_LIT:
+            c = p[i];
+            if (c != (uint8_t)j->lit[j->lit_pos]) {
+                rc = js_malformed(j, base + i);
+                break;
+            }
+            i++;
+            if (j->lit[++j->lit_pos] == '\0')
+                js_value_done(j);
+            break;
+        default:
+            c = p[i];
+            if (is_ws(c)) {
+                i++;
+                break;
+            }
+            switch (j->st) {
+            case JS_VALUE:
+                rc = js_value_start(j, c, base + i);
+                break;
+            case JS_ARR_FIRST:
+                if (c == ']')
+                    rc = js_pop(j, c, base + i);
+                else
+                    rc = js_value_start(j, c, base + i);
+                break;
+            case JS_OBJ_FIRST:
+            case JS_OBJ_KEY:
+                if (c == '"') {
+                    j->in_key = 1;
+                    j->key_len = 0;
+                    j->st = JS_STR;
+                } else if (c == '}' && j->st == JS_OBJ_FIRST) {
+                    rc = js_pop(j, c, base + i);
+                } else {
+                    rc = js_malformed(j, base + i);
+                }
+                break;
+            case JS_COLON:
+                if (c == ':')
+                    j->st = JS_VALUE;
+                else
+                    rc = js_malformed(j, base + i);
+                break;
+            case JS_AFTER:
+                if (c == ',')
+                    j->st = j->stack[j->depth - 1] == '{' ? JS_OBJ_KEY : JS_VALUE;
+                else if (c == '}' || c == ']')
+                    rc = js_pop(j, c, base + i);
+                else
+                    rc = js_malformed(j, base + i);
+                break;
+            default: /* JS_DONE */
+                rc = js_malformed(j, base + i);
+                break;
+            }
+            if (j->st != JS_NUM)
+                i++;
+            break;
+        }
+    }
+    return rc;
+}
+
+static int json_finish(struct dec *d)
+{
+    struct dec_json *j = (struct dec_json *)d;
+    if (j->st == JS_NUM && js_num_complete(j) && j->depth == 0) {
+        int rc = dec_text_boundary(d->env);
+        if (rc != SGW_OK)
+            return rc;
+        js_value_done(j);
+    }
+    if (j->st == JS_DONE || (j->st == JS_VALUE && j->depth == 0 && (j->multi || !j->seen)))
+        return SGW_OK;
+    return dec_fail(d, 0, "truncated JSON at byte %llu", (unsigned long long)d->fed);
+}
+
+static const struct dec_ops json_ops = {"json", json_feed, json_finish, NULL};
+
+int dec_new_json(struct dec_env *env, unsigned nest, int multi, struct dec **out)
+{
+    uint32_t maxd = env->lim.max_depth;
+    struct dec_json *j = dec_alloc(sizeof(*j) + maxd, &json_ops, env, nest);
+    if (!j)
+        return SGW_ENOMEM;
+    j->multi = multi;
+    j->max_depth = maxd;
+    j->st = JS_VALUE;
+    *out = &j->base;
+    return SGW_OK;
+}

@@ -1,0 +1,1102 @@
+/* classifiers/decode_text.c — the text pipeline (base64-run detection and
+ * Unicode normalisation) and the small text decoders: UTF-16, form
+ * urlencoding, base64 and quoted-printable transfer encodings. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "classifiers/decode_internal.h"
+
+/* ====================================================================== */
+/* Unicode normalisation: the last stage before the final sink.           */
+/* ====================================================================== */
+
+struct dec_norm {
+    struct cls_sink sink;
+    const struct cls_sink *out; /* borrowed: the final sink */
+    uint8_t pend[4];            /* a UTF-8 sequence cut by a data call */
+    size_t pend_len;
+    size_t need;
+};
+
+#define NORM_KEEP (-2)
+#define NORM_DROP (-1)
+
+/* What a code point becomes: NORM_KEEP, NORM_DROP or an ASCII byte. */
+static int norm_map(uint32_t cp)
+{
+    if (cp == 0xa0)
+        return ' ';
+    if (cp == 0xad || cp == 0x34f || cp == 0x180e || cp == 0xfeff)
+        return NORM_DROP;
+    if (cp >= 0x2000 && cp <= 0x200a)
+        return ' ';
+    if (cp >= 0x200b && cp <= 0x200f)
+        return NORM_DROP;
+    if (cp == 0x202f || cp == 0x205f || cp == 0x3000)
+        return ' ';
+    if (cp >= 0x2060 && cp <= 0x2064)
+        return NORM_DROP;
+    if (cp >= 0xff01 && cp <= 0xff5e)
+        return (int)(cp - 0xfee0); /* full-width ASCII */
+    if (cp >= 0x660 && cp <= 0x669)
+        return (int)('0' + cp - 0x660); /* Arabic-Indic digits */
+    if (cp >= 0x6f0 && cp <= 0x6f9)
+        return (int)('0' + cp - 0x6f0);
+    if (cp >= 0x966 && cp <= 0x96f)
+        return (int)('0' + cp - 0x966); /* Devanagari */
+    if (cp >= 0x9e6 && cp <= 0x9ef)
+        return (int)('0' + cp - 0x9e6); /* Bengali */
+    if (cp >= 0x1d7ce && cp <= 0x1d7ff)
+        return (int)('0' + (cp - 0x1d7ce) % 10); /* mathematical digits */
+    return NORM_KEEP;
+}
+
+/* Expected length from a lead byte, 0 for a byte that cannot start one. */
+static size_t utf8_len(uint8_t c)
+{
+    if (c >= 0xc2 && c <= 0xdf)
+        return 2;
+    if (c >= 0xe0 && c <= 0xef)
+        return 3;
+    if (c >= 0xf0 && c <= 0xf4)
+        return 4;
+    return 0;
+}
+
+/* Decodes a complete sequence of length len; returns the code point or
+ * UINT32_MAX when invalid (overlong, surrogate, bad continuation). */
+static uint32_t utf8_decode(const uint8_t *s, size_t len)
+{
+    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    uint32_t cp = s[0] & (0x3fu >> (len - 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return UINT32_MAX;
+        cp = (cp << 6) | (s[i] & 0x3fu);
+    }
+    if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return UINT32_MAX;
+    return cp;
+}
+
+static int norm_flush_pend(struct dec_norm *z)
+{
+    if (z->pend_len == 0)
+        return SGW_OK;
+    size_t n = z->pend_len;
+    z->pend_len = 0;
+    return z->out->data(z->out->ctx, z->pend, n);
+}
+
+/* Emits a complete sequence s (length len) after mapping. */
+static int norm_seq(struct dec_norm *z, const uint8_t *s, size_t len)
+{
+    uint32_t cp = utf8_decode(s, len);
+    int m = cp == UINT32_MAX ? NORM_KEEP : norm_map(cp);
+    if (m == NORM_KEEP)
+        return z->out->data(z->out->ctx, s, len);
+    if (m == NORM_DROP)
+        return SGW_OK;
+    uint8_t b = (uint8_t)m;
+    return z->out->data(z->out->ctx, &b, 1);
+}
+
+static size_t next_high(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        if (w & 0x8080808080808080ull)
+            break;
+    }
+    for (; i < n; i++)
+        if (p[i] & 0x80)
+            return i;
+    return n;
+}
+
+static int norm_data(void *ctx, const uint8_t *p, size_t n)
+{
+    struct dec_norm *z = ctx;
+    size_t i = 0, start;
+    int rc;
+    if (z->pend_len) {
+        while (i < n && z->pend_len < z->need && (p[i] & 0xc0) == 0x80)
+            z->pend[z->pend_len++] = p[i++];
+        if (z->pend_len == z->need) {
+            size_t len = z->pend_len;
+            z->pend_len = 0;
+            rc = norm_seq(z, z->pend, len);
+        } else if (i < n) {
+            rc = norm_flush_pend(z); /* broken sequence: pass it raw */
+        } else {
+            return SGW_OK;
+        }
+        if (rc != SGW_OK)
+            return rc;
+    }
+    start = i;
+    while (i < n) {
+        i += next_high(p + i, n - i);
+        if (i >= n)
+            break;
+        size_t len = utf8_len(p[i]);
+        if (len == 0) {
+            i++;
+            continue;
+        }
+        if (i + len > n) {
+            /* cut sequence: hold it (only if the bytes so far are continuations) */
+            size_t k = i + 1;
+            while (k < n && (p[k] & 0xc0) == 0x80)
+                k++;
+            if (k < n) {
+                i = k;
+                continue;
+            }
+            if (i > start) {
+                rc = z->out->data(z->out->ctx, p + start, i - start);
+                if (rc != SGW_OK)
+                    return rc;
+            }
+            memcpy(z->pend, p + i, n - i);
+            z->pend_len = n - i;
+            z->need = len;
+            return SGW_OK;
+        }
+        uint32_t cp = utf8_decode(p + i, len);
+        if (cp == UINT32_MAX || norm_map(cp) == NORM_KEEP) {
+            i += cp == UINT32_MAX ? 1 : len;
+            continue;
+        }
+        if (i > start) {
+            rc = z->out->data(z->out->ctx, p + start, i - start);
+            if (rc != SGW_OK)
+                return rc;
+        }
+        rc = norm_seq(z, p + i, len);
+        if (rc != SGW_OK)
+            return rc;
+        i += len;
+        start = i;
+    }
+    if (n > start)
+        return z->out->data(z->out->ctx, p + start, n - start);
+    return SGW_OK;
+}
+
+static int norm_boundary(void *ctx)
+{
+    struct dec_norm *z = ctx;
+    int rc = norm_flush_pend(z);
+    return rc != SGW_OK ? rc : z->out->boundary(z->out->ctx);
+}
+
+static int norm_context(void *ctx, const uint8_t *p, size_t n)
+{
+    struct dec_norm *z = ctx;
+    int rc = norm_flush_pend(z);
+    return rc != SGW_OK ? rc : z->out->context(z->out->ctx, p, n);
+}
+
+static int norm_uninspectable(void *ctx, const char *reason, uint32_t flags)
+{
+    struct dec_norm *z = ctx;
+    int rc = norm_flush_pend(z);
+    return rc != SGW_OK ? rc : z->out->uninspectable(z->out->ctx, reason, flags);
+}
+
+int dec_norm_new(const struct cls_sink *out, struct dec_norm **res)
+{
+    struct dec_norm *z = calloc(1, sizeof(*z));
+    if (!z)
+        return SGW_ENOMEM;
+    z->out = out;
+    z->sink.ctx = z;
+    z->sink.data = norm_data;
+    z->sink.boundary = norm_boundary;
+    z->sink.context = norm_context;
+    z->sink.uninspectable = norm_uninspectable;
+    *res = z;
+    return SGW_OK;
+}
+
+const struct cls_sink *dec_norm_sink(struct dec_norm *z)
+{
+    return &z->sink;
+}
+
+int dec_norm_finish(struct dec_norm *z)
+{
+    return norm_flush_pend(z);
+}
+
+void dec_norm_free(struct dec_norm *z)
+{
+    free(z);
+}
+
+/* ====================================================================== */
+/* Base64 runs inside text: the text passes on unchanged, and a run of     */
+/* >= 24 base64 characters is also decoded and pushed (between boundaries) */
+/* when the result looks like text. A known binary format is reported.     */
+/* ====================================================================== */
+
+#define B64_MIN_RUN 24u
+#define B64_HOLD 8192u      /* run characters held before deciding */
+#define B64_MAX_DEPTH 3u    /* base64 inside decoded base64 */
+
+enum { B64C_OTHER = 0, B64C_CHAR = 1, B64C_PAD = 2, B64C_EOL = 3 };
+
+static const uint8_t b64_class[256] = {
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+    ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1,
+    ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
+    ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['+'] = 1, ['/'] = 1,
+    ['-'] = 1, ['_'] = 1, ['='] = 2, ['\r'] = 3, ['\n'] = 3,
+};
+
+static int b64_val(uint8_t c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+' || c == '-')
+        return 62;
+    if (c == '/' || c == '_')
+        return 63;
+    return -1;
+}
+
+/* Streaming quad decoder (skips CR/LF; stops at '='). */
+struct b64q {
+    uint32_t acc;
+    unsigned n;
+};
+
+/* Decodes s into out (room for 3*n/4+3); returns bytes written. */
+static size_t b64q_put(struct b64q *q, const uint8_t *s, size_t n, uint8_t *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int v = b64_val(s[i]);
+        if (v < 0)
+            continue;
+        q->acc = (q->acc << 6) | (uint32_t)v;
+        if (++q->n == 4) {
+            out[o++] = (uint8_t)(q->acc >> 16);
+            out[o++] = (uint8_t)(q->acc >> 8);
+            out[o++] = (uint8_t)q->acc;
+            q->n = 0;
+            q->acc = 0;
+        }
+    }
+    return o;
+}
+
+/* Flushes a final partial quad (2 or 3 characters: unpadded base64). */
+static size_t b64q_end(struct b64q *q, uint8_t *out)
+{
+    size_t o = 0;
+    if (q->n == 2) {
+        out[o++] = (uint8_t)(q->acc >> 4);
+    } else if (q->n == 3) {
+        out[o++] = (uint8_t)(q->acc >> 10);
+        out[o++] = (uint8_t)(q->acc >> 2);
+    }
+    q->n = 0;
+    q->acc = 0;
+    return o;
+}
+
+/* Skips `align` base64 characters at the start of s; returns the offset. */
+static size_t b64_skip(const uint8_t *s, size_t n, unsigned align)
+{
+    size_t i = 0;
+    while (i < n && align > 0) {
+        if (b64_val(s[i]) >= 0)
+            align--;
+        i++;
+    }
+    return i;
+}
+
+enum b64_mode {
+    B64M_SHORT,     /* run held (<= B64_HOLD characters), undecided */
+    B64M_LONG_TEXT, /* long run that decodes to text: decoded is streamed */
+    B64M_LONG_RAW,  /* long run that is not text: passes as is */
+};
+
+struct dec_b64 {
+    struct cls_sink sink;
+    const struct cls_sink *out;   /* borrowed: original text goes on here */
+    struct dec_b64 *inner;        /* owned: decoded text goes through it (or to out) */
+    unsigned depth;
+    size_t run;                   /* characters in the run (pads, CR/LF included) */
+    size_t nb64;                  /* base64 characters in the run */
+    unsigned pad;
+    int in_held;                  /* the run's characters are in held[] */
+    enum b64_mode mode;
+    struct b64q q;
+    size_t held_len;
+    uint8_t held[B64_HOLD];
+    uint8_t dec[B64_HOLD / 4 * 3 + 8];
+};
+
+static const struct cls_sink *b64_dec_out(struct dec_b64 *b)
+{
+    return b->inner ? &b->inner->sink : b->out;
+}
+
+/* Decodes a held run with an alignment; returns the decoded length. */
+static size_t b64_decode_run(struct dec_b64 *b, const uint8_t *s, size_t n, unsigned align,
+                             int final, struct b64q *q)
+{
+    size_t off = b64_skip(s, n, align);
+    q->acc = 0;
+    q->n = 0;
+    size_t o = b64q_put(q, s + off, n - off, b->dec);
+    if (final)
+        o += b64q_end(q, b->dec + o);
+    return o;
+}
+
+/* Chooses the alignment of a run whose decoding looks like text; returns 0
+ * when none does. *len gets the decoded length, b->dec the bytes, *qs the
+ * quad state after them. Reports a known binary format. */
+static int b64_pick(struct dec_b64 *b, const uint8_t *s, size_t n, int final, size_t *len,
+                    struct b64q *qs, int *rc)
+{
+    *rc = SGW_OK;
+    for (unsigned align = 0; align < 3; align++) {
+        size_t o = b64_decode_run(b, s, n, align, final, qs);
+        if (align == 0) {
+            const char *magic = dec_binary_magic_b64(b->dec, o);
+            if (magic) {
+                *rc = b->out->uninspectable(b->out->ctx, magic, 0);
+                return 0;
+            }
+        }
+        if (o >= 8 && dec_looks_text(b->dec, o)) {
+            *len = o;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int b64_emit_decoded(struct dec_b64 *b, const uint8_t *p, size_t n)
+{
+    const struct cls_sink *o = b64_dec_out(b);
+    return o->data(o->ctx, p, n);
+}
+
+/* Ends the current run. `chunk` is the run's characters when it lives in the
+ * current data call (from rs to the end position), else the run is held. */
+static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len)
+{
+    int rc = SGW_OK;
+    const struct cls_sink *o = b64_dec_out(b);
+    if (b->mode == B64M_LONG_TEXT) {
+        size_t k = b64q_end(&b->q, b->dec);
+        if (k)
+            rc = b64_emit_decoded(b, b->dec, k);
+        if (rc == SGW_OK)
+            rc = o->boundary(o->ctx);
+    } else if (b->mode == B64M_SHORT) {
+        const uint8_t *s = b->in_held ? b->held : chunk;
+        size_t n = b->in_held ? b->held_len : chunk_len;
+        if (b->in_held)
+            rc = b->out->data(b->out->ctx, b->held, b->held_len);
+        if (rc == SGW_OK && b->nb64 >= B64_MIN_RUN) {
+            size_t len = 0;
+            struct b64q qs;
+            if (b64_pick(b, s, n, 1, &len, &qs, &rc) && rc == SGW_OK) {
+                rc = o->boundary(o->ctx);
+                if (rc == SGW_OK)
+                    rc = b64_emit_decoded(b, b->dec, len);
+                if (rc == SGW_OK)
+                    rc = o->boundary(o->ctx);
+            }
+        }
+    }
+    b->run = 0;
+    b->nb64 = 0;
+    b->pad = 0;
+    b->in_held = 0;
+    b->held_len = 0;
+    b->mode = B64M_SHORT;
+    return rc;
+}
+
+/* The short run reached B64_HOLD characters and continues: decide. The
+ * original of the first B64_HOLD characters has been forwarded by the caller
+ * when the run is in the chunk; held characters are forwarded here. */
+static int b64_go_long(struct dec_b64 *b, const uint8_t *s, size_t n)
+{
+    int rc = SGW_OK;
+    if (b->in_held)
+        rc = b->out->data(b->out->ctx, b->held, b->held_len);
+    if (rc != SGW_OK)
+        return rc;
+    size_t len = 0;
+    struct b64q qs;
+    if (b64_pick(b, s, n, 0, &len, &qs, &rc) && rc == SGW_OK) {
+        const struct cls_sink *o = b64_dec_out(b);
+        rc = o->boundary(o->ctx);
+        if (rc == SGW_OK)
+            rc = b64_emit_decoded(b, b->dec, len);
+        b->q = qs;
+        b->mode = B64M_LONG_TEXT;
+    } else {
+        b->mode = B64M_LONG_RAW;
+    }
+    b->in_held = 0;
+    b->held_len = 0;
+    return rc;
+}
+
+/* Long text mode: decode run characters p[0..n) and stream them on. */
+static int b64_long_put(struct dec_b64 *b, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        size_t take = n > B64_HOLD ? B64_HOLD : n;
+        size_t k = b64q_put(&b->q, p, take, b->dec);
+        if (k) {
+            int rc = b64_emit_decoded(b, b->dec, k);
+            if (rc != SGW_OK)
+                return rc;
+        }
+        p += take;
+        n -= take;
+    }
+    return SGW_OK;
+}
+
+static int b64_data(void *ctx, const uint8_t *p, size_t n)
+{
+    struct dec_b64 *b = ctx;
+    size_t i = 0, fwd = 0, rs = 0;
+    int rc = SGW_OK;
+    while (i < n) {
+        if (b->run == 0) {
+            while (i < n && b64_class[p[i]] != B64C_CHAR)
+                i++;
+            if (i == n)
+                break;
+            rs = i;
+            b->mode = B64M_SHORT;
+            b->in_held = 0;
+        }
+        /* consume run characters */
+        size_t j = i;
+        if (b->pad == 0) {
+            size_t lim = n;
+            if (b->mode == B64M_SHORT && lim - i > B64_HOLD - b->run)
+                lim = i + (B64_HOLD - b->run);
+            while (j < lim && b64_class[p[j]] == B64C_CHAR)
+                j++;
+        }
+        size_t cnt = j - i;
+        if (cnt) {
+            if (b->mode == B64M_SHORT && b->in_held) {
+                memcpy(b->held + b->held_len, p + i, cnt);
+                b->held_len += cnt;
+            } else if (b->mode == B64M_LONG_TEXT) {
+                rc = b64_long_put(b, p + i, cnt);
+                if (rc != SGW_OK)
+                    return rc;
+                fwd = j;
+            }
+            b->run += cnt;
+            b->nb64 += cnt;
+            i = j;
+        }
+        if (i == n)
+            break;
+        uint8_t cl = b64_class[p[i]];
+        int cont = (cl == B64C_CHAR && b->pad == 0) ||
+                   (cl == B64C_PAD && b->pad < 2 && b->nb64 > 0) ||
+                   (cl == B64C_EOL && b->pad == 0 && b->nb64 >= B64_MIN_RUN);
+        if (cont && b->mode == B64M_SHORT && b->run == B64_HOLD) {
+            /* the held window is full and the run goes on: decide now */
+            if (!b->in_held) {
+                rc = b->out->data(b->out->ctx, p + fwd, i - fwd);
+                if (rc != SGW_OK)
+                    return rc;
+                rc = b64_go_long(b, p + rs, i - rs);
+            } else {
+                rc = b64_go_long(b, b->held, B64_HOLD);
+            }
+            if (rc != SGW_OK)
+                return rc;
+            fwd = i;
+            continue;
+        }
+        if (cont && cl != B64C_CHAR) {
+            if (cl == B64C_PAD)
+                b->pad++;
+            if (b->mode == B64M_SHORT && b->in_held)
+                b->held[b->held_len++] = p[i];
+            else if (b->mode == B64M_LONG_TEXT)
+                fwd = i + 1;
+            b->run++;
+            i++;
+            continue;
+        }
+        /* p[i] ends the run */
+        if (b->mode == B64M_SHORT && !b->in_held) {
+            if (b->nb64 >= B64_MIN_RUN) {
+                rc = b->out->data(b->out->ctx, p + fwd, i - fwd);
+                if (rc != SGW_OK)
+                    return rc;
+                fwd = i;
+            }
+            rc = b64_run_end(b, p + rs, i - rs);
+        } else {
+            if (b->mode == B64M_SHORT && b->in_held)
+                fwd = i; /* the held run's tail in this chunk is in held[] */
+            rc = b64_run_end(b, NULL, 0);
+        }
+        if (rc != SGW_OK)
+            return rc;
+    }
+    /* end of this call: hold a short run that lives in the chunk */
+    if (b->run > 0 && b->mode == B64M_SHORT && !b->in_held) {
+        if (rs > fwd)
+            rc = b->out->data(b->out->ctx, p + fwd, rs - fwd);
+        if (rc != SGW_OK)
+            return rc;
+        memcpy(b->held, p + rs, n - rs);
+        b->held_len = n - rs;
+        b->in_held = 1;
+        return SGW_OK;
+    }
+    if (b->run > 0 && b->mode == B64M_SHORT && b->in_held)
+        return SGW_OK; /* everything of this call is in held[] */
+    if (n > fwd)
+        rc = b->out->data(b->out->ctx, p + fwd, n - fwd);
+    return rc;
+}
+
+static int b64_flush(struct dec_b64 *b)
+{
+    if (b->run == 0)
+        return SGW_OK;
+    return b64_run_end(b, NULL, 0);
+}
+
+static int b64_boundary(void *ctx)
+{
+    struct dec_b64 *b = ctx;
+    int rc = b64_flush(b);
+    return rc != SGW_OK ? rc : b->out->boundary(b->out->ctx);
+}
+
+static int b64_context(void *ctx, const uint8_t *p, size_t n)
+{
+    struct dec_b64 *b = ctx;
+    int rc = b64_flush(b);
+    return rc != SGW_OK ? rc : b->out->context(b->out->ctx, p, n);
+}
+
+static int b64_uninspectable(void *ctx, const char *reason, uint32_t flags)
+{
+    struct dec_b64 *b = ctx;
+    int rc = b64_flush(b);
+    return rc != SGW_OK ? rc : b->out->uninspectable(b->out->ctx, reason, flags);
+}
+
+int dec_b64_new(unsigned depth, const struct cls_sink *out, struct dec_b64 **res)
+{
+    struct dec_b64 *b = calloc(1, sizeof(*b));
+    if (!b)
+        return SGW_ENOMEM;
+    b->out = out;
+    b->depth = depth;
+    b->sink.ctx = b;
+    b->sink.data = b64_data;
+    b->sink.boundary = b64_boundary;
+    b->sink.context = b64_context;
+    b->sink.uninspectable = b64_uninspectable;
+    if (depth + 1 < B64_MAX_DEPTH) {
+        int rc = dec_b64_new(depth + 1, out, &b->inner);
+        if (rc != SGW_OK) {
+            free(b);
+            return rc;
+        }
+    }
+    *res = b;
+    return SGW_OK;
+}
+
+const struct cls_sink *dec_b64_sink(struct dec_b64 *b)
+{
+    return &b->sink;
+}
+
+int dec_b64_finish(struct dec_b64 *b)
+{
+    int rc = b64_flush(b);
+    if (rc == SGW_OK && b->inner)
+        rc = dec_b64_finish(b->inner);
+    return rc;
+}
+
+void dec_b64_free(struct dec_b64 *b)
+{
+    if (!b)
+        return;
+    dec_b64_free(b->inner);
+    free(b);
+}
+
+/* ====================================================================== */
+/* UTF-16 → UTF-8                                                         */
+/* ====================================================================== */
+
+#define OUTBUF 4096u
+
+struct dec_utf16 {
+    struct dec base;
+    int be;
+    int detect;        /* a BOM at the start decides the byte order */
+    int started;
+    int have_byte;
+    uint8_t byte;
+    uint32_t hi;       /* pending high surrogate */
+    size_t olen;
+    uint8_t out[OUTBUF + 8];
+};
+
+static int u16_flush(struct dec_utf16 *u)
+{
+    size_t n = u->olen;
+    u->olen = 0;
+    return dec_feed(u->base.next, u->out, n);
+}
+
+static size_t put_utf8(uint8_t *o, uint32_t cp)
+{
+    if (cp < 0x80) {
+        o[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (uint8_t)(0xc0 | (cp >> 6));
+        o[1] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (uint8_t)(0xe0 | (cp >> 12));
+        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+        o[2] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    o[0] = (uint8_t)(0xf0 | (cp >> 18));
+    o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
+    o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+    o[3] = (uint8_t)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+static int u16_unit(struct dec_utf16 *u, uint16_t w)
+{
+    if (!u->started) {
+        u->started = 1;
+        if (u->detect && (w == 0xfeff || w == 0xfffe)) {
+            if (w == 0xfffe)
+                u->be = !u->be;
+            return SGW_OK;
+        }
+    }
+    uint32_t cp;
+    if (u->hi) {
+        if (w >= 0xdc00 && w <= 0xdfff) {
+            cp = 0x10000 + ((u->hi - 0xd800) << 10) + (w - 0xdc00u);
+            u->hi = 0;
+        } else {
+            u->olen += put_utf8(u->out + u->olen, 0xfffd);
+            u->hi = 0;
+            return u16_unit(u, w);
+        }
+    } else if (w >= 0xd800 && w <= 0xdbff) {
+        u->hi = w;
+        return SGW_OK;
+    } else if (w >= 0xdc00 && w <= 0xdfff) {
+        cp = 0xfffd;
+    } else {
+        cp = w;
+    }
+    u->olen += put_utf8(u->out + u->olen, cp);
+    if (u->olen >= OUTBUF)
+        return u16_flush(u);
+    return SGW_OK;
+}
+
+static int utf16_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_utf16 *u = (struct dec_utf16 *)d;
+    size_t i = 0;
+    int rc = SGW_OK;
+    if (u->have_byte && n > 0) {
+        uint8_t a = u->byte, b = p[0];
+        u->have_byte = 0;
+        i = 1;
+        rc = u16_unit(u, u->be ? (uint16_t)((a << 8) | b) : (uint16_t)((b << 8) | a));
+    }
+    for (; rc == SGW_OK && i + 1 < n; i += 2) {
+        uint8_t a = p[i], b = p[i + 1];
+        rc = u16_unit(u, u->be ? (uint16_t)((a << 8) | b) : (uint16_t)((b << 8) | a));
+    }
+    if (rc != SGW_OK)
+        return rc;
+    if (i < n) {
+        u->byte = p[i];
+        u->have_byte = 1;
+    }
+    return u->olen ? u16_flush(u) : SGW_OK;
+}
+
+static int utf16_finish(struct dec *d)
+{
+    struct dec_utf16 *u = (struct dec_utf16 *)d;
+    if (u->hi)
+        u->olen += put_utf8(u->out + u->olen, 0xfffd);
+    u->hi = 0;
+    int rc = u->olen ? u16_flush(u) : SGW_OK;
+    if (rc != SGW_OK)
+        return rc;
+    if (u->have_byte)
+        return dec_fail(d, 0, "truncated UTF-16 text");
+    return dec_finish(d->next);
+}
+
+static const struct dec_ops utf16_ops = {"utf16", utf16_feed, utf16_finish, NULL};
+
+int dec_new_utf16(struct dec_env *env, unsigned nest, int big_endian, int detect,
+                  struct dec *inner, struct dec **out)
+{
+    struct dec_utf16 *u = dec_alloc(sizeof(*u), &utf16_ops, env, nest);
+    if (!u) {
+        dec_free(inner);
+        return SGW_ENOMEM;
+    }
+    u->be = big_endian;
+    u->detect = detect;
+    u->base.next = inner;
+    *out = &u->base;
+    return SGW_OK;
+}
+
+/* ====================================================================== */
+/* application/x-www-form-urlencoded                                      */
+/* ====================================================================== */
+
+struct dec_form {
+    struct dec base;
+    int in_value;
+    int pct;            /* 0: none, 1: '%' seen, 2: '%X' seen */
+    uint8_t pct_hi;
+    size_t name_len;
+    size_t olen;
+    uint8_t name[DEC_CONTEXT_MAX];
+    uint8_t out[OUTBUF + 4];
+};
+
+static int hexv(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static int form_flush(struct dec_form *f)
+{
+    size_t n = f->olen;
+    f->olen = 0;
+    return dec_text_data(f->base.env, f->out, n);
+}
+
+static int form_put(struct dec_form *f, uint8_t c)
+{
+    if (f->in_value) {
+        f->out[f->olen++] = c;
+        if (f->olen >= OUTBUF)
+            return form_flush(f);
+    } else if (f->name_len < sizeof(f->name)) {
+        f->name[f->name_len++] = c;
+    }
+    return SGW_OK;
+}
+
+/* Emits a pending incomplete percent sequence raw. */
+static int form_pct_raw(struct dec_form *f)
+{
+    int rc = SGW_OK;
+    if (f->pct >= 1)
+        rc = form_put(f, '%');
+    if (rc == SGW_OK && f->pct == 2)
+        rc = form_put(f, f->pct_hi);
+    f->pct = 0;
+    return rc;
+}
+
+/* End of a field (at '&' or the end). */
+static int form_field_end(struct dec_form *f)
+{
+    int rc = form_pct_raw(f);
+    if (rc != SGW_OK)
+        return rc;
+    if (f->in_value) {
+        rc = form_flush(f);
+        if (rc == SGW_OK)
+            rc = dec_text_boundary(f->base.env);
+    } else if (f->name_len > 0) {
+        /* a field without '=' is a value in disguise: scan it */
+        rc = dec_text_data(f->base.env, f->name, f->name_len);
+        if (rc == SGW_OK)
+            rc = dec_text_boundary(f->base.env);
+    }
+    f->in_value = 0;
+    f->name_len = 0;
+    return rc;
+}
+
+static int form_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_form *f = (struct dec_form *)d;
+    int rc = SGW_OK;
+    for (size_t i = 0; i < n && rc == SGW_OK; i++) {
+        uint8_t c = p[i];
+        if (f->pct) {
+            if (hexv(c) >= 0) {
+                if (f->pct == 1) {
+                    f->pct_hi = c;
+                    f->pct = 2;
+                    continue;
+                }
+                f->pct = 0;
+                rc = form_put(f, (uint8_t)(hexv(f->pct_hi) << 4 | hexv(c)));
+                continue;
+            }
+            rc = form_pct_raw(f); /* invalid sequence passes raw */
+            if (rc != SGW_OK)
+                break;
+        }
+        if (c == '&') {
+            rc = form_field_end(f);
+        } else if (c == '=' && !f->in_value) {
+            rc = dec_text_context(d->env, f->name, f->name_len);
+            f->in_value = 1;
+            f->olen = 0;
+        } else if (c == '%') {
+            f->pct = 1;
+        } else if (c == '+') {
+            rc = form_put(f, ' ');
+        } else {
+            rc = form_put(f, c);
+        }
+    }
+    if (rc == SGW_OK && f->in_value && f->olen)
+        rc = form_flush(f);
+    return rc;
+}
+
+static int form_finish(struct dec *d)
+{
+    return form_field_end((struct dec_form *)d);
+}
+
+static const struct dec_ops form_ops = {"form", form_feed, form_finish, NULL};
+
+int dec_new_form(struct dec_env *env, unsigned nest, struct dec **out)
+{
+    struct dec_form *f = dec_alloc(sizeof(*f), &form_ops, env, nest);
+    if (!f)
+        return SGW_ENOMEM;
+    *out = &f->base;
+    return SGW_OK;
+}
+
+/* ====================================================================== */
+/* Content-Transfer-Encoding: base64 (multipart parts), strict            */
+/* ====================================================================== */
+
+struct dec_b64te {
+    struct dec base;
+    struct b64q q;
+    int pads;
+    size_t olen;
+    uint8_t out[OUTBUF + 8];
+};
+
+static int b64te_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_b64te *t = (struct dec_b64te *)d;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        if (c == '\r' || c == '\n' || c == ' ' || c == '\t')
+            continue;
+        if (c == '=') {
+            if (t->q.n < 2 || ++t->pads > 2)
+                return dec_fail(d, 0, "invalid base64 at byte %llu",
+                                (unsigned long long)(d->fed + i));
+            continue;
+        }
+        if (b64_val(c) < 0 || t->pads)
+            return dec_fail(d, 0, "invalid base64 at byte %llu",
+                            (unsigned long long)(d->fed + i));
+        t->olen += b64q_put(&t->q, &c, 1, t->out + t->olen);
+        if (t->olen >= OUTBUF) {
+            int rc = dec_feed(d->next, t->out, t->olen);
+            t->olen = 0;
+            if (rc != SGW_OK)
+                return rc;
+        }
+    }
+    int rc = dec_feed(d->next, t->out, t->olen);
+    t->olen = 0;
+    return rc;
+}
+
+static int b64te_finish(struct dec *d)
+{
+    struct dec_b64te *t = (struct dec_b64te *)d;
+    if (t->q.n == 1)
+        return dec_fail(d, 0, "truncated base64");
+    size_t k = b64q_end(&t->q, t->out);
+    int rc = dec_feed(d->next, t->out, k);
+    return rc != SGW_OK ? rc : dec_finish(d->next);
+}
+
+static const struct dec_ops b64te_ops = {"base64", b64te_feed, b64te_finish, NULL};
+
+int dec_new_b64te(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out)
+{
+    struct dec_b64te *t = dec_alloc(sizeof(*t), &b64te_ops, env, nest);
+    if (!t) {
+        dec_free(inner);
+        return SGW_ENOMEM;
+    }
+    t->base.next = inner;
+    *out = &t->base;
+    return SGW_OK;
+}
+
+/* ====================================================================== */
+/* Content-Transfer-Encoding: quoted-printable                            */
+/* ====================================================================== */
+
+struct dec_qp {
+    struct dec base;
+    int st;            /* 0 text, 1 '=' seen, 2 '=X' seen, 3 '=\r' seen */
+    uint8_t hi;
+    size_t olen;
+    uint8_t out[OUTBUF + 4];
+};
+
+static int qp_put(struct dec_qp *q, uint8_t c)
+{
+    q->out[q->olen++] = c;
+    if (q->olen >= OUTBUF) {
+        int rc = dec_feed(q->base.next, q->out, q->olen);
+        q->olen = 0;
+        return rc;
+    }
+    return SGW_OK;
+}
+
+static int qp_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_qp *q = (struct dec_qp *)d;
+    int rc = SGW_OK;
+    for (size_t i = 0; i < n && rc == SGW_OK; i++) {
+        uint8_t c = p[i];
+        switch (q->st) {
+        case 0:
+            if (c == '=')
+                q->st = 1;
+            else
+                rc = qp_put(q, c);
+            break;
+        case 1:
+            if (c == '\n') {
+                q->st = 0; /* soft line break */
+            } else if (c == '\r') {
+                q->st = 3;
+            } else if (hexv(c) >= 0) {
+                q->hi = c;
+                q->st = 2;
+            } else {
+                q->st = 0;
+                rc = qp_put(q, '=');
+                if (rc == SGW_OK)
+                    rc = qp_put(q, c);
+            }
+            break;
+        case 2:
+            q->st = 0;
+            if (hexv(c) >= 0) {
+                rc = qp_put(q, (uint8_t)(hexv(q->hi) << 4 | hexv(c)));
+            } else {
+                rc = qp_put(q, '=');
+                if (rc == SGW_OK)
+                    rc = qp_put(q, q->hi);
+                if (rc == SGW_OK)
+                    rc = qp_put(q, c);
+            }
+            break;
+        default: /* '=\r' */
+            q->st = 0;
+            if (c != '\n')
+                rc = qp_put(q, c);
+            break;
+        }
+    }
+    if (rc == SGW_OK && q->olen) {
+        rc = dec_feed(d->next, q->out, q->olen);
+        q->olen = 0;
+    }
+    return rc;
+}
+
+static int qp_finish(struct dec *d)
+{
+    struct dec_qp *q = (struct dec_qp *)d;
+    int rc = SGW_OK;
+    if (q->st == 1 || q->st == 2)
+        rc = qp_put(q, '=');
+    if (rc == SGW_OK && q->st == 2)
+        rc = qp_put(q, q->hi);
+    if (rc == SGW_OK && q->olen)
+        rc = dec_feed(d->next, q->out, q->olen);
+    q->olen = 0;
+    return rc != SGW_OK ? rc : dec_finish(d->next);
+}
+
+static const struct dec_ops qp_ops = {"quoted-printable", qp_feed, qp_finish, NULL};
+
+int dec_new_qp(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out)
+{
+    struct dec_qp *q = dec_alloc(sizeof(*q), &qp_ops, env, nest);
+    if (!q) {
+        dec_free(inner);
+        return SGW_ENOMEM;
+    }
+    q->base.next = inner;
+    *out = &q->base;
+    return SGW_OK;
+}

@@ -1,0 +1,599 @@
+/* Unit tests for classifiers/decode*.c: the decoder chain, one decoder at a
+ * time, through a recording sink whose transcript is an exact string:
+ * data bytes as is, "|" for a boundary, "{k}" for context, "!reason!" for
+ * uninspectable ("!B:reason!" with CLS_FF_BOMB). Every case is also fed at
+ * every split point and one byte at a time: the transcript must not change. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "classifiers/decode_internal.h"
+
+static int failures;
+#define CHECK(c)                                                                 \
+    do {                                                                         \
+        if (!(c)) {                                                              \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
+            failures++;                                                          \
+        }                                                                        \
+    } while (0)
+
+/* ---- recording sink ---- */
+
+struct rec {
+    char *buf;
+    size_t len, cap;
+    size_t n_unins;
+    uint32_t flags;
+};
+
+static void rec_put(struct rec *r, const void *p, size_t n)
+{
+    if (r->len + n + 1 > r->cap) {
+        size_t cap = r->cap ? r->cap : 256;
+        while (cap < r->len + n + 1)
+            cap *= 2;
+        r->buf = realloc(r->buf, cap);
+        if (!r->buf)
+            abort();
+        r->cap = cap;
+    }
+    memcpy(r->buf + r->len, p, n);
+    r->len += n;
+    r->buf[r->len] = '\0';
+}
+
+static int rec_data(void *ctx, const uint8_t *p, size_t n)
+{
+    if (n == 0)
+        abort(); /* empty data calls are a defect */
+    rec_put(ctx, p, n);
+    return SGW_OK;
+}
+
+static int rec_boundary(void *ctx)
+{
+    rec_put(ctx, "|", 1);
+    return SGW_OK;
+}
+
+static int rec_context(void *ctx, const uint8_t *p, size_t n)
+{
+    rec_put(ctx, "{", 1);
+    rec_put(ctx, p, n);
+    rec_put(ctx, "}", 1);
+    return SGW_OK;
+}
+
+static int rec_unins(void *ctx, const char *reason, uint32_t flags)
+{
+    struct rec *r = ctx;
+    r->n_unins++;
+    r->flags |= flags;
+    rec_put(r, (flags & CLS_FF_BOMB) ? "!B:" : "!", (flags & CLS_FF_BOMB) ? 3 : 1);
+    rec_put(r, reason, strlen(reason));
+    rec_put(r, "!", 1);
+    return SGW_OK;
+}
+
+static struct cls_decode_limits g_lim = {0, 0, 0};
+static char g_path[64];
+
+/* Runs the chain over in, fed in pieces of at most `piece` bytes (0 = one
+ * call), with an extra cut at `cut` (0 = none). Returns the transcript. */
+static char *run_split(const char *ct, const char *ce, const void *in, size_t n, size_t piece,
+                       size_t cut)
+{
+    struct rec r = {0};
+    struct cls_sink s = {&r, rec_data, rec_boundary, rec_context, rec_unins};
+    struct cls_decode_chain *c = NULL;
+    rec_put(&r, "", 0);
+    if (cls_decode_chain_new(ct, ce, &g_lim, &s, &c) != SGW_OK) {
+        rec_put(&r, "#new-failed", 11);
+        return r.buf;
+    }
+    const uint8_t *p = in;
+    size_t off = 0;
+    int rc = SGW_OK;
+    while (off < n && rc == SGW_OK) {
+        size_t take = n - off;
+        if (piece && take > piece)
+            take = piece;
+        if (cut > off && cut < off + take)
+            take = cut - off;
+        rc = cls_decode_chain_feed(c, p + off, take);
+        off += take;
+    }
+    if (rc == SGW_OK)
+        rc = cls_decode_chain_finish(c);
+    if (rc != SGW_OK)
+        rec_put(&r, "#rc", 3);
+    snprintf(g_path, sizeof(g_path), "%s", cls_decode_chain_path(c));
+    cls_decode_chain_free(c);
+    return r.buf;
+}
+
+static char *run(const char *ct, const char *ce, const void *in, size_t n)
+{
+    return run_split(ct, ce, in, n, 0, 0);
+}
+
+/* Expects `want` for in, at every split. Large inputs: random splits. */
+static void expect_bin(const char *ct, const char *ce, const void *in, size_t n,
+                       const char *want, const char *want_path, int line)
+{
+    char *got = run(ct, ce, in, n);
+    if (strcmp(got, want) != 0) {
+        fprintf(stderr, "line %d: ct=%s ce=%s\n  want [%s]\n  got  [%s]\n", line,
+                ct ? ct : "(null)", ce ? ce : "(null)", want, got);
+        failures++;
+        free(got);
+        return;
+    }
+    free(got);
+    if (want_path && strcmp(g_path, want_path) != 0) {
+        fprintf(stderr, "line %d: path want [%s] got [%s]\n", line, want_path, g_path);
+        failures++;
+    }
+    size_t step = n <= 400 ? 1 : n / 97 + 1;
+    for (size_t cut = 1; cut < n; cut += step) {
+        got = run_split(ct, ce, in, n, 0, cut);
+        if (strcmp(got, want) != 0) {
+            fprintf(stderr, "line %d: split at %zu differs:\n  want [%s]\n  got  [%s]\n", line,
+                    cut, want, got);
+            failures++;
+            free(got);
+            return;
+        }
+        free(got);
+    }
+    static const size_t pieces[] = {1, 2, 3, 7, 64, 1000};
+    for (size_t k = 0; k < SGW_ARRAY_LEN(pieces); k++) {
+        if (n > 200000 && pieces[k] < 64)
+            continue;
+        got = run_split(ct, ce, in, n, pieces[k], 0);
+        if (strcmp(got, want) != 0) {
+            fprintf(stderr, "line %d: pieces of %zu differ:\n  want [%s]\n  got  [%s]\n", line,
+                    pieces[k], want, got);
+            failures++;
+            free(got);
+            return;
+        }
+        free(got);
+    }
+}
+
+#define EXPECT(ct, ce, in, want) expect_bin(ct, ce, in, strlen(in), want, NULL, __LINE__)
+#define EXPECT_PATH(ct, ce, in, want, path) \
+    expect_bin(ct, ce, in, strlen(in), want, path, __LINE__)
+#define EXPECT_BIN(ct, ce, in, n, want) expect_bin(ct, ce, in, n, want, NULL, __LINE__)
+
+/* ---- JSON ---- */
+
+static void test_json(void)
+{
+    const char *J = "application/json";
+    EXPECT_PATH(J, NULL, "{\"a\":\"x\",\"b\":[1,-2.5e3,true,null,\"y\"]}",
+                "{a}x|{b}1|-2.5e3|y|", "json");
+    EXPECT(J, NULL, "\"a\\u0040b.com\"", "a@b.com|");
+    EXPECT(J, NULL, "\"\\ud83d\\ude00\"", "\xf0\x9f\x98\x80|");
+    EXPECT(J, NULL, "\"\\n\\t\\\"\\\\\\/\\b\\f\\r\"", "\n\t\"\\/\b\f\r|");
+    EXPECT(J, NULL, "{\"k\\u0065y\":\"v\"}", "{key}v|");
+    EXPECT(J, NULL, "  [ ]  ", "");
+    EXPECT(J, NULL, "", "");
+    EXPECT(J, NULL, "0", "0|");
+    EXPECT(J, NULL, "{\"card\":4111111111111111}", "{card}4111111111111111|");
+    EXPECT(J, NULL, "{\"a\":{\"b\":{\"c\":\"deep\"}}}", "{a}{b}{c}deep|");
+    EXPECT("application/x-amz-json-1.1", NULL, "{\"a\":\"b\"}", "{a}b|");
+    EXPECT("application/vnd.api+json; charset=utf-8", NULL, "{\"a\":\"b\"}", "{a}b|");
+    EXPECT("text/json", NULL, "[\"x\"]", "x|");
+    EXPECT("application/x-ndjson", NULL, "{\"a\":1}\n{\"a\":2}\n", "{a}1|{a}2|");
+    /* malformed: everything before the error was already pushed */
+    EXPECT(J, NULL, "{\"a\":\"x\",}", "{a}x|!malformed JSON at byte 9!");
+    EXPECT(J, NULL, "[1,2", "1|2!truncated JSON at byte 4!");
+    EXPECT(J, NULL, "\"abc", "abc!truncated JSON at byte 4!");
+    EXPECT(J, NULL, "[01]", "0!malformed JSON at byte 2!");
+    EXPECT(J, NULL, "[NaN]", "!malformed JSON at byte 1!");
+    EXPECT(J, NULL, "[1]x", "1|!malformed JSON at byte 3!");
+    EXPECT(J, NULL, "{\"a\" 1}", "{a}!malformed JSON at byte 5!");
+    EXPECT(J, NULL, "[tru]", "!malformed JSON at byte 4!");
+    EXPECT(J, NULL, "[\"a\\x\"]", "a!invalid JSON escape at byte 4!");
+    EXPECT(J, NULL, "[\"a\\u12G4\"]", "a!invalid JSON escape at byte 7!");
+    EXPECT(J, NULL, "[\"\\ud83dx\"]", "!unpaired surrogate in JSON at byte 8!");
+    EXPECT(J, NULL, "[\"\\ude00\"]", "!unpaired surrogate in JSON at byte 7!");
+    EXPECT(J, NULL, "[\"a\nb\"]", "a!malformed JSON at byte 3!");
+    EXPECT(J, NULL, "\xef\xbb\xbf{}", "!malformed JSON at byte 0!");
+    EXPECT(J, NULL, "[1.]", "1.!malformed JSON at byte 3!");
+    EXPECT(J, NULL, "[-]", "-!malformed JSON at byte 2!");
+    EXPECT(J, NULL, "{\"a\":1}{}", "{a}1|!malformed JSON at byte 7!");
+    EXPECT(J, NULL, "[1 2]", "1|!malformed JSON at byte 3!");
+    EXPECT(J, NULL, "[1}", "1|!malformed JSON at byte 2!");
+    /* duplicate keys: both values are scanned */
+    EXPECT(J, NULL, "{\"p\":\"benign\",\"p\":\"SECRET\"}", "{p}benign|{p}SECRET|");
+}
+
+static void test_json_depth(void)
+{
+    char in[300], want[400];
+    g_lim.max_depth = 8;
+    /* N-1, N: accepted; N+1: refused */
+    for (int depth = 7; depth <= 9; depth++) {
+        size_t n = 0;
+        for (int i = 0; i < depth; i++)
+            in[n++] = '[';
+        in[n++] = '1';
+        for (int i = 0; i < depth; i++)
+            in[n++] = ']';
+        in[n] = '\0';
+        if (depth <= 8)
+            snprintf(want, sizeof(want), "1|");
+        else
+            snprintf(want, sizeof(want), "!JSON nesting deeper than 8 at byte 8!");
+        EXPECT("application/json", NULL, in, want);
+    }
+    g_lim.max_depth = 0;
+}
+
+/* ---- raw text, media types, sniffing ---- */
+
+static void test_types(void)
+{
+    EXPECT_PATH("text/plain", NULL, "hello world", "hello world|", "");
+    EXPECT("image/png", NULL, "\x89PNG....", "!content-type image/png not inspectable!");
+    EXPECT("application/pdf", NULL, "%PDF-1.4", "!content-type application/pdf not inspectable!");
+    EXPECT("image/png", NULL, "", "");
+    EXPECT_PATH(NULL, NULL, "{\"a\":\"b\"}", "{a}b|", "json");
+    EXPECT_PATH("application/octet-stream", NULL, "  [\"x\"]", "x|", "json");
+    EXPECT(NULL, NULL, "just some text", "just some text|");
+    EXPECT("application/octet-stream", NULL, "%PDF-1.7 ...", "!PDF document not inspectable!");
+    EXPECT("application/octet-stream", NULL, "\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f",
+           "!content-type application/octet-stream not inspectable!");
+    EXPECT("application/x-unknown", NULL, "printable", "printable|");
+    EXPECT("application/x-unknown", NULL, "\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f",
+           "!content-type application/x-unknown not inspectable!");
+    EXPECT("text/plain; charset=utf-7", NULL, "+AEEASwBJ-",
+           "!charset utf-7 not inspectable!");
+    EXPECT("text/plain", "x-foo", "abc", "!unsupported content-encoding x-foo!");
+    EXPECT("text/plain", "compress", "abc", "!unsupported content-encoding compress!");
+    EXPECT("text/plain", "identity", "abc", "abc|");
+    EXPECT("multipart/form-data", NULL, "--x\r\n", "!multipart without a valid boundary!");
+}
+
+/* ---- normalisation ---- */
+
+static void test_norm(void)
+{
+    /* full-width digits, zero-width characters, NBSP, soft hyphen */
+    EXPECT("text/plain", NULL, "\xef\xbc\x94\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91", "4111|");
+    EXPECT("text/plain", NULL, "41\xe2\x80\x8b" "11\xe2\x81\xa0" "11\xef\xbb\xbf" "11",
+           "41111111|");
+    EXPECT("text/plain", NULL, "a\xc2\xa0" "b\xc2\xad" "c", "a bc|");
+    EXPECT("text/plain", NULL, "\xef\xbc\xa1\xef\xbc\xab\xef\xbc\xa9\xef\xbc\xa1", "AKIA|");
+    EXPECT("text/plain", NULL, "\xd9\xa4\xd9\xa1", "41|");
+    /* other non-ASCII passes unchanged; invalid UTF-8 passes raw */
+    EXPECT("text/plain", NULL, "caf\xc3\xa9 \xe4\xb8\xad", "caf\xc3\xa9 \xe4\xb8\xad|");
+    EXPECT("text/plain", NULL, "a\xc0\xae" "b\xff", "a\xc0\xae" "b\xff|");
+    EXPECT("text/plain", NULL, "cut \xe2\x80", "cut \xe2\x80|");
+    /* normalisation inside JSON escapes too */
+    EXPECT("application/json", NULL, "\"4\\u200b1\\uff11\"", "411|");
+}
+
+/* ---- UTF-16 ---- */
+
+static size_t to_utf16(const char *s, int be, int bom, uint8_t *out)
+{
+    size_t o = 0;
+    if (bom) {
+        out[o++] = be ? 0xfe : 0xff;
+        out[o++] = be ? 0xff : 0xfe;
+    }
+    for (; *s; s++) {
+        out[o++] = be ? 0 : (uint8_t)*s;
+        out[o++] = be ? (uint8_t)*s : 0;
+    }
+    return o;
+}
+
+static void test_utf16(void)
+{
+    uint8_t b[256];
+    size_t n = to_utf16("{\"email\":\"a@b.com\"}", 0, 1, b);
+    expect_bin(NULL, NULL, b, n, "{email}a@b.com|", "utf16>json", __LINE__);
+    n = to_utf16("{\"email\":\"a@b.com\"}", 1, 1, b);
+    expect_bin(NULL, NULL, b, n, "{email}a@b.com|", "utf16>json", __LINE__);
+    n = to_utf16("card 4111 1111 1111 1111", 0, 0, b);
+    expect_bin(NULL, NULL, b, n, "card 4111 1111 1111 1111|", "utf16", __LINE__);
+    n = to_utf16("card 4111 1111 1111 1111", 1, 0, b);
+    expect_bin(NULL, NULL, b, n, "card 4111 1111 1111 1111|", "utf16", __LINE__);
+    n = to_utf16("plain text", 0, 0, b);
+    expect_bin("text/plain; charset=utf-16le", NULL, b, n, "plain text|", "utf16", __LINE__);
+    n = to_utf16("plain text", 1, 1, b);
+    expect_bin("text/plain; charset=utf-16", NULL, b, n, "plain text|", "utf16", __LINE__);
+    /* surrogate pair U+1F600 in UTF-16LE */
+    const uint8_t sp[] = {0xff, 0xfe, 'a', 0, 0x3d, 0xd8, 0x00, 0xde, 'b', 0};
+    expect_bin("text/plain; charset=utf-16", NULL, sp, sizeof(sp), "a\xf0\x9f\x98\x80" "b|",
+               NULL, __LINE__);
+}
+
+/* ---- base64 runs ---- */
+
+static void b64enc(const uint8_t *in, size_t n, char *out)
+{
+    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < n)
+            v |= in[i + 2];
+        out[o++] = a[(v >> 18) & 63];
+        out[o++] = a[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? a[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < n ? a[v & 63] : '=';
+    }
+    out[o] = '\0';
+}
+
+static void test_base64(void)
+{
+    char in[1024], want[2048], enc[400];
+    const char *secret = "AKIAIOSFODNN7EXAMPLE and more text";
+    b64enc((const uint8_t *)secret, strlen(secret), enc);
+    snprintf(in, sizeof(in), "{\"data\":\"%s\"}", enc);
+    snprintf(want, sizeof(want), "{data}%s|%s||", enc, secret);
+    EXPECT("application/json", NULL, in, want);
+    /* inside text, with surrounding words */
+    snprintf(in, sizeof(in), "key: %s end", enc);
+    snprintf(want, sizeof(want), "key: %s|%s| end|", enc, secret);
+    EXPECT("text/plain", NULL, in, want);
+    /* short runs and identifiers are left alone */
+    EXPECT("text/plain", NULL, "aGVsbG8= ordinary words", "aGVsbG8= ordinary words|");
+    EXPECT("text/plain", NULL, "someVeryLongCamelCaseIdentifierName",
+           "someVeryLongCamelCaseIdentifierName|");
+    /* a PDF in base64 */
+    const char pdf[] = "%PDF-1.4 binary\x01\x02\x03\x04\x05\x06 stuff here";
+    b64enc((const uint8_t *)pdf, sizeof(pdf) - 1, enc);
+    snprintf(in, sizeof(in), "[\"%s\"]", enc);
+    snprintf(want, sizeof(want), "%s!base64 PDF document!|", enc);
+    EXPECT("application/json", NULL, in, want);
+    /* base64 in base64 */
+    char enc2[600];
+    b64enc((const uint8_t *)enc, strlen(enc), enc2);
+    b64enc((const uint8_t *)secret, strlen(secret), enc);
+    b64enc((const uint8_t *)enc, strlen(enc), enc2);
+    snprintf(in, sizeof(in), "%s", enc2);
+    snprintf(want, sizeof(want), "%s|%s|%s|||", enc2, enc, secret);
+    EXPECT("text/plain", NULL, in, want);
+    /* URL-safe, unpadded */
+    const char *u = "subject=person?x>y email me at someone@example.com";
+    b64enc((const uint8_t *)u, strlen(u), enc);
+    for (char *q = enc; *q; q++) {
+        if (*q == '+')
+            *q = '-';
+        else if (*q == '/')
+            *q = '_';
+        else if (*q == '=')
+            *q = '\0';
+    }
+    snprintf(in, sizeof(in), "t %s", enc);
+    snprintf(want, sizeof(want), "t %s|%s||", enc, u);
+    EXPECT("text/plain", NULL, in, want);
+}
+
+static void test_base64_long(void)
+{
+    /* a run longer than the hold window decodes as one stream */
+    size_t plain_len = 30000;
+    char *plain = malloc(plain_len + 1);
+    char *enc = malloc(plain_len * 2);
+    char *in = malloc(plain_len * 2 + 16);
+    char *want = malloc(plain_len * 4);
+    for (size_t i = 0; i < plain_len; i++)
+        plain[i] = (char)('a' + i % 26);
+    plain[plain_len] = '\0';
+    b64enc((const uint8_t *)plain, plain_len, enc);
+    snprintf(in, plain_len * 2 + 16, "x %s y", enc);
+    /* the first 8192 characters of the run pass as original, then the decoded stream */
+    snprintf(want, plain_len * 4, "x %.8192s|%s| y|", enc, plain);
+    EXPECT("text/plain", NULL, in, want);
+    free(plain);
+    free(enc);
+    free(in);
+    free(want);
+}
+
+/* ---- form ---- */
+
+static void test_form(void)
+{
+    const char *F = "application/x-www-form-urlencoded";
+    EXPECT_PATH(F, NULL, "Action=SendEmail&To=a%40b.com&Msg=hello+world", 
+                "{Action}SendEmail|{To}a@b.com|{Msg}hello world|", "form");
+    EXPECT(F, NULL, "a=%zz%4&b=%", "{a}%zz%4|{b}%|");
+    EXPECT(F, NULL, "n%61me=v%2541", "{name}v%41|");
+    EXPECT(F, NULL, "lonely&x=", "lonely|{x}|");
+    EXPECT(F, NULL, "", "");
+}
+
+/* ---- compression ---- */
+
+static size_t zlib_make(const uint8_t *in, size_t n, uint8_t *out, size_t cap, int wbits)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    if (deflateInit2(&zs, 6, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        abort();
+    zs.next_in = (Bytef *)(uintptr_t)in;
+    zs.avail_in = (uInt)n;
+    zs.next_out = out;
+    zs.avail_out = (uInt)cap;
+    if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
+        abort();
+    size_t r = zs.total_out;
+    deflateEnd(&zs);
+    return r;
+}
+
+static void test_compress(void)
+{
+    const char *body = "{\"messages\":[{\"role\":\"user\",\"content\":\"card 4111111111111111\"}]}";
+    const char *want = "{messages}{role}user|{content}card 4111111111111111|";
+    size_t n = strlen(body);
+    uint8_t z[1024], z2[2048];
+    size_t zn = zlib_make((const uint8_t *)body, n, z, sizeof(z), 16 + 15);
+    expect_bin("application/json", "gzip", z, zn, want, "gzip>json", __LINE__);
+    expect_bin("application/json", "x-gzip", z, zn, want, "gzip>json", __LINE__);
+    expect_bin(NULL, NULL, z, zn, want, "gzip>json", __LINE__);
+    /* two members */
+    memcpy(z2, z, zn);
+    memcpy(z2 + zn, z, zn);
+    expect_bin("text/plain", "gzip", z2, 2 * zn,
+               "{\"messages\":[{\"role\":\"user\",\"content\":\"card 4111111111111111\"}]}"
+               "{\"messages\":[{\"role\":\"user\",\"content\":\"card 4111111111111111\"}]}|",
+               NULL, __LINE__);
+    /* truncated */
+    expect_bin("application/json", "gzip", z, zn - 5, "{messages}{role}user|{content}card 4111111111111111|!truncated gzip stream!", NULL,
+               __LINE__);
+    expect_bin("application/json", "gzip", z, 5, "!truncated gzip stream!", NULL, __LINE__);
+    /* corrupt header */
+    memcpy(z2, z, zn);
+    z2[3] = 0xff; /* reserved flag bits */
+    expect_bin("application/json", "gzip", z2, zn, "!malformed gzip stream!", NULL, __LINE__);
+    /* deflate: zlib-wrapped and raw */
+    zn = zlib_make((const uint8_t *)body, n, z, sizeof(z), 15);
+    expect_bin("application/json", "deflate", z, zn, want, "deflate>json", __LINE__);
+    zn = zlib_make((const uint8_t *)body, n, z, sizeof(z), -15);
+    expect_bin("application/json", "deflate", z, zn, want, "deflate>json", __LINE__);
+    memcpy(z2, z, zn);
+    memcpy(z2 + zn, "xx", 2);
+    expect_bin("application/json", "deflate", z2, zn + 2,
+               "{messages}{role}user|{content}card 4111111111111111|!trailing data after deflate stream!",
+               NULL, __LINE__);
+    /* zstd */
+    zn = ZSTD_compress(z, sizeof(z), body, n, 3);
+    CHECK(!ZSTD_isError(zn));
+    expect_bin("application/json", "zstd", z, zn, want, "zstd>json", __LINE__);
+    expect_bin("application/octet-stream", NULL, z, zn, want, "zstd>json", __LINE__);
+    expect_bin("application/json", "zstd", z, zn - 3, "!truncated zstd stream!", NULL,
+               __LINE__);
+    /* stacked: gzip then zstd applied → zstd decoded first */
+    size_t gn = zlib_make((const uint8_t *)body, n, z2, sizeof(z2), 16 + 15);
+    zn = ZSTD_compress(z, sizeof(z), z2, gn, 3);
+    expect_bin("application/json", "gzip, zstd", z, zn, want, "zstd>gzip>json", __LINE__);
+    expect_bin("application/json", "gzip, zstd", z2, gn, "!malformed zstd stream!", NULL,
+               __LINE__);
+    expect_bin("application/json", "gzip,,identity, zstd", z, zn, want, "zstd>gzip>json",
+               __LINE__);
+    /* br: a stored (uncompressed) meta-block written by hand: WBITS=16
+       (bit 0), ISLAST=0, MNIBBLES=4, MLEN-1, ISUNCOMPRESSED=1, then an empty
+       last meta-block. */
+    {
+        const char *txt = "email a@b.com";
+        size_t tl = strlen(txt);
+        uint8_t br[64];
+        size_t bn = 0;
+        /* bits: 0 (WBITS 16), 0 (ISLAST), 00 (MNIBBLES=4), MLEN-1 in 16 bits,
+           1 (ISUNCOMPRESSED), pad to byte */
+        uint64_t bits = 0;
+        unsigned nb = 0;
+        bits |= 0ull << nb; nb += 1;
+        bits |= 0ull << nb; nb += 1;
+        bits |= 0ull << nb; nb += 2;
+        bits |= (uint64_t)(tl - 1) << nb; nb += 16;
+        bits |= 1ull << nb; nb += 1;
+        nb = (nb + 7) & ~7u;
+        for (unsigned i = 0; i < nb / 8; i++)
+            br[bn++] = (uint8_t)(bits >> (8 * i));
+        memcpy(br + bn, txt, tl);
+        bn += tl;
+        br[bn++] = 0x03; /* ISLAST=1, ISLASTEMPTY=1 */
+        expect_bin("text/plain", "br", br, bn, "email a@b.com|", "br", __LINE__);
+        expect_bin("text/plain", "br", br, bn - 1, "email a@b.com!truncated br stream!", NULL,
+                   __LINE__);
+    }
+}
+
+static void test_bomb(void)
+{
+    /* 1 GiB of zeros: 1024 gzip members of 1 MiB each */
+    size_t mib = 1u << 20;
+    uint8_t *zeros = calloc(1, mib);
+    uint8_t member[4096];
+    size_t mn = zlib_make(zeros, mib, member, sizeof(member), 16 + 15);
+    size_t total = mn * 1024;
+    uint8_t *bomb = malloc(total);
+    for (size_t i = 0; i < 1024; i++)
+        memcpy(bomb + i * mn, member, mn);
+    {
+        struct rec r = {0};
+        struct cls_sink s = {&r, rec_data, rec_boundary, rec_context, rec_unins};
+        struct cls_decode_chain *c = NULL;
+        CHECK(cls_decode_chain_new("text/plain", "gzip", &g_lim, &s, &c) == SGW_OK);
+        for (size_t off = 0; off < total; off += 65536)
+            CHECK(cls_decode_chain_feed(c, bomb + off, total - off < 65536 ? total - off : 65536) ==
+                  SGW_OK);
+        CHECK(cls_decode_chain_finish(c) == SGW_OK);
+        const char *want = "!B:decompression ratio over 100 (gzip)!";
+        CHECK(r.n_unins == 1 && r.len < (2u << 20) &&
+              memmem(r.buf, r.len, want, strlen(want)) != NULL);
+        cls_decode_chain_free(c);
+        free(r.buf);
+    }
+    char *got;
+    /* size limit at N-1, N, N+1 (ratio out of the way) */
+    g_lim.max_ratio = 100000;
+    for (int d = -1; d <= 1; d++) {
+        g_lim.max_decoded = (uint64_t)((int64_t)mib + d);
+        struct rec r = {0};
+        struct cls_sink s = {&r, rec_data, rec_boundary, rec_context, rec_unins};
+        struct cls_decode_chain *c = NULL;
+        CHECK(cls_decode_chain_new("text/plain", "gzip", &g_lim, &s, &c) == SGW_OK);
+        CHECK(cls_decode_chain_feed(c, member, mn) == SGW_OK);
+        CHECK(cls_decode_chain_finish(c) == SGW_OK);
+        if (d < 0)
+            CHECK(r.n_unins == 1 && (r.flags & CLS_FF_BOMB));
+        else
+            CHECK(r.n_unins == 0 && r.len == mib + 1);
+        cls_decode_chain_free(c);
+        free(r.buf);
+    }
+    g_lim.max_decoded = 0;
+    g_lim.max_ratio = 0;
+    /* nested gzip beyond the layer limit */
+    uint8_t a[8192], b[8192];
+    const char *t = "hello";
+    size_t an = zlib_make((const uint8_t *)t, 5, a, sizeof(a), 16 + 15);
+    for (int i = 0; i < 3; i++) {
+        size_t bn = zlib_make(a, an, b, sizeof(b), 16 + 15);
+        memcpy(a, b, bn);
+        an = bn;
+    }
+    got = run(NULL, NULL, a, an);
+    CHECK(strcmp(got, "!B:too many nested compression layers!") == 0);
+    free(got);
+    free(zeros);
+    free(bomb);
+}
+
+int main(void)
+{
+    test_json();
+    test_json_depth();
+    test_types();
+    test_norm();
+    test_utf16();
+    test_base64();
+    test_base64_long();
+    test_form();
+    test_compress();
+    test_bomb();
+    if (failures) {
+        fprintf(stderr, "%d failure(s)\n", failures);
+        return 1;
+    }
+    printf("test_decode: ok\n");
+    return 0;
+}
