@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/thread.h>
@@ -228,6 +230,8 @@ struct run_state {
     struct px_runtime *rt;
     struct event_base *base;
     int stop_signals;
+    pid_t reload_pid;   /* running `sovgw policy compile` child, 0 when none */
+    int reload_again;   /* another SIGHUP came in while it ran */
 };
 
 static void tell_workers(struct px_runtime *rt)
@@ -255,21 +259,77 @@ static void stop_cb(evutil_socket_t sig, short what, void *arg)
     }
 }
 
+/* LMDB allows one environment per process, and the workers hold the store
+ * open for reading, so the recompile runs in a child process
+ * (`sovgw policy compile FILE --store DIR`); readers see the new version on
+ * their next decision. The child's stdout goes to our stderr, never into a
+ * decision log on stdout. */
+static void start_reload(struct run_state *st)
+{
+    struct px_runtime *rt = st->rt;
+    char *argv[] = {"sovgw", "policy", "compile", rt->cfg->policy_file, "--store",
+                    (char *)rt->store_dir, NULL};
+    posix_spawn_file_actions_t fa;
+    if (posix_spawn_file_actions_init(&fa) != 0)
+        return;
+    posix_spawn_file_actions_adddup2(&fa, 2, 1);
+    pid_t pid = 0;
+    int rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        sgw_log(SGW_LOG_ERROR, PX_MOD, "SIGHUP: cannot start the policy compiler: %s",
+                strerror(rc));
+        return;
+    }
+    st->reload_pid = pid;
+}
+
 static void hup_cb(evutil_socket_t sig, short what, void *arg)
 {
     struct run_state *st = arg;
     struct px_runtime *rt = st->rt;
     if (px_declog_reopen() != 0)
         sgw_log(SGW_LOG_ERROR, PX_MOD, "SIGHUP: cannot reopen the decision log");
-    if (rt->cfg->policy_file) {
-        int rc = rl_policy_compile_file(rt->cfg->policy_file, rt->store_dir, stderr);
-        if (rc != SGW_OK)
-            sgw_log(SGW_LOG_ERROR, PX_MOD, "SIGHUP: policy %s not reloaded (%s); old policy stays",
-                    rt->cfg->policy_file, sgw_rc_str(rc));
+    if (!rt->cfg->policy_file) {
+        uint64_t v = rl_engine_policy_version(rt->eng);
+        px_metrics_policy_version(v);
+        sgw_log(SGW_LOG_INFO, PX_MOD, "SIGHUP: policy version %llu", (unsigned long long)v);
+        return;
     }
-    uint64_t v = rl_engine_policy_version(rt->eng);
-    px_metrics_policy_version(v);
-    sgw_log(SGW_LOG_INFO, PX_MOD, "SIGHUP: policy version %llu", (unsigned long long)v);
+    if (st->reload_pid > 0) {
+        st->reload_again = 1;
+        return;
+    }
+    start_reload(st);
+}
+
+static void chld_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct run_state *st = arg;
+    struct px_runtime *rt = st->rt;
+    int status = 0;
+    while (st->reload_pid > 0) {
+        pid_t p = waitpid(st->reload_pid, &status, WNOHANG);
+        if (p == 0)
+            return;
+        st->reload_pid = 0;
+        if (p < 0)
+            break;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+            uint64_t v = rl_engine_policy_version(rt->eng);
+            px_metrics_policy_version(v);
+            sgw_log(SGW_LOG_INFO, PX_MOD, "SIGHUP: policy %s reloaded, version %llu",
+                    rt->cfg->policy_file, (unsigned long long)v);
+        } else {
+            sgw_log(SGW_LOG_ERROR, PX_MOD, "SIGHUP: policy %s not reloaded (compiler exit %d); "
+                    "old policy stays", rt->cfg->policy_file,
+                    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        }
+    }
+    if (st->reload_again && !st->stop_signals) {
+        st->reload_again = 0;
+        start_reload(st);
+    }
 }
 
 static int ready_cb(void *arg)
@@ -396,7 +456,8 @@ int px_cli_run(int argc, char **argv)
     sig_ev[0] = evsignal_new(st.base, SIGTERM, stop_cb, &st);
     sig_ev[1] = evsignal_new(st.base, SIGINT, stop_cb, &st);
     sig_ev[2] = evsignal_new(st.base, SIGHUP, hup_cb, &st);
-    for (int i = 0; i < 3; i++) {
+    sig_ev[3] = evsignal_new(st.base, SIGCHLD, chld_cb, &st);
+    for (int i = 0; i < 4; i++) {
         if (!sig_ev[i] || event_add(sig_ev[i], NULL) != 0) {
             fprintf(stderr, "sovgw run: cannot install signal handlers\n");
             goto out;
@@ -415,6 +476,7 @@ int px_cli_run(int argc, char **argv)
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGHUP);
+    sigaddset(&block, SIGCHLD);
     pthread_sigmask(SIG_BLOCK, &block, &old);
     for (int i = 0; i < rt.n_workers; i++) {
         if (pthread_create(&rt.workers[i].thread, NULL, worker_main, &rt.workers[i]) != 0) {
@@ -433,6 +495,8 @@ int px_cli_run(int argc, char **argv)
     exit_code = st.stop_signals ? 0 : 2;
 
 out:
+    if (st.reload_pid > 0)
+        waitpid(st.reload_pid, NULL, 0);
     if (rt.workers) {
         for (int i = 0; i < rt.n_workers; i++)
             if (rt.workers[i].started)
