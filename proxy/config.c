@@ -57,8 +57,7 @@ static const struct opt opts[] = {
     {"policy", K_PATH, OFF(policy_file), 0, 0, "FILE", "none",
      "policy source (YAML), compiled at start; excludes --store"},
     {"store", K_PATH, OFF(store_dir), 0, 0, "DIR", "none",
-     "compiled policy store (LMDB directory); excludes --policy. Neither given: the "
-     "embedded default policy is compiled into " PX_DEFAULT_STORE_DIR},
+     "compiled policy store (LMDB directory); excludes --policy"},
     {"listen", K_LISTEN, 0, 0, 0, "ADDR:PORT", "127.0.0.1:3128",
      "proxy listener, IP literal ([::1]:3128 for IPv6); repeatable, up to 16"},
     {"admin", K_ADMIN, 0, 0, 0, "ADDR:PORT|off", "127.0.0.1:9090",
@@ -669,13 +668,13 @@ static int load_file(struct px_config *cfg, struct load_state *st, const char *f
     }
     yaml_parser_set_input_string(&parser, buf, len);
     if (!yaml_parser_load(&parser, &doc)) {
-        ferr(err, file, parser.problem_mark, "%s", parser.problem ? parser.problem : "YAML error");
+        ferr(err, file, parser.problem_mark, "invalid YAML: %s", parser.problem ? parser.problem : "syntax error");
         goto out;
     }
     have_doc = 1;
     /* A second document would be silently ignored; refuse it. */
     if (!yaml_parser_load(&parser, &extra)) {
-        ferr(err, file, parser.problem_mark, "%s", parser.problem ? parser.problem : "YAML error");
+        ferr(err, file, parser.problem_mark, "invalid YAML: %s", parser.problem ? parser.problem : "syntax error");
         goto out;
     }
     if (yaml_document_get_root_node(&extra) != NULL) {
@@ -882,7 +881,8 @@ void px_config_help(FILE *f)
           "policy. Every option can also be set in the --config file under the same name without\n"
           "the leading dashes (e.g. `listen: [127.0.0.1:3128]`, `connect-timeout-ms: 5000`);\n"
           "flags override the file, and a repeated flag replaces the file's whole list.\n"
-          "Both --flag VALUE and --flag=VALUE are accepted.\n"
+          "Both --flag VALUE and --flag=VALUE are accepted. With neither --policy nor --store,\n"
+          "the embedded default policy is compiled into " PX_DEFAULT_STORE_DIR ".\n"
           "\n"
           "options:\n",
           f);
@@ -895,7 +895,9 @@ void px_config_help(FILE *f)
             fprintf(f, "  %-36s (command line only)\n", "");
             continue;
         }
-        if (o->kind == K_INT || o->kind == K_SIZE)
+        if (o->kind == K_BYTES)
+            fprintf(f, "  %-36s key: %s, default %s, range 0..1TiB\n", "", o->name, o->def);
+        else if (o->kind == K_INT || o->kind == K_SIZE)
             fprintf(f, "  %-36s key: %s, default %s, range %llu..%llu\n", "", o->name, o->def,
                     (unsigned long long)o->min, (unsigned long long)o->max);
         else

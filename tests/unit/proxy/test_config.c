@@ -466,7 +466,7 @@ static void test_file_errors(void)
         {"- listen\n", ":1:1: ", "must be a mapping"},
         {"just text\n", ":1:1: ", "must be a mapping"},
         {"workers: 1\n---\nworkers: 2\n", ":3:1: ", "only one YAML document"},
-        {"workers: [1\n", ":2:1: ", ""},
+        {"workers: [1\n", ":2:1: ", "invalid YAML: "},
         {"policy: a\nstore: b\n", ":2:8: ", "mutually exclusive"},
         {"resolve: [\"a.com:443:nope\"]\n", ":1:11: ", "resolve: 'a.com:443:nope': invalid address"},
         {"log-level: loud\n", ":1:12: ", "not one of error"},
@@ -504,6 +504,26 @@ static void test_file_errors(void)
         px_config_cleanup(&c);
         free(big);
     }
+}
+
+/* The shipped example must stay loadable (ctest runs in the source tree). */
+static void test_example(void)
+{
+    struct px_config c;
+    if (access("examples/sovgw.yaml", R_OK) != 0) {
+        fprintf(stderr, "examples/sovgw.yaml not found (run from the source tree)\n");
+        failures++;
+        return;
+    }
+    int rc = LOAD(&c, "--config", "examples/sovgw.yaml");
+    CHECK(rc == 0);
+    if (rc != 0) {
+        fprintf(stderr, "%s", errtext);
+        return;
+    }
+    CHECK(c.n_listen == 2 && c.workers == 4 && c.n_pins == 3 && c.store_dir != NULL);
+    CHECK(px_config_pin_find(&c, "bucket.s3.eu-central-1.amazonaws.com", 36, 443) != NULL);
+    px_config_cleanup(&c);
 }
 
 static void test_help(void)
@@ -548,6 +568,7 @@ int main(void)
     test_pins();
     test_file();
     test_file_errors();
+    test_example();
     test_help();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
