@@ -231,8 +231,9 @@ for w in 1 2; do
   SPID=$!
   PIDS+=("$SPID")
   if wait_port "$P" && probe "sovgw-$w" "$P" "$ABS" "$UPHOST:$UP"; then
-    run_h1 "sovgw ($w worker$([ "$w" = 1 ] || echo s))" "$P" "$ABS" "$UPHOST:$UP" "$SPID"
+    # idle first: on a fresh process, before load has warmed its pools
     [ "$w" = 1 ] && idle "sovgw (1 worker)" "$P" "$ABS" "$UPHOST:$UP" "$SPID"
+    run_h1 "sovgw ($w worker$([ "$w" = 1 ] || echo s))" "$P" "$ABS" "$UPHOST:$UP" "$SPID"
   else
     log "sovgw ($w worker(s)) did not run: $(tail -3 "$WORK/sovgw-$w.out" | tr '\n' ' ')"
   fi
@@ -266,9 +267,9 @@ EOF
         start_bg "$WORK/haproxy.log" haproxy -db -f "$WORK/haproxy.cfg"
         HP=$BGPID
         if wait_port "$P" "$WORK/haproxy.log" && probe haproxy "$P" / "127.0.0.1:$P"; then
+          [ "$t" = 1 ] && idle "HAProxy (1 thread)" "$P" / "127.0.0.1:$P" "$HP"
           run_h1 "HAProxy ($t thread$([ "$t" = 1 ] || echo s))" "$P" / "127.0.0.1:$P" "$HP"
           run_h2c "HAProxy ($t thread$([ "$t" = 1 ] || echo s))" "$P" "$HP"
-          [ "$t" = 1 ] && idle "HAProxy (1 thread)" "$P" / "127.0.0.1:$P" "$HP"
         fi
         stop_pid "$HP"
       done

@@ -239,6 +239,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # quiet
         pass
 
+    def parse_request(self):
+        # Counts every request line that arrived, even one whose head or body
+        # turns out broken: "the upstream saw nothing" means this did not move.
+        self.server.count_line()
+        return super().parse_request()
+
     def _read_body(self):
         te = self.headers.get("Transfer-Encoding")
         if te is not None:
@@ -287,7 +293,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Content-Length", str(n))
             self.end_headers()
-            off = 0
+            off = n if self.command == "HEAD" else 0
             try:
                 while off < n:
                     take = min(chunk, n - off)
@@ -301,6 +307,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
+            if self.command == "HEAD":
+                return
             for part in parts:
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
             self.wfile.write(b"0\r\n\r\n")
@@ -333,6 +341,7 @@ class Upstream(http.server.ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.requests = []
         self.accepts = 0  # TCP connections accepted (a tunnel without a request counts)
+        self.lines = 0    # request lines received (complete or not)
         self.ctx = None
         if tls:
             self.ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -367,6 +376,14 @@ class Upstream(http.server.ThreadingHTTPServer):
     def accepted(self):
         with self.lock:
             return self.accepts
+
+    def count_line(self):
+        with self.lock:
+            self.lines += 1
+
+    def request_lines(self):
+        with self.lock:
+            return self.lines
 
     def __enter__(self):
         self.thread.start()

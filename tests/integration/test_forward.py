@@ -147,20 +147,36 @@ def t_keepalive(gw, up, tmp):
 
 
 def t_pipelined(gw, up, tmp):
+    a = f"{UP}:{up.port}"
     reqs = b"".join([
-        f"GET http://{UP}:{up.port}/echo/1 HTTP/1.1\r\nHost: {UP}:{up.port}\r\n\r\n".encode(),
-        f"POST http://{UP}:{up.port}/echo/2 HTTP/1.1\r\nHost: {UP}:{up.port}\r\n"
-        f"Content-Length: 5\r\n\r\nhello".encode(),
-        f"GET http://{DENIED}:{up.port}/echo/3 HTTP/1.1\r\nHost: {DENIED}:{up.port}\r\n\r\n".encode(),
-        f"GET http://{UP}:{up.port}/status?code=404 HTTP/1.1\r\nHost: {UP}:{up.port}\r\n"
-        f"Connection: close\r\n\r\n".encode(),
+        f"GET http://{a}/echo/1 HTTP/1.1\r\nHost: {a}\r\n\r\n".encode(),
+        f"POST http://{a}/echo/2 HTTP/1.1\r\nHost: {a}\r\nContent-Length: 5\r\n\r\nhello".encode(),
+        f"GET http://{a}/status?code=404 HTTP/1.1\r\nHost: {a}\r\n\r\n".encode(),
+        f"POST http://{a}/echo/4 HTTP/1.1\r\nHost: {a}\r\nTransfer-Encoding: chunked\r\n\r\n"
+        f"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n".encode(),
+        f"GET http://{a}/echo/5 HTTP/1.1\r\nHost: {a}\r\nConnection: close\r\n\r\n".encode(),
     ])
     data = raw_exchange(gw.port, reqs, timeout=10)
     rs = parse_responses(data)
-    eq([x.status for x in rs], [200, 200, 403, 404], "statuses in order")
-    eq(rs[0].json()["path"], "/echo/1", "1st response path")
-    eq(rs[1].json()["path"], "/echo/2", "2nd response path")
+    eq([x.status for x in rs], [200, 200, 404, 200, 200], "statuses in order")
+    eq([rs[i].json()["path"] for i in (0, 1, 3, 4)], ["/echo/1", "/echo/2", "/echo/4", "/echo/5"],
+       "paths in order")
     eq(rs[1].json()["body"], "hello", "2nd response body")
+    eq(rs[3].json()["body"], "abcde", "4th response body (chunked)")
+    # A deny in a pipeline: answered in order; when the 403 says
+    # "connection: close" nothing after it may be answered (or forwarded).
+    before = up.request_lines()
+    reqs = (f"GET http://{a}/echo/6 HTTP/1.1\r\nHost: {a}\r\n\r\n"
+            f"GET http://{DENIED}:{up.port}/echo/7 HTTP/1.1\r\nHost: {DENIED}:{up.port}\r\n\r\n"
+            f"GET http://{a}/echo/8 HTTP/1.1\r\nHost: {a}\r\nConnection: close\r\n\r\n").encode()
+    rs = parse_responses(raw_exchange(gw.port, reqs, timeout=10))
+    eq([x.status for x in rs[:2]], [200, 403], "allowed then denied, in order")
+    if (rs[1].header("connection") or "").lower() == "close":
+        eq(len(rs), 2, "responses after a 403 with connection: close")
+        eq(up.request_lines(), before + 1, "requests forwarded after a closing 403")
+    else:
+        eq([x.status for x in rs], [200, 403, 200], "statuses with a keep-alive 403")
+        eq(up.request_lines(), before + 2, "requests forwarded")
 
 
 def t_decision_log_and_metrics(gw, up, tmp):
@@ -176,11 +192,14 @@ def t_decision_log_and_metrics(gw, up, tmp):
     wait_until(lambda: len(gw.decisions()) >= n0 + 5, 5, "5 new decision lines")
     ds = gw.decisions()[n0:]
     eq(len(ds), 5, "decision lines for 5 requests")
-    required = ("time", "client", "method", "host", "port", "path", "rule_id", "verdict",
+    required = ("time", "client", "method", "host", "port", "path", "verdict",
                 "reason", "status", "bytes_in", "bytes_out", "policy_version")
     for d in ds:
         for k in required:
             check(k in d, f"decision line lacks {k!r}: {d}")
+        # the rule id is logged as "rule" (same key as the 403 body) or "rule_id"
+        check("rule" in d or "rule_id" in d, f"decision line lacks the rule id: {d}")
+        d["rule_id"] = d.get("rule_id", d.get("rule"))
         check(any(k.endswith("_ms") for k in d), f"no duration field in {d}")
     allow = [d for d in ds if d["verdict"] == "allow"]
     deny = [d for d in ds if d["verdict"] == "deny"]
