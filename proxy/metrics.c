@@ -1,7 +1,9 @@
 /* proxy/metrics.c — process-wide Prometheus metrics.
  *
  * Counters are C11 atomics updated from every worker without a lock. The only
- * lock guards the rule-label table (lookup/insert of a rule id); it is bounded
+ * lock serialises inserts into the rule-label table; lookups of a known rule
+ * id are lock-free (a slot is published with a release store after its entry
+ * is written, and slots never change until px_metrics_init). The table is bounded
  * at PX_METRICS_MAX_RULES distinct ids, after which requests are counted under
  * rule="other", so a policy with unbounded ids cannot grow memory or the
  * exposition without limit. */
@@ -38,9 +40,9 @@ struct rule_entry {
 };
 
 static struct {
-    pthread_mutex_t lock;           /* guards n_rules, slots and rule ids */
-    size_t n_rules;                 /* entries in rules[] in use; [0] is "other" */
-    int32_t slots[HASH_SLOTS];      /* index into rules[] + 1; 0 = empty */
+    pthread_mutex_t lock;           /* serialises inserts (n_rules, new slots) */
+    _Atomic size_t n_rules;         /* entries in rules[] in use; [0] is "other" */
+    _Atomic int32_t slots[HASH_SLOTS]; /* index into rules[]; 0 = empty */
     struct rule_entry rules[PX_METRICS_MAX_RULES + 1];
     _Atomic uint64_t bucket[N_BUCKETS + 1]; /* non-cumulative; last = above all bounds */
     _Atomic uint64_t sum_us;
@@ -54,9 +56,10 @@ static struct {
 void px_metrics_init(void)
 {
     pthread_mutex_lock(&M.lock);
-    M.n_rules = 1;
-    memset(M.slots, 0, sizeof M.slots);
+    for (size_t i = 0; i < HASH_SLOTS; i++)
+        atomic_store(&M.slots[i], 0);
     memcpy(M.rules[0].id, "other", sizeof "other");
+    atomic_store(&M.n_rules, 1);
     for (size_t i = 0; i <= PX_METRICS_MAX_RULES; i++)
         for (size_t v = 0; v < V__COUNT; v++)
             atomic_store(&M.rules[i].count[v], 0);
@@ -83,39 +86,57 @@ static uint32_t hash(const char *s, size_t n)
     return h;
 }
 
+/* Probes the table for id (n bytes); returns the entry, or NULL with *slot
+ * set to the first empty slot (SIZE_MAX when the table is full). */
+static struct rule_entry *probe(const char *id, size_t n, uint32_t h, size_t *slot)
+{
+    *slot = SIZE_MAX;
+    for (size_t i = 0; i < HASH_SLOTS; i++) {
+        size_t s = (h + i) & (HASH_SLOTS - 1);
+        int32_t idx = atomic_load_explicit(&M.slots[s], memory_order_acquire);
+        if (idx == 0) {
+            *slot = s;
+            return NULL;
+        }
+        struct rule_entry *c = &M.rules[idx];
+        if (strncmp(c->id, id, RULE_ID_MAX) == 0 && strlen(c->id) == n)
+            return c;
+    }
+    return NULL;
+}
+
 /* Returns the entry for rule id (truncated to RULE_ID_MAX-1 bytes), inserting
- * it when there is room, else the shared "other" entry. Caller holds no lock. */
+ * it when there is room, else the shared "other" entry. */
 static struct rule_entry *rule_get(const char *rule_id)
 {
     if (rule_id == NULL || rule_id[0] == '\0')
         rule_id = "none";
-    size_t n = strnlen(rule_id, RULE_ID_MAX - 1);
-    struct rule_entry *e = &M.rules[0];
+    struct rule_entry *other = &M.rules[0];
     if (strcmp(rule_id, "other") == 0) /* one series per label set: share the overflow entry */
+        return other;
+    char id[RULE_ID_MAX];
+    size_t n = strnlen(rule_id, RULE_ID_MAX - 1);
+    memcpy(id, rule_id, n);
+    id[n] = '\0';
+    uint32_t h = hash(id, n);
+    size_t slot;
+    struct rule_entry *e = probe(id, n, h, &slot);
+    if (e != NULL)
         return e;
-    uint32_t h = hash(rule_id, n);
     pthread_mutex_lock(&M.lock);
-    if (M.n_rules == 0) { /* px_metrics_init not called yet */
-        M.n_rules = 1;
-        memcpy(M.rules[0].id, "other", sizeof "other");
-    }
-    for (size_t i = 0; i < HASH_SLOTS; i++) {
-        size_t s = (h + i) & (HASH_SLOTS - 1);
-        int32_t idx = M.slots[s];
-        if (idx == 0) {
-            if (M.n_rules <= PX_METRICS_MAX_RULES) {
-                e = &M.rules[M.n_rules];
-                memcpy(e->id, rule_id, n);
-                e->id[n] = '\0';
-                M.slots[s] = (int32_t)M.n_rules;
-                M.n_rules++;
-            }
-            break;
+    e = probe(id, n, h, &slot); /* another thread may have inserted it meanwhile */
+    if (e == NULL) {
+        size_t k = atomic_load(&M.n_rules);
+        if (k == 0) { /* px_metrics_init not called yet */
+            memcpy(other->id, "other", sizeof "other");
+            k = 1;
         }
-        struct rule_entry *c = &M.rules[idx];
-        if (strlen(c->id) == n && memcmp(c->id, rule_id, n) == 0) {
-            e = c;
-            break;
+        e = other;
+        if (slot != SIZE_MAX && k <= PX_METRICS_MAX_RULES) {
+            e = &M.rules[k];
+            memcpy(e->id, id, n + 1);
+            atomic_store(&M.n_rules, k + 1);
+            atomic_store_explicit(&M.slots[slot], (int32_t)k, memory_order_release);
         }
     }
     pthread_mutex_unlock(&M.lock);
@@ -285,8 +306,8 @@ char *px_metrics_render(void)
 
     outf(&o, "# HELP sovgw_requests_total Requests decided, by verdict and matching rule.\n"
              "# TYPE sovgw_requests_total counter\n");
-    pthread_mutex_lock(&M.lock);
-    size_t n = M.n_rules;
+    pthread_mutex_lock(&M.lock); /* ids of entries below n_rules are stable */
+    size_t n = atomic_load(&M.n_rules);
     for (size_t i = 0; i < n && !o.failed; i++) {
         struct rule_entry *e = &M.rules[i];
         for (size_t v = 0; v < V__COUNT; v++) {
