@@ -41,17 +41,18 @@ enum {
     C_HEX = 0x08,    /* HEXDIG */
     C_HOST = 0x10,   /* reg-name / IPv4 host byte we accept: ALPHA DIGIT - . _ */
     C_QDTEXT = 0x20, /* quoted-string qdtext */
+    C_NAME = 0x40,   /* field-name byte: tchar except '_' */
 };
 
 static const uint8_t cls[256] = {
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x22, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0x00 */
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0x10 */
-    0x22, 0x27, 0x02, 0x23, 0x27, 0x27, 0x27, 0x27, 0x26, 0x26, 0x27, 0x27, 0x26, 0x37, 0x37, 0x26, /* 0x20 */
-    0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x26, 0x26, 0x22, 0x26, 0x22, 0x26, /* 0x30 */
-    0x26, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x37, 0x37, 0x37, 0x37, 0x37, 0x37, 0x37, 0x37, 0x37, /* 0x40 */
-    0x37, 0x37, 0x37, 0x37, 0x37, 0x37, 0x37, 0x37, 0x37, 0x37, 0x37, 0x22, 0x02, 0x22, 0x23, 0x37, /* 0x50 */
-    0x23, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x37, 0x37, 0x37, 0x37, 0x37, 0x37, 0x37, 0x37, 0x37, /* 0x60 */
-    0x37, 0x37, 0x37, 0x37, 0x37, 0x37, 0x37, 0x37, 0x37, 0x37, 0x37, 0x22, 0x23, 0x22, 0x27, 0x00, /* 0x70 */
+    0x22, 0x67, 0x02, 0x63, 0x67, 0x67, 0x67, 0x67, 0x26, 0x26, 0x67, 0x67, 0x26, 0x77, 0x77, 0x26, /* 0x20 */
+    0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x26, 0x26, 0x22, 0x26, 0x22, 0x26, /* 0x30 */
+    0x26, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, /* 0x40 */
+    0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x22, 0x02, 0x22, 0x63, 0x37, /* 0x50 */
+    0x63, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, /* 0x60 */
+    0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x22, 0x63, 0x22, 0x67, 0x00, /* 0x70 */
     0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, /* 0x80 */
     0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, /* 0x90 */
     0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, /* 0xa0 */
@@ -130,6 +131,25 @@ static const char *bad_byte(char c, const char *otherwise)
 
 /* ---- first lines ------------------------------------------------------- */
 
+/* Index of the first byte in p[i..n) outside VCHAR (0x21..0x7e). */
+static size_t skip_vchar(const char *p, size_t i, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    while (n - i >= 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        uint64_t low = (x - 0x21 * ones) & ~x & highs; /* a byte < 0x21 */
+        uint64_t y = x ^ (0x7f * ones);
+        uint64_t del = (y - ones) & ~y & highs; /* a 0x7f byte */
+        if (low | del | (x & highs))
+            break;
+        i += 8;
+    }
+    while (i < n && (unsigned char)p[i] > 0x20 && (unsigned char)p[i] < 0x7f)
+        i++;
+    return i;
+}
+
 /* "HTTP/1.0" / "HTTP/1.1" in p[0..n). complete: n must be exactly 8; otherwise
  * a valid prefix yields SGW_AGAIN. */
 static int scan_version(const char *p, size_t n, int complete, int *minor, const char **reason)
@@ -166,9 +186,9 @@ static int scan_request_line(const char *p, size_t n, int complete, struct px_h1
         return fail(reason, SGW_EPROTO, bad_byte(p[i], "invalid method"));
     m->method = sgw_slice_make(p, i);
     size_t t = ++i;
-    /* Fine-grained target syntax is checked once the form is known. */
-    while (i < n && (unsigned char)p[i] > 0x20 && (unsigned char)p[i] < 0x7f)
-        i++;
+    /* Only VCHAR here (eight at a time when possible); the fine-grained
+     * target syntax is checked once the form is known. */
+    i = skip_vchar(p, i, n);
     if (i == n) {
         if (!complete)
             return SGW_AGAIN;
@@ -218,36 +238,72 @@ static int scan_status_line(const char *p, size_t n, int complete, struct px_h1_
 
 /* ---- field lines ------------------------------------------------------- */
 
-/* field-name ":" OWS field-value OWS, p[0..n) without the CRLF; p[0] is not
- * whitespace (the caller reports obs-fold). Partial mode as above. */
-static int scan_field_line(const char *p, size_t n, int complete, struct px_h1_header *h,
-                           const char **reason)
+/* Index of the first byte in p[i..n) that is not a field-value byte. Eight
+ * bytes at a time while they are all VCHAR / SP / obs-text (the common case):
+ * a word holding a byte < 0x20 (HTAB included) or 0x7f goes byte by byte. */
+static size_t skip_field_value(const char *p, size_t i, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    for (;;) {
+        while (n - i >= 8) {
+            uint64_t x;
+            memcpy(&x, p + i, 8);
+            uint64_t ctl = (x - 0x20 * ones) & ~x & highs;
+            uint64_t y = x ^ (0x7f * ones);
+            uint64_t del = (y - ones) & ~y & highs;
+            if (ctl | del)
+                break;
+            i += 8;
+        }
+        size_t stop = n - i >= 8 ? i + 8 : n;
+        while (i < stop && IS(p[i], C_FVAL))
+            i++;
+        if (i < stop || i == n)
+            return i;
+    }
+}
+
+/* One field line: field-name ":" OWS field-value OWS CRLF, read from
+ * p[0..avail) where p[0] is not CR, LF or whitespace (the caller handles the
+ * end of the head and obs-fold). Returns SGW_OK with *line_len (CRLF included)
+ * and *h filled, SGW_AGAIN when p[0..avail) is a valid unfinished line, or
+ * SGW_EPROTO. Single pass: no separate search for the LF. */
+static int scan_field_line(const char *p, size_t avail, struct px_h1_header *h,
+                           size_t *line_len, const char **reason)
 {
     size_t i = 0;
-    while (i < n && IS(p[i], C_TCHAR) && p[i] != '_')
+    while (i < avail && IS(p[i], C_NAME))
         i++;
-    if (i == n) {
-        if (!complete)
-            return SGW_AGAIN;
-        return fail(reason, SGW_EPROTO, "header line without a colon");
-    }
+    if (i == avail)
+        return SGW_AGAIN;
     if (p[i] != ':') {
         if (is_ows(p[i]))
             return fail(reason, SGW_EPROTO, "whitespace between header name and colon");
         if (p[i] == '_')
             return fail(reason, SGW_EPROTO, "underscore in header name");
+        if (p[i] == '\r' && i + 1 < avail && p[i + 1] != '\n')
+            return fail(reason, SGW_EPROTO, "bare CR");
+        if (p[i] == '\r' || p[i] == '\n')
+            return fail(reason, SGW_EPROTO, "header line without a colon");
         return fail(reason, SGW_EPROTO, bad_byte(p[i], "invalid character in header name"));
     }
     if (i == 0)
         return fail(reason, SGW_EPROTO, "empty header name");
     size_t v = i + 1;
-    for (size_t j = v; j < n; j++)
-        if (!IS(p[j], C_FVAL))
-            return fail(reason, SGW_EPROTO, bad_byte(p[j], "invalid character in header value"));
-    if (!complete)
+    i = skip_field_value(p, v, avail);
+    if (i == avail)
         return SGW_AGAIN;
-    h->name = sgw_slice_make(p, i);
-    h->value = trim_ows(p + v, n - v);
+    if (p[i] == '\n')
+        return fail(reason, SGW_EPROTO, "bare LF line ending");
+    if (p[i] != '\r')
+        return fail(reason, SGW_EPROTO, bad_byte(p[i], "invalid character in header value"));
+    if (i + 1 == avail)
+        return SGW_AGAIN;
+    if (p[i + 1] != '\n')
+        return fail(reason, SGW_EPROTO, "bare CR");
+    h->name = sgw_slice_make(p, v - 1);
+    h->value = trim_ows(p + v, i - v);
+    *line_len = i + 2;
     return SGW_OK;
 }
 
@@ -477,47 +533,53 @@ static int scan_head(const char *buf, size_t len, const struct px_h1_limits *lim
                                           : "obs-fold line folding");
         if (m->n_headers >= lim.max_headers)
             return fail(reason, SGW_ELIMIT, "too many header fields");
+        /* A line may not reach past max_head: scan no further than that. */
         size_t wend = min_sz(len, lim.max_head);
-        lf = memchr(buf + pos, '\n', wend - pos);
         struct px_h1_header *h = &m->headers[m->n_headers];
-        if (!lf) {
-            size_t n = wend - pos;
-            if (buf[pos + n - 1] == '\r')
-                n--;
-            rc = scan_field_line(buf + pos, n, 0, h, reason);
-            if (rc < 0)
-                return rc;
-            if (len >= lim.max_head)
-                return fail(reason, SGW_ELIMIT, too_big);
-            return SGW_AGAIN;
-        }
-        eol = (size_t)(lf - buf);
-        if (buf[eol - 1] != '\r')
-            return fail(reason, SGW_EPROTO, "bare LF line ending");
-        rc = scan_field_line(buf + pos, eol - 1 - pos, 1, h, reason);
-        if (rc != SGW_OK)
+        size_t line_len = 0;
+        rc = scan_field_line(buf + pos, wend - pos, h, &line_len, reason);
+        if (rc < 0)
             return rc;
+        if (rc == SGW_AGAIN)
+            return len >= lim.max_head ? fail(reason, SGW_ELIMIT, too_big) : SGW_AGAIN;
         m->n_headers++;
         rc = note_field(is_request, h, f, m, reason);
         if (rc != SGW_OK)
             return rc;
-        pos = eol + 1;
+        pos += line_len;
     }
 }
 
 /* ---- targets and hosts ------------------------------------------------- */
 
 struct authority {
+    struct sgw_slice raw;  /* the whole authority text */
     struct sgw_slice host; /* IPv6 without brackets */
     uint16_t port;
     int has_port;
 };
+
+/* A leading dot or "..": an empty DNS label (a trailing dot is the root). */
+static int has_empty_label(const char *p, size_t n)
+{
+    if (p[0] == '.')
+        return 1;
+    const char *d = memchr(p, '.', n);
+    while (d) {
+        size_t k = (size_t)(d - p) + 1;
+        if (k < n && p[k] == '.')
+            return 1;
+        d = k < n ? memchr(p + k, '.', n - k) : NULL;
+    }
+    return 0;
+}
 
 /* uri-host [ ":" port ] with no userinfo; hosts are reg-names of
  * ALPHA DIGIT - . _ (no empty labels), IPv4 text, or a bracketed IPv6 literal
  * validated by inet_pton (no zone). Ports are 1..65535. */
 static int parse_authority(const char *p, size_t n, struct authority *a, const char **reason)
 {
+    a->raw = sgw_slice_make(p, n);
     if (n == 0)
         return fail(reason, SGW_EPROTO, "empty host");
     if (memchr(p, '@', n))
@@ -547,11 +609,8 @@ static int parse_authority(const char *p, size_t n, struct authority *a, const c
             i++;
         if (i == 0)
             return fail(reason, SGW_EPROTO, "empty host");
-        if (i > 254 || p[0] == '.')
+        if (i > 254 || has_empty_label(p, i))
             return fail(reason, SGW_EPROTO, "invalid host");
-        for (size_t k = 1; k < i; k++)
-            if (p[k] == '.' && p[k - 1] == '.')
-                return fail(reason, SGW_EPROTO, "invalid host");
         a->host = sgw_slice_make(p, i);
     }
     a->has_port = 0;
@@ -662,7 +721,7 @@ int px_h1_parse_request(const char *buf, size_t len, const struct px_h1_limits *
     if (rc != SGW_OK)
         return rc;
 
-    struct authority ta = {{NULL, 0}, 0, 0};
+    struct authority ta = {{NULL, 0}, {NULL, 0}, 0, 0};
     int is_connect = sgw_slice_eq_lit(out->method, "CONNECT");
     const char *t = out->target.ptr;
     if (is_connect) {
@@ -695,11 +754,16 @@ int px_h1_parse_request(const char *buf, size_t len, const struct px_h1_limits *
         if (out->version_minor == 1)
             return fail(reason, SGW_EPROTO, "missing Host header");
     } else {
-        struct authority ha = {{NULL, 0}, 0, 0};
+        struct authority ha = {{NULL, 0}, {NULL, 0}, 0, 0};
         const char *why = NULL;
-        if (parse_authority(f.host.ptr, f.host.len, &ha, &why) != SGW_OK)
+        int with_authority =
+            out->form == PX_H1_TARGET_ABSOLUTE || out->form == PX_H1_TARGET_AUTHORITY;
+        if (with_authority && f.host.len == ta.raw.len &&
+            memcmp(f.host.ptr, ta.raw.ptr, f.host.len) == 0) {
+            /* byte-identical to the validated target authority: agrees */
+        } else if (parse_authority(f.host.ptr, f.host.len, &ha, &why) != SGW_OK) {
             return fail(reason, SGW_EPROTO, "invalid Host header");
-        if (out->form == PX_H1_TARGET_ABSOLUTE || out->form == PX_H1_TARGET_AUTHORITY) {
+        } else if (with_authority) {
             /* A Host without a port means the scheme's default for absolute
              * form; for CONNECT the target's port is the only one there is. */
             uint16_t hp = ha.has_port ? ha.port : ta.port;
