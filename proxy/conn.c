@@ -20,7 +20,7 @@
 #include "proxy/metrics.h"
 
 static const char *const req_state_names[PX_RS__COUNT] = {
-    "HEAD", "DECIDE", "RESOLVE", "CONNECT_UP", "FORWARD", "RESPONSE", "TUNNEL", "DONE",
+    "HEAD", "DECIDE", "RESOLVE", "BODY", "CONNECT_UP", "FORWARD", "RESPONSE", "TUNNEL", "DONE",
 };
 
 const char *px_req_state_str(enum px_req_state s)
@@ -183,6 +183,10 @@ static void req_cleanup(struct px_req *r)
         evbuffer_free(r->h2_body);
         r->h2_body = NULL;
     }
+    if (r->hold) {
+        evbuffer_free(r->hold);
+        r->hold = NULL;
+    }
     free(r->head);
     r->head = NULL;
 }
@@ -259,7 +263,8 @@ void px_conn_free(struct px_conn *c)
 /* Answers the current request with a gateway-made error and closes the
  * connection afterwards (strict: after an error nothing else on this
  * connection is trusted, e.g. a body we did not read). */
-static void req_fail(struct px_req *r, int status, const char *error, const char *reason)
+static void req_fail_ka(struct px_req *r, int status, const char *error, const char *reason,
+                        int keep)
 {
     struct px_conn *c = r->conn;
     if (c->dead)
@@ -269,22 +274,43 @@ static void req_fail(struct px_req *r, int status, const char *error, const char
         return;
     }
     const char *verdict = r->decided && r->dec.verdict == RL_ALLOW ? "allow" : "deny";
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    size_t before = evbuffer_get_length(out);
     px_respond_error(c->bev, status, error, verdict, r->decided ? r->dec.rule_id : "none", reason,
-                     1);
+                     !keep);
     r->resp_started = 1;
     r->resp_status = status;
-    r->bytes_out += evbuffer_get_length(bufferevent_get_output(c->bev));
+    r->bytes_out += evbuffer_get_length(out) - before;
     req_log(r, status, status == 403 ? "deny" : "error", reason);
     req_set_state(r, PX_RS_DONE);
     req_cleanup(r);
-    conn_close_after_flush(c);
+    if (!keep) {
+        conn_close_after_flush(c);
+        return;
+    }
+    c->in_req = 0;
+    conn_timer_set(c, PX_TM_IDLE, conn_cfg(c)->idle_timeout_ms);
+    conn_kick(c);
+}
+
+/* Answers the current request with a gateway-made error and closes the
+ * connection afterwards (strict: after an error nothing else on this
+ * connection is trusted, e.g. a body we did not read). */
+static void req_fail(struct px_req *r, int status, const char *error, const char *reason)
+{
+    req_fail_ka(r, status, error, reason, 0);
 }
 
 static void req_deny(struct px_req *r)
 {
     sgw_log(SGW_LOG_DEBUG, PX_MOD, "%s denied %s:%u rule=%s", r->conn->client, r->host,
             (unsigned)r->port, r->dec.rule_id);
-    req_fail(r, 403, "request denied by policy", r->dec.reason);
+    /* A denial of a request without a body keeps the connection: its framing
+     * is fully known, and the next request is decided on its own. */
+    struct px_conn *c = r->conn;
+    int keep = r->body_done && !r->is_connect && r->msg.keep_alive && !c->read_eof &&
+               !c->w->draining && !atomic_load(&c->w->rt->stopping);
+    req_fail_ka(r, 403, "request denied by policy", r->dec.reason, keep);
 }
 
 /* ------------------------------------------------------------- response */
@@ -450,9 +476,27 @@ static void req_arm_upstream_timer(struct px_req *r)
         conn_timer_set(c, PX_TM_UPSTREAM, conn_cfg(c)->upstream_timeout_ms);
 }
 
-/* Moves request body bytes from the client input to the upstream, decoding
- * chunked framing, until the input is empty, the upstream is congested or
- * the body is complete. */
+static void connect_up(struct px_req *r, int fresh);
+
+/* Where decoded body bytes go: held (before the upstream exists) or upstream. */
+static void body_sink(struct px_req *r, const char *data, size_t len)
+{
+    if (r->state == PX_RS_BODY)
+        evbuffer_add(r->hold, data, len);
+    else
+        px_up_body(r, data, len);
+}
+
+static int body_congested(const struct px_req *r)
+{
+    if (r->state == PX_RS_BODY)
+        return evbuffer_get_length(r->hold) >= PX_HOLD_MAX;
+    return px_up_body_congested(r);
+}
+
+/* Moves request body bytes from the client input to the hold buffer or the
+ * upstream, decoding chunked framing, until the input is empty, the sink is
+ * full or the body is complete. */
 static void pump_body(struct px_req *r)
 {
     struct px_conn *c = r->conn;
@@ -460,7 +504,9 @@ static void pump_body(struct px_req *r)
     uint64_t max_body = conn_cfg(c)->max_body;
     int progressed = 0;
     while (!r->body_done && !c->dead) {
-        if (px_up_body_congested(r)) {
+        if (body_congested(r)) {
+            if (r->state == PX_RS_BODY)
+                break; /* hold full: connect and stream the rest */
             bufferevent_disable(c->bev, EV_READ);
             break;
         }
@@ -474,7 +520,7 @@ static void pump_body(struct px_req *r)
             size_t n = v.iov_len;
             if (n > r->body_left)
                 n = (size_t)r->body_left;
-            px_up_body(r, v.iov_base, n);
+            body_sink(r, v.iov_base, n);
             evbuffer_drain(in, n);
             r->body_left -= n;
             r->body_read += n;
@@ -505,7 +551,7 @@ static void pump_body(struct px_req *r)
                     req_fail(r, 413, "request body too large", "body exceeds max-body");
                     return;
                 }
-                px_up_body(r, data, dlen);
+                body_sink(r, data, dlen);
                 r->body_read += dlen;
             }
             evbuffer_drain(in, consumed);
@@ -517,6 +563,23 @@ static void pump_body(struct px_req *r)
     }
     if (c->dead)
         return;
+    if (r->state == PX_RS_BODY) {
+        if (r->body_done || body_congested(r)) {
+            /* A fully held chunked body goes upstream with a Content-Length:
+             * the framing the upstream sees is the one we decoded. */
+            if (r->body_done && r->msg.body == PX_H1_BODY_CHUNKED)
+                r->send_cl = 1;
+            connect_up(r, 0);
+            return;
+        }
+        if (c->read_eof && evbuffer_get_length(in) == 0) {
+            req_fail(r, 400, "incomplete request body", "client closed during the request body");
+            return;
+        }
+        if (progressed)
+            conn_timer_set(c, PX_TM_BODY, conn_cfg(c)->idle_timeout_ms);
+        return;
+    }
     if (r->body_done) {
         px_up_body_end(r);
         if (r->state == PX_RS_FORWARD)
@@ -540,6 +603,32 @@ static void pump_body(struct px_req *r)
     }
 }
 
+/* The policy allowed the request for at least one address: hold its body
+ * (up to PX_HOLD_MAX) before anything goes upstream, so a malformed or
+ * oversized body is refused without an upstream connection. */
+static void req_hold_body(struct px_req *r)
+{
+    struct px_conn *c = r->conn;
+    if (r->body_done || r->is_connect) {
+        connect_up(r, 0);
+        return;
+    }
+    r->hold = evbuffer_new();
+    if (!r->hold) {
+        req_fail(r, 503, "gateway out of memory", "out of memory");
+        return;
+    }
+    req_set_state(r, PX_RS_BODY);
+    if (r->msg.expect_continue && r->msg.version_minor >= 1) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        evbuffer_add(bufferevent_get_output(c->bev), cont, sizeof(cont) - 1);
+        r->sent_continue = 1;
+    }
+    bufferevent_enable(c->bev, EV_READ);
+    conn_timer_set(c, PX_TM_BODY, conn_cfg(c)->idle_timeout_ms);
+    pump_body(r);
+}
+
 void px_req_body_resume(struct px_req *r)
 {
     struct px_conn *c = r->conn;
@@ -548,8 +637,6 @@ void px_req_body_resume(struct px_req *r)
     bufferevent_enable(c->bev, EV_READ);
     pump_body(r);
 }
-
-/* ------------------------------------------------------------- upstream */
 
 /* The CONNECT tunnel is over: log it with its byte counts and close. */
 static void tunnel_done(struct px_pipe *p, void *arg, const char *why)
@@ -578,8 +665,18 @@ void px_req_up_connected(struct px_req *r)
             req_fail(r, 502, "upstream connect failed", "upstream connection lost");
             return;
         }
-        static const char est[] = "HTTP/1.1 200 Connection Established\r\n\r\n";
-        evbuffer_add(bufferevent_get_output(c->bev), est, sizeof(est) - 1);
+        char rule[80];
+        size_t j = 0;
+        for (size_t i = 0; r->dec.rule_id[i] && j + 1 < sizeof(rule); i++) {
+            unsigned char ch = (unsigned char)r->dec.rule_id[i];
+            if (ch > 0x20 && ch < 0x7f && ch != ';' && ch != ',')
+                rule[j++] = (char)ch;
+        }
+        rule[j] = '\0';
+        evbuffer_add_printf(bufferevent_get_output(c->bev),
+                            "HTTP/1.1 200 Connection Established\r\n"
+                            "x-sovgw-decision: allow; rule=%s\r\nvia: 1.1 sovgw\r\n\r\n",
+                            rule);
         r->resp_started = 1;
         r->resp_status = 200;
         r->upstream_ms = px_elapsed_ms(&r->t_up);
@@ -595,9 +692,29 @@ void px_req_up_connected(struct px_req *r)
         req_set_state(r, PX_RS_TUNNEL);
         return;
     }
-    if (r->msg.expect_continue && !r->body_done && r->msg.version_minor >= 1) {
+    if (r->msg.expect_continue && !r->body_done && !r->sent_continue &&
+        r->msg.version_minor >= 1) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         evbuffer_add(bufferevent_get_output(c->bev), cont, sizeof(cont) - 1);
+        r->sent_continue = 1;
+    }
+    if (r->hold) {
+        /* The held body goes first, as it was decoded. */
+        struct evbuffer_iovec v[8];
+        while (evbuffer_get_length(r->hold) > 0 && r->up) {
+            int nv = evbuffer_peek(r->hold, -1, NULL, v, 8);
+            if (nv <= 0)
+                break;
+            int k = nv < 8 ? nv : 8;
+            size_t done = 0;
+            for (int i = 0; i < k; i++) {
+                px_up_body(r, v[i].iov_base, v[i].iov_len);
+                done += v[i].iov_len;
+            }
+            evbuffer_drain(r->hold, done);
+        }
+        evbuffer_free(r->hold);
+        r->hold = NULL;
     }
     if (r->body_done) {
         px_up_body_end(r);
@@ -639,7 +756,7 @@ void px_req_up_failed(struct px_req *r, int status, const char *reason, int time
         connect_up(r, 1);
         return;
     }
-    if (r->state == PX_RS_CONNECT_UP && r->addr_idx + 1 < r->n_addrs) {
+    if (r->state == PX_RS_CONNECT_UP && r->addr_idx + 1 < r->n_addrs ) {
         sgw_log(SGW_LOG_INFO, PX_MOD, "%s %s:%u: %s, trying next address", c->client, r->host,
                 (unsigned)r->port, reason);
         r->addr_idx++;
@@ -697,7 +814,7 @@ static void check_candidates(struct px_req *r, const struct sockaddr *const *sas
         req_deny(r);
         return;
     }
-    connect_up(r, 0);
+    req_hold_body(r);
 }
 
 static void dns_cb(void *arg, int err, const struct evutil_addrinfo *ai)
@@ -995,7 +1112,7 @@ static void conn_process(struct px_conn *c)
         return;
     }
     struct px_req *r = &c->req;
-    if (r->state == PX_RS_FORWARD)
+    if (r->state == PX_RS_FORWARD || r->state == PX_RS_BODY)
         pump_body(r);
 }
 
@@ -1054,7 +1171,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
                 px_conn_close(c);
             return;
         }
-        if (c->req.state == PX_RS_FORWARD)
+        if (c->req.state == PX_RS_FORWARD || c->req.state == PX_RS_BODY)
             pump_body(&c->req);
         /* Otherwise: half-close after a complete request, the response is
          * still delivered, then the connection closes. */

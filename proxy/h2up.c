@@ -370,6 +370,11 @@ int px_h2_submit(struct px_upconn *u, struct px_req *r)
         lo += h->name.len;
     }
     NV("via", 3, "1.1 sovgw", 9);
+    char clbuf[24];
+    if (r->send_cl) {
+        int cl = snprintf(clbuf, sizeof(clbuf), "%llu", (unsigned long long)r->body_read);
+        NV("content-length", 14, clbuf, (size_t)cl);
+    }
 #undef NV
     int has_body = !(m->body == PX_H1_BODY_NONE ||
                      (m->body == PX_H1_BODY_LENGTH && m->content_length == 0));

@@ -39,6 +39,8 @@
 #define PX_LOW_WM (128u * 1024u)    /* ... and resume below this */
 #define PX_TUNNEL_WM (256u * 1024u) /* tunnel: peer output above this stops the other side */
 #define PX_POOL_MAX_IDLE 256        /* idle upstream connections kept per worker */
+#define PX_HOLD_MAX (1024u * 1024u) /* request body held before connecting upstream */
+#define PX_H2_MAX_WAITERS 64        /* requests waiting on one connecting TLS upstream */
 
 struct px_worker;
 struct px_conn;
@@ -85,6 +87,7 @@ enum px_req_state {
     PX_RS_HEAD,        /* waiting for / parsing the request head */
     PX_RS_DECIDE,      /* head parsed, policy phase 1 */
     PX_RS_RESOLVE,     /* asynchronous DNS in progress */
+    PX_RS_BODY,        /* allowed; request body held (bounded) before any upstream byte */
     PX_RS_CONNECT_UP,  /* upstream connection being set up */
     PX_RS_FORWARD,     /* request head sent, body streaming upstream */
     PX_RS_RESPONSE,    /* request fully sent, response streaming back */
@@ -129,6 +132,10 @@ struct px_req {
     uint64_t body_read;           /* decoded body bytes read from the client */
     uint64_t body_sent;           /* body bytes handed to the upstream */
     struct evbuffer *h2_body;     /* h2: decoded body waiting for the data provider */
+    struct evbuffer *hold;        /* decoded body held before connecting (owned) */
+    int send_cl;                  /* whole body held: send it with Content-Length */
+    int sent_continue;            /* 100 Continue already written */
+    int up_waiting;               /* queued on a connecting upstream (u->waiters) */
     /* response toward the client */
     int resp_started;             /* response head written to the client */
     int resp_any;                 /* any response byte received from upstream */
@@ -204,6 +211,8 @@ struct px_upconn {
     int h2_streams;               /* open streams */
     int h2_goaway;
     struct px_req *h2_reqs;       /* requests with an open stream (borrowed) */
+    struct px_req *waiters;       /* requests waiting for this TLS connection (ALPN) */
+    int n_waiters;
     int dead;
     struct event *kick;
     struct event *timer;          /* connect timeout / pool idle lifetime */

@@ -131,7 +131,34 @@ static int key_match(const struct px_upconn *u, const struct px_req *r)
            same_addr(&u->addr, &r->addrs[r->addr_idx]);
 }
 
-/* Unlinks u and its h1 request and reports failure to the request. */
+static void waiter_add(struct px_upconn *u, struct px_req *r)
+{
+    r->h2_prev = NULL;
+    r->h2_next = u->waiters;
+    if (u->waiters)
+        u->waiters->h2_prev = r;
+    u->waiters = r;
+    u->n_waiters++;
+    r->up = u;
+    r->up_waiting = 1;
+}
+
+static void waiter_del(struct px_upconn *u, struct px_req *r)
+{
+    if (r->h2_prev)
+        r->h2_prev->h2_next = r->h2_next;
+    else if (u->waiters == r)
+        u->waiters = r->h2_next;
+    if (r->h2_next)
+        r->h2_next->h2_prev = r->h2_prev;
+    r->h2_prev = r->h2_next = NULL;
+    u->n_waiters--;
+    r->up = NULL;
+    r->up_waiting = 0;
+}
+
+/* Unlinks u and its h1 request (and requests waiting for it to connect) and
+ * reports the failure to each of them. */
 static void up_fail_req(struct px_upconn *u, int status, const char *reason, int timeout)
 {
     struct px_req *r = u->req;
@@ -140,6 +167,27 @@ static void up_fail_req(struct px_upconn *u, int status, const char *reason, int
     if (r) {
         r->up = NULL;
         px_req_up_failed(r, status, reason, timeout);
+    }
+    while (u->waiters) {
+        struct px_req *wr = u->waiters;
+        waiter_del(u, wr);
+        px_req_up_failed(wr, status, reason, timeout);
+    }
+}
+
+/* The connection is up: requests that waited for its ALPN get a stream (h2)
+ * or their own connection (h1). */
+static void release_waiters(struct px_upconn *u)
+{
+    while (u->waiters) {
+        struct px_req *wr = u->waiters;
+        waiter_del(u, wr);
+        if (u->h2 && !u->dead && px_h2_can_take(u) && px_h2_submit(u, wr) == SGW_OK) {
+            wr->up_reused = 1;
+            px_req_up_connected(wr);
+        } else {
+            px_up_attach(wr, 1);
+        }
     }
 }
 
@@ -173,7 +221,9 @@ static void send_h1_head(struct px_upconn *u, struct px_req *r)
             evbuffer_add_printf(out, "Host: %s%s%s:%u\r\n", v6 ? "[" : "", r->host,
                                 v6 ? "]" : "", (unsigned)r->port);
     }
-    if (m->body == PX_H1_BODY_CHUNKED)
+    if (m->body == PX_H1_BODY_CHUNKED && r->send_cl)
+        evbuffer_add_printf(out, "Content-Length: %llu\r\n", (unsigned long long)r->body_read);
+    else if (m->body == PX_H1_BODY_CHUNKED)
         evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
     evbuffer_add(out, "Via: 1.1 sovgw\r\n\r\n", 18);
     u->head_done = 0;
@@ -376,7 +426,14 @@ static void up_connected(struct px_upconn *u)
             u->h2 = 1;
     }
     if (!r) {
+        /* The request that opened it is gone; waiters may still use it. */
+        if (u->h2 && u->waiters && px_h2_session_start(u) == SGW_OK) {
+            u->state = PX_UP_BUSY;
+            release_waiters(u);
+            return;
+        }
         px_up_close(u);
+        release_waiters(u);
         return;
     }
     u->state = PX_UP_BUSY;
@@ -388,15 +445,17 @@ static void up_connected(struct px_upconn *u)
         u->req = NULL;
         if (px_h2_session_start(u) != SGW_OK || px_h2_submit(u, r) != SGW_OK) {
             r->up = NULL;
-            px_up_close(u);
+            up_fail_req(u, 502, "upstream HTTP/2 session failed", 0);
             px_req_up_failed(r, 502, "upstream HTTP/2 session failed", 0);
             return;
         }
         px_req_up_connected(r);
+        release_waiters(u);
         return;
     }
     send_h1_head(u, r);
     px_req_up_connected(r);
+    release_waiters(u);
 }
 
 static void up_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -509,6 +568,11 @@ void px_up_attach(struct px_req *r, int fresh)
                 px_req_up_connected(r);
                 return;
             }
+            if (u->tls && u->state == PX_UP_CONNECTING && u->n_waiters < PX_H2_MAX_WAITERS) {
+                /* Its ALPN may be h2: wait for it instead of opening another. */
+                waiter_add(u, r);
+                return;
+            }
             if (!u->h2 && u->state == PX_UP_IDLE) {
                 evtimer_del(u->timer);
                 w->n_idle--;
@@ -572,6 +636,10 @@ void px_up_detach(struct px_req *r)
     struct px_upconn *u = r->up;
     if (!u)
         return;
+    if (r->up_waiting) {
+        waiter_del(u, r);
+        return;
+    }
     r->up = NULL;
     if (u->h2) {
         px_h2_detach(u, r);
@@ -579,6 +647,8 @@ void px_up_detach(struct px_req *r)
     }
     if (u->req == r)
         u->req = NULL;
+    if (u->state == PX_UP_CONNECTING && u->n_waiters > 0)
+        return; /* others wait for it; it is released when it connects */
     /* Mid-exchange: the framing on this connection is unknown now. */
     px_up_close(u);
 }
@@ -598,7 +668,7 @@ void px_up_body(struct px_req *r, const char *data, size_t len)
         return;
     }
     struct evbuffer *out = bufferevent_get_output(u->bev);
-    if (r->msg.body == PX_H1_BODY_CHUNKED) {
+    if (r->msg.body == PX_H1_BODY_CHUNKED && !r->send_cl) {
         evbuffer_add_printf(out, "%zx\r\n", len);
         evbuffer_add(out, data, len);
         evbuffer_add(out, "\r\n", 2);
@@ -616,7 +686,7 @@ void px_up_body_end(struct px_req *r)
         px_h2_body_more(u, r);
         return;
     }
-    if (r->msg.body == PX_H1_BODY_CHUNKED)
+    if (r->msg.body == PX_H1_BODY_CHUNKED && !r->send_cl)
         evbuffer_add(bufferevent_get_output(u->bev), "0\r\n\r\n", 5);
 }
 
