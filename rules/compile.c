@@ -202,7 +202,7 @@ int rl_store_write(const struct rl_policy *p, const char *src, size_t srclen, co
     struct sto_txn *t = NULL;
     struct klist hosts = {0}, cidrs = {0};
     struct wbuf rec = {0}, nohost = {0}, cidronly = {0};
-    uint8_t plens[5 + 17] = {0};
+    uint8_t plens[5 + 17] = {0}, wild[16] = {0};
     const char *what = "cannot write the store";
 
     struct sto_env_opts o = {.flags = STO_ENV_CREATE, .db_names = rl_db_names,
@@ -255,9 +255,16 @@ int rl_store_write(const struct rl_policy *p, const char *src, size_t srclen, co
             goto fail;
         for (size_t h = 0; h < r->n_hosts; h++) {
             const char *hs = r->hosts[h];
-            int wild = hs[0] == '*';
-            size_t kl = rl_host_key(wild ? hs + 2 : hs, strlen(hs) - (wild ? 2u : 0u), wild, key,
+            int wc = hs[0] == '*';
+            size_t kl = rl_host_key(wc ? hs + 2 : hs, strlen(hs) - (wc ? 2u : 0u), wc, key,
                                     sizeof key);
+            if (wc) {
+                unsigned labels = 1;
+                for (const char *q = hs + 2; *q; q++)
+                    labels += *q == '.';
+                if (labels < 128)
+                    wild[labels / 8] |= (uint8_t)(1u << (labels % 8));
+            }
             if (kl == 0 || kl_add(&hosts, key, kl, idx) != SGW_OK) {
                 rc = SGW_ENOMEM;
                 goto fail;
@@ -297,6 +304,8 @@ int rl_store_write(const struct rl_policy *p, const char *src, size_t srclen, co
     rl_be64(hdr + 4, prev + 1);
     hdr[12] = (uint8_t)p->default_action;
     rl_be32(hdr + 13, (uint32_t)p->n_rules);
+    memcpy(hdr + RL_HDR_PLENS, plens, sizeof plens);
+    memcpy(hdr + RL_HDR_WILD, wild, sizeof wild);
     uint8_t sha[32];
     unsigned shalen = 0;
     if (!EVP_Digest(src, srclen, sha, &shalen, EVP_sha256(), NULL) || shalen != 32) {
@@ -322,8 +331,6 @@ int rl_store_write(const struct rl_policy *p, const char *src, size_t srclen, co
     if (rc == SGW_OK)
         rc = put_meta(t, RL_META_CIDRONLY, cidronly.p ? cidronly.p : (const uint8_t *)"",
                       cidronly.len);
-    if (rc == SGW_OK)
-        rc = put_meta(t, RL_META_PLENS, plens, sizeof plens);
     if (rc == SGW_OK)
         rc = put_meta(t, RL_META_INSPECT, lim, sizeof lim);
     if (rc != SGW_OK)

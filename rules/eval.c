@@ -30,7 +30,8 @@ const char *rl_verdict_str(enum rl_verdict v)
     }
 }
 
-static int check_header(struct sto_txn *t, uint64_t *version, uint8_t *dflt, const char **why)
+static int check_header(struct sto_txn *t, uint64_t *version, uint8_t *dflt, const char **why,
+                        const uint8_t **hdr)
 {
     struct sgw_slice v;
     int rc = sto_get(t, RL_DB_META, RL_META_HEADER, strlen(RL_META_HEADER), &v);
@@ -45,6 +46,8 @@ static int check_header(struct sto_txn *t, uint64_t *version, uint8_t *dflt, con
     }
     *version = rl_rd64(h + 4);
     *dflt = h[12];
+    if (hdr)
+        *hdr = h;
     if (*dflt > RL_ACT_ALLOW) {
         *why = "corrupt header";
         return SGW_EPROTO;
@@ -77,7 +80,7 @@ int rl_engine_open(const char *store_dir, struct rl_engine **out, char *err, siz
     uint8_t d = 0;
     const char *why = "cannot start a read transaction";
     if (rc == SGW_OK)
-        rc = check_header(t, &ver, &d, &why);
+        rc = check_header(t, &ver, &d, &why, NULL);
     sto_txn_abort(t);
     if (rc != SGW_OK) {
         snprintf(err, errlen, "store %s: %s", store_dir, why);
@@ -105,7 +108,7 @@ uint64_t rl_engine_policy_version(struct rl_engine *eng)
     const char *why;
     if (!eng || sto_txn_begin_read(eng->env, &t) != SGW_OK)
         return 0;
-    if (check_header(t, &ver, &d, &why) != SGW_OK)
+    if (check_header(t, &ver, &d, &why, NULL) != SGW_OK)
         ver = 0;
     sto_txn_abort(t);
     return ver;
@@ -234,7 +237,10 @@ struct dctx {
     uint8_t action;
     int cidr_contains; /* the best rule names a cidr containing addr */
     char id[64];
-    char why[100];
+    /* what matched, formatted only once at the end: kind + text */
+    const char *why_kind;
+    char why_text[64];
+    size_t why_len;
     int err;
 };
 
@@ -378,7 +384,8 @@ static enum mstate match_rule(struct dctx *d, uint32_t idx, uint8_t *action, cha
 }
 
 /* Walks one ascending list of rule indices up to the current best; the first
- * match in it (if lower than the best) becomes the best. */
+ * match in it (if lower than the best) becomes the best. src_kind is static;
+ * src is copied when it wins, so callers may reuse their buffer. */
 static void eval_list(struct dctx *d, struct sgw_slice list, const char *src_kind,
                       const char *src, size_t src_len)
 {
@@ -402,7 +409,9 @@ static void eval_list(struct dctx *d, struct sgw_slice list, const char *src_kin
         d->action = act;
         d->cidr_contains = cont;
         memcpy(d->id, id, sizeof id);
-        snprintf(d->why, sizeof d->why, "%s%.*s", src_kind, (int)src_len, src);
+        d->why_kind = src_kind;
+        d->why_len = src_len < sizeof d->why_text ? src_len : sizeof d->why_text - 1;
+        memcpy(d->why_text, src, d->why_len);
         return;
     }
 }
@@ -446,8 +455,11 @@ static int addr_of(const struct sockaddr *sa, uint8_t *fam, uint8_t *a)
 
 void rl_decide(struct rl_reader *rd, const struct rl_request *req, struct rl_decision *out)
 {
+    static const char k_err_reason[] = "policy store could not be read";
     memset(out, 0, sizeof *out);
-    finish(out, RL_DENY, "error", "policy store could not be read");
+    out->verdict = RL_DENY;
+    memcpy(out->rule_id, "error", 6);
+    memcpy(out->reason, k_err_reason, sizeof k_err_reason);
     if (!rd || !req)
         return;
     if (sto_txn_renew(rd->txn) != SGW_OK)
@@ -456,7 +468,8 @@ void rl_decide(struct rl_reader *rd, const struct rl_request *req, struct rl_dec
     uint64_t ver = 0;
     uint8_t dflt = 0;
     const char *why;
-    if (check_header(rd->txn, &ver, &dflt, &why) != SGW_OK) {
+    const uint8_t *hdr = NULL;
+    if (check_header(rd->txn, &ver, &dflt, &why, &hdr) != SGW_OK) {
         finish(out, RL_DENY, "error", "policy store: %s", why);
         goto out;
     }
@@ -509,9 +522,15 @@ void rl_decide(struct rl_reader *rd, const struct rl_request *req, struct rl_dec
             eval_list(&d, list, "host ", host, hn);
         else if (rc != SGW_ENOTFOUND)
             d.err = 1;
-        /* wildcard keys are the reversed key cut after each label, plus '*' */
+        /* wildcard keys are the reversed key cut after each label, plus '*';
+           only depths (label counts) that some wildcard has are looked up */
+        const uint8_t *wild = hdr + RL_HDR_WILD;
+        unsigned depth = 0;
         for (size_t i = 0; i + 1 < kl && !d.err; i++) {
             if (key[i] != '.')
+                continue;
+            depth++;
+            if (depth >= 128 || !(wild[depth / 8] & (1u << (depth % 8))))
                 continue;
             char save = key[i + 1];
             key[i + 1] = '*';
@@ -534,13 +553,10 @@ void rl_decide(struct rl_reader *rd, const struct rl_request *req, struct rl_dec
             d.err = 1;
     }
     if (!d.err && d.have_addr) {
-        struct sgw_slice pl;
-        int rc = sto_get(d.t, RL_DB_META, RL_META_PLENS, strlen(RL_META_PLENS), &pl);
-        if (rc != SGW_OK || pl.len != 22) {
-            d.err = 1;
-        } else {
+        {
+            int rc;
             unsigned maxp = d.fam == 4 ? 32u : 128u, base = d.fam == 4 ? 0u : 40u;
-            const uint8_t *bits = (const uint8_t *)pl.ptr;
+            const uint8_t *bits = hdr + RL_HDR_PLENS;
             for (unsigned p = 0; p <= maxp && !d.err; p++) {
                 unsigned bit = base + p;
                 if (!(bits[bit / 8] & (1u << (bit % 8))))
@@ -597,7 +613,8 @@ void rl_decide(struct rl_reader *rd, const struct rl_request *req, struct rl_dec
         allow = d.action == RL_ACT_ALLOW;
         id = d.id;
         if (!allow) {
-            finish(out, RL_DENY, id, "rule %s matched %s", d.id, d.why);
+            finish(out, RL_DENY, id, "rule %s matched %s%.*s", d.id, d.why_kind, (int)d.why_len,
+                   d.why_text);
             goto out;
         }
     }
@@ -615,7 +632,8 @@ void rl_decide(struct rl_reader *rd, const struct rl_request *req, struct rl_dec
     if (d.best == UINT32_MAX)
         finish(out, RL_ALLOW, id, "no rule matched; default allow");
     else
-        finish(out, RL_ALLOW, id, "rule %s matched %s", d.id, d.why);
+        finish(out, RL_ALLOW, id, "rule %s matched %s%.*s", d.id, d.why_kind, (int)d.why_len,
+               d.why_text);
 out:
     sto_txn_reset(rd->txn);
 }

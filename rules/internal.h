@@ -121,15 +121,21 @@ enum rl_db {
 extern const char *const rl_db_names[RL_DB__COUNT];
 
 /* meta keys */
-#define RL_META_HEADER "header"       /* format u32, version u64, default u8, n_rules u32 */
+/* header: everything a decision needs besides the lists, in one read:
+   format u32 | version u64 | default action u8 | n_rules u32 |
+   cidr prefix lengths used by cidr-only rules: 5 bytes v4 bitmap (0..32) +
+   17 bytes v6 bitmap (0..128) | wildcard suffix depths (label counts 0..127)
+   as a 16-byte bitmap */
+#define RL_META_HEADER "header"
 #define RL_META_SHA256 "sha256"       /* 32 bytes */
 #define RL_META_COMPILED "compiled_at" /* u64 unix seconds */
 #define RL_META_COUNTS "counts"       /* n_rules u64, n_hosts u64, n_cidrs u64 */
 #define RL_META_NOHOST "nohost"       /* u32 BE rule indices: no host and no cidr condition */
 #define RL_META_CIDRONLY "cidr_only"  /* u32 BE rule indices: cidr but no host condition */
-#define RL_META_PLENS "cidr_plens"    /* 5 bytes v4 bitmap (0..32), 17 bytes v6 (0..128) */
 #define RL_META_INSPECT "inspect_limit" /* u64 */
-#define RL_HEADER_LEN (4 + 8 + 1 + 4)
+#define RL_HDR_PLENS 17
+#define RL_HDR_WILD 39
+#define RL_HEADER_LEN (RL_HDR_WILD + 16)
 
 /* Rule record flags. */
 enum rl_rec_flag {
