@@ -85,10 +85,10 @@ static int inflate_run(struct dec_inflate *z, const uint8_t *p, size_t n)
         int r = inflate(&z->zs, Z_NO_FLUSH);
         z->bomb.consumed += before - z->zs.avail_in;
         size_t k = sizeof(z->out) - z->zs.avail_out;
-        if (r == Z_NEED_DICT || r == Z_DATA_ERROR || r == Z_STREAM_ERROR)
-            return dec_fail(d, 0, "malformed %s stream", inflate_name(z));
         if (r == Z_MEM_ERROR)
             return SGW_ENOMEM;
+        /* what was decoded before an error goes on first: the output must not
+           depend on how the input was split */
         if (k) {
             if (!bomb_ok(d, &z->bomb, k, &rc))
                 return rc;
@@ -96,6 +96,8 @@ static int inflate_run(struct dec_inflate *z, const uint8_t *p, size_t n)
             if (rc != SGW_OK)
                 return rc;
         }
+        if (r == Z_NEED_DICT || r == Z_DATA_ERROR || r == Z_STREAM_ERROR)
+            return dec_fail(d, 0, "malformed %s stream", inflate_name(z));
         if (r == Z_STREAM_END) {
             z->ended = 1;
             continue;
@@ -216,8 +218,6 @@ static int brotli_feed(struct dec *d, const uint8_t *p, size_t n)
             BrotliDecoderDecompressStream(b->st, &avail_in, &next_in, &avail_out, &next_out, NULL);
         b->bomb.consumed += before - avail_in;
         size_t k = sizeof(b->out) - avail_out;
-        if (r == BROTLI_DECODER_RESULT_ERROR)
-            return dec_fail(d, 0, "malformed br stream");
         if (k) {
             if (!bomb_ok(d, &b->bomb, k, &rc))
                 return rc;
@@ -225,6 +225,8 @@ static int brotli_feed(struct dec *d, const uint8_t *p, size_t n)
             if (rc != SGW_OK)
                 return rc;
         }
+        if (r == BROTLI_DECODER_RESULT_ERROR)
+            return dec_fail(d, 0, "malformed br stream");
         if (r == BROTLI_DECODER_RESULT_SUCCESS) {
             b->ended = 1;
             if (avail_in > 0)
@@ -293,9 +295,6 @@ static int zstd_feed(struct dec *d, const uint8_t *p, size_t n)
         size_t before = in.pos;
         size_t r = ZSTD_decompressStream(z->dctx, &ob, &in);
         z->bomb.consumed += in.pos - before;
-        if (ZSTD_isError(r))
-            return dec_fail(d, 0, "malformed zstd stream");
-        z->last = r;
         if (ob.pos) {
             if (!bomb_ok(d, &z->bomb, ob.pos, &rc))
                 return rc;
@@ -303,6 +302,9 @@ static int zstd_feed(struct dec *d, const uint8_t *p, size_t n)
             if (rc != SGW_OK)
                 return rc;
         }
+        if (ZSTD_isError(r))
+            return dec_fail(d, 0, "malformed zstd stream");
+        z->last = r;
         if (in.pos == in.size && ob.pos < ob.size)
             return SGW_OK;
     }

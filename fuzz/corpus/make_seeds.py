@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the classifiers decoder fuzz targets
+(fuzz/corpus/fuzz_classifiers_{json,decode,cbor,eventstream,multipart}/).
+Deterministic; run from anywhere: python3 fuzz/corpus/make_seeds.py"""
+import binascii
+import gzip
+import os
+import struct
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+# ---- JSON: first byte = split seed, bit 0 = NDJSON ----
+JSON = [
+    b'{"messages":[{"role":"user","content":[{"text":"card 4111 1111 1111 1111"}]}]}',
+    b'{"a":"\\u0041KIA\\ud83d\\ude00\\n\\t\\"","b":[1,-2.5e10,true,false,null]}',
+    b'[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]',
+    b'{"data":"QUtJQUlPU0ZPRE5ON0VYQU1QTEUgYW5kIG1vcmUgdGV4dA=="}',
+    b'{"x":"\xef\xbc\x94\xef\xbc\x91\xe2\x80\x8b11"}',
+    b'{"a":1}\n{"b":"two"}\n',
+    b'{"a":"x",}',
+    b'{"k":"\\ud800"}',
+]
+
+
+def seeds_json():
+    for i, body in enumerate(JSON):
+        flag = 1 if body.startswith(b'{"a":1}\n') else 0
+        write("fuzz_classifiers_json", "seed%02d" % i, bytes([(i * 16) | flag]) + body)
+
+
+# ---- CBOR ----
+def cbor_head(major, n):
+    if n < 24:
+        return bytes([(major << 5) | n])
+    if n < 256:
+        return bytes([(major << 5) | 24, n])
+    if n < 65536:
+        return bytes([(major << 5) | 25]) + struct.pack(">H", n)
+    if n < 2**32:
+        return bytes([(major << 5) | 26]) + struct.pack(">I", n)
+    return bytes([(major << 5) | 27]) + struct.pack(">Q", n)
+
+
+def ctext(s):
+    b = s.encode()
+    return cbor_head(3, len(b)) + b
+
+
+def cmap(pairs):
+    out = cbor_head(5, len(pairs))
+    for k, v in pairs:
+        out += ctext(k) + v
+    return out
+
+
+CBOR = [
+    cmap([("modelId", ctext("anthropic.claude")),
+          ("messages", cbor_head(4, 1) + cmap([("role", ctext("user")),
+                                               ("text", ctext("email a@b.com"))]))]),
+    # indefinite map and indefinite text string
+    b"\xbf" + ctext("k") + b"\x7f" + ctext("abc") + ctext("def") + b"\xff" + b"\xff",
+    # integers, negative, float, tag, simple values
+    cmap([("n", cbor_head(0, 4111111111111111)), ("m", cbor_head(1, 5)),
+          ("f", b"\xfb" + struct.pack(">d", 1.5)), ("t", b"\xc1" + cbor_head(0, 1700000000)),
+          ("s", b"\xf5\xf6")]),
+    # byte string with text, byte string with a PNG
+    cmap([("b", cbor_head(2, 11) + b"hello world"),
+          ("p", cbor_head(2, 12) + b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0d")]),
+    b"\xd9\xd9\xf7" + cmap([("x", ctext("self-described"))]),
+    b"\x9f" * 40 + b"\xff" * 40,
+    b"\xa1\x61",  # truncated
+    b"\x1c",  # reserved additional information
+]
+
+
+def seeds_cbor():
+    for i, body in enumerate(CBOR):
+        write("fuzz_classifiers_cbor", "seed%02d" % i, bytes([i * 37 & 255]) + body)
+
+
+# ---- AWS event-stream ----
+def es_header(name, typ, value):
+    n = name.encode()
+    out = bytes([len(n)]) + n + bytes([typ])
+    if typ in (6, 7):
+        out += struct.pack(">H", len(value)) + value
+    else:
+        out += value
+    return out
+
+
+def es_message(headers, payload):
+    h = b"".join(headers)
+    total = 12 + len(h) + len(payload) + 4
+    prelude = struct.pack(">II", total, len(h))
+    prelude += struct.pack(">I", binascii.crc32(prelude) & 0xffffffff)
+    msg = prelude + h + payload
+    return msg + struct.pack(">I", binascii.crc32(msg) & 0xffffffff)
+
+
+def seeds_eventstream():
+    std = [es_header(":event-type", 7, b"chunk"), es_header(":content-type", 7, b"application/json"),
+           es_header(":message-type", 7, b"event")]
+    m1 = es_message(std, b'{"bytes":"eyJ0eXBlIjoiY29udGVudF9ibG9ja19kZWx0YSIsInRleHQiOiJjYXJkIDQxMTEifQ=="}')
+    m2 = es_message([es_header("x-custom", 7, b"secret header value"),
+                     es_header("flag", 0, b""), es_header("n", 4, b"\x00\x00\x00\x07"),
+                     es_header("id", 9, b"\x01" * 16), es_header("blob", 6, b"bytes!")],
+                    b'{"text":"hello"}')
+    m3 = es_message([], b"")
+    bad = bytearray(m1)
+    bad[-1] ^= 0xff
+    seeds = [m1, m1 + m2, m3, bytes(bad), m1[:20], es_message(std, b"not json")]
+    for i, s in enumerate(seeds):
+        write("fuzz_classifiers_eventstream", "seed%02d" % i, bytes([i * 29 & 255]) + s)
+    return seeds
+
+
+# ---- multipart ----
+def seeds_multipart():
+    B = b"XyZ"
+    parts = [
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nvalue a\r\n"
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"j\"\r\nContent-Type: application/json\r\n\r\n"
+        b"{\"email\":\"a@b.com\"}\r\n--XyZ--\r\n",
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.png\"\r\n"
+        b"Content-Type: image/png\r\n\r\n\x89PNG....\r\n--XyZ--",
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"b\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        b"Y2FyZCA0MTExIDExMTEgMTExMSAxMTEx\r\n--XyZ--\r\n",
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"q\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+        b"a=40b.com=\r\n more\r\n--XyZ--\r\n",
+        b"preamble\r\n--XyZ\r\n\r\nx\r\n--XyZ--\r\n",
+        b"--XyZ\nContent-Disposition: form-data; name=\"a\"\n\nlf only\n--XyZ--\n",
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nno end",
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n\r\n--XyZ-\r\n--XyZ--\r\n",
+    ]
+    for i, s in enumerate(parts):
+        write("fuzz_classifiers_multipart", "seed%02d" % i, bytes([i * 31 & 255]) + s)
+    return parts
+
+
+# ---- whole chain: byte 0 = type (low nibble) / encoding (high nibble) ----
+def seeds_decode(es, mp):
+    T = {"none": 0, "json": 1, "form": 4, "multipart": 5, "cbor": 7, "es": 8, "chunked": 9,
+         "text": 10, "utf16": 11, "octet": 12}
+    E = {"none": 0, "gzip": 1, "deflate": 2, "br": 3, "zstd": 4, "aws-chunked": 6}
+    body = JSON[0]
+    chunk = (b"%x;chunk-signature=" % len(body)) + b"a" * 64 + b"\r\n" + body + b"\r\n" + \
+        b"0;chunk-signature=" + b"b" * 64 + b"\r\n\r\n"
+    seeds = [
+        (T["json"], E["none"], body),
+        (T["json"], E["gzip"], gzip.compress(body, mtime=0)),
+        (T["json"], E["deflate"], zlib.compress(body)),
+        (T["none"], E["none"], gzip.compress(body, mtime=0)),
+        (T["form"], E["none"], b"Action=Send&To=a%40b.com&Msg=hi+there"),
+        (T["multipart"], E["none"], mp[0]),
+        (T["cbor"], E["none"], CBOR[0]),
+        (T["es"], E["none"], es[1]),
+        (T["chunked"], E["none"], chunk),
+        (T["json"], E["aws-chunked"], chunk),
+        (T["utf16"], E["none"], "\ufeffcard 4111".encode("utf-16-le")),
+        (T["octet"], E["none"], b"plain text body"),
+        (T["text"], E["none"], b"\xef\xbc\x94\xef\xbc\x91 QUtJQUlPU0ZPRE5ON0VYQU1QTEUgYW5kIG1vcmUgdGV4dA=="),
+    ]
+    for i, (t, e, b) in enumerate(seeds):
+        write("fuzz_classifiers_decode", "seed%02d" % i, bytes([(e << 4) | t, i * 13 & 255]) + b)
+
+
+def main():
+    seeds_json()
+    seeds_cbor()
+    es = seeds_eventstream()
+    mp = seeds_multipart()
+    seeds_decode(es, mp)
+
+
+if __name__ == "__main__":
+    main()
