@@ -1,0 +1,206 @@
+/* classifiers/engine.h — the compiled engine, the per-thread worker and the
+ * streaming scanner (the final cls_sink of the decoder chain). Private to
+ * classifiers/.
+ *
+ * Stages (see docs/classifiers.md):
+ *   1. prefilter: SIMD byte-class scan (digits, '@') plus a Hyperscan literal
+ *      database in streaming mode (secret anchors, keywords, dictionary terms,
+ *      prefilter forms of custom regexes) find the few trigger positions;
+ *   2. a trigger opens a bounded window (token-extended left and right);
+ *      windows are built from absolute stream offsets only, so any split of
+ *      the input gives the same windows;
+ *   3. confirm: PCRE2 JIT runs only the patterns whose gates (anchor group,
+ *      digit count, punctuation) the window passes;
+ *   4. validate in C (validators.h), apply context words, emit findings. */
+#ifndef SGW_CLASSIFIERS_ENGINE_H
+#define SGW_CLASSIFIERS_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "classifiers/classifiers.h"
+#include "classifiers/validators.h"
+
+/* ---- the type table (packs.c): one row per finding type ---- */
+
+enum cls_pack {
+    CLS_PACK_CORE = 1u << 0,
+    CLS_PACK_EU = 1u << 1,
+    CLS_PACK_WORLD = 1u << 2,
+    CLS_PACK_SECRETS = 1u << 3,
+};
+
+struct cls_type_def {
+    const char *name;                 /* Bedrock Guardrails style */
+    enum cls_category category;
+    uint32_t pack;                    /* enum cls_pack */
+    const char *validates;            /* human text for docs/--list */
+    const char *const *ctx_words;     /* lower-case, NULL-terminated, may be NULL */
+};
+
+/* Window features a pattern may require before its regex runs. */
+enum cls_wflag {
+    CLS_WF_AT = 1u << 0,
+    CLS_WF_DOT = 1u << 1,
+    CLS_WF_COLON = 1u << 2,
+    CLS_WF_DASH = 1u << 3,
+    CLS_WF_PLUS = 1u << 4,
+    CLS_WF_SLASH = 1u << 5,
+    CLS_WF_PAREN = 1u << 6,
+};
+
+/* Literal anchor groups (bits of a window's anchor mask). */
+enum cls_anchor {
+    CLS_A_AWS,
+    CLS_A_AWSSEC,
+    CLS_A_PEM,
+    CLS_A_JWT,
+    CLS_A_GH,
+    CLS_A_GL,
+    CLS_A_SLACK,
+    CLS_A_STRIPE,
+    CLS_A_GOOGLE,
+    CLS_A_SKDASH,
+    CLS_A_HF,
+    CLS_A_NPM,
+    CLS_A_SG,
+    CLS_A_TWILIO,
+    CLS_A_AZURE,
+    CLS_A_KEYWORD,
+    CLS_A_URL,
+    CLS_A_SWIFT,
+    CLS_A__COUNT
+};
+
+#define CLS_PF_TRIM 1u    /* on validation failure retry shorter at separators */
+#define CLS_PF_NEEDCTX 2u /* report only with a context word */
+#define CLS_PF_VALUE 4u   /* capture group 1 is the value span */
+#define CLS_PF_UNITEND 8u /* match must end where the text unit ended */
+
+struct cls_pattern_def {
+    uint16_t type;          /* index into cls_types */
+    const char *regex;      /* PCRE2; group 1, when present, is the value span */
+    cls_validator_fn validate;
+    uint64_t anchors;       /* window needs one of these anchor bits (0 = none) */
+    uint32_t need_flags;    /* enum cls_wflag, all required */
+    uint8_t min_digits;     /* window digit count */
+    uint8_t conf;           /* confidence without context */
+    uint8_t conf_ctx;       /* with a context word */
+    uint8_t prio;           /* overlap resolution: higher wins */
+    uint32_t pflags;        /* CLS_PF_* */
+};
+
+struct cls_literal_def {
+    const char *lit;
+    uint8_t anchor;         /* enum cls_anchor */
+    uint8_t caseless;
+    uint8_t right;          /* bytes the window must reach past the literal */
+};
+
+extern const struct cls_type_def cls_types[];
+extern const size_t cls_n_types;
+extern const struct cls_pattern_def cls_patterns[];
+extern const size_t cls_n_patterns;
+extern const struct cls_literal_def cls_literals[];
+extern const size_t cls_n_literals;
+
+/* pack name -> enum cls_pack bit; 0 when unknown */
+uint32_t cls_pack_bit(const char *name);
+/* 1 when [s, s+n) is a documented example value (AWS docs, test cards) */
+int cls_is_example(const char *s, size_t n);
+
+/* ---- compiled engine (engine.c) ---- */
+
+enum cls_hit_kind {
+    CLS_HIT_ANCHOR,
+    CLS_HIT_DICT,
+    CLS_HIT_CUSTOM,
+};
+
+struct cls_hs_id {          /* what a Hyperscan id means */
+    uint8_t kind;           /* enum cls_hit_kind */
+    uint8_t anchor;         /* CLS_HIT_ANCHOR */
+    uint16_t right;
+    uint32_t len;           /* literal length (0 for custom regexes) */
+    uint32_t index;         /* dictionary or custom regex index */
+};
+
+struct cls_cpattern {       /* a compiled built-in pattern */
+    const struct cls_pattern_def *def;
+    void *code;             /* pcre2_code_8 * */
+};
+
+struct cls_custom {
+    char *name;             /* owned */
+    void *code;             /* pcre2_code_8 * */
+    cls_validator_fn validate;
+};
+
+struct cls_dict {
+    char *name;             /* owned */
+};
+
+struct cls_fpset {
+    char *name;             /* owned */
+    uint8_t key[32];
+    uint8_t (*hashes)[32];  /* owned, sorted */
+    size_t n;
+};
+
+struct cls_engine {
+    int refs;               /* atomic */
+    uint32_t packs;
+    struct cls_cpattern *pats;
+    size_t n_pats;
+    struct cls_custom *customs;
+    size_t n_customs;
+    struct cls_dict *dicts;
+    size_t n_dicts;
+    struct cls_fpset *fps;
+    size_t n_fps;
+    void *hsdb;             /* hs_database_t *, stream mode */
+    struct cls_hs_id *ids;  /* indexed by Hyperscan id */
+    size_t n_ids;
+    size_t (*find_trigger)(const uint8_t *p, size_t n);
+    const char *simd;       /* "avx2", "sse2", "scalar" */
+};
+
+struct cls_worker {
+    struct cls_engine *e;   /* owned reference */
+    void *scratch;          /* hs_scratch_t * */
+    void *md;               /* pcre2_match_data_8 * */
+};
+
+/* SIMD trigger finders (prefilter.c): index of the first digit or '@' in
+ * p[0..n), or n. */
+size_t cls_find_trigger_scalar(const uint8_t *p, size_t n);
+size_t cls_find_trigger_sse2(const uint8_t *p, size_t n);
+size_t cls_find_trigger_avx2(const uint8_t *p, size_t n);
+const char *cls_simd_select(size_t (**fn)(const uint8_t *, size_t));
+
+/* ---- the scanner (scan.c) ---- */
+
+#define CLS_MAX_FINDINGS 1000
+
+struct cls_scan_stats {
+    uint64_t bytes, windows, window_bytes, regex_runs, candidates, validated;
+};
+
+struct cls_scanner;
+
+/* Opens a scanner on a worker. path_fn (may be NULL) gives the current
+ * decoder path for findings. */
+int cls_scanner_new(struct cls_worker *w, int excerpts, const char *(*path_fn)(void *),
+                    void *path_arg, struct cls_scanner **out);
+void cls_scanner_free(struct cls_scanner *sc);
+/* cls_sink callbacks; ctx is the scanner */
+int cls_scanner_data(void *ctx, const uint8_t *p, size_t n);
+int cls_scanner_boundary(void *ctx);
+int cls_scanner_context(void *ctx, const uint8_t *p, size_t n);
+int cls_scanner_uninspectable(void *ctx, const char *reason, uint32_t flags);
+/* ends the input: closes the open window */
+int cls_scanner_finish(struct cls_scanner *sc);
+const struct cls_finding *cls_scanner_findings(const struct cls_scanner *sc, size_t *n);
+const struct cls_scan_stats *cls_scanner_stats(const struct cls_scanner *sc);
+
+#endif

@@ -1,0 +1,459 @@
+/* classifiers/packs.c — the one table of finding types (name, category,
+ * pack, what validates them, context words), the built-in confirmation
+ * patterns that produce them, and the literal anchors of the prefilter.
+ * docs/classifiers.md documents this file; keep the two in step. */
+#include <string.h>
+
+#include "classifiers/engine.h"
+#include "common/sgw.h"
+
+enum {
+    T_EMAIL,
+    T_PHONE,
+    T_CARD,
+    T_IBAN,
+    T_SWIFT,
+    T_IP,
+    T_MAC,
+    T_SSN,
+    T_ITIN,
+    T_ROUTING,
+    T_PASSPORT,
+    T_DOB,
+    T_NINO,
+    T_NHS,
+    T_SIN,
+    T_DE_TAX,
+    T_FR_NIR,
+    T_ES_DNI,
+    T_ES_NIE,
+    T_IT_CF,
+    T_NL_BSN,
+    T_BE_NRN,
+    T_PL_PESEL,
+    T_SE_PNR,
+    T_AT_SVNR,
+    T_DK_CPR,
+    T_FI_HETU,
+    T_PT_NIF,
+    T_IE_PPS,
+    T_EU_VAT,
+    T_IN_AADHAAR,
+    T_IN_PAN,
+    T_SG_NRIC,
+    T_AU_TFN,
+    T_AU_MEDICARE,
+    T_BR_CPF,
+    T_BR_CNPJ,
+    T_JP_MYNUMBER,
+    T_KR_RRN,
+    T_CN_ID,
+    T_AWS_AKID,
+    T_AWS_SECRET,
+    T_PRIVATE_KEY,
+    T_JWT,
+    T_GITHUB,
+    T_GITLAB,
+    T_SLACK,
+    T_STRIPE,
+    T_GOOGLE,
+    T_OPENAI,
+    T_ANTHROPIC,
+    T_HF,
+    T_NPM,
+    T_SENDGRID,
+    T_TWILIO,
+    T_AZURE,
+    T_GENERIC_SECRET,
+    T__COUNT
+};
+
+#define W(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+const struct cls_type_def cls_types[] = {
+    [T_EMAIL] = {"EMAIL", CLS_CAT_PII, CLS_PACK_CORE, "RFC 5321 shape, letter TLD that is no file extension",
+                 W("email", "e-mail", "mail", "contact")},
+    [T_PHONE] = {"PHONE", CLS_CAT_PII, CLS_PACK_CORE, "E.164 or NANP shape, 7-15 digits, not a run",
+                 W("phone", "tel", "mobile", "cell", "telefon", "téléphone", "telefono", "handy", "call")},
+    [T_CARD] = {"CREDIT_DEBIT_CARD_NUMBER", CLS_CAT_FINANCIAL, CLS_PACK_CORE,
+                "Luhn + issuer prefix and length",
+                W("card", "credit", "debit", "visa", "mastercard", "amex", "kreditkarte", "carte",
+                  "tarjeta", "carta")},
+    [T_IBAN] = {"INTERNATIONAL_BANK_ACCOUNT_NUMBER", CLS_CAT_FINANCIAL, CLS_PACK_CORE,
+                "registry length per country + ISO 7064 mod 97",
+                W("iban", "bank account", "konto", "compte", "cuenta", "conto", "rekening")},
+    [T_SWIFT] = {"SWIFT_CODE", CLS_CAT_FINANCIAL, CLS_PACK_CORE,
+                 "8/11 chars, ISO country code; context word required",
+                 W("swift", "bic", "bank identifier")},
+    [T_IP] = {"IP_ADDRESS", CLS_CAT_PII, CLS_PACK_CORE, "IPv4 octets 0-255 without leading zeros; IPv6 RFC 4291",
+              W("ip", "address", "host", "server", "addr")},
+    [T_MAC] = {"MAC_ADDRESS", CLS_CAT_PII, CLS_PACK_CORE, "six hex pairs, one separator",
+               W("mac", "hardware address", "ethernet")},
+    [T_SSN] = {"US_SOCIAL_SECURITY_NUMBER", CLS_CAT_PII, CLS_PACK_CORE,
+               "area not 000/666/9xx, group and serial not zero; bare 9 digits need context",
+               W("ssn", "social security", "social sec", "ss#", "ss no")},
+    [T_ITIN] = {"US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER", CLS_CAT_PII, CLS_PACK_CORE,
+                "9xx with group 50-65/70-88/90-92/94-99; bare needs context",
+                W("itin", "taxpayer identification", "tax id", "tin")},
+    [T_ROUTING] = {"US_BANK_ROUTING_NUMBER", CLS_CAT_FINANCIAL, CLS_PACK_CORE,
+                   "ABA 3-7-1 checksum + Fed prefix; context word required",
+                   W("routing", "aba", "rtn", "transit number", "bank routing")},
+    [T_PASSPORT] = {"PASSPORT_NUMBER", CLS_CAT_PII, CLS_PACK_CORE, "6-9 alphanumerics with a digit; context word required",
+                    W("passport", "reisepass", "passeport", "pasaporte", "passaporto", "paszport",
+                      "passnummer", "pass-nr", "pass no")},
+    [T_DOB] = {"DATE_OF_BIRTH", CLS_CAT_PII, CLS_PACK_CORE, "calendar-valid date 1900-2030; context word required",
+               W("date of birth", "dob", "birth date", "birthdate", "born", "birthday", "geburtsdatum",
+                 "geboren", "né le", "née le", "date de naissance", "fecha de nacimiento", "nacido",
+                 "data di nascita", "nato il", "geboortedatum", "data urodzenia", "födelsedatum",
+                 "syntymäaika")},
+    [T_NINO] = {"UK_NATIONAL_INSURANCE_NUMBER", CLS_CAT_PII, CLS_PACK_CORE, "HMRC prefix/suffix letter rules",
+                W("national insurance", "nino", "ni number", "ni no")},
+    [T_NHS] = {"UK_NATIONAL_HEALTH_SERVICE_NUMBER", CLS_CAT_HEALTH, CLS_PACK_CORE, "mod 11; context word required",
+               W("nhs", "health service", "patient number", "nhs number")},
+    [T_SIN] = {"CA_SOCIAL_INSURANCE_NUMBER", CLS_CAT_PII, CLS_PACK_CORE, "Luhn, 9 digits; context word required",
+               W("sin", "social insurance", "insurance number", "assurance sociale", "nas")},
+    [T_DE_TAX] = {"DE_TAX_ID", CLS_CAT_PII, CLS_PACK_EU, "Steuer-IdNr digit rule + ISO 7064 MOD 11,10; context word required",
+                  W("steuer-id", "steuerid", "steueridentifikationsnummer", "identifikationsnummer",
+                    "idnr", "tax id", "steuernummer", "steuer-idnr", "tin")},
+    [T_FR_NIR] = {"FR_NIR", CLS_CAT_PII, CLS_PACK_EU, "sex/month/department shape + key 97 - n mod 97",
+                  W("nir", "sécurité sociale", "securite sociale", "insee", "numéro de sécu", "ssn")},
+    [T_ES_DNI] = {"ES_DNI", CLS_CAT_PII, CLS_PACK_EU, "8 digits + mod 23 letter", W("dni", "documento nacional", "nif")},
+    [T_ES_NIE] = {"ES_NIE", CLS_CAT_PII, CLS_PACK_EU, "X/Y/Z + 7 digits + mod 23 letter", W("nie", "extranjero")},
+    [T_IT_CF] = {"IT_FISCAL_CODE", CLS_CAT_PII, CLS_PACK_EU, "codice fiscale layout + check character",
+                 W("codice fiscale", "cod. fisc", "fiscal code", "cf")},
+    [T_NL_BSN] = {"NL_BSN", CLS_CAT_PII, CLS_PACK_EU, "11-test; context word required",
+                  W("bsn", "burgerservicenummer", "sofinummer", "sofi")},
+    [T_BE_NRN] = {"BE_NATIONAL_NUMBER", CLS_CAT_PII, CLS_PACK_EU, "mod 97 (pre/post 2000) + month; bare needs context",
+                  W("rijksregisternummer", "numéro national", "national number", "registre national", "insz",
+                    "niss")},
+    [T_PL_PESEL] = {"PL_PESEL", CLS_CAT_PII, CLS_PACK_EU, "weights 1-3-7-9 + birth date; context word required", W("pesel")},
+    [T_SE_PNR] = {"SE_PERSONAL_NUMBER", CLS_CAT_PII, CLS_PACK_EU, "Luhn over YYMMDDNNNC + date",
+                  W("personnummer", "personal identity number", "samordningsnummer")},
+    [T_AT_SVNR] = {"AT_SOCIAL_SECURITY_NUMBER", CLS_CAT_PII, CLS_PACK_EU, "mod 11 check digit + date; context word required",
+                   W("sozialversicherungsnummer", "svnr", "versicherungsnummer", "sv-nummer")},
+    [T_DK_CPR] = {"DK_CPR_NUMBER", CLS_CAT_PII, CLS_PACK_EU, "valid DDMMYY date; context word required",
+                  W("cpr", "cpr-nummer", "personnummer")},
+    [T_FI_HETU] = {"FI_PERSONAL_IDENTITY_CODE", CLS_CAT_PII, CLS_PACK_EU, "century sign + mod 31 character",
+                   W("henkilötunnus", "hetu", "personal identity code")},
+    [T_PT_NIF] = {"PT_TAX_ID", CLS_CAT_PII, CLS_PACK_EU, "mod 11; context word required",
+                  W("nif", "contribuinte", "identificação fiscal")},
+    [T_IE_PPS] = {"IE_PPS_NUMBER", CLS_CAT_PII, CLS_PACK_EU, "mod 23 check letter", W("pps", "ppsn", "personal public service")},
+    [T_EU_VAT] = {"EU_VAT_NUMBER", CLS_CAT_PII, CLS_PACK_EU, "per-country layout; DE/BE/IT/PT checksums",
+                  W("vat", "ust-idnr", "ust-id", "umsatzsteuer", "tva", "iva", "btw", "moms")},
+    [T_IN_AADHAAR] = {"IN_AADHAAR", CLS_CAT_PII, CLS_PACK_WORLD, "Verhoeff, no 0/1 lead; context word required",
+                      W("aadhaar", "aadhar", "uidai", "uid")},
+    [T_IN_PAN] = {"IN_PAN", CLS_CAT_PII, CLS_PACK_WORLD, "AAAAA9999A with holder-type letter",
+                  W("pan", "permanent account number", "income tax")},
+    [T_SG_NRIC] = {"SG_NRIC", CLS_CAT_PII, CLS_PACK_WORLD, "S/T/F/G + weighted mod 11 letter", W("nric", "fin", "identity card")},
+    [T_AU_TFN] = {"AU_TFN", CLS_CAT_PII, CLS_PACK_WORLD, "weighted mod 11; context word required", W("tfn", "tax file number")},
+    [T_AU_MEDICARE] = {"AU_MEDICARE", CLS_CAT_HEALTH, CLS_PACK_WORLD, "weighted mod 10; context word required", W("medicare")},
+    [T_BR_CPF] = {"BR_CPF", CLS_CAT_PII, CLS_PACK_WORLD, "two mod 11 digits; bare needs context", W("cpf", "cadastro de pessoas")},
+    [T_BR_CNPJ] = {"BR_CNPJ", CLS_CAT_PII, CLS_PACK_WORLD, "two mod 11 digits; bare needs context", W("cnpj")},
+    [T_JP_MYNUMBER] = {"JP_MY_NUMBER", CLS_CAT_PII, CLS_PACK_WORLD, "weighted mod 11; context word required",
+                       W("my number", "mynumber", "マイナンバー", "個人番号")},
+    [T_KR_RRN] = {"KR_RRN", CLS_CAT_PII, CLS_PACK_WORLD, "date + weighted mod 11", W("rrn", "resident registration", "주민등록번호")},
+    [T_CN_ID] = {"CN_RESIDENT_ID", CLS_CAT_PII, CLS_PACK_WORLD, "birth date + ISO 7064 MOD 11-2",
+                 W("身份证", "resident identity", "id card", "shenfenzheng")},
+    [T_AWS_AKID] = {"AWS_ACCESS_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS, "AKIA/ASIA/... + 16 base32 chars", NULL},
+    [T_AWS_SECRET] = {"AWS_SECRET_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS,
+                      "40 base64 chars after aws_secret... or near an access key (entropy >= 4)", NULL},
+    [T_PRIVATE_KEY] = {"PRIVATE_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS, "PEM private key header", NULL},
+    [T_JWT] = {"JWT", CLS_CAT_SECRET, CLS_PACK_SECRETS, "three base64url parts, JSON header", NULL},
+    [T_GITHUB] = {"GITHUB_TOKEN", CLS_CAT_SECRET, CLS_PACK_SECRETS, "ghp_/gho_/ghu_/ghs_/ghr_ + 36, github_pat_", NULL},
+    [T_GITLAB] = {"GITLAB_TOKEN", CLS_CAT_SECRET, CLS_PACK_SECRETS, "glpat- + 20", NULL},
+    [T_SLACK] = {"SLACK_TOKEN", CLS_CAT_SECRET, CLS_PACK_SECRETS, "xox?- tokens, xapp-, webhook URLs", NULL},
+    [T_STRIPE] = {"STRIPE_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS, "sk_/rk_ live/test keys", NULL},
+    [T_GOOGLE] = {"GOOGLE_API_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS, "AIza + 35", NULL},
+    [T_OPENAI] = {"OPENAI_API_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS, "sk-/sk-proj- + >= 20, entropy >= 3.5 with a digit", NULL},
+    [T_ANTHROPIC] = {"ANTHROPIC_API_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS, "sk-ant-api03-...", NULL},
+    [T_HF] = {"HUGGINGFACE_TOKEN", CLS_CAT_SECRET, CLS_PACK_SECRETS, "hf_ + 34, entropy", NULL},
+    [T_NPM] = {"NPM_TOKEN", CLS_CAT_SECRET, CLS_PACK_SECRETS, "npm_ + 36", NULL},
+    [T_SENDGRID] = {"SENDGRID_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS, "SG.22.43", NULL},
+    [T_TWILIO] = {"TWILIO_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS, "SK/AC + 32 hex", NULL},
+    [T_AZURE] = {"AZURE_STORAGE_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS, "AccountKey= + 88 base64", NULL},
+    [T_GENERIC_SECRET] = {"GENERIC_SECRET", CLS_CAT_SECRET, CLS_PACK_SECRETS,
+                          "password=/api_key:/secret: value or URL credentials, entropy >= 3, no placeholder",
+                          NULL},
+};
+const size_t cls_n_types = SGW_ARRAY_LEN(cls_types);
+
+static int has_digit(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] >= '0' && s[i] <= '9')
+            return 1;
+    return 0;
+}
+
+/* value of a key=value secret: random-looking, not a template placeholder */
+static int v_secret_value(const char *s, size_t n)
+{
+    if (n < 8)
+        return 0;
+    if (s[0] == '<' || s[0] == '$' || s[0] == '{' || s[0] == '%' || s[0] == '*' || s[0] == '[')
+        return 0;
+    if (n >= 4 && (memcmp(s, "xxxx", 4) == 0 || memcmp(s, "XXXX", 4) == 0))
+        return 0;
+    return cls_entropy(s, n) >= 3.0;
+}
+
+static int v_openai(const char *s, size_t n)
+{
+    return has_digit(s, n) && cls_entropy(s, n) >= 3.5;
+}
+
+static int v_hf(const char *s, size_t n)
+{
+    return cls_entropy(s, n) >= 3.5;
+}
+
+static int v_aws_secret_near(const char *s, size_t n)
+{
+    int up = 0, lo = 0;
+    for (size_t i = 0; i < n; i++) {
+        up |= s[i] >= 'A' && s[i] <= 'Z';
+        lo |= s[i] >= 'a' && s[i] <= 'z';
+    }
+    return up && lo && has_digit(s, n) && cls_entropy(s, n) >= 4.0;
+}
+
+/* an e-mail whose "TLD" is a file extension is an asset name (icon@2x.png) */
+static int v_email(const char *s, size_t n)
+{
+    static const char *const ext[] = {"png", "jpg", "jpeg", "gif", "svg", "webp", "js", "css",
+                                      "ts", "py", "md", "txt", "json", "html", "zip", "pdf"};
+    size_t dot = n;
+    while (dot > 0 && s[dot - 1] != '.')
+        dot--;
+    const char *tld = s + dot;
+    size_t tl = n - dot;
+    for (size_t i = 0; i < SGW_ARRAY_LEN(ext); i++) {
+        size_t el = strlen(ext[i]);
+        if (el != tl)
+            continue;
+        size_t k = 0;
+        while (k < el && (tld[k] | 0x20) == ext[i][k])
+            k++;
+        if (k == el)
+            return 0;
+    }
+    /* local part may not end with a dot */
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '@')
+            return i > 0 && s[i - 1] != '.';
+    return 0;
+}
+
+#define LBN "(?<![A-Za-z0-9_.,+/-])"
+#define RBN "(?![A-Za-z0-9_]|[.,/-][0-9])"
+#define LBA "(?<![A-Za-z0-9_])"
+#define RBA "(?![A-Za-z0-9_])"
+#define A(x) (1ull << (x))
+
+/* type, regex, validator, anchors, need_flags, min_digits, conf, conf_ctx, prio, pflags */
+const struct cls_pattern_def cls_patterns[] = {
+    {T_EMAIL,
+     "(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+     "[A-Za-z0-9])?\\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-]|\\.[A-Za-z0-9])",
+     v_email, 0, CLS_WF_AT | CLS_WF_DOT, 0, 90, 95, 50, 0},
+    {T_PHONE, LBN "\\+[1-9][0-9]{0,2}(?:[ .-]?(?:\\([0-9]{1,4}\\)|[0-9]{1,4})){2,6}" RBN, cls_v_phone, 0,
+     CLS_WF_PLUS, 8, 75, 90, 20, CLS_PF_TRIM},
+    {T_PHONE,
+     LBN "(?:\\+?1[ .-]?)?(?:\\([2-9][0-9]{2}\\) ?|[2-9][0-9]{2}[ .-])[2-9][0-9]{2}[ .-][0-9]{4}" RBN,
+     cls_v_phone, 0, 0, 10, 75, 90, 20, 0},
+    {T_CARD, LBN "[0-9](?:[ -]?[0-9]){12,18}" RBN, cls_v_card, 0, 0, 13, 90, 98, 60, CLS_PF_TRIM},
+    {T_IBAN, LBA "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?" RBA, cls_v_iban, 0, 0, 6,
+     95, 99, 70, CLS_PF_TRIM},
+    {T_SWIFT, LBA "[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?" RBA, cls_v_swift, A(CLS_A_SWIFT), 0, 0, 0, 80,
+     15, CLS_PF_NEEDCTX},
+    {T_IP, "(?<![A-Za-z0-9_.])(?:[0-9]{1,3}\\.){3}[0-9]{1,3}(?![A-Za-z0-9_]|\\.[0-9])", cls_v_ipv4, 0,
+     CLS_WF_DOT, 4, 80, 90, 30, 0},
+    {T_IP, "(?<![A-Za-z0-9_:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\\.[0-9]{1,3}){0,3}(?![A-Za-z0-9_:])",
+     cls_v_ipv6, 0, CLS_WF_COLON, 1, 80, 90, 30, 0},
+    {T_MAC,
+     "(?<![A-Za-z0-9_:.-])[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\\1[0-9A-Fa-f]{2}){4}(?![A-Za-z0-9_:]|-[0-9A-Fa-f])",
+     NULL, 0, 0, 1, 75, 85, 31, 0},
+    {T_ITIN, LBN "9[0-9]{2}-[0-9]{2}-[0-9]{4}" RBN, cls_v_us_itin, 0, CLS_WF_DASH, 9, 75, 95, 41, 0},
+    {T_ITIN, LBN "9[0-9]{2}(?: [0-9]{2} |[0-9]{2})[0-9]{4}" RBN, cls_v_us_itin, 0, 0, 9, 0, 85, 41,
+     CLS_PF_NEEDCTX},
+    {T_SSN, LBN "[0-9]{3}-[0-9]{2}-[0-9]{4}" RBN, cls_v_us_ssn, 0, CLS_WF_DASH, 9, 80, 95, 40, 0},
+    {T_SSN, LBN "[0-9]{3}(?: [0-9]{2} |[0-9]{2})[0-9]{4}" RBN, cls_v_us_ssn, 0, 0, 9, 0, 85, 35,
+     CLS_PF_NEEDCTX},
+    {T_ROUTING, LBN "[0-9]{9}" RBN, cls_v_aba, 0, 0, 9, 0, 85, 36, CLS_PF_NEEDCTX},
+    {T_PASSPORT, LBA "(?=[A-Z]{0,2}[0-9])[A-Z0-9]{6,9}" RBA, NULL, 0, 0, 5, 0, 80, 10, CLS_PF_NEEDCTX},
+    {T_DOB,
+     LBN "(?:(?:19|20)[0-9]{2}-[01]?[0-9]-[0-3]?[0-9]|[0-3]?[0-9][./-][0-3]?[0-9][./-](?:19|20)?[0-9]{2})" RBN,
+     cls_v_date, 0, 0, 4, 0, 80, 12, CLS_PF_NEEDCTX},
+    {T_NINO, LBA "[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]" RBA, cls_v_uk_nino, 0, 0, 6, 85, 95, 45, 0},
+    {T_NHS, LBN "[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}" RBN, cls_v_uk_nhs, 0, 0, 10, 0, 90, 38, CLS_PF_NEEDCTX},
+    {T_SIN, LBN "[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{3}" RBN, cls_v_ca_sin, 0, 0, 9, 0, 85, 37, CLS_PF_NEEDCTX},
+    /* pii-eu */
+    {T_DE_TAX, LBN "[0-9]{2} ?[0-9]{3} ?[0-9]{3} ?[0-9]{3}" RBN, cls_v_de_taxid, 0, 0, 11, 0, 90, 47,
+     CLS_PF_NEEDCTX},
+    {T_FR_NIR, LBA "[1278] ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[AB]) ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}" RBN,
+     cls_v_fr_nir, 0, 0, 12, 80, 95, 48, 0},
+    {T_ES_DNI, LBN "[0-9]{8}-?[A-Z]" RBA, cls_v_es_dni, 0, 0, 8, 75, 95, 46, 0},
+    {T_ES_NIE, LBA "[XYZ]-?[0-9]{7}-?[A-Z]" RBA, cls_v_es_nie, 0, 0, 7, 80, 95, 46, 0},
+    {T_IT_CF,
+     LBA "[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]" RBA,
+     cls_v_it_cf, 0, 0, 1, 90, 98, 55, 0},
+    {T_NL_BSN, LBN "(?:[0-9]{4}\\.[0-9]{2}\\.[0-9]{3}|[0-9]{9})" RBN, cls_v_nl_bsn, 0, 0, 9, 0, 90, 39,
+     CLS_PF_NEEDCTX},
+    {T_BE_NRN, LBN "[0-9]{2}\\.[0-9]{2}\\.[0-9]{2}-[0-9]{3}\\.[0-9]{2}" RBN, cls_v_be_nrn, 0, CLS_WF_DOT,
+     11, 85, 95, 44, 0},
+    {T_BE_NRN, LBN "[0-9]{11}" RBN, cls_v_be_nrn, 0, 0, 11, 0, 85, 44, CLS_PF_NEEDCTX},
+    {T_PL_PESEL, LBN "[0-9]{11}" RBN, cls_v_pl_pesel, 0, 0, 11, 0, 90, 43, CLS_PF_NEEDCTX},
+    {T_SE_PNR, LBN "(?:19|20)?[0-9]{6}[-+][0-9]{4}" RBN, cls_v_se_pnr, 0, 0, 10, 75, 95, 42, 0},
+    {T_AT_SVNR, LBN "[0-9]{4} ?[0-9]{6}" RBN, cls_v_at_svnr, 0, 0, 10, 0, 85, 33, CLS_PF_NEEDCTX},
+    {T_DK_CPR, LBN "[0-9]{6}-?[0-9]{4}" RBN, cls_v_dk_cpr, 0, 0, 10, 0, 85, 41, CLS_PF_NEEDCTX},
+    {T_FI_HETU, LBA "[0-9]{6}[-+ABCDEFUVWXY][0-9]{3}[0-9A-Y]" RBA, cls_v_fi_hetu, 0, 0, 9, 85, 95, 45, 0},
+    {T_PT_NIF, LBN "[0-9]{9}" RBN, cls_v_pt_nif, 0, 0, 9, 0, 85, 34, CLS_PF_NEEDCTX},
+    {T_IE_PPS, LBN "[0-9]{7}[A-W][A-IW]?" RBA, cls_v_ie_pps, 0, 0, 7, 70, 90, 40, 0},
+    {T_EU_VAT,
+     LBA "(?:ATU[0-9]{8}|BE[01][0-9]{9}|BG[0-9]{9,10}|CY[0-9]{8}[A-Z]|CZ[0-9]{8,10}|DE[0-9]{9}|DK[0-9]{8}|"
+         "EE[0-9]{9}|EL[0-9]{9}|ES[A-Z0-9][0-9]{7}[A-Z0-9]|FI[0-9]{8}|FR[A-Z0-9]{2}[0-9]{9}|HR[0-9]{11}|"
+         "HU[0-9]{8}|IE[0-9][A-Z0-9+*][0-9]{5}[A-Z]{1,2}|IT[0-9]{11}|LT(?:[0-9]{9}|[0-9]{12})|LU[0-9]{8}|"
+         "LV[0-9]{11}|MT[0-9]{8}|NL[0-9]{9}B[0-9]{2}|PL[0-9]{10}|PT[0-9]{9}|RO[0-9]{2,10}|SE[0-9]{10}01|"
+         "SI[0-9]{8}|SK[0-9]{10})" RBA,
+     cls_v_eu_vat, 0, 0, 2, 75, 95, 52, 0},
+    /* pii-world */
+    {T_IN_AADHAAR, LBN "[2-9][0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{4}" RBN, cls_v_in_aadhaar, 0, 0, 12, 0, 90, 44,
+     CLS_PF_NEEDCTX},
+    {T_IN_PAN, LBA "[A-Z]{3}[ABCFGHLJPTK][A-Z][0-9]{4}[A-Z]" RBA, cls_v_in_pan, 0, 0, 4, 80, 95, 45, 0},
+    {T_SG_NRIC, LBA "[STFG][0-9]{7}[A-Z]" RBA, cls_v_sg_nric, 0, 0, 7, 85, 95, 45, 0},
+    {T_AU_TFN, LBN "[0-9]{3} ?[0-9]{3} ?[0-9]{3}" RBN, cls_v_au_tfn, 0, 0, 9, 0, 85, 36, CLS_PF_NEEDCTX},
+    {T_AU_MEDICARE, LBN "[2-6][0-9]{3} ?[0-9]{5} ?[0-9](?:[ /-]?[0-9])?" RBN, cls_v_au_medicare, 0, 0, 10, 0,
+     85, 36, CLS_PF_NEEDCTX},
+    {T_BR_CPF, LBN "[0-9]{3}\\.[0-9]{3}\\.[0-9]{3}-[0-9]{2}" RBN, cls_v_br_cpf, 0, CLS_WF_DOT, 11, 85, 95, 48, 0},
+    {T_BR_CPF, LBN "[0-9]{11}" RBN, cls_v_br_cpf, 0, 0, 11, 0, 85, 48, CLS_PF_NEEDCTX},
+    {T_BR_CNPJ, LBN "[0-9]{2}\\.[0-9]{3}\\.[0-9]{3}/[0-9]{4}-[0-9]{2}" RBN, cls_v_br_cnpj, 0, CLS_WF_SLASH, 14,
+     90, 95, 49, 0},
+    {T_BR_CNPJ, LBN "[0-9]{14}" RBN, cls_v_br_cnpj, 0, 0, 14, 0, 85, 49, CLS_PF_NEEDCTX},
+    {T_JP_MYNUMBER, LBN "[0-9]{4} ?[0-9]{4} ?[0-9]{4}" RBN, cls_v_jp_mynumber, 0, 0, 12, 0, 85, 43,
+     CLS_PF_NEEDCTX},
+    {T_KR_RRN, LBN "[0-9]{6}-[1-8][0-9]{6}" RBN, cls_v_kr_rrn, 0, CLS_WF_DASH, 13, 85, 95, 47, 0},
+    {T_CN_ID, LBN "[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:[0-2][0-9]|3[01])[0-9]{3}[0-9Xx]" RBA,
+     cls_v_cn_id, 0, 0, 17, 85, 95, 50, 0},
+    /* secrets */
+    {T_AWS_AKID, LBA "(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z2-7]{16}" RBA, NULL,
+     A(CLS_A_AWS), 0, 0, 95, 95, 90, 0},
+    {T_AWS_SECRET,
+     "(?i:aws_?secret_?(?:access_?)?key|secret_?access_?key|aws_?secret|aws-secret(?:-access)?-key)"
+     "[\"' ]*[:=>]+[\"' ]*([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
+     NULL, A(CLS_A_AWSSEC), 0, 0, 95, 95, 90, CLS_PF_VALUE},
+    {T_AWS_SECRET, "(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])", v_aws_secret_near, A(CLS_A_AWS),
+     0, 0, 80, 80, 85, 0},
+    {T_PRIVATE_KEY, "-----BEGIN[ A-Z0-9]{0,40} PRIVATE KEY(?: BLOCK)?-----", NULL, A(CLS_A_PEM), 0, 0, 99,
+     99, 95, 0},
+    {T_JWT,
+     "(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}+\\.[A-Za-z0-9_-]{10,}+\\.[A-Za-z0-9_-]{10,}+",
+     NULL, A(CLS_A_JWT), 0, 0, 90, 90, 88, 0},
+    /* the decoder chain ends the text unit after a base64 run that decodes to
+       text (a JWT header does), so a header alone at the end of a unit counts */
+    {T_JWT, "(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{16,}+$", NULL, A(CLS_A_JWT), 0, 0, 80, 80, 87, CLS_PF_UNITEND},
+    {T_GITHUB, LBA "(?:gh[pousr]_[A-Za-z0-9]{36,255}+|github_pat_[A-Za-z0-9_]{82})" RBA, NULL, A(CLS_A_GH),
+     0, 0, 95, 95, 90, 0},
+    {T_GITLAB, LBA "glpat-[A-Za-z0-9_-]{20,}+", NULL, A(CLS_A_GL), 0, 0, 95, 95, 90, 0},
+    {T_SLACK,
+     LBA "(?:xox[baprse]-[0-9A-Za-z-]{10,250}+|xapp-[0-9]-[A-Z0-9]+-[0-9]+-[a-z0-9]+|"
+         "https://hooks\\.slack\\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+)",
+     NULL, A(CLS_A_SLACK), 0, 0, 95, 95, 90, 0},
+    {T_STRIPE, LBA "[rs]k_(?:live|test)_[0-9A-Za-z]{16,247}+", NULL, A(CLS_A_STRIPE), 0, 0, 95, 95, 90, 0},
+    {T_GOOGLE, LBA "AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])", NULL, A(CLS_A_GOOGLE), 0, 0, 95, 95, 90, 0},
+    {T_ANTHROPIC, "(?<![A-Za-z0-9_-])sk-ant-(?:api|admin|sid)[0-9]{2}-[A-Za-z0-9_-]{32,200}+", NULL,
+     A(CLS_A_SKDASH), 0, 0, 95, 95, 90, 0},
+    {T_OPENAI, "(?<![A-Za-z0-9_-])sk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}+", v_openai,
+     A(CLS_A_SKDASH), 0, 0, 90, 90, 89, 0},
+    {T_HF, LBA "hf_[A-Za-z0-9]{34}" RBA, v_hf, A(CLS_A_HF), 0, 0, 90, 90, 90, 0},
+    {T_NPM, LBA "npm_[A-Za-z0-9]{36}" RBA, NULL, A(CLS_A_NPM), 0, 0, 95, 95, 90, 0},
+    {T_SENDGRID, LBA "SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])", NULL, A(CLS_A_SG), 0, 0,
+     95, 95, 90, 0},
+    {T_TWILIO, LBA "(?:SK|AC)[0-9a-f]{32}" RBA, NULL, A(CLS_A_TWILIO), 0, 0, 85, 85, 85, 0},
+    {T_AZURE, "AccountKey=([A-Za-z0-9+/]{86}==)", NULL, A(CLS_A_AZURE), 0, 0, 95, 95, 90, CLS_PF_VALUE},
+    {T_GENERIC_SECRET,
+     "(?i:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|"
+     "private[_-]?key|token)[\"']?[ \\t]*[:=][ \\t]*[\"']?([^\\s\"',;&<>]{8,128}+)",
+     v_secret_value, A(CLS_A_KEYWORD), 0, 0, 80, 80, 60, CLS_PF_VALUE},
+    {T_GENERIC_SECRET, "(?i)[a-z][a-z0-9+.-]{1,20}://[^/\\s:@\"]{1,64}:([^/\\s@\"]{3,128})@[^/\\s\"]+", NULL,
+     A(CLS_A_URL), 0, 0, 85, 85, 60, CLS_PF_VALUE},
+};
+const size_t cls_n_patterns = SGW_ARRAY_LEN(cls_patterns);
+
+/* Literal anchors: a hit opens a window reaching `right` bytes past it. */
+const struct cls_literal_def cls_literals[] = {
+    {"AKIA", CLS_A_AWS, 0, 96},           {"ASIA", CLS_A_AWS, 0, 96},
+    {"AGPA", CLS_A_AWS, 0, 96},           {"AIDA", CLS_A_AWS, 0, 96},
+    {"AROA", CLS_A_AWS, 0, 96},           {"ANPA", CLS_A_AWS, 0, 96},
+    {"ANVA", CLS_A_AWS, 0, 96},           {"AIPA", CLS_A_AWS, 0, 96},
+    {"ABIA", CLS_A_AWS, 0, 96},           {"ACCA", CLS_A_AWS, 0, 96},
+    {"aws_secret", CLS_A_AWSSEC, 1, 72},  {"awssecret", CLS_A_AWSSEC, 1, 72},
+    {"aws-secret", CLS_A_AWSSEC, 1, 72},  {"secret_access_key", CLS_A_AWSSEC, 1, 64},
+    {"secretaccesskey", CLS_A_AWSSEC, 1, 64},
+    {"-----BEGIN", CLS_A_PEM, 0, 48},     {"eyJ", CLS_A_JWT, 0, 16},
+    {"ghp_", CLS_A_GH, 0, 8},             {"gho_", CLS_A_GH, 0, 8},
+    {"ghu_", CLS_A_GH, 0, 8},             {"ghs_", CLS_A_GH, 0, 8},
+    {"ghr_", CLS_A_GH, 0, 8},             {"github_pat_", CLS_A_GH, 0, 8},
+    {"glpat-", CLS_A_GL, 0, 8},           {"xoxb-", CLS_A_SLACK, 0, 8},
+    {"xoxp-", CLS_A_SLACK, 0, 8},         {"xoxa-", CLS_A_SLACK, 0, 8},
+    {"xoxr-", CLS_A_SLACK, 0, 8},         {"xoxs-", CLS_A_SLACK, 0, 8},
+    {"xoxe-", CLS_A_SLACK, 0, 8},         {"xapp-", CLS_A_SLACK, 0, 8},
+    {"hooks.slack.com", CLS_A_SLACK, 0, 8},
+    {"sk_live_", CLS_A_STRIPE, 0, 8},     {"sk_test_", CLS_A_STRIPE, 0, 8},
+    {"rk_live_", CLS_A_STRIPE, 0, 8},     {"rk_test_", CLS_A_STRIPE, 0, 8},
+    {"AIza", CLS_A_GOOGLE, 0, 8},         {"sk-", CLS_A_SKDASH, 0, 8},
+    {"hf_", CLS_A_HF, 0, 8},              {"npm_", CLS_A_NPM, 0, 8},
+    {"SG.", CLS_A_SG, 0, 8},              {"SK", CLS_A_TWILIO, 0, 8},
+    {"AC", CLS_A_TWILIO, 0, 8},           {"AccountKey=", CLS_A_AZURE, 0, 8},
+    {"password", CLS_A_KEYWORD, 1, 48},   {"passwd", CLS_A_KEYWORD, 1, 48},
+    {"pwd", CLS_A_KEYWORD, 1, 48},        {"secret", CLS_A_KEYWORD, 1, 48},
+    {"api_key", CLS_A_KEYWORD, 1, 48},    {"apikey", CLS_A_KEYWORD, 1, 48},
+    {"api-key", CLS_A_KEYWORD, 1, 48},    {"access_token", CLS_A_KEYWORD, 1, 48},
+    {"access-token", CLS_A_KEYWORD, 1, 48}, {"auth_token", CLS_A_KEYWORD, 1, 48},
+    {"client_secret", CLS_A_KEYWORD, 1, 48}, {"private_key", CLS_A_KEYWORD, 1, 48},
+    {"token", CLS_A_KEYWORD, 1, 48},      {"://", CLS_A_URL, 0, 48},
+    {"swift", CLS_A_SWIFT, 1, 40},        {"bic", CLS_A_SWIFT, 1, 40},
+};
+const size_t cls_n_literals = SGW_ARRAY_LEN(cls_literals);
+
+uint32_t cls_pack_bit(const char *name)
+{
+    if (!name)
+        return 0;
+    if (strcmp(name, "pii-core") == 0)
+        return CLS_PACK_CORE;
+    if (strcmp(name, "pii-eu") == 0)
+        return CLS_PACK_EU;
+    if (strcmp(name, "pii-world") == 0)
+        return CLS_PACK_WORLD;
+    if (strcmp(name, "secrets") == 0)
+        return CLS_PACK_SECRETS;
+    return 0;
+}
+
+int cls_is_example(const char *s, size_t n)
+{
+    /* AWS documentation keys and the card networks' published test numbers */
+    static const char *const ex[] = {
+        "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "4111111111111111",
+        "4242424242424242",     "5555555555554444",  "378282246310005", "4012888888881881",
+    };
+    char d[24];
+    size_t nd = 0;
+    int digits_only = 1;
+    for (size_t i = 0; i < n && digits_only; i++) {
+        if (s[i] >= '0' && s[i] <= '9') {
+            if (nd < sizeof(d))
+                d[nd++] = s[i];
+        } else if (s[i] != ' ' && s[i] != '-') {
+            digits_only = 0;
+        }
+    }
+    for (size_t i = 0; i < SGW_ARRAY_LEN(ex); i++) {
+        size_t el = strlen(ex[i]);
+        if (el == n && memcmp(ex[i], s, n) == 0)
+            return 1;
+        if (digits_only && el == nd && memcmp(ex[i], d, nd) == 0)
+            return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,932 @@
+/* classifiers/scan.c — the streaming scanner: the final cls_sink of the
+ * decoder chain. Decoded text arrives in pieces of any size; the scanner
+ * keeps a bounded carry (the last CARRY bytes of the current text unit) and
+ * at most one open window, so its memory does not depend on the body size.
+ *
+ * Split invariance: every decision (trigger positions, window extents, cut
+ * edges, which patterns run) depends on absolute offsets and content only,
+ * never on where a chunk ended, so any split of the input yields the same
+ * findings. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <hs/hs.h>
+#include <openssl/hmac.h>
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classifiers/engine.h"
+#include "common/sgw.h"
+
+#define SLICE 4096          /* data is processed in slices of at most this */
+#define CARRY 512           /* bytes of the text unit kept from earlier slices */
+#define PRECTX 64           /* context bytes kept before a window */
+#define LEFT_TOK 64         /* token extension to the left of a trigger */
+#define MAXW 2048           /* longest window; longer runs are cut */
+#define CUSTOM_LEFT 256     /* custom regex matches are at most this long */
+#define WBUF_CAP (PRECTX + LEFT_TOK + CUSTOM_LEFT + MAXW + 64)
+#define R_DIGIT 8           /* a digit keeps the window open this far */
+#define L_DIGIT 4
+#define R_AT 2
+#define MAX_LITS 8192       /* prefilter hits per slice */
+#define MAX_WHITS 128       /* dictionary/custom hits per window */
+#define MAX_CANDS 256       /* candidates per window */
+#define MAX_EXTRA 32        /* room kept for UNINSPECTABLE findings */
+
+struct lit_hit {
+    uint64_t pos;           /* absolute offset of the hit's last byte */
+    uint32_t id;
+};
+
+struct whit {
+    uint64_t end;           /* absolute end (exclusive) */
+    uint32_t id;
+};
+
+struct cand {
+    size_t ms, me;          /* wbuf offsets */
+    const char *type;
+    enum cls_category cat;
+    uint8_t conf, prio, secret;
+    uint32_t flags;
+};
+
+struct cls_scanner {
+    struct cls_worker *w;   /* borrowed; outlives the scanner */
+    const struct cls_engine *e;
+    hs_stream_t *hs;        /* owned */
+    uint64_t off;           /* absolute offset of the next byte */
+    uint64_t seg_start;     /* start of the current text unit */
+    uint8_t carry[CARRY];   /* bytes [off - carry_len, off) of the unit */
+    size_t carry_len;
+    /* the slice being processed */
+    const uint8_t *sp;
+    uint64_t soff;
+    size_t sn;
+    struct lit_hit *lits;   /* owned, grows up to MAX_LITS */
+    size_t nlits, ilit, caplits;
+    int lit_overflow;
+    /* the open window */
+    int win;
+    uint64_t w_start, w_need, w_ctx;
+    int w_cut_left;
+    uint8_t wbuf[WBUF_CAP]; /* bytes [w_ctx, off) while a window is open */
+    size_t wlen;
+    uint32_t w_ndig, w_flags;
+    uint64_t w_anchors;
+    struct whit whits[MAX_WHITS];
+    size_t n_whits;
+    int whits_overflow;
+    /* structural context (JSON key) */
+    char key[64];
+    size_t key_len;
+    /* findings */
+    struct cls_finding *f;  /* owned */
+    uint8_t *fprio;         /* owned, parallel to f */
+    size_t nf, capf;
+    int truncated, n_uninsp;
+    int excerpts;
+    const char *(*path_fn)(void *);
+    void *path_arg;
+    int finished, failed;
+    struct cls_cand_buf {
+        struct cand c[MAX_CANDS];
+        size_t n;
+    } cands;
+    uint8_t lower[WBUF_CAP];
+    int lower_ok;
+    struct cls_scan_stats st;
+};
+
+/* byte classes */
+enum {
+    C_TOK = 1,   /* may belong to a token (window extends over it) */
+    C_DIG = 2,
+    C_AT = 4,
+    C_WORD = 8,  /* alnum or '_' */
+};
+
+static uint8_t cls_tab[256];
+static uint8_t flag_tab[256];
+
+static void init_tables(void)
+{
+    static int done;
+    if (__atomic_load_n(&done, __ATOMIC_ACQUIRE))
+        return;
+    uint8_t t[256] = {0}, fl[256] = {0};
+    for (int c = 0; c < 256; c++) {
+        int alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        if (alnum || strchr("._%+-/=@:~!#$*^|&?", c))
+            t[c] |= C_TOK;
+        if (c >= '0' && c <= '9')
+            t[c] |= C_DIG;
+        if (alnum || c == '_')
+            t[c] |= C_WORD | C_TOK;
+    }
+    t['@'] |= C_AT;
+    t[0] &= (uint8_t)~C_TOK;
+    fl['@'] = CLS_WF_AT;
+    fl['.'] = CLS_WF_DOT;
+    fl[':'] = CLS_WF_COLON;
+    fl['-'] = CLS_WF_DASH;
+    fl['+'] = CLS_WF_PLUS;
+    fl['/'] = CLS_WF_SLASH;
+    fl['('] = CLS_WF_PAREN;
+    memcpy(cls_tab, t, sizeof(t));
+    memcpy(flag_tab, fl, sizeof(fl));
+    __atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+}
+
+static uint8_t lc(uint8_t c)
+{
+    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+/* byte at absolute offset x of the current unit; x in [soff - carry_len, soff + sn) */
+static uint8_t byte_at(const struct cls_scanner *sc, uint64_t x)
+{
+    if (x >= sc->soff)
+        return sc->sp[x - sc->soff];
+    uint64_t back = sc->soff - x;
+    SGW_INVARIANT(back <= sc->carry_len);
+    return sc->carry[sc->carry_len - back];
+}
+
+/* ---- findings ---- */
+
+static void mask_excerpt(char out[48], const uint8_t *v, size_t n, int secret)
+{
+    size_t o = 0;
+    const size_t cap = 47;
+    size_t at = n;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == '@') {
+            at = i;
+            break;
+        }
+#define PUT(c)                                                                                     \
+    do {                                                                                           \
+        if (o < cap)                                                                               \
+            out[o++] = (char)(((c) >= 0x20 && (c) < 0x7f) ? (c) : '?');                            \
+    } while (0)
+    if (!secret && at < n && at > 0) { /* e-mail: j***@example.com */
+        PUT(v[0]);
+        for (int k = 0; k < 3; k++)
+            PUT('*');
+        for (size_t i = at; i < n; i++)
+            PUT(v[i]);
+    } else {
+        size_t head, tail;
+        if (n >= 12) {
+            head = 4;
+            tail = secret ? 0 : 4;
+        } else if (n >= 6) {
+            head = 2;
+            tail = secret ? 0 : 2;
+        } else {
+            head = tail = 0;
+        }
+        size_t stars = n - head - tail;
+        if (stars > 24)
+            stars = 24;
+        for (size_t i = 0; i < head; i++)
+            PUT(v[i]);
+        for (size_t i = 0; i < stars; i++)
+            PUT('*');
+        for (size_t i = n - tail; i < n; i++)
+            PUT(v[i]);
+    }
+#undef PUT
+    out[o] = '\0';
+}
+
+static int grow_findings(struct cls_scanner *sc)
+{
+    if (sc->nf < sc->capf)
+        return SGW_OK;
+    size_t nc = sc->capf ? sc->capf * 2 : 16;
+    if (nc > CLS_MAX_FINDINGS + MAX_EXTRA)
+        nc = CLS_MAX_FINDINGS + MAX_EXTRA;
+    if (nc <= sc->capf)
+        return SGW_ELIMIT;
+    struct cls_finding *f = realloc(sc->f, nc * sizeof(*f));
+    if (!f)
+        return SGW_ENOMEM;
+    sc->f = f;
+    uint8_t *p = realloc(sc->fprio, nc);
+    if (!p)
+        return SGW_ENOMEM;
+    sc->fprio = p;
+    sc->capf = nc;
+    return SGW_OK;
+}
+
+static void set_path(const struct cls_scanner *sc, struct cls_finding *f)
+{
+    const char *p = sc->path_fn ? sc->path_fn(sc->path_arg) : "";
+    snprintf(f->decoders, sizeof(f->decoders), "%s", p ? p : "");
+}
+
+/* Inserts f (sorted by start). Same type and span: kept once. Overlapping
+ * built-in findings: the higher priority wins. */
+static int insert_finding(struct cls_scanner *sc, const struct cls_finding *nf, uint8_t prio)
+{
+    size_t j = sc->nf;
+    while (j > 0) {
+        struct cls_finding *g = &sc->f[j - 1];
+        if (g->start + 4 * MAXW < nf->start)
+            break;
+        int overlap = g->start < nf->end && nf->start < g->end;
+        if (g->type == nf->type && g->start == nf->start && g->end == nf->end) {
+            if (nf->confidence > g->confidence)
+                g->confidence = nf->confidence;
+            return SGW_OK;
+        }
+        if (overlap && prio && sc->fprio[j - 1]) {
+            if (sc->fprio[j - 1] > prio)
+                return SGW_OK;
+            if (prio > sc->fprio[j - 1]) {
+                memmove(&sc->f[j - 1], &sc->f[j], (sc->nf - j) * sizeof(*sc->f));
+                memmove(&sc->fprio[j - 1], &sc->fprio[j], sc->nf - j);
+                sc->nf--;
+            }
+        }
+        j--;
+    }
+    if (sc->nf >= CLS_MAX_FINDINGS) {
+        sc->truncated = 1;
+        return SGW_OK;
+    }
+    int rc = grow_findings(sc);
+    if (rc != SGW_OK)
+        return rc;
+    size_t pos = sc->nf;
+    while (pos > 0 && sc->f[pos - 1].start > nf->start)
+        pos--;
+    memmove(&sc->f[pos + 1], &sc->f[pos], (sc->nf - pos) * sizeof(*sc->f));
+    memmove(&sc->fprio[pos + 1], &sc->fprio[pos], sc->nf - pos);
+    sc->f[pos] = *nf;
+    sc->fprio[pos] = prio;
+    sc->nf++;
+    return SGW_OK;
+}
+
+static int add_special(struct cls_scanner *sc, const char *type, const char *reason, uint32_t flags)
+{
+    if (sc->n_uninsp >= MAX_EXTRA - 1)
+        return SGW_OK; /* already recorded as uninspectable many times */
+    size_t cap_before = sc->capf;
+    if (sc->nf >= sc->capf) {
+        size_t nc = sc->capf ? sc->capf * 2 : 16;
+        if (nc > CLS_MAX_FINDINGS + MAX_EXTRA)
+            nc = CLS_MAX_FINDINGS + MAX_EXTRA;
+        if (nc <= cap_before)
+            return SGW_ELIMIT;
+        struct cls_finding *f = realloc(sc->f, nc * sizeof(*f));
+        if (!f)
+            return SGW_ENOMEM;
+        sc->f = f;
+        uint8_t *p = realloc(sc->fprio, nc);
+        if (!p)
+            return SGW_ENOMEM;
+        sc->fprio = p;
+        sc->capf = nc;
+    }
+    struct cls_finding f;
+    memset(&f, 0, sizeof(f));
+    f.type = type;
+    f.category = CLS_CAT_UNINSPECTABLE;
+    f.start = f.end = sc->off;
+    f.confidence = 100;
+    f.flags = flags;
+    snprintf(f.reason, sizeof(f.reason), "%s", reason ? reason : "");
+    set_path(sc, &f);
+    sc->f[sc->nf] = f;
+    sc->fprio[sc->nf] = 0;
+    sc->nf++;
+    sc->n_uninsp++;
+    return SGW_OK;
+}
+
+/* ---- confirmation inside a window ---- */
+
+static const uint8_t *lower_window(struct cls_scanner *sc)
+{
+    if (!sc->lower_ok) {
+        for (size_t i = 0; i < sc->wlen; i++)
+            sc->lower[i] = lc(sc->wbuf[i]);
+        sc->lower_ok = 1;
+    }
+    return sc->lower;
+}
+
+/* Is one of words in lower[from, to) (word-start aligned) or in the key? */
+static int ctx_in(const struct cls_scanner *sc, const uint8_t *lower, size_t from, size_t to,
+                  const char *const *words)
+{
+    if (!words)
+        return 0;
+    for (size_t k = 0; words[k]; k++) {
+        const char *wd = words[k];
+        size_t wl = strlen(wd);
+        if (sc->key_len >= wl) {
+            const void *hit = memmem(sc->key, sc->key_len, wd, wl);
+            if (hit)
+                return 1;
+        }
+        if (to - from < wl)
+            continue;
+        const uint8_t *p = lower + from;
+        size_t left = to - from;
+        while (left >= wl) {
+            const uint8_t *h = memmem(p, left, wd, wl);
+            if (!h)
+                break;
+            size_t at = (size_t)(h - lower);
+            int start_ok = at == 0 || !(cls_tab[lower[at - 1]] & C_WORD) || at == from;
+            size_t after = at + wl;
+            int end_ok = wl >= 5 || after >= sc->wlen || !((lower[after] >= 'a' && lower[after] <= 'z'));
+            if (start_ok && end_ok)
+                return 1;
+            left -= (size_t)(h - p) + 1;
+            p = h + 1;
+        }
+    }
+    return 0;
+}
+
+static void add_cand(struct cls_scanner *sc, size_t ms, size_t me, const char *type, enum cls_category cat,
+                     uint8_t conf, uint8_t prio, int secret)
+{
+    if (sc->cands.n >= MAX_CANDS) {
+        sc->truncated = 1;
+        return;
+    }
+    struct cand *c = &sc->cands.c[sc->cands.n++];
+    c->ms = ms;
+    c->me = me;
+    c->type = type;
+    c->cat = cat;
+    c->conf = conf;
+    c->prio = prio;
+    c->secret = (uint8_t)secret;
+    c->flags = cls_is_example((const char *)sc->wbuf + ms, me - ms) ? CLS_FF_EXAMPLE : 0;
+    sc->st.candidates++;
+}
+
+/* Runs one compiled regex over the window; validated matches become
+ * candidates. Returns SGW_OK or SGW_ERR on a matcher failure. */
+static int run_regex(struct cls_scanner *sc, const pcre2_code *code, cls_validator_fn validate,
+                     uint32_t pflags, size_t ws, size_t we, int cut_left, int cut_right, int unit_end,
+                     const char *type,
+                     enum cls_category cat, uint8_t conf, uint8_t conf_ctx, uint8_t prio,
+                     const char *const *ctx_words, int secret)
+{
+    pcre2_match_data *md = (pcre2_match_data *)sc->w->md;
+    size_t off = ws;
+    while (off < we) {
+        sc->st.regex_runs++;
+        int rc = pcre2_jit_match(code, sc->wbuf, we, off, 0, md, NULL);
+        if (rc == PCRE2_ERROR_NOMATCH)
+            break;
+        if (rc < 0)
+            return SGW_ERR;
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+        size_t ms = ov[0], me = ov[1];
+        size_t vs = ms, ve = me;
+        if ((pflags & CLS_PF_VALUE) && rc >= 2 && ov[2] != PCRE2_UNSET) {
+            vs = ov[2];
+            ve = ov[3];
+        }
+        if (me <= ms || ms < ws) {
+            off = (ms < ws ? ws : ms) + 1;
+            continue;
+        }
+        if ((cut_left && ms == ws) || (cut_right && me == we) ||
+            ((pflags & CLS_PF_UNITEND) && !(unit_end && me == we))) {
+            off = ms + 1;
+            continue;
+        }
+        int ok = !validate || validate((const char *)sc->wbuf + vs, ve - vs);
+        if (!ok && (pflags & CLS_PF_TRIM) && vs == ms && ve == me) {
+            for (size_t e2 = me - 1; e2 > ms + 1; e2--) {
+                uint8_t c = sc->wbuf[e2];
+                if ((c == ' ' || c == '-') && (cls_tab[sc->wbuf[e2 - 1]] & C_WORD) &&
+                    validate((const char *)sc->wbuf + ms, e2 - ms)) {
+                    me = ve = e2;
+                    ok = 1;
+                    break;
+                }
+            }
+        }
+        if (!ok) {
+            off = ms + 1;
+            continue;
+        }
+        sc->st.validated++;
+        uint8_t c = conf;
+        if (ctx_words) {
+            const uint8_t *lower = lower_window(sc);
+            size_t from = vs > PRECTX ? vs - PRECTX : 0;
+            if (ctx_in(sc, lower, from, vs, ctx_words))
+                c = conf_ctx;
+            else if (pflags & CLS_PF_NEEDCTX)
+                c = 0;
+        } else if (pflags & CLS_PF_NEEDCTX) {
+            c = 0;
+        }
+        if (c > 0)
+            add_cand(sc, vs, ve, type, cat, c, prio, secret);
+        off = me;
+    }
+    return SGW_OK;
+}
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    if (x->ms != y->ms)
+        return x->ms < y->ms ? -1 : 1;
+    if (x->prio != y->prio)
+        return x->prio > y->prio ? -1 : 1;
+    return x->me < y->me ? -1 : (x->me > y->me);
+}
+
+static int emit_cands(struct cls_scanner *sc)
+{
+    size_t n = sc->cands.n;
+    struct cand *c = sc->cands.c;
+    if (n > 1)
+        qsort(c, n, sizeof(*c), cmp_cand);
+    for (size_t i = 0; i < n; i++) {
+        int drop = 0;
+        for (size_t j = 0; j < n && !drop; j++) {
+            if (j == i || !c[i].prio || !c[j].prio)
+                continue;
+            if (c[j].ms < c[i].me && c[i].ms < c[j].me && c[j].prio > c[i].prio)
+                drop = 1;
+        }
+        if (drop)
+            continue;
+        struct cls_finding f;
+        memset(&f, 0, sizeof(f));
+        f.type = c[i].type;
+        f.category = c[i].cat;
+        f.start = sc->w_ctx + c[i].ms;
+        f.end = sc->w_ctx + c[i].me;
+        f.confidence = c[i].conf;
+        f.flags = c[i].flags;
+        set_path(sc, &f);
+        if (sc->excerpts)
+            mask_excerpt(f.excerpt, sc->wbuf + c[i].ms, c[i].me - c[i].ms, c[i].secret);
+        int rc = insert_finding(sc, &f, c[i].prio);
+        if (rc != SGW_OK)
+            return rc;
+    }
+    sc->cands.n = 0;
+    return SGW_OK;
+}
+
+static int fp_cmp(const void *k, const void *h)
+{
+    return memcmp(k, h, 32);
+}
+
+/* Fingerprints: tokens of the window holding a digit or '@' (customer ids,
+ * account numbers, e-mail addresses), lower-cased, edge punctuation removed,
+ * 4..64 bytes, HMAC-SHA256 with the set's key, looked up in sorted hashes. */
+static void run_fingerprints(struct cls_scanner *sc, size_t ws, size_t we, int cut_left, int cut_right)
+{
+    const struct cls_engine *e = sc->e;
+    size_t i = ws;
+    while (i < we) {
+        while (i < we && !((cls_tab[sc->wbuf[i]] & C_WORD) || strchr("@.+-", sc->wbuf[i]) != NULL))
+            i++;
+        size_t s = i;
+        while (i < we && ((cls_tab[sc->wbuf[i]] & C_WORD) || (sc->wbuf[i] && strchr("@.+-", sc->wbuf[i]))))
+            i++;
+        size_t t = i;
+        if ((cut_left && s == ws) || (cut_right && t == we))
+            continue;
+        while (s < t && strchr("._+-", sc->wbuf[s]))
+            s++;
+        while (t > s && strchr("._+-", sc->wbuf[t - 1]))
+            t--;
+        if (t - s < 4 || t - s > 64)
+            continue;
+        int sig = 0;
+        uint8_t norm[64];
+        for (size_t k = s; k < t; k++) {
+            norm[k - s] = lc(sc->wbuf[k]);
+            sig |= (cls_tab[sc->wbuf[k]] & (C_DIG | C_AT)) != 0;
+        }
+        if (!sig)
+            continue;
+        for (size_t f = 0; f < e->n_fps; f++) {
+            const struct cls_fpset *fs = &e->fps[f];
+            if (!fs->n)
+                continue;
+            uint8_t mac[32];
+            unsigned ml = 0;
+            if (!HMAC(EVP_sha256(), fs->key, 32, norm, t - s, mac, &ml) || ml != 32)
+                continue;
+            if (bsearch(mac, fs->hashes, fs->n, 32, fp_cmp))
+                add_cand(sc, s, t, fs->name, CLS_CAT_CUSTOM, 95, 0, 0);
+        }
+    }
+}
+
+/* cut_right: the window was cut at MAXW; unit_end: it ended with its unit */
+static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, int unit_end)
+{
+    const struct cls_engine *e = sc->e;
+    size_t ws = (size_t)(sc->w_start - sc->w_ctx);
+    size_t we = sc->wlen;
+    SGW_INVARIANT(end - sc->w_ctx == we && ws <= we);
+    sc->st.windows++;
+    sc->st.window_bytes += we - ws;
+    sc->lower_ok = 0;
+    sc->cands.n = 0;
+    int cut_left = sc->w_cut_left;
+    int rc;
+    for (size_t i = 0; i < e->n_pats; i++) {
+        const struct cls_pattern_def *d = e->pats[i].def;
+        if (d->anchors && !(d->anchors & sc->w_anchors))
+            continue;
+        if (sc->w_ndig < d->min_digits || (sc->w_flags & d->need_flags) != d->need_flags)
+            continue;
+        const struct cls_type_def *t = &cls_types[d->type];
+        if ((d->pflags & CLS_PF_NEEDCTX) && !ctx_in(sc, lower_window(sc), 0, we, t->ctx_words))
+            continue;
+        rc = run_regex(sc, (const pcre2_code *)e->pats[i].code, d->validate, d->pflags, ws, we, cut_left,
+                       cut_right, unit_end, t->name, t->category, d->conf, d->conf_ctx, d->prio, t->ctx_words,
+                       t->category == CLS_CAT_SECRET);
+        if (rc != SGW_OK)
+            return rc;
+    }
+    /* dictionary terms: whole words inside the unit */
+    for (size_t k = 0; k < sc->n_whits; k++) {
+        const struct cls_hs_id *h = &e->ids[sc->whits[k].id];
+        if (h->kind != CLS_HIT_DICT)
+            continue;
+        uint64_t tend = sc->whits[k].end, tstart = tend - h->len;
+        if (tstart < sc->w_ctx || tstart < sc->seg_start || tend > end)
+            continue;
+        size_t ms = (size_t)(tstart - sc->w_ctx), me = (size_t)(tend - sc->w_ctx);
+        if (tstart > sc->seg_start && (ms == 0 || (cls_tab[sc->wbuf[ms - 1]] & C_WORD)))
+            continue;
+        if (me < we && (cls_tab[sc->wbuf[me]] & C_WORD))
+            continue;
+        if (me == we && cut_right)
+            continue;
+        add_cand(sc, ms, me, e->dicts[h->index].name, CLS_CAT_CUSTOM, 90, 0, 0);
+    }
+    /* custom regexes whose prefilter fired in this window */
+    for (size_t r = 0; r < e->n_customs; r++) {
+        int hit = sc->whits_overflow;
+        for (size_t k = 0; k < sc->n_whits && !hit; k++) {
+            const struct cls_hs_id *h = &e->ids[sc->whits[k].id];
+            hit = h->kind == CLS_HIT_CUSTOM && h->index == r;
+        }
+        if (!hit)
+            continue;
+        /* custom matches may start before the trigger: search the whole buffer
+           from the unit start we still hold */
+        size_t cs = ws;
+        rc = run_regex(sc, (const pcre2_code *)e->customs[r].code, e->customs[r].validate, 0, cs, we,
+                       cut_left, cut_right, unit_end, e->customs[r].name, CLS_CAT_CUSTOM, 80, 80, 0, NULL, 0);
+        if (rc != SGW_OK)
+            return rc;
+    }
+    if (e->n_fps)
+        run_fingerprints(sc, ws, we, cut_left, cut_right);
+    return emit_cands(sc);
+}
+
+/* ---- windows ---- */
+
+static void open_window(struct cls_scanner *sc, uint64_t t)
+{
+    const struct cls_engine *e = sc->e;
+    uint64_t lfix = L_DIGIT;
+    if (sc->sp[t - sc->soff] == '@')
+        lfix = 1;
+    for (size_t k = sc->ilit; k < sc->nlits && sc->lits[k].pos == t; k++) {
+        const struct cls_hs_id *h = &e->ids[sc->lits[k].id];
+        uint64_t l = h->kind == CLS_HIT_CUSTOM ? CUSTOM_LEFT : (uint64_t)h->len + 1;
+        if (l > lfix)
+            lfix = l;
+    }
+    uint64_t room = t - sc->seg_start;
+    uint64_t a0 = t - (lfix < room ? lfix : room);
+    uint64_t lim = (a0 - sc->seg_start > LEFT_TOK) ? a0 - LEFT_TOK : sc->seg_start;
+    while (a0 > lim && (cls_tab[byte_at(sc, a0 - 1)] & C_TOK))
+        a0--;
+    sc->w_cut_left = a0 > sc->seg_start && (cls_tab[byte_at(sc, a0 - 1)] & C_TOK);
+    uint64_t ctx = a0 - ((a0 - sc->seg_start) < PRECTX ? (a0 - sc->seg_start) : PRECTX);
+    sc->wlen = 0;
+    sc->w_ndig = 0;
+    sc->w_flags = 0;
+    sc->w_anchors = 0;
+    sc->n_whits = 0;
+    sc->whits_overflow = 0;
+    for (uint64_t x = ctx; x < t; x++) {
+        uint8_t b = byte_at(sc, x);
+        sc->wbuf[sc->wlen++] = b;
+        if (x >= a0) {
+            sc->w_ndig += (cls_tab[b] & C_DIG) != 0;
+            sc->w_flags |= flag_tab[b];
+        }
+    }
+    sc->w_ctx = ctx;
+    sc->w_start = a0;
+    sc->w_need = t;
+    sc->win = 1;
+}
+
+static void apply_lit(struct cls_scanner *sc, const struct lit_hit *l)
+{
+    const struct cls_hs_id *h = &sc->e->ids[l->id];
+    uint64_t need = l->pos + 1 + h->right;
+    if (need > sc->w_need)
+        sc->w_need = need;
+    if (h->kind == CLS_HIT_ANCHOR) {
+        sc->w_anchors |= 1ull << h->anchor;
+    } else if (sc->n_whits < MAX_WHITS) {
+        sc->whits[sc->n_whits].end = l->pos + 1;
+        sc->whits[sc->n_whits].id = l->id;
+        sc->n_whits++;
+    } else {
+        sc->whits_overflow = 1;
+    }
+}
+
+static int close_window(struct cls_scanner *sc, uint64_t end, int cut_right, int unit_end)
+{
+    sc->win = 0;
+    return confirm_window(sc, end, cut_right, unit_end);
+}
+
+/* Consumes slice bytes into the open window from index i; returns the index
+ * where the window closed (that byte is not part of it) or sn. */
+static int window_run(struct cls_scanner *sc, size_t *pi)
+{
+    const uint8_t *p = sc->sp;
+    size_t i = *pi, n = sc->sn;
+    while (i < n) {
+        uint64_t a = sc->soff + i;
+        uint8_t b = p[i];
+        uint8_t cl = cls_tab[b];
+        int lit_here = sc->ilit < sc->nlits && sc->lits[sc->ilit].pos == a;
+        if (a >= sc->w_need && !(cl & C_TOK) && !lit_here) {
+            *pi = i;
+            return close_window(sc, a, 0, 0);
+        }
+        if (a - sc->w_start >= MAXW) {
+            *pi = i;
+            return close_window(sc, a, 1, 0);
+        }
+        sc->wbuf[sc->wlen++] = b;
+        if (cl & C_DIG) {
+            sc->w_ndig++;
+            if (a + 1 + R_DIGIT > sc->w_need)
+                sc->w_need = a + 1 + R_DIGIT;
+        } else if (cl & C_AT) {
+            if (a + 1 + R_AT > sc->w_need)
+                sc->w_need = a + 1 + R_AT;
+        }
+        sc->w_flags |= flag_tab[b];
+        while (sc->ilit < sc->nlits && sc->lits[sc->ilit].pos == a) {
+            apply_lit(sc, &sc->lits[sc->ilit]);
+            sc->ilit++;
+        }
+        i++;
+    }
+    *pi = n;
+    return SGW_OK;
+}
+
+static int on_hs(unsigned id, unsigned long long from, unsigned long long to, unsigned flags, void *ctx)
+{
+    (void)from;
+    (void)flags;
+    struct cls_scanner *sc = ctx;
+    const struct cls_hs_id *h = &sc->e->ids[id];
+    if (to == 0)
+        return 0;
+    if (h->kind != CLS_HIT_CUSTOM && (to < h->len || to - h->len < sc->seg_start))
+        return 0; /* straddles a unit boundary */
+    uint64_t pos = to - 1;
+    if (pos < sc->soff)
+        pos = sc->soff;
+    if (sc->nlits == sc->caplits) {
+        if (sc->caplits >= MAX_LITS) {
+            sc->lit_overflow = 1;
+            return 0;
+        }
+        size_t nc = sc->caplits ? sc->caplits * 2 : 64;
+        struct lit_hit *l = realloc(sc->lits, nc * sizeof(*l));
+        if (!l) {
+            sc->failed = 1;
+            return 1;
+        }
+        sc->lits = l;
+        sc->caplits = nc;
+    }
+    sc->lits[sc->nlits].pos = pos;
+    sc->lits[sc->nlits].id = id;
+    sc->nlits++;
+    return 0;
+}
+
+static void sort_lits(struct cls_scanner *sc)
+{
+    for (size_t i = 1; i < sc->nlits; i++) {
+        struct lit_hit x = sc->lits[i];
+        size_t j = i;
+        while (j > 0 && (sc->lits[j - 1].pos > x.pos ||
+                         (sc->lits[j - 1].pos == x.pos && sc->lits[j - 1].id > x.id))) {
+            sc->lits[j] = sc->lits[j - 1];
+            j--;
+        }
+        sc->lits[j] = x;
+    }
+}
+
+static int process_slice(struct cls_scanner *sc, const uint8_t *p, size_t n)
+{
+    const struct cls_engine *e = sc->e;
+    int rc;
+    sc->sp = p;
+    sc->soff = sc->off;
+    sc->sn = n;
+    sc->nlits = 0;
+    sc->ilit = 0;
+    if (sc->hs) {
+        if (hs_scan_stream(sc->hs, (const char *)p, (unsigned)n, 0, (hs_scratch_t *)sc->w->scratch, on_hs,
+                           sc) != HS_SUCCESS || sc->failed)
+            return SGW_ERR;
+        if (sc->lit_overflow) {
+            sc->lit_overflow = 0;
+            rc = add_special(sc, "UNINSPECTABLE", "too many prefilter matches", 0);
+            if (rc != SGW_OK)
+                return rc;
+        }
+        sort_lits(sc);
+    }
+    size_t i = 0;
+    while (i < n) {
+        if (!sc->win) {
+            while (sc->ilit < sc->nlits && sc->lits[sc->ilit].pos < sc->soff + i)
+                sc->ilit++;
+            size_t t = i + e->find_trigger(p + i, n - i);
+            if (sc->ilit < sc->nlits && sc->lits[sc->ilit].pos - sc->soff < t)
+                t = (size_t)(sc->lits[sc->ilit].pos - sc->soff);
+            if (t >= n)
+                break;
+            open_window(sc, sc->soff + t);
+            i = t;
+        }
+        rc = window_run(sc, &i);
+        if (rc != SGW_OK)
+            return rc;
+    }
+    /* keep the tail of the unit for windows that start before the next slice */
+    sc->off += n;
+    if (n >= CARRY) {
+        memcpy(sc->carry, p + n - CARRY, CARRY);
+        sc->carry_len = CARRY;
+    } else {
+        size_t keep = sc->carry_len + n > CARRY ? CARRY - n : sc->carry_len;
+        memmove(sc->carry, sc->carry + sc->carry_len - keep, keep);
+        memcpy(sc->carry + keep, p, n);
+        sc->carry_len = keep + n;
+    }
+    uint64_t unit = sc->off - sc->seg_start;
+    if (sc->carry_len > unit) {
+        memmove(sc->carry, sc->carry + sc->carry_len - unit, (size_t)unit);
+        sc->carry_len = (size_t)unit;
+    }
+    return SGW_OK;
+}
+
+/* ---- the sink ---- */
+
+int cls_scanner_data(void *ctx, const uint8_t *p, size_t n)
+{
+    struct cls_scanner *sc = ctx;
+    if (sc->failed || sc->finished)
+        return SGW_ERR;
+    sc->st.bytes += n;
+    while (n > 0) {
+        size_t k = n > SLICE ? SLICE : n;
+        int rc = process_slice(sc, p, k);
+        if (rc != SGW_OK) {
+            sc->failed = 1;
+            return rc;
+        }
+        p += k;
+        n -= k;
+    }
+    return SGW_OK;
+}
+
+int cls_scanner_boundary(void *ctx)
+{
+    struct cls_scanner *sc = ctx;
+    if (sc->failed || sc->finished)
+        return SGW_ERR;
+    if (sc->win) {
+        int rc = close_window(sc, sc->off, 0, 1);
+        if (rc != SGW_OK) {
+            sc->failed = 1;
+            return rc;
+        }
+    }
+    sc->seg_start = sc->off;
+    sc->carry_len = 0;
+    return SGW_OK;
+}
+
+int cls_scanner_context(void *ctx, const uint8_t *p, size_t n)
+{
+    struct cls_scanner *sc = ctx;
+    if (n > sizeof(sc->key) - 1)
+        n = sizeof(sc->key) - 1;
+    for (size_t i = 0; i < n; i++)
+        sc->key[i] = (char)lc(p[i]);
+    sc->key[n] = '\0';
+    sc->key_len = n;
+    return SGW_OK;
+}
+
+int cls_scanner_uninspectable(void *ctx, const char *reason, uint32_t flags)
+{
+    struct cls_scanner *sc = ctx;
+    int rc = add_special(sc, "UNINSPECTABLE", reason, flags);
+    if (rc != SGW_OK)
+        sc->failed = 1;
+    return rc;
+}
+
+int cls_scanner_finish(struct cls_scanner *sc)
+{
+    if (sc->finished)
+        return SGW_OK;
+    int rc = cls_scanner_boundary(sc);
+    sc->finished = 1;
+    if (rc != SGW_OK)
+        return rc;
+    if (sc->truncated) {
+        rc = add_special(sc, "FINDINGS_TRUNCATED", "finding limit reached; later findings not recorded", 0);
+        if (rc != SGW_OK)
+            return rc;
+        sc->f[sc->nf - 1].category = CLS_CAT_UNINSPECTABLE;
+    }
+    return SGW_OK;
+}
+
+int cls_scanner_new(struct cls_worker *w, int excerpts, const char *(*path_fn)(void *), void *path_arg,
+                    struct cls_scanner **out)
+{
+    init_tables();
+    struct cls_scanner *sc = calloc(1, sizeof(*sc));
+    if (!sc)
+        return SGW_ENOMEM;
+    sc->w = w;
+    sc->e = w->e;
+    sc->excerpts = excerpts;
+    sc->path_fn = path_fn;
+    sc->path_arg = path_arg;
+    if (sc->e->hsdb) {
+        if (hs_open_stream((const hs_database_t *)sc->e->hsdb, 0, &sc->hs) != HS_SUCCESS) {
+            free(sc);
+            return SGW_ENOMEM;
+        }
+    }
+    *out = sc;
+    return SGW_OK;
+}
+
+void cls_scanner_free(struct cls_scanner *sc)
+{
+    if (!sc)
+        return;
+    if (sc->hs)
+        hs_close_stream(sc->hs, (hs_scratch_t *)sc->w->scratch, NULL, NULL);
+    free(sc->lits);
+    free(sc->f);
+    free(sc->fprio);
+    free(sc);
+}
+
+const struct cls_finding *cls_scanner_findings(const struct cls_scanner *sc, size_t *n)
+{
+    *n = sc->nf;
+    return sc->f;
+}
+
+const struct cls_scan_stats *cls_scanner_stats(const struct cls_scanner *sc)
+{
+    return &sc->st;
+}

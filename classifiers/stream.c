@@ -1,0 +1,114 @@
+/* classifiers/stream.c — one body: the decoder chain built from the content
+ * type and encoding, with the scanner as its final sink. */
+#include <stdlib.h>
+
+#include "classifiers/engine.h"
+#include "classifiers/internal.h"
+#include "common/sgw.h"
+
+struct cls_stream {
+    struct cls_worker *w;          /* borrowed; outlives the stream */
+    struct cls_scanner *sc;        /* owned */
+    struct cls_decode_chain *chain; /* owned */
+    struct cls_sink sink;          /* the chain may keep a pointer to it */
+    int closed;
+    int failed;
+};
+
+static const char *stream_path(void *arg)
+{
+    const struct cls_stream *s = arg;
+    return s->chain ? cls_decode_chain_path(s->chain) : "";
+}
+
+int cls_stream_new(struct cls_worker *w, const struct cls_stream_opts *opts, struct cls_stream **out)
+{
+    static const struct cls_stream_opts none = {0};
+    if (!w || !out)
+        return SGW_EINVAL;
+    *out = NULL;
+    if (!opts)
+        opts = &none;
+    struct cls_stream *s = calloc(1, sizeof(*s));
+    if (!s)
+        return SGW_ENOMEM;
+    s->w = w;
+    int rc = cls_scanner_new(w, opts->excerpts, stream_path, s, &s->sc);
+    if (rc != SGW_OK)
+        goto fail;
+    s->sink.ctx = s->sc;
+    s->sink.data = cls_scanner_data;
+    s->sink.boundary = cls_scanner_boundary;
+    s->sink.context = cls_scanner_context;
+    s->sink.uninspectable = cls_scanner_uninspectable;
+    struct cls_decode_limits lim = {
+        .max_decoded = opts->max_decoded ? opts->max_decoded : 64ull << 20,
+        .max_ratio = opts->max_ratio ? opts->max_ratio : 100,
+        .max_depth = 8,
+    };
+    rc = cls_decode_chain_new(opts->content_type, opts->content_encoding, &lim, &s->sink, &s->chain);
+    if (rc != SGW_OK)
+        goto fail;
+    *out = s;
+    return SGW_OK;
+fail:
+    cls_stream_free(s);
+    return rc < 0 ? rc : SGW_ERR;
+}
+
+int cls_stream_feed(struct cls_stream *s, const void *buf, size_t len)
+{
+    if (!s || s->closed || (len && !buf))
+        return SGW_EINVAL;
+    if (s->failed)
+        return SGW_ERR;
+    if (len == 0)
+        return SGW_OK;
+    int rc = cls_decode_chain_feed(s->chain, (const uint8_t *)buf, len);
+    if (rc < 0) {
+        s->failed = 1;
+        return rc;
+    }
+    return SGW_OK;
+}
+
+int cls_stream_close(struct cls_stream *s)
+{
+    if (!s)
+        return SGW_EINVAL;
+    if (s->closed)
+        return s->failed ? SGW_ERR : SGW_OK;
+    s->closed = 1;
+    if (s->failed)
+        return SGW_ERR;
+    int rc = cls_decode_chain_finish(s->chain);
+    if (rc < 0) {
+        s->failed = 1;
+        return rc;
+    }
+    rc = cls_scanner_finish(s->sc);
+    if (rc != SGW_OK) {
+        s->failed = 1;
+        return rc;
+    }
+    return SGW_OK;
+}
+
+const struct cls_finding *cls_stream_findings(const struct cls_stream *s, size_t *n)
+{
+    if (!s || !n) {
+        if (n)
+            *n = 0;
+        return NULL;
+    }
+    return cls_scanner_findings(s->sc, n);
+}
+
+void cls_stream_free(struct cls_stream *s)
+{
+    if (!s)
+        return;
+    cls_decode_chain_free(s->chain);
+    cls_scanner_free(s->sc);
+    free(s);
+}
