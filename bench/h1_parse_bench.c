@@ -5,11 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-/* A comment in h1.h (slash-star inside a block comment) trips -Wcomment. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "proxy/h1.h"
-#pragma GCC diagnostic pop
 
 static struct px_h1_message msg;
 

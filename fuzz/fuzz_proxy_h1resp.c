@@ -5,11 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A comment in h1.h (slash-star inside a block comment) trips -Wcomment. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "proxy/h1.h"
-#pragma GCC diagnostic pop
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

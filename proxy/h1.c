@@ -23,12 +23,7 @@
  * The parser is restartable rather than resumable: callers pass the whole
  * buffered head each time. SGW_AGAIN is only returned while the bytes seen are
  * within the limits, so a caller never buffers more than max_head bytes. */
-/* A comment in h1.h (slash-star inside a block comment) trips -Wcomment; the
- * header is frozen, so silence that warning for its inclusion only. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "proxy/h1.h"
-#pragma GCC diagnostic pop
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -672,7 +667,12 @@ static int parse_absolute(struct px_h1_message *m, struct authority *a, const ch
     if (rc != SGW_OK)
         return rc;
     if (ae == n) {
-        m->path = sgw_slice_make("/", 1); /* empty path means "/" (RFC 9112 §3.2.1) */
+        /* An empty path means "/", or "*" for OPTIONS (RFC 9112 §3.2.1, §3.2.4).
+         * The only slice that is not borrowed from the input: a literal. */
+        if (sgw_slice_eq_lit(m->method, "OPTIONS"))
+            m->path = sgw_slice_make("*", 1);
+        else
+            m->path = sgw_slice_make("/", 1);
     } else {
         if (t[ae] == '?')
             return fail(reason, SGW_EPROTO, "absolute-form target with a query but no path");
@@ -704,10 +704,12 @@ static int finish_framing(struct px_h1_message *m, const struct fields *f, const
         return fail(reason, SGW_EPROTO, "both Content-Length and Transfer-Encoding");
     if (f->te_seen && m->version_minor == 0)
         return fail(reason, SGW_EPROTO, "Transfer-Encoding in an HTTP/1.0 message");
-    if (m->version_minor == 1)
+    if (m->version_minor == 1) {
         m->keep_alive = !f->conn_close;
-    else
+    } else {
         m->keep_alive = f->conn_keep_alive && !f->conn_close;
+        m->expect_continue = 0; /* RFC 9110 §10.1.1: ignored in HTTP/1.0 */
+    }
     return SGW_OK;
 }
 

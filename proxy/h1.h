@@ -97,7 +97,7 @@ struct px_h1_chunked {
 };
 
 /* Decodes from in[0..len). On SGW_OK sets *consumed (input bytes used) and, when
- * data is available, *data/*data_len to a run of body bytes borrowed from in
+ * data is available, *data and *data_len to a run of body bytes borrowed from in
  * (call again with the rest). Returns SGW_AGAIN when all input is used without
  * producing data, SGW_EPROTO with *reason on an invalid chunk size, extension,
  * line ending or trailer, SGW_ELIMIT when a size line or trailers exceed 4096
