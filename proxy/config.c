@@ -693,6 +693,47 @@ out:
     return rc;
 }
 
+/* Same address and non-zero port (port 0 binds a fresh ephemeral port each time). */
+static int same_endpoint(const char *a, const char *b)
+{
+    struct sockaddr_storage x, y;
+    socklen_t xl, yl;
+    if (px_config_parse_addr(a, &x, &xl) != 0 || px_config_parse_addr(b, &y, &yl) != 0 ||
+        x.ss_family != y.ss_family)
+        return 0;
+    if (x.ss_family == AF_INET) {
+        const struct sockaddr_in *p = (const struct sockaddr_in *)&x;
+        const struct sockaddr_in *q = (const struct sockaddr_in *)&y;
+        return p->sin_port != 0 && p->sin_port == q->sin_port &&
+               p->sin_addr.s_addr == q->sin_addr.s_addr;
+    }
+    const struct sockaddr_in6 *p = (const struct sockaddr_in6 *)&x;
+    const struct sockaddr_in6 *q = (const struct sockaddr_in6 *)&y;
+    return p->sin6_port != 0 && p->sin6_port == q->sin6_port &&
+           memcmp(&p->sin6_addr, &q->sin6_addr, sizeof p->sin6_addr) == 0;
+}
+
+/* Listeners bind with SO_REUSEPORT, so a repeated address would silently bind
+ * twice; the admin port on a proxy address would fail later with a vaguer error. */
+static int check_endpoints(const struct px_config *cfg, FILE *err)
+{
+    for (size_t i = 0; i < cfg->n_listen; i++) {
+        for (size_t j = i + 1; j < cfg->n_listen; j++)
+            if (same_endpoint(cfg->listen[i], cfg->listen[j])) {
+                if (err)
+                    fprintf(err, "sovgw run: listen address %s is given twice\n", cfg->listen[j]);
+                return -1;
+            }
+        if (cfg->admin[0] && same_endpoint(cfg->listen[i], cfg->admin)) {
+            if (err)
+                fprintf(err, "sovgw run: admin address %s is also a proxy listener\n",
+                        cfg->admin);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* ---- command line ---- */
 
 static void defaults(struct px_config *cfg)
@@ -830,6 +871,8 @@ int px_config_load(int argc, char **argv, struct px_config *cfg, FILE *err)
         memcpy(cfg->listen[0], "127.0.0.1:3128", sizeof "127.0.0.1:3128");
         cfg->n_listen = 1;
     }
+    if (check_endpoints(cfg, err) != 0)
+        goto fail;
     if (cfg->log_file == NULL && set_string(&cfg->log_file, "-", 1) != 0)
         goto fail;
     return 0;

@@ -267,6 +267,19 @@ static void test_listen(void)
     }
     CHECK(LOAD(&c, "--listen", "0.0.0.0:65535") == 0);
     px_config_cleanup(&c);
+    /* The same endpoint twice, or admin on a proxy endpoint, is refused; port 0 is not a clash. */
+    CHECK(LOAD(&c, "--listen", "127.0.0.1:80", "--listen", "127.0.0.1:80") == 2 &&
+          has("listen address 127.0.0.1:80 is given twice"));
+    CHECK(LOAD(&c, "--listen", "[::1]:80", "--listen", "[0:0::1]:80") == 2 && has("given twice"));
+    CHECK(LOAD(&c, "--listen", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--admin",
+               "127.0.0.1:0") == 0 && c.n_listen == 2);
+    px_config_cleanup(&c);
+    CHECK(LOAD(&c, "--listen", "127.0.0.1:80", "--listen", "127.0.0.2:80", "--listen",
+               "[::1]:80") == 0);
+    px_config_cleanup(&c);
+    CHECK(LOAD(&c, "--admin", "127.0.0.1:3128") == 2 && has("admin address 127.0.0.1:3128 is also"));
+    CHECK(LOAD(&c, "--admin", "off", "--listen", "127.0.0.1:9090") == 0);
+    px_config_cleanup(&c);
     CHECK(LOAD(&c, "--admin", "example.com:80") == 2 && has("--admin: invalid address"));
 }
 
