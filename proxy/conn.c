@@ -43,6 +43,17 @@ double px_elapsed_ms(const struct timespec *since)
            (double)(ts.tv_nsec - since->tv_nsec) / 1e6;
 }
 
+void px_policy_version_seen(struct px_runtime *rt, uint64_t v)
+{
+    uint64_t seen = atomic_load(&rt->policy_version);
+    while (v > seen) {
+        if (atomic_compare_exchange_weak(&rt->policy_version, &seen, v)) {
+            px_metrics_policy_version(v);
+            break;
+        }
+    }
+}
+
 /* The only place a request changes state. */
 static void req_set_state(struct px_req *r, enum px_req_state s)
 {
@@ -935,6 +946,8 @@ static void req_decide(struct px_req *r)
     rl_decide(c->w->rd, &q, &r->dec);
     r->decision_ms = px_now_ms() - t0;
     r->decided = 1;
+    /* A compile from another process shows up here first: publish it. */
+    px_policy_version_seen(c->w->rt, r->dec.policy_version);
     if (r->dec.verdict == RL_DENY) {
         req_deny(r);
         return;

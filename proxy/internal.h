@@ -58,6 +58,7 @@ struct px_runtime {
     atomic_int n_conns;           /* open downstream connections, all workers */
     atomic_int stopping;          /* SIGTERM/SIGINT seen */
     atomic_int ready;             /* workers running, policy loaded */
+    _Atomic uint64_t policy_version; /* highest store version a decision has seen */
     struct px_worker *workers;    /* owned array */
     int n_workers;
 };
@@ -241,6 +242,9 @@ struct px_pipe {
 /* ---- time ---- */
 double px_now_ms(void);
 double px_elapsed_ms(const struct timespec *since);
+
+/* Publishes a store version seen by a decision or a reload (monotonic). */
+void px_policy_version_seen(struct px_runtime *rt, uint64_t v);
 
 /* ---- run.c ---- */
 void px_worker_conn_closed(struct px_worker *w);

@@ -292,7 +292,7 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
         sgw_log(SGW_LOG_ERROR, PX_MOD, "SIGHUP: cannot reopen the decision log");
     if (!rt->cfg->policy_file) {
         uint64_t v = rl_engine_policy_version(rt->eng);
-        px_metrics_policy_version(v);
+        px_policy_version_seen(rt, v);
         sgw_log(SGW_LOG_INFO, PX_MOD, "SIGHUP: policy version %llu", (unsigned long long)v);
         return;
     }
@@ -317,7 +317,7 @@ static void chld_cb(evutil_socket_t sig, short what, void *arg)
             break;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
             uint64_t v = rl_engine_policy_version(rt->eng);
-            px_metrics_policy_version(v);
+            px_policy_version_seen(rt, v);
             sgw_log(SGW_LOG_INFO, PX_MOD, "SIGHUP: policy %s reloaded, version %llu",
                     rt->cfg->policy_file, (unsigned long long)v);
         } else {
@@ -423,7 +423,8 @@ int px_cli_run(int argc, char **argv)
     }
     declog_open = 1;
     px_metrics_init();
-    px_metrics_policy_version(rl_engine_policy_version(rt.eng));
+    atomic_store(&rt.policy_version, rl_engine_policy_version(rt.eng));
+    px_metrics_policy_version(atomic_load(&rt.policy_version));
     if (px_up_ssl_ctx_new(cfg.upstream_ca, &rt.up_ssl, err, sizeof(err)) != SGW_OK) {
         fprintf(stderr, "sovgw run: %s\n", err);
         goto out;
