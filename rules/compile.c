@@ -213,6 +213,11 @@ int rl_store_write(const struct rl_policy *p, const char *src, size_t srclen, co
             fprintf(errs, "%s\n", err);
         return rc == SGW_EINVAL ? SGW_EIO : (rc == SGW_ENOMEM ? rc : SGW_EIO);
     }
+    /* reader slots left by crashed gateways pin old pages and make the file
+       grow: clear them before writing (harmless when there are none) */
+    int dead = 0;
+    if (sto_env_reader_check(env, &dead) == SGW_OK && dead > 0)
+        sgw_log(SGW_LOG_INFO, "rules", "cleared %d stale reader slot(s) in %s", dead, dir);
     rc = sto_txn_begin_write(env, &t);
     if (rc != SGW_OK)
         goto fail;

@@ -3,6 +3,8 @@
  * NEED_ADDR, the private-range guard, store errors, hot recompile. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,6 +410,108 @@ static void test_hot_recompile(void)
     rm_store(g_dir);
 }
 
+/* Readers on 3 threads decide continuously while another process recompiles
+ * 20 times: no decision errors, versions never go back, and every decision
+ * is consistent with its version (odd versions allow, even ones deny), so a
+ * snapshot never mixes two compiles. */
+static atomic_int g_stop;
+
+struct worker {
+    struct rl_engine *eng;
+    unsigned decisions, errors, inconsistent, backwards;
+    uint64_t last;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct rl_reader *rd = NULL;
+    if (rl_reader_new(w->eng, &rd) != SGW_OK) {
+        w->errors++;
+        return NULL;
+    }
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    inet_pton(AF_INET, PUB4, &sin.sin_addr);
+    struct rl_request rq = {.host = "h.com", .host_len = 5, .port = 443, .method = "GET",
+                            .method_len = 3, .path = "/", .path_len = 1,
+                            .addr = (const struct sockaddr *)&sin};
+    for (;;) {
+        /* a decision begun after stop was seen follows the last commit */
+        int stop = atomic_load(&g_stop);
+        struct rl_decision d;
+        rl_decide(rd, &rq, &d);
+        w->decisions++;
+        if (!strcmp(d.rule_id, "error"))
+            w->errors++;
+        int odd = (d.policy_version & 1) != 0;
+        if ((odd && (d.verdict != RL_ALLOW || strcmp(d.rule_id, "odd"))) ||
+            (!odd && (d.verdict != RL_DENY || strcmp(d.rule_id, "even"))))
+            w->inconsistent++;
+        if (d.policy_version < w->last)
+            w->backwards++;
+        w->last = d.policy_version;
+        if (stop && w->decisions >= 100)
+            break;
+    }
+    rl_reader_free(rd);
+    return NULL;
+}
+
+static const char k_odd[] = "version: 1\nrules:\n  - id: odd\n    match: { host: [h.com] }\n"
+                            "    action: allow\n";
+static const char k_even[] = "version: 1\nrules:\n  - id: even\n    match: { host: [h.com] }\n"
+                             "    action: deny\n";
+
+static void test_concurrent_reload(void)
+{
+    CHECK(compile(k_odd) == SGW_OK);
+    int go[2];
+    CHECK(pipe(go) == 0);
+    pid_t pid = fork(); /* before any thread exists */
+    if (pid == 0) {
+        char b;
+        close(go[1]);
+        if (read(go[0], &b, 1) != 1)
+            _exit(3);
+        for (int i = 0; i < 20; i++)
+            if (compile(i % 2 == 0 ? k_even : k_odd) != SGW_OK)
+                _exit(1);
+        _exit(0);
+    }
+    close(go[0]);
+    struct ctx c;
+    if (pid < 0 || !open_ctx(&c)) {
+        failures++;
+        return;
+    }
+    struct worker w[3];
+    pthread_t th[3];
+    atomic_store(&g_stop, 0);
+    for (int i = 0; i < 3; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].eng = c.eng;
+        CHECK(pthread_create(&th[i], NULL, worker_main, &w[i]) == 0);
+    }
+    CHECK(write(go[1], "g", 1) == 1);
+    close(go[1]);
+    int st = 0;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    atomic_store(&g_stop, 1);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(w[i].decisions >= 100);
+        CHECK(w[i].errors == 0);
+        CHECK(w[i].inconsistent == 0);
+        CHECK(w[i].backwards == 0);
+        CHECK(w[i].last == 21);
+    }
+    CHECK(rl_engine_policy_version(c.eng) == 21);
+    close_ctx(&c);
+    rm_store(g_dir);
+}
+
 int main(void)
 {
     if (!mkdtemp(g_base)) {
@@ -421,6 +525,7 @@ int main(void)
     test_private_guard();
     test_errors();
     test_hot_recompile();
+    test_concurrent_reload();
     rm_store(g_dir);
     rmdir(g_base);
     if (failures) {
