@@ -513,6 +513,22 @@ int dec_build_type(struct dec_env *env, const char *ct, size_t ctlen, unsigned n
     return dec_new_utf16(env, nest, utf16 == 1 || utf16 == 2, utf16 == 2, inner, out);
 }
 
+int dec_build_nested(struct dec_env *env, const char *ct, size_t ctlen, unsigned nest,
+                     const char *what, struct dec **out)
+{
+    struct media m;
+    media_parse(ct ? ct : "", ct ? ctlen : 0, &m);
+    if (m.type[0] == '\0') {
+        char fb[DEC_REASON_LEN];
+        snprintf(fb, sizeof(fb), "%.20s without a content type is binary", what);
+        return dec_new_sniff(env, nest, 0, fb, out);
+    }
+    enum media_kind k = media_kind(m.type);
+    if (k == MK_REJECT || strcmp(m.type, "application/octet-stream") == 0)
+        return build_reject_fmt(env, nest, out, "%.20s of type %.30s", what, m.type);
+    return dec_build_type(env, ct, ctlen, nest, 0, out);
+}
+
 /* Content-Encoding tokens, in the order they were applied. */
 struct coding {
     const char *p;

@@ -97,6 +97,11 @@ int dec_build_type(struct dec_env *env, const char *ct, size_t ctlen, unsigned n
 /* Same, for a Content-Encoding list in front of the media type. */
 int dec_build_chain(struct dec_env *env, const char *ct, const char *ce, unsigned nest, int record,
                     struct dec **out);
+/* The decoder of a multipart part or an event payload by its own content
+ * type ("what" names it in reasons: "multipart part of type image/png").
+ * Binary types are refused; an empty type is sniffed. */
+int dec_build_nested(struct dec_env *env, const char *ct, size_t ctlen, unsigned nest,
+                     const char *what, struct dec **out);
 /* A decoder that reports uninspectable on the first non-empty input. */
 int dec_new_reject(struct dec_env *env, unsigned nest, const char *reason, struct dec **out);
 

@@ -943,6 +943,17 @@ struct dec_b64te {
     uint8_t out[OUTBUF + 8];
 };
 
+/* Pushes what was decoded before an error, then reports it. */
+static int b64te_bad(struct dec_b64te *t, size_t at)
+{
+    struct dec *d = &t->base;
+    int rc = dec_feed(d->next, t->out, t->olen);
+    t->olen = 0;
+    if (rc != SGW_OK)
+        return rc;
+    return dec_fail(d, 0, "invalid base64 at byte %llu", (unsigned long long)at);
+}
+
 static int b64te_feed(struct dec *d, const uint8_t *p, size_t n)
 {
     struct dec_b64te *t = (struct dec_b64te *)d;
@@ -952,13 +963,11 @@ static int b64te_feed(struct dec *d, const uint8_t *p, size_t n)
             continue;
         if (c == '=') {
             if (t->q.n < 2 || ++t->pads > 2)
-                return dec_fail(d, 0, "invalid base64 at byte %llu",
-                                (unsigned long long)(d->fed + i));
+                return b64te_bad(t, d->fed + i);
             continue;
         }
         if (b64_val(c) < 0 || t->pads)
-            return dec_fail(d, 0, "invalid base64 at byte %llu",
-                            (unsigned long long)(d->fed + i));
+            return b64te_bad(t, d->fed + i);
         t->olen += b64q_put(&t->q, &c, 1, t->out + t->olen);
         if (t->olen >= OUTBUF) {
             int rc = dec_feed(d->next, t->out, t->olen);

@@ -578,6 +578,87 @@ static void test_bomb(void)
     free(bomb);
 }
 
+/* ---- multipart ---- */
+
+static void test_multipart(void)
+{
+    const char *M = "multipart/form-data; boundary=XyZ";
+    EXPECT_PATH(M, NULL,
+                "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nvalue a\r\n"
+                "--XyZ\r\nContent-Disposition: form-data; name=\"j\"\r\n"
+                "Content-Type: application/json\r\n\r\n{\"email\":\"a@b.com\"}\r\n--XyZ--\r\n",
+                "{a}value a||{j}{email}a@b.com||", "multipart>form");
+    /* CR, LF and "--" inside a body are data; a near-boundary too */
+    EXPECT(M, NULL,
+           "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nl1\r\nl2\r\n--Xy\r\n\r\r\n--XyZ--",
+           "{a}l1\r\nl2\r\n--Xy\r\n\r||");
+    /* quoted boundary with a space, multipart/mixed without names */
+    EXPECT("multipart/mixed; boundary=\"a b\"", NULL,
+           "--a b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--a b--", "hello||");
+    /* file name is scanned, image part refused, next part still decoded */
+    EXPECT(M, NULL,
+           "--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"jane doe.png\"\r\n"
+           "Content-Type: image/png\r\n\r\n\x89PNG\r\n--XyZ\r\n"
+           "Content-Disposition: form-data; name=\"t\"\r\n\r\nafter\r\n--XyZ--",
+           "{f}jane doe.png|!multipart part of type image/png!|{t}after||");
+    EXPECT(M, NULL,
+           "--XyZ\r\nContent-Disposition: form-data; name=\"f\"\r\n"
+           "Content-Type: application/octet-stream\r\n\r\nxx\r\n--XyZ--",
+           "{f}!multipart part of type application/octet-stream!|");
+    /* transfer encodings */
+    EXPECT(M, NULL,
+           "--XyZ\r\nContent-Disposition: form-data; name=\"b\"\r\n"
+           "Content-Transfer-Encoding: base64\r\n\r\nY2FyZCA0MTEx\r\nIDExMTE=\r\n--XyZ--",
+           "{b}card 4111 1111||");
+    EXPECT(M, NULL,
+           "--XyZ\r\nContent-Disposition: form-data; name=\"q\"\r\n"
+           "Content-Transfer-Encoding: quoted-printable\r\n\r\na=40b.com=\r\n x\r\n--XyZ--",
+           "{q}a@b.com x||");
+    /* strictness */
+    EXPECT(M, NULL, "preamble\r\n--XyZ\r\n\r\nx\r\n--XyZ--",
+           "!data before the first multipart boundary!");
+    EXPECT(M, NULL, "--XyZ \r\n", "!invalid multipart boundary line!");
+    EXPECT(M, NULL, "--XyZ\nContent-Disposition: form-data; name=\"a\"\n\nx\n--XyZ--",
+           "!invalid multipart boundary line!");
+    EXPECT(M, NULL, "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\n\r\n",
+           "!LF-only line in multipart part headers!");
+    EXPECT(M, NULL, "--XyZ\r\nContent-Disposition: form-data;\r\n name=\"a\"\r\n\r\nx\r\n--XyZ--",
+           "!folded multipart part header!");
+    EXPECT(M, NULL, "--XyZ\r\nContent-Disposition: form-data name=\"a\"\r\n\r\nx\r\n--XyZ--",
+           "!malformed multipart Content-Disposition!");
+    EXPECT(M, NULL, "--XyZ\r\nContent-Type: text/plain\r\n\r\nx\r\n--XyZ--",
+           "!multipart form-data part without a name!");
+    EXPECT(M, NULL,
+           "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--XyZ--\r\nepilogue",
+           "{a}x||!data after the closing multipart boundary!");
+    EXPECT(M, NULL, "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nno end",
+           "{a}no end!truncated multipart body!");
+    EXPECT(M, NULL,
+           "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n"
+           "Content-Disposition: form-data; name=\"b\"\r\n\r\nx\r\n--XyZ--",
+           "!duplicate multipart part header!");
+    EXPECT(M, NULL,
+           "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n"
+           "Content-Transfer-Encoding: x-uue\r\n\r\nx\r\n--XyZ--",
+           "!unsupported multipart transfer encoding!");
+    /* header block at N-1 / N / N+1 of MP_HDR_MAX (8192, final CRLF included) */
+    for (int d = -1; d <= 1; d++) {
+        size_t fixed = strlen("Content-Disposition: form-data; name=\"a\"\r\nX-Pad: \r\n\r\n");
+        size_t pad = (size_t)(8192 + d) - fixed;
+        char *in = malloc(pad + 200);
+        int k = snprintf(in, 200, "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\nX-Pad: ");
+        memset(in + k, 'p', pad);
+        snprintf(in + k + pad, 100, "\r\n\r\nv\r\n--XyZ--");
+        char *got = run(M, NULL, in, strlen(in));
+        if (d <= 0)
+            CHECK(strcmp(got, "{a}v||") == 0);
+        else
+            CHECK(strcmp(got, "!multipart part headers over 8192 bytes!") == 0);
+        free(got);
+        free(in);
+    }
+}
+
 int main(void)
 {
     test_json();
@@ -590,6 +671,7 @@ int main(void)
     test_form();
     test_compress();
     test_bomb();
+    test_multipart();
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);
         return 1;

@@ -1,0 +1,441 @@
+/* classifiers/decode_multipart.c — multipart/form-data (RFC 7578) and
+ * multipart/mixed (RFC 2046), strict.
+ *
+ * Refused (uninspectable), following the ModSecurity strict-multipart flags:
+ * data before the first boundary, anything but CRLF after a boundary
+ * (transport padding, LF-only lines), folded or malformed part headers,
+ * duplicate Content-* headers, a missing ';' between parameters, part headers
+ * over MP_HDR_MAX, data after the closing boundary (a final CRLF is allowed),
+ * a form-data part without a name, a truncated body.
+ *
+ * Each part: the name goes out as context, a filename as data (names of
+ * files carry personal data too), the body through a nested decoder chosen by
+ * the part's Content-Type (and Content-Transfer-Encoding base64 /
+ * quoted-printable), then a boundary. One part at a time: memory is bounded. */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classifiers/decode_internal.h"
+
+#define MP_HDR_MAX 8192u
+#define MP_MAX_PARTS 1000u
+
+enum mp_state {
+    MP_PREAMBLE,   /* matching the first "--boundary" */
+    MP_AFTER,      /* after a delimiter: "--" or CRLF */
+    MP_AFTER_CR,   /* after delimiter + CR: LF */
+    MP_CLOSE,      /* after delimiter + '-': '-' */
+    MP_CLOSED,     /* after the closing delimiter: optional CRLF */
+    MP_CLOSED_CR,  /* closing delimiter + CR: LF */
+    MP_DONE,       /* nothing more may come */
+    MP_HEADERS,
+    MP_BODY,
+};
+
+struct dec_multipart {
+    struct dec base;
+    int form;
+    enum mp_state st;
+    size_t match;          /* delimiter bytes matched */
+    size_t dlen;
+    unsigned parts;
+    struct dec *part;      /* owned: the current part's decoder */
+    size_t hlen;
+    uint8_t delim[80];     /* "\r\n--" boundary */
+    uint8_t hdr[MP_HDR_MAX];
+};
+
+static int is_sp(uint8_t c)
+{
+    return c == ' ' || c == '\t';
+}
+
+struct mp_headers {
+    const uint8_t *ct;
+    size_t ctlen;
+    int have_ct, have_cd, have_cte;
+    int te; /* 0 identity, 1 base64, 2 quoted-printable */
+    int disposition_form;
+    uint8_t name[DEC_CONTEXT_MAX];
+    size_t name_len;
+    int have_name;
+    uint8_t filename[DEC_CONTEXT_MAX];
+    size_t filename_len;
+    int have_filename;
+};
+
+/* Parses a parameter value (token or quoted-string) at s[*i]; stores up to
+ * cap bytes in out. Returns 0 on a syntax error. */
+static int mp_param_value(const uint8_t *s, size_t n, size_t *i, uint8_t *out, size_t cap,
+                          size_t *olen)
+{
+    size_t k = *i, o = 0;
+    if (k < n && s[k] == '"') {
+        k++;
+        for (;;) {
+            if (k >= n)
+                return 0;
+            uint8_t c = s[k++];
+            if (c == '"')
+                break;
+            if (c == '\\') {
+                if (k >= n)
+                    return 0;
+                c = s[k++];
+            }
+            if (o < cap)
+                out[o++] = c;
+        }
+    } else {
+        while (k < n && s[k] != ';' && !is_sp(s[k])) {
+            if (s[k] == '"' || s[k] == ',')
+                return 0;
+            if (o < cap)
+                out[o++] = s[k];
+            k++;
+        }
+        if (k == *i)
+            return 0;
+    }
+    *i = k;
+    *olen = o;
+    return 1;
+}
+
+/* Content-Disposition: form-data; name="a"; filename="b" */
+static int mp_disposition(struct mp_headers *h, const uint8_t *v, size_t n)
+{
+    size_t i = 0;
+    size_t ts = i;
+    while (i < n && v[i] != ';' && !is_sp(v[i]))
+        i++;
+    struct sgw_slice type = sgw_slice_make((const char *)v + ts, i - ts);
+    h->disposition_form = sgw_slice_eq_nocase(type, "form-data");
+    while (i < n) {
+        while (i < n && is_sp(v[i]))
+            i++;
+        if (i >= n)
+            break;
+        if (v[i] != ';')
+            return 0; /* missing semicolon */
+        i++;
+        while (i < n && is_sp(v[i]))
+            i++;
+        size_t ns = i;
+        while (i < n && v[i] != '=' && v[i] != ';' && !is_sp(v[i]))
+            i++;
+        struct sgw_slice pn = sgw_slice_make((const char *)v + ns, i - ns);
+        if (i >= n || v[i] != '=' || pn.len == 0)
+            return 0;
+        i++;
+        uint8_t tmp[DEC_CONTEXT_MAX];
+        size_t tl = 0;
+        if (!mp_param_value(v, n, &i, tmp, sizeof(tmp), &tl))
+            return 0;
+        if (sgw_slice_eq_nocase(pn, "name")) {
+            if (h->have_name)
+                return 0;
+            h->have_name = 1;
+            memcpy(h->name, tmp, tl);
+            h->name_len = tl;
+        } else if (sgw_slice_eq_nocase(pn, "filename") || sgw_slice_eq_nocase(pn, "filename*")) {
+            /* both may be present; the data of either is scanned */
+            size_t room = sizeof(h->filename) - h->filename_len;
+            size_t take = tl < room ? tl : room;
+            if (h->filename_len && take) {
+                h->filename[h->filename_len++] = ' ';
+                take = take > 0 ? take - 1 : 0;
+            }
+            memcpy(h->filename + h->filename_len, tmp, take);
+            h->filename_len += take;
+            h->have_filename = 1;
+        }
+    }
+    return 1;
+}
+
+/* Parses the header block hdr[0..n) (CRLF-terminated lines, final empty line
+ * excluded). Returns NULL or a static reason. */
+static const char *mp_parse_headers(struct mp_headers *h, const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    for (size_t k = 0; k + 2 < n; k++)
+        if (s[k] == '\r' && s[k + 1] == '\n' && is_sp(s[k + 2]))
+            return "folded multipart part header";
+    while (i < n) {
+        size_t ls = i;
+        while (i + 1 < n && !(s[i] == '\r' && s[i + 1] == '\n'))
+            i++;
+        if (i + 1 >= n)
+            return "malformed multipart part header";
+        size_t le = i;
+        i += 2;
+        if (is_sp(s[ls]))
+            return "folded multipart part header";
+        size_t c = ls;
+        while (c < le && s[c] != ':')
+            c++;
+        if (c == le || c == ls)
+            return "malformed multipart part header";
+        for (size_t k = ls; k < c; k++)
+            if (s[k] <= 0x20 || s[k] >= 0x7f)
+                return "malformed multipart part header";
+        struct sgw_slice name = sgw_slice_make((const char *)s + ls, c - ls);
+        size_t vs = c + 1, ve = le;
+        while (vs < ve && is_sp(s[vs]))
+            vs++;
+        while (ve > vs && is_sp(s[ve - 1]))
+            ve--;
+        for (size_t k = vs; k < ve; k++)
+            if (s[k] == '\r' || s[k] == '\n' || s[k] == 0)
+                return "malformed multipart part header";
+        if (sgw_slice_eq_nocase(name, "content-disposition")) {
+            if (h->have_cd)
+                return "duplicate multipart part header";
+            h->have_cd = 1;
+            if (!mp_disposition(h, s + vs, ve - vs))
+                return "malformed multipart Content-Disposition";
+        } else if (sgw_slice_eq_nocase(name, "content-type")) {
+            if (h->have_ct)
+                return "duplicate multipart part header";
+            h->have_ct = 1;
+            h->ct = s + vs;
+            h->ctlen = ve - vs;
+        } else if (sgw_slice_eq_nocase(name, "content-transfer-encoding")) {
+            if (h->have_cte)
+                return "duplicate multipart part header";
+            h->have_cte = 1;
+            struct sgw_slice v = sgw_slice_make((const char *)s + vs, ve - vs);
+            if (sgw_slice_eq_nocase(v, "base64"))
+                h->te = 1;
+            else if (sgw_slice_eq_nocase(v, "quoted-printable"))
+                h->te = 2;
+            else if (sgw_slice_eq_nocase(v, "7bit") || sgw_slice_eq_nocase(v, "8bit") ||
+                     sgw_slice_eq_nocase(v, "binary"))
+                h->te = 0;
+            else
+                return "unsupported multipart transfer encoding";
+        }
+    }
+    return NULL;
+}
+
+/* Headers complete: build the part's decoder and announce it. */
+static int mp_part_begin(struct dec_multipart *m)
+{
+    struct dec *d = &m->base;
+    struct mp_headers h;
+    memset(&h, 0, sizeof(h));
+    if (++m->parts > MP_MAX_PARTS)
+        return dec_fail(d, 0, "more than %u multipart parts", MP_MAX_PARTS);
+    const char *bad = mp_parse_headers(&h, m->hdr, m->hlen - 2);
+    if (bad)
+        return dec_fail(d, 0, "%s", bad);
+    if (m->form && (!h.have_cd || !h.disposition_form || !h.have_name))
+        return dec_fail(d, 0, "multipart form-data part without a name");
+    int rc = SGW_OK;
+    if (h.have_name)
+        rc = dec_text_context(d->env, h.name, h.name_len);
+    if (rc == SGW_OK && h.have_filename && h.filename_len) {
+        rc = dec_text_data(d->env, h.filename, h.filename_len);
+        if (rc == SGW_OK)
+            rc = dec_text_boundary(d->env);
+    }
+    if (rc != SGW_OK)
+        return rc;
+    unsigned nest = d->nest + 1 + (h.te ? 1u : 0u);
+    struct dec *inner = NULL;
+    if (h.have_ct)
+        rc = dec_build_nested(d->env, (const char *)h.ct, h.ctlen, nest, "multipart part", &inner);
+    else if (h.have_filename)
+        rc = dec_build_nested(d->env, NULL, 0, nest, "multipart file", &inner);
+    else
+        rc = dec_new_text(d->env, nest, &inner);
+    if (rc != SGW_OK)
+        return rc;
+    if (h.te == 1)
+        rc = dec_new_b64te(d->env, d->nest + 1, inner, &m->part);
+    else if (h.te == 2)
+        rc = dec_new_qp(d->env, d->nest + 1, inner, &m->part);
+    else
+        m->part = inner;
+    return rc;
+}
+
+static int mp_part_end(struct dec_multipart *m)
+{
+    int rc = dec_finish(m->part);
+    dec_free(m->part);
+    m->part = NULL;
+    if (rc != SGW_OK)
+        return rc;
+    return dec_text_boundary(m->base.env);
+}
+
+/* Body bytes: scan for the delimiter, stream the rest into the part. A
+ * tentative delimiter match is held back; when it began in an earlier call
+ * its bytes are the delimiter's own prefix, so nothing needs copying. The
+ * delimiter has one CR only (boundary characters exclude it): after a
+ * mismatch the only possible new start is the current byte. Returns the
+ * bytes consumed (up to the end of a delimiter). */
+static size_t mp_body(struct dec_multipart *m, const uint8_t *p, size_t n, int *rc)
+{
+    size_t i = 0, start = 0;
+    ptrdiff_t mstart = m->match ? -1 : 0; /* where the tentative match began */
+    *rc = SGW_OK;
+    while (i < n) {
+        if (m->match == 0) {
+            const uint8_t *cr = memchr(p + i, '\r', n - i);
+            if (!cr) {
+                i = n;
+                break;
+            }
+            i = (size_t)(cr - p);
+            mstart = (ptrdiff_t)i;
+            m->match = 1;
+            i++;
+            continue;
+        }
+        if (p[i] == m->delim[m->match]) {
+            i++;
+            if (++m->match < m->dlen)
+                continue;
+            m->match = 0;
+            if (mstart > (ptrdiff_t)start)
+                *rc = dec_feed(m->part, p + start, (size_t)mstart - start);
+            if (*rc != SGW_OK)
+                return i;
+            m->st = MP_AFTER;
+            *rc = mp_part_end(m);
+            return i;
+        }
+        /* mismatch: what was matched is data */
+        if (mstart < 0) {
+            size_t carried = m->match - i; /* bytes matched in earlier calls */
+            *rc = dec_feed(m->part, m->delim, carried);
+            if (*rc != SGW_OK)
+                return i;
+        }
+        m->match = 0;
+    }
+    if (m->match == 0) {
+        if (n > start)
+            *rc = dec_feed(m->part, p + start, n - start);
+    } else if (mstart > (ptrdiff_t)start) {
+        *rc = dec_feed(m->part, p + start, (size_t)mstart - start);
+    }
+    return n;
+}
+
+static int mp_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_multipart *m = (struct dec_multipart *)d;
+    size_t i = 0;
+    int rc = SGW_OK;
+    while (i < n && rc == SGW_OK && !d->dead) {
+        uint8_t c = p[i];
+        switch (m->st) {
+        case MP_PREAMBLE:
+            if (c != m->delim[m->match])
+                return dec_fail(d, 0, "data before the first multipart boundary");
+            i++;
+            if (++m->match == m->dlen) {
+                m->match = 0;
+                m->st = MP_AFTER;
+            }
+            break;
+        case MP_AFTER:
+            i++;
+            if (c == '-')
+                m->st = MP_CLOSE;
+            else if (c == '\r')
+                m->st = MP_AFTER_CR;
+            else
+                return dec_fail(d, 0, "invalid multipart boundary line");
+            break;
+        case MP_AFTER_CR:
+            i++;
+            if (c != '\n')
+                return dec_fail(d, 0, "invalid multipart boundary line");
+            m->st = MP_HEADERS;
+            m->hlen = 0;
+            break;
+        case MP_CLOSE:
+            i++;
+            if (c != '-')
+                return dec_fail(d, 0, "invalid multipart boundary line");
+            m->st = MP_CLOSED;
+            break;
+        case MP_CLOSED:
+            i++;
+            if (c != '\r')
+                return dec_fail(d, 0, "data after the closing multipart boundary");
+            m->st = MP_CLOSED_CR;
+            break;
+        case MP_CLOSED_CR:
+            i++;
+            if (c != '\n')
+                return dec_fail(d, 0, "data after the closing multipart boundary");
+            m->st = MP_DONE;
+            break;
+        case MP_DONE:
+            return dec_fail(d, 0, "data after the closing multipart boundary");
+        case MP_HEADERS:
+            i++;
+            if (c == '\n' && (m->hlen == 0 || m->hdr[m->hlen - 1] != '\r'))
+                return dec_fail(d, 0, "LF-only line in multipart part headers");
+            if (m->hlen == sizeof(m->hdr))
+                return dec_fail(d, 0, "multipart part headers over %u bytes", MP_HDR_MAX);
+            m->hdr[m->hlen++] = c;
+            if (c == '\n' && (m->hlen == 2 || (m->hlen >= 4 && m->hdr[m->hlen - 3] == '\n'))) {
+                rc = mp_part_begin(m);
+                if (rc == SGW_OK && !d->dead) {
+                    m->st = MP_BODY;
+                    m->match = 0;
+                }
+            }
+            break;
+        case MP_BODY:
+            i += mp_body(m, p + i, n - i, &rc);
+            break;
+        }
+    }
+    return rc;
+}
+
+static int mp_finish(struct dec *d)
+{
+    struct dec_multipart *m = (struct dec_multipart *)d;
+    if (m->st == MP_DONE || m->st == MP_CLOSED)
+        return SGW_OK;
+    if (m->st == MP_PREAMBLE && d->fed == 0)
+        return SGW_OK; /* empty body */
+    return dec_fail(d, 0, "truncated multipart body");
+}
+
+static void mp_destroy(struct dec *d)
+{
+    struct dec_multipart *m = (struct dec_multipart *)d;
+    dec_free(m->part);
+}
+
+static const struct dec_ops mp_ops = {"multipart", mp_feed, mp_finish, mp_destroy};
+
+int dec_new_multipart(struct dec_env *env, unsigned nest, const char *boundary, size_t blen,
+                      int form, struct dec **out)
+{
+    if (blen == 0 || blen > 70)
+        return dec_new_reject(env, nest, "multipart without a valid boundary", out);
+    struct dec_multipart *m = dec_alloc(sizeof(*m), &mp_ops, env, nest);
+    if (!m)
+        return SGW_ENOMEM;
+    m->form = form;
+    memcpy(m->delim, "\r\n--", 4);
+    memcpy(m->delim + 4, boundary, blen);
+    m->dlen = 4 + blen;
+    m->match = 2; /* the body starts with "--boundary", without the CRLF */
+    m->st = MP_PREAMBLE;
+    *out = &m->base;
+    return SGW_OK;
+}
