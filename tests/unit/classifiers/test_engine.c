@@ -1,0 +1,555 @@
+/* The scanner end to end: findings per type, split invariance (every split
+ * point of small documents, random splits of large ones), straddling
+ * matches, context-word rules, custom dictionaries / regexes / fingerprints,
+ * excerpt masking and the findings bound. The scanner is driven directly
+ * (raw text units) and through cls_stream (the real decoder chain). */
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classifiers/classifiers.h"
+#include "classifiers/engine.h"
+#include "common/sgw.h"
+
+static int failures;
+
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                                            \
+        fprintf(stderr, __VA_ARGS__);                                                              \
+        fputc('\n', stderr);                                                                       \
+        failures++;                                                                                \
+    } while (0)
+
+struct result {
+    struct cls_finding f[1100];
+    size_t n;
+};
+
+/* Scans text split at the given cut offsets (sorted, may be empty). */
+static void scan_split(struct cls_worker *w, const char *text, size_t len, const size_t *cuts, size_t ncuts,
+                       int excerpts, struct result *r)
+{
+    struct cls_scanner *sc = NULL;
+    if (cls_scanner_new(w, excerpts, NULL, NULL, &sc) != SGW_OK) {
+        FAIL("scanner_new");
+        r->n = 0;
+        return;
+    }
+    size_t prev = 0;
+    for (size_t i = 0; i <= ncuts; i++) {
+        size_t end = i < ncuts ? cuts[i] : len;
+        if (end < prev)
+            end = prev;
+        if (cls_scanner_data(sc, (const uint8_t *)text + prev, end - prev) != SGW_OK)
+            FAIL("data");
+        prev = end;
+    }
+    if (cls_scanner_finish(sc) != SGW_OK)
+        FAIL("finish");
+    size_t n = 0;
+    const struct cls_finding *f = cls_scanner_findings(sc, &n);
+    if (n > SGW_ARRAY_LEN(r->f))
+        n = SGW_ARRAY_LEN(r->f);
+    if (n)
+        memcpy(r->f, f, n * sizeof(*f));
+    r->n = n;
+    cls_scanner_free(sc);
+}
+
+static void scan1(struct cls_worker *w, const char *text, struct result *r)
+{
+    scan_split(w, text, strlen(text), NULL, 0, 1, r);
+}
+
+static int has_type(const struct result *r, const char *type)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->f[i].type, type) == 0)
+            return 1;
+    return 0;
+}
+
+static int same(const struct result *a, const struct result *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++) {
+        const struct cls_finding *x = &a->f[i], *y = &b->f[i];
+        if (strcmp(x->type, y->type) != 0 || x->start != y->start || x->end != y->end ||
+            x->confidence != y->confidence || x->flags != y->flags || strcmp(x->excerpt, y->excerpt) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+static void dump(const char *what, const struct result *r)
+{
+    fprintf(stderr, "  %s (%zu):", what, r->n);
+    for (size_t i = 0; i < r->n; i++)
+        fprintf(stderr, " %s[%llu,%llu)c%u", r->f[i].type, (unsigned long long)r->f[i].start,
+                (unsigned long long)r->f[i].end, r->f[i].confidence);
+    fputc('\n', stderr);
+}
+
+struct pos_case {
+    const char *text;
+    const char *type; /* expected; NULL = expect no finding at all */
+};
+
+static const struct pos_case cases[] = {
+    {"write to anna.schmidt@example.org today", "EMAIL"},
+    {"call +49 30 1234 5678 now", "PHONE"},
+    {"call (415) 555-2671 now", "PHONE"},
+    {"card 4111 1111 1111 1111 exp 12/27", "CREDIT_DEBIT_CARD_NUMBER"},
+    {"amex 378282246310005.", "CREDIT_DEBIT_CARD_NUMBER"},
+    {"IBAN GB82 WEST 1234 5698 7654 32 please", "INTERNATIONAL_BANK_ACCOUNT_NUMBER"},
+    {"pay to FR1420041010050500013M02606", "INTERNATIONAL_BANK_ACCOUNT_NUMBER"},
+    {"our SWIFT code is DEUTDEFF500", "SWIFT_CODE"},
+    {"host 10.20.30.40 is down", "IP_ADDRESS"},
+    {"ping fe80::202:b3ff:fe1e:8329 ok", "IP_ADDRESS"},
+    {"nic 3c:22:fb:7a:10:9e up", "MAC_ADDRESS"},
+    {"SSN 536-22-1234", "US_SOCIAL_SECURITY_NUMBER"},
+    {"my social security number is 536221234", "US_SOCIAL_SECURITY_NUMBER"},
+    {"ITIN 912-70-1234", "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER"},
+    {"ABA routing number 021000021", "US_BANK_ROUTING_NUMBER"},
+    {"passport no. 533380006", "PASSPORT_NUMBER"},
+    {"Date of birth: 1985-07-30", "DATE_OF_BIRTH"},
+    {"Geburtsdatum 30.07.1985", "DATE_OF_BIRTH"},
+    {"NI number AB 12 34 56 C", "UK_NATIONAL_INSURANCE_NUMBER"},
+    {"NHS number 943 476 5919", "UK_NATIONAL_HEALTH_SERVICE_NUMBER"},
+    {"SIN: 046 454 286", "CA_SOCIAL_INSURANCE_NUMBER"},
+    {"Steuer-ID 86095742719", "DE_TAX_ID"},
+    {"NIR 2 55 08 14 168 025 38", "FR_NIR"},
+    {"DNI 12345678Z", "ES_DNI"},
+    {"NIE X1234567L", "ES_NIE"},
+    {"CF RSSMRA85T10A562S", "IT_FISCAL_CODE"},
+    {"BSN 111222333", "NL_BSN"},
+    {"nn 85.07.30-033.28", "BE_NATIONAL_NUMBER"},
+    {"PESEL 44051401359", "PL_PESEL"},
+    {"personnummer 811218-9876", "SE_PERSONAL_NUMBER"},
+    {"hetu 131052-308T", "FI_PERSONAL_IDENTITY_CODE"},
+    {"VAT DE136695976", "EU_VAT_NUMBER"},
+    {"PAN ABCPE1234F", "IN_PAN"},
+    {"NRIC S1234567D", "SG_NRIC"},
+    {"TFN 123 456 782", "AU_TFN"},
+    {"CPF 529.982.247-25", "BR_CPF"},
+    {"CNPJ 11.222.333/0001-81", "BR_CNPJ"},
+    {"RRN 800101-1234560", "KR_RRN"},
+    {"ID 11010519491231002X", "CN_RESIDENT_ID"},
+    {"My Number 1234 5678 9018", "JP_MY_NUMBER"},
+    {"key AKIAIOSFODNN7EXAMPLE", "AWS_ACCESS_KEY"},
+    {"aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_SECRET_KEY"},
+    {"-----BEGIN OPENSSH PRIVATE KEY-----", "PRIVATE_KEY"},
+    {"use ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 now", "GITHUB_TOKEN"},
+    {"gitlab glpat-xR4nd0mT0k3nV4lu3zzz", "GITLAB_TOKEN"},
+    {"slack xoxb-123456789012-123456789012-aBcDeFgHiJkLmNoPqRsTuVwX", "SLACK_TOKEN"},
+    {"stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc", "STRIPE_KEY"},
+    {"maps AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW", "GOOGLE_API_KEY"},
+    {"openai sk-proj-Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56", "OPENAI_API_KEY"},
+    {"claude sk-ant-api03-Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56Qr78St90", "ANTHROPIC_API_KEY"},
+    {"hf hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ12345678", "HUGGINGFACE_TOKEN"},
+    {"npm npm_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789", "NPM_TOKEN"},
+    {"password = Tr0ub4dor3xQz9k", "GENERIC_SECRET"},
+    {"db postgres://admin:S3cr3tPw@db.internal:5432/app", "GENERIC_SECRET"},
+    /* hard negatives: nothing at all */
+    {"order 1234567812345678 shipped", NULL},
+    {"id 550e8400-e29b-41d4-a716-446655440000", NULL},
+    {"version 1.2.3.4.5 and v10.0.0.1", NULL},
+    {"at 2024-03-01T12:30:45Z", NULL},
+    {"sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709", NULL},
+    {"number 123456789 only", NULL},
+    {"meet on 30.07.1985", NULL},
+    {"icon@2x.png", NULL},
+    {"the task-based planner", NULL},
+    {"password: ********", NULL},
+};
+
+static void test_types(struct cls_worker *w)
+{
+    struct result *r = malloc(sizeof(*r));
+    for (size_t i = 0; i < SGW_ARRAY_LEN(cases); i++) {
+        scan1(w, cases[i].text, r);
+        if (cases[i].type ? !has_type(r, cases[i].type) : r->n != 0) {
+            FAIL("\"%s\": want %s", cases[i].text, cases[i].type ? cases[i].type : "nothing");
+            dump("got", r);
+        }
+    }
+    /* documented example values carry CLS_FF_EXAMPLE */
+    scan1(w, "AKIAIOSFODNN7EXAMPLE", r);
+    if (r->n != 1 || !(r->f[0].flags & CLS_FF_EXAMPLE))
+        FAIL("AWS example key not flagged");
+    free(r);
+}
+
+/* every split point of each positive case gives the same findings */
+static void test_split_small(struct cls_worker *w)
+{
+    struct result *one = malloc(sizeof(*one)), *two = malloc(sizeof(*two));
+    for (size_t i = 0; i < SGW_ARRAY_LEN(cases); i++) {
+        const char *t = cases[i].text;
+        size_t len = strlen(t);
+        scan_split(w, t, len, NULL, 0, 1, one);
+        for (size_t cut = 0; cut <= len; cut++) {
+            scan_split(w, t, len, &cut, 1, 1, two);
+            if (!same(one, two)) {
+                FAIL("\"%s\" split at %zu differs", t, cut);
+                dump("one-shot", one);
+                dump("split", two);
+                break;
+            }
+        }
+        /* and byte by byte */
+        size_t *cuts = malloc(len * sizeof(*cuts));
+        for (size_t k = 0; k < len; k++)
+            cuts[k] = k;
+        scan_split(w, t, len, cuts, len, 1, two);
+        if (!same(one, two))
+            FAIL("\"%s\" fed byte by byte differs", t);
+        free(cuts);
+    }
+    free(one);
+    free(two);
+}
+
+static uint64_t rng = 88172645463325252ull;
+static uint64_t xrand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* A large document of filler words, numbers and every positive case. */
+static char *big_doc(size_t target, size_t *len)
+{
+    static const char *const words[] = {"the", "report", "for", "quarter", "revenue", "model", "token",
+                                        "password", "secret", "swift", "born", "ssn", "server"};
+    char *d = malloc(target + 512);
+    size_t n = 0;
+    while (n < target) {
+        uint64_t r = xrand() % 100;
+        const char *piece;
+        char num[32];
+        if (r < 10) {
+            piece = cases[xrand() % SGW_ARRAY_LEN(cases)].text;
+        } else if (r < 20) {
+            snprintf(num, sizeof(num), "%llu", (unsigned long long)(xrand() % 100000000000ull));
+            piece = num;
+        } else {
+            piece = words[xrand() % SGW_ARRAY_LEN(words)];
+        }
+        size_t pl = strlen(piece);
+        memcpy(d + n, piece, pl);
+        n += pl;
+        d[n++] = (xrand() % 9 == 0) ? '\n' : ' ';
+    }
+    d[n] = '\0';
+    *len = n;
+    return d;
+}
+
+static void test_split_random(struct cls_worker *w)
+{
+    size_t len;
+    char *d = big_doc(300000, &len);
+    struct result *one = malloc(sizeof(*one)), *two = malloc(sizeof(*two));
+    scan_split(w, d, len, NULL, 0, 1, one);
+    if (one->n < 100)
+        FAIL("big document: only %zu findings", one->n);
+    for (int round = 0; round < 20; round++) {
+        size_t ncuts = 1 + xrand() % 200;
+        size_t *cuts = malloc(ncuts * sizeof(*cuts));
+        for (size_t k = 0; k < ncuts; k++)
+            cuts[k] = xrand() % (len + 1);
+        for (size_t a = 1; a < ncuts; a++) /* sort */
+            for (size_t b = a; b > 0 && cuts[b - 1] > cuts[b]; b--) {
+                size_t t = cuts[b];
+                cuts[b] = cuts[b - 1];
+                cuts[b - 1] = t;
+            }
+        scan_split(w, d, len, cuts, ncuts, 1, two);
+        if (!same(one, two)) {
+            FAIL("random split round %d differs (%zu vs %zu findings)", round, one->n, two->n);
+            free(cuts);
+            break;
+        }
+        free(cuts);
+    }
+    free(one);
+    free(two);
+    free(d);
+}
+
+static void test_straddle_and_units(struct cls_worker *w)
+{
+    struct result *r = malloc(sizeof(*r));
+    /* a card straddling two feeds */
+    const char *t = "pay with 4111 1111 1111 1111 today";
+    size_t cut = 16;
+    scan_split(w, t, strlen(t), &cut, 1, 0, r);
+    if (!has_type(r, "CREDIT_DEBIT_CARD_NUMBER") || r->f[0].start != 9 || r->f[0].end != 28)
+        FAIL("straddling card not found at [9,28)");
+    /* a boundary ends the unit: no match across it */
+    struct cls_scanner *sc = NULL;
+    cls_scanner_new(w, 0, NULL, NULL, &sc);
+    cls_scanner_data(sc, (const uint8_t *)"4111 1111", 9);
+    cls_scanner_boundary(sc);
+    cls_scanner_data(sc, (const uint8_t *)" 1111 1111", 10);
+    cls_scanner_finish(sc);
+    size_t n = 0;
+    cls_scanner_findings(sc, &n);
+    if (n != 0)
+        FAIL("match spanned a unit boundary");
+    cls_scanner_free(sc);
+    /* a JSON key is context: {"ssn": "536221234"} */
+    sc = NULL;
+    cls_scanner_new(w, 0, NULL, NULL, &sc);
+    cls_scanner_context(sc, (const uint8_t *)"SSN", 3);
+    cls_scanner_data(sc, (const uint8_t *)"536221234", 9);
+    cls_scanner_boundary(sc);
+    cls_scanner_finish(sc);
+    const struct cls_finding *f = cls_scanner_findings(sc, &n);
+    if (n != 1 || strcmp(f[0].type, "US_SOCIAL_SECURITY_NUMBER") != 0)
+        FAIL("JSON key context did not qualify a bare SSN");
+    cls_scanner_free(sc);
+    free(r);
+}
+
+static void test_context_rules(struct cls_worker *w)
+{
+    struct result *r = malloc(sizeof(*r));
+    scan1(w, "reference 536221234 attached", r);
+    if (r->n)
+        FAIL("bare 9 digits reported without context");
+    scan1(w, "ssn: 536221234", r);
+    if (!has_type(r, "US_SOCIAL_SECURITY_NUMBER"))
+        FAIL("bare SSN with context missed");
+    scan1(w, "C01X00T47", r);
+    if (r->n)
+        FAIL("passport-like token reported without context");
+    scan1(w, "Reisepass C01X00T47", r);
+    if (!has_type(r, "PASSPORT_NUMBER"))
+        FAIL("passport with German context missed");
+    /* context raises confidence */
+    scan1(w, "536-22-1234", r);
+    uint8_t plain = r->n ? r->f[0].confidence : 0;
+    scan1(w, "social security 536-22-1234", r);
+    uint8_t boosted = r->n ? r->f[0].confidence : 0;
+    if (!(plain > 0 && boosted > plain))
+        FAIL("context did not raise confidence (%u -> %u)", plain, boosted);
+    /* context far away (> 64 bytes) does not count */
+    scan1(w, "ssn ................................................................. 536221234", r);
+    if (r->n)
+        FAIL("context more than 64 bytes away counted");
+    free(r);
+}
+
+static void test_excerpts(struct cls_worker *w)
+{
+    struct result *r = malloc(sizeof(*r));
+    for (size_t i = 0; i < SGW_ARRAY_LEN(cases); i++) {
+        if (!cases[i].type)
+            continue;
+        scan1(w, cases[i].text, r);
+        for (size_t k = 0; k < r->n; k++) {
+            const struct cls_finding *f = &r->f[k];
+            const char *x = f->excerpt;
+            size_t xl = strlen(x);
+            const char *v = cases[i].text + f->start;
+            size_t vl = (size_t)(f->end - f->start);
+            if (strcmp(f->type, "EMAIL") == 0) {
+                const char *at = strchr(x, '@');
+                if (!at || at - x != 4 || memcmp(x + 1, "***", 3) != 0)
+                    FAIL("email excerpt '%s' not masked", x);
+                continue;
+            }
+            size_t head = 0, tail = 0;
+            while (head < xl && x[head] != '*')
+                head++;
+            while (tail < xl - head && x[xl - 1 - tail] != '*')
+                tail++;
+            if (head > 4 || tail > 4 || head + tail >= vl)
+                FAIL("%s excerpt '%s' reveals too much", f->type, x);
+            if (vl >= 8 && memmem(x, xl, v, vl))
+                FAIL("%s excerpt holds the value", f->type);
+        }
+    }
+    /* without opts.excerpts nothing is filled */
+    struct result *q = malloc(sizeof(*q));
+    scan_split(w, "4111 1111 1111 1111", 19, NULL, 0, 0, q);
+    if (q->n != 1 || q->f[0].excerpt[0] != '\0')
+        FAIL("excerpt filled without opts.excerpts");
+    free(q);
+    free(r);
+}
+
+static void test_bounded(struct cls_worker *w)
+{
+    size_t n = 1500 * 24;
+    char *d = malloc(n + 1);
+    size_t o = 0;
+    for (int i = 0; i < 1500; i++)
+        o += (size_t)snprintf(d + o, n + 1 - o, "u%04d@example.com      ", i);
+    struct result *r = malloc(sizeof(*r));
+    scan_split(w, d, o, NULL, 0, 0, r);
+    if (r->n != CLS_MAX_FINDINGS + 1 || strcmp(r->f[r->n - 1].type, "FINDINGS_TRUNCATED") != 0 ||
+        r->f[r->n - 1].category != CLS_CAT_UNINSPECTABLE)
+        FAIL("findings not bounded: %zu", r->n);
+    free(r);
+    free(d);
+}
+
+static void test_custom(void)
+{
+    static const char *const terms[] = {"Project Falcon", "bluebird", "x"};
+    struct cls_dictionary dict = {"PROJECT_CODENAME", terms, 3};
+    struct cls_custom_regex rx[] = {{"TICKET_ID", "PRJ-[0-9]{4}", NULL},
+                                    {"ACCOUNT_NO", "ACC[0-9]{10}", "luhn"}};
+    static const uint8_t key[32] = {1, 2, 3};
+    uint8_t h[2][32];
+    unsigned ml = 0;
+    HMAC(EVP_sha256(), key, 32, (const uint8_t *)"cust-00123", 10, h[0], &ml);
+    HMAC(EVP_sha256(), key, 32, (const uint8_t *)"vip@acme.example", 16, h[1], &ml);
+    struct cls_fingerprints fp = {"CUSTOMER_ID", {0}, (const uint8_t(*)[32])h, 2};
+    memcpy(fp.key, key, 32);
+    static const char *const packs[] = {"secrets"};
+    struct cls_config cfg = {packs, 1, &dict, 1, rx, 2, &fp, 1};
+    struct cls_engine *e = NULL;
+    char err[256];
+    if (cls_engine_new(&cfg, &e, err, sizeof(err)) != SGW_OK) {
+        FAIL("custom engine: %s", err);
+        return;
+    }
+    struct cls_worker *w = NULL;
+    cls_worker_new(e, &w);
+    struct result *r = malloc(sizeof(*r));
+    scan1(w, "status of project falcon and the bluebird rollout", r);
+    if (r->n != 2 || strcmp(r->f[0].type, "PROJECT_CODENAME") != 0 || r->f[0].start != 10 ||
+        r->f[0].end != 24 || r->f[0].category != CLS_CAT_CUSTOM) {
+        FAIL("dictionary terms");
+        dump("got", r);
+    }
+    scan1(w, "bluebirds and superbluebird and xylophone", r);
+    if (r->n)
+        FAIL("dictionary matched inside words");
+    scan1(w, "see PRJ-1234 and ACC4111111110 vs ACC4111111112", r);
+    if (r->n != 2 || !has_type(r, "TICKET_ID") || !has_type(r, "ACCOUNT_NO")) {
+        FAIL("custom regex/validator");
+        dump("got", r);
+    }
+    scan1(w, "customer CUST-00123 wrote from VIP@acme.example; cust-00124 did not", r);
+    if (r->n != 2 || strcmp(r->f[0].type, "CUSTOMER_ID") != 0) {
+        FAIL("fingerprints");
+        dump("got", r);
+    }
+    free(r);
+    cls_worker_free(w);
+    cls_engine_unref(e);
+
+    /* compile errors name the regex and the offset */
+    struct cls_custom_regex bad = {"BROKEN", "abc(def", NULL};
+    struct cls_config c2 = {packs, 1, NULL, 0, &bad, 1, NULL, 0};
+    e = NULL;
+    if (cls_engine_new(&c2, &e, err, sizeof(err)) == SGW_OK || !strstr(err, "BROKEN") ||
+        !strstr(err, "offset 7"))
+        FAIL("bad regex error: '%s'", err);
+    cls_engine_unref(e);
+    struct cls_custom_regex badv = {"V", "[0-9]+", "nosuch"};
+    struct cls_config c3 = {packs, 1, NULL, 0, &badv, 1, NULL, 0};
+    e = NULL;
+    if (cls_engine_new(&c3, &e, err, sizeof(err)) == SGW_OK || !strstr(err, "nosuch"))
+        FAIL("unknown validator error: '%s'", err);
+    cls_engine_unref(e);
+    static const char *const nopack[] = {"pii-mars"};
+    struct cls_config c4 = {nopack, 1, NULL, 0, NULL, 0, NULL, 0};
+    e = NULL;
+    if (cls_engine_new(&c4, &e, err, sizeof(err)) == SGW_OK || !strstr(err, "pii-mars"))
+        FAIL("unknown pack error: '%s'", err);
+    cls_engine_unref(e);
+}
+
+static void test_packs_select(void)
+{
+    static const char *const packs[] = {"secrets"};
+    struct cls_config cfg = {packs, 1, NULL, 0, NULL, 0, NULL, 0};
+    struct cls_engine *e = NULL;
+    char err[128];
+    if (cls_engine_new(&cfg, &e, err, sizeof(err)) != SGW_OK) {
+        FAIL("secrets engine");
+        return;
+    }
+    struct cls_worker *w = NULL;
+    cls_worker_new(e, &w);
+    struct result *r = malloc(sizeof(*r));
+    scan1(w, "mail a@example.com card 4111111111111111 key AKIAIOSFODNN7EXAMPLE", r);
+    if (r->n != 1 || strcmp(r->f[0].type, "AWS_ACCESS_KEY") != 0)
+        FAIL("pack selection: secrets only should find only the key");
+    free(r);
+    cls_worker_free(w);
+    cls_engine_unref(e);
+}
+
+/* through the public stream API and the real decoder chain */
+static void test_stream_json(struct cls_worker *w)
+{
+    const char *body = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":\"my card is "
+                       "4111-1111-1111-1111\"}]}],\"ssn\":\"536221234\"}";
+    struct cls_stream_opts o = {.content_type = "application/json", .excerpts = 1};
+    struct cls_stream *s = NULL;
+    if (cls_stream_new(w, &o, &s) != SGW_OK) {
+        FAIL("stream_new");
+        return;
+    }
+    size_t len = strlen(body);
+    for (size_t i = 0; i < len; i += 7)
+        if (cls_stream_feed(s, body + i, len - i < 7 ? len - i : 7) != SGW_OK)
+            FAIL("feed");
+    if (cls_stream_close(s) != SGW_OK)
+        FAIL("close");
+    size_t n = 0;
+    const struct cls_finding *f = cls_stream_findings(s, &n);
+    int card = 0, ssn = 0;
+    for (size_t i = 0; i < n; i++) {
+        card |= strcmp(f[i].type, "CREDIT_DEBIT_CARD_NUMBER") == 0 && strstr(f[i].decoders, "json");
+        ssn |= strcmp(f[i].type, "US_SOCIAL_SECURITY_NUMBER") == 0;
+    }
+    if (!card || !ssn)
+        FAIL("JSON body: card %d ssn %d (n=%zu)", card, ssn, n);
+    if (cls_stream_feed(s, "x", 1) == SGW_OK)
+        FAIL("feed after close accepted");
+    cls_stream_free(s);
+}
+
+int main(void)
+{
+    struct cls_engine *e = NULL;
+    char err[256];
+    if (cls_engine_new(NULL, &e, err, sizeof(err)) != SGW_OK) {
+        fprintf(stderr, "engine: %s\n", err);
+        return 1;
+    }
+    struct cls_worker *w = NULL;
+    if (cls_worker_new(e, &w) != SGW_OK)
+        return 1;
+    cls_engine_unref(e); /* the worker keeps its own reference */
+    test_types(w);
+    test_split_small(w);
+    test_split_random(w);
+    test_straddle_and_units(w);
+    test_context_rules(w);
+    test_excerpts(w);
+    test_bounded(w);
+    test_stream_json(w);
+    test_custom();
+    test_packs_select();
+    cls_worker_free(w);
+    if (failures) {
+        fprintf(stderr, "%d failures\n", failures);
+        return 1;
+    }
+    puts("engine: ok");
+    return 0;
+}
