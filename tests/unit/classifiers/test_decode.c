@@ -659,6 +659,60 @@ static void test_multipart(void)
     }
 }
 
+/* ---- aws-chunked ---- */
+
+static void test_awschunked(void)
+{
+    char sig[65], in[1024];
+    memset(sig, 'a', 64);
+    sig[64] = '\0';
+    const char *b1 = "{\"Key\":\"card 41", *b2 = "11 1111 1111 1111\"}";
+    snprintf(in, sizeof(in),
+             "%zx;chunk-signature=%s\r\n%s\r\n%zx;chunk-signature=%s\r\n%s\r\n"
+             "0;chunk-signature=%s\r\n\r\n",
+             strlen(b1), sig, b1, strlen(b2), sig, b2, sig);
+    EXPECT_PATH("aws-chunked", NULL, in, "{Key}card 4111 1111 1111 1111|", "aws-chunked>json");
+    EXPECT_PATH("application/json", "aws-chunked", in, "{Key}card 4111 1111 1111 1111|",
+                "aws-chunked>json");
+    /* unsigned payload with a trailer */
+    EXPECT_PATH("text/plain", "aws-chunked",
+                "5\r\nhello\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n", "hello|",
+                "aws-chunked");
+    /* aws-chunked around gzip: "aws-chunked, gzip" means gzip applied first */
+    {
+        uint8_t gz[256];
+        const char *t = "secret text";
+        size_t gn = zlib_make((const uint8_t *)t, strlen(t), gz, sizeof(gz), 16 + 15);
+        char hdr[32];
+        int hl = snprintf(hdr, sizeof(hdr), "%zx\r\n", gn);
+        uint8_t buf[512];
+        size_t bn = 0;
+        memcpy(buf, hdr, (size_t)hl);
+        bn += (size_t)hl;
+        memcpy(buf + bn, gz, gn);
+        bn += gn;
+        memcpy(buf + bn, "\r\n0\r\n\r\n", 7);
+        bn += 7;
+        expect_bin("text/plain", "gzip, aws-chunked", buf, bn, "secret text|",
+                   "aws-chunked>gzip", __LINE__);
+    }
+    EXPECT("aws-chunked", NULL, "5;chunk-signature=abc\r\nhello\r\n0\r\n\r\n",
+           "!malformed aws-chunked framing at byte 21!");
+    EXPECT("text/plain", "aws-chunked", "5;foo=bar\r\nhello\r\n0\r\n\r\n",
+           "!malformed aws-chunked framing at byte 9!");
+    EXPECT("text/plain", "aws-chunked", "5\nhello\r\n0\r\n\r\n",
+           "!malformed aws-chunked framing at byte 1!");
+    EXPECT("text/plain", "aws-chunked", "5\r\nhelloX\r\n0\r\n\r\n",
+           "hello!malformed aws-chunked framing at byte 8!");
+    EXPECT("text/plain", "aws-chunked", "5\r\nhello\r\n0\r\n\r\nextra",
+           "hello!data after the final aws-chunked chunk!");
+    EXPECT("text/plain", "aws-chunked", "5\r\nhel", "hel!truncated aws-chunked body!");
+    EXPECT("text/plain", "aws-chunked", "-5\r\nhello\r\n0\r\n\r\n",
+           "!malformed aws-chunked framing at byte 0!");
+    EXPECT("text/plain", "aws-chunked", "11111111111111111\r\n",
+           "!malformed aws-chunked framing at byte 16!");
+}
+
 int main(void)
 {
     test_json();
@@ -672,6 +726,7 @@ int main(void)
     test_compress();
     test_bomb();
     test_multipart();
+    test_awschunked();
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);
         return 1;
