@@ -5,13 +5,15 @@
  * never interleave. Every string is JSON-escaped (control bytes as \u00XX,
  * invalid UTF-8 as \ufffd) and capped; the path, the only field a client can
  * make arbitrarily long, comes last and takes what is left of the line budget,
- * cut with a visible marker. Rotation (SIGHUP) opens the path again and
- * dup2()s it over the same descriptor number, so writers never see a closed
- * or reused descriptor. */
+ * cut with a visible marker. When the log is a pipe (stdout into a collector)
+ * lines are capped at PIPE_BUF, the largest write a pipe keeps atomic.
+ * Rotation (SIGHUP) opens the path again and dup3()s it over the same
+ * descriptor number, so writers never see a closed or reused descriptor. */
 #include "proxy/declog.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/sgw.h"
@@ -30,6 +33,9 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER; /* open/reopen/close 
 static _Atomic int g_fd = -1;
 static char *g_path;            /* owned; NULL for stdout */
 static _Atomic uint64_t g_failed; /* records that could not be written */
+/* Longest line we write: PX_DECLOG_MAX_LINE, or PIPE_BUF when the log is a
+ * pipe or socket, where only writes up to PIPE_BUF are atomic. */
+static _Atomic size_t g_max_line = PX_DECLOG_MAX_LINE;
 
 struct jw {
     char *p;
@@ -227,7 +233,8 @@ void px_declog_write(const struct px_declog_rec *r)
     int fd = atomic_load(&g_fd);
     if (fd < 0 || r == NULL)
         return;
-    size_t n = px_declog_format(r, line, sizeof line);
+    size_t cap = atomic_load(&g_max_line);
+    size_t n = px_declog_format(r, line, cap < sizeof line ? cap : sizeof line);
     ssize_t wr;
     if (n == 0) {
         wr = -1;
@@ -283,6 +290,10 @@ int px_declog_open(const char *path, char *err, size_t errlen)
     free(g_path);
     g_path = copy;
     atomic_store(&g_failed, 0);
+    struct stat st;
+    int stream = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+    atomic_store(&g_max_line, stream && PIPE_BUF < PX_DECLOG_MAX_LINE ? (size_t)PIPE_BUF
+                                                                       : (size_t)PX_DECLOG_MAX_LINE);
     rc = 0;
 out:
     pthread_mutex_unlock(&g_lock);

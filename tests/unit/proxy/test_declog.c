@@ -2,6 +2,7 @@
  * back and checked line by line with a small strict JSON checker (no
  * interleaving, every record present once); escaping of hostile strings;
  * truncation of long paths within the 8 KiB line bound; reopen for rotation. */
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -424,6 +425,44 @@ static void test_reopen(void)
     CHECK(px_declog_open("", err, sizeof err) == -1);
 }
 
+/* stdout that is a pipe: lines capped at PIPE_BUF so the pipe keeps them whole. */
+static void test_pipe(void)
+{
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    CHECK(saved >= 0 && dup2(fds[1], STDOUT_FILENO) == STDOUT_FILENO);
+    char err[256];
+    CHECK(px_declog_open("-", err, sizeof err) == 0);
+    struct px_declog_rec r = {.client = "pipe", .method = "GET", .host = "h", .proto = "h2",
+                              .rule_id = "x", .verdict = "allow", .reason = "r",
+                              .path = long_path};
+    px_declog_write(&r);
+    r.path = "/short";
+    px_declog_write(&r);
+    px_declog_close();
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    close(fds[1]);
+    static char buf[3 * PX_DECLOG_MAX_LINE];
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(fds[0], buf + len, sizeof buf - 1 - len)) > 0)
+        len += (size_t)n;
+    close(fds[0]);
+    buf[len] = '\0';
+    char *nl = strchr(buf, '\n');
+    CHECK(nl != NULL);
+    if (nl == NULL)
+        return;
+    size_t first = (size_t)(nl - buf) + 1;
+    CHECK(first <= PIPE_BUF && first > PIPE_BUF - 64);
+    CHECK(json_line_ok(buf, first - 1, NULL, NULL, 0));
+    CHECK(strstr(buf, "...[truncated]\"}\n") == nl - 16);
+    CHECK(strstr(nl + 1, "\"path\":\"/short\"}\n") != NULL);
+}
+
 int main(void)
 {
     if (mkdtemp(dir) == NULL) {
@@ -433,6 +472,7 @@ int main(void)
     test_threads();
     test_escapes();
     test_reopen();
+    test_pipe();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
