@@ -233,6 +233,9 @@ def read_chunked(rfile, limit=64 << 20):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # head and body go out in separate writes: without TCP_NODELAY, Nagle plus
+    # the peer's delayed ACK adds 40 ms to every response
+    disable_nagle_algorithm = True
     server_version = "sgw-itest-upstream"
     sys_version = ""
 
