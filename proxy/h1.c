@@ -873,8 +873,9 @@ enum chunk_state {
 
 /* Trailer fields that would change framing, routing, authentication or the
  * interpretation of the content if an upstream merged them (RFC 9110 §6.5.1).
- * Matched incrementally: st->remaining holds a candidate bitmask (low 16 bits)
- * and the name position (bits 16..31) while a trailer name is being read. */
+ * Matched incrementally while a trailer name is read: the candidate bitmask
+ * and the name position ride in st->state above the state number (bits 8..23
+ * and 24..28), so st->remaining stays 0 in the trailer section. */
 static const char *const forbidden_trailers[16] = {
     "content-length", "transfer-encoding", "host",    "authorization",
     "proxy-authorization", "connection",   "keep-alive", "upgrade",
@@ -882,25 +883,31 @@ static const char *const forbidden_trailers[16] = {
     "content-type",   "content-range",     "set-cookie", "cookie",
 };
 
+#define CK_STATE(s) ((s) & 0xff)
+#define CK_MASK(s) (((unsigned)(s) >> 8) & 0xffffu)
+#define CK_POS(s) (((unsigned)(s) >> 24) & 0x1fu)
+#define CK_POS_MAX 31u /* longer than every forbidden name */
+
+/* Advances the forbidden-name match by one name byte. */
 static void trailer_match(struct px_h1_chunked *st, char c)
 {
-    uint64_t mask = st->remaining & 0xffff;
-    size_t pos = (size_t)(st->remaining >> 16);
+    unsigned mask = CK_MASK(st->state), pos = CK_POS(st->state);
     int lc = lower((unsigned char)c);
     for (unsigned k = 0; k < 16; k++) {
         if (!(mask & (1u << k)))
             continue;
         const char *nm = forbidden_trailers[k];
         if (strlen(nm) <= pos || nm[pos] != lc)
-            mask &= ~(uint64_t)(1u << k);
+            mask &= ~(1u << k);
     }
-    st->remaining = ((uint64_t)(pos + 1) << 16) | mask;
+    if (pos < CK_POS_MAX)
+        pos++;
+    st->state = (int)(CK_TRAILER_NAME | (mask << 8) | (pos << 24));
 }
 
 static int trailer_forbidden(const struct px_h1_chunked *st)
 {
-    uint64_t mask = st->remaining & 0xffff;
-    size_t pos = (size_t)(st->remaining >> 16);
+    unsigned mask = CK_MASK(st->state), pos = CK_POS(st->state);
     for (unsigned k = 0; k < 16; k++)
         if ((mask & (1u << k)) && strlen(forbidden_trailers[k]) == pos)
             return 1;
@@ -923,9 +930,10 @@ int px_h1_chunked_feed(struct px_h1_chunked *st, const char *in, size_t len, siz
     *data_len = 0;
     if (st->state == CK_ERROR)
         return ck_fail(st, consumed, 0, reason, SGW_EPROTO, "chunked decoder already failed");
-    if (st->state == CK_DONE || st->state < 0 || st->state >= CK__COUNT) {
-        if (st->state != CK_DONE)
-            return ck_fail(st, consumed, 0, reason, SGW_EPROTO, "invalid chunked decoder state");
+    if (st->state < 0 || CK_STATE(st->state) >= CK__COUNT ||
+        (st->state != CK_STATE(st->state) && CK_STATE(st->state) != CK_TRAILER_NAME))
+        return ck_fail(st, consumed, 0, reason, SGW_EPROTO, "invalid chunked decoder state");
+    if (st->state == CK_DONE) {
         *consumed = 0;
         return SGW_OK;
     }
@@ -944,14 +952,15 @@ int px_h1_chunked_feed(struct px_h1_chunked *st, const char *in, size_t len, siz
             return SGW_OK;
         }
         char c = in[i++];
-        if (st->state <= CK_SIZE_LF) {
+        int cur = CK_STATE(st->state);
+        if (cur <= CK_SIZE_LF) {
             if (++st->line_len > CHUNK_LINE_MAX)
                 return ck_fail(st, consumed, i, reason, SGW_ELIMIT, "chunk size line too long");
-        } else if (st->state >= CK_TRAILER_START) {
+        } else if (cur >= CK_TRAILER_START) {
             if (++st->line_len > CHUNK_LINE_MAX)
                 return ck_fail(st, consumed, i, reason, SGW_ELIMIT, "chunk trailers too large");
         }
-        switch ((enum chunk_state)st->state) {
+        switch ((enum chunk_state)cur) {
         case CK_SIZE_FIRST:
         case CK_SIZE: {
             if (IS(c, C_HEX)) {
@@ -1056,9 +1065,8 @@ int px_h1_chunked_feed(struct px_h1_chunked *st, const char *in, size_t len, siz
                 return ck_fail(st, consumed, i, reason, SGW_EPROTO, "obs-fold in trailer");
             if (!IS(c, C_TCHAR) || c == '_')
                 return ck_fail(st, consumed, i, reason, SGW_EPROTO, "invalid trailer field");
-            st->remaining = 0xffff;
+            st->state = (int)(CK_TRAILER_NAME | (0xffffu << 8)); /* all candidates, pos 0 */
             trailer_match(st, c);
-            st->state = CK_TRAILER_NAME;
             break;
         case CK_TRAILER_NAME:
             if (c == ':') {
@@ -1088,7 +1096,6 @@ int px_h1_chunked_feed(struct px_h1_chunked *st, const char *in, size_t len, siz
                 return ck_fail(st, consumed, i, reason, SGW_EPROTO,
                                "bare CR after last chunk");
             st->state = CK_DONE;
-            st->remaining = 0;
             st->done = 1;
             *consumed = i;
             return SGW_OK;

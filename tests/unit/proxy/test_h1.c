@@ -372,6 +372,10 @@ static const struct bad_vec bad_requests[] = {
      "invalid Host"},
     {"Host percent", S("GET / HTTP/1.1\r\nHost: a%2eb\r\n\r\n"), SGW_EPROTO, "invalid Host"},
     {"Host bad IPv6", S("GET / HTTP/1.1\r\nHost: [::g]\r\n\r\n"), SGW_EPROTO, "invalid Host"},
+    {"Host IPv6 two ::", S("GET / HTTP/1.1\r\nHost: [1::2::3]\r\n\r\n"), SGW_EPROTO,
+     "invalid Host"},
+    {"Host IPv6 no brackets", S("GET / HTTP/1.1\r\nHost: ::1\r\n\r\n"), SGW_EPROTO,
+     "invalid Host"},
     {"Host IPv6 zone", S("GET / HTTP/1.1\r\nHost: [fe80::1%eth0]\r\n\r\n"), SGW_EPROTO,
      "invalid Host"},
     /* absolute-form vs Host */
@@ -788,6 +792,7 @@ static const struct chunk_vec chunk_vecs[] = {
     {"data bare LF", S("5\r\nhello\n0\r\n\r\n"), SGW_EPROTO, NULL, 0},
     {"data any 2 bytes", S("5\r\nhelloXX0\r\n\r\n"), SGW_EPROTO, NULL, 0},
     {"data spill", S("3\r\nhello\r\n0\r\n\r\n"), SGW_EPROTO, NULL, 0},
+    {"data X LF", S("5\r\nhelloX\n0\r\n\r\n"), SGW_EPROTO, NULL, 0},
     {"data CR X", S("5\r\nhello\rX0\r\n\r\n"), SGW_EPROTO, NULL, 0},
     {"extra CRLF before last", S("1\r\na\r\n\r\n0\r\n\r\n"), SGW_EPROTO, NULL, 0},
     {"last bare LF", S("0\r\n\n"), SGW_EPROTO, NULL, 0},
@@ -801,6 +806,8 @@ static const struct chunk_vec chunk_vecs[] = {
     {"ext CTL", S("5;a\x01\r\nhello\r\n0\r\n\r\n"), SGW_EPROTO, NULL, 0},
     {"ext quoted CRLF", S("5;a=\"x\r\n\"\r\nhello\r\n0\r\n\r\n"), SGW_EPROTO, NULL, 0},
     {"ext unterminated quote", S("5;a=\"x\r\nhello\r\n0\r\n\r\n"), SGW_EPROTO, NULL, 0},
+    {"ext double equals", S("5;a=b=c\r\nhello\r\n0\r\n\r\n"), SGW_EPROTO, NULL, 0},
+    {"ext escaped CTL", S("5;a=\"\\\x01\"\r\nhello\r\n0\r\n\r\n"), SGW_EPROTO, NULL, 0},
     {"ext junk after quote", S("5;a=\"x\"y\r\nhello\r\n0\r\n\r\n"), SGW_EPROTO, NULL, 0},
     /* trailers (catalogue 19) */
     {"trailer CL", S("0\r\nContent-Length: 5\r\n\r\n"), SGW_EPROTO, NULL, 0},
@@ -808,6 +815,11 @@ static const struct chunk_vec chunk_vecs[] = {
     {"trailer Host", S("0\r\nHOST: evil\r\n\r\n"), SGW_EPROTO, NULL, 0},
     {"trailer Authorization", S("0\r\nAuthorization: x\r\n\r\n"), SGW_EPROTO, NULL, 0},
     {"trailer prefix ok", S("0\r\nHosts: x\r\nContent-Lengthy: 1\r\n\r\n"), SGW_OK, "", 0},
+    {"trailer long names", S("0\r\nContent-Length-And-A-Much-Longer-Suffix-Name: 1\r\n"
+                             "Xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx: 2\r\n\r\n"),
+     SGW_OK, "", 0},
+    {"trailer Set-Cookie", S("0\r\nSet-Cookie: a=b\r\n\r\n"), SGW_EPROTO, NULL, 0},
+    {"trailer underscore", S("0\r\nContent_Length: 5\r\n\r\n"), SGW_EPROTO, NULL, 0},
     {"trailer obs-fold", S("0\r\nX: a\r\n b\r\n\r\n"), SGW_EPROTO, NULL, 0},
     {"trailer bare LF", S("0\r\nX: a\n\r\n"), SGW_EPROTO, NULL, 0},
     {"trailer no colon", S("0\r\nXa\r\n\r\n"), SGW_EPROTO, NULL, 0},
@@ -919,6 +931,13 @@ static void test_chunked_limits(void)
     CHECK(px_h1_chunked_feed(&st, S("0\r\n\r\nX"), &consumed, &d, &dl, &why) == SGW_OK &&
           st.done && consumed == 5 && dl == 0);
     CHECK(px_h1_chunked_feed(&st, S("X"), &consumed, &d, &dl, &why) == SGW_OK && consumed == 0);
+    /* inside the trailer section nothing remains of any chunk */
+    memset(&st, 0, sizeof st);
+    CHECK(px_h1_chunked_feed(&st, S("0\r\nX-Trailer-Name: v"), &consumed, &d, &dl, &why) ==
+              SGW_AGAIN &&
+          st.remaining == 0 && !st.done);
+    CHECK(px_h1_chunked_feed(&st, S("\r\n\r\n"), &consumed, &d, &dl, &why) == SGW_OK &&
+          st.done && consumed == 4);
     /* AGAIN consumes everything given */
     memset(&st, 0, sizeof st);
     CHECK(px_h1_chunked_feed(&st, S("a;x=1"), &consumed, &d, &dl, &why) == SGW_AGAIN &&
