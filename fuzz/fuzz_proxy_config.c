@@ -50,7 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             char probe[300];
             /* a wildcard pin matches one more label, an exact pin itself */
             int n = snprintf(probe, sizeof probe, "%s%s", p->host[0] == '*' ? "x." : "", h);
-            const struct px_pin *f = px_config_pin_find(&cfg, probe, (size_t)n, p->port ? p->port : 1);
+            const struct px_pin *f =
+                px_config_pin_find(&cfg, probe, (size_t)n, p->port ? p->port : 1);
             SGW_INVARIANT(f != NULL && f <= p);
         }
     } else {

@@ -29,9 +29,9 @@
 #define ADMIN_TIMEOUT_S 10
 
 struct px_admin {
-    struct evhttp *http;      /* owned; owns the listening socket */
-    int (*ready_cb)(void *);  /* borrowed; may be NULL (then never ready) */
-    void *arg;                /* borrowed, passed to ready_cb */
+    struct evhttp *http;     /* owned; owns the listening socket */
+    int (*ready_cb)(void *); /* borrowed; may be NULL (then never ready) */
+    void *arg;               /* borrowed, passed to ready_cb */
     uint16_t port;
 };
 

@@ -324,8 +324,11 @@ static int parse_bytes(const char *v, size_t n, uint64_t *out)
     static const struct {
         const char *suffix;
         uint64_t mult;
-    } units[] = {{"TiB", 1ULL << 40}, {"GiB", 1ULL << 30}, {"MiB", 1ULL << 20},
-                 {"KiB", 1ULL << 10}, {"B", 1}};
+    } units[] = {{"TiB", 1ULL << 40},
+                 {"GiB", 1ULL << 30},
+                 {"MiB", 1ULL << 20},
+                 {"KiB", 1ULL << 10},
+                 {"B", 1}};
     uint64_t mult = 1;
     for (size_t i = 0; i < SGW_ARRAY_LEN(units); i++) {
         size_t sl = strlen(units[i].suffix);
@@ -369,8 +372,8 @@ static void pins_drop(struct px_config *cfg, int connect_to)
 
 /* Applies one value of option o. from_file says whether it comes from the
  * config file. On error writes a message (without position) to msg. */
-static int apply(struct px_config *cfg, struct load_state *st, const struct opt *o,
-                 const char *v, size_t n, enum src from, char *msg)
+static int apply(struct px_config *cfg, struct load_state *st, const struct opt *o, const char *v,
+                 size_t n, enum src from, char *msg)
 {
     char show[64];
     void *field = (char *)cfg + o->off;
@@ -668,13 +671,15 @@ static int load_file(struct px_config *cfg, struct load_state *st, const char *f
     }
     yaml_parser_set_input_string(&parser, buf, len);
     if (!yaml_parser_load(&parser, &doc)) {
-        ferr(err, file, parser.problem_mark, "invalid YAML: %s", parser.problem ? parser.problem : "syntax error");
+        ferr(err, file, parser.problem_mark, "invalid YAML: %s",
+             parser.problem ? parser.problem : "syntax error");
         goto out;
     }
     have_doc = 1;
     /* A second document would be silently ignored; refuse it. */
     if (!yaml_parser_load(&parser, &extra)) {
-        ferr(err, file, parser.problem_mark, "invalid YAML: %s", parser.problem ? parser.problem : "syntax error");
+        ferr(err, file, parser.problem_mark, "invalid YAML: %s",
+             parser.problem ? parser.problem : "syntax error");
         goto out;
     }
     if (yaml_document_get_root_node(&extra) != NULL) {
@@ -726,8 +731,7 @@ static int check_endpoints(const struct px_config *cfg, FILE *err)
             }
         if (cfg->admin[0] && same_endpoint(cfg->listen[i], cfg->admin)) {
             if (err)
-                fprintf(err, "sovgw run: admin address %s is also a proxy listener\n",
-                        cfg->admin);
+                fprintf(err, "sovgw run: admin address %s is also a proxy listener\n", cfg->admin);
             return -1;
         }
     }

@@ -31,7 +31,7 @@
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER; /* open/reopen/close */
 static _Atomic int g_fd = -1;
-static char *g_path;            /* owned; NULL for stdout */
+static char *g_path;              /* owned; NULL for stdout */
 static _Atomic uint64_t g_failed; /* records that could not be written */
 /* Longest line we write: PX_DECLOG_MAX_LINE, or PIPE_BUF when the log is a
  * pipe or socket, where only writes up to PIPE_BUF are atomic. */
@@ -293,7 +293,7 @@ int px_declog_open(const char *path, char *err, size_t errlen)
     struct stat st;
     int stream = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
     atomic_store(&g_max_line, stream && PIPE_BUF < PX_DECLOG_MAX_LINE ? (size_t)PIPE_BUF
-                                                                       : (size_t)PX_DECLOG_MAX_LINE);
+                                                                      : (size_t)PX_DECLOG_MAX_LINE);
     rc = 0;
 out:
     pthread_mutex_unlock(&g_lock);

@@ -9,11 +9,13 @@
 #define PX_DECLOG_MAX_LINE 8192
 
 struct px_declog_rec {
-    const char *client;        /* "127.0.0.1:54321" */
-    const char *method, *host; uint16_t port; const char *path;  /* path may be NULL */
-    const char *proto;         /* "http/1.1", "connect", "h2" */
+    const char *client; /* "127.0.0.1:54321" */
+    const char *method, *host;
+    uint16_t port;
+    const char *path;  /* path may be NULL */
+    const char *proto; /* "http/1.1", "connect", "h2" */
     const char *rule_id, *verdict, *reason;
-    int status;                /* HTTP status sent to the client (0 for tunnels) */
+    int status; /* HTTP status sent to the client (0 for tunnels) */
     uint64_t bytes_in, bytes_out;
     double decision_ms, upstream_ms, total_ms;
     uint64_t policy_version;
@@ -21,12 +23,13 @@ struct px_declog_rec {
 
 /* Opens the log (path "-" = stdout); 0 ok, -1 with a message in err. */
 int px_declog_open(const char *path /* "-" = stdout */, char *err, size_t errlen);
-void px_declog_write(const struct px_declog_rec *r);  /* adds "time" (RFC 3339 UTC, ms); JSON-escapes all strings */
-int px_declog_reopen(void);                           /* SIGHUP: reopen the file (log rotation); 0 ok, -1 error */
+void px_declog_write(
+    const struct px_declog_rec *r); /* adds "time" (RFC 3339 UTC, ms); JSON-escapes all strings */
+int px_declog_reopen(void);         /* SIGHUP: reopen the file (log rotation); 0 ok, -1 error */
 void px_declog_close(void);
 
-/* Formats one record (with trailing '\n') into buf; returns the length (< cap) or 0 if cap is too small
- * (cap >= PX_DECLOG_MAX_LINE always suffices). Used by px_declog_write; exposed for tests. */
+/* Formats one record (with trailing '\n') into buf; returns the length (< cap) or 0 if cap is too
+ * small (cap >= PX_DECLOG_MAX_LINE always suffices). Used by px_declog_write; exposed for tests. */
 size_t px_declog_format(const struct px_declog_rec *r, char *buf, size_t cap);
 
 #endif

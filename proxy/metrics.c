@@ -20,13 +20,7 @@
 #define RULE_ID_MAX 128 /* longer rule ids are truncated for the label */
 #define HASH_SLOTS (PX_METRICS_MAX_RULES * 2)
 
-enum verdict {
-    V_ALLOW,
-    V_DENY,
-    V_ERROR,
-    V_OTHER,
-    V__COUNT
-};
+enum verdict { V_ALLOW, V_DENY, V_ERROR, V_OTHER, V__COUNT };
 static const char *const verdict_names[V__COUNT] = {"allow", "deny", "error", "other"};
 
 /* Upper bounds in seconds; +Inf is implicit. */
@@ -40,8 +34,8 @@ struct rule_entry {
 };
 
 static struct {
-    pthread_mutex_t lock;           /* serialises inserts (n_rules, new slots) */
-    _Atomic size_t n_rules;         /* entries in rules[] in use; [0] is "other" */
+    pthread_mutex_t lock;              /* serialises inserts (n_rules, new slots) */
+    _Atomic size_t n_rules;            /* entries in rules[] in use; [0] is "other" */
     _Atomic int32_t slots[HASH_SLOTS]; /* index into rules[]; 0 = empty */
     struct rule_entry rules[PX_METRICS_MAX_RULES + 1];
     _Atomic uint64_t bucket[N_BUCKETS + 1]; /* non-cumulative; last = above all bounds */
@@ -300,8 +294,9 @@ static void out_label(struct out *o, const char *v)
 char *px_metrics_render(void)
 {
     struct out o = {0};
-    outf(&o, "# HELP sovgw_up 1 while the gateway process is running.\n"
-             "# TYPE sovgw_up gauge\nsovgw_up %d\n",
+    outf(&o,
+         "# HELP sovgw_up 1 while the gateway process is running.\n"
+         "# TYPE sovgw_up gauge\nsovgw_up %d\n",
          atomic_load(&M.up));
 
     outf(&o, "# HELP sovgw_requests_total Requests decided, by verdict and matching rule.\n"
@@ -339,20 +334,25 @@ char *px_metrics_render(void)
          (unsigned long long)(sum / 1000000), (unsigned long long)(sum % 1000000));
     outf(&o, "sovgw_request_duration_seconds_count %llu\n", (unsigned long long)cum);
 
-    outf(&o, "# HELP sovgw_bytes_in_total Bytes received from clients.\n"
-             "# TYPE sovgw_bytes_in_total counter\nsovgw_bytes_in_total %llu\n",
+    outf(&o,
+         "# HELP sovgw_bytes_in_total Bytes received from clients.\n"
+         "# TYPE sovgw_bytes_in_total counter\nsovgw_bytes_in_total %llu\n",
          (unsigned long long)atomic_load(&M.bytes_in));
-    outf(&o, "# HELP sovgw_bytes_out_total Bytes sent to clients.\n"
-             "# TYPE sovgw_bytes_out_total counter\nsovgw_bytes_out_total %llu\n",
+    outf(&o,
+         "# HELP sovgw_bytes_out_total Bytes sent to clients.\n"
+         "# TYPE sovgw_bytes_out_total counter\nsovgw_bytes_out_total %llu\n",
          (unsigned long long)atomic_load(&M.bytes_out));
-    outf(&o, "# HELP sovgw_active_connections Open client connections.\n"
-             "# TYPE sovgw_active_connections gauge\nsovgw_active_connections %lld\n",
+    outf(&o,
+         "# HELP sovgw_active_connections Open client connections.\n"
+         "# TYPE sovgw_active_connections gauge\nsovgw_active_connections %lld\n",
          (long long)atomic_load(&M.active));
-    outf(&o, "# HELP sovgw_upstream_connections Open upstream connections.\n"
-             "# TYPE sovgw_upstream_connections gauge\nsovgw_upstream_connections %lld\n",
+    outf(&o,
+         "# HELP sovgw_upstream_connections Open upstream connections.\n"
+         "# TYPE sovgw_upstream_connections gauge\nsovgw_upstream_connections %lld\n",
          (long long)atomic_load(&M.upstream));
-    outf(&o, "# HELP sovgw_policy_version Version of the policy in use.\n"
-             "# TYPE sovgw_policy_version gauge\nsovgw_policy_version %llu\n",
+    outf(&o,
+         "# HELP sovgw_policy_version Version of the policy in use.\n"
+         "# TYPE sovgw_policy_version gauge\nsovgw_policy_version %llu\n",
          (unsigned long long)atomic_load(&M.policy_version));
     if (o.failed) {
         free(o.p);

@@ -12,8 +12,8 @@
 void px_metrics_init(void);
 void px_metrics_request(const char *verdict /* "allow"|"deny"|"error" */, const char *rule_id,
                         double seconds, uint64_t bytes_in, uint64_t bytes_out);
-void px_metrics_conn(int delta);                 /* active downstream connections +1/-1 */
-void px_metrics_upstream_conn(int delta);        /* open upstream connections */
+void px_metrics_conn(int delta);          /* active downstream connections +1/-1 */
+void px_metrics_upstream_conn(int delta); /* open upstream connections */
 void px_metrics_policy_version(uint64_t v);
 /* Renders Prometheus text exposition format (HELP/TYPE lines): sovgw_requests_total{verdict,rule},
  * sovgw_request_duration_seconds histogram, sovgw_bytes_in_total, sovgw_bytes_out_total,

@@ -12,12 +12,12 @@
 #include "proxy/config.h"
 
 static int failures;
-#define CHECK(c)                                                                 \
-    do {                                                                         \
-        if (!(c)) {                                                              \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            failures++;                                                          \
-        }                                                                        \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);                  \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 static char errtext[4096];
@@ -41,8 +41,8 @@ static int load_v(struct px_config *cfg, int n, const char *const *args)
     free(buf);
     return rc;
 }
-#define LOAD(cfg, ...)                                                                 \
-    load_v((cfg), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), \
+#define LOAD(cfg, ...)                                                                             \
+    load_v((cfg), (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)),             \
            (const char *[]){__VA_ARGS__})
 
 static char tmpdir[] = "/tmp/sgw_test_config_XXXXXX";
@@ -96,9 +96,8 @@ static void test_every_flag(void)
                   "--log-file=/tmp/x.log", "--log-level", "debug", "--max-request-line", "4096",
                   "--max-head=32768", "--max-headers", "50", "--max-body", "8MiB",
                   "--max-connections=77", "--connect-timeout-ms", "1001",
-                  "--header-timeout-ms=1002", "--idle-timeout-ms", "1003",
-                  "--upstream-timeout-ms", "1004", "--pool-idle-ms", "1005",
-                  "--drain-timeout-ms=0");
+                  "--header-timeout-ms=1002", "--idle-timeout-ms", "1003", "--upstream-timeout-ms",
+                  "1004", "--pool-idle-ms", "1005", "--drain-timeout-ms=0");
     CHECK(rc == 0);
     if (rc != 0) {
         fprintf(stderr, "%s", errtext);
@@ -154,8 +153,7 @@ static void test_usage_errors(void)
     CHECK(LOAD(&c, "--config", "a", "--config", "b") == 2 && has("--config given twice"));
     CHECK(LOAD(&c, "--config", "/nonexistent/sovgw.yaml") == 2 &&
           has("cannot open config file /nonexistent/sovgw.yaml"));
-    CHECK(LOAD(&c, "--max-head", "4096", "--max-request-line", "8192") == 2 &&
-          has("max-head"));
+    CHECK(LOAD(&c, "--max-head", "4096", "--max-request-line", "8192") == 2 && has("max-head"));
     CHECK(LOAD(&c, "--max-head", "8192", "--max-request-line", "8192") == 0);
     px_config_cleanup(&c);
     /* On error nothing is left allocated and cleanup is still safe. */
@@ -200,9 +198,10 @@ static void test_numeric_bounds(void)
             if (k == 0 && b[i].min == 0)
                 continue;
             snprintf(v, sizeof v, "%llu", (unsigned long long)probes[k]);
-            int rc = strcmp(b[i].flag, "max-head") == 0 || strcmp(b[i].flag, "max-request-line") == 0
-                         ? LOAD(&c, "--max-head", mh, "--max-request-line", rl, flag, v)
-                         : LOAD(&c, flag, v);
+            int rc =
+                strcmp(b[i].flag, "max-head") == 0 || strcmp(b[i].flag, "max-request-line") == 0
+                    ? LOAD(&c, "--max-head", mh, "--max-request-line", rl, flag, v)
+                    : LOAD(&c, flag, v);
             if (rc != expect[k])
                 fprintf(stderr, "bound %s=%s: rc %d (%s)\n", b[i].flag, v, rc, errtext);
             CHECK(rc == expect[k]);
@@ -227,11 +226,21 @@ static void test_sizes(void)
         int rc;
         uint64_t want;
     } t[] = {
-        {"8MiB", 0, 8ULL << 20},  {"64KiB", 0, 64ULL << 10}, {"1GiB", 0, 1ULL << 30},
-        {"1TiB", 0, 1ULL << 40},  {"123", 0, 123},           {"123B", 0, 123},
-        {"0", 0, 0},              {"0MiB", 0, 0},            {"1025GiB", 2, 0},
-        {"8M", 2, 0},             {"8 MiB", 2, 0},           {"MiB", 2, 0},
-        {"8mib", 2, 0},           {"8KB", 2, 0},             {"1.5MiB", 2, 0},
+        {"8MiB", 0, 8ULL << 20},
+        {"64KiB", 0, 64ULL << 10},
+        {"1GiB", 0, 1ULL << 30},
+        {"1TiB", 0, 1ULL << 40},
+        {"123", 0, 123},
+        {"123B", 0, 123},
+        {"0", 0, 0},
+        {"0MiB", 0, 0},
+        {"1025GiB", 2, 0},
+        {"8M", 2, 0},
+        {"8 MiB", 2, 0},
+        {"MiB", 2, 0},
+        {"8mib", 2, 0},
+        {"8KB", 2, 0},
+        {"1.5MiB", 2, 0},
         {"17179869184TiB", 2, 0}, /* 2^34 TiB overflows 64 bits */
     };
     struct px_config c;
@@ -258,8 +267,8 @@ static void test_listen(void)
     CHECK(strcmp(c.listen[PX_MAX_LISTEN - 1], "127.0.0.1:4015") == 0);
     px_config_cleanup(&c);
     CHECK(load_v(&c, PX_MAX_LISTEN * 2 + 2, args) == 2 && has("too many listeners"));
-    const char *bad[] = {"localhost:3128", "127.0.0.1", "127.0.0.1:65536", "[127.0.0.1]:80",
-                         "::1:3128",       "[::1]3128", "[::1]:",          "1.2.3:80",
+    const char *bad[] = {"localhost:3128", "127.0.0.1",   "127.0.0.1:65536", "[127.0.0.1]:80",
+                         "::1:3128",       "[::1]3128",   "[::1]:",          "1.2.3:80",
                          ":3128",          "127.0.0.1:-1"};
     for (size_t i = 0; i < SGW_ARRAY_LEN(bad); i++) {
         CHECK(LOAD(&c, "--listen", bad[i]) == 2);
@@ -272,12 +281,14 @@ static void test_listen(void)
           has("listen address 127.0.0.1:80 is given twice"));
     CHECK(LOAD(&c, "--listen", "[::1]:80", "--listen", "[0:0::1]:80") == 2 && has("given twice"));
     CHECK(LOAD(&c, "--listen", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--admin",
-               "127.0.0.1:0") == 0 && c.n_listen == 2);
+               "127.0.0.1:0") == 0 &&
+          c.n_listen == 2);
     px_config_cleanup(&c);
     CHECK(LOAD(&c, "--listen", "127.0.0.1:80", "--listen", "127.0.0.2:80", "--listen",
                "[::1]:80") == 0);
     px_config_cleanup(&c);
-    CHECK(LOAD(&c, "--admin", "127.0.0.1:3128") == 2 && has("admin address 127.0.0.1:3128 is also"));
+    CHECK(LOAD(&c, "--admin", "127.0.0.1:3128") == 2 &&
+          has("admin address 127.0.0.1:3128 is also"));
     CHECK(LOAD(&c, "--admin", "off", "--listen", "127.0.0.1:9090") == 0);
     px_config_cleanup(&c);
     CHECK(LOAD(&c, "--admin", "example.com:80") == 2 && has("--admin: invalid address"));
@@ -328,8 +339,8 @@ static void test_pins(void)
     CHECK(p == &c.pins[1]);
     p = px_config_pin_find(&c, "a.b.example.com", 15, 1);
     CHECK(p == &c.pins[1]);
-    CHECK(px_config_pin_find(&c, "example.com", 11, 443) == NULL);     /* not the apex */
-    CHECK(px_config_pin_find(&c, "xexample.com", 12, 443) == NULL);    /* label boundary */
+    CHECK(px_config_pin_find(&c, "example.com", 11, 443) == NULL);  /* not the apex */
+    CHECK(px_config_pin_find(&c, "xexample.com", 12, 443) == NULL); /* label boundary */
     CHECK(px_config_pin_find(&c, ".example.com", 12, 443) == &c.pins[1] ||
           px_config_pin_find(&c, ".example.com", 12, 443) == NULL);
     CHECK(px_config_pin_find(&c, "svc.internal", 12, 80) == &c.pins[2]);
@@ -362,11 +373,14 @@ static void test_pins(void)
         px_config_cleanup(&c);
     }
     const char *bad_resolve[] = {
-        "-a.com:443:10.0.0.1",     "a-.com:443:10.0.0.1",  "a..com:443:10.0.0.1",
-        "*.:443:10.0.0.1",         "a.*.com:443:10.0.0.1", "a.com:0:10.0.0.1",
-        "a.com:65536:10.0.0.1",    "a.com:443:example.com", "a.com:443:10.0.0.256",
-        "a.com:443",               "a.com:443:",           ":443:10.0.0.1",
-        "a.com::10.0.0.1",         "a.com:443:[10.0.0.1]", "a b.com:443:10.0.0.1",
+        "-a.com:443:10.0.0.1",  "a-.com:443:10.0.0.1",
+        "a..com:443:10.0.0.1",  "*.:443:10.0.0.1",
+        "a.*.com:443:10.0.0.1", "a.com:0:10.0.0.1",
+        "a.com:65536:10.0.0.1", "a.com:443:example.com",
+        "a.com:443:10.0.0.256", "a.com:443",
+        "a.com:443:",           ":443:10.0.0.1",
+        "a.com::10.0.0.1",      "a.com:443:[10.0.0.1]",
+        "a b.com:443:10.0.0.1",
     };
     for (size_t i = 0; i < SGW_ARRAY_LEN(bad_resolve); i++) {
         int r = LOAD(&c, "--resolve", bad_resolve[i]);
@@ -430,8 +444,8 @@ static void test_file(void)
 
     /* Precedence: flags override; a repeated flag replaces the file's list of that key only. */
     rc = LOAD(&c, "--workers", "7", "--listen", "127.0.0.1:5000", "--resolve",
-              "z.example:1:10.9.9.9", "--config", f, "--policy", "flag.yaml", "--max-head",
-              "4096", "--admin=127.0.0.1:0");
+              "z.example:1:10.9.9.9", "--config", f, "--policy", "flag.yaml", "--max-head", "4096",
+              "--admin=127.0.0.1:0");
     CHECK(rc == 0);
     CHECK(c.workers == 7 && c.n_listen == 1 && strcmp(c.listen[0], "127.0.0.1:5000") == 0);
     CHECK(strcmp(c.admin, "127.0.0.1:0") == 0);
@@ -481,7 +495,8 @@ static void test_file_errors(void)
         {"workers: 1\n---\nworkers: 2\n", ":3:1: ", "only one YAML document"},
         {"workers: [1\n", ":2:1: ", "invalid YAML: "},
         {"policy: a\nstore: b\n", ":2:8: ", "mutually exclusive"},
-        {"resolve: [\"a.com:443:nope\"]\n", ":1:11: ", "resolve: 'a.com:443:nope': invalid address"},
+        {"resolve: [\"a.com:443:nope\"]\n",
+         ":1:11: ", "resolve: 'a.com:443:nope': invalid address"},
         {"log-level: loud\n", ":1:12: ", "not one of error"},
         {"admin: \"1.2.3.4\"\n", ":1:8: ", "admin: invalid address"},
         {"? [a]\n: 1\n", ":1:3: ", "keys must be plain names"},
@@ -548,12 +563,29 @@ static void test_help(void)
         abort();
     px_config_help(f);
     fclose(f);
-    const char *keys[] = {"config", "policy", "store", "listen", "admin", "workers", "resolve",
-                          "connect-to", "upstream-ca", "log-file", "log-level",
-                          "max-request-line", "max-head", "max-headers", "max-body",
-                          "max-connections", "connect-timeout-ms", "header-timeout-ms",
-                          "idle-timeout-ms", "upstream-timeout-ms", "pool-idle-ms",
-                          "drain-timeout-ms", "help"};
+    const char *keys[] = {"config",
+                          "policy",
+                          "store",
+                          "listen",
+                          "admin",
+                          "workers",
+                          "resolve",
+                          "connect-to",
+                          "upstream-ca",
+                          "log-file",
+                          "log-level",
+                          "max-request-line",
+                          "max-head",
+                          "max-headers",
+                          "max-body",
+                          "max-connections",
+                          "connect-timeout-ms",
+                          "header-timeout-ms",
+                          "idle-timeout-ms",
+                          "upstream-timeout-ms",
+                          "pool-idle-ms",
+                          "drain-timeout-ms",
+                          "help"};
     for (size_t i = 0; i < SGW_ARRAY_LEN(keys); i++) {
         char flag[64], key[64];
         snprintf(flag, sizeof flag, "--%s", keys[i]);

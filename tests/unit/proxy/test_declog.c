@@ -14,12 +14,12 @@
 #include "proxy/declog.h"
 
 static int failures;
-#define CHECK(c)                                                                 \
-    do {                                                                         \
-        if (!(c)) {                                                              \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            failures++;                                                          \
-        }                                                                        \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);                  \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 #define THREADS 4
@@ -93,14 +93,30 @@ static int j_string(struct jp *j, char *out, size_t cap)
             char e = j->p[1];
             j->p += 2;
             switch (e) {
-            case '"': ch = '"'; break;
-            case '\\': ch = '\\'; break;
-            case '/': ch = '/'; break;
-            case 'b': ch = '\b'; break;
-            case 'f': ch = '\f'; break;
-            case 'n': ch = '\n'; break;
-            case 'r': ch = '\r'; break;
-            case 't': ch = '\t'; break;
+            case '"':
+                ch = '"';
+                break;
+            case '\\':
+                ch = '\\';
+                break;
+            case '/':
+                ch = '/';
+                break;
+            case 'b':
+                ch = '\b';
+                break;
+            case 'f':
+                ch = '\f';
+                break;
+            case 'n':
+                ch = '\n';
+                break;
+            case 'r':
+                ch = '\r';
+                break;
+            case 't':
+                ch = '\t';
+                break;
             case 'u': {
                 if (j->end - j->p < 4)
                     return 0;
@@ -223,7 +239,9 @@ static void *writer(void *arg)
             .method = "GET",
             .host = "h\"os\\t\x01.example",
             .port = 443,
-            .path = (i % 10 == 0) ? long_path : (i % 10 == 1) ? NULL : "/a\xff\xfe\n\tb\xc3\xa9",
+            .path = (i % 10 == 0)   ? long_path
+                    : (i % 10 == 1) ? NULL
+                                    : "/a\xff\xfe\n\tb\xc3\xa9",
             .proto = "http/1.1",
             .rule_id = "r1",
             .verdict = (i & 1) ? "deny" : "allow",
@@ -340,14 +358,20 @@ static void test_escapes(void)
 {
     char line[PX_DECLOG_MAX_LINE];
     size_t n;
-    struct px_declog_rec r = {.client = "c", .method = "GET", .host = "h", .proto = "h2",
-                              .rule_id = "x", .verdict = "allow", .reason = "r"};
+    struct px_declog_rec r = {.client = "c",
+                              .method = "GET",
+                              .host = "h",
+                              .proto = "h2",
+                              .rule_id = "x",
+                              .verdict = "allow",
+                              .reason = "r"};
     r.path = "/q\"b\\s\n\x01\x1f";
     CHECK(strcmp(field(&r, "path", line, &n), "/q\"b\\s\n\x01\x1f") == 0);
     CHECK(strstr(line, "\"path\":\"/q\\\"b\\\\s\\n\\u0001\\u001f\"") != NULL);
     r.path = "\xff\xc3(\xed\xa0\x80\xf0\x9f\x98\x80"; /* bad, bad lead, surrogate, then U+1F600 */
     field(&r, "path", line, &n);
-    CHECK(strstr(line, "\"path\":\"\\ufffd\\ufffd(\\ufffd\\ufffd\\ufffd\xf0\x9f\x98\x80\"") != NULL);
+    CHECK(strstr(line, "\"path\":\"\\ufffd\\ufffd(\\ufffd\\ufffd\\ufffd\xf0\x9f\x98\x80\"") !=
+          NULL);
     r.path = NULL;
     CHECK(strcmp(field(&r, "path", line, &n), "(null)") == 0);
     r.rule_id = NULL;
@@ -361,7 +385,8 @@ static void test_escapes(void)
     r.port = 65535;
     r.status = 0;
     field(&r, "path", line, &n);
-    CHECK(n > 0 && strstr(line, "\"port\":65535,") != NULL && strstr(line, "\"status\":0,") != NULL);
+    CHECK(n > 0 && strstr(line, "\"port\":65535,") != NULL &&
+          strstr(line, "\"status\":0,") != NULL);
     CHECK(json_line_ok(line, n - 1, NULL, NULL, 0));
 
     /* Length bound: the line never exceeds PX_DECLOG_MAX_LINE; a path that
@@ -401,8 +426,13 @@ static void test_reopen(void)
     char path[256], rotated[256], err[256];
     snprintf(path, sizeof path, "%s/rot.jsonl", dir);
     snprintf(rotated, sizeof rotated, "%s/rot.jsonl.1", dir);
-    struct px_declog_rec r = {.client = "first", .method = "GET", .host = "h", .proto = "h2",
-                              .rule_id = "x", .verdict = "allow", .reason = "r"};
+    struct px_declog_rec r = {.client = "first",
+                              .method = "GET",
+                              .host = "h",
+                              .proto = "h2",
+                              .rule_id = "x",
+                              .verdict = "allow",
+                              .reason = "r"};
     CHECK(px_declog_open(path, err, sizeof err) == 0);
     px_declog_write(&r);
     CHECK(rename(path, rotated) == 0);
@@ -435,8 +465,13 @@ static void test_pipe(void)
     CHECK(saved >= 0 && dup2(fds[1], STDOUT_FILENO) == STDOUT_FILENO);
     char err[256];
     CHECK(px_declog_open("-", err, sizeof err) == 0);
-    struct px_declog_rec r = {.client = "pipe", .method = "GET", .host = "h", .proto = "h2",
-                              .rule_id = "x", .verdict = "allow", .reason = "r",
+    struct px_declog_rec r = {.client = "pipe",
+                              .method = "GET",
+                              .host = "h",
+                              .proto = "h2",
+                              .rule_id = "x",
+                              .verdict = "allow",
+                              .reason = "r",
                               .path = long_path};
     px_declog_write(&r);
     r.path = "/short";

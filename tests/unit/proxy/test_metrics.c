@@ -11,12 +11,12 @@
 #include "proxy/metrics.h"
 
 static int failures;
-#define CHECK(c)                                                                 \
-    do {                                                                         \
-        if (!(c)) {                                                              \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            failures++;                                                          \
-        }                                                                        \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);                  \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 #define PER_THREAD 20000
@@ -198,8 +198,7 @@ static void test_two_threads(void)
     CHECK(value_of(text, "sovgw_request_duration_seconds_bucket{le=\"0.25\"}") == fast);
     CHECK(value_of(text, "sovgw_request_duration_seconds_bucket{le=\"0.5\"}") == fast + mid);
     CHECK(value_of(text, "sovgw_request_duration_seconds_bucket{le=\"10\"}") == fast + mid);
-    CHECK(value_of(text, "sovgw_request_duration_seconds_bucket{le=\"+Inf\"}") ==
-          2.0 * PER_THREAD);
+    CHECK(value_of(text, "sovgw_request_duration_seconds_bucket{le=\"+Inf\"}") == 2.0 * PER_THREAD);
     CHECK(value_of(text, "sovgw_request_duration_seconds_count") == 2.0 * PER_THREAD);
     double want_sum = fast * 0.0002 + mid * 0.3 + (2.0 * PER_THREAD - fast - mid) * 20.0;
     double sum = value_of(text, "sovgw_request_duration_seconds_sum");
@@ -218,10 +217,10 @@ static void test_two_threads(void)
     }
     CHECK(nb >= 10);
     /* Each metric has HELP and TYPE exactly once. */
-    const char *names[] = {"sovgw_requests_total", "sovgw_request_duration_seconds",
-                           "sovgw_bytes_in_total", "sovgw_bytes_out_total",
+    const char *names[] = {"sovgw_requests_total",     "sovgw_request_duration_seconds",
+                           "sovgw_bytes_in_total",     "sovgw_bytes_out_total",
                            "sovgw_active_connections", "sovgw_upstream_connections",
-                           "sovgw_policy_version", "sovgw_up"};
+                           "sovgw_policy_version",     "sovgw_up"};
     for (size_t i = 0; i < SGW_ARRAY_LEN(names); i++) {
         char h[96], ty[96];
         snprintf(h, sizeof h, "# HELP %s ", names[i]);
@@ -239,7 +238,7 @@ static void test_escaping(void)
     px_metrics_request("allow", "bad\xff\x01utf8", 0.001, 0, 0);
     px_metrics_request("allow", "caf\xc3\xa9", 0.001, 0, 0);
     px_metrics_request("weird", NULL, 0.001, 0, 0);
-    px_metrics_request(NULL, "", -1.0, 0, 0);       /* negative duration counts as 0 */
+    px_metrics_request(NULL, "", -1.0, 0, 0); /* negative duration counts as 0 */
     px_metrics_request("deny", "other", NAN, 0, 0);
     char *text = px_metrics_render();
     CHECK(text != NULL);
@@ -247,7 +246,10 @@ static void test_escaping(void)
         return;
     CHECK(check_format(text) == 0);
     CHECK(value_of(text, "sovgw_requests_total{verdict=\"allow\",rule=\"a\\\"b\\\\c\\nd\"}") == 1);
-    CHECK(value_of(text, "sovgw_requests_total{verdict=\"allow\",rule=\"bad\xef\xbf\xbd\xef\xbf\xbdutf8\"}") == 1);
+    CHECK(value_of(
+              text,
+              "sovgw_requests_total{verdict=\"allow\",rule=\"bad\xef\xbf\xbd\xef\xbf\xbdutf8\"}") ==
+          1);
     CHECK(value_of(text, "sovgw_requests_total{verdict=\"allow\",rule=\"caf\xc3\xa9\"}") == 1);
     CHECK(value_of(text, "sovgw_requests_total{verdict=\"other\",rule=\"none\"}") == 2);
     CHECK(value_of(text, "sovgw_requests_total{verdict=\"deny\",rule=\"other\"}") == 1);
