@@ -227,6 +227,8 @@ struct dctx {
     struct sto_txn *t;
     const struct rl_request *req;
     uint32_t mbit;
+    const char *path;  /* never NULL */
+    size_t path_len;
     int path_ok;       /* request path is canonical */
     int have_addr;
     uint8_t fam;
@@ -331,7 +333,7 @@ static enum mstate match_rule(struct dctx *d, uint32_t idx, uint8_t *action, cha
         for (uint16_t i = 0; i < n && !c2.err; i++) {
             uint16_t l = sgw_cursor_be16(&c2);
             const uint8_t *pp = sgw_cursor_take(&c2, l);
-            if (pp && !hit && d->path_ok && l <= rq->path_len && !memcmp(pp, rq->path, l))
+            if (pp && !hit && d->path_ok && l <= d->path_len && !memcmp(pp, d->path, l))
                 hit = 1;
         }
         if (c2.err) {
@@ -340,7 +342,7 @@ static enum mstate match_rule(struct dctx *d, uint32_t idx, uint8_t *action, cha
         }
         /* a non-canonical path cannot be compared safely: deny rules match
            it, allow rules do not (fail closed) */
-        if (!d->path_ok && rq->path_len > 0)
+        if (!d->path_ok && d->path_len > 0)
             hit = act == RL_ACT_DENY;
         if (!hit)
             return M_NO;
@@ -499,7 +501,9 @@ void rl_decide(struct rl_reader *rd, const struct rl_request *req, struct rl_dec
     }
     host[hn] = 0;
     d.mbit = req->method ? rl_method_bit(req->method, req->method_len) : 0;
-    d.path_ok = req->path ? path_canonical(req->path, req->path_len) : 1;
+    d.path = req->path ? req->path : "";
+    d.path_len = req->path ? req->path_len : 0;
+    d.path_ok = path_canonical(d.path, d.path_len);
     if (req->addr) {
         if (!addr_of(req->addr, &d.fam, d.addr)) {
             finish(out, RL_DENY, "default", "destination address family is not IPv4 or IPv6");

@@ -181,6 +181,20 @@ static void test_conditions(void)
     CHECK(is(dec(&c, "r.com", 443, "GET", "/x\\admin", PUB4, 0), RL_DENY, "deny-admin"));
     CHECK(is(dec(&c, "r.com", 443, "GET", "/public?a=/../", PUB4, 0), RL_ALLOW, "r-all"));
     CHECK(is(dec(&c, "r.com", 443, "GET", "/public/..data", PUB4, 0), RL_ALLOW, "r-all"));
+    /* NULL path / method are "none", whatever the lengths say */
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    inet_pton(AF_INET, PUB4, &sin.sin_addr);
+    struct rl_request rq = {.host = "q.com", .host_len = 5, .port = 443, .method = NULL,
+                            .method_len = 3, .path = NULL, .path_len = 9,
+                            .addr = (const struct sockaddr *)&sin};
+    struct rl_decision d;
+    rl_decide(c.rd, &rq, &d);
+    CHECK(is(d, RL_DENY, "default"));
+    rq.host = "r.com";
+    rl_decide(c.rd, &rq, &d);
+    CHECK(is(d, RL_ALLOW, "r-all"));
     close_ctx(&c);
 }
 
