@@ -193,6 +193,18 @@ static void test_valid_requests(void)
     static const char r19[] = "PUT /k HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n";
     CHECK(parse_req(S(r19), &hl, &why) == SGW_OK && msg.expect_continue == 0);
 
+    /* encoded NUL / CRLF in the target are passed through, never decoded */
+    static const char r20[] = "GET /a%00b%0d%0A HTTP/1.1\r\nHost: a\r\n\r\n";
+    CHECK(parse_req(S(r20), &hl, &why) == SGW_OK && slice_is(msg.path, "/a%00b%0d%0A"));
+
+    /* every valid head above, cut at every prefix length, is AGAIN */
+    const char *const all[] = {r2, r4, r5, r5b, r6b, r7, r8, r9, r10, r12, r13, r14, r15,
+                               r16, r17, r18, r19, r20};
+    for (size_t k = 0; k < SGW_ARRAY_LEN(all); k++) {
+        CHECK(parse_req(all[k], strlen(all[k]), &hl, &why) == SGW_OK);
+        check_prefixes_again(all[k], hl, 0, "all");
+    }
+
     /* NULL limits mean the defaults */
     CHECK(px_h1_parse_request(S(r2), NULL, &msg, &hl, &why) == SGW_OK);
 }
@@ -321,6 +333,12 @@ static const struct bad_vec bad_requests[] = {
      "invalid Content-Length"},
     {"CL leading zero", S("POST / HTTP/1.1\r\n" H "Content-Length: 05\r\n\r\n"), SGW_EPROTO,
      "leading zero"},
+    {"CL double zero", S("POST / HTTP/1.1\r\n" H "Content-Length: 00\r\n\r\n"), SGW_EPROTO,
+     "leading zero"},
+    {"CL negative zero", S("POST / HTTP/1.1\r\n" H "Content-Length: -0\r\n\r\n"), SGW_EPROTO,
+     "invalid Content-Length"},
+    {"CL comma triple", S("POST / HTTP/1.1\r\n" H "Content-Length: 5,5,5\r\n\r\n"), SGW_EPROTO,
+     "invalid Content-Length"},
     {"CL internal space", S("POST / HTTP/1.1\r\n" H "Content-Length: 5 5\r\n\r\n"), SGW_EPROTO,
      "invalid Content-Length"},
     {"CL underscore", S("POST / HTTP/1.1\r\n" H "Content-Length: 5_0\r\n\r\n"), SGW_EPROTO,
@@ -678,6 +696,8 @@ static void test_responses(void)
     struct px_h1_limits lim;
     px_h1_limits_default(&lim);
     lim.max_request_line = 20; /* "HTTP/1.1 200 abcdef\r\n" is 21 */
+    CHECK(px_h1_parse_response(S("HTTP/1.1 200 abcd\r\n\r\n"), &lim, sgw_slice_make("GET", 3),
+                               &msg, &hl, &why) == SGW_OK);
     CHECK(px_h1_parse_response(S("HTTP/1.1 200 abcde\r\n\r\n"), &lim, sgw_slice_make("GET", 3),
                                &msg, &hl, &why) == SGW_OK);
     CHECK(px_h1_parse_response(S("HTTP/1.1 200 abcdef\r\n\r\n"), &lim, sgw_slice_make("GET", 3),
