@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "common/sgw.h"
+#include "proxy/metrics.h"
 
 #define TRUNC_MARK "...[truncated]"
 
@@ -246,6 +247,7 @@ void px_declog_write(const struct px_declog_rec *r)
     }
     if (wr != (ssize_t)n) {
         uint64_t k = atomic_fetch_add(&g_failed, 1);
+        px_metrics_declog_lost();
         if ((k & (k + 1)) == 0) /* 1st, 2nd, 4th, 8th … failure: do not flood stderr */
             sgw_log(SGW_LOG_ERROR, "declog", "decision log write failed (%s); %llu lost so far",
                     wr < 0 ? strerror(errno) : "short write", (unsigned long long)k + 1);

@@ -44,6 +44,7 @@ static struct {
     _Atomic uint64_t bytes_in, bytes_out;
     _Atomic int64_t active, upstream;
     _Atomic uint64_t policy_version;
+    _Atomic uint64_t declog_lost;
     _Atomic int up;
 } M = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -67,6 +68,7 @@ void px_metrics_init(void)
     atomic_store(&M.active, 0);
     atomic_store(&M.upstream, 0);
     atomic_store(&M.policy_version, 0);
+    atomic_store(&M.declog_lost, 0);
     atomic_store(&M.up, 1);
 }
 
@@ -177,6 +179,11 @@ void px_metrics_upstream_conn(int delta)
 void px_metrics_policy_version(uint64_t v)
 {
     atomic_store(&M.policy_version, v);
+}
+
+void px_metrics_declog_lost(void)
+{
+    atomic_fetch_add_explicit(&M.declog_lost, 1, memory_order_relaxed);
 }
 
 /* Growable output buffer; on allocation failure it sticks in a failed state. */
@@ -354,6 +361,10 @@ char *px_metrics_render(void)
          "# HELP sovgw_policy_version Version of the policy in use.\n"
          "# TYPE sovgw_policy_version gauge\nsovgw_policy_version %llu\n",
          (unsigned long long)atomic_load(&M.policy_version));
+    outf(&o,
+         "# HELP sovgw_decision_log_lost_total Decision-log lines that could not be written.\n"
+         "# TYPE sovgw_decision_log_lost_total counter\nsovgw_decision_log_lost_total %llu\n",
+         (unsigned long long)atomic_load(&M.declog_lost));
     if (o.failed) {
         free(o.p);
         return NULL;

@@ -15,9 +15,12 @@ void px_metrics_request(const char *verdict /* "allow"|"deny"|"error" */, const 
 void px_metrics_conn(int delta);          /* active downstream connections +1/-1 */
 void px_metrics_upstream_conn(int delta); /* open upstream connections */
 void px_metrics_policy_version(uint64_t v);
+/* A decision-log line could not be written (sovgw_decision_log_lost_total). */
+void px_metrics_declog_lost(void);
 /* Renders Prometheus text exposition format (HELP/TYPE lines): sovgw_requests_total{verdict,rule},
  * sovgw_request_duration_seconds histogram, sovgw_bytes_in_total, sovgw_bytes_out_total,
- * sovgw_active_connections, sovgw_upstream_connections, sovgw_policy_version, sovgw_up.
+ * sovgw_active_connections, sovgw_upstream_connections, sovgw_policy_version, sovgw_up,
+ * sovgw_decision_log_lost_total.
  * Returns a malloc'd NUL-terminated string (caller frees) or NULL. */
 char *px_metrics_render(void);
 

@@ -172,6 +172,8 @@ static void test_two_threads(void)
     for (int i = 0; i < 2; i++)
         pthread_join(t[i], NULL);
     px_metrics_policy_version(42);
+    px_metrics_declog_lost();
+    px_metrics_declog_lost();
     px_metrics_upstream_conn(-5);
 
     char *text = px_metrics_render();
@@ -191,6 +193,7 @@ static void test_two_threads(void)
     CHECK(value_of(text, "sovgw_upstream_connections") == 2.0 * PER_THREAD - 5);
     CHECK(value_of(text, "sovgw_policy_version") == 42);
     CHECK(value_of(text, "sovgw_up") == 1);
+    CHECK(value_of(text, "sovgw_decision_log_lost_total") == 2);
 
     /* i%3==0 → 0.0002 s: ceil(PER_THREAD/3) per thread */
     double fast = 2.0 * ((PER_THREAD + 2) / 3), mid = 2.0 * ((PER_THREAD + 1) / 3);
