@@ -2,11 +2,6 @@
  * then their content is refused (fail closed), never passed uninspected. */
 #include "classifiers/decode_internal.h"
 
-int dec_new_eventstream(struct dec_env *env, unsigned nest, struct dec **out)
-{
-    return dec_new_reject(env, nest, "event-stream content not inspectable", out);
-}
-
 int dec_new_cbor(struct dec_env *env, unsigned nest, struct dec **out)
 {
     return dec_new_reject(env, nest, "CBOR content not inspectable", out);

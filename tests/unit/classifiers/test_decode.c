@@ -713,6 +713,102 @@ static void test_awschunked(void)
            "!malformed aws-chunked framing at byte 16!");
 }
 
+/* ---- AWS event-stream ---- */
+
+static size_t es_hdr_str(uint8_t *o, const char *name, const char *val)
+{
+    size_t n = 0, nl = strlen(name), vl = strlen(val);
+    o[n++] = (uint8_t)nl;
+    memcpy(o + n, name, nl);
+    n += nl;
+    o[n++] = 7;
+    o[n++] = (uint8_t)(vl >> 8);
+    o[n++] = (uint8_t)vl;
+    memcpy(o + n, val, vl);
+    return n + vl;
+}
+
+static void be32(uint8_t *o, uint32_t v)
+{
+    o[0] = (uint8_t)(v >> 24);
+    o[1] = (uint8_t)(v >> 16);
+    o[2] = (uint8_t)(v >> 8);
+    o[3] = (uint8_t)v;
+}
+
+/* One message: headers h[0..hl), payload. Returns its length. */
+static size_t es_msg(uint8_t *o, const uint8_t *h, size_t hl, const char *payload)
+{
+    size_t pl = strlen(payload), total = 12 + hl + pl + 4;
+    be32(o, (uint32_t)total);
+    be32(o + 4, (uint32_t)hl);
+    be32(o + 8, (uint32_t)crc32(0, o, 8));
+    memcpy(o + 12, h, hl);
+    memcpy(o + 12 + hl, payload, pl);
+    be32(o + 12 + hl + pl, (uint32_t)crc32(0, o, (uInt)(12 + hl + pl)));
+    return total;
+}
+
+static void test_eventstream(void)
+{
+    const char *E = "application/vnd.amazon.eventstream";
+    uint8_t h[256], m[1024];
+    size_t hl = es_hdr_str(h, ":event-type", "chunk");
+    hl += es_hdr_str(h + hl, ":content-type", "application/json");
+    size_t n = es_msg(m, h, hl, "{\"bytes\":\"eyJ0ZXh0IjoiY2FyZCA0MTExMTExMTExMTExMTExIn0=\"}");
+    n += es_msg(m + n, h, hl, "{\"text\":\"two\"}");
+    expect_bin(E, NULL, m, n,
+               "{chunk}{application/json}{bytes}eyJ0ZXh0IjoiY2FyZCA0MTExMTExMTExMTExMTExIn0=|"
+               "{\"text\":\"card 4111111111111111\"}||"
+               "|{chunk}{application/json}{text}two||",
+               "eventstream>json", __LINE__);
+    /* sniffed */
+    expect_bin(NULL, NULL, m, n,
+               "{chunk}{application/json}{bytes}eyJ0ZXh0IjoiY2FyZCA0MTExMTExMTExMTExMTExIn0=|"
+               "{\"text\":\"card 4111111111111111\"}||"
+               "|{chunk}{application/json}{text}two||",
+               "eventstream>json", __LINE__);
+    /* custom header values are data; binary payload type refused */
+    hl = es_hdr_str(h, "x-note", "ssn 078-05-1120");
+    hl += es_hdr_str(h + hl, ":content-type", "audio/wav");
+    n = es_msg(m, h, hl, "RIFF....");
+    expect_bin(E, NULL, m, n,
+               "{x-note}ssn 078-05-1120|{audio/wav}!event payload of type audio/wav!|", NULL,
+               __LINE__);
+    /* no headers, empty payload */
+    n = es_msg(m, h, 0, "");
+    expect_bin(E, NULL, m, n, "|", NULL, __LINE__);
+    /* CRC errors, truncation, bounds */
+    hl = es_hdr_str(h, ":event-type", "chunk");
+    n = es_msg(m, h, hl, "{\"a\":\"b\"}");
+    m[n - 1] ^= 1;
+    expect_bin(E, NULL, m, n, "{chunk}{a}b||!event-stream message CRC mismatch!", NULL,
+               __LINE__);
+    m[n - 1] ^= 1;
+    m[8] ^= 1;
+    expect_bin(E, NULL, m, n, "!event-stream prelude CRC mismatch!", NULL, __LINE__);
+    m[8] ^= 1;
+    expect_bin(E, NULL, m, n - 6, "{chunk}{a}b!truncated event-stream message!", NULL,
+               __LINE__);
+    expect_bin(E, NULL, m, 5, "!truncated event-stream message!", NULL, __LINE__);
+    for (int d = -1; d <= 1; d++) {
+        uint8_t pre[12];
+        be32(pre, (uint32_t)(16u * 1024u * 1024u + (uint32_t)d));
+        be32(pre + 4, 0);
+        be32(pre + 8, (uint32_t)crc32(0, pre, 8));
+        char *got = run(E, NULL, pre, sizeof(pre));
+        if (d <= 0)
+            CHECK(strcmp(got, "!truncated event-stream message!") == 0);
+        else
+            CHECK(strcmp(got, "!event-stream message over 16777216 bytes!") == 0);
+        free(got);
+    }
+    /* a malformed header block */
+    h[0] = 0;
+    n = es_msg(m, h, 3, "");
+    expect_bin(E, NULL, m, n, "!malformed event-stream headers!", NULL, __LINE__);
+}
+
 int main(void)
 {
     test_json();
@@ -727,6 +823,7 @@ int main(void)
     test_bomb();
     test_multipart();
     test_awschunked();
+    test_eventstream();
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);
         return 1;
