@@ -17,6 +17,7 @@
 #
 # Env: SOVGW_REL (a release sovgw binary; default: build it in build/itest-rel),
 #      BENCH_DURATION (5s), BENCH_CONNS (50), BENCH_THREADS (2), BENCH_IDLE (5000),
+#      BENCH_REPS (3: each wrk run is repeated, the table shows medians),
 #      BENCH_PEERS ("haproxy nghttpx squid tinyproxy"), BENCH_SKIP_IDLE=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,7 @@ DUR=${BENCH_DURATION:-5s}
 CONNS=${BENCH_CONNS:-50}
 THREADS=${BENCH_THREADS:-2}
 IDLE_N=${BENCH_IDLE:-5000}
+REPS=${BENCH_REPS:-3}
 PEERS=${BENCH_PEERS:-haproxy nghttpx squid tinyproxy}
 OUT=$ROOT/bench/out
 mkdir -p "$OUT"
@@ -143,22 +145,36 @@ probe() {
   fi
 }
 
-# run_h1 NAME PORT TARGET HOST PID: wrk GET and POST
+median() { # median of the numbers given as arguments ("n/a" when none)
+  printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 }
+    END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2];
+          else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# run_h1 NAME PORT TARGET HOST PID: wrk GET and POST, REPS runs each, medians
 run_h1() {
-  local name=$1 port=$2 target=$3 host=$4 pid=$5 load post t0 t1 res rps p99 errs reqs cpu
+  local name=$1 port=$2 target=$3 host=$4 pid=$5 load post t0 t1 res rps p99 errs reqs cpu r
+  local -a RPS P99 CPU
   for load in GET POST-1KiB; do
     post=0
     [ "$load" = GET ] || post=1
-    t0=$(cpu_ticks "$pid")
-    res=$(BENCH_PATH=$target BENCH_HOST=$host BENCH_POST=$post \
-          wrk -t"$THREADS" -c"$CONNS" -d"$DUR" -s "$ROOT/bench/proxy_wrk.lua" \
-          "http://127.0.0.1:$port" 2>&1 | awk '/^RESULT/ {print $2, $3, $4, $5}')
-    t1=$(cpu_ticks "$pid")
-    read -r rps p99 errs reqs <<<"${res:-0 0 0 0}"
-    cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$reqs" \
-          'BEGIN { if (n > 0) printf "%.1f", d * 1e6 / hz / n; else print "n/a" }')
-    echo "$name|h1|$load|$rps|$p99|$cpu|$errs|$reqs" >>"$RESULTS"
-    log "$name h1 $load: $rps req/s, p99 ${p99} µs, ${cpu} µs CPU/req, $errs errors"
+    RPS=() P99=() CPU=()
+    local toterr=0
+    for r in $(seq "$REPS"); do
+      t0=$(cpu_ticks "$pid")
+      res=$(BENCH_PATH=$target BENCH_HOST=$host BENCH_POST=$post \
+            wrk -t"$THREADS" -c"$CONNS" -d"$DUR" -s "$ROOT/bench/proxy_wrk.lua" \
+            "http://127.0.0.1:$port" 2>&1 | awk '/^RESULT/ {print $2, $3, $4, $5}')
+      t1=$(cpu_ticks "$pid")
+      read -r rps p99 errs reqs <<<"${res:-0 0 0 0}"
+      cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$reqs" \
+            'BEGIN { if (n > 0) printf "%.1f", d * 1e6 / hz / n; else print "n/a" }')
+      RPS+=("$rps") P99+=("$p99") CPU+=("$cpu")
+      toterr=$((toterr + errs))
+    done
+    rps=$(median "${RPS[@]}") p99=$(median "${P99[@]}") cpu=$(median "${CPU[@]}")
+    echo "$name|h1|$load|$rps|$p99|$cpu|$toterr|$reqs" >>"$RESULTS"
+    log "$name h1 $load: $rps req/s, p99 ${p99} µs, ${cpu} µs CPU/req, $toterr errors (median of $REPS; req/s ${RPS[*]})"
   done
 }
 
@@ -336,7 +352,7 @@ done
 # ---------------------------------------------------------------- report
 {
   echo "Proxy benchmark: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)),"
-  echo "wrk -t$THREADS -c$CONNS -d$DUR keep-alive; origin: bench/upstream_h1 (1 thread, 13-byte body) on the same machine."
+  echo "wrk -t$THREADS -c$CONNS -d$DUR keep-alive, median of $REPS runs; origin: bench/upstream_h1 (1 thread, 13-byte body) on the same machine."
   echo "sovgw, Squid and tinyproxy are explicit forward proxies (absolute-form); HAProxy and nghttpx forward to a"
   echo "fixed upstream (less work per request). CPU µs/req = proxy utime+stime (all threads and children) / requests."
   echo "Load generator, origin and proxy share the machine: compare ratios, not absolute numbers."
@@ -358,7 +374,7 @@ done
       END {
         for (i = 0; i < n; i++) {
           p = order[i]
-          if (p ~ /^sovgw \(1/) continue
+          if (p ~ /^sovgw/ || p ~ /^origin/) continue
           for (l = 0; l < 2; l++) {
             load = (l == 0 ? "GET" : "POST-1KiB")
             s = "sovgw (1 worker)|" load
