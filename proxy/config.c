@@ -845,7 +845,7 @@ int px_config_load(int argc, char **argv, struct px_config *cfg, FILE *err)
             goto fail;
         }
         if (set_string(&cfg->config_file, val, vlen) != 0)
-            goto fail;
+            goto oom;
     }
     if (cfg->config_file != NULL && load_file(cfg, &st, cfg->config_file, err) != 0)
         goto fail;
@@ -878,8 +878,11 @@ int px_config_load(int argc, char **argv, struct px_config *cfg, FILE *err)
     if (check_endpoints(cfg, err) != 0)
         goto fail;
     if (cfg->log_file == NULL && set_string(&cfg->log_file, "-", 1) != 0)
-        goto fail;
+        goto oom;
     return 0;
+oom:
+    if (err)
+        fprintf(err, "sovgw run: out of memory\n");
 fail:
     px_config_cleanup(cfg);
     return 2;
