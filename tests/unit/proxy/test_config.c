@@ -586,6 +586,26 @@ static void test_help(void)
                           "pool-idle-ms",
                           "drain-timeout-ms",
                           "help"};
+    /* Every flag listed in the help is also a config key: a file setting it to
+     * an invalid value fails on the value, never as an unknown key. */
+    int listed = 0;
+    for (const char *p = buf; (p = strstr(p, "\n  --")) != NULL; p += 5) {
+        char name[64];
+        size_t n = strcspn(p + 5, " \n");
+        if (n == 0 || n >= sizeof name)
+            continue;
+        memcpy(name, p + 5, n);
+        name[n] = '\0';
+        listed++;
+        if (strcmp(name, "config") == 0 || strcmp(name, "help") == 0)
+            continue;
+        char text[128];
+        snprintf(text, sizeof text, "%s: [[x]]\n", name);
+        struct px_config c;
+        CHECK(LOAD(&c, "--config", write_cfg(text)) == 2);
+        CHECK(!has("unknown key"));
+    }
+    CHECK(listed == (int)SGW_ARRAY_LEN(keys));
     for (size_t i = 0; i < SGW_ARRAY_LEN(keys); i++) {
         char flag[64], key[64];
         snprintf(flag, sizeof flag, "--%s", keys[i]);
