@@ -809,6 +809,73 @@ static void test_eventstream(void)
     expect_bin(E, NULL, m, n, "!malformed event-stream headers!", NULL, __LINE__);
 }
 
+/* ---- CBOR ---- */
+
+static void test_cbor(void)
+{
+    const char *C = "application/cbor";
+    /* {"modelId":"m1","messages":[{"text":"a@b.com"}]} */
+    const uint8_t doc[] = {0xa2, 0x67, 'm', 'o', 'd', 'e', 'l', 'I', 'd', 0x62, 'm', '1',
+                           0x68, 'm', 'e', 's', 's', 'a', 'g', 'e', 's', 0x81, 0xa1,
+                           0x64, 't', 'e', 'x', 't', 0x67, 'a', '@', 'b', '.', 'c', 'o', 'm'};
+    expect_bin(C, NULL, doc, sizeof(doc), "{modelId}m1|{messages}{text}a@b.com|", "cbor",
+               __LINE__);
+    expect_bin(NULL, NULL, doc, sizeof(doc), "{modelId}m1|{messages}{text}a@b.com|", "cbor",
+               __LINE__);
+    /* integers: 4111111111111111 (uint64), -5, 0; float; tag; true/null */
+    const uint8_t ints[] = {0x87, 0x1b, 0x00, 0x0e, 0x9b, 0x08, 0xa5, 0x68, 0xf1, 0xc7, 0x24,
+                            0x00, 0xfb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0xc1, 0x1a, 0x65,
+                            0x53, 0xf1, 0x00, 0xf5, 0xf6};
+    expect_bin(C, NULL, ints, sizeof(ints), "4111111111111111|-5|0|1700000000|", NULL, __LINE__);
+    /* indefinite map, indefinite text in chunks, indefinite array */
+    const uint8_t indef[] = {0xbf, 0x61, 'k', 0x7f, 0x63, 'a', 'b', 'c', 0x62, 'd', 'e', 0xff,
+                             0x61, 'l', 0x9f, 0x61, 'x', 0xff, 0xff};
+    expect_bin(C, NULL, indef, sizeof(indef), "{k}abcde|{l}x|", NULL, __LINE__);
+    /* byte strings: text is scanned, a PNG reported, the rest still decoded */
+    const uint8_t bs[] = {0xa2, 0x61, 'b', 0x4b, 'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r',
+                          'l', 'd', 0x61, 'p', 0x4c, 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a,
+                          '\n', 0, 0, 0, 0x0d};
+    expect_bin(C, NULL, bs, sizeof(bs), "{b}hello world|{p}!CBOR byte string holds a PNG image!",
+               NULL, __LINE__);
+    const uint8_t bin[] = {0x82, 0x48, 1, 2, 3, 4, 5, 6, 7, 8, 0x61, 'z'};
+    expect_bin(C, NULL, bin, sizeof(bin), "!binary CBOR byte string!z|", NULL, __LINE__);
+    /* self-described */
+    const uint8_t sd[] = {0xd9, 0xd9, 0xf7, 0xa1, 0x61, 'x', 0x61, 'y'};
+    expect_bin(NULL, NULL, sd, sizeof(sd), "{x}y|", "cbor", __LINE__);
+    /* malformed */
+    const uint8_t trunc[] = {0xa1, 0x61, 'k', 0x65, 'a', 'b'};
+    expect_bin(C, NULL, trunc, sizeof(trunc), "{k}ab!truncated CBOR at byte 6!", NULL, __LINE__);
+    const uint8_t resv[] = {0x81, 0x1c};
+    expect_bin(C, NULL, resv, sizeof(resv), "!malformed CBOR at byte 1!", NULL, __LINE__);
+    const uint8_t brk[] = {0x82, 0x01, 0xff};
+    expect_bin(C, NULL, brk, sizeof(brk), "1|!malformed CBOR at byte 2!", NULL, __LINE__);
+    const uint8_t chunk[] = {0x7f, 0x41, 'a', 0xff};
+    expect_bin(C, NULL, chunk, sizeof(chunk), "!malformed CBOR at byte 1!", NULL, __LINE__);
+    const uint8_t extra[] = {0x01, 0x02};
+    expect_bin(C, NULL, extra, sizeof(extra), "1|!data after the CBOR item at byte 1!", NULL,
+               __LINE__);
+    const uint8_t oddmap[] = {0xbf, 0x61, 'k', 0xff};
+    expect_bin(C, NULL, oddmap, sizeof(oddmap), "{k}!malformed CBOR at byte 3!", NULL, __LINE__);
+    const uint8_t simple[] = {0xf8, 0x10};
+    expect_bin(C, NULL, simple, sizeof(simple), "!malformed CBOR at byte 2!", NULL, __LINE__);
+    /* depth N-1 / N / N+1 */
+    g_lim.max_depth = 8;
+    for (int depth = 7; depth <= 9; depth++) {
+        uint8_t b[16];
+        size_t n = 0;
+        for (int i = 0; i < depth; i++)
+            b[n++] = 0x81;
+        b[n++] = 0x07;
+        char *got = run(C, NULL, b, n);
+        if (depth <= 8)
+            CHECK(strcmp(got, "7|") == 0);
+        else
+            CHECK(strcmp(got, "!CBOR nesting deeper than 8!") == 0);
+        free(got);
+    }
+    g_lim.max_depth = 0;
+}
+
 int main(void)
 {
     test_json();
@@ -824,6 +891,7 @@ int main(void)
     test_multipart();
     test_awschunked();
     test_eventstream();
+    test_cbor();
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);
         return 1;
