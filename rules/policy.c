@@ -246,7 +246,8 @@ static const char *host_check(const char *h, size_t n)
         if (ch == ':')
             return "an IPv6 address is not a host name (use cidr: for addresses)";
         if (!host_char(ch))
-            return "invalid character in host name (allowed: letters, digits, '-', '_', '.')";
+            return "invalid character in host name (allowed: letters, digits, '-', '_', '.'; "
+                   "write internationalised names in their xn-- form)";
         lab++;
     }
     return NULL;

@@ -70,7 +70,7 @@ static const struct bad k_bad[] = {
               "nothing)"},
     /* 13 */ {HDR "  - id: a\n    match: { host: [exa$mple.com] }\n    action: deny\n",
               "p.yaml:4:21: host 'exa$mple.com': invalid character in host name (allowed: letters, "
-              "digits, '-', '_', '.')"},
+              "digits, '-', '_', '.'; write internationalised names in their xn-- form)"},
     /* 14 */ {HDR "  - id: a\n    match: { host: [\"api.*.example.com\"] }\n    action: deny\n",
               "p.yaml:4:21: host 'api.*.example.com': wildcards are only allowed as a leading '*.' "
               "(e.g. *.example.com)"},
