@@ -256,6 +256,65 @@ static void test_default_policy_file(void)
     free(msgs);
 }
 
+/* Bounds at N-1, N, N+1: rule id 63, label 63, host 253, path 1024, port 65535. */
+struct tmpl {
+    const char *pre, *post;
+};
+
+static int ok_with(struct tmpl t, const char *a)
+{
+    char src[4096];
+    snprintf(src, sizeof src, "%s%s%s", t.pre, a, t.post);
+    char *msgs = NULL;
+    size_t nerr = 0;
+    int rc = parse(src, &msgs, &nerr, NULL);
+    free(msgs);
+    return rc == SGW_OK;
+}
+
+static void test_bounds(void)
+{
+    char s[1100];
+    const struct tmpl rule_id = {"version: 1\nrules:\n  - id: ", "\n    action: deny\n"};
+    const struct tmpl rule_host = {"version: 1\nrules:\n  - id: a\n    match: { host: [",
+                                   "] }\n    action: deny\n"};
+    const struct tmpl rule_path = {"version: 1\nrules:\n  - id: a\n    match: { path: [",
+                                   "] }\n    action: deny\n"};
+    const struct tmpl rule_port = {"version: 1\nrules:\n  - id: a\n    match: { port: [",
+                                   "] }\n    action: deny\n"};
+    for (size_t n = 62; n <= 64; n++) {
+        memset(s, 'i', n);
+        s[n] = 0;
+        CHECK(ok_with(rule_id, s) == (n <= 63));
+        memcpy(s + n, ".com", 5); /* one label of n characters */
+        CHECK(ok_with(rule_host, s) == (n <= 63));
+    }
+    /* host names of 252, 253, 254 characters: labels of 50 separated by dots */
+    for (size_t n = 252; n <= 254; n++) {
+        for (size_t i = 0; i < n; i++)
+            s[i] = (i % 51 == 50) ? '.' : 'h';
+        s[n] = 0;
+        if (s[n - 1] == '.')
+            s[n - 1] = 'x';
+        CHECK(ok_with(rule_host, s) == (n <= 253));
+    }
+    for (size_t n = 1023; n <= 1025; n++) {
+        s[0] = '/';
+        memset(s + 1, 'p', n - 1);
+        s[n] = 0;
+        CHECK(ok_with(rule_path, s) == (n <= 1024));
+    }
+    CHECK(ok_with(rule_port, "1"));
+    CHECK(ok_with(rule_port, "65534"));
+    CHECK(ok_with(rule_port, "65535"));
+    CHECK(!ok_with(rule_port, "65536"));
+    CHECK(ok_with(rule_port, "\"1-65535\""));
+    CHECK(!ok_with(rule_port, "\"1-65536\""));
+    CHECK(!ok_with(rule_port, "-1"));
+    CHECK(!ok_with(rule_port, "\"80-\""));
+    CHECK(!ok_with(rule_port, "443.0"));
+}
+
 static void rm_store(const char *dir)
 {
     char p[512];
@@ -377,6 +436,7 @@ int main(void)
     test_all_errors_reported();
     test_good();
     test_default_policy_file();
+    test_bounds();
     test_compile_meta(base);
     test_classifiers_load(base);
     rmdir(base);
