@@ -444,7 +444,8 @@ void sto_cursor_close(struct sto_cursor *c)
     free(c);
 }
 
-size_t sto_max_key_size(void)
+size_t sto_max_key_size(struct sto_env *env)
 {
-    return 511; /* LMDB's default MDB_MAXKEYSIZE; Debian builds with it */
+    int n = mdb_env_get_maxkeysize(env->sh->env);
+    return n > 0 ? (size_t)n : 0;
 }

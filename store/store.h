@@ -91,6 +91,6 @@ int sto_cursor_next(struct sto_cursor *c, struct sgw_slice *k, struct sgw_slice 
 void sto_cursor_close(struct sto_cursor *c);
 
 /* Largest key the store accepts (LMDB's compile-time limit). */
-size_t sto_max_key_size(void);
+size_t sto_max_key_size(struct sto_env *env);
 
 #endif

@@ -187,6 +187,18 @@ static void test_basic_and_isolation(const char *base)
     }
     int dead = -1;
     CHECK(sto_env_reader_check(r, &dead) == SGW_OK && dead == 0);
+    /* keys up to the limit are accepted, one more byte is not */
+    size_t mk = sto_max_key_size(w);
+    CHECK(mk >= 255 && mk < 4096);
+    char *big = calloc(1, mk + 1);
+    if (big) {
+        memset(big, 'k', mk + 1);
+        CHECK(sto_txn_begin_write(w, &t) == SGW_OK);
+        CHECK(sto_put(t, 1, big, mk, "v", 1, 0) == SGW_OK);
+        CHECK(sto_put(t, 1, big, mk + 1, "v", 1, 0) == SGW_ELIMIT);
+        sto_txn_abort(t);
+        free(big);
+    }
     sto_env_free(r);
     sto_env_free(w);
 
