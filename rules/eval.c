@@ -557,34 +557,32 @@ void rl_decide(struct rl_reader *rd, const struct rl_request *req, struct rl_dec
             d.err = 1;
     }
     if (!d.err && d.have_addr) {
-        {
-            int rc;
-            unsigned maxp = d.fam == 4 ? 32u : 128u, base = d.fam == 4 ? 0u : 40u;
-            const uint8_t *bits = hdr + RL_HDR_PLENS;
-            for (unsigned p = 0; p <= maxp && !d.err; p++) {
-                unsigned bit = base + p;
-                if (!(bits[bit / 8] & (1u << (bit % 8))))
-                    continue;
-                struct rl_cidr ci = {.family = d.fam, .plen = (uint8_t)p};
-                size_t an = d.fam == 4 ? 4u : 16u;
-                memcpy(ci.addr, d.addr, an);
-                for (unsigned b = 0; b < an; b++) {
-                    unsigned bb = b * 8;
-                    if (bb >= p)
-                        ci.addr[b] = 0;
-                    else if (p - bb < 8)
-                        ci.addr[b] &= (uint8_t)(0xffu << (8 - (p - bb)));
-                }
-                uint8_t ck[18] = {d.fam, (uint8_t)p};
-                memcpy(ck + 2, ci.addr, an);
-                rc = sto_get(d.t, RL_DB_CIDRS, ck, 2 + an, &list);
-                if (rc == SGW_OK) {
-                    char cs[64];
-                    rl_cidr_format(&ci, cs, sizeof cs);
-                    eval_list(&d, list, "cidr ", cs, strlen(cs));
-                } else if (rc != SGW_ENOTFOUND) {
-                    d.err = 1;
-                }
+        /* cidr-only rules: one lookup per prefix length in use */
+        unsigned maxp = d.fam == 4 ? 32u : 128u, base = d.fam == 4 ? 0u : 40u;
+        const uint8_t *bits = hdr + RL_HDR_PLENS;
+        for (unsigned p = 0; p <= maxp && !d.err; p++) {
+            unsigned bit = base + p;
+            if (!(bits[bit / 8] & (1u << (bit % 8))))
+                continue;
+            struct rl_cidr ci = {.family = d.fam, .plen = (uint8_t)p};
+            size_t an = d.fam == 4 ? 4u : 16u;
+            memcpy(ci.addr, d.addr, an);
+            for (unsigned b = 0; b < an; b++) {
+                unsigned bb = b * 8;
+                if (bb >= p)
+                    ci.addr[b] = 0;
+                else if (p - bb < 8)
+                    ci.addr[b] &= (uint8_t)(0xffu << (8 - (p - bb)));
+            }
+            uint8_t ck[18] = {d.fam, (uint8_t)p};
+            memcpy(ck + 2, ci.addr, an);
+            int rc = sto_get(d.t, RL_DB_CIDRS, ck, 2 + an, &list);
+            if (rc == SGW_OK) {
+                char cs[64];
+                rl_cidr_format(&ci, cs, sizeof cs);
+                eval_list(&d, list, "cidr ", cs, strlen(cs));
+            } else if (rc != SGW_ENOTFOUND) {
+                d.err = 1;
             }
         }
     } else if (!d.err) {
