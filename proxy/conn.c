@@ -10,6 +10,7 @@
  * goes upstream before the policy allowed it for the exact address the
  * gateway then connects to. */
 #include <arpa/inet.h>
+#include <netinet/tcp.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1289,6 +1290,8 @@ void px_conn_accept(struct px_worker *w, evutil_socket_t fd, const struct sockad
         snprintf(c->client, sizeof(c->client), "[%s]:%u", ip, port);
     }
     (void)salen;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     c->kick = event_new(w->base, -1, 0, kick_cb, c);
     c->timer = evtimer_new(w->base, timer_cb, c);

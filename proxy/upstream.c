@@ -7,6 +7,7 @@
  * for h1). Whoever ends the relation unlinks both sides before calling the
  * other, so no callback ever sees a stale pointer. */
 #include <arpa/inet.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -415,6 +416,12 @@ static void tls_error(struct px_upconn *u, char *why, size_t cap)
 static void up_connected(struct px_upconn *u)
 {
     evtimer_del(u->timer);
+    /* Frames and records are written whole; do not let Nagle hold the tail
+     * of one back for a delayed ACK (h2 flow control stalls on it). */
+    evutil_socket_t fd = bufferevent_getfd(u->bev);
+    int one = 1;
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     struct px_req *r = u->req;
     if (u->tls) {
         SSL *ssl = bufferevent_openssl_get_ssl(u->bev);
