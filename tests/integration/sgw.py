@@ -34,7 +34,7 @@ import urllib.parse
 
 SRC = os.environ.get("SGW_SRC") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
-SOVGW = os.environ.get("SOVGW") or os.path.join(SRC, "build", "itest", "sovgw")
+SOVGW = os.path.abspath(os.environ.get("SOVGW") or os.path.join(SRC, "build", "itest", "sovgw"))
 KEEP = os.environ.get("SGW_KEEP") == "1"  # keep temp dirs for post-mortem
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
@@ -395,6 +395,63 @@ class Upstream(http.server.ThreadingHTTPServer):
     def __exit__(self, *exc):
         self.shutdown()
         self.server_close()
+
+
+class RawUpstream:
+    """A scripted origin: for each connection it reads one request head and
+    answers with respond(head_bytes) -> bytes (or None: say nothing), then
+    closes after `linger` seconds. For malformed-response tests."""
+
+    def __init__(self, respond, linger=0.5):
+        self.respond = respond
+        self.linger = linger
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.heads = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _conn(self, c):
+        try:
+            c.settimeout(5)
+            buf = b""
+            while b"\r\n\r\n" not in buf and len(buf) < 65536:
+                b = c.recv(65536)
+                if not b:
+                    return
+                buf += b
+            self.heads.append(buf)
+            out = self.respond(buf)
+            if out:
+                c.sendall(out)
+            time.sleep(self.linger)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def _loop(self):
+        while not self.stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._conn, args=(c,), daemon=True).start()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(5)
+        self.sock.close()
 
 
 class Nghttpd:
