@@ -92,6 +92,12 @@ static char *hs_escape(const char *lit, size_t n)
     return o;
 }
 
+/* the context word behind a CLS_HIT_CTX id (its first type's list holds it) */
+static const char *ctx_word_of(const struct cls_engine *e, size_t id)
+{
+    return e->ctx_words[id];
+}
+
 static int cmp_hash(const void *a, const void *b)
 {
     return memcmp(a, b, 32);
@@ -119,6 +125,7 @@ static void engine_destroy(struct cls_engine *e)
     free(e->fps);
     hs_free_database((hs_database_t *)e->hsdb);
     free(e->ids);
+    free(e->ctx_words);
     free(e);
 }
 
@@ -134,8 +141,16 @@ static int build_patterns(struct cls_engine *e, char *err, size_t errlen)
         pcre2_code *c = compile_re(d->regex, cls_types[d->type].name, err, errlen);
         if (!c)
             return SGW_EINVAL;
-        e->pats[e->n_pats].def = d;
-        e->pats[e->n_pats].code = c;
+        struct cls_cpattern *cp = &e->pats[e->n_pats];
+        cp->def = d;
+        cp->code = c;
+        cp->anchors = d->anchors;
+        cp->need_flags = d->need_flags;
+        cp->any_flags = d->any_flags;
+        cp->min_digits = d->min_digits;
+        cp->min_upper = d->min_upper;
+        cp->needctx = (d->pflags & CLS_PF_NEEDCTX) != 0;
+        cp->type = d->type;
         e->n_pats++;
     }
     return SGW_OK;
@@ -228,13 +243,17 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
     size_t cap = cls_n_literals + cfg->n_regexes;
     for (size_t i = 0; i < cfg->n_dicts; i++)
         cap += cfg->dicts[i].n_terms;
+    for (size_t t = 0; t < cls_n_types; t++)
+        for (const char *const *w = cls_types[t].ctx_words; w && *w; w++)
+            cap++;
     int rc = SGW_ENOMEM;
     char **expr = calloc(cap ? cap : 1, sizeof(*expr));
     unsigned *flags = calloc(cap ? cap : 1, sizeof(*flags));
     unsigned *ids = calloc(cap ? cap : 1, sizeof(*ids));
     e->ids = calloc(cap ? cap : 1, sizeof(*e->ids));
+    e->ctx_words = calloc(cap ? cap : 1, sizeof(*e->ctx_words));
     size_t n = 0;
-    if (!expr || !flags || !ids || !e->ids)
+    if (!expr || !flags || !ids || !e->ids || !e->ctx_words)
         goto out;
     /* anchors used by at least one selected pattern */
     uint64_t used = 0;
@@ -249,7 +268,7 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
             goto out;
         flags[n] = l->caseless ? HS_FLAG_CASELESS : 0;
         ids[n] = (unsigned)n;
-        e->ids[n] = (struct cls_hs_id){CLS_HIT_ANCHOR, l->anchor, l->right, (uint32_t)strlen(l->lit), 0};
+        e->ids[n] = (struct cls_hs_id){CLS_HIT_ANCHOR, l->anchor, l->right, (uint32_t)strlen(l->lit), 0, 0};
         n++;
     }
     for (size_t d = 0; d < cfg->n_dicts; d++) {
@@ -267,7 +286,34 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
                 goto out;
             flags[n] = HS_FLAG_CASELESS;
             ids[n] = (unsigned)n;
-            e->ids[n] = (struct cls_hs_id){CLS_HIT_DICT, 0, 1, (uint32_t)tl, (uint32_t)d};
+            e->ids[n] = (struct cls_hs_id){CLS_HIT_DICT, 0, 1, (uint32_t)tl, (uint32_t)d, 0};
+            n++;
+        }
+    }
+    /* context words of types that need one: gates for their patterns */
+    for (size_t t = 0; t < cls_n_types; t++) {
+        int need = 0;
+        for (size_t i = 0; i < e->n_pats; i++)
+            need |= e->pats[i].def->type == t && (e->pats[i].def->pflags & CLS_PF_NEEDCTX);
+        if (!need || !cls_types[t].ctx_words)
+            continue;
+        for (const char *const *w = cls_types[t].ctx_words; *w; w++) {
+            size_t k = 0;
+            for (; k < n; k++) /* a word shared by several types: one id */
+                if (e->ids[k].kind == CLS_HIT_CTX && e->ids[k].len == strlen(*w) &&
+                    strcmp(ctx_word_of(e, k), *w) == 0)
+                    break;
+            if (k < n) {
+                e->ids[k].types |= 1ull << t;
+                continue;
+            }
+            expr[n] = hs_escape(*w, strlen(*w));
+            if (!expr[n])
+                goto out;
+            flags[n] = HS_FLAG_CASELESS;
+            ids[n] = (unsigned)n;
+            e->ids[n] = (struct cls_hs_id){CLS_HIT_CTX, 0, 0, (uint32_t)strlen(*w), (uint32_t)t, 1ull << t};
+            e->ctx_words[n] = *w;
             n++;
         }
     }
@@ -277,7 +323,7 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
             goto out;
         flags[n] = HS_FLAG_PREFILTER;
         ids[n] = (unsigned)n;
-        e->ids[n] = (struct cls_hs_id){CLS_HIT_CUSTOM, 0, 1, 0, (uint32_t)r};
+        e->ids[n] = (struct cls_hs_id){CLS_HIT_CUSTOM, 0, 1, 0, (uint32_t)r, 0};
         n++;
     }
     e->n_ids = n;

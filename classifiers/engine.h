@@ -47,6 +47,14 @@ enum cls_wflag {
     CLS_WF_PLUS = 1u << 4,
     CLS_WF_SLASH = 1u << 5,
     CLS_WF_PAREN = 1u << 6,
+    CLS_WF_SPACE = 1u << 7,
+    CLS_WF_EQ = 1u << 8,
+    CLS_WF_3DOTS = 1u << 9,  /* three or more dots */
+    CLS_WF_RUN4 = 1u << 10,  /* a run of at least 4 digits */
+    CLS_WF_RUN6 = 1u << 11,
+    CLS_WF_RUN7 = 1u << 12,
+    CLS_WF_RUN8 = 1u << 13,
+    CLS_WF_SEP5 = 1u << 14,  /* five or more ':' / '-' */
 };
 
 /* Literal anchor groups (bits of a window's anchor mask). */
@@ -88,6 +96,8 @@ struct cls_pattern_def {
     uint8_t conf_ctx;       /* with a context word */
     uint8_t prio;           /* overlap resolution: higher wins */
     uint32_t pflags;        /* CLS_PF_* */
+    uint8_t min_upper;      /* window upper-case letter count */
+    uint32_t any_flags;     /* window needs at least one of these (0 = none) */
 };
 
 struct cls_literal_def {
@@ -115,6 +125,7 @@ enum cls_hit_kind {
     CLS_HIT_ANCHOR,
     CLS_HIT_DICT,
     CLS_HIT_CUSTOM,
+    CLS_HIT_CTX,            /* a context word: never a trigger, only a gate */
 };
 
 struct cls_hs_id {          /* what a Hyperscan id means */
@@ -123,9 +134,14 @@ struct cls_hs_id {          /* what a Hyperscan id means */
     uint16_t right;
     uint32_t len;           /* literal length (0 for custom regexes) */
     uint32_t index;         /* dictionary or custom regex index */
+    uint64_t types;         /* CLS_HIT_CTX: bit per type index it is a context word of */
 };
 
-struct cls_cpattern {       /* a compiled built-in pattern */
+struct cls_cpattern {       /* a compiled built-in pattern, gates copied in */
+    uint64_t anchors;
+    uint32_t need_flags, any_flags;
+    uint8_t min_digits, min_upper, needctx;
+    uint16_t type;
     const struct cls_pattern_def *def;
     void *code;             /* pcre2_code_8 * */
 };
@@ -160,6 +176,7 @@ struct cls_engine {
     size_t n_fps;
     void *hsdb;             /* hs_database_t *, stream mode */
     struct cls_hs_id *ids;  /* indexed by Hyperscan id */
+    const char **ctx_words; /* indexed by Hyperscan id: the word of a CLS_HIT_CTX (static) */
     size_t n_ids;
     size_t (*find_trigger)(const uint8_t *p, size_t n);
     const char *simd;       /* "avx2", "sse2", "scalar" */
@@ -183,7 +200,7 @@ const char *cls_simd_select(size_t (**fn)(const uint8_t *, size_t));
 #define CLS_MAX_FINDINGS 1000
 
 struct cls_scan_stats {
-    uint64_t bytes, windows, window_bytes, regex_runs, candidates, validated;
+    uint64_t bytes, windows, window_bytes, regex_runs, candidates, validated, gated;
 };
 
 struct cls_scanner;

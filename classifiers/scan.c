@@ -37,6 +37,11 @@ struct lit_hit {
     uint32_t id;
 };
 
+struct ctxhit {
+    uint64_t start, end;    /* absolute span of a context word */
+    uint64_t types;
+};
+
 struct whit {
     uint64_t end;           /* absolute end (exclusive) */
     uint32_t id;
@@ -65,13 +70,15 @@ struct cls_scanner {
     struct lit_hit *lits;   /* owned, grows up to MAX_LITS */
     size_t nlits, ilit, caplits;
     int lit_overflow;
+    struct ctxhit *ctxh;    /* owned: context words of the recent past */
+    size_t nctx, capctx;
     /* the open window */
     int win;
     uint64_t w_start, w_need, w_ctx;
     int w_cut_left;
     uint8_t wbuf[WBUF_CAP]; /* bytes [w_ctx, off) while a window is open */
     size_t wlen;
-    uint32_t w_ndig, w_flags;
+    uint32_t w_ndig, w_nup, w_ndot, w_nsep, w_run, w_maxrun, w_flags;
     uint64_t w_anchors;
     struct whit whits[MAX_WHITS];
     size_t n_whits;
@@ -79,6 +86,8 @@ struct cls_scanner {
     /* structural context (JSON key) */
     char key[64];
     size_t key_len;
+    uint64_t key_types;     /* types the key is a context word of */
+    int key_types_ok;
     /* findings */
     struct cls_finding *f;  /* owned */
     uint8_t *fprio;         /* owned, parallel to f */
@@ -103,17 +112,20 @@ enum {
     C_DIG = 2,
     C_AT = 4,
     C_WORD = 8,  /* alnum or '_' */
+    C_UP = 16,
+    C_DOT = 32,
 };
 
 static uint8_t cls_tab[256];
-static uint8_t flag_tab[256];
+static uint16_t flag_tab[256];
 
 static void init_tables(void)
 {
     static int done;
     if (__atomic_load_n(&done, __ATOMIC_ACQUIRE))
         return;
-    uint8_t t[256] = {0}, fl[256] = {0};
+    uint8_t t[256] = {0};
+    uint16_t fl[256] = {0};
     for (int c = 0; c < 256; c++) {
         int alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
         if (alnum || strchr("._%+-/=@:~!#$*^|&?", c))
@@ -122,8 +134,11 @@ static void init_tables(void)
             t[c] |= C_DIG;
         if (alnum || c == '_')
             t[c] |= C_WORD | C_TOK;
+        if (c >= 'A' && c <= 'Z')
+            t[c] |= C_UP;
     }
     t['@'] |= C_AT;
+    t['.'] |= C_DOT;
     t[0] &= (uint8_t)~C_TOK;
     fl['@'] = CLS_WF_AT;
     fl['.'] = CLS_WF_DOT;
@@ -132,6 +147,8 @@ static void init_tables(void)
     fl['+'] = CLS_WF_PLUS;
     fl['/'] = CLS_WF_SLASH;
     fl['('] = CLS_WF_PAREN;
+    fl[' '] = CLS_WF_SPACE;
+    fl['='] = CLS_WF_EQ;
     memcpy(cls_tab, t, sizeof(t));
     memcpy(flag_tab, fl, sizeof(fl));
     __atomic_store_n(&done, 1, __ATOMIC_RELEASE);
@@ -536,6 +553,28 @@ static void run_fingerprints(struct cls_scanner *sc, size_t ws, size_t we, int c
     }
 }
 
+/* Types with a context word inside the window (from the prefilter's context
+ * literals; a superset, ctx_in() decides per match) or in the JSON key. */
+static uint64_t ctx_types(struct cls_scanner *sc, uint64_t end)
+{
+    uint64_t m = 0;
+    for (size_t k = 0; k < sc->nctx; k++)
+        if (sc->ctxh[k].start >= sc->w_ctx && sc->ctxh[k].end <= end)
+            m |= sc->ctxh[k].types;
+    if (sc->key_len) {
+        if (!sc->key_types_ok) {
+            sc->key_types = 0;
+            for (size_t t = 0; t < cls_n_types; t++)
+                for (const char *const *w = cls_types[t].ctx_words; w && *w; w++)
+                    if (memmem(sc->key, sc->key_len, *w, strlen(*w)))
+                        sc->key_types |= 1ull << t;
+            sc->key_types_ok = 1;
+        }
+        m |= sc->key_types;
+    }
+    return m;
+}
+
 /* cut_right: the window was cut at MAXW; unit_end: it ended with its unit */
 static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, int unit_end)
 {
@@ -549,15 +588,31 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
     sc->cands.n = 0;
     int cut_left = sc->w_cut_left;
     int rc;
+    const uint32_t ndig = sc->w_ndig, nup = sc->w_nup;
+    const uint32_t mr = sc->w_maxrun;
+    const uint32_t wfl = sc->w_flags | (sc->w_ndot >= 3 ? CLS_WF_3DOTS : 0u) |
+                         (sc->w_nsep >= 5 ? CLS_WF_SEP5 : 0u) | (mr >= 4 ? CLS_WF_RUN4 : 0u) |
+                         (mr >= 6 ? CLS_WF_RUN6 : 0u) | (mr >= 7 ? CLS_WF_RUN7 : 0u) |
+                         (mr >= 8 ? CLS_WF_RUN8 : 0u);
+    const uint64_t anch = sc->w_anchors;
+    uint64_t ctxm = 0;
+    int ctxm_ok = 0;
     for (size_t i = 0; i < e->n_pats; i++) {
-        const struct cls_pattern_def *d = e->pats[i].def;
-        if (d->anchors && !(d->anchors & sc->w_anchors))
+        const struct cls_cpattern *g = &e->pats[i];
+        if (ndig < g->min_digits || (g->anchors && !(g->anchors & anch)) ||
+            (wfl & g->need_flags) != g->need_flags || nup < g->min_upper ||
+            (g->any_flags && !(wfl & g->any_flags)))
             continue;
-        if (sc->w_ndig < d->min_digits || (sc->w_flags & d->need_flags) != d->need_flags)
-            continue;
+        if (g->needctx) {
+            if (!ctxm_ok) {
+                ctxm = ctx_types(sc, end);
+                ctxm_ok = 1;
+            }
+            if (!((ctxm >> g->type) & 1))
+                continue;
+        }
+        const struct cls_pattern_def *d = g->def;
         const struct cls_type_def *t = &cls_types[d->type];
-        if ((d->pflags & CLS_PF_NEEDCTX) && !ctx_in(sc, lower_window(sc), 0, we, t->ctx_words))
-            continue;
         rc = run_regex(sc, (const pcre2_code *)e->pats[i].code, d->validate, d->pflags, ws, we, cut_left,
                        cut_right, unit_end, t->name, t->category, d->conf, d->conf_ctx, d->prio, t->ctx_words,
                        t->category == CLS_CAT_SECRET);
@@ -626,17 +681,35 @@ static void open_window(struct cls_scanner *sc, uint64_t t)
     uint64_t ctx = a0 - ((a0 - sc->seg_start) < PRECTX ? (a0 - sc->seg_start) : PRECTX);
     sc->wlen = 0;
     sc->w_ndig = 0;
+    sc->w_nup = 0;
+    sc->w_ndot = 0;
+    sc->w_nsep = 0;
+    sc->w_run = 0;
+    sc->w_maxrun = 0;
     sc->w_flags = 0;
     sc->w_anchors = 0;
     sc->n_whits = 0;
     sc->whits_overflow = 0;
-    for (uint64_t x = ctx; x < t; x++) {
-        uint8_t b = byte_at(sc, x);
-        sc->wbuf[sc->wlen++] = b;
-        if (x >= a0) {
-            sc->w_ndig += (cls_tab[b] & C_DIG) != 0;
-            sc->w_flags |= flag_tab[b];
-        }
+    /* [ctx, t): the part before the slice comes from the carry */
+    if (ctx < sc->soff) {
+        size_t k = (size_t)(sc->soff - ctx);
+        SGW_INVARIANT(k <= sc->carry_len);
+        memcpy(sc->wbuf, sc->carry + sc->carry_len - k, k);
+        memcpy(sc->wbuf + k, sc->sp, (size_t)(t - sc->soff));
+    } else {
+        memcpy(sc->wbuf, sc->sp + (ctx - sc->soff), (size_t)(t - ctx));
+    }
+    sc->wlen = (size_t)(t - ctx);
+    for (size_t x = (size_t)(a0 - ctx); x < sc->wlen; x++) {
+        uint8_t b = sc->wbuf[x];
+        sc->w_ndig += (cls_tab[b] & C_DIG) != 0;
+        sc->w_nup += (cls_tab[b] & C_UP) != 0;
+        sc->w_ndot += (cls_tab[b] & C_DOT) != 0;
+        sc->w_nsep += b == ':' || b == '-';
+        sc->w_run = (cls_tab[b] & C_DIG) ? sc->w_run + 1 : 0;
+        if (sc->w_run > sc->w_maxrun)
+            sc->w_maxrun = sc->w_run;
+        sc->w_flags |= flag_tab[b];
     }
     sc->w_ctx = ctx;
     sc->w_start = a0;
@@ -695,6 +768,12 @@ static int window_run(struct cls_scanner *sc, size_t *pi)
             if (a + 1 + R_AT > sc->w_need)
                 sc->w_need = a + 1 + R_AT;
         }
+        sc->w_nup += (cl & C_UP) != 0;
+        sc->w_ndot += (cl & C_DOT) != 0;
+        sc->w_nsep += b == ':' || b == '-';
+        sc->w_run = (cl & C_DIG) ? sc->w_run + 1 : 0;
+        if (sc->w_run > sc->w_maxrun)
+            sc->w_maxrun = sc->w_run;
         sc->w_flags |= flag_tab[b];
         while (sc->ilit < sc->nlits && sc->lits[sc->ilit].pos == a) {
             apply_lit(sc, &sc->lits[sc->ilit]);
@@ -716,6 +795,27 @@ static int on_hs(unsigned id, unsigned long long from, unsigned long long to, un
         return 0;
     if (h->kind != CLS_HIT_CUSTOM && (to < h->len || to - h->len < sc->seg_start))
         return 0; /* straddles a unit boundary */
+    if (h->kind == CLS_HIT_CTX) {
+        if (sc->nctx == sc->capctx) {
+            size_t nc = sc->capctx ? sc->capctx * 2 : 16;
+            if (nc > MAX_LITS) {
+                sc->lit_overflow = 1;
+                return 0;
+            }
+            struct ctxhit *c = realloc(sc->ctxh, nc * sizeof(*c));
+            if (!c) {
+                sc->failed = 1;
+                return 1;
+            }
+            sc->ctxh = c;
+            sc->capctx = nc;
+        }
+        sc->ctxh[sc->nctx].start = to - h->len;
+        sc->ctxh[sc->nctx].end = to;
+        sc->ctxh[sc->nctx].types = h->types;
+        sc->nctx++;
+        return 0;
+    }
     uint64_t pos = to - 1;
     if (pos < sc->soff)
         pos = sc->soff;
@@ -802,6 +902,15 @@ static int process_slice(struct cls_scanner *sc, const uint8_t *p, size_t n)
         memcpy(sc->carry + keep, p, n);
         sc->carry_len = keep + n;
     }
+    /* context words older than any window can reach are dropped */
+    uint64_t keep = sc->win ? sc->w_ctx : (sc->off > CUSTOM_LEFT + LEFT_TOK + PRECTX + 16
+                                               ? sc->off - (CUSTOM_LEFT + LEFT_TOK + PRECTX + 16)
+                                               : 0);
+    size_t kept = 0;
+    for (size_t k = 0; k < sc->nctx; k++)
+        if (sc->ctxh[k].end > keep)
+            sc->ctxh[kept++] = sc->ctxh[k];
+    sc->nctx = kept;
     uint64_t unit = sc->off - sc->seg_start;
     if (sc->carry_len > unit) {
         memmove(sc->carry, sc->carry + sc->carry_len - unit, (size_t)unit);
@@ -845,6 +954,7 @@ int cls_scanner_boundary(void *ctx)
     }
     sc->seg_start = sc->off;
     sc->carry_len = 0;
+    sc->nctx = 0;
     return SGW_OK;
 }
 
@@ -857,6 +967,7 @@ int cls_scanner_context(void *ctx, const uint8_t *p, size_t n)
         sc->key[i] = (char)lc(p[i]);
     sc->key[n] = '\0';
     sc->key_len = n;
+    sc->key_types_ok = 0;
     return SGW_OK;
 }
 
@@ -915,6 +1026,7 @@ void cls_scanner_free(struct cls_scanner *sc)
     if (sc->hs)
         hs_close_stream(sc->hs, (hs_scratch_t *)sc->w->scratch, NULL, NULL);
     free(sc->lits);
+    free(sc->ctxh);
     free(sc->f);
     free(sc->fprio);
     free(sc);

@@ -1,0 +1,511 @@
+/* bench/scan_bench.c — single-thread scan throughput of sovgw and its peers
+ * on one corpus (JSONL, one request body per line). Prints one line per
+ * measurement: "<name> <MB/s> <extra>". Driven by bench/scan_bench.sh.
+ *
+ *   scan_bench memchr FILE
+ *   scan_bench sovgw FILE                 full default packs, JSON decoding,
+ *                                         one stream per body, 64 KiB feeds
+ *   scan_bench stages FILE                decode / prefilter / scanner split
+ *   scan_bench hyperscan PATTERNS FILE    one block-mode database per body
+ *   scan_bench pcre2 PATTERNS FILE MB     JIT, one regex after another, on
+ *                                         the first MB megabytes
+ *   scan_bench regexes N FILE             default packs + N custom regexes
+ *   scan_bench dict N FILE                default packs + N dictionary terms */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <fcntl.h>
+#include <hs/hs.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "classifiers/classifiers.h"
+#include "classifiers/engine.h"
+#include "classifiers/internal.h"
+
+static const uint8_t *corpus;
+static size_t corpus_len;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void load(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        perror(path);
+        exit(2);
+    }
+    corpus_len = (size_t)st.st_size;
+    void *p = mmap(NULL, corpus_len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (p == MAP_FAILED) {
+        perror("mmap");
+        exit(2);
+    }
+    corpus = p;
+    close(fd);
+}
+
+static double mbs(size_t bytes, double secs)
+{
+    return (double)bytes / 1e6 / secs;
+}
+
+/* calls fn(line, len) for every body */
+#define FOR_LINES(body)                                                                            \
+    do {                                                                                           \
+        const uint8_t *p_ = corpus, *end_ = corpus + corpus_len;                                   \
+        while (p_ < end_) {                                                                        \
+            const uint8_t *nl_ = memchr(p_, '\n', (size_t)(end_ - p_));                            \
+            size_t len_ = nl_ ? (size_t)(nl_ - p_) : (size_t)(end_ - p_);                          \
+            const uint8_t *line = p_;                                                              \
+            size_t len = len_;                                                                     \
+            body;                                                                                  \
+            p_ += len_ + 1;                                                                        \
+        }                                                                                          \
+    } while (0)
+
+static void bench_memchr(void)
+{
+    double best = 1e9;
+    size_t hits = 0;
+    for (int r = 0; r < 3; r++) {
+        double t0 = now();
+        hits = 0;
+        const uint8_t *p = corpus, *end = corpus + corpus_len;
+        while ((p = memchr(p, '\x01', (size_t)(end - p))) != NULL) {
+            hits++;
+            p++;
+        }
+        double t = now() - t0;
+        if (t < best)
+            best = t;
+    }
+    printf("memchr %.0f hits=%zu\n", mbs(corpus_len, best), hits);
+}
+
+static struct cls_worker *make_worker(const struct cls_config *cfg)
+{
+    struct cls_engine *e = NULL;
+    char err[256];
+    if (cls_engine_new(cfg, &e, err, sizeof(err)) != 0) {
+        fprintf(stderr, "engine: %s\n", err);
+        exit(2);
+    }
+    struct cls_worker *w = NULL;
+    if (cls_worker_new(e, &w) != 0)
+        exit(2);
+    cls_engine_unref(e);
+    return w;
+}
+
+/* one stream per body, fed in 64 KiB chunks; returns seconds */
+static double run_sovgw(struct cls_worker *w, size_t *nfind)
+{
+    size_t found = 0;
+    double t0 = now();
+    struct cls_stream_opts o = {.content_type = "application/json"};
+    FOR_LINES({
+        struct cls_stream *s = NULL;
+        if (cls_stream_new(w, &o, &s) != 0)
+            exit(3);
+        for (size_t off = 0; off < len; off += 65536) {
+            size_t k = len - off < 65536 ? len - off : 65536;
+            if (cls_stream_feed(s, line + off, k) != 0)
+                exit(3);
+        }
+        if (cls_stream_close(s) != 0)
+            exit(3);
+        size_t n = 0;
+        cls_stream_findings(s, &n);
+        found += n;
+        cls_stream_free(s);
+    });
+    *nfind = found;
+    return now() - t0;
+}
+
+static void bench_sovgw(void)
+{
+    struct cls_worker *w = make_worker(NULL);
+    double best = 1e9;
+    size_t n = 0;
+    for (int r = 0; r < 3; r++) {
+        double t = run_sovgw(w, &n);
+        if (t < best)
+            best = t;
+    }
+    printf("sovgw %.0f findings=%zu\n", mbs(corpus_len, best), n);
+    cls_worker_free(w);
+}
+
+/* ---- stage split ---- */
+
+struct capture {
+    uint8_t *buf;
+    size_t len, cap;
+    size_t *bounds; /* offsets in buf where a unit ended */
+    size_t nb, capb;
+};
+
+static int cap_data(void *ctx, const uint8_t *p, size_t n)
+{
+    struct capture *c = ctx;
+    if (c->len + n > c->cap) {
+        c->cap = (c->len + n) * 2;
+        c->buf = realloc(c->buf, c->cap);
+    }
+    memcpy(c->buf + c->len, p, n);
+    c->len += n;
+    return 0;
+}
+
+static int cap_boundary(void *ctx)
+{
+    struct capture *c = ctx;
+    if (c->nb == c->capb) {
+        c->capb = c->capb ? c->capb * 2 : 1024;
+        c->bounds = realloc(c->bounds, c->capb * sizeof(size_t));
+    }
+    c->bounds[c->nb++] = c->len;
+    return 0;
+}
+
+static int null_data(void *ctx, const uint8_t *p, size_t n)
+{
+    (void)ctx;
+    (void)p;
+    (void)n;
+    return 0;
+}
+
+static int null_boundary(void *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+
+static int null_context(void *ctx, const uint8_t *p, size_t n)
+{
+    (void)ctx;
+    (void)p;
+    (void)n;
+    return 0;
+}
+
+static int null_uninsp(void *ctx, const char *r, uint32_t f)
+{
+    (void)ctx;
+    (void)r;
+    (void)f;
+    return 0;
+}
+
+static double run_decode(const struct cls_sink *sink)
+{
+    struct cls_decode_limits lim = {64ull << 20, 100, 8};
+    double t0 = now();
+    FOR_LINES({
+        struct cls_decode_chain *c = NULL;
+        if (cls_decode_chain_new("application/json", NULL, &lim, sink, &c) != 0)
+            exit(3);
+        cls_decode_chain_feed(c, line, len);
+        cls_decode_chain_finish(c);
+        cls_decode_chain_free(c);
+        sink->boundary(sink->ctx);
+    });
+    return now() - t0;
+}
+
+static int on_nothing(unsigned id, unsigned long long f, unsigned long long t, unsigned fl, void *ctx)
+{
+    (void)id;
+    (void)f;
+    (void)t;
+    (void)fl;
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+static void bench_stages(void)
+{
+    struct cls_sink nsink = {NULL, null_data, null_boundary, null_context, null_uninsp};
+    double tdec = 1e9;
+    for (int r = 0; r < (getenv("SCAN_ONLY") ? 1 : 3); r++) {
+        double t = run_decode(&nsink);
+        if (t < tdec)
+            tdec = t;
+    }
+    struct capture cap = {0};
+    struct cls_sink csink = {&cap, cap_data, cap_boundary, null_context, null_uninsp};
+    run_decode(&csink);
+
+    struct cls_worker *w = make_worker(NULL);
+    const struct cls_engine *e = w->e;
+    /* stage 1 alone: SIMD trigger scan + Hyperscan literal stream per unit */
+    double tpre = 1e9;
+    size_t trig = 0, lits = 0;
+    for (int r = 0; r < 3; r++) {
+        trig = lits = 0;
+        double t0 = now();
+        size_t prev = 0;
+        for (size_t b = 0; b < cap.nb; b++) {
+            const uint8_t *p = cap.buf + prev;
+            size_t n = cap.bounds[b] - prev, i = 0;
+            while (i < n) {
+                i += e->find_trigger(p + i, n - i);
+                if (i < n) {
+                    trig++;
+                    /* skip the digit/@ run the way a window would */
+                    while (i < n && ((p[i] >= '0' && p[i] <= '9') || p[i] == '@'))
+                        i++;
+                }
+            }
+            prev = cap.bounds[b];
+        }
+        hs_stream_t *hs = NULL;
+        hs_open_stream((const hs_database_t *)e->hsdb, 0, &hs);
+        hs_scan_stream(hs, (const char *)cap.buf, (unsigned)(cap.len > 0xffffffffu ? 0xffffffffu : cap.len),
+                       0, (hs_scratch_t *)w->scratch, on_nothing, &lits);
+        hs_close_stream(hs, (hs_scratch_t *)w->scratch, NULL, NULL);
+        double t = now() - t0;
+        if (t < tpre)
+            tpre = t;
+    }
+    /* the whole scanner on the decoded text */
+    double tscan = 1e9;
+    struct cls_scan_stats st = {0};
+    for (int r = 0; r < (getenv("SCAN_ONLY") ? 20 : 3); r++) {
+        struct cls_scanner *sc = NULL;
+        double t0 = now();
+        cls_scanner_new(w, 0, NULL, NULL, &sc);
+        size_t prev = 0;
+        for (size_t b = 0; b < cap.nb; b++) {
+            cls_scanner_data(sc, cap.buf + prev, cap.bounds[b] - prev);
+            cls_scanner_boundary(sc);
+            prev = cap.bounds[b];
+        }
+        cls_scanner_finish(sc);
+        double t = now() - t0;
+        st = *cls_scanner_stats(sc);
+        cls_scanner_free(sc);
+        if (t < tscan)
+            tscan = t;
+    }
+    printf("stage_decode %.0f secs=%.3f bytes_in=%zu decoded=%zu units=%zu\n", mbs(corpus_len, tdec), tdec,
+           corpus_len, cap.len, cap.nb);
+    printf("stage_prefilter %.0f secs=%.3f triggers=%zu literal_hits=%zu simd=%s\n", mbs(cap.len, tpre), tpre,
+           trig, lits, e->simd);
+    printf("stage_scanner %.0f secs=%.3f windows=%llu window_bytes=%llu regex_runs=%llu validated=%llu "
+           "confirm_validate_secs=%.3f\n",
+           mbs(cap.len, tscan), tscan, (unsigned long long)st.windows, (unsigned long long)st.window_bytes,
+           (unsigned long long)st.regex_runs, (unsigned long long)st.validated,
+           tscan > tpre ? tscan - tpre : 0.0);
+    cls_worker_free(w);
+    free(cap.buf);
+    free(cap.bounds);
+}
+
+/* ---- peers ---- */
+
+static char **read_patterns(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
+    char **v = NULL;
+    size_t k = 0;
+    char line[4096];
+    while (fgets(line, sizeof(line), f)) {
+        size_t l = strlen(line);
+        while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
+            line[--l] = '\0';
+        if (!l)
+            continue;
+        v = realloc(v, (k + 1) * sizeof(*v));
+        v[k++] = strdup(line);
+    }
+    fclose(f);
+    *n = k;
+    return v;
+}
+
+static void bench_hyperscan(const char *pfile)
+{
+    size_t n;
+    char **pats = read_patterns(pfile, &n);
+    unsigned *flags = calloc(n, sizeof(unsigned)), *ids = calloc(n, sizeof(unsigned));
+    for (size_t i = 0; i < n; i++) {
+        flags[i] = HS_FLAG_SOM_LEFTMOST;
+        ids[i] = (unsigned)i;
+    }
+    hs_database_t *db = NULL;
+    hs_compile_error_t *ce = NULL;
+    if (hs_compile_multi((const char *const *)pats, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &db, &ce) !=
+        HS_SUCCESS) {
+        /* some peers cannot do SOM on every pattern: fall back to end-only */
+        hs_free_compile_error(ce);
+        for (size_t i = 0; i < n; i++)
+            flags[i] = 0;
+        if (hs_compile_multi((const char *const *)pats, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &db, &ce) !=
+            HS_SUCCESS) {
+            fprintf(stderr, "hyperscan: %s\n", ce->message);
+            exit(2);
+        }
+    }
+    hs_scratch_t *s = NULL;
+    hs_alloc_scratch(db, &s);
+    double best = 1e9;
+    size_t hits = 0;
+    for (int r = 0; r < 2; r++) {
+        hits = 0;
+        double t0 = now();
+        FOR_LINES({ hs_scan(db, (const char *)line, (unsigned)len, 0, s, on_nothing, &hits); });
+        double t = now() - t0;
+        if (t < best)
+            best = t;
+    }
+    printf("hyperscan %.0f matches=%zu\n", mbs(corpus_len, best), hits);
+    hs_free_scratch(s);
+    hs_free_database(db);
+}
+
+static void bench_pcre2(const char *pfile, size_t mb)
+{
+    size_t n;
+    char **pats = read_patterns(pfile, &n);
+    size_t len = mb * 1000000;
+    if (len > corpus_len)
+        len = corpus_len;
+    pcre2_match_data *md = pcre2_match_data_create(32, NULL);
+    size_t hits = 0;
+    double t0 = now();
+    for (size_t i = 0; i < n; i++) {
+        int ec;
+        PCRE2_SIZE eo;
+        pcre2_code *c = pcre2_compile((PCRE2_SPTR)pats[i], PCRE2_ZERO_TERMINATED, 0, &ec, &eo, NULL);
+        if (!c)
+            continue;
+        pcre2_jit_compile(c, PCRE2_JIT_COMPLETE);
+        size_t off = 0;
+        while (off < len) {
+            int rc = pcre2_jit_match(c, corpus, len, off, 0, md, NULL);
+            if (rc < 0)
+                break;
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+            hits++;
+            off = ov[1] > off ? ov[1] : off + 1;
+        }
+        pcre2_code_free(c);
+    }
+    double t = now() - t0;
+    printf("pcre2 %.0f matches=%zu slice_mb=%zu\n", mbs(len, t), hits, mb);
+    pcre2_match_data_free(md);
+}
+
+/* ---- flatness sweeps ---- */
+
+static void bench_regexes(size_t n)
+{
+    struct cls_custom_regex *rx = calloc(n, sizeof(*rx));
+    char (*names)[32] = calloc(n, 32);
+    char (*pats)[64] = calloc(n, 64);
+    for (size_t i = 0; i < n; i++) {
+        /* realistic internal identifiers: a distinct prefix then digits */
+        snprintf(names[i], 32, "CUSTOM_%zu", i);
+        snprintf(pats[i], 64, "\\bK%c%c%zu-[0-9]{4,8}\\b", 'A' + (int)(i % 26), 'A' + (int)((i / 26) % 26), i);
+        rx[i].name = names[i];
+        rx[i].pattern = pats[i];
+    }
+    struct cls_config cfg = {0};
+    cfg.regexes = rx;
+    cfg.n_regexes = n;
+    struct cls_worker *w = make_worker(&cfg);
+    double best = 1e9;
+    size_t f = 0;
+    for (int r = 0; r < 2; r++) {
+        double t = run_sovgw(w, &f);
+        if (t < best)
+            best = t;
+    }
+    printf("regexes_%zu %.0f findings=%zu\n", n, mbs(corpus_len, best), f);
+    cls_worker_free(w);
+    free(rx);
+    free(names);
+    free(pats);
+}
+
+static void bench_dict(size_t n)
+{
+    static const char *const syl[] = {"ka", "lo", "mi", "ne", "su", "ra", "to", "vi", "ze", "qu",
+                                      "bor", "dan", "fel", "gri", "hux", "jor", "pim", "wex"};
+    const char **terms = calloc(n, sizeof(*terms));
+    char (*buf)[24] = calloc(n, 24);
+    for (size_t i = 0; i < n; i++) {
+        size_t x = i * 2654435761u + 17;
+        snprintf(buf[i], 24, "%s%s%s%zu", syl[x % 18], syl[(x / 18) % 18], syl[(x / 324) % 18], i % 97);
+        terms[i] = buf[i];
+    }
+    struct cls_dictionary d = {"CODENAME", terms, n};
+    struct cls_config cfg = {0};
+    cfg.dicts = &d;
+    cfg.n_dicts = 1;
+    struct cls_worker *w = make_worker(&cfg);
+    double best = 1e9;
+    size_t f = 0;
+    for (int r = 0; r < 2; r++) {
+        double t = run_sovgw(w, &f);
+        if (t < best)
+            best = t;
+    }
+    printf("dict_%zu %.0f findings=%zu\n", n, mbs(corpus_len, best), f);
+    cls_worker_free(w);
+    free(terms);
+    free(buf);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fputs("usage: see the header of bench/scan_bench.c\n", stderr);
+        return 2;
+    }
+    const char *mode = argv[1];
+    if (strcmp(mode, "memchr") == 0) {
+        load(argv[2]);
+        bench_memchr();
+    } else if (strcmp(mode, "sovgw") == 0) {
+        load(argv[2]);
+        bench_sovgw();
+    } else if (strcmp(mode, "stages") == 0) {
+        load(argv[2]);
+        bench_stages();
+    } else if (strcmp(mode, "hyperscan") == 0 && argc >= 4) {
+        load(argv[3]);
+        bench_hyperscan(argv[2]);
+    } else if (strcmp(mode, "pcre2") == 0 && argc >= 5) {
+        load(argv[3]);
+        bench_pcre2(argv[2], (size_t)strtoul(argv[4], NULL, 10));
+    } else if (strcmp(mode, "regexes") == 0 && argc >= 4) {
+        load(argv[3]);
+        bench_regexes((size_t)strtoul(argv[2], NULL, 10));
+    } else if (strcmp(mode, "dict") == 0 && argc >= 4) {
+        load(argv[3]);
+        bench_dict((size_t)strtoul(argv[2], NULL, 10));
+    } else {
+        fputs("scan_bench: unknown mode\n", stderr);
+        return 2;
+    }
+    return 0;
+}
