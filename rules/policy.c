@@ -36,6 +36,22 @@ static void perr_at(struct pctx *c, size_t line, size_t col, const char *fmt, ..
     fputc('\n', c->errs);
 }
 
+/* A warning: printed like an error but the policy stays valid. */
+static void pwarn(struct pctx *c, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void pwarn(struct pctx *c, const yaml_node_t *n, const char *fmt, ...)
+{
+    if (!c->errs)
+        return;
+    fprintf(c->errs, "%s:%zu:%zu: warning: ", c->name, n->start_mark.line + 1,
+            n->start_mark.column + 1);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(c->errs, fmt, ap);
+    va_end(ap);
+    fputc('\n', c->errs);
+}
+
 #define perr(c, n, ...) perr_at((c), (n)->start_mark.line + 1, (n)->start_mark.column + 1, __VA_ARGS__)
 
 /* Returns the node, or NULL (reported) when it was already visited: libyaml
@@ -624,6 +640,14 @@ static void rules_list(struct pctx *c, yaml_node_t *k, yaml_node_t *v)
         if (c->n_errors != before || c->oom || !r.id) {
             rule_free(&r);
             continue;
+        }
+        /* first match wins: nothing after a catch-all can ever decide */
+        for (size_t j = 0; j < p->n_rules; j++) {
+            if (!p->rules[j].has_match) {
+                pwarn(c, rn, "rule %s is never reached: rule %s (line %u) matches every request",
+                      r.id, p->rules[j].id, (unsigned)p->rules[j].line);
+                break;
+            }
         }
         p->n_hosts += r.n_hosts;
         p->n_cidrs += r.n_cidrs;

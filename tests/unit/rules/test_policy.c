@@ -168,6 +168,20 @@ static void test_all_errors_reported(void)
     free(msgs);
 }
 
+static void test_warnings(void)
+{
+    /* a rule after a catch-all is reported but the policy stays valid */
+    const char *src = HDR "  - id: all\n    action: deny\n  - id: late\n"
+                          "    match: { host: [a.com] }\n    action: allow\n";
+    char *msgs = NULL;
+    size_t nerr = 9;
+    CHECK(parse(src, &msgs, &nerr, NULL) == SGW_OK);
+    CHECK(nerr == 0);
+    CHECK(msgs && !strcmp(msgs, "p.yaml:5:5: warning: rule late is never reached: rule all "
+                                "(line 3) matches every request\n"));
+    free(msgs);
+}
+
 static const char k_good[] =
     "version: 1\n"
     "defaults: { action: deny, inspect_limit: 8MiB }\n"
@@ -434,6 +448,7 @@ int main(void)
     }
     test_bad();
     test_all_errors_reported();
+    test_warnings();
     test_good();
     test_default_policy_file();
     test_bounds();
