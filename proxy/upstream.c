@@ -299,6 +299,31 @@ static void h1_process(struct px_upconn *u)
                 evbuffer_drain(in, head_len); /* interim response: not forwarded */
                 continue;
             }
+            if (msg.body == PX_H1_BODY_CHUNKED && n > head_len) {
+                /* Validate the chunked framing already received before the
+                 * head goes to the client: a broken body that arrived with
+                 * the head becomes a clean 502 instead of a cut response. */
+                struct px_h1_chunked probe;
+                memset(&probe, 0, sizeof(probe));
+                size_t off = head_len;
+                while (off < n && !probe.done) {
+                    size_t used = 0, dl = 0;
+                    const char *d = NULL, *why = NULL;
+                    int prc = px_h1_chunked_feed(&probe, buf + off, n - off, &used, &d, &dl, &why);
+                    if (prc == SGW_AGAIN)
+                        break;
+                    if (prc != SGW_OK) {
+                        char msgbuf[200];
+                        snprintf(msgbuf, sizeof(msgbuf), "invalid upstream chunked body: %s",
+                                 why ? why : "malformed");
+                        up_fail_req(u, 502, msgbuf, 0);
+                        return;
+                    }
+                    if (used == 0)
+                        break;
+                    off += used;
+                }
+            }
             u->head_done = 1;
             u->body = msg.body;
             u->body_left = msg.content_length;
