@@ -1,8 +1,13 @@
 /* classifiers/decode_text.c — the text pipeline (base64-run detection and
  * Unicode normalisation) and the small text decoders: UTF-16, form
  * urlencoding, base64 and quoted-printable transfer encodings. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
 
 #include "classifiers/decode_internal.h"
 
@@ -104,6 +109,14 @@ static int norm_seq(struct dec_norm *z, const uint8_t *s, size_t len)
 static size_t next_high(const uint8_t *p, size_t n)
 {
     size_t i = 0;
+#if defined(__x86_64__)
+    for (; i + 16 <= n; i += 16) {
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_loadu_si128((const __m128i *)(const void *)(p + i)));
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+    }
+#endif
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
         memcpy(&w, p + i, 8);
@@ -122,7 +135,8 @@ static int norm_data(void *ctx, const uint8_t *p, size_t n)
     size_t i = 0, start;
     int rc;
     if (z->pend_len) {
-        while (i < n && z->pend_len < z->need && (p[i] & 0xc0) == 0x80)
+        while (i < n && z->pend_len < z->need && z->pend_len < sizeof(z->pend) &&
+               (p[i] & 0xc0) == 0x80)
             z->pend[z->pend_len++] = p[i++];
         if (z->pend_len == z->need) {
             size_t len = z->pend_len;
@@ -356,6 +370,14 @@ static const struct cls_sink *b64_dec_out(struct dec_b64 *b)
     return b->inner ? &b->inner->sink : b->out;
 }
 
+/* The stage for base64 inside decoded base64 is made on first use. */
+static int b64_ensure_inner(struct dec_b64 *b)
+{
+    if (b->inner || b->depth + 1 >= B64_MAX_DEPTH)
+        return SGW_OK;
+    return dec_b64_new(b->depth + 1, b->out, &b->inner);
+}
+
 /* Decodes a held run with an alignment; returns the decoded length. */
 static size_t b64_decode_run(struct dec_b64 *b, const uint8_t *s, size_t n, unsigned align,
                              int final, struct b64q *q)
@@ -404,8 +426,9 @@ static int b64_emit_decoded(struct dec_b64 *b, const uint8_t *p, size_t n)
 static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len)
 {
     int rc = SGW_OK;
-    const struct cls_sink *o = b64_dec_out(b);
+    const struct cls_sink *o;
     if (b->mode == B64M_LONG_TEXT) {
+        o = b64_dec_out(b);
         size_t k = b64q_end(&b->q, b->dec);
         if (k)
             rc = b64_emit_decoded(b, b->dec, k);
@@ -420,7 +443,10 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
             size_t len = 0;
             struct b64q qs;
             if (b64_pick(b, s, n, 1, &len, &qs, &rc) && rc == SGW_OK) {
-                rc = o->boundary(o->ctx);
+                rc = b64_ensure_inner(b);
+                o = b64_dec_out(b);
+                if (rc == SGW_OK)
+                    rc = o->boundary(o->ctx);
                 if (rc == SGW_OK)
                     rc = b64_emit_decoded(b, b->dec, len);
                 if (rc == SGW_OK)
@@ -450,8 +476,10 @@ static int b64_go_long(struct dec_b64 *b, const uint8_t *s, size_t n)
     size_t len = 0;
     struct b64q qs;
     if (b64_pick(b, s, n, 0, &len, &qs, &rc) && rc == SGW_OK) {
+        rc = b64_ensure_inner(b);
         const struct cls_sink *o = b64_dec_out(b);
-        rc = o->boundary(o->ctx);
+        if (rc == SGW_OK)
+            rc = o->boundary(o->ctx);
         if (rc == SGW_OK)
             rc = b64_emit_decoded(b, b->dec, len);
         b->q = qs;
@@ -481,6 +509,87 @@ static int b64_long_put(struct dec_b64 *b, const uint8_t *p, size_t n)
     return SGW_OK;
 }
 
+/* Start of the first run of >= B64_MIN_RUN base64 characters in p (not in
+ * a run at p[0]), else the start of the run that ends p (a longer run may
+ * continue in the next call), else n. Text has a separator every few bytes:
+ * probing B64_MIN_RUN - 1 ahead skips most of it without looking at every
+ * byte. */
+static size_t b64_find_run(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i + B64_MIN_RUN <= n) {
+        if (b64_class[p[i + B64_MIN_RUN - 1]] != B64C_CHAR) {
+            i += B64_MIN_RUN;
+            continue;
+        }
+        size_t k = i + B64_MIN_RUN - 1;
+        while (k > i && b64_class[p[k - 1]] == B64C_CHAR)
+            k--;
+        size_t j = i + B64_MIN_RUN;
+        while (j < k + B64_MIN_RUN && j < n && b64_class[p[j]] == B64C_CHAR)
+            j++;
+        if (j == k + B64_MIN_RUN || j == n)
+            return k;
+        i = j + 1;
+    }
+    size_t t = n;
+    while (t > i && b64_class[p[t - 1]] == B64C_CHAR)
+        t--;
+    return t;
+}
+
+#if defined(__x86_64__)
+/* Bit k set when p[k] (k < 64) is a base64 character (SSE2). */
+static uint64_t b64_mask64(const uint8_t *p)
+{
+    const __m128i lo_a = _mm_set1_epi8('a'), hi_z = _mm_set1_epi8('z');
+    const __m128i lo_0 = _mm_set1_epi8('0'), hi_9 = _mm_set1_epi8('9');
+    const __m128i c20 = _mm_set1_epi8(0x20);
+    const __m128i plus = _mm_set1_epi8('+'), slash = _mm_set1_epi8('/');
+    const __m128i dash = _mm_set1_epi8('-'), under = _mm_set1_epi8('_');
+    uint64_t m = 0;
+    for (int k = 0; k < 4; k++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+        __m128i l = _mm_or_si128(v, c20); /* letters folded to lower case */
+        __m128i letter = _mm_and_si128(_mm_cmpeq_epi8(_mm_max_epu8(l, lo_a), l),
+                                       _mm_cmpeq_epi8(_mm_min_epu8(l, hi_z), l));
+        __m128i digit = _mm_and_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, lo_0), v),
+                                      _mm_cmpeq_epi8(_mm_min_epu8(v, hi_9), v));
+        __m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, plus), _mm_cmpeq_epi8(v, slash)),
+                                  _mm_or_si128(_mm_cmpeq_epi8(v, dash), _mm_cmpeq_epi8(v, under)));
+        __m128i all = _mm_or_si128(_mm_or_si128(letter, digit), sp);
+        m |= (uint64_t)(uint16_t)_mm_movemask_epi8(all) << (16 * k);
+    }
+    return m;
+}
+#endif
+
+/* b64_find_run, 64 bytes at a time where SSE2 is there: a run of
+ * >= B64_MIN_RUN ones in the class mask is found with shifts. The caller's
+ * invariant (p[-1] is not a run character) is kept by resuming after a
+ * non-run byte. */
+static size_t b64_find_run_fast(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+#if defined(__x86_64__)
+    while (i + 64 <= n) {
+        uint64_t m = b64_mask64(p + i);
+        uint64_t r = m;
+        r &= r >> 1;
+        r &= r >> 2;
+        r &= r >> 4;
+        r &= r >> 8;  /* bit b: 16 ones from b */
+        r &= r >> 8;  /* bit b: 24 ones from b */
+        if (r)
+            return i + (size_t)__builtin_ctzll(r);
+        /* no run of 24 starts at b <= 40: resume after the last non-run byte
+           (which is at >= 40, else a run of 24 would start before 41) */
+        i += 64 - (size_t)__builtin_clzll(~m);
+    }
+#endif
+    return i + b64_find_run(p + i, n - i);
+}
+
 static int b64_data(void *ctx, const uint8_t *p, size_t n)
 {
     struct dec_b64 *b = ctx;
@@ -488,8 +597,7 @@ static int b64_data(void *ctx, const uint8_t *p, size_t n)
     int rc = SGW_OK;
     while (i < n) {
         if (b->run == 0) {
-            while (i < n && b64_class[p[i]] != B64C_CHAR)
-                i++;
+            i += b64_find_run_fast(p + i, n - i);
             if (i == n)
                 break;
             rs = i;
@@ -617,9 +725,11 @@ static int b64_uninspectable(void *ctx, const char *reason, uint32_t flags)
 
 int dec_b64_new(unsigned depth, const struct cls_sink *out, struct dec_b64 **res)
 {
-    struct dec_b64 *b = calloc(1, sizeof(*b));
+    /* the buffers need no zeroing: only the fields before them */
+    struct dec_b64 *b = malloc(sizeof(*b));
     if (!b)
         return SGW_ENOMEM;
+    memset(b, 0, offsetof(struct dec_b64, held));
     b->out = out;
     b->depth = depth;
     b->sink.ctx = b;
@@ -627,13 +737,6 @@ int dec_b64_new(unsigned depth, const struct cls_sink *out, struct dec_b64 **res
     b->sink.boundary = b64_boundary;
     b->sink.context = b64_context;
     b->sink.uninspectable = b64_uninspectable;
-    if (depth + 1 < B64_MAX_DEPTH) {
-        int rc = dec_b64_new(depth + 1, out, &b->inner);
-        if (rc != SGW_OK) {
-            free(b);
-            return rc;
-        }
-    }
     *res = b;
     return SGW_OK;
 }

@@ -1,0 +1,230 @@
+/* bench/decode_bench.c — single-thread throughput of the content decoders
+ * on the shared corpus (JSONL, one request body per line). Prints numbers
+ * only (best of ROUNDS, MB = 1e6 bytes), no pass/fail.
+ *
+ *   decode_bench FILE [ROUNDS]
+ *
+ * Lines printed:
+ *   memchr        memchr('\0') over the corpus: the memory-speed ceiling
+ *   json          the JSON decoder alone, into a counting sink
+ *   json+text     the whole chain for application/json: JSON, base64-run
+ *                 detection, Unicode normalisation
+ *   gzip+chain    same, for the corpus gzip'd per body (input = compressed MB)
+ *
+ * Build (Release):
+ *   cmake -S . -B build/rel -DCMAKE_BUILD_TYPE=Release && \
+ *     cmake --build build/rel -j2 --target sgw_classifiers
+ *   cc -O2 -I. bench/decode_bench.c build/rel/libsgw_classifiers.a \
+ *     build/rel/libsgw_common.a -lz -lbrotlidec -lzstd -o /tmp/decode_bench
+ *   python3 /work/shared/bench/gen_corpus.py /tmp/corpus.jsonl 100
+ *   /tmp/decode_bench /tmp/corpus.jsonl */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "classifiers/decode_internal.h"
+
+struct counter {
+    uint64_t bytes, calls, boundaries, contexts, unins;
+};
+
+static int c_data(void *ctx, const uint8_t *p, size_t n)
+{
+    struct counter *c = ctx;
+    c->bytes += n + p[0] * 0; /* touch nothing: the decoder's cost only */
+    c->calls++;
+    return SGW_OK;
+}
+
+static int c_boundary(void *ctx)
+{
+    ((struct counter *)ctx)->boundaries++;
+    return SGW_OK;
+}
+
+static int c_context(void *ctx, const uint8_t *p, size_t n)
+{
+    (void)p;
+    (void)n;
+    ((struct counter *)ctx)->contexts++;
+    return SGW_OK;
+}
+
+static int c_unins(void *ctx, const char *reason, uint32_t flags)
+{
+    (void)reason;
+    (void)flags;
+    ((struct counter *)ctx)->unins++;
+    return SGW_OK;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct body {
+    const uint8_t *p;
+    size_t n;
+};
+
+static struct body *split_lines(uint8_t *buf, size_t len, size_t *count)
+{
+    size_t cap = 1024, n = 0;
+    struct body *b = malloc(cap * sizeof(*b));
+    size_t s = 0;
+    for (size_t i = 0; i <= len && b; i++) {
+        if (i == len || buf[i] == '\n') {
+            if (i > s) {
+                if (n == cap) {
+                    cap *= 2;
+                    b = realloc(b, cap * sizeof(*b));
+                    if (!b)
+                        break;
+                }
+                b[n].p = buf + s;
+                b[n].n = i - s;
+                n++;
+            }
+            s = i + 1;
+        }
+    }
+    *count = n;
+    return b;
+}
+
+#define FEED 65536u
+
+/* The JSON decoder alone: a dec_env whose text pipeline is the counter. */
+static double run_json_alone(const struct body *b, size_t nb, struct counter *cnt)
+{
+    struct cls_sink s = {cnt, c_data, c_boundary, c_context, c_unins};
+    struct dec_env env;
+    memset(&env, 0, sizeof(env));
+    env.lim.max_depth = DEC_DEFAULT_MAX_DEPTH;
+    env.lim.max_decoded = DEC_DEFAULT_MAX_DECODED;
+    env.lim.max_ratio = DEC_DEFAULT_MAX_RATIO;
+    env.text = &s;
+    double t0 = now_s();
+    for (size_t i = 0; i < nb; i++) {
+        struct dec *d = NULL;
+        env.n_reports = 0;
+        if (dec_new_json(&env, 0, 0, &d) != SGW_OK)
+            abort();
+        for (size_t off = 0; off < b[i].n; off += FEED)
+            dec_feed(d, b[i].p + off, b[i].n - off < FEED ? b[i].n - off : FEED);
+        dec_finish(d);
+        dec_free(d);
+    }
+    return now_s() - t0;
+}
+
+static double run_chain(const struct body *b, size_t nb, const char *ce, struct counter *cnt)
+{
+    struct cls_sink s = {cnt, c_data, c_boundary, c_context, c_unins};
+    double t0 = now_s();
+    for (size_t i = 0; i < nb; i++) {
+        struct cls_decode_chain *c = NULL;
+        if (cls_decode_chain_new("application/json", ce, NULL, &s, &c) != SGW_OK)
+            abort();
+        for (size_t off = 0; off < b[i].n; off += FEED)
+            cls_decode_chain_feed(c, b[i].p + off, b[i].n - off < FEED ? b[i].n - off : FEED);
+        cls_decode_chain_finish(c);
+        cls_decode_chain_free(c);
+    }
+    return now_s() - t0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: decode_bench FILE [ROUNDS]\n");
+        return 2;
+    }
+    int rounds = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 3;
+    const char *only = argc > 3 ? argv[3] : ""; /* "json", "chain", "gzip": one measurement */
+    FILE *f = fopen(argv[1], "rb");
+    if (!f) {
+        perror(argv[1]);
+        return 2;
+    }
+    fseek(f, 0, SEEK_END);
+    long flen = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc((size_t)flen + 1);
+    if (!buf || fread(buf, 1, (size_t)flen, f) != (size_t)flen)
+        return 2;
+    fclose(f);
+    size_t nb = 0;
+    struct body *b = split_lines(buf, (size_t)flen, &nb);
+    size_t total = 0;
+    for (size_t i = 0; i < nb; i++)
+        total += b[i].n;
+    /* gzip each body */
+    struct body *gz = calloc(nb, sizeof(*gz));
+    size_t gz_total = 0;
+    for (size_t i = 0; i < nb && (!only[0] || strcmp(only, "gzip") == 0); i++) {
+        uLong cap = compressBound(b[i].n) + 32;
+        uint8_t *o = malloc(cap);
+        z_stream zs;
+        memset(&zs, 0, sizeof(zs));
+        deflateInit2(&zs, 6, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY);
+        zs.next_in = (Bytef *)(uintptr_t)b[i].p;
+        zs.avail_in = (uInt)b[i].n;
+        zs.next_out = o;
+        zs.avail_out = (uInt)cap;
+        deflate(&zs, Z_FINISH);
+        gz[i].p = o;
+        gz[i].n = zs.total_out;
+        gz_total += zs.total_out;
+        deflateEnd(&zs);
+    }
+    double best_mem = 1e30, best_json = 1e30, best_chain = 1e30, best_gz = 1e30;
+    struct counter cj = {0}, cc = {0}, cg = {0};
+    volatile size_t hits = 0;
+    for (int r = 0; r < rounds; r++) {
+        double t0 = now_s();
+        for (size_t i = 0; i < nb; i++)
+            hits += memchr(b[i].p, 0, b[i].n) != NULL;
+        double t = now_s() - t0;
+        best_mem = t < best_mem ? t : best_mem;
+        if (!only[0] || strcmp(only, "json") == 0) {
+            memset(&cj, 0, sizeof(cj));
+            t = run_json_alone(b, nb, &cj);
+            best_json = t < best_json ? t : best_json;
+        }
+        if (!only[0] || strcmp(only, "chain") == 0) {
+            memset(&cc, 0, sizeof(cc));
+            t = run_chain(b, nb, NULL, &cc);
+            best_chain = t < best_chain ? t : best_chain;
+        }
+        if (!only[0] || strcmp(only, "gzip") == 0) {
+            memset(&cg, 0, sizeof(cg));
+            t = run_chain(gz, nb, "gzip", &cg);
+            best_gz = t < best_gz ? t : best_gz;
+        }
+    }
+    double mb = (double)total / 1e6;
+    printf("corpus        %zu bodies, %.1f MB (%.1f MB gzip'd)\n", nb, mb, (double)gz_total / 1e6);
+    printf("memchr        %8.0f MB/s\n", mb / best_mem);
+    printf("json          %8.0f MB/s  (%.2f x memchr)  %llu data calls, %llu values, %llu keys, "
+           "%llu uninspectable\n",
+           mb / best_json, best_mem / best_json, (unsigned long long)cj.calls,
+           (unsigned long long)cj.boundaries, (unsigned long long)cj.contexts,
+           (unsigned long long)cj.unins);
+    printf("json+text     %8.0f MB/s  (%.2f x json)  %llu data calls, %llu uninspectable\n",
+           mb / best_chain, best_json / best_chain, (unsigned long long)cc.calls,
+           (unsigned long long)cc.unins);
+    printf("gzip+chain    %8.0f MB/s of decoded (%.0f MB/s compressed)\n", mb / best_gz,
+           (double)gz_total / 1e6 / best_gz);
+    for (size_t i = 0; i < nb; i++)
+        free((void *)(uintptr_t)gz[i].p);
+    free(gz);
+    free(b);
+    free(buf);
+    return hits == (size_t)-1;
+}
