@@ -182,6 +182,18 @@ static void req_log(struct px_req *r, int status, const char *verdict, const cha
     px_metrics_request(verdict, rule, total / 1000.0, r->bytes_in, r->bytes_out);
 }
 
+/* Frees the held body and gives its bytes back to the process budget. */
+static void hold_release(struct px_req *r)
+{
+    if (r->held)
+        atomic_fetch_sub(&r->conn->w->rt->held_bytes, r->held);
+    r->held = 0;
+    if (r->hold) {
+        evbuffer_free(r->hold);
+        r->hold = NULL;
+    }
+}
+
 /* Releases everything the request holds (upstream, DNS, head copy). */
 static void req_cleanup(struct px_req *r)
 {
@@ -195,10 +207,7 @@ static void req_cleanup(struct px_req *r)
         evbuffer_free(r->h2_body);
         r->h2_body = NULL;
     }
-    if (r->hold) {
-        evbuffer_free(r->hold);
-        r->hold = NULL;
-    }
+    hold_release(r);
     free(r->head);
     r->head = NULL;
 }
@@ -241,6 +250,10 @@ void px_conn_free(struct px_conn *c)
         return;
     if (c->in_req) {
         struct px_req *r = &c->req;
+        if (c->pipe && !r->logged) {
+            r->bytes_in += c->pipe->a_to_b;
+            r->bytes_out += c->pipe->b_to_a;
+        }
         if (!r->logged)
             req_log(r, r->state == PX_RS_TUNNEL ? 0 : (r->resp_started ? r->resp_status : 0),
                     r->state == PX_RS_TUNNEL ? "allow" : "error",
@@ -493,16 +506,19 @@ static void connect_up(struct px_req *r, int fresh);
 /* Where decoded body bytes go: held (before the upstream exists) or upstream. */
 static void body_sink(struct px_req *r, const char *data, size_t len)
 {
-    if (r->state == PX_RS_BODY)
+    if (r->state == PX_RS_BODY) {
         evbuffer_add(r->hold, data, len);
-    else
+        r->held += len;
+        atomic_fetch_add(&r->conn->w->rt->held_bytes, len);
+    } else
         px_up_body(r, data, len);
 }
 
 static int body_congested(const struct px_req *r)
 {
-    if (r->state == PX_RS_BODY)
-        return evbuffer_get_length(r->hold) >= PX_HOLD_MAX;
+    if (r->state == PX_RS_BODY) /* past the budget, the body streams instead */
+        return evbuffer_get_length(r->hold) >= PX_HOLD_MAX ||
+               atomic_load(&r->conn->w->rt->held_bytes) >= PX_HOLD_GLOBAL;
     return px_up_body_congested(r);
 }
 
@@ -725,8 +741,7 @@ void px_req_up_connected(struct px_req *r)
             }
             evbuffer_drain(r->hold, done);
         }
-        evbuffer_free(r->hold);
-        r->hold = NULL;
+        hold_release(r);
     }
     if (r->body_done) {
         px_up_body_end(r);

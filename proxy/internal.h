@@ -40,6 +40,7 @@
 #define PX_TUNNEL_WM (256u * 1024u) /* tunnel: peer output above this stops the other side */
 #define PX_POOL_MAX_IDLE 256        /* idle upstream connections kept per worker */
 #define PX_HOLD_MAX (1024u * 1024u) /* request body held before connecting upstream */
+#define PX_HOLD_GLOBAL (256u * 1024u * 1024u) /* all held bodies of the process */
 #define PX_H2_MAX_WAITERS 64        /* requests waiting on one connecting TLS upstream */
 
 struct px_worker;
@@ -59,6 +60,7 @@ struct px_runtime {
     atomic_int stopping;          /* SIGTERM/SIGINT seen */
     atomic_int ready;             /* workers running, policy loaded */
     _Atomic uint64_t policy_version; /* highest store version a decision has seen */
+    _Atomic uint64_t held_bytes;  /* request body bytes in hold buffers, all workers */
     struct px_worker *workers;    /* owned array */
     int n_workers;
 };
@@ -134,6 +136,7 @@ struct px_req {
     uint64_t body_sent;           /* body bytes handed to the upstream */
     struct evbuffer *h2_body;     /* h2: decoded body waiting for the data provider */
     struct evbuffer *hold;        /* decoded body held before connecting (owned) */
+    uint64_t held;                /* bytes of hold counted in rt->held_bytes */
     int send_cl;                  /* whole body held: send it with Content-Length */
     int sent_continue;            /* 100 Continue already written */
     int up_waiting;               /* queued on a connecting upstream (u->waiters) */
