@@ -217,6 +217,12 @@ static int v_aws_secret_near(const char *s, size_t n)
     return up && lo && has_digit(s, n) && cls_entropy(s, n) >= 4.0;
 }
 
+/* the value after aws_secret_access_key=: random-looking */
+static int v_aws_secret_value(const char *s, size_t n)
+{
+    return cls_entropy(s, n) >= 3.5;
+}
+
 /* an e-mail whose "TLD" is a file extension is an asset name (icon@2x.png) */
 static int v_email(const char *s, size_t n)
 {
@@ -280,7 +286,7 @@ const struct cls_pattern_def cls_patterns[] = {
     {T_SSN, LBN "[0-9]{3}(?: [0-9]{2} |[0-9]{2})[0-9]{4}" RBN, cls_v_us_ssn, 0, 0, 9, 0, 85, 35,
      CLS_PF_NEEDCTX, 0, 0},
     {T_ROUTING, LBN "[0-9]{9}" RBN, cls_v_aba, 0, 0, 9, 0, 85, 36, CLS_PF_NEEDCTX, 0, 0},
-    {T_PASSPORT, LBA "(?=[A-Z]{0,2}[0-9])[A-Z0-9]{6,9}" RBA, NULL, 0, 0, 5, 0, 80, 10, CLS_PF_NEEDCTX, 0, 0},
+    {T_PASSPORT, LBA "(?=[A-Z]{0,2}[0-9])[A-Z0-9]{6,9}" RBA, NULL, 0, 0, 1, 0, 80, 10, CLS_PF_NEEDCTX, 0, 0},
     {T_DOB,
      LBN "(?:(?:19|20)[0-9]{2}-[01]?[0-9]-[0-3]?[0-9]|[0-3]?[0-9][./-][0-3]?[0-9][./-](?:19|20)?[0-9]{2})" RBN,
      cls_v_date, 0, 0, 4, 0, 80, 12, CLS_PF_NEEDCTX, 0, CLS_WF_DOT | CLS_WF_DASH | CLS_WF_SLASH},
@@ -340,7 +346,7 @@ const struct cls_pattern_def cls_patterns[] = {
     {T_AWS_SECRET,
      "(?i:aws_?secret_?(?:access_?)?key|secret_?access_?key|aws_?secret|aws-secret(?:-access)?-key)"
      "[\"' ]*[:=>]+[\"' ]*([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
-     NULL, A(CLS_A_AWSSEC), 0, 0, 95, 95, 90, CLS_PF_VALUE, 0, 0},
+     v_aws_secret_value, A(CLS_A_AWSSEC), 0, 0, 95, 95, 90, CLS_PF_VALUE, 0, 0},
     {T_AWS_SECRET, "(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])", v_aws_secret_near, A(CLS_A_AWS),
      0, 0, 80, 80, 85, 0, 0, 0},
     {T_PRIVATE_KEY, "-----BEGIN[ A-Z0-9]{0,40} PRIVATE KEY(?: BLOCK)?-----", NULL, A(CLS_A_PEM), 0, 0, 99,

@@ -835,7 +835,20 @@ int cls_v_ipv6(const char *s, size_t n)
         groups++;
     if (dbl)
         return groups < 8 && groups >= 1;
-    return groups == 8;
+    if (groups != 8)
+        return 0;
+    /* eight 2-digit groups is a byte dump (EUI-64, hash), not an address */
+    size_t seg = 0;
+    int all2 = 1;
+    for (size_t k = 0; k <= n; k++) {
+        if (k == n || s[k] == ':') {
+            all2 &= seg == 2;
+            seg = 0;
+        } else {
+            seg++;
+        }
+    }
+    return !all2;
 }
 
 int cls_v_date(const char *s, size_t n)

@@ -230,6 +230,7 @@ static void test_network_misc(void)
     NO(cls_v_ipv6, "2001:db8::1::2");
     NO(cls_v_ipv6, "12345::1");
     NO(cls_v_ipv6, "1:2:3:4:5:6:7");
+    NO(cls_v_ipv6, "00:1a:2b:3c:4d:5e:6f:70"); /* byte dump */
     OK(cls_v_date, "1985-07-30");
     OK(cls_v_date, "30.07.1985");
     OK(cls_v_date, "07/30/1985");

@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""Writes labelled.jsonl next to this script: one object per line,
+{"text": ..., "expect": [{"type": ..., "value": ...}]}, with positives and hard
+negatives per type. Deterministic (seeded); rerun after changing it and
+commit both files. Values are synthetic (valid checksums, never real people).
+"""
+import json, os, random, string
+
+R = random.Random(20240611)
+FILL = ("please review the attached note before the meeting and reply with comments "
+        "our team will follow up about the quarterly report and the contract draft").split()
+
+
+def words(n):
+    return " ".join(R.choice(FILL) for _ in range(n))
+
+
+def sent(value, pre="", post=""):
+    return f"{words(R.randint(2, 6))} {pre}{value}{post} {words(R.randint(2, 6))}."
+
+
+def luhn_digit(body):
+    s = 0
+    for i, c in enumerate(reversed(body)):
+        d = int(c)
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        s += d
+    return str((10 - s % 10) % 10)
+
+
+def luhn_ok(num):
+    return luhn_digit(num[:-1]) == num[-1]
+
+
+def card(prefix, length):
+    body = prefix + "".join(R.choice(string.digits) for _ in range(length - len(prefix) - 1))
+    return body + luhn_digit(body)
+
+
+def group4(s, sep):
+    return sep.join(s[i:i + 4] for i in range(0, len(s), 4))
+
+
+def iban(cc, bban):
+    num = "".join(str(int(c, 36)) for c in bban + cc + "00")
+    chk = 98 - int(num) % 97
+    return f"{cc}{chk:02d}{bban}"
+
+
+def rand_digits(n):
+    return "".join(R.choice(string.digits) for _ in range(n))
+
+
+def rand_alnum(n, alpha=string.ascii_letters + string.digits):
+    return "".join(R.choice(alpha) for _ in range(n))
+
+
+def de_taxid():
+    while True:
+        d = [R.randint(1, 9)] + [R.randint(0, 9) for _ in range(9)]
+        cnt = [d.count(k) for k in range(10)]
+        if sum(1 for c in cnt if c > 1) != 1 or max(cnt) > 3 or not 1 <= cnt.count(0) <= 2:
+            continue
+        p = 10
+        for x in d:
+            s = (x + p) % 10 or 10
+            p = (2 * s) % 11
+        c = 11 - p
+        c = 0 if c == 10 else c
+        return "".join(map(str, d)) + str(c)
+
+
+ODD = [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23]
+
+
+def it_cf():
+    s = "".join(R.choice(string.ascii_uppercase) for _ in range(6)) + rand_digits(2) + R.choice("ABCDEHLMPRST") \
+        + f"{R.randint(1, 71):02d}" + R.choice(string.ascii_uppercase) + rand_digits(3)
+    t = 0
+    for i, c in enumerate(s):
+        v = int(c) if c.isdigit() else ord(c) - 65
+        t += ODD[v] if i % 2 == 0 else v
+    return s + chr(65 + t % 26)
+
+
+def nino():
+    a = R.choice("ABCEGHJKLMNOPRSTWXYZ")
+    b = R.choice("ABCEGHJKLMNPRSTWXYZ")
+    if a + b in ("BG", "GB", "NK", "KN", "TN", "NT", "ZZ"):
+        a, b = "A", "B"
+    return f"{a}{b}{rand_digits(6)}{R.choice('ABCD')}"
+
+
+def ssn():
+    while True:
+        a = R.randint(1, 899)
+        if a != 666:
+            return f"{a:03d}-{R.randint(1, 99):02d}-{R.randint(1, 9999):04d}"
+
+
+def cpf():
+    d = [R.randint(0, 9) for _ in range(9)]
+    for n in (9, 10):
+        s = sum(d[i] * (n + 1 - i) for i in range(n))
+        d.append(s * 10 % 11 % 10)
+    s = "".join(map(str, d))
+    return f"{s[:3]}.{s[3:6]}.{s[6:9]}-{s[9:]}"
+
+
+def es_dni():
+    n = R.randint(10000000, 99999999)
+    return f"{n}{'TRWAGMYFPDXBNJZSQVHLCKE'[n % 23]}"
+
+
+def nric():
+    d = rand_digits(7)
+    s = sum(int(d[i]) * w for i, w in enumerate([2, 7, 6, 5, 4, 3, 2]))
+    return "S" + d + "JZIHGFEDCBA"[s % 11]
+
+
+def b32(n):
+    return "".join(R.choice(string.ascii_uppercase + "234567") for _ in range(n))
+
+
+def jwt():
+    return "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9." + rand_alnum(48, string.ascii_letters + string.digits + "_-") \
+        + "." + rand_alnum(43, string.ascii_letters + string.digits + "_-")
+
+
+def mac():
+    sep = R.choice(":-")
+    return sep.join(f"{R.randint(0, 255):02x}" for _ in range(6))
+
+
+def uuid():
+    h = "".join(R.choice("0123456789abcdef") for _ in range(32))
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+out = []
+
+
+def pos(t, value, text=None):
+    out.append({"text": text if text is not None else sent(value), "expect": [{"type": t, "value": value}]})
+
+
+def neg(text):
+    out.append({"text": text, "expect": []})
+
+
+for _ in range(12):
+    first = R.choice(["anna", "john", "li", "marie", "omar"])
+    pos("EMAIL", f"{first}.{R.choice(['smith', 'rossi', 'weber'])}{R.randint(1, 99)}@{R.choice(['example.com', 'mail.example.org', 'corp.example.net'])}")
+for t in ["user@localhost", "icon@2x.png", "logo@3x.jpg", "@handle on social", "a@b", "git@github",
+          "ping me @ noon", "name at example dot com", "foo@bar.c", "version pkg@1.2.3", "x@y.svg"]:
+    neg(sent(t))
+
+for _ in range(4):
+    pos("PHONE", f"({R.randint(201, 989)}) {R.randint(200, 999)}-{rand_digits(4)}")
+    pos("PHONE", f"+1 {R.randint(201, 989)} {R.randint(200, 999)} {rand_digits(4)}")
+    pos("PHONE", f"+{R.choice(['44', '49', '33', '39'])} {R.randint(10, 99)} {R.randint(1000, 9999)} {R.randint(1000, 9999)}")
+for t in ["ISBN 978-3-16-148410-0", "call extension 4471", "build 20240301", "10:30:45", "v1.415.555",
+          "1234567", "ticket #4155552671", "score 415/555", "+1", "ratio 3.14159265", "see page 415 555"]:
+    neg(sent(t))
+
+for _ in range(4):
+    pos("CREDIT_DEBIT_CARD_NUMBER", card("4", 16))
+    pos("CREDIT_DEBIT_CARD_NUMBER", group4(card(R.choice(["51", "52", "55"]), 16), " "))
+    pos("CREDIT_DEBIT_CARD_NUMBER", group4(card(R.choice(["34", "37"]), 15), "-"))
+for _ in range(10):
+    c = card("4", 16)
+    bad = c[:-1] + str((int(c[-1]) + 1) % 10)
+    neg(sent(bad, "order number "))
+neg(sent("1234 5678 9012 3452", "ref "))
+neg(sent(card("1", 16), "tracking "))
+
+for cc, bban in [("DE", lambda: rand_digits(18)), ("GB", lambda: "WEST" + rand_digits(14)),
+                 ("FR", lambda: rand_digits(23)), ("NL", lambda: "ABNA" + rand_digits(10)),
+                 ("ES", lambda: rand_digits(20)), ("IT", lambda: "X" + rand_digits(22))]:
+    for k in range(2):
+        v = iban(cc, bban())
+        pos("INTERNATIONAL_BANK_ACCOUNT_NUMBER", v if k == 0 else " ".join(v[i:i + 4] for i in range(0, len(v), 4)))
+for _ in range(10):
+    v = iban("DE", rand_digits(18))
+    neg(sent(v[:2] + f"{(int(v[2:4]) + 1) % 100:02d}" + v[4:], "account "))
+neg(sent("DE8937040044053201300", "short "))
+
+for _ in range(12):
+    pos("US_SOCIAL_SECURITY_NUMBER", ssn())
+for t in ["000-12-3456", "666-12-3456", "123-00-4567", "123-45-0000", "078-05-1120", "2024-03-01",
+          "12-345-6789", "123-456-789", "900-10-1234", "1234-56-789", "123456789"]:
+    neg(sent(t, "id "))
+
+for _ in range(6):
+    pos("IP_ADDRESS", ".".join(str(R.randint(1, 254)) for _ in range(4)))
+for v in ["2001:db8::8a2e:370:7334", "fe80::1", "2001:db8:85a3:0:0:8a2e:370:7334", "::1", "2a00:1450:4001:81c::200e",
+          "fd00::abcd:12"]:
+    pos("IP_ADDRESS", v)
+for t in ["1.2.3", "version 1.2.3.4.5", "256.1.1.1", "01.02.03.04", "v10.0.0.1", "3.14159", "12:30:45",
+          "release 2024.03.01", "10.0.0", "1.2.3.4.5.6", "a:b:c"]:
+    neg(sent(t))
+
+for _ in range(12):
+    pos("MAC_ADDRESS", mac())
+for t in ["12:30:45", "aa:bb:cc", "00-1A-2B-3C-4D", uuid(), "00:1a:2b:3c:4d:5e:6f:70", "1:2:3:4:5:6",
+          "ab-cd-ef", "time 23:59:59.999", "ratio 16:9", "00:1a-2b:3c-4d:5e"]:
+    neg(sent(t))
+
+for _ in range(12):
+    pos("AWS_ACCESS_KEY", R.choice(["AKIA", "ASIA"]) + b32(16))
+for t in ["AKIA" + b32(15), "AKIA" + b32(17) + "Q", "XKIA" + b32(16), "akia" + b32(16).lower(), "AKIA",
+          "AKIAIOSFODNN7", "BKIA" + b32(16), "AKIA-" + b32(16), "AKI" + b32(17), "AKIA" + b32(8) + "0189ABCD"]:
+    neg(sent(t))
+
+for _ in range(12):
+    v = rand_alnum(40, string.ascii_letters + string.digits + "+/")
+    pos("AWS_SECRET_KEY", v, text=sent(v, R.choice(["aws_secret_access_key = ", "AWS_SECRET_ACCESS_KEY=", "aws_secret_key: "])))
+for t in ["aws_secret_access_key = YOUR_SECRET_KEY_HERE", "aws_secret_access_key = <secret>",
+          "sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709", "the aws secret is rotated monthly",
+          "aws_secret_access_key = " + rand_alnum(30), "aws_secret_access_key = " + "a" * 40,
+          "commit 4b825dc642cb6eb9a060e54bf8d69288fbee4904", "aws_secret_access_key = ${AWS_SECRET}",
+          "secret_access_key: redacted", "base64 " + rand_alnum(40) + "=="]:
+    neg(sent(t))
+
+for _ in range(12):
+    pos("GITHUB_TOKEN", R.choice(["ghp_", "gho_", "ghs_"]) + rand_alnum(36))
+for t in ["ghp_" + rand_alnum(20), "ghp_" + rand_alnum(35), "ghx_" + rand_alnum(36), "ghp-" + rand_alnum(36),
+          "the ghp_ prefix", "xghp_" + rand_alnum(36), "GHP_" + rand_alnum(36), "gh_" + rand_alnum(36),
+          "ghp_" + rand_alnum(36) + "_x", "github token rotated"]:
+    neg(sent(t))
+
+for _ in range(12):
+    pos("JWT", jwt())
+for t in ["eyJhbGciOi", "eyJ" + rand_alnum(8) + "." + rand_alnum(8), "header.payload.signature",
+          "a.b.c", "xeyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.abcdefghijkl.mnopqrstuvwx", "eyJ is base64 for {\"",
+          "file.tar.gz", "www.example.com", "v1.2.3", "eyJ.eyJ.eyJ"]:
+    neg(sent(t))
+
+for kind in ["RSA ", "", "EC ", "OPENSSH ", "DSA ", "ENCRYPTED "] * 2:
+    v = f"-----BEGIN {kind}PRIVATE KEY-----"
+    pos("PRIVATE_KEY", v)
+for t in ["-----BEGIN PUBLIC KEY-----", "-----BEGIN CERTIFICATE-----", "-----BEGIN RSA PUBLIC KEY-----",
+          "-----BEGIN PGP SIGNATURE-----", "BEGIN PRIVATE KEY", "-----END RSA PRIVATE KEY-----",
+          "private key material", "-----BEGIN CERTIFICATE REQUEST-----", "----BEGIN PRIVATE KEY----",
+          "-----BEGIN X509 CRL-----"]:
+    neg(sent(t))
+
+for _ in range(12):
+    v = rand_alnum(R.randint(12, 24))
+    pos("GENERIC_SECRET", v, text=sent(v, R.choice(["password: ", "api_key=", "secret: ", "client_secret=", "passwd="])))
+for t in ["password: ********", "password: ${DB_PASSWORD}", "token: 4096", "password: <your password>",
+          "the password is strong", "api_key=xxxxxxxxxxxxxxxx", "secret: changeme", "password: password",
+          "tokens: 1024", "password=aaaaaaaaaaaa", "max_token=2048"]:
+    neg(sent(t))
+
+for _ in range(12):
+    pos("UK_NATIONAL_INSURANCE_NUMBER", nino())
+for t in ["QQ123456C", "AB123456E", "BG123456A", "AO123456A", "DA123456A", "AB12345C", "ab123456c",
+          "AB1234567C", "NK123456B", "ZZ123456D"]:
+    neg(sent(t))
+
+for _ in range(12):
+    v = de_taxid()
+    pos("DE_TAX_ID", v, text=sent(v, R.choice(["Steuer-ID ", "steuerliche Identifikationsnummer: ", "IdNr. "])))
+for _ in range(6):
+    v = de_taxid()
+    neg(sent(v, "Bestellnummer "))
+for _ in range(5):
+    v = de_taxid()
+    neg(sent(v[:-1] + str((int(v[-1]) + 1) % 10), "Steuer-ID "))
+
+for _ in range(12):
+    pos("IT_FISCAL_CODE", it_cf())
+for _ in range(10):
+    v = it_cf()
+    neg(sent(v[:-1] + chr((ord(v[-1]) - 65 + 1) % 26 + 65)))
+
+for _ in range(12):
+    pos("ES_DNI", es_dni())
+for _ in range(10):
+    v = es_dni()
+    neg(sent(v[:-1] + ("A" if v[-1] != "A" else "B"), "ref "))
+
+for _ in range(12):
+    pos("BR_CPF", cpf())
+for _ in range(10):
+    v = cpf()
+    neg(sent(v[:-1] + str((int(v[-1]) + 1) % 10)))
+
+for _ in range(12):
+    pos("SG_NRIC", nric())
+for _ in range(10):
+    v = nric()
+    neg(sent(v[:-1] + ("A" if v[-1] != "A" else "B")))
+
+for _ in range(12):
+    d = f"{R.randint(1940, 2005)}-{R.randint(1, 12):02d}-{R.randint(1, 28):02d}"
+    pos("DATE_OF_BIRTH", d, text=sent(d, R.choice(["date of birth: ", "DOB ", "born on ", "Geburtsdatum "])))
+for _ in range(10):
+    d = f"{R.randint(1990, 2030)}-{R.randint(1, 12):02d}-{R.randint(1, 28):02d}"
+    neg(sent(d, R.choice(["meeting on ", "invoice date ", "release "])))
+
+for _ in range(12):
+    v = R.choice(["C", "F", "G"]) + rand_alnum(8, string.ascii_uppercase.replace("O", "") + string.digits)
+    if not any(c.isdigit() for c in v[:3]):
+        v = v[0] + "1" + v[2:]
+    pos("PASSPORT_NUMBER", v, text=sent(v, R.choice(["passport no. ", "Reisepass ", "passeport "])))
+for _ in range(10):
+    neg(sent(rand_alnum(9, string.ascii_uppercase + string.digits), "order "))
+
+R.shuffle(out)
+path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "labelled.jsonl")
+with open(path, "w") as f:
+    for o in out:
+        f.write(json.dumps(o, ensure_ascii=False) + "\n")
+print(f"wrote {len(out)} entries to {path}")
