@@ -185,6 +185,26 @@ def curl(*args, timeout=20):
     return p.returncode, p.stdout, p.stderr.decode(errors="replace")
 
 
+def start_sgw(tmp, name, args, procs):
+    """Starts sovgw with args (listening on port 0), returns (proc, [ports])."""
+    err_path = os.path.join(tmp, name + ".stderr")
+    errf = open(err_path, "wb")
+    p = subprocess.Popen([SOVGW, "run"] + args, cwd=tmp, stdout=subprocess.DEVNULL, stderr=errf)
+    procs.append(p)
+    ports = []
+    end = time.time() + WAIT
+    while time.time() < end and not ports:
+        time.sleep(0.1)
+        if p.poll() is not None:
+            break
+        with open(err_path, "rb") as f:
+            for line in f.read().decode(errors="replace").splitlines():
+                if "listening on " in line:
+                    ports.append(line.split("listening on ", 1)[1].split()[0])
+    errf.close()
+    return p, ports
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="sgw-basic-")
     procs = []
@@ -379,7 +399,47 @@ def main():
             ok = out.startswith(b"HTTP/1.1 403")
         check(ok, "SIGHUP reload: example.com now denied")
 
-        # 13. SIGTERM: clean exit
+        # 13. a second gateway: connection limit, pool idle expiry, IPv6 listener
+        v6 = socket.has_ipv6
+        try:
+            socket.create_server(("::1", 0), family=socket.AF_INET6).close()
+        except OSError:
+            v6 = False
+        args2 = ["--policy", os.path.join(tmp, "policy2.yaml"), "--listen", "127.0.0.1:0",
+                 "--admin", "off", "--workers", "1", "--log-file", os.path.join(tmp, "d2.jsonl"),
+                 "--max-connections", "2", "--pool-idle-ms", "300",
+                 "--resolve", "example.com:%d:127.0.0.1" % p_plain]
+        if v6:
+            args2 += ["--listen", "[::1]:0"]
+        with open(os.path.join(tmp, "policy2.yaml"), "w") as f:
+            f.write(allow_policy)
+        os.makedirs(os.path.join(tmp, "second"), exist_ok=True)
+        sgw2, ports2 = start_sgw(os.path.join(tmp, "second"), "sgw2", args2, procs)
+        check(len(ports2) == (2 if v6 else 1), "second gateway listening on %s" % ports2)
+        port2 = int(ports2[0].rsplit(":", 1)[1])
+        url = "http://example.com:%d/pool" % p_plain
+        n0 = len(Origin.seen)
+        rc, out, err = curl("-x", "http://127.0.0.1:%d" % port2, url)
+        time.sleep(1.0)  # longer than --pool-idle-ms
+        rc, out2, err = curl("-x", "http://127.0.0.1:%d" % port2, url)
+        ports_seen = [cp for _, cp, _ in Origin.seen[n0:]]
+        check(out == out2 == b"hello /pool" and len(ports_seen) == 2 and ports_seen[0] != ports_seen[1],
+              "idle pooled upstream connection expires after --pool-idle-ms")
+        held = [socket.create_connection(("127.0.0.1", port2)) for _ in range(2)]
+        time.sleep(0.2)
+        r = raw(port2, b"GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        check(r.startswith(b"HTTP/1.1 503") and b"application/json" in r,
+              "connection over --max-connections gets 503")
+        for h in held:
+            h.close()
+        time.sleep(0.2)
+        if v6:
+            rc, out, err = curl("-x", "http://%s" % ports2[1], url)
+            check(out == b"hello /pool", "IPv6 listener [::1] serves")
+        sgw2.send_signal(signal.SIGTERM)
+        check(sgw2.wait(timeout=20) == 0, "second gateway exits 0")
+
+        # 14. SIGTERM: clean exit
         sgw.send_signal(signal.SIGTERM)
         try:
             code = sgw.wait(timeout=20)
