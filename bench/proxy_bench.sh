@@ -27,6 +27,7 @@ CONNS=${BENCH_CONNS:-50}
 THREADS=${BENCH_THREADS:-2}
 IDLE_N=${BENCH_IDLE:-5000}
 REPS=${BENCH_REPS:-3}
+LAT_DUR=${BENCH_LAT_DURATION:-3s}
 PEERS=${BENCH_PEERS:-haproxy nghttpx squid tinyproxy}
 OUT=$ROOT/bench/out
 mkdir -p "$OUT"
@@ -195,6 +196,20 @@ run_h2c() {
   log "$name h2c GET: ${rps:-0} req/s, $cpu µs CPU/req"
 }
 
+# run_lat NAME PORT TARGET HOST: one connection, one request at a time, against
+# the origin that writes head and body separately (Nagle/delayed-ACK detector)
+LAT=$WORK/lat.txt
+: >"$LAT"
+run_lat() {
+  local res rps p50 p99
+  res=$(BENCH_PATH=$3 BENCH_HOST=$4 BENCH_POST=0 \
+        wrk -t1 -c1 -d"$LAT_DUR" -s "$ROOT/bench/proxy_wrk.lua" "http://127.0.0.1:$2" 2>&1 |
+        awk '/^RESULT/ {print $2, $6, $3}')
+  read -r rps p50 p99 <<<"${res:-0 0 0}"
+  echo "$1|$rps|$p50|$p99" >>"$LAT"
+  log "$1 latency, 1 connection: p50 $p50 µs, p99 $p99 µs ($rps req/s)"
+}
+
 # idle NAME PORT TARGET HOST PID: RSS per idle keep-alive client connection
 IDLE=$WORK/idle.txt
 : >"$IDLE"
@@ -222,11 +237,16 @@ UP=$(free_port)
 start_bg "$WORK/upstream.log" "$WORK/upstream_h1" "$UP" 1
 UPPID=$BGPID
 wait_port "$UP" || { echo "upstream did not start" >&2; exit 2; }
+UP2=$(free_port) # same origin, head and body in two writes
+start_bg "$WORK/upstream2.log" "$WORK/upstream_h1" "$UP2" 1 13 1
+wait_port "$UP2" || { echo "split upstream did not start" >&2; exit 2; }
 UPHOST=up.bench.example
 ABS="http://$UPHOST:$UP/"
+ABS2="http://$UPHOST:$UP2/"
 
 log "origin directly (ceiling)"
 run_h1 "origin (no proxy)" "$UP" / "127.0.0.1:$UP" "$UPPID"
+run_lat "origin (no proxy)" "$UP2" / "127.0.0.1:$UP2"
 
 # ---------------------------------------------------------------- sovgw
 cat >"$WORK/policy.yaml" <<EOF
@@ -234,14 +254,14 @@ version: 1
 defaults: { action: deny }
 rules:
   - id: bench-upstream
-    match: { host: [$UPHOST], port: [$UP] }
+    match: { host: [$UPHOST], port: [$UP, $UP2] }
     action: allow
 EOF
 for w in 1 2; do
   P=$(free_port)
   A=$(free_port)
   ( cd "$WORK" && exec "$SOVGW" run --policy "$WORK/policy.yaml" --listen "127.0.0.1:$P" \
-      --admin "127.0.0.1:$A" --workers "$w" --resolve "$UPHOST:$UP:127.0.0.1" \
+      --admin "127.0.0.1:$A" --workers "$w" --resolve "$UPHOST:$UP:127.0.0.1" --resolve "$UPHOST:$UP2:127.0.0.1" \
       --log-file "$WORK/sovgw-$w.log" --log-level warn --max-connections "$MAXCONN" ) \
     >"$WORK/sovgw-$w.out" 2>&1 &
   SPID=$!
@@ -250,6 +270,7 @@ for w in 1 2; do
     # idle first: on a fresh process, before load has warmed its pools
     [ "$w" = 1 ] && idle "sovgw (1 worker)" "$P" "$ABS" "$UPHOST:$UP" "$SPID"
     run_h1 "sovgw ($w worker$([ "$w" = 1 ] || echo s))" "$P" "$ABS" "$UPHOST:$UP" "$SPID"
+    [ "$w" = 1 ] && run_lat "sovgw (1 worker)" "$P" "$ABS2" "$UPHOST:$UP2"
   else
     log "sovgw ($w worker(s)) did not run: $(tail -3 "$WORK/sovgw-$w.out" | tr '\n' ' ')"
   fi
@@ -263,6 +284,7 @@ for peer in "${AVAIL[@]}"; do
     haproxy)
       for t in 1 2; do
         P=$(free_port)
+        P2=$(free_port)
         cat >"$WORK/haproxy.cfg" <<EOF
 global
   nbthread $t
@@ -279,6 +301,11 @@ frontend fe
   default_backend be
 backend be
   server s1 127.0.0.1:$UP
+frontend fe2
+  bind 127.0.0.1:$P2
+  default_backend be2
+backend be2
+  server s2 127.0.0.1:$UP2
 EOF
         start_bg "$WORK/haproxy.log" haproxy -db -f "$WORK/haproxy.cfg"
         HP=$BGPID
@@ -286,6 +313,7 @@ EOF
           [ "$t" = 1 ] && idle "HAProxy (1 thread)" "$P" / "127.0.0.1:$P" "$HP"
           run_h1 "HAProxy ($t thread$([ "$t" = 1 ] || echo s))" "$P" / "127.0.0.1:$P" "$HP"
           run_h2c "HAProxy ($t thread$([ "$t" = 1 ] || echo s))" "$P" "$HP"
+          [ "$t" = 1 ] && run_lat "HAProxy (1 thread)" "$P2" / "127.0.0.1:$P2"
         fi
         stop_pid "$HP"
       done
@@ -320,6 +348,7 @@ EOF
       QP=$BGPID
       if wait_port "$P" "$WORK/squid/cache.log" && probe squid "$P" "$SABS" "127.0.0.1:$UP"; then
         run_h1 "Squid (1 worker)" "$P" "$SABS" "127.0.0.1:$UP" "$QP"
+        run_lat "Squid (1 worker)" "$P" "http://127.0.0.1:$UP2/" "127.0.0.1:$UP2"
       fi
       stop_pid "$QP"
       ;;
@@ -343,6 +372,7 @@ EOF
       TABS="http://127.0.0.1:$UP/"
       if wait_port "$P" "$WORK/tinyproxy.out" && probe tinyproxy "$P" "$TABS" "127.0.0.1:$UP"; then
         run_h1 "tinyproxy" "$P" "$TABS" "127.0.0.1:$UP" "$TP"
+        run_lat "tinyproxy" "$P" "http://127.0.0.1:$UP2/" "127.0.0.1:$UP2"
       fi
       stop_pid "$TP"
       ;;
@@ -385,6 +415,17 @@ done
           }
         }
       }' "$RESULTS"
+  fi
+  if [ -s "$LAT" ]; then
+    echo
+    echo "Latency with one connection and one request at a time (wrk -t1 -c1 -d$LAT_DUR), against an"
+    echo "origin that writes each response head and body with separate write(2) calls:"
+    echo
+    echo "| proxy | req/s | p50 (µs) | p99 (µs) |"
+    echo "| --- | ---: | ---: | ---: |"
+    while IFS='|' read -r name rps p50 p99; do
+      echo "| $name | $rps | $p50 | $p99 |"
+    done <"$LAT"
   fi
   if [ -s "$IDLE" ]; then
     echo

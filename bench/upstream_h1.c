@@ -6,7 +6,10 @@
  * deliberately minimal: its only job is not to be the bottleneck. Not part of
  * the product build; compiled by bench/proxy_bench.sh.
  *
- * usage: upstream_h1 PORT [THREADS] [BODY_BYTES]      (binds 127.0.0.1)
+ * usage: upstream_h1 PORT [THREADS] [BODY_BYTES] [SPLIT]      (binds 127.0.0.1)
+ * SPLIT=1 writes each response head and body with two write(2) calls, as many
+ * real origins do: a proxy that relays them without TCP_NODELAY then stalls on
+ * Nagle + delayed ACK (visible as ~40 ms latency with one connection).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,6 +39,8 @@ struct conn {
 static uint16_t g_port;
 static char *g_resp;
 static size_t g_resp_len;
+static size_t g_head_len;
+static int g_split;
 
 /* Parses a decimal without sscanf/atoi; returns -1 on garbage or overflow. */
 static int64_t parse_dec(const char *s, size_t n)
@@ -99,6 +104,14 @@ static int write_all(int fd, const char *b, size_t n)
 /* Queues one response into out (flushing when full). 0 ok, -1 close. */
 static int queue_resp(struct conn *c, char *out, size_t cap, size_t *out_len)
 {
+    if (g_split) {
+        if (*out_len && write_all(c->fd, out, *out_len) < 0)
+            return -1;
+        *out_len = 0;
+        if (write_all(c->fd, g_resp, g_head_len) < 0)
+            return -1;
+        return write_all(c->fd, g_resp + g_head_len, g_resp_len - g_head_len);
+    }
     if (*out_len + g_resp_len > cap) {
         if (write_all(c->fd, out, *out_len) < 0)
             return -1;
@@ -214,13 +227,15 @@ static void *worker(void *arg)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fputs("usage: upstream_h1 PORT [THREADS] [BODY_BYTES]\n", stderr);
+        fputs("usage: upstream_h1 PORT [THREADS] [BODY_BYTES] [SPLIT]\n", stderr);
         return 2;
     }
     int64_t port = parse_dec(argv[1], strlen(argv[1]));
     int64_t threads = argc > 2 ? parse_dec(argv[2], strlen(argv[2])) : 1;
     int64_t body = argc > 3 ? parse_dec(argv[3], strlen(argv[3])) : 13;
-    if (port <= 0 || port > 65535 || threads < 1 || threads > 64 || body < 0 || body > 16384) {
+    int64_t split = argc > 4 ? parse_dec(argv[4], strlen(argv[4])) : 0;
+    if (port <= 0 || port > 65535 || threads < 1 || threads > 64 || body < 0 || body > 16384 ||
+        split < 0 || split > 1) {
         fputs("upstream_h1: bad arguments\n", stderr);
         return 2;
     }
@@ -230,6 +245,8 @@ int main(int argc, char **argv)
     int hl = snprintf(head, sizeof(head),
                       "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %lld\r\n\r\n",
                       (long long)body);
+    g_split = (int)split;
+    g_head_len = (size_t)hl;
     g_resp_len = (size_t)hl + (size_t)body;
     g_resp = malloc(g_resp_len);
     if (!g_resp)
