@@ -759,6 +759,8 @@ static void connect_up(struct px_req *r, int fresh)
 {
     if (r->state != PX_RS_CONNECT_UP)
         req_set_state(r, PX_RS_CONNECT_UP);
+    /* The upstream connection has its own connect timer from here on. */
+    conn_timer_set(r->conn, PX_TM_NONE, 0);
     clock_gettime(CLOCK_MONOTONIC, &r->t_up);
     px_up_attach(r, fresh);
 }
