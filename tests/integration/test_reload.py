@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Hot policy reload: `sovgw policy compile` into the store of a running
 gateway under traffic, 5 times; the always-allowed host never fails, the
-flipping host's verdict follows each compile, sovgw_policy_version rises.
+flipping host's verdict follows each compile, the logged policy_version and
+the sovgw_policy_version gauge rise.
 SIGHUP with --policy recompiles the file and reopens the decision log."""
 
 import http.client
@@ -145,7 +146,7 @@ def main():
     try:
         with Upstream() as up:
             r.run("5 compiles into a running gateway's store under traffic",
-                  t_reload_under_traffic, tmp, up)
+                  t_reload_under_traffic, tmp, up, True)
             r.run("SIGHUP recompiles --policy and reopens the log", t_sighup, tmp, up)
     finally:
         tmp.cleanup()
