@@ -224,6 +224,29 @@ void px_conn_close(struct px_conn *c)
     conn_kick(c);
 }
 
+/* Output is flushed: close without making the kernel answer unread input
+ * with a RST (which can destroy the response we just sent). Shut our write
+ * side, then discard what the client still sends until its EOF, a byte cap
+ * or PX_LINGER_MS. */
+static void conn_linger(struct px_conn *c)
+{
+    if (c->dead)
+        return;
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    if (c->read_eof || fd < 0) {
+        px_conn_close(c);
+        return;
+    }
+    c->lingering = 1;
+    shutdown(fd, SHUT_WR);
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    bufferevent_disable(c->bev, EV_WRITE);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+    bufferevent_enable(c->bev, EV_READ);
+    conn_timer_set(c, PX_TM_LINGER, PX_LINGER_MS);
+}
+
 /* Close once everything queued for the client has been written. */
 static void conn_close_after_flush(struct px_conn *c)
 {
@@ -233,7 +256,7 @@ static void conn_close_after_flush(struct px_conn *c)
     conn_timer_set(c, PX_TM_NONE, 0);
     bufferevent_disable(c->bev, EV_READ);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-        px_conn_close(c);
+        conn_linger(c);
         return;
     }
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
@@ -277,8 +300,12 @@ void px_conn_free(struct px_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     w->n_conns--;
-    atomic_fetch_sub(&w->rt->n_conns, 1);
-    px_metrics_conn(-1);
+    if (c->counted) {
+        atomic_fetch_sub(&w->rt->n_conns, 1);
+        px_metrics_conn(-1);
+    } else {
+        w->n_refusing--;
+    }
     free(c);
     px_worker_conn_closed(w);
 }
@@ -1162,6 +1189,15 @@ static void kick_cb(evutil_socket_t fd, short what, void *arg)
 static void read_cb(struct bufferevent *bev, void *arg)
 {
     struct px_conn *c = arg;
+    if (c->lingering) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        size_t n = evbuffer_get_length(in);
+        c->linger_bytes += n;
+        evbuffer_drain(in, n);
+        if (c->linger_bytes > PX_LINGER_MAX)
+            px_conn_close(c);
+        return;
+    }
     conn_process(c);
 }
 
@@ -1172,8 +1208,8 @@ static void write_cb(struct bufferevent *bev, void *arg)
         return;
     size_t left = evbuffer_get_length(bufferevent_get_output(bev));
     if (c->closing) {
-        if (left == 0)
-            px_conn_close(c);
+        if (left == 0 && !c->lingering)
+            conn_linger(c);
         return;
     }
     if (c->in_req && c->req.up && left < PX_LOW_WM) {
@@ -1194,6 +1230,10 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
     }
     if (what & BEV_EVENT_EOF) {
         c->read_eof = 1;
+        if (c->lingering) {
+            px_conn_close(c);
+            return;
+        }
         if (c->closing)
             return;
         if (!c->in_req) {
@@ -1248,6 +1288,9 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
             px_conn_close(c);
         }
         break;
+    case PX_TM_LINGER:
+        px_conn_close(c);
+        break;
     case PX_TM_RESP:
         if (c->in_req && !c->closing)
             px_req_resp_abort(r, "response stalled");
@@ -1276,16 +1319,21 @@ static void refuse_busy(evutil_socket_t fd)
         ssize_t wr = send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
         (void)wr;
     }
-    evutil_closesocket(fd);
 }
 
 void px_conn_accept(struct px_worker *w, evutil_socket_t fd, const struct sockaddr *sa, int salen)
 {
     struct px_runtime *rt = w->rt;
-    if (atomic_load(&rt->n_conns) >= rt->cfg->max_connections || w->draining ||
-        atomic_load(&rt->stopping)) {
+    int refuse = atomic_load(&rt->n_conns) >= rt->cfg->max_connections || w->draining ||
+                 atomic_load(&rt->stopping);
+    if (refuse) {
         refuse_busy(fd);
-        return;
+        /* Linger a little so the 503 is read rather than reset, but only a
+         * bounded number of refused connections at a time. */
+        if (w->n_refusing >= PX_REFUSE_MAX || w->draining) {
+            evutil_closesocket(fd);
+            return;
+        }
     }
     struct px_conn *c = calloc(1, sizeof(*c));
     if (!c) {
@@ -1329,9 +1377,17 @@ void px_conn_accept(struct px_worker *w, evutil_socket_t fd, const struct sockad
         w->conns->prev = c;
     w->conns = c;
     w->n_conns++;
+    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    if (refuse) {
+        w->n_refusing++;
+        bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+        c->closing = 1;
+        conn_linger(c);
+        return;
+    }
+    c->counted = 1;
     atomic_fetch_add(&rt->n_conns, 1);
     px_metrics_conn(1);
-    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     /* Bound what a client can make us hold: a head (or pipelined backlog) of
      * at most max_head, plus a little slack so the parser can see the excess. */
     bufferevent_setwatermark(c->bev, EV_READ, 0, rt->lim.max_head + 1024);

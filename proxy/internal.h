@@ -41,6 +41,9 @@
 #define PX_POOL_MAX_IDLE 256        /* idle upstream connections kept per worker */
 #define PX_HOLD_MAX (1024u * 1024u) /* request body held before connecting upstream */
 #define PX_HOLD_GLOBAL (256u * 1024u * 1024u) /* all held bodies of the process */
+#define PX_LINGER_MS 1000           /* lingering close: wait this long for the client's EOF */
+#define PX_LINGER_MAX (256u * 1024u) /* ... and discard at most this much input */
+#define PX_REFUSE_MAX 256           /* 503-refused connections lingering per worker */
 #define PX_H2_MAX_WAITERS 64        /* requests waiting on one connecting TLS upstream */
 
 struct px_worker;
@@ -83,6 +86,7 @@ struct px_worker {
     struct px_conn *conns;        /* list of live downstream connections */
     int n_conns;
     struct px_upconn *ups;        /* list of live upstream connections */
+    int n_refusing;               /* 503-refused connections still lingering */
     int n_idle;
 };
 
@@ -168,6 +172,7 @@ enum px_conn_timer {
     PX_TM_BODY,       /* client request body stalled */
     PX_TM_UPSTREAM,   /* waiting for the upstream (connect is timed by the upconn) / response head */
     PX_TM_RESP,       /* response body stalled */
+    PX_TM_LINGER,     /* lingering close: discard input until EOF or this fires */
     PX_TM__COUNT
 };
 
@@ -179,7 +184,9 @@ struct px_conn {
     int dead;                     /* freed at the next kick */
     int closing;                  /* close once the output is flushed */
     int read_eof;                 /* client half-closed */
-    int write_waiting;            /* write callback wanted for backpressure */
+    int lingering;                /* output done, write side shut, discarding input */
+    size_t linger_bytes;          /* input discarded while lingering */
+    int counted;                  /* counted in rt->n_conns / metrics */
     struct event *kick;           /* deferred work: free when dead, else process input */
     struct event *timer;          /* the one timer of the connection, see tmode */
     enum px_conn_timer tmode;
