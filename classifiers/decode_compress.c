@@ -17,6 +17,7 @@
 
 #define OUT_CHUNK 16384u
 #define ZSTD_WINDOW_LOG_MAX 23 /* 8 MiB window: bounded memory */
+#define ZSTD_BLOCK_HEADER 3u   /* RFC 8878 §3.1.1.2 */
 
 struct bomb {
     uint64_t produced;
@@ -284,30 +285,60 @@ struct dec_zstd {
     uint8_t out[OUT_CHUNK];
 };
 
+/* One ZSTD_decompressStream call; pushes its output. *full = the output
+ * buffer was filled (more may be pending). */
+static int zstd_call(struct dec_zstd *z, ZSTD_inBuffer *in, int *full, int *progress)
+{
+    struct dec *d = &z->base;
+    int rc = SGW_OK;
+    ZSTD_outBuffer ob = {z->out, sizeof(z->out), 0};
+    size_t before = in->pos;
+    size_t r = ZSTD_decompressStream(z->dctx, &ob, in);
+    z->bomb.consumed += in->pos - before;
+    *full = ob.pos == ob.size;
+    *progress = ob.pos > 0 || in->pos > before;
+    if (ob.pos) {
+        if (!bomb_ok(d, &z->bomb, ob.pos, &rc))
+            return rc;
+        rc = dec_feed(d->next, z->out, ob.pos);
+        if (rc != SGW_OK)
+            return rc;
+    }
+    if (ZSTD_isError(r))
+        return dec_fail(d, 0, "malformed zstd stream");
+    z->last = r;
+    return SGW_OK;
+}
+
+/* zstd drops the output of a call that ends in an error, so a call that
+ * decoded several blocks would make the output depend on the input split.
+ * Input is therefore given in the units zstd asks for (its return value:
+ * the next header or block), one unit per call with block headers apart
+ * (a bad header then fails a call that produced nothing), and pending output
+ * is flushed with calls that get no input before the next unit. */
 static int zstd_feed(struct dec *d, const uint8_t *p, size_t n)
 {
     struct dec_zstd *z = (struct dec_zstd *)d;
-    int rc = SGW_OK;
-    ZSTD_inBuffer in = {p, n, 0};
+    size_t pos = 0;
+    int rc = SGW_OK, full = 0, progress = 0;
     z->any = 1;
-    for (;;) {
-        ZSTD_outBuffer ob = {z->out, sizeof(z->out), 0};
-        size_t before = in.pos;
-        size_t r = ZSTD_decompressStream(z->dctx, &ob, &in);
-        z->bomb.consumed += in.pos - before;
-        if (ob.pos) {
-            if (!bomb_ok(d, &z->bomb, ob.pos, &rc))
-                return rc;
-            rc = dec_feed(d->next, z->out, ob.pos);
-            if (rc != SGW_OK)
-                return rc;
-        }
-        if (ZSTD_isError(r))
+    while (pos < n && rc == SGW_OK && !d->dead) {
+        /* the hint includes the next block header when a block is due:
+           leave the header for a call of its own */
+        size_t unit = z->last > ZSTD_BLOCK_HEADER ? z->last - ZSTD_BLOCK_HEADER
+                                                  : (z->last ? z->last : 1);
+        size_t end = n - pos < unit ? n : pos + unit;
+        ZSTD_inBuffer in = {p, end, pos};
+        rc = zstd_call(z, &in, &full, &progress);
+        pos = in.pos;
+        if (rc == SGW_OK && !d->dead && !progress)
             return dec_fail(d, 0, "malformed zstd stream");
-        z->last = r;
-        if (in.pos == in.size && ob.pos < ob.size)
-            return SGW_OK;
+        while (rc == SGW_OK && !d->dead && full) {
+            ZSTD_inBuffer none = {p, pos, pos};
+            rc = zstd_call(z, &none, &full, &progress);
+        }
     }
+    return rc;
 }
 
 static int zstd_finish(struct dec *d)

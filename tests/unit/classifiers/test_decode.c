@@ -876,6 +876,98 @@ static void test_cbor(void)
     g_lim.max_depth = 0;
 }
 
+/* ---- large inputs: random splits give the one-shot transcript ---- */
+
+static uint32_t rnd_state = 12345;
+static uint32_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 17;
+    rnd_state ^= rnd_state << 5;
+    return rnd_state;
+}
+
+static char *run_random(const char *ct, const char *ce, const uint8_t *in, size_t n)
+{
+    struct rec r = {0};
+    struct cls_sink s = {&r, rec_data, rec_boundary, rec_context, rec_unins};
+    struct cls_decode_chain *c = NULL;
+    rec_put(&r, "", 0);
+    if (cls_decode_chain_new(ct, ce, &g_lim, &s, &c) != SGW_OK)
+        abort();
+    size_t off = 0;
+    while (off < n) {
+        size_t take = 1 + rnd() % (rnd() % 3 == 0 ? 16 : 9000);
+        if (take > n - off)
+            take = n - off;
+        CHECK(cls_decode_chain_feed(c, in + off, take) == SGW_OK);
+        off += take;
+    }
+    CHECK(cls_decode_chain_finish(c) == SGW_OK);
+    cls_decode_chain_free(c);
+    return r.buf;
+}
+
+static void test_large_random_splits(void)
+{
+    /* ~400 KB of JSON with escapes, non-ASCII, base64 blobs, numbers */
+    size_t cap = 600000, n = 0;
+    char *j = malloc(cap);
+    char b64[200];
+    const char *secret = "card 4111 1111 1111 1111 for jane@example.com";
+    b64enc((const uint8_t *)secret, strlen(secret), b64);
+    n += (size_t)snprintf(j + n, cap - n, "{\"messages\":[");
+    for (int i = 0; i < 4000; i++) {
+        n += (size_t)snprintf(j + n, cap - n,
+                              "%s{\"role\":\"user\",\"n\":%d,\"content\":\"line %d\\n\\u0041KIA "
+                              "\xef\xbc\x94" "\xe2\x80\x8b" "1 caf\xc3\xa9 %s tail words here\"}",
+                              i ? "," : "", i * 7919, i, (i % 5 == 0) ? b64 : "no blob");
+    }
+    n += (size_t)snprintf(j + n, cap - n, "]}");
+    CHECK(n < cap);
+    char *one = run((const char *)"application/json", NULL, j, n);
+    CHECK(strstr(one, secret) != NULL);
+    CHECK(strstr(one, "!") == NULL);
+    for (int k = 0; k < 3; k++) {
+        char *got = run_random("application/json", NULL, (const uint8_t *)j, n);
+        CHECK(strcmp(one, got) == 0);
+        free(got);
+    }
+    /* the same through gzip */
+    uLong zcap = compressBound(n) + 64;
+    uint8_t *z = malloc(zcap);
+    size_t zn = zlib_make((const uint8_t *)j, n, z, zcap, 16 + 15);
+    for (int k = 0; k < 3; k++) {
+        char *got = run_random("application/json", "gzip", z, zn);
+        CHECK(strcmp(one, got) == 0);
+        free(got);
+    }
+    /* zstd, intact and corrupted: the output before the error must not
+       depend on the split either */
+    size_t zc = ZSTD_compressBound(n);
+    uint8_t *zs = malloc(zc);
+    size_t zsn = ZSTD_compress(zs, zc, j, n, 1);
+    CHECK(!ZSTD_isError(zsn));
+    for (int k = 0; k < 2; k++) {
+        char *got = run_random("application/json", "zstd", zs, zsn);
+        CHECK(strcmp(one, got) == 0);
+        free(got);
+    }
+    zs[zsn / 2] ^= 0x55;
+    char *bad = run("application/json", "zstd", zs, zsn);
+    CHECK(strstr(bad, "!") != NULL);
+    for (int k = 0; k < 3; k++) {
+        char *got = run_random("application/json", "zstd", zs, zsn);
+        CHECK(strcmp(bad, got) == 0);
+        free(got);
+    }
+    free(bad);
+    free(zs);
+    free(z);
+    free(one);
+    free(j);
+}
+
 int main(void)
 {
     test_json();
@@ -892,6 +984,7 @@ int main(void)
     test_awschunked();
     test_eventstream();
     test_cbor();
+    test_large_random_splits();
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);
         return 1;
