@@ -509,6 +509,11 @@ static int fp_cmp(const void *k, const void *h)
     return memcmp(k, h, 32);
 }
 
+static int fp_char(uint8_t c)
+{
+    return (cls_tab[c] & C_WORD) || c == '@' || c == '.' || c == '+' || c == '-';
+}
+
 /* Fingerprints: tokens of the window holding a digit or '@' (customer ids,
  * account numbers, e-mail addresses), lower-cased, edge punctuation removed,
  * 4..64 bytes, HMAC-SHA256 with the set's key, looked up in sorted hashes. */
@@ -517,17 +522,18 @@ static void run_fingerprints(struct cls_scanner *sc, size_t ws, size_t we, int c
     const struct cls_engine *e = sc->e;
     size_t i = ws;
     while (i < we) {
-        while (i < we && !((cls_tab[sc->wbuf[i]] & C_WORD) || strchr("@.+-", sc->wbuf[i]) != NULL))
+        while (i < we && !fp_char(sc->wbuf[i]))
             i++;
         size_t s = i;
-        while (i < we && ((cls_tab[sc->wbuf[i]] & C_WORD) || (sc->wbuf[i] && strchr("@.+-", sc->wbuf[i]))))
+        while (i < we && fp_char(sc->wbuf[i]))
             i++;
         size_t t = i;
         if ((cut_left && s == ws) || (cut_right && t == we))
             continue;
-        while (s < t && strchr("._+-", sc->wbuf[s]))
+        while (s < t && (sc->wbuf[s] == '.' || sc->wbuf[s] == '_' || sc->wbuf[s] == '+' || sc->wbuf[s] == '-'))
             s++;
-        while (t > s && strchr("._+-", sc->wbuf[t - 1]))
+        while (t > s && (sc->wbuf[t - 1] == '.' || sc->wbuf[t - 1] == '_' || sc->wbuf[t - 1] == '+' ||
+                         sc->wbuf[t - 1] == '-'))
             t--;
         if (t - s < 4 || t - s > 64)
             continue;

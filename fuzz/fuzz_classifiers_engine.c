@@ -1,0 +1,105 @@
+/* Split invariance of the scanner: the input is scanned in one piece and in
+ * pieces cut at points derived from the input itself (byte 0 seeds the
+ * cuts, byte 1 picks unit boundaries); the findings must be identical. The
+ * engine has every pack plus a dictionary, a custom regex and fingerprints so
+ * every path runs. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classifiers/classifiers.h"
+#include "classifiers/engine.h"
+
+static struct cls_worker *worker;
+
+static void init(void)
+{
+    static const char *const terms[] = {"falcon", "blue bird", "x"};
+    static struct cls_dictionary dict = {"CODENAME", terms, 3};
+    static struct cls_custom_regex rx[] = {{"TICKET", "T-[0-9]{3,6}", NULL}, {"ACCT", "AC[0-9]{8}", "luhn"}};
+    static uint8_t hashes[1][32];
+    static struct cls_fingerprints fp = {"FP", {7}, (const uint8_t(*)[32])hashes, 1};
+    struct cls_config cfg = {NULL, 0, &dict, 1, rx, 2, &fp, 1};
+    struct cls_engine *e = NULL;
+    char err[256];
+    if (cls_engine_new(&cfg, &e, err, sizeof(err)) != 0 || cls_worker_new(e, &worker) != 0)
+        abort();
+    cls_engine_unref(e);
+}
+
+struct run {
+    struct cls_finding *f;
+    size_t n;
+};
+
+/* boundaries: after every byte equal to the marker (when marker != 0) */
+static void scan(const uint8_t *p, size_t n, const size_t *cuts, size_t ncuts, uint8_t marker, struct run *out)
+{
+    struct cls_scanner *sc = NULL;
+    if (cls_scanner_new(worker, 1, NULL, NULL, &sc) != 0)
+        abort();
+    size_t prev = 0;
+    for (size_t i = 0; i <= ncuts; i++) {
+        size_t end = i < ncuts ? cuts[i] : n;
+        /* split further at markers so boundaries fall at the same offsets */
+        size_t s = prev;
+        for (size_t k = prev; k < end; k++) {
+            if (marker && p[k] == marker) {
+                if (cls_scanner_data(sc, p + s, k + 1 - s) != 0 || cls_scanner_boundary(sc) != 0)
+                    abort();
+                s = k + 1;
+            }
+        }
+        if (end > s && cls_scanner_data(sc, p + s, end - s) != 0)
+            abort();
+        prev = end;
+    }
+    if (cls_scanner_finish(sc) != 0)
+        abort();
+    size_t nf = 0;
+    const struct cls_finding *f = cls_scanner_findings(sc, &nf);
+    out->f = nf ? malloc(nf * sizeof(*f)) : NULL;
+    if (nf)
+        memcpy(out->f, f, nf * sizeof(*f));
+    out->n = nf;
+    cls_scanner_free(sc);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!worker)
+        init();
+    if (size < 2)
+        return 0;
+    uint32_t seed = data[0] * 2654435761u + 1;
+    uint8_t marker = data[1] & 1 ? data[1] : 0;
+    const uint8_t *p = data + 2;
+    size_t n = size - 2;
+    size_t cuts[64], ncuts = n ? (size_t)(data[0] % 64) : 0;
+    for (size_t i = 0; i < ncuts; i++) {
+        seed = seed * 1103515245u + 12345u;
+        cuts[i] = (seed >> 8) % (n + 1);
+    }
+    for (size_t a = 1; a < ncuts; a++)
+        for (size_t b = a; b > 0 && cuts[b - 1] > cuts[b]; b--) {
+            size_t t = cuts[b];
+            cuts[b] = cuts[b - 1];
+            cuts[b - 1] = t;
+        }
+    struct run one, many;
+    scan(p, n, NULL, 0, marker, &one);
+    scan(p, n, cuts, ncuts, marker, &many);
+    if (one.n != many.n)
+        abort();
+    for (size_t i = 0; i < one.n; i++) {
+        const struct cls_finding *x = &one.f[i], *y = &many.f[i];
+        if (strcmp(x->type, y->type) != 0 || x->start != y->start || x->end != y->end ||
+            x->confidence != y->confidence || x->flags != y->flags || strcmp(x->excerpt, y->excerpt) != 0 ||
+            x->end > n || x->start > x->end)
+            abort();
+    }
+    free(one.f);
+    free(many.f);
+    return 0;
+}
