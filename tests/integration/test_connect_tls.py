@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sgw import (CA, Gateway, Runner, TempDir, Upstream, check, curl_status, eq, md5,  # noqa: E402
-                 parse_responses, pattern_md5, policy, raw_exchange)
+                 parse_responses, pattern_md5, policy, raw_exchange, wait_until)
 
 SECURE = "secure.test.example"
 ROGUE = "rogue.test.example"      # served with a cert from a CA sovgw does not trust
@@ -91,6 +91,29 @@ def t_https_unverified(gw, ctx):
     eq(up.count(), before, "requests sent to the mismatched upstream")
 
 
+def t_connect_logged(gw, ctx):
+    up = ctx["up"]
+    n0 = len(gw.decisions())
+    code, body, r = curl_status("-x", gw.proxy_url, "--cacert", ctx["ca"].cert,
+                                f"https://{SECURE}:{up.port}/bytes?n=100000")
+    eq(code, 200, "tunnelled request")
+    data = raw_exchange(gw.port, f"CONNECT {DENIED}:{up.port} HTTP/1.1\r\nHost: {DENIED}:{up.port}\r\n\r\n"
+                        .encode(), timeout=5)
+    eq(parse_responses(data)[0].status, 403, "denied CONNECT")
+    wait_until(lambda: len(gw.decisions()) >= n0 + 2, 5, "2 decision lines for 2 CONNECTs")
+    ds = gw.decisions()[n0:]
+    eq(len(ds), 2, "decision lines")
+    allow = [d for d in ds if d["verdict"] == "allow"]
+    deny = [d for d in ds if d["verdict"] == "deny"]
+    eq((len(allow), len(deny)), (1, 1), "allow/deny lines")
+    eq((allow[0]["method"], allow[0]["host"], int(allow[0]["port"])), ("CONNECT", SECURE, up.port),
+       "allowed CONNECT line")
+    check(int(allow[0]["bytes_out"]) + int(allow[0]["bytes_in"]) >= 100000,
+          f"tunnel byte counts miss the 100000-byte body: {allow[0]}")
+    eq((deny[0]["method"], deny[0]["host"], int(deny[0]["status"])), ("CONNECT", DENIED, 403),
+       "denied CONNECT line")
+
+
 def main():
     r = Runner("connect_tls")
     tmp = TempDir()
@@ -116,6 +139,7 @@ def main():
                 r.run("CONNECT to an allowed TLS upstream: 200, bytes intact", t_connect_ok, gw, ctx)
                 r.run("CONNECT denied: 403, upstream untouched", t_connect_denied, gw, ctx)
                 r.run("CONNECT with a malformed authority: 400", t_connect_malformed, gw, ctx)
+                r.run("CONNECT decisions logged (tunnel byte counts)", t_connect_logged, gw, ctx)
                 r.run("https:// absolute-form verified with --upstream-ca", t_https_absolute, gw, ctx)
                 r.run("https:// upstream that does not verify: 502", t_https_unverified, gw, ctx)
     except Exception as e:
