@@ -129,6 +129,17 @@ static void engine_destroy(struct cls_engine *e)
     free(e);
 }
 
+static int cmp_cpattern(const void *a, const void *b)
+{
+    const struct cls_cpattern *x = a, *y = b;
+    int ax = x->anchors != 0, ay = y->anchors != 0;
+    if (ax != ay)
+        return ay - ax;
+    if (x->min_digits != y->min_digits)
+        return x->min_digits < y->min_digits ? -1 : 1;
+    return x->def < y->def ? -1 : (x->def > y->def);
+}
+
 static int build_patterns(struct cls_engine *e, char *err, size_t errlen)
 {
     e->pats = calloc(cls_n_patterns, sizeof(*e->pats));
@@ -153,6 +164,12 @@ static int build_patterns(struct cls_engine *e, char *err, size_t errlen)
         cp->type = d->type;
         e->n_pats++;
     }
+    /* anchored patterns first, then the rest by ascending digit need, so the
+       per-window gate loop can stop at the first pattern needing more digits */
+    qsort(e->pats, e->n_pats, sizeof(*e->pats), cmp_cpattern);
+    e->n_anchored = 0;
+    while (e->n_anchored < e->n_pats && e->pats[e->n_anchored].anchors)
+        e->n_anchored++;
     return SGW_OK;
 }
 

@@ -166,8 +166,8 @@ struct cls_fpset {
 struct cls_engine {
     int refs;               /* atomic */
     uint32_t packs;
-    struct cls_cpattern *pats;
-    size_t n_pats;
+    struct cls_cpattern *pats; /* anchored first, then by ascending min_digits */
+    size_t n_pats, n_anchored;
     struct cls_custom *customs;
     size_t n_customs;
     struct cls_dict *dicts;

@@ -24,7 +24,7 @@
 #define MAXW 2048           /* longest window; longer runs are cut */
 #define CUSTOM_LEFT 256     /* custom regex matches are at most this long */
 #define WBUF_CAP (PRECTX + LEFT_TOK + CUSTOM_LEFT + MAXW + 64)
-#define R_DIGIT 8           /* a digit keeps the window open this far */
+#define R_DIGIT 6           /* a digit keeps the window open this far (IBAN letter groups) */
 #define L_DIGIT 4
 #define R_AT 2
 #define MAX_LITS 8192       /* prefilter hits per slice */
@@ -603,9 +603,14 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
     const uint64_t anch = sc->w_anchors;
     uint64_t ctxm = 0;
     int ctxm_ok = 0;
-    for (size_t i = 0; i < e->n_pats; i++) {
+    for (size_t i = anch ? 0 : e->n_anchored; i < e->n_pats; i++) {
         const struct cls_cpattern *g = &e->pats[i];
-        if (ndig < g->min_digits || (g->anchors && !(g->anchors & anch)) ||
+        if (ndig < g->min_digits) {
+            if (i >= e->n_anchored)
+                break; /* sorted: every later pattern needs more digits */
+            continue;
+        }
+        if ((g->anchors && !(g->anchors & anch)) ||
             (wfl & g->need_flags) != g->need_flags || nup < g->min_upper ||
             (g->any_flags && !(wfl & g->any_flags)))
             continue;
