@@ -236,7 +236,7 @@ def main():
         policy = os.path.join(tmp, "policy.yaml")
         allow_policy = ("version: 1\ndefaults: { action: deny }\nrules:\n"
                         "  - id: allow-example\n    match:\n"
-                        "      host: [example.com, \"*.example.com\", badcert.test]\n"
+                        "      host: [example.com, \"*.example.com\", badcert.test, localhost]\n"
                         "    action: allow\n")
         with open(policy, "w") as f:
             f.write(allow_policy)
@@ -377,6 +377,13 @@ def main():
         # 10. upstream failures
         rc, out, err = curl("-i", "-x", proxy, "http://refused.example.com:%d/" % closed_port)
         check(out.startswith(b"HTTP/1.1 502"), "connection refused upstream is 502")
+
+        # 10b. a name resolved by the gateway itself (evdns, /etc/hosts) is decided
+        # again on its address: localhost is allowed by name, refused as loopback
+        before = len(Origin.seen)
+        rc, out, err = curl("-i", "-x", proxy, "http://localhost:%d/resolved" % p_plain)
+        check(out.startswith(b"HTTP/1.1 403") and b"private" in out and len(Origin.seen) == before,
+              "resolved loopback address refused by the per-address decision")
 
         # 11. decision log
         with open(declog) as f:
