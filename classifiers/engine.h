@@ -182,10 +182,17 @@ struct cls_engine {
     const char *simd;       /* "avx2", "sse2", "scalar" */
 };
 
+struct cls_key_cache {       /* JSON key -> types it is a context word of */
+    uint8_t len;            /* 0 = empty slot */
+    char key[31];
+    uint64_t types;
+};
+
 struct cls_worker {
     struct cls_engine *e;   /* owned reference */
     void *scratch;          /* hs_scratch_t * */
     void *md;               /* pcre2_match_data_8 * */
+    struct cls_key_cache kc[64]; /* keys repeat across bodies ("content", "text") */
 };
 
 /* SIMD trigger finders (prefilter.c): index of the first digit or '@' in

@@ -11,6 +11,7 @@
 #include <hs/hs.h>
 #include <openssl/hmac.h>
 #include <pcre2.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,8 +62,7 @@ struct cls_scanner {
     hs_stream_t *hs;        /* owned */
     uint64_t off;           /* absolute offset of the next byte */
     uint64_t seg_start;     /* start of the current text unit */
-    uint8_t carry[CARRY];   /* bytes [off - carry_len, off) of the unit */
-    size_t carry_len;
+    size_t carry_len;       /* valid bytes in carry[] */
     /* the slice being processed */
     const uint8_t *sp;
     uint64_t soff;
@@ -76,11 +76,9 @@ struct cls_scanner {
     int win;
     uint64_t w_start, w_need, w_ctx;
     int w_cut_left;
-    uint8_t wbuf[WBUF_CAP]; /* bytes [w_ctx, off) while a window is open */
-    size_t wlen;
+    size_t wlen;            /* valid bytes in wbuf[] */
     uint32_t w_ndig, w_nup, w_ndot, w_nsep, w_run, w_maxrun, w_flags;
     uint64_t w_anchors;
-    struct whit whits[MAX_WHITS];
     size_t n_whits;
     int whits_overflow;
     /* structural context (JSON key) */
@@ -97,13 +95,17 @@ struct cls_scanner {
     const char *(*path_fn)(void *);
     void *path_arg;
     int finished, failed;
-    struct cls_cand_buf {
-        struct cand c[MAX_CANDS];
-        size_t n;
-    } cands;
-    uint8_t lower[WBUF_CAP];
     int lower_ok;
     struct cls_scan_stats st;
+    /* ---- buffers: not cleared at creation, every byte read was written ---- */
+    struct cls_cand_buf {
+        size_t n;
+        struct cand c[MAX_CANDS];
+    } cands;
+    uint8_t carry[CARRY];   /* bytes [off - carry_len, off) of the unit */
+    uint8_t wbuf[WBUF_CAP]; /* bytes [w_ctx, off) while a window is open */
+    uint8_t lower[WBUF_CAP];
+    struct whit whits[MAX_WHITS];
 };
 
 /* byte classes */
@@ -559,6 +561,34 @@ static void run_fingerprints(struct cls_scanner *sc, size_t ws, size_t we, int c
     }
 }
 
+/* Which types the current key is a context word of (the prefilter's
+ * context words), cached per worker: keys repeat from body to body. */
+static uint64_t key_types(struct cls_scanner *sc)
+{
+    const struct cls_engine *e = sc->e;
+    struct cls_key_cache *slot = NULL;
+    if (sc->key_len < sizeof(slot->key)) {
+        uint32_t h = 2166136261u;
+        for (size_t i = 0; i < sc->key_len; i++)
+            h = (h ^ (uint8_t)sc->key[i]) * 16777619u;
+        slot = &sc->w->kc[h % SGW_ARRAY_LEN(sc->w->kc)];
+        if (slot->len == sc->key_len && memcmp(slot->key, sc->key, sc->key_len) == 0)
+            return slot->types;
+    }
+    uint64_t t = 0;
+    for (size_t id = 0; id < e->n_ids; id++) {
+        const struct cls_hs_id *h = &e->ids[id];
+        if (h->kind == CLS_HIT_CTX && h->len <= sc->key_len && memmem(sc->key, sc->key_len, e->ctx_words[id], h->len))
+            t |= h->types;
+    }
+    if (slot) {
+        slot->len = (uint8_t)sc->key_len;
+        memcpy(slot->key, sc->key, sc->key_len);
+        slot->types = t;
+    }
+    return t;
+}
+
 /* Types with a context word inside the window (from the prefilter's context
  * literals; a superset, ctx_in() decides per match) or in the JSON key. */
 static uint64_t ctx_types(struct cls_scanner *sc, uint64_t end)
@@ -569,11 +599,7 @@ static uint64_t ctx_types(struct cls_scanner *sc, uint64_t end)
             m |= sc->ctxh[k].types;
     if (sc->key_len) {
         if (!sc->key_types_ok) {
-            sc->key_types = 0;
-            for (size_t t = 0; t < cls_n_types; t++)
-                for (const char *const *w = cls_types[t].ctx_words; w && *w; w++)
-                    if (memmem(sc->key, sc->key_len, *w, strlen(*w)))
-                        sc->key_types |= 1ull << t;
+            sc->key_types = key_types(sc);
             sc->key_types_ok = 1;
         }
         m |= sc->key_types;
@@ -1012,9 +1038,11 @@ int cls_scanner_new(struct cls_worker *w, int excerpts, const char *(*path_fn)(v
                     struct cls_scanner **out)
 {
     init_tables();
-    struct cls_scanner *sc = calloc(1, sizeof(*sc));
+    /* the state is small; the buffers behind it are large and need no clearing */
+    struct cls_scanner *sc = malloc(sizeof(*sc));
     if (!sc)
         return SGW_ENOMEM;
+    memset(sc, 0, offsetof(struct cls_scanner, cands) + sizeof(sc->cands.n));
     sc->w = w;
     sc->e = w->e;
     sc->excerpts = excerpts;
