@@ -193,20 +193,28 @@ int dec_new_inflate(struct dec_env *env, unsigned nest, int kind, struct dec *in
 
 /* ---- br ---- */
 
+/* brotli keeps decoded bytes in its ring buffer and pushes them out when it
+ * runs out of input; an error drops them. So that the caller's split cannot
+ * change the output, brotli always gets the input in the same windows: whole
+ * BR_WINDOW-byte pieces at fixed stream offsets (the last one at finish). */
+#define BR_WINDOW 256u
+
 struct dec_brotli {
     struct dec base;
     BrotliDecoderState *st;
     int ended;
     int any;
+    size_t hold_len;
     struct bomb bomb;
+    uint8_t hold[BR_WINDOW];
     uint8_t out[OUT_CHUNK];
 };
 
-static int brotli_feed(struct dec *d, const uint8_t *p, size_t n)
+/* Decodes one window. */
+static int brotli_run(struct dec_brotli *b, const uint8_t *p, size_t n)
 {
-    struct dec_brotli *b = (struct dec_brotli *)d;
+    struct dec *d = &b->base;
     int rc = SGW_OK;
-    b->any = 1;
     if (b->ended)
         return dec_fail(d, 0, "trailing data after br stream");
     size_t avail_in = n;
@@ -240,9 +248,45 @@ static int brotli_feed(struct dec *d, const uint8_t *p, size_t n)
     }
 }
 
+static int brotli_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_brotli *b = (struct dec_brotli *)d;
+    int rc = SGW_OK;
+    b->any = 1;
+    if (b->hold_len) {
+        size_t take = BR_WINDOW - b->hold_len;
+        if (take > n)
+            take = n;
+        memcpy(b->hold + b->hold_len, p, take);
+        b->hold_len += take;
+        p += take;
+        n -= take;
+        if (b->hold_len < BR_WINDOW)
+            return SGW_OK;
+        b->hold_len = 0;
+        rc = brotli_run(b, b->hold, BR_WINDOW);
+    }
+    while (rc == SGW_OK && !d->dead && n >= BR_WINDOW) {
+        rc = brotli_run(b, p, BR_WINDOW);
+        p += BR_WINDOW;
+        n -= BR_WINDOW;
+    }
+    if (rc == SGW_OK && !d->dead && n > 0) {
+        memcpy(b->hold, p, n);
+        b->hold_len = n;
+    }
+    return rc;
+}
+
 static int brotli_finish(struct dec *d)
 {
     struct dec_brotli *b = (struct dec_brotli *)d;
+    if (b->hold_len) {
+        int rc = brotli_run(b, b->hold, b->hold_len);
+        b->hold_len = 0;
+        if (rc != SGW_OK || d->dead)
+            return rc;
+    }
     if (b->any && !b->ended)
         return dec_fail(d, 0, "truncated br stream");
     return dec_finish(d->next);
