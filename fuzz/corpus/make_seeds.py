@@ -2,6 +2,7 @@
 """Writes the seed corpora of the classifiers decoder fuzz targets
 (fuzz/corpus/fuzz_classifiers_{json,decode,cbor,eventstream,multipart}/).
 Deterministic; run from anywhere: python3 fuzz/corpus/make_seeds.py"""
+import base64
 import binascii
 import gzip
 import os
@@ -172,6 +173,13 @@ def seeds_decode(es, mp):
     ]
     for i, (t, e, b) in enumerate(seeds):
         write("fuzz_classifiers_decode", "seed%02d" % i, bytes([(e << 4) | t, i * 13 & 255]) + b)
+    # regressions found by this target: output before a zstd / br error
+    # depended on the input split
+    write("fuzz_classifiers_decode", "regress-zstd-split", base64.b64decode(
+        "xTkotS/9AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAgAAAAAAAAAAAAAAAAAAAAAA"
+        "AAAAAAAAAAAAAAAAOAAAAABCWmgAAAAAAAAAAAAAAAAAAAAAAAAAAHvPz8/PLDbPNzIJaDVlO2MvAAAAAG50ZQlo"
+        "iBo4ZSRtJsU4"))
+    write("fuzz_classifiers_decode", "regress-br-split", base64.b64decode("NQEAABAJAABP"))
 
 
 def main():
