@@ -360,8 +360,8 @@ static void req_deny(struct px_req *r)
     /* A denial of a request without a body keeps the connection: its framing
      * is fully known, and the next request is decided on its own. */
     struct px_conn *c = r->conn;
-    int keep = r->body_done && !r->is_connect && r->msg.keep_alive && !c->read_eof &&
-               !c->w->draining && !atomic_load(&c->w->rt->stopping);
+    int keep = r->body_done && !r->is_connect && r->msg.keep_alive && !c->w->draining &&
+               !atomic_load(&c->w->rt->stopping);
     req_fail_ka(r, 403, "request denied by policy", r->dec.reason, keep);
 }
 
@@ -394,7 +394,9 @@ void px_req_resp_head(struct px_req *r, int status, struct sgw_slice reason,
         else
             r->resp_eof = 1;
     }
-    r->resp_close = !r->msg.keep_alive || r->resp_eof || c->read_eof || c->w->draining ||
+    /* A client half-close does not force close here: requests it pipelined
+     * before its EOF are still answered, then parse_head closes. */
+    r->resp_close = !r->msg.keep_alive || r->resp_eof || c->w->draining ||
                     atomic_load(&rt->stopping);
 
     struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -1109,8 +1111,9 @@ static void parse_head(struct px_conn *c)
     struct evbuffer *in = bufferevent_get_input(c->bev);
     size_t len = evbuffer_get_length(in);
     if (len == 0) {
+        /* Answers queued for earlier requests still go out first. */
         if (c->read_eof || c->w->draining)
-            px_conn_close(c);
+            conn_close_after_flush(c);
         return;
     }
     if (c->tmode != PX_TM_HEADER)
@@ -1136,7 +1139,7 @@ static void parse_head(struct px_conn *c)
             status = line_too_long(buf, n, rt->lim.max_request_line) ? 414 : 431;
             reason = "request head too large";
         } else if (c->read_eof) {
-            px_conn_close(c);
+            conn_close_after_flush(c); /* an incomplete head before EOF */
             return;
         } else {
             return;
@@ -1238,8 +1241,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
             return;
         if (!c->in_req) {
             conn_process(c); /* a complete request may still be buffered */
-            if (!c->dead && !c->in_req)
-                px_conn_close(c);
+            if (!c->dead && !c->in_req && !c->closing)
+                conn_close_after_flush(c);
             return;
         }
         if (c->req.state == PX_RS_FORWARD || c->req.state == PX_RS_BODY)

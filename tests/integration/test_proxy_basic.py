@@ -347,6 +347,17 @@ def main():
         ports = {cp for _, cp, _ in Origin.seen[n0:]}
         check(len(Origin.seen) - n0 == 4 and len(ports) == 1, "one pooled upstream connection reused")
 
+        # 7b. half-close: requests pipelined before the client's EOF are all answered
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall((req % 5) + (req % 6))
+        s.shutdown(socket.SHUT_WR)
+        f = s.makefile("rb")
+        got = [read_response(f) for _ in range(2)]
+        rest = f.read()
+        s.close()
+        check([g[2] for g in got] == [b"hello /p5", b"hello /p6"] and rest == b"",
+              "requests sent before a half-close are answered, then the connection closes")
+
         # 8. CONNECT tunnel to the TLS origin (end-to-end verification by curl)
         rc, out, err = curl("-x", proxy, "--cacert", ca, "--resolve",
                             "example.com:%d:127.0.0.1" % p_tls, "https://example.com:%d/t" % p_tls)
