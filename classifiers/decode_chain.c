@@ -154,6 +154,16 @@ const char *dec_binary_magic(const uint8_t *p, size_t n)
     return m ? m->name : NULL;
 }
 
+int dec_binary_magic_prefix(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < SGW_ARRAY_LEN(magic_tab); i++) {
+        size_t k = n < magic_tab[i].len ? n : magic_tab[i].len;
+        if (memcmp(p, magic_tab[i].magic, k) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 const char *dec_binary_magic_b64(const uint8_t *p, size_t n)
 {
     const struct magic *m = magic_find(p, n);
@@ -684,13 +694,56 @@ int dec_new_reject(struct dec_env *env, unsigned nest, const char *reason, struc
 
 /* ---- raw text ---- */
 
+/* Declared text is passed on as is, but compressed or binary data labelled
+ * text (a classic evasion) is refused: the first TEXT_PEEK bytes are checked
+ * for a known binary signature first. */
+#define TEXT_PEEK 8u
+
+struct dec_text {
+    struct dec base;
+    int checked;
+    size_t peek_len;
+    uint8_t peek[TEXT_PEEK];
+};
+
+static int text_check(struct dec_text *t)
+{
+    t->checked = 1;
+    const char *magic = dec_binary_magic(t->peek, t->peek_len);
+    if (magic)
+        return dec_fail(&t->base, 0, "text body holds %s", magic);
+    return dec_text_data(t->base.env, t->peek, t->peek_len);
+}
+
 static int text_feed(struct dec *d, const uint8_t *p, size_t n)
 {
+    struct dec_text *t = (struct dec_text *)d;
+    if (!t->checked) {
+        size_t take = TEXT_PEEK - t->peek_len;
+        if (take > n)
+            take = n;
+        memcpy(t->peek + t->peek_len, p, take);
+        t->peek_len += take;
+        p += take;
+        n -= take;
+        /* hold bytes only while they may still begin a signature */
+        if (t->peek_len < TEXT_PEEK && dec_binary_magic_prefix(t->peek, t->peek_len))
+            return SGW_OK;
+        int rc = text_check(t);
+        if (rc != SGW_OK || d->dead)
+            return rc;
+    }
     return dec_text_data(d->env, p, n);
 }
 
 static int text_finish(struct dec *d)
 {
+    struct dec_text *t = (struct dec_text *)d;
+    if (!t->checked) {
+        int rc = text_check(t);
+        if (rc != SGW_OK || d->dead)
+            return rc;
+    }
     return dec_text_boundary(d->env);
 }
 
@@ -698,10 +751,10 @@ static const struct dec_ops text_ops = {"text", text_feed, text_finish, NULL};
 
 int dec_new_text(struct dec_env *env, unsigned nest, struct dec **out)
 {
-    struct dec *d = dec_alloc(sizeof(*d), &text_ops, env, nest);
-    if (!d)
+    struct dec_text *t = dec_alloc(sizeof(*t), &text_ops, env, nest);
+    if (!t)
         return SGW_ENOMEM;
-    *out = d;
+    *out = &t->base;
     return SGW_OK;
 }
 

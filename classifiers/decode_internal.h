@@ -145,7 +145,9 @@ void dec_norm_free(struct dec_norm *z);
 /* Helpers shared by decoders. */
 /* Returns a known binary format name for a prefix ("PDF document"), or NULL. */
 const char *dec_binary_magic(const uint8_t *p, size_t n);
-/* Same, as "base64 PDF document" (static text). */
+/* 1 when p[0..n) is (the start of) a known binary signature. */
+int dec_binary_magic_prefix(const uint8_t *p, size_t n);
+/* Same as dec_binary_magic, as "base64 PDF document" (static text). */
 const char *dec_binary_magic_b64(const uint8_t *p, size_t n);
 /* 1 when p looks like text: (mostly) printable ASCII / valid UTF-8. */
 int dec_looks_text(const uint8_t *p, size_t n);

@@ -202,6 +202,10 @@ static const char *mp_parse_headers(struct mp_headers *h, const uint8_t *s, size
             h->have_ct = 1;
             h->ct = s + vs;
             h->ctlen = ve - vs;
+        } else if (sgw_slice_eq_nocase(name, "content-encoding")) {
+            struct sgw_slice v = sgw_slice_make((const char *)s + vs, ve - vs);
+            if (!sgw_slice_eq_nocase(v, "identity"))
+                return "multipart part with a content-encoding";
         } else if (sgw_slice_eq_nocase(name, "content-transfer-encoding")) {
             if (h->have_cte)
                 return "duplicate multipart part header";

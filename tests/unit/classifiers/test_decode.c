@@ -258,6 +258,12 @@ static void test_types(void)
     EXPECT("text/plain", "x-foo", "abc", "!unsupported content-encoding x-foo!");
     EXPECT("text/plain", "compress", "abc", "!unsupported content-encoding compress!");
     EXPECT("text/plain", "identity", "abc", "abc|");
+    /* compressed or binary data labelled as text is refused */
+    EXPECT("text/plain", NULL, "\x1f\x8b\x08\x01\x02\x03\x04\x05\x06\x03",
+           "!text body holds gzip data!");
+    EXPECT("text/plain", NULL, "\x1f", "\x1f|"); /* too short to be gzip */
+    EXPECT("text/csv", NULL, "PK\x03\x04rest", "!text body holds zip archive!");
+    EXPECT("text/plain", NULL, "short", "short|");
     EXPECT("multipart/form-data", NULL, "--x\r\n", "!multipart without a valid boundary!");
 }
 
@@ -641,6 +647,15 @@ static void test_multipart(void)
            "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n"
            "Content-Transfer-Encoding: x-uue\r\n\r\nx\r\n--XyZ--",
            "!unsupported multipart transfer encoding!");
+    EXPECT(M, NULL,
+           "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n"
+           "Content-Encoding: gzip\r\n\r\nx\r\n--XyZ--",
+           "!multipart part with a content-encoding!");
+    EXPECT(M, NULL,
+           "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n"
+           "\x1f\x8b\x08xxxxx\r\n--XyZ\r\n"
+           "Content-Disposition: form-data; name=\"b\"\r\n\r\nok\r\n--XyZ--",
+           "{a}!text body holds gzip data!|{b}ok||");
     /* header block at N-1 / N / N+1 of MP_HDR_MAX (8192, final CRLF included) */
     for (int d = -1; d <= 1; d++) {
         size_t fixed = strlen("Content-Disposition: form-data; name=\"a\"\r\nX-Pad: \r\n\r\n");
