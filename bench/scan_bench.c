@@ -82,7 +82,7 @@ static void bench_memchr(void)
         double t0 = now();
         hits = 0;
         const uint8_t *p = corpus, *end = corpus + corpus_len;
-        while ((p = memchr(p, '\x01', (size_t)(end - p))) != NULL) {
+        while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
             hits++;
             p++;
         }
@@ -346,23 +346,17 @@ static void bench_hyperscan(const char *pfile)
     size_t n;
     char **pats = read_patterns(pfile, &n);
     unsigned *flags = calloc(n, sizeof(unsigned)), *ids = calloc(n, sizeof(unsigned));
+    /* end offsets only: the fastest configuration, the fairest to the peer */
     for (size_t i = 0; i < n; i++) {
-        flags[i] = HS_FLAG_SOM_LEFTMOST;
+        flags[i] = 0;
         ids[i] = (unsigned)i;
     }
     hs_database_t *db = NULL;
     hs_compile_error_t *ce = NULL;
     if (hs_compile_multi((const char *const *)pats, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &db, &ce) !=
         HS_SUCCESS) {
-        /* some peers cannot do SOM on every pattern: fall back to end-only */
-        hs_free_compile_error(ce);
-        for (size_t i = 0; i < n; i++)
-            flags[i] = 0;
-        if (hs_compile_multi((const char *const *)pats, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &db, &ce) !=
-            HS_SUCCESS) {
-            fprintf(stderr, "hyperscan: %s\n", ce->message);
-            exit(2);
-        }
+        fprintf(stderr, "hyperscan: %s\n", ce->message);
+        exit(2);
     }
     hs_scratch_t *s = NULL;
     hs_alloc_scratch(db, &s);
@@ -376,7 +370,22 @@ static void bench_hyperscan(const char *pfile)
         if (t < best)
             best = t;
     }
-    printf("hyperscan %.0f matches=%zu\n", mbs(corpus_len, best), hits);
+    /* and over the whole corpus in one call (no per-body cost) */
+    double whole = 1e9;
+    size_t hw = 0;
+    for (int r = 0; r < 2; r++) {
+        hw = 0;
+        double t0 = now();
+        hs_scan(db, (const char *)corpus, (unsigned)corpus_len, 0, s, on_nothing, &hw);
+        double t = now() - t0;
+        if (t < whole)
+            whole = t;
+    }
+    if (whole < best) {
+        best = whole;
+        hits = hw;
+    }
+    printf("hyperscan %.0f matches=%zu (best of per-body and whole-buffer)\n", mbs(corpus_len, best), hits);
     hs_free_scratch(s);
     hs_free_database(db);
 }
