@@ -783,42 +783,64 @@ static int window_run(struct cls_scanner *sc, size_t *pi)
 {
     const uint8_t *p = sc->sp;
     size_t i = *pi, n = sc->sn;
-    while (i < n) {
-        uint64_t a = sc->soff + i;
+    /* the per-byte state lives in registers; written back on every exit */
+    uint64_t need = sc->w_need, next_lit = sc->ilit < sc->nlits ? sc->lits[sc->ilit].pos : UINT64_MAX;
+    const uint64_t soff = sc->soff, wend = sc->w_start + MAXW;
+    uint32_t ndig = sc->w_ndig, nup = sc->w_nup, ndot = sc->w_ndot, nsep = sc->w_nsep;
+    uint32_t run = sc->w_run, maxrun = sc->w_maxrun, flags = sc->w_flags;
+    size_t wlen = sc->wlen;
+    int closing = 0, cut = 0;
+    for (; i < n; i++) {
+        uint64_t a = soff + i;
         uint8_t b = p[i];
         uint8_t cl = cls_tab[b];
-        int lit_here = sc->ilit < sc->nlits && sc->lits[sc->ilit].pos == a;
-        if (a >= sc->w_need && !(cl & C_TOK) && !lit_here) {
-            *pi = i;
-            return close_window(sc, a, 0, 0);
+        if (a >= need && !(cl & C_TOK) && a != next_lit) {
+            closing = 1;
+            break;
         }
-        if (a - sc->w_start >= MAXW) {
-            *pi = i;
-            return close_window(sc, a, 1, 0);
+        if (a >= wend) {
+            closing = cut = 1;
+            break;
         }
-        sc->wbuf[sc->wlen++] = b;
+        sc->wbuf[wlen++] = b;
         if (cl & C_DIG) {
-            sc->w_ndig++;
-            if (a + 1 + R_DIGIT > sc->w_need)
-                sc->w_need = a + 1 + R_DIGIT;
-        } else if (cl & C_AT) {
-            if (a + 1 + R_AT > sc->w_need)
-                sc->w_need = a + 1 + R_AT;
+            ndig++;
+            run++;
+            if (run > maxrun)
+                maxrun = run;
+            if (a + 1 + R_DIGIT > need)
+                need = a + 1 + R_DIGIT;
+        } else {
+            run = 0;
+            if ((cl & C_AT) && a + 1 + R_AT > need)
+                need = a + 1 + R_AT;
         }
-        sc->w_nup += (cl & C_UP) != 0;
-        sc->w_ndot += (cl & C_DOT) != 0;
-        sc->w_nsep += b == ':' || b == '-';
-        sc->w_run = (cl & C_DIG) ? sc->w_run + 1 : 0;
-        if (sc->w_run > sc->w_maxrun)
-            sc->w_maxrun = sc->w_run;
-        sc->w_flags |= flag_tab[b];
-        while (sc->ilit < sc->nlits && sc->lits[sc->ilit].pos == a) {
-            apply_lit(sc, &sc->lits[sc->ilit]);
-            sc->ilit++;
+        nup += (cl & C_UP) != 0;
+        ndot += (cl & C_DOT) != 0;
+        nsep += b == ':' || b == '-';
+        flags |= flag_tab[b];
+        if (a == next_lit) {
+            sc->w_need = need;
+            while (sc->ilit < sc->nlits && sc->lits[sc->ilit].pos == a) {
+                apply_lit(sc, &sc->lits[sc->ilit]);
+                sc->ilit++;
+            }
+            need = sc->w_need;
+            next_lit = sc->ilit < sc->nlits ? sc->lits[sc->ilit].pos : UINT64_MAX;
         }
-        i++;
     }
-    *pi = n;
+    sc->w_need = need;
+    sc->w_ndig = ndig;
+    sc->w_nup = nup;
+    sc->w_ndot = ndot;
+    sc->w_nsep = nsep;
+    sc->w_run = run;
+    sc->w_maxrun = maxrun;
+    sc->w_flags = flags;
+    sc->wlen = wlen;
+    *pi = i;
+    if (closing)
+        return close_window(sc, soff + i, cut, 0);
     return SGW_OK;
 }
 
