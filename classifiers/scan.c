@@ -11,6 +11,7 @@
 #include <hs/hs.h>
 #include <openssl/hmac.h>
 #include <pcre2.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,11 +122,8 @@ enum {
 static uint8_t cls_tab[256];
 static uint16_t flag_tab[256];
 
-static void init_tables(void)
+static void build_tables(void)
 {
-    static int done;
-    if (__atomic_load_n(&done, __ATOMIC_ACQUIRE))
-        return;
     uint8_t t[256] = {0};
     uint16_t fl[256] = {0};
     for (int c = 0; c < 256; c++) {
@@ -153,7 +151,12 @@ static void init_tables(void)
     fl['='] = CLS_WF_EQ;
     memcpy(cls_tab, t, sizeof(t));
     memcpy(flag_tab, fl, sizeof(fl));
-    __atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+}
+
+static void init_tables(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, build_tables);
 }
 
 static uint8_t lc(uint8_t c)
