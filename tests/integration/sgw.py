@@ -915,7 +915,7 @@ def policy(rules, default="deny"):
         lines.append(f"    match: {json.dumps(match)}")
         lines.append(f"    action: {action}")
     if not rules:
-        lines[-1] = "rules: []"
+        lines.pop()  # an empty rules list is an error: no key = default action only
     return "\n".join(lines) + "\n"
 
 

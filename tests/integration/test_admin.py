@@ -17,6 +17,8 @@ REQUIRED = {
     "sovgw_bytes_out_total": "counter",
     "sovgw_active_connections": "gauge",
     "sovgw_policy_version": "gauge",
+    "sovgw_upstream_connections": "gauge",
+    "sovgw_up": "gauge",
 }
 
 
@@ -74,6 +76,7 @@ def t_metrics_format(gw, up):
     eq(m.get("sovgw_requests_total", verdict="allow", rule="allow-up"), 1, "allow-up counter")
     eq(m.get("sovgw_requests_total", verdict="deny", rule="default"), 1, "deny counter")
     check(m.get("sovgw_policy_version") >= 1, "policy version < 1")
+    eq(m.get("sovgw_up"), 1, "sovgw_up")
     # histogram: cumulative buckets, +Inf == _count
     buckets = sorted(((float(ls["le"]), v) for n, ls, v in m.samples
                       if n == "sovgw_request_duration_seconds_bucket"), key=lambda x: x[0])
