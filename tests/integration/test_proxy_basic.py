@@ -443,11 +443,15 @@ def main():
         ports_seen = [cp for _, cp, _ in Origin.seen[n0:]]
         check(out == out2 == b"hello /pool" and len(ports_seen) == 2 and ports_seen[0] != ports_seen[1],
               "idle pooled upstream connection expires after --pool-idle-ms")
-        held = [socket.create_connection(("127.0.0.1", port2)) for _ in range(2)]
-        time.sleep(0.2)
-        r = raw(port2, b"GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        time.sleep(0.5)  # let the gateway see the curl connections above close
+        held = []
+        for _ in range(2):
+            held.append(socket.create_connection(("127.0.0.1", port2)))
+            time.sleep(0.2)
+        r = raw(port2, b"GET http://example.com:%d/ HTTP/1.1\r\nHost: example.com:%d\r\n\r\n"
+                % (p_plain, p_plain))
         check(r.startswith(b"HTTP/1.1 503") and b"application/json" in r,
-              "connection over --max-connections gets 503")
+              "connection over --max-connections gets 503 (got %r)" % r[:60])
         for h in held:
             h.close()
         time.sleep(0.2)
