@@ -60,9 +60,23 @@ static void h2_idle_check(struct px_upconn *u)
     evtimer_add(u->timer, &tv);
 }
 
-/* Unlinks r from its stream (both directions). */
+/* Gives n received DATA bytes back to flow control: to the stream and the
+ * connection, or only the connection once the stream is gone (otherwise the
+ * shared connection window would shrink for good). */
+static void give_back(struct px_upconn *u, int32_t id, uint64_t n)
+{
+    if (!u->h2s || n == 0)
+        return;
+    if (id <= 0 || nghttp2_session_consume(u->h2s, id, (size_t)n) != 0)
+        nghttp2_session_consume_connection(u->h2s, (size_t)n);
+}
+
+/* Unlinks r from its stream (both directions); its unconsumed DATA goes back
+ * to the connection window. */
 static void stream_unlink(struct px_upconn *u, struct px_req *r)
 {
+    give_back(u, r->stream_id, r->h2_unconsumed);
+    r->h2_unconsumed = 0;
     if (r->stream_id > 0 && u->h2s)
         nghttp2_session_set_stream_user_data(u->h2s, r->stream_id, NULL);
     list_del(u, r);
@@ -223,16 +237,15 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
     struct px_upconn *u = ud;
     struct px_req *r = nghttp2_session_get_stream_user_data(s, id);
     if (!r || !r->resp_started) {
-        nghttp2_session_consume(s, id, len);
+        give_back(u, id, len);
         return 0;
     }
     px_req_resp_body(r, (const char *)data, len);
     r->h2_unconsumed += len;
     if (!px_req_client_congested(r)) {
-        nghttp2_session_consume(s, id, (size_t)r->h2_unconsumed);
+        give_back(u, id, r->h2_unconsumed);
         r->h2_unconsumed = 0;
     }
-    (void)u;
     return 0;
 }
 
@@ -454,13 +467,9 @@ void px_h2_fail_all(struct px_upconn *u, const char *reason)
 void px_h2_detach(struct px_upconn *u, struct px_req *r)
 {
     int32_t id = r->stream_id;
-    uint64_t unconsumed = r->h2_unconsumed;
-    r->h2_unconsumed = 0;
     stream_unlink(u, r);
     if (u->dead || !u->h2s || id <= 0)
         return;
-    if (unconsumed)
-        nghttp2_session_consume(u->h2s, id, (size_t)unconsumed);
     nghttp2_submit_rst_stream(u->h2s, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
     h2_schedule(u);
 }
@@ -477,7 +486,7 @@ void px_h2_consume(struct px_upconn *u, struct px_req *r)
 {
     if (u->dead || !u->h2s || r->stream_id <= 0 || r->h2_unconsumed == 0)
         return;
-    nghttp2_session_consume(u->h2s, r->stream_id, (size_t)r->h2_unconsumed);
+    give_back(u, r->stream_id, r->h2_unconsumed);
     r->h2_unconsumed = 0;
     h2_schedule(u);
 }
