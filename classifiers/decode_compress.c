@@ -325,6 +325,8 @@ struct dec_zstd {
     ZSTD_DCtx *dctx;
     size_t last;      /* last ZSTD_decompressStream result: 0 = frame complete */
     int any;
+    size_t fm_len;    /* magic bytes collected at a frame start */
+    uint8_t fm[4];
     struct bomb bomb;
     uint8_t out[OUT_CHUNK];
 };
@@ -367,6 +369,31 @@ static int zstd_feed(struct dec *d, const uint8_t *p, size_t n)
     int rc = SGW_OK, full = 0, progress = 0;
     z->any = 1;
     while (pos < n && rc == SGW_OK && !d->dead) {
+        if (z->last == 0) {
+            /* a frame starts: only RFC 8878 frames (and skippable ones);
+               libzstd's legacy v0.x formats stream differently and are
+               not what any client sends */
+            while (z->fm_len < 4 && pos < n)
+                z->fm[z->fm_len++] = p[pos++];
+            if (z->fm_len < 4)
+                return SGW_OK;
+            z->fm_len = 0;
+            int zstd1 = memcmp(z->fm, "\x28\xb5\x2f\xfd", 4) == 0;
+            int skippable = (z->fm[0] & 0xf0) == 0x50 && memcmp(z->fm + 1, "\x2a\x4d\x18", 3) == 0;
+            if (!zstd1 && !skippable)
+                return dec_fail(d, 0, "malformed zstd stream");
+            ZSTD_inBuffer mb = {z->fm, 4, 0};
+            while (rc == SGW_OK && !d->dead && mb.pos < mb.size) {
+                rc = zstd_call(z, &mb, &full, &progress);
+                if (rc == SGW_OK && !d->dead && !progress)
+                    return dec_fail(d, 0, "malformed zstd stream");
+            }
+            if (rc != SGW_OK || d->dead)
+                return rc;
+            if (z->last == 0)
+                return dec_fail(d, 0, "malformed zstd stream");
+            continue;
+        }
         /* the hint includes the next block header when a block is due:
            leave the header for a call of its own */
         size_t unit = z->last > ZSTD_BLOCK_HEADER ? z->last - ZSTD_BLOCK_HEADER
@@ -388,7 +415,7 @@ static int zstd_feed(struct dec *d, const uint8_t *p, size_t n)
 static int zstd_finish(struct dec *d)
 {
     struct dec_zstd *z = (struct dec_zstd *)d;
-    if (z->any && z->last != 0)
+    if (z->any && (z->last != 0 || z->fm_len != 0))
         return dec_fail(d, 0, "truncated zstd stream");
     return dec_finish(d->next);
 }

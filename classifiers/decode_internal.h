@@ -151,7 +151,8 @@ int dec_binary_magic_prefix(const uint8_t *p, size_t n);
 const char *dec_binary_magic_b64(const uint8_t *p, size_t n);
 /* 1 when p looks like text: (mostly) printable ASCII / valid UTF-8. */
 int dec_looks_text(const uint8_t *p, size_t n);
-/* Index of the first '"', '\\' or control byte (< 0x20) in p, or n. */
+/* Index of the first '"', '\\', control byte (< 0x20) or byte >= 0x80 in p,
+ * or n. */
 size_t dec_json_find_special(const uint8_t *p, size_t n);
 
 #endif

@@ -3,7 +3,8 @@
  * Emits every string value as data (escapes resolved to UTF-8) followed by a
  * boundary, every number as data + boundary, and every object key as context
  * before its value. Strict RFC 8259 grammar: no comments, no trailing commas,
- * no NaN, no raw control characters in strings, no lone surrogates; nesting
+ * no NaN, no raw control characters in strings, no lone surrogates, strings
+ * in valid UTF-8 (no overlong forms: a lenient peer could read them); nesting
  * bounded by limits.max_depth. Anything else reports
  * "malformed JSON at byte N" once and stops this decoder.
  *
@@ -26,7 +27,7 @@
 static size_t find_special_scalar(const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (p[i] == '"' || p[i] == '\\' || p[i] < 0x20)
+        if (p[i] == '"' || p[i] == '\\' || p[i] < 0x20 || p[i] >= 0x80)
             return i;
     return n;
 }
@@ -42,7 +43,7 @@ static size_t find_special_sse2(const uint8_t *p, size_t n)
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
         __m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs));
         m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v));
-        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(m, v)); /* v: bytes >= 0x80 */
         if (mask)
             return i + (size_t)__builtin_ctz(mask);
     }
@@ -62,8 +63,8 @@ __attribute__((target("avx2"))) static size_t find_special_avx2(const uint8_t *p
         ma = _mm256_or_si256(ma, _mm256_cmpeq_epi8(_mm256_min_epu8(a, c1f), a));
         __m256i mb = _mm256_or_si256(_mm256_cmpeq_epi8(b, q), _mm256_cmpeq_epi8(b, bs));
         mb = _mm256_or_si256(mb, _mm256_cmpeq_epi8(_mm256_min_epu8(b, c1f), b));
-        uint64_t mask = (uint32_t)_mm256_movemask_epi8(ma) |
-                        ((uint64_t)(uint32_t)_mm256_movemask_epi8(mb) << 32);
+        uint64_t mask = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(ma, a)) |
+                        ((uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_or_si256(mb, b)) << 32);
         if (mask)
             return i + (size_t)__builtin_ctzll(mask);
     }
@@ -71,7 +72,7 @@ __attribute__((target("avx2"))) static size_t find_special_avx2(const uint8_t *p
         __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
         __m256i ma = _mm256_or_si256(_mm256_cmpeq_epi8(a, q), _mm256_cmpeq_epi8(a, bs));
         ma = _mm256_or_si256(ma, _mm256_cmpeq_epi8(_mm256_min_epu8(a, c1f), a));
-        unsigned mask = (unsigned)_mm256_movemask_epi8(ma);
+        unsigned mask = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(ma, a));
         if (mask)
             return i + (size_t)__builtin_ctz(mask);
     }
@@ -144,6 +145,8 @@ struct dec_json {
     uint8_t esc[12];         /* partial escape, "\\uXXXX" */
     uint8_t esc_len;
     uint32_t hi_surrogate;   /* pending high surrogate, 0 when none */
+    uint8_t u8_need;         /* UTF-8 continuation bytes still expected */
+    uint8_t u8_lo, u8_hi;    /* allowed range of the next one */
     uint32_t depth;
     uint32_t max_depth;
     int seen;                /* something other than whitespace was seen */
@@ -301,6 +304,33 @@ static int js_pop(struct dec_json *j, uint8_t close, uint64_t at)
     return js_value_done(j);
 }
 
+/* A UTF-8 lead byte: sets how many continuation bytes follow and the range
+ * of the first one (RFC 3629 §4: no overlong forms, no surrogates, nothing
+ * above U+10FFFF). Returns 0 for a byte that cannot lead. */
+static int js_u8_lead(struct dec_json *j, uint8_t c)
+{
+    j->u8_lo = 0x80;
+    j->u8_hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+        j->u8_need = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        j->u8_need = 2;
+        if (c == 0xe0)
+            j->u8_lo = 0xa0;
+        else if (c == 0xed)
+            j->u8_hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        j->u8_need = 3;
+        if (c == 0xf0)
+            j->u8_lo = 0x90;
+        else if (c == 0xf4)
+            j->u8_hi = 0x8f;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 /* Number grammar; returns 1 when c continues the number, 0 when it ends it,
  * -1 on a grammar error. */
 static int js_num_step(struct dec_json *j, uint8_t c)
@@ -423,18 +453,50 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
         uint8_t c;
         switch (j->st) {
         case JS_STR: {
-            size_t k = dec_json_find_special(p + i, n - i);
-            if (k > 0) {
-                if (j->hi_surrogate) {
-                    rc = dec_fail(d, 0, "unpaired surrogate in JSON at byte %llu",
-                                  (unsigned long long)(base + i));
+            /* a run of plain characters and valid UTF-8 sequences, passed on
+               in one call; a sequence cut by the end of the call is checked
+               on with the next one */
+            size_t s = i;
+            int bad = 0;
+            for (;;) {
+                while (i < n && j->u8_need) {
+                    if (p[i] < j->u8_lo || p[i] > j->u8_hi) {
+                        bad = 1;
+                        break;
+                    }
+                    j->u8_lo = 0x80;
+                    j->u8_hi = 0xbf;
+                    j->u8_need--;
+                    i++;
+                }
+                if (bad || i == n)
+                    break;
+                i += dec_json_find_special(p + i, n - i);
+                if (i == n || p[i] < 0x80)
+                    break;
+                if (!js_u8_lead(j, p[i])) {
+                    bad = 1;
                     break;
                 }
-                rc = js_str_out(j, p + i, k);
-                i += k;
-                if (rc != SGW_OK || i == n)
+                i++;
+            }
+            if (i > s) {
+                if (j->hi_surrogate) {
+                    rc = dec_fail(d, 0, "unpaired surrogate in JSON at byte %llu",
+                                  (unsigned long long)(base + s));
+                    break;
+                }
+                rc = js_str_out(j, p + s, i - s);
+                if (rc != SGW_OK)
                     break;
             }
+            if (bad) {
+                rc = dec_fail(d, 0, "invalid UTF-8 in JSON at byte %llu",
+                              (unsigned long long)(base + i));
+                break;
+            }
+            if (i == n)
+                break;
             c = p[i];
             if (c == '"') {
                 if (j->hi_surrogate) {

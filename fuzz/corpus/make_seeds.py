@@ -180,6 +180,8 @@ def seeds_decode(es, mp):
         "AAAAAAAAAAAAAAAAOAAAAABCWmgAAAAAAAAAAAAAAAAAAAAAAAAAAHvPz8/PLDbPNzIJaDVlO2MvAAAAAG50ZQlo"
         "iBo4ZSRtJsU4"))
     write("fuzz_classifiers_decode", "regress-br-split", base64.b64decode("NQEAABAJAABP"))
+    # a legacy zstd v0.5 magic: libzstd decodes it, with other streaming rules
+    write("fuzz_classifiers_decode", "regress-zstd-legacy", base64.b64decode("xTkoJbUv/R4AAAB0"))
 
 
 def main():

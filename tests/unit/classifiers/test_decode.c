@@ -210,6 +210,16 @@ static void test_json(void)
     EXPECT(J, NULL, "{\"a\":1}{}", "{a}1|!malformed JSON at byte 7!");
     EXPECT(J, NULL, "[1 2]", "1|!malformed JSON at byte 3!");
     EXPECT(J, NULL, "[1}", "1|!malformed JSON at byte 2!");
+    /* UTF-8 in strings: valid passes (at every split), invalid is refused */
+    EXPECT(J, NULL, "{\"k\xc3\xa9\":\"caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80!\"}",
+           "{k\xc3\xa9}caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80!|");
+    EXPECT(J, NULL, "[\"a\xc0\xae\"]", "a!invalid UTF-8 in JSON at byte 3!");
+    EXPECT(J, NULL, "[\"a\xe0\x80\xaf\"]", "a\xe0!invalid UTF-8 in JSON at byte 4!");
+    EXPECT(J, NULL, "[\"\xed\xa0\x80\"]", "\xed!invalid UTF-8 in JSON at byte 3!");
+    EXPECT(J, NULL, "[\"\xf4\x90\x80\x80\"]", "\xf4!invalid UTF-8 in JSON at byte 3!");
+    EXPECT(J, NULL, "[\"ab\x80\"]", "ab!invalid UTF-8 in JSON at byte 4!");
+    EXPECT(J, NULL, "[\"ab\xc3\"]", "ab\xc3!invalid UTF-8 in JSON at byte 5!");
+    EXPECT(J, NULL, "[\"\xff\"]", "!invalid UTF-8 in JSON at byte 2!");
     /* duplicate keys: both values are scanned */
     EXPECT(J, NULL, "{\"p\":\"benign\",\"p\":\"SECRET\"}", "{p}benign|{p}SECRET|");
 }
@@ -485,6 +495,9 @@ static void test_compress(void)
     expect_bin("application/octet-stream", NULL, z, zn, want, "zstd>json", __LINE__);
     expect_bin("application/json", "zstd", z, zn - 3, "!truncated zstd stream!", NULL,
                __LINE__);
+    /* a legacy zstd v0.5 frame magic is refused */
+    expect_bin("text/plain", "zstd", "\x25\xb5\x2f\xfd\x1e\x00\x00\x00\x74", 9,
+               "!malformed zstd stream!", NULL, __LINE__);
     /* stacked: gzip then zstd applied → zstd decoded first */
     size_t gn = zlib_make((const uint8_t *)body, n, z2, sizeof(z2), 16 + 15);
     zn = ZSTD_compress(z, sizeof(z), z2, gn, 3);
