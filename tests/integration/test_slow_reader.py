@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Backpressure: a client that reads 64 KiB of a 200 MB response and stalls
 must not make sovgw buffer the response (RSS stays bounded); when it resumes
-reading, every byte arrives intact."""
+reading, every byte arrives intact. HTTP/1.1 upstream, CONNECT tunnel, and an
+h2 upstream (nghttpd over TLS: the h2 flow-control window must follow the
+client)."""
 
 import hashlib
 import os
@@ -10,16 +12,68 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sgw import (Gateway, Runner, TempDir, Upstream, check, eq,  # noqa: E402
+from sgw import (CA, Gateway, Nghttpd, Runner, TempDir, Upstream, check, eq,  # noqa: E402
                  pattern_md5, policy)
 
 UP = "up.test.example"
+H2 = "h2.test.example"
 SIZE = 200 * 1024 * 1024
 RSS_BOUND_KB = 64 * 1024
 STALL_S = 4.0
 
 
-def t_slow_reader(gw, up, via_connect=False):
+class Plain:
+    def __init__(self, h):
+        self.h, self.n = h, 0
+
+    def feed(self, b):
+        self.n += len(b)
+        self.h.update(b)
+
+
+class Dechunker(Plain):
+    """Incremental chunked decoder (the proxy may re-frame an h2 body)."""
+
+    def __init__(self, h):
+        super().__init__(h)
+        self.buf = b""
+        self.left = 0      # data bytes left in the current chunk
+        self.crlf = False  # expecting the CRLF after a chunk
+        self.done = False  # last chunk seen (trailers are ignored)
+
+    def feed(self, b):
+        if self.done:
+            return
+        self.buf += b
+        while self.buf:
+            if self.left:
+                take = self.buf[:self.left]
+                super().feed(take)
+                self.left -= len(take)
+                self.buf = self.buf[len(take):]
+                if not self.left:
+                    self.crlf = True
+                continue
+            if self.crlf:
+                if len(self.buf) < 2:
+                    return
+                check(self.buf[:2] == b"\r\n", "bad chunk framing from the proxy")
+                self.buf = self.buf[2:]
+                self.crlf = False
+                continue
+            i = self.buf.find(b"\r\n")
+            if i < 0:
+                return
+            size = int(self.buf[:i].split(b";")[0], 16)
+            self.buf = self.buf[i + 2:]
+            if size == 0:
+                self.buf = b""
+                self.done = True
+                return
+            self.left = size
+
+
+def t_slow_reader(gw, up, via_connect=False, h2=None):
     # warm up (pools, TLS contexts, allocator arenas) before the baseline
     for _ in range(3):
         st, _, _ = gw.request("GET", f"http://{UP}:{up.port}/bytes?n=1000000")
@@ -30,7 +84,11 @@ def t_slow_reader(gw, up, via_connect=False):
     s.settimeout(15)
     s.connect(("127.0.0.1", gw.port))
     try:
-        if via_connect:
+        if h2:
+            # https absolute-form: sovgw is the TLS + h2 client of nghttpd
+            s.sendall(f"GET https://{H2}:{h2.port}/big HTTP/1.1\r\nHost: {H2}:{h2.port}\r\n"
+                      f"Connection: close\r\n\r\n".encode())
+        elif via_connect:
             s.sendall(f"CONNECT {UP}:{up.port} HTTP/1.1\r\nHost: {UP}:{up.port}\r\n\r\n".encode())
             head = b""
             while b"\r\n\r\n" not in head:
@@ -61,34 +119,56 @@ def t_slow_reader(gw, up, via_connect=False):
         head_end = got.find(b"\r\n\r\n")
         check(head_end > 0, "no response head in the first 64 KiB")
         check(got.startswith(b"HTTP/1.1 200"), f"status: {bytes(got[:40])!r}")
-        body_n = len(got) - head_end - 4
-        h.update(got[head_end + 4:])
+        head = bytes(got[:head_end]).lower()
+        sink = Dechunker(h) if b"transfer-encoding: chunked" in head else Plain(h)
+        sink.feed(bytes(got[head_end + 4:]))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             b = s.recv(1 << 20)
             if not b:
                 break
-            body_n += len(b)
-            h.update(b)
+            sink.feed(b)
+        body_n = sink.n
         eq(body_n, SIZE, "body bytes received after resuming")
-        eq(h.hexdigest(), pattern_md5(SIZE), "body md5")
+        eq(h.hexdigest(), ZEROS_MD5 if h2 else pattern_md5(SIZE), "body md5")
     finally:
         s.close()
     check(gw.alive(), "gateway died")
+
+
+def zeros_md5(n):
+    h = hashlib.md5()
+    block = bytes(1 << 20)
+    while n > 0:
+        h.update(block[:min(n, len(block))])
+        n -= len(block)
+    return h.hexdigest()
+
+
+ZEROS_MD5 = zeros_md5(SIZE)
 
 
 def main():
     r = Runner("slow_reader")
     tmp = TempDir()
     try:
-        with Upstream() as up:
-            pol = policy([("allow-up", {"host": [UP], "port": [up.port]}, "allow")])
+        ca = CA(tmp.join("ca"))
+        leaf = ca.leaf([H2])
+        os.makedirs(tmp.join("htdocs"))
+        with open(tmp.join("htdocs", "big"), "wb") as f:
+            f.truncate(SIZE)  # sparse: 200 MB of zeros without writing them
+        with Upstream() as up, Nghttpd(tmp.join("htdocs"), tls=leaf, workdir=tmp.path) as ng:
+            pol = policy([("allow-up", {"host": [UP], "port": [up.port]}, "allow"),
+                          ("allow-h2", {"host": [H2], "port": [ng.port]}, "allow")])
             args = ["--workers", "1", "--resolve", f"{UP}:{up.port}:127.0.0.1",
+                    "--resolve", f"{H2}:{ng.port}:127.0.0.1", "--upstream-ca", ca.cert,
                     "--idle-timeout-ms", "60000"]
             with Gateway(pol, args=args, tmp=tmp) as gw:
                 r.run("stalled reader of a 200 MB response: bounded RSS, all bytes delivered",
                       t_slow_reader, gw, up)
                 r.run("same through a CONNECT tunnel", t_slow_reader, gw, up, True)
+                r.run("same from an h2 upstream (flow control follows the client)",
+                      t_slow_reader, gw, up, False, ng)
     except Exception as e:
         r.fail("gateway lifecycle", e)
     finally:
