@@ -9,11 +9,12 @@ import hashlib
 import os
 import socket
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sgw import (CA, Gateway, Nghttpd, Runner, TempDir, Upstream, check, eq,  # noqa: E402
-                 pattern_md5, policy)
+from sgw import (CA, Gateway, Nghttpd, Runner, TempDir, Upstream, check, eq, md5,  # noqa: E402
+                 pattern_chunk, pattern_md5, policy, read_one_response)
 
 UP = "up.test.example"
 H2 = "h2.test.example"
@@ -136,6 +137,104 @@ def t_slow_reader(gw, up, via_connect=False, h2=None):
     check(gw.alive(), "gateway died")
 
 
+UPLOAD = 48 * 1024 * 1024
+
+
+class SlowSink:
+    """An origin that reads a request head, stalls, then drains the
+    Content-Length body and answers with its length and md5."""
+
+    def __init__(self, stall):
+        self.stall = stall
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(30)
+        self.port = self.sock.getsockname()[1]
+        self.result = {}
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        try:
+            c, _ = self.sock.accept()
+        except OSError:
+            return
+        with c:
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+            c.settimeout(60)
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                b = c.recv(65536)
+                if not b:
+                    return
+                buf += b
+            head, _, rest = buf.partition(b"\r\n\r\n")
+            n = None
+            for line in head.split(b"\r\n")[1:]:
+                k, _, v = line.partition(b":")
+                if k.strip().lower() == b"content-length":
+                    n = int(v)
+            self.result["head"] = head
+            time.sleep(self.stall)  # the stall: sovgw must stop reading the client
+            h = hashlib.md5(rest)
+            got = len(rest)
+            while n is not None and got < n:
+                b = c.recv(1 << 20)
+                if not b:
+                    break
+                got += len(b)
+                h.update(b)
+            self.result.update(len=got, md5=h.hexdigest())
+            body = f'{{"len": {got}}}'.encode()
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+                      % (len(body), body))
+
+    def close(self):
+        self.sock.close()
+
+
+def t_slow_upstream_upload(gw, sink):
+    base = gw.rss_kb()
+    a = f"{UP}:{sink.port}"
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=60)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+    sent = [0]
+    err = []
+
+    def push():
+        try:
+            s.sendall(f"POST http://{a}/upload HTTP/1.1\r\nHost: {a}\r\nContent-Length: {UPLOAD}\r\n"
+                      f"Connection: close\r\n\r\n".encode())
+            off = 0
+            while off < UPLOAD:
+                chunk = pattern_chunk(off, min(1 << 20, UPLOAD - off))
+                s.sendall(chunk)
+                off += len(chunk)
+                sent[0] = off
+        except OSError as e:
+            err.append(repr(e))
+    th = threading.Thread(target=push, daemon=True)
+    th.start()
+    peak = base
+    t_end = time.monotonic() + STALL_S
+    while time.monotonic() < t_end:
+        peak = max(peak, gw.rss_kb())
+        time.sleep(0.1)
+    stalled_at = sent[0]
+    check(peak - base < RSS_BOUND_KB,
+          f"RSS grew by {(peak - base) // 1024} MiB while the upstream did not read "
+          f"(client had pushed {stalled_at >> 20} MiB): the upload is buffered, not back-pressured")
+    check(stalled_at < UPLOAD, "the whole upload was accepted while the upstream read nothing")
+    th.join(60)
+    check(not err, f"client send failed: {err}")
+    resp = read_one_response(s, timeout=60)
+    s.close()
+    eq(resp.status, 200, "upload status")
+    eq(sink.result.get("len"), UPLOAD, "bytes the upstream received")
+    eq(sink.result.get("md5"), md5(pattern_chunk(0, UPLOAD)), "upload md5 at the upstream")
+
+
 def zeros_md5(n):
     h = hashlib.md5()
     block = bytes(1 << 20)
@@ -169,6 +268,16 @@ def main():
                 r.run("same through a CONNECT tunnel", t_slow_reader, gw, up, True)
                 r.run("same from an h2 upstream (flow control follows the client)",
                       t_slow_reader, gw, up, False, ng)
+            sink = SlowSink(STALL_S + 1)
+            try:
+                pol2 = policy([("allow-sink", {"host": [UP], "port": [sink.port]}, "allow")])
+                args2 = ["--workers", "1", "--resolve", f"{UP}:{sink.port}:127.0.0.1",
+                         "--max-body", "64MiB"]
+                with Gateway(pol2, args=args2, tmp=tmp) as gw2:
+                    r.run("upstream that stalls reading a 48 MB upload: bounded RSS, body intact",
+                          t_slow_upstream_upload, gw2, sink)
+            finally:
+                sink.close()
     except Exception as e:
         r.fail("gateway lifecycle", e)
     finally:
