@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sgw import (Gateway, Runner, TempDir, Upstream, check, eq, free_port, policy,  # noqa: E402
@@ -124,6 +125,37 @@ def t_multi_listen(tmp, up):
     check(not port_open(p2), "second listener still open after exit")
 
 
+SECRET = "sk-itest-9f8e7d6c5b4a3210-SECRET"
+
+
+def t_secrets_not_logged(tmp, up):
+    """Credentials in headers never reach the decision log or the diagnostic
+    log, even at --log-level debug, for allowed, denied and malformed requests."""
+    pol = policy([("allow-up", {"host": [UP], "port": [up.port]}, "allow")])
+    gw = Gateway(pol, args=["--workers", "1", "--resolve", f"{UP}:{up.port}:127.0.0.1",
+                            "--log-level", "debug"], tmp=tmp)
+    a = f"{UP}:{up.port}"
+    with gw:
+        hdrs = {"Authorization": f"Bearer {SECRET}", "Proxy-Authorization": f"Basic {SECRET}",
+                "Cookie": f"session={SECRET}", "X-Api-Key": SECRET}
+        st, _, _ = gw.request("GET", f"http://{a}/echo", headers=hdrs)
+        eq(st, 200, "allowed")
+        st, _, _ = gw.request("GET", f"http://denied.test.example:{up.port}/x", headers=hdrs)
+        eq(st, 403, "denied")
+        raw_bad = (f"GET http://{a}/echo HTTP/1.1\r\nHost: {a}\r\nAuthorization: Bearer {SECRET}\r\n"
+                   f"X-Bad: a\r\n b\r\n\r\n").encode()
+        with socket.create_connection(("127.0.0.1", gw.port), timeout=5) as s:
+            s.sendall(raw_bad)
+            s.recv(4096)
+        wait_until(lambda: len(gw.decisions()) >= 2, 5, "decision lines")
+        time.sleep(0.3)
+        with open(gw.log_path, "rb") as f:
+            declog = f.read().decode("utf-8", "replace")
+        check(SECRET not in declog, "a credential reached the decision log")
+        check(SECRET not in gw.stderr(), "a credential reached the diagnostic log (stderr)")
+        check(SECRET not in gw.stdout(), "a credential reached stdout")
+
+
 def main():
     r = Runner("run_cli")
     tmp = TempDir()
@@ -134,6 +166,7 @@ def main():
             r.run("start-up errors exit 2 with a message", t_config_errors, tmp, up)
             r.run("--log-file - writes decisions to stdout", t_log_stdout, tmp, up)
             r.run("several --listen addresses (IPv4 and IPv6)", t_multi_listen, tmp, up)
+            r.run("credentials never logged, even at debug level", t_secrets_not_logged, tmp, up)
     finally:
         tmp.cleanup()
     r.done()
