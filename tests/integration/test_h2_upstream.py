@@ -16,6 +16,8 @@ from sgw import (CA, CLEAN_ENV, Gateway, Nghttpd, Runner, TempDir, check, eq,  #
 H2 = "h2.test.example"
 N = 50
 WORKERS = 2
+BIG = 8 * 1024 * 1024
+ABORTS = 24
 
 
 def curl_burst(gw, port, tmp, paths, post=None):
@@ -83,6 +85,36 @@ def t_missing(gw, ng, tmp, files):
     eq(codes, ["404"], "upstream 404 passed through")
 
 
+def t_aborted_streams(gw, ng, tmp, files):
+    """Clients that vanish mid-download must not leak the shared h2
+    connection's flow-control window: later requests still complete."""
+    import socket
+    a = f"{H2}:{ng.port}"
+    socks = []
+    try:
+        # Small receive buffers and no reading: the proxy holds DATA it cannot
+        # pass on; then every client vanishes at once.
+        for i in range(ABORTS):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.settimeout(10)
+            s.connect(("127.0.0.1", gw.port))
+            s.sendall(f"GET https://{a}/big HTTP/1.1\r\nHost: {a}\r\n\r\n".encode())
+            socks.append(s)
+        for s in socks:
+            check(s.recv(1024).startswith(b"HTTP/1.1 200"), "aborted download did not start")
+        time.sleep(0.5)
+    finally:
+        for s in socks:
+            s.close()
+    codes, outs, r = curl_burst(gw, ng.port, tmp, [f"/f{i}" for i in range(10)] + ["/big"] * 2)
+    eq(codes, ["200"] * 12, f"requests after {ABORTS} aborted downloads ({r.stderr.strip()[-300:]})")
+    for i in range(10):
+        with open(outs[i], "rb") as f:
+            eq(md5(f.read()), files[i], f"md5 of /f{i}")
+    eq(os.path.getsize(outs[10]), BIG, "size of /big")
+
+
 def main():
     r = Runner("h2_upstream")
     tmp = TempDir()
@@ -95,6 +127,8 @@ def main():
             data = os.urandom(64 * 1024 + i * 4099)
             tmp.write(f"htdocs/f{i}", data)
             files.append(md5(data))
+        with open(tmp.join("htdocs", "big"), "wb") as f:
+            f.write(os.urandom(BIG))
         with Nghttpd(tmp.join("htdocs"), tls=leaf, workdir=tmp.path, extra=["--echo-upload"]) as ng:
             pol = policy([("allow-h2", {"host": [H2], "port": [ng.port]}, "allow")])
             args = ["--workers", str(WORKERS), "--upstream-ca", ca.cert,
@@ -104,6 +138,8 @@ def main():
                       t_parallel, gw, ng, tmp, files)
                 r.run("POST bodies through the h2 upstream", t_post, gw, ng, tmp, files)
                 r.run("upstream 404 passes through", t_missing, gw, ng, tmp, files)
+                r.run("aborted downloads do not stall the shared h2 connection", t_aborted_streams,
+                      gw, ng, tmp, files)
     except Exception as e:
         r.fail("gateway lifecycle", e)
     finally:
