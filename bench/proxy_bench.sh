@@ -18,7 +18,7 @@
 # Env: SOVGW_REL (a release sovgw binary; default: build it in build/itest-rel),
 #      BENCH_DURATION (5s), BENCH_CONNS (50), BENCH_THREADS (2), BENCH_IDLE (5000),
 #      BENCH_REPS (3: each wrk run is repeated, the table shows medians),
-#      BENCH_PEERS ("haproxy nghttpx squid tinyproxy"), BENCH_SKIP_IDLE=1.
+#      BENCH_PEERS ("haproxy nghttpx squid tinyproxy"), BENCH_SKIP_IDLE=1, BENCH_SKIP_H2=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -379,6 +379,107 @@ EOF
   esac
 done
 
+# ---------------------------------------------------------------- h2 upstream
+# HTTP/1.1 clients, an HTTP/2-over-TLS origin (nghttpd, ALPN h2, verified
+# against a throw-away CA): sovgw (https:// absolute-form), nghttpx and HAProxy
+# (fixed h2 backends). nghttpd serves a 13-byte file.
+H2RES=$WORK/h2res.txt
+: >"$H2RES"
+run_h2up() { # NAME PORT TARGET HOST PID: wrk GET, REPS runs, medians
+  local -a RPS CPU
+  local r t0 t1 res rps p99 errs reqs cpu toterr=0
+  RPS=() CPU=()
+  for r in $(seq "$REPS"); do
+    t0=$(cpu_ticks "$5")
+    res=$(BENCH_PATH=$3 BENCH_HOST=$4 BENCH_POST=0 \
+          wrk -t"$THREADS" -c"$CONNS" -d"$DUR" -s "$ROOT/bench/proxy_wrk.lua" \
+          "http://127.0.0.1:$2" 2>&1 | awk '/^RESULT/ {print $2, $3, $4, $5}')
+    t1=$(cpu_ticks "$5")
+    read -r rps p99 errs reqs <<<"${res:-0 0 0 0}"
+    cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$reqs" \
+          'BEGIN { if (n > 0) printf "%.1f", d * 1e6 / hz / n; else print "n/a" }')
+    RPS+=("$rps") CPU+=("$cpu")
+    toterr=$((toterr + errs))
+  done
+  echo "$1|$(median "${RPS[@]}")|$(median "${CPU[@]}")|$toterr" >>"$H2RES"
+  log "$1 -> h2 upstream: $(median "${RPS[@]}") req/s, $(median "${CPU[@]}") µs CPU/req, $toterr errors"
+}
+if [ "${BENCH_SKIP_H2:-0}" != 1 ] && command -v nghttpd >/dev/null; then
+  mkdir -p "$WORK/pki" "$WORK/htdocs"
+  printf 'hello world\r\n' >"$WORK/htdocs/small"
+  (
+    cd "$WORK/pki"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+      -days 2 -subj /CN=bench-ca -addext basicConstraints=critical,CA:TRUE \
+      -addext keyUsage=critical,keyCertSign >/dev/null 2>&1
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key -out leaf.csr \
+      -subj "/CN=$UPHOST" >/dev/null 2>&1
+    printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:%s\n' "$UPHOST" >leaf.ext
+    openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2 -extfile leaf.ext \
+      -out leaf.pem >/dev/null 2>&1
+  )
+  H2P=$(free_port)
+  start_bg "$WORK/nghttpd.log" nghttpd -n 1 -d "$WORK/htdocs" "$H2P" "$WORK/pki/leaf.key" "$WORK/pki/leaf.pem"
+  NGD=$BGPID
+  if wait_port "$H2P" "$WORK/nghttpd.log"; then
+    cat >"$WORK/policy-h2.yaml" <<EOF
+version: 1
+defaults: { action: deny }
+rules:
+  - id: bench-h2
+    match: { host: [$UPHOST], port: [$H2P] }
+    action: allow
+EOF
+    P=$(free_port)
+    ( cd "$WORK" && exec "$SOVGW" run --policy "$WORK/policy-h2.yaml" --listen "127.0.0.1:$P" \
+        --admin off --workers 1 --resolve "$UPHOST:$H2P:127.0.0.1" --upstream-ca "$WORK/pki/ca.pem" \
+        --log-file "$WORK/sovgw-h2.log" --log-level warn ) >"$WORK/sovgw-h2.out" 2>&1 &
+    SPID=$!
+    PIDS+=("$SPID")
+    if wait_port "$P" "$WORK/sovgw-h2.out" && probe sovgw-h2 "$P" "https://$UPHOST:$H2P/small" "$UPHOST:$H2P"; then
+      run_h2up "sovgw (1 worker)" "$P" "https://$UPHOST:$H2P/small" "$UPHOST:$H2P" "$SPID"
+    fi
+    stop_pid "$SPID"
+    if [[ " ${AVAIL[*]} " == *" nghttpx "* ]]; then
+      P=$(free_port)
+      start_bg "$WORK/nghttpx-h2.log" nghttpx "--frontend=127.0.0.1,$P;no-tls" \
+        "--backend=127.0.0.1,$H2P;;proto=h2;tls;sni=$UPHOST" --cacert="$WORK/pki/ca.pem" \
+        --workers=1 --no-ocsp --errorlog-file="$WORK/nghttpx-h2.err" --accesslog-file=/dev/null
+      NP=$BGPID
+      if wait_port "$P" "$WORK/nghttpx-h2.log" && probe nghttpx-h2 "$P" /small "127.0.0.1:$P"; then
+        run_h2up "nghttpx (1 worker)" "$P" /small "127.0.0.1:$P" "$NP"
+      fi
+      stop_pid "$NP"
+    fi
+    if [[ " ${AVAIL[*]} " == *" haproxy "* ]]; then
+      P=$(free_port)
+      cat >"$WORK/haproxy-h2.cfg" <<EOF
+global
+  nbthread 1
+  maxconn $MAXCONN
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:$P
+  default_backend be
+backend be
+  server s1 127.0.0.1:$H2P ssl verify required ca-file $WORK/pki/ca.pem sni str($UPHOST) alpn h2
+EOF
+      start_bg "$WORK/haproxy-h2.log" haproxy -db -f "$WORK/haproxy-h2.cfg"
+      HP=$BGPID
+      if wait_port "$P" "$WORK/haproxy-h2.log" && probe haproxy-h2 "$P" /small "127.0.0.1:$P"; then
+        run_h2up "HAProxy (1 thread)" "$P" /small "127.0.0.1:$P" "$HP"
+      fi
+      stop_pid "$HP"
+    fi
+  fi
+  stop_pid "$NGD"
+fi
+
 # ---------------------------------------------------------------- report
 {
   echo "Proxy benchmark: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)),"
@@ -415,6 +516,17 @@ done
           }
         }
       }' "$RESULTS"
+  fi
+  if [ -s "$H2RES" ]; then
+    echo
+    echo "HTTP/1.1 clients through the proxy to an HTTP/2 origin over TLS (nghttpd, 1 thread, ALPN h2,"
+    echo "certificate verified; 13-byte file), wrk GET, median of $REPS:"
+    echo
+    echo "| proxy | req/s | CPU µs/req | errors |"
+    echo "| --- | ---: | ---: | ---: |"
+    while IFS='|' read -r name rps cpu errs; do
+      echo "| $name | $rps | $cpu | $errs |"
+    done <"$H2RES"
   fi
   if [ -s "$LAT" ]; then
     echo
