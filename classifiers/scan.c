@@ -619,6 +619,8 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
     SGW_INVARIANT(end - sc->w_ctx == we && ws <= we);
     sc->st.windows++;
     sc->st.window_bytes += we - ws;
+    if (sc->truncated)
+        return SGW_OK; /* the finding cap is reached: nothing more is recorded */
     sc->lower_ok = 0;
     sc->cands.n = 0;
     int cut_left = sc->w_cut_left;
