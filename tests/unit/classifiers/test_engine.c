@@ -4,6 +4,7 @@
  * excerpt masking and the findings bound. The scanner is driven directly
  * (raw text units) and through cls_stream (the real decoder chain). */
 #include <openssl/hmac.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -523,6 +524,55 @@ static void test_stream_json(struct cls_worker *w)
     cls_stream_free(s);
 }
 
+/* one engine shared by threads, one worker each: same findings as alone */
+struct thr {
+    struct cls_engine *e;
+    const char *doc;
+    size_t len;
+    const struct result *want;
+    int bad;
+};
+
+static void *thr_main(void *arg)
+{
+    struct thr *t = arg;
+    struct cls_worker *w = NULL;
+    if (cls_worker_new(t->e, &w) != SGW_OK) {
+        t->bad = 1;
+        return NULL;
+    }
+    struct result *r = malloc(sizeof(*r));
+    for (int k = 0; k < 20 && !t->bad; k++) {
+        scan_split(w, t->doc, t->len, NULL, 0, 1, r);
+        t->bad = !same(r, t->want);
+    }
+    free(r);
+    cls_worker_free(w);
+    return NULL;
+}
+
+static void test_threads(struct cls_engine *e, struct cls_worker *w)
+{
+    size_t len;
+    char *d = big_doc(60000, &len);
+    struct result *want = malloc(sizeof(*want));
+    scan_split(w, d, len, NULL, 0, 1, want);
+    struct thr t[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        t[i] = (struct thr){e, d, len, want, 0};
+        if (pthread_create(&th[i], NULL, thr_main, &t[i]) != 0)
+            FAIL("pthread_create");
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        if (t[i].bad)
+            FAIL("thread %d saw different findings", i);
+    }
+    free(want);
+    free(d);
+}
+
 int main(void)
 {
     struct cls_engine *e = NULL;
@@ -534,6 +584,7 @@ int main(void)
     struct cls_worker *w = NULL;
     if (cls_worker_new(e, &w) != SGW_OK)
         return 1;
+    test_threads(e, w);
     cls_engine_unref(e); /* the worker keeps its own reference */
     test_types(w);
     test_split_small(w);
