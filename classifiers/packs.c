@@ -381,7 +381,7 @@ const struct cls_pattern_def cls_patterns[] = {
      "private[_-]?key|token)[\"']?[ \\t]*[:=][ \\t]*[\"']?([^\\s\"',;&<>]{8,128}+)",
      v_secret_value, A(CLS_A_KEYWORD), 0, 0, 80, 80, 60, CLS_PF_VALUE, 0, CLS_WF_COLON | CLS_WF_EQ},
     {T_GENERIC_SECRET, "(?i)[a-z][a-z0-9+.-]{1,20}://[^/\\s:@\"]{1,64}:([^/\\s@\"]{3,128})@[^/\\s\"]+", NULL,
-     A(CLS_A_URL), CLS_WF_AT, 0, 85, 85, 60, CLS_PF_VALUE, 0, 0},
+     A(CLS_A_URL), CLS_WF_AT, 0, 95, 95, 60, CLS_PF_VALUE, 0, 0},
 };
 const size_t cls_n_patterns = SGW_ARRAY_LEN(cls_patterns);
 

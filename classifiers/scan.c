@@ -53,7 +53,8 @@ struct cand {
     size_t ms, me;          /* wbuf offsets */
     const char *type;
     enum cls_category cat;
-    uint8_t conf, prio, secret;
+    uint8_t conf, secret;
+    uint16_t rank;          /* overlap resolution: confidence, then priority; 0 = exempt */
     uint32_t flags;
 };
 
@@ -89,7 +90,7 @@ struct cls_scanner {
     int key_types_ok;
     /* findings */
     struct cls_finding *f;  /* owned */
-    uint8_t *fprio;         /* owned, parallel to f */
+    uint16_t *frank;        /* owned, parallel to f: the rank of each finding */
     size_t nf, capf;
     int truncated, n_uninsp;
     int excerpts;
@@ -235,10 +236,10 @@ static int grow_findings(struct cls_scanner *sc)
     if (!f)
         return SGW_ENOMEM;
     sc->f = f;
-    uint8_t *p = realloc(sc->fprio, nc);
+    uint16_t *p = realloc(sc->frank, nc * sizeof(*p));
     if (!p)
         return SGW_ENOMEM;
-    sc->fprio = p;
+    sc->frank = p;
     sc->capf = nc;
     return SGW_OK;
 }
@@ -250,8 +251,8 @@ static void set_path(const struct cls_scanner *sc, struct cls_finding *f)
 }
 
 /* Inserts f (sorted by start). Same type and span: kept once. Overlapping
- * built-in findings: the higher priority wins. */
-static int insert_finding(struct cls_scanner *sc, const struct cls_finding *nf, uint8_t prio)
+ * built-in findings: the higher rank (confidence, then type priority) wins. */
+static int insert_finding(struct cls_scanner *sc, const struct cls_finding *nf, uint16_t prio)
 {
     size_t j = sc->nf;
     while (j > 0) {
@@ -264,12 +265,12 @@ static int insert_finding(struct cls_scanner *sc, const struct cls_finding *nf, 
                 g->confidence = nf->confidence;
             return SGW_OK;
         }
-        if (overlap && prio && sc->fprio[j - 1]) {
-            if (sc->fprio[j - 1] > prio)
+        if (overlap && prio && sc->frank[j - 1]) {
+            if (sc->frank[j - 1] > prio)
                 return SGW_OK;
-            if (prio > sc->fprio[j - 1]) {
+            if (prio > sc->frank[j - 1]) {
                 memmove(&sc->f[j - 1], &sc->f[j], (sc->nf - j) * sizeof(*sc->f));
-                memmove(&sc->fprio[j - 1], &sc->fprio[j], sc->nf - j);
+                memmove(&sc->frank[j - 1], &sc->frank[j], (sc->nf - j) * sizeof(*sc->frank));
                 sc->nf--;
             }
         }
@@ -286,9 +287,9 @@ static int insert_finding(struct cls_scanner *sc, const struct cls_finding *nf, 
     while (pos > 0 && sc->f[pos - 1].start > nf->start)
         pos--;
     memmove(&sc->f[pos + 1], &sc->f[pos], (sc->nf - pos) * sizeof(*sc->f));
-    memmove(&sc->fprio[pos + 1], &sc->fprio[pos], sc->nf - pos);
+    memmove(&sc->frank[pos + 1], &sc->frank[pos], (sc->nf - pos) * sizeof(*sc->frank));
     sc->f[pos] = *nf;
-    sc->fprio[pos] = prio;
+    sc->frank[pos] = prio;
     sc->nf++;
     return SGW_OK;
 }
@@ -308,10 +309,10 @@ static int add_special(struct cls_scanner *sc, const char *type, const char *rea
         if (!f)
             return SGW_ENOMEM;
         sc->f = f;
-        uint8_t *p = realloc(sc->fprio, nc);
+        uint16_t *p = realloc(sc->frank, nc * sizeof(*p));
         if (!p)
             return SGW_ENOMEM;
-        sc->fprio = p;
+        sc->frank = p;
         sc->capf = nc;
     }
     struct cls_finding f;
@@ -324,7 +325,7 @@ static int add_special(struct cls_scanner *sc, const char *type, const char *rea
     snprintf(f.reason, sizeof(f.reason), "%s", reason ? reason : "");
     set_path(sc, &f);
     sc->f[sc->nf] = f;
-    sc->fprio[sc->nf] = 0;
+    sc->frank[sc->nf] = 0;
     sc->nf++;
     sc->n_uninsp++;
     return SGW_OK;
@@ -390,7 +391,7 @@ static void add_cand(struct cls_scanner *sc, size_t ms, size_t me, const char *t
     c->type = type;
     c->cat = cat;
     c->conf = conf;
-    c->prio = prio;
+    c->rank = prio ? (uint16_t)(conf << 7 | prio) : 0;
     c->secret = (uint8_t)secret;
     c->flags = cls_is_example((const char *)sc->wbuf + ms, me - ms) ? CLS_FF_EXAMPLE : 0;
     sc->st.candidates++;
@@ -469,8 +470,8 @@ static int cmp_cand(const void *a, const void *b)
     const struct cand *x = a, *y = b;
     if (x->ms != y->ms)
         return x->ms < y->ms ? -1 : 1;
-    if (x->prio != y->prio)
-        return x->prio > y->prio ? -1 : 1;
+    if (x->rank != y->rank)
+        return x->rank > y->rank ? -1 : 1;
     return x->me < y->me ? -1 : (x->me > y->me);
 }
 
@@ -483,9 +484,9 @@ static int emit_cands(struct cls_scanner *sc)
     for (size_t i = 0; i < n; i++) {
         int drop = 0;
         for (size_t j = 0; j < n && !drop; j++) {
-            if (j == i || !c[i].prio || !c[j].prio)
+            if (j == i || !c[i].rank || !c[j].rank)
                 continue;
-            if (c[j].ms < c[i].me && c[i].ms < c[j].me && c[j].prio > c[i].prio)
+            if (c[j].ms < c[i].me && c[i].ms < c[j].me && c[j].rank > c[i].rank)
                 drop = 1;
         }
         if (drop)
@@ -501,7 +502,7 @@ static int emit_cands(struct cls_scanner *sc)
         set_path(sc, &f);
         if (sc->excerpts)
             mask_excerpt(f.excerpt, sc->wbuf + c[i].ms, c[i].me - c[i].ms, c[i].secret);
-        int rc = insert_finding(sc, &f, c[i].prio);
+        int rc = insert_finding(sc, &f, c[i].rank);
         if (rc != SGW_OK)
             return rc;
     }
@@ -1094,7 +1095,7 @@ void cls_scanner_free(struct cls_scanner *sc)
     free(sc->lits);
     free(sc->ctxh);
     free(sc->f);
-    free(sc->fprio);
+    free(sc->frank);
     free(sc);
 }
 
