@@ -996,6 +996,44 @@ static void test_large_random_splits(void)
     free(j);
 }
 
+/* ---- the public contract ---- */
+
+static void test_api(void)
+{
+    struct rec r = {0};
+    struct cls_sink s = {&r, rec_data, rec_boundary, rec_context, rec_unins};
+    struct cls_sink bad = {&r, rec_data, NULL, rec_context, rec_unins};
+    struct cls_decode_chain *c = NULL;
+    CHECK(cls_decode_chain_new("text/plain", NULL, NULL, NULL, &c) == SGW_EINVAL);
+    CHECK(cls_decode_chain_new("text/plain", NULL, NULL, &bad, &c) == SGW_EINVAL);
+    /* NULL limits: defaults */
+    CHECK(cls_decode_chain_new("application/json", "gzip", NULL, &s, &c) == SGW_OK);
+    CHECK(strcmp(cls_decode_chain_path(c), "gzip>json") == 0);
+    CHECK(cls_decode_chain_feed(c, (const uint8_t *)"", 0) == SGW_OK);
+    CHECK(cls_decode_chain_finish(c) == SGW_OK);
+    CHECK(cls_decode_chain_finish(c) == SGW_OK);       /* idempotent */
+    CHECK(cls_decode_chain_feed(c, (const uint8_t *)"x", 1) == SGW_EINVAL); /* after finish */
+    CHECK(r.len == 0);                                  /* empty body: nothing to report */
+    cls_decode_chain_free(c);
+    cls_decode_chain_free(NULL);
+    free(r.buf);
+    /* at most DEC_MAX_REPORTS distinct reasons, then a fixed one */
+    struct rec r2 = {0};
+    s.ctx = &r2;
+    CHECK(cls_decode_chain_new("multipart/form-data; boundary=b", NULL, NULL, &s, &c) == SGW_OK);
+    CHECK(cls_decode_chain_feed(c, (const uint8_t *)"--b\r\n", 5) == SGW_OK);
+    for (int i = 0; i < 20; i++) {
+        const char *part = "Content-Disposition: form-data; name=\"f\"\r\n"
+                           "Content-Type: image/png\r\n\r\nx\r\n--b\r\n";
+        CHECK(cls_decode_chain_feed(c, (const uint8_t *)part, strlen(part)) == SGW_OK);
+    }
+    CHECK(cls_decode_chain_finish(c) == SGW_OK);
+    CHECK(r2.n_unins == 21); /* 20 image parts + the truncated body */
+    CHECK(strstr(r2.buf, "!more uninspectable content!") != NULL);
+    cls_decode_chain_free(c);
+    free(r2.buf);
+}
+
 int main(void)
 {
     test_json();
@@ -1013,6 +1051,7 @@ int main(void)
     test_eventstream();
     test_cbor();
     test_large_random_splits();
+    test_api();
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);
         return 1;
