@@ -8,5 +8,5 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh build
 cmake --preset release >/dev/null
 cmake --build --preset release -j"$(nproc)"
-mkdir -p var
-exec build/release/sovgw run --store var/store --listen 127.0.0.1:3128 --admin 127.0.0.1:9090 "$@"
+
+exec build/release/sovgw run --listen 127.0.0.1:3128 --admin 127.0.0.1:9090 "$@"
