@@ -89,6 +89,25 @@ def t_private_refused(gw, up, tmp):
     eq(up.accepted(), before, "connections the upstream accepted for private destinations")
 
 
+def t_private_forms(gw, up, tmp):
+    """A rule allowing every host on up2's port: only the private-range guard
+    stands between these spellings of loopback and the upstream."""
+    up2 = tmp.up2
+    before = up2.accepted()
+    p = up2.port
+    for host in ("127.1", "0x7f000001", "2130706433", "0177.0.0.1", "127.0.0.01", "[::1]",
+                 "[::ffff:127.0.0.1]", "[0:0:0:0:0:0:0:1]", "localhost.", "LocalHost", "0.0.0.0",
+                 "10.0.0.1", "169.254.169.254", "[fe80::1]"):
+        try:
+            st, _, body = gw.request("GET", f"http://{host}:{p}/echo", headers={"Host": f"{host}:{p}"},
+                                     timeout=15)
+        except OSError as e:
+            st, body = None, repr(e).encode()
+        check(st in (400, 403),
+              f"{host}: status {st} (want a refusal): {body[:200]!r}")
+    eq(up2.accepted(), before, "connections that reached the loopback upstream")
+
+
 def t_connect_to(gw, up, tmp):
     before = up.count()
     code, body, r = curl_status("-x", gw.proxy_url, f"http://{CT}/echo")
@@ -254,11 +273,13 @@ def main():
     r = Runner("forward")
     tmp = TempDir()
     try:
-        with Upstream() as up:
+        with Upstream() as up, Upstream() as up2:
+            tmp.up2 = up2
             pol = policy([
                 ("allow-up", {"host": [UP], "port": [up.port]}, "allow"),
                 ("allow-ct", {"host": [CT], "port": [80]}, "allow"),
                 ("allow-local-names", {"host": ["localhost", "127.0.0.1"]}, "allow"),
+                ("any-host-on-up2", {"port": [up2.port]}, "allow"),
             ])
             args = ["--workers", "2",
                     "--resolve", f"{UP}:{up.port}:127.0.0.1",
@@ -268,6 +289,8 @@ def main():
                 for name, fn in [("allowed GET: 200, body intact, headers", t_allowed_get),
                                  ("denied host: 403 JSON + header, upstream untouched", t_denied),
                                  ("private destinations refused without a pin", t_private_refused),
+                                 ("spellings of loopback/private refused (any-host rule)",
+                                  t_private_forms),
                                  ("--connect-to keeps the Host header", t_connect_to),
                                  ("POST with Content-Length echoed intact", t_post_content_length),
                                  ("POST with chunked body echoed intact", t_post_chunked),
