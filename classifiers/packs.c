@@ -250,8 +250,8 @@ static int v_email(const char *s, size_t n)
     return 0;
 }
 
-#define LBN "(?<![A-Za-z0-9_.,+/-])"
-#define RBN "(?![A-Za-z0-9_]|[.,/-][0-9])"
+#define LBN "(?<![A-Za-z0-9_.+/-])"
+#define RBN "(?![A-Za-z0-9_]|[./-][0-9])"
 #define LBA "(?<![A-Za-z0-9_])"
 #define RBA "(?![A-Za-z0-9_])"
 #define A(x) (1ull << (x))

@@ -164,7 +164,9 @@ static const struct pos_case cases[] = {
     {"AccountKey=c1UWb5fxzpF7STG7nVLe3lARUsRJlNONwktN9ugkZeESG61she/QAqq0nv3Vth1Ls6v6+O9JL8ZsoWw/Rxl+IU==",
      "AZURE_STORAGE_KEY"},
     {"db postgres://admin:S3cr3tPw@db.internal:5432/app", "GENERIC_SECRET"},
+    {"id,card,exp\n1,4111111111111111,12/27", "CREDIT_DEBIT_CARD_NUMBER"}, /* CSV fields */
     /* hard negatives: nothing at all */
+    {"total 4,111,111,111,111,111 units", NULL},
     {"order 1234567812345678 shipped", NULL},
     {"id 550e8400-e29b-41d4-a716-446655440000", NULL},
     {"version 1.2.3.4.5 and v10.0.0.1", NULL},
