@@ -16,7 +16,6 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,19 +58,71 @@ static void puts_lit(struct jw *w, const char *s)
     put(w, s, strlen(s));
 }
 
-static void putf(struct jw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct jw *w, const char *fmt, ...)
+/* Decimal digits of v, without printf: the log is written once per request. */
+static void put_u64(struct jw *w, uint64_t v)
 {
-    char tmp[96];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        w->overflow = 1;
-        return;
+    char tmp[20];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    put(w, tmp + i, sizeof tmp - i);
+}
+
+/* Zero-padded decimal of exactly `width` digits (v < 10^width). */
+static void put_u_pad(struct jw *w, unsigned v, size_t width)
+{
+    char tmp[10];
+    for (size_t i = width; i-- > 0;) {
+        tmp[i] = (char)('0' + v % 10);
+        v /= 10;
     }
-    put(w, tmp, (size_t)n);
+    put(w, tmp, width);
+}
+
+/* Milliseconds with three decimals ("12.345"), as "%.3f" printed them. */
+static void put_ms(struct jw *w, double v)
+{
+    if (v < 0) {
+        put(w, "-", 1);
+        v = -v;
+    }
+    uint64_t us = (uint64_t)(v * 1000.0 + 0.5);
+    put_u64(w, us / 1000);
+    put(w, ".", 1);
+    put_u_pad(w, (unsigned)(us % 1000), 3);
+}
+
+/* RFC 3339 UTC time with milliseconds. The date part is cached per thread
+ * for the current second: gmtime_r once a second, not once a record. */
+static void put_time(struct jw *w)
+{
+    static _Thread_local time_t cached_sec = -1;
+    static _Thread_local char cached[20]; /* "YYYY-MM-DDTHH:MM:SS" */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (ts.tv_sec != cached_sec) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        struct jw d = {cached, 0, sizeof cached, 0};
+        put_u_pad(&d, (unsigned)(tm.tm_year + 1900) % 10000u, 4);
+        put(&d, "-", 1);
+        put_u_pad(&d, (unsigned)tm.tm_mon + 1, 2);
+        put(&d, "-", 1);
+        put_u_pad(&d, (unsigned)tm.tm_mday, 2);
+        put(&d, "T", 1);
+        put_u_pad(&d, (unsigned)tm.tm_hour, 2);
+        put(&d, ":", 1);
+        put_u_pad(&d, (unsigned)tm.tm_min, 2);
+        put(&d, ":", 1);
+        put_u_pad(&d, (unsigned)tm.tm_sec, 2);
+        cached_sec = ts.tv_sec;
+    }
+    put(w, cached, 19);
+    put(w, ".", 1);
+    put_u_pad(w, (unsigned)(ts.tv_nsec / 1000000), 3);
+    put(w, "Z", 1);
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid
@@ -126,7 +177,10 @@ static size_t esc_unit(const char *s, size_t n, size_t i, char esc[8], const cha
     } else if (c == '\t') {
         *out = "\\t";
     } else if (c < 0x20 || c == 0x7f) {
-        snprintf(esc, 8, "\\u%04x", c);
+        static const char hex[] = "0123456789abcdef";
+        memcpy(esc, "\\u00", 4);
+        esc[4] = hex[c >> 4];
+        esc[5] = hex[c & 15];
         *olen = 6;
     } else {
         size_t adv = utf8_len((const unsigned char *)s + i, n - i);
@@ -147,13 +201,25 @@ static size_t esc_unit(const char *s, size_t n, size_t i, char esc[8], const cha
  * TRUNC_MARK. */
 static void put_str(struct jw *w, const char *key, const char *s, size_t budget)
 {
-    putf(w, "\"%s\":", key);
+    put(w, "\"", 1);
+    puts_lit(w, key);
+    put(w, "\":", 2);
     if (s == NULL) {
         puts_lit(w, "null");
         return;
     }
     put(w, "\"", 1);
     size_t n = strlen(s), total = 0, mark = sizeof TRUNC_MARK - 1;
+    /* Fast path: printable ASCII with nothing to escape goes in as is. */
+    size_t plain = 0;
+    while (plain < n && (unsigned char)s[plain] >= 0x20 && (unsigned char)s[plain] < 0x7f &&
+           s[plain] != '"' && s[plain] != '\\')
+        plain++;
+    if (plain == n && n <= budget) {
+        put(w, s, n);
+        put(w, "\"", 1);
+        return;
+    }
     char esc[8];
     const char *out;
     size_t olen;
@@ -193,18 +259,17 @@ size_t px_declog_format(const struct px_declog_rec *r, char *buf, size_t cap)
     if (cap < 2)
         return 0;
     struct jw w = {buf, 0, cap - 1 > PX_DECLOG_MAX_LINE - 1 ? PX_DECLOG_MAX_LINE - 1 : cap - 1, 0};
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    putf(&w, "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",", tm.tm_year + 1900,
-         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    puts_lit(&w, "{\"time\":\"");
+    put_time(&w);
+    puts_lit(&w, "\",");
     put_str(&w, "client", r->client, 128);
     put(&w, ",", 1);
     put_str(&w, "method", r->method, 64);
     put(&w, ",", 1);
     put_str(&w, "host", r->host, 1100);
-    putf(&w, ",\"port\":%u,", (unsigned)r->port);
+    puts_lit(&w, ",\"port\":");
+    put_u64(&w, r->port);
+    put(&w, ",", 1);
     put_str(&w, "proto", r->proto, 32);
     put(&w, ",", 1);
     put_str(&w, "rule", r->rule_id, 512);
@@ -212,11 +277,26 @@ size_t px_declog_format(const struct px_declog_rec *r, char *buf, size_t cap)
     put_str(&w, "verdict", r->verdict, 32);
     put(&w, ",", 1);
     put_str(&w, "reason", r->reason, 1024);
-    putf(&w, ",\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,", r->status,
-         (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out);
-    putf(&w, "\"decision_ms\":%.3f,\"upstream_ms\":%.3f,\"total_ms\":%.3f,",
-         clamp_ms(r->decision_ms), clamp_ms(r->upstream_ms), clamp_ms(r->total_ms));
-    putf(&w, "\"policy_version\":%llu,", (unsigned long long)r->policy_version);
+    puts_lit(&w, ",\"status\":");
+    if (r->status < 0) {
+        put(&w, "-", 1);
+        put_u64(&w, (uint64_t)(-(int64_t)r->status));
+    } else {
+        put_u64(&w, (uint64_t)r->status);
+    }
+    puts_lit(&w, ",\"bytes_in\":");
+    put_u64(&w, r->bytes_in);
+    puts_lit(&w, ",\"bytes_out\":");
+    put_u64(&w, r->bytes_out);
+    puts_lit(&w, ",\"decision_ms\":");
+    put_ms(&w, clamp_ms(r->decision_ms));
+    puts_lit(&w, ",\"upstream_ms\":");
+    put_ms(&w, clamp_ms(r->upstream_ms));
+    puts_lit(&w, ",\"total_ms\":");
+    put_ms(&w, clamp_ms(r->total_ms));
+    puts_lit(&w, ",\"policy_version\":");
+    put_u64(&w, r->policy_version);
+    put(&w, ",", 1);
     /* The path takes what is left: "path":"…"} */
     size_t tail = sizeof "\"path\":\"\"}" - 1;
     size_t budget = w.len + tail < w.cap ? w.cap - w.len - tail : 0;

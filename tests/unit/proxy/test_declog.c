@@ -389,6 +389,22 @@ static void test_escapes(void)
     CHECK(n > 0 && strstr(line, "\"port\":65535,") != NULL &&
           strstr(line, "\"status\":0,") != NULL);
     CHECK(json_line_ok(line, n - 1, NULL, NULL, 0));
+    /* Durations print like "%.3f" and counters like "%llu" (formatted by hand). */
+    static const double ms[] = {0, 0.0004, 0.0005, 0.25, 1, 12.3456, 999.9995, 86400000.5};
+    for (size_t i = 0; i < SGW_ARRAY_LEN(ms); i++) {
+        char want[64];
+        r.total_ms = ms[i];
+        r.bytes_in = UINT64_MAX - i;
+        snprintf(want, sizeof want, "\"total_ms\":%.3f,", ms[i]);
+        field(&r, "path", line, &n);
+        CHECK(strstr(line, want) != NULL);
+        snprintf(want, sizeof want, "\"bytes_in\":%llu,", (unsigned long long)(UINT64_MAX - i));
+        CHECK(strstr(line, want) != NULL);
+    }
+    r.status = -1;
+    field(&r, "path", line, &n);
+    CHECK(strstr(line, "\"status\":-1,") != NULL);
+    r.status = 0;
 
     /* Length bound: the line never exceeds PX_DECLOG_MAX_LINE; a path that
      * just fits is not cut, one byte more is. */
