@@ -23,7 +23,7 @@ enum ck_state {
     CK_DATA,
     CK_DATA_CR,
     CK_DATA_LF,
-    CK_TRAILER,    /* at the start of a trailer line (or the final CRLF) */
+    CK_TRAILER, /* at the start of a trailer line (or the final CRLF) */
     CK_TRAILER_LINE,
     CK_TRAILER_LF,
     CK_FINAL_LF,
@@ -34,7 +34,7 @@ struct dec_awschunked {
     struct dec base;
     enum ck_state st;
     unsigned ndigits;
-    uint64_t size;       /* current chunk size, then bytes left */
+    uint64_t size; /* current chunk size, then bytes left */
     size_t ext_len;
     size_t trailer_len;
     uint8_t ext[CK_EXT_MAX];

@@ -27,16 +27,16 @@ enum cb_frame_kind {
 struct cb_frame {
     uint8_t kind;
     uint8_t indef;
-    uint8_t str_major;  /* CBF_ISTR: 2 or 3 */
-    uint64_t left;      /* definite: items still expected */
-    uint64_t count;     /* items seen (map parity) */
+    uint8_t str_major; /* CBF_ISTR: 2 or 3 */
+    uint64_t left;     /* definite: items still expected */
+    uint64_t count;    /* items seen (map parity) */
 };
 
 enum cb_state {
-    CB_HEAD,     /* expecting an initial byte */
-    CB_ARG,      /* collecting argument bytes */
-    CB_STRING,   /* inside string bytes */
-    CB_DONE,     /* top-level item complete */
+    CB_HEAD,   /* expecting an initial byte */
+    CB_ARG,    /* collecting argument bytes */
+    CB_STRING, /* inside string bytes */
+    CB_DONE,   /* top-level item complete */
 };
 
 enum cb_bs_mode {
@@ -51,10 +51,10 @@ struct dec_cbor {
     uint8_t ib;          /* initial byte of the head being read */
     unsigned need, have; /* argument bytes */
     uint64_t arg;
-    uint64_t str_left;   /* bytes left in the current definite string (chunk) */
+    uint64_t str_left; /* bytes left in the current definite string (chunk) */
     int str_major;
     int str_is_key;
-    int str_open;        /* a (possibly indefinite) string is in progress */
+    int str_open; /* a (possibly indefinite) string is in progress */
     enum cb_bs_mode bs;
     size_t sniff_len;
     size_t key_len;
@@ -361,8 +361,8 @@ static const struct dec_ops cbor_ops = {"cbor", cbor_feed, cbor_finish, NULL};
 int dec_new_cbor(struct dec_env *env, unsigned nest, struct dec **out)
 {
     uint32_t maxd = env->lim.max_depth;
-    struct dec_cbor *c = dec_alloc(sizeof(*c) + (size_t)maxd * sizeof(struct cb_frame), &cbor_ops,
-                                   env, nest);
+    struct dec_cbor *c =
+        dec_alloc(sizeof(*c) + (size_t)maxd * sizeof(struct cb_frame), &cbor_ops, env, nest);
     if (!c)
         return SGW_ENOMEM;
     c->max_depth = maxd;

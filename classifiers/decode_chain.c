@@ -11,9 +11,9 @@
 
 struct cls_decode_chain {
     struct dec_env env;
-    struct dec *head;        /* owned */
-    struct dec_b64 *b64;     /* owned: first text stage */
-    struct dec_norm *norm;   /* owned: last text stage */
+    struct dec *head;      /* owned */
+    struct dec_b64 *b64;   /* owned: first text stage */
+    struct dec_norm *norm; /* owned: last text stage */
     int finished;
 };
 
@@ -131,10 +131,14 @@ static const struct magic {
     {"\x1f\x8b", 2, "gzip data", "base64 gzip data"},
     {"\x28\xb5\x2f\xfd", 4, "zstd data", "base64 zstd data"},
     {"BZh", 3, "bzip2 data", "base64 bzip2 data"},
-    {"\xfd" "7zXZ", 5, "xz data", "base64 xz data"},
+    {"\xfd"
+     "7zXZ",
+     5, "xz data", "base64 xz data"},
     {"7z\xbc\xaf\x27\x1c", 6, "7z archive", "base64 7z archive"},
     {"Rar!", 4, "rar archive", "base64 rar archive"},
-    {"\x7f" "ELF", 4, "ELF executable", "base64 ELF executable"},
+    {"\x7f"
+     "ELF",
+     4, "ELF executable", "base64 ELF executable"},
     {"RIFF", 4, "RIFF media", "base64 RIFF media"},
     {"OggS", 4, "Ogg media", "base64 Ogg media"},
     {"\xd0\xcf\x11\xe0", 4, "OLE document", "base64 OLE document"},
@@ -234,10 +238,10 @@ int dec_looks_text(const uint8_t *p, size_t n)
 /* ---- media types ---- */
 
 struct media {
-    char type[96];       /* lower-case type/subtype, "" when absent */
-    char boundary[72];   /* multipart boundary (1..70 chars) or "" */
-    char charset[32];    /* lower-case charset or "" */
-    int bad_params;      /* malformed or duplicate boundary parameter */
+    char type[96];     /* lower-case type/subtype, "" when absent */
+    char boundary[72]; /* multipart boundary (1..70 chars) or "" */
+    char charset[32];  /* lower-case charset or "" */
+    int bad_params;    /* malformed or duplicate boundary parameter */
 };
 
 static int is_ows(int c)
@@ -377,21 +381,29 @@ enum media_kind {
 static enum media_kind media_kind(const char *t)
 {
     static const char *const json[] = {"application/json", "text/json",
-                                       "application/x-amz-json-1.0",
-                                       "application/x-amz-json-1.1"};
+                                       "application/x-amz-json-1.0", "application/x-amz-json-1.1"};
     static const char *const ndjson[] = {"application/x-ndjson", "application/jsonl",
                                          "application/x-jsonlines", "application/jsonlines",
                                          "application/json-seq"};
-    static const char *const text_app[] = {"application/xml", "application/javascript",
-                                           "application/x-yaml", "application/yaml",
+    static const char *const text_app[] = {"application/xml",     "application/javascript",
+                                           "application/x-yaml",  "application/yaml",
                                            "application/graphql", "application/sql",
-                                           "application/x-sh", "application/ecmascript"};
-    static const char *const reject_app[] = {
-        "application/pdf", "application/zip", "application/gzip", "application/x-gzip",
-        "application/x-tar", "application/x-7z-compressed", "application/x-rar-compressed",
-        "application/vnd.rar", "application/x-bzip2", "application/x-xz", "application/zstd",
-        "application/java-archive", "application/x-msdownload", "application/msword",
-        "application/vnd.ms-excel"};
+                                           "application/x-sh",    "application/ecmascript"};
+    static const char *const reject_app[] = {"application/pdf",
+                                             "application/zip",
+                                             "application/gzip",
+                                             "application/x-gzip",
+                                             "application/x-tar",
+                                             "application/x-7z-compressed",
+                                             "application/x-rar-compressed",
+                                             "application/vnd.rar",
+                                             "application/x-bzip2",
+                                             "application/x-xz",
+                                             "application/zstd",
+                                             "application/java-archive",
+                                             "application/x-msdownload",
+                                             "application/msword",
+                                             "application/vnd.ms-excel"};
     if (t[0] == '\0' || strcmp(t, "application/octet-stream") == 0)
         return MK_SNIFF;
     for (size_t i = 0; i < SGW_ARRAY_LEN(json); i++)
@@ -435,8 +447,8 @@ static enum media_kind media_kind(const char *t)
 }
 
 /* Builds the structure decoder for a kind (charset handled by the caller). */
-static int build_kind(struct dec_env *env, enum media_kind k, const struct media *m,
-                      unsigned nest, int record, struct dec **out)
+static int build_kind(struct dec_env *env, enum media_kind k, const struct media *m, unsigned nest,
+                      int record, struct dec **out)
 {
     int rc;
     struct dec *inner = NULL;
@@ -482,8 +494,7 @@ static int build_kind(struct dec_env *env, enum media_kind k, const struct media
         break;
     }
     char fb[DEC_REASON_LEN];
-    snprintf(fb, sizeof(fb), "content-type %.34s not inspectable",
-             m->type[0] ? m->type : "(none)");
+    snprintf(fb, sizeof(fb), "content-type %.34s not inspectable", m->type[0] ? m->type : "(none)");
     return dec_new_sniff(env, nest, record, fb, out);
 }
 
@@ -498,9 +509,8 @@ int dec_build_type(struct dec_env *env, const char *ct, size_t ctlen, unsigned n
     const char *cs = m.charset;
     int utf16 = -1; /* -1 none, 0 LE, 1 BE, 2 detect by BOM (default BE) */
     if (cs[0] == '\0' || strcmp(cs, "utf-8") == 0 || strcmp(cs, "utf8") == 0 ||
-        strcmp(cs, "us-ascii") == 0 || strcmp(cs, "iso-8859-1") == 0 ||
-        strcmp(cs, "latin1") == 0 || strcmp(cs, "iso-8859-15") == 0 ||
-        strcmp(cs, "windows-1252") == 0) {
+        strcmp(cs, "us-ascii") == 0 || strcmp(cs, "iso-8859-1") == 0 || strcmp(cs, "latin1") == 0 ||
+        strcmp(cs, "iso-8859-15") == 0 || strcmp(cs, "windows-1252") == 0) {
         utf16 = -1;
     } else if (strcmp(cs, "utf-16le") == 0) {
         utf16 = 0;
@@ -508,8 +518,8 @@ int dec_build_type(struct dec_env *env, const char *ct, size_t ctlen, unsigned n
         utf16 = 1;
     } else if (strcmp(cs, "utf-16") == 0) {
         utf16 = 2;
-    } else if (k != MK_REJECT && k != MK_MULTIPART && k != MK_MULTIPART_FORM &&
-               k != MK_CBOR && k != MK_EVENTSTREAM) {
+    } else if (k != MK_REJECT && k != MK_MULTIPART && k != MK_MULTIPART_FORM && k != MK_CBOR &&
+               k != MK_EVENTSTREAM) {
         return build_reject_fmt(env, nest, out, "charset %s not inspectable", cs);
     }
     if (utf16 < 0 || k == MK_REJECT)
@@ -576,12 +586,18 @@ static enum coding_kind coding_kind(struct coding c)
 static const char *coding_name(enum coding_kind k)
 {
     switch (k) {
-    case CK_GZIP: return "gzip";
-    case CK_DEFLATE: return "deflate";
-    case CK_BR: return "br";
-    case CK_ZSTD: return "zstd";
-    case CK_AWSCHUNKED: return "aws-chunked";
-    default: return "";
+    case CK_GZIP:
+        return "gzip";
+    case CK_DEFLATE:
+        return "deflate";
+    case CK_BR:
+        return "br";
+    case CK_ZSTD:
+        return "zstd";
+    case CK_AWSCHUNKED:
+        return "aws-chunked";
+    default:
+        return "";
     }
 }
 
@@ -644,12 +660,25 @@ int dec_build_chain(struct dec_env *env, const char *ct, const char *ce, unsigne
         unsigned dn = nest + (unsigned)(nk - 1 - i);
         struct dec *w = NULL;
         switch (ks[i]) {
-        case CK_GZIP: rc = dec_new_inflate(env, dn, DEC_INF_GZIP, d, &w); break;
-        case CK_DEFLATE: rc = dec_new_inflate(env, dn, DEC_INF_DEFLATE, d, &w); break;
-        case CK_BR: rc = dec_new_brotli(env, dn, d, &w); break;
-        case CK_ZSTD: rc = dec_new_zstd(env, dn, d, &w); break;
-        case CK_AWSCHUNKED: rc = dec_new_awschunked(env, dn, d, &w); break;
-        default: rc = SGW_EINVAL; dec_free(d); break;
+        case CK_GZIP:
+            rc = dec_new_inflate(env, dn, DEC_INF_GZIP, d, &w);
+            break;
+        case CK_DEFLATE:
+            rc = dec_new_inflate(env, dn, DEC_INF_DEFLATE, d, &w);
+            break;
+        case CK_BR:
+            rc = dec_new_brotli(env, dn, d, &w);
+            break;
+        case CK_ZSTD:
+            rc = dec_new_zstd(env, dn, d, &w);
+            break;
+        case CK_AWSCHUNKED:
+            rc = dec_new_awschunked(env, dn, d, &w);
+            break;
+        default:
+            rc = SGW_EINVAL;
+            dec_free(d);
+            break;
         }
         if (rc != SGW_OK)
             return rc; /* the constructors free `d` on failure */

@@ -36,8 +36,8 @@ static int bomb_ok(struct dec *d, struct bomb *b, size_t k, int *rc)
         return 0;
     }
     if (b->produced > DEC_RATIO_FLOOR && b->produced / lim->max_ratio > b->consumed) {
-        *rc = dec_fail(d, CLS_FF_BOMB, "decompression ratio over %u (%s)",
-                       (unsigned)lim->max_ratio, d->ops->name);
+        *rc = dec_fail(d, CLS_FF_BOMB, "decompression ratio over %u (%s)", (unsigned)lim->max_ratio,
+                       d->ops->name);
         return 0;
     }
     return 1;
@@ -49,9 +49,9 @@ struct dec_inflate {
     struct dec base;
     int kind;
     int inited;
-    int ended;        /* the current member/stream is complete */
-    int any;          /* input seen */
-    size_t hlen;      /* deflate: header bytes collected to choose zlib or raw */
+    int ended;   /* the current member/stream is complete */
+    int any;     /* input seen */
+    size_t hlen; /* deflate: header bytes collected to choose zlib or raw */
     uint8_t hdr[2];
     z_stream zs;
     struct bomb bomb;
@@ -179,8 +179,8 @@ static const struct dec_ops deflate_ops = {"deflate", inflate_feed, inflate_fini
 int dec_new_inflate(struct dec_env *env, unsigned nest, int kind, struct dec *inner,
                     struct dec **out)
 {
-    struct dec_inflate *z = dec_alloc(sizeof(*z),
-                                      kind == DEC_INF_GZIP ? &gzip_ops : &deflate_ops, env, nest);
+    struct dec_inflate *z =
+        dec_alloc(sizeof(*z), kind == DEC_INF_GZIP ? &gzip_ops : &deflate_ops, env, nest);
     if (!z) {
         dec_free(inner);
         return SGW_ENOMEM;
@@ -323,9 +323,9 @@ int dec_new_brotli(struct dec_env *env, unsigned nest, struct dec *inner, struct
 struct dec_zstd {
     struct dec base;
     ZSTD_DCtx *dctx;
-    size_t last;      /* last ZSTD_decompressStream result: 0 = frame complete */
+    size_t last; /* last ZSTD_decompressStream result: 0 = frame complete */
     int any;
-    size_t fm_len;    /* magic bytes collected at a frame start */
+    size_t fm_len; /* magic bytes collected at a frame start */
     uint8_t fm[4];
     struct bomb bomb;
     uint8_t out[OUT_CHUNK];
@@ -396,8 +396,8 @@ static int zstd_feed(struct dec *d, const uint8_t *p, size_t n)
         }
         /* the hint includes the next block header when a block is due:
            leave the header for a call of its own */
-        size_t unit = z->last > ZSTD_BLOCK_HEADER ? z->last - ZSTD_BLOCK_HEADER
-                                                  : (z->last ? z->last : 1);
+        size_t unit =
+            z->last > ZSTD_BLOCK_HEADER ? z->last - ZSTD_BLOCK_HEADER : (z->last ? z->last : 1);
         size_t end = n - pos < unit ? n : pos + unit;
         ZSTD_inBuffer in = {p, end, pos};
         rc = zstd_call(z, &in, &full, &progress);

@@ -29,11 +29,11 @@ enum es_state {
 struct dec_eventstream {
     struct dec base;
     enum es_state st;
-    size_t have;            /* bytes collected of the current fixed part */
+    size_t have; /* bytes collected of the current fixed part */
     uint32_t total, hlen;
-    uint64_t left;          /* payload bytes left */
-    uint32_t crc;           /* running CRC32 of the message */
-    struct dec *payload;    /* owned */
+    uint64_t left;       /* payload bytes left */
+    uint32_t crc;        /* running CRC32 of the message */
+    struct dec *payload; /* owned */
     uint8_t pre[12];
     uint8_t tail[4];
     uint8_t hdr[ES_MAX_HEADERS];
@@ -67,13 +67,24 @@ static int es_headers(struct dec_eventstream *e)
         size_t vl = 0;
         switch (type) {
         case 0:
-        case 1: break;
-        case 2: sgw_cursor_take(&c, 1); break;
-        case 3: sgw_cursor_take(&c, 2); break;
-        case 4: sgw_cursor_take(&c, 4); break;
+        case 1:
+            break;
+        case 2:
+            sgw_cursor_take(&c, 1);
+            break;
+        case 3:
+            sgw_cursor_take(&c, 2);
+            break;
+        case 4:
+            sgw_cursor_take(&c, 4);
+            break;
         case 5:
-        case 8: sgw_cursor_take(&c, 8); break;
-        case 9: sgw_cursor_take(&c, 16); break;
+        case 8:
+            sgw_cursor_take(&c, 8);
+            break;
+        case 9:
+            sgw_cursor_take(&c, 16);
+            break;
         case 6:
         case 7:
             vl = sgw_cursor_be16(&c);

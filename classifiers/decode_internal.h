@@ -25,20 +25,20 @@
 #define DEC_DEFAULT_MAX_DECODED (64u * 1024u * 1024u)
 #define DEC_DEFAULT_MAX_RATIO 100u
 #define DEC_DEFAULT_MAX_DEPTH 64u
-#define DEC_MAX_NEST 8u          /* byte decoders stacked inside each other */
-#define DEC_MAX_CODINGS 3u       /* compression layers on one line */
+#define DEC_MAX_NEST 8u                 /* byte decoders stacked inside each other */
+#define DEC_MAX_CODINGS 3u              /* compression layers on one line */
 #define DEC_RATIO_FLOOR (1024u * 1024u) /* ratio checked once this much produced */
-#define DEC_MAX_REPORTS 16u      /* uninspectable reports kept per chain */
+#define DEC_MAX_REPORTS 16u             /* uninspectable reports kept per chain */
 #define DEC_REASON_LEN 64u
 #define DEC_PATH_LEN 48u
-#define DEC_CONTEXT_MAX 256u     /* a key/name longer than this is truncated */
+#define DEC_CONTEXT_MAX 256u /* a key/name longer than this is truncated */
 
 /* Shared by all stages of one chain; owned by the chain. */
 struct dec_env {
-    struct cls_decode_limits lim;     /* defaults filled in */
-    const struct cls_sink *text;      /* head of the text pipeline (borrowed from the chain) */
-    char path[DEC_PATH_LEN];          /* "gzip>json" */
-    unsigned codings;                 /* compression layers built so far on the main line */
+    struct cls_decode_limits lim; /* defaults filled in */
+    const struct cls_sink *text;  /* head of the text pipeline (borrowed from the chain) */
+    char path[DEC_PATH_LEN];      /* "gzip>json" */
+    unsigned codings;             /* compression layers built so far on the main line */
     unsigned n_reports;
     /* reasons handed to uninspectable() stay valid until the chain is freed */
     char reasons[DEC_MAX_REPORTS][DEC_REASON_LEN];
@@ -59,12 +59,12 @@ struct dec_ops {
 /* The common head of every byte decoder (first member of each decoder). */
 struct dec {
     const struct dec_ops *ops;
-    struct dec_env *env;   /* borrowed from the chain */
-    struct dec *next;      /* owned; NULL for structure decoders */
-    unsigned nest;         /* how many byte decoders are above this one */
-    int dead;              /* reported uninspectable: ignores further input */
+    struct dec_env *env; /* borrowed from the chain */
+    struct dec *next;    /* owned; NULL for structure decoders */
+    unsigned nest;       /* how many byte decoders are above this one */
+    int dead;            /* reported uninspectable: ignores further input */
     int finished;
-    uint64_t fed;          /* bytes fed so far (for "at byte N") */
+    uint64_t fed; /* bytes fed so far (for "at byte N") */
 };
 
 /* Feeds/finishes/frees a decoder; a dead decoder swallows input. */
@@ -111,8 +111,8 @@ int dec_new_text(struct dec_env *env, unsigned nest, struct dec **out);
 int dec_new_form(struct dec_env *env, unsigned nest, struct dec **out);
 int dec_new_sniff(struct dec_env *env, unsigned nest, int record, const char *fallback_ct,
                   struct dec **out);
-int dec_new_utf16(struct dec_env *env, unsigned nest, int big_endian, int detect,
-                  struct dec *inner, struct dec **out);
+int dec_new_utf16(struct dec_env *env, unsigned nest, int big_endian, int detect, struct dec *inner,
+                  struct dec **out);
 int dec_new_inflate(struct dec_env *env, unsigned nest, int kind, struct dec *inner,
                     struct dec **out);
 int dec_new_brotli(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);

@@ -109,50 +109,50 @@ size_t dec_json_find_special(const uint8_t *p, size_t n)
 /* ---- the tokenizer ---- */
 
 enum js_state {
-    JS_VALUE,       /* a value is expected */
-    JS_ARR_FIRST,   /* after '[': a value or ']' */
-    JS_OBJ_FIRST,   /* after '{': a key or '}' */
-    JS_OBJ_KEY,     /* after ',' in an object: a key */
-    JS_COLON,       /* after a key */
-    JS_AFTER,       /* after a value: ',' or the closing bracket */
-    JS_STR,         /* inside a string (key or value) */
-    JS_ESC,         /* inside an escape sequence */
-    JS_NUM,         /* inside a number */
-    JS_LIT,         /* inside true/false/null */
-    JS_DONE,        /* after the top-level value */
+    JS_VALUE,     /* a value is expected */
+    JS_ARR_FIRST, /* after '[': a value or ']' */
+    JS_OBJ_FIRST, /* after '{': a key or '}' */
+    JS_OBJ_KEY,   /* after ',' in an object: a key */
+    JS_COLON,     /* after a key */
+    JS_AFTER,     /* after a value: ',' or the closing bracket */
+    JS_STR,       /* inside a string (key or value) */
+    JS_ESC,       /* inside an escape sequence */
+    JS_NUM,       /* inside a number */
+    JS_LIT,       /* inside true/false/null */
+    JS_DONE,      /* after the top-level value */
 };
 
 enum js_num {
-    NUM_START,  /* nothing consumed yet */
-    NUM_MINUS,  /* '-' seen */
-    NUM_ZERO,   /* leading 0 */
+    NUM_START, /* nothing consumed yet */
+    NUM_MINUS, /* '-' seen */
+    NUM_ZERO,  /* leading 0 */
     NUM_INT,
-    NUM_DOT,    /* '.' seen, digit required */
+    NUM_DOT, /* '.' seen, digit required */
     NUM_FRAC,
-    NUM_E,      /* 'e' seen */
-    NUM_ESIGN,  /* sign seen, digit required */
+    NUM_E,     /* 'e' seen */
+    NUM_ESIGN, /* sign seen, digit required */
     NUM_EXP,
 };
 
 struct dec_json {
     struct dec base;
-    int multi;               /* NDJSON: several top-level values */
+    int multi; /* NDJSON: several top-level values */
     enum js_state st;
     int in_key;
     enum js_num num;
-    const char *lit;         /* literal being matched */
+    const char *lit; /* literal being matched */
     uint8_t lit_pos;
-    uint8_t esc[12];         /* partial escape, "\\uXXXX" */
+    uint8_t esc[12]; /* partial escape, "\\uXXXX" */
     uint8_t esc_len;
-    uint32_t hi_surrogate;   /* pending high surrogate, 0 when none */
-    uint8_t u8_need;         /* UTF-8 continuation bytes still expected */
-    uint8_t u8_lo, u8_hi;    /* allowed range of the next one */
+    uint32_t hi_surrogate; /* pending high surrogate, 0 when none */
+    uint8_t u8_need;       /* UTF-8 continuation bytes still expected */
+    uint8_t u8_lo, u8_hi;  /* allowed range of the next one */
     uint32_t depth;
     uint32_t max_depth;
-    int seen;                /* something other than whitespace was seen */
+    int seen; /* something other than whitespace was seen */
     size_t key_len;
     uint8_t key[DEC_CONTEXT_MAX];
-    uint8_t stack[];         /* '{' or '[' per level, max_depth entries */
+    uint8_t stack[]; /* '{' or '[' per level, max_depth entries */
 };
 
 static int js_malformed(struct dec_json *j, uint64_t at)
@@ -239,17 +239,35 @@ static int js_esc_byte(struct dec_json *j, uint8_t c, uint64_t at)
     if (j->esc_len == 2) {
         uint8_t out;
         switch (c) {
-        case '"': out = '"'; break;
-        case '\\': out = '\\'; break;
-        case '/': out = '/'; break;
-        case 'b': out = '\b'; break;
-        case 'f': out = '\f'; break;
-        case 'n': out = '\n'; break;
-        case 'r': out = '\r'; break;
-        case 't': out = '\t'; break;
-        case 'u': return SGW_OK;
-        default: return dec_fail(&j->base, 0, "invalid JSON escape at byte %llu",
-                                 (unsigned long long)at);
+        case '"':
+            out = '"';
+            break;
+        case '\\':
+            out = '\\';
+            break;
+        case '/':
+            out = '/';
+            break;
+        case 'b':
+            out = '\b';
+            break;
+        case 'f':
+            out = '\f';
+            break;
+        case 'n':
+            out = '\n';
+            break;
+        case 'r':
+            out = '\r';
+            break;
+        case 't':
+            out = '\t';
+            break;
+        case 'u':
+            return SGW_OK;
+        default:
+            return dec_fail(&j->base, 0, "invalid JSON escape at byte %llu",
+                            (unsigned long long)at);
         }
         if (j->hi_surrogate)
             return dec_fail(&j->base, 0, "unpaired surrogate in JSON at byte %llu",

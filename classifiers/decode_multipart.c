@@ -22,13 +22,13 @@
 #define MP_MAX_PARTS 1000u
 
 enum mp_state {
-    MP_PREAMBLE,   /* matching the first "--boundary" */
-    MP_AFTER,      /* after a delimiter: "--" or CRLF */
-    MP_AFTER_CR,   /* after delimiter + CR: LF */
-    MP_CLOSE,      /* after delimiter + '-': '-' */
-    MP_CLOSED,     /* after the closing delimiter: optional CRLF */
-    MP_CLOSED_CR,  /* closing delimiter + CR: LF */
-    MP_DONE,       /* nothing more may come */
+    MP_PREAMBLE,  /* matching the first "--boundary" */
+    MP_AFTER,     /* after a delimiter: "--" or CRLF */
+    MP_AFTER_CR,  /* after delimiter + CR: LF */
+    MP_CLOSE,     /* after delimiter + '-': '-' */
+    MP_CLOSED,    /* after the closing delimiter: optional CRLF */
+    MP_CLOSED_CR, /* closing delimiter + CR: LF */
+    MP_DONE,      /* nothing more may come */
     MP_HEADERS,
     MP_BODY,
 };
@@ -37,12 +37,12 @@ struct dec_multipart {
     struct dec base;
     int form;
     enum mp_state st;
-    size_t match;          /* delimiter bytes matched */
+    size_t match; /* delimiter bytes matched */
     size_t dlen;
     unsigned parts;
-    struct dec *part;      /* owned: the current part's decoder */
+    struct dec *part; /* owned: the current part's decoder */
     size_t hlen;
-    uint8_t delim[80];     /* "\r\n--" boundary */
+    uint8_t delim[80]; /* "\r\n--" boundary */
     uint8_t hdr[MP_HDR_MAX];
 };
 

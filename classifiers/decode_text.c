@@ -111,8 +111,8 @@ static size_t next_high(const uint8_t *p, size_t n)
     size_t i = 0;
 #if defined(__x86_64__)
     for (; i + 16 <= n; i += 16) {
-        unsigned m = (unsigned)_mm_movemask_epi8(
-            _mm_loadu_si128((const __m128i *)(const void *)(p + i)));
+        unsigned m =
+            (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + i)));
         if (m)
             return i + (size_t)__builtin_ctz(m);
     }
@@ -258,20 +258,20 @@ void dec_norm_free(struct dec_norm *z)
 /* ====================================================================== */
 
 #define B64_MIN_RUN 24u
-#define B64_HOLD 8192u      /* run characters held before deciding */
-#define B64_MAX_DEPTH 3u    /* base64 inside decoded base64 */
+#define B64_HOLD 8192u   /* run characters held before deciding */
+#define B64_MAX_DEPTH 3u /* base64 inside decoded base64 */
 
 enum { B64C_OTHER = 0, B64C_CHAR = 1, B64C_PAD = 2, B64C_EOL = 3 };
 
 static const uint8_t b64_class[256] = {
-    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
-    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
-    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-    ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
-    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
-    ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1,
-    ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
-    ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['+'] = 1, ['/'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1,  ['E'] = 1,  ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,  ['M'] = 1,  ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,  ['U'] = 1,  ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1,  ['c'] = 1,  ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1,  ['k'] = 1,  ['l'] = 1, ['m'] = 1, ['n'] = 1,
+    ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,  ['s'] = 1,  ['t'] = 1, ['u'] = 1, ['v'] = 1,
+    ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,  ['0'] = 1,  ['1'] = 1, ['2'] = 1, ['3'] = 1,
+    ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,  ['8'] = 1,  ['9'] = 1, ['+'] = 1, ['/'] = 1,
     ['-'] = 1, ['_'] = 1, ['='] = 2, ['\r'] = 3, ['\n'] = 3,
 };
 
@@ -351,13 +351,13 @@ enum b64_mode {
 
 struct dec_b64 {
     struct cls_sink sink;
-    const struct cls_sink *out;   /* borrowed: original text goes on here */
-    struct dec_b64 *inner;        /* owned: decoded text goes through it (or to out) */
+    const struct cls_sink *out; /* borrowed: original text goes on here */
+    struct dec_b64 *inner;      /* owned: decoded text goes through it (or to out) */
     unsigned depth;
-    size_t run;                   /* characters in the run (pads, CR/LF included) */
-    size_t nb64;                  /* base64 characters in the run */
+    size_t run;  /* characters in the run (pads, CR/LF included) */
+    size_t nb64; /* base64 characters in the run */
     unsigned pad;
-    int in_held;                  /* the run's characters are in held[] */
+    int in_held; /* the run's characters are in held[] */
     enum b64_mode mode;
     struct b64q q;
     size_t held_len;
@@ -578,8 +578,8 @@ static size_t b64_find_run_fast(const uint8_t *p, size_t n)
         r &= r >> 1;
         r &= r >> 2;
         r &= r >> 4;
-        r &= r >> 8;  /* bit b: 16 ones from b */
-        r &= r >> 8;  /* bit b: 24 ones from b */
+        r &= r >> 8; /* bit b: 16 ones from b */
+        r &= r >> 8; /* bit b: 24 ones from b */
         if (r)
             return i + (size_t)__builtin_ctzll(r);
         /* no run of 24 starts at b <= 40: resume after the last non-run byte
@@ -771,11 +771,11 @@ void dec_b64_free(struct dec_b64 *b)
 struct dec_utf16 {
     struct dec base;
     int be;
-    int detect;        /* a BOM at the start decides the byte order */
+    int detect; /* a BOM at the start decides the byte order */
     int started;
     int have_byte;
     uint8_t byte;
-    uint32_t hi;       /* pending high surrogate */
+    uint32_t hi; /* pending high surrogate */
     size_t olen;
     uint8_t out[OUTBUF + 8];
 };
@@ -885,8 +885,8 @@ static int utf16_finish(struct dec *d)
 
 static const struct dec_ops utf16_ops = {"utf16", utf16_feed, utf16_finish, NULL};
 
-int dec_new_utf16(struct dec_env *env, unsigned nest, int big_endian, int detect,
-                  struct dec *inner, struct dec **out)
+int dec_new_utf16(struct dec_env *env, unsigned nest, int big_endian, int detect, struct dec *inner,
+                  struct dec **out)
 {
     struct dec_utf16 *u = dec_alloc(sizeof(*u), &utf16_ops, env, nest);
     if (!u) {
@@ -907,7 +907,7 @@ int dec_new_utf16(struct dec_env *env, unsigned nest, int big_endian, int detect
 struct dec_form {
     struct dec base;
     int in_value;
-    int pct;            /* 0: none, 1: '%' seen, 2: '%X' seen */
+    int pct; /* 0: none, 1: '%' seen, 2: '%X' seen */
     uint8_t pct_hi;
     size_t name_len;
     size_t olen;
@@ -1114,7 +1114,7 @@ int dec_new_b64te(struct dec_env *env, unsigned nest, struct dec *inner, struct 
 
 struct dec_qp {
     struct dec base;
-    int st;            /* 0 text, 1 '=' seen, 2 '=X' seen, 3 '=\r' seen */
+    int st; /* 0 text, 1 '=' seen, 2 '=X' seen, 3 '=\r' seen */
     uint8_t hi;
     size_t olen;
     uint8_t out[OUTBUF + 4];

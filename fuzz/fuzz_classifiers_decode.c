@@ -26,8 +26,22 @@ static const char *const types[] = {
 };
 
 static const char *const encodings[] = {
-    NULL, "gzip", "deflate", "br", "zstd", "gzip, br", "aws-chunked", "identity",
-    "x-foo", "br, zstd", "aws-chunked, gzip", "deflate, gzip", "zstd", "gzip", NULL, NULL,
+    NULL,
+    "gzip",
+    "deflate",
+    "br",
+    "zstd",
+    "gzip, br",
+    "aws-chunked",
+    "identity",
+    "x-foo",
+    "br, zstd",
+    "aws-chunked, gzip",
+    "deflate, gzip",
+    "zstd",
+    "gzip",
+    NULL,
+    NULL,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

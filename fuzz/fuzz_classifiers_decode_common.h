@@ -78,8 +78,8 @@ static int fz_unins(void *ctx, const char *reason, uint32_t flags)
 }
 
 /* Runs ct/ce over p[0..n) cut at the offsets in cuts[] (ascending). */
-static void fz_run(const char *ct, const char *ce, const uint8_t *p, size_t n,
-                   const size_t *cuts, size_t ncuts, struct fz_rec *r)
+static void fz_run(const char *ct, const char *ce, const uint8_t *p, size_t n, const size_t *cuts,
+                   size_t ncuts, struct fz_rec *r)
 {
     struct cls_decode_limits lim = {1u << 20, 100, 32};
     struct cls_sink s = {r, fz_data, fz_boundary, fz_context, fz_unins};

@@ -21,8 +21,8 @@ static void fix_crcs(uint8_t *p, size_t n)
 {
     size_t o = 0;
     while (n - o >= 16) {
-        uint32_t total = (uint32_t)p[o] << 24 | (uint32_t)p[o + 1] << 16 |
-                         (uint32_t)p[o + 2] << 8 | p[o + 3];
+        uint32_t total =
+            (uint32_t)p[o] << 24 | (uint32_t)p[o + 1] << 16 | (uint32_t)p[o + 2] << 8 | p[o + 3];
         if (total < 16 || total > n - o)
             return;
         put32(p + o + 8, (uint32_t)crc32(0, p + o, 8));

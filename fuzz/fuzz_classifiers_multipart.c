@@ -10,8 +10,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    const char *ct = (data[0] & 1) ? "multipart/mixed; boundary=XyZ"
-                                   : "multipart/form-data; boundary=XyZ";
+    const char *ct =
+        (data[0] & 1) ? "multipart/mixed; boundary=XyZ" : "multipart/form-data; boundary=XyZ";
     fz_check(ct, NULL, data + 1, size - 1, data[0]);
     return 0;
 }

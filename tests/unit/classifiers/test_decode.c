@@ -12,12 +12,12 @@
 #include "classifiers/decode_internal.h"
 
 static int failures;
-#define CHECK(c)                                                                 \
-    do {                                                                         \
-        if (!(c)) {                                                              \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            failures++;                                                          \
-        }                                                                        \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);                  \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 /* ---- recording sink ---- */
@@ -121,8 +121,8 @@ static char *run(const char *ct, const char *ce, const void *in, size_t n)
 }
 
 /* Expects `want` for in, at every split. Large inputs: random splits. */
-static void expect_bin(const char *ct, const char *ce, const void *in, size_t n,
-                       const char *want, const char *want_path, int line)
+static void expect_bin(const char *ct, const char *ce, const void *in, size_t n, const char *want,
+                       const char *want_path, int line)
 {
     char *got = run(ct, ce, in, n);
     if (strcmp(got, want) != 0) {
@@ -141,8 +141,8 @@ static void expect_bin(const char *ct, const char *ce, const void *in, size_t n,
     for (size_t cut = 1; cut < n; cut += step) {
         got = run_split(ct, ce, in, n, 0, cut);
         if (strcmp(got, want) != 0) {
-            fprintf(stderr, "line %d: split at %zu differs:\n  want [%s]\n  got  [%s]\n", line,
-                    cut, want, got);
+            fprintf(stderr, "line %d: split at %zu differs:\n  want [%s]\n  got  [%s]\n", line, cut,
+                    want, got);
             failures++;
             free(got);
             return;
@@ -166,8 +166,7 @@ static void expect_bin(const char *ct, const char *ce, const void *in, size_t n,
 }
 
 #define EXPECT(ct, ce, in, want) expect_bin(ct, ce, in, strlen(in), want, NULL, __LINE__)
-#define EXPECT_PATH(ct, ce, in, want, path) \
-    expect_bin(ct, ce, in, strlen(in), want, path, __LINE__)
+#define EXPECT_PATH(ct, ce, in, want, path) expect_bin(ct, ce, in, strlen(in), want, path, __LINE__)
 #define EXPECT_BIN(ct, ce, in, n, want) expect_bin(ct, ce, in, n, want, NULL, __LINE__)
 
 /* ---- JSON ---- */
@@ -175,8 +174,8 @@ static void expect_bin(const char *ct, const char *ce, const void *in, size_t n,
 static void test_json(void)
 {
     const char *J = "application/json";
-    EXPECT_PATH(J, NULL, "{\"a\":\"x\",\"b\":[1,-2.5e3,true,null,\"y\"]}",
-                "{a}x|{b}1|-2.5e3|y|", "json");
+    EXPECT_PATH(J, NULL, "{\"a\":\"x\",\"b\":[1,-2.5e3,true,null,\"y\"]}", "{a}x|{b}1|-2.5e3|y|",
+                "json");
     EXPECT(J, NULL, "\"a\\u0040b.com\"", "a@b.com|");
     EXPECT(J, NULL, "\"\\ud83d\\ude00\"", "\xf0\x9f\x98\x80|");
     EXPECT(J, NULL, "\"\\n\\t\\\"\\\\\\/\\b\\f\\r\"", "\n\t\"\\/\b\f\r|");
@@ -263,8 +262,7 @@ static void test_types(void)
     EXPECT("application/x-unknown", NULL, "printable", "printable|");
     EXPECT("application/x-unknown", NULL, "\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f",
            "!content-type application/x-unknown not inspectable!");
-    EXPECT("text/plain; charset=utf-7", NULL, "+AEEASwBJ-",
-           "!charset utf-7 not inspectable!");
+    EXPECT("text/plain; charset=utf-7", NULL, "+AEEASwBJ-", "!charset utf-7 not inspectable!");
     EXPECT("text/plain", "x-foo", "abc", "!unsupported content-encoding x-foo!");
     EXPECT("text/plain", "compress", "abc", "!unsupported content-encoding compress!");
     EXPECT("text/plain", "identity", "abc", "abc|");
@@ -283,14 +281,26 @@ static void test_norm(void)
 {
     /* full-width digits, zero-width characters, NBSP, soft hyphen */
     EXPECT("text/plain", NULL, "\xef\xbc\x94\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91", "4111|");
-    EXPECT("text/plain", NULL, "41\xe2\x80\x8b" "11\xe2\x81\xa0" "11\xef\xbb\xbf" "11",
+    EXPECT("text/plain", NULL,
+           "41\xe2\x80\x8b"
+           "11\xe2\x81\xa0"
+           "11\xef\xbb\xbf"
+           "11",
            "41111111|");
-    EXPECT("text/plain", NULL, "a\xc2\xa0" "b\xc2\xad" "c", "a bc|");
+    EXPECT("text/plain", NULL,
+           "a\xc2\xa0"
+           "b\xc2\xad"
+           "c",
+           "a bc|");
     EXPECT("text/plain", NULL, "\xef\xbc\xa1\xef\xbc\xab\xef\xbc\xa9\xef\xbc\xa1", "AKIA|");
     EXPECT("text/plain", NULL, "\xd9\xa4\xd9\xa1", "41|");
     /* other non-ASCII passes unchanged; invalid UTF-8 passes raw */
     EXPECT("text/plain", NULL, "caf\xc3\xa9 \xe4\xb8\xad", "caf\xc3\xa9 \xe4\xb8\xad|");
-    EXPECT("text/plain", NULL, "a\xc0\xae" "b\xff", "a\xc0\xae" "b\xff|");
+    EXPECT("text/plain", NULL,
+           "a\xc0\xae"
+           "b\xff",
+           "a\xc0\xae"
+           "b\xff|");
     EXPECT("text/plain", NULL, "cut \xe2\x80", "cut \xe2\x80|");
     /* normalisation inside JSON escapes too */
     EXPECT("application/json", NULL, "\"4\\u200b1\\uff11\"", "411|");
@@ -329,7 +339,9 @@ static void test_utf16(void)
     expect_bin("text/plain; charset=utf-16", NULL, b, n, "plain text|", "utf16", __LINE__);
     /* surrogate pair U+1F600 in UTF-16LE */
     const uint8_t sp[] = {0xff, 0xfe, 'a', 0, 0x3d, 0xd8, 0x00, 0xde, 'b', 0};
-    expect_bin("text/plain; charset=utf-16", NULL, sp, sizeof(sp), "a\xf0\x9f\x98\x80" "b|",
+    expect_bin("text/plain; charset=utf-16", NULL, sp, sizeof(sp),
+               "a\xf0\x9f\x98\x80"
+               "b|",
                NULL, __LINE__);
 }
 
@@ -426,7 +438,7 @@ static void test_base64_long(void)
 static void test_form(void)
 {
     const char *F = "application/x-www-form-urlencoded";
-    EXPECT_PATH(F, NULL, "Action=SendEmail&To=a%40b.com&Msg=hello+world", 
+    EXPECT_PATH(F, NULL, "Action=SendEmail&To=a%40b.com&Msg=hello+world",
                 "{Action}SendEmail|{To}a@b.com|{Msg}hello world|", "form");
     EXPECT(F, NULL, "a=%zz%4&b=%", "{a}%zz%4|{b}%|");
     EXPECT(F, NULL, "n%61me=v%2541", "{name}v%41|");
@@ -471,7 +483,8 @@ static void test_compress(void)
                "{\"messages\":[{\"role\":\"user\",\"content\":\"card 4111111111111111\"}]}|",
                NULL, __LINE__);
     /* truncated */
-    expect_bin("application/json", "gzip", z, zn - 5, "{messages}{role}user|{content}card 4111111111111111|!truncated gzip stream!", NULL,
+    expect_bin("application/json", "gzip", z, zn - 5,
+               "{messages}{role}user|{content}card 4111111111111111|!truncated gzip stream!", NULL,
                __LINE__);
     expect_bin("application/json", "gzip", z, 5, "!truncated gzip stream!", NULL, __LINE__);
     /* corrupt header */
@@ -485,16 +498,16 @@ static void test_compress(void)
     expect_bin("application/json", "deflate", z, zn, want, "deflate>json", __LINE__);
     memcpy(z2, z, zn);
     memcpy(z2 + zn, "xx", 2);
-    expect_bin("application/json", "deflate", z2, zn + 2,
-               "{messages}{role}user|{content}card 4111111111111111|!trailing data after deflate stream!",
-               NULL, __LINE__);
+    expect_bin(
+        "application/json", "deflate", z2, zn + 2,
+        "{messages}{role}user|{content}card 4111111111111111|!trailing data after deflate stream!",
+        NULL, __LINE__);
     /* zstd */
     zn = ZSTD_compress(z, sizeof(z), body, n, 3);
     CHECK(!ZSTD_isError(zn));
     expect_bin("application/json", "zstd", z, zn, want, "zstd>json", __LINE__);
     expect_bin("application/octet-stream", NULL, z, zn, want, "zstd>json", __LINE__);
-    expect_bin("application/json", "zstd", z, zn - 3, "!truncated zstd stream!", NULL,
-               __LINE__);
+    expect_bin("application/json", "zstd", z, zn - 3, "!truncated zstd stream!", NULL, __LINE__);
     /* a legacy zstd v0.5 frame magic is refused */
     expect_bin("text/plain", "zstd", "\x25\xb5\x2f\xfd\x1e\x00\x00\x00\x74", 9,
                "!malformed zstd stream!", NULL, __LINE__);
@@ -502,10 +515,8 @@ static void test_compress(void)
     size_t gn = zlib_make((const uint8_t *)body, n, z2, sizeof(z2), 16 + 15);
     zn = ZSTD_compress(z, sizeof(z), z2, gn, 3);
     expect_bin("application/json", "gzip, zstd", z, zn, want, "zstd>gzip>json", __LINE__);
-    expect_bin("application/json", "gzip, zstd", z2, gn, "!malformed zstd stream!", NULL,
-               __LINE__);
-    expect_bin("application/json", "gzip,,identity, zstd", z, zn, want, "zstd>gzip>json",
-               __LINE__);
+    expect_bin("application/json", "gzip, zstd", z2, gn, "!malformed zstd stream!", NULL, __LINE__);
+    expect_bin("application/json", "gzip,,identity, zstd", z, zn, want, "zstd>gzip>json", __LINE__);
     /* br: a stored (uncompressed) meta-block written by hand: WBITS=16
        (bit 0), ISLAST=0, MNIBBLES=4, MLEN-1, ISUNCOMPRESSED=1, then an empty
        last meta-block. */
@@ -518,11 +529,16 @@ static void test_compress(void)
            1 (ISUNCOMPRESSED), pad to byte */
         uint64_t bits = 0;
         unsigned nb = 0;
-        bits |= 0ull << nb; nb += 1;
-        bits |= 0ull << nb; nb += 1;
-        bits |= 0ull << nb; nb += 2;
-        bits |= (uint64_t)(tl - 1) << nb; nb += 16;
-        bits |= 1ull << nb; nb += 1;
+        bits |= 0ull << nb;
+        nb += 1;
+        bits |= 0ull << nb;
+        nb += 1;
+        bits |= 0ull << nb;
+        nb += 2;
+        bits |= (uint64_t)(tl - 1) << nb;
+        nb += 16;
+        bits |= 1ull << nb;
+        nb += 1;
         nb = (nb + 7) & ~7u;
         for (unsigned i = 0; i < nb / 8; i++)
             br[bn++] = (uint8_t)(bits >> (8 * i));
@@ -609,7 +625,8 @@ static void test_multipart(void)
                 "{a}value a||{j}{email}a@b.com||", "multipart>form");
     /* CR, LF and "--" inside a body are data; a near-boundary too */
     EXPECT(M, NULL,
-           "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nl1\r\nl2\r\n--Xy\r\n\r\r\n--XyZ--",
+           "--XyZ\r\nContent-Disposition: form-data; "
+           "name=\"a\"\r\n\r\nl1\r\nl2\r\n--Xy\r\n\r\r\n--XyZ--",
            "{a}l1\r\nl2\r\n--Xy\r\n\r||");
     /* quoted boundary with a space, multipart/mixed without names */
     EXPECT("multipart/mixed; boundary=\"a b\"", NULL,
@@ -721,8 +738,8 @@ static void test_awschunked(void)
         bn += gn;
         memcpy(buf + bn, "\r\n0\r\n\r\n", 7);
         bn += 7;
-        expect_bin("text/plain", "gzip, aws-chunked", buf, bn, "secret text|",
-                   "aws-chunked>gzip", __LINE__);
+        expect_bin("text/plain", "gzip, aws-chunked", buf, bn, "secret text|", "aws-chunked>gzip",
+                   __LINE__);
     }
     EXPECT("aws-chunked", NULL, "5;chunk-signature=abc\r\nhello\r\n0\r\n\r\n",
            "!malformed aws-chunked framing at byte 21!");
@@ -810,14 +827,12 @@ static void test_eventstream(void)
     hl = es_hdr_str(h, ":event-type", "chunk");
     n = es_msg(m, h, hl, "{\"a\":\"b\"}");
     m[n - 1] ^= 1;
-    expect_bin(E, NULL, m, n, "{chunk}{a}b||!event-stream message CRC mismatch!", NULL,
-               __LINE__);
+    expect_bin(E, NULL, m, n, "{chunk}{a}b||!event-stream message CRC mismatch!", NULL, __LINE__);
     m[n - 1] ^= 1;
     m[8] ^= 1;
     expect_bin(E, NULL, m, n, "!event-stream prelude CRC mismatch!", NULL, __LINE__);
     m[8] ^= 1;
-    expect_bin(E, NULL, m, n - 6, "{chunk}{a}b!truncated event-stream message!", NULL,
-               __LINE__);
+    expect_bin(E, NULL, m, n - 6, "{chunk}{a}b!truncated event-stream message!", NULL, __LINE__);
     expect_bin(E, NULL, m, 5, "!truncated event-stream message!", NULL, __LINE__);
     for (int d = -1; d <= 1; d++) {
         uint8_t pre[12];
@@ -843,26 +858,25 @@ static void test_cbor(void)
 {
     const char *C = "application/cbor";
     /* {"modelId":"m1","messages":[{"text":"a@b.com"}]} */
-    const uint8_t doc[] = {0xa2, 0x67, 'm', 'o', 'd', 'e', 'l', 'I', 'd', 0x62, 'm', '1',
-                           0x68, 'm', 'e', 's', 's', 'a', 'g', 'e', 's', 0x81, 0xa1,
-                           0x64, 't', 'e', 'x', 't', 0x67, 'a', '@', 'b', '.', 'c', 'o', 'm'};
-    expect_bin(C, NULL, doc, sizeof(doc), "{modelId}m1|{messages}{text}a@b.com|", "cbor",
-               __LINE__);
+    const uint8_t doc[] = {0xa2, 0x67, 'm', 'o', 'd',  'e', 'l', 'I', 'd', 0x62, 'm',  '1',
+                           0x68, 'm',  'e', 's', 's',  'a', 'g', 'e', 's', 0x81, 0xa1, 0x64,
+                           't',  'e',  'x', 't', 0x67, 'a', '@', 'b', '.', 'c',  'o',  'm'};
+    expect_bin(C, NULL, doc, sizeof(doc), "{modelId}m1|{messages}{text}a@b.com|", "cbor", __LINE__);
     expect_bin(NULL, NULL, doc, sizeof(doc), "{modelId}m1|{messages}{text}a@b.com|", "cbor",
                __LINE__);
     /* integers: 4111111111111111 (uint64), -5, 0; float; tag; true/null */
-    const uint8_t ints[] = {0x87, 0x1b, 0x00, 0x0e, 0x9b, 0x08, 0xa5, 0x68, 0xf1, 0xc7, 0x24,
-                            0x00, 0xfb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0xc1, 0x1a, 0x65,
-                            0x53, 0xf1, 0x00, 0xf5, 0xf6};
+    const uint8_t ints[] = {0x87, 0x1b, 0x00, 0x0e, 0x9b, 0x08, 0xa5, 0x68, 0xf1, 0xc7,
+                            0x24, 0x00, 0xfb, 0x3f, 0xf8, 0,    0,    0,    0,    0,
+                            0,    0xc1, 0x1a, 0x65, 0x53, 0xf1, 0x00, 0xf5, 0xf6};
     expect_bin(C, NULL, ints, sizeof(ints), "4111111111111111|-5|0|1700000000|", NULL, __LINE__);
     /* indefinite map, indefinite text in chunks, indefinite array */
-    const uint8_t indef[] = {0xbf, 0x61, 'k', 0x7f, 0x63, 'a', 'b', 'c', 0x62, 'd', 'e', 0xff,
-                             0x61, 'l', 0x9f, 0x61, 'x', 0xff, 0xff};
+    const uint8_t indef[] = {0xbf, 0x61, 'k',  0x7f, 0x63, 'a',  'b', 'c',  0x62, 'd',
+                             'e',  0xff, 0x61, 'l',  0x9f, 0x61, 'x', 0xff, 0xff};
     expect_bin(C, NULL, indef, sizeof(indef), "{k}abcde|{l}x|", NULL, __LINE__);
     /* byte strings: text is scanned, a PNG reported, the rest still decoded */
-    const uint8_t bs[] = {0xa2, 0x61, 'b', 0x4b, 'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r',
-                          'l', 'd', 0x61, 'p', 0x4c, 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a,
-                          '\n', 0, 0, 0, 0x0d};
+    const uint8_t bs[] = {0xa2, 0x61, 'b',  0x4b, 'h',  'e',  'l', 'l',  'o',  ' ',
+                          'w',  'o',  'r',  'l',  'd',  0x61, 'p', 0x4c, 0x89, 'P',
+                          'N',  'G',  '\r', '\n', 0x1a, '\n', 0,   0,    0,    0x0d};
     expect_bin(C, NULL, bs, sizeof(bs), "{b}hello world|{p}!CBOR byte string holds a PNG image!",
                NULL, __LINE__);
     const uint8_t bin[] = {0x82, 0x48, 1, 2, 3, 4, 5, 6, 7, 8, 0x61, 'z'};
@@ -948,7 +962,9 @@ static void test_large_random_splits(void)
     for (int i = 0; i < 4000; i++) {
         n += (size_t)snprintf(j + n, cap - n,
                               "%s{\"role\":\"user\",\"n\":%d,\"content\":\"line %d\\n\\u0041KIA "
-                              "\xef\xbc\x94" "\xe2\x80\x8b" "1 caf\xc3\xa9 %s tail words here\"}",
+                              "\xef\xbc\x94"
+                              "\xe2\x80\x8b"
+                              "1 caf\xc3\xa9 %s tail words here\"}",
                               i ? "," : "", i * 7919, i, (i % 5 == 0) ? b64 : "no blob");
     }
     n += (size_t)snprintf(j + n, cap - n, "]}");
@@ -1011,9 +1027,9 @@ static void test_api(void)
     CHECK(strcmp(cls_decode_chain_path(c), "gzip>json") == 0);
     CHECK(cls_decode_chain_feed(c, (const uint8_t *)"", 0) == SGW_OK);
     CHECK(cls_decode_chain_finish(c) == SGW_OK);
-    CHECK(cls_decode_chain_finish(c) == SGW_OK);       /* idempotent */
+    CHECK(cls_decode_chain_finish(c) == SGW_OK);                            /* idempotent */
     CHECK(cls_decode_chain_feed(c, (const uint8_t *)"x", 1) == SGW_EINVAL); /* after finish */
-    CHECK(r.len == 0);                                  /* empty body: nothing to report */
+    CHECK(r.len == 0); /* empty body: nothing to report */
     cls_decode_chain_free(c);
     cls_decode_chain_free(NULL);
     free(r.buf);
