@@ -732,15 +732,26 @@ struct dec_text {
     struct dec base;
     int checked;
     size_t peek_len;
+    struct dec *json; /* owned: text that starts like JSON is decoded as JSON */
     uint8_t peek[TEXT_PEEK];
 };
 
+/* Text that begins with '{' or '[' (a JSON body sent as text/plain) goes
+ * through the lenient JSON decoder: its escapes ("\u0041KIA") are resolved,
+ * and text that is not JSON after all passes raw from the first error. */
 static int text_check(struct dec_text *t)
 {
     t->checked = 1;
     const char *magic = dec_binary_magic(t->peek, t->peek_len);
     if (magic)
         return dec_fail(&t->base, 0, "text body holds %s", magic);
+    if (t->peek_len && (t->peek[0] == '{' || t->peek[0] == '[') &&
+        t->base.nest + 1 <= DEC_MAX_NEST) {
+        int rc = dec_new_json_lenient(t->base.env, t->base.nest + 1, &t->json);
+        if (rc != SGW_OK)
+            return rc;
+        return dec_feed(t->json, t->peek, t->peek_len);
+    }
     return dec_text_data(t->base.env, t->peek, t->peek_len);
 }
 
@@ -762,6 +773,8 @@ static int text_feed(struct dec *d, const uint8_t *p, size_t n)
         if (rc != SGW_OK || d->dead)
             return rc;
     }
+    if (t->json)
+        return dec_feed(t->json, p, n);
     return dec_text_data(d->env, p, n);
 }
 
@@ -773,10 +786,17 @@ static int text_finish(struct dec *d)
         if (rc != SGW_OK || d->dead)
             return rc;
     }
+    if (t->json)
+        return dec_finish(t->json);
     return dec_text_boundary(d->env);
 }
 
-static const struct dec_ops text_ops = {"text", text_feed, text_finish, NULL};
+static void text_destroy(struct dec *d)
+{
+    dec_free(((struct dec_text *)d)->json);
+}
+
+static const struct dec_ops text_ops = {"text", text_feed, text_finish, text_destroy};
 
 int dec_new_text(struct dec_env *env, unsigned nest, struct dec **out)
 {

@@ -10,6 +10,8 @@
  *
  * Speed: unescaped string runs are found with SIMD (AVX2 when the CPU has it,
  * SSE2 otherwise) and pushed as one data call straight from the input. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,15 +151,40 @@ struct dec_json {
     uint8_t u8_lo, u8_hi;  /* allowed range of the next one */
     uint32_t depth;
     uint32_t max_depth;
-    int seen; /* something other than whitespace was seen */
+    int seen;     /* something other than whitespace was seen */
+    int lenient;  /* on an error, fall back to raw text */
+    int fallback; /* lenient: an error was seen at fallback_at */
+    int raw;      /* lenient: now passing raw text */
+    uint64_t fallback_at;
     size_t key_len;
     uint8_t key[DEC_CONTEXT_MAX];
     uint8_t stack[]; /* '{' or '[' per level, max_depth entries */
 };
 
+/* A syntax error at stream offset `at`. Strict: reported as uninspectable
+ * ("<what> at byte N"). Lenient (JSON found in a body declared as text): the
+ * rest of the body from the error on is passed on as raw text instead. */
+__attribute__((format(printf, 3, 4))) static int js_error(struct dec_json *j, uint64_t at,
+                                                          const char *fmt, ...)
+{
+    if (j->lenient) {
+        if (!j->fallback) {
+            j->fallback = 1;
+            j->fallback_at = at;
+        }
+        return SGW_OK;
+    }
+    char msg[DEC_REASON_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return dec_fail(&j->base, 0, "%s at byte %llu", msg, (unsigned long long)at);
+}
+
 static int js_malformed(struct dec_json *j, uint64_t at)
 {
-    return dec_fail(&j->base, 0, "malformed JSON at byte %llu", (unsigned long long)at);
+    return js_error(j, at, "malformed JSON");
 }
 
 static int is_ws(uint8_t c)
@@ -266,18 +293,16 @@ static int js_esc_byte(struct dec_json *j, uint8_t c, uint64_t at)
         case 'u':
             return SGW_OK;
         default:
-            return dec_fail(&j->base, 0, "invalid JSON escape at byte %llu",
-                            (unsigned long long)at);
+            return js_error(j, at, "invalid JSON escape");
         }
         if (j->hi_surrogate)
-            return dec_fail(&j->base, 0, "unpaired surrogate in JSON at byte %llu",
-                            (unsigned long long)at);
+            return js_error(j, at, "unpaired surrogate in JSON");
         j->esc_len = 0;
         j->st = JS_STR;
         return js_str_out(j, &out, 1);
     }
     if (hexval(c) < 0)
-        return dec_fail(&j->base, 0, "invalid JSON escape at byte %llu", (unsigned long long)at);
+        return js_error(j, at, "invalid JSON escape");
     if (j->esc_len < 6)
         return SGW_OK;
     uint32_t cp = (uint32_t)((hexval(j->esc[2]) << 12) | (hexval(j->esc[3]) << 8) |
@@ -285,8 +310,7 @@ static int js_esc_byte(struct dec_json *j, uint8_t c, uint64_t at)
     j->esc_len = 0;
     if (j->hi_surrogate) {
         if (cp < 0xdc00 || cp > 0xdfff)
-            return dec_fail(&j->base, 0, "unpaired surrogate in JSON at byte %llu",
-                            (unsigned long long)at);
+            return js_error(j, at, "unpaired surrogate in JSON");
         cp = 0x10000 + ((j->hi_surrogate - 0xd800) << 10) + (cp - 0xdc00);
         j->hi_surrogate = 0;
     } else if (cp >= 0xd800 && cp <= 0xdbff) {
@@ -294,8 +318,7 @@ static int js_esc_byte(struct dec_json *j, uint8_t c, uint64_t at)
         j->st = JS_STR;
         return SGW_OK;
     } else if (cp >= 0xdc00 && cp <= 0xdfff) {
-        return dec_fail(&j->base, 0, "unpaired surrogate in JSON at byte %llu",
-                        (unsigned long long)at);
+        return js_error(j, at, "unpaired surrogate in JSON");
     }
     uint8_t o[4];
     size_t len = utf8_put(o, cp);
@@ -306,8 +329,7 @@ static int js_esc_byte(struct dec_json *j, uint8_t c, uint64_t at)
 static int js_push(struct dec_json *j, uint8_t open, uint64_t at)
 {
     if (j->depth >= j->max_depth)
-        return dec_fail(&j->base, 0, "JSON nesting deeper than %u at byte %llu",
-                        (unsigned)j->max_depth, (unsigned long long)at);
+        return js_error(j, at, "JSON nesting deeper than %u", (unsigned)j->max_depth);
     j->stack[j->depth++] = open;
     j->st = open == '{' ? JS_OBJ_FIRST : JS_ARR_FIRST;
     return SGW_OK;
@@ -467,7 +489,9 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
     const uint64_t base = d->fed;
     size_t i = 0;
     int rc = SGW_OK;
-    while (i < n && rc == SGW_OK && !d->dead) {
+    if (j->raw)
+        return dec_text_data(d->env, p, n);
+    while (i < n && rc == SGW_OK && !d->dead && !j->fallback) {
         uint8_t c;
         switch (j->st) {
         case JS_STR: {
@@ -500,8 +524,7 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
             }
             if (i > s) {
                 if (j->hi_surrogate) {
-                    rc = dec_fail(d, 0, "unpaired surrogate in JSON at byte %llu",
-                                  (unsigned long long)(base + s));
+                    rc = js_error(j, (base + s), "unpaired surrogate in JSON");
                     break;
                 }
                 rc = js_str_out(j, p + s, i - s);
@@ -509,8 +532,7 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
                     break;
             }
             if (bad) {
-                rc = dec_fail(d, 0, "invalid UTF-8 in JSON at byte %llu",
-                              (unsigned long long)(base + i));
+                rc = js_error(j, (base + i), "invalid UTF-8 in JSON");
                 break;
             }
             if (i == n)
@@ -518,8 +540,7 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
             c = p[i];
             if (c == '"') {
                 if (j->hi_surrogate) {
-                    rc = dec_fail(d, 0, "unpaired surrogate in JSON at byte %llu",
-                                  (unsigned long long)(base + i));
+                    rc = js_error(j, (base + i), "unpaired surrogate in JSON");
                     break;
                 }
                 i++;
@@ -617,12 +638,22 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
             break;
         }
     }
+    if (rc == SGW_OK && j->fallback && !j->raw) {
+        /* lenient: the text from the error on goes out as it is */
+        j->raw = 1;
+        size_t at = j->fallback_at > base ? (size_t)(j->fallback_at - base) : 0;
+        rc = dec_text_boundary(d->env);
+        if (rc == SGW_OK && at < n)
+            rc = dec_text_data(d->env, p + at, n - at);
+    }
     return rc;
 }
 
 static int json_finish(struct dec *d)
 {
     struct dec_json *j = (struct dec_json *)d;
+    if (j->raw)
+        return dec_text_boundary(d->env);
     if (j->st == JS_NUM && js_num_complete(j) && j->depth == 0) {
         int rc = dec_text_boundary(d->env);
         if (rc != SGW_OK)
@@ -631,10 +662,20 @@ static int json_finish(struct dec *d)
     }
     if (j->st == JS_DONE || (j->st == JS_VALUE && j->depth == 0 && (j->multi || !j->seen)))
         return SGW_OK;
-    return dec_fail(d, 0, "truncated JSON at byte %llu", (unsigned long long)d->fed);
+    if (j->lenient)
+        return dec_text_boundary(d->env);
+    return js_error(j, d->fed, "truncated JSON");
 }
 
 static const struct dec_ops json_ops = {"json", json_feed, json_finish, NULL};
+
+int dec_new_json_lenient(struct dec_env *env, unsigned nest, struct dec **out)
+{
+    int rc = dec_new_json(env, nest, 1, out);
+    if (rc == SGW_OK)
+        ((struct dec_json *)*out)->lenient = 1;
+    return rc;
+}
 
 int dec_new_json(struct dec_env *env, unsigned nest, int multi, struct dec **out)
 {

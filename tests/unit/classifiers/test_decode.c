@@ -272,6 +272,12 @@ static void test_types(void)
     EXPECT("text/plain", NULL, "\x1f", "\x1f|"); /* too short to be gzip */
     EXPECT("text/csv", NULL, "PK\x03\x04rest", "!text body holds zip archive!");
     EXPECT("text/plain", NULL, "short", "short|");
+    /* JSON sent as text: escapes resolved; text that only looks like JSON
+       passes raw from the first syntax error */
+    EXPECT("text/plain", NULL, "{\"k\":\"\\u0041KIA\"}", "{k}AKIA|");
+    EXPECT("text/plain", NULL, "[INFO] mail a@b.com", "|INFO] mail a@b.com|");
+    EXPECT("text/plain", NULL, "[\"x\", 1] and 4111 1111", "x|1||and 4111 1111|");
+    EXPECT("text/plain", NULL, "{\"a\":\"b", "{a}b|");
     EXPECT("multipart/form-data", NULL, "--x\r\n", "!multipart without a valid boundary!");
 }
 
@@ -478,9 +484,12 @@ static void test_compress(void)
     /* two members */
     memcpy(z2, z, zn);
     memcpy(z2 + zn, z, zn);
-    expect_bin("text/plain", "gzip", z2, 2 * zn,
-               "{\"messages\":[{\"role\":\"user\",\"content\":\"card 4111111111111111\"}]}"
-               "{\"messages\":[{\"role\":\"user\",\"content\":\"card 4111111111111111\"}]}|",
+    expect_bin("application/json", "gzip", z2, 2 * zn,
+               "{messages}{role}user|{content}card 4111111111111111|!malformed JSON at byte 64!",
+               NULL, __LINE__);
+    expect_bin("application/x-ndjson", "gzip", z2, 2 * zn,
+               "{messages}{role}user|{content}card 4111111111111111|"
+               "{messages}{role}user|{content}card 4111111111111111|",
                NULL, __LINE__);
     /* truncated */
     expect_bin("application/json", "gzip", z, zn - 5,
