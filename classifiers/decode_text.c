@@ -437,9 +437,7 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
     } else if (b->mode == B64M_SHORT) {
         const uint8_t *s = b->in_held ? b->held : chunk;
         size_t n = b->in_held ? b->held_len : chunk_len;
-        if (b->in_held)
-            rc = b->out->data(b->out->ctx, b->held, b->held_len);
-        if (rc == SGW_OK && b->nb64 >= B64_MIN_RUN) {
+        if (b->nb64 >= B64_MIN_RUN) {
             size_t len = 0;
             struct b64q qs;
             if (b64_pick(b, s, n, 1, &len, &qs, &rc) && rc == SGW_OK) {
@@ -463,16 +461,11 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
     return rc;
 }
 
-/* The short run reached B64_HOLD characters and continues: decide. The
- * original of the first B64_HOLD characters has been forwarded by the caller
- * when the run is in the chunk; held characters are forwarded here. */
+/* The short run reached B64_HOLD characters and continues: decide. Its
+ * original text has been passed on by the caller. */
 static int b64_go_long(struct dec_b64 *b, const uint8_t *s, size_t n)
 {
     int rc = SGW_OK;
-    if (b->in_held)
-        rc = b->out->data(b->out->ctx, b->held, b->held_len);
-    if (rc != SGW_OK)
-        return rc;
     size_t len = 0;
     struct b64q qs;
     if (b64_pick(b, s, n, 0, &len, &qs, &rc) && rc == SGW_OK) {
@@ -636,14 +629,15 @@ static int b64_data(void *ctx, const uint8_t *p, size_t n)
                    (cl == B64C_EOL && b->pad == 0 && b->nb64 >= B64_MIN_RUN);
         if (cont && b->mode == B64M_SHORT && b->run == B64_HOLD) {
             /* the held window is full and the run goes on: decide now */
-            if (!b->in_held) {
+            if (i > fwd) {
                 rc = b->out->data(b->out->ctx, p + fwd, i - fwd);
                 if (rc != SGW_OK)
                     return rc;
-                rc = b64_go_long(b, p + rs, i - rs);
-            } else {
-                rc = b64_go_long(b, b->held, B64_HOLD);
             }
+            if (!b->in_held)
+                rc = b64_go_long(b, p + rs, i - rs);
+            else
+                rc = b64_go_long(b, b->held, B64_HOLD);
             if (rc != SGW_OK)
                 return rc;
             fwd = i;
@@ -660,36 +654,28 @@ static int b64_data(void *ctx, const uint8_t *p, size_t n)
             i++;
             continue;
         }
-        /* p[i] ends the run */
-        if (b->mode == B64M_SHORT && !b->in_held) {
-            if (b->nb64 >= B64_MIN_RUN) {
-                rc = b->out->data(b->out->ctx, p + fwd, i - fwd);
-                if (rc != SGW_OK)
-                    return rc;
-                fwd = i;
-            }
-            rc = b64_run_end(b, p + rs, i - rs);
-        } else {
-            if (b->mode == B64M_SHORT && b->in_held)
-                fwd = i; /* the held run's tail in this chunk is in held[] */
-            rc = b64_run_end(b, NULL, 0);
+        /* p[i] ends the run: its original text goes first, then what it
+           decodes to */
+        if (b->mode == B64M_SHORT && b->nb64 >= B64_MIN_RUN && i > fwd) {
+            rc = b->out->data(b->out->ctx, p + fwd, i - fwd);
+            if (rc != SGW_OK)
+                return rc;
+            fwd = i;
         }
+        if (b->mode == B64M_SHORT && !b->in_held)
+            rc = b64_run_end(b, p + rs, i - rs);
+        else
+            rc = b64_run_end(b, NULL, 0);
         if (rc != SGW_OK)
             return rc;
     }
-    /* end of this call: hold a short run that lives in the chunk */
+    /* end of this call: a short run that may go on is copied for decoding
+       (its text is passed on now, like the rest) */
     if (b->run > 0 && b->mode == B64M_SHORT && !b->in_held) {
-        if (rs > fwd)
-            rc = b->out->data(b->out->ctx, p + fwd, rs - fwd);
-        if (rc != SGW_OK)
-            return rc;
         memcpy(b->held, p + rs, n - rs);
         b->held_len = n - rs;
         b->in_held = 1;
-        return SGW_OK;
     }
-    if (b->run > 0 && b->mode == B64M_SHORT && b->in_held)
-        return SGW_OK; /* everything of this call is in held[] */
     if (n > fwd)
         rc = b->out->data(b->out->ctx, p + fwd, n - fwd);
     return rc;
@@ -811,6 +797,18 @@ static size_t put_utf8(uint8_t *o, uint32_t cp)
     return 4;
 }
 
+/* Appends a code point, flushing first when it might not fit. */
+static int u16_put(struct dec_utf16 *u, uint32_t cp)
+{
+    if (u->olen + 4 > OUTBUF) {
+        int rc = u16_flush(u);
+        if (rc != SGW_OK)
+            return rc;
+    }
+    u->olen += put_utf8(u->out + u->olen, cp);
+    return SGW_OK;
+}
+
 static int u16_unit(struct dec_utf16 *u, uint16_t w)
 {
     if (!u->started) {
@@ -827,9 +825,9 @@ static int u16_unit(struct dec_utf16 *u, uint16_t w)
             cp = 0x10000 + ((u->hi - 0xd800) << 10) + (w - 0xdc00u);
             u->hi = 0;
         } else {
-            u->olen += put_utf8(u->out + u->olen, 0xfffd);
             u->hi = 0;
-            return u16_unit(u, w);
+            int rc = u16_put(u, 0xfffd); /* a high surrogate without its pair */
+            return rc != SGW_OK ? rc : u16_unit(u, w);
         }
     } else if (w >= 0xd800 && w <= 0xdbff) {
         u->hi = w;
@@ -839,10 +837,7 @@ static int u16_unit(struct dec_utf16 *u, uint16_t w)
     } else {
         cp = w;
     }
-    u->olen += put_utf8(u->out + u->olen, cp);
-    if (u->olen >= OUTBUF)
-        return u16_flush(u);
-    return SGW_OK;
+    return u16_put(u, cp);
 }
 
 static int utf16_feed(struct dec *d, const uint8_t *p, size_t n)
@@ -872,10 +867,10 @@ static int utf16_feed(struct dec *d, const uint8_t *p, size_t n)
 static int utf16_finish(struct dec *d)
 {
     struct dec_utf16 *u = (struct dec_utf16 *)d;
-    if (u->hi)
-        u->olen += put_utf8(u->out + u->olen, 0xfffd);
+    int rc = u->hi ? u16_put(u, 0xfffd) : SGW_OK;
     u->hi = 0;
-    int rc = u->olen ? u16_flush(u) : SGW_OK;
+    if (rc == SGW_OK && u->olen)
+        rc = u16_flush(u);
     if (rc != SGW_OK)
         return rc;
     if (u->have_byte)

@@ -349,6 +349,18 @@ static void test_utf16(void)
                "a\xf0\x9f\x98\x80"
                "b|",
                NULL, __LINE__);
+    /* many high surrogates without their pair: U+FFFD each, output bounded
+       (a regression: the output buffer overflowed) */
+    size_t hn = 40000;
+    uint8_t *hs = malloc(hn);
+    for (size_t i = 0; i < hn; i += 2) {
+        hs[i] = 0x00;
+        hs[i + 1] = 0xd8;
+    }
+    char *got = run("text/plain; charset=utf-16le", NULL, hs, hn);
+    CHECK(strlen(got) == hn / 2 * 3 + 1);
+    free(got);
+    free(hs);
 }
 
 /* ---- base64 runs ---- */
