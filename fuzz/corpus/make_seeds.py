@@ -184,7 +184,28 @@ def seeds_decode(es, mp):
     write("fuzz_classifiers_decode", "regress-zstd-legacy", base64.b64decode("xTkoJbUv/R4AAAB0"))
 
 
+# ---- text pipeline: byte 0 = type (low 3 bits) and split seed ----
+def seeds_text():
+    secret = "AKIAIOSFODNN7EXAMPLE card 4111 1111 1111 1111 a@b.com"
+    b64 = base64.b64encode(secret.encode()).decode()
+    seeds = [
+        (0, ("plain " + b64 + " tail, " + base64.b64encode(b64.encode()).decode()).encode()),
+        (0, "\uff14\uff11\u200b11 \u00a0x\u00ad y \u0664\u0661".encode()),
+        (0, b'{"k":"\\u0041KIA","n":[1,2]} and more'),
+        (1, ("\ufeff" + secret).encode("utf-16-le")),
+        (3, secret.encode("utf-16-be")),
+        (2, "\ud83d\ude00 x".encode("utf-16-le", "surrogatepass") + b"\x00\xd8\x00\xd8"),
+        (4, b"Action=Send&To=a%40b.com&Msg=hi+there&bad=%zz%4&lonely"),
+        (0, ("-".join([b64] * 5) + "\r\n" + b64).encode()),
+        (0, base64.b64encode(b"%PDF-1.4 binary\x00\x01\x02 stuff").decode().encode()),
+        (6, base64.urlsafe_b64encode(secret.encode()).rstrip(b"=")),
+    ]
+    for i, (t, body) in enumerate(seeds):
+        write("fuzz_classifiers_text", "seed%02d" % i, bytes([((i * 8) & 0xf8) | t]) + body)
+
+
 def main():
+    seeds_text()
     seeds_json()
     seeds_cbor()
     es = seeds_eventstream()
