@@ -576,7 +576,7 @@ static void test_bomb(void)
 {
     /* 1 GiB of zeros: 1024 gzip members of 1 MiB each */
     size_t mib = 1u << 20;
-    uint8_t *zeros = calloc(1, mib);
+    uint8_t *zeros = calloc(1, 2 * mib);
     uint8_t member[4096];
     size_t mn = zlib_make(zeros, mib, member, sizeof(member), 16 + 15);
     size_t total = mn * 1024;
@@ -618,6 +618,29 @@ static void test_bomb(void)
     }
     g_lim.max_decoded = 0;
     g_lim.max_ratio = 0;
+    /* the ratio (here ~1000:1) counts only once more than 1 MiB was made */
+    {
+        uint32_t ratios[] = {500, 5000};
+        size_t sizes[] = {mib / 2, 2 * mib};
+        for (size_t k = 0; k < 2; k++) {
+            for (size_t q = 0; q < 2; q++) {
+                g_lim.max_ratio = ratios[k];
+                uint8_t small[8192];
+                size_t sn = zlib_make(zeros, sizes[q], small, sizeof(small), 16 + 15);
+                struct rec r = {0};
+                struct cls_sink s = {&r, rec_data, rec_boundary, rec_context, rec_unins};
+                struct cls_decode_chain *c = NULL;
+                CHECK(cls_decode_chain_new("text/plain", "gzip", &g_lim, &s, &c) == SGW_OK);
+                CHECK(cls_decode_chain_feed(c, small, sn) == SGW_OK);
+                CHECK(cls_decode_chain_finish(c) == SGW_OK);
+                int is_bomb = (r.flags & CLS_FF_BOMB) != 0;
+                CHECK(is_bomb == (k == 0 && q == 1));
+                cls_decode_chain_free(c);
+                free(r.buf);
+            }
+        }
+        g_lim.max_ratio = 0;
+    }
     /* nested gzip beyond the layer limit */
     uint8_t a[8192], b[8192];
     const char *t = "hello";
@@ -707,6 +730,19 @@ static void test_multipart(void)
            "\x1f\x8b\x08xxxxx\r\n--XyZ\r\n"
            "Content-Disposition: form-data; name=\"b\"\r\n\r\nok\r\n--XyZ--",
            "{a}!text body holds gzip data!|{b}ok||");
+    /* multipart inside multipart: bounded nesting */
+    {
+        size_t cap = 8192, n = 0;
+        char *in = malloc(cap);
+        for (int lvl = 0; lvl < 12; lvl++)
+            n += (size_t)snprintf(in + n, cap - n,
+                                  "--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n",
+                                  lvl, lvl + 1);
+        char *got = run("multipart/mixed; boundary=b0", NULL, in, n);
+        CHECK(strstr(got, "!decoder nesting too deep!") != NULL);
+        free(got);
+        free(in);
+    }
     /* header block at N-1 / N / N+1 of MP_HDR_MAX (8192, final CRLF included) */
     for (int d = -1; d <= 1; d++) {
         size_t fixed = strlen("Content-Disposition: form-data; name=\"a\"\r\nX-Pad: \r\n\r\n");
