@@ -78,7 +78,37 @@ __attribute__((target("avx2"))) static size_t find_special_avx2(const uint8_t *p
         if (mask)
             return i + (size_t)__builtin_ctz(mask);
     }
-    return i + find_special_sse2(p + i, n - i);
+    if (i == n)
+        return n;
+    if (n >= 32) {
+        /* the last partial block: one overlapping load, earlier bytes masked */
+        size_t j = n - 32;
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(p + j));
+        __m256i ma = _mm256_or_si256(_mm256_cmpeq_epi8(a, q), _mm256_cmpeq_epi8(a, bs));
+        ma = _mm256_or_si256(ma, _mm256_cmpeq_epi8(_mm256_min_epu8(a, c1f), a));
+        unsigned mask = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(ma, a)) >> (i - j);
+        return mask ? i + (size_t)__builtin_ctz(mask) : n;
+    }
+    /* short input: 16-byte steps, VEX-encoded here (calling the legacy-SSE
+       version with dirty upper halves would cost AVX-SSE transitions) */
+    const __m128i q1 = _mm_set1_epi8('"'), bs1 = _mm_set1_epi8('\\'), c1 = _mm_set1_epi8(0x1f);
+    if (n >= 16) {
+        for (size_t j = 0;; j = n - 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + j));
+            __m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, q1), _mm_cmpeq_epi8(v, bs1));
+            m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_min_epu8(v, c1), v));
+            unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(m, v)) >> (i - j);
+            if (mask)
+                return i + (size_t)__builtin_ctz(mask);
+            if (j == n - 16)
+                return n;
+            i = 16;
+        }
+    }
+    for (; i < n; i++)
+        if (p[i] == '"' || p[i] == '\\' || p[i] < 0x20 || p[i] >= 0x80)
+            return i;
+    return n;
 }
 
 typedef size_t (*find_fn)(const uint8_t *, size_t);

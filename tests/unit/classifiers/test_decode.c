@@ -223,6 +223,33 @@ static void test_json(void)
     EXPECT(J, NULL, "{\"p\":\"benign\",\"p\":\"SECRET\"}", "{p}benign|{p}SECRET|");
 }
 
+/* the SIMD search against the obvious loop, for every length and position
+   around the 16/32/64-byte steps */
+static void test_find_special(void)
+{
+    uint8_t buf[200];
+    const uint8_t specials[] = {'"', '\\', 0x00, 0x1f, 0x80, 0xff};
+    for (size_t len = 0; len <= 160; len++) {
+        memset(buf, 'a', sizeof(buf));
+        buf[len] = '"'; /* beyond the end: must not be seen */
+        CHECK(dec_json_find_special(buf, len) == len);
+        for (size_t pos = 0; pos < len; pos++) {
+            for (size_t k = 0; k < sizeof(specials); k++) {
+                memset(buf, 0x7f, sizeof(buf));
+                buf[pos] = specials[k];
+                if (pos + 3 < len)
+                    buf[pos + 3] = '"';
+                size_t got = dec_json_find_special(buf, len);
+                if (got != pos) {
+                    fprintf(stderr, "find_special len %zu pos %zu byte %02x: %zu\n", len, pos,
+                            specials[k], got);
+                    failures++;
+                }
+            }
+        }
+    }
+}
+
 static void test_json_depth(void)
 {
     char in[300], want[400];
@@ -1109,6 +1136,7 @@ static void test_api(void)
 
 int main(void)
 {
+    test_find_special();
     test_json();
     test_json_depth();
     test_types();
