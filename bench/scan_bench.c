@@ -253,6 +253,30 @@ static int on_nothing(unsigned id, unsigned long long f, unsigned long long t, u
     return 0;
 }
 
+__attribute__((noinline)) static struct cls_scan_stats run_scanner(struct cls_worker *w, const struct capture *cap)
+{
+    struct cls_scan_stats sum = {0};
+    size_t prev = 0, unit = 0;
+    for (size_t body = 0; body < cap->nbody; body++) {
+        struct cls_scanner *sc = NULL;
+        if (cls_scanner_new(w, 0, NULL, NULL, &sc) != 0)
+            exit(3);
+        for (; unit < cap->bodies[body]; unit++) {
+            cls_scanner_data(sc, cap->buf + prev, cap->bounds[unit] - prev);
+            cls_scanner_boundary(sc);
+            prev = cap->bounds[unit];
+        }
+        cls_scanner_finish(sc);
+        const struct cls_scan_stats *x = cls_scanner_stats(sc);
+        sum.windows += x->windows;
+        sum.window_bytes += x->window_bytes;
+        sum.regex_runs += x->regex_runs;
+        sum.validated += x->validated;
+        cls_scanner_free(sc);
+    }
+    return sum;
+}
+
 static void bench_stages(void)
 {
     struct cls_sink nsink = {NULL, null_data, null_boundary, null_context, null_uninsp};
@@ -298,31 +322,19 @@ static void bench_stages(void)
         if (t < tpre)
             tpre = t;
     }
-    /* the whole scanner on the decoded text, one scanner per body */
+    /* the whole scanner on the decoded text, one scanner per body;
+       SCAN_ONLY=N: N scanner runs (profiling; callgrind can collect only
+       inside run_scanner with --toggle-collect=run_scanner) */
     double tscan = 1e9;
     struct cls_scan_stats st = {0};
-    for (int r = 0; r < (getenv("SCAN_ONLY") ? 20 : 3); r++) {
-        struct cls_scan_stats sum = {0};
+    const char *so = getenv("SCAN_ONLY");
+    unsigned long reps = so ? strtoul(so, NULL, 10) : 3;
+    if (so && reps < 1)
+        reps = 20;
+    for (unsigned long r = 0; r < reps; r++) {
         double t0 = now();
-        size_t prev = 0, unit = 0;
-        for (size_t body = 0; body < cap.nbody; body++) {
-            struct cls_scanner *sc = NULL;
-            cls_scanner_new(w, 0, NULL, NULL, &sc);
-            for (; unit < cap.bodies[body]; unit++) {
-                cls_scanner_data(sc, cap.buf + prev, cap.bounds[unit] - prev);
-                cls_scanner_boundary(sc);
-                prev = cap.bounds[unit];
-            }
-            cls_scanner_finish(sc);
-            const struct cls_scan_stats *x = cls_scanner_stats(sc);
-            sum.windows += x->windows;
-            sum.window_bytes += x->window_bytes;
-            sum.regex_runs += x->regex_runs;
-            sum.validated += x->validated;
-            cls_scanner_free(sc);
-        }
+        st = run_scanner(w, &cap);
         double t = now() - t0;
-        st = sum;
         if (t < tscan)
             tscan = t;
     }

@@ -79,7 +79,6 @@ struct cls_scanner {
     uint64_t w_start, w_need, w_ctx;
     int w_cut_left;
     size_t wlen;            /* valid bytes in wbuf[] */
-    uint32_t w_ndig, w_nup, w_ndot, w_nsep, w_run, w_maxrun, w_flags;
     uint64_t w_anchors;
     size_t n_whits;
     int whits_overflow;
@@ -99,7 +98,9 @@ struct cls_scanner {
     int finished, failed;
     int lower_ok;
     struct cls_scan_stats st;
-    /* ---- buffers: not cleared at creation, every byte read was written ---- */
+    /* ---- buffers: not cleared at creation; every byte read was written, except
+       that the SIMD mask loads read whole 64-byte blocks of wbuf and clear
+       the bits past its valid bytes ---- */
     struct cls_cand_buf {
         size_t n;
         struct cand c[MAX_CANDS];
@@ -121,12 +122,11 @@ enum {
 };
 
 static uint8_t cls_tab[256];
-static uint16_t flag_tab[256];
+static void select_masks(void);
 
 static void build_tables(void)
 {
     uint8_t t[256] = {0};
-    uint16_t fl[256] = {0};
     for (int c = 0; c < 256; c++) {
         int alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
         if (alnum || strchr("._%+-/=@:~!#$*^|&?", c))
@@ -141,23 +141,182 @@ static void build_tables(void)
     t['@'] |= C_AT;
     t['.'] |= C_DOT;
     t[0] &= (uint8_t)~C_TOK;
-    fl['@'] = CLS_WF_AT;
-    fl['.'] = CLS_WF_DOT;
-    fl[':'] = CLS_WF_COLON;
-    fl['-'] = CLS_WF_DASH;
-    fl['+'] = CLS_WF_PLUS;
-    fl['/'] = CLS_WF_SLASH;
-    fl['('] = CLS_WF_PAREN;
-    fl[' '] = CLS_WF_SPACE;
-    fl['='] = CLS_WF_EQ;
     memcpy(cls_tab, t, sizeof(t));
-    memcpy(flag_tab, fl, sizeof(fl));
+    select_masks();
 }
+
+/* ---- byte-class bit masks over 64 bytes ----
+ * A window's end and its features (digit count, longest digit run,
+ * upper-case letters, dots, separators, which punctuation it holds) are
+ * computed from 64-bit masks, one bit per byte, instead of a byte loop.
+ * end_masks: token bytes, digits, '@'. feat_masks: digits, upper case and
+ * the punctuation of enum cls_wflag. Both read exactly 64 bytes; callers
+ * clear the bits past the bytes they own. AVX2 when the CPU has it (chosen
+ * once in build_tables), else a byte loop over the same tables. */
+struct end_masks {
+    uint64_t tok, dig, at;
+};
+
+enum { FM_AT, FM_DOT, FM_COLON, FM_DASH, FM_PLUS, FM_SLASH, FM_PAREN, FM_SPACE, FM_EQ, FM__N };
+static const uint8_t fm_char[FM__N] = {'@', '.', ':', '-', '+', '/', '(', ' ', '='};
+static const uint32_t fm_flag[FM__N] = {CLS_WF_AT,    CLS_WF_DOT,   CLS_WF_COLON, CLS_WF_DASH, CLS_WF_PLUS,
+                                        CLS_WF_SLASH, CLS_WF_PAREN, CLS_WF_SPACE, CLS_WF_EQ};
+
+struct feat_masks {
+    uint64_t dig, up;
+    uint64_t ch[FM__N];
+};
+
+static void end_masks_scalar(const uint8_t *p, struct end_masks *m)
+{
+    uint64_t tok = 0, dig = 0, at = 0;
+    for (unsigned k = 0; k < 64; k++) {
+        uint8_t c = cls_tab[p[k]];
+        tok |= (uint64_t)((c & C_TOK) != 0) << k;
+        dig |= (uint64_t)((c & C_DIG) != 0) << k;
+        at |= (uint64_t)((c & C_AT) != 0) << k;
+    }
+    m->tok = tok;
+    m->dig = dig;
+    m->at = at;
+}
+
+static void feat_masks_scalar(const uint8_t *p, struct feat_masks *m)
+{
+    memset(m, 0, sizeof(*m));
+    for (unsigned k = 0; k < 64; k++) {
+        uint8_t c = cls_tab[p[k]];
+        m->dig |= (uint64_t)((c & C_DIG) != 0) << k;
+        m->up |= (uint64_t)((c & C_UP) != 0) << k;
+        for (unsigned f = 0; f < FM__N; f++)
+            m->ch[f] |= (uint64_t)(p[k] == fm_char[f]) << k;
+    }
+}
+
+static void (*end_masks)(const uint8_t *p, struct end_masks *m) = end_masks_scalar;
+static void (*feat_masks)(const uint8_t *p, struct feat_masks *m) = feat_masks_scalar;
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+/* token bytes by nibble lookup: tok_lo[low nibble] has bit (high nibble - 2)
+   set when that byte is a token byte; only high nibbles 2..7 hold any */
+static uint8_t tok_lo[16], tok_hi[16];
+
+__attribute__((target("avx2"))) static inline uint64_t mm_mask64(__m256i a, __m256i b)
+{
+    return (uint64_t)(uint32_t)_mm256_movemask_epi8(a) | ((uint64_t)(uint32_t)_mm256_movemask_epi8(b) << 32);
+}
+
+__attribute__((target("avx2"))) static inline __m256i mm_range(__m256i v, char lo, char span)
+{
+    __m256i d = _mm256_sub_epi8(v, _mm256_set1_epi8(lo));
+    return _mm256_cmpeq_epi8(_mm256_min_epu8(d, _mm256_set1_epi8(span)), d);
+}
+
+__attribute__((target("avx2"))) static void end_masks_avx2(const uint8_t *p, struct end_masks *m)
+{
+    const __m256i lo_t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)tok_lo));
+    const __m256i hi_t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)tok_hi));
+    const __m256i nib = _mm256_set1_epi8(0x0f), zero = _mm256_setzero_si256(), at = _mm256_set1_epi8('@');
+    __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+    __m256i t0 = _mm256_and_si256(_mm256_shuffle_epi8(lo_t, _mm256_and_si256(v0, nib)),
+                                  _mm256_shuffle_epi8(hi_t, _mm256_and_si256(_mm256_srli_epi16(v0, 4), nib)));
+    __m256i t1 = _mm256_and_si256(_mm256_shuffle_epi8(lo_t, _mm256_and_si256(v1, nib)),
+                                  _mm256_shuffle_epi8(hi_t, _mm256_and_si256(_mm256_srli_epi16(v1, 4), nib)));
+    m->tok = ~mm_mask64(_mm256_cmpeq_epi8(t0, zero), _mm256_cmpeq_epi8(t1, zero));
+    m->dig = mm_mask64(mm_range(v0, '0', 9), mm_range(v1, '0', 9));
+    m->at = mm_mask64(_mm256_cmpeq_epi8(v0, at), _mm256_cmpeq_epi8(v1, at));
+}
+
+__attribute__((target("avx2"))) static void feat_masks_avx2(const uint8_t *p, struct feat_masks *m)
+{
+    __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+    m->dig = mm_mask64(mm_range(v0, '0', 9), mm_range(v1, '0', 9));
+    m->up = mm_mask64(mm_range(v0, 'A', 25), mm_range(v1, 'A', 25));
+    for (unsigned f = 0; f < FM__N; f++) {
+        __m256i c = _mm256_set1_epi8((char)fm_char[f]);
+        m->ch[f] = mm_mask64(_mm256_cmpeq_epi8(v0, c), _mm256_cmpeq_epi8(v1, c));
+    }
+}
+
+static void select_masks(void)
+{
+    for (int c = 0; c < 256; c++)
+        if ((cls_tab[c] & C_TOK) && c >= 0x20 && c < 0x80)
+            tok_lo[c & 15] |= (uint8_t)(1u << ((c >> 4) - 2));
+    for (int h = 2; h < 8; h++)
+        tok_hi[h] = (uint8_t)(1u << (h - 2));
+    /* the lookup must agree with the table for every byte, else stay scalar */
+    for (int c = 0; c < 256; c++) {
+        int lut = (tok_lo[c & 15] & tok_hi[c >> 4]) != 0;
+        if (lut != ((cls_tab[c] & C_TOK) != 0))
+            return;
+    }
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) {
+        end_masks = end_masks_avx2;
+        feat_masks = feat_masks_avx2;
+    }
+}
+#else
+static void select_masks(void)
+{
+}
+#endif
 
 static void init_tables(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, build_tables);
+}
+
+static inline uint64_t low_bits(size_t k)
+{
+    return k >= 64 ? ~0ull : ((1ull << k) - 1);
+}
+
+struct wfeat {
+    uint32_t ndig, nup, ndot, nsep, maxrun, flags;
+};
+
+/* the features of buf[0, n): buf must be readable up to n rounded up to 64 */
+static void window_features(const uint8_t *buf, size_t n, struct wfeat *w)
+{
+    memset(w, 0, sizeof(*w));
+    uint32_t run = 0;
+    for (size_t off = 0; off < n; off += 64) {
+        struct feat_masks m;
+        feat_masks(buf + off, &m);
+        size_t len = n - off < 64 ? n - off : 64;
+        uint64_t valid = low_bits(len);
+        uint64_t d = m.dig & valid;
+        w->ndig += (uint32_t)__builtin_popcountll(d);
+        w->nup += (uint32_t)__builtin_popcountll(m.up & valid);
+        w->ndot += (uint32_t)__builtin_popcountll(m.ch[FM_DOT] & valid);
+        w->nsep += (uint32_t)__builtin_popcountll((m.ch[FM_COLON] | m.ch[FM_DASH]) & valid);
+        for (unsigned f = 0; f < FM__N; f++)
+            if (m.ch[f] & valid)
+                w->flags |= fm_flag[f];
+        /* longest digit run, carried across chunks */
+        size_t pos = 0;
+        while (d) {
+            size_t st = (size_t)__builtin_ctzll(d);
+            if (st > pos)
+                run = 0;
+            uint64_t x = ~(d >> st);
+            size_t l = x ? (size_t)__builtin_ctzll(x) : 64 - st;
+            run += (uint32_t)l;
+            if (run > w->maxrun)
+                w->maxrun = run;
+            pos = st + l;
+            d = pos >= 64 ? 0 : d & (~0ull << pos);
+        }
+        if (pos < len)
+            run = 0;
+    }
 }
 
 static uint8_t lc(uint8_t c)
@@ -626,10 +785,12 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
     sc->cands.n = 0;
     int cut_left = sc->w_cut_left;
     int rc;
-    const uint32_t ndig = sc->w_ndig, nup = sc->w_nup;
-    const uint32_t mr = sc->w_maxrun;
-    const uint32_t wfl = sc->w_flags | (sc->w_ndot >= 3 ? CLS_WF_3DOTS : 0u) |
-                         (sc->w_nsep >= 5 ? CLS_WF_SEP5 : 0u) | (mr >= 4 ? CLS_WF_RUN4 : 0u) |
+    struct wfeat ft;
+    window_features(sc->wbuf + ws, we - ws, &ft);
+    const uint32_t ndig = ft.ndig, nup = ft.nup;
+    const uint32_t mr = ft.maxrun;
+    const uint32_t wfl = ft.flags | (ft.ndot >= 3 ? CLS_WF_3DOTS : 0u) |
+                         (ft.nsep >= 5 ? CLS_WF_SEP5 : 0u) | (mr >= 4 ? CLS_WF_RUN4 : 0u) |
                          (mr >= 6 ? CLS_WF_RUN6 : 0u) | (mr >= 7 ? CLS_WF_RUN7 : 0u) |
                          (mr >= 8 ? CLS_WF_RUN8 : 0u);
     const uint64_t anch = sc->w_anchors;
@@ -723,13 +884,6 @@ static void open_window(struct cls_scanner *sc, uint64_t t)
     sc->w_cut_left = a0 > sc->seg_start && (cls_tab[byte_at(sc, a0 - 1)] & C_TOK);
     uint64_t ctx = a0 - ((a0 - sc->seg_start) < PRECTX ? (a0 - sc->seg_start) : PRECTX);
     sc->wlen = 0;
-    sc->w_ndig = 0;
-    sc->w_nup = 0;
-    sc->w_ndot = 0;
-    sc->w_nsep = 0;
-    sc->w_run = 0;
-    sc->w_maxrun = 0;
-    sc->w_flags = 0;
     sc->w_anchors = 0;
     sc->n_whits = 0;
     sc->whits_overflow = 0;
@@ -743,17 +897,6 @@ static void open_window(struct cls_scanner *sc, uint64_t t)
         memcpy(sc->wbuf, sc->sp + (ctx - sc->soff), (size_t)(t - ctx));
     }
     sc->wlen = (size_t)(t - ctx);
-    for (size_t x = (size_t)(a0 - ctx); x < sc->wlen; x++) {
-        uint8_t b = sc->wbuf[x];
-        sc->w_ndig += (cls_tab[b] & C_DIG) != 0;
-        sc->w_nup += (cls_tab[b] & C_UP) != 0;
-        sc->w_ndot += (cls_tab[b] & C_DOT) != 0;
-        sc->w_nsep += b == ':' || b == '-';
-        sc->w_run = (cls_tab[b] & C_DIG) ? sc->w_run + 1 : 0;
-        if (sc->w_run > sc->w_maxrun)
-            sc->w_maxrun = sc->w_run;
-        sc->w_flags |= flag_tab[b];
-    }
     sc->w_ctx = ctx;
     sc->w_start = a0;
     sc->w_need = t;
@@ -784,65 +927,109 @@ static int close_window(struct cls_scanner *sc, uint64_t end, int cut_right, int
 }
 
 /* Consumes slice bytes into the open window from index i; returns the index
- * where the window closed (that byte is not part of it) or sn. */
+ * where the window closed (that byte is not part of it) or sn.
+ *
+ * The window closes at the first byte a that is no token byte, is no
+ * literal hit and lies at or past `need` (a digit before it sets need to
+ * its offset + 1 + R_DIGIT, an '@' to + 1 + R_AT, a literal to its `right`);
+ * it is cut at w_start + MAXW. 64 bytes at a time: the candidates are the
+ * bits of the non-token mask, and need at each of them follows from the
+ * last digit and '@' before it. A chunk holding a literal hit or the MAXW
+ * edge goes byte by byte. */
 static int window_run(struct cls_scanner *sc, size_t *pi)
 {
     const uint8_t *p = sc->sp;
     size_t i = *pi, n = sc->sn;
-    /* the per-byte state lives in registers; written back on every exit */
     uint64_t need = sc->w_need, next_lit = sc->ilit < sc->nlits ? sc->lits[sc->ilit].pos : UINT64_MAX;
     const uint64_t soff = sc->soff, wend = sc->w_start + MAXW;
-    uint32_t ndig = sc->w_ndig, nup = sc->w_nup, ndot = sc->w_ndot, nsep = sc->w_nsep;
-    uint32_t run = sc->w_run, maxrun = sc->w_maxrun, flags = sc->w_flags;
     size_t wlen = sc->wlen;
     int closing = 0, cut = 0;
-    for (; i < n; i++) {
-        uint64_t a = soff + i;
-        uint8_t b = p[i];
-        uint8_t cl = cls_tab[b];
-        if (a >= need && !(cl & C_TOK) && a != next_lit) {
-            closing = 1;
-            break;
-        }
-        if (a >= wend) {
-            closing = cut = 1;
-            break;
-        }
-        sc->wbuf[wlen++] = b;
-        if (cl & C_DIG) {
-            ndig++;
-            run++;
-            if (run > maxrun)
-                maxrun = run;
-            if (a + 1 + R_DIGIT > need)
-                need = a + 1 + R_DIGIT;
-        } else {
-            run = 0;
-            if ((cl & C_AT) && a + 1 + R_AT > need)
-                need = a + 1 + R_AT;
-        }
-        nup += (cl & C_UP) != 0;
-        ndot += (cl & C_DOT) != 0;
-        nsep += b == ':' || b == '-';
-        flags |= flag_tab[b];
-        if (a == next_lit) {
-            sc->w_need = need;
-            while (sc->ilit < sc->nlits && sc->lits[sc->ilit].pos == a) {
-                apply_lit(sc, &sc->lits[sc->ilit]);
-                sc->ilit++;
+    uint8_t pad[64];
+    while (i < n && !closing) {
+        uint64_t base = soff + i;
+        size_t k = n - i < 64 ? n - i : 64;
+        if (next_lit < base + k || wend < base + k) {
+            /* byte by byte through this chunk */
+            size_t stop = i + k;
+            for (; i < stop; i++) {
+                uint64_t a = soff + i;
+                uint8_t b = p[i];
+                uint8_t cl = cls_tab[b];
+                if (a >= need && !(cl & C_TOK) && a != next_lit) {
+                    closing = 1;
+                    break;
+                }
+                if (a >= wend) {
+                    closing = cut = 1;
+                    break;
+                }
+                sc->wbuf[wlen++] = b;
+                if (cl & C_DIG) {
+                    if (a + 1 + R_DIGIT > need)
+                        need = a + 1 + R_DIGIT;
+                } else if ((cl & C_AT) && a + 1 + R_AT > need) {
+                    need = a + 1 + R_AT;
+                }
+                if (a == next_lit) {
+                    sc->w_need = need;
+                    while (sc->ilit < sc->nlits && sc->lits[sc->ilit].pos == a) {
+                        apply_lit(sc, &sc->lits[sc->ilit]);
+                        sc->ilit++;
+                    }
+                    need = sc->w_need;
+                    next_lit = sc->ilit < sc->nlits ? sc->lits[sc->ilit].pos : UINT64_MAX;
+                }
             }
-            need = sc->w_need;
-            next_lit = sc->ilit < sc->nlits ? sc->lits[sc->ilit].pos : UINT64_MAX;
+            continue;
         }
+        const uint8_t *q = p + i;
+        if (k < 64) {
+            memcpy(pad, q, k);
+            memset(pad + k, 0, 64 - k);
+            q = pad;
+        }
+        struct end_masks m;
+        end_masks(q, &m);
+        uint64_t valid = low_bits(k);
+        uint64_t dig = m.dig & valid, at = m.at & valid, cand = ~m.tok & valid;
+        size_t take = k;
+        while (cand) {
+            unsigned j = (unsigned)__builtin_ctzll(cand);
+            uint64_t before = (1ull << j) - 1;
+            uint64_t nd = need;
+            if (dig & before) {
+                uint64_t x = base + (uint64_t)(63 - __builtin_clzll(dig & before)) + 1 + R_DIGIT;
+                if (x > nd)
+                    nd = x;
+            }
+            if (at & before) {
+                uint64_t x = base + (uint64_t)(63 - __builtin_clzll(at & before)) + 1 + R_AT;
+                if (x > nd)
+                    nd = x;
+            }
+            if (base + j >= nd) {
+                take = j;
+                closing = 1;
+                break;
+            }
+            cand &= cand - 1;
+        }
+        uint64_t used = low_bits(take);
+        if (dig & used) {
+            uint64_t x = base + (uint64_t)(63 - __builtin_clzll(dig & used)) + 1 + R_DIGIT;
+            if (x > need)
+                need = x;
+        }
+        if (at & used) {
+            uint64_t x = base + (uint64_t)(63 - __builtin_clzll(at & used)) + 1 + R_AT;
+            if (x > need)
+                need = x;
+        }
+        memcpy(sc->wbuf + wlen, p + i, take);
+        wlen += take;
+        i += take;
     }
     sc->w_need = need;
-    sc->w_ndig = ndig;
-    sc->w_nup = nup;
-    sc->w_ndot = ndot;
-    sc->w_nsep = nsep;
-    sc->w_run = run;
-    sc->w_maxrun = maxrun;
-    sc->w_flags = flags;
     sc->wlen = wlen;
     *pi = i;
     if (closing)
