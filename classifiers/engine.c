@@ -170,6 +170,43 @@ static int build_patterns(struct cls_engine *e, char *err, size_t errlen)
     e->n_anchored = 0;
     while (e->n_anchored < e->n_pats && e->pats[e->n_anchored].anchors)
         e->n_anchored++;
+    /* the gate sets (see struct cls_gates) */
+    struct cls_gates *g = &e->gates;
+    if (e->n_pats > CLS_MAX_PATS) {
+        errf(err, errlen, "pattern table: more than %d patterns", CLS_MAX_PATS);
+        return SGW_EINVAL;
+    }
+    for (size_t i = 0; i < e->n_pats; i++) {
+        const struct cls_cpattern *p = &e->pats[i];
+        size_t wd = i / 64;
+        uint64_t bit = 1ull << (i % 64);
+        if (p->min_digits >= CLS_GATE_DIGITS || p->min_upper >= CLS_GATE_UPPER) {
+            errf(err, errlen, "pattern table: %s gate out of range", cls_types[p->type].name);
+            return SGW_EINVAL;
+        }
+        for (size_t k = p->min_digits; k < CLS_GATE_DIGITS; k++)
+            g->digits[k].w[wd] |= bit;
+        for (size_t k = p->min_upper; k < CLS_GATE_UPPER; k++)
+            g->upper[k].w[wd] |= bit;
+        if (!p->anchors)
+            g->unanchored.w[wd] |= bit;
+        for (size_t a = 0; a < CLS_A__COUNT; a++)
+            if (p->anchors & (1ull << a))
+                g->anchor[a].w[wd] |= bit;
+        /* a pattern passes when every flag byte passes need, and any when
+           some byte meets one of its any_flags (or it has none): the any
+           sets of the bytes are OR-ed, so a byte with no any_flags bits of
+           the pattern contributes only when the pattern has none at all */
+        for (unsigned b = 0; b < 4; b++) {
+            uint32_t nb = (p->need_flags >> (8 * b)) & 0xff, ab = (p->any_flags >> (8 * b)) & 0xff;
+            for (uint32_t v = 0; v < 256; v++) {
+                if ((v & nb) == nb)
+                    g->need[b][v].w[wd] |= bit;
+                if (p->any_flags ? (v & ab) != 0 : 1)
+                    g->any[b][v].w[wd] |= bit;
+            }
+        }
+    }
     return SGW_OK;
 }
 

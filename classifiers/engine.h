@@ -163,11 +163,31 @@ struct cls_fpset {
     size_t n;
 };
 
+/* A set of compiled patterns: bit i = pats[i]. The gates of all patterns
+ * are evaluated at once per window by intersecting precomputed sets. */
+#define CLS_MAX_PATS 128
+#define CLS_GATE_DIGITS 64 /* min_digits must stay below this */
+#define CLS_GATE_UPPER 32  /* min_upper must stay below this */
+struct cls_pset {
+    uint64_t w[CLS_MAX_PATS / 64];
+};
+
+struct cls_gates {
+    struct cls_pset digits[CLS_GATE_DIGITS]; /* [k]: min_digits <= k */
+    struct cls_pset upper[CLS_GATE_UPPER];   /* [k]: min_upper <= k */
+    struct cls_pset unanchored;
+    struct cls_pset anchor[CLS_A__COUNT];    /* [a]: anchors hold a */
+    /* by flag byte: [b][v] for the flags v << 8b of a window */
+    struct cls_pset need[4][256];            /* need_flags within those bits met */
+    struct cls_pset any[4][256];             /* any_flags == 0 or meet one of them */
+};
+
 struct cls_engine {
     int refs;               /* atomic */
     uint32_t packs;
     struct cls_cpattern *pats; /* anchored first, then by ascending min_digits */
     size_t n_pats, n_anchored;
+    struct cls_gates gates;
     struct cls_custom *customs;
     size_t n_customs;
     struct cls_dict *dicts;

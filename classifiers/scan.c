@@ -796,17 +796,28 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
     const uint64_t anch = sc->w_anchors;
     uint64_t ctxm = 0;
     int ctxm_ok = 0;
-    for (size_t i = anch ? 0 : e->n_anchored; i < e->n_pats; i++) {
-        const struct cls_cpattern *g = &e->pats[i];
-        if (ndig < g->min_digits) {
-            if (i >= e->n_anchored)
-                break; /* sorted: every later pattern needs more digits */
+    /* the patterns whose gates pass, all at once */
+    const struct cls_gates *gs = &e->gates;
+    const struct cls_pset *gd = &gs->digits[ndig < CLS_GATE_DIGITS ? ndig : CLS_GATE_DIGITS - 1];
+    const struct cls_pset *gu = &gs->upper[nup < CLS_GATE_UPPER ? nup : CLS_GATE_UPPER - 1];
+    struct cls_pset run;
+    for (size_t k = 0; k < SGW_ARRAY_LEN(run.w); k++) {
+        uint64_t an = gs->unanchored.w[k];
+        for (uint64_t a = anch; a; a &= a - 1)
+            an |= gs->anchor[__builtin_ctzll(a)].w[k];
+        uint32_t b0 = wfl & 0xff, b1 = (wfl >> 8) & 0xff, b2 = (wfl >> 16) & 0xff, b3 = wfl >> 24;
+        uint64_t any = gs->any[0][b0].w[k] | gs->any[1][b1].w[k] | gs->any[2][b2].w[k] | gs->any[3][b3].w[k];
+        run.w[k] = gd->w[k] & gu->w[k] & an & any & gs->need[0][b0].w[k] & gs->need[1][b1].w[k] &
+                   gs->need[2][b2].w[k] & gs->need[3][b3].w[k];
+    }
+    for (size_t i = 0; i < e->n_pats; i++) {
+        uint64_t rest = run.w[i / 64] >> (i % 64);
+        if (!rest) {
+            i = (i / 64 + 1) * 64 - 1; /* nothing more in this word */
             continue;
         }
-        if ((g->anchors && !(g->anchors & anch)) ||
-            (wfl & g->need_flags) != g->need_flags || nup < g->min_upper ||
-            (g->any_flags && !(wfl & g->any_flags)))
-            continue;
+        i += (size_t)__builtin_ctzll(rest);
+        const struct cls_cpattern *g = &e->pats[i];
         if (g->needctx) {
             if (!ctxm_ok) {
                 ctxm = ctx_types(sc, end);
