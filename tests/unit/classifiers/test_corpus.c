@@ -28,7 +28,9 @@ static struct tally *tally_for(const char *type)
             return &tallies[i];
     if (ntallies == MAX_TYPES)
         return &tallies[MAX_TYPES - 1];
-    snprintf(names[ntallies], sizeof(names[0]), "%s", type);
+    size_t n = strnlen(type, sizeof(names[0]) - 1);
+    memcpy(names[ntallies], type, n);
+    names[ntallies][n] = '\0';
     tallies[ntallies].type = names[ntallies];
     return &tallies[ntallies++];
 }
