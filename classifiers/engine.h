@@ -55,6 +55,19 @@ enum cls_wflag {
     CLS_WF_RUN7 = 1u << 12,
     CLS_WF_RUN8 = 1u << 13,
     CLS_WF_SEP5 = 1u << 14,  /* five or more ':' / '-' */
+    /* shapes of adjacent bytes: exact for windows of up to 64 bytes; longer
+       windows have all of them set (a superset is safe: a gate only decides
+       whether the regex runs) */
+    CLS_WF_DU = 1u << 15,    /* a digit right before an upper-case letter */
+    CLS_WF_UD = 1u << 16,    /* an upper-case letter right before a digit */
+    CLS_WF_UU = 1u << 17,    /* two upper-case letters in a row */
+    CLS_WF_DSD = 1u << 18,   /* digit, one of " .-", digit */
+    CLS_WF_DDU = 1u << 19,   /* digit, '-', upper-case letter */
+    CLS_WF_IP3 = 1u << 20,   /* three or more dots with a digit on each side */
+    CLS_WF_UP6 = 1u << 21,   /* six upper-case letters in a row */
+    CLS_WF_AU6 = 1u << 22,   /* six of [A-Z0-9] in a row */
+    CLS_WF_DSD2 = 1u << 23,  /* two or more of digit, one of "./-", digit */
+    CLS_WF_COLON2 = 1u << 24, /* two or more ':' (exact at any length) */
 };
 
 /* Literal anchor groups (bits of a window's anchor mask). */

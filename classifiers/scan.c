@@ -286,7 +286,7 @@ struct wfeat {
 static void window_features(const uint8_t *buf, size_t n, struct wfeat *w)
 {
     memset(w, 0, sizeof(*w));
-    uint32_t run = 0;
+    uint32_t run = 0, ncolon = 0;
     for (size_t off = 0; off < n; off += 64) {
         struct feat_masks m;
         feat_masks(buf + off, &m);
@@ -316,7 +316,26 @@ static void window_features(const uint8_t *buf, size_t n, struct wfeat *w)
         }
         if (pos < len)
             run = 0;
+        if (n <= 64) {
+            uint64_t dg = m.dig & valid, up = m.up & valid, dash = m.ch[FM_DASH] & valid;
+            uint64_t dot = m.ch[FM_DOT] & valid, sep = (m.ch[FM_SPACE] & valid) | dot | dash;
+            uint64_t u2 = up & (up >> 1), u4 = u2 & (u2 >> 2);
+            uint64_t au = up | dg, a2 = au & (au >> 1), a4 = a2 & (a2 >> 2);
+            uint64_t dsd2 = (dg << 1) & (dot | dash | (m.ch[FM_SLASH] & valid)) & (dg >> 1);
+            w->flags |= (((dg << 1) & up) ? CLS_WF_DU : 0u) | (((up << 1) & dg) ? CLS_WF_UD : 0u) |
+                        (u2 ? CLS_WF_UU : 0u) | (((dg << 2) & (sep << 1) & dg) ? CLS_WF_DSD : 0u) |
+                        (((dg << 2) & (dash << 1) & up) ? CLS_WF_DDU : 0u) |
+                        (__builtin_popcountll((dg << 1) & dot & (dg >> 1)) >= 3 ? CLS_WF_IP3 : 0u) |
+                        ((u4 & (u2 >> 4)) ? CLS_WF_UP6 : 0u) | ((a4 & (a2 >> 4)) ? CLS_WF_AU6 : 0u) |
+                        (__builtin_popcountll(dsd2) >= 2 ? CLS_WF_DSD2 : 0u);
+        }
+        ncolon += (uint32_t)__builtin_popcountll(m.ch[FM_COLON] & valid);
     }
+    if (n > 64)
+        w->flags |= CLS_WF_DU | CLS_WF_UD | CLS_WF_UU | CLS_WF_DSD | CLS_WF_DDU | CLS_WF_IP3 | CLS_WF_UP6 |
+                    CLS_WF_AU6 | CLS_WF_DSD2;
+    if (ncolon >= 2)
+        w->flags |= CLS_WF_COLON2;
 }
 
 static uint8_t lc(uint8_t c)
