@@ -196,6 +196,35 @@ static void test_types(struct cls_worker *w)
     free(r);
 }
 
+/* Windows longer than 64 bytes take the conservative path of the shape
+ * gates (every shape assumed present): each positive case is still found
+ * when a run of spaced digits before and after stretches its window. */
+static void test_long_windows(struct cls_worker *w)
+{
+    struct result *r = malloc(sizeof(*r));
+    static const char pad[] = "7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7";
+    char buf[512];
+    for (size_t i = 0; i < SGW_ARRAY_LEN(cases); i++) {
+        if (!cases[i].type)
+            continue;
+        for (int where = 0; where < 2; where++) {
+            int n = where == 0 ? snprintf(buf, sizeof(buf), "%s; %s", cases[i].text, pad)
+                               : snprintf(buf, sizeof(buf), "%s. %s", pad, cases[i].text);
+            if (n < 0 || (size_t)n >= sizeof(buf)) {
+                FAIL("case %zu too long", i);
+                continue;
+            }
+            scan1(w, buf, r);
+            if (!has_type(r, cases[i].type)) {
+                FAIL("\"%s\" in a long window (%s): want %s", cases[i].text, where ? "after" : "before",
+                     cases[i].type);
+                dump("got", r);
+            }
+        }
+    }
+    free(r);
+}
+
 /* every split point of each positive case gives the same findings */
 static void test_split_small(struct cls_worker *w)
 {
@@ -599,6 +628,7 @@ int main(void)
     test_threads(e, w);
     cls_engine_unref(e); /* the worker keeps its own reference */
     test_types(w);
+    test_long_windows(w);
     test_split_small(w);
     test_split_random(w);
     test_straddle_and_units(w);
