@@ -233,6 +233,7 @@ struct px_upconn {
     uint64_t body_left;
     struct px_h1_chunked chunk;
     int clean;                    /* may go back to the pool after the response */
+    int eof;                      /* upstream closed; buffered input still to deliver */
 };
 
 /* Bidirectional splice of two bufferevents (CONNECT tunnel). A later TLS

@@ -240,7 +240,7 @@ static void h1_finish(struct px_upconn *u)
 {
     struct px_req *r = u->req;
     struct px_worker *w = u->w;
-    int reuse = u->clean && r->body_done &&
+    int reuse = u->clean && !u->eof && r->body_done &&
                 evbuffer_get_length(bufferevent_get_input(u->bev)) == 0 && !w->draining &&
                 !atomic_load(&w->rt->stopping) && w->n_idle < PX_POOL_MAX_IDLE;
     u->req = NULL;
@@ -392,6 +392,22 @@ static void h1_process(struct px_upconn *u)
     }
 }
 
+/* The upstream closed and everything it sent has been delivered: an
+ * EOF-delimited body is complete; anything else was cut short. */
+static void h1_after_eof(struct px_upconn *u)
+{
+    struct px_req *r = u->req;
+    if (u->head_done && u->body == PX_H1_BODY_EOF) {
+        u->clean = 0;
+        u->req = NULL;
+        r->up = NULL;
+        px_up_close(u);
+        px_req_resp_end(r);
+        return;
+    }
+    up_fail_req(u, 502, "upstream closed the connection", 0);
+}
+
 static void up_read_cb(struct bufferevent *bev, void *arg)
 {
     struct px_upconn *u = arg;
@@ -522,19 +538,18 @@ static void up_event_cb(struct bufferevent *bev, short what, void *arg)
         px_up_close(u);
         return;
     }
-    /* Busy h1: process what arrived before the close first. */
+    /* Busy h1: what arrived before the close is delivered first, possibly
+     * later (the client may be congested right now). */
+    if (what & BEV_EVENT_EOF) {
+        u->eof = 1;
+        h1_process(u);
+        if (!u->dead && u->req && evbuffer_get_length(bufferevent_get_input(u->bev)) == 0)
+            h1_after_eof(u);
+        return;
+    }
     h1_process(u);
     if (u->dead || !u->req)
         return;
-    struct px_req *r = u->req;
-    if (u->head_done && u->body == PX_H1_BODY_EOF && (what & BEV_EVENT_EOF)) {
-        u->clean = 0;
-        u->req = NULL;
-        r->up = NULL;
-        px_up_close(u);
-        px_req_resp_end(r);
-        return;
-    }
     up_fail_req(u, 502, why, 0);
 }
 
@@ -743,8 +758,12 @@ void px_up_resume(struct px_req *r)
     }
     if (u->req != r)
         return;
-    bufferevent_enable(u->bev, EV_READ);
+    if (!u->eof)
+        bufferevent_enable(u->bev, EV_READ);
     h1_process(u);
+    if (u->eof && !u->dead && u->req == r &&
+        evbuffer_get_length(bufferevent_get_input(u->bev)) == 0)
+        h1_after_eof(u);
 }
 
 void px_worker_pool_drain(struct px_worker *w)

@@ -118,6 +118,51 @@ def start_origin(ctx=None):
     return srv
 
 
+CLOSE_BODY = 16 * 1024 * 1024
+
+
+def start_close_origin():
+    """Origin that answers with Connection: close, 5 MiB (EOF-delimited for
+    /eof, Content-Length for /cl), then FIN (graceful), as slow as the reader."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+
+    def handle(c):
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            d = c.recv(4096)
+            if not d:
+                c.close()
+                return
+            buf += d
+        body = bytes(range(256)) * (CLOSE_BODY // 256)
+        if b"/cl" in buf.split(b"\r\n")[0]:
+            head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+        else:
+            head = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"
+        try:
+            c.sendall(head + body)
+            c.shutdown(socket.SHUT_WR)
+            c.settimeout(20)
+            while c.recv(65536):
+                pass
+        except OSError:
+            pass
+        c.close()
+
+    def loop():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(c,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+    return srv
+
+
 def make_pki(d):
     def run(*a):
         subprocess.run(a, check=True, capture_output=True, cwd=d, timeout=60)
@@ -220,6 +265,8 @@ def main():
         p_plain = plain.server_address[1]
         p_tls = tls.server_address[1]
         closed_port = free_port()
+        close_origin = start_close_origin()
+        p_close = close_origin.getsockname()[1]
 
         www = os.path.join(tmp, "www")
         os.mkdir(www)
@@ -248,6 +295,7 @@ def main():
                 "--resolve", "example.com:%d:127.0.0.1" % p_tls,
                 "--resolve", "badcert.test:%d:127.0.0.1" % p_tls,
                 "--resolve", "denied.org:%d:127.0.0.1" % p_plain,
+                "--resolve", "close.example.com:%d:127.0.0.1" % p_close,
                 "--resolve", "refused.example.com:%d:127.0.0.1" % closed_port,
                 "--max-request-line", "1024", "--max-head", "4096", "--max-headers", "20",
                 "--header-timeout-ms", "1500"]
@@ -330,6 +378,40 @@ def main():
         rc, out, err = curl("-x", proxy, "-o", "/dev/null", "-w", "%{size_download}",
                             "http://example.com:%d/big?n=5000000" % p_plain)
         check(out == b"5000000", "5 MB response streamed")
+
+        # 6b. upstream closes right after a large body while the client is still
+        # slow: everything it sent is delivered before the response ends
+        for path in (b"/eof", b"/cl"):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)  # before connect
+            s.settimeout(10)
+            s.connect(("127.0.0.1", port))
+            s.sendall(b"GET http://close.example.com:%d%s HTTP/1.1\r\nHost: close.example.com:%d\r\n"
+                      b"Connection: close\r\n\r\n" % (p_close, path, p_close))
+            time.sleep(1.0)  # the gateway's buffers fill, it stops reading the upstream
+            parts = []
+            while True:
+                d = s.recv(1 << 20)
+                if not d:
+                    break
+                parts.append(d)
+            s.close()
+            data = b"".join(parts)
+            head, _, body = data.partition(b"\r\n\r\n")
+            if b"transfer-encoding: chunked" in head.lower():
+                dec, i = [], 0
+                while True:
+                    j = body.index(b"\r\n", i)
+                    n = int(body[i:j], 16)
+                    if n == 0:
+                        break
+                    dec.append(body[j + 2:j + 2 + n])
+                    i = j + 2 + n + 2
+                body = b"".join(dec)
+            check(head.startswith(b"HTTP/1.1 200") and len(body) == CLOSE_BODY and
+                  body == bytes(range(256)) * (CLOSE_BODY // 256),
+                  "slow client gets all of a %s body the upstream sent before closing (%d bytes)"
+                  % (path.decode(), len(body)))
 
         # 7. keep-alive + pipelining on one client connection, upstream reuse
         s = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -476,6 +558,10 @@ def main():
                 p.wait()
         for s in servers:
             s.shutdown()
+        try:
+            close_origin.close()
+        except NameError:
+            pass
         shutil.rmtree(tmp, ignore_errors=True)
 
 
