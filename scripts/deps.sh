@@ -7,7 +7,7 @@ build=(build-essential cmake pkg-config clang libclang-rt-14-dev
        libevent-dev libssl-dev libnghttp2-dev liblmdb-dev libmaxminddb-dev
        libpcre2-dev libyaml-dev libhyperscan-dev zlib1g-dev libbrotli-dev libzstd-dev
        ca-certificates openssl)
-test=(curl nghttp2-server nghttp2-client python3 python3-h2 lmdb-utils iproute2)
+test=(curl nghttp2-server nghttp2-client python3 python3-h2 lmdb-utils iproute2 awscli nodejs)
 bench=(wrk haproxy nghttp2-proxy squid tinyproxy ripgrep)
 pkgs=("${build[@]}")
 case "$what" in
@@ -29,6 +29,10 @@ SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q >/dev/null || true
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+# Node.js from NodeSource bundles npm; Debian's nodejs needs the npm package.
+if [ "$what" != build ] && ! command -v npm >/dev/null 2>&1; then
+  $SUDO apt-get install -y -q --no-install-recommends npm >/dev/null
+fi
 # The bench peers are services Debian starts on install; bench starts its own.
 if [ "$what" = bench ]; then
   for s in haproxy squid tinyproxy nghttpx; do
