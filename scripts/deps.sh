@@ -20,6 +20,10 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# Node.js from NodeSource bundles npm; Debian's nodejs needs its npm package.
+if [ "$what" != build ] && ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
   echo "deps: all ${#pkgs[@]} packages present"
   exit 0
@@ -29,10 +33,6 @@ SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q >/dev/null || true
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-# Node.js from NodeSource bundles npm; Debian's nodejs needs the npm package.
-if [ "$what" != build ] && ! command -v npm >/dev/null 2>&1; then
-  $SUDO apt-get install -y -q --no-install-recommends npm >/dev/null
-fi
 # The bench peers are services Debian starts on install; bench starts its own.
 if [ "$what" = bench ]; then
   for s in haproxy squid tinyproxy nghttpx; do
