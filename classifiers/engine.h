@@ -226,6 +226,7 @@ struct cls_worker {
     void *scratch;          /* hs_scratch_t * */
     void *md;               /* pcre2_match_data_8 * */
     struct cls_key_cache kc[64]; /* keys repeat across bodies ("content", "text") */
+    struct cls_scanner *spare;   /* owned: the last freed scanner, reused by the next one */
 };
 
 /* SIMD trigger finders (prefilter.c): index of the first digit or '@' in
@@ -250,6 +251,8 @@ struct cls_scanner;
 int cls_scanner_new(struct cls_worker *w, int excerpts, const char *(*path_fn)(void *),
                     void *path_arg, struct cls_scanner **out);
 void cls_scanner_free(struct cls_scanner *sc);
+/* frees the worker's spare scanner (cls_worker_free) */
+void cls_scanner_drop_spare(struct cls_worker *w);
 /* cls_sink callbacks; ctx is the scanner */
 int cls_scanner_data(void *ctx, const uint8_t *p, size_t n);
 int cls_scanner_boundary(void *ctx);

@@ -1279,23 +1279,66 @@ int cls_scanner_finish(struct cls_scanner *sc)
     return SGW_OK;
 }
 
+static void scanner_destroy(struct cls_scanner *sc)
+{
+    if (sc->hs)
+        hs_close_stream(sc->hs, (hs_scratch_t *)sc->w->scratch, NULL, NULL);
+    free(sc->lits);
+    free(sc->ctxh);
+    free(sc->f);
+    free(sc->frank);
+    free(sc);
+}
+
 int cls_scanner_new(struct cls_worker *w, int excerpts, const char *(*path_fn)(void *), void *path_arg,
                     struct cls_scanner **out)
 {
     init_tables();
-    /* the state is small; the buffers behind it are large and need no clearing */
-    struct cls_scanner *sc = malloc(sizeof(*sc));
-    if (!sc)
-        return SGW_ENOMEM;
+    /* the state is small; the buffers behind it are large and need no
+       clearing. The worker's spare scanner (the last one freed) is reused
+       with its Hyperscan stream (reset when it was freed) and the capacity
+       of its growable arrays, which saves an allocation, a stream open and
+       a close per body. */
+    struct cls_scanner *sc = w->spare;
+    hs_stream_t *hs = NULL;
+    struct lit_hit *lits = NULL;
+    struct ctxhit *ctxh = NULL;
+    struct cls_finding *f = NULL;
+    uint16_t *frank = NULL;
+    size_t caplits = 0, capctx = 0, capf = 0;
+    if (sc) {
+        w->spare = NULL;
+        hs = sc->hs;
+        lits = sc->lits;
+        caplits = sc->caplits;
+        ctxh = sc->ctxh;
+        capctx = sc->capctx;
+        f = sc->f;
+        frank = sc->frank;
+        capf = sc->capf;
+    } else {
+        sc = malloc(sizeof(*sc));
+        if (!sc)
+            return SGW_ENOMEM;
+    }
     memset(sc, 0, offsetof(struct cls_scanner, cands) + sizeof(sc->cands.n));
+    sc->hs = hs;
+    sc->lits = lits;
+    sc->caplits = caplits;
+    sc->ctxh = ctxh;
+    sc->capctx = capctx;
+    sc->f = f;
+    sc->frank = frank;
+    sc->capf = capf;
     sc->w = w;
     sc->e = w->e;
     sc->excerpts = excerpts;
     sc->path_fn = path_fn;
     sc->path_arg = path_arg;
-    if (sc->e->hsdb) {
+    if (sc->e->hsdb && !sc->hs) {
         if (hs_open_stream((const hs_database_t *)sc->e->hsdb, 0, &sc->hs) != HS_SUCCESS) {
-            free(sc);
+            sc->hs = NULL;
+            scanner_destroy(sc);
             return SGW_ENOMEM;
         }
     }
@@ -1307,13 +1350,22 @@ void cls_scanner_free(struct cls_scanner *sc)
 {
     if (!sc)
         return;
-    if (sc->hs)
-        hs_close_stream(sc->hs, (hs_scratch_t *)sc->w->scratch, NULL, NULL);
-    free(sc->lits);
-    free(sc->ctxh);
-    free(sc->f);
-    free(sc->frank);
-    free(sc);
+    struct cls_worker *w = sc->w;
+    /* keep it for the next scanner of this worker: the stream goes back to
+       its initial state now (no callback: nothing is reported) */
+    if (!w->spare && (!sc->hs || hs_reset_stream(sc->hs, 0, NULL, NULL, NULL) == HS_SUCCESS)) {
+        w->spare = sc;
+        return;
+    }
+    scanner_destroy(sc);
+}
+
+void cls_scanner_drop_spare(struct cls_worker *w)
+{
+    if (w && w->spare) {
+        scanner_destroy(w->spare);
+        w->spare = NULL;
+    }
 }
 
 const struct cls_finding *cls_scanner_findings(const struct cls_scanner *sc, size_t *n)

@@ -225,6 +225,37 @@ static void test_long_windows(struct cls_worker *w)
     free(r);
 }
 
+/* A freed scanner is kept by its worker and reused by the next one: nothing
+ * of the old one (an open window, half a literal in the Hyperscan stream,
+ * findings, the JSON key) may leak into the new one. */
+static void test_reuse(struct cls_worker *w)
+{
+    struct result *r = malloc(sizeof(*r)), *fresh = malloc(sizeof(*fresh));
+    const char *tail = "SFODNN7EXAMPLE and 4111 1111";
+    scan1(w, tail, fresh);
+    struct cls_scanner *sc = NULL;
+    if (cls_scanner_new(w, 1, NULL, NULL, &sc) != SGW_OK) {
+        FAIL("scanner_new");
+    } else {
+        static const char key[] = "card";
+        static const char half[] = "key AKIAIO card 4111 1111 1111 1111 and 1111 2222 3333";
+        cls_scanner_context(sc, (const uint8_t *)key, sizeof(key) - 1);
+        if (cls_scanner_data(sc, (const uint8_t *)half, sizeof(half) - 1) != SGW_OK)
+            FAIL("data");
+        cls_scanner_free(sc); /* unfinished: window open, literal half seen */
+    }
+    scan1(w, tail, r);
+    if (!same(r, fresh)) {
+        FAIL("a reused scanner differs from a fresh one");
+        dump("fresh", fresh);
+        dump("reused", r);
+    }
+    if (has_type(r, "AWS_ACCESS_KEY"))
+        FAIL("a literal straddled two scanners");
+    free(r);
+    free(fresh);
+}
+
 /* every split point of each positive case gives the same findings */
 static void test_split_small(struct cls_worker *w)
 {
@@ -629,6 +660,7 @@ int main(void)
     cls_engine_unref(e); /* the worker keeps its own reference */
     test_types(w);
     test_long_windows(w);
+    test_reuse(w);
     test_split_small(w);
     test_split_random(w);
     test_straddle_and_units(w);
