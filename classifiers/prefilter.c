@@ -33,6 +33,15 @@ size_t cls_find_trigger_sse2(const uint8_t *p, size_t n)
         if (mask)
             return i + (size_t)__builtin_ctz(mask);
     }
+    if (i < n && n >= 16) {
+        /* the last 16 bytes, overlapping: bits below i dropped */
+        size_t o = n - 16;
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + o));
+        __m128i d = _mm_sub_epi8(v, zero);
+        __m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(d, nine), d), _mm_cmpeq_epi8(v, at));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m) >> (i - o);
+        return mask ? i + (size_t)__builtin_ctz(mask) : n;
+    }
     return i + cls_find_trigger_scalar(p + i, n - i);
 }
 
@@ -66,7 +75,35 @@ __attribute__((target("avx2"))) size_t cls_find_trigger_avx2(const uint8_t *p, s
         if (mask)
             return i + (size_t)__builtin_ctz(mask);
     }
-    return i + cls_find_trigger_sse2(p + i, n - i);
+    if (i >= n)
+        return n;
+    if (n >= 32) {
+        /* the last 32 bytes, overlapping what was already checked: bits
+           below i are dropped, so no byte is read outside p[0, n) */
+        size_t o = n - 32;
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + o));
+        __m256i d = _mm256_sub_epi8(v, zero);
+        __m256i m = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(d, nine), d),
+                                    _mm256_cmpeq_epi8(v, at));
+        unsigned mask = (unsigned)_mm256_movemask_epi8(m) >> (i - o);
+        return mask ? i + (size_t)__builtin_ctz(mask) : n;
+    }
+    if (n >= 16) {
+        /* 16..31 bytes: two overlapping 16-byte loads (VEX-encoded here, no
+           call into the legacy-SSE function) */
+        const __m128i z = _mm_set1_epi8('0'), nn = _mm_set1_epi8(9), a = _mm_set1_epi8('@');
+        __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(p + n - 16));
+        __m128i d0 = _mm_sub_epi8(v0, z), d1 = _mm_sub_epi8(v1, z);
+        unsigned m0 = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(d0, nn), d0), _mm_cmpeq_epi8(v0, a)));
+        unsigned m1 = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(d1, nn), d1), _mm_cmpeq_epi8(v1, a)));
+        if (m0)
+            return (size_t)__builtin_ctz(m0);
+        return m1 ? n - 16 + (size_t)__builtin_ctz(m1) : n;
+    }
+    return i + cls_find_trigger_scalar(p + i, n - i);
 }
 
 const char *cls_simd_select(size_t (**fn)(const uint8_t *, size_t))
