@@ -110,6 +110,18 @@ int cls_stream_close(struct cls_stream *s);
 const struct cls_finding *cls_stream_findings(const struct cls_stream *s, size_t *n);
 void cls_stream_free(struct cls_stream *s);
 
+/* Exact-data fingerprints. A token is a run of [A-Za-z0-9_@.+-]; its
+ * normal form drops leading/trailing . _ + -, lower-cases ASCII, and must be
+ * CLS_FP_MIN_TOKEN..CLS_FP_MAX_TOKEN bytes holding a digit or '@' (customer
+ * ids, account numbers, e-mail addresses). Returns the normal form's length in
+ * out, or 0 when tok is not such a token. */
+#define CLS_FP_MIN_TOKEN 4
+#define CLS_FP_MAX_TOKEN 64
+int cls_fingerprint_char(uint8_t c);
+size_t cls_fingerprint_normalise(const uint8_t *tok, size_t n, uint8_t out[CLS_FP_MAX_TOKEN]);
+/* HMAC-SHA256(key, norm): what struct cls_fingerprints.hashes hold. */
+int cls_fingerprint_hash(const uint8_t key[32], const uint8_t *norm, size_t n, uint8_t mac[32]);
+
 /* Loader for `sovgw scan --policy FILE`: fills cfg from a policy's
  * classifiers section (owned by the caller's loader until the process ends).
  * Provided by rules/ and passed in by main, so classifiers never parse policy. */

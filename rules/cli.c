@@ -18,6 +18,7 @@ static void usage(FILE *f)
           "       sovgw policy explain (--store DIR | --policy FILE) [--pinned]\n"
           "                            HOST PORT METHOD PATH [ADDR]\n"
           "       sovgw policy default            print the embedded default policy\n"
+          "       sovgw policy fingerprint --name NAME [--key HEX64] [FILE|-]\n"
           "\n"
           "check    validate policies; every error is printed as FILE:LINE:COLUMN: message\n"
           "compile  validate, then write the policy into the LMDB store DIR (created when\n"
@@ -26,6 +27,8 @@ static void usage(FILE *f)
           "         the verdict, the rule and the reason; ADDR is the resolved destination\n"
           "         address (without it the answer may be need-addr); --pinned treats ADDR\n"
           "         as an operator pin (--resolve), exempt from the private-range check\n"
+          "fingerprint  hash known sensitive values (one per line) with a key (random when\n"
+          "         --key is not given) and print a classifiers.fingerprints entry\n"
           "\n"
           "exit codes: 0 ok, 1 the policy has errors, 2 usage or runtime error\n"
           "the policy language is described in docs/policy.md\n",
@@ -249,6 +252,8 @@ int rl_cli_policy(int argc, char **argv)
         return cmd_compile(argc - 1, argv + 1);
     if (!strcmp(sub, "explain"))
         return cmd_explain(argc - 1, argv + 1);
+    if (!strcmp(sub, "fingerprint"))
+        return rl_cli_fingerprint(argc - 1, argv + 1);
     if (!strcmp(sub, "default")) {
         fputs(rl_default_policy(), stdout);
         return 0;
@@ -307,5 +312,7 @@ int rl_policy_classifiers_load(const char *path, struct cls_config *cfg, char *e
     cfg->n_dicts = p->n_dicts;
     cfg->regexes = p->regexes;
     cfg->n_regexes = p->n_regexes;
+    cfg->fingerprints = p->fps;
+    cfg->n_fingerprints = p->n_fps;
     return SGW_OK;
 }

@@ -90,7 +90,12 @@ struct rl_policy {
     size_t n_dicts;
     struct cls_custom_regex *regexes; /* strings owned */
     size_t n_regexes;
+    struct cls_fingerprints *fps; /* name and hashes owned */
+    size_t n_fps;
 };
+
+/* `sovgw policy fingerprint …` (rules/fingerprint_cli.c); argv[0] is "fingerprint". */
+int rl_cli_fingerprint(int argc, char **argv);
 
 /* Parses and validates a policy. Every problem is written to errs (may be
  * NULL) as "name:line:column: message\n"; *n_errors gets their count.

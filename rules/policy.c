@@ -860,8 +860,116 @@ static void free_regex(struct cls_custom_regex *r)
 }
 
 struct cls_lists {
-    size_t cap_packs, cap_dicts, cap_regexes;
+    size_t cap_packs, cap_dicts, cap_regexes, cap_fps;
 };
+
+/* Exactly 64 hex digits into 32 bytes; 0 on anything else. */
+static int hex32(const char *s, size_t len, uint8_t out[32])
+{
+    if (len != 64)
+        return 0;
+    for (size_t i = 0; i < 64; i++) {
+        int c = (unsigned char)s[i], v;
+        if (c >= '0' && c <= '9')
+            v = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            v = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            v = c - 'A' + 10;
+        else
+            return 0;
+        if (i % 2 == 0)
+            out[i / 2] = (uint8_t)(v << 4);
+        else
+            out[i / 2] |= (uint8_t)v;
+    }
+    return 1;
+}
+
+static const char *const k_fp_keys[] = {"name", "key", "hashes"};
+
+struct fp_ud {
+    struct cls_fingerprints f;
+    uint8_t (*hashes)[32];
+    size_t cap;
+    int has_name, has_key, has_hashes;
+};
+
+static void hash_item(struct pctx *c, void *ud, yaml_node_t *n)
+{
+    struct fp_ud *u = ud;
+    const char *s;
+    size_t len;
+    uint8_t h[32];
+    if (!scalar(c, n, "hash", &s, &len))
+        return;
+    if (!hex32(s, len, h)) {
+        perr(c, n, "fingerprint hashes must be 64 hex digits (HMAC-SHA256, from `sovgw policy fingerprint`)");
+        return;
+    }
+    if (!grow(c, (void **)&u->hashes, &u->cap, u->f.n_hashes, sizeof *u->hashes))
+        return;
+    memcpy(u->hashes[u->f.n_hashes++], h, 32);
+}
+
+static void fp_key(struct pctx *c, void *ud, size_t which, yaml_node_t *k, yaml_node_t *v)
+{
+    struct fp_ud *u = ud;
+    const char *s;
+    size_t len;
+    if (which == 0) {
+        u->has_name = 1;
+        if (!scalar(c, v, "fingerprint set name", &s, &len))
+            return;
+        if (!type_name_ok(s, len)) {
+            perr(c, v, "finding type name '%.*s' must be UPPER_SNAKE_CASE (1-63 characters)",
+                 (int)(len > 63 ? 63 : len), s);
+            return;
+        }
+        u->f.name = dupn(c, s, len);
+    } else if (which == 1) {
+        u->has_key = 1;
+        if (!scalar(c, v, "fingerprint key", &s, &len))
+            return;
+        if (!hex32(s, len, u->f.key))
+            perr(c, v, "fingerprint key must be 64 hex digits (a 256-bit HMAC key)");
+    } else {
+        u->has_hashes = 1;
+        list_each(c, k, v, "hashes", hash_item, u);
+    }
+}
+
+static void free_fp(struct cls_fingerprints *f)
+{
+    free((char *)f->name);
+    free((void *)f->hashes);
+}
+
+static void fp_item(struct pctx *c, void *ud, yaml_node_t *n)
+{
+    struct cls_lists *l = ud;
+    if (n->type != YAML_MAPPING_NODE) {
+        perr(c, n, "a fingerprint set must be a mapping (name, key, hashes), got %s",
+             type_name(n));
+        return;
+    }
+    struct fp_ud u = {0};
+    size_t before = c->n_errors;
+    map_each(c, n, "a fingerprint set", k_fp_keys, SGW_ARRAY_LEN(k_fp_keys), fp_key, &u);
+    u.f.hashes = (const uint8_t(*)[32])u.hashes;
+    if (!u.has_name)
+        perr(c, n, "fingerprint set has no name");
+    if (!u.has_key)
+        perr(c, n, "fingerprint set has no key");
+    if (!u.has_hashes)
+        perr(c, n, "fingerprint set has no hashes");
+    if (c->n_errors != before || c->oom ||
+        !grow(c, (void **)&c->p->fps, &l->cap_fps, c->p->n_fps, sizeof u.f)) {
+        free_fp(&u.f);
+        return;
+    }
+    c->p->fps[c->p->n_fps++] = u.f;
+}
 
 static void dict_item(struct pctx *c, void *ud, yaml_node_t *n)
 {
@@ -925,7 +1033,7 @@ static void cls_key(struct pctx *c, void *ud, size_t which, yaml_node_t *k, yaml
         list_each(c, k, v, "regexes", regex_item, l);
         return;
     default:
-        perr(c, k, "'fingerprints' is not supported yet in this version (policy format 1)");
+        list_each(c, k, v, "fingerprints", fp_item, l);
         return;
     }
 }
@@ -985,6 +1093,9 @@ void rl_policy_free(struct rl_policy *p)
     for (size_t i = 0; i < p->n_regexes; i++)
         free_regex(&p->regexes[i]);
     free(p->regexes);
+    for (size_t i = 0; i < p->n_fps; i++)
+        free_fp(&p->fps[i]);
+    free(p->fps);
     free(p);
 }
 

@@ -131,7 +131,7 @@ static const struct bad k_bad[] = {
     /* 38 */ {HDR "  - id: a\n    match: {}\n    action: deny\n",
               "p.yaml:4:12: match is empty (remove it to match every request)"},
     /* 39 */ {"version: 1\nclassifiers: { fingerprints: [] }\n",
-              "p.yaml:2:16: 'fingerprints' is not supported yet in this version (policy format 1)"},
+              "p.yaml:2:16: fingerprints is an empty list (remove the key instead: an empty list matches nothing)"},
     /* 40 */ {"version: 1\nclassifiers: { regexes: [ { name: emp, pattern: 'x' } ] }\n",
               "p.yaml:2:35: finding type name 'emp' must be UPPER_SNAKE_CASE (1-63 characters)"},
 };
