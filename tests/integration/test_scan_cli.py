@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""`sovgw scan` and `sovgw policy fingerprint` as a policy author uses them:
+exit codes, jsonl fields, decoded offsets, stdin with a content encoding,
+directories, custom dictionaries and exact-data fingerprints from a policy,
+and that no output ever carries a matched value in clear."""
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sgw import SOVGW, Runner, TempDir, check, eq  # noqa: E402
+
+CARD = "4111 1111 1111 1111"
+EMAIL = "bob.smith@corp-mail.de"
+BODY = json.dumps({"messages": [{"role": "user", "content": [
+    {"text": f"My card is {CARD} and mail {EMAIL}, thanks"}]}]})
+
+
+def scan(*args, input=None):
+    return subprocess.run([SOVGW, "scan", *args], input=input, capture_output=True, timeout=60)
+
+
+def jsonl(out):
+    return [json.loads(line) for line in out.decode().splitlines() if line.strip()]
+
+
+def main():
+    r = Runner("scan_cli")
+    with TempDir() as tmp:
+        body = tmp.write("prompt.json", BODY)
+        clean = tmp.write("clean.json", json.dumps({"text": "the weather is nice today"}))
+
+        def findings_and_codes():
+            p = scan("--format", "jsonl", body)
+            eq(p.returncode, 1, f"exit code with findings (stderr {p.stderr!r})")
+            fs = jsonl(p.stdout)
+            types = sorted(f["type"] for f in fs)
+            eq(types, ["CREDIT_DEBIT_CARD_NUMBER", "EMAIL"], "finding types")
+            for f in fs:
+                for k in ("path", "type", "category", "start", "end", "decoders", "confidence",
+                          "excerpt"):
+                    check(k in f, f"field {k} missing in {f}")
+                eq(f["decoders"], "json", "decoder path")
+            card = next(f for f in fs if f["type"] == "CREDIT_DEBIT_CARD_NUMBER")
+            eq(card["category"], "FINANCIAL", "card category")
+            # offsets are in the decoded stream: the JSON string values in order
+            decoded = "user" + f"My card is {CARD} and mail {EMAIL}, thanks"
+            eq(decoded[card["start"]:card["end"]], CARD, "card span in the decoded stream")
+            p = scan(clean)
+            eq(p.returncode, 0, "exit code when clean")
+            eq(p.stdout, b"", "no output when clean")
+        r.run("findings, fields, offsets, exit codes 0/1", findings_and_codes)
+
+        def never_in_clear():
+            for fmt in ("text", "jsonl"):
+                p = scan("--format", fmt, body)
+                out = p.stdout.decode() + p.stderr.decode()
+                check(CARD not in out and CARD.replace(" ", "") not in out,
+                      f"card number in clear in {fmt} output")
+                check(EMAIL not in out, f"email in clear in {fmt} output")
+        r.run("matched values never printed in clear", never_in_clear)
+
+        def stdin_gzip():
+            p = scan("--format", "jsonl", "--content-type", "application/json",
+                     "--content-encoding", "gzip", "-", input=gzip.compress(BODY.encode()))
+            eq(p.returncode, 1, "exit code for gzip'd stdin")
+            fs = jsonl(p.stdout)
+            eq(sorted(f["type"] for f in fs), ["CREDIT_DEBIT_CARD_NUMBER", "EMAIL"], "types")
+            check(all(f["decoders"] == "gzip>json" and f["path"] == "-" for f in fs),
+                  f"decoder path gzip>json on stdin: {fs}")
+        r.run("stdin with --content-encoding gzip", stdin_gzip)
+
+        def directories():
+            d = tmp.join("tree", "a", "b")
+            os.makedirs(d)
+            tmp.write("tree/a/b/deep.json", BODY)
+            tmp.write("tree/a/ok.txt", "nothing to see")
+            with open(tmp.join("tree", "a", "zipped.json.gz"), "wb") as f:
+                f.write(gzip.compress(BODY.encode()))
+            p = scan("--format", "jsonl", tmp.join("tree"))
+            eq(p.returncode, 1, "exit code for a tree with findings")
+            paths = sorted({os.path.relpath(f["path"], tmp.path) for f in jsonl(p.stdout)})
+            eq(paths, ["tree/a/b/deep.json", "tree/a/zipped.json.gz"], "files with findings")
+        r.run("directories recursively, .gz guessed", directories)
+
+        def errors():
+            p = scan(tmp.join("missing.json"))
+            eq(p.returncode, 2, "missing file")
+            check(b"missing.json" in p.stderr, f"error names the path: {p.stderr!r}")
+            eq(scan("--format", "xml", body).returncode, 2, "bad --format")
+            eq(scan("--packs", "pii-mars", body).returncode, 2, "unknown pack")
+            eq(scan("--no-such-flag", body).returncode, 2, "unknown flag")
+        r.run("errors exit 2 with a message", errors)
+
+        def packs():
+            p = scan("--format", "jsonl", "--packs", "secrets", body)
+            eq(p.returncode, 0, f"only secrets: card/email not reported ({p.stdout!r})")
+        r.run("--packs selects the packs", packs)
+
+        def policy_custom():
+            values = tmp.write("customers.txt", "# known customers\nCUST-000123\nCUST-000124\n")
+            p = subprocess.run([SOVGW, "policy", "fingerprint", "--name", "CUSTOMER_ID", values],
+                               capture_output=True, timeout=30)
+            eq(p.returncode, 0, f"policy fingerprint ({p.stderr!r})")
+            fp = p.stdout.decode()
+            check("CUST-000123" not in fp and "cust-000123" not in fp, "values in clear")
+            entry = "".join("    " + line + "\n" for line in fp.splitlines()
+                            if not line.startswith("#"))
+            pol = tmp.write("policy.yaml",
+                            "version: 1\n"
+                            "classifiers:\n"
+                            "  packs: [secrets]\n"
+                            "  dictionaries:\n"
+                            "    - { name: PROJECT_CODENAME, terms: [Bluebird, \"Operation Nightjar\"] }\n"
+                            "  fingerprints:\n" + entry)
+            c = subprocess.run([SOVGW, "policy", "check", pol], capture_output=True, timeout=30)
+            eq(c.returncode, 0, f"policy check ({c.stderr!r} {c.stdout!r})")
+            doc = tmp.write("doc.txt", "Status of operation nightjar for customer cust-000124; "
+                                       "customer CUST-000999 is not listed.\n")
+            p = scan("--format", "jsonl", "--policy", pol, doc)
+            eq(p.returncode, 1, f"custom findings ({p.stderr!r})")
+            fs = jsonl(p.stdout)
+            eq(sorted(f["type"] for f in fs), ["CUSTOMER_ID", "PROJECT_CODENAME"],
+               "dictionary term and the one listed customer")
+            text = open(doc).read()
+            cust = next(f for f in fs if f["type"] == "CUSTOMER_ID")
+            eq(text[cust["start"]:cust["end"]], "cust-000124", "fingerprint span")
+            bad = subprocess.run([SOVGW, "policy", "fingerprint", "--name", "CUSTOMER_ID", "-"],
+                                 input=b"John Smith\n", capture_output=True, timeout=30)
+            eq(bad.returncode, 1, "a value that is no single token is refused")
+            check(b"-:1:" in bad.stderr and b"John" not in bad.stderr,
+                  f"error names the line, not the value: {bad.stderr!r}")
+        r.run("--policy dictionaries and fingerprints", policy_custom)
+    r.done()
+
+
+if __name__ == "__main__":
+    main()
