@@ -141,6 +141,70 @@ static struct px_config *conn_cfg(const struct px_conn *c)
     return c->w->rt->cfg;
 }
 
+/* Request storage (~6 KiB: the parsed head with its header table, candidate
+ * addresses) exists only while a request is active, so an idle keep-alive
+ * connection does not hold it. It is taken when a request starts and given
+ * back from the kick once the request is over (never inside a callback chain
+ * that may still hold r). A few are cached per worker; none under ASan, so
+ * that a use after the request ended is still caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#define PX_REQ_CACHE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PX_REQ_CACHE 0
+#endif
+#endif
+#ifndef PX_REQ_CACHE
+#define PX_REQ_CACHE 16
+#endif
+
+static struct px_req *req_take(struct px_conn *c)
+{
+    struct px_req *r = c->req;
+    if (!r) {
+        struct px_worker *w = c->w;
+        if (w->req_cache) {
+            r = w->req_cache;
+            w->req_cache = r->h2_next;
+            w->n_req_cache--;
+        } else {
+            r = malloc(sizeof(*r));
+            if (!r)
+                return NULL;
+        }
+        c->req = r;
+    }
+    memset(r, 0, sizeof(*r));
+    r->conn = c;
+    return r;
+}
+
+static void req_give_back(struct px_conn *c)
+{
+    struct px_req *r = c->req;
+    if (!r || c->in_req)
+        return;
+    c->req = NULL;
+    struct px_worker *w = c->w;
+    if (w->n_req_cache < PX_REQ_CACHE) {
+        r->h2_next = w->req_cache;
+        w->req_cache = r;
+        w->n_req_cache++;
+    } else {
+        free(r);
+    }
+}
+
+void px_worker_req_cache_free(struct px_worker *w)
+{
+    while (w->req_cache) {
+        struct px_req *r = w->req_cache;
+        w->req_cache = r->h2_next;
+        free(r);
+    }
+    w->n_req_cache = 0;
+}
+
 /* -------------------------------------------------------------- logging */
 
 static void req_log(struct px_req *r, int status, const char *verdict, const char *reason)
@@ -272,7 +336,7 @@ void px_conn_free(struct px_conn *c)
     if (!c)
         return;
     if (c->in_req) {
-        struct px_req *r = &c->req;
+        struct px_req *r = c->req;
         if (c->pipe && !r->logged) {
             r->bytes_in += c->pipe->a_to_b;
             r->bytes_out += c->pipe->b_to_a;
@@ -284,6 +348,7 @@ void px_conn_free(struct px_conn *c)
         req_cleanup(r);
         c->in_req = 0;
     }
+    req_give_back(c);
     if (c->pipe)
         px_pipe_free(c->pipe); /* owns the client bufferevent too */
     else if (c->bev)
@@ -699,7 +764,7 @@ void px_req_body_resume(struct px_req *r)
 static void tunnel_done(struct px_pipe *p, void *arg, const char *why)
 {
     struct px_conn *c = arg;
-    struct px_req *r = &c->req;
+    struct px_req *r = c->req;
     if (c->dead)
         return;
     r->bytes_in += p->a_to_b;
@@ -1014,9 +1079,11 @@ static void rebase(struct sgw_slice *s, const char *from, size_t len, const char
 static void req_start(struct px_conn *c, const char *buf, size_t head_len,
                       const struct px_h1_message *msg)
 {
-    struct px_req *r = &c->req;
-    memset(r, 0, sizeof(*r));
-    r->conn = c;
+    struct px_req *r = req_take(c);
+    if (!r) {
+        px_conn_close(c);
+        return;
+    }
     r->state = PX_RS_HEAD;
     clock_gettime(CLOCK_MONOTONIC, &r->t_start);
     c->in_req = 1;
@@ -1151,9 +1218,11 @@ static void parse_head(struct px_conn *c)
         status = 400;
     }
     /* A parse failure is still a request for the log. */
-    struct px_req *r = &c->req;
-    memset(r, 0, sizeof(*r));
-    r->conn = c;
+    struct px_req *r = req_take(c);
+    if (!r) {
+        px_conn_close(c);
+        return;
+    }
     clock_gettime(CLOCK_MONOTONIC, &r->t_start);
     c->in_req = 1;
     c->n_req++;
@@ -1172,12 +1241,24 @@ static void conn_process(struct px_conn *c)
         parse_head(c);
         return;
     }
-    struct px_req *r = &c->req;
+    struct px_req *r = c->req;
     if (r->state == PX_RS_FORWARD || r->state == PX_RS_BODY)
         pump_body(r);
 }
 
 /* -------------------------------------------------------- bev callbacks */
+
+static void write_cb(struct bufferevent *bev, void *arg);
+
+/* Bytes queued in this callback go out now, in one writev, rather than on
+ * the next writable event (see px_bev_flush). */
+void px_conn_flush(struct px_conn *c)
+{
+    if (c->dead || c->pipe || !c->bev)
+        return;
+    if (px_bev_flush(c->bev))
+        write_cb(c->bev, c);
+}
 
 static void kick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1186,7 +1267,12 @@ static void kick_cb(evutil_socket_t fd, short what, void *arg)
         px_conn_free(c);
         return;
     }
+    if (!c->in_req)
+        req_give_back(c); /* the previous request is over: idle connections hold none */
     conn_process(c);
+    if (!c->dead && c->in_req)
+        px_up_flush(c->req);
+    px_conn_flush(c);
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
@@ -1202,6 +1288,9 @@ static void read_cb(struct bufferevent *bev, void *arg)
         return;
     }
     conn_process(c);
+    if (!c->dead && c->in_req)
+        px_up_flush(c->req);
+    px_conn_flush(c);
 }
 
 static void write_cb(struct bufferevent *bev, void *arg)
@@ -1215,10 +1304,10 @@ static void write_cb(struct bufferevent *bev, void *arg)
             conn_linger(c);
         return;
     }
-    if (c->in_req && c->req.up && left < PX_LOW_WM) {
+    if (c->in_req && c->req->up && left < PX_LOW_WM) {
         if (c->tmode == PX_TM_RESP)
             conn_timer_set(c, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
-        px_up_resume(&c->req);
+        px_up_resume(c->req);
     }
 }
 
@@ -1245,8 +1334,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
                 conn_close_after_flush(c);
             return;
         }
-        if (c->req.state == PX_RS_FORWARD || c->req.state == PX_RS_BODY)
-            pump_body(&c->req);
+        if (c->req->state == PX_RS_FORWARD || c->req->state == PX_RS_BODY)
+            pump_body(c->req);
         /* Otherwise: half-close after a complete request, the response is
          * still delivered, then the connection closes. */
     }
@@ -1257,7 +1346,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     struct px_conn *c = arg;
     if (c->dead)
         return;
-    struct px_req *r = &c->req;
+    struct px_req *r = c->req;
     enum px_conn_timer m = c->tmode;
     c->tmode = PX_TM_NONE;
     switch (m) {
@@ -1269,8 +1358,11 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
             px_conn_close(c);
             break;
         }
-        memset(r, 0, sizeof(*r));
-        r->conn = c;
+        r = req_take(c);
+        if (!r) {
+            px_conn_close(c);
+            break;
+        }
         clock_gettime(CLOCK_MONOTONIC, &r->t_start);
         c->in_req = 1;
         c->n_req++;

@@ -88,6 +88,8 @@ struct px_worker {
     struct px_upconn *ups;        /* list of live upstream connections */
     int n_refusing;               /* 503-refused connections still lingering */
     int n_idle;
+    struct px_req *req_cache;     /* finished request structs kept for reuse (h2_next list) */
+    int n_req_cache;
 };
 
 enum px_req_state {
@@ -192,7 +194,7 @@ struct px_conn {
     enum px_conn_timer tmode;
     int in_req;                   /* req is live */
     unsigned n_req;
-    struct px_req req;
+    struct px_req *req;           /* owned; only while a request is active (see req_take) */
     struct px_pipe *pipe;         /* owned tunnel once CONNECT is established */
 };
 
@@ -259,12 +261,20 @@ void px_policy_version_seen(struct px_runtime *rt, uint64_t v);
 
 /* ---- run.c ---- */
 void px_worker_conn_closed(struct px_worker *w);
+/* Writes the pending output of a plain socket bufferevent now instead of on
+ * the next writable event (which costs two epoll_ctl per burst). Whatever the
+ * kernel does not take stays queued for libevent's write event. Returns 1
+ * when bytes were written and the output is at or below its low watermark:
+ * the caller then runs its write callback logic, as libevent would have. */
+int px_bev_flush(struct bufferevent *bev);
 
 /* ---- conn.c: downstream session ---- */
 void px_conn_accept(struct px_worker *w, evutil_socket_t fd, const struct sockaddr *sa, int salen);
 void px_conn_free(struct px_conn *c);
 void px_conn_close(struct px_conn *c);           /* mark dead; freed from the loop */
 void px_worker_drain_conns(struct px_worker *w);  /* close idle keep-alive connections */
+void px_conn_flush(struct px_conn *c);            /* write queued client output now */
+void px_worker_req_cache_free(struct px_worker *w);
 /* Callbacks from upstream.c / h2up.c into the request. */
 void px_req_up_connected(struct px_req *r);      /* head sent; start pumping the body */
 void px_req_up_failed(struct px_req *r, int status, const char *reason, int timeout);
@@ -303,6 +313,7 @@ void px_up_body(struct px_req *r, const char *data, size_t len);
 void px_up_body_end(struct px_req *r);
 int px_up_body_congested(const struct px_req *r);
 void px_up_resume(struct px_req *r);             /* client drained: read response again */
+void px_up_flush(struct px_req *r);              /* write queued h1 request bytes now */
 void px_up_close(struct px_upconn *u);
 void px_up_free(struct px_upconn *u);
 void px_worker_pool_drain(struct px_worker *w);  /* close idle pooled connections */

@@ -422,7 +422,10 @@ static void up_read_cb(struct bufferevent *bev, void *arg)
         px_up_close(u);
         return;
     }
+    /* Connections are freed from their kick only: c outlives this call. */
+    struct px_conn *c = u->req->conn;
     h1_process(u);
+    px_conn_flush(c);
 }
 
 static void up_write_cb(struct bufferevent *bev, void *arg)
@@ -764,6 +767,16 @@ void px_up_resume(struct px_req *r)
     if (u->eof && !u->dead && u->req == r &&
         evbuffer_get_length(bufferevent_get_input(u->bev)) == 0)
         h1_after_eof(u);
+}
+
+void px_up_flush(struct px_req *r)
+{
+    struct px_upconn *u = r->up;
+    /* Plain h1 only: TLS bevs write through OpenSSL, h2 through nghttp2. */
+    if (!u || u->dead || u->req != r || u->state != PX_UP_BUSY || u->tls || u->h2 || u->tunnel)
+        return;
+    if (px_bev_flush(u->bev))
+        up_write_cb(u->bev, u);
 }
 
 void px_worker_pool_drain(struct px_worker *w)
