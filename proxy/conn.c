@@ -95,18 +95,59 @@ static int token_list_has(struct sgw_slice v, struct sgw_slice name)
     return 0;
 }
 
+/* Case-insensitive equality with a lowercase literal of known length. */
+static int eq_lit(struct sgw_slice s, const char *lit, size_t n)
+{
+    if (s.len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s.ptr[i];
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (unsigned char)(ch + ('a' - 'A'));
+        if (ch != (unsigned char)lit[i])
+            return 0;
+    }
+    return 1;
+}
+#define EQ_LIT(s, lit) eq_lit((s), (lit), sizeof(lit) - 1)
+
 int px_hdr_is_hop(const struct px_h1_header *h, size_t n, struct sgw_slice name)
 {
-    static const char *const fixed[] = {
-        "connection", "proxy-connection", "keep-alive",          "te",
-        "trailer",    "transfer-encoding", "upgrade",            "proxy-authorization",
-        "proxy-authenticate",
-    };
-    for (size_t i = 0; i < SGW_ARRAY_LEN(fixed); i++)
-        if (sgw_slice_eq_nocase(name, fixed[i]))
+    /* The fixed list, dispatched on the length first. */
+    switch (name.len) {
+    case 2:
+        if (EQ_LIT(name, "te"))
             return 1;
+        break;
+    case 7:
+        if (EQ_LIT(name, "trailer") || EQ_LIT(name, "upgrade"))
+            return 1;
+        break;
+    case 10:
+        if (EQ_LIT(name, "connection") || EQ_LIT(name, "keep-alive"))
+            return 1;
+        break;
+    case 16:
+        if (EQ_LIT(name, "proxy-connection"))
+            return 1;
+        break;
+    case 17:
+        if (EQ_LIT(name, "transfer-encoding"))
+            return 1;
+        break;
+    case 18:
+        if (EQ_LIT(name, "proxy-authenticate"))
+            return 1;
+        break;
+    case 19:
+        if (EQ_LIT(name, "proxy-authorization"))
+            return 1;
+        break;
+    default:
+        break;
+    }
     for (size_t i = 0; i < n; i++)
-        if (sgw_slice_eq_nocase(h[i].name, "connection") && token_list_has(h[i].value, name))
+        if (EQ_LIT(h[i].name, "connection") && token_list_has(h[i].value, name))
             return 1;
     return 0;
 }
@@ -214,9 +255,8 @@ static void req_log(struct px_req *r, int status, const char *verdict, const cha
     r->logged = 1;
     struct px_conn *c = r->conn;
     double total = px_elapsed_ms(&r->t_start);
-    char host[256], path[2048];
+    char path[2048];
     const char *method = r->method[0] ? r->method : "-";
-    snprintf(host, sizeof(host), "%s", r->host);
     size_t plen = r->msg.path.len < sizeof(path) - 1 ? r->msg.path.len : sizeof(path) - 1;
     if (r->msg.path.ptr && !r->is_connect)
         memcpy(path, r->msg.path.ptr, plen);
@@ -227,7 +267,7 @@ static void req_log(struct px_req *r, int status, const char *verdict, const cha
     struct px_declog_rec rec = {
         .client = c->client,
         .method = method,
-        .host = host,
+        .host = r->host, /* NUL-terminated within its array */
         .port = r->port,
         .path = plen ? path : NULL,
         .proto = r->is_connect ? "connect" : "http/1.1",
@@ -465,30 +505,15 @@ void px_req_resp_head(struct px_req *r, int status, struct sgw_slice reason,
                     atomic_load(&rt->stopping);
 
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    size_t before = evbuffer_get_length(out);
     if (reason.len == 0)
         reason = sgw_slice_make(px_reason_phrase(status), strlen(px_reason_phrase(status)));
-    evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", status, (int)reason.len, reason.ptr);
-    for (size_t i = 0; i < n; i++) {
-        if (px_hdr_is_hop(h, n, h[i].name))
-            continue;
-        if (sgw_slice_eq_nocase(h[i].name, "x-sovgw-decision"))
-            continue; /* only the gateway speaks for itself */
-        if (has_body && clen < 0 && sgw_slice_eq_nocase(h[i].name, "content-length"))
-            continue;
-        evbuffer_add(out, h[i].name.ptr, h[i].name.len);
-        evbuffer_add(out, ": ", 2);
-        evbuffer_add(out, h[i].value.ptr, h[i].value.len);
-        evbuffer_add(out, "\r\n", 2);
-    }
+    int need_cl = 0;
     if (has_body && clen >= 0) {
-        /* h2 responses may omit content-length; h1 ones carried it above. */
-        int seen = 0;
+        /* h2 responses may omit content-length; h1 ones carried it. */
+        need_cl = 1;
         for (size_t i = 0; i < n; i++)
-            if (sgw_slice_eq_nocase(h[i].name, "content-length"))
-                seen = 1;
-        if (!seen)
-            evbuffer_add_printf(out, "content-length: %lld\r\n", (long long)clen);
+            if (EQ_LIT(h[i].name, "content-length"))
+                need_cl = 0;
     }
     char rule[80];
     size_t j = 0;
@@ -498,15 +523,63 @@ void px_req_resp_head(struct px_req *r, int status, struct sgw_slice reason,
             rule[j++] = (char)ch;
     }
     rule[j] = '\0';
-    evbuffer_add_printf(out, "via: 1.1 sovgw\r\nx-sovgw-decision: allow; rule=%s\r\n", rule);
+    /* Upper bound of the head below, from the same pieces. */
+    size_t cap = 9 + 20 + 1 + reason.len + 2;
+    for (size_t i = 0; i < n; i++)
+        cap += h[i].name.len + h[i].value.len + 4;
+    cap += 16 + 20 + 2;                /* content-length */
+    cap += 46 + j + 2;                 /* via + x-sovgw-decision */
+    cap += 28 + 24 + 2;                /* transfer-encoding, connection, end of head */
+    struct evbuffer_iovec v;
+    if (evbuffer_reserve_space(out, (ev_ssize_t)cap, &v, 1) < 1 || v.iov_len < cap) {
+        px_req_resp_abort(r, "gateway out of memory");
+        return;
+    }
+    struct px_wbuf b = {v.iov_base, 0, cap, 0};
+    PX_WB_LIT(&b, "HTTP/1.1 ");
+    px_wb_dec(&b, (uint64_t)(status < 0 ? 0 : status));
+    PX_WB_LIT(&b, " ");
+    px_wb_put(&b, reason.ptr, reason.len);
+    PX_WB_LIT(&b, "\r\n");
+    for (size_t i = 0; i < n; i++) {
+        if (px_hdr_is_hop(h, n, h[i].name))
+            continue;
+        if (EQ_LIT(h[i].name, "x-sovgw-decision"))
+            continue; /* only the gateway speaks for itself */
+        if (has_body && clen < 0 && EQ_LIT(h[i].name, "content-length"))
+            continue;
+        px_wb_put(&b, h[i].name.ptr, h[i].name.len);
+        PX_WB_LIT(&b, ": ");
+        px_wb_put(&b, h[i].value.ptr, h[i].value.len);
+        PX_WB_LIT(&b, "\r\n");
+    }
+    if (need_cl) {
+        PX_WB_LIT(&b, "content-length: ");
+        px_wb_dec(&b, (uint64_t)clen);
+        PX_WB_LIT(&b, "\r\n");
+    }
+    PX_WB_LIT(&b, "via: 1.1 sovgw\r\nx-sovgw-decision: allow; rule=");
+    px_wb_put(&b, rule, j);
+    PX_WB_LIT(&b, "\r\n");
     if (r->resp_chunked)
-        evbuffer_add(out, "transfer-encoding: chunked\r\n", 28);
+        PX_WB_LIT(&b, "transfer-encoding: chunked\r\n");
     if (r->resp_close)
-        evbuffer_add(out, "connection: close\r\n", 19);
+        PX_WB_LIT(&b, "connection: close\r\n");
     else if (r->msg.version_minor == 0)
-        evbuffer_add(out, "connection: keep-alive\r\n", 24);
-    evbuffer_add(out, "\r\n", 2);
-    r->bytes_out += evbuffer_get_length(out) - before;
+        PX_WB_LIT(&b, "connection: keep-alive\r\n");
+    PX_WB_LIT(&b, "\r\n");
+    if (b.bad) {
+        v.iov_len = 0;
+        evbuffer_commit_space(out, &v, 1);
+        px_req_resp_abort(r, "response head does not fit");
+        return;
+    }
+    v.iov_len = b.n;
+    if (evbuffer_commit_space(out, &v, 1) != 0) {
+        px_req_resp_abort(r, "gateway out of memory");
+        return;
+    }
+    r->bytes_out += b.n;
     r->resp_started = 1;
     if (r->state == PX_RS_RESPONSE)
         conn_timer_set(c, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -289,6 +290,46 @@ void px_req_body_resume(struct px_req *r);       /* upstream drained: read more 
 /* Hop-by-hop field (fixed list, or named by a Connection field of h[0..n)). */
 int px_hdr_is_hop(const struct px_h1_header *h, size_t n, struct sgw_slice name);
 int px_slice_eq_slice_nocase(struct sgw_slice a, struct sgw_slice b);
+
+/* ---- head building: one reserved evbuffer region instead of many adds ----
+ * The caller reserves an upper bound it computed from the same pieces; every
+ * put is still bounds-checked, and an overflow marks the writer bad (nothing
+ * is committed then). */
+struct px_wbuf {
+    char *p;
+    size_t n, cap;
+    int bad;
+};
+static inline void px_wb_put(struct px_wbuf *b, const void *s, size_t n)
+{
+    if (b->bad || n > b->cap - b->n) {
+        b->bad = 1;
+        return;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+}
+#define PX_WB_LIT(b, lit) px_wb_put((b), (lit), sizeof(lit) - 1)
+static inline void px_wb_dec(struct px_wbuf *b, uint64_t v) /* at most 20 bytes */
+{
+    char t[20];
+    size_t i = sizeof(t);
+    do {
+        t[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && i > 0);
+    px_wb_put(b, t + i, sizeof(t) - i);
+}
+static inline void px_wb_hex(struct px_wbuf *b, uint64_t v) /* at most 16 bytes */
+{
+    char t[16];
+    size_t i = sizeof(t);
+    do {
+        t[--i] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v && i > 0);
+    px_wb_put(b, t + i, sizeof(t) - i);
+}
 
 /* ---- respond.c ---- */
 const char *px_reason_phrase(int status);

@@ -194,42 +194,75 @@ static void release_waiters(struct px_upconn *u)
 
 /* ------------------------------------------------------ h1 request head */
 
-static void send_h1_head(struct px_upconn *u, struct px_req *r)
+static int send_h1_head(struct px_upconn *u, struct px_req *r)
 {
     const struct px_h1_message *m = &r->msg;
     struct evbuffer *out = bufferevent_get_output(u->bev);
-    evbuffer_add_printf(out, "%s %.*s HTTP/1.1\r\n", r->method, (int)m->path.len, m->path.ptr);
+    size_t mlen = strlen(r->method), hlen = strlen(r->host);
+    /* Upper bound of everything below: request line, fields, Host, framing, Via. */
+    size_t cap = mlen + 1 + m->path.len + 11;
+    for (size_t i = 0; i < m->n_headers; i++)
+        cap += m->headers[i].name.len + m->headers[i].value.len + 4;
+    cap += 6 + hlen + 2 + 1 + 5 + 2;  /* Host: [h]:port */
+    cap += 16 + 20 + 2;               /* Content-Length or Transfer-Encoding */
+    cap += 18;                        /* Via + end of head */
+    struct evbuffer_iovec v;
+    if (evbuffer_reserve_space(out, (ev_ssize_t)cap, &v, 1) < 1 || v.iov_len < cap)
+        return SGW_ERR;
+    struct px_wbuf b = {v.iov_base, 0, cap, 0};
+    px_wb_put(&b, r->method, mlen);
+    PX_WB_LIT(&b, " ");
+    px_wb_put(&b, m->path.ptr, m->path.len);
+    PX_WB_LIT(&b, " HTTP/1.1\r\n");
     int have_host = 0;
     for (size_t i = 0; i < m->n_headers; i++) {
         const struct px_h1_header *h = &m->headers[i];
         if (px_hdr_is_hop(m->headers, m->n_headers, h->name))
             continue;
-        if (sgw_slice_eq_nocase(h->name, "expect"))
+        if (h->name.len == 6 && sgw_slice_eq_nocase(h->name, "expect"))
             continue; /* the gateway answers 100-continue itself */
-        if (sgw_slice_eq_nocase(h->name, "host"))
+        if (h->name.len == 4 && sgw_slice_eq_nocase(h->name, "host"))
             have_host = 1;
-        evbuffer_add(out, h->name.ptr, h->name.len);
-        evbuffer_add(out, ": ", 2);
-        evbuffer_add(out, h->value.ptr, h->value.len);
-        evbuffer_add(out, "\r\n", 2);
+        px_wb_put(&b, h->name.ptr, h->name.len);
+        PX_WB_LIT(&b, ": ");
+        px_wb_put(&b, h->value.ptr, h->value.len);
+        PX_WB_LIT(&b, "\r\n");
     }
     if (!have_host) {
-        int v6 = strchr(r->host, ':') != NULL;
+        int v6 = memchr(r->host, ':', hlen) != NULL;
         int dflt = (r->tls && r->port == 443) || (!r->tls && r->port == 80);
-        if (dflt)
-            evbuffer_add_printf(out, "Host: %s%s%s\r\n", v6 ? "[" : "", r->host, v6 ? "]" : "");
-        else
-            evbuffer_add_printf(out, "Host: %s%s%s:%u\r\n", v6 ? "[" : "", r->host,
-                                v6 ? "]" : "", (unsigned)r->port);
+        PX_WB_LIT(&b, "Host: ");
+        if (v6)
+            PX_WB_LIT(&b, "[");
+        px_wb_put(&b, r->host, hlen);
+        if (v6)
+            PX_WB_LIT(&b, "]");
+        if (!dflt) {
+            PX_WB_LIT(&b, ":");
+            px_wb_dec(&b, r->port);
+        }
+        PX_WB_LIT(&b, "\r\n");
     }
-    if (m->body == PX_H1_BODY_CHUNKED && r->send_cl)
-        evbuffer_add_printf(out, "Content-Length: %llu\r\n", (unsigned long long)r->body_read);
-    else if (m->body == PX_H1_BODY_CHUNKED)
-        evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
-    evbuffer_add(out, "Via: 1.1 sovgw\r\n\r\n", 18);
+    if (m->body == PX_H1_BODY_CHUNKED && r->send_cl) {
+        PX_WB_LIT(&b, "Content-Length: ");
+        px_wb_dec(&b, r->body_read);
+        PX_WB_LIT(&b, "\r\n");
+    } else if (m->body == PX_H1_BODY_CHUNKED) {
+        PX_WB_LIT(&b, "Transfer-Encoding: chunked\r\n");
+    }
+    PX_WB_LIT(&b, "Via: 1.1 sovgw\r\n\r\n");
+    if (b.bad) {
+        v.iov_len = 0;
+        evbuffer_commit_space(out, &v, 1);
+        return SGW_ERR;
+    }
+    v.iov_len = b.n;
+    if (evbuffer_commit_space(out, &v, 1) != 0)
+        return SGW_ERR;
     u->head_done = 0;
     u->clean = 1;
     memset(&u->chunk, 0, sizeof(u->chunk));
+    return SGW_OK;
 }
 
 /* ------------------------------------------------------- h1 response */
@@ -504,7 +537,10 @@ static void up_connected(struct px_upconn *u)
         release_waiters(u);
         return;
     }
-    send_h1_head(u, r);
+    if (send_h1_head(u, r) != SGW_OK) {
+        up_fail_req(u, 502, "cannot build the upstream request head", 0);
+        return;
+    }
     px_req_up_connected(r);
     release_waiters(u);
 }
@@ -630,7 +666,10 @@ void px_up_attach(struct px_req *r, int fresh)
                 u->req = r;
                 r->up = u;
                 r->up_reused = 1;
-                send_h1_head(u, r);
+                if (send_h1_head(u, r) != SGW_OK) {
+                    up_fail_req(u, 502, "cannot build the upstream request head", 0);
+                    return;
+                }
                 px_req_up_connected(r);
                 return;
             }
