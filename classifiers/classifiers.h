@@ -114,11 +114,13 @@ void cls_stream_free(struct cls_stream *s);
  * normal form drops leading/trailing . _ + -, lower-cases ASCII, and must be
  * CLS_FP_MIN_TOKEN..CLS_FP_MAX_TOKEN bytes holding a digit or '@' (customer
  * ids, account numbers, e-mail addresses). Returns the normal form's length in
- * out, or 0 when tok is not such a token. */
+ * out, or 0 when tok is not such a token; *core_off (may be NULL) gets the
+ * offset in tok where the normal form starts (after dropped punctuation). */
 #define CLS_FP_MIN_TOKEN 4
 #define CLS_FP_MAX_TOKEN 64
 int cls_fingerprint_char(uint8_t c);
-size_t cls_fingerprint_normalise(const uint8_t *tok, size_t n, uint8_t out[CLS_FP_MAX_TOKEN]);
+size_t cls_fingerprint_normalise(const uint8_t *tok, size_t n, uint8_t out[CLS_FP_MAX_TOKEN],
+                                 size_t *core_off);
 /* HMAC-SHA256(key, norm): what struct cls_fingerprints.hashes hold. */
 int cls_fingerprint_hash(const uint8_t key[32], const uint8_t *norm, size_t n, uint8_t mac[32]);
 

@@ -20,7 +20,8 @@ static int edge_punct(uint8_t c)
     return c == '.' || c == '_' || c == '+' || c == '-';
 }
 
-size_t cls_fingerprint_normalise(const uint8_t *tok, size_t n, uint8_t out[CLS_FP_MAX_TOKEN])
+size_t cls_fingerprint_normalise(const uint8_t *tok, size_t n, uint8_t out[CLS_FP_MAX_TOKEN],
+                                 size_t *core_off)
 {
     size_t s = 0, t = n;
     while (s < t && edge_punct(tok[s]))
@@ -37,6 +38,8 @@ size_t cls_fingerprint_normalise(const uint8_t *tok, size_t n, uint8_t out[CLS_F
         sig |= (c >= '0' && c <= '9') || c == '@';
         out[k - s] = (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
     }
+    if (core_off)
+        *core_off = s;
     return sig ? t - s : 0;
 }
 

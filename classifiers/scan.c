@@ -9,9 +9,9 @@
  * findings. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <hs/hs.h>
-#include <openssl/hmac.h>
 #include <pcre2.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -693,52 +693,34 @@ static int fp_cmp(const void *k, const void *h)
     return memcmp(k, h, 32);
 }
 
-static int fp_char(uint8_t c)
-{
-    return (cls_tab[c] & C_WORD) || c == '@' || c == '.' || c == '+' || c == '-';
-}
-
-/* Fingerprints: tokens of the window holding a digit or '@' (customer ids,
- * account numbers, e-mail addresses), lower-cased, edge punctuation removed,
- * 4..64 bytes, HMAC-SHA256 with the set's key, looked up in sorted hashes. */
+/* Fingerprints: the window's tokens in the normal form shared with
+ * `sovgw policy fingerprint` (classifiers/fingerprint.c), HMAC-SHA256 with
+ * each set's key, looked up in its sorted hashes. */
 static void run_fingerprints(struct cls_scanner *sc, size_t ws, size_t we, int cut_left, int cut_right)
 {
     const struct cls_engine *e = sc->e;
     size_t i = ws;
     while (i < we) {
-        while (i < we && !fp_char(sc->wbuf[i]))
+        while (i < we && !cls_fingerprint_char(sc->wbuf[i]))
             i++;
         size_t s = i;
-        while (i < we && fp_char(sc->wbuf[i]))
+        while (i < we && cls_fingerprint_char(sc->wbuf[i]))
             i++;
         size_t t = i;
         if ((cut_left && s == ws) || (cut_right && t == we))
             continue;
-        while (s < t && (sc->wbuf[s] == '.' || sc->wbuf[s] == '_' || sc->wbuf[s] == '+' || sc->wbuf[s] == '-'))
-            s++;
-        while (t > s && (sc->wbuf[t - 1] == '.' || sc->wbuf[t - 1] == '_' || sc->wbuf[t - 1] == '+' ||
-                         sc->wbuf[t - 1] == '-'))
-            t--;
-        if (t - s < 4 || t - s > 64)
-            continue;
-        int sig = 0;
-        uint8_t norm[64];
-        for (size_t k = s; k < t; k++) {
-            norm[k - s] = lc(sc->wbuf[k]);
-            sig |= (cls_tab[sc->wbuf[k]] & (C_DIG | C_AT)) != 0;
-        }
-        if (!sig)
+        uint8_t norm[CLS_FP_MAX_TOKEN];
+        size_t off = 0;
+        size_t n = cls_fingerprint_normalise(sc->wbuf + s, t - s, norm, &off);
+        if (n == 0)
             continue;
         for (size_t f = 0; f < e->n_fps; f++) {
             const struct cls_fpset *fs = &e->fps[f];
-            if (!fs->n)
-                continue;
             uint8_t mac[32];
-            unsigned ml = 0;
-            if (!HMAC(EVP_sha256(), fs->key, 32, norm, t - s, mac, &ml) || ml != 32)
+            if (!fs->n || cls_fingerprint_hash(fs->key, norm, n, mac) != SGW_OK)
                 continue;
             if (bsearch(mac, fs->hashes, fs->n, 32, fp_cmp))
-                add_cand(sc, s, t, fs->name, CLS_CAT_CUSTOM, 95, 0, 0);
+                add_cand(sc, s + off, s + off + n, fs->name, CLS_CAT_CUSTOM, 95, 0, 0);
         }
     }
 }

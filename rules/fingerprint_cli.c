@@ -119,7 +119,7 @@ int rl_cli_fingerprint(int argc, char **argv)
         if (s == t || line[s] == '#')
             continue;
         uint8_t norm[CLS_FP_MAX_TOKEN];
-        size_t nl = cls_fingerprint_normalise((const uint8_t *)line + s, t - s, norm);
+        size_t nl = cls_fingerprint_normalise((const uint8_t *)line + s, t - s, norm, NULL);
         if (nl == 0) {
             fprintf(stderr,
                     "%s:%zu: not a fingerprintable value: one token of [A-Za-z0-9_@.+-], "

@@ -19,7 +19,7 @@ static int failures;
 static const char *norm(const char *s)
 {
     static char out[CLS_FP_MAX_TOKEN + 1];
-    size_t n = cls_fingerprint_normalise((const uint8_t *)s, strlen(s), (uint8_t *)out);
+    size_t n = cls_fingerprint_normalise((const uint8_t *)s, strlen(s), (uint8_t *)out, NULL);
     out[n] = '\0';
     return out;
 }
@@ -68,8 +68,11 @@ static void test_hash(void)
         0x89, 0x38, 0x67, 0x82, 0x64, 0x49, 0xce, 0x5b, 0xfb, 0x21, 0xb5, 0x60, 0xf7, 0x28, 0xf1, 0x46,
         0xde, 0x06, 0xf6, 0x51, 0x32, 0x54, 0x76, 0x58, 0xfd, 0xb9, 0xa8, 0x0d, 0x46, 0x96, 0x58, 0x6a};
     uint8_t n[CLS_FP_MAX_TOKEN];
-    size_t len = cls_fingerprint_normalise((const uint8_t *)"CUST-000123", 11, n);
-    CHECK(len == 11);
+    size_t off = 99;
+    size_t len = cls_fingerprint_normalise((const uint8_t *)"CUST-000123", 11, n, &off);
+    CHECK(len == 11 && off == 0);
+    uint8_t other[CLS_FP_MAX_TOKEN];
+    CHECK(cls_fingerprint_normalise((const uint8_t *)"--x123.", 7, other, &off) == 4 && off == 2);
     CHECK(cls_fingerprint_hash(key, n, len, mac) == SGW_OK);
     CHECK(memcmp(mac, want, 32) == 0);
     key[0] ^= 1; /* another key, another hash */
