@@ -1,8 +1,8 @@
 /* classifiers/decode_json.c — a streaming JSON tokenizer (no DOM).
  *
  * Emits every string value as data (escapes resolved to UTF-8) followed by a
- * boundary, every number as data + boundary, and every object key as context
- * before its value. Strict RFC 8259 grammar: no comments, no trailing commas,
+ * boundary, every number as data + boundary, and every object key as data +
+ * boundary (a value can hide in a key) and then as context before its value. Strict RFC 8259 grammar: no comments, no trailing commas,
  * no NaN, no raw control characters in strings, no lone surrogates, strings
  * in valid UTF-8 (no overlong forms: a lenient peer could read them); nesting
  * bounded by limits.max_depth. Anything else reports
@@ -222,11 +222,14 @@ static int is_ws(uint8_t c)
     return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
-/* String bytes: into the key buffer (context) or out as data. */
+/* String bytes go out as data. A key's bytes are data too (a value can hide
+ * in a key: {"4111111111111111": 1}) and are also kept, bounded, as the
+ * context of the value that follows. */
 static int js_str_out(struct dec_json *j, const uint8_t *p, size_t n)
 {
-    if (!j->in_key)
-        return dec_text_data(j->base.env, p, n);
+    int rc = dec_text_data(j->base.env, p, n);
+    if (!j->in_key || rc != SGW_OK)
+        return rc;
     size_t room = sizeof(j->key) - j->key_len;
     if (n > room)
         n = room;
@@ -246,6 +249,9 @@ static int js_str_end(struct dec_json *j)
     if (j->in_key) {
         j->in_key = 0;
         j->st = JS_COLON;
+        int rc = dec_text_boundary(j->base.env);
+        if (rc != SGW_OK)
+            return rc;
         return dec_text_context(j->base.env, j->key, j->key_len);
     }
     int rc = dec_text_boundary(j->base.env);

@@ -46,8 +46,10 @@ def main():
                 eq(f["decoders"], "json", "decoder path")
             card = next(f for f in fs if f["type"] == "CREDIT_DEBIT_CARD_NUMBER")
             eq(card["category"], "FINANCIAL", "card category")
-            # offsets are in the decoded stream: the JSON string values in order
-            decoded = "user" + f"My card is {CARD} and mail {EMAIL}, thanks"
+            # offsets are in the decoded stream: JSON keys and string values in
+            # document order (keys are scanned too: a value can hide in a key)
+            decoded = ("messages" + "role" + "user" + "content" + "text"
+                       + f"My card is {CARD} and mail {EMAIL}, thanks")
             eq(decoded[card["start"]:card["end"]], CARD, "card span in the decoded stream")
             p = scan(clean)
             eq(p.returncode, 0, "exit code when clean")
@@ -99,6 +101,13 @@ def main():
             p = scan("--format", "jsonl", "--packs", "secrets", body)
             eq(p.returncode, 0, f"only secrets: card/email not reported ({p.stdout!r})")
         r.run("--packs selects the packs", packs)
+
+        def value_in_key():
+            k = tmp.write("key.json", json.dumps({"4111111111111111": "card on file"}))
+            p = scan("--format", "jsonl", k)
+            eq(p.returncode, 1, "a card number used as a JSON key is found")
+            eq([f["type"] for f in jsonl(p.stdout)], ["CREDIT_DEBIT_CARD_NUMBER"], "types")
+        r.run("a value hidden in a JSON key", value_in_key)
 
         def policy_custom():
             values = tmp.write("customers.txt", "# known customers\nCUST-000123\nCUST-000124\n")

@@ -174,29 +174,31 @@ static void expect_bin(const char *ct, const char *ce, const void *in, size_t n,
 static void test_json(void)
 {
     const char *J = "application/json";
-    EXPECT_PATH(J, NULL, "{\"a\":\"x\",\"b\":[1,-2.5e3,true,null,\"y\"]}", "{a}x|{b}1|-2.5e3|y|",
+    EXPECT_PATH(J, NULL, "{\"a\":\"x\",\"b\":[1,-2.5e3,true,null,\"y\"]}", "a|{a}x|b|{b}1|-2.5e3|y|",
                 "json");
     EXPECT(J, NULL, "\"a\\u0040b.com\"", "a@b.com|");
     EXPECT(J, NULL, "\"\\ud83d\\ude00\"", "\xf0\x9f\x98\x80|");
     EXPECT(J, NULL, "\"\\n\\t\\\"\\\\\\/\\b\\f\\r\"", "\n\t\"\\/\b\f\r|");
-    EXPECT(J, NULL, "{\"k\\u0065y\":\"v\"}", "{key}v|");
+    EXPECT(J, NULL, "{\"k\\u0065y\":\"v\"}", "key|{key}v|");
     EXPECT(J, NULL, "  [ ]  ", "");
     EXPECT(J, NULL, "", "");
     EXPECT(J, NULL, "0", "0|");
-    EXPECT(J, NULL, "{\"card\":4111111111111111}", "{card}4111111111111111|");
-    EXPECT(J, NULL, "{\"a\":{\"b\":{\"c\":\"deep\"}}}", "{a}{b}{c}deep|");
-    EXPECT("application/x-amz-json-1.1", NULL, "{\"a\":\"b\"}", "{a}b|");
-    EXPECT("application/vnd.api+json; charset=utf-8", NULL, "{\"a\":\"b\"}", "{a}b|");
+    EXPECT(J, NULL, "{\"card\":4111111111111111}", "card|{card}4111111111111111|");
+    /* a value hidden in a key is data too, not only context */
+    EXPECT(J, NULL, "{\"4111111111111111\":1}", "4111111111111111|{4111111111111111}1|");
+    EXPECT(J, NULL, "{\"a\":{\"b\":{\"c\":\"deep\"}}}", "a|{a}b|{b}c|{c}deep|");
+    EXPECT("application/x-amz-json-1.1", NULL, "{\"a\":\"b\"}", "a|{a}b|");
+    EXPECT("application/vnd.api+json; charset=utf-8", NULL, "{\"a\":\"b\"}", "a|{a}b|");
     EXPECT("text/json", NULL, "[\"x\"]", "x|");
-    EXPECT("application/x-ndjson", NULL, "{\"a\":1}\n{\"a\":2}\n", "{a}1|{a}2|");
+    EXPECT("application/x-ndjson", NULL, "{\"a\":1}\n{\"a\":2}\n", "a|{a}1|a|{a}2|");
     /* malformed: everything before the error was already pushed */
-    EXPECT(J, NULL, "{\"a\":\"x\",}", "{a}x|!malformed JSON at byte 9!");
+    EXPECT(J, NULL, "{\"a\":\"x\",}", "a|{a}x|!malformed JSON at byte 9!");
     EXPECT(J, NULL, "[1,2", "1|2!truncated JSON at byte 4!");
     EXPECT(J, NULL, "\"abc", "abc!truncated JSON at byte 4!");
     EXPECT(J, NULL, "[01]", "0!malformed JSON at byte 2!");
     EXPECT(J, NULL, "[NaN]", "!malformed JSON at byte 1!");
     EXPECT(J, NULL, "[1]x", "1|!malformed JSON at byte 3!");
-    EXPECT(J, NULL, "{\"a\" 1}", "{a}!malformed JSON at byte 5!");
+    EXPECT(J, NULL, "{\"a\" 1}", "a|{a}!malformed JSON at byte 5!");
     EXPECT(J, NULL, "[tru]", "!malformed JSON at byte 4!");
     EXPECT(J, NULL, "[\"a\\x\"]", "a!invalid JSON escape at byte 4!");
     EXPECT(J, NULL, "[\"a\\u12G4\"]", "a!invalid JSON escape at byte 7!");
@@ -206,12 +208,12 @@ static void test_json(void)
     EXPECT(J, NULL, "\xef\xbb\xbf{}", "!malformed JSON at byte 0!");
     EXPECT(J, NULL, "[1.]", "1.!malformed JSON at byte 3!");
     EXPECT(J, NULL, "[-]", "-!malformed JSON at byte 2!");
-    EXPECT(J, NULL, "{\"a\":1}{}", "{a}1|!malformed JSON at byte 7!");
+    EXPECT(J, NULL, "{\"a\":1}{}", "a|{a}1|!malformed JSON at byte 7!");
     EXPECT(J, NULL, "[1 2]", "1|!malformed JSON at byte 3!");
     EXPECT(J, NULL, "[1}", "1|!malformed JSON at byte 2!");
     /* UTF-8 in strings: valid passes (at every split), invalid is refused */
     EXPECT(J, NULL, "{\"k\xc3\xa9\":\"caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80!\"}",
-           "{k\xc3\xa9}caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80!|");
+           "k\xc3\xa9|{k\xc3\xa9}caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80!|");
     EXPECT(J, NULL, "[\"a\xc0\xae\"]", "a!invalid UTF-8 in JSON at byte 3!");
     EXPECT(J, NULL, "[\"a\xe0\x80\xaf\"]", "a\xe0!invalid UTF-8 in JSON at byte 4!");
     EXPECT(J, NULL, "[\"\xed\xa0\x80\"]", "\xed!invalid UTF-8 in JSON at byte 3!");
@@ -220,7 +222,7 @@ static void test_json(void)
     EXPECT(J, NULL, "[\"ab\xc3\"]", "ab\xc3!invalid UTF-8 in JSON at byte 5!");
     EXPECT(J, NULL, "[\"\xff\"]", "!invalid UTF-8 in JSON at byte 2!");
     /* duplicate keys: both values are scanned */
-    EXPECT(J, NULL, "{\"p\":\"benign\",\"p\":\"SECRET\"}", "{p}benign|{p}SECRET|");
+    EXPECT(J, NULL, "{\"p\":\"benign\",\"p\":\"SECRET\"}", "p|{p}benign|p|{p}SECRET|");
 }
 
 /* the SIMD search against the obvious loop, for every length and position
@@ -280,7 +282,7 @@ static void test_types(void)
     EXPECT("image/png", NULL, "\x89PNG....", "!content-type image/png not inspectable!");
     EXPECT("application/pdf", NULL, "%PDF-1.4", "!content-type application/pdf not inspectable!");
     EXPECT("image/png", NULL, "", "");
-    EXPECT_PATH(NULL, NULL, "{\"a\":\"b\"}", "{a}b|", "json");
+    EXPECT_PATH(NULL, NULL, "{\"a\":\"b\"}", "a|{a}b|", "json");
     EXPECT_PATH("application/octet-stream", NULL, "  [\"x\"]", "x|", "json");
     EXPECT(NULL, NULL, "just some text", "just some text|");
     EXPECT("application/octet-stream", NULL, "%PDF-1.7 ...", "!PDF document not inspectable!");
@@ -301,10 +303,10 @@ static void test_types(void)
     EXPECT("text/plain", NULL, "short", "short|");
     /* JSON sent as text: escapes resolved; text that only looks like JSON
        passes raw from the first syntax error */
-    EXPECT("text/plain", NULL, "{\"k\":\"\\u0041KIA\"}", "{k}AKIA|");
+    EXPECT("text/plain", NULL, "{\"k\":\"\\u0041KIA\"}", "k|{k}AKIA|");
     EXPECT("text/plain", NULL, "[INFO] mail a@b.com", "|INFO] mail a@b.com|");
     EXPECT("text/plain", NULL, "[\"x\", 1] and 4111 1111", "x|1||and 4111 1111|");
-    EXPECT("text/plain", NULL, "{\"a\":\"b", "{a}b|");
+    EXPECT("text/plain", NULL, "{\"a\":\"b", "a|{a}b|");
     EXPECT("multipart/form-data", NULL, "--x\r\n", "!multipart without a valid boundary!");
 }
 
@@ -359,9 +361,9 @@ static void test_utf16(void)
 {
     uint8_t b[256];
     size_t n = to_utf16("{\"email\":\"a@b.com\"}", 0, 1, b);
-    expect_bin(NULL, NULL, b, n, "{email}a@b.com|", "utf16>json", __LINE__);
+    expect_bin(NULL, NULL, b, n, "email|{email}a@b.com|", "utf16>json", __LINE__);
     n = to_utf16("{\"email\":\"a@b.com\"}", 1, 1, b);
-    expect_bin(NULL, NULL, b, n, "{email}a@b.com|", "utf16>json", __LINE__);
+    expect_bin(NULL, NULL, b, n, "email|{email}a@b.com|", "utf16>json", __LINE__);
     n = to_utf16("card 4111 1111 1111 1111", 0, 0, b);
     expect_bin(NULL, NULL, b, n, "card 4111 1111 1111 1111|", "utf16", __LINE__);
     n = to_utf16("card 4111 1111 1111 1111", 1, 0, b);
@@ -416,7 +418,7 @@ static void test_base64(void)
     const char *secret = "AKIAIOSFODNN7EXAMPLE and more text";
     b64enc((const uint8_t *)secret, strlen(secret), enc);
     snprintf(in, sizeof(in), "{\"data\":\"%s\"}", enc);
-    snprintf(want, sizeof(want), "{data}%s|%s||", enc, secret);
+    snprintf(want, sizeof(want), "data|{data}%s|%s||", enc, secret);
     EXPECT("application/json", NULL, in, want);
     /* inside text, with surrounding words */
     snprintf(in, sizeof(in), "key: %s end", enc);
@@ -513,7 +515,7 @@ static size_t zlib_make(const uint8_t *in, size_t n, uint8_t *out, size_t cap, i
 static void test_compress(void)
 {
     const char *body = "{\"messages\":[{\"role\":\"user\",\"content\":\"card 4111111111111111\"}]}";
-    const char *want = "{messages}{role}user|{content}card 4111111111111111|";
+    const char *want = "messages|{messages}role|{role}user|content|{content}card 4111111111111111|";
     size_t n = strlen(body);
     uint8_t z[1024], z2[2048];
     size_t zn = zlib_make((const uint8_t *)body, n, z, sizeof(z), 16 + 15);
@@ -524,15 +526,15 @@ static void test_compress(void)
     memcpy(z2, z, zn);
     memcpy(z2 + zn, z, zn);
     expect_bin("application/json", "gzip", z2, 2 * zn,
-               "{messages}{role}user|{content}card 4111111111111111|!malformed JSON at byte 64!",
+               "messages|{messages}role|{role}user|content|{content}card 4111111111111111|!malformed JSON at byte 64!",
                NULL, __LINE__);
     expect_bin("application/x-ndjson", "gzip", z2, 2 * zn,
-               "{messages}{role}user|{content}card 4111111111111111|"
-               "{messages}{role}user|{content}card 4111111111111111|",
+               "messages|{messages}role|{role}user|content|{content}card 4111111111111111|"
+               "messages|{messages}role|{role}user|content|{content}card 4111111111111111|",
                NULL, __LINE__);
     /* truncated */
     expect_bin("application/json", "gzip", z, zn - 5,
-               "{messages}{role}user|{content}card 4111111111111111|!truncated gzip stream!", NULL,
+               "messages|{messages}role|{role}user|content|{content}card 4111111111111111|!truncated gzip stream!", NULL,
                __LINE__);
     expect_bin("application/json", "gzip", z, 5, "!truncated gzip stream!", NULL, __LINE__);
     /* corrupt header */
@@ -548,7 +550,7 @@ static void test_compress(void)
     memcpy(z2 + zn, "xx", 2);
     expect_bin(
         "application/json", "deflate", z2, zn + 2,
-        "{messages}{role}user|{content}card 4111111111111111|!trailing data after deflate stream!",
+        "messages|{messages}role|{role}user|content|{content}card 4111111111111111|!trailing data after deflate stream!",
         NULL, __LINE__);
     /* zstd */
     zn = ZSTD_compress(z, sizeof(z), body, n, 3);
@@ -693,7 +695,7 @@ static void test_multipart(void)
                 "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nvalue a\r\n"
                 "--XyZ\r\nContent-Disposition: form-data; name=\"j\"\r\n"
                 "Content-Type: application/json\r\n\r\n{\"email\":\"a@b.com\"}\r\n--XyZ--\r\n",
-                "{a}value a||{j}{email}a@b.com||", "multipart>form");
+                "{a}value a||{j}email|{email}a@b.com||", "multipart>form");
     /* CR, LF and "--" inside a body are data; a near-boundary too */
     EXPECT(M, NULL,
            "--XyZ\r\nContent-Disposition: form-data; "
@@ -800,8 +802,8 @@ static void test_awschunked(void)
              "%zx;chunk-signature=%s\r\n%s\r\n%zx;chunk-signature=%s\r\n%s\r\n"
              "0;chunk-signature=%s\r\n\r\n",
              strlen(b1), sig, b1, strlen(b2), sig, b2, sig);
-    EXPECT_PATH("aws-chunked", NULL, in, "{Key}card 4111 1111 1111 1111|", "aws-chunked>json");
-    EXPECT_PATH("application/json", "aws-chunked", in, "{Key}card 4111 1111 1111 1111|",
+    EXPECT_PATH("aws-chunked", NULL, in, "Key|{Key}card 4111 1111 1111 1111|", "aws-chunked>json");
+    EXPECT_PATH("application/json", "aws-chunked", in, "Key|{Key}card 4111 1111 1111 1111|",
                 "aws-chunked>json");
     /* unsigned payload with a trailer */
     EXPECT_PATH("text/plain", "aws-chunked",
@@ -887,15 +889,15 @@ static void test_eventstream(void)
     size_t n = es_msg(m, h, hl, "{\"bytes\":\"eyJ0ZXh0IjoiY2FyZCA0MTExMTExMTExMTExMTExIn0=\"}");
     n += es_msg(m + n, h, hl, "{\"text\":\"two\"}");
     expect_bin(E, NULL, m, n,
-               "{chunk}{application/json}{bytes}eyJ0ZXh0IjoiY2FyZCA0MTExMTExMTExMTExMTExIn0=|"
+               "{chunk}{application/json}bytes|{bytes}eyJ0ZXh0IjoiY2FyZCA0MTExMTExMTExMTExMTExIn0=|"
                "{\"text\":\"card 4111111111111111\"}||"
-               "|{chunk}{application/json}{text}two||",
+               "|{chunk}{application/json}text|{text}two||",
                "eventstream>json", __LINE__);
     /* sniffed */
     expect_bin(NULL, NULL, m, n,
-               "{chunk}{application/json}{bytes}eyJ0ZXh0IjoiY2FyZCA0MTExMTExMTExMTExMTExIn0=|"
+               "{chunk}{application/json}bytes|{bytes}eyJ0ZXh0IjoiY2FyZCA0MTExMTExMTExMTExMTExIn0=|"
                "{\"text\":\"card 4111111111111111\"}||"
-               "|{chunk}{application/json}{text}two||",
+               "|{chunk}{application/json}text|{text}two||",
                "eventstream>json", __LINE__);
     /* custom header values are data; binary payload type refused */
     hl = es_hdr_str(h, "x-note", "ssn 078-05-1120");
@@ -911,12 +913,12 @@ static void test_eventstream(void)
     hl = es_hdr_str(h, ":event-type", "chunk");
     n = es_msg(m, h, hl, "{\"a\":\"b\"}");
     m[n - 1] ^= 1;
-    expect_bin(E, NULL, m, n, "{chunk}{a}b||!event-stream message CRC mismatch!", NULL, __LINE__);
+    expect_bin(E, NULL, m, n, "{chunk}a|{a}b||!event-stream message CRC mismatch!", NULL, __LINE__);
     m[n - 1] ^= 1;
     m[8] ^= 1;
     expect_bin(E, NULL, m, n, "!event-stream prelude CRC mismatch!", NULL, __LINE__);
     m[8] ^= 1;
-    expect_bin(E, NULL, m, n - 6, "{chunk}{a}b!truncated event-stream message!", NULL, __LINE__);
+    expect_bin(E, NULL, m, n - 6, "{chunk}a|{a}b!truncated event-stream message!", NULL, __LINE__);
     expect_bin(E, NULL, m, 5, "!truncated event-stream message!", NULL, __LINE__);
     for (int d = -1; d <= 1; d++) {
         uint8_t pre[12];
