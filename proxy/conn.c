@@ -982,8 +982,11 @@ static void check_candidates(struct px_req *r, const struct sockaddr *const *sas
     };
     struct rl_decision d, last_deny;
     memset(&last_deny, 0, sizeof(last_deny));
-    snprintf(last_deny.rule_id, sizeof(last_deny.rule_id), "default");
-    snprintf(last_deny.reason, sizeof(last_deny.reason), "no address to connect to");
+    static const char dflt_id[] = "default", no_addr[] = "no address to connect to";
+    _Static_assert(sizeof(dflt_id) <= sizeof(last_deny.rule_id), "rule_id too small");
+    _Static_assert(sizeof(no_addr) <= sizeof(last_deny.reason), "reason too small");
+    memcpy(last_deny.rule_id, dflt_id, sizeof(dflt_id));
+    memcpy(last_deny.reason, no_addr, sizeof(no_addr));
     int have_allow = 0;
     double t0 = px_now_ms();
     r->n_addrs = 0;
@@ -1164,7 +1167,10 @@ static void req_start(struct px_conn *c, const char *buf, size_t head_len,
     r->bytes_in = head_len;
     conn_timer_set(c, PX_TM_NONE, 0);
 
-    r->head = malloc(head_len ? head_len : 1);
+    /* One allocation: the head bytes, then the header table (aligned). */
+    size_t hoff = (head_len + 15) & ~(size_t)15;
+    size_t nh = msg->n_headers <= PX_H1_MAX_HEADERS ? msg->n_headers : PX_H1_MAX_HEADERS;
+    r->head = malloc(hoff + nh * sizeof(struct px_h1_header) + 1);
     if (!r->head) {
         evbuffer_drain(bufferevent_get_input(c->bev), head_len);
         req_fail(r, 503, "gateway out of memory", "out of memory");
@@ -1172,18 +1178,36 @@ static void req_start(struct px_conn *c, const char *buf, size_t head_len,
     }
     memcpy(r->head, buf, head_len);
     r->head_len = head_len;
-    r->msg = *msg;
-    struct px_h1_message *m = &r->msg;
+    struct px_h1_header *hdrs = (struct px_h1_header *)(void *)(r->head + hoff);
+    struct px_req_msg *m = &r->msg;
+    m->method = msg->method;
+    m->target = msg->target;
+    m->scheme = msg->scheme;
+    m->host = msg->host;
+    m->path = msg->path;
+    m->reason = msg->reason;
+    m->form = msg->form;
+    m->port = msg->port;
+    m->status = msg->status;
+    m->version_minor = msg->version_minor;
+    m->body = msg->body;
+    m->content_length = msg->content_length;
+    m->keep_alive = msg->keep_alive;
+    m->expect_continue = msg->expect_continue;
+    m->upgrade = msg->upgrade;
     rebase(&m->method, buf, head_len, r->head);
     rebase(&m->target, buf, head_len, r->head);
     rebase(&m->scheme, buf, head_len, r->head);
     rebase(&m->host, buf, head_len, r->head);
     rebase(&m->path, buf, head_len, r->head);
     rebase(&m->reason, buf, head_len, r->head);
-    for (size_t i = 0; i < m->n_headers; i++) {
-        rebase(&m->headers[i].name, buf, head_len, r->head);
-        rebase(&m->headers[i].value, buf, head_len, r->head);
+    for (size_t i = 0; i < nh; i++) {
+        hdrs[i] = msg->headers[i];
+        rebase(&hdrs[i].name, buf, head_len, r->head);
+        rebase(&hdrs[i].value, buf, head_len, r->head);
     }
+    m->headers = hdrs;
+    m->n_headers = nh;
     evbuffer_drain(bufferevent_get_input(c->bev), head_len);
 
     if (m->method.len == 0 || m->method.len >= sizeof(r->method)) {

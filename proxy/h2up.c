@@ -339,11 +339,14 @@ int px_h2_can_take(const struct px_upconn *u)
 
 int px_h2_submit(struct px_upconn *u, struct px_req *r)
 {
-    const struct px_h1_message *m = &r->msg;
+    const struct px_req_msg *m = &r->msg;
     nghttp2_nv nva[PX_H1_MAX_HEADERS + 6];
     size_t n = 0;
     char authority[300];
-    const struct px_h1_header *host = px_h1_header_find(m, "host");
+    const struct px_h1_header *host = NULL;
+    for (size_t i = 0; i < m->n_headers && !host; i++)
+        if (sgw_slice_eq_nocase(m->headers[i].name, "host"))
+            host = &m->headers[i];
     if (host) {
         snprintf(authority, sizeof(authority), "%.*s", (int)host->value.len, host->value.ptr);
     } else {

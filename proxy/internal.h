@@ -108,14 +108,33 @@ enum px_req_state {
 
 const char *px_req_state_str(enum px_req_state s);
 
+/* The parsed request head kept for the life of a request: the fields of
+ * struct px_h1_message, but the header table points into the request's own
+ * allocation (sized to the fields actually present) instead of a fixed
+ * PX_H1_MAX_HEADERS array. Slices borrow from px_req.head. */
+struct px_req_msg {
+    struct sgw_slice method, target, scheme, host, path, reason;
+    enum px_h1_target_form form;
+    uint16_t port;
+    int status;
+    int version_minor;
+    const struct px_h1_header *headers;
+    size_t n_headers;
+    enum px_h1_body body;
+    uint64_t content_length;
+    int keep_alive;
+    int expect_continue;
+    int upgrade;
+};
+
 /* One request on a downstream connection (one at a time: pipelined requests
  * wait in the input buffer until the previous response is complete). */
 struct px_req {
     struct px_conn *conn;         /* borrowed back-pointer */
     enum px_req_state state;
-    char *head;                   /* owned copy of the request head bytes */
+    char *head;                   /* owned: the request head bytes, then msg's header table */
     size_t head_len;
-    struct px_h1_message msg;     /* slices borrow from head */
+    struct px_req_msg msg;        /* slices borrow from head */
     char host[256];               /* lowercased target host, NUL-terminated */
     uint16_t port;                /* target port from the request */
     int tls;                      /* upstream over TLS (https:// absolute-form) */

@@ -196,7 +196,7 @@ static void release_waiters(struct px_upconn *u)
 
 static int send_h1_head(struct px_upconn *u, struct px_req *r)
 {
-    const struct px_h1_message *m = &r->msg;
+    const struct px_req_msg *m = &r->msg;
     struct evbuffer *out = bufferevent_get_output(u->bev);
     size_t mlen = strlen(r->method), hlen = strlen(r->host);
     /* Upper bound of everything below: request line, fields, Host, framing, Via. */
