@@ -40,16 +40,6 @@ struct dec_awschunked {
     uint8_t ext[CK_EXT_MAX];
 };
 
-static int ck_hex(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static int ck_bad(struct dec *d, uint64_t at)
 {
@@ -81,7 +71,7 @@ static int ck_feed(struct dec *d, const uint8_t *p, size_t n)
         uint64_t at = d->fed + i;
         switch (k->st) {
         case CK_SIZE: {
-            int v = ck_hex(c);
+            int v = sgw_hex_val(c);
             i++;
             if (v >= 0) {
                 if (++k->ndigits > CK_MAX_HEX)

@@ -259,40 +259,7 @@ static int js_str_end(struct dec_json *j)
     return rc;
 }
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
-static size_t utf8_put(uint8_t *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (uint8_t)(0xc0 | (cp >> 6));
-        o[1] = (uint8_t)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (uint8_t)(0xe0 | (cp >> 12));
-        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (uint8_t)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (uint8_t)(0xf0 | (cp >> 18));
-    o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-    o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-    o[3] = (uint8_t)(0x80 | (cp & 0x3f));
-    return 4;
-}
 
 /* Consumes one byte of an escape; at = offset of that byte. Returns SGW_OK
  * (maybe having failed the decoder) or a negative rc. */
@@ -337,12 +304,12 @@ static int js_esc_byte(struct dec_json *j, uint8_t c, uint64_t at)
         j->st = JS_STR;
         return js_str_out(j, &out, 1);
     }
-    if (hexval(c) < 0)
+    if (sgw_hex_val(c) < 0)
         return js_error(j, at, "invalid JSON escape");
     if (j->esc_len < 6)
         return SGW_OK;
-    uint32_t cp = (uint32_t)((hexval(j->esc[2]) << 12) | (hexval(j->esc[3]) << 8) |
-                             (hexval(j->esc[4]) << 4) | hexval(j->esc[5]));
+    uint32_t cp = (uint32_t)((sgw_hex_val(j->esc[2]) << 12) | (sgw_hex_val(j->esc[3]) << 8) |
+                             (sgw_hex_val(j->esc[4]) << 4) | sgw_hex_val(j->esc[5]));
     j->esc_len = 0;
     if (j->hi_surrogate) {
         if (cp < 0xdc00 || cp > 0xdfff)
@@ -357,7 +324,7 @@ static int js_esc_byte(struct dec_json *j, uint8_t c, uint64_t at)
         return js_error(j, at, "unpaired surrogate in JSON");
     }
     uint8_t o[4];
-    size_t len = utf8_put(o, cp);
+    size_t len = sgw_utf8_encode(o, cp);
     j->st = JS_STR;
     return js_str_out(j, o, len);
 }

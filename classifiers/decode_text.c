@@ -773,29 +773,6 @@ static int u16_flush(struct dec_utf16 *u)
     return dec_feed(u->base.next, u->out, n);
 }
 
-static size_t put_utf8(uint8_t *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (uint8_t)(0xc0 | (cp >> 6));
-        o[1] = (uint8_t)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (uint8_t)(0xe0 | (cp >> 12));
-        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (uint8_t)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (uint8_t)(0xf0 | (cp >> 18));
-    o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-    o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-    o[3] = (uint8_t)(0x80 | (cp & 0x3f));
-    return 4;
-}
 
 /* Appends a code point, flushing first when it might not fit. */
 static int u16_put(struct dec_utf16 *u, uint32_t cp)
@@ -805,7 +782,7 @@ static int u16_put(struct dec_utf16 *u, uint32_t cp)
         if (rc != SGW_OK)
             return rc;
     }
-    u->olen += put_utf8(u->out + u->olen, cp);
+    u->olen += sgw_utf8_encode(u->out + u->olen, cp);
     return SGW_OK;
 }
 
@@ -910,16 +887,6 @@ struct dec_form {
     uint8_t out[OUTBUF + 4];
 };
 
-static int hexv(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static int form_flush(struct dec_form *f)
 {
@@ -980,14 +947,14 @@ static int form_feed(struct dec *d, const uint8_t *p, size_t n)
     for (size_t i = 0; i < n && rc == SGW_OK; i++) {
         uint8_t c = p[i];
         if (f->pct) {
-            if (hexv(c) >= 0) {
+            if (sgw_hex_val(c) >= 0) {
                 if (f->pct == 1) {
                     f->pct_hi = c;
                     f->pct = 2;
                     continue;
                 }
                 f->pct = 0;
-                rc = form_put(f, (uint8_t)(hexv(f->pct_hi) << 4 | hexv(c)));
+                rc = form_put(f, (uint8_t)(sgw_hex_val(f->pct_hi) << 4 | sgw_hex_val(c)));
                 continue;
             }
             rc = form_pct_raw(f); /* invalid sequence passes raw */
@@ -1144,7 +1111,7 @@ static int qp_feed(struct dec *d, const uint8_t *p, size_t n)
                 q->st = 0; /* soft line break */
             } else if (c == '\r') {
                 q->st = 3;
-            } else if (hexv(c) >= 0) {
+            } else if (sgw_hex_val(c) >= 0) {
                 q->hi = c;
                 q->st = 2;
             } else {
@@ -1156,8 +1123,8 @@ static int qp_feed(struct dec *d, const uint8_t *p, size_t n)
             break;
         case 2:
             q->st = 0;
-            if (hexv(c) >= 0) {
-                rc = qp_put(q, (uint8_t)(hexv(q->hi) << 4 | hexv(c)));
+            if (sgw_hex_val(c) >= 0) {
+                rc = qp_put(q, (uint8_t)(sgw_hex_val(q->hi) << 4 | sgw_hex_val(c)));
             } else {
                 rc = qp_put(q, '=');
                 if (rc == SGW_OK)

@@ -51,6 +51,19 @@ int sgw_slice_eq_nocase(struct sgw_slice s, const char *lit);
  * checked against max. Returns SGW_OK or SGW_EPROTO / SGW_ELIMIT. */
 int sgw_parse_u64(const char *p, size_t n, uint64_t max, uint64_t *out);
 
+/* Value of one hex digit (either case), -1 when c is none. */
+int sgw_hex_val(int c);
+/* Decodes exactly 2*n hex digits from s into out[n]; 0 ok, -1 when s is not
+ * 2*n hex digits (slen must equal 2*n). */
+int sgw_hex_decode(const char *s, size_t slen, uint8_t *out, size_t n);
+
+/* Length of the valid UTF-8 sequence starting at s (at most n bytes), or 0
+ * when it is invalid: overlong forms, surrogates and values above U+10FFFF
+ * are invalid (a lenient peer could read them differently). */
+size_t sgw_utf8_valid_len(const uint8_t *s, size_t n);
+/* Encodes code point cp (<= U+10FFFF) as UTF-8 into o; returns 1..4. */
+size_t sgw_utf8_encode(uint8_t o[4], uint32_t cp);
+
 /* Bounds-checked cursor for binary formats. A read past the end sets err and
  * returns zeros; callers check err once at the end of a record. */
 struct sgw_cursor {

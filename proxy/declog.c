@@ -125,39 +125,6 @@ static void put_time(struct jw *w)
     put(w, "Z", 1);
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid
- * (overlong forms, surrogates and values above U+10FFFF are invalid). */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
 
 /* Escapes the character at s[i] (n bytes total): sets *out and *olen to its JSON
  * form (esc is scratch space) and returns how many input bytes it covers. */
@@ -183,7 +150,7 @@ static size_t esc_unit(const char *s, size_t n, size_t i, char esc[8], const cha
         esc[5] = hex[c & 15];
         *olen = 6;
     } else {
-        size_t adv = utf8_len((const unsigned char *)s + i, n - i);
+        size_t adv = sgw_utf8_valid_len((const uint8_t *)s + i, n - i);
         if (adv == 0) {
             *out = "\\ufffd";
             *olen = 6;

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sgw.h"
+
 #define RULE_ID_MAX 128 /* longer rule ids are truncated for the label */
 #define HASH_SLOTS (PX_METRICS_MAX_RULES * 2)
 
@@ -229,38 +231,6 @@ static void outf(struct out *o, const char *fmt, ...)
     o->len += (size_t)n;
 }
 
-/* Length of the valid UTF-8 sequence at s (max n bytes), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
 
 /* Label value escaping per the text exposition format: backslash, double
  * quote and newline escaped; other control bytes and invalid UTF-8 become
@@ -284,7 +254,7 @@ static void out_label(struct out *o, const char *v)
             o->len += 3;
             i++;
         } else {
-            size_t l = utf8_len((const unsigned char *)v + i, n - i);
+            size_t l = sgw_utf8_valid_len((const uint8_t *)v + i, n - i);
             if (l == 0) {
                 memcpy(o->p + o->len, "\xef\xbf\xbd", 3);
                 o->len += 3;

@@ -22,24 +22,6 @@ static void put_hex(FILE *f, const uint8_t *b, size_t n)
     }
 }
 
-static int parse_key(const char *s, uint8_t key[32])
-{
-    if (strlen(s) != 64)
-        return -1;
-    for (size_t i = 0; i < 64; i++) {
-        int c = (unsigned char)s[i], v;
-        if (c >= '0' && c <= '9')
-            v = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            v = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            v = c - 'A' + 10;
-        else
-            return -1;
-        key[i / 2] = (uint8_t)(i % 2 ? key[i / 2] | v : v << 4);
-    }
-    return 0;
-}
 
 static int valid_name(const char *s)
 {
@@ -89,7 +71,7 @@ int rl_cli_fingerprint(int argc, char **argv)
     }
     uint8_t key[32];
     if (keyhex) {
-        if (parse_key(keyhex, key) != 0) {
+        if (sgw_hex_decode(keyhex, strlen(keyhex), key, sizeof key) != 0) {
             fprintf(stderr, "sovgw policy fingerprint: --key must be 64 hex digits\n");
             return 2;
         }

@@ -408,16 +408,6 @@ static void method_item(struct pctx *c, void *ud, yaml_node_t *n)
 
 /* ---- path ---- */
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
 
 static const char *path_check(const char *s, size_t n)
 {
@@ -434,8 +424,8 @@ static const char *path_check(const char *s, size_t n)
         if (ch == '*')
             return "path entries are prefixes; wildcards are not supported";
         if (ch == '%') {
-            int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+            int hi = i + 2 < n ? sgw_hex_val((unsigned char)s[i + 1]) : -1;
+            int lo = i + 2 < n ? sgw_hex_val((unsigned char)s[i + 2]) : -1;
             if (i + 2 >= n || hi < 0 || lo < 0)
                 return "path prefix has a malformed percent-escape";
             int v = hi * 16 + lo;
@@ -866,24 +856,7 @@ struct cls_lists {
 /* Exactly 64 hex digits into 32 bytes; 0 on anything else. */
 static int hex32(const char *s, size_t len, uint8_t out[32])
 {
-    if (len != 64)
-        return 0;
-    for (size_t i = 0; i < 64; i++) {
-        int c = (unsigned char)s[i], v;
-        if (c >= '0' && c <= '9')
-            v = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            v = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            v = c - 'A' + 10;
-        else
-            return 0;
-        if (i % 2 == 0)
-            out[i / 2] = (uint8_t)(v << 4);
-        else
-            out[i / 2] |= (uint8_t)v;
-    }
-    return 1;
+    return sgw_hex_decode(s, len, out, 32) == 0;
 }
 
 static const char *const k_fp_keys[] = {"name", "key", "hashes"};

@@ -53,8 +53,45 @@ static void test_cursor(void)
     CHECK(sgw_cursor_u8(&c) == 0); /* sticky error */
 }
 
+static void test_hex(void)
+{
+    uint8_t b[2];
+    CHECK(sgw_hex_val('0') == 0 && sgw_hex_val('f') == 15 && sgw_hex_val('F') == 15);
+    CHECK(sgw_hex_val('g') == -1 && sgw_hex_val(' ') == -1 && sgw_hex_val(0) == -1);
+    CHECK(sgw_hex_decode("00fF", 4, b, 2) == 0 && b[0] == 0 && b[1] == 0xff);
+    CHECK(sgw_hex_decode("00f", 3, b, 2) == -1);   /* N-1 digits */
+    CHECK(sgw_hex_decode("00ff0", 5, b, 2) == -1); /* N+1 digits */
+    CHECK(sgw_hex_decode("0x0f", 4, b, 2) == -1);
+}
+
+static void test_utf8(void)
+{
+    /* valid: ASCII, 2-, 3-, 4-byte forms at their bounds */
+    CHECK(sgw_utf8_valid_len((const uint8_t *)"A", 1) == 1);
+    CHECK(sgw_utf8_valid_len((const uint8_t *)"\xc2\x80", 2) == 2);         /* U+0080 */
+    CHECK(sgw_utf8_valid_len((const uint8_t *)"\xe0\xa0\x80", 3) == 3);     /* U+0800 */
+    CHECK(sgw_utf8_valid_len((const uint8_t *)"\xf4\x8f\xbf\xbf", 4) == 4); /* U+10FFFF */
+    /* invalid: overlong, surrogate, above U+10FFFF, truncated, stray continuation */
+    CHECK(sgw_utf8_valid_len((const uint8_t *)"\xc0\xae", 2) == 0);
+    CHECK(sgw_utf8_valid_len((const uint8_t *)"\xe0\x80\xaf", 3) == 0);
+    CHECK(sgw_utf8_valid_len((const uint8_t *)"\xed\xa0\x80", 3) == 0);
+    CHECK(sgw_utf8_valid_len((const uint8_t *)"\xf4\x90\x80\x80", 4) == 0);
+    CHECK(sgw_utf8_valid_len((const uint8_t *)"\xe2\x82", 2) == 0);
+    CHECK(sgw_utf8_valid_len((const uint8_t *)"\x80", 1) == 0);
+    /* encode round-trips through the validator */
+    static const uint32_t cps[] = {0, 0x7f, 0x80, 0x7ff, 0x800, 0xffff, 0x10000, 0x10ffff};
+    for (size_t i = 0; i < SGW_ARRAY_LEN(cps); i++) {
+        uint8_t o[4];
+        size_t n = sgw_utf8_encode(o, cps[i]);
+        CHECK(n == (cps[i] < 0x80 ? 1u : cps[i] < 0x800 ? 2u : cps[i] < 0x10000 ? 3u : 4u));
+        CHECK(sgw_utf8_valid_len(o, n) == n);
+    }
+}
+
 int main(void)
 {
+    test_hex();
+    test_utf8();
     test_parse_u64();
     test_slices();
     test_cursor();
