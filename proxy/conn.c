@@ -1280,8 +1280,6 @@ static void parse_head(struct px_conn *c)
             conn_close_after_flush(c);
         return;
     }
-    if (c->tmode != PX_TM_HEADER)
-        conn_timer_set(c, PX_TM_HEADER, conn_cfg(c)->header_timeout_ms);
     size_t n = len < rt->lim.max_head + 1 ? len : rt->lim.max_head + 1;
     const char *buf = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
     if (!buf) {
@@ -1306,6 +1304,10 @@ static void parse_head(struct px_conn *c)
             conn_close_after_flush(c); /* an incomplete head before EOF */
             return;
         } else {
+            /* The head must complete in time from its first byte on. (A head
+             * that arrives whole never arms this timer: req_start stops it.) */
+            if (c->tmode != PX_TM_HEADER)
+                conn_timer_set(c, PX_TM_HEADER, conn_cfg(c)->header_timeout_ms);
             return;
         }
     } else if (rc == SGW_ELIMIT) {
