@@ -12,6 +12,9 @@
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <ctype.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +201,41 @@ static struct px_config *conn_cfg(const struct px_conn *c)
 #ifndef PX_REQ_CACHE
 #define PX_REQ_CACHE 16
 #endif
+/* After a burst of at least this many concurrent requests has ended, the
+ * worker gives the heap pages it freed back to the kernel (at most once per
+ * PX_TRIM_MIN_MS): request, upstream and buffer allocations of the burst
+ * would otherwise stay resident between the long-lived connections. */
+#define PX_TRIM_PEAK 64
+#define PX_TRIM_MIN_MS 1000.0
+
+static void trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct px_worker *w = arg;
+    (void)fd;
+    (void)what;
+    if (w->n_reqs > 0)
+        return; /* busy again: the next time it drains re-arms this */
+    w->req_peak = 0;
+    w->last_trim_ms = px_now_ms();
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+/* A burst is over: trim the heap shortly, at most once per PX_TRIM_MIN_MS. */
+static void trim_later(struct px_worker *w)
+{
+    if (!w->trim_ev)
+        w->trim_ev = evtimer_new(w->base, trim_cb, w);
+    if (!w->trim_ev || evtimer_pending(w->trim_ev, NULL))
+        return;
+    double wait = PX_TRIM_MIN_MS - (px_now_ms() - w->last_trim_ms);
+    if (wait < 100.0)
+        wait = 100.0;
+    int ms = (int)wait;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(w->trim_ev, &tv);
+}
 
 static struct px_req *req_take(struct px_conn *c)
 {
@@ -214,6 +252,8 @@ static struct px_req *req_take(struct px_conn *c)
                 return NULL;
         }
         c->req = r;
+        if (++w->n_reqs > w->req_peak)
+            w->req_peak = w->n_reqs;
     }
     memset(r, 0, sizeof(*r));
     r->conn = c;
@@ -234,10 +274,16 @@ static void req_give_back(struct px_conn *c)
     } else {
         free(r);
     }
+    if (--w->n_reqs == 0 && w->req_peak >= PX_TRIM_PEAK)
+        trim_later(w);
 }
 
 void px_worker_req_cache_free(struct px_worker *w)
 {
+    if (w->trim_ev) {
+        event_free(w->trim_ev);
+        w->trim_ev = NULL;
+    }
     while (w->req_cache) {
         struct px_req *r = w->req_cache;
         w->req_cache = r->h2_next;

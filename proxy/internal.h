@@ -91,6 +91,10 @@ struct px_worker {
     int n_idle;
     struct px_req *req_cache;     /* finished request structs kept for reuse (h2_next list) */
     int n_req_cache;
+    int n_reqs;                   /* request structs held by connections */
+    int req_peak;                 /* highest n_reqs since the last heap trim */
+    double last_trim_ms;
+    struct event *trim_ev;        /* deferred heap trim after a burst (owned, lazily made) */
 };
 
 enum px_req_state {
