@@ -19,6 +19,7 @@
 #include <yaml.h>
 
 #include "common/sgw.h"
+#include "proxy/h1.h"
 
 #define MAX_CONFIG_FILE (1024 * 1024) /* a config file is small; bound what we read */
 #define MAX_PINS 4096
@@ -78,7 +79,7 @@ static const struct opt opts[] = {
      "longest request line in bytes (414 beyond)"},
     {"max-head", K_SIZE, OFF(max_head), 1024, 16777216, "N", "65536",
      "largest request head in bytes (431 beyond); >= max-request-line"},
-    {"max-headers", K_SIZE, OFF(max_headers), 1, 10000, "N", "100",
+    {"max-headers", K_SIZE, OFF(max_headers), 1, PX_H1_MAX_HEADERS, "N", "100",
      "most header fields in a request (431 beyond)"},
     {"max-body", K_BYTES, OFF(max_body), 0, 1099511627776ULL, "SIZE", "64MiB",
      "largest request body (413 beyond); bytes or KiB/MiB/GiB/TiB"},

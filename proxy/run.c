@@ -440,7 +440,7 @@ int px_cli_run(int argc, char **argv)
     px_h1_limits_default(&rt.lim);
     rt.lim.max_request_line = cfg.max_request_line;
     rt.lim.max_head = cfg.max_head;
-    rt.lim.max_headers = cfg.max_headers < PX_H1_MAX_HEADERS ? cfg.max_headers : PX_H1_MAX_HEADERS;
+    rt.lim.max_headers = cfg.max_headers; /* config bounds it to PX_H1_MAX_HEADERS */
     struct run_state st = {.rt = &rt};
     struct event *sig_ev[4] = {NULL, NULL, NULL, NULL};
     struct px_admin *admin = NULL;

@@ -10,6 +10,7 @@
 
 #include "common/sgw.h"
 #include "proxy/config.h"
+#include "proxy/h1.h"
 
 static int failures;
 #define CHECK(c)                                                                                   \
@@ -175,7 +176,7 @@ static void test_numeric_bounds(void)
         {"workers", 1, 1024},
         {"max-request-line", 256, 1048576},
         {"max-head", 1024, 16777216},
-        {"max-headers", 1, 10000},
+        {"max-headers", 1, PX_H1_MAX_HEADERS}, /* the parser's table size: no silent clamp */
         {"max-connections", 1, 1000000},
         {"connect-timeout-ms", 1, 86400000},
         {"header-timeout-ms", 1, 86400000},
