@@ -140,11 +140,13 @@ static int cb_str_bytes(struct dec_cbor *c, const uint8_t *p, size_t n)
     if (n == 0)
         return SGW_OK;
     if (c->str_is_key) {
+        /* a key is data too (a value can hide in a key), and its first
+           bytes are kept as the context of the value that follows */
         size_t room = sizeof(c->key) - c->key_len;
         size_t take = n < room ? n : room;
         memcpy(c->key + c->key_len, p, take);
         c->key_len += take;
-        return SGW_OK;
+        return dec_text_data(c->base.env, p, n);
     }
     if (c->str_major == 3)
         return dec_text_data(c->base.env, p, n);
@@ -156,9 +158,11 @@ static int cb_str_end(struct dec_cbor *c)
 {
     int rc = SGW_OK;
     c->str_open = 0;
-    if (c->str_is_key)
-        rc = dec_text_context(c->base.env, c->key, c->key_len);
-    else if (c->str_major == 3)
+    if (c->str_is_key) {
+        rc = dec_text_boundary(c->base.env);
+        if (rc == SGW_OK)
+            rc = dec_text_context(c->base.env, c->key, c->key_len);
+    } else if (c->str_major == 3)
         rc = dec_text_boundary(c->base.env);
     else {
         if (c->bs == BS_SNIFF)
@@ -205,10 +209,12 @@ static int cb_int(struct dec_cbor *c, int negative, uint64_t v)
         len = snprintf(buf, sizeof(buf), "-18446744073709551616");
     else
         len = snprintf(buf, sizeof(buf), "-%llu", (unsigned long long)(v + 1));
-    if (cb_key_position(c))
-        return dec_text_context(c->base.env, (const uint8_t *)buf, (size_t)len);
     int rc = dec_text_data(c->base.env, (const uint8_t *)buf, (size_t)len);
-    return rc != SGW_OK ? rc : dec_text_boundary(c->base.env);
+    if (rc == SGW_OK)
+        rc = dec_text_boundary(c->base.env);
+    if (rc == SGW_OK && cb_key_position(c)) /* an integer key: data and context */
+        rc = dec_text_context(c->base.env, (const uint8_t *)buf, (size_t)len);
+    return rc;
 }
 
 /* A complete head (initial byte + argument); at = offset of the initial byte. */

@@ -895,15 +895,15 @@ static int form_flush(struct dec_form *f)
     return dec_text_data(f->base.env, f->out, n);
 }
 
+/* Field names are data too (a value can hide in a name) and are also kept,
+ * bounded, as the context of their value. */
 static int form_put(struct dec_form *f, uint8_t c)
 {
-    if (f->in_value) {
-        f->out[f->olen++] = c;
-        if (f->olen >= OUTBUF)
-            return form_flush(f);
-    } else if (f->name_len < sizeof(f->name)) {
+    if (!f->in_value && f->name_len < sizeof(f->name))
         f->name[f->name_len++] = c;
-    }
+    f->out[f->olen++] = c;
+    if (f->olen >= OUTBUF)
+        return form_flush(f);
     return SGW_OK;
 }
 
@@ -925,16 +925,10 @@ static int form_field_end(struct dec_form *f)
     int rc = form_pct_raw(f);
     if (rc != SGW_OK)
         return rc;
-    if (f->in_value) {
-        rc = form_flush(f);
-        if (rc == SGW_OK)
-            rc = dec_text_boundary(f->base.env);
-    } else if (f->name_len > 0) {
-        /* a field without '=' is a value in disguise: scan it */
-        rc = dec_text_data(f->base.env, f->name, f->name_len);
-        if (rc == SGW_OK)
-            rc = dec_text_boundary(f->base.env);
-    }
+    rc = form_flush(f);
+    /* a field without '=' is a value in disguise: its bytes were scanned */
+    if (rc == SGW_OK && (f->in_value || f->name_len > 0))
+        rc = dec_text_boundary(f->base.env);
     f->in_value = 0;
     f->name_len = 0;
     return rc;
@@ -964,9 +958,12 @@ static int form_feed(struct dec *d, const uint8_t *p, size_t n)
         if (c == '&') {
             rc = form_field_end(f);
         } else if (c == '=' && !f->in_value) {
-            rc = dec_text_context(d->env, f->name, f->name_len);
+            rc = form_flush(f);
+            if (rc == SGW_OK && f->name_len > 0)
+                rc = dec_text_boundary(d->env);
+            if (rc == SGW_OK)
+                rc = dec_text_context(d->env, f->name, f->name_len);
             f->in_value = 1;
-            f->olen = 0;
         } else if (c == '%') {
             f->pct = 1;
         } else if (c == '+') {
@@ -975,7 +972,7 @@ static int form_feed(struct dec *d, const uint8_t *p, size_t n)
             rc = form_put(f, c);
         }
     }
-    if (rc == SGW_OK && f->in_value && f->olen)
+    if (rc == SGW_OK && f->olen)
         rc = form_flush(f);
     return rc;
 }

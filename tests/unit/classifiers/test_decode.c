@@ -486,10 +486,25 @@ static void test_form(void)
 {
     const char *F = "application/x-www-form-urlencoded";
     EXPECT_PATH(F, NULL, "Action=SendEmail&To=a%40b.com&Msg=hello+world",
-                "{Action}SendEmail|{To}a@b.com|{Msg}hello world|", "form");
-    EXPECT(F, NULL, "a=%zz%4&b=%", "{a}%zz%4|{b}%|");
-    EXPECT(F, NULL, "n%61me=v%2541", "{name}v%41|");
-    EXPECT(F, NULL, "lonely&x=", "lonely|{x}|");
+                "Action|{Action}SendEmail|To|{To}a@b.com|Msg|{Msg}hello world|", "form");
+    EXPECT(F, NULL, "a=%zz%4&b=%", "a|{a}%zz%4|b|{b}%|");
+    EXPECT(F, NULL, "n%61me=v%2541", "name|{name}v%41|");
+    EXPECT(F, NULL, "lonely&x=", "lonely|x|{x}|");
+    /* a value hidden in a field name is data too; a long name is scanned whole and
+       kept (truncated to DEC_CONTEXT_MAX) only as context */
+    EXPECT("application/x-www-form-urlencoded", NULL, "4111111111111111=x",
+           "4111111111111111|{4111111111111111}x|");
+    {
+        char in[400], want[1000];
+        memset(in, 'n', 300);
+        memcpy(in + 300, "=v", 3);
+        memset(want, 'n', 300);
+        want[300] = '|';
+        want[301] = '{';
+        memset(want + 302, 'n', DEC_CONTEXT_MAX);
+        memcpy(want + 302 + DEC_CONTEXT_MAX, "}v|", 4);
+        EXPECT("application/x-www-form-urlencoded", NULL, in, want);
+    }
     EXPECT(F, NULL, "", "");
 }
 
@@ -947,8 +962,8 @@ static void test_cbor(void)
     const uint8_t doc[] = {0xa2, 0x67, 'm', 'o', 'd',  'e', 'l', 'I', 'd', 0x62, 'm',  '1',
                            0x68, 'm',  'e', 's', 's',  'a', 'g', 'e', 's', 0x81, 0xa1, 0x64,
                            't',  'e',  'x', 't', 0x67, 'a', '@', 'b', '.', 'c',  'o',  'm'};
-    expect_bin(C, NULL, doc, sizeof(doc), "{modelId}m1|{messages}{text}a@b.com|", "cbor", __LINE__);
-    expect_bin(NULL, NULL, doc, sizeof(doc), "{modelId}m1|{messages}{text}a@b.com|", "cbor",
+    expect_bin(C, NULL, doc, sizeof(doc), "modelId|{modelId}m1|messages|{messages}text|{text}a@b.com|", "cbor", __LINE__);
+    expect_bin(NULL, NULL, doc, sizeof(doc), "modelId|{modelId}m1|messages|{messages}text|{text}a@b.com|", "cbor",
                __LINE__);
     /* integers: 4111111111111111 (uint64), -5, 0; float; tag; true/null */
     const uint8_t ints[] = {0x87, 0x1b, 0x00, 0x0e, 0x9b, 0x08, 0xa5, 0x68, 0xf1, 0xc7,
@@ -958,21 +973,21 @@ static void test_cbor(void)
     /* indefinite map, indefinite text in chunks, indefinite array */
     const uint8_t indef[] = {0xbf, 0x61, 'k',  0x7f, 0x63, 'a',  'b', 'c',  0x62, 'd',
                              'e',  0xff, 0x61, 'l',  0x9f, 0x61, 'x', 0xff, 0xff};
-    expect_bin(C, NULL, indef, sizeof(indef), "{k}abcde|{l}x|", NULL, __LINE__);
+    expect_bin(C, NULL, indef, sizeof(indef), "k|{k}abcde|l|{l}x|", NULL, __LINE__);
     /* byte strings: text is scanned, a PNG reported, the rest still decoded */
     const uint8_t bs[] = {0xa2, 0x61, 'b',  0x4b, 'h',  'e',  'l', 'l',  'o',  ' ',
                           'w',  'o',  'r',  'l',  'd',  0x61, 'p', 0x4c, 0x89, 'P',
                           'N',  'G',  '\r', '\n', 0x1a, '\n', 0,   0,    0,    0x0d};
-    expect_bin(C, NULL, bs, sizeof(bs), "{b}hello world|{p}!CBOR byte string holds a PNG image!",
+    expect_bin(C, NULL, bs, sizeof(bs), "b|{b}hello world|p|{p}!CBOR byte string holds a PNG image!",
                NULL, __LINE__);
     const uint8_t bin[] = {0x82, 0x48, 1, 2, 3, 4, 5, 6, 7, 8, 0x61, 'z'};
     expect_bin(C, NULL, bin, sizeof(bin), "!binary CBOR byte string!z|", NULL, __LINE__);
     /* self-described */
     const uint8_t sd[] = {0xd9, 0xd9, 0xf7, 0xa1, 0x61, 'x', 0x61, 'y'};
-    expect_bin(NULL, NULL, sd, sizeof(sd), "{x}y|", "cbor", __LINE__);
+    expect_bin(NULL, NULL, sd, sizeof(sd), "x|{x}y|", "cbor", __LINE__);
     /* malformed */
     const uint8_t trunc[] = {0xa1, 0x61, 'k', 0x65, 'a', 'b'};
-    expect_bin(C, NULL, trunc, sizeof(trunc), "{k}ab!truncated CBOR at byte 6!", NULL, __LINE__);
+    expect_bin(C, NULL, trunc, sizeof(trunc), "k|{k}ab!truncated CBOR at byte 6!", NULL, __LINE__);
     const uint8_t resv[] = {0x81, 0x1c};
     expect_bin(C, NULL, resv, sizeof(resv), "!malformed CBOR at byte 1!", NULL, __LINE__);
     const uint8_t brk[] = {0x82, 0x01, 0xff};
@@ -983,7 +998,7 @@ static void test_cbor(void)
     expect_bin(C, NULL, extra, sizeof(extra), "1|!data after the CBOR item at byte 1!", NULL,
                __LINE__);
     const uint8_t oddmap[] = {0xbf, 0x61, 'k', 0xff};
-    expect_bin(C, NULL, oddmap, sizeof(oddmap), "{k}!malformed CBOR at byte 3!", NULL, __LINE__);
+    expect_bin(C, NULL, oddmap, sizeof(oddmap), "k|{k}!malformed CBOR at byte 3!", NULL, __LINE__);
     const uint8_t simple[] = {0xf8, 0x10};
     expect_bin(C, NULL, simple, sizeof(simple), "!malformed CBOR at byte 2!", NULL, __LINE__);
     /* depth N-1 / N / N+1 */
