@@ -631,15 +631,25 @@ void px_req_resp_head(struct px_req *r, int status, struct sgw_slice reason,
         conn_timer_set(c, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
 }
 
-void px_req_resp_body(struct px_req *r, const char *data, size_t len)
+/* Frames len response body bytes for the client (a chunk when the response
+ * is re-chunked) and moves them: from data when src is NULL, else out of src
+ * without a copy. Bytes for a client that is gone or a bodiless response are
+ * dropped (drained from src). */
+static void resp_body_frame(struct px_req *r, const char *data, struct evbuffer *src, size_t len)
 {
     struct px_conn *c = r->conn;
-    if (c->dead || len == 0 || r->resp_nobody)
+    if (c->dead || len == 0 || r->resp_nobody) {
+        if (src)
+            evbuffer_drain(src, len);
         return;
+    }
     struct evbuffer *out = bufferevent_get_output(c->bev);
     if (r->resp_chunked)
         evbuffer_add_printf(out, "%zx\r\n", len);
-    evbuffer_add(out, data, len);
+    if (src)
+        evbuffer_remove_buffer(src, out, len);
+    else
+        evbuffer_add(out, data, len);
     if (r->resp_chunked)
         evbuffer_add(out, "\r\n", 2);
     r->bytes_out += len;
@@ -647,22 +657,14 @@ void px_req_resp_body(struct px_req *r, const char *data, size_t len)
         conn_timer_set(c, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
 }
 
+void px_req_resp_body(struct px_req *r, const char *data, size_t len)
+{
+    resp_body_frame(r, data, NULL, len);
+}
+
 void px_req_resp_body_buf(struct px_req *r, struct evbuffer *src, size_t len)
 {
-    struct px_conn *c = r->conn;
-    if (c->dead || len == 0 || r->resp_nobody) {
-        evbuffer_drain(src, len);
-        return;
-    }
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (r->resp_chunked)
-        evbuffer_add_printf(out, "%zx\r\n", len);
-    evbuffer_remove_buffer(src, out, len);
-    if (r->resp_chunked)
-        evbuffer_add(out, "\r\n", 2);
-    r->bytes_out += len;
-    if (c->tmode == PX_TM_RESP)
-        conn_timer_set(c, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
+    resp_body_frame(r, NULL, src, len);
 }
 
 /* The response is complete: log it, then either wait for the next request on
