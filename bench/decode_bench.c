@@ -11,6 +11,13 @@
  *                 detection, Unicode normalisation
  *   gzip+chain    same, for the corpus gzip'd per body (input = compressed MB)
  *
+ *   decode_bench FILE 1 digest [CHUNK]
+ *                 feeds every body through the whole chain (application/json)
+ *                 in CHUNK-byte pieces (default 4096) into a sink that hashes the event
+ *                 sequence: data bytes (however split), boundaries, contexts
+ *                 and uninspectable reasons. One digest line; it must not
+ *                 change when the decoders are optimised.
+ *
  * Build (Release):
  *   cmake -S . -B build/rel -DCMAKE_BUILD_TYPE=Release && \
  *     cmake --build build/rel -j2 --target sgw_classifiers
@@ -99,6 +106,97 @@ static struct body *split_lines(uint8_t *buf, size_t len, size_t *count)
 
 #define FEED 65536u
 
+/* ---- digest mode: a hash of the event sequence, independent of how the
+   data bytes are split between calls ---- */
+
+struct digest {
+    uint64_t h;
+    uint64_t run; /* data bytes since the last non-data event */
+    uint64_t bytes, boundaries, contexts, unins;
+};
+
+static void dg_bytes(struct digest *g, const uint8_t *p, size_t n)
+{
+    uint64_t h = g->h;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    g->h = h;
+}
+
+static void dg_event(struct digest *g, uint8_t tag, const uint8_t *p, size_t n)
+{
+    uint8_t hdr[17];
+    hdr[0] = tag;
+    for (int k = 0; k < 8; k++) {
+        hdr[1 + k] = (uint8_t)(g->run >> (8 * k));
+        hdr[9 + k] = (uint8_t)((uint64_t)n >> (8 * k));
+    }
+    dg_bytes(g, hdr, sizeof(hdr));
+    if (n)
+        dg_bytes(g, p, n);
+    g->run = 0;
+}
+
+static int dg_data(void *ctx, const uint8_t *p, size_t n)
+{
+    struct digest *g = ctx;
+    dg_bytes(g, p, n);
+    g->run += n;
+    g->bytes += n;
+    return SGW_OK;
+}
+
+static int dg_boundary(void *ctx)
+{
+    struct digest *g = ctx;
+    dg_event(g, 'B', NULL, 0);
+    g->boundaries++;
+    return SGW_OK;
+}
+
+static int dg_context(void *ctx, const uint8_t *p, size_t n)
+{
+    struct digest *g = ctx;
+    dg_event(g, 'C', p, n);
+    g->contexts++;
+    return SGW_OK;
+}
+
+static int dg_unins(void *ctx, const char *reason, uint32_t flags)
+{
+    struct digest *g = ctx;
+    uint8_t f[4] = {(uint8_t)flags, (uint8_t)(flags >> 8), (uint8_t)(flags >> 16),
+                    (uint8_t)(flags >> 24)};
+    dg_event(g, 'U', (const uint8_t *)reason, strlen(reason));
+    dg_bytes(g, f, sizeof(f));
+    g->unins++;
+    return SGW_OK;
+}
+
+static int run_digest(const struct body *b, size_t nb, size_t chunk)
+{
+    struct digest g = {0xcbf29ce484222325ull, 0, 0, 0, 0, 0};
+    struct cls_sink s = {&g, dg_data, dg_boundary, dg_context, dg_unins};
+    for (size_t i = 0; i < nb; i++) {
+        struct cls_decode_chain *c = NULL;
+        if (cls_decode_chain_new("application/json", NULL, NULL, &s, &c) != SGW_OK)
+            abort();
+        int rc = SGW_OK;
+        for (size_t off = 0; off < b[i].n && rc == SGW_OK; off += chunk)
+            rc = cls_decode_chain_feed(c, b[i].p + off, b[i].n - off < chunk ? b[i].n - off : chunk);
+        if (rc == SGW_OK)
+            rc = cls_decode_chain_finish(c);
+        cls_decode_chain_free(c);
+        uint8_t r = (uint8_t)(rc != SGW_OK);
+        dg_event(&g, 'E', &r, 1);
+    }
+    printf("digest %016llx  %llu data bytes, %llu boundaries, %llu contexts, %llu uninspectable\n",
+           (unsigned long long)g.h, (unsigned long long)g.bytes,
+           (unsigned long long)g.boundaries, (unsigned long long)g.contexts,
+           (unsigned long long)g.unins);
+    return 0;
+}
+
 /* The JSON decoder alone: a dec_env whose text pipeline is the counter. */
 static double run_json_alone(const struct body *b, size_t nb, struct counter *cnt)
 {
@@ -146,7 +244,8 @@ int main(int argc, char **argv)
         return 2;
     }
     int rounds = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 3;
-    const char *only = argc > 3 ? argv[3] : ""; /* "json", "chain", "gzip": one measurement */
+    const char *only = argc > 3 ? argv[3] : ""; /* "json", "chain", "gzip": one measurement;
+                                                  "digest": the event digest */
     FILE *f = fopen(argv[1], "rb");
     if (!f) {
         perror(argv[1]);
@@ -161,6 +260,8 @@ int main(int argc, char **argv)
     fclose(f);
     size_t nb = 0;
     struct body *b = split_lines(buf, (size_t)flen, &nb);
+    if (strcmp(only, "digest") == 0)
+        return run_digest(b, nb, argc > 4 ? (size_t)strtoul(argv[4], NULL, 10) : 4096);
     size_t total = 0;
     for (size_t i = 0; i < nb; i++)
         total += b[i].n;
