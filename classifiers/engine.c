@@ -371,13 +371,25 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
             n++;
         }
     }
+    /* custom regexes: their required literal when there is one (the window
+       then reaches CLS_CUSTOM_SPAN bytes both ways of it), else the
+       prefilter form, which reports at the match's end */
     for (size_t r = 0; r < cfg->n_regexes; r++) {
-        expr[n] = dupstr(cfg->regexes[r].pattern);
+        uint8_t lit[CLS_RELIT_MAX];
+        int caseless = 0;
+        size_t ll = cls_regex_literal(cfg->regexes[r].pattern, lit, sizeof(lit), &caseless);
+        if (ll) {
+            expr[n] = hs_escape((const char *)lit, ll);
+            flags[n] = caseless ? HS_FLAG_CASELESS : 0;
+            e->ids[n] = (struct cls_hs_id){CLS_HIT_CUSTOM, 0, CLS_CUSTOM_SPAN, (uint32_t)ll, (uint32_t)r, 0};
+        } else {
+            expr[n] = dupstr(cfg->regexes[r].pattern);
+            flags[n] = HS_FLAG_PREFILTER;
+            e->ids[n] = (struct cls_hs_id){CLS_HIT_CUSTOM, 0, 1, 0, (uint32_t)r, 0};
+        }
         if (!expr[n])
             goto out;
-        flags[n] = HS_FLAG_PREFILTER;
         ids[n] = (unsigned)n;
-        e->ids[n] = (struct cls_hs_id){CLS_HIT_CUSTOM, 0, 1, 0, (uint32_t)r, 0};
         n++;
     }
     e->n_ids = n;

@@ -127,6 +127,16 @@ extern const size_t cls_n_patterns;
 extern const struct cls_literal_def cls_literals[];
 extern const size_t cls_n_literals;
 
+/* Custom regexes: a match is at most CLS_CUSTOM_SPAN bytes long. The
+ * longest literal every match must contain (relit.c), CLS_RELIT_MIN to
+ * CLS_RELIT_MAX bytes, is their trigger when there is one: copied into out
+ * (cap bytes), *caseless set for a leading "(?i)"; 0 when none is proven
+ * (the regex's Hyperscan prefilter form is the trigger then). */
+#define CLS_CUSTOM_SPAN 256
+#define CLS_RELIT_MIN 3
+#define CLS_RELIT_MAX 64
+size_t cls_regex_literal(const char *re, uint8_t *out, size_t cap, int *caseless);
+
 /* pack name -> enum cls_pack bit; 0 when unknown */
 uint32_t cls_pack_bit(const char *name);
 /* 1 when [s, s+n) is a documented example value (AWS docs, test cards) */

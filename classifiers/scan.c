@@ -24,7 +24,7 @@
 #define PRECTX 64           /* context bytes kept before a window */
 #define LEFT_TOK 64         /* token extension to the left of a trigger */
 #define MAXW 2048           /* longest window; longer runs are cut */
-#define CUSTOM_LEFT 256     /* custom regex matches are at most this long */
+#define CUSTOM_LEFT CLS_CUSTOM_SPAN /* custom regex matches are at most this long */
 #define WBUF_CAP (PRECTX + LEFT_TOK + CUSTOM_LEFT + MAXW + 64)
 #define R_DIGIT 6           /* a digit keeps the window open this far (IBAN letter groups) */
 #define L_DIGIT 4
@@ -852,19 +852,35 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
             continue;
         add_cand(sc, ms, me, e->dicts[h->index].name, CLS_CAT_CUSTOM, 90, 0, 0);
     }
-    /* custom regexes whose prefilter fired in this window */
-    for (size_t r = 0; r < e->n_customs; r++) {
-        int hit = sc->whits_overflow;
-        for (size_t k = 0; k < sc->n_whits && !hit; k++) {
+    /* custom regexes whose trigger fired in this window (all of them after
+       an overflow), in ascending order: the cost follows the hits, not the
+       number of regexes */
+    size_t nrun = 0;
+    uint32_t torun[MAX_WHITS];
+    if (!sc->whits_overflow) {
+        for (size_t k = 0; k < sc->n_whits; k++) {
             const struct cls_hs_id *h = &e->ids[sc->whits[k].id];
-            hit = h->kind == CLS_HIT_CUSTOM && h->index == r;
+            if (h->kind != CLS_HIT_CUSTOM)
+                continue;
+            size_t j = nrun;
+            while (j > 0 && torun[j - 1] > h->index) {
+                torun[j] = torun[j - 1];
+                j--;
+            }
+            if (j > 0 && torun[j - 1] == h->index) {
+                memmove(&torun[j], &torun[j + 1], (nrun - j) * sizeof(*torun));
+                continue;
+            }
+            torun[j] = h->index;
+            nrun++;
         }
-        if (!hit)
-            continue;
+    }
+    size_t nall = sc->whits_overflow ? e->n_customs : nrun;
+    for (size_t k = 0; k < nall; k++) {
+        size_t r = sc->whits_overflow ? k : torun[k];
         /* custom matches may start before the trigger: search the whole buffer
            from the unit start we still hold */
-        size_t cs = ws;
-        rc = run_regex(sc, (const pcre2_code *)e->customs[r].code, e->customs[r].validate, 0, cs, we,
+        rc = run_regex(sc, (const pcre2_code *)e->customs[r].code, e->customs[r].validate, 0, ws, we,
                        cut_left, cut_right, unit_end, e->customs[r].name, CLS_CAT_CUSTOM, 80, 80, 0, NULL, 0);
         if (rc != SGW_OK)
             return rc;
@@ -1057,7 +1073,7 @@ static int on_hs(unsigned id, unsigned long long from, unsigned long long to, un
     const struct cls_hs_id *h = &sc->e->ids[id];
     if (to == 0)
         return 0;
-    if (h->kind != CLS_HIT_CUSTOM && (to < h->len || to - h->len < sc->seg_start))
+    if (h->len && (to < h->len || to - h->len < sc->seg_start))
         return 0; /* straddles a unit boundary */
     if (h->kind == CLS_HIT_CTX) {
         if (sc->nctx == sc->capctx) {

@@ -512,8 +512,13 @@ static void test_custom(void)
 {
     static const char *const terms[] = {"Project Falcon", "bluebird", "x"};
     struct cls_dictionary dict = {"PROJECT_CODENAME", terms, 3};
+    /* literal-triggered (PRJ-, ACC, " REF-", (?i)"strictly confidential")
+       and prefilter-triggered ([A-Z]{2}[0-9]{6}: no literal) regexes */
     struct cls_custom_regex rx[] = {{"TICKET_ID", "PRJ-[0-9]{4}", NULL},
-                                    {"ACCOUNT_NO", "ACC[0-9]{10}", "luhn"}};
+                                    {"ACCOUNT_NO", "ACC[0-9]{10}", "luhn"},
+                                    {"CASE_REF", "Case [0-9]{3} REF-[A-Z]{4}", NULL},
+                                    {"MARKING", "(?i)strictly confidential", NULL},
+                                    {"BADGE", "\\b[A-Z]{2}[0-9]{6}\\b", NULL}};
     static const uint8_t key[32] = {1, 2, 3};
     uint8_t h[2][32];
     unsigned ml = 0;
@@ -522,7 +527,7 @@ static void test_custom(void)
     struct cls_fingerprints fp = {"CUSTOMER_ID", {0}, (const uint8_t(*)[32])h, 2};
     memcpy(fp.key, key, 32);
     static const char *const packs[] = {"secrets"};
-    struct cls_config cfg = {packs, 1, &dict, 1, rx, 2, &fp, 1};
+    struct cls_config cfg = {packs, 1, &dict, 1, rx, 5, &fp, 1};
     struct cls_engine *e = NULL;
     char err[256];
     if (cls_engine_new(&cfg, &e, err, sizeof(err)) != SGW_OK) {
@@ -546,6 +551,30 @@ static void test_custom(void)
         FAIL("custom regex/validator");
         dump("got", r);
     }
+    /* the literal sits in the middle of the match, spaces on both sides;
+       every split of the text gives the same findings */
+    static const char doc[] = "filed as Case 123 REF-ABCD (Strictly Confidential), badge XY123456 ok";
+    struct result *r1 = malloc(sizeof(*r1));
+    scan1(w, doc, r);
+    if (r->n != 3 || !has_type(r, "CASE_REF") || !has_type(r, "MARKING") || !has_type(r, "BADGE") ||
+        r->f[0].start != 9 || r->f[0].end != 26 || r->f[1].start != 28 || r->f[1].end != 49) {
+        FAIL("literal-triggered custom regexes");
+        dump("got", r);
+    }
+    for (size_t cut = 1; cut < sizeof(doc) - 1; cut++) {
+        size_t cuts[2] = {cut / 2, cut};
+        scan_split(w, doc, sizeof(doc) - 1, cuts, 2, 1, r1);
+        if (!same(r, r1)) {
+            FAIL("custom regexes: split at %zu/%zu differs", cut / 2, cut);
+            dump("one buffer", r);
+            dump("split", r1);
+            break;
+        }
+    }
+    free(r1);
+    scan1(w, "Case 12 REF-ABCD, case 123 REF-ABCD, Case 123 REF-abcd", r);
+    if (r->n)
+        FAIL("CASE_REF matched a near miss");
     scan1(w, "customer CUST-00123 wrote from VIP@acme.example; cust-00124 did not", r);
     if (r->n != 2 || strcmp(r->f[0].type, "CUSTOMER_ID") != 0) {
         FAIL("fingerprints");
