@@ -312,16 +312,19 @@ int main(int argc, char **argv)
     double mb = (double)total / 1e6;
     printf("corpus        %zu bodies, %.1f MB (%.1f MB gzip'd)\n", nb, mb, (double)gz_total / 1e6);
     printf("memchr        %8.0f MB/s\n", mb / best_mem);
-    printf("json          %8.0f MB/s  (%.2f x memchr)  %llu data calls, %llu values, %llu keys, "
-           "%llu uninspectable\n",
-           mb / best_json, best_mem / best_json, (unsigned long long)cj.calls,
-           (unsigned long long)cj.boundaries, (unsigned long long)cj.contexts,
-           (unsigned long long)cj.unins);
-    printf("json+text     %8.0f MB/s  (%.2f x json)  %llu data calls, %llu uninspectable\n",
-           mb / best_chain, best_json / best_chain, (unsigned long long)cc.calls,
-           (unsigned long long)cc.unins);
-    printf("gzip+chain    %8.0f MB/s of decoded (%.0f MB/s compressed)\n", mb / best_gz,
-           (double)gz_total / 1e6 / best_gz);
+    if (!only[0] || strcmp(only, "json") == 0)
+        printf("json          %8.0f MB/s  (%.2f x memchr)  %llu data calls, %llu values, %llu keys, "
+               "%llu uninspectable\n",
+               mb / best_json, best_mem / best_json, (unsigned long long)cj.calls,
+               (unsigned long long)cj.boundaries, (unsigned long long)cj.contexts,
+               (unsigned long long)cj.unins);
+    if (!only[0] || strcmp(only, "chain") == 0)
+        printf("json+text     %8.0f MB/s  (%.2f x json)  %llu data calls, %llu uninspectable\n",
+               mb / best_chain, only[0] ? 0.0 : best_json / best_chain,
+               (unsigned long long)cc.calls, (unsigned long long)cc.unins);
+    if (!only[0] || strcmp(only, "gzip") == 0)
+        printf("gzip+chain    %8.0f MB/s of decoded (%.0f MB/s compressed)\n", mb / best_gz,
+               (double)gz_total / 1e6 / best_gz);
     for (size_t i = 0; i < nb; i++)
         free((void *)(uintptr_t)gz[i].p);
     free(gz);

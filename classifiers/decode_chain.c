@@ -235,6 +235,22 @@ int dec_looks_text(const uint8_t *p, size_t n)
     return bad * 20 <= n;
 }
 
+int dec_simd_level(void)
+{
+#if defined(__x86_64__)
+    static int level = -1;
+    int l = __atomic_load_n(&level, __ATOMIC_RELAXED);
+    if (l < 0) {
+        __builtin_cpu_init();
+        l = __builtin_cpu_supports("avx2") ? DEC_SIMD_AVX2 : DEC_SIMD_SSE2;
+        __atomic_store_n(&level, l, __ATOMIC_RELAXED);
+    }
+    return l;
+#else
+    return DEC_SIMD_SCALAR;
+#endif
+}
+
 /* ---- media types ---- */
 
 struct media {

@@ -158,4 +158,14 @@ int dec_looks_text(const uint8_t *p, size_t n);
  * or n. */
 size_t dec_json_find_special(const uint8_t *p, size_t n);
 
+/* SIMD levels of the byte scanners, picked once per process from the CPU. */
+enum { DEC_SIMD_SCALAR = 0, DEC_SIMD_SSE2 = 1, DEC_SIMD_AVX2 = 2 };
+/* The best level this CPU runs. */
+int dec_simd_level(void);
+/* Start of the first run of >= 24 base64 characters in p, else the start of
+ * the run of base64 characters that ends p, else n; with the scanner of
+ * `level` (capped at dec_simd_level() by the caller). For tests and benches;
+ * the text pipeline uses the best level. */
+size_t dec_b64_find_run_impl(const uint8_t *p, size_t n, int level);
+
 #endif

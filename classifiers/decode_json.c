@@ -166,6 +166,8 @@ enum js_num {
     NUM_EXP,
 };
 
+#define JS_STAGE 1024u
+
 struct dec_json {
     struct dec base;
     int multi; /* NDJSON: several top-level values */
@@ -188,8 +190,19 @@ struct dec_json {
     uint64_t fallback_at;
     size_t key_len;
     uint8_t key[DEC_CONTEXT_MAX];
+    /* string bytes around escapes, gathered so that a string with escapes
+       goes on in one data call instead of one per piece */
+    size_t stage_len;
+    uint8_t stage[JS_STAGE];
     uint8_t stack[]; /* '{' or '[' per level, max_depth entries */
 };
+
+static int js_stage_flush(struct dec_json *j)
+{
+    size_t n = j->stage_len;
+    j->stage_len = 0;
+    return dec_text_data(j->base.env, j->stage, n);
+}
 
 /* A syntax error at stream offset `at`. Strict: reported as uninspectable
  * ("<what> at byte N"). Lenient (JSON found in a body declared as text): the
@@ -197,6 +210,10 @@ struct dec_json {
 __attribute__((format(printf, 3, 4))) static int js_error(struct dec_json *j, uint64_t at,
                                                           const char *fmt, ...)
 {
+    /* the string bytes before the error go first, as they would unstaged */
+    int rc = js_stage_flush(j);
+    if (rc != SGW_OK)
+        return rc;
     if (j->lenient) {
         if (!j->fallback) {
             j->fallback = 1;
@@ -224,17 +241,32 @@ static int is_ws(uint8_t c)
 
 /* String bytes go out as data. A key's bytes are data too (a value can hide
  * in a key: {"4111111111111111": 1}) and are also kept, bounded, as the
- * context of the value that follows. */
-static int js_str_out(struct dec_json *j, const uint8_t *p, size_t n)
+ * context of the value that follows. With `stage` (the piece is next to an
+ * escape) or while the stage holds bytes, they are gathered in the stage;
+ * else passed on straight from the input. */
+static int js_str_out(struct dec_json *j, const uint8_t *p, size_t n, int stage)
 {
-    int rc = dec_text_data(j->base.env, p, n);
-    if (!j->in_key || rc != SGW_OK)
-        return rc;
-    size_t room = sizeof(j->key) - j->key_len;
-    if (n > room)
-        n = room;
-    memcpy(j->key + j->key_len, p, n);
-    j->key_len += n;
+    if (j->in_key) {
+        size_t room = sizeof(j->key) - j->key_len;
+        size_t k = n > room ? room : n;
+        memcpy(j->key + j->key_len, p, k);
+        j->key_len += k;
+    }
+    if (!stage && j->stage_len == 0)
+        return dec_text_data(j->base.env, p, n);
+    while (n > 0) {
+        size_t room = JS_STAGE - j->stage_len;
+        size_t k = n > room ? room : n;
+        memcpy(j->stage + j->stage_len, p, k);
+        j->stage_len += k;
+        p += k;
+        n -= k;
+        if (j->stage_len == JS_STAGE) {
+            int rc = js_stage_flush(j);
+            if (rc != SGW_OK)
+                return rc;
+        }
+    }
     return SGW_OK;
 }
 
@@ -246,6 +278,11 @@ static int js_value_done(struct dec_json *j)
 
 static int js_str_end(struct dec_json *j)
 {
+    if (j->stage_len) {
+        int rc = js_stage_flush(j);
+        if (rc != SGW_OK)
+            return rc;
+    }
     if (j->in_key) {
         j->in_key = 0;
         j->st = JS_COLON;
@@ -302,7 +339,7 @@ static int js_esc_byte(struct dec_json *j, uint8_t c, uint64_t at)
             return js_error(j, at, "unpaired surrogate in JSON");
         j->esc_len = 0;
         j->st = JS_STR;
-        return js_str_out(j, &out, 1);
+        return js_str_out(j, &out, 1, 1);
     }
     if (sgw_hex_val(c) < 0)
         return js_error(j, at, "invalid JSON escape");
@@ -326,7 +363,7 @@ static int js_esc_byte(struct dec_json *j, uint8_t c, uint64_t at)
     uint8_t o[4];
     size_t len = sgw_utf8_encode(o, cp);
     j->st = JS_STR;
-    return js_str_out(j, o, len);
+    return js_str_out(j, o, len, 1);
 }
 
 static int js_push(struct dec_json *j, uint8_t open, uint64_t at)
@@ -530,7 +567,7 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
                     rc = js_error(j, (base + s), "unpaired surrogate in JSON");
                     break;
                 }
-                rc = js_str_out(j, p + s, i - s);
+                rc = js_str_out(j, p + s, i - s, i < n && p[i] == '\\');
                 if (rc != SGW_OK)
                     break;
             }
@@ -641,6 +678,8 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
             break;
         }
     }
+    if (rc == SGW_OK && j->stage_len)
+        rc = js_stage_flush(j); /* nothing staged is kept past the call */
     if (rc == SGW_OK && j->fallback && !j->raw) {
         /* lenient: the text from the error on goes out as it is */
         j->raw = 1;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #if defined(__x86_64__)
-#include <emmintrin.h>
+#include <immintrin.h>
 #endif
 
 #include "classifiers/decode_internal.h"
@@ -533,7 +533,7 @@ static size_t b64_find_run(const uint8_t *p, size_t n)
 
 #if defined(__x86_64__)
 /* Bit k set when p[k] (k < 64) is a base64 character (SSE2). */
-static uint64_t b64_mask64(const uint8_t *p)
+static inline uint64_t b64_mask64_sse2(const uint8_t *p)
 {
     const __m128i lo_a = _mm_set1_epi8('a'), hi_z = _mm_set1_epi8('z');
     const __m128i lo_0 = _mm_set1_epi8('0'), hi_9 = _mm_set1_epi8('9');
@@ -555,32 +555,119 @@ static uint64_t b64_mask64(const uint8_t *p)
     }
     return m;
 }
+
+/* Same with AVX2: two nibble lookups. The base64 characters fall in five
+ * groups by high nibble (2: + - /, 3: digits, 4 and 6: letters from 1, 5 and
+ * 7: letters up to A, 5: '_'); lo[] has the groups a low nibble may be in,
+ * hi[] the groups of a high nibble (none for 0, 1, 8..F). */
+__attribute__((target("avx2"))) static inline uint64_t b64_mask64_avx2(const uint8_t *p)
+{
+    const __m256i lo = _mm256_setr_epi8(10, 14, 14, 14, 14, 14, 14, 14, 14, 14, 12, 5, 4, 5, 4, 21,
+                                        10, 14, 14, 14, 14, 14, 14, 14, 14, 14, 12, 5, 4, 5, 4, 21);
+    const __m256i hi = _mm256_setr_epi8(0, 0, 1, 2, 4, 24, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2,
+                                        4, 24, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m256i m0f = _mm256_set1_epi8(0x0f);
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+    __m256i ca = _mm256_and_si256(_mm256_shuffle_epi8(lo, _mm256_and_si256(a, m0f)),
+                                  _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(a, 4), m0f)));
+    __m256i cb = _mm256_and_si256(_mm256_shuffle_epi8(lo, _mm256_and_si256(b, m0f)),
+                                  _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(b, 4), m0f)));
+    uint64_t no = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(ca, zero)) |
+                  ((uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(cb, zero)) << 32);
+    return ~no;
+}
 #endif
 
-/* b64_find_run, 64 bytes at a time where SSE2 is there: a run of
- * >= B64_MIN_RUN ones in the class mask is found with shifts. The caller's
- * invariant (p[-1] is not a run character) is kept by resuming after a
- * non-run byte. */
+/* b64_find_run, 64 bytes at a time on a class mask: bit b of
+ * r = m & m<<1 & ... & m<<23 (five shifted ANDs) says that the 24 bytes
+ * ending at b are run characters; `carry` is the run that ends the previous
+ * block (< B64_MIN_RUN, else it would have been found). The last partial
+ * block is classified from a zero-padded copy (0 is not a run character). */
+#define B64_FIND_BODY(maskfn)                                                                      \
+    size_t i = 0;                                                                                  \
+    unsigned carry = 0;                                                                            \
+    for (; i < n; i += 64) {                                                                       \
+        size_t v = n - i;                                                                          \
+        uint64_t m;                                                                                \
+        if (v >= 64) {                                                                             \
+            m = maskfn(p + i);                                                                     \
+        } else {                                                                                   \
+            uint8_t t[64];                                                                         \
+            memset(t, 0, sizeof(t));                                                               \
+            memcpy(t, p + i, v);                                                                   \
+            m = maskfn(t);                                                                         \
+        }                                                                                          \
+        unsigned lead = ~m ? (unsigned)__builtin_ctzll(~m) : 64u;                                  \
+        if (carry + lead >= B64_MIN_RUN)                                                           \
+            return i - carry;                                                                      \
+        uint64_t r = m & (m << 1);                                                                 \
+        r &= r << 2;                                                                               \
+        r &= r << 4;                                                                               \
+        r &= r << 8;                                                                               \
+        r &= r << 8;                                                                               \
+        if (r)                                                                                     \
+            return i + (size_t)__builtin_ctzll(r) - (B64_MIN_RUN - 1);                             \
+        if (v < 64) {                                                                              \
+            unsigned tail = (unsigned)__builtin_clzll(~(m << (64 - v)));                           \
+            if (tail == v)                                                                         \
+                return i - carry;                                                                  \
+            return n - tail;                                                                       \
+        }                                                                                          \
+        carry = (unsigned)__builtin_clzll(~m); /* ~m != 0: else lead was 64 */                     \
+    }                                                                                              \
+    return n - carry;
+
+#if defined(__x86_64__)
+static size_t b64_find_run_sse2(const uint8_t *p, size_t n)
+{
+    B64_FIND_BODY(b64_mask64_sse2)
+}
+
+__attribute__((target("avx2"))) static size_t b64_find_run_avx2(const uint8_t *p, size_t n)
+{
+    B64_FIND_BODY(b64_mask64_avx2)
+}
+#endif
+
+size_t dec_b64_find_run_impl(const uint8_t *p, size_t n, int level)
+{
+#if defined(__x86_64__)
+    if (level >= DEC_SIMD_AVX2)
+        return b64_find_run_avx2(p, n);
+    if (level >= DEC_SIMD_SSE2)
+        return b64_find_run_sse2(p, n);
+#endif
+    (void)level;
+    return b64_find_run(p, n);
+}
+
+typedef size_t (*b64_find_fn)(const uint8_t *, size_t);
+
+static b64_find_fn b64_pick_find(void)
+{
+#if defined(__x86_64__)
+    int level = dec_simd_level();
+    if (level >= DEC_SIMD_AVX2)
+        return b64_find_run_avx2;
+    if (level >= DEC_SIMD_SSE2)
+        return b64_find_run_sse2;
+#endif
+    return b64_find_run;
+}
+
+/* The run finder of this CPU, resolved once (a benign race: every thread
+ * stores the same pointer). */
 static size_t b64_find_run_fast(const uint8_t *p, size_t n)
 {
-    size_t i = 0;
-#if defined(__x86_64__)
-    while (i + 64 <= n) {
-        uint64_t m = b64_mask64(p + i);
-        uint64_t r = m;
-        r &= r >> 1;
-        r &= r >> 2;
-        r &= r >> 4;
-        r &= r >> 8; /* bit b: 16 ones from b */
-        r &= r >> 8; /* bit b: 24 ones from b */
-        if (r)
-            return i + (size_t)__builtin_ctzll(r);
-        /* no run of 24 starts at b <= 40: resume after the last non-run byte
-           (which is at >= 40, else a run of 24 would start before 41) */
-        i += 64 - (size_t)__builtin_clzll(~m);
+    static b64_find_fn fn;
+    b64_find_fn f = __atomic_load_n(&fn, __ATOMIC_RELAXED);
+    if (!f) {
+        f = b64_pick_find();
+        __atomic_store_n(&fn, f, __ATOMIC_RELAXED);
     }
-#endif
-    return i + b64_find_run(p + i, n - i);
+    return f(p, n);
 }
 
 static int b64_data(void *ctx, const uint8_t *p, size_t n)

@@ -252,6 +252,98 @@ static void test_find_special(void)
     }
 }
 
+/* Reference for the base64-run finder: the first 24 base64 characters in a
+   row, else the run of them that ends p, else n. */
+static int ref_b64_char(uint8_t c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '+' || c == '/' || c == '-' || c == '_';
+}
+
+static size_t ref_b64_find_run(const uint8_t *p, size_t n)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        run = ref_b64_char(p[i]) ? run + 1 : 0;
+        if (run == 24)
+            return i + 1 - 24;
+    }
+    return n - run;
+}
+
+static uint32_t simd_rnd_state = 777;
+static uint32_t simd_rnd(void)
+{
+    simd_rnd_state ^= simd_rnd_state << 13;
+    simd_rnd_state ^= simd_rnd_state >> 17;
+    simd_rnd_state ^= simd_rnd_state << 5;
+    return simd_rnd_state;
+}
+
+/* Every SIMD level this CPU runs against the scalar level and the reference:
+   every byte value once, then random inputs where runs of all lengths start
+   and end around the 16/32/64-byte steps. */
+static void test_simd_b64_find(void)
+{
+    uint8_t buf[400];
+    int top = dec_simd_level();
+    for (int c = 0; c < 256; c++) {
+        memset(buf, 'A', 30);
+        buf[10] = (uint8_t)c;
+        size_t want = ref_b64_char((uint8_t)c) ? 0 : 11;
+        for (int level = DEC_SIMD_SCALAR; level <= top; level++)
+            if (dec_b64_find_run_impl(buf, 30, level) != want) {
+                fprintf(stderr, "b64 find level %d byte %02x\n", level, c);
+                failures++;
+            }
+    }
+    static const uint8_t other[] = {' ', '.', '=', '\n', '\r', 0, 0x80, 0xc3, 0xff, '@', ':', '~'};
+    for (int iter = 0; iter < 200000; iter++) {
+        size_t n = simd_rnd() % (iter % 10 == 0 ? sizeof(buf) : 140);
+        unsigned density = 1 + simd_rnd() % 40; /* one separator per `density` bytes */
+        for (size_t i = 0; i < n; i++) {
+            uint32_t r = simd_rnd();
+            if (r % density == 0)
+                buf[i] = other[(r >> 8) % sizeof(other)];
+            else
+                buf[i] = (uint8_t)("ABZaz09+/-_Qq"[(r >> 8) % 13]);
+        }
+        size_t want = ref_b64_find_run(buf, n);
+        for (int level = DEC_SIMD_SCALAR; level <= top; level++) {
+            size_t got = dec_b64_find_run_impl(buf, n, level);
+            if (got != want) {
+                fprintf(stderr, "b64 find level %d n %zu: want %zu got %zu\n", level, n, want, got);
+                failures++;
+                return;
+            }
+        }
+    }
+}
+
+/* Strings with escapes go on staged (one data call per string): the
+   transcript is the same as unstaged at every split, also when the staged
+   bytes exceed the stage, and the bytes before an error come before it. */
+static void test_json_stage(void)
+{
+    size_t n = 0;
+    char *in = malloc(20000), *want = malloc(20000);
+    size_t w = 0;
+    n += (size_t)snprintf(in + n, 20000 - n, "{\"k\\u0041y\":\"");
+    w += (size_t)snprintf(want + w, 20000 - w, "kAy|{kAy}");
+    for (int i = 0; i < 1500; i++) {
+        n += (size_t)snprintf(in + n, 20000 - n, "ab\\n\\u00e9");
+        w += (size_t)snprintf(want + w, 20000 - w, "ab\n\xc3\xa9");
+    }
+    n += (size_t)snprintf(in + n, 20000 - n, "\"}");
+    w += (size_t)snprintf(want + w, 20000 - w, "|");
+    EXPECT_BIN("application/json", NULL, in, n, want);
+    EXPECT("application/json", NULL, "[\"a\\tb\\q\"]", "a\tb!invalid JSON escape at byte 7!");
+    EXPECT("application/json", NULL, "[\"a\\tb\x01\"]", "a\tb!malformed JSON at byte 6!");
+    EXPECT("text/plain", NULL, "[\"a\\tb\\q and more\"]", "a\tb|q and more\"]|");
+    free(in);
+    free(want);
+}
+
 static void test_json_depth(void)
 {
     char in[300], want[400];
@@ -1154,7 +1246,9 @@ static void test_api(void)
 int main(void)
 {
     test_find_special();
+    test_simd_b64_find();
     test_json();
+    test_json_stage();
     test_json_depth();
     test_types();
     test_norm();
