@@ -106,7 +106,9 @@ int cls_stream_new(struct cls_worker *w, const struct cls_stream_opts *opts, str
 int cls_stream_feed(struct cls_stream *s, const void *buf, size_t len);
 /* Ends the input; after this the findings are final. */
 int cls_stream_close(struct cls_stream *s);
-/* Findings so far, in order of start offset (borrowed, valid until free). */
+/* Findings so far, in order of start offset (borrowed, valid until free).
+ * Before close, the last few KiB of decoded text may still wait in the
+ * scanner's batch: only the findings after cls_stream_close are final. */
 const struct cls_finding *cls_stream_findings(const struct cls_stream *s, size_t *n);
 void cls_stream_free(struct cls_stream *s);
 

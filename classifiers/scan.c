@@ -30,6 +30,9 @@
 #define L_DIGIT 4
 #define R_AT 2
 #define MAX_LITS 8192       /* prefilter hits per slice */
+#define BATCH_EV 128        /* boundaries/contexts held in one batch */
+#define BATCH_SMALL (SLICE / 2) /* data calls below this are batched */
+#define KEY_MAX 63          /* context (key) bytes kept */
 #define MAX_WHITS 128       /* dictionary/custom hits per window */
 #define MAX_CANDS 256       /* candidates per window */
 #define MAX_EXTRA 32        /* room kept for UNINSPECTABLE findings */
@@ -83,7 +86,7 @@ struct cls_scanner {
     size_t n_whits;
     int whits_overflow;
     /* structural context (JSON key) */
-    char key[64];
+    char key[KEY_MAX + 1];
     size_t key_len;
     uint64_t key_types;     /* types the key is a context word of */
     int key_types_ok;
@@ -98,6 +101,14 @@ struct cls_scanner {
     int finished, failed;
     int lower_ok;
     struct cls_scan_stats st;
+    /* the batch: small text pieces of several units, held so that the
+       prefilter runs once over up to SLICE bytes instead of once per piece
+       (a JSON body is hundreds of ~100-byte strings). The batch holds bytes
+       [off, off + blen); bev[] are the unit boundaries and context changes
+       inside it, in order. */
+    size_t blen, nbev, bkeys_len;
+    size_t path_len;        /* decoder path length when the batch started */
+    uint64_t hs_unit;       /* while the prefilter runs: start of the unit before the batch */
     /* ---- buffers: not cleared at creation; every byte read was written, except
        that the SIMD mask loads read whole 64-byte blocks of wbuf and clear
        the bits past its valid bytes ---- */
@@ -105,6 +116,13 @@ struct cls_scanner {
         size_t n;
         struct cand c[MAX_CANDS];
     } cands;
+    struct bevent {
+        uint64_t pos;       /* absolute offset */
+        uint16_t key_off, key_len;
+        uint8_t is_ctx;     /* 0: unit boundary, 1: context (key) change */
+    } bev[BATCH_EV];
+    uint8_t bbuf[SLICE];
+    uint8_t bkeys[BATCH_EV * KEY_MAX];
     uint8_t carry[CARRY];   /* bytes [off - carry_len, off) of the unit */
     uint8_t wbuf[WBUF_CAP]; /* bytes [w_ctx, off) while a window is open */
     uint8_t lower[WBUF_CAP];
@@ -1065,6 +1083,27 @@ static int window_run(struct cls_scanner *sc, size_t *pi)
     return SGW_OK;
 }
 
+/* Start of the unit holding absolute offset x, while the prefilter runs over
+ * a slice or a batch (boundaries of the batch are in bev[]). */
+static uint64_t unit_start(const struct cls_scanner *sc, uint64_t x)
+{
+    uint64_t u = sc->hs_unit;
+    size_t lo = 0, hi = sc->nbev; /* last boundary <= x */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (sc->bev[mid].pos <= x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t k = lo; k > 0; k--)
+        if (!sc->bev[k - 1].is_ctx) {
+            u = sc->bev[k - 1].pos;
+            break;
+        }
+    return u;
+}
+
 static int on_hs(unsigned id, unsigned long long from, unsigned long long to, unsigned flags, void *ctx)
 {
     (void)from;
@@ -1073,7 +1112,7 @@ static int on_hs(unsigned id, unsigned long long from, unsigned long long to, un
     const struct cls_hs_id *h = &sc->e->ids[id];
     if (to == 0)
         return 0;
-    if (h->len && (to < h->len || to - h->len < sc->seg_start))
+    if (h->len && (to < h->len || to - h->len < unit_start(sc, to - 1)))
         return 0; /* straddles a unit boundary */
     if (h->kind == CLS_HIT_CTX) {
         if (sc->nctx == sc->capctx) {
@@ -1133,27 +1172,39 @@ static void sort_lits(struct cls_scanner *sc)
     }
 }
 
-static int process_slice(struct cls_scanner *sc, const uint8_t *p, size_t n)
+/* The prefilter over p[0..n) (absolute offsets from sc->off): literal hits
+ * into lits[], sorted; context words into ctxh[]. */
+static int prefilter(struct cls_scanner *sc, const uint8_t *p, size_t n)
+{
+    sc->soff = sc->off;
+    sc->nlits = 0;
+    sc->ilit = 0;
+    if (!sc->hs || n == 0)
+        return SGW_OK;
+    sc->hs_unit = sc->seg_start;
+    if (hs_scan_stream(sc->hs, (const char *)p, (unsigned)n, 0, (hs_scratch_t *)sc->w->scratch, on_hs, sc) !=
+            HS_SUCCESS ||
+        sc->failed)
+        return SGW_ERR;
+    if (sc->lit_overflow) {
+        sc->lit_overflow = 0;
+        int rc = add_special(sc, "UNINSPECTABLE", "too many prefilter matches", 0);
+        if (rc != SGW_OK)
+            return rc;
+    }
+    sort_lits(sc);
+    return SGW_OK;
+}
+
+/* Triggers and windows over p[0..n), the next bytes of the current unit
+ * (absolute offset sc->off); the literal hits are already in lits[]. */
+static int scan_piece(struct cls_scanner *sc, const uint8_t *p, size_t n)
 {
     const struct cls_engine *e = sc->e;
     int rc;
     sc->sp = p;
     sc->soff = sc->off;
     sc->sn = n;
-    sc->nlits = 0;
-    sc->ilit = 0;
-    if (sc->hs) {
-        if (hs_scan_stream(sc->hs, (const char *)p, (unsigned)n, 0, (hs_scratch_t *)sc->w->scratch, on_hs,
-                           sc) != HS_SUCCESS || sc->failed)
-            return SGW_ERR;
-        if (sc->lit_overflow) {
-            sc->lit_overflow = 0;
-            rc = add_special(sc, "UNINSPECTABLE", "too many prefilter matches", 0);
-            if (rc != SGW_OK)
-                return rc;
-        }
-        sort_lits(sc);
-    }
     size_t i = 0;
     while (i < n) {
         if (!sc->win) {
@@ -1171,8 +1222,14 @@ static int process_slice(struct cls_scanner *sc, const uint8_t *p, size_t n)
         if (rc != SGW_OK)
             return rc;
     }
-    /* keep the tail of the unit for windows that start before the next slice */
     sc->off += n;
+    return SGW_OK;
+}
+
+/* After the last piece of a slice or batch: keep the tail of the unit for
+ * windows that start before the next piece, drop old context words. */
+static void piece_tail(struct cls_scanner *sc, const uint8_t *p, size_t n)
+{
     if (n >= CARRY) {
         memcpy(sc->carry, p + n - CARRY, CARRY);
         sc->carry_len = CARRY;
@@ -1186,6 +1243,8 @@ static int process_slice(struct cls_scanner *sc, const uint8_t *p, size_t n)
     uint64_t keep = sc->win ? sc->w_ctx : (sc->off > CUSTOM_LEFT + LEFT_TOK + PRECTX + 16
                                                ? sc->off - (CUSTOM_LEFT + LEFT_TOK + PRECTX + 16)
                                                : 0);
+    if (keep < sc->seg_start)
+        keep = sc->seg_start;
     size_t kept = 0;
     for (size_t k = 0; k < sc->nctx; k++)
         if (sc->ctxh[k].end > keep)
@@ -1196,7 +1255,87 @@ static int process_slice(struct cls_scanner *sc, const uint8_t *p, size_t n)
         memmove(sc->carry, sc->carry + sc->carry_len - unit, (size_t)unit);
         sc->carry_len = (size_t)unit;
     }
+}
+
+static int process_slice(struct cls_scanner *sc, const uint8_t *p, size_t n)
+{
+    int rc = prefilter(sc, p, n);
+    if (rc == SGW_OK)
+        rc = scan_piece(sc, p, n);
+    if (rc == SGW_OK)
+        piece_tail(sc, p, n);
+    return rc;
+}
+
+static int unit_boundary(struct cls_scanner *sc)
+{
+    if (sc->win) {
+        int rc = close_window(sc, sc->off, 0, 1);
+        if (rc != SGW_OK)
+            return rc;
+    }
+    sc->seg_start = sc->off;
+    sc->carry_len = 0;
+    /* context words of the unit that ended are older than any later window:
+       drop them (the batch may hold words of later units already) */
+    size_t kept = 0;
+    for (size_t k = 0; k < sc->nctx; k++)
+        if (sc->ctxh[k].start >= sc->off)
+            sc->ctxh[kept++] = sc->ctxh[k];
+    sc->nctx = kept;
     return SGW_OK;
+}
+
+static void set_key(struct cls_scanner *sc, const uint8_t *p, size_t n)
+{
+    if (n > KEY_MAX)
+        n = KEY_MAX;
+    for (size_t i = 0; i < n; i++)
+        sc->key[i] = (char)lc(p[i]);
+    sc->key[n] = '\0';
+    sc->key_len = n;
+    sc->key_types_ok = 0;
+}
+
+/* Scans what the batch holds: one prefilter pass, then its pieces between
+ * the boundaries in order, exactly as if each had come in its own call. */
+static int flush_batch(struct cls_scanner *sc)
+{
+    if (sc->blen == 0 && sc->nbev == 0)
+        return SGW_OK;
+    const uint8_t *p = sc->bbuf;
+    const uint64_t base = sc->off;
+    int rc = prefilter(sc, p, sc->blen);
+    size_t pos = 0;
+    for (size_t k = 0; k <= sc->nbev && rc == SGW_OK; k++) {
+        size_t end = k < sc->nbev ? (size_t)(sc->bev[k].pos - base) : sc->blen;
+        if (end > pos) {
+            rc = scan_piece(sc, p + pos, end - pos);
+            pos = end;
+        }
+        if (rc != SGW_OK || k == sc->nbev)
+            break;
+        if (sc->bev[k].is_ctx)
+            set_key(sc, sc->bkeys + sc->bev[k].key_off, sc->bev[k].key_len);
+        else
+            rc = unit_boundary(sc);
+    }
+    if (rc == SGW_OK && sc->blen) {
+        /* the tail of the last unit: the bytes after its boundary in the
+           batch (all of them when the unit began before the batch) */
+        size_t from = sc->seg_start > base ? (size_t)(sc->seg_start - base) : 0;
+        piece_tail(sc, p + from, sc->blen - from);
+    }
+    sc->blen = 0;
+    sc->nbev = 0;
+    sc->bkeys_len = 0;
+    return rc;
+}
+
+static size_t path_len(const struct cls_scanner *sc)
+{
+    const char *p = sc->path_fn ? sc->path_fn(sc->path_arg) : NULL;
+    return p ? strlen(p) : 0;
 }
 
 /* ---- the sink ---- */
@@ -1207,17 +1346,60 @@ int cls_scanner_data(void *ctx, const uint8_t *p, size_t n)
     if (sc->failed || sc->finished)
         return SGW_ERR;
     sc->st.bytes += n;
-    while (n > 0) {
-        size_t k = n > SLICE ? SLICE : n;
-        int rc = process_slice(sc, p, k);
-        if (rc != SGW_OK) {
-            sc->failed = 1;
-            return rc;
+    int rc = SGW_OK;
+    if (n == 0)
+        return SGW_OK;
+    /* a finding names the decoder path of its text: a batch never spans a
+       change of it */
+    if (sc->blen + sc->nbev && sc->path_fn && path_len(sc) != sc->path_len)
+        rc = flush_batch(sc);
+    if (rc == SGW_OK && n < BATCH_SMALL) {
+        if (sc->blen + n > sizeof(sc->bbuf))
+            rc = flush_batch(sc);
+        if (rc == SGW_OK) {
+            if (sc->blen + sc->nbev == 0)
+                sc->path_len = path_len(sc);
+            memcpy(sc->bbuf + sc->blen, p, n);
+            sc->blen += n;
+            return SGW_OK;
         }
+    } else if (rc == SGW_OK) {
+        rc = flush_batch(sc);
+    }
+    while (rc == SGW_OK && n > 0) {
+        size_t k = n > SLICE ? SLICE : n;
+        rc = process_slice(sc, p, k);
         p += k;
         n -= k;
     }
-    return SGW_OK;
+    if (rc != SGW_OK)
+        sc->failed = 1;
+    return rc;
+}
+
+/* Records a boundary or a context change in the batch; 0 when the batch is
+ * empty or full (the caller then applies it directly). */
+static int batch_event(struct cls_scanner *sc, int is_ctx, const uint8_t *p, size_t n)
+{
+    if (sc->blen == 0 || sc->nbev == BATCH_EV || sc->bkeys_len + KEY_MAX > sizeof(sc->bkeys))
+        return 0;
+    /* pieces in a batch are whole units: a context change is batched only
+       where a unit begins (after a key, as JSON has it) */
+    if (is_ctx && !(sc->nbev && !sc->bev[sc->nbev - 1].is_ctx && sc->bev[sc->nbev - 1].pos == sc->off + sc->blen))
+        return 0;
+    struct bevent *ev = &sc->bev[sc->nbev++];
+    ev->pos = sc->off + sc->blen;
+    ev->is_ctx = (uint8_t)is_ctx;
+    ev->key_off = (uint16_t)sc->bkeys_len;
+    ev->key_len = 0;
+    if (is_ctx) {
+        if (n > KEY_MAX)
+            n = KEY_MAX;
+        memcpy(sc->bkeys + sc->bkeys_len, p, n);
+        ev->key_len = (uint16_t)n;
+        sc->bkeys_len += n;
+    }
+    return 1;
 }
 
 int cls_scanner_boundary(void *ctx)
@@ -1225,36 +1407,38 @@ int cls_scanner_boundary(void *ctx)
     struct cls_scanner *sc = ctx;
     if (sc->failed || sc->finished)
         return SGW_ERR;
-    if (sc->win) {
-        int rc = close_window(sc, sc->off, 0, 1);
-        if (rc != SGW_OK) {
-            sc->failed = 1;
-            return rc;
-        }
-    }
-    sc->seg_start = sc->off;
-    sc->carry_len = 0;
-    sc->nctx = 0;
-    return SGW_OK;
+    if (batch_event(sc, 0, NULL, 0))
+        return SGW_OK;
+    int rc = flush_batch(sc);
+    if (rc == SGW_OK)
+        rc = unit_boundary(sc);
+    if (rc != SGW_OK)
+        sc->failed = 1;
+    return rc;
 }
 
 int cls_scanner_context(void *ctx, const uint8_t *p, size_t n)
 {
     struct cls_scanner *sc = ctx;
-    if (n > sizeof(sc->key) - 1)
-        n = sizeof(sc->key) - 1;
-    for (size_t i = 0; i < n; i++)
-        sc->key[i] = (char)lc(p[i]);
-    sc->key[n] = '\0';
-    sc->key_len = n;
-    sc->key_types_ok = 0;
+    if (sc->failed || sc->finished)
+        return SGW_ERR;
+    if (batch_event(sc, 1, p, n))
+        return SGW_OK;
+    int rc = flush_batch(sc);
+    if (rc != SGW_OK) {
+        sc->failed = 1;
+        return rc;
+    }
+    set_key(sc, p, n);
     return SGW_OK;
 }
 
 int cls_scanner_uninspectable(void *ctx, const char *reason, uint32_t flags)
 {
     struct cls_scanner *sc = ctx;
-    int rc = add_special(sc, "UNINSPECTABLE", reason, flags);
+    int rc = flush_batch(sc);
+    if (rc == SGW_OK)
+        rc = add_special(sc, "UNINSPECTABLE", reason, flags);
     if (rc != SGW_OK)
         sc->failed = 1;
     return rc;
@@ -1264,7 +1448,11 @@ int cls_scanner_finish(struct cls_scanner *sc)
 {
     if (sc->finished)
         return SGW_OK;
-    int rc = cls_scanner_boundary(sc);
+    int rc = sc->failed ? SGW_ERR : flush_batch(sc);
+    if (rc != SGW_OK)
+        sc->failed = 1;
+    else
+        rc = cls_scanner_boundary(sc);
     sc->finished = 1;
     if (rc != SGW_OK)
         return rc;
