@@ -532,118 +532,190 @@ static size_t b64_find_run(const uint8_t *p, size_t n)
 }
 
 #if defined(__x86_64__)
-/* Bit k set when p[k] (k < 64) is a base64 character (SSE2). */
-static inline uint64_t b64_mask64_sse2(const uint8_t *p)
+/* Bit k set when p[k] (k < 16) is a base64 character (SSE2); *hi gets the
+ * bytes >= 0x80. */
+static inline uint32_t b64_mask16_sse2(const uint8_t *p, uint32_t *hi)
 {
     const __m128i lo_a = _mm_set1_epi8('a'), hi_z = _mm_set1_epi8('z');
     const __m128i lo_0 = _mm_set1_epi8('0'), hi_9 = _mm_set1_epi8('9');
     const __m128i c20 = _mm_set1_epi8(0x20);
     const __m128i plus = _mm_set1_epi8('+'), slash = _mm_set1_epi8('/');
     const __m128i dash = _mm_set1_epi8('-'), under = _mm_set1_epi8('_');
-    uint64_t m = 0;
-    for (int k = 0; k < 4; k++) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
-        __m128i l = _mm_or_si128(v, c20); /* letters folded to lower case */
-        __m128i letter = _mm_and_si128(_mm_cmpeq_epi8(_mm_max_epu8(l, lo_a), l),
-                                       _mm_cmpeq_epi8(_mm_min_epu8(l, hi_z), l));
-        __m128i digit = _mm_and_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, lo_0), v),
-                                      _mm_cmpeq_epi8(_mm_min_epu8(v, hi_9), v));
-        __m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, plus), _mm_cmpeq_epi8(v, slash)),
-                                  _mm_or_si128(_mm_cmpeq_epi8(v, dash), _mm_cmpeq_epi8(v, under)));
-        __m128i all = _mm_or_si128(_mm_or_si128(letter, digit), sp);
-        m |= (uint64_t)(uint16_t)_mm_movemask_epi8(all) << (16 * k);
-    }
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i l = _mm_or_si128(v, c20); /* letters folded to lower case */
+    __m128i letter = _mm_and_si128(_mm_cmpeq_epi8(_mm_max_epu8(l, lo_a), l),
+                                   _mm_cmpeq_epi8(_mm_min_epu8(l, hi_z), l));
+    __m128i digit = _mm_and_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, lo_0), v),
+                                  _mm_cmpeq_epi8(_mm_min_epu8(v, hi_9), v));
+    __m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, plus), _mm_cmpeq_epi8(v, slash)),
+                              _mm_or_si128(_mm_cmpeq_epi8(v, dash), _mm_cmpeq_epi8(v, under)));
+    __m128i all = _mm_or_si128(_mm_or_si128(letter, digit), sp);
+    *hi = (uint32_t)_mm_movemask_epi8(v);
+    return (uint32_t)_mm_movemask_epi8(all);
+}
+
+static inline uint32_t b64_mask32_sse2(const uint8_t *p, uint32_t *hi)
+{
+    uint32_t h0, h1;
+    uint32_t m = b64_mask16_sse2(p, &h0) | b64_mask16_sse2(p + 16, &h1) << 16;
+    *hi = h0 | h1 << 16;
     return m;
 }
 
-/* Same with AVX2: two nibble lookups. The base64 characters fall in five
- * groups by high nibble (2: + - /, 3: digits, 4 and 6: letters from 1, 5 and
- * 7: letters up to A, 5: '_'); lo[] has the groups a low nibble may be in,
- * hi[] the groups of a high nibble (none for 0, 1, 8..F). */
-__attribute__((target("avx2"))) static inline uint64_t b64_mask64_avx2(const uint8_t *p)
+/* The same with AVX2: two nibble lookups. The base64 characters fall in
+ * five groups by high nibble (2: + - /, 3: digits, 4 and 6: letters from 1,
+ * 5 and 7: letters up to A, 5: '_'); B64_LO has the groups a low nibble may
+ * be in, B64_HI the groups of a high nibble (none for 0, 1, 8..F). */
+#define B64_LO 10, 14, 14, 14, 14, 14, 14, 14, 14, 14, 12, 5, 4, 5, 4, 21
+#define B64_HI 0, 0, 1, 2, 4, 24, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0
+
+__attribute__((target("avx2"))) static inline uint32_t b64_mask16_avx2(const uint8_t *p,
+                                                                       uint32_t *hi)
 {
-    const __m256i lo = _mm256_setr_epi8(10, 14, 14, 14, 14, 14, 14, 14, 14, 14, 12, 5, 4, 5, 4, 21,
-                                        10, 14, 14, 14, 14, 14, 14, 14, 14, 14, 12, 5, 4, 5, 4, 21);
-    const __m256i hi = _mm256_setr_epi8(0, 0, 1, 2, 4, 24, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2,
-                                        4, 24, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m128i lo = _mm_setr_epi8(B64_LO), ht = _mm_setr_epi8(B64_HI);
+    const __m128i m0f = _mm_set1_epi8(0x0f);
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i c = _mm_and_si128(_mm_shuffle_epi8(lo, _mm_and_si128(v, m0f)),
+                              _mm_shuffle_epi8(ht, _mm_and_si128(_mm_srli_epi16(v, 4), m0f)));
+    *hi = (uint32_t)_mm_movemask_epi8(v);
+    return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(c, _mm_setzero_si128())) ^ 0xffffu;
+}
+
+__attribute__((target("avx2"))) static inline uint32_t b64_mask32_avx2(const uint8_t *p,
+                                                                       uint32_t *hi)
+{
+    const __m256i lo = _mm256_setr_epi8(B64_LO, B64_LO), ht = _mm256_setr_epi8(B64_HI, B64_HI);
     const __m256i m0f = _mm256_set1_epi8(0x0f);
-    const __m256i zero = _mm256_setzero_si256();
-    __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
-    __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
-    __m256i ca = _mm256_and_si256(_mm256_shuffle_epi8(lo, _mm256_and_si256(a, m0f)),
-                                  _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(a, 4), m0f)));
-    __m256i cb = _mm256_and_si256(_mm256_shuffle_epi8(lo, _mm256_and_si256(b, m0f)),
-                                  _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(b, 4), m0f)));
-    uint64_t no = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(ca, zero)) |
-                  ((uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(cb, zero)) << 32);
-    return ~no;
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i c = _mm256_and_si256(_mm256_shuffle_epi8(lo, _mm256_and_si256(v, m0f)),
+                                 _mm256_shuffle_epi8(ht, _mm256_and_si256(_mm256_srli_epi16(v, 4), m0f)));
+    *hi = (uint32_t)_mm256_movemask_epi8(v);
+    return ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(c, _mm256_setzero_si256()));
 }
 #endif
+
+/* Nonzero when one of p[0..v) (v < 16) is >= 0x80: overlapping words. */
+static inline uint64_t b64_short_high(const uint8_t *p, size_t v)
+{
+    if (v >= 8) {
+        uint64_t a, b;
+        memcpy(&a, p, 8);
+        memcpy(&b, p + v - 8, 8);
+        return (a | b) & 0x8080808080808080ull;
+    }
+    if (v >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + v - 4, 4);
+        return (a | b) & 0x80808080u;
+    }
+    return (uint64_t)((p[0] | p[v / 2] | p[v - 1]) & 0x80);
+}
+
+/* The class mask of p[0..v), 0 < v < 64 (the whole input), without reading
+ * past p + v: overlapping loads. Below 16 bytes no run of 24 fits, so only
+ * the run that ends p is marked (all that the finder then needs) and hm is
+ * nonzero when any byte is >= 0x80; bits from v on are 0. */
+#define B64_PARTIAL(p, v, m, hm, M16, M32)                                                         \
+    do {                                                                                           \
+        uint32_t h0_, h1_;                                                                         \
+        if ((v) >= 32) {                                                                           \
+            m = M32(p, &h0_) | (uint64_t)M32((p) + (v)-32, &h1_) << ((v)-32);                      \
+            hm = h0_ | (uint64_t)h1_ << ((v)-32);                                                  \
+        } else if ((v) >= 16) {                                                                    \
+            m = M16(p, &h0_) | (uint64_t)M16((p) + (v)-16, &h1_) << ((v)-16);                      \
+            hm = h0_ | (uint64_t)h1_ << ((v)-16);                                                  \
+        } else {                                                                                   \
+            m = 0;                                                                                 \
+            hm = b64_short_high(p, v);                                                             \
+            for (size_t k_ = v; k_-- > 0 && b64_class[(p)[k_]] == B64C_CHAR;)                      \
+                m |= 1ull << k_;                                                                   \
+        }                                                                                          \
+    } while (0)
 
 /* b64_find_run, 64 bytes at a time on a class mask: bit b of
  * r = m & m<<1 & ... & m<<23 (five shifted ANDs) says that the 24 bytes
  * ending at b are run characters; `carry` is the run that ends the previous
- * block (< B64_MIN_RUN, else it would have been found). The last partial
- * block is classified from a zero-padded copy (0 is not a run character). */
-#define B64_FIND_BODY(maskfn)                                                                      \
+ * block (< B64_MIN_RUN, else it would have been found). *ascii is set when
+ * no byte before the returned position is >= 0x80. */
+#define B64_FIND_BODY(M16, M32)                                                                    \
     size_t i = 0;                                                                                  \
     unsigned carry = 0;                                                                            \
+    uint64_t anyhi = 0;                                                                            \
     for (; i < n; i += 64) {                                                                       \
         size_t v = n - i;                                                                          \
-        uint64_t m;                                                                                \
+        uint64_t m, hm;                                                                            \
+        uint32_t h0, h1;                                                                           \
         if (v >= 64) {                                                                             \
-            m = maskfn(p + i);                                                                     \
+            m = M32(p + i, &h0) | (uint64_t)M32(p + i + 32, &h1) << 32;                            \
+            hm = h0 | (uint64_t)h1 << 32;                                                          \
+        } else if (n >= 64) {                                                                      \
+            /* the last 64 bytes of the input, shifted down to p + i */                            \
+            m = M32(p + n - 64, &h0) | (uint64_t)M32(p + n - 32, &h1) << 32;                       \
+            hm = (h0 | (uint64_t)h1 << 32) >> (64 - v);                                            \
+            m >>= 64 - v;                                                                          \
         } else {                                                                                   \
-            uint8_t t[64];                                                                         \
-            memset(t, 0, sizeof(t));                                                               \
-            memcpy(t, p + i, v);                                                                   \
-            m = maskfn(t);                                                                         \
+            B64_PARTIAL(p, v, m, hm, M16, M32);                                                    \
         }                                                                                          \
         unsigned lead = ~m ? (unsigned)__builtin_ctzll(~m) : 64u;                                  \
-        if (carry + lead >= B64_MIN_RUN)                                                           \
+        if (carry + lead >= B64_MIN_RUN) {                                                         \
+            *ascii = anyhi == 0;                                                                   \
             return i - carry;                                                                      \
+        }                                                                                          \
         uint64_t r = m & (m << 1);                                                                 \
         r &= r << 2;                                                                               \
         r &= r << 4;                                                                               \
         r &= r << 8;                                                                               \
         r &= r << 8;                                                                               \
-        if (r)                                                                                     \
-            return i + (size_t)__builtin_ctzll(r) - (B64_MIN_RUN - 1);                             \
+        if (r) {                                                                                   \
+            unsigned at = (unsigned)__builtin_ctzll(r) - (B64_MIN_RUN - 1);                        \
+            *ascii = (anyhi | (hm & ((1ull << at) - 1))) == 0;                                     \
+            return i + at;                                                                         \
+        }                                                                                          \
+        anyhi |= hm;                                                                               \
         if (v < 64) {                                                                              \
             unsigned tail = (unsigned)__builtin_clzll(~(m << (64 - v)));                           \
-            if (tail == v)                                                                         \
-                return i - carry;                                                                  \
-            return n - tail;                                                                       \
+            *ascii = anyhi == 0;                                                                   \
+            return tail == v ? i - carry : n - tail;                                               \
         }                                                                                          \
         carry = (unsigned)__builtin_clzll(~m); /* ~m != 0: else lead was 64 */                     \
     }                                                                                              \
+    *ascii = anyhi == 0;                                                                           \
     return n - carry;
 
 #if defined(__x86_64__)
-static size_t b64_find_run_sse2(const uint8_t *p, size_t n)
+static size_t b64_find_run_sse2(const uint8_t *p, size_t n, int *ascii)
 {
-    B64_FIND_BODY(b64_mask64_sse2)
+    B64_FIND_BODY(b64_mask16_sse2, b64_mask32_sse2)
 }
 
-__attribute__((target("avx2"))) static size_t b64_find_run_avx2(const uint8_t *p, size_t n)
+__attribute__((target("avx2"))) static size_t b64_find_run_avx2(const uint8_t *p, size_t n,
+                                                                 int *ascii)
 {
-    B64_FIND_BODY(b64_mask64_avx2)
+    B64_FIND_BODY(b64_mask16_avx2, b64_mask32_avx2)
 }
 #endif
 
-size_t dec_b64_find_run_impl(const uint8_t *p, size_t n, int level)
+/* The scalar finder; says nothing about the bytes (*ascii = 0). */
+static size_t b64_find_run_scalar(const uint8_t *p, size_t n, int *ascii)
 {
-#if defined(__x86_64__)
-    if (level >= DEC_SIMD_AVX2)
-        return b64_find_run_avx2(p, n);
-    if (level >= DEC_SIMD_SSE2)
-        return b64_find_run_sse2(p, n);
-#endif
-    (void)level;
+    *ascii = 0;
     return b64_find_run(p, n);
 }
 
-typedef size_t (*b64_find_fn)(const uint8_t *, size_t);
+size_t dec_b64_find_run_impl(const uint8_t *p, size_t n, int level, int *ascii)
+{
+#if defined(__x86_64__)
+    if (level >= DEC_SIMD_AVX2)
+        return b64_find_run_avx2(p, n, ascii);
+    if (level >= DEC_SIMD_SSE2)
+        return b64_find_run_sse2(p, n, ascii);
+#endif
+    (void)level;
+    return b64_find_run_scalar(p, n, ascii);
+}
+
+typedef size_t (*b64_find_fn)(const uint8_t *, size_t, int *);
 
 static b64_find_fn b64_pick_find(void)
 {
@@ -654,12 +726,12 @@ static b64_find_fn b64_pick_find(void)
     if (level >= DEC_SIMD_SSE2)
         return b64_find_run_sse2;
 #endif
-    return b64_find_run;
+    return b64_find_run_scalar;
 }
 
 /* The run finder of this CPU, resolved once (a benign race: every thread
  * stores the same pointer). */
-static size_t b64_find_run_fast(const uint8_t *p, size_t n)
+static size_t b64_find_run_fast(const uint8_t *p, size_t n, int *ascii)
 {
     static b64_find_fn fn;
     b64_find_fn f = __atomic_load_n(&fn, __ATOMIC_RELAXED);
@@ -667,7 +739,20 @@ static size_t b64_find_run_fast(const uint8_t *p, size_t n)
         f = b64_pick_find();
         __atomic_store_n(&fn, f, __ATOMIC_RELAXED);
     }
-    return f(p, n);
+    return f(p, n, ascii);
+}
+
+/* Original text that is known to be ASCII: when the next stage is the
+ * normalisation, it has nothing to map in it, so the text goes straight on
+ * (after a cut UTF-8 sequence the normalisation holds: an ASCII byte breaks
+ * it, so it passes raw first, as norm_data would do). */
+static int b64_pass_ascii(struct dec_b64 *b, const uint8_t *p, size_t n)
+{
+    if (b->out->data != norm_data)
+        return b->out->data(b->out->ctx, p, n);
+    struct dec_norm *z = b->out->ctx;
+    int rc = norm_flush_pend(z);
+    return rc != SGW_OK ? rc : z->out->data(z->out->ctx, p, n);
 }
 
 static int b64_data(void *ctx, const uint8_t *p, size_t n)
@@ -675,9 +760,14 @@ static int b64_data(void *ctx, const uint8_t *p, size_t n)
     struct dec_b64 *b = ctx;
     size_t i = 0, fwd = 0, rs = 0;
     int rc = SGW_OK;
+    /* every byte of the call is either looked at by the finder (which says
+       whether it met a byte >= 0x80) or is a run character, pad or line end */
+    int ascii = 1;
     while (i < n) {
         if (b->run == 0) {
-            i += b64_find_run_fast(p + i, n - i);
+            int a;
+            i += b64_find_run_fast(p + i, n - i, &a);
+            ascii &= a;
             if (i == n)
                 break;
             rs = i;
@@ -764,7 +854,7 @@ static int b64_data(void *ctx, const uint8_t *p, size_t n)
         b->in_held = 1;
     }
     if (n > fwd)
-        rc = b->out->data(b->out->ctx, p + fwd, n - fwd);
+        rc = ascii ? b64_pass_ascii(b, p + fwd, n - fwd) : b->out->data(b->out->ctx, p + fwd, n - fwd);
     return rc;
 }
 

@@ -291,11 +291,14 @@ static void test_simd_b64_find(void)
         memset(buf, 'A', 30);
         buf[10] = (uint8_t)c;
         size_t want = ref_b64_char((uint8_t)c) ? 0 : 11;
-        for (int level = DEC_SIMD_SCALAR; level <= top; level++)
-            if (dec_b64_find_run_impl(buf, 30, level) != want) {
+        for (int level = DEC_SIMD_SCALAR; level <= top; level++) {
+            int ascii = 0;
+            if (dec_b64_find_run_impl(buf, 30, level, &ascii) != want ||
+                (level > DEC_SIMD_SCALAR && ascii != (c < 0x80))) {
                 fprintf(stderr, "b64 find level %d byte %02x\n", level, c);
                 failures++;
             }
+        }
     }
     static const uint8_t other[] = {' ', '.', '=', '\n', '\r', 0, 0x80, 0xc3, 0xff, '@', ':', '~'};
     for (int iter = 0; iter < 200000; iter++) {
@@ -309,10 +312,17 @@ static void test_simd_b64_find(void)
                 buf[i] = (uint8_t)("ABZaz09+/-_Qq"[(r >> 8) % 13]);
         }
         size_t want = ref_b64_find_run(buf, n);
+        int want_ascii = 1;
+        for (size_t i = 0; i < want; i++)
+            want_ascii &= buf[i] < 0x80;
         for (int level = DEC_SIMD_SCALAR; level <= top; level++) {
-            size_t got = dec_b64_find_run_impl(buf, n, level);
-            if (got != want) {
-                fprintf(stderr, "b64 find level %d n %zu: want %zu got %zu\n", level, n, want, got);
+            int ascii = 0;
+            size_t got = dec_b64_find_run_impl(buf, n, level, &ascii);
+            /* the scalar level never vouches; a SIMD level always knows */
+            int ascii_ok = level == DEC_SIMD_SCALAR ? ascii == 0 : ascii == want_ascii;
+            if (got != want || !ascii_ok) {
+                fprintf(stderr, "b64 find level %d n %zu: want %zu/%d got %zu/%d\n", level, n,
+                        want, want_ascii, got, ascii);
                 failures++;
                 return;
             }
