@@ -2,6 +2,7 @@
  * a Content-Encoding list, sniffs untyped bodies, and owns the text pipeline
  * (base64 runs → Unicode normalisation → final sink). */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,21 +10,32 @@
 
 #include "classifiers/decode_internal.h"
 
+/* One allocation: this header, then the two text stages
+ * (dec_text_stages_size() bytes at a 64-byte offset). */
 struct cls_decode_chain {
-    struct dec_env env;
     struct dec *head;      /* owned */
-    struct dec_b64 *b64;   /* owned: first text stage */
-    struct dec_norm *norm; /* owned: last text stage */
+    struct dec_b64 *b64;   /* first text stage (in this block) */
+    struct dec_norm *norm; /* last text stage (in this block) */
     int finished;
+    struct dec_env env; /* last: its reasons need no zeroing */
 };
+
+#define CHAIN_HEAD_SIZE ((sizeof(struct cls_decode_chain) + 63u) & ~(size_t)63u)
 
 /* ---- generic decoder plumbing ---- */
 
 void *dec_alloc(size_t size, const struct dec_ops *ops, struct dec_env *env, unsigned nest)
 {
-    struct dec *d = calloc(1, size);
+    return dec_alloc_head(size, size, ops, env, nest);
+}
+
+void *dec_alloc_head(size_t size, size_t zero, const struct dec_ops *ops, struct dec_env *env,
+                     unsigned nest)
+{
+    struct dec *d = malloc(size);
     if (!d)
         return NULL;
+    memset(d, 0, zero < sizeof(*d) ? sizeof(*d) : zero > size ? size : zero);
     d->ops = ops;
     d->env = env;
     d->nest = nest;
@@ -111,7 +123,14 @@ void dec_path_add(struct dec_env *env, const char *name)
     size_t len = strlen(env->path);
     if (name[0] == '\0')
         return;
-    snprintf(env->path + len, sizeof(env->path) - len, "%s%s", len ? ">" : "", name);
+    /* ">" when not first, then the name, cut to fit (as snprintf would) */
+    if (len && len + 1 < sizeof(env->path))
+        env->path[len++] = '>';
+    size_t n = strlen(name), room = sizeof(env->path) - 1 - len;
+    if (n > room)
+        n = room;
+    memcpy(env->path + len, name, n);
+    env->path[len + n] = '\0';
 }
 
 /* ---- shared helpers ---- */
@@ -1014,9 +1033,10 @@ int cls_decode_chain_new(const char *content_type, const char *content_encoding,
         !final->uninspectable)
         goto fail;
     rc = SGW_ENOMEM;
-    c = calloc(1, sizeof(*c));
+    c = malloc(CHAIN_HEAD_SIZE + dec_text_stages_size());
     if (!c)
         goto fail;
+    memset(c, 0, offsetof(struct cls_decode_chain, env) + offsetof(struct dec_env, reasons));
     if (lim)
         c->env.lim = *lim;
     if (c->env.lim.max_decoded == 0)
@@ -1027,12 +1047,7 @@ int cls_decode_chain_new(const char *content_type, const char *content_encoding,
         c->env.lim.max_depth = DEC_DEFAULT_MAX_DEPTH;
     if (c->env.lim.max_depth > 1024)
         c->env.lim.max_depth = 1024;
-    rc = dec_norm_new(final, &c->norm);
-    if (rc != SGW_OK)
-        goto fail;
-    rc = dec_b64_new(0, dec_norm_sink(c->norm), &c->b64);
-    if (rc != SGW_OK)
-        goto fail;
+    dec_text_stages_init((uint8_t *)c + CHAIN_HEAD_SIZE, final, &c->b64, &c->norm);
     c->env.text = dec_b64_sink(c->b64);
     rc = dec_build_chain(&c->env, content_type, content_encoding, 0, 1, &c->head);
     if (rc != SGW_OK)

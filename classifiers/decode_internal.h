@@ -40,7 +40,8 @@ struct dec_env {
     char path[DEC_PATH_LEN];      /* "gzip>json" */
     unsigned codings;             /* compression layers built so far on the main line */
     unsigned n_reports;
-    /* reasons handed to uninspectable() stay valid until the chain is freed */
+    /* reasons handed to uninspectable() stay valid until the chain is freed
+       (last: written before read, so never zeroed) */
     char reasons[DEC_MAX_REPORTS][DEC_REASON_LEN];
 };
 
@@ -89,6 +90,10 @@ void dec_path_add(struct dec_env *env, const char *name);
 
 /* Allocates a zeroed decoder of `size` bytes (>= sizeof(struct dec)). */
 void *dec_alloc(size_t size, const struct dec_ops *ops, struct dec_env *env, unsigned nest);
+/* Same, with only the first `zero` bytes zeroed (buffers written before
+ * they are read need no clearing). */
+void *dec_alloc_head(size_t size, size_t zero, const struct dec_ops *ops, struct dec_env *env,
+                     unsigned nest);
 
 /* Builds the decoder for a media type (parameters included, may be NULL or
  * empty: sniffed). record != 0 puts the names into the chain's path. */
@@ -144,6 +149,13 @@ int dec_norm_new(const struct cls_sink *out, struct dec_norm **res);
 const struct cls_sink *dec_norm_sink(struct dec_norm *z);
 int dec_norm_finish(struct dec_norm *z);
 void dec_norm_free(struct dec_norm *z);
+/* Both stages of a chain's text pipeline (base64 runs, then normalisation
+ * into `final`) in one block of dec_text_stages_size() bytes that the caller
+ * owns (64-byte aligned start recommended): no allocation. dec_b64_free and
+ * dec_norm_free on them release only what the stages allocated later. */
+size_t dec_text_stages_size(void);
+void dec_text_stages_init(void *mem, const struct cls_sink *final, struct dec_b64 **b64,
+                          struct dec_norm **norm);
 
 /* Helpers shared by decoders. */
 /* Returns a known binary format name for a prefix ("PDF document"), or NULL. */

@@ -11,6 +11,7 @@
  * Speed: unescaped string runs are found with SIMD (AVX2 when the CPU has it,
  * SSE2 otherwise) and pushed as one data call straight from the input. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,10 +190,11 @@ struct dec_json {
     int raw;      /* lenient: now passing raw text */
     uint64_t fallback_at;
     size_t key_len;
+    size_t stage_len;
+    /* from here on, buffers written before they are read (not zeroed) */
     uint8_t key[DEC_CONTEXT_MAX];
     /* string bytes around escapes, gathered so that a string with escapes
        goes on in one data call instead of one per piece */
-    size_t stage_len;
     uint8_t stage[JS_STAGE];
     uint8_t stack[]; /* '{' or '[' per level, max_depth entries */
 };
@@ -722,7 +724,8 @@ int dec_new_json_lenient(struct dec_env *env, unsigned nest, struct dec **out)
 int dec_new_json(struct dec_env *env, unsigned nest, int multi, struct dec **out)
 {
     uint32_t maxd = env->lim.max_depth;
-    struct dec_json *j = dec_alloc(sizeof(*j) + maxd, &json_ops, env, nest);
+    struct dec_json *j =
+        dec_alloc_head(sizeof(*j) + maxd, offsetof(struct dec_json, key), &json_ops, env, nest);
     if (!j)
         return SGW_ENOMEM;
     j->multi = multi;

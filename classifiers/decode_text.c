@@ -21,6 +21,7 @@ struct dec_norm {
     uint8_t pend[4];            /* a UTF-8 sequence cut by a data call */
     size_t pend_len;
     size_t need;
+    int embedded; /* lives in a block owned by the chain */
 };
 
 #define NORM_KEEP (-2)
@@ -221,17 +222,23 @@ static int norm_uninspectable(void *ctx, const char *reason, uint32_t flags)
     return rc != SGW_OK ? rc : z->out->uninspectable(z->out->ctx, reason, flags);
 }
 
-int dec_norm_new(const struct cls_sink *out, struct dec_norm **res)
+static void norm_init(struct dec_norm *z, const struct cls_sink *out)
 {
-    struct dec_norm *z = calloc(1, sizeof(*z));
-    if (!z)
-        return SGW_ENOMEM;
+    memset(z, 0, sizeof(*z));
     z->out = out;
     z->sink.ctx = z;
     z->sink.data = norm_data;
     z->sink.boundary = norm_boundary;
     z->sink.context = norm_context;
     z->sink.uninspectable = norm_uninspectable;
+}
+
+int dec_norm_new(const struct cls_sink *out, struct dec_norm **res)
+{
+    struct dec_norm *z = malloc(sizeof(*z));
+    if (!z)
+        return SGW_ENOMEM;
+    norm_init(z, out);
     *res = z;
     return SGW_OK;
 }
@@ -248,7 +255,8 @@ int dec_norm_finish(struct dec_norm *z)
 
 void dec_norm_free(struct dec_norm *z)
 {
-    free(z);
+    if (z && !z->embedded)
+        free(z);
 }
 
 /* ====================================================================== */
@@ -354,6 +362,7 @@ struct dec_b64 {
     const struct cls_sink *out; /* borrowed: original text goes on here */
     struct dec_b64 *inner;      /* owned: decoded text goes through it (or to out) */
     unsigned depth;
+    int embedded; /* lives in a block owned by the chain */
     size_t run;  /* characters in the run (pads, CR/LF included) */
     size_t nb64; /* base64 characters in the run */
     unsigned pad;
@@ -886,12 +895,9 @@ static int b64_uninspectable(void *ctx, const char *reason, uint32_t flags)
     return rc != SGW_OK ? rc : b->out->uninspectable(b->out->ctx, reason, flags);
 }
 
-int dec_b64_new(unsigned depth, const struct cls_sink *out, struct dec_b64 **res)
+static void b64_init(struct dec_b64 *b, unsigned depth, const struct cls_sink *out)
 {
     /* the buffers need no zeroing: only the fields before them */
-    struct dec_b64 *b = malloc(sizeof(*b));
-    if (!b)
-        return SGW_ENOMEM;
     memset(b, 0, offsetof(struct dec_b64, held));
     b->out = out;
     b->depth = depth;
@@ -900,8 +906,37 @@ int dec_b64_new(unsigned depth, const struct cls_sink *out, struct dec_b64 **res
     b->sink.boundary = b64_boundary;
     b->sink.context = b64_context;
     b->sink.uninspectable = b64_uninspectable;
+}
+
+int dec_b64_new(unsigned depth, const struct cls_sink *out, struct dec_b64 **res)
+{
+    struct dec_b64 *b = malloc(sizeof(*b));
+    if (!b)
+        return SGW_ENOMEM;
+    b64_init(b, depth, out);
     *res = b;
     return SGW_OK;
+}
+
+#define STAGE_ALIGN(x) (((x) + 63u) & ~(size_t)63u)
+
+size_t dec_text_stages_size(void)
+{
+    return STAGE_ALIGN(sizeof(struct dec_norm)) + sizeof(struct dec_b64);
+}
+
+void dec_text_stages_init(void *mem, const struct cls_sink *final, struct dec_b64 **b64,
+                          struct dec_norm **norm)
+{
+    struct dec_norm *z = mem;
+    struct dec_b64 *b = (struct dec_b64 *)(void *)((uint8_t *)mem +
+                                                   STAGE_ALIGN(sizeof(struct dec_norm)));
+    norm_init(z, final);
+    z->embedded = 1;
+    b64_init(b, 0, &z->sink);
+    b->embedded = 1;
+    *b64 = b;
+    *norm = z;
 }
 
 const struct cls_sink *dec_b64_sink(struct dec_b64 *b)
@@ -922,7 +957,8 @@ void dec_b64_free(struct dec_b64 *b)
     if (!b)
         return;
     dec_b64_free(b->inner);
-    free(b);
+    if (!b->embedded)
+        free(b);
 }
 
 /* ====================================================================== */
