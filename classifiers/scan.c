@@ -101,7 +101,6 @@ struct cls_scanner {
        [off, off + blen); bev[] are the unit boundaries and context changes
        inside it, in order. */
     size_t blen, nbev, bkeys_len;
-    size_t path_len;        /* decoder path length when the batch started */
     uint64_t hs_unit;       /* while the prefilter runs: start of the unit before the batch */
     /* ---- buffers: not cleared at creation; every byte read was written, except
        that the SIMD mask loads read whole 64-byte blocks of wbuf and clear
@@ -436,8 +435,10 @@ static int grow_findings(struct cls_scanner *sc)
 
 static void set_path(const struct cls_scanner *sc, struct cls_finding *f)
 {
-    const char *p = sc->path_fn ? sc->path_fn(sc->path_arg) : "";
-    snprintf(f->decoders, sizeof(f->decoders), "%s", p ? p : "");
+    const char *p = sc->path_fn ? sc->path_fn(sc->path_arg) : NULL;
+    size_t n = p ? strnlen(p, sizeof(f->decoders) - 1) : 0;
+    memcpy(f->decoders, p ? p : "", n);
+    f->decoders[n] = '\0';
 }
 
 /* Inserts f (sorted by start). Same type and span: kept once. Overlapping
@@ -1300,12 +1301,6 @@ static int flush_batch(struct cls_scanner *sc)
     return rc;
 }
 
-static size_t path_len(const struct cls_scanner *sc)
-{
-    const char *p = sc->path_fn ? sc->path_fn(sc->path_arg) : NULL;
-    return p ? strlen(p) : 0;
-}
-
 /* ---- the sink ---- */
 
 int cls_scanner_data(void *ctx, const uint8_t *p, size_t n)
@@ -1317,21 +1312,19 @@ int cls_scanner_data(void *ctx, const uint8_t *p, size_t n)
     int rc = SGW_OK;
     if (n == 0)
         return SGW_OK;
-    /* a finding names the decoder path of its text: a batch never spans a
-       change of it */
-    if (sc->blen + sc->nbev && sc->path_fn && path_len(sc) != sc->path_len)
-        rc = flush_batch(sc);
-    if (rc == SGW_OK && n < BATCH_SMALL) {
+    /* findings name the decoder path when their batch is scanned: that is
+       the path of their text, because a chain's path is complete before its
+       first text event (decode_chain.c adds to it only while building and
+       sniffing, before the decoder that emits text runs) */
+    if (n < BATCH_SMALL) {
         if (sc->blen + n > sizeof(sc->bbuf))
             rc = flush_batch(sc);
         if (rc == SGW_OK) {
-            if (sc->blen + sc->nbev == 0)
-                sc->path_len = path_len(sc);
             memcpy(sc->bbuf + sc->blen, p, n);
             sc->blen += n;
             return SGW_OK;
         }
-    } else if (rc == SGW_OK) {
+    } else {
         rc = flush_batch(sc);
     }
     while (rc == SGW_OK && n > 0) {
