@@ -11,9 +11,9 @@
  *                 detection, Unicode normalisation
  *   gzip+chain    same, for the corpus gzip'd per body (input = compressed MB)
  *
- *   decode_bench FILE 1 digest [CHUNK]
- *                 feeds every body through the whole chain (application/json)
- *                 in CHUNK-byte pieces (default 4096) into a sink that hashes the event
+ *   decode_bench FILE 1 digest [CHUNK [CONTENT-TYPE]]
+ *                 feeds every body through the whole chain (application/json
+ *                 unless given) in CHUNK-byte pieces (default 4096) into a sink that hashes the event
  *                 sequence: data bytes (however split), boundaries, contexts
  *                 and uninspectable reasons. One digest line; it must not
  *                 change when the decoders are optimised.
@@ -173,13 +173,13 @@ static int dg_unins(void *ctx, const char *reason, uint32_t flags)
     return SGW_OK;
 }
 
-static int run_digest(const struct body *b, size_t nb, size_t chunk)
+static int run_digest(const struct body *b, size_t nb, size_t chunk, const char *ct)
 {
     struct digest g = {0xcbf29ce484222325ull, 0, 0, 0, 0, 0};
     struct cls_sink s = {&g, dg_data, dg_boundary, dg_context, dg_unins};
     for (size_t i = 0; i < nb; i++) {
         struct cls_decode_chain *c = NULL;
-        if (cls_decode_chain_new("application/json", NULL, NULL, &s, &c) != SGW_OK)
+        if (cls_decode_chain_new(ct, NULL, NULL, &s, &c) != SGW_OK)
             abort();
         int rc = SGW_OK;
         for (size_t off = 0; off < b[i].n && rc == SGW_OK; off += chunk)
@@ -261,7 +261,8 @@ int main(int argc, char **argv)
     size_t nb = 0;
     struct body *b = split_lines(buf, (size_t)flen, &nb);
     if (strcmp(only, "digest") == 0)
-        return run_digest(b, nb, argc > 4 ? (size_t)strtoul(argv[4], NULL, 10) : 4096);
+        return run_digest(b, nb, argc > 4 ? (size_t)strtoul(argv[4], NULL, 10) : 4096,
+                          argc > 5 ? argv[5] : "application/json");
     size_t total = 0;
     for (size_t i = 0; i < nb; i++)
         total += b[i].n;

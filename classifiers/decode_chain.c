@@ -224,10 +224,25 @@ static size_t utf8_seq(const uint8_t *p, size_t n)
     return len;
 }
 
-int dec_looks_text(const uint8_t *p, size_t n)
+int dec_looks_text_step(const uint8_t *p, size_t avail, size_t n, size_t *at, size_t *bad)
 {
-    size_t bad = 0, i = 0;
-    while (i < n) {
+    size_t i = *at, nbad = *bad;
+    /* a position is decided from at most 4 bytes, or from the end */
+    size_t lim = avail == n ? n : (avail > 3 ? avail - 3 : 0);
+    while (i < lim) {
+        if (i + 8 <= avail) {
+            /* eight printable ASCII bytes at once */
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            const uint64_t hi = 0x8080808080808080ull, one = 0x0101010101010101ull;
+            uint64_t ctl = (w - 0x20 * one) & ~w & hi; /* a byte < 0x20 */
+            uint64_t x = w ^ (0x7f * one);
+            uint64_t del = (x - one) & ~x & hi; /* a byte 0x7f */
+            if (((w & hi) | ctl | del) == 0) {
+                i += 8;
+                continue;
+            }
+        }
         uint8_t c = p[i];
         if (c >= 0x20 && c < 0x7f) {
             i++;
@@ -239,19 +254,29 @@ int dec_looks_text(const uint8_t *p, size_t n)
             size_t l = utf8_seq(p + i, n - i);
             if (l == 0) {
                 /* a sequence cut at the end of a sample is not a defect */
-                if (n - i < 4 && c >= 0xc2 && c <= 0xf4)
+                if (n - i < 4 && c >= 0xc2 && c <= 0xf4) {
+                    i = n;
                     break;
-                bad++;
+                }
+                nbad++;
                 i++;
             } else {
                 i += l;
             }
         } else {
-            bad++;
+            nbad++;
             i++;
         }
     }
-    return bad * 20 <= n;
+    *at = i;
+    *bad = nbad;
+    return nbad * 20 <= n; /* bad only grows: over the limit is final */
+}
+
+int dec_looks_text(const uint8_t *p, size_t n)
+{
+    size_t at = 0, bad = 0;
+    return dec_looks_text_step(p, n, n, &at, &bad);
 }
 
 int dec_simd_level(void)

@@ -166,6 +166,12 @@ int dec_binary_magic_prefix(const uint8_t *p, size_t n);
 const char *dec_binary_magic_b64(const uint8_t *p, size_t n);
 /* 1 when p looks like text: (mostly) printable ASCII / valid UTF-8. */
 int dec_looks_text(const uint8_t *p, size_t n);
+/* The same verdict, incrementally, while p[0..n) is being produced: looks
+ * at p[*at..avail) (avail <= n; bytes whose verdict needs what follows
+ * avail wait), keeping the defects in *bad (both 0 at first). Returns 0 as
+ * soon as the verdict is "not text"; once avail == n, the return value is
+ * dec_looks_text(p, n). */
+int dec_looks_text_step(const uint8_t *p, size_t avail, size_t n, size_t *at, size_t *bad);
 /* Index of the first '"', '\\', control byte (< 0x20) or byte >= 0x80 in p,
  * or n. */
 size_t dec_json_find_special(const uint8_t *p, size_t n);

@@ -630,53 +630,62 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
                 js_value_done(j);
             break;
         default:
-            c = p[i];
-            if (is_ws(c)) {
-                i++;
-                break;
-            }
-            switch (j->st) {
-            case JS_VALUE:
-                rc = js_value_start(j, c, base + i);
-                break;
-            case JS_ARR_FIRST:
-                if (c == ']')
-                    rc = js_pop(j, c, base + i);
-                else
-                    rc = js_value_start(j, c, base + i);
-                break;
-            case JS_OBJ_FIRST:
-            case JS_OBJ_KEY:
-                if (c == '"') {
-                    j->in_key = 1;
-                    j->key_len = 0;
-                    j->st = JS_STR;
-                } else if (c == '}' && j->st == JS_OBJ_FIRST) {
-                    rc = js_pop(j, c, base + i);
-                } else {
-                    rc = js_malformed(j, base + i);
+            /* the structure between values, byte after byte in this loop until
+               a string, number or literal starts, an error, or the end */
+            for (;;) {
+                c = p[i];
+                if (is_ws(c)) {
+                    if (++i == n)
+                        break;
+                    continue;
                 }
-                break;
-            case JS_COLON:
-                if (c == ':')
-                    j->st = JS_VALUE;
-                else
+                switch (j->st) {
+                case JS_VALUE:
+                    rc = js_value_start(j, c, base + i);
+                    break;
+                case JS_ARR_FIRST:
+                    if (c == ']')
+                        rc = js_pop(j, c, base + i);
+                    else
+                        rc = js_value_start(j, c, base + i);
+                    break;
+                case JS_OBJ_FIRST:
+                case JS_OBJ_KEY:
+                    if (c == '"') {
+                        j->in_key = 1;
+                        j->key_len = 0;
+                        j->st = JS_STR;
+                    } else if (c == '}' && j->st == JS_OBJ_FIRST) {
+                        rc = js_pop(j, c, base + i);
+                    } else {
+                        rc = js_malformed(j, base + i);
+                    }
+                    break;
+                case JS_COLON:
+                    if (c == ':')
+                        j->st = JS_VALUE;
+                    else
+                        rc = js_malformed(j, base + i);
+                    break;
+                case JS_AFTER:
+                    if (c == ',')
+                        j->st = j->stack[j->depth - 1] == '{' ? JS_OBJ_KEY : JS_VALUE;
+                    else if (c == '}' || c == ']')
+                        rc = js_pop(j, c, base + i);
+                    else
+                        rc = js_malformed(j, base + i);
+                    break;
+                default: /* JS_DONE */
                     rc = js_malformed(j, base + i);
-                break;
-            case JS_AFTER:
-                if (c == ',')
-                    j->st = j->stack[j->depth - 1] == '{' ? JS_OBJ_KEY : JS_VALUE;
-                else if (c == '}' || c == ']')
-                    rc = js_pop(j, c, base + i);
-                else
-                    rc = js_malformed(j, base + i);
-                break;
-            default: /* JS_DONE */
-                rc = js_malformed(j, base + i);
-                break;
-            }
-            if (j->st != JS_NUM)
+                    break;
+                }
+                if (j->st == JS_NUM)
+                    break; /* the number state consumes this byte */
                 i++;
+                if (i == n || rc != SGW_OK || d->dead || j->fallback || j->st == JS_STR ||
+                    j->st == JS_LIT)
+                    break;
+            }
             break;
         }
     }

@@ -283,19 +283,25 @@ static const uint8_t b64_class[256] = {
     ['-'] = 1, ['_'] = 1, ['='] = 2, ['\r'] = 3, ['\n'] = 3,
 };
 
+/* 1 + the value of a base64 character (both alphabets), 0 for any other
+ * byte. */
+static const uint8_t b64_vals1[256] = {
+    ['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7, ['H'] = 8,
+    ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
+    ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+    ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
+    ['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+    ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['-'] = 63,
+    ['/'] = 64, ['_'] = 64,
+};
+
+#define B64_VAL(c) ((int32_t)b64_vals1[(uint8_t)(c)] - 1)
+
 static int b64_val(uint8_t c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
+    return B64_VAL(c);
 }
 
 /* Streaming quad decoder (skips CR/LF; stops at '='). */
@@ -304,12 +310,29 @@ struct b64q {
     unsigned n;
 };
 
-/* Decodes s into out (room for 3*n/4+3); returns bytes written. */
+/* Decodes s into out (room for 3*n/4+3); returns bytes written. Between
+ * quads, four characters at a time while they are all base64. */
 static size_t b64q_put(struct b64q *q, const uint8_t *s, size_t n, uint8_t *out)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64_val(s[i]);
+    size_t o = 0, i = 0;
+    while (i < n) {
+        if (q->n == 0) {
+            while (i + 4 <= n) {
+                int32_t a = B64_VAL(s[i]), b = B64_VAL(s[i + 1]), c = B64_VAL(s[i + 2]),
+                        d = B64_VAL(s[i + 3]);
+                if ((a | b | c | d) < 0)
+                    break;
+                uint32_t w = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)d;
+                out[o] = (uint8_t)(w >> 16);
+                out[o + 1] = (uint8_t)(w >> 8);
+                out[o + 2] = (uint8_t)w;
+                o += 3;
+                i += 4;
+            }
+            if (i == n)
+                break;
+        }
+        int v = B64_VAL(s[i++]);
         if (v < 0)
             continue;
         q->acc = (q->acc << 6) | (uint32_t)v;
@@ -388,35 +411,55 @@ static int b64_ensure_inner(struct dec_b64 *b)
 }
 
 /* Decodes a held run with an alignment; returns the decoded length. */
-static size_t b64_decode_run(struct dec_b64 *b, const uint8_t *s, size_t n, unsigned align,
-                             int final, struct b64q *q)
-{
-    size_t off = b64_skip(s, n, align);
-    q->acc = 0;
-    q->n = 0;
-    size_t o = b64q_put(q, s + off, n - off, b->dec);
-    if (final)
-        o += b64q_end(q, b->dec + o);
-    return o;
-}
+/* Characters decoded per step of b64_pick (a multiple of 4). */
+#define B64_PICK_STEP 256u
 
 /* Chooses the alignment of a run whose decoding looks like text; returns 0
  * when none does. *len gets the decoded length, b->dec the bytes, *qs the
- * quad state after them. Reports a known binary format. */
+ * quad state after them. Reports a known binary format. Each alignment is
+ * decoded a step at a time and dropped as soon as its text verdict is lost
+ * (the verdict is that of dec_looks_text on the whole decoding, whose
+ * length is known beforehand). */
 static int b64_pick(struct dec_b64 *b, const uint8_t *s, size_t n, int final, size_t *len,
                     struct b64q *qs, int *rc)
 {
+    static const size_t tail_len[4] = {0, 0, 1, 2};
+    size_t all = 0; /* base64 characters in the run (pads, line ends not) */
+    for (size_t k = 0; k < n; k++)
+        all += b64_vals1[s[k]] != 0;
     *rc = SGW_OK;
     for (unsigned align = 0; align < 3; align++) {
-        size_t o = b64_decode_run(b, s, n, align, final, qs);
-        if (align == 0) {
-            const char *magic = dec_binary_magic_b64(b->dec, o);
-            if (magic) {
-                *rc = b->out->uninspectable(b->out->ctx, magic, 0);
-                return 0;
+        /* the alignment skips `align` of them */
+        size_t off = b64_skip(s, n, align), cnt = all > align ? all - align : 0;
+        size_t total = cnt / 4 * 3 + (final ? tail_len[cnt % 4] : 0);
+        size_t o = 0, at = 0, bad = 0, pos = off;
+        int ok = 1;
+        qs->acc = 0;
+        qs->n = 0;
+        while (pos < n) {
+            size_t take = n - pos < B64_PICK_STEP ? n - pos : B64_PICK_STEP;
+            o += b64q_put(qs, s + pos, take, b->dec + o);
+            pos += take;
+            if (pos == n && final)
+                o += b64q_end(qs, b->dec + o);
+            if (align == 0 && pos == off + take) {
+                /* the first bytes are decoded (all of them when fewer than
+                   a step): a known binary format? */
+                const char *magic = dec_binary_magic_b64(b->dec, total);
+                if (magic) {
+                    *rc = b->out->uninspectable(b->out->ctx, magic, 0);
+                    return 0;
+                }
             }
+            if (total < 8)
+                ok = 0;
+            if (!ok)
+                break;
+            ok = dec_looks_text_step(b->dec, o, total, &at, &bad);
+            if (!ok)
+                break;
         }
-        if (o >= 8 && dec_looks_text(b->dec, o)) {
+        if (ok && total >= 8) {
             *len = o;
             return 1;
         }

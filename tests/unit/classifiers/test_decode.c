@@ -330,6 +330,82 @@ static void test_simd_b64_find(void)
     }
 }
 
+/* The text verdict as it was first written (one pass, no shortcuts): the
+   reference for dec_looks_text and its incremental form. */
+static size_t ref_utf8_seq(const uint8_t *p, size_t n)
+{
+    uint8_t c = p[0];
+    size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (len == 0 || n < len)
+        return 0;
+    uint32_t cp = c & (0x3fu >> (len - 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3fu);
+    }
+    if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+static int ref_looks_text(const uint8_t *p, size_t n)
+{
+    size_t bad = 0, i = 0;
+    while (i < n) {
+        uint8_t c = p[i];
+        if ((c >= 0x20 && c < 0x7f) || c == '\t' || c == '\n' || c == '\r' || c == '\f') {
+            i++;
+        } else if (c == 0) {
+            return 0;
+        } else if (c >= 0x80) {
+            size_t l = ref_utf8_seq(p + i, n - i);
+            if (l == 0 && n - i < 4 && c >= 0xc2 && c <= 0xf4)
+                break;
+            i += l ? l : 1;
+            bad += l == 0;
+        } else {
+            bad++;
+            i++;
+        }
+    }
+    return bad * 20 <= n;
+}
+
+static void test_looks_text_step(void)
+{
+    static const uint8_t pool[] = {'a', ' ', '~', '\t', '\n', 0x7f, 0x01, 0x1f, 0xc3, 0xa9, 0xe2,
+                                   0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80, 0xed, 0xa0, 0xff, 0x00};
+    uint8_t buf[300];
+    for (int iter = 0; iter < 100000; iter++) {
+        size_t n = simd_rnd() % sizeof(buf);
+        unsigned odd = 1 + simd_rnd() % 30; /* one byte from the pool per `odd` */
+        for (size_t i = 0; i < n; i++) {
+            uint32_t r = simd_rnd();
+            buf[i] = r % odd == 0 ? pool[(r >> 8) % (sizeof(pool) - (iter % 3 ? 1 : 0))]
+                                  : (uint8_t)(0x20 + (r >> 8) % 95);
+        }
+        int want = ref_looks_text(buf, n);
+        CHECK(dec_looks_text(buf, n) == want);
+        size_t at = 0, bad = 0, avail = 0;
+        int got = 1;
+        while (got && avail < n) {
+            avail += 1 + simd_rnd() % 40;
+            if (avail > n)
+                avail = n;
+            got = dec_looks_text_step(buf, avail, n, &at, &bad);
+        }
+        if (n == 0)
+            got = dec_looks_text_step(buf, 0, 0, &at, &bad);
+        if (got != want) {
+            fprintf(stderr, "looks_text_step n %zu: want %d got %d\n", n, want, got);
+            failures++;
+            return;
+        }
+    }
+}
+
 /* Strings with escapes go on staged (one data call per string): the
    transcript is the same as unstaged at every split, also when the staged
    bytes exceed the stage, and the bytes before an error come before it. */
@@ -1257,6 +1333,7 @@ int main(void)
 {
     test_find_special();
     test_simd_b64_find();
+    test_looks_text_step();
     test_json();
     test_json_stage();
     test_json_depth();
