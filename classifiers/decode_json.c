@@ -368,6 +368,91 @@ static int js_esc_byte(struct dec_json *j, uint8_t c, uint64_t at)
     return js_str_out(j, o, len, 1);
 }
 
+/* The byte a two-character escape stands for, -1 when it is not one. */
+static int js_simple_escape(uint8_t c)
+{
+    switch (c) {
+    case '"':
+    case '\\':
+    case '/':
+        return c;
+    case 'b':
+        return '\b';
+    case 'f':
+        return '\f';
+    case 'n':
+        return '\n';
+    case 'r':
+        return '\r';
+    case 't':
+        return '\t';
+    default:
+        return -1;
+    }
+}
+
+/* The common escape, whole in this call and valid at p[i] (a string whose
+ * plain run p[s..i) precedes it): the run and what the escape stands for go
+ * to the stage, and the escape's length is returned (*rc set). Returns 0,
+ * touching nothing, for anything else (no escape, one cut by the end of the
+ * call, an invalid one, a surrogate out of place): the byte-wise path then
+ * handles it, errors included, as before. */
+static size_t js_fast_escape(struct dec_json *j, const uint8_t *p, size_t n, size_t s, size_t i,
+                             int *rc)
+{
+    if (i + 1 >= n || p[i] != '\\' || j->u8_need || (j->hi_surrogate && i > s))
+        return 0;
+    uint8_t o[4];
+    size_t olen, elen;
+    uint32_t hi = 0;
+    if (p[i + 1] == 'u') {
+        if (i + 6 > n)
+            return 0;
+        int h0 = sgw_hex_val(p[i + 2]), h1 = sgw_hex_val(p[i + 3]), h2 = sgw_hex_val(p[i + 4]),
+            h3 = sgw_hex_val(p[i + 5]);
+        if ((h0 | h1 | h2 | h3) < 0)
+            return 0;
+        uint32_t cp = (uint32_t)(h0 << 12 | h1 << 8 | h2 << 4 | h3);
+        elen = 6;
+        if (j->hi_surrogate) {
+            if (cp < 0xdc00 || cp > 0xdfff)
+                return 0;
+            cp = 0x10000 + ((j->hi_surrogate - 0xd800) << 10) + (cp - 0xdc00);
+        } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+            return 0;
+        }
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+            hi = cp; /* waits for its low half */
+            olen = 0;
+        } else {
+            olen = sgw_utf8_encode(o, cp);
+        }
+    } else {
+        int m = js_simple_escape(p[i + 1]);
+        if (m < 0 || j->hi_surrogate)
+            return 0;
+        o[0] = (uint8_t)m;
+        olen = 1;
+        elen = 2;
+    }
+    *rc = SGW_OK;
+    if (i > s)
+        *rc = js_str_out(j, p + s, i - s, 1);
+    if (*rc == SGW_OK && olen) {
+        if (!j->in_key && j->stage_len + olen <= JS_STAGE) {
+            for (size_t k = 0; k < olen; k++) /* 1..4 bytes: no memcpy call */
+                j->stage[j->stage_len + k] = o[k];
+            j->stage_len += olen;
+            if (j->stage_len == JS_STAGE)
+                *rc = js_stage_flush(j);
+        } else {
+            *rc = js_str_out(j, o, olen, 1);
+        }
+    }
+    j->hi_surrogate = hi;
+    return elen;
+}
+
 static int js_push(struct dec_json *j, uint8_t open, uint64_t at)
 {
     if (j->depth >= j->max_depth)
@@ -564,6 +649,44 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
                 }
                 i++;
             }
+            while (!bad && i + 1 < n && p[i] == '\\') {
+                size_t e = js_fast_escape(j, p, n, s, i, &rc);
+                if (e == 0)
+                    break;
+                i += e;
+                s = i;
+                if (rc != SGW_OK)
+                    break;
+                /* the string goes on after the escape */
+                for (;;) {
+                    if (i == n)
+                        break;
+                    i += dec_json_find_special(p + i, n - i);
+                    if (i == n || p[i] < 0x80)
+                        break;
+                    if (!js_u8_lead(j, p[i])) {
+                        bad = 1;
+                        break;
+                    }
+                    i++;
+                    while (i < n && j->u8_need) {
+                        if (p[i] < j->u8_lo || p[i] > j->u8_hi) {
+                            bad = 1;
+                            break;
+                        }
+                        j->u8_lo = 0x80;
+                        j->u8_hi = 0xbf;
+                        j->u8_need--;
+                        i++;
+                    }
+                    if (bad)
+                        break;
+                }
+                if (bad)
+                    break;
+            }
+            if (rc != SGW_OK)
+                break;
             if (i > s) {
                 if (j->hi_surrogate) {
                     rc = js_error(j, (base + s), "unpaired surrogate in JSON");

@@ -426,6 +426,17 @@ static void test_json_stage(void)
     EXPECT("application/json", NULL, "[\"a\\tb\\q\"]", "a\tb!invalid JSON escape at byte 7!");
     EXPECT("application/json", NULL, "[\"a\\tb\x01\"]", "a\tb!malformed JSON at byte 6!");
     EXPECT("text/plain", NULL, "[\"a\\tb\\q and more\"]", "a\tb|q and more\"]|");
+    /* escapes resolved in place when whole in one call, byte-wise when cut:
+       surrogates, in and out of place, give the same at every split */
+    EXPECT("application/json", NULL, "[\"\\ud83d\\ude00\"]", "\xf0\x9f\x98\x80|");
+    EXPECT("application/json", NULL, "[\"a\\u00e9b\\u4e2d\\/\"]", "a\xc3\xa9" "b\xe4\xb8\xad" "/|");
+    EXPECT("application/json", NULL, "[\"\\ud83dx\"]", "!unpaired surrogate in JSON at byte 8!");
+    EXPECT("application/json", NULL, "[\"\\ud83d\\u0041\"]",
+           "!unpaired surrogate in JSON at byte 13!");
+    EXPECT("application/json", NULL, "[\"\\ude00\"]", "!unpaired surrogate in JSON at byte 7!");
+    EXPECT("application/json", NULL, "[\"\\ud83d\\n\"]", "!unpaired surrogate in JSON at byte 9!");
+    EXPECT("application/json", NULL, "[\"\\ud83d\"]", "!unpaired surrogate in JSON at byte 8!");
+    EXPECT("application/json", NULL, "[\"ab\\u12G4\"]", "ab!invalid JSON escape at byte 8!");
     free(in);
     free(want);
 }
