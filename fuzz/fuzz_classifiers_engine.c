@@ -32,8 +32,13 @@ struct run {
     size_t n;
 };
 
-/* boundaries: after every byte equal to the marker (when marker != 0) */
-static void scan(const uint8_t *p, size_t n, const size_t *cuts, size_t ncuts, uint8_t marker, struct run *out)
+/* boundaries: after every byte equal to the marker (when marker != 0), then
+ * a context (the 8 bytes before, like a JSON key) when the byte before the
+ * marker is odd; a context alone, inside a unit, after every byte equal to
+ * ctxmark (when != 0). The scanner batches small pieces with their
+ * boundaries and contexts: any split must still give the same findings. */
+static void scan(const uint8_t *p, size_t n, const size_t *cuts, size_t ncuts, uint8_t marker, uint8_t ctxmark,
+                 struct run *out)
 {
     struct cls_scanner *sc = NULL;
     if (cls_scanner_new(worker, 1, NULL, NULL, &sc) != 0)
@@ -44,11 +49,17 @@ static void scan(const uint8_t *p, size_t n, const size_t *cuts, size_t ncuts, u
         /* split further at markers so boundaries fall at the same offsets */
         size_t s = prev;
         for (size_t k = prev; k < end; k++) {
-            if (marker && p[k] == marker) {
-                if (cls_scanner_data(sc, p + s, k + 1 - s) != 0 || cls_scanner_boundary(sc) != 0)
-                    abort();
-                s = k + 1;
-            }
+            int bnd = marker && p[k] == marker, ctx = ctxmark && p[k] == ctxmark;
+            if (!bnd && !ctx)
+                continue;
+            size_t c0 = k >= 8 ? k - 8 : 0;
+            if (cls_scanner_data(sc, p + s, k + 1 - s) != 0)
+                abort();
+            if (bnd && cls_scanner_boundary(sc) != 0)
+                abort();
+            if ((ctx || (k > 0 && (p[k - 1] & 1))) && cls_scanner_context(sc, p + c0, k - c0) != 0)
+                abort();
+            s = k + 1;
         }
         if (end > s && cls_scanner_data(sc, p + s, end - s) != 0)
             abort();
@@ -74,6 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     uint32_t seed = data[0] * 2654435761u + 1;
     uint8_t marker = data[1] & 1 ? data[1] : 0;
+    uint8_t ctxmark = data[1] & 2 ? (uint8_t)(data[1] ^ 0x40) : 0;
     const uint8_t *p = data + 2;
     size_t n = size - 2;
     size_t cuts[64], ncuts = n ? (size_t)(data[0] % 64) : 0;
@@ -88,8 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cuts[b - 1] = t;
         }
     struct run one, many;
-    scan(p, n, NULL, 0, marker, &one);
-    scan(p, n, cuts, ncuts, marker, &many);
+    scan(p, n, NULL, 0, marker, ctxmark, &one);
+    scan(p, n, cuts, ncuts, marker, ctxmark, &many);
     if (one.n != many.n)
         abort();
     for (size_t i = 0; i < one.n; i++) {
