@@ -182,9 +182,12 @@ enum { DEC_SIMD_SCALAR = 0, DEC_SIMD_SSE2 = 1, DEC_SIMD_AVX2 = 2 };
 int dec_simd_level(void);
 /* Start of the first run of >= 24 base64 characters in p, else the start of
  * the run of base64 characters that ends p, else n; with the scanner of
- * `level` (capped at dec_simd_level() by the caller). *ascii = 1 only when
- * no byte before that position is >= 0x80 (the scalar level always says 0).
- * For tests and benches; the text pipeline uses the best level. */
-size_t dec_b64_find_run_impl(const uint8_t *p, size_t n, int level, int *ascii);
+ * `level` (capped at dec_simd_level() by the caller). *flags may say
+ * B64F_ASCII: no byte before that position is >= 0x80; B64F_TAIL: the
+ * position starts the run (shorter than 24) that ends p. The scalar level
+ * says neither. For tests and benches; the text pipeline uses the best
+ * level. */
+enum { B64F_ASCII = 1, B64F_TAIL = 2 };
+size_t dec_b64_find_run_impl(const uint8_t *p, size_t n, int level, int *flags);
 
 #endif

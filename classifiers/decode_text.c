@@ -688,8 +688,9 @@ static inline uint64_t b64_short_high(const uint8_t *p, size_t v)
 /* b64_find_run, 64 bytes at a time on a class mask: bit b of
  * r = m & m<<1 & ... & m<<23 (five shifted ANDs) says that the 24 bytes
  * ending at b are run characters; `carry` is the run that ends the previous
- * block (< B64_MIN_RUN, else it would have been found). *ascii is set when
- * no byte before the returned position is >= 0x80. */
+ * block (< B64_MIN_RUN, else it would have been found). *flags gets
+ * B64F_ASCII when no byte before the returned position is >= 0x80, B64F_TAIL
+ * when that position starts the (short) run that ends p. */
 #define B64_FIND_BODY(M16, M32)                                                                    \
     size_t i = 0;                                                                                  \
     unsigned carry = 0;                                                                            \
@@ -711,7 +712,7 @@ static inline uint64_t b64_short_high(const uint8_t *p, size_t v)
         }                                                                                          \
         unsigned lead = ~m ? (unsigned)__builtin_ctzll(~m) : 64u;                                  \
         if (carry + lead >= B64_MIN_RUN) {                                                         \
-            *ascii = anyhi == 0;                                                                   \
+            *flags = anyhi == 0 ? B64F_ASCII : 0;                                                  \
             return i - carry;                                                                      \
         }                                                                                          \
         uint64_t r = m & (m << 1);                                                                 \
@@ -721,50 +722,51 @@ static inline uint64_t b64_short_high(const uint8_t *p, size_t v)
         r &= r << 8;                                                                               \
         if (r) {                                                                                   \
             unsigned at = (unsigned)__builtin_ctzll(r) - (B64_MIN_RUN - 1);                        \
-            *ascii = (anyhi | (hm & ((1ull << at) - 1))) == 0;                                     \
+            *flags = (anyhi | (hm & ((1ull << at) - 1))) == 0 ? B64F_ASCII : 0;                    \
             return i + at;                                                                         \
         }                                                                                          \
         anyhi |= hm;                                                                               \
         if (v < 64) {                                                                              \
             unsigned tail = (unsigned)__builtin_clzll(~(m << (64 - v)));                           \
-            *ascii = anyhi == 0;                                                                   \
-            return tail == v ? i - carry : n - tail;                                               \
+            size_t at = tail == v ? i - carry : n - tail;                                          \
+            *flags = (anyhi == 0 ? B64F_ASCII : 0) | (at < n ? B64F_TAIL : 0);                     \
+            return at;                                                                             \
         }                                                                                          \
         carry = (unsigned)__builtin_clzll(~m); /* ~m != 0: else lead was 64 */                     \
     }                                                                                              \
-    *ascii = anyhi == 0;                                                                           \
+    *flags = (anyhi == 0 ? B64F_ASCII : 0) | (carry ? B64F_TAIL : 0);                              \
     return n - carry;
 
 #if defined(__x86_64__)
-static size_t b64_find_run_sse2(const uint8_t *p, size_t n, int *ascii)
+static size_t b64_find_run_sse2(const uint8_t *p, size_t n, int *flags)
 {
     B64_FIND_BODY(b64_mask16_sse2, b64_mask32_sse2)
 }
 
 __attribute__((target("avx2"))) static size_t b64_find_run_avx2(const uint8_t *p, size_t n,
-                                                                 int *ascii)
+                                                                 int *flags)
 {
     B64_FIND_BODY(b64_mask16_avx2, b64_mask32_avx2)
 }
 #endif
 
-/* The scalar finder; says nothing about the bytes (*ascii = 0). */
-static size_t b64_find_run_scalar(const uint8_t *p, size_t n, int *ascii)
+/* The scalar finder; says nothing more (*flags = 0). */
+static size_t b64_find_run_scalar(const uint8_t *p, size_t n, int *flags)
 {
-    *ascii = 0;
+    *flags = 0;
     return b64_find_run(p, n);
 }
 
-size_t dec_b64_find_run_impl(const uint8_t *p, size_t n, int level, int *ascii)
+size_t dec_b64_find_run_impl(const uint8_t *p, size_t n, int level, int *flags)
 {
 #if defined(__x86_64__)
     if (level >= DEC_SIMD_AVX2)
-        return b64_find_run_avx2(p, n, ascii);
+        return b64_find_run_avx2(p, n, flags);
     if (level >= DEC_SIMD_SSE2)
-        return b64_find_run_sse2(p, n, ascii);
+        return b64_find_run_sse2(p, n, flags);
 #endif
     (void)level;
-    return b64_find_run_scalar(p, n, ascii);
+    return b64_find_run_scalar(p, n, flags);
 }
 
 typedef size_t (*b64_find_fn)(const uint8_t *, size_t, int *);
@@ -783,7 +785,7 @@ static b64_find_fn b64_pick_find(void)
 
 /* The run finder of this CPU, resolved once (a benign race: every thread
  * stores the same pointer). */
-static size_t b64_find_run_fast(const uint8_t *p, size_t n, int *ascii)
+static size_t b64_find_run_fast(const uint8_t *p, size_t n, int *flags)
 {
     static b64_find_fn fn;
     b64_find_fn f = __atomic_load_n(&fn, __ATOMIC_RELAXED);
@@ -791,7 +793,25 @@ static size_t b64_find_run_fast(const uint8_t *p, size_t n, int *ascii)
         f = b64_pick_find();
         __atomic_store_n(&fn, f, __ATOMIC_RELAXED);
     }
-    return f(p, n, ascii);
+    return f(p, n, flags);
+}
+
+/* Copies n <= 32 bytes with fixed-size moves. */
+static inline void copy_short(uint8_t *d, const uint8_t *s, size_t n)
+{
+    if (n >= 16) {
+        memcpy(d, s, 16);
+        memcpy(d + n - 16, s + n - 16, 16);
+    } else if (n >= 8) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else {
+        for (size_t k = 0; k < n; k++)
+            d[k] = s[k];
+    }
 }
 
 /* Original text that is known to be ASCII: when the next stage is the
@@ -817,14 +837,26 @@ static int b64_data(void *ctx, const uint8_t *p, size_t n)
     int ascii = 1;
     while (i < n) {
         if (b->run == 0) {
-            int a;
-            i += b64_find_run_fast(p + i, n - i, &a);
-            ascii &= a;
+            int f;
+            i += b64_find_run_fast(p + i, n - i, &f);
+            ascii &= f & B64F_ASCII;
             if (i == n)
                 break;
             rs = i;
             b->mode = B64M_SHORT;
             b->in_held = 0;
+            if (f & B64F_TAIL) {
+                /* p[i..n) are run characters, fewer than B64_MIN_RUN: held
+                   for a run that may go on in the next call (what the loop
+                   below and the end of the call would do) */
+                size_t cnt = n - i;
+                b->run = cnt;
+                b->nb64 = cnt;
+                copy_short(b->held, p + i, cnt);
+                b->held_len = cnt;
+                b->in_held = 1;
+                break;
+            }
         }
         /* consume run characters */
         size_t j = i;

@@ -292,9 +292,9 @@ static void test_simd_b64_find(void)
         buf[10] = (uint8_t)c;
         size_t want = ref_b64_char((uint8_t)c) ? 0 : 11;
         for (int level = DEC_SIMD_SCALAR; level <= top; level++) {
-            int ascii = 0;
-            if (dec_b64_find_run_impl(buf, 30, level, &ascii) != want ||
-                (level > DEC_SIMD_SCALAR && ascii != (c < 0x80))) {
+            int flags = 0;
+            if (dec_b64_find_run_impl(buf, 30, level, &flags) != want ||
+                (level > DEC_SIMD_SCALAR && (flags & B64F_ASCII) != (c < 0x80))) {
                 fprintf(stderr, "b64 find level %d byte %02x\n", level, c);
                 failures++;
             }
@@ -312,17 +312,23 @@ static void test_simd_b64_find(void)
                 buf[i] = (uint8_t)("ABZaz09+/-_Qq"[(r >> 8) % 13]);
         }
         size_t want = ref_b64_find_run(buf, n);
-        int want_ascii = 1;
+        int want_flags = 0, tail = 1;
+        for (size_t i = want; i < n; i++)
+            tail &= ref_b64_char(buf[i]);
+        if (want < n && tail && n - want < 24)
+            want_flags |= B64F_TAIL;
+        want_flags |= B64F_ASCII;
         for (size_t i = 0; i < want; i++)
-            want_ascii &= buf[i] < 0x80;
+            if (buf[i] >= 0x80)
+                want_flags &= ~B64F_ASCII;
         for (int level = DEC_SIMD_SCALAR; level <= top; level++) {
-            int ascii = 0;
-            size_t got = dec_b64_find_run_impl(buf, n, level, &ascii);
+            int flags = 0;
+            size_t got = dec_b64_find_run_impl(buf, n, level, &flags);
             /* the scalar level never vouches; a SIMD level always knows */
-            int ascii_ok = level == DEC_SIMD_SCALAR ? ascii == 0 : ascii == want_ascii;
-            if (got != want || !ascii_ok) {
+            int flags_ok = level == DEC_SIMD_SCALAR ? flags == 0 : flags == want_flags;
+            if (got != want || !flags_ok) {
                 fprintf(stderr, "b64 find level %d n %zu: want %zu/%d got %zu/%d\n", level, n,
-                        want, want_ascii, got, ascii);
+                        want, want_flags, got, flags);
                 failures++;
                 return;
             }
