@@ -255,6 +255,8 @@ const char *cls_simd_select(size_t (**fn)(const uint8_t *, size_t));
 
 struct cls_scan_stats {
     uint64_t bytes, windows, window_bytes, regex_runs, candidates, validated, gated;
+    /* only with cls_scanner_set_timing: */
+    uint64_t confirm_ns, validate_ns, context_ns, context_scans;
 };
 
 struct cls_scanner;
@@ -275,5 +277,8 @@ int cls_scanner_uninspectable(void *ctx, const char *reason, uint32_t flags);
 int cls_scanner_finish(struct cls_scanner *sc);
 const struct cls_finding *cls_scanner_findings(const struct cls_scanner *sc, size_t *n);
 const struct cls_scan_stats *cls_scanner_stats(const struct cls_scanner *sc);
+/* Benchmarks: time the confirm (PCRE2), validate and context-word calls
+ * into the stats (two clock reads per call; off by default). */
+void cls_scanner_set_timing(struct cls_scanner *sc, int on);
 
 #endif

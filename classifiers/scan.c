@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "classifiers/engine.h"
 #include "common/sgw.h"
@@ -94,6 +95,7 @@ struct cls_scanner {
     void *path_arg;
     int finished, failed;
     int lower_ok;
+    int timing;             /* time confirm/validate into st (benchmarks) */
     struct cls_scan_stats st;
     /* the batch: small text pieces of several units, held so that the
        prefilter runs once over up to SLICE bytes instead of once per piece
@@ -133,6 +135,14 @@ enum {
 };
 
 static uint8_t cls_tab[256];
+
+/* monotonic nanoseconds, for the stage timing of benchmarks only */
+static uint64_t clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 static void select_masks(void);
 
 static void build_tables(void)
@@ -600,7 +610,10 @@ static int run_regex(struct cls_scanner *sc, const pcre2_code *code, cls_validat
     size_t off = ws;
     while (off < we) {
         sc->st.regex_runs++;
+        uint64_t t0 = sc->timing ? clock_ns() : 0;
         int rc = pcre2_jit_match(code, sc->wbuf, we, off, 0, md, NULL);
+        if (sc->timing)
+            sc->st.confirm_ns += clock_ns() - t0;
         if (rc == PCRE2_ERROR_NOMATCH)
             break;
         if (rc < 0)
@@ -621,6 +634,7 @@ static int run_regex(struct cls_scanner *sc, const pcre2_code *code, cls_validat
             off = ms + 1;
             continue;
         }
+        uint64_t t1 = sc->timing && validate ? clock_ns() : 0;
         int ok = !validate || validate((const char *)sc->wbuf + vs, ve - vs);
         if (!ok && (pflags & CLS_PF_TRIM) && vs == ms && ve == me) {
             for (size_t e2 = me - 1; e2 > ms + 1; e2--) {
@@ -633,6 +647,8 @@ static int run_regex(struct cls_scanner *sc, const pcre2_code *code, cls_validat
                 }
             }
         }
+        if (t1)
+            sc->st.validate_ns += clock_ns() - t1;
         if (!ok) {
             off = ms + 1;
             continue;
@@ -783,10 +799,15 @@ static uint64_t ctx_types(struct cls_scanner *sc, uint64_t end)
     uint64_t m = 0;
     sc->ctx_found = 0;
     (void)end;
+    uint64_t t0 = sc->timing ? clock_ns() : 0;
     if (sc->e->ctxdb && sc->wlen &&
         hs_scan((const hs_database_t *)sc->e->ctxdb, (const char *)sc->wbuf, (unsigned)sc->wlen, 0,
                 (hs_scratch_t *)sc->w->scratch, on_ctx, sc) == HS_SUCCESS)
         m = sc->ctx_found;
+    if (sc->timing) {
+        sc->st.context_ns += clock_ns() - t0;
+        sc->st.context_scans++;
+    }
     if (sc->key_len) {
         if (!sc->key_types_ok) {
             sc->key_types = key_types(sc);
@@ -1513,6 +1534,11 @@ const struct cls_finding *cls_scanner_findings(const struct cls_scanner *sc, siz
 {
     *n = sc->nf;
     return sc->f;
+}
+
+void cls_scanner_set_timing(struct cls_scanner *sc, int on)
+{
+    sc->timing = on;
 }
 
 const struct cls_scan_stats *cls_scanner_stats(const struct cls_scanner *sc)
