@@ -279,20 +279,27 @@ int dec_looks_text(const uint8_t *p, size_t n)
     return dec_looks_text_step(p, n, n, &at, &bad);
 }
 
+static int simd_cap = DEC_SIMD_AVX2;
+
 int dec_simd_level(void)
 {
+    int l = DEC_SIMD_SCALAR;
 #if defined(__x86_64__)
     static int level = -1;
-    int l = __atomic_load_n(&level, __ATOMIC_RELAXED);
+    l = __atomic_load_n(&level, __ATOMIC_RELAXED);
     if (l < 0) {
         __builtin_cpu_init();
         l = __builtin_cpu_supports("avx2") ? DEC_SIMD_AVX2 : DEC_SIMD_SSE2;
         __atomic_store_n(&level, l, __ATOMIC_RELAXED);
     }
-    return l;
-#else
-    return DEC_SIMD_SCALAR;
 #endif
+    int cap = __atomic_load_n(&simd_cap, __ATOMIC_RELAXED);
+    return l < cap ? l : cap;
+}
+
+void dec_simd_cap(int level)
+{
+    __atomic_store_n(&simd_cap, level, __ATOMIC_RELAXED);
 }
 
 /* ---- media types ---- */

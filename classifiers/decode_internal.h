@@ -178,8 +178,12 @@ size_t dec_json_find_special(const uint8_t *p, size_t n);
 
 /* SIMD levels of the byte scanners, picked once per process from the CPU. */
 enum { DEC_SIMD_SCALAR = 0, DEC_SIMD_SSE2 = 1, DEC_SIMD_AVX2 = 2 };
-/* The best level this CPU runs. */
+/* The best level this CPU runs (at most the cap). */
 int dec_simd_level(void);
+/* Caps the level for chains made from now on (tests: the scalar and SSE2
+ * paths on a CPU that has AVX2). Not for use while other threads make
+ * chains. */
+void dec_simd_cap(int level);
 /* Start of the first run of >= 24 base64 characters in p, else the start of
  * the run of base64 characters that ends p, else n; with the scanner of
  * `level` (capped at dec_simd_level() by the caller). *flags may say

@@ -769,33 +769,6 @@ size_t dec_b64_find_run_impl(const uint8_t *p, size_t n, int level, int *flags)
     return b64_find_run_scalar(p, n, flags);
 }
 
-typedef size_t (*b64_find_fn)(const uint8_t *, size_t, int *);
-
-static b64_find_fn b64_pick_find(void)
-{
-#if defined(__x86_64__)
-    int level = dec_simd_level();
-    if (level >= DEC_SIMD_AVX2)
-        return b64_find_run_avx2;
-    if (level >= DEC_SIMD_SSE2)
-        return b64_find_run_sse2;
-#endif
-    return b64_find_run_scalar;
-}
-
-/* The run finder of this CPU, resolved once (a benign race: every thread
- * stores the same pointer). */
-static size_t b64_find_run_fast(const uint8_t *p, size_t n, int *flags)
-{
-    static b64_find_fn fn;
-    b64_find_fn f = __atomic_load_n(&fn, __ATOMIC_RELAXED);
-    if (!f) {
-        f = b64_pick_find();
-        __atomic_store_n(&fn, f, __ATOMIC_RELAXED);
-    }
-    return f(p, n, flags);
-}
-
 /* Copies n <= 32 bytes with fixed-size moves. */
 static inline void copy_short(uint8_t *d, const uint8_t *s, size_t n)
 {
@@ -827,7 +800,11 @@ static int b64_pass_ascii(struct dec_b64 *b, const uint8_t *p, size_t n)
     return rc != SGW_OK ? rc : z->out->data(z->out->ctx, p, n);
 }
 
-static int b64_data(void *ctx, const uint8_t *p, size_t n)
+typedef size_t (*b64_find_fn)(const uint8_t *, size_t, int *);
+
+/* The data stage, instantiated per SIMD level with its finder inlined. */
+static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const uint8_t *p,
+                                                               size_t n, b64_find_fn find)
 {
     struct dec_b64 *b = ctx;
     size_t i = 0, fwd = 0, rs = 0;
@@ -838,7 +815,7 @@ static int b64_data(void *ctx, const uint8_t *p, size_t n)
     while (i < n) {
         if (b->run == 0) {
             int f;
-            i += b64_find_run_fast(p + i, n - i, &f);
+            i += find(p + i, n - i, &f);
             ascii &= f & B64F_ASCII;
             if (i == n)
                 break;
@@ -942,10 +919,49 @@ static int b64_data(void *ctx, const uint8_t *p, size_t n)
     return rc;
 }
 
+static int b64_data_scalar(void *ctx, const uint8_t *p, size_t n)
+{
+    return b64_data_body(ctx, p, n, b64_find_run_scalar);
+}
+
+#if defined(__x86_64__)
+static int b64_data_sse2(void *ctx, const uint8_t *p, size_t n)
+{
+    return b64_data_body(ctx, p, n, b64_find_run_sse2);
+}
+
+__attribute__((target("avx2"))) static int b64_data_avx2(void *ctx, const uint8_t *p, size_t n)
+{
+    return b64_data_body(ctx, p, n, b64_find_run_avx2);
+}
+#endif
+
+/* The data stage of this CPU. */
+static int (*b64_data_fn(void))(void *, const uint8_t *, size_t)
+{
+#if defined(__x86_64__)
+    int level = dec_simd_level();
+    if (level >= DEC_SIMD_AVX2)
+        return b64_data_avx2;
+    if (level >= DEC_SIMD_SSE2)
+        return b64_data_sse2;
+#endif
+    return b64_data_scalar;
+}
+
 static int b64_flush(struct dec_b64 *b)
 {
     if (b->run == 0)
         return SGW_OK;
+    if (b->mode == B64M_SHORT && b->nb64 < B64_MIN_RUN) {
+        /* a short run ends: nothing to decode (b64_run_end's reset) */
+        b->run = 0;
+        b->nb64 = 0;
+        b->pad = 0;
+        b->in_held = 0;
+        b->held_len = 0;
+        return SGW_OK;
+    }
     return b64_run_end(b, NULL, 0);
 }
 
@@ -977,7 +993,7 @@ static void b64_init(struct dec_b64 *b, unsigned depth, const struct cls_sink *o
     b->out = out;
     b->depth = depth;
     b->sink.ctx = b;
-    b->sink.data = b64_data;
+    b->sink.data = b64_data_fn();
     b->sink.boundary = b64_boundary;
     b->sink.context = b64_context;
     b->sink.uninspectable = b64_uninspectable;

@@ -124,7 +124,6 @@ static void engine_destroy(struct cls_engine *e)
     }
     free(e->fps);
     hs_free_database((hs_database_t *)e->hsdb);
-    hs_free_database((hs_database_t *)e->ctxdb);
     free(e->ids);
     free(e->ctx_words);
     free(e);
@@ -394,50 +393,24 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
         n++;
     }
     e->n_ids = n;
-    /* two databases over the same ids: the triggers in streaming mode over
-       all text, the context words in block mode over a window only when a
-       pattern that needs one passes its gates (words like "date", "born",
-       "passport" are common: in the stream they cost more than everything
-       else together) */
-    size_t nt = 0, nc = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (e->ids[i].kind == CLS_HIT_CTX)
-            continue;
-        char *x = expr[nt];
-        expr[nt] = expr[i];
-        expr[i] = x;
-        unsigned f = flags[nt];
-        flags[nt] = flags[i];
-        flags[i] = f;
-        unsigned id = ids[nt];
-        ids[nt] = ids[i];
-        ids[i] = id;
-        nt++;
+    if (n == 0) {
+        rc = SGW_OK;
+        goto out;
     }
-    nc = n - nt;
     hs_compile_error_t *ce = NULL;
     hs_database_t *db = NULL;
-    if (nt && hs_compile_multi((const char *const *)expr, flags, ids, (unsigned)nt, HS_MODE_STREAM, NULL, &db,
-                               &ce) != HS_SUCCESS) {
+    if (hs_compile_multi((const char *const *)expr, flags, ids, (unsigned)n, HS_MODE_STREAM, NULL, &db,
+                         &ce) != HS_SUCCESS) {
         int at = ce ? ce->expression : -1;
         const char *what = "literal set";
-        if (at >= 0 && (size_t)at < nt && e->ids[ids[at]].kind == CLS_HIT_CUSTOM)
-            what = cfg->regexes[e->ids[ids[at]].index].name;
+        if (at >= 0 && (size_t)at < n && e->ids[at].kind == CLS_HIT_CUSTOM)
+            what = cfg->regexes[e->ids[at].index].name;
         errf(err, errlen, "prefilter for %s: %s", what, ce ? ce->message : "compile failed");
         hs_free_compile_error(ce);
         rc = SGW_EINVAL;
         goto out;
     }
     e->hsdb = db;
-    db = NULL;
-    if (nc && hs_compile_multi((const char *const *)expr + nt, flags + nt, ids + nt, (unsigned)nc, HS_MODE_BLOCK,
-                               NULL, &db, &ce) != HS_SUCCESS) {
-        errf(err, errlen, "context words: %s", ce ? ce->message : "compile failed");
-        hs_free_compile_error(ce);
-        rc = SGW_EINVAL;
-        goto out;
-    }
-    e->ctxdb = db;
     rc = SGW_OK;
 out:
     if (expr)
@@ -525,15 +498,14 @@ int cls_worker_new(struct cls_engine *e, struct cls_worker **out)
     struct cls_worker *w = calloc(1, sizeof(*w));
     if (!w)
         return SGW_ENOMEM;
-    /* one scratch sized for both databases */
-    hs_scratch_t *s = NULL;
-    if ((e->hsdb && hs_alloc_scratch((const hs_database_t *)e->hsdb, &s) != HS_SUCCESS) ||
-        (e->ctxdb && hs_alloc_scratch((const hs_database_t *)e->ctxdb, &s) != HS_SUCCESS)) {
-        hs_free_scratch(s);
-        free(w);
-        return SGW_ENOMEM;
+    if (e->hsdb) {
+        hs_scratch_t *s = NULL;
+        if (hs_alloc_scratch((const hs_database_t *)e->hsdb, &s) != HS_SUCCESS) {
+            free(w);
+            return SGW_ENOMEM;
+        }
+        w->scratch = s;
     }
-    w->scratch = s;
     w->md = pcre2_match_data_create(16, NULL);
     if (!w->md) {
         hs_free_scratch((hs_scratch_t *)w->scratch);

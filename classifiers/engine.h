@@ -5,15 +5,13 @@
  * Stages (see docs/classifiers.md):
  *   1. prefilter: SIMD byte-class scan (digits, '@') plus a Hyperscan literal
  *      database in streaming mode (secret anchors, keywords, dictionary terms,
- *      custom regex literals or prefilter forms) find the few trigger positions;
+ *      prefilter forms of custom regexes) find the few trigger positions;
  *   2. a trigger opens a bounded window (token-extended left and right);
  *      windows are built from absolute stream offsets only, so any split of
  *      the input gives the same windows;
  *   3. confirm: PCRE2 JIT runs only the patterns whose gates (anchor group,
  *      digit count, punctuation) the window passes;
- *   4. validate in C (validators.h), apply context words (a second, block-mode
- *      database run over the window only when a pattern needs one), emit
- *      findings. */
+ *   4. validate in C (validators.h), apply context words, emit findings. */
 #ifndef SGW_CLASSIFIERS_ENGINE_H
 #define SGW_CLASSIFIERS_ENGINE_H
 
@@ -219,8 +217,7 @@ struct cls_engine {
     size_t n_dicts;
     struct cls_fpset *fps;
     size_t n_fps;
-    void *hsdb;             /* hs_database_t *, stream mode: the triggers */
-    void *ctxdb;            /* hs_database_t *, block mode: the context words */
+    void *hsdb;             /* hs_database_t *, stream mode */
     struct cls_hs_id *ids;  /* indexed by Hyperscan id */
     const char **ctx_words; /* indexed by Hyperscan id: the word of a CLS_HIT_CTX (static) */
     size_t n_ids;

@@ -43,6 +43,11 @@ struct lit_hit {
     uint32_t id;
 };
 
+struct ctxhit {
+    uint64_t start, end;    /* absolute span of a context word */
+    uint64_t types;
+};
+
 struct whit {
     uint64_t end;           /* absolute end (exclusive) */
     uint32_t id;
@@ -71,6 +76,8 @@ struct cls_scanner {
     struct lit_hit *lits;   /* owned, grows up to MAX_LITS */
     size_t nlits, ilit, caplits;
     int lit_overflow;
+    struct ctxhit *ctxh;    /* owned: context words of the recent past */
+    size_t nctx, capctx;
     /* the open window */
     int win;
     uint64_t w_start, w_need, w_ctx;
@@ -83,7 +90,6 @@ struct cls_scanner {
     char key[KEY_MAX + 1];
     size_t key_len;
     uint64_t key_types;     /* types the key is a context word of */
-    uint64_t ctx_found;     /* on_ctx: types whose context word the window holds */
     int key_types_ok;
     /* findings */
     struct cls_finding *f;  /* owned */
@@ -782,28 +788,15 @@ static uint64_t key_types(struct cls_scanner *sc)
     return t;
 }
 
-static int on_ctx(unsigned id, unsigned long long from, unsigned long long to, unsigned flags, void *ctx)
-{
-    (void)from;
-    (void)to;
-    (void)flags;
-    struct cls_scanner *sc = ctx;
-    sc->ctx_found |= sc->e->ids[id].types;
-    return 0;
-}
-
 /* Types with a context word inside the window (from the prefilter's context
  * literals; a superset, ctx_in() decides per match) or in the JSON key. */
 static uint64_t ctx_types(struct cls_scanner *sc, uint64_t end)
 {
     uint64_t m = 0;
-    sc->ctx_found = 0;
-    (void)end;
     uint64_t t0 = sc->timing ? clock_ns() : 0;
-    if (sc->e->ctxdb && sc->wlen &&
-        hs_scan((const hs_database_t *)sc->e->ctxdb, (const char *)sc->wbuf, (unsigned)sc->wlen, 0,
-                (hs_scratch_t *)sc->w->scratch, on_ctx, sc) == HS_SUCCESS)
-        m = sc->ctx_found;
+    for (size_t k = 0; k < sc->nctx; k++)
+        if (sc->ctxh[k].start >= sc->w_ctx && sc->ctxh[k].end <= end)
+            m |= sc->ctxh[k].types;
     if (sc->timing) {
         sc->st.context_ns += clock_ns() - t0;
         sc->st.context_scans++;
@@ -1143,6 +1136,27 @@ static int on_hs(unsigned id, unsigned long long from, unsigned long long to, un
         return 0;
     if (h->len && (to < h->len || to - h->len < unit_start(sc, to - 1)))
         return 0; /* straddles a unit boundary */
+    if (h->kind == CLS_HIT_CTX) {
+        if (sc->nctx == sc->capctx) {
+            size_t nc = sc->capctx ? sc->capctx * 2 : 16;
+            if (nc > MAX_LITS) {
+                sc->lit_overflow = 1;
+                return 0;
+            }
+            struct ctxhit *c = realloc(sc->ctxh, nc * sizeof(*c));
+            if (!c) {
+                sc->failed = 1;
+                return 1;
+            }
+            sc->ctxh = c;
+            sc->capctx = nc;
+        }
+        sc->ctxh[sc->nctx].start = to - h->len;
+        sc->ctxh[sc->nctx].end = to;
+        sc->ctxh[sc->nctx].types = h->types;
+        sc->nctx++;
+        return 0;
+    }
     uint64_t pos = to - 1;
     if (pos < sc->soff)
         pos = sc->soff;
@@ -1181,7 +1195,7 @@ static void sort_lits(struct cls_scanner *sc)
 }
 
 /* The prefilter over p[0..n) (absolute offsets from sc->off): literal hits
- * into lits[], sorted. */
+ * into lits[], sorted; context words into ctxh[]. */
 static int prefilter(struct cls_scanner *sc, const uint8_t *p, size_t n)
 {
     sc->soff = sc->off;
@@ -1235,7 +1249,7 @@ static int scan_piece(struct cls_scanner *sc, const uint8_t *p, size_t n)
 }
 
 /* After the last piece of a slice or batch: keep the tail of the unit for
- * windows that start before the next piece. */
+ * windows that start before the next piece, drop old context words. */
 static void piece_tail(struct cls_scanner *sc, const uint8_t *p, size_t n)
 {
     if (n >= CARRY) {
@@ -1247,6 +1261,17 @@ static void piece_tail(struct cls_scanner *sc, const uint8_t *p, size_t n)
         memcpy(sc->carry + keep, p, n);
         sc->carry_len = keep + n;
     }
+    /* context words older than any window can reach are dropped */
+    uint64_t keep = sc->win ? sc->w_ctx : (sc->off > CUSTOM_LEFT + LEFT_TOK + PRECTX + 16
+                                               ? sc->off - (CUSTOM_LEFT + LEFT_TOK + PRECTX + 16)
+                                               : 0);
+    if (keep < sc->seg_start)
+        keep = sc->seg_start;
+    size_t kept = 0;
+    for (size_t k = 0; k < sc->nctx; k++)
+        if (sc->ctxh[k].end > keep)
+            sc->ctxh[kept++] = sc->ctxh[k];
+    sc->nctx = kept;
     uint64_t unit = sc->off - sc->seg_start;
     if (sc->carry_len > unit) {
         memmove(sc->carry, sc->carry + sc->carry_len - unit, (size_t)unit);
@@ -1273,6 +1298,13 @@ static int unit_boundary(struct cls_scanner *sc)
     }
     sc->seg_start = sc->off;
     sc->carry_len = 0;
+    /* context words of the unit that ended are older than any later window:
+       drop them (the batch may hold words of later units already) */
+    size_t kept = 0;
+    for (size_t k = 0; k < sc->nctx; k++)
+        if (sc->ctxh[k].start >= sc->off)
+            sc->ctxh[kept++] = sc->ctxh[k];
+    sc->nctx = kept;
     return SGW_OK;
 }
 
@@ -1452,6 +1484,7 @@ static void scanner_destroy(struct cls_scanner *sc)
     if (sc->hs)
         hs_close_stream(sc->hs, (hs_scratch_t *)sc->w->scratch, NULL, NULL);
     free(sc->lits);
+    free(sc->ctxh);
     free(sc->f);
     free(sc->frank);
     free(sc);
@@ -1469,14 +1502,17 @@ int cls_scanner_new(struct cls_worker *w, int excerpts, const char *(*path_fn)(v
     struct cls_scanner *sc = w->spare;
     hs_stream_t *hs = NULL;
     struct lit_hit *lits = NULL;
+    struct ctxhit *ctxh = NULL;
     struct cls_finding *f = NULL;
     uint16_t *frank = NULL;
-    size_t caplits = 0, capf = 0;
+    size_t caplits = 0, capctx = 0, capf = 0;
     if (sc) {
         w->spare = NULL;
         hs = sc->hs;
         lits = sc->lits;
         caplits = sc->caplits;
+        ctxh = sc->ctxh;
+        capctx = sc->capctx;
         f = sc->f;
         frank = sc->frank;
         capf = sc->capf;
@@ -1489,6 +1525,8 @@ int cls_scanner_new(struct cls_worker *w, int excerpts, const char *(*path_fn)(v
     sc->hs = hs;
     sc->lits = lits;
     sc->caplits = caplits;
+    sc->ctxh = ctxh;
+    sc->capctx = capctx;
     sc->f = f;
     sc->frank = frank;
     sc->capf = capf;
