@@ -224,9 +224,36 @@ static size_t utf8_seq(const uint8_t *p, size_t n)
     return len;
 }
 
+/* 1 for a byte that is a defect wherever it stands (a control other than
+ * tab/LF/FF/CR, DEL, 0xc0, 0xc1, 0xf5..0xff: never part of valid UTF-8); 0
+ * counts too (it ends the verdict at once anyway). */
+static const uint8_t text_defect[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 int dec_looks_text_step(const uint8_t *p, size_t avail, size_t n, size_t *at, size_t *bad)
 {
     size_t i = *at, nbad = *bad;
+    /* binary gives itself away by the bytes that are defects wherever they
+       stand: counted branch-free first, they can settle the verdict before
+       the exact pass. Those before n - 3 are all seen by the exact pass (a
+       sequence cut at the end stops it only within the last 3 bytes), so
+       the count never exceeds what it would find. */
+    size_t safe = n > 3 ? n - 3 : 0, end = avail < safe ? avail : safe;
+    if (i < end) {
+        size_t lb = 0;
+        for (size_t k = i; k < end; k++)
+            lb += text_defect[p[k]];
+        if ((nbad + lb) * 20 > n)
+            return 0;
+    }
     /* a position is decided from at most 4 bytes, or from the end */
     size_t lim = avail == n ? n : (avail > 3 ? avail - 3 : 0);
     while (i < lim) {
