@@ -85,6 +85,8 @@ static const struct opt opts[] = {
      "largest request body (413 beyond); bytes or KiB/MiB/GiB/TiB"},
     {"max-connections", K_INT, OFF(max_connections), 1, 1000000, "N", "10000",
      "concurrent client connections per process"},
+    {"h2-max-streams", K_INT, OFF(h2_max_streams), 1, 1000, "N", "100",
+     "concurrent streams per HTTP/2 client connection (SETTINGS_MAX_CONCURRENT_STREAMS)"},
     {"connect-timeout-ms", K_INT, OFF(connect_timeout_ms), 1, 86400000, "N", "10000",
      "upstream TCP+TLS connect deadline"},
     {"header-timeout-ms", K_INT, OFF(header_timeout_ms), 1, 86400000, "N", "30000",
@@ -753,6 +755,7 @@ static void defaults(struct px_config *cfg)
     cfg->max_headers = 100;
     cfg->max_body = 64ULL << 20;
     cfg->max_connections = 10000;
+    cfg->h2_max_streams = 100;
     cfg->connect_timeout_ms = 10000;
     cfg->header_timeout_ms = 30000;
     cfg->idle_timeout_ms = 60000;

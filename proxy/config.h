@@ -40,6 +40,7 @@ struct px_config {
     size_t max_headers;      /* 100 */
     uint64_t max_body;       /* 64 MiB request body limit (413 beyond) */
     int max_connections;     /* 10000 per process */
+    int h2_max_streams;      /* 100: concurrent streams per HTTP/2 client connection */
     /* timeouts in milliseconds */
     int connect_timeout_ms;  /* 10000 */
     int header_timeout_ms;   /* 30000: full request head must arrive within */

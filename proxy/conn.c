@@ -185,6 +185,15 @@ static struct px_config *conn_cfg(const struct px_conn *c)
     return c->w->rt->cfg;
 }
 
+/* A request's timer: the connection's on HTTP/1.1, the stream's on HTTP/2. */
+static void req_timer_set(struct px_req *r, enum px_conn_timer mode, int ms)
+{
+    if (r->d_sid)
+        px_h2d_timer_set(r, (int)mode, ms);
+    else
+        conn_timer_set(r->conn, mode, ms);
+}
+
 /* Request storage (~6 KiB: the parsed head with its header table, candidate
  * addresses) exists only while a request is active, so an idle keep-alive
  * connection does not hold it. It is taken when a request starts and given
@@ -292,6 +301,43 @@ void px_worker_req_cache_free(struct px_worker *w)
     w->n_req_cache = 0;
 }
 
+/* Downstream HTTP/2: one request per stream, from the same cache. */
+struct px_req *px_req_stream_new(struct px_conn *c)
+{
+    struct px_worker *w = c->w;
+    struct px_req *r;
+    if (w->req_cache) {
+        r = w->req_cache;
+        w->req_cache = r->h2_next;
+        w->n_req_cache--;
+    } else {
+        r = malloc(sizeof(*r));
+        if (!r)
+            return NULL;
+    }
+    if (++w->n_reqs > w->req_peak)
+        w->req_peak = w->n_reqs;
+    memset(r, 0, sizeof(*r));
+    r->conn = c;
+    clock_gettime(CLOCK_MONOTONIC, &r->t_start);
+    c->n_req++;
+    return r;
+}
+
+void px_req_stream_free(struct px_req *r)
+{
+    struct px_worker *w = r->conn->w;
+    if (w->n_req_cache < PX_REQ_CACHE) {
+        r->h2_next = w->req_cache;
+        w->req_cache = r;
+        w->n_req_cache++;
+    } else {
+        free(r);
+    }
+    if (--w->n_reqs == 0 && w->req_peak >= PX_TRIM_PEAK)
+        trim_later(w);
+}
+
 /* -------------------------------------------------------------- logging */
 
 static void req_log(struct px_req *r, int status, const char *verdict, const char *reason)
@@ -316,7 +362,7 @@ static void req_log(struct px_req *r, int status, const char *verdict, const cha
         .host = r->host, /* NUL-terminated within its array */
         .port = r->port,
         .path = plen ? path : NULL,
-        .proto = r->is_connect ? "connect" : "http/1.1",
+        .proto = r->d_sid ? "h2" : (r->is_connect ? "connect" : "http/1.1"),
         .rule_id = rule,
         .verdict = verdict,
         .reason = reason ? reason : (r->decided ? r->dec.reason : ""),
@@ -417,10 +463,17 @@ static void conn_close_after_flush(struct px_conn *c)
     evtimer_add(c->timer, &tv);
 }
 
+void px_conn_close_after_flush(struct px_conn *c)
+{
+    conn_close_after_flush(c);
+}
+
 void px_conn_free(struct px_conn *c)
 {
     if (!c)
         return;
+    if (c->h2d)
+        px_h2d_free(c); /* logs and releases every stream's request */
     if (c->in_req) {
         struct px_req *r = c->req;
         if (c->pipe && !r->logged) {
@@ -477,6 +530,16 @@ static void req_fail_ka(struct px_req *r, int status, const char *error, const c
         return;
     }
     const char *verdict = r->decided && r->dec.verdict == RL_ALLOW ? "allow" : "deny";
+    if (r->d_sid) {
+        /* HTTP/2: the answer ends this stream only; the others go on. */
+        r->resp_started = 1;
+        r->resp_status = status;
+        px_h2d_error(r, status, error, verdict, r->decided ? r->dec.rule_id : "none", reason);
+        req_log(r, status, status == 403 ? "deny" : "error", reason);
+        req_set_state(r, PX_RS_DONE);
+        req_cleanup(r);
+        return;
+    }
     struct evbuffer *out = bufferevent_get_output(c->bev);
     size_t before = evbuffer_get_length(out);
     px_respond_error(c->bev, status, error, verdict, r->decided ? r->dec.rule_id : "none", reason,
@@ -504,6 +567,11 @@ static void req_fail(struct px_req *r, int status, const char *error, const char
     req_fail_ka(r, status, error, reason, 0);
 }
 
+void px_req_stream_fail(struct px_req *r, int status, const char *error, const char *reason)
+{
+    req_fail(r, status, error, reason);
+}
+
 static void req_deny(struct px_req *r)
 {
     sgw_log(SGW_LOG_DEBUG, PX_MOD, "%s denied %s:%u rule=%s", r->conn->client, r->host,
@@ -523,6 +591,8 @@ int px_req_client_congested(const struct px_req *r)
     const struct px_conn *c = r->conn;
     if (c->dead || !c->bev)
         return 1;
+    if (r->d_sid)
+        return px_h2d_congested(r);
     return evbuffer_get_length(bufferevent_get_output(c->bev)) >= PX_HIGH_WM;
 }
 
@@ -539,6 +609,16 @@ void px_req_resp_head(struct px_req *r, int status, struct sgw_slice reason,
     r->resp_nobody = !has_body;
     r->resp_chunked = 0;
     r->resp_eof = 0;
+    if (r->d_sid) {
+        if (px_h2d_resp_head(r, status, h, n, has_body, clen) != SGW_OK) {
+            px_req_resp_abort(r, "response head cannot be sent over HTTP/2");
+            return;
+        }
+        r->resp_started = 1;
+        if (r->state == PX_RS_RESPONSE)
+            req_timer_set(r, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
+        return;
+    }
     if (has_body && clen < 0) {
         if (r->msg.version_minor >= 1)
             r->resp_chunked = 1;
@@ -643,6 +723,13 @@ static void resp_body_frame(struct px_req *r, const char *data, struct evbuffer 
             evbuffer_drain(src, len);
         return;
     }
+    if (r->d_sid) {
+        px_h2d_resp_data(r, data, src, len);
+        r->bytes_out += len;
+        if (r->d_tmode == PX_TM_RESP)
+            req_timer_set(r, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
+        return;
+    }
     struct evbuffer *out = bufferevent_get_output(c->bev);
     if (r->resp_chunked)
         evbuffer_add_printf(out, "%zx\r\n", len);
@@ -674,6 +761,15 @@ void px_req_resp_end(struct px_req *r)
     struct px_conn *c = r->conn;
     if (c->dead)
         return;
+    if (r->d_sid) {
+        /* The request body may still be arriving: the stream ends with the
+         * response, and what the client sends after it is discarded. */
+        px_h2d_resp_end(r);
+        req_log(r, r->resp_status, "allow", NULL);
+        req_set_state(r, PX_RS_DONE);
+        req_cleanup(r);
+        return;
+    }
     if (r->resp_chunked)
         evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
     if (!r->body_done)
@@ -702,6 +798,10 @@ void px_req_resp_abort(struct px_req *r, const char *reason)
     req_log(r, r->resp_status, "error", reason);
     req_set_state(r, PX_RS_DONE);
     req_cleanup(r);
+    if (r->d_sid) {
+        px_h2d_reset(r); /* the stream is cut, the connection's other streams go on */
+        return;
+    }
     /* Do not finish a chunked body: the client must see a truncated
      * response, never a complete one. */
     px_conn_close(c);
@@ -713,7 +813,7 @@ static void req_arm_upstream_timer(struct px_req *r)
 {
     struct px_conn *c = r->conn;
     if (!r->resp_any)
-        conn_timer_set(c, PX_TM_UPSTREAM, conn_cfg(c)->upstream_timeout_ms);
+        req_timer_set(r, PX_TM_UPSTREAM, conn_cfg(c)->upstream_timeout_ms);
 }
 
 static void connect_up(struct px_req *r, int fresh);
@@ -737,11 +837,96 @@ static int body_congested(const struct px_req *r)
     return px_up_body_congested(r);
 }
 
+static void pump_body_done(struct px_req *r);
+
+/* HTTP/2: moves request DATA (already de-framed by nghttp2, in r->d_in) to
+ * the hold buffer or the upstream until the sink is full; the bytes taken go
+ * back to the client's flow-control window, so a stalled upstream stalls the
+ * client's stream and not the gateway's memory. */
+static void h2_pump_body(struct px_req *r)
+{
+    struct px_conn *c = r->conn;
+    uint64_t max_body = conn_cfg(c)->max_body;
+    int progressed = 0;
+    while (!r->body_done && !c->dead && r->state != PX_RS_DONE) {
+        size_t len = r->d_in ? evbuffer_get_length(r->d_in) : 0;
+        if (len == 0) {
+            if (r->d_in_end) {
+                if (r->msg.body == PX_H1_BODY_LENGTH && r->body_left != 0) {
+                    req_fail(r, 400, "incomplete request body",
+                             "DATA shorter than content-length");
+                    return;
+                }
+                r->body_done = 1;
+            }
+            break;
+        }
+        if (body_congested(r))
+            break;
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(r->d_in, -1, NULL, &v, 1) < 1)
+            break;
+        size_t n = v.iov_len;
+        if (r->msg.body == PX_H1_BODY_LENGTH && n > r->body_left) {
+            req_fail(r, 400, "invalid request body", "DATA longer than content-length");
+            return;
+        }
+        if (r->body_read + n > max_body) {
+            req_fail(r, 413, "request body too large", "body exceeds max-body");
+            return;
+        }
+        body_sink(r, v.iov_base, n);
+        evbuffer_drain(r->d_in, n);
+        if (r->msg.body == PX_H1_BODY_LENGTH)
+            r->body_left -= n;
+        r->body_read += n;
+        r->bytes_in += n;
+        px_h2d_consumed(r, n);
+        progressed = 1;
+    }
+    if (c->dead || r->state == PX_RS_DONE)
+        return;
+    if (r->state == PX_RS_BODY) {
+        if (r->body_done || body_congested(r)) {
+            if (r->body_done && r->msg.body == PX_H1_BODY_CHUNKED)
+                r->send_cl = 1;
+            connect_up(r, 0);
+            return;
+        }
+        if (progressed)
+            req_timer_set(r, PX_TM_BODY, conn_cfg(c)->idle_timeout_ms);
+        return;
+    }
+    if (r->body_done)
+        pump_body_done(r);
+    else if (progressed && !r->resp_any)
+        req_timer_set(r, PX_TM_BODY, conn_cfg(c)->idle_timeout_ms);
+}
+
+/* The whole request body went upstream: wait for the response. */
+static void pump_body_done(struct px_req *r)
+{
+    struct px_conn *c = r->conn;
+    px_up_body_end(r);
+    if (r->state == PX_RS_FORWARD)
+        req_set_state(r, PX_RS_RESPONSE);
+    if (!r->d_sid)
+        bufferevent_enable(c->bev, EV_READ);
+    if (r->resp_started)
+        req_timer_set(r, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
+    else
+        req_arm_upstream_timer(r);
+}
+
 /* Moves request body bytes from the client input to the hold buffer or the
  * upstream, decoding chunked framing, until the input is empty, the sink is
  * full or the body is complete. */
 static void pump_body(struct px_req *r)
 {
+    if (r->d_sid) {
+        h2_pump_body(r);
+        return;
+    }
     struct px_conn *c = r->conn;
     struct evbuffer *in = bufferevent_get_input(c->bev);
     uint64_t max_body = conn_cfg(c)->max_body;
@@ -824,16 +1009,9 @@ static void pump_body(struct px_req *r)
         return;
     }
     if (r->body_done) {
-        px_up_body_end(r);
-        if (r->state == PX_RS_FORWARD)
-            req_set_state(r, PX_RS_RESPONSE);
-        /* Keep reading (bounded by the watermark) to notice a client EOF;
+        /* Keeps reading (bounded by the watermark) to notice a client EOF;
          * pipelined bytes just wait in the input buffer. */
-        bufferevent_enable(c->bev, EV_READ);
-        if (r->resp_started)
-            conn_timer_set(c, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
-        else
-            req_arm_upstream_timer(r);
+        pump_body_done(r);
     } else if (progressed && !r->resp_any) {
         conn_timer_set(c, PX_TM_BODY, conn_cfg(c)->idle_timeout_ms);
     } else if (c->read_eof && evbuffer_get_length(in) == 0) {
@@ -862,6 +1040,11 @@ static void req_hold_body(struct px_req *r)
         return;
     }
     req_set_state(r, PX_RS_BODY);
+    if (r->d_sid) {
+        req_timer_set(r, PX_TM_BODY, conn_cfg(c)->idle_timeout_ms);
+        pump_body(r);
+        return;
+    }
     if (r->msg.expect_continue && r->msg.version_minor >= 1) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         evbuffer_add(bufferevent_get_output(c->bev), cont, sizeof(cont) - 1);
@@ -877,7 +1060,8 @@ void px_req_body_resume(struct px_req *r)
     struct px_conn *c = r->conn;
     if (c->dead || r->body_done || r->state != PX_RS_FORWARD)
         return;
-    bufferevent_enable(c->bev, EV_READ);
+    if (!r->d_sid)
+        bufferevent_enable(c->bev, EV_READ);
     pump_body(r);
 }
 
@@ -936,7 +1120,7 @@ void px_req_up_connected(struct px_req *r)
         return;
     }
     if (r->msg.expect_continue && !r->body_done && !r->sent_continue &&
-        r->msg.version_minor >= 1) {
+        r->msg.version_minor >= 1 && !r->d_sid) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         evbuffer_add(bufferevent_get_output(c->bev), cont, sizeof(cont) - 1);
         r->sent_continue = 1;
@@ -965,8 +1149,9 @@ void px_req_up_connected(struct px_req *r)
         return;
     }
     req_set_state(r, PX_RS_FORWARD);
-    bufferevent_enable(c->bev, EV_READ);
-    conn_timer_set(c, PX_TM_BODY, conn_cfg(c)->idle_timeout_ms);
+    if (!r->d_sid)
+        bufferevent_enable(c->bev, EV_READ);
+    req_timer_set(r, PX_TM_BODY, conn_cfg(c)->idle_timeout_ms);
     pump_body(r);
 }
 
@@ -975,7 +1160,7 @@ static void connect_up(struct px_req *r, int fresh)
     if (r->state != PX_RS_CONNECT_UP)
         req_set_state(r, PX_RS_CONNECT_UP);
     /* The upstream connection has its own connect timer from here on. */
-    conn_timer_set(r->conn, PX_TM_NONE, 0);
+    req_timer_set(r, PX_TM_NONE, 0);
     clock_gettime(CLOCK_MONOTONIC, &r->t_up);
     px_up_attach(r, fresh);
 }
@@ -1310,6 +1495,62 @@ static void req_start(struct px_conn *c, const char *buf, size_t head_len,
     req_decide(r);
 }
 
+/* HTTP/2: h2down.c filled in the request from a stream's HEADERS (method,
+ * host, port, path, the header table in r->head, body framing). */
+void px_req_stream_begin(struct px_req *r)
+{
+    struct px_conn *c = r->conn;
+    if (r->msg.body == PX_H1_BODY_LENGTH && r->msg.content_length > conn_cfg(c)->max_body) {
+        req_fail(r, 413, "request body too large", "content-length exceeds max-body");
+        return;
+    }
+    r->body_left = r->msg.body == PX_H1_BODY_LENGTH ? r->msg.content_length : 0;
+    r->body_done = r->msg.body == PX_H1_BODY_NONE;
+    req_decide(r);
+}
+
+/* More request DATA (or its end) arrived on the stream. */
+void px_req_stream_body(struct px_req *r)
+{
+    if (r->conn->dead)
+        return;
+    if (r->state == PX_RS_BODY || r->state == PX_RS_FORWARD)
+        h2_pump_body(r);
+}
+
+/* The client reset the stream or the connection is going away: whatever
+ * the request still holds is released (nothing more goes upstream). */
+void px_req_stream_gone(struct px_req *r, const char *why)
+{
+    if (r->state == PX_RS_DONE)
+        return;
+    if (!r->logged && r->state != PX_RS_HEAD) /* a head never completed is no request */
+        req_log(r, r->resp_started ? r->resp_status : 0, "error", why);
+    req_set_state(r, PX_RS_DONE);
+    req_cleanup(r);
+}
+
+/* A request timer fired (HTTP/2 streams; HTTP/1.1 goes through timer_cb). */
+void px_req_timeout(struct px_req *r, int mode)
+{
+    if (r->conn->dead || r->state == PX_RS_DONE)
+        return;
+    switch ((enum px_conn_timer)mode) {
+    case PX_TM_BODY:
+        req_fail(r, 408, "request timeout", "request body stalled");
+        break;
+    case PX_TM_UPSTREAM:
+        px_up_detach(r);
+        req_fail(r, 504, "upstream timeout", "upstream response head not received in time");
+        break;
+    case PX_TM_RESP:
+        px_req_resp_abort(r, "response stalled");
+        break;
+    default:
+        break;
+    }
+}
+
 /* Is the request line longer than its limit (414) rather than the head (431)? */
 static int line_too_long(const char *buf, size_t n, size_t max_line)
 {
@@ -1333,6 +1574,21 @@ static void parse_head(struct px_conn *c)
     if (!buf) {
         px_conn_close(c);
         return;
+    }
+    /* HTTP/2 with prior knowledge: the first bytes of the connection are the
+     * client preface (an HTTP/1.1 request never starts with it). */
+    if (c->n_req == 0 && buf[0] == 'P') {
+        size_t k = n < PX_H2_PREFACE_LEN ? n : PX_H2_PREFACE_LEN;
+        if (memcmp(buf, PX_H2_PREFACE, k) == 0) {
+            if (k < PX_H2_PREFACE_LEN) {
+                if (c->read_eof)
+                    px_conn_close(c);
+                return; /* the header timer runs from accept */
+            }
+            if (px_h2d_start(c) != SGW_OK)
+                px_conn_close(c);
+            return;
+        }
     }
     struct px_h1_message msg;
     size_t head_len = 0;
@@ -1414,6 +1670,10 @@ static void kick_cb(evutil_socket_t fd, short what, void *arg)
         px_conn_free(c);
         return;
     }
+    if (c->h2d) {
+        px_h2d_on_kick(c);
+        return;
+    }
     if (!c->in_req)
         req_give_back(c); /* the previous request is over: idle connections hold none */
     conn_process(c);
@@ -1434,6 +1694,10 @@ static void read_cb(struct bufferevent *bev, void *arg)
             px_conn_close(c);
         return;
     }
+    if (c->h2d) {
+        px_h2d_on_read(c);
+        return;
+    }
     conn_process(c);
     if (!c->dead && c->in_req)
         px_up_flush(c->req);
@@ -1449,6 +1713,10 @@ static void write_cb(struct bufferevent *bev, void *arg)
     if (c->closing) {
         if (left == 0 && !c->lingering)
             conn_linger(c);
+        return;
+    }
+    if (c->h2d) {
+        px_h2d_on_write(c);
         return;
     }
     if (c->in_req && c->req->up && left < PX_LOW_WM) {
@@ -1475,6 +1743,10 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         }
         if (c->closing)
             return;
+        if (c->h2d) {
+            px_h2d_on_eof(c);
+            return;
+        }
         if (!c->in_req) {
             conn_process(c); /* a complete request may still be buffered */
             if (!c->dead && !c->in_req && !c->closing)
@@ -1496,6 +1768,10 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     struct px_req *r = c->req;
     enum px_conn_timer m = c->tmode;
     c->tmode = PX_TM_NONE;
+    if (c->h2d && !c->closing) {
+        px_h2d_on_timer(c, (int)m);
+        return;
+    }
     switch (m) {
     case PX_TM_IDLE:
         px_conn_close(c);
@@ -1643,6 +1919,10 @@ void px_conn_accept(struct px_worker *w, evutil_socket_t fd, const struct sockad
 void px_worker_drain_conns(struct px_worker *w)
 {
     for (struct px_conn *c = w->conns; c; c = c->next) {
+        if (c->h2d && !c->dead && !c->closing) {
+            px_h2d_drain(c); /* GOAWAY; closes once its streams are done */
+            continue;
+        }
         if (c->dead || c->closing || c->in_req || c->pipe)
             continue;
         if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)

@@ -642,6 +642,25 @@ static int check_path(const char *p, size_t n, const char **reason)
     return SGW_OK;
 }
 
+int px_h1_parse_authority(const char *p, size_t n, struct sgw_slice *host, uint16_t *port,
+                          const char **reason)
+{
+    struct authority a;
+    int rc = parse_authority(p, n, &a, reason);
+    if (rc != SGW_OK)
+        return rc;
+    *host = a.host;
+    *port = a.has_port ? a.port : 0;
+    return SGW_OK;
+}
+
+int px_h1_check_path(const char *p, size_t n, const char **reason)
+{
+    if (n == 0 || p[0] != '/')
+        return fail(reason, SGW_EPROTO, "path must start with /");
+    return check_path(p, n, reason);
+}
+
 /* http://authority[/path][?query] — fills scheme, host, port, path. */
 static int parse_absolute(struct px_h1_message *m, struct authority *a, const char **reason)
 {

@@ -66,6 +66,15 @@ struct px_h1_message {
     int upgrade;                     /* Upgrade header present (we do not support it) */
 };
 
+/* uri-host [ ":" port ] as in an absolute-form target (no userinfo; reg-name,
+ * IPv4 or bracketed IPv6, returned without brackets); *port is 0 when absent.
+ * SGW_OK or SGW_EPROTO with *reason. Used for HTTP/2 :authority. */
+int px_h1_parse_authority(const char *p, size_t n, struct sgw_slice *host, uint16_t *port,
+                          const char **reason);
+/* An origin-form path ("/" path-abempty [ "?" query ], no fragment, valid
+ * percent-encoding). SGW_OK or SGW_EPROTO with *reason. Used for :path. */
+int px_h1_check_path(const char *p, size_t n, const char **reason);
+
 /* Parses a request head from buf[0..len). Returns:
  *  SGW_OK     head complete; *head_len = bytes consumed by the head.
  *  SGW_AGAIN  need more bytes (and the bytes so far are within the limits).

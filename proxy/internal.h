@@ -52,6 +52,7 @@ struct px_conn;
 struct px_upconn;
 struct px_pipe;
 struct px_dns_req;
+struct px_h2d;
 
 /* Process-wide state, built by px_cli_run before the workers start. */
 struct px_runtime {
@@ -184,6 +185,24 @@ struct px_req {
     int h2_status;
     size_t h2_nhdrs;
     int64_t h2_clen;
+    /* downstream HTTP/2 stream (h2down.c); unused for HTTP/1.1 clients */
+    int32_t d_sid;                /* client's stream id, 0 on HTTP/1.1 */
+    struct px_req *d_prev, *d_next; /* streams of r->conn->h2d */
+    struct evbuffer *d_in;        /* request DATA not yet taken by the body sink */
+    struct evbuffer *d_out;       /* response body not yet framed into DATA */
+    struct event *d_timer;        /* the stream's own timer (mode d_tmode) */
+    int d_tmode;                  /* enum px_conn_timer */
+    int d_in_end;                 /* END_STREAM received: d_in holds the rest of the body */
+    int d_out_eof;                /* response complete: EOF after d_out */
+    int d_deferred;               /* data provider returned DEFERRED */
+    int d_blocked;                /* told the upstream we are congested: resume it later */
+    int d_submitted;              /* response HEADERS submitted */
+    int d_ready;                  /* head complete: decided after this read batch */
+    int d_body;                   /* d_in holds DATA only (the header records are gone) */
+    size_t d_hdr_bytes;           /* request header block size so far (name+value+32 each) */
+    size_t d_nhdrs;               /* request header fields so far */
+    const char *d_err;            /* request head refused (static text), answered at END_HEADERS */
+    int d_err_status;
     /* accounting */
     uint64_t bytes_in, bytes_out;
     struct timespec t_start, t_up;
@@ -220,6 +239,7 @@ struct px_conn {
     unsigned n_req;
     struct px_req *req;           /* owned; only while a request is active (see req_take) */
     struct px_pipe *pipe;         /* owned tunnel once CONNECT is established */
+    struct px_h2d *h2d;           /* owned: HTTP/2 session once the client sent the preface */
 };
 
 enum px_up_state {
@@ -314,6 +334,18 @@ void px_req_body_resume(struct px_req *r);       /* upstream drained: read more 
 int px_hdr_is_hop(const struct px_h1_header *h, size_t n, struct sgw_slice name);
 int px_slice_eq_slice_nocase(struct sgw_slice a, struct sgw_slice b);
 
+/* Downstream HTTP/2 (h2down.c) calls into the request state machine. */
+#define PX_H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+#define PX_H2_PREFACE_LEN 24
+struct px_req *px_req_stream_new(struct px_conn *c); /* zeroed request for a new stream */
+void px_req_stream_free(struct px_req *r);       /* after px_req_stream_gone or DONE */
+void px_req_stream_begin(struct px_req *r);      /* head filled in: decide */
+void px_req_stream_fail(struct px_req *r, int status, const char *error, const char *reason);
+void px_req_stream_gone(struct px_req *r, const char *why); /* client reset / conn closed */
+void px_req_stream_body(struct px_req *r);       /* DATA or END_STREAM arrived */
+void px_req_timeout(struct px_req *r, int mode); /* a stream timer fired */
+void px_conn_close_after_flush(struct px_conn *c);
+
 /* ---- head building: one reserved evbuffer region instead of many adds ----
  * The caller reserves an upper bound it computed from the same pieces; every
  * put is still bounds-checked, and an overflow marks the writer bad (nothing
@@ -360,6 +392,31 @@ void px_json_escape(struct evbuffer *out, const char *s, size_t n);
 /* Writes a complete JSON error response; close says whether "connection: close". */
 void px_respond_error(struct bufferevent *bev, int status, const char *error, const char *verdict,
                       const char *rule, const char *reason, int close);
+
+/* The JSON error body {"error","rule","reason"}; and a header-safe copy of a
+ * rule id (visible ASCII without ';' ','; "-" when empty). */
+void px_error_body(struct evbuffer *body, const char *error, const char *rule, const char *reason);
+void px_header_safe(char *dst, size_t cap, const char *src);
+
+/* ---- h2down.c: downstream HTTP/2 (cleartext, prior knowledge) ---- */
+int px_h2d_start(struct px_conn *c);             /* preface seen (still in the input) */
+void px_h2d_free(struct px_conn *c);             /* session and every stream's request */
+void px_h2d_on_read(struct px_conn *c);
+void px_h2d_on_write(struct px_conn *c);
+void px_h2d_on_kick(struct px_conn *c);
+void px_h2d_on_eof(struct px_conn *c);
+void px_h2d_on_timer(struct px_conn *c, int mode);
+void px_h2d_drain(struct px_conn *c);            /* SIGTERM: GOAWAY, finish open streams */
+void px_h2d_timer_set(struct px_req *r, int mode, int ms);
+void px_h2d_error(struct px_req *r, int status, const char *error, const char *verdict,
+                  const char *rule, const char *reason);
+int px_h2d_resp_head(struct px_req *r, int status, const struct px_h1_header *h, size_t n,
+                     int has_body, int64_t clen);
+void px_h2d_resp_data(struct px_req *r, const char *data, struct evbuffer *src, size_t len);
+void px_h2d_resp_end(struct px_req *r);
+void px_h2d_reset(struct px_req *r);             /* RST_STREAM(INTERNAL_ERROR) after a cut */
+int px_h2d_congested(const struct px_req *r);
+void px_h2d_consumed(struct px_req *r, size_t n); /* request DATA taken: reopen the window */
 
 /* ---- dns.c ---- */
 typedef void (*px_dns_cb)(void *arg, int err, const struct evutil_addrinfo *ai);

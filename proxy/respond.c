@@ -62,7 +62,7 @@ void px_json_escape(struct evbuffer *out, const char *s, size_t n)
 
 /* Header values must not carry CR/LF or controls; the rule id comes from the
  * policy, so it is filtered to visible ASCII before it goes into a header. */
-static void header_safe(char *dst, size_t cap, const char *src)
+void px_header_safe(char *dst, size_t cap, const char *src)
 {
     size_t j = 0;
     for (size_t i = 0; src[i] && j + 1 < cap; i++) {
@@ -75,12 +75,8 @@ static void header_safe(char *dst, size_t cap, const char *src)
     dst[j] = '\0';
 }
 
-void px_respond_error(struct bufferevent *bev, int status, const char *error, const char *verdict,
-                      const char *rule, const char *reason, int close)
+void px_error_body(struct evbuffer *body, const char *error, const char *rule, const char *reason)
 {
-    struct evbuffer *body = evbuffer_new();
-    if (!body)
-        return;
     if (!rule || !*rule)
         rule = "none";
     if (!reason)
@@ -92,9 +88,20 @@ void px_respond_error(struct bufferevent *bev, int status, const char *error, co
     evbuffer_add(body, "\",\"reason\":\"", 12);
     px_json_escape(body, reason, strlen(reason));
     evbuffer_add(body, "\"}\n", 3);
+}
+
+void px_respond_error(struct bufferevent *bev, int status, const char *error, const char *verdict,
+                      const char *rule, const char *reason, int close)
+{
+    struct evbuffer *body = evbuffer_new();
+    if (!body)
+        return;
+    if (!rule || !*rule)
+        rule = "none";
+    px_error_body(body, error, rule, reason);
 
     char rule_h[80];
-    header_safe(rule_h, sizeof(rule_h), rule);
+    px_header_safe(rule_h, sizeof(rule_h), rule);
     struct evbuffer *out = bufferevent_get_output(bev);
     evbuffer_add_printf(out,
                         "HTTP/1.1 %d %s\r\n"

@@ -366,8 +366,8 @@ static void h1_process(struct px_upconn *u)
             px_req_resp_head(r, msg.status, msg.reason, msg.headers, msg.n_headers, has_body,
                              clen);
             evbuffer_drain(in, head_len);
-            if (r->conn->dead)
-                return;
+            if (r->conn->dead || u->req != r)
+                return; /* client gone, or (HTTP/2 client) its stream was cut */
             if (msg.body == PX_H1_BODY_NONE ||
                 (msg.body == PX_H1_BODY_LENGTH && msg.content_length == 0)) {
                 h1_finish(u);

@@ -148,8 +148,10 @@ def vectors(port):
          f"GET http://{UP}\x00.evil.example:{port}/echo HTTP/1.1\r\nHost: {a}\r\n\r\n", {400}),
         ("unsupported HTTP version",
          f"GET {t}/echo HTTP/1.2\r\nHost: {a}\r\n\r\n", {400, 505}),
-        ("HTTP/2 preface on the HTTP/1.1 listener",
-         "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", {400, 505}),
+        # The exact HTTP/2 preface starts an h2c session (test_h2c_downstream);
+        # anything else with that request line is a bad HTTP/1.1 request.
+        ("PRI request line that is not the HTTP/2 preface",
+         "PRI * HTTP/2.0\r\n\r\nXY\r\n\r\n", {400, 505}),
         ("garbage request line",
          "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", {400}),
         ("request line over --max-request-line",

@@ -580,6 +580,7 @@ static void test_help(void)
                           "max-headers",
                           "max-body",
                           "max-connections",
+                          "h2-max-streams",
                           "connect-timeout-ms",
                           "header-timeout-ms",
                           "idle-timeout-ms",

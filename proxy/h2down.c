@@ -1,0 +1,969 @@
+/* proxy/h2down.c — downstream HTTP/2 over cleartext with prior knowledge
+ * (RFC 9113 §3.3): a connection whose first bytes are the client preface
+ * becomes an nghttp2 server session on the same listener. Each stream is one
+ * proxied request, exactly like an absolute-form HTTP/1.1 request:
+ * :authority names the target host:port, :scheme says http (plain upstream)
+ * or https (TLS upstream), :path is the origin-form path. The request then
+ * runs through the same state machine as HTTP/1.1 (conn.c: decide before
+ * resolve, private-range guard, pins, hold, upstream pool, decision log),
+ * answering through the px_req_resp_* sink, which lands here.
+ *
+ * Bounds: request DATA is given back to flow control only once the body sink
+ * took it (no automatic WINDOW_UPDATE), so a stalled upstream stalls the
+ * client's stream (64 KiB per stream, 1 MiB per connection); response bytes
+ * wait per stream in d_out, bounded by PX_H2D_STREAM_WM before the upstream
+ * is paused, and leave through a deferred data provider whose frames are
+ * written without a copy. Frames are never written from inside nghttp2's
+ * receive callbacks or the sink: those schedule the connection's kick.
+ *
+ * Attacks: nghttp2 enforces the RFC 9113 header rules (pseudo-headers,
+ * connection-specific fields, TE, content-length vs DATA), bounds SETTINGS
+ * entries, outbound ACKs (SETTINGS/PING floods), CONTINUATION frames per
+ * header block, and the stream reset rate (rapid reset, CVE-2023-44487: the
+ * session ends with GOAWAY). The gateway adds a bound on the decoded header
+ * list (HPACK bomb: fields beyond max-head are counted, not stored), the
+ * stream limit (SETTINGS_MAX_CONCURRENT_STREAMS), a per-stream timer, an idle
+ * timer when no stream is open and a write-stall timer for the connection. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/internal.h"
+
+#define PX_H2D_STREAM_WM (128u * 1024u) /* response bytes queued per stream: pause upstream */
+#define PX_H2D_STREAM_LOW (32u * 1024u) /* ... and resume below this */
+#define PX_H2D_CONN_WINDOW (1024 * 1024) /* connection receive window */
+#define PX_H2D_RST_BURST 1000            /* client stream resets tolerated in a burst */
+#define PX_H2D_RST_RATE 33               /* ... and per second after it */
+
+struct px_h2d {
+    nghttp2_session *s;           /* owned */
+    struct px_req *streams;       /* requests of open streams (owned, d_next list) */
+    int n_streams;
+    int goaway;                   /* GOAWAY submitted: no new streams, close when done */
+    int read_paused;              /* output above the high watermark: input waits */
+    int blocked;                  /* a send callback hit the high watermark */
+    int resume;                   /* a stream drained: resume paused upstreams */
+};
+
+static void h2d_schedule(struct px_conn *c)
+{
+    if (!c->dead)
+        event_active(c->kick, EV_TIMEOUT, 1);
+}
+
+static struct px_runtime *h2d_rt(const struct px_conn *c)
+{
+    return c->w->rt;
+}
+
+static void conn_timer(struct px_conn *c, enum px_conn_timer mode, int ms)
+{
+    c->tmode = mode;
+    if (mode == PX_TM_NONE || ms <= 0) {
+        evtimer_del(c->timer);
+        return;
+    }
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+}
+
+/* ------------------------------------------------------------- streams */
+
+static void stream_link(struct px_h2d *h, struct px_req *r)
+{
+    r->d_prev = NULL;
+    r->d_next = h->streams;
+    if (h->streams)
+        h->streams->d_prev = r;
+    h->streams = r;
+    h->n_streams++;
+}
+
+static void stream_unlink(struct px_h2d *h, struct px_req *r)
+{
+    if (r->d_prev)
+        r->d_prev->d_next = r->d_next;
+    else if (h->streams == r)
+        h->streams = r->d_next;
+    if (r->d_next)
+        r->d_next->d_prev = r->d_prev;
+    r->d_prev = r->d_next = NULL;
+    h->n_streams--;
+}
+
+/* Request DATA nobody will read any more goes back to flow control: the
+ * connection window is shared by every stream. */
+static void drop_body(struct px_conn *c, struct px_req *r)
+{
+    size_t n = r->d_in && r->d_body ? evbuffer_get_length(r->d_in) : 0;
+    if (n == 0 || !c->h2d)
+        return;
+    evbuffer_drain(r->d_in, n);
+    if (nghttp2_session_consume(c->h2d->s, r->d_sid, n) != 0)
+        nghttp2_session_consume_connection(c->h2d->s, n);
+}
+
+/* Frees a stream's request; the request state machine is done with it. */
+static void stream_release(struct px_conn *c, struct px_req *r, const char *why)
+{
+    px_req_stream_gone(r, why);
+    drop_body(c, r);
+    if (r->d_timer) {
+        event_free(r->d_timer);
+        r->d_timer = NULL;
+    }
+    if (r->d_in) {
+        evbuffer_free(r->d_in);
+        r->d_in = NULL;
+    }
+    if (r->d_out) {
+        evbuffer_free(r->d_out);
+        r->d_out = NULL;
+    }
+    (void)c;
+    px_req_stream_free(r);
+}
+
+/* No stream open: the connection waits for the next one, up to idle-timeout,
+ * or closes now when it is going away. */
+static void h2d_idle_check(struct px_conn *c)
+{
+    struct px_h2d *h = c->h2d;
+    if (c->dead || c->closing || h->n_streams > 0)
+        return;
+    if (h->goaway || c->read_eof) {
+        h2d_schedule(c); /* the kick flushes the GOAWAY, then closes */
+        return;
+    }
+    if (c->tmode != PX_TM_RESP)
+        conn_timer(c, PX_TM_IDLE, h2d_rt(c)->cfg->idle_timeout_ms);
+}
+
+/* ----------------------------------------------------------- callbacks */
+
+static ssize_t on_send(nghttp2_session *s, const uint8_t *data, size_t len, int flags, void *ud)
+{
+    struct px_conn *c = ud;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) >= PX_HIGH_WM) {
+        c->h2d->blocked = 1;
+        return NGHTTP2_ERR_WOULDBLOCK;
+    }
+    if (evbuffer_add(out, data, len) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    return (ssize_t)len;
+}
+
+/* DATA frames: the 9-byte header, then the stream's bytes moved without a copy. */
+static int on_send_data(nghttp2_session *s, nghttp2_frame *f, const uint8_t *framehd, size_t len,
+                        nghttp2_data_source *src, void *ud)
+{
+    struct px_conn *c = ud;
+    struct px_req *r = src->ptr;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) >= PX_HIGH_WM) {
+        c->h2d->blocked = 1;
+        return NGHTTP2_ERR_WOULDBLOCK;
+    }
+    if (!r || !r->d_out || evbuffer_get_length(r->d_out) < len)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (evbuffer_add(out, framehd, 9) != 0 || evbuffer_remove_buffer(r->d_out, out, len) != (int)len)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (r->d_blocked && evbuffer_get_length(r->d_out) < PX_H2D_STREAM_LOW)
+        c->h2d->resume = 1;
+    if (r->d_tmode == PX_TM_RESP && r->d_timer)
+        px_h2d_timer_set(r, PX_TM_RESP, h2d_rt(c)->cfg->idle_timeout_ms);
+    return 0;
+}
+
+static ssize_t data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                         nghttp2_data_source *src, void *ud)
+{
+    struct px_req *r = src->ptr;
+    if (!r)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    size_t have = r->d_out ? evbuffer_get_length(r->d_out) : 0;
+    if (have == 0 && !r->d_out_eof) {
+        r->d_deferred = 1;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    size_t n = have < len ? have : len;
+    *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    if (r->d_out_eof && n == have)
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)n;
+}
+
+static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+    struct px_conn *c = ud;
+    struct px_h2d *h = c->h2d;
+    if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    if (h->goaway || c->w->draining || atomic_load(&h2d_rt(c)->stopping)) {
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+        return 0;
+    }
+    struct px_req *r = px_req_stream_new(c);
+    if (!r)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets this stream only */
+    r->d_sid = f->hd.stream_id;
+    r->d_in = evbuffer_new();
+    if (!r->d_in || nghttp2_session_set_stream_user_data(s, f->hd.stream_id, r) != 0) {
+        if (r->d_in)
+            evbuffer_free(r->d_in);
+        px_req_stream_free(r);
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    }
+    r->state = PX_RS_HEAD;
+    snprintf(r->host, sizeof(r->host), "-");
+    stream_link(h, r);
+    if (c->tmode == PX_TM_IDLE)
+        conn_timer(c, PX_TM_NONE, 0);
+    return 0;
+}
+
+/* Header fields are kept as records <u32 name len><u32 value len><name><value>
+ * in d_in until the block ends (DATA cannot arrive before that). */
+static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
+                     const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
+{
+    struct px_conn *c = ud;
+    struct px_req *r = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+    if (!r || r->state != PX_RS_HEAD || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0; /* trailers and refused streams: not forwarded */
+    const struct px_h1_limits *lim = &h2d_rt(c)->lim;
+    r->d_hdr_bytes += nlen + vlen + 32;
+    r->d_nhdrs++;
+    if (r->d_err)
+        return 0;
+    if (r->d_hdr_bytes > lim->max_head || r->d_nhdrs > lim->max_headers ||
+        r->d_nhdrs > PX_H1_MAX_HEADERS) {
+        /* Counted, not stored (HPACK bomb): answered 431 at the end. */
+        r->d_err = "request header fields too large";
+        r->d_err_status = 431;
+        evbuffer_drain(r->d_in, evbuffer_get_length(r->d_in));
+        return 0;
+    }
+    uint32_t lens[2] = {(uint32_t)nlen, (uint32_t)vlen};
+    if (evbuffer_add(r->d_in, lens, sizeof(lens)) != 0 || evbuffer_add(r->d_in, name, nlen) != 0 ||
+        evbuffer_add(r->d_in, value, vlen) != 0)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    return 0;
+}
+
+struct hdr_view {
+    struct sgw_slice method, scheme, authority, path, host;
+    int have_cl;
+    uint64_t cl;
+};
+
+/* Turns the collected records into the request: r->head holds the field
+ * bytes (lowercase names from nghttp2) and then the header table, like an
+ * HTTP/1.1 head. The forwarded table gets "host" = :authority (an h1
+ * upstream's Host, an h2 upstream's :authority) and the cookie fields joined
+ * with "; " (RFC 9113 §8.2.3). Returns NULL or the reason for a 400. */
+static const char *build_request(struct px_req *r, int end_stream)
+{
+    size_t raw_len = evbuffer_get_length(r->d_in);
+    const uint8_t *raw = evbuffer_pullup(r->d_in, -1);
+    if (raw_len && !raw)
+        return "out of memory";
+    /* Sizes first: field bytes (plus the separators of joined cookies). */
+    size_t nf = 0, bytes = 0;
+    for (size_t off = 0; off + 8 <= raw_len;) {
+        uint32_t l[2];
+        memcpy(l, raw + off, sizeof(l));
+        off += 8 + (size_t)l[0] + (size_t)l[1];
+        bytes += (size_t)l[0] + (size_t)l[1] + 2;
+        nf++;
+    }
+    size_t hoff = (bytes + 16 + 15) & ~(size_t)15;
+    r->head = malloc(hoff + (nf + 1) * sizeof(struct px_h1_header));
+    if (!r->head)
+        return "out of memory";
+    struct px_h1_header *tab = (struct px_h1_header *)(void *)(r->head + hoff);
+    char *p = r->head;
+    size_t nh = 0;
+    struct hdr_view v;
+    memset(&v, 0, sizeof(v));
+    struct px_h1_header *cookie = NULL;
+    for (size_t off = 0; off + 8 <= raw_len;) {
+        uint32_t l[2];
+        memcpy(l, raw + off, sizeof(l));
+        const char *nm = (const char *)raw + off + 8;
+        const char *val = nm + l[0];
+        off += 8 + (size_t)l[0] + (size_t)l[1];
+        struct sgw_slice name = sgw_slice_make(nm, l[0]);
+        if (l[0] > 0 && nm[0] == ':') {
+            struct sgw_slice *dst = NULL;
+            if (sgw_slice_eq_lit(name, ":method"))
+                dst = &v.method;
+            else if (sgw_slice_eq_lit(name, ":scheme"))
+                dst = &v.scheme;
+            else if (sgw_slice_eq_lit(name, ":authority"))
+                dst = &v.authority;
+            else if (sgw_slice_eq_lit(name, ":path"))
+                dst = &v.path;
+            else
+                return "unknown pseudo-header field";
+            memcpy(p, val, l[1]);
+            *dst = sgw_slice_make(p, l[1]);
+            p += l[1];
+            continue;
+        }
+        if (sgw_slice_eq_lit(name, "host")) {
+            memcpy(p, val, l[1]);
+            v.host = sgw_slice_make(p, l[1]);
+            p += l[1];
+            continue; /* replaced by the one host field below */
+        }
+        if (sgw_slice_eq_lit(name, "content-length")) {
+            uint64_t cl = 0;
+            if (sgw_parse_u64(val, l[1], UINT64_MAX, &cl) != SGW_OK)
+                return "invalid content-length";
+            if (v.have_cl && cl != v.cl)
+                return "differing content-length fields";
+            v.have_cl = 1;
+            v.cl = cl;
+        }
+        if (cookie && sgw_slice_eq_lit(name, "cookie")) {
+            /* The joined value grows in place: it is the last thing written. */
+            if (cookie->value.ptr + cookie->value.len != p)
+                return "cookie fields out of order";
+            memcpy(p, "; ", 2);
+            memcpy(p + 2, val, l[1]);
+            p += 2 + l[1];
+            cookie->value.len += 2 + l[1];
+            continue;
+        }
+        memcpy(p, nm, l[0]);
+        tab[nh].name = sgw_slice_make(p, l[0]);
+        p += l[0];
+        memcpy(p, val, l[1]);
+        tab[nh].value = sgw_slice_make(p, l[1]);
+        p += l[1];
+        if (sgw_slice_eq_lit(name, "cookie"))
+            cookie = &tab[nh];
+        nh++;
+    }
+    evbuffer_drain(r->d_in, raw_len);
+    struct px_req_msg *m = &r->msg;
+    if (v.method.len == 0 || v.method.len >= sizeof(r->method))
+        return "invalid :method";
+    memcpy(r->method, v.method.ptr, v.method.len);
+    r->method[v.method.len] = '\0';
+    m->method = v.method;
+    if (strcmp(r->method, "CONNECT") == 0) {
+        r->is_connect = 1;
+        return NULL; /* refused with 501 by the caller */
+    }
+    /* :authority, or Host when absent (RFC 9113 §8.3.1); both must agree. */
+    struct sgw_slice auth = v.authority.len ? v.authority : v.host;
+    if (auth.len == 0)
+        return "missing :authority";
+    if (v.authority.len && v.host.len && !px_slice_eq_slice_nocase(v.authority, v.host))
+        return ":authority and host differ";
+    const char *why = NULL;
+    struct sgw_slice host;
+    uint16_t port = 0;
+    if (px_h1_parse_authority(auth.ptr, auth.len, &host, &port, &why) != SGW_OK)
+        return why ? why : "invalid :authority";
+    if (host.len == 0 || host.len >= sizeof(r->host))
+        return "invalid target host";
+    if (sgw_slice_eq_lit(v.scheme, "http"))
+        r->tls = 0;
+    else if (sgw_slice_eq_lit(v.scheme, "https"))
+        r->tls = 1;
+    else
+        return "unsupported :scheme";
+    if (px_h1_check_path(v.path.ptr, v.path.len, &why) != SGW_OK)
+        return why ? why : "invalid :path";
+    for (size_t i = 0; i < host.len; i++)
+        r->host[i] = (char)tolower((unsigned char)host.ptr[i]);
+    r->host[host.len] = '\0';
+    r->port = port ? port : (r->tls ? 443 : 80);
+    tab[nh].name = sgw_slice_make("host", 4);
+    tab[nh].value = auth;
+    nh++;
+    m->form = PX_H1_TARGET_ABSOLUTE;
+    m->scheme = v.scheme;
+    m->host = host;
+    m->port = r->port;
+    m->path = v.path;
+    m->target = v.path;
+    m->version_minor = 1;
+    m->keep_alive = 1;
+    m->headers = tab;
+    m->n_headers = nh;
+    if (end_stream) {
+        m->body = PX_H1_BODY_NONE;
+    } else if (v.have_cl) {
+        m->body = PX_H1_BODY_LENGTH;
+        m->content_length = v.cl;
+        if (v.cl == 0)
+            m->body = PX_H1_BODY_NONE; /* END_STREAM must follow; extra DATA fails */
+    } else {
+        m->body = PX_H1_BODY_CHUNKED; /* length unknown: chunked toward an h1 upstream */
+    }
+    r->head_len = (size_t)(p - r->head);
+    r->bytes_in += r->d_hdr_bytes;
+    return NULL;
+}
+
+static void request_ready(struct px_conn *c, struct px_req *r, int end_stream)
+{
+    r->d_in_end = end_stream;
+    const char *why = r->d_err ? NULL : build_request(r, end_stream);
+    evbuffer_drain(r->d_in, evbuffer_get_length(r->d_in)); /* header records */
+    r->d_body = 1;
+    if (r->d_err) {
+        px_req_stream_fail(r, r->d_err_status, r->d_err, r->d_err);
+        return;
+    }
+    if (why) {
+        px_req_stream_fail(r, 400, "bad request", why);
+        return;
+    }
+    if (r->is_connect) {
+        px_req_stream_fail(r, 501, "not implemented", "CONNECT over HTTP/2 is not supported");
+        return;
+    }
+    /* Decided once this read batch is processed: a stream the client resets
+     * in the same batch (rapid reset) never costs a decision or an upstream. */
+    r->d_ready = 1;
+    (void)c;
+}
+
+static void start_ready(struct px_conn *c)
+{
+    for (struct px_req *r = c->h2d->streams; r && !c->dead; r = r->d_next) {
+        if (!r->d_ready)
+            continue;
+        r->d_ready = 0;
+        px_req_stream_begin(r);
+    }
+}
+
+static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+    struct px_conn *c = ud;
+    if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA)
+        return 0;
+    struct px_req *r = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+    if (!r)
+        return 0;
+    int end = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        if (r->state == PX_RS_HEAD)
+            request_ready(c, r, end);
+        return 0;
+    }
+    if (end) {
+        /* END_STREAM on DATA, or trailers (not forwarded): the body is complete. */
+        r->d_in_end = 1;
+        px_req_stream_body(r);
+    }
+    return 0;
+}
+
+static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
+                         size_t len, void *ud)
+{
+    struct px_req *r = nghttp2_session_get_stream_user_data(s, id);
+    if (!r || r->state == PX_RS_DONE || !r->d_in) {
+        /* Nobody wants it (answered already): back to the window at once. */
+        nghttp2_session_consume(s, id, len);
+        return 0;
+    }
+    if (evbuffer_add(r->d_in, data, len) != 0)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    px_req_stream_body(r);
+    return 0;
+}
+
+/* Our response ended the stream while the client is still sending its body:
+ * tell it to stop (RFC 9113 §8.1: RST_STREAM NO_ERROR). */
+static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+    if ((f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA) ||
+        !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
+        return 0;
+    struct px_req *r = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+    if (r && !r->d_in_end)
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_NO_ERROR);
+    return 0;
+}
+
+static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t err, void *ud)
+{
+    struct px_conn *c = ud;
+    struct px_req *r = nghttp2_session_get_stream_user_data(s, id);
+    if (!r)
+        return 0;
+    nghttp2_session_set_stream_user_data(s, id, NULL);
+    stream_unlink(c->h2d, r);
+    char why[96];
+    snprintf(why, sizeof(why), "client reset the stream: %s", nghttp2_http2_strerror(err));
+    stream_release(c, r, err == NGHTTP2_NO_ERROR ? "stream closed" : why);
+    h2d_idle_check(c);
+    return 0;
+}
+
+/* -------------------------------------------------------------- output */
+
+/* Writes what nghttp2 has queued into the client's output buffer (bounded by
+ * the high watermark; the write callback continues) and closes the
+ * connection once the session is over. */
+static void h2d_flush(struct px_conn *c)
+{
+    struct px_h2d *h = c->h2d;
+    for (int i = 0; i < 8 && !c->dead && !c->closing; i++) {
+        h->blocked = 0;
+        int rv = nghttp2_session_send(h->s);
+        if (rv != 0) {
+            sgw_log(SGW_LOG_INFO, PX_MOD, "%s HTTP/2 session failed: %s", c->client,
+                    nghttp2_strerror(rv));
+            px_conn_close(c);
+            return;
+        }
+        if (!h->blocked || !px_bev_flush(c->bev))
+            break;
+    }
+    if (c->dead || c->closing)
+        return;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    int over = !nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s);
+    if (over || (h->n_streams == 0 && (h->goaway || c->read_eof))) {
+        px_conn_close_after_flush(c);
+        return;
+    }
+    if (h->blocked) {
+        /* A client that does not read: bounded output, then a deadline. */
+        if (c->tmode != PX_TM_RESP)
+            conn_timer(c, PX_TM_RESP, h2d_rt(c)->cfg->idle_timeout_ms);
+    } else if (c->tmode == PX_TM_RESP && evbuffer_get_length(out) < PX_LOW_WM) {
+        conn_timer(c, PX_TM_NONE, 0);
+        h2d_idle_check(c);
+    }
+    px_bev_flush(c->bev);
+}
+
+/* Streams whose upstream was paused for a full d_out get going again. */
+static void h2d_resume(struct px_conn *c)
+{
+    struct px_h2d *h = c->h2d;
+    if (!h->resume)
+        return;
+    h->resume = 0;
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) >= PX_HIGH_WM)
+        return;
+    for (struct px_req *r = h->streams; r && !c->dead; r = r->d_next) {
+        if (!r->d_blocked || !r->up)
+            continue;
+        if (r->d_out && evbuffer_get_length(r->d_out) >= PX_H2D_STREAM_LOW)
+            continue;
+        r->d_blocked = 0;
+        px_up_resume(r);
+    }
+}
+
+/* --------------------------------------------------------------- public */
+
+int px_h2d_start(struct px_conn *c)
+{
+    struct px_runtime *rt = h2d_rt(c);
+    struct px_h2d *h = calloc(1, sizeof(*h));
+    if (!h)
+        return SGW_ENOMEM;
+    nghttp2_session_callbacks *cb = NULL;
+    nghttp2_option *opt = NULL;
+    int rc = SGW_ERR;
+    if (nghttp2_session_callbacks_new(&cb) != 0 || nghttp2_option_new(&opt) != 0)
+        goto out;
+    nghttp2_session_callbacks_set_send_callback(cb, on_send);
+    nghttp2_session_callbacks_set_send_data_callback(cb, on_send_data);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+    nghttp2_option_set_no_auto_window_update(opt, 1);
+    nghttp2_option_set_max_send_header_block_length(opt, 65536);
+    nghttp2_option_set_max_outbound_ack(opt, 1000);
+    nghttp2_option_set_max_settings(opt, 32);
+    nghttp2_option_set_max_continuations(opt, 8);
+    nghttp2_option_set_stream_reset_rate_limit(opt, PX_H2D_RST_BURST, PX_H2D_RST_RATE);
+    nghttp2_option_set_max_deflate_dynamic_table_size(opt, 4096);
+    if (nghttp2_session_server_new2(&h->s, cb, c, opt) != 0)
+        goto out;
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, (uint32_t)rt->cfg->h2_max_streams},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)rt->lim.max_head},
+        {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 0},
+    };
+    if (nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, iv, SGW_ARRAY_LEN(iv)) != 0)
+        goto out;
+    if (nghttp2_session_set_local_window_size(h->s, NGHTTP2_FLAG_NONE, 0, PX_H2D_CONN_WINDOW) != 0)
+        goto out;
+    rc = SGW_OK;
+out:
+    nghttp2_session_callbacks_del(cb);
+    nghttp2_option_del(opt);
+    if (rc != SGW_OK) {
+        if (h->s)
+            nghttp2_session_del(h->s);
+        free(h);
+        return rc;
+    }
+    c->h2d = h;
+    sgw_log(SGW_LOG_DEBUG, PX_MOD, "%s HTTP/2 prior knowledge", c->client);
+    conn_timer(c, PX_TM_IDLE, rt->cfg->idle_timeout_ms);
+    /* The preface is still in the input: nghttp2 checks it itself. */
+    px_h2d_on_read(c);
+    return SGW_OK;
+}
+
+void px_h2d_free(struct px_conn *c)
+{
+    struct px_h2d *h = c->h2d;
+    if (!h)
+        return;
+    while (h->streams) {
+        struct px_req *r = h->streams;
+        stream_unlink(h, r);
+        if (h->s)
+            nghttp2_session_set_stream_user_data(h->s, r->d_sid, NULL);
+        stream_release(c, r, "client connection closed");
+    }
+    if (h->s)
+        nghttp2_session_del(h->s);
+    free(h);
+    c->h2d = NULL;
+}
+
+void px_h2d_on_read(struct px_conn *c)
+{
+    struct px_h2d *h = c->h2d;
+    if (c->dead || c->closing)
+        return;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    while (evbuffer_get_length(in) > 0 && !c->dead && !c->closing) {
+        if (evbuffer_get_length(out) >= PX_HIGH_WM) {
+            /* Answers are not being read: stop taking requests (and PINGs). */
+            h->read_paused = 1;
+            bufferevent_disable(c->bev, EV_READ);
+            break;
+        }
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            break;
+        ssize_t n = nghttp2_session_mem_recv(h->s, v.iov_base, v.iov_len);
+        if (n < 0) {
+            sgw_log(SGW_LOG_INFO, PX_MOD, "%s HTTP/2: %s", c->client, nghttp2_strerror((int)n));
+            if (!c->dead) {
+                /* nghttp2 queued GOAWAY for protocol errors and floods: send it. */
+                nghttp2_session_send(h->s);
+                px_conn_close_after_flush(c);
+            }
+            return;
+        }
+        evbuffer_drain(in, (size_t)n);
+    }
+    if (!c->dead && !c->closing) {
+        start_ready(c);
+        h2d_resume(c);
+        h2d_flush(c);
+    }
+}
+
+void px_h2d_on_write(struct px_conn *c)
+{
+    struct px_h2d *h = c->h2d;
+    h->resume = 1;
+    if (h->read_paused) {
+        h->read_paused = 0;
+        bufferevent_enable(c->bev, EV_READ);
+        px_h2d_on_read(c); /* input that waited, then flush */
+        return;
+    }
+    h2d_resume(c);
+    h2d_flush(c);
+}
+
+void px_h2d_on_kick(struct px_conn *c)
+{
+    h2d_resume(c);
+    if (!c->dead)
+        h2d_flush(c);
+}
+
+void px_h2d_on_eof(struct px_conn *c)
+{
+    /* Streams still open finish (their answers go out), then the connection
+     * closes: nothing more can arrive. */
+    if (c->h2d->n_streams == 0)
+        px_conn_close_after_flush(c);
+}
+
+void px_h2d_on_timer(struct px_conn *c, int mode)
+{
+    struct px_h2d *h = c->h2d;
+    if (mode == PX_TM_IDLE || mode == PX_TM_HEADER) {
+        if (h->n_streams > 0)
+            return;
+        nghttp2_submit_goaway(h->s, NGHTTP2_FLAG_NONE,
+                              nghttp2_session_get_last_proc_stream_id(h->s), NGHTTP2_NO_ERROR,
+                              NULL, 0);
+        h->goaway = 1;
+        h2d_flush(c);
+        if (!c->dead && !c->closing)
+            px_conn_close_after_flush(c);
+        return;
+    }
+    /* PX_TM_RESP: the client has not read its output for idle-timeout. */
+    sgw_log(SGW_LOG_INFO, PX_MOD, "%s HTTP/2: client stopped reading, closing", c->client);
+    px_conn_close(c);
+}
+
+void px_h2d_drain(struct px_conn *c)
+{
+    struct px_h2d *h = c->h2d;
+    if (h->goaway)
+        return;
+    nghttp2_submit_goaway(h->s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h->s),
+                          NGHTTP2_NO_ERROR, NULL, 0);
+    h->goaway = 1;
+    h2d_schedule(c);
+}
+
+static void stream_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct px_req *r = arg;
+    struct px_conn *c = r->conn;
+    int mode = r->d_tmode;
+    r->d_tmode = PX_TM_NONE;
+    if (c->dead)
+        return;
+    if (r->state == PX_RS_DONE) {
+        /* Answer complete on our side but not taken by the client. */
+        nghttp2_submit_rst_stream(c->h2d->s, NGHTTP2_FLAG_NONE, r->d_sid, NGHTTP2_CANCEL);
+    } else {
+        px_req_timeout(r, mode);
+    }
+    h2d_schedule(c);
+}
+
+void px_h2d_timer_set(struct px_req *r, int mode, int ms)
+{
+    r->d_tmode = mode;
+    if (mode == PX_TM_NONE || ms <= 0) {
+        if (r->d_timer)
+            evtimer_del(r->d_timer);
+        return;
+    }
+    if (!r->d_timer) {
+        r->d_timer = evtimer_new(r->conn->w->base, stream_timer_cb, r);
+        if (!r->d_timer)
+            return; /* the connection's timers still bound it */
+    }
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(r->d_timer, &tv);
+}
+
+int px_h2d_congested(const struct px_req *r)
+{
+    const struct px_conn *c = r->conn;
+    if (c->dead || !c->h2d)
+        return 1;
+    int full = (r->d_out && evbuffer_get_length(r->d_out) >= PX_H2D_STREAM_WM) ||
+               evbuffer_get_length(bufferevent_get_output(c->bev)) >= PX_HIGH_WM;
+    if (full) {
+        /* The sink's contract takes a const request; the flag only records
+         * that the caller paused, so that the kick resumes it. */
+        struct px_req *m = c->h2d->streams;
+        while (m && m != r)
+            m = m->d_next;
+        if (m)
+            m->d_blocked = 1;
+    }
+    return full;
+}
+
+static int ensure_out(struct px_req *r)
+{
+    if (!r->d_out)
+        r->d_out = evbuffer_new();
+    return r->d_out ? SGW_OK : SGW_ENOMEM;
+}
+
+static int submit(struct px_req *r, const nghttp2_nv *nva, size_t n, int has_body)
+{
+    struct px_conn *c = r->conn;
+    nghttp2_data_provider prd;
+    prd.source.ptr = r;
+    prd.read_callback = data_read;
+    int rv = nghttp2_submit_response(c->h2d->s, r->d_sid, nva, n, has_body ? &prd : NULL);
+    if (rv != 0)
+        return SGW_ERR;
+    r->d_submitted = 1;
+    h2d_schedule(c);
+    return SGW_OK;
+}
+
+#define NV(arr, k, nm, nl, vv, vl)                                                                 \
+    do {                                                                                           \
+        (arr)[k].name = (uint8_t *)(nm);                                                           \
+        (arr)[k].namelen = (nl);                                                                   \
+        (arr)[k].value = (uint8_t *)(vv);                                                          \
+        (arr)[k].valuelen = (vl);                                                                  \
+        (arr)[k].flags = NGHTTP2_NV_FLAG_NONE;                                                     \
+        (k)++;                                                                                     \
+    } while (0)
+
+void px_h2d_error(struct px_req *r, int status, const char *error, const char *verdict,
+                  const char *rule, const char *reason)
+{
+    struct px_conn *c = r->conn;
+    if (c->dead || r->d_submitted || ensure_out(r) != SGW_OK)
+        return;
+    size_t before = evbuffer_get_length(r->d_out);
+    px_error_body(r->d_out, error, rule, reason);
+    size_t blen = evbuffer_get_length(r->d_out) - before;
+    r->d_out_eof = 1;
+    char st[8], cl[24], dec[128], rule_h[80];
+    int stl = snprintf(st, sizeof(st), "%d", status);
+    int cll = snprintf(cl, sizeof(cl), "%zu", blen);
+    px_header_safe(rule_h, sizeof(rule_h), rule && *rule ? rule : "none");
+    int decl = snprintf(dec, sizeof(dec), "%s; rule=%s", verdict, rule_h);
+    nghttp2_nv nva[6];
+    size_t k = 0;
+    NV(nva, k, ":status", 7, st, (size_t)stl);
+    NV(nva, k, "content-type", 12, "application/json", 16);
+    NV(nva, k, "content-length", 14, cl, (size_t)cll);
+    NV(nva, k, "x-sovgw-decision", 16, dec, (size_t)decl);
+    NV(nva, k, "cache-control", 13, "no-store", 8);
+    r->bytes_out += blen;
+    drop_body(c, r);
+    if (submit(r, nva, k, 1) != SGW_OK)
+        nghttp2_submit_rst_stream(c->h2d->s, NGHTTP2_FLAG_NONE, r->d_sid, NGHTTP2_INTERNAL_ERROR);
+    /* A client that never takes the answer still lets the stream go. */
+    px_h2d_timer_set(r, PX_TM_RESP, h2d_rt(c)->cfg->idle_timeout_ms);
+}
+
+int px_h2d_resp_head(struct px_req *r, int status, const struct px_h1_header *h, size_t n,
+                     int has_body, int64_t clen)
+{
+    struct px_conn *c = r->conn;
+    if (r->d_submitted || (has_body && ensure_out(r) != SGW_OK))
+        return SGW_ERR;
+    if (status < 200 || status > 999)
+        return SGW_EPROTO;
+    size_t names = 0;
+    for (size_t i = 0; i < n; i++)
+        names += h[i].name.len;
+    char *lower = malloc(names + 1);
+    nghttp2_nv *nva = malloc((n + 5) * sizeof(*nva));
+    if (!lower || !nva) {
+        free(lower);
+        free(nva);
+        return SGW_ENOMEM;
+    }
+    char st[8], cl[24], dec[96], rule_h[80];
+    int stl = snprintf(st, sizeof(st), "%d", status);
+    px_header_safe(rule_h, sizeof(rule_h), r->dec.rule_id);
+    int decl = snprintf(dec, sizeof(dec), "allow; rule=%s", rule_h);
+    size_t k = 0, lo = 0;
+    int have_cl = 0;
+    NV(nva, k, ":status", 7, st, (size_t)stl);
+    for (size_t i = 0; i < n; i++) {
+        struct sgw_slice nm = h[i].name;
+        /* Connection-specific fields never go into HTTP/2 (RFC 9113 §8.2.2). */
+        if (px_hdr_is_hop(h, n, nm) || sgw_slice_eq_nocase(nm, "x-sovgw-decision") ||
+            (nm.len > 0 && nm.ptr[0] == ':'))
+            continue;
+        int is_cl = sgw_slice_eq_nocase(nm, "content-length");
+        if (is_cl && (!has_body || clen < 0))
+            continue;
+        if (is_cl) {
+            if (have_cl)
+                continue;
+            have_cl = 1;
+        }
+        for (size_t j = 0; j < nm.len; j++)
+            lower[lo + j] = (char)tolower((unsigned char)nm.ptr[j]);
+        NV(nva, k, lower + lo, nm.len, h[i].value.ptr, h[i].value.len);
+        lo += nm.len;
+    }
+    if (has_body && clen >= 0 && !have_cl) {
+        int cll = snprintf(cl, sizeof(cl), "%lld", (long long)clen);
+        NV(nva, k, "content-length", 14, cl, (size_t)cll);
+    }
+    NV(nva, k, "via", 3, "1.1 sovgw", 9);
+    NV(nva, k, "x-sovgw-decision", 16, dec, (size_t)decl);
+    int rc = submit(r, nva, k, has_body);
+    free(lower);
+    free(nva);
+    if (rc == SGW_OK && !has_body)
+        r->d_out_eof = 1;
+    (void)c;
+    return rc;
+}
+
+#undef NV
+
+void px_h2d_resp_data(struct px_req *r, const char *data, struct evbuffer *src, size_t len)
+{
+    struct px_conn *c = r->conn;
+    if (ensure_out(r) != SGW_OK) {
+        if (src)
+            evbuffer_drain(src, len);
+        return;
+    }
+    if (src)
+        evbuffer_remove_buffer(src, r->d_out, len);
+    else
+        evbuffer_add(r->d_out, data, len);
+    if (r->d_deferred) {
+        r->d_deferred = 0;
+        nghttp2_session_resume_data(c->h2d->s, r->d_sid);
+        h2d_schedule(c);
+    }
+}
+
+void px_h2d_resp_end(struct px_req *r)
+{
+    struct px_conn *c = r->conn;
+    r->d_out_eof = 1;
+    drop_body(c, r);
+    if (r->d_deferred) {
+        r->d_deferred = 0;
+        nghttp2_session_resume_data(c->h2d->s, r->d_sid);
+    }
+    h2d_schedule(c);
+    /* The stream stays until its last frame went out; bounded by this. */
+    px_h2d_timer_set(r, PX_TM_RESP, h2d_rt(c)->cfg->idle_timeout_ms);
+}
+
+void px_h2d_reset(struct px_req *r)
+{
+    struct px_conn *c = r->conn;
+    if (c->dead || !c->h2d)
+        return;
+    drop_body(c, r);
+    nghttp2_submit_rst_stream(c->h2d->s, NGHTTP2_FLAG_NONE, r->d_sid, NGHTTP2_INTERNAL_ERROR);
+    h2d_schedule(c);
+}
+
+void px_h2d_consumed(struct px_req *r, size_t n)
+{
+    struct px_conn *c = r->conn;
+    if (c->dead || !c->h2d || n == 0)
+        return;
+    nghttp2_session_consume(c->h2d->s, r->d_sid, n);
+    h2d_schedule(c);
+}

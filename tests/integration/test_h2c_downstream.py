@@ -1,0 +1,492 @@
+#!/usr/bin/env python3
+"""Downstream HTTP/2 cleartext with prior knowledge: a client that opens with
+the HTTP/2 preface gets an HTTP/2 session on the proxy listener; each stream
+is one proxied request (:authority = target host:port, :scheme http/https).
+
+Real clients: nghttp (prior knowledge), h2load (many concurrent streams) and
+python3-h2 for frame-level cases: GET/POST through an HTTP/1.1 upstream and a
+TLS h2 upstream (nghttpd) with bodies intact, policy denial (403 JSON, nothing
+upstream), bad request heads (400/431/501, connection-specific fields reset),
+rapid reset (GOAWAY, gateway healthy, nothing upstream), a reader that stops
+reading a large response (gateway RSS bounded, then every byte arrives), and
+SIGTERM drain (GOAWAY, the in-flight stream completes)."""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+try:
+    import h2.config
+    import h2.connection
+    import h2.events
+    import h2.settings
+except ImportError:  # ctest may run a python3 without Debian's python3-h2
+    if os.path.exists("/usr/bin/python3") and os.path.realpath(sys.executable) != \
+            os.path.realpath("/usr/bin/python3"):
+        os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
+    raise
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sgw import (CA, CLEAN_ENV, Gateway, Nghttpd, Runner, TempDir, Upstream, check, eq,  # noqa: E402
+                 md5, pattern_chunk, pattern_md5, policy, resolve_args, wait_until)
+
+UP = "up.test.example"
+H2 = "h2.test.example"
+DENIED = "denied.test.example"
+BIG = 64 * 1024 * 1024
+RSS_BOUND_KB = 64 * 1024
+
+
+class H2Client:
+    """A python3-h2 client connection to the gateway (prior knowledge).
+    Outbound header validation is off so that tests can send what a hostile
+    client would."""
+
+    def __init__(self, port, window=None, auto_ack=True, timeout=10):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        cfg = h2.config.H2Configuration(client_side=True, header_encoding="utf-8",
+                                        validate_outbound_headers=False,
+                                        normalize_outbound_headers=False,
+                                        validate_inbound_headers=False)
+        self.c = h2.connection.H2Connection(cfg)
+        self.c.initiate_connection()
+        if window is not None:
+            self.c.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window})
+        self.flush()
+        self.auto_ack = auto_ack
+        self.streams = {}
+        self.goaway = None
+        self.closed = False
+
+    def flush(self):
+        data = self.c.data_to_send()
+        if data:
+            self.sock.sendall(data)
+
+    def request(self, method, authority, path, headers=(), body=None, scheme="http", end=True):
+        sid = self.c.get_next_available_stream_id()
+        hdrs = [(":method", method), (":scheme", scheme), (":path", path)]
+        if authority is not None:
+            hdrs.insert(1, (":authority", authority))
+        hdrs += list(headers)
+        self.streams[sid] = {"headers": None, "data": bytearray(), "ended": False,
+                             "reset": None}
+        self.c.send_headers(sid, hdrs, end_stream=(body is None and end))
+        self.flush()
+        if body is not None:
+            self.send_body(sid, body, end=end)
+        return sid
+
+    def send_body(self, sid, body, end=True):
+        off = 0
+        st = self.streams[sid]
+        while off < len(body):
+            if st["reset"] is not None or st["ended"] or self.closed:
+                return  # answered (or reset) before the whole body went out
+            win = min(self.c.local_flow_control_window(sid), self.c.max_outbound_frame_size)
+            if win <= 0:
+                self.pump(1.0)
+                continue
+            chunk = body[off:off + win]
+            self.c.send_data(sid, chunk)
+            off += len(chunk)
+            self.flush()
+        if end:
+            self.c.end_stream(sid)
+            self.flush()
+
+    def pump(self, timeout):
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(1 << 16)
+        except socket.timeout:
+            return False
+        except OSError:
+            self.closed = True
+            return False
+        if not data:
+            self.closed = True
+            return False
+        for ev in self.c.receive_data(data):
+            st = self.streams.get(getattr(ev, "stream_id", None))
+            if isinstance(ev, h2.events.ResponseReceived):
+                st["headers"] = dict(ev.headers)
+            elif isinstance(ev, h2.events.DataReceived):
+                if st is not None:
+                    st["data"] += ev.data
+                if self.auto_ack:
+                    self.c.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+            elif isinstance(ev, h2.events.StreamEnded):
+                st["ended"] = True
+            elif isinstance(ev, h2.events.StreamReset):
+                if st is not None:
+                    st["reset"] = ev.error_code
+            elif isinstance(ev, h2.events.ConnectionTerminated):
+                self.goaway = ev
+        try:
+            self.flush()
+        except OSError:
+            self.closed = True
+        return True
+
+    def wait(self, pred, timeout, what):
+        end = time.monotonic() + timeout
+        while not pred():
+            if time.monotonic() > end:
+                raise AssertionError(f"timeout waiting for {what}")
+            if self.closed:
+                if pred():
+                    break
+                raise AssertionError(f"connection closed waiting for {what}")
+            self.pump(0.2)
+
+    def response(self, sid, timeout=15):
+        st = self.streams[sid]
+        self.wait(lambda: st["ended"] or st["reset"] is not None, timeout, f"stream {sid}")
+        return st
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def decisions(gw):
+    out = []
+    with open(gw.log_path) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                out.append(json.loads(line))
+    return out
+
+
+def nghttp_cmd(gw, authority, path, extra=()):
+    return ["nghttp", "-H", f":authority: {authority}", *extra,
+            f"http://127.0.0.1:{gw.port}{path}"]
+
+
+def nghttp(gw, authority, path, extra=(), timeout=30):
+    return subprocess.run(nghttp_cmd(gw, authority, path, extra), capture_output=True,
+                          timeout=timeout, env=CLEAN_ENV)
+
+
+def status(st):
+    """":status" of a stream's response, or "reset <code>" / "none"."""
+    if st["headers"] is not None:
+        return st["headers"].get(":status")
+    return f"reset {st['reset']}" if st["reset"] is not None else "none"
+
+
+# ------------------------------------------------------------------ cases
+
+def t_get_h1(gw, up, tmp):
+    c = H2Client(gw.port)
+    try:
+        sid = c.request("GET", f"{UP}:{up.port}", "/hello?x=1", headers=[("user-agent", "t")])
+        st = c.response(sid)
+    finally:
+        c.close()
+    eq(st["headers"].get(":status"), "200", "status")
+    eq(bytes(st["data"]), b"hello from upstream\n", "body")
+    eq(st["headers"].get("x-upstream"), "itest", "upstream header forwarded")
+    check(st["headers"].get("x-sovgw-decision", "").startswith("allow; rule=allow-up"),
+          f"decision header: {st['headers']}")
+    for k in ("connection", "keep-alive", "transfer-encoding"):
+        check(k not in st["headers"], f"connection-specific field {k} forwarded into h2")
+    got = [r for r in up.requests if r["path"] == "/hello?x=1"]
+    eq(len(got), 1, "upstream saw the request once")
+    host = {k.lower(): v for k, v in got[0]["headers"].items()}.get("host")
+    eq(host, f"{UP}:{up.port}", "Host from :authority")
+    wait_until(lambda: any(d.get("path") == "/hello?x=1" for d in decisions(gw)), 5,
+               "decision log line")
+    d = [d for d in decisions(gw) if d.get("path") == "/hello?x=1"][0]
+    eq((d["proto"], d["verdict"], d["status"], d["host"], d["rule"]),
+       ("h2", "allow", 200, UP, "allow-up"), "decision log fields")
+
+
+def t_nghttp_get(gw, up, tmp):
+    r = nghttp(gw, f"{UP}:{up.port}", "/chunked")
+    eq(r.returncode, 0, f"nghttp exit ({r.stderr[-500:]!r})")
+    eq(r.stdout, b"hello chunked world" + pattern_chunk(0, 10000), "re-framed chunked body")
+
+
+def t_post_bodies(gw, up, tmp):
+    """Content-Length body, and a body without a length (chunked toward h1),
+    both larger than the stream window (flow control must reopen it)."""
+    c = H2Client(gw.port)
+    try:
+        body = os.urandom(700 * 1024)
+        s1 = c.request("POST", f"{UP}:{up.port}", "/echo/cl",
+                       headers=[("content-length", str(len(body)))], body=body)
+        s2 = c.request("POST", f"{UP}:{up.port}", "/echo/nocl", body=body[:300000])
+        r1, r2 = c.response(s1, 30), c.response(s2, 30)
+    finally:
+        c.close()
+    eq(r1["headers"].get(":status"), "200", "status with content-length")
+    eq(r2["headers"].get(":status"), "200", "status without content-length")
+    d1, d2 = json.loads(bytes(r1["data"])), json.loads(bytes(r2["data"]))
+    eq((d1["body_len"], d1["body_md5"]), (len(body), md5(body)), "body with content-length")
+    eq((d2["body_len"], d2["body_md5"]), (300000, md5(body[:300000])), "body without length")
+
+
+def t_denied(gw, up, tmp):
+    before = up.request_lines()
+    c = H2Client(gw.port)
+    try:
+        s1 = c.request("GET", f"{DENIED}:{up.port}", "/secret")
+        s2 = c.request("POST", f"{DENIED}:{up.port}", "/upload", body=b"x" * 100000)
+        s3 = c.request("GET", "127.0.0.1:%d" % up.port, "/private")
+        r1, r2, r3 = c.response(s1), c.response(s2), c.response(s3)
+        # The connection is still usable after denials.
+        s4 = c.request("GET", f"{UP}:{up.port}", "/after-deny")
+        r4 = c.response(s4)
+    finally:
+        c.close()
+    for r, rule in ((r1, "deny-denied"), (r2, "deny-denied")):
+        eq(r["headers"].get(":status"), "403", "denied status")
+        eq(r["headers"].get("content-type"), "application/json", "denied content-type")
+        eq(r["headers"].get("x-sovgw-decision"), f"deny; rule={rule}", "decision header")
+        doc = json.loads(bytes(r["data"]))
+        eq(doc["rule"], rule, "JSON rule")
+        check(doc["error"] and "reason" in doc, f"JSON body {doc}")
+    eq(r3["headers"].get(":status"), "403", "loopback target refused (private-range guard)")
+    eq(r4["headers"].get(":status"), "200", "allowed after denials on the same connection")
+    eq(up.request_lines() - before, 1, "only the allowed request reached the upstream")
+
+
+def t_bad_heads(gw, up, tmp):
+    before = up.request_lines()
+    c = H2Client(gw.port)
+    try:
+        s_noauth = c.request("GET", None, "/x")
+        s_conn = c.request("GET", f"{UP}:{up.port}", "/x", headers=[("connection", "close")])
+        s_connect = c.request("CONNECT", f"{UP}:{up.port}", "/")
+        s_scheme = c.request("GET", f"{UP}:{up.port}", "/x", scheme="ftp")
+        s_userinfo = c.request("GET", f"u@{UP}:{up.port}", "/x")
+        big = [(f"x-h{i}", "v" * 200) for i in range(600)]
+        s_big = c.request("GET", f"{UP}:{up.port}", "/x", headers=big)
+        res = {k: c.response(s) for k, s in (("noauth", s_noauth), ("conn", s_conn),
+                                              ("connect", s_connect), ("scheme", s_scheme),
+                                              ("userinfo", s_userinfo), ("big", s_big))}
+        s_ok = c.request("GET", f"{UP}:{up.port}", "/still-ok")
+        ok = c.response(s_ok)
+    finally:
+        c.close()
+    # nghttp2 itself resets it (PROTOCOL_ERROR), or the gateway answers 400.
+    check(status(res["noauth"]) in ("400", "reset 1"), f"missing :authority: {status(res['noauth'])}")
+    check(res["conn"]["reset"] is not None,
+          f"connection field must reset the stream (RFC 9113 8.2.2): {res['conn']}")
+    eq(status(res["scheme"]), "400", "unsupported :scheme")
+    eq(status(res["userinfo"]), "400", "userinfo in :authority")
+    eq(status(res["big"]), "431", "header list beyond max-head")
+    connect = res["connect"]
+    check(status(connect) == "501" or connect["reset"] is not None,
+          f"CONNECT over h2 refused: {status(connect)}")
+    eq(status(ok), "200", "connection still usable")
+    eq(up.request_lines() - before, 1, "no refused request reached the upstream")
+
+
+def t_multiplex_h2load(gw, up, tmp):
+    n = 400
+    r = subprocess.run(["h2load", "-n", str(n), "-c", "4", "-m", "50",
+                        "-H", f":authority: {UP}:{up.port}",
+                        f"http://127.0.0.1:{gw.port}/multi"],
+                       capture_output=True, text=True, timeout=60, env=CLEAN_ENV)
+    eq(r.returncode, 0, f"h2load exit ({r.stderr[-300:]})")
+    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+                  r"(\d+) failed, (\d+) errored", r.stdout)
+    check(m, f"h2load output: {r.stdout[-800:]}")
+    eq((int(m.group(4)), int(m.group(5)), int(m.group(6))), (n, 0, 0),
+       "h2load succeeded/failed/errored")
+    m2 = re.search(r"status codes: (\d+) 2xx", r.stdout)
+    eq(int(m2.group(1)), n, "2xx responses")
+
+
+def t_concurrent_streams_one_conn(gw, up, tmp):
+    """Many streams in flight at once on one connection, slow upstream."""
+    c = H2Client(gw.port)
+    try:
+        sids = [c.request("GET", f"{UP}:{up.port}", f"/slow?ms=300&i={i}") for i in range(40)]
+        t0 = time.monotonic()
+        res = [c.response(s, 30) for s in sids]
+        took = time.monotonic() - t0
+    finally:
+        c.close()
+    eq([r["headers"].get(":status") for r in res], ["200"] * 40, "all streams")
+    eq({bytes(r["data"]) for r in res}, {b"slow done\n"}, "bodies")
+    print(f"# 40 streams x 300 ms upstream on one h2 connection: {took:.2f} s")
+
+
+def t_h2_upstream(gw, ng, files):
+    c = H2Client(gw.port)
+    try:
+        sids = [(i, c.request("GET", f"{H2}:{ng.port}", f"/f{i}", scheme="https"))
+                for i in range(len(files))]
+        body = os.urandom(200 * 1024)
+        spost = c.request("POST", f"{H2}:{ng.port}", "/echo", scheme="https",
+                          headers=[("content-length", str(len(body)))], body=body)
+        for i, sid in sids:
+            st = c.response(sid, 30)
+            eq(st["headers"].get(":status"), "200", f"/f{i} status")
+            eq(md5(bytes(st["data"])), files[i], f"/f{i} body")
+        st = c.response(spost, 30)
+        eq(st["headers"].get(":status"), "200", "POST through the h2 upstream")
+        eq(md5(bytes(st["data"])), md5(body), "echoed body")
+    finally:
+        c.close()
+
+
+def t_rapid_reset(gw, up, tmp):
+    before = up.request_lines()
+    c = H2Client(gw.port)
+    try:
+        for i in range(3000):
+            sid = c.c.get_next_available_stream_id()
+            c.c.send_headers(sid, [(":method", "GET"), (":authority", f"{UP}:{up.port}"),
+                                   (":scheme", "http"), (":path", f"/rr{i}")])
+            c.c.reset_stream(sid, 8)  # CANCEL
+            if i % 100 == 99:
+                try:
+                    c.flush()
+                except OSError:
+                    break
+        try:
+            c.flush()
+        except OSError:
+            pass
+        end = time.monotonic() + 10
+        while c.goaway is None and not c.closed and time.monotonic() < end:
+            c.pump(0.2)
+    finally:
+        c.close()
+    check(c.goaway is not None, "no GOAWAY after 3000 HEADERS+RST_STREAM pairs")
+    check(c.goaway.error_code != 0, f"GOAWAY error code {c.goaway.error_code}")
+    # Healthy afterwards, and the reset streams cost no upstream request.
+    c2 = H2Client(gw.port)
+    try:
+        st = c2.response(c2.request("GET", f"{UP}:{up.port}", "/after-rr"))
+    finally:
+        c2.close()
+    eq(st["headers"].get(":status"), "200", "gateway answers after the rapid reset")
+    sent = up.request_lines() - before
+    check(sent <= 50, f"{sent} reset streams reached the upstream")
+    st, _, _ = gw.admin_get("/healthz")
+    eq(st, 200, "/healthz")
+
+
+def t_slow_reader(gw, up, tmp):
+    """The client's stream window stays closed: the gateway stops reading the
+    upstream (bounded RSS); then the client reads and every byte arrives."""
+    c = H2Client(gw.port, auto_ack=False, timeout=30)
+    try:
+        base = rss_kb(gw.pid)
+        sid = c.request("GET", f"{UP}:{up.port}", f"/bytes?n={BIG}")
+        st = c.streams[sid]
+        c.wait(lambda: st["headers"] is not None, 10, "response head")
+        end = time.monotonic() + 3
+        while time.monotonic() < end:
+            c.pump(0.2)
+        grown = rss_kb(gw.pid) - base
+        check(grown < RSS_BOUND_KB, f"gateway RSS grew {grown} KiB while the client stalled")
+        check(len(st["data"]) < BIG // 4, f"{len(st['data'])} bytes arrived without window")
+        got = len(st["data"])
+        c.c.acknowledge_received_data(got, sid)
+        c.auto_ack = True
+        c.flush()
+        c.wait(lambda: st["ended"] or st["reset"] is not None, 120, "the whole body")
+    finally:
+        c.close()
+    eq(len(st["data"]), BIG, "body length after resuming")
+    eq(md5(bytes(st["data"])), pattern_md5(BIG), "body content after resuming")
+
+
+def t_sigterm_drain(tmp, up, pol):
+    """nghttp holds one slow stream; SIGTERM: GOAWAY, the stream completes,
+    the gateway exits 0 once it is done."""
+    with Gateway(pol, args=["--workers", "1", "--drain-timeout-ms", "10000"]
+                 + resolve_args([UP], up.port), tmp=tmp) as gw:
+        path = "/slow?ms=1500&drain=1"
+        p = subprocess.Popen(nghttp_cmd(gw, f"{UP}:{up.port}", path, ["-v"]),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=CLEAN_ENV)
+        try:
+            wait_until(lambda: any(r["path"] == path for r in up.requests), 10,
+                       "the slow request upstream")
+            gw.proc.send_signal(15)
+            out, err = p.communicate(timeout=20)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        text = out.decode("latin-1")
+        eq(p.returncode, 0, f"nghttp exit ({err[-300:]!r})")
+        check("recv GOAWAY frame" in text, f"GOAWAY on SIGTERM: {text[-800:]}")
+        check(":status: 200" in text and "slow done" in text,
+              f"in-flight stream completes during drain: {text[-800:]}")
+        # Its last stream done, the gateway exits by itself (a second signal
+        # would cut the drain short).
+        try:
+            gw.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+        check(gw.proc.poll() is not None, "gateway still running after its last stream ended")
+        eq(gw.stop(timeout=5), 0, "exit status after the drain")
+
+
+def main():
+    run = Runner("test_h2c_downstream", budget=240)
+    tmp = TempDir()
+    try:
+        pol = policy([("deny-denied", {"host": DENIED}, "deny"),
+                      ("allow-up", {"host": UP}, "allow"),
+                      ("allow-h2", {"host": H2}, "allow")])
+        ca = CA(tmp.join("ca"))
+        leaf = ca.leaf([H2])
+        os.makedirs(tmp.join("htdocs"))
+        files = []
+        for i in range(8):
+            data = os.urandom(1000 + i * 37000)
+            files.append(md5(data))
+            tmp.write(f"htdocs/f{i}", data)
+        with Upstream() as up, \
+                Nghttpd(tmp.join("htdocs"), tls=leaf, workdir=tmp.path,
+                        extra=["--echo-upload"]) as ng:
+            args = ["--workers", "2", "--upstream-ca", ca.cert] + \
+                resolve_args([UP, DENIED], up.port) + resolve_args([H2], ng.port)
+            with Gateway(pol, args=args, tmp=tmp) as gw:
+                run.run("GET through an HTTP/1.1 upstream, decision log", t_get_h1, gw, up, tmp)
+                run.run("nghttp prior knowledge, chunked upstream body", t_nghttp_get, gw, up, tmp)
+                run.run("POST bodies larger than the window", t_post_bodies, gw, up, tmp)
+                run.run("denied: 403 JSON, nothing upstream", t_denied, gw, up, tmp)
+                run.run("bad request heads", t_bad_heads, gw, up, tmp)
+                run.run("h2load: 400 requests, 4 connections x 50 streams", t_multiplex_h2load,
+                        gw, up, tmp)
+                run.run("40 concurrent streams on one connection", t_concurrent_streams_one_conn,
+                        gw, up, tmp)
+                run.run("TLS h2 upstream (nghttpd)", t_h2_upstream, gw, ng, files)
+                run.run("rapid reset: GOAWAY, gateway healthy", t_rapid_reset, gw, up, tmp)
+                run.run("slow reader: bounded RSS, then the whole body", t_slow_reader,
+                        gw, up, tmp)
+            run.run("SIGTERM: GOAWAY, in-flight stream completes", t_sigterm_drain, tmp, up, pol)
+    except Exception as e:
+        run.fail("setup", e)
+    finally:
+        tmp.cleanup()
+    run.done()
+
+
+if __name__ == "__main__":
+    main()
