@@ -812,6 +812,23 @@ static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const 
     /* every byte of the call is either looked at by the finder (which says
        whether it met a byte >= 0x80) or is a run character, pad or line end */
     int ascii = 1;
+    if (b->run == 0 && n < 16) {
+        /* short (a key, a number, a word): no run of B64_MIN_RUN fits, only
+           the run that ends it is held, and a byte >= 0x80 is looked for
+           with a word or two; the finder's setup would cost more */
+        size_t t = n;
+        while (t > 0 && b64_class[p[t - 1]] == B64C_CHAR)
+            t--;
+        if (t < n) {
+            b->mode = B64M_SHORT;
+            b->run = n - t;
+            b->nb64 = n - t;
+            copy_short(b->held, p + t, n - t);
+            b->held_len = n - t;
+            b->in_held = 1;
+        }
+        return b64_short_high(p, n) ? b->out->data(b->out->ctx, p, n) : b64_pass_ascii(b, p, n);
+    }
     while (i < n) {
         if (b->run == 0) {
             int f;
