@@ -610,6 +610,53 @@ static int js_value_start(struct dec_json *j, uint8_t c, uint64_t at)
     return SGW_OK;
 }
 
+/* After a string: the bytes that usually lead to the next one (": \"" after
+ * a key, ", \"" between members and elements) are taken here with direct
+ * branches instead of the state dispatch, making the same transitions as
+ * json_feed's structure loop; anything else stops it, at the byte it did
+ * not take. Returns the index of that byte (after the '"' that starts a
+ * string). */
+static size_t js_fast_struct(struct dec_json *j, const uint8_t *p, size_t n, size_t i)
+{
+    for (;;) {
+        while (i < n && p[i] == ' ')
+            i++;
+        if (i == n)
+            return i;
+        uint8_t c = p[i];
+        switch (j->st) {
+        case JS_COLON:
+            if (c != ':')
+                return i;
+            j->st = JS_VALUE;
+            i++;
+            break;
+        case JS_AFTER:
+            if (c != ',')
+                return i;
+            j->st = j->stack[j->depth - 1] == '{' ? JS_OBJ_KEY : JS_VALUE;
+            i++;
+            break;
+        case JS_VALUE:
+            if (c != '"')
+                return i;
+            j->seen = 1;
+            j->in_key = 0;
+            j->st = JS_STR;
+            return i + 1;
+        case JS_OBJ_KEY:
+            if (c != '"')
+                return i;
+            j->in_key = 1;
+            j->key_len = 0;
+            j->st = JS_STR;
+            return i + 1;
+        default:
+            return i;
+        }
+    }
+}
+
 static int json_feed(struct dec *d, const uint8_t *p, size_t n)
 {
     struct dec_json *j = (struct dec_json *)d;
@@ -622,6 +669,7 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
         uint8_t c;
         switch (j->st) {
         case JS_STR: {
+        str_again:;
             /* a run of plain characters and valid UTF-8 sequences, passed on
                in one call; a sequence cut by the end of the call is checked
                on with the next one */
@@ -710,6 +758,12 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
                 }
                 i++;
                 rc = js_str_end(j);
+                if (rc == SGW_OK) {
+                    /* the usual way to the next string, with direct branches */
+                    i = js_fast_struct(j, p, n, i);
+                    if (j->st == JS_STR && i < n)
+                        goto str_again;
+                }
             } else if (c == '\\') {
                 i++;
                 j->esc[0] = '\\';
