@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "proxy/internal.h"
 
@@ -36,6 +38,24 @@
 #define PX_H2D_CONN_WINDOW (1024 * 1024) /* connection receive window */
 #define PX_H2D_RST_BURST 1000            /* client stream resets tolerated in a burst */
 #define PX_H2D_RST_RATE 33               /* ... and per second after it */
+#define PX_H2D_BIG 4096                  /* nghttp2 blocks this large come from mmap */
+#define PX_H2D_MAPS 6                    /* ... at most this many per session */
+#define PX_H2D_FRAMEBUF (9 + 1 + 16384)  /* nghttp2's outbound frame buffer chunk */
+#define PX_H2D_TRIM_MS 250               /* idle this long: give the big blocks' pages back */
+
+/* Memory of an idle session. nghttp2 allocates ~25 KiB per session up front,
+ * most of it a 16 KiB outbound frame buffer and a 4 KiB stream hash table.
+ * Blocks of PX_H2D_BIG and more are private anonymous mappings (untouched
+ * pages cost no RSS), and once the session has had no stream and nothing to
+ * send for PX_H2D_TRIM_MS their pages go back to the kernel: the frame
+ * buffer's content is dead between frames, and other blocks only when they
+ * are all zero (an empty stream table), so MADV_DONTNEED (which refills with
+ * zeros) changes nothing nghttp2 can observe. */
+struct h2d_block {
+    void *p;
+    size_t len;
+    int zeroed;                   /* from calloc: only trimmed when still all zero */
+};
 
 struct px_h2d {
     nghttp2_session *s;           /* owned */
@@ -45,7 +65,103 @@ struct px_h2d {
     int read_paused;              /* output above the high watermark: input waits */
     int blocked;                  /* a send callback hit the high watermark */
     int resume;                   /* a stream drained: resume paused upstreams */
+    int trim_pending;             /* the idle timer's first stage trims memory */
+    struct h2d_block big[PX_H2D_MAPS];
 };
+
+/* ------------------------------------------------------------ allocator */
+
+static void *big_alloc(struct px_h2d *h, size_t n, int zeroed)
+{
+    if (n < PX_H2D_BIG)
+        return NULL;
+    for (size_t i = 0; i < PX_H2D_MAPS; i++) {
+        if (h->big[i].p)
+            continue;
+        size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+        size_t len = (n + pg - 1) / pg * pg;
+        void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return NULL;
+        h->big[i].p = p;
+        h->big[i].len = len;
+        h->big[i].zeroed = zeroed;
+        return p;
+    }
+    return NULL;
+}
+
+static struct h2d_block *big_find(struct px_h2d *h, const void *p)
+{
+    for (size_t i = 0; i < PX_H2D_MAPS && p; i++)
+        if (h->big[i].p == p)
+            return &h->big[i];
+    return NULL;
+}
+
+static void *mem_malloc(size_t n, void *ud)
+{
+    void *p = big_alloc(ud, n, 0);
+    return p ? p : malloc(n);
+}
+
+static void mem_free(void *p, void *ud)
+{
+    struct h2d_block *b = big_find(ud, p);
+    if (!b) {
+        free(p);
+        return;
+    }
+    munmap(b->p, b->len);
+    b->p = NULL;
+}
+
+static void *mem_calloc(size_t k, size_t n, void *ud)
+{
+    if (n && k > SIZE_MAX / n)
+        return NULL;
+    void *p = big_alloc(ud, k * n, 1); /* fresh mappings are zero */
+    return p ? p : calloc(k, n);
+}
+
+static void *mem_realloc(void *p, size_t n, void *ud)
+{
+    if (!p)
+        return mem_malloc(n, ud); /* how nghttp2 allocates its frame buffer */
+    struct h2d_block *b = big_find(ud, p);
+    if (!b)
+        return realloc(p, n);
+    void *q = mem_malloc(n, ud);
+    if (!q)
+        return NULL;
+    memcpy(q, p, b->len < n ? b->len : n);
+    mem_free(p, ud);
+    return q;
+}
+
+static int all_zero(const void *p, size_t n)
+{
+    const uint64_t *w = p;
+    for (size_t i = 0; i < n / sizeof(*w); i++)
+        if (w[i])
+            return 0;
+    return 1;
+}
+
+/* The session is idle (no stream, nothing queued): see struct h2d_block. */
+static void h2d_trim(struct px_h2d *h)
+{
+    if (h->streams || nghttp2_session_want_write(h->s))
+        return;
+    for (size_t i = 0; i < PX_H2D_MAPS; i++) {
+        struct h2d_block *b = &h->big[i];
+        if (!b->p)
+            continue;
+        int dead = !b->zeroed && b->len >= PX_H2D_FRAMEBUF && b->len - PX_H2D_FRAMEBUF < 4096;
+        if (dead || all_zero(b->p, b->len))
+            madvise(b->p, b->len, MADV_DONTNEED);
+    }
+}
 
 static void h2d_schedule(struct px_conn *c)
 {
@@ -137,8 +253,11 @@ static void h2d_idle_check(struct px_conn *c)
         h2d_schedule(c); /* the kick flushes the GOAWAY, then closes */
         return;
     }
-    if (c->tmode != PX_TM_RESP)
-        conn_timer(c, PX_TM_IDLE, h2d_rt(c)->cfg->idle_timeout_ms);
+    if (c->tmode != PX_TM_RESP) {
+        int ms = h2d_rt(c)->cfg->idle_timeout_ms;
+        h->trim_pending = ms > PX_H2D_TRIM_MS;
+        conn_timer(c, PX_TM_IDLE, h->trim_pending ? PX_H2D_TRIM_MS : ms);
+    }
 }
 
 /* ----------------------------------------------------------- callbacks */
@@ -598,12 +717,16 @@ int px_h2d_start(struct px_conn *c)
     nghttp2_option_set_max_continuations(opt, 8);
     nghttp2_option_set_stream_reset_rate_limit(opt, PX_H2D_RST_BURST, PX_H2D_RST_RATE);
     nghttp2_option_set_max_deflate_dynamic_table_size(opt, 4096);
-    if (nghttp2_session_server_new2(&h->s, cb, c, opt) != 0)
+    nghttp2_option_set_no_closed_streams(opt, 1); /* the stream table empties when idle */
+    nghttp2_mem mem = {h, mem_malloc, mem_free, mem_calloc, mem_realloc};
+    if (nghttp2_session_server_new3(&h->s, cb, c, opt, &mem) != 0)
         goto out;
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, (uint32_t)rt->cfg->h2_max_streams},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)rt->lim.max_head},
         {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 0},
+        /* PRIORITY frames are ignored: no idle streams kept for a priority tree. */
+        {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
     };
     if (nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, iv, SGW_ARRAY_LEN(iv)) != 0)
         goto out;
@@ -621,7 +744,7 @@ out:
     }
     c->h2d = h;
     sgw_log(SGW_LOG_DEBUG, PX_MOD, "%s HTTP/2 prior knowledge", c->client);
-    conn_timer(c, PX_TM_IDLE, rt->cfg->idle_timeout_ms);
+    h2d_idle_check(c);
     /* The preface is still in the input: nghttp2 checks it itself. */
     px_h2d_on_read(c);
     return SGW_OK;
@@ -716,6 +839,12 @@ void px_h2d_on_timer(struct px_conn *c, int mode)
     if (mode == PX_TM_IDLE || mode == PX_TM_HEADER) {
         if (h->n_streams > 0)
             return;
+        if (mode == PX_TM_IDLE && h->trim_pending) {
+            h->trim_pending = 0;
+            h2d_trim(h);
+            conn_timer(c, PX_TM_IDLE, h2d_rt(c)->cfg->idle_timeout_ms - PX_H2D_TRIM_MS);
+            return;
+        }
         nghttp2_submit_goaway(h->s, NGHTTP2_FLAG_NONE,
                               nghttp2_session_get_last_proc_stream_id(h->s), NGHTTP2_NO_ERROR,
                               NULL, 0);
