@@ -11,7 +11,8 @@
 #include "classifiers/decode_internal.h"
 
 /* One allocation: this header, then the two text stages
- * (dec_text_stages_size() bytes at a 64-byte offset). */
+ * (dec_text_stages_size() bytes at a 64-byte offset), then room for the
+ * first decoder that fits in CHAIN_SPARE bytes. */
 struct cls_decode_chain {
     struct dec *head;      /* owned */
     struct dec_b64 *b64;   /* first text stage (in this block) */
@@ -21,6 +22,7 @@ struct cls_decode_chain {
 };
 
 #define CHAIN_HEAD_SIZE ((sizeof(struct cls_decode_chain) + 63u) & ~(size_t)63u)
+#define CHAIN_SPARE 2048u
 
 /* ---- generic decoder plumbing ---- */
 
@@ -32,10 +34,19 @@ void *dec_alloc(size_t size, const struct dec_ops *ops, struct dec_env *env, uns
 void *dec_alloc_head(size_t size, size_t zero, const struct dec_ops *ops, struct dec_env *env,
                      unsigned nest)
 {
-    struct dec *d = malloc(size);
-    if (!d)
-        return NULL;
+    struct dec *d;
+    int in_chain = 0;
+    if (env->spare && size <= env->spare_len) {
+        d = env->spare;
+        env->spare = NULL;
+        in_chain = 1;
+    } else {
+        d = malloc(size);
+        if (!d)
+            return NULL;
+    }
     memset(d, 0, zero < sizeof(*d) ? sizeof(*d) : zero > size ? size : zero);
+    d->in_chain = in_chain;
     d->ops = ops;
     d->env = env;
     d->nest = nest;
@@ -67,7 +78,8 @@ void dec_free(struct dec *d)
         struct dec *next = d->next;
         if (d->ops->destroy)
             d->ops->destroy(d);
-        free(d);
+        if (!d->in_chain)
+            free(d);
         d = next;
     }
 }
@@ -598,6 +610,11 @@ int dec_build_type(struct dec_env *env, const char *ct, size_t ctlen, unsigned n
     struct media m;
     if (nest > DEC_MAX_NEST)
         return dec_new_reject(env, nest, "decoder nesting too deep", out);
+    if (ct && ctlen == 16 && memcmp(ct, "application/json", 16) == 0) {
+        /* the most common type, without parameters: what parsing gives */
+        static const struct media json_media = {"application/json", "", "", 0};
+        return build_kind(env, MK_JSON, &json_media, nest, record, out);
+    }
     media_parse(ct ? ct : "", ct ? ctlen : 0, &m);
     enum media_kind k = media_kind(m.type);
     const char *cs = m.charset;
@@ -1092,7 +1109,8 @@ int cls_decode_chain_new(const char *content_type, const char *content_encoding,
         !final->uninspectable)
         goto fail;
     rc = SGW_ENOMEM;
-    c = malloc(CHAIN_HEAD_SIZE + dec_text_stages_size());
+    size_t stages = (dec_text_stages_size() + 63u) & ~(size_t)63u;
+    c = malloc(CHAIN_HEAD_SIZE + stages + CHAIN_SPARE);
     if (!c)
         goto fail;
     memset(c, 0, offsetof(struct cls_decode_chain, env) + offsetof(struct dec_env, reasons));
@@ -1107,6 +1125,8 @@ int cls_decode_chain_new(const char *content_type, const char *content_encoding,
     if (c->env.lim.max_depth > 1024)
         c->env.lim.max_depth = 1024;
     dec_text_stages_init((uint8_t *)c + CHAIN_HEAD_SIZE, final, &c->b64, &c->norm);
+    c->env.spare = (uint8_t *)c + CHAIN_HEAD_SIZE + stages;
+    c->env.spare_len = CHAIN_SPARE;
     c->env.text = dec_b64_sink(c->b64);
     rc = dec_build_chain(&c->env, content_type, content_encoding, 0, 1, &c->head);
     if (rc != SGW_OK)

@@ -40,6 +40,10 @@ struct dec_env {
     char path[DEC_PATH_LEN];      /* "gzip>json" */
     unsigned codings;             /* compression layers built so far on the main line */
     unsigned n_reports;
+    /* room in the chain's block for one decoder (the first that fits takes
+       it: no allocation for the usual single JSON decoder) */
+    void *spare;
+    size_t spare_len;
     /* reasons handed to uninspectable() stay valid until the chain is freed
        (last: written before read, so never zeroed) */
     char reasons[DEC_MAX_REPORTS][DEC_REASON_LEN];
@@ -65,6 +69,7 @@ struct dec {
     unsigned nest;       /* how many byte decoders are above this one */
     int dead;            /* reported uninspectable: ignores further input */
     int finished;
+    int in_chain;        /* lives in the chain's own block: not freed alone */
     uint64_t fed; /* bytes fed so far (for "at byte N") */
 };
 
