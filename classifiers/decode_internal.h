@@ -198,5 +198,9 @@ void dec_simd_cap(int level);
  * level. */
 enum { B64F_ASCII = 1, B64F_TAIL = 2 };
 size_t dec_b64_find_run_impl(const uint8_t *p, size_t n, int level, int *flags);
+/* For n < 16: the start of the run of base64 characters that ends p, and
+ * *high = 1 when a byte is >= 0x80 (the base64 stage's path for short
+ * data), with the code of `level`. For tests. */
+size_t dec_b64_short_tail_impl(const uint8_t *p, size_t n, int level, int *high);
 
 #endif

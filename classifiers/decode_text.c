@@ -586,14 +586,13 @@ static size_t b64_find_run(const uint8_t *p, size_t n)
 #if defined(__x86_64__)
 /* Bit k set when p[k] (k < 16) is a base64 character (SSE2); *hi gets the
  * bytes >= 0x80. */
-static inline uint32_t b64_mask16_sse2(const uint8_t *p, uint32_t *hi)
+static inline uint32_t b64_class16_sse2(__m128i v)
 {
     const __m128i lo_a = _mm_set1_epi8('a'), hi_z = _mm_set1_epi8('z');
     const __m128i lo_0 = _mm_set1_epi8('0'), hi_9 = _mm_set1_epi8('9');
     const __m128i c20 = _mm_set1_epi8(0x20);
     const __m128i plus = _mm_set1_epi8('+'), slash = _mm_set1_epi8('/');
     const __m128i dash = _mm_set1_epi8('-'), under = _mm_set1_epi8('_');
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
     __m128i l = _mm_or_si128(v, c20); /* letters folded to lower case */
     __m128i letter = _mm_and_si128(_mm_cmpeq_epi8(_mm_max_epu8(l, lo_a), l),
                                    _mm_cmpeq_epi8(_mm_min_epu8(l, hi_z), l));
@@ -602,8 +601,14 @@ static inline uint32_t b64_mask16_sse2(const uint8_t *p, uint32_t *hi)
     __m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, plus), _mm_cmpeq_epi8(v, slash)),
                               _mm_or_si128(_mm_cmpeq_epi8(v, dash), _mm_cmpeq_epi8(v, under)));
     __m128i all = _mm_or_si128(_mm_or_si128(letter, digit), sp);
-    *hi = (uint32_t)_mm_movemask_epi8(v);
     return (uint32_t)_mm_movemask_epi8(all);
+}
+
+static inline uint32_t b64_mask16_sse2(const uint8_t *p, uint32_t *hi)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    *hi = (uint32_t)_mm_movemask_epi8(v);
+    return b64_class16_sse2(v);
 }
 
 static inline uint32_t b64_mask32_sse2(const uint8_t *p, uint32_t *hi)
@@ -621,16 +626,21 @@ static inline uint32_t b64_mask32_sse2(const uint8_t *p, uint32_t *hi)
 #define B64_LO 10, 14, 14, 14, 14, 14, 14, 14, 14, 14, 12, 5, 4, 5, 4, 21
 #define B64_HI 0, 0, 1, 2, 4, 24, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0
 
-__attribute__((target("avx2"))) static inline uint32_t b64_mask16_avx2(const uint8_t *p,
-                                                                       uint32_t *hi)
+__attribute__((target("avx2"))) static inline uint32_t b64_class16_avx2(__m128i v)
 {
     const __m128i lo = _mm_setr_epi8(B64_LO), ht = _mm_setr_epi8(B64_HI);
     const __m128i m0f = _mm_set1_epi8(0x0f);
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
     __m128i c = _mm_and_si128(_mm_shuffle_epi8(lo, _mm_and_si128(v, m0f)),
                               _mm_shuffle_epi8(ht, _mm_and_si128(_mm_srli_epi16(v, 4), m0f)));
-    *hi = (uint32_t)_mm_movemask_epi8(v);
     return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(c, _mm_setzero_si128())) ^ 0xffffu;
+}
+
+__attribute__((target("avx2"))) static inline uint32_t b64_mask16_avx2(const uint8_t *p,
+                                                                       uint32_t *hi)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    *hi = (uint32_t)_mm_movemask_epi8(v);
+    return b64_class16_avx2(v);
 }
 
 __attribute__((target("avx2"))) static inline uint32_t b64_mask32_avx2(const uint8_t *p,
@@ -645,6 +655,29 @@ __attribute__((target("avx2"))) static inline uint32_t b64_mask32_avx2(const uin
     return ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(c, _mm256_setzero_si256()));
 }
 #endif
+
+/* For p[0..n), n < 16: the start of the run of base64 characters that ends
+ * it; *hi nonzero when a byte is >= 0x80. From 8 bytes on, the two
+ * overlapping words are classified together (CLASS16: a 16-byte class mask),
+ * below that byte by byte. */
+#define B64_SHORT_TAIL(p, n, hi, CLASS16)                                                         \
+    do {                                                                                           \
+        if ((n) >= 8) {                                                                            \
+            uint64_t a_, b_;                                                                       \
+            memcpy(&a_, p, 8);                                                                     \
+            memcpy(&b_, (p) + (n)-8, 8);                                                           \
+            __m128i v_ = _mm_set_epi64x((long long)b_, (long long)a_);                             \
+            uint32_t m16_ = CLASS16(v_);                                                           \
+            uint32_t m_ = (m16_ & 0xffu) | (m16_ >> 8) << ((n)-8); /* bit k: p[k] */              \
+            *(hi) = (a_ | b_) & 0x8080808080808080ull;                                             \
+            return (n) - (size_t)__builtin_clz(~(m_ << (32 - (n))));                               \
+        }                                                                                          \
+        size_t t_ = (n);                                                                           \
+        while (t_ > 0 && b64_class[(p)[t_ - 1]] == B64C_CHAR)                                      \
+            t_--;                                                                                  \
+        *(hi) = b64_short_high(p, n);                                                              \
+        return t_;                                                                                 \
+    } while (0)
 
 /* Nonzero when one of p[0..v) (v < 16) is >= 0x80: overlapping words. */
 static inline uint64_t b64_short_high(const uint8_t *p, size_t v)
@@ -661,8 +694,30 @@ static inline uint64_t b64_short_high(const uint8_t *p, size_t v)
         memcpy(&b, p + v - 4, 4);
         return (a | b) & 0x80808080u;
     }
-    return (uint64_t)((p[0] | p[v / 2] | p[v - 1]) & 0x80);
+    return v ? (uint64_t)((p[0] | p[v / 2] | p[v - 1]) & 0x80) : 0;
 }
+
+static size_t b64_short_tail_scalar(const uint8_t *p, size_t n, uint64_t *hi)
+{
+    size_t t = n;
+    while (t > 0 && b64_class[p[t - 1]] == B64C_CHAR)
+        t--;
+    *hi = b64_short_high(p, n);
+    return t;
+}
+
+#if defined(__x86_64__)
+static inline size_t b64_short_tail_sse2(const uint8_t *p, size_t n, uint64_t *hi)
+{
+    B64_SHORT_TAIL(p, n, hi, b64_class16_sse2);
+}
+
+__attribute__((target("avx2"))) static inline size_t b64_short_tail_avx2(const uint8_t *p, size_t n,
+                                                                         uint64_t *hi)
+{
+    B64_SHORT_TAIL(p, n, hi, b64_class16_avx2);
+}
+#endif
 
 /* The class mask of p[0..v), 0 < v < 64 (the whole input), without reading
  * past p + v: overlapping loads. Below 16 bytes no run of 24 fits, so only
@@ -803,8 +858,28 @@ static int b64_pass_ascii(struct dec_b64 *b, const uint8_t *p, size_t n)
 typedef size_t (*b64_find_fn)(const uint8_t *, size_t, int *);
 
 /* The data stage, instantiated per SIMD level with its finder inlined. */
+typedef size_t (*b64_tail_fn)(const uint8_t *, size_t, uint64_t *);
+
+size_t dec_b64_short_tail_impl(const uint8_t *p, size_t n, int level, int *high)
+{
+    uint64_t h = 0;
+    size_t t;
+#if defined(__x86_64__)
+    if (level >= DEC_SIMD_AVX2)
+        t = b64_short_tail_avx2(p, n, &h);
+    else if (level >= DEC_SIMD_SSE2)
+        t = b64_short_tail_sse2(p, n, &h);
+    else
+#endif
+        t = b64_short_tail_scalar(p, n, &h);
+    (void)level;
+    *high = h != 0;
+    return t;
+}
+
 static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const uint8_t *p,
-                                                               size_t n, b64_find_fn find)
+                                                               size_t n, b64_find_fn find,
+                                                               b64_tail_fn short_tail)
 {
     struct dec_b64 *b = ctx;
     size_t i = 0, fwd = 0, rs = 0;
@@ -816,9 +891,8 @@ static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const 
         /* short (a key, a number, a word): no run of B64_MIN_RUN fits, only
            the run that ends it is held, and a byte >= 0x80 is looked for
            with a word or two; the finder's setup would cost more */
-        size_t t = n;
-        while (t > 0 && b64_class[p[t - 1]] == B64C_CHAR)
-            t--;
+        uint64_t high;
+        size_t t = short_tail(p, n, &high);
         if (t < n) {
             b->mode = B64M_SHORT;
             b->run = n - t;
@@ -827,7 +901,7 @@ static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const 
             b->held_len = n - t;
             b->in_held = 1;
         }
-        return b64_short_high(p, n) ? b->out->data(b->out->ctx, p, n) : b64_pass_ascii(b, p, n);
+        return high ? b->out->data(b->out->ctx, p, n) : b64_pass_ascii(b, p, n);
     }
     while (i < n) {
         if (b->run == 0) {
@@ -938,18 +1012,18 @@ static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const 
 
 static int b64_data_scalar(void *ctx, const uint8_t *p, size_t n)
 {
-    return b64_data_body(ctx, p, n, b64_find_run_scalar);
+    return b64_data_body(ctx, p, n, b64_find_run_scalar, b64_short_tail_scalar);
 }
 
 #if defined(__x86_64__)
 static int b64_data_sse2(void *ctx, const uint8_t *p, size_t n)
 {
-    return b64_data_body(ctx, p, n, b64_find_run_sse2);
+    return b64_data_body(ctx, p, n, b64_find_run_sse2, b64_short_tail_sse2);
 }
 
 __attribute__((target("avx2"))) static int b64_data_avx2(void *ctx, const uint8_t *p, size_t n)
 {
-    return b64_data_body(ctx, p, n, b64_find_run_avx2);
+    return b64_data_body(ctx, p, n, b64_find_run_avx2, b64_short_tail_avx2);
 }
 #endif
 

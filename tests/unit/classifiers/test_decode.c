@@ -321,6 +321,18 @@ static void test_simd_b64_find(void)
         for (size_t i = 0; i < want; i++)
             if (buf[i] >= 0x80)
                 want_flags &= ~B64F_ASCII;
+        for (int level = DEC_SIMD_SCALAR; level <= top && n < 16; level++) {
+            int high = -1, want_high = 0;
+            for (size_t i = 0; i < n; i++)
+                want_high |= buf[i] >= 0x80;
+            size_t got = dec_b64_short_tail_impl(buf, n, level, &high);
+            if (got != want || high != want_high) {
+                fprintf(stderr, "b64 short tail level %d n %zu: want %zu/%d got %zu/%d\n", level,
+                        n, want, want_high, got, high);
+                failures++;
+                return;
+            }
+        }
         for (int level = DEC_SIMD_SCALAR; level <= top; level++) {
             int flags = 0;
             size_t got = dec_b64_find_run_impl(buf, n, level, &flags);
@@ -1267,6 +1279,17 @@ static void test_simd_levels_pipeline(void)
                               "%s{\"k%d\":\"pre \\u00e9\xef\xbc\x94\xe2\x80\x8b %s%s post\\n\"}",
                               i ? "," : "", i, (i % 4 == 0) ? "x" : "", blob);
         CHECK(n < cap - 30000);
+    }
+    /* short values (the short path of the base64 stage): every length up to
+       20 from an alphabet of run characters, separators and UTF-8 */
+    static const char *const bits[] = {"a", "Z", "9", "+", "/", "_", "-", " ", ".", "=",
+                                       "\xc3\xa9", "\xef\xbc\x94"};
+    for (int i = 0; i < 2000; i++) {
+        n += (size_t)snprintf(j + n, cap - n, ",\"");
+        for (size_t k = rnd() % 21; k > 0; k--)
+            n += (size_t)snprintf(j + n, cap - n, "%s", bits[rnd() % SGW_ARRAY_LEN(bits)]);
+        n += (size_t)snprintf(j + n, cap - n, "\"");
+        CHECK(n < cap - 100);
     }
     n += (size_t)snprintf(j + n, cap - n, "]");
     static const char *const types[] = {"application/json", "text/plain"};
