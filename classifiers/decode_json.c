@@ -60,6 +60,7 @@ __attribute__((target("avx2"))) static size_t find_special_avx2(const uint8_t *p
     const __m256i c1f = _mm256_set1_epi8(0x1f);
     size_t i = 0;
     for (; i + 64 <= n; i += 64) {
+        __builtin_prefetch(p + i + 1024); /* the input is met here first */
         __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
         __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 32));
         __m256i ma = _mm256_or_si256(_mm256_cmpeq_epi8(a, q), _mm256_cmpeq_epi8(a, bs));
