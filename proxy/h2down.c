@@ -384,39 +384,49 @@ struct hdr_view {
  * HTTP/1.1 head. The forwarded table gets "host" = :authority (an h1
  * upstream's Host, an h2 upstream's :authority) and the cookie fields joined
  * with "; " (RFC 9113 §8.2.3). Returns NULL or the reason for a 400. */
-static const char *build_request(struct px_req *r, int end_stream)
+/* The next record at raw[*off..len): 1 with name/value, 0 at the end (or
+ * at a record that does not fit, which only a bug could produce). */
+static int next_record(const uint8_t *raw, size_t len, size_t *off, struct sgw_slice *name,
+                       struct sgw_slice *value)
+{
+    if (len - *off < 8)
+        return 0;
+    uint32_t l[2];
+    memcpy(l, raw + *off, sizeof(l));
+    if ((size_t)l[0] > len - *off - 8 || (size_t)l[1] > len - *off - 8 - l[0])
+        return 0;
+    *name = sgw_slice_make((const char *)raw + *off + 8, l[0]);
+    *value = sgw_slice_make(name->ptr + l[0], l[1]);
+    *off += 8 + (size_t)l[0] + (size_t)l[1];
+    return 1;
+}
+
+const char *px_h2d_build_request(struct px_req *r, int end_stream)
 {
     size_t raw_len = evbuffer_get_length(r->d_in);
     const uint8_t *raw = evbuffer_pullup(r->d_in, -1);
     if (raw_len && !raw)
         return "out of memory";
     /* Sizes first: field bytes (plus the separators of joined cookies). */
-    size_t nf = 0, bytes = 0;
-    for (size_t off = 0; off + 8 <= raw_len;) {
-        uint32_t l[2];
-        memcpy(l, raw + off, sizeof(l));
-        off += 8 + (size_t)l[0] + (size_t)l[1];
-        bytes += (size_t)l[0] + (size_t)l[1] + 2;
+    size_t nf = 0, bytes = 0, off = 0;
+    struct sgw_slice name, val;
+    while (next_record(raw, raw_len, &off, &name, &val)) {
+        bytes += name.len + val.len + 2;
         nf++;
     }
-    size_t hoff = (bytes + 16 + 15) & ~(size_t)15;
+    size_t hoff = (bytes + 16 + 6 + 15) & ~(size_t)15; /* + "cookie" once */
     r->head = malloc(hoff + (nf + 1) * sizeof(struct px_h1_header));
     if (!r->head)
         return "out of memory";
     struct px_h1_header *tab = (struct px_h1_header *)(void *)(r->head + hoff);
     char *p = r->head;
-    size_t nh = 0;
+    size_t nh = 0, ncookie = 0;
     struct hdr_view v;
     memset(&v, 0, sizeof(v));
-    struct px_h1_header *cookie = NULL;
-    for (size_t off = 0; off + 8 <= raw_len;) {
-        uint32_t l[2];
-        memcpy(l, raw + off, sizeof(l));
-        const char *nm = (const char *)raw + off + 8;
-        const char *val = nm + l[0];
-        off += 8 + (size_t)l[0] + (size_t)l[1];
-        struct sgw_slice name = sgw_slice_make(nm, l[0]);
-        if (l[0] > 0 && nm[0] == ':') {
+    for (off = 0; next_record(raw, raw_len, &off, &name, &val);) {
+        if (name.len == 0)
+            return "empty header field name"; /* nghttp2 refuses it first */
+        if (name.ptr[0] == ':') {
             struct sgw_slice *dst = NULL;
             if (sgw_slice_eq_lit(name, ":method"))
                 dst = &v.method;
@@ -428,50 +438,71 @@ static const char *build_request(struct px_req *r, int end_stream)
                 dst = &v.path;
             else
                 return "unknown pseudo-header field";
-            memcpy(p, val, l[1]);
-            *dst = sgw_slice_make(p, l[1]);
-            p += l[1];
+            if (dst->ptr)
+                return "duplicate pseudo-header field";
+            memcpy(p, val.ptr, val.len);
+            *dst = sgw_slice_make(p, val.len);
+            p += val.len;
             continue;
         }
         if (sgw_slice_eq_lit(name, "host")) {
-            memcpy(p, val, l[1]);
-            v.host = sgw_slice_make(p, l[1]);
-            p += l[1];
+            if (v.host.ptr)
+                return "duplicate host field";
+            memcpy(p, val.ptr, val.len);
+            v.host = sgw_slice_make(p, val.len);
+            p += val.len;
             continue; /* replaced by the one host field below */
+        }
+        if (sgw_slice_eq_lit(name, "cookie")) {
+            ncookie++;
+            continue; /* joined below */
         }
         if (sgw_slice_eq_lit(name, "content-length")) {
             uint64_t cl = 0;
-            if (sgw_parse_u64(val, l[1], UINT64_MAX, &cl) != SGW_OK)
+            if (sgw_parse_u64(val.ptr, val.len, UINT64_MAX, &cl) != SGW_OK)
                 return "invalid content-length";
             if (v.have_cl && cl != v.cl)
                 return "differing content-length fields";
             v.have_cl = 1;
             v.cl = cl;
         }
-        if (cookie && sgw_slice_eq_lit(name, "cookie")) {
-            /* The joined value grows in place: it is the last thing written. */
-            if (cookie->value.ptr + cookie->value.len != p)
-                return "cookie fields out of order";
-            memcpy(p, "; ", 2);
-            memcpy(p + 2, val, l[1]);
-            p += 2 + l[1];
-            cookie->value.len += 2 + l[1];
-            continue;
+        memcpy(p, name.ptr, name.len);
+        tab[nh].name = sgw_slice_make(p, name.len);
+        p += name.len;
+        memcpy(p, val.ptr, val.len);
+        tab[nh].value = sgw_slice_make(p, val.len);
+        p += val.len;
+        nh++;
+    }
+    if (ncookie) {
+        /* One cookie field toward HTTP/1.1, crumbs joined with "; " (RFC 9113 §8.2.3). */
+        memcpy(p, "cookie", 6);
+        tab[nh].name = sgw_slice_make(p, 6);
+        p += 6;
+        char *start = p;
+        for (off = 0; next_record(raw, raw_len, &off, &name, &val);) {
+            if (!sgw_slice_eq_lit(name, "cookie"))
+                continue;
+            if (p != start) {
+                memcpy(p, "; ", 2);
+                p += 2;
+            }
+            memcpy(p, val.ptr, val.len);
+            p += val.len;
         }
-        memcpy(p, nm, l[0]);
-        tab[nh].name = sgw_slice_make(p, l[0]);
-        p += l[0];
-        memcpy(p, val, l[1]);
-        tab[nh].value = sgw_slice_make(p, l[1]);
-        p += l[1];
-        if (sgw_slice_eq_lit(name, "cookie"))
-            cookie = &tab[nh];
+        tab[nh].value = sgw_slice_make(start, (size_t)(p - start));
         nh++;
     }
     evbuffer_drain(r->d_in, raw_len);
     struct px_req_msg *m = &r->msg;
     if (v.method.len == 0 || v.method.len >= sizeof(r->method))
         return "invalid :method";
+    for (size_t i = 0; i < v.method.len; i++) {
+        unsigned char ch = (unsigned char)v.method.ptr[i];
+        static const char tchar[] = "!#$%&'*+-.^_`|~";
+        if (!isalnum(ch) && !memchr(tchar, ch, sizeof(tchar) - 1))
+            return "invalid :method"; /* a token (nghttp2 checks it first) */
+    }
     memcpy(r->method, v.method.ptr, v.method.len);
     r->method[v.method.len] = '\0';
     m->method = v.method;
@@ -535,7 +566,7 @@ static const char *build_request(struct px_req *r, int end_stream)
 static void request_ready(struct px_conn *c, struct px_req *r, int end_stream)
 {
     r->d_in_end = end_stream;
-    const char *why = r->d_err ? NULL : build_request(r, end_stream);
+    const char *why = r->d_err ? NULL : px_h2d_build_request(r, end_stream);
     evbuffer_drain(r->d_in, evbuffer_get_length(r->d_in)); /* header records */
     r->d_body = 1;
     if (r->d_err) {
@@ -563,6 +594,8 @@ static void start_ready(struct px_conn *c)
             continue;
         r->d_ready = 0;
         px_req_stream_begin(r);
+        if (!c->dead && r->up)
+            px_up_flush(r); /* a pooled h1 upstream: the request goes out now */
     }
 }
 

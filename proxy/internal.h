@@ -87,7 +87,8 @@ struct px_worker {
     int draining;
     struct px_conn *conns;        /* list of live downstream connections */
     int n_conns;
-    struct px_upconn *ups;        /* list of live upstream connections */
+    struct px_upconn *ups;        /* live upstream connections that may take a request */
+    struct px_upconn *ups_busy;   /* live HTTP/1.1 and tunnel ones serving one (upstream.c) */
     int n_refusing;               /* 503-refused connections still lingering */
     int n_idle;
     struct px_req *req_cache;     /* finished request structs kept for reuse (h2_next list) */
@@ -259,6 +260,7 @@ struct px_upconn {
     uint16_t port;
     int tls;
     int tunnel;                   /* raw connection for CONNECT, never pooled */
+    int parked;                   /* on w->ups_busy instead of w->ups */
     struct sockaddr_storage addr;
     socklen_t addrlen;
     struct px_req *req;           /* h1/tunnel: the request it serves (borrowed) */
@@ -417,6 +419,11 @@ void px_h2d_resp_end(struct px_req *r);
 void px_h2d_reset(struct px_req *r);             /* RST_STREAM(INTERNAL_ERROR) after a cut */
 int px_h2d_congested(const struct px_req *r);
 void px_h2d_consumed(struct px_req *r, size_t n); /* request DATA taken: reopen the window */
+/* Turns the request header records collected in r->d_in (<u32 name len><u32
+ * value len><name><value>, names lowercase as nghttp2 delivers them) into the
+ * request: r->head, r->msg, method, host, port, tls, is_connect. NULL, or the
+ * reason for a 400 (r->head may be allocated either way). Exposed for the fuzzer. */
+const char *px_h2d_build_request(struct px_req *r, int end_stream);
 
 /* ---- dns.c ---- */
 typedef void (*px_dns_cb)(void *arg, int err, const struct evutil_addrinfo *ai);

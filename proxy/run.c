@@ -238,6 +238,8 @@ static void worker_cleanup(struct px_worker *w)
     }
     while (w->ups)
         px_up_free(w->ups);
+    while (w->ups_busy)
+        px_up_free(w->ups_busy);
     px_worker_req_cache_free(w);
     if (w->notify_ev)
         event_free(w->notify_ev);

@@ -56,6 +56,33 @@ static void up_kick_cb(evutil_socket_t fd, short what, void *arg)
         px_h2_flush_kick(u);
 }
 
+/* The worker's upstream connections are on two lists: w->ups_busy holds the
+ * HTTP/1.1 (and tunnel) connections that serve a request and cannot take
+ * another, w->ups all others (idle ones at the front). px_up_attach only
+ * scans w->ups, so its cost does not grow with the requests in flight. */
+static void ul_unlink(struct px_upconn *u)
+{
+    struct px_upconn **head = u->parked ? &u->w->ups_busy : &u->w->ups;
+    if (u->prev)
+        u->prev->next = u->next;
+    else
+        *head = u->next;
+    if (u->next)
+        u->next->prev = u->prev;
+    u->prev = u->next = NULL;
+}
+
+static void ul_push(struct px_upconn *u, int parked)
+{
+    struct px_upconn **head = parked ? &u->w->ups_busy : &u->w->ups;
+    u->parked = parked;
+    u->prev = NULL;
+    u->next = *head;
+    if (*head)
+        (*head)->prev = u;
+    *head = u;
+}
+
 void px_up_close(struct px_upconn *u)
 {
     if (u->dead)
@@ -86,12 +113,7 @@ void px_up_free(struct px_upconn *u)
         event_free(u->timer);
     if (u->kick)
         event_free(u->kick);
-    if (u->prev)
-        u->prev->next = u->next;
-    else
-        w->ups = u->next;
-    if (u->next)
-        u->next->prev = u->prev;
+    ul_unlink(u);
     px_metrics_upstream_conn(-1);
     free(u);
 }
@@ -131,6 +153,16 @@ static int key_match(const struct px_upconn *u, const struct px_req *r)
            strcmp(u->host, r->host) == 0 &&
            same_addr(&u->addr, &r->addrs[r->addr_idx]);
 }
+
+/* Could u take another request at all (before comparing keys)? Busy HTTP/1.1
+ * connections are the bulk of the list under load and never can. */
+static int up_usable(const struct px_upconn *u)
+{
+    if (u->h2)
+        return u->state == PX_UP_BUSY || u->state == PX_UP_IDLE;
+    return u->state == PX_UP_IDLE || (u->tls && u->state == PX_UP_CONNECTING);
+}
+
 
 static void waiter_add(struct px_upconn *u, struct px_req *r)
 {
@@ -282,6 +314,8 @@ static void h1_finish(struct px_upconn *u)
     if (reuse) {
         u->state = PX_UP_IDLE;
         w->n_idle++;
+        ul_unlink(u);
+        ul_push(u, 0); /* found first by the next px_up_attach */
         int ms = w->rt->cfg->pool_idle_ms;
         struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
         evtimer_add(u->timer, &tv);
@@ -645,7 +679,7 @@ void px_up_attach(struct px_req *r, int fresh)
     r->stream_id = 0;
     if (!r->is_connect && !fresh) {
         for (struct px_upconn *u = w->ups; u; u = u->next) {
-            if (!key_match(u, r))
+            if (!up_usable(u) || !key_match(u, r))
                 continue;
             if (u->h2 && (u->state == PX_UP_BUSY || u->state == PX_UP_IDLE) && px_h2_can_take(u)) {
                 r->up_reused = 1;
@@ -663,6 +697,8 @@ void px_up_attach(struct px_req *r, int fresh)
                 evtimer_del(u->timer);
                 w->n_idle--;
                 u->state = PX_UP_BUSY;
+                ul_unlink(u); /* the scan stops at u: ends the loop right after */
+                ul_push(u, 1);
                 u->req = r;
                 r->up = u;
                 r->up_reused = 1;
@@ -694,10 +730,9 @@ void px_up_attach(struct px_req *r, int fresh)
         u->bev = tls_bev(w, r->host);
     else
         u->bev = bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    u->next = w->ups;
-    if (w->ups)
-        w->ups->prev = u;
-    w->ups = u;
+    /* Plain HTTP/1.1 and tunnels serve only this request until idle; a TLS
+     * one may turn out h2 (ALPN) and take more. */
+    ul_push(u, !u->tls);
     px_metrics_upstream_conn(1);
     if (!u->kick || !u->timer || !u->bev) {
         px_up_free(u);
