@@ -179,12 +179,15 @@ run_h1() {
   done
 }
 
-# run_h2c NAME PORT PID: h2load over prior-knowledge h2c (reverse forwarders only)
+# run_h2c NAME PORT PID [AUTHORITY]: h2load over prior-knowledge h2c; AUTHORITY
+# (host:port of the origin) makes it a forward-proxy request for sovgw
 run_h2c() {
   command -v h2load >/dev/null || return 0
   local name=$1 port=$2 pid=$3 t0 t1 out rps reqs ok cpu mean
+  local -a hdr=()
+  [ -n "${4:-}" ] && hdr=(-H ":authority: $4")
   t0=$(cpu_ticks "$pid")
-  out=$(h2load -c "$CONNS" -m 10 -t "$THREADS" -D "${DUR%s}" "http://127.0.0.1:$port/" 2>&1 || true)
+  out=$(h2load -c "$CONNS" -m 10 -t "$THREADS" -D "${DUR%s}" "${hdr[@]}" "http://127.0.0.1:$port/" 2>&1 || true)
   t1=$(cpu_ticks "$pid")
   rps=$(echo "$out" | awk '/^finished in/ {gsub(",", "", $4); print $4}')
   reqs=$(echo "$out" | awk '/^requests:/ {print $8}')
@@ -210,17 +213,18 @@ run_lat() {
   log "$1 latency, 1 connection: p50 $p50 µs, p99 $p99 µs ($rps req/s)"
 }
 
-# idle NAME PORT TARGET HOST PID: RSS per idle keep-alive client connection
+# idle NAME PORT TARGET HOST PID [h2]: RSS per idle keep-alive client connection
+# (h2: per idle HTTP/2 connection after the preface and SETTINGS exchange)
 IDLE=$WORK/idle.txt
 : >"$IDLE"
 idle() {
   [ "${BENCH_SKIP_IDLE:-0}" = 1 ] && return 0
-  local name=$1 port=$2 target=$3 host=$4 pid=$5 r0 r1 held failed i
+  local name=$1 port=$2 target=$3 host=$4 pid=$5 mode=${6:-h1} r0 r1 held failed i
   sleep 0.5
   r0=$(rss_kb "$pid")
   rm -f "$WORK/idle.ready"
   start_bg "$WORK/idle.log" python3 "$ROOT/bench/proxy_idle.py" "$port" "$IDLE_N" "$target" "$host" \
-    "$WORK/idle.ready"
+    "$WORK/idle.ready" "$mode"
   local ipid=$BGPID
   for i in $(seq 900); do [ -s "$WORK/idle.ready" ] && break; sleep 0.1; done
   sleep 1
@@ -270,12 +274,26 @@ for w in 1 2; do
     # idle first: on a fresh process, before load has warmed its pools
     [ "$w" = 1 ] && idle "sovgw (1 worker)" "$P" "$ABS" "$UPHOST:$UP" "$SPID"
     run_h1 "sovgw ($w worker$([ "$w" = 1 ] || echo s))" "$P" "$ABS" "$UPHOST:$UP" "$SPID"
+    run_h2c "sovgw ($w worker$([ "$w" = 1 ] || echo s))" "$P" "$SPID" "$UPHOST:$UP"
     [ "$w" = 1 ] && run_lat "sovgw (1 worker)" "$P" "$ABS2" "$UPHOST:$UP2"
   else
     log "sovgw ($w worker(s)) did not run: $(tail -3 "$WORK/sovgw-$w.out" | tr '\n' ' ')"
   fi
   stop_pid "$SPID"
 done
+
+# Idle HTTP/2 connections on a fresh process (memory freed by the HTTP/1.1
+# idle run would otherwise be reused and hide the cost).
+if [ "${BENCH_SKIP_IDLE:-0}" != 1 ]; then
+  P=$(free_port)
+  ( cd "$WORK" && exec "$SOVGW" run --policy "$WORK/policy.yaml" --listen "127.0.0.1:$P" \
+      --admin off --workers 1 --log-file "$WORK/sovgw-idle.log" --log-level warn --max-connections "$MAXCONN" ) \
+    >"$WORK/sovgw-idle.out" 2>&1 &
+  SPID=$!
+  PIDS+=("$SPID")
+  wait_port "$P" "$WORK/sovgw-idle.out" && idle "sovgw (1 worker), HTTP/2" "$P" / x "$SPID" h2
+  stop_pid "$SPID"
+fi
 
 # ---------------------------------------------------------------- peers
 for peer in "${AVAIL[@]}"; do
@@ -317,6 +335,15 @@ EOF
         fi
         stop_pid "$HP"
       done
+      if [ "${BENCH_SKIP_IDLE:-0}" != 1 ]; then # idle HTTP/2, fresh process
+        P=$(free_port)
+        sed -e "s/^  nbthread .*/  nbthread 1/" -e "s/^  bind 127.0.0.1:[0-9]*$/  bind 127.0.0.1:$P/" \
+          -e "/^frontend fe2/,\$d" "$WORK/haproxy.cfg" >"$WORK/haproxy-idle.cfg"
+        start_bg "$WORK/haproxy-idle.log" haproxy -db -f "$WORK/haproxy-idle.cfg"
+        HP=$BGPID
+        wait_port "$P" "$WORK/haproxy-idle.log" && idle "HAProxy (1 thread), HTTP/2" "$P" / x "$HP" h2
+        stop_pid "$HP"
+      fi
       ;;
     nghttpx)
       start_bg "$WORK/nghttpx.log" nghttpx "--frontend=127.0.0.1,$P;no-tls" "--backend=127.0.0.1,$UP" \
@@ -517,6 +544,26 @@ fi
         }
       }' "$RESULTS"
   fi
+  if grep -q '^sovgw (1 worker)|h2c|' "$RESULTS"; then
+    echo
+    echo "Ratios: sovgw (1 worker) / peer, h2c downstream (h2load -c$CONNS -m10; sovgw forwards each stream"
+    echo "to the HTTP/1.1 origin as an explicit proxy, the peers as fixed-upstream forwarders)"
+    echo
+    echo "| peer | req/s ratio | CPU/req ratio |"
+    echo "| --- | ---: | ---: |"
+    awk -F'|' '
+      $2 == "h2c" { rps[$1] = $4; cpu[$1] = $6; if (!($1 in seen)) { seen[$1] = 1; order[n++] = $1 } }
+      END {
+        s = "sovgw (1 worker)"
+        for (i = 0; i < n; i++) {
+          p = order[i]
+          if (p ~ /^sovgw/) continue
+          rr = (rps[p] > 0 ? sprintf("%.2f", rps[s] / rps[p]) : "n/a")
+          cr = (cpu[p] + 0 > 0 && cpu[s] != "n/a" ? sprintf("%.2f", cpu[s] / cpu[p]) : "n/a")
+          printf "| %s | %s | %s |\n", p, rr, cr
+        }
+      }' "$RESULTS"
+  fi
   if [ -s "$H2RES" ]; then
     echo
     echo "HTTP/1.1 clients through the proxy to an HTTP/2 origin over TLS (nghttpd, 1 thread, ALPN h2,"
@@ -541,7 +588,8 @@ fi
   fi
   if [ -s "$IDLE" ]; then
     echo
-    echo "Memory per idle keep-alive client connection ($IDLE_N connections, each after one request):"
+    echo "Memory per idle keep-alive client connection ($IDLE_N connections, each after one request;"
+    echo "HTTP/2 rows: after the preface and SETTINGS exchange, no request):"
     echo
     echo "| proxy | held | failed | RSS before (KiB) | RSS after (KiB) | KiB per connection |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: |"
