@@ -611,16 +611,17 @@ static int js_value_start(struct dec_json *j, uint8_t c, uint64_t at)
     return SGW_OK;
 }
 
-/* After a string: the bytes that usually lead to the next one (": \"" after
- * a key, ", \"" between members and elements) are taken here with direct
- * branches instead of the state dispatch, making the same transitions as
- * json_feed's structure loop; anything else stops it, at the byte it did
- * not take. Returns the index of that byte (after the '"' that starts a
- * string). */
+/* After a string: the structure up to the next string (": \"" after a key,
+ * ", \"" between members and elements, brackets opening and closing) is
+ * taken here with direct branches instead of the state dispatch, making
+ * the same transitions as json_feed's structure loop; anything else
+ * (numbers, literals, errors, nesting at the limit) stops it, at the byte
+ * it did not take. Returns the index of that byte (after the '"' that
+ * starts a string). */
 static size_t js_fast_struct(struct dec_json *j, const uint8_t *p, size_t n, size_t i)
 {
     for (;;) {
-        while (i < n && p[i] == ' ')
+        while (i < n && is_ws(p[i]))
             i++;
         if (i == n)
             return i;
@@ -630,31 +631,54 @@ static size_t js_fast_struct(struct dec_json *j, const uint8_t *p, size_t n, siz
             if (c != ':')
                 return i;
             j->st = JS_VALUE;
-            i++;
             break;
         case JS_AFTER:
-            if (c != ',')
+            if (c == ',') {
+                j->st = j->stack[j->depth - 1] == '{' ? JS_OBJ_KEY : JS_VALUE;
+            } else if ((c == '}' || c == ']') && j->stack[j->depth - 1] == (c == '}' ? '{' : '[')) {
+                j->depth--; /* js_pop, the brackets matching */
+                js_value_done(j);
+            } else {
                 return i;
-            j->st = j->stack[j->depth - 1] == '{' ? JS_OBJ_KEY : JS_VALUE;
-            i++;
+            }
             break;
+        case JS_ARR_FIRST:
+            if (c == ']') {
+                j->depth--; /* the top is the '[' just opened */
+                js_value_done(j);
+                break;
+            }
+            __attribute__((fallthrough)); /* a value */
         case JS_VALUE:
-            if (c != '"')
+            if (c == '"') {
+                j->seen = 1;
+                j->in_key = 0;
+                j->st = JS_STR;
+                return i + 1;
+            }
+            if ((c != '{' && c != '[') || j->depth >= j->max_depth)
                 return i;
-            j->seen = 1;
-            j->in_key = 0;
-            j->st = JS_STR;
-            return i + 1;
+            j->seen = 1; /* js_value_start, then js_push */
+            j->stack[j->depth++] = c;
+            j->st = c == '{' ? JS_OBJ_FIRST : JS_ARR_FIRST;
+            break;
+        case JS_OBJ_FIRST:
         case JS_OBJ_KEY:
-            if (c != '"')
+            if (c == '"') {
+                j->in_key = 1;
+                j->key_len = 0;
+                j->st = JS_STR;
+                return i + 1;
+            }
+            if (c != '}' || j->st != JS_OBJ_FIRST)
                 return i;
-            j->in_key = 1;
-            j->key_len = 0;
-            j->st = JS_STR;
-            return i + 1;
+            j->depth--; /* the top is the '{' just opened */
+            js_value_done(j);
+            break;
         default:
             return i;
         }
+        i++;
     }
 }
 

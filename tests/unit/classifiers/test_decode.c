@@ -455,6 +455,17 @@ static void test_json_stage(void)
     EXPECT("application/json", NULL, "[\"\\ud83d\\n\"]", "!unpaired surrogate in JSON at byte 9!");
     EXPECT("application/json", NULL, "[\"\\ud83d\"]", "!unpaired surrogate in JSON at byte 8!");
     EXPECT("application/json", NULL, "[\"ab\\u12G4\"]", "ab!invalid JSON escape at byte 8!");
+    /* the structure between strings (taken on a fast path after a string):
+       nesting, empty containers, whitespace, and errors right after one */
+    EXPECT("application/json", NULL, "{\"a\": [\"x\", {\"b\":\"y\"}, [], [[\"z\"]]], \"c\": {}}",
+           "a|{a}x|b|{b}y|z|c|{c}");
+    EXPECT("application/json", NULL, "[\n\t\"a\" ,\r\n \"b\"\n]", "a|b|");
+    EXPECT("application/json", NULL, "[\"a\"}", "a|!malformed JSON at byte 4!");
+    EXPECT("application/json", NULL, "{\"a\":\"x\"]", "a|{a}x|!malformed JSON at byte 8!");
+    EXPECT("application/json", NULL, "{\"a\" \"x\"}", "a|{a}!malformed JSON at byte 5!");
+    EXPECT("application/json", NULL, "[\"a\",]", "a|!malformed JSON at byte 5!");
+    EXPECT("application/json", NULL, "[\"a\"] [", "a|!malformed JSON at byte 6!");
+    EXPECT("application/x-ndjson", NULL, "{\"a\":\"x\"}\n[\"y\",{}]\n", "a|{a}x|y|");
     free(in);
     free(want);
 }
