@@ -1028,11 +1028,16 @@ int px_h2d_resp_head(struct px_req *r, int status, const struct px_h1_header *h,
     size_t names = 0;
     for (size_t i = 0; i < n; i++)
         names += h[i].name.len;
-    char *lower = malloc(names + 1);
-    nghttp2_nv *nva = malloc((n + 5) * sizeof(*nva));
+    /* Lowercase copies of the names: on the stack unless unusually long. */
+    char lower_buf[2048];
+    char *lower = names < sizeof(lower_buf) ? lower_buf : malloc(names + 1);
+    nghttp2_nv nva_buf[PX_H1_MAX_HEADERS + 5];
+    nghttp2_nv *nva = n <= PX_H1_MAX_HEADERS ? nva_buf : malloc((n + 5) * sizeof(*nva));
     if (!lower || !nva) {
-        free(lower);
-        free(nva);
+        if (lower != lower_buf)
+            free(lower);
+        if (nva != nva_buf)
+            free(nva);
         return SGW_ENOMEM;
     }
     char st[8], cl[24], dec[96], rule_h[80];
@@ -1068,8 +1073,10 @@ int px_h2d_resp_head(struct px_req *r, int status, const struct px_h1_header *h,
     NV(nva, k, "via", 3, "1.1 sovgw", 9);
     NV(nva, k, "x-sovgw-decision", 16, dec, (size_t)decl);
     int rc = submit(r, nva, k, has_body);
-    free(lower);
-    free(nva);
+    if (lower != lower_buf)
+        free(lower);
+    if (nva != nva_buf)
+        free(nva);
     if (rc == SGW_OK && !has_body)
         r->d_out_eof = 1;
     (void)c;

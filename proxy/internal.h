@@ -39,7 +39,7 @@
 #define PX_HIGH_WM (512u * 1024u)   /* client output above this: stop reading upstream */
 #define PX_LOW_WM (128u * 1024u)    /* ... and resume below this */
 #define PX_TUNNEL_WM (256u * 1024u) /* tunnel: peer output above this stops the other side */
-#define PX_POOL_MAX_IDLE 256        /* idle upstream connections kept per worker */
+#define PX_POOL_MAX_IDLE 1024       /* idle upstream connections kept per worker */
 #define PX_HOLD_MAX (1024u * 1024u) /* request body held before connecting upstream */
 #define PX_HOLD_GLOBAL (256u * 1024u * 1024u) /* all held bodies of the process */
 #define PX_LINGER_MS 1000           /* lingering close: wait this long for the client's EOF */

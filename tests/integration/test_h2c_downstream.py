@@ -279,9 +279,13 @@ def t_bad_heads(gw, up, tmp):
         s_userinfo = c.request("GET", f"u@{UP}:{up.port}", "/x")
         big = [(f"x-h{i}", "v" * 200) for i in range(600)]
         s_big = c.request("GET", f"{UP}:{up.port}", "/x", headers=big)
+        # HPACK bomb: one 4000-byte field indexed once, then referenced 2000
+        # times (a few KiB on the wire, 8 MB decoded).
+        s_bomb = c.request("GET", f"{UP}:{up.port}", "/x", headers=[("x-bomb", "b" * 4000)] * 2000)
         res = {k: c.response(s) for k, s in (("noauth", s_noauth), ("conn", s_conn),
                                               ("connect", s_connect), ("scheme", s_scheme),
-                                              ("userinfo", s_userinfo), ("big", s_big))}
+                                              ("userinfo", s_userinfo), ("big", s_big),
+                                              ("bomb", s_bomb))}
         s_ok = c.request("GET", f"{UP}:{up.port}", "/still-ok")
         ok = c.response(s_ok)
     finally:
@@ -293,6 +297,8 @@ def t_bad_heads(gw, up, tmp):
     eq(status(res["scheme"]), "400", "unsupported :scheme")
     eq(status(res["userinfo"]), "400", "userinfo in :authority")
     eq(status(res["big"]), "431", "header list beyond max-head")
+    eq(status(res["bomb"]), "431", "HPACK bomb")
+    check(rss_kb(gw.pid) < 256 * 1024, f"gateway RSS {rss_kb(gw.pid)} KiB after the HPACK bomb")
     connect = res["connect"]
     check(status(connect) == "501" or connect["reset"] is not None,
           f"CONNECT over h2 refused: {status(connect)}")
@@ -348,6 +354,24 @@ def t_h2_upstream(gw, ng, files):
         eq(md5(bytes(st["data"])), md5(body), "echoed body")
     finally:
         c.close()
+
+
+def t_too_many_streams(gw, up, tmp):
+    """120 streams sent before the gateway's SETTINGS arrived: at most 100
+    (SETTINGS_MAX_CONCURRENT_STREAMS) are served, the others refused."""
+    c = H2Client(gw.port)
+    try:
+        sids = [c.request("GET", f"{UP}:{up.port}", f"/slow?ms=400&many={i}") for i in range(120)]
+        res = [c.response(s, 30) for s in sids]
+    finally:
+        c.close()
+    ok = sum(1 for r in res if status(r) == "200")
+    refused = sum(1 for r in res if r["reset"] == 7)  # REFUSED_STREAM
+    check(ok <= 100, f"{ok} streams served over the limit of 100")
+    check(ok >= 1 and ok + refused == 120,
+          f"served {ok}, refused {refused}: {[status(r) for r in res][:130]}")
+    served = sum(1 for r in up.requests if "many=" in r["path"])
+    eq(served, ok, "upstream saw only the served streams")
 
 
 def t_rapid_reset(gw, up, tmp):
@@ -477,6 +501,8 @@ def main():
                 run.run("40 concurrent streams on one connection", t_concurrent_streams_one_conn,
                         gw, up, tmp)
                 run.run("TLS h2 upstream (nghttpd)", t_h2_upstream, gw, ng, files)
+                run.run("more streams than SETTINGS_MAX_CONCURRENT_STREAMS", t_too_many_streams,
+                        gw, up, tmp)
                 run.run("rapid reset: GOAWAY, gateway healthy", t_rapid_reset, gw, up, tmp)
                 run.run("slow reader: bounded RSS, then the whole body", t_slow_reader,
                         gw, up, tmp)
