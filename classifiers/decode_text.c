@@ -1056,18 +1056,28 @@ static int b64_flush(struct dec_b64 *b)
     return b64_run_end(b, NULL, 0);
 }
 
+/* Boundaries and contexts go to the normalisation stage by a direct call
+ * when it is next (as in every chain): one indirect call less per event. */
 static int b64_boundary(void *ctx)
 {
     struct dec_b64 *b = ctx;
     int rc = b64_flush(b);
-    return rc != SGW_OK ? rc : b->out->boundary(b->out->ctx);
+    if (rc != SGW_OK)
+        return rc;
+    if (b->out->boundary == norm_boundary)
+        return norm_boundary(b->out->ctx);
+    return b->out->boundary(b->out->ctx);
 }
 
 static int b64_context(void *ctx, const uint8_t *p, size_t n)
 {
     struct dec_b64 *b = ctx;
     int rc = b64_flush(b);
-    return rc != SGW_OK ? rc : b->out->context(b->out->ctx, p, n);
+    if (rc != SGW_OK)
+        return rc;
+    if (b->out->context == norm_context)
+        return norm_context(b->out->ctx, p, n);
+    return b->out->context(b->out->ctx, p, n);
 }
 
 static int b64_uninspectable(void *ctx, const char *reason, uint32_t flags)
