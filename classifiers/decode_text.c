@@ -584,8 +584,8 @@ static size_t b64_find_run(const uint8_t *p, size_t n)
 }
 
 #if defined(__x86_64__)
-/* Bit k set when p[k] (k < 16) is a base64 character (SSE2); *hi gets the
- * bytes >= 0x80. */
+/* Bit k set when byte k of v is a base64 character (SSE2 compares); the
+ * mask16/mask32 forms load p and also give the bytes >= 0x80 in *hi. */
 static inline uint32_t b64_class16_sse2(__m128i v)
 {
     const __m128i lo_a = _mm_set1_epi8('a'), hi_z = _mm_set1_epi8('z');
