@@ -55,6 +55,7 @@ struct h2d_block {
     void *p;
     size_t len;
     int zeroed;                   /* from calloc: only trimmed when still all zero */
+    int framebuf;                 /* an outbound frame buffer: dead between frames */
 };
 
 struct px_h2d {
@@ -71,7 +72,7 @@ struct px_h2d {
 
 /* ------------------------------------------------------------ allocator */
 
-static void *big_alloc(struct px_h2d *h, size_t n, int zeroed)
+static void *big_alloc(struct px_h2d *h, size_t n, int zeroed, int framebuf)
 {
     if (n < PX_H2D_BIG)
         return NULL;
@@ -86,6 +87,7 @@ static void *big_alloc(struct px_h2d *h, size_t n, int zeroed)
         h->big[i].p = p;
         h->big[i].len = len;
         h->big[i].zeroed = zeroed;
+        h->big[i].framebuf = framebuf;
         return p;
     }
     return NULL;
@@ -101,7 +103,7 @@ static struct h2d_block *big_find(struct px_h2d *h, const void *p)
 
 static void *mem_malloc(size_t n, void *ud)
 {
-    void *p = big_alloc(ud, n, 0);
+    void *p = big_alloc(ud, n, 0, 0);
     return p ? p : malloc(n);
 }
 
@@ -120,14 +122,18 @@ static void *mem_calloc(size_t k, size_t n, void *ud)
 {
     if (n && k > SIZE_MAX / n)
         return NULL;
-    void *p = big_alloc(ud, k * n, 1); /* fresh mappings are zero */
+    void *p = big_alloc(ud, k * n, 1, 0); /* fresh mappings are zero */
     return p ? p : calloc(k, n);
 }
 
 static void *mem_realloc(void *p, size_t n, void *ud)
 {
-    if (!p)
-        return mem_malloc(n, ud); /* how nghttp2 allocates its frame buffer */
+    if (!p) {
+        /* nghttp2's frame buffer chunks (and only they) start as realloc(NULL,
+         * 9 + 1 + 16384); its other buffers come from malloc or calloc. */
+        void *q = big_alloc(ud, n, 0, n >= PX_H2D_FRAMEBUF);
+        return q ? q : malloc(n);
+    }
     struct h2d_block *b = big_find(ud, p);
     if (!b)
         return realloc(p, n);
@@ -157,8 +163,7 @@ static void h2d_trim(struct px_h2d *h)
         struct h2d_block *b = &h->big[i];
         if (!b->p)
             continue;
-        int dead = !b->zeroed && b->len >= PX_H2D_FRAMEBUF && b->len - PX_H2D_FRAMEBUF < 4096;
-        if (dead || all_zero(b->p, b->len))
+        if (b->framebuf || all_zero(b->p, b->len))
             madvise(b->p, b->len, MADV_DONTNEED);
     }
 }
