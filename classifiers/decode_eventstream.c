@@ -6,9 +6,10 @@
  *
  * Both CRC32s are verified (a mismatch is uninspectable: the peer would
  * reject it, and the bytes may not be what they seem). A message is at most
- * ES_MAX_MESSAGE bytes, its headers at most ES_MAX_HEADERS. Header values of
- * ':'-prefixed (protocol) headers go out as context; other string/bytes
- * header values are application data and are scanned. The payload streams
+ * ES_MAX_MESSAGE bytes, its headers at most ES_MAX_HEADERS. Every header
+ * name and string/bytes value is scanned as data; the values of
+ * ':'-prefixed (protocol) headers and the names of the others also go out
+ * as context. The payload streams
  * into a nested decoder chosen by ':content-type' (JSON when absent). */
 #include <stdlib.h>
 #include <string.h>
@@ -97,14 +98,26 @@ static int es_headers(struct dec_eventstream *e)
             return dec_fail(d, 0, "malformed event-stream headers");
         if (!val)
             continue;
+        /* every name and value is data (a value can hide in either); a
+           pseudo-header's value (":event-type") is also the context of what
+           follows, a custom header's name the context of its value */
         if (name[0] == ':') {
             if (nl == 13 && memcmp(name, ":content-type", 13) == 0) {
                 ct = val;
                 ctlen = vl;
             }
-            rc = dec_text_context(d->env, val, vl < DEC_CONTEXT_MAX ? vl : DEC_CONTEXT_MAX);
+            if (vl > 0)
+                rc = dec_text_data(d->env, val, vl);
+            if (rc == SGW_OK && vl > 0)
+                rc = dec_text_boundary(d->env);
+            if (rc == SGW_OK)
+                rc = dec_text_context(d->env, val, vl < DEC_CONTEXT_MAX ? vl : DEC_CONTEXT_MAX);
         } else {
-            rc = dec_text_context(d->env, name, nl);
+            rc = dec_text_data(d->env, name, nl);
+            if (rc == SGW_OK)
+                rc = dec_text_boundary(d->env);
+            if (rc == SGW_OK)
+                rc = dec_text_context(d->env, name, nl);
             if (rc == SGW_OK && vl > 0)
                 rc = dec_text_data(d->env, val, vl);
             if (rc == SGW_OK)

@@ -8,7 +8,7 @@
  * over MP_HDR_MAX, data after the closing boundary (a final CRLF is allowed),
  * a form-data part without a name, a truncated body.
  *
- * Each part: the name goes out as context, a filename as data (names of
+ * Each part: the name goes out as data and as context, a filename as data (names of
  * files carry personal data too), the body through a nested decoder chosen by
  * the part's Content-Type (and Content-Transfer-Encoding base64 /
  * quoted-printable), then a boundary. One part at a time: memory is bounded. */
@@ -239,7 +239,14 @@ static int mp_part_begin(struct dec_multipart *m)
     if (m->form && (!h.have_cd || !h.disposition_form || !h.have_name))
         return dec_fail(d, 0, "multipart form-data part without a name");
     int rc = SGW_OK;
-    if (h.have_name)
+    /* the name is data too (a value can hide in it: name="4111111111111111"),
+       then the context of the part's content */
+    if (h.have_name && h.name_len) {
+        rc = dec_text_data(d->env, h.name, h.name_len);
+        if (rc == SGW_OK)
+            rc = dec_text_boundary(d->env);
+    }
+    if (rc == SGW_OK && h.have_name)
         rc = dec_text_context(d->env, h.name, h.name_len);
     if (rc == SGW_OK && h.have_filename && h.filename_len) {
         rc = dec_text_data(d->env, h.filename, h.filename_len);

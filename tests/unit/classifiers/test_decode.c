@@ -928,12 +928,16 @@ static void test_multipart(void)
                 "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nvalue a\r\n"
                 "--XyZ\r\nContent-Disposition: form-data; name=\"j\"\r\n"
                 "Content-Type: application/json\r\n\r\n{\"email\":\"a@b.com\"}\r\n--XyZ--\r\n",
-                "{a}value a||{j}email|{email}a@b.com||", "multipart>form");
+                "a|{a}value a||j|{j}email|{email}a@b.com||", "multipart>form");
+    /* a part's name is data too: a value can hide in it */
+    EXPECT(M, NULL,
+           "--XyZ\r\nContent-Disposition: form-data; name=\"4111111111111111\"\r\n\r\nx\r\n--XyZ--",
+           "4111111111111111|{4111111111111111}x||");
     /* CR, LF and "--" inside a body are data; a near-boundary too */
     EXPECT(M, NULL,
            "--XyZ\r\nContent-Disposition: form-data; "
            "name=\"a\"\r\n\r\nl1\r\nl2\r\n--Xy\r\n\r\r\n--XyZ--",
-           "{a}l1\r\nl2\r\n--Xy\r\n\r||");
+           "a|{a}l1\r\nl2\r\n--Xy\r\n\r||");
     /* quoted boundary with a space, multipart/mixed without names */
     EXPECT("multipart/mixed; boundary=\"a b\"", NULL,
            "--a b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--a b--", "hello||");
@@ -942,20 +946,20 @@ static void test_multipart(void)
            "--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"jane doe.png\"\r\n"
            "Content-Type: image/png\r\n\r\n\x89PNG\r\n--XyZ\r\n"
            "Content-Disposition: form-data; name=\"t\"\r\n\r\nafter\r\n--XyZ--",
-           "{f}jane doe.png|!multipart part of type image/png!|{t}after||");
+           "f|{f}jane doe.png|!multipart part of type image/png!|t|{t}after||");
     EXPECT(M, NULL,
            "--XyZ\r\nContent-Disposition: form-data; name=\"f\"\r\n"
            "Content-Type: application/octet-stream\r\n\r\nxx\r\n--XyZ--",
-           "{f}!multipart part of type application/octet-stream!|");
+           "f|{f}!multipart part of type application/octet-stream!|");
     /* transfer encodings */
     EXPECT(M, NULL,
            "--XyZ\r\nContent-Disposition: form-data; name=\"b\"\r\n"
            "Content-Transfer-Encoding: base64\r\n\r\nY2FyZCA0MTEx\r\nIDExMTE=\r\n--XyZ--",
-           "{b}card 4111 1111||");
+           "b|{b}card 4111 1111||");
     EXPECT(M, NULL,
            "--XyZ\r\nContent-Disposition: form-data; name=\"q\"\r\n"
            "Content-Transfer-Encoding: quoted-printable\r\n\r\na=40b.com=\r\n x\r\n--XyZ--",
-           "{q}a@b.com x||");
+           "q|{q}a@b.com x||");
     /* strictness */
     EXPECT(M, NULL, "preamble\r\n--XyZ\r\n\r\nx\r\n--XyZ--",
            "!data before the first multipart boundary!");
@@ -972,9 +976,9 @@ static void test_multipart(void)
            "!multipart form-data part without a name!");
     EXPECT(M, NULL,
            "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--XyZ--\r\nepilogue",
-           "{a}x||!data after the closing multipart boundary!");
+           "a|{a}x||!data after the closing multipart boundary!");
     EXPECT(M, NULL, "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nno end",
-           "{a}no end!truncated multipart body!");
+           "a|{a}no end!truncated multipart body!");
     EXPECT(M, NULL,
            "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n"
            "Content-Disposition: form-data; name=\"b\"\r\n\r\nx\r\n--XyZ--",
@@ -991,7 +995,7 @@ static void test_multipart(void)
            "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n"
            "\x1f\x8b\x08xxxxx\r\n--XyZ\r\n"
            "Content-Disposition: form-data; name=\"b\"\r\n\r\nok\r\n--XyZ--",
-           "{a}!text body holds gzip data!|{b}ok||");
+           "a|{a}!text body holds gzip data!|b|{b}ok||");
     /* multipart inside multipart: bounded nesting */
     {
         size_t cap = 8192, n = 0;
@@ -1015,7 +1019,7 @@ static void test_multipart(void)
         snprintf(in + k + pad, 100, "\r\n\r\nv\r\n--XyZ--");
         char *got = run(M, NULL, in, strlen(in));
         if (d <= 0)
-            CHECK(strcmp(got, "{a}v||") == 0);
+            CHECK(strcmp(got, "a|{a}v||") == 0);
         else
             CHECK(strcmp(got, "!multipart part headers over 8192 bytes!") == 0);
         free(got);
@@ -1122,22 +1126,27 @@ static void test_eventstream(void)
     size_t n = es_msg(m, h, hl, "{\"bytes\":\"eyJ0ZXh0IjoiY2FyZCA0MTExMTExMTExMTExMTExIn0=\"}");
     n += es_msg(m + n, h, hl, "{\"text\":\"two\"}");
     expect_bin(E, NULL, m, n,
-               "{chunk}{application/json}bytes|{bytes}eyJ0ZXh0IjoiY2FyZCA0MTExMTExMTExMTExMTExIn0=|"
+               "chunk|{chunk}application/json|{application/json}bytes|{bytes}eyJ0ZXh0IjoiY2FyZCA0MTExMTExMTExMTExMTExIn0=|"
                "{\"text\":\"card 4111111111111111\"}||"
-               "|{chunk}{application/json}text|{text}two||",
+               "|chunk|{chunk}application/json|{application/json}text|{text}two||",
                "eventstream>json", __LINE__);
     /* sniffed */
     expect_bin(NULL, NULL, m, n,
-               "{chunk}{application/json}bytes|{bytes}eyJ0ZXh0IjoiY2FyZCA0MTExMTExMTExMTExMTExIn0=|"
+               "chunk|{chunk}application/json|{application/json}bytes|{bytes}eyJ0ZXh0IjoiY2FyZCA0MTExMTExMTExMTExMTExIn0=|"
                "{\"text\":\"card 4111111111111111\"}||"
-               "|{chunk}{application/json}text|{text}two||",
+               "|chunk|{chunk}application/json|{application/json}text|{text}two||",
                "eventstream>json", __LINE__);
+    /* header names and pseudo-header values are data too */
+    hl = es_hdr_str(h, ":event-type", "078-05-1120");
+    hl += es_hdr_str(h + hl, "a@b.example", "v");
+    n = es_msg(m, h, hl, "{}");
+    expect_bin(E, NULL, m, n, "078-05-1120|{078-05-1120}a@b.example|{a@b.example}v||", NULL, __LINE__);
     /* custom header values are data; binary payload type refused */
     hl = es_hdr_str(h, "x-note", "ssn 078-05-1120");
     hl += es_hdr_str(h + hl, ":content-type", "audio/wav");
     n = es_msg(m, h, hl, "RIFF....");
     expect_bin(E, NULL, m, n,
-               "{x-note}ssn 078-05-1120|{audio/wav}!event payload of type audio/wav!|", NULL,
+               "x-note|{x-note}ssn 078-05-1120|audio/wav|{audio/wav}!event payload of type audio/wav!|", NULL,
                __LINE__);
     /* no headers, empty payload */
     n = es_msg(m, h, 0, "");
@@ -1146,12 +1155,12 @@ static void test_eventstream(void)
     hl = es_hdr_str(h, ":event-type", "chunk");
     n = es_msg(m, h, hl, "{\"a\":\"b\"}");
     m[n - 1] ^= 1;
-    expect_bin(E, NULL, m, n, "{chunk}a|{a}b||!event-stream message CRC mismatch!", NULL, __LINE__);
+    expect_bin(E, NULL, m, n, "chunk|{chunk}a|{a}b||!event-stream message CRC mismatch!", NULL, __LINE__);
     m[n - 1] ^= 1;
     m[8] ^= 1;
     expect_bin(E, NULL, m, n, "!event-stream prelude CRC mismatch!", NULL, __LINE__);
     m[8] ^= 1;
-    expect_bin(E, NULL, m, n - 6, "{chunk}a|{a}b!truncated event-stream message!", NULL, __LINE__);
+    expect_bin(E, NULL, m, n - 6, "chunk|{chunk}a|{a}b!truncated event-stream message!", NULL, __LINE__);
     expect_bin(E, NULL, m, 5, "!truncated event-stream message!", NULL, __LINE__);
     for (int d = -1; d <= 1; d++) {
         uint8_t pre[12];
