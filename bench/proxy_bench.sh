@@ -179,24 +179,30 @@ run_h1() {
   done
 }
 
-# run_h2c NAME PORT PID [AUTHORITY]: h2load over prior-knowledge h2c; AUTHORITY
-# (host:port of the origin) makes it a forward-proxy request for sovgw
+# run_h2c NAME PORT PID [AUTHORITY]: h2load over prior-knowledge h2c, REPS runs,
+# medians; AUTHORITY (host:port of the origin) makes it a forward-proxy request
+# for sovgw
 run_h2c() {
   command -v h2load >/dev/null || return 0
-  local name=$1 port=$2 pid=$3 t0 t1 out rps reqs ok cpu mean
-  local -a hdr=()
+  local name=$1 port=$2 pid=$3 t0 t1 out rps reqs ok cpu mean r toterr=0
+  local -a hdr=() RPS=() CPU=() MEAN=()
   [ -n "${4:-}" ] && hdr=(-H ":authority: $4")
-  t0=$(cpu_ticks "$pid")
-  out=$(h2load -c "$CONNS" -m 10 -t "$THREADS" -D "${DUR%s}" "${hdr[@]}" "http://127.0.0.1:$port/" 2>&1 || true)
-  t1=$(cpu_ticks "$pid")
-  rps=$(echo "$out" | awk '/^finished in/ {gsub(",", "", $4); print $4}')
-  reqs=$(echo "$out" | awk '/^requests:/ {print $8}')
-  ok=$(echo "$out" | awk '/^status codes:/ {print $3}')
-  mean=$(echo "$out" | awk '/^time for request:/ {print $6}')
-  cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="${reqs:-0}" \
-        'BEGIN { if (n > 0) printf "%.1f", d * 1e6 / hz / n; else print "n/a" }')
-  echo "$name|h2c|GET|${rps:-0}|mean ${mean:-?}|$cpu|$(( ${reqs:-0} - ${ok:-0} ))|${reqs:-0}" >>"$RESULTS"
-  log "$name h2c GET: ${rps:-0} req/s, $cpu µs CPU/req"
+  for r in $(seq "$REPS"); do
+    t0=$(cpu_ticks "$pid")
+    out=$(h2load -c "$CONNS" -m 10 -t "$THREADS" -D "${DUR%s}" "${hdr[@]}" "http://127.0.0.1:$port/" 2>&1 || true)
+    t1=$(cpu_ticks "$pid")
+    rps=$(echo "$out" | awk '/^finished in/ {gsub(",", "", $4); print $4}')
+    reqs=$(echo "$out" | awk '/^requests:/ {print $8}')
+    ok=$(echo "$out" | awk '/^status codes:/ {print $3}')
+    mean=$(echo "$out" | awk '/^time for request:/ {v = $6; if (v ~ /ms$/) { sub("ms", "", v); v *= 1000 } else sub("us", "", v); print v}')
+    cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="${reqs:-0}" \
+          'BEGIN { if (n > 0) printf "%.1f", d * 1e6 / hz / n; else print "n/a" }')
+    RPS+=("${rps:-0}") CPU+=("$cpu") MEAN+=("${mean:-}")
+    toterr=$((toterr + ${reqs:-0} - ${ok:-0}))
+  done
+  rps=$(median "${RPS[@]}") cpu=$(median "${CPU[@]}") mean=$(median "${MEAN[@]}")
+  echo "$name|h2c|GET|$rps|mean $mean|$cpu|$toterr|${reqs:-0}" >>"$RESULTS"
+  log "$name h2c GET: $rps req/s, $cpu µs CPU/req, $toterr errors (median of $REPS; req/s ${RPS[*]}; µs ${CPU[*]})"
 }
 
 # run_lat NAME PORT TARGET HOST: one connection, one request at a time, against
@@ -516,7 +522,7 @@ fi
   echo "Load generator, origin and proxy share the machine: compare ratios, not absolute numbers."
   echo "tinyproxy does not keep client connections alive: its 'errors' are wrk reconnects, not failures."
   echo
-  echo "| proxy | downstream | load | req/s | p99 latency (µs) | CPU µs/req | errors |"
+  echo "| proxy | downstream | load | req/s | p99 latency (µs; h2c: mean) | CPU µs/req | errors |"
   echo "| --- | --- | --- | ---: | ---: | ---: | ---: |"
   while IFS='|' read -r name proto load rps p99 cpu errs reqs; do
     echo "| $name | $proto | $load | $rps | $p99 | $cpu | $errs |"
@@ -546,7 +552,7 @@ fi
   fi
   if grep -q '^sovgw (1 worker)|h2c|' "$RESULTS"; then
     echo
-    echo "Ratios: sovgw (1 worker) / peer, h2c downstream (h2load -c$CONNS -m10; sovgw forwards each stream"
+    echo "Ratios: sovgw (1 worker) / peer, h2c downstream (h2load -c$CONNS -m10 -D${DUR%s}, median of $REPS; sovgw forwards each stream"
     echo "to the HTTP/1.1 origin as an explicit proxy, the peers as fixed-upstream forwarders)"
     echo
     echo "| peer | req/s ratio | CPU/req ratio |"

@@ -231,9 +231,9 @@ static void stream_release(struct px_conn *c, struct px_req *r, const char *why)
 {
     px_req_stream_gone(r, why);
     drop_body(c, r);
-    if (r->d_timer) {
-        event_free(r->d_timer);
-        r->d_timer = NULL;
+    if (r->d_timer_on) {
+        evtimer_del(&r->d_timer);
+        r->d_timer_on = 0;
     }
     if (r->d_in) {
         evbuffer_free(r->d_in);
@@ -297,7 +297,7 @@ static int on_send_data(nghttp2_session *s, nghttp2_frame *f, const uint8_t *fra
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     if (r->d_blocked && evbuffer_get_length(r->d_out) < PX_H2D_STREAM_LOW)
         c->h2d->resume = 1;
-    if (r->d_tmode == PX_TM_RESP && r->d_timer)
+    if (r->d_tmode == PX_TM_RESP && r->d_timer_on)
         px_h2d_timer_set(r, PX_TM_RESP, h2d_rt(c)->cfg->idle_timeout_ms);
     return 0;
 }
@@ -372,6 +372,15 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
         return 0;
     }
     uint32_t lens[2] = {(uint32_t)nlen, (uint32_t)vlen};
+    char rec[512];
+    if (sizeof(lens) + nlen + vlen <= sizeof(rec)) { /* the usual case: one add */
+        memcpy(rec, lens, sizeof(lens));
+        memcpy(rec + sizeof(lens), name, nlen);
+        memcpy(rec + sizeof(lens) + nlen, value, vlen);
+        if (evbuffer_add(r->d_in, rec, sizeof(lens) + nlen + vlen) != 0)
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        return 0;
+    }
     if (evbuffer_add(r->d_in, lens, sizeof(lens)) != 0 || evbuffer_add(r->d_in, name, nlen) != 0 ||
         evbuffer_add(r->d_in, value, vlen) != 0)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
@@ -929,17 +938,17 @@ void px_h2d_timer_set(struct px_req *r, int mode, int ms)
 {
     r->d_tmode = mode;
     if (mode == PX_TM_NONE || ms <= 0) {
-        if (r->d_timer)
-            evtimer_del(r->d_timer);
+        if (r->d_timer_on)
+            evtimer_del(&r->d_timer);
         return;
     }
-    if (!r->d_timer) {
-        r->d_timer = evtimer_new(r->conn->w->base, stream_timer_cb, r);
-        if (!r->d_timer)
+    if (!r->d_timer_on) {
+        if (evtimer_assign(&r->d_timer, r->conn->w->base, stream_timer_cb, r) != 0)
             return; /* the connection's timers still bound it */
+        r->d_timer_on = 1;
     }
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    evtimer_add(r->d_timer, &tv);
+    evtimer_add(&r->d_timer, &tv);
 }
 
 int px_h2d_congested(const struct px_req *r)

@@ -25,6 +25,7 @@
 #include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/event_struct.h> /* struct event inside px_req (no allocation per stream) */
 #include <event2/listener.h>
 #include <nghttp2/nghttp2.h>
 #include <openssl/ssl.h>
@@ -191,7 +192,8 @@ struct px_req {
     struct px_req *d_prev, *d_next; /* streams of r->conn->h2d */
     struct evbuffer *d_in;        /* request DATA not yet taken by the body sink */
     struct evbuffer *d_out;       /* response body not yet framed into DATA */
-    struct event *d_timer;        /* the stream's own timer (mode d_tmode) */
+    struct event d_timer;         /* the stream's own timer (mode d_tmode), once d_timer_on */
+    int d_timer_on;               /* d_timer is assigned */
     int d_tmode;                  /* enum px_conn_timer */
     int d_in_end;                 /* END_STREAM received: d_in holds the rest of the body */
     int d_out_eof;                /* response complete: EOF after d_out */
