@@ -34,6 +34,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sgw import (CA, CLEAN_ENV, Gateway, Nghttpd, Runner, TempDir, Upstream, check, eq,  # noqa: E402
                  md5, pattern_chunk, pattern_md5, policy, resolve_args, wait_until)
 
+# Under ASan, freed memory sits in a quarantine (256 MB by default): keep it
+# small so that the RSS bounds below measure the gateway, not the sanitizer.
+_asan = CLEAN_ENV.get("ASAN_OPTIONS", "")
+CLEAN_ENV["ASAN_OPTIONS"] = (_asan + ":" if _asan else "") + "quarantine_size_mb=8"
+
 UP = "up.test.example"
 H2 = "h2.test.example"
 DENIED = "denied.test.example"
@@ -438,6 +443,71 @@ def t_slow_reader(gw, up, tmp):
     eq(md5(bytes(st["data"])), pattern_md5(BIG), "body content after resuming")
 
 
+def t_ping_flood(gw, up, tmp):
+    """A client that sends PINGs (34 MB of them) and never reads: the gateway
+    stops reading once its output for that client is full (TCP pushes back
+    on the sender) or ends the connection (nghttp2's outbound-ACK bound); its
+    memory stays bounded and it keeps serving others."""
+    base = rss_kb(gw.pid)
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    total, sent, outcome = 2000, 0, "all sent"
+    try:
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        ping = b"\x00\x00\x08\x06\x00\x00\x00\x00\x00" + b"12345678"
+        s.settimeout(3)
+        try:
+            for _ in range(total):
+                s.sendall(ping * 1000)
+                sent += 1
+        except socket.timeout:
+            outcome = "blocked"
+        except OSError:
+            outcome = "closed"
+        grown = rss_kb(gw.pid) - base
+    finally:
+        s.close()
+    check(outcome != "all sent", f"{total * 1000} PINGs taken from a client that never reads")
+    check(grown < 32 * 1024, f"gateway RSS grew {grown} KiB under a PING flood ({outcome} after "
+          f"{sent * 1000} PINGs)")
+    c = H2Client(gw.port)
+    try:
+        st = c.response(c.request("GET", f"{UP}:{up.port}", "/after-ping"))
+    finally:
+        c.close()
+    eq(status(st), "200", "gateway answers after the PING flood")
+
+
+def t_idle_timeout(tmp, up, pol):
+    """A connection without streams gets GOAWAY and is closed after
+    idle-timeout-ms; a stream whose client keeps its window closed is reset
+    after idle-timeout-ms, and the connection's other streams still work."""
+    with Gateway(pol, args=["--workers", "1", "--idle-timeout-ms", "1500"]
+                 + resolve_args([UP], up.port), tmp=tmp) as gw:
+        c = H2Client(gw.port)
+        try:
+            t0 = time.monotonic()
+            c.wait(lambda: c.goaway is not None or c.closed, 10, "GOAWAY on an idle connection")
+            took = time.monotonic() - t0
+        finally:
+            c.close()
+        check(c.goaway is not None, "GOAWAY before closing an idle connection")
+        check(took >= 1.0, f"idle connection closed after {took:.2f} s (idle-timeout 1.5 s)")
+        c = H2Client(gw.port, window=0, auto_ack=False)
+        try:
+            sid = c.request("GET", f"{UP}:{up.port}", f"/bytes?n={4 << 20}")
+            st = c.streams[sid]
+            c.wait(lambda: st["reset"] is not None, 15, "reset of the stalled stream")
+            c.c.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 65535})
+            c.auto_ack = True
+            c.flush()
+            st2 = c.response(c.request("GET", f"{UP}:{up.port}", "/after-stall"))
+        finally:
+            c.close()
+        check(st["reset"] is not None and len(st["data"]) == 0,
+              f"stalled stream: reset {st['reset']}, {len(st['data'])} bytes")
+        eq(status(st2), "200", "another stream on the same connection after the reset")
+
+
 def t_sigterm_drain(tmp, up, pol):
     """nghttp holds one slow stream; SIGTERM: GOAWAY, the stream completes,
     the gateway exits 0 once it is done."""
@@ -506,6 +576,9 @@ def main():
                 run.run("rapid reset: GOAWAY, gateway healthy", t_rapid_reset, gw, up, tmp)
                 run.run("slow reader: bounded RSS, then the whole body", t_slow_reader,
                         gw, up, tmp)
+                run.run("PING flood from a client that does not read", t_ping_flood, gw, up, tmp)
+            run.run("idle connection GOAWAY, zero-window stream reset", t_idle_timeout,
+                    tmp, up, pol)
             run.run("SIGTERM: GOAWAY, in-flight stream completes", t_sigterm_drain, tmp, up, pol)
     except Exception as e:
         run.fail("setup", e)
