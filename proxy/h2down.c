@@ -592,7 +592,8 @@ static void request_ready(struct px_conn *c, struct px_req *r, int end_stream)
         return;
     }
     if (r->is_connect) {
-        px_req_stream_fail(r, 501, "not implemented", "CONNECT over HTTP/2 is not supported");
+        px_req_stream_fail(r, 501, "CONNECT over HTTP/2 is not supported",
+                           "open tunnels with HTTP/1.1 CONNECT");
         return;
     }
     /* Decided once this read batch is processed: a stream the client resets
@@ -874,10 +875,20 @@ void px_h2d_on_kick(struct px_conn *c)
 
 void px_h2d_on_eof(struct px_conn *c)
 {
-    /* Streams still open finish (their answers go out), then the connection
-     * closes: nothing more can arrive. */
-    if (c->h2d->n_streams == 0)
+    /* Nothing more can arrive: a stream still waiting for request DATA is
+     * over (never forward a truncated body); the others finish (their
+     * answers go out), then the connection closes. */
+    struct px_h2d *h = c->h2d;
+    for (struct px_req *r = h->streams; r; r = r->d_next) {
+        if (r->d_in_end || r->state == PX_RS_DONE)
+            continue;
+        px_req_stream_gone(r, "client closed the connection during the request");
+        nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, r->d_sid, NGHTTP2_CANCEL);
+    }
+    if (h->n_streams == 0)
         px_conn_close_after_flush(c);
+    else
+        h2d_schedule(c);
 }
 
 void px_h2d_on_timer(struct px_conn *c, int mode)

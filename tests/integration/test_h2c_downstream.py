@@ -32,7 +32,8 @@ except ImportError:  # ctest may run a python3 without Debian's python3-h2
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sgw import (CA, CLEAN_ENV, Gateway, Nghttpd, Runner, TempDir, Upstream, check, eq,  # noqa: E402
-                 md5, pattern_chunk, pattern_md5, policy, resolve_args, wait_until)
+                 md5, pattern_chunk, pattern_md5, policy, resolve_args, sanitizer_report,
+                 wait_until)
 
 # Under ASan, freed memory sits in a quarantine (256 MB by default): keep it
 # small so that the RSS bounds below measure the gateway, not the sanitizer.
@@ -508,6 +509,54 @@ def t_idle_timeout(tmp, up, pol):
         eq(status(st2), "200", "another stream on the same connection after the reset")
 
 
+def t_chaos(gw, up, ng):
+    """Streams cut at every stage (before the decision, while the upstream is
+    connecting or answering, mid-body, mid-response), and connections dropped
+    with streams open, toward the HTTP/1.1 and the TLS h2 upstream: the
+    gateway (ASan build in CI) keeps serving and reports no sanitizer error."""
+    import random
+    rnd = random.Random(1234)
+    targets = [(f"{UP}:{up.port}", "http", "/slow?ms=200"), (f"{UP}:{up.port}", "http", f"/bytes?n={1 << 20}"),
+               (f"{UP}:{up.port}", "http", "/echo"), (f"{H2}:{ng.port}", "https", "/f7"),
+               (f"{H2}:{ng.port}", "https", "/echo")]
+    for round_ in range(6):
+        c = H2Client(gw.port, timeout=10)
+        try:
+            sids = []
+            for i in range(30):
+                auth, scheme, path = rnd.choice(targets)
+                body = os.urandom(rnd.choice([0, 1000, 100000])) if "echo" in path else None
+                sid = c.request("POST" if body else "GET", auth, f"{path}{'&' if '?' in path else '?'}c={round_}.{i}",
+                                scheme=scheme, body=body[:50000] if body else None,
+                                end=not body or rnd.random() < 0.5)
+                sids.append(sid)
+                if rnd.random() < 0.3:
+                    c.c.reset_stream(sid, 8)
+                    c.flush()
+            end = time.monotonic() + rnd.choice([0.05, 0.3, 1.0])
+            while time.monotonic() < end and not c.closed:
+                c.pump(0.05)
+                for sid in sids:
+                    st = c.streams[sid]
+                    if not st["ended"] and st["reset"] is None and rnd.random() < 0.05:
+                        try:
+                            c.c.reset_stream(sid, 8)
+                            c.flush()
+                        except Exception:
+                            pass
+        finally:
+            c.close()  # drops whatever is still open
+    time.sleep(0.5)
+    c = H2Client(gw.port)
+    try:
+        st = c.response(c.request("GET", f"{UP}:{up.port}", "/after-chaos"))
+        st2 = c.response(c.request("GET", f"{H2}:{ng.port}", "/f0", scheme="https"))
+    finally:
+        c.close()
+    eq((status(st), status(st2)), ("200", "200"), "gateway serves after the chaos rounds")
+    check(not sanitizer_report(gw.stderr()), f"sanitizer report: {sanitizer_report(gw.stderr())}")
+
+
 def t_sigterm_drain(tmp, up, pol):
     """nghttp holds one slow stream; SIGTERM: GOAWAY, the stream completes,
     the gateway exits 0 once it is done."""
@@ -577,6 +626,7 @@ def main():
                 run.run("slow reader: bounded RSS, then the whole body", t_slow_reader,
                         gw, up, tmp)
                 run.run("PING flood from a client that does not read", t_ping_flood, gw, up, tmp)
+                run.run("chaos: streams and connections cut at every stage", t_chaos, gw, up, ng)
             run.run("idle connection GOAWAY, zero-window stream reset", t_idle_timeout,
                     tmp, up, pol)
             run.run("SIGTERM: GOAWAY, in-flight stream completes", t_sigterm_drain, tmp, up, pol)
