@@ -1085,6 +1085,26 @@ void px_req_up_connected(struct px_req *r)
     struct px_conn *c = r->conn;
     if (c->dead)
         return;
+    if (r->is_connect && r->d_sid) {
+        /* CONNECT over HTTP/2: the tunnel is the stream's DATA. */
+        struct bufferevent *ub = px_up_take_bev(r->up);
+        r->up = NULL;
+        if (!ub) {
+            req_fail(r, 502, "upstream connect failed", "upstream connection lost");
+            return;
+        }
+        r->upstream_ms = px_elapsed_ms(&r->t_up);
+        req_set_state(r, PX_RS_TUNNEL);
+        if (px_h2d_tunnel_start(r, ub) != SGW_OK) {
+            bufferevent_free(ub);
+            req_set_state(r, PX_RS_CONNECT_UP);
+            req_fail(r, 502, "tunnel setup failed", "out of memory");
+            return;
+        }
+        r->resp_started = 1;
+        r->resp_status = 200;
+        return;
+    }
     if (r->is_connect) {
         struct bufferevent *ub = px_up_take_bev(r->up);
         r->up = NULL;
@@ -1526,6 +1546,17 @@ void px_req_stream_gone(struct px_req *r, const char *why)
         return;
     if (!r->logged && r->state != PX_RS_HEAD) /* a head never completed is no request */
         req_log(r, r->resp_started ? r->resp_status : 0, "error", why);
+    req_set_state(r, PX_RS_DONE);
+    req_cleanup(r);
+}
+
+/* A CONNECT stream ended (either side, reset or idle): logged like an
+ * HTTP/1.1 tunnel, with its byte counts. */
+void px_req_stream_tunnel_done(struct px_req *r, const char *why)
+{
+    if (r->state == PX_RS_DONE)
+        return;
+    req_log(r, 0, "allow", why);
     req_set_state(r, PX_RS_DONE);
     req_cleanup(r);
 }

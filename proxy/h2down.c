@@ -229,6 +229,11 @@ static void drop_body(struct px_conn *c, struct px_req *r)
 /* Frees a stream's request; the request state machine is done with it. */
 static void stream_release(struct px_conn *c, struct px_req *r, const char *why)
 {
+    if (r->d_tun) {
+        px_req_stream_tunnel_done(r, r->d_tun_shut && r->d_out_eof ? "tunnel closed" : why);
+        bufferevent_free(r->d_tun);
+        r->d_tun = NULL;
+    }
     px_req_stream_gone(r, why);
     drop_body(c, r);
     if (r->d_timer_on) {
@@ -318,6 +323,97 @@ static ssize_t data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
     if (r->d_out_eof && n == have)
         *flags |= NGHTTP2_DATA_FLAG_EOF;
     return (ssize_t)n;
+}
+
+/* ------------------------------------------------- CONNECT over HTTP/2 */
+
+/* Client DATA -> upstream socket, while its output is below PX_TUNNEL_WM;
+ * what is moved goes back to the client's window. The client's END_STREAM
+ * becomes a TCP half-close once everything before it is written. */
+static void tun_pump_up(struct px_req *r)
+{
+    struct px_conn *c = r->conn;
+    if (c->dead || !r->d_tun || r->d_tun_shut)
+        return;
+    struct evbuffer *out = bufferevent_get_output(r->d_tun);
+    size_t n = evbuffer_get_length(r->d_in);
+    size_t have = evbuffer_get_length(out);
+    if (n && have < PX_TUNNEL_WM) {
+        size_t take = n < PX_TUNNEL_WM - have ? n : PX_TUNNEL_WM - have;
+        evbuffer_remove_buffer(r->d_in, out, take);
+        r->bytes_in += take;
+        px_h2d_consumed(r, take);
+        px_h2d_timer_set(r, PX_TM_RESP, h2d_rt(c)->cfg->idle_timeout_ms);
+    }
+    if (r->d_in_end && evbuffer_get_length(r->d_in) == 0) {
+        if (evbuffer_get_length(out) == 0) {
+            evutil_socket_t fd = bufferevent_getfd(r->d_tun);
+            if (fd >= 0)
+                shutdown(fd, SHUT_WR);
+            r->d_tun_shut = 1;
+        } else {
+            bufferevent_setwatermark(r->d_tun, EV_WRITE, 0, 0); /* called back when empty */
+        }
+    }
+}
+
+/* Upstream bytes -> the stream's DATA, paused while PX_H2D_STREAM_WM wait. */
+static void tun_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct px_req *r = arg;
+    struct px_conn *c = r->conn;
+    if (c->dead)
+        return;
+    if (r->d_out && evbuffer_get_length(r->d_out) >= PX_H2D_STREAM_WM) {
+        r->d_blocked = 1;
+        bufferevent_disable(bev, EV_READ);
+        return;
+    }
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t n = evbuffer_get_length(in);
+    if (n == 0)
+        return;
+    px_h2d_resp_data(r, NULL, in, n);
+    r->bytes_out += n;
+    px_h2d_timer_set(r, PX_TM_RESP, h2d_rt(c)->cfg->idle_timeout_ms);
+}
+
+static void tun_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct px_req *r = arg;
+    if (!r->conn->dead)
+        tun_pump_up(r);
+    h2d_schedule(r->conn);
+}
+
+static void tun_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct px_req *r = arg;
+    struct px_conn *c = r->conn;
+    if (c->dead)
+        return;
+    if (what & BEV_EVENT_EOF) {
+        /* Upstream FIN: END_STREAM after what it sent (RFC 9113 §8.5). */
+        bufferevent_disable(bev, EV_READ);
+        struct evbuffer *in = bufferevent_get_input(bev);
+        size_t n = evbuffer_get_length(in);
+        if (n) {
+            px_h2d_resp_data(r, NULL, in, n);
+            r->bytes_out += n;
+        }
+        r->d_out_eof = 1; /* the client's direction stays open */
+        if (r->d_deferred) {
+            r->d_deferred = 0;
+            nghttp2_session_resume_data(c->h2d->s, r->d_sid);
+        }
+        h2d_schedule(c);
+        return;
+    }
+    if (what & BEV_EVENT_ERROR) {
+        bufferevent_disable(bev, EV_READ | EV_WRITE);
+        nghttp2_submit_rst_stream(c->h2d->s, NGHTTP2_FLAG_NONE, r->d_sid, NGHTTP2_CONNECT_ERROR);
+        h2d_schedule(c);
+    }
 }
 
 static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud)
@@ -520,9 +616,38 @@ const char *px_h2d_build_request(struct px_req *r, int end_stream)
     memcpy(r->method, v.method.ptr, v.method.len);
     r->method[v.method.len] = '\0';
     m->method = v.method;
+    const char *why = NULL;
+    struct sgw_slice host;
+    uint16_t port = 0;
     if (strcmp(r->method, "CONNECT") == 0) {
+        /* RFC 9113 §8.5: :authority host:port only; extended CONNECT
+         * (:protocol, RFC 8441) is off in our SETTINGS. */
         r->is_connect = 1;
-        return NULL; /* refused with 501 by the caller */
+        if (v.scheme.ptr || v.path.ptr)
+            return "CONNECT with :scheme or :path";
+        if (v.authority.len == 0)
+            return "CONNECT needs :authority";
+        if (px_h1_parse_authority(v.authority.ptr, v.authority.len, &host, &port, &why) != SGW_OK)
+            return why ? why : "invalid :authority";
+        if (port == 0)
+            return "CONNECT needs host:port";
+        if (host.len == 0 || host.len >= sizeof(r->host))
+            return "invalid target host";
+        for (size_t i = 0; i < host.len; i++)
+            r->host[i] = (char)tolower((unsigned char)host.ptr[i]);
+        r->host[host.len] = '\0';
+        r->port = port;
+        m->form = PX_H1_TARGET_AUTHORITY;
+        m->target = v.authority;
+        m->host = host;
+        m->port = port;
+        m->version_minor = 1;
+        m->headers = tab;
+        m->n_headers = nh;
+        m->body = PX_H1_BODY_NONE; /* the tunnel's bytes are not a request body */
+        r->head_len = (size_t)(p - r->head);
+        r->bytes_in += r->d_hdr_bytes;
+        return NULL;
     }
     /* :authority, or Host when absent (RFC 9113 §8.3.1); both must agree. */
     struct sgw_slice auth = v.authority.len ? v.authority : v.host;
@@ -530,9 +655,6 @@ const char *px_h2d_build_request(struct px_req *r, int end_stream)
         return "missing :authority";
     if (v.authority.len && v.host.len && !px_slice_eq_slice_nocase(v.authority, v.host))
         return ":authority and host differ";
-    const char *why = NULL;
-    struct sgw_slice host;
-    uint16_t port = 0;
     if (px_h1_parse_authority(auth.ptr, auth.len, &host, &port, &why) != SGW_OK)
         return why ? why : "invalid :authority";
     if (host.len == 0 || host.len >= sizeof(r->host))
@@ -591,11 +713,6 @@ static void request_ready(struct px_conn *c, struct px_req *r, int end_stream)
         px_req_stream_fail(r, 400, "bad request", why);
         return;
     }
-    if (r->is_connect) {
-        px_req_stream_fail(r, 501, "CONNECT over HTTP/2 is not supported",
-                           "open tunnels with HTTP/1.1 CONNECT");
-        return;
-    }
     /* Decided once this read batch is processed: a stream the client resets
      * in the same batch (rapid reset) never costs a decision or an upstream. */
     r->d_ready = 1;
@@ -631,7 +748,10 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
     if (end) {
         /* END_STREAM on DATA, or trailers (not forwarded): the body is complete. */
         r->d_in_end = 1;
-        px_req_stream_body(r);
+        if (r->d_tun)
+            tun_pump_up(r);
+        else
+            px_req_stream_body(r);
     }
     return 0;
 }
@@ -647,7 +767,10 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
     }
     if (evbuffer_add(r->d_in, data, len) != 0)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    px_req_stream_body(r);
+    if (r->d_tun)
+        tun_pump_up(r);
+    else
+        px_req_stream_body(r);
     return 0;
 }
 
@@ -659,7 +782,7 @@ static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
         !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
         return 0;
     struct px_req *r = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
-    if (r && !r->d_in_end)
+    if (r && !r->d_in_end && !r->d_tun) /* a tunnel stays half-open (TCP half-close) */
         nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_NO_ERROR);
     return 0;
 }
@@ -728,6 +851,13 @@ static void h2d_resume(struct px_conn *c)
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) >= PX_HIGH_WM)
         return;
     for (struct px_req *r = h->streams; r && !c->dead; r = r->d_next) {
+        if (r->d_blocked && r->d_tun &&
+            (!r->d_out || evbuffer_get_length(r->d_out) < PX_H2D_STREAM_LOW)) {
+            r->d_blocked = 0;
+            bufferevent_enable(r->d_tun, EV_READ);
+            tun_read_cb(r->d_tun, r); /* what waited in its input */
+            continue;
+        }
         if (!r->d_blocked || !r->up)
             continue;
         if (r->d_out && evbuffer_get_length(r->d_out) >= PX_H2D_STREAM_LOW)
@@ -936,8 +1066,9 @@ static void stream_timer_cb(evutil_socket_t fd, short what, void *arg)
     r->d_tmode = PX_TM_NONE;
     if (c->dead)
         return;
-    if (r->state == PX_RS_DONE) {
-        /* Answer complete on our side but not taken by the client. */
+    if (r->state == PX_RS_DONE || r->state == PX_RS_TUNNEL) {
+        /* Answer complete on our side but not taken by the client, or a
+         * tunnel idle for idle-timeout: the stream ends here. */
         nghttp2_submit_rst_stream(c->h2d->s, NGHTTP2_FLAG_NONE, r->d_sid, NGHTTP2_CANCEL);
     } else {
         px_req_timeout(r, mode);
@@ -1160,4 +1291,41 @@ void px_h2d_consumed(struct px_req *r, size_t n)
         return;
     nghttp2_session_consume(c->h2d->s, r->d_sid, n);
     h2d_schedule(c);
+}
+
+int px_h2d_tunnel_start(struct px_req *r, struct bufferevent *ub)
+{
+    struct px_conn *c = r->conn;
+    if (c->dead || !c->h2d || ensure_out(r) != SGW_OK)
+        return SGW_ENOMEM;
+    char dec[96], rule_h[80];
+    px_header_safe(rule_h, sizeof(rule_h), r->dec.rule_id);
+    int decl = snprintf(dec, sizeof(dec), "allow; rule=%s", rule_h);
+    nghttp2_nv nva[3];
+    size_t k = 0;
+#define TNV(nm, vv, vl)                                                                            \
+    do {                                                                                           \
+        nva[k].name = (uint8_t *)(nm);                                                             \
+        nva[k].namelen = sizeof(nm) - 1;                                                           \
+        nva[k].value = (uint8_t *)(vv);                                                            \
+        nva[k].valuelen = (vl);                                                                    \
+        nva[k].flags = NGHTTP2_NV_FLAG_NONE;                                                       \
+        k++;                                                                                       \
+    } while (0)
+    TNV(":status", "200", 3);
+    TNV("x-sovgw-decision", dec, (size_t)decl);
+    TNV("via", "1.1 sovgw", 9);
+#undef TNV
+    if (submit(r, nva, k, 1) != SGW_OK)
+        return SGW_ERR;
+    r->d_tun = ub;
+    bufferevent_setcb(ub, tun_read_cb, tun_write_cb, tun_event_cb, r);
+    bufferevent_setwatermark(ub, EV_READ, 0, PX_H2D_STREAM_WM);
+    bufferevent_setwatermark(ub, EV_WRITE, PX_TUNNEL_WM / 2, 0);
+    bufferevent_enable(ub, EV_READ | EV_WRITE);
+    px_h2d_timer_set(r, PX_TM_RESP, h2d_rt(c)->cfg->idle_timeout_ms);
+    tun_pump_up(r); /* DATA the client sent before the 200 */
+    if (evbuffer_get_length(bufferevent_get_input(ub)) > 0)
+        tun_read_cb(ub, r); /* a banner the upstream sent before we took over */
+    return SGW_OK;
 }

@@ -202,6 +202,8 @@ struct px_req {
     int d_submitted;              /* response HEADERS submitted */
     int d_ready;                  /* head complete: decided after this read batch */
     int d_body;                   /* d_in holds DATA only (the header records are gone) */
+    struct bufferevent *d_tun;    /* CONNECT over HTTP/2: the upstream socket (owned) */
+    int d_tun_shut;               /* client's END_STREAM passed on (upstream write side shut) */
     size_t d_hdr_bytes;           /* request header block size so far (name+value+32 each) */
     size_t d_nhdrs;               /* request header fields so far */
     const char *d_err;            /* request head refused (static text), answered at END_HEADERS */
@@ -348,6 +350,7 @@ void px_req_stream_fail(struct px_req *r, int status, const char *error, const c
 void px_req_stream_gone(struct px_req *r, const char *why); /* client reset / conn closed */
 void px_req_stream_body(struct px_req *r);       /* DATA or END_STREAM arrived */
 void px_req_timeout(struct px_req *r, int mode); /* a stream timer fired */
+void px_req_stream_tunnel_done(struct px_req *r, const char *why); /* CONNECT stream over */
 void px_conn_close_after_flush(struct px_conn *c);
 
 /* ---- head building: one reserved evbuffer region instead of many adds ----
@@ -420,6 +423,9 @@ void px_h2d_resp_data(struct px_req *r, const char *data, struct evbuffer *src, 
 void px_h2d_resp_end(struct px_req *r);
 void px_h2d_reset(struct px_req *r);             /* RST_STREAM(INTERNAL_ERROR) after a cut */
 int px_h2d_congested(const struct px_req *r);
+/* CONNECT over HTTP/2 allowed and connected: 200 on the stream, then DATA
+ * both ways to and from ub (taken over, freed with the stream). */
+int px_h2d_tunnel_start(struct px_req *r, struct bufferevent *ub);
 void px_h2d_consumed(struct px_req *r, size_t n); /* request DATA taken: reopen the window */
 /* Turns the request header records collected in r->d_in (<u32 name len><u32
  * value len><name><value>, names lowercase as nghttp2 delivers them) into the

@@ -161,11 +161,19 @@ static void test_refused(void)
         CHECK(why != NULL && why[0] != '\0');
         req_free(r);
     }
-    /* CONNECT is recognised (answered 501 by the caller), not parsed as a URL. */
-    static const struct field conn[] = {{":method", "CONNECT"}, {":authority", "h.example:443"}};
+    /* CONNECT (RFC 9113 8.5): :authority host:port only. */
+    static const struct field conn[] = {{":method", "CONNECT"}, {":authority", "H.Example:8443"}};
     struct px_req *r;
-    CHECK(BUILD(r, conn, 1) == NULL);
-    CHECK(r->is_connect == 1);
+    CHECK(BUILD(r, conn, 0) == NULL);
+    CHECK(r->is_connect == 1 && strcmp(r->host, "h.example") == 0 && r->port == 8443);
+    CHECK(r->msg.body == PX_H1_BODY_NONE); /* tunnel bytes are not a request body */
+    req_free(r);
+    static const struct field noport[] = {{":method", "CONNECT"}, {":authority", "h.example"}};
+    CHECK(BUILD(r, noport, 0) != NULL);
+    req_free(r);
+    static const struct field withpath[] = {
+        {":method", "CONNECT"}, {":authority", "h.example:443"}, {":path", "/"}};
+    CHECK(BUILD(r, withpath, 0) != NULL);
     req_free(r);
 }
 
