@@ -394,6 +394,58 @@ def t_connect_bulk(gw, up, tmp):
     eq((len(down), md5(down)), (n, pattern_md5(n)), "8 MB down through the tunnel")
 
 
+def t_connect_tls(gw, upt, ca):
+    """https through CONNECT over HTTP/2: a TLS client (verifying the origin's
+    certificate) runs inside the stream's DATA frames."""
+    import ssl
+    ctx = ssl.create_default_context(cafile=ca.cert)
+    inc, outg = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(inc, outg, server_hostname=UP)
+    c = H2Client(gw.port)
+    try:
+        sid = connect_stream(c, f"{UP}:{upt.port}")
+        st = c.streams[sid]
+        c.wait(lambda: st["headers"] is not None or st["reset"] is not None, 10, "CONNECT answer")
+        eq(status(st), "200", "CONNECT status")
+        fed = 0
+
+        def step():
+            nonlocal fed
+            out = outg.read()
+            if out:
+                c.c.send_data(sid, out)
+                c.flush()
+            c.pump(0.2)
+            if len(st["data"]) > fed:
+                inc.write(bytes(st["data"][fed:]))
+                fed = len(st["data"])
+        end = time.monotonic() + 15
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                check(time.monotonic() < end and st["reset"] is None, "TLS handshake in the tunnel")
+                step()
+        tls.write(f"GET /tls-in-h2 HTTP/1.1\r\nHost: {UP}:{upt.port}\r\nConnection: close\r\n\r\n"
+                  .encode())
+        plain = b""
+        while not plain.endswith(b"hello from upstream\n"):
+            check(time.monotonic() < end and st["reset"] is None, f"TLS answer: {plain[:80]!r}")
+            step()
+            try:
+                plain += tls.read(65536)
+            except ssl.SSLWantReadError:
+                pass
+            except ssl.SSLZeroReturnError:
+                break
+    finally:
+        c.close()
+    check(plain.startswith(b"HTTP/1.1 200"), f"answer over TLS in the tunnel: {plain[:80]!r}")
+    check(plain.endswith(b"hello from upstream\n"), f"body over TLS in the tunnel: {plain[-40:]!r}")
+    eq(len([r for r in upt.requests if r["path"] == "/tls-in-h2"]), 1, "TLS origin saw the request")
+
+
 def t_multiplex_h2load(gw, up, tmp):
     n = 400
     r = subprocess.run(["h2load", "-n", str(n), "-c", "4", "-m", "50",
@@ -694,11 +746,13 @@ def main():
             data = os.urandom(1000 + i * 37000)
             files.append(md5(data))
             tmp.write(f"htdocs/f{i}", data)
-        with Upstream() as up, \
+        leaf_up = ca.leaf([UP])
+        with Upstream() as up, Upstream(tls=leaf_up) as upt, \
                 Nghttpd(tmp.join("htdocs"), tls=leaf, workdir=tmp.path,
                         extra=["--echo-upload"]) as ng:
             args = ["--workers", "2", "--upstream-ca", ca.cert] + \
-                resolve_args([UP, DENIED], up.port) + resolve_args([H2], ng.port)
+                resolve_args([UP, DENIED], up.port) + resolve_args([H2], ng.port) + \
+                resolve_args([UP], upt.port)
             with Gateway(pol, args=args, tmp=tmp) as gw:
                 run.run("GET through an HTTP/1.1 upstream, decision log", t_get_h1, gw, up, tmp)
                 run.run("nghttp prior knowledge, chunked upstream body", t_nghttp_get, gw, up, tmp)
@@ -707,6 +761,8 @@ def main():
                 run.run("bad request heads", t_bad_heads, gw, up, tmp)
                 run.run("CONNECT over HTTP/2", t_connect_tunnel, gw, up, tmp)
                 run.run("CONNECT over HTTP/2: 8 MB down, 2 MB up", t_connect_bulk, gw, up, tmp)
+                run.run("CONNECT over HTTP/2: TLS to the origin inside the stream",
+                        t_connect_tls, gw, upt, ca)
                 run.run("h2load: 400 requests, 4 connections x 50 streams", t_multiplex_h2load,
                         gw, up, tmp)
                 run.run("40 concurrent streams on one connection", t_concurrent_streams_one_conn,
