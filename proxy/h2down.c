@@ -1210,8 +1210,8 @@ int px_h2d_resp_head(struct px_req *r, int status, const struct px_h1_header *h,
             (nm.len > 0 && nm.ptr[0] == ':'))
             continue;
         int is_cl = sgw_slice_eq_nocase(nm, "content-length");
-        if (is_cl && (!has_body || clen < 0))
-            continue;
+        if (is_cl && has_body && clen < 0)
+            continue; /* re-framed body; a HEAD or 304 answer keeps its length */
         if (is_cl) {
             if (have_cl)
                 continue;

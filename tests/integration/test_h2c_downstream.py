@@ -213,6 +213,13 @@ def t_get_h1(gw, up, tmp):
           f"decision header: {st['headers']}")
     for k in ("connection", "keep-alive", "transfer-encoding"):
         check(k not in st["headers"], f"connection-specific field {k} forwarded into h2")
+    c = H2Client(gw.port)
+    try:
+        sh = c.response(c.request("HEAD", f"{UP}:{up.port}", "/hello?head=1"))
+    finally:
+        c.close()
+    eq((status(sh), sh["headers"].get("content-length"), bytes(sh["data"])), ("200", "20", b""),
+       "HEAD: the length of the body it would have, no DATA")
     got = [r for r in up.requests if r["path"] == "/hello?x=1"]
     eq(len(got), 1, "upstream saw the request once")
     host = {k.lower(): v for k, v in got[0]["headers"].items()}.get("host")
