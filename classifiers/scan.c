@@ -123,7 +123,7 @@ struct cls_scanner {
         uint8_t is_ctx;     /* 0: unit boundary, 1: context (key) change */
     } bev[BATCH_EV];
     uint8_t bbuf[SLICE];
-    uint8_t bkeys[BATCH_EV * KEY_MAX];
+    uint8_t bkeys[SLICE];   /* context bytes of bev[] (a full arena flushes) */
     uint8_t carry[CARRY];   /* bytes [off - carry_len, off) of the unit */
     uint8_t wbuf[WBUF_CAP]; /* bytes [w_ctx, off) while a window is open */
     uint8_t lower[WBUF_CAP];
