@@ -67,6 +67,8 @@ struct px_h2d {
     int blocked;                  /* a send callback hit the high watermark */
     int resume;                   /* a stream drained: resume paused upstreams */
     int trim_pending;             /* the idle timer's first stage trims memory */
+    double rst_tokens;            /* streams that may still end in an error (bucket) */
+    double rst_last_ms;
     struct h2d_block big[PX_H2D_MAPS];
 };
 
@@ -787,9 +789,36 @@ static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
     return 0;
 }
 
+/* Streams ending in an error, whichever side reset them: the rapid-reset
+ * bound nghttp2 1.52 applies counts only RST_STREAM from the client, not the
+ * resets a client provokes from the server ("MadeYouReset", CVE-2025-8671:
+ * WINDOW_UPDATE 0, DATA beyond the window, frames on a closed stream). Same
+ * bucket size and rate; when it is empty the session ends with GOAWAY. */
+static int reset_budget(struct px_h2d *h)
+{
+    double now = px_now_ms();
+    if (h->rst_last_ms == 0)
+        h->rst_tokens = PX_H2D_RST_BURST;
+    else
+        h->rst_tokens += (now - h->rst_last_ms) * PX_H2D_RST_RATE / 1000.0;
+    if (h->rst_tokens > PX_H2D_RST_BURST)
+        h->rst_tokens = PX_H2D_RST_BURST;
+    h->rst_last_ms = now;
+    if (h->rst_tokens < 1.0)
+        return 0;
+    h->rst_tokens -= 1.0;
+    return 1;
+}
+
 static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t err, void *ud)
 {
     struct px_conn *c = ud;
+    if (err != NGHTTP2_NO_ERROR && !c->h2d->goaway && !reset_budget(c->h2d)) {
+        sgw_log(SGW_LOG_INFO, PX_MOD, "%s HTTP/2: too many streams reset, ending the session",
+                c->client);
+        nghttp2_session_terminate_session(s, NGHTTP2_ENHANCE_YOUR_CALM);
+        c->h2d->goaway = 1;
+    }
     struct px_req *r = nghttp2_session_get_stream_user_data(s, id);
     if (!r)
         return 0;
@@ -1005,20 +1034,12 @@ void px_h2d_on_kick(struct px_conn *c)
 
 void px_h2d_on_eof(struct px_conn *c)
 {
-    /* Nothing more can arrive: a stream still waiting for request DATA is
-     * over (never forward a truncated body); the others finish (their
-     * answers go out), then the connection closes. */
-    struct px_h2d *h = c->h2d;
-    for (struct px_req *r = h->streams; r; r = r->d_next) {
-        if (r->d_in_end || r->state == PX_RS_DONE)
-            continue;
-        px_req_stream_gone(r, "client closed the connection during the request");
-        nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, r->d_sid, NGHTTP2_CANCEL);
-    }
-    if (h->n_streams == 0)
+    /* HTTP/2 has no half-close: a client that ends its side is gone. What is
+     * queued still goes out; every open stream ends with the connection (a
+     * truncated request body is never forwarded as complete). */
+    h2d_flush(c);
+    if (!c->dead && !c->closing)
         px_conn_close_after_flush(c);
-    else
-        h2d_schedule(c);
 }
 
 void px_h2d_on_timer(struct px_conn *c, int mode)

@@ -559,6 +559,81 @@ def t_rapid_reset(gw, up, tmp):
     eq(st, 200, "/healthz")
 
 
+def t_made_you_reset(gw, up, tmp):
+    """Resets the client provokes from the gateway (a connection-specific
+    field in each request: a stream error, RST_STREAM(PROTOCOL_ERROR) from the
+    gateway; CVE-2025-8671 and the catalogue's "server errors provoked")
+    count like resets it receives: GOAWAY(ENHANCE_YOUR_CALM) after the burst,
+    nothing reaches the upstream, the gateway stays healthy."""
+    before = up.request_lines()
+    c = H2Client(gw.port)
+    try:
+        raw = b""
+        for i in range(2500):
+            sid = c.c.get_next_available_stream_id()
+            c.c.send_headers(sid, [(":method", "GET"), (":authority", f"{UP}:{up.port}"),
+                                   (":scheme", "http"), (":path", f"/myr{i}"),
+                                   ("connection", "x")], end_stream=True)
+            raw += c.c.data_to_send()
+            if i % 100 == 99:
+                try:
+                    c.sock.sendall(raw)
+                except OSError:
+                    break
+                raw = b""
+        end = time.monotonic() + 10
+        while c.goaway is None and not c.closed and time.monotonic() < end:
+            try:
+                c.pump(0.2)
+            except Exception:  # h2 state machine upset by its own raw frames
+                break
+    finally:
+        c.close()
+    check(c.goaway is not None and c.goaway.error_code == 11,
+          f"GOAWAY(ENHANCE_YOUR_CALM) expected, got {c.goaway and c.goaway.error_code}")
+    check(up.request_lines() - before <= 50, "provoked-reset streams reached the upstream")
+    c2 = H2Client(gw.port)
+    try:
+        st = c2.response(c2.request("GET", f"{UP}:{up.port}", "/after-myr"))
+    finally:
+        c2.close()
+    eq(status(st), "200", "gateway answers after the provoked resets")
+
+
+def t_settings_and_crumbs(gw, up, tmp):
+    """A SETTINGS frame with 100 entries ends the connection (at most 32);
+    100,000 cookie crumbs are counted one by one (431), whatever the window."""
+    import struct
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    try:
+        entries = b"".join(struct.pack(">HI", 4, 65535) for _ in range(100))
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + struct.pack(">I", len(entries))[1:] +
+                  bytes([4, 0]) + struct.pack(">I", 0) + entries)
+        got = b""
+        s.settimeout(5)
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+    except OSError:
+        pass
+    finally:
+        s.close()
+    check(b"\x07\x00\x00\x00\x00\x00" in got, f"GOAWAY after 100 SETTINGS entries: {got[:120]!r}")
+    c = H2Client(gw.port, window=0)
+    try:
+        crumbs = [("cookie", f"c{i % 10}=1") for i in range(100000)]
+        st = c.streams[c.request("GET", f"{UP}:{up.port}", "/crumbs", headers=crumbs)]
+        # The window is 0: the answer's HEADERS arrive, its DATA cannot.
+        c.wait(lambda: st["headers"] is not None or st["reset"] is not None or
+               c.goaway is not None, 30, "answer to the crumbs")
+    finally:
+        c.close()
+    check(status(st) in ("431", "reset 1", "reset 11") or c.goaway is not None,
+          f"100,000 cookie crumbs: {status(st)}")
+
+
 def t_slow_reader(gw, up, tmp):
     """The client's stream window stays closed: the gateway stops reading the
     upstream (bounded RSS); then the client reads and every byte arrives."""
@@ -778,6 +853,9 @@ def main():
                 run.run("more streams than SETTINGS_MAX_CONCURRENT_STREAMS", t_too_many_streams,
                         gw, up, tmp)
                 run.run("rapid reset: GOAWAY, gateway healthy", t_rapid_reset, gw, up, tmp)
+                run.run("provoked resets (MadeYouReset): GOAWAY", t_made_you_reset, gw, up, tmp)
+                run.run("SETTINGS with 100 entries; 100,000 cookie crumbs", t_settings_and_crumbs,
+                        gw, up, tmp)
                 run.run("slow reader: bounded RSS, then the whole body", t_slow_reader,
                         gw, up, tmp)
                 run.run("PING flood from a client that does not read", t_ping_flood, gw, up, tmp)
