@@ -327,6 +327,27 @@ static ssize_t data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
     return (ssize_t)n;
 }
 
+/* Streams ending in an error, whichever side reset them: the rapid-reset
+ * bound nghttp2 1.52 applies counts only RST_STREAM from the client, not the
+ * resets a client provokes from the server ("MadeYouReset", CVE-2025-8671:
+ * WINDOW_UPDATE 0, DATA beyond the window, frames on a closed stream). Same
+ * bucket size and rate; when it is empty the session ends with GOAWAY. */
+static int reset_budget(struct px_h2d *h)
+{
+    double now = px_now_ms();
+    if (h->rst_last_ms == 0)
+        h->rst_tokens = PX_H2D_RST_BURST;
+    else
+        h->rst_tokens += (now - h->rst_last_ms) * PX_H2D_RST_RATE / 1000.0;
+    if (h->rst_tokens > PX_H2D_RST_BURST)
+        h->rst_tokens = PX_H2D_RST_BURST;
+    h->rst_last_ms = now;
+    if (h->rst_tokens < 1.0)
+        return 0;
+    h->rst_tokens -= 1.0;
+    return 1;
+}
+
 /* ------------------------------------------------- CONNECT over HTTP/2 */
 
 /* Client DATA -> upstream socket, while its output is below PX_TUNNEL_WM;
@@ -736,6 +757,20 @@ static void start_ready(struct px_conn *c)
 static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 {
     struct px_conn *c = ud;
+    /* Empty DATA frames without END_STREAM cost work and carry nothing: they
+     * draw from the reset bucket, and a flood of them ends the session
+     * (nghttp2 1.52 has no such limit). PRIORITY frames never get here:
+     * SETTINGS_NO_RFC7540_PRIORITIES makes nghttp2 drop them. */
+    if (f->hd.type == NGHTTP2_DATA && f->hd.length == 0 &&
+        !(f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+        if (!c->h2d->goaway && !reset_budget(c->h2d)) {
+            sgw_log(SGW_LOG_INFO, PX_MOD, "%s HTTP/2: flood of empty frames, ending the session",
+                    c->client);
+            nghttp2_session_terminate_session(s, NGHTTP2_ENHANCE_YOUR_CALM);
+            c->h2d->goaway = 1;
+        }
+        return 0;
+    }
     if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA)
         return 0;
     struct px_req *r = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
@@ -787,27 +822,6 @@ static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
     if (r && !r->d_in_end && !r->d_tun) /* a tunnel stays half-open (TCP half-close) */
         nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_NO_ERROR);
     return 0;
-}
-
-/* Streams ending in an error, whichever side reset them: the rapid-reset
- * bound nghttp2 1.52 applies counts only RST_STREAM from the client, not the
- * resets a client provokes from the server ("MadeYouReset", CVE-2025-8671:
- * WINDOW_UPDATE 0, DATA beyond the window, frames on a closed stream). Same
- * bucket size and rate; when it is empty the session ends with GOAWAY. */
-static int reset_budget(struct px_h2d *h)
-{
-    double now = px_now_ms();
-    if (h->rst_last_ms == 0)
-        h->rst_tokens = PX_H2D_RST_BURST;
-    else
-        h->rst_tokens += (now - h->rst_last_ms) * PX_H2D_RST_RATE / 1000.0;
-    if (h->rst_tokens > PX_H2D_RST_BURST)
-        h->rst_tokens = PX_H2D_RST_BURST;
-    h->rst_last_ms = now;
-    if (h->rst_tokens < 1.0)
-        return 0;
-    h->rst_tokens -= 1.0;
-    return 1;
 }
 
 static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t err, void *ud)

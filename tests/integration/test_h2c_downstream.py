@@ -634,6 +634,71 @@ def t_settings_and_crumbs(gw, up, tmp):
           f"100,000 cookie crumbs: {status(st)}")
 
 
+def raw_flood(gw, frames, count):
+    """Opens an h2 connection, sends frames (bytes, repeated count times in
+    batches) and returns the GOAWAY error code seen, or "closed"/None."""
+    import struct
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    got = b""
+    try:
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        try:
+            for off in range(0, count, 500):
+                s.sendall(frames * min(500, count - off))
+        except OSError:
+            pass
+        s.settimeout(5)
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                got += b
+        except OSError:
+            pass
+    finally:
+        s.close()
+    off = 0
+    while off + 9 <= len(got):  # find GOAWAY (type 7) among the frames received
+        ln = int.from_bytes(got[off:off + 3], "big")
+        if got[off + 3] == 7 and off + 9 + 8 <= len(got):
+            return struct.unpack(">I", got[off + 13:off + 17])[0]
+        off += 9 + ln
+    return "closed"
+
+
+def t_empty_frame_floods(gw, up, tmp):
+    """Catalogue cases 6, 14, 15: zero-length CONTINUATION frames and empty
+    DATA frames without END_STREAM end the session (GOAWAY); PRIORITY frames
+    are dropped by nghttp2 (no state kept); the gateway keeps serving."""
+    import hpack
+    import struct
+    block = hpack.Encoder().encode([(":method", "POST"), (":scheme", "http"),
+                                    (":authority", f"{UP}:{up.port}"), (":path", "/flood")])
+    headers_open = struct.pack(">I", len(block))[1:] + bytes([1, 0x4]) + struct.pack(">I", 1) + block
+    headers_nohdr_end = struct.pack(">I", len(block))[1:] + bytes([1, 0]) + struct.pack(">I", 1) + block
+    empty_cont = b"\x00\x00\x00\x09\x00" + struct.pack(">I", 1)
+    empty_data = b"\x00\x00\x00\x00\x00" + struct.pack(">I", 1)
+    priority = b"\x00\x00\x05\x02\x00" + struct.pack(">I", 3) + struct.pack(">IB", 0, 15)
+    cont = raw_flood(gw, headers_nohdr_end + empty_cont * 20, 1)
+    check(cont not in (None,), f"CONTINUATION flood: {cont}")
+    check(cont != 0, f"CONTINUATION flood ended with NO_ERROR {cont}")
+    data = raw_flood(gw, headers_open + empty_data * 5000, 1)
+    eq(data, 11, "empty DATA flood: GOAWAY(ENHANCE_YOUR_CALM)")
+    # With SETTINGS_NO_RFC7540_PRIORITIES nghttp2 drops PRIORITY frames
+    # before any callback (no state, parsing only); a GOAWAY is fine too.
+    base = rss_kb(gw.pid)
+    prio = raw_flood(gw, priority, 20000)
+    check(prio in (11, "closed"), f"PRIORITY flood: {prio}")
+    check(rss_kb(gw.pid) - base < 16 * 1024, "RSS after a PRIORITY flood")
+    c = H2Client(gw.port)
+    try:
+        st = c.response(c.request("GET", f"{UP}:{up.port}", "/after-floods"))
+    finally:
+        c.close()
+    eq(status(st), "200", "gateway answers after the floods")
+
+
 def t_slow_reader(gw, up, tmp):
     """The client's stream window stays closed: the gateway stops reading the
     upstream (bounded RSS); then the client reads and every byte arrives."""
@@ -855,6 +920,8 @@ def main():
                 run.run("rapid reset: GOAWAY, gateway healthy", t_rapid_reset, gw, up, tmp)
                 run.run("provoked resets (MadeYouReset): GOAWAY", t_made_you_reset, gw, up, tmp)
                 run.run("SETTINGS with 100 entries; 100,000 cookie crumbs", t_settings_and_crumbs,
+                        gw, up, tmp)
+                run.run("empty CONTINUATION, empty DATA and PRIORITY floods", t_empty_frame_floods,
                         gw, up, tmp)
                 run.run("slow reader: bounded RSS, then the whole body", t_slow_reader,
                         gw, up, tmp)
