@@ -897,7 +897,7 @@ static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const 
             b->mode = B64M_SHORT;
             b->run = n - t;
             b->nb64 = n - t;
-            copy_short(b->held, p + t, n - t);
+            memcpy(b->held, p + t, n - t); /* < 16 bytes */
             b->held_len = n - t;
             b->in_held = 1;
         }
