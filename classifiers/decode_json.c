@@ -682,6 +682,36 @@ static size_t js_fast_struct(struct dec_json *j, const uint8_t *p, size_t n, siz
     }
 }
 
+/* From p[i]: a run of plain string characters and valid UTF-8 sequences
+ * (a sequence cut by the end of the data is checked on with the next call).
+ * Returns where it stopped: the end, a '"', '\\' or control byte, or an
+ * invalid UTF-8 byte (*bad set). */
+static size_t js_plain_run(struct dec_json *j, const uint8_t *p, size_t n, size_t i, int *bad)
+{
+    for (;;) {
+        while (i < n && j->u8_need) {
+            if (p[i] < j->u8_lo || p[i] > j->u8_hi) {
+                *bad = 1;
+                return i;
+            }
+            j->u8_lo = 0x80;
+            j->u8_hi = 0xbf;
+            j->u8_need--;
+            i++;
+        }
+        if (i == n)
+            return i;
+        i += dec_json_find_special(p + i, n - i);
+        if (i == n || p[i] < 0x80)
+            return i;
+        if (!js_u8_lead(j, p[i])) {
+            *bad = 1;
+            return i;
+        }
+        i++;
+    }
+}
+
 static int json_feed(struct dec *d, const uint8_t *p, size_t n)
 {
     struct dec_json *j = (struct dec_json *)d;
@@ -700,28 +730,7 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
                on with the next one */
             size_t s = i;
             int bad = 0;
-            for (;;) {
-                while (i < n && j->u8_need) {
-                    if (p[i] < j->u8_lo || p[i] > j->u8_hi) {
-                        bad = 1;
-                        break;
-                    }
-                    j->u8_lo = 0x80;
-                    j->u8_hi = 0xbf;
-                    j->u8_need--;
-                    i++;
-                }
-                if (bad || i == n)
-                    break;
-                i += dec_json_find_special(p + i, n - i);
-                if (i == n || p[i] < 0x80)
-                    break;
-                if (!js_u8_lead(j, p[i])) {
-                    bad = 1;
-                    break;
-                }
-                i++;
-            }
+            i = js_plain_run(j, p, n, i, &bad);
             while (!bad && i + 1 < n && p[i] == '\\') {
                 size_t e = js_fast_escape(j, p, n, s, i, &rc);
                 if (e == 0)
@@ -731,30 +740,7 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
                 if (rc != SGW_OK)
                     break;
                 /* the string goes on after the escape */
-                for (;;) {
-                    if (i == n)
-                        break;
-                    i += dec_json_find_special(p + i, n - i);
-                    if (i == n || p[i] < 0x80)
-                        break;
-                    if (!js_u8_lead(j, p[i])) {
-                        bad = 1;
-                        break;
-                    }
-                    i++;
-                    while (i < n && j->u8_need) {
-                        if (p[i] < j->u8_lo || p[i] > j->u8_hi) {
-                            bad = 1;
-                            break;
-                        }
-                        j->u8_lo = 0x80;
-                        j->u8_hi = 0xbf;
-                        j->u8_need--;
-                        i++;
-                    }
-                    if (bad)
-                        break;
-                }
+                i = js_plain_run(j, p, n, i, &bad);
                 if (bad)
                     break;
             }

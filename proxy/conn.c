@@ -246,23 +246,46 @@ static void trim_later(struct px_worker *w)
     evtimer_add(w->trim_ev, &tv);
 }
 
+/* A request struct from the worker's cache or the heap (not cleared), and
+ * back: every request of HTTP/1.1 connections and HTTP/2 streams. */
+static struct px_req *req_alloc(struct px_worker *w)
+{
+    struct px_req *r;
+    if (w->req_cache) {
+        r = w->req_cache;
+        w->req_cache = r->h2_next;
+        w->n_req_cache--;
+    } else {
+        r = malloc(sizeof(*r));
+        if (!r)
+            return NULL;
+    }
+    if (++w->n_reqs > w->req_peak)
+        w->req_peak = w->n_reqs;
+    return r;
+}
+
+static void req_release(struct px_worker *w, struct px_req *r)
+{
+    if (w->n_req_cache < PX_REQ_CACHE) {
+        r->h2_next = w->req_cache;
+        w->req_cache = r;
+        w->n_req_cache++;
+    } else {
+        free(r);
+    }
+    if (--w->n_reqs == 0 && w->req_peak >= PX_TRIM_PEAK)
+        trim_later(w);
+}
+
 static struct px_req *req_take(struct px_conn *c)
 {
     struct px_req *r = c->req;
     if (!r) {
-        struct px_worker *w = c->w;
-        if (w->req_cache) {
-            r = w->req_cache;
-            w->req_cache = r->h2_next;
-            w->n_req_cache--;
-        } else {
-            r = malloc(sizeof(*r));
-            if (!r)
-                return NULL;
-        }
+        r = req_alloc(c->w);
+        if (!r)
+            return NULL;
         c->req = r;
-        if (++w->n_reqs > w->req_peak)
-            w->req_peak = w->n_reqs;
     }
     memset(r, 0, sizeof(*r));
     r->conn = c;
@@ -275,16 +298,7 @@ static void req_give_back(struct px_conn *c)
     if (!r || c->in_req)
         return;
     c->req = NULL;
-    struct px_worker *w = c->w;
-    if (w->n_req_cache < PX_REQ_CACHE) {
-        r->h2_next = w->req_cache;
-        w->req_cache = r;
-        w->n_req_cache++;
-    } else {
-        free(r);
-    }
-    if (--w->n_reqs == 0 && w->req_peak >= PX_TRIM_PEAK)
-        trim_later(w);
+    req_release(c->w, r);
 }
 
 void px_worker_req_cache_free(struct px_worker *w)
@@ -304,19 +318,9 @@ void px_worker_req_cache_free(struct px_worker *w)
 /* Downstream HTTP/2: one request per stream, from the same cache. */
 struct px_req *px_req_stream_new(struct px_conn *c)
 {
-    struct px_worker *w = c->w;
-    struct px_req *r;
-    if (w->req_cache) {
-        r = w->req_cache;
-        w->req_cache = r->h2_next;
-        w->n_req_cache--;
-    } else {
-        r = malloc(sizeof(*r));
-        if (!r)
-            return NULL;
-    }
-    if (++w->n_reqs > w->req_peak)
-        w->req_peak = w->n_reqs;
+    struct px_req *r = req_alloc(c->w);
+    if (!r)
+        return NULL;
     memset(r, 0, sizeof(*r));
     r->conn = c;
     clock_gettime(CLOCK_MONOTONIC, &r->t_start);
@@ -326,16 +330,7 @@ struct px_req *px_req_stream_new(struct px_conn *c)
 
 void px_req_stream_free(struct px_req *r)
 {
-    struct px_worker *w = r->conn->w;
-    if (w->n_req_cache < PX_REQ_CACHE) {
-        r->h2_next = w->req_cache;
-        w->req_cache = r;
-        w->n_req_cache++;
-    } else {
-        free(r);
-    }
-    if (--w->n_reqs == 0 && w->req_peak >= PX_TRIM_PEAK)
-        trim_later(w);
+    req_release(r->conn->w, r);
 }
 
 /* -------------------------------------------------------------- logging */
