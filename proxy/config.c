@@ -32,6 +32,7 @@ enum opt_kind {
     K_PATH,       /* owned char * field, non-empty */
     K_LISTEN,     /* repeatable address */
     K_ADMIN,      /* address or off */
+    K_DNS,        /* nameserver address */
     K_INT,        /* int field */
     K_SIZE,       /* size_t field */
     K_BYTES,      /* uint64_t field, KiB/MiB/GiB/TiB suffixes */
@@ -71,6 +72,10 @@ static const struct opt opts[] = {
      "connect to ADDR:PORT2 for HOST:PORT (* = any port); repeatable"},
     {"upstream-ca", K_PATH, OFF(upstream_ca), 0, 0, "FILE", "system store only",
      "extra CA bundle (PEM) trusted for upstream TLS"},
+    {"dns-server", K_DNS, 0, 0, 0, "ADDR:PORT", "resolv.conf's nameservers",
+     "ask this nameserver (IP:PORT, [IPv6]:PORT) instead of resolv.conf's"},
+    {"dns-timeout-ms", K_INT, OFF(dns_timeout_ms), 100, 60000, "N", "5000",
+     "one DNS query before it is retried; 2 attempts, then 502"},
     {"log-file", K_PATH, OFF(log_file), 0, 0, "PATH|-", "-",
      "decision log, one JSON line per decision; - = stdout, else appended"},
     {"log-level", K_LEVEL, OFF(log_level), 0, 0, "error|warn|info|debug", "info",
@@ -463,6 +468,28 @@ static int apply(struct px_config *cfg, struct load_state *st, const struct opt 
         memcpy(cfg->admin, buf, n + 1);
         return 0;
     }
+    case K_DNS: {
+        struct sockaddr_storage ss;
+        socklen_t sl;
+        char buf[64];
+        if (n >= sizeof buf) {
+            msgf(msg, "address too long");
+            return -1;
+        }
+        memcpy(buf, v, n);
+        buf[n] = '\0';
+        int ok = px_config_parse_addr(buf, &ss, &sl) == 0;
+        if (ok && ss.ss_family == AF_INET)
+            ok = ((const struct sockaddr_in *)&ss)->sin_port != 0;
+        else if (ok)
+            ok = ((const struct sockaddr_in6 *)&ss)->sin6_port != 0;
+        if (!ok) {
+            msgf(msg, "invalid nameserver '%s': IP:PORT or [IPv6]:PORT is required", shown(v, n, show));
+            return -1;
+        }
+        memcpy(cfg->dns_server, buf, n + 1);
+        return 0;
+    }
     case K_INT:
     case K_SIZE:
     case K_BYTES: {
@@ -762,6 +789,7 @@ static void defaults(struct px_config *cfg)
     cfg->upstream_timeout_ms = 60000;
     cfg->pool_idle_ms = 30000;
     cfg->drain_timeout_ms = 15000;
+    cfg->dns_timeout_ms = 5000;
 }
 
 /* Splits argv[*i] into option and value ("--x=v" or "--x v"); advances *i past

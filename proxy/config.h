@@ -32,6 +32,7 @@ struct px_config {
     struct px_pin *pins; /* owned array of n_pins, in the order given (first match wins) */
     size_t n_pins;
     char *upstream_ca; /* extra CA bundle for upstream TLS, NULL = system store only */
+    char dns_server[64]; /* "IP:PORT" nameserver instead of resolv.conf's; "" = resolv.conf */
     char *log_file;    /* decision log: "-" = stdout (default), else a path (append) */
     int log_level;     /* enum sgw_log_level, default INFO; --log-level error|warn|info|debug */
     /* limits */
@@ -48,6 +49,7 @@ struct px_config {
     int upstream_timeout_ms; /* 60000: upstream response head must arrive within */
     int pool_idle_ms;        /* 30000: idle pooled upstream connection lifetime */
     int drain_timeout_ms;    /* 15000: SIGTERM deadline for in-flight requests */
+    int dns_timeout_ms;      /* 5000: one DNS query before it is retried (2 attempts) */
 };
 
 /* Parses argv (argv[0] == "run"); a --config FILE is read first (YAML mapping, keys = long flag

@@ -198,8 +198,30 @@ static int worker_init(struct px_worker *w, struct px_runtime *rt, int id, char 
         snprintf(err, errlen, "cannot open a policy reader");
         return SGW_ERR;
     }
-    w->dns = evdns_base_new(w->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
-                                         EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    const struct px_config *cfg = rt->cfg;
+    if (cfg->dns_server[0]) {
+        /* an operator-chosen nameserver (split-horizon DNS, tests): resolv.conf
+           is not read at all */
+        w->dns = evdns_base_new(w->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+        if (!w->dns || evdns_base_nameserver_ip_add(w->dns, cfg->dns_server) != 0) {
+            snprintf(err, errlen, "cannot use nameserver %s", cfg->dns_server);
+            return SGW_ERR;
+        }
+    } else {
+        w->dns = evdns_base_new(w->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+                                             EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    }
+    if (w->dns) {
+        /* bounded lookups whatever resolv.conf says: dns-timeout-ms per query,
+           two attempts, then the request fails (502) */
+        char tmo[32];
+        snprintf(tmo, sizeof(tmo), "%d.%03d", cfg->dns_timeout_ms / 1000, cfg->dns_timeout_ms % 1000);
+        if (evdns_base_set_option(w->dns, "timeout:", tmo) != 0 ||
+            evdns_base_set_option(w->dns, "attempts:", "2") != 0) {
+            snprintf(err, errlen, "cannot set the DNS timeout");
+            return SGW_ERR;
+        }
+    }
     if (!w->dns) {
         /* No usable resolv.conf: run without a resolver; names not pinned
          * with --resolve then fail with 502 instead of blocking anything. */

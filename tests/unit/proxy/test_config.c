@@ -573,6 +573,8 @@ static void test_help(void)
                           "resolve",
                           "connect-to",
                           "upstream-ca",
+                          "dns-server",
+                          "dns-timeout-ms",
                           "log-file",
                           "log-level",
                           "max-request-line",
