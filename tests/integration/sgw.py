@@ -81,6 +81,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_ports(n):
+    """n distinct TCP ports that were free on 127.0.0.1 a moment ago (all
+    bound at once, so two of them can never be the same)."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def port_open(port, host="127.0.0.1"):
     try:
         with socket.create_connection((host, port), timeout=0.5):
@@ -580,8 +593,7 @@ class Gateway:
     def start(self):
         last = None
         for _ in range(3):  # a free port can be taken between probe and bind: retry
-            self.port = free_port()
-            self.admin_port = free_port()
+            self.port, self.admin_port = free_ports(2)
             cmd = [SOVGW, "run"]
             if self.policy_path:
                 cmd += ["--policy", self.policy_path]

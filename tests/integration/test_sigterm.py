@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """SIGTERM: stop accepting at once, finish in-flight requests within the drain
-deadline, exit 0; past the deadline the process still exits promptly."""
+deadline, exit 0; past the deadline the process still exits promptly; a
+second signal during the drain changes nothing."""
 
 import os
 import signal
@@ -93,6 +94,32 @@ def t_deadline(tmp, up):
               "a 20 s request completed within a 1 s drain deadline")
 
 
+def t_second_signal(tmp, up):
+    """A second SIGTERM (or SIGINT) during the drain changes nothing: the
+    in-flight request still completes and the exit status is 0; the drain
+    deadline is what bounds the exit."""
+    pol = policy([("allow-up", {"host": [UP], "port": [up.port]}, "allow")])
+    args = ["--workers", "1", "--resolve", f"{UP}:{up.port}:127.0.0.1", "--drain-timeout-ms", "8000"]
+    with Gateway(pol, args=args, tmp=tmp) as gw:
+        n0 = up.count()
+        s, th, res = start_request(gw, up, 1500)
+        wait_until(lambda: up.count() > n0, 5, "the slow request to reach the upstream")
+        os.kill(gw.pid, signal.SIGTERM)
+        wait_until(lambda: not port_open(gw.port), 2, "the listener to stop accepting")
+        os.kill(gw.pid, signal.SIGTERM)
+        os.kill(gw.pid, signal.SIGINT)
+        th.join(15)
+        s.close()
+        check("resp" in res, f"in-flight request failed: {res.get('error')}")
+        eq(res["resp"].status, 200, "in-flight status after a second signal")
+        try:
+            rc = gw.proc.wait(12)
+        except Exception:
+            rc = "still running"
+        gw.returncode = rc
+        eq(rc, 0, "exit status after a second signal")
+
+
 def main():
     r = Runner("sigterm")
     tmp = TempDir()
@@ -100,6 +127,7 @@ def main():
         with Upstream() as up:
             r.run("SIGTERM drains an in-flight request and exits 0", t_drain, tmp, up)
             r.run("SIGTERM past the drain deadline still exits promptly", t_deadline, tmp, up)
+            r.run("a second SIGTERM/SIGINT during the drain changes nothing", t_second_signal, tmp, up)
     finally:
         tmp.cleanup()
     r.done()
