@@ -24,6 +24,19 @@ static int is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
+/* Length of the escape at re[i] == '\\' as far as skipping it goes: "\\c"
+ * takes the next character whatever it is ("\\c]" is one character, not the
+ * end of a class); "\\Q" quotes up to "\\E" (not followed: 0); 0 at the end. */
+static size_t escape_len(const char *re, size_t i)
+{
+    char d = re[i + 1];
+    if (!d || d == 'Q')
+        return 0;
+    if (d == 'c')
+        return re[i + 2] ? 3 : 0;
+    return 2;
+}
+
 /* Index just past the character class opening at re[i] == '[', or 0. */
 static size_t skip_class(const char *re, size_t i)
 {
@@ -34,9 +47,10 @@ static size_t skip_class(const char *re, size_t i)
         j++;
     while (re[j] && re[j] != ']') {
         if (re[j] == '\\') {
-            if (!re[j + 1])
+            size_t k = escape_len(re, j);
+            if (!k)
                 return 0;
-            j += 2;
+            j += k;
         } else if (re[j] == '[' && re[j + 1] == ':') {
             const char *end = strstr(re + j + 2, ":]");
             if (!end)
@@ -67,11 +81,10 @@ static size_t skip_group(const char *re, size_t i)
     while (re[j]) {
         char c = re[j];
         if (c == '\\') {
-            if (!re[j + 1])
+            size_t k = escape_len(re, j);
+            if (!k)
                 return 0;
-            if (re[j + 1] == 'Q')
-                return 0;
-            j += 2;
+            j += k;
         } else if (c == '[') {
             j = skip_class(re, j);
             if (!j)
@@ -150,8 +163,9 @@ size_t cls_regex_literal(const char *re, uint8_t *out, size_t cap, int *caseless
                 return 0;
             if (is_alnum(d)) {
                 /* zero-argument escapes only; anything with an argument
-                   (\x41, \p{L}, \g1, \Q...) is not read */
-                if (!strchr("dDwWsSbBhHvVRXAzZGKnrtfea", d))
+                   (\x41, \p{L}, \g1, \c], \Q...) is not read, nor \K (it
+                   moves the start of the reported match) */
+                if (!strchr("dDwWsSbBhHvVRXAzZGnrtfea", d))
                     return 0;
                 END_RUN();
             } else {

@@ -54,6 +54,10 @@ int main(void)
     expect("abc)def", NULL, 0);
     expect("[abc", NULL, 0);
     expect("abc\\", NULL, 0);
+    expect("[a\\c]bcd]xy", NULL, 0);           /* \c] is one character: the class ends later */
+    expect("[a\\c]bcd]wxyz", "wxyz", 0);
+    expect("(\\c)abcd)", NULL, 0);             /* inside a group too: that ")" does not close it */
+    expect("abc\\Kdefg", NULL, 0);             /* \K moves the match start */
     expect("(?i)caf\xc3\xa9s", "caf", 1);        /* caseless: ASCII only */
     expect(NULL, NULL, 0);
     /* the longest run wins; a run longer than the buffer is cut, not overrun */
