@@ -191,6 +191,8 @@ size_t cls_regex_literal(const char *re, uint8_t *out, size_t cap, int *caseless
             size_t ql = 1;
             if (c == '{') {
                 ql = quant_len(re, i, &min);
+                if (ql == 0 && re[i + 1] == ',')
+                    return 0; /* "{,n}": literal text in PCRE2 10.42, {0,n} from 10.43 */
                 if (ql == 0) {
                     END_RUN(); /* a literal '{': not used */
                     i++;
