@@ -610,15 +610,9 @@ def t_settings_and_crumbs(gw, up, tmp):
         entries = b"".join(struct.pack(">HI", 4, 65535) for _ in range(100))
         s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + struct.pack(">I", len(entries))[1:] +
                   bytes([4, 0]) + struct.pack(">I", 0) + entries)
-        got = b""
-        s.settimeout(5)
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            got += b
+        got = read_until_closed(s)
     except OSError:
-        pass
+        got = b""
     finally:
         s.close()
     check(b"\x07\x00\x00\x00\x00\x00" in got, f"GOAWAY after 100 SETTINGS entries: {got[:120]!r}")
@@ -635,6 +629,21 @@ def t_settings_and_crumbs(gw, up, tmp):
           f"100,000 cookie crumbs: {status(st)}")
 
 
+def read_until_closed(s, timeout=5):
+    """What the peer sends until it closes (or goes quiet for timeout s)."""
+    got = b""
+    s.settimeout(timeout)
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+    except OSError:
+        pass
+    return got
+
+
 def raw_flood(gw, frames, count):
     """Opens an h2 connection, sends frames (bytes, repeated count times in
     batches) and returns the GOAWAY error code seen, or "closed"/None."""
@@ -648,15 +657,7 @@ def raw_flood(gw, frames, count):
                 s.sendall(frames * min(500, count - off))
         except OSError:
             pass
-        s.settimeout(5)
-        try:
-            while True:
-                b = s.recv(65536)
-                if not b:
-                    break
-                got += b
-        except OSError:
-            pass
+        got = read_until_closed(s)
     finally:
         s.close()
     off = 0

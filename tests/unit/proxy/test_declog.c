@@ -32,38 +32,6 @@ struct jp {
     const char *p, *end;
 };
 
-static int utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return (int)len;
-}
-
 static int hexv(int c)
 {
     if (c >= '0' && c <= '9')
@@ -136,7 +104,7 @@ static int j_string(struct jp *j, char *out, size_t cap)
                 return 0;
             }
         } else {
-            int l = utf8_seq((const unsigned char *)j->p, (size_t)(j->end - j->p));
+            int l = (int)sgw_utf8_valid_len((const uint8_t *)j->p, (size_t)(j->end - j->p));
             if (l == 0)
                 return 0;
             if (out && l > 1) {
