@@ -318,7 +318,7 @@ int dec_looks_text(const uint8_t *p, size_t n)
     return dec_looks_text_step(p, n, n, &at, &bad);
 }
 
-static int simd_cap = DEC_SIMD_AVX2;
+static int simd_cap = DEC_SIMD_TOP;
 
 int dec_simd_level(void)
 {
@@ -328,7 +328,11 @@ int dec_simd_level(void)
     l = __atomic_load_n(&level, __ATOMIC_RELAXED);
     if (l < 0) {
         __builtin_cpu_init();
-        l = __builtin_cpu_supports("avx2") ? DEC_SIMD_AVX2 : DEC_SIMD_SSE2;
+        /* AVX-512 here means the byte and mask instructions (BW) on 64 bytes */
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
+            l = DEC_SIMD_AVX512;
+        else
+            l = __builtin_cpu_supports("avx2") ? DEC_SIMD_AVX2 : DEC_SIMD_SSE2;
         __atomic_store_n(&level, l, __ATOMIC_RELAXED);
     }
 #endif

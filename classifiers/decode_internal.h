@@ -180,9 +180,14 @@ int dec_looks_text_step(const uint8_t *p, size_t avail, size_t n, size_t *at, si
 /* Index of the first '"', '\\', control byte (< 0x20) or byte >= 0x80 in p,
  * or n. */
 size_t dec_json_find_special(const uint8_t *p, size_t n);
+/* Same, with the code of `level` (capped at dec_simd_level() by the
+ * caller). For tests and benches. */
+size_t dec_json_find_special_impl(const uint8_t *p, size_t n, int level);
 
 /* SIMD levels of the byte scanners, picked once per process from the CPU. */
-enum { DEC_SIMD_SCALAR = 0, DEC_SIMD_SSE2 = 1, DEC_SIMD_AVX2 = 2 };
+enum { DEC_SIMD_SCALAR = 0, DEC_SIMD_SSE2 = 1, DEC_SIMD_AVX2 = 2, DEC_SIMD_AVX512 = 3 };
+/* The highest level there is (the default cap). */
+#define DEC_SIMD_TOP DEC_SIMD_AVX512
 /* The best level this CPU runs (at most the cap). */
 int dec_simd_level(void);
 /* Caps the level for chains made from now on (tests: the scalar and SSE2

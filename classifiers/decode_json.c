@@ -113,16 +113,62 @@ __attribute__((target("avx2"))) static size_t find_special_avx2(const uint8_t *p
     return n;
 }
 
+/* AVX-512 (BW): 64 bytes per step into a mask register. One signed
+   compare finds both the control bytes and those >= 0x80 (negative as
+   int8). The last partial block is a masked load: nothing read past p + n,
+   no separate short path. */
+#define JSON_AVX512 "avx512f,avx512bw,avx512vl,avx2,bmi,bmi2"
+
+__attribute__((target(JSON_AVX512))) static size_t find_special_avx512(const uint8_t *p, size_t n)
+{
+    const __m512i q = _mm512_set1_epi8('"');
+    const __m512i bs = _mm512_set1_epi8('\\');
+    const __m512i c20 = _mm512_set1_epi8(0x20);
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __builtin_prefetch(p + i + 1024); /* the input is met here first */
+        __m512i a = _mm512_loadu_si512((const void *)(p + i));
+        uint64_t m = _mm512_cmpeq_epi8_mask(a, q) | _mm512_cmpeq_epi8_mask(a, bs) |
+                     _mm512_cmplt_epi8_mask(a, c20);
+        if (m)
+            return i + (size_t)__builtin_ctzll(m);
+    }
+    if (i == n)
+        return n;
+    __mmask64 k = _bzhi_u64(~0ull, (unsigned)(n - i));
+    __m512i a = _mm512_maskz_loadu_epi8(k, (const void *)(p + i));
+    uint64_t m = _mm512_mask_cmpeq_epi8_mask(k, a, q) | _mm512_mask_cmpeq_epi8_mask(k, a, bs) |
+                 _mm512_mask_cmplt_epi8_mask(k, a, c20);
+    return m ? i + (size_t)__builtin_ctzll(m) : n;
+}
+
 typedef size_t (*find_fn)(const uint8_t *, size_t);
 
 static find_fn pick_find(void)
 {
+    /* the CPU's best, whatever the cap (resolved once per process) */
     __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
+        return find_special_avx512;
     if (__builtin_cpu_supports("avx2"))
         return find_special_avx2;
     return find_special_sse2;
 }
 #endif
+
+size_t dec_json_find_special_impl(const uint8_t *p, size_t n, int level)
+{
+#if JSON_X86
+    if (level >= DEC_SIMD_AVX512)
+        return find_special_avx512(p, n);
+    if (level >= DEC_SIMD_AVX2)
+        return find_special_avx2(p, n);
+    if (level >= DEC_SIMD_SSE2)
+        return find_special_sse2(p, n);
+#endif
+    (void)level;
+    return find_special_scalar(p, n);
+}
 
 size_t dec_json_find_special(const uint8_t *p, size_t n)
 {

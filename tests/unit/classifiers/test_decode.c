@@ -235,6 +235,8 @@ static void test_find_special(void)
         memset(buf, 'a', sizeof(buf));
         buf[len] = '"'; /* beyond the end: must not be seen */
         CHECK(dec_json_find_special(buf, len) == len);
+        for (int level = DEC_SIMD_SCALAR; level <= dec_simd_level(); level++)
+            CHECK(dec_json_find_special_impl(buf, len, level) == len);
         for (size_t pos = 0; pos < len; pos++) {
             for (size_t k = 0; k < sizeof(specials); k++) {
                 memset(buf, 0x7f, sizeof(buf));
@@ -242,6 +244,8 @@ static void test_find_special(void)
                 if (pos + 3 < len)
                     buf[pos + 3] = '"';
                 size_t got = dec_json_find_special(buf, len);
+                for (int level = DEC_SIMD_SCALAR; level <= dec_simd_level() && got == pos; level++)
+                    got = dec_json_find_special_impl(buf, len, level);
                 if (got != pos) {
                     fprintf(stderr, "find_special len %zu pos %zu byte %02x: %zu\n", len, pos,
                             specials[k], got);
@@ -1327,7 +1331,7 @@ static void test_simd_levels_pipeline(void)
             free(got);
             free(split);
         }
-        dec_simd_cap(DEC_SIMD_AVX2);
+        dec_simd_cap(DEC_SIMD_TOP);
         free(want);
     }
     free(blob);
