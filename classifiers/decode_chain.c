@@ -22,7 +22,7 @@ struct cls_decode_chain {
 };
 
 #define CHAIN_HEAD_SIZE ((sizeof(struct cls_decode_chain) + 63u) & ~(size_t)63u)
-#define CHAIN_SPARE 2048u
+#define CHAIN_SPARE 5120u
 
 /* ---- generic decoder plumbing ---- */
 
@@ -111,23 +111,6 @@ int dec_fail(struct dec *d, uint32_t flags, const char *fmt, ...)
     int rc = env_vfail(d->env, flags, fmt, ap);
     va_end(ap);
     return rc;
-}
-
-int dec_text_data(struct dec_env *env, const uint8_t *p, size_t n)
-{
-    if (n == 0)
-        return SGW_OK;
-    return env->text->data(env->text->ctx, p, n);
-}
-
-int dec_text_boundary(struct dec_env *env)
-{
-    return env->text->boundary(env->text->ctx);
-}
-
-int dec_text_context(struct dec_env *env, const uint8_t *p, size_t n)
-{
-    return env->text->context(env->text->ctx, p, n);
 }
 
 void dec_path_add(struct dec_env *env, const char *name)

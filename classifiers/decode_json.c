@@ -214,7 +214,7 @@ enum js_num {
     NUM_EXP,
 };
 
-#define JS_STAGE 1024u
+#define JS_STAGE 4096u
 
 struct dec_json {
     struct dec base;
