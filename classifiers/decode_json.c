@@ -728,6 +728,26 @@ static size_t js_fast_struct(struct dec_json *j, const uint8_t *p, size_t n, siz
     }
 }
 
+/* dec_json_find_special, with its first 16 bytes looked at here (SSE2,
+ * inline): keys and short values end there, without the call. */
+static inline size_t js_find_special_first(const uint8_t *p, size_t n)
+{
+#if JSON_X86
+    if (n >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        /* signed: control bytes and bytes >= 0x80 are both below 0x20 */
+        __m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                 _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+        m = _mm_or_si128(m, _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        if (mask)
+            return (size_t)__builtin_ctz(mask);
+        return 16 + dec_json_find_special(p + 16, n - 16);
+    }
+#endif
+    return dec_json_find_special(p, n);
+}
+
 /* From p[i]: a run of plain string characters and valid UTF-8 sequences
  * (a sequence cut by the end of the data is checked on with the next call).
  * Returns where it stopped: the end, a '"', '\\' or control byte, or an
@@ -747,7 +767,7 @@ static size_t js_plain_run(struct dec_json *j, const uint8_t *p, size_t n, size_
         }
         if (i == n)
             return i;
-        i += dec_json_find_special(p + i, n - i);
+        i += js_find_special_first(p + i, n - i);
         if (i == n || p[i] < 0x80)
             return i;
         if (!js_u8_lead(j, p[i])) {

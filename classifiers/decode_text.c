@@ -770,15 +770,18 @@ __attribute__((target("avx2"))) static inline size_t b64_short_tail_avx2(const u
             *flags = anyhi == 0 ? B64F_ASCII : 0;                                                  \
             return i - carry;                                                                      \
         }                                                                                          \
-        uint64_t r = m & (m << 1);                                                                 \
-        r &= r << 2;                                                                               \
-        r &= r << 4;                                                                               \
-        r &= r << 8;                                                                               \
-        r &= r << 8;                                                                               \
-        if (r) {                                                                                   \
-            unsigned at = (unsigned)__builtin_ctzll(r) - (B64_MIN_RUN - 1);                        \
-            *flags = (anyhi | (hm & ((1ull << at) - 1))) == 0 ? B64F_ASCII : 0;                    \
-            return i + at;                                                                         \
+        uint64_t y_ = ~(m & (m >> 8)); /* see b64_find_run_avx512 */                              \
+        if ((y_ - 0x0101010101010101ull) & ~y_ & 0x0080808080808080ull) {                          \
+            uint64_t r = m & (m << 1);                                                             \
+            r &= r << 2;                                                                           \
+            r &= r << 4;                                                                           \
+            r &= r << 8;                                                                           \
+            r &= r << 8;                                                                           \
+            if (r) {                                                                               \
+                unsigned at = (unsigned)__builtin_ctzll(r) - (B64_MIN_RUN - 1);                    \
+                *flags = (anyhi | (hm & ((1ull << at) - 1))) == 0 ? B64F_ASCII : 0;                \
+                return i + at;                                                                     \
+            }                                                                                      \
         }                                                                                          \
         anyhi |= hm;                                                                               \
         if (v < 64) {                                                                              \
@@ -845,15 +848,20 @@ __attribute__((target(B64_AVX512))) static size_t b64_find_run_avx512(const uint
             *flags = anyhi == 0 ? B64F_ASCII : 0;
             return i - carry;
         }
-        uint64_t r = m & (m << 1);
-        r &= r << 2;
-        r &= r << 4;
-        r &= r << 8;
-        r &= r << 8;
-        if (r) {
-            unsigned at = (unsigned)__builtin_ctzll(r) - (B64_MIN_RUN - 1);
-            *flags = (anyhi | (hm & ((1ull << at) - 1))) == 0 ? B64F_ASCII : 0;
-            return i + at;
+        /* a run of 24 inside the block covers two whole aligned bytes of
+           the mask: without two neighbouring 0xff bytes there is none */
+        uint64_t y = ~(m & (m >> 8));
+        if ((y - 0x0101010101010101ull) & ~y & 0x0080808080808080ull) {
+            uint64_t r = m & (m << 1);
+            r &= r << 2;
+            r &= r << 4;
+            r &= r << 8;
+            r &= r << 8;
+            if (r) {
+                unsigned at = (unsigned)__builtin_ctzll(r) - (B64_MIN_RUN - 1);
+                *flags = (anyhi | (hm & ((1ull << at) - 1))) == 0 ? B64F_ASCII : 0;
+                return i + at;
+            }
         }
         anyhi |= hm;
         if (v < 64) {
