@@ -10,7 +10,14 @@
  *   scan_bench pcre2 PATTERNS FILE MB     JIT, one regex after another, on
  *                                         the first MB megabytes
  *   scan_bench regexes N FILE             default packs + N custom regexes
- *   scan_bench dict N FILE                default packs + N dictionary terms */
+ *   scan_bench dict N FILE                default packs + N dictionary terms
+ *   scan_bench digest FILE [CHUNK [CFG]]  a hash of every finding (type, span,
+ *                                         confidence, flags, path, excerpt)
+ *                                         fed in CHUNK-byte pieces (default
+ *                                         65536); CFG: default, regexes500,
+ *                                         dict10000 (the sweep configurations)
+ *                                         or all (both on top of the packs):
+ *                                         equal digests = identical findings */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <fcntl.h>
 #include <hs/hs.h>
@@ -271,6 +278,7 @@ __attribute__((noinline)) static struct cls_scan_stats run_scanner(struct cls_wo
         cls_scanner_finish(sc);
         const struct cls_scan_stats *x = cls_scanner_stats(sc);
         sum.windows += x->windows;
+        sum.skipped += x->skipped;
         sum.window_bytes += x->window_bytes;
         sum.regex_runs += x->regex_runs;
         sum.validated += x->validated;
@@ -361,9 +369,10 @@ static void bench_stages(void)
     printf("stage_prefilter %.0f secs=%.3f triggers=%zu literal_hits=%zu simd=%s trigger_secs=%.3f "
            "literal_secs=%.3f\n",
            mbs(cap.len, tpre), tpre, trig, lits, e->simd, ttrig, ths);
-    printf("stage_scanner %.0f secs=%.3f windows=%llu window_bytes=%llu regex_runs=%llu validated=%llu "
-           "confirm_validate_secs=%.3f\n",
-           mbs(cap.len, tscan), tscan, (unsigned long long)st.windows, (unsigned long long)st.window_bytes,
+    printf("stage_scanner %.0f secs=%.3f windows=%llu (%llu skipped unopened) window_bytes=%llu regex_runs=%llu "
+           "validated=%llu confirm_validate_secs=%.3f\n",
+           mbs(cap.len, tscan), tscan, (unsigned long long)st.windows, (unsigned long long)st.skipped,
+           (unsigned long long)st.window_bytes,
            (unsigned long long)st.regex_runs, (unsigned long long)st.validated,
            tscan > tpre ? tscan - tpre : 0.0);
     printf("stage_split prefilter_secs=%.3f windows_secs=%.3f context_secs=%.3f (%llu searches) "
@@ -505,13 +514,86 @@ static void sweep_point(const char *name, struct cls_worker *w)
     cls_worker_free(base);
 }
 
+
+/* ---- findings digest: the equality check for scanner changes ---- */
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+static void make_regexes(size_t n, struct cls_custom_regex *rx, char (*names)[32], char (*pats)[64]);
+static void make_terms(size_t n, const char **terms, char (*buf)[24]);
+
+static void bench_digest(size_t chunk, const char *cfgname)
+{
+    struct cls_config cfg = {0};
+    size_t nrx = 0, nterm = 0;
+    if (strcmp(cfgname, "regexes500") == 0 || strcmp(cfgname, "all") == 0)
+        nrx = 500;
+    if (strcmp(cfgname, "dict10000") == 0 || strcmp(cfgname, "all") == 0)
+        nterm = 10000;
+    struct cls_custom_regex *rx = calloc(nrx + 1, sizeof(*rx));
+    char (*names)[32] = calloc(nrx + 1, 32);
+    char (*pats)[64] = calloc(nrx + 1, 64);
+    const char **terms = calloc(nterm + 1, sizeof(*terms));
+    char (*tbuf)[24] = calloc(nterm + 1, 24);
+    make_regexes(nrx, rx, names, pats);
+    make_terms(nterm, terms, tbuf);
+    struct cls_dictionary d = {"CODENAME", terms, nterm};
+    cfg.regexes = rx;
+    cfg.n_regexes = nrx;
+    cfg.dicts = &d;
+    cfg.n_dicts = nterm ? 1 : 0;
+    struct cls_worker *w = make_worker(&cfg);
+    struct cls_stream_opts o = {.content_type = "application/json", .excerpts = 1};
+    uint64_t h = 1469598103934665603ull;
+    size_t found = 0;
+    FOR_LINES({
+        struct cls_stream *s = NULL;
+        if (cls_stream_new(w, &o, &s) != 0)
+            exit(3);
+        for (size_t off = 0; off < len; off += chunk) {
+            size_t k = len - off < chunk ? len - off : chunk;
+            if (cls_stream_feed(s, line + off, k) != 0)
+                exit(3);
+        }
+        if (cls_stream_close(s) != 0)
+            exit(3);
+        size_t n = 0;
+        const struct cls_finding *f = cls_stream_findings(s, &n);
+        for (size_t i = 0; i < n; i++) {
+            uint64_t v[4];
+            v[0] = f[i].start;
+            v[1] = f[i].end;
+            v[2] = f[i].confidence;
+            v[3] = f[i].flags | (uint64_t)f[i].category << 32;
+            h = fnv(h, f[i].type, strlen(f[i].type));
+            h = fnv(h, v, sizeof(v));
+            h = fnv(h, f[i].decoders, strnlen(f[i].decoders, sizeof(f[i].decoders)));
+            h = fnv(h, f[i].excerpt, strnlen(f[i].excerpt, sizeof(f[i].excerpt)));
+            h = fnv(h, f[i].reason, strnlen(f[i].reason, sizeof(f[i].reason)));
+        }
+        h = fnv(h, "|", 1);
+        found += n;
+        cls_stream_free(s);
+    });
+    printf("digest %016llx findings=%zu chunk=%zu cfg=%s\n", (unsigned long long)h, found, chunk, cfgname);
+    cls_worker_free(w);
+    free(rx);
+    free(names);
+    free(pats);
+    free(terms);
+    free(tbuf);
+}
+
 /* ---- flatness sweeps ---- */
 
-static void bench_regexes(size_t n)
+static void make_regexes(size_t n, struct cls_custom_regex *rx, char (*names)[32], char (*pats)[64])
 {
-    struct cls_custom_regex *rx = calloc(n, sizeof(*rx));
-    char (*names)[32] = calloc(n, 32);
-    char (*pats)[64] = calloc(n, 64);
     for (size_t i = 0; i < n; i++) {
         /* realistic internal identifiers: a distinct prefix then digits */
         snprintf(names[i], 32, "CUSTOM_%zu", i);
@@ -519,6 +601,25 @@ static void bench_regexes(size_t n)
         rx[i].name = names[i];
         rx[i].pattern = pats[i];
     }
+}
+
+static void make_terms(size_t n, const char **terms, char (*buf)[24])
+{
+    static const char *const syl[] = {"ka", "lo", "mi", "ne", "su", "ra", "to", "vi", "ze", "qu",
+                                      "bor", "dan", "fel", "gri", "hux", "jor", "pim", "wex"};
+    for (size_t i = 0; i < n; i++) {
+        size_t x = i * 2654435761u + 17;
+        snprintf(buf[i], 24, "%s%s%s%zu", syl[x % 18], syl[(x / 18) % 18], syl[(x / 324) % 18], i % 97);
+        terms[i] = buf[i];
+    }
+}
+
+static void bench_regexes(size_t n)
+{
+    struct cls_custom_regex *rx = calloc(n, sizeof(*rx));
+    char (*names)[32] = calloc(n, 32);
+    char (*pats)[64] = calloc(n, 64);
+    make_regexes(n, rx, names, pats);
     struct cls_config cfg = {0};
     cfg.regexes = rx;
     cfg.n_regexes = n;
@@ -534,15 +635,9 @@ static void bench_regexes(size_t n)
 
 static void bench_dict(size_t n)
 {
-    static const char *const syl[] = {"ka", "lo", "mi", "ne", "su", "ra", "to", "vi", "ze", "qu",
-                                      "bor", "dan", "fel", "gri", "hux", "jor", "pim", "wex"};
     const char **terms = calloc(n, sizeof(*terms));
     char (*buf)[24] = calloc(n, 24);
-    for (size_t i = 0; i < n; i++) {
-        size_t x = i * 2654435761u + 17;
-        snprintf(buf[i], 24, "%s%s%s%zu", syl[x % 18], syl[(x / 18) % 18], syl[(x / 324) % 18], i % 97);
-        terms[i] = buf[i];
-    }
+    make_terms(n, terms, buf);
     struct cls_dictionary d = {"CODENAME", terms, n};
     struct cls_config cfg = {0};
     cfg.dicts = &d;
@@ -584,6 +679,10 @@ int main(int argc, char **argv)
     } else if (strcmp(mode, "dict") == 0 && argc >= 4) {
         load(argv[3]);
         bench_dict((size_t)strtoul(argv[2], NULL, 10));
+    } else if (strcmp(mode, "digest") == 0) {
+        load(argv[2]);
+        size_t chunk = argc >= 4 ? (size_t)strtoul(argv[3], NULL, 10) : 65536;
+        bench_digest(chunk ? chunk : 65536, argc >= 5 ? argv[4] : "default");
     } else {
         fputs("scan_bench: unknown mode\n", stderr);
         return 2;

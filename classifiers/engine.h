@@ -248,10 +248,17 @@ const char *cls_simd_select(size_t (**fn)(const uint8_t *, size_t));
 
 /* ---- the scanner (scan.c) ---- */
 
+/* Unit tests: a window's features (digit count, upper-case count, enum
+ * cls_wflag bits) of buf[0, n), n <= 2048, buf readable up to n rounded up
+ * to 64; simd = 1 takes the SIMD variant when the CPU has it, 0 the
+ * scalar one (they must agree). */
+void cls_scan_window_features(const uint8_t *buf, size_t n, int simd, uint32_t out[3]);
+
 #define CLS_MAX_FINDINGS 1000
 
 struct cls_scan_stats {
     uint64_t bytes, windows, window_bytes, regex_runs, candidates, validated, gated;
+    uint64_t skipped;       /* windows decided without opening them (no gate passes) */
     /* only with cls_scanner_set_timing: */
     uint64_t confirm_ns, validate_ns, context_ns, context_scans;
 };

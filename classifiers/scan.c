@@ -62,6 +62,10 @@ struct cand {
     uint32_t flags;
 };
 
+struct wfeat {
+    uint32_t ndig, nup, flags; /* flags: every enum cls_wflag bit the window has */
+};
+
 struct cls_scanner {
     struct cls_worker *w;   /* borrowed; outlives the scanner */
     const struct cls_engine *e;
@@ -85,6 +89,10 @@ struct cls_scanner {
     size_t wlen;            /* valid bytes in wbuf[] */
     uint64_t w_anchors;
     size_t n_whits;
+    /* the features skip_window computed for the window [pre_a0, pre_end)
+       (pre_end 0: none) */
+    uint64_t pre_a0, pre_end;
+    struct wfeat pre_ft;
     int whits_overflow;
     /* structural context (JSON key) */
     char key[KEY_MAX + 1];
@@ -221,10 +229,14 @@ static void feat_masks_scalar(const uint8_t *p, struct feat_masks *m)
 }
 
 static void (*end_masks)(const uint8_t *p, struct end_masks *m) = end_masks_scalar;
-static void (*feat_masks)(const uint8_t *p, struct feat_masks *m) = feat_masks_scalar;
+static void window_features_scalar(const uint8_t *buf, size_t n, struct wfeat *w);
+static void (*window_features)(const uint8_t *buf, size_t n, struct wfeat *w) = window_features_scalar;
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+
+__attribute__((target("avx2,popcnt"))) static void window_features_avx2(const uint8_t *buf, size_t n,
+                                                                       struct wfeat *w);
 
 /* token bytes by nibble lookup: tok_lo[low nibble] has bit (high nibble - 2)
    set when that byte is a token byte; only high nibbles 2..7 hold any */
@@ -285,7 +297,8 @@ static void select_masks(void)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2")) {
         end_masks = end_masks_avx2;
-        feat_masks = feat_masks_avx2;
+        if (__builtin_cpu_supports("popcnt"))
+            window_features = window_features_avx2;
     }
 }
 #else
@@ -305,29 +318,59 @@ static inline uint64_t low_bits(size_t k)
     return k >= 64 ? ~0ull : ((1ull << k) - 1);
 }
 
-struct wfeat {
-    uint32_t ndig, nup, ndot, nsep, maxrun, flags;
-};
 
-/* the features of buf[0, n): buf must be readable up to n rounded up to 64 */
-static void window_features(const uint8_t *buf, size_t n, struct wfeat *w)
+/* the features of buf[0, n): buf must be readable up to n rounded up to 64.
+ * Instantiated per instruction set (fm is a constant there, inlined; the
+ * popcounts become single instructions where the CPU has them). */
+static inline __attribute__((always_inline)) void wf_impl(const uint8_t *buf, size_t n, struct wfeat *w,
+                                                          void (*fm)(const uint8_t *, struct feat_masks *))
 {
-    memset(w, 0, sizeof(*w));
-    uint32_t run = 0, ncolon = 0;
+    struct feat_masks m;
+    if (n <= 64) {
+        /* one block: every feature from its masks, runs by shifted ANDs */
+        fm(buf, &m);
+        uint64_t valid = low_bits(n);
+        uint64_t dg = m.dig & valid, up = m.up & valid, dash = m.ch[FM_DASH] & valid;
+        uint64_t dot = m.ch[FM_DOT] & valid, colon = m.ch[FM_COLON] & valid;
+        uint32_t fl = 0;
+        for (unsigned f = 0; f < FM__N; f++)
+            fl |= fm_flag[f] & (0u - (uint32_t)((m.ch[f] & valid) != 0));
+        uint64_t r2 = dg & (dg >> 1), r4 = r2 & (r2 >> 2);
+        uint64_t sep = (m.ch[FM_SPACE] & valid) | dot | dash;
+        uint64_t u2 = up & (up >> 1), u4 = u2 & (u2 >> 2);
+        uint64_t au = up | dg, a2 = au & (au >> 1), a4 = a2 & (a2 >> 2);
+        uint64_t dsd2 = (dg << 1) & (dot | dash | (m.ch[FM_SLASH] & valid)) & (dg >> 1);
+        fl |= (r4 ? CLS_WF_RUN4 : 0u) | ((r4 & (r2 >> 4)) ? CLS_WF_RUN6 : 0u) |
+              ((r4 & (r4 >> 3)) ? CLS_WF_RUN7 : 0u) | ((r4 & (r4 >> 4)) ? CLS_WF_RUN8 : 0u) |
+              (__builtin_popcountll(dot) >= 3 ? CLS_WF_3DOTS : 0u) |
+              (__builtin_popcountll(colon | dash) >= 5 ? CLS_WF_SEP5 : 0u) |
+              (__builtin_popcountll(colon) >= 2 ? CLS_WF_COLON2 : 0u);
+        fl |= (((dg << 1) & up) ? CLS_WF_DU : 0u) | (((up << 1) & dg) ? CLS_WF_UD : 0u) |
+              (u2 ? CLS_WF_UU : 0u) | (((dg << 2) & (sep << 1) & dg) ? CLS_WF_DSD : 0u) |
+              (((dg << 2) & (dash << 1) & up) ? CLS_WF_DDU : 0u) |
+              (__builtin_popcountll((dg << 1) & dot & (dg >> 1)) >= 3 ? CLS_WF_IP3 : 0u) |
+              ((u4 & (u2 >> 4)) ? CLS_WF_UP6 : 0u) | ((a4 & (a2 >> 4)) ? CLS_WF_AU6 : 0u) |
+              (__builtin_popcountll(dsd2) >= 2 ? CLS_WF_DSD2 : 0u);
+        w->ndig = (uint32_t)__builtin_popcountll(dg);
+        w->nup = (uint32_t)__builtin_popcountll(up);
+        w->flags = fl;
+        return;
+    }
+    /* longer windows: counts and the longest digit run carried across
+       blocks; the shape flags are all set (a superset is safe) */
+    uint32_t run = 0, ncolon = 0, ndot = 0, nsep = 0, maxrun = 0, ndig = 0, nup = 0, fl = 0;
     for (size_t off = 0; off < n; off += 64) {
-        struct feat_masks m;
-        feat_masks(buf + off, &m);
+        fm(buf + off, &m);
         size_t len = n - off < 64 ? n - off : 64;
         uint64_t valid = low_bits(len);
         uint64_t d = m.dig & valid;
-        w->ndig += (uint32_t)__builtin_popcountll(d);
-        w->nup += (uint32_t)__builtin_popcountll(m.up & valid);
-        w->ndot += (uint32_t)__builtin_popcountll(m.ch[FM_DOT] & valid);
-        w->nsep += (uint32_t)__builtin_popcountll((m.ch[FM_COLON] | m.ch[FM_DASH]) & valid);
+        ndig += (uint32_t)__builtin_popcountll(d);
+        nup += (uint32_t)__builtin_popcountll(m.up & valid);
+        ndot += (uint32_t)__builtin_popcountll(m.ch[FM_DOT] & valid);
+        nsep += (uint32_t)__builtin_popcountll((m.ch[FM_COLON] | m.ch[FM_DASH]) & valid);
+        ncolon += (uint32_t)__builtin_popcountll(m.ch[FM_COLON] & valid);
         for (unsigned f = 0; f < FM__N; f++)
-            if (m.ch[f] & valid)
-                w->flags |= fm_flag[f];
-        /* longest digit run, carried across chunks */
+            fl |= fm_flag[f] & (0u - (uint32_t)((m.ch[f] & valid) != 0));
         size_t pos = 0;
         while (d) {
             size_t st = (size_t)__builtin_ctzll(d);
@@ -336,33 +379,51 @@ static void window_features(const uint8_t *buf, size_t n, struct wfeat *w)
             uint64_t x = ~(d >> st);
             size_t l = x ? (size_t)__builtin_ctzll(x) : 64 - st;
             run += (uint32_t)l;
-            if (run > w->maxrun)
-                w->maxrun = run;
+            if (run > maxrun)
+                maxrun = run;
             pos = st + l;
             d = pos >= 64 ? 0 : d & (~0ull << pos);
         }
         if (pos < len)
             run = 0;
-        if (n <= 64) {
-            uint64_t dg = m.dig & valid, up = m.up & valid, dash = m.ch[FM_DASH] & valid;
-            uint64_t dot = m.ch[FM_DOT] & valid, sep = (m.ch[FM_SPACE] & valid) | dot | dash;
-            uint64_t u2 = up & (up >> 1), u4 = u2 & (u2 >> 2);
-            uint64_t au = up | dg, a2 = au & (au >> 1), a4 = a2 & (a2 >> 2);
-            uint64_t dsd2 = (dg << 1) & (dot | dash | (m.ch[FM_SLASH] & valid)) & (dg >> 1);
-            w->flags |= (((dg << 1) & up) ? CLS_WF_DU : 0u) | (((up << 1) & dg) ? CLS_WF_UD : 0u) |
-                        (u2 ? CLS_WF_UU : 0u) | (((dg << 2) & (sep << 1) & dg) ? CLS_WF_DSD : 0u) |
-                        (((dg << 2) & (dash << 1) & up) ? CLS_WF_DDU : 0u) |
-                        (__builtin_popcountll((dg << 1) & dot & (dg >> 1)) >= 3 ? CLS_WF_IP3 : 0u) |
-                        ((u4 & (u2 >> 4)) ? CLS_WF_UP6 : 0u) | ((a4 & (a2 >> 4)) ? CLS_WF_AU6 : 0u) |
-                        (__builtin_popcountll(dsd2) >= 2 ? CLS_WF_DSD2 : 0u);
-        }
-        ncolon += (uint32_t)__builtin_popcountll(m.ch[FM_COLON] & valid);
     }
-    if (n > 64)
-        w->flags |= CLS_WF_DU | CLS_WF_UD | CLS_WF_UU | CLS_WF_DSD | CLS_WF_DDU | CLS_WF_IP3 | CLS_WF_UP6 |
-                    CLS_WF_AU6 | CLS_WF_DSD2;
-    if (ncolon >= 2)
-        w->flags |= CLS_WF_COLON2;
+    fl |= CLS_WF_DU | CLS_WF_UD | CLS_WF_UU | CLS_WF_DSD | CLS_WF_DDU | CLS_WF_IP3 | CLS_WF_UP6 | CLS_WF_AU6 |
+          CLS_WF_DSD2;
+    fl |= (ncolon >= 2 ? CLS_WF_COLON2 : 0u) | (ndot >= 3 ? CLS_WF_3DOTS : 0u) | (nsep >= 5 ? CLS_WF_SEP5 : 0u) |
+          (maxrun >= 4 ? CLS_WF_RUN4 : 0u) | (maxrun >= 6 ? CLS_WF_RUN6 : 0u) | (maxrun >= 7 ? CLS_WF_RUN7 : 0u) |
+          (maxrun >= 8 ? CLS_WF_RUN8 : 0u);
+    w->ndig = ndig;
+    w->nup = nup;
+    w->flags = fl;
+}
+
+static void window_features_scalar(const uint8_t *buf, size_t n, struct wfeat *w)
+{
+    wf_impl(buf, n, w, feat_masks_scalar);
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2,popcnt"))) static void window_features_avx2(const uint8_t *buf, size_t n,
+                                                                       struct wfeat *w)
+{
+    wf_impl(buf, n, w, feat_masks_avx2);
+}
+#endif
+
+void cls_scan_window_features(const uint8_t *buf, size_t n, int simd, uint32_t out[3])
+{
+    init_tables();
+    struct wfeat w;
+#if defined(__x86_64__) || defined(__i386__)
+    if (simd && window_features == window_features_avx2)
+        window_features_avx2(buf, n, &w);
+    else
+#endif
+        window_features_scalar(buf, n, &w);
+    (void)simd;
+    out[0] = w.ndig;
+    out[1] = w.nup;
+    out[2] = w.flags;
 }
 
 static uint8_t lc(uint8_t c)
@@ -790,12 +851,12 @@ static uint64_t key_types(struct cls_scanner *sc)
 
 /* Types with a context word inside the window (from the prefilter's context
  * literals; a superset, ctx_in() decides per match) or in the JSON key. */
-static uint64_t ctx_types(struct cls_scanner *sc, uint64_t end)
+static uint64_t ctx_types(struct cls_scanner *sc, uint64_t from, uint64_t end)
 {
     uint64_t m = 0;
     uint64_t t0 = sc->timing ? clock_ns() : 0;
     for (size_t k = 0; k < sc->nctx; k++)
-        if (sc->ctxh[k].start >= sc->w_ctx && sc->ctxh[k].end <= end)
+        if (sc->ctxh[k].start >= from && sc->ctxh[k].end <= end)
             m |= sc->ctxh[k].types;
     if (sc->timing) {
         sc->st.context_ns += clock_ns() - t0;
@@ -809,6 +870,28 @@ static uint64_t ctx_types(struct cls_scanner *sc, uint64_t end)
         m |= sc->key_types;
     }
     return m;
+}
+
+/* The built-in patterns whose gates a window with features ft and anchor
+ * bits anch passes, all at once (intersections of precomputed sets);
+ * returns nonzero when there is one. */
+static uint64_t gate_set(const struct cls_gates *gs, const struct wfeat *ft, uint64_t anch, struct cls_pset *run)
+{
+    const uint32_t ndig = ft->ndig, nup = ft->nup, wfl = ft->flags;
+    const struct cls_pset *gd = &gs->digits[ndig < CLS_GATE_DIGITS ? ndig : CLS_GATE_DIGITS - 1];
+    const struct cls_pset *gu = &gs->upper[nup < CLS_GATE_UPPER ? nup : CLS_GATE_UPPER - 1];
+    const uint32_t b0 = wfl & 0xff, b1 = (wfl >> 8) & 0xff, b2 = (wfl >> 16) & 0xff, b3 = wfl >> 24;
+    uint64_t any_set = 0;
+    for (size_t k = 0; k < SGW_ARRAY_LEN(run->w); k++) {
+        uint64_t an = gs->unanchored.w[k];
+        for (uint64_t a = anch; a; a &= a - 1)
+            an |= gs->anchor[__builtin_ctzll(a)].w[k];
+        uint64_t any = gs->any[0][b0].w[k] | gs->any[1][b1].w[k] | gs->any[2][b2].w[k] | gs->any[3][b3].w[k];
+        run->w[k] = gd->w[k] & gu->w[k] & an & any & gs->need[0][b0].w[k] & gs->need[1][b1].w[k] &
+                    gs->need[2][b2].w[k] & gs->need[3][b3].w[k];
+        any_set |= run->w[k];
+    }
+    return any_set;
 }
 
 /* cut_right: the window was cut at MAXW; unit_end: it ended with its unit */
@@ -827,30 +910,16 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
     int cut_left = sc->w_cut_left;
     int rc;
     struct wfeat ft;
-    window_features(sc->wbuf + ws, we - ws, &ft);
-    const uint32_t ndig = ft.ndig, nup = ft.nup;
-    const uint32_t mr = ft.maxrun;
-    const uint32_t wfl = ft.flags | (ft.ndot >= 3 ? CLS_WF_3DOTS : 0u) |
-                         (ft.nsep >= 5 ? CLS_WF_SEP5 : 0u) | (mr >= 4 ? CLS_WF_RUN4 : 0u) |
-                         (mr >= 6 ? CLS_WF_RUN6 : 0u) | (mr >= 7 ? CLS_WF_RUN7 : 0u) |
-                         (mr >= 8 ? CLS_WF_RUN8 : 0u);
+    if (sc->pre_end == end && sc->pre_a0 == sc->w_start)
+        ft = sc->pre_ft; /* skip_window computed them over the same bytes */
+    else
+        window_features(sc->wbuf + ws, we - ws, &ft);
     const uint64_t anch = sc->w_anchors;
     uint64_t ctxm = 0;
     int ctxm_ok = 0;
     /* the patterns whose gates pass, all at once */
-    const struct cls_gates *gs = &e->gates;
-    const struct cls_pset *gd = &gs->digits[ndig < CLS_GATE_DIGITS ? ndig : CLS_GATE_DIGITS - 1];
-    const struct cls_pset *gu = &gs->upper[nup < CLS_GATE_UPPER ? nup : CLS_GATE_UPPER - 1];
     struct cls_pset run;
-    for (size_t k = 0; k < SGW_ARRAY_LEN(run.w); k++) {
-        uint64_t an = gs->unanchored.w[k];
-        for (uint64_t a = anch; a; a &= a - 1)
-            an |= gs->anchor[__builtin_ctzll(a)].w[k];
-        uint32_t b0 = wfl & 0xff, b1 = (wfl >> 8) & 0xff, b2 = (wfl >> 16) & 0xff, b3 = wfl >> 24;
-        uint64_t any = gs->any[0][b0].w[k] | gs->any[1][b1].w[k] | gs->any[2][b2].w[k] | gs->any[3][b3].w[k];
-        run.w[k] = gd->w[k] & gu->w[k] & an & any & gs->need[0][b0].w[k] & gs->need[1][b1].w[k] &
-                   gs->need[2][b2].w[k] & gs->need[3][b3].w[k];
-    }
+    gate_set(&e->gates, &ft, anch, &run);
     for (size_t i = 0; i < e->n_pats; i++) {
         uint64_t rest = run.w[i / 64] >> (i % 64);
         if (!rest) {
@@ -861,7 +930,7 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
         const struct cls_cpattern *g = &e->pats[i];
         if (g->needctx) {
             if (!ctxm_ok) {
-                ctxm = ctx_types(sc, end);
+                ctxm = ctx_types(sc, sc->w_ctx, end);
                 ctxm_ok = 1;
             }
             if (!((ctxm >> g->type) & 1))
@@ -1105,6 +1174,131 @@ static int window_run(struct cls_scanner *sc, size_t *pi)
     return SGW_OK;
 }
 
+/* Where a window opened at trigger index t of p[0, n) closes when no
+ * literal hit and no MAXW cut come first: the first index at or past `need`
+ * that is no token byte, need growing past digits and '@' exactly as in
+ * window_run. Returns n when the window does not close inside p. */
+static size_t fast_end(const uint8_t *p, size_t n, size_t t)
+{
+    size_t need = t, i = t;
+    uint8_t pad[64];
+    while (i < n) {
+        size_t k = n - i < 64 ? n - i : 64;
+        const uint8_t *q = p + i;
+        if (k < 64) {
+            memcpy(pad, q, k);
+            memset(pad + k, 0, 64 - k);
+            q = pad;
+        }
+        struct end_masks m;
+        end_masks(q, &m);
+        uint64_t valid = low_bits(k);
+        uint64_t dig = m.dig & valid, at = m.at & valid, cand = ~m.tok & valid;
+        while (cand) {
+            unsigned j = (unsigned)__builtin_ctzll(cand);
+            uint64_t before = (1ull << j) - 1;
+            size_t nd = need;
+            if (dig & before) {
+                size_t x = i + (size_t)(63 - __builtin_clzll(dig & before)) + 1 + R_DIGIT;
+                if (x > nd)
+                    nd = x;
+            }
+            if (at & before) {
+                size_t x = i + (size_t)(63 - __builtin_clzll(at & before)) + 1 + R_AT;
+                if (x > nd)
+                    nd = x;
+            }
+            if (i + j >= nd)
+                return i + j;
+            cand &= cand - 1;
+        }
+        if (dig) {
+            size_t x = i + (size_t)(63 - __builtin_clzll(dig)) + 1 + R_DIGIT;
+            if (x > need)
+                need = x;
+        }
+        if (at) {
+            size_t x = i + (size_t)(63 - __builtin_clzll(at)) + 1 + R_AT;
+            if (x > need)
+                need = x;
+        }
+        i += k;
+    }
+    return n;
+}
+
+#define FAST_MAX 256 /* longest window the skip test copies out of place */
+
+/* A window that no built-in gate lets through, holds no literal hit and
+ * closes inside the current piece finds nothing: confirm_window would run
+ * no regex, no dictionary term, no custom regex (those need literal hits)
+ * and (without fingerprint sets) nothing else. Such a window is decided
+ * here from its bytes where they lie, without opening it: same extent as
+ * open_window/window_run give it, same features, same gates. Returns 1 and
+ * the index where it closed when it was skipped; 0 to open it as usual. */
+static int skip_window(struct cls_scanner *sc, size_t t, uint64_t next_lit, size_t *pend)
+{
+    const uint8_t *p = sc->sp;
+    const size_t n = sc->sn;
+    const uint64_t soff = sc->soff, ta = soff + t;
+    size_t end = fast_end(p, n, t);
+    if (end >= n || soff + end >= next_lit)
+        return 0; /* runs past the piece, or a literal hit lies inside it */
+    /* the left edge exactly as open_window takes it (no literal hit at t) */
+    uint64_t lfix = p[t] == '@' ? 1 : L_DIGIT;
+    uint64_t room = ta - sc->seg_start;
+    uint64_t a0 = ta - (lfix < room ? lfix : room);
+    uint64_t lim = (a0 - sc->seg_start > LEFT_TOK) ? a0 - LEFT_TOK : sc->seg_start;
+    while (a0 > lim && (cls_tab[byte_at(sc, a0 - 1)] & C_TOK))
+        a0--;
+    if (a0 < soff || soff + end > a0 + MAXW)
+        return 0; /* starts in the carry, or would be cut */
+    size_t s0 = (size_t)(a0 - soff), len = end - s0;
+    const uint8_t *buf = p + s0;
+    uint8_t tmp[FAST_MAX + 64];
+    if (s0 + ((len + 63) & ~(size_t)63) > n) {
+        /* the 64-byte mask loads would read past the piece: copy */
+        if (len > FAST_MAX)
+            return 0;
+        memcpy(tmp, buf, len);
+        memset(tmp + len, 0, ((len + 63) & ~(size_t)63) - len);
+        buf = tmp;
+    }
+    struct wfeat ft;
+    window_features(buf, len, &ft);
+    /* kept for confirm_window in case the window is opened after all */
+    sc->pre_ft = ft;
+    sc->pre_a0 = a0;
+    sc->pre_end = soff + end;
+    struct cls_pset run;
+    if (gate_set(&sc->e->gates, &ft, 0, &run)) {
+        /* patterns that need a context word pass only with one of their
+           type's words in the window's context or the key, as in
+           confirm_window (same context start: PRECTX before a0) */
+        const struct cls_engine *e = sc->e;
+        uint64_t ctxm = 0;
+        int ctxm_ok = 0;
+        for (size_t k = 0; k < SGW_ARRAY_LEN(run.w); k++)
+            for (uint64_t b = run.w[k]; b; b &= b - 1) {
+                const struct cls_cpattern *g = &e->pats[k * 64 + (size_t)__builtin_ctzll(b)];
+                if (!g->needctx)
+                    return 0;
+                if (!ctxm_ok) {
+                    uint64_t from = a0 - ((a0 - sc->seg_start) < PRECTX ? (a0 - sc->seg_start) : PRECTX);
+                    ctxm = ctx_types(sc, from, soff + end);
+                    ctxm_ok = 1;
+                }
+                if ((ctxm >> g->type) & 1)
+                    return 0;
+            }
+    }
+    sc->st.windows++;
+    sc->st.window_bytes += len;
+    sc->st.skipped++;
+    *pend = end;
+    return 1;
+}
+
 /* Start of the unit holding absolute offset x, while the prefilter runs over
  * a slice or a batch (boundaries of the batch are in bev[]). */
 static uint64_t unit_start(const struct cls_scanner *sc, uint64_t x)
@@ -1233,10 +1427,16 @@ static int scan_piece(struct cls_scanner *sc, const uint8_t *p, size_t n)
             while (sc->ilit < sc->nlits && sc->lits[sc->ilit].pos < sc->soff + i)
                 sc->ilit++;
             size_t t = i + e->find_trigger(p + i, n - i);
-            if (sc->ilit < sc->nlits && sc->lits[sc->ilit].pos - sc->soff < t)
-                t = (size_t)(sc->lits[sc->ilit].pos - sc->soff);
+            uint64_t next_lit = sc->ilit < sc->nlits ? sc->lits[sc->ilit].pos : UINT64_MAX;
+            if (next_lit - sc->soff < t)
+                t = (size_t)(next_lit - sc->soff);
             if (t >= n)
                 break;
+            size_t end;
+            if (next_lit != sc->soff + t && !e->n_fps && skip_window(sc, t, next_lit, &end)) {
+                i = end;
+                continue;
+            }
             open_window(sc, sc->soff + t);
             i = t;
         }
