@@ -59,6 +59,11 @@ void rl_engine_free(struct rl_engine *eng);
 
 int rl_reader_new(struct rl_engine *eng, struct rl_reader **out);
 void rl_reader_free(struct rl_reader *rd);
+/* The reader remembers its last decisions for as long as the store has not
+ * changed (on by default; off empties it). Results are the same either way;
+ * benchmarks turn it off to time the lookups. */
+void rl_reader_set_cache(struct rl_reader *rd, int on);
+void rl_reader_cache_stats(const struct rl_reader *rd, uint64_t *hits, uint64_t *misses);
 
 /* Decides one request against one consistent version of the store (a new
  * compile into the same store is seen by the next call, atomically). Never

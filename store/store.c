@@ -311,6 +311,21 @@ int sto_txn_renew(struct sto_txn *t)
     return SGW_OK;
 }
 
+uint64_t sto_txn_id(const struct sto_txn *t)
+{
+    if (!t || (!t->write && !t->active))
+        return 0;
+    return (uint64_t)mdb_txn_id(t->txn);
+}
+
+uint64_t sto_env_last_txnid(struct sto_env *env)
+{
+    MDB_envinfo info;
+    if (!env || mdb_env_info(env->sh->env, &info) != MDB_SUCCESS)
+        return 0;
+    return (uint64_t)info.me_last_txnid;
+}
+
 int sto_txn_commit(struct sto_txn *t)
 {
     if (!t)

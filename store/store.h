@@ -63,6 +63,15 @@ int sto_txn_begin_write(struct sto_env *env, struct sto_txn **out);
 void sto_txn_reset(struct sto_txn *t);
 /* ... and take the newest snapshot again. */
 int sto_txn_renew(struct sto_txn *t);
+/* Id of the snapshot an active read transaction holds (of the transaction
+ * being written, for a write one); 0 for a reset read transaction. Two reads
+ * with the same id see identical data. */
+uint64_t sto_txn_id(const struct sto_txn *t);
+/* Id of the newest committed snapshot, read from the meta pages without
+ * taking a reader slot (cheap enough to ask per request). A reader whose
+ * cached results came from this id may keep using them: nothing has been
+ * committed since. 0 when unknown. */
+uint64_t sto_env_last_txnid(struct sto_env *env);
 /* Commits a write transaction (a read one is simply ended). Always frees t;
  * on failure nothing of the transaction is visible. SGW_ELIMIT = map full. */
 int sto_txn_commit(struct sto_txn *t);

@@ -389,8 +389,96 @@ static void test_errors(void)
     if (open_ctx(&c)) {
         CHECK(is(dec(&c, "a.com", 443, "GET", "/", PUB4, 0), RL_DENY, "error"));
         CHECK(is(dec(&c, "b.com", 443, "GET", "/", PUB4, 0), RL_DENY, "default"));
+        /* a store error is not remembered: the second try reads again */
+        CHECK(is(dec(&c, "a.com", 443, "GET", "/", PUB4, 0), RL_DENY, "error"));
+        uint64_t hits = 0, misses = 0;
+        rl_reader_cache_stats(c.rd, &hits, &misses);
+        CHECK(hits == 0 && misses == 3);
+        CHECK(is(dec(&c, "b.com", 443, "GET", "/", PUB4, 0), RL_DENY, "default"));
+        rl_reader_cache_stats(c.rd, &hits, &misses);
+        CHECK(hits == 1 && misses == 3);
         close_ctx(&c);
     }
+    rm_store(g_dir);
+}
+
+/* The reader's decision cache: a cached reader and one with the cache off
+ * give the same decision for every request, round after round; repeats hit;
+ * requests that differ in one field only (port, method, path, address,
+ * pinning, host case) each get their own answer; errors are not cached;
+ * keys too long for the cache are still decided. */
+static void test_cache(void)
+{
+    CHECK(compile("version: 1\nrules:\n"
+                  "  - id: ports\n    match: { host: [p.com], port: [443] }\n    action: allow\n"
+                  "  - id: methods\n    match: { host: [m.com], method: [GET] }\n    action: allow\n"
+                  "  - id: paths\n    match: { host: [q.com], path: [/v1/] }\n    action: allow\n"
+                  "  - id: wild\n    match: { host: [\"*.w.com\"] }\n    action: allow\n"
+                  "  - id: net\n    match: { cidr: [10.1.0.0/16] }\n    action: allow\n") ==
+          SGW_OK);
+    struct ctx c, u;
+    if (!open_ctx(&c))
+        return;
+    if (!open_ctx(&u)) {
+        close_ctx(&c);
+        return;
+    }
+    rl_reader_set_cache(u.rd, 0);
+    static char longpath[400];
+    memset(longpath, 'a', sizeof longpath - 1);
+    memcpy(longpath, "/v1/", 4);
+    struct {
+        const char *host, *method, *path, *addr;
+        uint16_t port;
+        int pinned;
+        enum rl_verdict v;
+        const char *rule;
+    } rq[] = {
+        {"p.com", "GET", "/", PUB4, 443, 0, RL_ALLOW, "ports"},
+        {"p.com", "GET", "/", PUB4, 80, 0, RL_DENY, "default"},
+        {"m.com", "GET", "/", PUB4, 443, 0, RL_ALLOW, "methods"},
+        {"m.com", "POST", "/", PUB4, 443, 0, RL_DENY, "default"},
+        {"q.com", "GET", "/v1/x", PUB4, 443, 0, RL_ALLOW, "paths"},
+        {"q.com", "GET", "/v2/x", PUB4, 443, 0, RL_DENY, "default"},
+        {"q.com", "GET", longpath, PUB4, 443, 0, RL_ALLOW, "paths"},
+        {"a.w.com", "GET", "/", PUB4, 443, 0, RL_ALLOW, "wild"},
+        {"A.W.COM", "GET", "/", PUB4, 443, 0, RL_ALLOW, "wild"},
+        {"a.w.com", "GET", "/", "10.0.0.1", 443, 0, RL_DENY, "wild"},
+        {"a.w.com", "GET", "/", "10.0.0.1", 443, 1, RL_ALLOW, "wild"},
+        {"a.w.com", "GET", "/", NULL, 443, 0, RL_NEED_ADDR, "wild"},
+        {"x.com", "GET", "/", "10.1.2.3", 443, 0, RL_ALLOW, "net"},
+        {"x.com", "GET", "/", "10.2.2.3", 443, 0, RL_DENY, "default"},
+        {"x.com", "GET", "/", "::ffff:10.1.2.3", 443, 0, RL_ALLOW, "net"},
+        {"bad host", "GET", "/", PUB4, 443, 0, RL_DENY, "default"},
+    };
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < SGW_ARRAY_LEN(rq); i++) {
+            struct rl_decision a = dec(&c, rq[i].host, rq[i].port, rq[i].method, rq[i].path,
+                                       rq[i].addr, rq[i].pinned);
+            struct rl_decision b = dec(&u, rq[i].host, rq[i].port, rq[i].method, rq[i].path,
+                                       rq[i].addr, rq[i].pinned);
+            if (!is(a, rq[i].v, rq[i].rule) || a.verdict != b.verdict ||
+                strcmp(a.rule_id, b.rule_id) || strcmp(a.reason, b.reason) ||
+                a.policy_version != b.policy_version) {
+                fprintf(stderr, "  request %zu, round %d: cached %s (%s), uncached %s (%s)\n", i,
+                        round, a.rule_id, a.reason, b.rule_id, b.reason);
+                failures++;
+            }
+        }
+    }
+    uint64_t hits = 0, misses = 0;
+    rl_reader_cache_stats(c.rd, &hits, &misses);
+    /* 15 cacheable requests (the long path bypasses) with 14 keys (an
+       IPv4-mapped address is its IPv4 address): 14 misses in round 0, then
+       hits unless three keys share a set */
+    if (!(misses >= 14 && hits + misses == 45 && hits >= 24))
+        fprintf(stderr, "  cache: %llu hits, %llu misses\n", (unsigned long long)hits,
+                (unsigned long long)misses);
+    CHECK(misses >= 14 && hits + misses == 45 && hits >= 24);
+    rl_reader_cache_stats(u.rd, &hits, &misses);
+    CHECK(hits == 0 && misses == 0);
+    close_ctx(&u);
+    close_ctx(&c);
     rm_store(g_dir);
 }
 
@@ -538,6 +626,7 @@ int main(void)
     test_cidrs_and_order();
     test_private_guard();
     test_errors();
+    test_cache();
     test_hot_recompile();
     test_concurrent_reload();
     rm_store(g_dir);
