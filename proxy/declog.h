@@ -7,6 +7,11 @@
 #include <stdint.h>
 
 #define PX_DECLOG_MAX_LINE 8192
+/* Most bytes of lines a worker thread holds before writing them (see
+ * px_declog_thread_begin). */
+#define PX_DECLOG_BATCH (64 * 1024)
+
+struct event_base;
 
 struct px_declog_rec {
     const char *client; /* "127.0.0.1:54321" */
@@ -25,6 +30,13 @@ struct px_declog_rec {
 int px_declog_open(const char *path /* "-" = stdout */, char *err, size_t errlen);
 void px_declog_write(
     const struct px_declog_rec *r); /* adds "time" (RFC 3339 UTC, ms); JSON-escapes all strings */
+/* From now on, lines this thread writes are held until the end of the
+ * current pass of base's event loop (the thread's own loop) and written
+ * together, at most PX_DECLOG_BATCH bytes at a time. 0 ok, -1 (out of memory,
+ * or already on): lines are then written one by one. */
+int px_declog_thread_begin(struct event_base *base);
+/* Writes what this thread holds and stops batching; call before base is freed. */
+void px_declog_thread_end(void);
 int px_declog_reopen(void);         /* SIGHUP: reopen the file (log rotation); 0 ok, -1 error */
 void px_declog_close(void);
 

@@ -129,7 +129,10 @@ static void notify_cb(evutil_socket_t fd, short what, void *arg)
 static void *worker_main(void *arg)
 {
     struct px_worker *w = arg;
+    if (px_declog_thread_begin(w->base) != 0)
+        sgw_log(SGW_LOG_WARN, "declog", "worker %d writes its decision log line by line", w->id);
     event_base_dispatch(w->base);
+    px_declog_thread_end();
     return NULL;
 }
 
