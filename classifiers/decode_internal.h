@@ -196,6 +196,11 @@ size_t dec_json_find_special(const uint8_t *p, size_t n);
 /* Same, with the code of `level` (capped at dec_simd_level() by the
  * caller). For tests and benches. */
 size_t dec_json_find_special_impl(const uint8_t *p, size_t n, int level);
+/* Copies the bytes of p before the first of those bytes (at most
+ * min(n, room)) to dst and returns how many, with the code of `level`
+ * (AVX-512: in one pass; dst[count..room) may be written too). For
+ * tests. */
+size_t dec_json_copy_plain_impl(const uint8_t *p, size_t n, uint8_t *dst, size_t room, int level);
 
 /* SIMD levels of the byte scanners, picked once per process from the CPU. */
 enum { DEC_SIMD_SCALAR = 0, DEC_SIMD_SSE2 = 1, DEC_SIMD_AVX2 = 2, DEC_SIMD_AVX512 = 3 };

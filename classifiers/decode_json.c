@@ -186,6 +186,101 @@ size_t dec_json_find_special(const uint8_t *p, size_t n)
 #endif
 }
 
+/* ---- plain string bytes copied while they are looked for ---- */
+
+typedef size_t (*copy_fn)(const uint8_t *, size_t, uint8_t *, size_t);
+
+/* Copies the plain bytes at the start of p (up to the first '"', '\\',
+ * control byte or byte >= 0x80; at most min(n, room)) to dst and returns
+ * how many. The scalar version and the reference of the others. */
+static size_t copy_plain_scalar(const uint8_t *p, size_t n, uint8_t *dst, size_t room)
+{
+    size_t lim = n < room ? n : room;
+    size_t k = find_special_scalar(p, lim);
+    memcpy(dst, p, k);
+    return k;
+}
+
+#if JSON_X86
+/* One pass: each 64-byte block is stored as it is tested (the bytes past
+   the stop are written into dst's room, where they do no harm); the last
+   partial block is a masked load and store, so nothing is read past p + n
+   or written past dst + room. */
+__attribute__((target(JSON_AVX512))) static size_t copy_plain_avx512(const uint8_t *p, size_t n,
+                                                                   uint8_t *dst, size_t room)
+{
+    const __m512i q = _mm512_set1_epi8('"');
+    const __m512i bs = _mm512_set1_epi8('\\');
+    const __m512i c20 = _mm512_set1_epi8(0x20);
+    size_t lim = n < room ? n : room;
+    size_t i = 0;
+    for (; i + 64 <= lim; i += 64) {
+        __builtin_prefetch(p + i + 1024);
+        __m512i a = _mm512_loadu_si512((const void *)(p + i));
+        _mm512_storeu_si512((void *)(dst + i), a);
+        uint64_t m = _mm512_cmpeq_epi8_mask(a, q) | _mm512_cmpeq_epi8_mask(a, bs) |
+                     _mm512_cmplt_epi8_mask(a, c20);
+        if (m)
+            return i + (size_t)__builtin_ctzll(m);
+    }
+    if (i == lim)
+        return lim;
+    __mmask64 k = _bzhi_u64(~0ull, (unsigned)(lim - i));
+    __m512i a = _mm512_maskz_loadu_epi8(k, (const void *)(p + i));
+    _mm512_mask_storeu_epi8((void *)(dst + i), k, a);
+    uint64_t m = _mm512_mask_cmpeq_epi8_mask(k, a, q) | _mm512_mask_cmpeq_epi8_mask(k, a, bs) |
+                 _mm512_mask_cmplt_epi8_mask(k, a, c20);
+    return m ? i + (size_t)__builtin_ctzll(m) : lim;
+}
+
+/* The other levels: the scan, then the copy. */
+static size_t copy_plain_find(const uint8_t *p, size_t n, uint8_t *dst, size_t room)
+{
+    size_t lim = n < room ? n : room;
+    size_t k = dec_json_find_special(p, lim);
+    memcpy(dst, p, k);
+    return k;
+}
+
+static copy_fn pick_copy(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
+        return copy_plain_avx512;
+    return copy_plain_find;
+}
+#endif
+
+/* The one-pass copy of this CPU, or NULL where there is none (the scan
+ * and the copy then stay apart, as js_plain_run and js_str_out do them). */
+static copy_fn js_copy_plain_fn(void)
+{
+#if JSON_X86
+    static copy_fn fn; /* resolved once; a benign race as for find */
+    static int known;
+    if (!__atomic_load_n(&known, __ATOMIC_ACQUIRE)) {
+        copy_fn f = pick_copy();
+        __atomic_store_n(&fn, f == copy_plain_avx512 ? f : NULL, __ATOMIC_RELAXED);
+        __atomic_store_n(&known, 1, __ATOMIC_RELEASE);
+    }
+    return __atomic_load_n(&fn, __ATOMIC_RELAXED);
+#else
+    return NULL;
+#endif
+}
+
+size_t dec_json_copy_plain_impl(const uint8_t *p, size_t n, uint8_t *dst, size_t room, int level)
+{
+#if JSON_X86
+    if (level >= DEC_SIMD_AVX512)
+        return copy_plain_avx512(p, n, dst, room);
+    if (level >= DEC_SIMD_SSE2)
+        return copy_plain_find(p, n, dst, room);
+#endif
+    (void)level;
+    return copy_plain_scalar(p, n, dst, room);
+}
+
 /* ---- the tokenizer ---- */
 
 enum js_state {
@@ -728,6 +823,29 @@ static size_t js_fast_struct(struct dec_json *j, const uint8_t *p, size_t n, siz
     }
 }
 
+/* Inside a string whose bytes are being staged (after an escape), the
+ * plain ASCII bytes from p[i] go to the stage as they are found, in one
+ * pass (no scan and then copy), flushing the stage when it fills. Returns
+ * where it stopped: the end, or a byte that is not plain ASCII (then
+ * looked at by the usual path). */
+static size_t js_stage_plain(struct dec_json *j, const uint8_t *p, size_t n, size_t i, int *rc)
+{
+    copy_fn copy = js_copy_plain_fn();
+    if (!copy)
+        return i;
+    for (;;) {
+        size_t room = JS_STAGE - j->stage_len;
+        size_t k = copy(p + i, n - i, j->stage + j->stage_len, room);
+        j->stage_len += k;
+        i += k;
+        if (k < room || i == n)
+            return i;
+        *rc = js_stage_flush(j); /* full, and the run may go on */
+        if (*rc != SGW_OK)
+            return i;
+    }
+}
+
 /* dec_json_find_special, with its first 16 bytes looked at here (SSE2,
  * inline): keys and short values end there, without the call. */
 static inline size_t js_find_special_first(const uint8_t *p, size_t n)
@@ -805,7 +923,16 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
                 s = i;
                 if (rc != SGW_OK)
                     break;
-                /* the string goes on after the escape */
+                /* the string goes on after the escape: its plain bytes go
+                   to the stage as they are found (not in a key, which also
+                   keeps them; not after a high surrogate, whose error must
+                   come before them) */
+                if (!j->in_key && !j->hi_surrogate && j->stage_len) {
+                    i = js_stage_plain(j, p, n, i, &rc);
+                    s = i;
+                    if (rc != SGW_OK)
+                        break;
+                }
                 i = js_plain_run(j, p, n, i, &bad);
                 if (bad)
                     break;

@@ -72,6 +72,28 @@ static void compare_levels(const uint8_t *p, size_t n)
     }
 }
 
+/* The one-pass copy of plain string bytes at every level: the same count
+ * as the scalar code, those bytes copied, nothing written from dst + room
+ * on (guard bytes after it). */
+static void compare_copy(const uint8_t *p, size_t n, size_t room)
+{
+    static uint8_t dst[800];
+    size_t want = dec_json_copy_plain_impl(p, n, dst, room, DEC_SIMD_SCALAR);
+    CHECK(want == dec_json_find_special_impl(p, n < room ? n : room, DEC_SIMD_SCALAR));
+    for (int level = DEC_SIMD_SCALAR; level <= dec_simd_level(); level++) {
+        memset(dst, 0xa5, sizeof(dst));
+        size_t got = dec_json_copy_plain_impl(p, n, dst, room, level);
+        int guard_ok = 1;
+        for (size_t k = room; k < room + 70 && k < sizeof(dst); k++)
+            guard_ok &= dst[k] == 0xa5;
+        if (got != want || memcmp(dst, p, got) != 0 || !guard_ok) {
+            fprintf(stderr, "copy_plain level %d n %zu room %zu: want %zu got %zu guard %d\n",
+                    level, n, room, want, got, guard_ok);
+            failures++;
+        }
+    }
+}
+
 static void test_random(void)
 {
     uint8_t buf[700];
@@ -81,6 +103,7 @@ static void test_random(void)
         unsigned density = 1 + rnd() % (iter % 3 == 0 ? 400 : 40);
         fill(buf + off, n, density);
         compare_levels(buf + off, n);
+        compare_copy(buf + off, n, rnd() % 4 == 0 ? rnd() % 700 : 700);
     }
 }
 
@@ -102,6 +125,7 @@ static void test_page_end(void)
         for (int v = 0; v < 4; v++) {
             fill(end - n, n, v == 0 ? 1000 : 1 + (unsigned)v * 7);
             compare_levels(end - n, n);
+            compare_copy(end - n, n, 700);
         }
         /* no special byte and one run of base64 characters to the end */
         memset(end - n, 'A', n);
