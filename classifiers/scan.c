@@ -93,6 +93,7 @@ struct cls_scanner {
        (pre_end 0: none) */
     uint64_t pre_a0, pre_end;
     struct wfeat pre_ft;
+    int piece_unit_end;     /* the piece being scanned ends where its unit ends */
     int whits_overflow;
     /* structural context (JSON key) */
     char key[KEY_MAX + 1];
@@ -1242,8 +1243,18 @@ static int skip_window(struct cls_scanner *sc, size_t t, uint64_t next_lit, size
     const size_t n = sc->sn;
     const uint64_t soff = sc->soff, ta = soff + t;
     size_t end = fast_end(p, n, t);
-    if (end >= n || soff + end >= next_lit)
-        return 0; /* runs past the piece, or a literal hit lies inside it */
+    if (end >= n) {
+        /* open at the end of the piece: decided here only when the unit
+           ends there, so that the window closes with it (how it closed
+           does not enter the gates) */
+        if (!sc->piece_unit_end)
+            return 0;
+        end = n;
+        if (next_lit < soff + n)
+            return 0;
+    } else if (next_lit <= soff + end) {
+        return 0; /* a literal hit lies inside it or where it would close */
+    }
     /* the left edge exactly as open_window takes it (no literal hit at t) */
     uint64_t lfix = p[t] == '@' ? 1 : L_DIGIT;
     uint64_t room = ta - sc->seg_start;
@@ -1532,7 +1543,9 @@ static int flush_batch(struct cls_scanner *sc)
     for (size_t k = 0; k <= sc->nbev && rc == SGW_OK; k++) {
         size_t end = k < sc->nbev ? (size_t)(sc->bev[k].pos - base) : sc->blen;
         if (end > pos) {
+            sc->piece_unit_end = k < sc->nbev && !sc->bev[k].is_ctx;
             rc = scan_piece(sc, p + pos, end - pos);
+            sc->piece_unit_end = 0;
             pos = end;
         }
         if (rc != SGW_OK || k == sc->nbev)
