@@ -388,7 +388,8 @@ static int is_ws(uint8_t c)
  * context of the value that follows. With `stage` (the piece is next to an
  * escape) or while the stage holds bytes, they are gathered in the stage;
  * else passed on straight from the input. */
-static int js_str_out(struct dec_json *j, const uint8_t *p, size_t n, int stage)
+static inline __attribute__((always_inline)) int js_str_out(struct dec_json *j, const uint8_t *p,
+                                                             size_t n, int stage)
 {
     if (j->in_key) {
         size_t room = sizeof(j->key) - j->key_len;
@@ -870,7 +871,8 @@ static inline size_t js_find_special_first(const uint8_t *p, size_t n)
  * (a sequence cut by the end of the data is checked on with the next call).
  * Returns where it stopped: the end, a '"', '\\' or control byte, or an
  * invalid UTF-8 byte (*bad set). */
-static size_t js_plain_run(struct dec_json *j, const uint8_t *p, size_t n, size_t i, int *bad)
+static inline __attribute__((always_inline)) size_t js_plain_run(struct dec_json *j, const uint8_t *p,
+                                                                  size_t n, size_t i, int *bad)
 {
     for (;;) {
         while (i < n && j->u8_need) {
