@@ -217,16 +217,28 @@ static void end_masks_scalar(const uint8_t *p, struct end_masks *m)
     m->at = at;
 }
 
-static void feat_masks_scalar(const uint8_t *p, struct feat_masks *m)
+static inline __attribute__((always_inline)) void feat_masks_scalar_n(const uint8_t *p, struct feat_masks *m,
+                                                                      unsigned n)
 {
     memset(m, 0, sizeof(*m));
-    for (unsigned k = 0; k < 64; k++) {
+    for (unsigned k = 0; k < n; k++) {
         uint8_t c = cls_tab[p[k]];
         m->dig |= (uint64_t)((c & C_DIG) != 0) << k;
         m->up |= (uint64_t)((c & C_UP) != 0) << k;
         for (unsigned f = 0; f < FM__N; f++)
             m->ch[f] |= (uint64_t)(p[k] == fm_char[f]) << k;
     }
+}
+
+static void feat_masks_scalar(const uint8_t *p, struct feat_masks *m)
+{
+    feat_masks_scalar_n(p, m, 64);
+}
+
+/* the first 32 bytes only (the bits above are 0) */
+static void feat_masks32_scalar(const uint8_t *p, struct feat_masks *m)
+{
+    feat_masks_scalar_n(p, m, 32);
 }
 
 static void (*end_masks)(const uint8_t *p, struct end_masks *m) = end_masks_scalar;
@@ -268,6 +280,15 @@ __attribute__((target("avx2"))) static void end_masks_avx2(const uint8_t *p, str
     m->tok = ~mm_mask64(_mm256_cmpeq_epi8(t0, zero), _mm256_cmpeq_epi8(t1, zero));
     m->dig = mm_mask64(mm_range(v0, '0', 9), mm_range(v1, '0', 9));
     m->at = mm_mask64(_mm256_cmpeq_epi8(v0, at), _mm256_cmpeq_epi8(v1, at));
+}
+
+__attribute__((target("avx2"))) static void feat_masks32_avx2(const uint8_t *p, struct feat_masks *m)
+{
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    m->dig = (uint32_t)_mm256_movemask_epi8(mm_range(v, '0', 9));
+    m->up = (uint32_t)_mm256_movemask_epi8(mm_range(v, 'A', 25));
+    for (unsigned f = 0; f < FM__N; f++)
+        m->ch[f] = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8((char)fm_char[f])));
 }
 
 __attribute__((target("avx2"))) static void feat_masks_avx2(const uint8_t *p, struct feat_masks *m)
@@ -324,12 +345,17 @@ static inline uint64_t low_bits(size_t k)
  * Instantiated per instruction set (fm is a constant there, inlined; the
  * popcounts become single instructions where the CPU has them). */
 static inline __attribute__((always_inline)) void wf_impl(const uint8_t *buf, size_t n, struct wfeat *w,
-                                                          void (*fm)(const uint8_t *, struct feat_masks *))
+                                                          void (*fm)(const uint8_t *, struct feat_masks *),
+                                                          void (*fm32)(const uint8_t *, struct feat_masks *))
 {
     struct feat_masks m;
     if (n <= 64) {
-        /* one block: every feature from its masks, runs by shifted ANDs */
-        fm(buf, &m);
+        /* one block (half of one for most windows): every feature from its
+           masks, runs by shifted ANDs */
+        if (n <= 32)
+            fm32(buf, &m);
+        else
+            fm(buf, &m);
         uint64_t valid = low_bits(n);
         uint64_t dg = m.dig & valid, up = m.up & valid, dash = m.ch[FM_DASH] & valid;
         uint64_t dot = m.ch[FM_DOT] & valid, colon = m.ch[FM_COLON] & valid;
@@ -400,14 +426,14 @@ static inline __attribute__((always_inline)) void wf_impl(const uint8_t *buf, si
 
 static void window_features_scalar(const uint8_t *buf, size_t n, struct wfeat *w)
 {
-    wf_impl(buf, n, w, feat_masks_scalar);
+    wf_impl(buf, n, w, feat_masks_scalar, feat_masks32_scalar);
 }
 
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx2,popcnt"))) static void window_features_avx2(const uint8_t *buf, size_t n,
                                                                        struct wfeat *w)
 {
-    wf_impl(buf, n, w, feat_masks_avx2);
+    wf_impl(buf, n, w, feat_masks_avx2, feat_masks32_avx2);
 }
 #endif
 
