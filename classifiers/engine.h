@@ -284,5 +284,8 @@ const struct cls_scan_stats *cls_scanner_stats(const struct cls_scanner *sc);
 /* Benchmarks: time the confirm (PCRE2), validate and context-word calls
  * into the stats (two clock reads per call; off by default). */
 void cls_scanner_set_timing(struct cls_scanner *sc, int on);
+/* Tests: on = 0 opens and confirms every window, as before windows that no
+ * gate can pass were decided unopened (the findings must be the same). */
+void cls_scanner_set_skip(struct cls_scanner *sc, int on);
 
 #endif

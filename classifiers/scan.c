@@ -94,6 +94,7 @@ struct cls_scanner {
     uint64_t pre_a0, pre_end;
     struct wfeat pre_ft;
     int piece_unit_end;     /* the piece being scanned ends where its unit ends */
+    int noskip;             /* tests: open every window (cls_scanner_set_skip) */
     int whits_overflow;
     /* structural context (JSON key) */
     char key[KEY_MAX + 1];
@@ -1470,7 +1471,7 @@ static int scan_piece(struct cls_scanner *sc, const uint8_t *p, size_t n)
             if (t >= n)
                 break;
             size_t end;
-            if (next_lit != sc->soff + t && !e->n_fps && skip_window(sc, t, next_lit, &end)) {
+            if (next_lit != sc->soff + t && !e->n_fps && !sc->noskip && skip_window(sc, t, next_lit, &end)) {
                 i = end;
                 continue;
             }
@@ -1816,6 +1817,11 @@ const struct cls_finding *cls_scanner_findings(const struct cls_scanner *sc, siz
 void cls_scanner_set_timing(struct cls_scanner *sc, int on)
 {
     sc->timing = on;
+}
+
+void cls_scanner_set_skip(struct cls_scanner *sc, int on)
+{
+    sc->noskip = !on;
 }
 
 const struct cls_scan_stats *cls_scanner_stats(const struct cls_scanner *sc)
