@@ -709,7 +709,21 @@ class Gateway:
             return ""
 
     def log_lines(self):
-        """Every JSON object line of the decision log (non-JSON lines skipped)."""
+        """Every JSON object line of the decision log (non-JSON lines skipped).
+
+        A worker writes the lines of one event-loop pass at the end of that
+        pass, a moment after the responses of the pass went out: read until
+        two reads 30 ms apart agree (at most ~1 s)."""
+        prev = None
+        for _ in range(30):
+            cur = self._read_log_lines()
+            if prev is not None and len(cur) == len(prev):
+                return cur
+            prev = cur
+            time.sleep(0.03)
+        return prev
+
+    def _read_log_lines(self):
         out = []
         try:
             with open(self.log_path, "rb") as f:

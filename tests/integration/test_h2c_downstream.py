@@ -171,13 +171,7 @@ def rss_kb(pid):
 
 
 def decisions(gw):
-    out = []
-    with open(gw.log_path) as f:
-        for line in f:
-            line = line.strip()
-            if line:
-                out.append(json.loads(line))
-    return out
+    return gw.log_lines()
 
 
 def nghttp_cmd(gw, authority, path, extra=()):
