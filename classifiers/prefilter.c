@@ -4,6 +4,7 @@
  * variant is chosen at run time; SSE2 is the x86-64 baseline. */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "classifiers/engine.h"
 
@@ -102,6 +103,33 @@ __attribute__((target("avx2"))) size_t cls_find_trigger_avx2(const uint8_t *p, s
         if (m0)
             return (size_t)__builtin_ctz(m0);
         return m1 ? n - 16 + (size_t)__builtin_ctz(m1) : n;
+    }
+    if (n >= 4) {
+        /* 4..15 bytes (JSON numbers, short strings): the first and the last
+           8 (or 4) bytes, overlapping, in one register */
+        uint64_t a = 0, b = 0;
+        size_t w;
+        if (n >= 8) {
+            w = 8;
+            memcpy(&a, p, 8);
+            memcpy(&b, p + n - 8, 8);
+        } else {
+            uint32_t a4, b4;
+            w = 4;
+            memcpy(&a4, p, 4);
+            memcpy(&b4, p + n - 4, 4);
+            a = a4;
+            b = b4;
+        }
+        const __m128i z = _mm_set1_epi8('0'), nn = _mm_set1_epi8(9), a8 = _mm_set1_epi8('@');
+        __m128i v = _mm_set_epi64x((long long)b, (long long)a);
+        __m128i d = _mm_sub_epi8(v, z);
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(d, nn), d), _mm_cmpeq_epi8(v, a8)));
+        unsigned lo = m & ((1u << w) - 1), hi = (m >> 8) & ((1u << w) - 1);
+        if (lo)
+            return (size_t)__builtin_ctz(lo);
+        return hi ? n - w + (size_t)__builtin_ctz(hi) : n;
     }
     return i + cls_find_trigger_scalar(p + i, n - i);
 }
