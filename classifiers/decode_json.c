@@ -60,7 +60,7 @@ __attribute__((target("avx2"))) static size_t find_special_avx2(const uint8_t *p
     const __m256i c1f = _mm256_set1_epi8(0x1f);
     size_t i = 0;
     for (; i + 64 <= n; i += 64) {
-        __builtin_prefetch(p + i + 1024); /* the input is met here first */
+        __builtin_prefetch(p + i + 2048); /* the input is met here first */
         __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
         __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 32));
         __m256i ma = _mm256_or_si256(_mm256_cmpeq_epi8(a, q), _mm256_cmpeq_epi8(a, bs));
@@ -126,7 +126,7 @@ __attribute__((target(JSON_AVX512))) static size_t find_special_avx512(const uin
     const __m512i c20 = _mm512_set1_epi8(0x20);
     size_t i = 0;
     for (; i + 64 <= n; i += 64) {
-        __builtin_prefetch(p + i + 1024); /* the input is met here first */
+        __builtin_prefetch(p + i + 2048); /* the input is met here first */
         __m512i a = _mm512_loadu_si512((const void *)(p + i));
         uint64_t m = _mm512_cmpeq_epi8_mask(a, q) | _mm512_cmpeq_epi8_mask(a, bs) |
                      _mm512_cmplt_epi8_mask(a, c20);
@@ -215,7 +215,7 @@ __attribute__((target(JSON_AVX512))) static size_t copy_plain_avx512(const uint8
     size_t lim = n < room ? n : room;
     size_t i = 0;
     for (; i + 64 <= lim; i += 64) {
-        __builtin_prefetch(p + i + 1024);
+        __builtin_prefetch(p + i + 2048);
         __m512i a = _mm512_loadu_si512((const void *)(p + i));
         _mm512_storeu_si512((void *)(dst + i), a);
         uint64_t m = _mm512_cmpeq_epi8_mask(a, q) | _mm512_cmpeq_epi8_mask(a, bs) |
