@@ -916,17 +916,43 @@ static inline void copy_short(uint8_t *d, const uint8_t *s, size_t n)
     }
 }
 
+/* Copies n < 16 bytes with fixed-size moves (copy_short without its
+ * 16-byte case, which gcc would see writing before d). */
+static inline void copy_under16(uint8_t *d, const uint8_t *s, size_t n)
+{
+    if (n >= 8) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else {
+        for (size_t k = 0; k < n; k++)
+            d[k] = s[k];
+    }
+}
+
 /* Original text that is known to be ASCII: when the next stage is the
  * normalisation, it has nothing to map in it, so the text goes straight on
  * (after a cut UTF-8 sequence the normalisation holds: an ASCII byte breaks
  * it, so it passes raw first, as norm_data would do). */
+__attribute__((noinline)) static int norm_pass_after_pend(struct dec_norm *z, const uint8_t *p,
+                                                          size_t n)
+{
+    int rc = norm_flush_pend(z);
+    return rc != SGW_OK ? rc : z->out->data(z->out->ctx, p, n);
+}
+
+/* (the held sequence is rare: flushed out of line, so that the usual way
+   is a tail call) */
 static int b64_pass_ascii(struct dec_b64 *b, const uint8_t *p, size_t n)
 {
     if (b->out->data != norm_data)
         return b->out->data(b->out->ctx, p, n);
     struct dec_norm *z = b->out->ctx;
-    int rc = norm_flush_pend(z);
-    return rc != SGW_OK ? rc : z->out->data(z->out->ctx, p, n);
+    if (z->pend_len)
+        return norm_pass_after_pend(z, p, n);
+    return z->out->data(z->out->ctx, p, n);
 }
 
 typedef size_t (*b64_find_fn)(const uint8_t *, size_t, int *);
@@ -951,6 +977,27 @@ size_t dec_b64_short_tail_impl(const uint8_t *p, size_t n, int level, int *high)
     return t;
 }
 
+/* Short data (a key, a number, a word: n < 16, no run held): no run of
+ * B64_MIN_RUN fits, only the run that ends it is held, and a byte >= 0x80
+ * is looked for with a word or two; the finder's setup would cost more. A
+ * leaf ending in a tail call (the copy is inline), so the data stage takes
+ * this path without saving registers. */
+static inline __attribute__((always_inline)) int b64_data_short(struct dec_b64 *b, const uint8_t *p,
+                                                                size_t n, b64_tail_fn short_tail)
+{
+    uint64_t high;
+    size_t t = short_tail(p, n, &high);
+    if (t < n) {
+        b->mode = B64M_SHORT;
+        b->run = n - t;
+        b->nb64 = n - t;
+        copy_under16(b->held, p + t, n - t);
+        b->held_len = n - t;
+        b->in_held = 1;
+    }
+    return high ? b->out->data(b->out->ctx, p, n) : b64_pass_ascii(b, p, n);
+}
+
 static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const uint8_t *p,
                                                                size_t n, b64_find_fn find,
                                                                b64_tail_fn short_tail)
@@ -961,22 +1008,8 @@ static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const 
     /* every byte of the call is either looked at by the finder (which says
        whether it met a byte >= 0x80) or is a run character, pad or line end */
     int ascii = 1;
-    if (b->run == 0 && n < 16) {
-        /* short (a key, a number, a word): no run of B64_MIN_RUN fits, only
-           the run that ends it is held, and a byte >= 0x80 is looked for
-           with a word or two; the finder's setup would cost more */
-        uint64_t high;
-        size_t t = short_tail(p, n, &high);
-        if (t < n) {
-            b->mode = B64M_SHORT;
-            b->run = n - t;
-            b->nb64 = n - t;
-            memcpy(b->held, p + t, n - t); /* < 16 bytes */
-            b->held_len = n - t;
-            b->in_held = 1;
-        }
-        return high ? b->out->data(b->out->ctx, p, n) : b64_pass_ascii(b, p, n);
-    }
+    if (b->run == 0 && n < 16)
+        return b64_data_short(b, p, n, short_tail);
     while (i < n) {
         if (b->run == 0) {
             int f;
@@ -1095,16 +1128,37 @@ static int b64_data_sse2(void *ctx, const uint8_t *p, size_t n)
     return b64_data_body(ctx, p, n, b64_find_run_sse2, b64_short_tail_sse2);
 }
 
-__attribute__((target("avx2"))) static int b64_data_avx2(void *ctx, const uint8_t *p, size_t n)
+/* With SIMD, the short path is taken in a small function of its own and
+   the rest (the finder, runs) in another: one frame less per short call. */
+__attribute__((target("avx2"), noinline)) static int b64_data_avx2_long(void *ctx, const uint8_t *p,
+                                                                       size_t n)
 {
     return b64_data_body(ctx, p, n, b64_find_run_avx2, b64_short_tail_avx2);
 }
 
+__attribute__((target("avx2"))) static int b64_data_avx2(void *ctx, const uint8_t *p, size_t n)
+{
+    struct dec_b64 *b = ctx;
+    if (b->run == 0 && n < 16)
+        return b64_data_short(b, p, n, b64_short_tail_avx2);
+    return b64_data_avx2_long(ctx, p, n);
+}
+
 /* short data (< 16 bytes) keeps the AVX2 classification of two words */
+__attribute__((target(B64_AVX512), noinline)) static int b64_data_avx512_long(void *ctx,
+                                                                             const uint8_t *p,
+                                                                             size_t n)
+{
+    return b64_data_body(ctx, p, n, b64_find_run_avx512, b64_short_tail_avx2);
+}
+
 __attribute__((target(B64_AVX512))) static int b64_data_avx512(void *ctx, const uint8_t *p,
                                                               size_t n)
 {
-    return b64_data_body(ctx, p, n, b64_find_run_avx512, b64_short_tail_avx2);
+    struct dec_b64 *b = ctx;
+    if (b->run == 0 && n < 16)
+        return b64_data_short(b, p, n, b64_short_tail_avx2);
+    return b64_data_avx512_long(ctx, p, n);
 }
 #endif
 
