@@ -34,7 +34,7 @@ if [ ! -s "$CORPUS" ]; then
     echo "== corpus: $MB MB =="
     python3 "$GEN" "$CORPUS" "$MB"
 fi
-BYTES=$(stat -c %s "$CORPUS")
+BYTES=$(stat -L -c %s "$CORPUS")
 echo "corpus: $CORPUS ($BYTES bytes), cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 
 declare -A R
