@@ -1,7 +1,10 @@
 /* fuzz_rules_eval: arbitrary requests (host, method, path, port, address)
  * against a fixed compiled policy that uses every condition kind. Checks the
  * evaluator's invariants: no allow without an address, no allow of a private
- * address unless pinned or explicitly allowed by cidr, bounded strings.
+ * address unless pinned or explicitly allowed by cidr, bounded strings; and
+ * the reader's decision cache: the same request decided twice by a reader
+ * that remembers (across all inputs of the run) and once by a reader with the
+ * cache off gives one and the same decision.
  * Input: flags u8 | port be16 | 16 address bytes | host \n method \n path. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -32,11 +35,12 @@ static const char k_policy[] =
 
 static char g_dir[64];
 static struct rl_engine *g_eng;
-static struct rl_reader *g_rd;
+static struct rl_reader *g_rd, *g_rd_nc;
 
 static void cleanup(void)
 {
     rl_reader_free(g_rd);
+    rl_reader_free(g_rd_nc);
     rl_engine_free(g_eng);
     char p[128];
     snprintf(p, sizeof p, "%s/data.mdb", g_dir);
@@ -55,8 +59,9 @@ static void setup(void)
     if (rl_policy_compile_buffer("fuzz", k_policy, strlen(k_policy), g_dir, stderr) != SGW_OK)
         abort();
     if (rl_engine_open(g_dir, &g_eng, err, sizeof err) != SGW_OK ||
-        rl_reader_new(g_eng, &g_rd) != SGW_OK)
+        rl_reader_new(g_eng, &g_rd) != SGW_OK || rl_reader_new(g_eng, &g_rd_nc) != SGW_OK)
         abort();
+    rl_reader_set_cache(g_rd_nc, 0);
     atexit(cleanup);
 }
 
@@ -97,8 +102,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(&s6.sin6_addr, ab, 16);
         rq.addr = (const struct sockaddr *)&s6;
     }
-    struct rl_decision d;
+    struct rl_decision d, again, nc;
     rl_decide(g_rd, &rq, &d);
+    rl_decide(g_rd, &rq, &again);
+    rl_decide(g_rd_nc, &rq, &nc);
+    if (d.verdict != again.verdict || strcmp(d.rule_id, again.rule_id) != 0 ||
+        strcmp(d.reason, again.reason) != 0 || d.policy_version != again.policy_version ||
+        d.verdict != nc.verdict || strcmp(d.rule_id, nc.rule_id) != 0 ||
+        strcmp(d.reason, nc.reason) != 0 || d.policy_version != nc.policy_version)
+        abort(); /* the cache changed a decision */
     if (d.verdict >= RL__VERDICT_COUNT)
         abort();
     if (!memchr(d.rule_id, 0, sizeof d.rule_id) || !memchr(d.reason, 0, sizeof d.reason) ||
