@@ -1243,6 +1243,7 @@ static void check_candidates(struct px_req *r, const struct sockaddr *const *sas
         q.addr = sas[i];
         memset(&d, 0, sizeof(d));
         rl_decide(c->w->rd, &q, &d);
+        px_metrics_decision_cache(d.from_cache);
         if (d.verdict == RL_ALLOW) {
             memcpy(&r->addrs[r->n_addrs], sas[i], lens[i]);
             r->addrlens[r->n_addrs] = lens[i];
@@ -1380,6 +1381,7 @@ static void req_decide(struct px_req *r)
     double t0 = px_now_ms();
     memset(&r->dec, 0, sizeof(r->dec));
     rl_decide(c->w->rd, &q, &r->dec);
+    px_metrics_decision_cache(r->dec.from_cache);
     r->decision_ms = px_now_ms() - t0;
     r->decided = 1;
     /* A compile from another process shows up here first: publish it. */

@@ -47,6 +47,7 @@ static struct {
     _Atomic int64_t active, upstream;
     _Atomic uint64_t policy_version;
     _Atomic uint64_t declog_lost;
+    _Atomic uint64_t dc_hits, dc_misses;
     _Atomic int up;
 } M = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -71,6 +72,8 @@ void px_metrics_init(void)
     atomic_store(&M.upstream, 0);
     atomic_store(&M.policy_version, 0);
     atomic_store(&M.declog_lost, 0);
+    atomic_store(&M.dc_hits, 0);
+    atomic_store(&M.dc_misses, 0);
     atomic_store(&M.up, 1);
 }
 
@@ -181,6 +184,11 @@ void px_metrics_upstream_conn(int delta)
 void px_metrics_policy_version(uint64_t v)
 {
     atomic_store(&M.policy_version, v);
+}
+
+void px_metrics_decision_cache(int hit)
+{
+    atomic_fetch_add_explicit(hit ? &M.dc_hits : &M.dc_misses, 1, memory_order_relaxed);
 }
 
 void px_metrics_declog_lost(void)
@@ -335,6 +343,15 @@ char *px_metrics_render(void)
          "# HELP sovgw_decision_log_lost_total Decision-log lines that could not be written.\n"
          "# TYPE sovgw_decision_log_lost_total counter\nsovgw_decision_log_lost_total %llu\n",
          (unsigned long long)atomic_load(&M.declog_lost));
+    outf(&o,
+         "# HELP sovgw_decision_cache_hits_total Policy decisions answered by a worker's "
+         "decision cache.\n"
+         "# TYPE sovgw_decision_cache_hits_total counter\nsovgw_decision_cache_hits_total %llu\n"
+         "# HELP sovgw_decision_cache_misses_total Policy decisions looked up in the store.\n"
+         "# TYPE sovgw_decision_cache_misses_total counter\n"
+         "sovgw_decision_cache_misses_total %llu\n",
+         (unsigned long long)atomic_load(&M.dc_hits),
+         (unsigned long long)atomic_load(&M.dc_misses));
     if (o.failed) {
         free(o.p);
         return NULL;

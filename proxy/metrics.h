@@ -17,6 +17,7 @@ void px_metrics_upstream_conn(int delta); /* open upstream connections */
 void px_metrics_policy_version(uint64_t v);
 /* A decision-log line could not be written (sovgw_decision_log_lost_total). */
 void px_metrics_declog_lost(void);
+void px_metrics_decision_cache(int hit); /* one policy decision: cached or looked up */
 /* Renders Prometheus text exposition format (HELP/TYPE lines): sovgw_requests_total{verdict,rule},
  * sovgw_request_duration_seconds histogram, sovgw_bytes_in_total, sovgw_bytes_out_total,
  * sovgw_active_connections, sovgw_upstream_connections, sovgw_policy_version, sovgw_up,

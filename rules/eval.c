@@ -570,6 +570,7 @@ void rl_decide(struct rl_reader *rd, const struct rl_request *req, struct rl_dec
         if (x->txnid != 0 && x->txnid == last && x->hash == h && x->klen == kl &&
             !memcmp(x->key, key, kl)) {
             *out = x->dec;
+            out->from_cache = 1;
             rd->dc_old[set] = (uint8_t)!i;
             rd->hits++;
             return;

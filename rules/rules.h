@@ -45,6 +45,7 @@ struct rl_decision {
                                 "error" when the store could not be read */
     char reason[160];        /* short human reason, never a sensitive value */
     uint64_t policy_version; /* version of the store snapshot that decided */
+    int from_cache;          /* 1 when the reader's decision cache answered */
 };
 
 /* A compiled store opened for evaluation; shared by all worker threads. */

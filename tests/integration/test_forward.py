@@ -247,6 +247,19 @@ def t_decision_log_and_metrics(gw, up, tmp):
           "byte counters did not move by the 3000 bytes served")
     eq(m1.get("sovgw_request_duration_seconds_count") -
        m0.get("sovgw_request_duration_seconds_count"), 5, "duration histogram count delta")
+    # the same request once more than there are workers (one per core by
+    # default): whichever workers take them, one takes two, and its second
+    # is answered by its decision cache
+    n = (os.cpu_count() or 2) + 1
+    for _ in range(n):
+        code, _, _ = curl_status("-x", gw.proxy_url, f"http://{DENIED}:{up.port}/same")
+        eq(code, 403, "denied again")
+    m2 = gw.metrics()
+    hits = m2.get("sovgw_decision_cache_hits_total") - m1.get("sovgw_decision_cache_hits_total")
+    misses = (m2.get("sovgw_decision_cache_misses_total") -
+              m1.get("sovgw_decision_cache_misses_total"))
+    check(hits >= 1 and hits + misses >= n,
+          f"decision cache counters moved by {hits} hits and {misses} misses for {n} requests")
 
 
 def t_http10_and_head(gw, up, tmp):
