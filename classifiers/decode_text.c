@@ -17,7 +17,9 @@
 
 struct dec_norm {
     struct cls_sink sink;
-    const struct cls_sink *out; /* borrowed: the final sink */
+    /* a copy of the final sink (set before the chain is made, never changed
+       by its owner): one load less per event than through a pointer */
+    struct cls_sink fin;
     uint8_t pend[4];            /* a UTF-8 sequence cut by a data call */
     size_t pend_len;
     size_t need;
@@ -91,7 +93,7 @@ static int norm_flush_pend(struct dec_norm *z)
         return SGW_OK;
     size_t n = z->pend_len;
     z->pend_len = 0;
-    return z->out->data(z->out->ctx, z->pend, n);
+    return z->fin.data(z->fin.ctx, z->pend, n);
 }
 
 /* Emits a complete sequence s (length len) after mapping. */
@@ -100,11 +102,11 @@ static int norm_seq(struct dec_norm *z, const uint8_t *s, size_t len)
     uint32_t cp = utf8_decode(s, len);
     int m = cp == UINT32_MAX ? NORM_KEEP : norm_map(cp);
     if (m == NORM_KEEP)
-        return z->out->data(z->out->ctx, s, len);
+        return z->fin.data(z->fin.ctx, s, len);
     if (m == NORM_DROP)
         return SGW_OK;
     uint8_t b = (uint8_t)m;
-    return z->out->data(z->out->ctx, &b, 1);
+    return z->fin.data(z->fin.ctx, &b, 1);
 }
 
 static size_t next_high(const uint8_t *p, size_t n)
@@ -171,7 +173,7 @@ static int norm_data(void *ctx, const uint8_t *p, size_t n)
                 continue;
             }
             if (i > start) {
-                rc = z->out->data(z->out->ctx, p + start, i - start);
+                rc = z->fin.data(z->fin.ctx, p + start, i - start);
                 if (rc != SGW_OK)
                     return rc;
             }
@@ -186,7 +188,7 @@ static int norm_data(void *ctx, const uint8_t *p, size_t n)
             continue;
         }
         if (i > start) {
-            rc = z->out->data(z->out->ctx, p + start, i - start);
+            rc = z->fin.data(z->fin.ctx, p + start, i - start);
             if (rc != SGW_OK)
                 return rc;
         }
@@ -197,7 +199,7 @@ static int norm_data(void *ctx, const uint8_t *p, size_t n)
         start = i;
     }
     if (n > start)
-        return z->out->data(z->out->ctx, p + start, n - start);
+        return z->fin.data(z->fin.ctx, p + start, n - start);
     return SGW_OK;
 }
 
@@ -205,27 +207,27 @@ static int norm_boundary(void *ctx)
 {
     struct dec_norm *z = ctx;
     int rc = norm_flush_pend(z);
-    return rc != SGW_OK ? rc : z->out->boundary(z->out->ctx);
+    return rc != SGW_OK ? rc : z->fin.boundary(z->fin.ctx);
 }
 
 static int norm_context(void *ctx, const uint8_t *p, size_t n)
 {
     struct dec_norm *z = ctx;
     int rc = norm_flush_pend(z);
-    return rc != SGW_OK ? rc : z->out->context(z->out->ctx, p, n);
+    return rc != SGW_OK ? rc : z->fin.context(z->fin.ctx, p, n);
 }
 
 static int norm_uninspectable(void *ctx, const char *reason, uint32_t flags)
 {
     struct dec_norm *z = ctx;
     int rc = norm_flush_pend(z);
-    return rc != SGW_OK ? rc : z->out->uninspectable(z->out->ctx, reason, flags);
+    return rc != SGW_OK ? rc : z->fin.uninspectable(z->fin.ctx, reason, flags);
 }
 
 static void norm_init(struct dec_norm *z, const struct cls_sink *out)
 {
     memset(z, 0, sizeof(*z));
-    z->out = out;
+    z->fin = *out;
     z->sink.ctx = z;
     z->sink.data = norm_data;
     z->sink.boundary = norm_boundary;
@@ -384,6 +386,7 @@ struct dec_b64 {
     struct cls_sink sink;
     const struct cls_sink *out; /* borrowed: original text goes on here */
     struct dec_b64 *inner;      /* owned: decoded text goes through it (or to out) */
+    struct dec_norm *norm;      /* out's stage when out is the normalisation, else NULL */
     unsigned depth;
     int embedded; /* lives in a block owned by the chain */
     size_t run;  /* characters in the run (pads, CR/LF included) */
@@ -940,19 +943,19 @@ __attribute__((noinline)) static int norm_pass_after_pend(struct dec_norm *z, co
                                                           size_t n)
 {
     int rc = norm_flush_pend(z);
-    return rc != SGW_OK ? rc : z->out->data(z->out->ctx, p, n);
+    return rc != SGW_OK ? rc : z->fin.data(z->fin.ctx, p, n);
 }
 
 /* (the held sequence is rare: flushed out of line, so that the usual way
    is a tail call) */
 static int b64_pass_ascii(struct dec_b64 *b, const uint8_t *p, size_t n)
 {
-    if (b->out->data != norm_data)
+    struct dec_norm *z = b->norm;
+    if (!z)
         return b->out->data(b->out->ctx, p, n);
-    struct dec_norm *z = b->out->ctx;
     if (z->pend_len)
         return norm_pass_after_pend(z, p, n);
-    return z->out->data(z->out->ctx, p, n);
+    return z->fin.data(z->fin.ctx, p, n);
 }
 
 typedef size_t (*b64_find_fn)(const uint8_t *, size_t, int *);
@@ -1201,8 +1204,8 @@ static int b64_boundary(void *ctx)
     int rc = b64_flush(b);
     if (rc != SGW_OK)
         return rc;
-    if (b->out->boundary == norm_boundary)
-        return norm_boundary(b->out->ctx);
+    if (b->norm)
+        return norm_boundary(b->norm);
     return b->out->boundary(b->out->ctx);
 }
 
@@ -1212,8 +1215,8 @@ static int b64_context(void *ctx, const uint8_t *p, size_t n)
     int rc = b64_flush(b);
     if (rc != SGW_OK)
         return rc;
-    if (b->out->context == norm_context)
-        return norm_context(b->out->ctx, p, n);
+    if (b->norm)
+        return norm_context(b->norm, p, n);
     return b->out->context(b->out->ctx, p, n);
 }
 
@@ -1229,6 +1232,7 @@ static void b64_init(struct dec_b64 *b, unsigned depth, const struct cls_sink *o
     /* the buffers need no zeroing: only the fields before them */
     memset(b, 0, offsetof(struct dec_b64, held));
     b->out = out;
+    b->norm = out->data == norm_data ? out->ctx : NULL;
     b->depth = depth;
     b->sink.ctx = b;
     b->sink.data = b64_data_fn();
