@@ -116,6 +116,9 @@ static void test_basic_and_isolation(const char *base)
     struct sto_txn *old = NULL, *fresh = NULL;
     CHECK(sto_txn_begin_read(r, &old) == SGW_OK);
     CHECK(get_is(old, 0, "version", "1"));
+    /* snapshot ids: a reader holds the newest committed one */
+    uint64_t id1 = sto_txn_id(old);
+    CHECK(id1 != 0 && id1 == sto_env_last_txnid(r) && id1 == sto_env_last_txnid(w));
     CHECK(get_is(old, 1, "a", "alpha"));
     CHECK(get_is(old, 1, "zz", NULL));
     CHECK(get_is(old, 0, "a", NULL)); /* databases are separate */
@@ -123,10 +126,13 @@ static void test_basic_and_isolation(const char *base)
     /* a commit after the reader started: the reader keeps its snapshot */
     CHECK(put_str(w, 0, "version", "2") == SGW_OK);
     CHECK(get_is(old, 0, "version", "1"));
+    CHECK(sto_txn_id(old) == id1 && sto_env_last_txnid(r) == id1 + 1);
     CHECK(sto_txn_begin_read(r, &fresh) == SGW_OK);
     CHECK(get_is(fresh, 0, "version", "2"));
+    CHECK(sto_txn_id(fresh) == id1 + 1);
     /* reset + renew moves the old reader to the newest snapshot */
     sto_txn_reset(old);
+    CHECK(sto_txn_id(old) == 0); /* no snapshot while reset */
     struct sgw_slice v;
     CHECK(sto_get(old, 0, "version", 7, &v) == SGW_EINVAL); /* no snapshot while reset */
     CHECK(sto_txn_renew(old) == SGW_OK);
