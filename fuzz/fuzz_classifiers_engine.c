@@ -2,7 +2,9 @@
  * pieces cut at points derived from the input itself (byte 0 seeds the
  * cuts, byte 1 picks unit boundaries); the findings must be identical. The
  * engine has every pack plus a dictionary, a custom regex and fingerprints so
- * every path runs. */
+ * every path runs. Byte 1's bit 2 picks a second engine without fingerprints
+ * instead: there the scanner decides most windows without opening them, and
+ * a third scan with every window opened must find exactly the same. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +12,7 @@
 #include "classifiers/classifiers.h"
 #include "classifiers/engine.h"
 
-static struct cls_worker *worker;
+static struct cls_worker *worker, *worker_nofp;
 
 static void init(void)
 {
@@ -25,6 +27,11 @@ static void init(void)
     if (cls_engine_new(&cfg, &e, err, sizeof(err)) != 0 || cls_worker_new(e, &worker) != 0)
         abort();
     cls_engine_unref(e);
+    cfg.fingerprints = NULL;
+    cfg.n_fingerprints = 0;
+    if (cls_engine_new(&cfg, &e, err, sizeof(err)) != 0 || cls_worker_new(e, &worker_nofp) != 0)
+        abort();
+    cls_engine_unref(e);
 }
 
 struct run {
@@ -37,12 +44,13 @@ struct run {
  * marker is odd; a context alone, inside a unit, after every byte equal to
  * ctxmark (when != 0). The scanner batches small pieces with their
  * boundaries and contexts: any split must still give the same findings. */
-static void scan(const uint8_t *p, size_t n, const size_t *cuts, size_t ncuts, uint8_t marker, uint8_t ctxmark,
-                 struct run *out)
+static void scan(struct cls_worker *wk, int skip, const uint8_t *p, size_t n, const size_t *cuts,
+                 size_t ncuts, uint8_t marker, uint8_t ctxmark, struct run *out)
 {
     struct cls_scanner *sc = NULL;
-    if (cls_scanner_new(worker, 1, NULL, NULL, &sc) != 0)
+    if (cls_scanner_new(wk, 1, NULL, NULL, &sc) != 0)
         abort();
+    cls_scanner_set_skip(sc, skip);
     size_t prev = 0;
     for (size_t i = 0; i <= ncuts; i++) {
         size_t end = i < ncuts ? cuts[i] : n;
@@ -76,6 +84,19 @@ static void scan(const uint8_t *p, size_t n, const size_t *cuts, size_t ncuts, u
     cls_scanner_free(sc);
 }
 
+static void same(const struct run *a, const struct run *b, size_t n)
+{
+    if (a->n != b->n)
+        abort();
+    for (size_t i = 0; i < a->n; i++) {
+        const struct cls_finding *x = &a->f[i], *y = &b->f[i];
+        if (strcmp(x->type, y->type) != 0 || x->start != y->start || x->end != y->end ||
+            x->confidence != y->confidence || x->flags != y->flags || strcmp(x->excerpt, y->excerpt) != 0 ||
+            x->end > n || x->start > x->end)
+            abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -99,19 +120,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cuts[b] = cuts[b - 1];
             cuts[b - 1] = t;
         }
-    struct run one, many;
-    scan(p, n, NULL, 0, marker, ctxmark, &one);
-    scan(p, n, cuts, ncuts, marker, ctxmark, &many);
-    if (one.n != many.n)
-        abort();
-    for (size_t i = 0; i < one.n; i++) {
-        const struct cls_finding *x = &one.f[i], *y = &many.f[i];
-        if (strcmp(x->type, y->type) != 0 || x->start != y->start || x->end != y->end ||
-            x->confidence != y->confidence || x->flags != y->flags || strcmp(x->excerpt, y->excerpt) != 0 ||
-            x->end > n || x->start > x->end)
-            abort();
-    }
+    struct cls_worker *wk = data[1] & 4 ? worker_nofp : worker;
+    struct run one, many, opened = {NULL, 0};
+    scan(wk, 1, p, n, NULL, 0, marker, ctxmark, &one);
+    scan(wk, 1, p, n, cuts, ncuts, marker, ctxmark, &many);
+    if (wk == worker_nofp)
+        scan(wk, 0, p, n, NULL, 0, marker, ctxmark, &opened);
+    same(&one, &many, n);
+    if (wk == worker_nofp)
+        same(&one, &opened, n);
     free(one.f);
     free(many.f);
+    free(opened.f);
     return 0;
 }
