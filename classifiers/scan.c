@@ -1091,6 +1091,40 @@ static int close_window(struct cls_scanner *sc, uint64_t end, int cut_right, int
     return confirm_window(sc, end, cut_right, unit_end);
 }
 
+/* need after the digits and '@' of a 64-byte block at offset base (dig and
+ * at are their masks, already cut to the bytes taken): a digit reaches
+ * R_DIGIT bytes past itself, an '@' R_AT; need only grows. */
+static inline uint64_t need_past(uint64_t base, uint64_t dig, uint64_t at, uint64_t need)
+{
+    if (dig) {
+        uint64_t x = base + (uint64_t)(63 - __builtin_clzll(dig)) + 1 + R_DIGIT;
+        if (x > need)
+            need = x;
+    }
+    if (at) {
+        uint64_t x = base + (uint64_t)(63 - __builtin_clzll(at)) + 1 + R_AT;
+        if (x > need)
+            need = x;
+    }
+    return need;
+}
+
+/* The first candidate (bit of cand: a non-token byte) of a 64-byte block at
+ * offset base that lies at or past need, need growing past the digits and
+ * '@' before it; 64 when none does. */
+static inline unsigned block_close(uint64_t base, uint64_t dig, uint64_t at, uint64_t cand,
+                                   uint64_t need)
+{
+    while (cand) {
+        unsigned j = (unsigned)__builtin_ctzll(cand);
+        uint64_t before = (1ull << j) - 1;
+        if (base + j >= need_past(base, dig & before, at & before, need))
+            return j;
+        cand &= cand - 1;
+    }
+    return 64;
+}
+
 /* Consumes slice bytes into the open window from index i; returns the index
  * where the window closed (that byte is not part of it) or sn.
  *
@@ -1158,38 +1192,13 @@ static int window_run(struct cls_scanner *sc, size_t *pi)
         uint64_t valid = low_bits(k);
         uint64_t dig = m.dig & valid, at = m.at & valid, cand = ~m.tok & valid;
         size_t take = k;
-        while (cand) {
-            unsigned j = (unsigned)__builtin_ctzll(cand);
-            uint64_t before = (1ull << j) - 1;
-            uint64_t nd = need;
-            if (dig & before) {
-                uint64_t x = base + (uint64_t)(63 - __builtin_clzll(dig & before)) + 1 + R_DIGIT;
-                if (x > nd)
-                    nd = x;
-            }
-            if (at & before) {
-                uint64_t x = base + (uint64_t)(63 - __builtin_clzll(at & before)) + 1 + R_AT;
-                if (x > nd)
-                    nd = x;
-            }
-            if (base + j >= nd) {
-                take = j;
-                closing = 1;
-                break;
-            }
-            cand &= cand - 1;
+        unsigned j = block_close(base, dig, at, cand, need);
+        if (j < 64) {
+            take = j;
+            closing = 1;
         }
         uint64_t used = low_bits(take);
-        if (dig & used) {
-            uint64_t x = base + (uint64_t)(63 - __builtin_clzll(dig & used)) + 1 + R_DIGIT;
-            if (x > need)
-                need = x;
-        }
-        if (at & used) {
-            uint64_t x = base + (uint64_t)(63 - __builtin_clzll(at & used)) + 1 + R_AT;
-            if (x > need)
-                need = x;
-        }
+        need = need_past(base, dig & used, at & used, need);
         memcpy(sc->wbuf + wlen, p + i, take);
         wlen += take;
         i += take;
@@ -1222,34 +1231,10 @@ static size_t fast_end(const uint8_t *p, size_t n, size_t t)
         end_masks(q, &m);
         uint64_t valid = low_bits(k);
         uint64_t dig = m.dig & valid, at = m.at & valid, cand = ~m.tok & valid;
-        while (cand) {
-            unsigned j = (unsigned)__builtin_ctzll(cand);
-            uint64_t before = (1ull << j) - 1;
-            size_t nd = need;
-            if (dig & before) {
-                size_t x = i + (size_t)(63 - __builtin_clzll(dig & before)) + 1 + R_DIGIT;
-                if (x > nd)
-                    nd = x;
-            }
-            if (at & before) {
-                size_t x = i + (size_t)(63 - __builtin_clzll(at & before)) + 1 + R_AT;
-                if (x > nd)
-                    nd = x;
-            }
-            if (i + j >= nd)
-                return i + j;
-            cand &= cand - 1;
-        }
-        if (dig) {
-            size_t x = i + (size_t)(63 - __builtin_clzll(dig)) + 1 + R_DIGIT;
-            if (x > need)
-                need = x;
-        }
-        if (at) {
-            size_t x = i + (size_t)(63 - __builtin_clzll(at)) + 1 + R_AT;
-            if (x > need)
-                need = x;
-        }
+        unsigned j = block_close(i, dig, at, cand, need);
+        if (j < 64)
+            return i + j;
+        need = (size_t)need_past(i, dig, at, need);
         i += k;
     }
     return n;
