@@ -901,26 +901,8 @@ size_t dec_b64_find_run_impl(const uint8_t *p, size_t n, int level, int *flags)
     return b64_find_run_scalar(p, n, flags);
 }
 
-/* Copies n <= 32 bytes with fixed-size moves. */
-static inline void copy_short(uint8_t *d, const uint8_t *s, size_t n)
-{
-    if (n >= 16) {
-        memcpy(d, s, 16);
-        memcpy(d + n - 16, s + n - 16, 16);
-    } else if (n >= 8) {
-        memcpy(d, s, 8);
-        memcpy(d + n - 8, s + n - 8, 8);
-    } else if (n >= 4) {
-        memcpy(d, s, 4);
-        memcpy(d + n - 4, s + n - 4, 4);
-    } else {
-        for (size_t k = 0; k < n; k++)
-            d[k] = s[k];
-    }
-}
-
-/* Copies n < 16 bytes with fixed-size moves (copy_short without its
- * 16-byte case, which gcc would see writing before d). */
+/* Copies n < 16 bytes with fixed-size moves (used alone where gcc would
+ * see copy_short's 16-byte case writing before d). */
 static inline void copy_under16(uint8_t *d, const uint8_t *s, size_t n)
 {
     if (n >= 8) {
@@ -932,6 +914,17 @@ static inline void copy_under16(uint8_t *d, const uint8_t *s, size_t n)
     } else {
         for (size_t k = 0; k < n; k++)
             d[k] = s[k];
+    }
+}
+
+/* Copies n <= 32 bytes with fixed-size moves. */
+static inline void copy_short(uint8_t *d, const uint8_t *s, size_t n)
+{
+    if (n >= 16) {
+        memcpy(d, s, 16);
+        memcpy(d + n - 16, s + n - 16, 16);
+    } else {
+        copy_under16(d, s, n);
     }
 }
 

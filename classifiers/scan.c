@@ -1109,6 +1109,25 @@ static inline uint64_t need_past(uint64_t base, uint64_t dig, uint64_t at, uint6
     return need;
 }
 
+/* The digit, '@' and non-token masks of the k <= 64 bytes at p (a short
+ * block is read from a zero-filled copy). */
+static inline void block_masks(const uint8_t *p, size_t k, uint64_t *dig, uint64_t *at,
+                               uint64_t *cand)
+{
+    uint8_t pad[64];
+    if (k < 64) {
+        memcpy(pad, p, k);
+        memset(pad + k, 0, 64 - k);
+        p = pad;
+    }
+    struct end_masks m;
+    end_masks(p, &m);
+    uint64_t valid = low_bits(k);
+    *dig = m.dig & valid;
+    *at = m.at & valid;
+    *cand = ~m.tok & valid;
+}
+
 /* The first candidate (bit of cand: a non-token byte) of a 64-byte block at
  * offset base that lies at or past need, need growing past the digits and
  * '@' before it; 64 when none does. */
@@ -1143,7 +1162,6 @@ static int window_run(struct cls_scanner *sc, size_t *pi)
     const uint64_t soff = sc->soff, wend = sc->w_start + MAXW;
     size_t wlen = sc->wlen;
     int closing = 0, cut = 0;
-    uint8_t pad[64];
     while (i < n && !closing) {
         uint64_t base = soff + i;
         size_t k = n - i < 64 ? n - i : 64;
@@ -1181,16 +1199,8 @@ static int window_run(struct cls_scanner *sc, size_t *pi)
             }
             continue;
         }
-        const uint8_t *q = p + i;
-        if (k < 64) {
-            memcpy(pad, q, k);
-            memset(pad + k, 0, 64 - k);
-            q = pad;
-        }
-        struct end_masks m;
-        end_masks(q, &m);
-        uint64_t valid = low_bits(k);
-        uint64_t dig = m.dig & valid, at = m.at & valid, cand = ~m.tok & valid;
+        uint64_t dig, at, cand;
+        block_masks(p + i, k, &dig, &at, &cand);
         size_t take = k;
         unsigned j = block_close(base, dig, at, cand, need);
         if (j < 64) {
@@ -1218,19 +1228,10 @@ static int window_run(struct cls_scanner *sc, size_t *pi)
 static size_t fast_end(const uint8_t *p, size_t n, size_t t)
 {
     size_t need = t, i = t;
-    uint8_t pad[64];
     while (i < n) {
         size_t k = n - i < 64 ? n - i : 64;
-        const uint8_t *q = p + i;
-        if (k < 64) {
-            memcpy(pad, q, k);
-            memset(pad + k, 0, 64 - k);
-            q = pad;
-        }
-        struct end_masks m;
-        end_masks(q, &m);
-        uint64_t valid = low_bits(k);
-        uint64_t dig = m.dig & valid, at = m.at & valid, cand = ~m.tok & valid;
+        uint64_t dig, at, cand;
+        block_masks(p + i, k, &dig, &at, &cand);
         unsigned j = block_close(i, dig, at, cand, need);
         if (j < 64)
             return i + j;
