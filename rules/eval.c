@@ -23,9 +23,10 @@ struct rl_engine {
  * transaction and so retires every cached result at once. Requests repeat a
  * lot on an egress gateway (the same SDK calling the same endpoint), and a hit
  * replaces five B-tree lookups and the reason's formatting (~1.5 µs) by a
- * hash and a memcmp. Direct-mapped, per reader (so per worker thread, no
- * lock); keys are the request's raw fields, so a hit means the very same
- * request; store errors are never cached. */
+ * hash and a memcmp. Two-way set-associative (a miss replaces the way used
+ * less recently), per reader (so per worker thread, no lock, ~70 KB); keys
+ * are the request's raw fields, so a hit means the very same request; store
+ * errors are never cached. */
 #define DC_SETS 64
 #define DC_SLOTS (2 * DC_SETS)
 #define DC_KEY_MAX 256
@@ -510,7 +511,8 @@ static size_t dc_key(const struct rl_request *req, uint8_t k[DC_KEY_MAX])
 {
     size_t hl = req->host ? req->host_len : 0, ml = req->method ? req->method_len : 0;
     size_t pl = req->path ? req->path_len : 0;
-    if (hl > RL_MAX_HOST + 1 || ml > 32 || 2 + 1 + ml + 2 + 16 + 2 + hl + pl > DC_KEY_MAX)
+    if (ml > 32 || hl > DC_KEY_MAX || pl > DC_KEY_MAX ||
+        2 + 1 + ml + 2 + 16 + 2 + hl + pl > DC_KEY_MAX)
         return 0;
     size_t o = 0;
     uint8_t b[4] = {(uint8_t)(req->port >> 8), (uint8_t)req->port, (uint8_t)ml, 0};
