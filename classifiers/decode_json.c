@@ -119,26 +119,28 @@ __attribute__((target("avx2"))) static size_t find_special_avx2(const uint8_t *p
    no separate short path. */
 #define JSON_AVX512 "avx512f,avx512bw,avx512vl,avx2,bmi,bmi2"
 
+/* The lanes of a (among those set in k) that end a plain run: '"', '\\',
+   control bytes and bytes >= 0x80. */
+__attribute__((target(JSON_AVX512))) static inline uint64_t special_mask512(__m512i a, __mmask64 k)
+{
+    return _mm512_mask_cmpeq_epi8_mask(k, a, _mm512_set1_epi8('"')) |
+           _mm512_mask_cmpeq_epi8_mask(k, a, _mm512_set1_epi8('\\')) |
+           _mm512_mask_cmplt_epi8_mask(k, a, _mm512_set1_epi8(0x20));
+}
+
 __attribute__((target(JSON_AVX512))) static size_t find_special_avx512(const uint8_t *p, size_t n)
 {
-    const __m512i q = _mm512_set1_epi8('"');
-    const __m512i bs = _mm512_set1_epi8('\\');
-    const __m512i c20 = _mm512_set1_epi8(0x20);
     size_t i = 0;
     for (; i + 64 <= n; i += 64) {
         __builtin_prefetch(p + i + 2048); /* the input is met here first */
-        __m512i a = _mm512_loadu_si512((const void *)(p + i));
-        uint64_t m = _mm512_cmpeq_epi8_mask(a, q) | _mm512_cmpeq_epi8_mask(a, bs) |
-                     _mm512_cmplt_epi8_mask(a, c20);
+        uint64_t m = special_mask512(_mm512_loadu_si512((const void *)(p + i)), ~0ull);
         if (m)
             return i + (size_t)__builtin_ctzll(m);
     }
     if (i == n)
         return n;
     __mmask64 k = _bzhi_u64(~0ull, (unsigned)(n - i));
-    __m512i a = _mm512_maskz_loadu_epi8(k, (const void *)(p + i));
-    uint64_t m = _mm512_mask_cmpeq_epi8_mask(k, a, q) | _mm512_mask_cmpeq_epi8_mask(k, a, bs) |
-                 _mm512_mask_cmplt_epi8_mask(k, a, c20);
+    uint64_t m = special_mask512(_mm512_maskz_loadu_epi8(k, (const void *)(p + i)), k);
     return m ? i + (size_t)__builtin_ctzll(m) : n;
 }
 
@@ -209,17 +211,13 @@ static size_t copy_plain_scalar(const uint8_t *p, size_t n, uint8_t *dst, size_t
 __attribute__((target(JSON_AVX512))) static size_t copy_plain_avx512(const uint8_t *p, size_t n,
                                                                    uint8_t *dst, size_t room)
 {
-    const __m512i q = _mm512_set1_epi8('"');
-    const __m512i bs = _mm512_set1_epi8('\\');
-    const __m512i c20 = _mm512_set1_epi8(0x20);
     size_t lim = n < room ? n : room;
     size_t i = 0;
     for (; i + 64 <= lim; i += 64) {
         __builtin_prefetch(p + i + 2048);
         __m512i a = _mm512_loadu_si512((const void *)(p + i));
         _mm512_storeu_si512((void *)(dst + i), a);
-        uint64_t m = _mm512_cmpeq_epi8_mask(a, q) | _mm512_cmpeq_epi8_mask(a, bs) |
-                     _mm512_cmplt_epi8_mask(a, c20);
+        uint64_t m = special_mask512(a, ~0ull);
         if (m)
             return i + (size_t)__builtin_ctzll(m);
     }
@@ -228,8 +226,7 @@ __attribute__((target(JSON_AVX512))) static size_t copy_plain_avx512(const uint8
     __mmask64 k = _bzhi_u64(~0ull, (unsigned)(lim - i));
     __m512i a = _mm512_maskz_loadu_epi8(k, (const void *)(p + i));
     _mm512_mask_storeu_epi8((void *)(dst + i), k, a);
-    uint64_t m = _mm512_mask_cmpeq_epi8_mask(k, a, q) | _mm512_mask_cmpeq_epi8_mask(k, a, bs) |
-                 _mm512_mask_cmplt_epi8_mask(k, a, c20);
+    uint64_t m = special_mask512(a, k);
     return m ? i + (size_t)__builtin_ctzll(m) : lim;
 }
 
