@@ -21,28 +21,8 @@ ROUNDS=${3:-5}
 DUR=${AB_DURATION:-3s}
 CONNS=${AB_CONNS:-50}
 POST=${AB_POST:-0}
+. "$ROOT/bench/lib.sh"
 WORK=$(mktemp -d /tmp/sgw-ab.XXXXXX)
-CLK_TCK=$(getconf CLK_TCK)
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  local i
-  for i in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
-ticks() { # utime+stime of a process (all threads)
-  sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
-}
 
 cc -O2 -Wall -Wextra -pthread -o "$WORK/upstream_h1" "$ROOT/bench/upstream_h1.c"
 UP=$(free_port)
@@ -99,11 +79,11 @@ fi
 
 run_one() { # NAME -> prints "cpu_us rps"
   local n=$1 t0 t1 res rps reqs
-  t0=$(ticks "${PID[$n]}")
+  t0=$(cpu_ticks "${PID[$n]}")
   res=$(BENCH_PATH=${TARGET[$n]} BENCH_HOST=${HOSTH[$n]} BENCH_POST=$POST \
         wrk -t2 -c"$CONNS" -d"$DUR" -s "$ROOT/bench/proxy_wrk.lua" "http://127.0.0.1:${PORT[$n]}" 2>&1 |
         awk '/^RESULT/ {print $2, $5}')
-  t1=$(ticks "${PID[$n]}")
+  t1=$(cpu_ticks "${PID[$n]}")
   read -r rps reqs <<<"${res:-0 0}"
   awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$reqs" -v r="$rps" \
       'BEGIN { if (n > 0) printf "%.1f %.0f\n", d * 1e6 / hz / n, r; else print "n/a 0" }'

@@ -31,20 +31,9 @@ LAT_DUR=${BENCH_LAT_DURATION:-3s}
 PEERS=${BENCH_PEERS:-haproxy nghttpx squid tinyproxy}
 OUT=$ROOT/bench/out
 mkdir -p "$OUT"
+. "$ROOT/bench/lib.sh"
 WORK=$(mktemp -d /tmp/sgw-bench.XXXXXX)
 chmod 755 "$WORK"
-CLK_TCK=$(getconf CLK_TCK)
-PIDS=()
-
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-log() { echo "# $*" >&2; }
 
 # ---------------------------------------------------------------- tools
 need() { # need CMD PKG: install PKG with apt when CMD is missing (root only)
@@ -87,31 +76,6 @@ fi
 cc -O2 -Wall -Wextra -pthread -o "$WORK/upstream_h1" "$ROOT/bench/upstream_h1.c"
 
 # ---------------------------------------------------------------- helpers
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() { # wait_port PORT [LOGFILE]: up to 10 s; says why when it fails
-  local i
-  for i in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  [ -n "${2:-}" ] && log "nothing listening on $1: $(tail -3 "$2" 2>/dev/null | tr '\n' ' ')"
-  return 1
-}
-tree_pids() { # a pid and all its descendants
-  local p=$1 c
-  echo "$p"
-  for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do tree_pids "$c"; done
-}
-cpu_ticks() { # utime+stime (clock ticks) of a process tree, all threads
-  local t=0 p v
-  for p in $(tree_pids "$1"); do
-    v=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || v=0
-    t=$((t + ${v:-0}))
-  done
-  echo "$t"
-}
 rss_kb() { # resident KiB of a process tree
   local t=0 p v
   for p in $(tree_pids "$1"); do
