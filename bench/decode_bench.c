@@ -12,7 +12,9 @@
  *   gzip+chain    same, for the corpus gzip'd per body (input = compressed MB)
  *
  * With DECODE_BENCH_CPU=1 in the environment, times are this thread's CPU
- * time instead of the wall clock (for A/B runs on a shared machine).
+ * time instead of the wall clock (for A/B runs on a shared machine). With
+ * DECODE_BENCH_SIMD=L (0 scalar, 1 SSE2, 2 AVX2, 3 AVX-512), the decoders'
+ * SIMD level is capped at L (digests must not depend on it).
  *
  *   decode_bench FILE 1 digest [CHUNK [CONTENT-TYPE]]
  *                 feeds every body through the whole chain (application/json
@@ -255,6 +257,9 @@ int main(int argc, char **argv)
     const char *cpu = getenv("DECODE_BENCH_CPU");
     if (cpu && strcmp(cpu, "1") == 0)
         bench_clock = CLOCK_THREAD_CPUTIME_ID;
+    const char *simd = getenv("DECODE_BENCH_SIMD");
+    if (simd && simd[0] >= '0' && simd[0] <= '0' + DEC_SIMD_TOP && simd[1] == '\0')
+        dec_simd_cap(simd[0] - '0');
     const char *only = argc > 3 ? argv[3] : ""; /* "json", "chain", "gzip": one measurement;
                                                   "digest": the event digest */
     FILE *f = fopen(argv[1], "rb");
