@@ -103,6 +103,35 @@ static inline int dec_text_context(struct dec_env *env, const uint8_t *p, size_t
     return env->text->context(env->text->ctx, p, n);
 }
 
+/* A structure decoder's handle on the text pipeline: the head sink's entry
+ * points, copied when the decoder is made (a chain's head never changes),
+ * and combined ones for the usual end of a text unit that go through the
+ * stages in one hop instead of two or three. The sink sees exactly the
+ * events of the separate calls. */
+struct dec_text_out {
+    void *ctx; /* the head sink's ctx (borrowed from the chain) */
+    int (*data)(void *ctx, const uint8_t *p, size_t n);
+    int (*boundary)(void *ctx);
+    int (*context)(void *ctx, const uint8_t *p, size_t n);
+    /* data p[0..n) (none when n == 0), then a boundary */
+    int (*data_end)(const struct dec_text_out *o, const uint8_t *p, size_t n);
+    /* data p[0..n) (none when n == 0), a boundary, then context k[0..kn) */
+    int (*key_end)(const struct dec_text_out *o, const uint8_t *p, size_t n, const uint8_t *k,
+                   size_t kn);
+};
+
+/* Fills o for the head sink `text` (borrowed; it must outlive o): the
+ * base64 stage's own combined steps when text is one, else the sink's
+ * calls one after another. */
+void dec_text_out_init(struct dec_text_out *o, const struct cls_sink *text);
+
+static inline int dec_out_data(const struct dec_text_out *o, const uint8_t *p, size_t n)
+{
+    if (n == 0)
+        return SGW_OK;
+    return o->data(o->ctx, p, n);
+}
+
 /* Appends ">name" (or "name") to the chain's decoder path when record != 0. */
 void dec_path_add(struct dec_env *env, const char *name);
 

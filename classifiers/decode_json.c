@@ -310,6 +310,7 @@ enum js_num {
 
 struct dec_json {
     struct dec base;
+    struct dec_text_out out; /* the text pipeline (its head borrowed from the chain) */
     int multi; /* NDJSON: several top-level values */
     enum js_state st;
     int in_key;
@@ -416,6 +417,39 @@ static int js_value_done(struct dec_json *j)
 {
     j->st = j->depth == 0 ? (j->multi ? JS_VALUE : JS_DONE) : JS_AFTER;
     return SGW_OK;
+}
+
+/* The usual end of a string: its last piece p[0..n) (from the input; n may
+ * be 0), what the stage holds before it, the boundary and, for a key, its
+ * context go out in one step through the text pipeline. */
+static inline __attribute__((always_inline)) int js_str_close(struct dec_json *j, const uint8_t *p,
+                                                               size_t n)
+{
+    if (j->stage_len && n > JS_STAGE - j->stage_len) {
+        /* the stage fills up on the way (flushed; the key keeps its part) */
+        int rc = js_str_out(j, p, n, 1);
+        if (rc != SGW_OK)
+            return rc;
+        n = 0;
+    } else if (j->in_key) {
+        size_t room = sizeof(j->key) - j->key_len;
+        size_t k = n > room ? room : n;
+        memcpy(j->key + j->key_len, p, k);
+        j->key_len += k;
+    }
+    if (j->stage_len) {
+        memcpy(j->stage + j->stage_len, p, n);
+        p = j->stage;
+        n += j->stage_len;
+        j->stage_len = 0;
+    }
+    if (j->in_key) {
+        j->in_key = 0;
+        j->st = JS_COLON;
+        return j->out.key_end(&j->out, p, n, j->key, j->key_len);
+    }
+    js_value_done(j);
+    return j->out.data_end(&j->out, p, n);
 }
 
 static int js_str_end(struct dec_json *j)
@@ -938,6 +972,17 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
             }
             if (rc != SGW_OK)
                 break;
+            if (!bad && i < n && p[i] == '"' && !j->hi_surrogate) {
+                /* the usual end (what the code below does, in one step) */
+                rc = js_str_close(j, p + s, i - s);
+                i++;
+                if (rc == SGW_OK) {
+                    i = js_fast_struct(j, p, n, i);
+                    if (j->st == JS_STR && i < n)
+                        goto str_again;
+                }
+                break;
+            }
             if (i > s) {
                 if (j->hi_surrogate) {
                     rc = js_error(j, (base + s), "unpaired surrogate in JSON");
@@ -987,17 +1032,18 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
             int r = 1;
             while (i < n && (r = js_num_step(j, p[i])) == 1)
                 i++;
+            if (i < n && r == 0 && js_num_complete(j)) {
+                /* the number ends here: its digits and the boundary in one step */
+                js_value_done(j);
+                rc = j->out.data_end(&j->out, p + s, i - s);
+                break; /* the terminator is handled by the next state */
+            }
             if (i > s)
                 rc = dec_text_data(d->env, p + s, i - s);
             if (rc != SGW_OK || i == n)
                 break;
-            if (r < 0 || !js_num_complete(j)) {
-                rc = js_malformed(j, base + i);
-                break;
-            }
-            rc = dec_text_boundary(d->env);
-            js_value_done(j);
-            break; /* the terminator is handled by the next state */
+            rc = js_malformed(j, base + i);
+            break;
         }
         case JS_LIT:
             c = p[i];
@@ -1117,6 +1163,7 @@ int dec_new_json(struct dec_env *env, unsigned nest, int multi, struct dec **out
         dec_alloc_head(sizeof(*j) + maxd, offsetof(struct dec_json, key), &json_ops, env, nest);
     if (!j)
         return SGW_ENOMEM;
+    dec_text_out_init(&j->out, env->text);
     j->multi = multi;
     j->max_depth = maxd;
     j->st = JS_VALUE;

@@ -1220,6 +1220,112 @@ static int b64_uninspectable(void *ctx, const char *reason, uint32_t flags)
     return rc != SGW_OK ? rc : b->out->uninspectable(b->out->ctx, reason, flags);
 }
 
+/* ---- a text unit's end in one hop (struct dec_text_out) ---- */
+
+/* Data then a boundary, for short data (n < 16) with no run held: the run
+ * that would be held ends at the boundary, shorter than B64_MIN_RUN, so
+ * nothing is decoded and only the bytes >= 0x80 matter (the path of
+ * b64_data_short, then b64_boundary, without holding the run). */
+static int b64_short_end(struct dec_b64 *b, const uint8_t *p, size_t n)
+{
+    int rc = SGW_OK;
+    struct dec_norm *z = b->norm;
+    if (!z) {
+        if (n)
+            rc = b->out->data(b->out->ctx, p, n);
+        return rc != SGW_OK ? rc : b->out->boundary(b->out->ctx);
+    }
+    if (n) {
+        if (b64_short_high(p, n))
+            rc = norm_data(z, p, n);
+        else if (z->pend_len)
+            rc = norm_pass_after_pend(z, p, n);
+        else
+            rc = z->fin.data(z->fin.ctx, p, n);
+        if (rc != SGW_OK)
+            return rc;
+    }
+    return norm_boundary(z);
+}
+
+/* A key's context after its boundary: the run and the normalisation's
+ * held sequence were both ended by the boundary, so it goes straight on
+ * (what b64_context then norm_context do with nothing held). */
+static inline int b64_key_context(struct dec_b64 *b, const uint8_t *k, size_t kn)
+{
+    if (b->norm)
+        return b->norm->fin.context(b->norm->fin.ctx, k, kn);
+    return b->out->context(b->out->ctx, k, kn);
+}
+
+/* The combined steps per SIMD level, each with its data stage. */
+#define B64_END_FNS(SUFFIX, TARGET, LONG)                                                          \
+    TARGET static int b64_data_end_##SUFFIX(const struct dec_text_out *o, const uint8_t *p,       \
+                                            size_t n)                                              \
+    {                                                                                              \
+        struct dec_b64 *b = o->ctx;                                                                \
+        if (b->run == 0 && n < 16)                                                                 \
+            return b64_short_end(b, p, n);                                                         \
+        int rc = n ? LONG(b, p, n) : SGW_OK;                                                       \
+        return rc != SGW_OK ? rc : b64_boundary(b);                                                \
+    }                                                                                              \
+    TARGET static int b64_key_end_##SUFFIX(const struct dec_text_out *o, const uint8_t *p,        \
+                                           size_t n, const uint8_t *k, size_t kn)                  \
+    {                                                                                              \
+        int rc = b64_data_end_##SUFFIX(o, p, n);                                                   \
+        return rc != SGW_OK ? rc : b64_key_context(o->ctx, k, kn);                                 \
+    }
+
+B64_END_FNS(scalar, , b64_data_scalar)
+#if defined(__x86_64__)
+B64_END_FNS(sse2, , b64_data_sse2)
+B64_END_FNS(avx2, __attribute__((target("avx2"))), b64_data_avx2_long)
+B64_END_FNS(avx512, __attribute__((target(B64_AVX512))), b64_data_avx512_long)
+#endif
+
+/* The other sinks: the calls one after another. */
+static int out_data_end(const struct dec_text_out *o, const uint8_t *p, size_t n)
+{
+    int rc = dec_out_data(o, p, n);
+    return rc != SGW_OK ? rc : o->boundary(o->ctx);
+}
+
+static int out_key_end(const struct dec_text_out *o, const uint8_t *p, size_t n,
+                       const uint8_t *k, size_t kn)
+{
+    int rc = out_data_end(o, p, n);
+    return rc != SGW_OK ? rc : o->context(o->ctx, k, kn);
+}
+
+void dec_text_out_init(struct dec_text_out *o, const struct cls_sink *text)
+{
+    o->ctx = text->ctx;
+    o->data = text->data;
+    o->boundary = text->boundary;
+    o->context = text->context;
+    o->data_end = out_data_end;
+    o->key_end = out_key_end;
+    if (text->boundary != b64_boundary)
+        return;
+    /* the base64 stage's data entry says its level */
+#if defined(__x86_64__)
+    if (text->data == b64_data_avx512) {
+        o->data_end = b64_data_end_avx512;
+        o->key_end = b64_key_end_avx512;
+    } else if (text->data == b64_data_avx2) {
+        o->data_end = b64_data_end_avx2;
+        o->key_end = b64_key_end_avx2;
+    } else if (text->data == b64_data_sse2) {
+        o->data_end = b64_data_end_sse2;
+        o->key_end = b64_key_end_sse2;
+    } else
+#endif
+        if (text->data == b64_data_scalar) {
+        o->data_end = b64_data_end_scalar;
+        o->key_end = b64_key_end_scalar;
+    }
+}
+
 static void b64_init(struct dec_b64 *b, unsigned depth, const struct cls_sink *out)
 {
     /* the buffers need no zeroing: only the fields before them */

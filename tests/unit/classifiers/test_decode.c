@@ -1338,6 +1338,114 @@ static void test_simd_levels_pipeline(void)
     free(j);
 }
 
+/* Text pieces for the combined steps: base64 runs of 0..40 characters
+ * (both sides of B64_MIN_RUN), some decoding to text, others binary, pads,
+ * line ends, separators, UTF-8 (mapped, dropped, kept, invalid) and its
+ * sequences cut at the piece's end. */
+static size_t text_piece(uint8_t *o, size_t cap)
+{
+    static const char *const bits[] = {
+        "a", "Z", "9", "+", "/", "_", "-", " ", ".", "=", "\r\n", "\n", "\xc3\xa9",
+        "\xef\xbc\x94", "\xe2\x80\x8b", "\xff", "\xc3", "\xef\xbc", "\xf0\x9f\x98",
+        "aGVsbG8gd29ybGQgaGVsbG8gd29ybGQh", "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY", "////////////////"};
+    size_t n = 0, want = rnd() % (rnd() % 4 == 0 ? 200 : 20);
+    while (n < want) {
+        const char *b = bits[rnd() % SGW_ARRAY_LEN(bits)];
+        size_t l = strlen(b);
+        if (n + l > cap)
+            break;
+        memcpy(o + n, b, l);
+        n += l;
+    }
+    return n;
+}
+
+/* The combined steps of struct dec_text_out (data then boundary, data then
+ * boundary then context) give the transcript of the separate calls, at
+ * every SIMD level, after any state the stages may hold (a base64 run held
+ * across calls, a UTF-8 sequence cut by a call), with data of every length
+ * (the short path below 16 bytes and the finder above), empty data too. */
+static void test_text_out_combined(void)
+{
+    void *mem[2];
+    for (int k = 0; k < 2; k++)
+        mem[k] = aligned_alloc(64, (dec_text_stages_size() + 63u) & ~(size_t)63u);
+    CHECK(mem[0] && mem[1]);
+    if (!mem[0] || !mem[1])
+        return;
+    int top = dec_simd_level();
+    for (int level = DEC_SIMD_SCALAR; level <= top; level++) {
+        dec_simd_cap(level);
+        for (int iter = 0; iter < 3000; iter++) {
+            struct rec r[2] = {{0}, {0}};
+            struct cls_sink fin[2] = {{&r[0], rec_data, rec_boundary, rec_context, rec_unins},
+                                      {&r[1], rec_data, rec_boundary, rec_context, rec_unins}};
+            struct dec_b64 *b[2];
+            struct dec_norm *z[2];
+            struct dec_text_out o, plain;
+            for (int k = 0; k < 2; k++) {
+                rec_put(&r[k], "", 0);
+                dec_text_stages_init(mem[k], &fin[k], &b[k], &z[k]);
+            }
+            const struct cls_sink *sep = dec_b64_sink(b[0]);
+            dec_text_out_init(&o, dec_b64_sink(b[1]));
+            dec_text_out_init(&plain, &fin[0]);
+            /* the stage's own steps, not the calls in a row */
+            CHECK(o.data_end != plain.data_end && o.key_end != plain.key_end);
+            uint8_t buf[400], key[64];
+            for (int ev = 0; ev < 12; ev++) {
+                size_t n = text_piece(buf, sizeof(buf));
+                unsigned what = rnd() % 4;
+                if (what == 0) { /* a piece in the middle of a unit */
+                    if (n) {
+                        CHECK(sep->data(sep->ctx, buf, n) == SGW_OK);
+                        CHECK(o.data(o.ctx, buf, n) == SGW_OK);
+                    }
+                    continue;
+                }
+                if (n)
+                    CHECK(sep->data(sep->ctx, buf, n) == SGW_OK);
+                CHECK(sep->boundary(sep->ctx) == SGW_OK);
+                if (what == 1) {
+                    CHECK(o.data_end(&o, buf, n) == SGW_OK);
+                    continue;
+                }
+                size_t kn = text_piece(key, sizeof(key));
+                CHECK(sep->context(sep->ctx, key, kn) == SGW_OK);
+                CHECK(o.key_end(&o, buf, n, key, kn) == SGW_OK);
+            }
+            for (int k = 0; k < 2; k++) {
+                CHECK(dec_b64_finish(b[k]) == SGW_OK);
+                CHECK(dec_norm_finish(z[k]) == SGW_OK);
+                dec_b64_free(b[k]);
+                dec_norm_free(z[k]);
+            }
+            if (strcmp(r[0].buf, r[1].buf) != 0) {
+                fprintf(stderr, "combined text steps differ at SIMD level %d (iter %d)\n",
+                        level, iter);
+                failures++;
+            }
+            free(r[0].buf);
+            free(r[1].buf);
+        }
+    }
+    dec_simd_cap(DEC_SIMD_TOP);
+    /* a sink that is not a base64 stage: the calls one after another */
+    struct rec r = {0};
+    struct cls_sink fin = {&r, rec_data, rec_boundary, rec_context, rec_unins};
+    struct dec_text_out o;
+    rec_put(&r, "", 0);
+    dec_text_out_init(&o, &fin);
+    CHECK(o.data_end(&o, (const uint8_t *)"ab", 2) == SGW_OK);
+    CHECK(o.data_end(&o, (const uint8_t *)"", 0) == SGW_OK);
+    CHECK(o.key_end(&o, (const uint8_t *)"k", 1, (const uint8_t *)"key", 3) == SGW_OK);
+    CHECK(o.key_end(&o, (const uint8_t *)"", 0, (const uint8_t *)"", 0) == SGW_OK);
+    CHECK(strcmp(r.buf, "ab||k|{key}|{}") == 0);
+    free(r.buf);
+    free(mem[0]);
+    free(mem[1]);
+}
+
 static void test_large_random_splits(void)
 {
     /* ~400 KB of JSON with escapes, non-ASCII, base64 blobs, numbers */
@@ -1460,6 +1568,7 @@ int main(void)
     test_cbor();
     test_large_random_splits();
     test_simd_levels_pipeline();
+    test_text_out_combined();
     test_api();
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);
