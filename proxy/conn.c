@@ -410,8 +410,10 @@ void px_conn_close(struct px_conn *c)
     if (c->dead)
         return;
     c->dead = 1;
-    if (c->bev && !c->pipe)
-        bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    if (c->bev && !c->pipe) {
+        px_rx_disable(&c->rx, c->bev);
+        bufferevent_disable(c->bev, EV_WRITE);
+    }
     conn_kick(c);
 }
 
@@ -433,8 +435,8 @@ static void conn_linger(struct px_conn *c)
     struct evbuffer *in = bufferevent_get_input(c->bev);
     evbuffer_drain(in, evbuffer_get_length(in));
     bufferevent_disable(c->bev, EV_WRITE);
-    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-    bufferevent_enable(c->bev, EV_READ);
+    px_rx_set_high(&c->rx, c->bev, 0);
+    px_rx_enable(&c->rx, c->bev);
     conn_timer_set(c, PX_TM_LINGER, PX_LINGER_MS);
 }
 
@@ -445,7 +447,7 @@ static void conn_close_after_flush(struct px_conn *c)
         return;
     c->closing = 1;
     conn_timer_set(c, PX_TM_NONE, 0);
-    bufferevent_disable(c->bev, EV_READ);
+    px_rx_disable(&c->rx, c->bev);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
         conn_linger(c);
         return;
@@ -485,8 +487,10 @@ void px_conn_free(struct px_conn *c)
     req_give_back(c);
     if (c->pipe)
         px_pipe_free(c->pipe); /* owns the client bufferevent too */
-    else if (c->bev)
+    else if (c->bev) {
+        px_rx_release(&c->rx);
         bufferevent_free(c->bev);
+    }
     if (c->kick)
         event_free(c->kick);
     if (c->timer)
@@ -778,7 +782,7 @@ void px_req_resp_end(struct px_req *r)
         conn_close_after_flush(c);
         return;
     }
-    bufferevent_enable(c->bev, EV_READ);
+    px_rx_enable(&c->rx, c->bev);
     conn_timer_set(c, PX_TM_IDLE, conn_cfg(c)->idle_timeout_ms);
     conn_kick(c); /* a pipelined request may already be waiting */
 }
@@ -906,7 +910,7 @@ static void pump_body_done(struct px_req *r)
     if (r->state == PX_RS_FORWARD)
         req_set_state(r, PX_RS_RESPONSE);
     if (!r->d_sid)
-        bufferevent_enable(c->bev, EV_READ);
+        px_rx_enable(&c->rx, c->bev);
     if (r->resp_started)
         req_timer_set(r, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
     else
@@ -930,7 +934,7 @@ static void pump_body(struct px_req *r)
         if (body_congested(r)) {
             if (r->state == PX_RS_BODY)
                 break; /* hold full: connect and stream the rest */
-            bufferevent_disable(c->bev, EV_READ);
+            px_rx_disable(&c->rx, c->bev);
             break;
         }
         size_t len = evbuffer_get_length(in);
@@ -1045,7 +1049,7 @@ static void req_hold_body(struct px_req *r)
         evbuffer_add(bufferevent_get_output(c->bev), cont, sizeof(cont) - 1);
         r->sent_continue = 1;
     }
-    bufferevent_enable(c->bev, EV_READ);
+    px_rx_enable(&c->rx, c->bev);
     conn_timer_set(c, PX_TM_BODY, conn_cfg(c)->idle_timeout_ms);
     pump_body(r);
 }
@@ -1056,7 +1060,7 @@ void px_req_body_resume(struct px_req *r)
     if (c->dead || r->body_done || r->state != PX_RS_FORWARD)
         return;
     if (!r->d_sid)
-        bufferevent_enable(c->bev, EV_READ);
+        px_rx_enable(&c->rx, c->bev);
     pump_body(r);
 }
 
@@ -1123,6 +1127,7 @@ void px_req_up_connected(struct px_req *r)
         r->resp_status = 200;
         r->upstream_ms = px_elapsed_ms(&r->t_up);
         conn_timer_set(c, PX_TM_NONE, 0);
+        px_rx_detach(&c->rx, c->bev); /* the pipe reads with libevent */
         struct px_pipe *p = px_pipe_new(c->w->base, c->bev, ub, conn_cfg(c)->idle_timeout_ms,
                                         tunnel_done, c);
         if (!p) {
@@ -1165,7 +1170,7 @@ void px_req_up_connected(struct px_req *r)
     }
     req_set_state(r, PX_RS_FORWARD);
     if (!r->d_sid)
-        bufferevent_enable(c->bev, EV_READ);
+        px_rx_enable(&c->rx, c->bev);
     req_timer_set(r, PX_TM_BODY, conn_cfg(c)->idle_timeout_ms);
     pump_body(r);
 }
@@ -1924,9 +1929,11 @@ void px_conn_accept(struct px_worker *w, evutil_socket_t fd, const struct sockad
     w->conns = c;
     w->n_conns++;
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    px_rx_attach(&c->rx, w->base, c->bev); /* on failure libevent reads */
     if (refuse) {
         w->n_refusing++;
-        bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+        bufferevent_enable(c->bev, EV_WRITE);
+        px_rx_enable(&c->rx, c->bev);
         c->closing = 1;
         conn_linger(c);
         return;
@@ -1936,9 +1943,10 @@ void px_conn_accept(struct px_worker *w, evutil_socket_t fd, const struct sockad
     px_metrics_conn(1);
     /* Bound what a client can make us hold: a head (or pipelined backlog) of
      * at most max_head, plus a little slack so the parser can see the excess. */
-    bufferevent_setwatermark(c->bev, EV_READ, 0, rt->lim.max_head + 1024);
+    px_rx_set_high(&c->rx, c->bev, rt->lim.max_head + 1024);
     bufferevent_setwatermark(c->bev, EV_WRITE, PX_LOW_WM, 0);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    bufferevent_enable(c->bev, EV_WRITE);
+    px_rx_enable(&c->rx, c->bev);
     conn_timer_set(c, PX_TM_HEADER, rt->cfg->header_timeout_ms);
 }
 

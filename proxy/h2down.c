@@ -1000,7 +1000,7 @@ void px_h2d_on_read(struct px_conn *c)
         if (evbuffer_get_length(out) >= PX_HIGH_WM) {
             /* Answers are not being read: stop taking requests (and PINGs). */
             h->read_paused = 1;
-            bufferevent_disable(c->bev, EV_READ);
+            px_rx_disable(&c->rx, c->bev);
             break;
         }
         struct evbuffer_iovec v;
@@ -1031,7 +1031,7 @@ void px_h2d_on_write(struct px_conn *c)
     h->resume = 1;
     if (h->read_paused) {
         h->read_paused = 0;
-        bufferevent_enable(c->bev, EV_READ);
+        px_rx_enable(&c->rx, c->bev);
         px_h2d_on_read(c); /* input that waited, then flush */
         return;
     }

@@ -33,6 +33,7 @@
 #include "common/sgw.h"
 #include "proxy/config.h"
 #include "proxy/h1.h"
+#include "proxy/rx.h"
 #include "rules/rules.h"
 
 #define PX_MOD "proxy"
@@ -230,6 +231,7 @@ struct px_conn {
     struct px_worker *w;          /* borrowed */
     struct px_conn *prev, *next;  /* worker list */
     struct bufferevent *bev;      /* owned (NULL once handed to a tunnel pipe) */
+    struct px_rx rx;              /* reads bev (detached before a tunnel takes it) */
     char client[64];              /* "ip:port" */
     int dead;                     /* freed at the next kick */
     int closing;                  /* close once the output is flushed */
@@ -259,6 +261,7 @@ struct px_upconn {
     struct px_worker *w;          /* borrowed */
     struct px_upconn *prev, *next;
     struct bufferevent *bev;      /* owned */
+    struct px_rx rx;              /* reads bev once a plain h1 connection is up */
     enum px_up_state state;
     char host[256];
     uint16_t port;

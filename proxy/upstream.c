@@ -93,8 +93,10 @@ void px_up_close(struct px_upconn *u)
     u->state = PX_UP_DEAD;
     if (u->timer)
         evtimer_del(u->timer);
-    if (u->bev)
-        bufferevent_disable(u->bev, EV_READ | EV_WRITE);
+    if (u->bev) {
+        px_rx_disable(&u->rx, u->bev);
+        bufferevent_disable(u->bev, EV_WRITE);
+    }
     event_active(u->kick, EV_TIMEOUT, 1);
 }
 
@@ -107,8 +109,10 @@ void px_up_free(struct px_upconn *u)
         w->n_idle--;
     if (u->h2s)
         nghttp2_session_del(u->h2s);
-    if (u->bev)
+    if (u->bev) {
+        px_rx_release(&u->rx);
         bufferevent_free(u->bev);
+    }
     if (u->timer)
         event_free(u->timer);
     if (u->kick)
@@ -123,6 +127,8 @@ struct bufferevent *px_up_take_bev(struct px_upconn *u)
     if (!u)
         return NULL;
     struct bufferevent *b = u->bev;
+    if (b)
+        px_rx_detach(&u->rx, b);
     u->bev = NULL;
     if (u->req)
         u->req->up = NULL;
@@ -319,7 +325,7 @@ static void h1_finish(struct px_upconn *u)
         int ms = w->rt->cfg->pool_idle_ms;
         struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
         evtimer_add(u->timer, &tv);
-        bufferevent_enable(u->bev, EV_READ); /* notice a close while idle */
+        px_rx_enable(&u->rx, u->bev); /* notice a close while idle */
     } else {
         px_up_close(u);
     }
@@ -411,7 +417,7 @@ static void h1_process(struct px_upconn *u)
         }
         /* body */
         if (px_req_client_congested(r)) {
-            bufferevent_disable(u->bev, EV_READ);
+            px_rx_disable(&u->rx, u->bev);
             return;
         }
         if (len == 0)
@@ -559,6 +565,8 @@ static void up_connected(struct px_upconn *u)
         px_req_up_connected(r);
         return;
     }
+    if (!u->tls)
+        px_rx_attach(&u->rx, u->w->base, u->bev); /* on failure libevent reads */
     if (u->h2) {
         u->req = NULL;
         if (px_h2_session_start(u) != SGW_OK || px_h2_submit(u, r) != SGW_OK) {
@@ -836,7 +844,7 @@ void px_up_resume(struct px_req *r)
     if (u->req != r)
         return;
     if (!u->eof)
-        bufferevent_enable(u->bev, EV_READ);
+        px_rx_enable(&u->rx, u->bev);
     h1_process(u);
     if (u->eof && !u->dead && u->req == r &&
         evbuffer_get_length(bufferevent_get_input(u->bev)) == 0)
