@@ -3,12 +3,8 @@
 #include "proxy/rx.h"
 
 #include <errno.h>
-#include <sys/uio.h>
-
-/* A read that fills PX_RX_SMALL (one 4 KiB chain of the input buffer) is
- * followed by reads of PX_RX_MAX until one comes back short: small requests
- * keep small buffers, bodies move in large reads. */
-#define PX_RX_SMALL 3968u
+#include <stdint.h>
+#include <unistd.h>
 
 static void rx_arm(struct px_rx *rx)
 {
@@ -64,7 +60,7 @@ static void rx_cb(evutil_socket_t fd, short what, void *arg)
     struct px_rx *rx = arg;
     struct bufferevent *bev = rx->bev;
     struct evbuffer *in = bufferevent_get_input(bev);
-    size_t want = rx->big ? PX_RX_MAX : PX_RX_SMALL;
+    size_t want = PX_RX_MAX;
     if (rx->high) {
         size_t len = evbuffer_get_length(in);
         if (len >= rx->high) {
@@ -74,45 +70,31 @@ static void rx_cb(evutil_socket_t fd, short what, void *arg)
         if (rx->high - len < want)
             want = rx->high - len;
     }
-    struct evbuffer_iovec v[2];
-    /* libevent keeps the end of a socket bufferevent's input frozen outside
-     * its own reads; so do we, outside ours. */
-    evbuffer_unfreeze(in, 0);
-    int nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
-    ssize_t n = -1;
-    int err = ENOMEM;
-    if (nv > 0) {
-        struct iovec iov[2];
-        size_t room = want;
-        for (int i = 0; i < nv; i++) {
-            iov[i].iov_base = v[i].iov_base;
-            iov[i].iov_len = v[i].iov_len < room ? v[i].iov_len : room;
-            room -= iov[i].iov_len;
-        }
-        n = readv(fd, iov, nv);
-        err = errno;
-    }
+    /* Read onto the stack, then append: the input's chains are then sized
+     * to what arrived (a small request's chain comes from malloc's per-thread
+     * cache), not to what might have. */
+    uint8_t buf[PX_RX_MAX];
+    ssize_t n = read(fd, buf, want);
+    int err = errno;
     if (n > 0) {
-        size_t left = (size_t)n;
-        int used = 0;
-        for (; used < nv && left > 0; used++) {
-            if (v[used].iov_len > left)
-                v[used].iov_len = left;
-            left -= v[used].iov_len;
-        }
-        evbuffer_commit_space(in, v, used);
+        /* libevent keeps the end of a socket bufferevent's input frozen
+         * outside its own reads; so do we, outside ours. */
+        evbuffer_unfreeze(in, 0);
+        int added = evbuffer_add(in, buf, (size_t)n);
         evbuffer_freeze(in, 0);
-        rx->big = (size_t)n == want;
-        if (rx_full(rx, in))
-            rx_suspend(rx, in);
-        bufferevent_data_cb rcb = NULL;
-        void *cbarg = NULL;
-        bufferevent_getcb(bev, &rcb, NULL, NULL, &cbarg);
-        if (rcb)
-            rcb(bev, cbarg);
-        return;
+        if (added == 0) {
+            if (rx_full(rx, in))
+                rx_suspend(rx, in);
+            bufferevent_data_cb rcb = NULL;
+            void *cbarg = NULL;
+            bufferevent_getcb(bev, &rcb, NULL, NULL, &cbarg);
+            if (rcb)
+                rcb(bev, cbarg);
+            return;
+        }
+        n = -1;
+        err = ENOMEM; /* the bytes are gone: the connection cannot go on */
     }
-    evbuffer_freeze(in, 0);
     if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK || err == EINTR))
         return;
     /* EOF or an error: as libevent does, reading stops before the owner hears. */
@@ -140,7 +122,6 @@ int px_rx_attach(struct px_rx *rx, struct event_base *base, struct bufferevent *
     rx->high = high;
     rx->attached = 1;
     rx->added = 0;
-    rx->big = 0;
     rx->want = (bufferevent_get_enabled(bev) & EV_READ) != 0;
     bufferevent_disable(bev, EV_READ);
     bufferevent_setwatermark(bev, EV_READ, 0, 0);
