@@ -221,6 +221,28 @@ static void test_json(void)
     EXPECT(J, NULL, "[\"ab\x80\"]", "ab!invalid UTF-8 in JSON at byte 4!");
     EXPECT(J, NULL, "[\"ab\xc3\"]", "ab\xc3!invalid UTF-8 in JSON at byte 5!");
     EXPECT(J, NULL, "[\"\xff\"]", "!invalid UTF-8 in JSON at byte 2!");
+    /* the usual ways from one string to the next (": ", ", ", either space
+       missing) and the others (newlines, tabs, brackets) give the same */
+    EXPECT(J, NULL, "{\"a\": \"x\", \"b\":\"y\",\"c\" :\"z\",  \"d\":  [\"p\", \"q\",\"r\" , \"s\"]}",
+           "a|{a}x|b|{b}y|c|{c}z|d|{d}p|q|r|s|");
+    EXPECT(J, NULL, "{\"a\":\n\"x\",\t\"b\":\r\"y\"}", "a|{a}x|b|{b}y|");
+    EXPECT(J, NULL, "[\"a\", \"b\", {\"c\": \"d\"}, [\"e\"], \"f\"]", "a|b|c|{c}d|e|f|");
+    EXPECT(J, NULL, "{\"a\": \"x\", }", "a|{a}x|!malformed JSON at byte 11!");
+    EXPECT(J, NULL, "[\"a\": \"x\"]", "a|!malformed JSON at byte 4!");
+    EXPECT(J, NULL, "{\"a\", \"x\"}", "a|{a}!malformed JSON at byte 4!");
+    EXPECT(J, NULL, "\"a\", \"b\"", "a|!malformed JSON at byte 3!");
+    EXPECT("application/x-ndjson", NULL, "\"a\"\n\"b\": \"c\"", "a|b|!malformed JSON at byte 7!");
+    /* keys: the context is the key's first 256 bytes, escaped or not */
+    {
+        char in[700], want[1400];
+        char k300[301];
+        memset(k300, 'k', 300);
+        k300[300] = '\0';
+        snprintf(in, sizeof(in), "{\"%s\": \"v\", \"\\u0041%s\": 1}", k300, k300);
+        snprintf(want, sizeof(want), "%s|{%.256s}v|A%s|{A%.255s}1|", k300, k300, k300, k300);
+        EXPECT(J, NULL, in, want);
+    }
+    EXPECT(J, NULL, "{\"\": \"\", \"\": 0}", "|{}||{}0|");
     /* duplicate keys: both values are scanned */
     EXPECT(J, NULL, "{\"p\":\"benign\",\"p\":\"SECRET\"}", "p|{p}benign|p|{p}SECRET|");
 }
