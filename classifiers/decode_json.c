@@ -425,6 +425,13 @@ static int js_value_done(struct dec_json *j)
 static inline __attribute__((always_inline)) int js_str_close(struct dec_json *j, const uint8_t *p,
                                                                size_t n)
 {
+    if (j->in_key && j->key_len == 0 && j->stage_len == 0) {
+        /* a whole key in the input (the usual one): its context is read
+           from there, not copied first */
+        j->in_key = 0;
+        j->st = JS_COLON;
+        return j->out.key_end(&j->out, p, n, p, n < DEC_CONTEXT_MAX ? n : DEC_CONTEXT_MAX);
+    }
     if (j->stage_len && n > JS_STAGE - j->stage_len) {
         /* the stage fills up on the way (flushed; the key keeps its part) */
         int rc = js_str_out(j, p, n, 1);
