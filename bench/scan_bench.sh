@@ -5,11 +5,18 @@
 # and the ratios; the numbers belong in docs/performance.md ("## Scanning").
 #
 #   bench/scan_bench.sh [MB]        (default 200; corpus cached under build/)
+#   bench/scan_bench.sh digests [MB] the findings references a scanner change
+#                                    must leave identical (see below)
 #
 # Everything runs pinned to one CPU (taskset) when available. Bounded: about
 # five minutes on a 2-core machine, most of it generating the corpus once.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+MODE=bench
+if [ "${1:-}" = digests ]; then
+    MODE=digests
+    shift
+fi
 MB=${1:-200}
 OUT=${SGW_BUILD:-$ROOT/build}/scan-bench
 mkdir -p "$OUT"
@@ -22,7 +29,7 @@ command -v taskset >/dev/null && PIN="taskset -c $(( $(nproc) - 1 ))"
 
 echo "== build (Release, clang) =="
 cmake -S "$ROOT" -B "$OUT/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=clang >/dev/null
-cmake --build "$OUT/build" -j2 --target sgw_classifiers sgw_common >/dev/null
+cmake --build "$OUT/build" -j2 --target sgw_classifiers sgw_common $([ $MODE = digests ] && echo sovgw) >/dev/null
 CC=${CC:-clang}
 $CC -O2 -std=c17 -D_GNU_SOURCE -I"$ROOT" "$ROOT/bench/scan_bench.c" \
     "$OUT/build/libsgw_classifiers.a" "$OUT/build/libsgw_common.a" \
@@ -35,6 +42,84 @@ if [ ! -s "$CORPUS" ]; then
     python3 "$GEN" "$CORPUS" "$MB"
 fi
 BYTES=$(stat -L -c %s "$CORPUS")
+
+if [ $MODE = digests ]; then
+    # Findings references: run before and after a scanner change, the output
+    # must be identical. scan_bench digest hashes every finding (type, span,
+    # confidence, flags, category, decoder path, masked excerpt, reason);
+    # the jsonl lines are md5sums of `sovgw scan --format jsonl`. Inputs: a
+    # 50 MB slice of the corpus, fed in 7- and 65,536-byte pieces; a corpus
+    # dense in everything the scanner decides on (numbers, dates, context
+    # words in random case, secret anchors, dictionary terms and
+    # custom-regex hits of scan_bench's generators), generated with a fixed
+    # seed, in 1-, 13- and 65,536-byte pieces with the default packs and
+    # with 10,000 dictionary terms and 500 custom regexes ("all"); the
+    # labelled set.
+    SLICE50=$OUT/slice-50.jsonl
+    DENSE=$OUT/dense.jsonl
+    [ -s "$SLICE50" ] || head -c 50000000 "$CORPUS" | head -n -1 > "$SLICE50"
+    python3 - "$ROOT/classifiers/packs.c" "$DENSE" <<'PY'
+import json, random, re, sys
+random.seed(4)
+src = open(sys.argv[1], encoding='utf-8').read()
+words = sorted(set(re.findall(r'"([^"%\\]{2,40})"', src[src.find('cls_types[]'):src.find('cls_patterns[]')])))
+words = [w for w in words if w == w.lower() or not w.isascii()]
+anchors = re.findall(r'\{"([^"]+)", CLS_A_', src)
+syl = ["ka", "lo", "mi", "ne", "su", "ra", "to", "vi", "ze", "qu", "bor", "dan", "fel", "gri", "hux", "jor", "pim", "wex"]
+def term(i):  # scan_bench.c make_terms
+    x = (i * 2654435761 + 17) & 0xffffffffffffffff
+    return "%s%s%s%d" % (syl[x % 18], syl[(x // 18) % 18], syl[(x // 324) % 18], i % 97)
+def custom(i):  # matches scan_bench.c make_regexes
+    return "K%s%s%d-%s" % (chr(65 + i % 26), chr(65 + (i // 26) % 26), i,
+                           "".join(random.choice("0123456789") for _ in range(random.randint(3, 9))))
+filler = "the of and to in is for on with as by at from this that data setting using single nation insurance transit registry birth pass born".split()
+def num():
+    k = random.randint(0, 9)
+    if k == 0: return str(random.randint(0, 10 ** random.randint(1, 16)))
+    if k == 1: return "%03d-%02d-%04d" % (random.randint(0, 999), random.randint(0, 99), random.randint(0, 9999))
+    if k == 2: return "%04d-%02d-%02d" % (random.randint(1890, 2040), random.randint(0, 13), random.randint(0, 32))
+    if k == 3: return "%02d.%02d.%04d" % (random.randint(0, 32), random.randint(0, 13), random.randint(1890, 2040))
+    if k == 4: return " ".join("%04d" % random.randint(0, 9999) for _ in range(4))
+    if k == 5: return "+%d %d" % (random.randint(1, 99), random.randint(10 ** 6, 10 ** 11))
+    if k == 6: return "".join(random.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(random.randint(6, 12)))
+    if k == 7: return "%d.%d.%d.%d" % tuple(random.randint(0, 300) for _ in range(4))
+    if k == 8: return "user%d@example%d.com" % (random.randint(0, 999), random.randint(0, 9))
+    return "DE89 3704 0044 0532 0130 00" if random.random() < .3 else "%09d" % random.randint(0, 10 ** 9 - 1)
+def tok():
+    r = random.random()
+    if r < .25: return random.choice(filler)
+    if r < .45:
+        w = random.choice(words)
+        return w.upper() if random.random() < .2 else (w.title() if random.random() < .2 else w)
+    if r < .70: return num()
+    if r < .78: return random.choice(anchors) + "".join(random.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") for _ in range(random.randint(0, 44)))
+    if r < .88: return term(random.randint(0, 10500))
+    if r < .95: return custom(random.randint(0, 520))
+    return random.choice(["password=", "api_key: ", "secret=", "token ", "://", "-----BEGIN RSA PRIVATE KEY-----"]) + "".join(random.choice("abcdefghijklmnopqrstuvwxyz0123456789+/") for _ in range(random.randint(8, 40)))
+def text(n):
+    seps = [" ", " ", " ", ", ", ": ", "\n", "-", "/", "", "#"]
+    return "".join(tok() + random.choice(seps) for _ in range(n))
+with open(sys.argv[2], 'w') as out:
+    for b in range(3000):
+        keys = ["content", "text", random.choice(words), "ssn", "dob", "note", "phone_number", "iban"]
+        body = {"model": "m", "messages": [{"role": "user", "content": text(random.randint(5, 120))} for _ in range(random.randint(1, 4))]}
+        for _ in range(random.randint(0, 4)):
+            body[random.choice(keys)] = text(random.randint(1, 10))
+        out.write(json.dumps(body, ensure_ascii=random.random() < .5) + "\n")
+PY
+    SB="$OUT/scan_bench"
+    SV="$OUT/build/sovgw"
+    for c in 7 65536; do $SB digest "$SLICE50" $c; done
+    for cfg in default all; do for c in 1 13 65536; do $SB digest "$DENSE" $c $cfg; done; done
+    jl() { # name, sovgw scan arguments...
+        local name=$1; shift
+        echo "jsonl $name $("$SV" scan --format jsonl "$@" 2>&1 | md5sum | cut -d' ' -f1)"
+    }
+    jl labelled "$ROOT/tests/data/classifiers"
+    jl slice50-ndjson --content-type application/x-ndjson "$SLICE50"
+    jl dense-text --content-type text/plain "$DENSE"
+    exit 0
+fi
 echo "corpus: $CORPUS ($BYTES bytes), cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 
 declare -A R
