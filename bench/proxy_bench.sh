@@ -18,7 +18,8 @@
 # Env: SOVGW_REL (a release sovgw binary; default: build it in build/itest-rel),
 #      BENCH_DURATION (5s), BENCH_CONNS (50), BENCH_THREADS (2), BENCH_IDLE (5000),
 #      BENCH_REPS (3: each wrk run is repeated, the table shows medians),
-#      BENCH_PEERS ("haproxy nghttpx squid tinyproxy"), BENCH_SKIP_IDLE=1, BENCH_SKIP_H2=1.
+#      BENCH_PEERS ("haproxy nghttpx squid tinyproxy"), BENCH_SKIP_IDLE=1, BENCH_SKIP_H2=1,
+#      BENCH_CONNECT_N (6400: 16 KiB responses through the CONNECT tunnel per run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -183,6 +184,33 @@ run_lat() {
   log "$1 latency, 1 connection: p50 $p50 µs, p99 $p99 µs ($rps req/s)"
 }
 
+# run_connect NAME PORT HOST PID: bulk bytes through one CONNECT tunnel (curl -p,
+# BENCH_CONNECT_N responses of 16 KiB over one keep-alive connection inside
+# it, at most 20 s: what completed counts, written unbuffered to stderr so a
+# timeout loses nothing), REPS runs; proxy CPU ms per
+# 100 MiB and MB/s, medians
+CONN=$WORK/connect.txt
+: >"$CONN"
+run_connect() {
+  local name=$1 port=$2 host=$3 pid=$4 n=${BENCH_CONNECT_N:-6400} r t0 t1 a b bytes cpu mbs
+  local -a CPU=() MBS=()
+  for r in $(seq "$REPS"); do
+    t0=$(cpu_ticks "$pid")
+    a=$(date +%s%N)
+    bytes=$({ timeout 20 curl -s -p -x "http://127.0.0.1:$port" "http://$host/c[1-$n]" -o /dev/null \
+              -w '%{stderr}%{size_download}\n' 2>&1 || true; } | awk '{ s += $1 } END { print s + 0 }')
+    b=$(date +%s%N)
+    t1=$(cpu_ticks "$pid")
+    cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$bytes" \
+          'BEGIN { if (n > 0) printf "%.0f", d * 1e3 / hz * 104857600 / n; else print "n/a" }')
+    mbs=$(awk -v n="$bytes" -v ns=$((b - a)) 'BEGIN { if (ns > 0) printf "%.1f", n / 1e6 / (ns / 1e9); else print "n/a" }')
+    CPU+=("$cpu") MBS+=("$mbs")
+  done
+  cpu=$(median "${CPU[@]}") mbs=$(median "${MBS[@]}")
+  echo "$name|$mbs|$cpu|$bytes" >>"$CONN"
+  log "$name CONNECT bulk: $mbs MB/s, $cpu ms CPU per 100 MiB (median of $REPS; ms ${CPU[*]})"
+}
+
 # idle NAME PORT TARGET HOST PID [h2]: RSS per idle keep-alive client connection
 # (h2: per idle HTTP/2 connection after the preface and SETTINGS exchange)
 IDLE=$WORK/idle.txt
@@ -217,6 +245,9 @@ wait_port "$UP" || { echo "upstream did not start" >&2; exit 2; }
 UP2=$(free_port) # same origin, head and body in two writes
 start_bg "$WORK/upstream2.log" "$WORK/upstream_h1" "$UP2" 1 13 1
 wait_port "$UP2" || { echo "split upstream did not start" >&2; exit 2; }
+UPC=$(free_port) # 16 KiB responses, for the CONNECT tunnel bulk run
+start_bg "$WORK/upstreamc.log" "$WORK/upstream_h1" "$UPC" 1 16384
+wait_port "$UPC" || { echo "bulk upstream did not start" >&2; exit 2; }
 UPHOST=up.bench.example
 ABS="http://$UPHOST:$UP/"
 ABS2="http://$UPHOST:$UP2/"
@@ -231,7 +262,7 @@ version: 1
 defaults: { action: deny }
 rules:
   - id: bench-upstream
-    match: { host: [$UPHOST], port: [$UP, $UP2] }
+    match: { host: [$UPHOST], port: [$UP, $UP2, $UPC] }
     action: allow
 EOF
 for w in 1 2; do
@@ -239,6 +270,7 @@ for w in 1 2; do
   A=$(free_port)
   ( cd "$WORK" && exec "$SOVGW" run --policy "$WORK/policy.yaml" --listen "127.0.0.1:$P" \
       --admin "127.0.0.1:$A" --workers "$w" --resolve "$UPHOST:$UP:127.0.0.1" --resolve "$UPHOST:$UP2:127.0.0.1" \
+      --resolve "$UPHOST:$UPC:127.0.0.1" \
       --log-file "$WORK/sovgw-$w.log" --log-level warn --max-connections "$MAXCONN" ) \
     >"$WORK/sovgw-$w.out" 2>&1 &
   SPID=$!
@@ -249,6 +281,7 @@ for w in 1 2; do
     run_h1 "sovgw ($w worker$([ "$w" = 1 ] || echo s))" "$P" "$ABS" "$UPHOST:$UP" "$SPID"
     run_h2c "sovgw ($w worker$([ "$w" = 1 ] || echo s))" "$P" "$SPID" "$UPHOST:$UP"
     [ "$w" = 1 ] && run_lat "sovgw (1 worker)" "$P" "$ABS2" "$UPHOST:$UP2"
+    [ "$w" = 1 ] && run_connect "sovgw (1 worker)" "$P" "$UPHOST:$UPC" "$SPID"
   else
     log "sovgw ($w worker(s)) did not run: $(tail -3 "$WORK/sovgw-$w.out" | tr '\n' ' ')"
   fi
@@ -349,6 +382,7 @@ EOF
       if wait_port "$P" "$WORK/squid/cache.log" && probe squid "$P" "$SABS" "127.0.0.1:$UP"; then
         run_h1 "Squid (1 worker)" "$P" "$SABS" "127.0.0.1:$UP" "$QP"
         run_lat "Squid (1 worker)" "$P" "http://127.0.0.1:$UP2/" "127.0.0.1:$UP2"
+        run_connect "Squid (1 worker)" "$P" "127.0.0.1:$UPC" "$QP"
       fi
       stop_pid "$QP"
       ;;
@@ -373,6 +407,7 @@ EOF
       if wait_port "$P" "$WORK/tinyproxy.out" && probe tinyproxy "$P" "$TABS" "127.0.0.1:$UP"; then
         run_h1 "tinyproxy" "$P" "$TABS" "127.0.0.1:$UP" "$TP"
         run_lat "tinyproxy" "$P" "http://127.0.0.1:$UP2/" "127.0.0.1:$UP2"
+        run_connect "tinyproxy" "$P" "127.0.0.1:$UPC" "$TP"
       fi
       stop_pid "$TP"
       ;;
@@ -558,6 +593,18 @@ fi
     while IFS='|' read -r name rps p50 p99; do
       echo "| $name | $rps | $p50 | $p99 |"
     done <"$LAT"
+  fi
+  if [ -s "$CONN" ]; then
+    echo
+    echo "Bulk through a CONNECT tunnel (curl -p: ${BENCH_CONNECT_N:-6400} responses of 16 KiB on one keep-alive"
+    echo "connection inside one tunnel; what HTTPS_PROXY clients do), median of $REPS:"
+    echo
+    echo "| proxy | MB/s | CPU ms per 100 MiB | ratio to sovgw's CPU |"
+    echo "| --- | ---: | ---: | ---: |"
+    awk -F'|' '{ name[NR] = $1; mbs[NR] = $2; cpu[NR] = $3; if ($1 == "sovgw (1 worker)") s = $3 }
+      END { for (i = 1; i <= NR; i++)
+              printf "| %s | %s | %s | %s |\n", name[i], mbs[i], cpu[i],
+                     (s + 0 > 0 && cpu[i] + 0 > 0 ? sprintf("%.2f", cpu[i] / s) : "n/a") }' "$CONN"
   fi
   if [ -s "$IDLE" ]; then
     echo

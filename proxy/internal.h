@@ -295,6 +295,7 @@ struct px_upconn {
  * interception filter slots in by replacing either end with a filter bev. */
 struct px_pipe {
     struct bufferevent *a, *b;    /* owned: a = client side, b = upstream side */
+    struct px_rx ra, rb;          /* read a and b when they are plain sockets */
     int a_eof, b_eof;
     int a_shut, b_shut;
     uint64_t a_to_b, b_to_a;      /* bytes moved */

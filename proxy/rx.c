@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include <event2/bufferevent_ssl.h>
+
 static void rx_arm(struct px_rx *rx)
 {
     if (!rx->added && rx->want) {
@@ -111,7 +113,10 @@ static void rx_cb(evutil_socket_t fd, short what, void *arg)
 int px_rx_attach(struct px_rx *rx, struct event_base *base, struct bufferevent *bev)
 {
     evutil_socket_t fd = bufferevent_getfd(bev);
-    if (rx->attached || fd < 0)
+    /* A filter or TLS bufferevent reports its socket too: reading that
+     * would bypass the filter. Only a bare socket bufferevent is taken. */
+    if (rx->attached || fd < 0 || bufferevent_get_underlying(bev) != NULL ||
+        bufferevent_openssl_get_ssl(bev) != NULL)
         return -1;
     if (event_assign(&rx->ev, base, fd, EV_READ | EV_PERSIST, rx_cb, rx) != 0)
         return -1;

@@ -12,13 +12,20 @@
 
 #include "proxy/internal.h"
 
+static struct px_rx *rx_of(struct px_pipe *p, struct bufferevent *bev)
+{
+    return bev == p->a ? &p->ra : &p->rb;
+}
+
 static void pipe_finish(struct px_pipe *p, const char *why)
 {
     if (p->finished)
         return;
     p->finished = 1;
-    bufferevent_disable(p->a, EV_READ | EV_WRITE);
-    bufferevent_disable(p->b, EV_READ | EV_WRITE);
+    px_rx_disable(&p->ra, p->a);
+    px_rx_disable(&p->rb, p->b);
+    bufferevent_disable(p->a, EV_WRITE);
+    bufferevent_disable(p->b, EV_WRITE);
     if (p->timer)
         evtimer_del(p->timer);
     if (p->done_cb)
@@ -68,7 +75,7 @@ static void pump(struct px_pipe *p, struct bufferevent *src, struct bufferevent 
         pipe_touch(p);
     }
     if (evbuffer_get_length(out) >= PX_TUNNEL_WM) {
-        bufferevent_disable(src, EV_READ);
+        px_rx_disable(rx_of(p, src), src);
         bufferevent_setwatermark(dst, EV_WRITE, PX_TUNNEL_WM / 2, 0);
     }
 }
@@ -93,7 +100,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
     int other_eof = bev == p->a ? p->b_eof : p->a_eof;
     if (evbuffer_get_length(bufferevent_get_output(bev)) < PX_TUNNEL_WM / 2 && !other_eof) {
         bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-        bufferevent_enable(other, EV_READ);
+        px_rx_enable(rx_of(p, other), other);
     }
     pipe_touch(p);
     check_done(p);
@@ -119,7 +126,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
             p->b_eof = 1;
             bufferevent_setwatermark(p->a, EV_WRITE, 0, 0);
         }
-        bufferevent_disable(bev, EV_READ);
+        px_rx_disable(rx_of(p, bev), bev);
         check_done(p);
     }
 }
@@ -157,6 +164,8 @@ struct px_pipe *px_pipe_new(struct event_base *base, struct bufferevent *a, stru
     bufferevent_setcb(b, read_cb, write_cb, event_cb, p);
     bufferevent_enable(a, EV_READ | EV_WRITE);
     bufferevent_enable(b, EV_READ | EV_WRITE);
+    px_rx_attach(&p->ra, base, a); /* plain sockets only; otherwise libevent reads */
+    px_rx_attach(&p->rb, base, b);
     pipe_touch(p);
     /* Bytes already buffered on either side (e.g. a TLS ClientHello sent right
      * behind the CONNECT) go through now. */
@@ -171,6 +180,8 @@ void px_pipe_free(struct px_pipe *p)
         return;
     if (p->timer)
         event_free(p->timer);
+    px_rx_release(&p->ra);
+    px_rx_release(&p->rb);
     if (p->a)
         bufferevent_free(p->a);
     if (p->b)

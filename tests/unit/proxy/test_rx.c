@@ -5,7 +5,8 @@
  * then resumes by itself; disable stops reading and enable resumes it; EOF
  * reaches the event callback as READING|EOF once; detach gives reading back
  * to libevent with the enable state and the high mark; a release before
- * bufferevent_free leaves nothing behind (ASan). */
+ * bufferevent_free leaves nothing behind (ASan); a filter bufferevent is
+ * refused. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,6 +211,30 @@ static void test_no_fd(struct event_base *base)
     bufferevent_free(bev);
 }
 
+/* A filter bufferevent reports its socket too; reading that would bypass
+ * the filter (a TLS layer), so it is refused. */
+static void test_filter_refused(struct event_base *base)
+{
+    int peer = -1;
+    struct bufferevent *sock = pair_bev(base, &peer);
+    CHECK(sock != NULL);
+    if (!sock)
+        return;
+    struct bufferevent *filt =
+        bufferevent_filter_new(sock, NULL, NULL, BEV_OPT_CLOSE_ON_FREE, NULL, NULL);
+    CHECK(filt != NULL);
+    struct px_rx rx;
+    memset(&rx, 0, sizeof(rx));
+    CHECK(bufferevent_getfd(filt) >= 0);
+    CHECK(px_rx_attach(&rx, base, filt) == -1);
+    CHECK(!rx.attached);
+    if (filt)
+        bufferevent_free(filt);
+    else
+        bufferevent_free(sock);
+    close(peer);
+}
+
 int main(void)
 {
     struct event_base *base = event_base_new();
@@ -220,6 +245,7 @@ int main(void)
     test_bytes_and_eof(base);
     test_high_mark(base);
     test_no_fd(base);
+    test_filter_refused(base);
     event_base_free(base);
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);
