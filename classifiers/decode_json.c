@@ -798,7 +798,9 @@ static int js_value_start(struct dec_json *j, uint8_t c, uint64_t at)
  * (numbers, literals, errors, nesting at the limit) stops it, at the byte
  * it did not take. Returns the index of that byte (after the '"' that
  * starts a string). */
-static size_t js_fast_struct(struct dec_json *j, const uint8_t *p, size_t n, size_t i)
+static inline __attribute__((always_inline)) size_t js_fast_struct_body(struct dec_json *j,
+                                                                        const uint8_t *p,
+                                                                        size_t n, size_t i)
 {
     for (;;) {
         while (i < n && is_ws(p[i]))
@@ -862,6 +864,11 @@ static size_t js_fast_struct(struct dec_json *j, const uint8_t *p, size_t n, siz
     }
 }
 
+static size_t js_fast_struct(struct dec_json *j, const uint8_t *p, size_t n, size_t i)
+{
+    return js_fast_struct_body(j, p, n, i);
+}
+
 /* After a string: the two usual ways to the next one, `": "` after a key
  * and `", "` between members or elements (either space may be missing),
  * tested at once; anything else goes to js_fast_struct. The same
@@ -892,7 +899,7 @@ static inline __attribute__((always_inline)) size_t js_next_string(struct dec_js
             }
         }
     }
-    return js_fast_struct(j, p, n, i);
+    return js_fast_struct_body(j, p, n, i);
 }
 
 /* Inside a string whose bytes are being staged (after an escape), the

@@ -1226,7 +1226,8 @@ static int b64_uninspectable(void *ctx, const char *reason, uint32_t flags)
  * that would be held ends at the boundary, shorter than B64_MIN_RUN, so
  * nothing is decoded and only the bytes >= 0x80 matter (the path of
  * b64_data_short, then b64_boundary, without holding the run). */
-static int b64_short_end(struct dec_b64 *b, const uint8_t *p, size_t n)
+static inline __attribute__((always_inline)) int b64_short_end(struct dec_b64 *b, const uint8_t *p,
+                                                             size_t n)
 {
     int rc = SGW_OK;
     struct dec_norm *z = b->norm;
@@ -1260,19 +1261,23 @@ static inline int b64_key_context(struct dec_b64 *b, const uint8_t *k, size_t kn
 
 /* The combined steps per SIMD level, each with its data stage. */
 #define B64_END_FNS(SUFFIX, TARGET, LONG)                                                          \
-    TARGET static int b64_data_end_##SUFFIX(const struct dec_text_out *o, const uint8_t *p,       \
-                                            size_t n)                                              \
+    TARGET static inline __attribute__((always_inline)) int b64_end_##SUFFIX(                     \
+        struct dec_b64 *b, const uint8_t *p, size_t n)                                             \
     {                                                                                              \
-        struct dec_b64 *b = o->ctx;                                                                \
         if (b->run == 0 && n < 16)                                                                 \
             return b64_short_end(b, p, n);                                                         \
         int rc = n ? LONG(b, p, n) : SGW_OK;                                                       \
         return rc != SGW_OK ? rc : b64_boundary(b);                                                \
     }                                                                                              \
+    TARGET static int b64_data_end_##SUFFIX(const struct dec_text_out *o, const uint8_t *p,       \
+                                            size_t n)                                              \
+    {                                                                                              \
+        return b64_end_##SUFFIX(o->ctx, p, n);                                                     \
+    }                                                                                              \
     TARGET static int b64_key_end_##SUFFIX(const struct dec_text_out *o, const uint8_t *p,        \
                                            size_t n, const uint8_t *k, size_t kn)                  \
     {                                                                                              \
-        int rc = b64_data_end_##SUFFIX(o, p, n);                                                   \
+        int rc = b64_end_##SUFFIX(o->ctx, p, n);                                                   \
         return rc != SGW_OK ? rc : b64_key_context(o->ctx, k, kn);                                 \
     }
 
