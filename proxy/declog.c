@@ -64,10 +64,8 @@ static void put(struct jw *w, const char *s, size_t n)
     w->len += n;
 }
 
-static void puts_lit(struct jw *w, const char *s)
-{
-    put(w, s, strlen(s));
-}
+/* A string literal, its length known at compile time. */
+#define PUT_LIT(w, lit) put((w), (lit), sizeof(lit) - 1)
 
 /* Decimal digits of v, without printf: the log is written once per request. */
 static void put_u64(struct jw *w, uint64_t v)
@@ -174,25 +172,37 @@ static size_t esc_unit(const char *s, size_t n, size_t i, char esc[8], const cha
     return 1;
 }
 
-/* Writes "key":"escaped" (or "key":null). The escaped content takes at most
- * budget bytes; a longer value is cut on a character boundary and ends with
- * TRUNC_MARK. */
-static void put_str(struct jw *w, const char *key, const char *s, size_t budget)
+/* 1 for the bytes a JSON string carries as they are: printable ASCII except
+ * '"' and '\\'. NUL is 0, so the scan below also finds the end of the value. */
+static const uint8_t json_plain[256] = {
+    /* 0x00 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    /* 0x10 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    /* 0x20 */ 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 0x30 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 0x40 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 0x50 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    /* 0x60 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 0x70 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+};
+
+/* Writes lead (e.g. ",\"host\":", lead_len bytes) then "escaped" (or null).
+ * The escaped content takes at most budget bytes; a longer value is cut on a
+ * character boundary and ends with TRUNC_MARK. */
+static void put_str(struct jw *w, const char *lead, size_t lead_len, const char *s, size_t budget)
 {
-    put(w, "\"", 1);
-    puts_lit(w, key);
-    put(w, "\":", 2);
+    put(w, lead, lead_len);
     if (s == NULL) {
-        puts_lit(w, "null");
+        put(w, "null", 4);
         return;
     }
     put(w, "\"", 1);
-    size_t n = strlen(s), total = 0, mark = sizeof TRUNC_MARK - 1;
-    /* Fast path: printable ASCII with nothing to escape goes in as is. */
+    /* Fast path, one pass: plain bytes up to the terminating NUL go in as is. */
+    const uint8_t *u = (const uint8_t *)s;
     size_t plain = 0;
-    while (plain < n && (unsigned char)s[plain] >= 0x20 && (unsigned char)s[plain] < 0x7f &&
-           s[plain] != '"' && s[plain] != '\\')
+    while (json_plain[u[plain]])
         plain++;
+    size_t n = u[plain] ? plain + strlen(s + plain) : plain;
+    size_t total = 0, mark = sizeof TRUNC_MARK - 1;
     if (plain == n && n <= budget) {
         put(w, s, n);
         put(w, "\"", 1);
@@ -232,53 +242,47 @@ static double clamp_ms(double v)
     return v;
 }
 
+#define PUT_FIELD(w, lead, s, budget) put_str((w), (lead), sizeof(lead) - 1, (s), (budget))
+
 size_t px_declog_format(const struct px_declog_rec *r, char *buf, size_t cap)
 {
     if (cap < 2)
         return 0;
     struct jw w = {buf, 0, cap - 1 > PX_DECLOG_MAX_LINE - 1 ? PX_DECLOG_MAX_LINE - 1 : cap - 1, 0};
-    puts_lit(&w, "{\"time\":\"");
+    PUT_LIT(&w, "{\"time\":\"");
     put_time(&w);
-    puts_lit(&w, "\",");
-    put_str(&w, "client", r->client, 128);
-    put(&w, ",", 1);
-    put_str(&w, "method", r->method, 64);
-    put(&w, ",", 1);
-    put_str(&w, "host", r->host, 1100);
-    puts_lit(&w, ",\"port\":");
+    PUT_FIELD(&w, "\",\"client\":", r->client, 128);
+    PUT_FIELD(&w, ",\"method\":", r->method, 64);
+    PUT_FIELD(&w, ",\"host\":", r->host, 1100);
+    PUT_LIT(&w, ",\"port\":");
     put_u64(&w, r->port);
-    put(&w, ",", 1);
-    put_str(&w, "proto", r->proto, 32);
-    put(&w, ",", 1);
-    put_str(&w, "rule", r->rule_id, 512);
-    put(&w, ",", 1);
-    put_str(&w, "verdict", r->verdict, 32);
-    put(&w, ",", 1);
-    put_str(&w, "reason", r->reason, 1024);
-    puts_lit(&w, ",\"status\":");
+    PUT_FIELD(&w, ",\"proto\":", r->proto, 32);
+    PUT_FIELD(&w, ",\"rule\":", r->rule_id, 512);
+    PUT_FIELD(&w, ",\"verdict\":", r->verdict, 32);
+    PUT_FIELD(&w, ",\"reason\":", r->reason, 1024);
+    PUT_LIT(&w, ",\"status\":");
     if (r->status < 0) {
         put(&w, "-", 1);
         put_u64(&w, (uint64_t)(-(int64_t)r->status));
     } else {
         put_u64(&w, (uint64_t)r->status);
     }
-    puts_lit(&w, ",\"bytes_in\":");
+    PUT_LIT(&w, ",\"bytes_in\":");
     put_u64(&w, r->bytes_in);
-    puts_lit(&w, ",\"bytes_out\":");
+    PUT_LIT(&w, ",\"bytes_out\":");
     put_u64(&w, r->bytes_out);
-    puts_lit(&w, ",\"decision_ms\":");
+    PUT_LIT(&w, ",\"decision_ms\":");
     put_ms(&w, clamp_ms(r->decision_ms));
-    puts_lit(&w, ",\"upstream_ms\":");
+    PUT_LIT(&w, ",\"upstream_ms\":");
     put_ms(&w, clamp_ms(r->upstream_ms));
-    puts_lit(&w, ",\"total_ms\":");
+    PUT_LIT(&w, ",\"total_ms\":");
     put_ms(&w, clamp_ms(r->total_ms));
-    puts_lit(&w, ",\"policy_version\":");
+    PUT_LIT(&w, ",\"policy_version\":");
     put_u64(&w, r->policy_version);
-    put(&w, ",", 1);
-    /* The path takes what is left: "path":"…"} */
-    size_t tail = sizeof "\"path\":\"\"}" - 1;
+    /* The path takes what is left: ,"path":"…"} */
+    size_t tail = sizeof ",\"path\":\"\"}" - 1;
     size_t budget = w.len + tail < w.cap ? w.cap - w.len - tail : 0;
-    put_str(&w, "path", r->path, budget);
+    PUT_FIELD(&w, ",\"path\":", r->path, budget);
     put(&w, "}", 1);
     if (w.overflow)
         return 0;
