@@ -1,0 +1,173 @@
+/* tests/unit/classifiers/test_gates.c — a built-in pattern's gates (digit
+ * and upper-case counts, required and alternative window features) only
+ * decide whether its regex runs on a window, so each must hold for every
+ * match of the regex (classifiers/packs.c). Checked on the matches of every
+ * pattern in the labelled set and in random instances of the shapes whose
+ * gates rest on a proof (a separator between digits, or a run): the
+ * features of the matched bytes (a window holds at least those) must pass
+ * the pattern's gates (a one-digit minimum excepted, see check_text). */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classifiers/classifiers.h"
+#include "classifiers/engine.h"
+
+static int failures;
+static size_t checked;
+
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                                            \
+        fprintf(stderr, __VA_ARGS__);                                                              \
+        fputc('\n', stderr);                                                                       \
+        failures++;                                                                                \
+    } while (0)
+
+static pcre2_code *codes[256];
+static pcre2_match_data *md;
+
+static void compile_all(void)
+{
+    if (cls_n_patterns > 256)
+        abort();
+    for (size_t i = 0; i < cls_n_patterns; i++) {
+        int ec;
+        PCRE2_SIZE eo;
+        codes[i] = pcre2_compile((PCRE2_SPTR)cls_patterns[i].regex, PCRE2_ZERO_TERMINATED, 0, &ec, &eo, NULL);
+        if (!codes[i])
+            abort();
+    }
+    md = pcre2_match_data_create(16, NULL);
+}
+
+/* every match of every pattern in s[0, n) passes that pattern's gates */
+static void check_text(const char *s, size_t n)
+{
+    for (size_t i = 0; i < cls_n_patterns; i++) {
+        const struct cls_pattern_def *d = &cls_patterns[i];
+        size_t off = 0;
+        while (off < n) {
+            int rc = pcre2_match(codes[i], (PCRE2_SPTR)s, n, off, 0, md, NULL);
+            if (rc < 0)
+                break;
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+            size_t ms = ov[0], me = ov[1];
+            if (me > ms) {
+                uint8_t buf[2048 + 64];
+                size_t len = me - ms;
+                if (len > 2048)
+                    len = 2048;
+                memset(buf, 0, sizeof(buf));
+                memcpy(buf, s + ms, len);
+                uint32_t f[3];
+                cls_scan_window_features(buf, len, 1, f);
+                /* min_digits 1 is exempt: it means "in a window opened on a
+                   digit" (a digit-free IPv6 address such as dead:beef::cafe
+                   is found only in a window that holds a digit) */
+                int ok = (f[0] >= d->min_digits || d->min_digits <= 1) && f[1] >= d->min_upper && (f[2] & d->need_flags) == d->need_flags &&
+                         (!d->any_flags || (f[2] & d->any_flags));
+                checked++;
+                if (!ok)
+                    FAIL("%s (pattern %zu) matches \"%.*s\" but its gates fail (digits %u/%u, upper %u/%u, flags "
+                         "%08x need %08x any %08x)",
+                         cls_types[d->type].name, i, (int)len, s + ms, f[0], d->min_digits, f[1], d->min_upper,
+                         f[2], d->need_flags, d->any_flags);
+            }
+            off = me > ms ? me : ms + 1;
+        }
+    }
+}
+
+static void test_labelled(void)
+{
+    FILE *fp = fopen("tests/data/classifiers/labelled.jsonl", "r");
+    if (!fp) {
+        FAIL("tests/data/classifiers/labelled.jsonl: not found (run from the repository root)");
+        return;
+    }
+    char line[8192];
+    size_t before = checked;
+    while (fgets(line, sizeof(line), fp))
+        check_text(line, strlen(line));
+    fclose(fp);
+    if (checked - before < 300)
+        FAIL("only %zu matches in the labelled set", checked - before);
+}
+
+static unsigned rnd(void)
+{
+    return (unsigned)rand();
+}
+
+static char dig(void)
+{
+    return (char)('0' + rnd() % 10);
+}
+
+/* random instances of the separated and run-shaped identifiers */
+static void test_shapes(void)
+{
+    static const char hetu_sep[] = "-+ABCDEFUVWXY";
+    static const char hetu_last[] = "0123456789ABCDEFHJKLMNPRSTUVWXY";
+    char s[96];
+    size_t before = checked;
+    for (int r = 0; r < 20000; r++) {
+        size_t n = 0;
+        switch (rnd() % 6) {
+        case 0: /* BE national number, dotted */
+            n = (size_t)snprintf(s, sizeof(s), "%c%c.%c%c.%c%c-%c%c%c.%c%c", dig(), dig(), dig(), dig(), dig(), dig(),
+                                 dig(), dig(), dig(), dig(), dig());
+            break;
+        case 1: /* SE personnummer */
+            n = (size_t)snprintf(s, sizeof(s), "%s%c%c%c%c%c%c%c%c%c%c%c", rnd() % 2 ? (rnd() % 2 ? "19" : "20") : "",
+                                 dig(), dig(), dig(), dig(), dig(), dig(), rnd() % 2 ? '-' : '+', dig(), dig(), dig(),
+                                 dig());
+            break;
+        case 2: /* FI henkilötunnus */
+            n = (size_t)snprintf(s, sizeof(s), "%c%c%c%c%c%c%c%c%c%c%c", dig(), dig(), dig(), dig(), dig(), dig(),
+                                 hetu_sep[rnd() % (sizeof(hetu_sep) - 1)], dig(), dig(), dig(),
+                                 hetu_last[rnd() % (sizeof(hetu_last) - 1)]);
+            break;
+        case 3: /* BR CPF, dotted */
+            n = (size_t)snprintf(s, sizeof(s), "%c%c%c.%c%c%c.%c%c%c-%c%c", dig(), dig(), dig(), dig(), dig(), dig(),
+                                 dig(), dig(), dig(), dig(), dig());
+            break;
+        case 4: /* KR RRN */
+            n = (size_t)snprintf(s, sizeof(s), "%c%c%c%c%c%c-%c%c%c%c%c%c%c", dig(), dig(), dig(), dig(), dig(), dig(),
+                                 (char)('1' + rnd() % 8), dig(), dig(), dig(), dig(), dig(), dig());
+            break;
+        default: { /* CN resident ID */
+            static const char *const cent[] = {"18", "19", "20"};
+            unsigned m = 1 + rnd() % 12, dd = rnd() % 32;
+            n = (size_t)snprintf(s, sizeof(s), "%c%c%c%c%c%c%s%c%c%02u%02u%c%c%c%c", (char)('1' + rnd() % 9), dig(),
+                                 dig(), dig(), dig(), dig(), cent[rnd() % 3], dig(), dig(), m, dd, dig(), dig(), dig(),
+                                 "0123456789Xx"[rnd() % 12]);
+            break;
+        }
+        }
+        check_text(s, n);
+    }
+    /* the shapes above must be matched (else nothing was checked) */
+    if (checked - before < 20000)
+        FAIL("only %zu matches of the generated shapes", checked - before);
+}
+
+int main(void)
+{
+    srand(4242);
+    compile_all();
+    test_labelled();
+    test_shapes();
+    for (size_t i = 0; i < cls_n_patterns; i++)
+        pcre2_code_free(codes[i]);
+    pcre2_match_data_free(md);
+    if (failures) {
+        fprintf(stderr, "%d failure(s)\n", failures);
+        return 1;
+    }
+    printf("ok: %zu matches checked\n", checked);
+    return 0;
+}
