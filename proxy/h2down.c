@@ -1195,7 +1195,7 @@ void px_h2d_error(struct px_req *r, int status, const char *error, const char *v
     int decl = snprintf(dec, sizeof(dec), "%s; rule=%s", verdict, rule_h);
     nghttp2_nv nva[6];
     size_t k = 0;
-    NV(nva, k, ":status", 7, st, (size_t)stl);
+    NV(nva, k, ":status", 7, st, stl);
     NV(nva, k, "content-type", 12, "application/json", 16);
     NV(nva, k, "content-length", 14, cl, (size_t)cll);
     NV(nva, k, "x-sovgw-decision", 16, dec, (size_t)decl);
@@ -1231,10 +1231,17 @@ int px_h2d_resp_head(struct px_req *r, int status, const struct px_h1_header *h,
             free(nva);
         return SGW_ENOMEM;
     }
-    char st[8], cl[24], dec[96], rule_h[80];
-    int stl = snprintf(st, sizeof(st), "%d", status);
+    /* Formatted by hand: two snprintf calls were ~1,400 instructions of an
+     * h2c request's ~35,000. */
+    char st[20], cl[20], dec[96], rule_h[80];
+    struct px_wbuf stb = {st, 0, sizeof(st), 0};
+    px_wb_dec(&stb, status > 0 ? (uint64_t)status : 0);
+    size_t stl = stb.n;
     px_header_safe(rule_h, sizeof(rule_h), r->dec.rule_id);
-    int decl = snprintf(dec, sizeof(dec), "allow; rule=%s", rule_h);
+    struct px_wbuf db = {dec, 0, sizeof(dec), 0};
+    PX_WB_LIT(&db, "allow; rule=");
+    px_wb_put(&db, rule_h, strlen(rule_h)); /* 12 + 79 bytes at most: fits */
+    size_t decl = db.n;
     size_t k = 0, lo = 0;
     int have_cl = 0;
     NV(nva, k, ":status", 7, st, (size_t)stl);
@@ -1258,11 +1265,12 @@ int px_h2d_resp_head(struct px_req *r, int status, const struct px_h1_header *h,
         lo += nm.len;
     }
     if (has_body && clen >= 0 && !have_cl) {
-        int cll = snprintf(cl, sizeof(cl), "%lld", (long long)clen);
-        NV(nva, k, "content-length", 14, cl, (size_t)cll);
+        struct px_wbuf cb = {cl, 0, sizeof(cl), 0};
+        px_wb_dec(&cb, (uint64_t)clen);
+        NV(nva, k, "content-length", 14, cl, cb.n);
     }
     NV(nva, k, "via", 3, "1.1 sovgw", 9);
-    NV(nva, k, "x-sovgw-decision", 16, dec, (size_t)decl);
+    NV(nva, k, "x-sovgw-decision", 16, dec, decl);
     int rc = submit(r, nva, k, has_body);
     if (lower != lower_buf)
         free(lower);
