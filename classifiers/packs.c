@@ -273,7 +273,7 @@ const struct cls_pattern_def cls_patterns[] = {
      CLS_WF_PLUS, 8, 75, 90, 20, CLS_PF_TRIM, 0, 0},
     {T_PHONE,
      LBN "(?:\\+?1[ .-]?)?(?:\\([2-9][0-9]{2}\\) ?|[2-9][0-9]{2}[ .-])[2-9][0-9]{2}[ .-][0-9]{4}" RBN,
-     cls_v_phone, 0, CLS_WF_DSD, 10, 75, 90, 20, 0, 0, CLS_WF_SPACE | CLS_WF_DASH | CLS_WF_DOT | CLS_WF_PAREN},
+     cls_v_phone, 0, CLS_WF_DSD | CLS_WF_RUN4, 10, 75, 90, 20, 0, 0, CLS_WF_SPACE | CLS_WF_DASH | CLS_WF_DOT | CLS_WF_PAREN},
     {T_CARD, LBN "[0-9](?:[ -]?[0-9]){12,18}" RBN, cls_v_card, 0, 0, 13, 90, 98, 60, CLS_PF_TRIM, 0, 0},
     {T_IBAN, LBA "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?" RBA, cls_v_iban, 0,
      CLS_WF_RUN4 | CLS_WF_UU | CLS_WF_UD, 6,
@@ -301,7 +301,7 @@ const struct cls_pattern_def cls_patterns[] = {
      LBN "(?:(?:19|20)[0-9]{2}-[01]?[0-9]-[0-3]?[0-9]|[0-3]?[0-9][./-][0-3]?[0-9][./-](?:19|20)?[0-9]{2})" RBN,
      cls_v_date, 0, CLS_WF_DSD2, 4, 0, 80, 12, CLS_PF_NEEDCTX, 0, CLS_WF_DOT | CLS_WF_DASH | CLS_WF_SLASH},
     {T_NINO, LBA "[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]" RBA, cls_v_uk_nino, 0, CLS_WF_UU, 6, 85, 95, 45, 0, 3,
-     0},
+     CLS_WF_UD | CLS_WF_DSD | CLS_WF_RUN6},
     {T_NHS, LBN "[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}" RBN, cls_v_uk_nhs, 0, 0, 10, 0, 90, 38, CLS_PF_NEEDCTX, 0, 0},
     {T_SIN, LBN "[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{3}" RBN, cls_v_ca_sin, 0, 0, 9, 0, 85, 37, CLS_PF_NEEDCTX, 0, 0},
     /* pii-eu */
