@@ -17,6 +17,7 @@
 
 static int failures;
 static size_t checked;
+static size_t per_pattern[256]; /* matches checked per pattern */
 
 #define FAIL(...)                                                                                  \
     do {                                                                                           \
@@ -76,6 +77,7 @@ static void check_text(const char *s, size_t n)
                 int ok = (f[0] >= d->min_digits || d->min_digits <= 1) && f[1] >= d->min_upper && (f[2] & d->need_flags) == d->need_flags &&
                          (!d->any_flags || (f[2] & d->any_flags));
                 checked++;
+                per_pattern[i]++;
                 if (!ok)
                     FAIL("%s (pattern %zu) matches \"%.*s\" but its gates fail (digits %u/%u, upper %u/%u, flags "
                          "%08x need %08x any %08x)",
@@ -182,6 +184,17 @@ static void test_shapes(void)
     /* the shapes above must be matched (else nothing was checked) */
     if (checked - before < 20000)
         FAIL("only %zu matches of the generated shapes", checked - before);
+    static const char *const shaped[] = {"BE_NATIONAL_NUMBER", "SE_PERSONAL_NUMBER", "FI_PERSONAL_IDENTITY_CODE",
+                                         "BR_CPF", "KR_RRN", "CN_RESIDENT_ID", "PHONE",
+                                         "UK_NATIONAL_INSURANCE_NUMBER"};
+    for (size_t k = 0; k < sizeof(shaped) / sizeof(shaped[0]); k++) {
+        size_t got = 0;
+        for (size_t i = 0; i < cls_n_patterns; i++)
+            if (strcmp(cls_types[cls_patterns[i].type].name, shaped[k]) == 0)
+                got += per_pattern[i];
+        if (got < 500)
+            FAIL("%s: only %zu generated matches", shaped[k], got);
+    }
 }
 
 int main(void)
