@@ -208,14 +208,29 @@ static void req_timer_set(struct px_req *r, enum px_conn_timer mode, int ms)
 #endif
 #endif
 #ifndef PX_REQ_CACHE
-#define PX_REQ_CACHE 16
+/* Up to this many while busy (an h2c client keeps hundreds of streams in
+ * flight; a struct is 2.4 KB, past malloc's per-thread cache), cut back to
+ * PX_REQ_CACHE_IDLE when a burst is over (trim_cb). */
+#define PX_REQ_CACHE 256
 #endif
+#define PX_REQ_CACHE_IDLE (PX_REQ_CACHE < 16 ? PX_REQ_CACHE : 16)
 /* After a burst of at least this many concurrent requests has ended, the
  * worker gives the heap pages it freed back to the kernel (at most once per
  * PX_TRIM_MIN_MS): request, upstream and buffer allocations of the burst
  * would otherwise stay resident between the long-lived connections. */
 #define PX_TRIM_PEAK 64
 #define PX_TRIM_MIN_MS 1000.0
+
+/* Frees cached request structs beyond keep. */
+static void req_cache_cut(struct px_worker *w, int keep)
+{
+    while (w->n_req_cache > keep && w->req_cache) {
+        struct px_req *r = w->req_cache;
+        w->req_cache = r->h2_next;
+        w->n_req_cache--;
+        free(r);
+    }
+}
 
 static void trim_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -226,6 +241,7 @@ static void trim_cb(evutil_socket_t fd, short what, void *arg)
         return; /* busy again: the next time it drains re-arms this */
     w->req_peak = 0;
     w->last_trim_ms = px_now_ms();
+    req_cache_cut(w, PX_REQ_CACHE_IDLE);
 #ifdef __GLIBC__
     malloc_trim(0);
 #endif
@@ -307,12 +323,7 @@ void px_worker_req_cache_free(struct px_worker *w)
         event_free(w->trim_ev);
         w->trim_ev = NULL;
     }
-    while (w->req_cache) {
-        struct px_req *r = w->req_cache;
-        w->req_cache = r->h2_next;
-        free(r);
-    }
-    w->n_req_cache = 0;
+    req_cache_cut(w, 0);
 }
 
 /* Downstream HTTP/2: one request per stream, from the same cache. */
