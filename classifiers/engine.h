@@ -55,9 +55,8 @@ enum cls_wflag {
     CLS_WF_RUN7 = 1u << 12,
     CLS_WF_RUN8 = 1u << 13,
     CLS_WF_SEP5 = 1u << 14,  /* five or more ':' / '-' */
-    /* shapes of adjacent bytes: exact for windows of up to 64 bytes; longer
-       windows have all of them set (a superset is safe: a gate only decides
-       whether the regex runs) */
+    /* shapes of adjacent bytes (exact at any length: windows of more than
+       64 bytes carry them across their 64-byte blocks) */
     CLS_WF_DU = 1u << 15,    /* a digit right before an upper-case letter */
     CLS_WF_UD = 1u << 16,    /* an upper-case letter right before a digit */
     CLS_WF_UU = 1u << 17,    /* two upper-case letters in a row */

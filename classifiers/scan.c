@@ -384,21 +384,53 @@ static inline __attribute__((always_inline)) void wf_impl(const uint8_t *buf, si
         w->flags = fl;
         return;
     }
-    /* longer windows: counts and the longest digit run carried across
-       blocks; the shape flags are all set (a superset is safe) */
+    /* longer windows: block by block, with what a shape needs of the block
+       before (its last two bits, the run of capitals and of [A-Z0-9] that
+       reaches its end) carried over, so that every feature is as exact as
+       in one block; the longest digit run likewise */
     uint32_t run = 0, ncolon = 0, ndot = 0, nsep = 0, maxrun = 0, ndig = 0, nup = 0, fl = 0;
+    uint32_t nip = 0, ndsd2 = 0;
+    uint64_t pdg = 0, pup = 0, psep = 0, pdash = 0, pdot = 0, psx = 0, shp = 0;
+    size_t uprun = 0, aurun = 0; /* capitals, [A-Z0-9] up to the end of the block before */
     for (size_t off = 0; off < n; off += 64) {
         fm(buf + off, &m);
         size_t len = n - off < 64 ? n - off : 64;
         uint64_t valid = low_bits(len);
-        uint64_t d = m.dig & valid;
+        uint64_t d = m.dig & valid, up = m.up & valid, dot = m.ch[FM_DOT] & valid, dash = m.ch[FM_DASH] & valid;
+        uint64_t sep = (m.ch[FM_SPACE] & valid) | dot | dash, sx = dot | dash | (m.ch[FM_SLASH] & valid);
         ndig += (uint32_t)__builtin_popcountll(d);
-        nup += (uint32_t)__builtin_popcountll(m.up & valid);
-        ndot += (uint32_t)__builtin_popcountll(m.ch[FM_DOT] & valid);
+        nup += (uint32_t)__builtin_popcountll(up);
+        ndot += (uint32_t)__builtin_popcountll(dot);
         nsep += (uint32_t)__builtin_popcountll((m.ch[FM_COLON] | m.ch[FM_DASH]) & valid);
         ncolon += (uint32_t)__builtin_popcountll(m.ch[FM_COLON] & valid);
         for (unsigned f = 0; f < FM__N; f++)
             fl |= fm_flag[f] & (0u - (uint32_t)((m.ch[f] & valid) != 0));
+        /* the masks shifted up by one and two, the block before's top bits
+           shifted in (it was a full block) */
+        uint64_t dg1 = d << 1 | pdg >> 63, dg2 = d << 2 | pdg >> 62, up1 = up << 1 | pup >> 63;
+        uint64_t sep1 = sep << 1 | psep >> 63, dash1 = dash << 1 | pdash >> 63, dot1 = dot << 1 | pdot >> 63;
+        uint64_t sx1 = sx << 1 | psx >> 63;
+        shp |= ((dg1 & up) ? CLS_WF_DU : 0u) | ((up1 & d) ? CLS_WF_UD : 0u) | ((up1 & up) ? CLS_WF_UU : 0u) |
+               ((dg2 & sep1 & d) ? CLS_WF_DSD : 0u) | ((dg2 & dash1 & up) ? CLS_WF_DDU : 0u);
+        nip += (uint32_t)__builtin_popcountll(dg2 & dot1 & d);
+        ndsd2 += (uint32_t)__builtin_popcountll(dg2 & sx1 & d);
+        /* six in a row: inside the block, or the run reaching the block's
+           start continued from the block before */
+        uint64_t au = up | d;
+        uint64_t u2 = up & (up >> 1), u4 = u2 & (u2 >> 2), a2 = au & (au >> 1), a4 = a2 & (a2 >> 2);
+        size_t ulead = ~up ? (size_t)__builtin_ctzll(~up) : 64, alead = ~au ? (size_t)__builtin_ctzll(~au) : 64;
+        if ((u4 & (u2 >> 4)) || uprun + ulead >= 6)
+            shp |= CLS_WF_UP6;
+        if ((a4 & (a2 >> 4)) || aurun + alead >= 6)
+            shp |= CLS_WF_AU6;
+        uprun = ~up ? (size_t)__builtin_clzll(~up) : uprun + 64;
+        aurun = ~au ? (size_t)__builtin_clzll(~au) : aurun + 64;
+        pdg = d;
+        pup = up;
+        psep = sep;
+        pdash = dash;
+        pdot = dot;
+        psx = sx;
         size_t pos = 0;
         while (d) {
             size_t st = (size_t)__builtin_ctzll(d);
@@ -415,8 +447,7 @@ static inline __attribute__((always_inline)) void wf_impl(const uint8_t *buf, si
         if (pos < len)
             run = 0;
     }
-    fl |= CLS_WF_DU | CLS_WF_UD | CLS_WF_UU | CLS_WF_DSD | CLS_WF_DDU | CLS_WF_IP3 | CLS_WF_UP6 | CLS_WF_AU6 |
-          CLS_WF_DSD2;
+    fl |= shp | (nip >= 3 ? CLS_WF_IP3 : 0u) | (ndsd2 >= 2 ? CLS_WF_DSD2 : 0u);
     fl |= (ncolon >= 2 ? CLS_WF_COLON2 : 0u) | (ndot >= 3 ? CLS_WF_3DOTS : 0u) | (nsep >= 5 ? CLS_WF_SEP5 : 0u) |
           (maxrun >= 4 ? CLS_WF_RUN4 : 0u) | (maxrun >= 6 ? CLS_WF_RUN6 : 0u) | (maxrun >= 7 ? CLS_WF_RUN7 : 0u) |
           (maxrun >= 8 ? CLS_WF_RUN8 : 0u);

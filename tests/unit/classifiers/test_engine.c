@@ -196,9 +196,10 @@ static void test_types(struct cls_worker *w)
     free(r);
 }
 
-/* Windows longer than 64 bytes take the conservative path of the shape
- * gates (every shape assumed present): each positive case is still found
- * when a run of spaced digits before and after stretches its window. */
+/* Windows longer than 64 bytes compute their shapes block by block, with
+ * carries across the blocks: each positive case is still found when a run
+ * of spaced digits before and after stretches its window (so that the case
+ * lies anywhere across the block edges). */
 static void test_long_windows(struct cls_worker *w)
 {
     struct result *r = malloc(sizeof(*r));

@@ -2,7 +2,8 @@
  * (classifiers/scan.c): the SIMD variant, the scalar variant and a naive
  * byte loop written from the definitions in engine.h (enum cls_wflag) must
  * agree on random windows of every length, including those just under and
- * over one 64-byte block. The gates and the unopened-window skip decide on
+ * over one 64-byte block, and each shape across the block edges of long
+ * windows. The gates and the unopened-window skip decide on
  * these features, so a disagreement would change findings. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,10 +46,7 @@ static void naive(const uint8_t *b, size_t n, uint32_t out[3])
     fl |= (ndot >= 3 ? CLS_WF_3DOTS : 0u) | (nsep >= 5 ? CLS_WF_SEP5 : 0u) | (ncolon >= 2 ? CLS_WF_COLON2 : 0u) |
           (maxrun >= 4 ? CLS_WF_RUN4 : 0u) | (maxrun >= 6 ? CLS_WF_RUN6 : 0u) | (maxrun >= 7 ? CLS_WF_RUN7 : 0u) |
           (maxrun >= 8 ? CLS_WF_RUN8 : 0u);
-    if (n > 64) {
-        fl |= CLS_WF_DU | CLS_WF_UD | CLS_WF_UU | CLS_WF_DSD | CLS_WF_DDU | CLS_WF_IP3 | CLS_WF_UP6 | CLS_WF_AU6 |
-              CLS_WF_DSD2;
-    } else {
+    {
         uint32_t ip = 0, dsd2 = 0, up = 0, au = 0;
         for (size_t i = 0; i < n; i++) {
             up = is_u(b[i]) ? up + 1 : 0;
@@ -115,6 +113,28 @@ int main(void)
             if (++failures > 10)
                 break;
         }
+    }
+    /* each shape alone in neutral bytes, straddling the 64-byte block
+       edges of long windows at every offset near them */
+    static const char *const shapes[] = {"1A", "A1", "AB", "1 2", "1.2", "1-2", "1-A", "1.2.3.4", "1/2/3",
+                                         "ABCDEF", "AB12CD", "1234567", "12345678"};
+    for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
+        size_t sl = strlen(shapes[k]);
+        for (size_t n = 60; n <= 200; n += 7)
+            for (size_t at = 50; at + sl <= n && at < 140; at++) {
+                memset(buf, 'a', sizeof(buf));
+                memcpy(buf + at, shapes[k], sl);
+                uint32_t want[3], got_s[3], got_v[3];
+                naive(buf, n, want);
+                cls_scan_window_features(buf, n, 0, got_s);
+                cls_scan_window_features(buf, n, 1, got_v);
+                if (memcmp(want, got_s, sizeof(want)) != 0 || memcmp(want, got_v, sizeof(want)) != 0) {
+                    fprintf(stderr, "%s: '%s' at %zu of %zu: naive %#x scalar %#x simd %#x\n", __FILE__, shapes[k],
+                            at, n, want[2], got_s[2], got_v[2]);
+                    if (++failures > 10)
+                        return 1;
+                }
+            }
     }
     /* bytes past n must not count, whatever they are */
     memset(buf, '9', sizeof(buf));
