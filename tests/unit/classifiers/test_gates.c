@@ -124,7 +124,7 @@ static void test_shapes(void)
     size_t before = checked;
     for (int r = 0; r < 20000; r++) {
         size_t n = 0;
-        switch (rnd() % 8) {
+        switch (rnd() % 10) {
         case 0: /* BE national number, dotted */
             n = (size_t)snprintf(s, sizeof(s), "%c%c.%c%c.%c%c-%c%c%c.%c%c", dig(), dig(), dig(), dig(), dig(), dig(),
                                  dig(), dig(), dig(), dig(), dig());
@@ -170,6 +170,34 @@ static void test_shapes(void)
                                  g[2][0], g[2][1], sp[3], (char)('A' + rnd() % 4));
             break;
         }
+        case 8: { /* card number: 13 to 19 digits, any of them after a space or a dash */
+            size_t nd = 13 + rnd() % 7;
+            s[n++] = dig();
+            for (size_t k = 1; k < nd; k++) {
+                unsigned sepk = rnd() % 6;
+                if (sepk == 0)
+                    s[n++] = ' ';
+                else if (sepk == 1)
+                    s[n++] = '-';
+                s[n++] = dig();
+            }
+            s[n] = '\0';
+            break;
+        }
+        case 9: { /* FR NIR, each space optional, department 2A/2B or digits */
+            const char *sp[6];
+            for (int k = 0; k < 6; k++)
+                sp[k] = rnd() % 2 ? " " : "";
+            char dep[3] = {dig(), dig(), 0};
+            if (rnd() % 3 == 0) {
+                dep[0] = '2';
+                dep[1] = rnd() % 2 ? 'A' : 'B';
+            }
+            n = (size_t)snprintf(s, sizeof(s), "%c%s%c%c%s%c%c%s%s%s%c%c%c%s%c%c%c%s%c%c", "1278"[rnd() % 4], sp[0],
+                                 dig(), dig(), sp[1], dig(), dig(), sp[2], dep, sp[3], dig(), dig(), dig(), sp[4], dig(),
+                                 dig(), dig(), sp[5], dig(), dig());
+            break;
+        }
         default: { /* CN resident ID */
             static const char *const cent[] = {"18", "19", "20"};
             unsigned m = 1 + rnd() % 12, dd = rnd() % 32;
@@ -186,7 +214,7 @@ static void test_shapes(void)
         FAIL("only %zu matches of the generated shapes", checked - before);
     static const char *const shaped[] = {"BE_NATIONAL_NUMBER", "SE_PERSONAL_NUMBER", "FI_PERSONAL_IDENTITY_CODE",
                                          "BR_CPF", "KR_RRN", "CN_RESIDENT_ID", "PHONE",
-                                         "UK_NATIONAL_INSURANCE_NUMBER"};
+                                         "UK_NATIONAL_INSURANCE_NUMBER", "CREDIT_DEBIT_CARD_NUMBER", "FR_NIR"};
     for (size_t k = 0; k < sizeof(shaped) / sizeof(shaped[0]); k++) {
         size_t got = 0;
         for (size_t i = 0; i < cls_n_patterns; i++)
