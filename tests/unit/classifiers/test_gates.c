@@ -124,7 +124,7 @@ static void test_shapes(void)
     size_t before = checked;
     for (int r = 0; r < 20000; r++) {
         size_t n = 0;
-        switch (rnd() % 10) {
+        switch (rnd() % 11) {
         case 0: /* BE national number, dotted */
             n = (size_t)snprintf(s, sizeof(s), "%c%c.%c%c.%c%c-%c%c%c.%c%c", dig(), dig(), dig(), dig(), dig(), dig(),
                                  dig(), dig(), dig(), dig(), dig());
@@ -198,6 +198,21 @@ static void test_shapes(void)
                                  dig(), dig(), sp[5], dig(), dig());
             break;
         }
+        case 10: { /* IT codice fiscale, omocodia letters for any digit */
+            static const char od[] = "0123456789LMNPQRSTUV", mon[] = "ABCDEHLMPRST";
+            for (int k = 0; k < 16; k++)
+                s[k] = (char)('A' + rnd() % 26);
+            s[6] = od[rnd() % 20];
+            s[7] = od[rnd() % 20];
+            s[8] = mon[rnd() % 12];
+            s[9] = od[rnd() % 20];
+            s[10] = od[rnd() % 20];
+            for (int k = 12; k < 15; k++)
+                s[k] = od[rnd() % 20];
+            s[16] = '\0';
+            n = 16;
+            break;
+        }
         default: { /* CN resident ID */
             static const char *const cent[] = {"18", "19", "20"};
             unsigned m = 1 + rnd() % 12, dd = rnd() % 32;
@@ -214,7 +229,8 @@ static void test_shapes(void)
         FAIL("only %zu matches of the generated shapes", checked - before);
     static const char *const shaped[] = {"BE_NATIONAL_NUMBER", "SE_PERSONAL_NUMBER", "FI_PERSONAL_IDENTITY_CODE",
                                          "BR_CPF", "KR_RRN", "CN_RESIDENT_ID", "PHONE",
-                                         "UK_NATIONAL_INSURANCE_NUMBER", "CREDIT_DEBIT_CARD_NUMBER", "FR_NIR"};
+                                         "UK_NATIONAL_INSURANCE_NUMBER", "CREDIT_DEBIT_CARD_NUMBER", "FR_NIR",
+                                         "IT_FISCAL_CODE"};
     for (size_t k = 0; k < sizeof(shaped) / sizeof(shaped[0]); k++) {
         size_t got = 0;
         for (size_t i = 0; i < cls_n_patterns; i++)
