@@ -327,9 +327,16 @@ struct dec_zstd {
     int any;
     size_t fm_len; /* magic bytes collected at a frame start */
     uint8_t fm[4];
+    uint8_t *pend;   /* a unit cut by the end of a chunk, until it is whole */
+    size_t pend_len; /* bytes of it held (0: none) */
     struct bomb bomb;
     uint8_t out[OUT_CHUNK];
 };
+
+/* The largest unit held whole: a block (RFC 8878 §3.1.1.2.4: at most
+ * 128 KiB) and its neighbouring fields. A larger one is a skippable frame's
+ * content, which produces no output and may be fed in any pieces. */
+#define ZSTD_PEND_MAX ((size_t)ZSTD_BLOCKSIZE_MAX + 64u)
 
 /* One ZSTD_decompressStream call; pushes its output. *full = the output
  * buffer was filled (more may be pending). */
@@ -361,7 +368,10 @@ static int zstd_call(struct dec_zstd *z, ZSTD_inBuffer *in, int *full, int *prog
  * Input is therefore given in the units zstd asks for (its return value:
  * the next header or block), one unit per call with block headers apart
  * (a bad header then fails a call that produced nothing), and pending output
- * is flushed with calls that get no input before the next unit. */
+ * is flushed with calls that get no input before the next unit. A unit cut
+ * by the end of a chunk is held until it is whole: fed in two calls, a
+ * block could emit output from its first part and then fail in its second,
+ * where one call would have emitted nothing. */
 static int zstd_feed(struct dec *d, const uint8_t *p, size_t n)
 {
     struct dec_zstd *z = (struct dec_zstd *)d;
@@ -398,6 +408,28 @@ static int zstd_feed(struct dec *d, const uint8_t *p, size_t n)
            leave the header for a call of its own */
         size_t unit =
             z->last > ZSTD_BLOCK_HEADER ? z->last - ZSTD_BLOCK_HEADER : (z->last ? z->last : 1);
+        if (unit <= ZSTD_PEND_MAX && (z->pend_len > 0 || n - pos < unit)) {
+            if (!z->pend && !(z->pend = malloc(ZSTD_PEND_MAX)))
+                return dec_fail(d, 0, "out of memory holding a zstd block");
+            size_t take = unit - z->pend_len < n - pos ? unit - z->pend_len : n - pos;
+            memcpy(z->pend + z->pend_len, p + pos, take);
+            z->pend_len += take;
+            pos += take;
+            if (z->pend_len < unit)
+                return SGW_OK; /* the rest comes with the next chunk */
+            z->pend_len = 0;
+            ZSTD_inBuffer whole = {z->pend, unit, 0};
+            while (rc == SGW_OK && !d->dead && whole.pos < unit) {
+                rc = zstd_call(z, &whole, &full, &progress);
+                if (rc == SGW_OK && !d->dead && !progress)
+                    return dec_fail(d, 0, "malformed zstd stream");
+                while (rc == SGW_OK && !d->dead && full) {
+                    ZSTD_inBuffer none = {z->pend, whole.pos, whole.pos};
+                    rc = zstd_call(z, &none, &full, &progress);
+                }
+            }
+            continue;
+        }
         size_t end = n - pos < unit ? n : pos + unit;
         ZSTD_inBuffer in = {p, end, pos};
         rc = zstd_call(z, &in, &full, &progress);
@@ -415,7 +447,7 @@ static int zstd_feed(struct dec *d, const uint8_t *p, size_t n)
 static int zstd_finish(struct dec *d)
 {
     struct dec_zstd *z = (struct dec_zstd *)d;
-    if (z->any && (z->last != 0 || z->fm_len != 0))
+    if (z->any && (z->last != 0 || z->fm_len != 0 || z->pend_len != 0))
         return dec_fail(d, 0, "truncated zstd stream");
     return dec_finish(d->next);
 }
@@ -424,6 +456,7 @@ static void zstd_destroy(struct dec *d)
 {
     struct dec_zstd *z = (struct dec_zstd *)d;
     ZSTD_freeDCtx(z->dctx);
+    free(z->pend);
 }
 
 static const struct dec_ops zstd_ops = {"zstd", zstd_feed, zstd_finish, zstd_destroy};
