@@ -551,7 +551,10 @@ static void bench_digest(size_t chunk, const char *cfgname)
     struct cls_worker *w = make_worker(&cfg);
     struct cls_stream_opts o = {.content_type = "application/json", .excerpts = 1};
     uint64_t h = 1469598103934665603ull;
-    size_t found = 0;
+    size_t found = 0, lineno = 0;
+    /* DIGEST_DUMP=1: every finding on stderr (line, type, span, confidence),
+       to diff two builds when their digests differ */
+    int dump = getenv("DIGEST_DUMP") != NULL;
     FOR_LINES({
         struct cls_stream *s = NULL;
         if (cls_stream_new(w, &o, &s) != 0)
@@ -576,7 +579,11 @@ static void bench_digest(size_t chunk, const char *cfgname)
             h = fnv(h, f[i].decoders, strnlen(f[i].decoders, sizeof(f[i].decoders)));
             h = fnv(h, f[i].excerpt, strnlen(f[i].excerpt, sizeof(f[i].excerpt)));
             h = fnv(h, f[i].reason, strnlen(f[i].reason, sizeof(f[i].reason)));
+            if (dump)
+                fprintf(stderr, "%zu %s %llu %llu %u\n", lineno, f[i].type, (unsigned long long)f[i].start,
+                        (unsigned long long)f[i].end, (unsigned)f[i].confidence);
         }
+        lineno++;
         h = fnv(h, "|", 1);
         found += n;
         cls_stream_free(s);
