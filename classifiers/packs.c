@@ -338,7 +338,8 @@ const struct cls_pattern_def cls_patterns[] = {
          "HU[0-9]{8}|IE[0-9][A-Z0-9+*][0-9]{5}[A-Z]{1,2}|IT[0-9]{11}|LT(?:[0-9]{9}|[0-9]{12})|LU[0-9]{8}|"
          "LV[0-9]{11}|MT[0-9]{8}|NL[0-9]{9}B[0-9]{2}|PL[0-9]{10}|PT[0-9]{9}|RO[0-9]{2,10}|SE[0-9]{10}01|"
          "SI[0-9]{8}|SK[0-9]{10})" RBA,
-     cls_v_eu_vat, 0, CLS_WF_RUN6 | CLS_WF_UU | CLS_WF_UD, 2, 75, 95, 52, 0, 2, 0},
+     /* no digit run: RO takes 2 to 10 digits, old-style IE (IE8Z49289F) a run of 5 */
+     cls_v_eu_vat, 0, CLS_WF_UU | CLS_WF_UD, 2, 75, 95, 52, 0, 2, 0},
     /* pii-world */
     {T_IN_AADHAAR, LBN "[2-9][0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{4}" RBN, cls_v_in_aadhaar, 0, 0, 12, 0, 90, 44,
      CLS_PF_NEEDCTX, 0, 0},

@@ -965,8 +965,12 @@ int cls_v_eu_vat(const char *s, size_t n)
         return m == 8 && nd == 8;
     if ((a[0] == 'E' && a[1] == 'L') || (a[0] == 'E' && a[1] == 'E'))
         return m == 9 && nd == 9;
-    if (a[0] == 'I' && a[1] == 'E')
-        return (m == 8 || m == 9) && nd >= 6;
+    if (a[0] == 'I' && a[1] == 'E') { /* 8 or 9 chars; the old form's second may be '+' or '*' */
+        size_t sym = 0;
+        for (size_t i = 0; i < n; i++)
+            sym += s[i] == '+' || s[i] == '*';
+        return sym <= 1 && (m + sym == 8 || m + sym == 9) && nd >= 6;
+    }
     if (a[0] == 'C' && a[1] == 'Z')
         return m >= 8 && m <= 10 && nd == m;
     if (a[0] == 'S' && a[1] == 'K')

@@ -312,8 +312,52 @@ for _ in range(10):
     neg(sent(rand_alnum(9, string.ascii_uppercase + string.digits), "order "))
 
 R.shuffle(out)
+out_main = out
+
+# EU VAT numbers, appended after the shuffle from their own generator so the
+# entries above stay as they were. The RO form (2 to 10 digits) and the old
+# Irish form (IE8Z49289F) need not hold a run of 6 digits.
+R = random.Random(20261126)
+vat_out = []
+
+
+def vat_de():
+    d = [R.randint(1, 9)] + [R.randint(0, 9) for _ in range(7)]
+    p = 10
+    for x in d:
+        s = (x + p) % 10 or 10
+        p = (2 * s) % 11
+    c = 11 - p
+    return "DE" + "".join(map(str, d)) + str(0 if c == 10 else c)
+
+
+def vat_it():
+    body = rand_digits(10)
+    return "IT" + body + luhn_digit(body)
+
+
+out = vat_out
+for k in range(12):
+    if k < 4:
+        v = "RO" + str(R.randint(1, 9)) + rand_digits([1, 3, 4, 9][k])
+    elif k < 8:
+        v = "IE" + rand_digits(1) + ("+*" + string.ascii_uppercase)[k - 4 if k < 6 else R.randint(2, 27)] \
+            + rand_digits(5) + R.choice("ABCDEFGHW")
+    elif k < 10:
+        v = vat_de()
+    else:
+        v = vat_it()
+    pos("EU_VAT_NUMBER", v, text=sent(v, R.choice(["", "VAT ", "USt-IdNr. ", "TVA ", "cod TVA "])))
+for t in ["RO1", "ROM 2024", "RO12345678901", "IE12345", "DE12345678", "ROAD 66", "EUR 5540",
+          "IT" + rand_digits(12), "ATU1234567", "IE1234"]:
+    neg(sent(t))
+for _ in range(3):
+    v = vat_de()
+    neg(sent(v[:-1] + str((int(v[-1]) + 1) % 10), "VAT "))
+R.shuffle(vat_out)
+
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "labelled.jsonl")
 with open(path, "w") as f:
-    for o in out:
+    for o in out_main + vat_out:
         f.write(json.dumps(o, ensure_ascii=False) + "\n")
-print(f"wrote {len(out)} entries to {path}")
+print(f"wrote {len(out_main) + len(vat_out)} entries to {path}")

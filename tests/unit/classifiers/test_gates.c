@@ -49,12 +49,6 @@ static void check_text(const char *s, size_t n)
 {
     for (size_t i = 0; i < cls_n_patterns; i++) {
         const struct cls_pattern_def *d = &cls_patterns[i];
-        /* Known and reported, left as it is (fixing it changes findings):
-           EU_VAT_NUMBER requires a 6-digit run, which its RO (2 to 10
-           digits) and old-style IE (IE8Z49289F: a 5-digit run) forms need
-           not have, so those are not found. Its gates should be UU and UD. */
-        if (strcmp(cls_types[d->type].name, "EU_VAT_NUMBER") == 0)
-            continue;
         size_t off = 0;
         while (off < n) {
             int rc = pcre2_match(codes[i], (PCRE2_SPTR)s, n, off, 0, md, NULL);
@@ -124,7 +118,7 @@ static void test_shapes(void)
     size_t before = checked;
     for (int r = 0; r < 20000; r++) {
         size_t n = 0;
-        switch (rnd() % 11) {
+        switch (rnd() % 12) {
         case 0: /* BE national number, dotted */
             n = (size_t)snprintf(s, sizeof(s), "%c%c.%c%c.%c%c-%c%c%c.%c%c", dig(), dig(), dig(), dig(), dig(), dig(),
                                  dig(), dig(), dig(), dig(), dig());
@@ -213,6 +207,43 @@ static void test_shapes(void)
             n = 16;
             break;
         }
+        case 11: { /* EU VAT number: RO (2 to 10 digits), old-style IE, or any country's form */
+            /* d digit, b 0 or 1, a [A-Z0-9], u [A-Z], x [A-Z0-9+*], o [A-Z] or nothing */
+            static const char *const form[] = {
+                "ATUdddddddd", "BEbddddddddd", "BGddddddddd", "BGdddddddddd", "CYddddddddu", "CZdddddddd",
+                "CZddddddddd", "CZdddddddddd", "DEddddddddd", "DKdddddddd", "EEddddddddd", "ELddddddddd",
+                "ESadddddddda", "FIdddddddd", "FRaaddddddddd", "HRddddddddddd", "HUdddddddd", "IEdxddddduo",
+                "ITddddddddddd", "LTddddddddd", "LTdddddddddddd", "LUdddddddd", "LVddddddddddd", "MTdddddddd",
+                "NLdddddddddBdd", "PLdddddddddd", "PTddddddddd", "SEdddddddddd01", "SIdddddddd", "SKdddddddddd"};
+            static const char an[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+*";
+            unsigned kind = rnd() % 3;
+            if (kind == 0) { /* RO: 2 to 10 digits */
+                size_t nd = 2 + rnd() % 9;
+                s[n++] = 'R';
+                s[n++] = 'O';
+                for (size_t k = 0; k < nd; k++)
+                    s[n++] = dig();
+                s[n] = '\0';
+                break;
+            }
+            const char *f = kind == 1 ? "IEdxddddduo" : form[rnd() % (sizeof(form) / sizeof(form[0]))];
+            for (; *f; f++) {
+                switch (*f) {
+                case 'd': s[n++] = dig(); break;
+                case 'b': s[n++] = (char)('0' + rnd() % 2); break;
+                case 'a': s[n++] = an[rnd() % 36]; break;
+                case 'u': s[n++] = an[rnd() % 26]; break;
+                case 'x': s[n++] = an[rnd() % 38]; break;
+                case 'o':
+                    if (rnd() % 2)
+                        s[n++] = an[rnd() % 26];
+                    break;
+                default: s[n++] = *f; break;
+                }
+            }
+            s[n] = '\0';
+            break;
+        }
         default: { /* CN resident ID */
             static const char *const cent[] = {"18", "19", "20"};
             unsigned m = 1 + rnd() % 12, dd = rnd() % 32;
@@ -230,7 +261,7 @@ static void test_shapes(void)
     static const char *const shaped[] = {"BE_NATIONAL_NUMBER", "SE_PERSONAL_NUMBER", "FI_PERSONAL_IDENTITY_CODE",
                                          "BR_CPF", "KR_RRN", "CN_RESIDENT_ID", "PHONE",
                                          "UK_NATIONAL_INSURANCE_NUMBER", "CREDIT_DEBIT_CARD_NUMBER", "FR_NIR",
-                                         "IT_FISCAL_CODE"};
+                                         "IT_FISCAL_CODE", "EU_VAT_NUMBER"};
     for (size_t k = 0; k < sizeof(shaped) / sizeof(shaped[0]); k++) {
         size_t got = 0;
         for (size_t i = 0; i < cls_n_patterns; i++)

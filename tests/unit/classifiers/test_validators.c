@@ -166,6 +166,14 @@ static void test_eu(void)
     OK(cls_v_eu_vat, "ATU12345678");
     OK(cls_v_eu_vat, "NL123456789B01");
     NO(cls_v_eu_vat, "XX123456789");
+    OK(cls_v_eu_vat, "RO5540");
+    OK(cls_v_eu_vat, "RO87");
+    OK(cls_v_eu_vat, "IE8Z49289F");
+    OK(cls_v_eu_vat, "IE9+90838W");
+    OK(cls_v_eu_vat, "IE5*69144E");
+    OK(cls_v_eu_vat, "IE6388047V");
+    NO(cls_v_eu_vat, "IE9+*0838W");
+    NO(cls_v_eu_vat, "IE9+0838W");
 }
 
 static void test_world(void)
