@@ -462,9 +462,66 @@ static void window_features_scalar(const uint8_t *buf, size_t n, struct wfeat *w
 }
 
 #if defined(__x86_64__) || defined(__i386__)
+/* A window of at most 32 bytes (nearly all of them) in one function: the
+ * bytes past n cleared in the register (a 0 byte is in no class), which
+ * punctuation occurs from one OR of the compares (flag f in byte bit f:
+ * CLS_WF_AT .. CLS_WF_SPACE are bits 0 to 7), masks only for the classes
+ * the shapes and counts need. The same features as wf_impl's (the scalar
+ * twin, compared by test_scan_simd). */
+_Static_assert(CLS_WF_AT == 1u << FM_AT && CLS_WF_DOT == 1u << FM_DOT && CLS_WF_COLON == 1u << FM_COLON &&
+                   CLS_WF_DASH == 1u << FM_DASH && CLS_WF_PLUS == 1u << FM_PLUS && CLS_WF_SLASH == 1u << FM_SLASH &&
+                   CLS_WF_PAREN == 1u << FM_PAREN && CLS_WF_SPACE == 1u << FM_SPACE,
+               "wf32_avx2: punctuation flag f is bit f");
+__attribute__((target("avx2,popcnt"))) static void wf32_avx2(const uint8_t *buf, size_t n, struct wfeat *w)
+{
+    static const int8_t iota[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+                                    16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+    const __m256i in = _mm256_cmpgt_epi8(_mm256_set1_epi8((char)n), _mm256_loadu_si256((const __m256i *)(const void *)iota));
+    const __m256i v = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(const void *)buf), in);
+    __m256i c[FM__N];
+    for (unsigned f = 0; f < FM__N; f++)
+        c[f] = _mm256_cmpeq_epi8(v, _mm256_set1_epi8((char)fm_char[f]));
+    __m256i pres = _mm256_setzero_si256();
+    for (unsigned f = 0; f < 8; f++)
+        pres = _mm256_or_si256(pres, _mm256_and_si256(c[f], _mm256_set1_epi8((char)(1u << f))));
+    __m128i x = _mm_or_si128(_mm256_castsi256_si128(pres), _mm256_extracti128_si256(pres, 1));
+    x = _mm_or_si128(x, _mm_srli_si128(x, 8));
+    x = _mm_or_si128(x, _mm_srli_si128(x, 4));
+    x = _mm_or_si128(x, _mm_srli_si128(x, 2));
+    x = _mm_or_si128(x, _mm_srli_si128(x, 1));
+    uint32_t fl = (uint32_t)_mm_cvtsi128_si32(x) & 0xffu;
+    fl |= _mm256_movemask_epi8(c[FM_EQ]) ? CLS_WF_EQ : 0u;
+    const uint64_t dg = (uint32_t)_mm256_movemask_epi8(mm_range(v, '0', 9));
+    const uint64_t up = (uint32_t)_mm256_movemask_epi8(mm_range(v, 'A', 25));
+    const uint64_t dot = (uint32_t)_mm256_movemask_epi8(c[FM_DOT]), dash = (uint32_t)_mm256_movemask_epi8(c[FM_DASH]);
+    const uint64_t colon = (uint32_t)_mm256_movemask_epi8(c[FM_COLON]);
+    const uint64_t sep = (uint32_t)_mm256_movemask_epi8(c[FM_SPACE]) | dot | dash;
+    const uint64_t sx = (uint32_t)_mm256_movemask_epi8(c[FM_SLASH]) | dot | dash;
+    uint64_t r2 = dg & (dg >> 1), r4 = r2 & (r2 >> 2);
+    uint64_t u2 = up & (up >> 1), u4 = u2 & (u2 >> 2);
+    uint64_t au = up | dg, a2 = au & (au >> 1), a4 = a2 & (a2 >> 2);
+    uint64_t dsd2 = (dg << 1) & sx & (dg >> 1);
+    fl |= (r4 ? CLS_WF_RUN4 : 0u) | ((r4 & (r2 >> 4)) ? CLS_WF_RUN6 : 0u) | ((r4 & (r4 >> 3)) ? CLS_WF_RUN7 : 0u) |
+          ((r4 & (r4 >> 4)) ? CLS_WF_RUN8 : 0u) | (__builtin_popcountll(dot) >= 3 ? CLS_WF_3DOTS : 0u) |
+          (__builtin_popcountll(colon | dash) >= 5 ? CLS_WF_SEP5 : 0u) |
+          (__builtin_popcountll(colon) >= 2 ? CLS_WF_COLON2 : 0u);
+    fl |= (((dg << 1) & up) ? CLS_WF_DU : 0u) | (((up << 1) & dg) ? CLS_WF_UD : 0u) | (u2 ? CLS_WF_UU : 0u) |
+          (((dg << 2) & (sep << 1) & dg) ? CLS_WF_DSD : 0u) | (((dg << 2) & (dash << 1) & up) ? CLS_WF_DDU : 0u) |
+          (__builtin_popcountll((dg << 1) & dot & (dg >> 1)) >= 3 ? CLS_WF_IP3 : 0u) |
+          ((u4 & (u2 >> 4)) ? CLS_WF_UP6 : 0u) | ((a4 & (a2 >> 4)) ? CLS_WF_AU6 : 0u) |
+          (__builtin_popcountll(dsd2) >= 2 ? CLS_WF_DSD2 : 0u);
+    w->ndig = (uint32_t)__builtin_popcountll(dg);
+    w->nup = (uint32_t)__builtin_popcountll(up);
+    w->flags = fl;
+}
+
 __attribute__((target("avx2,popcnt"))) static void window_features_avx2(const uint8_t *buf, size_t n,
                                                                        struct wfeat *w)
 {
+    if (n <= 32) {
+        wf32_avx2(buf, n, w);
+        return;
+    }
     wf_impl(buf, n, w, feat_masks_avx2, feat_masks32_avx2);
 }
 #endif
