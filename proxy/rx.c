@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <event2/bufferevent_ssl.h>
@@ -62,7 +63,7 @@ static void rx_cb(evutil_socket_t fd, short what, void *arg)
     struct px_rx *rx = arg;
     struct bufferevent *bev = rx->bev;
     struct evbuffer *in = bufferevent_get_input(bev);
-    size_t want = PX_RX_MAX;
+    size_t want = rx->bulk ? PX_RX_BULK : PX_RX_MAX;
     if (rx->high) {
         size_t len = evbuffer_get_length(in);
         if (len >= rx->high) {
@@ -72,18 +73,56 @@ static void rx_cb(evutil_socket_t fd, short what, void *arg)
         if (rx->high - len < want)
             want = rx->high - len;
     }
-    /* Read onto the stack, then append: the input's chains are then sized
-     * to what arrived (a small request's chain comes from malloc's per-thread
-     * cache), not to what might have. */
-    uint8_t buf[PX_RX_MAX];
-    ssize_t n = read(fd, buf, want);
-    int err = errno;
-    if (n > 0) {
-        /* libevent keeps the end of a socket bufferevent's input frozen
-         * outside its own reads; so do we, outside ours. */
+    ssize_t n;
+    int err, added;
+    /* libevent keeps the end of a socket bufferevent's input frozen outside
+     * its own reads; so do we, outside ours. */
+    if (want > PX_RX_MAX) {
+        /* Bulk (the last read filled PX_RX_MAX): straight into the input. */
+        struct evbuffer_iovec v[2];
         evbuffer_unfreeze(in, 0);
-        int added = evbuffer_add(in, buf, (size_t)n);
+        int nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
+        n = -1;
+        err = ENOMEM;
+        if (nv > 0) {
+            struct iovec iov[2];
+            size_t room = want;
+            for (int i = 0; i < nv; i++) {
+                iov[i].iov_base = v[i].iov_base;
+                iov[i].iov_len = v[i].iov_len < room ? v[i].iov_len : room;
+                room -= iov[i].iov_len;
+            }
+            n = readv(fd, iov, nv);
+            err = errno;
+        }
+        added = 0;
+        if (n > 0) {
+            size_t left = (size_t)n;
+            int used = 0;
+            for (; used < nv && left > 0; used++) {
+                if (v[used].iov_len > left)
+                    v[used].iov_len = left;
+                left -= v[used].iov_len;
+            }
+            added = evbuffer_commit_space(in, v, used);
+        }
         evbuffer_freeze(in, 0);
+    } else {
+        /* Read onto the stack, then append: the input's chains are then
+         * sized to what arrived (a small request's chain comes from
+         * malloc's per-thread cache), not to what might have. */
+        uint8_t buf[PX_RX_MAX];
+        n = read(fd, buf, want);
+        err = errno;
+        added = 0;
+        if (n > 0) {
+            evbuffer_unfreeze(in, 0);
+            added = evbuffer_add(in, buf, (size_t)n);
+            evbuffer_freeze(in, 0);
+        }
+    }
+    if (n > 0) {
+        rx->bulk = (size_t)n >= PX_RX_MAX;
         if (added == 0) {
             if (rx_full(rx, in))
                 rx_suspend(rx, in);
@@ -127,6 +166,7 @@ int px_rx_attach(struct px_rx *rx, struct event_base *base, struct bufferevent *
     rx->high = high;
     rx->attached = 1;
     rx->added = 0;
+    rx->bulk = 0;
     rx->want = (bufferevent_get_enabled(bev) & EV_READ) != 0;
     bufferevent_disable(bev, EV_READ);
     bufferevent_setwatermark(bev, EV_READ, 0, 0);

@@ -6,8 +6,9 @@
  * request that is two system calls more than the reads themselves (one per
  * side, ~0.2 µs each on these VMs), and a large body costs two calls per
  * 4 KiB. A px_rx takes over the reading of one socket bufferevent: its own
- * persistent read event reads up to PX_RX_MAX bytes per call, appends them
- * to the bufferevent's input buffer and calls the bufferevent's own read
+ * persistent read event reads up to PX_RX_MAX bytes per call (PX_RX_BULK
+ * while data keeps coming), appends them to the bufferevent's input buffer
+ * and calls the bufferevent's own read
  * callback, or its event callback with BEV_EVENT_READING|EOF or |ERROR,
  * exactly as libevent would (both disable reading first). A read high-water
  * mark suspends reading until the input has been drained below it. Writing
@@ -28,6 +29,9 @@
 /* Bytes per read(2), at most (libevent's own reads stop at 4096): what a
  * 16 KiB chain of libevent's holds after its header. */
 #define PX_RX_MAX 16256u
+/* After a read that filled PX_RX_MAX (a body or a tunnel in flight), reads
+ * go straight into the input, up to a 64 KiB chain at a time. */
+#define PX_RX_BULK (65536u - 128u)
 
 struct px_rx {
     struct event ev;             /* EV_READ|EV_PERSIST on the socket while attached */
@@ -37,6 +41,7 @@ struct px_rx {
     unsigned attached : 1;
     unsigned want : 1;           /* reading enabled by the owner */
     unsigned added : 1;          /* ev is pending */
+    unsigned bulk : 1;           /* the last read filled PX_RX_MAX */
 };
 
 /* Take over reading of bev (a socket bufferevent with its fd set). Its read

@@ -166,6 +166,10 @@ struct px_pipe *px_pipe_new(struct event_base *base, struct bufferevent *a, stru
     bufferevent_enable(b, EV_READ | EV_WRITE);
     px_rx_attach(&p->ra, base, a); /* plain sockets only; otherwise libevent reads */
     px_rx_attach(&p->rb, base, b);
+    /* libevent writes at most 16 KiB per writable event: a bulk tunnel
+       would pay an event-loop pass per 16 KiB. */
+    bufferevent_set_max_single_write(a, PX_TUNNEL_WM);
+    bufferevent_set_max_single_write(b, PX_TUNNEL_WM);
     pipe_touch(p);
     /* Bytes already buffered on either side (e.g. a TLS ClientHello sent right
      * behind the CONNECT) go through now. */
