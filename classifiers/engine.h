@@ -67,6 +67,7 @@ enum cls_wflag {
     CLS_WF_AU6 = 1u << 22,   /* six of [A-Z0-9] in a row */
     CLS_WF_DSD2 = 1u << 23,  /* two or more of digit, one of "./-", digit */
     CLS_WF_COLON2 = 1u << 24, /* two or more ':' (exact at any length) */
+    CLS_WF_UUD = 1u << 25,   /* two upper-case letters, then a digit */
 };
 
 /* Literal anchor groups (bits of a window's anchor mask). */

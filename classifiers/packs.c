@@ -262,8 +262,7 @@ static int v_email(const char *s, size_t n)
  * for every possible match: a shape flag (CLS_WF_DU, ...) may be required
  * only where the regex cannot match without that shape (PHONE: the
  * "[0-9]{2}[ .-][0-9]{4}" tail; IT_CF: "[A-Z]{6}"; DATE_OF_BIRTH: two
- * separators between digits; EU_VAT: two letters then a letter-to-digit
- * step; ...). */
+ * separators between digits; EU_VAT: two capitals then a digit; ...). */
 const struct cls_pattern_def cls_patterns[] = {
     {T_EMAIL,
      "(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
@@ -332,14 +331,17 @@ const struct cls_pattern_def cls_patterns[] = {
     {T_PT_NIF, LBN "[0-9]{9}" RBN, cls_v_pt_nif, 0, 0, 9, 0, 85, 34, CLS_PF_NEEDCTX, 0, 0},
     {T_IE_PPS, LBN "[0-9]{7}[A-W][A-IW]?" RBA, cls_v_ie_pps, 0, CLS_WF_RUN7 | CLS_WF_DU, 7, 70, 90, 40, 0,
      1, 0},
+    /* EU VAT numbers: every form has two capitals then a digit (the prefix, or ATU1, ESX1,
+       FRAB1); every form but RO's (2 to 10 digits) a run of at least 5 digits (old-style
+       IE8Z49289F), so RO is a pattern of its own */
     {T_EU_VAT,
      LBA "(?:ATU[0-9]{8}|BE[01][0-9]{9}|BG[0-9]{9,10}|CY[0-9]{8}[A-Z]|CZ[0-9]{8,10}|DE[0-9]{9}|DK[0-9]{8}|"
          "EE[0-9]{9}|EL[0-9]{9}|ES[A-Z0-9][0-9]{7}[A-Z0-9]|FI[0-9]{8}|FR[A-Z0-9]{2}[0-9]{9}|HR[0-9]{11}|"
          "HU[0-9]{8}|IE[0-9][A-Z0-9+*][0-9]{5}[A-Z]{1,2}|IT[0-9]{11}|LT(?:[0-9]{9}|[0-9]{12})|LU[0-9]{8}|"
-         "LV[0-9]{11}|MT[0-9]{8}|NL[0-9]{9}B[0-9]{2}|PL[0-9]{10}|PT[0-9]{9}|RO[0-9]{2,10}|SE[0-9]{10}01|"
+         "LV[0-9]{11}|MT[0-9]{8}|NL[0-9]{9}B[0-9]{2}|PL[0-9]{10}|PT[0-9]{9}|SE[0-9]{10}01|"
          "SI[0-9]{8}|SK[0-9]{10})" RBA,
-     /* no digit run: RO takes 2 to 10 digits, old-style IE (IE8Z49289F) a run of 5 */
-     cls_v_eu_vat, 0, CLS_WF_UU | CLS_WF_UD, 2, 75, 95, 52, 0, 2, 0},
+     cls_v_eu_vat, 0, CLS_WF_UUD | CLS_WF_RUN4, 5, 75, 95, 52, 0, 2, 0},
+    {T_EU_VAT, LBA "RO[0-9]{2,10}" RBA, cls_v_eu_vat, 0, CLS_WF_UUD, 2, 75, 95, 52, 0, 2, 0},
     /* pii-world */
     {T_IN_AADHAAR, LBN "[2-9][0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{4}" RBN, cls_v_in_aadhaar, 0, 0, 12, 0, 90, 44,
      CLS_PF_NEEDCTX, 0, 0},

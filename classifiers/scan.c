@@ -375,7 +375,7 @@ static inline __attribute__((always_inline)) void wf_impl(const uint8_t *buf, si
               (__builtin_popcountll(colon) >= 2 ? CLS_WF_COLON2 : 0u);
         fl |= (((dg << 1) & up) ? CLS_WF_DU : 0u) | (((up << 1) & dg) ? CLS_WF_UD : 0u) |
               (u2 ? CLS_WF_UU : 0u) | (((dg << 2) & (sep << 1) & dg) ? CLS_WF_DSD : 0u) |
-              (((dg << 2) & (dash << 1) & up) ? CLS_WF_DDU : 0u) |
+              (((dg << 2) & (dash << 1) & up) ? CLS_WF_DDU : 0u) | ((u2 & (dg >> 2)) ? CLS_WF_UUD : 0u) |
               (__builtin_popcountll((dg << 1) & dot & (dg >> 1)) >= 3 ? CLS_WF_IP3 : 0u) |
               ((u4 & (u2 >> 4)) ? CLS_WF_UP6 : 0u) | ((a4 & (a2 >> 4)) ? CLS_WF_AU6 : 0u) |
               (__builtin_popcountll(dsd2) >= 2 ? CLS_WF_DSD2 : 0u);
@@ -408,10 +408,12 @@ static inline __attribute__((always_inline)) void wf_impl(const uint8_t *buf, si
         /* the masks shifted up by one and two, the block before's top bits
            shifted in (it was a full block) */
         uint64_t dg1 = d << 1 | pdg >> 63, dg2 = d << 2 | pdg >> 62, up1 = up << 1 | pup >> 63;
+        uint64_t up2 = up << 2 | pup >> 62;
         uint64_t sep1 = sep << 1 | psep >> 63, dash1 = dash << 1 | pdash >> 63, dot1 = dot << 1 | pdot >> 63;
         uint64_t sx1 = sx << 1 | psx >> 63;
         shp |= ((dg1 & up) ? CLS_WF_DU : 0u) | ((up1 & d) ? CLS_WF_UD : 0u) | ((up1 & up) ? CLS_WF_UU : 0u) |
-               ((dg2 & sep1 & d) ? CLS_WF_DSD : 0u) | ((dg2 & dash1 & up) ? CLS_WF_DDU : 0u);
+               ((dg2 & sep1 & d) ? CLS_WF_DSD : 0u) | ((dg2 & dash1 & up) ? CLS_WF_DDU : 0u) |
+               ((up2 & up1 & d) ? CLS_WF_UUD : 0u);
         nip += (uint32_t)__builtin_popcountll(dg2 & dot1 & d);
         ndsd2 += (uint32_t)__builtin_popcountll(dg2 & sx1 & d);
         /* six in a row: inside the block, or the run reaching the block's
@@ -507,6 +509,7 @@ __attribute__((target("avx2,popcnt"))) static void wf32_avx2(const uint8_t *buf,
           (__builtin_popcountll(colon) >= 2 ? CLS_WF_COLON2 : 0u);
     fl |= (((dg << 1) & up) ? CLS_WF_DU : 0u) | (((up << 1) & dg) ? CLS_WF_UD : 0u) | (u2 ? CLS_WF_UU : 0u) |
           (((dg << 2) & (sep << 1) & dg) ? CLS_WF_DSD : 0u) | (((dg << 2) & (dash << 1) & up) ? CLS_WF_DDU : 0u) |
+          ((u2 & (dg >> 2)) ? CLS_WF_UUD : 0u) |
           (__builtin_popcountll((dg << 1) & dot & (dg >> 1)) >= 3 ? CLS_WF_IP3 : 0u) |
           ((u4 & (u2 >> 4)) ? CLS_WF_UP6 : 0u) | ((a4 & (a2 >> 4)) ? CLS_WF_AU6 : 0u) |
           (__builtin_popcountll(dsd2) >= 2 ? CLS_WF_DSD2 : 0u);

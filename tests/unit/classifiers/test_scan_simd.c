@@ -65,6 +65,8 @@ static void naive(const uint8_t *b, size_t n, uint32_t out[3])
             }
             if (i + 2 < n) {
                 uint8_t m = b[i + 1];
+                if (is_u(b[i]) && is_u(m) && is_d(b[i + 2]))
+                    fl |= CLS_WF_UUD;
                 if (is_d(b[i]) && (m == ' ' || m == '.' || m == '-') && is_d(b[i + 2]))
                     fl |= CLS_WF_DSD;
                 if (is_d(b[i]) && m == '-' && is_u(b[i + 2]))
@@ -117,7 +119,7 @@ int main(void)
     /* each shape alone in neutral bytes, straddling the 64-byte block
        edges of long windows at every offset near them */
     static const char *const shapes[] = {"1A", "A1", "AB", "1 2", "1.2", "1-2", "1-A", "1.2.3.4", "1/2/3",
-                                         "ABCDEF", "AB12CD", "1234567", "12345678"};
+                                         "ABCDEF", "AB12CD", "1234567", "12345678", "AB1"};
     for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
         size_t sl = strlen(shapes[k]);
         for (size_t n = 60; n <= 200; n += 7)
