@@ -59,8 +59,18 @@ def eq(got, want, what):
         raise TestFailure(f"{what}: got {got!r}, want {want!r}")
 
 
+# Waits are for events that normally take milliseconds; a sanitizer build on
+# a loaded 2-CPU machine (other tests, benchmarks) can be many times slower,
+# so every wait_until budget is multiplied by this (SGW_WAIT_SCALE, default
+# 3). A longer budget only delays a failure; a passing check returns as soon
+# as its condition holds.
+WAIT_SCALE = float(os.environ.get("SGW_WAIT_SCALE", "3"))
+
+
 def wait_until(pred, timeout, what, interval=0.05):
-    """Polls pred() until it is truthy or timeout seconds pass (then fails)."""
+    """Polls pred() until it is truthy or timeout x WAIT_SCALE seconds pass
+    (then fails)."""
+    timeout *= WAIT_SCALE
     deadline = time.monotonic() + timeout
     while True:
         v = pred()
