@@ -342,6 +342,33 @@ static inline uint64_t low_bits(size_t k)
 }
 
 
+/* The features of a window that fits one 64-bit block of masks (digits,
+ * capitals, '.', '-', ':', separators, and sx = '.', '-' or '/'): runs by
+ * shifted ANDs, counts by popcount. fl holds the presence flags already
+ * found. Shared by the generic one-block path and the 32-byte AVX2 one. */
+static inline __attribute__((always_inline)) void block_features(uint64_t dg, uint64_t up, uint64_t dot,
+                                                                 uint64_t dash, uint64_t colon, uint64_t sep,
+                                                                 uint64_t sx, uint32_t fl, struct wfeat *w)
+{
+    uint64_t r2 = dg & (dg >> 1), r4 = r2 & (r2 >> 2);
+    uint64_t u2 = up & (up >> 1), u4 = u2 & (u2 >> 2);
+    uint64_t au = up | dg, a2 = au & (au >> 1), a4 = a2 & (a2 >> 2);
+    uint64_t dsd2 = (dg << 1) & sx & (dg >> 1);
+    fl |= (r4 ? CLS_WF_RUN4 : 0u) | ((r4 & (r2 >> 4)) ? CLS_WF_RUN6 : 0u) | ((r4 & (r4 >> 3)) ? CLS_WF_RUN7 : 0u) |
+          ((r4 & (r4 >> 4)) ? CLS_WF_RUN8 : 0u) | (__builtin_popcountll(dot) >= 3 ? CLS_WF_3DOTS : 0u) |
+          (__builtin_popcountll(colon | dash) >= 5 ? CLS_WF_SEP5 : 0u) |
+          (__builtin_popcountll(colon) >= 2 ? CLS_WF_COLON2 : 0u);
+    fl |= (((dg << 1) & up) ? CLS_WF_DU : 0u) | (((up << 1) & dg) ? CLS_WF_UD : 0u) | (u2 ? CLS_WF_UU : 0u) |
+          (((dg << 2) & (sep << 1) & dg) ? CLS_WF_DSD : 0u) | (((dg << 2) & (dash << 1) & up) ? CLS_WF_DDU : 0u) |
+          ((u2 & (dg >> 2)) ? CLS_WF_UUD : 0u) |
+          (__builtin_popcountll((dg << 1) & dot & (dg >> 1)) >= 3 ? CLS_WF_IP3 : 0u) |
+          ((u4 & (u2 >> 4)) ? CLS_WF_UP6 : 0u) | ((a4 & (a2 >> 4)) ? CLS_WF_AU6 : 0u) |
+          (__builtin_popcountll(dsd2) >= 2 ? CLS_WF_DSD2 : 0u);
+    w->ndig = (uint32_t)__builtin_popcountll(dg);
+    w->nup = (uint32_t)__builtin_popcountll(up);
+    w->flags = fl;
+}
+
 /* the features of buf[0, n): buf must be readable up to n rounded up to 64.
  * Instantiated per instruction set (fm is a constant there, inlined; the
  * popcounts become single instructions where the CPU has them). */
@@ -363,25 +390,9 @@ static inline __attribute__((always_inline)) void wf_impl(const uint8_t *buf, si
         uint32_t fl = 0;
         for (unsigned f = 0; f < FM__N; f++)
             fl |= fm_flag[f] & (0u - (uint32_t)((m.ch[f] & valid) != 0));
-        uint64_t r2 = dg & (dg >> 1), r4 = r2 & (r2 >> 2);
         uint64_t sep = (m.ch[FM_SPACE] & valid) | dot | dash;
-        uint64_t u2 = up & (up >> 1), u4 = u2 & (u2 >> 2);
-        uint64_t au = up | dg, a2 = au & (au >> 1), a4 = a2 & (a2 >> 2);
-        uint64_t dsd2 = (dg << 1) & (dot | dash | (m.ch[FM_SLASH] & valid)) & (dg >> 1);
-        fl |= (r4 ? CLS_WF_RUN4 : 0u) | ((r4 & (r2 >> 4)) ? CLS_WF_RUN6 : 0u) |
-              ((r4 & (r4 >> 3)) ? CLS_WF_RUN7 : 0u) | ((r4 & (r4 >> 4)) ? CLS_WF_RUN8 : 0u) |
-              (__builtin_popcountll(dot) >= 3 ? CLS_WF_3DOTS : 0u) |
-              (__builtin_popcountll(colon | dash) >= 5 ? CLS_WF_SEP5 : 0u) |
-              (__builtin_popcountll(colon) >= 2 ? CLS_WF_COLON2 : 0u);
-        fl |= (((dg << 1) & up) ? CLS_WF_DU : 0u) | (((up << 1) & dg) ? CLS_WF_UD : 0u) |
-              (u2 ? CLS_WF_UU : 0u) | (((dg << 2) & (sep << 1) & dg) ? CLS_WF_DSD : 0u) |
-              (((dg << 2) & (dash << 1) & up) ? CLS_WF_DDU : 0u) | ((u2 & (dg >> 2)) ? CLS_WF_UUD : 0u) |
-              (__builtin_popcountll((dg << 1) & dot & (dg >> 1)) >= 3 ? CLS_WF_IP3 : 0u) |
-              ((u4 & (u2 >> 4)) ? CLS_WF_UP6 : 0u) | ((a4 & (a2 >> 4)) ? CLS_WF_AU6 : 0u) |
-              (__builtin_popcountll(dsd2) >= 2 ? CLS_WF_DSD2 : 0u);
-        w->ndig = (uint32_t)__builtin_popcountll(dg);
-        w->nup = (uint32_t)__builtin_popcountll(up);
-        w->flags = fl;
+        uint64_t sx = dot | dash | (m.ch[FM_SLASH] & valid);
+        block_features(dg, up, dot, dash, colon, sep, sx, fl, w);
         return;
     }
     /* longer windows: block by block, with what a shape needs of the block
@@ -499,23 +510,7 @@ __attribute__((target("avx2,popcnt"))) static void wf32_avx2(const uint8_t *buf,
     const uint64_t colon = (uint32_t)_mm256_movemask_epi8(c[FM_COLON]);
     const uint64_t sep = (uint32_t)_mm256_movemask_epi8(c[FM_SPACE]) | dot | dash;
     const uint64_t sx = (uint32_t)_mm256_movemask_epi8(c[FM_SLASH]) | dot | dash;
-    uint64_t r2 = dg & (dg >> 1), r4 = r2 & (r2 >> 2);
-    uint64_t u2 = up & (up >> 1), u4 = u2 & (u2 >> 2);
-    uint64_t au = up | dg, a2 = au & (au >> 1), a4 = a2 & (a2 >> 2);
-    uint64_t dsd2 = (dg << 1) & sx & (dg >> 1);
-    fl |= (r4 ? CLS_WF_RUN4 : 0u) | ((r4 & (r2 >> 4)) ? CLS_WF_RUN6 : 0u) | ((r4 & (r4 >> 3)) ? CLS_WF_RUN7 : 0u) |
-          ((r4 & (r4 >> 4)) ? CLS_WF_RUN8 : 0u) | (__builtin_popcountll(dot) >= 3 ? CLS_WF_3DOTS : 0u) |
-          (__builtin_popcountll(colon | dash) >= 5 ? CLS_WF_SEP5 : 0u) |
-          (__builtin_popcountll(colon) >= 2 ? CLS_WF_COLON2 : 0u);
-    fl |= (((dg << 1) & up) ? CLS_WF_DU : 0u) | (((up << 1) & dg) ? CLS_WF_UD : 0u) | (u2 ? CLS_WF_UU : 0u) |
-          (((dg << 2) & (sep << 1) & dg) ? CLS_WF_DSD : 0u) | (((dg << 2) & (dash << 1) & up) ? CLS_WF_DDU : 0u) |
-          ((u2 & (dg >> 2)) ? CLS_WF_UUD : 0u) |
-          (__builtin_popcountll((dg << 1) & dot & (dg >> 1)) >= 3 ? CLS_WF_IP3 : 0u) |
-          ((u4 & (u2 >> 4)) ? CLS_WF_UP6 : 0u) | ((a4 & (a2 >> 4)) ? CLS_WF_AU6 : 0u) |
-          (__builtin_popcountll(dsd2) >= 2 ? CLS_WF_DSD2 : 0u);
-    w->ndig = (uint32_t)__builtin_popcountll(dg);
-    w->nup = (uint32_t)__builtin_popcountll(up);
-    w->flags = fl;
+    block_features(dg, up, dot, dash, colon, sep, sx, fl, w);
 }
 
 __attribute__((target("avx2,popcnt"))) static void window_features_avx2(const uint8_t *buf, size_t n,
