@@ -85,19 +85,28 @@ static struct bufferevent *pair_bev(struct event_base *base, int *peer)
     return bufferevent_socket_new(base, sv[0], BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 }
 
+/* A socket pair's bufferevent with the recording callbacks, rx cleared. */
+static struct bufferevent *pair_setup(struct event_base *base, int *peer, struct seen *s,
+                                      struct px_rx *rx)
+{
+    struct bufferevent *bev = pair_bev(base, peer);
+    CHECK(bev != NULL);
+    memset(rx, 0, sizeof(*rx));
+    if (bev)
+        bufferevent_setcb(bev, on_read, NULL, on_event, s);
+    return bev;
+}
+
 /* Intact and in order, small pieces and one large write, through the
  * bufferevent's own read callback; then EOF once. */
 static void test_bytes_and_eof(struct event_base *base)
 {
     int peer = -1;
-    struct bufferevent *bev = pair_bev(base, &peer);
-    CHECK(bev != NULL);
-    if (!bev)
-        return;
     struct seen s = {0};
     struct px_rx rx;
-    memset(&rx, 0, sizeof(rx));
-    bufferevent_setcb(bev, on_read, NULL, on_event, &s);
+    struct bufferevent *bev = pair_setup(base, &peer, &s, &rx);
+    if (!bev)
+        return;
     bufferevent_enable(bev, EV_READ);
     CHECK(px_rx_attach(&rx, base, bev) == 0);
     CHECK(!(bufferevent_get_enabled(bev) & EV_READ)); /* libevent no longer reads */
@@ -143,14 +152,11 @@ static void test_bytes_and_eof(struct event_base *base)
 static void test_high_mark(struct event_base *base)
 {
     int peer = -1;
-    struct bufferevent *bev = pair_bev(base, &peer);
-    CHECK(bev != NULL);
-    if (!bev)
-        return;
     struct seen s = {0};
     struct px_rx rx;
-    memset(&rx, 0, sizeof(rx));
-    bufferevent_setcb(bev, on_read, NULL, on_event, &s);
+    struct bufferevent *bev = pair_setup(base, &peer, &s, &rx);
+    if (!bev)
+        return;
     bufferevent_setwatermark(bev, EV_READ, 0, 1000);
     CHECK(px_rx_attach(&rx, base, bev) == 0); /* the mark carries over */
     px_rx_enable(&rx, bev);
