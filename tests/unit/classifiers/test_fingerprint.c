@@ -6,14 +6,7 @@
 #include "classifiers/classifiers.h"
 #include "common/sgw.h"
 
-static int failures;
-#define CHECK(c)                                                                 \
-    do {                                                                         \
-        if (!(c)) {                                                              \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
+#include "../check.h"
 
 /* Normalises s; returns the normal form as a C string ("" when rejected). */
 static const char *norm(const char *s)

@@ -8,14 +8,7 @@
 
 #include "proxy/h1.h"
 
-static int failures;
-#define CHECK(c)                                                                 \
-    do {                                                                         \
-        if (!(c)) {                                                              \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
+#include "../check.h"
 #define CHECKV(c, name)                                                                 \
     do {                                                                                \
         if (!(c)) {                                                                     \

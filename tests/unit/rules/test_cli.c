@@ -8,14 +8,7 @@
 
 #include "rules/rules.h"
 
-static int failures;
-#define CHECK(c)                                                                 \
-    do {                                                                         \
-        if (!(c)) {                                                              \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
+#include "../check.h"
 
 static char g_base[] = "/tmp/sgw-test-cli-XXXXXX";
 static char g_out[8192], g_err[8192];

@@ -14,14 +14,7 @@
 #include "rules/internal.h"
 #include "store/store.h"
 
-static int failures;
-#define CHECK(c)                                                                 \
-    do {                                                                         \
-        if (!(c)) {                                                              \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
+#include "../check.h"
 
 static char g_base[] = "/tmp/sgw-test-eval-XXXXXX";
 static char g_dir[600];

@@ -10,14 +10,7 @@
 #include "rules/internal.h"
 #include "store/store.h"
 
-static int failures;
-#define CHECK(c)                                                                 \
-    do {                                                                         \
-        if (!(c)) {                                                              \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
+#include "../check.h"
 
 /* Parses src as "p.yaml"; returns the rc, the error text in *msgs (owned). */
 static int parse(const char *src, char **msgs, size_t *nerr, struct rl_policy **out)

@@ -8,14 +8,7 @@
 
 #include "store/store.h"
 
-static int failures;
-#define CHECK(c)                                                                 \
-    do {                                                                         \
-        if (!(c)) {                                                              \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
+#include "../check.h"
 
 static const char *const k_dbs[] = {"meta", "items"};
 
