@@ -15,5 +15,13 @@ static int failures;
             failures++;                                                                            \
         }                                                                                          \
     } while (0)
+/* FAIL("format", ...): an unconditional failure with a message of its own. */
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                                            \
+        fprintf(stderr, __VA_ARGS__);                                                              \
+        fputc('\n', stderr);                                                                       \
+        failures++;                                                                                \
+    } while (0)
 
 #endif

@@ -12,16 +12,7 @@
 #include "classifiers/classifiers.h"
 #include "classifiers/engine.h"
 #include "common/sgw.h"
-
-static int failures;
-
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                                            \
-        fprintf(stderr, __VA_ARGS__);                                                              \
-        fputc('\n', stderr);                                                                       \
-        failures++;                                                                                \
-    } while (0)
+#include "../check.h"
 
 struct result {
     struct cls_finding f[1100];

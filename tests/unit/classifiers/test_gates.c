@@ -14,18 +14,10 @@
 
 #include "classifiers/classifiers.h"
 #include "classifiers/engine.h"
+#include "../check.h"
 
-static int failures;
 static size_t checked;
 static size_t per_pattern[256]; /* matches checked per pattern */
-
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                                            \
-        fprintf(stderr, __VA_ARGS__);                                                              \
-        fputc('\n', stderr);                                                                       \
-        failures++;                                                                                \
-    } while (0)
 
 static pcre2_code *codes[256];
 static pcre2_match_data *md;

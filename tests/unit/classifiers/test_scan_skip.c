@@ -13,17 +13,9 @@
 
 #include "classifiers/classifiers.h"
 #include "classifiers/engine.h"
+#include "../check.h"
 
-static int failures;
 static unsigned long long skipped_total;
-
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                                            \
-        fprintf(stderr, __VA_ARGS__);                                                              \
-        fputc('\n', stderr);                                                                       \
-        failures++;                                                                                \
-    } while (0)
 
 static unsigned rnd(void)
 {
