@@ -169,15 +169,10 @@ static void conn_kick(struct px_conn *c)
     event_active(c->kick, EV_TIMEOUT, 1);
 }
 
-static void conn_timer_set(struct px_conn *c, enum px_conn_timer mode, int ms)
+void px_conn_timer(struct px_conn *c, enum px_conn_timer mode, int ms)
 {
     c->tmode = mode;
-    if (mode == PX_TM_NONE || ms <= 0) {
-        evtimer_del(c->timer);
-        return;
-    }
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    evtimer_add(c->timer, &tv);
+    px_deadline_set(&c->tdl, mode == PX_TM_NONE ? 0 : ms);
 }
 
 static struct px_config *conn_cfg(const struct px_conn *c)
@@ -191,7 +186,7 @@ static void req_timer_set(struct px_req *r, enum px_conn_timer mode, int ms)
     if (r->d_sid)
         px_h2d_timer_set(r, (int)mode, ms);
     else
-        conn_timer_set(r->conn, mode, ms);
+        px_conn_timer(r->conn, mode, ms);
 }
 
 /* Request storage (~6 KiB: the parsed head with its header table, candidate
@@ -423,7 +418,7 @@ void px_conn_close(struct px_conn *c)
     c->dead = 1;
     if (c->bev && !c->pipe) {
         px_rx_disable(&c->rx, c->bev);
-        bufferevent_disable(c->bev, EV_WRITE);
+        px_tx_disable(&c->tx, c->bev);
     }
     conn_kick(c);
 }
@@ -445,10 +440,10 @@ static void conn_linger(struct px_conn *c)
     shutdown(fd, SHUT_WR);
     struct evbuffer *in = bufferevent_get_input(c->bev);
     evbuffer_drain(in, evbuffer_get_length(in));
-    bufferevent_disable(c->bev, EV_WRITE);
+    px_tx_disable(&c->tx, c->bev);
     px_rx_set_high(&c->rx, c->bev, 0);
     px_rx_enable(&c->rx, c->bev);
-    conn_timer_set(c, PX_TM_LINGER, PX_LINGER_MS);
+    px_conn_timer(c, PX_TM_LINGER, PX_LINGER_MS);
 }
 
 /* Close once everything queued for the client has been written. */
@@ -457,18 +452,15 @@ static void conn_close_after_flush(struct px_conn *c)
     if (c->dead)
         return;
     c->closing = 1;
-    conn_timer_set(c, PX_TM_NONE, 0);
+    px_conn_timer(c, PX_TM_NONE, 0);
     px_rx_disable(&c->rx, c->bev);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
         conn_linger(c);
         return;
     }
-    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    px_tx_set_low(&c->tx, c->bev, 0);
     /* Do not wait forever on a client that stopped reading. */
-    struct timeval tv = {conn_cfg(c)->idle_timeout_ms / 1000,
-                         (conn_cfg(c)->idle_timeout_ms % 1000) * 1000};
-    c->tmode = PX_TM_RESP;
-    evtimer_add(c->timer, &tv);
+    px_conn_timer(c, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
 }
 
 void px_conn_close_after_flush(struct px_conn *c)
@@ -500,6 +492,7 @@ void px_conn_free(struct px_conn *c)
         px_pipe_free(c->pipe); /* owns the client bufferevent too */
     else if (c->bev) {
         px_rx_release(&c->rx);
+        px_tx_release(&c->tx);
         bufferevent_free(c->bev);
     }
     if (c->kick)
@@ -565,7 +558,7 @@ static void req_fail_ka(struct px_req *r, int status, const char *error, const c
         return;
     }
     c->in_req = 0;
-    conn_timer_set(c, PX_TM_IDLE, conn_cfg(c)->idle_timeout_ms);
+    px_conn_timer(c, PX_TM_IDLE, conn_cfg(c)->idle_timeout_ms);
     conn_kick(c);
 }
 
@@ -718,7 +711,7 @@ void px_req_resp_head(struct px_req *r, int status, struct sgw_slice reason,
     r->bytes_out += b.n;
     r->resp_started = 1;
     if (r->state == PX_RS_RESPONSE)
-        conn_timer_set(c, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
+        px_conn_timer(c, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
 }
 
 /* Frames len response body bytes for the client (a chunk when the response
@@ -751,7 +744,7 @@ static void resp_body_frame(struct px_req *r, const char *data, struct evbuffer 
         evbuffer_add(out, "\r\n", 2);
     r->bytes_out += len;
     if (c->tmode == PX_TM_RESP)
-        conn_timer_set(c, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
+        px_conn_timer(c, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
 }
 
 void px_req_resp_body(struct px_req *r, const char *data, size_t len)
@@ -794,7 +787,7 @@ void px_req_resp_end(struct px_req *r)
         return;
     }
     px_rx_enable(&c->rx, c->bev);
-    conn_timer_set(c, PX_TM_IDLE, conn_cfg(c)->idle_timeout_ms);
+    px_conn_timer(c, PX_TM_IDLE, conn_cfg(c)->idle_timeout_ms);
     conn_kick(c); /* a pipelined request may already be waiting */
 }
 
@@ -1015,7 +1008,7 @@ static void pump_body(struct px_req *r)
             return;
         }
         if (progressed)
-            conn_timer_set(c, PX_TM_BODY, conn_cfg(c)->idle_timeout_ms);
+            px_conn_timer(c, PX_TM_BODY, conn_cfg(c)->idle_timeout_ms);
         return;
     }
     if (r->body_done) {
@@ -1023,7 +1016,7 @@ static void pump_body(struct px_req *r)
          * pipelined bytes just wait in the input buffer. */
         pump_body_done(r);
     } else if (progressed && !r->resp_any) {
-        conn_timer_set(c, PX_TM_BODY, conn_cfg(c)->idle_timeout_ms);
+        px_conn_timer(c, PX_TM_BODY, conn_cfg(c)->idle_timeout_ms);
     } else if (c->read_eof && evbuffer_get_length(in) == 0) {
         /* The client half-closed in the middle of its body: never forward a
          * truncated body as complete. */
@@ -1061,7 +1054,7 @@ static void req_hold_body(struct px_req *r)
         r->sent_continue = 1;
     }
     px_rx_enable(&c->rx, c->bev);
-    conn_timer_set(c, PX_TM_BODY, conn_cfg(c)->idle_timeout_ms);
+    px_conn_timer(c, PX_TM_BODY, conn_cfg(c)->idle_timeout_ms);
     pump_body(r);
 }
 
@@ -1137,8 +1130,9 @@ void px_req_up_connected(struct px_req *r)
         r->resp_started = 1;
         r->resp_status = 200;
         r->upstream_ms = px_elapsed_ms(&r->t_up);
-        conn_timer_set(c, PX_TM_NONE, 0);
-        px_rx_detach(&c->rx, c->bev); /* the pipe reads with libevent */
+        px_conn_timer(c, PX_TM_NONE, 0);
+        px_rx_detach(&c->rx, c->bev); /* the pipe reads and writes with libevent */
+        px_tx_detach(&c->tx, c->bev);
         struct px_pipe *p = px_pipe_new(c->w->base, c->bev, ub, conn_cfg(c)->idle_timeout_ms,
                                         tunnel_done, c);
         if (!p) {
@@ -1431,7 +1425,7 @@ static void req_start(struct px_conn *c, const char *buf, size_t head_len,
     c->in_req = 1;
     c->n_req++;
     r->bytes_in = head_len;
-    conn_timer_set(c, PX_TM_NONE, 0);
+    px_conn_timer(c, PX_TM_NONE, 0);
 
     /* One allocation: the head bytes, then the header table (aligned). */
     size_t hoff = (head_len + 15) & ~(size_t)15;
@@ -1655,7 +1649,7 @@ static void parse_head(struct px_conn *c)
             /* The head must complete in time from its first byte on. (A head
              * that arrives whole never arms this timer: req_start stops it.) */
             if (c->tmode != PX_TM_HEADER)
-                conn_timer_set(c, PX_TM_HEADER, conn_cfg(c)->header_timeout_ms);
+                px_conn_timer(c, PX_TM_HEADER, conn_cfg(c)->header_timeout_ms);
             return;
         }
     } else if (rc == SGW_ELIMIT) {
@@ -1703,7 +1697,7 @@ void px_conn_flush(struct px_conn *c)
 {
     if (c->dead || c->pipe || !c->bev)
         return;
-    if (px_bev_flush(c->bev))
+    if (px_tx_write(&c->tx, c->bev))
         write_cb(c->bev, c);
 }
 
@@ -1765,7 +1759,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
     }
     if (c->in_req && c->req->up && left < PX_LOW_WM) {
         if (c->tmode == PX_TM_RESP)
-            conn_timer_set(c, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
+            px_conn_timer(c, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
         px_up_resume(c->req);
     }
 }
@@ -1807,7 +1801,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct px_conn *c = arg;
-    if (c->dead)
+    if (!px_deadline_due(&c->tdl) || c->dead)
         return;
     struct px_req *r = c->req;
     enum px_conn_timer m = c->tmode;
@@ -1922,6 +1916,7 @@ void px_conn_accept(struct px_worker *w, evutil_socket_t fd, const struct sockad
     c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     c->kick = event_new(w->base, -1, 0, kick_cb, c);
     c->timer = evtimer_new(w->base, timer_cb, c);
+    c->tdl.ev = c->timer;
     if (!c->bev || !c->kick || !c->timer) {
         if (c->bev)
             bufferevent_free(c->bev);
@@ -1941,9 +1936,10 @@ void px_conn_accept(struct px_worker *w, evutil_socket_t fd, const struct sockad
     w->n_conns++;
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     px_rx_attach(&c->rx, w->base, c->bev); /* on failure libevent reads */
+    px_tx_attach(&c->tx, &w->txq, c->bev); /* on failure libevent writes */
     if (refuse) {
         w->n_refusing++;
-        bufferevent_enable(c->bev, EV_WRITE);
+        px_tx_enable(&c->tx, c->bev);
         px_rx_enable(&c->rx, c->bev);
         c->closing = 1;
         conn_linger(c);
@@ -1955,10 +1951,10 @@ void px_conn_accept(struct px_worker *w, evutil_socket_t fd, const struct sockad
     /* Bound what a client can make us hold: a head (or pipelined backlog) of
      * at most max_head, plus a little slack so the parser can see the excess. */
     px_rx_set_high(&c->rx, c->bev, rt->lim.max_head + 1024);
-    bufferevent_setwatermark(c->bev, EV_WRITE, PX_LOW_WM, 0);
-    bufferevent_enable(c->bev, EV_WRITE);
+    px_tx_set_low(&c->tx, c->bev, PX_LOW_WM);
+    px_tx_enable(&c->tx, c->bev);
     px_rx_enable(&c->rx, c->bev);
-    conn_timer_set(c, PX_TM_HEADER, rt->cfg->header_timeout_ms);
+    px_conn_timer(c, PX_TM_HEADER, rt->cfg->header_timeout_ms);
 }
 
 /* SIGTERM: idle keep-alive connections close now; busy ones close after

@@ -181,17 +181,6 @@ static struct px_runtime *h2d_rt(const struct px_conn *c)
     return c->w->rt;
 }
 
-static void conn_timer(struct px_conn *c, enum px_conn_timer mode, int ms)
-{
-    c->tmode = mode;
-    if (mode == PX_TM_NONE || ms <= 0) {
-        evtimer_del(c->timer);
-        return;
-    }
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    evtimer_add(c->timer, &tv);
-}
-
 /* ------------------------------------------------------------- streams */
 
 static void stream_link(struct px_h2d *h, struct px_req *r)
@@ -268,7 +257,7 @@ static void h2d_idle_check(struct px_conn *c)
     if (c->tmode != PX_TM_RESP) {
         int ms = h2d_rt(c)->cfg->idle_timeout_ms;
         h->trim_pending = ms > PX_H2D_TRIM_MS;
-        conn_timer(c, PX_TM_IDLE, h->trim_pending ? PX_H2D_TRIM_MS : ms);
+        px_conn_timer(c, PX_TM_IDLE, h->trim_pending ? PX_H2D_TRIM_MS : ms);
     }
 }
 
@@ -464,7 +453,7 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud
     snprintf(r->host, sizeof(r->host), "-");
     stream_link(h, r);
     if (c->tmode == PX_TM_IDLE)
-        conn_timer(c, PX_TM_NONE, 0);
+        px_conn_timer(c, PX_TM_NONE, 0);
     return 0;
 }
 
@@ -862,7 +851,7 @@ static void h2d_flush(struct px_conn *c)
             px_conn_close(c);
             return;
         }
-        if (!h->blocked || !px_bev_flush(c->bev))
+        if (!h->blocked || !px_tx_write(&c->tx, c->bev))
             break;
     }
     if (c->dead || c->closing)
@@ -876,12 +865,12 @@ static void h2d_flush(struct px_conn *c)
     if (h->blocked) {
         /* A client that does not read: bounded output, then a deadline. */
         if (c->tmode != PX_TM_RESP)
-            conn_timer(c, PX_TM_RESP, h2d_rt(c)->cfg->idle_timeout_ms);
+            px_conn_timer(c, PX_TM_RESP, h2d_rt(c)->cfg->idle_timeout_ms);
     } else if (c->tmode == PX_TM_RESP && evbuffer_get_length(out) < PX_LOW_WM) {
-        conn_timer(c, PX_TM_NONE, 0);
+        px_conn_timer(c, PX_TM_NONE, 0);
         h2d_idle_check(c);
     }
-    px_bev_flush(c->bev);
+    px_tx_write(&c->tx, c->bev);
 }
 
 /* Streams whose upstream was paused for a full d_out get going again. */
@@ -1065,7 +1054,7 @@ void px_h2d_on_timer(struct px_conn *c, int mode)
         if (mode == PX_TM_IDLE && h->trim_pending) {
             h->trim_pending = 0;
             h2d_trim(h);
-            conn_timer(c, PX_TM_IDLE, h2d_rt(c)->cfg->idle_timeout_ms - PX_H2D_TRIM_MS);
+            px_conn_timer(c, PX_TM_IDLE, h2d_rt(c)->cfg->idle_timeout_ms - PX_H2D_TRIM_MS);
             return;
         }
         nghttp2_submit_goaway(h->s, NGHTTP2_FLAG_NONE,

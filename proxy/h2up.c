@@ -55,9 +55,7 @@ static void h2_idle_check(struct px_upconn *u)
     }
     u->state = PX_UP_IDLE;
     w->n_idle++;
-    int ms = w->rt->cfg->pool_idle_ms;
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    evtimer_add(u->timer, &tv);
+    px_deadline_set(&u->tdl, w->rt->cfg->pool_idle_ms);
 }
 
 /* Gives n received DATA bytes back to flow control: to the stream and the
@@ -408,7 +406,7 @@ int px_h2_submit(struct px_upconn *u, struct px_req *r)
     u->h2_streams++;
     if (u->state == PX_UP_IDLE) {
         u->w->n_idle--;
-        evtimer_del(u->timer);
+        px_deadline_cancel(&u->tdl);
         u->state = PX_UP_BUSY;
     }
     h2_schedule(u);

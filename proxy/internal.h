@@ -33,7 +33,9 @@
 #include "common/sgw.h"
 #include "proxy/config.h"
 #include "proxy/h1.h"
+#include "proxy/deadline.h"
 #include "proxy/rx.h"
+#include "proxy/tx.h"
 #include "rules/rules.h"
 
 #define PX_MOD "proxy"
@@ -78,6 +80,7 @@ struct px_worker {
     pthread_t thread;
     int started;
     struct event_base *base;      /* owned */
+    struct px_txq txq;            /* px_tx writes queued in this loop pass */
     struct evdns_base *dns;       /* owned, may be NULL (no resolver available) */
     struct rl_reader *rd;         /* owned */
     struct evconnlistener *ls[PX_MAX_LISTEN];  /* owned */
@@ -232,6 +235,7 @@ struct px_conn {
     struct px_conn *prev, *next;  /* worker list */
     struct bufferevent *bev;      /* owned (NULL once handed to a tunnel pipe) */
     struct px_rx rx;              /* reads bev (detached before a tunnel takes it) */
+    struct px_tx tx;              /* writes bev (detached likewise) */
     char client[64];              /* "ip:port" */
     int dead;                     /* freed at the next kick */
     int closing;                  /* close once the output is flushed */
@@ -241,6 +245,7 @@ struct px_conn {
     int counted;                  /* counted in rt->n_conns / metrics */
     struct event *kick;           /* deferred work: free when dead, else process input */
     struct event *timer;          /* the one timer of the connection, see tmode */
+    struct px_deadline tdl;       /* when it means tmode (set through px_conn_timer) */
     enum px_conn_timer tmode;
     int in_req;                   /* req is live */
     unsigned n_req;
@@ -262,6 +267,7 @@ struct px_upconn {
     struct px_upconn *prev, *next;
     struct bufferevent *bev;      /* owned */
     struct px_rx rx;              /* reads bev once a plain h1 connection is up */
+    struct px_tx tx;              /* writes it, likewise */
     enum px_up_state state;
     char host[256];
     uint16_t port;
@@ -282,6 +288,7 @@ struct px_upconn {
     int dead;
     struct event *kick;
     struct event *timer;          /* connect timeout / pool idle lifetime */
+    struct px_deadline tdl;       /* when (the timer is set through it only) */
     /* h1 response parsing */
     int head_done;
     enum px_h1_body body;
@@ -307,6 +314,9 @@ struct px_pipe {
 };
 
 /* ---- time ---- */
+/* The connection's one timer now means mode, firing ms from now (mode
+ * PX_TM_NONE or ms <= 0: nothing). Lazy: see deadline.h. */
+void px_conn_timer(struct px_conn *c, enum px_conn_timer mode, int ms);
 double px_now_ms(void);
 double px_elapsed_ms(const struct timespec *since);
 
@@ -315,12 +325,6 @@ void px_policy_version_seen(struct px_runtime *rt, uint64_t v);
 
 /* ---- run.c ---- */
 void px_worker_conn_closed(struct px_worker *w);
-/* Writes the pending output of a plain socket bufferevent now instead of on
- * the next writable event (which costs two epoll_ctl per burst). Whatever the
- * kernel does not take stays queued for libevent's write event. Returns 1
- * when bytes were written and the output is at or below its low watermark:
- * the caller then runs its write callback logic, as libevent would have. */
-int px_bev_flush(struct bufferevent *bev);
 
 /* ---- conn.c: downstream session ---- */
 void px_conn_accept(struct px_worker *w, evutil_socket_t fd, const struct sockaddr *sa, int salen);

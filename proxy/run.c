@@ -23,7 +23,6 @@
 #include "proxy/metrics.h"
 #include "proxy/proxy.h"
 
-#include <event2/bufferevent_struct.h> /* after internal.h: needs bufferevent.h */
 
 void px_cli_run_help(FILE *f)
 {
@@ -36,29 +35,6 @@ void px_worker_conn_closed(struct px_worker *w)
 {
     if (w->draining && w->n_conns == 0)
         event_base_loopexit(w->base, NULL);
-}
-
-int px_bev_flush(struct bufferevent *bev)
-{
-    struct evbuffer *out = bufferevent_get_output(bev);
-    if (evbuffer_get_length(out) == 0 || !(bufferevent_get_enabled(bev) & EV_WRITE))
-        return 0;
-    evutil_socket_t fd = bufferevent_getfd(bev);
-    if (fd < 0)
-        return 0;
-    /* An error or EAGAIN leaves the bytes queued: the pending write event
-     * retries and reports the error through the event callback. */
-    evbuffer_unfreeze(out, 1); /* libevent keeps the start frozen between its own writes */
-    int n = evbuffer_write(out, fd);
-    evbuffer_freeze(out, 1);
-    if (n <= 0)
-        return 0;
-    size_t left = evbuffer_get_length(out);
-    if (left == 0)
-        event_del(&bev->ev_write); /* what libevent does once the output is empty */
-    size_t low = 0;
-    bufferevent_getwatermark(bev, EV_WRITE, &low, NULL);
-    return left <= low;
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
@@ -183,8 +159,8 @@ static int worker_init(struct px_worker *w, struct px_runtime *rt, int id, char 
     w->id = id;
     w->notify_fd[0] = w->notify_fd[1] = -1;
     /* The epoll changelist merges the add and the delete of a write event
-     * within one loop pass into nothing: with px_bev_flush writing small
-     * outputs at once, a request costs no epoll_ctl at all. */
+     * within one loop pass into nothing (bufferevents that libevent writes:
+     * TLS, tunnels). */
     struct event_config *ecfg = event_config_new();
     if (ecfg) {
         event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
@@ -195,6 +171,10 @@ static int worker_init(struct px_worker *w, struct px_runtime *rt, int id, char 
         w->base = event_base_new();
     if (!w->base) {
         snprintf(err, errlen, "cannot create an event loop");
+        return SGW_ERR;
+    }
+    if (px_txq_init(&w->txq, w->base) != 0) {
+        snprintf(err, errlen, "cannot create the write queue");
         return SGW_ERR;
     }
     if (rl_reader_new(rt->eng, &w->rd) != SGW_OK) {
@@ -279,6 +259,7 @@ static void worker_cleanup(struct px_worker *w)
     if (w->base) {
         /* Let pending deferred frees and callbacks run out. */
         event_base_loop(w->base, EVLOOP_NONBLOCK);
+        px_txq_clear(&w->txq);
         event_base_free(w->base);
     }
     if (w->notify_fd[0] >= 0)

@@ -91,11 +91,10 @@ void px_up_close(struct px_upconn *u)
         u->w->n_idle--;
     u->dead = 1;
     u->state = PX_UP_DEAD;
-    if (u->timer)
-        evtimer_del(u->timer);
+    px_deadline_cancel(&u->tdl);
     if (u->bev) {
         px_rx_disable(&u->rx, u->bev);
-        bufferevent_disable(u->bev, EV_WRITE);
+        px_tx_disable(&u->tx, u->bev);
     }
     event_active(u->kick, EV_TIMEOUT, 1);
 }
@@ -111,6 +110,7 @@ void px_up_free(struct px_upconn *u)
         nghttp2_session_del(u->h2s);
     if (u->bev) {
         px_rx_release(&u->rx);
+        px_tx_release(&u->tx);
         bufferevent_free(u->bev);
     }
     if (u->timer)
@@ -127,8 +127,10 @@ struct bufferevent *px_up_take_bev(struct px_upconn *u)
     if (!u)
         return NULL;
     struct bufferevent *b = u->bev;
-    if (b)
+    if (b) {
         px_rx_detach(&u->rx, b);
+        px_tx_detach(&u->tx, b);
+    }
     u->bev = NULL;
     if (u->req)
         u->req->up = NULL;
@@ -322,9 +324,7 @@ static void h1_finish(struct px_upconn *u)
         w->n_idle++;
         ul_unlink(u);
         ul_push(u, 0); /* found first by the next px_up_attach */
-        int ms = w->rt->cfg->pool_idle_ms;
-        struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-        evtimer_add(u->timer, &tv);
+        px_deadline_set(&u->tdl, w->rt->cfg->pool_idle_ms);
         px_rx_enable(&u->rx, u->bev); /* notice a close while idle */
     } else {
         px_up_close(u);
@@ -532,7 +532,7 @@ static void tls_error(struct px_upconn *u, char *why, size_t cap)
 
 static void up_connected(struct px_upconn *u)
 {
-    evtimer_del(u->timer);
+    px_deadline_cancel(&u->tdl);
     /* Frames and records are written whole; do not let Nagle hold the tail
      * of one back for a delayed ACK (h2 flow control stalls on it). */
     evutil_socket_t fd = bufferevent_getfd(u->bev);
@@ -565,8 +565,10 @@ static void up_connected(struct px_upconn *u)
         px_req_up_connected(r);
         return;
     }
-    if (!u->tls)
+    if (!u->tls) {
         px_rx_attach(&u->rx, u->w->base, u->bev); /* on failure libevent reads */
+        px_tx_attach(&u->tx, &u->w->txq, u->bev); /* and writes */
+    }
     if (u->h2) {
         u->req = NULL;
         if (px_h2_session_start(u) != SGW_OK || px_h2_submit(u, r) != SGW_OK) {
@@ -637,7 +639,7 @@ static void up_event_cb(struct bufferevent *bev, short what, void *arg)
 static void up_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct px_upconn *u = arg;
-    if (u->dead)
+    if (!px_deadline_due(&u->tdl) || u->dead)
         return;
     if (u->state == PX_UP_CONNECTING) {
         up_fail_req(u, 504, "upstream connect timeout", 1);
@@ -702,7 +704,7 @@ void px_up_attach(struct px_req *r, int fresh)
                 return;
             }
             if (!u->h2 && u->state == PX_UP_IDLE) {
-                evtimer_del(u->timer);
+                px_deadline_cancel(&u->tdl);
                 w->n_idle--;
                 u->state = PX_UP_BUSY;
                 ul_unlink(u); /* the scan stops at u: ends the loop right after */
@@ -734,6 +736,7 @@ void px_up_attach(struct px_req *r, int fresh)
     u->state = PX_UP_CONNECTING;
     u->kick = event_new(w->base, -1, 0, up_kick_cb, u);
     u->timer = evtimer_new(w->base, up_timer_cb, u);
+    u->tdl.ev = u->timer;
     if (u->tls)
         u->bev = tls_bev(w, r->host);
     else
@@ -752,9 +755,7 @@ void px_up_attach(struct px_req *r, int fresh)
     bufferevent_setcb(u->bev, up_read_cb, up_write_cb, up_event_cb, u);
     bufferevent_setwatermark(u->bev, EV_WRITE, PX_LOW_WM, 0);
     bufferevent_enable(u->bev, EV_READ | EV_WRITE);
-    int ms = w->rt->cfg->connect_timeout_ms;
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    evtimer_add(u->timer, &tv);
+    px_deadline_set(&u->tdl, w->rt->cfg->connect_timeout_ms);
     if (bufferevent_socket_connect(u->bev, (struct sockaddr *)&u->addr, (int)u->addrlen) < 0) {
         char why[160];
         snprintf(why, sizeof(why), "upstream connect failed: %s",
@@ -857,7 +858,7 @@ void px_up_flush(struct px_req *r)
     /* Plain h1 only: TLS bevs write through OpenSSL, h2 through nghttp2. */
     if (!u || u->dead || u->req != r || u->state != PX_UP_BUSY || u->tls || u->h2 || u->tunnel)
         return;
-    if (px_bev_flush(u->bev))
+    if (px_tx_write(&u->tx, u->bev))
         up_write_cb(u->bev, u);
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Connection-level behaviour: hop-by-hop and Connection-listed headers are not
 forwarded, Upgrade never reaches the upstream, --max-connections answers 503
-and recovers, --idle-timeout-ms closes an idle keep-alive client,
+and recovers, --idle-timeout-ms closes an idle keep-alive client (and only an idle one: a
+client that keeps sending requests stays open past many idle timeouts),
 --header-timeout-ms closes a client that sends nothing."""
 
 import os
@@ -93,6 +94,26 @@ def t_idle_timeout(gw, up):
         check(time.monotonic() - t0 >= 0.5, "closed long before --idle-timeout-ms")
 
 
+def t_idle_timeout_renewed(gw, up):
+    """Each request renews the idle deadline: the timers are re-armed lazily
+    (proxy/deadline.c), so the timer fires at the first deadline, finds it
+    renewed and waits for the rest; it must neither close the connection
+    early nor forget to close it."""
+    a = f"{UP}:{up.port}"
+    with socket.create_connection(("127.0.0.1", gw.port), timeout=5) as s:
+        t_start = time.monotonic()
+        for i in range(8):  # 8 x 0.4 s: over three idle timeouts of 1 s
+            s.sendall(f"GET http://{a}/echo HTTP/1.1\r\nHost: {a}\r\n\r\n".encode())
+            eq(read_one_response(s).status, 200, f"request {i + 1} on the kept-alive connection")
+            time.sleep(0.4)
+        check(time.monotonic() - t_start > 3.0, "the requests spanned three idle timeouts")
+        s.sendall(f"GET http://{a}/echo HTTP/1.1\r\nHost: {a}\r\n\r\n".encode())
+        eq(read_one_response(s).status, 200, "last request")
+        t0 = time.monotonic()
+        check(closes_within(s, 8), "connection open 8 s after its last request")
+        check(time.monotonic() - t0 >= 0.5, "closed long before --idle-timeout-ms after the last request")
+
+
 def t_header_timeout_silent(gw, up):
     with socket.create_connection(("127.0.0.1", gw.port), timeout=5) as s:
         check(closes_within(s, 8), "silent connection open 8 s with --header-timeout-ms 1500")
@@ -113,6 +134,8 @@ def main():
                 r.run("--max-connections: over the limit refused, served again below", t_max_connections,
                       gw, up)
                 r.run("--idle-timeout-ms closes an idle keep-alive client", t_idle_timeout, gw, up)
+                r.run("requests every 0.4 s keep a connection past three idle timeouts",
+                      t_idle_timeout_renewed, gw, up)
                 r.run("--header-timeout-ms closes a client that sends nothing",
                       t_header_timeout_silent, gw, up)
     except Exception as e:

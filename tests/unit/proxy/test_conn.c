@@ -1,7 +1,8 @@
 /* Unit tests for the header helpers of proxy/conn.c: hop-by-hop detection
  * (fixed list, case-insensitive, and every field named by Connection with
  * odd token lists), case-insensitive slice comparison, the bounded head
- * writer (px_wbuf) and the direct flush of a bufferevent (px_bev_flush). */
+ * writer (px_wbuf) and the direct write of a bare bufferevent (px_tx_write
+ * without a px_tx). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,7 +94,7 @@ static void test_wbuf(void)
     CHECK(!h.bad && h.n == 17 && memcmp(mem, "0ffffffffffffffff", 17) == 0);
 }
 
-static void test_bev_flush(void)
+static void test_bare_write(void)
 {
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
@@ -108,18 +109,18 @@ static void test_bev_flush(void)
     /* Write disabled: the flush leaves everything to libevent. */
     bufferevent_disable(bev, EV_WRITE);
     evbuffer_add(out, "hello", 5);
-    CHECK(px_bev_flush(bev) == 0 && evbuffer_get_length(out) == 5);
+    CHECK(px_tx_write(NULL, bev) == 0 && evbuffer_get_length(out) == 5);
     /* Enabled: written at once, reported as drained to the low watermark. */
     bufferevent_enable(bev, EV_WRITE);
-    CHECK(px_bev_flush(bev) == 1 && evbuffer_get_length(out) == 0);
+    CHECK(px_tx_write(NULL, bev) == 1 && evbuffer_get_length(out) == 0);
     char got[16];
     CHECK(read(sv[1], got, sizeof(got)) == 5 && memcmp(got, "hello", 5) == 0);
-    CHECK(px_bev_flush(bev) == 0); /* nothing queued */
+    CHECK(px_tx_write(NULL, bev) == 0); /* nothing queued */
     /* More than the socket takes: the rest stays queued for the write event. */
     static char big[4 << 20];
     memset(big, 'b', sizeof(big));
     evbuffer_add(out, big, sizeof(big));
-    CHECK(px_bev_flush(bev) == 0);
+    CHECK(px_tx_write(NULL, bev) == 0);
     size_t left = evbuffer_get_length(out);
     CHECK(left > 0 && left < sizeof(big));
     size_t total = 0;
@@ -150,7 +151,7 @@ int main(void)
     test_slice_nocase();
     test_same_length_names();
     test_wbuf();
-    test_bev_flush();
+    test_bare_write();
     if (failures) {
         fprintf(stderr, "test_conn: %d failure(s)\n", failures);
         return 1;

@@ -17,6 +17,7 @@
 #include "proxy/internal.h"
 
 #include "../check.h"
+#include "evtest.h"
 
 struct seen {
     int reads;
@@ -47,35 +48,6 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     struct seen *s = arg;
     s->events++;
     s->last_what = what;
-}
-
-static void spin(struct event_base *base, int n)
-{
-    for (int i = 0; i < n; i++)
-        event_base_loop(base, EVLOOP_NONBLOCK);
-}
-
-static void write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
-static struct bufferevent *pair_bev(struct event_base *base, int *peer)
-{
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
-        return NULL;
-    evutil_make_socket_nonblocking(sv[0]);
-    *peer = sv[1];
-    return bufferevent_socket_new(base, sv[0], BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 }
 
 /* A socket pair's bufferevent with the recording callbacks, rx cleared. */
