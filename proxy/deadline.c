@@ -35,6 +35,14 @@ void px_deadline_cancel(struct px_deadline *d)
     d->due = 0;
 }
 
+void px_deadline_stop(struct px_deadline *d)
+{
+    if (d->armed)
+        evtimer_del(d->ev);
+    d->armed = 0;
+    d->due = 0;
+}
+
 int px_deadline_due(struct px_deadline *d)
 {
     d->armed = 0;

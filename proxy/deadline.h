@@ -32,6 +32,8 @@ int64_t px_coarse_ms(void);
 void px_deadline_set(struct px_deadline *d, int ms);
 /* No deadline; the timer, if pending, fires and finds nothing. */
 void px_deadline_cancel(struct px_deadline *d);
+/* Stop the timer for good (before the event is freed or reassigned). */
+void px_deadline_stop(struct px_deadline *d);
 /* First thing in the timer's callback: 1 if the deadline has passed (it is
  * then cleared and the caller acts), 0 if there is none or it is still ahead
  * (the timer is then set again for the rest). */

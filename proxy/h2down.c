@@ -228,7 +228,7 @@ static void stream_release(struct px_conn *c, struct px_req *r, const char *why)
     px_req_stream_gone(r, why);
     drop_body(c, r);
     if (r->d_timer_on) {
-        evtimer_del(&r->d_timer);
+        px_deadline_stop(&r->d_dl);
         r->d_timer_on = 0;
     }
     if (r->d_in) {
@@ -1085,6 +1085,8 @@ void px_h2d_drain(struct px_conn *c)
 static void stream_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct px_req *r = arg;
+    if (!px_deadline_due(&r->d_dl))
+        return;
     struct px_conn *c = r->conn;
     int mode = r->d_tmode;
     r->d_tmode = PX_TM_NONE;
@@ -1105,16 +1107,16 @@ void px_h2d_timer_set(struct px_req *r, int mode, int ms)
     r->d_tmode = mode;
     if (mode == PX_TM_NONE || ms <= 0) {
         if (r->d_timer_on)
-            evtimer_del(&r->d_timer);
+            px_deadline_cancel(&r->d_dl);
         return;
     }
     if (!r->d_timer_on) {
         if (evtimer_assign(&r->d_timer, r->conn->w->base, stream_timer_cb, r) != 0)
             return; /* the connection's timers still bound it */
         r->d_timer_on = 1;
+        r->d_dl = (struct px_deadline){.ev = &r->d_timer};
     }
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    evtimer_add(&r->d_timer, &tv);
+    px_deadline_set(&r->d_dl, ms);
 }
 
 int px_h2d_congested(const struct px_req *r)

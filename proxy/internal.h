@@ -198,6 +198,7 @@ struct px_req {
     struct evbuffer *d_out;       /* response body not yet framed into DATA */
     struct event d_timer;         /* the stream's own timer (mode d_tmode), once d_timer_on */
     int d_timer_on;               /* d_timer is assigned */
+    struct px_deadline d_dl;      /* when d_timer means d_tmode (once d_timer_on) */
     int d_tmode;                  /* enum px_conn_timer */
     int d_in_end;                 /* END_STREAM received: d_in holds the rest of the body */
     int d_out_eof;                /* response complete: EOF after d_out */
