@@ -279,6 +279,7 @@ __attribute__((noinline)) static struct cls_scan_stats run_scanner(struct cls_wo
         const struct cls_scan_stats *x = cls_scanner_stats(sc);
         sum.windows += x->windows;
         sum.skipped += x->skipped;
+        sum.short_decided += x->short_decided;
         sum.window_bytes += x->window_bytes;
         sum.regex_runs += x->regex_runs;
         sum.validated += x->validated;
@@ -369,9 +370,10 @@ static void bench_stages(void)
     printf("stage_prefilter %.0f secs=%.3f triggers=%zu literal_hits=%zu simd=%s trigger_secs=%.3f "
            "literal_secs=%.3f\n",
            mbs(cap.len, tpre), tpre, trig, lits, e->simd, ttrig, ths);
-    printf("stage_scanner %.0f secs=%.3f windows=%llu (%llu skipped unopened) window_bytes=%llu regex_runs=%llu "
-           "validated=%llu confirm_validate_secs=%.3f\n",
+    printf("stage_scanner %.0f secs=%.3f windows=%llu (%llu skipped unopened, %llu by the short path) "
+           "window_bytes=%llu regex_runs=%llu validated=%llu confirm_validate_secs=%.3f\n",
            mbs(cap.len, tscan), tscan, (unsigned long long)st.windows, (unsigned long long)st.skipped,
+           (unsigned long long)st.short_decided,
            (unsigned long long)st.window_bytes,
            (unsigned long long)st.regex_runs, (unsigned long long)st.validated,
            tscan > tpre ? tscan - tpre : 0.0);

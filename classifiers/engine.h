@@ -231,12 +231,21 @@ struct cls_key_cache {       /* JSON key -> types it is a context word of */
     uint64_t types;
 };
 
+/* The short path's gate verdicts (scan.c), by the window's counts,
+ * punctuation and digit runs: they depend on the engine's gates only. */
+struct cls_gate_memo {
+    uint32_t key;           /* 0 = empty slot (a key always counts a digit) */
+    uint32_t verdict;       /* 1 no gate passes, 2 only gates needing a context word of types, 3 others */
+    uint64_t types;
+};
+
 struct cls_worker {
     struct cls_engine *e;   /* owned reference */
     void *scratch;          /* hs_scratch_t * */
     void *md;               /* pcre2_match_data_8 * */
     struct cls_key_cache kc[64]; /* keys repeat across bodies ("content", "text") */
     struct cls_scanner *spare;   /* owned: the last freed scanner, reused by the next one */
+    struct cls_gate_memo gm[256];
 };
 
 /* SIMD trigger finders (prefilter.c): index of the first digit or '@' in
@@ -259,6 +268,8 @@ void cls_scan_window_features(const uint8_t *buf, size_t n, int simd, uint32_t o
 struct cls_scan_stats {
     uint64_t bytes, windows, window_bytes, regex_runs, candidates, validated, gated;
     uint64_t skipped;       /* windows decided without opening them (no gate passes) */
+    uint64_t short_decided; /* of those, decided by the short path (one block, bounded features) */
+    uint64_t short_bad;     /* cls_scanner_set_short(sc, 2): short path skips skip_window did not make */
     /* only with cls_scanner_set_timing: */
     uint64_t confirm_ns, validate_ns, context_ns, context_scans;
 };
@@ -287,5 +298,14 @@ void cls_scanner_set_timing(struct cls_scanner *sc, int on);
 /* Tests: on = 0 opens and confirms every window, as before windows that no
  * gate can pass were decided unopened (the findings must be the same). */
 void cls_scanner_set_skip(struct cls_scanner *sc, int on);
+/* Tests: mode 1 (the default) decides windows by the short path where it
+ * can, 0 by skip_window alone, 2 runs both, lets skip_window decide and
+ * counts in short_bad every window the short path would skip that
+ * skip_window does not skip at the same end and length. */
+void cls_scanner_set_short(struct cls_scanner *sc, int mode);
+/* Unit tests: the short path's masks of the 64 bytes at q (token bytes,
+ * digits, '@', capitals, spaces, the punctuation "(+-./:="), SIMD variant
+ * when simd = 1 and the CPU has it, else scalar (they must agree). */
+void cls_scan_short_masks(const uint8_t *q, int simd, uint64_t out[6]);
 
 #endif

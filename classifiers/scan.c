@@ -33,6 +33,7 @@
 #define MAX_LITS 8192       /* prefilter hits per slice */
 #define BATCH_EV 128        /* boundaries/contexts held in one batch */
 #define BATCH_SMALL (SLICE / 2) /* data calls below this are batched */
+#define BPAD 32             /* readable bytes kept on either side of the batch */
 #define KEY_MAX 63          /* context (key) bytes kept */
 #define MAX_WHITS 128       /* dictionary/custom hits per window */
 #define MAX_CANDS 256       /* candidates per window */
@@ -94,7 +95,9 @@ struct cls_scanner {
     uint64_t pre_a0, pre_end;
     struct wfeat pre_ft;
     int piece_unit_end;     /* the piece being scanned ends where its unit ends */
+    size_t rd_before, rd_after; /* readable bytes before the piece and from its start */
     int noskip;             /* tests: open every window (cls_scanner_set_skip) */
+    int short_mode;         /* tests: enum short_mode (cls_scanner_set_short) */
     int whits_overflow;
     /* structural context (JSON key) */
     char key[KEY_MAX + 1];
@@ -132,7 +135,10 @@ struct cls_scanner {
         uint16_t key_off, key_len;
         uint8_t is_ctx;     /* 0: unit boundary, 1: context (key) change */
     } bev[BATCH_EV];
-    uint8_t bbuf[SLICE];
+    /* the batch's bytes are bmem[BPAD, BPAD + blen): the short path's
+       64-byte loads around a trigger may read up to 32 bytes either side
+       of them (their bits are cleared) */
+    uint8_t bmem[BPAD + SLICE + BPAD];
     uint8_t bkeys[SLICE];   /* context bytes of bev[] (a full arena flushes) */
     uint8_t carry[CARRY];   /* bytes [off - carry_len, off) of the unit */
     uint8_t wbuf[WBUF_CAP]; /* bytes [w_ctx, off) while a window is open */
@@ -151,6 +157,11 @@ enum {
 };
 
 static uint8_t cls_tab[256];
+/* the short path's punctuation ('(' '+' '-' '.' '/' ':' '='): its feature
+   flag, and its count increments (dots in bits 0-7, colons in 8-15,
+   colons and dashes in 16-23) */
+static uint16_t sw_pf[256];
+static uint32_t sw_pc[256];
 
 /* monotonic nanoseconds, for the stage timing of benchmarks only */
 static uint64_t clock_ns(void)
@@ -179,6 +190,17 @@ static void build_tables(void)
     t['.'] |= C_DOT;
     t[0] &= (uint8_t)~C_TOK;
     memcpy(cls_tab, t, sizeof(t));
+    static const struct {
+        uint8_t c;
+        uint16_t flag;
+        uint32_t cnt;
+    } pm[] = {{'(', CLS_WF_PAREN, 0},      {'+', CLS_WF_PLUS, 0},          {'-', CLS_WF_DASH, 1u << 16},
+              {'.', CLS_WF_DOT, 1u},        {'/', CLS_WF_SLASH, 0},         {':', CLS_WF_COLON, 1u << 8 | 1u << 16},
+              {'=', CLS_WF_EQ, 0}};
+    for (size_t k = 0; k < SGW_ARRAY_LEN(pm); k++) {
+        sw_pf[pm[k].c] = pm[k].flag;
+        sw_pc[pm[k].c] = pm[k].cnt;
+    }
     select_masks();
 }
 
@@ -245,6 +267,30 @@ static void feat_masks32_scalar(const uint8_t *p, struct feat_masks *m)
 static void (*end_masks)(const uint8_t *p, struct end_masks *m) = end_masks_scalar;
 static void window_features_scalar(const uint8_t *buf, size_t n, struct wfeat *w);
 static void (*window_features)(const uint8_t *buf, size_t n, struct wfeat *w) = window_features_scalar;
+/* the short path's masks of 64 bytes (see short_window) */
+struct sw_masks {
+    uint64_t tok, dig, at, up, sp, pm; /* pm: '(' '+' '-' '.' '/' ':' '=' */
+};
+static void sw_masks_scalar(const uint8_t *q, struct sw_masks *m)
+{
+    uint64_t tok = 0, dig = 0, at = 0, up = 0, sp = 0, pm = 0;
+    for (unsigned k = 0; k < 64; k++) {
+        uint8_t c = q[k], cl = cls_tab[c];
+        tok |= (uint64_t)((cl & C_TOK) != 0) << k;
+        dig |= (uint64_t)((cl & C_DIG) != 0) << k;
+        at |= (uint64_t)(c == '@') << k;
+        up |= (uint64_t)((cl & C_UP) != 0) << k;
+        sp |= (uint64_t)(c == ' ') << k;
+        pm |= (uint64_t)(sw_pf[c] != 0) << k;
+    }
+    m->tok = tok;
+    m->dig = dig;
+    m->at = at;
+    m->up = up;
+    m->sp = sp;
+    m->pm = pm;
+}
+static int sw_simd; /* the AVX2 masks (select_masks) */
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -304,24 +350,58 @@ __attribute__((target("avx2"))) static void feat_masks_avx2(const uint8_t *p, st
     }
 }
 
+/* the short path's punctuation by nibble lookup, built like tok_lo/tok_hi */
+static uint8_t pm_lo[16], pm_hi[16];
+
+__attribute__((target("avx2"))) static inline void sw_masks_avx2(const uint8_t *q, struct sw_masks *m)
+{
+    const __m256i lo_t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)tok_lo));
+    const __m256i hi_t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)tok_hi));
+    const __m256i lo_p = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)pm_lo));
+    const __m256i hi_p = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)pm_hi));
+    const __m256i nib = _mm256_set1_epi8(0x0f), zero = _mm256_setzero_si256();
+    const __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)q);
+    const __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(q + 32));
+    const __m256i l0 = _mm256_and_si256(v0, nib), h0 = _mm256_and_si256(_mm256_srli_epi16(v0, 4), nib);
+    const __m256i l1 = _mm256_and_si256(v1, nib), h1 = _mm256_and_si256(_mm256_srli_epi16(v1, 4), nib);
+    __m256i t0 = _mm256_and_si256(_mm256_shuffle_epi8(lo_t, l0), _mm256_shuffle_epi8(hi_t, h0));
+    __m256i t1 = _mm256_and_si256(_mm256_shuffle_epi8(lo_t, l1), _mm256_shuffle_epi8(hi_t, h1));
+    m->tok = ~mm_mask64(_mm256_cmpeq_epi8(t0, zero), _mm256_cmpeq_epi8(t1, zero));
+    t0 = _mm256_and_si256(_mm256_shuffle_epi8(lo_p, l0), _mm256_shuffle_epi8(hi_p, h0));
+    t1 = _mm256_and_si256(_mm256_shuffle_epi8(lo_p, l1), _mm256_shuffle_epi8(hi_p, h1));
+    m->pm = ~mm_mask64(_mm256_cmpeq_epi8(t0, zero), _mm256_cmpeq_epi8(t1, zero));
+    m->dig = mm_mask64(mm_range(v0, '0', 9), mm_range(v1, '0', 9));
+    m->up = mm_mask64(mm_range(v0, 'A', 25), mm_range(v1, 'A', 25));
+    const __m256i at = _mm256_set1_epi8('@'), sp = _mm256_set1_epi8(' ');
+    m->at = mm_mask64(_mm256_cmpeq_epi8(v0, at), _mm256_cmpeq_epi8(v1, at));
+    m->sp = mm_mask64(_mm256_cmpeq_epi8(v0, sp), _mm256_cmpeq_epi8(v1, sp));
+}
+
 static void select_masks(void)
 {
-    for (int c = 0; c < 256; c++)
+    for (int c = 0; c < 256; c++) {
         if ((cls_tab[c] & C_TOK) && c >= 0x20 && c < 0x80)
             tok_lo[c & 15] |= (uint8_t)(1u << ((c >> 4) - 2));
+        if (sw_pf[c] && c >= 0x20 && c < 0x80)
+            pm_lo[c & 15] |= (uint8_t)(1u << ((c >> 4) - 2));
+    }
     for (int h = 2; h < 8; h++)
-        tok_hi[h] = (uint8_t)(1u << (h - 2));
-    /* the lookup must agree with the table for every byte, else stay scalar */
+        tok_hi[h] = pm_hi[h] = (uint8_t)(1u << (h - 2));
+    /* the lookups must agree with the tables for every byte, else stay scalar */
     for (int c = 0; c < 256; c++) {
         int lut = (tok_lo[c & 15] & tok_hi[c >> 4]) != 0;
         if (lut != ((cls_tab[c] & C_TOK) != 0))
+            return;
+        if (((pm_lo[c & 15] & pm_hi[c >> 4]) != 0) != (sw_pf[c] != 0))
             return;
     }
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2")) {
         end_masks = end_masks_avx2;
-        if (__builtin_cpu_supports("popcnt"))
+        if (__builtin_cpu_supports("popcnt")) {
             window_features = window_features_avx2;
+            sw_simd = 1;
+        }
     }
 }
 #else
@@ -989,7 +1069,8 @@ static uint64_t ctx_types(struct cls_scanner *sc, uint64_t from, uint64_t end)
 /* The built-in patterns whose gates a window with features ft and anchor
  * bits anch passes, all at once (intersections of precomputed sets);
  * returns nonzero when there is one. */
-static uint64_t gate_set(const struct cls_gates *gs, const struct wfeat *ft, uint64_t anch, struct cls_pset *run)
+static inline __attribute__((always_inline)) uint64_t gate_set(const struct cls_gates *gs, const struct wfeat *ft,
+                                                               uint64_t anch, struct cls_pset *run)
 {
     const uint32_t ndig = ft->ndig, nup = ft->nup, wfl = ft->flags;
     const struct cls_pset *gd = &gs->digits[ndig < CLS_GATE_DIGITS ? ndig : CLS_GATE_DIGITS - 1];
@@ -1329,6 +1410,12 @@ static size_t fast_end(const uint8_t *p, size_t n, size_t t)
 
 #define FAST_MAX 256 /* longest window the skip test copies out of place */
 
+enum short_mode {
+    SHORT_ON,               /* the default: the short path first, then skip_window */
+    SHORT_OFF,              /* skip_window alone */
+    SHORT_CHECK,            /* both; skip_window decides, disagreements are counted */
+};
+
 /* A window that no built-in gate lets through, holds no literal hit and
  * closes inside the current piece finds nothing: confirm_window would run
  * no regex, no dictionary term, no custom regex (those need literal hits)
@@ -1407,6 +1494,223 @@ static int skip_window(struct cls_scanner *sc, size_t t, uint64_t next_lit, size
     sc->st.skipped++;
     *pend = end;
     return 1;
+}
+
+/* block_close for a block at offset 0 and need 32 (the short path's
+ * trigger bit), by jumps: the first candidate at or past need, need grown
+ * past the digits and '@' before it, until need stays. The same answer:
+ * need only grows with the candidate (need_past is monotone), so every
+ * candidate jumped over fails block_close's test as well. */
+static inline unsigned block_close_jump(uint64_t dig, uint64_t at, uint64_t cand)
+{
+    uint64_t need = 32;
+    while (need < 64) {
+        uint64_t c = cand & ~low_bits((size_t)need);
+        if (!c)
+            break;
+        unsigned j = (unsigned)__builtin_ctzll(c);
+        uint64_t before = (1ull << j) - 1;
+        uint64_t nn = need_past(0, dig & before, at & before, need);
+        if (nn <= j)
+            return j;
+        need = nn;
+    }
+    return 64;
+}
+
+/* The short path's verdict for a key (short_impl): the bound of the
+ * features it stands for, through the gates. The bound: counts,
+ * punctuation, digit runs and the counted flags as the key has them; each
+ * shape of adjacent bytes present unless the counts or the punctuation
+ * rule it out. Every feature of a window with that key is in the bound. */
+__attribute__((noinline)) static void short_verdict(const struct cls_gates *gs, const struct cls_engine *e,
+                                                    uint32_t key, struct cls_gate_memo *gm)
+{
+    const uint32_t nd = key & 0x7f, nu = (key >> 7) & 0x1f, counted = (key >> 21) & 7, runs = key >> 24;
+    uint32_t fl = (key >> 12) & 0x1ff;
+    fl |= (runs >= 1 ? CLS_WF_RUN4 : 0u) | (runs >= 2 ? CLS_WF_RUN6 : 0u) | (runs >= 3 ? CLS_WF_RUN7 : 0u) |
+          (runs >= 4 ? CLS_WF_RUN8 : 0u) | ((counted & 1) ? CLS_WF_3DOTS : 0u) | ((counted & 2) ? CLS_WF_SEP5 : 0u) |
+          ((counted & 4) ? CLS_WF_COLON2 : 0u);
+    if (nd && nu)
+        fl |= CLS_WF_DU | CLS_WF_UD | ((fl & CLS_WF_DASH) ? CLS_WF_DDU : 0u);
+    if (nu >= 2)
+        fl |= CLS_WF_UU | (nd ? CLS_WF_UUD : 0u);
+    if (nd >= 2)
+        fl |= ((fl & (CLS_WF_SPACE | CLS_WF_DOT | CLS_WF_DASH)) ? CLS_WF_DSD : 0u) |
+              ((fl & (CLS_WF_DOT | CLS_WF_DASH | CLS_WF_SLASH)) ? CLS_WF_DSD2 : 0u);
+    if (nd >= 4 && (fl & CLS_WF_3DOTS))
+        fl |= CLS_WF_IP3;
+    if (nu >= 6)
+        fl |= CLS_WF_UP6;
+    /* six of [A-Z0-9] in a row: without capitals, a run of six digits */
+    if (nu ? nd + nu >= 6 : runs >= 2)
+        fl |= CLS_WF_AU6;
+    const struct wfeat ft = {nd, nu, fl};
+    struct cls_pset run;
+    uint32_t verdict = 1;
+    uint64_t types = 0;
+    if (gate_set(gs, &ft, 0, &run)) {
+        verdict = 2;
+        for (size_t k = 0; k < SGW_ARRAY_LEN(run.w); k++)
+            for (uint64_t b = run.w[k]; b; b &= b - 1) {
+                const struct cls_cpattern *g = &e->pats[k * 64 + (size_t)__builtin_ctzll(b)];
+                if (!g->needctx)
+                    verdict = 3;
+                types |= 1ull << g->type;
+            }
+    }
+    gm->key = key;
+    gm->verdict = verdict;
+    gm->types = types;
+}
+
+/* ---- the short path: a digit's window decided from one 64-byte block ----
+ *
+ * Most windows are decided unopened, and most of skip_window's cost is its
+ * machinery: the end found block by block from the trigger, the left edge
+ * byte by byte, the features from masks built once more over the window.
+ * The short path loads the 64 bytes around a digit trigger (32 before it,
+ * 32 from it) once, builds six masks (token bytes, digits, '@', capitals,
+ * spaces, the other punctuation of the features) and takes from them:
+ *   - the window's end and left edge, exactly as skip_window finds them;
+ *   - a bound of its features: counts, punctuation, digit runs and the
+ *     counted flags exact, and each shape of adjacent bytes (DU, UU, DSD,
+ *     ...) assumed present whenever the counts and punctuation allow it.
+ * The gates only grow with the features (more digits, capitals or flags
+ * never fail a gate that fewer pass), so when the bound passes no gate, or
+ * only gates of types that need a context word and have none in the
+ * window's context, the exact features pass none either: skip_window would
+ * skip the window with the same end. Anything else (an '@' trigger, a
+ * window that leaves the block or the readable bytes, a literal hit, a
+ * gate the bound passes) goes on to skip_window, which decides as before.
+ * Returns 1 with the window's end (piece index) and length when skipped. */
+static inline __attribute__((always_inline)) int
+short_impl(struct cls_scanner *sc, size_t t, uint64_t next_lit, size_t *pend, size_t *plen,
+           void (*mk)(const uint8_t *, struct sw_masks *))
+{
+    const uint8_t *p = sc->sp;
+    const size_t n = sc->sn;
+    const uint64_t soff = sc->soff;
+    if (!(cls_tab[p[t]] & C_DIG) || t + sc->rd_before < 32 || t + 32 > sc->rd_after)
+        return 0;
+    /* block bit k is piece byte t - 32 + k; bits outside the unit's bytes
+       in the piece, [ulo, n), are cleared (no class, not a token) */
+    const uint8_t *q = p + t - 32;
+    struct sw_masks m;
+    mk(q, &m);
+    const size_t ulo = sc->seg_start > soff ? (size_t)(sc->seg_start - soff) : 0;
+    const size_t vlo = ulo + 32 > t ? ulo + 32 - t : 0;
+    const size_t vhi = n - t < 32 ? n - t + 32 : 64;
+    const uint64_t valid = low_bits(vhi) & ~low_bits(vlo);
+    const uint64_t tok = m.tok & valid;
+    /* the end: fast_end from the trigger (bit 32) */
+    const uint64_t right = ~low_bits(32);
+    unsigned j = block_close_jump(m.dig & right & valid, m.at & right & valid, ~tok & right & valid);
+    size_t je, end;
+    if (j < 64) {
+        je = j;
+        end = t + j - 32;
+        if (next_lit <= soff + end)
+            return 0; /* a literal hit inside or where it closes */
+    } else {
+        /* open up to the piece's end: only when that is the unit's end and
+           lies inside the block */
+        if (vhi == 64 || !sc->piece_unit_end || next_lit < soff + n)
+            return 0;
+        je = vhi;
+        end = n;
+    }
+    /* the left edge: L_DIGIT bytes back (not past the unit's start), then
+       over token bytes down to the first that is none; it must lie in the
+       block. Bits below vlo: when the unit begins in the piece, its start
+       (a0 stops there, as open_window's limit does); when it began
+       before, bytes that are not its own here, which stop nothing) */
+    const uint64_t room = soff + t - sc->seg_start;
+    const size_t j0 = 32 - (size_t)(room < L_DIGIT ? room : L_DIGIT);
+    if (j0 < vlo)
+        return 0;
+    uint64_t stop = ~tok & low_bits(j0);
+    if (sc->seg_start < soff)
+        stop &= ~low_bits(vlo); /* the unit goes on before the piece (in the carry) */
+    if (!stop)
+        return 0;
+    const size_t ja = (size_t)(64 - __builtin_clzll(stop)); /* a0's bit */
+    /* the bound of the features of bits [ja, je) */
+    const uint64_t w = low_bits(je) & ~low_bits(ja);
+    const uint64_t dg = m.dig & w, up = m.up & w;
+    const uint32_t nd = (uint32_t)__builtin_popcountll(dg), nu = (uint32_t)__builtin_popcountll(up);
+    uint32_t pres = ((m.at & w) ? CLS_WF_AT : 0u) | ((m.sp & w) ? CLS_WF_SPACE : 0u), cnt = 0;
+    for (uint64_t x = m.pm & w; x; x &= x - 1) {
+        uint8_t c = q[__builtin_ctzll(x)];
+        pres |= sw_pf[c];
+        cnt += sw_pc[c];
+    }
+    const uint64_t r2 = dg & (dg >> 1), r4 = r2 & (r2 >> 2);
+    /* the verdict's key: digits (up to 64), capitals (31 and more alike,
+       as in the gates), punctuation present, the counted flags, the
+       longest digit run's class */
+    const uint32_t runs = (uint32_t)(r4 != 0) + (uint32_t)((r4 & (r2 >> 4)) != 0) +
+                          (uint32_t)((r4 & (r4 >> 3)) != 0) + (uint32_t)((r4 & (r4 >> 4)) != 0);
+    const uint32_t counted = (uint32_t)((cnt & 0xff) >= 3) | (uint32_t)((cnt >> 16) >= 5) << 1 |
+                             (uint32_t)(((cnt >> 8) & 0xff) >= 2) << 2;
+    const uint32_t key = nd | (nu < 31 ? nu : 31) << 7 | pres << 12 | counted << 21 | runs << 24;
+    struct cls_gate_memo *gm = &sc->w->gm[(key * 2654435761u) >> 24];
+    if (gm->key != key)
+        short_verdict(&sc->e->gates, sc->e, key, gm);
+    if (gm->verdict != 1) {
+        if (gm->verdict != 2)
+            return 0;
+        /* as skip_window: none of those types' words in the window's
+           context or the key */
+        const uint64_t a0 = soff + t - 32 + ja;
+        uint64_t from = a0 - ((a0 - sc->seg_start) < PRECTX ? (a0 - sc->seg_start) : PRECTX);
+        if (ctx_types(sc, from, soff + end) & gm->types)
+            return 0;
+    }
+    *pend = end;
+    *plen = je - ja;
+    return 1;
+}
+
+static int short_scalar(struct cls_scanner *sc, size_t t, uint64_t next_lit, size_t *pend, size_t *plen)
+{
+    return short_impl(sc, t, next_lit, pend, plen, sw_masks_scalar);
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2,popcnt"))) static int short_avx2(struct cls_scanner *sc, size_t t, uint64_t next_lit,
+                                                            size_t *pend, size_t *plen)
+{
+    return short_impl(sc, t, next_lit, pend, plen, sw_masks_avx2);
+}
+#endif
+
+static inline int short_window(struct cls_scanner *sc, size_t t, uint64_t next_lit, size_t *pend, size_t *plen)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (sw_simd)
+        return short_avx2(sc, t, next_lit, pend, plen);
+#endif
+    return short_scalar(sc, t, next_lit, pend, plen);
+}
+
+void cls_scan_short_masks(const uint8_t *q, int simd, uint64_t out[6])
+{
+    init_tables();
+    struct sw_masks m;
+#if defined(__x86_64__) || defined(__i386__)
+    if (simd && sw_simd)
+        sw_masks_avx2(q, &m);
+    else
+#endif
+        sw_masks_scalar(q, &m);
+    (void)simd;
+    out[0] = m.tok;
+    out[1] = m.dig;
+    out[2] = m.at;
+    out[3] = m.up;
+    out[4] = m.sp;
+    out[5] = m.pm;
 }
 
 /* Start of the unit holding absolute offset x, while the prefilter runs over
@@ -1543,9 +1847,32 @@ static int scan_piece(struct cls_scanner *sc, const uint8_t *p, size_t n)
             if (t >= n)
                 break;
             size_t end;
-            if (next_lit != sc->soff + t && !e->n_fps && !sc->noskip && skip_window(sc, t, next_lit, &end)) {
-                i = end;
-                continue;
+            if (next_lit != sc->soff + t && !e->n_fps && !sc->noskip) {
+                size_t len;
+                if (sc->short_mode == SHORT_ON && short_window(sc, t, next_lit, &end, &len)) {
+                    sc->st.windows++;
+                    sc->st.window_bytes += len;
+                    sc->st.skipped++;
+                    sc->st.short_decided++;
+                    i = end;
+                    continue;
+                }
+                if (sc->short_mode == SHORT_CHECK) {
+                    int dec = short_window(sc, t, next_lit, &end, &len);
+                    size_t end2 = 0;
+                    uint64_t wb = sc->st.window_bytes;
+                    int full = skip_window(sc, t, next_lit, &end2);
+                    sc->st.short_decided += (uint64_t)dec;
+                    if (dec && (!full || end2 != end || sc->st.window_bytes - wb != len))
+                        sc->st.short_bad++;
+                    if (full) {
+                        i = end2;
+                        continue;
+                    }
+                } else if (skip_window(sc, t, next_lit, &end)) {
+                    i = end;
+                    continue;
+                }
             }
             open_window(sc, sc->soff + t);
             i = t;
@@ -1592,6 +1919,8 @@ static void piece_tail(struct cls_scanner *sc, const uint8_t *p, size_t n)
 static int process_slice(struct cls_scanner *sc, const uint8_t *p, size_t n)
 {
     int rc = prefilter(sc, p, n);
+    sc->rd_before = 0;
+    sc->rd_after = n;
     if (rc == SGW_OK)
         rc = scan_piece(sc, p, n);
     if (rc == SGW_OK)
@@ -1635,7 +1964,7 @@ static int flush_batch(struct cls_scanner *sc)
 {
     if (sc->blen == 0 && sc->nbev == 0)
         return SGW_OK;
-    const uint8_t *p = sc->bbuf;
+    const uint8_t *p = sc->bmem + BPAD;
     const uint64_t base = sc->off;
     int rc = prefilter(sc, p, sc->blen);
     size_t pos = 0;
@@ -1643,6 +1972,8 @@ static int flush_batch(struct cls_scanner *sc)
         size_t end = k < sc->nbev ? (size_t)(sc->bev[k].pos - base) : sc->blen;
         if (end > pos) {
             sc->piece_unit_end = k < sc->nbev && !sc->bev[k].is_ctx;
+            sc->rd_before = BPAD + pos; /* the whole batch buffer is readable */
+            sc->rd_after = SLICE + BPAD - pos;
             rc = scan_piece(sc, p + pos, end - pos);
             sc->piece_unit_end = 0;
             pos = end;
@@ -1682,10 +2013,10 @@ int cls_scanner_data(void *ctx, const uint8_t *p, size_t n)
        first text event (decode_chain.c adds to it only while building and
        sniffing, before the decoder that emits text runs) */
     if (n < BATCH_SMALL) {
-        if (sc->blen + n > sizeof(sc->bbuf))
+        if (sc->blen + n > SLICE)
             rc = flush_batch(sc);
         if (rc == SGW_OK) {
-            memcpy(sc->bbuf + sc->blen, p, n);
+            memcpy(sc->bmem + BPAD + sc->blen, p, n);
             sc->blen += n;
             return SGW_OK;
         }
@@ -1834,6 +2165,11 @@ int cls_scanner_new(struct cls_worker *w, int excerpts, const char *(*path_fn)(v
             return SGW_ENOMEM;
     }
     memset(sc, 0, offsetof(struct cls_scanner, cands) + sizeof(sc->cands.n));
+    /* the pads around the batch: read by the short path's loads, never
+       written (their bits are cleared; zeroed so that no load reads
+       uninitialised bytes there) */
+    memset(sc->bmem, 0, BPAD);
+    memset(sc->bmem + BPAD + SLICE, 0, BPAD);
     sc->hs = hs;
     sc->lits = lits;
     sc->caplits = caplits;
@@ -1894,6 +2230,11 @@ void cls_scanner_set_timing(struct cls_scanner *sc, int on)
 void cls_scanner_set_skip(struct cls_scanner *sc, int on)
 {
     sc->noskip = !on;
+}
+
+void cls_scanner_set_short(struct cls_scanner *sc, int mode)
+{
+    sc->short_mode = mode == 0 ? SHORT_OFF : mode == 2 ? SHORT_CHECK : SHORT_ON;
 }
 
 const struct cls_scan_stats *cls_scanner_stats(const struct cls_scanner *sc)

@@ -138,6 +138,40 @@ int main(void)
                 }
             }
     }
+    /* the short path's six masks of 64 bytes (token bytes, digits, '@',
+       capitals, spaces, the punctuation "(+-./:="): SIMD, scalar and the
+       definitions agree on random blocks, every byte value included */
+    static const char tokpunct[] = "._%+-/=@:~!#$*^|&?";
+    for (int iter = 0; iter < 20000; iter++) {
+        uint8_t q[64];
+        for (size_t i = 0; i < 64; i++) {
+            int r = rand();
+            q[i] = iter % 3 == 0 ? (uint8_t)(r & 0xff) : (uint8_t)alpha[r % (int)(sizeof(alpha) - 1)];
+        }
+        uint64_t want[6] = {0}, got_s[6], got_v[6];
+        for (size_t i = 0; i < 64; i++) {
+            uint8_t c = q[i];
+            int alnum = is_d(c) || is_u(c) || (c >= 'a' && c <= 'z');
+            int tok = c != 0 && (alnum || c == '_' || memchr(tokpunct, c, sizeof(tokpunct) - 1) != NULL);
+            want[0] |= (uint64_t)tok << i;
+            want[1] |= (uint64_t)is_d(c) << i;
+            want[2] |= (uint64_t)(c == '@') << i;
+            want[3] |= (uint64_t)is_u(c) << i;
+            want[4] |= (uint64_t)(c == ' ') << i;
+            want[5] |= (uint64_t)(c != 0 && memchr("(+-./:=", c, 7) != NULL) << i;
+        }
+        cls_scan_short_masks(q, 0, got_s);
+        cls_scan_short_masks(q, 1, got_v);
+        if (memcmp(want, got_s, sizeof(want)) != 0 || memcmp(want, got_v, sizeof(want)) != 0) {
+            for (size_t k = 0; k < 6; k++)
+                if (want[k] != got_s[k] || want[k] != got_v[k])
+                    fprintf(stderr, "%s: short masks %zu: want %#llx scalar %#llx simd %#llx\n", __FILE__, k,
+                            (unsigned long long)want[k], (unsigned long long)got_s[k],
+                            (unsigned long long)got_v[k]);
+            if (++failures > 10)
+                return 1;
+        }
+    }
     /* bytes past n must not count, whatever they are */
     memset(buf, '9', sizeof(buf));
     memcpy(buf, "ab", 2);
