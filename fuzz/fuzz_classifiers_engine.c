@@ -4,7 +4,9 @@
  * engine has every pack plus a dictionary, a custom regex and fingerprints so
  * every path runs. Byte 1's bit 2 picks a second engine without fingerprints
  * instead: there the scanner decides most windows without opening them, and
- * a third scan with every window opened must find exactly the same. */
+ * a third scan with every window opened must find exactly the same; the
+ * split scan runs the short path beside skip_window (check mode) and any
+ * window it would skip that skip_window does not skip alike aborts. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +52,9 @@ static void scan(struct cls_worker *wk, int skip, const uint8_t *p, size_t n, co
     struct cls_scanner *sc = NULL;
     if (cls_scanner_new(wk, 1, NULL, NULL, &sc) != 0)
         abort();
-    cls_scanner_set_skip(sc, skip);
+    cls_scanner_set_skip(sc, skip != 0);
+    if (skip == 2)
+        cls_scanner_set_short(sc, 2);
     size_t prev = 0;
     for (size_t i = 0; i <= ncuts; i++) {
         size_t end = i < ncuts ? cuts[i] : n;
@@ -74,6 +78,8 @@ static void scan(struct cls_worker *wk, int skip, const uint8_t *p, size_t n, co
         prev = end;
     }
     if (cls_scanner_finish(sc) != 0)
+        abort();
+    if (cls_scanner_stats(sc)->short_bad)
         abort();
     size_t nf = 0;
     const struct cls_finding *f = cls_scanner_findings(sc, &nf);
@@ -123,7 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct cls_worker *wk = data[1] & 4 ? worker_nofp : worker;
     struct run one, many, opened = {NULL, 0};
     scan(wk, 1, p, n, NULL, 0, marker, ctxmark, &one);
-    scan(wk, 1, p, n, cuts, ncuts, marker, ctxmark, &many);
+    scan(wk, wk == worker_nofp ? 2 : 1, p, n, cuts, ncuts, marker, ctxmark, &many);
     if (wk == worker_nofp)
         scan(wk, 0, p, n, NULL, 0, marker, ctxmark, &opened);
     same(&one, &many, n);
