@@ -335,6 +335,45 @@ static const char *field(const struct px_declog_rec *r, const char *key, char *l
     return val;
 }
 
+/* Values of every length up to 80 with bytes that need escaping (quote,
+ * backslash, controls, DEL) or are UTF-8 at random places, among plain ones:
+ * each decodes back to itself and the line stays valid JSON, whether the
+ * value is the client's or the path's. */
+static void test_escape_positions(void)
+{
+    static const char *special[] = {"\"", "\\", "\n", "\x01", "\x1f", "\x7f", "\xc3\xa9",
+                                    "\xe2\x82\xac", " ", "~"};
+    char line[PX_DECLOG_MAX_LINE];
+    char v[256];
+    size_t n;
+    unsigned seed = 12345;
+    struct px_declog_rec r = {.client = "c", .method = "GET", .host = "h", .proto = "h2",
+                              .rule_id = "x", .verdict = "allow", .reason = "r"};
+    int bad = 0;
+    for (int round = 0; round < 4000; round++) {
+        size_t len = 0, want = (size_t)(round % 81);
+        while (len < want) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned k = (seed >> 16) % 40;
+            const char *add = k < (unsigned)(sizeof special / sizeof special[0])
+                                  ? special[k]
+                                  : (const char[]){(char)('A' + k - 10), 0};
+            size_t al = strlen(add);
+            if (len + al >= sizeof v)
+                break;
+            memcpy(v + len, add, al);
+            len += al;
+        }
+        v[len] = '\0';
+        r.path = v;
+        r.client = (round & 1) ? v : "c";
+        const char *got = field(&r, "path", line, &n);
+        if (strcmp(got, v) != 0 || !json_line_ok(line, n - 1, NULL, NULL, 0))
+            bad++;
+    }
+    CHECK(bad == 0);
+}
+
 static void test_escapes(void)
 {
     char line[PX_DECLOG_MAX_LINE];
@@ -591,6 +630,7 @@ int main(void)
     }
     test_threads();
     test_escapes();
+    test_escape_positions();
     test_reopen();
     test_pipe();
     test_batch();
