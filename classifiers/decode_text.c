@@ -10,6 +10,14 @@
 #endif
 
 #include "classifiers/decode_internal.h"
+#include "classifiers/engine.h"
+
+/* The scanner's entries are looked for only when the scanner is linked in
+   (the decoder benchmarks and fuzzers link the decoders alone): weak
+   references, NULL there. */
+#pragma weak cls_scanner_data
+#pragma weak cls_scanner_data_end
+#pragma weak cls_scanner_key_end
 
 /* ====================================================================== */
 /* Unicode normalisation: the last stage before the final sink.           */
@@ -20,6 +28,10 @@ struct dec_norm {
     /* a copy of the final sink (set before the chain is made, never changed
        by its owner): one load less per event than through a pointer */
     struct cls_sink fin;
+    /* the final sink's unit end in one call, when it has one (the scanner:
+       cls_scanner_data_end, cls_scanner_key_end), else NULL */
+    int (*fin_data_end)(void *ctx, const uint8_t *p, size_t n);
+    int (*fin_key_end)(void *ctx, const uint8_t *p, size_t n, const uint8_t *k, size_t kn);
     uint8_t pend[4];            /* a UTF-8 sequence cut by a data call */
     size_t pend_len;
     size_t need;
@@ -228,6 +240,11 @@ static void norm_init(struct dec_norm *z, const struct cls_sink *out)
 {
     memset(z, 0, sizeof(*z));
     z->fin = *out;
+    /* the scanner takes a unit's end in one call */
+    if (cls_scanner_data && z->fin.data == cls_scanner_data && cls_scanner_data_end && cls_scanner_key_end) {
+        z->fin_data_end = cls_scanner_data_end;
+        z->fin_key_end = cls_scanner_key_end;
+    }
     z->sink.ctx = z;
     z->sink.data = norm_data;
     z->sink.boundary = norm_boundary;
@@ -1241,6 +1258,8 @@ static inline __attribute__((always_inline)) int b64_short_end(struct dec_b64 *b
             rc = norm_data(z, p, n);
         else if (z->pend_len)
             rc = norm_pass_after_pend(z, p, n);
+        else if (z->fin_data_end)
+            return z->fin_data_end(z->fin.ctx, p, n); /* nothing held: the unit ends in one call */
         else
             rc = z->fin.data(z->fin.ctx, p, n);
         if (rc != SGW_OK)
@@ -1257,6 +1276,18 @@ static inline int b64_key_context(struct dec_b64 *b, const uint8_t *k, size_t kn
     if (b->norm)
         return b->norm->fin.context(b->norm->fin.ctx, k, kn);
     return b->out->context(b->out->ctx, k, kn);
+}
+
+/* b64_short_end, then a key's context: in one call at the final sink when
+ * it has one and nothing is held (ASCII, no cut UTF-8 sequence). */
+static inline __attribute__((always_inline)) int b64_short_key_end(struct dec_b64 *b, const uint8_t *p,
+                                                                 size_t n, const uint8_t *k, size_t kn)
+{
+    struct dec_norm *z = b->norm;
+    if (z && z->fin_key_end && !z->pend_len && (n == 0 || !b64_short_high(p, n)))
+        return z->fin_key_end(z->fin.ctx, p, n, k, kn);
+    int rc = b64_short_end(b, p, n);
+    return rc != SGW_OK ? rc : b64_key_context(b, k, kn);
 }
 
 /* The combined steps per SIMD level, each with its data stage. */
@@ -1277,8 +1308,11 @@ static inline int b64_key_context(struct dec_b64 *b, const uint8_t *k, size_t kn
     TARGET static int b64_key_end_##SUFFIX(const struct dec_text_out *o, const uint8_t *p,        \
                                            size_t n, const uint8_t *k, size_t kn)                  \
     {                                                                                              \
-        int rc = b64_end_##SUFFIX(o->ctx, p, n);                                                   \
-        return rc != SGW_OK ? rc : b64_key_context(o->ctx, k, kn);                                 \
+        struct dec_b64 *b = o->ctx;                                                                \
+        if (b->run == 0 && n < 16)                                                                 \
+            return b64_short_key_end(b, p, n, k, kn);                                              \
+        int rc = b64_end_##SUFFIX(b, p, n);                                                        \
+        return rc != SGW_OK ? rc : b64_key_context(b, k, kn);                                      \
     }
 
 B64_END_FNS(scalar, , b64_data_scalar)

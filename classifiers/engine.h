@@ -270,6 +270,7 @@ struct cls_scan_stats {
     uint64_t skipped;       /* windows decided without opening them (no gate passes) */
     uint64_t short_decided; /* of those, decided by the short path (one block, bounded features) */
     uint64_t short_bad;     /* cls_scanner_set_short(sc, 2): short path skips skip_window did not make */
+    uint64_t unit_ends;     /* units ended by one call into the batch (cls_scanner_data_end, key_end) */
     /* only with cls_scanner_set_timing: */
     uint64_t confirm_ns, validate_ns, context_ns, context_scans;
 };
@@ -288,6 +289,12 @@ int cls_scanner_data(void *ctx, const uint8_t *p, size_t n);
 int cls_scanner_boundary(void *ctx);
 int cls_scanner_context(void *ctx, const uint8_t *p, size_t n);
 int cls_scanner_uninspectable(void *ctx, const char *reason, uint32_t flags);
+/* A text unit's end in one call (the decoders' normalisation stage calls
+ * these when its final sink is the scanner): data_end is cls_scanner_data
+ * (none when n == 0) then cls_scanner_boundary; key_end the same, then
+ * cls_scanner_context(k, kn). */
+int cls_scanner_data_end(void *ctx, const uint8_t *p, size_t n);
+int cls_scanner_key_end(void *ctx, const uint8_t *p, size_t n, const uint8_t *k, size_t kn);
 /* ends the input: closes the open window */
 int cls_scanner_finish(struct cls_scanner *sc);
 const struct cls_finding *cls_scanner_findings(const struct cls_scanner *sc, size_t *n);

@@ -2090,6 +2090,69 @@ int cls_scanner_context(void *ctx, const uint8_t *p, size_t n)
     return SGW_OK;
 }
 
+/* Data and the boundary after it: what cls_scanner_data then
+ * cls_scanner_boundary do, with the batch's bookkeeping done once when
+ * both fit in the batch (the data is small, the batch has room for it and
+ * for the event), else those two calls. */
+static inline int unit_end_fits(const struct cls_scanner *sc, size_t n, size_t events)
+{
+    return n < BATCH_SMALL && sc->blen + n <= SLICE && sc->blen + n > 0 && sc->nbev + events <= BATCH_EV &&
+           sc->bkeys_len + KEY_MAX <= sizeof(sc->bkeys);
+}
+
+static inline void unit_end_batch(struct cls_scanner *sc, const uint8_t *p, size_t n)
+{
+    sc->st.bytes += n;
+    sc->st.unit_ends++;
+    if (n)
+        memcpy(sc->bmem + BPAD + sc->blen, p, n);
+    sc->blen += n;
+    struct bevent *ev = &sc->bev[sc->nbev++];
+    ev->pos = sc->off + sc->blen;
+    ev->is_ctx = 0;
+    ev->key_off = (uint16_t)sc->bkeys_len;
+    ev->key_len = 0;
+}
+
+int cls_scanner_data_end(void *ctx, const uint8_t *p, size_t n)
+{
+    struct cls_scanner *sc = ctx;
+    if (sc->failed || sc->finished)
+        return SGW_ERR;
+    if (unit_end_fits(sc, n, 1)) {
+        unit_end_batch(sc, p, n);
+        return SGW_OK;
+    }
+    int rc = cls_scanner_data(sc, p, n);
+    return rc != SGW_OK ? rc : cls_scanner_boundary(sc);
+}
+
+/* The same, then a context (a JSON key after its own text): batched right
+ * after the boundary, where batch_event takes a context too. */
+int cls_scanner_key_end(void *ctx, const uint8_t *p, size_t n, const uint8_t *k, size_t kn)
+{
+    struct cls_scanner *sc = ctx;
+    if (sc->failed || sc->finished)
+        return SGW_ERR;
+    if (unit_end_fits(sc, n, 2)) {
+        unit_end_batch(sc, p, n);
+        struct bevent *ev = &sc->bev[sc->nbev++];
+        size_t kl = kn > KEY_MAX ? KEY_MAX : kn;
+        ev->pos = sc->off + sc->blen;
+        ev->is_ctx = 1;
+        ev->key_off = (uint16_t)sc->bkeys_len;
+        ev->key_len = (uint16_t)kl;
+        if (kl)
+            memcpy(sc->bkeys + sc->bkeys_len, k, kl);
+        sc->bkeys_len += kl;
+        return SGW_OK;
+    }
+    int rc = cls_scanner_data(sc, p, n);
+    if (rc == SGW_OK)
+        rc = cls_scanner_boundary(sc);
+    return rc != SGW_OK ? rc : cls_scanner_context(sc, k, kn);
+}
+
 int cls_scanner_uninspectable(void *ctx, const char *reason, uint32_t flags)
 {
     struct cls_scanner *sc = ctx;
