@@ -832,6 +832,19 @@ static void body_sink(struct px_req *r, const char *data, size_t len)
         px_up_body(r, data, len);
 }
 
+/* The same for the first len bytes of src, moved: a body that arrived as its
+ * own chains reaches the upstream's output without a copy. */
+static void body_sink_buf(struct px_req *r, struct evbuffer *src, size_t len)
+{
+    if (r->state == PX_RS_BODY) {
+        if (evbuffer_remove_buffer(src, r->hold, len) != (int)len)
+            evbuffer_drain(src, len);
+        r->held += len;
+        atomic_fetch_add(&r->conn->w->rt->held_bytes, len);
+    } else
+        px_up_body_buf(r, src, len);
+}
+
 static int body_congested(const struct px_req *r)
 {
     if (r->state == PX_RS_BODY) /* past the budget, the body streams instead */
@@ -878,8 +891,7 @@ static void h2_pump_body(struct px_req *r)
             req_fail(r, 413, "request body too large", "body exceeds max-body");
             return;
         }
-        body_sink(r, v.iov_base, n);
-        evbuffer_drain(r->d_in, n);
+        body_sink_buf(r, r->d_in, n);
         if (r->msg.body == PX_H1_BODY_LENGTH)
             r->body_left -= n;
         r->body_read += n;
@@ -951,8 +963,7 @@ static void pump_body(struct px_req *r)
             size_t n = v.iov_len;
             if (n > r->body_left)
                 n = (size_t)r->body_left;
-            body_sink(r, v.iov_base, n);
-            evbuffer_drain(in, n);
+            body_sink_buf(r, in, n);
             r->body_left -= n;
             r->body_read += n;
             r->bytes_in += n;
@@ -1151,20 +1162,11 @@ void px_req_up_connected(struct px_req *r)
         r->sent_continue = 1;
     }
     if (r->hold) {
-        /* The held body goes first, as it was decoded. */
-        struct evbuffer_iovec v[8];
-        while (evbuffer_get_length(r->hold) > 0 && r->up) {
-            int nv = evbuffer_peek(r->hold, -1, NULL, v, 8);
-            if (nv <= 0)
-                break;
-            int k = nv < 8 ? nv : 8;
-            size_t done = 0;
-            for (int i = 0; i < k; i++) {
-                px_up_body(r, v[i].iov_base, v[i].iov_len);
-                done += v[i].iov_len;
-            }
-            evbuffer_drain(r->hold, done);
-        }
+        /* The held body goes first, as it was decoded (one chunk on a
+         * chunked upstream). */
+        size_t n = evbuffer_get_length(r->hold);
+        if (n > 0 && r->up)
+            px_up_body_buf(r, r->hold, n);
         hold_release(r);
     }
     if (r->body_done) {

@@ -786,28 +786,55 @@ void px_up_detach(struct px_req *r)
     px_up_close(u);
 }
 
-void px_up_body(struct px_req *r, const char *data, size_t len)
+/* Where len body bytes go next (after the chunk header, on a chunked h1
+ * upstream), or NULL when there is no upstream to take them. */
+static struct evbuffer *body_dst(struct px_req *r, size_t len)
 {
     struct px_upconn *u = r->up;
     if (!u || u->dead || len == 0)
-        return;
+        return NULL;
     r->body_sent += len;
     if (u->h2) {
         if (!r->h2_body)
             r->h2_body = evbuffer_new();
-        if (r->h2_body)
-            evbuffer_add(r->h2_body, data, len);
-        px_h2_body_more(u, r);
-        return;
+        return r->h2_body;
     }
     struct evbuffer *out = bufferevent_get_output(u->bev);
-    if (r->msg.body == PX_H1_BODY_CHUNKED && !r->send_cl) {
+    if (r->msg.body == PX_H1_BODY_CHUNKED && !r->send_cl)
         evbuffer_add_printf(out, "%zx\r\n", len);
-        evbuffer_add(out, data, len);
-        evbuffer_add(out, "\r\n", 2);
-    } else {
-        evbuffer_add(out, data, len);
+    return out;
+}
+
+/* After the bytes body_dst asked for. */
+static void body_added(struct px_req *r)
+{
+    struct px_upconn *u = r->up;
+    if (u->h2)
+        px_h2_body_more(u, r);
+    else if (r->msg.body == PX_H1_BODY_CHUNKED && !r->send_cl)
+        evbuffer_add(bufferevent_get_output(u->bev), "\r\n", 2);
+}
+
+void px_up_body(struct px_req *r, const char *data, size_t len)
+{
+    struct evbuffer *dst = body_dst(r, len);
+    if (!dst)
+        return;
+    evbuffer_add(dst, data, len);
+    body_added(r);
+}
+
+void px_up_body_buf(struct px_req *r, struct evbuffer *src, size_t len)
+{
+    struct evbuffer *dst = body_dst(r, len);
+    if (!dst) {
+        evbuffer_drain(src, len);
+        return;
     }
+    /* Whole chains change buffers without a copy. */
+    if (evbuffer_remove_buffer(src, dst, len) != (int)len)
+        evbuffer_drain(src, len);
+    body_added(r);
 }
 
 void px_up_body_end(struct px_req *r)
