@@ -1520,26 +1520,27 @@ static inline unsigned block_close_jump(uint64_t dig, uint64_t at, uint64_t cand
 
 /* The short path's verdict for a key (short_impl): the bound of the
  * features it stands for, through the gates. The bound: counts,
- * punctuation, digit runs and the counted flags as the key has them; each
- * shape of adjacent bytes present unless the counts or the punctuation
- * rule it out. Every feature of a window with that key is in the bound. */
+ * punctuation, digit runs, the counted flags and the shapes of digits and
+ * capitals (DU, UD, UU, UUD, IP3) as the key has them; each other shape
+ * present unless the counts or the punctuation rule it out. Every feature
+ * of a window with that key is in the bound. */
 __attribute__((noinline)) static void short_verdict(const struct cls_gates *gs, const struct cls_engine *e,
                                                     uint32_t key, struct cls_gate_memo *gm)
 {
-    const uint32_t nd = key & 0x7f, nu = (key >> 7) & 0x1f, counted = (key >> 21) & 7, runs = key >> 24;
+    const uint32_t nd = key & 0x7f, nu = (key >> 7) & 0x1f, counted = (key >> 21) & 7, runs = (key >> 24) & 7;
+    const uint32_t shapes = key >> 27;
     uint32_t fl = (key >> 12) & 0x1ff;
     fl |= (runs >= 1 ? CLS_WF_RUN4 : 0u) | (runs >= 2 ? CLS_WF_RUN6 : 0u) | (runs >= 3 ? CLS_WF_RUN7 : 0u) |
           (runs >= 4 ? CLS_WF_RUN8 : 0u) | ((counted & 1) ? CLS_WF_3DOTS : 0u) | ((counted & 2) ? CLS_WF_SEP5 : 0u) |
           ((counted & 4) ? CLS_WF_COLON2 : 0u);
-    if (nd && nu)
-        fl |= CLS_WF_DU | CLS_WF_UD | ((fl & CLS_WF_DASH) ? CLS_WF_DDU : 0u);
-    if (nu >= 2)
-        fl |= CLS_WF_UU | (nd ? CLS_WF_UUD : 0u);
+    /* exact in the key: DU, UD, UU, UUD, IP3 */
+    fl |= ((shapes & 1) ? CLS_WF_DU : 0u) | ((shapes & 2) ? CLS_WF_UD : 0u) | ((shapes & 4) ? CLS_WF_UU : 0u) |
+          ((shapes & 8) ? CLS_WF_UUD : 0u) | ((shapes & 16) ? CLS_WF_IP3 : 0u);
+    if (nd && nu && (fl & CLS_WF_DASH))
+        fl |= CLS_WF_DDU;
     if (nd >= 2)
         fl |= ((fl & (CLS_WF_SPACE | CLS_WF_DOT | CLS_WF_DASH)) ? CLS_WF_DSD : 0u) |
               ((fl & (CLS_WF_DOT | CLS_WF_DASH | CLS_WF_SLASH)) ? CLS_WF_DSD2 : 0u);
-    if (nd >= 4 && (fl & CLS_WF_3DOTS))
-        fl |= CLS_WF_IP3;
     if (nu >= 6)
         fl |= CLS_WF_UP6;
     /* six of [A-Z0-9] in a row: without capitals, a run of six digits */
@@ -1653,7 +1654,25 @@ short_impl(struct cls_scanner *sc, size_t t, uint64_t next_lit, size_t *pend, si
                           (uint32_t)((r4 & (r4 >> 3)) != 0) + (uint32_t)((r4 & (r4 >> 4)) != 0);
     const uint32_t counted = (uint32_t)((cnt & 0xff) >= 3) | (uint32_t)((cnt >> 16) >= 5) << 1 |
                              (uint32_t)(((cnt >> 8) & 0xff) >= 2) << 2;
-    const uint32_t key = nd | (nu < 31 ? nu : 31) << 7 | pres << 12 | counted << 21 | runs << 24;
+    /* the shapes of digits and capitals exact, as block_features has them
+       (two capitals next to digits anywhere in the window would pass the
+       gates of ES_DNI, IE_PPS_NUMBER, EU_VAT_NUMBER otherwise); three dots
+       between digits too, when there are three dots */
+    uint32_t shapes = 0;
+    if (up) {
+        const uint64_t u2 = up & (up >> 1);
+        shapes = (uint32_t)(((dg << 1) & up) != 0) | (uint32_t)(((up << 1) & dg) != 0) << 1 |
+                 (uint32_t)(u2 != 0) << 2 | (uint32_t)((u2 & (dg >> 2)) != 0) << 3;
+    }
+    if ((cnt & 0xff) >= 3) {
+        uint64_t dot = 0;
+        for (uint64_t x = m.pm & w; x; x &= x - 1) {
+            unsigned b = (unsigned)__builtin_ctzll(x);
+            dot |= (uint64_t)(q[b] == '.') << b;
+        }
+        shapes |= (uint32_t)(__builtin_popcountll((dg << 1) & dot & (dg >> 1)) >= 3) << 4;
+    }
+    const uint32_t key = nd | (nu < 31 ? nu : 31) << 7 | pres << 12 | counted << 21 | runs << 24 | shapes << 27;
     struct cls_gate_memo *gm = &sc->w->gm[(key * 2654435761u) >> 24];
     if (gm->key != key)
         short_verdict(&sc->e->gates, sc->e, key, gm);

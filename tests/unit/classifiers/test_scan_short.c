@@ -61,6 +61,16 @@ static const char *const seps[] = {" ", " ", " ", "", "\n", ",", ", ", ".", ". "
 static size_t number(char *b, size_t at, size_t cap)
 {
     static const char punct[] = ".:-/ .:-/,+";
+    if (rnd() % 8 == 0) {
+        /* dotted: three dots between digits (IP3) or not quite */
+        unsigned groups = 3 + rnd() % 3;
+        for (unsigned g = 0; g < groups; g++) {
+            if (g)
+                at = put(b, at, cap, rnd() % 6 ? "." : ". ", rnd() % 6 ? 1 : 2);
+            at = digits(b, at, cap, rnd() % 4);
+        }
+        return at;
+    }
     unsigned groups = 1 + rnd() % (rnd() % 3 ? 2 : 6);
     for (unsigned g = 0; g < groups; g++) {
         if (g)
