@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # bench/proxy_ab.sh — alternated A/B of two sovgw builds (and HAProxy) on the
 # forwarded HTTP/1.1 keep-alive GET, for before/after measurements on a noisy
-# shared machine: each round runs every contender once, in turn, so a busy
-# stretch hits all of them. Prints CPU µs per request (proxy utime+stime from
-# /proc / requests), req/s and syscalls per request (strace -c, one short run
-# each) for every contender, and the medians.
+# shared machine: each round runs every contender once, in turn (the order
+# rotates from round to round), so a busy stretch hits all of them. Prints CPU
+# µs per request (proxy utime+stime from /proc / requests), req/s and syscalls
+# per request (strace -c, one short run each) for every contender, the
+# medians, and each sovgw's ratios to HAProxy round by round (their median:
+# the figure least moved by the machine's swings).
 #
 #   bench/proxy_ab.sh OLD_SOVGW NEW_SOVGW [ROUNDS]      (default 5 rounds)
+#   bench/proxy_ab.sh SOVGW - [ROUNDS]                  (one sovgw against HAProxy)
 #
 # Env: AB_DURATION (3s), AB_CONNS (50), AB_POST=1 (1 KiB POST instead of GET),
 #      AB_HAPROXY=0 (leave HAProxy out), AB_STRACE=0 (skip the syscall count).
@@ -50,9 +53,14 @@ start_sovgw() { # NAME BINARY
   PIDS+=($!)
   wait_port "$p"
 }
-NAMES=(old new)
-start_sovgw old "$OLD"
-start_sovgw new "$NEW"
+if [ "$NEW" = - ]; then
+  NAMES=(sovgw)
+  start_sovgw sovgw "$OLD"
+else
+  NAMES=(old new)
+  start_sovgw old "$OLD"
+  start_sovgw new "$NEW"
+fi
 if [ "${AB_HAPROXY:-1}" = 1 ] && command -v haproxy >/dev/null; then
   p=$(free_port)
   cat >"$WORK/haproxy.cfg" <<EOF2
@@ -88,18 +96,29 @@ run_one() { # NAME -> prints "cpu_us rps"
   awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$reqs" -v r="$rps" \
       'BEGIN { if (n > 0) printf "%.1f %.0f\n", d * 1e6 / hz / n, r; else print "n/a 0" }'
 }
-declare -A CPUS RPSS
+declare -A CPUS RPSS RRAT CRAT
 for r in $(seq "$ROUNDS"); do
   line="round $r:"
-  for n in "${NAMES[@]}"; do
+  declare -A C Q
+  k=${#NAMES[@]}
+  for i in $(seq 0 $((k - 1))); do
+    n=${NAMES[$(((i + r - 1) % k))]}
     read -r c q < <(run_one "$n")
+    C[$n]=$c Q[$n]=$q
     CPUS[$n]+="$c " RPSS[$n]+="$q "
     line+=" $n ${c}µs ${q}/s;"
   done
   echo "$line"
+  if [ -n "${PID[haproxy]:-}" ]; then
+    for n in "${NAMES[@]}"; do
+      [ "$n" = haproxy ] && continue
+      RRAT[$n]+="$(awk -v a="${Q[$n]}" -v b="${Q[haproxy]}" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }') "
+      CRAT[$n]+="$(awk -v a="${C[$n]}" -v b="${C[haproxy]}" 'BEGIN { if (b + 0 > 0 && a != "n/a") printf "%.3f", a / b; else print "n/a" }') "
+    done
+  fi
 done
 median() { printf '%s\n' $1 | grep -E '^[0-9.]+$' | sort -g |
-  awk '{v[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) print v[(NR+1)/2]; else printf "%.1f\n", (v[NR/2]+v[NR/2+1])/2}'; }
+  awk '{v[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) print v[(NR+1)/2]; else printf "%.10g\n", (v[NR/2]+v[NR/2+1])/2}'; }
 echo
 echo "| contender | CPU µs/req (median of $ROUNDS) | req/s (median) | syscalls/req |"
 echo "| --- | ---: | ---: | ---: |"
@@ -119,3 +138,13 @@ for n in "${NAMES[@]}"; do
   fi
   echo "| $n | $(median "${CPUS[$n]}") | $(median "${RPSS[$n]}") | $sc |"
 done
+if [ -n "${PID[haproxy]:-}" ]; then
+  echo
+  echo "| sovgw / HAProxy, same round | req/s ratio (median of $ROUNDS) | CPU/req ratio (median) | rounds with req/s ratio >= 1 |"
+  echo "| --- | ---: | ---: | ---: |"
+  for n in "${NAMES[@]}"; do
+    [ "$n" = haproxy ] && continue
+    wins=$(printf '%s\n' ${RRAT[$n]} | awk '$1 >= 1 {w++} END {print w + 0}')
+    echo "| $n | $(median "${RRAT[$n]}") | $(median "${CRAT[$n]}") | $wins of $ROUNDS |"
+  done
+fi

@@ -19,7 +19,8 @@
 #      BENCH_DURATION (5s), BENCH_CONNS (50), BENCH_THREADS (2), BENCH_IDLE (5000),
 #      BENCH_REPS (3: each wrk run is repeated, the table shows medians),
 #      BENCH_PEERS ("haproxy nghttpx squid tinyproxy"), BENCH_SKIP_IDLE=1, BENCH_SKIP_H2=1,
-#      BENCH_CONNECT_N (6400: 16 KiB responses through the CONNECT tunnel per run).
+#      BENCH_CONNECT_N (6400: 16 KiB responses through the CONNECT tunnel per run),
+#      BENCH_AB_ROUNDS (5: alternated sovgw/HAProxy rounds per load), BENCH_SKIP_AB=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -515,6 +516,24 @@ EOF
   stop_pid "$NGD"
 fi
 
+# ---------------------------------------------------------------- head to head
+# sovgw (1 worker) and HAProxy (1 thread) in turn, round by round, the order
+# rotating (bench/proxy_ab.sh): the same-run req/s comparison that the
+# machine's swings move least (the sequential tables above run each proxy's
+# repetitions back to back).
+AB=$WORK/ab.txt
+: >"$AB"
+AB_ROUNDS=${BENCH_AB_ROUNDS:-5}
+if [ "${BENCH_SKIP_AB:-0}" != 1 ] && [[ " ${AVAIL[*]} " == *" haproxy "* ]]; then
+  for load in GET POST-1KiB; do
+    log "head to head, $load: $AB_ROUNDS alternated rounds"
+    AB_POST=$([ "$load" = GET ] && echo 0 || echo 1) AB_STRACE=0 AB_DURATION=$DUR AB_CONNS=$CONNS       timeout 1200 "$ROOT/bench/proxy_ab.sh" "$SOVGW" - "$AB_ROUNDS" >"$WORK/ab-$load.txt" 2>&1 || true
+    awk -v l="$load" -F'|' '$2 == " sovgw " && $5 ~ / of / && NF == 6 {
+        for (i = 3; i <= 5; i++) gsub(/^ +| +$/, "", $i); print l "|" $3 "|" $4 "|" $5 }' \
+      "$WORK/ab-$load.txt" >>"$AB"
+  done
+fi
+
 # ---------------------------------------------------------------- report
 {
   echo "Proxy benchmark: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)),"
@@ -571,6 +590,17 @@ fi
           printf "| %s | %s | %s |\n", p, rr, cr
         }
       }' "$RESULTS"
+  fi
+  if [ -s "$AB" ]; then
+    echo
+    echo "Head to head, alternated: sovgw (1 worker) and HAProxy (1 thread) take turns, the order rotating,"
+    echo "$AB_ROUNDS rounds of wrk -t2 -c$CONNS -d$DUR each (bench/proxy_ab.sh); each round's ratio, then their median:"
+    echo
+    echo "| load | req/s ratio sovgw / HAProxy | CPU/req ratio | rounds where sovgw served more |"
+    echo "| --- | ---: | ---: | ---: |"
+    while IFS='|' read -r load rr cr wins; do
+      echo "| $load | $rr | $cr | $wins |"
+    done <"$AB"
   fi
   if [ -s "$H2RES" ]; then
     echo
