@@ -1497,13 +1497,14 @@ static int skip_window(struct cls_scanner *sc, size_t t, uint64_t next_lit, size
 }
 
 /* block_close for a block at offset 0 and need 32 (the short path's
- * trigger bit), by jumps: the first candidate at or past need, need grown
- * past the digits and '@' before it, until need stays. The same answer:
- * need only grows with the candidate (need_past is monotone), so every
- * candidate jumped over fails block_close's test as well. */
-static inline unsigned block_close_jump(uint64_t dig, uint64_t at, uint64_t cand)
+ * trigger bit), by jumps from need0: the first candidate at or past need,
+ * need grown past the digits and '@' before it, until need stays. The same
+ * answer: need only grows with the candidate (need_past is monotone), so
+ * every candidate jumped over fails block_close's test as well; need0 is
+ * the need of the trigger's digit run, which every later candidate has. */
+static inline unsigned block_close_jump(uint64_t dig, uint64_t at, uint64_t cand, uint64_t need0)
 {
-    uint64_t need = 32;
+    uint64_t need = need0;
     while (need < 64) {
         uint64_t c = cand & ~low_bits((size_t)need);
         if (!c)
@@ -1602,11 +1603,15 @@ short_impl(struct cls_scanner *sc, size_t t, uint64_t next_lit, size_t *pend, si
     const size_t ulo = sc->seg_start > soff ? (size_t)(sc->seg_start - soff) : 0;
     const size_t vlo = ulo + 32 > t ? ulo + 32 - t : 0;
     const size_t vhi = n - t < 32 ? n - t + 32 : 64;
-    const uint64_t valid = low_bits(vhi) & ~low_bits(vlo);
+    /* vhi in [33, 64], vlo in [0, 32]: no shift by 64 */
+    const uint64_t valid = (~0ull >> (64 - vhi)) & ~((1ull << vlo) - 1);
     const uint64_t tok = m.tok & valid;
-    /* the end: fast_end from the trigger (bit 32) */
+    /* the end: fast_end from the trigger (bit 32), by jumps from the need
+       of the trigger's digit run (no candidate lies before it) */
     const uint64_t right = ~low_bits(32);
-    unsigned j = block_close_jump(m.dig & right & valid, m.at & right & valid, ~tok & right & valid);
+    const uint64_t dig = m.dig & valid;
+    const unsigned rend = 32 + (unsigned)__builtin_ctzll(~(dig >> 32)); /* the run's end (bit 32 is a digit) */
+    unsigned j = block_close_jump(dig & right, m.at & right & valid, ~tok & right & valid, rend + R_DIGIT);
     size_t je, end;
     if (j < 64) {
         je = j;
@@ -1704,7 +1709,8 @@ __attribute__((target("avx2,popcnt"))) static int short_avx2(struct cls_scanner 
 }
 #endif
 
-static inline int short_window(struct cls_scanner *sc, size_t t, uint64_t next_lit, size_t *pend, size_t *plen)
+static inline __attribute__((always_inline)) int short_window(struct cls_scanner *sc, size_t t, uint64_t next_lit,
+                                                              size_t *pend, size_t *plen)
 {
 #if defined(__x86_64__) || defined(__i386__)
     if (sw_simd)
