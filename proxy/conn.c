@@ -216,7 +216,7 @@ static void req_timer_set(struct px_req *r, enum px_conn_timer mode, int ms)
 #define PX_TRIM_PEAK 64
 #define PX_TRIM_MIN_MS 1000.0
 
-/* Frees cached request structs beyond keep. */
+/* Frees cached request structs and stream buffers beyond keep. */
 static void req_cache_cut(struct px_worker *w, int keep)
 {
     while (w->n_req_cache > keep && w->req_cache) {
@@ -225,6 +225,30 @@ static void req_cache_cut(struct px_worker *w, int keep)
         w->n_req_cache--;
         free(r);
     }
+    while (w->n_evb_cache > keep)
+        evbuffer_free(w->evb_cache[--w->n_evb_cache]);
+}
+
+struct evbuffer *px_worker_evbuf(struct px_worker *w)
+{
+    if (w->n_evb_cache > 0)
+        return w->evb_cache[--w->n_evb_cache];
+    return evbuffer_new();
+}
+
+void px_worker_evbuf_put(struct px_worker *w, struct evbuffer *b)
+{
+    if (!b)
+        return;
+    evbuffer_drain(b, evbuffer_get_length(b));
+    /* None kept under ASan (PX_REQ_CACHE 0), so a use after the stream is
+     * still caught. */
+    if (w->n_evb_cache < PX_REQ_CACHE && w->n_evb_cache < PX_EVB_CACHE &&
+        evbuffer_get_length(b) == 0) {
+        w->evb_cache[w->n_evb_cache++] = b;
+        return;
+    }
+    evbuffer_free(b);
 }
 
 static void trim_cb(evutil_socket_t fd, short what, void *arg)

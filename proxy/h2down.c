@@ -231,15 +231,10 @@ static void stream_release(struct px_conn *c, struct px_req *r, const char *why)
         px_deadline_stop(&r->d_dl);
         r->d_timer_on = 0;
     }
-    if (r->d_in) {
-        evbuffer_free(r->d_in);
-        r->d_in = NULL;
-    }
-    if (r->d_out) {
-        evbuffer_free(r->d_out);
-        r->d_out = NULL;
-    }
-    (void)c;
+    px_worker_evbuf_put(c->w, r->d_in);
+    r->d_in = NULL;
+    px_worker_evbuf_put(c->w, r->d_out);
+    r->d_out = NULL;
     px_req_stream_free(r);
 }
 
@@ -442,10 +437,9 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud
     if (!r)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets this stream only */
     r->d_sid = f->hd.stream_id;
-    r->d_in = evbuffer_new();
+    r->d_in = px_worker_evbuf(c->w);
     if (!r->d_in || nghttp2_session_set_stream_user_data(s, f->hd.stream_id, r) != 0) {
-        if (r->d_in)
-            evbuffer_free(r->d_in);
+        px_worker_evbuf_put(c->w, r->d_in);
         px_req_stream_free(r);
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     }
@@ -1141,7 +1135,7 @@ int px_h2d_congested(const struct px_req *r)
 static int ensure_out(struct px_req *r)
 {
     if (!r->d_out)
-        r->d_out = evbuffer_new();
+        r->d_out = px_worker_evbuf(r->conn->w);
     return r->d_out ? SGW_OK : SGW_ENOMEM;
 }
 

@@ -74,6 +74,9 @@ struct px_runtime {
     int n_workers;
 };
 
+/* Empty evbuffers a worker keeps for HTTP/2 streams (two per stream). */
+#define PX_EVB_CACHE 256
+
 struct px_worker {
     struct px_runtime *rt;        /* borrowed */
     int id;
@@ -98,6 +101,8 @@ struct px_worker {
     int n_idle;
     struct px_req *req_cache;     /* finished request structs kept for reuse (h2_next list) */
     int n_req_cache;
+    struct evbuffer *evb_cache[PX_EVB_CACHE]; /* empty buffers for HTTP/2 streams */
+    int n_evb_cache;
     int n_reqs;                   /* request structs held by connections */
     int req_peak;                 /* highest n_reqs since the last heap trim */
     double last_trim_ms;
@@ -334,6 +339,10 @@ void px_conn_close(struct px_conn *c);           /* mark dead; freed from the lo
 void px_worker_drain_conns(struct px_worker *w);  /* close idle keep-alive connections */
 void px_conn_flush(struct px_conn *c);            /* write queued client output now */
 void px_worker_req_cache_free(struct px_worker *w);
+/* An empty evbuffer from the worker's cache or a new one (NULL: out of
+ * memory), and back (any content is dropped; NULL is ignored). */
+struct evbuffer *px_worker_evbuf(struct px_worker *w);
+void px_worker_evbuf_put(struct px_worker *w, struct evbuffer *b);
 /* Callbacks from upstream.c / h2up.c into the request. */
 void px_req_up_connected(struct px_req *r);      /* head sent; start pumping the body */
 void px_req_up_failed(struct px_req *r, int status, const char *reason, int timeout);
