@@ -42,4 +42,19 @@ static inline struct bufferevent *pair_bev(struct event_base *base, int *peer)
     return bufferevent_socket_new(base, sv[0], BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 }
 
+/* A filter bufferevent (no-op filters) over a socket pair's bufferevent: it
+ * reports the socket too, and reading or writing that socket directly would
+ * bypass the filter (a TLS layer). NULL on failure; *peer as pair_bev. */
+static inline struct bufferevent *filter_bev(struct event_base *base, int *peer)
+{
+    struct bufferevent *sock = pair_bev(base, peer);
+    if (!sock)
+        return NULL;
+    struct bufferevent *filt =
+        bufferevent_filter_new(sock, NULL, NULL, BEV_OPT_CLOSE_ON_FREE, NULL, NULL);
+    if (!filt)
+        bufferevent_free(sock);
+    return filt;
+}
+
 #endif

@@ -187,22 +187,16 @@ static void test_no_fd(struct event_base *base)
 static void test_filter_refused(struct event_base *base)
 {
     int peer = -1;
-    struct bufferevent *sock = pair_bev(base, &peer);
-    CHECK(sock != NULL);
-    if (!sock)
-        return;
-    struct bufferevent *filt =
-        bufferevent_filter_new(sock, NULL, NULL, BEV_OPT_CLOSE_ON_FREE, NULL, NULL);
+    struct bufferevent *filt = filter_bev(base, &peer);
     CHECK(filt != NULL);
+    if (!filt)
+        return;
     struct px_rx rx;
     memset(&rx, 0, sizeof(rx));
     CHECK(bufferevent_getfd(filt) >= 0);
     CHECK(px_rx_attach(&rx, base, filt) == -1);
     CHECK(!rx.attached);
-    if (filt)
-        bufferevent_free(filt);
-    else
-        bufferevent_free(sock);
+    bufferevent_free(filt);
     close(peer);
 }
 

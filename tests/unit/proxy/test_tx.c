@@ -299,21 +299,15 @@ static void test_refused(struct event_base *base)
     CHECK(bufferevent_get_enabled(nofd) & EV_WRITE);
     bufferevent_free(nofd);
     int peer = -1;
-    struct bufferevent *sock = pair_bev(base, &peer);
-    CHECK(sock != NULL);
-    if (!sock)
-        return;
-    struct bufferevent *filt =
-        bufferevent_filter_new(sock, NULL, NULL, BEV_OPT_CLOSE_ON_FREE, NULL, NULL);
+    struct bufferevent *filt = filter_bev(base, &peer);
     CHECK(filt != NULL);
-    CHECK(bufferevent_getfd(filt) >= 0);
-    CHECK(px_tx_attach(&tx, &q, filt) == -1);
-    CHECK(!tx.attached);
-    if (filt)
+    if (filt) {
+        CHECK(bufferevent_getfd(filt) >= 0);
+        CHECK(px_tx_attach(&tx, &q, filt) == -1);
+        CHECK(!tx.attached);
         bufferevent_free(filt);
-    else
-        bufferevent_free(sock);
-    close(peer);
+        close(peer);
+    }
     px_txq_clear(&q);
 }
 
