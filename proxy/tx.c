@@ -44,7 +44,7 @@ static void tx_schedule(struct px_tx *tx)
     if (!tx->want || tx->armed || tx->queued || tx->err)
         return;
     struct px_txq *q = tx->q;
-    if (q->active && tx->pass == q->pass) {
+    if (q->running && tx->pass == q->pass) {
         tx_arm(tx);
         return;
     }
@@ -156,7 +156,8 @@ static void txq_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct px_txq *q = arg;
     q->pass++;
-    /* New entries queued by the callbacks below join this pass; an entry
+    q->running = 1;
+    /* New entries queued by the callbacks below join this run; an entry
      * already written in it waits for its socket (tx_schedule). */
     struct px_tx *tx;
     while ((tx = q->head) != NULL) {
@@ -165,6 +166,7 @@ static void txq_cb(evutil_socket_t fd, short what, void *arg)
         if (!tx->armed)
             tx_run(tx);
     }
+    q->running = 0;
     q->active = 0;
 }
 
@@ -173,6 +175,7 @@ int px_txq_init(struct px_txq *q, struct event_base *base)
     q->head = NULL;
     q->pass = 0;
     q->active = 0;
+    q->running = 0;
     if (event_assign(&q->ev, base, -1, 0, txq_cb, q) != 0)
         return -1;
     q->ready = 1;

@@ -45,7 +45,8 @@ struct px_txq {
     struct px_tx *head;
     uint64_t pass;   /* counts the queue's runs */
     unsigned ready : 1;
-    unsigned active : 1;
+    unsigned active : 1;  /* ev is activated or running */
+    unsigned running : 1; /* inside the queue's run */
 };
 
 struct px_tx {

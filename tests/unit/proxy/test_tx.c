@@ -195,6 +195,43 @@ static void test_refill_once_per_pass(struct event_base *base)
     rig_free(&g);
 }
 
+/* A px_tx written in one run of the queue, whose bufferevent gets bytes in a
+ * later loop pass after another one has already activated the queue: it is
+ * queued and written in that run, not left waiting for a writable event (the
+ * "once per run" rule is for refills from inside the run only). */
+static void test_later_pass_queued(struct event_base *base)
+{
+    struct rig a, b;
+    if (rig_setup(&a, base, 0) != 0)
+        return;
+    memset(&b, 0, sizeof(b));
+    b.peer = -1;
+    b.bev = pair_bev(base, &b.peer);
+    CHECK(b.bev != NULL);
+    if (!b.bev) {
+        rig_free(&a);
+        return;
+    }
+    bufferevent_setcb(b.bev, NULL, on_write, on_event, &b.s);
+    bufferevent_enable(b.bev, EV_WRITE);
+    CHECK(px_tx_attach(&b.tx, &a.q, b.bev) == 0); /* both on a's queue */
+    evbuffer_add(bufferevent_get_output(a.bev), "one", 3);
+    spin(base, 1); /* a written in this run */
+    uint8_t got[16];
+    CHECK(drain_peer(a.peer, got, sizeof(got)) == 3);
+    evbuffer_add(bufferevent_get_output(b.bev), "b", 1); /* activates the queue */
+    evbuffer_add(bufferevent_get_output(a.bev), "two", 3);
+    CHECK(a.tx.queued && !a.tx.armed);
+    CHECK(px_tx_write(&a.tx, a.bev) == 1); /* an explicit write goes out at once */
+    CHECK(drain_peer(a.peer, got, sizeof(got)) == 3 && memcmp(got, "two", 3) == 0);
+    spin(base, 1);
+    CHECK(drain_peer(b.peer, got, sizeof(got)) == 1);
+    px_tx_release(&b.tx);
+    bufferevent_free(b.bev);
+    close(b.peer);
+    rig_free(&a);
+}
+
 /* disable holds, enable sends; the low mark can change on the way. */
 static void test_disable_enable(struct event_base *base)
 {
@@ -322,6 +359,7 @@ int main(void)
     test_queue_and_write(base);
     test_slow_peer(base);
     test_refill_once_per_pass(base);
+    test_later_pass_queued(base);
     test_disable_enable(base);
     test_write_error(base);
     test_detach(base);
