@@ -1333,8 +1333,9 @@ static int window_run(struct cls_scanner *sc, size_t *pi)
         uint64_t base = soff + i;
         size_t k = n - i < 64 ? n - i : 64;
         if (next_lit < base + k || wend < base + k) {
-            /* byte by byte through this chunk */
-            size_t stop = i + k;
+            /* byte by byte through this chunk, or only up to the literal
+               hit (the bytes after it take the masks again) */
+            size_t stop = wend < base + k || next_lit < base ? i + k : (size_t)(next_lit - soff) + 1;
             for (; i < stop; i++) {
                 uint64_t a = soff + i;
                 uint8_t b = p[i];
