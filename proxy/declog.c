@@ -54,7 +54,7 @@ struct jw {
     int overflow;
 };
 
-static void put(struct jw *w, const char *s, size_t n)
+static inline __attribute__((always_inline)) void put(struct jw *w, const char *s, size_t n)
 {
     if (w->overflow || n > w->cap - w->len) {
         w->overflow = 1;
@@ -185,29 +185,11 @@ static const uint8_t json_plain[256] = {
     /* 0x70 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
 };
 
-/* Writes lead (e.g. ",\"host\":", lead_len bytes) then "escaped" (or null).
- * The escaped content takes at most budget bytes; a longer value is cut on a
- * character boundary and ends with TRUNC_MARK. */
-static void put_str(struct jw *w, const char *lead, size_t lead_len, const char *s, size_t budget)
+/* s[0..n) escaped into at most budget bytes: a longer value is cut on a
+ * character boundary and ends with TRUNC_MARK. The closing quote follows. */
+static void put_escaped(struct jw *w, const char *s, size_t n, size_t budget)
 {
-    put(w, lead, lead_len);
-    if (s == NULL) {
-        put(w, "null", 4);
-        return;
-    }
-    put(w, "\"", 1);
-    /* Fast path, one pass: plain bytes up to the terminating NUL go in as is. */
-    const uint8_t *u = (const uint8_t *)s;
-    size_t plain = 0;
-    while (json_plain[u[plain]])
-        plain++;
-    size_t n = u[plain] ? plain + strlen(s + plain) : plain;
     size_t total = 0, mark = sizeof TRUNC_MARK - 1;
-    if (plain == n && n <= budget) {
-        put(w, s, n);
-        put(w, "\"", 1);
-        return;
-    }
     char esc[8];
     const char *out;
     size_t olen;
@@ -229,6 +211,33 @@ static void put_str(struct jw *w, const char *lead, size_t lead_len, const char 
     if (total > budget)
         put(w, TRUNC_MARK, mark);
     put(w, "\"", 1);
+}
+
+/* Writes lead (e.g. ",\"host\":", lead_len bytes) then "escaped" (or null).
+ * The escaped content takes at most budget bytes (see put_escaped). Inlined
+ * at each field: the lead's copy then has a constant size. */
+static inline __attribute__((always_inline)) void put_str(struct jw *w, const char *lead,
+                                                         size_t lead_len, const char *s,
+                                                         size_t budget)
+{
+    put(w, lead, lead_len);
+    if (s == NULL) {
+        put(w, "null", 4);
+        return;
+    }
+    put(w, "\"", 1);
+    /* Fast path, one pass: plain bytes up to the terminating NUL go in as is. */
+    const uint8_t *u = (const uint8_t *)s;
+    size_t plain = 0;
+    while (json_plain[u[plain]])
+        plain++;
+    size_t n = u[plain] ? plain + strlen(s + plain) : plain;
+    if (plain == n && n <= budget) {
+        put(w, s, n);
+        put(w, "\"", 1);
+        return;
+    }
+    put_escaped(w, s, n, budget);
 }
 
 static double clamp_ms(double v)
