@@ -186,7 +186,11 @@ static int dg_unins(void *ctx, const char *reason, uint32_t flags)
 static int run_digest(const struct body *b, size_t nb, size_t chunk, const char *ct)
 {
     struct digest g = {0xcbf29ce484222325ull, 0, 0, 0, 0, 0};
-    struct cls_sink s = {&g, dg_data, dg_boundary, dg_context, dg_unins};
+    struct cls_sink s = {.ctx = &g,
+                         .data = dg_data,
+                         .boundary = dg_boundary,
+                         .context = dg_context,
+                         .uninspectable = dg_unins};
     for (size_t i = 0; i < nb; i++) {
         struct cls_decode_chain *c = NULL;
         if (cls_decode_chain_new(ct, NULL, NULL, &s, &c) != SGW_OK)
@@ -210,7 +214,11 @@ static int run_digest(const struct body *b, size_t nb, size_t chunk, const char 
 /* The JSON decoder alone: a dec_env whose text pipeline is the counter. */
 static double run_json_alone(const struct body *b, size_t nb, struct counter *cnt)
 {
-    struct cls_sink s = {cnt, c_data, c_boundary, c_context, c_unins};
+    struct cls_sink s = {.ctx = cnt,
+                         .data = c_data,
+                         .boundary = c_boundary,
+                         .context = c_context,
+                         .uninspectable = c_unins};
     struct dec_env env;
     memset(&env, 0, sizeof(env));
     env.lim.max_depth = DEC_DEFAULT_MAX_DEPTH;
@@ -233,7 +241,11 @@ static double run_json_alone(const struct body *b, size_t nb, struct counter *cn
 
 static double run_chain(const struct body *b, size_t nb, const char *ce, struct counter *cnt)
 {
-    struct cls_sink s = {cnt, c_data, c_boundary, c_context, c_unins};
+    struct cls_sink s = {.ctx = cnt,
+                         .data = c_data,
+                         .boundary = c_boundary,
+                         .context = c_context,
+                         .uninspectable = c_unins};
     double t0 = now_s();
     for (size_t i = 0; i < nb; i++) {
         struct cls_decode_chain *c = NULL;

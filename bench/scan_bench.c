@@ -294,7 +294,11 @@ __attribute__((noinline)) static struct cls_scan_stats run_scanner(struct cls_wo
 
 static void bench_stages(void)
 {
-    struct cls_sink nsink = {NULL, null_data, null_boundary, null_context, null_uninsp};
+    struct cls_sink nsink = {.ctx = NULL,
+                             .data = null_data,
+                             .boundary = null_boundary,
+                             .context = null_context,
+                             .uninspectable = null_uninsp};
     double tdec = 1e9;
     for (int r = 0; r < (getenv("SCAN_ONLY") ? 1 : 3); r++) {
         double t = run_decode(&nsink);
@@ -302,7 +306,11 @@ static void bench_stages(void)
             tdec = t;
     }
     struct capture cap = {0};
-    struct cls_sink csink = {&cap, cap_data, cap_boundary, null_context, null_uninsp};
+    struct cls_sink csink = {.ctx = &cap,
+                             .data = cap_data,
+                             .boundary = cap_boundary,
+                             .context = null_context,
+                             .uninspectable = null_uninsp};
     run_decode(&csink);
 
     struct cls_worker *w = make_worker(NULL);

@@ -10,14 +10,6 @@
 #endif
 
 #include "classifiers/decode_internal.h"
-#include "classifiers/engine.h"
-
-/* The scanner's entries are looked for only when the scanner is linked in
-   (the decoder benchmarks and fuzzers link the decoders alone): weak
-   references, NULL there. */
-#pragma weak cls_scanner_data
-#pragma weak cls_scanner_data_end
-#pragma weak cls_scanner_key_end
 
 /* ====================================================================== */
 /* Unicode normalisation: the last stage before the final sink.           */
@@ -28,8 +20,8 @@ struct dec_norm {
     /* a copy of the final sink (set before the chain is made, never changed
        by its owner): one load less per event than through a pointer */
     struct cls_sink fin;
-    /* the final sink's unit end in one call, when it has one (the scanner:
-       cls_scanner_data_end, cls_scanner_key_end), else NULL */
+    /* the final sink's unit end in one call, when it has both (the
+       scanner), else NULL */
     int (*fin_data_end)(void *ctx, const uint8_t *p, size_t n);
     int (*fin_key_end)(void *ctx, const uint8_t *p, size_t n, const uint8_t *k, size_t kn);
     uint8_t pend[4];            /* a UTF-8 sequence cut by a data call */
@@ -240,10 +232,9 @@ static void norm_init(struct dec_norm *z, const struct cls_sink *out)
 {
     memset(z, 0, sizeof(*z));
     z->fin = *out;
-    /* the scanner takes a unit's end in one call */
-    if (cls_scanner_data && z->fin.data == cls_scanner_data && cls_scanner_data_end && cls_scanner_key_end) {
-        z->fin_data_end = cls_scanner_data_end;
-        z->fin_key_end = cls_scanner_key_end;
+    if (out->data_end && out->key_end) {
+        z->fin_data_end = out->data_end;
+        z->fin_key_end = out->key_end;
     }
     z->sink.ctx = z;
     z->sink.data = norm_data;

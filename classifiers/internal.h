@@ -24,6 +24,13 @@ struct cls_sink {
     /* something could not be decoded/inspected; reason is static text;
        flags are enum cls_finding_flag */
     int (*uninspectable)(void *ctx, const char *reason, uint32_t flags);
+    /* Optional (NULL: the calls in a row), for a final sink that takes a
+       short unit's end in one call: data_end = data then boundary; key_end =
+       data, boundary, then k as context. The text pipeline uses them for
+       short ASCII units with nothing held (the scanner has them). Initialise
+       sinks with designated initialisers so that these stay NULL. */
+    int (*data_end)(void *ctx, const uint8_t *p, size_t n);
+    int (*key_end)(void *ctx, const uint8_t *p, size_t n, const uint8_t *k, size_t kn);
 };
 
 struct cls_decode_limits {

@@ -82,7 +82,11 @@ static void fz_run(const char *ct, const char *ce, const uint8_t *p, size_t n, c
                    size_t ncuts, struct fz_rec *r)
 {
     struct cls_decode_limits lim = {1u << 20, 100, 32};
-    struct cls_sink s = {r, fz_data, fz_boundary, fz_context, fz_unins};
+    struct cls_sink s = {.ctx = r,
+                         .data = fz_data,
+                         .boundary = fz_boundary,
+                         .context = fz_context,
+                         .uninspectable = fz_unins};
     struct cls_decode_chain *c = NULL;
     if (cls_decode_chain_new(ct, ce, &lim, &s, &c) != SGW_OK)
         abort();

@@ -80,7 +80,11 @@ static char *run_split(const char *ct, const char *ce, const void *in, size_t n,
                        size_t cut)
 {
     struct rec r = {0};
-    struct cls_sink s = {&r, rec_data, rec_boundary, rec_context, rec_unins};
+    struct cls_sink s = {.ctx = &r,
+                         .data = rec_data,
+                         .boundary = rec_boundary,
+                         .context = rec_context,
+                         .uninspectable = rec_unins};
     struct cls_decode_chain *c = NULL;
     rec_put(&r, "", 0);
     if (cls_decode_chain_new(ct, ce, &g_lim, &s, &c) != SGW_OK) {
@@ -866,7 +870,11 @@ static void test_bomb(void)
         memcpy(bomb + i * mn, member, mn);
     {
         struct rec r = {0};
-        struct cls_sink s = {&r, rec_data, rec_boundary, rec_context, rec_unins};
+        struct cls_sink s = {.ctx = &r,
+                             .data = rec_data,
+                             .boundary = rec_boundary,
+                             .context = rec_context,
+                             .uninspectable = rec_unins};
         struct cls_decode_chain *c = NULL;
         CHECK(cls_decode_chain_new("text/plain", "gzip", &g_lim, &s, &c) == SGW_OK);
         for (size_t off = 0; off < total; off += 65536)
@@ -885,7 +893,11 @@ static void test_bomb(void)
     for (int d = -1; d <= 1; d++) {
         g_lim.max_decoded = (uint64_t)((int64_t)mib + d);
         struct rec r = {0};
-        struct cls_sink s = {&r, rec_data, rec_boundary, rec_context, rec_unins};
+        struct cls_sink s = {.ctx = &r,
+                             .data = rec_data,
+                             .boundary = rec_boundary,
+                             .context = rec_context,
+                             .uninspectable = rec_unins};
         struct cls_decode_chain *c = NULL;
         CHECK(cls_decode_chain_new("text/plain", "gzip", &g_lim, &s, &c) == SGW_OK);
         CHECK(cls_decode_chain_feed(c, member, mn) == SGW_OK);
@@ -909,7 +921,11 @@ static void test_bomb(void)
                 uint8_t small[8192];
                 size_t sn = zlib_make(zeros, sizes[q], small, sizeof(small), 16 + 15);
                 struct rec r = {0};
-                struct cls_sink s = {&r, rec_data, rec_boundary, rec_context, rec_unins};
+                struct cls_sink s = {.ctx = &r,
+                                     .data = rec_data,
+                                     .boundary = rec_boundary,
+                                     .context = rec_context,
+                                     .uninspectable = rec_unins};
                 struct cls_decode_chain *c = NULL;
                 CHECK(cls_decode_chain_new("text/plain", "gzip", &g_lim, &s, &c) == SGW_OK);
                 CHECK(cls_decode_chain_feed(c, small, sn) == SGW_OK);
@@ -1279,7 +1295,11 @@ static uint32_t rnd(void)
 static char *run_random(const char *ct, const char *ce, const uint8_t *in, size_t n)
 {
     struct rec r = {0};
-    struct cls_sink s = {&r, rec_data, rec_boundary, rec_context, rec_unins};
+    struct cls_sink s = {.ctx = &r,
+                         .data = rec_data,
+                         .boundary = rec_boundary,
+                         .context = rec_context,
+                         .uninspectable = rec_unins};
     struct cls_decode_chain *c = NULL;
     rec_put(&r, "", 0);
     if (cls_decode_chain_new(ct, ce, &g_lim, &s, &c) != SGW_OK)
@@ -1396,8 +1416,16 @@ static void test_text_out_combined(void)
                base64 stage straight into the sink (no normalisation) */
             int alone = iter % 4 == 3;
             struct rec r[2] = {{0}, {0}};
-            struct cls_sink fin[2] = {{&r[0], rec_data, rec_boundary, rec_context, rec_unins},
-                                      {&r[1], rec_data, rec_boundary, rec_context, rec_unins}};
+            struct cls_sink fin[2] = {{.ctx = &r[0],
+                                       .data = rec_data,
+                                       .boundary = rec_boundary,
+                                       .context = rec_context,
+                                       .uninspectable = rec_unins},
+                                      {.ctx = &r[1],
+                                       .data = rec_data,
+                                       .boundary = rec_boundary,
+                                       .context = rec_context,
+                                       .uninspectable = rec_unins}};
             struct dec_b64 *b[2];
             struct dec_norm *z[2];
             struct dec_text_out o, plain;
@@ -1456,7 +1484,11 @@ static void test_text_out_combined(void)
     dec_simd_cap(DEC_SIMD_TOP);
     /* a sink that is not a base64 stage: the calls one after another */
     struct rec r = {0};
-    struct cls_sink fin = {&r, rec_data, rec_boundary, rec_context, rec_unins};
+    struct cls_sink fin = {.ctx = &r,
+                           .data = rec_data,
+                           .boundary = rec_boundary,
+                           .context = rec_context,
+                           .uninspectable = rec_unins};
     struct dec_text_out o;
     rec_put(&r, "", 0);
     dec_text_out_init(&o, &fin);
@@ -1555,8 +1587,16 @@ static void test_large_random_splits(void)
 static void test_api(void)
 {
     struct rec r = {0};
-    struct cls_sink s = {&r, rec_data, rec_boundary, rec_context, rec_unins};
-    struct cls_sink bad = {&r, rec_data, NULL, rec_context, rec_unins};
+    struct cls_sink s = {.ctx = &r,
+                         .data = rec_data,
+                         .boundary = rec_boundary,
+                         .context = rec_context,
+                         .uninspectable = rec_unins};
+    struct cls_sink bad = {.ctx = &r,
+                           .data = rec_data,
+                           .boundary = NULL,
+                           .context = rec_context,
+                           .uninspectable = rec_unins};
     struct cls_decode_chain *c = NULL;
     CHECK(cls_decode_chain_new("text/plain", NULL, NULL, NULL, &c) == SGW_EINVAL);
     CHECK(cls_decode_chain_new("text/plain", NULL, NULL, &bad, &c) == SGW_EINVAL);

@@ -1,11 +1,12 @@
 /* tests/unit/classifiers/test_scan_unit_end.c — a text unit's end in one
- * call: when the decoder chain's final sink is the scanner, the
+ * call: when the decoder chain's final sink has the one-call entries
+ * (struct cls_sink's data_end and key_end: the scanner's), the
  * normalisation stage ends short units with cls_scanner_data_end and keys
  * with cls_scanner_key_end instead of data, boundary (and context) in a
  * row. The scanner must end up exactly where the calls in a row leave it:
  * the same JSON bodies go through a chain whose final sink is the scanner
  * and through one whose final sink forwards each call to the scanner (a
- * sink the stage does not know: the calls in a row), fed in random
+ * sink without those entries: the calls in a row), fed in random
  * pieces, and the findings must be identical. The bodies are dense in
  * short values and keys (numbers, codes, context words as keys), with
  * escapes, non-ASCII text cut across pieces and base64 runs, so that both
@@ -129,9 +130,18 @@ static void scan(struct cls_worker *w, int forward, const char *p, size_t n, siz
     struct cls_scanner *sc = NULL;
     if (cls_scanner_new(w, 1, NULL, NULL, &sc) != 0)
         abort();
-    struct cls_sink direct = {sc, cls_scanner_data, cls_scanner_boundary, cls_scanner_context,
-                              cls_scanner_uninspectable};
-    struct cls_sink fw = {sc, fw_data, fw_boundary, fw_context, fw_unins};
+    struct cls_sink direct = {.ctx = sc,
+                              .data = cls_scanner_data,
+                              .boundary = cls_scanner_boundary,
+                              .context = cls_scanner_context,
+                              .uninspectable = cls_scanner_uninspectable,
+                              .data_end = cls_scanner_data_end,
+                              .key_end = cls_scanner_key_end};
+    struct cls_sink fw = {.ctx = sc,
+                          .data = fw_data,
+                          .boundary = fw_boundary,
+                          .context = fw_context,
+                          .uninspectable = fw_unins};
     struct cls_decode_limits lim = {64u << 20, 100, 64};
     struct cls_decode_chain *c = NULL;
     if (cls_decode_chain_new("application/json", NULL, &lim, forward ? &fw : &direct, &c) != 0)
