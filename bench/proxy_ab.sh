@@ -12,6 +12,7 @@
 #   bench/proxy_ab.sh SOVGW - [ROUNDS]                  (one sovgw against HAProxy)
 #
 # Env: AB_DURATION (3s), AB_CONNS (50), AB_POST=1 (1 KiB POST instead of GET),
+#      AB_H2C=1 (h2c GETs with prior knowledge, h2load -m10, instead of wrk),
 #      AB_HAPROXY=0 (leave HAProxy out), AB_STRACE=0 (skip the syscall count).
 # One worker each, decision log to a file, as in bench/proxy_bench.sh. Bounded:
 # ROUNDS x contenders x AB_DURATION. Local servers only (127.0.0.1).
@@ -24,6 +25,7 @@ ROUNDS=${3:-5}
 DUR=${AB_DURATION:-3s}
 CONNS=${AB_CONNS:-50}
 POST=${AB_POST:-0}
+H2C=${AB_H2C:-0}
 . "$ROOT/bench/lib.sh"
 WORK=$(mktemp -d /tmp/sgw-ab.XXXXXX)
 
@@ -88,9 +90,16 @@ fi
 run_one() { # NAME -> prints "cpu_us rps"
   local n=$1 t0 t1 res rps reqs
   t0=$(cpu_ticks "${PID[$n]}")
-  res=$(BENCH_PATH=${TARGET[$n]} BENCH_HOST=${HOSTH[$n]} BENCH_POST=$POST \
-        wrk -t2 -c"$CONNS" -d"$DUR" -s "$ROOT/bench/proxy_wrk.lua" "http://127.0.0.1:${PORT[$n]}" 2>&1 |
-        awk '/^RESULT/ {print $2, $5}')
+  if [ "$H2C" = 1 ]; then
+    # sovgw takes the target from :authority; HAProxy forwards to its backend
+    res=$(h2load -c"$CONNS" -m10 -D"${DUR%s}" -H ":authority: ${HOSTH[$n]}" \
+          "http://127.0.0.1:${PORT[$n]}/" 2>&1 |
+          awk '/^finished in/ {r = $4} /^requests:/ {n = $8} END {print r + 0, n + 0}')
+  else
+    res=$(BENCH_PATH=${TARGET[$n]} BENCH_HOST=${HOSTH[$n]} BENCH_POST=$POST \
+          wrk -t2 -c"$CONNS" -d"$DUR" -s "$ROOT/bench/proxy_wrk.lua" "http://127.0.0.1:${PORT[$n]}" 2>&1 |
+          awk '/^RESULT/ {print $2, $5}')
+  fi
   t1=$(cpu_ticks "${PID[$n]}")
   read -r rps reqs <<<"${res:-0 0}"
   awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$reqs" -v r="$rps" \
@@ -124,7 +133,7 @@ echo "| contender | CPU µs/req (median of $ROUNDS) | req/s (median) | syscalls/
 echo "| --- | ---: | ---: | ---: |"
 for n in "${NAMES[@]}"; do
   sc=n/a
-  if [ "${AB_STRACE:-1}" = 1 ] && command -v strace >/dev/null && [ "$n" != haproxy ]; then
+  if [ "${AB_STRACE:-1}" = 1 ] && [ "$H2C" != 1 ] && command -v strace >/dev/null && [ "$n" != haproxy ]; then
     timeout 10 strace -q -c -f -o "$WORK/strace-$n.txt" -p "${PID[$n]}" &
     sp=$!
     sleep 0.5

@@ -20,7 +20,8 @@
 #      BENCH_REPS (3: each wrk run is repeated, the table shows medians),
 #      BENCH_PEERS ("haproxy nghttpx squid tinyproxy"), BENCH_SKIP_IDLE=1, BENCH_SKIP_H2=1,
 #      BENCH_CONNECT_N (6400: 16 KiB responses through the CONNECT tunnel per run),
-#      BENCH_AB_ROUNDS (5: alternated sovgw/HAProxy rounds per load), BENCH_SKIP_AB=1.
+#      BENCH_AB_ROUNDS (5: alternated sovgw/HAProxy rounds per load: GET, POST, h2c GET),
+#      BENCH_SKIP_AB=1, BENCH_SKIP_H2C=1 (no h2c rounds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -525,9 +526,13 @@ AB=$WORK/ab.txt
 : >"$AB"
 AB_ROUNDS=${BENCH_AB_ROUNDS:-5}
 if [ "${BENCH_SKIP_AB:-0}" != 1 ] && [[ " ${AVAIL[*]} " == *" haproxy "* ]]; then
-  for load in GET POST-1KiB; do
+  loads="GET POST-1KiB"
+  command -v h2load >/dev/null && [ "${BENCH_SKIP_H2C:-0}" != 1 ] && loads+=" h2c-GET"
+  for load in $loads; do
     log "head to head, $load: $AB_ROUNDS alternated rounds"
-    AB_POST=$([ "$load" = GET ] && echo 0 || echo 1) AB_STRACE=0 AB_DURATION=$DUR AB_CONNS=$CONNS       timeout 1200 "$ROOT/bench/proxy_ab.sh" "$SOVGW" - "$AB_ROUNDS" >"$WORK/ab-$load.txt" 2>&1 || true
+    AB_POST=$([ "$load" = POST-1KiB ] && echo 1 || echo 0) AB_H2C=$([ "$load" = h2c-GET ] && echo 1 || echo 0) \
+      AB_STRACE=0 AB_DURATION=$DUR AB_CONNS=$CONNS \
+      timeout 1200 "$ROOT/bench/proxy_ab.sh" "$SOVGW" - "$AB_ROUNDS" >"$WORK/ab-$load.txt" 2>&1 || true
     awk -v l="$load" -F'|' '$2 == " sovgw " && $5 ~ / of / && NF == 6 {
         for (i = 3; i <= 5; i++) gsub(/^ +| +$/, "", $i); print l "|" $3 "|" $4 "|" $5 }' \
       "$WORK/ab-$load.txt" >>"$AB"
@@ -594,7 +599,8 @@ fi
   if [ -s "$AB" ]; then
     echo
     echo "Head to head, alternated: sovgw (1 worker) and HAProxy (1 thread) take turns, the order rotating,"
-    echo "$AB_ROUNDS rounds of wrk -t2 -c$CONNS -d$DUR each (bench/proxy_ab.sh); each round's ratio, then their median:"
+    echo "$AB_ROUNDS rounds of wrk -t2 -c$CONNS -d$DUR each (h2c: h2load -c$CONNS -m10; bench/proxy_ab.sh); each round's"
+    echo "ratio, then their median:"
     echo
     echo "| load | req/s ratio sovgw / HAProxy | CPU/req ratio | rounds where sovgw served more |"
     echo "| --- | ---: | ---: | ---: |"
