@@ -23,7 +23,6 @@
 #include "proxy/metrics.h"
 #include "proxy/proxy.h"
 
-
 void px_cli_run_help(FILE *f)
 {
     px_config_help(f);
