@@ -213,12 +213,18 @@ def t_slow_steady_reader(gw, up, tmp):
 
 
 def t_stopped_reader_cut(gw, up, tmp):
+    """Reads for a while, then stops: cut after about the idle timeout."""
     s = small_rcvbuf_conn(gw.port)
     with s:
         s.sendall(b"GET http://%s:%d/bytes?n=%d HTTP/1.1\r\nHost: %s:%d\r\n\r\n" %
                   (UP.encode(), up.port, 64 << 20, UP.encode(), up.port))
-        time.sleep(0.5)
-        s.recv(1000)  # the response started
+        # read steadily for a while first: the stall deadline moves later
+        # several times (the lazily re-armed timer fires early and re-arms)
+        t1 = time.monotonic()
+        while time.monotonic() - t1 < 2.5:
+            s.settimeout(5)
+            check(len(s.recv(16384)) > 0, "response ended early")
+            time.sleep(0.02)
         t0 = time.monotonic()
         time.sleep(2.0 + 3 * IDLE_MS / 1000.0)  # not reading: the stall timer must fire
         # now drain: the connection must end (cut) rather than deliver 64 MiB
