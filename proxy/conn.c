@@ -172,6 +172,8 @@ static void conn_kick(struct px_conn *c)
 void px_conn_timer(struct px_conn *c, enum px_conn_timer mode, int ms)
 {
     c->tmode = mode;
+    if (mode == PX_TM_RESP)
+        c->resp_mark = c->tx.written;
     px_deadline_set(&c->tdl, mode == PX_TM_NONE ? 0 : ms);
 }
 
@@ -1829,6 +1831,13 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     struct px_conn *c = arg;
     if (!px_deadline_due(&c->tdl) || c->dead)
         return;
+    /* A client that reads, however slowly, has not stalled the response:
+     * bytes written to it since the deadline was set give it another
+     * idle-timeout (progress counts, not reaching the low-water mark). */
+    if (c->tmode == PX_TM_RESP && c->tx.attached && c->tx.written != c->resp_mark) {
+        px_conn_timer(c, PX_TM_RESP, conn_cfg(c)->idle_timeout_ms);
+        return;
+    }
     struct px_req *r = c->req;
     enum px_conn_timer m = c->tmode;
     c->tmode = PX_TM_NONE;

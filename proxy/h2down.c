@@ -66,6 +66,7 @@ struct px_h2d {
     int read_paused;              /* output above the high watermark: input waits */
     int blocked;                  /* a send callback hit the high watermark */
     int resume;                   /* a stream drained: resume paused upstreams */
+    int any_blocked;              /* some stream may have paused its upstream (d_blocked) */
     int trim_pending;             /* the idle timer's first stage trims memory */
     double rst_tokens;            /* streams that may still end in an error (bucket) */
     double rst_last_ms;
@@ -373,6 +374,7 @@ static void tun_read_cb(struct bufferevent *bev, void *arg)
         return;
     if (r->d_out && evbuffer_get_length(r->d_out) >= PX_H2D_STREAM_WM) {
         r->d_blocked = 1;
+        c->h2d->any_blocked = 1;
         bufferevent_disable(bev, EV_READ);
         return;
     }
@@ -836,6 +838,7 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t err, void *u
 static void h2d_flush(struct px_conn *c)
 {
     struct px_h2d *h = c->h2d;
+    int drained = 0; /* an explicit write took the output to its low mark */
     for (int i = 0; i < 8 && !c->dead && !c->closing; i++) {
         h->blocked = 0;
         int rv = nghttp2_session_send(h->s);
@@ -847,6 +850,7 @@ static void h2d_flush(struct px_conn *c)
         }
         if (!h->blocked || !px_tx_write(&c->tx, c->bev))
             break;
+        drained = 1;
     }
     if (c->dead || c->closing)
         return;
@@ -864,7 +868,16 @@ static void h2d_flush(struct px_conn *c)
         px_conn_timer(c, PX_TM_NONE, 0);
         h2d_idle_check(c);
     }
-    px_tx_write(&c->tx, c->bev);
+    if (px_tx_write(&c->tx, c->bev))
+        drained = 1;
+    /* Those writes do not run the write callback, which is where paused
+     * streams and paused input go on (px_h2d_on_write): when one of them
+     * took the output to its low mark and something waits for that, the
+     * kick does that work, outside this flush. */
+    if (drained && (h->any_blocked || h->read_paused)) {
+        h->resume = 1;
+        h2d_schedule(c);
+    }
 }
 
 /* Streams whose upstream was paused for a full d_out get going again. */
@@ -876,21 +889,30 @@ static void h2d_resume(struct px_conn *c)
     h->resume = 0;
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) >= PX_HIGH_WM)
         return;
+    int still = 0;
     for (struct px_req *r = h->streams; r && !c->dead; r = r->d_next) {
         if (r->d_blocked && r->d_tun &&
             (!r->d_out || evbuffer_get_length(r->d_out) < PX_H2D_STREAM_LOW)) {
             r->d_blocked = 0;
             bufferevent_enable(r->d_tun, EV_READ);
             tun_read_cb(r->d_tun, r); /* what waited in its input */
+            still |= r->d_blocked;
             continue;
         }
-        if (!r->d_blocked || !r->up)
+        if (!r->d_blocked || !r->up) {
+            still |= r->d_blocked;
             continue;
-        if (r->d_out && evbuffer_get_length(r->d_out) >= PX_H2D_STREAM_LOW)
+        }
+        if (r->d_out && evbuffer_get_length(r->d_out) >= PX_H2D_STREAM_LOW) {
+            still = 1;
             continue;
+        }
         r->d_blocked = 0;
         px_up_resume(r);
+        still |= r->d_blocked;
     }
+    if (!c->dead)
+        h->any_blocked = still;
 }
 
 /* --------------------------------------------------------------- public */
@@ -1016,7 +1038,8 @@ void px_h2d_on_write(struct px_conn *c)
         h->read_paused = 0;
         px_rx_enable(&c->rx, c->bev);
         px_h2d_on_read(c); /* input that waited, then flush */
-        return;
+        if (c->dead || c->closing)
+            return;
     }
     h2d_resume(c);
     h2d_flush(c);
@@ -1024,6 +1047,12 @@ void px_h2d_on_write(struct px_conn *c)
 
 void px_h2d_on_kick(struct px_conn *c)
 {
+    struct px_h2d *h = c->h2d;
+    if (h->read_paused && !c->closing &&
+        evbuffer_get_length(bufferevent_get_output(c->bev)) < PX_HIGH_WM) {
+        px_h2d_on_write(c); /* the output drained through h2d_flush's own writes */
+        return;
+    }
     h2d_resume(c);
     if (!c->dead)
         h2d_flush(c);
@@ -1082,6 +1111,14 @@ static void stream_timer_cb(evutil_socket_t fd, short what, void *arg)
     if (!px_deadline_due(&r->d_dl))
         return;
     struct px_conn *c = r->conn;
+    /* A response waiting only for the connection's output (its own window
+     * open) while the client reads, however slowly, has not stalled. */
+    if (!c->dead && r->d_tmode == PX_TM_RESP && c->tx.attached && c->tx.written != r->d_mark &&
+        r->d_out && evbuffer_get_length(r->d_out) > 0 &&
+        nghttp2_session_get_stream_remote_window_size(c->h2d->s, r->d_sid) > 0) {
+        px_h2d_timer_set(r, PX_TM_RESP, h2d_rt(c)->cfg->idle_timeout_ms);
+        return;
+    }
     int mode = r->d_tmode;
     r->d_tmode = PX_TM_NONE;
     if (c->dead)
@@ -1099,6 +1136,8 @@ static void stream_timer_cb(evutil_socket_t fd, short what, void *arg)
 void px_h2d_timer_set(struct px_req *r, int mode, int ms)
 {
     r->d_tmode = mode;
+    if (mode == PX_TM_RESP)
+        r->d_mark = r->conn->tx.written;
     if (mode == PX_TM_NONE || ms <= 0) {
         if (r->d_timer_on)
             px_deadline_cancel(&r->d_dl);
@@ -1126,8 +1165,10 @@ int px_h2d_congested(const struct px_req *r)
         struct px_req *m = c->h2d->streams;
         while (m && m != r)
             m = m->d_next;
-        if (m)
+        if (m) {
             m->d_blocked = 1;
+            c->h2d->any_blocked = 1;
+        }
     }
     return full;
 }

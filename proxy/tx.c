@@ -80,6 +80,7 @@ static int tx_once(struct px_tx *tx, struct evbuffer *out)
     int e = errno;
     evbuffer_freeze(out, 1);
     if (n > 0) {
+        tx->written += (uint64_t)n;
         if ((size_t)n < len)
             tx_arm(tx); /* the rest when the kernel has room */
         else
@@ -214,6 +215,7 @@ int px_tx_attach(struct px_tx *tx, struct px_txq *q, struct bufferevent *bev)
     tx->qnext = tx->qprev = NULL;
     tx->low = low;
     tx->pass = 0;
+    tx->written = 0;
     tx->err = 0;
     tx->attached = 1;
     tx->armed = 0;

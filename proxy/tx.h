@@ -57,6 +57,7 @@ struct px_tx {
     struct px_tx *qnext, *qprev;
     size_t low;                  /* write low-water mark */
     uint64_t pass;               /* q->pass when the queue last wrote it */
+    uint64_t written;            /* bytes written to the socket so far: progress */
     int err;                     /* a write error still to report (errno) */
     unsigned attached : 1;
     unsigned want : 1;           /* writing enabled by the owner */
