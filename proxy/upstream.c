@@ -313,8 +313,12 @@ static void h1_finish(struct px_upconn *u)
 {
     struct px_req *r = u->req;
     struct px_worker *w = u->w;
+    /* Nothing of this request may still wait to go out: an upstream that
+     * answered before reading the whole body would take the rest as the
+     * next request's start. */
     int reuse = u->clean && !u->eof && r->body_done &&
-                evbuffer_get_length(bufferevent_get_input(u->bev)) == 0 && !w->draining &&
+                evbuffer_get_length(bufferevent_get_input(u->bev)) == 0 &&
+                evbuffer_get_length(bufferevent_get_output(u->bev)) == 0 && !w->draining &&
                 !atomic_load(&w->rt->stopping) && w->n_idle < PX_POOL_MAX_IDLE;
     u->req = NULL;
     r->up = NULL;
