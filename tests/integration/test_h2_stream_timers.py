@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Review: HTTP/2 stream timers (px_deadline on each stream's request, whose
+"""HTTP/2 stream timers (px_deadline on each stream's request, whose
 struct comes from a per-worker cache in release builds). Streams waiting on a
 slow upstream get their 504 from the upstream timer; streams the client
 resets while their timers are pending leave nothing behind, and the next
@@ -110,7 +110,7 @@ def t_stream_timers(gw, up):
 
 
 def main():
-    r = Runner("review_h2_timers", budget=120)
+    r = Runner("h2_stream_timers", budget=120)
     tmp = TempDir()
     try:
         with Upstream() as up:

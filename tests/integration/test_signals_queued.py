@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Review: signals while writes are queued. SIGHUP (policy reload) several
+"""Signals while writes are queued. SIGHUP (policy reload) several
 times during a large download read steadily by the client, and during a
 pipelined burst of POSTs: every byte arrives intact, the gateway stays up.
 SIGTERM while an HTTP/2 (h2c) client does not read its response and an
@@ -141,7 +141,7 @@ def t_sigterm_h2_nonreader_and_upload(tmp, up):
 
 
 def main():
-    r = Runner("review_signals", budget=200)
+    r = Runner("signals_queued", budget=200)
     tmp = TempDir()
     try:
         with Upstream() as up:

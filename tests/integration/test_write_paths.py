@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Review of the write side (px_tx) and the lazy timers (px_deadline) on real
+"""The write side (px_tx) and the lazy timers (px_deadline) on real
 traffic: pipelined requests with bodies sent in one packet come back intact
 and in order; Expect: 100-continue (waiting and not waiting for the 100);
 keep-alive POSTs of a few MiB over one pooled upstream connection; a CONNECT
@@ -278,7 +278,7 @@ def t_sigterm_queued(tmp, up):
 
 
 def main():
-    r = Runner("review_tx", budget=240)
+    r = Runner("write_paths", budget=240)
     tmp = TempDir()
     try:
         with Upstream() as up:

@@ -1,4 +1,4 @@
-/* Review tests for proxy/tx.c, paths test_tx.c does not take, over real socket
+/* Edge paths of proxy/tx.c that test_tx.c does not take, over real socket
  * pairs and a real event_base (heap-allocated owners, so that a callback run
  * on freed memory is an ASan report):
  *   - a write error met by the queue's own run (no px_tx_write) reaches the
@@ -277,6 +277,6 @@ int main(void)
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;
     }
-    printf("test_review_tx: all checks passed\n");
+    printf("test_tx_edges: all checks passed\n");
     return 0;
 }
