@@ -19,18 +19,14 @@ import subprocess
 import sys
 import time
 
-try:
-    import h2.config
-    import h2.connection
-    import h2.events
-    import h2.settings
-except ImportError:  # ctest may run a python3 without Debian's python3-h2
-    if os.path.exists("/usr/bin/python3") and os.path.realpath(sys.executable) != \
-            os.path.realpath("/usr/bin/python3"):
-        os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
-    raise
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sgw import need_h2  # noqa: E402
+
+need_h2()
+import h2.config  # noqa: E402
+import h2.connection  # noqa: E402
+import h2.events  # noqa: E402
+import h2.settings  # noqa: E402
 from sgw import (CA, CLEAN_ENV, Gateway, Nghttpd, Runner, TempDir, Upstream, check, eq,  # noqa: E402
                  md5, pattern_chunk, pattern_md5, policy, resolve_args, sanitizer_report,
                  wait_until)
