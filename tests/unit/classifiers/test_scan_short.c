@@ -17,6 +17,7 @@
 #include "classifiers/classifiers.h"
 #include "classifiers/engine.h"
 #include "../check.h"
+#include "scan_feed.h"
 
 static unsigned long long decided, bad, skipped, windows;
 
@@ -131,11 +132,6 @@ static size_t gen_unit(char *b, size_t cap, size_t want)
     return at;
 }
 
-struct fset {
-    size_t n;
-    struct cls_finding f[CLS_MAX_FINDINGS + 40];
-};
-
 /* units[] with keys[], each unit fed in random pieces of at most maxpiece */
 static void scan(struct cls_worker *w, int mode, char **units, size_t *lens, const char **keys, size_t nu,
                  size_t maxpiece, struct fset *out)
@@ -144,23 +140,7 @@ static void scan(struct cls_worker *w, int mode, char **units, size_t *lens, con
     if (cls_scanner_new(w, 1, NULL, NULL, &sc) != 0)
         abort();
     cls_scanner_set_short(sc, mode);
-    for (size_t u = 0; u < nu; u++) {
-        if (keys[u] && cls_scanner_context(sc, (const uint8_t *)keys[u], strlen(keys[u])) != 0)
-            abort();
-        size_t off = 0;
-        while (off < lens[u]) {
-            size_t k = 1 + rnd() % maxpiece;
-            if (k > lens[u] - off)
-                k = lens[u] - off;
-            if (cls_scanner_data(sc, (const uint8_t *)units[u] + off, k) != 0)
-                abort();
-            off += k;
-        }
-        if (cls_scanner_boundary(sc) != 0)
-            abort();
-    }
-    if (cls_scanner_finish(sc) != 0)
-        abort();
+    feed_units(sc, units, lens, keys, nu, maxpiece, rnd);
     const struct cls_scan_stats *st = cls_scanner_stats(sc);
     if (mode == 2) {
         decided += st->short_decided;
@@ -168,21 +148,9 @@ static void scan(struct cls_worker *w, int mode, char **units, size_t *lens, con
         skipped += st->skipped;
         windows += st->windows;
     }
-    if (out) {
-        size_t n = 0;
-        const struct cls_finding *f = cls_scanner_findings(sc, &n);
-        out->n = n;
-        if (n)
-            memcpy(out->f, f, n * sizeof(*f));
-    }
+    if (out)
+        keep_findings(sc, out);
     cls_scanner_free(sc);
-}
-
-static int same(const struct cls_finding *a, const struct cls_finding *b)
-{
-    return strcmp(a->type, b->type) == 0 && a->start == b->start && a->end == b->end &&
-           a->confidence == b->confidence && a->flags == b->flags && a->category == b->category &&
-           strcmp(a->excerpt, b->excerpt) == 0;
 }
 
 static void run(struct cls_worker *w, const char *label, int rounds)
@@ -216,7 +184,7 @@ static void run(struct cls_worker *w, const char *label, int rounds)
         srand(seed + 1);
         int diff = a.n != b.n;
         for (size_t i = 0; i < a.n && !diff; i++)
-            diff = !same(&a.f[i], &b.f[i]);
+            diff = !same_finding(&a.f[i], &b.f[i]);
         if (diff)
             FAIL("%s round %d: short path on %zu findings, off %zu", label, r, a.n, b.n);
     }
