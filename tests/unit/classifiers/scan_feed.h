@@ -1,15 +1,31 @@
 /* tests/unit/classifiers/scan_feed.h — what the scanner tests that scan the
  * same units two ways and compare (test_scan_skip.c, test_scan_short.c)
- * share: feeding units in random pieces, keeping the findings, comparing
- * two findings. */
+ * share: a worker, feeding units in random pieces, keeping the findings,
+ * comparing two findings. */
 #ifndef SGW_TESTS_UNIT_CLASSIFIERS_SCAN_FEED_H
 #define SGW_TESTS_UNIT_CLASSIFIERS_SCAN_FEED_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "classifiers/classifiers.h"
 #include "classifiers/engine.h"
+
+/* A worker of an engine compiled from cfg (NULL: the default packs); the
+ * engine goes with the worker. Aborts the test when it cannot be made. */
+static inline struct cls_worker *worker(const struct cls_config *cfg)
+{
+    struct cls_engine *e = NULL;
+    struct cls_worker *w = NULL;
+    char err[256];
+    if (cls_engine_new(cfg, &e, err, sizeof(err)) != 0 || cls_worker_new(e, &w) != 0) {
+        fprintf(stderr, "engine: %s\n", err);
+        abort();
+    }
+    cls_engine_unref(e);
+    return w;
+}
 
 struct fset {
     size_t n;

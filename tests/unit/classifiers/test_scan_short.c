@@ -192,19 +192,6 @@ static void run(struct cls_worker *w, const char *label, int rounds)
         FAIL("%s: the short path skipped %llu windows that skip_window does not skip alike", label, bad - bad0);
 }
 
-static struct cls_worker *worker(const struct cls_config *cfg)
-{
-    struct cls_engine *e = NULL;
-    struct cls_worker *w = NULL;
-    char err[256];
-    if (cls_engine_new(cfg, &e, err, sizeof(err)) != 0 || cls_worker_new(e, &w) != 0) {
-        fprintf(stderr, "engine: %s\n", err);
-        abort();
-    }
-    cls_engine_unref(e);
-    return w;
-}
-
 int main(void)
 {
     srand(23);
