@@ -847,28 +847,45 @@ static void req_arm_upstream_timer(struct px_req *r)
 
 static void connect_up(struct px_req *r, int fresh);
 
-/* Where decoded body bytes go: held (before the upstream exists) or upstream. */
-static void body_sink(struct px_req *r, const char *data, size_t len)
+/* Where decoded body bytes go: held (before the upstream exists) or upstream.
+ * A failure fails the request (a body with a gap is never forwarded):
+ * returns SGW_ENOMEM and the caller stops. */
+static int body_sink(struct px_req *r, const char *data, size_t len)
 {
+    int rc = SGW_OK;
     if (r->state == PX_RS_BODY) {
-        evbuffer_add(r->hold, data, len);
-        r->held += len;
-        atomic_fetch_add(&r->conn->w->rt->held_bytes, len);
+        if (evbuffer_add(r->hold, data, len) != 0)
+            rc = SGW_ENOMEM;
+        else {
+            r->held += len;
+            atomic_fetch_add(&r->conn->w->rt->held_bytes, len);
+        }
     } else
-        px_up_body(r, data, len);
+        rc = px_up_body(r, data, len);
+    if (rc != SGW_OK)
+        req_fail(r, 502, "request body not forwarded", "out of memory");
+    return rc;
 }
 
-/* The same for the first len bytes of src, moved: a body that arrived as its
- * own chains reaches the upstream's output without a copy. */
-static void body_sink_buf(struct px_req *r, struct evbuffer *src, size_t len)
+/* The same for the first len bytes of src, moved (src loses them): a body
+ * that arrived as its own chains reaches the upstream's output without a
+ * copy. */
+static int body_sink_buf(struct px_req *r, struct evbuffer *src, size_t len)
 {
+    int rc = SGW_OK;
     if (r->state == PX_RS_BODY) {
-        if (evbuffer_remove_buffer(src, r->hold, len) != (int)len)
+        if (evbuffer_remove_buffer(src, r->hold, len) != (int)len) {
             evbuffer_drain(src, len);
-        r->held += len;
-        atomic_fetch_add(&r->conn->w->rt->held_bytes, len);
+            rc = SGW_ENOMEM;
+        } else {
+            r->held += len;
+            atomic_fetch_add(&r->conn->w->rt->held_bytes, len);
+        }
     } else
-        px_up_body_buf(r, src, len);
+        rc = px_up_body_buf(r, src, len);
+    if (rc != SGW_OK)
+        req_fail(r, 502, "request body not forwarded", "out of memory");
+    return rc;
 }
 
 static int body_congested(const struct px_req *r)
@@ -917,7 +934,8 @@ static void h2_pump_body(struct px_req *r)
             req_fail(r, 413, "request body too large", "body exceeds max-body");
             return;
         }
-        body_sink_buf(r, r->d_in, n);
+        if (body_sink_buf(r, r->d_in, n) != SGW_OK)
+            return;
         if (r->msg.body == PX_H1_BODY_LENGTH)
             r->body_left -= n;
         r->body_read += n;
@@ -989,7 +1007,8 @@ static void pump_body(struct px_req *r)
             size_t n = v.iov_len;
             if (n > r->body_left)
                 n = (size_t)r->body_left;
-            body_sink_buf(r, in, n);
+            if (body_sink_buf(r, in, n) != SGW_OK)
+                return;
             r->body_left -= n;
             r->body_read += n;
             r->bytes_in += n;
@@ -1019,7 +1038,8 @@ static void pump_body(struct px_req *r)
                     req_fail(r, 413, "request body too large", "body exceeds max-body");
                     return;
                 }
-                body_sink(r, data, dlen);
+                if (body_sink(r, data, dlen) != SGW_OK)
+                    return;
                 r->body_read += dlen;
             }
             evbuffer_drain(in, consumed);
@@ -1191,9 +1211,12 @@ void px_req_up_connected(struct px_req *r)
         /* The held body goes first, as it was decoded (one chunk on a
          * chunked upstream). */
         size_t n = evbuffer_get_length(r->hold);
-        if (n > 0 && r->up)
-            px_up_body_buf(r, r->hold, n);
+        int rc = n > 0 && r->up ? px_up_body_buf(r, r->hold, n) : SGW_OK;
         hold_release(r);
+        if (rc != SGW_OK) {
+            req_fail(r, 502, "request body not forwarded", "out of memory");
+            return;
+        }
     }
     if (r->body_done) {
         px_up_body_end(r);

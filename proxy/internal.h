@@ -465,9 +465,11 @@ int px_up_ssl_ctx_new(const char *extra_ca, SSL_CTX **out, char *err, size_t err
  * back through px_req_up_connected / px_req_up_failed. */
 void px_up_attach(struct px_req *r, int fresh);
 void px_up_detach(struct px_req *r);             /* request gone: release its upstream */
-void px_up_body(struct px_req *r, const char *data, size_t len);
+/* Queues request body bytes for the upstream. SGW_ENOMEM: the body could
+ * not go on intact (the caller fails the request; never forward a gap). */
+int px_up_body(struct px_req *r, const char *data, size_t len);
 /* The same for the first len bytes of src, moved (src loses them). */
-void px_up_body_buf(struct px_req *r, struct evbuffer *src, size_t len);
+int px_up_body_buf(struct px_req *r, struct evbuffer *src, size_t len);
 void px_up_body_end(struct px_req *r);
 int px_up_body_congested(const struct px_req *r);
 void px_up_resume(struct px_req *r);             /* client drained: read response again */

@@ -791,54 +791,66 @@ void px_up_detach(struct px_req *r)
 }
 
 /* Where len body bytes go next (after the chunk header, on a chunked h1
- * upstream), or NULL when there is no upstream to take them. */
-static struct evbuffer *body_dst(struct px_req *r, size_t len)
+ * upstream). *dst NULL and SGW_OK: no upstream to take them (the request
+ * ends on that path); SGW_ENOMEM: the body cannot go on intact. */
+static int body_dst(struct px_req *r, size_t len, struct evbuffer **dst)
 {
     struct px_upconn *u = r->up;
+    *dst = NULL;
     if (!u || u->dead || len == 0)
-        return NULL;
+        return SGW_OK;
     r->body_sent += len;
     if (u->h2) {
         if (!r->h2_body)
             r->h2_body = evbuffer_new();
-        return r->h2_body;
+        *dst = r->h2_body;
+        return r->h2_body ? SGW_OK : SGW_ENOMEM;
     }
     struct evbuffer *out = bufferevent_get_output(u->bev);
-    if (r->msg.body == PX_H1_BODY_CHUNKED && !r->send_cl)
-        evbuffer_add_printf(out, "%zx\r\n", len);
-    return out;
+    if (r->msg.body == PX_H1_BODY_CHUNKED && !r->send_cl &&
+        evbuffer_add_printf(out, "%zx\r\n", len) < 0)
+        return SGW_ENOMEM;
+    *dst = out;
+    return SGW_OK;
 }
 
 /* After the bytes body_dst asked for. */
-static void body_added(struct px_req *r)
+static int body_added(struct px_req *r)
 {
     struct px_upconn *u = r->up;
     if (u->h2)
         px_h2_body_more(u, r);
-    else if (r->msg.body == PX_H1_BODY_CHUNKED && !r->send_cl)
-        evbuffer_add(bufferevent_get_output(u->bev), "\r\n", 2);
+    else if (r->msg.body == PX_H1_BODY_CHUNKED && !r->send_cl &&
+             evbuffer_add(bufferevent_get_output(u->bev), "\r\n", 2) != 0)
+        return SGW_ENOMEM;
+    return SGW_OK;
 }
 
-void px_up_body(struct px_req *r, const char *data, size_t len)
+int px_up_body(struct px_req *r, const char *data, size_t len)
 {
-    struct evbuffer *dst = body_dst(r, len);
-    if (!dst)
-        return;
-    evbuffer_add(dst, data, len);
-    body_added(r);
+    struct evbuffer *dst;
+    int rc = body_dst(r, len, &dst);
+    if (rc != SGW_OK || !dst)
+        return rc;
+    if (evbuffer_add(dst, data, len) != 0)
+        return SGW_ENOMEM;
+    return body_added(r);
 }
 
-void px_up_body_buf(struct px_req *r, struct evbuffer *src, size_t len)
+int px_up_body_buf(struct px_req *r, struct evbuffer *src, size_t len)
 {
-    struct evbuffer *dst = body_dst(r, len);
-    if (!dst) {
+    struct evbuffer *dst;
+    int rc = body_dst(r, len, &dst);
+    if (rc != SGW_OK || !dst) {
         evbuffer_drain(src, len);
-        return;
+        return rc;
     }
     /* Whole chains change buffers without a copy. */
-    if (evbuffer_remove_buffer(src, dst, len) != (int)len)
+    if (evbuffer_remove_buffer(src, dst, len) != (int)len) {
         evbuffer_drain(src, len);
-    body_added(r);
+        return SGW_ENOMEM;
+    }
+    return body_added(r);
 }
 
 void px_up_body_end(struct px_req *r)
