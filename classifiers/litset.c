@@ -42,15 +42,25 @@ struct lit {
     uint8_t nw; /* 8-byte words the literal spans: 1..4 */
 };
 
+/* The last word of a literal (the 8 bytes ending at its end) and what the
+ * verifier needs most, packed: the hot part of verification. */
+struct lit0 {
+    uint64_t fold, care, val;
+    uint32_t id;
+    uint8_t nw;
+};
+
 struct cls_litset {
     uint8_t lo[3][16]; /* bucket bits by low nibble, per tail position */
     uint8_t hi[3][16]; /* by high nibble */
     uint8_t tbl[3][256]; /* lo[k][b & 15] & hi[k][b >> 4], for the scalar path */
     unsigned m;         /* tail bytes the filter looks at: 1..3 */
+    unsigned ascii;     /* 1 when no tail byte (of either case) is >= 0x80 */
     size_t maxlen;
     uint16_t bstart[NBUCKET + 1]; /* bucket b's literals: lits[bstart[b], bstart[b + 1]) */
     size_t n;
-    struct lit lits[]; /* by bucket */
+    const struct lit0 *w0; /* the literals' last words, by bucket (after lits) */
+    struct lit lits[];     /* by bucket */
 };
 
 /* ---- the path in use ---------------------------------------------------- */
@@ -341,11 +351,20 @@ int cls_litset_new(const struct cls_litset_lit *lits, size_t n, struct cls_litse
     }
     assign_buckets(g, ng, m);
 
-    struct cls_litset *s = calloc(1, sizeof(*s) + n * sizeof(struct lit));
+    /* one allocation: the header, the literals, then (8-aligned) their last words */
+    size_t off0 = (sizeof(struct cls_litset) + n * sizeof(struct lit) + 7) & ~(size_t)7;
+    struct cls_litset *s = calloc(1, off0 + n * sizeof(struct lit0));
     if (!s)
         return SGW_ENOMEM;
+    struct lit0 *w0 = (struct lit0 *)(void *)((char *)s + off0);
+    s->w0 = w0;
     s->m = m;
     s->maxlen = maxlen;
+    s->ascii = 1;
+    for (size_t i = 0; i < n; i++)
+        for (unsigned k = 0; k < m; k++)
+            if (lits[i].bytes[lits[i].len - m + k] >= 0x80)
+                s->ascii = 0;
     s->n = n;
     for (unsigned k = 0; k < 3; k++) {
         for (size_t j = 0; j < ng; j++) {
@@ -378,6 +397,12 @@ int cls_litset_new(const struct cls_litset_lit *lits, size_t n, struct cls_litse
             L->id = lits[i].id;
             L->len = (uint8_t)len;
             L->nw = (uint8_t)((len + 7) / 8);
+            struct lit0 *W = &w0[at - 1];
+            memcpy(&W->fold, L->fold + CLS_LITSET_MAXLEN - 8, 8);
+            memcpy(&W->care, L->care + CLS_LITSET_MAXLEN - 8, 8);
+            memcpy(&W->val, L->val + CLS_LITSET_MAXLEN - 8, 8);
+            W->id = L->id;
+            W->nw = L->nw;
         }
     }
     s->bstart[NBUCKET] = (uint16_t)at;
@@ -397,24 +422,28 @@ size_t cls_litset_maxlen(const struct cls_litset *s)
 
 /* ---- verification ----------------------------------------------------------- */
 
-/* Does literal L end at p + e? Reads only [p + e - 8 * nw, p + e) when that
- * lies in the window (e + back >= 8 * nw), else byte by byte from the
- * literal's first byte (which must then be in the window). */
-static inline int lit_at(const struct lit *L, const uint8_t *p, size_t e, size_t back)
+/* Do the words before the last of literal L (over 8 bytes) match before
+ * end e? The caller checked that they lie in the window
+ * (e + back >= 8 * nw) and that the last word matches. */
+static int lit_rest(const struct lit *L, const uint8_t *p, size_t e)
 {
-    if (e + back >= (size_t)L->nw * 8) {
-        for (unsigned w = 0; w < L->nw; w++) {
-            uint64_t x, fo, ca, va;
-            size_t o = CLS_LITSET_MAXLEN - 8 - 8 * w;
-            memcpy(&x, p + e - 8 - 8 * w, 8);
-            memcpy(&fo, L->fold + o, 8);
-            memcpy(&ca, L->care + o, 8);
-            memcpy(&va, L->val + o, 8);
-            if (((x | fo) & ca) != va)
-                return 0;
-        }
-        return 1;
+    for (unsigned w = 1; w < L->nw; w++) {
+        uint64_t x, fo, ca, va;
+        size_t o = CLS_LITSET_MAXLEN - 8 - 8 * w;
+        memcpy(&x, p + e - 8 - 8 * w, 8);
+        memcpy(&fo, L->fold + o, 8);
+        memcpy(&ca, L->care + o, 8);
+        memcpy(&va, L->val + o, 8);
+        if (((x | fo) & ca) != va)
+            return 0;
     }
+    return 1;
+}
+
+/* Does literal L end at p + e? Byte by byte, for an end near the window's
+ * start (fewer than 8 bytes before it, or fewer than the literal's words). */
+static int lit_slow(const struct lit *L, const uint8_t *p, size_t e, size_t back)
+{
     if (e + back < L->len)
         return 0;
     const uint8_t *t = p + e - L->len;
@@ -426,17 +455,39 @@ static inline int lit_at(const struct lit *L, const uint8_t *p, size_t e, size_t
 }
 
 /* Verifies the literals of the buckets in bits at end e (1..n); the
- * callback's nonzero value, else 0. */
+ * callback's nonzero value, else 0. The common case (8 window bytes before
+ * e) loads those 8 bytes once and tests each literal's last word with one
+ * masked compare from a compact array. */
 static int verify(const struct cls_litset *s, const uint8_t *p, size_t e, size_t back,
                   unsigned bits, cls_litset_cb cb, void *ctx)
 {
+    if (__builtin_expect(e + back >= 8, 1)) {
+        uint64_t x;
+        memcpy(&x, p + e - 8, 8);
+        while (bits) {
+            unsigned b = (unsigned)__builtin_ctz(bits);
+            bits &= bits - 1;
+            for (size_t i = s->bstart[b]; i < s->bstart[b + 1]; i++) {
+                const struct lit0 *W = &s->w0[i];
+                if (((x | W->fold) & W->care) != W->val)
+                    continue;
+                if (W->nw > 1 &&
+                    !(e + back >= (size_t)W->nw * 8 ? lit_rest(&s->lits[i], p, e)
+                                                      : lit_slow(&s->lits[i], p, e, back)))
+                    continue;
+                int rc = cb(W->id, e, ctx);
+                if (rc)
+                    return rc;
+            }
+        }
+        return 0;
+    }
     while (bits) {
         unsigned b = (unsigned)__builtin_ctz(bits);
         bits &= bits - 1;
         for (size_t i = s->bstart[b]; i < s->bstart[b + 1]; i++) {
-            const struct lit *L = &s->lits[i];
-            if (lit_at(L, p, e, back)) {
-                int rc = cb(L->id, e, ctx);
+            if (lit_slow(&s->lits[i], p, e, back)) {
+                int rc = cb(s->lits[i].id, e, ctx);
                 if (rc)
                     return rc;
             }
@@ -501,40 +552,96 @@ static void edge_copy(uint8_t *buf, size_t cap, const uint8_t *p, size_t n, size
         memcpy(buf + (from - lo), p + from, (size_t)(hi - from));
 }
 
-#define TEDDY_NIB(v, L, H, mask)                                                                   \
-    _mm256_and_si256(_mm256_shuffle_epi8(L, _mm256_and_si256(v, mask)),                            \
-                     _mm256_shuffle_epi8(H, _mm256_and_si256(_mm256_srli_epi16(v, 4), mask)))
+/* The bucket bits of 32 text bytes at tail position k: the AND of the
+ * low- and the high-nibble tables. When no tail byte is >= 0x80 (ASCII),
+ * the low nibble needs no mask: pshufb gives 0 for a byte with bit 7 set,
+ * which is then the right answer. */
+#define TEDDY_NIB(v, L, H)                                                                         \
+    _mm256_and_si256(_mm256_shuffle_epi8(L, ASCII ? (v) : _mm256_and_si256(v, m0f)),               \
+                     _mm256_shuffle_epi8(H, _mm256_and_si256(_mm256_srli_epi16(v, 4), m0f)))
 
 /* the filter over 32 ends: q[k + j] is tail byte k of the end of lane j */
 #define TEDDY32(q, out)                                                                            \
     do {                                                                                           \
-        __m256i r_ = TEDDY_NIB(_mm256_loadu_si256((const __m256i *)(const void *)(q)), lo0, hi0,   \
-                               m0f);                                                               \
+        __m256i r_ = TEDDY_NIB(_mm256_loadu_si256((const __m256i *)(const void *)(q)), lo0, hi0);  \
         if (M >= 2)                                                                                \
             r_ = _mm256_and_si256(                                                                 \
-                r_, TEDDY_NIB(_mm256_loadu_si256((const __m256i *)(const void *)((q) + 1)), lo1,   \
-                              hi1, m0f));                                                          \
+                r_,                                                                                \
+                TEDDY_NIB(_mm256_loadu_si256((const __m256i *)(const void *)((q) + 1)), lo1, hi1)); \
         if (M >= 3)                                                                                \
             r_ = _mm256_and_si256(                                                                 \
-                r_, TEDDY_NIB(_mm256_loadu_si256((const __m256i *)(const void *)((q) + 2)), lo2,   \
-                              hi2, m0f));                                                          \
+                r_,                                                                                \
+                TEDDY_NIB(_mm256_loadu_si256((const __m256i *)(const void *)((q) + 2)), lo2, hi2)); \
         (out) = r_;                                                                                \
     } while (0)
 
-__attribute__((target("avx2"))) static inline int
-cands_avx2(const struct cls_litset *s, const uint8_t *p, size_t back, size_t b, __m256i r,
-           uint32_t lanes, cls_litset_cb cb, void *ctx)
+#define TEDDY_TABLES256                                                                            \
+    const __m256i m0f = _mm256_set1_epi8(0x0f);                                                    \
+    const __m256i lo0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->lo[0]));  \
+    const __m256i hi0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->hi[0]));  \
+    const __m256i lo1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->lo[1]));  \
+    const __m256i hi1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->hi[1]));  \
+    const __m256i lo2 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->lo[2]));  \
+    const __m256i hi2 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->hi[2]));  \
+    (void)m0f;                                                                                     \
+    (void)lo1;                                                                                     \
+    (void)hi1;                                                                                     \
+    (void)lo2;                                                                                     \
+    (void)hi2
+
+/* The filter over ends b + 1 .. b + 64 while they are in p[0, n), with no
+ * call inside (the tables stay in registers): the first b whose 64 ends
+ * have a candidate, with the lanes' bucket bits in out[] and the lanes with
+ * any in *mask; else the b where it stopped (b + 64 > n). The caller
+ * ensures that the M - 1 bytes before p + b are in the window. */
+__attribute__((target("avx2"), always_inline)) static inline size_t
+find64_avx2(const struct cls_litset *s, const uint8_t *p, size_t b, size_t n, uint8_t out[64],
+            uint64_t *mask, const unsigned M, const int ASCII)
 {
-    uint32_t mask = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(r, _mm256_setzero_si256()));
-    mask &= lanes;
-    if (!mask)
-        return 0;
-    uint8_t rb[32];
-    _mm256_storeu_si256((__m256i *)(void *)rb, r);
+    TEDDY_TABLES256;
+    for (; b + 64 <= n; b += 64) {
+        const uint8_t *q = p + b - (M - 1);
+        __m256i r0, r1;
+        TEDDY32(q, r0);
+        TEDDY32(q + 32, r1);
+        __m256i any = _mm256_or_si256(r0, r1);
+        if (__builtin_expect(_mm256_testz_si256(any, any), 1))
+            continue;
+        const __m256i z = _mm256_setzero_si256();
+        uint64_t m0 = (uint32_t)~_mm256_movemask_epi8(_mm256_cmpeq_epi8(r0, z));
+        uint64_t m1 = (uint32_t)~_mm256_movemask_epi8(_mm256_cmpeq_epi8(r1, z));
+        _mm256_storeu_si256((__m256i *)(void *)out, r0);
+        _mm256_storeu_si256((__m256i *)(void *)(out + 32), r1);
+        *mask = m0 | m1 << 32;
+        return b;
+    }
+    return b;
+}
+
+/* The filter over at most 32 ends b + 1 .. b + cnt from a copy (the window's
+ * edges): bucket bits in out[], lanes with any in the result. */
+__attribute__((target("avx2"), always_inline)) static inline uint64_t
+edge_avx2(const struct cls_litset *s, const uint8_t *p, size_t n, size_t back, size_t b,
+          size_t cnt, uint8_t out[64], const unsigned M, const int ASCII)
+{
+    TEDDY_TABLES256;
+    uint8_t buf[64];
+    edge_copy(buf, sizeof(buf), p, n, back, b, cnt, M);
+    __m256i r;
+    TEDDY32(buf, r);
+    _mm256_storeu_si256((__m256i *)(void *)out, r);
+    uint64_t m = (uint32_t)~_mm256_movemask_epi8(_mm256_cmpeq_epi8(r, _mm256_setzero_si256()));
+    return cnt >= 32 ? m : m & ((1ull << cnt) - 1);
+}
+
+/* Verifies the candidate lanes of mask (ends b + 1 + j). */
+static int lanes(const struct cls_litset *s, const uint8_t *p, size_t back, size_t b,
+                 const uint8_t *bits, uint64_t mask, cls_litset_cb cb, void *ctx)
+{
     while (mask) {
-        unsigned j = (unsigned)__builtin_ctz(mask);
+        unsigned j = (unsigned)__builtin_ctzll(mask);
         mask &= mask - 1;
-        int rc = verify(s, p, b + j + 1, back, rb[j], cb, ctx);
+        int rc = verify(s, p, b + j + 1, back, bits[j], cb, ctx);
         if (rc)
             return rc;
     }
@@ -543,55 +650,36 @@ cands_avx2(const struct cls_litset *s, const uint8_t *p, size_t back, size_t b, 
 
 __attribute__((target("avx2"), always_inline)) static inline int
 scan_avx2_m(const struct cls_litset *s, const uint8_t *p, size_t n, size_t back, cls_litset_cb cb,
-            void *ctx, const unsigned M)
+            void *ctx, const unsigned M, const int ASCII)
 {
-    const __m256i m0f = _mm256_set1_epi8(0x0f);
-    const __m256i lo0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->lo[0]));
-    const __m256i hi0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->hi[0]));
-    const __m256i lo1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->lo[1]));
-    const __m256i hi1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->hi[1]));
-    const __m256i lo2 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->lo[2]));
-    const __m256i hi2 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->hi[2]));
-    uint8_t buf[64];
+    uint8_t out[64];
+    uint64_t mask = 0;
     size_t b = 0;
     int rc;
-    __m256i r0, r1;
     if (back < M - 1) {
         size_t cnt = n < 32 ? n : 32;
-        edge_copy(buf, sizeof(buf), p, n, back, 0, cnt, M);
-        TEDDY32(buf, r0);
-        rc = cands_avx2(s, p, back, 0, r0, cnt == 32 ? ~0u : (1u << cnt) - 1, cb, ctx);
+        mask = edge_avx2(s, p, n, back, 0, cnt, out, M, ASCII);
+        rc = lanes(s, p, back, 0, out, mask, cb, ctx);
         if (rc)
             return rc;
         b = cnt;
     }
-    for (; b + 64 <= n; b += 64) {
-        const uint8_t *q = p + b - (M - 1);
-        TEDDY32(q, r0);
-        TEDDY32(q + 32, r1);
-        __m256i any = _mm256_or_si256(r0, r1);
-        if (__builtin_expect(_mm256_testz_si256(any, any), 1))
-            continue;
-        rc = cands_avx2(s, p, back, b, r0, ~0u, cb, ctx);
+    while (b + 64 <= n) {
+        b = find64_avx2(s, p, b, n, out, &mask, M, ASCII);
+        if (b + 64 > n)
+            break;
+        rc = lanes(s, p, back, b, out, mask, cb, ctx);
         if (rc)
             return rc;
-        rc = cands_avx2(s, p, back, b + 32, r1, ~0u, cb, ctx);
-        if (rc)
-            return rc;
+        b += 64;
     }
-    for (; b + 32 <= n; b += 32) {
-        TEDDY32(p + b - (M - 1), r0);
-        rc = cands_avx2(s, p, back, b, r0, ~0u, cb, ctx);
+    while (b < n) {
+        size_t cnt = n - b < 32 ? n - b : 32;
+        mask = edge_avx2(s, p, n, back, b, cnt, out, M, ASCII);
+        rc = lanes(s, p, back, b, out, mask, cb, ctx);
         if (rc)
             return rc;
-    }
-    if (b < n) {
-        size_t cnt = n - b;
-        edge_copy(buf, sizeof(buf), p, n, back, b, cnt, M);
-        TEDDY32(buf, r0);
-        rc = cands_avx2(s, p, back, b, r0, (1u << cnt) - 1, cb, ctx);
-        if (rc)
-            return rc;
+        b += cnt;
     }
     return 0;
 }
@@ -600,13 +688,19 @@ __attribute__((target("avx2"))) static int scan_avx2(const struct cls_litset *s,
                                                      size_t n, size_t back, cls_litset_cb cb,
                                                      void *ctx)
 {
-    switch (s->m) {
+    switch (s->m * 2 + s->ascii) {
+    case 7:
+        return scan_avx2_m(s, p, n, back, cb, ctx, 3, 1);
+    case 6:
+        return scan_avx2_m(s, p, n, back, cb, ctx, 3, 0);
+    case 5:
+        return scan_avx2_m(s, p, n, back, cb, ctx, 2, 1);
+    case 4:
+        return scan_avx2_m(s, p, n, back, cb, ctx, 2, 0);
     case 3:
-        return scan_avx2_m(s, p, n, back, cb, ctx, 3);
-    case 2:
-        return scan_avx2_m(s, p, n, back, cb, ctx, 2);
+        return scan_avx2_m(s, p, n, back, cb, ctx, 1, 1);
     default:
-        return scan_avx2_m(s, p, n, back, cb, ctx, 1);
+        return scan_avx2_m(s, p, n, back, cb, ctx, 1, 0);
     }
 }
 
@@ -632,10 +726,10 @@ __attribute__((target("avx2"))) static int scan_avx2(const struct cls_litset *s,
 
 __attribute__((target("ssse3"))) static inline int
 cands_ssse3(const struct cls_litset *s, const uint8_t *p, size_t back, size_t b, __m128i r,
-            uint32_t lanes, cls_litset_cb cb, void *ctx)
+            uint32_t lanemask, cls_litset_cb cb, void *ctx)
 {
     uint32_t mask = ~(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(r, _mm_setzero_si128())) & 0xffff;
-    mask &= lanes;
+    mask &= lanemask;
     if (!mask)
         return 0;
     uint8_t rb[16];
