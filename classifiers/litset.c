@@ -1,26 +1,38 @@
 /* classifiers/litset.c — exact multi-literal search for small sets, Teddy
  * style (after Hyperscan's and Rust aho-corasick's "Teddy").
  *
- * The filter looks at the LAST m bytes (m = min(3, shortest literal)) of
- * every literal, so a candidate is an END position and occurrences come out
- * in end order with no sorting. Each literal sits in one of 8 buckets; for
- * each of the m tail positions k there are two 16-entry tables indexed by
- * the low and the high nibble of the text byte, whose bit b says "some
+ * The filter looks at m = min(3, shortest literal) consecutive bytes of
+ * every literal, its "window", which ends d bytes before the literal's end
+ * (d chosen per bucket, see below). Each literal sits in one of 8 buckets;
+ * for each of the m window positions k there are two 16-entry tables indexed
+ * by the low and the high nibble of a text byte, whose bit b says "some
  * literal of bucket b may have this nibble here" (a caseless letter sets the
- * nibbles of both cases). The AND of the 2m table lookups over the m bytes
- * before an end is the set of buckets worth verifying there: with pshufb
- * that is 32 ends per few instructions. Verification compares every literal
- * of a candidate bucket with 8-byte masked loads (OR 0x20 only on the
- * literal's caseless letters).
+ * nibbles of both cases). The AND of the 2m lookups over the m bytes before
+ * a filter end f is the set of buckets worth verifying at end f + d_b: with
+ * pshufb that is 32 filter ends per few instructions.
  *
- * Buckets are chosen at build time to keep candidates rare on prose and
- * JSON: literals with the same tail share a bucket, and tails are placed to
- * minimise an estimate of the candidate rate under a byte-frequency model of
- * English text (a greedy pass, then single moves while they help).
+ * Why d: a literal's last three bytes are often common English ("ord" of
+ * "password" comes with every "word", "com" of "hooks.slack.com" with every
+ * "com"); a window inside the literal ("ssw", ".sl") is rare. Buckets share
+ * one d, so the candidate ends of a 64-end block come from the filter's
+ * results on that block and the one before, shifted by each bucket's d: the
+ * hot loop only looks for any nonzero filter byte, and the rare blocks with
+ * candidates (and the one after) are expanded in end order, so occurrences
+ * come out in nondecreasing end order without sorting or buffering.
  *
- * The scalar path looks up the same tables per byte (tbl[k][byte] is the
- * AND of the two nibble entries), so every path sees the same candidates
- * and reports the same occurrences in the same order. */
+ * Verification compares every literal of a candidate bucket: the 8 text
+ * bytes before the end are loaded once and tested against each literal's
+ * last word (OR 0x20 only on its caseless letters, AND its bytes' mask).
+ *
+ * Windows and buckets are chosen at build time by a model of the decoded
+ * text of prompt bodies (byte frequencies and letter-pair frequencies
+ * measured on the corpus's JSON string values): the rarest window per
+ * literal among a few shared d values, then buckets placed to minimise the
+ * estimated candidate rate (greedy, then single moves while they help).
+ *
+ * All paths (scalar, SSSE3, AVX2) fill the same 64-end filter blocks from
+ * the same tables and share the driver and the verifier, so they report the
+ * same occurrences in the same order. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +40,7 @@
 #include "common/sgw.h"
 
 #define NBUCKET 8
+#define MAXD 3 /* distinct window distances d */
 
 /* One literal, right-aligned in 32-byte rows: byte i of a literal of length
  * len is at index 32 - len + i. care is 0xff on the literal's bytes, fold is
@@ -51,16 +64,27 @@ struct lit0 {
 };
 
 struct cls_litset {
-    uint8_t lo[3][16]; /* bucket bits by low nibble, per tail position */
-    uint8_t hi[3][16]; /* by high nibble */
+    uint8_t lo[3][16];   /* bucket bits by low nibble, per window position */
+    uint8_t hi[3][16];   /* by high nibble */
     uint8_t tbl[3][256]; /* lo[k][b & 15] & hi[k][b >> 4], for the scalar path */
-    unsigned m;         /* tail bytes the filter looks at: 1..3 */
-    unsigned ascii;     /* 1 when no tail byte (of either case) is >= 0x80 */
+    unsigned m;          /* window bytes: 1..3 */
+    unsigned ascii;      /* 1 when no window byte (of either case) is >= 0x80 */
+    unsigned nd;         /* distinct d values, 1..MAXD */
+    unsigned dval[MAXD]; /* each d (< 32) */
+    uint8_t dmask[MAXD]; /* the buckets with that d */
+    unsigned dmax;
     size_t maxlen;
     uint16_t bstart[NBUCKET + 1]; /* bucket b's literals: lits[bstart[b], bstart[b + 1]) */
     size_t n;
     const struct lit0 *w0; /* the literals' last words, by bucket (after lits) */
     struct lit lits[];     /* by bucket */
+};
+
+/* A filter block: the bucket bits of 64 consecutive filter ends, and per d
+ * value the lanes with a bucket of that d. */
+struct blk {
+    uint8_t r[64];
+    uint64_t dl[MAXD];
 };
 
 /* ---- the path in use ---------------------------------------------------- */
@@ -126,111 +150,283 @@ static int is_alpha(uint8_t c)
     return (uint8_t)((c | 0x20) - 'a') < 26;
 }
 
-/* Relative byte frequencies of English prose and JSON string values (letter
- * frequencies of English, upper case rarer, spaces, digits, punctuation):
- * only a model to rank bucket layouts, not a measured table. */
-static void freq_model(double f[16][16])
+/* Measured on 47 MB of the corpus's decoded JSON string values (the text
+ * the scanner sees): bytes per 100,000 (ASCII; at least 1), and for each
+ * letter (either case) the following letter per 1,000 (at least 1). */
+static const uint16_t uni_pcm[128] = {
+    286, 1, 1, 1, 1, 1, 1, 1, 1, 1, 287, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    21138, 1, 1, 61, 1, 81, 1, 25, 1, 1, 1, 4, 287, 105, 1271, 129,
+    339, 389, 396, 197, 185, 164, 152, 163, 148, 209, 16, 2, 1, 6, 1, 287,
+    2, 207, 70, 73, 41, 48, 66, 30, 95, 275, 14, 20, 46, 67, 36, 152,
+    45, 12, 35, 101, 313, 26, 16, 117, 9, 68, 8, 1, 2, 1, 1, 8,
+    1, 5952, 894, 1411, 2694, 9514, 2300, 905, 5878, 3703, 51, 557, 2389, 1608, 4431, 6664,
+    1028, 58, 3913, 3606, 7680, 2154, 666, 2034, 60, 1493, 27, 1, 1, 1, 1, 1,
+};
+static const uint16_t next_pm[26][26] = {
+    {1, 16, 43, 43, 1, 6, 12, 1, 37, 1, 14, 53, 23, 239, 1, 9, 1, 103, 106, 117, 9, 27, 5, 1, 37, 1},
+    {57, 1, 1, 1, 375, 1, 2, 1, 36, 10, 1, 64, 1, 1, 160, 1, 1, 18, 1, 1, 130, 1, 1, 1, 110, 1},
+    {157, 1, 9, 1, 154, 1, 1, 202, 41, 1, 60, 33, 7, 1, 182, 1, 1, 24, 1, 75, 27, 1, 1, 1, 11, 1},
+    {26, 1, 1, 8, 75, 1, 1, 1, 33, 1, 1, 1, 1, 1, 70, 3, 1, 25, 1, 1, 15, 1, 1, 1, 16, 1},
+    {53, 1, 11, 5, 30, 5, 3, 1, 7, 1, 1, 22, 16, 56, 4, 6, 2, 116, 22, 22, 1, 12, 7, 3, 19, 1},
+    {49, 1, 1, 1, 36, 20, 1, 1, 69, 1, 1, 5, 1, 1, 160, 1, 1, 64, 1, 33, 15, 1, 1, 1, 1, 1},
+    {67, 1, 2, 1, 135, 1, 1, 200, 72, 1, 1, 1, 1, 1, 123, 14, 1, 88, 1, 1, 20, 1, 1, 1, 1, 1},
+    {131, 1, 1, 1, 571, 1, 1, 1, 96, 1, 1, 1, 1, 1, 73, 1, 1, 9, 1, 17, 2, 1, 1, 1, 4, 1},
+    {5, 3, 38, 42, 15, 26, 35, 1, 1, 1, 13, 48, 34, 238, 8, 9, 1, 45, 196, 168, 1, 25, 1, 3, 1, 5},
+    {131, 8, 7, 8, 143, 8, 8, 23, 23, 8, 7, 7, 8, 8, 11, 8, 7, 8, 8, 7, 436, 7, 7, 7, 8, 8},
+    {1, 1, 3, 1, 310, 1, 1, 1, 56, 1, 1, 1, 1, 88, 1, 3, 1, 1, 1, 1, 14, 1, 1, 1, 1, 1},
+    {116, 1, 1, 100, 129, 13, 1, 1, 97, 1, 11, 146, 1, 1, 89, 15, 1, 1, 10, 4, 4, 1, 6, 1, 37, 1},
+    {198, 32, 1, 1, 278, 1, 1, 1, 43, 1, 1, 1, 16, 1, 118, 27, 1, 1, 1, 1, 43, 1, 1, 1, 24, 1},
+    {11, 1, 24, 271, 81, 2, 55, 1, 15, 1, 6, 7, 1, 3, 43, 1, 1, 1, 14, 66, 16, 2, 1, 1, 20, 1},
+    {4, 3, 6, 16, 4, 179, 4, 1, 7, 1, 12, 22, 49, 96, 35, 13, 1, 119, 16, 40, 152, 17, 52, 2, 5, 1},
+    {117, 1, 1, 1, 140, 9, 1, 1, 38, 1, 1, 194, 1, 1, 139, 38, 1, 50, 1, 19, 31, 1, 1, 1, 8, 1},
+    {7, 7, 7, 8, 22, 7, 7, 7, 7, 7, 7, 6, 7, 7, 7, 7, 7, 8, 6, 7, 763, 7, 7, 7, 7, 8},
+    {24, 3, 2, 46, 241, 2, 6, 1, 41, 1, 15, 11, 14, 21, 87, 3, 1, 8, 18, 41, 10, 5, 1, 1, 39, 1},
+    {40, 1, 13, 1, 156, 1, 1, 43, 41, 1, 6, 8, 6, 2, 75, 16, 1, 1, 36, 154, 33, 1, 10, 1, 15, 1},
+    {29, 1, 2, 1, 61, 1, 1, 459, 20, 1, 1, 4, 1, 1, 100, 1, 1, 14, 1, 9, 8, 1, 9, 1, 3, 1},
+    {17, 4, 31, 14, 25, 1, 40, 1, 13, 1, 1, 79, 37, 132, 1, 49, 1, 109, 150, 141, 1, 1, 1, 1, 1, 1},
+    {15, 1, 2, 1, 788, 1, 1, 1, 12, 1, 1, 1, 1, 1, 42, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {208, 1, 1, 1, 139, 1, 1, 175, 118, 1, 1, 1, 1, 30, 132, 1, 1, 25, 1, 1, 1, 1, 1, 1, 1, 1},
+    {228, 21, 8, 7, 7, 7, 8, 7, 8, 7, 7, 8, 7, 7, 22, 7, 7, 7, 7, 220, 7, 22, 6, 8, 6, 7},
+    {1, 1, 1, 1, 36, 1, 1, 1, 1, 1, 1, 5, 1, 1, 267, 1, 1, 1, 44, 5, 1, 1, 1, 1, 1, 1},
+    {44, 15, 13, 15, 502, 15, 15, 14, 41, 13, 14, 13, 14, 14, 14, 14, 13, 16, 15, 14, 14, 14, 14, 14, 13, 14},
+};
+
+/* the model's probability of byte c at one position (both cases when cl) */
+static double p_byte(uint8_t c, int cl)
 {
-    static const unsigned char order[] = "etaoinshrdlcumwfgypbvkjxqz";
-    static const double lf[] = {127, 91, 82, 75, 70, 67, 63, 61, 60, 43, 40, 28, 28,
-                                24,  24, 22, 20, 20, 19, 15, 10, 8,  2,  2,  1,  1};
-    double w[256];
-    for (int b = 0; b < 256; b++)
-        w[b] = b >= 0x80 ? 2 : 0.5;
-    for (int b = '0'; b <= '9'; b++)
-        w[b] = 15;
-    for (const char *q = ".,:;\"'-_/()=&?!"; *q; q++)
-        w[(uint8_t)*q] = 12;
-    w[' '] = 180;
-    w['\n'] = 10;
-    for (size_t i = 0; i < 26; i++) {
-        w[order[i]] = lf[i] * 10;
-        w[order[i] - 32] = lf[i] * 10 / 8 + 2;
-    }
-    double sum = 0;
-    for (int b = 0; b < 256; b++)
-        sum += w[b];
-    for (int b = 0; b < 256; b++)
-        f[b >> 4][b & 15] = w[b] / sum;
+    double u = c < 128 ? uni_pcm[c] : 1;
+    if (cl && is_alpha(c))
+        u = uni_pcm[c | 0x20] + uni_pcm[c & ~0x20];
+    return u / 1e5;
 }
 
-/* A group: the literals sharing one tail (same bytes, same caseless
- * letters), so the same nibble sets. */
-struct group {
-    uint16_t lo[3], hi[3]; /* nibble sets, bit = nibble value */
-    unsigned nlits;
-    int bucket;
+/* the model's probability of the window w (m bytes) at one position */
+static double p_window(const uint8_t *w, unsigned m, int cl)
+{
+    double pr = p_byte(w[0], cl);
+    for (unsigned k = 1; k < m; k++) {
+        uint8_t a = w[k - 1], b = w[k];
+        if (is_alpha(a) && is_alpha(b)) {
+            /* P(b | a) from the pair table, times b's case share */
+            double pb = next_pm[(a | 0x20) - 'a'][(b | 0x20) - 'a'] / 1000.0;
+            if (!cl) {
+                double both = uni_pcm[b | 0x20] + uni_pcm[b & ~0x20];
+                pb *= uni_pcm[b] / both;
+            }
+            pr *= pb;
+        } else {
+            pr *= p_byte(b, cl);
+        }
+    }
+    return pr;
+}
+
+/* P(next byte is b | this byte is a) in the model, minus P(b): nonzero
+ * only for letter pairs (the pair table); other neighbours are taken as
+ * independent. */
+static double p_next_extra(uint8_t a, uint8_t b)
+{
+    double both = uni_pcm[b | 0x20] + uni_pcm[b & ~0x20];
+    return next_pm[(a | 0x20) - 'a'][(b | 0x20) - 'a'] / 1000.0 * (uni_pcm[b] / both) -
+           p_byte(b, 0);
+}
+
+/* a literal's window at one distance d: its nibble sets */
+struct win {
+    uint16_t lo[3], hi[3];
 };
 
 struct bucket {
     uint16_t lo[3], hi[3];
     unsigned nlits;
+    int d; /* -1 when empty */
 };
 
-/* Estimated cost of a bucket: the probability that m random bytes pass its
- * filter, times the work a candidate costs (a branch plus its compares). */
-static double bucket_cost(const double f[16][16], unsigned m, const uint16_t lo[3],
-                          const uint16_t hi[3], unsigned nlits)
+/* Estimated cost of a bucket: the probability that the filter passes at a
+ * position, under the model as a first-order Markov chain over the bytes
+ * the nibble sets admit (so common letter sequences such as "ord" count as
+ * such; checked against the corpus text, within about 30% per bucket),
+ * times the work a candidate costs (a branch plus its compares). */
+static double bucket_cost(unsigned m, const uint16_t lo[3], const uint16_t hi[3], unsigned nlits)
 {
     if (nlits == 0)
         return 0;
-    double pr = 1;
-    for (unsigned k = 0; k < m; k++) {
-        double pk = 0;
-        for (int h = 0; h < 16; h++)
-            if (hi[k] >> h & 1)
-                for (int l = 0; l < 16; l++)
-                    if (lo[k] >> l & 1)
-                        pk += f[h][l];
-        pr *= pk;
+    uint8_t set[3][256], let[3][52];
+    unsigned ns[3] = {0, 0, 0}, nl[3] = {0, 0, 0};
+    for (unsigned k = 0; k < m; k++)
+        for (unsigned hm = hi[k]; hm; hm &= hm - 1)
+            for (unsigned lm = lo[k]; lm; lm &= lm - 1) {
+                uint8_t c = (uint8_t)(__builtin_ctz(hm) << 4 | __builtin_ctz(lm));
+                set[k][ns[k]++] = c;
+                if (is_alpha(c))
+                    let[k][nl[k]++] = c;
+            }
+    /* v[c] = P(the rest of the window passes | byte c at position k) */
+    double v[256], w[256];
+    for (unsigned i = 0; i < ns[m - 1]; i++)
+        v[set[m - 1][i]] = 1;
+    for (unsigned k = m - 1; k >= 1; k--) {
+        double base = 0;
+        for (unsigned j = 0; j < ns[k]; j++)
+            base += p_byte(set[k][j], 0) * v[set[k][j]];
+        for (unsigned i = 0; i < ns[k - 1]; i++) {
+            uint8_t a = set[k - 1][i];
+            double t = base;
+            if (is_alpha(a))
+                for (unsigned j = 0; j < nl[k]; j++)
+                    t += p_next_extra(a, let[k][j]) * v[let[k][j]];
+            w[a] = t;
+        }
+        for (unsigned i = 0; i < ns[k - 1]; i++)
+            v[set[k - 1][i]] = w[set[k - 1][i]];
     }
+    double pr = 0;
+    for (unsigned i = 0; i < ns[0]; i++)
+        pr += p_byte(set[0][i], 0) * v[set[0][i]];
     return pr * (20.0 + 4.0 * nlits);
 }
 
-static double cost_with(const double f[16][16], unsigned m, const struct bucket *b,
-                        const struct group *g, int add)
+static double cost_plus(unsigned m, const struct bucket *b, const struct win *w)
 {
     uint16_t lo[3], hi[3];
     for (unsigned k = 0; k < 3; k++) {
-        lo[k] = add ? (uint16_t)(b->lo[k] | g->lo[k]) : b->lo[k];
-        hi[k] = add ? (uint16_t)(b->hi[k] | g->hi[k]) : b->hi[k];
+        lo[k] = (uint16_t)(b->lo[k] | w->lo[k]);
+        hi[k] = (uint16_t)(b->hi[k] | w->hi[k]);
     }
-    return bucket_cost(f, m, lo, hi, b->nlits + (add ? g->nlits : 0));
+    return bucket_cost(m, lo, hi, b->nlits + 1);
 }
 
-static void bucket_rebuild(struct bucket *bk, const struct group *g, size_t ng)
+/* the buckets from each literal's bucket (its window is the one of the
+ * bucket's d), bucket b labelled d = dv[lab[b]] */
+static void buckets_of(struct bucket *bk, size_t n, const struct win (*wins)[MAXD],
+                       const unsigned *lab, const int *bof, int skip)
 {
     memset(bk, 0, sizeof(*bk) * NBUCKET);
-    for (size_t i = 0; i < ng; i++) {
-        struct bucket *b = &bk[g[i].bucket];
+    for (int b = 0; b < NBUCKET; b++)
+        bk[b].d = (int)lab[b];
+    for (size_t i = 0; i < n; i++) {
+        if ((int)i == skip || bof[i] < 0)
+            continue;
+        struct bucket *t = &bk[bof[i]];
+        const struct win *w = &wins[i][lab[bof[i]]];
         for (unsigned k = 0; k < 3; k++) {
-            b->lo[k] |= g[i].lo[k];
-            b->hi[k] |= g[i].hi[k];
+            t->lo[k] |= w->lo[k];
+            t->hi[k] |= w->hi[k];
         }
-        b->nlits += g[i].nlits;
+        t->nlits++;
     }
 }
 
-/* Places the groups in buckets: each (most frequent tail first) where it
- * adds least to the estimated cost, then single moves while one lowers it. */
-static void assign_buckets(struct group *g, size_t ng, unsigned m)
+/* Greedy placement with bucket labels fixed: each literal (most probable
+ * tail first, ord) where it adds least to the estimated cost, among the
+ * buckets whose d fits in it. Returns the total estimated cost. */
+static double greedy(const struct cls_litset_lit *lits, size_t n, unsigned m, const unsigned *dv,
+                     const struct win (*wins)[MAXD], const size_t *ord, const unsigned *lab,
+                     int *bof)
 {
-    double f[16][16];
-    freq_model(f);
     struct bucket bk[NBUCKET];
-    if (ng <= NBUCKET) {
-        for (size_t i = 0; i < ng; i++)
-            g[i].bucket = (int)i;
-        return;
+    double cost[NBUCKET];
+    for (size_t i = 0; i < n; i++)
+        bof[i] = -1;
+    buckets_of(bk, 0, wins, lab, bof, -1);
+    for (int b = 0; b < NBUCKET; b++)
+        cost[b] = 0;
+    for (size_t oi = 0; oi < n; oi++) {
+        size_t i = ord[oi];
+        double bestc = 0, bestnew = 0;
+        int bb = -1;
+        for (int b = 0; b < NBUCKET; b++) {
+            if (dv[lab[b]] + m > lits[i].len)
+                continue;
+            double nc = cost_plus(m, &bk[b], &wins[i][lab[b]]);
+            if (bb < 0 || nc - cost[b] < bestc) {
+                bestc = nc - cost[b];
+                bestnew = nc;
+                bb = b;
+            }
+        }
+        SGW_INVARIANT(bb >= 0); /* bucket 0 is d 0, which fits every literal */
+        bof[i] = bb;
+        struct bucket *t = &bk[bb];
+        for (unsigned k = 0; k < 3; k++) {
+            t->lo[k] |= wins[i][lab[bb]].lo[k];
+            t->hi[k] |= wins[i][lab[bb]].hi[k];
+        }
+        t->nlits++;
+        cost[bb] = bestnew;
     }
-    /* order: highest own cost first (insertion sort, ng <= 128) */
+    double t = 0;
+    for (int b = 0; b < NBUCKET; b++)
+        t += cost[b];
+    return t;
+}
+
+/* The d values worth trying (at most MAXD, 0 first): starting from {0},
+ * adds the d that lowers the literals' summed best-window probability most,
+ * while it lowers it by a third. */
+static unsigned choose_d(const struct cls_litset_lit *lits, size_t n, unsigned m, unsigned *dv)
+{
+    unsigned nd = 1;
+    dv[0] = 0;
+    while (nd < MAXD) {
+        double cur = 0, bestt = 0;
+        unsigned bestd = 0;
+        for (unsigned d = 0; d + m <= CLS_LITSET_MAXLEN; d++) {
+            double t = 0;
+            for (size_t i = 0; i < n; i++) {
+                double best = 1e9;
+                for (unsigned x = 0; x <= nd; x++) {
+                    unsigned dd = x < nd ? dv[x] : d;
+                    if (dd + m <= lits[i].len) {
+                        double pw = p_window(lits[i].bytes + lits[i].len - m - dd, m,
+                                             lits[i].caseless);
+                        if (pw < best)
+                            best = pw;
+                    }
+                }
+                t += best;
+            }
+            if (d == 0)
+                cur = t; /* d 0 is already in: the sum as it is */
+            else if (bestd == 0 || t < bestt) {
+                bestt = t;
+                bestd = d;
+            }
+        }
+        if (bestd == 0 || bestt > cur * 0.67)
+            break;
+        dv[nd++] = bestd;
+    }
+    return nd;
+}
+
+/* Places every literal in a bucket; bucket b has the window distance
+ * dv[lab[b]]. Every split of the 8 buckets among the d values (at least
+ * one bucket of d 0) is tried with a greedy placement; the cheapest is then
+ * improved by single moves while one lowers the estimated cost. */
+static void assign(const struct cls_litset_lit *lits, size_t n, unsigned m, const unsigned *dv,
+                   unsigned nd, unsigned *lab, int *bof)
+{
+    struct win wins[CLS_LITSET_MAX][MAXD];
     double own[CLS_LITSET_MAX];
-    struct bucket empty;
-    memset(&empty, 0, sizeof(empty));
-    for (size_t i = 0; i < ng; i++)
-        own[i] = cost_with(f, m, &empty, &g[i], 1);
     size_t ord[CLS_LITSET_MAX];
-    for (size_t i = 0; i < ng; i++) {
+    for (size_t i = 0; i < n; i++) {
+        for (unsigned x = 0; x < nd; x++) {
+            struct win *w = &wins[i][x];
+            memset(w, 0, sizeof(*w));
+            if (dv[x] + m > lits[i].len)
+                continue;
+            const uint8_t *q = lits[i].bytes + lits[i].len - m - dv[x];
+            for (unsigned k = 0; k < m; k++) {
+                uint8_t c = q[k];
+                w->lo[k] = (uint16_t)(1u << (c & 15));
+                w->hi[k] = (uint16_t)(1u << (c >> 4));
+                if (lits[i].caseless && is_alpha(c))
+                    w->hi[k] |= (uint16_t)(1u << ((c ^ 0x20) >> 4));
+            }
+        }
+        own[i] = bucket_cost(m, wins[i][0].lo, wins[i][0].hi, 1);
         size_t j = i;
         while (j > 0 && own[ord[j - 1]] < own[i]) {
             ord[j] = ord[j - 1];
@@ -238,60 +434,65 @@ static void assign_buckets(struct group *g, size_t ng, unsigned m)
         }
         ord[j] = i;
     }
-    memset(bk, 0, sizeof(bk));
-    for (size_t oi = 0; oi < ng; oi++) {
-        struct group *gi = &g[ord[oi]];
-        int best = 0;
-        double bestd = 0;
-        for (int b = 0; b < NBUCKET; b++) {
-            double d = cost_with(f, m, &bk[b], gi, 1) - cost_with(f, m, &bk[b], gi, 0);
-            if (b == 0 || d < bestd) {
-                best = b;
-                bestd = d;
+    /* splits: k[x] buckets of dv[x], k[0] >= 1, sum 8 */
+    double best = -1;
+    unsigned k[MAXD] = {0};
+    int tbof[CLS_LITSET_MAX];
+    unsigned tlab[NBUCKET];
+    for (;;) {
+        unsigned rest = 0;
+        for (unsigned x = 1; x < nd; x++)
+            rest += k[x];
+        if (rest <= NBUCKET - 1) {
+            unsigned b = 0;
+            for (unsigned x = nd; x-- > 1;)
+                for (unsigned y = 0; y < k[x]; y++)
+                    tlab[NBUCKET - 1 - b++] = x;
+            while (b < NBUCKET)
+                tlab[NBUCKET - 1 - b++] = 0;
+            double t = greedy(lits, n, m, dv, wins, ord, tlab, tbof);
+            if (best < 0 || t < best) {
+                best = t;
+                memcpy(lab, tlab, sizeof(tlab));
+                memcpy(bof, tbof, n * sizeof(*bof));
             }
         }
-        gi->bucket = best;
-        for (unsigned k = 0; k < 3; k++) {
-            bk[best].lo[k] |= gi->lo[k];
-            bk[best].hi[k] |= gi->hi[k];
+        /* next split (an odometer over k[1..nd-1]) */
+        unsigned x = 1;
+        while (x < nd && ++k[x] > NBUCKET - 1) {
+            k[x] = 0;
+            x++;
         }
-        bk[best].nlits += gi->nlits;
+        if (x >= nd)
+            break;
     }
-    for (int pass = 0; pass < 16; pass++) {
+    struct bucket bk[NBUCKET], rest[NBUCKET];
+    buckets_of(bk, n, wins, lab, bof, -1);
+    for (int pass = 0; pass < (n > 64 ? 3 : 8); pass++) {
         int moved = 0;
-        for (size_t i = 0; i < ng; i++) {
-            int from = g[i].bucket;
-            /* the source bucket without this group */
-            struct group saved = g[i];
-            g[i].bucket = -1;
-            struct bucket without;
-            memset(&without, 0, sizeof(without));
-            for (size_t j = 0; j < ng; j++) {
-                if (g[j].bucket != from)
-                    continue;
-                for (unsigned k = 0; k < 3; k++) {
-                    without.lo[k] |= g[j].lo[k];
-                    without.hi[k] |= g[j].hi[k];
-                }
-                without.nlits += g[j].nlits;
-            }
-            g[i] = saved;
-            double gain = cost_with(f, m, &bk[from], &g[i], 0) - cost_with(f, m, &without, &g[i], 0);
-            int best = from;
-            double bestd = 0;
+        double cost[NBUCKET];
+        for (int b = 0; b < NBUCKET; b++)
+            cost[b] = bucket_cost(m, bk[b].lo, bk[b].hi, bk[b].nlits);
+        for (size_t i = 0; i < n; i++) {
+            int from = bof[i];
+            /* the source bucket without i; the others are as they are */
+            buckets_of(rest, n, wins, lab, bof, (int)i);
+            double bestc = cost[from] - bucket_cost(m, rest[from].lo, rest[from].hi, rest[from].nlits);
+            int bb = from;
             for (int b = 0; b < NBUCKET; b++) {
-                if (b == from)
+                if (b == from || dv[lab[b]] + m > lits[i].len)
                     continue;
-                double d = cost_with(f, m, &bk[b], &g[i], 1) - cost_with(f, m, &bk[b], &g[i], 0) -
-                           gain;
-                if (d < bestd - 1e-12) {
-                    best = b;
-                    bestd = d;
+                double c = cost_plus(m, &rest[b], &wins[i][lab[b]]) - cost[b];
+                if (c < bestc * 0.999 - 1e-15) {
+                    bestc = c;
+                    bb = b;
                 }
             }
-            if (best != from) {
-                g[i].bucket = best;
-                bucket_rebuild(bk, g, ng);
+            if (bb != from) {
+                bof[i] = bb;
+                buckets_of(bk, n, wins, lab, bof, -1);
+                cost[from] = bucket_cost(m, bk[from].lo, bk[from].hi, bk[from].nlits);
+                cost[bb] = bucket_cost(m, bk[bb].lo, bk[bb].hi, bk[bb].nlits);
                 moved = 1;
             }
         }
@@ -317,39 +518,17 @@ int cls_litset_new(const struct cls_litset_lit *lits, size_t n, struct cls_litse
             maxlen = lits[i].len;
     }
     unsigned m = minlen < 3 ? (unsigned)minlen : 3;
-
-    /* group by tail: bytes (letters folded when caseless) and caseless-ness */
-    struct group g[CLS_LITSET_MAX];
-    size_t ng = 0;
-    int gof[CLS_LITSET_MAX];
-    uint8_t key[CLS_LITSET_MAX][6];
+    unsigned dv[MAXD], lab[NBUCKET], dix[CLS_LITSET_MAX], dof[CLS_LITSET_MAX];
+    int bof[CLS_LITSET_MAX];
+    /* the d search multiplies the build's work: big sets get fewer d values */
+    unsigned nd = choose_d(lits, n, m, dv);
+    if (n > 64 && nd > 2)
+        nd = 2;
+    assign(lits, n, m, dv, nd, lab, bof);
     for (size_t i = 0; i < n; i++) {
-        uint8_t kb[6];
-        struct group ng1;
-        memset(&ng1, 0, sizeof(ng1));
-        memset(kb, 0, sizeof(kb));
-        for (unsigned k = 0; k < m; k++) {
-            uint8_t c = lits[i].bytes[lits[i].len - m + k];
-            int cl = lits[i].caseless && is_alpha(c);
-            kb[k] = cl ? (uint8_t)(c | 0x20) : c;
-            kb[3 + k] = (uint8_t)cl;
-            ng1.lo[k] = (uint16_t)(1u << (c & 15));
-            ng1.hi[k] = (uint16_t)(1u << (c >> 4));
-            if (cl)
-                ng1.hi[k] |= (uint16_t)(1u << ((c ^ 0x20) >> 4));
-        }
-        size_t j = 0;
-        while (j < ng && memcmp(key[j], kb, sizeof(kb)) != 0)
-            j++;
-        if (j == ng) {
-            memcpy(key[ng], kb, sizeof(kb));
-            g[ng] = ng1;
-            ng++;
-        }
-        g[j].nlits++;
-        gof[i] = (int)j;
+        dix[i] = lab[bof[i]];
+        dof[i] = dv[dix[i]];
     }
-    assign_buckets(g, ng, m);
 
     /* one allocation: the header, the literals, then (8-aligned) their last words */
     size_t off0 = (sizeof(struct cls_litset) + n * sizeof(struct lit) + 7) & ~(size_t)7;
@@ -360,21 +539,34 @@ int cls_litset_new(const struct cls_litset_lit *lits, size_t n, struct cls_litse
     s->w0 = w0;
     s->m = m;
     s->maxlen = maxlen;
+    s->n = n;
     s->ascii = 1;
     for (size_t i = 0; i < n; i++)
         for (unsigned k = 0; k < m; k++)
-            if (lits[i].bytes[lits[i].len - m + k] >= 0x80)
+            if (lits[i].bytes[lits[i].len - m - dof[i] + k] >= 0x80)
                 s->ascii = 0;
-    s->n = n;
+    /* the d classes actually used, with their buckets */
+    for (unsigned x = 0; x < nd; x++) {
+        uint8_t mask = 0;
+        for (size_t i = 0; i < n; i++)
+            if (dix[i] == x)
+                mask |= (uint8_t)(1u << bof[i]);
+        if (!mask)
+            continue;
+        s->dval[s->nd] = dv[x];
+        s->dmask[s->nd] = mask;
+        s->nd++;
+        if (dv[x] > s->dmax)
+            s->dmax = dv[x];
+    }
     for (unsigned k = 0; k < 3; k++) {
-        for (size_t j = 0; j < ng; j++) {
-            uint8_t bit = (uint8_t)(1u << g[j].bucket);
-            for (int v = 0; v < 16; v++) {
-                if (g[j].lo[k] >> v & 1)
-                    s->lo[k][v] |= bit;
-                if (g[j].hi[k] >> v & 1)
-                    s->hi[k][v] |= bit;
-            }
+        for (size_t i = 0; i < n && k < m; i++) {
+            uint8_t bit = (uint8_t)(1u << bof[i]);
+            uint8_t c = lits[i].bytes[lits[i].len - m - dof[i] + k];
+            s->lo[k][c & 15] |= bit;
+            s->hi[k][c >> 4] |= bit;
+            if (lits[i].caseless && is_alpha(c))
+                s->hi[k][(c ^ 0x20) >> 4] |= bit;
         }
         for (int b = 0; b < 256; b++)
             s->tbl[k][b] = (uint8_t)(s->lo[k][b & 15] & s->hi[k][b >> 4]);
@@ -383,7 +575,7 @@ int cls_litset_new(const struct cls_litset_lit *lits, size_t n, struct cls_litse
     for (int b = 0; b < NBUCKET; b++) {
         s->bstart[b] = (uint16_t)at;
         for (size_t i = 0; i < n; i++) {
-            if (g[gof[i]].bucket != b)
+            if (bof[i] != b)
                 continue;
             struct lit *L = &s->lits[at++];
             size_t len = lits[i].len, off = CLS_LITSET_MAXLEN - len;
@@ -496,55 +688,31 @@ static int verify(const struct cls_litset *s, const uint8_t *p, size_t e, size_t
     return 0;
 }
 
-/* ---- scalar --------------------------------------------------------------- */
+/* ---- the driver, shared by all paths ---------------------------------------- */
 
-/* The candidate buckets of the end e (the m bytes before it are in the
- * window). */
-static inline unsigned cand_scalar(const struct cls_litset *s, const uint8_t *p, size_t e)
-{
-    const uint8_t *q = p + e - 1;
-    switch (s->m) {
-    case 3:
-        return s->tbl[0][q[-2]] & s->tbl[1][q[-1]] & s->tbl[2][q[0]];
-    case 2:
-        return s->tbl[0][q[-1]] & s->tbl[1][q[0]];
-    default:
-        return s->tbl[0][q[0]];
-    }
-}
+/* The filter's functions of one path. find fills out with the first block
+ * of filter ends b' + 1 .. b' + 64 (b' = b, b + 64, ...) with any candidate
+ * and returns b', or returns the first b' with b' + 64 > n; it reads
+ * p[b - (m - 1), n) only and the caller ensures b >= m - 1 - back. edge
+ * fills out for the filter ends fb + 1 .. fb + 64 from a copy of the window
+ * (any fb; zeros stand for bytes outside [-back, n)) and says whether any
+ * lane has a candidate. */
+struct filt {
+    size_t (*find)(const struct cls_litset *s, const uint8_t *p, size_t b, size_t n,
+                   struct blk *out);
+    int (*edge)(const struct cls_litset *s, const uint8_t *p, size_t n, size_t back,
+                ptrdiff_t fb, struct blk *out);
+};
 
-static int scan_scalar(const struct cls_litset *s, const uint8_t *p, size_t n, size_t back,
-                       cls_litset_cb cb, void *ctx)
-{
-    size_t e = s->m > back ? s->m - back : 1;
-    for (; e <= n; e++) {
-        unsigned bits = cand_scalar(s, p, e);
-        if (bits) {
-            int rc = verify(s, p, e, back, bits, cb, ctx);
-            if (rc)
-                return rc;
-        }
-    }
-    return 0;
-}
-
-/* ---- SIMD ----------------------------------------------------------------- */
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-
-/* The edge chunks (the first when the m - 1 bytes before it are not all in
- * the window, the last partial one) are filtered from a copy: window bytes
- * in place, zeros elsewhere. A zero can only add candidates (which
- * verification, reading the real text, rejects), never hide one, since a
- * literal's bytes are all in the window. Fills buf so that buf[i] is the
- * text byte p[b - (m - 1) + i], for lanes ends b + 1 .. b + cnt. */
-static void edge_copy(uint8_t *buf, size_t cap, const uint8_t *p, size_t n, size_t back, size_t b,
-                      size_t cnt, unsigned m)
+/* Copies the window bytes for filter ends fb + 1 .. fb + 64 into buf
+ * (buf[i] = p[fb - (m - 1) + i]), zeros where outside [-back, n). A zero
+ * can only add candidates (which verification, reading the real text,
+ * rejects), never hide one, since a literal's bytes are all in the window. */
+static void edge_copy(uint8_t *buf, size_t cap, const uint8_t *p, size_t n, size_t back,
+                      ptrdiff_t fb, unsigned m)
 {
     memset(buf, 0, cap);
-    /* text offsets (relative to p, may be negative) [lo, hi) */
-    ptrdiff_t lo = (ptrdiff_t)b - (ptrdiff_t)(m - 1), hi = (ptrdiff_t)(b + cnt);
+    ptrdiff_t lo = fb - (ptrdiff_t)(m - 1), hi = fb + 64;
     ptrdiff_t from = lo < -(ptrdiff_t)back ? -(ptrdiff_t)back : lo;
     if (hi > (ptrdiff_t)n)
         hi = (ptrdiff_t)n;
@@ -552,15 +720,187 @@ static void edge_copy(uint8_t *buf, size_t cap, const uint8_t *p, size_t n, size
         memcpy(buf + (from - lo), p + from, (size_t)(hi - from));
 }
 
-/* The bucket bits of 32 text bytes at tail position k: the AND of the
- * low- and the high-nibble tables. When no tail byte is >= 0x80 (ASCII),
+/* Fills blk->dl from blk->r (scalar; the SIMD paths do it themselves). */
+static int blk_lanes(const struct cls_litset *s, struct blk *o)
+{
+    uint64_t any = 0;
+    for (unsigned x = 0; x < s->nd; x++) {
+        uint64_t l = 0;
+        for (unsigned j = 0; j < 64; j++)
+            l |= (uint64_t)((o->r[j] & s->dmask[x]) != 0) << j;
+        o->dl[x] = l;
+        any |= l;
+    }
+    return any != 0;
+}
+
+/* Verifies the ends b + 1 .. b + lim (b is a multiple of 64, or 0; lim <=
+ * 64) whose candidates come from prev (filter ends b - 63 .. b) and cur
+ * (b + 1 .. b + 64), either NULL when it has none: in end order, each end's
+ * buckets from the block its filter end lies in. */
+static int emit(const struct cls_litset *s, const uint8_t *p, size_t back, size_t b,
+                const struct blk *prev, const struct blk *cur, size_t lim, cls_litset_cb cb,
+                void *ctx, struct cls_litset_stats *st)
+{
+    uint64_t E[MAXD], all = 0;
+    for (unsigned x = 0; x < s->nd; x++) {
+        unsigned d = s->dval[x];
+        uint64_t e = cur ? cur->dl[x] << d : 0;
+        if (prev && d)
+            e |= prev->dl[x] >> (64 - d);
+        E[x] = e;
+        all |= e;
+    }
+    if (lim < 64)
+        all &= ((uint64_t)1 << lim) - 1;
+    while (all) {
+        unsigned j = (unsigned)__builtin_ctzll(all);
+        all &= all - 1;
+        unsigned bits = 0;
+        for (unsigned x = 0; x < s->nd; x++) {
+            if (!(E[x] >> j & 1))
+                continue;
+            int fj = (int)j - (int)s->dval[x];
+            uint8_t rv = fj >= 0 ? cur->r[fj] : prev->r[64 + fj];
+            bits |= rv & s->dmask[x];
+        }
+        if (st) {
+            st->cand_pos++;
+            st->cand_buckets += (unsigned)__builtin_popcount(bits);
+            for (unsigned y = bits; y; y &= y - 1) {
+                unsigned bk = (unsigned)__builtin_ctz(y);
+                st->compares += (uint64_t)(s->bstart[bk + 1] - s->bstart[bk]);
+            }
+        }
+        int rc = verify(s, p, b + j + 1, back, bits, cb, ctx);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int drive(const struct cls_litset *s, const struct filt *F, const uint8_t *p, size_t n,
+                 size_t back, cls_litset_cb cb, void *ctx, struct cls_litset_stats *st)
+{
+    struct blk A, B;
+    struct blk *prev = NULL, *cur = &A, *spare = &B;
+    size_t b = 0;
+    int rc;
+    /* filter ends -63 .. 0 (in the look-back) feed ends from 1 on when a
+       bucket has d > 0 */
+    if (s->dmax > 0 && back >= s->m && F->edge(s, p, n, back, -64, cur)) {
+        prev = cur;
+        cur = spare;
+        spare = prev;
+    }
+    if (back + 1 < s->m) {
+        /* the first block's windows start before the look-back */
+        int has = F->edge(s, p, n, back, 0, cur);
+        if (has || prev) {
+            rc = emit(s, p, back, 0, prev, has ? cur : NULL, n < 64 ? n : 64, cb, ctx, st);
+            if (rc)
+                return rc;
+        }
+        if (has) {
+            prev = cur;
+            cur = spare;
+            spare = prev;
+        } else {
+            prev = NULL;
+        }
+        b = 64;
+    }
+    while (b + 64 <= n) {
+        size_t b2 = F->find(s, p, b, n, cur);
+        if (b2 != b && prev) {
+            /* the block after one with candidates has none of its own */
+            rc = emit(s, p, back, b, prev, NULL, 64, cb, ctx, st);
+            if (rc)
+                return rc;
+            prev = NULL;
+        }
+        if (b2 + 64 > n) {
+            b = b2;
+            break;
+        }
+        rc = emit(s, p, back, b2, prev, cur, 64, cb, ctx, st);
+        if (rc)
+            return rc;
+        prev = cur;
+        cur = spare;
+        spare = prev;
+        b = b2 + 64;
+    }
+    if (b < n) {
+        int has = F->edge(s, p, n, back, (ptrdiff_t)b, cur);
+        if (has || prev) {
+            rc = emit(s, p, back, b, prev, has ? cur : NULL, n - b, cb, ctx, st);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* ---- scalar --------------------------------------------------------------- */
+
+/* the filter at the end whose window starts at q */
+static inline unsigned filt1(const struct cls_litset *s, const uint8_t *q)
+{
+    switch (s->m) {
+    case 3:
+        return s->tbl[0][q[0]] & s->tbl[1][q[1]] & s->tbl[2][q[2]];
+    case 2:
+        return s->tbl[0][q[0]] & s->tbl[1][q[1]];
+    default:
+        return s->tbl[0][q[0]];
+    }
+}
+
+static size_t find_scalar(const struct cls_litset *s, const uint8_t *p, size_t b, size_t n,
+                          struct blk *out)
+{
+    for (; b + 64 <= n; b += 64) {
+        const uint8_t *q = p + b - (s->m - 1);
+        unsigned any = 0;
+        for (unsigned j = 0; j < 64; j++) {
+            out->r[j] = (uint8_t)filt1(s, q + j);
+            any |= out->r[j];
+        }
+        if (any) {
+            blk_lanes(s, out);
+            return b;
+        }
+    }
+    return b;
+}
+
+static int edge_scalar(const struct cls_litset *s, const uint8_t *p, size_t n, size_t back,
+                       ptrdiff_t fb, struct blk *out)
+{
+    uint8_t buf[72];
+    edge_copy(buf, sizeof(buf), p, n, back, fb, s->m);
+    for (unsigned j = 0; j < 64; j++)
+        out->r[j] = (uint8_t)filt1(s, buf + j);
+    return blk_lanes(s, out);
+}
+
+static const struct filt filt_scalar = {find_scalar, edge_scalar};
+
+/* ---- SIMD ----------------------------------------------------------------- */
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* The bucket bits of 32 text bytes at window position k: the AND of the
+ * low- and the high-nibble tables. When no window byte is >= 0x80 (ASCII),
  * the low nibble needs no mask: pshufb gives 0 for a byte with bit 7 set,
  * which is then the right answer. */
 #define TEDDY_NIB(v, L, H)                                                                         \
     _mm256_and_si256(_mm256_shuffle_epi8(L, ASCII ? (v) : _mm256_and_si256(v, m0f)),               \
                      _mm256_shuffle_epi8(H, _mm256_and_si256(_mm256_srli_epi16(v, 4), m0f)))
 
-/* the filter over 32 ends: q[k + j] is tail byte k of the end of lane j */
+/* the filter over 32 ends: q[k + j] is window byte k of the end of lane j */
 #define TEDDY32(q, out)                                                                            \
     do {                                                                                           \
         __m256i r_ = TEDDY_NIB(_mm256_loadu_si256((const __m256i *)(const void *)(q)), lo0, hi0);  \
@@ -589,14 +929,28 @@ static void edge_copy(uint8_t *buf, size_t cap, const uint8_t *p, size_t n, size
     (void)lo2;                                                                                     \
     (void)hi2
 
-/* The filter over ends b + 1 .. b + 64 while they are in p[0, n), with no
- * call inside (the tables stay in registers): the first b whose 64 ends
- * have a candidate, with the lanes' bucket bits in out[] and the lanes with
- * any in *mask; else the b where it stopped (b + 64 > n). The caller
- * ensures that the M - 1 bytes before p + b are in the window. */
+/* stores r0, r1 (lanes 0-31, 32-63) into o with their per-d lanes */
+__attribute__((target("avx2"), always_inline)) static inline int
+blk_store_avx2(const struct cls_litset *s, __m256i r0, __m256i r1, struct blk *o)
+{
+    _mm256_storeu_si256((__m256i *)(void *)o->r, r0);
+    _mm256_storeu_si256((__m256i *)(void *)(o->r + 32), r1);
+    const __m256i z = _mm256_setzero_si256();
+    uint64_t any = 0;
+    for (unsigned x = 0; x < s->nd; x++) {
+        const __m256i dm = _mm256_set1_epi8((char)s->dmask[x]);
+        uint64_t a = (uint32_t)~_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(r0, dm), z));
+        uint64_t c = (uint32_t)~_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(r1, dm), z));
+        o->dl[x] = a | c << 32;
+        any |= o->dl[x];
+    }
+    return any != 0;
+}
+
+/* The hot loop: no call inside, so the tables stay in registers. */
 __attribute__((target("avx2"), always_inline)) static inline size_t
-find64_avx2(const struct cls_litset *s, const uint8_t *p, size_t b, size_t n, uint8_t out[64],
-            uint64_t *mask, const unsigned M, const int ASCII)
+find_avx2_t(const struct cls_litset *s, const uint8_t *p, size_t b, size_t n, struct blk *out,
+            const unsigned M, const int ASCII)
 {
     TEDDY_TABLES256;
     for (; b + 64 <= n; b += 64) {
@@ -607,213 +961,170 @@ find64_avx2(const struct cls_litset *s, const uint8_t *p, size_t b, size_t n, ui
         __m256i any = _mm256_or_si256(r0, r1);
         if (__builtin_expect(_mm256_testz_si256(any, any), 1))
             continue;
-        const __m256i z = _mm256_setzero_si256();
-        uint64_t m0 = (uint32_t)~_mm256_movemask_epi8(_mm256_cmpeq_epi8(r0, z));
-        uint64_t m1 = (uint32_t)~_mm256_movemask_epi8(_mm256_cmpeq_epi8(r1, z));
-        _mm256_storeu_si256((__m256i *)(void *)out, r0);
-        _mm256_storeu_si256((__m256i *)(void *)(out + 32), r1);
-        *mask = m0 | m1 << 32;
+        blk_store_avx2(s, r0, r1, out);
         return b;
     }
     return b;
 }
 
-/* The filter over at most 32 ends b + 1 .. b + cnt from a copy (the window's
- * edges): bucket bits in out[], lanes with any in the result. */
-__attribute__((target("avx2"), always_inline)) static inline uint64_t
-edge_avx2(const struct cls_litset *s, const uint8_t *p, size_t n, size_t back, size_t b,
-          size_t cnt, uint8_t out[64], const unsigned M, const int ASCII)
+__attribute__((target("avx2"), always_inline)) static inline int
+edge_avx2_t(const struct cls_litset *s, const uint8_t *p, size_t n, size_t back, ptrdiff_t fb,
+            struct blk *out, const unsigned M, const int ASCII)
 {
     TEDDY_TABLES256;
-    uint8_t buf[64];
-    edge_copy(buf, sizeof(buf), p, n, back, b, cnt, M);
-    __m256i r;
-    TEDDY32(buf, r);
-    _mm256_storeu_si256((__m256i *)(void *)out, r);
-    uint64_t m = (uint32_t)~_mm256_movemask_epi8(_mm256_cmpeq_epi8(r, _mm256_setzero_si256()));
-    return cnt >= 32 ? m : m & ((1ull << cnt) - 1);
-}
-
-/* Verifies the candidate lanes of mask (ends b + 1 + j). */
-static int lanes(const struct cls_litset *s, const uint8_t *p, size_t back, size_t b,
-                 const uint8_t *bits, uint64_t mask, cls_litset_cb cb, void *ctx)
-{
-    while (mask) {
-        unsigned j = (unsigned)__builtin_ctzll(mask);
-        mask &= mask - 1;
-        int rc = verify(s, p, b + j + 1, back, bits[j], cb, ctx);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-__attribute__((target("avx2"), always_inline)) static inline int
-scan_avx2_m(const struct cls_litset *s, const uint8_t *p, size_t n, size_t back, cls_litset_cb cb,
-            void *ctx, const unsigned M, const int ASCII)
-{
-    uint8_t out[64];
-    uint64_t mask = 0;
-    size_t b = 0;
-    int rc;
-    if (back < M - 1) {
-        size_t cnt = n < 32 ? n : 32;
-        mask = edge_avx2(s, p, n, back, 0, cnt, out, M, ASCII);
-        rc = lanes(s, p, back, 0, out, mask, cb, ctx);
-        if (rc)
-            return rc;
-        b = cnt;
-    }
-    while (b + 64 <= n) {
-        b = find64_avx2(s, p, b, n, out, &mask, M, ASCII);
-        if (b + 64 > n)
-            break;
-        rc = lanes(s, p, back, b, out, mask, cb, ctx);
-        if (rc)
-            return rc;
-        b += 64;
-    }
-    while (b < n) {
-        size_t cnt = n - b < 32 ? n - b : 32;
-        mask = edge_avx2(s, p, n, back, b, cnt, out, M, ASCII);
-        rc = lanes(s, p, back, b, out, mask, cb, ctx);
-        if (rc)
-            return rc;
-        b += cnt;
-    }
-    return 0;
-}
-
-__attribute__((target("avx2"))) static int scan_avx2(const struct cls_litset *s, const uint8_t *p,
-                                                     size_t n, size_t back, cls_litset_cb cb,
-                                                     void *ctx)
-{
-    switch (s->m * 2 + s->ascii) {
-    case 7:
-        return scan_avx2_m(s, p, n, back, cb, ctx, 3, 1);
-    case 6:
-        return scan_avx2_m(s, p, n, back, cb, ctx, 3, 0);
-    case 5:
-        return scan_avx2_m(s, p, n, back, cb, ctx, 2, 1);
-    case 4:
-        return scan_avx2_m(s, p, n, back, cb, ctx, 2, 0);
-    case 3:
-        return scan_avx2_m(s, p, n, back, cb, ctx, 1, 1);
-    default:
-        return scan_avx2_m(s, p, n, back, cb, ctx, 1, 0);
-    }
+    uint8_t buf[128];
+    edge_copy(buf, sizeof(buf), p, n, back, fb, M);
+    __m256i r0, r1;
+    TEDDY32(buf, r0);
+    TEDDY32(buf + 32, r1);
+    return blk_store_avx2(s, r0, r1, out);
 }
 
 /* SSSE3: the same filter over 16 ends */
-#define TEDDY_NIB16(v, L, H, mask)                                                                 \
-    _mm_and_si128(_mm_shuffle_epi8(L, _mm_and_si128(v, mask)),                                     \
-                  _mm_shuffle_epi8(H, _mm_and_si128(_mm_srli_epi16(v, 4), mask)))
+#define TEDDY_NIB16(v, L, H)                                                                       \
+    _mm_and_si128(_mm_shuffle_epi8(L, ASCII ? (v) : _mm_and_si128(v, m0f)),                        \
+                  _mm_shuffle_epi8(H, _mm_and_si128(_mm_srli_epi16(v, 4), m0f)))
 
 #define TEDDY16(q, out)                                                                            \
     do {                                                                                           \
-        __m128i r_ =                                                                               \
-            TEDDY_NIB16(_mm_loadu_si128((const __m128i *)(const void *)(q)), lo0, hi0, m0f);       \
+        __m128i r_ = TEDDY_NIB16(_mm_loadu_si128((const __m128i *)(const void *)(q)), lo0, hi0);   \
         if (M >= 2)                                                                                \
             r_ = _mm_and_si128(                                                                    \
                 r_, TEDDY_NIB16(_mm_loadu_si128((const __m128i *)(const void *)((q) + 1)), lo1,    \
-                                hi1, m0f));                                                        \
+                                hi1));                                                             \
         if (M >= 3)                                                                                \
             r_ = _mm_and_si128(                                                                    \
                 r_, TEDDY_NIB16(_mm_loadu_si128((const __m128i *)(const void *)((q) + 2)), lo2,    \
-                                hi2, m0f));                                                        \
+                                hi2));                                                             \
         (out) = r_;                                                                                \
     } while (0)
 
-__attribute__((target("ssse3"))) static inline int
-cands_ssse3(const struct cls_litset *s, const uint8_t *p, size_t back, size_t b, __m128i r,
-            uint32_t lanemask, cls_litset_cb cb, void *ctx)
+#define TEDDY_TABLES128                                                                            \
+    const __m128i m0f = _mm_set1_epi8(0x0f);                                                       \
+    const __m128i lo0 = _mm_loadu_si128((const __m128i *)s->lo[0]);                                \
+    const __m128i hi0 = _mm_loadu_si128((const __m128i *)s->hi[0]);                                \
+    const __m128i lo1 = _mm_loadu_si128((const __m128i *)s->lo[1]);                                \
+    const __m128i hi1 = _mm_loadu_si128((const __m128i *)s->hi[1]);                                \
+    const __m128i lo2 = _mm_loadu_si128((const __m128i *)s->lo[2]);                                \
+    const __m128i hi2 = _mm_loadu_si128((const __m128i *)s->hi[2]);                                \
+    (void)m0f;                                                                                     \
+    (void)lo1;                                                                                     \
+    (void)hi1;                                                                                     \
+    (void)lo2;                                                                                     \
+    (void)hi2
+
+__attribute__((target("ssse3"), always_inline)) static inline int
+blk_store_ssse3(const struct cls_litset *s, const __m128i r[4], struct blk *o)
 {
-    uint32_t mask = ~(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(r, _mm_setzero_si128())) & 0xffff;
-    mask &= lanemask;
-    if (!mask)
-        return 0;
-    uint8_t rb[16];
-    _mm_storeu_si128((__m128i *)(void *)rb, r);
-    while (mask) {
-        unsigned j = (unsigned)__builtin_ctz(mask);
-        mask &= mask - 1;
-        int rc = verify(s, p, b + j + 1, back, rb[j], cb, ctx);
-        if (rc)
-            return rc;
+    const __m128i z = _mm_setzero_si128();
+    for (unsigned i = 0; i < 4; i++)
+        _mm_storeu_si128((__m128i *)(void *)(o->r + 16 * i), r[i]);
+    uint64_t any = 0;
+    for (unsigned x = 0; x < s->nd; x++) {
+        const __m128i dm = _mm_set1_epi8((char)s->dmask[x]);
+        uint64_t l = 0;
+        for (unsigned i = 0; i < 4; i++)
+            l |= (uint64_t)(~(unsigned)_mm_movemask_epi8(
+                                _mm_cmpeq_epi8(_mm_and_si128(r[i], dm), z)) &
+                            0xffffu)
+                 << (16 * i);
+        o->dl[x] = l;
+        any |= l;
     }
-    return 0;
+    return any != 0;
+}
+
+__attribute__((target("ssse3"), always_inline)) static inline size_t
+find_ssse3_t(const struct cls_litset *s, const uint8_t *p, size_t b, size_t n, struct blk *out,
+             const unsigned M, const int ASCII)
+{
+    TEDDY_TABLES128;
+    for (; b + 64 <= n; b += 64) {
+        const uint8_t *q = p + b - (M - 1);
+        __m128i r[4];
+        TEDDY16(q, r[0]);
+        TEDDY16(q + 16, r[1]);
+        TEDDY16(q + 32, r[2]);
+        TEDDY16(q + 48, r[3]);
+        __m128i any = _mm_or_si128(_mm_or_si128(r[0], r[1]), _mm_or_si128(r[2], r[3]));
+        if (__builtin_expect(_mm_movemask_epi8(_mm_cmpeq_epi8(any, _mm_setzero_si128())) == 0xffff,
+                             1))
+            continue;
+        blk_store_ssse3(s, r, out);
+        return b;
+    }
+    return b;
 }
 
 __attribute__((target("ssse3"), always_inline)) static inline int
-scan_ssse3_m(const struct cls_litset *s, const uint8_t *p, size_t n, size_t back, cls_litset_cb cb,
-             void *ctx, const unsigned M)
+edge_ssse3_t(const struct cls_litset *s, const uint8_t *p, size_t n, size_t back, ptrdiff_t fb,
+             struct blk *out, const unsigned M, const int ASCII)
 {
-    const __m128i m0f = _mm_set1_epi8(0x0f);
-    const __m128i lo0 = _mm_loadu_si128((const __m128i *)s->lo[0]);
-    const __m128i hi0 = _mm_loadu_si128((const __m128i *)s->hi[0]);
-    const __m128i lo1 = _mm_loadu_si128((const __m128i *)s->lo[1]);
-    const __m128i hi1 = _mm_loadu_si128((const __m128i *)s->hi[1]);
-    const __m128i lo2 = _mm_loadu_si128((const __m128i *)s->lo[2]);
-    const __m128i hi2 = _mm_loadu_si128((const __m128i *)s->hi[2]);
-    uint8_t buf[32];
-    size_t b = 0;
-    int rc;
-    __m128i r0, r1;
-    if (back < M - 1) {
-        size_t cnt = n < 16 ? n : 16;
-        edge_copy(buf, sizeof(buf), p, n, back, 0, cnt, M);
-        TEDDY16(buf, r0);
-        rc = cands_ssse3(s, p, back, 0, r0, (1u << cnt) - 1, cb, ctx);
-        if (rc)
-            return rc;
-        b = cnt;
-    }
-    for (; b + 32 <= n; b += 32) {
-        const uint8_t *q = p + b - (M - 1);
-        TEDDY16(q, r0);
-        TEDDY16(q + 16, r1);
-        __m128i any = _mm_or_si128(r0, r1);
-        if (__builtin_expect(
-                _mm_movemask_epi8(_mm_cmpeq_epi8(any, _mm_setzero_si128())) == 0xffff, 1))
-            continue;
-        rc = cands_ssse3(s, p, back, b, r0, 0xffff, cb, ctx);
-        if (rc)
-            return rc;
-        rc = cands_ssse3(s, p, back, b + 16, r1, 0xffff, cb, ctx);
-        if (rc)
-            return rc;
-    }
-    for (; b + 16 <= n; b += 16) {
-        TEDDY16(p + b - (M - 1), r0);
-        rc = cands_ssse3(s, p, back, b, r0, 0xffff, cb, ctx);
-        if (rc)
-            return rc;
-    }
-    if (b < n) {
-        size_t cnt = n - b;
-        edge_copy(buf, sizeof(buf), p, n, back, b, cnt, M);
-        TEDDY16(buf, r0);
-        rc = cands_ssse3(s, p, back, b, r0, (1u << cnt) - 1, cb, ctx);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    TEDDY_TABLES128;
+    uint8_t buf[128];
+    edge_copy(buf, sizeof(buf), p, n, back, fb, M);
+    __m128i r[4];
+    TEDDY16(buf, r[0]);
+    TEDDY16(buf + 16, r[1]);
+    TEDDY16(buf + 32, r[2]);
+    TEDDY16(buf + 48, r[3]);
+    return blk_store_ssse3(s, r, out);
 }
 
-__attribute__((target("ssse3"))) static int scan_ssse3(const struct cls_litset *s,
-                                                       const uint8_t *p, size_t n, size_t back,
-                                                       cls_litset_cb cb, void *ctx)
-{
-    switch (s->m) {
-    case 3:
-        return scan_ssse3_m(s, p, n, back, cb, ctx, 3);
-    case 2:
-        return scan_ssse3_m(s, p, n, back, cb, ctx, 2);
-    default:
-        return scan_ssse3_m(s, p, n, back, cb, ctx, 1);
+/* one instance per path, window length and ASCII-ness */
+#define FILT_INSTANCE(path, tgt, M, A)                                                             \
+    __attribute__((target(tgt))) static size_t find_##path##_##M##A(                               \
+        const struct cls_litset *s, const uint8_t *p, size_t b, size_t n, struct blk *out)         \
+    {                                                                                              \
+        return find_##path##_t(s, p, b, n, out, M, A);                                             \
+    }                                                                                              \
+    __attribute__((target(tgt))) static int edge_##path##_##M##A(                                  \
+        const struct cls_litset *s, const uint8_t *p, size_t n, size_t back, ptrdiff_t fb,         \
+        struct blk *out)                                                                           \
+    {                                                                                              \
+        return edge_##path##_t(s, p, n, back, fb, out, M, A);                                      \
     }
-}
+
+FILT_INSTANCE(avx2, "avx2", 1, 0)
+FILT_INSTANCE(avx2, "avx2", 1, 1)
+FILT_INSTANCE(avx2, "avx2", 2, 0)
+FILT_INSTANCE(avx2, "avx2", 2, 1)
+FILT_INSTANCE(avx2, "avx2", 3, 0)
+FILT_INSTANCE(avx2, "avx2", 3, 1)
+FILT_INSTANCE(ssse3, "ssse3", 1, 0)
+FILT_INSTANCE(ssse3, "ssse3", 1, 1)
+FILT_INSTANCE(ssse3, "ssse3", 2, 0)
+FILT_INSTANCE(ssse3, "ssse3", 2, 1)
+FILT_INSTANCE(ssse3, "ssse3", 3, 0)
+FILT_INSTANCE(ssse3, "ssse3", 3, 1)
+
+/* [m - 1][ascii] */
+static const struct filt filt_avx2[3][2] = {
+    {{find_avx2_10, edge_avx2_10}, {find_avx2_11, edge_avx2_11}},
+    {{find_avx2_20, edge_avx2_20}, {find_avx2_21, edge_avx2_21}},
+    {{find_avx2_30, edge_avx2_30}, {find_avx2_31, edge_avx2_31}},
+};
+static const struct filt filt_ssse3[3][2] = {
+    {{find_ssse3_10, edge_ssse3_10}, {find_ssse3_11, edge_ssse3_11}},
+    {{find_ssse3_20, edge_ssse3_20}, {find_ssse3_21, edge_ssse3_21}},
+    {{find_ssse3_30, edge_ssse3_30}, {find_ssse3_31, edge_ssse3_31}},
+};
 #endif
+
+static const struct filt *filt_for(const struct cls_litset *s)
+{
+#if defined(__x86_64__)
+    switch (path_now()) {
+    case PATH_AVX2:
+        return &filt_avx2[s->m - 1][s->ascii];
+    case PATH_SSSE3:
+        return &filt_ssse3[s->m - 1][s->ascii];
+    default:
+        break;
+    }
+#endif
+    return &filt_scalar;
+}
 
 int cls_litset_scan(const struct cls_litset *s, const uint8_t *p, size_t n, size_t back,
                     cls_litset_cb cb, void *ctx)
@@ -823,17 +1134,7 @@ int cls_litset_scan(const struct cls_litset *s, const uint8_t *p, size_t n, size
     /* no literal starts further back than maxlen - 1 before p */
     if (back > s->maxlen - 1)
         back = s->maxlen - 1;
-#if defined(__x86_64__)
-    switch (path_now()) {
-    case PATH_AVX2:
-        return scan_avx2(s, p, n, back, cb, ctx);
-    case PATH_SSSE3:
-        return scan_ssse3(s, p, n, back, cb, ctx);
-    default:
-        break;
-    }
-#endif
-    return scan_scalar(s, p, n, back, cb, ctx);
+    return drive(s, filt_for(s), p, n, back, cb, ctx, NULL);
 }
 
 int cls_litset_scan_stats(const struct cls_litset *s, const uint8_t *p, size_t n, size_t back,
@@ -843,22 +1144,5 @@ int cls_litset_scan_stats(const struct cls_litset *s, const uint8_t *p, size_t n
         return 0;
     if (back > s->maxlen - 1)
         back = s->maxlen - 1;
-    size_t e = s->m > back ? s->m - back : 1;
-    for (; e <= n; e++) {
-        unsigned bits = cand_scalar(s, p, e);
-        if (!bits)
-            continue;
-        if (st) {
-            st->cand_pos++;
-            st->cand_buckets += (unsigned)__builtin_popcount(bits);
-            for (unsigned x = bits; x; x &= x - 1) {
-                unsigned b = (unsigned)__builtin_ctz(x);
-                st->compares += (uint64_t)(s->bstart[b + 1] - s->bstart[b]);
-            }
-        }
-        int rc = verify(s, p, e, back, bits, cb, ctx);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    return drive(s, filt_for(s), p, n, back, cb, ctx, st);
 }
