@@ -468,6 +468,7 @@ int cls_engine_new(const struct cls_config *cfg, struct cls_engine **out, char *
     if (rc != SGW_OK)
         goto fail;
     e->simd = cls_simd_select(&e->find_trigger);
+    e->trigger_bits = cls_trigger_bits_select();
     *out = e;
     return SGW_OK;
 fail:

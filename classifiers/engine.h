@@ -222,6 +222,7 @@ struct cls_engine {
     const char **ctx_words; /* indexed by Hyperscan id: the word of a CLS_HIT_CTX (static) */
     size_t n_ids;
     size_t (*find_trigger)(const uint8_t *p, size_t n);
+    void (*trigger_bits)(const uint8_t *p, size_t n, uint64_t *out);
     const char *simd;       /* "avx2", "sse2", "scalar" */
 };
 
@@ -254,6 +255,12 @@ size_t cls_find_trigger_scalar(const uint8_t *p, size_t n);
 size_t cls_find_trigger_sse2(const uint8_t *p, size_t n);
 size_t cls_find_trigger_avx2(const uint8_t *p, size_t n);
 const char *cls_simd_select(size_t (**fn)(const uint8_t *, size_t));
+/* The same bytes as bits: bit i of out[i / 64] is set when p[i] is a
+ * digit or '@'; out has (n + 63) / 64 words, its bits past n are 0. */
+void cls_trigger_bits_scalar(const uint8_t *p, size_t n, uint64_t *out);
+void cls_trigger_bits_sse2(const uint8_t *p, size_t n, uint64_t *out);
+void cls_trigger_bits_avx2(const uint8_t *p, size_t n, uint64_t *out);
+void (*cls_trigger_bits_select(void))(const uint8_t *, size_t, uint64_t *);
 
 /* ---- the scanner (scan.c) ---- */
 

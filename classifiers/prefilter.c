@@ -16,6 +16,14 @@ size_t cls_find_trigger_scalar(const uint8_t *p, size_t n)
     return n;
 }
 
+void cls_trigger_bits_scalar(const uint8_t *p, size_t n, uint64_t *out)
+{
+    memset(out, 0, (n + 63) / 64 * sizeof(*out));
+    for (size_t i = 0; i < n; i++)
+        if ((uint8_t)(p[i] - '0') < 10 || p[i] == '@')
+            out[i / 64] |= 1ull << (i % 64);
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
@@ -134,6 +142,55 @@ __attribute__((target("avx2"))) size_t cls_find_trigger_avx2(const uint8_t *p, s
     return i + cls_find_trigger_scalar(p + i, n - i);
 }
 
+__attribute__((target("avx2"))) static inline uint64_t trigger_mask64_avx2(const uint8_t *q)
+{
+    const __m256i zero = _mm256_set1_epi8('0'), nine = _mm256_set1_epi8(9), at = _mm256_set1_epi8('@');
+    __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)q);
+    __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(q + 32));
+    __m256i d0 = _mm256_sub_epi8(v0, zero), d1 = _mm256_sub_epi8(v1, zero);
+    __m256i m0 = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(d0, nine), d0), _mm256_cmpeq_epi8(v0, at));
+    __m256i m1 = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(d1, nine), d1), _mm256_cmpeq_epi8(v1, at));
+    return (uint64_t)(uint32_t)_mm256_movemask_epi8(m0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(m1) << 32;
+}
+
+/* 64 bytes a step, one mask word each; the tail (under 64 bytes) from a
+   zeroed copy, so that nothing past p + n is read */
+__attribute__((target("avx2"))) void cls_trigger_bits_avx2(const uint8_t *p, size_t n, uint64_t *out)
+{
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64)
+        out[i / 64] = trigger_mask64_avx2(p + i);
+    if (i < n) {
+        uint8_t tail[64] = {0};
+        memcpy(tail, p + i, n - i);
+        out[i / 64] = trigger_mask64_avx2(tail);
+    }
+}
+
+void cls_trigger_bits_sse2(const uint8_t *p, size_t n, uint64_t *out)
+{
+    const __m128i zero = _mm_set1_epi8('0'), nine = _mm_set1_epi8(9), at = _mm_set1_epi8('@');
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        uint64_t m = 0;
+        for (unsigned k = 0; k < 4; k++) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 16 * k));
+            __m128i d = _mm_sub_epi8(v, zero);
+            __m128i t = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(d, nine), d), _mm_cmpeq_epi8(v, at));
+            m |= (uint64_t)(uint32_t)_mm_movemask_epi8(t) << (16 * k);
+        }
+        out[i / 64] = m;
+    }
+    if (i < n)
+        cls_trigger_bits_scalar(p + i, n - i, out + i / 64);
+}
+
+void (*cls_trigger_bits_select(void))(const uint8_t *, size_t, uint64_t *)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? cls_trigger_bits_avx2 : cls_trigger_bits_sse2;
+}
+
 const char *cls_simd_select(size_t (**fn)(const uint8_t *, size_t))
 {
     __builtin_cpu_init();
@@ -159,5 +216,20 @@ const char *cls_simd_select(size_t (**fn)(const uint8_t *, size_t))
 {
     *fn = cls_find_trigger_scalar;
     return "scalar";
+}
+
+void cls_trigger_bits_sse2(const uint8_t *p, size_t n, uint64_t *out)
+{
+    cls_trigger_bits_scalar(p, n, out);
+}
+
+void cls_trigger_bits_avx2(const uint8_t *p, size_t n, uint64_t *out)
+{
+    cls_trigger_bits_scalar(p, n, out);
+}
+
+void (*cls_trigger_bits_select(void))(const uint8_t *, size_t, uint64_t *)
+{
+    return cls_trigger_bits_scalar;
 }
 #endif

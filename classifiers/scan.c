@@ -142,6 +142,10 @@ struct cls_scanner {
     uint8_t bkeys[SLICE];   /* context bytes of bev[] (a full arena flushes) */
     uint8_t carry[CARRY];   /* bytes [off - carry_len, off) of the unit */
     uint8_t wbuf[WBUF_CAP]; /* bytes [w_ctx, off) while a window is open */
+    /* the triggers (digits, '@') of the batch or slice being scanned, one
+       bit per byte from tbase on (engine trigger_bits) */
+    const uint8_t *tbase;
+    uint64_t tbits[SLICE / 64];
     uint8_t lower[WBUF_CAP];
     struct whit whits[MAX_WHITS];
 };
@@ -1852,28 +1856,43 @@ static int prefilter(struct cls_scanner *sc, const uint8_t *p, size_t n)
     return SGW_OK;
 }
 
+/* the first trigger bit in [i, n) of bits, or n */
+static inline size_t next_trigger(const uint64_t *bits, size_t i, size_t n)
+{
+    size_t w = i / 64;
+    const size_t last = (n - 1) / 64; /* n > i */
+    uint64_t m = bits[w] & (~0ull << (i % 64));
+    while (!m) {
+        if (++w > last)
+            return n;
+        m = bits[w];
+    }
+    const size_t t = w * 64 + (size_t)__builtin_ctzll(m);
+    return t < n ? t : n;
+}
+
 /* Triggers and windows over p[0..n), the next bytes of the current unit
  * (absolute offset sc->off); the literal hits are already in lits[]. */
 static int scan_piece(struct cls_scanner *sc, const uint8_t *p, size_t n)
 {
-    const struct cls_engine *e = sc->e;
     int rc;
     sc->sp = p;
     sc->soff = sc->off;
     sc->sn = n;
+    const size_t toff = (size_t)(p - sc->tbase); /* p's first bit in tbits */
     size_t i = 0;
     while (i < n) {
         if (!sc->win) {
             while (sc->ilit < sc->nlits && sc->lits[sc->ilit].pos < sc->soff + i)
                 sc->ilit++;
-            size_t t = i + e->find_trigger(p + i, n - i);
+            size_t t = next_trigger(sc->tbits, toff + i, toff + n) - toff;
             uint64_t next_lit = sc->ilit < sc->nlits ? sc->lits[sc->ilit].pos : UINT64_MAX;
             if (next_lit - sc->soff < t)
                 t = (size_t)(next_lit - sc->soff);
             if (t >= n)
                 break;
             size_t end;
-            if (next_lit != sc->soff + t && !e->n_fps && !sc->noskip) {
+            if (next_lit != sc->soff + t && !sc->e->n_fps && !sc->noskip) {
                 size_t len;
                 if (sc->short_mode == SHORT_ON && short_window(sc, t, next_lit, &end, &len)) {
                     sc->st.windows++;
@@ -1945,6 +1964,8 @@ static void piece_tail(struct cls_scanner *sc, const uint8_t *p, size_t n)
 static int process_slice(struct cls_scanner *sc, const uint8_t *p, size_t n)
 {
     int rc = prefilter(sc, p, n);
+    sc->e->trigger_bits(p, n, sc->tbits);
+    sc->tbase = p;
     sc->rd_before = 0;
     sc->rd_after = n;
     if (rc == SGW_OK)
@@ -1993,6 +2014,8 @@ static int flush_batch(struct cls_scanner *sc)
     const uint8_t *p = sc->bmem + BPAD;
     const uint64_t base = sc->off;
     int rc = prefilter(sc, p, sc->blen);
+    sc->e->trigger_bits(p, sc->blen, sc->tbits);
+    sc->tbase = p;
     size_t pos = 0;
     for (size_t k = 0; k <= sc->nbev && rc == SGW_OK; k++) {
         size_t end = k < sc->nbev ? (size_t)(sc->bev[k].pos - base) : sc->blen;

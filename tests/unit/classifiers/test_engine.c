@@ -281,6 +281,49 @@ static void test_find_trigger(void)
     }
 }
 
+/* The trigger bit masks (the scanner's per-batch trigger map) agree with a
+ * byte loop for every length up to 300, in every variant; each buffer is
+ * allocated at its exact length (ASan) and the words past the last are
+ * left alone. */
+static void test_trigger_bits(void)
+{
+    int avx2 = 0;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    avx2 = __builtin_cpu_supports("avx2");
+#endif
+    static const uint8_t pick[] = {'0', '9', '@', '5', 'a', '/', ':', 0xb0, '?', ' ', 0xc0, 'Z', 0x00, 0xff};
+    void (*const fns[])(const uint8_t *, size_t, uint64_t *) = {cls_trigger_bits_scalar, cls_trigger_bits_sse2,
+                                                                 cls_trigger_bits_avx2};
+    uint64_t seed = 7;
+    for (size_t len = 0; len <= 300; len++) {
+        uint8_t *b = malloc(len ? len : 1);
+        for (size_t k = 0; k < len; k++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            b[k] = (seed >> 60) < 3 ? pick[(seed >> 33) % sizeof(pick)] : (uint8_t)(seed >> 40);
+        }
+        size_t words = (len + 63) / 64;
+        uint64_t want[6] = {0};
+        for (size_t k = 0; k < len; k++)
+            if ((b[k] >= '0' && b[k] <= '9') || b[k] == '@')
+                want[k / 64] |= 1ull << (k % 64);
+        for (size_t f = 0; f < SGW_ARRAY_LEN(fns); f++) {
+            if (f == 2 && !avx2)
+                continue;
+            uint64_t got[7];
+            memset(got, 0xa5, sizeof(got));
+            fns[f](b, len, got);
+            for (size_t k = 0; k < words; k++)
+                if (got[k] != want[k])
+                    FAIL("variant %zu len %zu word %zu: %016llx, want %016llx", f, len, k,
+                         (unsigned long long)got[k], (unsigned long long)want[k]);
+            if (got[words] != 0xa5a5a5a5a5a5a5a5ull)
+                FAIL("variant %zu len %zu wrote past its words", f, len);
+        }
+        free(b);
+    }
+}
+
 /* every split point of each positive case gives the same findings */
 static void test_split_small(struct cls_worker *w)
 {
@@ -713,6 +756,7 @@ int main(void)
     test_threads(e, w);
     cls_engine_unref(e); /* the worker keeps its own reference */
     test_find_trigger();
+    test_trigger_bits();
     test_types(w);
     test_long_windows(w);
     test_reuse(w);
