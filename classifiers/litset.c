@@ -93,9 +93,10 @@ enum path {
     PATH_SCALAR,
     PATH_SSSE3,
     PATH_AVX2,
+    PATH_AVX512, /* AVX-512BW: 64 lanes per instruction */
 };
 
-static int path_cap = PATH_AVX2;
+static int path_cap = PATH_AVX512;
 
 static int path_best(void)
 {
@@ -104,7 +105,9 @@ static int path_best(void)
     int l = __atomic_load_n(&level, __ATOMIC_RELAXED);
     if (l < 0) {
         __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx2"))
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
+            l = PATH_AVX512;
+        else if (__builtin_cpu_supports("avx2"))
             l = PATH_AVX2;
         else if (__builtin_cpu_supports("ssse3"))
             l = PATH_SSSE3;
@@ -127,13 +130,15 @@ static int path_now(void)
 
 void cls_litset_force_scalar(int on)
 {
-    int cap = on == 1 ? PATH_SCALAR : on == 2 ? PATH_SSSE3 : PATH_AVX2;
+    int cap = on == 1 ? PATH_SCALAR : on == 2 ? PATH_SSSE3 : on == 3 ? PATH_AVX2 : PATH_AVX512;
     __atomic_store_n(&path_cap, cap, __ATOMIC_RELAXED);
 }
 
 const char *cls_litset_path(void)
 {
     switch (path_now()) {
+    case PATH_AVX512:
+        return "avx512";
     case PATH_AVX2:
         return "avx2";
     case PATH_SSSE3:
@@ -779,6 +784,16 @@ static int emit(const struct cls_litset *s, const uint8_t *p, size_t back, size_
     return 0;
 }
 
+/* Has blk lanes that a bucket's d shifts into the next block? */
+static inline int spills(const struct cls_litset *s, const struct blk *b)
+{
+    uint64_t any = 0;
+    for (unsigned x = 0; x < s->nd; x++)
+        if (s->dval[x])
+            any |= b->dl[x] >> (64 - s->dval[x]);
+    return any != 0;
+}
+
 static int drive(const struct cls_litset *s, const struct filt *F, const uint8_t *p, size_t n,
                  size_t back, cls_litset_cb cb, void *ctx, struct cls_litset_stats *st)
 {
@@ -813,10 +828,13 @@ static int drive(const struct cls_litset *s, const struct filt *F, const uint8_t
     while (b + 64 <= n) {
         size_t b2 = F->find(s, p, b, n, cur);
         if (b2 != b && prev) {
-            /* the block after one with candidates has none of its own */
-            rc = emit(s, p, back, b, prev, NULL, 64, cb, ctx, st);
-            if (rc)
-                return rc;
+            /* the block after one with candidates has none of its own: only
+               the previous block's lanes shifted past its end remain */
+            if (spills(s, prev)) {
+                rc = emit(s, p, back, b, prev, NULL, 64, cb, ctx, st);
+                if (rc)
+                    return rc;
+            }
             prev = NULL;
         }
         if (b2 + 64 > n) {
@@ -1071,6 +1089,96 @@ edge_ssse3_t(const struct cls_litset *s, const uint8_t *p, size_t n, size_t back
     return blk_store_ssse3(s, r, out);
 }
 
+/* AVX-512BW: the same filter over 64 ends per instruction */
+#define TEDDY_NIB512(v, L, H)                                                                      \
+    _mm512_and_si512(_mm512_shuffle_epi8(L, ASCII ? (v) : _mm512_and_si512(v, m0f)),               \
+                     _mm512_shuffle_epi8(H, _mm512_and_si512(_mm512_srli_epi16(v, 4), m0f)))
+
+#define TEDDY64(q, out)                                                                            \
+    do {                                                                                           \
+        __m512i r_ = TEDDY_NIB512(_mm512_loadu_si512((const void *)(q)), lo0, hi0);                \
+        if (M >= 2)                                                                                \
+            r_ = _mm512_and_si512(                                                                 \
+                r_, TEDDY_NIB512(_mm512_loadu_si512((const void *)((q) + 1)), lo1, hi1));          \
+        if (M >= 3)                                                                                \
+            r_ = _mm512_and_si512(                                                                 \
+                r_, TEDDY_NIB512(_mm512_loadu_si512((const void *)((q) + 2)), lo2, hi2));          \
+        (out) = r_;                                                                                \
+    } while (0)
+
+#define TEDDY_TABLES512                                                                            \
+    const __m512i m0f = _mm512_set1_epi8(0x0f);                                                    \
+    const __m512i lo0 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)s->lo[0]));        \
+    const __m512i hi0 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)s->hi[0]));        \
+    const __m512i lo1 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)s->lo[1]));        \
+    const __m512i hi1 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)s->hi[1]));        \
+    const __m512i lo2 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)s->lo[2]));        \
+    const __m512i hi2 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)s->hi[2]));        \
+    (void)m0f;                                                                                     \
+    (void)lo1;                                                                                     \
+    (void)hi1;                                                                                     \
+    (void)lo2;                                                                                     \
+    (void)hi2
+
+__attribute__((target("avx512f,avx512bw"), always_inline)) static inline int
+blk_store_avx512(const struct cls_litset *s, __m512i r, struct blk *o)
+{
+    _mm512_storeu_si512((void *)o->r, r);
+    uint64_t any = 0;
+    for (unsigned x = 0; x < s->nd; x++) {
+        o->dl[x] = (uint64_t)_mm512_test_epi8_mask(r, _mm512_set1_epi8((char)s->dmask[x]));
+        any |= o->dl[x];
+    }
+    return any != 0;
+}
+
+/* 128 ends per step (one test for two vectors); returns the first 64-end
+ * block with a candidate */
+__attribute__((target("avx512f,avx512bw"), always_inline)) static inline size_t
+find_avx512_t(const struct cls_litset *s, const uint8_t *p, size_t b, size_t n, struct blk *out,
+              const unsigned M, const int ASCII)
+{
+    TEDDY_TABLES512;
+    for (; b + 128 <= n; b += 128) {
+        const uint8_t *q = p + b - (M - 1);
+        __m512i r0, r1;
+        TEDDY64(q, r0);
+        TEDDY64(q + 64, r1);
+        if (__builtin_expect(_mm512_test_epi8_mask(_mm512_or_si512(r0, r1),
+                                                   _mm512_or_si512(r0, r1)) == 0,
+                             1))
+            continue;
+        if (_mm512_test_epi8_mask(r0, r0)) {
+            blk_store_avx512(s, r0, out);
+            return b;
+        }
+        blk_store_avx512(s, r1, out);
+        return b + 64;
+    }
+    if (b + 64 <= n) {
+        __m512i r0;
+        TEDDY64(p + b - (M - 1), r0);
+        if (_mm512_test_epi8_mask(r0, r0)) {
+            blk_store_avx512(s, r0, out);
+            return b;
+        }
+        b += 64;
+    }
+    return b;
+}
+
+__attribute__((target("avx512f,avx512bw"), always_inline)) static inline int
+edge_avx512_t(const struct cls_litset *s, const uint8_t *p, size_t n, size_t back, ptrdiff_t fb,
+              struct blk *out, const unsigned M, const int ASCII)
+{
+    TEDDY_TABLES512;
+    uint8_t buf[128];
+    edge_copy(buf, sizeof(buf), p, n, back, fb, M);
+    __m512i r;
+    TEDDY64(buf, r);
+    return blk_store_avx512(s, r, out);
+}
+
 /* one instance per path, window length and ASCII-ness */
 #define FILT_INSTANCE(path, tgt, M, A)                                                             \
     __attribute__((target(tgt))) static size_t find_##path##_##M##A(                               \
@@ -1091,6 +1199,12 @@ FILT_INSTANCE(avx2, "avx2", 2, 0)
 FILT_INSTANCE(avx2, "avx2", 2, 1)
 FILT_INSTANCE(avx2, "avx2", 3, 0)
 FILT_INSTANCE(avx2, "avx2", 3, 1)
+FILT_INSTANCE(avx512, "avx512f,avx512bw", 1, 0)
+FILT_INSTANCE(avx512, "avx512f,avx512bw", 1, 1)
+FILT_INSTANCE(avx512, "avx512f,avx512bw", 2, 0)
+FILT_INSTANCE(avx512, "avx512f,avx512bw", 2, 1)
+FILT_INSTANCE(avx512, "avx512f,avx512bw", 3, 0)
+FILT_INSTANCE(avx512, "avx512f,avx512bw", 3, 1)
 FILT_INSTANCE(ssse3, "ssse3", 1, 0)
 FILT_INSTANCE(ssse3, "ssse3", 1, 1)
 FILT_INSTANCE(ssse3, "ssse3", 2, 0)
@@ -1099,6 +1213,11 @@ FILT_INSTANCE(ssse3, "ssse3", 3, 0)
 FILT_INSTANCE(ssse3, "ssse3", 3, 1)
 
 /* [m - 1][ascii] */
+static const struct filt filt_avx512[3][2] = {
+    {{find_avx512_10, edge_avx512_10}, {find_avx512_11, edge_avx512_11}},
+    {{find_avx512_20, edge_avx512_20}, {find_avx512_21, edge_avx512_21}},
+    {{find_avx512_30, edge_avx512_30}, {find_avx512_31, edge_avx512_31}},
+};
 static const struct filt filt_avx2[3][2] = {
     {{find_avx2_10, edge_avx2_10}, {find_avx2_11, edge_avx2_11}},
     {{find_avx2_20, edge_avx2_20}, {find_avx2_21, edge_avx2_21}},
@@ -1115,6 +1234,8 @@ static const struct filt *filt_for(const struct cls_litset *s)
 {
 #if defined(__x86_64__)
     switch (path_now()) {
+    case PATH_AVX512:
+        return &filt_avx512[s->m - 1][s->ascii];
     case PATH_AVX2:
         return &filt_avx2[s->m - 1][s->ascii];
     case PATH_SSSE3:

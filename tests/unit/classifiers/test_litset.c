@@ -155,7 +155,7 @@ static int same(struct hits *a, struct hits *b)
 }
 
 static int npaths;
-static int paths[3];
+static int paths[4];
 static unsigned long long total_hits, total_scans;
 
 /* Checks one literal set over one text: whole (back 0 and a random back),
@@ -477,13 +477,21 @@ static void test_errors(void)
 int main(void)
 {
     guard_init();
-    paths[npaths++] = 1; /* scalar */
-    cls_litset_force_scalar(2);
-    if (strcmp(cls_litset_path(), "ssse3") == 0)
-        paths[npaths++] = 2;
+    /* every path this CPU has: caps scalar, SSSE3, AVX2, best (AVX-512BW) */
+    static const int caps[] = {1, 2, 3, 0};
+    const char *seen[4];
+    for (size_t i = 0; i < SGW_ARRAY_LEN(caps); i++) {
+        cls_litset_force_scalar(caps[i]);
+        const char *name = cls_litset_path();
+        int dup = 0;
+        for (int j = 0; j < npaths; j++)
+            dup |= strcmp(seen[j], name) == 0;
+        if (!dup) {
+            seen[npaths] = name;
+            paths[npaths++] = caps[i];
+        }
+    }
     cls_litset_force_scalar(0);
-    if (strcmp(cls_litset_path(), "avx2") == 0)
-        paths[npaths++] = 0;
     printf("litset paths:");
     for (int i = 0; i < npaths; i++) {
         cls_litset_force_scalar(paths[i]);
