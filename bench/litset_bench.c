@@ -14,9 +14,11 @@
  *   clang -O2 -gdwarf-4 -std=c17 -D_GNU_SOURCE -I. bench/litset_bench.c build/ted-rel/libsgw_classifiers.a \
  *     build/ted-rel/libsgw_common.a $(pkg-config --libs libhs libpcre2-8 zlib libbrotlidec libzstd) \
  *     -lcrypto -lm -lstdc++ -o build/ted-rel/litset_bench
- * Run:
- *   taskset -c 1 build/ted-rel/litset_bench /tmp/ted/text50.bin [both|hs|lit|stats] [max-bytes]
- * Instructions per byte (5 MB head):
+ * Run (the last argument caps litset's path; the best is AVX-512BW where the
+ * CPU has it):
+ *   taskset -c 1 build/ted-rel/litset_bench /tmp/ted/text50.bin [both|hs|lit|stats] [max-bytes|all] \
+ *     [best|avx2|ssse3|scalar]
+ * Instructions per byte (5 MB head; valgrind hides AVX-512, so this is the AVX2 path):
  *   valgrind --tool=callgrind --toggle-collect=lit_loop build/ted-rel/litset_bench FILE lit 5000000
  *   valgrind --tool=callgrind --toggle-collect=hs_loop  build/ted-rel/litset_bench FILE hs 5000000
  * (the "Collected" Ir divided by the bytes). */
@@ -91,14 +93,29 @@ static double now(void)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s FILE [both|hs|lit|stats] [max-bytes]\n", argv[0]);
+        fprintf(stderr, "usage: %s FILE [both|hs|lit|stats] [max-bytes|all] [best|avx2|ssse3|scalar]\n",
+                argv[0]);
         return 2;
     }
     const char *mode = argc > 2 ? argv[2] : "both";
     uint64_t maxb = UINT64_MAX;
-    if (argc > 3 && sgw_parse_u64(argv[3], strlen(argv[3]), UINT64_MAX, &maxb) != SGW_OK) {
+    if (argc > 3 && strcmp(argv[3], "all") != 0 &&
+        sgw_parse_u64(argv[3], strlen(argv[3]), UINT64_MAX, &maxb) != SGW_OK) {
         fprintf(stderr, "bad max-bytes\n");
         return 2;
+    }
+    if (argc > 4) {
+        /* a cap on litset's SIMD path (the tests' hook), to compare them */
+        static const char *const names[] = {"best", "scalar", "ssse3", "avx2"};
+        int cap = -1;
+        for (int i = 0; i < 4; i++)
+            if (strcmp(argv[4], names[i]) == 0)
+                cap = i;
+        if (cap < 0) {
+            fprintf(stderr, "unknown path %s\n", argv[4]);
+            return 2;
+        }
+        cls_litset_force_scalar(cap);
     }
     FILE *f = fopen(argv[1], "rb");
     if (!f) {
