@@ -1086,20 +1086,38 @@ int dec_new_sniff(struct dec_env *env, unsigned nest, int record, const char *fa
 
 /* ---- the public chain ---- */
 
+size_t cls_decode_chain_mem(void)
+{
+    return CHAIN_HEAD_SIZE + ((dec_text_stages_size() + 63u) & ~(size_t)63u) + CHAIN_SPARE;
+}
+
 int cls_decode_chain_new(const char *content_type, const char *content_encoding,
                          const struct cls_decode_limits *lim, const struct cls_sink *final,
                          struct cls_decode_chain **out)
 {
+    if (!out)
+        return SGW_EINVAL;
+    *out = NULL;
+    void *mem = malloc(cls_decode_chain_mem());
+    if (!mem)
+        return SGW_ENOMEM;
+    int rc = cls_decode_chain_init(mem, content_type, content_encoding, lim, final, out);
+    if (rc != SGW_OK)
+        free(mem);
+    return rc;
+}
+
+int cls_decode_chain_init(void *mem, const char *content_type, const char *content_encoding,
+                          const struct cls_decode_limits *lim, const struct cls_sink *final,
+                          struct cls_decode_chain **out)
+{
     int rc = SGW_EINVAL;
     struct cls_decode_chain *c = NULL;
-    if (!final || !out || !final->data || !final->boundary || !final->context ||
+    if (!mem || !final || !out || !final->data || !final->boundary || !final->context ||
         !final->uninspectable)
         goto fail;
-    rc = SGW_ENOMEM;
     size_t stages = (dec_text_stages_size() + 63u) & ~(size_t)63u;
-    c = malloc(CHAIN_HEAD_SIZE + stages + CHAIN_SPARE);
-    if (!c)
-        goto fail;
+    c = mem;
     memset(c, 0, offsetof(struct cls_decode_chain, env) + offsetof(struct dec_env, reasons));
     if (lim)
         c->env.lim = *lim;
@@ -1121,7 +1139,7 @@ int cls_decode_chain_new(const char *content_type, const char *content_encoding,
     *out = c;
     return SGW_OK;
 fail:
-    cls_decode_chain_free(c);
+    cls_decode_chain_release(c);
     return rc;
 }
 
@@ -1151,12 +1169,17 @@ const char *cls_decode_chain_path(const struct cls_decode_chain *c)
     return c->env.path;
 }
 
-void cls_decode_chain_free(struct cls_decode_chain *c)
+void cls_decode_chain_release(struct cls_decode_chain *c)
 {
     if (!c)
         return;
     dec_free(c->head);
     dec_b64_free(c->b64);
     dec_norm_free(c->norm);
+}
+
+void cls_decode_chain_free(struct cls_decode_chain *c)
+{
+    cls_decode_chain_release(c);
     free(c);
 }

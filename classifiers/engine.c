@@ -522,6 +522,7 @@ void cls_worker_free(struct cls_worker *w)
 {
     if (!w)
         return;
+    cls_stream_drop_spare(w);
     cls_scanner_drop_spare(w);
     hs_free_scratch((hs_scratch_t *)w->scratch);
     pcre2_match_data_free((pcre2_match_data *)w->md);

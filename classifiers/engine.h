@@ -246,6 +246,7 @@ struct cls_worker {
     void *md;               /* pcre2_match_data_8 * */
     struct cls_key_cache kc[64]; /* keys repeat across bodies ("content", "text") */
     struct cls_scanner *spare;   /* owned: the last freed scanner, reused by the next one */
+    struct cls_stream *spare_stream; /* owned: the same for streams (stream.c) */
     struct cls_gate_memo gm[256];
 };
 
@@ -291,6 +292,8 @@ int cls_scanner_new(struct cls_worker *w, int excerpts, const char *(*path_fn)(v
 void cls_scanner_free(struct cls_scanner *sc);
 /* frees the worker's spare scanner (cls_worker_free) */
 void cls_scanner_drop_spare(struct cls_worker *w);
+/* frees the worker's spare stream (cls_worker_free) */
+void cls_stream_drop_spare(struct cls_worker *w);
 /* cls_sink callbacks; ctx is the scanner */
 int cls_scanner_data(void *ctx, const uint8_t *p, size_t n);
 int cls_scanner_boundary(void *ctx);

@@ -50,5 +50,13 @@ int cls_decode_chain_feed(struct cls_decode_chain *c, const uint8_t *p, size_t n
 int cls_decode_chain_finish(struct cls_decode_chain *c);
 const char *cls_decode_chain_path(const struct cls_decode_chain *c);
 void cls_decode_chain_free(struct cls_decode_chain *c);
+/* The same chain in memory the caller holds (cls_decode_chain_mem bytes
+ * from malloc), so that one block serves body after body:
+ * cls_decode_chain_release frees what the chain allocated, not the block. */
+size_t cls_decode_chain_mem(void);
+int cls_decode_chain_init(void *mem, const char *content_type, const char *content_encoding,
+                          const struct cls_decode_limits *lim, const struct cls_sink *final,
+                          struct cls_decode_chain **out);
+void cls_decode_chain_release(struct cls_decode_chain *c);
 
 #endif

@@ -1,6 +1,7 @@
 /* classifiers/stream.c — one body: the decoder chain built from the content
  * type and encoding, with the scanner as its final sink. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "classifiers/engine.h"
 #include "classifiers/internal.h"
@@ -9,7 +10,8 @@
 struct cls_stream {
     struct cls_worker *w;          /* borrowed; outlives the stream */
     struct cls_scanner *sc;        /* owned */
-    struct cls_decode_chain *chain; /* owned */
+    struct cls_decode_chain *chain; /* owned, built in chain_mem */
+    void *chain_mem;               /* owned: cls_decode_chain_mem() bytes */
     struct cls_sink sink;          /* the chain may keep a pointer to it */
     int closed;
     int failed;
@@ -29,10 +31,24 @@ int cls_stream_new(struct cls_worker *w, const struct cls_stream_opts *opts, str
     *out = NULL;
     if (!opts)
         opts = &none;
-    struct cls_stream *s = calloc(1, sizeof(*s));
-    if (!s)
+    /* the worker's spare (the last stream freed) is reused with its chain
+       memory: one allocation less per body, and no large block through
+       malloc and free each time */
+    struct cls_stream *s = w->spare_stream;
+    void *mem = NULL;
+    if (s) {
+        w->spare_stream = NULL;
+        mem = s->chain_mem;
+        memset(s, 0, sizeof(*s));
+    } else if (!(s = calloc(1, sizeof(*s)))) {
         return SGW_ENOMEM;
+    }
     s->w = w;
+    s->chain_mem = mem ? mem : malloc(cls_decode_chain_mem());
+    if (!s->chain_mem) {
+        free(s);
+        return SGW_ENOMEM;
+    }
     int rc = cls_scanner_new(w, opts->excerpts, stream_path, s, &s->sc);
     if (rc != SGW_OK)
         goto fail;
@@ -48,7 +64,7 @@ int cls_stream_new(struct cls_worker *w, const struct cls_stream_opts *opts, str
         .max_ratio = opts->max_ratio ? opts->max_ratio : 100,
         .max_depth = 64, /* JSON/CBOR nesting and stacked encodings: Converse tool schemas nest deep */
     };
-    rc = cls_decode_chain_new(opts->content_type, opts->content_encoding, &lim, &s->sink, &s->chain);
+    rc = cls_decode_chain_init(s->chain_mem, opts->content_type, opts->content_encoding, &lim, &s->sink, &s->chain);
     if (rc != SGW_OK)
         goto fail;
     *out = s;
@@ -110,7 +126,21 @@ void cls_stream_free(struct cls_stream *s)
 {
     if (!s)
         return;
-    cls_decode_chain_free(s->chain);
+    cls_decode_chain_release(s->chain);
     cls_scanner_free(s->sc);
+    if (!s->w->spare_stream) {
+        s->w->spare_stream = s;
+        return;
+    }
+    free(s->chain_mem);
     free(s);
+}
+
+void cls_stream_drop_spare(struct cls_worker *w)
+{
+    if (w && w->spare_stream) {
+        free(w->spare_stream->chain_mem);
+        free(w->spare_stream);
+        w->spare_stream = NULL;
+    }
 }
