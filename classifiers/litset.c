@@ -75,6 +75,10 @@ struct cls_litset {
     unsigned dmax;
     size_t maxlen;
     uint16_t bstart[NBUCKET + 1]; /* bucket b's literals: lits[bstart[b], bstart[b + 1]) */
+    /* per bucket (of at most 64 literals), by lasth() of the two text bytes
+       before the end: the literals (bit i - bstart[b]) that may end so */
+    uint64_t lastm[NBUCKET][64];
+    uint8_t big; /* buckets of more than 64 literals (verified one by one) */
     size_t n;
     const struct lit0 *w0; /* the literals' last words, by bucket (after lits) */
     struct lit lits[];     /* by bucket */
@@ -153,6 +157,12 @@ const char *cls_litset_path(void)
 static int is_alpha(uint8_t c)
 {
     return (uint8_t)((c | 0x20) - 'a') < 26;
+}
+
+/* the verifier's index of the last two bytes: case-blind, 6 bits */
+static inline unsigned lasth(uint8_t a, uint8_t b)
+{
+    return ((unsigned)(b | 0x20) + 5u * (unsigned)(a | 0x20)) & 63;
 }
 
 /* Measured on 47 MB of the corpus's decoded JSON string values (the text
@@ -603,6 +613,23 @@ int cls_litset_new(const struct cls_litset_lit *lits, size_t n, struct cls_litse
         }
     }
     s->bstart[NBUCKET] = (uint16_t)at;
+    for (int b = 0; b < NBUCKET; b++) {
+        if (s->bstart[b + 1] - s->bstart[b] > 64) {
+            s->big |= (uint8_t)(1u << b);
+            continue;
+        }
+        for (size_t i = s->bstart[b]; i < s->bstart[b + 1]; i++) {
+            const struct lit *L = &s->lits[i];
+            uint64_t bit = (uint64_t)1 << (i - s->bstart[b]);
+            uint8_t c = L->val[CLS_LITSET_MAXLEN - 1]; /* the last byte */
+            if (L->len >= 2) {
+                s->lastm[b][lasth(L->val[CLS_LITSET_MAXLEN - 2], c)] |= bit;
+            } else {
+                for (int a = 0; a < 256; a++) /* any byte before a 1-byte literal */
+                    s->lastm[b][lasth((uint8_t)a, c)] |= bit;
+            }
+        }
+    }
     *out = s;
     return SGW_OK;
 }
@@ -651,30 +678,53 @@ static int lit_slow(const struct lit *L, const uint8_t *p, size_t e, size_t back
     return 1;
 }
 
+/* Does literal i end at p + e, x being the 8 text bytes before e? Its last
+ * word with one masked compare from the packed array, then the rest. */
+static inline int check_fast(const struct cls_litset *s, size_t i, const uint8_t *p, size_t e,
+                             size_t back, uint64_t x)
+{
+    const struct lit0 *W = &s->w0[i];
+    if (((x | W->fold) & W->care) != W->val)
+        return 0;
+    if (W->nw > 1 && !(e + back >= (size_t)W->nw * 8 ? lit_rest(&s->lits[i], p, e)
+                                                       : lit_slow(&s->lits[i], p, e, back)))
+        return 0;
+    return 1;
+}
+
 /* Verifies the literals of the buckets in bits at end e (1..n); the
  * callback's nonzero value, else 0. The common case (8 window bytes before
- * e) loads those 8 bytes once and tests each literal's last word with one
- * masked compare from a compact array. */
+ * e) loads those 8 bytes once, and in each bucket tests only the literals
+ * whose last byte can be the text's (lastm). */
 static int verify(const struct cls_litset *s, const uint8_t *p, size_t e, size_t back,
                   unsigned bits, cls_litset_cb cb, void *ctx)
 {
     if (__builtin_expect(e + back >= 8, 1)) {
         uint64_t x;
         memcpy(&x, p + e - 8, 8);
+        unsigned t = lasth((p + e)[-2], (p + e)[-1]);
         while (bits) {
             unsigned b = (unsigned)__builtin_ctz(bits);
             bits &= bits - 1;
-            for (size_t i = s->bstart[b]; i < s->bstart[b + 1]; i++) {
-                const struct lit0 *W = &s->w0[i];
-                if (((x | W->fold) & W->care) != W->val)
-                    continue;
-                if (W->nw > 1 &&
-                    !(e + back >= (size_t)W->nw * 8 ? lit_rest(&s->lits[i], p, e)
-                                                      : lit_slow(&s->lits[i], p, e, back)))
-                    continue;
-                int rc = cb(W->id, e, ctx);
-                if (rc)
-                    return rc;
+            size_t i0 = s->bstart[b];
+            if (__builtin_expect(!(s->big >> b & 1), 1)) {
+                /* only the literals whose last byte fits */
+                for (uint64_t lm = s->lastm[b][t]; lm; lm &= lm - 1) {
+                    size_t i = i0 + (size_t)__builtin_ctzll(lm);
+                    if (check_fast(s, i, p, e, back, x)) {
+                        int rc = cb(s->w0[i].id, e, ctx);
+                        if (rc)
+                            return rc;
+                    }
+                }
+                continue;
+            }
+            for (size_t i = i0; i < s->bstart[b + 1]; i++) {
+                if (check_fast(s, i, p, e, back, x)) {
+                    int rc = cb(s->w0[i].id, e, ctx);
+                    if (rc)
+                        return rc;
+                }
             }
         }
         return 0;
@@ -691,6 +741,19 @@ static int verify(const struct cls_litset *s, const uint8_t *p, size_t e, size_t
         }
     }
     return 0;
+}
+
+/* the filter at the end whose window starts at q */
+static inline unsigned filt1(const struct cls_litset *s, const uint8_t *q)
+{
+    switch (s->m) {
+    case 3:
+        return s->tbl[0][q[0]] & s->tbl[1][q[1]] & s->tbl[2][q[2]];
+    case 2:
+        return s->tbl[0][q[0]] & s->tbl[1][q[1]];
+    default:
+        return s->tbl[0][q[0]];
+    }
 }
 
 /* ---- the driver, shared by all paths ---------------------------------------- */
@@ -747,28 +810,40 @@ static int emit(const struct cls_litset *s, const uint8_t *p, size_t back, size_
                 const struct blk *prev, const struct blk *cur, size_t lim, cls_litset_cb cb,
                 void *ctx, struct cls_litset_stats *st)
 {
-    uint64_t E[MAXD], all = 0;
-    for (unsigned x = 0; x < s->nd; x++) {
-        unsigned d = s->dval[x];
-        uint64_t e = cur ? cur->dl[x] << d : 0;
-        if (prev && d)
-            e |= prev->dl[x] >> (64 - d);
-        E[x] = e;
-        all |= e;
-    }
+    /* per d class (MAXD = 3, unrolled): the ends with a bucket of that d */
+    const unsigned nd = s->nd;
+    uint64_t e0 = 0, e1 = 0, e2 = 0;
+#define EMIT_E(x, ex)                                                                              \
+    do {                                                                                           \
+        unsigned d_ = s->dval[x];                                                                  \
+        ex = cur ? cur->dl[x] << d_ : 0;                                                           \
+        if (prev && d_)                                                                            \
+            ex |= prev->dl[x] >> (64 - d_);                                                        \
+    } while (0)
+    EMIT_E(0, e0);
+    if (nd > 1)
+        EMIT_E(1, e1);
+    if (nd > 2)
+        EMIT_E(2, e2);
+#undef EMIT_E
+    uint64_t all = e0 | e1 | e2;
     if (lim < 64)
         all &= ((uint64_t)1 << lim) - 1;
     while (all) {
         unsigned j = (unsigned)__builtin_ctzll(all);
         all &= all - 1;
         unsigned bits = 0;
-        for (unsigned x = 0; x < s->nd; x++) {
-            if (!(E[x] >> j & 1))
-                continue;
-            int fj = (int)j - (int)s->dval[x];
-            uint8_t rv = fj >= 0 ? cur->r[fj] : prev->r[64 + fj];
-            bits |= rv & s->dmask[x];
-        }
+#define EMIT_BITS(x, ex)                                                                           \
+    do {                                                                                           \
+        if (ex >> j & 1) {                                                                         \
+            int fj_ = (int)j - (int)s->dval[x];                                                    \
+            bits |= (fj_ >= 0 ? cur->r[fj_] : prev->r[64 + fj_]) & s->dmask[x];                    \
+        }                                                                                          \
+    } while (0)
+        EMIT_BITS(0, e0);
+        EMIT_BITS(1, e1);
+        EMIT_BITS(2, e2);
+#undef EMIT_BITS
         if (st) {
             st->cand_pos++;
             st->cand_buckets += (unsigned)__builtin_popcount(bits);
@@ -782,6 +857,29 @@ static int emit(const struct cls_litset *s, const uint8_t *p, size_t back, size_
             return rc;
     }
     return 0;
+}
+
+/* The look-back's filter ends that can feed ends from 1 on: f in
+ * [max(m - back, 1 - dmax), 0], at most dmax of them, as the block of ends
+ * -63 .. 0 (lane 63 + f) with the other lanes empty. Scalar: a few lanes. */
+static int lookback(const struct cls_litset *s, const uint8_t *p, size_t back, struct blk *o)
+{
+    ptrdiff_t f = (ptrdiff_t)s->m - (ptrdiff_t)back;
+    if (f < 1 - (ptrdiff_t)s->dmax)
+        f = 1 - (ptrdiff_t)s->dmax;
+    uint64_t any = 0;
+    for (unsigned x = 0; x < s->nd; x++)
+        o->dl[x] = 0;
+    for (; f <= 0; f++) {
+        uint8_t r = (uint8_t)filt1(s, p + f - (ptrdiff_t)s->m);
+        o->r[63 + f] = r;
+        for (unsigned x = 0; x < s->nd; x++)
+            if (r & s->dmask[x]) {
+                o->dl[x] |= (uint64_t)1 << (63 + f);
+                any = 1;
+            }
+    }
+    return any != 0;
 }
 
 /* Has blk lanes that a bucket's d shifts into the next block? */
@@ -803,7 +901,7 @@ static int drive(const struct cls_litset *s, const struct filt *F, const uint8_t
     int rc;
     /* filter ends -63 .. 0 (in the look-back) feed ends from 1 on when a
        bucket has d > 0 */
-    if (s->dmax > 0 && back >= s->m && F->edge(s, p, n, back, -64, cur)) {
+    if (s->dmax > 0 && back >= s->m && lookback(s, p, back, cur)) {
         prev = cur;
         cur = spare;
         spare = prev;
@@ -861,19 +959,6 @@ static int drive(const struct cls_litset *s, const struct filt *F, const uint8_t
 }
 
 /* ---- scalar --------------------------------------------------------------- */
-
-/* the filter at the end whose window starts at q */
-static inline unsigned filt1(const struct cls_litset *s, const uint8_t *q)
-{
-    switch (s->m) {
-    case 3:
-        return s->tbl[0][q[0]] & s->tbl[1][q[1]] & s->tbl[2][q[2]];
-    case 2:
-        return s->tbl[0][q[0]] & s->tbl[1][q[1]];
-    default:
-        return s->tbl[0][q[0]];
-    }
-}
 
 static size_t find_scalar(const struct cls_litset *s, const uint8_t *p, size_t b, size_t n,
                           struct blk *out)
