@@ -98,9 +98,10 @@ enum path {
     PATH_SSSE3,
     PATH_AVX2,
     PATH_AVX512, /* AVX-512BW: 64 lanes per instruction */
+    PATH_VBMI,   /* AVX-512VBMI: a 128-entry byte table per instruction (ASCII windows) */
 };
 
-static int path_cap = PATH_AVX512;
+static int path_cap = PATH_VBMI;
 
 static int path_best(void)
 {
@@ -109,7 +110,10 @@ static int path_best(void)
     int l = __atomic_load_n(&level, __ATOMIC_RELAXED);
     if (l < 0) {
         __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vbmi"))
+            l = PATH_VBMI;
+        else if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
             l = PATH_AVX512;
         else if (__builtin_cpu_supports("avx2"))
             l = PATH_AVX2;
@@ -134,15 +138,21 @@ static int path_now(void)
 
 void cls_litset_force_scalar(int on)
 {
-    int cap = on == 1 ? PATH_SCALAR : on == 2 ? PATH_SSSE3 : on == 3 ? PATH_AVX2 : PATH_AVX512;
+    int cap = on == 1   ? PATH_SCALAR
+              : on == 2 ? PATH_SSSE3
+              : on == 3 ? PATH_AVX2
+              : on == 4 ? PATH_AVX512
+                        : PATH_VBMI;
     __atomic_store_n(&path_cap, cap, __ATOMIC_RELAXED);
 }
 
 const char *cls_litset_path(void)
 {
     switch (path_now()) {
+    case PATH_VBMI:
+        return "avx512vbmi";
     case PATH_AVX512:
-        return "avx512";
+        return "avx512bw";
     case PATH_AVX2:
         return "avx2";
     case PATH_SSSE3:
@@ -1264,6 +1274,129 @@ edge_avx512_t(const struct cls_litset *s, const uint8_t *p, size_t n, size_t bac
     return blk_store_avx512(s, r, out);
 }
 
+/* AVX-512VBMI, for sets whose window bytes are all ASCII: vpermi2b looks a
+ * byte up in the 128-entry table tbl[k] (two registers) in one instruction,
+ * instead of two nibble lookups and their shift and masks. It reads 7 bits
+ * of the byte, so a byte >= 0x80 aliases an ASCII one: the hot loop accepts
+ * such false lanes, and they are removed (no window byte can be >= 0x80)
+ * before a block is reported. */
+#define VBMI_TABLES                                                                                \
+    const __m512i ta0 = _mm512_loadu_si512((const void *)s->tbl[0]);                               \
+    const __m512i tb0 = _mm512_loadu_si512((const void *)(s->tbl[0] + 64));                        \
+    const __m512i ta1 = _mm512_loadu_si512((const void *)s->tbl[1]);                               \
+    const __m512i tb1 = _mm512_loadu_si512((const void *)(s->tbl[1] + 64));                        \
+    const __m512i ta2 = _mm512_loadu_si512((const void *)s->tbl[2]);                               \
+    const __m512i tb2 = _mm512_loadu_si512((const void *)(s->tbl[2] + 64));                        \
+    (void)ta1;                                                                                     \
+    (void)tb1;                                                                                     \
+    (void)ta2;                                                                                     \
+    (void)tb2
+
+#define VBMI_LOOK(q, out)                                                                          \
+    do {                                                                                           \
+        __m512i x0_ = _mm512_permutex2var_epi8(ta0, _mm512_loadu_si512((const void *)(q)), tb0);   \
+        if (M == 1) {                                                                              \
+            (out) = x0_;                                                                           \
+        } else if (M == 2) {                                                                       \
+            (out) = _mm512_and_si512(                                                              \
+                x0_,                                                                               \
+                _mm512_permutex2var_epi8(ta1, _mm512_loadu_si512((const void *)((q) + 1)), tb1));  \
+        } else {                                                                                   \
+            (out) = _mm512_ternarylogic_epi32(                                                     \
+                x0_,                                                                               \
+                _mm512_permutex2var_epi8(ta1, _mm512_loadu_si512((const void *)((q) + 1)), tb1),   \
+                _mm512_permutex2var_epi8(ta2, _mm512_loadu_si512((const void *)((q) + 2)), tb2),   \
+                0x80);                                                                             \
+        }                                                                                          \
+    } while (0)
+
+/* the lanes of r (window bytes at q) with no window byte >= 0x80 */
+__attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline)) static inline __m512i
+vbmi_exact(__m512i r, const uint8_t *q, const unsigned M)
+{
+    __mmask64 hi = _mm512_movepi8_mask(_mm512_loadu_si512((const void *)q));
+    if (M >= 2)
+        hi |= _mm512_movepi8_mask(_mm512_loadu_si512((const void *)(q + 1)));
+    if (M >= 3)
+        hi |= _mm512_movepi8_mask(_mm512_loadu_si512((const void *)(q + 2)));
+    return _mm512_maskz_mov_epi8(~hi, r);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline)) static inline size_t
+find_vbmi_t(const struct cls_litset *s, const uint8_t *p, size_t b, size_t n, struct blk *out,
+            const unsigned M)
+{
+    VBMI_TABLES;
+    for (; b + 64 <= n;) {
+        const uint8_t *q = p + b - (M - 1);
+        __m512i r0, r1;
+        if (b + 128 <= n) {
+            VBMI_LOOK(q, r0);
+            VBMI_LOOK(q + 64, r1);
+            if (__builtin_expect(_mm512_test_epi8_mask(_mm512_or_si512(r0, r1),
+                                                       _mm512_or_si512(r0, r1)) == 0,
+                                 1)) {
+                b += 128;
+                continue;
+            }
+        } else {
+            VBMI_LOOK(q, r0);
+            r1 = _mm512_setzero_si512();
+        }
+        r0 = vbmi_exact(r0, q, M);
+        if (_mm512_test_epi8_mask(r0, r0)) {
+            blk_store_avx512(s, r0, out);
+            return b;
+        }
+        if (b + 128 <= n) {
+            r1 = vbmi_exact(r1, q + 64, M);
+            if (_mm512_test_epi8_mask(r1, r1)) {
+                blk_store_avx512(s, r1, out);
+                return b + 64;
+            }
+            b += 128;
+        } else {
+            b += 64;
+        }
+    }
+    return b;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline)) static inline int
+edge_vbmi_t(const struct cls_litset *s, const uint8_t *p, size_t n, size_t back, ptrdiff_t fb,
+            struct blk *out, const unsigned M)
+{
+    VBMI_TABLES;
+    uint8_t buf[128];
+    edge_copy(buf, sizeof(buf), p, n, back, fb, M);
+    __m512i r;
+    VBMI_LOOK(buf, r);
+    return blk_store_avx512(s, vbmi_exact(r, buf, M), out);
+}
+
+#define VBMI_INSTANCE(M)                                                                           \
+    __attribute__((target("avx512f,avx512bw,avx512vbmi"))) static size_t find_vbmi_##M(            \
+        const struct cls_litset *s, const uint8_t *p, size_t b, size_t n, struct blk *out)         \
+    {                                                                                              \
+        return find_vbmi_t(s, p, b, n, out, M);                                                    \
+    }                                                                                              \
+    __attribute__((target("avx512f,avx512bw,avx512vbmi"))) static int edge_vbmi_##M(               \
+        const struct cls_litset *s, const uint8_t *p, size_t n, size_t back, ptrdiff_t fb,         \
+        struct blk *out)                                                                           \
+    {                                                                                              \
+        return edge_vbmi_t(s, p, n, back, fb, out, M);                                             \
+    }
+
+VBMI_INSTANCE(1)
+VBMI_INSTANCE(2)
+VBMI_INSTANCE(3)
+
+static const struct filt filt_vbmi[3] = {
+    {find_vbmi_1, edge_vbmi_1},
+    {find_vbmi_2, edge_vbmi_2},
+    {find_vbmi_3, edge_vbmi_3},
+};
+
 /* one instance per path, window length and ASCII-ness */
 #define FILT_INSTANCE(path, tgt, M, A)                                                             \
     __attribute__((target(tgt))) static size_t find_##path##_##M##A(                               \
@@ -1319,6 +1452,10 @@ static const struct filt *filt_for(const struct cls_litset *s)
 {
 #if defined(__x86_64__)
     switch (path_now()) {
+    case PATH_VBMI:
+        if (s->ascii)
+            return &filt_vbmi[s->m - 1];
+        return &filt_avx512[s->m - 1][0];
     case PATH_AVX512:
         return &filt_avx512[s->m - 1][s->ascii];
     case PATH_AVX2:

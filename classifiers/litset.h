@@ -40,12 +40,13 @@ struct cls_litset_stats {
 int cls_litset_scan_stats(const struct cls_litset *s, const uint8_t *p, size_t n, size_t back,
                           cls_litset_cb cb, void *ctx, struct cls_litset_stats *st);
 
-/* tests only: 0 = the best path this CPU has (AVX-512BW, else AVX2, else
- * SSSE3, else scalar), 1 = scalar, 2 = at most SSSE3, 3 = at most AVX2.
- * Process-wide; not for production. */
+/* tests only: 0 = the best path this CPU has (AVX-512VBMI for sets whose
+ * filter bytes are ASCII, else AVX-512BW, else AVX2, else SSSE3, else
+ * scalar), 1 = scalar, 2 = at most SSSE3, 3 = at most AVX2, 4 = at most
+ * AVX-512BW. Process-wide; not for production. */
 void cls_litset_force_scalar(int on);
-/* tests only: the path cls_litset_scan takes now: "avx512", "avx2", "ssse3"
- * or "scalar". */
+/* tests only: the path cls_litset_scan takes now: "avx512vbmi", "avx512bw",
+ * "avx2", "ssse3" or "scalar". */
 const char *cls_litset_path(void);
 
 #endif

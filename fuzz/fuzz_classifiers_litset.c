@@ -4,7 +4,7 @@
  * byte (bits 0-4: length - 1, bit 7: caseless) and its bytes; then two
  * bytes seeding the piece lengths; the rest is the text.
  * Properties: the whole-text scan on every path (scalar, SSSE3, AVX2,
- * AVX-512BW) reports exactly the naive occurrences in nondecreasing end
+ * AVX-512BW, AVX-512VBMI) reports exactly the naive occurrences in nondecreasing end
  * order; the text cut into pieces scanned with back = min(maxlen - 1, bytes before)
  * reports the same occurrences. Any difference aborts. */
 #include <stdlib.h>
@@ -112,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     qsort(ref.v, ref.n, sizeof(ref.v[0]), cmp_u64);
 
-    static const int paths[] = {1, 2, 3, 0};
+    static const int paths[] = {1, 2, 3, 4, 0};
     for (size_t pi = 0; pi < SGW_ARRAY_LEN(paths); pi++) {
         cls_litset_force_scalar(paths[pi]);
         /* the text whole, from a heap copy of exactly n bytes (ASan sees

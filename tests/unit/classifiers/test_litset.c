@@ -155,7 +155,7 @@ static int same(struct hits *a, struct hits *b)
 }
 
 static int npaths;
-static int paths[4];
+static int paths[5];
 static unsigned long long total_hits, total_scans;
 
 /* Checks one literal set over one text: whole (back 0 and a random back),
@@ -477,9 +477,10 @@ static void test_errors(void)
 int main(void)
 {
     guard_init();
-    /* every path this CPU has: caps scalar, SSSE3, AVX2, best (AVX-512BW) */
-    static const int caps[] = {1, 2, 3, 0};
-    const char *seen[4];
+    /* every path this CPU has: caps scalar, SSSE3, AVX2, AVX-512BW, best
+       (AVX-512VBMI) */
+    static const int caps[] = {1, 2, 3, 4, 0};
+    const char *seen[5];
     for (size_t i = 0; i < SGW_ARRAY_LEN(caps); i++) {
         cls_litset_force_scalar(caps[i]);
         const char *name = cls_litset_path();
