@@ -467,8 +467,7 @@ int cls_engine_new(const struct cls_config *cfg, struct cls_engine **out, char *
     rc = build_hs(e, cfg, err, errlen);
     if (rc != SGW_OK)
         goto fail;
-    e->simd = cls_simd_select(&e->find_trigger);
-    e->trigger_bits = cls_trigger_bits_select();
+    e->simd = cls_simd_select(&e->trigger_bits);
     *out = e;
     return SGW_OK;
 fail:

@@ -221,8 +221,7 @@ struct cls_engine {
     struct cls_hs_id *ids;  /* indexed by Hyperscan id */
     const char **ctx_words; /* indexed by Hyperscan id: the word of a CLS_HIT_CTX (static) */
     size_t n_ids;
-    size_t (*find_trigger)(const uint8_t *p, size_t n);
-    void (*trigger_bits)(const uint8_t *p, size_t n, uint64_t *out);
+    void (*trigger_bits)(const uint8_t *p, size_t n, uint64_t *out); /* prefilter.c */
     const char *simd;       /* "avx2", "sse2", "scalar" */
 };
 
@@ -250,18 +249,13 @@ struct cls_worker {
     struct cls_gate_memo gm[256];
 };
 
-/* SIMD trigger finders (prefilter.c): index of the first digit or '@' in
- * p[0..n), or n. */
-size_t cls_find_trigger_scalar(const uint8_t *p, size_t n);
-size_t cls_find_trigger_sse2(const uint8_t *p, size_t n);
-size_t cls_find_trigger_avx2(const uint8_t *p, size_t n);
-const char *cls_simd_select(size_t (**fn)(const uint8_t *, size_t));
-/* The same bytes as bits: bit i of out[i / 64] is set when p[i] is a
- * digit or '@'; out has (n + 63) / 64 words, its bits past n are 0. */
+/* The trigger map (prefilter.c): bit i of out[i / 64] is set when p[i] is
+ * an ASCII digit or '@'; out has (n + 63) / 64 words, its bits past n are
+ * 0. cls_simd_select picks the variant the CPU has and names it. */
 void cls_trigger_bits_scalar(const uint8_t *p, size_t n, uint64_t *out);
 void cls_trigger_bits_sse2(const uint8_t *p, size_t n, uint64_t *out);
 void cls_trigger_bits_avx2(const uint8_t *p, size_t n, uint64_t *out);
-void (*cls_trigger_bits_select(void))(const uint8_t *, size_t, uint64_t *);
+const char *cls_simd_select(void (**fn)(const uint8_t *, size_t, uint64_t *));
 
 /* ---- the scanner (scan.c) ---- */
 

@@ -248,39 +248,6 @@ static void test_reuse(struct cls_worker *w)
     free(fresh);
 }
 
-/* The trigger finders agree with the scalar one for every length and
- * position (their tails use overlapping loads that must stay inside the
- * buffer: each buffer is allocated at its exact length for ASan). */
-static void test_find_trigger(void)
-{
-    static const uint8_t fill[] = {'a', '/', ':', 0xb0, '?', ' ', 0xc0, 'Z'};
-    static const uint8_t trig[] = {'0', '9', '@', '5'};
-    int avx2 = 0;
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    avx2 = __builtin_cpu_supports("avx2");
-#endif
-    for (size_t len = 0; len <= 200; len++) {
-        for (size_t pos = 0; pos <= len; pos++) {
-            uint8_t *b = malloc(len ? len : 1);
-            for (size_t k = 0; k < len; k++)
-                b[k] = fill[(k * 7 + len) % sizeof(fill)];
-            if (pos < len)
-                b[pos] = trig[(pos + len) % sizeof(trig)];
-            if (pos + 3 < len)
-                b[pos + 3] = '7'; /* a second trigger after the first */
-            size_t want = cls_find_trigger_scalar(b, len);
-            if (want != (pos < len ? pos : len))
-                FAIL("scalar len %zu pos %zu: %zu", len, pos, want);
-            if (cls_find_trigger_sse2(b, len) != want)
-                FAIL("sse2 len %zu pos %zu: %zu, want %zu", len, pos, cls_find_trigger_sse2(b, len), want);
-            if (avx2 && cls_find_trigger_avx2(b, len) != want)
-                FAIL("avx2 len %zu pos %zu: %zu, want %zu", len, pos, cls_find_trigger_avx2(b, len), want);
-            free(b);
-        }
-    }
-}
-
 /* The trigger bit masks (the scanner's per-batch trigger map) agree with a
  * byte loop for every length up to 300, in every variant; each buffer is
  * allocated at its exact length (ASan) and the words past the last are
@@ -755,7 +722,6 @@ int main(void)
         return 1;
     test_threads(e, w);
     cls_engine_unref(e); /* the worker keeps its own reference */
-    test_find_trigger();
     test_trigger_bits();
     test_types(w);
     test_long_windows(w);
