@@ -14,17 +14,16 @@
  * Build (after a Release build of the library in build/ted-rel):
  *   cmake -S . -B build/ted-rel -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Release
  *   cmake --build build/ted-rel -j2 --target sgw_classifiers
- *   clang -O2 -gdwarf-4 -std=c17 -D_GNU_SOURCE -I. bench/litset_bench.c build/ted-rel/libsgw_classifiers.a \
- *     build/ted-rel/libsgw_common.a $(pkg-config --libs libhs libpcre2-8 zlib libbrotlidec libzstd) \
- *     -lcrypto -lm -lstdc++ -o build/ted-rel/litset_bench
- * Run (the last argument caps litset's path; the best is AVX-512VBMI where
- * the CPU has it):
- *   taskset -c 1 build/ted-rel/litset_bench /tmp/ted/text50.bin [both|hs|lit|stats] [max-bytes|all] \
- *     [best|avx512bw|avx2|ssse3|scalar]
- * Instructions per byte (5 MB head; valgrind hides AVX-512, so this is the AVX2 path):
- *   valgrind --tool=callgrind --toggle-collect=lit_loop build/ted-rel/litset_bench FILE lit 5000000
- *   valgrind --tool=callgrind --toggle-collect=hs_loop  build/ted-rel/litset_bench FILE hs 5000000
- * (the "Collected" Ir divided by the bytes). */
+ *   clang -O2 -gdwarf-4 -std=c17 -D_GNU_SOURCE -I. bench/litset_bench.c
+ * build/ted-rel/libsgw_classifiers.a \
+ *     build/ted-rel/libsgw_common.a $(pkg-config --libs libhs libpcre2-8 zlib libbrotlidec libzstd)
+ * \ -lcrypto -lm -lstdc++ -o build/ted-rel/litset_bench Run (the last argument caps litset's path;
+ * the best is AVX-512VBMI where the CPU has it):
+ *   taskset -c 1 build/ted-rel/litset_bench /tmp/ted/text50.bin [both|hs|lit|stats] [max-bytes|all]
+ * \ [best|avx512bw|avx2|ssse3|scalar] Instructions per byte (5 MB head; valgrind hides AVX-512, so
+ * this is the AVX2 path): valgrind --tool=callgrind --toggle-collect=lit_loop
+ * build/ted-rel/litset_bench FILE lit 5000000 valgrind --tool=callgrind --toggle-collect=hs_loop
+ * build/ted-rel/litset_bench FILE hs 5000000 (the "Collected" Ir divided by the bytes). */
 #include <hs/hs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,10 +76,10 @@ __attribute__((noinline)) void hs_loop(const hs_database_t *db, hs_scratch_t *sc
     }
 }
 
-__attribute__((noinline)) void lit_loop(const struct cls_litset *s, const uint8_t *buf,
-                                        size_t from, size_t n, size_t maxback);
-__attribute__((noinline)) void lit_loop(const struct cls_litset *s, const uint8_t *buf,
-                                        size_t from, size_t n, size_t maxback)
+__attribute__((noinline)) void lit_loop(const struct cls_litset *s, const uint8_t *buf, size_t from,
+                                        size_t n, size_t maxback);
+__attribute__((noinline)) void lit_loop(const struct cls_litset *s, const uint8_t *buf, size_t from,
+                                        size_t n, size_t maxback)
 {
     for (size_t o = from; o < n; o += BLOCK) {
         size_t m = n - o < BLOCK ? n - o : BLOCK;
@@ -99,7 +98,9 @@ static double now(void)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s FILE [both|hs|lit|stats] [max-bytes|all] [best|avx512bw|avx2|ssse3|scalar]\n",
+        fprintf(stderr,
+                "usage: %s FILE [both|hs|lit|stats] [max-bytes|all] "
+                "[best|avx512bw|avx2|ssse3|scalar]\n",
                 argv[0]);
         return 2;
     }
@@ -225,7 +226,8 @@ int main(int argc, char **argv)
                 printf("round %d: hyperscan %.0f MB/s, litset %.0f MB/s\n", r,
                        (double)n / (t1 - t0) / 1e6, (double)n / (t2 - t1) / 1e6);
             }
-            printf("streaming (whole file, from memory): hyperscan block %.0f MB/s  litset: %.0f MB/s  ratio %.2fx  hits %llu / %llu\n",
+            printf("streaming (whole file, from memory): hyperscan block %.0f MB/s  litset: %.0f "
+                   "MB/s  ratio %.2fx  hits %llu / %llu\n",
                    (double)n / best_hs / 1e6, (double)n / best_lit / 1e6, best_hs / best_lit, h1,
                    h2);
             /* the scanner's case: text scanned right after it was decoded,

@@ -179,17 +179,18 @@ static inline unsigned lasth(uint8_t a, uint8_t b)
  * the scanner sees): bytes per 100,000 (ASCII; at least 1), and for each
  * letter (either case) the following letter per 1,000 (at least 1). */
 static const uint16_t uni_pcm[128] = {
-    286, 1, 1, 1, 1, 1, 1, 1, 1, 1, 287, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    21138, 1, 1, 61, 1, 81, 1, 25, 1, 1, 1, 4, 287, 105, 1271, 129,
-    339, 389, 396, 197, 185, 164, 152, 163, 148, 209, 16, 2, 1, 6, 1, 287,
-    2, 207, 70, 73, 41, 48, 66, 30, 95, 275, 14, 20, 46, 67, 36, 152,
-    45, 12, 35, 101, 313, 26, 16, 117, 9, 68, 8, 1, 2, 1, 1, 8,
-    1, 5952, 894, 1411, 2694, 9514, 2300, 905, 5878, 3703, 51, 557, 2389, 1608, 4431, 6664,
-    1028, 58, 3913, 3606, 7680, 2154, 666, 2034, 60, 1493, 27, 1, 1, 1, 1, 1,
+    286,   1,    1,    1,    1,    1,    1,    1,    1,    1,    287, 1,   1,    1,    1,    1,
+    1,     1,    1,    1,    1,    1,    1,    1,    1,    1,    1,   1,   1,    1,    1,    1,
+    21138, 1,    1,    61,   1,    81,   1,    25,   1,    1,    1,   4,   287,  105,  1271, 129,
+    339,   389,  396,  197,  185,  164,  152,  163,  148,  209,  16,  2,   1,    6,    1,    287,
+    2,     207,  70,   73,   41,   48,   66,   30,   95,   275,  14,  20,  46,   67,   36,   152,
+    45,    12,   35,   101,  313,  26,   16,   117,  9,    68,   8,   1,   2,    1,    1,    8,
+    1,     5952, 894,  1411, 2694, 9514, 2300, 905,  5878, 3703, 51,  557, 2389, 1608, 4431, 6664,
+    1028,  58,   3913, 3606, 7680, 2154, 666,  2034, 60,   1493, 27,  1,   1,    1,    1,    1,
 };
 static const uint16_t next_pm[26][26] = {
-    {1, 16, 43, 43, 1, 6, 12, 1, 37, 1, 14, 53, 23, 239, 1, 9, 1, 103, 106, 117, 9, 27, 5, 1, 37, 1},
+    {1,   16, 43, 43, 1,   6,   12,  1, 37, 1, 14, 53, 23,
+     239, 1,  9,  1,  103, 106, 117, 9, 27, 5, 1,  37, 1},
     {57, 1, 1, 1, 375, 1, 2, 1, 36, 10, 1, 64, 1, 1, 160, 1, 1, 18, 1, 1, 130, 1, 1, 1, 110, 1},
     {157, 1, 9, 1, 154, 1, 1, 202, 41, 1, 60, 33, 7, 1, 182, 1, 1, 24, 1, 75, 27, 1, 1, 1, 11, 1},
     {26, 1, 1, 8, 75, 1, 1, 1, 33, 1, 1, 1, 1, 1, 70, 3, 1, 25, 1, 1, 15, 1, 1, 1, 16, 1},
@@ -214,7 +215,8 @@ static const uint16_t next_pm[26][26] = {
     {208, 1, 1, 1, 139, 1, 1, 175, 118, 1, 1, 1, 1, 30, 132, 1, 1, 25, 1, 1, 1, 1, 1, 1, 1, 1},
     {228, 21, 8, 7, 7, 7, 8, 7, 8, 7, 7, 8, 7, 7, 22, 7, 7, 7, 7, 220, 7, 22, 6, 8, 6, 7},
     {1, 1, 1, 1, 36, 1, 1, 1, 1, 1, 1, 5, 1, 1, 267, 1, 1, 1, 44, 5, 1, 1, 1, 1, 1, 1},
-    {44, 15, 13, 15, 502, 15, 15, 14, 41, 13, 14, 13, 14, 14, 14, 14, 13, 16, 15, 14, 14, 14, 14, 14, 13, 14},
+    {44, 15, 13, 15, 502, 15, 15, 14, 41, 13, 14, 13, 14,
+     14, 14, 14, 13, 16,  15, 14, 14, 14, 14, 14, 13, 14},
 };
 
 /* the model's probability of byte c at one position (both cases when cl) */
@@ -404,8 +406,8 @@ static unsigned choose_d(const struct cls_litset_lit *lits, size_t n, unsigned m
                 for (unsigned x = 0; x <= nd; x++) {
                     unsigned dd = x < nd ? dv[x] : d;
                     if (dd + m <= lits[i].len) {
-                        double pw = p_window(lits[i].bytes + lits[i].len - m - dd, m,
-                                             lits[i].caseless);
+                        double pw =
+                            p_window(lits[i].bytes + lits[i].len - m - dd, m, lits[i].caseless);
                         if (pw < best)
                             best = pw;
                     }
@@ -502,7 +504,8 @@ static void assign(const struct cls_litset_lit *lits, size_t n, unsigned m, cons
             int from = bof[i];
             /* the source bucket without i; the others are as they are */
             buckets_of(rest, n, wins, lab, bof, (int)i);
-            double bestc = cost[from] - bucket_cost(m, rest[from].lo, rest[from].hi, rest[from].nlits);
+            double bestc =
+                cost[from] - bucket_cost(m, rest[from].lo, rest[from].hi, rest[from].nlits);
             int bb = from;
             for (int b = 0; b < NBUCKET; b++) {
                 if (b == from || dv[lab[b]] + m > lits[i].len)
@@ -697,7 +700,7 @@ static inline int check_fast(const struct cls_litset *s, size_t i, const uint8_t
     if (((x | W->fold) & W->care) != W->val)
         return 0;
     if (W->nw > 1 && !(e + back >= (size_t)W->nw * 8 ? lit_rest(&s->lits[i], p, e)
-                                                       : lit_slow(&s->lits[i], p, e, back)))
+                                                     : lit_slow(&s->lits[i], p, e, back)))
         return 0;
     return 1;
 }
@@ -778,8 +781,8 @@ static inline unsigned filt1(const struct cls_litset *s, const uint8_t *q)
 struct filt {
     size_t (*find)(const struct cls_litset *s, const uint8_t *p, size_t b, size_t n,
                    struct blk *out);
-    int (*edge)(const struct cls_litset *s, const uint8_t *p, size_t n, size_t back,
-                ptrdiff_t fb, struct blk *out);
+    int (*edge)(const struct cls_litset *s, const uint8_t *p, size_t n, size_t back, ptrdiff_t fb,
+                struct blk *out);
 };
 
 /* Copies the window bytes for filter ends fb + 1 .. fb + 64 into buf
@@ -816,9 +819,9 @@ static int blk_lanes(const struct cls_litset *s, struct blk *o)
  * 64) whose candidates come from prev (filter ends b - 63 .. b) and cur
  * (b + 1 .. b + 64), either NULL when it has none: in end order, each end's
  * buckets from the block its filter end lies in. */
-static int emit(const struct cls_litset *s, const uint8_t *p, size_t back, size_t b,
-                const struct blk *prev, const struct blk *cur, size_t lim, cls_litset_cb cb,
-                void *ctx, struct cls_litset_stats *st)
+__attribute__((always_inline)) static inline int
+emit(const struct cls_litset *s, const uint8_t *p, size_t back, size_t b, const struct blk *prev,
+     const struct blk *cur, size_t lim, cls_litset_cb cb, void *ctx, struct cls_litset_stats *st)
 {
     /* per d class (MAXD = 3, unrolled): the ends with a bucket of that d */
     const unsigned nd = s->nd;
@@ -1019,23 +1022,23 @@ static const struct filt filt_scalar = {find_scalar, edge_scalar};
         __m256i r_ = TEDDY_NIB(_mm256_loadu_si256((const __m256i *)(const void *)(q)), lo0, hi0);  \
         if (M >= 2)                                                                                \
             r_ = _mm256_and_si256(                                                                 \
-                r_,                                                                                \
-                TEDDY_NIB(_mm256_loadu_si256((const __m256i *)(const void *)((q) + 1)), lo1, hi1)); \
+                r_, TEDDY_NIB(_mm256_loadu_si256((const __m256i *)(const void *)((q) + 1)), lo1,   \
+                              hi1));                                                               \
         if (M >= 3)                                                                                \
             r_ = _mm256_and_si256(                                                                 \
-                r_,                                                                                \
-                TEDDY_NIB(_mm256_loadu_si256((const __m256i *)(const void *)((q) + 2)), lo2, hi2)); \
+                r_, TEDDY_NIB(_mm256_loadu_si256((const __m256i *)(const void *)((q) + 2)), lo2,   \
+                              hi2));                                                               \
         (out) = r_;                                                                                \
     } while (0)
 
 #define TEDDY_TABLES256                                                                            \
     const __m256i m0f = _mm256_set1_epi8(0x0f);                                                    \
-    const __m256i lo0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->lo[0]));  \
-    const __m256i hi0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->hi[0]));  \
-    const __m256i lo1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->lo[1]));  \
-    const __m256i hi1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->hi[1]));  \
-    const __m256i lo2 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->lo[2]));  \
-    const __m256i hi2 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->hi[2]));  \
+    const __m256i lo0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->lo[0]));   \
+    const __m256i hi0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->hi[0]));   \
+    const __m256i lo1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->lo[1]));   \
+    const __m256i hi1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->hi[1]));   \
+    const __m256i lo2 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->lo[2]));   \
+    const __m256i hi2 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s->hi[2]));   \
     (void)m0f;                                                                                     \
     (void)lo1;                                                                                     \
     (void)hi1;                                                                                     \
@@ -1052,8 +1055,10 @@ blk_store_avx2(const struct cls_litset *s, __m256i r0, __m256i r1, struct blk *o
     uint64_t any = 0;
     for (unsigned x = 0; x < s->nd; x++) {
         const __m256i dm = _mm256_set1_epi8((char)s->dmask[x]);
-        uint64_t a = (uint32_t)~_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(r0, dm), z));
-        uint64_t c = (uint32_t)~_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(r1, dm), z));
+        uint64_t a =
+            (uint32_t)~_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(r0, dm), z));
+        uint64_t c =
+            (uint32_t)~_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(r1, dm), z));
         o->dl[x] = a | c << 32;
         any |= o->dl[x];
     }
@@ -1103,12 +1108,12 @@ edge_avx2_t(const struct cls_litset *s, const uint8_t *p, size_t n, size_t back,
         __m128i r_ = TEDDY_NIB16(_mm_loadu_si128((const __m128i *)(const void *)(q)), lo0, hi0);   \
         if (M >= 2)                                                                                \
             r_ = _mm_and_si128(                                                                    \
-                r_, TEDDY_NIB16(_mm_loadu_si128((const __m128i *)(const void *)((q) + 1)), lo1,    \
-                                hi1));                                                             \
+                r_,                                                                                \
+                TEDDY_NIB16(_mm_loadu_si128((const __m128i *)(const void *)((q) + 1)), lo1, hi1)); \
         if (M >= 3)                                                                                \
             r_ = _mm_and_si128(                                                                    \
-                r_, TEDDY_NIB16(_mm_loadu_si128((const __m128i *)(const void *)((q) + 2)), lo2,    \
-                                hi2));                                                             \
+                r_,                                                                                \
+                TEDDY_NIB16(_mm_loadu_si128((const __m128i *)(const void *)((q) + 2)), lo2, hi2)); \
         (out) = r_;                                                                                \
     } while (0)
 
@@ -1239,9 +1244,8 @@ find_avx512_t(const struct cls_litset *s, const uint8_t *p, size_t b, size_t n, 
         __m512i r0, r1;
         TEDDY64(q, r0);
         TEDDY64(q + 64, r1);
-        if (__builtin_expect(_mm512_test_epi8_mask(_mm512_or_si512(r0, r1),
-                                                   _mm512_or_si512(r0, r1)) == 0,
-                             1))
+        if (__builtin_expect(
+                _mm512_test_epi8_mask(_mm512_or_si512(r0, r1), _mm512_or_si512(r0, r1)) == 0, 1))
             continue;
         if (_mm512_test_epi8_mask(r0, r0)) {
             blk_store_avx512(s, r0, out);
@@ -1333,9 +1337,9 @@ find_vbmi_t(const struct cls_litset *s, const uint8_t *p, size_t b, size_t n, st
         if (b + 128 <= n) {
             VBMI_LOOK(q, r0);
             VBMI_LOOK(q + 64, r1);
-            if (__builtin_expect(_mm512_test_epi8_mask(_mm512_or_si512(r0, r1),
-                                                       _mm512_or_si512(r0, r1)) == 0,
-                                 1)) {
+            if (__builtin_expect(
+                    _mm512_test_epi8_mask(_mm512_or_si512(r0, r1), _mm512_or_si512(r0, r1)) == 0,
+                    1)) {
                 b += 128;
                 continue;
             }

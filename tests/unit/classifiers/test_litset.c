@@ -379,7 +379,7 @@ static void test_random_sets(void)
         /* a small alphabet makes occurrences (and near misses) common:
            letters of both cases, their neighbours across the case bit
            ('@', '[', '`', '{'), 0x00, 0xff, digits */
-        static const uint8_t pool[] = {'a', 'A', 'b', 'B', 'z', 'Z', '@', '[', '`', '{',
+        static const uint8_t pool[] = {'a',  'A',  'b', 'B', 'z', 'Z',  '@',  '[', '`', '{',
                                        0x00, 0xff, '0', '-', ' ', 0xc1, 0xe1, 'q', 'Q', 0x80};
         nalpha = 2 + below(round % 3 == 0 ? 18 : 6);
         for (size_t i = 0; i < nalpha; i++)
