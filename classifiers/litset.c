@@ -30,9 +30,12 @@
  * literal among a few shared d values, then buckets placed to minimise the
  * estimated candidate rate (greedy, then single moves while they help).
  *
- * All paths (scalar, SSSE3, AVX2) fill the same 64-end filter blocks from
- * the same tables and share the driver and the verifier, so they report the
- * same occurrences in the same order. */
+ * Paths, chosen at run time: AVX-512VBMI (one vpermi2b per window byte
+ * looks it up in a 128-entry table; sets whose window bytes are ASCII),
+ * AVX-512BW, AVX2, SSSE3 (nibble pshufbs) and scalar (the same tables per
+ * byte; the only path off x86-64). All fill the same 64-end filter blocks
+ * and share the driver and the verifier, so they report the same
+ * occurrences in the same order. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -1065,22 +1068,42 @@ blk_store_avx2(const struct cls_litset *s, __m256i r0, __m256i r1, struct blk *o
     return any != 0;
 }
 
-/* The hot loop: no call inside, so the tables stay in registers. */
+/* The hot loop: no call inside, so the tables stay in registers; 128 ends
+ * per branch. */
 __attribute__((target("avx2"), always_inline)) static inline size_t
 find_avx2_t(const struct cls_litset *s, const uint8_t *p, size_t b, size_t n, struct blk *out,
             const unsigned M, const int ASCII)
 {
     TEDDY_TABLES256;
-    for (; b + 64 <= n; b += 64) {
+    for (; b + 128 <= n; b += 128) {
+        const uint8_t *q = p + b - (M - 1);
+        __m256i r0, r1, r2, r3;
+        TEDDY32(q, r0);
+        TEDDY32(q + 32, r1);
+        TEDDY32(q + 64, r2);
+        TEDDY32(q + 96, r3);
+        __m256i any = _mm256_or_si256(_mm256_or_si256(r0, r1), _mm256_or_si256(r2, r3));
+        if (__builtin_expect(_mm256_testz_si256(any, any), 1))
+            continue;
+        any = _mm256_or_si256(r0, r1);
+        if (!_mm256_testz_si256(any, any)) {
+            blk_store_avx2(s, r0, r1, out);
+            return b;
+        }
+        blk_store_avx2(s, r2, r3, out);
+        return b + 64;
+    }
+    if (b + 64 <= n) {
         const uint8_t *q = p + b - (M - 1);
         __m256i r0, r1;
         TEDDY32(q, r0);
         TEDDY32(q + 32, r1);
         __m256i any = _mm256_or_si256(r0, r1);
-        if (__builtin_expect(_mm256_testz_si256(any, any), 1))
-            continue;
-        blk_store_avx2(s, r0, r1, out);
-        return b;
+        if (!_mm256_testz_si256(any, any)) {
+            blk_store_avx2(s, r0, r1, out);
+            return b;
+        }
+        b += 64;
     }
     return b;
 }
