@@ -3,6 +3,10 @@
 #include "proxy/tx.h"
 
 #include <errno.h>
+#include <sys/ioctl.h>
+#if defined(__linux__)
+#include <linux/sockios.h>
+#endif
 
 #include <event2/bufferevent_ssl.h>
 #include <event2/bufferevent_struct.h>
@@ -305,6 +309,18 @@ static int bev_write(struct bufferevent *bev)
     size_t low = 0;
     bufferevent_getwatermark(bev, EV_WRITE, &low, NULL);
     return left <= low;
+}
+
+uint64_t px_tx_taken(const struct px_tx *tx)
+{
+    uint64_t w = tx->written;
+#if defined(SIOCOUTQ)
+    evutil_socket_t fd = tx->attached && tx->bev ? bufferevent_getfd(tx->bev) : -1;
+    int queued = 0;
+    if (fd >= 0 && ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0 && (uint64_t)queued <= w)
+        w -= (uint64_t)queued;
+#endif
+    return w;
 }
 
 int px_tx_write(struct px_tx *tx, struct bufferevent *bev)

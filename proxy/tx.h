@@ -90,4 +90,12 @@ void px_tx_set_low(struct px_tx *tx, struct bufferevent *bev, size_t low);
  * 0. Works on bare bufferevents too (tx NULL or not attached). */
 int px_tx_write(struct px_tx *tx, struct bufferevent *bev);
 
+/* The bytes of the output the peer has taken so far: those written to the
+ * socket less those its send queue still holds (Linux SIOCOUTQ; elsewhere,
+ * or when that cannot be read, the bytes written). A reader slower than the
+ * kernel's send buffer per timeout takes bytes without the gateway writing
+ * any: the response timers look here before they call a client stalled.
+ * One system call: for timers, not per write. */
+uint64_t px_tx_taken(const struct px_tx *tx);
+
 #endif

@@ -176,34 +176,34 @@ def t_connect_with_early_bytes(gw, up, tmp):
     eq(md5(rs[0].body), pattern_md5(1000000), "tunneled body md5")
 
 
-def small_rcvbuf_conn(port):
+def small_rcvbuf_conn(port, rcvbuf=8192):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.settimeout(10)
     s.connect(("127.0.0.1", port))
     return s
 
 
-def t_slow_steady_reader(gw, up, tmp):
-    n = 3 * 1024 * 1024
-    s = small_rcvbuf_conn(gw.port)
+def t_slow_steady_reader(gw, up, tmp, n=3 * 1024 * 1024, pause=0.03, chunk=16384, rcvbuf=8192):
+    s = small_rcvbuf_conn(gw.port, rcvbuf)
     with s:
         s.sendall(b"GET http://%s:%d/bytes?n=%d HTTP/1.1\r\nHost: %s:%d\r\nConnection: close"
                   b"\r\n\r\n" % (UP.encode(), up.port, n, UP.encode(), up.port))
         got = bytearray()
         t0 = time.monotonic()
-        # ~0.5 MiB/s: about six idle timeouts to take it all, never a second
-        # without reading
+        # ~0.5 MiB/s by default: about six idle timeouts to take it all,
+        # never a second without reading
         while time.monotonic() - t0 < 40:
             s.settimeout(5)
             try:
-                b = s.recv(16384)
+                b = s.recv(chunk)
             except socket.timeout:
                 break
             if not b:
                 break
             got += b
-            time.sleep(0.03)
+            time.sleep(pause)
         took = time.monotonic() - t0
     rs = parse_responses(bytes(got))
     eq(len(rs), 1, "responses")
@@ -294,6 +294,12 @@ def main():
                         ("slow steady reader past several idle timeouts", t_slow_steady_reader),
                         ("a reader that stops is cut by the stall timer", t_stopped_reader_cut)]:
                     r.run(name, fn, gw, up, tmp)
+                # the system's receive buffer lets the gateway's send buffer grow
+                # to megabytes: the socket is reported writable again only
+                # after more than a timeout's reading, so its progress shows
+                # in the send queue (px_tx_taken)
+                r.run("slow steady reader (~1.25 MiB/s) with the system's receive buffer",
+                      t_slow_steady_reader, gw, up, tmp, 8 * 1024 * 1024, 0.05, 65536, 0)
             r.run("SIGTERM with a response queued to a non-reader", t_sigterm_queued, tmp, up)
     except Exception as e:  # noqa: BLE001
         r.fail("setup", e)
