@@ -172,10 +172,8 @@ static void conn_kick(struct px_conn *c)
 void px_conn_timer(struct px_conn *c, enum px_conn_timer mode, int ms)
 {
     c->tmode = mode;
-    if (mode == PX_TM_RESP) {
-        c->resp_mark = c->tx.written;
-        c->resp_probed = 0;
-    }
+    if (mode == PX_TM_RESP)
+        px_progress_mark(&c->prog, &c->tx);
     px_deadline_set(&c->tdl, mode == PX_TM_NONE ? 0 : ms);
 }
 
@@ -1856,26 +1854,11 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     struct px_conn *c = arg;
     if (!px_deadline_due(&c->tdl) || c->dead)
         return;
-    /* A client that reads, however slowly, has not stalled the response:
-     * bytes written to it since the deadline was set give it another
-     * idle-timeout (progress counts, not reaching the low-water mark), and
-     * so do bytes it took from the socket's send queue meanwhile (px_tx_taken:
-     * a reader slower than the send buffer per timeout). Without a sample
-     * from before, one is taken and looked at again a timeout later: a
-     * client that takes nothing is cut after one to two timeouts. */
-    if (c->tmode == PX_TM_RESP && c->tx.attached) {
-        const int idle = conn_cfg(c)->idle_timeout_ms;
-        if (c->tx.written != c->resp_mark) {
-            px_conn_timer(c, PX_TM_RESP, idle);
-            return;
-        }
-        const uint64_t taken = px_tx_taken(&c->tx);
-        if (!c->resp_probed || taken != c->resp_taken) {
-            px_conn_timer(c, PX_TM_RESP, idle);
-            c->resp_probed = 1;
-            c->resp_taken = taken;
-            return;
-        }
+    /* A client that reads, however slowly, has not stalled the response
+     * (progress counts, not reaching the low-water mark; px_progress). */
+    if (c->tmode == PX_TM_RESP && c->tx.attached && px_progress_check(&c->prog, &c->tx)) {
+        px_deadline_set(&c->tdl, conn_cfg(c)->idle_timeout_ms);
+        return;
     }
     struct px_req *r = c->req;
     enum px_conn_timer m = c->tmode;

@@ -1113,24 +1113,13 @@ static void stream_timer_cb(evutil_socket_t fd, short what, void *arg)
     struct px_conn *c = r->conn;
     /* A response waiting only for the connection's output (its own window
      * open, or its upstream paused by us because that output is full) while
-     * the client reads, however slowly, has not stalled: bytes written, or
-     * taken from the socket's send queue, since the deadline (probed as
-     * timer_cb in conn.c does). */
+     * the client reads, however slowly, has not stalled (px_progress). */
     if (!c->dead && r->d_tmode == PX_TM_RESP && c->tx.attached &&
         (r->d_blocked || (r->d_out && evbuffer_get_length(r->d_out) > 0 &&
-                          nghttp2_session_get_stream_remote_window_size(c->h2d->s, r->d_sid) > 0))) {
-        const int idle = h2d_rt(c)->cfg->idle_timeout_ms;
-        if (c->tx.written != r->d_mark) {
-            px_h2d_timer_set(r, PX_TM_RESP, idle);
-            return;
-        }
-        const uint64_t taken = px_tx_taken(&c->tx);
-        if (!r->d_probed || taken != r->d_taken) {
-            px_h2d_timer_set(r, PX_TM_RESP, idle);
-            r->d_probed = 1;
-            r->d_taken = taken;
-            return;
-        }
+                          nghttp2_session_get_stream_remote_window_size(c->h2d->s, r->d_sid) > 0)) &&
+        px_progress_check(&r->d_prog, &c->tx)) {
+        px_deadline_set(&r->d_dl, h2d_rt(c)->cfg->idle_timeout_ms);
+        return;
     }
     int mode = r->d_tmode;
     r->d_tmode = PX_TM_NONE;
@@ -1149,10 +1138,8 @@ static void stream_timer_cb(evutil_socket_t fd, short what, void *arg)
 void px_h2d_timer_set(struct px_req *r, int mode, int ms)
 {
     r->d_tmode = mode;
-    if (mode == PX_TM_RESP) {
-        r->d_mark = r->conn->tx.written;
-        r->d_probed = 0;
-    }
+    if (mode == PX_TM_RESP)
+        px_progress_mark(&r->d_prog, &r->conn->tx);
     if (mode == PX_TM_NONE || ms <= 0) {
         if (r->d_timer_on)
             px_deadline_cancel(&r->d_dl);

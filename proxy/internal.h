@@ -205,9 +205,7 @@ struct px_req {
     int d_timer_on;               /* d_timer is assigned */
     struct px_deadline d_dl;      /* when d_timer means d_tmode (once d_timer_on) */
     int d_tmode;                  /* enum px_conn_timer */
-    uint64_t d_mark;              /* the connection's tx.written when PX_TM_RESP was set */
-    uint64_t d_taken;             /* px_tx_taken at the last probe (d_probed) */
-    int d_probed;                 /* d_taken is a sample taken since the deadline was set */
+    struct px_progress d_prog;    /* the client's progress since PX_TM_RESP was set (conn's tx) */
     int d_in_end;                 /* END_STREAM received: d_in holds the rest of the body */
     int d_out_eof;                /* response complete: EOF after d_out */
     int d_deferred;               /* data provider returned DEFERRED */
@@ -256,9 +254,7 @@ struct px_conn {
     struct event *timer;          /* the one timer of the connection, see tmode */
     struct px_deadline tdl;       /* when it means tmode (set through px_conn_timer) */
     enum px_conn_timer tmode;
-    uint64_t resp_mark;           /* tx.written when the PX_TM_RESP deadline was set */
-    uint64_t resp_taken;          /* px_tx_taken at the last probe (resp_probed) */
-    int resp_probed;              /* resp_taken is a sample taken since the deadline was set */
+    struct px_progress prog;      /* the client's progress since the PX_TM_RESP deadline was set */
     int in_req;                   /* req is live */
     unsigned n_req;
     struct px_req *req;           /* owned; only while a request is active (see req_take) */

@@ -323,6 +323,20 @@ uint64_t px_tx_taken(const struct px_tx *tx)
     return w;
 }
 
+int px_progress_check(struct px_progress *p, const struct px_tx *tx)
+{
+    if (tx->written != p->mark) {
+        px_progress_mark(p, tx);
+        return 1;
+    }
+    const uint64_t taken = px_tx_taken(tx);
+    if (p->sampled && taken == p->taken)
+        return 0;
+    p->sampled = 1;
+    p->taken = taken;
+    return 1;
+}
+
 int px_tx_write(struct px_tx *tx, struct bufferevent *bev)
 {
     if (!tx || !tx->attached)

@@ -92,10 +92,32 @@ int px_tx_write(struct px_tx *tx, struct bufferevent *bev);
 
 /* The bytes of the output the peer has taken so far: those written to the
  * socket less those its send queue still holds (Linux SIOCOUTQ; elsewhere,
- * or when that cannot be read, the bytes written). A reader slower than the
- * kernel's send buffer per timeout takes bytes without the gateway writing
- * any: the response timers look here before they call a client stalled.
- * One system call: for timers, not per write. */
+ * or when that cannot be read, the bytes written). One system call: for
+ * timers, not per write. */
 uint64_t px_tx_taken(const struct px_tx *tx);
+
+/* Has a client taken any of its response since a deadline was set? Bytes
+ * written to it count, and so do bytes it took from the socket's send queue
+ * (px_tx_taken): a reader slower than the kernel's send buffer per timeout
+ * takes bytes for longer than a timeout without the gateway writing any,
+ * since the socket is reported writable again only once much of that
+ * buffer has drained. px_progress_mark when the deadline is set;
+ * px_progress_check when it is due: 1 (extend it by a timeout) when bytes
+ * were written since, or when the send queue is sampled for the first time
+ * since the mark or has drained since the last sample; 0 (stalled) when
+ * not. A client that takes nothing is cut after one to two timeouts. */
+struct px_progress {
+    uint64_t mark;   /* tx written at the mark (or the last check that saw writes) */
+    uint64_t taken;  /* px_tx_taken at the last sample */
+    int sampled;     /* taken holds a sample taken since the mark */
+};
+
+static inline void px_progress_mark(struct px_progress *p, const struct px_tx *tx)
+{
+    p->mark = tx->written;
+    p->sampled = 0;
+}
+
+int px_progress_check(struct px_progress *p, const struct px_tx *tx);
 
 #endif
