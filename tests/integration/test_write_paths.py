@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sgw import (Gateway, Runner, TempDir, Upstream, check, eq, md5,  # noqa: E402
-                 parse_responses, pattern_bytes, pattern_md5, policy)
+                 parse_responses, pattern_bytes, pattern_chunk, pattern_md5, policy)
 
 UP = "up.test.example"
 IDLE_MS = 1000
@@ -122,10 +122,14 @@ def t_expect_continue(gw, up, tmp):
 
 def t_keepalive_big_posts(gw, up, tmp):
     host = b"%s:%d" % (UP.encode(), up.port)
+    # bodies made first: building 5 MiB between two requests took longer
+    # than the 1 s idle timeout on a loaded machine (the gateway then rightly
+    # closed the idle keep-alive connection)
+    bodies = [pattern_chunk(i, n) for i, n in enumerate([3 * 1024 * 1024 + 1, 1, 5 * 1024 * 1024 + 77])]
     with socket.create_connection(("127.0.0.1", gw.port), timeout=10) as s:
         buf = bytearray()
-        for i, n in enumerate([3 * 1024 * 1024 + 1, 1, 5 * 1024 * 1024 + 77]):
-            body = pattern_bytes(n, offset=i)
+        for i, body in enumerate(bodies):
+            n = len(body)
             s.sendall(b"POST http://%s/echo/k HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n"
                       % (host, host, n) + body)
             deadline = time.monotonic() + 20
