@@ -1619,6 +1619,29 @@ void px_req_stream_tunnel_done(struct px_req *r, const char *why)
     req_cleanup(r);
 }
 
+/* The body's stall timer is due (PX_TM_BODY). While the upstream does not
+ * take the body, the gateway stops reading the client (backpressure), so a
+ * stall then is the upstream's: the deadline is extended while the upstream
+ * takes bytes (px_up_body_taken moved since the last look) and the request
+ * fails with 504 when it took none for a timeout; an upstream that reads
+ * nothing is cut after one to two timeouts. 0 when the stall is the
+ * client's (the caller answers 408). */
+static int body_stall_upstream(struct px_req *r)
+{
+    struct px_upconn *u = r->up;
+    if (r->state != PX_RS_FORWARD || !u || u->dead || !u->bev || r->up_waiting || !px_up_body_congested(r))
+        return 0;
+    const uint64_t taken = px_up_body_taken(r);
+    if (taken != r->up_taken) {
+        r->up_taken = taken;
+        req_timer_set(r, PX_TM_BODY, conn_cfg(r->conn)->idle_timeout_ms);
+        return 1;
+    }
+    px_up_detach(r);
+    req_fail(r, 504, "upstream timeout", "upstream stopped reading the request body");
+    return 1;
+}
+
 /* A request timer fired (HTTP/2 streams; HTTP/1.1 goes through timer_cb). */
 void px_req_timeout(struct px_req *r, int mode)
 {
@@ -1626,7 +1649,8 @@ void px_req_timeout(struct px_req *r, int mode)
         return;
     switch ((enum px_conn_timer)mode) {
     case PX_TM_BODY:
-        req_fail(r, 408, "request timeout", "request body stalled");
+        if (!body_stall_upstream(r))
+            req_fail(r, 408, "request timeout", "request body stalled");
         break;
     case PX_TM_UPSTREAM:
         px_up_detach(r);
@@ -1888,10 +1912,10 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         req_fail(r, 408, "request timeout", "request head not received in time");
         break;
     case PX_TM_BODY:
-        if (c->in_req)
-            req_fail(r, 408, "request timeout", "request body stalled");
-        else
+        if (!c->in_req)
             px_conn_close(c);
+        else if (!body_stall_upstream(r))
+            req_fail(r, 408, "request timeout", "request body stalled");
         break;
     case PX_TM_UPSTREAM:
         if (c->in_req) {

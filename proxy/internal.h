@@ -206,6 +206,7 @@ struct px_req {
     struct px_deadline d_dl;      /* when d_timer means d_tmode (once d_timer_on) */
     int d_tmode;                  /* enum px_conn_timer */
     struct px_progress d_prog;    /* the client's progress since PX_TM_RESP was set (conn's tx) */
+    uint64_t up_taken;            /* px_up_body_taken when PX_TM_BODY last found the upstream behind */
     int d_in_end;                 /* END_STREAM received: d_in holds the rest of the body */
     int d_out_eof;                /* response complete: EOF after d_out */
     int d_deferred;               /* data provider returned DEFERRED */
@@ -472,6 +473,7 @@ int px_up_body(struct px_req *r, const char *data, size_t len);
 int px_up_body_buf(struct px_req *r, struct evbuffer *src, size_t len);
 void px_up_body_end(struct px_req *r);
 int px_up_body_congested(const struct px_req *r);
+uint64_t px_up_body_taken(const struct px_req *r);
 void px_up_resume(struct px_req *r);             /* client drained: read response again */
 void px_up_flush(struct px_req *r);              /* write queued h1 request bytes now */
 void px_up_close(struct px_upconn *u);

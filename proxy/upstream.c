@@ -876,6 +876,20 @@ int px_up_body_congested(const struct px_req *r)
     return evbuffer_get_length(bufferevent_get_output(u->bev)) >= PX_HIGH_WM;
 }
 
+/* A counter that grows while the upstream takes the request body: on
+ * HTTP/1.1 the bytes that left the socket's send queue (px_tx_taken); on
+ * h2 the body bytes nghttp2 framed, which it does only as the upstream
+ * opens its flow-control window. For the body's stall timer. */
+uint64_t px_up_body_taken(const struct px_req *r)
+{
+    const struct px_upconn *u = r->up;
+    if (!u || u->dead || !u->bev)
+        return 0;
+    if (u->h2)
+        return r->body_sent - (r->h2_body ? evbuffer_get_length(r->h2_body) : 0);
+    return px_tx_taken(&u->tx);
+}
+
 void px_up_resume(struct px_req *r)
 {
     struct px_upconn *u = r->up;
