@@ -9,20 +9,24 @@ stall timer must blame the right side:
   "upstream stopped reading the request body", not 408 "request body
   stalled" (which says the client stalled), after one to two timeouts;
 - a client that stops sending its body is still the client's: 408.
-Over HTTP/1.1 and over h2c (prior knowledge) from the client."""
+Over HTTP/1.1 and over h2c (prior knowledge) from the client, to an HTTP/1.1
+origin; and to an h2 origin over TLS (python3-h2) that takes the body as
+slowly by opening its flow-control window, or never opens it."""
 
 import hashlib
 import os
 import socket
+import ssl
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sgw import (Gateway, Runner, TempDir, check, eq, need_h2,  # noqa: E402
+from sgw import (CA, Gateway, Runner, TempDir, check, eq, need_h2,  # noqa: E402
                  pattern_chunk, policy)
 
 UP = "up.test.example"
+H2UP = "h2.test.example"
 IDLE_MS = 1000
 
 
@@ -109,13 +113,118 @@ class BodyUpstream:
         self.sock.close()
 
 
-def head_for(port, n):
-    return (b"POST http://%s:%d/upload HTTP/1.1\r\nHost: %s:%d\r\nContent-Length: %d\r\n"
+class H2BodyUpstream:
+    """An h2 origin over TLS (ALPN h2) that takes request bodies through its
+    flow-control window: at `rate` bytes/s (it acknowledges DATA no faster),
+    or never (rate 0: the window closes after the first 64 KiB and the
+    connection is held for `hold` seconds). Answers 200 with the body's
+    length and md5 when the stream ends."""
+
+    def __init__(self, leaf, rate, hold=12.0):
+        import h2.config  # noqa: F401  (need_h2 ran first)
+        self.rate = rate
+        self.hold = hold
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(*leaf)
+        self.ctx.set_alpn_protocols(["h2"])
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.seen = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _conn(self, raw):
+        import h2.config
+        import h2.connection
+        import h2.events
+        streams = {}  # id -> [md5, bytes]
+        try:
+            c = self.ctx.wrap_socket(raw, server_side=True)
+        except (OSError, ssl.SSLError):
+            raw.close()
+            return
+        t0 = time.monotonic()
+        got_total = 0
+        try:
+            c.settimeout(0.2)
+            conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+            conn.initiate_connection()
+            c.sendall(conn.data_to_send())
+            end = time.monotonic() + self.hold + 30
+            while time.monotonic() < end and not self.stop.is_set():
+                try:
+                    b = c.recv(65536)
+                except socket.timeout:
+                    continue
+                if not b:
+                    break
+                for ev in conn.receive_data(b):
+                    if isinstance(ev, h2.events.RequestReceived):
+                        streams[ev.stream_id] = [hashlib.md5(), 0]
+                        if self.rate == 0:
+                            t0 = time.monotonic()
+                    elif isinstance(ev, h2.events.DataReceived):
+                        st = streams.setdefault(ev.stream_id, [hashlib.md5(), 0])
+                        st[0].update(ev.data)
+                        st[1] += len(ev.data)
+                        if self.rate:
+                            got_total += len(ev.data)
+                            ahead = got_total / self.rate - (time.monotonic() - t0)
+                            if ahead > 0:
+                                time.sleep(min(ahead, 0.2))
+                            conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                    elif isinstance(ev, h2.events.StreamEnded):
+                        h, n = streams.pop(ev.stream_id)
+                        self.seen.append(n)
+                        body = b'{"len": %d, "md5": "%s"}' % (n, h.hexdigest().encode())
+                        conn.send_headers(ev.stream_id, [(":status", "200"),
+                                                         ("content-length", str(len(body)))])
+                        conn.send_data(ev.stream_id, body, end_stream=True)
+                    elif isinstance(ev, h2.events.ConnectionTerminated):
+                        return
+                out = conn.data_to_send()
+                if out:
+                    c.sendall(out)
+                if self.rate == 0 and time.monotonic() - t0 > self.hold:
+                    break
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            for h, n in streams.values():
+                self.seen.append(n)
+            c.close()
+
+    def _loop(self):
+        while not self.stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._conn, args=(c,), daemon=True).start()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+def head_for(port, n, scheme="http", host=UP):
+    return (b"POST %s://%s:%d/upload HTTP/1.1\r\nHost: %s:%d\r\nContent-Length: %d\r\n"
             b"Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n" %
-            (UP.encode(), port, UP.encode(), port, n))
+            (scheme.encode(), host.encode(), port, host.encode(), port, n))
 
 
-def h1_upload(gw, port, body, send_all=True, timeout=30):
+def h1_upload(gw, port, body, send_all=True, timeout=30, scheme="http", host=UP):
     """Sends the head and (a thread) the body; returns (status line, response
     bytes, seconds until the response or close). send_all=False sends the
     first 64 KiB only and then nothing."""
@@ -125,7 +234,7 @@ def h1_upload(gw, port, body, send_all=True, timeout=30):
 
     def sender():
         try:
-            s.sendall(head_for(port, len(body)))
+            s.sendall(head_for(port, len(body), scheme, host))
             s.sendall(body if send_all else body[:65536])
         except OSError:
             pass  # the gateway answered and closed mid-body
@@ -271,24 +380,52 @@ def t_h2_slow_upstream(gw, up):
     eq(up.seen[-1][0] if up.seen else 0, n, "body bytes the upstream read")
 
 
+def t_h2up_slow(gw, up):
+    n = 8 * 1024 * 1024
+    body = pattern_chunk(17, n)
+    line, data, took = h1_upload(gw, up.port, body, scheme="https", host=H2UP)
+    check(line.startswith("HTTP/1.1 200"), f"slow h2 upstream: got {line!r} after {took:.1f}s")
+    want = b'{"len": %d, "md5": "%s"}' % (n, hashlib.md5(body).hexdigest().encode())
+    check(data.endswith(want), f"h2 upstream did not get the whole body intact: {data[-120:]!r}")
+
+
+def t_h2up_stopped(gw, up):
+    body = pattern_chunk(19, 32 * 1024 * 1024)
+    line, data, took = h1_upload(gw, up.port, body, scheme="https", host=H2UP)
+    d = last_decision(gw)
+    eq(d.get("status"), 504, f"status logged for an h2 upstream whose window stays shut ({d})")
+    check("upstream stopped reading the request body" in str(d.get("reason")),
+          f"reason logged: {d.get('reason')!r}")
+    check(line in ("", ) or line.startswith("HTTP/1.1 504"), f"client got {line!r}")
+    check(took < 4 * IDLE_MS / 1000 + 2, f"cut after {took:.1f}s: later than about two timeouts")
+
+
 def main():
     need_h2()
-    r = Runner("upload_stall", budget=180)
+    r = Runner("upload_stall", budget=240)
     tmp = TempDir()
     try:
+        ca = CA(tmp.join("ca"))
+        leaf = ca.leaf([H2UP])
         with BodyUpstream(rate=1310720) as slow, BodyUpstream(rate=0) as stopped, \
-                BodyUpstream(rate=1 << 30) as fast:
-            pol = policy([("allow-up", {"host": [UP]}, "allow")])
-            args = ["--workers", "1", "--idle-timeout-ms", str(IDLE_MS)]
+                BodyUpstream(rate=1 << 30) as fast, H2BodyUpstream(leaf, rate=1310720) as h2slow, \
+                H2BodyUpstream(leaf, rate=0) as h2stopped:
+            pol = policy([("allow-up", {"host": [UP, H2UP]}, "allow")])
+            args = ["--workers", "1", "--idle-timeout-ms", str(IDLE_MS), "--upstream-ca", ca.cert]
             for u in (slow, stopped, fast):
                 args += ["--resolve", f"{UP}:{u.port}:127.0.0.1"]
+            for u in (h2slow, h2stopped):
+                args += ["--resolve", f"{H2UP}:{u.port}:127.0.0.1"]
             with Gateway(pol, args=args, tmp=tmp) as gw:
                 for name, fn, up in [
                         ("slow upstream (~1.25 MiB/s) takes an 8 MiB body, HTTP/1.1", t_h1_slow_upstream, slow),
                         ("upstream that stops reading the body: 504, HTTP/1.1", t_h1_stopped_upstream, stopped),
                         ("client that stops sending its body: 408, HTTP/1.1", t_h1_stopped_client, fast),
                         ("upstream that stops reading the body: 504, h2c", t_h2_stopped_upstream, stopped),
-                        ("slow upstream (~1.25 MiB/s) takes an 8 MiB body, h2c", t_h2_slow_upstream, slow)]:
+                        ("slow upstream (~1.25 MiB/s) takes an 8 MiB body, h2c", t_h2_slow_upstream, slow),
+                        ("slow h2 upstream (window opened at ~1.25 MiB/s) takes an 8 MiB body", t_h2up_slow,
+                         h2slow),
+                        ("h2 upstream that never opens its window: 504", t_h2up_stopped, h2stopped)]:
                     r.run(name, fn, gw, up)
     except Exception as e:  # noqa: BLE001
         r.fail("setup", e)
