@@ -311,16 +311,23 @@ static int bev_write(struct bufferevent *bev)
     return left <= low;
 }
 
+uint64_t px_sock_queued(evutil_socket_t fd)
+{
+#if defined(SIOCOUTQ)
+    int queued = 0;
+    if (fd >= 0 && ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0)
+        return (uint64_t)queued;
+#else
+    (void)fd;
+#endif
+    return 0;
+}
+
 uint64_t px_tx_taken(const struct px_tx *tx)
 {
     uint64_t w = tx->written;
-#if defined(SIOCOUTQ)
-    evutil_socket_t fd = tx->attached && tx->bev ? bufferevent_getfd(tx->bev) : -1;
-    int queued = 0;
-    if (fd >= 0 && ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0 && (uint64_t)queued <= w)
-        w -= (uint64_t)queued;
-#endif
-    return w;
+    uint64_t queued = tx->attached && tx->bev ? px_sock_queued(bufferevent_getfd(tx->bev)) : 0;
+    return queued <= w ? w - queued : w;
 }
 
 int px_progress_check(struct px_progress *p, const struct px_tx *tx)

@@ -96,6 +96,10 @@ int px_tx_write(struct px_tx *tx, struct bufferevent *bev);
  * timers, not per write. */
 uint64_t px_tx_taken(const struct px_tx *tx);
 
+/* Bytes in a socket's send queue, not yet taken by the peer (SIOCOUTQ; 0
+ * when it cannot be read). */
+uint64_t px_sock_queued(evutil_socket_t fd);
+
 /* Has a client taken any of its response since a deadline was set? Bytes
  * written to it count, and so do bytes it took from the socket's send queue
  * (px_tx_taken): a reader slower than the kernel's send buffer per timeout

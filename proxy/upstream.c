@@ -876,10 +876,14 @@ int px_up_body_congested(const struct px_req *r)
     return evbuffer_get_length(bufferevent_get_output(u->bev)) >= PX_HIGH_WM;
 }
 
-/* A counter that grows while the upstream takes the request body: on
- * HTTP/1.1 the bytes that left the socket's send queue (px_tx_taken); on
- * h2 the body bytes nghttp2 framed, which it does only as the upstream
- * opens its flow-control window. For the body's stall timer. */
+/* A counter that moves while the upstream takes the request body, for the
+ * body's stall timer (only compared with an earlier value): on h2 the body
+ * bytes nghttp2 framed, which it does only as the upstream opens its
+ * flow-control window; on HTTP/1.1 the bytes that left the socket's send
+ * queue (px_tx_taken); over TLS, where px_tx does not write, the body
+ * handed over less what still waits in the output buffer and in the
+ * socket's send queue (TLS records there: not a byte count, but it moves
+ * when and only when bytes go). */
 uint64_t px_up_body_taken(const struct px_req *r)
 {
     const struct px_upconn *u = r->up;
@@ -887,7 +891,10 @@ uint64_t px_up_body_taken(const struct px_req *r)
         return 0;
     if (u->h2)
         return r->body_sent - (r->h2_body ? evbuffer_get_length(r->h2_body) : 0);
-    return px_tx_taken(&u->tx);
+    if (u->tx.attached)
+        return px_tx_taken(&u->tx);
+    return r->body_sent - evbuffer_get_length(bufferevent_get_output(u->bev)) -
+           px_sock_queued(bufferevent_getfd(u->bev));
 }
 
 void px_up_resume(struct px_req *r)

@@ -10,8 +10,9 @@ stall timer must blame the right side:
   stalled" (which says the client stalled), after one to two timeouts;
 - a client that stops sending its body is still the client's: 408.
 Over HTTP/1.1 and over h2c (prior knowledge) from the client, to an HTTP/1.1
-origin; and to an h2 origin over TLS (python3-h2) that takes the body as
-slowly by opening its flow-control window, or never opens it."""
+origin in the clear and over TLS; and to an h2 origin over TLS (python3-h2)
+that takes the body as slowly by opening its flow-control window, or never
+opens it."""
 
 import hashlib
 import os
@@ -27,6 +28,7 @@ from sgw import (CA, Gateway, Runner, TempDir, check, eq, need_h2,  # noqa: E402
 
 UP = "up.test.example"
 H2UP = "h2.test.example"
+TLSUP = "tls.test.example"
 IDLE_MS = 1000
 
 
@@ -36,9 +38,13 @@ class BodyUpstream:
     the connection for `hold` seconds), and answers 200 with the body's
     length and md5. Records what it saw."""
 
-    def __init__(self, rate, hold=12.0):
+    def __init__(self, rate, hold=12.0, leaf=None):
         self.rate = rate
         self.hold = hold
+        self.ctx = None
+        if leaf:  # HTTP/1.1 over TLS (no ALPN h2)
+            self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.ctx.load_cert_chain(*leaf)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -52,6 +58,8 @@ class BodyUpstream:
     def _conn(self, c):
         got, cut = 0, False
         try:
+            if self.ctx:
+                c = self.ctx.wrap_socket(c, server_side=True)
             c.settimeout(self.hold + 5)
             buf = b""
             while b"\r\n\r\n" not in buf:
@@ -87,7 +95,7 @@ class BodyUpstream:
             c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
                       b"Connection: close\r\n\r\n%s" % (len(body), body))
             time.sleep(0.2)
-        except OSError:
+        except (OSError, ssl.SSLError):
             cut = True
         finally:
             self.seen.append((got, cut))
@@ -400,6 +408,25 @@ def t_h2up_stopped(gw, up):
     check(took < 4 * IDLE_MS / 1000 + 2, f"cut after {took:.1f}s: later than about two timeouts")
 
 
+def t_tls_slow(gw, up):
+    n = 8 * 1024 * 1024
+    body = pattern_chunk(23, n)
+    line, data, took = h1_upload(gw, up.port, body, scheme="https", host=TLSUP)
+    check(line.startswith("HTTP/1.1 200"), f"slow TLS upstream: got {line!r} after {took:.1f}s")
+    want = b'{"len": %d, "md5": "%s"}' % (n, hashlib.md5(body).hexdigest().encode())
+    check(data.endswith(want), f"TLS upstream did not get the whole body intact: {data[-120:]!r}")
+
+
+def t_tls_stopped(gw, up):
+    body = pattern_chunk(29, 32 * 1024 * 1024)
+    line, data, took = h1_upload(gw, up.port, body, scheme="https", host=TLSUP)
+    d = last_decision(gw)
+    eq(d.get("status"), 504, f"status logged for a TLS upstream that stopped reading ({d})")
+    check("upstream stopped reading the request body" in str(d.get("reason")),
+          f"reason logged: {d.get('reason')!r}")
+    check(took < 4 * IDLE_MS / 1000 + 2, f"cut after {took:.1f}s: later than about two timeouts")
+
+
 def main():
     need_h2()
     r = Runner("upload_stall", budget=240)
@@ -407,15 +434,19 @@ def main():
     try:
         ca = CA(tmp.join("ca"))
         leaf = ca.leaf([H2UP])
+        tleaf = ca.leaf([TLSUP])
         with BodyUpstream(rate=1310720) as slow, BodyUpstream(rate=0) as stopped, \
                 BodyUpstream(rate=1 << 30) as fast, H2BodyUpstream(leaf, rate=1310720) as h2slow, \
-                H2BodyUpstream(leaf, rate=0) as h2stopped:
-            pol = policy([("allow-up", {"host": [UP, H2UP]}, "allow")])
+                H2BodyUpstream(leaf, rate=0) as h2stopped, BodyUpstream(1310720, leaf=tleaf) as tslow, \
+                BodyUpstream(0, leaf=tleaf) as tstopped:
+            pol = policy([("allow-up", {"host": [UP, H2UP, TLSUP]}, "allow")])
             args = ["--workers", "1", "--idle-timeout-ms", str(IDLE_MS), "--upstream-ca", ca.cert]
             for u in (slow, stopped, fast):
                 args += ["--resolve", f"{UP}:{u.port}:127.0.0.1"]
             for u in (h2slow, h2stopped):
                 args += ["--resolve", f"{H2UP}:{u.port}:127.0.0.1"]
+            for u in (tslow, tstopped):
+                args += ["--resolve", f"{TLSUP}:{u.port}:127.0.0.1"]
             with Gateway(pol, args=args, tmp=tmp) as gw:
                 for name, fn, up in [
                         ("slow upstream (~1.25 MiB/s) takes an 8 MiB body, HTTP/1.1", t_h1_slow_upstream, slow),
@@ -425,7 +456,10 @@ def main():
                         ("slow upstream (~1.25 MiB/s) takes an 8 MiB body, h2c", t_h2_slow_upstream, slow),
                         ("slow h2 upstream (window opened at ~1.25 MiB/s) takes an 8 MiB body", t_h2up_slow,
                          h2slow),
-                        ("h2 upstream that never opens its window: 504", t_h2up_stopped, h2stopped)]:
+                        ("h2 upstream that never opens its window: 504", t_h2up_stopped, h2stopped),
+                        ("slow HTTP/1.1 upstream over TLS (~1.25 MiB/s) takes an 8 MiB body", t_tls_slow, tslow),
+                        ("HTTP/1.1 upstream over TLS that stops reading the body: 504", t_tls_stopped,
+                         tstopped)]:
                     r.run(name, fn, gw, up)
     except Exception as e:  # noqa: BLE001
         r.fail("setup", e)
