@@ -441,42 +441,23 @@ class Upstream(http.server.ThreadingHTTPServer):
         self.server_close()
 
 
-class RawUpstream:
-    """A scripted origin: for each connection it reads one request head and
-    answers with respond(head_bytes) -> bytes (or None: say nothing), then
-    closes after `linger` seconds. For malformed-response tests."""
+class AcceptLoop:
+    """A listener on 127.0.0.1 (self.port) that hands each connection to
+    self._conn(sock) on a thread of its own; a context manager. Subclasses
+    write _conn (this one closes at once); self.stop is set on exit."""
 
-    def __init__(self, respond, linger=0.5):
-        self.respond = respond
-        self.linger = linger
+    def __init__(self):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
-        self.heads = []
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
 
     def _conn(self, c):
-        try:
-            c.settimeout(5)
-            buf = b""
-            while b"\r\n\r\n" not in buf and len(buf) < 65536:
-                b = c.recv(65536)
-                if not b:
-                    return
-                buf += b
-            self.heads.append(buf)
-            out = self.respond(buf)
-            if out:
-                c.sendall(out)
-            time.sleep(self.linger)
-        except OSError:
-            pass
-        finally:
-            c.close()
+        c.close()  # subclasses answer; the base only accepts
 
     def _loop(self):
         while not self.stop.is_set():
@@ -496,6 +477,37 @@ class RawUpstream:
         self.stop.set()
         self.thread.join(5)
         self.sock.close()
+
+
+class RawUpstream(AcceptLoop):
+    """A scripted origin: for each connection it reads one request head and
+    answers with respond(head_bytes) -> bytes (or None: say nothing), then
+    closes after `linger` seconds. For malformed-response tests."""
+
+    def __init__(self, respond, linger=0.5):
+        super().__init__()
+        self.respond = respond
+        self.linger = linger
+        self.heads = []
+
+    def _conn(self, c):
+        try:
+            c.settimeout(5)
+            buf = b""
+            while b"\r\n\r\n" not in buf and len(buf) < 65536:
+                b = c.recv(65536)
+                if not b:
+                    return
+                buf += b
+            self.heads.append(buf)
+            out = self.respond(buf)
+            if out:
+                c.sendall(out)
+            time.sleep(self.linger)
+        except OSError:
+            pass
+        finally:
+            c.close()
 
 
 class Nghttpd:

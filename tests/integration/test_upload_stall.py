@@ -23,7 +23,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sgw import (CA, Gateway, Runner, TempDir, check, eq, need_h2,  # noqa: E402
+from sgw import (CA, AcceptLoop, Gateway, Runner, TempDir, check, eq, need_h2,  # noqa: E402
                  pattern_chunk, policy)
 
 UP = "up.test.example"
@@ -32,28 +32,21 @@ TLSUP = "tls.test.example"
 IDLE_MS = 1000
 
 
-class BodyUpstream:
+class BodyUpstream(AcceptLoop):
     """An origin that reads one request per connection: its head, then its
     Content-Length body at `rate` bytes/s (0: it reads none of it and holds
     the connection for `hold` seconds), and answers 200 with the body's
     length and md5. Records what it saw."""
 
     def __init__(self, rate, hold=12.0, leaf=None):
+        super().__init__()
         self.rate = rate
         self.hold = hold
         self.ctx = None
         if leaf:  # HTTP/1.1 over TLS (no ALPN h2)
             self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.ctx.load_cert_chain(*leaf)
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
         self.seen = []  # (body bytes read, closed by the peer before the end)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True)
 
     def _conn(self, c):
         got, cut = 0, False
@@ -101,27 +94,8 @@ class BodyUpstream:
             self.seen.append((got, cut))
             c.close()
 
-    def _loop(self):
-        while not self.stop.is_set():
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._conn, args=(c,), daemon=True).start()
 
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(5)
-        self.sock.close()
-
-
-class H2BodyUpstream:
+class H2BodyUpstream(AcceptLoop):
     """An h2 origin over TLS (ALPN h2) that takes request bodies through its
     flow-control window: at `rate` bytes/s (it acknowledges DATA no faster),
     or never (rate 0: the window closes after the first 64 KiB and the
@@ -129,21 +103,13 @@ class H2BodyUpstream:
     length and md5 when the stream ends."""
 
     def __init__(self, leaf, rate, hold=12.0):
-        import h2.config  # noqa: F401  (need_h2 ran first)
+        super().__init__()
         self.rate = rate
         self.hold = hold
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(*leaf)
         self.ctx.set_alpn_protocols(["h2"])
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
         self.seen = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True)
 
     def _conn(self, raw):
         import h2.config
@@ -206,25 +172,6 @@ class H2BodyUpstream:
                 self.seen.append(n)
             c.close()
 
-    def _loop(self):
-        while not self.stop.is_set():
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._conn, args=(c,), daemon=True).start()
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(5)
-        self.sock.close()
-
 
 def head_for(port, n, scheme="http", host=UP):
     return (b"POST %s://%s:%d/upload HTTP/1.1\r\nHost: %s:%d\r\nContent-Length: %d\r\n"
@@ -282,29 +229,38 @@ def last_decision(gw, path="/upload"):
     return ds[-1]
 
 
-def t_h1_slow_upstream(gw, up):
-    n = 8 * 1024 * 1024
-    body = pattern_chunk(5, n)
-    line, data, took = h1_upload(gw, up.port, body)
-    check(line.startswith("HTTP/1.1 200"), f"slow upstream: got {line!r} after {took:.1f}s "
-          f"(upstream read {up.seen})")
-    want = b'{"len": %d, "md5": "%s"}' % (n, hashlib.md5(body).hexdigest().encode())
-    check(data.endswith(want), f"upstream did not get the whole body intact: {data[-120:]!r}")
-    check(took > 3 * IDLE_MS / 1000, f"the upload took {took:.1f}s: not slower than the idle timeout")
+def whole_body(seed, scheme="http", host=UP):
+    """A check: an 8 MiB upload to a slow upstream gets 200 and the upstream
+    the whole body (its md5 in the answer), over the idle timeout's span."""
+    def t(gw, up):
+        n = 8 * 1024 * 1024
+        body = pattern_chunk(seed, n)
+        line, data, took = h1_upload(gw, up.port, body, scheme=scheme, host=host)
+        check(line.startswith("HTTP/1.1 200"), f"slow {host} upstream: got {line!r} after {took:.1f}s "
+              f"(upstream read {up.seen})")
+        want = b'{"len": %d, "md5": "%s"}' % (n, hashlib.md5(body).hexdigest().encode())
+        check(data.endswith(want), f"upstream did not get the whole body intact: {data[-120:]!r}")
+        check(took > 3 * IDLE_MS / 1000, f"the upload took {took:.1f}s: not slower than the idle timeout")
+    return t
 
 
-def t_h1_stopped_upstream(gw, up):
-    body = pattern_chunk(9, 32 * 1024 * 1024)
-    line, data, took = h1_upload(gw, up.port, body)
-    d = last_decision(gw)
-    eq(d.get("status"), 504, f"status logged for an upstream that stopped reading ({d})")
-    check("upstream stopped reading the request body" in str(d.get("reason")),
-          f"reason logged: {d.get('reason')!r}")
-    # the client usually reads the answer; it may instead see a reset when
-    # the gateway closes with the client's unread body bytes queued
-    check(line in ("", ) or line.startswith("HTTP/1.1 504"), f"client got {line!r}")
-    print(f"# client saw {line!r} after {took:.1f}s")
-    check(took < 4 * IDLE_MS / 1000 + 2, f"cut after {took:.1f}s: later than about two timeouts")
+def upstream_cut(seed, scheme="http", host=UP):
+    """A check: a 32 MiB upload to an upstream that takes none of it is cut
+    with 504 'upstream stopped reading the request body' within about two
+    idle timeouts."""
+    def t(gw, up):
+        body = pattern_chunk(seed, 32 * 1024 * 1024)
+        line, data, took = h1_upload(gw, up.port, body, scheme=scheme, host=host)
+        d = last_decision(gw)
+        eq(d.get("status"), 504, f"status logged for a {host} upstream that stopped reading ({d})")
+        check("upstream stopped reading the request body" in str(d.get("reason")),
+              f"reason logged: {d.get('reason')!r}")
+        # the client usually reads the answer; it may instead see a reset when
+        # the gateway closes with the client's unread body bytes queued
+        check(line in ("", ) or line.startswith("HTTP/1.1 504"), f"client got {line!r}")
+        print(f"# client saw {line!r} after {took:.1f}s")
+        check(took < 4 * IDLE_MS / 1000 + 2, f"cut after {took:.1f}s: later than about two timeouts")
+    return t
 
 
 def t_h1_stopped_client(gw, up):
@@ -388,45 +344,6 @@ def t_h2_slow_upstream(gw, up):
     eq(up.seen[-1][0] if up.seen else 0, n, "body bytes the upstream read")
 
 
-def t_h2up_slow(gw, up):
-    n = 8 * 1024 * 1024
-    body = pattern_chunk(17, n)
-    line, data, took = h1_upload(gw, up.port, body, scheme="https", host=H2UP)
-    check(line.startswith("HTTP/1.1 200"), f"slow h2 upstream: got {line!r} after {took:.1f}s")
-    want = b'{"len": %d, "md5": "%s"}' % (n, hashlib.md5(body).hexdigest().encode())
-    check(data.endswith(want), f"h2 upstream did not get the whole body intact: {data[-120:]!r}")
-
-
-def t_h2up_stopped(gw, up):
-    body = pattern_chunk(19, 32 * 1024 * 1024)
-    line, data, took = h1_upload(gw, up.port, body, scheme="https", host=H2UP)
-    d = last_decision(gw)
-    eq(d.get("status"), 504, f"status logged for an h2 upstream whose window stays shut ({d})")
-    check("upstream stopped reading the request body" in str(d.get("reason")),
-          f"reason logged: {d.get('reason')!r}")
-    check(line in ("", ) or line.startswith("HTTP/1.1 504"), f"client got {line!r}")
-    check(took < 4 * IDLE_MS / 1000 + 2, f"cut after {took:.1f}s: later than about two timeouts")
-
-
-def t_tls_slow(gw, up):
-    n = 8 * 1024 * 1024
-    body = pattern_chunk(23, n)
-    line, data, took = h1_upload(gw, up.port, body, scheme="https", host=TLSUP)
-    check(line.startswith("HTTP/1.1 200"), f"slow TLS upstream: got {line!r} after {took:.1f}s")
-    want = b'{"len": %d, "md5": "%s"}' % (n, hashlib.md5(body).hexdigest().encode())
-    check(data.endswith(want), f"TLS upstream did not get the whole body intact: {data[-120:]!r}")
-
-
-def t_tls_stopped(gw, up):
-    body = pattern_chunk(29, 32 * 1024 * 1024)
-    line, data, took = h1_upload(gw, up.port, body, scheme="https", host=TLSUP)
-    d = last_decision(gw)
-    eq(d.get("status"), 504, f"status logged for a TLS upstream that stopped reading ({d})")
-    check("upstream stopped reading the request body" in str(d.get("reason")),
-          f"reason logged: {d.get('reason')!r}")
-    check(took < 4 * IDLE_MS / 1000 + 2, f"cut after {took:.1f}s: later than about two timeouts")
-
-
 def main():
     need_h2()
     r = Runner("upload_stall", budget=240)
@@ -449,17 +366,19 @@ def main():
                 args += ["--resolve", f"{TLSUP}:{u.port}:127.0.0.1"]
             with Gateway(pol, args=args, tmp=tmp) as gw:
                 for name, fn, up in [
-                        ("slow upstream (~1.25 MiB/s) takes an 8 MiB body, HTTP/1.1", t_h1_slow_upstream, slow),
-                        ("upstream that stops reading the body: 504, HTTP/1.1", t_h1_stopped_upstream, stopped),
+                        ("slow upstream (~1.25 MiB/s) takes an 8 MiB body, HTTP/1.1", whole_body(5), slow),
+                        ("upstream that stops reading the body: 504, HTTP/1.1", upstream_cut(9), stopped),
                         ("client that stops sending its body: 408, HTTP/1.1", t_h1_stopped_client, fast),
                         ("upstream that stops reading the body: 504, h2c", t_h2_stopped_upstream, stopped),
                         ("slow upstream (~1.25 MiB/s) takes an 8 MiB body, h2c", t_h2_slow_upstream, slow),
-                        ("slow h2 upstream (window opened at ~1.25 MiB/s) takes an 8 MiB body", t_h2up_slow,
-                         h2slow),
-                        ("h2 upstream that never opens its window: 504", t_h2up_stopped, h2stopped),
-                        ("slow HTTP/1.1 upstream over TLS (~1.25 MiB/s) takes an 8 MiB body", t_tls_slow, tslow),
-                        ("HTTP/1.1 upstream over TLS that stops reading the body: 504", t_tls_stopped,
-                         tstopped)]:
+                        ("slow h2 upstream (window opened at ~1.25 MiB/s) takes an 8 MiB body",
+                         whole_body(17, "https", H2UP), h2slow),
+                        ("h2 upstream that never opens its window: 504", upstream_cut(19, "https", H2UP),
+                         h2stopped),
+                        ("slow HTTP/1.1 upstream over TLS (~1.25 MiB/s) takes an 8 MiB body",
+                         whole_body(23, "https", TLSUP), tslow),
+                        ("HTTP/1.1 upstream over TLS that stops reading the body: 504",
+                         upstream_cut(29, "https", TLSUP), tstopped)]:
                     r.run(name, fn, gw, up)
     except Exception as e:  # noqa: BLE001
         r.fail("setup", e)
