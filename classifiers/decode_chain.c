@@ -579,7 +579,7 @@ static int build_kind(struct dec_env *env, enum media_kind k, const struct media
             return rc;
         return dec_new_awschunked(env, nest, inner, out);
     case MK_TEXT:
-        return dec_new_text(env, nest, out);
+        return dec_new_text(env, nest, record, out);
     case MK_REJECT:
         return build_reject_fmt(env, nest, out, "content-type %.34s not inspectable", m->type);
     case MK_SNIFF:
@@ -822,33 +822,80 @@ int dec_new_reject(struct dec_env *env, unsigned nest, const char *reason, struc
 /* ---- raw text ---- */
 
 /* Declared text is passed on as is, but compressed or binary data labelled
- * text (a classic evasion) is refused: the first TEXT_PEEK bytes are checked
- * for a known binary signature first. */
-#define TEXT_PEEK 8u
+ * text (a classic evasion) is refused: the first bytes are checked for a
+ * known binary signature first. UTF-16 labelled as text (or as UTF-8: a
+ * label costs nothing to forge) would pass as bytes with a NUL between
+ * letters and digits, where nothing matches: it is decoded as UTF-16
+ * instead, found by its BOM or by the NULs of its first bytes (text_u16). */
+#define TEXT_PEEK 16u
 
 struct dec_text {
     struct dec base;
     int checked;
+    int record;        /* name "utf16" in the chain's path when found */
     size_t peek_len;
-    struct dec *json; /* owned: text that starts like JSON is decoded as JSON */
+    struct dec *inner; /* owned: JSON or UTF-16 decoding of the text, or NULL */
     uint8_t peek[TEXT_PEEK];
 };
 
+static int sniff_utf16(const uint8_t *b, size_t n);
+
+/* UTF-16 as the text decoder takes it: a BOM, or a first code unit with
+ * one NUL byte (ASCII, the shape of nearly all text that gets through) and
+ * sniff_utf16 agreeing over the first TEXT_PEEK bytes. 0 not UTF-16, 1 LE,
+ * 2 BE, 3 by its BOM. */
+static int text_u16(const uint8_t *b, size_t n)
+{
+    if (n >= 2 && ((b[0] == 0xff && b[1] == 0xfe) || (b[0] == 0xfe && b[1] == 0xff)))
+        return 3;
+    if (n >= 2 && (b[0] == 0) != (b[1] == 0))
+        return sniff_utf16(b, n < TEXT_PEEK ? n : TEXT_PEEK);
+    return 0;
+}
+
+/* Can more bytes still change text_u16's verdict on b[0, n)? The bytes are
+ * held while they can, so that the verdict is taken on the same bytes
+ * however the body was cut into pieces; ordinary text is decided on its
+ * first two bytes. */
+static int text_u16_open(const uint8_t *b, size_t n)
+{
+    if (n < 2)
+        return 1;
+    if ((b[0] == 0xff && b[1] == 0xfe) || (b[0] == 0xfe && b[1] == 0xff))
+        return 0;
+    return (b[0] == 0) != (b[1] == 0) && n < TEXT_PEEK;
+}
+
 /* Text that begins with '{' or '[' (a JSON body sent as text/plain) goes
  * through the lenient JSON decoder: its escapes ("\u0041KIA") are resolved,
- * and text that is not JSON after all passes raw from the first error. */
+ * and text that is not JSON after all passes raw from the first error.
+ * UTF-16 goes through the UTF-16 decoder into text decoding again. */
 static int text_check(struct dec_text *t)
 {
     t->checked = 1;
     const char *magic = dec_binary_magic(t->peek, t->peek_len);
     if (magic)
         return dec_fail(&t->base, 0, "text body holds %s", magic);
-    if (t->peek_len && (t->peek[0] == '{' || t->peek[0] == '[') &&
-        t->base.nest + 1 <= DEC_MAX_NEST) {
-        int rc = dec_new_json_lenient(t->base.env, t->base.nest + 1, &t->json);
+    int u16 = text_u16(t->peek, t->peek_len);
+    if (u16) {
+        if (t->base.nest + 2 > DEC_MAX_NEST)
+            return dec_fail(&t->base, 0, "decoder nesting too deep");
+        if (t->record)
+            dec_path_add(t->base.env, "utf16");
+        struct dec *text = NULL;
+        int rc = dec_new_text(t->base.env, t->base.nest + 2, t->record, &text);
+        if (rc == SGW_OK)
+            rc = dec_new_utf16(t->base.env, t->base.nest + 1, u16 != 1, u16 == 3, text, &t->inner);
         if (rc != SGW_OK)
             return rc;
-        return dec_feed(t->json, t->peek, t->peek_len);
+        return dec_feed(t->inner, t->peek, t->peek_len);
+    }
+    if (t->peek_len && (t->peek[0] == '{' || t->peek[0] == '[') &&
+        t->base.nest + 1 <= DEC_MAX_NEST) {
+        int rc = dec_new_json_lenient(t->base.env, t->base.nest + 1, &t->inner);
+        if (rc != SGW_OK)
+            return rc;
+        return dec_feed(t->inner, t->peek, t->peek_len);
     }
     return dec_text_data(t->base.env, t->peek, t->peek_len);
 }
@@ -864,15 +911,17 @@ static int text_feed(struct dec *d, const uint8_t *p, size_t n)
         t->peek_len += take;
         p += take;
         n -= take;
-        /* hold bytes only while they may still begin a signature */
-        if (t->peek_len < TEXT_PEEK && dec_binary_magic_prefix(t->peek, t->peek_len))
+        /* hold bytes only while they may still begin a signature or be
+           UTF-16 */
+        if (t->peek_len < TEXT_PEEK && (dec_binary_magic_prefix(t->peek, t->peek_len) ||
+                                        text_u16_open(t->peek, t->peek_len)))
             return SGW_OK;
         int rc = text_check(t);
         if (rc != SGW_OK || d->dead)
             return rc;
     }
-    if (t->json)
-        return dec_feed(t->json, p, n);
+    if (t->inner)
+        return dec_feed(t->inner, p, n);
     return dec_text_data(d->env, p, n);
 }
 
@@ -884,23 +933,24 @@ static int text_finish(struct dec *d)
         if (rc != SGW_OK || d->dead)
             return rc;
     }
-    if (t->json)
-        return dec_finish(t->json);
+    if (t->inner)
+        return dec_finish(t->inner);
     return dec_text_boundary(d->env);
 }
 
 static void text_destroy(struct dec *d)
 {
-    dec_free(((struct dec_text *)d)->json);
+    dec_free(((struct dec_text *)d)->inner);
 }
 
 static const struct dec_ops text_ops = {"text", text_feed, text_finish, text_destroy};
 
-int dec_new_text(struct dec_env *env, unsigned nest, struct dec **out)
+int dec_new_text(struct dec_env *env, unsigned nest, int record, struct dec **out)
 {
     struct dec_text *t = dec_alloc(sizeof(*t), &text_ops, env, nest);
     if (!t)
         return SGW_ENOMEM;
+    t->record = record;
     *out = &t->base;
     return SGW_OK;
 }
@@ -1027,7 +1077,7 @@ static int sniff_decide(struct dec_sniff *s)
                 dec_path_add(env, "json");
             rc = dec_new_json(env, nest, 1, &w);
         } else if (dec_looks_text(b, n)) {
-            rc = dec_new_text(env, nest, &w);
+            rc = dec_new_text(env, nest, s->record, &w);
         } else if (s->fallback[0]) {
             return dec_fail(d, 0, "%s", s->fallback);
         } else {

@@ -159,7 +159,7 @@ int dec_new_reject(struct dec_env *env, unsigned nest, const char *reason, struc
 
 /* Individual decoders; `inner` is taken (owned) on success, freed on failure. */
 int dec_new_json(struct dec_env *env, unsigned nest, int multi, struct dec **out);
-int dec_new_text(struct dec_env *env, unsigned nest, struct dec **out);
+int dec_new_text(struct dec_env *env, unsigned nest, int record, struct dec **out);
 /* JSON found in a body declared as text: decoded like JSON, but a syntax
  * error makes the rest pass as raw text instead of uninspectable. */
 int dec_new_json_lenient(struct dec_env *env, unsigned nest, struct dec **out);

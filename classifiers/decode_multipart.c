@@ -262,7 +262,7 @@ static int mp_part_begin(struct dec_multipart *m)
     else if (h.have_filename)
         rc = dec_build_nested(d->env, NULL, 0, nest, "multipart file", &inner);
     else
-        rc = dec_new_text(d->env, nest, &inner);
+        rc = dec_new_text(d->env, nest, 0, &inner);
     if (rc != SGW_OK)
         return rc;
     if (h.te == 1)

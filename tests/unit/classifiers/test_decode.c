@@ -613,6 +613,44 @@ static void test_utf16(void)
     expect_bin("text/plain; charset=utf-16le", NULL, b, n, "plain text|", "utf16", __LINE__);
     n = to_utf16("plain text", 1, 1, b);
     expect_bin("text/plain; charset=utf-16", NULL, b, n, "plain text|", "utf16", __LINE__);
+    /* UTF-16 labelled as 8-bit text (text/plain without a charset, or with
+       utf-8, an XML type) is decoded too: as bytes, a NUL between every
+       letter and digit would hide everything (a regression: `sovgw scan`
+       passed such a .txt file as clean) */
+    n = to_utf16("card 4111 1111 1111 1111", 0, 1, b);
+    expect_bin("text/plain", NULL, b, n, "card 4111 1111 1111 1111|", "utf16", __LINE__);
+    n = to_utf16("card 4111 1111 1111 1111", 1, 1, b);
+    expect_bin("application/xml", NULL, b, n, "card 4111 1111 1111 1111|", "utf16", __LINE__);
+    n = to_utf16("mail a@b.com", 0, 0, b);
+    expect_bin("text/plain; charset=utf-8", NULL, b, n, "mail a@b.com|", "utf16", __LINE__);
+    n = to_utf16("mail a@b.com", 1, 0, b);
+    expect_bin("text/csv", NULL, b, n, "mail a@b.com|", "utf16", __LINE__);
+    n = to_utf16("{\"email\":\"a@b.com\"}", 0, 1, b);
+    expect_bin("text/plain", NULL, b, n, "email|{email}a@b.com|", "utf16", __LINE__);
+    /* inside a multipart part of its own content type */
+    {
+        static const char head[] = "--XyZ\r\nContent-Disposition: form-data; name=\"t\"\r\n"
+                                   "Content-Type: text/plain\r\n\r\n";
+        static const char tail[] = "\r\n--XyZ--";
+        uint8_t mp[256];
+        size_t k = sizeof(head) - 1;
+        memcpy(mp, head, k);
+        k += to_utf16("iban DE89 3704 0044 0532 0130 00", 0, 1, mp + k);
+        memcpy(mp + k, tail, sizeof(tail) - 1);
+        k += sizeof(tail) - 1;
+        expect_bin("multipart/form-data; boundary=XyZ", NULL, mp, k,
+                   "t|{t}iban DE89 3704 0044 0532 0130 00||", "multipart>form", __LINE__);
+    }
+    /* not UTF-16: a NUL in the first code unit, but not one in every other
+       byte after it (passes raw); text whose first two bytes hold no NUL is
+       decided at once (and UTF-16 without a BOM is not looked for there) */
+    static const uint8_t nul1[] = {'a', 0, 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o'};
+    for (size_t cut = 0; cut < sizeof(nul1); cut++) {
+        char *raw = cut ? run_split("text/plain", NULL, nul1, sizeof(nul1), 0, cut)
+                        : run("text/plain", NULL, nul1, sizeof(nul1));
+        CHECK(raw[0] == 'a' && raw[1] == '\0' && strcmp(raw + 2, "bcdefghijklmno|") == 0);
+        free(raw);
+    }
     /* surrogate pair U+1F600 in UTF-16LE */
     const uint8_t sp[] = {0xff, 0xfe, 'a', 0, 0x3d, 0xd8, 0x00, 0xde, 'b', 0};
     expect_bin("text/plain; charset=utf-16", NULL, sp, sizeof(sp),
