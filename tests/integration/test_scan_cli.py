@@ -102,6 +102,22 @@ def main():
             eq(p.returncode, 0, f"only secrets: card/email not reported ({p.stdout!r})")
         r.run("--packs selects the packs", packs)
 
+        def utf16_text_file():
+            # a .txt file is declared text/plain; UTF-16 in it (with or without
+            # a BOM) must be decoded, not scanned as bytes with NULs between
+            # the digits (it was reported clean, exit 0)
+            text = f"contact {EMAIL}, card {CARD}"
+            for name, data in [("le-bom.txt", b"\xff\xfe" + text.encode("utf-16-le")),
+                               ("be-bom.txt", b"\xfe\xff" + text.encode("utf-16-be")),
+                               ("le.txt", text.encode("utf-16-le"))]:
+                f = tmp.write(name, data)
+                p = scan("--format", "jsonl", f)
+                eq(p.returncode, 1, f"exit code for UTF-16 text in {name}")
+                fs = jsonl(p.stdout)
+                eq(sorted(x["type"] for x in fs), ["CREDIT_DEBIT_CARD_NUMBER", "EMAIL"], f"types in {name}")
+                check(all(x["decoders"] == "utf16" for x in fs), f"decoder path utf16 in {name}: {fs}")
+        r.run("UTF-16 in a .txt file (declared text/plain)", utf16_text_file)
+
         def value_in_key():
             k = tmp.write("key.json", json.dumps({"4111111111111111": "card on file"}))
             p = scan("--format", "jsonl", k)
