@@ -104,6 +104,7 @@ struct cls_scanner {
     size_t key_len;
     uint64_t key_types;     /* types the key is a context word of */
     int key_types_ok;
+    int key_folded;         /* key[] is in lower case (key_lower) */
     /* findings */
     struct cls_finding *f;  /* owned */
     uint16_t *frank;        /* owned, parallel to f: the rank of each finding */
@@ -629,6 +630,17 @@ static uint8_t lc(uint8_t c)
     return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
 }
 
+/* sc->key in lower case (set_key keeps it as it came) */
+static const char *key_lower(struct cls_scanner *sc)
+{
+    if (!sc->key_folded) {
+        for (size_t i = 0; i < sc->key_len; i++)
+            sc->key[i] = (char)lc((uint8_t)sc->key[i]);
+        sc->key_folded = 1;
+    }
+    return sc->key;
+}
+
 /* byte at absolute offset x of the current unit; x in [soff - carry_len, soff + sn) */
 static uint8_t byte_at(const struct cls_scanner *sc, uint64_t x)
 {
@@ -810,7 +822,7 @@ static const uint8_t *lower_window(struct cls_scanner *sc)
 }
 
 /* Is one of words in lower[from, to) (word-start aligned) or in the key? */
-static int ctx_in(const struct cls_scanner *sc, const uint8_t *lower, size_t from, size_t to,
+static int ctx_in(struct cls_scanner *sc, const uint8_t *lower, size_t from, size_t to,
                   const char *const *words)
 {
     if (!words)
@@ -819,7 +831,7 @@ static int ctx_in(const struct cls_scanner *sc, const uint8_t *lower, size_t fro
         const char *wd = words[k];
         size_t wl = strlen(wd);
         if (sc->key_len >= wl) {
-            const void *hit = memmem(sc->key, sc->key_len, wd, wl);
+            const void *hit = memmem(key_lower(sc), sc->key_len, wd, wl);
             if (hit)
                 return 1;
         }
@@ -1025,6 +1037,7 @@ static uint64_t key_types(struct cls_scanner *sc)
 {
     const struct cls_engine *e = sc->e;
     struct cls_key_cache *slot = NULL;
+    key_lower(sc);
     if (sc->key_len < sizeof(slot->key)) {
         uint32_t h = 2166136261u;
         for (size_t i = 0; i < sc->key_len; i++)
@@ -1994,15 +2007,17 @@ static int unit_boundary(struct cls_scanner *sc)
     return SGW_OK;
 }
 
+/* The key is kept as it came; key_lower() folds its case when a window
+ * first asks for it (most keys are never asked). */
 static void set_key(struct cls_scanner *sc, const uint8_t *p, size_t n)
 {
     if (n > KEY_MAX)
         n = KEY_MAX;
-    for (size_t i = 0; i < n; i++)
-        sc->key[i] = (char)lc(p[i]);
+    memcpy(sc->key, p, n);
     sc->key[n] = '\0';
     sc->key_len = n;
     sc->key_types_ok = 0;
+    sc->key_folded = 0;
 }
 
 /* Scans what the batch holds: one prefilter pass, then its pieces between
@@ -2020,11 +2035,17 @@ static int flush_batch(struct cls_scanner *sc)
     for (size_t k = 0; k <= sc->nbev && rc == SGW_OK; k++) {
         size_t end = k < sc->nbev ? (size_t)(sc->bev[k].pos - base) : sc->blen;
         if (end > pos) {
-            sc->piece_unit_end = k < sc->nbev && !sc->bev[k].is_ctx;
-            sc->rd_before = BPAD + pos; /* the whole batch buffer is readable */
-            sc->rd_after = SLICE + BPAD - pos;
-            rc = scan_piece(sc, p + pos, end - pos);
-            sc->piece_unit_end = 0;
+            if (!sc->win && next_trigger(sc->tbits, pos, end) == end &&
+                (sc->ilit == sc->nlits || sc->lits[sc->ilit].pos >= sc->off + (end - pos))) {
+                /* no window open, none to open: what scan_piece would do */
+                sc->off += end - pos;
+            } else {
+                sc->piece_unit_end = k < sc->nbev && !sc->bev[k].is_ctx;
+                sc->rd_before = BPAD + pos; /* the whole batch buffer is readable */
+                sc->rd_after = SLICE + BPAD - pos;
+                rc = scan_piece(sc, p + pos, end - pos);
+                sc->piece_unit_end = 0;
+            }
             pos = end;
         }
         if (rc != SGW_OK || k == sc->nbev)
