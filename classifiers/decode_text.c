@@ -15,6 +15,16 @@
 /* Unicode normalisation: the last stage before the final sink.           */
 /* ====================================================================== */
 
+/* Escapes inside text (percent-encoding, HTML character references):
+ * the original text passes unchanged, and a decoded copy of the text around
+ * the escapes (from ESC_BACK bytes before one to ESC_AHEAD bytes after the
+ * last of a stretch) follows the unit it is in, between boundaries. */
+#define ESC_BACK 64u     /* bytes of the unit before an escape that its copy starts with */
+#define ESC_AHEAD 64u    /* bytes after an escape that its copy goes on with */
+#define ESC_HOLD 8192u   /* decoded copies held per unit; more is reported uninspectable */
+#define ESC_MAXSEQ 12u   /* longest escape looked at: "&#x0010FFFF;" */
+#define ESC_TAIL (ESC_BACK + ESC_MAXSEQ) /* kept: ESC_BACK before a held escape start */
+
 struct dec_norm {
     struct cls_sink sink;
     /* a copy of the final sink (set before the chain is made, never changed
@@ -28,6 +38,21 @@ struct dec_norm {
     size_t pend_len;
     size_t need;
     int embedded; /* lives in a block owned by the chain */
+    size_t (*find_special)(const uint8_t *p, size_t n); /* this CPU's next_special */
+    /* escapes (norm_idle() is false while any of these is set) */
+    uint8_t esc_busy;   /* epend_len || esc_on || copy_len */
+    uint8_t esc_on;     /* less than ESC_AHEAD bytes after an escape: bytes go to the copy */
+    uint8_t ahead;      /* bytes the copy still takes when no escape comes */
+    uint8_t handed;     /* norm_text_impl handed the data to esc_data */
+    uint8_t esc_over;   /* the copies of this unit did not fit in copy[] */
+    uint8_t epend_len;  /* an escape's first bytes, cut by the end of a data call */
+    uint8_t tail_len;   /* the unit's last bytes (raw), at most ESC_TAIL */
+    uint8_t epend[ESC_MAXSEQ];
+    size_t since_copy;  /* raw bytes of the unit since the copy's text ended */
+    size_t copy_len;
+    uint8_t tail[ESC_TAIL];
+    /* decoded copies of this unit; a 0 byte separates two that are apart */
+    uint8_t copy[ESC_HOLD];
 };
 
 #define NORM_KEEP (-2)
@@ -136,9 +161,72 @@ static size_t next_high(const uint8_t *p, size_t n)
     return n;
 }
 
-static int norm_data(void *ctx, const uint8_t *p, size_t n)
+/* The first byte >= 0x80, '%' or '&' in p[0..n), else n. */
+static size_t next_special_scalar(const uint8_t *p, size_t n)
 {
-    struct dec_norm *z = ctx;
+    size_t i = 0;
+    for (; i < n; i++)
+        if (p[i] >= 0x80 || p[i] == '%' || p[i] == '&')
+            return i;
+    return n;
+}
+
+#if defined(__x86_64__)
+static size_t next_special_sse2(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    const __m128i pc = _mm_set1_epi8('%'), am = _mm_set1_epi8('&');
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        v = _mm_or_si128(v, _mm_or_si128(_mm_cmpeq_epi8(v, pc), _mm_cmpeq_epi8(v, am)));
+        unsigned m = (unsigned)_mm_movemask_epi8(v);
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+    }
+    return i + next_special_scalar(p + i, n - i);
+}
+
+__attribute__((target("avx2"))) static size_t next_special_avx2(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    const __m256i pc = _mm256_set1_epi8('%'), am = _mm256_set1_epi8('&');
+    for (; i + 32 <= n; i += 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+        v = _mm256_or_si256(v, _mm256_or_si256(_mm256_cmpeq_epi8(v, pc), _mm256_cmpeq_epi8(v, am)));
+        unsigned m = (unsigned)_mm256_movemask_epi8(v);
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+    }
+    return i + next_special_sse2(p + i, n - i);
+}
+
+/* 64 bytes a step; the last partial block is a masked load (nothing is
+   read past p + n). */
+__attribute__((target("avx512f,avx512bw,bmi,bmi2"))) static size_t next_special_avx512(const uint8_t *p,
+                                                                                      size_t n)
+{
+    const __m512i pc = _mm512_set1_epi8('%'), am = _mm512_set1_epi8('&');
+    for (size_t i = 0; i < n; i += 64) {
+        __mmask64 k = n - i >= 64 ? ~0ull : _bzhi_u64(~0ull, (unsigned)(n - i));
+        __m512i v = _mm512_maskz_loadu_epi8(k, (const void *)(p + i));
+        uint64_t m = (_mm512_movepi8_mask(v) | _mm512_cmpeq_epi8_mask(v, pc) | _mm512_cmpeq_epi8_mask(v, am)) & k;
+        if (m)
+            return i + (size_t)__builtin_ctzll(m);
+    }
+    return n;
+}
+#endif
+
+static int esc_check(struct dec_norm *z, const uint8_t *p, size_t n);
+static inline void tail_note(struct dec_norm *z, const uint8_t *p, size_t n);
+static int esc_data(struct dec_norm *z, const uint8_t *p, size_t n);
+
+/* The UTF-8 normalisation of p[0..n) into the final sink. With `esc`, a
+ * '%' or '&' that starts an escape (esc_check) hands the rest of the data
+ * to the escapes' path; the bytes before it are passed on and noted. */
+static inline __attribute__((always_inline)) int norm_text_impl(struct dec_norm *z, const uint8_t *p,
+                                                                size_t n, int esc)
+{
     size_t i = 0, start;
     int rc;
     if (z->pend_len) {
@@ -159,9 +247,24 @@ static int norm_data(void *ctx, const uint8_t *p, size_t n)
     }
     start = i;
     while (i < n) {
-        i += next_high(p + i, n - i);
+        i += esc ? z->find_special(p + i, n - i) : next_high(p + i, n - i);
         if (i >= n)
             break;
+        if (esc && p[i] < 0x80) {
+            /* '%' or '&' */
+            if (!esc_check(z, p + i, n - i)) {
+                i++;
+                continue;
+            }
+            if (i > start) {
+                rc = z->fin.data(z->fin.ctx, p + start, i - start);
+                if (rc != SGW_OK)
+                    return rc;
+            }
+            tail_note(z, p, i);
+            z->handed = 1;
+            return esc_data(z, p + i, n - i);
+        }
         size_t len = utf8_len(p[i]);
         if (len == 0) {
             i++;
@@ -207,10 +310,414 @@ static int norm_data(void *ctx, const uint8_t *p, size_t n)
     return SGW_OK;
 }
 
+/* The original text, or a copy: no escape is looked for. */
+static int norm_text(struct dec_norm *z, const uint8_t *p, size_t n)
+{
+    return norm_text_impl(z, p, n, 0);
+}
+
+/* ---- escapes: percent-encoding and HTML character references ---- */
+
+enum { ESC_NO = 0, ESC_MORE = -1 };
+
+static int hexval(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static size_t utf8_put(uint32_t cp, uint8_t *o)
+{
+    if (cp < 0x80) {
+        o[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (uint8_t)(0xc0 | cp >> 6);
+        o[1] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (uint8_t)(0xe0 | cp >> 12);
+        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+        o[2] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    o[0] = (uint8_t)(0xf0 | cp >> 18);
+    o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
+    o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+    o[3] = (uint8_t)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* Named references that are decoded (what hides an address, a number or a
+ * key: punctuation and spaces). `weak` ones (&amp; &lt; &gt; &quot; &apos;,
+ * everywhere in HTML) are decoded within the reach of another escape but
+ * do not start a copy by themselves. */
+static const struct {
+    char name[8];
+    uint16_t cp;
+    uint8_t weak;
+} esc_names[] = {
+    {"amp", '&', 1},     {"lt", '<', 1},     {"gt", '>', 1},      {"quot", '"', 1},
+    {"apos", '\'', 1},   {"nbsp", 0xa0, 0},  {"commat", '@', 0},  {"period", '.', 0},
+    {"colon", ':', 0},   {"hyphen", '-', 0}, {"minus", '-', 0},   {"dash", '-', 0},
+    {"plus", '+', 0},    {"equals", '=', 0}, {"sol", '/', 0},     {"bsol", '\\', 0},
+    {"lowbar", '_', 0},  {"num", '#', 0},    {"percnt", '%', 0},  {"lpar", '(', 0},
+    {"rpar", ')', 0},    {"comma", ',', 0},  {"semi", ';', 0},    {"dollar", '$', 0},
+    {"ast", '*', 0},     {"excl", '!', 0},   {"quest", '?', 0},   {"shy", 0xad, 0},
+    {"ensp", 0x2002, 0}, {"emsp", 0x2003, 0}, {"thinsp", 0x2009, 0},
+};
+
+/* An escape at s[0] ('%' or '&') with n bytes available (more may follow
+ * unless `final`). Returns ESC_NO (s[0] is a plain character), ESC_MORE
+ * (a possible escape cut by the end of the bytes) or the bytes it takes,
+ * its decoding in out (1-4 bytes, *olen) and *weak. Percent: %HH, and
+ * %25HH (double encoding) as the byte HH; %00 is left alone. References:
+ * &#D…; (up to 7 digits), &#xH…; (up to 6), and the names above. */
+static int esc_match(const uint8_t *s, size_t n, int final, uint8_t out[4], size_t *olen, int *weak)
+{
+    *weak = 0;
+    if (s[0] == '%') {
+        if (n < 3)
+            return !final && (n < 2 || hexval(s[1]) >= 0) ? ESC_MORE : ESC_NO;
+        int h = hexval(s[1]), l = hexval(s[2]);
+        if (h < 0 || l < 0 || (h | l) == 0)
+            return ESC_NO;
+        if (h == 2 && l == 5) { /* "%25": a second level when two hex digits follow */
+            if (n < 5 && !final && (n < 4 || hexval(s[3]) >= 0))
+                return ESC_MORE;
+            int h2 = n >= 5 ? hexval(s[3]) : -1, l2 = n >= 5 ? hexval(s[4]) : -1;
+            if (h2 >= 0 && l2 >= 0 && (h2 | l2) != 0) {
+                out[0] = (uint8_t)(h2 << 4 | l2);
+                *olen = 1;
+                return 5;
+            }
+        }
+        out[0] = (uint8_t)(h << 4 | l);
+        *olen = 1;
+        return 3;
+    }
+    /* '&' */
+    size_t i = 1;
+    uint32_t cp = 0;
+    if (i == n)
+        return final ? ESC_NO : ESC_MORE;
+    if (s[1] == '#') {
+        int hex = 0;
+        i = 2;
+        if (i < n && (s[i] | 0x20) == 'x') {
+            hex = 1;
+            i++;
+        }
+        size_t d0 = i, maxd = hex ? 6 : 7;
+        while (i < n && i - d0 < maxd) {
+            int v = hex ? hexval(s[i]) : (s[i] >= '0' && s[i] <= '9' ? s[i] - '0' : -1);
+            if (v < 0)
+                break;
+            cp = cp * (hex ? 16u : 10u) + (uint32_t)v;
+            i++;
+        }
+        if (i == n)
+            return final ? ESC_NO : ESC_MORE;
+        if (s[i] != ';' || i == d0 || cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return ESC_NO;
+        *olen = utf8_put(cp, out);
+        return (int)i + 1;
+    }
+    while (i < n && i < 9 && ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z'))
+        i++;
+    if (i == n)
+        return final || i >= 9 ? ESC_NO : ESC_MORE;
+    if (s[i] != ';' || i == 1)
+        return ESC_NO;
+    for (size_t k = 0; k < SGW_ARRAY_LEN(esc_names); k++) {
+        if (strlen(esc_names[k].name) == i - 1 && memcmp(esc_names[k].name, s + 1, i - 1) == 0) {
+            *olen = utf8_put(esc_names[k].cp, out);
+            *weak = esc_names[k].weak;
+            return (int)i + 1;
+        }
+    }
+    return ESC_NO;
+}
+
+/* The first '%' or '&' in p[0..n), else n. */
+static size_t esc_find(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+#if defined(__x86_64__)
+    const __m128i pc = _mm_set1_epi8('%'), am = _mm_set1_epi8('&');
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, pc), _mm_cmpeq_epi8(v, am)));
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+    }
+#endif
+    for (; i < n; i++)
+        if (p[i] == '%' || p[i] == '&')
+            return i;
+    return n;
+}
+
+/* The unit's last raw bytes, for the start of a copy. */
+static inline void tail_note(struct dec_norm *z, const uint8_t *p, size_t n)
+{
+    if (n >= ESC_TAIL) {
+        memcpy(z->tail, p + n - ESC_TAIL, ESC_TAIL);
+        z->tail_len = ESC_TAIL;
+        return;
+    }
+    if (z->tail_len + n > ESC_TAIL) {
+        size_t keep = ESC_TAIL - n;
+        memmove(z->tail, z->tail + z->tail_len - keep, keep);
+        z->tail_len = (uint8_t)keep;
+    }
+    memcpy(z->tail + z->tail_len, p, n);
+    z->tail_len = (uint8_t)(z->tail_len + n);
+}
+
+static inline int norm_idle(const struct dec_norm *z)
+{
+    return !(z->pend_len | z->esc_busy);
+}
+
+static void esc_state(struct dec_norm *z)
+{
+    z->esc_busy = (uint8_t)(z->epend_len || z->esc_on || z->copy_len);
+}
+
+/* The copies held, each as a unit of its own (normalised like the rest):
+ * the original unit is cut here. */
+static int esc_emit(struct dec_norm *z)
+{
+    if (z->copy_len == 0)
+        return SGW_OK;
+    int rc = norm_flush_pend(z);
+    if (rc == SGW_OK)
+        rc = z->fin.boundary(z->fin.ctx);
+    size_t s = 0;
+    while (rc == SGW_OK && s < z->copy_len) {
+        const uint8_t *q = memchr(z->copy + s, 0, z->copy_len - s);
+        size_t e = q ? (size_t)(q - z->copy) : z->copy_len;
+        rc = norm_text(z, z->copy + s, e - s);
+        if (rc == SGW_OK)
+            rc = norm_flush_pend(z);
+        if (rc == SGW_OK)
+            rc = z->fin.boundary(z->fin.ctx);
+        s = e + 1;
+    }
+    z->copy_len = 0;
+    return rc;
+}
+
+/* Adds bytes to the copies; what does not fit is dropped and the unit
+ * reported (at its end). */
+static void copy_add(struct dec_norm *z, const uint8_t *p, size_t n)
+{
+    size_t k = ESC_HOLD - z->copy_len < n ? ESC_HOLD - z->copy_len : n;
+    memcpy(z->copy + z->copy_len, p, k);
+    z->copy_len += k;
+    if (k < n)
+        z->esc_over = 1;
+}
+
+/* Plain bytes within the copy's reach (ESC_AHEAD after an escape). Where
+ * the reach ends, the gap to a later copy starts (since_copy: the bytes of
+ * p after it). */
+static void copy_plain(struct dec_norm *z, const uint8_t *p, size_t n)
+{
+    if (!z->esc_on)
+        return;
+    size_t k = n > z->ahead ? z->ahead : n;
+    copy_add(z, p, k);
+    z->ahead = (uint8_t)(z->ahead - k);
+    if (z->ahead == 0) {
+        z->esc_on = 0;
+        z->since_copy = n - k;
+    }
+}
+
+/* An escape out of the copy's reach: a copy starts with the unit's bytes before it
+ * (at most ESC_BACK; those after the last copy when that is nearer), the
+ * last `skip` bytes of the tail being the escape's own. */
+static void copy_start(struct dec_norm *z, size_t skip)
+{
+    size_t end = z->tail_len - skip; /* the tail up to the escape */
+    size_t have = end < ESC_BACK ? end : ESC_BACK;
+    size_t gap = z->since_copy - skip;
+    if (z->copy_len && gap > have) {
+        uint8_t sep = 0;
+        copy_add(z, &sep, 1);
+    }
+    size_t take = z->copy_len && gap <= have ? gap : have;
+    copy_add(z, z->tail + end - take, take);
+    z->esc_on = 1;
+}
+
+/* An escape matched (r bytes, decoded in d[0..dl)): `skip` of its bytes
+ * are in the tail already (a pending start). */
+static void esc_hit(struct dec_norm *z, const uint8_t *d, size_t dl, int weak, size_t skip)
+{
+    if (!z->esc_on) {
+        if (weak)
+            return;
+        copy_start(z, skip);
+    }
+    copy_add(z, d, dl);
+    z->ahead = ESC_AHEAD;
+}
+
+/* The pending escape start with the next bytes p[0..n) (none and `final`
+ * at the end of a unit); returns the bytes of p it took. */
+static size_t esc_pending(struct dec_norm *z, const uint8_t *p, size_t n, int final)
+{
+    uint8_t tmp[2 * ESC_MAXSEQ], d[4];
+    size_t k = n < ESC_MAXSEQ ? n : ESC_MAXSEQ, dl = 0, pl = z->epend_len;
+    int weak;
+    memcpy(tmp, z->epend, pl);
+    if (k)
+        memcpy(tmp + pl, p, k);
+    int r = esc_match(tmp, pl + k, final, d, &dl, &weak);
+    if (r == ESC_MORE) { /* still cut: all of p is in it (k == n) */
+        memcpy(z->epend + pl, p, n);
+        z->epend_len = (uint8_t)(pl + n);
+        return n;
+    }
+    z->epend_len = 0;
+    if (r > 0) {
+        esc_hit(z, d, dl, weak, pl);
+        if ((size_t)r >= pl)
+            return (size_t)r - pl;
+        /* (final only: "%25" and one hex digit) the rest is plain */
+        copy_plain(z, tmp + r, pl - (size_t)r);
+        return 0;
+    }
+    /* not an escape: its bytes are plain (none is '%' or '&') */
+    copy_plain(z, tmp, pl);
+    return 0;
+}
+
+/* One escape or plain '%'/'&' at p[0] (n bytes left); returns the bytes
+ * taken (all of them when it is cut by the end: held). */
+static size_t esc_one(struct dec_norm *z, const uint8_t *p, size_t n)
+{
+    uint8_t d[4];
+    size_t dl = 0;
+    int weak, r = esc_match(p, n, 0, d, &dl, &weak);
+    if (r == ESC_MORE) {
+        memcpy(z->epend, p, n);
+        z->epend_len = (uint8_t)n;
+        return n;
+    }
+    if (r > 0) {
+        esc_hit(z, d, dl, weak, 0);
+        return (size_t)r;
+    }
+    copy_plain(z, p, 1);
+    return 1;
+}
+
+/* Data with an escape, or while one is being decoded: the original goes on
+ * unchanged (through norm_text), the copy is built beside it. The copies go
+ * out when the unit ends (esc_unit_end), so that how the text was split
+ * into calls makes no difference. */
+static int esc_data(struct dec_norm *z, const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t from = i;
+        int was_on = z->esc_on;
+        if (z->epend_len) {
+            i += esc_pending(z, p + i, n - i, 0);
+        } else if (z->esc_on) {
+            /* the copy goes on: plain bytes up to an escape or the end of
+               its reach */
+            size_t lim = n - i < z->ahead ? n : i + z->ahead;
+            size_t e = i + esc_find(p + i, lim - i);
+            copy_plain(z, p + i, e - i);
+            i = e;
+            if (i < lim)
+                i += esc_one(z, p + i, n - i);
+        } else {
+            /* plain text up to the next '%' or '&' (noted before the escape,
+               whose copy starts with it) */
+            size_t e = i + esc_find(p + i, n - i);
+            tail_note(z, p + i, e - i);
+            z->since_copy += e - i;
+            from = i = e;
+            if (i < n)
+                i += esc_one(z, p + i, n - i);
+        }
+        tail_note(z, p + from, i - from);
+        if (!was_on)
+            z->since_copy += i - from; /* (when the reach ended, copy_plain set it) */
+    }
+    esc_state(z);
+    return norm_text(z, p, n);
+}
+
+/* Does the '%' or '&' at p[0] start a copy (an escape that is not weak, or
+ * one cut by the end of the data)? */
+static int esc_check(struct dec_norm *z, const uint8_t *p, size_t n)
+{
+    uint8_t d[4];
+    size_t dl;
+    int weak, r = esc_match(p, n, 0, d, &dl, &weak);
+    (void)z;
+    return r == ESC_MORE || (r > 0 && !weak);
+}
+
+static int norm_data(void *ctx, const uint8_t *p, size_t n)
+{
+    struct dec_norm *z = ctx;
+    if (z->esc_busy)
+        return esc_data(z, p, n);
+    /* one pass for UTF-8 and escapes; it hands over at the first escape */
+    int rc = norm_text_impl(z, p, n, 1);
+    if (z->handed) {
+        z->handed = 0; /* (the escapes' path noted the tail) */
+        return rc;
+    }
+    tail_note(z, p, n);
+    return rc;
+}
+
+/* The end of a unit: a pending escape start is decided, the copies follow
+ * the unit. */
+static int esc_unit_end(struct dec_norm *z)
+{
+    int rc = SGW_OK;
+    if (z->epend_len)
+        esc_pending(z, NULL, 0, 1);
+    z->esc_on = 0;
+    z->tail_len = 0;
+    z->since_copy = 0;
+    if (rc == SGW_OK && z->copy_len) {
+        rc = esc_emit(z); /* (its boundary ends the original unit) */
+        if (rc == SGW_OK && z->esc_over)
+            rc = z->fin.uninspectable(z->fin.ctx, "escaped text over 8192 bytes in one unit", 0);
+        z->esc_over = 0;
+        z->esc_busy = 0;
+        return rc == SGW_OK ? 1 : rc;
+    }
+    z->esc_busy = 0;
+    return rc;
+}
+
 static int norm_boundary(void *ctx)
 {
     struct dec_norm *z = ctx;
     int rc = norm_flush_pend(z);
+    if (rc == SGW_OK && z->esc_busy) {
+        rc = esc_unit_end(z);
+        if (rc == 1)
+            return SGW_OK; /* the copies' boundaries ended the unit */
+    } else {
+        z->tail_len = 0;
+    }
     return rc != SGW_OK ? rc : z->fin.boundary(z->fin.ctx);
 }
 
@@ -218,6 +725,9 @@ static int norm_context(void *ctx, const uint8_t *p, size_t n)
 {
     struct dec_norm *z = ctx;
     int rc = norm_flush_pend(z);
+    if (rc == SGW_OK && z->esc_busy && (rc = esc_unit_end(z)) == 1)
+        rc = SGW_OK;
+    z->tail_len = 0;
     return rc != SGW_OK ? rc : z->fin.context(z->fin.ctx, p, n);
 }
 
@@ -225,18 +735,29 @@ static int norm_uninspectable(void *ctx, const char *reason, uint32_t flags)
 {
     struct dec_norm *z = ctx;
     int rc = norm_flush_pend(z);
+    if (rc == SGW_OK && z->esc_busy && (rc = esc_unit_end(z)) == 1)
+        rc = SGW_OK;
+    z->tail_len = 0;
     return rc != SGW_OK ? rc : z->fin.uninspectable(z->fin.ctx, reason, flags);
 }
 
 static void norm_init(struct dec_norm *z, const struct cls_sink *out)
 {
-    memset(z, 0, sizeof(*z));
+    /* the buffers need no zeroing: only the fields before them */
+    memset(z, 0, offsetof(struct dec_norm, tail));
     z->fin = *out;
     if (out->data_end && out->key_end) {
         z->fin_data_end = out->data_end;
         z->fin_key_end = out->key_end;
     }
     z->sink.ctx = z;
+    z->find_special = next_special_scalar;
+#if defined(__x86_64__)
+    int level = dec_simd_level();
+    z->find_special = level >= DEC_SIMD_AVX512 ? next_special_avx512
+                      : level >= DEC_SIMD_AVX2 ? next_special_avx2
+                                               : next_special_sse2;
+#endif
     z->sink.data = norm_data;
     z->sink.boundary = norm_boundary;
     z->sink.context = norm_context;
@@ -260,7 +781,10 @@ const struct cls_sink *dec_norm_sink(struct dec_norm *z)
 
 int dec_norm_finish(struct dec_norm *z)
 {
-    return norm_flush_pend(z);
+    int rc = norm_flush_pend(z);
+    if (rc == SGW_OK && z->esc_busy && (rc = esc_unit_end(z)) == 1)
+        rc = SGW_OK;
+    return rc;
 }
 
 void dec_norm_free(struct dec_norm *z)
@@ -615,10 +1139,18 @@ static inline uint32_t b64_class16_sse2(__m128i v)
     return (uint32_t)_mm_movemask_epi8(all);
 }
 
+/* The bytes that the normalisation must see: >= 0x80, '%' and '&' (their
+ * top bits, as a movemask takes them). */
+static inline __m128i special16(__m128i v)
+{
+    return _mm_or_si128(v, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('%')),
+                                        _mm_cmpeq_epi8(v, _mm_set1_epi8('&'))));
+}
+
 static inline uint32_t b64_mask16_sse2(const uint8_t *p, uint32_t *hi)
 {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    *hi = (uint32_t)_mm_movemask_epi8(v);
+    *hi = (uint32_t)_mm_movemask_epi8(special16(v));
     return b64_class16_sse2(v);
 }
 
@@ -650,7 +1182,7 @@ __attribute__((target("avx2"))) static inline uint32_t b64_mask16_avx2(const uin
                                                                        uint32_t *hi)
 {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    *hi = (uint32_t)_mm_movemask_epi8(v);
+    *hi = (uint32_t)_mm_movemask_epi8(special16(v));
     return b64_class16_avx2(v);
 }
 
@@ -662,7 +1194,9 @@ __attribute__((target("avx2"))) static inline uint32_t b64_mask32_avx2(const uin
     __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
     __m256i c = _mm256_and_si256(_mm256_shuffle_epi8(lo, _mm256_and_si256(v, m0f)),
                                  _mm256_shuffle_epi8(ht, _mm256_and_si256(_mm256_srli_epi16(v, 4), m0f)));
-    *hi = (uint32_t)_mm256_movemask_epi8(v);
+    __m256i sp = _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('%')),
+                                 _mm256_cmpeq_epi8(v, _mm256_set1_epi8('&')));
+    *hi = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(v, sp));
     return ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(c, _mm256_setzero_si256()));
 }
 #endif
@@ -680,32 +1214,54 @@ __attribute__((target("avx2"))) static inline uint32_t b64_mask32_avx2(const uin
             __m128i v_ = _mm_set_epi64x((long long)b_, (long long)a_);                             \
             uint32_t m16_ = CLASS16(v_);                                                           \
             uint32_t m_ = (m16_ & 0xffu) | (m16_ >> 8) << ((n)-8); /* bit k: p[k] */              \
-            *(hi) = (a_ | b_) & 0x8080808080808080ull;                                             \
+            *(hi) = swar_special(a_) | swar_special(b_);                                           \
             return (n) - (size_t)__builtin_clz(~(m_ << (32 - (n))));                               \
         }                                                                                          \
         size_t t_ = (n);                                                                           \
         while (t_ > 0 && b64_class[(p)[t_ - 1]] == B64C_CHAR)                                      \
             t_--;                                                                                  \
-        *(hi) = b64_short_high(p, n);                                                              \
+        *(hi) = b64_short_special(p, n);                                                              \
         return t_;                                                                                 \
     } while (0)
 
-/* Nonzero when one of p[0..v) (v < 16) is >= 0x80: overlapping words. */
-static inline uint64_t b64_short_high(const uint8_t *p, size_t v)
+/* Nonzero when a byte of w is >= 0x80, '%' or '&' (a zero byte of w ^ c
+ * for each of the two). */
+static inline uint64_t swar_special(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull;
+    uint64_t x = w ^ (ones * '%'), y = w ^ (ones * '&');
+    return (w | ((x - ones) & ~x) | ((y - ones) & ~y)) & (ones * 0x80);
+}
+
+static inline uint32_t swar_special32(uint32_t w)
+{
+    const uint32_t ones = 0x01010101u;
+    uint32_t x = w ^ (ones * '%'), y = w ^ (ones * '&');
+    return (w | ((x - ones) & ~x) | ((y - ones) & ~y)) & (ones * 0x80);
+}
+
+static inline int byte_special(uint8_t c)
+{
+    return c >= 0x80 || c == '%' || c == '&';
+}
+
+/* Nonzero when one of p[0..v) (v < 16) is >= 0x80, '%' or '&' (what the
+ * normalisation must see): overlapping words. */
+static inline uint64_t b64_short_special(const uint8_t *p, size_t v)
 {
     if (v >= 8) {
         uint64_t a, b;
         memcpy(&a, p, 8);
         memcpy(&b, p + v - 8, 8);
-        return (a | b) & 0x8080808080808080ull;
+        return swar_special(a) | swar_special(b);
     }
     if (v >= 4) {
         uint32_t a, b;
         memcpy(&a, p, 4);
         memcpy(&b, p + v - 4, 4);
-        return (a | b) & 0x80808080u;
+        return swar_special32(a) | swar_special32(b);
     }
-    return v ? (uint64_t)((p[0] | p[v / 2] | p[v - 1]) & 0x80) : 0;
+    return v ? (uint64_t)(byte_special(p[0]) | byte_special(p[v / 2]) | byte_special(p[v - 1])) : 0;
 }
 
 static size_t b64_short_tail_scalar(const uint8_t *p, size_t n, uint64_t *hi)
@@ -713,7 +1269,7 @@ static size_t b64_short_tail_scalar(const uint8_t *p, size_t n, uint64_t *hi)
     size_t t = n;
     while (t > 0 && b64_class[p[t - 1]] == B64C_CHAR)
         t--;
-    *hi = b64_short_high(p, n);
+    *hi = b64_short_special(p, n);
     return t;
 }
 
@@ -745,7 +1301,7 @@ __attribute__((target("avx2"))) static inline size_t b64_short_tail_avx2(const u
             hm = h0_ | (uint64_t)h1_ << ((v)-16);                                                  \
         } else {                                                                                   \
             m = 0;                                                                                 \
-            hm = b64_short_high(p, v);                                                             \
+            hm = b64_short_special(p, v);                                                             \
             for (size_t k_ = v; k_-- > 0 && b64_class[(p)[k_]] == B64C_CHAR;)                      \
                 m |= 1ull << k_;                                                                   \
         }                                                                                          \
@@ -755,7 +1311,7 @@ __attribute__((target("avx2"))) static inline size_t b64_short_tail_avx2(const u
  * r = m & m<<1 & ... & m<<23 (five shifted ANDs) says that the 24 bytes
  * ending at b are run characters; `carry` is the run that ends the previous
  * block (< B64_MIN_RUN, else it would have been found). *flags gets
- * B64F_ASCII when no byte before the returned position is >= 0x80, B64F_TAIL
+ * B64F_PLAIN when no byte before the returned position is >= 0x80, B64F_TAIL
  * when that position starts the (short) run that ends p. */
 #define B64_FIND_BODY(M16, M32)                                                                    \
     size_t i = 0;                                                                                  \
@@ -778,7 +1334,7 @@ __attribute__((target("avx2"))) static inline size_t b64_short_tail_avx2(const u
         }                                                                                          \
         unsigned lead = ~m ? (unsigned)__builtin_ctzll(~m) : 64u;                                  \
         if (carry + lead >= B64_MIN_RUN) {                                                         \
-            *flags = anyhi == 0 ? B64F_ASCII : 0;                                                  \
+            *flags = anyhi == 0 ? B64F_PLAIN : 0;                                                  \
             return i - carry;                                                                      \
         }                                                                                          \
         uint64_t y_ = ~(m & (m >> 8)); /* see b64_find_run_avx512 */                              \
@@ -790,7 +1346,7 @@ __attribute__((target("avx2"))) static inline size_t b64_short_tail_avx2(const u
             r &= r << 8;                                                                           \
             if (r) {                                                                               \
                 unsigned at = (unsigned)__builtin_ctzll(r) - (B64_MIN_RUN - 1);                    \
-                *flags = (anyhi | (hm & ((1ull << at) - 1))) == 0 ? B64F_ASCII : 0;                \
+                *flags = (anyhi | (hm & ((1ull << at) - 1))) == 0 ? B64F_PLAIN : 0;                \
                 return i + at;                                                                     \
             }                                                                                      \
         }                                                                                          \
@@ -798,12 +1354,12 @@ __attribute__((target("avx2"))) static inline size_t b64_short_tail_avx2(const u
         if (v < 64) {                                                                              \
             unsigned tail = (unsigned)__builtin_clzll(~(m << (64 - v)));                           \
             size_t at = tail == v ? i - carry : n - tail;                                          \
-            *flags = (anyhi == 0 ? B64F_ASCII : 0) | (at < n ? B64F_TAIL : 0);                     \
+            *flags = (anyhi == 0 ? B64F_PLAIN : 0) | (at < n ? B64F_TAIL : 0);                     \
             return at;                                                                             \
         }                                                                                          \
         carry = (unsigned)__builtin_clzll(~m); /* ~m != 0: else lead was 64 */                     \
     }                                                                                              \
-    *flags = (anyhi == 0 ? B64F_ASCII : 0) | (carry ? B64F_TAIL : 0);                              \
+    *flags = (anyhi == 0 ? B64F_PLAIN : 0) | (carry ? B64F_TAIL : 0);                              \
     return n - carry;
 
 #if defined(__x86_64__)
@@ -833,7 +1389,8 @@ __attribute__((target(B64_AVX512))) static inline uint64_t b64_class64_avx512(__
     const __m512i m0f = _mm512_set1_epi8(0x0f);
     __m512i a = _mm512_shuffle_epi8(lo, _mm512_and_si512(v, m0f));
     __m512i b = _mm512_shuffle_epi8(ht, _mm512_and_si512(_mm512_srli_epi16(v, 4), m0f));
-    *hi = _mm512_movepi8_mask(v);
+    *hi = _mm512_movepi8_mask(v) | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('%')) |
+          _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('&'));
     return _mm512_test_epi8_mask(a, b);
 }
 
@@ -856,7 +1413,7 @@ __attribute__((target(B64_AVX512))) static size_t b64_find_run_avx512(const uint
                 _mm512_maskz_loadu_epi8(_bzhi_u64(~0ull, (unsigned)v), (const void *)(p + i)), &hm);
         unsigned lead = ~m ? (unsigned)__builtin_ctzll(~m) : 64u;
         if (carry + lead >= B64_MIN_RUN) {
-            *flags = anyhi == 0 ? B64F_ASCII : 0;
+            *flags = anyhi == 0 ? B64F_PLAIN : 0;
             return i - carry;
         }
         /* a run of 24 inside the block covers two whole aligned bytes of
@@ -870,7 +1427,7 @@ __attribute__((target(B64_AVX512))) static size_t b64_find_run_avx512(const uint
             r &= r << 8;
             if (r) {
                 unsigned at = (unsigned)__builtin_ctzll(r) - (B64_MIN_RUN - 1);
-                *flags = (anyhi | (hm & ((1ull << at) - 1))) == 0 ? B64F_ASCII : 0;
+                *flags = (anyhi | (hm & ((1ull << at) - 1))) == 0 ? B64F_PLAIN : 0;
                 return i + at;
             }
         }
@@ -878,12 +1435,12 @@ __attribute__((target(B64_AVX512))) static size_t b64_find_run_avx512(const uint
         if (v < 64) {
             unsigned tail = (unsigned)__builtin_clzll(~(m << (64 - v)));
             size_t at = tail == v ? i - carry : n - tail;
-            *flags = (anyhi == 0 ? B64F_ASCII : 0) | (at < n ? B64F_TAIL : 0);
+            *flags = (anyhi == 0 ? B64F_PLAIN : 0) | (at < n ? B64F_TAIL : 0);
             return at;
         }
         carry = (unsigned)__builtin_clzll(~m); /* ~m != 0: else lead was 64 */
     }
-    *flags = (anyhi == 0 ? B64F_ASCII : 0) | (carry ? B64F_TAIL : 0);
+    *flags = (anyhi == 0 ? B64F_PLAIN : 0) | (carry ? B64F_TAIL : 0);
     return n - carry;
 }
 #endif
@@ -936,26 +1493,18 @@ static inline void copy_short(uint8_t *d, const uint8_t *s, size_t n)
     }
 }
 
-/* Original text that is known to be ASCII: when the next stage is the
- * normalisation, it has nothing to map in it, so the text goes straight on
- * (after a cut UTF-8 sequence the normalisation holds: an ASCII byte breaks
- * it, so it passes raw first, as norm_data would do). */
-__attribute__((noinline)) static int norm_pass_after_pend(struct dec_norm *z, const uint8_t *p,
-                                                          size_t n)
-{
-    int rc = norm_flush_pend(z);
-    return rc != SGW_OK ? rc : z->fin.data(z->fin.ctx, p, n);
-}
-
-/* (the held sequence is rare: flushed out of line, so that the usual way
-   is a tail call) */
-static int b64_pass_ascii(struct dec_b64 *b, const uint8_t *p, size_t n)
+/* Original text known to hold no byte >= 0x80, '%' or '&': when the next
+ * stage is the normalisation and it holds nothing (a cut UTF-8 sequence, an
+ * escape being decoded), it has nothing to do but keep the unit's tail, so
+ * the text goes straight on. */
+static int b64_pass_plain(struct dec_b64 *b, const uint8_t *p, size_t n)
 {
     struct dec_norm *z = b->norm;
     if (!z)
         return b->out->data(b->out->ctx, p, n);
-    if (z->pend_len)
-        return norm_pass_after_pend(z, p, n);
+    if (!norm_idle(z))
+        return norm_data(z, p, n);
+    tail_note(z, p, n);
     return z->fin.data(z->fin.ctx, p, n);
 }
 
@@ -989,8 +1538,8 @@ size_t dec_b64_short_tail_impl(const uint8_t *p, size_t n, int level, int *high)
 static inline __attribute__((always_inline)) int b64_data_short(struct dec_b64 *b, const uint8_t *p,
                                                                 size_t n, b64_tail_fn short_tail)
 {
-    uint64_t high;
-    size_t t = short_tail(p, n, &high);
+    uint64_t special;
+    size_t t = short_tail(p, n, &special);
     if (t < n) {
         b->mode = B64M_SHORT;
         b->run = n - t;
@@ -999,7 +1548,7 @@ static inline __attribute__((always_inline)) int b64_data_short(struct dec_b64 *
         b->held_len = n - t;
         b->in_held = 1;
     }
-    return high ? b->out->data(b->out->ctx, p, n) : b64_pass_ascii(b, p, n);
+    return special ? b->out->data(b->out->ctx, p, n) : b64_pass_plain(b, p, n);
 }
 
 static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const uint8_t *p,
@@ -1010,15 +1559,17 @@ static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const 
     size_t i = 0, fwd = 0, rs = 0;
     int rc = SGW_OK;
     /* every byte of the call is either looked at by the finder (which says
-       whether it met a byte >= 0x80) or is a run character, pad or line end */
-    int ascii = 1;
+       whether it met a byte >= 0x80, '%' or '&') or is a run character, pad
+       or line end: `plain` is about the bytes from fwd on, the original text
+       not passed on yet */
+    int plain = 1;
     if (b->run == 0 && n < 16)
         return b64_data_short(b, p, n, short_tail);
     while (i < n) {
         if (b->run == 0) {
             int f;
             i += find(p + i, n - i, &f);
-            ascii &= f & B64F_ASCII;
+            plain &= f & B64F_PLAIN;
             if (i == n)
                 break;
             rs = i;
@@ -1056,6 +1607,7 @@ static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const 
                 if (rc != SGW_OK)
                     return rc;
                 fwd = j;
+                plain = 1;
             }
             b->run += cnt;
             b->nb64 += cnt;
@@ -1070,7 +1622,7 @@ static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const 
         if (cont && b->mode == B64M_SHORT && b->run == B64_HOLD) {
             /* the held window is full and the run goes on: decide now */
             if (i > fwd) {
-                rc = b->out->data(b->out->ctx, p + fwd, i - fwd);
+                rc = plain ? b64_pass_plain(b, p + fwd, i - fwd) : b->out->data(b->out->ctx, p + fwd, i - fwd);
                 if (rc != SGW_OK)
                     return rc;
             }
@@ -1081,6 +1633,7 @@ static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const 
             if (rc != SGW_OK)
                 return rc;
             fwd = i;
+            plain = 1;
             continue;
         }
         if (cont && cl != B64C_CHAR) {
@@ -1089,7 +1642,7 @@ static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const 
             if (b->mode == B64M_SHORT && b->in_held)
                 b->held[b->held_len++] = p[i];
             else if (b->mode == B64M_LONG_TEXT)
-                fwd = i + 1;
+                fwd = i + 1; /* (plain stays: a pad or line end is neither) */
             b->run++;
             i++;
             continue;
@@ -1097,10 +1650,11 @@ static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const 
         /* p[i] ends the run: its original text goes first, then what it
            decodes to */
         if (b->mode == B64M_SHORT && b->nb64 >= B64_MIN_RUN && i > fwd) {
-            rc = b->out->data(b->out->ctx, p + fwd, i - fwd);
+            rc = plain ? b64_pass_plain(b, p + fwd, i - fwd) : b->out->data(b->out->ctx, p + fwd, i - fwd);
             if (rc != SGW_OK)
                 return rc;
             fwd = i;
+            plain = 1;
         }
         if (b->mode == B64M_SHORT && !b->in_held)
             rc = b64_run_end(b, p + rs, i - rs);
@@ -1117,7 +1671,7 @@ static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const 
         b->in_held = 1;
     }
     if (n > fwd)
-        rc = ascii ? b64_pass_ascii(b, p + fwd, n - fwd) : b->out->data(b->out->ctx, p + fwd, n - fwd);
+        rc = plain ? b64_pass_plain(b, p + fwd, n - fwd) : b->out->data(b->out->ctx, p + fwd, n - fwd);
     return rc;
 }
 
@@ -1245,14 +1799,14 @@ static inline __attribute__((always_inline)) int b64_short_end(struct dec_b64 *b
         return rc != SGW_OK ? rc : b->out->boundary(b->out->ctx);
     }
     if (n) {
-        if (b64_short_high(p, n))
+        if (b64_short_special(p, n) || !norm_idle(z)) {
             rc = norm_data(z, p, n);
-        else if (z->pend_len)
-            rc = norm_pass_after_pend(z, p, n);
-        else if (z->fin_data_end)
+        } else if (z->fin_data_end) {
+            z->tail_len = 0;
             return z->fin_data_end(z->fin.ctx, p, n); /* nothing held: the unit ends in one call */
-        else
+        } else {
             rc = z->fin.data(z->fin.ctx, p, n);
+        }
         if (rc != SGW_OK)
             return rc;
     }
@@ -1275,8 +1829,10 @@ static inline __attribute__((always_inline)) int b64_short_key_end(struct dec_b6
                                                                  size_t n, const uint8_t *k, size_t kn)
 {
     struct dec_norm *z = b->norm;
-    if (z && z->fin_key_end && !z->pend_len && (n == 0 || !b64_short_high(p, n)))
+    if (z && z->fin_key_end && norm_idle(z) && (n == 0 || !b64_short_special(p, n))) {
+        z->tail_len = 0;
         return z->fin_key_end(z->fin.ctx, p, n, k, kn);
+    }
     int rc = b64_short_end(b, p, n);
     return rc != SGW_OK ? rc : b64_key_context(b, k, kn);
 }

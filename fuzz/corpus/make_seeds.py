@@ -199,6 +199,10 @@ def seeds_text():
         (0, ("-".join([b64] * 5) + "\r\n" + b64).encode()),
         (0, base64.b64encode(b"%PDF-1.4 binary\x00\x01\x02 stuff").decode().encode()),
         (6, base64.urlsafe_b64encode(secret.encode()).rstrip(b"=")),
+        # escapes: percent (one and two levels), references, cut ones, many
+        (0, b"mail john%40example.com %2541KIA %EF%BC%A0 50%ZZ end %25"),
+        (5, b"x &#52;111 &#x34;1 a&commat;b&period;c Tom &amp; Jerry &nbsp; &#1114112; &bogus; &#"),
+        (0, b"%41" * 1500 + b" tail " + b"c" * 100 + b"&#65;"),
     ]
     for i, (t, body) in enumerate(seeds):
         write("fuzz_classifiers_text", "seed%02d" % i, bytes([((i * 8) & 0xf8) | t]) + body)

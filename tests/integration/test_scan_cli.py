@@ -118,6 +118,29 @@ def main():
                 check(all(x["decoders"] == "utf16" for x in fs), f"decoder path utf16 in {name}: {fs}")
         r.run("UTF-16 in a .txt file (declared text/plain)", utf16_text_file)
 
+        def escaped_values():
+            # percent-encoding and HTML character references inside JSON and
+            # text (reliability catalogue 4.1 cases 19 and 24) were scanned
+            # as they are: an e-mail written john%40example.com passed clean
+            cases = [
+                ("pct.json", json.dumps({"prompt": "mail " + EMAIL.replace("@", "%40") + " now"}),
+                 ["EMAIL"]),
+                ("double.json", json.dumps({"q": "key %2541KIA5ZK6SXQ7BR2LMNOP"}), ["AWS_ACCESS_KEY"]),
+                ("refs.html", "<td>" + EMAIL.replace("@", "&commat;") + "</td> card &#52;" + CARD[1:],
+                 ["CREDIT_DEBIT_CARD_NUMBER", "EMAIL"]),
+                ("glued.txt", "card %20" + CARD,
+                 ["CREDIT_DEBIT_CARD_NUMBER"]),
+            ]
+            for name, text, want in cases:
+                f = tmp.write(name, text.encode())
+                p = scan("--format", "jsonl", f)
+                eq(p.returncode, 1, f"exit code for {name} ({p.stdout!r})")
+                eq(sorted({x["type"] for x in jsonl(p.stdout)}), want, f"types in {name}")
+            # no valid escape: nothing found, no copy
+            f = tmp.write("plain.json", json.dumps({"p": "growth 18.80% and R&D at 100%ZZ"}))
+            eq(scan("--format", "jsonl", f).returncode, 0, "a bare % or & is not an escape")
+        r.run("percent-encoded and HTML-escaped values", escaped_values)
+
         def value_in_key():
             k = tmp.write("key.json", json.dumps({"4111111111111111": "card on file"}))
             p = scan("--format", "jsonl", k)

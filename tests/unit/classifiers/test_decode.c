@@ -303,6 +303,13 @@ static uint32_t simd_rnd(void)
     return simd_rnd_state;
 }
 
+/* A byte the normalisation stage must see (UTF-8, an escape's start): the
+   base64 stage's finders flag it. */
+static int norm_byte(uint8_t c)
+{
+    return c >= 0x80 || c == '%' || c == '&';
+}
+
 /* Every SIMD level this CPU runs against the scalar level and the reference:
    every byte value once, then random inputs where runs of all lengths start
    and end around the 16/32/64-byte steps. */
@@ -317,13 +324,13 @@ static void test_simd_b64_find(void)
         for (int level = DEC_SIMD_SCALAR; level <= top; level++) {
             int flags = 0;
             if (dec_b64_find_run_impl(buf, 30, level, &flags) != want ||
-                (level > DEC_SIMD_SCALAR && (flags & B64F_ASCII) != (c < 0x80))) {
+                (level > DEC_SIMD_SCALAR && (flags & B64F_PLAIN) != !norm_byte((uint8_t)c))) {
                 fprintf(stderr, "b64 find level %d byte %02x\n", level, c);
                 failures++;
             }
         }
     }
-    static const uint8_t other[] = {' ', '.', '=', '\n', '\r', 0, 0x80, 0xc3, 0xff, '@', ':', '~'};
+    static const uint8_t other[] = {' ', '.', '=', '\n', '\r', 0, 0x80, 0xc3, 0xff, '@', ':', '~', '%', '&'};
     for (int iter = 0; iter < 200000; iter++) {
         size_t n = simd_rnd() % (iter % 10 == 0 ? sizeof(buf) : 140);
         unsigned density = 1 + simd_rnd() % 40; /* one separator per `density` bytes */
@@ -340,14 +347,14 @@ static void test_simd_b64_find(void)
             tail &= ref_b64_char(buf[i]);
         if (want < n && tail && n - want < 24)
             want_flags |= B64F_TAIL;
-        want_flags |= B64F_ASCII;
+        want_flags |= B64F_PLAIN;
         for (size_t i = 0; i < want; i++)
-            if (buf[i] >= 0x80)
-                want_flags &= ~B64F_ASCII;
+            if (norm_byte(buf[i]))
+                want_flags &= ~B64F_PLAIN;
         for (int level = DEC_SIMD_SCALAR; level <= top && n < 16; level++) {
             int high = -1, want_high = 0;
             for (size_t i = 0; i < n; i++)
-                want_high |= buf[i] >= 0x80;
+                want_high |= norm_byte(buf[i]);
             size_t got = dec_b64_short_tail_impl(buf, n, level, &high);
             if (got != want || high != want_high) {
                 fprintf(stderr, "b64 short tail level %d n %zu: want %zu/%d got %zu/%d\n", level,
@@ -582,6 +589,102 @@ static void test_norm(void)
     EXPECT("application/json", NULL, "\"4\\u200b1\\uff11\"", "411|");
 }
 
+/* ---- escapes: percent-encoding and HTML character references ---- */
+
+static void test_escapes(void)
+{
+    const char *T = "text/plain", *J = "application/json";
+    /* the original unit, then a decoded copy from up to 64 bytes before the
+       escape to 64 bytes after the last one (catalogue 4.1 cases 19, 24) */
+    EXPECT(T, NULL, "mail john%40example.com now", "mail john%40example.com now|mail john@example.com now|");
+    EXPECT(J, NULL, "{\"p\":\"key %41KIA now\"}", "p|{p}key %41KIA now|key AKIA now|");
+    EXPECT(T, NULL, "x &#52;111 &#x34;1 y", "x &#52;111 &#x34;1 y|x 4111 41 y|");
+    EXPECT(T, NULL, "a&commat;b&period;c", "a&commat;b&period;c|a@b.c|");
+    EXPECT(T, NULL, "n&nbsp;1", "n&nbsp;1|n 1|"); /* NBSP normalised to a space in the copy */
+    /* double percent-encoding: both levels */
+    EXPECT(T, NULL, "k %2541KIA", "k %2541KIA|k AKIA|");
+    EXPECT(T, NULL, "k %25zz", "k %25zz|k %zz|");
+    /* UTF-8 in escapes goes through the normalisation: full-width '@' */
+    EXPECT(T, NULL, "j%EF%BC%A0x.io", "j%EF%BC%A0x.io|j@x.io|");
+    /* an escape glued to a number: the copy reaches past the space */
+    EXPECT(T, NULL, "a %204111 1111 b", "a %204111 1111 b|a  4111 1111 b|");
+    /* weak references (&amp; &lt; &gt; &quot; &apos;) start no copy... */
+    EXPECT(T, NULL, "Tom &amp; Jerry &lt;b&gt;", "Tom &amp; Jerry &lt;b&gt;|");
+    /* ...but are decoded within another's reach */
+    EXPECT(T, NULL, "%41&amp;B", "%41&amp;B|A&B|");
+    /* not escapes: passed as they are, no copy */
+    EXPECT(T, NULL, "100% 50%ZZ %00 %4 &#0; &#xD800; &#1114112; &bogus; &#; &#x; & %",
+           "100% 50%ZZ %00 %4 &#0; &#xD800; &#1114112; &bogus; &#; &#x; & %|");
+    EXPECT(T, NULL, "&#12345678;", "&#12345678;|");
+    EXPECT(T, NULL, "&averyverylongname;", "&averyverylongname;|");
+    /* an escape cut by the end of the unit is decided there */
+    EXPECT(T, NULL, "end %4", "end %4|");
+    EXPECT(T, NULL, "end %25", "end %25|end %|");
+    EXPECT(T, NULL, "end %254", "end %254|end %4|");
+    EXPECT(J, NULL, "[\"a%2\",\"5\"]", "a%2|5|");
+    /* the copy starts at most 64 bytes back and stops 64 bytes after the last escape */
+    {
+        char in[400], want[800];
+        memset(in, 'a', 100);
+        memcpy(in + 100, "%41", 3);
+        memset(in + 103, 'b', 100);
+        in[203] = '\0';
+        snprintf(want, sizeof(want), "%s|%.64sA%.64s|", in, in, in + 103);
+        EXPECT(T, NULL, in, want);
+        /* two escapes near each other: one copy; far apart: two */
+        memset(in, 'c', 300);
+        memcpy(in, "%41", 3);
+        memcpy(in + 40, "%42", 3);
+        memcpy(in + 250, "%43", 3);
+        in[300] = '\0';
+        snprintf(want, sizeof(want), "%s|A%.37sB%.64s|%.64sC%.47s|", in, in + 3, in + 43, in + 186, in + 253);
+        EXPECT(T, NULL, in, want);
+    }
+    /* a unit full of escapes: 8192 bytes of copies are kept, the rest is
+       reported, whatever the split */
+    {
+        size_t n_esc = 9000, hold = 8192;
+        char *in = malloc(n_esc * 3 + 1), *want = malloc(n_esc * 4 + 64);
+        for (size_t k = 0; k < n_esc; k++)
+            memcpy(in + 3 * k, "%41", 3);
+        in[3 * n_esc] = '\0';
+        size_t w = 0;
+        memcpy(want + w, in, n_esc * 3);
+        w += n_esc * 3;
+        want[w++] = '|';
+        memset(want + w, 'A', hold);
+        w += hold;
+        snprintf(want + w, 64, "|!escaped text over 8192 bytes in one unit!");
+        EXPECT(T, NULL, in, want);
+        in[3 * 2000] = '\0'; /* 2000 fit */
+        w = 0;
+        memcpy(want + w, in, 2000 * 3);
+        w += 2000 * 3;
+        want[w++] = '|';
+        memset(want + w, 'A', 2000);
+        w += 2000;
+        snprintf(want + w, 64, "|");
+        EXPECT(T, NULL, in, want);
+        free(in);
+        free(want);
+    }
+    /* the reach ends inside an escape-like start cut by a split: the gap to
+       the next copy is the same ("&T" then "o=" below) */
+    {
+        char in[300], want[600];
+        memset(in, 'x', 200);
+        memcpy(in, "%41", 3);
+        memcpy(in + 66, "&To=a%42", 8);
+        in[200] = '\0';
+        snprintf(want, sizeof(want), "%s|A%.63s&To=aB%.64s|", in, in + 3, in + 74);
+        EXPECT(T, NULL, in, want);
+    }
+    /* escapes in a JSON key: the key's copy comes before its context */
+    EXPECT(J, NULL, "{\"a%40b.io\":1}", "a%40b.io|a@b.io|{a%40b.io}1|");
+    /* inside base64-decoded text too */
+    EXPECT(T, NULL, "bWFpbCBqb2huJTQwZXhhbXBsZS5jb20gbm93", "bWFpbCBqb2huJTQwZXhhbXBsZS5jb20gbm93|mail john%40example.com now|mail john@example.com now||");
+}
+
 /* ---- UTF-16 ---- */
 
 static size_t to_utf16(const char *s, int be, int bom, uint8_t *out)
@@ -767,7 +870,8 @@ static void test_form(void)
     EXPECT_PATH(F, NULL, "Action=SendEmail&To=a%40b.com&Msg=hello+world",
                 "Action|{Action}SendEmail|To|{To}a@b.com|Msg|{Msg}hello world|", "form");
     EXPECT(F, NULL, "a=%zz%4&b=%", "a|{a}%zz%4|b|{b}%|");
-    EXPECT(F, NULL, "n%61me=v%2541", "name|{name}v%41|");
+    /* the second level is decoded by the text pipeline's escapes (a copy) */
+    EXPECT(F, NULL, "n%61me=v%2541", "name|{name}v%41|vA|");
     EXPECT(F, NULL, "lonely&x=", "lonely|x|{x}|");
     /* a value hidden in a field name is data too; a long name is scanned whole and
        kept (truncated to DEC_CONTEXT_MAX) only as context */
@@ -1676,6 +1780,7 @@ int main(void)
     test_json_depth();
     test_types();
     test_norm();
+    test_escapes();
     test_utf16();
     test_base64();
     test_base64_long();

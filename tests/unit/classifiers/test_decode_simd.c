@@ -27,7 +27,7 @@ static uint32_t rnd(void)
 static void fill(uint8_t *p, size_t n, unsigned density)
 {
     static const uint8_t odd[] = {'"', '\\', 0x00, 0x1f, 0x20, 0x7f, 0x80, 0xc3, 0xff, '=',
-                                  '\n', '\r', ' ',  '.',  '@',  '-',  '_',  '+',  '/', 0x9f};
+                                  '\n', '\r', ' ',  '.',  '@',  '-',  '_',  '+',  '/', 0x9f, '%', '&'};
     static const char plain[] = "ABZaz09QqMmxy+/-_";
     for (size_t i = 0; i < n; i++) {
         uint32_t r = rnd();
