@@ -73,6 +73,12 @@ static int norm_map(uint32_t cp)
         return ' ';
     if (cp >= 0x2060 && cp <= 0x2064)
         return NORM_DROP;
+    /* combining marks (a mark between digits hides a number: catalogue 4.1
+       case 25), variation selectors and tag characters: invisible */
+    if ((cp >= 0x300 && cp <= 0x36f) || (cp >= 0x1ab0 && cp <= 0x1aff) || (cp >= 0x1dc0 && cp <= 0x1dff) ||
+        (cp >= 0x20d0 && cp <= 0x20ff) || (cp >= 0xfe20 && cp <= 0xfe2f) || (cp >= 0xfe00 && cp <= 0xfe0f) ||
+        (cp >= 0xe0000 && cp <= 0xe0fff))
+        return NORM_DROP;
     if (cp >= 0xff01 && cp <= 0xff5e)
         return (int)(cp - 0xfee0); /* full-width ASCII */
     if (cp >= 0x660 && cp <= 0x669)
@@ -1002,6 +1008,28 @@ static int b64_pick(struct dec_b64 *b, const uint8_t *s, size_t n, int final, si
     return 0;
 }
 
+/* A run of hex digits (after an optional "0x"), an even number of them at
+ * least B64_MIN_RUN, that decodes to text (catalogue 4.1 case 18: hex
+ * digits are base64 characters, so the finder has found the run): the
+ * bytes go to b->dec, *len gets their count. */
+static int hex_pick(struct dec_b64 *b, const uint8_t *s, size_t n, size_t *len)
+{
+    if (n >= 2 && s[0] == '0' && (s[1] | 0x20) == 'x') {
+        s += 2;
+        n -= 2;
+    }
+    if (n < B64_MIN_RUN || n % 2 != 0)
+        return 0;
+    for (size_t i = 0; i < n; i += 2) {
+        int h = hexval(s[i]), l = hexval(s[i + 1]);
+        if (h < 0 || l < 0)
+            return 0;
+        b->dec[i / 2] = (uint8_t)(h << 4 | l);
+    }
+    *len = n / 2;
+    return dec_looks_text(b->dec, n / 2);
+}
+
 static int b64_emit_decoded(struct dec_b64 *b, const uint8_t *p, size_t n)
 {
     const struct cls_sink *o = b64_dec_out(b);
@@ -1027,7 +1055,7 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
         if (b->nb64 >= B64_MIN_RUN) {
             size_t len = 0;
             struct b64q qs;
-            if (b64_pick(b, s, n, 1, &len, &qs, &rc) && rc == SGW_OK) {
+            if (hex_pick(b, s, n, &len) || (b64_pick(b, s, n, 1, &len, &qs, &rc) && rc == SGW_OK)) {
                 rc = b64_ensure_inner(b);
                 o = b64_dec_out(b);
                 if (rc == SGW_OK)

@@ -203,6 +203,7 @@ def seeds_text():
         (0, b"mail john%40example.com %2541KIA %EF%BC%A0 50%ZZ end %25"),
         (5, b"x &#52;111 &#x34;1 a&commat;b&period;c Tom &amp; Jerry &nbsp; &#1114112; &bogus; &#"),
         (0, b"%41" * 1500 + b" tail " + b"c" * 100 + b"&#65;"),
+        (0, b"hex 0x" + secret.encode().hex().upper().encode() + b" and " + secret.encode().hex().encode()),
     ]
     for i, (t, body) in enumerate(seeds):
         write("fuzz_classifiers_text", "seed%02d" % i, bytes([((i * 8) & 0xf8) | t]) + body)

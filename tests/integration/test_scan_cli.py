@@ -130,6 +130,8 @@ def main():
                  ["CREDIT_DEBIT_CARD_NUMBER", "EMAIL"]),
                 ("glued.txt", "card %20" + CARD,
                  ["CREDIT_DEBIT_CARD_NUMBER"]),
+                # hex (catalogue 4.1 case 18)
+                ("hex.json", json.dumps({"blob": "0x" + ("mail " + EMAIL).encode().hex().upper()}), ["EMAIL"]),
             ]
             for name, text, want in cases:
                 f = tmp.write(name, text.encode())
@@ -139,7 +141,7 @@ def main():
             # no valid escape: nothing found, no copy
             f = tmp.write("plain.json", json.dumps({"p": "growth 18.80% and R&D at 100%ZZ"}))
             eq(scan("--format", "jsonl", f).returncode, 0, "a bare % or & is not an escape")
-        r.run("percent-encoded and HTML-escaped values", escaped_values)
+        r.run("percent-encoded, HTML-escaped and hex-encoded values", escaped_values)
 
         def value_in_key():
             k = tmp.write("key.json", json.dumps({"4111111111111111": "card on file"}))

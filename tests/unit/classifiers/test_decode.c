@@ -585,6 +585,14 @@ static void test_norm(void)
            "a\xc0\xae"
            "b\xff|");
     EXPECT("text/plain", NULL, "cut \xe2\x80", "cut \xe2\x80|");
+    /* combining marks, variation selectors and tag characters are dropped */
+    EXPECT("text/plain", NULL,
+           "4\xcc\xb2"
+           "1\xcc\x81"
+           "1\xef\xb8\x8f"
+           "1\xf3\xa0\x80\xa1"
+           "1",
+           "41111|");
     /* normalisation inside JSON escapes too */
     EXPECT("application/json", NULL, "\"4\\u200b1\\uff11\"", "411|");
 }
@@ -838,6 +846,31 @@ static void test_base64(void)
     snprintf(in, sizeof(in), "t %s", enc);
     snprintf(want, sizeof(want), "t %s|%s||", enc, u);
     EXPECT("text/plain", NULL, in, want);
+}
+
+/* Hex runs (catalogue 4.1 case 18): hex digits are base64 characters, so
+   the run finder finds them; an even run that decodes to text is decoded
+   as hex, in either case, with or without 0x. */
+static void test_hex_runs(void)
+{
+    const char *secret = "AKIAIOSFODNN7EXAMPLE";
+    char hex[100], in[300], want[400];
+    for (size_t i = 0; secret[i]; i++)
+        snprintf(hex + 2 * i, 3, "%02x", (unsigned char)secret[i]);
+    snprintf(in, sizeof(in), "key %s end", hex);
+    snprintf(want, sizeof(want), "key %s|%s| end|", hex, secret);
+    EXPECT("text/plain", NULL, in, want);
+    for (char *q = hex; *q; q++)
+        if (*q >= 'a' && *q <= 'f')
+            *q = (char)(*q - 'a' + 'A');
+    snprintf(in, sizeof(in), "{\"k\":\"0x%s\"}", hex);
+    snprintf(want, sizeof(want), "k|{k}0x%s|%s||", hex, secret);
+    EXPECT("application/json", NULL, in, want);
+    /* a hash, a long number, an odd run: no hex decoding (nor base64 text) */
+    EXPECT("text/plain", NULL, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+           "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855|");
+    EXPECT("text/plain", NULL, "123456789012345678901234567890", "123456789012345678901234567890|");
+    EXPECT("text/plain", NULL, "414b4941494f53464f444e4e374558414d504c4", "414b4941494f53464f444e4e374558414d504c4|");
 }
 
 static void test_base64_long(void)
@@ -1784,6 +1817,7 @@ int main(void)
     test_utf16();
     test_base64();
     test_base64_long();
+    test_hex_runs();
     test_form();
     test_compress();
     test_bomb();
