@@ -699,6 +699,115 @@ static const char *coding_name(enum coding_kind k)
     }
 }
 
+/* ---- compression inside a declared coding (catalogue 4.1 case 6) ---- */
+
+/* Between the innermost declared coding's decompressor and the body's
+ * decoder: when the decompressed bytes start with gzip or zstd magic, one
+ * more layer is decoded (DEC_MAX_CODINGS in all, declared or not), else the
+ * bytes go on unchanged. */
+struct dec_gate {
+    struct dec base;
+    int record;
+    int decided;
+    size_t path_at; /* where this layer's name goes in env->path */
+    size_t len;
+    uint8_t buf[4];
+};
+
+static const uint8_t gzip_magic[2] = {0x1f, 0x8b};
+static const uint8_t zstd_magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
+
+/* Inserts ">name" into env->path at `at` (the rest moves right, cut to fit). */
+static void path_insert(struct dec_env *env, size_t at, const char *name)
+{
+    char tail[DEC_PATH_LEN];
+    snprintf(tail, sizeof(tail), "%s", env->path + at);
+    snprintf(env->path + at, sizeof(env->path) - at, ">%s%s", name, tail);
+}
+
+static int gate_new(struct dec_env *env, unsigned nest, int record, size_t path_at, struct dec *next,
+                    struct dec **out);
+
+static int gate_decide(struct dec_gate *g)
+{
+    struct dec *d = &g->base;
+    struct dec_env *env = d->env;
+    int gz = g->len >= 2 && memcmp(g->buf, gzip_magic, 2) == 0;
+    int zs = g->len == 4 && memcmp(g->buf, zstd_magic, 4) == 0;
+    g->decided = 1;
+    if (gz || zs) {
+        if (env->codings >= DEC_MAX_CODINGS)
+            return dec_fail(d, CLS_FF_BOMB, "too many nested compression layers");
+        env->codings++;
+        const char *name = gz ? "gzip" : "zstd";
+        struct dec *inner = NULL, *w = NULL;
+        int rc = gate_new(env, d->nest + 2, g->record, g->path_at + (g->record ? strlen(name) + 1 : 0),
+                          d->next, &inner);
+        if (rc != SGW_OK)
+            return rc;
+        d->next = NULL; /* the new gate has it */
+        rc = gz ? dec_new_inflate(env, d->nest + 1, DEC_INF_GZIP, inner, &w)
+                : dec_new_zstd(env, d->nest + 1, inner, &w);
+        if (rc != SGW_OK)
+            return rc; /* (inner, and the body's decoder with it, freed) */
+        d->next = w;
+        if (g->record)
+            path_insert(env, g->path_at, name);
+    }
+    return dec_feed(d->next, g->buf, g->len);
+}
+
+/* Can buf[0..len) still become one of the two magics? */
+static int gate_undecided(const struct dec_gate *g)
+{
+    if (g->len < 2)
+        return g->len == 0 || g->buf[0] == gzip_magic[0] || g->buf[0] == zstd_magic[0];
+    return g->len < 4 && memcmp(g->buf, zstd_magic, g->len) == 0;
+}
+
+static int gate_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_gate *g = (struct dec_gate *)d;
+    if (g->decided)
+        return dec_feed(d->next, p, n);
+    size_t i = 0;
+    while (i < n && gate_undecided(g))
+        g->buf[g->len++] = p[i++];
+    if (gate_undecided(g))
+        return SGW_OK;
+    int rc = gate_decide(g);
+    if (rc != SGW_OK || d->dead)
+        return rc;
+    return dec_feed(d->next, p + i, n - i);
+}
+
+static int gate_finish(struct dec *d)
+{
+    struct dec_gate *g = (struct dec_gate *)d;
+    if (!g->decided) {
+        int rc = gate_decide(g);
+        if (rc != SGW_OK || d->dead)
+            return rc;
+    }
+    return dec_finish(d->next);
+}
+
+static const struct dec_ops gate_ops = {"gate", gate_feed, gate_finish, NULL};
+
+/* Takes `next` on success only. */
+static int gate_new(struct dec_env *env, unsigned nest, int record, size_t path_at, struct dec *next,
+                    struct dec **out)
+{
+    struct dec_gate *g = dec_alloc(sizeof(*g), &gate_ops, env, nest);
+    if (!g)
+        return SGW_ENOMEM;
+    g->record = record;
+    g->path_at = path_at;
+    g->base.next = next;
+    *out = &g->base;
+    return SGW_OK;
+}
+
 #define MAX_CODING_TOKENS 8
 
 int dec_build_chain(struct dec_env *env, const char *ct, const char *ce, unsigned nest, int record,
@@ -749,10 +858,22 @@ int dec_build_chain(struct dec_env *env, const char *ct, const char *ce, unsigne
         for (size_t i = nk; i-- > 0;)
             dec_path_add(env, coding_name(ks[i]));
     env->codings += (unsigned)ncompress;
+    size_t path_at = strlen(env->path); /* after the codings' names */
     struct dec *d = NULL;
     int rc = dec_build_type(env, ct, ct ? strlen(ct) : 0, nest + (unsigned)nk, record, &d);
     if (rc != SGW_OK)
         return rc;
+    if (nk && ks[0] != CK_AWSCHUNKED) {
+        /* the innermost coding decompresses: what comes out may be
+           compressed again */
+        struct dec *g = NULL;
+        rc = gate_new(env, nest + (unsigned)nk, record, path_at, d, &g);
+        if (rc != SGW_OK) {
+            dec_free(d);
+            return rc;
+        }
+        d = g;
+    }
     /* wrap from the first-applied coding (innermost) to the last (outermost) */
     for (size_t i = 0; i < nk; i++) {
         unsigned dn = nest + (unsigned)(nk - 1 - i);

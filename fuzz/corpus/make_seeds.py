@@ -170,6 +170,8 @@ def seeds_decode(es, mp):
         (T["utf16"], E["none"], "\ufeffcard 4111".encode("utf-16-le")),
         (T["octet"], E["none"], b"plain text body"),
         (T["text"], E["none"], b"\xef\xbc\x94\xef\xbc\x91 QUtJQUlPU0ZPRE5ON0VYQU1QTEUgYW5kIG1vcmUgdGV4dA=="),
+        # gzip inside the declared gzip
+        (T["json"], E["gzip"], gzip.compress(gzip.compress(body, mtime=0), mtime=0)),
     ]
     for i, (t, e, b) in enumerate(seeds):
         write("fuzz_classifiers_decode", "seed%02d" % i, bytes([(e << 4) | t, i * 13 & 255]) + b)

@@ -75,6 +75,26 @@ def main():
                   f"decoder path gzip>json on stdin: {fs}")
         r.run("stdin with --content-encoding gzip", stdin_gzip)
 
+        def nested_gzip():
+            # a gzip inside the declared gzip (catalogue 4.1 case 6) is
+            # decoded, up to three layers; a fourth is a bomb (exit 1,
+            # UNINSPECTABLE), never a pass
+            twice = gzip.compress(gzip.compress(BODY.encode()))
+            p = scan("--format", "jsonl", "--content-type", "application/json",
+                     "--content-encoding", "gzip", "-", input=twice)
+            eq(p.returncode, 1, "exit code for gzip in gzip")
+            fs = jsonl(p.stdout)
+            eq(sorted({f["type"] for f in fs}), ["CREDIT_DEBIT_CARD_NUMBER", "EMAIL"], "types in gzip in gzip")
+            check(all(f["decoders"] == "gzip>gzip>json" for f in fs), f"decoder path: {fs}")
+            four = gzip.compress(gzip.compress(twice))
+            p = scan("--format", "jsonl", "--content-type", "application/json",
+                     "--content-encoding", "gzip", "-", input=four)
+            eq(p.returncode, 1, "exit code for four layers")
+            fs = jsonl(p.stdout)
+            eq([(f["type"], f.get("reason")) for f in fs],
+               [("UNINSPECTABLE", "too many nested compression layers")], "four layers")
+        r.run("gzip inside a declared gzip", nested_gzip)
+
         def directories():
             d = tmp.join("tree", "a", "b")
             os.makedirs(d)

@@ -998,6 +998,35 @@ static void test_compress(void)
     expect_bin("application/json", "gzip, zstd", z, zn, want, "zstd>gzip>json", __LINE__);
     expect_bin("application/json", "gzip, zstd", z2, gn, "!malformed zstd stream!", NULL, __LINE__);
     expect_bin("application/json", "gzip,,identity, zstd", z, zn, want, "zstd>gzip>json", __LINE__);
+    /* compression inside one declared coding (catalogue 4.1 case 6): gzip
+       in gzip, zstd in gzip, up to three layers in all */
+    {
+        uint8_t g2[2048], g3[2048], g4[2048];
+        size_t g2n = zlib_make(z2, gn, g2, sizeof(g2), 16 + 15);
+        expect_bin("application/json", "gzip", g2, g2n, want, "gzip>gzip>json", __LINE__);
+        size_t g3n = zlib_make(g2, g2n, g3, sizeof(g3), 16 + 15);
+        expect_bin("application/json", "gzip", g3, g3n, want, "gzip>gzip>gzip>json", __LINE__);
+        size_t g4n = zlib_make(g3, g3n, g4, sizeof(g4), 16 + 15);
+        expect_bin("application/json", "gzip", g4, g4n, "!B:too many nested compression layers!", NULL,
+                   __LINE__);
+        /* two declared, one inside: three */
+        zn = ZSTD_compress(z, sizeof(z), g2, g2n, 3);
+        expect_bin("application/json", "gzip, zstd", z, zn, want, "zstd>gzip>gzip>json", __LINE__);
+        zn = ZSTD_compress(z, sizeof(z), g3, g3n, 3);
+        expect_bin("application/json", "gzip, zstd", z, zn, "!B:too many nested compression layers!", NULL,
+                   __LINE__);
+        /* zstd in gzip */
+        zn = ZSTD_compress(z, sizeof(z), body, n, 3);
+        g2n = zlib_make(z, zn, g2, sizeof(g2), 16 + 15);
+        expect_bin("application/json", "gzip", g2, g2n, want, "gzip>zstd>json", __LINE__);
+        /* decompressed bodies shorter than a magic, or starting like one */
+        g2n = zlib_make((const uint8_t *)"7", 1, g2, sizeof(g2), 16 + 15);
+        expect_bin("application/json", "gzip", g2, g2n, "7|", "gzip>json", __LINE__);
+        g2n = zlib_make((const uint8_t *)"\x1f\x8a", 2, g2, sizeof(g2), 16 + 15);
+        expect_bin("text/plain", "gzip", g2, g2n, "\x1f\x8a|", "gzip", __LINE__);
+        g2n = zlib_make((const uint8_t *)"\x28\xb5\x2f", 3, g2, sizeof(g2), 16 + 15);
+        expect_bin("text/plain", "gzip", g2, g2n, "(\xb5/|", "gzip", __LINE__);
+    }
     /* br: a stored (uncompressed) meta-block written by hand: WBITS=16
        (bit 0), ISLAST=0, MNIBBLES=4, MLEN-1, ISUNCOMPRESSED=1, then an empty
        last meta-block. */
