@@ -725,8 +725,8 @@ static void path_insert(struct dec_env *env, size_t at, const char *name)
     snprintf(env->path + at, sizeof(env->path) - at, ">%s%s", name, tail);
 }
 
-static int gate_new(struct dec_env *env, unsigned nest, int record, size_t path_at, struct dec *next,
-                    struct dec **out);
+static int gate_new(struct dec_env *env, unsigned nest, int record, size_t path_at,
+                    struct dec *next, struct dec **out);
 
 static int gate_decide(struct dec_gate *g)
 {
@@ -741,8 +741,8 @@ static int gate_decide(struct dec_gate *g)
         env->codings++;
         const char *name = gz ? "gzip" : "zstd";
         struct dec *inner = NULL, *w = NULL;
-        int rc = gate_new(env, d->nest + 2, g->record, g->path_at + (g->record ? strlen(name) + 1 : 0),
-                          d->next, &inner);
+        int rc = gate_new(env, d->nest + 2, g->record,
+                          g->path_at + (g->record ? strlen(name) + 1 : 0), d->next, &inner);
         if (rc != SGW_OK)
             return rc;
         d->next = NULL; /* the new gate has it */
@@ -795,8 +795,8 @@ static int gate_finish(struct dec *d)
 static const struct dec_ops gate_ops = {"gate", gate_feed, gate_finish, NULL};
 
 /* Takes `next` on success only. */
-static int gate_new(struct dec_env *env, unsigned nest, int record, size_t path_at, struct dec *next,
-                    struct dec **out)
+static int gate_new(struct dec_env *env, unsigned nest, int record, size_t path_at,
+                    struct dec *next, struct dec **out)
 {
     struct dec_gate *g = dec_alloc(sizeof(*g), &gate_ops, env, nest);
     if (!g)
@@ -953,7 +953,7 @@ int dec_new_reject(struct dec_env *env, unsigned nest, const char *reason, struc
 struct dec_text {
     struct dec base;
     int checked;
-    int record;        /* name "utf16" in the chain's path when found */
+    int record; /* name "utf16" in the chain's path when found */
     size_t peek_len;
     struct dec *inner; /* owned: JSON or UTF-16 decoding of the text, or NULL */
     uint8_t peek[TEXT_PEEK];
@@ -1034,8 +1034,8 @@ static int text_feed(struct dec *d, const uint8_t *p, size_t n)
         n -= take;
         /* hold bytes only while they may still begin a signature or be
            UTF-16 */
-        if (t->peek_len < TEXT_PEEK && (dec_binary_magic_prefix(t->peek, t->peek_len) ||
-                                        text_u16_open(t->peek, t->peek_len)))
+        if (t->peek_len < TEXT_PEEK &&
+            (dec_binary_magic_prefix(t->peek, t->peek_len) || text_u16_open(t->peek, t->peek_len)))
             return SGW_OK;
         int rc = text_check(t);
         if (rc != SGW_OK || d->dead)

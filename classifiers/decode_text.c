@@ -19,10 +19,10 @@
  * the original text passes unchanged, and a decoded copy of the text around
  * the escapes (from ESC_BACK bytes before one to ESC_AHEAD bytes after the
  * last of a stretch) follows the unit it is in, between boundaries. */
-#define ESC_BACK 64u     /* bytes of the unit before an escape that its copy starts with */
-#define ESC_AHEAD 64u    /* bytes after an escape that its copy goes on with */
-#define ESC_HOLD 8192u   /* decoded copies held per unit; more is reported uninspectable */
-#define ESC_MAXSEQ 12u   /* longest escape looked at: "&#x0010FFFF;" */
+#define ESC_BACK 64u   /* bytes of the unit before an escape that its copy starts with */
+#define ESC_AHEAD 64u  /* bytes after an escape that its copy goes on with */
+#define ESC_HOLD 8192u /* decoded copies held per unit; more is reported uninspectable */
+#define ESC_MAXSEQ 12u /* longest escape looked at: "&#x0010FFFF;" */
 #define ESC_TAIL (ESC_BACK + ESC_MAXSEQ) /* kept: ESC_BACK before a held escape start */
 
 struct dec_norm {
@@ -34,21 +34,21 @@ struct dec_norm {
        scanner), else NULL */
     int (*fin_data_end)(void *ctx, const uint8_t *p, size_t n);
     int (*fin_key_end)(void *ctx, const uint8_t *p, size_t n, const uint8_t *k, size_t kn);
-    uint8_t pend[4];            /* a UTF-8 sequence cut by a data call */
+    uint8_t pend[4]; /* a UTF-8 sequence cut by a data call */
     size_t pend_len;
     size_t need;
-    int embedded; /* lives in a block owned by the chain */
+    int embedded;                                       /* lives in a block owned by the chain */
     size_t (*find_special)(const uint8_t *p, size_t n); /* this CPU's next_special */
     /* escapes (norm_idle() is false while any of these is set) */
-    uint8_t esc_busy;   /* epend_len || esc_on || copy_len */
-    uint8_t esc_on;     /* less than ESC_AHEAD bytes after an escape: bytes go to the copy */
-    uint8_t ahead;      /* bytes the copy still takes when no escape comes */
-    uint8_t handed;     /* norm_text_impl handed the data to esc_data */
-    uint8_t esc_over;   /* the copies of this unit did not fit in copy[] */
-    uint8_t epend_len;  /* an escape's first bytes, cut by the end of a data call */
-    uint8_t tail_len;   /* the unit's last bytes (raw), at most ESC_TAIL */
+    uint8_t esc_busy;  /* epend_len || esc_on || copy_len */
+    uint8_t esc_on;    /* less than ESC_AHEAD bytes after an escape: bytes go to the copy */
+    uint8_t ahead;     /* bytes the copy still takes when no escape comes */
+    uint8_t handed;    /* norm_text_impl handed the data to esc_data */
+    uint8_t esc_over;  /* the copies of this unit did not fit in copy[] */
+    uint8_t epend_len; /* an escape's first bytes, cut by the end of a data call */
+    uint8_t tail_len;  /* the unit's last bytes (raw), at most ESC_TAIL */
     uint8_t epend[ESC_MAXSEQ];
-    size_t since_copy;  /* raw bytes of the unit since the copy's text ended */
+    size_t since_copy; /* raw bytes of the unit since the copy's text ended */
     size_t copy_len;
     uint8_t tail[ESC_TAIL];
     /* decoded copies of this unit; a 0 byte separates two that are apart */
@@ -75,8 +75,9 @@ static int norm_map(uint32_t cp)
         return NORM_DROP;
     /* combining marks (a mark between digits hides a number: catalogue 4.1
        case 25), variation selectors and tag characters: invisible */
-    if ((cp >= 0x300 && cp <= 0x36f) || (cp >= 0x1ab0 && cp <= 0x1aff) || (cp >= 0x1dc0 && cp <= 0x1dff) ||
-        (cp >= 0x20d0 && cp <= 0x20ff) || (cp >= 0xfe20 && cp <= 0xfe2f) || (cp >= 0xfe00 && cp <= 0xfe0f) ||
+    if ((cp >= 0x300 && cp <= 0x36f) || (cp >= 0x1ab0 && cp <= 0x1aff) ||
+        (cp >= 0x1dc0 && cp <= 0x1dff) || (cp >= 0x20d0 && cp <= 0x20ff) ||
+        (cp >= 0xfe20 && cp <= 0xfe2f) || (cp >= 0xfe00 && cp <= 0xfe0f) ||
         (cp >= 0xe0000 && cp <= 0xe0fff))
         return NORM_DROP;
     if (cp >= 0xff01 && cp <= 0xff5e)
@@ -208,14 +209,16 @@ __attribute__((target("avx2"))) static size_t next_special_avx2(const uint8_t *p
 
 /* 64 bytes a step; the last partial block is a masked load (nothing is
    read past p + n). */
-__attribute__((target("avx512f,avx512bw,bmi,bmi2"))) static size_t next_special_avx512(const uint8_t *p,
-                                                                                      size_t n)
+__attribute__((target("avx512f,avx512bw,bmi,bmi2"))) static size_t
+next_special_avx512(const uint8_t *p, size_t n)
 {
     const __m512i pc = _mm512_set1_epi8('%'), am = _mm512_set1_epi8('&');
     for (size_t i = 0; i < n; i += 64) {
         __mmask64 k = n - i >= 64 ? ~0ull : _bzhi_u64(~0ull, (unsigned)(n - i));
         __m512i v = _mm512_maskz_loadu_epi8(k, (const void *)(p + i));
-        uint64_t m = (_mm512_movepi8_mask(v) | _mm512_cmpeq_epi8_mask(v, pc) | _mm512_cmpeq_epi8_mask(v, am)) & k;
+        uint64_t m = (_mm512_movepi8_mask(v) | _mm512_cmpeq_epi8_mask(v, pc) |
+                      _mm512_cmpeq_epi8_mask(v, am)) &
+                     k;
         if (m)
             return i + (size_t)__builtin_ctzll(m);
     }
@@ -223,15 +226,21 @@ __attribute__((target("avx512f,avx512bw,bmi,bmi2"))) static size_t next_special_
 }
 #endif
 
-static int esc_check(struct dec_norm *z, const uint8_t *p, size_t n);
+static int esc_check(const uint8_t *p, size_t n, uint8_t prev);
+
+/* A lead byte of U+0340-U+053F (where the homoglyphs are). */
+static inline int conf_lead(uint8_t c)
+{
+    return c >= 0xcd && c <= 0xd4;
+}
 static inline void tail_note(struct dec_norm *z, const uint8_t *p, size_t n);
 static int esc_data(struct dec_norm *z, const uint8_t *p, size_t n);
 
 /* The UTF-8 normalisation of p[0..n) into the final sink. With `esc`, a
  * '%' or '&' that starts an escape (esc_check) hands the rest of the data
  * to the escapes' path; the bytes before it are passed on and noted. */
-static inline __attribute__((always_inline)) int norm_text_impl(struct dec_norm *z, const uint8_t *p,
-                                                                size_t n, int esc)
+static inline __attribute__((always_inline)) int norm_text_impl(struct dec_norm *z,
+                                                                const uint8_t *p, size_t n, int esc)
 {
     size_t i = 0, start;
     int rc;
@@ -256,9 +265,12 @@ static inline __attribute__((always_inline)) int norm_text_impl(struct dec_norm 
         i += esc ? z->find_special(p + i, n - i) : next_high(p + i, n - i);
         if (i >= n)
             break;
-        if (esc && p[i] < 0x80) {
-            /* '%' or '&' */
-            if (!esc_check(z, p + i, n - i)) {
+        if (esc && (p[i] < 0x80 || conf_lead(p[i]))) {
+            /* '%', '&' or maybe a homoglyph */
+            uint8_t prev = i ? p[i - 1] : (z->tail_len ? z->tail[z->tail_len - 1] : 0);
+            if (!esc_check(p + i, n - i, prev)) {
+                if (p[i] >= 0x80)
+                    goto utf8; /* (a letter like another) */
                 i++;
                 continue;
             }
@@ -271,6 +283,7 @@ static inline __attribute__((always_inline)) int norm_text_impl(struct dec_norm 
             z->handed = 1;
             return esc_data(z, p + i, n - i);
         }
+    utf8:;
         size_t len = utf8_len(p[i]);
         if (len == 0) {
             i++;
@@ -367,25 +380,126 @@ static const struct {
     uint16_t cp;
     uint8_t weak;
 } esc_names[] = {
-    {"amp", '&', 1},     {"lt", '<', 1},     {"gt", '>', 1},      {"quot", '"', 1},
-    {"apos", '\'', 1},   {"nbsp", 0xa0, 0},  {"commat", '@', 0},  {"period", '.', 0},
-    {"colon", ':', 0},   {"hyphen", '-', 0}, {"minus", '-', 0},   {"dash", '-', 0},
-    {"plus", '+', 0},    {"equals", '=', 0}, {"sol", '/', 0},     {"bsol", '\\', 0},
-    {"lowbar", '_', 0},  {"num", '#', 0},    {"percnt", '%', 0},  {"lpar", '(', 0},
-    {"rpar", ')', 0},    {"comma", ',', 0},  {"semi", ';', 0},    {"dollar", '$', 0},
-    {"ast", '*', 0},     {"excl", '!', 0},   {"quest", '?', 0},   {"shy", 0xad, 0},
+    {"amp", '&', 1},     {"lt", '<', 1},      {"gt", '>', 1},        {"quot", '"', 1},
+    {"apos", '\'', 1},   {"nbsp", 0xa0, 0},   {"commat", '@', 0},    {"period", '.', 0},
+    {"colon", ':', 0},   {"hyphen", '-', 0},  {"minus", '-', 0},     {"dash", '-', 0},
+    {"plus", '+', 0},    {"equals", '=', 0},  {"sol", '/', 0},       {"bsol", '\\', 0},
+    {"lowbar", '_', 0},  {"num", '#', 0},     {"percnt", '%', 0},    {"lpar", '(', 0},
+    {"rpar", ')', 0},    {"comma", ',', 0},   {"semi", ';', 0},      {"dollar", '$', 0},
+    {"ast", '*', 0},     {"excl", '!', 0},    {"quest", '?', 0},     {"shy", 0xad, 0},
     {"ensp", 0x2002, 0}, {"emsp", 0x2003, 0}, {"thinsp", 0x2009, 0},
 };
 
-/* An escape at s[0] ('%' or '&') with n bytes available (more may follow
+/* Cyrillic and Greek letters drawn like Latin ones (homoglyphs: catalogue
+ * 4.1 case 25), U+0370-U+052F: the Latin letter, or 0. */
+static uint8_t confusable(uint32_t cp)
+{
+    static const struct {
+        uint16_t cp;
+        char latin;
+    } tab[] = {
+        /* Greek */
+        {0x391, 'A'},
+        {0x392, 'B'},
+        {0x395, 'E'},
+        {0x396, 'Z'},
+        {0x397, 'H'},
+        {0x399, 'I'},
+        {0x39a, 'K'},
+        {0x39c, 'M'},
+        {0x39d, 'N'},
+        {0x39f, 'O'},
+        {0x3a1, 'P'},
+        {0x3a4, 'T'},
+        {0x3a5, 'Y'},
+        {0x3a7, 'X'},
+        {0x3b1, 'a'},
+        {0x3b9, 'i'},
+        {0x3ba, 'k'},
+        {0x3bd, 'v'},
+        {0x3bf, 'o'},
+        {0x3c1, 'p'},
+        {0x3c5, 'u'},
+        {0x3c7, 'x'},
+        /* Cyrillic */
+        {0x405, 'S'},
+        {0x406, 'I'},
+        {0x408, 'J'},
+        {0x410, 'A'},
+        {0x412, 'B'},
+        {0x415, 'E'},
+        {0x41a, 'K'},
+        {0x41c, 'M'},
+        {0x41d, 'H'},
+        {0x41e, 'O'},
+        {0x420, 'P'},
+        {0x421, 'C'},
+        {0x422, 'T'},
+        {0x423, 'Y'},
+        {0x425, 'X'},
+        {0x430, 'a'},
+        {0x435, 'e'},
+        {0x43a, 'k'},
+        {0x43e, 'o'},
+        {0x440, 'p'},
+        {0x441, 'c'},
+        {0x443, 'y'},
+        {0x445, 'x'},
+        {0x455, 's'},
+        {0x456, 'i'},
+        {0x458, 'j'},
+        {0x4bb, 'h'},
+        {0x501, 'd'},
+        {0x51a, 'Q'},
+        {0x51b, 'q'},
+        {0x51c, 'W'},
+        {0x51d, 'w'},
+    };
+    for (size_t k = 0; k < SGW_ARRAY_LEN(tab); k++)
+        if (tab[k].cp == cp)
+            return (uint8_t)tab[k].latin;
+    return 0;
+}
+
+static inline int ascii_alnum(uint8_t c)
+{
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/* An escape at s[0] ('%', '&' or a byte >= 0x80) with n bytes available (more may follow
  * unless `final`). Returns ESC_NO (s[0] is a plain character), ESC_MORE
  * (a possible escape cut by the end of the bytes) or the bytes it takes,
  * its decoding in out (1-4 bytes, *olen) and *weak. Percent: %HH, and
  * %25HH (double encoding) as the byte HH; %00 is left alone. References:
- * &#D…; (up to 7 digits), &#xH…; (up to 6), and the names above. */
-static int esc_match(const uint8_t *s, size_t n, int final, uint8_t out[4], size_t *olen, int *weak)
+ * &#D…; (up to 7 digits), &#xH…; (up to 6), and the names above. A
+ * homoglyph (a lead byte, conf_lead) is the Latin letter it looks like,
+ * weak unless an ASCII letter or digit is next to it (`prev`, the byte
+ * before s[0], or s[2]): a Cyrillic word alone makes no copy, a Latin one
+ * with a Cyrillic letter in it does. */
+static int esc_match(const uint8_t *s, size_t n, int final, uint8_t prev, uint8_t out[4],
+                     size_t *olen, int *weak)
 {
     *weak = 0;
+    if (s[0] >= 0x80) {
+        if (!conf_lead(s[0]))
+            return ESC_NO;
+        if (n < 2)
+            return final ? ESC_NO : ESC_MORE;
+        if ((s[1] & 0xc0) != 0x80)
+            return ESC_NO;
+        uint8_t a = confusable((uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3fu));
+        if (!a)
+            return ESC_NO;
+        int strong = ascii_alnum(prev);
+        if (!strong && n < 3 && !final)
+            return ESC_MORE;
+        if (!strong && n >= 3)
+            strong = ascii_alnum(s[2]);
+        out[0] = a;
+        *olen = 1;
+        *weak = !strong;
+        return 2;
+    }
     if (s[0] == '%') {
         if (n < 3)
             return !final && (n < 2 || hexval(s[1]) >= 0) ? ESC_MORE : ESC_NO;
@@ -447,25 +561,6 @@ static int esc_match(const uint8_t *s, size_t n, int final, uint8_t out[4], size
         }
     }
     return ESC_NO;
-}
-
-/* The first '%' or '&' in p[0..n), else n. */
-static size_t esc_find(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-#if defined(__x86_64__)
-    const __m128i pc = _mm_set1_epi8('%'), am = _mm_set1_epi8('&');
-    for (; i + 16 <= n; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, pc), _mm_cmpeq_epi8(v, am)));
-        if (m)
-            return i + (size_t)__builtin_ctz(m);
-    }
-#endif
-    for (; i < n; i++)
-        if (p[i] == '%' || p[i] == '&')
-            return i;
-    return n;
 }
 
 /* The unit's last raw bytes, for the start of a copy. */
@@ -559,7 +654,20 @@ static void copy_start(struct dec_norm *z, size_t skip)
         copy_add(z, &sep, 1);
     }
     size_t take = z->copy_len && gap <= have ? gap : have;
-    copy_add(z, z->tail + end - take, take);
+    /* homoglyphs in those bytes become their Latin letters too */
+    const uint8_t *t = z->tail + end - take;
+    for (size_t k = 0; k < take;) {
+        uint8_t a = 0;
+        if (conf_lead(t[k]) && k + 1 < take && (t[k + 1] & 0xc0) == 0x80)
+            a = confusable((uint32_t)(t[k] & 0x1f) << 6 | (t[k + 1] & 0x3fu));
+        if (a) {
+            copy_add(z, &a, 1);
+            k += 2;
+        } else {
+            copy_add(z, t + k, 1);
+            k++;
+        }
+    }
     z->esc_on = 1;
 }
 
@@ -586,7 +694,8 @@ static size_t esc_pending(struct dec_norm *z, const uint8_t *p, size_t n, int fi
     memcpy(tmp, z->epend, pl);
     if (k)
         memcpy(tmp + pl, p, k);
-    int r = esc_match(tmp, pl + k, final, d, &dl, &weak);
+    uint8_t prev = z->tail_len > pl ? z->tail[z->tail_len - pl - 1] : 0; /* the byte before it */
+    int r = esc_match(tmp, pl + k, final, prev, d, &dl, &weak);
     if (r == ESC_MORE) { /* still cut: all of p is in it (k == n) */
         memcpy(z->epend + pl, p, n);
         z->epend_len = (uint8_t)(pl + n);
@@ -601,18 +710,24 @@ static size_t esc_pending(struct dec_norm *z, const uint8_t *p, size_t n, int fi
         copy_plain(z, tmp + r, pl - (size_t)r);
         return 0;
     }
-    /* not an escape: its bytes are plain (none is '%' or '&') */
+    /* not an escape: its bytes are plain (none starts one) */
     copy_plain(z, tmp, pl);
     return 0;
 }
 
-/* One escape or plain '%'/'&' at p[0] (n bytes left); returns the bytes
- * taken (all of them when it is cut by the end: held). */
-static size_t esc_one(struct dec_norm *z, const uint8_t *p, size_t n)
+static inline uint8_t tail_last(const struct dec_norm *z)
+{
+    return z->tail_len ? z->tail[z->tail_len - 1] : 0;
+}
+
+/* One escape, or a plain '%', '&' or byte >= 0x80, at p[0] (n bytes left;
+ * prev the byte before); returns the bytes taken (all of them when it is
+ * cut by the end: held). */
+static size_t esc_one(struct dec_norm *z, const uint8_t *p, size_t n, uint8_t prev)
 {
     uint8_t d[4];
     size_t dl = 0;
-    int weak, r = esc_match(p, n, 0, d, &dl, &weak);
+    int weak, r = esc_match(p, n, 0, prev, d, &dl, &weak);
     if (r == ESC_MORE) {
         memcpy(z->epend, p, n);
         z->epend_len = (uint8_t)n;
@@ -642,20 +757,21 @@ static int esc_data(struct dec_norm *z, const uint8_t *p, size_t n)
             /* the copy goes on: plain bytes up to an escape or the end of
                its reach */
             size_t lim = n - i < z->ahead ? n : i + z->ahead;
-            size_t e = i + esc_find(p + i, lim - i);
+            size_t e = i + z->find_special(p + i, lim - i);
             copy_plain(z, p + i, e - i);
             i = e;
             if (i < lim)
-                i += esc_one(z, p + i, n - i);
+                i += esc_one(z, p + i, n - i, i ? p[i - 1] : tail_last(z));
         } else {
-            /* plain text up to the next '%' or '&' (noted before the escape,
-               whose copy starts with it) */
-            size_t e = i + esc_find(p + i, n - i);
+            /* plain text up to the next '%', '&' or byte >= 0x80 (noted
+               before the escape, whose copy starts with it) */
+            size_t e = i + z->find_special(p + i, n - i);
+            uint8_t prev = e ? p[e - 1] : tail_last(z);
             tail_note(z, p + i, e - i);
             z->since_copy += e - i;
             from = i = e;
             if (i < n)
-                i += esc_one(z, p + i, n - i);
+                i += esc_one(z, p + i, n - i, prev);
         }
         tail_note(z, p + from, i - from);
         if (!was_on)
@@ -665,14 +781,13 @@ static int esc_data(struct dec_norm *z, const uint8_t *p, size_t n)
     return norm_text(z, p, n);
 }
 
-/* Does the '%' or '&' at p[0] start a copy (an escape that is not weak, or
- * one cut by the end of the data)? */
-static int esc_check(struct dec_norm *z, const uint8_t *p, size_t n)
+/* Does the '%', '&' or homoglyph at p[0] start a copy (an escape that is
+ * not weak, or one cut by the end of the data)? */
+static int esc_check(const uint8_t *p, size_t n, uint8_t prev)
 {
     uint8_t d[4];
     size_t dl;
-    int weak, r = esc_match(p, n, 0, d, &dl, &weak);
-    (void)z;
+    int weak, r = esc_match(p, n, 0, prev, d, &dl, &weak);
     return r == ESC_MORE || (r > 0 && !weak);
 }
 
@@ -826,8 +941,8 @@ static const uint8_t b64_class[256] = {
 /* 1 + the value of a base64 character (both alphabets), 0 for any other
  * byte. */
 static const uint8_t b64_vals1[256] = {
-    ['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7, ['H'] = 8,
-    ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
+    ['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,  ['H'] = 8,
+    ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
     ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
     ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
     ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
@@ -927,8 +1042,8 @@ struct dec_b64 {
     struct dec_norm *norm;      /* out's stage when out is the normalisation, else NULL */
     unsigned depth;
     int embedded; /* lives in a block owned by the chain */
-    size_t run;  /* characters in the run (pads, CR/LF included) */
-    size_t nb64; /* base64 characters in the run */
+    size_t run;   /* characters in the run (pads, CR/LF included) */
+    size_t nb64;  /* base64 characters in the run */
     unsigned pad;
     int in_held; /* the run's characters are in held[] */
     enum b64_mode mode;
@@ -1220,8 +1335,9 @@ __attribute__((target("avx2"))) static inline uint32_t b64_mask32_avx2(const uin
     const __m256i lo = _mm256_setr_epi8(B64_LO, B64_LO), ht = _mm256_setr_epi8(B64_HI, B64_HI);
     const __m256i m0f = _mm256_set1_epi8(0x0f);
     __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
-    __m256i c = _mm256_and_si256(_mm256_shuffle_epi8(lo, _mm256_and_si256(v, m0f)),
-                                 _mm256_shuffle_epi8(ht, _mm256_and_si256(_mm256_srli_epi16(v, 4), m0f)));
+    __m256i c =
+        _mm256_and_si256(_mm256_shuffle_epi8(lo, _mm256_and_si256(v, m0f)),
+                         _mm256_shuffle_epi8(ht, _mm256_and_si256(_mm256_srli_epi16(v, 4), m0f)));
     __m256i sp = _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('%')),
                                  _mm256_cmpeq_epi8(v, _mm256_set1_epi8('&')));
     *hi = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(v, sp));
@@ -1233,7 +1349,7 @@ __attribute__((target("avx2"))) static inline uint32_t b64_mask32_avx2(const uin
  * it; *hi nonzero when a byte is >= 0x80. From 8 bytes on, the two
  * overlapping words are classified together (CLASS16: a 16-byte class mask),
  * below that byte by byte. */
-#define B64_SHORT_TAIL(p, n, hi, CLASS16)                                                         \
+#define B64_SHORT_TAIL(p, n, hi, CLASS16)                                                          \
     do {                                                                                           \
         if ((n) >= 8) {                                                                            \
             uint64_t a_, b_;                                                                       \
@@ -1241,17 +1357,18 @@ __attribute__((target("avx2"))) static inline uint32_t b64_mask32_avx2(const uin
             memcpy(&b_, (p) + (n)-8, 8);                                                           \
             __m128i v_ = _mm_set_epi64x((long long)b_, (long long)a_);                             \
             uint32_t m16_ = CLASS16(v_);                                                           \
-            uint32_t m_ = (m16_ & 0xffu) | (m16_ >> 8) << ((n)-8); /* bit k: p[k] */              \
-            *(hi) = swar_special(a_) | swar_special(b_);                                           \
+            uint32_t m_ = (m16_ & 0xffu) | (m16_ >> 8) << ((n)-8); /* bit k: p[k] */               \
+            *(hi) = (uint64_t)_mm_movemask_epi8(special16(v_));                                    \
             return (n) - (size_t)__builtin_clz(~(m_ << (32 - (n))));                               \
         }                                                                                          \
         size_t t_ = (n);                                                                           \
         while (t_ > 0 && b64_class[(p)[t_ - 1]] == B64C_CHAR)                                      \
             t_--;                                                                                  \
-        *(hi) = b64_short_special(p, n);                                                              \
+        *(hi) = b64_short_special(p, n);                                                           \
         return t_;                                                                                 \
     } while (0)
 
+#if !defined(__x86_64__)
 /* Nonzero when a byte of w is >= 0x80, '%' or '&' (a zero byte of w ^ c
  * for each of the two). */
 static inline uint64_t swar_special(uint64_t w)
@@ -1267,6 +1384,7 @@ static inline uint32_t swar_special32(uint32_t w)
     uint32_t x = w ^ (ones * '%'), y = w ^ (ones * '&');
     return (w | ((x - ones) & ~x) | ((y - ones) & ~y)) & (ones * 0x80);
 }
+#endif
 
 static inline int byte_special(uint8_t c)
 {
@@ -1277,6 +1395,23 @@ static inline int byte_special(uint8_t c)
  * normalisation must see): overlapping words. */
 static inline uint64_t b64_short_special(const uint8_t *p, size_t v)
 {
+#if defined(__x86_64__)
+    if (v >= 4) {
+        __m128i x;
+        if (v >= 8) {
+            uint64_t a, b;
+            memcpy(&a, p, 8);
+            memcpy(&b, p + v - 8, 8);
+            x = _mm_set_epi64x((long long)b, (long long)a);
+        } else {
+            uint32_t a, b;
+            memcpy(&a, p, 4);
+            memcpy(&b, p + v - 4, 4);
+            x = _mm_set_epi32(0, 0, (int)b, (int)a);
+        }
+        return (uint64_t)_mm_movemask_epi8(special16(x));
+    }
+#else
     if (v >= 8) {
         uint64_t a, b;
         memcpy(&a, p, 8);
@@ -1289,6 +1424,7 @@ static inline uint64_t b64_short_special(const uint8_t *p, size_t v)
         memcpy(&b, p + v - 4, 4);
         return swar_special32(a) | swar_special32(b);
     }
+#endif
     return v ? (uint64_t)(byte_special(p[0]) | byte_special(p[v / 2]) | byte_special(p[v - 1])) : 0;
 }
 
@@ -1329,7 +1465,7 @@ __attribute__((target("avx2"))) static inline size_t b64_short_tail_avx2(const u
             hm = h0_ | (uint64_t)h1_ << ((v)-16);                                                  \
         } else {                                                                                   \
             m = 0;                                                                                 \
-            hm = b64_short_special(p, v);                                                             \
+            hm = b64_short_special(p, v);                                                          \
             for (size_t k_ = v; k_-- > 0 && b64_class[(p)[k_]] == B64C_CHAR;)                      \
                 m |= 1ull << k_;                                                                   \
         }                                                                                          \
@@ -1365,7 +1501,7 @@ __attribute__((target("avx2"))) static inline size_t b64_short_tail_avx2(const u
             *flags = anyhi == 0 ? B64F_PLAIN : 0;                                                  \
             return i - carry;                                                                      \
         }                                                                                          \
-        uint64_t y_ = ~(m & (m >> 8)); /* see b64_find_run_avx512 */                              \
+        uint64_t y_ = ~(m & (m >> 8)); /* see b64_find_run_avx512 */                               \
         if ((y_ - 0x0101010101010101ull) & ~y_ & 0x0080808080808080ull) {                          \
             uint64_t r = m & (m << 1);                                                             \
             r &= r << 2;                                                                           \
@@ -1397,7 +1533,7 @@ static size_t b64_find_run_sse2(const uint8_t *p, size_t n, int *flags)
 }
 
 __attribute__((target("avx2"))) static size_t b64_find_run_avx2(const uint8_t *p, size_t n,
-                                                                 int *flags)
+                                                                int *flags)
 {
     B64_FIND_BODY(b64_mask16_avx2, b64_mask32_avx2)
 }
@@ -1410,7 +1546,7 @@ __attribute__((target("avx2"))) static size_t b64_find_run_avx2(const uint8_t *p
  * lookups as AVX2, tested straight into a mask register; *hi gets the
  * bytes >= 0x80. */
 __attribute__((target(B64_AVX512))) static inline uint64_t b64_class64_avx512(__m512i v,
-                                                                             uint64_t *hi)
+                                                                              uint64_t *hi)
 {
     const __m512i lo = _mm512_broadcast_i32x4(_mm_setr_epi8(B64_LO));
     const __m512i ht = _mm512_broadcast_i32x4(_mm_setr_epi8(B64_HI));
@@ -1426,7 +1562,7 @@ __attribute__((target(B64_AVX512))) static inline uint64_t b64_class64_avx512(__
  * a masked load (zero bytes are in no class: the bits from the end on are
  * 0, as the other levels make them), so nothing is read past p + n. */
 __attribute__((target(B64_AVX512))) static size_t b64_find_run_avx512(const uint8_t *p, size_t n,
-                                                                     int *flags)
+                                                                      int *flags)
 {
     size_t i = 0;
     unsigned carry = 0;
@@ -1579,9 +1715,8 @@ static inline __attribute__((always_inline)) int b64_data_short(struct dec_b64 *
     return special ? b->out->data(b->out->ctx, p, n) : b64_pass_plain(b, p, n);
 }
 
-static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const uint8_t *p,
-                                                               size_t n, b64_find_fn find,
-                                                               b64_tail_fn short_tail)
+static inline __attribute__((always_inline)) int
+b64_data_body(void *ctx, const uint8_t *p, size_t n, b64_find_fn find, b64_tail_fn short_tail)
 {
     struct dec_b64 *b = ctx;
     size_t i = 0, fwd = 0, rs = 0;
@@ -1650,7 +1785,8 @@ static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const 
         if (cont && b->mode == B64M_SHORT && b->run == B64_HOLD) {
             /* the held window is full and the run goes on: decide now */
             if (i > fwd) {
-                rc = plain ? b64_pass_plain(b, p + fwd, i - fwd) : b->out->data(b->out->ctx, p + fwd, i - fwd);
+                rc = plain ? b64_pass_plain(b, p + fwd, i - fwd)
+                           : b->out->data(b->out->ctx, p + fwd, i - fwd);
                 if (rc != SGW_OK)
                     return rc;
             }
@@ -1678,7 +1814,8 @@ static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const 
         /* p[i] ends the run: its original text goes first, then what it
            decodes to */
         if (b->mode == B64M_SHORT && b->nb64 >= B64_MIN_RUN && i > fwd) {
-            rc = plain ? b64_pass_plain(b, p + fwd, i - fwd) : b->out->data(b->out->ctx, p + fwd, i - fwd);
+            rc = plain ? b64_pass_plain(b, p + fwd, i - fwd)
+                       : b->out->data(b->out->ctx, p + fwd, i - fwd);
             if (rc != SGW_OK)
                 return rc;
             fwd = i;
@@ -1699,7 +1836,8 @@ static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const 
         b->in_held = 1;
     }
     if (n > fwd)
-        rc = plain ? b64_pass_plain(b, p + fwd, n - fwd) : b->out->data(b->out->ctx, p + fwd, n - fwd);
+        rc = plain ? b64_pass_plain(b, p + fwd, n - fwd)
+                   : b->out->data(b->out->ctx, p + fwd, n - fwd);
     return rc;
 }
 
@@ -1717,7 +1855,7 @@ static int b64_data_sse2(void *ctx, const uint8_t *p, size_t n)
 /* With SIMD, the short path is taken in a small function of its own and
    the rest (the finder, runs) in another: one frame less per short call. */
 __attribute__((target("avx2"), noinline)) static int b64_data_avx2_long(void *ctx, const uint8_t *p,
-                                                                       size_t n)
+                                                                        size_t n)
 {
     return b64_data_body(ctx, p, n, b64_find_run_avx2, b64_short_tail_avx2);
 }
@@ -1731,15 +1869,14 @@ __attribute__((target("avx2"))) static int b64_data_avx2(void *ctx, const uint8_
 }
 
 /* short data (< 16 bytes) keeps the AVX2 classification of two words */
-__attribute__((target(B64_AVX512), noinline)) static int b64_data_avx512_long(void *ctx,
-                                                                             const uint8_t *p,
-                                                                             size_t n)
+__attribute__((target(B64_AVX512), noinline)) static int
+b64_data_avx512_long(void *ctx, const uint8_t *p, size_t n)
 {
     return b64_data_body(ctx, p, n, b64_find_run_avx512, b64_short_tail_avx2);
 }
 
 __attribute__((target(B64_AVX512))) static int b64_data_avx512(void *ctx, const uint8_t *p,
-                                                              size_t n)
+                                                               size_t n)
 {
     struct dec_b64 *b = ctx;
     if (b->run == 0 && n < 16)
@@ -1817,7 +1954,7 @@ static int b64_uninspectable(void *ctx, const char *reason, uint32_t flags)
  * nothing is decoded and only the bytes >= 0x80 matter (the path of
  * b64_data_short, then b64_boundary, without holding the run). */
 static inline __attribute__((always_inline)) int b64_short_end(struct dec_b64 *b, const uint8_t *p,
-                                                             size_t n)
+                                                               size_t n)
 {
     int rc = SGW_OK;
     struct dec_norm *z = b->norm;
@@ -1853,8 +1990,8 @@ static inline int b64_key_context(struct dec_b64 *b, const uint8_t *k, size_t kn
 
 /* b64_short_end, then a key's context: in one call at the final sink when
  * it has one and nothing is held (ASCII, no cut UTF-8 sequence). */
-static inline __attribute__((always_inline)) int b64_short_key_end(struct dec_b64 *b, const uint8_t *p,
-                                                                 size_t n, const uint8_t *k, size_t kn)
+static inline __attribute__((always_inline)) int
+b64_short_key_end(struct dec_b64 *b, const uint8_t *p, size_t n, const uint8_t *k, size_t kn)
 {
     struct dec_norm *z = b->norm;
     if (z && z->fin_key_end && norm_idle(z) && (n == 0 || !b64_short_special(p, n))) {
@@ -1867,7 +2004,7 @@ static inline __attribute__((always_inline)) int b64_short_key_end(struct dec_b6
 
 /* The combined steps per SIMD level, each with its data stage. */
 #define B64_END_FNS(SUFFIX, TARGET, LONG)                                                          \
-    TARGET static inline __attribute__((always_inline)) int b64_end_##SUFFIX(                     \
+    TARGET static inline __attribute__((always_inline)) int b64_end_##SUFFIX(                      \
         struct dec_b64 *b, const uint8_t *p, size_t n)                                             \
     {                                                                                              \
         if (b->run == 0 && n < 16)                                                                 \
@@ -1875,12 +2012,12 @@ static inline __attribute__((always_inline)) int b64_short_key_end(struct dec_b6
         int rc = n ? LONG(b, p, n) : SGW_OK;                                                       \
         return rc != SGW_OK ? rc : b64_boundary(b);                                                \
     }                                                                                              \
-    TARGET static int b64_data_end_##SUFFIX(const struct dec_text_out *o, const uint8_t *p,       \
+    TARGET static int b64_data_end_##SUFFIX(const struct dec_text_out *o, const uint8_t *p,        \
                                             size_t n)                                              \
     {                                                                                              \
         return b64_end_##SUFFIX(o->ctx, p, n);                                                     \
     }                                                                                              \
-    TARGET static int b64_key_end_##SUFFIX(const struct dec_text_out *o, const uint8_t *p,        \
+    TARGET static int b64_key_end_##SUFFIX(const struct dec_text_out *o, const uint8_t *p,         \
                                            size_t n, const uint8_t *k, size_t kn)                  \
     {                                                                                              \
         struct dec_b64 *b = o->ctx;                                                                \
@@ -1904,8 +2041,8 @@ static int out_data_end(const struct dec_text_out *o, const uint8_t *p, size_t n
     return rc != SGW_OK ? rc : o->boundary(o->ctx);
 }
 
-static int out_key_end(const struct dec_text_out *o, const uint8_t *p, size_t n,
-                       const uint8_t *k, size_t kn)
+static int out_key_end(const struct dec_text_out *o, const uint8_t *p, size_t n, const uint8_t *k,
+                       size_t kn)
 {
     int rc = out_data_end(o, p, n);
     return rc != SGW_OK ? rc : o->context(o->ctx, k, kn);
@@ -1921,7 +2058,7 @@ void dec_text_out_init(struct dec_text_out *o, const struct cls_sink *text)
     o->key_end = out_key_end;
     if (text->boundary != b64_boundary)
         return;
-    /* the base64 stage's data entry says its level */
+        /* the base64 stage's data entry says its level */
 #if defined(__x86_64__)
     if (text->data == b64_data_avx512) {
         o->data_end = b64_data_end_avx512;
@@ -1975,8 +2112,8 @@ void dec_text_stages_init(void *mem, const struct cls_sink *final, struct dec_b6
                           struct dec_norm **norm)
 {
     struct dec_norm *z = mem;
-    struct dec_b64 *b = (struct dec_b64 *)(void *)((uint8_t *)mem +
-                                                   STAGE_ALIGN(sizeof(struct dec_norm)));
+    struct dec_b64 *b =
+        (struct dec_b64 *)(void *)((uint8_t *)mem + STAGE_ALIGN(sizeof(struct dec_norm)));
     norm_init(z, final);
     z->embedded = 1;
     b64_init(b, 0, &z->sink);
@@ -2031,7 +2168,6 @@ static int u16_flush(struct dec_utf16 *u)
     u->olen = 0;
     return dec_feed(u->base.next, u->out, n);
 }
-
 
 /* Appends a code point, flushing first when it might not fit. */
 static int u16_put(struct dec_utf16 *u, uint32_t cp)
@@ -2145,7 +2281,6 @@ struct dec_form {
     uint8_t name[DEC_CONTEXT_MAX];
     uint8_t out[OUTBUF + 4];
 };
-
 
 static int form_flush(struct dec_form *f)
 {

@@ -206,6 +206,9 @@ def seeds_text():
         (5, b"x &#52;111 &#x34;1 a&commat;b&period;c Tom &amp; Jerry &nbsp; &#1114112; &bogus; &#"),
         (0, b"%41" * 1500 + b" tail " + b"c" * 100 + b"&#65;"),
         (0, b"hex 0x" + secret.encode().hex().upper().encode() + b" and " + secret.encode().hex().encode()),
+        # homoglyphs: Cyrillic and Greek letters in Latin words, and alone
+        (0, "key \u0410\u041a\u0406\u04105ZK6 \u0458\u043ehn@x.io \u041c\u043e\u0441\u043a\u0432\u0430 "
+            "\u0391\u039a\u0399\u03917 5\u043a\u0433".encode()),
     ]
     for i, (t, body) in enumerate(seeds):
         write("fuzz_classifiers_text", "seed%02d" % i, bytes([((i * 8) & 0xf8) | t]) + body)

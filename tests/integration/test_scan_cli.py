@@ -150,6 +150,10 @@ def main():
                  ["CREDIT_DEBIT_CARD_NUMBER", "EMAIL"]),
                 ("glued.txt", "card %20" + CARD,
                  ["CREDIT_DEBIT_CARD_NUMBER"]),
+                # homoglyphs (catalogue 4.1 case 25): a Cyrillic A in AKIA,
+                # Cyrillic o and e in an address
+                ("homoglyph.json", json.dumps({"p": "key \u0410KIA5ZK6SXQ7BR2LMNOP and b\u043eb@\u0435xample.com"},
+                                              ensure_ascii=False), ["AWS_ACCESS_KEY", "EMAIL"]),
                 # hex (catalogue 4.1 case 18)
                 ("hex.json", json.dumps({"blob": "0x" + ("mail " + EMAIL).encode().hex().upper()}), ["EMAIL"]),
             ]
@@ -161,7 +165,7 @@ def main():
             # no valid escape: nothing found, no copy
             f = tmp.write("plain.json", json.dumps({"p": "growth 18.80% and R&D at 100%ZZ"}))
             eq(scan("--format", "jsonl", f).returncode, 0, "a bare % or & is not an escape")
-        r.run("percent-encoded, HTML-escaped and hex-encoded values", escaped_values)
+        r.run("percent-encoded, HTML-escaped, hex-encoded and homoglyph values", escaped_values)
 
         def value_in_key():
             k = tmp.write("key.json", json.dumps({"4111111111111111": "card on file"}))

@@ -687,6 +687,17 @@ static void test_escapes(void)
         snprintf(want, sizeof(want), "%s|A%.63s&To=aB%.64s|", in, in + 3, in + 74);
         EXPECT(T, NULL, in, want);
     }
+    /* homoglyphs (catalogue 4.1 case 25): Cyrillic/Greek letters drawn like
+       Latin ones, next to an ASCII letter or digit, start a copy with their
+       Latin letters (the lookback's folded too); a word in Cyrillic or
+       Greek alone makes none */
+    EXPECT(T, NULL, "key \xd0\x90\xd0\x9a\xd0\x86\xd0\x90" "5ZK",
+           "key \xd0\x90\xd0\x9a\xd0\x86\xd0\x90" "5ZK|key AKIA5ZK|");
+    EXPECT(T, NULL, "\xd1\x98\xd0\xbehn@x.io", "\xd1\x98\xd0\xbehn@x.io|john@x.io|");
+    EXPECT(T, NULL, "\xce\x91\xce\x9a\xce\x99\xce\x91" "7", "\xce\x91\xce\x9a\xce\x99\xce\x91" "7|AKIA7|");
+    EXPECT(T, NULL, "\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0 \xd0\x90",
+           "\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0 \xd0\x90|");
+    EXPECT(T, NULL, "5\xd0\xba\xd0\xb3", "5\xd0\xba\xd0\xb3|5k\xd0\xb3|");
     /* escapes in a JSON key: the key's copy comes before its context */
     EXPECT(J, NULL, "{\"a%40b.io\":1}", "a%40b.io|a@b.io|{a%40b.io}1|");
     /* inside base64-decoded text too */
