@@ -1041,9 +1041,10 @@ struct dec_b64 {
     struct dec_b64 *inner;      /* owned: decoded text goes through it (or to out) */
     struct dec_norm *norm;      /* out's stage when out is the normalisation, else NULL */
     unsigned depth;
-    int embedded; /* lives in a block owned by the chain */
-    size_t run;   /* characters in the run (pads, CR/LF included) */
-    size_t nb64;  /* base64 characters in the run */
+    int embedded;  /* lives in a block owned by the chain */
+    int unit_ends; /* the data being passed ends its unit: no tail to keep */
+    size_t run;    /* characters in the run (pads, CR/LF included) */
+    size_t nb64;   /* base64 characters in the run */
     unsigned pad;
     int in_held; /* the run's characters are in held[] */
     enum b64_mode mode;
@@ -1668,7 +1669,8 @@ static int b64_pass_plain(struct dec_b64 *b, const uint8_t *p, size_t n)
         return b->out->data(b->out->ctx, p, n);
     if (!norm_idle(z))
         return norm_data(z, p, n);
-    tail_note(z, p, n);
+    if (!b->unit_ends)
+        tail_note(z, p, n); /* (for an escape later in the unit) */
     return z->fin.data(z->fin.ctx, p, n);
 }
 
@@ -2009,7 +2011,9 @@ b64_short_key_end(struct dec_b64 *b, const uint8_t *p, size_t n, const uint8_t *
     {                                                                                              \
         if (b->run == 0 && n < 16)                                                                 \
             return b64_short_end(b, p, n);                                                         \
+        b->unit_ends = 1;                                                                          \
         int rc = n ? LONG(b, p, n) : SGW_OK;                                                       \
+        b->unit_ends = 0;                                                                          \
         return rc != SGW_OK ? rc : b64_boundary(b);                                                \
     }                                                                                              \
     TARGET static int b64_data_end_##SUFFIX(const struct dec_text_out *o, const uint8_t *p,        \
