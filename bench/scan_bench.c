@@ -280,6 +280,7 @@ __attribute__((noinline)) static struct cls_scan_stats run_scanner(struct cls_wo
         sum.windows += x->windows;
         sum.skipped += x->skipped;
         sum.short_decided += x->short_decided;
+        sum.memo_units += x->memo_units;
         sum.window_bytes += x->window_bytes;
         sum.regex_runs += x->regex_runs;
         sum.validated += x->validated;
@@ -374,9 +375,9 @@ static void bench_stages(void)
            "literal_secs=%.3f\n",
            mbs(cap.len, tpre), tpre, trig, lits, e->simd, ttrig, ths);
     printf("stage_scanner %.0f secs=%.3f windows=%llu (%llu skipped unopened, %llu by the short path) "
-           "window_bytes=%llu regex_runs=%llu validated=%llu confirm_validate_secs=%.3f\n",
+           "memo_units=%llu window_bytes=%llu regex_runs=%llu validated=%llu confirm_validate_secs=%.3f\n",
            mbs(cap.len, tscan), tscan, (unsigned long long)st.windows, (unsigned long long)st.skipped,
-           (unsigned long long)st.short_decided,
+           (unsigned long long)st.short_decided, (unsigned long long)st.memo_units,
            (unsigned long long)st.window_bytes,
            (unsigned long long)st.regex_runs, (unsigned long long)st.validated,
            tscan > tpre ? tscan - tpre : 0.0);

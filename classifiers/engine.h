@@ -239,6 +239,20 @@ struct cls_gate_memo {
     uint64_t types;
 };
 
+/* A short text unit that scanned clean, and would have with any context
+ * around it (scan.c): the same bytes scan clean again wherever they come,
+ * so their windows need not be looked at (JSON keys and values such as
+ * "max_tokens", "4096" or a model name repeat across bodies). Units that
+ * depend on their context are remembered too (neg), so that the check is
+ * not repeated. The bytes are kept whole: a hash alone could be forged. */
+#define CLS_UNIT_MEMO_MAX 46
+#define CLS_UNIT_MEMO_SLOTS 512
+struct cls_unit_memo {
+    uint8_t len; /* 0 = empty slot */
+    uint8_t neg; /* these bytes are not clean whatever the context: scan them */
+    uint8_t b[CLS_UNIT_MEMO_MAX];
+};
+
 struct cls_worker {
     struct cls_engine *e;   /* owned reference */
     void *scratch;          /* hs_scratch_t * */
@@ -247,6 +261,7 @@ struct cls_worker {
     struct cls_scanner *spare;   /* owned: the last freed scanner, reused by the next one */
     struct cls_stream *spare_stream; /* owned: the same for streams (stream.c) */
     struct cls_gate_memo gm[256];
+    struct cls_unit_memo um[CLS_UNIT_MEMO_SLOTS];
 };
 
 /* The trigger map (prefilter.c): bit i of out[i / 64] is set when p[i] is
@@ -273,6 +288,7 @@ struct cls_scan_stats {
     uint64_t short_decided; /* of those, decided by the short path (one block, bounded features) */
     uint64_t short_bad;     /* cls_scanner_set_short(sc, 2): short path skips skip_window did not make */
     uint64_t unit_ends;     /* units ended by one call into the batch (cls_scanner_data_end, key_end) */
+    uint64_t memo_units;    /* whole units passed over: they scanned clean before (cls_unit_memo) */
     /* only with cls_scanner_set_timing: */
     uint64_t confirm_ns, validate_ns, context_ns, context_scans;
 };

@@ -95,6 +95,13 @@ struct cls_scanner {
     uint64_t pre_a0, pre_end;
     struct wfeat pre_ft;
     int piece_unit_end;     /* the piece being scanned ends where its unit ends */
+    /* the unit memo (struct cls_unit_memo): what the scan of a unit did */
+    uint64_t nins;          /* findings offered (insert_finding, add_special) */
+    int ctx_used;           /* the context decided something (ctx_types, ctx_in) */
+    int memo_probe;         /* scanning a unit the memo does not know: probe context */
+    int ctx_dep;            /* a pattern skipped for want of a context word would match */
+    int lossy;              /* something was dropped at a limit (hits, candidates) */
+    int batch_overflow;     /* the batch's prefilter dropped literal hits */
     size_t rd_before, rd_after; /* readable bytes before the piece and from its start */
     int noskip;             /* tests: open every window (cls_scanner_set_skip) */
     int short_mode;         /* tests: enum short_mode (cls_scanner_set_short) */
@@ -733,6 +740,7 @@ static void set_path(const struct cls_scanner *sc, struct cls_finding *f)
 static int insert_finding(struct cls_scanner *sc, const struct cls_finding *nf, uint16_t prio)
 {
     size_t j = sc->nf;
+    sc->nins++;
     while (j > 0) {
         struct cls_finding *g = &sc->f[j - 1];
         if (g->start + 4 * MAXW < nf->start)
@@ -774,6 +782,7 @@ static int insert_finding(struct cls_scanner *sc, const struct cls_finding *nf, 
 
 static int add_special(struct cls_scanner *sc, const char *type, const char *reason, uint32_t flags)
 {
+    sc->nins++;
     if (sc->n_uninsp >= MAX_EXTRA - 1)
         return SGW_OK; /* already recorded as uninspectable many times */
     size_t cap_before = sc->capf;
@@ -825,6 +834,7 @@ static const uint8_t *lower_window(struct cls_scanner *sc)
 static int ctx_in(struct cls_scanner *sc, const uint8_t *lower, size_t from, size_t to,
                   const char *const *words)
 {
+    sc->ctx_used = 1;
     if (!words)
         return 0;
     for (size_t k = 0; words[k]; k++) {
@@ -861,6 +871,7 @@ static void add_cand(struct cls_scanner *sc, size_t ms, size_t me, const char *t
 {
     if (sc->cands.n >= MAX_CANDS) {
         sc->truncated = 1;
+        sc->lossy = 1;
         return;
     }
     struct cand *c = &sc->cands.c[sc->cands.n++];
@@ -1065,6 +1076,7 @@ static uint64_t key_types(struct cls_scanner *sc)
 static uint64_t ctx_types(struct cls_scanner *sc, uint64_t from, uint64_t end)
 {
     uint64_t m = 0;
+    sc->ctx_used = 1;
     uint64_t t0 = sc->timing ? clock_ns() : 0;
     for (size_t k = 0; k < sc->nctx; k++)
         if (sc->ctxh[k].start >= from && sc->ctxh[k].end <= end)
@@ -1140,16 +1152,38 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
         }
         i += (size_t)__builtin_ctzll(rest);
         const struct cls_cpattern *g = &e->pats[i];
-        if (g->needctx) {
-            if (!ctxm_ok) {
-                ctxm = ctx_types(sc, sc->w_ctx, end);
-                ctxm_ok = 1;
-            }
-            if (!((ctxm >> g->type) & 1))
-                continue;
-        }
         const struct cls_pattern_def *d = g->def;
         const struct cls_type_def *t = &cls_types[d->type];
+        if (g->needctx) {
+            if (!ctxm_ok) {
+                int used = sc->ctx_used;
+                ctxm = ctx_types(sc, sc->w_ctx, end);
+                sc->ctx_used = used; /* (set below where it decides) */
+                ctxm_ok = 1;
+            }
+            if (!((ctxm >> g->type) & 1)) {
+                if (sc->memo_probe && !sc->ctx_dep) {
+                    /* for the unit memo: would a context word make it a
+                       candidate? (its candidates are dropped again) */
+                    size_t before = sc->cands.n;
+                    if (before >= MAX_CANDS - 1) {
+                        sc->ctx_dep = 1;
+                        continue;
+                    }
+                    rc = run_regex(sc, (const pcre2_code *)e->pats[i].code, d->validate, d->pflags, ws, we,
+                                   cut_left, cut_right, unit_end, t->name, t->category, d->conf, d->conf_ctx,
+                                   d->prio, t->ctx_words, t->category == CLS_CAT_SECRET);
+                    if (rc != SGW_OK)
+                        return rc;
+                    if (sc->cands.n != before) {
+                        sc->ctx_dep = 1;
+                        sc->cands.n = before;
+                    }
+                }
+                continue;
+            }
+            sc->ctx_used = 1;
+        }
         rc = run_regex(sc, (const pcre2_code *)e->pats[i].code, d->validate, d->pflags, ws, we, cut_left,
                        cut_right, unit_end, t->name, t->category, d->conf, d->conf_ctx, d->prio, t->ctx_words,
                        t->category == CLS_CAT_SECRET);
@@ -1266,6 +1300,7 @@ static void apply_lit(struct cls_scanner *sc, const struct lit_hit *l)
         sc->n_whits++;
     } else {
         sc->whits_overflow = 1;
+        sc->lossy = 1;
     }
 }
 
@@ -1496,8 +1531,8 @@ static int skip_window(struct cls_scanner *sc, size_t t, uint64_t next_lit, size
         for (size_t k = 0; k < SGW_ARRAY_LEN(run.w); k++)
             for (uint64_t b = run.w[k]; b; b &= b - 1) {
                 const struct cls_cpattern *g = &e->pats[k * 64 + (size_t)__builtin_ctzll(b)];
-                if (!g->needctx)
-                    return 0;
+                if (!g->needctx || sc->memo_probe)
+                    return 0; /* (probing for the memo: confirm_window asks) */
                 if (!ctxm_ok) {
                     uint64_t from = a0 - ((a0 - sc->seg_start) < PRECTX ? (a0 - sc->seg_start) : PRECTX);
                     ctxm = ctx_types(sc, from, soff + end);
@@ -1700,7 +1735,7 @@ short_impl(struct cls_scanner *sc, size_t t, uint64_t next_lit, size_t *pend, si
     if (gm->key != key)
         short_verdict(&sc->e->gates, sc->e, key, gm);
     if (gm->verdict != 1) {
-        if (gm->verdict != 2)
+        if (gm->verdict != 2 || sc->memo_probe)
             return 0;
         /* as skip_window: none of those types' words in the window's
            context or the key */
@@ -1861,6 +1896,7 @@ static int prefilter(struct cls_scanner *sc, const uint8_t *p, size_t n)
         return SGW_ERR;
     if (sc->lit_overflow) {
         sc->lit_overflow = 0;
+        sc->batch_overflow = 1;
         int rc = add_special(sc, "UNINSPECTABLE", "too many prefilter matches", 0);
         if (rc != SGW_OK)
             return rc;
@@ -2020,15 +2056,34 @@ static void set_key(struct cls_scanner *sc, const uint8_t *p, size_t n)
     sc->key_folded = 0;
 }
 
+/* The unit memo's slot for p[0..n) (FNV-1a). */
+static struct cls_unit_memo *memo_slot(struct cls_scanner *sc, const uint8_t *p, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return &sc->w->um[(h ^ (h >> 16)) % CLS_UNIT_MEMO_SLOTS];
+}
+
 /* Scans what the batch holds: one prefilter pass, then its pieces between
- * the boundaries in order, exactly as if each had come in its own call. */
+ * the boundaries in order, exactly as if each had come in its own call. A
+ * piece that is a whole short unit the memo holds is passed over: its
+ * bytes scanned clean before, without the context being asked, so they
+ * do again (the literal hits in it are passed with it; its context words
+ * would be dropped at its end). */
 static int flush_batch(struct cls_scanner *sc)
 {
     if (sc->blen == 0 && sc->nbev == 0)
         return SGW_OK;
     const uint8_t *p = sc->bmem + BPAD;
     const uint64_t base = sc->off;
+    sc->batch_overflow = 0;
     int rc = prefilter(sc, p, sc->blen);
+    /* a whole unit scanned in this call, for the memo after its end */
+    struct cls_unit_memo *cand = NULL;
+    const uint8_t *cand_p = NULL;
+    size_t cand_n = 0;
+    uint64_t cand_nins = 0;
     sc->e->trigger_bits(p, sc->blen, sc->tbits);
     sc->tbase = p;
     size_t pos = 0;
@@ -2041,6 +2096,35 @@ static int flush_batch(struct cls_scanner *sc)
                 sc->off += end - pos;
             } else {
                 sc->piece_unit_end = k < sc->nbev && !sc->bev[k].is_ctx;
+                size_t un = end - pos;
+                struct cls_unit_memo *m = NULL;
+                if (sc->piece_unit_end && !sc->win && sc->seg_start == sc->off && un <= CLS_UNIT_MEMO_MAX &&
+                    !sc->noskip && sc->short_mode != SHORT_CHECK && !sc->batch_overflow) {
+                    m = memo_slot(sc, p + pos, un);
+                    if (m->len == un && memcmp(m->b, p + pos, un) == 0) {
+                        if (m->neg)
+                            m = NULL; /* known to need its context: scanned */
+                    } else {
+                        m->len = 0; /* the slot is this unit's now */
+                    }
+                    if (m && m->len) {
+                        sc->off += un; /* scanned clean before */
+                        while (sc->ilit < sc->nlits && sc->lits[sc->ilit].pos < sc->off)
+                            sc->ilit++;
+                        sc->st.memo_units++;
+                        sc->piece_unit_end = 0;
+                        pos = end;
+                        goto event;
+                    }
+                }
+                cand = m;
+                cand_p = p + pos;
+                cand_n = un;
+                cand_nins = sc->nins;
+                sc->ctx_used = 0;
+                sc->ctx_dep = 0;
+                sc->lossy = 0;
+                sc->memo_probe = m != NULL;
                 sc->rd_before = BPAD + pos; /* the whole batch buffer is readable */
                 sc->rd_after = SLICE + BPAD - pos;
                 rc = scan_piece(sc, p + pos, end - pos);
@@ -2048,12 +2132,22 @@ static int flush_batch(struct cls_scanner *sc)
             }
             pos = end;
         }
+    event:
         if (rc != SGW_OK || k == sc->nbev)
             break;
-        if (sc->bev[k].is_ctx)
+        if (sc->bev[k].is_ctx) {
             set_key(sc, sc->bkeys + sc->bev[k].key_off, sc->bev[k].key_len);
-        else
+        } else {
             rc = unit_boundary(sc);
+            if (cand && rc == SGW_OK && !sc->truncated && !sc->lossy && !sc->batch_overflow) {
+                /* clean whatever the context, or not: remembered either way */
+                cand->neg = sc->nins != cand_nins || sc->ctx_used || sc->ctx_dep;
+                cand->len = (uint8_t)cand_n;
+                memcpy(cand->b, cand_p, cand_n);
+            }
+            sc->memo_probe = 0;
+        }
+        cand = NULL;
     }
     if (rc == SGW_OK && sc->blen) {
         /* the tail of the last unit: the bytes after its boundary in the

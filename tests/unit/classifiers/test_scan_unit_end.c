@@ -182,9 +182,12 @@ int main(void)
 {
     srand(31);
     struct cls_engine *e = NULL;
-    struct cls_worker *w = NULL;
+    struct cls_worker *w = NULL, *w2 = NULL;
     char err[256];
-    if (cls_engine_new(NULL, &e, err, sizeof(err)) != 0 || cls_worker_new(e, &w) != 0) {
+    /* a worker per path: each remembers the units it saw scan clean
+       (cls_unit_memo), and both see the same units */
+    if (cls_engine_new(NULL, &e, err, sizeof(err)) != 0 || cls_worker_new(e, &w) != 0 ||
+        cls_worker_new(e, &w2) != 0) {
         fprintf(stderr, "engine: %s\n", err);
         return 1;
     }
@@ -199,7 +202,7 @@ int main(void)
         srand(seed);
         scan(w, 0, buf, n, maxpiece, &a, &wa);
         srand(seed);
-        scan(w, 1, buf, n, maxpiece, &b, &wb);
+        scan(w2, 1, buf, n, maxpiece, &b, &wb);
         srand(seed + 1);
         found += a.n;
         int diff = a.n != b.n || wa != wb;
@@ -214,6 +217,7 @@ int main(void)
     if (one_call < 1000)
         FAIL("only %llu units ended in one call: the test does not reach cls_scanner_data_end/key_end", one_call);
     cls_worker_free(w);
+    cls_worker_free(w2);
     if (failures)
         return 1;
     printf("test_scan_unit_end: ok (%llu findings, %llu windows, %llu units ended in one call)\n", found, wa,
