@@ -1,7 +1,8 @@
 /* tests/unit/classifiers/scan_feed.h — what the scanner tests that scan the
- * same units two ways and compare (test_scan_skip.c, test_scan_short.c)
- * share: a worker, feeding units in random pieces, keeping the findings,
- * comparing two findings. */
+ * same units two ways and compare (test_scan_skip.c, test_scan_short.c,
+ * test_scan_unit_end.c, test_scan_memo.c) share: a worker, the scanner as
+ * a decoder chain's sink, feeding units in random pieces, keeping the
+ * findings, comparing two findings. */
 #ifndef SGW_TESTS_UNIT_CLASSIFIERS_SCAN_FEED_H
 #define SGW_TESTS_UNIT_CLASSIFIERS_SCAN_FEED_H
 
@@ -11,6 +12,7 @@
 
 #include "classifiers/classifiers.h"
 #include "classifiers/engine.h"
+#include "classifiers/internal.h"
 
 /* A worker of an engine compiled from cfg (NULL: the default packs); the
  * engine goes with the worker. Aborts the test when it cannot be made. */
@@ -25,6 +27,20 @@ static inline struct cls_worker *worker(const struct cls_config *cfg)
     }
     cls_engine_unref(e);
     return w;
+}
+
+/* The scanner as a decoder chain's final sink, with its one-call unit ends
+ * (data_end, key_end), as the stream (stream.c) makes it. */
+static inline struct cls_sink scanner_sink(struct cls_scanner *sc)
+{
+    struct cls_sink s = {.ctx = sc,
+                         .data = cls_scanner_data,
+                         .boundary = cls_scanner_boundary,
+                         .context = cls_scanner_context,
+                         .uninspectable = cls_scanner_uninspectable,
+                         .data_end = cls_scanner_data_end,
+                         .key_end = cls_scanner_key_end};
+    return s;
 }
 
 struct fset {

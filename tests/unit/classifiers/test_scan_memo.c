@@ -9,19 +9,11 @@
  *    (a passport number, a date of birth: they need a context word) is
  *    found after it was seen clean;
  *  - a value that is a finding stays one however often it repeats. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "classifiers/classifiers.h"
-#include "classifiers/engine.h"
-#include "classifiers/internal.h"
 #include "../check.h"
+#include "scan_feed.h"
 
 struct result {
-    size_t n;
-    char types[64][48];
-    uint64_t start[64];
+    struct fset f;
     uint64_t memo_units;
 };
 
@@ -29,15 +21,9 @@ struct result {
 static void scan(struct cls_worker *w, const char *body, struct result *r)
 {
     struct cls_scanner *sc = NULL;
-    if (cls_scanner_new(w, 0, NULL, NULL, &sc) != 0)
+    if (cls_scanner_new(w, 1, NULL, NULL, &sc) != 0)
         abort();
-    struct cls_sink s = {.ctx = sc,
-                         .data = cls_scanner_data,
-                         .boundary = cls_scanner_boundary,
-                         .context = cls_scanner_context,
-                         .uninspectable = cls_scanner_uninspectable,
-                         .data_end = cls_scanner_data_end,
-                         .key_end = cls_scanner_key_end};
+    struct cls_sink s = scanner_sink(sc);
     struct cls_decode_limits lim = {64u << 20, 100, 64};
     struct cls_decode_chain *c = NULL;
     if (cls_decode_chain_new("application/json", NULL, &lim, &s, &c) != 0)
@@ -45,13 +31,7 @@ static void scan(struct cls_worker *w, const char *body, struct result *r)
     if (cls_decode_chain_feed(c, (const uint8_t *)body, strlen(body)) != 0 ||
         cls_decode_chain_finish(c) != 0 || cls_scanner_finish(sc) != 0)
         abort();
-    size_t nf = 0;
-    const struct cls_finding *f = cls_scanner_findings(sc, &nf);
-    r->n = nf < 64 ? nf : 64;
-    for (size_t i = 0; i < r->n; i++) {
-        snprintf(r->types[i], sizeof(r->types[i]), "%s", f[i].type);
-        r->start[i] = f[i].start;
-    }
+    keep_findings(sc, &r->f);
     r->memo_units = cls_scanner_stats(sc)->memo_units;
     cls_decode_chain_free(c);
     cls_scanner_free(sc);
@@ -59,8 +39,8 @@ static void scan(struct cls_worker *w, const char *body, struct result *r)
 
 static int has(const struct result *r, const char *type)
 {
-    for (size_t i = 0; i < r->n; i++)
-        if (strcmp(r->types[i], type) == 0)
+    for (size_t i = 0; i < r->f.n; i++)
+        if (strcmp(r->f.f[i].type, type) == 0)
             return 1;
     return 0;
 }
@@ -95,10 +75,10 @@ static void make_body(char *out, size_t cap)
 
 static int same(const struct result *a, const struct result *b)
 {
-    if (a->n != b->n)
+    if (a->f.n != b->f.n)
         return 0;
-    for (size_t i = 0; i < a->n; i++)
-        if (strcmp(a->types[i], b->types[i]) != 0 || a->start[i] != b->start[i])
+    for (size_t i = 0; i < a->f.n; i++)
+        if (!same_finding(&a->f.f[i], &b->f.f[i]))
             return 0;
     return 1;
 }
@@ -116,11 +96,11 @@ int main(void)
     /* context: the same 9 characters clean under "note", a passport
        number under "passport"; a date clean under "x", a date of birth
        under "dob" */
-    struct result r;
+    static struct result r;
     scan(warm, "{\"note\":\"X12345678\",\"x\":\"1990-05-17\"}", &r);
-    CHECK(r.n == 0);
+    CHECK(r.f.n == 0);
     scan(warm, "{\"note\":\"X12345678\",\"x\":\"1990-05-17\"}", &r);
-    CHECK(r.n == 0);
+    CHECK(r.f.n == 0);
     scan(warm, "{\"passport\":\"X12345678\",\"dob\":\"1990-05-17\"}", &r);
     CHECK(has(&r, "PASSPORT_NUMBER"));
     CHECK(has(&r, "DATE_OF_BIRTH"));
@@ -144,7 +124,7 @@ int main(void)
     size_t found = 0;
     for (int i = 0; i < 3000 && failures < 10; i++) {
         make_body(body, sizeof(body));
-        struct result a, b;
+        static struct result a, b;
         struct cls_worker *cold = NULL;
         if (cls_worker_new(e, &cold) != 0)
             abort();
@@ -152,9 +132,9 @@ int main(void)
         scan(cold, body, &b);
         cls_worker_free(cold);
         passed += a.memo_units;
-        found += a.n;
+        found += a.f.n;
         if (!same(&a, &b))
-            FAIL("body %d: %zu findings with the memo, %zu without: %s", i, a.n, b.n, body);
+            FAIL("body %d: %zu findings with the memo, %zu without: %s", i, a.f.n, b.f.n, body);
     }
     if (passed < 3000)
         FAIL("the memo passed over only %llu units: the test does not exercise it",

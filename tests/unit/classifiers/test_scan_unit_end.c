@@ -16,10 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "classifiers/classifiers.h"
-#include "classifiers/engine.h"
-#include "classifiers/internal.h"
 #include "../check.h"
+#include "scan_feed.h"
 
 static unsigned rnd(void)
 {
@@ -117,11 +115,6 @@ static size_t body(char *b, size_t cap)
     return put(b, at, cap, "}");
 }
 
-struct fset {
-    size_t n;
-    struct cls_finding f[CLS_MAX_FINDINGS + 40];
-};
-
 static unsigned long long one_call;
 
 static void scan(struct cls_worker *w, int forward, const char *p, size_t n, size_t maxpiece, struct fset *out,
@@ -130,13 +123,7 @@ static void scan(struct cls_worker *w, int forward, const char *p, size_t n, siz
     struct cls_scanner *sc = NULL;
     if (cls_scanner_new(w, 1, NULL, NULL, &sc) != 0)
         abort();
-    struct cls_sink direct = {.ctx = sc,
-                              .data = cls_scanner_data,
-                              .boundary = cls_scanner_boundary,
-                              .context = cls_scanner_context,
-                              .uninspectable = cls_scanner_uninspectable,
-                              .data_end = cls_scanner_data_end,
-                              .key_end = cls_scanner_key_end};
+    struct cls_sink direct = scanner_sink(sc);
     struct cls_sink fw = {.ctx = sc,
                           .data = fw_data,
                           .boundary = fw_boundary,
@@ -157,11 +144,7 @@ static void scan(struct cls_worker *w, int forward, const char *p, size_t n, siz
     }
     if (cls_decode_chain_finish(c) != 0 || cls_scanner_finish(sc) != 0)
         abort();
-    size_t nf = 0;
-    const struct cls_finding *f = cls_scanner_findings(sc, &nf);
-    out->n = nf;
-    if (nf)
-        memcpy(out->f, f, nf * sizeof(*f));
+    keep_findings(sc, out);
     *windows += cls_scanner_stats(sc)->windows;
     if (forward && cls_scanner_stats(sc)->unit_ends)
         FAIL("a sink the normalisation does not know got units ended in one call");
@@ -169,13 +152,6 @@ static void scan(struct cls_worker *w, int forward, const char *p, size_t n, siz
         one_call += cls_scanner_stats(sc)->unit_ends;
     cls_decode_chain_free(c);
     cls_scanner_free(sc);
-}
-
-static int same(const struct cls_finding *a, const struct cls_finding *b)
-{
-    return strcmp(a->type, b->type) == 0 && a->start == b->start && a->end == b->end &&
-           a->confidence == b->confidence && a->flags == b->flags && a->category == b->category &&
-           strcmp(a->excerpt, b->excerpt) == 0;
 }
 
 int main(void)
@@ -207,7 +183,7 @@ int main(void)
         found += a.n;
         int diff = a.n != b.n || wa != wb;
         for (size_t i = 0; i < a.n && !diff; i++)
-            diff = !same(&a.f[i], &b.f[i]);
+            diff = !same_finding(&a.f[i], &b.f[i]);
         if (diff)
             FAIL("round %d: one-call unit ends %zu findings (%llu windows), calls in a row %zu (%llu)", r, a.n,
                  wa, b.n, wb);
