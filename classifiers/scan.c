@@ -2067,10 +2067,10 @@ static struct cls_unit_memo *memo_slot(struct cls_scanner *sc, const uint8_t *p,
 
 /* Scans what the batch holds: one prefilter pass, then its pieces between
  * the boundaries in order, exactly as if each had come in its own call. A
- * piece that is a whole short unit the memo holds is passed over: its
- * bytes scanned clean before, without the context being asked, so they
- * do again (the literal hits in it are passed with it; its context words
- * would be dropped at its end). */
+ * piece that is a whole short unit the memo holds as clean is passed over:
+ * its bytes scanned clean before and would have whatever their context, so
+ * they do again (the literal hits in it are passed with it; its context
+ * words would be dropped at its end). */
 static int flush_batch(struct cls_scanner *sc)
 {
     if (sc->blen == 0 && sc->nbev == 0)
