@@ -1042,7 +1042,7 @@ struct dec_b64 {
     struct dec_norm *norm;      /* out's stage when out is the normalisation, else NULL */
     unsigned depth;
     int embedded;  /* lives in a block owned by the chain */
-    int unit_ends; /* the data being passed ends its unit: no tail to keep */
+    int unit_ends; /* the data being passed ends its unit: its last piece keeps no tail */
     size_t run;    /* characters in the run (pads, CR/LF included) */
     size_t nb64;   /* base64 characters in the run */
     unsigned pad;
@@ -1662,14 +1662,14 @@ static inline void copy_short(uint8_t *d, const uint8_t *s, size_t n)
  * stage is the normalisation and it holds nothing (a cut UTF-8 sequence, an
  * escape being decoded), it has nothing to do but keep the unit's tail, so
  * the text goes straight on. */
-static int b64_pass_plain(struct dec_b64 *b, const uint8_t *p, size_t n)
+static int b64_pass_plain(struct dec_b64 *b, const uint8_t *p, size_t n, int last)
 {
     struct dec_norm *z = b->norm;
     if (!z)
         return b->out->data(b->out->ctx, p, n);
     if (!norm_idle(z))
         return norm_data(z, p, n);
-    if (!b->unit_ends)
+    if (!(last && b->unit_ends))
         tail_note(z, p, n); /* (for an escape later in the unit) */
     return z->fin.data(z->fin.ctx, p, n);
 }
@@ -1714,7 +1714,7 @@ static inline __attribute__((always_inline)) int b64_data_short(struct dec_b64 *
         b->held_len = n - t;
         b->in_held = 1;
     }
-    return special ? b->out->data(b->out->ctx, p, n) : b64_pass_plain(b, p, n);
+    return special ? b->out->data(b->out->ctx, p, n) : b64_pass_plain(b, p, n, 1);
 }
 
 static inline __attribute__((always_inline)) int
@@ -1787,7 +1787,7 @@ b64_data_body(void *ctx, const uint8_t *p, size_t n, b64_find_fn find, b64_tail_
         if (cont && b->mode == B64M_SHORT && b->run == B64_HOLD) {
             /* the held window is full and the run goes on: decide now */
             if (i > fwd) {
-                rc = plain ? b64_pass_plain(b, p + fwd, i - fwd)
+                rc = plain ? b64_pass_plain(b, p + fwd, i - fwd, 0)
                            : b->out->data(b->out->ctx, p + fwd, i - fwd);
                 if (rc != SGW_OK)
                     return rc;
@@ -1816,7 +1816,7 @@ b64_data_body(void *ctx, const uint8_t *p, size_t n, b64_find_fn find, b64_tail_
         /* p[i] ends the run: its original text goes first, then what it
            decodes to */
         if (b->mode == B64M_SHORT && b->nb64 >= B64_MIN_RUN && i > fwd) {
-            rc = plain ? b64_pass_plain(b, p + fwd, i - fwd)
+            rc = plain ? b64_pass_plain(b, p + fwd, i - fwd, 0)
                        : b->out->data(b->out->ctx, p + fwd, i - fwd);
             if (rc != SGW_OK)
                 return rc;
@@ -1838,7 +1838,7 @@ b64_data_body(void *ctx, const uint8_t *p, size_t n, b64_find_fn find, b64_tail_
         b->in_held = 1;
     }
     if (n > fwd)
-        rc = plain ? b64_pass_plain(b, p + fwd, n - fwd)
+        rc = plain ? b64_pass_plain(b, p + fwd, n - fwd, 1)
                    : b->out->data(b->out->ctx, p + fwd, n - fwd);
     return rc;
 }

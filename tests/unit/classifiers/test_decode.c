@@ -698,6 +698,12 @@ static void test_escapes(void)
     EXPECT(T, NULL, "\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0 \xd0\x90",
            "\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0 \xd0\x90|");
     EXPECT(T, NULL, "5\xd0\xba\xd0\xb3", "5\xd0\xba\xd0\xb3|5k\xd0\xb3|");
+    /* the lookback of an escape after a base64-alphabet run that decodes
+       to no text, in a unit that comes in one call: the base64 stage passes
+       the run's text on at its end, and that piece keeps its tail (only the
+       call's last piece need not; a fuzz find) */
+    EXPECT(J, NULL, "[\"x QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ$john%40e.io\"]",
+           "x QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ$john%40e.io|x QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ$john@e.io|");
     /* escapes in a JSON key: the key's copy comes before its context */
     EXPECT(J, NULL, "{\"a%40b.io\":1}", "a%40b.io|a@b.io|{a%40b.io}1|");
     /* inside base64-decoded text too */
