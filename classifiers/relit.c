@@ -52,10 +52,21 @@ static size_t skip_class(const char *re, size_t i)
                 return 0;
             j += k;
         } else if (re[j] == '[' && re[j + 1] == ':') {
-            const char *end = strstr(re + j + 2, ":]");
-            if (!end)
-                return 0;
-            j = (size_t)(end - re) + 2;
+            /* a POSIX class "[:name:]" only as PCRE2 reads one (its
+               check_posix_syntax): a ']' or another "[:" before the ":]"
+               makes the '[' an ordinary member */
+            size_t k = j + 2, end = 0;
+            for (; re[k]; k++) {
+                if (re[k] == '\\' && (re[k + 1] == ']' || re[k + 1] == '\\'))
+                    k++;
+                else if ((re[k] == '[' && re[k + 1] == ':') || re[k] == ']')
+                    break;
+                else if (re[k] == ':' && re[k + 1] == ']') {
+                    end = k + 2;
+                    break;
+                }
+            }
+            j = end ? end : j + 1;
         } else {
             j++;
         }

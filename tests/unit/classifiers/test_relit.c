@@ -34,6 +34,12 @@ int main(void)
     expect("abc\\.def", "abc.def", 0);
     expect("[]abc]xyz", "xyz", 0);
     expect("[[:digit:]]{3}abcd", "abcd", 0);
+    /* "[:" that PCRE2 does not read as a POSIX class (a ']' or another "[:"
+       before the ":]"): the '[' is a member and the class ends at the first
+       ']' (a fuzz find: "abbc" was taken for a literal outside it) */
+    expect("[[::abbc[[:]?[]::0]?", "", 0);
+    expect("[[:ab]cdef", "cdef", 0);
+    expect("[[:a\\]b:]]wxyz", "wxyz", 0);
     expect("x{0,3}abc", "abc", 0);
     expect("abc{2}de", "abc", 0);
     expect("abcd{0}e", "abc", 0);
