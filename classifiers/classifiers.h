@@ -26,13 +26,18 @@ const char *cls_category_str(enum cls_category c);
 enum cls_finding_flag {
     CLS_FF_EXAMPLE = 1u << 0,  /* a documented example value (e.g. AWS's AKIAIOSFODNN7EXAMPLE) */
     CLS_FF_BOMB = 1u << 1,     /* decompression ratio/size limit hit */
+    CLS_FF_COPY = 1u << 2,     /* found in a decoded copy (a base64 or hex run, text with
+                                  escapes or lookalike letters): the span is the encoded
+                                  text's */
 };
 
 struct cls_finding {
     const char *type;          /* static name, Bedrock Guardrails style: "EMAIL",
                                   "CREDIT_DEBIT_CARD_NUMBER", "UNINSPECTABLE", ... */
     enum cls_category category;
-    uint64_t start, end;       /* byte span [start, end) in the decoded stream */
+    uint64_t start, end;       /* byte span [start, end) in the decoded text (what the
+                                  structure decoder produced: for plain text the body's
+                                  own bytes after any Content-Encoding) */
     char decoders[48];         /* decoder path, e.g. "gzip>json" ("" for raw bytes) */
     uint8_t confidence;        /* 0..100 */
     uint32_t flags;            /* enum cls_finding_flag */

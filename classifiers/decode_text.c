@@ -24,6 +24,9 @@
 #define ESC_HOLD 8192u /* decoded copies held per unit; more is reported uninspectable */
 #define ESC_MAXSEQ 12u /* longest escape looked at: "&#x0010FFFF;" */
 #define ESC_TAIL (ESC_BACK + ESC_MAXSEQ) /* kept: ESC_BACK before a held escape start */
+#define ESC_PIECES                                                                                 \
+    16u /* copies of a unit with a source span of their own; later ones share the last */
+#define ESC_ELEMS 128u /* decoded parts of a unit's copies mapped one by one (more: by spans) */
 
 struct dec_norm {
     struct cls_sink sink;
@@ -50,7 +53,26 @@ struct dec_norm {
     uint8_t epend[ESC_MAXSEQ];
     size_t since_copy; /* raw bytes of the unit since the copy's text ended */
     size_t copy_len;
+    /* source offsets (cls_sink.origin), when the final sink takes them */
+    uint8_t track;    /* the final sink has origin and where */
+    uint8_t in_copy;  /* the text is a copy announced by the stage before (base64) */
+    uint8_t emitting; /* the escape copies are going out */
+    uint8_t npieces;  /* source spans of this unit's copies in piece[] */
+    uint8_t el_over;  /* more decoded parts than el[] holds */
+    uint16_t nel;
+    uint64_t call_src; /* source offset of the data call's first byte (escapes' path) */
     uint8_t tail[ESC_TAIL];
+    /* (from here on not cleared: written before read) */
+    struct {
+        uint64_t a, b;
+    } piece[ESC_PIECES];
+    /* the decoded parts of the copies (escapes, lookalike letters), in
+       order: copy[at, at + dl) stands for r source bytes; the rest of a
+       copy is its source byte for byte */
+    struct {
+        uint16_t at, dl;
+        uint32_t r;
+    } el[ESC_ELEMS];
     /* decoded copies of this unit; a 0 byte separates two that are apart */
     uint8_t copy[ESC_HOLD];
 };
@@ -132,6 +154,13 @@ static int norm_flush_pend(struct dec_norm *z)
     return z->fin.data(z->fin.ctx, z->pend, n);
 }
 
+/* Source offsets are told to the final sink (cls_sink.origin) for the
+ * original text: not inside a copy, whose findings have its span. */
+static inline int norm_tells(const struct dec_norm *z)
+{
+    return z->track && !z->in_copy && !z->emitting;
+}
+
 /* Emits a complete sequence s (length len) after mapping. */
 static int norm_seq(struct dec_norm *z, const uint8_t *s, size_t len)
 {
@@ -140,7 +169,12 @@ static int norm_seq(struct dec_norm *z, const uint8_t *s, size_t len)
     if (m == NORM_KEEP)
         return z->fin.data(z->fin.ctx, s, len);
     if (m == NORM_DROP)
-        return SGW_OK;
+        return norm_tells(z) ? z->fin.origin(z->fin.ctx, CLS_ORIG_SKIP, 0, len) : SGW_OK;
+    if (norm_tells(z)) {
+        int rc = z->fin.origin(z->fin.ctx, CLS_ORIG_SPAN, 0, len);
+        if (rc != SGW_OK)
+            return rc;
+    }
     uint8_t b = (uint8_t)m;
     return z->fin.data(z->fin.ctx, &b, 1);
 }
@@ -590,6 +624,46 @@ static void esc_state(struct dec_norm *z)
     z->esc_busy = (uint8_t)(z->epend_len || z->esc_on || z->copy_len);
 }
 
+/* A copy copy[s, e) of source from `src` on, told part by part: its
+ * decoded parts (el[*ie...]) as regions, the rest byte for byte (with the
+ * normalisation's own events), so that a finding in it gets the span of
+ * its own encoded text. */
+static int esc_emit_mapped(struct dec_norm *z, size_t s, size_t e, uint64_t src, size_t *ie)
+{
+    int rc = z->fin.origin(z->fin.ctx, CLS_ORIG_COPY_AT, src, 0);
+    size_t at = s;
+    while (rc == SGW_OK && *ie < z->nel && z->el[*ie].at < e) {
+        size_t a = z->el[*ie].at, dl = z->el[*ie].dl, r = z->el[*ie].r;
+        (*ie)++;
+        z->emitting = 0; /* (the normalisation tells its changes) */
+        rc = norm_text(z, z->copy + at, a - at);
+        z->emitting = 1;
+        src += a - at;
+        if (rc == SGW_OK)
+            rc = z->fin.origin(z->fin.ctx, CLS_ORIG_COPY, src, r);
+        if (rc == SGW_OK)
+            rc = norm_text(z, z->copy + a, dl);
+        src += r;
+        if (rc == SGW_OK)
+            rc = z->fin.origin(z->fin.ctx, CLS_ORIG_COPY_AT, src, 0);
+        at = a + dl;
+    }
+    if (rc == SGW_OK) {
+        z->emitting = 0;
+        rc = norm_text(z, z->copy + at, e - at);
+        z->emitting = 1;
+    }
+    return rc;
+}
+
+/* A copy copy[s, e) as one region of the source span of piece[j] (the
+ * parts were more than el[] holds, or the copies did not fit). */
+static int esc_emit_span(struct dec_norm *z, size_t s, size_t e, size_t j)
+{
+    int rc = z->fin.origin(z->fin.ctx, CLS_ORIG_COPY, z->piece[j].a, z->piece[j].b - z->piece[j].a);
+    return rc != SGW_OK ? rc : norm_text(z, z->copy + s, e - s);
+}
+
 /* The copies held, each as a unit of its own (normalised like the rest):
  * the original unit is cut here. */
 static int esc_emit(struct dec_norm *z)
@@ -599,19 +673,51 @@ static int esc_emit(struct dec_norm *z)
     int rc = norm_flush_pend(z);
     if (rc == SGW_OK)
         rc = z->fin.boundary(z->fin.ctx);
-    size_t s = 0;
+    int tell = norm_tells(z) && z->npieces;
+    uint64_t resume = tell ? z->fin.where(z->fin.ctx) : 0;
+    size_t s = 0, k = 0, ie = 0;
+    z->emitting = 1;
     while (rc == SGW_OK && s < z->copy_len) {
         const uint8_t *q = memchr(z->copy + s, 0, z->copy_len - s);
         size_t e = q ? (size_t)(q - z->copy) : z->copy_len;
-        rc = norm_text(z, z->copy + s, e - s);
+        if (tell && k < z->npieces && !z->el_over && !z->esc_over)
+            rc = esc_emit_mapped(z, s, e, z->piece[k].a, &ie);
+        else if (tell)
+            rc = esc_emit_span(z, s, e, k < z->npieces ? k : z->npieces - 1u);
+        else
+            rc = norm_text(z, z->copy + s, e - s);
+        k++;
         if (rc == SGW_OK)
             rc = norm_flush_pend(z);
         if (rc == SGW_OK)
             rc = z->fin.boundary(z->fin.ctx);
         s = e + 1;
     }
+    z->emitting = 0;
+    if (rc == SGW_OK && tell)
+        rc = z->fin.origin(z->fin.ctx, CLS_ORIG_AT, resume, 0);
     z->copy_len = 0;
+    z->npieces = 0;
+    z->nel = 0;
+    z->el_over = 0;
     return rc;
+}
+
+/* copy[at, at + dl) decodes r source bytes (joined to the part before
+ * when they touch). */
+static void el_note(struct dec_norm *z, size_t at, size_t dl, size_t r)
+{
+    if (z->nel && z->el[z->nel - 1].at + z->el[z->nel - 1].dl == at) {
+        z->el[z->nel - 1].dl = (uint16_t)(z->el[z->nel - 1].dl + dl);
+        z->el[z->nel - 1].r += (uint32_t)r;
+    } else if (z->nel < ESC_ELEMS) {
+        z->el[z->nel].at = (uint16_t)at;
+        z->el[z->nel].dl = (uint16_t)dl;
+        z->el[z->nel].r = (uint32_t)r;
+        z->nel++;
+    } else {
+        z->el_over = 1;
+    }
 }
 
 /* Adds bytes to the copies; what does not fit is dropped and the unit
@@ -625,10 +731,17 @@ static void copy_add(struct dec_norm *z, const uint8_t *p, size_t n)
         z->esc_over = 1;
 }
 
+/* The copy being built takes the source up to `end`. */
+static inline void piece_to(struct dec_norm *z, uint64_t end)
+{
+    if (z->npieces && end > z->piece[z->npieces - 1].b)
+        z->piece[z->npieces - 1].b = end;
+}
+
 /* Plain bytes within the copy's reach (ESC_AHEAD after an escape). Where
  * the reach ends, the gap to a later copy starts (since_copy: the bytes of
- * p after it). */
-static void copy_plain(struct dec_norm *z, const uint8_t *p, size_t n)
+ * p after it). src: the source offset of p[0] (when tracked). */
+static void copy_plain(struct dec_norm *z, const uint8_t *p, size_t n, uint64_t src)
 {
     if (!z->esc_on)
         return;
@@ -638,22 +751,30 @@ static void copy_plain(struct dec_norm *z, const uint8_t *p, size_t n)
     if (z->ahead == 0) {
         z->esc_on = 0;
         z->since_copy = n - k;
+        piece_to(z, src + k);
     }
 }
 
 /* An escape out of the copy's reach: a copy starts with the unit's bytes before it
  * (at most ESC_BACK; those after the last copy when that is nearer), the
- * last `skip` bytes of the tail being the escape's own. */
-static void copy_start(struct dec_norm *z, size_t skip)
+ * last `skip` bytes of the tail being the escape's own; the escape begins
+ * at source offset esc_src. */
+static void copy_start(struct dec_norm *z, size_t skip, uint64_t esc_src)
 {
     size_t end = z->tail_len - skip; /* the tail up to the escape */
     size_t have = end < ESC_BACK ? end : ESC_BACK;
     size_t gap = z->since_copy - skip;
-    if (z->copy_len && gap > have) {
+    int apart = z->copy_len && gap > have;
+    if (apart) {
         uint8_t sep = 0;
         copy_add(z, &sep, 1);
     }
     size_t take = z->copy_len && gap <= have ? gap : have;
+    if ((apart || z->copy_len == 0) && z->npieces < ESC_PIECES) {
+        z->piece[z->npieces].a = esc_src - take;
+        z->piece[z->npieces].b = esc_src;
+        z->npieces++;
+    }
     /* homoglyphs in those bytes become their Latin letters too */
     const uint8_t *t = z->tail + end - take;
     for (size_t k = 0; k < take;) {
@@ -661,6 +782,8 @@ static void copy_start(struct dec_norm *z, size_t skip)
         if (conf_lead(t[k]) && k + 1 < take && (t[k + 1] & 0xc0) == 0x80)
             a = confusable((uint32_t)(t[k] & 0x1f) << 6 | (t[k + 1] & 0x3fu));
         if (a) {
+            if (z->copy_len < ESC_HOLD)
+                el_note(z, z->copy_len, 1, 2);
             copy_add(z, &a, 1);
             k += 2;
         } else {
@@ -671,16 +794,20 @@ static void copy_start(struct dec_norm *z, size_t skip)
     z->esc_on = 1;
 }
 
-/* An escape matched (r bytes, decoded in d[0..dl)): `skip` of its bytes
- * are in the tail already (a pending start). */
-static void esc_hit(struct dec_norm *z, const uint8_t *d, size_t dl, int weak, size_t skip)
+/* An escape matched (r bytes from source offset src, decoded in d[0..dl)):
+ * `skip` of its bytes are in the tail already (a pending start). */
+static void esc_hit(struct dec_norm *z, const uint8_t *d, size_t dl, int weak, size_t skip,
+                    uint64_t src, size_t r)
 {
     if (!z->esc_on) {
         if (weak)
             return;
-        copy_start(z, skip);
+        copy_start(z, skip, src);
     }
+    if (z->copy_len + dl <= ESC_HOLD)
+        el_note(z, z->copy_len, dl, r);
     copy_add(z, d, dl);
+    piece_to(z, src + r);
     z->ahead = ESC_AHEAD;
 }
 
@@ -702,16 +829,17 @@ static size_t esc_pending(struct dec_norm *z, const uint8_t *p, size_t n, int fi
         return n;
     }
     z->epend_len = 0;
+    uint64_t src = z->call_src - pl; /* where the held bytes began */
     if (r > 0) {
-        esc_hit(z, d, dl, weak, pl);
+        esc_hit(z, d, dl, weak, pl, src, (size_t)r);
         if ((size_t)r >= pl)
             return (size_t)r - pl;
         /* (final only: "%25" and one hex digit) the rest is plain */
-        copy_plain(z, tmp + r, pl - (size_t)r);
+        copy_plain(z, tmp + r, pl - (size_t)r, src + (size_t)r);
         return 0;
     }
     /* not an escape: its bytes are plain (none starts one) */
-    copy_plain(z, tmp, pl);
+    copy_plain(z, tmp, pl, src);
     return 0;
 }
 
@@ -723,7 +851,7 @@ static inline uint8_t tail_last(const struct dec_norm *z)
 /* One escape, or a plain '%', '&' or byte >= 0x80, at p[0] (n bytes left;
  * prev the byte before); returns the bytes taken (all of them when it is
  * cut by the end: held). */
-static size_t esc_one(struct dec_norm *z, const uint8_t *p, size_t n, uint8_t prev)
+static size_t esc_one(struct dec_norm *z, const uint8_t *p, size_t n, uint8_t prev, uint64_t src)
 {
     uint8_t d[4];
     size_t dl = 0;
@@ -734,10 +862,10 @@ static size_t esc_one(struct dec_norm *z, const uint8_t *p, size_t n, uint8_t pr
         return n;
     }
     if (r > 0) {
-        esc_hit(z, d, dl, weak, 0);
+        esc_hit(z, d, dl, weak, 0, src, (size_t)r);
         return (size_t)r;
     }
-    copy_plain(z, p, 1);
+    copy_plain(z, p, 1, src);
     return 1;
 }
 
@@ -748,6 +876,9 @@ static size_t esc_one(struct dec_norm *z, const uint8_t *p, size_t n, uint8_t pr
 static int esc_data(struct dec_norm *z, const uint8_t *p, size_t n)
 {
     size_t i = 0;
+    /* (the original text before p is with the final sink, but for a cut
+       UTF-8 sequence held) */
+    z->call_src = norm_tells(z) ? z->fin.where(z->fin.ctx) + z->pend_len : 0;
     while (i < n) {
         size_t from = i;
         int was_on = z->esc_on;
@@ -758,10 +889,10 @@ static int esc_data(struct dec_norm *z, const uint8_t *p, size_t n)
                its reach */
             size_t lim = n - i < z->ahead ? n : i + z->ahead;
             size_t e = i + z->find_special(p + i, lim - i);
-            copy_plain(z, p + i, e - i);
+            copy_plain(z, p + i, e - i, z->call_src + i);
             i = e;
             if (i < lim)
-                i += esc_one(z, p + i, n - i, i ? p[i - 1] : tail_last(z));
+                i += esc_one(z, p + i, n - i, i ? p[i - 1] : tail_last(z), z->call_src + i);
         } else {
             /* plain text up to the next '%', '&' or byte >= 0x80 (noted
                before the escape, whose copy starts with it) */
@@ -771,7 +902,7 @@ static int esc_data(struct dec_norm *z, const uint8_t *p, size_t n)
             z->since_copy += e - i;
             from = i = e;
             if (i < n)
-                i += esc_one(z, p + i, n - i, prev);
+                i += esc_one(z, p + i, n - i, prev, z->call_src + i);
         }
         tail_note(z, p + from, i - from);
         if (!was_on)
@@ -811,8 +942,13 @@ static int norm_data(void *ctx, const uint8_t *p, size_t n)
 static int esc_unit_end(struct dec_norm *z)
 {
     int rc = SGW_OK;
+    /* (the unit's text is all with the final sink: nothing is held) */
+    uint64_t end = norm_tells(z) ? z->fin.where(z->fin.ctx) : 0;
+    z->call_src = end;
     if (z->epend_len)
         esc_pending(z, NULL, 0, 1);
+    if (z->esc_on)
+        piece_to(z, end);
     z->esc_on = 0;
     z->tail_len = 0;
     z->since_copy = 0;
@@ -862,6 +998,23 @@ static int norm_uninspectable(void *ctx, const char *reason, uint32_t flags)
     return rc != SGW_OK ? rc : z->fin.uninspectable(z->fin.ctx, reason, flags);
 }
 
+/* The stage before (base64) says where its data comes from: a decoded
+ * copy (no event of this stage's own inside it) or the original again. */
+static int norm_origin(void *ctx, int kind, uint64_t src, uint64_t w)
+{
+    struct dec_norm *z = ctx;
+    if (!z->track)
+        return SGW_OK;
+    z->in_copy = kind == CLS_ORIG_COPY;
+    return z->fin.origin(z->fin.ctx, kind, src, w);
+}
+
+static uint64_t norm_where(void *ctx)
+{
+    struct dec_norm *z = ctx;
+    return z->track ? z->fin.where(z->fin.ctx) + z->pend_len : 0;
+}
+
 static void norm_init(struct dec_norm *z, const struct cls_sink *out)
 {
     /* the buffers need no zeroing: only the fields before them */
@@ -883,6 +1036,9 @@ static void norm_init(struct dec_norm *z, const struct cls_sink *out)
     z->sink.boundary = norm_boundary;
     z->sink.context = norm_context;
     z->sink.uninspectable = norm_uninspectable;
+    z->sink.origin = norm_origin;
+    z->sink.where = norm_where;
+    z->track = out->origin && out->where;
 }
 
 int dec_norm_new(const struct cls_sink *out, struct dec_norm **res)
@@ -923,6 +1079,7 @@ void dec_norm_free(struct dec_norm *z)
 #define B64_MIN_RUN 24u
 #define B64_HOLD 8192u   /* run characters held before deciding */
 #define B64_MAX_DEPTH 3u /* base64 inside decoded base64 */
+#define B64_REGION 4096u /* a long run's copy is told in regions of this many characters */
 
 enum { B64C_OTHER = 0, B64C_CHAR = 1, B64C_PAD = 2, B64C_EOL = 3 };
 
@@ -1046,7 +1203,11 @@ struct dec_b64 {
     size_t run;    /* characters in the run (pads, CR/LF included) */
     size_t nb64;   /* base64 characters in the run */
     unsigned pad;
-    int in_held; /* the run's characters are in held[] */
+    int in_held;          /* the run's characters are in held[] */
+    int tell;             /* source offsets go to the next stage (first stage, cls_sink.origin) */
+    uint64_t run_src;     /* long run: source offset of its first character */
+    uint64_t long_src;    /* long run: source offset of the next character */
+    uint32_t region_left; /* long run: characters left in the region told last */
     enum b64_mode mode;
     struct b64q q;
     size_t held_len;
@@ -1146,6 +1307,24 @@ static int hex_pick(struct dec_b64 *b, const uint8_t *s, size_t n, size_t *len)
     return dec_looks_text(b->dec, n / 2);
 }
 
+/* The decoded text that follows stands for source [src, src + w). */
+static int b64_tell_copy(struct dec_b64 *b, uint64_t src, uint64_t w)
+{
+    return b->tell ? b->out->origin(b->out->ctx, CLS_ORIG_COPY, src, w) : SGW_OK;
+}
+
+/* After a copy: the original text again, from source offset src. */
+static int b64_tell_at(struct dec_b64 *b, uint64_t src)
+{
+    return b->tell ? b->out->origin(b->out->ctx, CLS_ORIG_AT, src, 0) : SGW_OK;
+}
+
+/* The source offset of the next original byte (all before it passed on). */
+static uint64_t b64_where(const struct dec_b64 *b)
+{
+    return b->tell ? b->out->where(b->out->ctx) : 0;
+}
+
 static int b64_emit_decoded(struct dec_b64 *b, const uint8_t *p, size_t n)
 {
     const struct cls_sink *o = b64_dec_out(b);
@@ -1165,6 +1344,8 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
             rc = b64_emit_decoded(b, b->dec, k);
         if (rc == SGW_OK)
             rc = o->boundary(o->ctx);
+        if (rc == SGW_OK)
+            rc = b64_tell_at(b, b->long_src);
     } else if (b->mode == B64M_SHORT) {
         const uint8_t *s = b->in_held ? b->held : chunk;
         size_t n = b->in_held ? b->held_len : chunk_len;
@@ -1176,10 +1357,16 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
                 o = b64_dec_out(b);
                 if (rc == SGW_OK)
                     rc = o->boundary(o->ctx);
+                /* the run's text is with the next stage: it ends here */
+                uint64_t end = b64_where(b);
+                if (rc == SGW_OK)
+                    rc = b64_tell_copy(b, end >= b->run ? end - b->run : 0, b->run);
                 if (rc == SGW_OK)
                     rc = b64_emit_decoded(b, b->dec, len);
                 if (rc == SGW_OK)
                     rc = o->boundary(o->ctx);
+                if (rc == SGW_OK)
+                    rc = b64_tell_at(b, end);
             }
         }
     }
@@ -1204,6 +1391,15 @@ static int b64_go_long(struct dec_b64 *b, const uint8_t *s, size_t n)
         const struct cls_sink *o = b64_dec_out(b);
         if (rc == SGW_OK)
             rc = o->boundary(o->ctx);
+        /* the first B64_HOLD characters are the first region; from here
+           on the run's text is not passed on, its source offsets are
+           counted (b64_long_put, b64_long_skip) */
+        uint64_t end = b64_where(b);
+        b->run_src = end >= b->run ? end - b->run : 0;
+        b->long_src = end;
+        b->region_left = 0;
+        if (rc == SGW_OK)
+            rc = b64_tell_copy(b, b->run_src, b->run);
         if (rc == SGW_OK)
             rc = b64_emit_decoded(b, b->dec, len);
         b->q = qs;
@@ -1216,11 +1412,27 @@ static int b64_go_long(struct dec_b64 *b, const uint8_t *s, size_t n)
     return rc;
 }
 
-/* Long text mode: decode run characters p[0..n) and stream them on. */
+/* Long text mode: decode run characters p[0..n) and stream them on. Each
+ * B64_REGION characters are told as a copy of their own (from a few
+ * characters before, for the quad the last region left open), at the same
+ * characters however the run was split. */
 static int b64_long_put(struct dec_b64 *b, const uint8_t *p, size_t n)
 {
     while (n > 0) {
         size_t take = n > B64_HOLD ? B64_HOLD : n;
+        if (b->tell) {
+            if (b->region_left == 0) {
+                uint64_t from = b->long_src - b->run_src > 8 ? b->long_src - 8 : b->run_src;
+                int rc = b64_tell_copy(b, from, b->long_src + B64_REGION - from);
+                if (rc != SGW_OK)
+                    return rc;
+                b->region_left = B64_REGION;
+            }
+            if (take > b->region_left)
+                take = b->region_left;
+            b->long_src += take;
+            b->region_left -= (uint32_t)take;
+        }
         size_t k = b64q_put(&b->q, p, take, b->dec);
         if (k) {
             int rc = b64_emit_decoded(b, b->dec, k);
@@ -1231,6 +1443,14 @@ static int b64_long_put(struct dec_b64 *b, const uint8_t *p, size_t n)
         n -= take;
     }
     return SGW_OK;
+}
+
+/* Long text mode: a pad or line end, not passed on. */
+static void b64_long_skip(struct dec_b64 *b)
+{
+    b->long_src++;
+    if (b->region_left)
+        b->region_left--;
 }
 
 /* Start of the first run of >= B64_MIN_RUN base64 characters in p (not in
@@ -1807,8 +2027,10 @@ b64_data_body(void *ctx, const uint8_t *p, size_t n, b64_find_fn find, b64_tail_
                 b->pad++;
             if (b->mode == B64M_SHORT && b->in_held)
                 b->held[b->held_len++] = p[i];
-            else if (b->mode == B64M_LONG_TEXT)
+            else if (b->mode == B64M_LONG_TEXT) {
                 fwd = i + 1; /* (plain stays: a pad or line end is neither) */
+                b64_long_skip(b);
+            }
             b->run++;
             i++;
             continue;
@@ -2088,6 +2310,7 @@ static void b64_init(struct dec_b64 *b, unsigned depth, const struct cls_sink *o
     b->out = out;
     b->norm = out->data == norm_data ? out->ctx : NULL;
     b->depth = depth;
+    b->tell = depth == 0 && out->origin && out->where && (!b->norm || b->norm->track);
     b->sink.ctx = b;
     b->sink.data = b64_data_fn();
     b->sink.boundary = b64_boundary;

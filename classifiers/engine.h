@@ -315,6 +315,11 @@ int cls_scanner_uninspectable(void *ctx, const char *reason, uint32_t flags);
  * cls_scanner_context(k, kn). */
 int cls_scanner_data_end(void *ctx, const uint8_t *p, size_t n);
 int cls_scanner_key_end(void *ctx, const uint8_t *p, size_t n, const uint8_t *k, size_t kn);
+/* cls_sink.origin and .where: findings report source offsets (see enum
+ * cls_origin); final after cls_scanner_finish, which also orders them by
+ * those offsets. */
+int cls_scanner_origin(void *ctx, int kind, uint64_t src, uint64_t w);
+uint64_t cls_scanner_where(void *ctx);
 /* ends the input: closes the open window */
 int cls_scanner_finish(struct cls_scanner *sc);
 const struct cls_finding *cls_scanner_findings(const struct cls_scanner *sc, size_t *n);

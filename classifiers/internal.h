@@ -31,6 +31,27 @@ struct cls_sink {
        sinks with designated initialisers so that these stay NULL. */
     int (*data_end)(void *ctx, const uint8_t *p, size_t n);
     int (*key_end)(void *ctx, const uint8_t *p, size_t n, const uint8_t *k, size_t kn);
+    /* Optional, both or neither (NULL: findings give the offsets of the
+       data as it arrived). Where the data that follows comes from, so that
+       findings give offsets in the text the pipeline was fed (for a plain
+       file, the file's own) although the normalisation changes lengths and
+       decoded copies are inserted: kind is enum cls_origin. */
+    int (*origin)(void *ctx, int kind, uint64_t src, uint64_t w);
+    /* the source offset of the next data byte (outside a copy) */
+    uint64_t (*where)(void *ctx);
+};
+
+/* The events of cls_sink.origin. Source offsets count the bytes the text
+ * pipeline was fed (its data calls), copies not included. */
+enum cls_origin {
+    CLS_ORIG_SKIP, /* w source bytes were dropped here */
+    CLS_ORIG_SPAN, /* the next data byte stands for w source bytes */
+    CLS_ORIG_COPY, /* the data up to the next event is a decoded copy of
+                      source [src, src + w): its findings get that span */
+    CLS_ORIG_AT,   /* the next data byte is source byte src (after a copy) */
+    CLS_ORIG_COPY_AT, /* a decoded copy follows whose bytes are source bytes
+                         from src on, one for one, but where other events
+                         say otherwise (its decoded escapes: COPY regions) */
 };
 
 struct cls_decode_limits {

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "classifiers/engine.h"
+#include "classifiers/internal.h"
 #include "common/sgw.h"
 
 #define SLICE 4096          /* data is processed in slices of at most this */
@@ -38,6 +39,8 @@
 #define MAX_WHITS 128       /* dictionary/custom hits per window */
 #define MAX_CANDS 256       /* candidates per window */
 #define MAX_EXTRA 32        /* room kept for UNINSPECTABLE findings */
+#define ANCH_REACH (CARRY + WBUF_CAP) /* no finding starts this far before the window or carry */
+#define ANCH_MAX 16384      /* anchors kept: more than the reach holds (one per byte at most) */
 
 struct lit_hit {
     uint64_t pos;           /* absolute offset of the hit's last byte */
@@ -61,6 +64,24 @@ struct cand {
     uint8_t conf, secret;
     uint16_t rank;          /* overlap resolution: confidence, then priority; 0 = exempt */
     uint32_t flags;
+};
+
+/* Where the stream's bytes from pos on come from (cls_sink.origin): the
+ * offsets findings report. Kinds (enum cls_origin): AT, byte for byte from
+ * src on; SPAN, the byte at pos stands for source [src, src + w), then byte
+ * for byte; COPY, the bytes up to the next anchor (a region) stand for
+ * [src, src + w). */
+struct anchor {
+    uint64_t pos, src, w;
+    uint8_t kind; /* AT, SPAN or COPY */
+    uint8_t copy; /* in a decoded copy (CLS_FF_COPY) */
+};
+
+/* A finding's span in the stream (the scanner's own offsets, which order
+ * and merge findings), parallel to f[] (whose spans are source spans). */
+struct sspan {
+    uint64_t start, end;
+    int pend; /* ends in the copy being received: f[]'s end is set when it ends */
 };
 
 struct wfeat {
@@ -115,6 +136,10 @@ struct cls_scanner {
     /* findings */
     struct cls_finding *f;  /* owned */
     uint16_t *frank;        /* owned, parallel to f: the rank of each finding */
+    struct sspan *ss;       /* owned, parallel to f: the stream span of each finding */
+    struct anchor *anch;    /* owned: origin anchors in stream order, nanch of capanch */
+    size_t nanch, capanch;
+    int mapped;             /* an origin event came: spans are mapped through anch[] */
     size_t nf, capf;
     int truncated, n_uninsp;
     int excerpts;
@@ -706,6 +731,7 @@ static void mask_excerpt(char out[48], const uint8_t *v, size_t n, int secret)
     out[o] = '\0';
 }
 
+/* Room for one more finding (f[] and its parallel arrays). */
 static int grow_findings(struct cls_scanner *sc)
 {
     if (sc->nf < sc->capf)
@@ -723,7 +749,200 @@ static int grow_findings(struct cls_scanner *sc)
     if (!p)
         return SGW_ENOMEM;
     sc->frank = p;
+    struct sspan *ss = realloc(sc->ss, nc * sizeof(*ss));
+    if (!ss)
+        return SGW_ENOMEM;
+    sc->ss = ss;
     sc->capf = nc;
+    return SGW_OK;
+}
+
+/* ---- source offsets (cls_sink.origin) ---- */
+
+/* The last anchor at or before stream offset x, or NULL (no event before
+ * x: the stream's offsets are the source's). */
+static const struct anchor *anch_at(const struct cls_scanner *sc, uint64_t x)
+{
+    size_t lo = 0, hi = sc->nanch;
+    if (hi == 0 || sc->anch[0].pos > x)
+        return NULL;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sc->anch[mid].pos <= x)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return &sc->anch[lo];
+}
+
+/* Source offset where the stream byte x begins (a the anchor at x). In a
+ * region (COPY) every byte stands for one source byte or more, in order
+ * (decoding only shrinks text): the byte x - a->pos bytes into it begins
+ * at least that far into its source. */
+static uint64_t src_start(const struct anchor *a, uint64_t x)
+{
+    if (!a)
+        return x;
+    uint64_t d = x - a->pos;
+    switch (a->kind) {
+    case CLS_ORIG_COPY:
+        return a->src + (d < a->w ? d : a->w);
+    case CLS_ORIG_SPAN:
+        return d == 0 ? a->src : a->src + a->w + d - 1;
+    default:
+        return a->src + d;
+    }
+}
+
+/* Source offset where the stream bytes before e end (a the anchor at
+ * e - 1; q the end of its region when it is one: e is q - e bytes before
+ * it, so at least that far before its source's end). */
+static uint64_t src_end(const struct anchor *a, uint64_t e, uint64_t q)
+{
+    if (!a)
+        return e;
+    uint64_t d = e - 1 - a->pos;
+    switch (a->kind) {
+    case CLS_ORIG_COPY:
+        return a->src + a->w - (q - e < a->w ? q - e : a->w);
+    case CLS_ORIG_SPAN:
+        return d == 0 ? a->src + a->w : a->src + a->w + d;
+    default:
+        return a->src + d + 1;
+    }
+}
+
+/* Fills f's source span (and copy flag) from its stream span s. A span
+ * ending in the region still being received waits for the region's end
+ * (s->pend, copy_ends). */
+static void map_span(const struct cls_scanner *sc, struct cls_finding *f, struct sspan *s)
+{
+    f->start = s->start;
+    f->end = s->end;
+    s->pend = 0;
+    if (!sc->mapped)
+        return;
+    const struct anchor *a = anch_at(sc, s->start);
+    if (a && a->copy)
+        f->flags |= CLS_FF_COPY;
+    f->start = src_start(a, s->start);
+    if (s->end == s->start) {
+        f->end = f->start;
+        return;
+    }
+    const struct anchor *b = anch_at(sc, s->end - 1);
+    if (b && b->kind == CLS_ORIG_COPY && b + 1 == sc->anch + sc->nanch) {
+        s->pend = 1;
+        return;
+    }
+    f->end = src_end(b, s->end, b && b + 1 < sc->anch + sc->nanch ? b[1].pos : s->end);
+    if (f->end < f->start)
+        f->end = f->start;
+}
+
+/* The region of the last anchor ends at stream offset q: the findings that
+ * end in it get their ends (they are the last ones by stream offset). */
+static void copy_ends(struct cls_scanner *sc, uint64_t q)
+{
+    if (sc->nanch == 0 || sc->anch[sc->nanch - 1].kind != CLS_ORIG_COPY)
+        return;
+    const struct anchor *b = &sc->anch[sc->nanch - 1];
+    for (size_t j = sc->nf; j > 0 && sc->ss[j - 1].start + 4 * MAXW >= b->pos; j--) {
+        struct sspan *s = &sc->ss[j - 1];
+        if (!s->pend)
+            continue;
+        struct cls_finding *f = &sc->f[j - 1];
+        f->start = src_start(anch_at(sc, s->start), s->start);
+        f->end = src_end(b, s->end, q);
+        if (f->end < f->start)
+            f->end = f->start;
+        s->pend = 0;
+    }
+}
+
+uint64_t cls_scanner_where(void *ctx)
+{
+    struct cls_scanner *sc = ctx;
+    uint64_t x = sc->off + sc->blen;
+    const struct anchor *a = anch_at(sc, x);
+    if (a && a->kind == CLS_ORIG_COPY)
+        return a->src + a->w;
+    return src_start(a, x);
+}
+
+/* Room for one more anchor: the anchors no finding to come can need go
+ * (findings start in the open window or the carry, ANCH_REACH at most
+ * before the bytes scanned so far; the last anchor at or before that
+ * limit is kept), then the array grows. */
+static int anch_room(struct cls_scanner *sc)
+{
+    uint64_t low = sc->win && sc->w_ctx < sc->off ? sc->w_ctx : sc->off;
+    uint64_t limit = low > ANCH_REACH ? low - ANCH_REACH : 0;
+    size_t k = 0;
+    while (k + 1 < sc->nanch && sc->anch[k + 1].pos <= limit)
+        k++;
+    if (sc->nanch == sc->capanch && k == 0 && sc->capanch == ANCH_MAX)
+        k = ANCH_MAX / 4; /* (the reach holds fewer: never taken) */
+    if (k) {
+        memmove(sc->anch, sc->anch + k, (sc->nanch - k) * sizeof(*sc->anch));
+        sc->nanch -= k;
+    }
+    if (sc->nanch < sc->capanch)
+        return SGW_OK;
+    size_t nc = sc->capanch ? sc->capanch * 2 : 64;
+    struct anchor *a = realloc(sc->anch, nc * sizeof(*a));
+    if (!a)
+        return SGW_ENOMEM;
+    sc->anch = a;
+    sc->capanch = nc;
+    return SGW_OK;
+}
+
+int cls_scanner_origin(void *ctx, int kind, uint64_t src, uint64_t w)
+{
+    struct cls_scanner *sc = ctx;
+    if (sc->failed || sc->finished)
+        return SGW_ERR;
+    const struct anchor *last = sc->nanch ? &sc->anch[sc->nanch - 1] : NULL;
+    struct anchor a = {.pos = sc->off + sc->blen, .src = src, .w = w, .kind = (uint8_t)kind};
+    switch (kind) {
+    case CLS_ORIG_SKIP:
+        a.kind = CLS_ORIG_AT;
+        a.src = cls_scanner_where(sc) + w;
+        a.w = 0;
+        a.copy = last && last->copy;
+        break;
+    case CLS_ORIG_SPAN:
+        a.src = cls_scanner_where(sc);
+        a.copy = last && last->copy;
+        break;
+    case CLS_ORIG_COPY:
+        a.copy = 1;
+        break;
+    case CLS_ORIG_COPY_AT:
+        a.kind = CLS_ORIG_AT;
+        a.copy = 1;
+        break;
+    case CLS_ORIG_AT:
+        break;
+    default:
+        return SGW_EINVAL;
+    }
+    sc->mapped = 1;
+    copy_ends(sc, a.pos);
+    if (last && last->pos == a.pos) {
+        sc->anch[sc->nanch - 1] = a; /* the one before covers no byte */
+        return SGW_OK;
+    }
+    if (sc->nanch == sc->capanch) {
+        int rc = anch_room(sc);
+        if (rc != SGW_OK) {
+            sc->failed = 1;
+            return rc;
+        }
+    }
+    sc->anch[sc->nanch++] = a;
     return SGW_OK;
 }
 
@@ -743,10 +962,11 @@ static int insert_finding(struct cls_scanner *sc, const struct cls_finding *nf, 
     sc->nins++;
     while (j > 0) {
         struct cls_finding *g = &sc->f[j - 1];
-        if (g->start + 4 * MAXW < nf->start)
+        const struct sspan *gs = &sc->ss[j - 1];
+        if (gs->start + 4 * MAXW < nf->start)
             break;
-        int overlap = g->start < nf->end && nf->start < g->end;
-        if (g->type == nf->type && g->start == nf->start && g->end == nf->end) {
+        int overlap = gs->start < nf->end && nf->start < gs->end;
+        if (g->type == nf->type && gs->start == nf->start && gs->end == nf->end) {
             if (nf->confidence > g->confidence)
                 g->confidence = nf->confidence;
             return SGW_OK;
@@ -757,6 +977,7 @@ static int insert_finding(struct cls_scanner *sc, const struct cls_finding *nf, 
             if (prio > sc->frank[j - 1]) {
                 memmove(&sc->f[j - 1], &sc->f[j], (sc->nf - j) * sizeof(*sc->f));
                 memmove(&sc->frank[j - 1], &sc->frank[j], (sc->nf - j) * sizeof(*sc->frank));
+                memmove(&sc->ss[j - 1], &sc->ss[j], (sc->nf - j) * sizeof(*sc->ss));
                 sc->nf--;
             }
         }
@@ -770,12 +991,15 @@ static int insert_finding(struct cls_scanner *sc, const struct cls_finding *nf, 
     if (rc != SGW_OK)
         return rc;
     size_t pos = sc->nf;
-    while (pos > 0 && sc->f[pos - 1].start > nf->start)
+    while (pos > 0 && sc->ss[pos - 1].start > nf->start)
         pos--;
     memmove(&sc->f[pos + 1], &sc->f[pos], (sc->nf - pos) * sizeof(*sc->f));
     memmove(&sc->frank[pos + 1], &sc->frank[pos], (sc->nf - pos) * sizeof(*sc->frank));
+    memmove(&sc->ss[pos + 1], &sc->ss[pos], (sc->nf - pos) * sizeof(*sc->ss));
     sc->f[pos] = *nf;
     sc->frank[pos] = prio;
+    sc->ss[pos] = (struct sspan){nf->start, nf->end, 0};
+    map_span(sc, &sc->f[pos], &sc->ss[pos]);
     sc->nf++;
     return SGW_OK;
 }
@@ -785,23 +1009,9 @@ static int add_special(struct cls_scanner *sc, const char *type, const char *rea
     sc->nins++;
     if (sc->n_uninsp >= MAX_EXTRA - 1)
         return SGW_OK; /* already recorded as uninspectable many times */
-    size_t cap_before = sc->capf;
-    if (sc->nf >= sc->capf) {
-        size_t nc = sc->capf ? sc->capf * 2 : 16;
-        if (nc > CLS_MAX_FINDINGS + MAX_EXTRA)
-            nc = CLS_MAX_FINDINGS + MAX_EXTRA;
-        if (nc <= cap_before)
-            return SGW_ELIMIT;
-        struct cls_finding *f = realloc(sc->f, nc * sizeof(*f));
-        if (!f)
-            return SGW_ENOMEM;
-        sc->f = f;
-        uint16_t *p = realloc(sc->frank, nc * sizeof(*p));
-        if (!p)
-            return SGW_ENOMEM;
-        sc->frank = p;
-        sc->capf = nc;
-    }
+    int rc = grow_findings(sc);
+    if (rc != SGW_OK)
+        return rc;
     struct cls_finding f;
     memset(&f, 0, sizeof(f));
     f.type = type;
@@ -813,6 +1023,8 @@ static int add_special(struct cls_scanner *sc, const char *type, const char *rea
     set_path(sc, &f);
     sc->f[sc->nf] = f;
     sc->frank[sc->nf] = 0;
+    sc->ss[sc->nf] = (struct sspan){sc->off, sc->off, 0};
+    map_span(sc, &sc->f[sc->nf], &sc->ss[sc->nf]);
     sc->nf++;
     sc->n_uninsp++;
     return SGW_OK;
@@ -2328,6 +2540,54 @@ int cls_scanner_uninspectable(void *ctx, const char *reason, uint32_t flags)
     return rc;
 }
 
+/* At the end, when findings came from copies: one with the span and type
+ * of a finding in the text itself (the copy of an escape holds the text
+ * around it) says nothing more and goes; the rest are put in order of
+ * their source spans (a copy's findings have the span of the text it
+ * decodes, before them). */
+static void settle_copies(struct cls_scanner *sc)
+{
+    /* (a long base64 run's last region may reach past the end) */
+    uint64_t total = cls_scanner_where(sc);
+    for (size_t i = 0; i < sc->nf; i++) {
+        if (sc->f[i].end > total)
+            sc->f[i].end = total;
+        if (sc->f[i].start > sc->f[i].end)
+            sc->f[i].start = sc->f[i].end;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < sc->nf; i++) {
+        const struct cls_finding *c = &sc->f[i];
+        int dup = 0;
+        if ((c->flags & CLS_FF_COPY) && c->category != CLS_CAT_UNINSPECTABLE) {
+            for (size_t j = 0; j < sc->nf && !dup; j++) {
+                const struct cls_finding *g = &sc->f[j];
+                dup = !(g->flags & CLS_FF_COPY) && g->type == c->type && g->start == c->start &&
+                      g->end == c->end;
+            }
+        }
+        if (!dup) {
+            sc->f[o] = sc->f[i];
+            sc->ss[o] = sc->ss[i];
+            o++;
+        }
+    }
+    sc->nf = o;
+    /* stable insertion sort by start (the findings are nearly in order) */
+    for (size_t i = 1; i < sc->nf; i++) {
+        struct cls_finding f = sc->f[i];
+        struct sspan s = sc->ss[i];
+        size_t j = i;
+        while (j > 0 && sc->f[j - 1].start > f.start) {
+            sc->f[j] = sc->f[j - 1];
+            sc->ss[j] = sc->ss[j - 1];
+            j--;
+        }
+        sc->f[j] = f;
+        sc->ss[j] = s;
+    }
+}
+
 int cls_scanner_finish(struct cls_scanner *sc)
 {
     if (sc->finished)
@@ -2346,6 +2606,14 @@ int cls_scanner_finish(struct cls_scanner *sc)
             return rc;
         sc->f[sc->nf - 1].category = CLS_CAT_UNINSPECTABLE;
     }
+    if (sc->mapped) {
+        copy_ends(sc, sc->off + sc->blen);
+        size_t k = 0;
+        while (k < sc->nf && !(sc->f[k].flags & CLS_FF_COPY))
+            k++;
+        if (k < sc->nf)
+            settle_copies(sc);
+    }
     return SGW_OK;
 }
 
@@ -2357,6 +2625,8 @@ static void scanner_destroy(struct cls_scanner *sc)
     free(sc->ctxh);
     free(sc->f);
     free(sc->frank);
+    free(sc->ss);
+    free(sc->anch);
     free(sc);
 }
 
@@ -2375,7 +2645,9 @@ int cls_scanner_new(struct cls_worker *w, int excerpts, const char *(*path_fn)(v
     struct ctxhit *ctxh = NULL;
     struct cls_finding *f = NULL;
     uint16_t *frank = NULL;
-    size_t caplits = 0, capctx = 0, capf = 0;
+    struct sspan *ss = NULL;
+    struct anchor *anch = NULL;
+    size_t caplits = 0, capctx = 0, capf = 0, capanch = 0;
     if (sc) {
         w->spare = NULL;
         hs = sc->hs;
@@ -2385,7 +2657,10 @@ int cls_scanner_new(struct cls_worker *w, int excerpts, const char *(*path_fn)(v
         capctx = sc->capctx;
         f = sc->f;
         frank = sc->frank;
+        ss = sc->ss;
         capf = sc->capf;
+        anch = sc->anch;
+        capanch = sc->capanch;
     } else {
         sc = malloc(sizeof(*sc));
         if (!sc)
@@ -2404,7 +2679,10 @@ int cls_scanner_new(struct cls_worker *w, int excerpts, const char *(*path_fn)(v
     sc->capctx = capctx;
     sc->f = f;
     sc->frank = frank;
+    sc->ss = ss;
     sc->capf = capf;
+    sc->anch = anch;
+    sc->capanch = capanch;
     sc->w = w;
     sc->e = w->e;
     sc->excerpts = excerpts;

@@ -59,6 +59,8 @@ int cls_stream_new(struct cls_worker *w, const struct cls_stream_opts *opts, str
     s->sink.uninspectable = cls_scanner_uninspectable;
     s->sink.data_end = cls_scanner_data_end;
     s->sink.key_end = cls_scanner_key_end;
+    s->sink.origin = cls_scanner_origin;
+    s->sink.where = cls_scanner_where;
     struct cls_decode_limits lim = {
         .max_decoded = opts->max_decoded ? opts->max_decoded : 64ull << 20,
         .max_ratio = opts->max_ratio ? opts->max_ratio : 100,

@@ -2,7 +2,10 @@
  * runs a decoder chain over an input once in one call and once cut at
  * pseudo-random points, and aborts when the two transcripts differ (the
  * streaming contract: any split gives the same output) or when a decoder
- * breaks the sink contract (empty data call, unterminated reason). */
+ * breaks the sink contract (empty data call, unterminated reason). The
+ * sink takes source offsets (cls_sink.origin) the way the scanner does,
+ * and the events are in the transcript; for plain text they must account
+ * for every byte of the input. */
 #ifndef FUZZ_CLASSIFIERS_DECODE_COMMON_H
 #define FUZZ_CLASSIFIERS_DECODE_COMMON_H
 
@@ -17,6 +20,11 @@ struct fz_rec {
     size_t len, cap;
     size_t total; /* bytes received, even when beyond the cap */
     size_t calls;
+    /* source offsets, as the scanner follows them */
+    uint64_t src;  /* of the next data byte (outside a region) */
+    uint64_t span; /* the next data byte stands for this many (SPAN) */
+    int region;    /* in a COPY region */
+    int unins;
 };
 
 #define FZ_REC_CAP (4u << 20)
@@ -44,10 +52,52 @@ static void fz_put(struct fz_rec *r, const void *p, size_t n)
 
 static int fz_data(void *ctx, const uint8_t *p, size_t n)
 {
+    struct fz_rec *r = ctx;
     if (n == 0)
         abort();
+    if (!r->region) {
+        r->src += r->span ? r->span + n - 1 : n;
+        r->span = 0;
+    }
     fz_put(ctx, p, n);
     return SGW_OK;
+}
+
+static int fz_origin(void *ctx, int kind, uint64_t src, uint64_t w)
+{
+    struct fz_rec *r = ctx;
+    if (r->span) /* a SPAN's byte comes right after it */
+        abort();
+    switch (kind) {
+    case CLS_ORIG_SKIP:
+        r->src += w;
+        break;
+    case CLS_ORIG_SPAN:
+        if (w == 0 || r->region)
+            abort();
+        r->span = w;
+        break;
+    case CLS_ORIG_COPY:
+        r->region = 1;
+        break;
+    case CLS_ORIG_AT:
+    case CLS_ORIG_COPY_AT:
+        r->region = 0;
+        r->src = src;
+        break;
+    default:
+        abort();
+    }
+    uint64_t ev[3] = {(uint64_t)kind, src, w};
+    fz_put(ctx, "\x00@", 2);
+    fz_put(ctx, ev, sizeof(ev));
+    return SGW_OK;
+}
+
+static uint64_t fz_where(void *ctx)
+{
+    const struct fz_rec *r = ctx;
+    return r->src;
 }
 
 static int fz_boundary(void *ctx)
@@ -71,6 +121,7 @@ static int fz_unins(void *ctx, const char *reason, uint32_t flags)
     size_t n = strnlen(reason, DEC_REASON_LEN);
     if (n == DEC_REASON_LEN || n == 0)
         abort();
+    ((struct fz_rec *)ctx)->unins = 1;
     fz_put(ctx, "\x00!", 2);
     fz_put(ctx, reason, n);
     fz_put(ctx, &flags, sizeof(flags));
@@ -86,7 +137,9 @@ static void fz_run(const char *ct, const char *ce, const uint8_t *p, size_t n, c
                          .data = fz_data,
                          .boundary = fz_boundary,
                          .context = fz_context,
-                         .uninspectable = fz_unins};
+                         .uninspectable = fz_unins,
+                         .origin = fz_origin,
+                         .where = fz_where};
     struct cls_decode_chain *c = NULL;
     if (cls_decode_chain_new(ct, ce, &lim, &s, &c) != SGW_OK)
         abort();
@@ -103,6 +156,13 @@ static void fz_run(const char *ct, const char *ce, const uint8_t *p, size_t n, c
         abort();
     if (strlen(cls_decode_chain_path(c)) >= DEC_PATH_LEN)
         abort();
+    /* plain text is the text pipeline's source: every byte accounted for */
+    if (strcmp(cls_decode_chain_path(c), "text") == 0 && !r->unins && n && p[0] != '{' &&
+        p[0] != '[' && (r->region || r->src != n)) {
+        fprintf(stderr, "source offsets: %llu of %zu bytes (region %d)\n",
+                (unsigned long long)r->src, n, r->region);
+        abort();
+    }
     cls_decode_chain_free(c);
 }
 

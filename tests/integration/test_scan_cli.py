@@ -4,6 +4,7 @@ exit codes, jsonl fields, decoded offsets, stdin with a content encoding,
 directories, custom dictionaries and exact-data fingerprints from a policy,
 and that no output ever carries a matched value in clear."""
 
+import base64
 import gzip
 import json
 import os
@@ -166,6 +167,54 @@ def main():
             f = tmp.write("plain.json", json.dumps({"p": "growth 18.80% and R&D at 100%ZZ"}))
             eq(scan("--format", "jsonl", f).returncode, 0, "a bare % or & is not an escape")
         r.run("percent-encoded, HTML-escaped, hex-encoded and homoglyph values", escaped_values)
+
+        def plain_file_offsets():
+            # a plain file's findings give the file's own byte offsets, although
+            # the normalisation changes lengths (BOM, NBSP, zero-width space,
+            # full-width digits) and decoded copies (base64, escapes, lookalike
+            # letters) are scanned too: a copy's finding spans the encoded text
+            # ("encoded": true); the text's own findings are exact
+            b64 = base64.b64encode(b"please write to anna@example.net today").decode()
+            text = ("\ufeffIntro\u00a0line: mary@example.org\n"
+                    "card 4111\u200b 1111 1111 1111 and \uff14\uff11\uff11\uff11 1111 1111 1111\n"
+                    f"blob {b64} end\n"
+                    "mail john%40example.com and key \u0410KIA5ZK6SXQ7BR2LMNOP\n"
+                    "last bob@example.com\n").encode()
+            f = tmp.write("offsets.txt", text)
+            p = scan("--format", "jsonl", f)
+            eq(p.returncode, 1, f"exit code ({p.stderr!r})")
+            fs = jsonl(p.stdout)
+
+            def span(s):
+                at = text.index(s.encode())
+                return [at, at + len(s.encode())]
+            want = [  # type, span, encoded
+                ("EMAIL", span("mary@example.org"), False),
+                ("CREDIT_DEBIT_CARD_NUMBER", span("4111\u200b 1111 1111 1111"), False),
+                ("CREDIT_DEBIT_CARD_NUMBER", span("\uff14\uff11\uff11\uff11 1111 1111 1111"), False),
+                ("EMAIL", None, True),  # in the base64 run
+                ("EMAIL", span("john%40example.com"), True),
+                ("AWS_ACCESS_KEY", span("\u0410KIA5ZK6SXQ7BR2LMNOP"), True),
+                ("EMAIL", span("bob@example.com"), False),
+            ]
+            eq(len(fs), len(want), f"findings: {fs}")
+            for got, (typ, sp, enc) in zip(fs, want):
+                eq(got["type"], typ, f"type of {got}")
+                eq(got.get("encoded", False), enc, f"encoded flag of {got}")
+                if sp is not None:
+                    eq([got["start"], got["end"]], sp, f"span of {typ}")
+            run = span(b64)
+            g = fs[3]
+            check(run[0] <= g["start"] < g["end"] <= run[1],
+                  f"base64 finding {g} inside the run {run}")
+            # the text format says the same
+            p = scan(f)
+            out = p.stdout.decode()
+            check(f"{f}:{span('bob@example.com')[0]}-{span('bob@example.com')[1]}: EMAIL" in out,
+                  f"text format offsets: {out}")
+            check("raw, encoded)" in out, f"text format marks encoded findings: {out}")
+        r.run("a plain file's own offsets through normalisation and decoded copies",
+              plain_file_offsets)
 
         def value_in_key():
             k = tmp.write("key.json", json.dumps({"4111111111111111": "card on file"}))

@@ -30,7 +30,8 @@ static inline struct cls_worker *worker(const struct cls_config *cfg)
 }
 
 /* The scanner as a decoder chain's final sink, with its one-call unit ends
- * (data_end, key_end), as the stream (stream.c) makes it. */
+ * (data_end, key_end) and source offsets (origin, where), as the stream
+ * (stream.c) makes it. */
 static inline struct cls_sink scanner_sink(struct cls_scanner *sc)
 {
     struct cls_sink s = {.ctx = sc,
@@ -39,7 +40,9 @@ static inline struct cls_sink scanner_sink(struct cls_scanner *sc)
                          .context = cls_scanner_context,
                          .uninspectable = cls_scanner_uninspectable,
                          .data_end = cls_scanner_data_end,
-                         .key_end = cls_scanner_key_end};
+                         .key_end = cls_scanner_key_end,
+                         .origin = cls_scanner_origin,
+                         .where = cls_scanner_where};
     return s;
 }
 

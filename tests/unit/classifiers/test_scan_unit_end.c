@@ -45,6 +45,16 @@ static int fw_unins(void *ctx, const char *reason, uint32_t flags)
     return cls_scanner_uninspectable(ctx, reason, flags);
 }
 
+static int fw_origin(void *ctx, int kind, uint64_t src, uint64_t w)
+{
+    return cls_scanner_origin(ctx, kind, src, w);
+}
+
+static uint64_t fw_where(void *ctx)
+{
+    return cls_scanner_where(ctx);
+}
+
 static size_t put(char *b, size_t at, size_t cap, const char *s)
 {
     size_t n = strlen(s);
@@ -128,7 +138,9 @@ static void scan(struct cls_worker *w, int forward, const char *p, size_t n, siz
                           .data = fw_data,
                           .boundary = fw_boundary,
                           .context = fw_context,
-                          .uninspectable = fw_unins};
+                          .uninspectable = fw_unins,
+                          .origin = fw_origin,
+                          .where = fw_where};
     struct cls_decode_limits lim = {64u << 20, 100, 64};
     struct cls_decode_chain *c = NULL;
     if (cls_decode_chain_new("application/json", NULL, &lim, forward ? &fw : &direct, &c) != 0)

@@ -1,0 +1,255 @@
+/* tests/unit/classifiers/test_offsets.c — findings give offsets in the text
+ * the decoders were fed (for a plain file, the file's own) although the
+ * normalisation changes lengths (NBSP, zero-width characters, full-width
+ * digits) and decoded copies are inserted (base64 and hex runs, escapes,
+ * lookalike letters): exact spans for the text itself, and for a copy a
+ * span inside the encoded text that holds the match. The same for any
+ * split of the body. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../check.h"
+#include "scan_feed.h"
+#include "classifiers/classifiers.h"
+
+static struct cls_worker *W;
+static unsigned rs = 7;
+static unsigned rnd(void)
+{
+    rs = rs * 1103515245u + 12345u;
+    return rs >> 16;
+}
+
+/* Scans buf as ct in pieces of `piece` bytes (0: random 1..64). */
+static void scan(const char *ct, const char *buf, size_t n, size_t piece, struct fset *out)
+{
+    struct cls_stream_opts o = {.content_type = ct, .excerpts = 1};
+    struct cls_stream *s = NULL;
+    if (cls_stream_new(W, &o, &s) != 0)
+        abort();
+    for (size_t off = 0; off < n;) {
+        size_t k = piece ? piece : 1 + rnd() % 64;
+        if (k > n - off)
+            k = n - off;
+        if (cls_stream_feed(s, buf + off, k) != 0)
+            abort();
+        off += k;
+    }
+    if (cls_stream_close(s) != 0)
+        abort();
+    size_t nf = 0;
+    const struct cls_finding *f = cls_stream_findings(s, &nf);
+    out->n = nf;
+    memcpy(out->f, f, nf * sizeof(*f));
+    cls_stream_free(s);
+}
+
+static struct fset A, B;
+
+/* The findings of buf in one piece, checked the same in every other
+ * split (all piece sizes up to 40, random pieces); returns them in A. */
+static void scan_all_splits(const char *ct, const char *buf, size_t n)
+{
+    scan(ct, buf, n, n ? n : 1, &A);
+    for (size_t piece = 0; piece <= 40; piece++) {
+        scan(ct, buf, n, piece, &B);
+        CHECK(B.n == A.n);
+        for (size_t i = 0; i < A.n && i < B.n; i++)
+            if (!same_finding(&A.f[i], &B.f[i]))
+                FAIL("piece %zu: finding %zu %s [%llu,%llu) vs %s [%llu,%llu)", piece, i,
+                     B.f[i].type, (unsigned long long)B.f[i].start, (unsigned long long)B.f[i].end,
+                     A.f[i].type, (unsigned long long)A.f[i].start, (unsigned long long)A.f[i].end);
+    }
+    for (size_t i = 0; i < A.n; i++) {
+        CHECK(A.f[i].start <= A.f[i].end && A.f[i].end <= n);
+        if (i)
+            CHECK(A.f[i - 1].start <= A.f[i].start);
+    }
+}
+
+static size_t count(const char *type)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < A.n; i++)
+        k += strcmp(A.f[i].type, type) == 0;
+    return k;
+}
+
+/* A finding of `type` spans exactly `text`'s first occurrence in buf from
+ * `from` on (copy: from a copy), or fails. */
+static const struct cls_finding *exact_as(const char *buf, const char *type, const char *text,
+                                          size_t from, int copy)
+{
+    const char *at = strstr(buf + from, text);
+    if (!at) {
+        FAIL("\"%s\" not in the input", text);
+        return NULL;
+    }
+    size_t s = (size_t)(at - buf), e = s + strlen(text);
+    for (size_t i = 0; i < A.n; i++)
+        if (strcmp(A.f[i].type, type) == 0 && A.f[i].start == s && A.f[i].end == e &&
+            !(A.f[i].flags & CLS_FF_COPY) == !copy)
+            return &A.f[i];
+    FAIL("no %s%s at [%zu,%zu) (\"%s\")", type, copy ? " from a copy" : "", s, e, text);
+    for (size_t i = 0; i < A.n; i++)
+        fprintf(stderr, "  have %s [%llu,%llu) flags %u\n", A.f[i].type,
+                (unsigned long long)A.f[i].start, (unsigned long long)A.f[i].end, A.f[i].flags);
+    return NULL;
+}
+
+static void exact(const char *buf, const char *type, const char *text, size_t from)
+{
+    exact_as(buf, type, text, from, 0);
+}
+
+/* A finding of `type` from a copy lies inside `enc` (the encoded text,
+ * its first occurrence in buf) and holds [ms, me) (the match's true place
+ * in the source, when known: else 0, 0). */
+static void within(const char *buf, const char *type, const char *enc, size_t ms, size_t me)
+{
+    const char *at = strstr(buf, enc);
+    if (!at) {
+        FAIL("encoded text not in the input");
+        return;
+    }
+    size_t s = (size_t)(at - buf), e = s + strlen(enc);
+    for (size_t i = 0; i < A.n; i++) {
+        const struct cls_finding *f = &A.f[i];
+        if (strcmp(f->type, type) == 0 && (f->flags & CLS_FF_COPY) && f->start >= s &&
+            f->end <= e && f->start < f->end && (!me || (f->start <= ms && f->end >= me)))
+            return;
+    }
+    FAIL("no %s from a copy inside [%zu,%zu) holding [%zu,%zu)", type, s, e, ms, me);
+    for (size_t i = 0; i < A.n; i++)
+        fprintf(stderr, "  have %s [%llu,%llu) flags %u\n", A.f[i].type,
+                (unsigned long long)A.f[i].start, (unsigned long long)A.f[i].end, A.f[i].flags);
+}
+
+static char *b64(const char *s)
+{
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = strlen(s), o = 0;
+    char *out = malloc(n / 3 * 4 + 8);
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)(uint8_t)s[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)(uint8_t)s[i + 1] << 8;
+        if (i + 2 < n)
+            v |= (uint8_t)s[i + 2];
+        out[o++] = t[v >> 18];
+        out[o++] = t[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? t[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < n ? t[v & 63] : '=';
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Lengths change in the normalisation: the text's own findings keep the
+ * file's offsets. */
+static void test_normalised(void)
+{
+    /* NBSP (2 bytes -> 1), a zero-width space (3 -> 0), full-width digits
+       (3 -> 1 each), a BOM (dropped) */
+    const char *t = "\xef\xbb\xbfname\xc2\xa0mary@example.org card 4111\xe2\x80\x8b 1111 1111 1111 "
+                    "and \xef\xbc\x94\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91 1111 1111 1111 then "
+                    "bob@example.com.\n";
+    scan_all_splits("text/plain", t, strlen(t));
+    CHECK(A.n == 4);
+    exact(t, "EMAIL", "mary@example.org", 0);
+    exact(t, "CREDIT_DEBIT_CARD_NUMBER", "4111\xe2\x80\x8b 1111 1111 1111", 0);
+    exact(t, "CREDIT_DEBIT_CARD_NUMBER",
+          "\xef\xbc\x94\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91 1111 1111 1111", 0);
+    exact(t, "EMAIL", "bob@example.com", 0);
+}
+
+/* Escapes and lookalike letters: the copy's finding gets the span of its
+ * encoded text, exactly when nothing else in the copy is decoded. */
+static void test_escapes(void)
+{
+    const char *t = "a john%40example.com b mary@example.org c &#52;111 1111 1111 1111 d "
+                    "key \xd0\x90KIA5ZK6SXQ7BR2LMNOP e "
+                    "f joe&commat;example&period;net g\n";
+    scan_all_splits("text/plain", t, strlen(t));
+    exact(t, "EMAIL", "mary@example.org", 0);
+    exact_as(t, "EMAIL", "john%40example.com", 0, 1);
+    exact_as(t, "CREDIT_DEBIT_CARD_NUMBER", "&#52;111 1111 1111 1111", 0, 1);
+    exact_as(t, "AWS_ACCESS_KEY", "\xd0\x90KIA5ZK6SXQ7BR2LMNOP", 0, 1);
+    exact_as(t, "EMAIL", "joe&commat;example&period;net", 0, 1);
+    /* the text's own e-mail is not reported again from the copy */
+    CHECK(count("EMAIL") == 3);
+}
+
+/* Base64 runs, short and long (more than 8192 characters: decoded as they
+ * come, in regions), and a hex run: inside the run, holding the match's
+ * own characters; the text after them keeps its offsets. */
+static void test_runs(void)
+{
+    const char *inner = "please contact john@example.com about the invoice today";
+    char *r1 = b64(inner);
+    /* a long run: text with an e-mail in its middle */
+    size_t big = 9000;
+    char *plain = malloc(big + 64);
+    size_t o = 0;
+    while (o < big / 2)
+        o += (size_t)sprintf(plain + o, "lorem ipsum dolor sit amet %zu ", o);
+    o += (size_t)sprintf(plain + o, " write to anna@example.net now ");
+    while (o < big)
+        o += (size_t)sprintf(plain + o, "consectetur adipiscing %zu ", o);
+    char *r2 = b64(plain);
+    /* hex of an access key */
+    const char *hex = "414b494135584b3653585137425232414d4e4f50"; /* AKIA5XK6SXQ7BR2AMNOP */
+    size_t n = strlen(r1) + strlen(r2) + 256;
+    char *t = malloc(n);
+    snprintf(t, n, "x %s y\n%s\nkey %s z mary@example.org\n", r1, r2, hex);
+    scan_all_splits("text/plain", t, strlen(t));
+    size_t at1 = (size_t)(strstr(t, r1) - t);
+    /* the e-mail is characters [4*15/3, 4*31/3) of the run, about */
+    within(t, "EMAIL", r1, at1 + 22, at1 + 40);
+    size_t at2 = (size_t)(strstr(t, r2) - t);
+    size_t mail = (size_t)(strstr(plain, "anna@") - plain);
+    within(t, "EMAIL", r2, at2 + mail * 4 / 3 + 1, at2 + (mail + 16) * 4 / 3);
+    for (size_t i = 0; i < A.n; i++) /* a region, not the whole run */
+        CHECK(A.f[i].end - A.f[i].start < 8192);
+    within(t, "AWS_ACCESS_KEY", hex, 0, 0);
+    exact(t, "EMAIL", "mary@example.org", 0);
+    free(t);
+    free(r1);
+    free(r2);
+    free(plain);
+}
+
+/* Many escapes far apart: each copy has a span of its own, and more
+ * copies than the spans kept still lie in the unit's text. */
+static void test_many_copies(void)
+{
+    char t[8192];
+    size_t o = 0;
+    for (int i = 0; i < 24; i++)
+        o += (size_t)snprintf(t + o, sizeof(t) - o,
+                              "user%d%%40example.org ......................................"
+                              "..................................................................."
+                              "..............\n",
+                              i);
+    scan("text/plain", t, o, o, &A);
+    CHECK(count("EMAIL") == 24);
+    for (int i = 0; i < 16; i++) {
+        char want[40];
+        snprintf(want, sizeof(want), "user%d%%40example.org", i);
+        exact_as(t, "EMAIL", want, 0, 1);
+    }
+    for (size_t i = 0; i < A.n; i++)
+        CHECK(A.f[i].end <= o && (A.f[i].flags & CLS_FF_COPY));
+}
+
+int main(void)
+{
+    W = worker(NULL);
+    test_normalised();
+    test_escapes();
+    test_runs();
+    test_many_copies();
+    cls_worker_free(W);
+    return failures != 0;
+}
