@@ -207,7 +207,7 @@ static size_t next_special_scalar(const uint8_t *p, size_t n)
 {
     size_t i = 0;
     for (; i < n; i++)
-        if (p[i] >= 0x80 || p[i] == '%' || p[i] == '&')
+        if (p[i] >= 0x80 || p[i] == '%' || p[i] == '&' || p[i] == '\\')
             return i;
     return n;
 }
@@ -216,10 +216,11 @@ static size_t next_special_scalar(const uint8_t *p, size_t n)
 static size_t next_special_sse2(const uint8_t *p, size_t n)
 {
     size_t i = 0;
-    const __m128i pc = _mm_set1_epi8('%'), am = _mm_set1_epi8('&');
+    const __m128i pc = _mm_set1_epi8('%'), am = _mm_set1_epi8('&'), bs = _mm_set1_epi8('\\');
     for (; i + 16 <= n; i += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-        v = _mm_or_si128(v, _mm_or_si128(_mm_cmpeq_epi8(v, pc), _mm_cmpeq_epi8(v, am)));
+        v = _mm_or_si128(_mm_or_si128(v, _mm_cmpeq_epi8(v, bs)),
+                         _mm_or_si128(_mm_cmpeq_epi8(v, pc), _mm_cmpeq_epi8(v, am)));
         unsigned m = (unsigned)_mm_movemask_epi8(v);
         if (m)
             return i + (size_t)__builtin_ctz(m);
@@ -230,10 +231,12 @@ static size_t next_special_sse2(const uint8_t *p, size_t n)
 __attribute__((target("avx2"))) static size_t next_special_avx2(const uint8_t *p, size_t n)
 {
     size_t i = 0;
-    const __m256i pc = _mm256_set1_epi8('%'), am = _mm256_set1_epi8('&');
+    const __m256i pc = _mm256_set1_epi8('%'), am = _mm256_set1_epi8('&'),
+                  bs = _mm256_set1_epi8('\\');
     for (; i + 32 <= n; i += 32) {
         __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
-        v = _mm256_or_si256(v, _mm256_or_si256(_mm256_cmpeq_epi8(v, pc), _mm256_cmpeq_epi8(v, am)));
+        v = _mm256_or_si256(_mm256_or_si256(v, _mm256_cmpeq_epi8(v, bs)),
+                            _mm256_or_si256(_mm256_cmpeq_epi8(v, pc), _mm256_cmpeq_epi8(v, am)));
         unsigned m = (unsigned)_mm256_movemask_epi8(v);
         if (m)
             return i + (size_t)__builtin_ctz(m);
@@ -246,12 +249,13 @@ __attribute__((target("avx2"))) static size_t next_special_avx2(const uint8_t *p
 __attribute__((target("avx512f,avx512bw,bmi,bmi2"))) static size_t
 next_special_avx512(const uint8_t *p, size_t n)
 {
-    const __m512i pc = _mm512_set1_epi8('%'), am = _mm512_set1_epi8('&');
+    const __m512i pc = _mm512_set1_epi8('%'), am = _mm512_set1_epi8('&'),
+                  bs = _mm512_set1_epi8('\\');
     for (size_t i = 0; i < n; i += 64) {
         __mmask64 k = n - i >= 64 ? ~0ull : _bzhi_u64(~0ull, (unsigned)(n - i));
         __m512i v = _mm512_maskz_loadu_epi8(k, (const void *)(p + i));
         uint64_t m = (_mm512_movepi8_mask(v) | _mm512_cmpeq_epi8_mask(v, pc) |
-                      _mm512_cmpeq_epi8_mask(v, am)) &
+                      _mm512_cmpeq_epi8_mask(v, am) | _mm512_cmpeq_epi8_mask(v, bs)) &
                      k;
         if (m)
             return i + (size_t)__builtin_ctzll(m);
@@ -500,11 +504,36 @@ static inline int ascii_alnum(uint8_t c)
     return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
 }
 
-/* An escape at s[0] ('%', '&' or a byte >= 0x80) with n bytes available (more may follow
+/* "\\xHH" or "\\uHHHH" at s[0] (a backslash; n bytes, more unless `final`):
+ * as esc_match. The escapes of C, JavaScript, Python and JSON written into
+ * text (catalogue 4.1 cases 18 and 21 outside a JSON string); \\x00, \\u0000
+ * and surrogates are left alone (a pair would need a look past the second
+ * backslash, where another escape may start). */
+static int esc_backslash(const uint8_t *s, size_t n, int final, uint8_t out[4], size_t *olen)
+{
+    size_t want = n >= 2 && s[1] == 'x' ? 4 : 6;
+    if (n >= 2 && s[1] != 'x' && s[1] != 'u')
+        return ESC_NO;
+    for (size_t i = 2; i < n && i < want; i++)
+        if (hexval(s[i]) < 0)
+            return ESC_NO;
+    if (n < want)
+        return final ? ESC_NO : ESC_MORE;
+    uint32_t cp = 0;
+    for (size_t i = 2; i < want; i++)
+        cp = cp << 4 | (uint32_t)hexval(s[i]);
+    if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
+        return ESC_NO;
+    *olen = utf8_put(cp, out);
+    return (int)want;
+}
+
+/* An escape at s[0] ('%', '&', '\\' or a byte >= 0x80) with n bytes available (more may follow
  * unless `final`). Returns ESC_NO (s[0] is a plain character), ESC_MORE
  * (a possible escape cut by the end of the bytes) or the bytes it takes,
  * its decoding in out (1-4 bytes, *olen) and *weak. Percent: %HH, and
- * %25HH (double encoding) as the byte HH; %00 is left alone. References:
+ * %25HH (double encoding) as the byte HH; %00 is left alone. Backslash:
+ * esc_backslash. References:
  * &#D…; (up to 7 digits), &#xH…; (up to 6), and the names above. A
  * homoglyph (a lead byte, conf_lead) is the Latin letter it looks like,
  * weak unless an ASCII letter or digit is next to it (`prev`, the byte
@@ -534,6 +563,8 @@ static int esc_match(const uint8_t *s, size_t n, int final, uint8_t prev, uint8_
         *weak = !strong;
         return 2;
     }
+    if (s[0] == '\\')
+        return esc_backslash(s, n, final, out, olen);
     if (s[0] == '%') {
         if (n < 3)
             return !final && (n < 2 || hexval(s[1]) >= 0) ? ESC_MORE : ESC_NO;
@@ -1507,8 +1538,9 @@ static inline uint32_t b64_class16_sse2(__m128i v)
  * top bits, as a movemask takes them). */
 static inline __m128i special16(__m128i v)
 {
-    return _mm_or_si128(v, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('%')),
-                                        _mm_cmpeq_epi8(v, _mm_set1_epi8('&'))));
+    return _mm_or_si128(_mm_or_si128(v, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('%')),
+                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('&'))));
 }
 
 static inline uint32_t b64_mask16_sse2(const uint8_t *p, uint32_t *hi)
@@ -1561,6 +1593,7 @@ __attribute__((target("avx2"))) static inline uint32_t b64_mask32_avx2(const uin
                          _mm256_shuffle_epi8(ht, _mm256_and_si256(_mm256_srli_epi16(v, 4), m0f)));
     __m256i sp = _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('%')),
                                  _mm256_cmpeq_epi8(v, _mm256_set1_epi8('&')));
+    sp = _mm256_or_si256(sp, _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\')));
     *hi = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(v, sp));
     return ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(c, _mm256_setzero_si256()));
 }
@@ -1595,21 +1628,21 @@ __attribute__((target("avx2"))) static inline uint32_t b64_mask32_avx2(const uin
 static inline uint64_t swar_special(uint64_t w)
 {
     const uint64_t ones = 0x0101010101010101ull;
-    uint64_t x = w ^ (ones * '%'), y = w ^ (ones * '&');
-    return (w | ((x - ones) & ~x) | ((y - ones) & ~y)) & (ones * 0x80);
+    uint64_t x = w ^ (ones * '%'), y = w ^ (ones * '&'), z = w ^ (ones * '\\');
+    return (w | ((x - ones) & ~x) | ((y - ones) & ~y) | ((z - ones) & ~z)) & (ones * 0x80);
 }
 
 static inline uint32_t swar_special32(uint32_t w)
 {
     const uint32_t ones = 0x01010101u;
-    uint32_t x = w ^ (ones * '%'), y = w ^ (ones * '&');
-    return (w | ((x - ones) & ~x) | ((y - ones) & ~y)) & (ones * 0x80);
+    uint32_t x = w ^ (ones * '%'), y = w ^ (ones * '&'), z = w ^ (ones * '\\');
+    return (w | ((x - ones) & ~x) | ((y - ones) & ~y) | ((z - ones) & ~z)) & (ones * 0x80);
 }
 #endif
 
 static inline int byte_special(uint8_t c)
 {
-    return c >= 0x80 || c == '%' || c == '&';
+    return c >= 0x80 || c == '%' || c == '&' || c == '\\';
 }
 
 /* Nonzero when one of p[0..v) (v < 16) is >= 0x80, '%' or '&' (what the
@@ -1775,7 +1808,8 @@ __attribute__((target(B64_AVX512))) static inline uint64_t b64_class64_avx512(__
     __m512i a = _mm512_shuffle_epi8(lo, _mm512_and_si512(v, m0f));
     __m512i b = _mm512_shuffle_epi8(ht, _mm512_and_si512(_mm512_srli_epi16(v, 4), m0f));
     *hi = _mm512_movepi8_mask(v) | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('%')) |
-          _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('&'));
+          _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('&')) |
+          _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\\'));
     return _mm512_test_epi8_mask(a, b);
 }
 

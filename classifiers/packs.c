@@ -275,6 +275,10 @@ const struct cls_pattern_def cls_patterns[] = {
      cls_v_phone, 0, CLS_WF_DSD | CLS_WF_RUN4, 10, 75, 90, 20, 0, 0, CLS_WF_SPACE | CLS_WF_DASH | CLS_WF_DOT | CLS_WF_PAREN},
     {T_CARD, LBN "[0-9](?:[ -]?[0-9]){12,18}" RBN, cls_v_card, 0, 0, 13, 90, 98, 60, CLS_PF_TRIM, 0,
      CLS_WF_DSD | CLS_WF_RUN8},
+    /* four groups of four with dots (catalogue 4.1 case 26): never a
+       number with a decimal point, which has one */
+    {T_CARD, LBN "[0-9]{4}(?:\\.[0-9]{4}){3}" RBN, cls_v_card, 0, CLS_WF_DOT | CLS_WF_DSD2, 16, 90,
+     98, 60, 0, 0, 0},
     {T_IBAN, LBA "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?" RBA, cls_v_iban, 0,
      CLS_WF_RUN4 | CLS_WF_UU | CLS_WF_UD, 6,
      95, 99, 70, CLS_PF_TRIM, 2, 0},

@@ -219,6 +219,8 @@ def seeds_text():
         # homoglyphs: Cyrillic and Greek letters in Latin words, and alone
         (0, "key \u0410\u041a\u0406\u04105ZK6 \u0458\u043ehn@x.io \u041c\u043e\u0441\u043a\u0432\u0430 "
             "\u0391\u039a\u0399\u03917 5\u043a\u0433".encode()),
+        # backslash escapes in text, cut and not, and a card with dots
+        (0, b"k \\x41\\x4bIA7 j\\u0040x.io C:\\xampp \\ud83d\\u0041 4111.1111.1111.1111 end \\u00"),
     ]
     for i, (t, body) in enumerate(seeds):
         write("fuzz_classifiers_text", "seed%02d" % i, bytes([((i * 8) & 0xf8) | t]) + body)

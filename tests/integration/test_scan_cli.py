@@ -157,6 +157,10 @@ def main():
                                               ensure_ascii=False), ["AWS_ACCESS_KEY", "EMAIL"]),
                 # hex (catalogue 4.1 case 18)
                 ("hex.json", json.dumps({"blob": "0x" + ("mail " + EMAIL).encode().hex().upper()}), ["EMAIL"]),
+                # backslash escapes in text (cases 18, 21) and a card with dots (26)
+                ("bslash.txt", "key \\x41\\x4bIA5ZK6SXQ7BR2LMNOP, mail bob\\u0040corp-mail.de",
+                 ["AWS_ACCESS_KEY", "EMAIL"]),
+                ("dots.txt", "card " + CARD.replace(" ", "."), ["CREDIT_DEBIT_CARD_NUMBER"]),
             ]
             for name, text, want in cases:
                 f = tmp.write(name, text.encode())

@@ -356,8 +356,21 @@ for _ in range(3):
     neg(sent(v[:-1] + str((int(v[-1]) + 1) % 10), "VAT "))
 R.shuffle(vat_out)
 
+# cards written with dots (catalogue 4.1 case 26), and numbers with dots
+# that are no card: a decimal, a version, a date, one that fails Luhn
+dot_out = []
+out = dot_out
+for k in range(6):
+    pos("CREDIT_DEBIT_CARD_NUMBER", group4(card(R.choice(["4", "51", "55", "6011"]), 16), "."))
+for t in ["4111.111111111111", "3.1415926535897932", "2024.01.15", "v4.1111.1111.1",
+          "release 2.10.4", "1111.2222.3333"]:
+    neg(sent(t))
+for _ in range(3):
+    c = card("4", 16)
+    neg(sent(group4(c[:-1] + str((int(c[-1]) + 1) % 10), "."), "order "))
+
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "labelled.jsonl")
 with open(path, "w") as f:
-    for o in out_main + vat_out:
+    for o in out_main + vat_out + dot_out:
         f.write(json.dumps(o, ensure_ascii=False) + "\n")
-print(f"wrote {len(out_main) + len(vat_out)} entries to {path}")
+print(f"wrote {len(out_main) + len(vat_out) + len(dot_out)} entries to {path}")

@@ -307,7 +307,7 @@ static uint32_t simd_rnd(void)
    base64 stage's finders flag it. */
 static int norm_byte(uint8_t c)
 {
-    return c >= 0x80 || c == '%' || c == '&';
+    return c >= 0x80 || c == '%' || c == '&' || c == '\\';
 }
 
 /* Every SIMD level this CPU runs against the scalar level and the reference:
@@ -708,6 +708,20 @@ static void test_escapes(void)
     EXPECT(J, NULL, "{\"a%40b.io\":1}", "a%40b.io|a@b.io|{a%40b.io}1|");
     /* inside base64-decoded text too */
     EXPECT(T, NULL, "bWFpbCBqb2huJTQwZXhhbXBsZS5jb20gbm93", "bWFpbCBqb2huJTQwZXhhbXBsZS5jb20gbm93|mail john%40example.com now|mail john@example.com now||");
+    /* backslash escapes written into text (catalogue 4.1 cases 18 and 21
+       outside a JSON string): \\xHH and \\uHHHH */
+    EXPECT(T, NULL, "k \\x41\\x4bIA7", "k \\x41\\x4bIA7|k AKIA7|");
+    EXPECT(T, NULL, "j\\u0040x.io", "j\\u0040x.io|j@x.io|");
+    EXPECT(T, NULL, "w \\uFF14 1", "w \\uFF14 1|w 4 1|"); /* full-width, normalised */
+    /* not escapes: no copy (surrogates, even in pairs, are left alone) */
+    EXPECT(T, NULL, "C:\\xampp \\x0 \\x00 \\u0000 \\u12 \\ud83d\\ude00 \\n \\",
+           "C:\\xampp \\x0 \\x00 \\u0000 \\u12 \\ud83d\\ude00 \\n \\|");
+    EXPECT(T, NULL, "h \\ud83d\\u0041", "h \\ud83d\\u0041|h \\ud83dA|");
+    /* cut by the end of the unit */
+    EXPECT(T, NULL, "end \\u004", "end \\u004|");
+    /* in JSON the decoder resolves them; an escaped backslash makes one in
+       the text, which is then an escape of its own */
+    EXPECT(J, NULL, "[\"a\\u0040b \\\\x41\"]", "a@b \\x41|a@b A|");
 }
 
 /* ---- UTF-16 ---- */
