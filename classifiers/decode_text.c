@@ -1538,9 +1538,9 @@ static inline uint32_t b64_class16_sse2(__m128i v)
  * top bits, as a movemask takes them). */
 static inline __m128i special16(__m128i v)
 {
-    return _mm_or_si128(_mm_or_si128(v, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-                        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('%')),
-                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('&'))));
+    return _mm_or_si128(
+        _mm_or_si128(v, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('%')), _mm_cmpeq_epi8(v, _mm_set1_epi8('&'))));
 }
 
 static inline uint32_t b64_mask16_sse2(const uint8_t *p, uint32_t *hi)
