@@ -161,6 +161,7 @@ def main():
                 ("bslash.txt", "key \\x41\\x4bIA5ZK6SXQ7BR2LMNOP, mail bob\\u0040corp-mail.de",
                  ["AWS_ACCESS_KEY", "EMAIL"]),
                 ("dots.txt", "card " + CARD.replace(" ", "."), ["CREDIT_DEBIT_CARD_NUMBER"]),
+                ("lines.txt", "card:\n" + CARD.replace(" ", "\n") + "\n", ["CREDIT_DEBIT_CARD_NUMBER"]),
             ]
             for name, text, want in cases:
                 f = tmp.write(name, text.encode())

@@ -368,6 +368,12 @@ for t in ["4111.111111111111", "3.1415926535897932", "2024.01.15", "v4.1111.1111
 for _ in range(3):
     c = card("4", 16)
     neg(sent(group4(c[:-1] + str((int(c[-1]) + 1) % 10), "."), "order "))
+# on four lines: found next to a context word, not in a column alone
+for k in range(4):
+    v = group4(card(R.choice(["4", "51"]), 16), "\r\n" if k == 3 else "\n")
+    pos("CREDIT_DEBIT_CARD_NUMBER", v, text=sent(v, R.choice(["card:\n", "Visa ", "credit card "])))
+for _ in range(3):
+    neg(sent(group4(card("4", 16), "\n"), "codes:\n"))
 
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "labelled.jsonl")
 with open(path, "w") as f:
