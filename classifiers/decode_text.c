@@ -1111,6 +1111,8 @@ void dec_norm_free(struct dec_norm *z)
 #define B64_HOLD 8192u   /* run characters held before deciding */
 #define B64_MAX_DEPTH 3u /* base64 inside decoded base64 */
 #define B64_REGION 4096u /* a long run's copy is told in regions of this many characters */
+#define B64_BIN_MIN 1024u /* base64 characters of a run that is no text: reported */
+#define B64_BIN_SYMS 32u  /* ... when it uses this many of the 64 symbols (not DNA, not hex) */
 
 enum { B64C_OTHER = 0, B64C_CHAR = 1, B64C_PAD = 2, B64C_EOL = 3 };
 
@@ -1236,6 +1238,7 @@ struct dec_b64 {
     unsigned pad;
     int in_held;          /* the run's characters are in held[] */
     int tell;             /* source offsets go to the next stage (first stage, cls_sink.origin) */
+    int magic;            /* b64_pick reported the run as a known binary format */
     uint64_t run_src;     /* long run: source offset of its first character */
     uint64_t long_src;    /* long run: source offset of the next character */
     uint32_t region_left; /* long run: characters left in the region told last */
@@ -1296,6 +1299,7 @@ static int b64_pick(struct dec_b64 *b, const uint8_t *s, size_t n, int final, si
                    a step): a known binary format? */
                 const char *magic = dec_binary_magic_b64(b->dec, total);
                 if (magic) {
+                    b->magic = 1;
                     *rc = b->out->uninspectable(b->out->ctx, magic, 0);
                     return 0;
                 }
@@ -1315,6 +1319,24 @@ static int b64_pick(struct dec_b64 *b, const uint8_t *s, size_t n, int final, si
     }
     return 0;
 }
+
+/* A run that decodes to no text and is not a known format: when it is
+ * long and uses most of the base64 alphabet (random bytes, ciphertext,
+ * compressed data: not a DNA sequence, a hex dump or a row of one letter),
+ * the engine cannot see into it (catalogue 4.1 case 40). s[0..n) are the
+ * run's first characters. */
+static int b64_opaque(const struct dec_b64 *b, const uint8_t *s, size_t n)
+{
+    if (b->magic || b->nb64 < B64_BIN_MIN)
+        return 0;
+    uint64_t seen = 0;
+    for (size_t i = 0; i < n; i++)
+        if (b64_vals1[s[i]])
+            seen |= 1ull << (b64_vals1[s[i]] - 1);
+    return (unsigned)__builtin_popcountll(seen) >= B64_BIN_SYMS;
+}
+
+static const char B64_OPAQUE[] = "base64 data that is no text (1 KiB or more)";
 
 /* A run of hex digits (after an optional "0x"), an even number of them at
  * least B64_MIN_RUN, that decodes to text (catalogue 4.1 case 18: hex
@@ -1398,6 +1420,8 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
                     rc = o->boundary(o->ctx);
                 if (rc == SGW_OK)
                     rc = b64_tell_at(b, end);
+            } else if (rc == SGW_OK && b64_opaque(b, s, n)) {
+                rc = b->out->uninspectable(b->out->ctx, B64_OPAQUE, 0);
             }
         }
     }
@@ -1406,6 +1430,7 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
     b->pad = 0;
     b->in_held = 0;
     b->held_len = 0;
+    b->magic = 0;
     b->mode = B64M_SHORT;
     return rc;
 }
@@ -1437,6 +1462,8 @@ static int b64_go_long(struct dec_b64 *b, const uint8_t *s, size_t n)
         b->mode = B64M_LONG_TEXT;
     } else {
         b->mode = B64M_LONG_RAW;
+        if (rc == SGW_OK && b64_opaque(b, s, n))
+            rc = b->out->uninspectable(b->out->ctx, B64_OPAQUE, 0);
     }
     b->in_held = 0;
     b->held_len = 0;

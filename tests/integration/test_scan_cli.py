@@ -173,6 +173,26 @@ def main():
             eq(scan("--format", "jsonl", f).returncode, 0, "a bare % or & is not an escape")
         r.run("percent-encoded, HTML-escaped, hex-encoded and homoglyph values", escaped_values)
 
+        def opaque_base64():
+            # base64 of bytes that are no text and no known format (an
+            # encrypted blob: catalogue 4.1 case 40) cannot be seen into: it
+            # is reported, so that a policy can deny it; a short one (a
+            # signature, a nonce) and a DNA sequence are not
+            blob = base64.b64encode(bytes((i * 73 + (i >> 3) * 151 + 128) & 0xff
+                                          for i in range(3000))).decode()
+            f = tmp.write("blob.json", json.dumps({"messages": [{"content": [{"text": blob}]}]}))
+            p = scan("--format", "jsonl", f)
+            eq(p.returncode, 1, f"exit code for an opaque blob ({p.stdout!r})")
+            fs = jsonl(p.stdout)
+            eq([(x["type"], x.get("reason")) for x in fs],
+               [("UNINSPECTABLE", "base64 data that is no text (1 KiB or more)")], "finding")
+            short = base64.b64encode(bytes(range(128, 256)) * 2).decode()
+            dna = "".join("ACGT"[(i * 7 + i // 3) % 4] for i in range(4000))
+            f = tmp.write("fine.json", json.dumps({"sig": short, "seq": dna}))
+            p = scan("--format", "jsonl", f)
+            eq((p.returncode, p.stdout), (0, b""), "a short blob and a DNA sequence are fine")
+        r.run("base64 that is no text is reported uninspectable", opaque_base64)
+
         def plain_file_offsets():
             # a plain file's findings give the file's own byte offsets, although
             # the normalisation changes lengths (BOM, NBSP, zero-width space,

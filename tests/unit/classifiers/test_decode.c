@@ -855,6 +855,46 @@ static void test_base64(void)
     snprintf(in, sizeof(in), "[\"%s\"]", enc);
     snprintf(want, sizeof(want), "%s!base64 PDF document!|", enc);
     EXPECT("application/json", NULL, in, want);
+    /* base64 of bytes that are no text and no known format (ciphertext,
+       random): reported from 1 KiB of characters on, short (held) and long
+       (decided after 8 KiB); shorter ones, and long runs of few symbols (a
+       DNA sequence), are not (catalogue 4.1 case 40) */
+    {
+        static const char opaque[] = "base64 data that is no text (1 KiB or more)";
+        size_t sizes[] = {760, 780, 20000};
+        for (size_t k = 0; k < 3; k++) {
+            uint8_t *bin = malloc(sizes[k]);
+            char *e = malloc(sizes[k] * 2), *t = malloc(sizes[k] * 2 + 64),
+                 *w = malloc(sizes[k] * 2 + 128);
+            uint32_t x = 12345;
+            for (size_t i = 0; i < sizes[k]; i++) {
+                x = x * 1103515245u + 12345u;
+                bin[i] = (uint8_t)(x >> 24);
+            }
+            bin[0] = 0x80; /* (no format starts so) */
+            b64enc(bin, sizes[k], e);
+            snprintf(t, sizes[k] * 2 + 64, "x %s y", e);
+            if (sizes[k] > 8192) /* reported where the run is decided, after 8 KiB */
+                snprintf(w, sizes[k] * 2 + 128, "x %.8192s!%s!%s y|", e, opaque, e + 8192);
+            else if (sizes[k] * 4 / 3 >= 1024)
+                snprintf(w, sizes[k] * 2 + 128, "x %s!%s! y|", e, opaque);
+            else
+                snprintf(w, sizes[k] * 2 + 128, "x %s y|", e);
+            EXPECT("text/plain", NULL, t, w);
+            free(bin);
+            free(e);
+            free(t);
+            free(w);
+        }
+        char dna[3000];
+        for (size_t i = 0; i < sizeof(dna) - 1; i++)
+            dna[i] = "ACGT"[(i * 7 + i / 3) % 4];
+        dna[sizeof(dna) - 1] = '\0';
+        char *wd = malloc(sizeof(dna) + 4);
+        snprintf(wd, sizeof(dna) + 4, "%s|", dna);
+        EXPECT("text/plain", NULL, dna, wd);
+        free(wd);
+    }
     /* base64 in base64 */
     char enc2[600];
     b64enc((const uint8_t *)enc, strlen(enc), enc2);
