@@ -1108,9 +1108,9 @@ void dec_norm_free(struct dec_norm *z)
 /* ====================================================================== */
 
 #define B64_MIN_RUN 24u
-#define B64_HOLD 8192u   /* run characters held before deciding */
-#define B64_MAX_DEPTH 3u /* base64 inside decoded base64 */
-#define B64_REGION 4096u /* a long run's copy is told in regions of this many characters */
+#define B64_HOLD 8192u    /* run characters held before deciding */
+#define B64_MAX_DEPTH 3u  /* base64 inside decoded base64 */
+#define B64_REGION 4096u  /* a long run's copy is told in regions of this many characters */
 #define B64_BIN_MIN 1024u /* base64 characters of a run that is no text: reported */
 #define B64_BIN_SYMS 32u  /* ... when it uses this many of the 64 symbols (not DNA, not hex) */
 
