@@ -104,16 +104,52 @@ static int norm_map(uint32_t cp)
         return NORM_DROP;
     if (cp >= 0xff01 && cp <= 0xff5e)
         return (int)(cp - 0xfee0); /* full-width ASCII */
-    if (cp >= 0x660 && cp <= 0x669)
-        return (int)('0' + cp - 0x660); /* Arabic-Indic digits */
-    if (cp >= 0x6f0 && cp <= 0x6f9)
-        return (int)('0' + cp - 0x6f0);
-    if (cp >= 0x966 && cp <= 0x96f)
-        return (int)('0' + cp - 0x966); /* Devanagari */
-    if (cp >= 0x9e6 && cp <= 0x9ef)
-        return (int)('0' + cp - 0x9e6); /* Bengali */
-    if (cp >= 0x1d7ce && cp <= 0x1d7ff)
-        return (int)('0' + (cp - 0x1d7ce) % 10); /* mathematical digits */
+    /* what NFKC makes ASCII of: superscript, subscript and circled digits,
+       circled and mathematical letters (U+1D400-1D6A3: 13 styles of A-Z
+       a-z) */
+    if (cp == 0xb9)
+        return '1';
+    if (cp == 0xb2 || cp == 0xb3)
+        return (int)('0' + cp - 0xb0);
+    if (cp == 0x2070 || (cp >= 0x2074 && cp <= 0x2079))
+        return (int)('0' + cp - 0x2070);
+    if (cp >= 0x2080 && cp <= 0x2089)
+        return (int)('0' + cp - 0x2080);
+    if (cp >= 0x2460 && cp <= 0x2468)
+        return (int)('1' + cp - 0x2460);
+    if (cp == 0x24ea)
+        return '0';
+    if (cp >= 0x24b6 && cp <= 0x24e9)
+        return (int)(cp < 0x24d0 ? 'A' + cp - 0x24b6 : 'a' + cp - 0x24d0);
+    if (cp >= 0x1d400 && cp <= 0x1d6a3) {
+        uint32_t k = (cp - 0x1d400) % 52;
+        return (int)(k < 26 ? 'A' + k : 'a' + k - 26);
+    }
+    /* the decimal digits of every script (Unicode 14 Nd: Arabic-Indic,
+       Devanagari, Bengali, Thai, mathematical…), which NFKC leaves alone
+       but a number in them is still a number */
+    static const uint32_t zero[] = {
+        0x660,   0x6f0,   0x7c0,   0x966,   0x9e6,   0xa66,   0xae6,   0xb66,   0xbe6,   0xc66,
+        0xce6,   0xd66,   0xde6,   0xe50,   0xed0,   0xf20,   0x1040,  0x1090,  0x17e0,  0x1810,
+        0x1946,  0x19d0,  0x1a80,  0x1a90,  0x1b50,  0x1bb0,  0x1c40,  0x1c50,  0xa620,  0xa8d0,
+        0xa900,  0xa9d0,  0xa9f0,  0xaa50,  0xabf0,  0x104a0, 0x10d30, 0x11066, 0x110f0, 0x11136,
+        0x111d0, 0x112f0, 0x11450, 0x114d0, 0x11650, 0x116c0, 0x11730, 0x118e0, 0x11950, 0x11c50,
+        0x11d50, 0x11da0, 0x16a60, 0x16ac0, 0x16b50, 0x1d7ce, 0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6,
+        0x1e140, 0x1e2f0, 0x1e950, 0x1fbf0};
+    /* (kana, CJK and Hangul lie in the gaps) */
+    if (cp >= zero[0] && cp < zero[SGW_ARRAY_LEN(zero) - 1] + 10 && !(cp >= 0x1c5a && cp < 0xa620) &&
+        !(cp >= 0xabfa && cp < 0x104a0)) {
+        size_t lo = 0, hi = SGW_ARRAY_LEN(zero);
+        while (hi - lo > 1) {
+            size_t mid = (lo + hi) / 2;
+            if (zero[mid] <= cp)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        if (cp - zero[lo] < 10)
+            return (int)('0' + cp - zero[lo]);
+    }
     return NORM_KEEP;
 }
 

@@ -221,6 +221,9 @@ def seeds_text():
             "\u0391\u039a\u0399\u03917 5\u043a\u0433".encode()),
         # backslash escapes in text, cut and not, and a card with dots
         (0, b"k \\x41\\x4bIA7 j\\u0040x.io C:\\xampp \\ud83d\\u0041 4111.1111.1111.1111 end \\u00"),
+        # NFKC letters and digits, every script's digits, and their neighbours
+        (0, "\U0001d400\U0001d40a\u00b9\u2079\u2089\u2460\u24ea\u24b6\u24e9 \u0e54\u0e5a\u07c0\U0001e959"
+            "\U0001fbf9\u4e2d\uac00 \U0001d6a3\U0001d6a4".encode()),
     ]
     for i, (t, body) in enumerate(seeds):
         write("fuzz_classifiers_text", "seed%02d" % i, bytes([((i * 8) & 0xf8) | t]) + body)

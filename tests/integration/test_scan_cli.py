@@ -162,6 +162,10 @@ def main():
                  ["AWS_ACCESS_KEY", "EMAIL"]),
                 ("dots.txt", "card " + CARD.replace(" ", "."), ["CREDIT_DEBIT_CARD_NUMBER"]),
                 ("lines.txt", "card:\n" + CARD.replace(" ", "\n") + "\n", ["CREDIT_DEBIT_CARD_NUMBER"]),
+                # NFKC's letters and every script's digits (case 25)
+                ("math.txt", "key \U0001d400\U0001d40a\U0001d408\U0001d4005ZK6SXQ7BR2LMNOP and card "
+                 + CARD.translate({ord(d): 0xe50 + int(d) for d in "0123456789"}),
+                 ["AWS_ACCESS_KEY", "CREDIT_DEBIT_CARD_NUMBER"]),
             ]
             for name, text, want in cases:
                 f = tmp.write(name, text.encode())

@@ -595,6 +595,24 @@ static void test_norm(void)
            "41111|");
     /* normalisation inside JSON escapes too */
     EXPECT("application/json", NULL, "\"4\\u200b1\\uff11\"", "411|");
+    /* what NFKC makes ASCII of: super- and subscript digits, circled digits
+       and letters, mathematical letters (bold A, italic K, fraktur K,
+       monospace a, double-struck z) */
+    EXPECT("text/plain", NULL, "\xc2\xb9\xc2\xb2\xc2\xb3\xe2\x81\xb0\xe2\x81\xb9\xe2\x82\x80\xe2\x82\x89",
+           "1230909|");
+    EXPECT("text/plain", NULL, "\xe2\x91\xa0\xe2\x91\xa8\xe2\x93\xaa\xe2\x92\xb6\xe2\x93\x8f\xe2\x93\x90\xe2\x93\xa9",
+           "190AZaz|");
+    EXPECT("text/plain", NULL,
+           "\xf0\x9d\x90\x80\xf0\x9d\x90\xbe\xf0\x9d\x94\x8e\xf0\x9d\x9a\x8a\xf0\x9d\x95\xab", "AKKaz|");
+    /* the digits of every script: Thai, Tamil, Myanmar, N'Ko, Adlam (the
+       first and last zero of the table), mathematical sans-serif */
+    EXPECT("text/plain", NULL,
+           "\xe0\xb9\x94\xe0\xaf\xa7\xe1\x81\x89\xdf\x80\xf0\x9e\xa5\x99\xf0\x9d\x9f\xa2",
+           "419090|");
+    /* and not: CJK, kana, Hangul, Arabic letters, the code point after a
+       script's nine (U+0E5A) */
+    EXPECT("text/plain", NULL, "\xe4\xb8\xad\xe3\x81\x82\xea\xb0\x80\xd8\xa8\xe0\xb9\x9a",
+           "\xe4\xb8\xad\xe3\x81\x82\xea\xb0\x80\xd8\xa8\xe0\xb9\x9a|");
 }
 
 /* ---- escapes: percent-encoding and HTML character references ---- */
