@@ -289,6 +289,7 @@ struct cls_scan_stats {
     uint64_t short_bad;     /* cls_scanner_set_short(sc, 2): short path skips skip_window did not make */
     uint64_t unit_ends;     /* units ended by one call into the batch (cls_scanner_data_end, key_end) */
     uint64_t memo_units;    /* whole units passed over: they scanned clean before (cls_unit_memo) */
+    uint64_t anchor_cap;    /* the most origin anchors held at once (room made for) */
     /* only with cls_scanner_set_timing: */
     uint64_t confirm_ns, validate_ns, context_ns, context_scans;
 };

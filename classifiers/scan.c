@@ -896,6 +896,8 @@ static int anch_room(struct cls_scanner *sc)
         return SGW_ENOMEM;
     sc->anch = a;
     sc->capanch = nc;
+    if (nc > sc->st.anchor_cap)
+        sc->st.anchor_cap = nc;
     return SGW_OK;
 }
 
@@ -2683,6 +2685,7 @@ int cls_scanner_new(struct cls_worker *w, int excerpts, const char *(*path_fn)(v
     sc->capf = capf;
     sc->anch = anch;
     sc->capanch = capanch;
+    sc->st.anchor_cap = capanch;
     sc->w = w;
     sc->e = w->e;
     sc->excerpts = excerpts;

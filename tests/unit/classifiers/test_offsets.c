@@ -243,6 +243,52 @@ static void test_many_copies(void)
         CHECK(A.f[i].end <= o && (A.f[i].flags & CLS_FF_COPY));
 }
 
+/* A long body where every other character changes length (NBSP, a
+ * zero-width space) and escapes come every few bytes: the anchors stay
+ * within a window's reach (bounded, whatever the body size), and a finding
+ * at the end still has its exact offset. */
+static void test_bounded(void)
+{
+    const size_t reps = 200000; /* 2.2 MB */
+    const char *unit = "a\xc2\xa0"
+                       "b\xe2\x80\x8b"
+                       "%41 ";
+    const char *tail = " mail mary@example.org\n";
+    size_t ul = strlen(unit), n = reps * ul + strlen(tail);
+    char *t = malloc(n + 1);
+    for (size_t i = 0; i < reps; i++)
+        memcpy(t + i * ul, unit, ul);
+    memcpy(t + reps * ul, tail, strlen(tail) + 1);
+    struct cls_scanner *sc = NULL;
+    struct cls_decode_chain *c = NULL;
+    struct cls_decode_limits lim = {0, 0, 0};
+    if (cls_scanner_new(W, 0, NULL, NULL, &sc) != 0)
+        abort();
+    struct cls_sink sink = scanner_sink(sc);
+    if (cls_decode_chain_new("text/plain", NULL, &lim, &sink, &c) != 0)
+        abort();
+    for (size_t off = 0; off < n; off += 65536)
+        CHECK(cls_decode_chain_feed(c, (const uint8_t *)t + off,
+                                    n - off < 65536 ? n - off : 65536) == 0);
+    CHECK(cls_decode_chain_finish(c) == 0);
+    CHECK(cls_scanner_finish(sc) == 0);
+    size_t nf = 0;
+    const struct cls_finding *f = cls_scanner_findings(sc, &nf);
+    size_t at = (size_t)(strstr(t, "mary@") - t);
+    int found = 0;
+    for (size_t i = 0; i < nf; i++)
+        found |= strcmp(f[i].type, "EMAIL") == 0 && f[i].start == at && f[i].end == at + 16;
+    CHECK(found);
+    uint64_t cap = cls_scanner_stats(sc)->anchor_cap;
+    fprintf(stderr, "test_offsets: %llu anchors held at most for %zu bytes\n",
+            (unsigned long long)cap, n);
+    if (cap == 0 || cap > 16384)
+        FAIL("anchors held: %llu", (unsigned long long)cap);
+    cls_decode_chain_free(c);
+    cls_scanner_free(sc);
+    free(t);
+}
+
 int main(void)
 {
     W = worker(NULL);
@@ -250,6 +296,7 @@ int main(void)
     test_escapes();
     test_runs();
     test_many_copies();
+    test_bounded();
     cls_worker_free(W);
     return failures != 0;
 }
