@@ -24,8 +24,7 @@
 #define ESC_HOLD 8192u /* decoded copies held per unit; more is reported uninspectable */
 #define ESC_MAXSEQ 12u /* longest escape looked at: "&#x0010FFFF;" */
 #define ESC_TAIL (ESC_BACK + ESC_MAXSEQ) /* kept: ESC_BACK before a held escape start */
-#define ESC_PIECES                                                                                 \
-    16u /* copies of a unit with a source span of their own; later ones share the last */
+#define ESC_PIECES 16u /* copies of a unit with source spans of their own (more share) */
 #define ESC_ELEMS 128u /* decoded parts of a unit's copies mapped one by one (more: by spans) */
 
 struct dec_norm {
@@ -137,8 +136,8 @@ static int norm_map(uint32_t cp)
         0x11d50, 0x11da0, 0x16a60, 0x16ac0, 0x16b50, 0x1d7ce, 0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6,
         0x1e140, 0x1e2f0, 0x1e950, 0x1fbf0};
     /* (kana, CJK and Hangul lie in the gaps) */
-    if (cp >= zero[0] && cp < zero[SGW_ARRAY_LEN(zero) - 1] + 10 && !(cp >= 0x1c5a && cp < 0xa620) &&
-        !(cp >= 0xabfa && cp < 0x104a0)) {
+    if (cp >= zero[0] && cp < zero[SGW_ARRAY_LEN(zero) - 1] + 10 &&
+        !(cp >= 0x1c5a && cp < 0xa620) && !(cp >= 0xabfa && cp < 0x104a0)) {
         size_t lo = 0, hi = SGW_ARRAY_LEN(zero);
         while (hi - lo > 1) {
             size_t mid = (lo + hi) / 2;
@@ -540,9 +539,9 @@ static inline int ascii_alnum(uint8_t c)
     return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
 }
 
-/* "\\xHH" or "\\uHHHH" at s[0] (a backslash; n bytes, more unless `final`):
+/* "\xHH" or "\uHHHH" at s[0] (a backslash; n bytes, more unless `final`):
  * as esc_match. The escapes of C, JavaScript, Python and JSON written into
- * text (catalogue 4.1 cases 18 and 21 outside a JSON string); \\x00, \\u0000
+ * text (catalogue 4.1 cases 18 and 21 outside a JSON string); \x00, \u0000
  * and surrogates are left alone (a pair would need a look past the second
  * backslash, where another escape may start). */
 static int esc_backslash(const uint8_t *s, size_t n, int final, uint8_t out[4], size_t *olen)

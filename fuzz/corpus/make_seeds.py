@@ -5,6 +5,7 @@ Deterministic; run from anywhere: python3 fuzz/corpus/make_seeds.py"""
 import base64
 import binascii
 import gzip
+import json
 import os
 import struct
 import zlib
@@ -235,7 +236,27 @@ def seeds_text():
         "QiVDQTAgNTAlWlohZW5kICUyNQ=="))
 
 
+def seeds_stream():
+    """fuzz_classifiers_stream: byte 0 = type (low 3 bits) and cuts (the rest)."""
+    b64 = base64.b64encode(b"please write to anna@example.net today").decode()
+    seeds = [
+        (0, "\ufeffmail\u00a0mary@example.org card 4111\u200b 1111 1111 1111 "
+            "\uff14\uff11\uff11\uff11 1111 1111 1111\n".encode()),
+        (0, ("blob " + b64 + " x john%40example.com key \u0410KIA5ZK6SXQ7BR2LMNOP "
+             "k \\x41\\x4bIA5ZK6SXQ7BR2LMNOP 4111.1111.1111.1111\n").encode()),
+        (1, json.dumps({"messages": [{"role": "user", "content": [
+            {"text": "SSN 536-22-1234, mail " + b64 + " and bob%40example.com"}]}]}).encode()),
+        (2, b'{"a":"4111 1111 1111 1111"}\n{"b":"x&#64;example.com y"}\n'),
+        (3, b"To=a%40b.com&Msg=card+4111+1111+1111+1111"),
+        (0, ("x " + base64.b64encode(("lorem ipsum %d " * 700 % tuple(range(700))).encode()
+                                     + b" mail zoe@example.com").decode() + " y\n").encode()),
+    ]
+    for i, (t, body) in enumerate(seeds):
+        write("fuzz_classifiers_stream", "seed%02d" % i, bytes([((i * 40) & 0xf8) | t]) + body)
+
+
 def main():
+    seeds_stream()
     seeds_text()
     seeds_json()
     seeds_cbor()
