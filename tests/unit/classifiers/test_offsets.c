@@ -164,6 +164,24 @@ static void test_normalised(void)
     exact(t, "EMAIL", "bob@example.com", 0);
 }
 
+/* JSON: offsets in the decoded stream of its keys and string values
+ * (UTF-8, escapes resolved), through the normalisation as for text. */
+static void test_json(void)
+{
+    const char *t =
+        "{\"note\":\"x\\u00a0\\u200bmary@example.org\",\"k\":\"4111\\u00a01111 1111 1111\"}";
+    /* the decoded stream: note, x NBSP ZWSP mary@example.org, k, 4111 NBSP 1111… */
+    const char *d = "notex\xc2\xa0\xe2\x80\x8bmary@example.orgk4111\xc2\xa0"
+                    "1111 1111 1111";
+    scan_all_splits("application/json", t, strlen(t));
+    CHECK(A.n == 2);
+    exact_as(d, "EMAIL", "mary@example.org", 0, 0);
+    exact_as(d, "CREDIT_DEBIT_CARD_NUMBER",
+             "4111\xc2\xa0"
+             "1111 1111 1111",
+             0, 0);
+}
+
 /* Escapes and lookalike letters: the copy's finding gets the span of its
  * encoded text, exactly when nothing else in the copy is decoded. */
 static void test_escapes(void)
@@ -293,6 +311,7 @@ int main(void)
 {
     W = worker(NULL);
     test_normalised();
+    test_json();
     test_escapes();
     test_runs();
     test_many_copies();
