@@ -55,6 +55,7 @@ struct dec_norm {
     /* source offsets (cls_sink.origin), when the final sink takes them */
     uint8_t track;    /* the final sink has origin and where */
     uint8_t in_copy;  /* the text is a copy announced by the stage before (base64) */
+    uint8_t dirtied;  /* ... and this stage changed a length in it (CLS_ORIG_DIRTY sent) */
     uint8_t emitting; /* the escape copies are going out */
     uint8_t npieces;  /* source spans of this unit's copies in piece[] */
     uint8_t el_over;  /* more decoded parts than el[] holds */
@@ -196,6 +197,16 @@ static inline int norm_tells(const struct dec_norm *z)
     return z->track && !z->in_copy && !z->emitting;
 }
 
+/* Inside a copy announced by the stage before: a length changes from here
+ * on, so its bytes are no longer the decoding one for one. */
+static int norm_dirty(struct dec_norm *z)
+{
+    if (!z->track || !z->in_copy || z->dirtied)
+        return SGW_OK;
+    z->dirtied = 1;
+    return z->fin.origin(z->fin.ctx, CLS_ORIG_DIRTY, 0, 0);
+}
+
 /* Emits a complete sequence s (length len) after mapping. */
 static int norm_seq(struct dec_norm *z, const uint8_t *s, size_t len)
 {
@@ -203,10 +214,13 @@ static int norm_seq(struct dec_norm *z, const uint8_t *s, size_t len)
     int m = cp == UINT32_MAX ? NORM_KEEP : norm_map(cp);
     if (m == NORM_KEEP)
         return z->fin.data(z->fin.ctx, s, len);
+    int rc = norm_dirty(z);
+    if (rc != SGW_OK)
+        return rc;
     if (m == NORM_DROP)
         return norm_tells(z) ? z->fin.origin(z->fin.ctx, CLS_ORIG_SKIP, 0, len) : SGW_OK;
     if (norm_tells(z)) {
-        int rc = z->fin.origin(z->fin.ctx, CLS_ORIG_SPAN, 0, len);
+        rc = z->fin.origin(z->fin.ctx, CLS_ORIG_SPAN, 0, len);
         if (rc != SGW_OK)
             return rc;
     }
@@ -741,6 +755,8 @@ static int esc_emit(struct dec_norm *z)
         rc = z->fin.boundary(z->fin.ctx);
     int tell = norm_tells(z) && z->npieces;
     uint64_t resume = tell ? z->fin.where(z->fin.ctx) : 0;
+    if (rc == SGW_OK)
+        rc = norm_dirty(z); /* (copies inside a copy: more bytes) */
     size_t s = 0, k = 0, ie = 0;
     z->emitting = 1;
     while (rc == SGW_OK && s < z->copy_len) {
@@ -1071,7 +1087,15 @@ static int norm_origin(void *ctx, int kind, uint64_t src, uint64_t w)
     struct dec_norm *z = ctx;
     if (!z->track)
         return SGW_OK;
-    z->in_copy = kind == CLS_ORIG_COPY;
+    if (kind == CLS_ORIG_DIRTY) {
+        if (z->dirtied)
+            return SGW_OK;
+        z->dirtied = 1;
+    } else {
+        z->in_copy =
+            kind == CLS_ORIG_COPY || kind == CLS_ORIG_COPY_B64 || kind == CLS_ORIG_COPY_HEX;
+        z->dirtied = 0;
+    }
     return z->fin.origin(z->fin.ctx, kind, src, w);
 }
 
@@ -1308,7 +1332,7 @@ static int b64_ensure_inner(struct dec_b64 *b)
  * (the verdict is that of dec_looks_text on the whole decoding, whose
  * length is known beforehand). */
 static int b64_pick(struct dec_b64 *b, const uint8_t *s, size_t n, int final, size_t *len,
-                    struct b64q *qs, int *rc)
+                    struct b64q *qs, unsigned *alignp, int *rc)
 {
     static const size_t tail_len[4] = {0, 0, 1, 2};
     size_t all = 0; /* base64 characters in the run (pads, line ends not) */
@@ -1349,6 +1373,7 @@ static int b64_pick(struct dec_b64 *b, const uint8_t *s, size_t n, int final, si
         }
         if (ok && total >= 8) {
             *len = o;
+            *alignp = align;
             return 1;
         }
     }
@@ -1377,11 +1402,13 @@ static const char B64_OPAQUE[] = "base64 data that is no text (1 KiB or more)";
  * least B64_MIN_RUN, that decodes to text (catalogue 4.1 case 18: hex
  * digits are base64 characters, so the finder has found the run): the
  * bytes go to b->dec, *len gets their count. */
-static int hex_pick(struct dec_b64 *b, const uint8_t *s, size_t n, size_t *len)
+static int hex_pick(struct dec_b64 *b, const uint8_t *s, size_t n, size_t *len, size_t *prefix)
 {
+    *prefix = 0;
     if (n >= 2 && s[0] == '0' && (s[1] | 0x20) == 'x') {
         s += 2;
         n -= 2;
+        *prefix = 2;
     }
     if (n < B64_MIN_RUN || n % 2 != 0)
         return 0;
@@ -1395,10 +1422,11 @@ static int hex_pick(struct dec_b64 *b, const uint8_t *s, size_t n, size_t *len)
     return dec_looks_text(b->dec, n / 2);
 }
 
-/* The decoded text that follows stands for source [src, src + w). */
-static int b64_tell_copy(struct dec_b64 *b, uint64_t src, uint64_t w)
+/* The decoded text that follows stands for source [src, src + w) (kind:
+ * COPY, or COPY_B64 / COPY_HEX where it is their decoding one for one). */
+static int b64_tell_copy(struct dec_b64 *b, int kind, uint64_t src, uint64_t w)
 {
-    return b->tell ? b->out->origin(b->out->ctx, CLS_ORIG_COPY, src, w) : SGW_OK;
+    return b->tell ? b->out->origin(b->out->ctx, kind, src, w) : SGW_OK;
 }
 
 /* After a copy: the original text again, from source offset src. */
@@ -1411,6 +1439,13 @@ static int b64_tell_at(struct dec_b64 *b, uint64_t src)
 static uint64_t b64_where(const struct dec_b64 *b)
 {
     return b->tell ? b->out->where(b->out->ctx) : 0;
+}
+
+/* A stage inside a copy (base64 in decoded base64) adds its own decoded
+ * copy: the outer copy's bytes are no longer its decoding one for one. */
+static int b64_dirty(struct dec_b64 *b)
+{
+    return b->depth && b->out->origin ? b->out->origin(b->out->ctx, CLS_ORIG_DIRTY, 0, 0) : SGW_OK;
 }
 
 static int b64_emit_decoded(struct dec_b64 *b, const uint8_t *p, size_t n)
@@ -1438,17 +1473,26 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
         const uint8_t *s = b->in_held ? b->held : chunk;
         size_t n = b->in_held ? b->held_len : chunk_len;
         if (b->nb64 >= B64_MIN_RUN) {
-            size_t len = 0;
+            size_t len = 0, prefix = 0;
+            unsigned align = 0;
             struct b64q qs;
-            if (hex_pick(b, s, n, &len) || (b64_pick(b, s, n, 1, &len, &qs, &rc) && rc == SGW_OK)) {
+            int hex = hex_pick(b, s, n, &len, &prefix);
+            if (hex || (b64_pick(b, s, n, 1, &len, &qs, &align, &rc) && rc == SGW_OK)) {
                 rc = b64_ensure_inner(b);
                 o = b64_dec_out(b);
                 if (rc == SGW_OK)
                     rc = o->boundary(o->ctx);
-                /* the run's text is with the next stage: it ends here */
-                uint64_t end = b64_where(b);
+                /* the run's text is with the next stage: it ends here. Its
+                   decoding maps by ratio unless line ends are in it */
+                uint64_t end = b64_where(b), start = end >= b->run ? end - b->run : 0;
+                int kind = hex                                        ? CLS_ORIG_COPY_HEX
+                           : memchr(s, '\n', n) || memchr(s, '\r', n) ? CLS_ORIG_COPY
+                                                                      : CLS_ORIG_COPY_B64;
+                size_t skip = hex ? prefix : kind == CLS_ORIG_COPY_B64 ? align : 0;
                 if (rc == SGW_OK)
-                    rc = b64_tell_copy(b, end >= b->run ? end - b->run : 0, b->run);
+                    rc = b64_tell_copy(b, kind, start + skip, b->run - skip);
+                if (rc == SGW_OK)
+                    rc = b64_dirty(b);
                 if (rc == SGW_OK)
                     rc = b64_emit_decoded(b, b->dec, len);
                 if (rc == SGW_OK)
@@ -1477,7 +1521,8 @@ static int b64_go_long(struct dec_b64 *b, const uint8_t *s, size_t n)
     int rc = SGW_OK;
     size_t len = 0;
     struct b64q qs;
-    if (b64_pick(b, s, n, 0, &len, &qs, &rc) && rc == SGW_OK) {
+    unsigned align;
+    if (b64_pick(b, s, n, 0, &len, &qs, &align, &rc) && rc == SGW_OK) {
         rc = b64_ensure_inner(b);
         const struct cls_sink *o = b64_dec_out(b);
         if (rc == SGW_OK)
@@ -1490,7 +1535,9 @@ static int b64_go_long(struct dec_b64 *b, const uint8_t *s, size_t n)
         b->long_src = end;
         b->region_left = 0;
         if (rc == SGW_OK)
-            rc = b64_tell_copy(b, b->run_src, b->run);
+            rc = b64_tell_copy(b, CLS_ORIG_COPY, b->run_src, b->run);
+        if (rc == SGW_OK)
+            rc = b64_dirty(b);
         if (rc == SGW_OK)
             rc = b64_emit_decoded(b, b->dec, len);
         b->q = qs;
@@ -1516,7 +1563,7 @@ static int b64_long_put(struct dec_b64 *b, const uint8_t *p, size_t n)
         if (b->tell) {
             if (b->region_left == 0) {
                 uint64_t from = b->long_src - b->run_src > 8 ? b->long_src - 8 : b->run_src;
-                int rc = b64_tell_copy(b, from, b->long_src + B64_REGION - from);
+                int rc = b64_tell_copy(b, CLS_ORIG_COPY, from, b->long_src + B64_REGION - from);
                 if (rc != SGW_OK)
                     return rc;
                 b->region_left = B64_REGION;

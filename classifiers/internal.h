@@ -52,6 +52,14 @@ enum cls_origin {
     CLS_ORIG_COPY_AT, /* a decoded copy follows whose bytes are source bytes
                          from src on, one for one, but where other events
                          say otherwise (its decoded escapes: COPY regions) */
+    CLS_ORIG_COPY_B64, /* a COPY decoded from base64 characters src on (no
+                          line ends): decoded byte k stands for characters
+                          4(k/3) + k%3 and the one after */
+    CLS_ORIG_COPY_HEX, /* a COPY decoded from hex digits src on: byte k
+                          stands for digits 2k and 2k+1 */
+    CLS_ORIG_DIRTY,    /* inside a copy: from here on its bytes are no longer
+                          its decoding one for one (a normalised character,
+                          a nested copy); src, w unused */
 };
 
 struct cls_decode_limits {

@@ -70,12 +70,26 @@ struct cand {
  * offsets findings report. Kinds (enum cls_origin): AT, byte for byte from
  * src on; SPAN, the byte at pos stands for source [src, src + w), then byte
  * for byte; COPY, the bytes up to the next anchor (a region) stand for
- * [src, src + w). */
+ * [src, src + w); COPY_B64 and COPY_HEX, such a region whose bytes before
+ * `dirty` are the decoding of those characters one for one. */
 struct anchor {
     uint64_t pos, src, w;
-    uint8_t kind; /* AT, SPAN or COPY */
-    uint8_t copy; /* in a decoded copy (CLS_FF_COPY) */
+    uint64_t dirty; /* COPY_B64, COPY_HEX: the first byte that is not (else UINT64_MAX) */
+    uint8_t kind;   /* AT, SPAN, COPY, COPY_B64 or COPY_HEX */
+    uint8_t copy;   /* in a decoded copy (CLS_FF_COPY) */
 };
+
+/* A region: its bytes map to its source as a whole (or by its ratio). */
+static inline int region_kind(unsigned kind)
+{
+    return kind == CLS_ORIG_COPY || kind == CLS_ORIG_COPY_B64 || kind == CLS_ORIG_COPY_HEX;
+}
+
+/* The first source character of decoded byte k of a ratio region. */
+static inline uint64_t ratio_char(const struct anchor *a, uint64_t k)
+{
+    return a->kind == CLS_ORIG_COPY_HEX ? 2 * k : 4 * (k / 3) + k % 3;
+}
 
 /* A finding's span in the stream (the scanner's own offsets, which order
  * and merge findings), parallel to f[] (whose spans are source spans). */
@@ -786,6 +800,13 @@ static uint64_t src_start(const struct anchor *a, uint64_t x)
         return x;
     uint64_t d = x - a->pos;
     switch (a->kind) {
+    case CLS_ORIG_COPY_B64:
+    case CLS_ORIG_COPY_HEX:
+        if (x < a->dirty) {
+            uint64_t c = ratio_char(a, d);
+            return a->src + (c < a->w ? c : a->w);
+        }
+        /* fall through */
     case CLS_ORIG_COPY:
         return a->src + (d < a->w ? d : a->w);
     case CLS_ORIG_SPAN:
@@ -804,6 +825,13 @@ static uint64_t src_end(const struct anchor *a, uint64_t e, uint64_t q)
         return e;
     uint64_t d = e - 1 - a->pos;
     switch (a->kind) {
+    case CLS_ORIG_COPY_B64:
+    case CLS_ORIG_COPY_HEX:
+        if (e - 1 < a->dirty) {
+            uint64_t c = ratio_char(a, d) + 2;
+            return a->src + (c < a->w ? c : a->w);
+        }
+        /* fall through */
     case CLS_ORIG_COPY:
         return a->src + a->w - (q - e < a->w ? q - e : a->w);
     case CLS_ORIG_SPAN:
@@ -832,8 +860,9 @@ static void map_span(const struct cls_scanner *sc, struct cls_finding *f, struct
         return;
     }
     const struct anchor *b = anch_at(sc, s->end - 1);
-    if (b && b->kind == CLS_ORIG_COPY && b + 1 == sc->anch + sc->nanch) {
-        s->pend = 1;
+    if (b && region_kind(b->kind) && (b->kind == CLS_ORIG_COPY || s->end - 1 >= b->dirty) &&
+        b + 1 == sc->anch + sc->nanch) {
+        s->pend = 1; /* (a ratio region needs not its end where it is pristine) */
         return;
     }
     f->end = src_end(b, s->end, b && b + 1 < sc->anch + sc->nanch ? b[1].pos : s->end);
@@ -845,7 +874,7 @@ static void map_span(const struct cls_scanner *sc, struct cls_finding *f, struct
  * end in it get their ends (they are the last ones by stream offset). */
 static void copy_ends(struct cls_scanner *sc, uint64_t q)
 {
-    if (sc->nanch == 0 || sc->anch[sc->nanch - 1].kind != CLS_ORIG_COPY)
+    if (sc->nanch == 0 || !region_kind(sc->anch[sc->nanch - 1].kind))
         return;
     const struct anchor *b = &sc->anch[sc->nanch - 1];
     for (size_t j = sc->nf; j > 0 && sc->ss[j - 1].start + 4 * MAXW >= b->pos; j--) {
@@ -866,7 +895,7 @@ uint64_t cls_scanner_where(void *ctx)
     struct cls_scanner *sc = ctx;
     uint64_t x = sc->off + sc->blen;
     const struct anchor *a = anch_at(sc, x);
-    if (a && a->kind == CLS_ORIG_COPY)
+    if (a && region_kind(a->kind))
         return a->src + a->w;
     return src_start(a, x);
 }
@@ -906,9 +935,14 @@ int cls_scanner_origin(void *ctx, int kind, uint64_t src, uint64_t w)
     struct cls_scanner *sc = ctx;
     if (sc->failed || sc->finished)
         return SGW_ERR;
-    const struct anchor *last = sc->nanch ? &sc->anch[sc->nanch - 1] : NULL;
-    struct anchor a = {.pos = sc->off + sc->blen, .src = src, .w = w, .kind = (uint8_t)kind};
+    struct anchor *last = sc->nanch ? &sc->anch[sc->nanch - 1] : NULL;
+    struct anchor a = {
+        .pos = sc->off + sc->blen, .src = src, .w = w, .dirty = UINT64_MAX, .kind = (uint8_t)kind};
     switch (kind) {
+    case CLS_ORIG_DIRTY:
+        if (last && last->dirty == UINT64_MAX)
+            last->dirty = a.pos;
+        return SGW_OK;
     case CLS_ORIG_SKIP:
         a.kind = CLS_ORIG_AT;
         a.src = cls_scanner_where(sc) + w;
@@ -920,6 +954,8 @@ int cls_scanner_origin(void *ctx, int kind, uint64_t src, uint64_t w)
         a.copy = last && last->copy;
         break;
     case CLS_ORIG_COPY:
+    case CLS_ORIG_COPY_B64:
+    case CLS_ORIG_COPY_HEX:
         a.copy = 1;
         break;
     case CLS_ORIG_COPY_AT:

@@ -78,7 +78,13 @@ static int fz_origin(void *ctx, int kind, uint64_t src, uint64_t w)
         r->span = w;
         break;
     case CLS_ORIG_COPY:
+    case CLS_ORIG_COPY_B64:
+    case CLS_ORIG_COPY_HEX:
         r->region = 1;
+        break;
+    case CLS_ORIG_DIRTY:
+        if (!r->region)
+            abort(); /* only inside a copy */
         break;
     case CLS_ORIG_AT:
     case CLS_ORIG_COPY_AT:

@@ -56,7 +56,7 @@ static uint8_t omark;
 static void origin_event(struct cls_scanner *sc, const uint8_t *p, size_t n, size_t k)
 {
     uint8_t a = k > 0 ? p[k - 1] : 0, b = k + 1 < n ? p[k + 1] : 0;
-    int kind = (int)(a % 5); /* SKIP SPAN COPY AT COPY_AT */
+    int kind = (int)(a % 8); /* SKIP SPAN COPY AT COPY_AT COPY_B64 COPY_HEX DIRTY */
     if (cls_scanner_origin(sc, kind, (uint64_t)k * 3 + b, (uint64_t)(b & 31) + 1) != 0)
         abort();
 }
