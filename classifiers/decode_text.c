@@ -555,9 +555,12 @@ static inline int ascii_alnum(uint8_t c)
 
 /* "\xHH" or "\uHHHH" at s[0] (a backslash; n bytes, more unless `final`):
  * as esc_match. The escapes of C, JavaScript, Python and JSON written into
- * text (catalogue 4.1 cases 18 and 21 outside a JSON string); \x00, \u0000
- * and surrogates are left alone (a pair would need a look past the second
- * backslash, where another escape may start). */
+ * text (catalogue 4.1 cases 18 and 21 outside a JSON string), and a
+ * surrogate pair "\uD835\uDC00" as its one code point (U+1D400, a letter
+ * the normalisation folds: catalogue 4.1 case 25 through case 21). \x00,
+ * \u0000 and lone surrogates are left alone. A high surrogate is held only
+ * while the bytes after it can still be its low half: those hold one more
+ * backslash, which esc_pending looks at again when the pair fails. */
 static int esc_backslash(const uint8_t *s, size_t n, int final, uint8_t out[4], size_t *olen)
 {
     size_t want = n >= 2 && s[1] == 'x' ? 4 : 6;
@@ -571,6 +574,27 @@ static int esc_backslash(const uint8_t *s, size_t n, int final, uint8_t out[4], 
     uint32_t cp = 0;
     for (size_t i = 2; i < want; i++)
         cp = cp << 4 | (uint32_t)hexval(s[i]);
+    if (cp >= 0xd800 && cp <= 0xdbff && want == 6) {
+        /* the low half, "\uDC00" to "\uDFFF" */
+        for (size_t i = 6; i < n && i < 12; i++) {
+            int v = hexval(s[i]);
+            int ok = i == 6   ? s[i] == '\\'
+                     : i == 7 ? s[i] == 'u'
+                     : i == 8 ? v == 0xd
+                     : i == 9 ? v >= 0xc
+                              : v >= 0;
+            if (!ok)
+                return ESC_NO;
+        }
+        if (n < 12)
+            return final ? ESC_NO : ESC_MORE;
+        uint32_t low = 0;
+        for (size_t i = 8; i < 12; i++)
+            low = low << 4 | (uint32_t)hexval(s[i]);
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        *olen = utf8_put(cp, out);
+        return 12;
+    }
     if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
         return ESC_NO;
     *olen = utf8_put(cp, out);
@@ -920,9 +944,28 @@ static size_t esc_pending(struct dec_norm *z, const uint8_t *p, size_t n, int fi
         copy_plain(z, tmp + r, pl - (size_t)r, src + (size_t)r);
         return 0;
     }
-    /* not an escape: its bytes are plain (none starts one) */
-    copy_plain(z, tmp, pl, src);
-    return 0;
+    /* not an escape: its bytes are plain up to one that may start another
+       (the second backslash of a surrogate pair that failed) */
+    size_t j = 1;
+    while (j < pl && tmp[j] != '\\')
+        j++;
+    int was_on = z->esc_on;
+    copy_plain(z, tmp, j, src);
+    if (j == pl)
+        return 0;
+    /* the rest is held again and looked at as in one buffer. When the
+       copy's reach ended in the plain bytes, the bytes from there on count
+       towards the gap to the next copy, as they would have (esc_data
+       counts only what comes while no copy is on) */
+    int ended = was_on && !z->esc_on;
+    if (ended)
+        z->since_copy += pl - j;
+    memmove(z->epend, tmp + j, pl - j);
+    z->epend_len = (uint8_t)(pl - j);
+    size_t took = esc_pending(z, p, n, final);
+    if (ended)
+        z->since_copy += took;
+    return took;
 }
 
 static inline uint8_t tail_last(const struct dec_norm *z)

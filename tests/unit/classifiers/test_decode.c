@@ -731,10 +731,44 @@ static void test_escapes(void)
     EXPECT(T, NULL, "k \\x41\\x4bIA7", "k \\x41\\x4bIA7|k AKIA7|");
     EXPECT(T, NULL, "j\\u0040x.io", "j\\u0040x.io|j@x.io|");
     EXPECT(T, NULL, "w \\uFF14 1", "w \\uFF14 1|w 4 1|"); /* full-width, normalised */
-    /* not escapes: no copy (surrogates, even in pairs, are left alone) */
-    EXPECT(T, NULL, "C:\\xampp \\x0 \\x00 \\u0000 \\u12 \\ud83d\\ude00 \\n \\",
-           "C:\\xampp \\x0 \\x00 \\u0000 \\u12 \\ud83d\\ude00 \\n \\|");
+    /* not escapes: no copy (lone surrogates, high or low, are left alone) */
+    EXPECT(T, NULL, "C:\\xampp \\x0 \\x00 \\u0000 \\u12 \\ud83d \\ude00\\ud83d \\n \\",
+           "C:\\xampp \\x0 \\x00 \\u0000 \\u12 \\ud83d \\ude00\\ud83d \\n \\|");
+    /* a high surrogate without its low half: the escape after it is one
+       of its own, at every split (the held bytes are looked at again) */
     EXPECT(T, NULL, "h \\ud83d\\u0041", "h \\ud83d\\u0041|h \\ud83dA|");
+    EXPECT(T, NULL, "h \\ud83d\\x41", "h \\ud83d\\x41|h \\ud83dA|");
+    EXPECT(T, NULL, "h \\ud83d\\ud83d\\ude00", "h \\ud83d\\ud83d\\ude00|h \\ud83d\xf0\x9f\x98\x80|");
+    EXPECT(T, NULL, "h \\ud83d\\ud8", "h \\ud83d\\ud8|");
+    /* surrogate pairs (catalogue 4.1 case 21 outside JSON): one code point,
+       normalised like the rest (mathematical bold "AK" is "AK") */
+    EXPECT(T, NULL, "e \\ud83d\\ude00!", "e \\ud83d\\ude00!|e \xf0\x9f\x98\x80!|");
+    EXPECT(T, NULL, "k \\uD835\\uDC00\\uD835\\uDC0AIA7", "k \\uD835\\uDC00\\uD835\\uDC0AIA7|k AKIA7|");
+    /* the reach of a copy ends inside a held high surrogate that fails:
+       the next escape joins the copy (3 bytes apart) at every split */
+    {
+        char in[300], want[600];
+        memset(in, 'x', 200);
+        memcpy(in, "%41", 3);
+        memcpy(in + 64, "\\ud83d\\x42", 10);
+        in[200] = '\0';
+        snprintf(want, sizeof(want), "%s|A%.61s\\ud83dB%.64s|", in, in + 3, in + 74);
+        EXPECT(T, NULL, in, want);
+        /* ... and a held high surrogate with a failed low half across the
+           reach's end (bytes 62-71), then an escape 64 and 65 bytes after
+           the reach's end: joined, then a copy apart (the held bytes count
+           towards the gap at every split) */
+        memset(in, 'x', 200);
+        memcpy(in, "%41", 3);
+        memcpy(in + 62, "\\ud83d\\u00z", 11);
+        memcpy(in + 131, "%43", 3);
+        snprintf(want, sizeof(want), "%s|A%.128sC%.64s|", in, in + 3, in + 134);
+        EXPECT(T, NULL, in, want);
+        in[131] = 'x';
+        memcpy(in + 132, "%43", 3);
+        snprintf(want, sizeof(want), "%s|A%.64s|%.64sC%.64s|", in, in + 3, in + 68, in + 135);
+        EXPECT(T, NULL, in, want);
+    }
     /* cut by the end of the unit */
     EXPECT(T, NULL, "end \\u004", "end \\u004|");
     /* in JSON the decoder resolves them; an escaped backslash makes one in
