@@ -467,6 +467,7 @@ enum media_kind {
     MK_EVENTSTREAM,
     MK_AWSCHUNKED,
     MK_TEXT,
+    MK_XML,
     MK_REJECT,
     MK_UNKNOWN,
 };
@@ -478,10 +479,10 @@ static enum media_kind media_kind(const char *t)
     static const char *const ndjson[] = {"application/x-ndjson", "application/jsonl",
                                          "application/x-jsonlines", "application/jsonlines",
                                          "application/json-seq"};
-    static const char *const text_app[] = {"application/xml",     "application/javascript",
-                                           "application/x-yaml",  "application/yaml",
-                                           "application/graphql", "application/sql",
-                                           "application/x-sh",    "application/ecmascript"};
+    static const char *const text_app[] = {"application/javascript", "application/x-yaml",
+                                           "application/yaml",       "application/graphql",
+                                           "application/sql",        "application/x-sh",
+                                           "application/ecmascript"};
     static const char *const reject_app[] = {"application/pdf",
                                              "application/zip",
                                              "application/gzip",
@@ -520,13 +521,14 @@ static enum media_kind media_kind(const char *t)
         return MK_EVENTSTREAM;
     if (strcmp(t, "aws-chunked") == 0)
         return MK_AWSCHUNKED;
+    if (strcmp(t, "application/xml") == 0 || strcmp(t, "text/xml") == 0 ||
+        (starts_with(t, "application/") && ends_with(t, "+xml")))
+        return MK_XML;
     if (starts_with(t, "text/"))
         return MK_TEXT;
     for (size_t i = 0; i < SGW_ARRAY_LEN(text_app); i++)
         if (strcmp(t, text_app[i]) == 0)
             return MK_TEXT;
-    if (starts_with(t, "application/") && ends_with(t, "+xml"))
-        return MK_TEXT;
     if (starts_with(t, "image/") || starts_with(t, "audio/") || starts_with(t, "video/") ||
         starts_with(t, "font/") || starts_with(t, "model/"))
         return MK_REJECT;
@@ -538,6 +540,8 @@ static enum media_kind media_kind(const char *t)
         return MK_REJECT;
     return MK_UNKNOWN;
 }
+
+static int text_new(struct dec_env *env, unsigned nest, int record, int xml, struct dec **out);
 
 /* Builds the structure decoder for a kind (charset handled by the caller). */
 static int build_kind(struct dec_env *env, enum media_kind k, const struct media *m, unsigned nest,
@@ -580,6 +584,8 @@ static int build_kind(struct dec_env *env, enum media_kind k, const struct media
         return dec_new_awschunked(env, nest, inner, out);
     case MK_TEXT:
         return dec_new_text(env, nest, record, out);
+    case MK_XML:
+        return text_new(env, nest, record, 1, out);
     case MK_REJECT:
         return build_reject_fmt(env, nest, out, "content-type %.34s not inspectable", m->type);
     case MK_SNIFF:
@@ -954,6 +960,7 @@ struct dec_text {
     struct dec base;
     int checked;
     int record; /* name "utf16" in the chain's path when found */
+    int xml;    /* declared XML: through the XML decoder */
     size_t peek_len;
     struct dec *inner; /* owned: JSON or UTF-16 decoding of the text, or NULL */
     uint8_t peek[TEXT_PEEK];
@@ -990,7 +997,9 @@ static int text_u16_open(const uint8_t *b, size_t n)
 /* Text that begins with '{' or '[' (a JSON body sent as text/plain) goes
  * through the lenient JSON decoder: its escapes ("\u0041KIA") are resolved,
  * and text that is not JSON after all passes raw from the first error.
- * UTF-16 goes through the UTF-16 decoder into text decoding again. */
+ * Declared XML, and text that begins with "<?xml", go through the XML
+ * decoder. UTF-16 goes through the UTF-16 decoder into text decoding
+ * again. */
 static int text_check(struct dec_text *t)
 {
     t->checked = 1;
@@ -1004,9 +1013,18 @@ static int text_check(struct dec_text *t)
         if (t->record)
             dec_path_add(t->base.env, "utf16");
         struct dec *text = NULL;
-        int rc = dec_new_text(t->base.env, t->base.nest + 2, t->record, &text);
+        int rc = text_new(t->base.env, t->base.nest + 2, t->record, t->xml, &text);
         if (rc == SGW_OK)
             rc = dec_new_utf16(t->base.env, t->base.nest + 1, u16 != 1, u16 == 3, text, &t->inner);
+        if (rc != SGW_OK)
+            return rc;
+        return dec_feed(t->inner, t->peek, t->peek_len);
+    }
+    if ((t->xml || (t->peek_len >= 5 && memcmp(t->peek, "<?xml", 5) == 0)) &&
+        t->base.nest + 1 <= DEC_MAX_NEST) {
+        if (t->record)
+            dec_path_add(t->base.env, "xml");
+        int rc = dec_new_xml(t->base.env, t->base.nest + 1, &t->inner);
         if (rc != SGW_OK)
             return rc;
         return dec_feed(t->inner, t->peek, t->peek_len);
@@ -1035,7 +1053,8 @@ static int text_feed(struct dec *d, const uint8_t *p, size_t n)
         /* hold bytes only while they may still begin a signature or be
            UTF-16 */
         if (t->peek_len < TEXT_PEEK &&
-            (dec_binary_magic_prefix(t->peek, t->peek_len) || text_u16_open(t->peek, t->peek_len)))
+            (dec_binary_magic_prefix(t->peek, t->peek_len) || text_u16_open(t->peek, t->peek_len) ||
+             (t->peek_len < 5 && memcmp(t->peek, "<?xml", t->peek_len) == 0)))
             return SGW_OK;
         int rc = text_check(t);
         if (rc != SGW_OK || d->dead)
@@ -1066,14 +1085,20 @@ static void text_destroy(struct dec *d)
 
 static const struct dec_ops text_ops = {"text", text_feed, text_finish, text_destroy};
 
-int dec_new_text(struct dec_env *env, unsigned nest, int record, struct dec **out)
+static int text_new(struct dec_env *env, unsigned nest, int record, int xml, struct dec **out)
 {
     struct dec_text *t = dec_alloc(sizeof(*t), &text_ops, env, nest);
     if (!t)
         return SGW_ENOMEM;
     t->record = record;
+    t->xml = xml;
     *out = &t->base;
     return SGW_OK;
+}
+
+int dec_new_text(struct dec_env *env, unsigned nest, int record, struct dec **out)
+{
+    return text_new(env, nest, record, 0, out);
 }
 
 /* ---- sniffing ---- */

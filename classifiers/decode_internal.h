@@ -4,7 +4,8 @@
  * Two kinds of stages:
  *  - byte decoders (struct dec): gzip, br, zstd, deflate, aws-chunked,
  *    UTF-16, sniffing, base64/quoted-printable transfer encodings and the
- *    structure decoders (JSON, form, multipart, CBOR, event-stream, raw text).
+ *    structure decoders (JSON, form, multipart, CBOR, event-stream, XML,
+ *    raw text).
  *    A byte decoder is fed bytes and pushes bytes into its `next` decoder, or,
  *    for a structure decoder, pushes text events into the text pipeline.
  *  - the text pipeline (struct cls_sink): base64-run detection, then Unicode
@@ -179,6 +180,7 @@ int dec_new_multipart(struct dec_env *env, unsigned nest, const char *boundary, 
 int dec_new_awschunked(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
 int dec_new_eventstream(struct dec_env *env, unsigned nest, struct dec **out);
 int dec_new_cbor(struct dec_env *env, unsigned nest, struct dec **out);
+int dec_new_xml(struct dec_env *env, unsigned nest, struct dec **out);
 
 enum dec_inflate_kind {
     DEC_INF_GZIP,

@@ -194,6 +194,21 @@ static void fz_check(const char *ct, const char *ce, const uint8_t *p, size_t n,
     if (a.total != b.total || a.len != b.len || (a.len && memcmp(a.buf, b.buf, a.len) != 0)) {
         fprintf(stderr, "split changed the output (ct=%s ce=%s, %zu cuts)\n", ct ? ct : "-",
                 ce ? ce : "-", ncuts);
+        if (getenv("FZ_DUMP")) { /* both transcripts, and where it was cut */
+            for (size_t i = 0; i < ncuts; i++)
+                fprintf(stderr, "cut %zu\n", cuts[i]);
+            FILE *f = fopen("fz-one.out", "wb");
+            if (f) {
+                fwrite(a.buf, 1, a.len, f);
+                fclose(f);
+            }
+            f = fopen("fz-split.out", "wb");
+            if (f) {
+                fwrite(b.buf, 1, b.len, f);
+                fclose(f);
+            }
+            fprintf(stderr, "transcripts in fz-one.out and fz-split.out\n");
+        }
         abort();
     }
     free(a.buf);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the classifiers decoder fuzz targets
-(fuzz/corpus/fuzz_classifiers_{json,decode,cbor,eventstream,multipart}/).
+(fuzz/corpus/fuzz_classifiers_{json,decode,cbor,eventstream,multipart,xml,...}/).
 Deterministic; run from anywhere: python3 fuzz/corpus/make_seeds.py"""
 import base64
 import binascii
@@ -255,7 +255,30 @@ def seeds_stream():
         write("fuzz_classifiers_stream", "seed%02d" % i, bytes([((i * 40) & 0xf8) | t]) + body)
 
 
+# ---- XML: first byte = split seed, bits 0-1 = the way in ----
+XML = [
+    b'<?xml version="1.0" encoding="UTF-8"?><k><![CDATA[AKIA]]><![CDATA[IOSFODNN7EXAMPLF]]></k>',
+    b'<r><e id="john&#64;example.com" n=\'x\'/><a>AKIA<!-- c -->IOSF<?pi x?>ODNN7EXAMPLF</a></r>',
+    b'<a>&#65;&#x4B;&lt;&gt;&amp;&apos;&quot;&foo; 1 < 2 ]]> <![CDATA[x]]]></a>',
+    b'<!DOCTYPE a [<!ENTITY k "AKIAIOSF">]><a>&k;</a>',
+    b'<!DOCTYPE note SYSTEM "n.dtd"><note><ssn>536-22-8451</ssn></note>',
+    b'<?xml version="1.0" encoding="UTF-7"?><a>+AEE-</a>',
+    b'<a <b c="d>x<!-- y -',
+    b'<?xml version="1.0"?><a>' + b'<!--' + b'c' * 4200 + b'-->x</a>',
+]
+
+
+def seeds_xml():
+    for i, body in enumerate(XML):
+        way = 1 if body.startswith(b'<?xml') and i % 2 == 0 else 0
+        write("fuzz_classifiers_xml", "seed%02d" % i, bytes([(i * 16) | way]) + body)
+    # UTF-16 (big-endian, with a BOM) for the charset=utf-16 way
+    u16 = '<a>card 4111 1111 1111 1111</a>'.encode('utf-16-be')
+    write("fuzz_classifiers_xml", "seed%02d" % len(XML), bytes([2]) + b'\xfe\xff' + u16)
+
+
 def main():
+    seeds_xml()
     seeds_stream()
     seeds_text()
     seeds_json()

@@ -166,16 +166,34 @@ def main():
                 ("math.txt", "key \U0001d400\U0001d40a\U0001d408\U0001d4005ZK6SXQ7BR2LMNOP and card "
                  + CARD.translate({ord(d): 0xe50 + int(d) for d in "0123456789"}),
                  ["AWS_ACCESS_KEY", "CREDIT_DEBIT_CARD_NUMBER"]),
+                # those letters as surrogate pairs written into text (case 21)
+                ("pairs.txt", "key \\uD835\\uDC00\\uD835\\uDC0A\\uD835\\uDC08\\uD835\\uDC005ZK6SXQ7BR2LMNOP",
+                 ["AWS_ACCESS_KEY"]),
+                # XML (case 24): a key cut into CDATA sections, one cut by a
+                # comment, an address in a character reference in an attribute
+                ("cdata.xml", "<?xml version=\"1.0\"?><r><k><![CDATA[AKIA5ZK6]]><![CDATA[SXQ7BR2LMNOP]]></k>"
+                 "<e v=\"bob&#64;corp-mail.de\"/></r>", ["AWS_ACCESS_KEY", "EMAIL"]),
+                ("comment.xml", "<r><c>4111 1111<!-- x --> 1111 1111</c></r>", ["CREDIT_DEBIT_CARD_NUMBER"]),
             ]
             for name, text, want in cases:
                 f = tmp.write(name, text.encode())
                 p = scan("--format", "jsonl", f)
                 eq(p.returncode, 1, f"exit code for {name} ({p.stdout!r})")
                 eq(sorted({x["type"] for x in jsonl(p.stdout)}), want, f"types in {name}")
+            # XML the scanner cannot read as its consumer would: refused
+            for name, text, why in [
+                    ("dtd.xml", "<!DOCTYPE a [<!ENTITY k \"AKIA5ZK6\">]><a>&k;SXQ7BR2LMNOP</a>",
+                     "XML DTD with an internal subset not inspectable"),
+                    ("utf7.xml", "<?xml version=\"1.0\" encoding=\"UTF-7\"?><a>+AEEASwBJ-</a>",
+                     "XML encoding utf-7 not inspectable")]:
+                p = scan("--format", "jsonl", tmp.write(name, text.encode()))
+                eq(p.returncode, 1, f"exit code for {name} ({p.stdout!r})")
+                eq([(x["type"], x.get("reason")) for x in jsonl(p.stdout)], [("UNINSPECTABLE", why)],
+                   f"finding in {name}")
             # no valid escape: nothing found, no copy
             f = tmp.write("plain.json", json.dumps({"p": "growth 18.80% and R&D at 100%ZZ"}))
             eq(scan("--format", "jsonl", f).returncode, 0, "a bare % or & is not an escape")
-        r.run("percent-encoded, HTML-escaped, hex-encoded and homoglyph values", escaped_values)
+        r.run("percent-encoded, HTML-escaped, hex-encoded, homoglyph and XML values", escaped_values)
 
         def opaque_base64():
             # base64 of bytes that are no text and no known format (an

@@ -1,0 +1,629 @@
+/* classifiers/decode_xml.c — XML bodies (application/xml, text/xml,
+ * application/…+xml, and text that begins with "<?xml").
+ *
+ * A streaming lexer, not a validating parser: every byte of the document
+ * is scanned, and the text is joined the way an XML consumer reads it
+ * (catalogue 4.1 case 24):
+ *  - character data, CDATA sections and character references between two
+ *    tags are one text unit: "<k><![CDATA[AKIA]]><![CDATA[IOSF…]]></k>"
+ *    and "AKIA&#73;OSF…" are seen whole. Comments and processing
+ *    instructions inside it do not cut it ("AKIA<!-- -->IOSF…");
+ *  - the five predefined entities and character references are resolved;
+ *    other references pass as written (the text pipeline's escapes see
+ *    them);
+ *  - a start or end tag ends the text unit. Element and attribute names are
+ *    data (a value can hide in a name), each its own unit; an attribute's
+ *    value is a unit with its element's and its own name as context; an
+ *    element's name is the context of the text inside it;
+ *  - comments, processing instructions and declarations are data, in a
+ *    unit of their own after the text unit they sit in (held, at most
+ *    XML_SIDE_HOLD bytes: a longer one ends the text unit and goes out
+ *    at once);
+ *  - refused (uninspectable): a DTD with an internal subset, where entities
+ *    are declared whose values a reference joins into the text elsewhere,
+ *    and an XML declaration naming an encoding that is not ASCII-based
+ *    (UTF-7, EBCDIC: the consumer would read other characters than the
+ *    scanner; catalogue 4.1 case 27).
+ * Memory is fixed; any split of the input gives the same events. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "classifiers/decode_internal.h"
+
+#define XML_OUT 4096u       /* decoded bytes gathered before a data call */
+#define XML_SIDE_HOLD 4096u /* comment and PI bytes held while a text unit is open */
+#define XML_REF_MAX 12u     /* longest reference looked at: "&#x0010FFFF;" */
+#define XML_DECL_MAX 256u   /* longest XML declaration checked */
+#define XML_BANG 7u         /* "[CDATA[" and "DOCTYPE" */
+
+enum xml_state {
+    XS_TEXT,    /* character data */
+    XS_LT,      /* after '<' */
+    XS_BANG,    /* after "<!": which declaration */
+    XS_CDATA,   /* in a CDATA section */
+    XS_COMMENT, /* in a comment */
+    XS_PI,      /* in a processing instruction */
+    XS_DECL,    /* in another declaration ("<!DOCTYPE x>", "<!X …>") */
+    XS_TAG,     /* in a start or end tag, between or in names */
+    XS_ATTR,    /* in a quoted attribute value */
+};
+
+struct dec_xml {
+    struct dec base;
+    enum xml_state st;
+    uint8_t quote;   /* XS_ATTR: the value's quote */
+    uint8_t in_unit; /* the text unit has data: it needs a boundary */
+    uint8_t tok;     /* XS_TAG: in a name */
+    uint8_t start;   /* XS_TAG: a start tag (its name becomes the context) */
+    uint8_t ntok;    /* XS_TAG: names so far (the first is the element's) */
+    uint8_t tail;    /* ']' (CDATA), '-' (comment) or '?' (PI) seen at the end, 0-2 */
+    uint8_t side_on; /* a comment or PI is going out at once (did not fit) */
+    uint8_t doctype; /* XS_DECL is a DOCTYPE */
+    uint8_t in_ref;  /* a reference is being read (ref[0] == '&') */
+    uint8_t decl;    /* XS_PI: the XML declaration ("<?xml …?>") */
+    uint8_t blen;
+    uint8_t rlen;
+    uint8_t bang[XML_BANG];
+    uint8_t ref[XML_REF_MAX];
+    size_t name_len; /* the element's name (context), bounded */
+    size_t attr_len; /* the last name in the tag (an attribute's, its value's context) */
+    size_t side_len;
+    size_t decl_len;
+    size_t olen;
+    uint8_t name[DEC_CONTEXT_MAX];
+    uint8_t attr[DEC_CONTEXT_MAX];
+    uint8_t decl_buf[XML_DECL_MAX];
+    uint8_t out[XML_OUT];
+    uint8_t side[XML_SIDE_HOLD];
+};
+
+static int xml_flush(struct dec_xml *x)
+{
+    size_t n = x->olen;
+    x->olen = 0;
+    return dec_text_data(x->base.env, x->out, n);
+}
+
+static int xml_put(struct dec_xml *x, const uint8_t *p, size_t n)
+{
+    int rc = SGW_OK;
+    while (n && rc == SGW_OK) {
+        size_t k = XML_OUT - x->olen < n ? XML_OUT - x->olen : n;
+        memcpy(x->out + x->olen, p, k);
+        x->olen += k;
+        p += k;
+        n -= k;
+        if (x->olen == XML_OUT)
+            rc = xml_flush(x);
+    }
+    return rc;
+}
+
+/* Text of the current text unit. */
+static int xml_text(struct dec_xml *x, const uint8_t *p, size_t n)
+{
+    if (n == 0)
+        return SGW_OK;
+    x->in_unit = 1;
+    return xml_put(x, p, n);
+}
+
+/* Ends the unit being written (a name, a value, a comment going out). */
+static int xml_unit_end(struct dec_xml *x)
+{
+    int rc = xml_flush(x);
+    return rc == SGW_OK ? dec_text_boundary(x->base.env) : rc;
+}
+
+/* Ends the text unit, then sends the comments and PIs held while it was
+ * open, as a unit of their own. */
+static int xml_text_end(struct dec_xml *x)
+{
+    int rc = SGW_OK;
+    if (x->in_unit)
+        rc = xml_unit_end(x);
+    x->in_unit = 0;
+    if (rc == SGW_OK && x->side_len) {
+        rc = dec_text_data(x->base.env, x->side, x->side_len);
+        if (rc == SGW_OK)
+            rc = dec_text_boundary(x->base.env);
+    }
+    x->side_len = 0;
+    return rc;
+}
+
+/* Bytes of a comment, PI or declaration: held while they fit (one line
+ * apart from the one before); past XML_SIDE_HOLD bytes the text unit ends,
+ * the held bytes go out as a unit, and the rest of this one as another. */
+static int xml_side(struct dec_xml *x, const uint8_t *p, size_t n)
+{
+    if (n == 0)
+        return SGW_OK;
+    if (x->side_on)
+        return xml_put(x, p, n);
+    /* the hold fills up to the byte (where it overflows does not depend
+       on how the input was cut) */
+    size_t k = XML_SIDE_HOLD - x->side_len < n ? XML_SIDE_HOLD - x->side_len : n;
+    memcpy(x->side + x->side_len, p, k);
+    x->side_len += k;
+    if (k == n)
+        return SGW_OK;
+    int rc = xml_text_end(x);
+    x->side_on = 1;
+    return rc == SGW_OK ? xml_put(x, p + k, n - k) : rc;
+}
+
+/* A comment, PI or declaration starts (held ones are kept apart by a
+ * line end). */
+static int xml_side_begin(struct dec_xml *x)
+{
+    static const uint8_t nl = '\n';
+    return x->side_len ? xml_side(x, &nl, 1) : SGW_OK;
+}
+
+/* ... and ends. */
+static int xml_side_end(struct dec_xml *x)
+{
+    if (!x->side_on)
+        return SGW_OK;
+    x->side_on = 0;
+    return xml_unit_end(x);
+}
+
+static int name_char(uint8_t c)
+{
+    return !(c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '>' || c == '/' || c == '=' ||
+             c == '"' || c == '\'' || c == '<');
+}
+
+static int name_start(uint8_t c)
+{
+    return (c | 0x20) >= 'a' && (c | 0x20) <= 'z' ? 1 : c == '_' || c == ':' || c >= 0x80;
+}
+
+/* Bytes of the text or of an attribute value. */
+static int xml_chars(struct dec_xml *x, const uint8_t *p, size_t n)
+{
+    return x->st == XS_ATTR ? xml_put(x, p, n) : xml_text(x, p, n);
+}
+
+/* A complete reference ref[0..rlen) ("&…;"): its character, or as written. */
+static int xml_ref_done(struct dec_xml *x)
+{
+    static const struct {
+        const char *name;
+        uint8_t c;
+    } predef[] = {{"lt", '<'}, {"gt", '>'}, {"amp", '&'}, {"apos", '\''}, {"quot", '"'}};
+    const uint8_t *r = x->ref + 1;
+    size_t n = (size_t)x->rlen - 2; /* between '&' and ';' */
+    x->in_ref = 0;
+    if (n >= 2 && r[0] == '#') {
+        int hex = (r[1] | 0x20) == 'x';
+        uint32_t cp = 0;
+        size_t i = hex ? 2 : 1, d0 = i;
+        for (; i < n; i++) {
+            int v = hex ? sgw_hex_val(r[i]) : (r[i] >= '0' && r[i] <= '9' ? r[i] - '0' : -1);
+            if (v < 0 || cp > 0x10ffff)
+                break;
+            cp = cp * (hex ? 16u : 10u) + (uint32_t)v;
+        }
+        if (i == n && i > d0 && cp != 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff)) {
+            uint8_t u[4];
+            return xml_chars(x, u, sgw_utf8_encode(u, cp));
+        }
+    } else {
+        for (size_t k = 0; k < SGW_ARRAY_LEN(predef); k++)
+            if (strlen(predef[k].name) == n && memcmp(predef[k].name, r, n) == 0)
+                return xml_chars(x, &predef[k].c, 1);
+    }
+    return xml_chars(x, x->ref, x->rlen);
+}
+
+/* The next byte of a reference. Returns 1 when c is not part of it (the
+ * bytes so far went out as written; c is for the state's own rules). */
+static int xml_ref_byte(struct dec_xml *x, uint8_t c, int *rc)
+{
+    int ok = c == '#' ? x->rlen == 1
+                      : (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+    if (c == ';' && x->rlen > 1 && x->rlen < XML_REF_MAX) {
+        x->ref[x->rlen++] = c;
+        *rc = xml_ref_done(x);
+        return 0;
+    }
+    if (ok && x->rlen < XML_REF_MAX - 1) {
+        x->ref[x->rlen++] = c;
+        *rc = SGW_OK;
+        return 0;
+    }
+    x->in_ref = 0;
+    *rc = xml_chars(x, x->ref, x->rlen);
+    return 1;
+}
+
+/* Refuses the rest of the document; what was decoded before goes on first
+ * (however the input was cut). */
+static int xml_fail(struct dec_xml *x, const char *reason)
+{
+    int rc = xml_flush(x);
+    return rc == SGW_OK ? dec_fail(&x->base, 0, "%s", reason) : rc;
+}
+
+/* Is the XML declaration's encoding one whose bytes the scanner reads as
+ * the consumer does? decl_buf holds what follows "<?" up to "?>". */
+static int xml_decl_check(struct dec_xml *x)
+{
+    static const char *const ok_prefix[] = {"utf-8",       "utf8",      "us-ascii",
+                                            "ascii",       "iso-8859-", "latin1",
+                                            "windows-125", "utf-16",    "cp125"};
+    const uint8_t *s = x->decl_buf;
+    size_t n = x->decl_len;
+    const uint8_t *e = NULL;
+    for (size_t i = 0; i + 8 <= n; i++)
+        if (memcmp(s + i, "encoding", 8) == 0) {
+            e = s + i + 8;
+            break;
+        }
+    if (!e)
+        return SGW_OK; /* UTF-8 by default */
+    const uint8_t *end = s + n;
+    while (e < end && (*e == ' ' || *e == '\t' || *e == '\r' || *e == '\n' || *e == '='))
+        e++;
+    if (e == end || (*e != '"' && *e != '\''))
+        return xml_fail(x, "malformed XML declaration");
+    uint8_t q = *e++;
+    const uint8_t *v = e;
+    while (e < end && *e != q)
+        e++;
+    char enc[32];
+    size_t vl = (size_t)(e - v);
+    if (e == end || vl == 0 || vl >= sizeof(enc))
+        return xml_fail(x, "malformed XML declaration");
+    for (size_t i = 0; i < vl; i++)
+        enc[i] = (char)(v[i] >= 'A' && v[i] <= 'Z' ? v[i] | 0x20 : v[i]);
+    enc[vl] = '\0';
+    for (size_t k = 0; k < SGW_ARRAY_LEN(ok_prefix); k++)
+        if (strncmp(enc, ok_prefix[k], strlen(ok_prefix[k])) == 0)
+            return SGW_OK;
+    for (size_t i = 0; i < vl; i++)
+        if (!((enc[i] >= 'a' && enc[i] <= 'z') || (enc[i] >= '0' && enc[i] <= '9') ||
+              enc[i] == '-' || enc[i] == '_' || enc[i] == '.'))
+            enc[i] = '?';
+    char why[DEC_REASON_LEN];
+    snprintf(why, sizeof(why), "XML encoding %.24s not inspectable", enc);
+    return xml_fail(x, why);
+}
+
+/* A name in a tag ends. */
+static int xml_tok_end(struct dec_xml *x)
+{
+    if (!x->tok)
+        return SGW_OK;
+    x->tok = 0;
+    return xml_unit_end(x);
+}
+
+/* Which declaration "<!" starts: bang[0..blen) so far, with c the next
+ * byte. */
+static int xml_bang(struct dec_xml *x, uint8_t c)
+{
+    static const char cdata[] = "[CDATA[", doctype[] = "DOCTYPE";
+    x->bang[x->blen++] = c;
+    size_t n = x->blen;
+    int is_cdata = memcmp(x->bang, cdata, n) == 0;
+    int is_doc = 1;
+    for (size_t i = 0; i < n; i++)
+        is_doc &= (x->bang[i] & 0xdf) == (uint8_t)doctype[i];
+    int is_comment = x->bang[0] == '-' && (n == 1 || x->bang[1] == '-');
+    if (is_comment && n == 2) {
+        x->st = XS_COMMENT;
+        x->tail = 0;
+        return xml_side_begin(x);
+    }
+    if (is_cdata && n == 7) {
+        x->st = XS_CDATA;
+        x->tail = 0;
+        return SGW_OK;
+    }
+    if (is_doc && n == 7) {
+        x->st = XS_DECL;
+        x->doctype = 1;
+        int rc = xml_side_begin(x);
+        return rc == SGW_OK ? xml_side(x, x->bang, n) : rc;
+    }
+    if (is_comment || is_cdata || is_doc)
+        return SGW_OK;
+    /* another declaration: its bytes are data up to '>' */
+    x->st = XS_DECL;
+    x->doctype = 0;
+    int rc = xml_side_begin(x);
+    if (c == '>') {
+        x->st = XS_TEXT;
+        rc = rc == SGW_OK ? xml_side(x, x->bang, n - 1) : rc;
+        return rc == SGW_OK ? xml_side_end(x) : rc;
+    }
+    return rc == SGW_OK ? xml_side(x, x->bang, n) : rc;
+}
+
+/* One byte in a tag. */
+static int xml_tag_byte(struct dec_xml *x, uint8_t c)
+{
+    int rc;
+    if (name_char(c)) {
+        if (!x->tok) {
+            x->tok = 1;
+            x->ntok++;
+            x->attr_len = 0;
+        }
+        if (x->ntok == 1 && x->name_len < sizeof(x->name))
+            x->name[x->name_len++] = c;
+        else if (x->ntok > 1 && x->attr_len < sizeof(x->attr))
+            x->attr[x->attr_len++] = c;
+        return xml_put(x, &c, 1);
+    }
+    rc = xml_tok_end(x);
+    if (rc != SGW_OK)
+        return rc;
+    if (c == '"' || c == '\'') {
+        x->st = XS_ATTR;
+        x->quote = c;
+        /* the value's context: its element's and its attribute's names */
+        uint8_t ctx[DEC_CONTEXT_MAX];
+        size_t cn = x->name_len < sizeof(ctx) - 1 ? x->name_len : sizeof(ctx) - 1;
+        memcpy(ctx, x->name, cn);
+        ctx[cn++] = ' ';
+        size_t an = x->ntok > 1 ? x->attr_len : 0;
+        if (an > sizeof(ctx) - cn)
+            an = sizeof(ctx) - cn;
+        memcpy(ctx + cn, x->attr, an);
+        return dec_text_context(x->base.env, ctx, cn + an);
+    }
+    if (c == '>') {
+        x->st = XS_TEXT;
+        /* the text inside an element: its name as context */
+        if (x->start && x->name_len)
+            return dec_text_context(x->base.env, x->name, x->name_len);
+    }
+    return SGW_OK; /* white space, '/', '=', '<' */
+}
+
+/* A tag starts (c: its first byte after '<'): the text unit ends. */
+static int xml_tag_begin(struct dec_xml *x, int start)
+{
+    int rc = xml_text_end(x);
+    x->st = XS_TAG;
+    x->tok = 0;
+    x->ntok = 0;
+    x->start = (uint8_t)start;
+    x->name_len = 0;
+    return rc;
+}
+
+static int xml_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_xml *x = (struct dec_xml *)d;
+    int rc = SGW_OK;
+    size_t i = 0;
+    while (i < n && rc == SGW_OK && !d->dead) {
+        uint8_t c = p[i];
+        if (x->in_ref) {
+            if (!xml_ref_byte(x, c, &rc))
+                i++;
+            continue; /* (c, not part of it, goes by the state's rules) */
+        }
+        switch (x->st) {
+        case XS_TEXT: {
+            size_t e = i;
+            while (e < n && p[e] != '<' && p[e] != '&')
+                e++;
+            rc = xml_text(x, p + i, e - i);
+            i = e;
+            if (i < n) {
+                if (p[i] == '&') {
+                    x->in_ref = 1;
+                    x->rlen = 1;
+                    x->ref[0] = '&';
+                } else {
+                    x->st = XS_LT;
+                }
+                i++;
+            }
+            continue;
+        }
+        case XS_ATTR:
+            if (c == x->quote) {
+                x->st = XS_TAG;
+                rc = xml_unit_end(x);
+            } else if (c == '&') {
+                x->in_ref = 1;
+                x->rlen = 1;
+                x->ref[0] = '&';
+            } else {
+                rc = xml_put(x, &c, 1);
+            }
+            break;
+        case XS_LT:
+            if (c == '!') {
+                x->st = XS_BANG;
+                x->blen = 0;
+            } else if (c == '?') {
+                x->st = XS_PI;
+                x->tail = 0;
+                x->decl_len = 0;
+                x->decl = 1; /* until the target is not "xml" */
+                rc = xml_side_begin(x);
+            } else if (c == '/' || name_start(c)) {
+                rc = xml_tag_begin(x, c != '/');
+                if (c == '/')
+                    break;
+                continue; /* the name's first byte */
+            } else {
+                /* a '<' that starts no markup is text ("a < b") */
+                static const uint8_t lt = '<';
+                x->st = XS_TEXT;
+                rc = xml_text(x, &lt, 1);
+                continue;
+            }
+            break;
+        case XS_BANG:
+            rc = xml_bang(x, c);
+            break;
+        case XS_CDATA: {
+            /* up to "]]>"; the ']'s before the end are held */
+            static const uint8_t rb[2] = {']', ']'};
+            if (c == ']') {
+                if (x->tail == 2)
+                    rc = xml_text(x, rb, 1);
+                else
+                    x->tail++;
+            } else if (c == '>' && x->tail == 2) {
+                x->st = XS_TEXT;
+            } else {
+                size_t e = i + 1;
+                while (e < n && p[e] != ']')
+                    e++;
+                rc = xml_text(x, rb, x->tail);
+                x->tail = 0;
+                if (rc == SGW_OK)
+                    rc = xml_text(x, p + i, e - i);
+                i = e;
+                continue;
+            }
+            break;
+        }
+        case XS_COMMENT:
+        case XS_PI: {
+            /* up to "-->" or "?>" */
+            uint8_t mark = x->st == XS_COMMENT ? '-' : '?';
+            unsigned need = x->st == XS_COMMENT ? 2 : 1;
+            static const uint8_t dashes[2] = {'-', '-'};
+            if (c == mark) {
+                if (x->tail == need)
+                    rc = xml_side(x, &mark, 1);
+                else
+                    x->tail++;
+                if (x->decl && x->decl_len < XML_DECL_MAX)
+                    x->decl_buf[x->decl_len++] = c;
+                break;
+            }
+            if (c == '>' && x->tail == need) {
+                int was_decl = x->st == XS_PI && x->decl;
+                x->st = XS_TEXT;
+                rc = xml_side_end(x);
+                if (rc == SGW_OK && was_decl) {
+                    if (x->decl_len >= XML_DECL_MAX)
+                        rc = xml_fail(x, "XML declaration too long");
+                    else
+                        rc = xml_decl_check(x);
+                }
+                break;
+            }
+            size_t e = i + 1;
+            while (e < n && p[e] != mark)
+                e++;
+            rc = xml_side(x, x->st == XS_COMMENT ? dashes : &mark, x->tail);
+            x->tail = 0;
+            if (rc == SGW_OK)
+                rc = xml_side(x, p + i, e - i);
+            if (x->decl) {
+                for (size_t k = i; k < e && x->decl_len < XML_DECL_MAX; k++)
+                    x->decl_buf[x->decl_len++] = p[k];
+                /* the target "xml" and then white space */
+                if (x->decl_len >= 4) {
+                    const uint8_t *t = x->decl_buf;
+                    x->decl = memcmp(t, "xml", 3) == 0 &&
+                              (t[3] == ' ' || t[3] == '\t' || t[3] == '\r' || t[3] == '\n');
+                } else if (memcmp(x->decl_buf, "xml", x->decl_len) != 0) {
+                    x->decl = 0;
+                }
+            }
+            i = e;
+            continue;
+        }
+        case XS_DECL:
+            if (c == '[' && x->doctype) {
+                rc = xml_fail(x, "XML DTD with an internal subset not inspectable");
+            } else if (c == '>') {
+                x->st = XS_TEXT;
+                rc = xml_side_end(x);
+            } else {
+                rc = xml_side(x, &c, 1);
+            }
+            break;
+        case XS_TAG:
+            if (c == '<') {
+                /* "<a <b>": the tag was never closed; a new one starts */
+                rc = xml_tok_end(x);
+                x->st = XS_LT;
+                break;
+            }
+            rc = xml_tag_byte(x, c);
+            break;
+        }
+        i++;
+    }
+    if (rc == SGW_OK && !d->dead && x->olen)
+        rc = xml_flush(x);
+    return rc;
+}
+
+/* The end of the document: what a construct cut by it holds goes out as
+ * data (nothing is dropped). */
+static int xml_finish(struct dec *d)
+{
+    struct dec_xml *x = (struct dec_xml *)d;
+    if (d->dead)
+        return SGW_OK;
+    int rc = SGW_OK;
+    if (x->in_ref) {
+        x->in_ref = 0;
+        rc = xml_chars(x, x->ref, x->rlen);
+    }
+    static const uint8_t lt[2] = {'<', '!'};
+    switch (x->st) {
+    case XS_LT:
+        rc = rc == SGW_OK ? xml_text(x, lt, 1) : rc;
+        break;
+    case XS_BANG:
+        rc = rc == SGW_OK ? xml_text(x, lt, 2) : rc;
+        rc = rc == SGW_OK ? xml_text(x, x->bang, x->blen) : rc;
+        break;
+    case XS_CDATA: {
+        static const uint8_t rb[2] = {']', ']'};
+        rc = rc == SGW_OK ? xml_text(x, rb, x->tail) : rc;
+        break;
+    }
+    case XS_COMMENT:
+    case XS_PI: {
+        static const uint8_t dashes[2] = {'-', '-'}, q = '?';
+        rc = rc == SGW_OK ? xml_side(x, x->st == XS_COMMENT ? dashes : &q, x->tail) : rc;
+        break;
+    }
+    case XS_TAG:
+    case XS_ATTR:
+        /* a name or a value cut by the end */
+        if (rc == SGW_OK && (x->st == XS_ATTR || x->tok))
+            rc = xml_unit_end(x);
+        break;
+    default:
+        break;
+    }
+    if (rc == SGW_OK)
+        rc = xml_side_end(x);
+    if (rc == SGW_OK)
+        rc = xml_text_end(x);
+    return rc;
+}
+
+static const struct dec_ops xml_ops = {"xml", xml_feed, xml_finish, NULL};
+
+int dec_new_xml(struct dec_env *env, unsigned nest, struct dec **out)
+{
+    /* the buffers are written before they are read */
+    struct dec_xml *x =
+        dec_alloc_head(sizeof(*x), offsetof(struct dec_xml, name), &xml_ops, env, nest);
+    if (!x)
+        return SGW_ENOMEM;
+    *out = &x->base;
+    return SGW_OK;
+}
