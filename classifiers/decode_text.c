@@ -316,9 +316,16 @@ next_special_avx512(const uint8_t *p, size_t n)
 static int esc_check(const uint8_t *p, size_t n, uint8_t prev);
 
 /* A lead byte of U+0340-U+053F (where the homoglyphs are). */
-static inline int conf_lead(uint8_t c)
+static inline int glyph_lead(uint8_t c)
 {
     return c >= 0xcd && c <= 0xd4;
+}
+
+/* A byte >= 0x80 the escapes look at: a homoglyph's lead, or one that can
+ * start an overlong form (C0, C1, E0, F0). */
+static inline int conf_lead(uint8_t c)
+{
+    return glyph_lead(c) || c == 0xc0 || c == 0xc1 || c == 0xe0 || c == 0xf0;
 }
 static inline void tail_note(struct dec_norm *z, const uint8_t *p, size_t n);
 static int esc_data(struct dec_norm *z, const uint8_t *p, size_t n);
@@ -601,6 +608,30 @@ static int esc_backslash(const uint8_t *s, size_t n, int final, uint8_t out[4], 
     return (int)want;
 }
 
+/* An overlong UTF-8 form at s[0] (C0 or C1 and one continuation byte; E0
+ * and 80-9F, F0 and 80-8F, then continuations): the character it spells
+ * in too many bytes, as esc_match. Invalid UTF-8 that a lenient reader
+ * still decodes ("john\xc1\x80example.com" is an address to it:
+ * catalogue 4.1 case 27); an overlong NUL (C0 80, "modified UTF-8") is left
+ * alone. Only continuation bytes are held while it is cut. */
+static int esc_overlong(const uint8_t *s, size_t n, int final, uint8_t out[4], size_t *olen)
+{
+    size_t len = s[0] < 0xc2 ? 2 : s[0] == 0xe0 ? 3 : 4;
+    uint8_t hi = len == 2 ? 0xbf : len == 3 ? 0x9f : 0x8f; /* second bytes of overlong forms */
+    for (size_t i = 1; i < n && i < len; i++)
+        if ((s[i] & 0xc0) != 0x80 || (i == 1 && s[i] > hi))
+            return ESC_NO;
+    if (n < len)
+        return final ? ESC_NO : ESC_MORE;
+    uint32_t cp = s[0] & (0x3fu >> (len - 1));
+    for (size_t i = 1; i < len; i++)
+        cp = cp << 6 | (s[i] & 0x3fu);
+    if (cp == 0)
+        return ESC_NO;
+    *olen = utf8_put(cp, out);
+    return (int)len;
+}
+
 /* An escape at s[0] ('%', '&', '\\' or a byte >= 0x80) with n bytes available (more may follow
  * unless `final`). Returns ESC_NO (s[0] is a plain character), ESC_MORE
  * (a possible escape cut by the end of the bytes) or the bytes it takes,
@@ -608,10 +639,10 @@ static int esc_backslash(const uint8_t *s, size_t n, int final, uint8_t out[4], 
  * %25HH (double encoding) as the byte HH; %00 is left alone. Backslash:
  * esc_backslash. References:
  * &#D…; (up to 7 digits), &#xH…; (up to 6), and the names above. A
- * homoglyph (a lead byte, conf_lead) is the Latin letter it looks like,
+ * homoglyph (a lead byte, glyph_lead) is the Latin letter it looks like,
  * weak unless an ASCII letter or digit is next to it (`prev`, the byte
  * before s[0], or s[2]): a Cyrillic word alone makes no copy, a Latin one
- * with a Cyrillic letter in it does. */
+ * with a Cyrillic letter in it does. An overlong form: esc_overlong. */
 static int esc_match(const uint8_t *s, size_t n, int final, uint8_t prev, uint8_t out[4],
                      size_t *olen, int *weak)
 {
@@ -619,6 +650,8 @@ static int esc_match(const uint8_t *s, size_t n, int final, uint8_t prev, uint8_
     if (s[0] >= 0x80) {
         if (!conf_lead(s[0]))
             return ESC_NO;
+        if (s[0] < 0xc2 || s[0] == 0xe0 || s[0] == 0xf0)
+            return esc_overlong(s, n, final, out, olen);
         if (n < 2)
             return final ? ESC_NO : ESC_MORE;
         if ((s[1] & 0xc0) != 0x80)
@@ -885,7 +918,7 @@ static void copy_start(struct dec_norm *z, size_t skip, uint64_t esc_src)
     const uint8_t *t = z->tail + end - take;
     for (size_t k = 0; k < take;) {
         uint8_t a = 0;
-        if (conf_lead(t[k]) && k + 1 < take && (t[k + 1] & 0xc0) == 0x80)
+        if (glyph_lead(t[k]) && k + 1 < take && (t[k + 1] & 0xc0) == 0x80)
             a = confusable((uint32_t)(t[k] & 0x1f) << 6 | (t[k + 1] & 0x3fu));
         if (a) {
             if (z->copy_len < ESC_HOLD)

@@ -174,9 +174,11 @@ def main():
                 ("cdata.xml", "<?xml version=\"1.0\"?><r><k><![CDATA[AKIA5ZK6]]><![CDATA[SXQ7BR2LMNOP]]></k>"
                  "<e v=\"bob&#64;corp-mail.de\"/></r>", ["AWS_ACCESS_KEY", "EMAIL"]),
                 ("comment.xml", "<r><c>4111 1111<!-- x --> 1111 1111</c></r>", ["CREDIT_DEBIT_CARD_NUMBER"]),
+                # overlong UTF-8 (case 27): C1 80 is '@' to a lenient reader
+                ("overlong.txt", b"mail bob\xc1\x80corp-mail.de", ["EMAIL"]),
             ]
             for name, text, want in cases:
-                f = tmp.write(name, text.encode())
+                f = tmp.write(name, text if isinstance(text, bytes) else text.encode())
                 p = scan("--format", "jsonl", f)
                 eq(p.returncode, 1, f"exit code for {name} ({p.stdout!r})")
                 eq(sorted({x["type"] for x in jsonl(p.stdout)}), want, f"types in {name}")

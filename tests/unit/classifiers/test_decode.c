@@ -658,13 +658,15 @@ static void test_norm(void)
            "a bc|");
     EXPECT("text/plain", NULL, "\xef\xbc\xa1\xef\xbc\xab\xef\xbc\xa9\xef\xbc\xa1", "AKIA|");
     EXPECT("text/plain", NULL, "\xd9\xa4\xd9\xa1", "41|");
-    /* other non-ASCII passes unchanged; invalid UTF-8 passes raw */
+    /* other non-ASCII passes unchanged; invalid UTF-8 passes raw (an
+       overlong form, C0 AE here, is read as its character in a copy too) */
     EXPECT("text/plain", NULL, "caf\xc3\xa9 \xe4\xb8\xad", "caf\xc3\xa9 \xe4\xb8\xad|");
     EXPECT("text/plain", NULL,
            "a\xc0\xae"
            "b\xff",
            "a\xc0\xae"
-           "b\xff|");
+           "b\xff|a.b\xff|");
+    EXPECT("text/plain", NULL, "a\xc3\x28 b\xff\xfe", "a\xc3\x28 b\xff\xfe|");
     EXPECT("text/plain", NULL, "cut \xe2\x80", "cut \xe2\x80|");
     /* combining marks, variation selectors and tag characters are dropped */
     EXPECT("text/plain", NULL,
@@ -797,6 +799,18 @@ static void test_escapes(void)
     EXPECT(T, NULL, "\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0 \xd0\x90",
            "\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0 \xd0\x90|");
     EXPECT(T, NULL, "5\xd0\xba\xd0\xb3", "5\xd0\xba\xd0\xb3|5k\xd0\xb3|");
+    /* overlong UTF-8 (catalogue 4.1 case 27): what a lenient reader makes
+       of it, in a copy; an overlong NUL, valid sequences with the same
+       lead bytes (Thai, an emoji) and broken ones are left alone */
+    EXPECT(T, NULL, "john\xc1\x80" "example.com", "john\xc1\x80" "example.com|john@example.com|");
+    EXPECT(T, NULL, "k \xc1\x81\xe0\x81\x8b\xf0\x80\x81\x89" "A7",
+           "k \xc1\x81\xe0\x81\x8b\xf0\x80\x81\x89" "A7|k AKIA7|");
+    EXPECT(T, NULL, "n \xe0\x81\x90\xe0\x83\x80", "n \xe0\x81\x90\xe0\x83\x80|n P\xc3\x80|");
+    EXPECT(T, NULL, "z \xc0\x80 \xe0\xb8\x81 \xf0\x9f\x98\x80 \xc0 \xe0\x81 \xc1",
+           "z \xc0\x80 \xe0\xb8\x81 \xf0\x9f\x98\x80 \xc0 \xe0\x81 \xc1|");
+    /* the lookback of a copy keeps a 4-byte sequence whose bytes would
+       read as a Cyrillic lead (F0 90 ...) */
+    EXPECT(T, NULL, "\xf0\x90\x80\x80 x%41", "\xf0\x90\x80\x80 x%41|\xf0\x90\x80\x80 xA|");
     /* the lookback of an escape after a base64-alphabet run that decodes
        to no text, in a unit that comes in one call: the base64 stage passes
        the run's text on at its end, and that piece keeps its tail (only the
