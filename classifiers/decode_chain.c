@@ -113,6 +113,23 @@ int dec_fail(struct dec *d, uint32_t flags, const char *fmt, ...)
     return rc;
 }
 
+int dec_bomb_ok(struct dec *d, struct dec_bomb *b, size_t k, int *rc)
+{
+    const struct cls_decode_limits *lim = &d->env->lim;
+    b->produced += k;
+    if (b->produced > lim->max_decoded) {
+        *rc = dec_fail(d, CLS_FF_BOMB, "decoded size over %llu bytes (%s)",
+                       (unsigned long long)lim->max_decoded, d->ops->name);
+        return 0;
+    }
+    if (b->produced > DEC_RATIO_FLOOR && b->produced / lim->max_ratio > b->consumed) {
+        *rc = dec_fail(d, CLS_FF_BOMB, "decompression ratio over %u (%s)", (unsigned)lim->max_ratio,
+                       d->ops->name);
+        return 0;
+    }
+    return 1;
+}
+
 void dec_path_add(struct dec_env *env, const char *name)
 {
     size_t len = strlen(env->path);
@@ -468,6 +485,7 @@ enum media_kind {
     MK_AWSCHUNKED,
     MK_TEXT,
     MK_XML,
+    MK_ZIP,
     MK_REJECT,
     MK_UNKNOWN,
 };
@@ -484,7 +502,6 @@ static enum media_kind media_kind(const char *t)
                                            "application/sql",        "application/x-sh",
                                            "application/ecmascript"};
     static const char *const reject_app[] = {"application/pdf",
-                                             "application/zip",
                                              "application/gzip",
                                              "application/x-gzip",
                                              "application/x-tar",
@@ -535,9 +552,11 @@ static enum media_kind media_kind(const char *t)
     for (size_t i = 0; i < SGW_ARRAY_LEN(reject_app); i++)
         if (strcmp(t, reject_app[i]) == 0)
             return MK_REJECT;
-    if (starts_with(t, "application/vnd.openxmlformats") ||
+    if (strcmp(t, "application/zip") == 0 || strcmp(t, "application/x-zip-compressed") == 0 ||
+        strcmp(t, "application/epub+zip") == 0 ||
+        starts_with(t, "application/vnd.openxmlformats") ||
         starts_with(t, "application/vnd.oasis.opendocument"))
-        return MK_REJECT;
+        return MK_ZIP;
     return MK_UNKNOWN;
 }
 
@@ -586,6 +605,10 @@ static int build_kind(struct dec_env *env, enum media_kind k, const struct media
         return dec_new_text(env, nest, record, out);
     case MK_XML:
         return text_new(env, nest, record, 1, out);
+    case MK_ZIP:
+        if (record)
+            dec_path_add(env, "zip");
+        return dec_new_zip(env, nest, out);
     case MK_REJECT:
         return build_reject_fmt(env, nest, out, "content-type %.34s not inspectable", m->type);
     case MK_SNIFF:
@@ -623,10 +646,10 @@ int dec_build_type(struct dec_env *env, const char *ct, size_t ctlen, unsigned n
     } else if (strcmp(cs, "utf-16") == 0) {
         utf16 = 2;
     } else if (k != MK_REJECT && k != MK_MULTIPART && k != MK_MULTIPART_FORM && k != MK_CBOR &&
-               k != MK_EVENTSTREAM) {
+               k != MK_EVENTSTREAM && k != MK_ZIP) {
         return build_reject_fmt(env, nest, out, "charset %s not inspectable", cs);
     }
-    if (utf16 < 0 || k == MK_REJECT)
+    if (utf16 < 0 || k == MK_REJECT || k == MK_ZIP)
         return build_kind(env, k, &m, nest, record, out);
     if (record)
         dec_path_add(env, "utf16");
@@ -1196,6 +1219,10 @@ static int sniff_decide(struct dec_sniff *s)
         /* UTF-8 BOM: decide on what follows it */
         skip = 3;
         rc = dec_new_sniff(env, nest, s->record, s->fallback, &w);
+    } else if (n >= 4 && memcmp(b, "PK\x03\x04", 4) == 0) {
+        if (s->record)
+            dec_path_add(env, "zip");
+        rc = dec_new_zip(env, nest, &w);
     } else if (sniff_is_eventstream(b, n)) {
         if (s->record)
             dec_path_add(env, "eventstream>json");

@@ -19,30 +19,6 @@
 #define ZSTD_WINDOW_LOG_MAX 23 /* 8 MiB window: bounded memory */
 #define ZSTD_BLOCK_HEADER 3u   /* RFC 8878 §3.1.1.2 */
 
-struct bomb {
-    uint64_t produced;
-    uint64_t consumed;
-};
-
-/* Accounts for k more output bytes; returns 1 when within limits, else fails
- * the decoder (and returns 0; *rc gets the sink's rc). */
-static int bomb_ok(struct dec *d, struct bomb *b, size_t k, int *rc)
-{
-    const struct cls_decode_limits *lim = &d->env->lim;
-    b->produced += k;
-    if (b->produced > lim->max_decoded) {
-        *rc = dec_fail(d, CLS_FF_BOMB, "decoded size over %llu bytes (%s)",
-                       (unsigned long long)lim->max_decoded, d->ops->name);
-        return 0;
-    }
-    if (b->produced > DEC_RATIO_FLOOR && b->produced / lim->max_ratio > b->consumed) {
-        *rc = dec_fail(d, CLS_FF_BOMB, "decompression ratio over %u (%s)", (unsigned)lim->max_ratio,
-                       d->ops->name);
-        return 0;
-    }
-    return 1;
-}
-
 /* ---- gzip / deflate (zlib) ---- */
 
 struct dec_inflate {
@@ -54,7 +30,7 @@ struct dec_inflate {
     size_t hlen; /* deflate: header bytes collected to choose zlib or raw */
     uint8_t hdr[2];
     z_stream zs;
-    struct bomb bomb;
+    struct dec_bomb bomb;
     uint8_t out[OUT_CHUNK];
 };
 
@@ -91,7 +67,7 @@ static int inflate_run(struct dec_inflate *z, const uint8_t *p, size_t n)
         /* what was decoded before an error goes on first: the output must not
            depend on how the input was split */
         if (k) {
-            if (!bomb_ok(d, &z->bomb, k, &rc))
+            if (!dec_bomb_ok(d, &z->bomb, k, &rc))
                 return rc;
             rc = dec_feed(d->next, z->out, k);
             if (rc != SGW_OK)
@@ -205,7 +181,7 @@ struct dec_brotli {
     int ended;
     int any;
     size_t hold_len;
-    struct bomb bomb;
+    struct dec_bomb bomb;
     uint8_t hold[BR_WINDOW];
     uint8_t out[OUT_CHUNK];
 };
@@ -228,7 +204,7 @@ static int brotli_run(struct dec_brotli *b, const uint8_t *p, size_t n)
         b->bomb.consumed += before - avail_in;
         size_t k = sizeof(b->out) - avail_out;
         if (k) {
-            if (!bomb_ok(d, &b->bomb, k, &rc))
+            if (!dec_bomb_ok(d, &b->bomb, k, &rc))
                 return rc;
             rc = dec_feed(d->next, b->out, k);
             if (rc != SGW_OK)
@@ -329,7 +305,7 @@ struct dec_zstd {
     uint8_t fm[4];
     uint8_t *pend;   /* a unit cut by the end of a chunk, until it is whole */
     size_t pend_len; /* bytes of it held (0: none) */
-    struct bomb bomb;
+    struct dec_bomb bomb;
     uint8_t out[OUT_CHUNK];
 };
 
@@ -351,7 +327,7 @@ static int zstd_call(struct dec_zstd *z, ZSTD_inBuffer *in, int *full, int *prog
     *full = ob.pos == ob.size;
     *progress = ob.pos > 0 || in->pos > before;
     if (ob.pos) {
-        if (!bomb_ok(d, &z->bomb, ob.pos, &rc))
+        if (!dec_bomb_ok(d, &z->bomb, ob.pos, &rc))
             return rc;
         rc = dec_feed(d->next, z->out, ob.pos);
         if (rc != SGW_OK)

@@ -5,7 +5,7 @@
  *  - byte decoders (struct dec): gzip, br, zstd, deflate, aws-chunked,
  *    UTF-16, sniffing, base64/quoted-printable transfer encodings and the
  *    structure decoders (JSON, form, multipart, CBOR, event-stream, XML,
- *    raw text).
+ *    zip, raw text).
  *    A byte decoder is fed bytes and pushes bytes into its `next` decoder, or,
  *    for a structure decoder, pushes text events into the text pipeline.
  *  - the text pipeline (struct cls_sink): base64-run detection, then Unicode
@@ -181,6 +181,7 @@ int dec_new_awschunked(struct dec_env *env, unsigned nest, struct dec *inner, st
 int dec_new_eventstream(struct dec_env *env, unsigned nest, struct dec **out);
 int dec_new_cbor(struct dec_env *env, unsigned nest, struct dec **out);
 int dec_new_xml(struct dec_env *env, unsigned nest, struct dec **out);
+int dec_new_zip(struct dec_env *env, unsigned nest, struct dec **out);
 
 enum dec_inflate_kind {
     DEC_INF_GZIP,
@@ -207,6 +208,16 @@ void dec_text_stages_init(void *mem, const struct cls_sink *final, struct dec_b6
                           struct dec_norm **norm);
 
 /* Helpers shared by decoders. */
+/* The bomb limits of a decompressing decoder: output so far against
+ * limits.max_decoded, and (past DEC_RATIO_FLOOR) against input consumed
+ * times limits.max_ratio. */
+struct dec_bomb {
+    uint64_t produced;
+    uint64_t consumed; /* the caller adds its input as it is used */
+};
+/* Accounts for k more output bytes; returns 1 when within limits, else fails
+ * d with CLS_FF_BOMB and returns 0 (*rc gets the sink's rc). */
+int dec_bomb_ok(struct dec *d, struct dec_bomb *b, size_t k, int *rc);
 /* Returns a known binary format name for a prefix ("PDF document"), or NULL. */
 const char *dec_binary_magic(const uint8_t *p, size_t n);
 /* 1 when p[0..n) is (the start of) a known binary signature. */

@@ -62,6 +62,8 @@ struct dec_xml {
     uint8_t doctype; /* XS_DECL is a DOCTYPE */
     uint8_t in_ref;  /* a reference is being read (ref[0] == '&') */
     uint8_t decl;    /* XS_PI: the XML declaration ("<?xml …?>") */
+    uint8_t root;    /* the first start tag's name was read */
+    uint8_t join;    /* a document part (doc_root): only block tags end the text */
     uint8_t blen;
     uint8_t rlen;
     uint8_t bang[XML_BANG];
@@ -185,7 +187,59 @@ static int name_start(uint8_t c)
 /* Bytes of the text or of an attribute value. */
 static int xml_chars(struct dec_xml *x, const uint8_t *p, size_t n)
 {
-    return x->st == XS_ATTR ? xml_put(x, p, n) : xml_text(x, p, n);
+    if (x->st != XS_ATTR)
+        return xml_text(x, p, n);
+    return x->join ? xml_side(x, p, n) : xml_put(x, p, n);
+}
+
+/* The root elements of the parts of Office Open XML and OpenDocument
+ * documents whose text the application shows joined across elements:
+ * Word splits a paragraph into runs (<w:r><w:t>…</w:t></w:r>) wherever the
+ * formatting, the spelling check or an edit changes, so a value typed in
+ * one go can lie in two elements. */
+static int doc_root(const uint8_t *n, size_t len)
+{
+    static const char *const roots[] = {"w:document",
+                                        "w:hdr",
+                                        "w:ftr",
+                                        "w:footnotes",
+                                        "w:endnotes",
+                                        "w:comments",
+                                        "w:glossaryDocument",
+                                        "sst",
+                                        "worksheet",
+                                        "p:sld",
+                                        "p:notes",
+                                        "p:sldLayout",
+                                        "p:sldMaster",
+                                        "p:notesMaster",
+                                        "c:chartSpace",
+                                        "office:document-content",
+                                        "office:document-styles",
+                                        "office:document"};
+    for (size_t k = 0; k < SGW_ARRAY_LEN(roots); k++)
+        if (strlen(roots[k]) == len && memcmp(roots[k], n, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* In a document part, the elements that end a text unit (by local name):
+ * paragraphs and headings, table cells and rows, shared strings and
+ * spreadsheet cells, breaks and tabs. Other tags (runs, formatting) are
+ * not there for the text. */
+static int doc_block(const uint8_t *n, size_t len)
+{
+    static const char *const blocks[] = {
+        "p",         "h",          "si",        "c",    "tc",         "tr",   "tbl",
+        "br",        "cr",         "tab",       "row",  "sheetData",  "body", "txbxContent",
+        "list-item", "table-cell", "table-row", "note", "annotation", "sp"};
+    size_t i = len;
+    while (i > 0 && n[i - 1] != ':')
+        i--;
+    for (size_t k = 0; k < SGW_ARRAY_LEN(blocks); k++)
+        if (strlen(blocks[k]) == len - i && memcmp(blocks[k], n + i, len - i) == 0)
+            return 1;
+    return 0;
 }
 
 /* A complete reference ref[0..rlen) ("&…;"): its character, or as written. */
@@ -300,7 +354,20 @@ static int xml_tok_end(struct dec_xml *x)
     if (!x->tok)
         return SGW_OK;
     x->tok = 0;
-    return xml_unit_end(x);
+    if (x->ntok == 1 && x->start && !x->root) {
+        x->root = 1;
+        x->join = (uint8_t)doc_root(x->name, x->name_len);
+        if (x->join)
+            return xml_unit_end(x); /* (the root's name went out as a unit) */
+    }
+    if (!x->join)
+        return xml_unit_end(x);
+    /* a document: names were held (or went out at once, past the hold); a
+       block element ends the text */
+    int rc = xml_side_end(x);
+    if (rc == SGW_OK && x->ntok == 1 && doc_block(x->name, x->name_len))
+        rc = xml_text_end(x);
+    return rc;
 }
 
 /* Which declaration "<!" starts: bang[0..blen) so far, with c the next
@@ -350,7 +417,8 @@ static int xml_tag_byte(struct dec_xml *x, uint8_t c)
 {
     int rc;
     if (name_char(c)) {
-        if (!x->tok) {
+        int first = !x->tok;
+        if (first) {
             x->tok = 1;
             x->ntok++;
             x->attr_len = 0;
@@ -359,6 +427,11 @@ static int xml_tag_byte(struct dec_xml *x, uint8_t c)
             x->name[x->name_len++] = c;
         else if (x->ntok > 1 && x->attr_len < sizeof(x->attr))
             x->attr[x->attr_len++] = c;
+        if (x->join) {
+            /* held, a name apart from the held bytes before it */
+            rc = first ? xml_side_begin(x) : SGW_OK;
+            return rc == SGW_OK ? xml_side(x, &c, 1) : rc;
+        }
         return xml_put(x, &c, 1);
     }
     rc = xml_tok_end(x);
@@ -367,6 +440,8 @@ static int xml_tag_byte(struct dec_xml *x, uint8_t c)
     if (c == '"' || c == '\'') {
         x->st = XS_ATTR;
         x->quote = c;
+        if (x->join)
+            return xml_side_begin(x); /* held, apart from the name before */
         /* the value's context: its element's and its attribute's names */
         uint8_t ctx[DEC_CONTEXT_MAX];
         size_t cn = x->name_len < sizeof(ctx) - 1 ? x->name_len : sizeof(ctx) - 1;
@@ -381,7 +456,7 @@ static int xml_tag_byte(struct dec_xml *x, uint8_t c)
     if (c == '>') {
         x->st = XS_TEXT;
         /* the text inside an element: its name as context */
-        if (x->start && x->name_len)
+        if (x->start && x->name_len && !x->join)
             return dec_text_context(x->base.env, x->name, x->name_len);
     }
     return SGW_OK; /* white space, '/', '=', '<' */
@@ -390,7 +465,7 @@ static int xml_tag_byte(struct dec_xml *x, uint8_t c)
 /* A tag starts (c: its first byte after '<'): the text unit ends. */
 static int xml_tag_begin(struct dec_xml *x, int start)
 {
-    int rc = xml_text_end(x);
+    int rc = x->join ? SGW_OK : xml_text_end(x);
     x->st = XS_TAG;
     x->tok = 0;
     x->ntok = 0;
@@ -433,13 +508,13 @@ static int xml_feed(struct dec *d, const uint8_t *p, size_t n)
         case XS_ATTR:
             if (c == x->quote) {
                 x->st = XS_TAG;
-                rc = xml_unit_end(x);
+                rc = x->join ? xml_side_end(x) : xml_unit_end(x);
             } else if (c == '&') {
                 x->in_ref = 1;
                 x->rlen = 1;
                 x->ref[0] = '&';
             } else {
-                rc = xml_put(x, &c, 1);
+                rc = xml_chars(x, &c, 1);
             }
             break;
         case XS_LT:
@@ -601,8 +676,8 @@ static int xml_finish(struct dec *d)
     }
     case XS_TAG:
     case XS_ATTR:
-        /* a name or a value cut by the end */
-        if (rc == SGW_OK && (x->st == XS_ATTR || x->tok))
+        /* a name or a value cut by the end (in a document, held) */
+        if (rc == SGW_OK && !x->join && (x->st == XS_ATTR || x->tok))
             rc = xml_unit_end(x);
         break;
     default:

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the classifiers decoder fuzz targets
-(fuzz/corpus/fuzz_classifiers_{json,decode,cbor,eventstream,multipart,xml,...}/).
+(fuzz/corpus/fuzz_classifiers_{json,decode,cbor,eventstream,multipart,xml,zip,...}/).
 Deterministic; run from anywhere: python3 fuzz/corpus/make_seeds.py"""
 import base64
 import binascii
@@ -277,7 +277,51 @@ def seeds_xml():
     write("fuzz_classifiers_xml", "seed%02d" % len(XML), bytes([2]) + b'\xfe\xff' + u16)
 
 
+# ---- zip: first byte = split seed, bits 0-1 = the way in ----
+def zip_entry(name, data, method=0, flags=0, desc=0):
+    c = data
+    if method == 8:
+        co = zlib.compressobj(9, zlib.DEFLATED, -15)
+        c = co.compress(data) + co.flush()
+    if desc:
+        flags |= 8
+    h = b"PK\x03\x04" + struct.pack("<HHHHHIIIHH", 20, flags, method, 0, 0, 0, 0 if desc else len(c),
+                                     0 if desc else len(data), len(name), 0)
+    out = h + name.encode() + c
+    if desc:
+        out += (b"PK\x07\x08" if desc == 2 else b"") + b"\x11" * 4 + struct.pack("<II", len(c), len(data))
+    return out
+
+
+def seeds_zip():
+    import io
+    import zipfile
+    docx = io.BytesIO()
+    def info(name, method=zipfile.ZIP_DEFLATED):
+        i = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))  # deterministic
+        i.compress_type = method
+        return i
+    with zipfile.ZipFile(docx, "w") as z:
+        z.writestr(info("[Content_Types].xml"), '<?xml version="1.0"?><Types/>')
+        z.writestr(info("word/document.xml"), "<w:document><w:body><w:p><w:r><w:t>key AKIA5ZK6</w:t></w:r>"
+                   "<w:r><w:t>SXQ7BR2LMNOP</w:t></w:r></w:p></w:body></w:document>")
+        z.writestr(info("word/media/image1.png"), b"\x89PNG\r\n\x1a\n" + bytes(40))
+        z.writestr(info("notes.txt", zipfile.ZIP_STORED), "ssn 536-22-8451")
+    inner = zip_entry("x.txt", b"card 4111 1111 1111 1111", 8)
+    seeds = [
+        docx.getvalue(),
+        zip_entry("a.txt", b"hello a@b.com") + zip_entry("d.xml", b"<k>AKIA</k>", 8, 0, 2)
+        + zip_entry("n.md", b"mail c@d.io", 8, 0, 1) + b"PK\x05\x06 comment",
+        zip_entry("in.docx", inner, 8) + zip_entry("dir/", b""),
+        zip_entry("s.txt", b"secret", 0, 1),
+        zip_entry("b.bin", bytes(200000), 8),
+    ]
+    for i, body in enumerate(seeds):
+        write("fuzz_classifiers_zip", "seed%02d" % i, bytes([(i * 16) | (i % 3)]) + body)
+
+
 def main():
+    seeds_zip()
     seeds_xml()
     seeds_stream()
     seeds_text()

@@ -217,6 +217,54 @@ def main():
             eq((p.returncode, p.stdout), (0, b""), "a short blob and a DNA sequence are fine")
         r.run("base64 that is no text is reported uninspectable", opaque_base64)
 
+        def office_documents():
+            # zip archives and Office documents (catalogue 4.1 case 29) were
+            # uninspectable as a whole; now their parts are read. Word splits
+            # a paragraph into runs, so a key typed in one go can lie in two
+            # <w:t> elements; an image inside stays uninspectable
+            import io
+            import zipfile
+
+            def pack(entries):
+                b = io.BytesIO()
+                with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED) as z:
+                    for name, data in entries:
+                        z.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data,
+                                   compress_type=zipfile.ZIP_DEFLATED)
+                return b.getvalue()
+            w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+            docx = pack([
+                ("[Content_Types].xml", '<?xml version="1.0"?><Types/>'),
+                ("word/document.xml",
+                 f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {w}><w:body>'
+                 '<w:p w:rsidR="00C4"><w:r><w:t xml:space="preserve">key AKIA5ZK6</w:t></w:r>'
+                 '<w:r w:rsidRPr="00D2"><w:rPr><w:b/></w:rPr><w:t>SXQ7BR2LMNOP</w:t></w:r></w:p>'
+                 '</w:body></w:document>'),
+                ("word/_rels/document.xml.rels",
+                 '<Relationships><Relationship Id="rId1" Target="mailto:bob@corp-mail.de"/></Relationships>'),
+                ("word/media/image1.png", b"\x89PNG\r\n\x1a\n" + bytes(64)),
+            ])
+            xlsx = pack([("xl/sharedStrings.xml",
+                          '<sst><si><t>card</t></si><si><r><t>4111 1111 </t></r><r><t>1111 1111</t></r></si></sst>')])
+            for name, data, want in [
+                    ("report.docx", docx, ["AWS_ACCESS_KEY", "EMAIL", "UNINSPECTABLE"]),
+                    ("sheet.xlsx", xlsx, ["CREDIT_DEBIT_CARD_NUMBER"])]:
+                p = scan("--format", "jsonl", tmp.write(name, data))
+                eq(p.returncode, 1, f"exit code for {name} ({p.stdout!r} {p.stderr!r})")
+                fs = jsonl(p.stdout)
+                eq(sorted({x["type"] for x in fs}), want, f"types in {name}")
+                check(all(x["decoders"] == "zip" for x in fs), f"decoder path zip in {name}: {fs}")
+            fs = jsonl(scan("--format", "jsonl", tmp.write("r2.docx", docx)).stdout)
+            eq([x.get("reason") for x in fs if x["type"] == "UNINSPECTABLE"], ["zip entry of type image/png"],
+               "the image's finding")
+            # refused: an encrypted entry (flag bit 0) hides its content
+            enc = bytearray(pack([("secret.txt", "AKIA5ZK6SXQ7BR2LMNOP")]))
+            enc[6] |= 1
+            p = scan("--format", "jsonl", tmp.write("enc.zip", bytes(enc)))
+            eq([(x["type"], x.get("reason")) for x in jsonl(p.stdout)],
+               [("UNINSPECTABLE", "encrypted zip entry")], "an encrypted entry")
+        r.run("zip archives and Office documents are read part by part", office_documents)
+
         def plain_file_offsets():
             # a plain file's findings give the file's own byte offsets, although
             # the normalisation changes lengths (BOM, NBSP, zero-width space,

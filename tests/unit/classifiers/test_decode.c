@@ -635,8 +635,161 @@ static void test_xml(void)
     EXPECT_PATH(NULL, NULL, "<?xml version=\"1.0\"?><a>x</a>", "xml version=\"1.0\"|a|{a}x|a|",
                 "xml");
     EXPECT_PATH("text/plain", NULL, "<?xm", "<?xm|", "");
+    /* an Office document part (its root says so): Word's runs are joined,
+       paragraphs, cells and breaks end the text; the markup is held and
+       follows the text unit it sat in */
+    EXPECT(X, NULL,
+           "<w:document xmlns:w=\"u\"><w:body><w:p w:rsidR=\"00A1\"><w:r><w:rPr><w:b/></w:rPr>"
+           "<w:t>AKIA</w:t></w:r><w:r><w:t xml:space=\"preserve\">IOSF</w:t></w:r></w:p>"
+           "<w:p><w:r><w:t>x</w:t><w:tab/><w:t>y</w:t></w:r></w:p></w:body></w:document>",
+           "w:document|xmlns:w\nu\nw:body|w:p|AKIAIOSF|w:rsidR\n00A1\nw:r\nw:rPr\nw:b\nw:rPr\nw:t\nw:t"
+           "\nw:r\nw:r\nw:t\nxml:space\npreserve\nw:t\nw:r\nw:p|w:p|x|w:r\nw:t\nw:t\nw:tab|y|w:t\nw:t"
+           "\nw:r\nw:p|w:body|w:document|");
+    /* spreadsheet shared strings and a slide */
+    EXPECT(X, NULL, "<sst><si><t>4111 </t></si><si><r><t>1111 </t></r><r><t>1111</t></r></si></sst>",
+           "sst|si|4111 |t\nt\nsi|si|1111 1111|r\nt\nt\nr\nr\nt\nt\nr\nsi|sst|");
+    EXPECT(X, NULL, "<p:sld><p:sp><a:p><a:r><a:t>AK</a:t></a:r><a:r><a:t>IA</a:t></a:r></a:p></p:sp></p:sld>",
+           "p:sld|p:sp|a:p|AKIA|a:r\na:t\na:t\na:r\na:r\na:t\na:t\na:r\na:p|p:sp|p:sld|");
+    /* more markup in a paragraph than the hold takes: the text unit ends
+       where it is full (the same at every split) */
+    {
+        static char in[40000];
+        size_t k = (size_t)sprintf(in, "<w:document><w:p><w:r><w:t>AK</w:t></w:r>");
+        for (int i = 0; i < 5000; i++)
+            k += (size_t)sprintf(in + k, "<w:r/>");
+        sprintf(in + k, "<w:r><w:t>IA</w:t></w:r></w:p></w:document>");
+        char *got = run(X, NULL, in, strlen(in));
+        CHECK(strstr(got, "|AK|") != NULL && strstr(got, "|IA|") != NULL && !strstr(got, "AKIA"));
+        expect_bin(X, NULL, in, strlen(in), got, NULL, __LINE__);
+        free(got);
+    }
+    /* another root: every tag ends the text, as before */
+    EXPECT(X, NULL, "<doc><r><t>AK</t></r><r><t>IA</t></r></doc>",
+           "doc|{doc}r|{r}t|{t}AK|t|r|r|{r}t|{t}IA|t|r|doc|");
     /* binary data labelled XML is refused as text labelled so is */
     EXPECT("application/xml", NULL, "PK\x03\x04rest", "!text body holds zip archive!");
+}
+
+/* ---- zip ---- */
+
+static size_t zlib_make(const uint8_t *in, size_t n, uint8_t *out, size_t cap, int wbits);
+
+/* Appends a local file header and its content to z (method 0: stored, 8:
+ * deflated; `desc`: sizes in a data descriptor after the content, with its
+ * signature when desc == 2). */
+static size_t zip_add(uint8_t *z, size_t at, const char *name, const void *data, size_t n,
+                      unsigned method, unsigned flags, int desc)
+{
+    static uint8_t packed[1 << 16];
+    size_t cn = n;
+    const uint8_t *c = data;
+    if (method == 8) {
+        cn = zlib_make(data, n, packed, sizeof(packed), -15);
+        c = packed;
+    }
+    size_t nl = strlen(name);
+    uint8_t *h = z + at;
+    memset(h, 0, 30);
+    memcpy(h, "PK\x03\x04", 4);
+    h[4] = 20;
+    flags |= desc ? 8u : 0u;
+    h[6] = (uint8_t)flags;
+    h[8] = (uint8_t)method;
+    if (!desc)
+        for (int k = 0; k < 4; k++) {
+            h[18 + k] = (uint8_t)(cn >> (8 * k));
+            h[22 + k] = (uint8_t)(n >> (8 * k));
+        }
+    h[26] = (uint8_t)nl;
+    memcpy(h + 30, name, nl);
+    at += 30 + nl;
+    memcpy(z + at, c, cn);
+    at += cn;
+    if (desc) {
+        if (desc == 2) {
+            memcpy(z + at, "PK\x07\x08", 4);
+            at += 4;
+        }
+        memset(z + at, 0x11, 4); /* (the CRC is not checked) */
+        for (int k = 0; k < 4; k++) {
+            z[at + 4 + k] = (uint8_t)(cn >> (8 * k));
+            z[at + 8 + k] = (uint8_t)(n >> (8 * k));
+        }
+        at += 12;
+    }
+    return at;
+}
+
+static void test_zip(void)
+{
+    const char *Z = "application/zip";
+    static uint8_t z[1 << 17], inner[4096];
+    size_t n = 0;
+    /* entries of every kind, then the end record (scanned raw) */
+    n = zip_add(z, n, "a.txt", "hello a@b.com", 13, 0, 0, 0);
+    n = zip_add(z, n, "word/document.xml", "<k>AKIA</k>", 11, 8, 0, 0);
+    n = zip_add(z, n, "word/", "", 0, 0, 0, 0);
+    n = zip_add(z, n, "x.json", "{\"k\":\"v\"}", 9, 8, 0, 2);
+    n = zip_add(z, n, "media/i.png", "\x89PNG....", 8, 0, 0, 0);
+    n = zip_add(z, n, "notes.md", "mail c@d.io", 11, 8, 0, 1);
+    static const char tail[] = "PK\x05\x06 comment: e@f.io";
+    memcpy(z + n, tail, sizeof(tail) - 1);
+    n += sizeof(tail) - 1;
+    expect_bin(Z, NULL, z, n,
+               "a.txt|{a.txt}hello a@b.com|word/document.xml|{word/document.xml}k|{k}AKIA|k|"
+               "word/|{word/}x.json|{x.json}k|{k}v|media/i.png|{media/i.png}!zip entry of type image/png!"
+               "notes.md|{notes.md}mail c@d.io|PK\x05\x06 comment: e@f.io|",
+               "zip", __LINE__);
+    /* Office types and sniffing ("PK\3\4") take the same way */
+    expect_bin("application/vnd.openxmlformats-officedocument.wordprocessingml.document", NULL, z, 58,
+               "a.txt|{a.txt}hello a@b.com|!truncated zip archive!", "zip", __LINE__);
+    expect_bin(NULL, NULL, z, 48, "a.txt|{a.txt}hello a@b.com|", "zip", __LINE__);
+    /* a zip in a zip */
+    size_t in = zip_add(inner, 0, "x.txt", "hi", 2, 8, 0, 0);
+    n = zip_add(z, 0, "in.docx", inner, in, 8, 0, 0);
+    expect_bin(Z, NULL, z, n, "in.docx|{in.docx}x.txt|{x.txt}hi|", "zip", __LINE__);
+    /* an extra field is data too (a value can hide there) */
+    n = zip_add(z, 0, "e.txt", "x", 1, 0, 0, 0);
+    memmove(z + 30 + 5 + 6, z + 30 + 5, 1);
+    memcpy(z + 30 + 5, "\xfe\xca" "AKIA", 6);
+    z[28] = 6;
+    expect_bin(Z, NULL, z, n + 6, "e.txt|{e.txt}\xfe\xca" "AKIA|x|", "zip", __LINE__);
+    /* refused: encryption, other methods, a stored entry of unknown size,
+       no zip where a header belongs, a cut archive */
+    n = zip_add(z, 0, "s.txt", "secret", 6, 0, 1, 0);
+    expect_bin(Z, NULL, z, n, "!encrypted zip entry!", NULL, __LINE__);
+    n = zip_add(z, 0, "s.txt", "secret", 6, 12, 0, 0);
+    expect_bin(Z, NULL, z, n, "!zip entry compressed with method 12!", NULL, __LINE__);
+    n = zip_add(z, 0, "s.txt", "secret", 6, 0, 0, 1);
+    expect_bin(Z, NULL, z, n, "!stored zip entry of unknown size!", NULL, __LINE__);
+    n = zip_add(z, 0, "s.txt", "secret", 6, 0, 0, 0);
+    memcpy(z + n, "junk", 4);
+    expect_bin(Z, NULL, z, n + 4, "s.txt|{s.txt}secret|!malformed zip archive at byte 41!", NULL, __LINE__);
+    n = zip_add(z, 0, "s.txt", "a long secret text", 18, 8, 0, 0);
+    expect_bin(Z, NULL, z, n - 3, "s.txt|{s.txt}a long secret te|!truncated zip archive!", NULL, __LINE__);
+    expect_bin(Z, NULL, z, 33, "s.t|!truncated zip archive!", NULL, __LINE__);
+    expect_bin(Z, NULL, "", 0, "", NULL, __LINE__);
+    /* a bomb: 2 MiB of zeros in a few KiB */
+    {
+        size_t big = 2u << 20;
+        uint8_t *zeros = calloc(1, big);
+        static uint8_t packed[1 << 16];
+        size_t cn = zlib_make(zeros, big, packed, sizeof(packed), -15);
+        memset(z, 0, 30);
+        memcpy(z, "PK\x03\x04", 4);
+        z[8] = 8;
+        z[26] = 5;
+        for (int k = 0; k < 4; k++)
+            z[18 + k] = (uint8_t)(cn >> (8 * k));
+        memcpy(z + 30, "b.bin", 5);
+        memcpy(z + 35, packed, cn);
+        char *got = run(Z, NULL, z, 35 + cn);
+        if (!strstr(got, "!B:decompression ratio over 100 (zip)!"))
+            fprintf(stderr, "bomb: got [%s]\n", got);
+        CHECK(strstr(got, "!B:decompression ratio over 100 (zip)!") != NULL);
+        free(got);
+        free(zeros);
+    }
 }
 
 /* ---- normalisation ---- */
@@ -2063,6 +2216,7 @@ int main(void)
     test_escapes();
     test_utf16();
     test_xml();
+    test_zip();
     test_base64();
     test_base64_long();
     test_hex_runs();

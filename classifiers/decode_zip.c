@@ -1,0 +1,457 @@
+/* classifiers/decode_zip.c — zip archives (application/zip, Office Open XML
+ * documents: docx, xlsx, pptx; OpenDocument; sniffed "PK\3\4"), read as a
+ * stream (catalogue 4.1 case 29: extract up to a depth and size limit).
+ *
+ * The entries are read from their local headers in order, as they come,
+ * without the central directory (which is at the end): each entry's name
+ * is data (then the context of its content), its extra field is data, and
+ * its content (stored, or deflated: zlib) goes through the decoder of the
+ * type its name says (.xml, .rels → XML; .txt, .csv → text; .json → JSON;
+ * an image → uninspectable; a zip, docx… → this decoder again, up to
+ * DEC_MAX_NEST; other names sniffed). What follows the last entry (the
+ * central directory, the archive comment) is scanned as raw bytes.
+ *
+ * Refused (uninspectable, the rest of the archive with it): encrypted
+ * entries, methods other than stored and deflate, a stored entry whose size
+ * is only known after it (bit 3), zip64 sizes without their extra field,
+ * anything but a zip signature where a header belongs, a truncated archive,
+ * and the bomb limits over all entries (dec_bomb_ok).
+ *
+ * Why by hand: libzip and minizip need the central directory (seekable
+ * input) and libarchive pulls its input through a blocking callback; a
+ * streaming reader of local headers is the part of zip this needs, and zlib
+ * does the inflating. Memory is fixed (one z_stream); any split of the
+ * input gives the same events. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "classifiers/decode_internal.h"
+
+#define ZIP_OUT 16384u
+#define ZIP_NAME 255u    /* bytes of a name kept to choose its decoder */
+#define ZIP_EXTRA 256u   /* bytes of an extra field looked through for zip64 sizes */
+#define ZIP_LOCAL 30u    /* local file header */
+#define ZIP_NEED_MAX 24u /* the longest data descriptor: signature, CRC, two 8-byte sizes */
+
+enum zip_state {
+    ZP_SIG,     /* the next record's signature */
+    ZP_HEAD,    /* the rest of a local file header */
+    ZP_NAME,    /* an entry's name */
+    ZP_EXTRA,   /* its extra field */
+    ZP_STORED,  /* stored content: `left` bytes */
+    ZP_DEFLATE, /* deflated content, up to the end of its stream */
+    ZP_DESC,    /* a data descriptor after the content */
+    ZP_TAIL,    /* the central directory and what follows: raw */
+};
+
+struct dec_zip {
+    struct dec base;
+    enum zip_state st;
+    int z_inited;
+    int zip64; /* the entry's sizes are 8 bytes in its descriptor */
+    uint16_t flags, method, nlen, xlen;
+    uint64_t csize, usize;
+    uint64_t left; /* bytes of the current field or content still to come */
+    size_t hlen;   /* bytes in hdr[] */
+    size_t need;   /* ZP_DESC: bytes of the descriptor */
+    size_t name_len, extra_len;
+    struct dec *entry; /* owned: the decoder of the current entry's content */
+    struct dec_bomb bomb;
+    z_stream zs;
+    uint8_t hdr[ZIP_LOCAL];
+    char name[ZIP_NAME + 1];
+    uint8_t extra[ZIP_EXTRA];
+    uint8_t out[ZIP_OUT];
+};
+
+static uint16_t le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+    return le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/* The media type an entry's name says (NULL: none, sniffed). */
+static const char *zip_entry_type(const char *name, size_t n)
+{
+    static const struct {
+        const char *ext, *type;
+    } map[] = {
+        {"xml", "application/xml"},
+        {"rels", "application/xml"},
+        {"vml", "application/xml"},
+        {"svg", "application/xml"},
+        {"xhtml", "application/xml"},
+        {"opf", "application/xml"},
+        {"ncx", "application/xml"},
+        {"txt", "text/plain"},
+        {"md", "text/plain"},
+        {"csv", "text/plain"},
+        {"tsv", "text/plain"},
+        {"log", "text/plain"},
+        {"yaml", "text/plain"},
+        {"yml", "text/plain"},
+        {"ini", "text/plain"},
+        {"json", "application/json"},
+        {"html", "text/html"},
+        {"htm", "text/html"},
+        {"png", "image/png"},
+        {"jpg", "image/jpeg"},
+        {"jpeg", "image/jpeg"},
+        {"gif", "image/gif"},
+        {"bmp", "image/bmp"},
+        {"tif", "image/tiff"},
+        {"tiff", "image/tiff"},
+        {"emf", "image/emf"},
+        {"wmf", "image/wmf"},
+        {"webp", "image/webp"},
+        {"ico", "image/x-icon"},
+        {"zip", "application/zip"},
+        {"docx", "application/zip"},
+        {"xlsx", "application/zip"},
+        {"pptx", "application/zip"},
+        {"odt", "application/zip"},
+        {"ods", "application/zip"},
+        {"odp", "application/zip"},
+        {"epub", "application/zip"},
+        {"pdf", "application/pdf"},
+        {"bin", "application/octet-stream"},
+    };
+    size_t dot = n;
+    for (size_t i = n; i > 0 && name[i - 1] != '/'; i--)
+        if (name[i - 1] == '.') {
+            dot = i - 1;
+            break;
+        }
+    if (dot == n)
+        return NULL;
+    char ext[8];
+    size_t el = n - dot - 1;
+    if (el == 0 || el >= sizeof(ext))
+        return NULL;
+    for (size_t i = 0; i < el; i++)
+        ext[i] =
+            (char)(name[dot + 1 + i] >= 'A' && name[dot + 1 + i] <= 'Z' ? name[dot + 1 + i] | 0x20
+                                                                        : name[dot + 1 + i]);
+    ext[el] = '\0';
+    for (size_t k = 0; k < SGW_ARRAY_LEN(map); k++)
+        if (strcmp(ext, map[k].ext) == 0)
+            return map[k].type;
+    return NULL;
+}
+
+static int zip_fail(struct dec_zip *z, const char *reason)
+{
+    return dec_fail(&z->base, 0, "%s", reason);
+}
+
+/* The local header is complete: check it, then the name comes. */
+static int zip_head(struct dec_zip *z)
+{
+    const uint8_t *h = z->hdr;
+    z->flags = le16(h + 6);
+    z->method = le16(h + 8);
+    z->csize = le32(h + 18);
+    z->usize = le32(h + 22);
+    z->nlen = le16(h + 26);
+    z->xlen = le16(h + 28);
+    if (z->flags & 1)
+        return zip_fail(z, "encrypted zip entry");
+    if (z->method != 0 && z->method != 8) {
+        char why[DEC_REASON_LEN];
+        snprintf(why, sizeof(why), "zip entry compressed with method %u", (unsigned)z->method);
+        return zip_fail(z, why);
+    }
+    if (z->method == 0 && (z->flags & 8))
+        return zip_fail(z, "stored zip entry of unknown size");
+    z->name_len = 0;
+    z->extra_len = 0;
+    z->zip64 = 0;
+    z->st = ZP_NAME;
+    z->left = z->nlen;
+    return SGW_OK;
+}
+
+/* Name and extra field are read: the entry's decoder is made and its
+ * content comes. */
+static int zip_entry_begin(struct dec_zip *z)
+{
+    struct dec *d = &z->base;
+    int rc = SGW_OK;
+    if (z->extra_len)
+        rc = dec_text_boundary(d->env); /* (the extra field's bytes were a unit) */
+    /* zip64: the real sizes in extra field 0x0001 */
+    for (size_t i = 0; rc == SGW_OK && i + 4 <= z->extra_len;) {
+        uint16_t id = le16(z->extra + i), len = le16(z->extra + i + 2);
+        if (id == 1) {
+            z->zip64 = 1;
+            const uint8_t *f = z->extra + i + 4;
+            size_t fl = len <= z->extra_len - i - 4 ? len : z->extra_len - i - 4, at = 0;
+            if (z->usize == 0xffffffffu && at + 8 <= fl) {
+                z->usize = le64(f + at);
+                at += 8;
+            }
+            if (z->csize == 0xffffffffu && at + 8 <= fl)
+                z->csize = le64(f + at);
+            break;
+        }
+        i += 4u + len;
+    }
+    if (rc != SGW_OK)
+        return rc;
+    if (z->method == 0 && z->csize == 0xffffffffu && !z->zip64)
+        return zip_fail(z, "zip64 entry without its sizes");
+    const char *type = zip_entry_type(z->name, z->name_len);
+    int dir = z->name_len && z->name[z->name_len - 1] == '/';
+    if (!dir) {
+        rc = dec_build_nested(d->env, type, type ? strlen(type) : 0, d->nest + 1, "zip entry",
+                              &z->entry);
+        if (rc != SGW_OK)
+            return rc;
+    }
+    if (z->method == 0) {
+        z->st = ZP_STORED;
+        z->left = z->csize;
+        return SGW_OK;
+    }
+    if (!z->z_inited) {
+        if (inflateInit2(&z->zs, -MAX_WBITS) != Z_OK)
+            return SGW_ENOMEM;
+        z->z_inited = 1;
+    } else if (inflateReset(&z->zs) != Z_OK) {
+        return zip_fail(z, "malformed zip archive");
+    }
+    z->st = ZP_DEFLATE;
+    return SGW_OK;
+}
+
+/* The current entry's content is complete. */
+static int zip_entry_end(struct dec_zip *z)
+{
+    int rc = SGW_OK;
+    if (z->entry) {
+        rc = dec_finish(z->entry);
+        dec_free(z->entry);
+        z->entry = NULL;
+    }
+    if (z->flags & 8) {
+        z->st = ZP_DESC;
+        z->hlen = 0;
+        z->need = 4; /* decided once the first four bytes are in */
+    } else {
+        z->st = ZP_SIG;
+        z->hlen = 0;
+    }
+    return rc;
+}
+
+static int zip_content(struct dec_zip *z, const uint8_t *p, size_t n)
+{
+    return z->entry && n ? dec_feed(z->entry, p, n) : SGW_OK;
+}
+
+/* Inflates from p[0..n); returns the bytes used (the stream may end
+ * before them). */
+static size_t zip_inflate(struct dec_zip *z, const uint8_t *p, size_t n, int *rc)
+{
+    struct dec *d = &z->base;
+    z->zs.next_in = (Bytef *)(uintptr_t)p;
+    z->zs.avail_in = (uInt)n;
+    *rc = SGW_OK;
+    for (;;) {
+        uInt before = z->zs.avail_in;
+        z->zs.next_out = z->out;
+        z->zs.avail_out = sizeof(z->out);
+        int r = inflate(&z->zs, Z_NO_FLUSH);
+        z->bomb.consumed += before - z->zs.avail_in;
+        size_t k = sizeof(z->out) - z->zs.avail_out;
+        if (r == Z_MEM_ERROR) {
+            *rc = SGW_ENOMEM;
+            break;
+        }
+        /* what was inflated before an error goes on first */
+        if (k) {
+            if (!dec_bomb_ok(d, &z->bomb, k, rc))
+                break;
+            *rc = zip_content(z, z->out, k);
+            if (*rc != SGW_OK || d->dead)
+                break;
+        }
+        if (r == Z_NEED_DICT || r == Z_DATA_ERROR || r == Z_STREAM_ERROR) {
+            *rc = zip_fail(z, "malformed deflate data in zip entry");
+            break;
+        }
+        if (r == Z_STREAM_END) {
+            *rc = zip_entry_end(z);
+            break;
+        }
+        if (z->zs.avail_in == 0 && z->zs.avail_out != 0)
+            break;
+        if (r == Z_BUF_ERROR && k == 0 && before == z->zs.avail_in)
+            break;
+    }
+    return n - z->zs.avail_in;
+}
+
+static int zip_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_zip *z = (struct dec_zip *)d;
+    int rc = SGW_OK;
+    size_t i = 0;
+    while (i < n && rc == SGW_OK && !d->dead) {
+        switch (z->st) {
+        case ZP_SIG:
+        case ZP_HEAD: {
+            size_t want = z->st == ZP_SIG ? 4 : ZIP_LOCAL;
+            size_t k = want - z->hlen < n - i ? want - z->hlen : n - i;
+            memcpy(z->hdr + z->hlen, p + i, k);
+            z->hlen += k;
+            i += k;
+            if (z->hlen < want)
+                break;
+            if (z->st == ZP_HEAD) {
+                rc = zip_head(z);
+                break;
+            }
+            uint32_t sig = le32(z->hdr);
+            if (sig == 0x04034b50u) {
+                z->st = ZP_HEAD;
+            } else if (sig == 0x02014b50u || sig == 0x06054b50u || sig == 0x06064b50u ||
+                       sig == 0x07064b50u) {
+                /* the central directory and the end records: raw bytes */
+                z->st = ZP_TAIL;
+                rc = dec_text_data(d->env, z->hdr, 4);
+            } else {
+                char why[DEC_REASON_LEN];
+                snprintf(why, sizeof(why), "malformed zip archive at byte %llu",
+                         (unsigned long long)(d->fed + i - 4));
+                rc = zip_fail(z, why);
+            }
+            break;
+        }
+        case ZP_NAME:
+        case ZP_EXTRA: {
+            size_t k = z->left < n - i ? (size_t)z->left : n - i;
+            if (z->st == ZP_NAME) {
+                size_t keep = ZIP_NAME - z->name_len < k ? ZIP_NAME - z->name_len : k;
+                memcpy(z->name + z->name_len, p + i, keep);
+                z->name_len += keep;
+            } else {
+                size_t keep = ZIP_EXTRA - z->extra_len < k ? ZIP_EXTRA - z->extra_len : k;
+                memcpy(z->extra + z->extra_len, p + i, keep);
+                z->extra_len += keep;
+            }
+            rc = dec_text_data(d->env, p + i, k); /* names and extra fields are data */
+            i += k;
+            z->left -= k;
+            if (rc != SGW_OK || z->left)
+                break;
+            if (z->st == ZP_NAME) {
+                rc = dec_text_boundary(d->env);
+                if (rc == SGW_OK)
+                    rc = dec_text_context(d->env, (const uint8_t *)z->name, z->name_len);
+                z->st = ZP_EXTRA;
+                z->left = z->xlen;
+                if (z->left)
+                    break;
+            }
+            rc = zip_entry_begin(z);
+            break;
+        }
+        case ZP_STORED: {
+            size_t k = z->left < n - i ? (size_t)z->left : n - i;
+            rc = zip_content(z, p + i, k);
+            i += k;
+            z->left -= k;
+            if (rc == SGW_OK && z->left == 0)
+                rc = zip_entry_end(z);
+            break;
+        }
+        case ZP_DEFLATE: {
+            size_t used = zip_inflate(z, p + i, n - i, &rc);
+            if (used == 0 && rc == SGW_OK && !d->dead && z->st == ZP_DEFLATE)
+                rc = zip_fail(z, "malformed deflate data in zip entry"); /* (no progress) */
+            i += used;
+            break;
+        }
+        case ZP_DESC: {
+            size_t k = z->need - z->hlen < n - i ? z->need - z->hlen : n - i;
+            memcpy(z->hdr + z->hlen, p + i, k);
+            z->hlen += k;
+            i += k;
+            if (z->hlen < z->need)
+                break;
+            if (z->need == 4) {
+                /* an optional signature, the CRC, two sizes of 4 or 8 bytes */
+                size_t sizes = z->zip64 ? 16 : 8;
+                z->need = (le32(z->hdr) == 0x08074b50u ? 8 : 4) + sizes;
+                break;
+            }
+            z->st = ZP_SIG;
+            z->hlen = 0;
+            break;
+        }
+        case ZP_TAIL:
+            rc = dec_text_data(d->env, p + i, n - i);
+            i = n;
+            break;
+        }
+    }
+    return rc;
+}
+
+static int zip_finish(struct dec *d)
+{
+    struct dec_zip *z = (struct dec_zip *)d;
+    if (d->dead)
+        return SGW_OK;
+    if (z->st == ZP_TAIL)
+        return dec_text_boundary(d->env);
+    if (z->st == ZP_SIG && z->hlen == 0)
+        return SGW_OK;
+    /* cut inside a record: what came of it went on; the rest is missing */
+    if (z->entry) {
+        int rc = dec_finish(z->entry);
+        if (rc != SGW_OK)
+            return rc;
+    }
+    if (z->st == ZP_NAME || z->st == ZP_EXTRA) {
+        int rc = dec_text_boundary(d->env);
+        if (rc != SGW_OK)
+            return rc;
+    }
+    return zip_fail(z, "truncated zip archive");
+}
+
+static void zip_destroy(struct dec *d)
+{
+    struct dec_zip *z = (struct dec_zip *)d;
+    dec_free(z->entry);
+    if (z->z_inited)
+        inflateEnd(&z->zs);
+}
+
+static const struct dec_ops zip_ops = {"zip", zip_feed, zip_finish, zip_destroy};
+
+int dec_new_zip(struct dec_env *env, unsigned nest, struct dec **out)
+{
+    if (nest + 1 > DEC_MAX_NEST)
+        return dec_new_reject(env, nest, "decoder nesting too deep", out);
+    struct dec_zip *z =
+        dec_alloc_head(sizeof(*z), offsetof(struct dec_zip, name), &zip_ops, env, nest);
+    if (!z)
+        return SGW_ENOMEM;
+    *out = &z->base;
+    return SGW_OK;
+}
