@@ -1374,6 +1374,9 @@ struct dec_b64 {
     int in_held;          /* the run's characters are in held[] */
     int tell;             /* source offsets go to the next stage (first stage, cls_sink.origin) */
     int magic;            /* b64_pick reported the run as a known binary format */
+    int zip;              /* b64_pick found a zip archive (not reported: read) */
+    int zip_on;           /* the run's decoding goes into zx->zip */
+    struct b64_zip *zx;   /* owned, made on first use, kept until the stage is freed */
     uint64_t run_src;     /* long run: source offset of its first character */
     uint64_t long_src;    /* long run: source offset of the next character */
     uint32_t region_left; /* long run: characters left in the region told last */
@@ -1384,9 +1387,53 @@ struct dec_b64 {
     uint8_t dec[B64_HOLD / 4 * 3 + 8];
 };
 
+/* A zip archive in a base64 run (an Office document in a Bedrock Converse
+ * `document` block): its decoding goes through the zip decoder, whose
+ * entries go on through the next stages as units of their own. The
+ * environment lives as long as the stage (the reasons of its reports stay
+ * valid, as a chain's do). */
+struct b64_zip {
+    struct dec_env env;
+    struct dec *zip;
+};
+
 static const struct cls_sink *b64_dec_out(struct dec_b64 *b)
 {
     return b->inner ? &b->inner->sink : b->out;
+}
+
+static int b64_zip_begin(struct dec_b64 *b)
+{
+    if (!b->zx) {
+        b->zx = calloc(1, sizeof(*b->zx));
+        if (!b->zx)
+            return SGW_ENOMEM;
+        b->zx->env.lim.max_decoded = DEC_DEFAULT_MAX_DECODED;
+        b->zx->env.lim.max_ratio = DEC_DEFAULT_MAX_RATIO;
+        b->zx->env.lim.max_depth = DEC_DEFAULT_MAX_DEPTH;
+    }
+    b->zx->env.text = b64_dec_out(b);
+    int rc = dec_new_zip(&b->zx->env, 0, &b->zx->zip);
+    b->zip_on = rc == SGW_OK;
+    return rc;
+}
+
+static int b64_zip_end(struct dec_b64 *b)
+{
+    int rc = dec_finish(b->zx->zip);
+    dec_free(b->zx->zip);
+    b->zx->zip = NULL;
+    b->zip_on = 0;
+    return rc;
+}
+
+/* The whole run s[0..n) decoded from its first character. */
+static size_t b64_decode_all(const uint8_t *s, size_t n, int final, struct b64q *q, uint8_t *out)
+{
+    q->acc = 0;
+    q->n = 0;
+    size_t o = b64q_put(q, s, n, out);
+    return final ? o + b64q_end(q, out + o) : o;
 }
 
 /* The stage for base64 inside decoded base64 is made on first use. */
@@ -1433,6 +1480,11 @@ static int b64_pick(struct dec_b64 *b, const uint8_t *s, size_t n, int final, si
                 /* the first bytes are decoded (all of them when fewer than
                    a step): a known binary format? */
                 const char *magic = dec_binary_magic_b64(b->dec, total);
+                if (total >= 4 && (memcmp(b->dec, "PK\x03\x04", 4) == 0 ||
+                                   memcmp(b->dec, "PK\x05\x06", 4) == 0)) {
+                    b->zip = 1; /* read, not reported */
+                    return 0;
+                }
                 if (magic) {
                     b->magic = 1;
                     *rc = b->out->uninspectable(b->out->ctx, magic, 0);
@@ -1526,6 +1578,8 @@ static int b64_dirty(struct dec_b64 *b)
 
 static int b64_emit_decoded(struct dec_b64 *b, const uint8_t *p, size_t n)
 {
+    if (b->zip_on)
+        return dec_feed(b->zx->zip, p, n);
     const struct cls_sink *o = b64_dec_out(b);
     return o->data(o->ctx, p, n);
 }
@@ -1541,6 +1595,8 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
         size_t k = b64q_end(&b->q, b->dec);
         if (k)
             rc = b64_emit_decoded(b, b->dec, k);
+        if (rc == SGW_OK && b->zip_on)
+            rc = b64_zip_end(b);
         if (rc == SGW_OK)
             rc = o->boundary(o->ctx);
         if (rc == SGW_OK)
@@ -1553,7 +1609,9 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
             unsigned align = 0;
             struct b64q qs;
             int hex = hex_pick(b, s, n, &len, &prefix);
-            if (hex || (b64_pick(b, s, n, 1, &len, &qs, &align, &rc) && rc == SGW_OK)) {
+            int picked = hex || (b64_pick(b, s, n, 1, &len, &qs, &align, &rc) && rc == SGW_OK);
+            int zipped = !picked && rc == SGW_OK && b->zip;
+            if (picked || zipped) {
                 rc = b64_ensure_inner(b);
                 o = b64_dec_out(b);
                 if (rc == SGW_OK)
@@ -1561,16 +1619,22 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
                 /* the run's text is with the next stage: it ends here. Its
                    decoding maps by ratio unless line ends are in it */
                 uint64_t end = b64_where(b), start = end >= b->run ? end - b->run : 0;
-                int kind = hex                                        ? CLS_ORIG_COPY_HEX
-                           : memchr(s, '\n', n) || memchr(s, '\r', n) ? CLS_ORIG_COPY
-                                                                      : CLS_ORIG_COPY_B64;
+                int kind = hex                                                  ? CLS_ORIG_COPY_HEX
+                           : zipped || memchr(s, '\n', n) || memchr(s, '\r', n) ? CLS_ORIG_COPY
+                                                                                : CLS_ORIG_COPY_B64;
                 size_t skip = hex ? prefix : kind == CLS_ORIG_COPY_B64 ? align : 0;
                 if (rc == SGW_OK)
                     rc = b64_tell_copy(b, kind, start + skip, b->run - skip);
                 if (rc == SGW_OK)
                     rc = b64_dirty(b);
+                if (rc == SGW_OK && zipped) {
+                    len = b64_decode_all(s, n, 1, &qs, b->dec);
+                    rc = b64_zip_begin(b);
+                }
                 if (rc == SGW_OK)
                     rc = b64_emit_decoded(b, b->dec, len);
+                if (rc == SGW_OK && b->zip_on)
+                    rc = b64_zip_end(b);
                 if (rc == SGW_OK)
                     rc = o->boundary(o->ctx);
                 if (rc == SGW_OK)
@@ -1586,6 +1650,7 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
     b->in_held = 0;
     b->held_len = 0;
     b->magic = 0;
+    b->zip = 0;
     b->mode = B64M_SHORT;
     return rc;
 }
@@ -1598,7 +1663,8 @@ static int b64_go_long(struct dec_b64 *b, const uint8_t *s, size_t n)
     size_t len = 0;
     struct b64q qs;
     unsigned align;
-    if (b64_pick(b, s, n, 0, &len, &qs, &align, &rc) && rc == SGW_OK) {
+    int picked = b64_pick(b, s, n, 0, &len, &qs, &align, &rc) && rc == SGW_OK;
+    if (picked || (rc == SGW_OK && b->zip)) {
         rc = b64_ensure_inner(b);
         const struct cls_sink *o = b64_dec_out(b);
         if (rc == SGW_OK)
@@ -1614,6 +1680,12 @@ static int b64_go_long(struct dec_b64 *b, const uint8_t *s, size_t n)
             rc = b64_tell_copy(b, CLS_ORIG_COPY, b->run_src, b->run);
         if (rc == SGW_OK)
             rc = b64_dirty(b);
+        if (rc == SGW_OK && !picked) {
+            /* a zip: all of it from the first character on, through the
+               zip decoder (b64_emit_decoded) */
+            len = b64_decode_all(s, n, 0, &qs, b->dec);
+            rc = b64_zip_begin(b);
+        }
         if (rc == SGW_OK)
             rc = b64_emit_decoded(b, b->dec, len);
         b->q = qs;
@@ -2586,6 +2658,10 @@ void dec_b64_free(struct dec_b64 *b)
     if (!b)
         return;
     dec_b64_free(b->inner);
+    if (b->zx) {
+        dec_free(b->zx->zip);
+        free(b->zx);
+    }
     if (!b->embedded)
         free(b);
 }

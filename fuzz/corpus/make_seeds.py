@@ -34,6 +34,11 @@ JSON = [
 
 
 def seeds_json():
+    # a zip in base64 (a Converse document block), stored and deflated
+    z = zip_entry("word/document.xml", b"<w:document><w:p><w:r><w:t>AKIA5ZK6</w:t></w:r><w:r><w:t>SXQ7BR2LMNOP"
+                  b"</w:t></w:r></w:p></w:document>", 8) + zip_entry("a.txt", b"mail bob@corp-mail.de")
+    JSON.append(json.dumps({"document": {"format": "docx", "source": {"bytes": base64.b64encode(z).decode()}}})
+                .encode())
     for i, body in enumerate(JSON):
         flag = 1 if body.startswith(b'{"a":1}\n') else 0
         write("fuzz_classifiers_json", "seed%02d" % i, bytes([(i * 16) | flag]) + body)

@@ -254,6 +254,14 @@ def main():
                 fs = jsonl(p.stdout)
                 eq(sorted({x["type"] for x in fs}), want, f"types in {name}")
                 check(all(x["decoders"] == "zip" for x in fs), f"decoder path zip in {name}: {fs}")
+            # the same document in a Bedrock Converse request (base64 in JSON)
+            conv = {"messages": [{"role": "user", "content": [
+                {"text": "summarise"},
+                {"document": {"format": "docx", "name": "r", "source": {"bytes": base64.b64encode(docx).decode()}}}]}]}
+            p = scan("--format", "jsonl", tmp.write("converse.json", json.dumps(conv)))
+            fs = jsonl(p.stdout)
+            eq(sorted({x["type"] for x in fs}), ["AWS_ACCESS_KEY", "EMAIL", "UNINSPECTABLE"], "types in converse.json")
+            check(all(x.get("encoded") for x in fs), f"findings in the base64 document are encoded: {fs}")
             fs = jsonl(scan("--format", "jsonl", tmp.write("r2.docx", docx)).stdout)
             eq([x.get("reason") for x in fs if x["type"] == "UNINSPECTABLE"], ["zip entry of type image/png"],
                "the image's finding")

@@ -769,6 +769,41 @@ static void test_zip(void)
     expect_bin(Z, NULL, z, n - 3, "s.txt|{s.txt}a long secret te|!truncated zip archive!", NULL, __LINE__);
     expect_bin(Z, NULL, z, 33, "s.t|!truncated zip archive!", NULL, __LINE__);
     expect_bin(Z, NULL, "", 0, "", NULL, __LINE__);
+    /* a zip in base64 inside JSON (a Bedrock Converse `document` block):
+       read through the zip decoder (not reported "base64 zip archive"),
+       short and long runs */
+    {
+        static char js[1 << 17], want[1 << 17];
+        static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        for (int big = 0; big < 2; big++) {
+            static char text[12000];
+            memset(text, 0, sizeof(text));
+            if (big) /* ~11 KiB of base64: past the hold of 8 KiB */
+                for (size_t i = 0; i < 8000; i++)
+                    text[i] = (char)("abcdefghij klm"[(i * 7 + i / 13) % 14]);
+            strcat(text, " mail bob@corp-mail.de");
+            n = zip_add(z, 0, "a.txt", text, strlen(text), big ? 0 : 8, 0, 0);
+            size_t k = (size_t)sprintf(js, "{\"b\":\"");
+            size_t b64 = k;
+            for (size_t i = 0; i < n; i += 3) {
+                uint32_t v = (uint32_t)z[i] << 16 | (i + 1 < n ? z[i + 1] << 8 : 0) | (i + 2 < n ? z[i + 2] : 0);
+                js[k++] = tbl[v >> 18];
+                js[k++] = tbl[(v >> 12) & 63];
+                js[k++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+                js[k++] = i + 2 < n ? tbl[v & 63] : '=';
+            }
+            b64 = k - b64;
+            sprintf(js + k, "\"}");
+            char *got = run("application/json", NULL, js, strlen(js));
+            snprintf(want, sizeof(want), "|a.txt|{a.txt}%s|", text);
+            if (!strstr(got, want) || strstr(got, "base64 zip"))
+                fprintf(stderr, "zip in base64 (%zu characters): got [%.300s]\n", b64, got);
+            CHECK(strstr(got, want) != NULL && strstr(got, "base64 zip") == NULL);
+            CHECK(big ? b64 > 8192 : b64 < 8192);
+            expect_bin("application/json", NULL, js, strlen(js), got, NULL, __LINE__);
+            free(got);
+        }
+    }
     /* a bomb: 2 MiB of zeros in a few KiB */
     {
         size_t big = 2u << 20;
