@@ -485,6 +485,7 @@ enum media_kind {
     MK_AWSCHUNKED,
     MK_TEXT,
     MK_XML,
+    MK_HTML,
     MK_ZIP,
     MK_REJECT,
     MK_UNKNOWN,
@@ -538,6 +539,8 @@ static enum media_kind media_kind(const char *t)
         return MK_EVENTSTREAM;
     if (strcmp(t, "aws-chunked") == 0)
         return MK_AWSCHUNKED;
+    if (strcmp(t, "text/html") == 0 || strcmp(t, "application/xhtml+xml") == 0)
+        return MK_HTML;
     if (strcmp(t, "application/xml") == 0 || strcmp(t, "text/xml") == 0 ||
         (starts_with(t, "application/") && ends_with(t, "+xml")))
         return MK_XML;
@@ -605,6 +608,8 @@ static int build_kind(struct dec_env *env, enum media_kind k, const struct media
         return dec_new_text(env, nest, record, out);
     case MK_XML:
         return text_new(env, nest, record, 1, out);
+    case MK_HTML:
+        return text_new(env, nest, record, 2, out);
     case MK_ZIP:
         if (record)
             dec_path_add(env, "zip");
@@ -983,7 +988,7 @@ struct dec_text {
     struct dec base;
     int checked;
     int record; /* name "utf16" in the chain's path when found */
-    int xml;    /* declared XML: through the XML decoder */
+    int xml;    /* declared XML (1) or HTML (2): through the XML decoder */
     size_t peek_len;
     struct dec *inner; /* owned: JSON or UTF-16 decoding of the text, or NULL */
     uint8_t peek[TEXT_PEEK];
@@ -1017,6 +1022,35 @@ static int text_u16_open(const uint8_t *b, size_t n)
     return (b[0] == 0) != (b[1] == 0) && n < TEXT_PEEK;
 }
 
+/* How the text begins: markup_start[k] whole (1), a proper prefix of it
+ * only (2), or neither (0); letters in any case. */
+static const char *const markup_start[] = {"<?xml", "<!doctype html", "<html"};
+
+static int text_begins(const uint8_t *b, size_t n, size_t k)
+{
+    const char *m = markup_start[k];
+    size_t l = strlen(m), i = 0;
+    while (i < l && i < n && (b[i] >= 'A' && b[i] <= 'Z' ? b[i] | 0x20 : b[i]) == m[i])
+        i++;
+    return i == l ? 1 : i == n ? 2 : 0;
+}
+
+/* Does the text begin as an HTML document ("<!doctype html", "<html")? */
+static int text_is_html(const uint8_t *b, size_t n)
+{
+    return text_begins(b, n, 1) == 1 || text_begins(b, n, 2) == 1;
+}
+
+/* Can more bytes still make the text begin as XML or HTML? (held until
+ * then, so that the verdict does not depend on the split) */
+static int text_markup_open(const uint8_t *b, size_t n)
+{
+    for (size_t k = 0; k < SGW_ARRAY_LEN(markup_start); k++)
+        if (text_begins(b, n, k) == 2)
+            return 1;
+    return 0;
+}
+
 /* Text that begins with '{' or '[' (a JSON body sent as text/plain) goes
  * through the lenient JSON decoder: its escapes ("\u0041KIA") are resolved,
  * and text that is not JSON after all passes raw from the first error.
@@ -1043,11 +1077,12 @@ static int text_check(struct dec_text *t)
             return rc;
         return dec_feed(t->inner, t->peek, t->peek_len);
     }
-    if ((t->xml || (t->peek_len >= 5 && memcmp(t->peek, "<?xml", 5) == 0)) &&
+    int html = t->xml == 2 || text_is_html(t->peek, t->peek_len);
+    if ((t->xml || html || text_begins(t->peek, t->peek_len, 0) == 1) &&
         t->base.nest + 1 <= DEC_MAX_NEST) {
         if (t->record)
-            dec_path_add(t->base.env, "xml");
-        int rc = dec_new_xml(t->base.env, t->base.nest + 1, &t->inner);
+            dec_path_add(t->base.env, html ? "html" : "xml");
+        int rc = dec_new_xml(t->base.env, t->base.nest + 1, html, &t->inner);
         if (rc != SGW_OK)
             return rc;
         return dec_feed(t->inner, t->peek, t->peek_len);
@@ -1077,7 +1112,7 @@ static int text_feed(struct dec *d, const uint8_t *p, size_t n)
            UTF-16 */
         if (t->peek_len < TEXT_PEEK &&
             (dec_binary_magic_prefix(t->peek, t->peek_len) || text_u16_open(t->peek, t->peek_len) ||
-             (t->peek_len < 5 && memcmp(t->peek, "<?xml", t->peek_len) == 0)))
+             text_markup_open(t->peek, t->peek_len)))
             return SGW_OK;
         int rc = text_check(t);
         if (rc != SGW_OK || d->dead)

@@ -180,7 +180,8 @@ int dec_new_multipart(struct dec_env *env, unsigned nest, const char *boundary, 
 int dec_new_awschunked(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
 int dec_new_eventstream(struct dec_env *env, unsigned nest, struct dec **out);
 int dec_new_cbor(struct dec_env *env, unsigned nest, struct dec **out);
-int dec_new_xml(struct dec_env *env, unsigned nest, struct dec **out);
+/* html != 0: HTML (inline elements join the text) */
+int dec_new_xml(struct dec_env *env, unsigned nest, int html, struct dec **out);
 int dec_new_zip(struct dec_env *env, unsigned nest, struct dec **out);
 
 enum dec_inflate_kind {

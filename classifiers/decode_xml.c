@@ -24,6 +24,11 @@
  *    and an XML declaration naming an encoding that is not ASCII-based
  *    (UTF-7, EBCDIC: the consumer would read other characters than the
  *    scanner; catalogue 4.1 case 27).
+ *
+ * HTML (text/html, application/xhtml+xml, text that begins with
+ * "<!doctype html" or "<html") goes through the same lexer, read as a
+ * browser shows it: inline elements (span, b, a, …) and comments join the
+ * text, other elements end it, the markup follows the unit as data.
  * Memory is fixed; any split of the input gives the same events. */
 #include <stddef.h>
 #include <stdio.h>
@@ -63,7 +68,8 @@ struct dec_xml {
     uint8_t in_ref;  /* a reference is being read (ref[0] == '&') */
     uint8_t decl;    /* XS_PI: the XML declaration ("<?xml …?>") */
     uint8_t root;    /* the first start tag's name was read */
-    uint8_t join;    /* a document part (doc_root): only block tags end the text */
+    uint8_t join;    /* a document part (doc_root) or HTML: only block tags end the text */
+    uint8_t html;    /* HTML: the inline elements (html_inline) join, any other ends */
     uint8_t blen;
     uint8_t rlen;
     uint8_t bang[XML_BANG];
@@ -242,6 +248,28 @@ static int doc_block(const uint8_t *n, size_t len)
     return 0;
 }
 
+/* In HTML, the elements a browser shows inside a line of text (by name,
+ * any case): `AKIA<span></span>IOSF…` is one word on the screen. Other
+ * elements (paragraphs, cells, list items, breaks, images, unknown ones)
+ * end the text unit. */
+static int html_inline(const uint8_t *n, size_t len)
+{
+    static const char *const inl[] = {
+        "a",     "abbr", "b",      "bdi",    "bdo", "big",   "cite", "code", "data", "del", "dfn",
+        "em",    "font", "i",      "ins",    "kbd", "label", "mark", "nobr", "q",    "s",   "samp",
+        "small", "span", "strike", "strong", "sub", "sup",   "time", "tt",   "u",    "var", "wbr"};
+    char lc[8];
+    if (len == 0 || len >= sizeof(lc))
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        lc[i] = (char)(n[i] >= 'A' && n[i] <= 'Z' ? n[i] | 0x20 : n[i]);
+    lc[len] = '\0';
+    for (size_t k = 0; k < SGW_ARRAY_LEN(inl); k++)
+        if (strcmp(inl[k], lc) == 0)
+            return 1;
+    return 0;
+}
+
 /* A complete reference ref[0..rlen) ("&…;"): its character, or as written. */
 static int xml_ref_done(struct dec_xml *x)
 {
@@ -365,7 +393,8 @@ static int xml_tok_end(struct dec_xml *x)
     /* a document: names were held (or went out at once, past the hold); a
        block element ends the text */
     int rc = xml_side_end(x);
-    if (rc == SGW_OK && x->ntok == 1 && doc_block(x->name, x->name_len))
+    if (rc == SGW_OK && x->ntok == 1 &&
+        (x->html ? !html_inline(x->name, x->name_len) : doc_block(x->name, x->name_len)))
         rc = xml_text_end(x);
     return rc;
 }
@@ -692,13 +721,14 @@ static int xml_finish(struct dec *d)
 
 static const struct dec_ops xml_ops = {"xml", xml_feed, xml_finish, NULL};
 
-int dec_new_xml(struct dec_env *env, unsigned nest, struct dec **out)
+int dec_new_xml(struct dec_env *env, unsigned nest, int html, struct dec **out)
 {
     /* the buffers are written before they are read */
     struct dec_xml *x =
         dec_alloc_head(sizeof(*x), offsetof(struct dec_xml, name), &xml_ops, env, nest);
     if (!x)
         return SGW_ENOMEM;
+    x->html = x->join = x->root = (uint8_t)(html != 0);
     *out = &x->base;
     return SGW_OK;
 }

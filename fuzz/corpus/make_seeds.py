@@ -270,12 +270,17 @@ XML = [
     b'<?xml version="1.0" encoding="UTF-7"?><a>+AEE-</a>',
     b'<a <b c="d>x<!-- y -',
     b'<?xml version="1.0"?><a>' + b'<!--' + b'c' * 4200 + b'-->x</a>',
+    b'<w:document><w:body><w:p><w:r><w:t>AKIA</w:t></w:r><w:r><w:t>IOSF</w:t></w:r></w:p></w:body></w:document>',
+    b'<!DOCTYPE html><html><body><p>key AKIA<span class=x></span>IOSF<!-- c --><b>ODNN</b>7</p>'
+    b'<script>if (a<b && c) {}</script><td>4111 &nbsp;1111</td></body></html>',
 ]
 
 
 def seeds_xml():
     for i, body in enumerate(XML):
-        way = 1 if body.startswith(b'<?xml') and i % 2 == 0 else 0
+        way = 1 if (body.startswith(b'<?xml') or body.startswith(b'<!DOCTYPE html')) and i % 2 == 0 else 0
+        if body.startswith(b'<!DOCTYPE html') and i % 2:
+            way = 3  # declared text/html
         write("fuzz_classifiers_xml", "seed%02d" % i, bytes([(i * 16) | way]) + body)
     # UTF-16 (big-endian, with a BOM) for the charset=utf-16 way
     u16 = '<a>card 4111 1111 1111 1111</a>'.encode('utf-16-be')

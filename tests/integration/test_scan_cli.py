@@ -174,6 +174,10 @@ def main():
                 ("cdata.xml", "<?xml version=\"1.0\"?><r><k><![CDATA[AKIA5ZK6]]><![CDATA[SXQ7BR2LMNOP]]></k>"
                  "<e v=\"bob&#64;corp-mail.de\"/></r>", ["AWS_ACCESS_KEY", "EMAIL"]),
                 ("comment.xml", "<r><c>4111 1111<!-- x --> 1111 1111</c></r>", ["CREDIT_DEBIT_CARD_NUMBER"]),
+                # HTML: a span or a comment inside a word, as a browser shows it
+                ("page.html", "<html><body><p>key AKIA5ZK6<span></span>SXQ7<!-- x -->BR2LMNOP</p>"
+                 "<p>card 4111 <b>1111</b> 1111 1111</p></body></html>",
+                 ["AWS_ACCESS_KEY", "CREDIT_DEBIT_CARD_NUMBER"]),
                 # overlong UTF-8 (case 27): C1 80 is '@' to a lenient reader
                 ("overlong.txt", b"mail bob\xc1\x80corp-mail.de", ["EMAIL"]),
             ]

@@ -663,6 +663,19 @@ static void test_xml(void)
         expect_bin(X, NULL, in, strlen(in), got, NULL, __LINE__);
         free(got);
     }
+    /* HTML: inline elements and comments join the text as a browser shows
+       it, other elements end it; markup follows as data */
+    const char *H = "text/html";
+    EXPECT_PATH(H, NULL, "<p>key AKIA<span class=x></span>IOSF<!-- c --><B>ODNN</B>7</p><p>next",
+                "p|key AKIAIOSFODNN7|span\nclass\nx\nspan\n c \nB\nB\np|p|next|", "html");
+    EXPECT(H, NULL, "<TD>4111</TD><td>1111<br>x &amp; &nbsp; &#64;</td>",
+           "TD|4111|TD|td|1111|br|x & &nbsp; @|x &   @|td|"); /* (&nbsp; by the escapes stage) */
+    /* a script's '<' starts a tag: its bytes are scanned as markup */
+    EXPECT(H, NULL, "<script>if (a<b && c) {}</script>t", "script|if (a|b\n&&\nc)\n{}\nscript|t|");
+    EXPECT_PATH("text/plain", NULL, "<!DOCTYPE html><html><body>x</body></html>",
+                "DOCTYPE html\nhtml|body|x|body|html|", "html");
+    EXPECT_PATH(NULL, NULL, "<HTML><i>a</i>b</HTML>", "HTML|ab|i\ni\nHTML|", "html");
+    EXPECT_PATH("text/plain", NULL, "<htm", "<htm|", "");
     /* another root: every tag ends the text, as before */
     EXPECT(X, NULL, "<doc><r><t>AK</t></r><r><t>IA</t></r></doc>",
            "doc|{doc}r|{r}t|{t}AK|t|r|r|{r}t|{t}IA|t|r|doc|");
