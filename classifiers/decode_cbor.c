@@ -3,8 +3,9 @@
  *
  * Text strings go out as data (then a boundary), text map keys as context,
  * integers as decimal data (a card number can be a number), byte strings as
- * data when their first bytes look like text, else one uninspectable report
- * for that string (decoding goes on). Floats, simple values and tags carry
+ * data when their first bytes look like text, through the zip decoder when
+ * they are a zip archive (a docx in a Smithy RPC v2 CBOR request), else one
+ * uninspectable report for that string (decoding goes on). Floats, simple values and tags carry
  * nothing to scan. Indefinite lengths are supported; nesting is bounded by
  * limits.max_depth; reserved encodings, a misplaced break, a bad chunk in an
  * indefinite string, data after the top-level item and truncation are
@@ -43,6 +44,7 @@ enum cb_bs_mode {
     BS_SNIFF,
     BS_TEXT,
     BS_SKIP,
+    BS_ZIP, /* a zip archive (an Office document): through c->zip */
 };
 
 struct dec_cbor {
@@ -56,6 +58,7 @@ struct dec_cbor {
     int str_is_key;
     int str_open; /* a (possibly indefinite) string is in progress */
     enum cb_bs_mode bs;
+    struct dec *zip; /* owned: the zip decoder of the current byte string */
     size_t sniff_len;
     size_t key_len;
     uint32_t depth, max_depth;
@@ -108,6 +111,8 @@ static int cb_bytes(struct dec_cbor *c, const uint8_t *p, size_t n, int last)
         return SGW_OK;
     if (c->bs == BS_TEXT)
         return dec_text_data(env, p, n);
+    if (c->bs == BS_ZIP)
+        return dec_feed(c->zip, p, n);
     size_t take = CB_SNIFF - c->sniff_len;
     if (take > n)
         take = n;
@@ -120,6 +125,16 @@ static int cb_bytes(struct dec_cbor *c, const uint8_t *p, size_t n, int last)
     if (c->sniff_len == 0) {
         c->bs = BS_TEXT;
         return SGW_OK;
+    }
+    if (c->sniff_len >= 4 && memcmp(c->sniff, "PK\x03\x04", 4) == 0) {
+        rc = dec_new_zip(env, c->base.nest + 1, &c->zip);
+        if (rc != SGW_OK)
+            return rc;
+        c->bs = BS_ZIP;
+        rc = dec_feed(c->zip, c->sniff, c->sniff_len);
+        if (rc == SGW_OK && n > take)
+            rc = dec_feed(c->zip, p + take, n - take);
+        return rc;
     }
     if (magic || !dec_looks_text(c->sniff, c->sniff_len)) {
         c->bs = BS_SKIP;
@@ -169,6 +184,12 @@ static int cb_str_end(struct dec_cbor *c)
             rc = cb_bytes(c, NULL, 0, 1);
         if (rc == SGW_OK && c->bs == BS_TEXT && !c->base.dead)
             rc = dec_text_boundary(c->base.env);
+        if (c->bs == BS_ZIP) {
+            if (rc == SGW_OK)
+                rc = dec_finish(c->zip);
+            dec_free(c->zip);
+            c->zip = NULL;
+        }
     }
     return rc;
 }
@@ -362,7 +383,12 @@ static int cbor_finish(struct dec *d)
     return dec_fail(d, 0, "truncated CBOR at byte %llu", (unsigned long long)d->fed);
 }
 
-static const struct dec_ops cbor_ops = {"cbor", cbor_feed, cbor_finish, NULL};
+static void cbor_destroy(struct dec *d)
+{
+    dec_free(((struct dec_cbor *)d)->zip);
+}
+
+static const struct dec_ops cbor_ops = {"cbor", cbor_feed, cbor_finish, cbor_destroy};
 
 int dec_new_cbor(struct dec_env *env, unsigned nest, struct dec **out)
 {

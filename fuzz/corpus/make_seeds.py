@@ -90,6 +90,10 @@ CBOR = [
 
 
 def seeds_cbor():
+    # a docx-like zip in a byte string (Smithy RPC v2 CBOR)
+    z = zip_entry("word/document.xml", b"<w:document><w:p><w:r><w:t>AKIA5ZK6</w:t></w:r><w:r><w:t>SXQ7BR2LMNOP"
+                  b"</w:t></w:r></w:p></w:document>", 8)
+    CBOR.append(cbor_head(5, 2) + ctext("document") + cbor_head(2, len(z)) + z + ctext("z") + ctext("after"))
     for i, body in enumerate(CBOR):
         write("fuzz_classifiers_cbor", "seed%02d" % i, bytes([i * 37 & 255]) + body)
 

@@ -1867,6 +1867,22 @@ static void test_cbor(void)
                NULL, __LINE__);
     const uint8_t bin[] = {0x82, 0x48, 1, 2, 3, 4, 5, 6, 7, 8, 0x61, 'z'};
     expect_bin(C, NULL, bin, sizeof(bin), "!binary CBOR byte string!z|", NULL, __LINE__);
+    /* a byte string that is a zip archive (a docx in a Smithy RPC v2 CBOR
+       request) is read through the zip decoder */
+    {
+        static uint8_t zb[512], cb[600];
+        size_t zn = zip_add(zb, 0, "a.txt", "mail c@d.io", 11, 8, 0, 0), k = 0;
+        const uint8_t head[] = {0xa2, 0x61, 'd', 0x58, (uint8_t)zn};
+        memcpy(cb, head, sizeof(head));
+        k = sizeof(head);
+        memcpy(cb + k, zb, zn);
+        k += zn;
+        memcpy(cb + k, "\x61z\x65" "after", 8);
+        k += 8;
+        expect_bin(C, NULL, cb, k, "d|{d}a.txt|{a.txt}mail c@d.io|z|{z}after|", "cbor", __LINE__);
+        /* (cut before the 64 bytes that decide what the string is) */
+        expect_bin(C, NULL, cb, 5 + zn - 4, "d|{d}!truncated CBOR at byte 49!", NULL, __LINE__);
+    }
     /* self-described */
     const uint8_t sd[] = {0xd9, 0xd9, 0xf7, 0xa1, 0x61, 'x', 0x61, 'y'};
     expect_bin(NULL, NULL, sd, sizeof(sd), "x|{x}y|", "cbor", __LINE__);
