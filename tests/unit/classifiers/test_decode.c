@@ -782,6 +782,23 @@ static void test_zip(void)
     expect_bin(Z, NULL, z, n - 3, "s.txt|{s.txt}a long secret te|!truncated zip archive!", NULL, __LINE__);
     expect_bin(Z, NULL, z, 33, "s.t|!truncated zip archive!", NULL, __LINE__);
     expect_bin(Z, NULL, "", 0, "", NULL, __LINE__);
+    /* a multipart part of an Office type, and one without a type named
+       .docx (sniffed) */
+    {
+        static uint8_t mp[2048];
+        size_t zn = zip_add(inner, 0, "x.txt", "hi", 2, 8, 0, 0);
+        for (int typed = 0; typed < 2; typed++) {
+            size_t k = (size_t)sprintf(
+                (char *)mp, "--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"r.docx\"\r\n%s\r\n",
+                typed ? "Content-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document\r\n"
+                      : "");
+            memcpy(mp + k, inner, zn);
+            k += zn;
+            k += (size_t)sprintf((char *)mp + k, "\r\n--XyZ--\r\n");
+            expect_bin("multipart/form-data; boundary=XyZ", NULL, mp, k, "f|{f}r.docx|x.txt|{x.txt}hi||",
+                       "multipart>form", __LINE__);
+        }
+    }
     /* a zip in base64 inside JSON (a Bedrock Converse `document` block):
        read through the zip decoder (not reported "base64 zip archive"),
        short and long runs */
