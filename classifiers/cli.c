@@ -34,8 +34,10 @@ static void usage(FILE *f)
           "  Scans files, directories (recursively) or stdin (-) for personal data and\n"
           "  secrets. LIST is comma-separated: pii-core,pii-eu,pii-world,secrets\n"
           "  (default: all). Content type and encoding are guessed from the file\n"
-          "  extension unless given. Exit 0 clean, 1 findings, 2 error.\n"
-          "  Offsets: a plain file's own bytes; JSON: the stream of its keys and values.\n"
+          "  extension unless given (other files are sniffed: a zip, docx, xlsx or\n"
+          "  pptx is read part by part). Exit 0 clean, 1 findings, 2 error.\n"
+          "  Offsets: a plain file's own bytes; JSON, XML, HTML, zip: the stream of\n"
+          "  the text they hold (keys and values, text and names, entries).\n"
           "  \"encoded\": found in decoded base64, hex or escaped text (the span is the\n"
           "  encoded text's).\n",
           f);
