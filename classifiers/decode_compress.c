@@ -21,6 +21,33 @@
 
 /* ---- gzip / deflate (zlib) ---- */
 
+int dec_inflate_step(struct dec *d, struct z_stream_s *zs, struct dec_bomb *b, uint8_t *out,
+                     size_t cap, int (*emit)(void *arg, const uint8_t *p, size_t n), void *arg,
+                     int *rc, size_t *k)
+{
+    uInt before = zs->avail_in;
+    zs->next_out = out;
+    zs->avail_out = (uInt)cap;
+    int r = inflate(zs, Z_NO_FLUSH);
+    b->consumed += before - zs->avail_in;
+    *k = cap - zs->avail_out;
+    *rc = SGW_OK;
+    if (r == Z_MEM_ERROR) {
+        *rc = SGW_ENOMEM;
+        return r;
+    }
+    /* what was decoded before an error goes on first: the output must not
+       depend on how the input was split */
+    if (*k && dec_bomb_ok(d, b, *k, rc))
+        *rc = emit(arg, out, *k);
+    return r;
+}
+
+static int inflate_emit(void *arg, const uint8_t *p, size_t n)
+{
+    return dec_feed(arg, p, n);
+}
+
 struct dec_inflate {
     struct dec base;
     int kind;
@@ -57,22 +84,11 @@ static int inflate_run(struct dec_inflate *z, const uint8_t *p, size_t n)
             z->ended = 0;
         }
         uInt before = z->zs.avail_in;
-        z->zs.next_out = z->out;
-        z->zs.avail_out = sizeof(z->out);
-        int r = inflate(&z->zs, Z_NO_FLUSH);
-        z->bomb.consumed += before - z->zs.avail_in;
-        size_t k = sizeof(z->out) - z->zs.avail_out;
-        if (r == Z_MEM_ERROR)
-            return SGW_ENOMEM;
-        /* what was decoded before an error goes on first: the output must not
-           depend on how the input was split */
-        if (k) {
-            if (!dec_bomb_ok(d, &z->bomb, k, &rc))
-                return rc;
-            rc = dec_feed(d->next, z->out, k);
-            if (rc != SGW_OK)
-                return rc;
-        }
+        size_t k;
+        int r = dec_inflate_step(d, &z->zs, &z->bomb, z->out, sizeof(z->out), inflate_emit, d->next,
+                                 &rc, &k);
+        if (rc != SGW_OK || d->dead)
+            return rc;
         if (r == Z_NEED_DICT || r == Z_DATA_ERROR || r == Z_STREAM_ERROR)
             return dec_fail(d, 0, "malformed %s stream", inflate_name(z));
         if (r == Z_STREAM_END) {

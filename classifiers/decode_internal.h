@@ -219,6 +219,16 @@ struct dec_bomb {
 /* Accounts for k more output bytes; returns 1 when within limits, else fails
  * d with CLS_FF_BOMB and returns 0 (*rc gets the sink's rc). */
 int dec_bomb_ok(struct dec *d, struct dec_bomb *b, size_t k, int *rc);
+/* One inflate() call of zs into out[0..cap) (zlib: the gzip, deflate and
+ * zip decoders): the bytes it produced go through the bomb limits, then to
+ * emit(arg, ...), before its verdict is looked at (what came out before an
+ * error goes on first, however the input was split). Returns inflate()'s
+ * code; *k gets the bytes produced, *rc SGW_OK or the error to stop with
+ * (also stop when d died at the limits). */
+struct z_stream_s;
+int dec_inflate_step(struct dec *d, struct z_stream_s *zs, struct dec_bomb *b, uint8_t *out,
+                     size_t cap, int (*emit)(void *arg, const uint8_t *p, size_t n), void *arg,
+                     int *rc, size_t *k);
 /* Returns a known binary format name for a prefix ("PDF document"), or NULL. */
 const char *dec_binary_magic(const uint8_t *p, size_t n);
 /* 1 when p[0..n) is (the start of) a known binary signature. */

@@ -261,6 +261,11 @@ static int zip_content(struct dec_zip *z, const uint8_t *p, size_t n)
     return z->entry && n ? dec_feed(z->entry, p, n) : SGW_OK;
 }
 
+static int zip_emit(void *arg, const uint8_t *p, size_t n)
+{
+    return zip_content(arg, p, n);
+}
+
 /* Inflates from p[0..n); returns the bytes used (the stream may end
  * before them). */
 static size_t zip_inflate(struct dec_zip *z, const uint8_t *p, size_t n, int *rc)
@@ -271,23 +276,10 @@ static size_t zip_inflate(struct dec_zip *z, const uint8_t *p, size_t n, int *rc
     *rc = SGW_OK;
     for (;;) {
         uInt before = z->zs.avail_in;
-        z->zs.next_out = z->out;
-        z->zs.avail_out = sizeof(z->out);
-        int r = inflate(&z->zs, Z_NO_FLUSH);
-        z->bomb.consumed += before - z->zs.avail_in;
-        size_t k = sizeof(z->out) - z->zs.avail_out;
-        if (r == Z_MEM_ERROR) {
-            *rc = SGW_ENOMEM;
+        size_t k;
+        int r = dec_inflate_step(d, &z->zs, &z->bomb, z->out, sizeof(z->out), zip_emit, z, rc, &k);
+        if (*rc != SGW_OK || d->dead)
             break;
-        }
-        /* what was inflated before an error goes on first */
-        if (k) {
-            if (!dec_bomb_ok(d, &z->bomb, k, rc))
-                break;
-            *rc = zip_content(z, z->out, k);
-            if (*rc != SGW_OK || d->dead)
-                break;
-        }
         if (r == Z_NEED_DICT || r == Z_DATA_ERROR || r == Z_STREAM_ERROR) {
             *rc = zip_fail(z, "malformed deflate data in zip entry");
             break;
