@@ -238,7 +238,7 @@ static int doc_block(const uint8_t *n, size_t len)
     static const char *const blocks[] = {
         "p",         "h",          "si",        "c",    "tc",         "tr",   "tbl",
         "br",        "cr",         "tab",       "row",  "sheetData",  "body", "txbxContent",
-        "list-item", "table-cell", "table-row", "note", "annotation", "sp"};
+        "list-item", "table-cell", "table-row", "note", "annotation", "sp",   "pt"};
     size_t i = len;
     while (i > 0 && n[i - 1] != ':')
         i--;

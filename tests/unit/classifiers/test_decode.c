@@ -650,6 +650,9 @@ static void test_xml(void)
            "sst|si|4111 |t\nt\nsi|si|1111 1111|r\nt\nt\nr\nr\nt\nt\nr\nsi|sst|");
     EXPECT(X, NULL, "<p:sld><p:sp><a:p><a:r><a:t>AK</a:t></a:r><a:r><a:t>IA</a:t></a:r></a:p></p:sp></p:sld>",
            "p:sld|p:sp|a:p|AKIA|a:r\na:t\na:t\na:r\na:r\na:t\na:t\na:r\na:p|p:sp|p:sld|");
+    /* a chart's data points are apart (numbers in a row are not one) */
+    EXPECT(X, NULL, "<c:chartSpace><c:pt><c:v>4111</c:v></c:pt><c:pt><c:v>1111</c:v></c:pt></c:chartSpace>",
+           "c:chartSpace|c:pt|4111|c:v\nc:v\nc:pt|c:pt|1111|c:v\nc:v\nc:pt|c:chartSpace|");
     /* more markup in a paragraph than the hold takes: the text unit ends
        where it is full (the same at every split) */
     {
