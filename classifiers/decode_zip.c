@@ -11,11 +11,13 @@
  * DEC_MAX_NEST; other names sniffed). What follows the last entry (the
  * central directory, the archive comment) is scanned as raw bytes.
  *
+ * A stored entry whose size is only known after it (bit 3) ends at the
+ * data descriptor that matches it (zip_stored_dd).
+ *
  * Refused (uninspectable, the rest of the archive with it): encrypted
- * entries, methods other than stored and deflate, a stored entry whose size
- * is only known after it (bit 3), zip64 sizes without their extra field,
- * anything but a zip signature where a header belongs, a truncated archive,
- * and the bomb limits over all entries (dec_bomb_ok).
+ * entries, methods other than stored and deflate, zip64 sizes without
+ * their extra field, anything but a zip signature where a header belongs,
+ * a truncated archive, and the bomb limits over all entries (dec_bomb_ok).
  *
  * Why by hand: libzip and minizip need the central directory (seekable
  * input) and libarchive pulls its input through a blocking callback; a
@@ -35,16 +37,18 @@
 #define ZIP_EXTRA 256u   /* bytes of an extra field looked through for zip64 sizes */
 #define ZIP_LOCAL 30u    /* local file header */
 #define ZIP_NEED_MAX 24u /* the longest data descriptor: signature, CRC, two 8-byte sizes */
+#define ZIP_DD 4096u     /* a stored entry of unknown size is looked through this much at a time */
 
 enum zip_state {
-    ZP_SIG,     /* the next record's signature */
-    ZP_HEAD,    /* the rest of a local file header */
-    ZP_NAME,    /* an entry's name */
-    ZP_EXTRA,   /* its extra field */
-    ZP_STORED,  /* stored content: `left` bytes */
-    ZP_DEFLATE, /* deflated content, up to the end of its stream */
-    ZP_DESC,    /* a data descriptor after the content */
-    ZP_TAIL,    /* the central directory and what follows: raw */
+    ZP_SIG,       /* the next record's signature */
+    ZP_HEAD,      /* the rest of a local file header */
+    ZP_NAME,      /* an entry's name */
+    ZP_EXTRA,     /* its extra field */
+    ZP_STORED,    /* stored content: `left` bytes */
+    ZP_STORED_DD, /* stored content of unknown size: up to its data descriptor */
+    ZP_DEFLATE,   /* deflated content, up to the end of its stream */
+    ZP_DESC,      /* a data descriptor after the content */
+    ZP_TAIL,      /* the central directory and what follows: raw */
 };
 
 struct dec_zip {
@@ -59,12 +63,16 @@ struct dec_zip {
     size_t need;   /* ZP_DESC: bytes of the descriptor */
     size_t name_len, extra_len;
     struct dec *entry; /* owned: the decoder of the current entry's content */
+    uint64_t got;      /* ZP_STORED_DD: content bytes passed on */
+    uint32_t crc;      /* ... and their CRC-32 */
+    size_t dd_len;     /* ... bytes in dd[] not yet decided on */
     struct dec_bomb bomb;
     z_stream zs;
     uint8_t hdr[ZIP_LOCAL];
     char name[ZIP_NAME + 1];
     uint8_t extra[ZIP_EXTRA];
     uint8_t out[ZIP_OUT];
+    uint8_t dd[ZIP_DD + ZIP_NEED_MAX];
 };
 
 static uint16_t le16(const uint8_t *p)
@@ -173,8 +181,6 @@ static int zip_head(struct dec_zip *z)
         snprintf(why, sizeof(why), "zip entry compressed with method %u", (unsigned)z->method);
         return zip_fail(z, why);
     }
-    if (z->method == 0 && (z->flags & 8))
-        return zip_fail(z, "stored zip entry of unknown size");
     z->name_len = 0;
     z->extra_len = 0;
     z->zip64 = 0;
@@ -220,6 +226,13 @@ static int zip_entry_begin(struct dec_zip *z)
         if (rc != SGW_OK)
             return rc;
     }
+    if (z->method == 0 && (z->flags & 8)) {
+        z->st = ZP_STORED_DD;
+        z->got = 0;
+        z->crc = (uint32_t)crc32(0L, Z_NULL, 0);
+        z->dd_len = 0;
+        return SGW_OK;
+    }
     if (z->method == 0) {
         z->st = ZP_STORED;
         z->left = z->csize;
@@ -264,6 +277,61 @@ static int zip_content(struct dec_zip *z, const uint8_t *p, size_t n)
 static int zip_emit(void *arg, const uint8_t *p, size_t n)
 {
     return zip_content(arg, p, n);
+}
+
+/* Content bytes of a stored entry of unknown size, decided on: passed on
+ * and counted into its CRC. */
+static int zip_dd_commit(struct dec_zip *z, const uint8_t *p, size_t n)
+{
+    z->crc = (uint32_t)crc32(z->crc, p, (uInt)n);
+    z->got += n;
+    return zip_content(z, p, n);
+}
+
+/* A stored entry of unknown size (bit 3: streaming writers such as Go's
+ * archive/zip and Python's zipfile on a pipe write them) ends at the data
+ * descriptor whose signature, CRC-32 and sizes match the bytes before it.
+ * Takes bytes of p into dd[] (ZIP_DD at most a call), passes on what cannot
+ * begin such a descriptor, keeps the rest. Returns the bytes of p taken:
+ * when the descriptor was found, those up to its end (the entry ended). The
+ * CRC of the bytes before each candidate is carried from the one before, so
+ * data full of signatures costs no more than other data. */
+static size_t zip_stored_dd(struct dec_zip *z, const uint8_t *p, size_t n, int *rc)
+{
+    const size_t need = z->zip64 ? 24 : 16, held = z->dd_len;
+    size_t take = ZIP_DD - held < n ? ZIP_DD - held : n;
+    memcpy(z->dd + held, p, take);
+    size_t m = held + take, keep = m > 3 ? m - 3 : 0; /* (a signature may begin in the last 3) */
+    uint32_t crc = z->crc;
+    size_t crc_at = 0;
+    *rc = SGW_OK;
+    for (size_t s = 0; s + 4 <= m; s++) {
+        const uint8_t *c = memmem(z->dd + s, m - s, "PK\x07\x08", 4);
+        if (!c)
+            break;
+        s = (size_t)(c - z->dd);
+        if (s + need > m) {
+            keep = s; /* not all of it yet */
+            break;
+        }
+        crc = (uint32_t)crc32(crc, z->dd + crc_at, (uInt)(s - crc_at));
+        crc_at = s;
+        uint64_t size = z->got + s;
+        uint64_t cs = z->zip64 ? le64(c + 8) : le32(c + 8),
+                 us = z->zip64 ? le64(c + 16) : le32(c + 12);
+        if (le32(c + 4) == crc && cs == size && us == size) {
+            *rc = zip_dd_commit(z, z->dd, s);
+            z->dd_len = 0;
+            z->flags &= (uint16_t)~8u; /* (the descriptor is read) */
+            if (*rc == SGW_OK)
+                *rc = zip_entry_end(z);
+            return s + need - held; /* (the descriptor ends in p: held bytes were undecided) */
+        }
+    }
+    *rc = zip_dd_commit(z, z->dd, keep);
+    memmove(z->dd, z->dd + keep, m - keep);
+    z->dd_len = m - keep;
+    return take;
 }
 
 /* Inflates from p[0..n); returns the bytes used (the stream may end
@@ -370,6 +438,9 @@ static int zip_feed(struct dec *d, const uint8_t *p, size_t n)
                 rc = zip_entry_end(z);
             break;
         }
+        case ZP_STORED_DD:
+            i += zip_stored_dd(z, p + i, n - i, &rc);
+            break;
         case ZP_DEFLATE: {
             size_t used = zip_inflate(z, p + i, n - i, &rc);
             if (used == 0 && rc == SGW_OK && !d->dead && z->st == ZP_DEFLATE)
@@ -412,7 +483,12 @@ static int zip_finish(struct dec *d)
         return dec_text_boundary(d->env);
     if (z->st == ZP_SIG && z->hlen == 0)
         return SGW_OK;
-    /* cut inside a record: what came of it went on; the rest is missing */
+    /* cut inside a record: what came of it goes on; the rest is missing */
+    if (z->st == ZP_STORED_DD && z->dd_len) {
+        int rc = zip_content(z, z->dd, z->dd_len);
+        if (rc != SGW_OK)
+            return rc;
+    }
     if (z->entry) {
         int rc = dec_finish(z->entry);
         if (rc != SGW_OK)

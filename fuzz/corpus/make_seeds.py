@@ -303,7 +303,7 @@ def zip_entry(name, data, method=0, flags=0, desc=0):
                                      0 if desc else len(data), len(name), 0)
     out = h + name.encode() + c
     if desc:
-        out += (b"PK\x07\x08" if desc == 2 else b"") + b"\x11" * 4 + struct.pack("<II", len(c), len(data))
+        out += (b"PK\x07\x08" if desc == 2 else b"") + struct.pack("<III", zlib.crc32(data), len(c), len(data))
     return out
 
 
@@ -329,6 +329,8 @@ def seeds_zip():
         zip_entry("in.docx", inner, 8) + zip_entry("dir/", b""),
         zip_entry("s.txt", b"secret", 0, 1),
         zip_entry("b.bin", bytes(200000), 8),
+        # stored, size in a signed data descriptor only (a streaming writer)
+        zip_entry("s.txt", b"x PK\x07\x08abcdefghijkl mail c@d.io", 0, 0, 2) + zip_entry("t.txt", b"after"),
     ]
     for i, body in enumerate(seeds):
         write("fuzz_classifiers_zip", "seed%02d" % i, bytes([(i * 16) | (i % 3)]) + body)

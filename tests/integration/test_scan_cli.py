@@ -269,6 +269,25 @@ def main():
             fs = jsonl(scan("--format", "jsonl", tmp.write("r2.docx", docx)).stdout)
             eq([x.get("reason") for x in fs if x["type"] == "UNINSPECTABLE"], ["zip entry of type image/png"],
                "the image's finding")
+            # a zip written to a pipe (Python's zipfile, Go's archive/zip):
+            # stored entries of unknown size, zip64 data descriptors
+            class Pipe(io.RawIOBase):
+                def __init__(self):
+                    self.buf = bytearray()
+
+                def writable(self):
+                    return True
+
+                def write(self, d):
+                    self.buf += d
+                    return len(d)
+            w = Pipe()
+            with zipfile.ZipFile(w, "w") as z:
+                with z.open(zipfile.ZipInfo("a.txt", date_time=(2024, 1, 1, 0, 0, 0)), "w", force_zip64=True) as f:
+                    f.write(b"mail bob@corp-mail.de")
+                z.writestr(zipfile.ZipInfo("b.txt", date_time=(2024, 1, 1, 0, 0, 0)), "key AKIA5ZK6SXQ7BR2LMNOP")
+            p = scan("--format", "jsonl", tmp.write("piped.zip", bytes(w.buf)))
+            eq(sorted(x["type"] for x in jsonl(p.stdout)), ["AWS_ACCESS_KEY", "EMAIL"], "a zip written to a pipe")
             # refused: an encrypted entry (flag bit 0) hides its content
             enc = bytearray(pack([("secret.txt", "AKIA5ZK6SXQ7BR2LMNOP")]))
             enc[6] |= 1
