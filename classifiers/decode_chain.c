@@ -1388,6 +1388,7 @@ int cls_decode_chain_init(void *mem, const char *content_type, const char *conte
     if (c->env.lim.max_depth > 1024)
         c->env.lim.max_depth = 1024;
     dec_text_stages_init((uint8_t *)c + CHAIN_HEAD_SIZE, final, &c->b64, &c->norm);
+    dec_b64_set_limits(c->b64, &c->env.lim);
     c->env.spare = (uint8_t *)c + CHAIN_HEAD_SIZE + stages;
     c->env.spare_len = CHAIN_SPARE;
     c->env.text = dec_b64_sink(c->b64);

@@ -194,6 +194,9 @@ struct dec_b64;
 struct dec_norm;
 int dec_b64_new(unsigned depth, const struct cls_sink *out, struct dec_b64 **res);
 const struct cls_sink *dec_b64_sink(struct dec_b64 *b);
+/* The limits a zip found in a base64 run is read with (borrowed: the
+ * chain's; without them, the defaults). Inner stages take them too. */
+void dec_b64_set_limits(struct dec_b64 *b, const struct cls_decode_limits *lim);
 int dec_b64_finish(struct dec_b64 *b);
 void dec_b64_free(struct dec_b64 *b);
 int dec_norm_new(const struct cls_sink *out, struct dec_norm **res);

@@ -1377,6 +1377,7 @@ struct dec_b64 {
     int zip;              /* b64_pick found a zip archive (not reported: read) */
     int zip_on;           /* the run's decoding goes into zx->zip */
     struct b64_zip *zx;   /* owned, made on first use, kept until the stage is freed */
+    const struct cls_decode_limits *lim; /* the chain's (borrowed), or NULL: defaults */
     uint64_t run_src;     /* long run: source offset of its first character */
     uint64_t long_src;    /* long run: source offset of the next character */
     uint32_t region_left; /* long run: characters left in the region told last */
@@ -1408,9 +1409,13 @@ static int b64_zip_begin(struct dec_b64 *b)
         b->zx = calloc(1, sizeof(*b->zx));
         if (!b->zx)
             return SGW_ENOMEM;
-        b->zx->env.lim.max_decoded = DEC_DEFAULT_MAX_DECODED;
-        b->zx->env.lim.max_ratio = DEC_DEFAULT_MAX_RATIO;
-        b->zx->env.lim.max_depth = DEC_DEFAULT_MAX_DEPTH;
+        if (b->lim) {
+            b->zx->env.lim = *b->lim; /* (the chain's, defaults filled in) */
+        } else {
+            b->zx->env.lim.max_decoded = DEC_DEFAULT_MAX_DECODED;
+            b->zx->env.lim.max_ratio = DEC_DEFAULT_MAX_RATIO;
+            b->zx->env.lim.max_depth = DEC_DEFAULT_MAX_DEPTH;
+        }
     }
     b->zx->env.text = b64_dec_out(b);
     int rc = dec_new_zip(&b->zx->env, 0, &b->zx->zip);
@@ -1441,7 +1446,10 @@ static int b64_ensure_inner(struct dec_b64 *b)
 {
     if (b->inner || b->depth + 1 >= B64_MAX_DEPTH)
         return SGW_OK;
-    return dec_b64_new(b->depth + 1, b->out, &b->inner);
+    int rc = dec_b64_new(b->depth + 1, b->out, &b->inner);
+    if (rc == SGW_OK)
+        b->inner->lim = b->lim;
+    return rc;
 }
 
 /* Decodes a held run with an alignment; returns the decoded length. */
@@ -2638,6 +2646,11 @@ void dec_text_stages_init(void *mem, const struct cls_sink *final, struct dec_b6
     b->embedded = 1;
     *b64 = b;
     *norm = z;
+}
+
+void dec_b64_set_limits(struct dec_b64 *b, const struct cls_decode_limits *lim)
+{
+    b->lim = lim;
 }
 
 const struct cls_sink *dec_b64_sink(struct dec_b64 *b)

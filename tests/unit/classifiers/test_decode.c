@@ -736,6 +736,21 @@ static size_t zip_add(uint8_t *z, size_t at, const char *name, const void *data,
     return at;
 }
 
+/* Standard base64 of in[0..n) into out (no terminator); returns its length. */
+static size_t b64_enc(const uint8_t *in, size_t n, char *out)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t k = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
+        out[k++] = tbl[v >> 18];
+        out[k++] = tbl[(v >> 12) & 63];
+        out[k++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+        out[k++] = i + 2 < n ? tbl[v & 63] : '=';
+    }
+    return k;
+}
+
 static void test_zip(void)
 {
     const char *Z = "application/zip";
@@ -828,7 +843,6 @@ static void test_zip(void)
        short and long runs */
     {
         static char js[1 << 17], want[1 << 17];
-        static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         for (int big = 0; big < 2; big++) {
             static char text[12000];
             memset(text, 0, sizeof(text));
@@ -839,13 +853,7 @@ static void test_zip(void)
             n = zip_add(z, 0, "a.txt", text, strlen(text), big ? 0 : 8, 0, 0);
             size_t k = (size_t)sprintf(js, "{\"b\":\"");
             size_t b64 = k;
-            for (size_t i = 0; i < n; i += 3) {
-                uint32_t v = (uint32_t)z[i] << 16 | (i + 1 < n ? z[i + 1] << 8 : 0) | (i + 2 < n ? z[i + 2] : 0);
-                js[k++] = tbl[v >> 18];
-                js[k++] = tbl[(v >> 12) & 63];
-                js[k++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-                js[k++] = i + 2 < n ? tbl[v & 63] : '=';
-            }
+            k += b64_enc(z, n, js + k);
             b64 = k - b64;
             sprintf(js + k, "\"}");
             char *got = run("application/json", NULL, js, strlen(js));
@@ -856,6 +864,17 @@ static void test_zip(void)
             CHECK(big ? b64 > 8192 : b64 < 8192);
             expect_bin("application/json", NULL, js, strlen(js), got, NULL, __LINE__);
             free(got);
+            /* the chain's limits hold for it (a 2,000-byte limit, 8 KB
+               inflated), not the defaults */
+            g_lim.max_decoded = 2000;
+            n = zip_add(z, 0, "a.txt", text, strlen(text), 8, 0, 0);
+            k = (size_t)sprintf(js, "{\"b\":\"");
+            k += b64_enc(z, n, js + k);
+            sprintf(js + k, "\"}");
+            got = run("application/json", NULL, js, strlen(js));
+            CHECK(big == (strstr(got, "!B:decoded size over 2000 bytes (zip)!") != NULL));
+            free(got);
+            g_lim.max_decoded = 0;
         }
     }
     /* a bomb: 2 MiB of zeros in a few KiB */
