@@ -1371,16 +1371,16 @@ struct dec_b64 {
     size_t run;    /* characters in the run (pads, CR/LF included) */
     size_t nb64;   /* base64 characters in the run */
     unsigned pad;
-    int in_held;          /* the run's characters are in held[] */
-    int tell;             /* source offsets go to the next stage (first stage, cls_sink.origin) */
-    int magic;            /* b64_pick reported the run as a known binary format */
-    int zip;              /* b64_pick found a zip archive (not reported: read) */
-    int zip_on;           /* the run's decoding goes into zx->zip */
-    struct b64_zip *zx;   /* owned, made on first use, kept until the stage is freed */
+    int in_held;        /* the run's characters are in held[] */
+    int tell;           /* source offsets go to the next stage (first stage, cls_sink.origin) */
+    int magic;          /* b64_pick reported the run as a known binary format */
+    int zip;            /* b64_pick found a zip archive (not reported: read) */
+    int zip_on;         /* the run's decoding goes into zx->zip */
+    struct b64_zip *zx; /* owned, made on first use, kept until the stage is freed */
     const struct cls_decode_limits *lim; /* the chain's (borrowed), or NULL: defaults */
-    uint64_t run_src;     /* long run: source offset of its first character */
-    uint64_t long_src;    /* long run: source offset of the next character */
-    uint32_t region_left; /* long run: characters left in the region told last */
+    uint64_t run_src;                    /* long run: source offset of its first character */
+    uint64_t long_src;                   /* long run: source offset of the next character */
+    uint32_t region_left;                /* long run: characters left in the region told last */
     enum b64_mode mode;
     struct b64q q;
     size_t held_len;
