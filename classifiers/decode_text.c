@@ -1374,13 +1374,24 @@ struct dec_b64 {
     int in_held;        /* the run's characters are in held[] */
     int tell;           /* source offsets go to the next stage (first stage, cls_sink.origin) */
     int magic;          /* b64_pick reported the run as a known binary format */
-    int zip;            /* b64_pick found a zip archive (not reported: read) */
+    int zip;            /* b64_pick found a zip archive or compressed data (B64Z_*: read, not reported) */
     int zip_on;         /* the run's decoding goes into zx->zip */
     struct b64_zip *zx; /* owned, made on first use, kept until the stage is freed */
     const struct cls_decode_limits *lim; /* the chain's (borrowed), or NULL: defaults */
     uint64_t run_src;                    /* long run: source offset of its first character */
     uint64_t long_src;                   /* long run: source offset of the next character */
     uint32_t region_left;                /* long run: characters left in the region told last */
+    /* A long run's lines (wrapped base64 or hex: MIME, PEM, `xxd -p`). Its
+       original text is not passed on, so a line that does not fit the
+       wrapping (the short last line of the block, or a token on a line of
+       its own after it) ends the run, and its original characters, kept in
+       held[], are passed on after the decoded text. */
+    int wrapped;     /* a line ended within the run's first B64_HOLD characters */
+    uint32_t line_p; /* characters of the run's first line (it may start mid-line) */
+    uint32_t line_w; /* characters of a whole line: the first one after the first line end (0: none yet) */
+    uint32_t line_n; /* characters of the current line so far (in held[] up to B64_HOLD) */
+    int hexrun;      /* the long run decodes as hex digits, not base64 */
+    int hex_hi;      /* long hex run: 1 + the high nibble waiting for its pair, or 0 */
     enum b64_mode mode;
     struct b64q q;
     size_t held_len;
@@ -1390,9 +1401,13 @@ struct dec_b64 {
 
 /* A zip archive in a base64 run (an Office document in a Bedrock Converse
  * `document` block): its decoding goes through the zip decoder, whose
- * entries go on through the next stages as units of their own. The
- * environment lives as long as the stage (the reasons of its reports stay
- * valid, as a chain's do). */
+ * entries go on through the next stages as units of their own. gzip or
+ * zstd data in a run (CloudWatch Logs subscription events, Kinesis
+ * records: `H4sI…`) goes through the sniffer, which inflates it and reads
+ * what comes out by its content. The environment lives as long as the
+ * stage (the reasons of its reports stay valid, as a chain's do). */
+enum { B64Z_NONE = 0, B64Z_ZIP = 1, B64Z_COMPRESSED = 2 };
+
 struct b64_zip {
     struct dec_env env;
     struct dec *zip;
@@ -1418,7 +1433,11 @@ static int b64_zip_begin(struct dec_b64 *b)
         }
     }
     b->zx->env.text = b64_dec_out(b);
-    int rc = dec_new_zip(&b->zx->env, 0, &b->zx->zip);
+    b->zx->env.codings = 0; /* (compression layers of this run only) */
+    int rc = b->zip == B64Z_ZIP
+                 ? dec_new_zip(&b->zx->env, 0, &b->zx->zip)
+                 : dec_new_sniff(&b->zx->env, 0, 0, "base64 compressed data that is no text",
+                                 &b->zx->zip);
     b->zip_on = rc == SGW_OK;
     return rc;
 }
@@ -1490,7 +1509,12 @@ static int b64_pick(struct dec_b64 *b, const uint8_t *s, size_t n, int final, si
                 const char *magic = dec_binary_magic_b64(b->dec, total);
                 if (total >= 4 && (memcmp(b->dec, "PK\x03\x04", 4) == 0 ||
                                    memcmp(b->dec, "PK\x05\x06", 4) == 0)) {
-                    b->zip = 1; /* read, not reported */
+                    b->zip = B64Z_ZIP; /* read, not reported */
+                    return 0;
+                }
+                if ((total >= 2 && memcmp(b->dec, "\x1f\x8b", 2) == 0) ||
+                    (total >= 4 && memcmp(b->dec, "\x28\xb5\x2f\xfd", 4) == 0)) {
+                    b->zip = B64Z_COMPRESSED; /* gzip or zstd: read too */
                     return 0;
                 }
                 if (magic) {
@@ -1534,29 +1558,71 @@ static int b64_opaque(const struct dec_b64 *b, const uint8_t *s, size_t n)
 
 static const char B64_OPAQUE[] = "base64 data that is no text (1 KiB or more)";
 
-/* A run of hex digits (after an optional "0x"), an even number of them at
- * least B64_MIN_RUN, that decodes to text (catalogue 4.1 case 18: hex
- * digits are base64 characters, so the finder has found the run): the
- * bytes go to b->dec, *len gets their count. */
-static int hex_pick(struct dec_b64 *b, const uint8_t *s, size_t n, size_t *len, size_t *prefix)
+/* What a run of hex digits decodes to (hex_pick). */
+enum { HEX_NO = 0, HEX_TEXT = 1, HEX_BIN = 2 };
+
+/* A run of hex digits (after an optional "0x"; line ends between them are
+ * skipped: a wrapped hex dump such as `xxd -p` writes), at least
+ * B64_MIN_RUN of them and, when the run is final, an even number (catalogue
+ * 4.1 case 18: hex digits are base64 characters, so the finder has found
+ * the run). The bytes go to b->dec, *len gets their count, *hi the high
+ * nibble of a pair the run's end cut (1 + nibble, or 0; not final only),
+ * *eol whether a line end was skipped. Returns HEX_TEXT when the bytes look
+ * like text, HEX_BIN when not, HEX_NO when the run is not hex. */
+static int hex_pick(struct dec_b64 *b, const uint8_t *s, size_t n, int final, size_t *len,
+                    size_t *prefix, int *hi, int *eol)
 {
     *prefix = 0;
+    *eol = 0;
+    *hi = 0;
     if (n >= 2 && s[0] == '0' && (s[1] | 0x20) == 'x') {
         s += 2;
         n -= 2;
         *prefix = 2;
     }
-    if (n < B64_MIN_RUN || n % 2 != 0)
-        return 0;
-    for (size_t i = 0; i < n; i += 2) {
-        int h = hexval(s[i]), l = hexval(s[i + 1]);
-        if (h < 0 || l < 0)
-            return 0;
-        b->dec[i / 2] = (uint8_t)(h << 4 | l);
+    size_t o = 0, digits = 0;
+    int h = -1;
+    for (size_t i = 0; i < n; i++) {
+        int v = hexval(s[i]);
+        if (v < 0) {
+            if (s[i] != '\n' && s[i] != '\r')
+                return HEX_NO;
+            *eol = 1;
+            continue;
+        }
+        digits++;
+        if (h < 0) {
+            h = v;
+        } else {
+            b->dec[o++] = (uint8_t)(h << 4 | v);
+            h = -1;
+        }
     }
-    *len = n / 2;
-    return dec_looks_text(b->dec, n / 2);
+    if (digits < B64_MIN_RUN || (final && h >= 0))
+        return HEX_NO;
+    *len = o;
+    *hi = h >= 0 ? h + 1 : 0;
+    return dec_looks_text(b->dec, o) ? HEX_TEXT : HEX_BIN;
 }
+
+/* Hex digits that decode to no text, 1 KiB of them or more, using most of
+ * the sixteen (random bytes, ciphertext, compressed data written as hex;
+ * not a row of zeros): the engine cannot see into them, as for base64
+ * (b64_opaque, catalogue 4.1 case 40). */
+static int hex_opaque(const struct dec_b64 *b, const uint8_t *s, size_t n)
+{
+    if (b->nb64 < B64_BIN_MIN)
+        return 0;
+    unsigned seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        int v = hexval(s[i]);
+        if (v >= 0)
+            seen |= 1u << v;
+    }
+    return __builtin_popcount(seen) >= 14;
+}
+
+static const char HEX_OPAQUE[] = "hex data that is no text (1 KiB or more)";
 
 /* The decoded text that follows stands for source [src, src + w) (kind:
  * COPY, or COPY_B64 / COPY_HEX where it is their decoding one for one). */
@@ -1592,6 +1658,67 @@ static int b64_emit_decoded(struct dec_b64 *b, const uint8_t *p, size_t n)
     return o->data(o->ctx, p, n);
 }
 
+/* A run goes long: its lines so far, from its first B64_HOLD characters
+ * s[0..n) (which may be held[] itself). The current line's characters move
+ * to the start of held[]. */
+static void b64_lines_begin(struct dec_b64 *b, const uint8_t *s, size_t n)
+{
+    size_t first = 0, last = n;
+    while (first < n && b64_class[s[first]] != B64C_EOL)
+        first++;
+    b->wrapped = first < n;
+    b->line_p = (uint32_t)first;
+    b->line_w = 0;
+    if (b->wrapped) {
+        /* the first whole line, when one ended in s */
+        size_t a = first;
+        while (a < n && b64_class[s[a]] == B64C_EOL)
+            a++;
+        size_t e = a;
+        while (e < n && b64_class[s[e]] != B64C_EOL)
+            e++;
+        if (e < n)
+            b->line_w = (uint32_t)(e - a);
+        if (b->line_w && b->line_p > b->line_w)
+            b->line_w = 0; /* (the next line end decides, see b64_line_ends_run) */
+        while (last > 0 && b64_class[s[last - 1]] != B64C_EOL)
+            last--;
+        b->line_n = (uint32_t)(n - last);
+        memmove(b->held, s + last, n - last);
+    } else {
+        /* one line so far, passed on whole as original text: its end is
+           never passed again (longer than held[] can keep) */
+        b->line_n = B64_HOLD + 1;
+    }
+}
+
+/* Long text mode: a line end after b->line_n characters of the current
+ * line. Returns 1 when the line does not fit the run's wrapping: the run
+ * ends before the line end. A run whose first B64_HOLD characters held no
+ * line end is not wrapped: its first line end ends it. The first whole
+ * line sets the width; it ends the run when the first (partial) line was
+ * longer. */
+static int b64_line_ends_run(struct dec_b64 *b)
+{
+    if (!b->wrapped)
+        return 1;
+    if (b->line_w == 0) {
+        if (b->line_p > b->line_n)
+            return 1;
+        b->line_w = b->line_n;
+        return 0;
+    }
+    return b->line_n != b->line_w;
+}
+
+/* A long run ends: does its current line (kept whole in held[]) need its
+ * original characters passed on? Yes when it is not a line of the
+ * wrapping's width. */
+static int b64_line_odd_end(const struct dec_b64 *b)
+{
+    return b->line_n && b->line_n <= B64_HOLD && b->line_n != b->line_w;
+}
+
 /* Ends the current run. `chunk` is the run's characters when it lives in the
  * current data call (from rs to the end position), else the run is held. */
 static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len)
@@ -1607,8 +1734,15 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
             rc = b64_zip_end(b);
         if (rc == SGW_OK)
             rc = o->boundary(o->ctx);
-        if (rc == SGW_OK)
+        if (rc == SGW_OK && b64_line_odd_end(b)) {
+            /* the last line does not fit the wrapping: its original
+               characters go on too (from where they are in the source) */
+            rc = b64_tell_at(b, b->long_src - b->line_n);
+            if (rc == SGW_OK)
+                rc = b->out->data(b->out->ctx, b->held, b->line_n);
+        } else if (rc == SGW_OK) {
             rc = b64_tell_at(b, b->long_src);
+        }
     } else if (b->mode == B64M_SHORT) {
         const uint8_t *s = b->in_held ? b->held : chunk;
         size_t n = b->in_held ? b->held_len : chunk_len;
@@ -1616,7 +1750,8 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
             size_t len = 0, prefix = 0;
             unsigned align = 0;
             struct b64q qs;
-            int hex = hex_pick(b, s, n, &len, &prefix);
+            int hi, eol;
+            int hx = hex_pick(b, s, n, 1, &len, &prefix, &hi, &eol), hex = hx == HEX_TEXT;
             int picked = hex || (b64_pick(b, s, n, 1, &len, &qs, &align, &rc) && rc == SGW_OK);
             int zipped = !picked && rc == SGW_OK && b->zip;
             if (picked || zipped) {
@@ -1627,7 +1762,7 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
                 /* the run's text is with the next stage: it ends here. Its
                    decoding maps by ratio unless line ends are in it */
                 uint64_t end = b64_where(b), start = end >= b->run ? end - b->run : 0;
-                int kind = hex                                                  ? CLS_ORIG_COPY_HEX
+                int kind = hex ? (eol ? CLS_ORIG_COPY : CLS_ORIG_COPY_HEX)
                            : zipped || memchr(s, '\n', n) || memchr(s, '\r', n) ? CLS_ORIG_COPY
                                                                                 : CLS_ORIG_COPY_B64;
                 size_t skip = hex ? prefix : kind == CLS_ORIG_COPY_B64 ? align : 0;
@@ -1649,6 +1784,8 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
                     rc = b64_tell_at(b, end);
             } else if (rc == SGW_OK && b64_opaque(b, s, n)) {
                 rc = b->out->uninspectable(b->out->ctx, B64_OPAQUE, 0);
+            } else if (rc == SGW_OK && hx == HEX_BIN && hex_opaque(b, s, n)) {
+                rc = b->out->uninspectable(b->out->ctx, HEX_OPAQUE, 0);
             }
         }
     }
@@ -1659,6 +1796,9 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
     b->held_len = 0;
     b->magic = 0;
     b->zip = 0;
+    b->hexrun = 0;
+    b->hex_hi = 0;
+    b->line_n = 0;
     b->mode = B64M_SHORT;
     return rc;
 }
@@ -1668,11 +1808,15 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
 static int b64_go_long(struct dec_b64 *b, const uint8_t *s, size_t n)
 {
     int rc = SGW_OK;
-    size_t len = 0;
-    struct b64q qs;
+    size_t len = 0, prefix;
+    struct b64q qs = {0, 0};
     unsigned align;
-    int picked = b64_pick(b, s, n, 0, &len, &qs, &align, &rc) && rc == SGW_OK;
+    int hi, eol;
+    int hx = hex_pick(b, s, n, 0, &len, &prefix, &hi, &eol);
+    int picked = hx == HEX_TEXT || (b64_pick(b, s, n, 0, &len, &qs, &align, &rc) && rc == SGW_OK);
     if (picked || (rc == SGW_OK && b->zip)) {
+        b->hexrun = hx == HEX_TEXT;
+        b->hex_hi = hi;
         rc = b64_ensure_inner(b);
         const struct cls_sink *o = b64_dec_out(b);
         if (rc == SGW_OK)
@@ -1698,14 +1842,43 @@ static int b64_go_long(struct dec_b64 *b, const uint8_t *s, size_t n)
             rc = b64_emit_decoded(b, b->dec, len);
         b->q = qs;
         b->mode = B64M_LONG_TEXT;
+        b64_lines_begin(b, s, n);
     } else {
         b->mode = B64M_LONG_RAW;
         if (rc == SGW_OK && b64_opaque(b, s, n))
             rc = b->out->uninspectable(b->out->ctx, B64_OPAQUE, 0);
+        else if (rc == SGW_OK && hx == HEX_BIN && hex_opaque(b, s, n))
+            rc = b->out->uninspectable(b->out->ctx, HEX_OPAQUE, 0);
     }
     b->in_held = 0;
     b->held_len = 0;
     return rc;
+}
+
+/* Long text mode: the current line's characters go on in held[] while it
+ * can keep them (its count goes on regardless). */
+static inline void b64_line_keep(struct dec_b64 *b, const uint8_t *p, size_t n)
+{
+    if (b->line_n + n <= B64_HOLD)
+        memcpy(b->held + b->line_n, p, n);
+    b->line_n = b->line_n + n <= B64_HOLD ? b->line_n + (uint32_t)n : B64_HOLD + 1;
+}
+
+/* Long hex run: decodes hex digits p[0..n) (all hex: the data stage ends
+ * the run at any other character) into out, pairs carried across calls. */
+static size_t hex_put(struct dec_b64 *b, const uint8_t *p, size_t n, uint8_t *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int v = hexval(p[i]);
+        if (b->hex_hi) {
+            out[o++] = (uint8_t)((b->hex_hi - 1) << 4 | v);
+            b->hex_hi = 0;
+        } else {
+            b->hex_hi = v + 1;
+        }
+    }
+    return o;
 }
 
 /* Long text mode: decode run characters p[0..n) and stream them on. Each
@@ -1729,7 +1902,8 @@ static int b64_long_put(struct dec_b64 *b, const uint8_t *p, size_t n)
             b->long_src += take;
             b->region_left -= (uint32_t)take;
         }
-        size_t k = b64q_put(&b->q, p, take, b->dec);
+        b64_line_keep(b, p, take);
+        size_t k = b->hexrun ? hex_put(b, p, take, b->dec) : b64q_put(&b->q, p, take, b->dec);
         if (k) {
             int rc = b64_emit_decoded(b, b->dec, k);
             if (rc != SGW_OK)
@@ -1741,12 +1915,17 @@ static int b64_long_put(struct dec_b64 *b, const uint8_t *p, size_t n)
     return SGW_OK;
 }
 
-/* Long text mode: a pad or line end, not passed on. */
-static void b64_long_skip(struct dec_b64 *b)
+/* Long text mode: a pad or line end c, not passed on. A line end that
+ * reaches here ends a line that fits the wrapping. */
+static void b64_long_skip(struct dec_b64 *b, uint8_t c)
 {
     b->long_src++;
     if (b->region_left)
         b->region_left--;
+    if (b64_class[c] == B64C_EOL)
+        b->line_n = 0;
+    else
+        b64_line_keep(b, &c, 1);
 }
 
 /* Start of the first run of >= B64_MIN_RUN base64 characters in p (not in
@@ -2278,8 +2457,12 @@ b64_data_body(void *ctx, const uint8_t *p, size_t n, b64_find_fn find, b64_tail_
             size_t lim = n;
             if (b->mode == B64M_SHORT && lim - i > B64_HOLD - b->run)
                 lim = i + (B64_HOLD - b->run);
-            while (j < lim && b64_class[p[j]] == B64C_CHAR)
-                j++;
+            if (b->hexrun)
+                while (j < lim && hexval(p[j]) >= 0)
+                    j++;
+            else
+                while (j < lim && b64_class[p[j]] == B64C_CHAR)
+                    j++;
         }
         size_t cnt = j - i;
         if (cnt) {
@@ -2300,9 +2483,14 @@ b64_data_body(void *ctx, const uint8_t *p, size_t n, b64_find_fn find, b64_tail_
         if (i == n)
             break;
         uint8_t cl = b64_class[p[i]];
-        int cont = (cl == B64C_CHAR && b->pad == 0) ||
-                   (cl == B64C_PAD && b->pad < 2 && b->nb64 > 0) ||
+        int cont = (cl == B64C_CHAR && b->pad == 0 && !b->hexrun) ||
+                   (cl == B64C_PAD && b->pad < 2 && b->nb64 > 0 && !b->hexrun) ||
                    (cl == B64C_EOL && b->pad == 0 && b->nb64 >= B64_MIN_RUN);
+        /* a long run's line that does not fit its wrapping ends it (a hex
+           run also ends at a character that is no hex digit) */
+        if (cont && cl == B64C_EOL && b->mode == B64M_LONG_TEXT && b->line_n &&
+            b64_line_ends_run(b))
+            cont = 0;
         if (cont && b->mode == B64M_SHORT && b->run == B64_HOLD) {
             /* the held window is full and the run goes on: decide now */
             if (i > fwd) {
@@ -2328,7 +2516,7 @@ b64_data_body(void *ctx, const uint8_t *p, size_t n, b64_find_fn find, b64_tail_
                 b->held[b->held_len++] = p[i];
             else if (b->mode == B64M_LONG_TEXT) {
                 fwd = i + 1; /* (plain stays: a pad or line end is neither) */
-                b64_long_skip(b);
+                b64_long_skip(b, p[i]);
             }
             b->run++;
             i++;

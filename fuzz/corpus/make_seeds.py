@@ -39,6 +39,9 @@ def seeds_json():
                   b"</w:t></w:r></w:p></w:document>", 8) + zip_entry("a.txt", b"mail bob@corp-mail.de")
     JSON.append(json.dumps({"document": {"format": "docx", "source": {"bytes": base64.b64encode(z).decode()}}})
                 .encode())
+    # gzip in base64 (a CloudWatch Logs subscription event)
+    ev = gzip.compress(b'{"logEvents":[{"message":"user bob@corp-mail.de card 4111 1111 1111 1111"}]}', mtime=0)
+    JSON.append(json.dumps({"awslogs": {"data": base64.b64encode(ev).decode()}}).encode())
     for i, body in enumerate(JSON):
         flag = 1 if body.startswith(b'{"a":1}\n') else 0
         write("fuzz_classifiers_json", "seed%02d" % i, bytes([(i * 16) | flag]) + body)
@@ -234,6 +237,11 @@ def seeds_text():
         # NFKC letters and digits, every script's digits, and their neighbours
         (0, "\U0001d400\U0001d40a\u00b9\u2079\u2089\u2460\u24ea\u24b6\u24e9 \u0e54\u0e5a\u07c0\U0001e959"
             "\U0001fbf9\u4e2d\uac00 \U0001d6a3\U0001d6a4".encode()),
+        # long runs (past the 8 KiB hold): wrapped base64 and an `xxd -p`
+        # hex dump of text, each with a token on a line after the block
+        (0, (base64.encodebytes(b"lorem ipsum dolor " * 360).decode() + "AKIAIOSFODNN7EXAMPLE\nend").encode()),
+        (0, ("\n".join((b"lorem ipsum " * 400).hex()[i:i + 60] for i in range(0, 9600, 60))
+             + "\nAKIAIOSFODNN7EXAMPLE").encode()),
     ]
     for i, (t, body) in enumerate(seeds):
         write("fuzz_classifiers_text", "seed%02d" % i, bytes([((i * 8) & 0xf8) | t]) + body)

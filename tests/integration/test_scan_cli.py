@@ -221,6 +221,67 @@ def main():
             eq((p.returncode, p.stdout), (0, b""), "a short blob and a DNA sequence are fine")
         r.run("base64 that is no text is reported uninspectable", opaque_base64)
 
+        def long_wrapped_runs():
+            # A token on a line of its own after 8 KiB or more of base64 or
+            # hex (a MIME attachment, an `xxd -p` dump) was read as part of
+            # the block and lost; hex of more than 4 KiB of text, and a hex
+            # dump wrapped in lines, were not decoded at all; hex of random
+            # bytes passed clean where its base64 was reported
+            text = ("the quarterly figures look fine " * 399).encode()  # no padding
+            key = "AKIA5ZK6SXQ7BR2LMNOP"
+            b64 = base64.encodebytes(text).decode()  # 76 a line
+            hexd = (text + b" key " + key.encode() + b" end").hex()
+            cases = [
+                ("after-b64.txt", b64 + key + "\nthanks\n", ["AWS_ACCESS_KEY"]),
+                ("after-b64-unwrapped.txt", base64.b64encode(text).decode() + "\n" + key + "\n",
+                 ["AWS_ACCESS_KEY"]),
+                ("after-b64.json", json.dumps({"att": b64 + key}), ["AWS_ACCESS_KEY"]),
+                ("long-hex.txt", hexd, ["AWS_ACCESS_KEY"]),
+                ("xxd.txt", "\n".join(hexd[i:i + 60] for i in range(0, len(hexd), 60)) + "\n",
+                 ["AWS_ACCESS_KEY"]),
+                ("short-xxd.txt", "\n".join((b"mail " + EMAIL.encode()).hex()[i:i + 30]
+                                            for i in range(0, 54, 30)), ["EMAIL"]),
+            ]
+            for name, body, want in cases:
+                p = scan("--format", "jsonl", tmp.write(name, body.encode()))
+                eq(p.returncode, 1, f"exit code for {name} ({p.stdout!r})")
+                fs = jsonl(p.stdout)
+                eq(sorted({x["type"] for x in fs}), want, f"types in {name}")
+                if name.startswith("after-b64") and name.endswith(".txt"):
+                    # the token's own bytes in the file, once
+                    eq([(x["start"], x["end"]) for x in fs], [(body.index(key), body.index(key) + len(key))],
+                       f"span in {name}")
+            blob = bytes((i * 73 + (i >> 3) * 151 + 128) & 0xff for i in range(3000)).hex()
+            p = scan("--format", "jsonl", tmp.write("blob-hex.json", json.dumps({"b": blob}).encode()))
+            eq([(x["type"], x.get("reason")) for x in jsonl(p.stdout)],
+               [("UNINSPECTABLE", "hex data that is no text (1 KiB or more)")], "hex blob finding")
+            # a wrapped block of text with nothing after it: found once, no
+            # finding from the passes of its last line
+            p = scan("--format", "jsonl", tmp.write("b64-clean.txt", b64.encode()))
+            eq((p.returncode, p.stdout), (0, b""), "wrapped base64 of clean text")
+        r.run("long base64 and hex runs: lines after the block, hex dumps, hex blobs", long_wrapped_runs)
+
+        def compressed_in_base64():
+            # a CloudWatch Logs subscription event: gzip in base64 in JSON;
+            # it was reported "base64 gzip data" (uninspectable), now read
+            ev = gzip.compress(json.dumps({"logEvents": [{"message": f"paid with {CARD}"}]}).encode(),
+                               mtime=0)
+            f = tmp.write("awslogs.json", json.dumps({"awslogs": {"data": base64.b64encode(ev).decode()}}))
+            p = scan("--format", "jsonl", f)
+            eq(p.returncode, 1, f"exit code ({p.stdout!r})")
+            fs = jsonl(p.stdout)
+            eq([x["type"] for x in fs], ["CREDIT_DEBIT_CARD_NUMBER"], "finding in the log event")
+            check(fs[0]["confidence"] >= 90, "card confidence")
+            ok = gzip.compress(b'{"logEvents":[{"message":"all quiet"}]}', mtime=0)
+            f = tmp.write("quiet.json", json.dumps({"awslogs": {"data": base64.b64encode(ok).decode()}}))
+            eq(scan(f).returncode, 0, "a clean log event is clean")
+            noise = gzip.compress(bytes((i * 131 + (i >> 2) * 17) & 0xff for i in range(600)), mtime=0)
+            f = tmp.write("noise.json", json.dumps({"d": base64.b64encode(noise).decode()}))
+            p = scan("--format", "jsonl", f)
+            eq([(x["type"], x.get("reason")) for x in jsonl(p.stdout)],
+               [("UNINSPECTABLE", "base64 compressed data that is no text")], "binary inside gzip")
+        r.run("gzip in base64 (CloudWatch Logs events) is read", compressed_in_base64)
+
         def office_documents():
             # zip archives and Office documents (catalogue 4.1 case 29) were
             # uninspectable as a whole; now their parts are read. Word splits

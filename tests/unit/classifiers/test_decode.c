@@ -1374,6 +1374,205 @@ static void test_base64_long(void)
     free(want);
 }
 
+/* Wraps in[0..n) at `width` characters a line ("\n" between lines, none
+ * after the last) into out; returns out. */
+static char *wrap_lines(const char *in, size_t width, char *out)
+{
+    size_t o = 0, n = strlen(in);
+    for (size_t i = 0; i < n; i++) {
+        if (i && i % width == 0)
+            out[o++] = '\n';
+        out[o++] = in[i];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* A long run's lines (MIME base64, `xxd -p` hex): its original text is not
+   passed on once it is decided, so a line that does not fit the wrapping
+   ends the run and its own characters go on after the decoded text; what
+   follows on the next lines is text again. A token on a line of its own
+   after 8 KiB of wrapped or unwrapped base64 was lost before. */
+static void test_long_run_lines(void)
+{
+    const char *tok = "AKIAIOSFODNN7EXAMPLE";
+    size_t plain_len = 9000; /* a multiple of 3: no padding */
+    char *plain = malloc(plain_len + 1);
+    for (size_t i = 0; i < plain_len; i++)
+        plain[i] = (char)('a' + (i * 7) % 26);
+    plain[plain_len] = '\0';
+    char *enc = malloc(plain_len * 2), *wr = malloc(plain_len * 3), *in = malloc(plain_len * 4),
+         *want = malloc(plain_len * 8);
+    b64enc((const uint8_t *)plain, plain_len, enc); /* 12,000 characters */
+    wrap_lines(enc, 76, wr);
+    size_t last = strlen(enc) % 76; /* the short last line: 68 */
+    /* wrapped, the token on the line after the block */
+    snprintf(in, plain_len * 4, "%s\n%s\nend", wr, tok);
+    snprintf(want, plain_len * 8, "%.8192s|%s|%s\n%s\nend|", wr, plain, enc + strlen(enc) - last,
+             tok);
+    EXPECT("text/plain", NULL, in, want);
+    /* the same block ending with a whole line: the next line is read as
+       the block's until it ends short, then passes as itself (a token that
+       decodes to text here: its decoding goes on in the stream first) */
+    enc[strlen(enc) - last] = '\0';
+    wrap_lines(enc, 76, wr);
+    snprintf(in, plain_len * 4, "%s\naGVsbG8gd29ybGQh\nend", wr);
+    snprintf(want, plain_len * 8, "%.8192s|%.*shello world!|aGVsbG8gd29ybGQh\nend|", wr,
+             (int)(strlen(enc) / 4 * 3), plain);
+    EXPECT("text/plain", NULL, in, want);
+    /* unwrapped: its first line end ends it */
+    b64enc((const uint8_t *)plain, plain_len, enc);
+    snprintf(in, plain_len * 4, "x %s\n%s\nend", enc, tok);
+    snprintf(want, plain_len * 8, "x %.8192s|%s|\n%s\nend|", enc, plain, tok);
+    EXPECT("text/plain", NULL, in, want);
+    /* in a JSON string, the line ends escaped */
+    {
+        char *j = malloc(plain_len * 4);
+        size_t o = 0;
+        o += (size_t)sprintf(j + o, "[\"");
+        for (const char *q = wr; *q; q++) {
+            if (*q == '\n') {
+                j[o++] = '\\';
+                j[o++] = 'n';
+            } else {
+                j[o++] = *q;
+            }
+        }
+        sprintf(j + o, "\\n%s\"]", tok);
+        wrap_lines(enc, 76, wr);
+        snprintf(want, plain_len * 8, "%.8192s|%s|%s\n%s|", wr, plain, enc + strlen(enc) - last,
+                 tok);
+        /* (wr was rewrapped from the whole encoding: rebuild the input) */
+        o = 0;
+        o += (size_t)sprintf(j + o, "[\"");
+        for (const char *q = wr; *q; q++) {
+            if (*q == '\n') {
+                j[o++] = '\\';
+                j[o++] = 'n';
+            } else {
+                j[o++] = *q;
+            }
+        }
+        sprintf(j + o, "\\n%s\"]", tok);
+        EXPECT("application/json", NULL, j, want);
+        free(j);
+    }
+    /* hex, long, as `xxd -p` writes it (60 a line), and a token after it:
+       decoded as one stream; the last line (40 digits) passes again */
+    {
+        size_t tl = 5000;
+        char *hx = malloc(tl * 2 + 1);
+        for (size_t i = 0; i < tl; i++)
+            snprintf(hx + 2 * i, 3, "%02x", (unsigned char)plain[i]);
+        wrap_lines(hx, 60, wr);
+        snprintf(in, plain_len * 4, "%s\n%s", wr, tok);
+        snprintf(want, plain_len * 8, "%.8192s|%.5000s|%s\n%s|", wr, plain,
+                 hx + tl * 2 - (tl * 2) % 60, tok);
+        EXPECT("text/plain", NULL, in, want);
+        /* unwrapped hex, long, ending at a letter that is no hex digit:
+           the run ends there and the rest is a run of its own */
+        snprintf(in, plain_len * 4, "%sZZ end", hx);
+        snprintf(want, plain_len * 8, "%.8192s|%.5000s|ZZ end|", hx, plain);
+        EXPECT("text/plain", NULL, in, want);
+        free(hx);
+    }
+    free(plain);
+    free(enc);
+    free(wr);
+    free(in);
+    free(want);
+}
+
+/* gzip and zstd data in a base64 run (a CloudWatch Logs subscription
+   event, `{"awslogs":{"data":"H4sI…"}}`, a Kinesis record) were reported
+   `base64 gzip data` (uninspectable); now they are inflated and what comes
+   out is read by its content, short and long runs, within the chain's
+   limits. */
+static void test_base64_compressed(void)
+{
+    static char js[1 << 17], want[1 << 16], text[40000];
+    static uint8_t z[1 << 16];
+    const char *ev = "{\"logEvents\":[{\"message\":\"user bob@corp-mail.de paid\"}]}";
+    for (int big = 0; big < 2; big++) {
+        text[0] = '\0';
+        if (big) { /* text that compresses to more than 8 KiB of base64 */
+            uint32_t x = 7;
+            for (size_t i = 0; i < 30000; i++) {
+                x = x * 1103515245u + 12345u;
+                text[i] = (char)('a' + (x >> 16) % 26);
+            }
+        }
+        text[big ? 30000 : 0] = '\0';
+        char *body = malloc(strlen(text) + 200);
+        sprintf(body, "{\"pad\":\"%s\",\"logEvents\":[{\"message\":\"user bob@corp-mail.de paid\"}]}",
+                text);
+        size_t zn = zlib_make((const uint8_t *)(big ? body : ev), strlen(big ? body : ev), z,
+                              sizeof(z), 16 + 15);
+        size_t k = (size_t)sprintf(js, "{\"awslogs\":{\"data\":\"");
+        size_t b64 = b64_enc(z, zn, js + k);
+        sprintf(js + k + b64, "\"}}");
+        CHECK(big ? b64 > 8192 : b64 < 8192);
+        char *got = run("application/json", NULL, js, strlen(js));
+        snprintf(want, sizeof(want), "message|{message}user bob@corp-mail.de paid|");
+        if (!strstr(got, want) || strchr(got, '!'))
+            fprintf(stderr, "gzip in base64 (%zu characters): got [%.300s]\n", b64, got);
+        CHECK(strstr(got, want) != NULL && strchr(got, '!') == NULL);
+        expect_bin("application/json", NULL, js, strlen(js), got, NULL, __LINE__);
+        free(got);
+        free(body);
+    }
+    /* zstd, in text */
+    {
+        const char *msg = "mail bob@corp-mail.de now";
+        size_t zn = ZSTD_compress(z, sizeof(z), msg, strlen(msg), 3);
+        CHECK(!ZSTD_isError(zn));
+        size_t k = (size_t)sprintf(js, "x ");
+        k += b64_enc(z, zn, js + k);
+        sprintf(js + k, " y");
+        snprintf(want, sizeof(want), "%.*s|%s|| y|", (int)(k - 2), js + 2, msg);
+        memmove(want + 2, want, strlen(want) + 1);
+        memcpy(want, "x ", 2);
+        EXPECT("text/plain", NULL, js, want);
+    }
+    /* what comes out is no text; a cut stream */
+    {
+        uint8_t bin[600];
+        for (size_t i = 0; i < sizeof(bin); i++)
+            bin[i] = (uint8_t)(i * 131 + (i >> 2) * 17);
+        size_t zn = zlib_make(bin, sizeof(bin), z, sizeof(z), 16 + 15);
+        size_t k = (size_t)sprintf(js, "[\"");
+        k += b64_enc(z, zn, js + k);
+        sprintf(js + k, "\"]");
+        char *got = run("application/json", NULL, js, strlen(js));
+        CHECK(strstr(got, "!base64 compressed data that is no text!") != NULL);
+        free(got);
+        const char *msg = "a fairly long message that compresses into a stream we can cut";
+        zn = zlib_make((const uint8_t *)msg, strlen(msg), z, sizeof(z), 16 + 15);
+        k = (size_t)sprintf(js, "[\"");
+        k += b64_enc(z, zn - 6, js + k);
+        sprintf(js + k, "\"]");
+        got = run("application/json", NULL, js, strlen(js));
+        CHECK(strstr(got, "!truncated gzip stream!") != NULL);
+        free(got);
+    }
+    /* the chain's limits: 2,000 bytes decoded at most */
+    {
+        memset(text, 'a', 5000);
+        memcpy(text + 4000, " bob@corp-mail.de ", 18);
+        size_t zn = zlib_make((const uint8_t *)text, 5000, z, sizeof(z), 16 + 15);
+        size_t k = (size_t)sprintf(js, "[\"");
+        k += b64_enc(z, zn, js + k);
+        sprintf(js + k, "\"]");
+        g_lim.max_decoded = 2000;
+        char *got = run("application/json", NULL, js, strlen(js));
+        g_lim.max_decoded = 0;
+        if (!strstr(got, "!B:decoded size over 2000 bytes (gzip)!"))
+            fprintf(stderr, "gzip in base64, limits: got [%.300s]\n", got);
+        CHECK(strstr(got, "!B:decoded size over 2000 bytes (gzip)!") != NULL);
+        free(got);
+    }
+}
+
 /* ---- form ---- */
 
 static void test_form(void)
@@ -2344,6 +2543,8 @@ int main(void)
     test_base64();
     test_base64_long();
     test_hex_runs();
+    test_long_run_lines();
+    test_base64_compressed();
     test_form();
     test_compress();
     test_bomb();
