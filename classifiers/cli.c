@@ -31,8 +31,9 @@ static void usage(FILE *f)
 {
     fputs("usage: sovgw scan [--packs LIST] [--policy FILE] [--format text|jsonl]\n"
           "                  [--content-type T] [--content-encoding E] PATH... | -\n"
-          "  Scans files, directories (recursively) or stdin (-) for personal data and\n"
-          "  secrets. LIST is comma-separated: pii-core,pii-eu,pii-world,secrets\n"
+          "  Scans files, directories (recursively; only their regular files) or stdin\n"
+          "  (-) for personal data and secrets. LIST is comma-separated:\n"
+          "  pii-core,pii-eu,pii-world,secrets\n"
           "  (default: all). Content type and encoding are guessed from the file\n"
           "  extension unless given (other files are sniffed: a zip, docx, xlsx or\n"
           "  pptx is read part by part). Exit 0 clean, 1 findings, 2 error.\n"
@@ -191,9 +192,12 @@ static void scan_path(struct scan_cli *c, const char *path, int depth)
             c->errors++;
         return;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* a file found in a directory is opened without blocking: a FIFO there
+       has no writer to wait for (it is skipped below) */
+    int fl = O_RDONLY | O_CLOEXEC | (depth > 0 ? O_NONBLOCK : 0);
+    int fd = open(path, fl | O_NOFOLLOW);
     if (fd < 0 && errno == ELOOP)
-        fd = open(path, O_RDONLY | O_CLOEXEC); /* named symlinks are followed, found ones not */
+        fd = open(path, fl); /* named symlinks are followed, found ones not */
     if (fd < 0) {
         fprintf(stderr, "sovgw scan: %s: %s\n", path, strerror(errno));
         c->errors++;
@@ -204,6 +208,14 @@ static void scan_path(struct scan_cli *c, const char *path, int depth)
         fprintf(stderr, "sovgw scan: %s: %s\n", path, strerror(errno));
         close(fd);
         c->errors++;
+        return;
+    }
+    if (depth > 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        /* a FIFO, socket or device in a tree is no file's content (and
+           /dev/zero would never end): said, not read. Named on the command
+           line, a FIFO or device is read (`sovgw scan <(cmd)`). */
+        fprintf(stderr, "sovgw scan: %s: skipped: not a regular file\n", path);
+        close(fd);
         return;
     }
     if (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {

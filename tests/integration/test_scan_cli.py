@@ -107,7 +107,22 @@ def main():
             eq(p.returncode, 1, "exit code for a tree with findings")
             paths = sorted({os.path.relpath(f["path"], tmp.path) for f in jsonl(p.stdout)})
             eq(paths, ["tree/a/b/deep.json", "tree/a/zipped.json.gz"], "files with findings")
-        r.run("directories recursively, .gz guessed", directories)
+            # a FIFO in a tree (no writer) made the walk hang for ever: it is
+            # skipped and said; named on the command line, a pipe is read
+            os.mkfifo(tmp.join("tree", "a", "pipe"))
+            p = scan("--format", "jsonl", tmp.join("tree"))
+            eq(p.returncode, 1, f"exit code for a tree with a FIFO ({p.stderr!r})")
+            eq(sorted({os.path.relpath(f["path"], tmp.path) for f in jsonl(p.stdout)}),
+               ["tree/a/b/deep.json", "tree/a/zipped.json.gz"], "files with findings beside a FIFO")
+            check(b"pipe: skipped: not a regular file" in p.stderr, f"FIFO said ({p.stderr!r})")
+            rd, wr = os.pipe()
+            os.write(wr, BODY.encode())
+            os.close(wr)
+            p = subprocess.run([SOVGW, "scan", f"/dev/fd/{rd}"], pass_fds=(rd,), capture_output=True,
+                               timeout=60)
+            os.close(rd)
+            eq(p.returncode, 1, f"a pipe named on the command line is read ({p.stderr!r})")
+        r.run("directories recursively, .gz guessed, FIFOs skipped", directories)
 
         def errors():
             p = scan(tmp.join("missing.json"))
