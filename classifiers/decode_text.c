@@ -104,6 +104,23 @@ static int norm_map(uint32_t cp)
         return NORM_DROP;
     if (cp >= 0xff01 && cp <= 0xff5e)
         return (int)(cp - 0xfee0); /* full-width ASCII */
+    /* dashes and the minus sign: no NFKC mapping, but a card or an SSN
+       written 4111–1111–… with en dashes (a word processor's, or an
+       evasion) is still one */
+    if ((cp >= 0x2010 && cp <= 0x2015) || cp == 0x2212 || cp == 0xfe58)
+        return '-';
+    /* small form variants (U+FE50-FE6B), which NFKC makes ASCII: an
+       address written john﹫example﹒com */
+    if (cp >= 0xfe50 && cp <= 0xfe6b) {
+        static const char small[] = ",\0.\0;:?!-(){}\0\0#&*+-<>=\0\\$%@";
+        char c = small[cp - 0xfe50];
+        if (c)
+            return c;
+    }
+    /* the dots UTS 46 reads as a domain's label separator (and NFKC's one
+       dot leader) */
+    if (cp == 0x2024 || cp == 0x3002 || cp == 0xff61)
+        return '.';
     /* what NFKC makes ASCII of: superscript, subscript and circled digits,
        circled and mathematical letters (U+1D400-1D6A3: 13 styles of A-Z
        a-z) */

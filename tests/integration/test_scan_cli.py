@@ -193,6 +193,11 @@ def main():
                 ("page.html", "<html><body><p>key AKIA5ZK6<span></span>SXQ7<!-- x -->BR2LMNOP</p>"
                  "<p>card 4111 <b>1111</b> 1111 1111</p></body></html>",
                  ["AWS_ACCESS_KEY", "CREDIT_DEBIT_CARD_NUMBER"]),
+                # en dashes and minus signs between the groups of a number, a
+                # small commercial at and an ideographic full stop in an address
+                ("dashes.txt", "card " + CARD.replace(" ", "\u2013") + " ssn 536\u221222\u22128451",
+                 ["CREDIT_DEBIT_CARD_NUMBER", "US_SOCIAL_SECURITY_NUMBER"]),
+                ("small.txt", "mail bob.smith\ufe6bcorp-mail\u3002de", ["EMAIL"]),
                 # overlong UTF-8 (case 27): C1 80 is '@' to a lenient reader
                 ("overlong.txt", b"mail bob\xc1\x80corp-mail.de", ["EMAIL"]),
             ]

@@ -937,6 +937,14 @@ static void test_norm(void)
            "1\xf3\xa0\x80\xa1"
            "1",
            "41111|");
+    /* dashes and the minus sign are '-'; small form variants and the dots
+       of domain names (UTS 46) are their ASCII characters */
+    EXPECT("text/plain", NULL,
+           "536\xe2\x80\x93" "22\xe2\x88\x92" "8451 a\xe2\x80\x90" "b\xe2\x80\x94" "c",
+           "536-22-8451 a-b-c|");
+    EXPECT("text/plain", NULL, "john\xef\xb9\xab" "example\xef\xb9\x92" "com x\xe3\x80\x82" "y\xef\xbd\xa1" "z",
+           "john@example.com x.y.z|");
+    EXPECT("text/plain", NULL, "\xef\xb9\x91\xef\xb9\x9d", "\xef\xb9\x91\xef\xb9\x9d|"); /* (none) */
     /* normalisation inside JSON escapes too */
     EXPECT("application/json", NULL, "\"4\\u200b1\\uff11\"", "411|");
     /* what NFKC makes ASCII of: super- and subscript digits, circled digits
