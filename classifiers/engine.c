@@ -75,20 +75,273 @@ static pcre2_code *compile_re(const char *re, const char *name, char *err, size_
 }
 
 /* "\xHH" escaping of a literal for Hyperscan */
+/* Writes c as a Hyperscan escape "\\xHH" at o; returns 4. */
+static size_t hex_byte(uint8_t c, char *o)
+{
+    static const char hex[] = "0123456789abcdef";
+    o[0] = '\\';
+    o[1] = 'x';
+    o[2] = hex[c >> 4];
+    o[3] = hex[c & 15];
+    return 4;
+}
+
 static char *hs_escape(const char *lit, size_t n)
 {
     char *o = malloc(n * 4 + 1);
     if (!o)
         return NULL;
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = (uint8_t)lit[i];
-        o[i * 4] = '\\';
-        o[i * 4 + 1] = 'x';
-        o[i * 4 + 2] = hex[c >> 4];
-        o[i * 4 + 3] = hex[c & 15];
-    }
+    for (size_t i = 0; i < n; i++)
+        hex_byte((uint8_t)lit[i], o + i * 4);
     o[n * 4] = '\0';
+    return o;
+}
+
+uint32_t cls_case_pair(uint32_t cp)
+{
+    if ((cp >= 0xc0 && cp <= 0xde && cp != 0xd7) || (cp >= 0x391 && cp <= 0x3a9 && cp != 0x3a2) ||
+        (cp >= 0x410 && cp <= 0x42f))
+        return cp + 0x20;
+    if ((cp >= 0xe0 && cp <= 0xfe && cp != 0xf7) || (cp >= 0x3b1 && cp <= 0x3c9 && cp != 0x3c2) ||
+        (cp >= 0x430 && cp <= 0x44f))
+        return cp - 0x20;
+    if (cp == 0x3c2)
+        return 0x3a3; /* final sigma */
+    if (cp == 0xff)
+        return 0x178;
+    if (cp == 0x178)
+        return 0xff;
+    if (cp >= 0x400 && cp <= 0x40f)
+        return cp + 0x50;
+    if (cp >= 0x450 && cp <= 0x45f)
+        return cp - 0x50;
+    /* Latin Extended-A (and Romanian's comma-below letters): upper case at
+       even code points, but odd from U+0139 to U+0148 and U+0179 to U+017E;
+       U+0130, U+0131, U+0138, U+0149 and U+017F have no simple pair */
+    if ((cp >= 0x100 && cp <= 0x12f) || (cp >= 0x132 && cp <= 0x137) || (cp >= 0x14a && cp <= 0x177) ||
+        (cp >= 0x218 && cp <= 0x21b))
+        return cp ^ 1;
+    if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17e))
+        return cp & 1 ? cp + 1 : cp - 1;
+    return 0;
+}
+
+/* The code point of the UTF-8 sequence s[0..n) (2..4 bytes), or 0. */
+static uint32_t utf8_cp(const uint8_t *s, size_t n)
+{
+    if (n < 2 || n > 4)
+        return 0;
+    uint32_t cp = s[0] & (0x7fu >> n);
+    for (size_t i = 1; i < n; i++)
+        cp = cp << 6 | (s[i] & 0x3fu);
+    return cp;
+}
+
+static size_t utf8_put2(uint32_t cp, uint8_t *o)
+{
+    if (cp < 0x800) {
+        o[0] = (uint8_t)(0xc0 | cp >> 6);
+        o[1] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    return 0; /* (every pair above is below U+0800) */
+}
+
+static int is_gap(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Length of the character of t that ends at t[i] (i > 0): a UTF-8
+ * sequence's, or 1. */
+static size_t char_back(const uint8_t *t, size_t i)
+{
+    size_t s = i - 1;
+    while (s > 0 && i - s < 4 && (t[s] & 0xc0) == 0x80)
+        s--;
+    return (t[s] & 0xc0) == 0xc0 ? i - s : 1;
+}
+
+/* Length of the character of t that starts at t[i] (i < n). */
+static size_t char_fwd(const uint8_t *t, size_t i, size_t n)
+{
+    uint8_t c = t[i];
+    size_t len = c >= 0xc0 && c < 0xf8 ? (c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4) : 1;
+    if (i + len > n)
+        return 1;
+    for (size_t q = 1; q < len; q++)
+        if ((t[i + q] & 0xc0) != 0x80)
+            return 1;
+    return len;
+}
+
+/* Does character t[0..len) of a term match text x[0..len)? ASCII letters in
+ * either case, other letters in their simple case pair. */
+static int char_eq(const uint8_t *t, const uint8_t *x, size_t len)
+{
+    if (len == 1) {
+        uint8_t a = t[0], b = x[0];
+        if (a >= 'A' && a <= 'Z')
+            a |= 0x20;
+        if (b >= 'A' && b <= 'Z')
+            b |= 0x20;
+        return a == b;
+    }
+    if (memcmp(t, x, len) == 0)
+        return 1;
+    uint8_t alt[4];
+    uint32_t o = cls_case_pair(utf8_cp(t, len));
+    return o && utf8_put2(o, alt) == len && memcmp(x, alt, len) == 0;
+}
+
+size_t cls_dict_start(const char *term, size_t tl, const uint8_t *text, size_t end)
+{
+    const uint8_t *t = (const uint8_t *)term;
+    size_t i = tl, j = end;
+    while (i > 0) {
+        if (t[i - 1] == ' ') {
+            size_t k = 0;
+            while (j > 0 && k < CLS_DICT_GAP && is_gap(text[j - 1])) {
+                j--;
+                k++;
+            }
+            if (k == 0)
+                return SIZE_MAX;
+            i--;
+            continue;
+        }
+        size_t len = char_back(t, i);
+        if (j < len || !char_eq(t + i - len, text + j - len, len))
+            return SIZE_MAX;
+        i -= len;
+        j -= len;
+    }
+    return j;
+}
+
+size_t cls_dict_end(const char *term, size_t tl, const uint8_t *text, size_t from, size_t n)
+{
+    const uint8_t *t = (const uint8_t *)term;
+    size_t i = 0, j = from;
+    while (i < tl) {
+        if (t[i] == ' ') {
+            size_t k = 0;
+            while (j < n && k < CLS_DICT_GAP && is_gap(text[j])) {
+                j++;
+                k++;
+            }
+            if (k == 0)
+                return SIZE_MAX;
+            i++;
+            continue;
+        }
+        size_t len = char_fwd(t, i, tl);
+        if (n - j < len || !char_eq(t + i, text + j, len))
+            return SIZE_MAX;
+        i += len;
+        j += len;
+    }
+    return j;
+}
+
+/* A dictionary term, trimmed, its whitespace runs one space (its canonical
+ * form, *canon), and the Hyperscan expression of one literal part of it
+ * (below), compiled caseless. The rest of the term around it is matched by the scanner
+ * (cls_dict_start, cls_dict_end), whitespace runs of 1..CLS_DICT_GAP bytes
+ * between them: the database stays one of literals, however many terms
+ * have several words. id gets the word's offset and length and the reach
+ * of the term on both sides of it. NULL on allocation failure or a term
+ * with nothing but whitespace. */
+static char *dict_expr(const char *term, size_t tl, char **canon, struct cls_hs_id *id)
+{
+    const uint8_t *t = (const uint8_t *)term;
+    size_t a = 0, b = tl;
+    while (a < b && is_gap(t[a]))
+        a++;
+    while (b > a && is_gap(t[b - 1]))
+        b--;
+    char *c = malloc(b - a + 1);
+    char *o = malloc((b - a) * 24 + 32);
+    if (!c || !o || a == b) {
+        free(c);
+        free(o);
+        return NULL;
+    }
+    size_t cn = 0;
+    for (size_t i = a; i < b; i++) {
+        if (!is_gap(t[i]))
+            c[cn++] = (char)t[i];
+        else if (c[cn - 1] != ' ')
+            c[cn++] = ' ';
+    }
+    c[cn] = '\0';
+    /* the literal: the longest run of ASCII letters, digits and signs (a
+       pure literal, caseless in Hyperscan) when it has 4 bytes or is a
+       whole word, else the longest word, its letters with case pairs as
+       alternatives (Cyrillic or Greek words; a word with few ASCII
+       letters such as Łódź) */
+    size_t ws = 0, wl = 0, as = 0, al = 0;
+    for (size_t i = 0; i < cn;) {
+        size_t e = i;
+        while (e < cn && c[e] != ' ')
+            e++;
+        if (e - i >= wl) {
+            ws = i;
+            wl = e - i;
+        }
+        for (size_t r = i; r < e;) {
+            size_t q = r;
+            while (q < e && (uint8_t)c[q] < 0x80)
+                q++;
+            if (q - r >= al && (q - r >= 4 || (r == i && q == e))) {
+                as = r;
+                al = q - r;
+            }
+            r = q + 1;
+            while (r < e && ((uint8_t)c[r] & 0xc0) == 0x80)
+                r++;
+        }
+        i = e + 1;
+    }
+    if (al) {
+        ws = as;
+        wl = al;
+    }
+    size_t before = 0, after = 0;
+    for (size_t i = 0; i < cn; i++) {
+        if (c[i] == ' ' && i < ws)
+            before++;
+        else if (c[i] == ' ')
+            after++;
+    }
+    size_t on = 0;
+    const uint8_t *u = (const uint8_t *)c;
+    for (size_t i = ws; i < ws + wl;) {
+        size_t len = char_fwd(u, i, ws + wl);
+        uint8_t alt[4];
+        uint32_t pair = len > 1 ? cls_case_pair(utf8_cp(u + i, len)) : 0;
+        int two = pair && utf8_put2(pair, alt) == len;
+        if (two) {
+            memcpy(o + on, "(?:", 3);
+            on += 3;
+        }
+        for (size_t q = 0; q < len; q++)
+            on += hex_byte(u[i + q], o + on);
+        if (two) {
+            o[on++] = '|';
+            for (size_t q = 0; q < len; q++)
+                on += hex_byte(alt[q], o + on);
+            o[on++] = ')';
+        }
+        i += len;
+    }
+    o[on] = '\0';
+    *canon = c;
+    id->len = (uint32_t)wl;
+    id->woff = (uint16_t)ws;
+    /* the longest match reaches this far before the word's end, and after it */
+    id->maxlen = (uint32_t)(ws + wl + before * (CLS_DICT_GAP - 1));
+    id->right = (uint16_t)(cn - ws - wl + after * (CLS_DICT_GAP - 1) + 1);
     return o;
 }
 
@@ -124,6 +377,10 @@ static void engine_destroy(struct cls_engine *e)
     }
     free(e->fps);
     hs_free_database((hs_database_t *)e->hsdb);
+    if (e->terms)
+        for (size_t i = 0; i < e->n_ids; i++)
+            free(e->terms[i]);
+    free(e->terms);
     free(e->ids);
     free(e->ctx_words);
     free(e);
@@ -306,8 +563,9 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
     unsigned *ids = calloc(cap ? cap : 1, sizeof(*ids));
     e->ids = calloc(cap ? cap : 1, sizeof(*e->ids));
     e->ctx_words = calloc(cap ? cap : 1, sizeof(*e->ctx_words));
+    e->terms = calloc(cap ? cap : 1, sizeof(*e->terms));
     size_t n = 0;
-    if (!expr || !flags || !ids || !e->ids || !e->ctx_words)
+    if (!expr || !flags || !ids || !e->ids || !e->ctx_words || !e->terms)
         goto out;
     /* anchors used by at least one selected pattern */
     uint64_t used = 0;
@@ -322,7 +580,7 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
             goto out;
         flags[n] = l->caseless ? HS_FLAG_CASELESS : 0;
         ids[n] = (unsigned)n;
-        e->ids[n] = (struct cls_hs_id){CLS_HIT_ANCHOR, l->anchor, l->right, (uint32_t)strlen(l->lit), 0, 0};
+        e->ids[n] = (struct cls_hs_id){.kind = CLS_HIT_ANCHOR, .anchor = l->anchor, .right = l->right, .len = (uint32_t)strlen(l->lit)};
         n++;
     }
     for (size_t d = 0; d < cfg->n_dicts; d++) {
@@ -335,12 +593,19 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
                 rc = SGW_EINVAL;
                 goto out;
             }
-            expr[n] = hs_escape(term, tl);
-            if (!expr[n])
+            e->ids[n] = (struct cls_hs_id){.kind = CLS_HIT_DICT, .index = (uint32_t)d};
+            expr[n] = dict_expr(term, tl, &e->terms[n], &e->ids[n]);
+            if (!expr[n]) {
+                for (size_t q = 0; q < tl && rc == SGW_ENOMEM; q++)
+                    if (!is_gap((uint8_t)term[q]))
+                        goto out; /* (allocation) */
+                errf(err, errlen, "dictionary '%s': term #%zu is only whitespace", cfg->dicts[d].name,
+                     t + 1);
+                rc = SGW_EINVAL;
                 goto out;
+            }
             flags[n] = HS_FLAG_CASELESS;
             ids[n] = (unsigned)n;
-            e->ids[n] = (struct cls_hs_id){CLS_HIT_DICT, 0, 1, (uint32_t)tl, (uint32_t)d, 0};
             n++;
         }
     }
@@ -366,7 +631,7 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
                 goto out;
             flags[n] = HS_FLAG_CASELESS;
             ids[n] = (unsigned)n;
-            e->ids[n] = (struct cls_hs_id){CLS_HIT_CTX, 0, 0, (uint32_t)strlen(*w), (uint32_t)t, 1ull << t};
+            e->ids[n] = (struct cls_hs_id){.kind = CLS_HIT_CTX, .len = (uint32_t)strlen(*w), .index = (uint32_t)t, .types = 1ull << t};
             e->ctx_words[n] = *w;
             n++;
         }
@@ -381,11 +646,11 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
         if (ll) {
             expr[n] = hs_escape((const char *)lit, ll);
             flags[n] = caseless ? HS_FLAG_CASELESS : 0;
-            e->ids[n] = (struct cls_hs_id){CLS_HIT_CUSTOM, 0, CLS_CUSTOM_SPAN, (uint32_t)ll, (uint32_t)r, 0};
+            e->ids[n] = (struct cls_hs_id){.kind = CLS_HIT_CUSTOM, .right = CLS_CUSTOM_SPAN, .len = (uint32_t)ll, .index = (uint32_t)r};
         } else {
             expr[n] = dupstr(cfg->regexes[r].pattern);
             flags[n] = HS_FLAG_PREFILTER;
-            e->ids[n] = (struct cls_hs_id){CLS_HIT_CUSTOM, 0, 1, 0, (uint32_t)r, 0};
+            e->ids[n] = (struct cls_hs_id){.kind = CLS_HIT_CUSTOM, .right = 1, .index = (uint32_t)r};
         }
         if (!expr[n])
             goto out;
@@ -413,6 +678,8 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
     e->hsdb = db;
     rc = SGW_OK;
 out:
+    if (e->n_ids < n)
+        e->n_ids = n; /* (the terms made so far are freed with the engine) */
     if (expr)
         for (size_t i = 0; i < n; i++)
             free(expr[i]);

@@ -154,11 +154,29 @@ enum cls_hit_kind {
 struct cls_hs_id {          /* what a Hyperscan id means */
     uint8_t kind;           /* enum cls_hit_kind */
     uint8_t anchor;         /* CLS_HIT_ANCHOR */
-    uint16_t right;
+    uint16_t right;         /* bytes a window needs after the hit (a dictionary term: its words after the literal one) */
     uint32_t len;           /* literal length (0 for custom regexes) */
     uint32_t index;         /* dictionary or custom regex index */
+    uint32_t maxlen;        /* CLS_HIT_DICT: bytes of the longest match up to the literal's end */
+    uint16_t woff;          /* CLS_HIT_DICT: offset of the literal word in the canonical term */
     uint64_t types;         /* CLS_HIT_CTX: bit per type index it is a context word of */
 };
+
+/* Dictionary terms: words are separated by runs of 1..CLS_DICT_GAP
+ * whitespace bytes (a marking wrapped onto two lines, two spaces), and
+ * letters match in either case, ASCII and the simple case pairs of the
+ * Latin, Greek and Cyrillic letters of the EU's languages (Ü/ü, Ł/ł, Σ/σ,
+ * Д/д), each pair the same length in UTF-8. */
+#define CLS_DICT_GAP 6 /* 64 bytes with 32 gaps then reach 224 bytes: within CLS_CUSTOM_SPAN */
+/* The other case of cp when it has one of that kind, else 0. */
+uint32_t cls_case_pair(uint32_t cp);
+/* Where term[0..tl) (a canonical term or part of one: words joined by one
+ * space) ending at text[end] begins, matched backwards; SIZE_MAX when it
+ * does not end there. */
+size_t cls_dict_start(const char *term, size_t tl, const uint8_t *text, size_t end);
+/* Where term[0..tl) starting at text[from] (text n bytes) ends, matched
+ * forwards; SIZE_MAX when it does not start there. */
+size_t cls_dict_end(const char *term, size_t tl, const uint8_t *text, size_t from, size_t n);
 
 struct cls_cpattern {       /* a compiled built-in pattern, gates copied in */
     uint64_t anchors;
@@ -220,6 +238,7 @@ struct cls_engine {
     void *hsdb;             /* hs_database_t *, stream mode */
     struct cls_hs_id *ids;  /* indexed by Hyperscan id */
     const char **ctx_words; /* indexed by Hyperscan id: the word of a CLS_HIT_CTX (static) */
+    char **terms;           /* indexed by Hyperscan id: a CLS_HIT_DICT's canonical term (owned) */
     size_t n_ids;
     void (*trigger_bits)(const uint8_t *p, size_t n, uint64_t *out); /* prefilter.c */
     const char *simd;       /* "avx2", "sse2", "scalar" */

@@ -1445,10 +1445,18 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
         const struct cls_hs_id *h = &e->ids[sc->whits[k].id];
         if (h->kind != CLS_HIT_DICT)
             continue;
-        uint64_t tend = sc->whits[k].end, tstart = tend - h->len;
-        if (tstart < sc->w_ctx || tstart < sc->seg_start || tend > end)
+        uint64_t lend = sc->whits[k].end; /* the end of its literal word */
+        if (lend - h->len < sc->w_ctx || lend > end)
             continue;
-        size_t ms = (size_t)(tstart - sc->w_ctx), me = (size_t)(tend - sc->w_ctx);
+        /* the words before and after it, whitespace runs between them */
+        const char *term = e->terms[sc->whits[k].id];
+        size_t ls = (size_t)(lend - h->len - sc->w_ctx);
+        size_t ms = cls_dict_start(term, h->woff, sc->wbuf, ls);
+        size_t me = cls_dict_end(term + h->woff + h->len, strlen(term + h->woff + h->len), sc->wbuf,
+                                 ls + h->len, (size_t)(end - sc->w_ctx));
+        if (ms == SIZE_MAX || me == SIZE_MAX || sc->w_ctx + ms < sc->seg_start)
+            continue;
+        uint64_t tstart = sc->w_ctx + ms;
         if (tstart > sc->seg_start && (ms == 0 || (cls_tab[sc->wbuf[ms - 1]] & C_WORD)))
             continue;
         if (me < we && (cls_tab[sc->wbuf[me]] & C_WORD))
@@ -1505,7 +1513,9 @@ static void open_window(struct cls_scanner *sc, uint64_t t)
         lfix = 1;
     for (size_t k = sc->ilit; k < sc->nlits && sc->lits[k].pos == t; k++) {
         const struct cls_hs_id *h = &e->ids[sc->lits[k].id];
-        uint64_t l = h->kind == CLS_HIT_CUSTOM ? CUSTOM_LEFT : (uint64_t)h->len + 1;
+        uint64_t l = h->kind == CLS_HIT_CUSTOM ? CUSTOM_LEFT
+                     : h->kind == CLS_HIT_DICT ? (uint64_t)h->maxlen + 1
+                                               : (uint64_t)h->len + 1;
         if (l > lfix)
             lfix = l;
     }

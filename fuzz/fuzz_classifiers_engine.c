@@ -21,8 +21,8 @@ static struct cls_worker *worker, *worker_nofp;
 
 static void init(void)
 {
-    static const char *const terms[] = {"falcon", "blue bird", "x"};
-    static struct cls_dictionary dict = {"CODENAME", terms, 3};
+    static const char *const terms[] = {"falcon", "blue bird", "x", "\xc3\x84rztliche  Akte"};
+    static struct cls_dictionary dict = {"CODENAME", terms, 4};
     static struct cls_custom_regex rx[] = {{"TICKET", "T-[0-9]{3,6}", NULL}, {"ACCT", "AC[0-9]{8}", "luhn"}};
     static uint8_t hashes[1][32];
     static struct cls_fingerprints fp = {"FP", {7}, (const uint8_t(*)[32])hashes, 1};

@@ -754,8 +754,17 @@ static void term_item(struct pctx *c, void *ud, yaml_node_t *n)
     size_t len;
     if (!scalar(c, n, "term", &s, &len))
         return;
-    if (len == 0 || len > 256) {
-        perr(c, n, "dictionary terms must be 1-256 characters");
+    if (len == 0 || len > 64) {
+        /* (the classifier engine's limit: a term's words may lie apart, and
+           its longest match must fit the scanner's window) */
+        perr(c, n, "dictionary terms must be 1-64 bytes");
+        return;
+    }
+    size_t blank = 0;
+    while (blank < len && (s[blank] == ' ' || (s[blank] >= '\t' && s[blank] <= '\r')))
+        blank++;
+    if (blank == len) {
+        perr(c, n, "a dictionary term must not be only whitespace");
         return;
     }
     if (!grow(c, (void **)&u->terms, &u->cap, u->d.n_terms, sizeof(char *)))

@@ -445,6 +445,7 @@ def main():
                             "  packs: [secrets]\n"
                             "  dictionaries:\n"
                             "    - { name: PROJECT_CODENAME, terms: [Bluebird, \"Operation Nightjar\"] }\n"
+                            "    - { name: MARKING, terms: [\"VS-Nur für den Dienstgebrauch\"] }\n"
                             "  fingerprints:\n" + entry)
             c = subprocess.run([SOVGW, "policy", "check", pol], capture_output=True, timeout=30)
             eq(c.returncode, 0, f"policy check ({c.stderr!r} {c.stdout!r})")
@@ -458,6 +459,13 @@ def main():
             text = open(doc).read()
             cust = next(f for f in fs if f["type"] == "CUSTOMER_ID")
             eq(text[cust["start"]:cust["end"]], "cust-000124", "fingerprint span")
+            # a marking in capitals (Ü, not ü) and wrapped onto the next line:
+            # non-ASCII letters were matched in the term's case only, and
+            # words apart not at all
+            doc = tmp.write("vs.txt", "Einstufung: VS-NUR FÜR DEN\n   DIENSTGEBRAUCH\n")
+            p = scan("--format", "jsonl", "--policy", pol, doc)
+            fs = jsonl(p.stdout)
+            eq([(f["type"], f["start"], f["end"]) for f in fs], [("MARKING", 12, 45)], "wrapped marking")
             bad = subprocess.run([SOVGW, "policy", "fingerprint", "--name", "CUSTOMER_ID", "-"],
                                  input=b"John Smith\n", capture_output=True, timeout=30)
             eq(bad.returncode, 1, "a value that is no single token is refused")

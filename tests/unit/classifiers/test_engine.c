@@ -586,6 +586,68 @@ static void test_custom(void)
     cls_worker_free(w);
     cls_engine_unref(e);
 
+    /* dictionary terms in other cases of non-ASCII letters and with their
+       words apart (a marking wrapped onto the next line); every split */
+    {
+        static const char *const marks[] = {"Ärztliches Attest", "  VS-Nur für den  Dienstgebrauch ",
+                                            "ŁÓDŹ", "Στοιχεία", "секретно"};
+        struct cls_dictionary md = {"MARKING", marks, 5};
+        struct cls_config mc = {packs, 1, &md, 1, NULL, 0, NULL, 0};
+        struct cls_engine *me = NULL;
+        if (cls_engine_new(&mc, &me, err, sizeof(err)) != SGW_OK) {
+            FAIL("marking engine: %s", err);
+        } else {
+            struct cls_worker *mw = NULL;
+            cls_worker_new(me, &mw);
+            static const struct {
+                const char *text;
+                size_t start, end; /* end 0: no finding */
+            } mcases[] = {
+                {"an \xc3\xa4rztliches attest here", 3, 21},
+                {"\xc3\x84RZTLICHES\r\n    ATTEST", 0, 23},
+                {"vs-nur F\xc3\x9cR den\tdienstgebrauch.", 0, 30},
+                {"VS-NUR F\xc3\xbcr den Dienstgebrauchs", 0, 0},
+                {"\xc5\x82\xc3\xb3" "d\xc5\xba!", 0, 7},
+                {"\xcf\x83\xcf\x84\xce\xbf\xce\xb9\xcf\x87\xce\xb5\xce\xaf\xce\xb1", 0, 16},
+                {"\xd0\xa1\xd0\x95\xd0\x9a\xd0\xa0\xd0\x95\xd0\xa2\xd0\x9d\xd0\x9e", 0, 16},
+                {"\xc3\xa4rztliches         attest", 0, 0}, /* nine spaces: too far apart */
+                {"Xrztliches Attest", 0, 0},
+            };
+            struct result *m1 = malloc(sizeof(*m1)), *m2 = malloc(sizeof(*m2));
+            for (size_t c = 0; c < sizeof(mcases) / sizeof(mcases[0]); c++) {
+                const char *t = mcases[c].text;
+                scan1(mw, t, m1);
+                int ok = mcases[c].end ? m1->n == 1 && strcmp(m1->f[0].type, "MARKING") == 0 &&
+                                             m1->f[0].start == mcases[c].start && m1->f[0].end == mcases[c].end
+                                       : m1->n == 0;
+                if (!ok) {
+                    FAIL("marking case %zu", c);
+                    dump("got", m1);
+                    continue;
+                }
+                for (size_t cut = 1; cut < strlen(t); cut++) {
+                    size_t cuts[1] = {cut};
+                    scan_split(mw, t, strlen(t), cuts, 1, 1, m2);
+                    if (!same(m1, m2)) {
+                        FAIL("marking case %zu: split at %zu differs", c, cut);
+                        break;
+                    }
+                }
+            }
+            free(m1);
+            free(m2);
+            cls_worker_free(mw);
+            cls_engine_unref(me);
+        }
+        static const char *const blank[] = {" \t "};
+        struct cls_dictionary bd = {"BLANK", blank, 1};
+        struct cls_config bc = {packs, 1, &bd, 1, NULL, 0, NULL, 0};
+        me = NULL;
+        if (cls_engine_new(&bc, &me, err, sizeof(err)) == SGW_OK || !strstr(err, "only whitespace"))
+            FAIL("a whitespace term: '%s'", err);
+        cls_engine_unref(me);
+    }
+
     /* compile errors name the regex and the offset */
     struct cls_custom_regex bad = {"BROKEN", "abc(def", NULL};
     struct cls_config c2 = {packs, 1, NULL, 0, &bad, 1, NULL, 0};

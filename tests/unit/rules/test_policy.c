@@ -127,6 +127,11 @@ static const struct bad k_bad[] = {
               "p.yaml:2:16: fingerprints is an empty list (remove the key instead: an empty list matches nothing)"},
     /* 40 */ {"version: 1\nclassifiers: { regexes: [ { name: emp, pattern: 'x' } ] }\n",
               "p.yaml:2:35: finding type name 'emp' must be UPPER_SNAKE_CASE (1-63 characters)"},
+    /* 41 */ {"version: 1\nclassifiers: { dictionaries: [ { name: M, terms: [\" \\t \"] } ] }\n",
+              "p.yaml:2:51: a dictionary term must not be only whitespace"},
+    /* 42 */ {"version: 1\nclassifiers: { dictionaries: [ { name: M, terms: "
+              "[aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa] } ] }\n",
+              "p.yaml:2:51: dictionary terms must be 1-64 bytes"},
 };
 
 static void test_bad(void)
