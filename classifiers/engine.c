@@ -126,6 +126,16 @@ uint32_t cls_case_pair(uint32_t cp)
     return 0;
 }
 
+uint32_t cls_case_lower(uint32_t cp)
+{
+    /* of each pair the lower-case letter is the higher code point, but for
+       ÿ (U+00FF) and Ÿ (U+0178) */
+    if (cp == 0xff || cp == 0x178)
+        return 0xff;
+    uint32_t o = cls_case_pair(cp);
+    return o > cp ? o : cp;
+}
+
 /* The code point of the UTF-8 sequence s[0..n) (2..4 bytes), or 0. */
 static uint32_t utf8_cp(const uint8_t *s, size_t n)
 {
@@ -189,7 +199,7 @@ static int char_eq(const uint8_t *t, const uint8_t *x, size_t len)
     }
     if (memcmp(t, x, len) == 0)
         return 1;
-    uint8_t alt[4];
+    uint8_t alt[4] = {0, 0, 0, 0};
     uint32_t o = cls_case_pair(utf8_cp(t, len));
     return o && utf8_put2(o, alt) == len && memcmp(x, alt, len) == 0;
 }
@@ -242,6 +252,54 @@ size_t cls_dict_end(const char *term, size_t tl, const uint8_t *text, size_t fro
         j += len;
     }
     return j;
+}
+
+/* The Hyperscan expression of w[0..n) at o (room for 12 bytes per byte of
+ * w), compiled caseless: a letter with a case pair is written as its two
+ * spellings. */
+static void fold_expr(const uint8_t *w, size_t n, char *o)
+{
+    size_t on = 0;
+    for (size_t i = 0; i < n;) {
+        size_t len = char_fwd(w, i, n);
+        uint8_t alt[4] = {0, 0, 0, 0};
+        uint32_t pair = len > 1 ? cls_case_pair(utf8_cp(w + i, len)) : 0;
+        int two = pair && utf8_put2(pair, alt) == len;
+        if (two) {
+            memcpy(o + on, "(?:", 3);
+            on += 3;
+        }
+        for (size_t q = 0; q < len; q++)
+            on += hex_byte(w[i + q], o + on);
+        if (two) {
+            o[on++] = '|';
+            for (size_t q = 0; q < len; q++)
+                on += hex_byte(alt[q], o + on);
+            o[on++] = ')';
+        }
+        i += len;
+    }
+    o[on] = '\0';
+}
+
+void cls_fold_lower(uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        if (c >= 'A' && c <= 'Z') {
+            p[i] = (uint8_t)(c + 32);
+        } else if (c >= 0xc3 && c <= 0xd1 && i + 1 < n && (p[i + 1] & 0xc0) == 0x80) {
+            uint32_t cp = utf8_cp(p + i, 2), o = cls_case_pair(cp);
+            uint8_t b[4] = {0, 0, 0, 0};
+            /* the pair's lower-case letter is the one whose pair is not
+               lower (the table maps both ways) */
+            if (o && cls_case_lower(cp) != cp && utf8_put2(o, b) == 2) {
+                p[i] = b[0];
+                p[i + 1] = b[1];
+            }
+            i++;
+        }
+    }
 }
 
 /* A dictionary term, trimmed, its whitespace runs one space (its canonical
@@ -314,28 +372,7 @@ static char *dict_expr(const char *term, size_t tl, char **canon, struct cls_hs_
         else if (c[i] == ' ')
             after++;
     }
-    size_t on = 0;
-    const uint8_t *u = (const uint8_t *)c;
-    for (size_t i = ws; i < ws + wl;) {
-        size_t len = char_fwd(u, i, ws + wl);
-        uint8_t alt[4];
-        uint32_t pair = len > 1 ? cls_case_pair(utf8_cp(u + i, len)) : 0;
-        int two = pair && utf8_put2(pair, alt) == len;
-        if (two) {
-            memcpy(o + on, "(?:", 3);
-            on += 3;
-        }
-        for (size_t q = 0; q < len; q++)
-            on += hex_byte(u[i + q], o + on);
-        if (two) {
-            o[on++] = '|';
-            for (size_t q = 0; q < len; q++)
-                on += hex_byte(alt[q], o + on);
-            o[on++] = ')';
-        }
-        i += len;
-    }
-    o[on] = '\0';
+    fold_expr((const uint8_t *)c + ws, wl, o);
     *canon = c;
     id->len = (uint32_t)wl;
     id->woff = (uint16_t)ws;
@@ -626,9 +663,11 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
                 e->ids[k].types |= 1ull << t;
                 continue;
             }
-            expr[n] = hs_escape(*w, strlen(*w));
+            /* (non-ASCII letters in both cases: "né le", "NÉ LE") */
+            expr[n] = malloc(strlen(*w) * 12 + 1);
             if (!expr[n])
                 goto out;
+            fold_expr((const uint8_t *)*w, strlen(*w), expr[n]);
             flags[n] = HS_FLAG_CASELESS;
             ids[n] = (unsigned)n;
             e->ids[n] = (struct cls_hs_id){.kind = CLS_HIT_CTX, .len = (uint32_t)strlen(*w), .index = (uint32_t)t, .types = 1ull << t};

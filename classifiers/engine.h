@@ -170,6 +170,11 @@ struct cls_hs_id {          /* what a Hyperscan id means */
 #define CLS_DICT_GAP 6 /* 64 bytes with 32 gaps then reach 224 bytes: within CLS_CUSTOM_SPAN */
 /* The other case of cp when it has one of that kind, else 0. */
 uint32_t cls_case_pair(uint32_t cp);
+/* cp in lower case (of those pairs), else cp. */
+uint32_t cls_case_lower(uint32_t cp);
+/* p[0..n) in lower case, in place: ASCII and the two-byte letters of those
+ * pairs (the length does not change). */
+void cls_fold_lower(uint8_t *p, size_t n);
 /* Where term[0..tl) (a canonical term or part of one: words joined by one
  * space) ending at text[end] begins, matched backwards; SIZE_MAX when it
  * does not end there. */

@@ -671,17 +671,11 @@ void cls_scan_window_features(const uint8_t *buf, size_t n, int simd, uint32_t o
     out[2] = w.flags;
 }
 
-static uint8_t lc(uint8_t c)
-{
-    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
-}
-
 /* sc->key in lower case (set_key keeps it as it came) */
 static const char *key_lower(struct cls_scanner *sc)
 {
     if (!sc->key_folded) {
-        for (size_t i = 0; i < sc->key_len; i++)
-            sc->key[i] = (char)lc((uint8_t)sc->key[i]);
+        cls_fold_lower((uint8_t *)sc->key, sc->key_len);
         sc->key_folded = 1;
     }
     return sc->key;
@@ -1073,8 +1067,8 @@ static int add_special(struct cls_scanner *sc, const char *type, const char *rea
 static const uint8_t *lower_window(struct cls_scanner *sc)
 {
     if (!sc->lower_ok) {
-        for (size_t i = 0; i < sc->wlen; i++)
-            sc->lower[i] = lc(sc->wbuf[i]);
+        memcpy(sc->lower, sc->wbuf, sc->wlen);
+        cls_fold_lower(sc->lower, sc->wlen);
         sc->lower_ok = 1;
     }
     return sc->lower;

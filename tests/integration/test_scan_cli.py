@@ -198,6 +198,11 @@ def main():
                 ("dashes.txt", "card " + CARD.replace(" ", "\u2013") + " ssn 536\u221222\u22128451",
                  ["CREDIT_DEBIT_CARD_NUMBER", "US_SOCIAL_SECURITY_NUMBER"]),
                 ("small.txt", "mail bob.smith\ufe6bcorp-mail\u3002de", ["EMAIL"]),
+                # context words with accented letters, written in capitals
+                # (a form's header): "né le", "födelsedatum" were matched in
+                # lower case only
+                ("dob.txt", "N\u00c9 LE 12/03/1980", ["DATE_OF_BIRTH"]),
+                ("dob.json", json.dumps({"F\u00d6DELSEDATUM": "1980-03-12"}), ["DATE_OF_BIRTH"]),
                 # overlong UTF-8 (case 27): C1 80 is '@' to a lenient reader
                 ("overlong.txt", b"mail bob\xc1\x80corp-mail.de", ["EMAIL"]),
             ]

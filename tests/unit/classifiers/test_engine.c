@@ -586,6 +586,17 @@ static void test_custom(void)
     cls_worker_free(w);
     cls_engine_unref(e);
 
+    /* the case folding of context words and JSON keys: ASCII and the
+       two-byte pairs, lengths kept; ÿ/Ÿ (lower below upper), ß and ı alone */
+    {
+        uint8_t f[] = "AbC \xc3\x84\xc3\xb6\xc3\x9c \xc5\xb8\xc3\xbf \xce\xa3\xcf\x82 \xd0\x94\xd0\x81 "
+                      "\xc5\x81\xc4\xb9 \xc3\x9f\xc4\xb1 \xe2\x82\xac";
+        cls_fold_lower(f, sizeof(f) - 1);
+        const char *want = "abc \xc3\xa4\xc3\xb6\xc3\xbc \xc3\xbf\xc3\xbf \xcf\x83\xcf\x82 \xd0\xb4\xd1\x91 "
+                           "\xc5\x82\xc4\xba \xc3\x9f\xc4\xb1 \xe2\x82\xac";
+        if (memcmp(f, want, sizeof(f) - 1) != 0)
+            FAIL("cls_fold_lower: [%s]", (const char *)f);
+    }
     /* dictionary terms in other cases of non-ASCII letters and with their
        words apart (a marking wrapped onto the next line); every split */
     {
