@@ -693,49 +693,84 @@ static uint8_t byte_at(const struct cls_scanner *sc, uint64_t x)
 
 /* ---- findings ---- */
 
+/* Length of the character at v[i] (n bytes in all): a valid UTF-8
+ * sequence's, else 1. */
+static size_t excerpt_char(const uint8_t *v, size_t i, size_t n)
+{
+    uint8_t c = v[i];
+    size_t len = c >= 0xc2 && c <= 0xf4 ? (c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4) : 1;
+    if (len == 1 || i + len > n)
+        return 1;
+    for (size_t q = 1; q < len; q++)
+        if ((v[i + q] & 0xc0) != 0x80)
+            return 1;
+    return len;
+}
+
+/* Masked excerpt: the first and last characters (4 each from 12 on, 2 from
+ * 6 on, none below; no last ones for a secret), a '*' for each character
+ * between (at most 24); an e-mail shows its first character and its domain.
+ * Characters, not bytes: a name in another script keeps whole letters.
+ * Control bytes and invalid UTF-8 show as '?'. */
 static void mask_excerpt(char out[48], const uint8_t *v, size_t n, int secret)
 {
     size_t o = 0;
     const size_t cap = 47;
-    size_t at = n;
-    for (size_t i = 0; i < n; i++)
-        if (v[i] == '@') {
+    size_t at = n, nch = 0;
+    for (size_t i = 0; i < n; i += excerpt_char(v, i, n)) {
+        if (v[i] == '@' && at == n)
             at = i;
-            break;
-        }
-#define PUT(c)                                                                                     \
+        nch++;
+    }
+    /* puts the character at v[i] whole, or '?' (nothing once full) */
+#define PUT_AT(i)                                                                                  \
+    do {                                                                                           \
+        size_t l_ = excerpt_char(v, (i), n);                                                       \
+        uint8_t c_ = v[(i)];                                                                       \
+        if (l_ > 1 && o + l_ <= cap) {                                                             \
+            memcpy(out + o, v + (i), l_);                                                          \
+            o += l_;                                                                               \
+        } else if (o < cap) {                                                                      \
+            out[o++] = (char)(l_ == 1 && c_ >= 0x20 && c_ < 0x7f ? c_ : '?');                      \
+        }                                                                                          \
+    } while (0)
+#define PUT_STAR()                                                                                 \
     do {                                                                                           \
         if (o < cap)                                                                               \
-            out[o++] = (char)(((c) >= 0x20 && (c) < 0x7f) ? (c) : '?');                            \
+            out[o++] = '*';                                                                        \
     } while (0)
     if (!secret && at < n && at > 0) { /* e-mail: j***@example.com */
-        PUT(v[0]);
+        PUT_AT(0);
         for (int k = 0; k < 3; k++)
-            PUT('*');
-        for (size_t i = at; i < n; i++)
-            PUT(v[i]);
+            PUT_STAR();
+        for (size_t i = at; i < n; i += excerpt_char(v, i, n))
+            PUT_AT(i);
     } else {
         size_t head, tail;
-        if (n >= 12) {
+        if (nch >= 12) {
             head = 4;
             tail = secret ? 0 : 4;
-        } else if (n >= 6) {
+        } else if (nch >= 6) {
             head = 2;
             tail = secret ? 0 : 2;
         } else {
             head = tail = 0;
         }
-        size_t stars = n - head - tail;
+        size_t stars = nch - head - tail;
         if (stars > 24)
             stars = 24;
-        for (size_t i = 0; i < head; i++)
-            PUT(v[i]);
-        for (size_t i = 0; i < stars; i++)
-            PUT('*');
-        for (size_t i = n - tail; i < n; i++)
-            PUT(v[i]);
+        size_t i = 0, k = 0;
+        for (; k < head; k++, i += excerpt_char(v, i, n))
+            PUT_AT(i);
+        for (size_t s = 0; s < stars; s++)
+            PUT_STAR();
+        for (; k < nch - tail; k++)
+            i += excerpt_char(v, i, n);
+        for (; i < n; i += excerpt_char(v, i, n))
+            PUT_AT(i);
     }
-#undef PUT
+#undef PUT_AT
+#undef PUT_STAR
     out[o] = '\0';
 }
 

@@ -645,6 +645,10 @@ static void test_custom(void)
                     }
                 }
             }
+            /* the excerpt keeps whole letters: 4 characters each end */
+            scan1(mw, mcases[1].text, m1);
+            if (m1->n != 1 || strcmp(m1->f[0].excerpt, "\xc3\x84RZT**************TEST") != 0)
+                FAIL("excerpt of a non-ASCII term: '%s'", m1->n ? m1->f[0].excerpt : "");
             free(m1);
             free(m2);
             cls_worker_free(mw);
