@@ -1435,33 +1435,17 @@ static void test_long_run_lines(void)
     EXPECT("text/plain", NULL, in, want);
     /* in a JSON string, the line ends escaped */
     {
+        wrap_lines(enc, 76, wr);
         char *j = malloc(plain_len * 4);
-        size_t o = 0;
-        o += (size_t)sprintf(j + o, "[\"");
+        size_t o = (size_t)sprintf(j, "[\"");
         for (const char *q = wr; *q; q++) {
-            if (*q == '\n') {
+            if (*q == '\n')
                 j[o++] = '\\';
-                j[o++] = 'n';
-            } else {
-                j[o++] = *q;
-            }
+            j[o++] = *q == '\n' ? 'n' : *q;
         }
         sprintf(j + o, "\\n%s\"]", tok);
-        wrap_lines(enc, 76, wr);
         snprintf(want, plain_len * 8, "%.8192s|%s|%s\n%s|", wr, plain, enc + strlen(enc) - last,
                  tok);
-        /* (wr was rewrapped from the whole encoding: rebuild the input) */
-        o = 0;
-        o += (size_t)sprintf(j + o, "[\"");
-        for (const char *q = wr; *q; q++) {
-            if (*q == '\n') {
-                j[o++] = '\\';
-                j[o++] = 'n';
-            } else {
-                j[o++] = *q;
-            }
-        }
-        sprintf(j + o, "\\n%s\"]", tok);
         EXPECT("application/json", NULL, j, want);
         free(j);
     }
