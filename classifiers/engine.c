@@ -74,7 +74,6 @@ static pcre2_code *compile_re(const char *re, const char *name, char *err, size_
     return c;
 }
 
-/* "\xHH" escaping of a literal for Hyperscan */
 /* Writes c as a Hyperscan escape "\\xHH" at o; returns 4. */
 static size_t hex_byte(uint8_t c, char *o)
 {
@@ -86,6 +85,7 @@ static size_t hex_byte(uint8_t c, char *o)
     return 4;
 }
 
+/* "\xHH" escaping of a literal for Hyperscan */
 static char *hs_escape(const char *lit, size_t n)
 {
     char *o = malloc(n * 4 + 1);
@@ -307,9 +307,9 @@ void cls_fold_lower(uint8_t *p, size_t n)
  * (below), compiled caseless. The rest of the term around it is matched by the scanner
  * (cls_dict_start, cls_dict_end), whitespace runs of 1..CLS_DICT_GAP bytes
  * between them: the database stays one of literals, however many terms
- * have several words. id gets the word's offset and length and the reach
- * of the term on both sides of it. NULL on allocation failure or a term
- * with nothing but whitespace. */
+ * have several words. id gets the literal's offset and length and the
+ * reach of the term on both sides of it. NULL on allocation failure or a
+ * term with nothing but whitespace. */
 static char *dict_expr(const char *term, size_t tl, char **canon, struct cls_hs_id *id)
 {
     const uint8_t *t = (const uint8_t *)term;
@@ -630,17 +630,19 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
                 rc = SGW_EINVAL;
                 goto out;
             }
-            e->ids[n] = (struct cls_hs_id){.kind = CLS_HIT_DICT, .index = (uint32_t)d};
-            expr[n] = dict_expr(term, tl, &e->terms[n], &e->ids[n]);
-            if (!expr[n]) {
-                for (size_t q = 0; q < tl && rc == SGW_ENOMEM; q++)
-                    if (!is_gap((uint8_t)term[q]))
-                        goto out; /* (allocation) */
+            size_t blank = 0;
+            while (blank < tl && is_gap((uint8_t)term[blank]))
+                blank++;
+            if (blank == tl) {
                 errf(err, errlen, "dictionary '%s': term #%zu is only whitespace", cfg->dicts[d].name,
                      t + 1);
                 rc = SGW_EINVAL;
                 goto out;
             }
+            e->ids[n] = (struct cls_hs_id){.kind = CLS_HIT_DICT, .index = (uint32_t)d};
+            expr[n] = dict_expr(term, tl, &e->terms[n], &e->ids[n]);
+            if (!expr[n])
+                goto out;
             flags[n] = HS_FLAG_CASELESS;
             ids[n] = (unsigned)n;
             n++;
