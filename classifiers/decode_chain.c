@@ -621,7 +621,10 @@ static int build_kind(struct dec_env *env, enum media_kind k, const struct media
         break;
     }
     char fb[DEC_REASON_LEN];
-    snprintf(fb, sizeof(fb), "content-type %.34s not inspectable", m->type[0] ? m->type : "(none)");
+    if (m->type[0])
+        snprintf(fb, sizeof(fb), "content-type %.34s not inspectable", m->type);
+    else
+        snprintf(fb, sizeof(fb), "binary content without a content-type not inspectable");
     return dec_new_sniff(env, nest, record, fb, out);
 }
 

@@ -244,6 +244,12 @@ def main():
             f = tmp.write("fine.json", json.dumps({"sig": short, "seq": dna}))
             p = scan("--format", "jsonl", f)
             eq((p.returncode, p.stdout), (0, b""), "a short blob and a DNA sequence are fine")
+            # a binary file with no type: the reason says so (it read
+            # "content-type (none) not inspectable")
+            p = scan("--format", "jsonl", tmp.write("blob.dat", bytes(range(256)) * 4))
+            eq([(x["type"], x.get("reason")) for x in jsonl(p.stdout)],
+               [("UNINSPECTABLE", "binary content without a content-type not inspectable")],
+               "binary file without a type")
         r.run("base64 that is no text is reported uninspectable", opaque_base64)
 
         def long_wrapped_runs():
