@@ -29,6 +29,8 @@ enum cls_finding_flag {
     CLS_FF_COPY = 1u << 2,     /* found in a decoded copy (a base64 or hex run, text with
                                   escapes or lookalike letters): the span is the encoded
                                   text's */
+    CLS_FF_TWICE = 1u << 3,    /* part of it was percent-encoded twice (%2541KIA…): a
+                                  sign of evasion (catalogue 4.1 case 19) */
 };
 
 struct cls_finding {

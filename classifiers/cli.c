@@ -118,17 +118,19 @@ static void print_findings(struct scan_cli *c, const char *name, const struct cl
                 fputs(",\"example\":true", stdout);
             if (x->flags & CLS_FF_COPY)
                 fputs(",\"encoded\":true", stdout);
+            if (x->flags & CLS_FF_TWICE)
+                fputs(",\"double_encoded\":true", stdout);
             if (x->reason[0]) {
                 fputs(",\"reason\":", stdout);
                 json_str(stdout, x->reason);
             }
             fputs("}\n", stdout);
         } else {
-            printf("%s:%llu-%llu: %s (%s, confidence %u, %s%s)%s%s%s%s\n", name,
+            printf("%s:%llu-%llu: %s (%s, confidence %u, %s%s%s)%s%s%s%s\n", name,
                    (unsigned long long)x->start, (unsigned long long)x->end, x->type,
                    cls_category_str(x->category), (unsigned)x->confidence,
-                   x->decoders[0] ? x->decoders : "raw",
-                   x->flags & CLS_FF_COPY ? ", encoded" : "", x->excerpt[0] ? " " : "", x->excerpt,
+                   x->decoders[0] ? x->decoders : "raw", x->flags & CLS_FF_COPY ? ", encoded" : "",
+                   x->flags & CLS_FF_TWICE ? ", double-encoded" : "", x->excerpt[0] ? " " : "", x->excerpt,
                    x->reason[0] ? " - " : "", x->reason);
         }
     }

@@ -59,6 +59,7 @@ struct dec_norm {
     uint8_t emitting; /* the escape copies are going out */
     uint8_t npieces;  /* source spans of this unit's copies in piece[] */
     uint8_t el_over;  /* more decoded parts than el[] holds */
+    uint8_t twice;    /* a part of this unit's copies was percent-encoded twice */
     uint16_t nel;
     uint64_t call_src; /* source offset of the data call's first byte (escapes' path) */
     uint8_t tail[ESC_TAIL];
@@ -76,6 +77,8 @@ struct dec_norm {
     /* decoded copies of this unit; a 0 byte separates two that are apart */
     uint8_t copy[ESC_HOLD];
 };
+
+#define EL_TWICE (1u << 31) /* in dec_norm.el[].r: the part holds a twice-encoded escape */
 
 #define NORM_KEEP (-2)
 #define NORM_DROP (-1)
@@ -787,14 +790,15 @@ static int esc_emit_mapped(struct dec_norm *z, size_t s, size_t e, uint64_t src,
     int rc = z->fin.origin(z->fin.ctx, CLS_ORIG_COPY_AT, src, 0);
     size_t at = s;
     while (rc == SGW_OK && *ie < z->nel && z->el[*ie].at < e) {
-        size_t a = z->el[*ie].at, dl = z->el[*ie].dl, r = z->el[*ie].r;
+        size_t a = z->el[*ie].at, dl = z->el[*ie].dl, r = z->el[*ie].r & ~EL_TWICE;
+        int kind = z->el[*ie].r & EL_TWICE ? CLS_ORIG_COPY_TWICE : CLS_ORIG_COPY;
         (*ie)++;
         z->emitting = 0; /* (the normalisation tells its changes) */
         rc = norm_text(z, z->copy + at, a - at);
         z->emitting = 1;
         src += a - at;
         if (rc == SGW_OK)
-            rc = z->fin.origin(z->fin.ctx, CLS_ORIG_COPY, src, r);
+            rc = z->fin.origin(z->fin.ctx, kind, src, r);
         if (rc == SGW_OK)
             rc = norm_text(z, z->copy + a, dl);
         src += r;
@@ -814,7 +818,8 @@ static int esc_emit_mapped(struct dec_norm *z, size_t s, size_t e, uint64_t src,
  * parts were more than el[] holds, or the copies did not fit). */
 static int esc_emit_span(struct dec_norm *z, size_t s, size_t e, size_t j)
 {
-    int rc = z->fin.origin(z->fin.ctx, CLS_ORIG_COPY, z->piece[j].a, z->piece[j].b - z->piece[j].a);
+    int rc = z->fin.origin(z->fin.ctx, z->twice ? CLS_ORIG_COPY_TWICE : CLS_ORIG_COPY, z->piece[j].a,
+                           z->piece[j].b - z->piece[j].a);
     return rc != SGW_OK ? rc : norm_text(z, z->copy + s, e - s);
 }
 
@@ -856,6 +861,7 @@ static int esc_emit(struct dec_norm *z)
     z->npieces = 0;
     z->nel = 0;
     z->el_over = 0;
+    z->twice = 0;
     return rc;
 }
 
@@ -864,8 +870,9 @@ static int esc_emit(struct dec_norm *z)
 static void el_note(struct dec_norm *z, size_t at, size_t dl, size_t r)
 {
     if (z->nel && z->el[z->nel - 1].at + z->el[z->nel - 1].dl == at) {
+        uint32_t *pr = &z->el[z->nel - 1].r;
         z->el[z->nel - 1].dl = (uint16_t)(z->el[z->nel - 1].dl + dl);
-        z->el[z->nel - 1].r += (uint32_t)r;
+        *pr = (((*pr & ~EL_TWICE) + ((uint32_t)r & ~EL_TWICE)) & ~EL_TWICE) | ((*pr | (uint32_t)r) & EL_TWICE);
     } else if (z->nel < ESC_ELEMS) {
         z->el[z->nel].at = (uint16_t)at;
         z->el[z->nel].dl = (uint16_t)dl;
@@ -953,15 +960,16 @@ static void copy_start(struct dec_norm *z, size_t skip, uint64_t esc_src)
 /* An escape matched (r bytes from source offset src, decoded in d[0..dl)):
  * `skip` of its bytes are in the tail already (a pending start). */
 static void esc_hit(struct dec_norm *z, const uint8_t *d, size_t dl, int weak, size_t skip,
-                    uint64_t src, size_t r)
+                    uint64_t src, size_t r, int twice)
 {
     if (!z->esc_on) {
         if (weak)
             return;
         copy_start(z, skip, src);
     }
+    z->twice |= (uint8_t)twice;
     if (z->copy_len + dl <= ESC_HOLD)
-        el_note(z, z->copy_len, dl, r);
+        el_note(z, z->copy_len, dl, r | (twice ? EL_TWICE : 0));
     copy_add(z, d, dl);
     piece_to(z, src + r);
     z->ahead = ESC_AHEAD;
@@ -987,7 +995,7 @@ static size_t esc_pending(struct dec_norm *z, const uint8_t *p, size_t n, int fi
     z->epend_len = 0;
     uint64_t src = z->call_src - pl; /* where the held bytes began */
     if (r > 0) {
-        esc_hit(z, d, dl, weak, pl, src, (size_t)r);
+        esc_hit(z, d, dl, weak, pl, src, (size_t)r, tmp[0] == '%' && r == 5);
         if ((size_t)r >= pl)
             return (size_t)r - pl;
         /* (final only: "%25" and one hex digit) the rest is plain */
@@ -1037,7 +1045,7 @@ static size_t esc_one(struct dec_norm *z, const uint8_t *p, size_t n, uint8_t pr
         return n;
     }
     if (r > 0) {
-        esc_hit(z, d, dl, weak, 0, src, (size_t)r);
+        esc_hit(z, d, dl, weak, 0, src, (size_t)r, p[0] == '%' && r == 5); /* ("%25XX") */
         return (size_t)r;
     }
     copy_plain(z, p, 1, src);

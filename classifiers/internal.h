@@ -60,6 +60,8 @@ enum cls_origin {
     CLS_ORIG_DIRTY,    /* inside a copy: from here on its bytes are no longer
                           its decoding one for one (a normalised character,
                           a nested copy); src, w unused */
+    CLS_ORIG_COPY_TWICE, /* a COPY of text percent-encoded twice (%2541):
+                            its findings are flagged CLS_FF_TWICE */
 };
 
 struct cls_decode_limits {

@@ -77,6 +77,7 @@ struct anchor {
     uint64_t dirty; /* COPY_B64, COPY_HEX: the first byte that is not (else UINT64_MAX) */
     uint8_t kind;   /* AT, SPAN, COPY, COPY_B64 or COPY_HEX */
     uint8_t copy;   /* in a decoded copy (CLS_FF_COPY) */
+    uint8_t twice;  /* a region percent-encoded twice (CLS_FF_TWICE) */
 };
 
 /* A region: its bytes map to its source as a whole (or by its ratio). */
@@ -886,9 +887,14 @@ static void map_span(const struct cls_scanner *sc, struct cls_finding *f, struct
     f->start = src_start(a, s->start);
     if (s->end == s->start) {
         f->end = f->start;
+        if (a && a->twice)
+            f->flags |= CLS_FF_TWICE;
         return;
     }
     const struct anchor *b = anch_at(sc, s->end - 1);
+    for (const struct anchor *x = a ? a : sc->anch; b && x <= b; x++)
+        if (x->twice)
+            f->flags |= CLS_FF_TWICE;
     if (b && region_kind(b->kind) && (b->kind == CLS_ORIG_COPY || s->end - 1 >= b->dirty) &&
         b + 1 == sc->anch + sc->nanch) {
         s->pend = 1; /* (a ratio region needs not its end where it is pristine) */
@@ -981,6 +987,11 @@ int cls_scanner_origin(void *ctx, int kind, uint64_t src, uint64_t w)
     case CLS_ORIG_SPAN:
         a.src = cls_scanner_where(sc);
         a.copy = last && last->copy;
+        break;
+    case CLS_ORIG_COPY_TWICE:
+        a.kind = CLS_ORIG_COPY;
+        a.twice = 1;
+        a.copy = 1;
         break;
     case CLS_ORIG_COPY:
     case CLS_ORIG_COPY_B64:

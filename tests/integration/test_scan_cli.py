@@ -211,6 +211,14 @@ def main():
                 p = scan("--format", "jsonl", f)
                 eq(p.returncode, 1, f"exit code for {name} ({p.stdout!r})")
                 eq(sorted({x["type"] for x in jsonl(p.stdout)}), want, f"types in {name}")
+            # double percent-encoding is read and flagged (catalogue 4.1 case
+            # 19): a sign of evasion a policy author can see; one level is not
+            flags = {}
+            for name in ("double.json", "pct.json"):
+                fs = jsonl(scan("--format", "jsonl", tmp.join(name)).stdout)
+                flags[name] = [(x["type"], x.get("encoded", False), x.get("double_encoded", False)) for x in fs]
+            eq(flags, {"double.json": [("AWS_ACCESS_KEY", True, True)], "pct.json": [("EMAIL", True, False)]},
+               "double_encoded flag")
             # XML the scanner cannot read as its consumer would: refused
             for name, text, why in [
                     ("dtd.xml", "<!DOCTYPE a [<!ENTITY k \"AKIA5ZK6\">]><a>&k;SXQ7BR2LMNOP</a>",

@@ -197,6 +197,14 @@ static void test_escapes(void)
     exact_as(t, "EMAIL", "joe&commat;example&period;net", 0, 1);
     /* the text's own e-mail is not reported again from the copy */
     CHECK(count("EMAIL") == 3);
+    /* percent-encoded twice: flagged (catalogue 4.1 case 19), exact span,
+       at every split; once: not */
+    const char *d = "x bob%2540corp-mail.de y ann%40corp-mail.de z\n";
+    scan_all_splits("text/plain", d, strlen(d));
+    const struct cls_finding *f2 = exact_as(d, "EMAIL", "bob%2540corp-mail.de", 0, 1);
+    const struct cls_finding *f1 = exact_as(d, "EMAIL", "ann%40corp-mail.de", 0, 1);
+    CHECK(f2 && (f2->flags & CLS_FF_TWICE));
+    CHECK(f1 && !(f1->flags & CLS_FF_TWICE));
 }
 
 /* Base64 runs, short and long (more than 8192 characters: decoded as they
