@@ -80,6 +80,7 @@ static int fz_origin(void *ctx, int kind, uint64_t src, uint64_t w)
     case CLS_ORIG_COPY:
     case CLS_ORIG_COPY_B64:
     case CLS_ORIG_COPY_HEX:
+    case CLS_ORIG_COPY_TWICE:
         r->region = 1;
         break;
     case CLS_ORIG_DIRTY:
