@@ -162,6 +162,18 @@ static int is_gap(uint8_t c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+size_t cls_utf8_char(const uint8_t *t, size_t i, size_t n)
+{
+    uint8_t c = t[i];
+    size_t len = c >= 0xc2 && c <= 0xf4 ? (c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4) : 1;
+    if (len == 1 || i + len > n)
+        return 1;
+    for (size_t q = 1; q < len; q++)
+        if ((t[i + q] & 0xc0) != 0x80)
+            return 1;
+    return len;
+}
+
 /* Length of the character of t that ends at t[i] (i > 0): a UTF-8
  * sequence's, or 1. */
 static size_t char_back(const uint8_t *t, size_t i)
@@ -169,20 +181,7 @@ static size_t char_back(const uint8_t *t, size_t i)
     size_t s = i - 1;
     while (s > 0 && i - s < 4 && (t[s] & 0xc0) == 0x80)
         s--;
-    return (t[s] & 0xc0) == 0xc0 ? i - s : 1;
-}
-
-/* Length of the character of t that starts at t[i] (i < n). */
-static size_t char_fwd(const uint8_t *t, size_t i, size_t n)
-{
-    uint8_t c = t[i];
-    size_t len = c >= 0xc0 && c < 0xf8 ? (c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4) : 1;
-    if (i + len > n)
-        return 1;
-    for (size_t q = 1; q < len; q++)
-        if ((t[i + q] & 0xc0) != 0x80)
-            return 1;
-    return len;
+    return cls_utf8_char(t, s, i) == i - s ? i - s : 1; /* (as read forwards) */
 }
 
 /* Does character t[0..len) of a term match text x[0..len)? ASCII letters in
@@ -245,7 +244,7 @@ size_t cls_dict_end(const char *term, size_t tl, const uint8_t *text, size_t fro
             i++;
             continue;
         }
-        size_t len = char_fwd(t, i, tl);
+        size_t len = cls_utf8_char(t, i, tl);
         if (n - j < len || !char_eq(t + i, text + j, len))
             return SIZE_MAX;
         i += len;
@@ -261,7 +260,7 @@ static void fold_expr(const uint8_t *w, size_t n, char *o)
 {
     size_t on = 0;
     for (size_t i = 0; i < n;) {
-        size_t len = char_fwd(w, i, n);
+        size_t len = cls_utf8_char(w, i, n);
         uint8_t alt[4] = {0, 0, 0, 0};
         uint32_t pair = len > 1 ? cls_case_pair(utf8_cp(w + i, len)) : 0;
         int two = pair && utf8_put2(pair, alt) == len;
@@ -282,20 +281,18 @@ static void fold_expr(const uint8_t *w, size_t n, char *o)
     o[on] = '\0';
 }
 
-void cls_fold_lower(uint8_t *p, size_t n)
+void cls_fold_lower(uint8_t *dst, const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         uint8_t c = p[i];
-        if (c >= 'A' && c <= 'Z') {
-            p[i] = (uint8_t)(c + 32);
-        } else if (c >= 0xc3 && c <= 0xd1 && i + 1 < n && (p[i + 1] & 0xc0) == 0x80) {
-            uint32_t cp = utf8_cp(p + i, 2), o = cls_case_pair(cp);
+        dst[i] = c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+        if (c >= 0xc3 && c <= 0xd1 && i + 1 < n && (p[i + 1] & 0xc0) == 0x80) {
+            uint32_t cp = utf8_cp(p + i, 2), lo = cls_case_lower(cp);
             uint8_t b[4] = {0, 0, 0, 0};
-            /* the pair's lower-case letter is the one whose pair is not
-               lower (the table maps both ways) */
-            if (o && cls_case_lower(cp) != cp && utf8_put2(o, b) == 2) {
-                p[i] = b[0];
-                p[i + 1] = b[1];
+            dst[i + 1] = p[i + 1];
+            if (lo != cp && utf8_put2(lo, b) == 2) {
+                dst[i] = b[0];
+                dst[i + 1] = b[1];
             }
             i++;
         }

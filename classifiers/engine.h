@@ -172,9 +172,12 @@ struct cls_hs_id {          /* what a Hyperscan id means */
 uint32_t cls_case_pair(uint32_t cp);
 /* cp in lower case (of those pairs), else cp. */
 uint32_t cls_case_lower(uint32_t cp);
-/* p[0..n) in lower case, in place: ASCII and the two-byte letters of those
- * pairs (the length does not change). */
-void cls_fold_lower(uint8_t *p, size_t n);
+/* p[0..n) in lower case into dst (which may be p): ASCII and the two-byte
+ * letters of those pairs (the length does not change). */
+void cls_fold_lower(uint8_t *dst, const uint8_t *p, size_t n);
+/* Length of the character at t[i] (t n bytes): a valid UTF-8 sequence's,
+ * else 1. */
+size_t cls_utf8_char(const uint8_t *t, size_t i, size_t n);
 /* Where term[0..tl) (a canonical term or part of one: words joined by one
  * space) ending at text[end] begins, matched backwards; SIZE_MAX when it
  * does not end there. */

@@ -676,7 +676,7 @@ void cls_scan_window_features(const uint8_t *buf, size_t n, int simd, uint32_t o
 static const char *key_lower(struct cls_scanner *sc)
 {
     if (!sc->key_folded) {
-        cls_fold_lower((uint8_t *)sc->key, sc->key_len);
+        cls_fold_lower((uint8_t *)sc->key, (const uint8_t *)sc->key, sc->key_len);
         sc->key_folded = 1;
     }
     return sc->key;
@@ -694,20 +694,6 @@ static uint8_t byte_at(const struct cls_scanner *sc, uint64_t x)
 
 /* ---- findings ---- */
 
-/* Length of the character at v[i] (n bytes in all): a valid UTF-8
- * sequence's, else 1. */
-static size_t excerpt_char(const uint8_t *v, size_t i, size_t n)
-{
-    uint8_t c = v[i];
-    size_t len = c >= 0xc2 && c <= 0xf4 ? (c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4) : 1;
-    if (len == 1 || i + len > n)
-        return 1;
-    for (size_t q = 1; q < len; q++)
-        if ((v[i + q] & 0xc0) != 0x80)
-            return 1;
-    return len;
-}
-
 /* Masked excerpt: the first and last characters (4 each from 12 on, 2 from
  * 6 on, none below; no last ones for a secret), a '*' for each character
  * between (at most 24); an e-mail shows its first character and its domain.
@@ -718,7 +704,7 @@ static void mask_excerpt(char out[48], const uint8_t *v, size_t n, int secret)
     size_t o = 0;
     const size_t cap = 47;
     size_t at = n, nch = 0;
-    for (size_t i = 0; i < n; i += excerpt_char(v, i, n)) {
+    for (size_t i = 0; i < n; i += cls_utf8_char(v, i, n)) {
         if (v[i] == '@' && at == n)
             at = i;
         nch++;
@@ -726,7 +712,7 @@ static void mask_excerpt(char out[48], const uint8_t *v, size_t n, int secret)
     /* puts the character at v[i] whole, or '?' (nothing once full) */
 #define PUT_AT(i)                                                                                  \
     do {                                                                                           \
-        size_t l_ = excerpt_char(v, (i), n);                                                       \
+        size_t l_ = cls_utf8_char(v, (i), n);                                                       \
         uint8_t c_ = v[(i)];                                                                       \
         if (l_ > 1 && o + l_ <= cap) {                                                             \
             memcpy(out + o, v + (i), l_);                                                          \
@@ -744,7 +730,7 @@ static void mask_excerpt(char out[48], const uint8_t *v, size_t n, int secret)
         PUT_AT(0);
         for (int k = 0; k < 3; k++)
             PUT_STAR();
-        for (size_t i = at; i < n; i += excerpt_char(v, i, n))
+        for (size_t i = at; i < n; i += cls_utf8_char(v, i, n))
             PUT_AT(i);
     } else {
         size_t head, tail;
@@ -761,13 +747,13 @@ static void mask_excerpt(char out[48], const uint8_t *v, size_t n, int secret)
         if (stars > 24)
             stars = 24;
         size_t i = 0, k = 0;
-        for (; k < head; k++, i += excerpt_char(v, i, n))
+        for (; k < head; k++, i += cls_utf8_char(v, i, n))
             PUT_AT(i);
         for (size_t s = 0; s < stars; s++)
             PUT_STAR();
         for (; k < nch - tail; k++)
-            i += excerpt_char(v, i, n);
-        for (; i < n; i += excerpt_char(v, i, n))
+            i += cls_utf8_char(v, i, n);
+        for (; i < n; i += cls_utf8_char(v, i, n))
             PUT_AT(i);
     }
 #undef PUT_AT
@@ -1113,8 +1099,7 @@ static int add_special(struct cls_scanner *sc, const char *type, const char *rea
 static const uint8_t *lower_window(struct cls_scanner *sc)
 {
     if (!sc->lower_ok) {
-        memcpy(sc->lower, sc->wbuf, sc->wlen);
-        cls_fold_lower(sc->lower, sc->wlen);
+        cls_fold_lower(sc->lower, sc->wbuf, sc->wlen);
         sc->lower_ok = 1;
     }
     return sc->lower;
