@@ -487,6 +487,7 @@ enum media_kind {
     MK_XML,
     MK_HTML,
     MK_ZIP,
+    MK_X509,
     MK_REJECT,
     MK_UNKNOWN,
 };
@@ -501,7 +502,12 @@ static enum media_kind media_kind(const char *t)
     static const char *const text_app[] = {"application/javascript", "application/x-yaml",
                                            "application/yaml",       "application/graphql",
                                            "application/sql",        "application/x-sh",
-                                           "application/ecmascript"};
+                                           "application/ecmascript", "application/x-pem-file",
+                                           "application/pem-certificate-chain"};
+    /* DER, or PEM under the same names: sniffed (dec_x509_shape) */
+    static const char *const x509[] = {"application/pkix-cert", "application/x-x509-ca-cert",
+                                       "application/x-x509-user-cert", "application/pkcs10",
+                                       "application/pkix-crl"};
     static const char *const reject_app[] = {"application/pdf",
                                              "application/gzip",
                                              "application/x-gzip",
@@ -560,6 +566,9 @@ static enum media_kind media_kind(const char *t)
         starts_with(t, "application/vnd.openxmlformats") ||
         starts_with(t, "application/vnd.oasis.opendocument"))
         return MK_ZIP;
+    for (size_t i = 0; i < SGW_ARRAY_LEN(x509); i++)
+        if (strcmp(t, x509[i]) == 0)
+            return MK_X509;
     return MK_UNKNOWN;
 }
 
@@ -614,6 +623,8 @@ static int build_kind(struct dec_env *env, enum media_kind k, const struct media
         if (record)
             dec_path_add(env, "zip");
         return dec_new_zip(env, nest, out);
+    case MK_X509:
+        break; /* sniffed: DER, or PEM text */
     case MK_REJECT:
         return build_reject_fmt(env, nest, out, "content-type %.34s not inspectable", m->type);
     case MK_SNIFF:
@@ -1261,6 +1272,10 @@ static int sniff_decide(struct dec_sniff *s)
         if (s->record)
             dec_path_add(env, "zip");
         rc = dec_new_zip(env, nest, &w);
+    } else if (dec_x509_shape(b, n)) {
+        if (s->record)
+            dec_path_add(env, "x509");
+        rc = dec_new_x509(env, nest, 0, &w);
     } else if (sniff_is_eventstream(b, n)) {
         if (s->record)
             dec_path_add(env, "eventstream>json");

@@ -183,6 +183,11 @@ int dec_new_cbor(struct dec_env *env, unsigned nest, struct dec **out);
 /* html != 0: HTML (inline elements join the text) */
 int dec_new_xml(struct dec_env *env, unsigned nest, int html, struct dec **out);
 int dec_new_zip(struct dec_env *env, unsigned nest, struct dec **out);
+/* X.509 certificates, requests, CRLs (DER, one or more in a row): their
+ * names as text. Other DER of min_report bytes or more is uninspectable. */
+int dec_new_x509(struct dec_env *env, unsigned nest, size_t min_report, struct dec **out);
+/* 1 when b[0..n) begins as a DER certificate, request or CRL does. */
+int dec_x509_shape(const uint8_t *b, size_t n);
 
 enum dec_inflate_kind {
     DEC_INF_GZIP,

@@ -1429,9 +1429,11 @@ struct dec_b64 {
  * entries go on through the next stages as units of their own. gzip or
  * zstd data in a run (CloudWatch Logs subscription events, Kinesis
  * records: `H4sI…`) goes through the sniffer, which inflates it and reads
- * what comes out by its content. The environment lives as long as the
+ * what comes out by its content. A certificate (a PEM block, or base64 DER
+ * in JSON: ACM ImportCertificate) goes through the X.509 decoder, which
+ * passes its names on. The environment lives as long as the
  * stage (the reasons of its reports stay valid, as a chain's do). */
-enum { B64Z_NONE = 0, B64Z_ZIP = 1, B64Z_COMPRESSED = 2 };
+enum { B64Z_NONE = 0, B64Z_ZIP = 1, B64Z_COMPRESSED = 2, B64Z_DER = 3 };
 
 struct b64_zip {
     struct dec_env env;
@@ -1459,8 +1461,9 @@ static int b64_zip_begin(struct dec_b64 *b)
     }
     b->zx->env.text = b64_dec_out(b);
     b->zx->env.codings = 0; /* (compression layers of this run only) */
-    int rc = b->zip == B64Z_ZIP
-                 ? dec_new_zip(&b->zx->env, 0, &b->zx->zip)
+    int rc = b->zip == B64Z_ZIP ? dec_new_zip(&b->zx->env, 0, &b->zx->zip)
+             : b->zip == B64Z_DER
+                 ? dec_new_x509(&b->zx->env, 0, B64_BIN_MIN / 4 * 3, &b->zx->zip)
                  : dec_new_sniff(&b->zx->env, 0, 0, "base64 compressed data that is no text",
                                  &b->zx->zip);
     b->zip_on = rc == SGW_OK;
@@ -1540,6 +1543,10 @@ static int b64_pick(struct dec_b64 *b, const uint8_t *s, size_t n, int final, si
                 if ((total >= 2 && memcmp(b->dec, "\x1f\x8b", 2) == 0) ||
                     (total >= 4 && memcmp(b->dec, "\x28\xb5\x2f\xfd", 4) == 0)) {
                     b->zip = B64Z_COMPRESSED; /* gzip or zstd: read too */
+                    return 0;
+                }
+                if (dec_x509_shape(b->dec, o)) {
+                    b->zip = B64Z_DER; /* a certificate (PEM): its names read */
                     return 0;
                 }
                 if (magic) {

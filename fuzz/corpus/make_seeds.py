@@ -344,7 +344,37 @@ def seeds_zip():
         write("fuzz_classifiers_zip", "seed%02d" % i, bytes([(i * 16) | (i % 3)]) + body)
 
 
+# ---- x509: first byte = split seed, bits 0-1 = the way in (DER declared,
+# sniffed, PEM in text, base64 in JSON). Fixed objects made once with the
+# openssl command line: a certificate with an email in its subject and
+# every kind of alternative name, a request, a CRL ----
+X509_CERT = ("MIICITCCAcigAwIBAgIUVAbW9DCCDayJkr+t8LeUVae7GMswCgYIKoZIzj0EAwIwNTESMBAGA1UEAwwJQm9iIFNtaXRoMR8w"
+             "HQYJKoZIhvcNAQkBFhBib2JAY29ycC1tYWlsLmRlMB4XDTI2MTEyNzA5MjcxOFoXDTM2MTEyNDA5MjcxOFowNTESMBAGA1UE"
+             "AwwJQm9iIFNtaXRoMR8wHQYJKoZIhvcNAQkBFhBib2JAY29ycC1tYWlsLmRlMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE"
+             "Tyz9GSjsp43WYVJ3u2yYsdNEkAav65jEBbVRd8C6vmIQoARPia9Ss/XnL8Csepy9VexF8g98YYdkdJ0GpSQBPqOBtTCBsjCB"
+             "kAYDVR0RBIGIMIGFgRFhbGljZUBleGFtcGxlLm9yZ4IJaC5leGFtcGxlhwQKAQIDhxAAAAAAAAAAAAAAAAAAAAABoCEGCisG"
+             "AQQBgjcUAgOgEwwRamFuZUBjb3JwLW1haWwuZGWGE2h0dHBzOi8veC5leGFtcGxlL2GkFTATMREwDwYDVQQDDAhEaXIgTmFt"
+             "ZTAdBgNVHQ4EFgQUZQ2OFU0egu45x2Q5Qk8ypw/wrIQwCgYIKoZIzj0EAwIDRwAwRAIgWkvfTMWqfbNte+Qz814c/ojnrFfv"
+             "xISmjBP80XxNIUICICxRNsvQSvuiW1B3DvG1Ggh402COLRAKKCIjz+i+qJGb")
+X509_CSR = ("MIIBEDCBtgIBADAvMQwwCgYDVQQDDANCb2IxHzAdBgkqhkiG9w0BCQEWEGJvYkBjb3JwLW1haWwuZGUwWTATBgcqhkjOPQIB"
+            "BggqhkjOPQMBBwNCAASOfkFEzvttactWp3e4VilcFb9G3vygQLKFCPP5mKy4FqI2JJRrqL4PuI2TOAnKzokRu6wPuesvNt5N"
+            "aG9G/E2JoCUwIwYJKoZIhvcNAQkOMRYwFDASBgNVHREECzAJgQdhQGIub3JnMAoGCCqGSM49BAMCA0kAMEYCIQDSLm3yPccJ"
+            "fgUQgcWNDFEvQT4Z5cv9NVy8omSeW6O4PQIhAPrKqn1c20w1HFjhXUmZRS+mEnHSlm4V6/REKyenjhjH")
+X509_CRL = ("MIHPMHcCAQEwCgYIKoZIzj0EAwIwODEQMA4GA1UEAwwHVGVzdCBDQTEkMCIGCSqGSIb3DQEJARYVY2EtYWRtaW5AY29ycC1t"
+            "YWlsLmRlFw0yNjExMjcwOTI3MjJaFw0zNjExMjQwOTI3MjJaoA4wDDAKBgNVHRQEAwIBATAKBggqhkjOPQQDAgNIADBFAiA+"
+            "zo2i39vClmzdJpDVifYEDnrNdtmiMTtEPkpWlZbVUwIhAJrPdhha/kmtu2I3OmWUdEQ7WtfVkdmYdFDQeRVgZbWZ")
+
+
+def seeds_x509():
+    cert, csr, crl = (base64.b64decode(x) for x in (X509_CERT, X509_CSR, X509_CRL))
+    seeds = [cert, csr, crl, cert + cert, cert[:300], b"\x30\x82\x07\xcc\x30\x82" + bytes(range(256)) * 3]
+    for i, der in enumerate(seeds):
+        for way in range(4):
+            write("fuzz_classifiers_x509", "seed%02d_%d" % (i, way), bytes([(i * 16) | way]) + der)
+
+
 def main():
+    seeds_x509()
     seeds_zip()
     seeds_xml()
     seeds_stream()

@@ -260,6 +260,60 @@ def main():
                "binary file without a type")
         r.run("base64 that is no text is reported uninspectable", opaque_base64)
 
+        def certificates():
+            # A PEM certificate is base64 of DER, no text: every certificate
+            # of 1 KiB or more was reported uninspectable, so a policy that
+            # denies what it cannot see denied ACM ImportCertificate and CA
+            # bundles. Now the names in it are read (made with the openssl
+            # command line, RSA: 1 KiB and more, padded base64 or not)
+            def mk(name, subj, san=None, req=False):
+                out = os.path.join(tmp.path, name)
+                cmd = ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", os.devnull,
+                       "-subj", subj, "-out", out] + ([] if req else ["-x509", "-days", "2"])
+                if san:
+                    cmd += ["-addext", f"subjectAltName={san}"]
+                subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+                return out
+            plain = [mk(f"host{i}.pem", f"/CN=host{i}.example/O=Example") for i in range(4)]
+            bundle = tmp.write("bundle.pem", b"".join(open(f, "rb").read() for f in plain))
+            acm = tmp.write("import.json", json.dumps({
+                "Certificate": base64.b64encode(open(plain[0], "rb").read()).decode(),
+                "CertificateChain": base64.b64encode(open(bundle, "rb").read()).decode()}))
+            for f in plain + [bundle]:
+                p = scan("--format", "jsonl", f)
+                eq((p.returncode, p.stdout), (0, b""), f"a certificate without personal data: {f}")
+            p = scan("--format", "jsonl", "--content-type", "application/x-amz-json-1.1", acm)
+            eq((p.returncode, p.stdout), (0, b""), "ACM ImportCertificate body")
+            person = mk("person.pem", f"/CN=Bob Smith/emailAddress={EMAIL}",
+                        "email:alice@example.org,IP:10.1.2.3,"
+                        "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:jane@corp-mail.de")
+            csr = mk("person.csr", f"/CN=Bob Smith/emailAddress={EMAIL}", req=True)
+            der = os.path.join(tmp.path, "person.der")
+            subprocess.run(["openssl", "x509", "-in", person, "-outform", "der", "-out", der],
+                           check=True, timeout=60)
+            want = ["EMAIL", "EMAIL", "EMAIL", "EMAIL", "IP_ADDRESS"]  # subject, 3 names, issuer
+            for f, ct, n in [(person, None, want), (csr, None, ["EMAIL"]),
+                             (der, None, want), (der, "application/pkix-cert", want)]:
+                p = scan("--format", "jsonl", *(["--content-type", ct] if ct else []), f)
+                eq(p.returncode, 1, f"exit code for {f} ({p.stdout!r})")
+                fs = jsonl(p.stdout)
+                eq(sorted(x["type"] for x in fs), n, f"types in {f} ({ct})")
+                if f == der:
+                    eq({x["decoders"] for x in fs}, {"x509"}, "decoder path of DER")
+                for x in fs:
+                    check(all(v not in x["excerpt"] for v in (EMAIL, "alice@", "jane@", "10.1.2.3")),
+                          f"excerpt masked: {x['excerpt']!r}")
+            # DER that is no certificate: reported, declared, sniffed or in base64
+            junk = b"\x30\x82\x07\xcc\x30\x82\x07\x00" + bytes(
+                (i * 73 + (i >> 3) * 151 + 128) & 0xff for i in range(2000))
+            f = tmp.write("junk.der", junk)
+            g = tmp.write("junk.json", json.dumps({"c": base64.b64encode(junk).decode()}))
+            for args in [(f,), ("--content-type", "application/pkix-cert", f), (g,)]:
+                p = scan("--format", "jsonl", *args)
+                eq([(x["type"], x.get("reason")) for x in jsonl(p.stdout)],
+                   [("UNINSPECTABLE", "DER data that is no certificate")], f"finding for {args}")
+        r.run("certificates: their names are read, other DER is reported", certificates)
+
         def long_wrapped_runs():
             # A token on a line of its own after 8 KiB or more of base64 or
             # hex (a MIME attachment, an `xxd -p` dump) was read as part of

@@ -6,6 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -1565,6 +1570,175 @@ static void test_base64_compressed(void)
     }
 }
 
+/* ---- X.509 ---- */
+
+/* A self-signed certificate (req 0), a request (1) or a CRL (2) of "Bob
+   Smith" with an email in the name and four alternative names (not the
+   CRL); DER into der[], its length. */
+static size_t x509_make(int req, uint8_t *der, size_t cap)
+{
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    X509_NAME *nm = X509_NAME_new();
+    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_UTF8, (const unsigned char *)"Bob Smith", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(nm, "emailAddress", MBSTRING_ASC,
+                               (const unsigned char *)"bob@corp-mail.de", -1, -1, 0);
+    X509V3_CTX v3;
+    X509V3_set_ctx_nodb(&v3);
+    X509_EXTENSION *san = X509V3_EXT_conf_nid(
+        NULL, &v3, NID_subject_alt_name,
+        "email:alice@example.org,DNS:host.example,IP:10.1.2.3,"
+        "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:jane@corp-mail.de");
+    CHECK(k && nm && san);
+    uint8_t *p = der;
+    int n = -1;
+    if (req == 2) { /* a CRL: the issuer's name */
+        X509_CRL *c = X509_CRL_new();
+        X509_CRL_set_version(c, 1);
+        X509_CRL_set_issuer_name(c, nm);
+        ASN1_TIME *t = X509_gmtime_adj(NULL, 0);
+        X509_CRL_set1_lastUpdate(c, t);
+        ASN1_TIME_free(t);
+        X509_CRL_sign(c, k, EVP_sha256());
+        if (i2d_X509_CRL(c, NULL) <= (int)cap)
+            n = i2d_X509_CRL(c, &p);
+        X509_CRL_free(c);
+    } else if (req) {
+        X509_REQ *r = X509_REQ_new();
+        X509_REQ_set_subject_name(r, nm);
+        X509_REQ_set_pubkey(r, k);
+        STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+        sk_X509_EXTENSION_push(exts, san);
+        X509_REQ_add_extensions(r, exts);
+        sk_X509_EXTENSION_free(exts);
+        X509_REQ_sign(r, k, EVP_sha256());
+        if (i2d_X509_REQ(r, NULL) <= (int)cap)
+            n = i2d_X509_REQ(r, &p);
+        X509_REQ_free(r);
+    } else {
+        X509 *x = X509_new();
+        X509_set_version(x, 2);
+        ASN1_INTEGER_set(X509_get_serialNumber(x), 4711);
+        X509_gmtime_adj(X509_getm_notBefore(x), 0);
+        X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+        X509_set_subject_name(x, nm);
+        X509_set_issuer_name(x, nm);
+        X509_set_pubkey(x, k);
+        X509_add_ext(x, san, -1);
+        X509_sign(x, k, EVP_sha256());
+        if (i2d_X509(x, NULL) <= (int)cap)
+            n = i2d_X509(x, &p);
+        X509_free(x);
+    }
+    X509_EXTENSION_free(san);
+    X509_NAME_free(nm);
+    EVP_PKEY_free(k);
+    CHECK(n > (req == 2 ? 100 : 300));
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* Certificates, requests and CRLs: a PEM certificate of 1 KiB or more was
+   reported `base64 data that is no text` (uninspectable), so a policy that
+   denies what it cannot see denied every certificate upload (ACM
+   ImportCertificate, CA bundles). Their names now go on as text, from DER
+   (declared or sniffed), PEM and base64 DER in JSON; other DER is
+   reported. */
+static void test_x509(void)
+{
+    static uint8_t der[8192], two[16384], junk[70000];
+    static char js[40000], want[2048];
+    static const char names[] = "{commonName}Bob Smith|{emailAddress}bob@corp-mail.de|";
+    static const char alt[] = "{email}alice@example.org|{DNS}host.example|{IP Address}10.1.2.3|"
+                              "{otherName}jane@corp-mail.de|";
+    size_t n = x509_make(0, der, sizeof(der));
+    /* subject, alternative names, issuer (the subject: self-signed) */
+    snprintf(want, sizeof(want), "%s%s%s", names, alt, names);
+    expect_bin("application/pkix-cert", NULL, der, n, want, "x509", __LINE__);
+    expect_bin(NULL, NULL, der, n, want, "x509", __LINE__);
+    /* a chain: two in a row */
+    memcpy(two, der, n);
+    memcpy(two + n, der, n);
+    snprintf(want, sizeof(want), "%s%s%s%s%s%s", names, alt, names, names, alt, names);
+    expect_bin("application/x-x509-ca-cert", NULL, two, 2 * n, want, "x509", __LINE__);
+    /* PEM in text, base64 DER in JSON (a chain of 2 KiB and more too),
+       for a certificate whose base64 has padding and one whose has none
+       (the "-----END" after it was read as base64url: x509_finish) */
+    int seen[2] = {0, 0};
+    for (int t = 0; t < 60 && !(seen[0] && seen[1]); t++) {
+        n = x509_make(0, der, sizeof(der));
+        if (seen[n % 3 == 0]++)
+            continue;
+        memcpy(two, der, n);
+        memcpy(two + n, der, n);
+        for (int chain = 0; chain < 2; chain++) {
+            size_t k = (size_t)sprintf(js, "-----BEGIN CERTIFICATE-----\n");
+            size_t b = b64_enc(chain ? two : der, chain ? 2 * n : n, js + k);
+            for (size_t i = 0; i < b; i += 64) { /* 64 a line, as PEM has it */
+                size_t l = b - i < 64 ? b - i : 64;
+                memmove(js + k + l + 1, js + k + l, b - i - l + 1);
+                js[k + l] = '\n';
+                k += l + 1;
+            }
+            sprintf(js + k, "-----END CERTIFICATE-----\n");
+            char *got = run("text/plain", NULL, js, strlen(js));
+            if (!strstr(got, alt) || strchr(got, '!'))
+                fprintf(stderr, "PEM certificate: got [%s]\n", got);
+            CHECK(strstr(got, alt) != NULL && strchr(got, '!') == NULL);
+            expect_bin("text/plain", NULL, js, strlen(js), got, NULL, __LINE__);
+            free(got);
+            k = (size_t)sprintf(js, "{\"CertificateChain\":\"");
+            k += b64_enc(chain ? two : der, chain ? 2 * n : n, js + k);
+            sprintf(js + k, "\"}");
+            got = run("application/x-amz-json-1.1", NULL, js, strlen(js));
+            CHECK(strstr(got, alt) != NULL && strchr(got, '!') == NULL);
+            expect_bin("application/x-amz-json-1.1", NULL, js, strlen(js), got, NULL, __LINE__);
+            free(got);
+        }
+    }
+    CHECK(seen[0] && seen[1]);
+    /* a request: subject and requested alternative names */
+    n = x509_make(1, der, sizeof(der));
+    snprintf(want, sizeof(want), "%s%s", names, alt);
+    expect_bin("application/pkcs10", NULL, der, n, want, "x509", __LINE__);
+    /* a CRL (small: a short-form inner length), declared and sniffed */
+    n = x509_make(2, der, sizeof(der));
+    expect_bin("application/pkix-crl", NULL, der, n, names, "x509", __LINE__);
+    expect_bin(NULL, NULL, der, n, names, "x509", __LINE__);
+    /* DER that is none of them: declared, and as base64 of 1 KiB or more
+       in JSON, reported; shorter base64 not (as any short binary run) */
+    uint32_t x = 11;
+    for (size_t i = 0; i < sizeof(junk); i++) {
+        x = x * 1103515245u + 12345u;
+        junk[i] = (uint8_t)(x >> 16);
+    }
+    memcpy(junk, "\x30\x82\x07\xcc\x30\x82\x07\x00", 8);
+    expect_bin("application/pkix-cert", NULL, junk, 2000, "!DER data that is no certificate!", "x509",
+               __LINE__);
+    size_t k = (size_t)sprintf(js, "[\"");
+    k += b64_enc(junk, 2000, js + k);
+    sprintf(js + k, "\"]");
+    char *got = run("application/json", NULL, js, strlen(js));
+    CHECK(strstr(got, "|!DER data that is no certificate!|") != NULL);
+    expect_bin("application/json", NULL, js, strlen(js), got, NULL, __LINE__);
+    free(got);
+    k = (size_t)sprintf(js, "[\"");
+    k += b64_enc(junk, 600, js + k);
+    sprintf(js + k, "\"]");
+    got = run("application/json", NULL, js, strlen(js));
+    CHECK(strchr(got, '!') == NULL);
+    free(got);
+    /* over 64 KiB of DER */
+    memcpy(junk, "\x30\x82\xff\xff\x30\x82\xff\x00", 8);
+    expect_bin("application/pkix-cert", NULL, junk, sizeof(junk), "!DER data over 64 KiB!", "x509",
+               __LINE__);
+    /* PEM declared under a certificate type is read as text; garbage
+       under it gets the type's reason */
+    EXPECT("application/x-x509-ca-cert", NULL, "plain words", "plain words|");
+    EXPECT_BIN("application/pkix-cert", NULL, "\x01\x02\x03\x00\xff", 5,
+               "!content-type application/pkix-cert not inspectable!");
+    /* the OpenSSL error queue is left empty (the proxy's TLS code reads it) */
+    CHECK(ERR_peek_error() == 0);
+}
+
 /* ---- form ---- */
 
 static void test_form(void)
@@ -2537,6 +2711,7 @@ int main(void)
     test_hex_runs();
     test_long_run_lines();
     test_base64_compressed();
+    test_x509();
     test_form();
     test_compress();
     test_bomb();

@@ -1,0 +1,259 @@
+/* classifiers/decode_x509.c — X.509 certificates, certificate requests and
+ * CRLs in DER: the names in them go on as text, the rest is no one's data.
+ *
+ * A PEM certificate is base64 of DER, which is no text: before this decoder
+ * the base64 stage reported every certificate of 1 KiB or more as
+ * uninspectable, so a policy that denies what it cannot see denied ACM
+ * ImportCertificate, IoT RegisterCertificate and any CA bundle. What a
+ * certificate can carry about a person is in its names: the subject and
+ * issuer attributes (emailAddress, CN, serialNumber, which in eIDAS
+ * certificates holds a national identifier) and the subject alternative
+ * names (rfc822Name, otherName UPN, DNS, URI, IP). Each attribute and each
+ * alternative name is a text unit of its own with the attribute's name as
+ * context. Keys, signatures, serial numbers and dates are not passed on.
+ *
+ * The DER (several objects one after another: a chain) is collected up to
+ * X509_MAX and parsed at the end with OpenSSL (d2i_X509, d2i_X509_REQ,
+ * d2i_X509_CRL): a certificate cannot be read before its last byte, and
+ * OpenSSL is the parser a TLS stack trusts for exactly this. Anything that
+ * does not parse as one of the three is reported uninspectable (when it is
+ * at least `min_report` bytes: the base64 stage reports no binary run under
+ * 1 KiB of characters, and this keeps that rule), as is DER over X509_MAX.
+ * The OpenSSL error queue is left empty: the proxy's TLS code reads it. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "classifiers/decode_internal.h"
+
+#define X509_MAX (64u * 1024u) /* DER bytes collected (a chain of certificates) */
+
+struct dec_x509 {
+    struct dec base;
+    size_t min_report; /* DER of another kind shorter than this is not reported */
+    size_t len, cap;
+    uint8_t *buf;
+};
+
+/* One text unit: context (the attribute's or the name's kind), then data. */
+static int x509_unit(struct dec_env *env, const char *what, const uint8_t *p, size_t n)
+{
+    if (n == 0)
+        return SGW_OK;
+    int rc = dec_text_context(env, (const uint8_t *)what, strlen(what));
+    if (rc == SGW_OK)
+        rc = dec_text_data(env, p, n);
+    if (rc == SGW_OK)
+        rc = dec_text_boundary(env);
+    return rc;
+}
+
+/* An ASN.1 string as UTF-8 (BMPString, UniversalString and the rest
+ * converted by OpenSSL), as a unit. */
+static int x509_string(struct dec_env *env, const char *what, const ASN1_STRING *s)
+{
+    unsigned char *u = NULL;
+    int n = ASN1_STRING_to_UTF8(&u, s);
+    if (n < 0) {
+        ERR_clear_error();
+        return SGW_OK; /* (an attribute of a type with no text) */
+    }
+    int rc = x509_unit(env, what, u, (size_t)n);
+    OPENSSL_free(u);
+    return rc;
+}
+
+static int x509_name(struct dec_env *env, const X509_NAME *nm)
+{
+    int rc = SGW_OK;
+    for (int i = 0; nm && i < X509_NAME_entry_count(nm) && rc == SGW_OK; i++) {
+        const X509_NAME_ENTRY *ne = X509_NAME_get_entry(nm, i);
+        int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(ne));
+        const char *what = nid != NID_undef ? OBJ_nid2ln(nid) : "attribute";
+        rc = x509_string(env, what, X509_NAME_ENTRY_get_data(ne));
+    }
+    return rc;
+}
+
+static int x509_general_names(struct dec_env *env, const GENERAL_NAMES *gens)
+{
+    int rc = SGW_OK;
+    for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens) && rc == SGW_OK; i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        switch (g->type) {
+        case GEN_EMAIL:
+            rc = x509_string(env, "email", g->d.rfc822Name);
+            break;
+        case GEN_DNS:
+            rc = x509_string(env, "DNS", g->d.dNSName);
+            break;
+        case GEN_URI:
+            rc = x509_string(env, "URI", g->d.uniformResourceIdentifier);
+            break;
+        case GEN_DIRNAME:
+            rc = x509_name(env, g->d.directoryName);
+            break;
+        case GEN_IPADD: {
+            char ip[INET6_ADDRSTRLEN];
+            int len = ASN1_STRING_length(g->d.iPAddress);
+            const unsigned char *a = ASN1_STRING_get0_data(g->d.iPAddress);
+            if ((len == 4 || len == 16) &&
+                inet_ntop(len == 4 ? AF_INET : AF_INET6, a, ip, sizeof(ip)))
+                rc = x509_unit(env, "IP Address", (const uint8_t *)ip, strlen(ip));
+            break;
+        }
+        case GEN_OTHERNAME: {
+            /* a UPN (user@domain) and other string-valued names */
+            const ASN1_TYPE *v = g->d.otherName->value;
+            if (v && ASN1_tag2bit(v->type) &
+                         (B_ASN1_DIRECTORYSTRING | B_ASN1_IA5STRING | B_ASN1_VISIBLESTRING))
+                rc = x509_string(env, "otherName", v->value.asn1_string);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    return rc;
+}
+
+static int x509_extensions_san(struct dec_env *env, const STACK_OF(X509_EXTENSION) * exts)
+{
+    int i = X509v3_get_ext_by_NID(exts, NID_subject_alt_name, -1);
+    if (i < 0)
+        return SGW_OK;
+    GENERAL_NAMES *gens = X509V3_EXT_d2i(X509v3_get_ext(exts, i));
+    if (!gens) {
+        ERR_clear_error();
+        return SGW_OK;
+    }
+    int rc = x509_general_names(env, gens);
+    GENERAL_NAMES_free(gens);
+    return rc;
+}
+
+/* Parses one DER object at *p (n bytes): its names go on; *p moves past it.
+ * Returns 1 when it was one of the three kinds, 0 when not (rc SGW_OK). */
+static int x509_one(struct dec_env *env, const uint8_t **p, size_t n, int *rc)
+{
+    long ln = n > (size_t)X509_MAX ? (long)X509_MAX : (long)n;
+    const unsigned char *q = *p;
+    X509 *x = d2i_X509(NULL, &q, ln);
+    if (x) {
+        *rc = x509_name(env, X509_get_subject_name(x));
+        if (*rc == SGW_OK)
+            *rc = x509_extensions_san(env, X509_get0_extensions(x));
+        if (*rc == SGW_OK)
+            *rc = x509_name(env, X509_get_issuer_name(x));
+        X509_free(x);
+        *p = q;
+        return 1;
+    }
+    q = *p;
+    X509_REQ *r = d2i_X509_REQ(NULL, &q, ln);
+    if (r) {
+        *rc = x509_name(env, X509_REQ_get_subject_name(r));
+        STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(r);
+        if (*rc == SGW_OK && exts)
+            *rc = x509_extensions_san(env, exts);
+        sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+        X509_REQ_free(r);
+        ERR_clear_error(); /* (a request without extensions leaves one) */
+        *p = q;
+        return 1;
+    }
+    q = *p;
+    X509_CRL *c = d2i_X509_CRL(NULL, &q, ln);
+    if (c) {
+        *rc = x509_name(env, X509_CRL_get_issuer(c));
+        X509_CRL_free(c);
+        *p = q;
+        return 1;
+    }
+    ERR_clear_error();
+    *rc = SGW_OK;
+    return 0;
+}
+
+static int x509_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_x509 *x = (struct dec_x509 *)d;
+    if (n > X509_MAX - x->len)
+        return dec_fail(d, 0, "DER data over %u KiB", X509_MAX / 1024u);
+    if (x->len + n > x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 4096u;
+        while (cap < x->len + n)
+            cap *= 2;
+        if (cap > X509_MAX)
+            cap = X509_MAX;
+        uint8_t *nb = realloc(x->buf, cap);
+        if (!nb)
+            return SGW_ENOMEM;
+        x->buf = nb;
+        x->cap = cap;
+    }
+    memcpy(x->buf + x->len, p, n);
+    x->len += n;
+    return SGW_OK;
+}
+
+static int x509_finish(struct dec *d)
+{
+    struct dec_x509 *x = (struct dec_x509 *)d;
+    if (d->dead || x->len == 0)
+        return SGW_OK;
+    const uint8_t *p = x->buf, *end = x->buf + x->len;
+    /* A PEM block whose base64 has no padding: the base64 stage reads the
+       "-----END" after its last line as base64url and decodes it onto the
+       DER, always to these six bytes (the run is aligned there). They are
+       the armour's, not the certificate's. */
+    static const uint8_t pem_end[6] = {0xfb, 0xef, 0xbe, 0xf8, 0x43, 0x43};
+    if (x->len > sizeof(pem_end) && memcmp(end - sizeof(pem_end), pem_end, sizeof(pem_end)) == 0)
+        end -= sizeof(pem_end);
+    int rc = SGW_OK;
+    while (p < end && rc == SGW_OK) {
+        if (!x509_one(d->env, &p, (size_t)(end - p), &rc)) {
+            if (x->len >= x->min_report)
+                return dec_fail(d, 0, "DER data that is no certificate");
+            return SGW_OK;
+        }
+    }
+    return rc;
+}
+
+static void x509_destroy(struct dec *d)
+{
+    free(((struct dec_x509 *)d)->buf);
+}
+
+static const struct dec_ops x509_ops = {"x509", x509_feed, x509_finish, x509_destroy};
+
+int dec_new_x509(struct dec_env *env, unsigned nest, size_t min_report, struct dec **out)
+{
+    if (nest + 1 > DEC_MAX_NEST)
+        return dec_new_reject(env, nest, "decoder nesting too deep", out);
+    struct dec_x509 *x = dec_alloc(sizeof(*x), &x509_ops, env, nest);
+    if (!x)
+        return SGW_ENOMEM;
+    x->min_report = min_report;
+    *out = &x->base;
+    return SGW_OK;
+}
+
+int dec_x509_shape(const uint8_t *b, size_t n)
+{
+    /* SEQUENCE (long-form length) { SEQUENCE of 64 bytes or more: the
+       to-be-signed part of a certificate, request or CRL } (a key, PKCS#7
+       or PKCS#12 begins its inner part with an INTEGER or an OID, a public
+       key with a short algorithm identifier) */
+    if (n < 6 || b[0] != 0x30 || (b[1] != 0x81 && b[1] != 0x82))
+        return 0;
+    size_t i = b[1] == 0x81 ? 3 : 4;
+    return b[i] == 0x30 &&
+           (b[i + 1] == 0x81 || b[i + 1] == 0x82 || (b[i + 1] >= 0x40 && b[i + 1] < 0x80));
+}
