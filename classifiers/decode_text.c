@@ -333,7 +333,7 @@ next_special_avx512(const uint8_t *p, size_t n)
 }
 #endif
 
-static int esc_check(const uint8_t *p, size_t n, uint8_t prev);
+static int esc_check(const uint8_t *p, size_t n, uint8_t prev, int at);
 
 /* A lead byte of U+0340-U+053F (where the homoglyphs are). */
 static inline int glyph_lead(uint8_t c)
@@ -341,12 +341,20 @@ static inline int glyph_lead(uint8_t c)
     return c >= 0xcd && c <= 0xd4;
 }
 
-/* A byte >= 0x80 the escapes look at: a homoglyph's lead, or one that can
- * start an overlong form (C0, C1, E0, F0). */
+/* A lead byte of U+00C0-U+027F (Latin letters with diacritics). */
+static inline int diac_lead(uint8_t c)
+{
+    return c >= 0xc3 && c <= 0xc9;
+}
+
+/* A byte >= 0x80 the escapes look at: a homoglyph's or an accented
+ * letter's lead, or one that can start an overlong form (C0, C1, E0, F0). */
 static inline int conf_lead(uint8_t c)
 {
-    return glyph_lead(c) || c == 0xc0 || c == 0xc1 || c == 0xe0 || c == 0xf0;
+    return glyph_lead(c) || diac_lead(c) || c == 0xc0 || c == 0xc1 || c == 0xe0 || c == 0xf0;
 }
+
+static int at_in_token(const struct dec_norm *z, const uint8_t *p, size_t k, size_t skip);
 static inline void tail_note(struct dec_norm *z, const uint8_t *p, size_t n);
 static int esc_data(struct dec_norm *z, const uint8_t *p, size_t n);
 
@@ -381,8 +389,16 @@ static inline __attribute__((always_inline)) int norm_text_impl(struct dec_norm 
             break;
         if (esc && (p[i] < 0x80 || conf_lead(p[i]))) {
             /* '%', '&' or maybe a homoglyph */
+            int at = 0;
+            if (diac_lead(p[i])) {
+                /* an accented letter with no '@' before it in its token
+                   is a letter (weak whatever follows: no copy is on) */
+                if (!at_in_token(z, p, i, 0))
+                    goto utf8;
+                at = 1;
+            }
             uint8_t prev = i ? p[i - 1] : (z->tail_len ? z->tail[z->tail_len - 1] : 0);
-            if (!esc_check(p + i, n - i, prev)) {
+            if (!esc_check(p + i, n - i, prev, at)) {
                 if (p[i] >= 0x80)
                     goto utf8; /* (a letter like another) */
                 i++;
@@ -580,6 +596,64 @@ static inline int ascii_alnum(uint8_t c)
     return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
 }
 
+/* The ASCII letter a Latin letter with a diacritic is written with
+ * (U+00C0-U+017F, and the Romanian comma-below letters), or 0. Used for
+ * e-mail addresses with an internationalised domain (bob@müller.de), which
+ * the patterns, ASCII as RFC 5321 is, cannot see: see esc_match. */
+static uint8_t latin_base(uint32_t cp)
+{
+    static const char tab[] = "AAAAAAACEEEEIIIIDNOOOOO\0OUUUUYTsaaaaaaaceeeeiiiidnooooo\0ouuuuyty"
+                              "AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIiIiJjKkkLlLlLlL"
+                              "lLlNnNnNnnNnOoOoOoOoRrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
+    if (cp >= 0xc0 && cp < 0x180)
+        return (uint8_t)tab[cp - 0xc0];
+    if (cp >= 0x218 && cp <= 0x21b)
+        return (uint8_t)"SsTt"[cp - 0x218];
+    return 0;
+}
+
+/* Bytes an e-mail address can hold: '1' for ASCII letters and digits,
+ * ._%+- and bytes >= 0x80 (letters of other alphabets, perhaps); '2' for
+ * '@'; '0' for the rest. A table: at_in_token runs for every accented
+ * letter of a text. */
+static const char mail_tok[257] = "0000000000000000000000000000000000000100000101101111111111000000"
+                                  "2111111111111111111111111110000101111111111111111111111111100000"
+                                  "1111111111111111111111111111111111111111111111111111111111111111"
+                                  "1111111111111111111111111111111111111111111111111111111111111111";
+
+#define AT_BACK 64u /* bytes looked back for an '@' (the tail always holds them) */
+
+/* Is there an '@' in the e-mail-like token that ends at p[k - 1] (within
+ * AT_BACK bytes back: through p[0..k), then the unit's tail before p, whose
+ * last `skip` bytes are not counted)? The tail holds at least AT_BACK bytes
+ * before a held escape, so any split of the unit gives the same answer. */
+static int at_in_token(const struct dec_norm *z, const uint8_t *p, size_t k, size_t skip)
+{
+    size_t left = AT_BACK;
+#if defined(__x86_64__)
+    /* mostly there is no '@' at all in the AT_BACK bytes before: said
+       without a loop whose exit the CPU cannot predict */
+    if (k >= AT_BACK) {
+        const __m128i at = _mm_set1_epi8('@');
+        const uint8_t *q = p + k - AT_BACK;
+        __m128i e = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)q), at),
+                         _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(q + 16)), at)),
+            _mm_or_si128(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(q + 32)), at),
+                         _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(q + 48)), at)));
+        if (_mm_movemask_epi8(e) == 0)
+            return 0;
+    }
+#endif
+    for (; k > 0 && left > 0; k--, left--)
+        if (mail_tok[p[k - 1]] != '1')
+            return mail_tok[p[k - 1]] == '2';
+    for (size_t t = z->tail_len > skip ? z->tail_len - skip : 0; t > 0 && left > 0; t--, left--)
+        if (mail_tok[z->tail[t - 1]] != '1')
+            return mail_tok[z->tail[t - 1]] == '2';
+    return 0;
+}
+
 /* "\xHH" or "\uHHHH" at s[0] (a backslash; n bytes, more unless `final`):
  * as esc_match. The escapes of C, JavaScript, Python and JSON written into
  * text (catalogue 4.1 cases 18 and 21 outside a JSON string), and a
@@ -662,14 +736,34 @@ static int esc_overlong(const uint8_t *s, size_t n, int final, uint8_t out[4], s
  * homoglyph (a lead byte, glyph_lead) is the Latin letter it looks like,
  * weak unless an ASCII letter or digit is next to it (`prev`, the byte
  * before s[0], or s[2]): a Cyrillic word alone makes no copy, a Latin one
- * with a Cyrillic letter in it does. An overlong form: esc_overlong. */
-static int esc_match(const uint8_t *s, size_t n, int final, uint8_t prev, uint8_t out[4],
+ * with a Cyrillic letter in it does. An accented Latin letter (U+00C0-
+ * U+017F: `ü`) is its base letter (latin_base), weak unless an '@' comes
+ * before it in its e-mail-like token (`at`, at_in_token): an address with
+ * an internationalised domain (bob@müller.de) gets a copy in ASCII
+ * (bob@muller.de), found with the span of the original; a German word
+ * makes none. An overlong form: esc_overlong. */
+static int esc_match(const uint8_t *s, size_t n, int final, uint8_t prev, int at, uint8_t out[4],
                      size_t *olen, int *weak)
 {
     *weak = 0;
     if (s[0] >= 0x80) {
         if (!conf_lead(s[0]))
             return ESC_NO;
+        if (diac_lead(s[0])) {
+            /* an accented Latin letter after an '@' in its token (`at`):
+               its base letter, so that the copy spells the domain in ASCII */
+            if (n < 2)
+                return final ? ESC_NO : ESC_MORE;
+            if ((s[1] & 0xc0) != 0x80)
+                return ESC_NO;
+            uint8_t a = latin_base((uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3fu));
+            if (!a)
+                return ESC_NO;
+            out[0] = a;
+            *olen = 1;
+            *weak = !at;
+            return 2;
+        }
         if (s[0] < 0xc2 || s[0] == 0xe0 || s[0] == 0xf0)
             return esc_overlong(s, n, final, out, olen);
         if (n < 2)
@@ -938,12 +1032,16 @@ static void copy_start(struct dec_norm *z, size_t skip, uint64_t esc_src)
         z->piece[z->npieces].b = esc_src;
         z->npieces++;
     }
-    /* homoglyphs in those bytes become their Latin letters too */
+    /* homoglyphs in those bytes become their Latin letters too, and
+       accented letters their base letters (the local part of an address
+       whose domain made the copy: jürgen@müller.de) */
     const uint8_t *t = z->tail + end - take;
     for (size_t k = 0; k < take;) {
         uint8_t a = 0;
         if (glyph_lead(t[k]) && k + 1 < take && (t[k + 1] & 0xc0) == 0x80)
             a = confusable((uint32_t)(t[k] & 0x1f) << 6 | (t[k + 1] & 0x3fu));
+        else if (diac_lead(t[k]) && k + 1 < take && (t[k + 1] & 0xc0) == 0x80)
+            a = latin_base((uint32_t)(t[k] & 0x1f) << 6 | (t[k + 1] & 0x3fu));
         if (a) {
             if (z->copy_len < ESC_HOLD)
                 el_note(z, z->copy_len, 1, 2);
@@ -986,7 +1084,8 @@ static size_t esc_pending(struct dec_norm *z, const uint8_t *p, size_t n, int fi
     if (k)
         memcpy(tmp + pl, p, k);
     uint8_t prev = z->tail_len > pl ? z->tail[z->tail_len - pl - 1] : 0; /* the byte before it */
-    int r = esc_match(tmp, pl + k, final, prev, d, &dl, &weak);
+    int at = diac_lead(tmp[0]) && at_in_token(z, NULL, 0, pl);
+    int r = esc_match(tmp, pl + k, final, prev, at, d, &dl, &weak);
     if (r == ESC_MORE) { /* still cut: all of p is in it (k == n) */
         memcpy(z->epend + pl, p, n);
         z->epend_len = (uint8_t)(pl + n);
@@ -1032,13 +1131,14 @@ static inline uint8_t tail_last(const struct dec_norm *z)
 }
 
 /* One escape, or a plain '%', '&' or byte >= 0x80, at p[0] (n bytes left;
- * prev the byte before); returns the bytes taken (all of them when it is
+ * prev the byte before, `at` as esc_match's); returns the bytes taken (all of them when it is
  * cut by the end: held). */
-static size_t esc_one(struct dec_norm *z, const uint8_t *p, size_t n, uint8_t prev, uint64_t src)
+static size_t esc_one(struct dec_norm *z, const uint8_t *p, size_t n, uint8_t prev, int at,
+                      uint64_t src)
 {
     uint8_t d[4];
     size_t dl = 0;
-    int weak, r = esc_match(p, n, 0, prev, d, &dl, &weak);
+    int weak, r = esc_match(p, n, 0, prev, at, d, &dl, &weak);
     if (r == ESC_MORE) {
         memcpy(z->epend, p, n);
         z->epend_len = (uint8_t)n;
@@ -1074,8 +1174,11 @@ static int esc_data(struct dec_norm *z, const uint8_t *p, size_t n)
             size_t e = i + z->find_special(p + i, lim - i);
             copy_plain(z, p + i, e - i, z->call_src + i);
             i = e;
+            /* (`at` matters only when the copy's reach ended here: the
+               tail holds the bytes before p + from) */
             if (i < lim)
-                i += esc_one(z, p + i, n - i, i ? p[i - 1] : tail_last(z), z->call_src + i);
+                i += esc_one(z, p + i, n - i, i ? p[i - 1] : tail_last(z),
+                             diac_lead(p[i]) && at_in_token(z, p + from, i - from, 0), z->call_src + i);
         } else {
             /* plain text up to the next '%', '&' or byte >= 0x80 (noted
                before the escape, whose copy starts with it) */
@@ -1085,7 +1188,8 @@ static int esc_data(struct dec_norm *z, const uint8_t *p, size_t n)
             z->since_copy += e - i;
             from = i = e;
             if (i < n)
-                i += esc_one(z, p + i, n - i, prev, z->call_src + i);
+                i += esc_one(z, p + i, n - i, prev, diac_lead(p[i]) && at_in_token(z, NULL, 0, 0),
+                             z->call_src + i);
         }
         tail_note(z, p + from, i - from);
         if (!was_on)
@@ -1097,11 +1201,11 @@ static int esc_data(struct dec_norm *z, const uint8_t *p, size_t n)
 
 /* Does the '%', '&' or homoglyph at p[0] start a copy (an escape that is
  * not weak, or one cut by the end of the data)? */
-static int esc_check(const uint8_t *p, size_t n, uint8_t prev)
+static int esc_check(const uint8_t *p, size_t n, uint8_t prev, int at)
 {
     uint8_t d[4];
     size_t dl;
-    int weak, r = esc_match(p, n, 0, prev, d, &dl, &weak);
+    int weak, r = esc_match(p, n, 0, prev, at, d, &dl, &weak);
     return r == ESC_MORE || (r > 0 && !weak);
 }
 

@@ -242,6 +242,9 @@ def seeds_text():
         (0, (base64.encodebytes(b"lorem ipsum dolor " * 360).decode() + "AKIAIOSFODNN7EXAMPLE\nend").encode()),
         (0, ("\n".join((b"lorem ipsum " * 400).hex()[i:i + 60] for i in range(0, 9600, 60))
              + "\nAKIAIOSFODNN7EXAMPLE").encode()),
+        # addresses with an internationalised domain, German words around them
+        (0, "Grüße an bob@müller.de, jürgen@bücher-öffnen.de x@\u0219t.ro Łódź schön %41 a@".encode()
+            + b"b" * 70 + "ü".encode()),
     ]
     for i, (t, body) in enumerate(seeds):
         write("fuzz_classifiers_text", "seed%02d" % i, bytes([((i * 8) & 0xf8) | t]) + body)

@@ -314,6 +314,25 @@ def main():
                    [("UNINSPECTABLE", "DER data that is no certificate")], f"finding for {args}")
         r.run("certificates: their names are read, other DER is reported", certificates)
 
+        def idn_addresses():
+            # An address with an internationalised domain (bob@müller.de)
+            # was not found at all (the patterns are ASCII, as RFC 5321 is);
+            # now through an ASCII copy, with the original's span. German
+            # text around an address makes no copy and no finding
+            body = "Grüße, schreib an bob@müller.de oder jürgen@bücher-öffnen.de. Danke, Jürgen\n"
+            f = tmp.write("idn.txt", body.encode())
+            p = scan("--format", "jsonl", f)
+            eq(p.returncode, 1, f"exit code ({p.stdout!r})")
+            raw = body.encode()
+            want = [(raw.index(a.encode()), raw.index(a.encode()) + len(a.encode()))
+                    for a in ("bob@müller.de", "jürgen@bücher-öffnen.de")]
+            eq([(x["type"], x["start"], x["end"]) for x in jsonl(p.stdout)],
+               [("EMAIL", a, b) for a, b in want], "IDN addresses and their spans")
+            f = tmp.write("de.txt", "Grüße aus Köln, schön wär's, Jürgen Müller\n".encode())
+            p = scan("--format", "jsonl", f)
+            eq((p.returncode, p.stdout), (0, b""), "German text")
+        r.run("addresses with an internationalised domain", idn_addresses)
+
         def long_wrapped_runs():
             # A token on a line of its own after 8 KiB or more of base64 or
             # hex (a MIME attachment, an `xxd -p` dump) was read as part of

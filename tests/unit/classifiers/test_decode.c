@@ -1073,6 +1073,29 @@ static void test_escapes(void)
     EXPECT(T, NULL, "\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0 \xd0\x90",
            "\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0 \xd0\x90|");
     EXPECT(T, NULL, "5\xd0\xba\xd0\xb3", "5\xd0\xba\xd0\xb3|5k\xd0\xb3|");
+    /* accented Latin letters after an '@' in their token (an address with
+       an internationalised domain) start a copy with their base letters
+       (the lookback's too); German words, an accented local part alone,
+       and an '@' in another token or more than 64 bytes back make none */
+    EXPECT(T, NULL, "mail bob@m\xc3\xbcller.de end", "mail bob@m\xc3\xbcller.de end|mail bob@muller.de end|");
+    EXPECT(T, NULL, "j\xc3\xbcrgen@m\xc3\xbcller-l\xc3\xbc" "denscheid.de",
+           "j\xc3\xbcrgen@m\xc3\xbcller-l\xc3\xbc" "denscheid.de|jurgen@muller-ludenscheid.de|");
+    EXPECT(T, NULL, "x@\xc8\x99t.ro \xc5\x81\xc3\xb3" "d\xc5\xba", "x@\xc8\x99t.ro \xc5\x81\xc3\xb3" "d\xc5\xba|x@st.ro Lodz|");
+    EXPECT(T, NULL, "Gr\xc3\xbc\xc3\x9f" "e, j\xc3\xbcrgen@example.com sch\xc3\xb6n",
+           "Gr\xc3\xbc\xc3\x9f" "e, j\xc3\xbcrgen@example.com sch\xc3\xb6n|");
+    {
+        char in[128], want[300];
+        memset(in, 'b', sizeof(in));
+        memcpy(in, "a@", 2);
+        memcpy(in + 66, "\xc3\xbc", 2); /* '@' 65 bytes back: none */
+        in[68] = '\0';
+        snprintf(want, sizeof(want), "%s|", in);
+        EXPECT(T, NULL, in, want);
+        memcpy(in + 65, "\xc3\xbc", 2); /* 64: a copy (of the 64 bytes before it) */
+        in[67] = '\0';
+        snprintf(want, sizeof(want), "%s|%.64su|", in, in + 1);
+        EXPECT(T, NULL, in, want);
+    }
     /* overlong UTF-8 (catalogue 4.1 case 27): what a lenient reader makes
        of it, in a copy; an overlong NUL, valid sequences with the same
        lead bytes (Thai, an emoji) and broken ones are left alone */

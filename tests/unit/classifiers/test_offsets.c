@@ -205,6 +205,17 @@ static void test_escapes(void)
     const struct cls_finding *f1 = exact_as(d, "EMAIL", "ann%40corp-mail.de", 0, 1);
     CHECK(f2 && (f2->flags & CLS_FF_TWICE));
     CHECK(f1 && !(f1->flags & CLS_FF_TWICE));
+    /* addresses with an internationalised domain: found through their
+       ASCII copy, with the span of the original, the accented local part
+       included; an accented local part alone keeps the span it had (the
+       ASCII letters from the last accented one on) */
+    const char *u = "a bob@m\xc3\xbcller.de b j\xc3\xbcrgen@b\xc3\xbc" "cher.de c "
+                    "Gr\xc3\xbc\xc3\x9f" "e an ann@corp-mail.de, sch\xc3\xb6n\n";
+    scan_all_splits("text/plain", u, strlen(u));
+    exact_as(u, "EMAIL", "bob@m\xc3\xbcller.de", 0, 1);
+    exact_as(u, "EMAIL", "j\xc3\xbcrgen@b\xc3\xbc" "cher.de", 0, 1);
+    exact(u, "EMAIL", "ann@corp-mail.de", 0);
+    CHECK(count("EMAIL") == 3);
 }
 
 /* Base64 runs, short and long (more than 8192 characters: decoded as they
