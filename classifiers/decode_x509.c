@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -137,19 +138,48 @@ static int x509_extensions_san(struct dec_env *env, const STACK_OF(X509_EXTENSIO
     return rc;
 }
 
+static int x509_cert(struct dec_env *env, const X509 *x)
+{
+    int rc = x509_name(env, X509_get_subject_name(x));
+    if (rc == SGW_OK)
+        rc = x509_extensions_san(env, X509_get0_extensions(x));
+    if (rc == SGW_OK)
+        rc = x509_name(env, X509_get_issuer_name(x));
+    return rc;
+}
+
+/* A PKCS#7 certificate list (a .p7b: signed data with certificates and
+ * CRLs and no content): their names. Returns NULL, or why it is not
+ * inspectable (signed content, enveloped data: what they carry is not
+ * names). */
+static const char *x509_pkcs7(struct dec_env *env, PKCS7 *s7, int *rc)
+{
+    if (!PKCS7_type_is_signed(s7) || !s7->d.sign)
+        return "PKCS#7 data that is no certificate list";
+    PKCS7 *c = s7->d.sign->contents;
+    if (c && (!PKCS7_type_is_data(c) || (c->d.data && ASN1_STRING_length(c->d.data) > 0)))
+        return "PKCS#7 signed data with content";
+    STACK_OF(X509) *certs = s7->d.sign->cert;
+    STACK_OF(X509_CRL) *crls = s7->d.sign->crl;
+    *rc = SGW_OK;
+    for (int i = 0; i < sk_X509_num(certs) && *rc == SGW_OK; i++)
+        *rc = x509_cert(env, sk_X509_value(certs, i));
+    for (int i = 0; i < sk_X509_CRL_num(crls) && *rc == SGW_OK; i++)
+        *rc = x509_name(env, X509_CRL_get_issuer(sk_X509_CRL_value(crls, i)));
+    return NULL;
+}
+
 /* Parses one DER object at *p (n bytes): its names go on; *p moves past it.
- * Returns 1 when it was one of the three kinds, 0 when not (rc SGW_OK). */
-static int x509_one(struct dec_env *env, const uint8_t **p, size_t n, int *rc)
+ * Returns 1 when it was a certificate, a request, a CRL or a certificate
+ * list, -1 when PKCS#7 of another kind (*why says which), 0 when none of
+ * them (rc SGW_OK). */
+static int x509_one(struct dec_env *env, const uint8_t **p, size_t n, int *rc, const char **why)
 {
     long ln = n > (size_t)X509_MAX ? (long)X509_MAX : (long)n;
     const unsigned char *q = *p;
     X509 *x = d2i_X509(NULL, &q, ln);
     if (x) {
-        *rc = x509_name(env, X509_get_subject_name(x));
-        if (*rc == SGW_OK)
-            *rc = x509_extensions_san(env, X509_get0_extensions(x));
-        if (*rc == SGW_OK)
-            *rc = x509_name(env, X509_get_issuer_name(x));
+        *rc = x509_cert(env, x);
         X509_free(x);
         *p = q;
         return 1;
@@ -174,6 +204,15 @@ static int x509_one(struct dec_env *env, const uint8_t **p, size_t n, int *rc)
         X509_CRL_free(c);
         *p = q;
         return 1;
+    }
+    q = *p;
+    PKCS7 *s7 = d2i_PKCS7(NULL, &q, ln);
+    if (s7) {
+        *why = x509_pkcs7(env, s7, rc);
+        PKCS7_free(s7);
+        ERR_clear_error();
+        *p = q;
+        return *why ? -1 : 1;
     }
     ERR_clear_error();
     *rc = SGW_OK;
@@ -217,7 +256,11 @@ static int x509_finish(struct dec *d)
         end -= sizeof(pem_end);
     int rc = SGW_OK;
     while (p < end && rc == SGW_OK) {
-        if (!x509_one(d->env, &p, (size_t)(end - p), &rc)) {
+        const char *why = NULL;
+        int k = x509_one(d->env, &p, (size_t)(end - p), &rc, &why);
+        if (k < 0)
+            return dec_fail(d, 0, "%s", why);
+        if (k == 0) {
             if (x->len >= x->min_report)
                 return dec_fail(d, 0, "DER data that is no certificate");
             return SGW_OK;
@@ -248,12 +291,16 @@ int dec_new_x509(struct dec_env *env, unsigned nest, size_t min_report, struct d
 int dec_x509_shape(const uint8_t *b, size_t n)
 {
     /* SEQUENCE (long-form length) { SEQUENCE of 64 bytes or more: the
-       to-be-signed part of a certificate, request or CRL } (a key, PKCS#7
-       or PKCS#12 begins its inner part with an INTEGER or an OID, a public
-       key with a short algorithm identifier) */
+       to-be-signed part of a certificate, request or CRL }, or PKCS#7
+       signed data (a .p7b certificate list: its OID). A key or PKCS#12
+       begins its inner part with an INTEGER, other PKCS#7 with another
+       OID, a public key with a short algorithm identifier. */
+    static const uint8_t p7[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
     if (n < 6 || b[0] != 0x30 || (b[1] != 0x81 && b[1] != 0x82))
         return 0;
     size_t i = b[1] == 0x81 ? 3 : 4;
+    if (n >= i + sizeof(p7) && memcmp(b + i, p7, sizeof(p7)) == 0)
+        return 1;
     return b[i] == 0x30 &&
            (b[i + 1] == 0x81 || b[i + 1] == 0x82 || (b[i + 1] >= 0x40 && b[i + 1] < 0x80));
 }

@@ -368,9 +368,20 @@ X509_CRL = ("MIHPMHcCAQEwCgYIKoZIzj0EAwIwODEQMA4GA1UEAwwHVGVzdCBDQTEkMCIGCSqGSIb
             "zo2i39vClmzdJpDVifYEDnrNdtmiMTtEPkpWlZbVUwIhAJrPdhha/kmtu2I3OmWUdEQ7WtfVkdmYdFDQeRVgZbWZ")
 
 
+def tlv(tag, content):
+    n = len(content)
+    ln = bytes([n]) if n < 128 else b"\x81" + bytes([n]) if n < 256 else b"\x82" + n.to_bytes(2, "big")
+    return bytes([tag]) + ln + content
+
+
 def seeds_x509():
     cert, csr, crl = (base64.b64decode(x) for x in (X509_CERT, X509_CSR, X509_CRL))
-    seeds = [cert, csr, crl, cert + cert, cert[:300], b"\x30\x82\x07\xcc\x30\x82" + bytes(range(256)) * 3]
+    # a .p7b certificate list around the certificate (PKCS#7 signed data, no content)
+    p7_signed, p7_data = b"\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02", b"\x2a\x86\x48\x86\xf7\x0d\x01\x07\x01"
+    signed = tlv(0x30, b"\x02\x01\x01" + tlv(0x31, b"") + tlv(0x30, tlv(0x06, p7_data)) + tlv(0xa0, cert)
+                 + tlv(0x31, b""))
+    p7b = tlv(0x30, tlv(0x06, p7_signed) + tlv(0xa0, signed))
+    seeds = [cert, csr, crl, cert + cert, cert[:300], b"\x30\x82\x07\xcc\x30\x82" + bytes(range(256)) * 3, p7b]
     for i, der in enumerate(seeds):
         for way in range(4):
             write("fuzz_classifiers_x509", "seed%02d_%d" % (i, way), bytes([(i * 16) | way]) + der)

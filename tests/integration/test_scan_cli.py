@@ -291,8 +291,11 @@ def main():
             der = os.path.join(tmp.path, "person.der")
             subprocess.run(["openssl", "x509", "-in", person, "-outform", "der", "-out", der],
                            check=True, timeout=60)
+            p7b = os.path.join(tmp.path, "chain.p7b")
+            subprocess.run(["openssl", "crl2pkcs7", "-nocrl", "-certfile", plain[0], "-certfile", person,
+                            "-out", p7b], check=True, timeout=60)
             want = ["EMAIL", "EMAIL", "EMAIL", "EMAIL", "IP_ADDRESS"]  # subject, 3 names, issuer
-            for f, ct, n in [(person, None, want), (csr, None, ["EMAIL"]),
+            for f, ct, n in [(person, None, want), (csr, None, ["EMAIL"]), (p7b, None, want),
                              (der, None, want), (der, "application/pkix-cert", want)]:
                 p = scan("--format", "jsonl", *(["--content-type", ct] if ct else []), f)
                 eq(p.returncode, 1, f"exit code for {f} ({p.stdout!r})")

@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <zlib.h>
@@ -1718,6 +1719,29 @@ static void test_x509(void)
         }
     }
     CHECK(seen[0] && seen[1]);
+    /* a PKCS#7 certificate list (.p7b): the certificates' names; signed
+       content is reported (it is not names) */
+    {
+        const unsigned char *q = der;
+        X509 *xc = d2i_X509(NULL, &q, (long)n);
+        for (int content = 0; content < 2; content++) {
+            PKCS7 *p7 = PKCS7_new();
+            CHECK(xc && p7 && PKCS7_set_type(p7, NID_pkcs7_signed) && PKCS7_content_new(p7, NID_pkcs7_data) &&
+                  PKCS7_add_certificate(p7, xc));
+            if (content)
+                ASN1_OCTET_STRING_set(p7->d.sign->contents->d.data, (const unsigned char *)"hello", 5);
+            uint8_t *w = two;
+            int l = i2d_PKCS7(p7, NULL) <= (int)sizeof(two) ? i2d_PKCS7(p7, &w) : -1;
+            PKCS7_free(p7);
+            CHECK(l > 0);
+            snprintf(want, sizeof(want), "%s%s%s", names, alt, names);
+            expect_bin("application/x-x509-ca-cert", NULL, two, (size_t)(l > 0 ? l : 0),
+                       content ? "!PKCS#7 signed data with content!" : want, "x509", __LINE__);
+            expect_bin(NULL, NULL, two, (size_t)(l > 0 ? l : 0),
+                       content ? "!PKCS#7 signed data with content!" : want, "x509", __LINE__);
+        }
+        X509_free(xc);
+    }
     /* a request: subject and requested alternative names */
     n = x509_make(1, der, sizeof(der));
     snprintf(want, sizeof(want), "%s%s", names, alt);
