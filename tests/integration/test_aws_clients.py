@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sgw import CA, Gateway, Runner, TempDir, check, eq, free_port  # noqa: E402
@@ -114,13 +115,21 @@ def sdk_dir():
     base = os.environ.get("SGW_BUILD") or tempfile.gettempdir()
     d = os.path.join(base, "aws_sdk_js")
     os.makedirs(d, exist_ok=True)
-    for f in ("package.json", "list_buckets.mjs"):
+    # package-lock.json pins the whole tree: an install resolving "latest"
+    # failed CI once while the registry was mid-publish (client-s3 asked for
+    # an @aws-sdk/core it did not serve yet); a second try covers a blip
+    for f in ("package.json", "package-lock.json", "list_buckets.mjs"):
         shutil.copyfile(os.path.join(SDK_SRC, f), os.path.join(d, f))
     if not os.path.isdir(os.path.join(d, "node_modules", "@aws-sdk", "client-s3")):
-        p = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
-                           cwd=d, capture_output=True, text=True, timeout=240)
-        if p.returncode != 0:
-            print(f"# npm install failed: {p.stderr.strip()[-500:]}")
+        for attempt in (1, 2):
+            p = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
+                               cwd=d, capture_output=True, text=True, timeout=240)
+            if p.returncode == 0:
+                break
+            print(f"# npm install failed (attempt {attempt}): {p.stderr.strip()[-500:]}")
+            if attempt == 1:
+                time.sleep(15)
+        else:
             return None
     return d
 
