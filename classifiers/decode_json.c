@@ -968,6 +968,18 @@ static inline __attribute__((always_inline)) size_t js_plain_run(struct dec_json
         i += js_find_special_first(p + i, n - i);
         if (i == n || p[i] < 0x80)
             return i;
+        /* a whole two- or three-byte sequence (Latin, Greek, Cyrillic;
+           CJK, typographic quotes) checked here, without the state a
+           sequence cut by the end of the call needs */
+        if (p[i] >= 0xc2 && p[i] <= 0xdf && i + 1 < n && (p[i + 1] & 0xc0) == 0x80) {
+            i += 2;
+            continue;
+        }
+        if (p[i] >= 0xe1 && p[i] <= 0xef && p[i] != 0xed && i + 2 < n && (p[i + 1] & 0xc0) == 0x80 &&
+            (p[i + 2] & 0xc0) == 0x80) {
+            i += 3;
+            continue;
+        }
         if (!js_u8_lead(j, p[i])) {
             *bad = 1;
             return i;

@@ -86,6 +86,12 @@ struct dec_norm {
 /* What a code point becomes: NORM_KEEP, NORM_DROP or an ASCII byte. */
 static int norm_map(uint32_t cp)
 {
+    /* the letters of most non-English text first (Latin with diacritics,
+       Greek, Cyrillic; kana and CJK; Hangul), which nothing below maps:
+       a prompt in German was a chain of twenty range tests per letter */
+    if ((cp >= 0xc0 && cp < 0x300) || (cp >= 0x370 && cp < 0x530) || (cp >= 0x3040 && cp < 0xa000) ||
+        (cp >= 0xac00 && cp < 0xd7a4))
+        return NORM_KEEP;
     if (cp == 0xa0)
         return ' ';
     if (cp == 0xad || cp == 0x34f || cp == 0x180e || cp == 0xfeff)

@@ -224,6 +224,14 @@ static void test_json(void)
     EXPECT(J, NULL, "[\"ab\x80\"]", "ab!invalid UTF-8 in JSON at byte 4!");
     EXPECT(J, NULL, "[\"ab\xc3\"]", "ab\xc3!invalid UTF-8 in JSON at byte 5!");
     EXPECT(J, NULL, "[\"\xff\"]", "!invalid UTF-8 in JSON at byte 2!");
+    /* whole two- and three-byte sequences take a path of their own (the
+       splits take the other): the same events either way */
+    EXPECT(J, NULL, "[\"Gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac \xe4\xb8\xad \xee\x80\x80 \xef\xbf\xbd\"]",
+           "Gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac \xe4\xb8\xad \xee\x80\x80 \xef\xbf\xbd|");
+    EXPECT(J, NULL, "[\"a\xc3\x28\"]", "a\xc3!invalid UTF-8 in JSON at byte 4!");
+    EXPECT(J, NULL, "[\"a\xe2\x82\x28\"]", "a\xe2\x82!invalid UTF-8 in JSON at byte 5!");
+    EXPECT(J, NULL, "[\"a\xe2\x28\xa1\"]", "a\xe2!invalid UTF-8 in JSON at byte 4!");
+    EXPECT(J, NULL, "[\"a\xed\x9f\xbf\xed\xbf\xbf\"]", "a\xed\x9f\xbf\xed!invalid UTF-8 in JSON at byte 7!");
     /* the usual ways from one string to the next (": ", ", ", either space
        missing) and the others (newlines, tabs, brackets) give the same */
     EXPECT(J, NULL, "{\"a\": \"x\", \"b\":\"y\",\"c\" :\"z\",  \"d\":  [\"p\", \"q\",\"r\" , \"s\"]}",
