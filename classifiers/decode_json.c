@@ -971,13 +971,19 @@ static inline __attribute__((always_inline)) size_t js_plain_run(struct dec_json
         /* a whole two- or three-byte sequence (Latin, Greek, Cyrillic;
            CJK, typographic quotes) checked here, without the state a
            sequence cut by the end of the call needs */
-        if (p[i] >= 0xc2 && p[i] <= 0xdf && i + 1 < n && (p[i + 1] & 0xc0) == 0x80) {
-            i += 2;
-            continue;
+        size_t k = i;
+        while (k + 3 <= n) { /* (a run of them: CJK text is nothing else) */
+            uint8_t a = p[k], b = p[k + 1], c = p[k + 2];
+            if ((uint8_t)(a - 0xe1) <= 0xef - 0xe1 && a != 0xed && (b & 0xc0) == 0x80 &&
+                (c & 0xc0) == 0x80)
+                k += 3;
+            else if ((uint8_t)(a - 0xc2) <= 0xdf - 0xc2 && (b & 0xc0) == 0x80)
+                k += 2;
+            else
+                break;
         }
-        if (p[i] >= 0xe1 && p[i] <= 0xef && p[i] != 0xed && i + 2 < n && (p[i + 1] & 0xc0) == 0x80 &&
-            (p[i + 2] & 0xc0) == 0x80) {
-            i += 3;
+        if (k > i) {
+            i = k;
             continue;
         }
         if (!js_u8_lead(j, p[i])) {

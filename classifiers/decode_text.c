@@ -341,6 +341,11 @@ next_special_avx512(const uint8_t *p, size_t n)
 
 static int esc_check(const uint8_t *p, size_t n, uint8_t prev, int at);
 
+static inline int ascii_alnum(uint8_t c)
+{
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
 /* A lead byte of U+0340-U+053F (where the homoglyphs are). */
 static inline int glyph_lead(uint8_t c)
 {
@@ -404,6 +409,11 @@ static inline __attribute__((always_inline)) int norm_text_impl(struct dec_norm 
                 at = 1;
             }
             uint8_t prev = i ? p[i - 1] : (z->tail_len ? z->tail[z->tail_len - 1] : 0);
+            /* a Cyrillic or Greek letter with no ASCII letter or digit on
+               either side is a letter (what esc_match would say, without
+               its table): Russian or Greek text */
+            if (glyph_lead(p[i]) && i + 2 < n && !ascii_alnum(p[i + 2]) && !ascii_alnum(prev))
+                goto utf8;
             if (!esc_check(p + i, n - i, prev, at)) {
                 if (p[i] >= 0x80)
                     goto utf8; /* (a letter like another) */
@@ -447,6 +457,28 @@ static inline __attribute__((always_inline)) int norm_text_impl(struct dec_norm 
         uint32_t cp = utf8_decode(p + i, len);
         if (cp == UINT32_MAX || norm_map(cp) == NORM_KEEP) {
             i += cp == UINT32_MAX ? 1 : len;
+            /* the letters after it, while they are kana, CJK or Hangul
+               (U+3040-U+9FFF, U+B000-U+CFFF: nothing maps them, no escape
+               begins with their leads), or Greek and Cyrillic (U+0370-
+               U+052F) with no ASCII letter or digit after them (so no
+               homoglyph of a Latin word: the byte before is theirs),
+               without a finder call each */
+            while (i + 3 <= n) {
+                uint8_t a = p[i], b = p[i + 1], c = p[i + 2];
+                if ((b & 0xc0) != 0x80)
+                    break; /* (mostly: ASCII follows) */
+                if (a >= 0xe3) {
+                    if ((c & 0xc0) != 0x80 ||
+                        !((uint8_t)(a - 0xe4) <= 0xe9 - 0xe4 || a == 0xeb || a == 0xec || (a == 0xe3 && b >= 0x81)))
+                        break;
+                    i += 3;
+                } else {
+                    if (!((uint8_t)(a - 0xce) <= 0xd3 - 0xce || (a == 0xcd && b >= 0xb0) || (a == 0xd4 && b < 0xb0)) ||
+                        ascii_alnum(c))
+                        break;
+                    i += 2;
+                }
+            }
             continue;
         }
         if (i > start) {
@@ -595,11 +627,6 @@ static uint8_t confusable(uint32_t cp)
         if (tab[k].cp == cp)
             return (uint8_t)tab[k].latin;
     return 0;
-}
-
-static inline int ascii_alnum(uint8_t c)
-{
-    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
 }
 
 /* The ASCII letter a Latin letter with a diacritic is written with

@@ -245,6 +245,8 @@ def seeds_text():
         # addresses with an internationalised domain, German words around them
         (0, "Grüße an bob@müller.de, jürgen@bücher-öffnen.de x@\u0219t.ro Łódź schön %41 a@".encode()
             + b"b" * 70 + "ü".encode()),
+        # runs of Cyrillic, Greek, CJK and Hangul letters, Latin ones next to them
+        (0, "Москва7 αβγ 中文А Москва 中。あ ру́сский 한국어 日本語のテキスト %41 Привет bob@пример.рф".encode()),
     ]
     for i, (t, body) in enumerate(seeds):
         write("fuzz_classifiers_text", "seed%02d" % i, bytes([((i * 8) & 0xf8) | t]) + body)
