@@ -41,6 +41,7 @@ struct dec_norm {
     size_t need;
     int embedded;                                       /* lives in a block owned by the chain */
     size_t (*find_special)(const uint8_t *p, size_t n); /* this CPU's next_special */
+    size_t (*find_text)(const uint8_t *p, size_t i, size_t n); /* ... its norm_stop */
     /* escapes (norm_idle() is false while any of these is set) */
     uint8_t esc_busy;  /* epend_len || esc_on || copy_len */
     uint8_t esc_on;    /* less than ESC_AHEAD bytes after an escape: bytes go to the copy */
@@ -337,6 +338,92 @@ next_special_avx512(const uint8_t *p, size_t n)
     }
     return n;
 }
+
+/* Where norm_text_impl (no copy on) must stop from p[i] on: as next_special,
+ * but a Latin letter with a diacritic (U+00C0-U+02FF: a lead C3-CB and one
+ * continuation, both before n) is passed over when no '@' is in its 64-byte
+ * block nor in the 64 bytes before the block, and the block lies at least
+ * 64 bytes into p. Then at_in_token would find no '@' (it looks 64 bytes
+ * back) and norm_map keeps the letter: the stop only cost time, one per
+ * letter of German, French or Polish text. Returns an index into p. The
+ * levels below AVX2 stop at every byte >= 0x80, as next_special. */
+static size_t norm_stop_scalar(const uint8_t *p, size_t i, size_t n)
+{
+    return i + next_special_scalar(p + i, n - i);
+}
+
+#if defined(__x86_64__)
+static size_t norm_stop_sse2(const uint8_t *p, size_t i, size_t n)
+{
+    return i + next_special_sse2(p + i, n - i);
+}
+
+__attribute__((target("avx2"))) static inline uint64_t mask64_avx2(__m256i a, __m256i b)
+{
+    return (uint64_t)(uint32_t)_mm256_movemask_epi8(a) | (uint64_t)(uint32_t)_mm256_movemask_epi8(b) << 32;
+}
+
+__attribute__((target("avx2"))) static size_t norm_stop_avx2(const uint8_t *p, size_t i, size_t n)
+{
+    const __m256i pc = _mm256_set1_epi8('%'), am = _mm256_set1_epi8('&'), bs = _mm256_set1_epi8('\\'),
+                  at = _mm256_set1_epi8('@'), lo = _mm256_set1_epi8((char)0xc2), hi = _mm256_set1_epi8((char)0xcc),
+                  c0 = _mm256_set1_epi8((char)0xc0), c80 = _mm256_set1_epi8((char)0x80);
+    uint64_t carry = 0; /* bit 0: the continuation of a letter passed over at the block's end */
+    if (i + 32 <= n) {
+        /* the first 32 bytes as next_special looks at them: a stop there
+           that is no such letter (Cyrillic, CJK, '%') costs no more */
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+        v = _mm256_or_si256(_mm256_or_si256(v, _mm256_cmpeq_epi8(v, bs)),
+                            _mm256_or_si256(_mm256_cmpeq_epi8(v, pc), _mm256_cmpeq_epi8(v, am)));
+        unsigned m = (unsigned)_mm256_movemask_epi8(v);
+        if (!m)
+            i += 32;
+        else if (p[i + (size_t)__builtin_ctz(m)] < 0xc3 || p[i + (size_t)__builtin_ctz(m)] > 0xcb || i < 64)
+            return i + (size_t)__builtin_ctz(m);
+    }
+    for (; i + 64 <= n; i += 64) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 32));
+        __m256i spa = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(a, pc), _mm256_cmpeq_epi8(a, am)),
+                                      _mm256_cmpeq_epi8(a, bs));
+        __m256i spb = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(b, pc), _mm256_cmpeq_epi8(b, am)),
+                                      _mm256_cmpeq_epi8(b, bs));
+        /* the sign bit: a byte >= 0x80 or a special one (as next_special) */
+        uint64_t stop = mask64_avx2(_mm256_or_si256(a, spa), _mm256_or_si256(b, spb)) & ~carry;
+        carry = 0;
+        if (!stop)
+            continue;
+        /* the first stop a letter of those (else it is one: Russian, CJK) */
+        uint8_t first = p[i + (size_t)__builtin_ctzll(stop)];
+        if (first < 0xc3 || first > 0xcb || i < 64)
+            return i + (size_t)__builtin_ctzll(stop);
+        uint64_t sp = mask64_avx2(spa, spb);
+        /* signed bytes: 0xc3..0xcb lie between 0xc2 and 0xcc */
+        uint64_t lead = mask64_avx2(_mm256_and_si256(_mm256_cmpgt_epi8(a, lo), _mm256_cmpgt_epi8(hi, a)),
+                                    _mm256_and_si256(_mm256_cmpgt_epi8(b, lo), _mm256_cmpgt_epi8(hi, b)));
+        {
+            __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(p + i - 64));
+            __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(p + i - 32));
+            __m256i ats = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(a, at), _mm256_cmpeq_epi8(b, at)),
+                                          _mm256_or_si256(_mm256_cmpeq_epi8(x, at), _mm256_cmpeq_epi8(y, at)));
+            if (_mm256_testz_si256(ats, ats)) {
+                uint64_t cont = mask64_avx2(_mm256_cmpeq_epi8(_mm256_and_si256(a, c0), c80),
+                                            _mm256_cmpeq_epi8(_mm256_and_si256(b, c0), c80));
+                uint64_t next = cont >> 1;
+                if (i + 64 < n && (p[i + 64] & 0xc0) == 0x80)
+                    next |= 1ull << 63;
+                uint64_t letter = lead & next;
+                stop &= ~(letter | letter << 1) | sp;
+                carry = letter >> 63;
+            }
+        }
+        if (stop)
+            return i + (size_t)__builtin_ctzll(stop);
+    }
+    i += carry; /* (the last letter's continuation) */
+    return i + next_special_sse2(p + i, n - i);
+}
+#endif
 #endif
 
 static int esc_check(const uint8_t *p, size_t n, uint8_t prev, int at);
@@ -395,7 +482,7 @@ static inline __attribute__((always_inline)) int norm_text_impl(struct dec_norm 
     }
     start = i;
     while (i < n) {
-        i += esc ? z->find_special(p + i, n - i) : next_high(p + i, n - i);
+        i = esc ? z->find_text(p, i, n) : i + next_high(p + i, n - i);
         if (i >= n)
             break;
         if (esc && (p[i] < 0x80 || conf_lead(p[i]))) {
@@ -1354,11 +1441,13 @@ static void norm_init(struct dec_norm *z, const struct cls_sink *out)
     }
     z->sink.ctx = z;
     z->find_special = next_special_scalar;
+    z->find_text = norm_stop_scalar;
 #if defined(__x86_64__)
     int level = dec_simd_level();
     z->find_special = level >= DEC_SIMD_AVX512 ? next_special_avx512
                       : level >= DEC_SIMD_AVX2 ? next_special_avx2
                                                : next_special_sse2;
+    z->find_text = level >= DEC_SIMD_AVX2 ? norm_stop_avx2 : norm_stop_sse2;
 #endif
     z->sink.data = norm_data;
     z->sink.boundary = norm_boundary;

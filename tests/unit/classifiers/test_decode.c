@@ -2448,6 +2448,54 @@ static char *run_random(const char *ct, const char *ce, const uint8_t *in, size_
    transcript, in one call and in random splits: JSON with base64 runs of
    text and binary (short, long, wrapped), escapes and text to normalise,
    and the same as plain text. */
+/* The normalisation's finder passes accented Latin letters over in blocks
+   when no '@' is near (norm_stop_avx2); the scalar level stops at each.
+   Text of accented words, addresses with accented domains, escapes and
+   '@'s at every offset of the blocks: the same events at every level and
+   split. '@' is rare enough that most letters have none within 128 bytes;
+   every other round is Latin letters only (other letters stop the finder
+   before it gets to the blocks). */
+static void test_norm_letters_levels(void)
+{
+    static const char *const toks[] = {"Gr\xc3\xbc\xc3\x9f\x65 ", "sch\xc3\xb6n ", "\xc3\x9f", "\xc3\xa9", "x",
+                                       " ", "\xd0\x96", "\xe4\xb8\xad", "\xc3", "\xcb\x86", "%41"};
+    static const char *const at_toks[] = {"bob@m\xc3\xbcller.de ", "a@", "mail j\xc3\xbcrgen@b\xc3\xbc\x63her.de. "};
+    char *t = malloc(20000);
+    int top = dec_simd_level();
+    for (int round = 0; round < 12; round++) {
+        size_t n = 0;
+        while (n < 6000) {
+        
+            const char *k = rnd() % 40 ? toks[rnd() % (round % 2 ? SGW_ARRAY_LEN(toks) : 5)]
+                                       : at_toks[rnd() % SGW_ARRAY_LEN(at_toks)];
+            size_t l = strlen(k);
+            memcpy(t + n, k, l);
+            n += l;
+        }
+        t[n] = '\0';
+        char *want = run("text/plain", NULL, t, n);
+        CHECK(strchr(want, '|') != NULL);
+        for (int level = DEC_SIMD_SCALAR; level < top; level++) {
+            dec_simd_cap(level);
+            char *got = run("text/plain", NULL, t, n);
+            if (strcmp(want, got) != 0) {
+                fprintf(stderr, "accented text, round %d: level %d differs\n", round, level);
+                failures++;
+            }
+            free(got);
+        }
+        dec_simd_cap(DEC_SIMD_TOP);
+        char *split = run_random("text/plain", NULL, (const uint8_t *)t, n);
+        if (strcmp(want, split) != 0) {
+            fprintf(stderr, "accented text, round %d: random splits differ\n", round);
+            failures++;
+        }
+        free(split);
+        free(want);
+    }
+    free(t);
+}
+
 static void test_simd_levels_pipeline(void)
 {
     size_t cap = 400000, n = 0;
@@ -2784,6 +2832,7 @@ int main(void)
     test_cbor();
     test_large_random_splits();
     test_simd_levels_pipeline();
+    test_norm_letters_levels();
     test_text_out_combined();
     test_api();
     if (failures) {
