@@ -322,6 +322,7 @@ struct dec_json {
     uint32_t hi_surrogate; /* pending high surrogate, 0 when none */
     uint8_t u8_need;       /* UTF-8 continuation bytes still expected */
     uint8_t u8_lo, u8_hi;  /* allowed range of the next one */
+    uint8_t text_avx2;     /* js_text_stop_avx2 may be used (the chain's SIMD level) */
     uint32_t depth;
     uint32_t max_depth;
     int seen;     /* something other than whitespace was seen */
@@ -945,6 +946,72 @@ static inline size_t js_find_special_first(const uint8_t *p, size_t n)
     return dec_json_find_special(p, n);
 }
 
+#if JSON_X86
+/* From p[i] (n - i >= 64): where a plain string run must stop: '"', '\\', a
+ * control byte, or a byte >= 0x80 that is not part of a whole two-byte
+ * sequence (lead C2-DF) or three-byte one (lead E1-EC, EE-EF: the leads
+ * whose second byte takes any continuation) lying before n. Such
+ * sequences are valid UTF-8 whatever they hold, so the run goes on over
+ * them in 64-byte blocks instead of stopping at each (a letter of
+ * German, Russian, Chinese text), and the per-byte state it leaves is
+ * none. What remains after the last whole block is left to the caller. */
+__attribute__((target("avx2"))) static size_t js_text_stop_avx2(const uint8_t *p, size_t i, size_t n)
+{
+    const __m256i q = _mm256_set1_epi8('"'), bs = _mm256_set1_epi8('\\'), c1f = _mm256_set1_epi8(0x1f),
+                  c0 = _mm256_set1_epi8((char)0xc0), c80 = _mm256_set1_epi8((char)0x80),
+                  l2lo = _mm256_set1_epi8((char)0xc1), l2hi = _mm256_set1_epi8((char)0xe0),
+                  l3lo = _mm256_set1_epi8((char)0xe0), l3hi = _mm256_set1_epi8((char)0xf0),
+                  ed = _mm256_set1_epi8((char)0xed);
+    uint64_t carry = 0; /* bits 0-1: continuations of a sequence begun in the block before */
+    for (; i + 64 <= n; i += 64) {
+        __m256i v[2] = {_mm256_loadu_si256((const __m256i *)(const void *)(p + i)),
+                        _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 32))};
+        uint64_t sp = 0, high = 0, cont = 0, l2 = 0, l3 = 0;
+        for (int h = 0; h < 2; h++) {
+            __m256i a = v[h];
+            __m256i m = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(a, q), _mm256_cmpeq_epi8(a, bs)),
+                                        _mm256_cmpeq_epi8(_mm256_min_epu8(a, c1f), a));
+            sp |= (uint64_t)(uint32_t)_mm256_movemask_epi8(m) << (32 * h);
+            high |= (uint64_t)(uint32_t)_mm256_movemask_epi8(a) << (32 * h);
+        }
+        uint64_t stop = sp | (high & ~carry);
+        uint64_t in = carry;
+        carry = 0;
+        if (!(high & ~in))
+            goto done;
+        for (int h = 0; h < 2; h++) {
+            __m256i a = v[h];
+            /* signed bytes: C2..DF lie between C1 and E0, E1..EF between E0 and F0 */
+            cont |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(a, c0), c80)) << (32 * h);
+            l2 |= (uint64_t)(uint32_t)_mm256_movemask_epi8(
+                      _mm256_and_si256(_mm256_cmpgt_epi8(a, l2lo), _mm256_cmpgt_epi8(l2hi, a)))
+                  << (32 * h);
+            l3 |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_andnot_si256(
+                      _mm256_cmpeq_epi8(a, ed), _mm256_and_si256(_mm256_cmpgt_epi8(a, l3lo), _mm256_cmpgt_epi8(l3hi, a))))
+                  << (32 * h);
+        }
+        {
+            uint64_t n1 = cont >> 1, n2 = cont >> 2;
+            if (i + 64 < n && (p[i + 64] & 0xc0) == 0x80) {
+                n1 |= 1ull << 63;
+                n2 |= 1ull << 62;
+            }
+            if (i + 65 < n && (p[i + 65] & 0xc0) == 0x80)
+                n2 |= 1ull << 63;
+            uint64_t s2 = l2 & n1, s3 = l3 & n1 & n2;
+            uint64_t ok = in | s2 | s2 << 1 | s3 | s3 << 1 | s3 << 2;
+            stop = sp | (high & ~ok);
+            carry = (s2 >> 63) | ((s3 >> 62) & 1) | (s3 >> 63) | (s3 >> 63) << 1;
+        }
+    done:
+        if (stop)
+            return i + (size_t)__builtin_ctzll(stop);
+    }
+    /* (a sequence begun in the last block ends in the bytes after it) */
+    return i + (size_t)(carry & 2 ? 2 : carry & 1);
+}
+#endif
+
 /* From p[i]: a run of plain string characters and valid UTF-8 sequences
  * (a sequence cut by the end of the data is checked on with the next call).
  * Returns where it stopped: the end, a '"', '\\' or control byte, or an
@@ -968,6 +1035,18 @@ static inline __attribute__((always_inline)) size_t js_plain_run(struct dec_json
         i += js_find_special_first(p + i, n - i);
         if (i == n || p[i] < 0x80)
             return i;
+#if JSON_X86
+        if (j->text_avx2 && n - i >= 64) {
+            /* a long string with letters other than ASCII: on from the
+               block finder's stop (none at p[i] itself: the byte-wise
+               path below decides it) */
+            size_t r = js_text_stop_avx2(p, i, n);
+            if (r != i) {
+                i = r;
+                continue;
+            }
+        }
+#endif
         /* a whole two- or three-byte sequence (Latin, Greek, Cyrillic;
            CJK, typographic quotes) checked here, without the state a
            sequence cut by the end of the call needs */
@@ -1231,6 +1310,7 @@ int dec_new_json(struct dec_env *env, unsigned nest, int multi, struct dec **out
     dec_text_out_init(&j->out, env->text);
     j->multi = multi;
     j->max_depth = maxd;
+    j->text_avx2 = JSON_X86 && dec_simd_level() >= DEC_SIMD_AVX2;
     j->st = JS_VALUE;
     *out = &j->base;
     return SGW_OK;

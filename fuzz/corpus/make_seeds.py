@@ -42,6 +42,8 @@ def seeds_json():
     # gzip in base64 (a CloudWatch Logs subscription event)
     ev = gzip.compress(b'{"logEvents":[{"message":"user bob@corp-mail.de card 4111 1111 1111 1111"}]}', mtime=0)
     JSON.append(json.dumps({"awslogs": {"data": base64.b64encode(ev).decode()}}).encode())
+    # long strings of letters other than ASCII (the block finder's path)
+    JSON.append(b'{"m":"\xc3\xa9a' + "\u00e9\u4e2d\u0416".encode() * 100 + "\U0001f600\u00e9".encode() + b'"}')
     for i, body in enumerate(JSON):
         flag = 1 if body.startswith(b'{"a":1}\n') else 0
         write("fuzz_classifiers_json", "seed%02d" % i, bytes([(i * 16) | flag]) + body)

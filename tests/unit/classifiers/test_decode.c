@@ -2496,6 +2496,59 @@ static void test_norm_letters_levels(void)
     free(t);
 }
 
+/* JSON strings of letters other than ASCII go on over whole 2- and 3-byte
+   sequences in 64-byte blocks (js_text_stop_avx2); the levels below stop at
+   each. Long strings of such letters, 4-byte ones, the leads with narrow
+   second bytes (E0, ED), and in half the rounds one invalid sequence at a
+   random place (cut, stray, surrogate, overlong): the same events, error
+   offsets included, at every level and split. */
+static void test_json_letters_levels(void)
+{
+    /* the first 7 never stop the block finder; the rest do (so in half
+       the rounds the blocks run long and sequences cross their ends) */
+    static const char *const toks[] = {"ab", " ", "\xc3\xa9", "\xd0\x96", "\xe4\xb8\xad", "\xef\xbf\xbd",
+                                       "\xdf\xbf", "\xf0\x9f\x98\x80", "\xe0\xa4\x85", "\xed\x9f\xbf"};
+    static const char *const bad[] = {"\xc3" "a", "\x80", "\xe4\xb8" "a", "\xed\xa0\x80", "\xc0\xaf", "\xe0\x80\x80",
+                                      "\xf4\x90\x80\x80", "\xff"};
+    char *t = malloc(20000);
+    int top = dec_simd_level();
+    for (int round = 0; round < 24; round++) {
+        size_t n = (size_t)snprintf(t, 20000, "[\"");
+        size_t at_bad = round % 2 ? 100 + rnd() % 5000 : SIZE_MAX;
+        while (n < 6000) {
+            const char *k = toks[rnd() % (round % 4 < 2 ? 7 : SGW_ARRAY_LEN(toks))];
+            if (n >= at_bad) {
+                k = bad[rnd() % SGW_ARRAY_LEN(bad)];
+                at_bad = SIZE_MAX;
+            }
+            size_t l = strlen(k);
+            memcpy(t + n, k, l);
+            n += l;
+        }
+        n += (size_t)snprintf(t + n, 20000 - n, "\"]");
+        char *want = run("application/json", NULL, t, n);
+        CHECK((round % 2 == 1) == (strstr(want, "!invalid UTF-8 in JSON at byte") != NULL));
+        for (int level = DEC_SIMD_SCALAR; level < top; level++) {
+            dec_simd_cap(level);
+            char *got = run("application/json", NULL, t, n);
+            if (strcmp(want, got) != 0) {
+                fprintf(stderr, "JSON letters, round %d: level %d differs\n", round, level);
+                failures++;
+            }
+            free(got);
+        }
+        dec_simd_cap(DEC_SIMD_TOP);
+        char *split = run_random("application/json", NULL, (const uint8_t *)t, n);
+        if (strcmp(want, split) != 0) {
+            fprintf(stderr, "JSON letters, round %d: random splits differ\n", round);
+            failures++;
+        }
+        free(split);
+        free(want);
+    }
+    free(t);
+}
+
 static void test_simd_levels_pipeline(void)
 {
     size_t cap = 400000, n = 0;
@@ -2833,6 +2886,7 @@ int main(void)
     test_large_random_splits();
     test_simd_levels_pipeline();
     test_norm_letters_levels();
+    test_json_letters_levels();
     test_text_out_combined();
     test_api();
     if (failures) {
