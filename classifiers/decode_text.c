@@ -869,34 +869,25 @@ static int esc_match(const uint8_t *s, size_t n, int final, uint8_t prev, int at
     if (s[0] >= 0x80) {
         if (!conf_lead(s[0]))
             return ESC_NO;
-        if (diac_lead(s[0])) {
-            /* an accented Latin letter after an '@' in its token (`at`):
-               its base letter, so that the copy spells the domain in ASCII */
-            if (n < 2)
-                return final ? ESC_NO : ESC_MORE;
-            if ((s[1] & 0xc0) != 0x80)
-                return ESC_NO;
-            uint8_t a = latin_base((uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3fu));
-            if (!a)
-                return ESC_NO;
-            out[0] = a;
-            *olen = 1;
-            *weak = !at;
-            return 2;
-        }
         if (s[0] < 0xc2 || s[0] == 0xe0 || s[0] == 0xf0)
             return esc_overlong(s, n, final, out, olen);
+        /* a two-byte letter: an accented Latin one is its base letter,
+           strong after an '@' in its token (`at`: the copy spells the
+           domain in ASCII); a Cyrillic or Greek lookalike is its Latin
+           letter, strong next to an ASCII letter or digit */
         if (n < 2)
             return final ? ESC_NO : ESC_MORE;
         if ((s[1] & 0xc0) != 0x80)
             return ESC_NO;
-        uint8_t a = confusable((uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3fu));
+        int diac = diac_lead(s[0]);
+        uint32_t cp = (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3fu);
+        uint8_t a = diac ? latin_base(cp) : confusable(cp);
         if (!a)
             return ESC_NO;
-        int strong = ascii_alnum(prev);
-        if (!strong && n < 3 && !final)
+        int strong = diac ? at : ascii_alnum(prev);
+        if (!diac && !strong && n < 3 && !final)
             return ESC_MORE;
-        if (!strong && n >= 3)
+        if (!diac && !strong && n >= 3)
             strong = ascii_alnum(s[2]);
         out[0] = a;
         *olen = 1;

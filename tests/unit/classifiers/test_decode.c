@@ -2448,6 +2448,31 @@ static char *run_random(const char *ct, const char *ce, const uint8_t *in, size_
    transcript, in one call and in random splits: JSON with base64 runs of
    text and binary (short, long, wrapped), escapes and text to normalise,
    and the same as plain text. */
+/* The transcript of t at the top SIMD level, checked against every level
+   below it and random splits (failures reported with `what` and round). */
+static char *levels_agree(const char *ct, const char *t, size_t n, const char *what, int round)
+{
+    int top = dec_simd_level();
+    char *want = run(ct, NULL, t, n);
+    for (int level = DEC_SIMD_SCALAR; level < top; level++) {
+        dec_simd_cap(level);
+        char *got = run(ct, NULL, t, n);
+        if (strcmp(want, got) != 0) {
+            fprintf(stderr, "%s, round %d: level %d differs\n", what, round, level);
+            failures++;
+        }
+        free(got);
+    }
+    dec_simd_cap(DEC_SIMD_TOP);
+    char *split = run_random(ct, NULL, (const uint8_t *)t, n);
+    if (strcmp(want, split) != 0) {
+        fprintf(stderr, "%s, round %d: random splits differ\n", what, round);
+        failures++;
+    }
+    free(split);
+    return want;
+}
+
 /* The normalisation's finder passes accented Latin letters over in blocks
    when no '@' is near (norm_stop_avx2); the scalar level stops at each.
    Text of accented words, addresses with accented domains, escapes and
@@ -2461,7 +2486,6 @@ static void test_norm_letters_levels(void)
                                        " ", "\xd0\x96", "\xe4\xb8\xad", "\xc3", "\xcb\x86", "%41"};
     static const char *const at_toks[] = {"bob@m\xc3\xbcller.de ", "a@", "mail j\xc3\xbcrgen@b\xc3\xbc\x63her.de. "};
     char *t = malloc(20000);
-    int top = dec_simd_level();
     for (int round = 0; round < 12; round++) {
         size_t n = 0;
         while (n < 6000) {
@@ -2473,24 +2497,8 @@ static void test_norm_letters_levels(void)
             n += l;
         }
         t[n] = '\0';
-        char *want = run("text/plain", NULL, t, n);
+        char *want = levels_agree("text/plain", t, n, "accented text", round);
         CHECK(strchr(want, '|') != NULL);
-        for (int level = DEC_SIMD_SCALAR; level < top; level++) {
-            dec_simd_cap(level);
-            char *got = run("text/plain", NULL, t, n);
-            if (strcmp(want, got) != 0) {
-                fprintf(stderr, "accented text, round %d: level %d differs\n", round, level);
-                failures++;
-            }
-            free(got);
-        }
-        dec_simd_cap(DEC_SIMD_TOP);
-        char *split = run_random("text/plain", NULL, (const uint8_t *)t, n);
-        if (strcmp(want, split) != 0) {
-            fprintf(stderr, "accented text, round %d: random splits differ\n", round);
-            failures++;
-        }
-        free(split);
         free(want);
     }
     free(t);
@@ -2511,7 +2519,6 @@ static void test_json_letters_levels(void)
     static const char *const bad[] = {"\xc3" "a", "\x80", "\xe4\xb8" "a", "\xed\xa0\x80", "\xc0\xaf", "\xe0\x80\x80",
                                       "\xf4\x90\x80\x80", "\xff"};
     char *t = malloc(20000);
-    int top = dec_simd_level();
     for (int round = 0; round < 24; round++) {
         size_t n = (size_t)snprintf(t, 20000, "[\"");
         size_t at_bad = round % 2 ? 100 + rnd() % 5000 : SIZE_MAX;
@@ -2526,24 +2533,8 @@ static void test_json_letters_levels(void)
             n += l;
         }
         n += (size_t)snprintf(t + n, 20000 - n, "\"]");
-        char *want = run("application/json", NULL, t, n);
+        char *want = levels_agree("application/json", t, n, "JSON letters", round);
         CHECK((round % 2 == 1) == (strstr(want, "!invalid UTF-8 in JSON at byte") != NULL));
-        for (int level = DEC_SIMD_SCALAR; level < top; level++) {
-            dec_simd_cap(level);
-            char *got = run("application/json", NULL, t, n);
-            if (strcmp(want, got) != 0) {
-                fprintf(stderr, "JSON letters, round %d: level %d differs\n", round, level);
-                failures++;
-            }
-            free(got);
-        }
-        dec_simd_cap(DEC_SIMD_TOP);
-        char *split = run_random("application/json", NULL, (const uint8_t *)t, n);
-        if (strcmp(want, split) != 0) {
-            fprintf(stderr, "JSON letters, round %d: random splits differ\n", round);
-            failures++;
-        }
-        free(split);
         free(want);
     }
     free(t);
