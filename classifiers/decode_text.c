@@ -339,13 +339,28 @@ next_special_avx512(const uint8_t *p, size_t n)
     return n;
 }
 
+/* Leads of the letters norm_stop_avx2 may pass over: accented Latin
+ * (C3-CB) and Greek/Cyrillic (CD-D4). */
+__attribute__((unused)) static inline int norm_stop_lead(uint8_t c)
+{
+    return c >= 0xc3 && c <= 0xd4 && c != 0xcc;
+}
+
+static inline int ascii_alnum(uint8_t c)
+{
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
 /* Where norm_text_impl (no copy on) must stop from p[i] on: as next_special,
- * but a Latin letter with a diacritic (U+00C0-U+02FF: a lead C3-CB and one
- * continuation, both before n) is passed over when no '@' is in its 64-byte
- * block nor in the 64 bytes before the block, and the block lies at least
- * 64 bytes into p. Then at_in_token would find no '@' (it looks 64 bytes
- * back) and norm_map keeps the letter: the stop only cost time, one per
- * letter of German, French or Polish text. Returns an index into p. The
+ * but in 64-byte blocks that lie at least 64 bytes into p, two kinds of
+ * letter (a lead and one continuation, both before n) are passed over:
+ *  - a Latin letter with a diacritic (U+00C0-U+02FF, lead C3-CB) when no
+ *    '@' is in its block nor in the 64 bytes before it: at_in_token would
+ *    find none (it looks 64 bytes back);
+ *  - a Greek or Cyrillic letter (U+0370-U+052F) with no ASCII letter or
+ *    digit on either side: esc_match could not make it a strong homoglyph.
+ * norm_map keeps both: the stop only cost time, one per letter of German,
+ * French, Polish, Greek or Russian text. Returns an index into p. The
  * levels below AVX2 stop at every byte >= 0x80, as next_special. */
 static size_t norm_stop_scalar(const uint8_t *p, size_t i, size_t n)
 {
@@ -363,22 +378,30 @@ __attribute__((target("avx2"))) static inline uint64_t mask64_avx2(__m256i a, __
     return (uint64_t)(uint32_t)_mm256_movemask_epi8(a) | (uint64_t)(uint32_t)_mm256_movemask_epi8(b) << 32;
 }
 
+__attribute__((target("avx2"))) static inline uint64_t bytes_in_avx2(__m256i a, __m256i b, char lo, char hi)
+{
+    /* signed compares: lo < byte < hi */
+    const __m256i l = _mm256_set1_epi8(lo), h = _mm256_set1_epi8(hi);
+    return mask64_avx2(_mm256_and_si256(_mm256_cmpgt_epi8(a, l), _mm256_cmpgt_epi8(h, a)),
+                       _mm256_and_si256(_mm256_cmpgt_epi8(b, l), _mm256_cmpgt_epi8(h, b)));
+}
+
 __attribute__((target("avx2"))) static size_t norm_stop_avx2(const uint8_t *p, size_t i, size_t n)
 {
     const __m256i pc = _mm256_set1_epi8('%'), am = _mm256_set1_epi8('&'), bs = _mm256_set1_epi8('\\'),
-                  at = _mm256_set1_epi8('@'), lo = _mm256_set1_epi8((char)0xc2), hi = _mm256_set1_epi8((char)0xcc),
-                  c0 = _mm256_set1_epi8((char)0xc0), c80 = _mm256_set1_epi8((char)0x80);
+                  at = _mm256_set1_epi8('@'), c0 = _mm256_set1_epi8((char)0xc0), c80 = _mm256_set1_epi8((char)0x80),
+                  c30 = _mm256_set1_epi8(0x30), c20 = _mm256_set1_epi8(0x20);
     uint64_t carry = 0; /* bit 0: the continuation of a letter passed over at the block's end */
     if (i + 32 <= n) {
         /* the first 32 bytes as next_special looks at them: a stop there
-           that is no such letter (Cyrillic, CJK, '%') costs no more */
+           that is no such letter (CJK, '%') costs no more */
         __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
         v = _mm256_or_si256(_mm256_or_si256(v, _mm256_cmpeq_epi8(v, bs)),
                             _mm256_or_si256(_mm256_cmpeq_epi8(v, pc), _mm256_cmpeq_epi8(v, am)));
         unsigned m = (unsigned)_mm256_movemask_epi8(v);
         if (!m)
             i += 32;
-        else if (p[i + (size_t)__builtin_ctz(m)] < 0xc3 || p[i + (size_t)__builtin_ctz(m)] > 0xcb || i < 64)
+        else if (!norm_stop_lead(p[i + (size_t)__builtin_ctz(m)]) || i < 64)
             return i + (size_t)__builtin_ctz(m);
     }
     for (; i + 64 <= n; i += 64) {
@@ -393,30 +416,55 @@ __attribute__((target("avx2"))) static size_t norm_stop_avx2(const uint8_t *p, s
         carry = 0;
         if (!stop)
             continue;
-        /* the first stop a letter of those (else it is one: Russian, CJK) */
-        uint8_t first = p[i + (size_t)__builtin_ctzll(stop)];
-        if (first < 0xc3 || first > 0xcb || i < 64)
+        /* the first stop a letter of those (else it is one: CJK, '%') */
+        if (!norm_stop_lead(p[i + (size_t)__builtin_ctzll(stop)]) || i < 64)
             return i + (size_t)__builtin_ctzll(stop);
         uint64_t sp = mask64_avx2(spa, spb);
-        /* signed bytes: 0xc3..0xcb lie between 0xc2 and 0xcc */
-        uint64_t lead = mask64_avx2(_mm256_and_si256(_mm256_cmpgt_epi8(a, lo), _mm256_cmpgt_epi8(hi, a)),
-                                    _mm256_and_si256(_mm256_cmpgt_epi8(b, lo), _mm256_cmpgt_epi8(hi, b)));
-        {
+        uint64_t cont = mask64_avx2(_mm256_cmpeq_epi8(_mm256_and_si256(a, c0), c80),
+                                    _mm256_cmpeq_epi8(_mm256_and_si256(b, c0), c80));
+        /* for a lead at bit k: the byte after it is a continuation (next),
+           and one of B0-BF (high2: U+0370 on after CD, U+0530 on after D4) */
+        uint64_t high2 = mask64_avx2(_mm256_cmpeq_epi8(_mm256_and_si256(a, c30), c30),
+                                     _mm256_cmpeq_epi8(_mm256_and_si256(b, c30), c30)) >> 1;
+        uint64_t next = cont >> 1;
+        if (i + 64 < n && (p[i + 64] & 0xc0) == 0x80) {
+            next |= 1ull << 63;
+            high2 |= (uint64_t)((p[i + 64] & 0x30) == 0x30) << 63;
+        }
+        uint64_t letters = 0;
+        /* accented Latin (C3-CB): no '@' in the block or the 64 bytes
+           before it (at_in_token looks no further) */
+        uint64_t latin = bytes_in_avx2(a, b, (char)0xc2, (char)0xcc) & next & stop;
+        if (latin) {
             __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(p + i - 64));
             __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(p + i - 32));
             __m256i ats = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(a, at), _mm256_cmpeq_epi8(b, at)),
                                           _mm256_or_si256(_mm256_cmpeq_epi8(x, at), _mm256_cmpeq_epi8(y, at)));
-            if (_mm256_testz_si256(ats, ats)) {
-                uint64_t cont = mask64_avx2(_mm256_cmpeq_epi8(_mm256_and_si256(a, c0), c80),
-                                            _mm256_cmpeq_epi8(_mm256_and_si256(b, c0), c80));
-                uint64_t next = cont >> 1;
-                if (i + 64 < n && (p[i + 64] & 0xc0) == 0x80)
-                    next |= 1ull << 63;
-                uint64_t letter = lead & next;
-                stop &= ~(letter | letter << 1) | sp;
-                carry = letter >> 63;
-            }
+            if (_mm256_testz_si256(ats, ats))
+                letters |= latin;
         }
+        /* Greek and Cyrillic letters (U+0370-U+052F: CE-D3, CD with B0-BF,
+           D4 with 80-AF) with no ASCII letter or digit on either side (no
+           homoglyph of a Latin word: esc_match could not make them strong);
+           the combining marks before U+0370 are left to the general path */
+        uint64_t greek = bytes_in_avx2(a, b, (char)0xcc, (char)0xd5) & next & stop;
+        if (greek) {
+            uint64_t cd = mask64_avx2(_mm256_cmpeq_epi8(a, _mm256_set1_epi8((char)0xcd)),
+                                      _mm256_cmpeq_epi8(b, _mm256_set1_epi8((char)0xcd)));
+            uint64_t d4 = mask64_avx2(_mm256_cmpeq_epi8(a, _mm256_set1_epi8((char)0xd4)),
+                                      _mm256_cmpeq_epi8(b, _mm256_set1_epi8((char)0xd4)));
+            greek &= ~(cd & ~high2) & ~(d4 & high2);
+            __m256i wa = _mm256_or_si256(a, c20), wb = _mm256_or_si256(b, c20);
+            uint64_t al = bytes_in_avx2(a, b, '0' - 1, '9' + 1) | bytes_in_avx2(wa, wb, 'a' - 1, 'z' + 1);
+            uint64_t before = al << 1 | (uint64_t)ascii_alnum(p[i - 1]);
+            uint64_t after = al >> 2;
+            /* (beyond the data: not known, taken as a letter) */
+            after |= (uint64_t)(i + 64 >= n || ascii_alnum(p[i + 64])) << 62;
+            after |= (uint64_t)(i + 65 >= n || ascii_alnum(p[i + 65])) << 63;
+            letters |= greek & ~before & ~after;
+        }
+        stop &= ~(letters | letters << 1) | sp;
+        carry = letters >> 63;
         if (stop)
             return i + (size_t)__builtin_ctzll(stop);
     }
@@ -427,11 +475,6 @@ __attribute__((target("avx2"))) static size_t norm_stop_avx2(const uint8_t *p, s
 #endif
 
 static int esc_check(const uint8_t *p, size_t n, uint8_t prev, int at);
-
-static inline int ascii_alnum(uint8_t c)
-{
-    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
-}
 
 /* A lead byte of U+0340-U+053F (where the homoglyphs are). */
 static inline int glyph_lead(uint8_t c)

@@ -2485,23 +2485,52 @@ static void test_norm_letters_levels(void)
     static const char *const toks[] = {"Gr\xc3\xbc\xc3\x9f\x65 ", "sch\xc3\xb6n ", "\xc3\x9f", "\xc3\xa9", "x",
                                        " ", "\xd0\x96", "\xe4\xb8\xad", "\xc3", "\xcb\x86", "%41"};
     static const char *const at_toks[] = {"bob@m\xc3\xbcller.de ", "a@", "mail j\xc3\xbcrgen@b\xc3\xbc\x63her.de. "};
+    /* Greek and Cyrillic: words, lookalikes next to ASCII letters and
+       digits (homoglyph copies), combining marks (dropped), Armenian */
+    static const char *const cyr_toks[] = {"\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0 ", "\xd0\x96", " ",
+                                           "\xce\xb1\xce\xb2", "\xd0\xb0", "7", "x", "\xcd\x81", "\xcd\xb0",
+                                           "\xd4\xb1", "\xd4\x81", ". "};
     char *t = malloc(20000);
-    for (int round = 0; round < 12; round++) {
+    for (int round = 0; round < 18; round++) {
         size_t n = 0;
         while (n < 6000) {
         
-            const char *k = rnd() % 40 ? toks[rnd() % (round % 2 ? SGW_ARRAY_LEN(toks) : 5)]
-                                       : at_toks[rnd() % SGW_ARRAY_LEN(at_toks)];
+            /* ASCII letters and digits rare in the Cyrillic rounds, so
+               that most letters have none next to them */
+            const char *k = round % 3 == 2 ? cyr_toks[rnd() % (rnd() % 8 ? 5 : SGW_ARRAY_LEN(cyr_toks))]
+                            : rnd() % 40 ? toks[rnd() % (round % 2 ? SGW_ARRAY_LEN(toks) : 5)]
+                                         : at_toks[rnd() % SGW_ARRAY_LEN(at_toks)];
             size_t l = strlen(k);
             memcpy(t + n, k, l);
             n += l;
         }
         t[n] = '\0';
         char *want = levels_agree("text/plain", t, n, "accented text", round);
-        CHECK(strchr(want, '|') != NULL);
+        CHECK(strchr(want, '|') != NULL); /* (copies were made) */
         free(want);
     }
     free(t);
+    /* a lookalike before a digit, and one after a letter, deep in a block
+       of Cyrillic (the finder passes the others over): their copies */
+    char in[400], want[900];
+    for (int side = 0; side < 2; side++) {
+        size_t n = 0;
+        for (int k = 0; k < 60; k++)
+            n += (size_t)snprintf(in + n, sizeof(in) - n, "\xd0\x96");
+        n += (size_t)snprintf(in + n, sizeof(in) - n, side ? "x\xd0\xb0" : "\xd0\xb0" "7");
+        for (int k = 0; k < 60; k++)
+            n += (size_t)snprintf(in + n, sizeof(in) - n, "\xd0\x96");
+        /* the copy: the 64 bytes before the lookalike, its letter, the 64
+           after it (the last cut in a letter, as a copy's reach is) */
+        size_t at = 120 + (size_t)side;
+        snprintf(want, sizeof(want), "%s|%.64sa%.64s|", in, in + at - 64, in + at + 2);
+        char *got = levels_agree("text/plain", in, n, "lookalike in Cyrillic", side);
+        if (strcmp(got, want) != 0) {
+            fprintf(stderr, "lookalike in Cyrillic (%d): got [%s]\n", side, got);
+            failures++;
+        }
+        free(got);
+    }
 }
 
 /* JSON strings of letters other than ASCII go on over whole 2- and 3-byte
