@@ -55,14 +55,16 @@ static int x509_unit(struct dec_env *env, const char *what, const uint8_t *p, si
 }
 
 /* An ASN.1 string as UTF-8 (BMPString, UniversalString and the rest
- * converted by OpenSSL), as a unit. */
+ * converted by OpenSSL), as a unit; one of a type with no text conversion
+ * (an OCTET STRING attribute) as its bytes: nothing in a certificate
+ * passes unlooked at. */
 static int x509_string(struct dec_env *env, const char *what, const ASN1_STRING *s)
 {
     unsigned char *u = NULL;
     int n = ASN1_STRING_to_UTF8(&u, s);
     if (n < 0) {
         ERR_clear_error();
-        return SGW_OK; /* (an attribute of a type with no text) */
+        return x509_unit(env, what, ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s));
     }
     int rc = x509_unit(env, what, u, (size_t)n);
     OPENSSL_free(u);
@@ -78,6 +80,17 @@ static int x509_name(struct dec_env *env, const X509_NAME *nm)
         const char *what = nid != NID_undef ? OBJ_nid2ln(nid) : "attribute";
         rc = x509_string(env, what, X509_NAME_ENTRY_get_data(ne));
     }
+    return rc;
+}
+
+/* A name with no text form, as its DER: its bytes are still looked at. */
+static int x509_name_der(struct dec_env *env, const GENERAL_NAME *g)
+{
+    unsigned char *der = NULL;
+    int len = i2d_GENERAL_NAME(g, &der);
+    int rc = len > 0 ? x509_unit(env, "name", der, (size_t)len) : SGW_OK;
+    OPENSSL_free(der);
+    ERR_clear_error();
     return rc;
 }
 
@@ -109,32 +122,53 @@ static int x509_general_names(struct dec_env *env, const GENERAL_NAMES *gens)
             break;
         }
         case GEN_OTHERNAME: {
-            /* a UPN (user@domain) and other string-valued names */
+            /* a UPN (user@domain) and other string-valued names; other
+               values as their DER */
             const ASN1_TYPE *v = g->d.otherName->value;
             if (v && ASN1_tag2bit(v->type) &
                          (B_ASN1_DIRECTORYSTRING | B_ASN1_IA5STRING | B_ASN1_VISIBLESTRING))
                 rc = x509_string(env, "otherName", v->value.asn1_string);
+            else
+                rc = x509_name_der(env, g);
             break;
         }
+        case GEN_RID:
+            break; /* (an OID) */
         default:
+            rc = x509_name_der(env, g); /* x400Address, ediPartyName */
             break;
         }
     }
     return rc;
 }
 
-static int x509_extensions_san(struct dec_env *env, const STACK_OF(X509_EXTENSION) * exts)
+/* The extensions: alternative names as names; the rest as the bytes of
+ * their values (a policy's notice text, a URL, or anything an extension of
+ * its own carries), but for the few that hold only flags, key hashes and
+ * log signatures. A malformed name list goes as bytes too. */
+static int x509_extensions(struct dec_env *env, const STACK_OF(X509_EXTENSION) * exts)
 {
-    int i = X509v3_get_ext_by_NID(exts, NID_subject_alt_name, -1);
-    if (i < 0)
-        return SGW_OK;
-    GENERAL_NAMES *gens = X509V3_EXT_d2i(X509v3_get_ext(exts, i));
-    if (!gens) {
-        ERR_clear_error();
-        return SGW_OK;
+    int rc = SGW_OK;
+    for (int i = 0; i < sk_X509_EXTENSION_num(exts) && rc == SGW_OK; i++) {
+        X509_EXTENSION *ext = sk_X509_EXTENSION_value(exts, i);
+        int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+        if (nid == NID_basic_constraints || nid == NID_key_usage || nid == NID_ext_key_usage ||
+            nid == NID_subject_key_identifier || nid == NID_authority_key_identifier ||
+            nid == NID_ct_precert_scts || nid == NID_ct_precert_poison)
+            continue;
+        if (nid == NID_subject_alt_name || nid == NID_issuer_alt_name) {
+            GENERAL_NAMES *gens = X509V3_EXT_d2i(ext);
+            if (gens) {
+                rc = x509_general_names(env, gens);
+                GENERAL_NAMES_free(gens);
+                continue;
+            }
+            ERR_clear_error();
+        }
+        const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
+        rc = x509_unit(env, nid != NID_undef ? OBJ_nid2ln(nid) : "extension",
+                       ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v));
     }
-    int rc = x509_general_names(env, gens);
-    GENERAL_NAMES_free(gens);
     return rc;
 }
 
@@ -142,7 +176,7 @@ static int x509_cert(struct dec_env *env, const X509 *x)
 {
     int rc = x509_name(env, X509_get_subject_name(x));
     if (rc == SGW_OK)
-        rc = x509_extensions_san(env, X509_get0_extensions(x));
+        rc = x509_extensions(env, X509_get0_extensions(x));
     if (rc == SGW_OK)
         rc = x509_name(env, X509_get_issuer_name(x));
     return rc;
@@ -190,7 +224,7 @@ static int x509_one(struct dec_env *env, const uint8_t **p, size_t n, int *rc, c
         *rc = x509_name(env, X509_REQ_get_subject_name(r));
         STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(r);
         if (*rc == SGW_OK && exts)
-            *rc = x509_extensions_san(env, exts);
+            *rc = x509_extensions(env, exts);
         sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
         X509_REQ_free(r);
         ERR_clear_error(); /* (a request without extensions leaves one) */

@@ -306,6 +306,15 @@ def main():
                 for x in fs:
                     check(all(v not in x["excerpt"] for v in (EMAIL, "alice@", "jane@", "10.1.2.3")),
                           f"excerpt masked: {x['excerpt']!r}")
+            # what an extension of its own carries is looked at too (a
+            # certificate is no envelope for a key): found, in PEM and DER
+            ext = os.path.join(tmp.path, "ext.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", os.devnull,
+                            "-subj", "/CN=h.example", "-days", "2", "-out", ext, "-addext",
+                            "1.2.3.4.5=ASN1:UTF8String:key AKIA5ZK6SXQ7BR2LMNOP"],
+                           check=True, capture_output=True, timeout=60)
+            p = scan("--format", "jsonl", ext)
+            eq([x["type"] for x in jsonl(p.stdout)], ["AWS_ACCESS_KEY"], "a key in an extension")
             # DER that is no certificate: reported, declared, sniffed or in base64
             junk = b"\x30\x82\x07\xcc\x30\x82\x07\x00" + bytes(
                 (i * 73 + (i >> 3) * 151 + 128) & 0xff for i in range(2000))

@@ -1612,9 +1612,9 @@ static void test_base64_compressed(void)
 
 /* ---- X.509 ---- */
 
-/* A self-signed certificate (req 0), a request (1) or a CRL (2) of "Bob
-   Smith" with an email in the name and four alternative names (not the
-   CRL); DER into der[], its length. */
+/* A self-signed certificate (req 0; 3: with an extension of its own), a
+   request (1) or a CRL (2) of "Bob Smith" with an email in the name and
+   four alternative names (not the CRL); DER into der[], its length. */
 static size_t x509_make(int req, uint8_t *der, size_t cap)
 {
     EVP_PKEY *k = EVP_EC_gen("P-256");
@@ -1642,7 +1642,7 @@ static size_t x509_make(int req, uint8_t *der, size_t cap)
         if (i2d_X509_CRL(c, NULL) <= (int)cap)
             n = i2d_X509_CRL(c, &p);
         X509_CRL_free(c);
-    } else if (req) {
+    } else if (req == 1) {
         X509_REQ *r = X509_REQ_new();
         X509_REQ_set_subject_name(r, nm);
         X509_REQ_set_pubkey(r, k);
@@ -1664,6 +1664,16 @@ static size_t x509_make(int req, uint8_t *der, size_t cap)
         X509_set_issuer_name(x, nm);
         X509_set_pubkey(x, k);
         X509_add_ext(x, san, -1);
+        if (req == 3) { /* an extension of its own, holding a UTF8String */
+            ASN1_OBJECT *obj = OBJ_txt2obj("1.2.3.4.5", 1);
+            ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+            ASN1_OCTET_STRING_set(os, (const unsigned char *)"\x0c\x0atop.secret", 12);
+            X509_EXTENSION *e = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os);
+            CHECK(e && X509_add_ext(x, e, -1));
+            X509_EXTENSION_free(e);
+            ASN1_OCTET_STRING_free(os);
+            ASN1_OBJECT_free(obj);
+        }
         X509_sign(x, k, EVP_sha256());
         if (i2d_X509(x, NULL) <= (int)cap)
             n = i2d_X509(x, &p);
@@ -1758,6 +1768,10 @@ static void test_x509(void)
         }
         X509_free(xc);
     }
+    /* an extension of its own: its value's bytes (here a UTF8String) */
+    n = x509_make(3, der, sizeof(der));
+    snprintf(want, sizeof(want), "%s%s{extension}\x0c\x0atop.secret|%s", names, alt, names);
+    expect_bin("application/pkix-cert", NULL, der, n, want, "x509", __LINE__);
     /* a request: subject and requested alternative names */
     n = x509_make(1, der, sizeof(der));
     snprintf(want, sizeof(want), "%s%s", names, alt);
