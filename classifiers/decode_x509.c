@@ -1,5 +1,6 @@
-/* classifiers/decode_x509.c — X.509 certificates, certificate requests and
- * CRLs in DER: the names in them go on as text, the rest is no one's data.
+/* classifiers/decode_x509.c — X.509 certificates, certificate requests,
+ * CRLs and PKCS#7 certificate lists in DER: the names in them go on as
+ * text, the other fields as their bytes.
  *
  * A PEM certificate is base64 of DER, which is no text: before this decoder
  * the base64 stage reported every certificate of 1 KiB or more as
@@ -10,13 +11,14 @@
  * certificates holds a national identifier) and the subject alternative
  * names (rfc822Name, otherName UPN, DNS, URI, IP). Each attribute and each
  * alternative name is a text unit of its own with the attribute's name as
- * context. Keys, signatures, serial numbers and dates are not passed on.
+ * context. The rest goes on as bytes (x509_extensions, x509_bytes): a
+ * certificate is no envelope for what the scanner would find elsewhere.
  *
  * The DER (several objects one after another: a chain) is collected up to
  * X509_MAX and parsed at the end with OpenSSL (d2i_X509, d2i_X509_REQ,
- * d2i_X509_CRL): a certificate cannot be read before its last byte, and
- * OpenSSL is the parser a TLS stack trusts for exactly this. Anything that
- * does not parse as one of the three is reported uninspectable (when it is
+ * d2i_X509_CRL, d2i_PKCS7): a certificate cannot be read before its last
+ * byte, and OpenSSL is the parser a TLS stack trusts for exactly this.
+ * Anything that does not parse as one of them is reported uninspectable (when it is
  * at least `min_report` bytes: the base64 stage reports no binary run under
  * 1 KiB of characters, and this keeps that rule), as is DER over X509_MAX.
  * The OpenSSL error queue is left empty: the proxy's TLS code reads it. */
@@ -172,13 +174,71 @@ static int x509_extensions(struct dec_env *env, const STACK_OF(X509_EXTENSION) *
     return rc;
 }
 
+/* The bytes of a field that is no text (a serial number, a key, a
+ * signature): arbitrary bytes an encoder chose, so they are looked at as
+ * they are (text put there in clear is found; what is enciphered is not). */
+static int x509_bytes(struct dec_env *env, const char *what, const ASN1_STRING *s)
+{
+    return s ? x509_unit(env, what, ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s))
+             : SGW_OK;
+}
+
 static int x509_cert(struct dec_env *env, const X509 *x)
 {
+    const ASN1_BIT_STRING *sig = NULL;
+    X509_get0_signature(&sig, NULL, x);
     int rc = x509_name(env, X509_get_subject_name(x));
     if (rc == SGW_OK)
         rc = x509_extensions(env, X509_get0_extensions(x));
     if (rc == SGW_OK)
         rc = x509_name(env, X509_get_issuer_name(x));
+    if (rc == SGW_OK)
+        rc = x509_bytes(env, "serialNumber", X509_get0_serialNumber(x));
+    if (rc == SGW_OK)
+        rc = x509_bytes(env, "publicKey", X509_get0_pubkey_bitstr(x));
+    if (rc == SGW_OK)
+        rc = x509_bytes(env, "signature", sig);
+    return rc;
+}
+
+static int x509_req(struct dec_env *env, X509_REQ *r)
+{
+    const ASN1_BIT_STRING *sig = NULL;
+    const unsigned char *pk = NULL;
+    int pklen = 0;
+    X509_REQ_get0_signature(r, &sig, NULL);
+    X509_PUBKEY *xpk = X509_REQ_get_X509_PUBKEY(r);
+    if (!xpk || !X509_PUBKEY_get0_param(NULL, &pk, &pklen, NULL, xpk))
+        pklen = 0;
+    int rc = x509_name(env, X509_REQ_get_subject_name(r));
+    STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(r);
+    if (rc == SGW_OK && exts)
+        rc = x509_extensions(env, exts);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    if (rc == SGW_OK && pklen > 0)
+        rc = x509_unit(env, "publicKey", pk, (size_t)pklen);
+    if (rc == SGW_OK)
+        rc = x509_bytes(env, "signature", sig);
+    ERR_clear_error(); /* (a request without extensions leaves one) */
+    return rc;
+}
+
+static int x509_crl(struct dec_env *env, const X509_CRL *c)
+{
+    const ASN1_BIT_STRING *sig = NULL;
+    X509_CRL_get0_signature(c, &sig, NULL);
+    int rc = x509_name(env, X509_CRL_get_issuer(c));
+    if (rc == SGW_OK)
+        rc = x509_extensions(env, X509_CRL_get0_extensions(c));
+    STACK_OF(X509_REVOKED) *rev = X509_CRL_get_REVOKED((X509_CRL *)c);
+    for (int i = 0; i < sk_X509_REVOKED_num(rev) && rc == SGW_OK; i++) {
+        const X509_REVOKED *e = sk_X509_REVOKED_value(rev, i);
+        rc = x509_bytes(env, "serialNumber", X509_REVOKED_get0_serialNumber(e));
+        if (rc == SGW_OK)
+            rc = x509_extensions(env, X509_REVOKED_get0_extensions(e));
+    }
+    if (rc == SGW_OK)
+        rc = x509_bytes(env, "signature", sig);
     return rc;
 }
 
@@ -199,7 +259,7 @@ static const char *x509_pkcs7(struct dec_env *env, PKCS7 *s7, int *rc)
     for (int i = 0; i < sk_X509_num(certs) && *rc == SGW_OK; i++)
         *rc = x509_cert(env, sk_X509_value(certs, i));
     for (int i = 0; i < sk_X509_CRL_num(crls) && *rc == SGW_OK; i++)
-        *rc = x509_name(env, X509_CRL_get_issuer(sk_X509_CRL_value(crls, i)));
+        *rc = x509_crl(env, sk_X509_CRL_value(crls, i));
     return NULL;
 }
 
@@ -221,20 +281,15 @@ static int x509_one(struct dec_env *env, const uint8_t **p, size_t n, int *rc, c
     q = *p;
     X509_REQ *r = d2i_X509_REQ(NULL, &q, ln);
     if (r) {
-        *rc = x509_name(env, X509_REQ_get_subject_name(r));
-        STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(r);
-        if (*rc == SGW_OK && exts)
-            *rc = x509_extensions(env, exts);
-        sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+        *rc = x509_req(env, r);
         X509_REQ_free(r);
-        ERR_clear_error(); /* (a request without extensions leaves one) */
         *p = q;
         return 1;
     }
     q = *p;
     X509_CRL *c = d2i_X509_CRL(NULL, &q, ln);
     if (c) {
-        *rc = x509_name(env, X509_CRL_get_issuer(c));
+        *rc = x509_crl(env, c);
         X509_CRL_free(c);
         *p = q;
         return 1;

@@ -315,6 +315,14 @@ def main():
                            check=True, capture_output=True, timeout=60)
             p = scan("--format", "jsonl", ext)
             eq([x["type"] for x in jsonl(p.stdout)], ["AWS_ACCESS_KEY"], "a key in an extension")
+            # ... and in the bytes of a field that is no text (the serial number)
+            ser = os.path.join(tmp.path, "serial.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", os.devnull,
+                            "-subj", "/CN=h.example", "-days", "2", "-out", ser,
+                            "-set_serial", "0x" + b"AKIA5ZK6SXQ7BR2LMNOP".hex()],
+                           check=True, capture_output=True, timeout=60)
+            p = scan("--format", "jsonl", ser)
+            eq([x["type"] for x in jsonl(p.stdout)], ["AWS_ACCESS_KEY"], "a key as the serial number")
             # DER that is no certificate: reported, declared, sniffed or in base64
             junk = b"\x30\x82\x07\xcc\x30\x82\x07\x00" + bytes(
                 (i * 73 + (i >> 3) * 151 + 128) & 0xff for i in range(2000))
