@@ -350,9 +350,13 @@ static int x509_finish(struct dec *d)
         if (k < 0)
             return dec_fail(d, 0, "%s", why);
         if (k == 0) {
-            if (x->len >= x->min_report)
+            /* what follows the last object that parsed (or all of it) is
+               looked at as bytes: text glued after a certificate in one
+               base64 run is found, not dropped; then reported when long */
+            rc = x509_unit(d->env, "data", p, (size_t)(end - p));
+            if (rc == SGW_OK && x->len >= x->min_report)
                 return dec_fail(d, 0, "DER data that is no certificate");
-            return SGW_OK;
+            return rc;
         }
     }
     return rc;
