@@ -504,10 +504,13 @@ static enum media_kind media_kind(const char *t)
                                            "application/sql",        "application/x-sh",
                                            "application/ecmascript", "application/x-pem-file",
                                            "application/pem-certificate-chain"};
-    /* DER, or PEM under the same names: sniffed (dec_x509_shape) */
+    /* DER, or PEM under the same names: sniffed (dec_x509_shape); keys
+       reported as PRIVATE_KEY */
     static const char *const x509[] = {"application/pkix-cert", "application/x-x509-ca-cert",
                                        "application/x-x509-user-cert", "application/pkcs10",
-                                       "application/pkix-crl"};
+                                       "application/pkix-crl", "application/pkcs8",
+                                       "application/pkcs8-encrypted", "application/pkcs12",
+                                       "application/x-pkcs12"};
     static const char *const reject_app[] = {"application/pdf",
                                              "application/gzip",
                                              "application/x-gzip",

@@ -1806,7 +1806,12 @@ static int b64_pick(struct dec_b64 *b, const uint8_t *s, size_t n, int final, si
                     return 0;
                 }
                 if (dec_x509_shape(b->dec, o)) {
-                    b->zip = B64Z_DER; /* a certificate (PEM): its names read */
+                    b->zip = B64Z_DER; /* a certificate (PEM): its names read; a key */
+                    return 0;
+                }
+                if (o >= 15 && memcmp(b->dec, "openssh-key-v1", 15) == 0) {
+                    b->magic = 1; /* (the OpenSSH format's magic, its NUL included) */
+                    *rc = b->out->uninspectable(b->out->ctx, "OpenSSH private key", CLS_REPORT_KEY);
                     return 0;
                 }
                 if (magic) {

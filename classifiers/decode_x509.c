@@ -1,6 +1,8 @@
 /* classifiers/decode_x509.c — X.509 certificates, certificate requests,
  * CRLs and PKCS#7 certificate lists in DER: the names in them go on as
- * text, the other fields as their bytes.
+ * text, the other fields as their bytes. Private keys in DER (PKCS#8,
+ * encrypted PKCS#8, PKCS#12, RSA/EC/DSA) are reported (CLS_REPORT_KEY):
+ * a key sent without its PEM lines is a secret found by its structure.
  *
  * A PEM certificate is base64 of DER, which is no text: before this decoder
  * the base64 stage reported every certificate of 1 KiB or more as
@@ -28,6 +30,8 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pkcs12.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -263,10 +267,62 @@ static const char *x509_pkcs7(struct dec_env *env, PKCS7 *s7, int *rc)
     return NULL;
 }
 
-/* Parses one DER object at *p (n bytes): its names go on; *p moves past it.
- * Returns 1 when it was a certificate, a request, a CRL or a certificate
- * list, -1 when PKCS#7 of another kind (*why says which), 0 when none of
- * them (rc SGW_OK). */
+/* Is the algorithm a password-based encryption (PKCS#5 PBES1/PBES2,
+ * PKCS#12 PBE)? X509_SIG is also a signature's DigestInfo, which is no key. */
+static int x509_is_pbe(const X509_SIG *sig)
+{
+    const X509_ALGOR *alg = NULL;
+    const ASN1_OBJECT *obj = NULL;
+    X509_SIG_get0(sig, &alg, NULL);
+    if (alg)
+        X509_ALGOR_get0(&obj, NULL, NULL, alg);
+    char oid[64];
+    if (!obj || OBJ_obj2txt(oid, sizeof(oid), obj, 1) <= 0)
+        return 0;
+    return strncmp(oid, "1.2.840.113549.1.5.", 19) == 0 ||
+           strncmp(oid, "1.2.840.113549.1.12.1.", 22) == 0;
+}
+
+/* A private key at *p: which kind (static text), *p moved past it; or NULL.
+ * The key's bytes are the secret and no text: they are reported, never
+ * passed on. The structures are OpenSSL's own: PKCS#8 (any algorithm),
+ * encrypted PKCS#8, PKCS#12, then the traditional RSA, EC and DSA forms. */
+static const char *x509_key(const uint8_t **p, long ln)
+{
+    const char *kind = NULL;
+    const unsigned char *q = *p;
+    PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &q, ln);
+    X509_SIG *sig = NULL;
+    PKCS12 *p12 = NULL;
+    EVP_PKEY *k = NULL;
+    if (p8) {
+        kind = "PKCS#8 private key";
+    } else if (q = *p, (sig = d2i_X509_SIG(NULL, &q, ln)) != NULL && x509_is_pbe(sig)) {
+        kind = "encrypted PKCS#8 private key";
+    } else if (q = *p, (p12 = d2i_PKCS12(NULL, &q, ln)) != NULL) {
+        kind = "PKCS#12 key store";
+    } else if (q = *p, (k = d2i_AutoPrivateKey(NULL, &q, ln)) != NULL) {
+        int id = EVP_PKEY_get_base_id(k);
+        kind = id == EVP_PKEY_RSA  ? "RSA private key"
+               : id == EVP_PKEY_EC ? "EC private key"
+               : id == EVP_PKEY_DSA ? "DSA private key"
+                                    : "private key";
+    }
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    X509_SIG_free(sig);
+    PKCS12_free(p12);
+    EVP_PKEY_free(k);
+    ERR_clear_error(); /* (the attempts that failed leave errors) */
+    if (kind)
+        *p = q;
+    return kind;
+}
+
+/* Parses one DER object at *p (n bytes): its names go on (a private key is
+ * reported, CLS_REPORT_KEY); *p moves past it. Returns 1 when it was a
+ * certificate, a request, a CRL, a certificate list or a key, -1 when
+ * PKCS#7 of another kind (*why says which), 0 when none of them (rc
+ * SGW_OK). */
 static int x509_one(struct dec_env *env, const uint8_t **p, size_t n, int *rc, const char **why)
 {
     long ln = n > (size_t)X509_MAX ? (long)X509_MAX : (long)n;
@@ -304,6 +360,11 @@ static int x509_one(struct dec_env *env, const uint8_t **p, size_t n, int *rc, c
         return *why ? -1 : 1;
     }
     ERR_clear_error();
+    const char *key = x509_key(p, ln);
+    if (key) {
+        *rc = dec_env_fail(env, CLS_REPORT_KEY, "%s in DER", key);
+        return 1;
+    }
     *rc = SGW_OK;
     return 0;
 }
@@ -385,13 +446,25 @@ int dec_x509_shape(const uint8_t *b, size_t n)
 {
     /* SEQUENCE (long-form length) { SEQUENCE of 64 bytes or more: the
        to-be-signed part of a certificate, request or CRL }, or PKCS#7
-       signed data (a .p7b certificate list: its OID). A key or PKCS#12
-       begins its inner part with an INTEGER, other PKCS#7 with another
-       OID, a public key with a short algorithm identifier. */
+       signed data (a .p7b certificate list: its OID). A private key:
+       SEQUENCE { INTEGER 0, 1 or 3 (the version of PKCS#8, PKCS#1, SEC1,
+       PKCS#12), then a SEQUENCE, an INTEGER or an OCTET STRING }, its
+       length in any form (an Ed25519 key is 48 bytes), or an encrypted
+       PKCS#8 key: SEQUENCE { SEQUENCE { a PKCS#5 or PKCS#12 PBE OID } }. */
     static const uint8_t p7[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
-    if (n < 6 || b[0] != 0x30 || (b[1] != 0x81 && b[1] != 0x82))
+    static const uint8_t rsadsi[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01};
+    if (n < 6 || b[0] != 0x30 || (b[1] & 0x80 && b[1] != 0x81 && b[1] != 0x82))
         return 0;
-    size_t i = b[1] == 0x81 ? 3 : 4;
+    size_t i = b[1] == 0x81 ? 3 : b[1] == 0x82 ? 4 : 2;
+    if (n >= i + 4 && b[i] == 0x02 && b[i + 1] == 0x01 && (b[i + 2] <= 0x01 || b[i + 2] == 0x03) &&
+        (b[i + 3] == 0x30 || b[i + 3] == 0x02 || b[i + 3] == 0x04) && (i > 2 || b[1] >= 0x20))
+        return 1;
+    if (n > i + 4 + sizeof(rsadsi) && b[i] == 0x30 && b[i + 1] < 0x80 && b[i + 2] == 0x06 &&
+        memcmp(b + i + 4, rsadsi, sizeof(rsadsi)) == 0 &&
+        (b[i + 4 + sizeof(rsadsi)] == 0x05 || b[i + 4 + sizeof(rsadsi)] == 0x0c))
+        return 1;
+    if (i == 2)
+        return 0;
     if (n >= i + sizeof(p7) && memcmp(b + i, p7, sizeof(p7)) == 0)
         return 1;
     return b[i] == 0x30 &&

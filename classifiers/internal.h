@@ -41,6 +41,14 @@ struct cls_sink {
     uint64_t (*where)(void *ctx);
 };
 
+/* A flag of cls_sink.uninspectable that never reaches a finding: the
+ * report is no content the engine could not see into but a private key a
+ * decoder recognised by its structure (DER: PKCS#8, PKCS#1, SEC1, encrypted
+ * PKCS#8, PKCS#12; OpenSSH's binary form), `reason` saying which. The
+ * scanner makes it a PRIVATE_KEY finding when the secrets pack is on, and
+ * an UNINSPECTABLE one otherwise (a key's bytes are no text). */
+#define CLS_REPORT_KEY (1u << 31)
+
 /* The events of cls_sink.origin. Source offsets count the bytes the text
  * pipeline was fed (its data calls), copies not included. */
 enum cls_origin {

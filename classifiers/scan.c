@@ -157,6 +157,7 @@ struct cls_scanner {
     int mapped;             /* an origin event came: spans are mapped through anch[] */
     size_t nf, capf;
     int truncated, n_uninsp;
+    size_t n_keys;          /* keys found by their structure (add_key) */
     int excerpts;
     const char *(*path_fn)(void *);
     void *path_arg;
@@ -1068,7 +1069,8 @@ static int insert_finding(struct cls_scanner *sc, const struct cls_finding *nf, 
     return SGW_OK;
 }
 
-static int add_special(struct cls_scanner *sc, const char *type, const char *reason, uint32_t flags)
+static int add_special_cat(struct cls_scanner *sc, const char *type, enum cls_category cat,
+                           const char *reason, uint32_t flags)
 {
     sc->nins++;
     if (sc->n_uninsp >= MAX_EXTRA - 1)
@@ -1079,7 +1081,7 @@ static int add_special(struct cls_scanner *sc, const char *type, const char *rea
     struct cls_finding f;
     memset(&f, 0, sizeof(f));
     f.type = type;
-    f.category = CLS_CAT_UNINSPECTABLE;
+    f.category = cat;
     f.start = f.end = sc->off;
     f.confidence = 100;
     f.flags = flags;
@@ -1092,6 +1094,50 @@ static int add_special(struct cls_scanner *sc, const char *type, const char *rea
     sc->nf++;
     sc->n_uninsp++;
     return SGW_OK;
+}
+
+static int add_special(struct cls_scanner *sc, const char *type, const char *reason, uint32_t flags)
+{
+    return add_special_cat(sc, type, CLS_CAT_UNINSPECTABLE, reason, flags);
+}
+
+/* How far back (scanner offsets) a PEM header's PRIVATE_KEY finding makes
+ * the key its body decodes to no second finding: a 16,384-bit RSA key's
+ * base64 is ~12 KiB. */
+#define KEY_PEM_REACH 16384u
+
+/* A private key a decoder recognised by its structure (CLS_REPORT_KEY);
+ * settle_keys drops it at the end when it is a PEM block's. */
+static int add_key(struct cls_scanner *sc, const char *reason, uint32_t flags)
+{
+    if (!(sc->e->packs & CLS_PACK_SECRETS))
+        return add_special(sc, "UNINSPECTABLE", reason, flags);
+    sc->n_keys++;
+    return add_special_cat(sc, "PRIVATE_KEY", CLS_CAT_SECRET, reason, flags);
+}
+
+/* One finding a key: a key found by its structure (it has a reason) goes
+ * when a PEM header's PRIVATE_KEY finding (no reason) starts at most
+ * KEY_PEM_REACH before it: the key is its block's body. At the end, when
+ * every window has closed (the header's may still be open when the body's
+ * key is reported). */
+static void settle_keys(struct cls_scanner *sc)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < sc->nf; i++) {
+        const struct cls_finding *k = &sc->f[i];
+        int pem = 0;
+        if (k->reason[0] && strcmp(k->type, "PRIVATE_KEY") == 0)
+            for (size_t j = 0; j < sc->nf && !pem; j++)
+                pem = !sc->f[j].reason[0] && strcmp(sc->f[j].type, "PRIVATE_KEY") == 0 &&
+                      sc->f[j].start <= k->start && k->start - sc->f[j].start <= KEY_PEM_REACH;
+        if (!pem) {
+            sc->f[o] = sc->f[i];
+            sc->ss[o] = sc->ss[i];
+            o++;
+        }
+    }
+    sc->nf = o;
 }
 
 /* ---- confirmation inside a window ---- */
@@ -2607,7 +2653,8 @@ int cls_scanner_uninspectable(void *ctx, const char *reason, uint32_t flags)
     struct cls_scanner *sc = ctx;
     int rc = flush_batch(sc);
     if (rc == SGW_OK)
-        rc = add_special(sc, "UNINSPECTABLE", reason, flags);
+        rc = flags & CLS_REPORT_KEY ? add_key(sc, reason, flags & ~CLS_REPORT_KEY)
+                                    : add_special(sc, "UNINSPECTABLE", reason, flags);
     if (rc != SGW_OK)
         sc->failed = 1;
     return rc;
@@ -2687,6 +2734,8 @@ int cls_scanner_finish(struct cls_scanner *sc)
         if (k < sc->nf)
             settle_copies(sc);
     }
+    if (sc->n_keys)
+        settle_keys(sc);
     return SGW_OK;
 }
 

@@ -7,7 +7,8 @@ build=(build-essential cmake pkg-config clang libclang-rt-14-dev
        libevent-dev libssl-dev libnghttp2-dev liblmdb-dev libmaxminddb-dev
        libpcre2-dev libyaml-dev libhyperscan-dev zlib1g-dev libbrotli-dev libzstd-dev
        ca-certificates openssl)
-test=(curl nghttp2-server nghttp2-client python3 python3-h2 lmdb-utils iproute2 awscli nodejs)
+test=(curl nghttp2-server nghttp2-client python3 python3-h2 lmdb-utils iproute2 awscli nodejs
+      openssh-client)
 bench=(wrk haproxy nghttp2-proxy squid tinyproxy ripgrep)
 pkgs=("${build[@]}")
 case "$what" in

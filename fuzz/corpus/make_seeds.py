@@ -386,6 +386,15 @@ def seeds_x509():
                  + tlv(0x31, b""))
     p7b = tlv(0x30, tlv(0x06, p7_signed) + tlv(0xa0, signed))
     seeds = [cert, csr, crl, cert + cert, cert[:300], b"\x30\x82\x07\xcc\x30\x82" + bytes(range(256)) * 3, p7b]
+    # private keys, reported by their structure (synthetic: any 32 bytes are
+    # an Ed25519 key, 1..32 a P-256 scalar): PKCS#8 Ed25519, SEC1 P-256,
+    # encrypted PKCS#8 (PBES2, its parameters not read), OpenSSH's magic
+    d = bytes(range(1, 33))
+    ed = tlv(0x30, b"\x02\x01\x00" + tlv(0x30, tlv(0x06, b"\x2b\x65\x70")) + tlv(0x04, tlv(0x04, d)))
+    sec1 = tlv(0x30, b"\x02\x01\x01" + tlv(0x04, d) + tlv(0xa0, tlv(0x06, bytes.fromhex("2a8648ce3d030107"))))
+    pbes2 = bytes.fromhex("2a864886f70d01050d")
+    enc = tlv(0x30, tlv(0x30, tlv(0x06, pbes2) + tlv(0x30, b"")) + tlv(0x04, bytes(range(48))))
+    seeds += [ed, sec1, enc, b"openssh-key-v1\x00" + bytes(range(64)), ed + cert]
     for i, der in enumerate(seeds):
         for way in range(4):
             write("fuzz_classifiers_x509", "seed%02d_%d" % (i, way), bytes([(i * 16) | way]) + der)

@@ -334,6 +334,71 @@ def main():
                    [("UNINSPECTABLE", "DER data that is no certificate")], f"finding for {args}")
         r.run("certificates: their names are read, other DER is reported", certificates)
 
+        def private_keys():
+            # A private key without its PEM lines (a JSON field, a base64
+            # file, a DER or PKCS#12 file) passed clean when short (EC,
+            # Ed25519) and was merely uninspectable when long (RSA); it is a
+            # PRIVATE_KEY secret now (keys made with openssl and ssh-keygen)
+            def sh(*cmd):
+                subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+            keys = {}
+            for name, alg in [("rsa", ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]),
+                              ("ec", ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]),
+                              ("ed", ["-algorithm", "ED25519"])]:
+                keys[name] = os.path.join(tmp.path, name + ".pem")
+                sh("openssl", "genpkey", *alg, "-out", keys[name])
+            enc = os.path.join(tmp.path, "enc.pem")
+            sh("openssl", "pkcs8", "-topk8", "-in", keys["ec"], "-v2", "aes-256-cbc", "-passout", "pass:x",
+               "-out", enc)
+            keys["enc"] = enc
+            trad = os.path.join(tmp.path, "trad.pem")
+            sh("openssl", "pkey", "-in", keys["rsa"], "-traditional", "-out", trad)
+            keys["trad"] = trad
+            cert = os.path.join(tmp.path, "kc.pem")
+            sh("openssl", "req", "-x509", "-key", keys["ec"], "-subj", "/CN=k.example", "-days", "2",
+               "-out", cert)
+            p12 = os.path.join(tmp.path, "k.p12")
+            sh("openssl", "pkcs12", "-export", "-in", cert, "-inkey", keys["ec"], "-passout", "pass:x",
+               "-out", p12)
+            ssh = os.path.join(tmp.path, "id_ed25519")
+            sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", ssh)
+            keys["ssh"] = ssh
+            reasons = {"rsa": "PKCS#8 private key in DER", "ec": "PKCS#8 private key in DER",
+                       "ed": "PKCS#8 private key in DER", "enc": "encrypted PKCS#8 private key in DER",
+                       "trad": "RSA private key in DER", "ssh": "OpenSSH private key"}
+            for name, f in keys.items():
+                pem = open(f).read()
+                body = "".join(l for l in pem.splitlines() if not l.startswith("-----"))
+                # the PEM file: its header's finding, none more
+                p = scan("--format", "jsonl", f)
+                eq([(x["type"], x["start"]) for x in jsonl(p.stdout)], [("PRIVATE_KEY", 0)], f"PEM {name}")
+                # its body alone, in JSON (7-byte pieces from standard input too)
+                js = tmp.write(name + ".json", json.dumps({"deploy": {"key": body}}))
+                for args, inp in [((js,), None), (("-",), open(js, "rb").read())]:
+                    p = scan("--format", "jsonl", "--content-type", "application/json", *args, input=inp)
+                    eq(p.returncode, 1, f"exit code for {name} in JSON")
+                    eq([(x["type"], x["category"], x.get("reason")) for x in jsonl(p.stdout)],
+                       [("PRIVATE_KEY", "SECRET", reasons[name])], f"{name} key in JSON")
+                # not a secret without the secrets pack, but never clean
+                p = scan("--format", "jsonl", "--packs", "pii-core", js)
+                eq([(x["type"], x.get("reason")) for x in jsonl(p.stdout)],
+                   [("UNINSPECTABLE", reasons[name])], f"{name} key, pii-core only")
+            der = os.path.join(tmp.path, "ec.der")
+            sh("openssl", "pkey", "-in", keys["ec"], "-outform", "der", "-out", der)
+            for f, ct, why in [(der, None, "EC private key in DER"),  # (pkey writes SEC1)
+                               (der, "application/pkcs8", "EC private key in DER"),
+                               (p12, None, "PKCS#12 key store in DER"),
+                               (p12, "application/x-pkcs12", "PKCS#12 key store in DER")]:
+                p = scan("--format", "jsonl", *(["--content-type", ct] if ct else []), f)
+                eq([(x["type"], x["decoders"], x.get("reason")) for x in jsonl(p.stdout)],
+                   [("PRIVATE_KEY", "x509", why)], f"{f} ({ct})")
+            # random bytes in base64 are no key
+            rnd = tmp.write("rnd.json", json.dumps({"k": base64.b64encode(bytes(
+                (i * 73 + (i >> 3) * 151 + 128) & 0xff for i in range(180))).decode()}))
+            p = scan("--format", "jsonl", rnd)
+            eq((p.returncode, p.stdout), (0, b""), "random base64")
+        r.run("private keys without PEM lines are found by their structure", private_keys)
+
         def idn_addresses():
             # An address with an internationalised domain (bob@müller.de)
             # was not found at all (the patterns are ASCII, as RFC 5321 is);

@@ -3,7 +3,9 @@
  * matches, context-word rules, custom dictionaries / regexes / fingerprints,
  * excerpt masking and the findings bound. The scanner is driven directly
  * (raw text units) and through cls_stream (the real decoder chain). */
+#include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -737,6 +739,109 @@ static void test_stream_json(struct cls_worker *w)
     cls_stream_free(s);
 }
 
+/* body through a stream of worker w (content type ct), fed in pieces */
+static void stream_scan(struct cls_worker *w, const char *ct, const void *body, size_t len, size_t piece,
+                        struct result *r)
+{
+    struct cls_stream_opts o = {.content_type = ct};
+    struct cls_stream *s = NULL;
+    r->n = 0;
+    if (cls_stream_new(w, &o, &s) != SGW_OK) {
+        FAIL("stream_new");
+        return;
+    }
+    for (size_t i = 0; i < len; i += piece)
+        if (cls_stream_feed(s, (const char *)body + i, len - i < piece ? len - i : piece) != SGW_OK)
+            FAIL("feed");
+    if (cls_stream_close(s) != SGW_OK)
+        FAIL("close");
+    size_t n = 0;
+    const struct cls_finding *f = cls_stream_findings(s, &n);
+    if (n > SGW_ARRAY_LEN(r->f))
+        n = SGW_ARRAY_LEN(r->f);
+    memcpy(r->f, f, n * sizeof(*f));
+    r->n = n;
+    cls_stream_free(s);
+}
+
+static size_t b64(const uint8_t *in, size_t n, char *out)
+{
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t k = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
+        out[k++] = t[v >> 18];
+        out[k++] = t[(v >> 12) & 63];
+        out[k++] = i + 1 < n ? t[(v >> 6) & 63] : '=';
+        out[k++] = i + 2 < n ? t[v & 63] : '=';
+    }
+    out[k] = 0;
+    return k;
+}
+
+/* A private key a decoder recognised (DER in base64, without its PEM
+   lines) is a PRIVATE_KEY secret at any split; in a PEM block, whose header
+   the secrets pack finds, one finding a key; without the secrets pack, the
+   key is uninspectable (its bytes are no text). */
+static void test_keys(struct cls_worker *w)
+{
+    static char js[4096], pem[4096];
+    static uint8_t der[2048];
+    struct result *r = malloc(sizeof(*r)), *r7 = malloc(sizeof(*r7));
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    PKCS8_PRIV_KEY_INFO *p8 = k ? EVP_PKEY2PKCS8(k) : NULL;
+    uint8_t *p = der;
+    int n = p8 && i2d_PKCS8_PRIV_KEY_INFO(p8, NULL) <= (int)sizeof(der) ? i2d_PKCS8_PRIV_KEY_INFO(p8, &p) : -1;
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    EVP_PKEY_free(k);
+    if (n <= 0 || !r || !r7) {
+        FAIL("key setup");
+        free(r);
+        free(r7);
+        return;
+    }
+    size_t j = (size_t)sprintf(js, "{\"note\":\"deploy\",\"key\":\"");
+    size_t bl = b64(der, (size_t)n, js + j);
+    sprintf(js + j + bl, "\"}");
+    stream_scan(w, "application/json", js, strlen(js), 1 << 16, r);
+    stream_scan(w, "application/json", js, strlen(js), 7, r7);
+    if (r->n != 1 || strcmp(r->f[0].type, "PRIVATE_KEY") != 0 || r->f[0].category != CLS_CAT_SECRET ||
+        !strstr(r->f[0].reason, "PKCS#8") || strcmp(r->f[0].decoders, "json") != 0 || !same(r, r7)) {
+        dump("base64 DER key in JSON", r);
+        FAIL("base64 DER key in JSON");
+    }
+    /* PEM: the header's finding, none more for the key of its body */
+    size_t m = (size_t)sprintf(pem, "-----BEGIN PRIVATE KEY-----\n");
+    for (size_t i = 0; i < bl; i += 64)
+        m += (size_t)sprintf(pem + m, "%.*s\n", (int)(bl - i < 64 ? bl - i : 64), js + j + i);
+    m += (size_t)sprintf(pem + m, "-----END PRIVATE KEY-----\n");
+    stream_scan(w, "text/plain", pem, m, 1 << 16, r);
+    stream_scan(w, "text/plain", pem, m, 7, r7);
+    if (r->n != 1 || strcmp(r->f[0].type, "PRIVATE_KEY") != 0 || r->f[0].start != 0 || !same(r, r7)) {
+        dump("PEM key", r);
+        FAIL("PEM key");
+    }
+    /* without the secrets pack */
+    static const char *const packs[] = {"pii-core"};
+    struct cls_config cfg = {packs, 1, NULL, 0, NULL, 0, NULL, 0};
+    struct cls_engine *e = NULL;
+    struct cls_worker *w2 = NULL;
+    char err[128];
+    if (cls_engine_new(&cfg, &e, err, sizeof(err)) != SGW_OK || cls_worker_new(e, &w2) != SGW_OK) {
+        FAIL("pii-core engine");
+    } else {
+        stream_scan(w2, "application/json", js, strlen(js), 1 << 16, r);
+        if (r->n != 1 || strcmp(r->f[0].type, "UNINSPECTABLE") != 0 || !strstr(r->f[0].reason, "PKCS#8")) {
+            dump("key without the secrets pack", r);
+            FAIL("key without the secrets pack");
+        }
+    }
+    cls_worker_free(w2);
+    cls_engine_unref(e);
+    free(r);
+    free(r7);
+}
+
 /* one engine shared by threads, one worker each: same findings as alone */
 struct thr {
     struct cls_engine *e;
@@ -810,6 +915,7 @@ int main(void)
     test_excerpts(w);
     test_bounded(w);
     test_stream_json(w);
+    test_keys(w);
     test_custom();
     test_packs_select();
     cls_worker_free(w);
