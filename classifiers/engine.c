@@ -475,6 +475,11 @@ static int build_patterns(struct cls_engine *e, char *err, size_t errlen)
         const struct cls_cpattern *p = &e->pats[i];
         size_t wd = i / 64;
         uint64_t bit = 1ull << (i % 64);
+        if (p->type >= 64 && (!p->anchors || cls_types[p->type].ctx_words)) {
+            /* (type masks of context words and gate verdicts are 64 bits) */
+            errf(err, errlen, "pattern table: %s needs a type index under 64", cls_types[p->type].name);
+            return SGW_EINVAL;
+        }
         if (p->min_digits >= CLS_GATE_DIGITS || p->min_upper >= CLS_GATE_UPPER) {
             errf(err, errlen, "pattern table: %s gate out of range", cls_types[p->type].name);
             return SGW_EINVAL;

@@ -90,8 +90,38 @@ enum cls_anchor {
     CLS_A_KEYWORD,
     CLS_A_URL,
     CLS_A_SWIFT,
+    CLS_A_SHOPIFY,
+    CLS_A_DATABRICKS,
+    CLS_A_DIGITALOCEAN,
+    CLS_A_DOPPLER,
+    CLS_A_PYPI,
+    CLS_A_RUBYGEMS,
+    CLS_A_POSTMAN,
+    CLS_A_PULUMI,
+    CLS_A_NEWRELIC,
+    CLS_A_GRAFANA,
+    CLS_A_LINEAR,
+    CLS_A_HASHICORP,
+    CLS_A_ATLASSIAN,
+    CLS_A_SQUARE,
+    CLS_A_DYNATRACE,
+    CLS_A_AGE,
+    CLS_A_ONEPASSWORD,
+    CLS_A_FLYIO,
+    CLS_A_PLANETSCALE,
+    CLS_A_ALIBABA,
+    CLS_A_AZURE_AD,
+    CLS_A_GCP_OAUTH,
+    CLS_A_SENTRY,
+    CLS_A_PREFECT,
+    CLS_A_HEROKU,
+    CLS_A_GROQ,
+    CLS_A_REPLICATE,
+    CLS_A_PERPLEXITY,
+    CLS_A_XAI,
     CLS_A__COUNT
 };
+_Static_assert(CLS_A__COUNT <= 64, "a window's anchors are a 64-bit mask");
 
 #define CLS_PF_TRIM 1u    /* on validation failure retry shorter at separators */
 #define CLS_PF_NEEDCTX 2u /* report only with a context word */

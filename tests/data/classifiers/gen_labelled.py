@@ -375,8 +375,101 @@ for k in range(4):
 for _ in range(3):
     neg(sent(group4(card("4", 16), "\n"), "codes:\n"))
 
+# Vendor tokens (gitleaks' default rules, AI providers), appended from
+# their own generator: per type, positives in their documented shape and
+# hard negatives (the prefix alone or in a word, one character short, a
+# placeholder of the right length, the wrong case or alphabet).
+R = random.Random(20261127)
+vendor_out = []
+out = vendor_out
+HEX, HEXU = "0123456789abcdef", "0123456789ABCDEF"
+AN = string.ascii_letters + string.digits
+B32 = "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L"
+VENDORS = {
+    "SHOPIFY_TOKEN": (lambda: R.choice(["shpat_", "shpca_", "shppa_", "shpss_"]) + rand_alnum(32, HEX),
+                      ["shpat_" + rand_alnum(31, HEX), "shpxx_" + rand_alnum(32, HEX), "shpat_" + "x" * 32]),
+    "DATABRICKS_TOKEN": (lambda: "dapi" + rand_alnum(32, HEX),
+                         ["dapi" + rand_alnum(31, HEX), "dapi" + rand_alnum(32, HEXU), "the dapi endpoint"]),
+    "DIGITALOCEAN_TOKEN": (lambda: R.choice(["dop_v1_", "doo_v1_", "dor_v1_"]) + rand_alnum(64, HEX),
+                           ["dop_v1_" + rand_alnum(63, HEX), "dox_v1_" + rand_alnum(64, HEX), "dop_v1_" + "0" * 64]),
+    "DOPPLER_TOKEN": (lambda: R.choice(["dp.pt.", "dp.st.", "dp.ct.", "dp.sa."]) + rand_alnum(43),
+                      ["dp.pt." + rand_alnum(20), "dp.xx." + rand_alnum(43), "dp.pt." + "a" * 43]),
+    "PYPI_TOKEN": (lambda: "pypi-AgEIcHlwaS5vcmc" + rand_alnum(R.randint(60, 160), AN + "-_"),
+                   ["pypi-AgEIcHlwaS5vcmc" + rand_alnum(20), "pypi-" + rand_alnum(80), "pypi-token here"]),
+    "RUBYGEMS_TOKEN": (lambda: "rubygems_" + rand_alnum(48, HEX),
+                       ["rubygems_" + rand_alnum(47, HEX), "rubygems_" + rand_alnum(48, "ghijklmnop"), "rubygems_org"]),
+    "POSTMAN_TOKEN": (lambda: "PMAK-" + rand_alnum(24, HEX) + "-" + rand_alnum(34, HEX),
+                      ["PMAK-" + rand_alnum(24, HEX), "PMAK-" + rand_alnum(23, HEX) + "-" + rand_alnum(34, HEX),
+                       "PMAK-" + "0" * 24 + "-" + "0" * 34]),
+    "PULUMI_TOKEN": (lambda: "pul-" + rand_alnum(40, HEX),
+                     ["pul-" + rand_alnum(39, HEX), "pull-" + rand_alnum(40, HEX), "pul-" + "f" * 40]),
+    "NEWRELIC_KEY": (lambda: R.choice(["NRAK-" + rand_alnum(27, string.ascii_uppercase + string.digits),
+                                       "NRJS-" + rand_alnum(19, HEX), "NRII-" + rand_alnum(32)]),
+                     ["NRAK-" + rand_alnum(26), "NRAK-" + "X" * 27, "NRXX-" + rand_alnum(27)]),
+    "GRAFANA_TOKEN": (lambda: R.choice(["glc_" + rand_alnum(R.randint(60, 120), AN + "+/"),
+                                        "glsa_" + rand_alnum(32) + "_" + rand_alnum(8, HEX)]),
+                      ["glc_" + rand_alnum(20), "glsa_" + rand_alnum(32), "glc_" + "A" * 40]),
+    "LINEAR_API_KEY": (lambda: "lin_api_" + rand_alnum(40),
+                       ["lin_api_" + rand_alnum(39), "lin_api_" + "x" * 40, "lin_apis_" + rand_alnum(40)]),
+    "HASHICORP_TOKEN": (lambda: R.choice(["hvs." + rand_alnum(R.randint(90, 110), AN + "_-"),
+                                          rand_alnum(14) + ".atlasv1." + rand_alnum(R.randint(60, 70))]),
+                        ["hvs." + rand_alnum(40), "s." + rand_alnum(24), rand_alnum(14) + ".atlasv1." + rand_alnum(20)]),
+    "ATLASSIAN_API_TOKEN": (lambda: "ATATT3" + rand_alnum(177, AN + "_-") + "=" + rand_alnum(8, HEXU),
+                            ["ATATT3" + rand_alnum(100), "ATATT" + rand_alnum(186), "ATATT3" + "x" * 186]),
+    "SQUARE_TOKEN": (lambda: R.choice(["EAAA" + rand_alnum(60, AN + "-_"), "sq0atp-" + rand_alnum(22, AN + "-_"),
+                                       "sq0csp-" + rand_alnum(43, AN + "-_")]),
+                     ["EAAA" + rand_alnum(40), "sq0atp-" + rand_alnum(12), "EAAA" + "A" * 60]),
+    "DYNATRACE_TOKEN": (lambda: "dt0c01." + rand_alnum(24, string.ascii_uppercase + string.digits) + "." + rand_alnum(64),
+                        ["dt0c01." + rand_alnum(24), "dt0c01." + rand_alnum(23) + "." + rand_alnum(64),
+                         "dt0c02." + rand_alnum(24) + "." + rand_alnum(64)]),
+    "AGE_SECRET_KEY": (lambda: "AGE-SECRET-KEY-1" + rand_alnum(58, B32),
+                       ["AGE-SECRET-KEY-1" + rand_alnum(57, B32), "AGE-SECRET-KEY-1" + rand_alnum(58, "abcdefgh"),
+                        "age1" + rand_alnum(58, B32.lower())]),
+    "ONEPASSWORD_TOKEN": (lambda: "ops_eyJ" + rand_alnum(R.randint(260, 400), AN + "+/"),
+                          ["ops_eyJ" + rand_alnum(100), "ops_" + rand_alnum(300), "ops_eyJ is the prefix"]),
+    "FLYIO_TOKEN": (lambda: R.choice(["fo1_" + rand_alnum(43, AN + "_-"), "fm2_" + rand_alnum(R.randint(120, 200), AN + "+/"),
+                                      "fm1r_" + rand_alnum(R.randint(120, 200), AN + "+/")]),
+                    ["fo1_" + rand_alnum(42), "fm2_" + rand_alnum(50), "fo2_" + rand_alnum(43)]),
+    "PLANETSCALE_TOKEN": (lambda: "pscale_" + R.choice(["tkn_", "pw_", "oauth_"]) + rand_alnum(R.randint(32, 43), AN + "_"),
+                          ["pscale_tkn_" + rand_alnum(20), "pscale_xyz_" + rand_alnum(40), "pscale_tkn_" + "a" * 40]),
+    "ALIBABA_ACCESS_KEY": (lambda: "LTAI" + rand_alnum(20),
+                           ["LTAI" + rand_alnum(19), "LTAI" + "A" * 20, "ltai" + rand_alnum(20)]),
+    "AZURE_AD_CLIENT_SECRET": (lambda: rand_alnum(3) + R.choice(string.digits) + "Q~" + rand_alnum(34, AN + "_~.-"),
+                               [rand_alnum(3) + "xQ~" + rand_alnum(34), rand_alnum(3) + "8Q~" + rand_alnum(20),
+                                "Q~ and ~Q are emoticons"]),
+    "GOOGLE_OAUTH_CLIENT_SECRET": (lambda: "GOCSPX-" + rand_alnum(28, AN + "_-"),
+                                   ["GOCSPX-" + rand_alnum(27), "GOCSPX-" + "X" * 28, "gocspx-" + rand_alnum(28)]),
+    "SENTRY_TOKEN": (lambda: R.choice(["sntrys_eyJ" + rand_alnum(R.randint(80, 160), AN + "+/="),
+                                       "sntryu_" + rand_alnum(64, HEX)]),
+                     ["sntrys_" + rand_alnum(40), "sntryu_" + rand_alnum(63, HEX), "sntryu_" + "0" * 64]),
+    "PREFECT_API_KEY": (lambda: "pnu_" + rand_alnum(36),
+                        ["pnu_" + rand_alnum(35), "pnu_" + "x" * 36, "pnx_" + rand_alnum(36)]),
+    "HEROKU_API_KEY": (lambda: "HRKU-AA" + rand_alnum(58, AN + "_-"),
+                       ["HRKU-AA" + rand_alnum(30), "HRKU-" + rand_alnum(60), "HRKU-AA" + "A" * 58]),
+    "GROQ_API_KEY": (lambda: "gsk_" + rand_alnum(52),
+                     ["gsk_" + rand_alnum(51), "gsk_" + "X" * 52, "gsk_" + rand_alnum(60)]),
+    "REPLICATE_API_TOKEN": (lambda: "r8_" + rand_alnum(37),
+                            ["r8_" + rand_alnum(36), "r8_" + "0" * 37, "r9_" + rand_alnum(37)]),
+    "PERPLEXITY_API_KEY": (lambda: "pplx-" + rand_alnum(48),
+                           ["pplx-" + rand_alnum(47), "pplx-" + "a" * 48, "pplx-api is down"]),
+    "XAI_API_KEY": (lambda: "xai-" + rand_alnum(80),
+                    ["xai-" + rand_alnum(79), "xai-" + "x" * 80, "xai-org grok"]),
+}
+for t, (gen, negs) in VENDORS.items():
+    for _ in range(8):
+        v = gen()
+        pos(t, v, text=sent(v, R.choice(["", "token ", "key=", "export KEY="])))
+    for n in negs:
+        neg(sent(n))
+# the other GitLab prefixes
+for p in ["glptt-" + rand_alnum(40, HEX), "gldt-" + rand_alnum(20), "glrt-" + rand_alnum(20),
+          "gloas-" + rand_alnum(64), "GR1348941" + rand_alnum(20), "glsoat-" + rand_alnum(20)]:
+    pos("GITLAB_TOKEN", p)
+for n in ["glptt-" + rand_alnum(39, HEX), "gldt-" + rand_alnum(12), "gloas-" + rand_alnum(30)]:
+    neg(sent(n))
+
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "labelled.jsonl")
 with open(path, "w") as f:
-    for o in out_main + vat_out + dot_out:
+    for o in out_main + vat_out + dot_out + vendor_out:
         f.write(json.dumps(o, ensure_ascii=False) + "\n")
-print(f"wrote {len(out_main) + len(vat_out) + len(dot_out)} entries to {path}")
+print(f"wrote {len(out_main) + len(vat_out) + len(dot_out) + len(vendor_out)} entries to {path}")
