@@ -322,6 +322,9 @@ static int v_email(const char *s, size_t n)
 #define LBA "(?<![A-Za-z0-9_])"
 #define RBA "(?![A-Za-z0-9_])"
 #define A(x) (1ull << (x))
+/* a two-byte UTF-8 letter: Latin-1 letters (not × ÷), Latin Extended,
+   Greek and Cyrillic (leads C3-D3) */
+#define U8L "(?:\\xc3[\\x80-\\x96\\x98-\\xb6\\xb8-\\xbf]|[\\xc4-\\xcd\\xd0-\\xd3][\\x80-\\xbf]|\\xce[\\x86-\\xbf]|\\xcf[\\x80-\\xbf])"
 
 /* type, regex, validator, anchors, need_flags, min_digits, conf, conf_ctx, prio, pflags,
  * min_upper, any_flags. The gates (anchors, flags, digit and upper-case
@@ -331,8 +334,12 @@ static int v_email(const char *s, size_t n)
  * "[0-9]{2}[ .-][0-9]{4}" tail; IT_CF: "[A-Z]{6}"; DATE_OF_BIRTH: two
  * separators between digits; EU_VAT: two capitals then a digit; ...). */
 const struct cls_pattern_def cls_patterns[] = {
+    /* the local part may hold two-byte UTF-8 letters (RFC 6531: josé@,
+       иван@; the window's left edge goes over them); an internationalised
+       domain is found in its ASCII copy (the normalisation's) */
     {T_EMAIL,
-     "(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+     "(?<![A-Za-z0-9._%+-]|" U8L ")(?:[A-Za-z0-9]|" U8L ")(?:[A-Za-z0-9._%+-]|" U8L
+     "){0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
      "[A-Za-z0-9])?\\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-]|\\.[A-Za-z0-9])",
      v_email, 0, CLS_WF_AT | CLS_WF_DOT, 0, 90, 95, 50, 0, 0, 0},
     {T_PHONE, LBN "\\+[1-9][0-9]{0,2}(?:[ .-]?(?:\\([0-9]{1,4}\\)|[0-9]{1,4})){2,6}" RBN, cls_v_phone, 0,

@@ -693,6 +693,40 @@ static uint8_t byte_at(const struct cls_scanner *sc, uint64_t x)
     return sc->carry[sc->carry_len - back];
 }
 
+/* A two-byte UTF-8 letter's lead: Latin with diacritics (U+00C0-U+04FF
+ * leads C3-D3 also hold Greek and Cyrillic), as in an address's local part
+ * (josé@, иван@). */
+static inline int u8_letter_lead(uint8_t c)
+{
+    return c >= 0xc3 && c <= 0xd3;
+}
+
+/* Does the window's left edge go on over the byte(s) before x (x > lim)?
+ * 1: a token byte; 2: a two-byte letter (its lead at x - 2 >= lim); 0: no. */
+static inline unsigned left_step(const struct cls_scanner *sc, uint64_t x, uint64_t lim)
+{
+    uint8_t c = byte_at(sc, x - 1);
+    if (cls_tab[c] & C_TOK)
+        return 1;
+    return c >= 0x80 && c <= 0xbf && x - 1 > lim && u8_letter_lead(byte_at(sc, x - 2)) ? 2 : 0;
+}
+
+/* A window's left edge: from a0 back over token bytes and two-byte letters
+ * down to lim; *cut when lim stopped it inside a token (not at the unit's
+ * start). open_window and skip_window take it alike. */
+static uint64_t left_edge(const struct cls_scanner *sc, uint64_t a0, uint64_t lim, int *cut)
+{
+    unsigned k;
+    /* (a0, a fixed reach before the trigger, may split a letter: é@) */
+    if (a0 > lim && byte_at(sc, a0) >= 0x80 && byte_at(sc, a0) <= 0xbf && u8_letter_lead(byte_at(sc, a0 - 1)))
+        a0--;
+    while (a0 > lim && (k = left_step(sc, a0, lim)) != 0)
+        a0 -= k;
+    if (cut)
+        *cut = a0 > sc->seg_start && left_step(sc, a0, sc->seg_start) != 0;
+    return a0;
+}
+
 /* ---- findings ---- */
 
 /* Masked excerpt: the first and last characters (4 each from 12 on, 2 from
@@ -1593,9 +1627,7 @@ static void open_window(struct cls_scanner *sc, uint64_t t)
     uint64_t room = t - sc->seg_start;
     uint64_t a0 = t - (lfix < room ? lfix : room);
     uint64_t lim = (a0 - sc->seg_start > LEFT_TOK) ? a0 - LEFT_TOK : sc->seg_start;
-    while (a0 > lim && (cls_tab[byte_at(sc, a0 - 1)] & C_TOK))
-        a0--;
-    sc->w_cut_left = a0 > sc->seg_start && (cls_tab[byte_at(sc, a0 - 1)] & C_TOK);
+    a0 = left_edge(sc, a0, lim, &sc->w_cut_left);
     uint64_t ctx = a0 - ((a0 - sc->seg_start) < PRECTX ? (a0 - sc->seg_start) : PRECTX);
     sc->wlen = 0;
     sc->w_anchors = 0;
@@ -1830,8 +1862,7 @@ static int skip_window(struct cls_scanner *sc, size_t t, uint64_t next_lit, size
     uint64_t room = ta - sc->seg_start;
     uint64_t a0 = ta - (lfix < room ? lfix : room);
     uint64_t lim = (a0 - sc->seg_start > LEFT_TOK) ? a0 - LEFT_TOK : sc->seg_start;
-    while (a0 > lim && (cls_tab[byte_at(sc, a0 - 1)] & C_TOK))
-        a0--;
+    a0 = left_edge(sc, a0, lim, NULL);
     if (a0 < soff || soff + end > a0 + MAXW)
         return 0; /* starts in the carry, or would be cut */
     size_t s0 = (size_t)(a0 - soff), len = end - s0;
@@ -2025,6 +2056,8 @@ short_impl(struct cls_scanner *sc, size_t t, uint64_t next_lit, size_t *pend, si
     if (!stop)
         return 0;
     const size_t ja = (size_t)(64 - __builtin_clzll(stop)); /* a0's bit */
+    if (q[ja - 1] >= 0x80)
+        return 0; /* the edge may go on over a letter (left_edge) */
     /* the bound of the features of bits [ja, je) */
     const uint64_t w = low_bits(je) & ~low_bits(ja);
     const uint64_t dg = m.dig & w, up = m.up & w;

@@ -404,15 +404,22 @@ def main():
             # was not found at all (the patterns are ASCII, as RFC 5321 is);
             # now through an ASCII copy, with the original's span. German
             # text around an address makes no copy and no finding
-            body = "Grüße, schreib an bob@müller.de oder jürgen@bücher-öffnen.de. Danke, Jürgen\n"
+            # A local part with letters of Latin, Greek or Cyrillic (RFC 6531:
+            # josé@, иван@) was missed when such a letter stood before the
+            # '@', and cut at its first one otherwise; now found whole
+            addrs = ("bob@müller.de", "jürgen@bücher-öffnen.de", "josé@example.com", "иван@example.com",
+                     "Ζωή@example.gr")
+            body = ("Grüße, schreib an bob@müller.de oder jürgen@bücher-öffnen.de. Danke, Jürgen\n"
+                    "Auch josé@example.com (Madrid), иван@example.com und Ζωή@example.gr.\n")
             f = tmp.write("idn.txt", body.encode())
             p = scan("--format", "jsonl", f)
             eq(p.returncode, 1, f"exit code ({p.stdout!r})")
             raw = body.encode()
-            want = [(raw.index(a.encode()), raw.index(a.encode()) + len(a.encode()))
-                    for a in ("bob@müller.de", "jürgen@bücher-öffnen.de")]
+            want = [(raw.index(a.encode()), raw.index(a.encode()) + len(a.encode())) for a in addrs]
             eq([(x["type"], x["start"], x["end"]) for x in jsonl(p.stdout)],
                [("EMAIL", a, b) for a, b in want], "IDN addresses and their spans")
+            eq([x["excerpt"] for x in jsonl(p.stdout)][2:],
+               ["j***@example.com", "и***@example.com", "Ζ***@example.gr"], "excerpts keep whole letters")
             f = tmp.write("de.txt", "Grüße aus Köln, schön wär's, Jürgen Müller\n".encode())
             p = scan("--format", "jsonl", f)
             eq((p.returncode, p.stdout), (0, b""), "German text")

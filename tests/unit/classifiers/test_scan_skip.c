@@ -28,6 +28,8 @@ static const char *const words[] = {
     "card", "iban", "Steuer-ID", "bsn", "pesel", "contact", "mail", "call", "swift", "bic", "token",
     "password=", "api_key:", "secret", "AKIA", "sk-", "eyJ", "hf_", "ghp_", "://", "kalomi0", "borvize3",
     "KAB12-", "KQ", "AB", "DE", "GB", "FR", "X", "Y", "aws_secret_access_key", "from", "to", "see",
+    /* two-byte letters: a window's left edge goes over them (left_edge) */
+    "Stra\xc3\x9f\x65", "jos\xc3\xa9@", "\xd0\xb8\xd0\xb2\xd0\xb0\xd0\xbd", "\xc3\xa9",
 };
 
 static size_t put(char *b, size_t at, size_t cap, const char *s)
