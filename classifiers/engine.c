@@ -623,7 +623,7 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
             goto out;
         flags[n] = l->caseless ? HS_FLAG_CASELESS : 0;
         ids[n] = (unsigned)n;
-        e->ids[n] = (struct cls_hs_id){.kind = CLS_HIT_ANCHOR, .anchor = l->anchor, .right = l->right, .len = (uint32_t)strlen(l->lit)};
+        e->ids[n] = (struct cls_hs_id){.kind = CLS_HIT_ANCHOR, .anchor = l->anchor, .right = l->right, .len = (uint32_t)strlen(l->lit), .maxlen = l->left};
         n++;
     }
     for (size_t d = 0; d < cfg->n_dicts; d++) {

@@ -90,6 +90,7 @@ enum cls_anchor {
     CLS_A_KEYWORD,
     CLS_A_URL,
     CLS_A_SWIFT,
+    CLS_A_OBF, /* [at], (dot): an address written to get past a filter */
     CLS_A_SHOPIFY,
     CLS_A_DATABRICKS,
     CLS_A_DIGITALOCEAN,
@@ -148,6 +149,8 @@ struct cls_literal_def {
     uint8_t anchor;         /* enum cls_anchor */
     uint8_t caseless;
     uint8_t right;          /* bytes the window must reach past the literal */
+    uint8_t left;           /* bytes before the literal's end it must hold (0: the literal's;
+                               more when a match may begin before it past a space) */
 };
 
 extern const struct cls_type_def cls_types[];
@@ -187,7 +190,8 @@ struct cls_hs_id {          /* what a Hyperscan id means */
     uint16_t right;         /* bytes a window needs after the hit (a dictionary term: its words after the literal one) */
     uint32_t len;           /* literal length (0 for custom regexes) */
     uint32_t index;         /* dictionary or custom regex index */
-    uint32_t maxlen;        /* CLS_HIT_DICT: bytes of the longest match up to the literal's end */
+    uint32_t maxlen;        /* CLS_HIT_DICT: bytes of the longest match up to the literal's end;
+                               CLS_HIT_ANCHOR: the literal's `left` (0: its length) */
     uint16_t woff;          /* CLS_HIT_DICT: offset of the literal word in the canonical term */
     uint64_t types;         /* CLS_HIT_CTX: bit per type index it is a context word of */
 };

@@ -291,15 +291,11 @@ static int v_aws_secret_value(const char *s, size_t n)
 }
 
 /* an e-mail whose "TLD" is a file extension is an asset name (icon@2x.png) */
-static int v_email(const char *s, size_t n)
+/* Is tld[0, tl) a file name's extension (icon@2x.png is no address)? */
+static int file_ext(const char *tld, size_t tl)
 {
     static const char *const ext[] = {"png", "jpg", "jpeg", "gif", "svg", "webp", "js", "css",
                                       "ts", "py", "md", "txt", "json", "html", "zip", "pdf"};
-    size_t dot = n;
-    while (dot > 0 && s[dot - 1] != '.')
-        dot--;
-    const char *tld = s + dot;
-    size_t tl = n - dot;
     for (size_t i = 0; i < SGW_ARRAY_LEN(ext); i++) {
         size_t el = strlen(ext[i]);
         if (el != tl)
@@ -308,14 +304,54 @@ static int v_email(const char *s, size_t n)
         while (k < el && (tld[k] | 0x20) == ext[i][k])
             k++;
         if (k == el)
-            return 0;
+            return 1;
     }
+    return 0;
+}
+
+/* An address written with bracketed words: a bracket in it (else the plain
+ * pattern has it), a country's or a common generic top-level domain (in
+ * prose, "meet (at) noon [dot] later" ends in a word). */
+static int v_email_obf(const char *s, size_t n)
+{
+    static const char *const gtld[] = {"com", "org", "net", "edu", "gov", "mil", "int", "info", "biz",
+                                       "name", "pro", "app", "dev", "cloud", "tech", "online", "site",
+                                       "email", "mobi", "asia", "coop", "aero", "museum", "xyz"};
+    if (!memchr(s, '[', n) && !memchr(s, '(', n) && !memchr(s, '{', n) && !memchr(s, '<', n))
+        return 0;
+    size_t t = n;
+    while (t > 0 && ((s[t - 1] | 0x20) >= 'a' && (s[t - 1] | 0x20) <= 'z'))
+        t--;
+    size_t tl = n - t;
+    if (tl == 2)
+        return 1;
+    for (size_t i = 0; i < SGW_ARRAY_LEN(gtld); i++) {
+        size_t k = 0;
+        while (k < tl && gtld[i][k] && (s[t + k] | 0x20) == gtld[i][k])
+            k++;
+        if (k == tl && !gtld[i][k])
+            return 1;
+    }
+    return 0;
+}
+
+static int v_email(const char *s, size_t n)
+{
+    size_t dot = n;
+    while (dot > 0 && s[dot - 1] != '.')
+        dot--;
+    if (file_ext(s + dot, n - dot))
+        return 0;
     /* local part may not end with a dot */
     for (size_t i = 0; i < n; i++)
         if (s[i] == '@')
             return i > 0 && s[i - 1] != '.';
     return 0;
 }
+
+/* an obfuscated address's bracketed "at" or "dot": [at], (dot), {at}, <dot> */
+#define OB "[ \\t]*[\\[({<][ \\t]*"
+#define CB "[ \\t]*[\\])}>][ \\t]*"
 
 #define LBN "(?<![A-Za-z0-9_.+/-])"
 #define RBN "(?![A-Za-z0-9_]|[./-][0-9])"
@@ -342,6 +378,15 @@ const struct cls_pattern_def cls_patterns[] = {
      "){0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
      "[A-Za-z0-9])?\\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-]|\\.[A-Za-z0-9])",
      v_email, 0, CLS_WF_AT | CLS_WF_DOT, 0, 90, 95, 50, 0, 0, 0},
+    /* written to get past a filter: bob [at] example [dot] com, bob(at)
+       example.com, bob@example{dot}com (anchored on the bracketed words;
+       plain "at" and "dot" are prose) */
+    {T_EMAIL,
+     "(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}(?:" OB "(?i:at|@)" CB "|@)"
+     "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:(?:" OB "(?i:dot|\\.)" CB
+     "|\\.)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(?:" OB "(?i:dot|\\.)" CB
+     "|\\.)[A-Za-z]{2,24}(?![A-Za-z0-9-])",
+     v_email_obf, A(CLS_A_OBF), 0, 0, 85, 90, 50, 0, 0, 0},
     {T_PHONE, LBN "\\+[1-9][0-9]{0,2}(?:[ .-]?(?:\\([0-9]{1,4}\\)|[0-9]{1,4})){2,6}" RBN, cls_v_phone, 0,
      CLS_WF_PLUS, 8, 75, 90, 20, CLS_PF_TRIM, 0, 0},
     {T_PHONE,
@@ -530,98 +575,110 @@ const size_t cls_n_patterns = SGW_ARRAY_LEN(cls_patterns);
 
 /* Literal anchors: a hit opens a window reaching `right` bytes past it. */
 const struct cls_literal_def cls_literals[] = {
-    {"AKIA", CLS_A_AWS, 0, 96},           {"ASIA", CLS_A_AWS, 0, 96},
-    {"AGPA", CLS_A_AWS, 0, 96},           {"AIDA", CLS_A_AWS, 0, 96},
-    {"AROA", CLS_A_AWS, 0, 96},           {"ANPA", CLS_A_AWS, 0, 96},
-    {"ANVA", CLS_A_AWS, 0, 96},           {"AIPA", CLS_A_AWS, 0, 96},
-    {"ABIA", CLS_A_AWS, 0, 96},           {"ACCA", CLS_A_AWS, 0, 96},
-    {"aws_secret", CLS_A_AWSSEC, 1, 72},  {"awssecret", CLS_A_AWSSEC, 1, 72},
-    {"aws-secret", CLS_A_AWSSEC, 1, 72},  {"secret_access_key", CLS_A_AWSSEC, 1, 64},
-    {"secretaccesskey", CLS_A_AWSSEC, 1, 64},
-    {"-----BEGIN", CLS_A_PEM, 0, 48},     {"eyJ", CLS_A_JWT, 0, 16},
-    {"ghp_", CLS_A_GH, 0, 8},             {"gho_", CLS_A_GH, 0, 8},
-    {"ghu_", CLS_A_GH, 0, 8},             {"ghs_", CLS_A_GH, 0, 8},
-    {"ghr_", CLS_A_GH, 0, 8},             {"github_pat_", CLS_A_GH, 0, 8},
-    {"glpat-", CLS_A_GL, 0, 8},           {"glptt-", CLS_A_GL, 0, 8},
-    {"gldt-", CLS_A_GL, 0, 8},            {"glrt-", CLS_A_GL, 0, 8},
-    {"glsoat-", CLS_A_GL, 0, 8},          {"glffct-", CLS_A_GL, 0, 8},
-    {"glimt-", CLS_A_GL, 0, 8},           {"glagent-", CLS_A_GL, 0, 8},
-    {"gloas-", CLS_A_GL, 0, 8},           {"glcbt-", CLS_A_GL, 0, 8},
-    {"GR1348941", CLS_A_GL, 0, 8},           {"xoxb-", CLS_A_SLACK, 0, 8},
-    {"xoxp-", CLS_A_SLACK, 0, 8},         {"xoxa-", CLS_A_SLACK, 0, 8},
-    {"xoxr-", CLS_A_SLACK, 0, 8},         {"xoxs-", CLS_A_SLACK, 0, 8},
-    {"xoxe-", CLS_A_SLACK, 0, 8},         {"xapp-", CLS_A_SLACK, 0, 8},
-    {"hooks.slack.com", CLS_A_SLACK, 0, 8},
-    {"sk_live_", CLS_A_STRIPE, 0, 8},     {"sk_test_", CLS_A_STRIPE, 0, 8},
-    {"rk_live_", CLS_A_STRIPE, 0, 8},     {"rk_test_", CLS_A_STRIPE, 0, 8},
-    {"AIza", CLS_A_GOOGLE, 0, 8},         {"sk-", CLS_A_SKDASH, 0, 8},
-    {"hf_", CLS_A_HF, 0, 8},              {"npm_", CLS_A_NPM, 0, 8},
-    {"SG.", CLS_A_SG, 0, 8},              {"AccountKey=", CLS_A_AZURE, 0, 8},
-    {"password", CLS_A_KEYWORD, 1, 48},   {"passwd", CLS_A_KEYWORD, 1, 48},
-    {"pwd", CLS_A_KEYWORD, 1, 48},        {"secret", CLS_A_KEYWORD, 1, 48},
-    {"api_key", CLS_A_KEYWORD, 1, 48},    {"apikey", CLS_A_KEYWORD, 1, 48},
-    {"api-key", CLS_A_KEYWORD, 1, 48},    {"access_token", CLS_A_KEYWORD, 1, 48},
-    {"access-token", CLS_A_KEYWORD, 1, 48}, {"auth_token", CLS_A_KEYWORD, 1, 48},
-    {"client_secret", CLS_A_KEYWORD, 1, 48}, {"private_key", CLS_A_KEYWORD, 1, 48},
-    {"token", CLS_A_KEYWORD, 1, 48},      {"://", CLS_A_URL, 0, 48},
-    {"swift", CLS_A_SWIFT, 1, 40},        {"bic", CLS_A_SWIFT, 1, 40},
-    {"shpat_", CLS_A_SHOPIFY, 0, 8},
-    {"shpca_", CLS_A_SHOPIFY, 0, 8},
-    {"shppa_", CLS_A_SHOPIFY, 0, 8},
-    {"shpss_", CLS_A_SHOPIFY, 0, 8},
-    {"dapi", CLS_A_DATABRICKS, 0, 8},
-    {"dop_v1_", CLS_A_DIGITALOCEAN, 0, 8},
-    {"doo_v1_", CLS_A_DIGITALOCEAN, 0, 8},
-    {"dor_v1_", CLS_A_DIGITALOCEAN, 0, 8},
-    {"dp.pt.", CLS_A_DOPPLER, 0, 8},
-    {"dp.st.", CLS_A_DOPPLER, 0, 8},
-    {"dp.ct.", CLS_A_DOPPLER, 0, 8},
-    {"dp.sa.", CLS_A_DOPPLER, 0, 8},
-    {"pypi-AgEIcHlwaS5vcmc", CLS_A_PYPI, 0, 8},
-    {"rubygems_", CLS_A_RUBYGEMS, 0, 8},
-    {"PMAK-", CLS_A_POSTMAN, 0, 8},
-    {"pul-", CLS_A_PULUMI, 0, 8},
-    {"NRAK-", CLS_A_NEWRELIC, 0, 8},
-    {"NRJS-", CLS_A_NEWRELIC, 0, 8},
-    {"NRII-", CLS_A_NEWRELIC, 0, 8},
-    {"glc_", CLS_A_GRAFANA, 0, 8},
-    {"glsa_", CLS_A_GRAFANA, 0, 8},
-    {"lin_api_", CLS_A_LINEAR, 0, 8},
-    {"hvs.", CLS_A_HASHICORP, 0, 8},
-    {"hvb.", CLS_A_HASHICORP, 0, 8},
-    {".atlasv1.", CLS_A_HASHICORP, 0, 8},
-    {"ATATT3", CLS_A_ATLASSIAN, 0, 8},
-    {"EAAA", CLS_A_SQUARE, 0, 8},
-    {"sq0atp-", CLS_A_SQUARE, 0, 8},
-    {"sq0csp-", CLS_A_SQUARE, 0, 8},
-    {"dt0c01.", CLS_A_DYNATRACE, 0, 8},
-    {"AGE-SECRET-KEY-1", CLS_A_AGE, 0, 8},
-    {"ops_eyJ", CLS_A_ONEPASSWORD, 0, 8},
-    {"fo1_", CLS_A_FLYIO, 0, 8},
-    {"fm1a_", CLS_A_FLYIO, 0, 8},
-    {"fm1r_", CLS_A_FLYIO, 0, 8},
-    {"fm2_", CLS_A_FLYIO, 0, 8},
-    {"pscale_", CLS_A_PLANETSCALE, 0, 8},
-    {"LTAI", CLS_A_ALIBABA, 0, 8},
-    {"0Q~", CLS_A_AZURE_AD, 0, 8},
-    {"1Q~", CLS_A_AZURE_AD, 0, 8},
-    {"2Q~", CLS_A_AZURE_AD, 0, 8},
-    {"3Q~", CLS_A_AZURE_AD, 0, 8},
-    {"4Q~", CLS_A_AZURE_AD, 0, 8},
-    {"5Q~", CLS_A_AZURE_AD, 0, 8},
-    {"6Q~", CLS_A_AZURE_AD, 0, 8},
-    {"7Q~", CLS_A_AZURE_AD, 0, 8},
-    {"8Q~", CLS_A_AZURE_AD, 0, 8},
-    {"9Q~", CLS_A_AZURE_AD, 0, 8},
-    {"GOCSPX-", CLS_A_GCP_OAUTH, 0, 8},
-    {"sntrys_", CLS_A_SENTRY, 0, 8},
-    {"sntryu_", CLS_A_SENTRY, 0, 8},
-    {"pnu_", CLS_A_PREFECT, 0, 8},
-    {"HRKU-AA", CLS_A_HEROKU, 0, 8},
-    {"gsk_", CLS_A_GROQ, 0, 8},
-    {"r8_", CLS_A_REPLICATE, 0, 8},
-    {"pplx-", CLS_A_PERPLEXITY, 0, 8},
-    {"xai-", CLS_A_XAI, 0, 8},
+    {"AKIA", CLS_A_AWS, 0, 96, 0},           {"ASIA", CLS_A_AWS, 0, 96, 0},
+    {"AGPA", CLS_A_AWS, 0, 96, 0},           {"AIDA", CLS_A_AWS, 0, 96, 0},
+    {"AROA", CLS_A_AWS, 0, 96, 0},           {"ANPA", CLS_A_AWS, 0, 96, 0},
+    {"ANVA", CLS_A_AWS, 0, 96, 0},           {"AIPA", CLS_A_AWS, 0, 96, 0},
+    {"ABIA", CLS_A_AWS, 0, 96, 0},           {"ACCA", CLS_A_AWS, 0, 96, 0},
+    {"aws_secret", CLS_A_AWSSEC, 1, 72, 0},  {"awssecret", CLS_A_AWSSEC, 1, 72, 0},
+    {"aws-secret", CLS_A_AWSSEC, 1, 72, 0},  {"secret_access_key", CLS_A_AWSSEC, 1, 64, 0},
+    {"secretaccesskey", CLS_A_AWSSEC, 1, 64, 0},
+    {"-----BEGIN", CLS_A_PEM, 0, 48, 0},     {"eyJ", CLS_A_JWT, 0, 16, 0},
+    {"ghp_", CLS_A_GH, 0, 8, 0},             {"gho_", CLS_A_GH, 0, 8, 0},
+    {"ghu_", CLS_A_GH, 0, 8, 0},             {"ghs_", CLS_A_GH, 0, 8, 0},
+    {"ghr_", CLS_A_GH, 0, 8, 0},             {"github_pat_", CLS_A_GH, 0, 8, 0},
+    {"glpat-", CLS_A_GL, 0, 8, 0},           {"glptt-", CLS_A_GL, 0, 8, 0},
+    {"gldt-", CLS_A_GL, 0, 8, 0},            {"glrt-", CLS_A_GL, 0, 8, 0},
+    {"glsoat-", CLS_A_GL, 0, 8, 0},          {"glffct-", CLS_A_GL, 0, 8, 0},
+    {"glimt-", CLS_A_GL, 0, 8, 0},           {"glagent-", CLS_A_GL, 0, 8, 0},
+    {"gloas-", CLS_A_GL, 0, 8, 0},           {"glcbt-", CLS_A_GL, 0, 8, 0},
+    {"GR1348941", CLS_A_GL, 0, 8, 0},           {"xoxb-", CLS_A_SLACK, 0, 8, 0},
+    {"xoxp-", CLS_A_SLACK, 0, 8, 0},         {"xoxa-", CLS_A_SLACK, 0, 8, 0},
+    {"xoxr-", CLS_A_SLACK, 0, 8, 0},         {"xoxs-", CLS_A_SLACK, 0, 8, 0},
+    {"xoxe-", CLS_A_SLACK, 0, 8, 0},         {"xapp-", CLS_A_SLACK, 0, 8, 0},
+    {"hooks.slack.com", CLS_A_SLACK, 0, 8, 0},
+    {"sk_live_", CLS_A_STRIPE, 0, 8, 0},     {"sk_test_", CLS_A_STRIPE, 0, 8, 0},
+    {"rk_live_", CLS_A_STRIPE, 0, 8, 0},     {"rk_test_", CLS_A_STRIPE, 0, 8, 0},
+    {"AIza", CLS_A_GOOGLE, 0, 8, 0},         {"sk-", CLS_A_SKDASH, 0, 8, 0},
+    {"hf_", CLS_A_HF, 0, 8, 0},              {"npm_", CLS_A_NPM, 0, 8, 0},
+    {"SG.", CLS_A_SG, 0, 8, 0},              {"AccountKey=", CLS_A_AZURE, 0, 8, 0},
+    {"password", CLS_A_KEYWORD, 1, 48, 0},   {"passwd", CLS_A_KEYWORD, 1, 48, 0},
+    {"pwd", CLS_A_KEYWORD, 1, 48, 0},        {"secret", CLS_A_KEYWORD, 1, 48, 0},
+    {"api_key", CLS_A_KEYWORD, 1, 48, 0},    {"apikey", CLS_A_KEYWORD, 1, 48, 0},
+    {"api-key", CLS_A_KEYWORD, 1, 48, 0},    {"access_token", CLS_A_KEYWORD, 1, 48, 0},
+    {"access-token", CLS_A_KEYWORD, 1, 48, 0}, {"auth_token", CLS_A_KEYWORD, 1, 48, 0},
+    {"client_secret", CLS_A_KEYWORD, 1, 48, 0}, {"private_key", CLS_A_KEYWORD, 1, 48, 0},
+    {"token", CLS_A_KEYWORD, 1, 48, 0},      {"://", CLS_A_URL, 0, 48, 0},
+    {"swift", CLS_A_SWIFT, 1, 40, 0},        {"bic", CLS_A_SWIFT, 1, 40, 0},
+    {"[at]", CLS_A_OBF, 1, 72, 72},
+    {"(at)", CLS_A_OBF, 1, 72, 72},
+    {"{at}", CLS_A_OBF, 1, 72, 72},
+    {"<at>", CLS_A_OBF, 1, 72, 72},
+    {"[@]", CLS_A_OBF, 1, 72, 72},
+    {"(@)", CLS_A_OBF, 1, 72, 72},
+    {"{@}", CLS_A_OBF, 1, 72, 72},
+    {"<@>", CLS_A_OBF, 1, 72, 72},
+    {"[dot]", CLS_A_OBF, 1, 72, 72},
+    {"(dot)", CLS_A_OBF, 1, 72, 72},
+    {"{dot}", CLS_A_OBF, 1, 72, 72},
+    {"<dot>", CLS_A_OBF, 1, 72, 72},
+    {"shpat_", CLS_A_SHOPIFY, 0, 8, 0},
+    {"shpca_", CLS_A_SHOPIFY, 0, 8, 0},
+    {"shppa_", CLS_A_SHOPIFY, 0, 8, 0},
+    {"shpss_", CLS_A_SHOPIFY, 0, 8, 0},
+    {"dapi", CLS_A_DATABRICKS, 0, 8, 0},
+    {"dop_v1_", CLS_A_DIGITALOCEAN, 0, 8, 0},
+    {"doo_v1_", CLS_A_DIGITALOCEAN, 0, 8, 0},
+    {"dor_v1_", CLS_A_DIGITALOCEAN, 0, 8, 0},
+    {"dp.pt.", CLS_A_DOPPLER, 0, 8, 0},
+    {"dp.st.", CLS_A_DOPPLER, 0, 8, 0},
+    {"dp.ct.", CLS_A_DOPPLER, 0, 8, 0},
+    {"dp.sa.", CLS_A_DOPPLER, 0, 8, 0},
+    {"pypi-AgEIcHlwaS5vcmc", CLS_A_PYPI, 0, 8, 0},
+    {"rubygems_", CLS_A_RUBYGEMS, 0, 8, 0},
+    {"PMAK-", CLS_A_POSTMAN, 0, 8, 0},
+    {"pul-", CLS_A_PULUMI, 0, 8, 0},
+    {"NRAK-", CLS_A_NEWRELIC, 0, 8, 0},
+    {"NRJS-", CLS_A_NEWRELIC, 0, 8, 0},
+    {"NRII-", CLS_A_NEWRELIC, 0, 8, 0},
+    {"glc_", CLS_A_GRAFANA, 0, 8, 0},
+    {"glsa_", CLS_A_GRAFANA, 0, 8, 0},
+    {"lin_api_", CLS_A_LINEAR, 0, 8, 0},
+    {"hvs.", CLS_A_HASHICORP, 0, 8, 0},
+    {"hvb.", CLS_A_HASHICORP, 0, 8, 0},
+    {".atlasv1.", CLS_A_HASHICORP, 0, 8, 0},
+    {"ATATT3", CLS_A_ATLASSIAN, 0, 8, 0},
+    {"EAAA", CLS_A_SQUARE, 0, 8, 0},
+    {"sq0atp-", CLS_A_SQUARE, 0, 8, 0},
+    {"sq0csp-", CLS_A_SQUARE, 0, 8, 0},
+    {"dt0c01.", CLS_A_DYNATRACE, 0, 8, 0},
+    {"AGE-SECRET-KEY-1", CLS_A_AGE, 0, 8, 0},
+    {"ops_eyJ", CLS_A_ONEPASSWORD, 0, 8, 0},
+    {"fo1_", CLS_A_FLYIO, 0, 8, 0},
+    {"fm1a_", CLS_A_FLYIO, 0, 8, 0},
+    {"fm1r_", CLS_A_FLYIO, 0, 8, 0},
+    {"fm2_", CLS_A_FLYIO, 0, 8, 0},
+    {"pscale_", CLS_A_PLANETSCALE, 0, 8, 0},
+    {"LTAI", CLS_A_ALIBABA, 0, 8, 0},
+    {"0Q~", CLS_A_AZURE_AD, 0, 8, 0},
+    {"1Q~", CLS_A_AZURE_AD, 0, 8, 0},
+    {"2Q~", CLS_A_AZURE_AD, 0, 8, 0},
+    {"3Q~", CLS_A_AZURE_AD, 0, 8, 0},
+    {"4Q~", CLS_A_AZURE_AD, 0, 8, 0},
+    {"5Q~", CLS_A_AZURE_AD, 0, 8, 0},
+    {"6Q~", CLS_A_AZURE_AD, 0, 8, 0},
+    {"7Q~", CLS_A_AZURE_AD, 0, 8, 0},
+    {"8Q~", CLS_A_AZURE_AD, 0, 8, 0},
+    {"9Q~", CLS_A_AZURE_AD, 0, 8, 0},
+    {"GOCSPX-", CLS_A_GCP_OAUTH, 0, 8, 0},
+    {"sntrys_", CLS_A_SENTRY, 0, 8, 0},
+    {"sntryu_", CLS_A_SENTRY, 0, 8, 0},
+    {"pnu_", CLS_A_PREFECT, 0, 8, 0},
+    {"HRKU-AA", CLS_A_HEROKU, 0, 8, 0},
+    {"gsk_", CLS_A_GROQ, 0, 8, 0},
+    {"r8_", CLS_A_REPLICATE, 0, 8, 0},
+    {"pplx-", CLS_A_PERPLEXITY, 0, 8, 0},
+    {"xai-", CLS_A_XAI, 0, 8, 0},
 };
 const size_t cls_n_literals = SGW_ARRAY_LEN(cls_literals);
 

@@ -731,7 +731,8 @@ static uint64_t left_edge(const struct cls_scanner *sc, uint64_t a0, uint64_t li
 
 /* Masked excerpt: the first and last characters (4 each from 12 on, 2 from
  * 6 on, none below; no last ones for a secret), a '*' for each character
- * between (at most 24); an e-mail shows its first character and its domain.
+ * between (at most 24); an e-mail shows its first character and its domain
+ * (from its '@', or the bracket of an obfuscated one's [at]).
  * Characters, not bytes: a name in another script keeps whole letters.
  * Control bytes and invalid UTF-8 show as '?'. */
 static void mask_excerpt(char out[48], const uint8_t *v, size_t n, int secret)
@@ -739,11 +740,17 @@ static void mask_excerpt(char out[48], const uint8_t *v, size_t n, int secret)
     size_t o = 0;
     const size_t cap = 47;
     size_t at = n, nch = 0;
+    size_t ob = n; /* an obfuscated address's bracketed "at": bob [at] example [dot] com */
     for (size_t i = 0; i < n; i += cls_utf8_char(v, i, n)) {
         if (v[i] == '@' && at == n)
             at = i;
+        if ((v[i] == '[' || v[i] == '(' || v[i] == '{' || v[i] == '<') && ob == n)
+            ob = i;
         nch++;
     }
+    if (at == n && ob < n && !secret && n - ob > 3 &&
+        ((v[ob + 1] | 0x20) == 'a' || v[ob + 1] == '@' || v[ob + 1] == ' ' || v[ob + 1] == '\t'))
+        at = ob;
     /* puts the character at v[i] whole, or '?' (nothing once full) */
 #define PUT_AT(i)                                                                                  \
     do {                                                                                           \
@@ -1619,8 +1626,8 @@ static void open_window(struct cls_scanner *sc, uint64_t t)
     for (size_t k = sc->ilit; k < sc->nlits && sc->lits[k].pos == t; k++) {
         const struct cls_hs_id *h = &e->ids[sc->lits[k].id];
         uint64_t l = h->kind == CLS_HIT_CUSTOM ? CUSTOM_LEFT
-                     : h->kind == CLS_HIT_DICT ? (uint64_t)h->maxlen + 1
-                                               : (uint64_t)h->len + 1;
+                     : h->kind == CLS_HIT_DICT || h->maxlen > h->len ? (uint64_t)h->maxlen + 1
+                                                                    : (uint64_t)h->len + 1;
         if (l > lfix)
             lfix = l;
     }

@@ -468,6 +468,21 @@ for p in ["glptt-" + rand_alnum(40, HEX), "gldt-" + rand_alnum(20), "glrt-" + ra
 for n in ["glptt-" + rand_alnum(39, HEX), "gldt-" + rand_alnum(12), "gloas-" + rand_alnum(30)]:
     neg(sent(n))
 
+# Addresses written to get past a filter: bracketed "at" and "dot"
+# (appended after the vendor tokens, same generator)
+for _ in range(10):
+    user = R.choice(["anna", "john.doe", "li_wei", "m.rossi", "omar"]) + str(R.randint(1, 99))
+    dom = R.choice(["example", "mail.example", "corp-mail"])
+    tld = R.choice(["com", "org", "de", "io"])
+    ob = R.choice(["[{}]", "({})", "{{{}}}", "<{}>", " [{}] ", " ({}) "])
+    at, dot = ob.format(R.choice(["at", "AT", "@"])), ob.format(R.choice(["dot", "DOT"]))
+    v = R.choice([user + at + dom.replace(".", dot) + dot + tld, user + at + dom + "." + tld,
+                  user + "@" + dom + dot + tld]).strip()
+    pos("EMAIL", v)
+for t in ["look [at] this", "meet (at) noon [dot] later", "array[at] = 5", "icon(at)2x.png", "see <at> 5 [dot] 6",
+          "f(a)b.c", "a [at] b", "version [dot] 2", "bob at example dot com"]:
+    neg(sent(t))
+
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "labelled.jsonl")
 with open(path, "w") as f:
     for o in out_main + vat_out + dot_out + vendor_out:

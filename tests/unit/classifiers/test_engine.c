@@ -146,6 +146,8 @@ static const struct pos_case cases[] = {
     {"hf hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ12345678", "HUGGINGFACE_TOKEN"},
     {"npm npm_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789", "NPM_TOKEN"},
     {"mail jos\xc3\xa9@example.com now", "EMAIL"},
+    {"write to anna.k [at] uni-bonn [dot] de", "EMAIL"},
+    {"bob(at)example.com", "EMAIL"},
     {"\xd0\xb8\xd0\xb2\xd0\xb0\xd0\xbd@example.com", "EMAIL"},
     {"groq 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", "GROQ_API_KEY"},
     {"REPLICATE_API_TOKEN=r8_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1eF3hJ5k", "REPLICATE_API_TOKEN"},
@@ -480,7 +482,7 @@ static void test_excerpts(struct cls_worker *w)
             size_t vl = (size_t)(f->end - f->start);
             if (strcmp(f->type, "EMAIL") == 0) {
                 /* the first character is kept whole (UTF-8: иван@ gives и***@) */
-                const char *at = strchr(x, '@');
+                const char *at = strpbrk(x, "@[({<"); /* (or an obfuscated address's [at]) */
                 uint8_t c0 = (uint8_t)x[0];
                 long c1 = c0 < 0x80 ? 1 : (c0 & 0xe0) == 0xc0 ? 2 : (c0 & 0xf0) == 0xe0 ? 3 : 4;
                 if (!at || at - x != c1 + 3 || memcmp(x + c1, "***", 3) != 0)
