@@ -120,6 +120,9 @@ enum cls_anchor {
     CLS_A_REPLICATE,
     CLS_A_PERPLEXITY,
     CLS_A_XAI,
+    CLS_A_BEDROCK,
+    CLS_A_DISCORD,
+    CLS_A_TEAMS,
     CLS_A__COUNT
 };
 _Static_assert(CLS_A__COUNT <= 64, "a window's anchors are a 64-bit mask");

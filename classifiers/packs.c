@@ -96,6 +96,9 @@ enum {
     T_REPLICATE,
     T_PERPLEXITY,
     T_XAI,
+    T_BEDROCK,
+    T_DISCORD,
+    T_TEAMS,
     T__COUNT
 };
 
@@ -234,6 +237,9 @@ const struct cls_type_def cls_types[] = {
     [T_REPLICATE] = {"REPLICATE_API_TOKEN", CLS_CAT_SECRET, CLS_PACK_SECRETS, "r8_ + 37", NULL},
     [T_PERPLEXITY] = {"PERPLEXITY_API_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS, "pplx- + 48", NULL},
     [T_XAI] = {"XAI_API_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS, "xai- + 80", NULL},
+    [T_BEDROCK] = {"AWS_BEDROCK_API_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS, "ABSK + 60 or more base64 (long-term), bedrock-api-key- + 60 or more (short-term)", NULL},
+    [T_DISCORD] = {"DISCORD_WEBHOOK", CLS_CAT_SECRET, CLS_PACK_SECRETS, "discord.com/api/webhooks/ + id / 60-68", NULL},
+    [T_TEAMS] = {"MICROSOFT_TEAMS_WEBHOOK", CLS_CAT_SECRET, CLS_PACK_SECRETS, "*.webhook.office.com/webhookb2/ + GUIDs and a 32-hex key", NULL},
 };
 const size_t cls_n_types = SGW_ARRAY_LEN(cls_types);
 
@@ -570,6 +576,9 @@ const struct cls_pattern_def cls_patterns[] = {
     {T_REPLICATE, LBA "r8_[A-Za-z0-9]{37}" RBA, v_token, A(CLS_A_REPLICATE), 0, 0, 95, 95, 90, 0, 0, 0},
     {T_PERPLEXITY, LBA "pplx-[A-Za-z0-9]{48}" RBA, v_token, A(CLS_A_PERPLEXITY), 0, 0, 95, 95, 90, 0, 0, 0},
     {T_XAI, LBA "xai-[A-Za-z0-9]{80}" RBA, v_token, A(CLS_A_XAI), 0, 0, 95, 95, 90, 0, 0, 0},
+    {T_BEDROCK, LBA "(?:ABSK[A-Za-z0-9+/]{60,}+={0,2}|bedrock-api-key-[A-Za-z0-9+/]{60,}+={0,2})", v_token, A(CLS_A_BEDROCK), 0, 0, 95, 95, 90, 0, 0, 0},
+    {T_DISCORD, "https?://(?:ptb\\.|canary\\.)?discord(?:app)?\\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_-]{60,68}(?![A-Za-z0-9_-])", v_token, A(CLS_A_DISCORD), 0, 0, 95, 95, 90, 0, 0, 0},
+    {T_TEAMS, "https://[a-z0-9-]+\\.webhook\\.office\\.com/webhookb2/[a-f0-9-]{36}@[a-f0-9-]{36}/IncomingWebhook/[a-f0-9]{32}/[a-f0-9-]{36}", v_token, A(CLS_A_TEAMS), 0, 0, 95, 95, 90, 0, 0, 0},
 };
 const size_t cls_n_patterns = SGW_ARRAY_LEN(cls_patterns);
 
@@ -679,6 +688,11 @@ const struct cls_literal_def cls_literals[] = {
     {"r8_", CLS_A_REPLICATE, 0, 8, 0},
     {"pplx-", CLS_A_PERPLEXITY, 0, 8, 0},
     {"xai-", CLS_A_XAI, 0, 8, 0},
+    {"ABSK", CLS_A_BEDROCK, 0, 8, 0},
+    {"bedrock-api-key-", CLS_A_BEDROCK, 0, 8, 0},
+    {"discord.com/api/webhooks/", CLS_A_DISCORD, 0, 90, 64},
+    {"discordapp.com/api/webhooks/", CLS_A_DISCORD, 0, 90, 64},
+    {".webhook.office.com/webhookb2/", CLS_A_TEAMS, 0, 112, 64},
 };
 const size_t cls_n_literals = SGW_ARRAY_LEN(cls_literals);
 

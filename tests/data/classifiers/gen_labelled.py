@@ -483,6 +483,37 @@ for t in ["look [at] this", "meet (at) noon [dot] later", "array[at] = 5", "icon
           "f(a)b.c", "a [at] b", "version [dot] 2", "bob at example dot com"]:
     neg(sent(t))
 
+# Bedrock API keys and chat webhooks (appended, same generator)
+import base64
+
+
+def guid():
+    return "-".join(rand_alnum(k, HEX) for k in (8, 4, 4, 4, 12))
+
+
+MORE = {
+    "AWS_BEDROCK_API_KEY": (
+        lambda: R.choice(["ABSK" + base64.b64encode(b"BedrockAPIKey-" + bytes(R.randrange(256) for _ in range(R.randint(60, 90)))).decode()[4:],
+                          "bedrock-api-key-" + base64.b64encode(bytes(R.randrange(256) for _ in range(R.randint(60, 200)))).decode()]),
+        ["ABSK" + rand_alnum(30), "bedrock-api-key-" + rand_alnum(20), "ABSK" + "A" * 80]),
+    "DISCORD_WEBHOOK": (
+        lambda: "https://" + R.choice(["", "ptb.", "canary."]) + R.choice(["discord.com", "discordapp.com"]) +
+        "/api/webhooks/" + rand_digits(R.randint(17, 19)) + "/" + rand_alnum(68, AN + "_-"),
+        ["https://discord.com/api/webhooks/123/abc", "https://discord.com/api/webhooks/" + rand_digits(18) + "/" + rand_alnum(20),
+         "https://discord.com/channels/" + rand_digits(18)]),
+    "MICROSOFT_TEAMS_WEBHOOK": (
+        lambda: "https://" + R.choice(["contoso", "acme-corp", "example"]) + ".webhook.office.com/webhookb2/" + guid() + "@" +
+        guid() + "/IncomingWebhook/" + rand_alnum(32, HEX) + "/" + guid(),
+        ["https://contoso.webhook.office.com/webhookb2/" + guid(), "https://outlook.office.com/webhook/" + guid(),
+         "webhook.office.com/webhookb2/ is the endpoint"]),
+}
+for t, (gen, negs) in MORE.items():
+    for _ in range(8):
+        v = gen()
+        pos(t, v, text=sent(v, R.choice(["", "url ", "key=", "export KEY="])))
+    for n in negs:
+        neg(sent(n))
+
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "labelled.jsonl")
 with open(path, "w") as f:
     for o in out_main + vat_out + dot_out + vendor_out:
