@@ -401,8 +401,9 @@ void cls_scanner_set_skip(struct cls_scanner *sc, int on);
  * skip_window does not skip at the same end and length. */
 void cls_scanner_set_short(struct cls_scanner *sc, int mode);
 /* Unit tests: the short path's masks of the 64 bytes at q (token bytes,
- * digits, '@', capitals, spaces, the punctuation "(+-./:="), SIMD variant
- * when simd = 1 and the CPU has it, else scalar (they must agree). */
-void cls_scan_short_masks(const uint8_t *q, int simd, uint64_t out[6]);
+ * digits, '@', capitals, spaces, the punctuation "(+-./:=", two-byte
+ * letters' leads C3-D3, continuation bytes), SIMD variant when simd = 1 and
+ * the CPU has it, else scalar (they must agree). */
+void cls_scan_short_masks(const uint8_t *q, int simd, uint64_t out[8]);
 
 #endif

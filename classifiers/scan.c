@@ -321,12 +321,21 @@ static void (*end_masks)(const uint8_t *p, struct end_masks *m) = end_masks_scal
 static void window_features_scalar(const uint8_t *buf, size_t n, struct wfeat *w);
 static void (*window_features)(const uint8_t *buf, size_t n, struct wfeat *w) = window_features_scalar;
 /* the short path's masks of 64 bytes (see short_window) */
+/* A two-byte UTF-8 letter's lead: Latin with diacritics (U+00C0-U+04FF
+ * leads C3-D3 also hold Greek and Cyrillic), as in an address's local part
+ * (josé@, иван@). */
+static inline int u8_letter_lead(uint8_t c)
+{
+    return c >= 0xc3 && c <= 0xd3;
+}
+
 struct sw_masks {
     uint64_t tok, dig, at, up, sp, pm; /* pm: '(' '+' '-' '.' '/' ':' '=' */
+    uint64_t u8l, u8c;                 /* two-byte letters' leads (C3-D3), continuation bytes */
 };
 static void sw_masks_scalar(const uint8_t *q, struct sw_masks *m)
 {
-    uint64_t tok = 0, dig = 0, at = 0, up = 0, sp = 0, pm = 0;
+    uint64_t tok = 0, dig = 0, at = 0, up = 0, sp = 0, pm = 0, u8l = 0, u8c = 0;
     for (unsigned k = 0; k < 64; k++) {
         uint8_t c = q[k], cl = cls_tab[c];
         tok |= (uint64_t)((cl & C_TOK) != 0) << k;
@@ -335,7 +344,11 @@ static void sw_masks_scalar(const uint8_t *q, struct sw_masks *m)
         up |= (uint64_t)((cl & C_UP) != 0) << k;
         sp |= (uint64_t)(c == ' ') << k;
         pm |= (uint64_t)(sw_pf[c] != 0) << k;
+        u8l |= (uint64_t)u8_letter_lead(c) << k;
+        u8c |= (uint64_t)(c >= 0x80 && c <= 0xbf) << k;
     }
+    m->u8l = u8l;
+    m->u8c = u8c;
     m->tok = tok;
     m->dig = dig;
     m->at = at;
@@ -428,6 +441,8 @@ __attribute__((target("avx2"))) static inline void sw_masks_avx2(const uint8_t *
     const __m256i at = _mm256_set1_epi8('@'), sp = _mm256_set1_epi8(' ');
     m->at = mm_mask64(_mm256_cmpeq_epi8(v0, at), _mm256_cmpeq_epi8(v1, at));
     m->sp = mm_mask64(_mm256_cmpeq_epi8(v0, sp), _mm256_cmpeq_epi8(v1, sp));
+    m->u8l = mm_mask64(mm_range(v0, (char)0xc3, 0x10), mm_range(v1, (char)0xc3, 0x10));
+    m->u8c = mm_mask64(mm_range(v0, (char)0x80, 0x3f), mm_range(v1, (char)0x80, 0x3f));
 }
 
 static void select_masks(void)
@@ -693,13 +708,6 @@ static uint8_t byte_at(const struct cls_scanner *sc, uint64_t x)
     return sc->carry[sc->carry_len - back];
 }
 
-/* A two-byte UTF-8 letter's lead: Latin with diacritics (U+00C0-U+04FF
- * leads C3-D3 also hold Greek and Cyrillic), as in an address's local part
- * (josé@, иван@). */
-static inline int u8_letter_lead(uint8_t c)
-{
-    return c >= 0xc3 && c <= 0xd3;
-}
 
 /* Does the window's left edge go on over the byte(s) before x (x > lim)?
  * 1: a token byte; 2: a two-byte letter (its lead at x - 2 >= lim); 0: no. */
@@ -2057,14 +2065,18 @@ short_impl(struct cls_scanner *sc, size_t t, uint64_t next_lit, size_t *pend, si
     const size_t j0 = 32 - (size_t)(room < L_DIGIT ? room : L_DIGIT);
     if (j0 < vlo)
         return 0;
-    uint64_t stop = ~tok & low_bits(j0);
+    /* left_edge goes over two-byte letters too: a lead and the continuation
+       byte after it, both in the unit */
+    const uint64_t u8l = m.u8l & valid, u8c = m.u8c & valid;
+    const uint64_t letters = (u8l & (u8c >> 1)) | (u8c & (u8l << 1));
+    uint64_t stop = ~(tok | letters) & low_bits(j0);
     if (sc->seg_start < soff)
         stop &= ~low_bits(vlo); /* the unit goes on before the piece (in the carry) */
     if (!stop)
         return 0;
     const size_t ja = (size_t)(64 - __builtin_clzll(stop)); /* a0's bit */
-    if (q[ja - 1] >= 0x80)
-        return 0; /* the edge may go on over a letter (left_edge) */
+    if (ja == 1 && q[0] >= 0x80 && q[0] <= 0xbf)
+        return 0; /* a letter's lead may lie before the block (left_edge) */
     /* the bound of the features of bits [ja, je) */
     const uint64_t w = low_bits(je) & ~low_bits(ja);
     const uint64_t dg = m.dig & w, up = m.up & w;
@@ -2143,7 +2155,7 @@ static inline __attribute__((always_inline)) int short_window(struct cls_scanner
     return short_scalar(sc, t, next_lit, pend, plen);
 }
 
-void cls_scan_short_masks(const uint8_t *q, int simd, uint64_t out[6])
+void cls_scan_short_masks(const uint8_t *q, int simd, uint64_t out[8])
 {
     init_tables();
     struct sw_masks m;
@@ -2160,6 +2172,8 @@ void cls_scan_short_masks(const uint8_t *q, int simd, uint64_t out[6])
     out[3] = m.up;
     out[4] = m.sp;
     out[5] = m.pm;
+    out[6] = m.u8l;
+    out[7] = m.u8c;
 }
 
 /* Start of the unit holding absolute offset x, while the prefilter runs over

@@ -138,9 +138,10 @@ int main(void)
                 }
             }
     }
-    /* the short path's six masks of 64 bytes (token bytes, digits, '@',
-       capitals, spaces, the punctuation "(+-./:="): SIMD, scalar and the
-       definitions agree on random blocks, every byte value included */
+    /* the short path's eight masks of 64 bytes (token bytes, digits, '@',
+       capitals, spaces, the punctuation "(+-./:=", two-byte letters' leads
+       and continuation bytes): SIMD, scalar and the definitions agree on
+       random blocks, every byte value included */
     static const char tokpunct[] = "._%+-/=@:~!#$*^|&?";
     for (int iter = 0; iter < 20000; iter++) {
         uint8_t q[64];
@@ -148,7 +149,7 @@ int main(void)
             int r = rand();
             q[i] = iter % 3 == 0 ? (uint8_t)(r & 0xff) : (uint8_t)alpha[r % (int)(sizeof(alpha) - 1)];
         }
-        uint64_t want[6] = {0}, got_s[6], got_v[6];
+        uint64_t want[8] = {0}, got_s[8], got_v[8];
         for (size_t i = 0; i < 64; i++) {
             uint8_t c = q[i];
             int alnum = is_d(c) || is_u(c) || (c >= 'a' && c <= 'z');
@@ -159,11 +160,13 @@ int main(void)
             want[3] |= (uint64_t)is_u(c) << i;
             want[4] |= (uint64_t)(c == ' ') << i;
             want[5] |= (uint64_t)(c != 0 && memchr("(+-./:=", c, 7) != NULL) << i;
+            want[6] |= (uint64_t)(c >= 0xc3 && c <= 0xd3) << i;
+            want[7] |= (uint64_t)(c >= 0x80 && c <= 0xbf) << i;
         }
         cls_scan_short_masks(q, 0, got_s);
         cls_scan_short_masks(q, 1, got_v);
         if (memcmp(want, got_s, sizeof(want)) != 0 || memcmp(want, got_v, sizeof(want)) != 0) {
-            for (size_t k = 0; k < 6; k++)
+            for (size_t k = 0; k < 8; k++)
                 if (want[k] != got_s[k] || want[k] != got_v[k])
                     fprintf(stderr, "%s: short masks %zu: want %#llx scalar %#llx simd %#llx\n", __FILE__, k,
                             (unsigned long long)want[k], (unsigned long long)got_s[k],
