@@ -4,7 +4,7 @@
 negatives per type. Deterministic (seeded); rerun after changing it and
 commit both files. Values are synthetic (valid checksums, never real people).
 """
-import json, os, random, string
+import base64, json, os, random, string
 
 R = random.Random(20240611)
 FILL = ("please review the attached note before the meeting and reply with comments "
@@ -455,12 +455,19 @@ VENDORS = {
     "XAI_API_KEY": (lambda: "xai-" + rand_alnum(80),
                     ["xai-" + rand_alnum(79), "xai-" + "x" * 80, "xai-org grok"]),
 }
-for t, (gen, negs) in VENDORS.items():
-    for _ in range(8):
-        v = gen()
-        pos(t, v, text=sent(v, R.choice(["", "token ", "key=", "export KEY="])))
-    for n in negs:
-        neg(sent(n))
+
+
+def emit(table, lead):
+    """8 positives per type, each after one of lead's words, then its negatives."""
+    for t, (gen, negs) in table.items():
+        for _ in range(8):
+            v = gen()
+            pos(t, v, text=sent(v, R.choice(lead)))
+        for n in negs:
+            neg(sent(n))
+
+
+emit(VENDORS, ["", "token ", "key=", "export KEY="])
 # the other GitLab prefixes
 for p in ["glptt-" + rand_alnum(40, HEX), "gldt-" + rand_alnum(20), "glrt-" + rand_alnum(20),
           "gloas-" + rand_alnum(64), "GR1348941" + rand_alnum(20), "glsoat-" + rand_alnum(20)]:
@@ -484,7 +491,6 @@ for t in ["look [at] this", "meet (at) noon [dot] later", "array[at] = 5", "icon
     neg(sent(t))
 
 # Bedrock API keys and chat webhooks (appended, same generator)
-import base64
 
 
 def guid():
@@ -507,12 +513,7 @@ MORE = {
         ["https://contoso.webhook.office.com/webhookb2/" + guid(), "https://outlook.office.com/webhook/" + guid(),
          "webhook.office.com/webhookb2/ is the endpoint"]),
 }
-for t, (gen, negs) in MORE.items():
-    for _ in range(8):
-        v = gen()
-        pos(t, v, text=sent(v, R.choice(["", "url ", "key=", "export KEY="])))
-    for n in negs:
-        neg(sent(n))
+emit(MORE, ["", "url ", "key=", "export KEY="])
 
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "labelled.jsonl")
 with open(path, "w") as f:
