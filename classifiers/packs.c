@@ -274,7 +274,7 @@ static int v_hf(const char *s, size_t n)
 }
 
 /* A vendor token: random characters after its prefix, not a placeholder
- * (gsk_XXXX…, r8_0000…, lin_api_your_key_here…). Hex alone reaches 4. */
+ * (gsk_ and a row of one letter, r8_0000…, lin_api_your_key_here…). Hex alone reaches 4. */
 static int v_token(const char *s, size_t n)
 {
     return cls_entropy(s, n) >= 3.0;
@@ -545,7 +545,7 @@ const struct cls_pattern_def cls_patterns[] = {
     {T_GENERIC_SECRET, "(?i)[a-z][a-z0-9+.-]{1,20}://[^/\\s:@\"]{1,64}:([^/\\s@\"]{3,128})@[^/\\s\"]+", NULL,
      A(CLS_A_URL), CLS_WF_AT, 0, 95, 95, 60, CLS_PF_VALUE, 0, 0},
     /* vendor tokens: a prefix of their own, then their characters; the
-       validator turns placeholders away (gsk_XXXX…) */
+       validator turns placeholders away (a row of one letter) */
     {T_SHOPIFY, LBA "shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}" RBA, v_token, A(CLS_A_SHOPIFY), 0, 0, 95, 95, 90, 0, 0, 0},
     {T_DATABRICKS, LBA "dapi[a-f0-9]{32}(?:-[0-9])?" RBA, v_token, A(CLS_A_DATABRICKS), 0, 0, 95, 95, 90, 0, 0, 0},
     {T_DIGITALOCEAN, LBA "do[opr]_v1_[a-f0-9]{64}" RBA, v_token, A(CLS_A_DIGITALOCEAN), 0, 0, 95, 95, 90, 0, 0, 0},

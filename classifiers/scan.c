@@ -2075,8 +2075,8 @@ short_impl(struct cls_scanner *sc, size_t t, uint64_t next_lit, size_t *pend, si
     if (!stop)
         return 0;
     const size_t ja = (size_t)(64 - __builtin_clzll(stop)); /* a0's bit */
-    if (ja == 1 && q[0] >= 0x80 && q[0] <= 0xbf)
-        return 0; /* a letter's lead may lie before the block (left_edge) */
+    if (ja - 1 <= vlo && q[ja - 1] >= 0x80 && q[ja - 1] <= 0xbf)
+        return 0; /* a letter's lead may lie before the bits looked at (left_edge) */
     /* the bound of the features of bits [ja, je) */
     const uint64_t w = low_bits(je) & ~low_bits(ja);
     const uint64_t dg = m.dig & w, up = m.up & w;
