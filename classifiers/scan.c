@@ -756,6 +756,8 @@ static void mask_excerpt(char out[48], const uint8_t *v, size_t n, int secret)
             ob = i;
         nch++;
     }
+    if (at < n && at > 0 && ob + 1 == at)
+        at = ob; /* bob [@] example.com */
     if (at == n && ob < n && !secret && n - ob > 3 &&
         ((v[ob + 1] | 0x20) == 'a' || v[ob + 1] == '@' || v[ob + 1] == ' ' || v[ob + 1] == '\t'))
         at = ob;
@@ -1625,12 +1627,25 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
 
 /* ---- windows ---- */
 
+/* How far before an '@' at t its window begins: right before it; or, when
+ * an opening bracket stands there (bob [@] example.com: the literal hit
+ * that anchors its pattern comes after the '@', so the window is the
+ * '@''s), as far back as that pattern's local part and spaces reach. */
+#define AT_WIDE 73u
+static uint64_t at_reach(const struct cls_scanner *sc, uint64_t t)
+{
+    if (t == sc->seg_start)
+        return 1;
+    uint8_t c = byte_at(sc, t - 1);
+    return c == '[' || c == '(' || c == '{' || c == '<' ? AT_WIDE : 1;
+}
+
 static void open_window(struct cls_scanner *sc, uint64_t t)
 {
     const struct cls_engine *e = sc->e;
     uint64_t lfix = L_DIGIT;
     if (sc->sp[t - sc->soff] == '@')
-        lfix = 1;
+        lfix = at_reach(sc, t);
     for (size_t k = sc->ilit; k < sc->nlits && sc->lits[k].pos == t; k++) {
         const struct cls_hs_id *h = &e->ids[sc->lits[k].id];
         uint64_t l = h->kind == CLS_HIT_CUSTOM ? CUSTOM_LEFT
@@ -1873,7 +1888,7 @@ static int skip_window(struct cls_scanner *sc, size_t t, uint64_t next_lit, size
         return 0; /* a literal hit lies inside it or where it would close */
     }
     /* the left edge exactly as open_window takes it (no literal hit at t) */
-    uint64_t lfix = p[t] == '@' ? 1 : L_DIGIT;
+    uint64_t lfix = p[t] == '@' ? at_reach(sc, ta) : L_DIGIT;
     uint64_t room = ta - sc->seg_start;
     uint64_t a0 = ta - (lfix < room ? lfix : room);
     uint64_t lim = (a0 - sc->seg_start > LEFT_TOK) ? a0 - LEFT_TOK : sc->seg_start;

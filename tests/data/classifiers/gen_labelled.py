@@ -515,6 +515,13 @@ MORE = {
 }
 emit(MORE, ["", "url ", "key=", "export KEY="])
 
+# An '@' in brackets after a space: the window reaches back to the local part
+for _ in range(4):
+    v = R.choice(["anna", "omar7", "li.wei"]) + R.choice([" [@] ", " (@) "]) + R.choice(["example.com", "corp-mail.de"])
+    pos("EMAIL", v)
+for t in ["see [@] docs", "x (@) y", "array[@] = 5"]:
+    neg(sent(t))
+
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "labelled.jsonl")
 with open(path, "w") as f:
     for o in out_main + vat_out + dot_out + vendor_out:

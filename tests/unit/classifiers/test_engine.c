@@ -148,6 +148,7 @@ static const struct pos_case cases[] = {
     {"mail jos\xc3\xa9@example.com now", "EMAIL"},
     {"write to anna.k [at] uni-bonn [dot] de", "EMAIL"},
     {"bob(at)example.com", "EMAIL"},
+    {"write bob [@] example.com", "EMAIL"},
     {"\xd0\xb8\xd0\xb2\xd0\xb0\xd0\xbd@example.com", "EMAIL"},
     {"groq 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", "GROQ_API_KEY"},
     {"REPLICATE_API_TOKEN=r8_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1eF3hJ5k", "REPLICATE_API_TOKEN"},

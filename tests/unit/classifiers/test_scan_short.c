@@ -51,6 +51,7 @@ static const char *const words[] = {
     "pesel", "card", "tel", "AB", "ABC", "ABCDEF", "X", "Q", "DE", "RO", "IE", "AKIA", "ghp_", "sk-", "eyJ",
     "kalomi0", "borvize3", "KAB1-", "user", "mail", "about", "see", "x@y.z", "a-b", "c.d", "e/f", "g:h", "i=j",
     "k+l", "(m)", "ref: ", "ref:", "Stra\xc3\x9f\x65", "jos\xc3\xa9@", "\xd0\xb8\xd0\xb2\xd0\xb0\xd0\xbd",
+    "[@]",
 };
 
 /* separators, neutral or not: the window's bytes around the number */

@@ -30,6 +30,8 @@ static const char *const words[] = {
     "KAB12-", "KQ", "AB", "DE", "GB", "FR", "X", "Y", "aws_secret_access_key", "from", "to", "see",
     /* two-byte letters: a window's left edge goes over them (left_edge) */
     "Stra\xc3\x9f\x65", "jos\xc3\xa9@", "\xd0\xb8\xd0\xb2\xd0\xb0\xd0\xbd", "\xc3\xa9",
+    /* an '@' after a bracket: its window reaches further back (at_reach) */
+    "bob [@] ex.de", "[@]", "(@ ",
 };
 
 static size_t put(char *b, size_t at, size_t cap, const char *s)
