@@ -399,6 +399,56 @@ def main():
             eq((p.returncode, p.stdout), (0, b""), "random base64")
         r.run("private keys without PEM lines are found by their structure", private_keys)
 
+        def vendor_tokens():
+            # One token of each vendor type the secrets pack knows, in a
+            # JSON prompt as a model's user would paste it, fed on standard
+            # input: each found with its type, none as another, and the
+            # excerpt never holding the token
+            import random
+            import string
+            rnd = random.Random(7)
+
+            def tok(n, alpha=string.ascii_letters + string.digits):
+                return "".join(rnd.choice(alpha) for _ in range(n))
+            hexd = "0123456789abcdef"
+
+            def guid():
+                return "-".join(tok(k, hexd) for k in (8, 4, 4, 4, 12))
+            want = {
+                "SHOPIFY_TOKEN": "shpat_" + tok(32, hexd), "DATABRICKS_TOKEN": "dapi" + tok(32, hexd),
+                "DIGITALOCEAN_TOKEN": "dop_v1_" + tok(64, hexd), "DOPPLER_TOKEN": "dp.pt." + tok(43),
+                "PYPI_TOKEN": "pypi-AgEIcHlwaS5vcmc" + tok(70), "RUBYGEMS_TOKEN": "rubygems_" + tok(48, hexd),
+                "POSTMAN_TOKEN": "PMAK-" + tok(24, hexd) + "-" + tok(34, hexd),
+                "PULUMI_TOKEN": "pul-" + tok(40, hexd), "NEWRELIC_KEY": "NRAK-" + tok(27, string.ascii_uppercase),
+                "GRAFANA_TOKEN": "glsa_" + tok(32) + "_" + tok(8, hexd), "LINEAR_API_KEY": "lin_api_" + tok(40),
+                "HASHICORP_TOKEN": "hvs." + tok(95), "ATLASSIAN_API_TOKEN": "ATATT3" + tok(177) + "=" + tok(8, hexd),
+                "SQUARE_TOKEN": "sq0csp-" + tok(43), "DYNATRACE_TOKEN": "dt0c01." + tok(24) + "." + tok(64),
+                "AGE_SECRET_KEY": "AGE-SECRET-KEY-1" + tok(58, "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L"),
+                "ONEPASSWORD_TOKEN": "ops_eyJ" + tok(300), "FLYIO_TOKEN": "fo1_" + tok(43),
+                "PLANETSCALE_TOKEN": "pscale_tkn_" + tok(40), "ALIBABA_ACCESS_KEY": "LTAI" + tok(20),
+                "AZURE_AD_CLIENT_SECRET": tok(3) + "8Q~" + tok(34), "GOOGLE_OAUTH_CLIENT_SECRET": "GOCSPX-" + tok(28),
+                "SENTRY_TOKEN": "sntryu_" + tok(64, hexd), "PREFECT_API_KEY": "pnu_" + tok(36),
+                "HEROKU_API_KEY": "HRKU-AA" + tok(58), "GROQ_API_KEY": "gsk_" + tok(52),
+                "REPLICATE_API_TOKEN": "r8_" + tok(37), "PERPLEXITY_API_KEY": "pplx-" + tok(48),
+                "XAI_API_KEY": "xai-" + tok(80), "GITLAB_TOKEN": "glptt-" + tok(40, hexd),
+                "AWS_BEDROCK_API_KEY": "ABSK" + tok(120),
+                "DISCORD_WEBHOOK": "https://discord.com/api/webhooks/" + tok(18, string.digits) + "/" + tok(68),
+                "MICROSOFT_TEAMS_WEBHOOK": "https://contoso.webhook.office.com/webhookb2/" + guid() + "@" + guid() +
+                                           "/IncomingWebhook/" + tok(32, hexd) + "/" + guid(),
+            }
+            for t, v in want.items():
+                body = json.dumps({"messages": [{"role": "user", "content": [
+                    {"text": f"why does this fail? export KEY={v} then the call returns 401"}]}]}).encode()
+                p = scan("--format", "jsonl", "--content-type", "application/json", "-", input=body)
+                fs = jsonl(p.stdout)
+                eq((p.returncode, [x["type"] for x in fs]), (1, [t]), f"{t} in a prompt")
+                check(all(v not in x["excerpt"] for x in fs), f"{t}: excerpt holds the token")
+            # placeholders of the right shape are no tokens
+            for v in ["gsk_" + "X" * 52, "r8_" + "0" * 37, "lin_api_" + "x" * 40]:
+                p = scan("--format", "jsonl", "-", input=f"key {v} here".encode())
+                eq((p.returncode, p.stdout), (0, b""), f"placeholder {v[:8]}")
+        r.run("vendor tokens of every provider the secrets pack knows", vendor_tokens)
+
         def idn_addresses():
             # An address with an internationalised domain (bob@müller.de)
             # was not found at all (the patterns are ASCII, as RFC 5321 is);
