@@ -152,27 +152,28 @@ static const struct magic {
     size_t len;
     const char *name;
     const char *b64name;
+    const char *hexname;
 } magic_tab[] = {
-    {"%PDF", 4, "PDF document", "base64 PDF document"},
-    {"\x89PNG", 4, "PNG image", "base64 PNG image"},
-    {"\xff\xd8\xff", 3, "JPEG image", "base64 JPEG image"},
-    {"GIF8", 4, "GIF image", "base64 GIF image"},
-    {"PK\x03\x04", 4, "zip archive", "base64 zip archive"},
-    {"PK\x05\x06", 4, "zip archive", "base64 zip archive"},
-    {"\x1f\x8b", 2, "gzip data", "base64 gzip data"},
-    {"\x28\xb5\x2f\xfd", 4, "zstd data", "base64 zstd data"},
-    {"BZh", 3, "bzip2 data", "base64 bzip2 data"},
+    {"%PDF", 4, "PDF document", "base64 PDF document", "hex PDF document"},
+    {"\x89PNG", 4, "PNG image", "base64 PNG image", "hex PNG image"},
+    {"\xff\xd8\xff", 3, "JPEG image", "base64 JPEG image", "hex JPEG image"},
+    {"GIF8", 4, "GIF image", "base64 GIF image", "hex GIF image"},
+    {"PK\x03\x04", 4, "zip archive", "base64 zip archive", "hex zip archive"},
+    {"PK\x05\x06", 4, "zip archive", "base64 zip archive", "hex zip archive"},
+    {"\x1f\x8b", 2, "gzip data", "base64 gzip data", "hex gzip data"},
+    {"\x28\xb5\x2f\xfd", 4, "zstd data", "base64 zstd data", "hex zstd data"},
+    {"BZh", 3, "bzip2 data", "base64 bzip2 data", "hex bzip2 data"},
     {"\xfd"
      "7zXZ",
-     5, "xz data", "base64 xz data"},
-    {"7z\xbc\xaf\x27\x1c", 6, "7z archive", "base64 7z archive"},
-    {"Rar!", 4, "rar archive", "base64 rar archive"},
+     5, "xz data", "base64 xz data", "hex xz data"},
+    {"7z\xbc\xaf\x27\x1c", 6, "7z archive", "base64 7z archive", "hex 7z archive"},
+    {"Rar!", 4, "rar archive", "base64 rar archive", "hex rar archive"},
     {"\x7f"
      "ELF",
-     4, "ELF executable", "base64 ELF executable"},
-    {"RIFF", 4, "RIFF media", "base64 RIFF media"},
-    {"OggS", 4, "Ogg media", "base64 Ogg media"},
-    {"\xd0\xcf\x11\xe0", 4, "OLE document", "base64 OLE document"},
+     4, "ELF executable", "base64 ELF executable", "hex ELF executable"},
+    {"RIFF", 4, "RIFF media", "base64 RIFF media", "hex RIFF media"},
+    {"OggS", 4, "Ogg media", "base64 Ogg media", "hex Ogg media"},
+    {"\xd0\xcf\x11\xe0", 4, "OLE document", "base64 OLE document", "hex OLE document"},
 };
 
 static const struct magic *magic_find(const uint8_t *p, size_t n)
@@ -203,6 +204,12 @@ const char *dec_binary_magic_b64(const uint8_t *p, size_t n)
 {
     const struct magic *m = magic_find(p, n);
     return m ? m->b64name : NULL;
+}
+
+const char *dec_binary_magic_hex(const uint8_t *p, size_t n)
+{
+    const struct magic *m = magic_find(p, n);
+    return m ? m->hexname : NULL;
 }
 
 /* Length of a valid UTF-8 sequence at p (2..4), 0 when invalid or cut. */

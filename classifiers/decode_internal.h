@@ -243,6 +243,8 @@ const char *dec_binary_magic(const uint8_t *p, size_t n);
 int dec_binary_magic_prefix(const uint8_t *p, size_t n);
 /* Same as dec_binary_magic, as "base64 PDF document" (static text). */
 const char *dec_binary_magic_b64(const uint8_t *p, size_t n);
+/* ... and as "hex PDF document". */
+const char *dec_binary_magic_hex(const uint8_t *p, size_t n);
 /* 1 when p looks like text: (mostly) printable ASCII / valid UTF-8. */
 int dec_looks_text(const uint8_t *p, size_t n);
 /* The same verdict, incrementally, while p[0..n) is being produced: looks

@@ -1759,6 +1759,45 @@ static int b64_ensure_inner(struct dec_b64 *b)
     return rc;
 }
 
+/* A known binary format at the start of a run's decoding b->dec[0..n)
+ * (total: the whole decoding's length; hex: the run is hex digits). A zip,
+ * gzip or zstd data and DER (a certificate, a private key) are read by
+ * their decoder (b->zip says which); an OpenSSH private key and the other
+ * formats are reported (b->magic). Returns 1 when the run is one of them. */
+static int b64_known(struct dec_b64 *b, size_t n, size_t total, int hex, int *rc)
+{
+    const uint8_t *d = b->dec;
+    if (total >= 4 && (memcmp(d, "PK\x03\x04", 4) == 0 || memcmp(d, "PK\x05\x06", 4) == 0)) {
+        b->zip = B64Z_ZIP; /* read, not reported */
+        return 1;
+    }
+    /* gzip or zstd: read too (hex gzip with its deflate method as well: two
+       bytes are a hex hash's start once in 65,536) */
+    if ((total >= 3 - !hex && memcmp(d, "\x1f\x8b\x08", 3 - !hex) == 0) ||
+        (total >= 4 && memcmp(d, "\x28\xb5\x2f\xfd", 4) == 0)) {
+        b->zip = B64Z_COMPRESSED;
+        return 1;
+    }
+    if (hex && total >= 2 && d[0] == 0x1f && d[1] == 0x8b)
+        return 0; /* (gzip's magic without its method: as likely a hash) */
+    if (dec_x509_shape(d, n)) {
+        b->zip = B64Z_DER; /* a certificate (PEM): its names read; a key */
+        return 1;
+    }
+    if (n >= 15 && memcmp(d, "openssh-key-v1", 15) == 0) {
+        b->magic = 1; /* (the OpenSSH format's magic, its NUL included) */
+        *rc = b->out->uninspectable(b->out->ctx, "OpenSSH private key", CLS_REPORT_KEY);
+        return 1;
+    }
+    const char *magic = hex ? dec_binary_magic_hex(d, total) : dec_binary_magic_b64(d, total);
+    if (magic) {
+        b->magic = 1;
+        *rc = b->out->uninspectable(b->out->ctx, magic, 0);
+        return 1;
+    }
+    return 0;
+}
+
 /* Decodes a held run with an alignment; returns the decoded length. */
 /* Characters decoded per step of b64_pick (a multiple of 4). */
 #define B64_PICK_STEP 256u
@@ -1791,35 +1830,10 @@ static int b64_pick(struct dec_b64 *b, const uint8_t *s, size_t n, int final, si
             pos += take;
             if (pos == n && final)
                 o += b64q_end(qs, b->dec + o);
-            if (align == 0 && pos == off + take) {
-                /* the first bytes are decoded (all of them when fewer than
-                   a step): a known binary format? */
-                const char *magic = dec_binary_magic_b64(b->dec, total);
-                if (total >= 4 && (memcmp(b->dec, "PK\x03\x04", 4) == 0 ||
-                                   memcmp(b->dec, "PK\x05\x06", 4) == 0)) {
-                    b->zip = B64Z_ZIP; /* read, not reported */
-                    return 0;
-                }
-                if ((total >= 2 && memcmp(b->dec, "\x1f\x8b", 2) == 0) ||
-                    (total >= 4 && memcmp(b->dec, "\x28\xb5\x2f\xfd", 4) == 0)) {
-                    b->zip = B64Z_COMPRESSED; /* gzip or zstd: read too */
-                    return 0;
-                }
-                if (dec_x509_shape(b->dec, o)) {
-                    b->zip = B64Z_DER; /* a certificate (PEM): its names read; a key */
-                    return 0;
-                }
-                if (o >= 15 && memcmp(b->dec, "openssh-key-v1", 15) == 0) {
-                    b->magic = 1; /* (the OpenSSH format's magic, its NUL included) */
-                    *rc = b->out->uninspectable(b->out->ctx, "OpenSSH private key", CLS_REPORT_KEY);
-                    return 0;
-                }
-                if (magic) {
-                    b->magic = 1;
-                    *rc = b->out->uninspectable(b->out->ctx, magic, 0);
-                    return 0;
-                }
-            }
+            /* the first bytes are decoded (all of them when fewer than a
+               step): a known binary format? */
+            if (align == 0 && pos == off + take && b64_known(b, o, total, 0, rc))
+                return 0;
             if (total < 8)
                 ok = 0;
             if (!ok)
@@ -1908,7 +1922,7 @@ static int hex_pick(struct dec_b64 *b, const uint8_t *s, size_t n, int final, si
  * (b64_opaque, catalogue 4.1 case 40). */
 static int hex_opaque(const struct dec_b64 *b, const uint8_t *s, size_t n)
 {
-    if (b->nb64 < B64_BIN_MIN)
+    if (b->magic || b->nb64 < B64_BIN_MIN)
         return 0;
     unsigned seen = 0;
     for (size_t i = 0; i < n; i++) {
@@ -2049,7 +2063,8 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
             struct b64q qs;
             int hi, eol;
             int hx = hex_pick(b, s, n, 1, &len, &prefix, &hi, &eol), hex = hx == HEX_TEXT;
-            int picked = hex || (b64_pick(b, s, n, 1, &len, &qs, &align, &rc) && rc == SGW_OK);
+            int known = hx == HEX_BIN && b64_known(b, len, len, 1, &rc);
+            int picked = hex || (!known && b64_pick(b, s, n, 1, &len, &qs, &align, &rc) && rc == SGW_OK);
             int zipped = !picked && rc == SGW_OK && b->zip;
             if (picked || zipped) {
                 rc = b64_ensure_inner(b);
@@ -2068,7 +2083,8 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
                 if (rc == SGW_OK)
                     rc = b64_dirty(b);
                 if (rc == SGW_OK && zipped) {
-                    len = b64_decode_all(s, n, 1, &qs, b->dec);
+                    if (!known) /* (hex_pick has decoded a hex run) */
+                        len = b64_decode_all(s, n, 1, &qs, b->dec);
                     rc = b64_zip_begin(b);
                 }
                 if (rc == SGW_OK)
@@ -2110,9 +2126,10 @@ static int b64_go_long(struct dec_b64 *b, const uint8_t *s, size_t n)
     unsigned align;
     int hi, eol;
     int hx = hex_pick(b, s, n, 0, &len, &prefix, &hi, &eol);
-    int picked = hx == HEX_TEXT || (b64_pick(b, s, n, 0, &len, &qs, &align, &rc) && rc == SGW_OK);
+    int known = hx == HEX_BIN && b64_known(b, len, len, 1, &rc);
+    int picked = hx == HEX_TEXT || (!known && b64_pick(b, s, n, 0, &len, &qs, &align, &rc) && rc == SGW_OK);
     if (picked || (rc == SGW_OK && b->zip)) {
-        b->hexrun = hx == HEX_TEXT;
+        b->hexrun = hx == HEX_TEXT || known;
         b->hex_hi = hi;
         rc = b64_ensure_inner(b);
         const struct cls_sink *o = b64_dec_out(b);
@@ -2131,8 +2148,10 @@ static int b64_go_long(struct dec_b64 *b, const uint8_t *s, size_t n)
             rc = b64_dirty(b);
         if (rc == SGW_OK && !picked) {
             /* a zip: all of it from the first character on, through the
-               zip decoder (b64_emit_decoded) */
-            len = b64_decode_all(s, n, 0, &qs, b->dec);
+               zip decoder (b64_emit_decoded; hex_pick has decoded a hex
+               run) */
+            if (!known)
+                len = b64_decode_all(s, n, 0, &qs, b->dec);
             rc = b64_zip_begin(b);
         }
         if (rc == SGW_OK)

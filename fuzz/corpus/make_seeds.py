@@ -249,6 +249,11 @@ def seeds_text():
             + b"b" * 70 + "ü".encode()),
         # runs of Cyrillic, Greek, CJK and Hangul letters, Latin ones next to them
         (0, "Москва7 αβγ 中文А Москва 中。あ ру́сский 한국어 日本語のテキスト %41 Привет bob@пример.рф".encode()),
+        # binary formats in hex: an Ed25519-shaped PKCS#8 key (synthetic
+        # bytes), gzip'd text, a PNG's start, a hash that begins as gzip
+        (0, ("{\"k\":\"302e020100300506032b657004220420" + bytes(range(7, 39)).hex() + "\"} 0x"
+             + gzip.compress(b"AKIAIOSFODNN7EXAMPLE", mtime=0).hex().upper()
+             + " 89504e470d0a1a0a0000000d4948445200 1f8b00" + "5a" * 20).encode()),
     ]
     for i, (t, body) in enumerate(seeds):
         write("fuzz_classifiers_text", "seed%02d" % i, bytes([((i * 8) & 0xf8) | t]) + body)

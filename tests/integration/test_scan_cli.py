@@ -379,6 +379,16 @@ def main():
                     eq(p.returncode, 1, f"exit code for {name} in JSON")
                     eq([(x["type"], x["category"], x.get("reason")) for x in jsonl(p.stdout)],
                        [("PRIVATE_KEY", "SECRET", reasons[name])], f"{name} key in JSON")
+                # its bytes in hex: a JSON field, and `xxd -p`'s 60-digit
+                # lines in a text file (an Ed25519 key in hex passed clean)
+                hx = base64.b64decode(body).hex()
+                for label, data, ct in [("hexjson", json.dumps({"key": hx}), "application/json"),
+                                        ("xxd", "".join(hx[i:i + 60].upper() + "\n"
+                                                        for i in range(0, len(hx), 60)), "text/plain")]:
+                    hf = tmp.write(f"{name}-{label}.txt", data)
+                    p = scan("--format", "jsonl", "--content-type", ct, hf)
+                    eq([(x["type"], x.get("reason")) for x in jsonl(p.stdout)],
+                       [("PRIVATE_KEY", reasons[name])], f"{name} key, {label}")
                 # not a secret without the secrets pack, but never clean
                 p = scan("--format", "jsonl", "--packs", "pii-core", js)
                 eq([(x["type"], x.get("reason")) for x in jsonl(p.stdout)],
