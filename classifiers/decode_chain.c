@@ -153,27 +153,44 @@ static const struct magic {
     const char *name;
     const char *b64name;
     const char *hexname;
+    const char *listname;
 } magic_tab[] = {
-    {"%PDF", 4, "PDF document", "base64 PDF document", "hex PDF document"},
-    {"\x89PNG", 4, "PNG image", "base64 PNG image", "hex PNG image"},
-    {"\xff\xd8\xff", 3, "JPEG image", "base64 JPEG image", "hex JPEG image"},
-    {"GIF8", 4, "GIF image", "base64 GIF image", "hex GIF image"},
-    {"PK\x03\x04", 4, "zip archive", "base64 zip archive", "hex zip archive"},
-    {"PK\x05\x06", 4, "zip archive", "base64 zip archive", "hex zip archive"},
-    {"\x1f\x8b", 2, "gzip data", "base64 gzip data", "hex gzip data"},
-    {"\x28\xb5\x2f\xfd", 4, "zstd data", "base64 zstd data", "hex zstd data"},
-    {"BZh", 3, "bzip2 data", "base64 bzip2 data", "hex bzip2 data"},
+    {"%PDF", 4, "PDF document", "base64 PDF document", "hex PDF document",
+     "PDF document in a byte list"},
+    {"\x89PNG", 4, "PNG image", "base64 PNG image", "hex PNG image",
+     "PNG image in a byte list"},
+    {"\xff\xd8\xff", 3, "JPEG image", "base64 JPEG image", "hex JPEG image",
+     "JPEG image in a byte list"},
+    {"GIF8", 4, "GIF image", "base64 GIF image", "hex GIF image",
+     "GIF image in a byte list"},
+    {"PK\x03\x04", 4, "zip archive", "base64 zip archive", "hex zip archive",
+     "zip archive in a byte list"},
+    {"PK\x05\x06", 4, "zip archive", "base64 zip archive", "hex zip archive",
+     "zip archive in a byte list"},
+    {"\x1f\x8b", 2, "gzip data", "base64 gzip data", "hex gzip data",
+     "gzip data in a byte list"},
+    {"\x28\xb5\x2f\xfd", 4, "zstd data", "base64 zstd data", "hex zstd data",
+     "zstd data in a byte list"},
+    {"BZh", 3, "bzip2 data", "base64 bzip2 data", "hex bzip2 data",
+     "bzip2 data in a byte list"},
     {"\xfd"
      "7zXZ",
-     5, "xz data", "base64 xz data", "hex xz data"},
-    {"7z\xbc\xaf\x27\x1c", 6, "7z archive", "base64 7z archive", "hex 7z archive"},
-    {"Rar!", 4, "rar archive", "base64 rar archive", "hex rar archive"},
+     5, "xz data", "base64 xz data", "hex xz data",
+     "xz data in a byte list"},
+    {"7z\xbc\xaf\x27\x1c", 6, "7z archive", "base64 7z archive", "hex 7z archive",
+     "7z archive in a byte list"},
+    {"Rar!", 4, "rar archive", "base64 rar archive", "hex rar archive",
+     "rar archive in a byte list"},
     {"\x7f"
      "ELF",
-     4, "ELF executable", "base64 ELF executable", "hex ELF executable"},
-    {"RIFF", 4, "RIFF media", "base64 RIFF media", "hex RIFF media"},
-    {"OggS", 4, "Ogg media", "base64 Ogg media", "hex Ogg media"},
-    {"\xd0\xcf\x11\xe0", 4, "OLE document", "base64 OLE document", "hex OLE document"},
+     4, "ELF executable", "base64 ELF executable", "hex ELF executable",
+     "ELF executable in a byte list"},
+    {"RIFF", 4, "RIFF media", "base64 RIFF media", "hex RIFF media",
+     "RIFF media in a byte list"},
+    {"OggS", 4, "Ogg media", "base64 Ogg media", "hex Ogg media",
+     "Ogg media in a byte list"},
+    {"\xd0\xcf\x11\xe0", 4, "OLE document", "base64 OLE document", "hex OLE document",
+     "OLE document in a byte list"},
 };
 
 static const struct magic *magic_find(const uint8_t *p, size_t n)
@@ -210,6 +227,12 @@ const char *dec_binary_magic_hex(const uint8_t *p, size_t n)
 {
     const struct magic *m = magic_find(p, n);
     return m ? m->hexname : NULL;
+}
+
+const char *dec_binary_magic_list(const uint8_t *p, size_t n)
+{
+    const struct magic *m = magic_find(p, n);
+    return m ? m->listname : NULL;
 }
 
 /* Length of a valid UTF-8 sequence at p (2..4), 0 when invalid or cut. */

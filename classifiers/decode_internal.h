@@ -245,8 +245,73 @@ int dec_binary_magic_prefix(const uint8_t *p, size_t n);
 const char *dec_binary_magic_b64(const uint8_t *p, size_t n);
 /* ... and as "hex PDF document". */
 const char *dec_binary_magic_hex(const uint8_t *p, size_t n);
+/* ... and as "PDF document in a byte list". */
+const char *dec_binary_magic_list(const uint8_t *p, size_t n);
 /* 1 when p looks like text: (mostly) printable ASCII / valid UTF-8. */
 int dec_looks_text(const uint8_t *p, size_t n);
+
+/* ---- byte lists in text (decode_list.c; read by the base64 stage) ---- */
+#define LIST_MIN_RUN 24u /* bytes of the lists' alphabet in a row before a list is looked for */
+#define LIST_MIN_TOK 8u  /* tokens of a list */
+#define LIST_MAX_SEP 8u  /* bytes between two tokens of a list */
+#define LIST_HOLD 4096u  /* bytes a list decodes to, at most (a longer one is cut) */
+
+/* Where a run of LIST_MIN_RUN bytes of the lists' alphabet starts in p,
+ * counting the *carry bytes of the alphabet that end the text before p:
+ * the index of its first byte in p (0, with *carry set to how many of its
+ * bytes came before p, when it began there), or n with *carry set to the
+ * run that ends p (carried bytes included). */
+typedef size_t (*dec_list_find_fn)(const uint8_t *p, size_t n, uint32_t *carry);
+/* In *carry on the way in: the run that ends p is not wanted (the unit ends
+ * with p); the finder may then leave *carry wrong when it finds none. */
+#define LIST_NO_TAIL 0x80000000u
+/* The finder of this CPU's level (at most the cap). */
+dec_list_find_fn dec_list_finder(void);
+/* The finder with the code of `level` (capped by the caller). For tests. */
+size_t dec_list_find_impl(const uint8_t *p, size_t n, uint32_t *carry, int level);
+/* 1 when c is in the lists' alphabet: by nibbles, one bit per high
+ * nibble's group (0: tab, LF, CR; 1: space ',' '-'; 2: digits ':' ';';
+ * 3: 'A'-'F' 'a'-'f'; 4: 'X' 'x'). */
+#define DEC_LIST_LO 6, 12, 12, 12, 12, 12, 12, 4, 20, 5, 5, 4, 2, 3, 0, 0
+#define DEC_LIST_HI 1, 0, 2, 4, 8, 16, 8, 16, 0, 0, 0, 0, 0, 0, 0, 0
+static inline int dec_list_alpha(uint8_t c)
+{
+    static const uint8_t lo[16] = {DEC_LIST_LO}, hi[16] = {DEC_LIST_HI};
+    return (lo[c & 15] & hi[c >> 4]) != 0;
+}
+
+/* The tokenizer of one run of the alphabet. */
+struct dec_list {
+    uint8_t active;      /* a run is being read */
+    uint8_t tok[4];      /* the token being read (its first bytes) */
+    uint8_t tok_len;     /* its length (saturates at 255) */
+    uint8_t glued;       /* it follows a letter or digit outside the alphabet */
+    uint8_t neg;         /* a '-' after a ',' or a blank comes before it */
+    uint8_t sep_len;     /* bytes of the gap being read */
+    uint8_t sep_mark;    /* ... a ',' or a blank among them */
+    uint8_t sep_last;    /* ... the last of them */
+    uint8_t modes;       /* kinds every token of the list fits (1 "0x", 2 hex, 4 decimal) */
+    uint8_t pend;        /* the token that ended a complete list starts the next */
+    uint8_t pend_kinds, pend_hv, pend_dv;
+    uint32_t ntok;       /* tokens of the list */
+    uint64_t tok_src, pend_src, pend_end;
+    uint64_t start_src;  /* source offset of the list's first byte */
+    uint64_t end_src;    /* ... of the byte after its last token */
+    size_t hex_len, dec_len;
+    uint8_t hex[LIST_HOLD]; /* its bytes as "0x" or hex tokens */
+    uint8_t dec[LIST_HOLD]; /* ... as decimal tokens */
+};
+/* A run starts; `before` is the byte before it (0: none). */
+void dec_list_begin(struct dec_list *l, uint8_t before);
+/* Reads p[0..n) of the run, p[k] at source offset src + k. Stops at the
+ * first byte outside the alphabet (l->active becomes 0) or where a list is
+ * complete (*done = 1: take it, then call dec_list_next and go on from the
+ * returned index); returns the index it stopped at (n: all read). */
+size_t dec_list_feed(struct dec_list *l, const uint8_t *p, size_t n, uint64_t src, int *done);
+/* After a complete list was taken: the token that ended it starts the next. */
+void dec_list_next(struct dec_list *l);
+/* The unit ends (at source offset src): 1 when a list is complete. */
+int dec_list_unit_end(struct dec_list *l, uint64_t src);
 /* The same verdict, incrementally, while p[0..n) is being produced: looks
  * at p[*at..avail) (avail <= n; bytes whose verdict needs what follows
  * avail wait), keeping the defects in *bad (both 0 at first). Returns 0 as
@@ -283,7 +348,7 @@ void dec_simd_cap(int level);
  * position starts the run (shorter than 24) that ends p. The scalar level
  * says neither. For tests and benches; the text pipeline uses the best
  * level. */
-enum { B64F_PLAIN = 1, B64F_TAIL = 2 };
+enum { B64F_PLAIN = 1, B64F_TAIL = 2, B64F_LIST = 4 /* (internal: AVX-512, byte lists) */ };
 size_t dec_b64_find_run_impl(const uint8_t *p, size_t n, int level, int *flags);
 /* For n < 16: the start of the run of base64 characters that ends p, and
  * *high = 1 when a byte is >= 0x80, '%' or '&' (the base64 stage's path for short

@@ -1679,6 +1679,16 @@ struct dec_b64 {
     int hex_hi;      /* long hex run: 1 + the high nibble waiting for its pair, or 0 */
     enum b64_mode mode;
     struct b64q q;
+    /* byte lists (decode_list.c): found while the text goes by, their
+       decodings held and passed on after the unit (b64_list_*) */
+    uint8_t lst;   /* a carried run, a list being read or one held: the list path is taken */
+    uint8_t lprev; /* the byte before the carried run (0: the unit's start) */
+    uint8_t npend; /* decodings held */
+    uint8_t lcand; /* B64F_LIST from the finder, or run characters consumed (this data) */
+    uint32_t lrun; /* bytes of the lists' alphabet that end the unit's text so far (< LIST_MIN_RUN) */
+    uint8_t lbuf[LIST_MIN_RUN];
+    dec_list_find_fn lfind;  /* this CPU's dec_list_finder */
+    struct b64_list *lists; /* owned, made on first use */
     size_t held_len;
     uint8_t held[B64_HOLD];
     uint8_t dec[B64_HOLD / 4 * 3 + 8];
@@ -1759,43 +1769,49 @@ static int b64_ensure_inner(struct dec_b64 *b)
     return rc;
 }
 
-/* A known binary format at the start of a run's decoding b->dec[0..n)
- * (total: the whole decoding's length; hex: the run is hex digits). A zip,
- * gzip or zstd data and DER (a certificate, a private key) are read by
- * their decoder (b->zip says which); an OpenSSH private key and the other
- * formats are reported (b->magic). Returns 1 when the run is one of them. */
+/* A known binary format at the start of a decoding d[0..n) (total: the
+ * whole decoding's length; strict: the bytes were hex or a byte list, where
+ * gzip needs its method byte too: two bytes begin a hex hash once in
+ * 65,536). Returns B64Z_* for the formats read by a decoder (a zip, gzip or
+ * zstd data, DER: a certificate or a private key), BIN_SSH for OpenSSH's
+ * private key, BIN_MAGIC for another format (*magic: its magic bytes'
+ * index into the table, through dec_binary_magic_*), or 0. */
+enum { BIN_SSH = 8, BIN_MAGIC = 9 };
+
+static int bin_known(const uint8_t *d, size_t n, size_t total, int strict)
+{
+    if (total >= 4 && (memcmp(d, "PK\x03\x04", 4) == 0 || memcmp(d, "PK\x05\x06", 4) == 0))
+        return B64Z_ZIP;
+    if ((total >= 3 - !strict && memcmp(d, "\x1f\x8b\x08", 3 - !strict) == 0) ||
+        (total >= 4 && memcmp(d, "\x28\xb5\x2f\xfd", 4) == 0))
+        return B64Z_COMPRESSED;
+    if (strict && total >= 2 && d[0] == 0x1f && d[1] == 0x8b)
+        return 0;
+    if (dec_x509_shape(d, n))
+        return B64Z_DER;
+    if (n >= 15 && memcmp(d, "openssh-key-v1", 15) == 0)
+        return BIN_SSH; /* (the OpenSSH format's magic, its NUL included) */
+    return dec_binary_magic(d, total) ? BIN_MAGIC : 0;
+}
+
+/* A known format at the start of a run's decoding b->dec[0..n) (hex: the
+ * run is hex digits): the formats read by a decoder set b->zip (a
+ * certificate in a PEM block: its names read; a key), the others are
+ * reported (b->magic). Returns 1 when the run is one of them. */
 static int b64_known(struct dec_b64 *b, size_t n, size_t total, int hex, int *rc)
 {
-    const uint8_t *d = b->dec;
-    if (total >= 4 && (memcmp(d, "PK\x03\x04", 4) == 0 || memcmp(d, "PK\x05\x06", 4) == 0)) {
-        b->zip = B64Z_ZIP; /* read, not reported */
-        return 1;
-    }
-    /* gzip or zstd: read too (hex gzip with its deflate method as well: two
-       bytes are a hex hash's start once in 65,536) */
-    if ((total >= 3 - !hex && memcmp(d, "\x1f\x8b\x08", 3 - !hex) == 0) ||
-        (total >= 4 && memcmp(d, "\x28\xb5\x2f\xfd", 4) == 0)) {
-        b->zip = B64Z_COMPRESSED;
-        return 1;
-    }
-    if (hex && total >= 2 && d[0] == 0x1f && d[1] == 0x8b)
-        return 0; /* (gzip's magic without its method: as likely a hash) */
-    if (dec_x509_shape(d, n)) {
-        b->zip = B64Z_DER; /* a certificate (PEM): its names read; a key */
-        return 1;
-    }
-    if (n >= 15 && memcmp(d, "openssh-key-v1", 15) == 0) {
-        b->magic = 1; /* (the OpenSSH format's magic, its NUL included) */
-        *rc = b->out->uninspectable(b->out->ctx, "OpenSSH private key", CLS_REPORT_KEY);
-        return 1;
-    }
-    const char *magic = hex ? dec_binary_magic_hex(d, total) : dec_binary_magic_b64(d, total);
-    if (magic) {
+    int k = bin_known(b->dec, n, total, hex);
+    if (k == BIN_SSH) {
         b->magic = 1;
-        *rc = b->out->uninspectable(b->out->ctx, magic, 0);
-        return 1;
+        *rc = b->out->uninspectable(b->out->ctx, "OpenSSH private key", CLS_REPORT_KEY);
+    } else if (k == BIN_MAGIC) {
+        b->magic = 1;
+        *rc = b->out->uninspectable(
+            b->out->ctx, hex ? dec_binary_magic_hex(b->dec, total) : dec_binary_magic_b64(b->dec, total), 0);
+    } else if (k) {
+        b->zip = k; /* read, not reported */
     }
-    return 0;
+    return k != 0;
 }
 
 /* Decodes a held run with an alignment; returns the decoded length. */
@@ -1967,6 +1983,228 @@ static int b64_emit_decoded(struct dec_b64 *b, const uint8_t *p, size_t n)
         return dec_feed(b->zx->zip, p, n);
     const struct cls_sink *o = b64_dec_out(b);
     return o->data(o->ctx, p, n);
+}
+
+/* ---- byte lists (decode_list.c) ----
+ * Lists are read while the text goes by (b64_list_scan, before the run
+ * finder); what one decodes to is held, when it is text or a known binary
+ * format, and goes on after the unit ends (b64_list_end), as a copy between
+ * boundaries that stands for the list's source bytes: the unit's own text
+ * is never cut, so the same text in other pieces gives the same units. */
+#define LIST_PENDS 8u   /* decodings held per unit */
+#define LIST_PEND 8192u /* ... their bytes; more is reported uninspectable */
+enum { LIST_TEXT = 16 };
+
+struct b64_list {
+    struct dec_list tk;
+    uint8_t over; /* decodings of this unit did not fit */
+    size_t used;
+    struct {
+        uint32_t off, len;
+        uint64_t src, w;
+        int kind; /* LIST_TEXT, B64Z_*, BIN_SSH, BIN_MAGIC */
+    } pend[LIST_PENDS];
+    uint8_t buf[LIST_PEND];
+};
+
+/* The source offset of p[0] of the data being looked at. */
+static uint64_t b64_list_base(struct dec_b64 *b)
+{
+    if (!b->tell)
+        return 0;
+    return b->run && b->mode == B64M_LONG_TEXT ? b->long_src : b64_where(b);
+}
+
+/* A list is complete: its decodings that are text or a known format are
+ * held (the others, a table of numbers, are not looked at again). */
+static void b64_list_take(struct dec_b64 *b)
+{
+    struct b64_list *L = b->lists;
+    const struct dec_list *l = &L->tk;
+    for (int v = 0; v < 2; v++) {
+        const uint8_t *d = v ? l->dec : l->hex;
+        size_t n = v ? l->dec_len : l->hex_len;
+        if (!(l->modes & (v ? 4u : 3u)) || n < LIST_MIN_TOK)
+            continue;
+        int kind = dec_looks_text(d, n) ? LIST_TEXT : bin_known(d, n, n, 1);
+        if (!kind)
+            continue;
+        if (b->npend == LIST_PENDS || L->used + n > LIST_PEND) {
+            L->over = 1;
+            continue;
+        }
+        L->pend[b->npend].off = (uint32_t)L->used;
+        L->pend[b->npend].len = (uint32_t)n;
+        L->pend[b->npend].src = l->start_src;
+        L->pend[b->npend].w = l->end_src - l->start_src;
+        L->pend[b->npend].kind = kind;
+        memcpy(L->buf + L->used, d, n);
+        L->used += n;
+        b->npend++;
+    }
+}
+
+/* Reads p[0..n) (source offsets from src) with the list being read; stops
+ * where the run of the alphabet ends. Returns the bytes read. */
+static size_t b64_list_feed(struct dec_b64 *b, const uint8_t *p, size_t n, uint64_t src)
+{
+    struct dec_list *l = &b->lists->tk;
+    size_t i = 0;
+    for (;;) {
+        int done;
+        i += dec_list_feed(l, p + i, n - i, src + i, &done);
+        if (done) {
+            b64_list_take(b);
+            dec_list_next(l);
+        }
+        if (!done || !l->active || i == n)
+            return i;
+    }
+}
+
+/* The run of the alphabet that ends p[0..n) (carry bytes, all of p when
+ * carry >= n) is carried to the next data. */
+static void b64_list_carry(struct dec_b64 *b, const uint8_t *p, size_t n, uint32_t carry)
+{
+    if (carry >= n) {
+        memcpy(b->lbuf + b->lrun, p, n);
+    } else {
+        b->lprev = p[n - carry - 1];
+        memcpy(b->lbuf, p + n - carry, carry);
+    }
+    b->lrun = carry;
+}
+
+/* Looks for byte lists in p[0..n), the next data of the unit (`after`:
+ * the base64 stage has passed it on already). */
+static int b64_list_scan(struct dec_b64 *b, const uint8_t *p, size_t n, int after)
+{
+    size_t i = 0;
+    uint64_t base = 0;
+    int based = 0;
+#define LIST_BASE() (b64_list_base(b) - (after ? n : 0))
+    while (i < n) {
+        struct b64_list *L = b->lists;
+        if (!L || !L->tk.active) {
+            uint32_t carry = b->lrun;
+            size_t s = b->lfind(p + i, n - i, &carry);
+            if (s == n - i) {
+                b64_list_carry(b, p + i, n - i, carry);
+                break;
+            }
+            if (!L) {
+                L = malloc(sizeof(*L));
+                if (!L)
+                    return SGW_ENOMEM;
+                L->tk.active = 0;
+                L->over = 0;
+                L->used = 0;
+                b->lists = L;
+            }
+            dec_list_begin(&L->tk, carry ? b->lprev : i + s ? p[i + s - 1] : b->lprev);
+            if (!based) {
+                base = LIST_BASE();
+                based = 1;
+            }
+            if (carry) /* (all of the alphabet: the run goes on in p) */
+                b64_list_feed(b, b->lbuf, b->lrun, base - b->lrun);
+            b->lrun = 0;
+            i += s;
+        }
+        if (!based) {
+            base = LIST_BASE();
+            based = 1;
+        }
+        i += b64_list_feed(b, p + i, n - i, base + i);
+    }
+#undef LIST_BASE
+    b->lst = (uint8_t)(b->lrun || b->npend || (b->lists && (b->lists->tk.active || b->lists->over)));
+    return SGW_OK;
+}
+
+static void b64_list_tail(struct dec_b64 *b, const uint8_t *p, size_t n);
+
+/* The finder has looked at p[0..n) on its way (B64F_LIST, b->lcand):
+ * looks again where it may have seen a run of the alphabet, else carries
+ * the one that ends p. */
+static __attribute__((noinline)) int b64_list_after(struct dec_b64 *b, const uint8_t *p, size_t n)
+{
+    if (b->lcand)
+        return b64_list_scan(b, p, n, 1);
+    if (!b->unit_ends)
+        b64_list_tail(b, p, n);
+    return SGW_OK;
+}
+
+/* No run of the alphabet was in p[0..n) (the finder says, with what it
+ * looked at): the one that ends p is carried. */
+static void b64_list_tail(struct dec_b64 *b, const uint8_t *p, size_t n)
+{
+    size_t k = 0;
+    while (k < n && k < LIST_MIN_RUN - 1 && dec_list_alpha(p[n - 1 - k]))
+        k++;
+    b64_list_carry(b, p, n, (uint32_t)k);
+    b->lst = k != 0;
+}
+
+/* The unit ends: the list being read ends, the decodings held go on. */
+static int b64_list_end(struct dec_b64 *b)
+{
+    struct b64_list *L = b->lists;
+    int rc = SGW_OK;
+    uint64_t end = b64_where(b);
+    b->lrun = 0;
+    b->lprev = 0;
+    b->lst = 0;
+    if (!L)
+        return rc;
+    if (L->tk.active && dec_list_unit_end(&L->tk, end))
+        b64_list_take(b);
+    if (b->npend || L->over) {
+        rc = b64_ensure_inner(b);
+        const struct cls_sink *o = b64_dec_out(b);
+        if (rc == SGW_OK)
+            rc = o->boundary(o->ctx);
+        for (unsigned k = 0; k < b->npend && rc == SGW_OK; k++) {
+            const uint8_t *d = L->buf + L->pend[k].off;
+            size_t len = L->pend[k].len;
+            int kind = L->pend[k].kind;
+            if (kind == BIN_SSH) {
+                rc = b->out->uninspectable(b->out->ctx, "OpenSSH private key", CLS_REPORT_KEY);
+                continue;
+            }
+            if (kind == BIN_MAGIC) {
+                rc = b->out->uninspectable(b->out->ctx, dec_binary_magic_list(d, len), 0);
+                continue;
+            }
+            rc = b64_tell_copy(b, CLS_ORIG_COPY, L->pend[k].src, L->pend[k].w);
+            if (rc == SGW_OK)
+                rc = b64_dirty(b);
+            if (rc == SGW_OK && kind == LIST_TEXT) {
+                rc = o->data(o->ctx, d, len);
+            } else if (rc == SGW_OK) {
+                /* (no run is being decoded: the zip decoders are free) */
+                b->zip = kind;
+                rc = b64_zip_begin(b);
+                if (rc == SGW_OK)
+                    rc = dec_feed(b->zx->zip, d, len);
+                int rc2 = b->zip_on ? b64_zip_end(b) : SGW_OK;
+                b->zip = 0;
+                if (rc == SGW_OK)
+                    rc = rc2;
+            }
+            if (rc == SGW_OK)
+                rc = o->boundary(o->ctx);
+        }
+        if (rc == SGW_OK && L->over)
+            rc = b->out->uninspectable(b->out->ctx, "byte lists that decode to more than 8 KiB in one text", 0);
+        if (rc == SGW_OK)
+            rc = b64_tell_at(b, end);
+    }
+    b->npend = 0;
+    L->used = 0;
+    L->over = 0;
+    return rc;
 }
 
 /* A run goes long: its lines so far, from its first B64_HOLD characters
@@ -2558,19 +2796,23 @@ __attribute__((target("avx2"))) static size_t b64_find_run_avx2(const uint8_t *p
 
 /* The class mask of 64 bytes with AVX-512 (BW): the same two nibble
  * lookups as AVX2, tested straight into a mask register; *hi gets the
- * bytes >= 0x80. */
-__attribute__((target(B64_AVX512))) static inline uint64_t b64_class64_avx512(__m512i v,
-                                                                              uint64_t *hi)
+ * bytes >= 0x80, and *list the quadwords (8 bytes at a multiple of 8) all
+ * in the byte lists' alphabet (decode_list.c), from the same nibbles. */
+__attribute__((target(B64_AVX512))) static inline uint64_t b64_class64_list_avx512(__m512i v, uint64_t *hi,
+                                                                                   unsigned *list)
 {
     const __m512i lo = _mm512_broadcast_i32x4(_mm_setr_epi8(B64_LO));
     const __m512i ht = _mm512_broadcast_i32x4(_mm_setr_epi8(B64_HI));
-    const __m512i m0f = _mm512_set1_epi8(0x0f);
-    __m512i a = _mm512_shuffle_epi8(lo, _mm512_and_si512(v, m0f));
-    __m512i b = _mm512_shuffle_epi8(ht, _mm512_and_si512(_mm512_srli_epi16(v, 4), m0f));
+    const __m512i llo = _mm512_broadcast_i32x4(_mm_setr_epi8(DEC_LIST_LO));
+    const __m512i lhi = _mm512_broadcast_i32x4(_mm_setr_epi8(DEC_LIST_HI));
+    const __m512i m0f = _mm512_set1_epi8(0x0f), one = _mm512_set1_epi8(1);
+    __m512i ln = _mm512_and_si512(v, m0f), hn = _mm512_and_si512(_mm512_srli_epi16(v, 4), m0f);
+    __m512i in = _mm512_min_epu8(_mm512_and_si512(_mm512_shuffle_epi8(llo, ln), _mm512_shuffle_epi8(lhi, hn)), one);
+    *list = (unsigned)_mm512_cmpeq_epi64_mask(in, one);
     *hi = _mm512_movepi8_mask(v) | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('%')) |
           _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('&')) |
           _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\\'));
-    return _mm512_test_epi8_mask(a, b);
+    return _mm512_test_epi8_mask(_mm512_shuffle_epi8(lo, ln), _mm512_shuffle_epi8(ht, hn));
 }
 
 /* B64_FIND_BODY with one 64-byte mask per block; the last partial block is
@@ -2582,17 +2824,27 @@ __attribute__((target(B64_AVX512))) static size_t b64_find_run_avx512(const uint
     size_t i = 0;
     unsigned carry = 0;
     uint64_t anyhi = 0;
+    /* B64F_LIST: 16 bytes of the lists' alphabet in a row at a multiple
+       of 8 (two full quadwords, next to each other in a block or the last
+       and the first of two blocks): a run of 24 has them, so one may be in
+       what was looked at; b64_data_body looks again, exactly */
+    int lw = 0;
+    unsigned ltop = 0; /* the last block's last quadword was full */
     for (; i < n; i += 64) {
         size_t v = n - i;
         uint64_t m, hm;
+        unsigned lm;
         if (v >= 64)
-            m = b64_class64_avx512(_mm512_loadu_si512((const void *)(p + i)), &hm);
+            m = b64_class64_list_avx512(_mm512_loadu_si512((const void *)(p + i)), &hm, &lm);
         else
-            m = b64_class64_avx512(
-                _mm512_maskz_loadu_epi8(_bzhi_u64(~0ull, (unsigned)v), (const void *)(p + i)), &hm);
+            m = b64_class64_list_avx512(
+                _mm512_maskz_loadu_epi8(_bzhi_u64(~0ull, (unsigned)v), (const void *)(p + i)), &hm, &lm);
+        lw |= ((lm & (lm >> 1)) | (ltop & lm)) != 0;
+        ltop = lm >> 7;
+        int lf = lw ? B64F_LIST : 0;
         unsigned lead = ~m ? (unsigned)__builtin_ctzll(~m) : 64u;
         if (carry + lead >= B64_MIN_RUN) {
-            *flags = anyhi == 0 ? B64F_PLAIN : 0;
+            *flags = (anyhi == 0 ? B64F_PLAIN : 0) | lf;
             return i - carry;
         }
         /* a run of 24 inside the block covers two whole aligned bytes of
@@ -2606,7 +2858,7 @@ __attribute__((target(B64_AVX512))) static size_t b64_find_run_avx512(const uint
             r &= r << 8;
             if (r) {
                 unsigned at = (unsigned)__builtin_ctzll(r) - (B64_MIN_RUN - 1);
-                *flags = (anyhi | (hm & ((1ull << at) - 1))) == 0 ? B64F_PLAIN : 0;
+                *flags = ((anyhi | (hm & ((1ull << at) - 1))) == 0 ? B64F_PLAIN : 0) | lf;
                 return i + at;
             }
         }
@@ -2614,12 +2866,12 @@ __attribute__((target(B64_AVX512))) static size_t b64_find_run_avx512(const uint
         if (v < 64) {
             unsigned tail = (unsigned)__builtin_clzll(~(m << (64 - v)));
             size_t at = tail == v ? i - carry : n - tail;
-            *flags = (anyhi == 0 ? B64F_PLAIN : 0) | (at < n ? B64F_TAIL : 0);
+            *flags = (anyhi == 0 ? B64F_PLAIN : 0) | (at < n ? B64F_TAIL : 0) | lf;
             return at;
         }
         carry = (unsigned)__builtin_clzll(~m); /* ~m != 0: else lead was 64 */
     }
-    *flags = (anyhi == 0 ? B64F_PLAIN : 0) | (carry ? B64F_TAIL : 0);
+    *flags = (anyhi == 0 ? B64F_PLAIN : 0) | (carry ? B64F_TAIL : 0) | (lw ? B64F_LIST : 0);
     return n - carry;
 }
 #endif
@@ -2634,8 +2886,11 @@ static size_t b64_find_run_scalar(const uint8_t *p, size_t n, int *flags)
 size_t dec_b64_find_run_impl(const uint8_t *p, size_t n, int level, int *flags)
 {
 #if defined(__x86_64__)
-    if (level >= DEC_SIMD_AVX512)
-        return b64_find_run_avx512(p, n, flags);
+    if (level >= DEC_SIMD_AVX512) {
+        size_t at = b64_find_run_avx512(p, n, flags);
+        *flags &= ~B64F_LIST;
+        return at;
+    }
     if (level >= DEC_SIMD_AVX2)
         return b64_find_run_avx2(p, n, flags);
     if (level >= DEC_SIMD_SSE2)
@@ -2732,7 +2987,7 @@ static inline __attribute__((always_inline)) int b64_data_short(struct dec_b64 *
 }
 
 static inline __attribute__((always_inline)) int
-b64_data_body(void *ctx, const uint8_t *p, size_t n, b64_find_fn find, b64_tail_fn short_tail)
+b64_data_core(void *ctx, const uint8_t *p, size_t n, b64_find_fn find, b64_tail_fn short_tail)
 {
     struct dec_b64 *b = ctx;
     size_t i = 0, fwd = 0, rs = 0;
@@ -2749,6 +3004,7 @@ b64_data_body(void *ctx, const uint8_t *p, size_t n, b64_find_fn find, b64_tail_
             int f;
             i += find(p + i, n - i, &f);
             plain &= f & B64F_PLAIN;
+            b->lcand |= (uint8_t)(f & B64F_LIST);
             if (i == n)
                 break;
             rs = i;
@@ -2782,6 +3038,15 @@ b64_data_body(void *ctx, const uint8_t *p, size_t n, b64_find_fn find, b64_tail_
         }
         size_t cnt = j - i;
         if (cnt) {
+            if (!b->lcand) {
+                /* bytes the finder did not look at, and 23 on either side:
+                   a run of the alphabet there? ('-' and line ends are in
+                   base64 runs: a list may be one) */
+                size_t a = i > LIST_MIN_RUN - 1 ? i - (LIST_MIN_RUN - 1) : 0;
+                size_t e = n - j > LIST_MIN_RUN - 1 ? j + (LIST_MIN_RUN - 1) : n;
+                uint32_t none = LIST_NO_TAIL;
+                b->lcand = b->lfind(p + a, e - a, &none) < e - a;
+            }
             if (b->mode == B64M_SHORT && b->in_held) {
                 memcpy(b->held + b->held_len, p + i, cnt);
                 b->held_len += cnt;
@@ -2868,15 +3133,56 @@ b64_data_body(void *ctx, const uint8_t *p, size_t n, b64_find_fn find, b64_tail_
     return rc;
 }
 
+/* Data that needs the byte lists' look: a list may be in it, or one may
+ * begin in it and go on in the next data of the unit. */
+static inline int b64_list_wants(const struct dec_b64 *b, const uint8_t *p, size_t n)
+{
+    return b->lst || n >= LIST_MIN_RUN || (n && !b->unit_ends && dec_list_alpha(p[n - 1]));
+}
+
+/* `fused`: the finder says B64F_LIST (AVX-512), so data with no list in
+ * it (almost all) costs the lists no pass of their own: only data it flags
+ * is looked at again, exactly. Other levels run dec_list_finder first. */
+static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const uint8_t *p, size_t n,
+                                                               b64_find_fn find, b64_tail_fn short_tail,
+                                                               int fused)
+{
+    struct dec_b64 *b = ctx;
+    int rc = SGW_OK, after = 0;
+    if (b64_list_wants(b, p, n)) {
+        if (b->lst) {
+            rc = b64_list_scan(b, p, n, 0);
+        } else if (fused && n >= LIST_MIN_RUN) {
+            b->lcand = 0;
+            after = 1;
+        } else {
+            uint32_t carry = b->unit_ends ? LIST_NO_TAIL : 0;
+            size_t s = b->lfind(p, n, &carry);
+            if (s < n) {
+                rc = b64_list_scan(b, p, n, 0);
+            } else if (!b->unit_ends) {
+                b64_list_carry(b, p, n, carry);
+                b->lst = carry != 0;
+            }
+        }
+        if (rc != SGW_OK)
+            return rc;
+    }
+    rc = b64_data_core(ctx, p, n, find, short_tail);
+    if (after && rc == SGW_OK)
+        rc = b64_list_after(b, p, n);
+    return rc;
+}
+
 static int b64_data_scalar(void *ctx, const uint8_t *p, size_t n)
 {
-    return b64_data_body(ctx, p, n, b64_find_run_scalar, b64_short_tail_scalar);
+    return b64_data_body(ctx, p, n, b64_find_run_scalar, b64_short_tail_scalar, 0);
 }
 
 #if defined(__x86_64__)
 static int b64_data_sse2(void *ctx, const uint8_t *p, size_t n)
 {
-    return b64_data_body(ctx, p, n, b64_find_run_sse2, b64_short_tail_sse2);
+    return b64_data_body(ctx, p, n, b64_find_run_sse2, b64_short_tail_sse2, 0);
 }
 
 /* With SIMD, the short path is taken in a small function of its own and
@@ -2884,13 +3190,13 @@ static int b64_data_sse2(void *ctx, const uint8_t *p, size_t n)
 __attribute__((target("avx2"), noinline)) static int b64_data_avx2_long(void *ctx, const uint8_t *p,
                                                                         size_t n)
 {
-    return b64_data_body(ctx, p, n, b64_find_run_avx2, b64_short_tail_avx2);
+    return b64_data_body(ctx, p, n, b64_find_run_avx2, b64_short_tail_avx2, 0);
 }
 
 __attribute__((target("avx2"))) static int b64_data_avx2(void *ctx, const uint8_t *p, size_t n)
 {
     struct dec_b64 *b = ctx;
-    if (b->run == 0 && n < 16)
+    if (b->run == 0 && n < 16 && !b64_list_wants(b, p, n))
         return b64_data_short(b, p, n, b64_short_tail_avx2);
     return b64_data_avx2_long(ctx, p, n);
 }
@@ -2899,14 +3205,14 @@ __attribute__((target("avx2"))) static int b64_data_avx2(void *ctx, const uint8_
 __attribute__((target(B64_AVX512), noinline)) static int
 b64_data_avx512_long(void *ctx, const uint8_t *p, size_t n)
 {
-    return b64_data_body(ctx, p, n, b64_find_run_avx512, b64_short_tail_avx2);
+    return b64_data_body(ctx, p, n, b64_find_run_avx512, b64_short_tail_avx2, 1);
 }
 
 __attribute__((target(B64_AVX512))) static int b64_data_avx512(void *ctx, const uint8_t *p,
                                                                size_t n)
 {
     struct dec_b64 *b = ctx;
-    if (b->run == 0 && n < 16)
+    if (b->run == 0 && n < 16 && !b64_list_wants(b, p, n))
         return b64_data_short(b, p, n, b64_short_tail_avx2);
     return b64_data_avx512_long(ctx, p, n);
 }
@@ -2949,6 +3255,8 @@ static int b64_boundary(void *ctx)
 {
     struct dec_b64 *b = ctx;
     int rc = b64_flush(b);
+    if (rc == SGW_OK && b->lst)
+        rc = b64_list_end(b);
     if (rc != SGW_OK)
         return rc;
     if (b->norm)
@@ -2960,6 +3268,8 @@ static int b64_context(void *ctx, const uint8_t *p, size_t n)
 {
     struct dec_b64 *b = ctx;
     int rc = b64_flush(b);
+    if (rc == SGW_OK && b->lst)
+        rc = b64_list_end(b);
     if (rc != SGW_OK)
         return rc;
     if (b->norm)
@@ -3034,7 +3344,7 @@ b64_short_key_end(struct dec_b64 *b, const uint8_t *p, size_t n, const uint8_t *
     TARGET static inline __attribute__((always_inline)) int b64_end_##SUFFIX(                      \
         struct dec_b64 *b, const uint8_t *p, size_t n)                                             \
     {                                                                                              \
-        if (b->run == 0 && n < 16)                                                                 \
+        if (b->run == 0 && n < 16 && !b->lst)                                                      \
             return b64_short_end(b, p, n);                                                         \
         b->unit_ends = 1;                                                                          \
         int rc = n ? LONG(b, p, n) : SGW_OK;                                                       \
@@ -3050,7 +3360,7 @@ b64_short_key_end(struct dec_b64 *b, const uint8_t *p, size_t n, const uint8_t *
                                            size_t n, const uint8_t *k, size_t kn)                  \
     {                                                                                              \
         struct dec_b64 *b = o->ctx;                                                                \
-        if (b->run == 0 && n < 16)                                                                 \
+        if (b->run == 0 && n < 16 && !b->lst)                                                      \
             return b64_short_key_end(b, p, n, k, kn);                                              \
         int rc = b64_end_##SUFFIX(b, p, n);                                                        \
         return rc != SGW_OK ? rc : b64_key_context(b, k, kn);                                      \
@@ -3116,6 +3426,7 @@ static void b64_init(struct dec_b64 *b, unsigned depth, const struct cls_sink *o
     b->tell = depth == 0 && out->origin && out->where && (!b->norm || b->norm->track);
     b->sink.ctx = b;
     b->sink.data = b64_data_fn();
+    b->lfind = dec_list_finder();
     b->sink.boundary = b64_boundary;
     b->sink.context = b64_context;
     b->sink.uninspectable = b64_uninspectable;
@@ -3165,6 +3476,8 @@ const struct cls_sink *dec_b64_sink(struct dec_b64 *b)
 int dec_b64_finish(struct dec_b64 *b)
 {
     int rc = b64_flush(b);
+    if (rc == SGW_OK && b->lst)
+        rc = b64_list_end(b);
     if (rc == SGW_OK && b->inner)
         rc = dec_b64_finish(b->inner);
     return rc;
@@ -3175,6 +3488,8 @@ void dec_b64_free(struct dec_b64 *b)
     if (!b)
         return;
     dec_b64_free(b->inner);
+    free(b->lists);
+    b->lists = NULL;
     if (b->zx) {
         dec_free(b->zx->zip);
         free(b->zx);

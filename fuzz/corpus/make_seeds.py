@@ -254,6 +254,14 @@ def seeds_text():
         (0, ("{\"k\":\"302e020100300506032b657004220420" + bytes(range(7, 39)).hex() + "\"} 0x"
              + gzip.compress(b"AKIAIOSFODNN7EXAMPLE", mtime=0).hex().upper()
              + " 89504e470d0a1a0a0000000d4948445200 1f8b00" + "5a" * 20).encode()),
+        # byte lists: "0x" tokens over lines, hex with ':', signed decimal,
+        # one cut short by a long word, a table of numbers
+        (0, ("k = {" + ", ".join("0x%02x" % c for c in b"AKIAIOSFODNN7EXAMPLE") + "};\n"
+             + ":".join("%02x" % c for c in b"bob@example.com") + " j="
+             + str([c if c < 128 else c - 256 for c in bytes([48, 46, 2, 1, 0, 48, 5, 6, 3, 43, 101, 112, 4, 34,
+                                                               4, 32]) + bytes(range(200, 232))])
+             + " 41 4b 49 41 49 4f 53 46 4f 44 4e 4e 37deadbeef 45 58 " + "10, 20, 30, 40, 50, 60, 70, 80, 90 "
+             ).encode()),
     ]
     for i, (t, body) in enumerate(seeds):
         write("fuzz_classifiers_text", "seed%02d" % i, bytes([((i * 8) & 0xf8) | t]) + body)
@@ -279,6 +287,11 @@ def seeds_stream():
         (3, b"To=a%40b.com&Msg=card+4111+1111+1111+1111"),
         (0, ("x " + base64.b64encode(("lorem ipsum %d " * 700 % tuple(range(700))).encode()
                                      + b" mail zoe@example.com").decode() + " y\n").encode()),
+        # byte lists in text and in a JSON string (line ends as escapes)
+        (0, ("key {" + ",\n  ".join("0x%02X" % c for c in b"AKIAIOSFODNN7EXAMPLE") + "} mail "
+             + " ".join("%02x" % c for c in b"zoe@example.com") + "\n").encode()),
+        (1, json.dumps({"code": "byte k[] = {" + ",\n ".join(str(c) for c in b"card 4111 1111 1111 1111")
+                        + "};"}).encode()),
     ]
     for i, (t, body) in enumerate(seeds):
         write("fuzz_classifiers_stream", "seed%02d" % i, bytes([((i * 40) & 0xf8) | t]) + body)

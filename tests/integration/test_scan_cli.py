@@ -459,6 +459,41 @@ def main():
                 eq((p.returncode, p.stdout), (0, b""), f"placeholder {v[:8]}")
         r.run("vendor tokens of every provider the secrets pack knows", vendor_tokens)
 
+        def byte_lists():
+            # A value written one byte per number, as code prints bytes: a
+            # C array, a Java one (signed), a Python list in a prompt, hex
+            # pairs with ':' as openssl and Wireshark print them. Before,
+            # all of them passed clean
+            key = "AKIAZ5K3TQ7WMXJ2LBPQ"
+            c_src = ("#include <stdint.h>\n/* test credentials */\nstatic const uint8_t token[] = {\n    " +
+                     ",\n    ".join(", ".join("0x%02x" % b for b in key.encode()[i:i + 8])
+                                    for i in range(0, len(key), 8)) + "\n};\n")
+            der = os.path.join(tmp.path, "list-key.der")
+            subprocess.run(["openssl", "genpkey", "-algorithm", "ED25519", "-outform", "DER", "-out", der],
+                           check=True, capture_output=True, timeout=60)
+            raw = open(der, "rb").read()
+            java = ("class K {\n  static final byte[] KEY = {" +
+                    ", ".join(str(b - 256 if b > 127 else b) for b in raw) + "};\n}\n")
+            prompt = json.dumps({"messages": [{"role": "user", "content": [
+                {"text": "what does this decode to? data = " + str(list(b"write to anna.berg@example.org"))}]}]})
+            colons = "payload:\n    " + ":".join("%02x" % b for b in b"card 4111 1111 1111 1111") + "\n"
+            cases = [("token.c", c_src, None, "AWS_ACCESS_KEY"), ("K.java", java, None, "PRIVATE_KEY"),
+                     ("prompt.json", prompt, "application/json", "EMAIL"),
+                     ("dump.txt", colons, None, "CREDIT_DEBIT_CARD_NUMBER")]
+            for name, body, ct, typ in cases:
+                f = tmp.write(name, body.encode())
+                for args, inp in [((f,), None), (("-",), body.encode())]:
+                    p = scan("--format", "jsonl", *(["--content-type", ct] if ct else []), *args, input=inp)
+                    fs = jsonl(p.stdout)
+                    eq((p.returncode, [x["type"] for x in fs]), (1, [typ]), f"{name} ({args[0]})")
+                    check(all(x.get("encoded") for x in fs), f"{name}: finding not marked encoded")
+            # numbers that are no text stay clean: a CSV of measurements
+            csv = "t,a,b,c\n" + "".join("%d, %d, %d, %d\n" % (i, i * 7 % 200, i * 13 % 250, i % 9)
+                                          for i in range(200))
+            p = scan("--format", "jsonl", tmp.write("m.csv", csv.encode()))
+            eq((p.returncode, p.stdout), (0, b""), "a table of numbers")
+        r.run("byte lists in code and dumps are decoded", byte_lists)
+
         def idn_addresses():
             # An address with an internationalised domain (bob@müller.de)
             # was not found at all (the patterns are ASCII, as RFC 5321 is);

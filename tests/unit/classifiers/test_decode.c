@@ -331,6 +331,55 @@ static int norm_byte(uint8_t c)
 /* Every SIMD level this CPU runs against the scalar level and the reference:
    every byte value once, then random inputs where runs of all lengths start
    and end around the 16/32/64-byte steps. */
+/* The byte lists' finder at every level against a byte loop: where the
+   first run of LIST_MIN_RUN bytes of the alphabet starts (with a run
+   carried in), and the run carried out when there is none. */
+static void test_simd_list_find(void)
+{
+    static const char alpha[] = "0123456789abcdefABCDEFxX ,:;-\t\n\r";
+    static const uint8_t other[] = {'g', 'z', '.', '/', '"', 0, 0x80, 0xc3, '[', '_'};
+    uint8_t buf[300];
+    int top = dec_simd_level();
+    for (int c = 0; c < 256; c++)
+        CHECK(dec_list_alpha((uint8_t)c) == (c && strchr(alpha, c) != NULL));
+    for (int iter = 0; iter < 100000; iter++) {
+        size_t n = simd_rnd() % (iter % 10 == 0 ? sizeof(buf) : 100);
+        unsigned density = 1 + simd_rnd() % 40;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t r = simd_rnd();
+            buf[i] = r % density == 0 ? other[(r >> 8) % sizeof(other)]
+                                      : (uint8_t)alpha[(r >> 8) % (sizeof(alpha) - 1)];
+        }
+        uint32_t cin = simd_rnd() % 3 ? 0 : simd_rnd() % LIST_MIN_RUN;
+        /* the reference */
+        size_t want = n;
+        uint32_t want_carry = 0, run = cin;
+        for (size_t i = 0; i < n; i++) {
+            run = dec_list_alpha(buf[i]) ? run + 1 : 0;
+            if (run >= LIST_MIN_RUN) {
+                size_t back = run - 1;
+                want = back > i ? 0 : i - back;
+                want_carry = back > i ? (uint32_t)(back - i) : 0;
+                break;
+            }
+        }
+        if (want == n)
+            want_carry = run;
+        for (int level = DEC_SIMD_SCALAR; level <= top; level++) {
+            for (int notail = 0; notail < 2; notail++) {
+                uint32_t carry = cin | (notail ? LIST_NO_TAIL : 0);
+                size_t got = dec_list_find_impl(buf, n, &carry, level);
+                if (got != want || ((!notail || got < n) && carry != want_carry)) {
+                    fprintf(stderr, "list find level %d n %zu carry %u: want %zu/%u got %zu/%u\n", level, n, cin,
+                            want, want_carry, got, carry);
+                    failures++;
+                    return;
+                }
+            }
+        }
+    }
+}
+
 static void test_simd_b64_find(void)
 {
     uint8_t buf[400];
@@ -1975,6 +2024,20 @@ static void test_keys(void)
             CHECK(strstr(got, want) != NULL && !strstr(got, "that is no") && !strstr(got, "!DER"));
             expect_bin("text/plain", NULL, js, strlen(js), got, NULL, __LINE__);
             free(got);
+            /* byte lists: a C array, a Java one (signed), in text */
+            for (int bl = 0; bl < 2 && n * 8 + 64 < sizeof(js); bl++) {
+                k = (size_t)sprintf(js, bl ? "byte[] k = {" : "static const uint8_t k[] = {");
+                for (size_t i = 0; i < n; i++)
+                    k += (size_t)sprintf(js + k, bl ? "%s%d" : "%s0x%02x", i ? (i % 12 ? ", " : ",\n    ") : "",
+                                         bl && der[i] > 127 ? der[i] - 256 : der[i]);
+                sprintf(js + k, "};\n");
+                got = run("text/plain", NULL, js, strlen(js));
+                ok = strstr(got, want) && !strstr(got, "that is no") && !strstr(got, "!DER");
+                if (!ok)
+                    fprintf(stderr, "key %d form %d in a byte list %d: got [%.300s]\n", ki, form, bl, got);
+                CHECK(ok);
+                free(got);
+            }
             /* hex: lower case in JSON; upper case after "0x" in text,
                wrapped as `xxd -p` writes (60 digits a line). Before, an
                Ed25519 key in hex passed clean, the others were "hex data
@@ -2056,6 +2119,96 @@ static void test_keys(void)
         free(got);
     }
     CHECK(ERR_peek_error() == 0);
+}
+
+/* ---- byte lists ---- */
+
+/* A value written one byte per number (C, Java, JavaScript arrays, hex
+   dumps with separators) is decoded, and the decoding follows the unit as
+   a copy of its own, when it is text or a known format. Before, only
+   contiguous hex and \xHH were. */
+static void test_byte_lists(void)
+{
+    const char *T = "text/plain";
+    EXPECT(T, NULL, "k = {0x41, 0x4b, 0x49, 0x41, 0x49, 0x4f, 0x53, 0x46};",
+           "k = {0x41, 0x4b, 0x49, 0x41, 0x49, 0x4f, 0x53, 0x46};|AKIAIOSF||");
+    EXPECT(T, NULL, "41:4b:49:41:49:4f:53:46 end", "41:4b:49:41:49:4f:53:46 end|AKIAIOSF||");
+    EXPECT(T, NULL, "hex 41 4B 49 41 49 4F 53 46 47", "hex 41 4B 49 41 49 4F 53 46 47|AKIAIOSFG||");
+    EXPECT(T, NULL, "codes: 72, 101, 108, 108, 111, 32, 98, 111, 98.",
+           "codes: 72, 101, 108, 108, 111, 32, 98, 111, 98.|Hello bob||");
+    /* '-' between hex pairs: a base64url run too, read as a list as well */
+    EXPECT(T, NULL, "41-4b-49-41-49-4f-53-46-47-48-49-4a", "41-4b-49-41-49-4f-53-46-47-48-49-4a|AKIAIOSFGHIJ||");
+    /* a token glued to a word is none: the list is the tokens around it */
+    EXPECT(T, NULL, "k41 4b 49 41 49 4f 53 46 47", "k41 4b 49 41 49 4f 53 46 47|KIAIOSFG||");
+    EXPECT(T, NULL, "41 4b 49 41 49 4f 53 46 47g", "41 4b 49 41 49 4f 53 46 47g|AKIAIOSF||");
+    /* two decodings of two-digit tokens, each text: both go on */
+    EXPECT(T, NULL, "x 65 66 67 68 69 70 71 72 y", "x 65 66 67 68 69 70 71 72 y|efghipqr|ABCDEFGH||");
+    /* in a JSON string, over escaped line ends */
+    EXPECT("application/json", NULL,
+           "{\"c\":\"int k[] = {0x41,\\n 0x4b,\\n 0x49,\\n 0x41,\\n 0x49,\\n 0x4f,\\n 0x53,\\n 0x46};\"}",
+           "c|{c}int k[] = {0x41,\n 0x4b,\n 0x49,\n 0x41,\n 0x49,\n 0x4f,\n 0x53,\n 0x46};|AKIAIOSF||");
+    /* no list: seven tokens, a table of numbers (no text), dates and
+       times, a gap of more than 8 bytes, a number too large, a decimal
+       point, a hash */
+    static const char *const none[] = {
+        "x {0x41, 0x4b, 0x49, 0x41, 0x49, 0x4f, 0x53}",
+        "10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120",
+        "2024-01-05 10:00:00 2024-01-06 11:30:00 2024-01-07 12:00:00",
+        "41 4b 49 41          49 4f 53 46 47 48",
+        "65, 66, 67, 68, 300, 69, 70, 71, 72",
+        "65.5, 66.5, 67.5, 68.5, 69.5, 70.5, 71.5, 72.5",
+        "e3b0c442 98fc1c14 9afbf4c8 996fb924 27ae41e4 649b934c a495991b",
+        "a bad face, a dead beef 1999 2000 2001 ",
+    };
+    for (size_t i = 0; i < SGW_ARRAY_LEN(none); i++) {
+        char want[200];
+        snprintf(want, sizeof(want), "%s|", none[i]);
+        expect_bin(T, NULL, none[i], strlen(none[i]), want, NULL, __LINE__);
+    }
+    /* known formats: a PNG's start is reported, OpenSSH's key too */
+    EXPECT(T, NULL, "png = {0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00}",
+           "png = {0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00}|!PNG image in a byte list!|");
+    {
+        static char in[400], want[500];
+        static const uint8_t ssh[] = "openssh-key-v1\0\0\0\0\x04none";
+        size_t k = (size_t)sprintf(in, "b = [");
+        for (size_t i = 0; i < sizeof(ssh) - 1; i++)
+            k += (size_t)sprintf(in + k, "%s%d", i ? ", " : "", ssh[i]);
+        sprintf(in + k, "]");
+        snprintf(want, sizeof(want), "%s|!K:OpenSSH private key!|", in);
+        EXPECT(T, NULL, in, want);
+    }
+    /* a list longer than LIST_HOLD goes on in a second copy; lists of more
+       than 8 KiB in one text are reported, not dropped */
+    {
+        size_t cap = 80000, k = 0;
+        char *in = malloc(cap), *want = malloc(cap);
+        for (size_t i = 0; i < LIST_HOLD + 100; i++)
+            k += (size_t)sprintf(in + k, "%s%d", i ? "," : "", 'a' + (int)(i % 26));
+        size_t w = (size_t)sprintf(want, "%s|", in);
+        for (size_t i = 0; i < LIST_HOLD + 100; i++) {
+            if (i == LIST_HOLD)
+                want[w++] = '|';
+            want[w++] = (char)('a' + i % 26);
+        }
+        sprintf(want + w, "||");
+        char *got = run(T, NULL, in, k);
+        CHECK(strcmp(got, want) == 0);
+        free(got);
+        /* three of them: 12 KiB */
+        size_t one = k;
+        for (int r = 0; r < 2; r++) {
+            in[k++] = ' ';
+            memmove(in + k, in, one);
+            k += one;
+        }
+        in[k] = '\0';
+        got = run(T, NULL, in, k);
+        CHECK(strstr(got, "!byte lists that decode to more than 8 KiB in one text!") != NULL);
+        free(got);
+        free(in);
+        free(want);
+    }
 }
 
 /* ---- form ---- */
@@ -2854,6 +3007,23 @@ static void test_simd_levels_pipeline(void)
         n += (size_t)snprintf(j + n, cap - n, "\"");
         CHECK(n < cap - 100);
     }
+    /* byte lists after prose of every length (a list's run of the
+       alphabet across the AVX-512 finder's blocks), of every kind */
+    for (int i = 0; i < 400; i++) {
+        n += (size_t)snprintf(j + n, cap - n, ",\"%.*s", i % 97, "the quick brown fox jumps over the lazy dog, "
+                                                                 "who is tired of it all; then a face, 1999 add "
+                                                                 "more");
+        for (int t = 0, len = 6 + i % 11; t < len; t++)
+        {
+            int c = "AKIAIOSFODNN7EXAMPLE"[(t + i) % 20];
+            n += (size_t)(i % 4 == 0   ? snprintf(j + n, cap - n, "0x%02x, ", c)
+                          : i % 4 == 1 ? snprintf(j + n, cap - n, "%02X:", c)
+                          : i % 4 == 2 ? snprintf(j + n, cap - n, "%d,", c)
+                                       : snprintf(j + n, cap - n, "%02x ", c));
+        }
+        n += (size_t)snprintf(j + n, cap - n, "%s\"", i % 3 ? "tail" : "");
+        CHECK(n < cap - 100);
+    }
     n += (size_t)snprintf(j + n, cap - n, "]");
     static const char *const types[] = {"application/json", "text/plain"};
     int top = dec_simd_level();
@@ -3136,6 +3306,7 @@ int main(void)
 {
     test_find_special();
     test_simd_b64_find();
+    test_simd_list_find();
     test_looks_text_step();
     test_json();
     test_json_stage();
@@ -3149,6 +3320,7 @@ int main(void)
     test_base64();
     test_base64_long();
     test_hex_runs();
+    test_byte_lists();
     test_long_run_lines();
     test_base64_compressed();
     test_x509();
