@@ -312,6 +312,14 @@ size_t dec_list_feed(struct dec_list *l, const uint8_t *p, size_t n, uint64_t sr
 void dec_list_next(struct dec_list *l);
 /* The unit ends (at source offset src): 1 when a list is complete. */
 int dec_list_unit_end(struct dec_list *l, uint64_t src);
+/* For a structure decoder whose values are a byte list (a JSON array of
+ * numbers): the offset in the text stream where the next text goes, and
+ * the list's bytes d[0..n), which stand for stream offsets [src, end),
+ * given to the base64 stage `text` (when it is one: else nothing), which
+ * passes on their decoding as it does a list's in text. Called between
+ * units. */
+uint64_t dec_text_where(const struct cls_sink *text);
+int dec_text_byte_list(const struct cls_sink *text, const uint8_t *d, size_t n, uint64_t src, uint64_t end);
 /* The same verdict, incrementally, while p[0..n) is being produced: looks
  * at p[*at..avail) (avail <= n; bytes whose verdict needs what follows
  * avail wait), keeping the defects in *bad (both 0 at first). Returns 0 as

@@ -332,6 +332,14 @@ struct dec_json {
     uint64_t fallback_at;
     size_t key_len;
     size_t stage_len;
+    /* byte lists: an array of numbers from -128 to 255 (Node's
+       Buffer.toJSON(), a Java byte[] serialised) */
+    uint32_t nvals;      /* values completed (js_value_done) */
+    uint8_t num_el;      /* the number being read is an array's element */
+    uint8_t num_len;     /* ... its characters so far (saturates) */
+    uint8_t numb[5];     /* ... the first of them */
+    uint64_t num_src;    /* ... the stream offset it starts at */
+    struct js_blist *bl; /* owned, made on the first number in an array */
     /* from here on, buffers written before they are read (not zeroed) */
     uint8_t key[DEC_CONTEXT_MAX];
     /* string bytes around escapes, gathered so that a string with escapes
@@ -417,6 +425,7 @@ static inline __attribute__((always_inline)) int js_str_out(struct dec_json *j, 
 static int js_value_done(struct dec_json *j)
 {
     j->st = j->depth == 0 ? (j->multi ? JS_VALUE : JS_DONE) : JS_AFTER;
+    j->nvals++;
     return SGW_OK;
 }
 
@@ -644,13 +653,82 @@ static int js_push(struct dec_json *j, uint8_t open, uint64_t at)
     return SGW_OK;
 }
 
+/* ---- byte lists: arrays of numbers ---- */
+
+struct js_blist {
+    uint32_t depth; /* the array's (its elements' depth) */
+    uint32_t nvals; /* j->nvals after its last number: no other value since */
+    size_t n;
+    uint64_t src;   /* stream offset of its first number */
+    uint64_t end;   /* ... after its last */
+    uint8_t b[LIST_HOLD];
+};
+
+/* A number starts; an array's element when the array is the top. */
+static inline void js_num_begin(struct dec_json *j)
+{
+    j->num_len = 0;
+    j->num_el = j->depth && j->stack[j->depth - 1] == '[';
+    if (j->num_el)
+        j->num_src = dec_text_where(j->base.env->text);
+}
+
+/* The list of numbers ends: to the base64 stage when it is long enough. */
+static int js_bl_flush(struct dec_json *j)
+{
+    struct js_blist *bl = j->bl;
+    size_t n = bl->n;
+    bl->n = 0;
+    return n >= LIST_MIN_TOK ? dec_text_byte_list(j->base.env->text, bl->b, n, bl->src, bl->end) : SGW_OK;
+}
+
+/* An array's element that is a number ends (its text has gone out): a
+ * byte goes on the array's list, or the list ends (before it, when it is
+ * no byte or another value came between). */
+static int js_num_elem(struct dec_json *j)
+{
+    if (!j->bl) {
+        j->bl = malloc(sizeof(*j->bl));
+        if (!j->bl)
+            return SGW_ENOMEM;
+        j->bl->n = 0;
+    }
+    struct js_blist *bl = j->bl;
+    int rc = SGW_OK;
+    unsigned len = j->num_len, neg = len && j->numb[0] == '-', v = 0, k;
+    for (k = neg; k < len && k < sizeof(j->numb) && j->numb[k] >= '0' && j->numb[k] <= '9'; k++)
+        v = v * 10 + (unsigned)(j->numb[k] - '0');
+    int ok = k == len && len > neg && len - neg <= 3 && (neg ? v >= 1 && v <= 128 : v <= 255);
+    if (bl->n && (!ok || bl->n == LIST_HOLD || bl->depth != j->depth || bl->nvals != j->nvals))
+        rc = js_bl_flush(j);
+    if (!ok || rc != SGW_OK)
+        return rc;
+    if (bl->n == 0) {
+        bl->depth = j->depth;
+        bl->src = j->num_src;
+    }
+    bl->b[bl->n++] = (uint8_t)(neg ? 256 - v : v);
+    bl->nvals = j->nvals + 1; /* (js_value_done follows) */
+    bl->end = dec_text_where(j->base.env->text);
+    return rc;
+}
+
+/* An array closes: the list of its numbers ends. */
+static inline int js_arr_close(struct dec_json *j)
+{
+    struct js_blist *bl = j->bl;
+    return bl && bl->n && bl->depth == j->depth ? js_bl_flush(j) : SGW_OK;
+}
+
 static int js_pop(struct dec_json *j, uint8_t close, uint64_t at)
 {
     uint8_t want = close == '}' ? '{' : '[';
     if (j->depth == 0 || j->stack[j->depth - 1] != want)
         return js_malformed(j, at);
+    int rc = close == ']' ? js_arr_close(j) : SGW_OK;
     j->depth--;
-    return js_value_done(j);
+    js_value_done(j);
+    return rc;
 }
 
 /* A UTF-8 lead byte: sets how many continuation bytes follow and the range
@@ -778,11 +856,13 @@ static int js_value_start(struct dec_json *j, uint8_t c, uint64_t at)
     case '-':
         j->num = NUM_START; /* the number state consumes this byte */
         j->st = JS_NUM;
+        js_num_begin(j);
         return SGW_OK;
     default:
         if (c >= '0' && c <= '9') {
             j->num = NUM_START;
             j->st = JS_NUM;
+            js_num_begin(j);
             return SGW_OK;
         }
         return js_malformed(j, at);
@@ -818,6 +898,8 @@ static inline __attribute__((always_inline)) size_t js_fast_struct_body(struct d
         case JS_AFTER:
             if (c == ',') {
                 j->st = j->stack[j->depth - 1] == '{' ? JS_OBJ_KEY : JS_VALUE;
+            } else if (c == ']' && j->bl && j->bl->n) {
+                return i; /* (js_pop ends the list of numbers) */
             } else if ((c == '}' || c == ']') && j->stack[j->depth - 1] == (c == '}' ? '{' : '[')) {
                 j->depth--; /* js_pop, the brackets matching */
                 js_value_done(j);
@@ -1176,10 +1258,18 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
             int r = 1;
             while (i < n && (r = js_num_step(j, p[i])) == 1)
                 i++;
+            if (j->num_el) {
+                for (size_t k = s; k < i && j->num_len < sizeof(j->numb); k++)
+                    j->numb[j->num_len++] = p[k];
+                if (i - s > sizeof(j->numb))
+                    j->num_len = sizeof(j->numb) + 1; /* (too long for a byte) */
+            }
             if (i < n && r == 0 && js_num_complete(j)) {
                 /* the number ends here: its digits and the boundary in one step */
-                js_value_done(j);
                 rc = j->out.data_end(&j->out, p + s, i - s);
+                if (rc == SGW_OK && j->num_el)
+                    rc = js_num_elem(j);
+                js_value_done(j);
                 break; /* the terminator is handled by the next state */
             }
             if (i > s)
@@ -1290,7 +1380,14 @@ static int json_finish(struct dec *d)
     return js_error(j, d->fed, "truncated JSON");
 }
 
-static const struct dec_ops json_ops = {"json", json_feed, json_finish, NULL};
+static void json_destroy(struct dec *d)
+{
+    struct dec_json *j = (struct dec_json *)d;
+    free(j->bl);
+    j->bl = NULL;
+}
+
+static const struct dec_ops json_ops = {"json", json_feed, json_finish, json_destroy};
 
 int dec_new_json_lenient(struct dec_env *env, unsigned nest, struct dec **out)
 {

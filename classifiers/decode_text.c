@@ -2015,6 +2015,8 @@ static uint64_t b64_list_base(struct dec_b64 *b)
     return b->run && b->mode == B64M_LONG_TEXT ? b->long_src : b64_where(b);
 }
 
+static void b64_list_hold(struct dec_b64 *b, const uint8_t *d, size_t n, uint64_t src, uint64_t w);
+
 /* A list is complete: its decodings that are text or a known format are
  * held (the others, a table of numbers, are not looked at again). */
 static void b64_list_take(struct dec_b64 *b)
@@ -2022,26 +2024,45 @@ static void b64_list_take(struct dec_b64 *b)
     struct b64_list *L = b->lists;
     const struct dec_list *l = &L->tk;
     for (int v = 0; v < 2; v++) {
-        const uint8_t *d = v ? l->dec : l->hex;
         size_t n = v ? l->dec_len : l->hex_len;
-        if (!(l->modes & (v ? 4u : 3u)) || n < LIST_MIN_TOK)
-            continue;
-        int kind = dec_looks_text(d, n) ? LIST_TEXT : bin_known(d, n, n, 1);
-        if (!kind)
-            continue;
-        if (b->npend == LIST_PENDS || L->used + n > LIST_PEND) {
-            L->over = 1;
-            continue;
-        }
-        L->pend[b->npend].off = (uint32_t)L->used;
-        L->pend[b->npend].len = (uint32_t)n;
-        L->pend[b->npend].src = l->start_src;
-        L->pend[b->npend].w = l->end_src - l->start_src;
-        L->pend[b->npend].kind = kind;
-        memcpy(L->buf + L->used, d, n);
-        L->used += n;
-        b->npend++;
+        if ((l->modes & (v ? 4u : 3u)) && n >= LIST_MIN_TOK)
+            b64_list_hold(b, v ? l->dec : l->hex, n, l->start_src, l->end_src - l->start_src);
     }
+}
+
+/* Holds the decodings of a list that are text or a known format. */
+static void b64_list_hold(struct dec_b64 *b, const uint8_t *d, size_t n, uint64_t src, uint64_t w)
+{
+    struct b64_list *L = b->lists;
+    int kind = dec_looks_text(d, n) ? LIST_TEXT : bin_known(d, n, n, 1);
+    if (!kind)
+        return;
+    if (b->npend == LIST_PENDS || L->used + n > LIST_PEND) {
+        L->over = 1;
+        return;
+    }
+    L->pend[b->npend].off = (uint32_t)L->used;
+    L->pend[b->npend].len = (uint32_t)n;
+    L->pend[b->npend].src = src;
+    L->pend[b->npend].w = w;
+    L->pend[b->npend].kind = kind;
+    memcpy(L->buf + L->used, d, n);
+    L->used += n;
+    b->npend++;
+}
+
+static int b64_list_alloc(struct dec_b64 *b)
+{
+    if (b->lists)
+        return SGW_OK;
+    struct b64_list *L = malloc(sizeof(*L));
+    if (!L)
+        return SGW_ENOMEM;
+    L->tk.active = 0;
+    L->over = 0;
+    L->used = 0;
+    b->lists = L;
+    return SGW_OK;
 }
 
 /* Reads p[0..n) (source offsets from src) with the list being read; stops
@@ -2093,13 +2114,9 @@ static int b64_list_scan(struct dec_b64 *b, const uint8_t *p, size_t n, int afte
                 break;
             }
             if (!L) {
-                L = malloc(sizeof(*L));
-                if (!L)
+                if (b64_list_alloc(b) != SGW_OK)
                     return SGW_ENOMEM;
-                L->tk.active = 0;
-                L->over = 0;
-                L->used = 0;
-                b->lists = L;
+                L = b->lists;
             }
             dec_list_begin(&L->tk, carry ? b->lprev : i + s ? p[i + s - 1] : b->lprev);
             if (!based) {
@@ -2205,6 +2222,29 @@ static int b64_list_end(struct dec_b64 *b)
     L->used = 0;
     L->over = 0;
     return rc;
+}
+
+static int b64_flush(struct dec_b64 *b);
+static int b64_boundary(void *ctx);
+
+uint64_t dec_text_where(const struct cls_sink *text)
+{
+    return text->boundary == b64_boundary ? b64_list_base(text->ctx) : 0;
+}
+
+int dec_text_byte_list(const struct cls_sink *text, const uint8_t *d, size_t n, uint64_t src, uint64_t end)
+{
+    if (text->boundary != b64_boundary)
+        return SGW_OK;
+    struct dec_b64 *b = text->ctx;
+    int rc = b64_flush(b);
+    if (rc == SGW_OK)
+        rc = b64_list_alloc(b);
+    if (rc != SGW_OK)
+        return rc;
+    b64_list_hold(b, d, n, src, end > src ? end - src : 0);
+    b->lst = 1;
+    return b64_list_end(b);
 }
 
 /* A run goes long: its lines so far, from its first B64_HOLD characters

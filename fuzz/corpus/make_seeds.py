@@ -44,6 +44,11 @@ def seeds_json():
     JSON.append(json.dumps({"awslogs": {"data": base64.b64encode(ev).decode()}}).encode())
     # long strings of letters other than ASCII (the block finder's path)
     JSON.append(b'{"m":"\xc3\xa9a' + "\u00e9\u4e2d\u0416".encode() * 100 + "\U0001f600\u00e9".encode() + b'"}')
+    # arrays of numbers that are byte lists (a Buffer, signed bytes), cut by
+    # other values, nested
+    JSON.append(json.dumps({"type": "Buffer", "data": list(b"AKIAIOSFODNN7EXAMPLE"),
+                            "k": [[48, -126, 1, 10, 2, 1, 0, 48, 13], -1, 65, 66, 67, 68, 69, 70, 71, 72, 1e3, "x",
+                                  300, {"z": [1, 2, 3]}]}).encode())
     for i, body in enumerate(JSON):
         flag = 1 if body.startswith(b'{"a":1}\n') else 0
         write("fuzz_classifiers_json", "seed%02d" % i, bytes([(i * 16) | flag]) + body)
@@ -292,6 +297,10 @@ def seeds_stream():
              + " ".join("%02x" % c for c in b"zoe@example.com") + "\n").encode()),
         (1, json.dumps({"code": "byte k[] = {" + ",\n ".join(str(c) for c in b"card 4111 1111 1111 1111")
                         + "};"}).encode()),
+        # JSON arrays of numbers: a Buffer, signed bytes, one cut by a value
+        (1, json.dumps({"b": {"type": "Buffer", "data": list(b"mail zoe@example.com")},
+                        "s": [-61, -87, 72, 105, 32, 116, 104, 101, 114, 101], "m": [65, 66, 67, 68, 69, 70, 71, 72,
+                                                                                   1.5, [1, 2], "x", 300]}).encode()),
     ]
     for i, (t, body) in enumerate(seeds):
         write("fuzz_classifiers_stream", "seed%02d" % i, bytes([((i * 40) & 0xf8) | t]) + body)

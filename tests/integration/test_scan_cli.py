@@ -462,8 +462,8 @@ def main():
         def byte_lists():
             # A value written one byte per number, as code prints bytes: a
             # C array, a Java one (signed), a Python list in a prompt, hex
-            # pairs with ':' as openssl and Wireshark print them. Before,
-            # all of them passed clean
+            # pairs with ':' as openssl and Wireshark print them, JSON
+            # arrays of numbers. Before, all of them passed clean
             key = "AKIAZ5K3TQ7WMXJ2LBPQ"
             c_src = ("#include <stdint.h>\n/* test credentials */\nstatic const uint8_t token[] = {\n    " +
                      ",\n    ".join(", ".join("0x%02x" % b for b in key.encode()[i:i + 8])
@@ -477,9 +477,15 @@ def main():
             prompt = json.dumps({"messages": [{"role": "user", "content": [
                 {"text": "what does this decode to? data = " + str(list(b"write to anna.berg@example.org"))}]}]})
             colons = "payload:\n    " + ":".join("%02x" % b for b in b"card 4111 1111 1111 1111") + "\n"
+            # a Buffer through JSON.stringify (Node), and a key's bytes as a
+            # JSON array of signed bytes
+            node_buf = json.dumps({"event": "upload", "body": {"type": "Buffer", "data": list(key.encode())}})
+            key_arr = json.dumps({"k": [b - 256 if b > 127 else b for b in raw]})
             cases = [("token.c", c_src, None, "AWS_ACCESS_KEY"), ("K.java", java, None, "PRIVATE_KEY"),
                      ("prompt.json", prompt, "application/json", "EMAIL"),
-                     ("dump.txt", colons, None, "CREDIT_DEBIT_CARD_NUMBER")]
+                     ("dump.txt", colons, None, "CREDIT_DEBIT_CARD_NUMBER"),
+                     ("buffer.json", node_buf, "application/json", "AWS_ACCESS_KEY"),
+                     ("key.json", key_arr, "application/json", "PRIVATE_KEY")]
             for name, body, ct, typ in cases:
                 f = tmp.write(name, body.encode())
                 for args, inp in [((f,), None), (("-",), body.encode())]:

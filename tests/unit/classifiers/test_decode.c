@@ -2165,6 +2165,26 @@ static void test_byte_lists(void)
         snprintf(want, sizeof(want), "%s|", none[i]);
         expect_bin(T, NULL, none[i], strlen(none[i]), want, NULL, __LINE__);
     }
+    /* JSON arrays of numbers (Node's Buffer.toJSON(), a serialised byte[]):
+       each number is a unit, and the array's bytes follow as a copy when
+       the list ends (at a value that is no byte, or the array's end) */
+    {
+        const char *J = "application/json";
+        EXPECT(J, NULL, "{\"type\":\"Buffer\",\"data\":[72,101,108,108,111,32,98,111,98]}",
+               "type|{type}Buffer|data|{data}72|101|108|108|111|32|98|111|98||Hello bob|");
+        /* signed bytes (-61, -87: UTF-8 of an e with an acute); a list ends
+           at a value that is no byte, another begins after it */
+        EXPECT(J, NULL, "[72, -61, -87, 116, 101, 32, 104, 101, 114, 101, 1.5, 300, 66,121,101,32,110,111,119,33]",
+               "72|-61|-87|116|101|32|104|101|114|101|1.5||H\xc3\xa9te here|300|66|121|101|32|110|111|119|33||"
+               "Bye now!|");
+        /* after a string, at the array's end; seven are no list; a table of
+           numbers is no text */
+        EXPECT(J, NULL, "[72,101,108,108,111,32,98,111,\"x\"]", "72|101|108|108|111|32|98|111|x||Hello bo|");
+        EXPECT(J, NULL, "[72,101,108,108,111,32,98]", "72|101|108|108|111|32|98|");
+        EXPECT(J, NULL, "[1,2,3,4,5,6,7,8,9,10]", "1|2|3|4|5|6|7|8|9|10|");
+        /* nested arrays: each its own */
+        EXPECT(J, NULL, "[[65,66,67,68,69,70,71,72],[1,2]]", "65|66|67|68|69|70|71|72||ABCDEFGH|1|2|");
+    }
     /* known formats: a PNG's start is reported, OpenSSH's key too */
     EXPECT(T, NULL, "png = {0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00}",
            "png = {0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00}|!PNG image in a byte list!|");
