@@ -3209,7 +3209,7 @@ static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const 
             return rc;
     }
     rc = b64_data_core(ctx, p, n, find, short_tail);
-    if (after && rc == SGW_OK)
+    if (after && rc == SGW_OK && (b->lcand || !b->unit_ends))
         rc = b64_list_after(b, p, n);
     return rc;
 }
