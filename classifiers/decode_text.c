@@ -1932,6 +1932,52 @@ static int hex_pick(struct dec_b64 *b, const uint8_t *s, size_t n, int final, si
     return dec_looks_text(b->dec, o) ? HEX_TEXT : HEX_BIN;
 }
 
+/* A run that is base32 (RFC 4648: 'A'-'Z' and '2'-'7', or all in lower
+ * case, '=' padding at its end, line ends skipped) and decodes to text: its
+ * bytes go to b->dec, *len gets their count. A run of capitals and digits
+ * 2-7 in prose decodes to no text. Returns 1 when picked. */
+static int b32_pick(struct dec_b64 *b, const uint8_t *s, size_t n, size_t *len)
+{
+    uint32_t acc = 0, bits = 0;
+    size_t o = 0, chars = 0;
+    int lower = -1, pad = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = s[i];
+        int v;
+        if (c == '\n' || c == '\r')
+            continue;
+        if (c == '=') {
+            pad = 1;
+            continue;
+        }
+        if (pad)
+            return 0;
+        if (c >= '2' && c <= '7') {
+            v = c - '2' + 26;
+        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') {
+            int lc = (c & 0x20) != 0;
+            if (lower >= 0 && lc != lower)
+                return 0; /* (mixed case: base64) */
+            lower = lc;
+            v = (c | 0x20) - 'a';
+        } else {
+            return 0;
+        }
+        acc = acc << 5 | (uint32_t)v;
+        bits += 5;
+        chars++;
+        if (bits >= 8) {
+            bits -= 8;
+            b->dec[o++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (chars < B64_MIN_RUN || o < 8 || !dec_looks_text(b->dec, o))
+        return 0;
+    *len = o;
+    return 1;
+}
+
 /* Hex digits that decode to no text, 1 KiB of them or more, using most of
  * the sixteen (random bytes, ciphertext, compressed data written as hex;
  * not a row of zeros): the engine cannot see into them, as for base64
@@ -2342,7 +2388,8 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
             int hi, eol;
             int hx = hex_pick(b, s, n, 1, &len, &prefix, &hi, &eol), hex = hx == HEX_TEXT;
             int known = hx == HEX_BIN && b64_known(b, len, len, 1, &rc);
-            int picked = hex || (!known && b64_pick(b, s, n, 1, &len, &qs, &align, &rc) && rc == SGW_OK);
+            int b32 = !hex && !known && b32_pick(b, s, n, &len);
+            int picked = hex || b32 || (!known && b64_pick(b, s, n, 1, &len, &qs, &align, &rc) && rc == SGW_OK);
             int zipped = !picked && rc == SGW_OK && b->zip;
             if (picked || zipped) {
                 rc = b64_ensure_inner(b);
@@ -2353,8 +2400,8 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
                    decoding maps by ratio unless line ends are in it */
                 uint64_t end = b64_where(b), start = end >= b->run ? end - b->run : 0;
                 int kind = hex ? (eol ? CLS_ORIG_COPY : CLS_ORIG_COPY_HEX)
-                           : zipped || memchr(s, '\n', n) || memchr(s, '\r', n) ? CLS_ORIG_COPY
-                                                                                : CLS_ORIG_COPY_B64;
+                           : b32 || zipped || memchr(s, '\n', n) || memchr(s, '\r', n) ? CLS_ORIG_COPY
+                                                                                       : CLS_ORIG_COPY_B64;
                 size_t skip = hex ? prefix : kind == CLS_ORIG_COPY_B64 ? align : 0;
                 if (rc == SGW_OK)
                     rc = b64_tell_copy(b, kind, start + skip, b->run - skip);

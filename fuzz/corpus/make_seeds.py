@@ -267,6 +267,12 @@ def seeds_text():
                                                                4, 32]) + bytes(range(200, 232))])
              + " 41 4b 49 41 49 4f 53 46 4f 44 4e 4e 37deadbeef 45 58 " + "10, 20, 30, 40, 50, 60, 70, 80, 90 "
              ).encode()),
+        # base32: upper, lower, unpadded, wrapped; capitals in prose
+        (0, ("k " + base64.b32encode(secret.encode()).decode() + " l "
+             + base64.b32encode(b"mail zoe@example.com").decode().lower().rstrip("=") + "\n"
+             + base64.b32encode(b"please write to anna@example.org today").decode()[:40] + "\n"
+             + base64.b32encode(b"please write to anna@example.org today").decode()[40:]
+             + " HTTPSWWWEXAMPLECOMANDSOMEMORECAPS").encode()),
     ]
     for i, (t, body) in enumerate(seeds):
         write("fuzz_classifiers_text", "seed%02d" % i, bytes([((i * 8) & 0xf8) | t]) + body)

@@ -493,12 +493,17 @@ def main():
                     fs = jsonl(p.stdout)
                     eq((p.returncode, [x["type"] for x in fs]), (1, [typ]), f"{name} ({args[0]})")
                     check(all(x.get("encoded") for x in fs), f"{name}: finding not marked encoded")
+            # base32 (RFC 4648), as `base32` writes it: wrapped at 76
+            b32 = base64.b32encode(("export AWS_ACCESS_KEY_ID=" + key + " then retry the upload").encode()).decode()
+            f = tmp.write("b32.txt", "".join(b32[i:i + 76] + "\n" for i in range(0, len(b32), 76)).encode())
+            p = scan("--format", "jsonl", f)
+            eq((p.returncode, [x["type"] for x in jsonl(p.stdout)]), (1, ["AWS_ACCESS_KEY"]), "base32")
             # numbers that are no text stay clean: a CSV of measurements
             csv = "t,a,b,c\n" + "".join("%d, %d, %d, %d\n" % (i, i * 7 % 200, i * 13 % 250, i % 9)
                                           for i in range(200))
             p = scan("--format", "jsonl", tmp.write("m.csv", csv.encode()))
             eq((p.returncode, p.stdout), (0, b""), "a table of numbers")
-        r.run("byte lists in code and dumps are decoded", byte_lists)
+        r.run("byte lists in code and dumps, and base32, are decoded", byte_lists)
 
         def idn_addresses():
             # An address with an internationalised domain (bob@müller.de)

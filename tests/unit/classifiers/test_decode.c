@@ -2121,6 +2121,23 @@ static void test_keys(void)
     CHECK(ERR_peek_error() == 0);
 }
 
+/* Base32 (RFC 4648) runs that decode to text: upper or lower case, with or
+   without padding, wrapped (at 40 here; base64's two pads end the run,
+   the third is text); mixed case is base64, capitals in prose decode
+   to no text. */
+static void test_base32(void)
+{
+    const char *T = "text/plain";
+    EXPECT(T, NULL, "k IFFUSQKJJ5JUMT2EJZHDORKYIFGVATCFEBVWK6I= end", "k IFFUSQKJJ5JUMT2EJZHDORKYIFGVATCFEBVWK6I=|AKIAIOSFODNN7EXAMPLE key| end|");
+    EXPECT(T, NULL, "k iffusqkjj5jumt2ejzhdorkyifgvatcfebvwk6i= end", "k iffusqkjj5jumt2ejzhdorkyifgvatcfebvwk6i=|AKIAIOSFODNN7EXAMPLE key| end|");
+    EXPECT(T, NULL, "NVQWS3BAMJXWEQDFPBQW24DMMUXGG33N", "NVQWS3BAMJXWEQDFPBQW24DMMUXGG33N|mail bob@example.com||");
+    EXPECT(T, NULL, "OBWGKYLTMUQHO4TJORSSA5DPEBQW43TBIBSXQYLN\nOBWGKLTPOJTSA5DPMRQXS===",
+           "OBWGKYLTMUQHO4TJORSSA5DPEBQW43TBIBSXQYLN\nOBWGKLTPOJTSA5DPMRQXS==|please write to anna@example.org today|=|");
+    EXPECT("application/json", NULL, "{\"k\":\"NVQWS3BAMJXWEQDFPBQW24DMMUXGG33N\"}", "k|{k}NVQWS3BAMJXWEQDFPBQW24DMMUXGG33N|mail bob@example.com||");
+    EXPECT(T, NULL, "HTTPSWWWEXAMPLECOMANDSOMEMORECAPS words", "HTTPSWWWEXAMPLECOMANDSOMEMORECAPS words|");
+    EXPECT(T, NULL, "k NVQWS3BAMJxweqdfpbqw24dmmuxgg33n end", "k NVQWS3BAMJxweqdfpbqw24dmmuxgg33n end|");
+}
+
 /* ---- byte lists ---- */
 
 /* A value written one byte per number (C, Java, JavaScript arrays, hex
@@ -3340,6 +3357,7 @@ int main(void)
     test_base64();
     test_base64_long();
     test_hex_runs();
+    test_base32();
     test_byte_lists();
     test_long_run_lines();
     test_base64_compressed();
