@@ -825,8 +825,59 @@ static int at_in_token(const struct dec_norm *z, const uint8_t *p, size_t k, siz
  * \u0000 and lone surrogates are left alone. A high surrogate is held only
  * while the bytes after it can still be its low half: those hold one more
  * backslash, which esc_pending looks at again when the pair fails. */
+/* "\u{H…}" (JavaScript, Rust, Swift: one to six hex digits), "\UHHHHHHHH"
+ * (Python, C) and octal "\ooo" (C, Python, printf; three digits, printable
+ * ASCII only: "C:\2019\" is a path) at s[0], as esc_backslash. */
+static int esc_backslash_more(const uint8_t *s, size_t n, int final, uint8_t out[4], size_t *olen)
+{
+    uint32_t cp = 0;
+    size_t i;
+    if (s[1] >= '0' && s[1] <= '3') {
+        for (i = 1; i < n && i < 4; i++) {
+            if (s[i] < '0' || s[i] > '7')
+                return ESC_NO;
+            cp = cp << 3 | (uint32_t)(s[i] - '0');
+        }
+        if (i < 4)
+            return final ? ESC_NO : ESC_MORE;
+        if (cp < 0x20 || cp > 0x7e)
+            return ESC_NO;
+        out[0] = (uint8_t)cp;
+        *olen = 1;
+        return 4;
+    }
+    if (s[1] == 'U') {
+        for (i = 2; i < n && i < 10; i++) {
+            if (hexval(s[i]) < 0)
+                return ESC_NO;
+            cp = cp << 4 | (uint32_t)hexval(s[i]);
+        }
+        if (i < 10)
+            return final ? ESC_NO : ESC_MORE;
+    } else { /* "\u{" */
+        for (i = 3; i < n && s[i] != '}'; i++) {
+            if (hexval(s[i]) < 0 || i == 9)
+                return ESC_NO;
+            cp = cp << 4 | (uint32_t)hexval(s[i]);
+        }
+        if (i == n)
+            return final ? ESC_NO : ESC_MORE;
+        if (i == 3)
+            return ESC_NO;
+        i++;
+    }
+    if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return ESC_NO;
+    *olen = utf8_put(cp, out);
+    return (int)i;
+}
+
 static int esc_backslash(const uint8_t *s, size_t n, int final, uint8_t out[4], size_t *olen)
 {
+    if (n >= 2 && ((s[1] >= '0' && s[1] <= '3') || s[1] == 'U'))
+        return esc_backslash_more(s, n, final, out, olen);
+    if (n >= 3 && s[1] == 'u' && s[2] == '{')
+        return esc_backslash_more(s, n, final, out, olen);
     size_t want = n >= 2 && s[1] == 'x' ? 4 : 6;
     if (n >= 2 && s[1] != 'x' && s[1] != 'u')
         return ESC_NO;
@@ -940,6 +991,22 @@ static int esc_match(const uint8_t *s, size_t n, int final, uint8_t prev, int at
     if (s[0] == '\\')
         return esc_backslash(s, n, final, out, olen);
     if (s[0] == '%') {
+        if (n >= 2 && (s[1] | 0x20) == 'u') {
+            /* "%uHHHH" (JavaScript's escape(), IIS) */
+            uint32_t cp = 0;
+            size_t i;
+            for (i = 2; i < n && i < 6; i++) {
+                if (hexval(s[i]) < 0)
+                    return ESC_NO;
+                cp = cp << 4 | (uint32_t)hexval(s[i]);
+            }
+            if (i < 6)
+                return final ? ESC_NO : ESC_MORE;
+            if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
+                return ESC_NO;
+            *olen = utf8_put(cp, out);
+            return 6;
+        }
         if (n < 3)
             return !final && (n < 2 || hexval(s[1]) >= 0) ? ESC_MORE : ESC_NO;
         int h = hexval(s[1]), l = hexval(s[2]);

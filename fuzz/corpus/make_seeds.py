@@ -273,6 +273,8 @@ def seeds_text():
              + base64.b32encode(b"please write to anna@example.org today").decode()[:40] + "\n"
              + base64.b32encode(b"please write to anna@example.org today").decode()[40:]
              + " HTTPSWWWEXAMPLECOMANDSOMEMORECAPS").encode()),
+        # \u{…}, \U…, octal and %u escapes, cut and not
+        (0, b"k \\u{41}\\u{4B}IA j\\U0001F600 bob\\100x.io %u0040 C:\\2019\\101 \\u{} \\u{1234567 %u12 \\3"),
     ]
     for i, (t, body) in enumerate(seeds):
         write("fuzz_classifiers_text", "seed%02d" % i, bytes([((i * 8) & 0xf8) | t]) + body)

@@ -1193,6 +1193,16 @@ static void test_escapes(void)
     EXPECT(T, NULL, "k \\x41\\x4bIA7", "k \\x41\\x4bIA7|k AKIA7|");
     EXPECT(T, NULL, "j\\u0040x.io", "j\\u0040x.io|j@x.io|");
     EXPECT(T, NULL, "w \\uFF14 1", "w \\uFF14 1|w 4 1|"); /* full-width, normalised */
+    /* \\u{H…} (JavaScript, Rust), \\UHHHHHHHH (Python, C), octal \\ooo of
+       printable ASCII, %uHHHH (JavaScript's escape()) */
+    EXPECT(T, NULL, "k \\u{41}\\u{4B}IA7 j\\u{1F600}", "k \\u{41}\\u{4B}IA7 j\\u{1F600}|k AKIA7 j\xf0\x9f\x98\x80|");
+    EXPECT(T, NULL, "k \\U00000041KIA7", "k \\U00000041KIA7|k AKIA7|");
+    EXPECT(T, NULL, "bob\\100x.io \\101K", "bob\\100x.io \\101K|bob@x.io AK|");
+    EXPECT(T, NULL, "bob%u0040x.io", "bob%u0040x.io|bob@x.io|");
+    /* not those: a path, a control character, %u of printf, an empty or
+       too long brace, a code point too large */
+    EXPECT(T, NULL, "C:\\2019\\101 \\012 %u items \\u{} \\u{1234567} \\U00110000",
+           "C:\\2019\\101 \\012 %u items \\u{} \\u{1234567} \\U00110000|C:\\2019A \\012 %u items \\u{} \\u{1234567} \\U00110000|");
     /* not escapes: no copy (lone surrogates, high or low, are left alone) */
     EXPECT(T, NULL, "C:\\xampp \\x0 \\x00 \\u0000 \\u12 \\ud83d \\ude00\\ud83d \\n \\",
            "C:\\xampp \\x0 \\x00 \\u0000 \\u12 \\ud83d \\ude00\\ud83d \\n \\|");
