@@ -1046,10 +1046,20 @@ static int esc_match(const uint8_t *s, size_t n, int final, uint8_t prev, int at
             cp = cp * (hex ? 16u : 10u) + (uint32_t)v;
             i++;
         }
-        if (i == n)
+        if (i == n && !(final && i > d0))
             return final ? ESC_NO : ESC_MORE;
-        if (s[i] != ';' || i == d0 || cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        if (i == d0 || cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
             return ESC_NO;
+        if (i == n || s[i] != ';') {
+            /* without its ';' (HTML reads "&#65KIA" as "AKIA"): where the
+               digits end, unless more follow than a reference takes; no
+               control character */
+            if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) ||
+                (i < n && (hex ? hexval(s[i]) >= 0 : (s[i] >= '0' && s[i] <= '9'))))
+                return ESC_NO;
+            *olen = utf8_put(cp, out);
+            return (int)i;
+        }
         *olen = utf8_put(cp, out);
         return (int)i + 1;
     }

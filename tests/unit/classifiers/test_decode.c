@@ -1044,6 +1044,11 @@ static void test_escapes(void)
     EXPECT(T, NULL, "mail john%40example.com now", "mail john%40example.com now|mail john@example.com now|");
     EXPECT(J, NULL, "{\"p\":\"key %41KIA now\"}", "p|{p}key %41KIA now|key AKIA now|");
     EXPECT(T, NULL, "x &#52;111 &#x34;1 y", "x &#52;111 &#x34;1 y|x 4111 41 y|");
+    /* numeric references without their ';', as HTML reads them: up to the
+       first character that is no digit; not with more digits than a
+       reference takes, nor for a control character */
+    EXPECT(T, NULL, "k &#65KIA &#x41KIA bob&#64x.io", "k &#65KIA &#x41KIA bob&#64x.io|k AKIA AKIA bob@x.io|");
+    EXPECT(T, NULL, "n &#00000065 &#x0000041 &#9 &#x7f", "n &#00000065 &#x0000041 &#9 &#x7f|");
     EXPECT(T, NULL, "a&commat;b&period;c", "a&commat;b&period;c|a@b.c|");
     EXPECT(T, NULL, "n&nbsp;1", "n&nbsp;1|n 1|"); /* NBSP normalised to a space in the copy */
     /* double percent-encoding: both levels */
