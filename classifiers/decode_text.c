@@ -1760,6 +1760,7 @@ struct dec_b64 {
        decodings held and passed on after the unit (b64_list_*) */
     uint8_t lst;   /* a carried run, a list being read or one held: the list path is taken */
     uint8_t lprev; /* the byte before the carried run (0: the unit's start) */
+    uint8_t llast; /* the last byte of the unit's data so far (0: none yet) */
     uint8_t npend; /* decodings held */
     uint8_t lcand; /* B64F_LIST from the finder, or run characters consumed (this data) */
     uint32_t lrun; /* bytes of the lists' alphabet that end the unit's text so far (< LIST_MIN_RUN) */
@@ -2211,6 +2212,8 @@ static size_t b64_list_feed(struct dec_b64 *b, const uint8_t *p, size_t n, uint6
 static void b64_list_carry(struct dec_b64 *b, const uint8_t *p, size_t n, uint32_t carry)
 {
     if (carry >= n) {
+        if (b->lrun == 0)
+            b->lprev = b->llast; /* (the run begins with p) */
         memcpy(b->lbuf + b->lrun, p, n);
     } else {
         b->lprev = p[n - carry - 1];
@@ -2241,7 +2244,7 @@ static int b64_list_scan(struct dec_b64 *b, const uint8_t *p, size_t n, int afte
                     return SGW_ENOMEM;
                 L = b->lists;
             }
-            dec_list_begin(&L->tk, carry ? b->lprev : i + s ? p[i + s - 1] : b->lprev);
+            dec_list_begin(&L->tk, carry ? b->lprev : i + s ? p[i + s - 1] : b->llast);
             if (!based) {
                 base = LIST_BASE();
                 based = 1;
@@ -2294,7 +2297,7 @@ static int b64_list_end(struct dec_b64 *b)
     int rc = SGW_OK;
     uint64_t end = b64_where(b);
     b->lrun = 0;
-    b->lprev = 0;
+    b->lprev = b->llast = 0;
     b->lst = 0;
     if (!L)
         return rc;
@@ -3313,7 +3316,10 @@ static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const 
 {
     struct dec_b64 *b = ctx;
     int rc = SGW_OK, after = 0;
-    if (b64_list_wants(b, p, n)) {
+    if (!b64_list_wants(b, p, n)) {
+        if (n)
+            b->llast = p[n - 1];
+    } else {
         if (b->lst) {
             rc = b64_list_scan(b, p, n, 0);
         } else if (fused && n >= LIST_MIN_RUN) {
@@ -3335,6 +3341,8 @@ static inline __attribute__((always_inline)) int b64_data_body(void *ctx, const 
     rc = b64_data_core(ctx, p, n, find, short_tail);
     if (after && rc == SGW_OK && (b->lcand || !b->unit_ends))
         rc = b64_list_after(b, p, n);
+    if (n)
+        b->llast = p[n - 1];
     return rc;
 }
 
@@ -3360,8 +3368,11 @@ __attribute__((target("avx2"), noinline)) static int b64_data_avx2_long(void *ct
 __attribute__((target("avx2"))) static int b64_data_avx2(void *ctx, const uint8_t *p, size_t n)
 {
     struct dec_b64 *b = ctx;
-    if (b->run == 0 && n < 16 && !b64_list_wants(b, p, n))
+    if (b->run == 0 && n < 16 && !b64_list_wants(b, p, n)) {
+        if (n)
+            b->llast = p[n - 1];
         return b64_data_short(b, p, n, b64_short_tail_avx2);
+    }
     return b64_data_avx2_long(ctx, p, n);
 }
 
@@ -3376,8 +3387,11 @@ __attribute__((target(B64_AVX512))) static int b64_data_avx512(void *ctx, const 
                                                                size_t n)
 {
     struct dec_b64 *b = ctx;
-    if (b->run == 0 && n < 16 && !b64_list_wants(b, p, n))
+    if (b->run == 0 && n < 16 && !b64_list_wants(b, p, n)) {
+        if (n)
+            b->llast = p[n - 1];
         return b64_data_short(b, p, n, b64_short_tail_avx2);
+    }
     return b64_data_avx512_long(ctx, p, n);
 }
 #endif
@@ -3419,6 +3433,7 @@ static int b64_boundary(void *ctx)
 {
     struct dec_b64 *b = ctx;
     int rc = b64_flush(b);
+    b->lprev = b->llast = 0; /* (the next unit's first byte follows nothing) */
     if (rc == SGW_OK && b->lst)
         rc = b64_list_end(b);
     if (rc != SGW_OK)
@@ -3432,6 +3447,7 @@ static int b64_context(void *ctx, const uint8_t *p, size_t n)
 {
     struct dec_b64 *b = ctx;
     int rc = b64_flush(b);
+    b->lprev = b->llast = 0;
     if (rc == SGW_OK && b->lst)
         rc = b64_list_end(b);
     if (rc != SGW_OK)
@@ -3457,6 +3473,7 @@ static int b64_uninspectable(void *ctx, const char *reason, uint32_t flags)
 static inline __attribute__((always_inline)) int b64_short_end(struct dec_b64 *b, const uint8_t *p,
                                                                size_t n)
 {
+    b->lprev = b->llast = 0; /* (the unit ends: what follows is glued to nothing) */
     int rc = SGW_OK;
     struct dec_norm *z = b->norm;
     if (!z) {
@@ -3497,6 +3514,7 @@ b64_short_key_end(struct dec_b64 *b, const uint8_t *p, size_t n, const uint8_t *
     struct dec_norm *z = b->norm;
     if (z && z->fin_key_end && norm_idle(z) && (n == 0 || !b64_short_special(p, n))) {
         z->tail_len = 0;
+        b->lprev = b->llast = 0;
         return z->fin_key_end(z->fin.ctx, p, n, k, kn);
     }
     int rc = b64_short_end(b, p, n);

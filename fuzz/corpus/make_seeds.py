@@ -52,6 +52,19 @@ def seeds_json():
     for i, body in enumerate(JSON):
         flag = 1 if body.startswith(b'{"a":1}\n') else 0
         write("fuzz_classifiers_json", "seed%02d" % i, bytes([(i * 16) | flag]) + body)
+    # a byte list that is a unit's first bytes, after a unit cut in two
+    # that ended with a letter: its first token was taken as glued to it
+    write("fuzz_classifiers_json", "regress-list-prev", base64.b64decode(
+        "sHsidHlwZSI6ICJCdWZmZXIiLCAiZGF0YSI6IFs2NSwgNzUsIDczLCI2NSwgNzMsIDc5LCA4MywgNzAsIDc5LCA2OCwgNzgsIDc4LCA1NSwg"
+        "NjksIDgwLCA2NSwgNzcsIDgwLCA3NiwgNjldLCAiayI6IFtbNDgsIC0xMjYsIAYAeyJ6IjogWzEsIDIsIDNdfV19"))
+    # ... and one whose run began at a piece's start after a piece that ended
+    # with no byte of the alphabet (the byte before was an older piece's)
+    write("fuzz_classifiers_json", "regress-list-last", base64.b64decode(
+        "lpB7ImF3c2xvZ3MiOiB7ImRhdGEiOiAiSDRzsHsidHlwZSI6ICJCdWZmZXIiLCAiZGF0YSI6IFs2NSwgNzUsIDczLCA2NSwgNzMs"
+        "IDc5LDcxLCA3MiwgMTAwMC4wLCAieCIsIDMwMCxgeyJ6IjogWzEsIDIsIDNdfV19//8gIlVFc0RC////////////////////////"
+        "///////////////////////3////////////////////////////////////////////22TTcNf/////////////////////////"
+        "////////////////AP///////////////////////////////8h6cFJJRkZ0aTIsIDNdfV19////////////////////////////"
+        "////////////QlH3/0FBQUFJ/////w=="))
 
 
 # ---- CBOR ----

@@ -2175,6 +2175,14 @@ static void test_byte_lists(void)
     EXPECT(T, NULL, "41 4b 49 41 49 4f 53 46 47g", "41 4b 49 41 49 4f 53 46 47g|AKIAIOSF||");
     /* two decodings of two-digit tokens, each text: both go on */
     EXPECT(T, NULL, "x 65 66 67 68 69 70 71 72 y", "x 65 66 67 68 69 70 71 72 y|efghipqr|ABCDEFGH||");
+    /* a list that is a unit's first bytes follows nothing, whatever ended
+       the unit before (a letter there, at some split, glued its first
+       token: the fuzzer's finding) */
+    EXPECT("application/json", NULL, "[\"Buffer\",\"65, 73, 79, 83, 70, 79, 68, 78\"]",
+           "Buffer|65, 73, 79, 83, 70, 79, 68, 78|AIOSFODN||");
+    /* the byte before a list is the unit's, not that of a piece before
+       (in 2-byte pieces a letter two pieces back glued the first token) */
+    EXPECT(T, NULL, "Buffer [65, 75, 73, 65, 73, 79, 71, 72]", "Buffer [65, 75, 73, 65, 73, 79, 71, 72]|eusesyqr|AKIAIOGH||");
     /* in a JSON string, over escaped line ends */
     EXPECT("application/json", NULL,
            "{\"c\":\"int k[] = {0x41,\\n 0x4b,\\n 0x49,\\n 0x41,\\n 0x49,\\n 0x4f,\\n 0x53,\\n 0x46};\"}",
