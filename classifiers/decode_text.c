@@ -825,6 +825,25 @@ static int at_in_token(const struct dec_norm *z, const uint8_t *p, size_t k, siz
  * \u0000 and lone surrogates are left alone. A high surrogate is held only
  * while the bytes after it can still be its low half: those hold one more
  * backslash, which esc_pending looks at again when the pair fails. */
+/* `count` hex digits from s[from]: their value in *cp; returns the index
+ * after them, ESC_NO, or ESC_MORE when the data ends before them (and is
+ * not final). */
+static int esc_hex_digits(const uint8_t *s, size_t n, size_t from, size_t count, int final, uint32_t *cp)
+{
+    uint32_t v = 0;
+    size_t i;
+    for (i = from; i < n && i < from + count; i++) {
+        int h = hexval(s[i]);
+        if (h < 0)
+            return ESC_NO;
+        v = v << 4 | (uint32_t)h;
+    }
+    if (i < from + count)
+        return final ? ESC_NO : ESC_MORE;
+    *cp = v;
+    return (int)i;
+}
+
 /* "\u{H…}" (JavaScript, Rust, Swift: one to six hex digits), "\UHHHHHHHH"
  * (Python, C) and octal "\ooo" (C, Python, printf; three digits, printable
  * ASCII only: "C:\2019\" is a path) at s[0], as esc_backslash. */
@@ -847,13 +866,10 @@ static int esc_backslash_more(const uint8_t *s, size_t n, int final, uint8_t out
         return 4;
     }
     if (s[1] == 'U') {
-        for (i = 2; i < n && i < 10; i++) {
-            if (hexval(s[i]) < 0)
-                return ESC_NO;
-            cp = cp << 4 | (uint32_t)hexval(s[i]);
-        }
-        if (i < 10)
-            return final ? ESC_NO : ESC_MORE;
+        int r = esc_hex_digits(s, n, 2, 8, final, &cp);
+        if (r <= ESC_NO)
+            return r;
+        i = (size_t)r;
     } else { /* "\u{" */
         for (i = 3; i < n && s[i] != '}'; i++) {
             if (hexval(s[i]) < 0 || i == 9)
@@ -881,14 +897,10 @@ static int esc_backslash(const uint8_t *s, size_t n, int final, uint8_t out[4], 
     size_t want = n >= 2 && s[1] == 'x' ? 4 : 6;
     if (n >= 2 && s[1] != 'x' && s[1] != 'u')
         return ESC_NO;
-    for (size_t i = 2; i < n && i < want; i++)
-        if (hexval(s[i]) < 0)
-            return ESC_NO;
-    if (n < want)
-        return final ? ESC_NO : ESC_MORE;
     uint32_t cp = 0;
-    for (size_t i = 2; i < want; i++)
-        cp = cp << 4 | (uint32_t)hexval(s[i]);
+    int r = esc_hex_digits(s, n, 2, want - 2, final, &cp);
+    if (r <= ESC_NO)
+        return r;
     if (cp >= 0xd800 && cp <= 0xdbff && want == 6) {
         /* the low half, "\uDC00" to "\uDFFF" */
         for (size_t i = 6; i < n && i < 12; i++) {
@@ -994,14 +1006,9 @@ static int esc_match(const uint8_t *s, size_t n, int final, uint8_t prev, int at
         if (n >= 2 && (s[1] | 0x20) == 'u') {
             /* "%uHHHH" (JavaScript's escape(), IIS) */
             uint32_t cp = 0;
-            size_t i;
-            for (i = 2; i < n && i < 6; i++) {
-                if (hexval(s[i]) < 0)
-                    return ESC_NO;
-                cp = cp << 4 | (uint32_t)hexval(s[i]);
-            }
-            if (i < 6)
-                return final ? ESC_NO : ESC_MORE;
+            int r = esc_hex_digits(s, n, 2, 4, final, &cp);
+            if (r <= ESC_NO)
+                return r;
             if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
                 return ESC_NO;
             *olen = utf8_put(cp, out);
