@@ -844,7 +844,8 @@ static int esc_hex_digits(const uint8_t *s, size_t n, size_t from, size_t count,
     return (int)i;
 }
 
-/* "\u{H…}" (JavaScript, Rust, Swift: one to six hex digits), "\UHHHHHHHH"
+/* "\u{H…}" (JavaScript, Rust, Swift: one to six hex digits; "\x{H…}" in
+ * Perl, Ruby and PCRE), "\UHHHHHHHH"
  * (Python, C) and octal "\ooo" (C, Python, printf; three digits, printable
  * ASCII only: "C:\2019\" is a path) at s[0], as esc_backslash. */
 static int esc_backslash_more(const uint8_t *s, size_t n, int final, uint8_t out[4], size_t *olen)
@@ -870,7 +871,7 @@ static int esc_backslash_more(const uint8_t *s, size_t n, int final, uint8_t out
         if (r <= ESC_NO)
             return r;
         i = (size_t)r;
-    } else { /* "\u{" */
+    } else { /* "\u{" or "\x{" */
         for (i = 3; i < n && s[i] != '}'; i++) {
             if (hexval(s[i]) < 0 || i == 9)
                 return ESC_NO;
@@ -892,7 +893,7 @@ static int esc_backslash(const uint8_t *s, size_t n, int final, uint8_t out[4], 
 {
     if (n >= 2 && ((s[1] >= '0' && s[1] <= '3') || s[1] == 'U'))
         return esc_backslash_more(s, n, final, out, olen);
-    if (n >= 3 && s[1] == 'u' && s[2] == '{')
+    if (n >= 3 && (s[1] == 'u' || s[1] == 'x') && s[2] == '{')
         return esc_backslash_more(s, n, final, out, olen);
     size_t want = n >= 2 && s[1] == 'x' ? 4 : 6;
     if (n >= 2 && s[1] != 'x' && s[1] != 'u')

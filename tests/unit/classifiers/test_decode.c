@@ -1202,6 +1202,7 @@ static void test_escapes(void)
        printable ASCII, %uHHHH (JavaScript's escape()) */
     EXPECT(T, NULL, "k \\u{41}\\u{4B}IA7 j\\u{1F600}", "k \\u{41}\\u{4B}IA7 j\\u{1F600}|k AKIA7 j\xf0\x9f\x98\x80|");
     EXPECT(T, NULL, "k \\U00000041KIA7", "k \\U00000041KIA7|k AKIA7|");
+    EXPECT(T, NULL, "k \\x{41}\\x{4b}IA7", "k \\x{41}\\x{4b}IA7|k AKIA7|");
     EXPECT(T, NULL, "bob\\100x.io \\101K", "bob\\100x.io \\101K|bob@x.io AK|");
     EXPECT(T, NULL, "bob%u0040x.io", "bob%u0040x.io|bob@x.io|");
     /* not those: a path, a control character, %u of printf, an empty or
