@@ -5,10 +5,11 @@
  *   41 4b 49 41   41:4b:49:41       hex dumps, Wireshark, openssl -text
  *   [65, 75, 73, 65]  {48, -126}    JavaScript, Python, Java (signed)
  *
- * The base64 stage looks for them (decode_text.c): dec_list_find finds
- * where a run of at least LIST_MIN_RUN bytes of the lists' alphabet (hex
- * digits, 'x', spaces, ',', ':', ';', '-', tabs and line ends) starts, and
- * this tokenizer reads the run one byte at a time. A list is at least
+ * The base64 stage looks for them (decode_text.c): a finder here
+ * (dec_list_finder; on AVX-512 the base64 finder flags the data first)
+ * finds where a run of at least LIST_MIN_RUN bytes of the lists' alphabet
+ * (hex digits, 'x', spaces, ',', ':', ';', '-', tabs and line ends)
+ * starts, and this tokenizer reads the run one byte at a time. A list is at least
  * LIST_MIN_TOK tokens of one kind: "0x" and one or two hex digits (X), two
  * hex digits (H), or a decimal number up to 255, or down to -128 after a
  * ',' or a space (D). Two decimal digits are both H and D until a token
