@@ -25,19 +25,11 @@
 
 #include "classifiers/decode_internal.h"
 
-#define LIST_LO DEC_LIST_LO
-#define LIST_HI DEC_LIST_HI
-
-static inline int in_alpha(uint8_t c)
-{
-    return dec_list_alpha(c);
-}
-
 static size_t find_scalar(const uint8_t *p, size_t n, uint32_t *carry)
 {
     uint32_t run = *carry & ~LIST_NO_TAIL;
     for (size_t i = 0; i < n; i++) {
-        if (!in_alpha(p[i])) {
+        if (!dec_list_alpha(p[i])) {
             run = 0;
             continue;
         }
@@ -54,8 +46,8 @@ static size_t find_scalar(const uint8_t *p, size_t n, uint32_t *carry)
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) static inline uint32_t alpha32(const uint8_t *p)
 {
-    const __m256i lo = _mm256_broadcastsi128_si256(_mm_setr_epi8(LIST_LO));
-    const __m256i hi = _mm256_broadcastsi128_si256(_mm_setr_epi8(LIST_HI));
+    const __m256i lo = _mm256_broadcastsi128_si256(_mm_setr_epi8(DEC_LIST_LO));
+    const __m256i hi = _mm256_broadcastsi128_si256(_mm_setr_epi8(DEC_LIST_HI));
     const __m256i m0f = _mm256_set1_epi8(0x0f);
     __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
     __m256i a = _mm256_shuffle_epi8(lo, _mm256_and_si256(v, m0f));
@@ -154,8 +146,8 @@ __attribute__((target("avx2,bmi,popcnt,lzcnt"))) static size_t find_avx2(const u
 
 __attribute__((target(LIST_AVX512))) static inline uint64_t alpha64(__m512i x)
 {
-    const __m512i lo = _mm512_broadcast_i32x4(_mm_setr_epi8(LIST_LO));
-    const __m512i hi = _mm512_broadcast_i32x4(_mm_setr_epi8(LIST_HI));
+    const __m512i lo = _mm512_broadcast_i32x4(_mm_setr_epi8(DEC_LIST_LO));
+    const __m512i hi = _mm512_broadcast_i32x4(_mm_setr_epi8(DEC_LIST_HI));
     const __m512i m0f = _mm512_set1_epi8(0x0f);
     __m512i a = _mm512_shuffle_epi8(lo, _mm512_and_si512(x, m0f));
     __m512i b = _mm512_shuffle_epi8(hi, _mm512_and_si512(_mm512_srli_epi16(x, 4), m0f));
@@ -207,28 +199,27 @@ __attribute__((target(LIST_AVX512))) static size_t find_avx512(const uint8_t *p,
 }
 #endif
 
-size_t dec_list_find_impl(const uint8_t *p, size_t n, uint32_t *carry, int level)
+/* The finder of `level`. */
+static dec_list_find_fn finder_at(int level)
 {
 #if defined(__x86_64__)
-    if (level >= DEC_SIMD_AVX512)
-        return find_avx512(p, n, carry);
-    if (level >= DEC_SIMD_AVX2)
-        return find_avx2(p, n, carry);
-#endif
-    (void)level;
-    return find_scalar(p, n, carry);
-}
-
-dec_list_find_fn dec_list_finder(void)
-{
-#if defined(__x86_64__)
-    int level = dec_simd_level();
     if (level >= DEC_SIMD_AVX512)
         return find_avx512;
     if (level >= DEC_SIMD_AVX2)
         return find_avx2;
 #endif
+    (void)level;
     return find_scalar;
+}
+
+size_t dec_list_find_impl(const uint8_t *p, size_t n, uint32_t *carry, int level)
+{
+    return finder_at(level)(p, n, carry);
+}
+
+dec_list_find_fn dec_list_finder(void)
+{
+    return finder_at(dec_simd_level());
 }
 
 /* ---- the tokenizer ---- */
@@ -367,7 +358,7 @@ size_t dec_list_feed(struct dec_list *l, const uint8_t *p, size_t n, uint64_t sr
     *done = 0;
     for (size_t i = 0; i < n; i++) {
         uint8_t c = p[i];
-        if (!in_alpha(c)) {
+        if (!dec_list_alpha(c)) {
             /* the run ends; a token glued to what follows is no token */
             if (l->tok_len && gluing(c))
                 l->glued = 1;
@@ -383,7 +374,7 @@ size_t dec_list_feed(struct dec_list *l, const uint8_t *p, size_t n, uint64_t sr
         if (!is_sep(c)) {
             if (l->tok_len > 4) {
                 /* the rest of a word too long for a token */
-                while (i + 1 < n && in_alpha(p[i + 1]) && !is_sep(p[i + 1]))
+                while (i + 1 < n && dec_list_alpha(p[i + 1]) && !is_sep(p[i + 1]))
                     i++;
                 continue;
             }
