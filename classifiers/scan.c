@@ -1202,6 +1202,25 @@ static const uint8_t *lower_window(struct cls_scanner *sc)
     return sc->lower;
 }
 
+/* The first w[0..wl) in h[0..n) (wl >= 1), or NULL. The haystacks here are
+ * a key or the 64 bytes before a match: memchr for the first byte and a
+ * compare beat memmem, which sets up a shift table for every call. */
+static const uint8_t *find_word(const uint8_t *h, size_t n, const uint8_t *w, size_t wl)
+{
+    if (wl == 0)
+        return h;
+    while (n >= wl) {
+        const uint8_t *c = memchr(h, w[0], n - wl + 1);
+        if (!c)
+            return NULL;
+        if (memcmp(c + 1, w + 1, wl - 1) == 0)
+            return c;
+        n -= (size_t)(c - h) + 1;
+        h = c + 1;
+    }
+    return NULL;
+}
+
 /* Is one of words in lower[from, to) (word-start aligned) or in the key? */
 static int ctx_in(struct cls_scanner *sc, const uint8_t *lower, size_t from, size_t to,
                   const char *const *words)
@@ -1210,19 +1229,16 @@ static int ctx_in(struct cls_scanner *sc, const uint8_t *lower, size_t from, siz
     if (!words)
         return 0;
     for (size_t k = 0; words[k]; k++) {
-        const char *wd = words[k];
-        size_t wl = strlen(wd);
-        if (sc->key_len >= wl) {
-            const void *hit = memmem(key_lower(sc), sc->key_len, wd, wl);
-            if (hit)
-                return 1;
-        }
+        const uint8_t *wd = (const uint8_t *)words[k];
+        size_t wl = strlen(words[k]);
+        if (sc->key_len >= wl && find_word((const uint8_t *)key_lower(sc), sc->key_len, wd, wl))
+            return 1;
         if (to - from < wl)
             continue;
         const uint8_t *p = lower + from;
         size_t left = to - from;
         while (left >= wl) {
-            const uint8_t *h = memmem(p, left, wd, wl);
+            const uint8_t *h = find_word(p, left, wd, wl);
             if (!h)
                 break;
             size_t at = (size_t)(h - lower);
@@ -2456,13 +2472,40 @@ static void set_key(struct cls_scanner *sc, const uint8_t *p, size_t n)
     sc->key_folded = 0;
 }
 
-/* The unit memo's slot for p[0..n) (FNV-1a). */
+static inline uint64_t load64(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof(w));
+    return w;
+}
+
+static inline uint64_t load32(const uint8_t *p)
+{
+    uint32_t w;
+    memcpy(&w, p, sizeof(w));
+    return w;
+}
+
+/* The unit memo's slot for p[0..n): a multiply-xorshift hash eight bytes a
+ * step (the last word overlaps the one before it; units under eight bytes
+ * are read as two four-byte words, or three single bytes), and the length.
+ * A byte-at-a-time hash is a chain of ~4 cycles per byte on every short
+ * unit with a trigger. */
 static struct cls_unit_memo *memo_slot(struct cls_scanner *sc, const uint8_t *p, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 16777619u;
-    return &sc->w->um[(h ^ (h >> 16)) % CLS_UNIT_MEMO_SLOTS];
+    const uint64_t k = 0x9e3779b97f4a7c15ull;
+    uint64_t h = (uint64_t)n * k;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8)
+            h = ((h ^ load64(p + i)) * k) ^ (h >> 29);
+        h = ((h ^ load64(p + n - 8)) * k) ^ (h >> 29);
+    } else if (n >= 4) {
+        h = ((h ^ (load32(p) << 32 | load32(p + n - 4))) * k);
+    } else if (n) {
+        h = ((h ^ ((uint64_t)p[0] << 16 | (uint64_t)p[n / 2] << 8 | p[n - 1])) * k);
+    }
+    h = (h ^ (h >> 32)) * k;
+    return &sc->w->um[(h >> 32) % CLS_UNIT_MEMO_SLOTS];
 }
 
 /* Scans what the batch holds: one prefilter pass, then its pieces between
