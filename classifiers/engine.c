@@ -288,6 +288,19 @@ void cls_fold_lower(uint8_t *dst, const uint8_t *p, size_t n)
     if (dst != p)
         memcpy(dst, p, n);
     for (size_t i = 0; i < n; i++) {
+        if (i + 8 <= n) {
+            /* eight ASCII bytes at once: 0x20 added where 'A' <= c <= 'Z' */
+            uint64_t w;
+            memcpy(&w, dst + i, 8);
+            const uint64_t hi = 0x8080808080808080ull, ones = 0x0101010101010101ull;
+            if (!(w & hi)) {
+                uint64_t ge_a = w + ones * (0x80 - 'A'), gt_z = w + ones * (0x80 - 'Z' - 1);
+                w ^= ((ge_a ^ gt_z) & hi) >> 2;
+                memcpy(dst + i, &w, 8);
+                i += 7;
+                continue;
+            }
+        }
         uint8_t c = dst[i];
         if (c >= 'A' && c <= 'Z') {
             dst[i] = (uint8_t)(c + 32);

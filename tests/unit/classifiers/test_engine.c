@@ -614,6 +614,21 @@ static void test_custom(void)
         if (memcmp(f, want, sizeof(f) - 1) != 0)
             FAIL("cls_fold_lower: [%s]", (const char *)f);
     }
+    /* ASCII goes eight bytes a step: every ASCII byte at every place of
+       such a word, and the word's neighbours, against the byte rule */
+    for (unsigned c = 0; c < 0x80; c++)
+        for (size_t at = 0; at < 19; at++) {
+            uint8_t in[19], out[19];
+            for (size_t i = 0; i < sizeof(in); i++)
+                in[i] = (uint8_t)("@AZ[`az{mM"[i % 10]);
+            in[at] = (uint8_t)c;
+            cls_fold_lower(out, in, sizeof(in));
+            for (size_t i = 0; i < sizeof(in); i++) {
+                uint8_t want = in[i] >= 'A' && in[i] <= 'Z' ? (uint8_t)(in[i] + 32) : in[i];
+                if (out[i] != want)
+                    FAIL("cls_fold_lower ASCII: byte 0x%02x at %zu gave 0x%02x at %zu", c, at, out[i], i);
+            }
+        }
     /* dictionary terms in other cases of non-ASCII letters and with their
        words apart (a marking wrapped onto the next line); every split */
     {
