@@ -1242,7 +1242,7 @@ static int ctx_in(struct cls_scanner *sc, const uint8_t *lower, size_t from, siz
             if (!h)
                 break;
             size_t at = (size_t)(h - lower);
-            int start_ok = at == 0 || !(cls_tab[lower[at - 1]] & C_WORD) || at == from;
+            int start_ok = at == 0 || !(cls_tab[lower[at - 1]] & C_WORD); /* (a word cut by from is none) */
             size_t after = at + wl;
             int end_ok = wl >= 5 || after >= sc->wlen || !((lower[after] >= 'a' && lower[after] <= 'z'));
             if (start_ok && end_ok)

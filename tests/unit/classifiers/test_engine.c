@@ -182,6 +182,11 @@ static const struct pos_case cases[] = {
     {"icon@2x.png", NULL},
     {"the task-based planner", NULL},
     {"password: ********", NULL},
+    /* a context word is a word: "bic" at the start of the 64 bytes looked
+       at, the rest of "ARABIC", says nothing of the SWIFT-shaped ISOLATED */
+    {"    '\xd9\xa9'   #  0x00b9 -> ARABIC-INDIC DIGIT NINE\n    '\xef\xbb\x91'   #  0x00ba -> ARABIC "
+     "LETTER FEH ISOLATED FORM\n",
+     NULL},
 };
 
 static void test_types(struct cls_worker *w)
