@@ -3,6 +3,7 @@
  * patterns that produce them, and the literal anchors of the prefilter.
  * docs/classifiers.md documents this file; keep the two in step. */
 #include <string.h>
+#include <strings.h>
 
 #include "classifiers/engine.h"
 #include "common/sgw.h"
@@ -206,7 +207,7 @@ const struct cls_type_def cls_types[] = {
     [T_TWILIO] = {"TWILIO_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS, "SK/AC + 32 hex", NULL},
     [T_AZURE] = {"AZURE_STORAGE_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS, "AccountKey= + 88 base64", NULL},
     [T_GENERIC_SECRET] = {"GENERIC_SECRET", CLS_CAT_SECRET, CLS_PACK_SECRETS,
-                          "password=/api_key:/secret: value or URL credentials, entropy >= 3, no placeholder",
+                          "password=/api_key:/secret: value or URL credentials, entropy >= 3, no placeholder or code",
                           NULL},
     [T_SHOPIFY] = {"SHOPIFY_TOKEN", CLS_CAT_SECRET, CLS_PACK_SECRETS, "shpat_/shpca_/shppa_/shpss_ + 32 hex", NULL},
     [T_DATABRICKS] = {"DATABRICKS_TOKEN", CLS_CAT_SECRET, CLS_PACK_SECRETS, "dapi + 32 hex", NULL},
@@ -252,6 +253,89 @@ static int has_digit(const char *s, size_t n)
 }
 
 /* value of a key=value secret: random-looking, not a template placeholder */
+/* An unquoted value that is code, not a secret: a call or an index
+ * (`os.getcwd()`, `line[start:pos]`), a dotted name (`self.password`,
+ * `process.env.API_KEY`), a name with '_' (`password_mgr`), or, after
+ * ` = ` as code spaces an assignment, a name of letters (`credentials`,
+ * `Whitespace`). A config file's secret is unquoted too (`password=…`,
+ * `api_key: …`), and random. spaced: the value follows " = ". */
+static inline int name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static int code_value(const char *s, size_t n, int spaced)
+{
+    size_t dots = 0, under = 0, digits = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '(' || c == ')' || c == '[' || c == ']')
+            return 1;
+        if (c == '.') {
+            if (i + 1 == n || !name_char(s[i + 1]))
+                return 0; /* a name's part after a dot begins with a letter or '_' */
+            dots++;
+        } else if (c >= '0' && c <= '9') {
+            digits++;
+        } else if (!name_char(c)) {
+            return 0; /* other symbols: no name */
+        } else {
+            under += c == '_';
+        }
+    }
+    if (!name_char(s[0]))
+        return 0;
+    return dots || (!digits && (under || spaced));
+}
+
+/* Words of a value written in documentation and examples, not a secret
+ * ("myregistrytoken", "my-auth-token-here", "SuperSecretToken",
+ * "your_api_key", "changeme123"): what is left without those words is
+ * short or has no digit. (A random value that has one of them glued to it
+ * keeps a long, mixed rest.) */
+static int placeholder_value(const char *s, size_t n)
+{
+    static const char *const words[] = {"token", "secret", "example", "your", "changeme",
+                                        "placeholder", "dummy", "redacted"};
+    size_t rest = n, found = 0;
+    int digit = 0;
+    uint8_t gone[128] = {0};
+    if (n > sizeof(gone))
+        return 0;
+    for (size_t i = 0; i < SGW_ARRAY_LEN(words); i++) {
+        size_t wl = strlen(words[i]);
+        for (size_t k = 0; k + wl <= n; k++)
+            if (!gone[k] && strncasecmp(s + k, words[i], wl) == 0) {
+                memset(gone + k, 1, wl);
+                rest -= wl;
+                found = 1;
+                k += wl - 1;
+            }
+    }
+    if (!found)
+        return 0;
+    for (size_t k = 0; k < n; k++)
+        digit |= !gone[k] && s[k] >= '0' && s[k] <= '9';
+    return rest < 12 || !digit;
+}
+
+/* A directory, as PWD= and HOME= hold (the value of an environment dump). */
+static int dir_value(const char *s, size_t n)
+{
+    static const char *const dirs[] = {"/home/", "/usr/", "/var/", "/etc/", "/opt/", "/tmp/", "/dev/",
+                                       "/root/", "/srv/", "/mnt/", "/Users/", "/bin/", "/sbin/"};
+    for (size_t i = 0; i < SGW_ARRAY_LEN(dirs); i++) {
+        size_t dl = strlen(dirs[i]);
+        if (n >= dl && memcmp(s, dirs[i], dl) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The value of a password=/api_key:/secret: assignment. The pattern puts
+ * the keyword, '=' or ':', blanks and the value's opening quote before it,
+ * so s[-3..-1] are the match's: whether the value was quoted, or follows
+ * " = " (s[-3] is at least the keyword's last letter). */
 static int v_secret_value(const char *s, size_t n)
 {
     if (n < 8)
@@ -260,7 +344,26 @@ static int v_secret_value(const char *s, size_t n)
         return 0;
     if (n >= 4 && (memcmp(s, "xxxx", 4) == 0 || memcmp(s, "XXXX", 4) == 0))
         return 0;
+    /* the rest of an operator (Makefile's PWD:=, C++'s token::kind), a
+       regular expression (TOKEN = /^Unexpected/), a directory (PWD=/home/…) */
+    if (s[0] == '=' || s[0] == ':' || (s[0] == '/' && s[1] == '^') || dir_value(s, n))
+        return 0;
+    if (placeholder_value(s, n))
+        return 0;
+    if (s[-1] != '"' && s[-1] != '\'' && code_value(s, n, s[-1] == ' ' && s[-2] == '=' && s[-3] == ' '))
+        return 0;
     return cls_entropy(s, n) >= 3.0;
+}
+
+/* The password of URL credentials (user:password@host): not the words
+ * documentation writes there. */
+static int v_url_secret(const char *s, size_t n)
+{
+    static const char *const doc[] = {"pass", "password", "passwd", "pwd", "secret", "xyz", "abc", "xxx", "123", "1234"};
+    for (size_t i = 0; i < SGW_ARRAY_LEN(doc); i++)
+        if (strlen(doc[i]) == n && strncasecmp(s, doc[i], n) == 0)
+            return 0;
+    return !placeholder_value(s, n);
 }
 
 static int v_openai(const char *s, size_t n)
@@ -542,7 +645,7 @@ const struct cls_pattern_def cls_patterns[] = {
      "(?i:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|"
      "private[_-]?key|token)[\"']?[ \\t]*[:=][ \\t]*[\"']?([^\\s\"',;&<>]{8,128}+)",
      v_secret_value, A(CLS_A_KEYWORD), 0, 0, 80, 80, 60, CLS_PF_VALUE, 0, CLS_WF_COLON | CLS_WF_EQ},
-    {T_GENERIC_SECRET, "(?i)[a-z][a-z0-9+.-]{1,20}://[^/\\s:@\"]{1,64}:([^/\\s@\"]{3,128})@[^/\\s\"]+", NULL,
+    {T_GENERIC_SECRET, "(?i)[a-z][a-z0-9+.-]{1,20}://[^/\\s:@\"]{1,64}:([^/\\s@\"]{3,128})@[^/\\s\"]+", v_url_secret,
      A(CLS_A_URL), CLS_WF_AT, 0, 95, 95, 60, CLS_PF_VALUE, 0, 0},
     /* vendor tokens: a prefix of their own, then their characters; the
        validator turns placeholders away (a row of one letter) */

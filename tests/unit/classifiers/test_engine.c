@@ -187,6 +187,26 @@ static const struct pos_case cases[] = {
     {"    '\xd9\xa9'   #  0x00b9 -> ARABIC-INDIC DIGIT NINE\n    '\xef\xbb\x91'   #  0x00ba -> ARABIC "
      "LETTER FEH ISOLATED FORM\n",
      NULL},
+    /* assignments in code and documentation: no secret in their values */
+    {"try:\n    pwd = os.getcwd()\n", NULL},
+    {"self.password = self.distribution.password", NULL},
+    {"self.passwd = password_mgr", NULL},
+    {"PseudoToken = Whitespace + group(PseudoExtras)", NULL},
+    {"apiKey: process.env.OPENAI_API_KEY,", NULL},
+    {"token = line[start:pos]", NULL},
+    {"bool isNot(AsmToken::TokenKind K) const", NULL},
+    {"PWD:=$(firstword $(PWD))", NULL},
+    {"\"PWD\": \"/home/nodeuser/project/node\",", NULL},
+    {"%sudo ALL=(root) NOPASSWD: /bin/systemctl restart", NULL},
+    {"npm.unpublish('lodash', { token: 'myregistrytoken' })", NULL},
+    {"headers: { 'X-TOKEN-SECRET': 'SuperSecretToken' }", NULL},
+    {"git fetch http://user:pass@host/repo.git", NULL},
+    {"const UNEXPECTED_TOKEN = /^Unexpected token/", NULL},
+    /* ... while literal values, and unquoted ones of a config file, are */
+    {"urllib.request.ProxyHandler(passwd='geheim$parole')", "GENERIC_SECRET"},
+    {"DB_PASSWORD=s3cr3t!Kx9qLm", "GENERIC_SECRET"},
+    {"api_key = \"AbCdEfGhIjKlMnOp\"", "GENERIC_SECRET"},
+    {"API_KEY=AbCdEfGhIjKlMnOpQr", "GENERIC_SECRET"},
 };
 
 static void test_types(struct cls_worker *w)
