@@ -332,6 +332,18 @@ static int dir_value(const char *s, size_t n)
     return 0;
 }
 
+/* An E.164 number: a plus, digits and one '.' alone is a signed decimal
+ * (Decimal('+35236450.6')). */
+static int v_phone_e164(const char *s, size_t n)
+{
+    size_t dots = 0, other = 0;
+    for (size_t i = 0; i < n; i++) {
+        dots += s[i] == '.';
+        other += s[i] == ' ' || s[i] == '-' || s[i] == '(';
+    }
+    return !(dots == 1 && !other) && cls_v_phone(s, n);
+}
+
 /* The value of a password=/api_key:/secret: assignment. The pattern puts
  * the keyword, '=' or ':', blanks and the value's opening quote before it,
  * so s[-3..-1] are the match's: whether the value was quoted, or follows
@@ -466,6 +478,9 @@ static int v_email(const char *s, size_t n)
 #define RBN "(?![A-Za-z0-9_]|[./-][0-9])"
 #define LBA "(?<![A-Za-z0-9_])"
 #define RBA "(?![A-Za-z0-9_])"
+/* a NANP number; after a number and a separator it must not be followed
+   by another (a row of a table: "967 979 992 1004 1017") */
+#define NANP "(?:\\+?1[ .-]?)?(?:\\([2-9][0-9]{2}\\) ?|[2-9][0-9]{2}[ .-])[2-9][0-9]{2}[ .-][0-9]{4}"
 #define A(x) (1ull << (x))
 /* a two-byte UTF-8 letter: Latin-1 letters (not × ÷), Latin Extended,
    Greek and Cyrillic (leads C3-D3) */
@@ -496,12 +511,16 @@ const struct cls_pattern_def cls_patterns[] = {
      "|\\.)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(?:" OB "(?i:dot|\\.)" CB
      "|\\.)[A-Za-z]{2,24}(?![A-Za-z0-9-])",
      v_email_obf, A(CLS_A_OBF), 0, 0, 85, 90, 50, 0, 0, 0},
-    {T_PHONE, LBN "\\+[1-9][0-9]{0,2}(?:[ .-]?(?:\\([0-9]{1,4}\\)|[0-9]{1,4})){2,6}" RBN, cls_v_phone, 0,
+    {T_PHONE, LBN "\\+[1-9][0-9]{0,2}(?:[ .-]?(?:\\([0-9]{1,4}\\)|[0-9]{1,4})){2,6}" RBN, v_phone_e164, 0,
      CLS_WF_PLUS, 8, 75, 90, 20, CLS_PF_TRIM, 0, 0},
     {T_PHONE,
-     LBN "(?:\\+?1[ .-]?)?(?:\\([2-9][0-9]{2}\\) ?|[2-9][0-9]{2}[ .-])[2-9][0-9]{2}[ .-][0-9]{4}" RBN,
+     LBN "(?(?<=[0-9][ .-])(?=" NANP "(?! [0-9])))" NANP RBN,
      cls_v_phone, 0, CLS_WF_DSD | CLS_WF_RUN4, 10, 75, 90, 20, 0, 0, CLS_WF_SPACE | CLS_WF_DASH | CLS_WF_DOT | CLS_WF_PAREN},
-    {T_CARD, LBN "[0-9](?:[ -]?[0-9]){12,18}" RBN, cls_v_card, 0, 0, 13, 90, 98, 60, CLS_PF_TRIM, 0,
+    /* not a row of a table of numbers: no group of four and a separator
+       right before it, nor two more groups of four after it (one may
+       follow: an expiry date, a security code) */
+    {T_CARD, LBN "(?<!(?<![0-9])[0-9]{4}[ -])[0-9](?:[ -]?[0-9]){12,18}(?![ -][0-9]{4}[ -][0-9]{4}(?![0-9]))" RBN, cls_v_card,
+     0, 0, 13, 90, 98, 60, CLS_PF_TRIM, 0,
      CLS_WF_DSD | CLS_WF_RUN8},
     /* four groups of four with dots (catalogue 4.1 case 26): never a
        number with a decimal point, which has one */
@@ -543,7 +562,10 @@ const struct cls_pattern_def cls_patterns[] = {
     /* pii-eu */
     {T_DE_TAX, LBN "[0-9]{2} ?[0-9]{3} ?[0-9]{3} ?[0-9]{3}" RBN, cls_v_de_taxid, 0, 0, 11, 0, 90, 47,
      CLS_PF_NEEDCTX, 0, 0},
-    {T_FR_NIR, LBA "[1278] ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[AB]) ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}" RBN,
+    /* written whole (the key may stand apart) or with its seven groups
+       apart: not 15 digits of a table in groups of five */
+    {T_FR_NIR,
+     LBA "[1278](?:[0-9]{4}(?:[0-9]{2}|2[AB])[0-9]{6} ?| [0-9]{2} [0-9]{2} (?:[0-9]{2}|2[AB]) [0-9]{3} [0-9]{3} )[0-9]{2}" RBN,
      cls_v_fr_nir, 0, 0, 12, 80, 95, 48, 0, 0, CLS_WF_DSD | CLS_WF_RUN8},
     {T_ES_DNI, LBN "[0-9]{8}-?[A-Z]" RBA, cls_v_es_dni, 0, CLS_WF_RUN8, 8, 75, 95, 46, 0, 1,
      CLS_WF_DU | CLS_WF_DDU},

@@ -89,11 +89,41 @@ int cls_v_luhn(const char *s, size_t n)
     return k >= 2 && k <= 19 && luhn_digits(d, k);
 }
 
+/* The digit groups of a card number between its separators: none, groups
+ * of four (the last one to four digits), 4-6-5 or 4-6-4 (American
+ * Express, Diners), or a digit at a time. Numbers of a table ("50 55 59
+ * 64 69 74 79 84", "36974 37078 37183") pass Luhn one time in ten. */
+static int card_groups(const char *s, size_t n)
+{
+    size_t g[20], ng = 0, cur = 0, ones = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && s[i] >= '0' && s[i] <= '9') {
+            cur++;
+            continue;
+        }
+        if (cur) {
+            if (ng == SGW_ARRAY_LEN(g))
+                return 0;
+            ones += cur == 1;
+            g[ng++] = cur;
+            cur = 0;
+        }
+    }
+    if (ng <= 1 || ones == ng)
+        return 1;
+    if (ng == 3 && g[0] == 4 && g[1] == 6 && (g[2] == 5 || g[2] == 4))
+        return 1;
+    for (size_t k = 0; k + 1 < ng; k++)
+        if (g[k] != 4)
+            return 0;
+    return g[ng - 1] <= 4;
+}
+
 int cls_v_card(const char *s, size_t n)
 {
     char d[24];
     size_t k = cls_digits(s, n, d, 19);
-    if (k < 13 || k > 19 || !luhn_digits(d, k) || all_same(d, k))
+    if (k < 13 || k > 19 || !luhn_digits(d, k) || all_same(d, k) || !card_groups(s, n))
         return 0;
     unsigned p2 = num(d, 2), p3 = num(d, 3), p4 = num(d, 4), p6 = num(d, 6);
     if (d[0] == '4') /* Visa */

@@ -182,6 +182,20 @@ static const struct pos_case cases[] = {
     {"icon@2x.png", NULL},
     {"the task-based planner", NULL},
     {"password: ********", NULL},
+    /* tables of numbers (valgrind's manual): their numbers pass Luhn, a
+       NIR's key or a NANP shape by chance; a plus and a decimal */
+    {"table [\n  0 5 10 15 20 25 30 35 40 45 \n  50 55 59 64 69 74 79 84 89 94 \n", NULL},
+    {"  5226 5259 5293 5326 5360 5394 5428 5462 5496 5531 \n  5565 5600", NULL},
+    {"  11906 11959 12014 12068 12122 12177 12231 12286 12341 12396", NULL},
+    {"  870 882 894 906 918 930 942 954 \n  967 979 992 1004 1017 1030", NULL},
+    {"ExtendedContext.quantize(Decimal('+35236450.6'), Decimal('1e-2'))", NULL},
+    /* ... while a number before or after a real one changes nothing */
+    {"order #7302230 239-687-5479 today", "PHONE"},
+    {"card 4111 1111 1111 1111 12/27 123", "CREDIT_DEBIT_CARD_NUMBER"},
+    {"amex 3782 822463 10005", "CREDIT_DEBIT_CARD_NUMBER"},
+    {"4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", "CREDIT_DEBIT_CARD_NUMBER"},
+    {"NIR 185057800608491", "FR_NIR"},
+    {"NIR 1850578006084 91", "FR_NIR"},
     /* a context word is a word: "bic" at the start of the 64 bytes looked
        at, the rest of "ARABIC", says nothing of the SWIFT-shaped ISOLATED */
     {"    '\xd9\xa9'   #  0x00b9 -> ARABIC-INDIC DIGIT NINE\n    '\xef\xbb\x91'   #  0x00ba -> ARABIC "

@@ -196,10 +196,12 @@ static void test_shapes(void)
             s[n] = '\0';
             break;
         }
-        case 9: { /* FR NIR, each space optional, department 2A/2B or digits */
+        case 9: { /* FR NIR, whole, its key apart or all seven groups apart;
+                     department 2A/2B or digits */
             const char *sp[6];
+            unsigned mode = rnd() % 3;
             for (int k = 0; k < 6; k++)
-                sp[k] = rnd() % 2 ? " " : "";
+                sp[k] = mode == 2 || (mode == 1 && k == 5) ? " " : "";
             char dep[3] = {dig(), dig(), 0};
             if (rnd() % 3 == 0) {
                 dep[0] = '2';

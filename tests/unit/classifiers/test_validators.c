@@ -40,6 +40,15 @@ static void test_cards(void)
     NO(cls_v_card, "37828224631000");     /* Amex too short */
     NO(cls_v_card, "41111111111111111111"); /* 20 digits */
     NO(cls_v_card, "");
+    /* digit groups: whole, fours (the last shorter), 4-6-5 / 4-6-4, ones */
+    OK(cls_v_card, "3782 822463 10005");
+    OK(cls_v_card, "3056 930902 5904");
+    OK(cls_v_card, "3782 8224 6310 005");
+    OK(cls_v_card, "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1");
+    NO(cls_v_card, "41 11 11 11 11 11 11 11"); /* a table's pairs */
+    NO(cls_v_card, "41111 11111 111111");
+    NO(cls_v_card, "4111 1111 11 11 1111");
+    NO(cls_v_card, "411 1111 1111 1111 1");
     OK(cls_v_luhn, "79927398713");
     NO(cls_v_luhn, "79927398710");
     NO(cls_v_luhn, "7");
