@@ -121,7 +121,8 @@ const struct cls_type_def cls_types[] = {
                  "8/11 chars, ISO country code; context word required",
                  W("swift", "bic", "bank identifier")},
     [T_IP] = {"IP_ADDRESS", CLS_CAT_PII, CLS_PACK_CORE, "IPv4 octets 0-255 without leading zeros; IPv6 RFC 4291",
-              W("ip", "address", "host", "server", "addr")},
+              W("ip", "address", "host", "server", "addr", "dns", "inet", "gateway", "nameserver", "ping",
+                "proxy", "subnet", "netmask", "route", "remote", "peer", "endpoint", "resolver")},
     [T_MAC] = {"MAC_ADDRESS", CLS_CAT_PII, CLS_PACK_CORE, "six hex pairs, one separator",
                W("mac", "hardware address", "ethernet")},
     [T_SSN] = {"US_SOCIAL_SECURITY_NUMBER", CLS_CAT_PII, CLS_PACK_CORE,
@@ -535,8 +536,14 @@ const struct cls_pattern_def cls_patterns[] = {
      95, 99, 70, CLS_PF_TRIM, 2, 0},
     {T_SWIFT, LBA "[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?" RBA, cls_v_swift, A(CLS_A_SWIFT), 0, 0, 0, 80,
      15, CLS_PF_NEEDCTX, 0, 0},
-    {T_IP, "(?<![A-Za-z0-9_.])(?:[0-9]{1,3}\\.){3}[0-9]{1,3}(?![A-Za-z0-9_]|\\.[0-9])", cls_v_ipv4, 0,
-     CLS_WF_3DOTS | CLS_WF_IP3, 4, 80, 90, 30, 0, 0, 0},
+    /* an address of one digit, then numbers of one or two, is written like
+       a version (GIT 1.6.5.5, linux-2.6.16.60, dpkg (1.4.1.2)): reported
+       with a context word only (confidence 0 without one; unlike
+       CLS_PF_NEEDCTX its words gate no window) */
+    {T_IP, "(?<![A-Za-z0-9_.])(?![0-9](?:\\.[0-9]{1,2}){3}(?![0-9]))(?:[0-9]{1,3}\\.){3}[0-9]{1,3}(?![A-Za-z0-9_]|\\.[0-9])",
+     cls_v_ipv4, 0, CLS_WF_3DOTS | CLS_WF_IP3, 4, 80, 90, 30, 0, 0, 0},
+    {T_IP, "(?<![A-Za-z0-9_.-])[0-9](?:\\.[0-9]{1,2}){3}(?![A-Za-z0-9_]|\\.[0-9])", cls_v_ipv4, 0,
+     CLS_WF_3DOTS | CLS_WF_IP3, 4, 0, 90, 30, 0, 0, 0},
     {T_IP, "(?<![A-Za-z0-9_:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\\.[0-9]{1,3}){0,3}(?![A-Za-z0-9_:])",
      cls_v_ipv6, 0, CLS_WF_COLON | CLS_WF_COLON2, 1, 80, 90, 30, 0, 0, 0},
     {T_MAC,

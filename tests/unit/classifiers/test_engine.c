@@ -196,6 +196,12 @@ static const struct pos_case cases[] = {
     {"4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", "CREDIT_DEBIT_CARD_NUMBER"},
     {"NIR 185057800608491", "FR_NIR"},
     {"NIR 1850578006084 91", "FR_NIR"},
+    /* versions written as addresses; an address written so needs its word */
+    {"      Git 1.6.5.5\n\nLinus Torvalds (1):", NULL},
+    {"// From linux-2.6.16.60/include/asm-s390/", NULL},
+    {"dpkg (1.4.1.2) unstable; urgency=low", NULL},
+    {"nameserver 8.8.8.8", "IP_ADDRESS"},
+    {"the request goes to 3.190.220.131 first", "IP_ADDRESS"},
     /* a context word is a word: "bic" at the start of the 64 bytes looked
        at, the rest of "ARABIC", says nothing of the SWIFT-shaped ISOLATED */
     {"    '\xd9\xa9'   #  0x00b9 -> ARABIC-INDIC DIGIT NINE\n    '\xef\xbb\x91'   #  0x00ba -> ARABIC "
