@@ -1332,9 +1332,12 @@ static int sniff_decide(struct dec_sniff *s)
             if (rc == SGW_OK)
                 rc = dec_new_utf16(env, nest, u16 == 2, 0, inner, &w);
         } else if (i < n && (b[i] == '{' || b[i] == '[')) {
+            /* as JSON sent as text/plain: leniently, text that only looks
+               like JSON (an INI file's "[section]", a log's "[INFO]")
+               passes raw from its first syntax error, all of it scanned */
             if (s->record)
                 dec_path_add(env, "json");
-            rc = dec_new_json(env, nest, 1, &w);
+            rc = dec_new_json_lenient(env, nest, &w);
         } else if (dec_looks_text(b, n)) {
             rc = dec_new_text(env, nest, s->record, &w);
         } else if (s->fallback[0]) {

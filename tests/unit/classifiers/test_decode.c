@@ -600,6 +600,11 @@ static void test_types(void)
     EXPECT_PATH(NULL, NULL, "{\"a\":\"b\"}", "a|{a}b|", "json");
     EXPECT_PATH("application/octet-stream", NULL, "  [\"x\"]", "x|", "json");
     EXPECT(NULL, NULL, "just some text", "just some text|");
+    /* untyped text that only begins like JSON is text from its first error
+       on (an INI file, a log): scanned whole, not refused */
+    EXPECT_PATH(NULL, NULL, "[externally-managed]\nError=mail a@b.com", "|externally-managed]\nError=mail a@b.com|",
+                "json");
+    EXPECT(NULL, NULL, "{\"a\":\"b\"} [x", "a|{a}b||x|");
     EXPECT("application/octet-stream", NULL, "%PDF-1.7 ...", "!PDF document not inspectable!");
     EXPECT("application/octet-stream", NULL, "\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f",
            "!content-type application/octet-stream not inspectable!");
