@@ -517,10 +517,13 @@ const struct cls_pattern_def cls_patterns[] = {
     {T_PHONE,
      LBN "(?(?<=[0-9][ .-])(?=" NANP "(?! [0-9])))" NANP RBN,
      cls_v_phone, 0, CLS_WF_DSD | CLS_WF_RUN4, 10, 75, 90, 20, 0, 0, CLS_WF_SPACE | CLS_WF_DASH | CLS_WF_DOT | CLS_WF_PAREN},
-    /* not a row of a table of numbers: no group of four and a separator
-       right before it, nor two more groups of four after it (one may
-       follow: an expiry date, a security code) */
-    {T_CARD, LBN "(?<!(?<![0-9])[0-9]{4}[ -])[0-9](?:[ -]?[0-9]){12,18}(?![ -][0-9]{4}[ -][0-9]{4}(?![0-9]))" RBN, cls_v_card,
+    /* not a row of a table of numbers: no group of four (or one digit)
+       and a separator right before it, nor two more such groups after it
+       (one may follow: an expiry date, a security code) */
+    {T_CARD,
+     LBN "(?<!(?<![0-9])[0-9]{4}[ -])(?<!(?<![0-9])[0-9][ -])[0-9](?:[ -]?[0-9]){12,18}"
+         "(?![ -][0-9]{4}[ -][0-9]{4}(?![0-9]))(?![ -][0-9][ -][0-9](?![0-9]))" RBN,
+     cls_v_card,
      0, 0, 13, 90, 98, 60, CLS_PF_TRIM, 0,
      CLS_WF_DSD | CLS_WF_RUN8},
     /* four groups of four with dots (catalogue 4.1 case 26): never a

@@ -189,6 +189,9 @@ static const struct pos_case cases[] = {
     {"  11906 11959 12014 12068 12122 12177 12231 12286 12341 12396", NULL},
     {"  870 882 894 906 918 930 942 954 \n  967 979 992 1004 1017 1030", NULL},
     {"ExtendedContext.quantize(Decimal('+35236450.6'), Decimal('1e-2'))", NULL},
+    {"///  3 3 3 3 2 2 2 2 2 2 2 2 2 2 1 1 1 1 1 1 1 1 1 1 0 0 0 0 0 0 0\n"
+     "///  1 0 9 8 7 6 5 4 3 2 1 0 9 8 7 6 5 4 3 2 1 0 9 8 7 6 5 4 3 2 1 0\n",
+     NULL},
     /* ... while a number before or after a real one changes nothing */
     {"order #7302230 239-687-5479 today", "PHONE"},
     {"card 4111 1111 1111 1111 12/27 123", "CREDIT_DEBIT_CARD_NUMBER"},
