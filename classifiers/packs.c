@@ -416,8 +416,11 @@ static int v_aws_secret_value(const char *s, size_t n)
 /* Is tld[0, tl) a file name's extension (icon@2x.png is no address)? */
 static int file_ext(const char *tld, size_t tl)
 {
-    static const char *const ext[] = {"png", "jpg", "jpeg", "gif", "svg", "webp", "js", "css",
-                                      "ts", "py", "md", "txt", "json", "html", "zip", "pdf"};
+    /* (and systemd's unit types: getty@tty1.service, user@1000.slice) */
+    static const char *const ext[] = {"png",     "jpg",    "jpeg",   "gif",    "svg",   "webp",  "js",
+                                      "css",     "ts",     "py",     "md",     "txt",   "json",  "html",
+                                      "zip",     "pdf",    "service", "socket", "target", "timer", "mount",
+                                      "slice",   "scope",  "device", "swap",   "automount"};
     for (size_t i = 0; i < SGW_ARRAY_LEN(ext); i++) {
         size_t el = strlen(ext[i]);
         if (el != tl)

@@ -180,6 +180,8 @@ static const struct pos_case cases[] = {
     {"number 123456789 only", NULL},
     {"meet on 30.07.1985", NULL},
     {"icon@2x.png", NULL},
+    {"Created symlink getty.target.wants/getty@tty1.service -> /lib/systemd/system/getty@.service", NULL},
+    {"Started user@1000.service and user-runtime-dir@1000.slice", NULL},
     {"the task-based planner", NULL},
     {"password: ********", NULL},
     /* tables of numbers (valgrind's manual): their numbers pass Luhn, a
