@@ -531,6 +531,43 @@ def main():
             eq((p.returncode, p.stdout), (0, b""), "German text")
         r.run("addresses with an internationalised domain", idn_addresses)
 
+        def ordinary_files_clean():
+            # What an assistant's prompts and a policy author's trees are full
+            # of was reported: assignments in code (pwd = os.getcwd()) as
+            # GENERIC_SECRET, columns of figures as cards, NIRs and phone
+            # numbers, versions as IP addresses, systemd units as e-mail
+            # addresses, an INI file (untyped, "[section]") as malformed JSON
+            code = tmp.write("app.py", (
+                "import os\n\ndef login(self, credentials):\n"
+                "    pwd = os.getcwd()\n    self.password = self.distribution.password\n"
+                "    token = line[start:pos]\n    password = credentials\n"
+                "    api_key = os.environ.get('OPENAI_API_KEY')\n"
+                "    client.publish('pkg', {'token': 'myregistrytoken'})\n"
+                "    url = 'http://user:pass@localhost/repo.git'\n"
+                "    # see Git 1.6.5.5 and linux-2.6.16.60; +35236450.6\n").encode())
+            table = tmp.write("table.txt", (
+                "  0 5 10 15 20 25 30 35 40 45\n  50 55 59 64 69 74 79 84 89 94\n"
+                "  5226 5259 5293 5326 5360 5394 5428 5462 5496 5531\n"
+                "  11906 11959 12014 12068 12122 12177 12231 12286 12341 12396\n"
+                "  870 882 894 906 918 930 942 954 967 979 992 1004 1017 1030\n").encode())
+            log = tmp.write("term.log", (
+                "Created symlink /etc/systemd/system/getty.target.wants/getty@tty1.service\n"
+                "Setting up dpkg (1.4.1.2) ...\n").encode())
+            ini = tmp.write("EXTERNALLY-MANAGED", b"[externally-managed]\nError=use apt install python3-xyz\n")
+            p = scan("--format", "jsonl", code, table, log, ini)
+            eq((p.returncode, jsonl(p.stdout)), (0, []), "code, tables, logs and an INI file scan clean")
+            # ... while a config file's secret, a literal in code, and an
+            # address next to its word still are found
+            env = tmp.write("prod.env", b"DB_PASSWORD=s3cr3t!Kx9qLm\n")
+            lit = tmp.write("proxy.py", b"handler = ProxyHandler(passwd='geheim$parole')\n")
+            dns = tmp.write("resolv.conf", b"nameserver 8.8.8.8\n")
+            p = scan("--format", "jsonl", env, lit, dns)
+            eq(p.returncode, 1, "exit code")
+            eq([(os.path.basename(x["path"]), x["type"]) for x in jsonl(p.stdout)],
+               [("prod.env", "GENERIC_SECRET"), ("proxy.py", "GENERIC_SECRET"), ("resolv.conf", "IP_ADDRESS")],
+               "secrets in config and literals, an address with its word")
+        r.run("code, tables of numbers, versions and logs are no findings", ordinary_files_clean)
+
         def long_wrapped_runs():
             # A token on a line of its own after 8 KiB or more of base64 or
             # hex (a MIME attachment, an `xxd -p` dump) was read as part of
