@@ -109,7 +109,8 @@ const struct cls_type_def cls_types[] = {
     [T_EMAIL] = {"EMAIL", CLS_CAT_PII, CLS_PACK_CORE, "RFC 5321 shape, letter TLD that is no file extension",
                  W("email", "e-mail", "mail", "contact")},
     [T_PHONE] = {"PHONE", CLS_CAT_PII, CLS_PACK_CORE, "E.164 or NANP shape, 7-15 digits, not a run",
-                 W("phone", "tel", "mobile", "cell", "telefon", "téléphone", "telefono", "handy", "call")},
+                 W("phone", "tel", "tél", "mobile", "cell", "telefon", "téléphone", "telefono", "handy", "call",
+                   "fax", "portable", "móvil", "movil", "cellulare", "gsm", "whatsapp", "rufnummer")},
     [T_CARD] = {"CREDIT_DEBIT_CARD_NUMBER", CLS_CAT_FINANCIAL, CLS_PACK_CORE,
                 "Luhn + issuer prefix and length",
                 W("card", "credit", "debit", "visa", "mastercard", "amex", "kreditkarte", "carte",
@@ -345,6 +346,15 @@ static int v_phone_e164(const char *s, size_t n)
     return !(dots == 1 && !other) && cls_v_phone(s, n);
 }
 
+/* A national number: its trunk 0, then 8 to 11 digits (9 to 12 in all). */
+static int v_phone_national(const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += s[i] >= '0' && s[i] <= '9';
+    return k >= 9 && k <= 12 && cls_v_phone(s, n);
+}
+
 /* The value of a password=/api_key:/secret: assignment. The pattern puts
  * the keyword, '=' or ':', blanks and the value's opening quote before it,
  * so s[-3..-1] are the match's: whether the value was quoted, or follows
@@ -523,6 +533,17 @@ const struct cls_pattern_def cls_patterns[] = {
     /* not a row of a table of numbers: no group of four (or one digit)
        and a separator right before it, nor two more such groups after it
        (one may follow: an expiry date, a security code) */
+    /* national numbers with their trunk 0 (030 12345678, 06 12 34 56 78,
+       020 7946 0958, (089) 1234567; 9 to 12 digits, written so that every
+       match has nine, as the gate says; not a group of a longer number,
+       an IBAN's "ES83 0835 5683 3700"): too like other numbers to be
+       reported without a context word (confidence 0 without one; its words
+       go into no literal stage, where "tel" and "call" cost 5-7 %), and a
+       window without a trunk '0' runs no regex for them (CLS_PF_TRUNK0) */
+    {T_PHONE,
+     LBN "(?<![0-9][ ./-])(?:(?:0[1-9]|\\(0[1-9]\\) ?)(?:[ ./-]?[0-9]){7,10}|\\(0[1-9][0-9]\\) ?(?:[ ./-]?[0-9]){6,9}"
+         "|\\(0[1-9][0-9]{2}\\) ?(?:[ ./-]?[0-9]){5,8}|\\(0[1-9][0-9]{3}\\) ?(?:[ ./-]?[0-9]){4,7})" RBN,
+     v_phone_national, 0, 0, 9, 0, 85, 19, CLS_PF_TRUNK0, 0, 0},
     {T_CARD,
      LBN "(?<!(?<![0-9])[0-9]{4}[ -])(?<!(?<![0-9])[0-9][ -])[0-9](?:[ -]?[0-9]){12,18}"
          "(?![ -][0-9]{4}[ -][0-9]{4}(?![0-9]))(?![ -][0-9][ -][0-9](?![0-9]))" RBN,

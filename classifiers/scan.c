@@ -1276,6 +1276,20 @@ static void add_cand(struct cls_scanner *sc, size_t ms, size_t me, const char *t
 
 /* Runs one compiled regex over the window; validated matches become
  * candidates. Returns SGW_OK or SGW_ERR on a matcher failure. */
+/* CLS_PF_TRUNK0: can a match begin in w[ws, we)? Most windows with nine
+ * digits have no trunk '0' (dates, amounts, card numbers): a byte loop
+ * there spares the regex run. */
+static int trunk0_in(const uint8_t *w, size_t ws, size_t we)
+{
+    for (size_t i = ws; i + 1 < we; i++) {
+        if (w[i] == '0' && w[i + 1] >= '1' && w[i + 1] <= '9' && !(i && w[i - 1] >= '0' && w[i - 1] <= '9'))
+            return 1;
+        if (w[i] == '(' && w[i + 1] == '0')
+            return 1;
+    }
+    return 0;
+}
+
 static int run_regex(struct cls_scanner *sc, const pcre2_code *code, cls_validator_fn validate,
                      uint32_t pflags, size_t ws, size_t we, int cut_left, int cut_right, int unit_end,
                      const char *type,
@@ -1572,6 +1586,8 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
             }
             sc->ctx_used = 1;
         }
+        if ((d->pflags & CLS_PF_TRUNK0) && !trunk0_in(sc->wbuf, ws, we))
+            continue;
         rc = run_regex(sc, (const pcre2_code *)e->pats[i].code, d->validate, d->pflags, ws, we, cut_left,
                        cut_right, unit_end, t->name, t->category, d->conf, d->conf_ctx, d->prio, t->ctx_words,
                        t->category == CLS_CAT_SECRET);

@@ -201,6 +201,14 @@ static const struct pos_case cases[] = {
     {"4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", "CREDIT_DEBIT_CARD_NUMBER"},
     {"NIR 185057800608491", "FR_NIR"},
     {"NIR 1850578006084 91", "FR_NIR"},
+    /* national numbers with their trunk 0, next to their word only */
+    {"Tel.: 030 12345678", "PHONE"},
+    {"UK office phone 020 7946 0958", "PHONE"},
+    {"Handy 0151-12345678", "PHONE"},
+    {"fax (089) 1234567", "PHONE"},
+    {"t\xc3\xa9l\xc3\xa9phone : 06 12 34 56 78", "PHONE"},
+    {"order 030 12345678 shipped", NULL},
+    {"call ES83 0835 5683 3700 7803 0728", NULL},
     /* versions written as addresses; an address written so needs its word */
     {"      Git 1.6.5.5\n\nLinus Torvalds (1):", NULL},
     {"// From linux-2.6.16.60/include/asm-s390/", NULL},

@@ -159,8 +159,33 @@ static void test_shapes(void)
             n = (size_t)snprintf(s, sizeof(s), "%c%c%c%c%c%c-%c%c%c%c%c%c%c", dig(), dig(), dig(), dig(), dig(), dig(),
                                  (char)('1' + rnd() % 8), dig(), dig(), dig(), dig(), dig(), dig());
             break;
-        case 6: { /* NANP phone: optional +1, area code with or without parentheses, separators */
+        case 6: { /* NANP phone: optional +1, area code with or without parentheses, separators;
+                     or a national number: trunk 0, its area code in parentheses or not,
+                     9 to 12 digits, any separator between two */
             static const char sep[] = " .-";
+            if (rnd() % 3 == 0) {
+                static const char nsep[] = " ./-";
+                size_t area = 1 + rnd() % 4, total = 9 + rnd() % 4, k = 0;
+                int paren = rnd() % 2;
+                if (paren)
+                    s[n++] = '(';
+                s[n++] = '0';
+                s[n++] = (char)('1' + rnd() % 9);
+                for (k = 2; k < area + 1; k++)
+                    s[n++] = dig();
+                if (paren) {
+                    s[n++] = ')';
+                    if (rnd() % 2)
+                        s[n++] = ' ';
+                }
+                for (; k < total; k++) {
+                    if (rnd() % 3 == 0 && !(paren && s[n - 1] == ' '))
+                        s[n++] = nsep[rnd() % 4];
+                    s[n++] = dig();
+                }
+                s[n] = '\0';
+                break;
+            }
             char a = sep[rnd() % 3], b = sep[rnd() % 3], c = sep[rnd() % 3];
             const char *pre = rnd() % 2 ? "" : (rnd() % 2 ? "+1 " : "1-");
             if (rnd() % 2)
