@@ -123,6 +123,7 @@ enum cls_anchor {
     CLS_A_BEDROCK,
     CLS_A_DISCORD,
     CLS_A_TEAMS,
+    CLS_A_DOB, /* a birth date's words: the window reaches a date with its month's name */
     CLS_A__COUNT
 };
 _Static_assert(CLS_A__COUNT <= 64, "a window's anchors are a 64-bit mask");

@@ -142,7 +142,7 @@ const struct cls_type_def cls_types[] = {
                W("date of birth", "dob", "birth date", "birthdate", "born", "birthday", "geburtsdatum",
                  "geboren", "né le", "née le", "date de naissance", "fecha de nacimiento", "nacido",
                  "data di nascita", "nato il", "geboortedatum", "data urodzenia", "födelsedatum",
-                 "syntymäaika")},
+                 "syntymäaika", "geburtstag", "fødselsdato", "data de nascimento", "nascido")},
     [T_NINO] = {"UK_NATIONAL_INSURANCE_NUMBER", CLS_CAT_PII, CLS_PACK_CORE, "HMRC prefix/suffix letter rules",
                 W("national insurance", "nino", "ni number", "ni no")},
     [T_NHS] = {"UK_NATIONAL_HEALTH_SERVICE_NUMBER", CLS_CAT_HEALTH, CLS_PACK_CORE, "mod 11; context word required",
@@ -589,6 +589,17 @@ const struct cls_pattern_def cls_patterns[] = {
     {T_DOB,
      LBN "(?:(?:19|20)[0-9]{2}-[01]?[0-9]-[0-3]?[0-9]|[0-3]?[0-9][./-][0-3]?[0-9][./-](?:19|20)?[0-9]{2})" RBN,
      cls_v_date, 0, CLS_WF_DSD2, 4, 0, 80, 12, CLS_PF_NEEDCTX, 0, CLS_WF_DOT | CLS_WF_DASH | CLS_WF_SLASH},
+    /* the month written as a word: 12 March 1985, 12. M\xc3\xa4rz 1985, 12 de marzo de 1985,
+       March 12, 1985 (the validator knows the months). A digit keeps a
+       window open 6 bytes, too few for " September ": the words of a birth
+       date open one that reaches 40 bytes past them (CLS_A_DOB) */
+#define DATE_NAMED                                                                                 \
+    LBN "(?:[0-3]?[0-9]\\.? (?:de )?[A-Za-z\\x80-\\xff]{3,13}\\.?,? (?:de )?"                            \
+        "|[A-Za-z\\x80-\\xff]{3,13}\\.? [0-3]?[0-9](?:st|nd|rd|th)?,? )(?:19|20)[0-9]{2}" RBN
+    {T_DOB, DATE_NAMED, cls_v_date_named, A(CLS_A_DOB), CLS_WF_SPACE | CLS_WF_RUN4, 5, 0, 80, 12, CLS_PF_NEEDCTX,
+     0, 0},
+    /* (and in a digit's window, for a date that fits one: "DOB: 1 May 1985") */
+    {T_DOB, DATE_NAMED, cls_v_date_named, 0, CLS_WF_SPACE | CLS_WF_RUN4, 5, 0, 80, 12, CLS_PF_NEEDCTX, 0, 0},
     {T_NINO, LBA "[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]" RBA, cls_v_uk_nino, 0, CLS_WF_UU, 6, 85, 95, 45, 0, 3,
      CLS_WF_UD | CLS_WF_DSD | CLS_WF_RUN6},
     {T_NHS, LBN "[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}" RBN, cls_v_uk_nhs, 0, 0, 10, 0, 90, 38, CLS_PF_NEEDCTX, 0, 0},
@@ -852,6 +863,19 @@ const struct cls_literal_def cls_literals[] = {
     {"discord.com/api/webhooks/", CLS_A_DISCORD, 0, 90, 64},
     {"discordapp.com/api/webhooks/", CLS_A_DISCORD, 0, 90, 64},
     {".webhook.office.com/webhookb2/", CLS_A_TEAMS, 0, 112, 64},
+    /* a birth date's words ("dob" is too short for the literal stage; a
+       date with it and a short month's name fits a digit's window) */
+    {"date of birth", CLS_A_DOB, 1, 40, 0},  {"birth date", CLS_A_DOB, 1, 40, 0},
+    {"birthdate", CLS_A_DOB, 1, 40, 0},      {"born", CLS_A_DOB, 1, 40, 0},
+    {"birthday", CLS_A_DOB, 1, 40, 0},       {"geburtsdatum", CLS_A_DOB, 1, 40, 0},
+    {"geboren", CLS_A_DOB, 1, 40, 0},        {"né le", CLS_A_DOB, 1, 40, 0},
+    {"née le", CLS_A_DOB, 1, 40, 0},  {"date de naissance", CLS_A_DOB, 1, 40, 0},
+    {"fecha de nacimiento", CLS_A_DOB, 1, 40, 0}, {"nacido", CLS_A_DOB, 1, 40, 0},
+    {"data di nascita", CLS_A_DOB, 1, 40, 0}, {"nato il", CLS_A_DOB, 1, 40, 0},
+    {"geboortedatum", CLS_A_DOB, 1, 40, 0},  {"data urodzenia", CLS_A_DOB, 1, 40, 0},
+    {"födelsedatum", CLS_A_DOB, 1, 40, 0}, {"syntymäaika", CLS_A_DOB, 1, 40, 0},
+    {"geburtstag", CLS_A_DOB, 1, 40, 0},     {"fødselsdato", CLS_A_DOB, 1, 40, 0},
+    {"data de nascimento", CLS_A_DOB, 1, 40, 0}, {"nascido", CLS_A_DOB, 1, 40, 0},
 };
 const size_t cls_n_literals = SGW_ARRAY_LEN(cls_literals);
 

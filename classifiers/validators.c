@@ -909,6 +909,98 @@ int cls_v_date(const char *s, size_t n)
     return valid_ymd(y, f[1], f[0]) || valid_ymd(y, f[0], f[1]);
 }
 
+/* The month a word names (its case folded, an abbreviation of three or
+ * more letters with or without its dot), in the languages of the EU that
+ * write dates so, or 0. */
+static unsigned month_named(const char *w, size_t n)
+{
+    static const struct {
+        const char *name;
+        uint8_t m, min; /* shortest prefix that says the month */
+    } months[] = {
+        /* English, German, Dutch, Swedish, Danish */
+        {"january", 1, 3}, {"januar", 1, 3}, {"januari", 1, 3}, {"j\xc3\xa4nner", 1, 4},
+        {"february", 2, 3}, {"februar", 2, 3}, {"februari", 2, 3}, {"march", 3, 3},
+        {"m\xc3\xa4rz", 3, 5}, {"maart", 3, 4}, {"mars", 3, 4}, {"marts", 3, 5},
+        {"april", 4, 3}, {"may", 5, 3}, {"mai", 5, 3}, {"mei", 5, 3}, {"maj", 5, 3},
+        {"june", 6, 3}, {"juni", 6, 4}, {"july", 7, 3}, {"juli", 7, 4}, {"august", 8, 3},
+        {"augustus", 8, 3}, {"augusti", 8, 3}, {"september", 9, 3}, {"sept", 9, 4},
+        {"october", 10, 3}, {"oktober", 10, 3}, {"november", 11, 3}, {"december", 12, 3},
+        {"dezember", 12, 3},
+        /* French */
+        {"janvier", 1, 4}, {"f\xc3\xa9vrier", 2, 5}, {"avril", 4, 3}, {"juin", 6, 4},
+        {"juillet", 7, 5}, {"ao\xc3\xbbt", 8, 5}, {"septembre", 9, 3}, {"octobre", 10, 3},
+        {"novembre", 11, 3}, {"d\xc3\xa9" "cembre", 12, 4},
+        /* Spanish, Portuguese, Italian */
+        {"enero", 1, 3}, {"janeiro", 1, 4}, {"gennaio", 1, 3}, {"febrero", 2, 3},
+        {"fevereiro", 2, 3}, {"febbraio", 2, 3}, {"marzo", 3, 4}, {"mar\xc3\xa7o", 3, 5},
+        {"abril", 4, 3}, {"aprile", 4, 3}, {"mayo", 5, 4}, {"maio", 5, 4}, {"maggio", 5, 3},
+        {"junio", 6, 4}, {"junho", 6, 4}, {"giugno", 6, 3}, {"julio", 7, 4}, {"julho", 7, 4},
+        {"luglio", 7, 3}, {"agosto", 8, 3}, {"septiembre", 9, 3}, {"setiembre", 9, 3},
+        {"setembro", 9, 3}, {"settembre", 9, 3}, {"octubre", 10, 3}, {"outubro", 10, 3},
+        {"ottobre", 10, 3}, {"noviembre", 11, 3}, {"novembro", 11, 3}, {"diciembre", 12, 3},
+        {"dezembro", 12, 3}, {"dicembre", 12, 3},
+        /* Polish, in dates the genitive */
+        {"stycznia", 1, 3}, {"lutego", 2, 3}, {"marca", 3, 5}, {"kwietnia", 4, 3}, {"maja", 5, 4},
+        {"czerwca", 6, 3}, {"lipca", 7, 3}, {"sierpnia", 8, 3}, {"wrze\xc5\x9bnia", 9, 4},
+        {"pa\xc5\xba" "dziernika", 10, 3}, {"listopada", 11, 3}, {"grudnia", 12, 3},
+    };
+    char lw[24];
+    if (n >= sizeof(lw) || n < 3)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        lw[i] = (char)(w[i] >= 'A' && w[i] <= 'Z' ? w[i] + 32 : w[i]);
+    /* a capital of two bytes (M\xc3\x84RZ): \xc3\x84 -> \xc3\xa4, and so on */
+    for (size_t i = 0; i + 1 < n; i++)
+        if ((uint8_t)lw[i] == 0xc3 && (uint8_t)lw[i + 1] >= 0x80 && (uint8_t)lw[i + 1] <= 0x9e)
+            lw[i + 1] = (char)(lw[i + 1] + 0x20);
+    for (size_t k = 0; k < SGW_ARRAY_LEN(months); k++) {
+        size_t ml = strlen(months[k].name);
+        if (n >= months[k].min && n <= ml && memcmp(lw, months[k].name, n) == 0)
+            return months[k].m;
+    }
+    return 0;
+}
+
+int cls_v_date_named(const char *s, size_t n)
+{
+    unsigned num[2] = {0, 0}, len[2] = {0, 0}, k = 0, month = 0;
+    size_t i = 0;
+    while (i < n) {
+        if (is_digit(s[i])) {
+            if (k == 2)
+                return 0;
+            while (i < n && is_digit(s[i])) {
+                if (++len[k] > 4)
+                    return 0;
+                num[k] = num[k] * 10 + (unsigned)(s[i++] - '0');
+            }
+            k++;
+            continue;
+        }
+        if ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') {
+            size_t a = i;
+            while (i < n && (((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') || (uint8_t)s[i] >= 0x80))
+                i++;
+            size_t wl = i - a;
+            if (wl == 2 && (s[a] | 0x20) == 'd' && (s[a + 1] | 0x20) == 'e')
+                continue; /* "12 de marzo de 1985" */
+            if (wl == 2 && k == 1 && len[0] <= 2)
+                continue; /* "12th", "1st" */
+            if (month)
+                return 0;
+            month = month_named(s + a, wl);
+            if (!month)
+                return 0;
+            continue;
+        }
+        i++;
+    }
+    if (k != 2 || !month || len[1] != 4 || len[0] > 2)
+        return 0;
+    return num[1] >= 1900 && num[1] <= 2030 && valid_ymd(num[1], month, num[0]);
+}
+
 int cls_v_phone(const char *s, size_t n)
 {
     char d[20];

@@ -55,6 +55,7 @@ int cls_v_jp_mynumber(const char *s, size_t n);   /* weighted mod 11 */
 int cls_v_ipv4(const char *s, size_t n);          /* four octets 0..255, no leading 0s */
 int cls_v_ipv6(const char *s, size_t n);          /* RFC 4291 text form */
 int cls_v_date(const char *s, size_t n);          /* plausible calendar date, many formats */
+int cls_v_date_named(const char *s, size_t n);    /* a day, a month's name, a year (EU languages) */
 int cls_v_phone(const char *s, size_t n);         /* 7..15 digits, not all equal */
 int cls_v_swift(const char *s, size_t n);         /* 8/11 chars, ISO country in 5-6 */
 int cls_v_eu_vat(const char *s, size_t n);        /* per-country format (+ checksum where cheap) */

@@ -201,6 +201,15 @@ static const struct pos_case cases[] = {
     {"4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", "CREDIT_DEBIT_CARD_NUMBER"},
     {"NIR 185057800608491", "FR_NIR"},
     {"NIR 1850578006084 91", "FR_NIR"},
+    /* birth dates with the month's name, next to their words only */
+    {"born 12 March 1985 in Leeds", "DATE_OF_BIRTH"},
+    {"geboren am 12. M\xc3\xa4rz 1985", "DATE_OF_BIRTH"},
+    {"fecha de nacimiento: 12 de septiembre de 1985", "DATE_OF_BIRTH"},
+    {"n\xc3\xa9 le 12 d\xc3\xa9" "cembre 1985", "DATE_OF_BIRTH"},
+    {"data urodzenia 3 pa\xc5\xba" "dziernika 1985", "DATE_OF_BIRTH"},
+    {"DOB: March 12, 1985", "DATE_OF_BIRTH"},
+    {"the meeting on 12 March 1985 was long", NULL},
+    {"born 31 February 1985", NULL},
     /* national numbers with their trunk 0, next to their word only */
     {"Tel.: 030 12345678", "PHONE"},
     {"UK office phone 020 7946 0958", "PHONE"},

@@ -249,6 +249,21 @@ static void test_network_misc(void)
     NO(cls_v_ipv6, "1:2:3:4:5:6:7");
     NO(cls_v_ipv6, "00:1a:2b:3c:4d:5e:6f:70"); /* byte dump */
     OK(cls_v_date, "1985-07-30");
+    OK(cls_v_date_named, "12 March 1985");
+    OK(cls_v_date_named, "12. M\xc3\xa4rz 1985");
+    OK(cls_v_date_named, "3. M\xc3\x84RZ 1985");
+    OK(cls_v_date_named, "12 de septiembre de 1985");
+    OK(cls_v_date_named, "March 1st, 1985");
+    OK(cls_v_date_named, "29 Feb 2000");
+    OK(cls_v_date_named, "3 pa\xc5\xba" "dziernika 1985");
+    OK(cls_v_date_named, "12 d\xc3\xa9" "c. 1985");
+    NO(cls_v_date_named, "29 Feb 1900");    /* no leap year */
+    NO(cls_v_date_named, "31 April 1985");
+    NO(cls_v_date_named, "12 Marching 1985");
+    NO(cls_v_date_named, "12 Ma 1985");     /* two letters say no month */
+    NO(cls_v_date_named, "12 March 1885");
+    NO(cls_v_date_named, "12 March May 1985");
+    NO(cls_v_date_named, "123 March 1985");
     OK(cls_v_date, "30.07.1985");
     OK(cls_v_date, "07/30/1985");
     NO(cls_v_date, "1985-13-30");
