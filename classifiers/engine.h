@@ -166,6 +166,49 @@ extern const size_t cls_n_patterns;
 extern const struct cls_literal_def cls_literals[];
 extern const size_t cls_n_literals;
 
+/* Secrets as structured data writes them: a value whose key names a secret
+ * ({"password": "…"}, {"client_secret": "…"}, {"Authorization": "Bearer
+ * …"}), where the text holds no "password=" for the patterns to read.
+ * cls_kv_secret_key: does key k[0, n) name one (packs.c has the names)?
+ * cls_kv_secret_value: is v[0, n), a whole text unit, one? *from gets
+ * where the secret begins (after an authorization scheme). */
+#define CLS_KV_MAX 256
+int cls_kv_secret_key(const char *k, size_t n);
+/* Could a name ending in a, b (ASCII, case folded) end with one of the
+ * words (password, passwd, pwd, passphrase, secret, secretvalue, ...key,
+ * secretbinary, ...token, authorization, secretstring)? */
+static inline int cls_kv_last2(unsigned a, unsigned b)
+{
+    switch (b) {
+    case 'd': return a == 'r' || a == 'w';
+    case 'e': return a == 's' || a == 'u';
+    case 't': return a == 'e';
+    case 'y': return a == 'e' || a == 'r';
+    case 'n': return a == 'e' || a == 'o';
+    case 'g': return a == 'n';
+    default: return 0;
+    }
+}
+
+/* The test of every key, before cls_kv_secret_key: 0 for most names
+ * (content, role, model, messages, max_tokens), from their last two
+ * letters (a plural 's' and trailing '_', '-', '.', ' ' skipped). */
+static inline int cls_kv_maybe_key(const char *k, size_t n)
+{
+    while (n && (k[n - 1] == '_' || k[n - 1] == '-' || k[n - 1] == '.' || k[n - 1] == ' '))
+        n--;
+    if (n < 3)
+        return 0;
+    unsigned a = (unsigned char)(k[n - 2] | 0x20), b = (unsigned char)(k[n - 1] | 0x20);
+    /* (plurals: passwords, secrets, api_keys; not tokens, which AI APIs
+       count in every body: max_tokens, input_tokens, total_tokens) */
+    unsigned c = n >= 4 ? (unsigned char)(k[n - 3] | 0x20) : 0;
+    return cls_kv_last2(a, b) || (b == 's' && c && !(c == 'e' && a == 'n') && cls_kv_last2(c, a));
+}
+extern const size_t cls_kv_type;   /* the finding's type (GENERIC_SECRET) */
+extern const uint16_t cls_kv_prio; /* and its rank among overlapping findings */
+int cls_kv_secret_value(const uint8_t *v, size_t n, size_t *from);
+
 /* Custom regexes: a match is at most CLS_CUSTOM_SPAN bytes long. The
  * longest literal every match must contain (relit.c), CLS_RELIT_MIN to
  * CLS_RELIT_MAX bytes, is their trigger when there is one: copied into out

@@ -321,6 +321,15 @@ static int placeholder_value(const char *s, size_t n)
     return rest < 12 || !digit;
 }
 
+static int strstr_n(const char *s, size_t n, const char *w)
+{
+    size_t wl = strlen(w);
+    for (size_t k = 0; k + wl <= n; k++)
+        if (memcmp(s + k, w, wl) == 0)
+            return 1;
+    return 0;
+}
+
 /* A directory, as PWD= and HOME= hold (the value of an environment dump). */
 static int dir_value(const char *s, size_t n)
 {
@@ -376,6 +385,91 @@ static int v_secret_value(const char *s, size_t n)
     if (s[-1] != '"' && s[-1] != '\'' && code_value(s, n, s[-1] == ' ' && s[-2] == '=' && s[-3] == ' '))
         return 0;
     return cls_entropy(s, n) >= 3.0;
+}
+
+/* ---- key-value secrets (engine.h, cls_kv_secret_*) ---- */
+
+const size_t cls_kv_type = T_GENERIC_SECRET;
+const uint16_t cls_kv_prio = 60;
+
+/* A key names a secret when its name, folded (lower case, without '_',
+ * '-', '.', ' ': client_secret, clientSecret, x-api-key, SecretAccessKey
+ * alike) and without a plural 's', ends with one of these words: AWS's
+ * SecretString, GCP's private_key, an HTTP header dump's Authorization; not
+ * SecretId, private_key_id, password_policy, NextToken, clientToken,
+ * max_tokens ("token" alone is one). Every JSON key comes to
+ * cls_kv_maybe_key first (engine.h): its last two letters decide most. */
+#define KVN(s) {s, sizeof(s) - 1}
+static const struct {
+    const char *name;
+    size_t len;
+} kv_names[] = {
+    KVN("password"),     KVN("passwd"),      KVN("pwd"),          KVN("passphrase"),    KVN("secret"),
+    KVN("secretkey"),    KVN("secretaccesskey"), KVN("secretstring"), KVN("secretvalue"), KVN("secretbinary"),
+    KVN("apikey"),       KVN("privatekey"),  KVN("authorization"), KVN("accesstoken"),  KVN("authtoken"),
+    KVN("refreshtoken"), KVN("idtoken"),     KVN("sessiontoken"), KVN("bearertoken"),   KVN("apitoken"),
+    KVN("secrettoken"),  KVN("oauthtoken"),  KVN("bottoken"),     KVN("securitytoken"), KVN("usertoken"),
+    KVN("apptoken")};
+#undef KVN
+
+int cls_kv_secret_key(const char *k, size_t n)
+{
+    while (n && (k[n - 1] == '_' || k[n - 1] == '-' || k[n - 1] == '.' || k[n - 1] == ' '))
+        n--;
+    if (!cls_kv_maybe_key(k, n))
+        return 0;
+    char s[64];
+    size_t m = 0;
+    for (size_t i = n > 40 ? n - 40 : 0; i < n; i++) {
+        char c = k[i];
+        if (c == '_' || c == '-' || c == '.' || c == ' ')
+            continue;
+        s[m++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    if (m && s[m - 1] == 's' && !(m >= 2 && s[m - 2] == 's'))
+        m--; /* passwords, api_keys (not "pass"; "tokens" stopped before) */
+    if (m == 5 && memcmp(s, "token", 5) == 0)
+        return 1;
+    for (size_t i = 0; i < SGW_ARRAY_LEN(kv_names); i++) {
+        size_t l = kv_names[i].len, j = 0;
+        if (m < l)
+            continue;
+        while (j < l && s[m - 1 - j] == kv_names[i].name[l - 1 - j]) /* from the end: most differ there */
+            j++;
+        if (j == l)
+            return 1;
+    }
+    return 0;
+}
+
+int cls_kv_secret_value(const uint8_t *v, size_t n, size_t *from)
+{
+    /* an authorization header's scheme goes first */
+    static const char *const schemes[] = {"Bearer ", "bearer ", "Basic ", "basic ", "token ", "Token "};
+    size_t a = 0;
+    for (size_t i = 0; i < SGW_ARRAY_LEN(schemes); i++) {
+        size_t l = strlen(schemes[i]);
+        if (n > l && memcmp(v, schemes[i], l) == 0) {
+            a = l;
+            break;
+        }
+    }
+    *from = a;
+    const char *s = (const char *)v + a;
+    size_t m = n - a;
+    if (m < 8 || m > 200)
+        return 0;
+    for (size_t i = 0; i < m; i++)
+        if ((uint8_t)s[i] <= ' ' || s[i] == '"' || s[i] == '\'')
+            return 0; /* one token, as secrets are */
+    if (s[0] == '<' || s[0] == '$' || s[0] == '{' || s[0] == '%' || s[0] == '*' || s[0] == '[' || s[0] == '=' ||
+        s[0] == ':')
+        return 0;
+    if (memcmp(s, "xxxx", 4) == 0 || memcmp(s, "XXXX", 4) == 0 || strstr_n(s, m, "://"))
+        return 0;
+    if (placeholder_value(s, m) || dir_value(s, m))
+        return 0;
+    return cls_entropy(s, m) >= 3.0;
 }
 
 /* The password of URL credentials (user:password@host): not the words

@@ -148,6 +148,8 @@ struct cls_scanner {
     uint64_t key_types;     /* types the key is a context word of */
     int key_types_ok;
     int key_folded;         /* key[] is in lower case (key_lower) */
+    int kv_on;              /* the key names a secret: its value's bytes are kept */
+    size_t kv_len;          /* bytes of the unit kept in kv_buf (CLS_KV_MAX + 1: too long) */
     /* findings */
     struct cls_finding *f;  /* owned */
     uint16_t *frank;        /* owned, parallel to f: the rank of each finding */
@@ -179,6 +181,7 @@ struct cls_scanner {
         size_t n;
         struct cand c[MAX_CANDS];
     } cands;
+    uint8_t kv_buf[CLS_KV_MAX + 1]; /* the unit after a key that names a secret */
     struct bevent {
         uint64_t pos;       /* absolute offset */
         uint16_t key_off, key_len;
@@ -2442,8 +2445,23 @@ static void piece_tail(struct cls_scanner *sc, const uint8_t *p, size_t n)
     }
 }
 
+/* The bytes of a unit after a key that names a secret, as they go by in
+ * order (every piece of the unit passes here, scanned or not, so the unit
+ * is the same however its text was split). */
+static inline void kv_feed(struct cls_scanner *sc, const uint8_t *p, size_t n)
+{
+    if (!sc->kv_on || sc->kv_len > CLS_KV_MAX)
+        return;
+    size_t k = CLS_KV_MAX + 1 - sc->kv_len;
+    if (k > n)
+        k = n;
+    memcpy(sc->kv_buf + sc->kv_len, p, k);
+    sc->kv_len += k;
+}
+
 static int process_slice(struct cls_scanner *sc, const uint8_t *p, size_t n)
 {
+    kv_feed(sc, p, n);
     int rc = prefilter(sc, p, n);
     sc->e->trigger_bits(p, n, sc->tbits);
     sc->tbase = p;
@@ -2456,10 +2474,37 @@ static int process_slice(struct cls_scanner *sc, const uint8_t *p, size_t n)
     return rc;
 }
 
+/* The unit after a key that names a secret ends: a GENERIC_SECRET when it
+ * is one ({"password": "…"}, whose text holds no "password=" for the
+ * patterns). The finding spans the unit, after an authorization scheme. */
+__attribute__((noinline, cold)) static int kv_check(struct cls_scanner *sc)
+{
+    size_t n = sc->kv_len, from = 0;
+    sc->kv_len = 0;
+    if (n < 8 || n > CLS_KV_MAX || sc->off - sc->seg_start != n || !cls_kv_secret_value(sc->kv_buf, n, &from))
+        return SGW_OK;
+    struct cls_finding f;
+    memset(&f, 0, sizeof(f));
+    f.type = cls_types[cls_kv_type].name;
+    f.category = CLS_CAT_SECRET;
+    f.start = sc->seg_start + from;
+    f.end = sc->off;
+    f.confidence = 80;
+    set_path(sc, &f);
+    if (sc->excerpts)
+        mask_excerpt(f.excerpt, sc->kv_buf + from, n - from, 1);
+    return insert_finding(sc, &f, cls_kv_prio);
+}
+
 static int unit_boundary(struct cls_scanner *sc)
 {
     if (sc->win) {
         int rc = close_window(sc, sc->off, 0, 1);
+        if (rc != SGW_OK)
+            return rc;
+    }
+    if (sc->kv_on) {
+        int rc = kv_check(sc);
         if (rc != SGW_OK)
             return rc;
     }
@@ -2477,7 +2522,7 @@ static int unit_boundary(struct cls_scanner *sc)
 
 /* The key is kept as it came; key_lower() folds its case when a window
  * first asks for it (most keys are never asked). */
-static void set_key(struct cls_scanner *sc, const uint8_t *p, size_t n)
+static inline __attribute__((always_inline)) void set_key(struct cls_scanner *sc, const uint8_t *p, size_t n)
 {
     if (n > KEY_MAX)
         n = KEY_MAX;
@@ -2486,6 +2531,8 @@ static void set_key(struct cls_scanner *sc, const uint8_t *p, size_t n)
     sc->key_len = n;
     sc->key_types_ok = 0;
     sc->key_folded = 0;
+    sc->kv_on = (sc->e->packs & CLS_PACK_SECRETS) && cls_kv_maybe_key(sc->key, n) && cls_kv_secret_key(sc->key, n);
+    sc->kv_len = 0;
 }
 
 static inline uint64_t load64(const uint8_t *p)
@@ -2549,6 +2596,7 @@ static int flush_batch(struct cls_scanner *sc)
     for (size_t k = 0; k <= sc->nbev && rc == SGW_OK; k++) {
         size_t end = k < sc->nbev ? (size_t)(sc->bev[k].pos - base) : sc->blen;
         if (end > pos) {
+            kv_feed(sc, p + pos, end - pos);
             if (!sc->win && next_trigger(sc->tbits, pos, end) == end &&
                 (sc->ilit == sc->nlits || sc->lits[sc->ilit].pos >= sc->off + (end - pos))) {
                 /* no window open, none to open: what scan_piece would do */

@@ -49,6 +49,10 @@ def seeds_json():
     JSON.append(json.dumps({"type": "Buffer", "data": list(b"AKIAIOSFODNN7EXAMPLE"),
                             "k": [[48, -126, 1, 10, 2, 1, 0, 48, 13], -1, 65, 66, 67, 68, 69, 70, 71, 72, 1e3, "x",
                                   300, {"z": [1, 2, 3]}]}).encode())
+    # values whose keys name a secret, beside keys that name none
+    JSON.append(json.dumps({"password": "Zk3q9XbT2mLp", "headers": {"Authorization": "Bearer Zk3q9XbT2mLp8RvW5nJc"},
+                            "passwords": ["Ab3dE5gH7jK9", "changeme"], "NextToken": "AAAAZk3q9XbT2mLp",
+                            "SecretId": "prod/db", "max_tokens": 4096, "SecretString": "Zk3q9XbT2mLp8RvW"}).encode())
     for i, body in enumerate(JSON):
         flag = 1 if body.startswith(b'{"a":1}\n') else 0
         write("fuzz_classifiers_json", "seed%02d" % i, bytes([(i * 16) | flag]) + body)

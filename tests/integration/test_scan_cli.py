@@ -568,6 +568,32 @@ def main():
                "secrets in config and literals, an address with its word")
         r.run("code, tables of numbers, versions and logs are no findings", ordinary_files_clean)
 
+        def key_value_secrets():
+            # {"password": "…"} passed clean: the JSON decoder hands the key
+            # and the value over apart, and the patterns need "password=" in
+            # the text. A value whose key names a secret is one now, with the
+            # value's span; AWS's paging and ids, and placeholders, are none
+            cfg = {"db": {"host": "db.internal", "password": "Zk3q9XbT2mLp"},
+                   "headers": {"Authorization": "Bearer Zk3q9XbT2mLp8RvW5nJc"}}
+            text = json.dumps(cfg)
+            f = tmp.write("config.json", text)
+            p = scan("--format", "jsonl", f)
+            eq(p.returncode, 1, f"exit code ({p.stderr!r})")
+            fs = jsonl(p.stdout)
+            eq([(x["type"], x["excerpt"]) for x in fs],
+               [("GENERIC_SECRET", "Zk3q********"), ("GENERIC_SECRET", "Zk3q****************")],
+               "the password and the bearer token")
+            aws = tmp.write("list.json", json.dumps({
+                "NextToken": "AAAAZk3q9XbT2mLp8RvW5nJc", "SecretId": "prod/db/Zk3q9XbT2mLp",
+                "clientToken": "Zk3q9XbT2mLp8RvW", "max_tokens": 4096, "password": "changeme",
+                "api_key": "${OPENAI_API_KEY}"}))
+            p = scan("--format", "jsonl", aws)
+            eq((p.returncode, jsonl(p.stdout)), (0, []), "paging tokens, ids and placeholders")
+            form = subprocess.run([SOVGW, "scan", "--content-type", "application/x-www-form-urlencoded", "-"],
+                                  input=b"user=bob&pwd=Zk3q9XbT2mLp", capture_output=True, timeout=60)
+            eq(form.returncode, 1, "a form's pwd field")
+        r.run("values whose key names a secret (JSON, forms)", key_value_secrets)
+
         def long_wrapped_runs():
             # A token on a line of its own after 8 KiB or more of base64 or
             # hex (a MIME attachment, an `xxd -p` dump) was read as part of

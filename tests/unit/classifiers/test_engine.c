@@ -876,6 +876,54 @@ static size_t b64(const uint8_t *in, size_t n, char *out)
     return k;
 }
 
+/* Secrets as structured data writes them: a value whose key names one
+ * (JSON, form fields, XML elements), where the text holds no "password="
+ * for the patterns; one finding a value, spanning it after an
+ * authorization scheme, in any pieces; keys that are no secret's and values
+ * that are none, nothing. */
+static void test_kv_secrets(struct cls_worker *w)
+{
+    static const struct {
+        const char *ct, *body;
+        int n;              /* GENERIC_SECRET findings */
+        size_t start, end;  /* the first one's span in the decoded text */
+    } kvc[] = {
+        {"application/json", "{\"password\": \"Zk3q9XbT2mLp\"}", 1, 8, 20},
+        {"application/json", "{\"db\": {\"client_secret\": \"Zk3q9XbT2mLp8RvW\"}}", 1, 15, 31},
+        {"application/json", "{\"headers\": {\"Authorization\": \"Bearer Zk3q9XbT2mLp8RvW5nJc\"}}", 1, 27, 47},
+        {"application/json", "{\"SecretString\": \"Zk3q9XbT2mLp8RvW\", \"SessionToken\": \"FwoGZXIvYXdzEBYaDk3q9XbT\"}", 2,
+         12, 28},
+        {"application/json", "{\"passwords\": [\"Zk3q9XbT2mLp\", \"Ab3dE5gH7jK9\"]}", 2, 9, 21},
+        {"application/x-www-form-urlencoded", "user=bob&pwd=Zk3q9XbT2mLp", 1, 10, 22},
+        {"application/xml", "<cfg><api_key>Zk3q9XbT2mLp8RvW</api_key></cfg>", 1, 10, 26},
+        /* keys about a secret, tokens of paging and models, placeholders,
+           text with spaces, a value under another key */
+        {"application/json",
+         "{\"SecretId\": \"prod/db/Zk3q9XbT2mLp\", \"NextToken\": \"AAAAZk3q9XbT2mLp8RvW5nJc\", \"clientToken\": "
+         "\"Zk3q9XbT2mLp8RvW\", \"max_tokens\": 4096, \"private_key_id\": \"1a2b3c4d5e6f7a8b9c0d\", "
+         "\"password\": \"changeme\", \"api_key\": \"${OPENAI_API_KEY}\", \"secret\": \"the usual one\", "
+         "\"token_type\": \"Bearer\", \"note\": \"Zk3q9XbT2mLp8RvW\", \"password_policy\": \"Zk3q9XbT2mLp8RvW\"}",
+         0, 0, 0},
+    };
+    struct result *r = malloc(sizeof(*r));
+    static const size_t pieces[] = {1, 2, 3, 7, 64, 4096};
+    for (size_t i = 0; i < SGW_ARRAY_LEN(kvc); i++)
+        for (size_t p = 0; p < SGW_ARRAY_LEN(pieces); p++) {
+            stream_scan(w, kvc[i].ct, kvc[i].body, strlen(kvc[i].body), pieces[p], r);
+            int n = 0;
+            size_t first = SIZE_MAX;
+            for (size_t k = 0; k < r->n; k++)
+                if (strcmp(r->f[k].type, "GENERIC_SECRET") == 0 && n++ == 0)
+                    first = k;
+            if (n != kvc[i].n || (n && (r->f[first].start != kvc[i].start || r->f[first].end != kvc[i].end))) {
+                FAIL("%s in pieces of %zu: %d GENERIC_SECRET, want %d at %zu-%zu", kvc[i].body, pieces[p], n,
+                     kvc[i].n, kvc[i].start, kvc[i].end);
+                dump("got", r);
+            }
+        }
+    free(r);
+}
+
 /* A private key a decoder recognised (DER in base64, without its PEM
    lines) is a PRIVATE_KEY secret at any split; in a PEM block, whose header
    the secrets pack finds, one finding a key; without the secrets pack, the
@@ -1012,6 +1060,7 @@ int main(void)
     test_excerpts(w);
     test_bounded(w);
     test_stream_json(w);
+    test_kv_secrets(w);
     test_keys(w);
     test_custom();
     test_packs_select();
