@@ -472,6 +472,21 @@ int cls_kv_secret_value(const uint8_t *v, size_t n, size_t *from)
     return cls_entropy(s, m) >= 3.0;
 }
 
+/* The credentials of an Authorization header: random (a digit, or both
+ * cases: not a word of prose after "basic"), not documentation's (<token>,
+ * YOUR_TOKEN, ${TOKEN} stop the pattern or fail here). */
+static int v_auth_value(const char *s, size_t n)
+{
+    int up = 0, lo = 0, dig = 0;
+    for (size_t i = 0; i < n; i++) {
+        up |= s[i] >= 'A' && s[i] <= 'Z';
+        lo |= s[i] >= 'a' && s[i] <= 'z';
+        dig |= s[i] >= '0' && s[i] <= '9';
+    }
+    return (dig || (up && lo)) && !placeholder_value(s, n) && memcmp(s, "xxxx", n < 4 ? n : 4) != 0 &&
+           cls_entropy(s, n) >= 3.0;
+}
+
 /* The password of URL credentials (user:password@host): not the words
  * documentation writes there. */
 static int v_url_secret(const char *s, size_t n)
@@ -806,6 +821,11 @@ const struct cls_pattern_def cls_patterns[] = {
      "(?i:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|"
      "private[_-]?key|token)[\"']?[ \\t]*[:=][ \\t]*[\"']?([^\\s\"',;&<>]{8,128}+)",
      v_secret_value, A(CLS_A_KEYWORD), 0, 0, 80, 80, 60, CLS_PF_VALUE, 0, CLS_WF_COLON | CLS_WF_EQ},
+    /* an HTTP Authorization header written out (curl -H, a request dump):
+       its credentials, after the scheme */
+    {T_GENERIC_SECRET,
+     "(?i:authorization)[\"']?[ \\t]*[:=][ \\t]*[\"']?(?i:bearer|basic|token)[ \\t]+([A-Za-z0-9._~+/-]{8,200}+=*)",
+     v_auth_value, A(CLS_A_KEYWORD), 0, 0, 80, 80, 60, CLS_PF_VALUE, 0, CLS_WF_COLON | CLS_WF_EQ},
     {T_GENERIC_SECRET, "(?i)[a-z][a-z0-9+.-]{1,20}://[^/\\s:@\"]{1,64}:([^/\\s@\"]{3,128})@[^/\\s\"]+", v_url_secret,
      A(CLS_A_URL), CLS_WF_AT, 0, 95, 95, 60, CLS_PF_VALUE, 0, 0},
     /* vendor tokens: a prefix of their own, then their characters; the
@@ -881,7 +901,7 @@ const struct cls_literal_def cls_literals[] = {
     {"api-key", CLS_A_KEYWORD, 1, 48, 0},    {"access_token", CLS_A_KEYWORD, 1, 48, 0},
     {"access-token", CLS_A_KEYWORD, 1, 48, 0}, {"auth_token", CLS_A_KEYWORD, 1, 48, 0},
     {"client_secret", CLS_A_KEYWORD, 1, 48, 0}, {"private_key", CLS_A_KEYWORD, 1, 48, 0},
-    {"token", CLS_A_KEYWORD, 1, 48, 0},      {"://", CLS_A_URL, 0, 48, 0},
+    {"token", CLS_A_KEYWORD, 1, 48, 0},      {"authorization", CLS_A_KEYWORD, 1, 64, 0},      {"://", CLS_A_URL, 0, 48, 0},
     {"swift", CLS_A_SWIFT, 1, 40, 0},        {"bic", CLS_A_SWIFT, 1, 40, 0},
     {"[at]", CLS_A_OBF, 1, 72, 72},
     {"(at)", CLS_A_OBF, 1, 72, 72},

@@ -244,6 +244,12 @@ static const struct pos_case cases[] = {
     {"headers: { 'X-TOKEN-SECRET': 'SuperSecretToken' }", NULL},
     {"git fetch http://user:pass@host/repo.git", NULL},
     {"const UNEXPECTED_TOKEN = /^Unexpected token/", NULL},
+    /* an Authorization header written out: its credentials */
+    {"curl -H \"Authorization: Bearer ya29.a0AfH6SMBx3kLmN0pQrStUvWx\" https://x", "GENERIC_SECRET"},
+    {"Authorization: Basic YWRtaW46UzNjcjN0UHchMjAyNA==", "GENERIC_SECRET"},
+    {"Authorization: Bearer <YOUR_TOKEN>", NULL},
+    {"Authorization: Bearer YOUR_ACCESS_TOKEN_HERE", NULL},
+    {"the authorization: basic requirements apply", NULL},
     /* ... while literal values, and unquoted ones of a config file, are */
     {"urllib.request.ProxyHandler(passwd='geheim$parole')", "GENERIC_SECRET"},
     {"DB_PASSWORD=s3cr3t!Kx9qLm", "GENERIC_SECRET"},
