@@ -254,7 +254,6 @@ static int has_digit(const char *s, size_t n)
     return 0;
 }
 
-/* value of a key=value secret: random-looking, not a template placeholder */
 /* An unquoted value that is code, not a secret: a call or an index
  * (`os.getcwd()`, `line[start:pos]`), a dotted name (`self.password`,
  * `process.env.API_KEY`), a name with '_' (`password_mgr`), or, after
