@@ -1007,8 +1007,78 @@ uint32_t cls_pack_bit(const char *name)
     return 0;
 }
 
+/* Names and numbers set aside for documentation: e-mail domains of RFC 2606
+ * and 6761 (example.com/.net/.org and their subdomains, .example, .test,
+ * .invalid, .localhost), IPv4 ranges of RFC 5737 (192.0.2.0/24,
+ * 198.51.100.0/24, 203.0.113.0/24), IPv6's 2001:db8::/32 (RFC 3849), and
+ * the fictional phone numbers of NANP (555-0100 to 555-0199) and Ofcom
+ * (020 7946 0xxx, 07700 900xxx). */
+static int doc_reserved(const char *s, size_t n)
+{
+    const char *at = memchr(s, '@', n);
+    if (at) {
+        size_t dl = n - (size_t)(at + 1 - s);
+        char dom[256];
+        if (dl == 0 || dl >= sizeof(dom))
+            return 0;
+        for (size_t i = 0; i < dl; i++)
+            dom[i] = (char)(at[1 + i] >= 'A' && at[1 + i] <= 'Z' ? at[1 + i] + 32 : at[1 + i]);
+        static const char *const doms[] = {"example.com", "example.net", "example.org", "example",
+                                           "test", "invalid", "localhost"};
+        for (size_t i = 0; i < SGW_ARRAY_LEN(doms); i++) {
+            size_t l = strlen(doms[i]);
+            if (dl >= l && memcmp(dom + dl - l, doms[i], l) == 0 && (dl == l || dom[dl - l - 1] == '.'))
+                return 1;
+        }
+        return 0;
+    }
+    if (n >= 9 && strncasecmp(s, "2001:db8:", 9) == 0)
+        return 1;
+    static const char *const nets[] = {"192.0.2.", "198.51.100.", "203.0.113."};
+    for (size_t i = 0; i < SGW_ARRAY_LEN(nets); i++) {
+        size_t l = strlen(nets[i]);
+        if (n > l && memcmp(s, nets[i], l) == 0) {
+            size_t k = l;
+            while (k < n && s[k] >= '0' && s[k] <= '9')
+                k++;
+            if (k == n)
+                return 1;
+        }
+    }
+    char d[16];
+    size_t nd = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] >= '0' && s[i] <= '9') {
+            if (nd == sizeof(d))
+                return 0;
+            d[nd++] = s[i];
+        } else if (!strchr(" .-()+", s[i])) {
+            return 0;
+        }
+    }
+    const char *t = d;
+    size_t tn = nd;
+    if (tn == 11 && t[0] == '1') {
+        t++;
+        tn--;
+    }
+    if (tn == 10 && memcmp(t + 3, "5550", 4) == 0 && t[7] == '1')
+        return 1; /* NXX-555-01XX */
+    if (nd >= 11 && memcmp(d, "44", 2) == 0) { /* +44 ... as 0 ... */
+        d[1] = '0';
+        t = d + 1;
+        tn = nd - 1;
+    } else {
+        t = d;
+        tn = nd;
+    }
+    return tn == 11 && (memcmp(t, "0207946", 7) == 0 || memcmp(t, "07700900", 8) == 0);
+}
+
 int cls_is_example(const char *s, size_t n)
 {
+    if (doc_reserved(s, n))
+        return 1;
     /* AWS documentation keys and the card networks' published test numbers */
     static const char *const ex[] = {
         "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "4111111111111111",

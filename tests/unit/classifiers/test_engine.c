@@ -271,6 +271,24 @@ static void test_types(struct cls_worker *w)
     scan1(w, "AKIAIOSFODNN7EXAMPLE", r);
     if (r->n != 1 || !(r->f[0].flags & CLS_FF_EXAMPLE))
         FAIL("AWS example key not flagged");
+    /* ... and names and numbers set aside for documentation */
+    static const struct {
+        const char *text;
+        int example;
+    } ex[] = {
+        {"mail bob@example.com", 1},        {"mail bob@mail.example.org", 1}, {"mail bob@corp.test", 1},
+        {"mail bob@notexample.com", 0},     {"server 192.0.2.10", 1},         {"server 203.0.113.254", 1},
+        {"server 192.0.20.10", 0},          {"ip 2001:db8::1", 1},            {"ip 2001:4860::8888", 0},
+        {"phone (415) 555-0123", 1},        {"phone (415) 555-2671", 0},      {"phone +44 20 7946 0958", 1},
+        {"mobile 07700 900123", 1},         {"mobile 07700 912345", 0},
+    };
+    for (size_t i = 0; i < SGW_ARRAY_LEN(ex); i++) {
+        scan1(w, ex[i].text, r);
+        if (r->n != 1 || !!(r->f[0].flags & CLS_FF_EXAMPLE) != ex[i].example) {
+            FAIL("\"%s\": example flag, want %d", ex[i].text, ex[i].example);
+            dump("got", r);
+        }
+    }
     free(r);
 }
 
