@@ -817,8 +817,9 @@ const struct cls_pattern_def cls_patterns[] = {
     {T_TWILIO, LBA "(?:SK|AC)[0-9a-f]{32}" RBA, NULL, 0, CLS_WF_UU, 8, 85, 85, 85, 0, 2, 0},
     {T_AZURE, "AccountKey=([A-Za-z0-9+/]{86}==)", NULL, A(CLS_A_AZURE), 0, 0, 95, 95, 90, CLS_PF_VALUE, 0, 0},
     {T_GENERIC_SECRET,
-     "(?i:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|"
-     "private[_-]?key|token)[\"']?[ \\t]*[:=][ \\t]*[\"']?([^\\s\"',;&<>]{8,128}+)",
+     "(?<![:/])(?i:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|"
+     "private[_-]?key|(?:refresh|session|id|bearer|api|oauth|bot|security)[_-]?token|(?<![A-Za-z])token)"
+     "[\"']?[ \\t]*[:=][ \\t]*[\"']?([^\\s\"',;&<>]{8,128}+)",
      v_secret_value, A(CLS_A_KEYWORD), 0, 0, 80, 80, 60, CLS_PF_VALUE, 0, CLS_WF_COLON | CLS_WF_EQ},
     /* an HTTP Authorization header written out (curl -H, a request dump):
        its credentials, after the scheme */

@@ -150,6 +150,7 @@ struct cls_scanner {
     int key_folded;         /* key[] is in lower case (key_lower) */
     int kv_on;              /* the key names a secret: its value's bytes are kept */
     size_t kv_len;          /* bytes of the unit kept in kv_buf (CLS_KV_MAX + 1: too long) */
+    int kv_pend;            /* kv_f waits: the unit may have been a key's own text */
     /* findings */
     struct cls_finding *f;  /* owned */
     uint16_t *frank;        /* owned, parallel to f: the rank of each finding */
@@ -182,6 +183,7 @@ struct cls_scanner {
         struct cand c[MAX_CANDS];
     } cands;
     uint8_t kv_buf[CLS_KV_MAX + 1]; /* the unit after a key that names a secret */
+    struct cls_finding kv_f;        /* its finding while kv_pend */
     struct bevent {
         uint64_t pos;       /* absolute offset */
         uint16_t key_off, key_len;
@@ -2459,10 +2461,15 @@ static inline void kv_feed(struct cls_scanner *sc, const uint8_t *p, size_t n)
     sc->kv_len += k;
 }
 
+static int kv_commit(struct cls_scanner *sc);
+
 static int process_slice(struct cls_scanner *sc, const uint8_t *p, size_t n)
 {
+    int rc = sc->kv_pend ? kv_commit(sc) : SGW_OK;
+    if (rc != SGW_OK)
+        return rc;
     kv_feed(sc, p, n);
-    int rc = prefilter(sc, p, n);
+    rc = prefilter(sc, p, n);
     sc->e->trigger_bits(p, n, sc->tbits);
     sc->tbase = p;
     sc->rd_before = 0;
@@ -2476,24 +2483,34 @@ static int process_slice(struct cls_scanner *sc, const uint8_t *p, size_t n)
 
 /* The unit after a key that names a secret ends: a GENERIC_SECRET when it
  * is one ({"password": "…"}, whose text holds no "password=" for the
- * patterns). The finding spans the unit, after an authorization scheme. */
-__attribute__((noinline, cold)) static int kv_check(struct cls_scanner *sc)
+ * patterns). The finding spans the unit, after an authorization scheme. It
+ * waits (kv_pend): a key's own text is a unit too, and a context right at
+ * its end says that it was one ({"SecretAccessKey": {"locationName": …}}
+ * has "locationName" after the secret's key); kv_commit when anything
+ * else comes. */
+__attribute__((noinline, cold)) static void kv_check(struct cls_scanner *sc)
 {
     size_t n = sc->kv_len, from = 0;
     sc->kv_len = 0;
     if (n < 8 || n > CLS_KV_MAX || sc->off - sc->seg_start != n || !cls_kv_secret_value(sc->kv_buf, n, &from))
-        return SGW_OK;
-    struct cls_finding f;
-    memset(&f, 0, sizeof(f));
-    f.type = cls_types[cls_kv_type].name;
-    f.category = CLS_CAT_SECRET;
-    f.start = sc->seg_start + from;
-    f.end = sc->off;
-    f.confidence = 80;
-    set_path(sc, &f);
+        return;
+    struct cls_finding *f = &sc->kv_f;
+    memset(f, 0, sizeof(*f));
+    f->type = cls_types[cls_kv_type].name;
+    f->category = CLS_CAT_SECRET;
+    f->start = sc->seg_start + from;
+    f->end = sc->off;
+    f->confidence = 80;
+    set_path(sc, f);
     if (sc->excerpts)
-        mask_excerpt(f.excerpt, sc->kv_buf + from, n - from, 1);
-    return insert_finding(sc, &f, cls_kv_prio);
+        mask_excerpt(f->excerpt, sc->kv_buf + from, n - from, 1);
+    sc->kv_pend = 1;
+}
+
+static int kv_commit(struct cls_scanner *sc)
+{
+    sc->kv_pend = 0;
+    return insert_finding(sc, &sc->kv_f, cls_kv_prio);
 }
 
 static int unit_boundary(struct cls_scanner *sc)
@@ -2503,11 +2520,13 @@ static int unit_boundary(struct cls_scanner *sc)
         if (rc != SGW_OK)
             return rc;
     }
-    if (sc->kv_on) {
-        int rc = kv_check(sc);
+    if (sc->kv_pend) {
+        int rc = kv_commit(sc);
         if (rc != SGW_OK)
             return rc;
     }
+    if (sc->kv_on)
+        kv_check(sc);
     sc->seg_start = sc->off;
     sc->carry_len = 0;
     /* context words of the unit that ended are older than any later window:
@@ -2533,6 +2552,8 @@ static inline __attribute__((always_inline)) void set_key(struct cls_scanner *sc
     sc->key_folded = 0;
     sc->kv_on = (sc->e->packs & CLS_PACK_SECRETS) && cls_kv_maybe_key(sc->key, n) && cls_kv_secret_key(sc->key, n);
     sc->kv_len = 0;
+    if (sc->kv_pend && sc->kv_f.end == sc->off)
+        sc->kv_pend = 0; /* the unit was this key's own text */
 }
 
 static inline uint64_t load64(const uint8_t *p)
@@ -2596,6 +2617,8 @@ static int flush_batch(struct cls_scanner *sc)
     for (size_t k = 0; k <= sc->nbev && rc == SGW_OK; k++) {
         size_t end = k < sc->nbev ? (size_t)(sc->bev[k].pos - base) : sc->blen;
         if (end > pos) {
+            if (sc->kv_pend)
+                rc = kv_commit(sc);
             kv_feed(sc, p + pos, end - pos);
             if (!sc->win && next_trigger(sc->tbits, pos, end) == end &&
                 (sc->ilit == sc->nlits || sc->lits[sc->ilit].pos >= sc->off + (end - pos))) {
@@ -2893,6 +2916,8 @@ int cls_scanner_finish(struct cls_scanner *sc)
         sc->failed = 1;
     else
         rc = cls_scanner_boundary(sc);
+    if (rc == SGW_OK && sc->kv_pend)
+        rc = kv_commit(sc);
     sc->finished = 1;
     if (rc != SGW_OK)
         return rc;

@@ -250,6 +250,10 @@ static const struct pos_case cases[] = {
     {"Authorization: Bearer <YOUR_TOKEN>", NULL},
     {"Authorization: Bearer YOUR_ACCESS_TOKEN_HERE", NULL},
     {"the authorization: basic requirements apply", NULL},
+    /* AWS's paging and idempotency tokens, a secret's ARN: no secrets */
+    {"\"NextToken\": \"eyJOZXh0VG9rZW4iOiBudWxsfQ==\", \"ClientToken\": \"Zk3q9XbT2mLp8RvW\"", NULL},
+    {"arn:aws:secretsmanager:us-west-2:123456789012:secret:MyTestSecret-a1b2c3", NULL},
+    {"\"SessionToken\": \"FwoGZXIvYXdzEBYaDk3q9XbT\"", "GENERIC_SECRET"},
     /* ... while literal values, and unquoted ones of a config file, are */
     {"urllib.request.ProxyHandler(passwd='geheim$parole')", "GENERIC_SECRET"},
     {"DB_PASSWORD=s3cr3t!Kx9qLm", "GENERIC_SECRET"},
