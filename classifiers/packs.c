@@ -343,15 +343,39 @@ static int dir_value(const char *s, size_t n)
 }
 
 /* An E.164 number: a plus, digits and one '.' alone is a signed decimal
- * (Decimal('+35236450.6')). */
+ * (Decimal('+35236450.6')); fourteen digits that are a date and a time
+ * are a timestamp (a Debian version's ~+20191229111838). */
 static int v_phone_e164(const char *s, size_t n)
 {
     size_t dots = 0, other = 0;
+    char d[16];
+    size_t nd = 0;
     for (size_t i = 0; i < n; i++) {
         dots += s[i] == '.';
         other += s[i] == ' ' || s[i] == '-' || s[i] == '(';
+        if (s[i] >= '0' && s[i] <= '9' && nd < sizeof(d))
+            d[nd++] = s[i];
+    }
+    if (nd == 14 && !other && !dots) {
+        unsigned y = (unsigned)((d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0'));
+        unsigned mo = (unsigned)((d[4] - '0') * 10 + (d[5] - '0')), dd = (unsigned)((d[6] - '0') * 10 + (d[7] - '0'));
+        unsigned h = (unsigned)((d[8] - '0') * 10 + (d[9] - '0')), mi = (unsigned)((d[10] - '0') * 10 + (d[11] - '0'));
+        if (y >= 1970 && y <= 2099 && mo >= 1 && mo <= 12 && dd >= 1 && dd <= 31 && h < 24 && mi < 60)
+            return 0;
     }
     return !(dots == 1 && !other) && cls_v_phone(s, n);
+}
+
+/* A NANP number: its two separators agree when one is a dot (252.227-7014
+ * is a clause of the DFARS, 415.555.2671 a number). */
+static int v_phone_nanp(const char *s, size_t n)
+{
+    int dot = 0, dash = 0;
+    for (size_t i = 0; i < n; i++) {
+        dot |= s[i] == '.';
+        dash |= s[i] == '-';
+    }
+    return !(dot && dash) && cls_v_phone(s, n);
 }
 
 /* A national number: its trunk 0, then 8 to 11 digits (9 to 12 in all). */
@@ -637,7 +661,7 @@ const struct cls_pattern_def cls_patterns[] = {
      CLS_WF_PLUS, 8, 75, 90, 20, CLS_PF_TRIM, 0, 0},
     {T_PHONE,
      LBN "(?(?<=[0-9][ .-])(?=" NANP "(?! [0-9])))" NANP RBN,
-     cls_v_phone, 0, CLS_WF_DSD | CLS_WF_RUN4, 10, 75, 90, 20, 0, 0, CLS_WF_SPACE | CLS_WF_DASH | CLS_WF_DOT | CLS_WF_PAREN},
+     v_phone_nanp, 0, CLS_WF_DSD | CLS_WF_RUN4, 10, 75, 90, 20, 0, 0, CLS_WF_SPACE | CLS_WF_DASH | CLS_WF_DOT | CLS_WF_PAREN},
     /* not a row of a table of numbers: no group of four (or one digit)
        and a separator right before it, nor two more such groups after it
        (one may follow: an expiry date, a security code) */
