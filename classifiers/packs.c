@@ -300,13 +300,17 @@ static int placeholder_value(const char *s, size_t n)
                                         "placeholder", "dummy", "redacted"};
     size_t rest = n, found = 0;
     int digit = 0;
-    uint8_t gone[128] = {0};
+    uint8_t gone[200] = {0};
+    char lo[200];
     if (n > sizeof(gone))
         return 0;
+    for (size_t k = 0; k < n; k++)
+        lo[k] = (char)(s[k] >= 'A' && s[k] <= 'Z' ? s[k] + 32 : s[k]);
     for (size_t i = 0; i < SGW_ARRAY_LEN(words); i++) {
-        size_t wl = strlen(words[i]);
+        const char *w = words[i];
+        size_t wl = strlen(w);
         for (size_t k = 0; k + wl <= n; k++)
-            if (!gone[k] && strncasecmp(s + k, words[i], wl) == 0) {
+            if (lo[k] == w[0] && !gone[k] && memcmp(lo + k + 1, w + 1, wl - 1) == 0) {
                 memset(gone + k, 1, wl);
                 rest -= wl;
                 found = 1;

@@ -2507,13 +2507,13 @@ __attribute__((noinline, cold)) static void kv_check(struct cls_scanner *sc)
     sc->kv_pend = 1;
 }
 
-static int kv_commit(struct cls_scanner *sc)
+__attribute__((noinline, cold)) static int kv_commit(struct cls_scanner *sc)
 {
     sc->kv_pend = 0;
     return insert_finding(sc, &sc->kv_f, cls_kv_prio);
 }
 
-static int unit_boundary(struct cls_scanner *sc)
+static inline __attribute__((always_inline)) int unit_boundary(struct cls_scanner *sc)
 {
     if (sc->win) {
         int rc = close_window(sc, sc->off, 0, 1);
