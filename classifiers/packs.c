@@ -324,15 +324,6 @@ static int placeholder_value(const char *s, size_t n)
     return rest < 12 || !digit;
 }
 
-static int strstr_n(const char *s, size_t n, const char *w)
-{
-    size_t wl = strlen(w);
-    for (size_t k = 0; k + wl <= n; k++)
-        if (memcmp(s + k, w, wl) == 0)
-            return 1;
-    return 0;
-}
-
 /* A directory, as PWD= and HOME= hold (the value of an environment dump). */
 static int dir_value(const char *s, size_t n)
 {
@@ -492,7 +483,7 @@ int cls_kv_secret_value(const uint8_t *v, size_t n, size_t *from)
     if (s[0] == '<' || s[0] == '$' || s[0] == '{' || s[0] == '%' || s[0] == '*' || s[0] == '[' || s[0] == '=' ||
         s[0] == ':')
         return 0;
-    if (memcmp(s, "xxxx", 4) == 0 || memcmp(s, "XXXX", 4) == 0 || strstr_n(s, m, "://"))
+    if (memcmp(s, "xxxx", 4) == 0 || memcmp(s, "XXXX", 4) == 0 || memmem(s, m, "://", 3))
         return 0;
     if (placeholder_value(s, m) || dir_value(s, m))
         return 0;
