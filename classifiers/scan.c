@@ -2617,8 +2617,8 @@ static int flush_batch(struct cls_scanner *sc)
     for (size_t k = 0; k <= sc->nbev && rc == SGW_OK; k++) {
         size_t end = k < sc->nbev ? (size_t)(sc->bev[k].pos - base) : sc->blen;
         if (end > pos) {
-            if (sc->kv_pend)
-                rc = kv_commit(sc);
+            if (sc->kv_pend && (rc = kv_commit(sc)) != SGW_OK)
+                break;
             kv_feed(sc, p + pos, end - pos);
             if (!sc->win && next_trigger(sc->tbits, pos, end) == end &&
                 (sc->ilit == sc->nlits || sc->lits[sc->ilit].pos >= sc->off + (end - pos))) {
