@@ -174,6 +174,10 @@ extern const size_t cls_n_literals;
  * where the secret begins (after an authorization scheme). */
 #define CLS_KV_MAX 256
 int cls_kv_secret_key(const char *k, size_t n);
+int cls_kv_secret_value(const uint8_t *v, size_t n, size_t *from);
+extern const size_t cls_kv_type;   /* the finding's type (GENERIC_SECRET) */
+extern const uint16_t cls_kv_prio; /* and its rank among overlapping findings */
+
 /* Could a name ending in a, b (ASCII, case folded) end with one of the
  * words (password, passwd, pwd, passphrase, secret, secretvalue, ...key,
  * secretbinary, ...token, authorization, secretstring)? */
@@ -205,9 +209,6 @@ static inline int cls_kv_maybe_key(const char *k, size_t n)
     unsigned c = n >= 4 ? (unsigned char)(k[n - 3] | 0x20) : 0;
     return cls_kv_last2(a, b) || (b == 's' && c && !(c == 'e' && a == 'n') && cls_kv_last2(c, a));
 }
-extern const size_t cls_kv_type;   /* the finding's type (GENERIC_SECRET) */
-extern const uint16_t cls_kv_prio; /* and its rank among overlapping findings */
-int cls_kv_secret_value(const uint8_t *v, size_t n, size_t *from);
 
 /* Custom regexes: a match is at most CLS_CUSTOM_SPAN bytes long. The
  * longest literal every match must contain (relit.c), CLS_RELIT_MIN to
