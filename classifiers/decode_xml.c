@@ -14,7 +14,12 @@
  *  - a start or end tag ends the text unit. Element and attribute names are
  *    data (a value can hide in a name), each its own unit; an attribute's
  *    value is a unit with its element's and its own name as context; an
- *    element's name is the context of the text inside it;
+ *    element's name is the context of the text inside it. A `key` or `name`
+ *    attribute names what the element holds, as configuration files write
+ *    it (.NET's <add key="ApiKey" value="…"/>, Spring's <property
+ *    name="password" value="…"/>, Java's <entry key="db.password">…</entry>):
+ *    its value takes the place of the attribute's name in the context of a
+ *    `value` attribute after it and of the element's text;
  *  - comments, processing instructions and declarations are data, in a
  *    unit of their own after the text unit they sit in (held, at most
  *    XML_SIDE_HOLD bytes: a longer one ends the text unit and goes out
@@ -70,17 +75,21 @@ struct dec_xml {
     uint8_t root;    /* the first start tag's name was read */
     uint8_t join;    /* a document part (doc_root) or HTML: only block tags end the text */
     uint8_t html;    /* HTML: the inline elements (html_inline) join, any other ends */
+    uint8_t kcap;    /* XS_ATTR: the value of a key or name attribute (kname) */
+    uint8_t slash;   /* XS_TAG: '/' the last byte but white space (an empty element's tag) */
     uint8_t blen;
     uint8_t rlen;
     uint8_t bang[XML_BANG];
     uint8_t ref[XML_REF_MAX];
     size_t name_len; /* the element's name (context), bounded */
     size_t attr_len; /* the last name in the tag (an attribute's, its value's context) */
+    size_t kname_len; /* the tag's key or name attribute's value, bounded */
     size_t side_len;
     size_t decl_len;
     size_t olen;
     uint8_t name[DEC_CONTEXT_MAX];
     uint8_t attr[DEC_CONTEXT_MAX];
+    uint8_t kname[DEC_CONTEXT_MAX];
     uint8_t decl_buf[XML_DECL_MAX];
     uint8_t out[XML_OUT];
     uint8_t side[XML_SIDE_HOLD];
@@ -195,6 +204,11 @@ static int xml_chars(struct dec_xml *x, const uint8_t *p, size_t n)
 {
     if (x->st != XS_ATTR)
         return xml_text(x, p, n);
+    if (x->kcap) {
+        size_t k = sizeof(x->kname) - x->kname_len < n ? sizeof(x->kname) - x->kname_len : n;
+        memcpy(x->kname + x->kname_len, p, k);
+        x->kname_len += k;
+    }
     return x->join ? xml_side(x, p, n) : xml_put(x, p, n);
 }
 
@@ -441,12 +455,42 @@ static int xml_bang(struct dec_xml *x, uint8_t c)
     return rc == SGW_OK ? xml_side(x, x->bang, n) : rc;
 }
 
+/* Is the tag's last name w (lower case), in any case? */
+static int attr_is(const struct dec_xml *x, const char *w)
+{
+    size_t n = strlen(w);
+    if (x->ntok < 2 || x->attr_len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((x->attr[i] | 0x20) != w[i])
+            return 0;
+    return 1;
+}
+
+/* An element's or a value's context: the element's name, then (sep) a
+ * space and what (the attribute's name, or what the key attribute named). */
+static int xml_context(struct dec_xml *x, const uint8_t *what, size_t wn, int sep)
+{
+    uint8_t ctx[DEC_CONTEXT_MAX];
+    size_t cn = sep && x->name_len == sizeof(ctx) ? sizeof(ctx) - 1 : x->name_len;
+    memcpy(ctx, x->name, cn);
+    if (sep) {
+        ctx[cn++] = ' ';
+        if (wn > sizeof(ctx) - cn)
+            wn = sizeof(ctx) - cn;
+        memcpy(ctx + cn, what, wn);
+        cn += wn;
+    }
+    return dec_text_context(x->base.env, ctx, cn);
+}
+
 /* One byte in a tag. */
 static int xml_tag_byte(struct dec_xml *x, uint8_t c)
 {
     int rc;
     if (name_char(c)) {
         int first = !x->tok;
+        x->slash = 0;
         if (first) {
             x->tok = 1;
             x->ntok++;
@@ -469,25 +513,31 @@ static int xml_tag_byte(struct dec_xml *x, uint8_t c)
     if (c == '"' || c == '\'') {
         x->st = XS_ATTR;
         x->quote = c;
+        x->kcap = 0;
+        x->slash = 0;
         if (x->join)
             return xml_side_begin(x); /* held, apart from the name before */
-        /* the value's context: its element's and its attribute's names */
-        uint8_t ctx[DEC_CONTEXT_MAX];
-        size_t cn = x->name_len < sizeof(ctx) - 1 ? x->name_len : sizeof(ctx) - 1;
-        memcpy(ctx, x->name, cn);
-        ctx[cn++] = ' ';
-        size_t an = x->ntok > 1 ? x->attr_len : 0;
-        if (an > sizeof(ctx) - cn)
-            an = sizeof(ctx) - cn;
-        memcpy(ctx + cn, x->attr, an);
-        return dec_text_context(x->base.env, ctx, cn + an);
+        /* the value's context: its element's and its attribute's names, or
+           what a key attribute before it named */
+        if (attr_is(x, "value") && x->kname_len)
+            return xml_context(x, x->kname, x->kname_len, 1);
+        if (attr_is(x, "key") || attr_is(x, "name")) {
+            x->kcap = 1;
+            x->kname_len = 0;
+        }
+        return xml_context(x, x->attr, x->ntok > 1 ? x->attr_len : 0, 1);
     }
     if (c == '>') {
         x->st = XS_TEXT;
-        /* the text inside an element: its name as context */
+        /* the text inside an element: its name as context (and what its
+           key attribute named); after an empty element its name alone */
         if (x->start && x->name_len && !x->join)
-            return dec_text_context(x->base.env, x->name, x->name_len);
+            return xml_context(x, x->kname, x->slash ? 0 : x->kname_len, !x->slash && x->kname_len != 0);
     }
+    if (c == '/')
+        x->slash = 1;
+    else if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
+        x->slash = 0;
     return SGW_OK; /* white space, '/', '=', '<' */
 }
 
@@ -500,6 +550,12 @@ static int xml_tag_begin(struct dec_xml *x, int start)
     x->ntok = 0;
     x->start = (uint8_t)start;
     x->name_len = 0;
+    x->kname_len = 0;
+    x->slash = 0;
+    /* the text after an end tag is not the element's: its context ends
+       (nor is the end tag's name a value of the element's key) */
+    if (!start && !x->join && rc == SGW_OK)
+        rc = dec_text_context(x->base.env, x->name, 0);
     return rc;
 }
 

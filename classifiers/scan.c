@@ -150,6 +150,7 @@ struct cls_scanner {
     int key_folded;         /* key[] is in lower case (key_lower) */
     int kv_on;              /* the key names a secret: its value's bytes are kept */
     size_t kv_len;          /* bytes of the unit kept in kv_buf (CLS_KV_MAX + 1: too long) */
+    size_t kv_plen;         /* kv_pend: the length of its unit, whose text kv_buf still holds */
     int kv_pend;            /* kv_f waits: the unit may have been a key's own text */
     /* findings */
     struct cls_finding *f;  /* owned */
@@ -2484,10 +2485,11 @@ static int process_slice(struct cls_scanner *sc, const uint8_t *p, size_t n)
 /* The unit after a key that names a secret ends: a GENERIC_SECRET when it
  * is one ({"password": "…"}, whose text holds no "password=" for the
  * patterns). The finding spans the unit, after an authorization scheme. It
- * waits (kv_pend): a key's own text is a unit too, and a context right at
- * its end says that it was one ({"SecretAccessKey": {"locationName": …}}
- * has "locationName" after the secret's key); kv_commit when anything
- * else comes. */
+ * waits (kv_pend): a key's own text is a unit too, and a context of that
+ * text right at its end says that it was one ({"SecretAccessKey":
+ * {"locationName": …}} has "locationName" after the secret's key); another
+ * context (an XML start tag's end after its attributes) or anything else
+ * that comes commits it (kv_commit). */
 __attribute__((noinline, cold)) static void kv_check(struct cls_scanner *sc)
 {
     size_t n = sc->kv_len, from = 0;
@@ -2504,6 +2506,7 @@ __attribute__((noinline, cold)) static void kv_check(struct cls_scanner *sc)
     set_path(sc, f);
     if (sc->excerpts)
         mask_excerpt(f->excerpt, sc->kv_buf + from, n - from, 1);
+    sc->kv_plen = n;
     sc->kv_pend = 1;
 }
 
@@ -2552,8 +2555,9 @@ static inline __attribute__((always_inline)) void set_key(struct cls_scanner *sc
     sc->key_folded = 0;
     sc->kv_on = (sc->e->packs & CLS_PACK_SECRETS) && cls_kv_maybe_key(sc->key, n) && cls_kv_secret_key(sc->key, n);
     sc->kv_len = 0;
-    if (sc->kv_pend && sc->kv_f.end == sc->off)
-        sc->kv_pend = 0; /* the unit was this key's own text */
+    if (sc->kv_pend && sc->kv_f.end == sc->off && (n == sc->kv_plen || (n == KEY_MAX && sc->kv_plen > KEY_MAX)) &&
+        memcmp(sc->kv_buf, p, n) == 0)
+        sc->kv_pend = 0; /* the unit was this key's own text (a key longer than KEY_MAX: its first bytes) */
 }
 
 static inline uint64_t load64(const uint8_t *p)

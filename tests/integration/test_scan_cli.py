@@ -592,7 +592,21 @@ def main():
             form = subprocess.run([SOVGW, "scan", "--content-type", "application/x-www-form-urlencoded", "-"],
                                   input=b"user=bob&pwd=Zk3q9XbT2mLp", capture_output=True, timeout=60)
             eq(form.returncode, 1, "a form's pwd field")
-        r.run("values whose key names a secret (JSON, forms)", key_value_secrets)
+            # configuration files in XML name the value in another attribute
+            # (.NET, Spring) or in a key attribute of the element (Java)
+            xml = tmp.write("web.config", (
+                '<?xml version="1.0" encoding="utf-8"?>\n<configuration>\n  <appSettings>\n'
+                '    <add key="Theme" value="Xy7Zr2vXk9LmT4wY" />\n'
+                '    <add key="Payments:ApiKey" value="q8Zr2vXk9LmT4wYz" />\n'
+                '    <property name="jdbc.password" value="Zk3q9XbT2mLp"/>\n'
+                '    <entry key="mail.smtp.password">Ab3dE5gH7jK9</entry>\n'
+                '  </appSettings>\n</configuration>\n').encode())
+            p = scan("--format", "jsonl", xml)
+            eq(p.returncode, 1, f"exit code ({p.stderr!r})")
+            eq([(x["type"], x["decoders"], x["excerpt"]) for x in jsonl(p.stdout)],
+               [("GENERIC_SECRET", "xml", "q8Zr************"), ("GENERIC_SECRET", "xml", "Zk3q********"),
+                ("GENERIC_SECRET", "xml", "Ab3d********")], "the three values a key attribute names, not Theme")
+        r.run("values whose key names a secret (JSON, forms, XML)", key_value_secrets)
 
         def long_wrapped_runs():
             # A token on a line of its own after 8 KiB or more of base64 or

@@ -638,27 +638,34 @@ static void test_xml(void)
     /* CDATA sections, character data and references between two tags are
        one text unit (catalogue 4.1 case 24); names are data, each a unit;
        an element's name is the context of its text */
-    EXPECT_PATH(X, NULL, "<k><![CDATA[AKIA]]><![CDATA[IOSF]]></k>", "k|{k}AKIAIOSF|k|", "xml");
-    EXPECT(X, NULL, "<a>&#65;&#x4B;&lt;&gt;&amp;&apos;&quot;I</a>", "a|{a}AK<>&'\"I|a|");
+    EXPECT_PATH(X, NULL, "<k><![CDATA[AKIA]]><![CDATA[IOSF]]></k>", "k|{k}AKIAIOSF|{}k|", "xml");
+    EXPECT(X, NULL, "<a>&#65;&#x4B;&lt;&gt;&amp;&apos;&quot;I</a>", "a|{a}AK<>&'\"I|{}a|");
     /* other references pass as written (the text stages see them); a '<'
        that starts no markup is text */
     EXPECT(X, NULL, "<a>&foo; &bad<b>1 < 2 &#0; &#xD800; &#1114112;</b></a>",
-           "a|{a}&foo; &bad|b|{b}1 < 2 &#0; &#xD800; &#1114112;|b|a|");
+           "a|{a}&foo; &bad|b|{b}1 < 2 &#0; &#xD800; &#1114112;|{}b|{}a|");
     /* comments and PIs do not cut the text: they follow it as a unit */
     EXPECT(X, NULL, "<a>AKIA<!-- c1 -->IOSF<?pi x?>ODNN<!---->7</a>",
-           "a|{a}AKIAIOSFODNN7| c1 \npi x\n|a|");
-    EXPECT(X, NULL, "<a>x<!-- a-b--c ---></a>", "a|{a}x| a-b--c -|a|");
-    EXPECT(X, NULL, "<a><![CDATA[x]y]]z]]]></a>", "a|{a}x]y]]z]|a|");
+           "a|{a}AKIAIOSFODNN7| c1 \npi x\n|{}a|");
+    EXPECT(X, NULL, "<a>x<!-- a-b--c ---></a>", "a|{a}x| a-b--c -|{}a|");
+    EXPECT(X, NULL, "<a><![CDATA[x]y]]z]]]></a>", "a|{a}x]y]]z]|{}a|");
     /* attributes: names, then the value with the element's and the
        attribute's names as context */
     EXPECT(X, NULL, "<e id=\"v&amp;w\" n='q\"'/>", "e|id|{e id}v&w|n|{e n}q\"|{e}");
-    EXPECT(X, NULL, "<SSN v=\"1\">2</SSN>", "SSN|v|{SSN v}1|{SSN}2|SSN|");
+    EXPECT(X, NULL, "<SSN v=\"1\">2</SSN>", "SSN|v|{SSN v}1|{SSN}2|{}SSN|");
+    /* a key or name attribute names the element's value: its value is the
+       context of a value attribute after it and of the element's text (not
+       of the text after an empty element); an end tag ends the context */
+    EXPECT(X, NULL, "<add key=\"ApiKey\" value=\"s\"/>t<e name=\"pwd\">u</e>v",
+           "add|key|{add key}ApiKey|value|{add ApiKey}s|{add}t|e|name|{e name}pwd|{e pwd}u|{}e|v|");
+    EXPECT(X, NULL, "<a value=\"1\" Key='k&amp;' VALUE=\"2\" value=\"3\" / >4",
+           "a|value|{a value}1|Key|{a Key}k&|VALUE|{a k&}2|value|{a k&}3|{a}4|");
     /* the XML declaration: an ASCII-based encoding passes, another is
        refused (catalogue 4.1 case 27) */
     EXPECT(X, NULL, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a/>",
            "xml version=\"1.0\" encoding=\"UTF-8\"|a|{a}");
     EXPECT(X, NULL, "<?xml version='1.0' encoding='ISO-8859-1'?><a>x</a>",
-           "xml version='1.0' encoding='ISO-8859-1'|a|{a}x|a|");
+           "xml version='1.0' encoding='ISO-8859-1'|a|{a}x|{}a|");
     EXPECT(X, NULL, "<?xml version=\"1.0\" encoding=\"UTF-7\"?><a>+AEE-</a>",
            "!XML encoding utf-7 not inspectable!");
     EXPECT(X, NULL, "<?xml version=\"1.0\" encoding=\"ebcdic-cp-us\"?><a/>",
@@ -668,12 +675,12 @@ static void test_xml(void)
     /* a DTD: without an internal subset it is data; with one (entities
        declared, joined into the text by references) it is refused */
     EXPECT(X, NULL, "<!DOCTYPE note SYSTEM \"n.dtd\"><note>x</note>",
-           "DOCTYPE note SYSTEM \"n.dtd\"|note|{note}x|note|");
+           "DOCTYPE note SYSTEM \"n.dtd\"|note|{note}x|{}note|");
     EXPECT(X, NULL, "<!DOCTYPE a [<!ENTITY k \"AKIAIOSF\">]><a>&k;ODNN7EXAMPLF</a>",
            "!XML DTD with an internal subset not inspectable!");
     EXPECT(X, NULL, "<!ELEMENT x><a/>", "ELEMENT x|a|{a}");
     /* a tag never closed, constructs cut by the end: nothing is dropped */
-    EXPECT(X, NULL, "<a <b>x</b>", "a|b|{b}x|b|");
+    EXPECT(X, NULL, "<a <b>x</b>", "a|b|{b}x|{}b|");
     EXPECT(X, NULL, "<a>x<![CDATA[y]", "a|{a}xy]|");
     EXPECT(X, NULL, "<a b=\"c", "a|b|{a b}c|");
     EXPECT(X, NULL, "<a>x<!-- y -", "a|{a}x| y -|");
@@ -696,15 +703,15 @@ static void test_xml(void)
         want[k++] = '|';
         memset(want + k, 'c', 904);
         k += 904;
-        sprintf(want + k, "|y|a|");
+        sprintf(want + k, "|y|{}a|");
         EXPECT(X, NULL, in, want);
     }
     /* other XML types, and XML sent as text or without a type */
-    EXPECT_PATH("text/xml", NULL, "<a>x</a>", "a|{a}x|a|", "xml");
-    EXPECT_PATH("application/soap+xml; charset=utf-8", NULL, "<a>x</a>", "a|{a}x|a|", "xml");
+    EXPECT_PATH("text/xml", NULL, "<a>x</a>", "a|{a}x|{}a|", "xml");
+    EXPECT_PATH("application/soap+xml; charset=utf-8", NULL, "<a>x</a>", "a|{a}x|{}a|", "xml");
     EXPECT_PATH("text/plain", NULL, "<?xml version=\"1.0\"?><a>x</a>",
-                "xml version=\"1.0\"|a|{a}x|a|", "xml");
-    EXPECT_PATH(NULL, NULL, "<?xml version=\"1.0\"?><a>x</a>", "xml version=\"1.0\"|a|{a}x|a|",
+                "xml version=\"1.0\"|a|{a}x|{}a|", "xml");
+    EXPECT_PATH(NULL, NULL, "<?xml version=\"1.0\"?><a>x</a>", "xml version=\"1.0\"|a|{a}x|{}a|",
                 "xml");
     EXPECT_PATH("text/plain", NULL, "<?xm", "<?xm|", "");
     /* an Office document part (its root says so): Word's runs are joined,
@@ -753,7 +760,7 @@ static void test_xml(void)
     EXPECT_PATH("text/plain", NULL, "<htm", "<htm|", "");
     /* another root: every tag ends the text, as before */
     EXPECT(X, NULL, "<doc><r><t>AK</t></r><r><t>IA</t></r></doc>",
-           "doc|{doc}r|{r}t|{t}AK|t|r|r|{r}t|{t}IA|t|r|doc|");
+           "doc|{doc}r|{r}t|{t}AK|{}t|{}r|r|{r}t|{t}IA|{}t|{}r|{}doc|");
     /* binary data labelled XML is refused as text labelled so is */
     EXPECT("application/xml", NULL, "PK\x03\x04rest", "!text body holds zip archive!");
 }
@@ -839,7 +846,7 @@ static void test_zip(void)
     memcpy(z + n, tail, sizeof(tail) - 1);
     n += sizeof(tail) - 1;
     expect_bin(Z, NULL, z, n,
-               "a.txt|{a.txt}hello a@b.com|word/document.xml|{word/document.xml}k|{k}AKIA|k|"
+               "a.txt|{a.txt}hello a@b.com|word/document.xml|{word/document.xml}k|{k}AKIA|{}k|"
                "word/|{word/}x.json|{x.json}k|{k}v|media/i.png|{media/i.png}!zip entry of type image/png!"
                "notes.md|{notes.md}mail c@d.io|PK\x05\x06 comment: e@f.io|",
                "zip", __LINE__);
@@ -1297,7 +1304,7 @@ static void test_utf16(void)
     n = to_utf16("card 4111 1111 1111 1111", 0, 1, b);
     expect_bin("text/plain", NULL, b, n, "card 4111 1111 1111 1111|", "utf16", __LINE__);
     n = to_utf16("<c>4111 1111 1111 1111</c>", 1, 1, b);
-    expect_bin("application/xml", NULL, b, n, "c|{c}4111 1111 1111 1111|c|", "utf16>xml", __LINE__);
+    expect_bin("application/xml", NULL, b, n, "c|{c}4111 1111 1111 1111|{}c|", "utf16>xml", __LINE__);
     n = to_utf16("mail a@b.com", 0, 0, b);
     expect_bin("text/plain; charset=utf-8", NULL, b, n, "mail a@b.com|", "utf16", __LINE__);
     n = to_utf16("mail a@b.com", 1, 0, b);

@@ -927,6 +927,17 @@ static void test_kv_secrets(struct cls_worker *w)
         {"application/json", "{\"passwords\": [\"Zk3q9XbT2mLp\", \"Ab3dE5gH7jK9\"]}", 2, 9, 21},
         {"application/x-www-form-urlencoded", "user=bob&pwd=Zk3q9XbT2mLp", 1, 10, 22},
         {"application/xml", "<cfg><api_key>Zk3q9XbT2mLp8RvW</api_key></cfg>", 1, 10, 26},
+        /* a key or name attribute names the value of the element (.NET,
+           Spring, Java properties) */
+        {"application/xml", "<appSettings><add key=\"ApiKey\" value=\"Zk3q9XbT2mLp8RvW\"/></appSettings>", 1, 28, 44},
+        {"application/xml", "<beans><property name='db.password' value='Zk3q9XbT2mLp'/></beans>", 1, 33, 45},
+        {"application/xml", "<properties><entry key=\"mail.smtp.password\">Zk3q9XbT2mLp</entry></properties>", 1, 36, 48},
+        {"text/plain", "<?xml version=\"1.0\"?><configuration><add key=\"Stripe:SecretKey\" value=\"Zk3q9XbT2m&amp;Lp8RvW\"/>"
+                       "</configuration>", 1, 57, 74},
+        /* the last attribute's value before the tag's end; an end tag's
+           name after the value is none */
+        {"application/xml", "<db user=\"bob\" password=\"Zk3q9XbT2mLp8RvW\"></db>", 1, 17, 33},
+        {"application/xml", "<ConfigurationData2><password>Zk3q9XbT2mLp8RvW</password></ConfigurationData2>", 1, 26, 42},
         /* keys about a secret, tokens of paging and models, placeholders,
            text with spaces, a value under another key */
         {"application/json",
@@ -934,6 +945,17 @@ static void test_kv_secrets(struct cls_worker *w)
          "\"Zk3q9XbT2mLp8RvW\", \"max_tokens\": 4096, \"private_key_id\": \"1a2b3c4d5e6f7a8b9c0d\", "
          "\"password\": \"changeme\", \"api_key\": \"${OPENAI_API_KEY}\", \"secret\": \"the usual one\", "
          "\"token_type\": \"Bearer\", \"note\": \"Zk3q9XbT2mLp8RvW\", \"password_policy\": \"Zk3q9XbT2mLp8RvW\"}",
+         0, 0, 0},
+        /* a nested object's keys are no values of the key before them
+           (one longer than the 63 bytes kept of a key too) */
+        {"application/json",
+         "{\"SecretAccessKey\": {\"locationName\": \"s\", \"shape\": \"SecretKeyType\"}, \"password\": "
+         "{\"Zk3q9XbT2mLp8RvWZk3q9XbT2mLp8RvWZk3q9XbT2mLp8RvWZk3q9XbT2mLp8RvWZk3q9XbT2mLp8RvW\": 1}}",
+         0, 0, 0},
+        {"application/xml",
+         "<cfg><add key=\"Theme\" value=\"Zk3q9XbT2mLp8RvW\"/><add key=\"password\"/><add value=\"Zk3q9XbT2mLp8RvW\"/>"
+         "<field name=\"password_policy\" value=\"Zk3q9XbT2mLp8RvW\"/><entry key=\"api_key\"/>Zk3q9XbT2mLp8RvW"
+         "<add name=\"secret\" value=\"changeme\"/></cfg>",
          0, 0, 0},
     };
     struct result *r = malloc(sizeof(*r));
