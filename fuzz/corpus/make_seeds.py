@@ -356,6 +356,10 @@ def seeds_xml():
     # UTF-16 (big-endian, with a BOM) for the charset=utf-16 way
     u16 = '<a>card 4111 1111 1111 1111</a>'.encode('utf-16-be')
     write("fuzz_classifiers_xml", "seed%02d" % len(XML), bytes([2]) + b'\xfe\xff' + u16)
+    # key and name attributes that name an element's value, end tags after it
+    write("fuzz_classifiers_xml", "seed%02d" % (len(XML) + 1), bytes([0x51]) +
+          b'<configuration><add key="ApiKey" value="Zk3q9XbT2m&amp;Lp8RvW"/><entry key="db.password">'
+          b'Zk3q9XbT2mLp</entry><property name=\'pwd\' value=\'Ab3dE5gH7jK9\' / ></configuration>')
 
 
 # ---- zip: first byte = split seed, bits 0-1 = the way in ----
