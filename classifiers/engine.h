@@ -124,6 +124,9 @@ enum cls_anchor {
     CLS_A_DISCORD,
     CLS_A_TEAMS,
     CLS_A_DOB, /* a birth date's words: the window reaches a date with its month's name */
+    CLS_A_ENVKEY, /* "_KEY" of an environment variable's name (OPENAI_KEY=…) */
+    CLS_A_CURL,   /* curl's credentials: "curl", "--user" (-u user:password) */
+    CLS_A_CLIPW,  /* a password on a command line: "mysql" (-pPASSWORD), "sshpass" (-p PASSWORD) */
     CLS_A__COUNT
 };
 _Static_assert(CLS_A__COUNT <= 64, "a window's anchors are a 64-bit mask");

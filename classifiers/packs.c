@@ -516,6 +516,41 @@ static int v_url_secret(const char *s, size_t n)
     return !placeholder_value(s, n);
 }
 
+/* A password given on a command line (curl -u user:PASSWORD, mysql
+ * -pPASSWORD, sshpass -p PASSWORD): not documentation's words, not a
+ * number alone (docker -u 1000:1000), not a variable or a prompt's
+ * placeholder; a word of letters alone in one case is an example's. */
+static int v_cli_password(const char *s, size_t n)
+{
+    if (n < 6 || s[0] == '$' || s[0] == '%' || s[0] == '<' || s[0] == '{' || s[0] == '[' || s[0] == '*')
+        return 0;
+    int up = 0, lo = 0, other = 0;
+    for (size_t i = 0; i < n; i++) {
+        up |= s[i] >= 'A' && s[i] <= 'Z';
+        lo |= s[i] >= 'a' && s[i] <= 'z';
+        other |= !((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z');
+    }
+    if (!(up || lo) && has_digit(s, n) && n == strspn(s, "0123456789:.-"))
+        return 0;
+    if (!other && !(up && lo))
+        return 0;
+    if (memcmp(s, "xxxx", 4) == 0 || memcmp(s, "XXXX", 4) == 0)
+        return 0;
+    return v_url_secret(s, n);
+}
+
+/* The value of an environment variable whose name ends in _KEY (the
+ * families api_key, secret, password, token have their own pattern): a
+ * secret's length and randomness (16 bytes or more, a digit and a letter,
+ * 3.3 bits per character), by the assignment rules otherwise. */
+static int v_env_key_value(const char *s, size_t n)
+{
+    int alpha = 0;
+    for (size_t i = 0; i < n; i++)
+        alpha |= (s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z';
+    return n >= 16 && alpha && has_digit(s, n) && v_secret_value(s, n) && cls_entropy(s, n) >= 3.3;
+}
+
 static int v_openai(const char *s, size_t n)
 {
     return has_digit(s, n) && cls_entropy(s, n) >= 3.5;
@@ -847,6 +882,21 @@ const struct cls_pattern_def cls_patterns[] = {
      v_auth_value, A(CLS_A_KEYWORD), 0, 0, 80, 80, 60, CLS_PF_VALUE, 0, CLS_WF_COLON | CLS_WF_EQ},
     {T_GENERIC_SECRET, "(?i)[a-z][a-z0-9+.-]{1,20}://[^/\\s:@\"]{1,64}:([^/\\s@\"]{3,128})@[^/\\s\"]+", v_url_secret,
      A(CLS_A_URL), CLS_WF_AT, 0, 95, 95, 60, CLS_PF_VALUE, 0, 0},
+    /* an environment variable named *_KEY (OPENAI_KEY=…, ENCRYPTION_KEY: …);
+       not the names of keys that are no secret (a public or publishable
+       key, a table's sort or partition key, an S3 object's, a cache's) */
+    {T_GENERIC_SECRET,
+     "(?<![A-Za-z0-9_])[A-Z][A-Z0-9_]{0,60}_(?<!PUBLIC_)(?<!PUBLISHABLE_)(?<!PRIMARY_)(?<!SORT_)(?<!PARTITION_)"
+     "(?<!FOREIGN_)(?<!CACHE_)(?<!S3_)(?<!OBJECT_)(?<!HASH_)(?<!RANGE_)(?<!ROUTING_)(?<!IDEMPOTENCY_)(?<!SITE_)"
+     "(?<!SSH_)(?<!GPG_)(?<!PGP_)(?<!LICENSE_)(?<!SEARCH_)(?<!LOOKUP_)(?<!CONFIG_)(?<!ENV_)KEY[ \\t]*[:=][ \\t]*[\"']?"
+     "([^\\s\"',;&<>]{16,128}+)",
+     v_env_key_value, A(CLS_A_ENVKEY), 0, 0, 80, 80, 60, CLS_PF_VALUE, 0, CLS_WF_COLON | CLS_WF_EQ},
+    /* a password on a command line: curl -u/--user user:PASSWORD, mysql
+       -pPASSWORD (attached: -p alone prompts), sshpass -p PASSWORD */
+    {T_GENERIC_SECRET, "(?<![\\w-])(?:-u|--user)(?:[ \\t]*|=)[\"']?[^\\s:\"'@]{1,64}:([^\\s\"']{6,128}+)",
+     v_cli_password, A(CLS_A_CURL), CLS_WF_COLON, 0, 80, 80, 60, CLS_PF_VALUE, 0, 0},
+    {T_GENERIC_SECRET, "(?:(?<![\\w-])-p(?=[^\\s\"'-])|sshpass[ \\t]+-p[ \\t]*[\"']?)([^\\s\"']{6,128}+)",
+     v_cli_password, A(CLS_A_CLIPW), 0, 0, 80, 80, 60, CLS_PF_VALUE, 0, 0},
     /* vendor tokens: a prefix of their own, then their characters; the
        validator turns placeholders away (a row of one letter) */
     {T_SHOPIFY, LBA "shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}" RBA, v_token, A(CLS_A_SHOPIFY), 0, 0, 95, 95, 90, 0, 0, 0},
@@ -921,6 +971,9 @@ const struct cls_literal_def cls_literals[] = {
     {"access-token", CLS_A_KEYWORD, 1, 48, 0}, {"auth_token", CLS_A_KEYWORD, 1, 48, 0},
     {"client_secret", CLS_A_KEYWORD, 1, 48, 0}, {"private_key", CLS_A_KEYWORD, 1, 48, 0},
     {"token", CLS_A_KEYWORD, 1, 48, 0},      {"authorization", CLS_A_KEYWORD, 1, 64, 0},      {"://", CLS_A_URL, 0, 48, 0},
+    {"_KEY", CLS_A_ENVKEY, 0, 48, 64},
+    {"curl", CLS_A_CURL, 0, 255, 0},         {"--user", CLS_A_CURL, 0, 140, 0},
+    {"mysql", CLS_A_CLIPW, 0, 255, 0},       {"sshpass", CLS_A_CLIPW, 0, 140, 0},
     {"swift", CLS_A_SWIFT, 1, 40, 0},        {"bic", CLS_A_SWIFT, 1, 40, 0},
     {"[at]", CLS_A_OBF, 1, 72, 72},
     {"(at)", CLS_A_OBF, 1, 72, 72},

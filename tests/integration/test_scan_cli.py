@@ -561,11 +561,19 @@ def main():
             env = tmp.write("prod.env", b"DB_PASSWORD=s3cr3t!Kx9qLm\n")
             lit = tmp.write("proxy.py", b"handler = ProxyHandler(passwd='geheim$parole')\n")
             dns = tmp.write("resolv.conf", b"nameserver 8.8.8.8\n")
-            p = scan("--format", "jsonl", env, lit, dns)
+            sh = tmp.write("deploy.sh", (
+                "#!/bin/sh\nexport OPENAI_KEY=Zk3q9XbT2mLp8RvW5nJcQ7\nexport S3_KEY=uploads/2024/r-7f3a9c.pdf\n"
+                "curl -fsS -u deploy:S3cr3t-Pa55 https://ci.internal/hook\ncurl -u \"$USER:$TOKEN\" https://ci/x\n"
+                "docker run -u 1000:1000 img && mysqldump -uroot -pK9x!mQ2zL app > app.sql && mysql -u root -p\n"
+                ).encode())
+            p = scan("--format", "jsonl", env, lit, dns, sh)
             eq(p.returncode, 1, "exit code")
             eq([(os.path.basename(x["path"]), x["type"]) for x in jsonl(p.stdout)],
-               [("prod.env", "GENERIC_SECRET"), ("proxy.py", "GENERIC_SECRET"), ("resolv.conf", "IP_ADDRESS")],
-               "secrets in config and literals, an address with its word")
+               [("prod.env", "GENERIC_SECRET"), ("proxy.py", "GENERIC_SECRET"), ("resolv.conf", "IP_ADDRESS")] +
+               [("deploy.sh", "GENERIC_SECRET")] * 3,
+               "secrets in config and literals, an address with its word, passwords on command lines")
+            eq([x["excerpt"] for x in jsonl(p.stdout)][3:], ["Zk3q******************", "S3*********", "K9*******"],
+               "the *_KEY value, curl's and mysqldump's passwords")
         r.run("code, tables of numbers, versions and logs are no findings", ordinary_files_clean)
 
         def key_value_secrets():

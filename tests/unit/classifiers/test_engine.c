@@ -262,6 +262,34 @@ static const struct pos_case cases[] = {
     {"DB_PASSWORD=s3cr3t!Kx9qLm", "GENERIC_SECRET"},
     {"api_key = \"AbCdEfGhIjKlMnOp\"", "GENERIC_SECRET"},
     {"API_KEY=AbCdEfGhIjKlMnOpQr", "GENERIC_SECRET"},
+    /* environment variables named *_KEY: a secret's value is one; the
+       names of keys that are none, paths, ids and placeholders are not */
+    {"export OPENAI_KEY=Zk3q9XbT2mLp8RvW5nJcQ7", "GENERIC_SECRET"},
+    {"ENCRYPTION_KEY: \"a3f9c2e17b4d8e6f0a1b2c3d4e5f6a7b\"", "GENERIC_SECRET"},
+    {"STRIPE_PUBLISHABLE_KEY=pk_test_51H8kZk3q9XbT2mLp8RvW", NULL},
+    {"PARTITION_KEY=customer_id_2024_region", NULL},
+    {"S3_KEY=uploads/2024/report-7f3a9c.pdf", NULL},
+    {"CACHE_KEY=user:12345:profile:v2", NULL},
+    {"SSH_KEY=/home/me/.ssh/id_ed25519", NULL},
+    {"OPENAI_KEY=${OPENAI_KEY}", NULL},
+    {"DEPLOY_KEY=changeme_changeme_123", NULL},
+    {"MONKEY=Zk3q9XbT2mLp8RvW5nJcQ7", NULL},
+    {"openai_key=Zk3q9XbT2mLp8RvW5nJcQ7", NULL},
+    /* passwords on command lines */
+    {"curl -s -u admin:Zk3q9XbT2m! https://api.internal/v1/items", "GENERIC_SECRET"},
+    {"curl --user \"deploy:S3cr3t-Pa55\" -X POST https://ci.internal/hook", "GENERIC_SECRET"},
+    {"mysqldump -uroot -pK9x!mQ2zL db > dump.sql", "GENERIC_SECRET"},
+    {"sshpass -p 'Tr0ub4dor&3' ssh ops@db.internal", "GENERIC_SECRET"},
+    {"curl -u user:password https://example.com", NULL},
+    {"curl -u $USER:$TOKEN https://example.com", NULL},
+    {"curl -u \"$(id -u):$(id -g)\" x", NULL},
+    {"curl -u elastic:changeme localhost:9200", NULL},
+    {"docker run -u 1000:1000 image; curl -V", NULL},
+    {"mysql -u root -p mydb", NULL},
+    {"mysql -h db -P3306 -u app -p", NULL},
+    {"mysql -pYOUR_PASSWORD", NULL},
+    {"mysql -e 'select 1' -pmysecret", NULL},
+    {"ps -u root:wheel; tar -cvzf backup.tgz -pmydir", NULL},
 };
 
 static void test_types(struct cls_worker *w)
