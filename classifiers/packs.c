@@ -726,14 +726,23 @@ const struct cls_pattern_def cls_patterns[] = {
     {T_SWIFT, LBA "[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?" RBA, cls_v_swift, A(CLS_A_SWIFT), 0, 0, 0, 80,
      15, CLS_PF_NEEDCTX, 0, 0},
     /* an address of one digit, then numbers of one or two, is written like
-       a version (GIT 1.6.5.5, linux-2.6.16.60, dpkg (1.4.1.2)): reported
-       with a context word only (confidence 0 without one; unlike
-       CLS_PF_NEEDCTX its words gate no window) */
-    {T_IP, "(?<![A-Za-z0-9_.])(?![0-9](?:\\.[0-9]{1,2}){3}(?![0-9]))(?:[0-9]{1,3}\\.){3}[0-9]{1,3}(?![A-Za-z0-9_]|\\.[0-9])",
+       a version (GIT 1.6.5.5, linux-2.6.16.60, dpkg (1.4.1.2)), one of two
+       digits (not 10), then three of one, like a section of a standard
+       (// 27.8.3.2 Assign, per 17.4.4.4): reported with a context word only
+       (confidence 0 without one; unlike CLS_PF_NEEDCTX its words gate no
+       window). A prefix length after it says it is an address
+       (11.0.0.0/16), but for 0.0.0.0/0 and its like: any address, no one's. */
+#define IP_VERSION "(?:[0-9](?:\\.[0-9]{1,2}){3}|(?!10\\.)[1-9][0-9](?:\\.[0-9]){3})"
+    {T_IP, "(?<![A-Za-z0-9_.])(?!(?=0)" IP_VERSION "(?![0-9])|" IP_VERSION "(?![0-9]|/[0-9]))(?:[0-9]{1,3}\\.){3}[0-9]{1,3}(?![A-Za-z0-9_]|\\.[0-9])",
      cls_v_ipv4, 0, CLS_WF_3DOTS | CLS_WF_IP3, 4, 80, 90, 30, 0, 0, 0},
-    {T_IP, "(?<![A-Za-z0-9_.-])[0-9](?:\\.[0-9]{1,2}){3}(?![A-Za-z0-9_]|\\.[0-9])", cls_v_ipv4, 0,
+    {T_IP, "(?<![A-Za-z0-9_.-])(?:(?=0)" IP_VERSION "|" IP_VERSION "(?!/[0-9]))(?![A-Za-z0-9_]|\\.[0-9])", cls_v_ipv4, 0,
      CLS_WF_3DOTS | CLS_WF_IP3, 4, 0, 90, 30, 0, 0, 0},
-    {T_IP, "(?<![A-Za-z0-9_:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\\.[0-9]{1,3}){0,3}(?![A-Za-z0-9_:])",
+#undef IP_VERSION
+    /* not after '-' (an ARN's region: arn:aws:apigateway:us-west-2::/apis),
+       not a Python slice (x[::2], x[4-1::-1]; "[::1]" alone is loopback) */
+    {T_IP,
+     "(?<![A-Za-z0-9_:.-])(?<![A-Za-z0-9_)\\]]\\[)[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\\.[0-9]{1,3}){0,3}"
+     "(?![A-Za-z0-9_:])",
      cls_v_ipv6, 0, CLS_WF_COLON | CLS_WF_COLON2, 1, 80, 90, 30, 0, 0, 0},
     {T_MAC,
      "(?<![A-Za-z0-9_:.-])[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\\1[0-9A-Fa-f]{2}){4}(?![A-Za-z0-9_:]|-[0-9A-Fa-f])",

@@ -226,6 +226,19 @@ static const struct pos_case cases[] = {
     {"// From linux-2.6.16.60/include/asm-s390/", NULL},
     {"dpkg (1.4.1.2) unstable; urgency=low", NULL},
     {"nameserver 8.8.8.8", "IP_ADDRESS"},
+    {"      // 27.8.3.2 Assign and swap:", NULL},
+    {"arguments, per 17.4.4.4 paragraph 2", NULL},
+    {"ping 10.0.0.1 first", "IP_ADDRESS"},
+    {"the host 27.8.3.2 answered", "IP_ADDRESS"},
+    {"\"CidrBlock\": \"30.1.0.0/16\"", "IP_ADDRESS"},
+    {"allow 1.2.3.0/24 only", "IP_ADDRESS"},
+    {"\"CidrIp\": \"0.0.0.0/0\"", NULL},
+    /* an ARN's region before "::", Python's slices: no IPv6 addresses */
+    {"arn:aws:apigateway:us-west-2::/apis/a1b2c3/routes", NULL},
+    {"for a, b in zip(children[::2], children[1::2]):", NULL},
+    {"return s[4-1::-1] + s[:4]", NULL},
+    {"listen on [::1]:8080 and ::1", "IP_ADDRESS"},
+    {"curl http://[::1]:8888/", "IP_ADDRESS"},
     {"the request goes to 3.190.220.131 first", "IP_ADDRESS"},
     /* a context word is a word: "bic" at the start of the 64 bytes looked
        at, the rest of "ARABIC", says nothing of the SWIFT-shaped ISOLATED */
