@@ -124,7 +124,7 @@ const struct cls_type_def cls_types[] = {
     [T_IP] = {"IP_ADDRESS", CLS_CAT_PII, CLS_PACK_CORE, "IPv4 octets 0-255 without leading zeros; IPv6 RFC 4291",
               W("ip", "address", "host", "server", "addr", "dns", "inet", "gateway", "nameserver", "ping",
                 "proxy", "subnet", "netmask", "route", "remote", "peer", "endpoint", "resolver")},
-    [T_MAC] = {"MAC_ADDRESS", CLS_CAT_PII, CLS_PACK_CORE, "six hex pairs, one separator",
+    [T_MAC] = {"MAC_ADDRESS", CLS_CAT_PII, CLS_PACK_CORE, "six hex pairs, one separator; not all zero or all ff",
                W("mac", "hardware address", "ethernet")},
     [T_SSN] = {"US_SOCIAL_SECURITY_NUMBER", CLS_CAT_PII, CLS_PACK_CORE,
                "area not 000/666/9xx, group and serial not zero; bare 9 digits need context",
@@ -551,6 +551,20 @@ static int v_env_key_value(const char *s, size_t n)
     return n >= 16 && alpha && has_digit(s, n) && v_secret_value(s, n) && cls_entropy(s, n) >= 3.3;
 }
 
+/* A MAC address: not the null address nor the broadcast one (placeholders
+ * of every interface listing). */
+static int v_mac(const char *s, size_t n)
+{
+    int zero = 1, ff = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == ':' || s[i] == '-')
+            continue;
+        zero &= s[i] == '0';
+        ff &= (s[i] | 0x20) == 'f';
+    }
+    return !zero && !ff;
+}
+
 static int v_openai(const char *s, size_t n)
 {
     return has_digit(s, n) && cls_entropy(s, n) >= 3.5;
@@ -746,7 +760,7 @@ const struct cls_pattern_def cls_patterns[] = {
      cls_v_ipv6, 0, CLS_WF_COLON | CLS_WF_COLON2, 1, 80, 90, 30, 0, 0, 0},
     {T_MAC,
      "(?<![A-Za-z0-9_:.-])[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\\1[0-9A-Fa-f]{2}){4}(?![A-Za-z0-9_:]|-[0-9A-Fa-f])",
-     NULL, 0, CLS_WF_SEP5, 1, 75, 85, 31, 0, 0, CLS_WF_COLON | CLS_WF_DASH},
+     v_mac, 0, CLS_WF_SEP5, 1, 75, 85, 31, 0, 0, CLS_WF_COLON | CLS_WF_DASH},
     {T_ITIN, LBN "9[0-9]{2}-[0-9]{2}-[0-9]{4}" RBN, cls_v_us_itin, 0, CLS_WF_DASH | CLS_WF_DSD, 9, 75, 95, 41, 0, 0,
      0},
     {T_ITIN, LBN "9[0-9]{2}(?: [0-9]{2} |[0-9]{2})[0-9]{4}" RBN, cls_v_us_itin, 0, 0, 9, 0, 85, 41,

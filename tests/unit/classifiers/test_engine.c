@@ -233,6 +233,9 @@ static const struct pos_case cases[] = {
     {"\"CidrBlock\": \"30.1.0.0/16\"", "IP_ADDRESS"},
     {"allow 1.2.3.0/24 only", "IP_ADDRESS"},
     {"\"CidrIp\": \"0.0.0.0/0\"", NULL},
+    {"mac: '00:00:00:00:00:00', family: 'IPv6'", NULL},
+    {"ether ff:ff:ff:ff:ff:ff brd", NULL},
+    {"\"MacAddress\": \"02:2f:8f:b0:cf:75\"", "MAC_ADDRESS"},
     /* an ARN's region before "::", Python's slices: no IPv6 addresses */
     {"arn:aws:apigateway:us-west-2::/apis/a1b2c3/routes", NULL},
     {"for a, b in zip(children[::2], children[1::2]):", NULL},
