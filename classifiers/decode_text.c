@@ -21,7 +21,8 @@
  * last of a stretch) follows the unit it is in, between boundaries. */
 #define ESC_BACK 64u   /* bytes of the unit before an escape that its copy starts with */
 #define ESC_AHEAD 64u  /* bytes after an escape that its copy goes on with */
-#define ESC_HOLD 8192u /* decoded copies held per unit; more is reported uninspectable */
+#define ESC_HOLD 8192u /* decoded copies held per unit in the stage itself */
+#define ESC_HOLD_MAX (256u * 1024u) /* ... and on the heap past that; more is reported uninspectable */
 #define ESC_MAXSEQ 12u /* longest escape looked at: "&#x0010FFFF;" */
 #define ESC_TAIL (ESC_BACK + ESC_MAXSEQ) /* kept: ESC_BACK before a held escape start */
 #define ESC_PIECES 16u /* copies of a unit with source spans of their own (more share) */
@@ -47,12 +48,16 @@ struct dec_norm {
     uint8_t esc_on;    /* less than ESC_AHEAD bytes after an escape: bytes go to the copy */
     uint8_t ahead;     /* bytes the copy still takes when no escape comes */
     uint8_t handed;    /* norm_text_impl handed the data to esc_data */
-    uint8_t esc_over;  /* the copies of this unit did not fit in copy[] */
+    uint8_t esc_over;  /* the copies of this unit did not fit in ESC_HOLD_MAX bytes */
     uint8_t epend_len; /* an escape's first bytes, cut by the end of a data call */
     uint8_t tail_len;  /* the unit's last bytes (raw), at most ESC_TAIL */
     uint8_t epend[ESC_MAXSEQ];
     size_t since_copy; /* raw bytes of the unit since the copy's text ended */
     size_t copy_len;
+    /* the copies: copy[] or, past ESC_HOLD bytes, a heap block of cp_cap
+       bytes (at most ESC_HOLD_MAX) while the unit lasts */
+    uint8_t *cp;
+    size_t cp_cap;
     /* source offsets (cls_sink.origin), when the final sink takes them */
     uint8_t track;    /* the final sink has origin and where */
     uint8_t in_copy;  /* the text is a copy announced by the stage before (base64) */
@@ -72,7 +77,7 @@ struct dec_norm {
        order: copy[at, at + dl) stands for r source bytes; the rest of a
        copy is its source byte for byte */
     struct {
-        uint16_t at, dl;
+        uint32_t at, dl;
         uint32_t r;
     } el[ESC_ELEMS];
     /* decoded copies of this unit; a 0 byte separates two that are apart */
@@ -1114,6 +1119,16 @@ static void esc_state(struct dec_norm *z)
     z->esc_busy = (uint8_t)(z->epend_len || z->esc_on || z->copy_len);
 }
 
+/* The copies went out: a heap block goes (memory while no such unit is
+ * open is the stage's own). */
+static void copy_release(struct dec_norm *z)
+{
+    if (z->cp != z->copy)
+        free(z->cp);
+    z->cp = z->copy;
+    z->cp_cap = ESC_HOLD;
+}
+
 /* A copy copy[s, e) of source from `src` on, told part by part: its
  * decoded parts (el[*ie...]) as regions, the rest byte for byte (with the
  * normalisation's own events), so that a finding in it gets the span of
@@ -1127,13 +1142,13 @@ static int esc_emit_mapped(struct dec_norm *z, size_t s, size_t e, uint64_t src,
         int kind = z->el[*ie].r & EL_TWICE ? CLS_ORIG_COPY_TWICE : CLS_ORIG_COPY;
         (*ie)++;
         z->emitting = 0; /* (the normalisation tells its changes) */
-        rc = norm_text(z, z->copy + at, a - at);
+        rc = norm_text(z, z->cp + at, a - at);
         z->emitting = 1;
         src += a - at;
         if (rc == SGW_OK)
             rc = z->fin.origin(z->fin.ctx, kind, src, r);
         if (rc == SGW_OK)
-            rc = norm_text(z, z->copy + a, dl);
+            rc = norm_text(z, z->cp + a, dl);
         src += r;
         if (rc == SGW_OK)
             rc = z->fin.origin(z->fin.ctx, CLS_ORIG_COPY_AT, src, 0);
@@ -1141,7 +1156,7 @@ static int esc_emit_mapped(struct dec_norm *z, size_t s, size_t e, uint64_t src,
     }
     if (rc == SGW_OK) {
         z->emitting = 0;
-        rc = norm_text(z, z->copy + at, e - at);
+        rc = norm_text(z, z->cp + at, e - at);
         z->emitting = 1;
     }
     return rc;
@@ -1153,7 +1168,7 @@ static int esc_emit_span(struct dec_norm *z, size_t s, size_t e, size_t j)
 {
     int rc = z->fin.origin(z->fin.ctx, z->twice ? CLS_ORIG_COPY_TWICE : CLS_ORIG_COPY, z->piece[j].a,
                            z->piece[j].b - z->piece[j].a);
-    return rc != SGW_OK ? rc : norm_text(z, z->copy + s, e - s);
+    return rc != SGW_OK ? rc : norm_text(z, z->cp + s, e - s);
 }
 
 /* The copies held, each as a unit of its own (normalised like the rest):
@@ -1172,14 +1187,14 @@ static int esc_emit(struct dec_norm *z)
     size_t s = 0, k = 0, ie = 0;
     z->emitting = 1;
     while (rc == SGW_OK && s < z->copy_len) {
-        const uint8_t *q = memchr(z->copy + s, 0, z->copy_len - s);
-        size_t e = q ? (size_t)(q - z->copy) : z->copy_len;
+        const uint8_t *q = memchr(z->cp + s, 0, z->copy_len - s);
+        size_t e = q ? (size_t)(q - z->cp) : z->copy_len;
         if (tell && k < z->npieces && !z->el_over && !z->esc_over)
             rc = esc_emit_mapped(z, s, e, z->piece[k].a, &ie);
         else if (tell)
             rc = esc_emit_span(z, s, e, k < z->npieces ? k : z->npieces - 1u);
         else
-            rc = norm_text(z, z->copy + s, e - s);
+            rc = norm_text(z, z->cp + s, e - s);
         k++;
         if (rc == SGW_OK)
             rc = norm_flush_pend(z);
@@ -1191,6 +1206,7 @@ static int esc_emit(struct dec_norm *z)
     if (rc == SGW_OK && tell)
         rc = z->fin.origin(z->fin.ctx, CLS_ORIG_AT, resume, 0);
     z->copy_len = 0;
+    copy_release(z);
     z->npieces = 0;
     z->nel = 0;
     z->el_over = 0;
@@ -1204,11 +1220,11 @@ static void el_note(struct dec_norm *z, size_t at, size_t dl, size_t r)
 {
     if (z->nel && z->el[z->nel - 1].at + z->el[z->nel - 1].dl == at) {
         uint32_t *pr = &z->el[z->nel - 1].r;
-        z->el[z->nel - 1].dl = (uint16_t)(z->el[z->nel - 1].dl + dl);
+        z->el[z->nel - 1].dl = (uint32_t)(z->el[z->nel - 1].dl + dl);
         *pr = (((*pr & ~EL_TWICE) + ((uint32_t)r & ~EL_TWICE)) & ~EL_TWICE) | ((*pr | (uint32_t)r) & EL_TWICE);
     } else if (z->nel < ESC_ELEMS) {
-        z->el[z->nel].at = (uint16_t)at;
-        z->el[z->nel].dl = (uint16_t)dl;
+        z->el[z->nel].at = (uint32_t)at;
+        z->el[z->nel].dl = (uint32_t)dl;
         z->el[z->nel].r = (uint32_t)r;
         z->nel++;
     } else {
@@ -1216,12 +1232,26 @@ static void el_note(struct dec_norm *z, size_t at, size_t dl, size_t r)
     }
 }
 
-/* Adds bytes to the copies; what does not fit is dropped and the unit
+/* Adds bytes to the copies, past ESC_HOLD in a heap block that grows to
+ * ESC_HOLD_MAX (a web page with &nbsp; on every line is all copies); what
+ * does not fit (or when no memory is left) is dropped and the unit
  * reported (at its end). */
 static void copy_add(struct dec_norm *z, const uint8_t *p, size_t n)
 {
-    size_t k = ESC_HOLD - z->copy_len < n ? ESC_HOLD - z->copy_len : n;
-    memcpy(z->copy + z->copy_len, p, k);
+    if (z->cp_cap - z->copy_len < n && z->cp_cap < ESC_HOLD_MAX) {
+        size_t cap = z->cp_cap * 2 > z->copy_len + n ? z->cp_cap * 2 : z->copy_len + n;
+        if (cap > ESC_HOLD_MAX)
+            cap = ESC_HOLD_MAX;
+        uint8_t *b = z->cp == z->copy ? malloc(cap) : realloc(z->cp, cap);
+        if (b) {
+            if (z->cp == z->copy)
+                memcpy(b, z->copy, z->copy_len);
+            z->cp = b;
+            z->cp_cap = cap;
+        }
+    }
+    size_t k = z->cp_cap - z->copy_len < n ? z->cp_cap - z->copy_len : n;
+    memcpy(z->cp + z->copy_len, p, k);
     z->copy_len += k;
     if (k < n)
         z->esc_over = 1;
@@ -1282,7 +1312,7 @@ static void copy_start(struct dec_norm *z, size_t skip, uint64_t esc_src)
         else if (diac_lead(t[k]) && k + 1 < take && (t[k + 1] & 0xc0) == 0x80)
             a = latin_base((uint32_t)(t[k] & 0x1f) << 6 | (t[k + 1] & 0x3fu));
         if (a) {
-            if (z->copy_len < ESC_HOLD)
+            if (z->copy_len < ESC_HOLD_MAX)
                 el_note(z, z->copy_len, 1, 2);
             copy_add(z, &a, 1);
             k += 2;
@@ -1305,7 +1335,7 @@ static void esc_hit(struct dec_norm *z, const uint8_t *d, size_t dl, int weak, s
         copy_start(z, skip, src);
     }
     z->twice |= (uint8_t)twice;
-    if (z->copy_len + dl <= ESC_HOLD)
+    if (z->copy_len + dl <= ESC_HOLD_MAX)
         el_note(z, z->copy_len, dl, r | (twice ? EL_TWICE : 0));
     copy_add(z, d, dl);
     piece_to(z, src + r);
@@ -1481,7 +1511,7 @@ static int esc_unit_end(struct dec_norm *z)
     if (rc == SGW_OK && z->copy_len) {
         rc = esc_emit(z); /* (its boundary ends the original unit) */
         if (rc == SGW_OK && z->esc_over)
-            rc = z->fin.uninspectable(z->fin.ctx, "escaped text over 8192 bytes in one unit", 0);
+            rc = z->fin.uninspectable(z->fin.ctx, "escaped text over 262144 bytes in one unit", 0);
         z->esc_over = 0;
         z->esc_busy = 0;
         return rc == SGW_OK ? 1 : rc;
@@ -1575,6 +1605,8 @@ static void norm_init(struct dec_norm *z, const struct cls_sink *out)
     z->sink.origin = norm_origin;
     z->sink.where = norm_where;
     z->track = out->origin && out->where;
+    z->cp = z->copy;
+    z->cp_cap = ESC_HOLD;
 }
 
 int dec_norm_new(const struct cls_sink *out, struct dec_norm **res)
@@ -1602,7 +1634,10 @@ int dec_norm_finish(struct dec_norm *z)
 
 void dec_norm_free(struct dec_norm *z)
 {
-    if (z && !z->embedded)
+    if (!z)
+        return;
+    copy_release(z);
+    if (!z->embedded)
         free(z);
 }
 

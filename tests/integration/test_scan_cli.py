@@ -616,6 +616,28 @@ def main():
                 ("GENERIC_SECRET", "xml", "Ab3d********")], "the three values a key attribute names, not Theme")
         r.run("values whose key names a secret (JSON, forms, XML)", key_value_secrets)
 
+        def web_page_in_a_prompt():
+            # A prompt carrying an ordinary web page (&nbsp; and &#39; on
+            # every line) was UNINSPECTABLE: the decoded copies of the text
+            # around its escapes passed 8 KiB in one JSON string, and a
+            # policy that denies what it cannot see denied it. They are held
+            # up to 256 KiB now; a card the page hides behind references is
+            # still found, and more copies than that are still reported
+            page = "".join("<p>Paragraph %d&nbsp;of ordinary prose, it&#39;s fine.</p>\n" % i for i in range(600))
+            hidden = "<p>card 4111&#32;1111&#32;1111&#32;1111</p>\n"
+            body = json.dumps({"messages": [{"role": "user", "content": "Summarize:\n" + page + hidden}]})
+            f = tmp.write("page.json", body)
+            p = scan("--format", "jsonl", "--content-type", "application/json", f)
+            eq(p.returncode, 1, f"exit code ({p.stderr!r})")
+            eq([(x["type"], x["decoders"]) for x in jsonl(p.stdout)], [("CREDIT_DEBIT_CARD_NUMBER", "json")],
+               "the card behind the references, nothing uninspectable")
+            big = json.dumps({"messages": [{"role": "user", "content": "&nbsp;" * 300000}]})
+            f = tmp.write("big.json", big)
+            p = scan("--format", "jsonl", "--content-type", "application/json", f)
+            eq([(x["type"], x.get("reason")) for x in jsonl(p.stdout)],
+               [("UNINSPECTABLE", "escaped text over 262144 bytes in one unit")], "past the hold")
+        r.run("a web page in a prompt is inspectable", web_page_in_a_prompt)
+
         def long_wrapped_runs():
             # A token on a line of its own after 8 KiB or more of base64 or
             # hex (a MIME attachment, an `xxd -p` dump) was read as part of

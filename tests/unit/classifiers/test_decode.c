@@ -1102,31 +1102,33 @@ static void test_escapes(void)
         snprintf(want, sizeof(want), "%s|A%.37sB%.64s|%.64sC%.47s|", in, in + 3, in + 43, in + 186, in + 253);
         EXPECT(T, NULL, in, want);
     }
-    /* a unit full of escapes: 8192 bytes of copies are kept, the rest is
-       reported, whatever the split */
+    /* a unit full of escapes: 8192 bytes of copies are held in the stage,
+       up to 262144 on the heap (a web page with &nbsp; on every line is all
+       copies), the rest is reported, whatever the split. An escape every 64
+       bytes keeps all text in the copies (each reaches 64 bytes past it) */
     {
-        size_t n_esc = 9000, hold = 8192;
-        char *in = malloc(n_esc * 3 + 1), *want = malloc(n_esc * 4 + 64);
-        for (size_t k = 0; k < n_esc; k++)
-            memcpy(in + 3 * k, "%41", 3);
-        in[3 * n_esc] = '\0';
-        size_t w = 0;
-        memcpy(want + w, in, n_esc * 3);
-        w += n_esc * 3;
-        want[w++] = '|';
-        memset(want + w, 'A', hold);
-        w += hold;
-        snprintf(want + w, 64, "|!escaped text over 8192 bytes in one unit!");
-        EXPECT(T, NULL, in, want);
-        in[3 * 2000] = '\0'; /* 2000 fit */
-        w = 0;
-        memcpy(want + w, in, 2000 * 3);
-        w += 2000 * 3;
-        want[w++] = '|';
-        memset(want + w, 'A', 2000);
-        w += 2000;
-        snprintf(want + w, 64, "|");
-        EXPECT(T, NULL, in, want);
+        static const struct {
+            size_t units, plain; /* "%41" and `plain` b's, `units` times */
+        } sh[] = {{2000, 0}, {9000, 0}, {4300, 61}};
+        size_t hold = 262144;
+        char *in = malloc(4300 * 64 + 1), *want = malloc(4300 * 64 * 2 + 64);
+        for (size_t t = 0; t < SGW_ARRAY_LEN(sh); t++) {
+            size_t w = 0, c = 0, u = 3 + sh[t].plain;
+            for (size_t k = 0; k < sh[t].units; k++) {
+                memcpy(in + u * k, "%41", 3);
+                memset(in + u * k + 3, 'b', sh[t].plain);
+            }
+            in[u * sh[t].units] = '\0';
+            memcpy(want + w, in, u * sh[t].units);
+            w += u * sh[t].units;
+            want[w++] = '|';
+            for (size_t k = 0; k < sh[t].units && c < hold; k++)
+                for (size_t j = 0; j < 1 + sh[t].plain && c < hold; j++, c++)
+                    want[w++] = j ? 'b' : 'A';
+            int over = (1 + sh[t].plain) * sh[t].units > hold;
+            snprintf(want + w, 64, over ? "|!escaped text over 262144 bytes in one unit!" : "|");
+            EXPECT(T, NULL, in, want);
+        }
         free(in);
         free(want);
     }
