@@ -193,6 +193,7 @@ static inline int cls_kv_last2(unsigned a, unsigned b)
     case 'y': return a == 'e' || a == 'r';
     case 'n': return a == 'e' || a == 'o';
     case 'g': return a == 'n';
+    case 's': return a == 's';
     default: return 0;
     }
 }

@@ -256,7 +256,7 @@ static int has_digit(const char *s, size_t n)
 
 /* An unquoted value that is code, not a secret: a call or an index
  * (`os.getcwd()`, `line[start:pos]`), a dotted name (`self.password`,
- * `process.env.API_KEY`), a name with '_' (`password_mgr`), or, after
+ * `process.env.API_KEY`, `std::string`), a name with '_' (`password_mgr`), or, after
  * ` = ` as code spaces an assignment, a name of letters (`credentials`,
  * `Whitespace`). A config file's secret is unquoted too (`password=…`,
  * `api_key: …`), and random. spaced: the value follows " = ". */
@@ -272,7 +272,10 @@ static int code_value(const char *s, size_t n, int spaced)
         char c = s[i];
         if (c == '(' || c == ')' || c == '[' || c == ']')
             return 1;
-        if (c == '.') {
+        if (c == ':' && i + 2 < n && s[i + 1] == ':' && name_char(s[i + 2]) && i > 0) {
+            i++; /* C++'s scope: std::move(…), Foo::bar */
+            dots++;
+        } else if (c == '.') {
             if (i + 1 == n || !name_char(s[i + 1]))
                 return 0; /* a name's part after a dot begins with a letter or '_' */
             dots++;
@@ -422,13 +425,28 @@ static const struct {
     const char *name;
     size_t len;
 } kv_names[] = {
-    KVN("password"),     KVN("passwd"),      KVN("pwd"),          KVN("passphrase"),    KVN("secret"),
+    KVN("password"),     KVN("passwd"),      KVN("pwd"),          KVN("pass"),          KVN("passphrase"),
+    KVN("secret"),
     KVN("secretkey"),    KVN("secretaccesskey"), KVN("secretstring"), KVN("secretvalue"), KVN("secretbinary"),
     KVN("apikey"),       KVN("privatekey"),  KVN("authorization"), KVN("accesstoken"),  KVN("authtoken"),
     KVN("refreshtoken"), KVN("idtoken"),     KVN("sessiontoken"), KVN("bearertoken"),   KVN("apitoken"),
     KVN("secrettoken"),  KVN("oauthtoken"),  KVN("bottoken"),     KVN("securitytoken"), KVN("usertoken"),
     KVN("apptoken")};
 #undef KVN
+
+/* A key k[0, n) (separators after it gone) that ends in "pass" names a
+ * password when "pass" is a word of it: the whole name, after a separator
+ * (smtp_pass, db.pass), or begun in capitals (dbPass, SMTPPASS); not
+ * bypass, compass. */
+static int pass_word(const char *k, size_t n)
+{
+    if (n < 4)
+        return 0;
+    char p = k[n - 4];
+    if (n == 4 || !((k[n - 5] >= 'a' && k[n - 5] <= 'z') || (k[n - 5] >= 'A' && k[n - 5] <= 'Z')))
+        return 1;
+    return p == 'P';
+}
 
 int cls_kv_secret_key(const char *k, size_t n)
 {
@@ -454,6 +472,8 @@ int cls_kv_secret_key(const char *k, size_t n)
             continue;
         while (j < l && s[m - 1 - j] == kv_names[i].name[l - 1 - j]) /* from the end: most differ there */
             j++;
+        if (j == l && l == 4 && memcmp(kv_names[i].name, "pass", 4) == 0)
+            return pass_word(k, n); /* (its folded name has no plural 's') */
         if (j == l)
             return 1;
     }
@@ -514,6 +534,16 @@ static int v_url_secret(const char *s, size_t n)
         if (strlen(doc[i]) == n && strncasecmp(s, doc[i], n) == 0)
             return 0;
     return !placeholder_value(s, n);
+}
+
+/* The value of a pass: or pass= assignment: one of a password's (a digit
+ * or a symbol in it; a name of letters is code's or prose's). */
+static int v_pass_value(const char *s, size_t n)
+{
+    int other = 0;
+    for (size_t i = 0; i < n; i++)
+        other |= !((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z');
+    return other && v_secret_value(s, n);
 }
 
 /* A password given on a command line (curl -u user:PASSWORD, mysql
@@ -898,6 +928,12 @@ const struct cls_pattern_def cls_patterns[] = {
      "private[_-]?key|(?:refresh|session|id|bearer|api|oauth|bot|security)[_-]?token|(?<![A-Za-z])token)"
      "[\"']?[ \\t]*[:=][ \\t]*[\"']?([^\\s\"',;&<>]{8,128}+)",
      v_secret_value, A(CLS_A_KEYWORD), 0, 0, 80, 80, 60, CLS_PF_VALUE, 0, CLS_WF_COLON | CLS_WF_EQ},
+    /* "pass" as a name of its own (nodemailer's auth: {user, pass: '…'},
+       SMTP_PASS=…), not a word's end (bypass, LLVM's FooPass : PassInfoMixin)
+       nor a test log's result (PASS: binutils-all/i386/ibt), and a value
+       with a digit or a symbol (-debug-pass=Executions is none) */
+    {T_GENERIC_SECRET, "(?<![A-Za-z])(?:[pP]ass|PASS(?![ \\t]*:))[\"']?[ \\t]*[:=][ \\t]*[\"']?([^\\s\"',;&<>]{8,128}+)",
+     v_pass_value, A(CLS_A_KEYWORD), 0, 0, 80, 80, 60, CLS_PF_VALUE, 0, CLS_WF_COLON | CLS_WF_EQ},
     /* an HTTP Authorization header written out (curl -H, a request dump):
        its credentials, after the scheme */
     {T_GENERIC_SECRET,
@@ -994,6 +1030,11 @@ const struct cls_literal_def cls_literals[] = {
     {"access-token", CLS_A_KEYWORD, 1, 48, 0}, {"auth_token", CLS_A_KEYWORD, 1, 48, 0},
     {"client_secret", CLS_A_KEYWORD, 1, 48, 0}, {"private_key", CLS_A_KEYWORD, 1, 48, 0},
     {"token", CLS_A_KEYWORD, 1, 48, 0},      {"authorization", CLS_A_KEYWORD, 1, 64, 0},      {"://", CLS_A_URL, 0, 48, 0},
+    /* "pass" alone is in too many words: only before what assigns it
+       (nodemailer's auth: {user, pass: '…'}, SMTP_PASS=…) */
+    {"pass:", CLS_A_KEYWORD, 1, 48, 0},      {"pass=", CLS_A_KEYWORD, 1, 48, 0},
+    {"pass\"", CLS_A_KEYWORD, 1, 48, 0},     {"pass'", CLS_A_KEYWORD, 1, 48, 0},
+    {"pass =", CLS_A_KEYWORD, 1, 48, 0},     {"pass :", CLS_A_KEYWORD, 1, 48, 0},
     {"_KEY", CLS_A_ENVKEY, 0, 48, 64},
     {"curl", CLS_A_CURL, 0, 255, 0},         {"--user", CLS_A_CURL, 0, 140, 0},
     {"mysql", CLS_A_CLIPW, 0, 255, 0},       {"sshpass", CLS_A_CLIPW, 0, 140, 0},

@@ -291,6 +291,18 @@ static const struct pos_case cases[] = {
     {"DEPLOY_KEY=changeme_changeme_123", NULL},
     {"MONKEY=Zk3q9XbT2mLp8RvW5nJcQ7", NULL},
     {"openai_key=Zk3q9XbT2mLp8RvW5nJcQ7", NULL},
+    /* "pass" as a name of its own in text: nodemailer's auth, SMTP_PASS;
+       not bypass, compass, LLVM's passes, a value of letters */
+    {"auth: { user: 'me@corp.internal', pass: 'Zk3q9XbT2mLp' }", "GENERIC_SECRET"},
+    {"SMTP_PASS=Zk3q9XbT2mLp", "GENERIC_SECRET"},
+    {"struct VerifierPass : PassInfoMixin<VerifierPass> {", NULL},
+    {"Return true if -debug-pass=Executions", NULL},
+    {"PASS: binutils-all/i386/pr21231a\nPASS: gdb.base/break.exp: run2", NULL},
+    {"[this, ID, Pass = std::move(Pass)](AnalysisKey *PassID)", NULL},
+    {"password = std::string(argv[1]);", NULL},
+    {"bypass: Zk3q9XbT2mLp", NULL},
+    {"the compass = Zk3q9XbT2mLp", NULL},
+    {"you pass: the test", NULL},
     /* passwords on command lines */
     {"curl -s -u admin:Zk3q9XbT2m! https://api.internal/v1/items", "GENERIC_SECRET"},
     {"curl --user \"deploy:S3cr3t-Pa55\" -X POST https://ci.internal/hook", "GENERIC_SECRET"},
@@ -970,6 +982,8 @@ static void test_kv_secrets(struct cls_worker *w)
          12, 28},
         {"application/json", "{\"passwords\": [\"Zk3q9XbT2mLp\", \"Ab3dE5gH7jK9\"]}", 2, 9, 21},
         {"application/x-www-form-urlencoded", "user=bob&pwd=Zk3q9XbT2mLp", 1, 10, 22},
+        {"application/json", "{\"auth\": {\"user\": \"bob\", \"pass\": \"Zk3q9XbT2mLp\"}}", 1, 15, 27},
+        {"application/json", "{\"smtpPass\": \"Zk3q9XbT2mLp\", \"bypass\": \"Zk3q9XbT2mLq\"}", 1, 8, 20},
         {"application/xml", "<cfg><api_key>Zk3q9XbT2mLp8RvW</api_key></cfg>", 1, 10, 26},
         /* a key or name attribute names the value of the element (.NET,
            Spring, Java properties) */
