@@ -803,7 +803,7 @@ const struct cls_pattern_def cls_patterns[] = {
      0},
     {T_DOB,
      LBN "(?:(?:19|20)[0-9]{2}-[01]?[0-9]-[0-3]?[0-9]|[0-3]?[0-9][./-][0-3]?[0-9][./-](?:19|20)?[0-9]{2})" RBN,
-     cls_v_date, 0, CLS_WF_DSD2, 4, 0, 80, 12, CLS_PF_NEEDCTX, 0, CLS_WF_DOT | CLS_WF_DASH | CLS_WF_SLASH},
+     cls_v_date, 0, CLS_WF_DSD2, 4, 0, 80, 12, CLS_PF_NEEDCTX | CLS_PF_CTXNEAR, 0, CLS_WF_DOT | CLS_WF_DASH | CLS_WF_SLASH},
     /* the month written as a word: 12 March 1985, 12. M\xc3\xa4rz 1985, 12 de marzo de 1985,
        March 12, 1985 (the validator knows the months). A digit keeps a
        window open 6 bytes, too few for " September ": the words of a birth
@@ -811,10 +811,11 @@ const struct cls_pattern_def cls_patterns[] = {
 #define DATE_NAMED                                                                                 \
     LBN "(?:[0-3]?[0-9]\\.? (?:de )?[A-Za-z\\x80-\\xff]{3,13}\\.?,? (?:de )?"                            \
         "|[A-Za-z\\x80-\\xff]{3,13}\\.? [0-3]?[0-9](?:st|nd|rd|th)?,? )(?:19|20)[0-9]{2}" RBN
-    {T_DOB, DATE_NAMED, cls_v_date_named, A(CLS_A_DOB), CLS_WF_SPACE | CLS_WF_RUN4, 5, 0, 80, 12, CLS_PF_NEEDCTX,
-     0, 0},
+    {T_DOB, DATE_NAMED, cls_v_date_named, A(CLS_A_DOB), CLS_WF_SPACE | CLS_WF_RUN4, 5, 0, 80, 12,
+     CLS_PF_NEEDCTX | CLS_PF_CTXNEAR, 0, 0},
     /* (and in a digit's window, for a date that fits one: "DOB: 1 May 1985") */
-    {T_DOB, DATE_NAMED, cls_v_date_named, 0, CLS_WF_SPACE | CLS_WF_RUN4, 5, 0, 80, 12, CLS_PF_NEEDCTX, 0, 0},
+    {T_DOB, DATE_NAMED, cls_v_date_named, 0, CLS_WF_SPACE | CLS_WF_RUN4, 5, 0, 80, 12,
+     CLS_PF_NEEDCTX | CLS_PF_CTXNEAR, 0, 0},
     {T_NINO, LBA "[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]" RBA, cls_v_uk_nino, 0, CLS_WF_UU, 6, 85, 95, 45, 0, 3,
      CLS_WF_UD | CLS_WF_DSD | CLS_WF_RUN6},
     {T_NHS, LBN "[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}" RBN, cls_v_uk_nhs, 0, 0, 10, 0, 90, 38, CLS_PF_NEEDCTX, 0, 0},

@@ -1227,9 +1227,22 @@ static const uint8_t *find_word(const uint8_t *h, size_t n, const uint8_t *w, si
     return NULL;
 }
 
-/* Is one of words in lower[from, to) (word-start aligned) or in the key? */
+/* Four digits in a row in lower[a, b)? */
+static int year_in(const uint8_t *lower, size_t a, size_t b)
+{
+    size_t run = 0;
+    for (size_t i = a; i < b; i++) {
+        run = lower[i] >= '0' && lower[i] <= '9' ? run + 1 : 0;
+        if (run == 4)
+            return 1;
+    }
+    return 0;
+}
+
+/* Is one of words in lower[from, to) (word-start aligned) or in the key?
+ * near (CLS_PF_CTXNEAR): with no year between the word and `to`. */
 static int ctx_in(struct cls_scanner *sc, const uint8_t *lower, size_t from, size_t to,
-                  const char *const *words)
+                  const char *const *words, int near)
 {
     sc->ctx_used = 1;
     if (!words)
@@ -1251,7 +1264,7 @@ static int ctx_in(struct cls_scanner *sc, const uint8_t *lower, size_t from, siz
             int start_ok = at == 0 || !(cls_tab[lower[at - 1]] & C_WORD); /* (a word cut by from is none) */
             size_t after = at + wl;
             int end_ok = wl >= 5 || after >= sc->wlen || !((lower[after] >= 'a' && lower[after] <= 'z'));
-            if (start_ok && end_ok)
+            if (start_ok && end_ok && !(near && year_in(lower, after, to)))
                 return 1;
             left -= (size_t)(h - p) + 1;
             p = h + 1;
@@ -1354,7 +1367,7 @@ static int run_regex(struct cls_scanner *sc, const pcre2_code *code, cls_validat
         if (ctx_words) {
             const uint8_t *lower = lower_window(sc);
             size_t from = vs > PRECTX ? vs - PRECTX : 0;
-            if (ctx_in(sc, lower, from, vs, ctx_words))
+            if (ctx_in(sc, lower, from, vs, ctx_words, (pflags & CLS_PF_CTXNEAR) != 0))
                 c = conf_ctx;
             else if (pflags & CLS_PF_NEEDCTX)
                 c = 0;

@@ -213,6 +213,10 @@ static const struct pos_case cases[] = {
     {"DOB: March 12, 1985", "DATE_OF_BIRTH"},
     {"the meeting on 12 March 1985 was long", NULL},
     {"born 31 February 1985", NULL},
+    /* the date after the birth date is another date */
+    {"born in 1985, joined on 12 March 2010", NULL},
+    {"DOB 1985, hired 2010-03-12", NULL},
+    {"born on 12 March 1985 in Leeds", "DATE_OF_BIRTH"},
     /* national numbers with their trunk 0, next to their word only */
     {"Tel.: 030 12345678", "PHONE"},
     {"UK office phone 020 7946 0958", "PHONE"},
