@@ -2103,9 +2103,35 @@ static int b32_pick(struct dec_b64 *b, const uint8_t *s, size_t n, size_t *len)
  * the sixteen (random bytes, ciphertext, compressed data written as hex;
  * not a row of zeros): the engine cannot see into them, as for base64
  * (b64_opaque, catalogue 4.1 case 40). */
-static int hex_opaque(const struct dec_b64 *b, const uint8_t *s, size_t n)
+/* A list of digests, one a line (MD5, SHA-1, SHA-224, SHA-256, SHA-384,
+ * SHA-512: every line as long as one): what a prompt about file hashes
+ * holds, random bytes by nature, no hidden data's dump (xxd -p writes 60
+ * a line). */
+static int hex_digest_lines(const uint8_t *s, size_t n)
 {
-    if (b->magic || b->nb64 < B64_BIN_MIN)
+    size_t len = 0, lines = 0, i = 0;
+    while (i < n) {
+        size_t e = i;
+        while (e < n && s[e] != '\n')
+            e++;
+        size_t l = e > i && s[e - 1] == '\r' ? e - 1 - i : e - i;
+        for (size_t k = i; k < i + l; k++)
+            if (hexval(s[k]) < 0)
+                return 0;
+        if (lines == 0)
+            len = l;
+        else if (l != len && !(e == n && l == 0))
+            return 0;
+        lines += l != 0;
+        i = e + 1;
+    }
+    return lines >= 2 && (len == 32 || len == 40 || len == 56 || len == 64 || len == 96 || len == 128);
+}
+
+/* whole: s[0, n) is all of the run (a list of digests in it is none). */
+static int hex_opaque(const struct dec_b64 *b, const uint8_t *s, size_t n, int whole)
+{
+    if (b->magic || b->nb64 < B64_BIN_MIN || (whole && hex_digest_lines(s, n)))
         return 0;
     unsigned seen = 0;
     for (size_t i = 0; i < n; i++) {
@@ -2545,7 +2571,7 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
                     rc = b64_tell_at(b, end);
             } else if (rc == SGW_OK && b64_opaque(b, s, n)) {
                 rc = b->out->uninspectable(b->out->ctx, B64_OPAQUE, 0);
-            } else if (rc == SGW_OK && hx == HEX_BIN && hex_opaque(b, s, n)) {
+            } else if (rc == SGW_OK && hx == HEX_BIN && hex_opaque(b, s, n, 1)) {
                 rc = b->out->uninspectable(b->out->ctx, HEX_OPAQUE, 0);
             }
         }
@@ -2611,7 +2637,7 @@ static int b64_go_long(struct dec_b64 *b, const uint8_t *s, size_t n)
         b->mode = B64M_LONG_RAW;
         if (rc == SGW_OK && b64_opaque(b, s, n))
             rc = b->out->uninspectable(b->out->ctx, B64_OPAQUE, 0);
-        else if (rc == SGW_OK && hx == HEX_BIN && hex_opaque(b, s, n))
+        else if (rc == SGW_OK && hx == HEX_BIN && hex_opaque(b, s, n, 0))
             rc = b->out->uninspectable(b->out->ctx, HEX_OPAQUE, 0);
     }
     b->in_held = 0;

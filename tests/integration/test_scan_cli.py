@@ -6,6 +6,7 @@ and that no output ever carries a matched value in clear."""
 
 import base64
 import gzip
+import hashlib
 import json
 import os
 import subprocess
@@ -672,6 +673,23 @@ def main():
             p = scan("--format", "jsonl", tmp.write("blob-hex.json", json.dumps({"b": blob}).encode()))
             eq([(x["type"], x.get("reason")) for x in jsonl(p.stdout)],
                [("UNINSPECTABLE", "hex data that is no text (1 KiB or more)")], "hex blob finding")
+            # ... also as `xxd -p` writes it; but a list of digests, one a line
+            # (a prompt about file hashes), is none: it was reported, and a
+            # policy that denies what it cannot see denied the prompt. Past
+            # 8 KiB of hex in lines of a digest's length it is reported again
+            p = scan("--format", "jsonl", tmp.write("blob-xxd.txt", "\n".join(
+                blob[i:i + 60] for i in range(0, len(blob), 60)).encode()))
+            eq([x.get("reason") for x in jsonl(p.stdout)], ["hex data that is no text (1 KiB or more)"],
+               "hex blob in xxd's lines")
+            digests = "\n".join(hashlib.sha256(str(i).encode()).hexdigest() for i in range(40))
+            prompt = json.dumps({"messages": [{"role": "user", "content": "Which of these are known bad?\n" + digests}]})
+            p = scan("--format", "jsonl", tmp.write("digests.json", prompt.encode()))
+            eq((p.returncode, p.stdout), (0, b""), "a list of SHA-256 digests")
+            big = bytes((i * 73 + (i >> 3) * 151 + 128) & 0xff for i in range(6000)).hex()
+            p = scan("--format", "jsonl", tmp.write("blob-64.txt", "\n".join(
+                big[i:i + 64] for i in range(0, len(big), 64)).encode()))
+            eq([x.get("reason") for x in jsonl(p.stdout)], ["hex data that is no text (1 KiB or more)"],
+               "12 KiB of hex in lines of 64")
             # a wrapped block of text with nothing after it: found once, no
             # finding from the passes of its last line
             p = scan("--format", "jsonl", tmp.write("b64-clean.txt", b64.encode()))
