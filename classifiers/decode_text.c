@@ -1897,7 +1897,36 @@ static int b64_ensure_inner(struct dec_b64 *b)
  * zstd data, DER: a certificate or a private key), BIN_SSH for OpenSSH's
  * private key, BIN_MAGIC for another format (*magic: its magic bytes'
  * index into the table, through dec_binary_magic_*), or 0. */
-enum { BIN_SSH = 8, BIN_MAGIC = 9 };
+enum { BIN_SSH = 8, BIN_MAGIC = 9, BIN_PGP_PUB = 10, BIN_PGP_SEC = 11 };
+
+/* An OpenPGP key packet at d[0..n) (RFC 4880/9580: old or new packet
+ * format, then version 3-6, a creation time and a public-key algorithm
+ * the RFCs list): 6 for a public key (or subkey: 14), 5 for a secret key
+ * (or subkey: 7), else 0. An armored public key block ("-----BEGIN PGP
+ * PUBLIC KEY BLOCK-----") is this in base64. */
+static int pgp_key_packet(const uint8_t *d, size_t n)
+{
+    if (n < 12 || !(d[0] & 0x80))
+        return 0;
+    unsigned tag;
+    size_t h;
+    if (d[0] & 0x40) { /* new format: a length of 1, 2 or 5 bytes */
+        tag = d[0] & 0x3f;
+        h = d[1] < 192 ? 2 : d[1] < 224 ? 3 : d[1] == 255 ? 6 : 0;
+    } else {
+        tag = (d[0] >> 2) & 0x0f;
+        h = (d[0] & 3) == 0 ? 2 : (d[0] & 3) == 1 ? 3 : (d[0] & 3) == 2 ? 5 : 0;
+    }
+    if (h == 0 || h + 8 > n || !(tag == 5 || tag == 6 || tag == 7 || tag == 14))
+        return 0;
+    unsigned ver = d[h], algo = ver == 3 ? d[h + 7] : d[h + 5];
+    if (ver < 3 || ver > 6)
+        return 0;
+    static const uint8_t algos[] = {1, 2, 3, 16, 17, 18, 19, 20, 22, 25, 26, 27, 28};
+    if (!memchr(algos, (int)algo, sizeof(algos)))
+        return 0;
+    return tag == 6 || tag == 14 ? 6 : 5;
+}
 
 static int bin_known(const uint8_t *d, size_t n, size_t total, int strict)
 {
@@ -1912,6 +1941,9 @@ static int bin_known(const uint8_t *d, size_t n, size_t total, int strict)
         return B64Z_DER;
     if (n >= 15 && memcmp(d, "openssh-key-v1", 15) == 0)
         return BIN_SSH; /* (the OpenSSH format's magic, its NUL included) */
+    int pgp = pgp_key_packet(d, n);
+    if (pgp)
+        return pgp == 6 ? BIN_PGP_PUB : BIN_PGP_SEC;
     return dec_binary_magic(d, total) ? BIN_MAGIC : 0;
 }
 
@@ -1922,9 +1954,12 @@ static int bin_known(const uint8_t *d, size_t n, size_t total, int strict)
 static int b64_known(struct dec_b64 *b, size_t n, size_t total, int hex, int *rc)
 {
     int k = bin_known(b->dec, n, total, hex);
-    if (k == BIN_SSH) {
+    if (k == BIN_SSH || k == BIN_PGP_SEC) {
         b->magic = 1;
-        *rc = b->out->uninspectable(b->out->ctx, "OpenSSH private key", CLS_REPORT_KEY);
+        *rc = b->out->uninspectable(b->out->ctx, k == BIN_SSH ? "OpenSSH private key" : "OpenPGP private key",
+                                    CLS_REPORT_KEY);
+    } else if (k == BIN_PGP_PUB) {
+        b->magic = 1; /* a public key: no one's secret, nothing hidden (not reported) */
     } else if (k == BIN_MAGIC) {
         b->magic = 1;
         *rc = b->out->uninspectable(
@@ -2381,10 +2416,13 @@ static int b64_list_end(struct dec_b64 *b)
             const uint8_t *d = L->buf + L->pend[k].off;
             size_t len = L->pend[k].len;
             int kind = L->pend[k].kind;
-            if (kind == BIN_SSH) {
-                rc = b->out->uninspectable(b->out->ctx, "OpenSSH private key", CLS_REPORT_KEY);
+            if (kind == BIN_SSH || kind == BIN_PGP_SEC) {
+                rc = b->out->uninspectable(b->out->ctx, kind == BIN_SSH ? "OpenSSH private key" : "OpenPGP private key",
+                                           CLS_REPORT_KEY);
                 continue;
             }
+            if (kind == BIN_PGP_PUB)
+                continue;
             if (kind == BIN_MAGIC) {
                 rc = b->out->uninspectable(b->out->ctx, dec_binary_magic_list(d, len), 0);
                 continue;

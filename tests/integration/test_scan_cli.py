@@ -690,6 +690,23 @@ def main():
                 big[i:i + 64] for i in range(0, len(big), 64)).encode()))
             eq([x.get("reason") for x in jsonl(p.stdout)], ["hex data that is no text (1 KiB or more)"],
                "12 KiB of hex in lines of 64")
+            # an OpenPGP public key block ("here is my key") was reported as
+            # base64 that is no text; it is a key packet, no one's secret. A
+            # secret key packet is a PRIVATE_KEY, armored or bare in JSON
+            def pgp(tag, body):
+                pkt = bytes([0x80 | tag << 2 | 1]) + len(body).to_bytes(2, "big") + body
+                return "\n".join(base64.b64encode(pkt).decode()[i:i + 64] for i in range(0, 4 * (len(pkt) // 3 + 1), 64))
+            mpi = lambda b: (len(b) * 8).to_bytes(2, "big") + b
+            n = bytes((i * 97 + 13) & 0xff | (0x80 if i == 0 else 0) for i in range(384))
+            pub = bytes([4]) + (1700000000).to_bytes(4, "big") + bytes([1]) + mpi(n) + mpi(b"\x01\x00\x01")
+            sec = pub + bytes([0]) + mpi(bytes((i * 31 + 7) & 0xff | 0x80 for i in range(384))) + b"\x12\x34"
+            armor = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n" + pgp(6, pub) + "\n-----END PGP PUBLIC KEY BLOCK-----\n"
+            p = scan("--format", "jsonl", tmp.write("pub.asc", armor.encode()))
+            eq((p.returncode, p.stdout), (0, b""), "an OpenPGP public key block")
+            bare = json.dumps({"key": pgp(5, sec).replace("\n", "")})
+            p = scan("--format", "jsonl", tmp.write("sec.json", bare.encode()))
+            eq([(x["type"], x.get("reason")) for x in jsonl(p.stdout)], [("PRIVATE_KEY", "OpenPGP private key")],
+               "an OpenPGP secret key in base64")
             # a wrapped block of text with nothing after it: found once, no
             # finding from the passes of its last line
             p = scan("--format", "jsonl", tmp.write("b64-clean.txt", b64.encode()))
