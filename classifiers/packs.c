@@ -106,7 +106,7 @@ enum {
 #define W(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 const struct cls_type_def cls_types[] = {
-    [T_EMAIL] = {"EMAIL", CLS_CAT_PII, CLS_PACK_CORE, "RFC 5321 shape, letter TLD that is no file extension",
+    [T_EMAIL] = {"EMAIL", CLS_CAT_PII, CLS_PACK_CORE, "RFC 5321 shape, letter TLD that is no file extension (icon@2x.png, po/ca@valencia.po, root@localhost.localdomain)",
                  W("email", "e-mail", "mail", "contact")},
     [T_PHONE] = {"PHONE", CLS_CAT_PII, CLS_PACK_CORE, "E.164 or NANP shape, 7-15 digits, not a run",
                  W("phone", "tel", "tél", "mobile", "cell", "telefon", "téléphone", "telefono", "handy", "call",
@@ -632,11 +632,18 @@ static int v_aws_secret_value(const char *s, size_t n)
 /* Is tld[0, tl) a file name's extension (icon@2x.png is no address)? */
 static int file_ext(const char *tld, size_t tl)
 {
-    /* (and systemd's unit types: getty@tty1.service, user@1000.slice) */
-    static const char *const ext[] = {"png",     "jpg",    "jpeg",   "gif",    "svg",   "webp",  "js",
-                                      "css",     "ts",     "py",     "md",     "txt",   "json",  "html",
-                                      "zip",     "pdf",    "service", "socket", "target", "timer", "mount",
-                                      "slice",   "scope",  "device", "swap",   "automount"};
+    /* (and systemd's unit types: getty@tty1.service, user@1000.slice;
+       gettext's catalogues of a locale with a modifier: po/ca@valencia.po,
+       en@quot.header; a host's default name: root@localhost.localdomain.
+       None of these is a top-level domain) */
+    static const char *const ext[] = {
+        "png",  "jpg",    "jpeg",   "gif",    "svg",   "webp",  "js",     "css",  "ts",      "py",
+        "md",   "txt",    "json",   "html",   "zip",   "pdf",   "service", "socket", "target", "timer",
+        "mount", "slice", "scope",  "device", "swap",  "automount", "po", "pot",  "header",  "localdomain",
+        "yaml", "yml",    "xml",    "log",    "conf",  "cfg",   "ini",    "lock", "bak",     "tmp",
+        "orig", "rst",    "htm",    "hpp",    "cpp",   "java",  "tar",    "gz",   "deb",     "rpm",
+        "sig",  "asc",    "patch",  "diff",   "csv",   "tsv",   "ico",    "bmp",  "tiff",    "wav",
+        "ttf",  "otf",    "eot"};
     for (size_t i = 0; i < SGW_ARRAY_LEN(ext); i++) {
         size_t el = strlen(ext[i]);
         if (el != tl)
