@@ -1895,29 +1895,36 @@ static int b64_ensure_inner(struct dec_b64 *b)
  * gzip needs its method byte too: two bytes begin a hex hash once in
  * 65,536). Returns B64Z_* for the formats read by a decoder (a zip, gzip or
  * zstd data, DER: a certificate or a private key), BIN_SSH for OpenSSH's
- * private key, BIN_MAGIC for another format (*magic: its magic bytes'
+ * private key, BIN_PGP_PUB / BIN_PGP_SEC for an OpenPGP public / secret
+ * key packet, BIN_MAGIC for another format (*magic: its magic bytes'
  * index into the table, through dec_binary_magic_*), or 0. */
 enum { BIN_SSH = 8, BIN_MAGIC = 9, BIN_PGP_PUB = 10, BIN_PGP_SEC = 11 };
 
-/* An OpenPGP key packet at d[0..n) (RFC 4880/9580: old or new packet
- * format, then version 3-6, a creation time and a public-key algorithm
- * the RFCs list): 6 for a public key (or subkey: 14), 5 for a secret key
- * (or subkey: 7), else 0. An armored public key block ("-----BEGIN PGP
- * PUBLIC KEY BLOCK-----") is this in base64. */
-static int pgp_key_packet(const uint8_t *d, size_t n)
+/* An OpenPGP key packet at d[0..n) of a decoding of `total` bytes (RFC
+ * 4880/9580: old or new packet format, a body of 40 bytes or more that
+ * the decoding holds, then version 3-6, a creation time and a public-key
+ * algorithm the RFCs list): 6 for a public key (or subkey: 14), 5 for a
+ * secret key (or subkey: 7), else 0. An armored public key block
+ * ("-----BEGIN PGP PUBLIC KEY BLOCK-----") is this in base64; a hash's 32
+ * bytes cannot be. */
+static int pgp_key_packet(const uint8_t *d, size_t n, size_t total)
 {
     if (n < 12 || !(d[0] & 0x80))
         return 0;
     unsigned tag;
-    size_t h;
+    size_t h, len;
     if (d[0] & 0x40) { /* new format: a length of 1, 2 or 5 bytes */
         tag = d[0] & 0x3f;
         h = d[1] < 192 ? 2 : d[1] < 224 ? 3 : d[1] == 255 ? 6 : 0;
+        len = h == 2 ? d[1] : h == 3 ? ((size_t)(d[1] - 192) << 8) + d[2] + 192
+                            : (size_t)d[2] << 24 | (size_t)d[3] << 16 | (size_t)d[4] << 8 | d[5];
     } else {
         tag = (d[0] >> 2) & 0x0f;
         h = (d[0] & 3) == 0 ? 2 : (d[0] & 3) == 1 ? 3 : (d[0] & 3) == 2 ? 5 : 0;
+        len = h == 2 ? d[1] : h == 3 ? (size_t)d[1] << 8 | d[2]
+                            : (size_t)d[1] << 24 | (size_t)d[2] << 16 | (size_t)d[3] << 8 | d[4];
     }
-    if (h == 0 || h + 8 > n || !(tag == 5 || tag == 6 || tag == 7 || tag == 14))
+    if (h == 0 || h + 8 > n || len < 40 || len > total - h || !(tag == 5 || tag == 6 || tag == 7 || tag == 14))
         return 0;
     unsigned ver = d[h], algo = ver == 3 ? d[h + 7] : d[h + 5];
     if (ver < 3 || ver > 6)
@@ -1941,7 +1948,7 @@ static int bin_known(const uint8_t *d, size_t n, size_t total, int strict)
         return B64Z_DER;
     if (n >= 15 && memcmp(d, "openssh-key-v1", 15) == 0)
         return BIN_SSH; /* (the OpenSSH format's magic, its NUL included) */
-    int pgp = pgp_key_packet(d, n);
+    int pgp = pgp_key_packet(d, n, total);
     if (pgp)
         return pgp == 6 ? BIN_PGP_PUB : BIN_PGP_SEC;
     return dec_binary_magic(d, total) ? BIN_MAGIC : 0;

@@ -135,10 +135,10 @@ _Static_assert(CLS_A__COUNT <= 64, "a window's anchors are a 64-bit mask");
 #define CLS_PF_NEEDCTX 2u /* report only with a context word */
 #define CLS_PF_VALUE 4u   /* capture group 1 is the value span */
 #define CLS_PF_UNITEND 8u /* match must end where the text unit ended */
-#define CLS_PF_CTXNEAR 32u /* the context word is the match's: no year (four digits) between them
-                              ("born in 1985, joined on 12 March 2010": the second is no birth date) */
 #define CLS_PF_TRUNK0 16u /* a match begins at a '0' no digit precedes and 1-9 follows, or at "(0": a
                              window without one runs no regex (national phone numbers) */
+#define CLS_PF_CTXNEAR 32u /* the context word is the match's: no year (four digits) between them
+                              ("born in 1985, joined on 12 March 2010": the second is no birth date) */
 
 struct cls_pattern_def {
     uint16_t type;          /* index into cls_types */
