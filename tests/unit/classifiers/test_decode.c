@@ -2240,6 +2240,60 @@ static void test_byte_lists(void)
         /* nested arrays: each its own */
         EXPECT(J, NULL, "[[65,66,67,68,69,70,71,72],[1,2]]", "65|66|67|68|69|70|71|72||ABCDEFGH|1|2|");
     }
+    /* OpenPGP key packets (RFC 4880: old format, 2-byte length, version 4,
+       RSA): a public key is not reported, a secret key is a key; a packet
+       longer than its decoding is none (reported as opaque) */
+    {
+        static const struct {
+            uint8_t tag;
+            size_t len;       /* the length field */
+            const char *want; /* the report, or "" */
+        } pk[] = {{6, 797, ""},
+                  {5, 797, "!K:OpenPGP private key!"},
+                  {6, 5000, "!base64 data that is no text (1 KiB or more)!"}};
+        for (size_t t = 0; t < SGW_ARRAY_LEN(pk); t++) {
+            uint8_t bin[800];
+            uint32_t x = 777;
+            for (size_t i = 0; i < sizeof(bin); i++) {
+                x = x * 1103515245u + 12345u;
+                bin[i] = (uint8_t)(x >> 24);
+            }
+            bin[0] = (uint8_t)(0x80 | pk[t].tag << 2 | 1);
+            bin[1] = (uint8_t)(pk[t].len >> 8);
+            bin[2] = (uint8_t)pk[t].len;
+            bin[3] = 4;                               /* version */
+            memcpy(bin + 4, "\x65\x00\x00\x00", 4); /* creation time */
+            bin[8] = 1;                               /* RSA */
+            char e[1200], in[1300], want[1400];
+            b64enc(bin, sizeof(bin), e);
+            snprintf(in, sizeof(in), "x %s y", e);
+            snprintf(want, sizeof(want), "x %s%s y|", e, pk[t].want);
+            EXPECT(T, NULL, in, want);
+        }
+    }
+    /* hex of random bytes in lines: as xxd -p writes it (60 a line) it is
+       reported; in lines of a digest's length (a list of SHA-256 digests)
+       it is not, up to 8 KiB of hex */
+    {
+        static const size_t widths[] = {60, 64, 40};
+        char *in = malloc(8000), *want = malloc(8200);
+        for (size_t t = 0; t < SGW_ARRAY_LEN(widths); t++) {
+            size_t k = 0, w = widths[t];
+            uint32_t x = 99;
+            for (size_t line = 0; line < 2400 / w; line++) {
+                for (size_t i = 0; i < w; i++) {
+                    x = x * 1103515245u + 12345u;
+                    in[k++] = "0123456789abcdef"[x >> 28];
+                }
+                in[k++] = '\n';
+            }
+            in[k] = '\0';
+            snprintf(want, 8200, "%s%s|", in, w == 60 ? "!hex data that is no text (1 KiB or more)!" : "");
+            EXPECT(T, NULL, in, want);
+        }
+        free(in);
+        free(want);
+    }
     /* known formats: a PNG's start is reported, OpenSSH's key too */
     EXPECT(T, NULL, "png = {0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00}",
            "png = {0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00}|!PNG image in a byte list!|");
