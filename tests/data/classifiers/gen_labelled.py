@@ -522,8 +522,33 @@ for _ in range(4):
 for t in ["see [@] docs", "x (@) y", "array[@] = 5"]:
     neg(sent(t))
 
+# Credentials in the shapes of commands and environment files, and the
+# hard negatives real files showed next to them (versions of standards as
+# addresses, ARNs and slices as IPv6, gettext catalogues as addresses, a
+# date after a birth date, test logs' PASS: lines)
+R = random.Random(20261128)
+cred_out = []
+out = cred_out
+for _ in range(3):
+    v = rand_alnum(18) + str(R.randint(10, 99))
+    pos("GENERIC_SECRET", v, text=sent(v, R.choice(["export OPENAI_KEY=", "ENCRYPTION_KEY: ", "SENDGRID_KEY="])))
+    v = rand_alnum(10) + R.choice("!#%-_") + str(R.randint(10, 99))
+    pos("GENERIC_SECRET", v, text=sent(v, R.choice(["curl -s -u deploy:", "curl --user admin:"]), " https://ci.internal/x"))
+    v = rand_alnum(9) + str(R.randint(10, 99))
+    pos("GENERIC_SECRET", v, text=sent(v, R.choice(["mysqldump -uroot -p", "mysql -h db -u app -p"]), " app"))
+    v = rand_alnum(9) + str(R.randint(10, 99))
+    pos("GENERIC_SECRET", v, text=sent(v, R.choice(["auth: { user: 'me', pass: '", "SMTP_PASS="]),
+                                       R.choice(["' }", ""])))
+for t in ["STRIPE_PUBLISHABLE_KEY=pk_test_51H8kZk3q9XbT2mLp8RvW", "S3_KEY=uploads/2024/report-7f3a9c.pdf",
+          "curl -u user:password https://x", "docker run -u 1000:1000 img", "mysql -u root -p mydb",
+          "bypass: Zk3q9XbT2mLp", "PASS: gdb.base/break.exp: run", "// 27.8.3.2 Assign and swap",
+          "arn:aws:apigateway:us-west-2::/apis/a1b2c3", "zip(children[::2], children[1::2])",
+          "mac 00:00:00:00:00:00", "po/ca@valencia.po po/en@quot.header", "root@localhost.localdomain",
+          "born in 1985, joined on 12 March 2010", "\"CidrIp\": \"0.0.0.0/0\""]:
+    neg(sent(t))
+
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "labelled.jsonl")
 with open(path, "w") as f:
-    for o in out_main + vat_out + dot_out + vendor_out:
+    for o in out_main + vat_out + dot_out + vendor_out + cred_out:
         f.write(json.dumps(o, ensure_ascii=False) + "\n")
-print(f"wrote {len(out_main) + len(vat_out) + len(dot_out) + len(vendor_out)} entries to {path}")
+print(f"wrote {len(out_main) + len(vat_out) + len(dot_out) + len(vendor_out) + len(cred_out)} entries to {path}")
