@@ -49,6 +49,7 @@ struct dec_norm {
     uint8_t ahead;     /* bytes the copy still takes when no escape comes */
     uint8_t handed;    /* norm_text_impl handed the data to esc_data */
     uint8_t esc_over;  /* the copies of this unit did not fit in ESC_HOLD_MAX bytes */
+    uint8_t esc_oom;   /* ... or the heap block for them could not be had (an error) */
     uint8_t epend_len; /* an escape's first bytes, cut by the end of a data call */
     uint8_t tail_len;  /* the unit's last bytes (raw), at most ESC_TAIL */
     uint8_t epend[ESC_MAXSEQ];
@@ -1234,8 +1235,8 @@ static void el_note(struct dec_norm *z, size_t at, size_t dl, size_t r)
 
 /* Adds bytes to the copies, past ESC_HOLD in a heap block that grows to
  * ESC_HOLD_MAX (a web page with &nbsp; on every line is all copies); what
- * does not fit (or when no memory is left) is dropped and the unit
- * reported (at its end). */
+ * does not fit is dropped and the unit reported (at its end). When no
+ * memory is left the data call fails (esc_oom). */
 static void copy_add(struct dec_norm *z, const uint8_t *p, size_t n)
 {
     if (z->cp_cap - z->copy_len < n && z->cp_cap < ESC_HOLD_MAX) {
@@ -1248,6 +1249,8 @@ static void copy_add(struct dec_norm *z, const uint8_t *p, size_t n)
                 memcpy(b, z->copy, z->copy_len);
             z->cp = b;
             z->cp_cap = cap;
+        } else {
+            z->esc_oom = 1;
         }
     }
     size_t k = z->cp_cap - z->copy_len < n ? z->cp_cap - z->copy_len : n;
@@ -1465,6 +1468,8 @@ static int esc_data(struct dec_norm *z, const uint8_t *p, size_t n)
             z->since_copy += i - from; /* (when the reach ended, copy_plain set it) */
     }
     esc_state(z);
+    if (z->esc_oom)
+        return SGW_ENOMEM;
     return norm_text(z, p, n);
 }
 
@@ -1503,6 +1508,8 @@ static int esc_unit_end(struct dec_norm *z)
     z->call_src = end;
     if (z->epend_len)
         esc_pending(z, NULL, 0, 1);
+    if (z->esc_oom)
+        return SGW_ENOMEM;
     if (z->esc_on)
         piece_to(z, end);
     z->esc_on = 0;

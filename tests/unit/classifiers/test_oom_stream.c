@@ -1,8 +1,10 @@
 /* tests/unit/classifiers/test_oom_stream.c — every allocation of the
  * classifiers library fails once (tests/unit/oom.h) while an engine with all
  * packs and custom definitions is built and a gzip'd JSON body, a multipart
- * body and a base64-in-JSON body are scanned: each failure must surface as
- * an error code, or the findings must equal the clean run's. */
+ * body, a base64-in-JSON body and a text full of escapes (whose decoded
+ * copies pass the 8 KiB the stage holds itself) are scanned: each failure
+ * must surface as an error code, or the findings must equal the clean
+ * run's. */
 #include <string.h>
 #include <zlib.h>
 
@@ -26,7 +28,8 @@ struct ref {
     size_t n;
     char sig[4096];
 };
-static struct ref refs[3];
+static char esc_body[9000 * 3 + 64];
+static struct ref refs[4];
 static int have_ref;
 
 static void sign(const struct cls_finding *f, size_t n, struct ref *r)
@@ -78,21 +81,23 @@ static int scenario(void)
     cls_engine_unref(e);
     if (rc != SGW_OK)
         return 1;
-    struct ref got[3];
+    struct ref got[4];
     int res = scan_one(w, "application/json", "gzip", gz, gz_len, &got[0]);
     if (res == 0)
         res = scan_one(w, "multipart/form-data; boundary=b1", NULL, mp_body, sizeof(mp_body) - 1, &got[1]);
     if (res == 0)
         res = scan_one(w, "application/json", NULL, json_body, sizeof(json_body) - 1, &got[2]);
+    if (res == 0)
+        res = scan_one(w, "text/plain", NULL, esc_body, strlen(esc_body), &got[3]);
     cls_worker_free(w);
     if (res != 0)
         return res;
     if (!have_ref) {
         memcpy(refs, got, sizeof(refs));
         have_ref = 1;
-        return refs[0].n && refs[1].n && refs[2].n ? 0 : -1;
+        return refs[0].n && refs[1].n && refs[2].n && refs[3].n ? 0 : -1;
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (got[i].n != refs[i].n || strcmp(got[i].sig, refs[i].sig) != 0) {
             fprintf(stderr, "body %d: got %s want %s\n", i, got[i].sig, refs[i].sig);
             return -1;
@@ -114,6 +119,11 @@ int main(void)
         return 2;
     gz_len = sizeof(gz) - z.avail_out;
     deflateEnd(&z);
+    /* mail bob@example.com, then 9000 escapes: 9000 bytes of copies */
+    size_t k = (size_t)snprintf(esc_body, sizeof(esc_body), "mail bob@example.com ");
+    for (size_t i = 0; i < 9000; i++, k += 3)
+        memcpy(esc_body + k, "%41", 3);
+    esc_body[k] = '\0';
     int bad = oom_run("classifiers stream", scenario);
     if (bad)
         fprintf(stderr, "test_oom_stream: %d allocation failure(s) mishandled\n", bad);
