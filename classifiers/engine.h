@@ -175,11 +175,15 @@ extern const size_t cls_n_literals;
  * ({"password": "…"}, {"client_secret": "…"}, {"Authorization": "Bearer
  * …"}), where the text holds no "password=" for the patterns to read.
  * cls_kv_secret_key: does key k[0, n) name one (packs.c has the names)?
- * cls_kv_secret_value: is v[0, n), a whole text unit, one? *from gets
- * where the secret begins (after an authorization scheme). */
+ * CLS_KV_ANY, or CLS_KV_USERPASS for a key whose secret has a shape of its
+ * own (Docker's "auth": user:password in base64), or 0.
+ * cls_kv_secret_value: is v[0, n), a whole text unit, one for a key of
+ * that kind? *from gets where the secret begins (after an authorization
+ * scheme). */
 #define CLS_KV_MAX 256
+enum { CLS_KV_ANY = 1, CLS_KV_USERPASS = 2 };
 int cls_kv_secret_key(const char *k, size_t n);
-int cls_kv_secret_value(const uint8_t *v, size_t n, size_t *from);
+int cls_kv_secret_value(const uint8_t *v, size_t n, int kind, size_t *from);
 extern const size_t cls_kv_type;   /* the finding's type (GENERIC_SECRET) */
 extern const uint16_t cls_kv_prio; /* and its rank among overlapping findings */
 
@@ -196,6 +200,7 @@ static inline int cls_kv_last2(unsigned a, unsigned b)
     case 'n': return a == 'e' || a == 'o';
     case 'g': return a == 'n';
     case 's': return a == 's';
+    case 'h': return a == 't';
     default: return 0;
     }
 }

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/evp.h>
+
 #include "classifiers/engine.h"
 #include "common/sgw.h"
 
@@ -473,15 +475,46 @@ int cls_kv_secret_key(const char *k, size_t n)
         while (j < l && s[m - 1 - j] == kv_names[i].name[l - 1 - j]) /* from the end: most differ there */
             j++;
         if (j == l && l == 4 && memcmp(kv_names[i].name, "pass", 4) == 0)
-            return pass_word(k, n); /* (its folded name has no plural 's') */
+            return pass_word(k, n) ? CLS_KV_ANY : 0; /* (its folded name has no plural 's') */
         if (j == l)
-            return 1;
+            return CLS_KV_ANY;
     }
+    /* Docker's config.json: {"auths": {"registry": {"auth": "<base64 of
+       user:password>"}}} (and a proxy's or an HTTP client's basicAuth) */
+    if (m >= 4 && memcmp(s + m - 4, "auth", 4) == 0)
+        return CLS_KV_USERPASS;
     return 0;
 }
 
-int cls_kv_secret_value(const uint8_t *v, size_t n, size_t *from)
+static int v_url_secret(const char *s, size_t n);
+
+/* Base64 (standard, padded) of user:password, as Docker's config.json and
+ * HTTP Basic credentials hold them: printable, a name before a ':', a
+ * password of four or more after it that is not documentation's. */
+static int v_b64_userpass(const char *s, size_t n)
 {
+    uint8_t d[200];
+    if (n < 8 || n % 4 || n > 4 * (sizeof(d) / 3))
+        return 0;
+    int len = EVP_DecodeBlock(d, (const unsigned char *)s, (int)n);
+    if (len < 0)
+        return 0;
+    len -= (s[n - 1] == '=') + (s[n - 2] == '=');
+    const uint8_t *colon = len > 0 ? memchr(d, ':', (size_t)len) : NULL;
+    if (!colon || colon == d || d + len - (colon + 1) < 4)
+        return 0;
+    for (int i = 0; i < len; i++)
+        if (d[i] < 0x21 || d[i] > 0x7e)
+            return 0;
+    return v_url_secret((const char *)colon + 1, (size_t)(d + len - (colon + 1)));
+}
+
+int cls_kv_secret_value(const uint8_t *v, size_t n, int kind, size_t *from)
+{
+    if (kind == CLS_KV_USERPASS) {
+        *from = 0;
+        return v_b64_userpass((const char *)v, n);
+    }
     /* an authorization header's scheme goes first */
     static const char *const schemes[] = {"Bearer ", "bearer ", "Basic ", "basic ", "token ", "Token "};
     size_t a = 0;
@@ -942,6 +975,10 @@ const struct cls_pattern_def cls_patterns[] = {
        with a digit or a symbol (-debug-pass=Executions is none) */
     {T_GENERIC_SECRET, "(?<![A-Za-z])(?:[pP]ass|PASS(?![ \\t]*:))[\"']?[ \\t]*[:=][ \\t]*[\"']?([^\\s\"',;&<>]{8,128}+)",
      v_pass_value, A(CLS_A_KEYWORD), 0, 0, 80, 80, 60, CLS_PF_VALUE, 0, CLS_WF_COLON | CLS_WF_EQ},
+    /* Docker's config.json written out ("auth": "<base64 of user:password>"),
+       a YAML basic auth: the value decodes to a name, ':' and a password */
+    {T_GENERIC_SECRET, "(?<![A-Za-z])(?i:auth)[\"']?[ \\t]*[:=][ \\t]*[\"']?([A-Za-z0-9+/]{8,264}={0,2})(?![A-Za-z0-9+/=])",
+     v_b64_userpass, A(CLS_A_KEYWORD), 0, 0, 80, 80, 60, CLS_PF_VALUE, 0, CLS_WF_COLON | CLS_WF_EQ},
     /* an HTTP Authorization header written out (curl -H, a request dump):
        its credentials, after the scheme */
     {T_GENERIC_SECRET,
@@ -1043,6 +1080,9 @@ const struct cls_literal_def cls_literals[] = {
     {"pass:", CLS_A_KEYWORD, 1, 48, 0},      {"pass=", CLS_A_KEYWORD, 1, 48, 0},
     {"pass\"", CLS_A_KEYWORD, 1, 48, 0},     {"pass'", CLS_A_KEYWORD, 1, 48, 0},
     {"pass =", CLS_A_KEYWORD, 1, 48, 0},     {"pass :", CLS_A_KEYWORD, 1, 48, 0},
+    /* ... as "auth" only before what assigns it (Docker's "auth": "…") */
+    {"auth\":", CLS_A_KEYWORD, 1, 255, 0},   {"auth\" :", CLS_A_KEYWORD, 1, 255, 0},
+    {"auth:", CLS_A_KEYWORD, 1, 255, 0},     {"auth=", CLS_A_KEYWORD, 1, 255, 0},
     {"_KEY", CLS_A_ENVKEY, 0, 48, 64},
     {"curl", CLS_A_CURL, 0, 255, 0},         {"--user", CLS_A_CURL, 0, 140, 0},
     {"mysql", CLS_A_CLIPW, 0, 255, 0},       {"sshpass", CLS_A_CLIPW, 0, 140, 0},

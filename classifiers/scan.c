@@ -148,7 +148,7 @@ struct cls_scanner {
     uint64_t key_types;     /* types the key is a context word of */
     int key_types_ok;
     int key_folded;         /* key[] is in lower case (key_lower) */
-    int kv_on;              /* the key names a secret: its value's bytes are kept */
+    int kv_on;              /* the key names a secret (CLS_KV_*): its value's bytes are kept */
     size_t kv_len;          /* bytes of the unit kept in kv_buf (CLS_KV_MAX + 1: too long) */
     size_t kv_plen;         /* kv_pend: the length of its unit, whose text kv_buf still holds */
     int kv_pend;            /* kv_f waits: the unit may have been a key's own text */
@@ -2507,7 +2507,8 @@ __attribute__((noinline, cold)) static void kv_check(struct cls_scanner *sc)
 {
     size_t n = sc->kv_len, from = 0;
     sc->kv_len = 0;
-    if (n < 8 || n > CLS_KV_MAX || sc->off - sc->seg_start != n || !cls_kv_secret_value(sc->kv_buf, n, &from))
+    if (n < 8 || n > CLS_KV_MAX || sc->off - sc->seg_start != n ||
+        !cls_kv_secret_value(sc->kv_buf, n, sc->kv_on, &from))
         return;
     struct cls_finding *f = &sc->kv_f;
     memset(f, 0, sizeof(*f));
@@ -2566,7 +2567,7 @@ static inline __attribute__((always_inline)) void set_key(struct cls_scanner *sc
     sc->key_len = n;
     sc->key_types_ok = 0;
     sc->key_folded = 0;
-    sc->kv_on = (sc->e->packs & CLS_PACK_SECRETS) && cls_kv_maybe_key(sc->key, n) && cls_kv_secret_key(sc->key, n);
+    sc->kv_on = (sc->e->packs & CLS_PACK_SECRETS) && cls_kv_maybe_key(sc->key, n) ? cls_kv_secret_key(sc->key, n) : 0;
     sc->kv_len = 0;
     if (sc->kv_pend && sc->kv_f.end == sc->off && (n == sc->kv_plen || (n == KEY_MAX && sc->kv_plen > KEY_MAX)) &&
         memcmp(sc->kv_buf, p, n) == 0)

@@ -601,6 +601,16 @@ def main():
             form = subprocess.run([SOVGW, "scan", "--content-type", "application/x-www-form-urlencoded", "-"],
                                   input=b"user=bob&pwd=Zk3q9XbT2mLp", capture_output=True, timeout=60)
             eq(form.returncode, 1, "a form's pwd field")
+            # Docker's config.json: "auth" holds user:password in base64;
+            # as the file, and pasted into a prompt
+            auth = base64.b64encode(b"deploy:S3cr3tPa55w0rd").decode()
+            dcfg = json.dumps({"auths": {"registry.corp.io": {"auth": auth}}, "credsStore": "desktop"}, indent=2)
+            for name, body in [("docker-config.json", dcfg),
+                               ("docker-prompt.json", json.dumps({"messages": [{"role": "user",
+                                                                  "content": "pull fails:\n" + dcfg}]}))]:
+                p = scan("--format", "jsonl", tmp.write(name, body.encode()))
+                eq([(x["type"], x["excerpt"][:4]) for x in jsonl(p.stdout)], [("GENERIC_SECRET", auth[:4])],
+                   f"Docker's auth in {name}")
             # configuration files in XML name the value in another attribute
             # (.NET, Spring) or in a key attribute of the element (Java)
             xml = tmp.write("web.config", (

@@ -539,6 +539,9 @@ for _ in range(3):
     v = rand_alnum(9) + str(R.randint(10, 99))
     pos("GENERIC_SECRET", v, text=sent(v, R.choice(["auth: { user: 'me', pass: '", "SMTP_PASS="]),
                                        R.choice(["' }", ""])))
+for _ in range(2):
+    v = base64.b64encode((R.choice(["deploy", "ci", "admin"]) + ":" + rand_alnum(12) + str(R.randint(10, 99))).encode()).decode()
+    pos("GENERIC_SECRET", v, text=sent(v, R.choice(['"auth": "', "auth: "]), R.choice(['"', ""])))
 for t in ["STRIPE_PUBLISHABLE_KEY=pk_test_51H8kZk3q9XbT2mLp8RvW", "S3_KEY=uploads/2024/report-7f3a9c.pdf",
           "curl -u user:password https://x", "docker run -u 1000:1000 img", "mysql -u root -p mydb",
           "bypass: Zk3q9XbT2mLp", "PASS: gdb.base/break.exp: run", "// 27.8.3.2 Assign and swap",

@@ -310,6 +310,12 @@ static const struct pos_case cases[] = {
     {"bypass: Zk3q9XbT2mLp", NULL},
     {"the compass = Zk3q9XbT2mLp", NULL},
     {"you pass: the test", NULL},
+    /* Docker's config.json written out: "auth" is base64 of user:password */
+    {"{\"auths\": {\"registry.corp.io\": {\"auth\": \"ZGVwbG95OlMzY3IzdFBhNTV3MHJk\"}}}", "GENERIC_SECRET"},
+    {"\"auth\": \"dXNlcjpwYXNzd29yZA==\"", NULL},
+    {"\"auth\": \"dGhpcyBpcyBub3QgYSBwYXNz\"", NULL},
+    {"oauth: ZGVwbG95OlMzY3IzdFBhNTV3MHJk", NULL},
+    {"auth: oauth2-client-credentials", NULL},
     /* passwords on command lines */
     {"curl -s -u admin:Zk3q9XbT2m! https://api.internal/v1/items", "GENERIC_SECRET"},
     {"curl --user \"deploy:S3cr3t-Pa55\" -X POST https://ci.internal/hook", "GENERIC_SECRET"},
@@ -991,6 +997,7 @@ static void test_kv_secrets(struct cls_worker *w)
         {"application/x-www-form-urlencoded", "user=bob&pwd=Zk3q9XbT2mLp", 1, 10, 22},
         {"application/json", "{\"auth\": {\"user\": \"bob\", \"pass\": \"Zk3q9XbT2mLp\"}}", 1, 15, 27},
         {"application/json", "{\"smtpPass\": \"Zk3q9XbT2mLp\", \"bypass\": \"Zk3q9XbT2mLq\"}", 1, 8, 20},
+        {"application/json", "{\"auths\": {\"r.io\": {\"auth\": \"ZGVwbG95OlMzY3IzdFBhNTV3MHJk\"}}, \"oauth\": \"Zk3q9XbT2mLp8RvW\"}", 1, 13, 41},
         {"application/xml", "<cfg><api_key>Zk3q9XbT2mLp8RvW</api_key></cfg>", 1, 10, 26},
         /* a key or name attribute names the value of the element (.NET,
            Spring, Java properties) */
