@@ -1001,6 +1001,10 @@ const struct cls_pattern_def cls_patterns[] = {
      v_cli_password, A(CLS_A_CURL), CLS_WF_COLON, 0, 80, 80, 60, CLS_PF_VALUE, 0, 0},
     {T_GENERIC_SECRET, "(?:(?<![\\w-])-p(?=[^\\s\"'-])|sshpass[ \\t]+-p[ \\t]*[\"']?)([^\\s\"']{6,128}+)",
      v_cli_password, A(CLS_A_CLIPW), 0, 0, 80, 80, 60, CLS_PF_VALUE, 0, 0},
+    /* a .netrc entry (curl's, git's, Heroku's): machine HOST login USER
+       password PASSWORD, on one line or several */
+    {T_GENERIC_SECRET, "(?<![A-Za-z0-9_])login[ \\t\\r\\n]+[^\\s]{1,64}[ \\t\\r\\n]+password[ \\t]+([^\\s\"']{6,128}+)",
+     v_cli_password, A(CLS_A_NETRC), 0, 0, 80, 80, 60, CLS_PF_VALUE, 0, 0},
     /* vendor tokens: a prefix of their own, then their characters; the
        validator turns placeholders away (a row of one letter) */
     {T_SHOPIFY, LBA "shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}" RBA, v_token, A(CLS_A_SHOPIFY), 0, 0, 95, 95, 90, 0, 0, 0},
@@ -1086,6 +1090,7 @@ const struct cls_literal_def cls_literals[] = {
     {"_KEY", CLS_A_ENVKEY, 0, 48, 64},
     {"curl", CLS_A_CURL, 0, 255, 0},         {"--user", CLS_A_CURL, 0, 140, 0},
     {"mysql", CLS_A_CLIPW, 0, 255, 0},       {"sshpass", CLS_A_CLIPW, 0, 140, 0},
+    {" login ", CLS_A_NETRC, 0, 255, 0},     {"\tlogin ", CLS_A_NETRC, 0, 255, 0},
     {"swift", CLS_A_SWIFT, 1, 40, 0},        {"bic", CLS_A_SWIFT, 1, 40, 0},
     {"[at]", CLS_A_OBF, 1, 72, 72},
     {"(at)", CLS_A_OBF, 1, 72, 72},

@@ -542,6 +542,10 @@ for _ in range(3):
 for _ in range(2):
     v = base64.b64encode((R.choice(["deploy", "ci", "admin"]) + ":" + rand_alnum(12) + str(R.randint(10, 99))).encode()).decode()
     pos("GENERIC_SECRET", v, text=sent(v, R.choice(['"auth": "', "auth: "]), R.choice(['"', ""])))
+for _ in range(2):
+    v = rand_alnum(12) + str(R.randint(10, 99))
+    pos("GENERIC_SECRET", v, text=sent(v, "machine git.corp.io login deploy password "))
+neg(sent("log in with your login name and password shown on the card"))
 for t in ["STRIPE_PUBLISHABLE_KEY=pk_test_51H8kZk3q9XbT2mLp8RvW", "S3_KEY=uploads/2024/report-7f3a9c.pdf",
           "curl -u user:password https://x", "docker run -u 1000:1000 img", "mysql -u root -p mydb",
           "bypass: Zk3q9XbT2mLp", "PASS: gdb.base/break.exp: run", "// 27.8.3.2 Assign and swap",

@@ -316,6 +316,13 @@ static const struct pos_case cases[] = {
     {"\"auth\": \"dGhpcyBpcyBub3QgYSBwYXNz\"", NULL},
     {"oauth: ZGVwbG95OlMzY3IzdFBhNTV3MHJk", NULL},
     {"auth: oauth2-client-credentials", NULL},
+    /* .netrc entries, on one line or several */
+    {"machine git.corp.io login deploy password S3cr3tPa55w0rd", "GENERIC_SECRET"},
+    {"machine api.heroku.com\n  login ops@corp.io\n  password c4cd94da15ea0544802c2cfd5ec4ead324327430",
+     "GENERIC_SECRET"},
+    {"machine x login user password password", NULL},
+    {"please login to the portal and enter the password shown below", NULL},
+    {"machine x login user password $NETRC_PASSWORD", NULL},
     /* passwords on command lines */
     {"curl -s -u admin:Zk3q9XbT2m! https://api.internal/v1/items", "GENERIC_SECRET"},
     {"curl --user \"deploy:S3cr3t-Pa55\" -X POST https://ci.internal/hook", "GENERIC_SECRET"},
