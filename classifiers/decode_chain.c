@@ -348,6 +348,21 @@ int dec_looks_text(const uint8_t *p, size_t n)
     return dec_looks_text_step(p, n, n, &at, &bad);
 }
 
+int dec_looks_8bit_text(const uint8_t *p, size_t n)
+{
+    /* no control byte but the line's, and ASCII spaces or line ends at
+       least one byte in 16: words in windows-1251, KOI8-R, ISO-8859-7…
+       Random bytes hold a control byte one in eight; EBCDIC has no 0x20 */
+    size_t spaces = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        if (c < 0x80 && text_defect[c])
+            return 0;
+        spaces += c == ' ' || c == '\n';
+    }
+    return n > 0 && spaces * 16 >= n;
+}
+
 static int simd_cap = DEC_SIMD_TOP;
 
 int dec_simd_level(void)
@@ -686,10 +701,9 @@ int dec_build_type(struct dec_env *env, const char *ct, size_t ctlen, unsigned n
     media_parse(ct ? ct : "", ct ? ctlen : 0, &m);
     enum media_kind k = media_kind(m.type);
     const char *cs = m.charset;
-    int utf16 = -1; /* -1 none, 0 LE, 1 BE, 2 detect by BOM (default BE) */
+    int utf16 = -1; /* -1 none, 0 LE, 1 BE, 2 detect by BOM (default BE), 3 another charset */
     if (cs[0] == '\0' || strcmp(cs, "utf-8") == 0 || strcmp(cs, "utf8") == 0 ||
-        strcmp(cs, "us-ascii") == 0 || strcmp(cs, "iso-8859-1") == 0 || strcmp(cs, "latin1") == 0 ||
-        strcmp(cs, "iso-8859-15") == 0 || strcmp(cs, "windows-1252") == 0) {
+        strcmp(cs, "us-ascii") == 0) {
         utf16 = -1;
     } else if (strcmp(cs, "utf-16le") == 0) {
         utf16 = 0;
@@ -699,16 +713,18 @@ int dec_build_type(struct dec_env *env, const char *ct, size_t ctlen, unsigned n
         utf16 = 2;
     } else if (k != MK_REJECT && k != MK_MULTIPART && k != MK_MULTIPART_FORM && k != MK_CBOR &&
                k != MK_EVENTSTREAM && k != MK_ZIP) {
-        return build_reject_fmt(env, nest, out, "charset %s not inspectable", cs);
+        utf16 = 3; /* windows-1251, iso-8859-7, shift_jis…: converted to UTF-8 */
     }
     if (utf16 < 0 || k == MK_REJECT || k == MK_ZIP)
         return build_kind(env, k, &m, nest, record, out);
     if (record)
-        dec_path_add(env, "utf16");
+        dec_path_add(env, utf16 == 3 ? cs : "utf16");
     struct dec *inner = NULL;
     int rc = build_kind(env, k, &m, nest + 1, record, &inner);
     if (rc != SGW_OK)
         return rc;
+    if (utf16 == 3)
+        return dec_new_charset(env, nest, cs, inner, out);
     return dec_new_utf16(env, nest, utf16 == 1 || utf16 == 2, utf16 == 2, inner, out);
 }
 
@@ -1339,6 +1355,11 @@ static int sniff_decide(struct dec_sniff *s)
                 dec_path_add(env, "json");
             rc = dec_new_json_lenient(env, nest, &w);
         } else if (dec_looks_text(b, n)) {
+            rc = dec_new_text(env, nest, s->record, &w);
+        } else if (dec_looks_8bit_text(b, n)) {
+            /* its charset unknown: its ASCII is read, letters pass raw */
+            if (s->record)
+                dec_path_add(env, "8bit");
             rc = dec_new_text(env, nest, s->record, &w);
         } else if (s->fallback[0]) {
             return dec_fail(d, 0, "%s", s->fallback);

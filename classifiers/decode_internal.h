@@ -25,7 +25,7 @@
 
 #define DEC_DEFAULT_MAX_DECODED (64u * 1024u * 1024u)
 #define DEC_DEFAULT_MAX_RATIO 100u
-#define DEC_DEFAULT_MAX_DEPTH 64u
+#define DEC_DEFAULT_MAX_DEPTH 256u /* AWS's own endpoint rule sets nest 79 deep */
 #define DEC_MAX_NEST 8u                 /* byte decoders stacked inside each other */
 #define DEC_MAX_CODINGS 3u              /* compression layers on one line */
 #define DEC_RATIO_FLOOR (1024u * 1024u) /* ratio checked once this much produced */
@@ -169,6 +169,10 @@ int dec_new_sniff(struct dec_env *env, unsigned nest, int record, const char *fa
                   struct dec **out);
 int dec_new_utf16(struct dec_env *env, unsigned nest, int big_endian, int detect, struct dec *inner,
                   struct dec **out);
+/* A declared charset other than UTF-8/UTF-16 → UTF-8 (iconv); a charset
+ * iconv does not know gives a rejecting decoder ("charset X not inspectable"). */
+int dec_new_charset(struct dec_env *env, unsigned nest, const char *charset, struct dec *inner,
+                    struct dec **out);
 int dec_new_inflate(struct dec_env *env, unsigned nest, int kind, struct dec *inner,
                     struct dec **out);
 int dec_new_brotli(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
@@ -249,6 +253,8 @@ const char *dec_binary_magic_hex(const uint8_t *p, size_t n);
 const char *dec_binary_magic_list(const uint8_t *p, size_t n);
 /* 1 when p looks like text: (mostly) printable ASCII / valid UTF-8. */
 int dec_looks_text(const uint8_t *p, size_t n);
+/* 1 when p looks like text in an 8-bit charset (no control bytes, words). */
+int dec_looks_8bit_text(const uint8_t *p, size_t n);
 
 /* ---- byte lists in text (decode_list.c; read by the base64 stage) ---- */
 #define LIST_MIN_RUN 24u /* bytes of the lists' alphabet in a row before a list is looked for */

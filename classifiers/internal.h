@@ -75,7 +75,7 @@ enum cls_origin {
 struct cls_decode_limits {
     uint64_t max_decoded;  /* total bytes a decompressor may produce */
     uint32_t max_ratio;    /* produced / consumed, checked once > 1 MiB produced */
-    uint32_t max_depth;    /* nesting (JSON, CBOR, stacked encodings, base64) */
+    uint32_t max_depth;    /* JSON and CBOR nesting (0: 256) */
 };
 
 /* A chain of decoders built from a content type and encoding. Feeding the

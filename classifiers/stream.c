@@ -64,7 +64,7 @@ int cls_stream_new(struct cls_worker *w, const struct cls_stream_opts *opts, str
     struct cls_decode_limits lim = {
         .max_decoded = opts->max_decoded ? opts->max_decoded : 64ull << 20,
         .max_ratio = opts->max_ratio ? opts->max_ratio : 100,
-        .max_depth = 64, /* JSON/CBOR nesting and stacked encodings: Converse tool schemas nest deep */
+        /* max_depth 0: the chain's default (JSON/CBOR nesting) */
     };
     rc = cls_decode_chain_init(s->chain_mem, opts->content_type, opts->content_encoding, &lim, &s->sink, &s->chain);
     if (rc != SGW_OK)

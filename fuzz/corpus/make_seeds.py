@@ -292,9 +292,20 @@ def seeds_text():
              + " HTTPSWWWEXAMPLECOMANDSOMEMORECAPS").encode()),
         # \u{…}, \U…, octal and %u escapes, cut and not
         (0, b"k \\u{41}\\u{4B}IA j\\U0001F600 bob\\100x.io %u0040 C:\\2019\\101 \\u{} \\u{1234567 %u12 \\3"),
+        # charsets through iconv (types 8..15): a context word in the script,
+        # a card and a mail address, a byte the charset lacks, a cut character
+        (8, "個人番号 4111 1111 1111 1111 mail a@b.com ".encode("shift_jis") + b"\xa0 \x8c"),
+        (9, "Kontakt: anna@example.org, +AEA-x.io +ZeVnLIqe- AKIA".encode("ascii")),
+        (10, "個人番号 a@b.com 4111 1111 1111 1111".encode("iso2022_jp") + b"\x1b$B\x30"),
+        (11, "Паспорт 4510 123456, почта иван@пример.рф, a@b.com".encode("cp1251")),
+        (12, json.dumps({"t": "身份证 11010519491231002X a@b.com"}, ensure_ascii=False).encode("gb18030")),
+        (13, "CARD 4111 1111 1111 1111 MAIL A@B.COM".encode("cp037")),
+        (14, "주민등록번호 800101-1234567 a@b.com".encode("euc_kr")),
+        (15, "身分證 A123456789 a@b.com".encode("big5")),
     ]
     for i, (t, body) in enumerate(seeds):
-        write("fuzz_classifiers_text", "seed%02d" % i, bytes([((i * 8) & 0xf8) | t]) + body)
+        # bits 4..7 seed the splits, bits 0..3 pick the type
+        write("fuzz_classifiers_text", "seed%02d" % i, bytes([((i * 16) & 0xf0) | t]) + body)
     write("fuzz_classifiers_text", "regress-escape-tail", base64.b64decode(
         "AHsiayEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISchISEhISEhISEh"
         "ISEhISEhISEhISEhISEhISEhISEhISEhIWxQVTBaUFJFNU9OMFZZUVUxUVRFVWdZMkZ5WkNBME1URXhJREV4TVRF"

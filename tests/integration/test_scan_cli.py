@@ -649,6 +649,48 @@ def main():
                [("UNINSPECTABLE", "escaped text over 262144 bytes in one unit")], "past the hold")
         r.run("a web page in a prompt is inspectable", web_page_in_a_prompt)
 
+        def charsets_and_depth():
+            # Text in a declared charset other than UTF-8/UTF-16 (an Excel
+            # CSV export in windows-1251, Latin-1 mail) was UNINSPECTABLE
+            # ("charset windows-1251 not inspectable"), and a policy that
+            # denies what it cannot see denied it; it is converted with
+            # iconv now, its letters read too (the French birth-date words)
+            csv = "Фамилия;Почта;Карта\nИванов;ivan.petrov@corp-mail.ru;4111 1111 1111 1111\n"
+            f = tmp.write("export.csv", csv.encode("cp1251"))
+            p = scan("--format", "jsonl", "--content-type", "text/csv; charset=windows-1251", f)
+            eq(p.returncode, 1, f"exit code ({p.stderr!r})")
+            eq(sorted((x["type"], x["decoders"]) for x in jsonl(p.stdout)),
+               [("CREDIT_DEBIT_CARD_NUMBER", "windows-1251"), ("EMAIL", "windows-1251")], "windows-1251 CSV")
+            f = tmp.write("latin1.txt", "Jean Dupont, né le 12/03/1985 à Lyon\n".encode("latin-1"))
+            p = scan("--format", "jsonl", "--content-type", "text/plain; charset=ISO-8859-1", f)
+            eq([x["type"] for x in jsonl(p.stdout)], ["DATE_OF_BIRTH"], "the birth-date words in Latin-1")
+            # a stateful charset (UTF-7 hides "@" as "+AEA-") stays refused
+            f = tmp.write("utf7.txt", b"write to anna+AEA-example.org")
+            p = scan("--format", "jsonl", "--content-type", "text/plain; charset=utf-7", f)
+            eq([x.get("reason") for x in jsonl(p.stdout)], ["stateful charset utf-7 not inspectable"], "UTF-7")
+            p = scan("--format", "jsonl", "--content-type", "text/plain; charset=x-unheard-of", f)
+            eq([x.get("reason") for x in jsonl(p.stdout)], ["charset x-unheard-of not inspectable"],
+               "a charset iconv does not know")
+            # untyped: words in an 8-bit charset are text (the Free Pascal
+            # sources' dbf_str_ru.pas), random bytes are not
+            f = tmp.write("strings_ru.pas", ("// строки\nS := 'Файл не найден, пишите ivan@corp-mail.ru';\n"
+                                             * 20).encode("cp1251"))
+            p = scan("--format", "jsonl", f)
+            eq({(x["type"], x["decoders"]) for x in jsonl(p.stdout)}, {("EMAIL", "8bit")}, "8-bit text sniffed")
+            f = tmp.write("random.bin", bytes((i * 7919 + 13) % 251 for i in range(3000)))
+            p = scan("--format", "jsonl", f)
+            eq([x["type"] for x in jsonl(p.stdout)], ["UNINSPECTABLE"], "binary still uninspectable")
+            # JSON nested deeper than 64 (AWS's S3 endpoint rule set: 79) was
+            # UNINSPECTABLE; the limit is 256
+            deep = "[" * 100 + json.dumps({"mail": EMAIL}) + "]" * 100
+            p = scan("--format", "jsonl", "--content-type", "application/json", tmp.write("deep.json", deep))
+            eq([x["type"] for x in jsonl(p.stdout)], ["EMAIL"], "100 levels")
+            deeper = "[" * 300 + "1" + "]" * 300
+            p = scan("--format", "jsonl", "--content-type", "application/json", tmp.write("deeper.json", deeper))
+            eq([x.get("reason") for x in jsonl(p.stdout)], ["JSON nesting deeper than 256 at byte 256"],
+               "past the limit")
+        r.run("other charsets, 8-bit text, deep JSON", charsets_and_depth)
+
         def long_wrapped_runs():
             # A token on a line of its own after 8 KiB or more of base64 or
             # hex (a MIME attachment, an `xxd -p` dump) was read as part of

@@ -587,6 +587,71 @@ static void test_json_depth(void)
         EXPECT("application/json", NULL, in, want);
     }
     g_lim.max_depth = 0;
+    /* the default: 256, deeper than AWS's own endpoint rule sets (79) */
+    char *deep = malloc(2 * 300 + 2);
+    for (int depth = 256; depth <= 257; depth++) {
+        size_t n = 0;
+        for (int i = 0; i < depth; i++)
+            deep[n++] = '[';
+        deep[n++] = '1';
+        for (int i = 0; i < depth; i++)
+            deep[n++] = ']';
+        deep[n] = '\0';
+        char *got = run("application/json", NULL, deep, n);
+        CHECK(strcmp(got, depth == 256 ? "1|" : "!JSON nesting deeper than 256 at byte 256!") == 0);
+        free(got);
+    }
+    free(deep);
+}
+
+/* ---- charsets other than UTF-8 and UTF-16 ---- */
+
+static void test_charsets(void)
+{
+    /* "Паспорт 4111 1111 1111 1111, почта иван@пример.рф" in windows-1251:
+       converted, the letters are UTF-8 (context words in any script) */
+    static const char cp1251[] = "\xcf\xe0\xf1\xef\xee\xf0\xf2 4111 1111 1111 1111, a@b.com";
+    EXPECT_PATH("text/plain; charset=windows-1251", NULL, cp1251,
+                "\xd0\x9f\xd0\xb0\xd1\x81\xd0\xbf\xd0\xbe\xd1\x80\xd1\x82 4111 1111 1111 1111, a@b.com|",
+                "windows-1251");
+    /* the same bytes in KOI8-R are other letters: the label decides */
+    EXPECT("text/plain; charset=KOI8-R", NULL, "\xf0\xc1\xd3\xd0\xcf\xd2\xd4 1",
+           "\xd0\x9f\xd0\xb0\xd1\x81\xd0\xbf\xd0\xbe\xd1\x80\xd1\x82 1|");
+    /* Latin-1 JSON: the é of "né le" becomes UTF-8 (the JSON decoder wants it) */
+    EXPECT_PATH("application/json; charset=iso-8859-1", NULL, "{\"t\":\"n\xe9 le 1/2/1980\"}",
+                "t|{t}n\xc3\xa9 le 1/2/1980|", "iso-8859-1>json");
+    /* multi-byte: Shift_JIS "個人番号" (a My Number context word), cut
+       anywhere (expect_bin splits at every byte) */
+    EXPECT("text/plain; charset=shift_jis", NULL, "\x8c\xc2\x90\x6c\x94\xd4\x8d\x86 1234",
+           "\xe5\x80\x8b\xe4\xba\xba\xe7\x95\xaa\xe5\x8f\xb7 1234|");
+    /* a byte the charset has no character for: U+FFFD, the rest read */
+    EXPECT("text/plain; charset=shift_jis", NULL, "a\xa0" "b a@b.com", "a\xef\xbf\xbd" "b a@b.com|");
+    /* a character cut by the body's end */
+    EXPECT("text/plain; charset=shift_jis", NULL, "mail a@b.com \x8c",
+           "mail a@b.com !truncated shift_jis text!");
+    /* EBCDIC (IBM037): "CARD 4111" */
+    EXPECT("text/plain; charset=ibm037", NULL, "\xc3\xc1\xd9\xc4\x40\xf4\xf1\xf1\xf1", "CARD 4111|");
+    /* multipart and binary types ignore the parameter, as before */
+    EXPECT("application/cbor; charset=windows-1251", NULL, "", "");
+    /* long input through the 4 KiB output buffer, any split */
+    char *big = malloc(20001);
+    for (size_t i = 0; i < 20000; i++)
+        big[i] = i % 50 == 49 ? ' ' : (char)(0xc0 + i % 32);
+    big[20000] = '\0';
+    char *got = run("text/plain; charset=windows-1251", NULL, big, 20000);
+    CHECK(strlen(got) == 20000 / 50 * (49 * 2 + 1) + 1);
+    free(got);
+    EXPECT(NULL, NULL, "", "");
+    free(big);
+    /* untyped text in an unknown 8-bit charset (no control byte, words) is
+       read as 8-bit text, its ASCII scanned; random bytes are not text */
+    static const char ru[] = "\xcf\xf0\xe8\xe2\xe5\xf2, \xec\xee\xff \xef\xee\xf7\xf2\xe0 a@b.com";
+    EXPECT_PATH(NULL, NULL, ru, "\xcf\xf0\xe8\xe2\xe5\xf2, \xec\xee\xff \xef\xee\xf7\xf2\xe0 a@b.com|",
+                "8bit");
+    EXPECT("application/octet-stream", NULL, "\xcf\xf0\xe8\xe2\xe5\xf2\x01 \xec\xee\xff",
+           "!content-type application/octet-stream not inspectable!");
+    EXPECT(NULL, NULL, "\xcf\xf0\xe8\xe2\xe5\xf2\xec\xee\xff\xef\xee\xf7\xf2\xe0\xe0\xe0\xe0 ab",
+           "!binary content without a content-type not inspectable!");
 }
 
 /* ---- raw text, media types, sniffing ---- */
@@ -611,7 +676,13 @@ static void test_types(void)
     EXPECT("application/x-unknown", NULL, "printable", "printable|");
     EXPECT("application/x-unknown", NULL, "\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f",
            "!content-type application/x-unknown not inspectable!");
-    EXPECT("text/plain; charset=utf-7", NULL, "+AEEASwBJ-", "!charset utf-7 not inspectable!");
+    /* stateful charsets stay refused: where a chunk ends would change how
+       an invalid byte in them reads */
+    EXPECT("text/plain; charset=utf-7", NULL, "+AEEASwBJ-", "!stateful charset utf-7 not inspectable!");
+    EXPECT("text/plain; charset=iso-2022-jp", NULL, "abc", "!stateful charset iso-2022-jp not inspectable!");
+    EXPECT("text/plain; charset=ibm930", NULL, "abc", "!stateful charset ibm930 not inspectable!");
+    EXPECT("text/plain; charset=x-no-such-set", NULL, "abc", "!charset x-no-such-set not inspectable!");
+    EXPECT("text/plain; charset=utf-8//ignore", NULL, "abc", "!charset not inspectable!");
     EXPECT("text/plain", "x-foo", "abc", "!unsupported content-encoding x-foo!");
     EXPECT("text/plain", "compress", "abc", "!unsupported content-encoding compress!");
     EXPECT("text/plain", "identity", "abc", "abc|");
@@ -3440,6 +3511,7 @@ int main(void)
     test_json();
     test_json_stage();
     test_json_depth();
+    test_charsets();
     test_types();
     test_norm();
     test_escapes();

@@ -1,0 +1,242 @@
+/* classifiers/decode_charset.c — text in a declared character set other
+ * than UTF-8 and UTF-16 (windows-1251, KOI8-R, ISO-8859-7, EBCDIC, Shift_JIS,
+ * GBK, Big5…) converted to UTF-8 with the C library's iconv, so that
+ * the scanner reads its letters and context words, not only its ASCII.
+ *
+ * Streaming: a sequence cut by the chunk boundary waits in `held` (a
+ * multi-byte character is at most a few bytes; a longer wait is a defect).
+ * A byte iconv cannot read becomes U+FFFD. Memory: this struct and the
+ * iconv descriptor, whatever the body's size. */
+#include <errno.h>
+#include <iconv.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "classifiers/decode_internal.h"
+
+#define CS_OUT 4096u
+#define CS_HELD 16u
+
+struct dec_charset {
+    struct dec base;
+    iconv_t cd;
+    size_t olen, held_len;
+    char name[32];
+    uint8_t held[CS_HELD];
+    uint8_t out[CS_OUT];
+};
+
+static int cs_flush(struct dec_charset *c)
+{
+    size_t n = c->olen;
+    c->olen = 0;
+    return n ? dec_feed(c->base.next, c->out, n) : SGW_OK;
+}
+
+/* U+FFFD in place of a byte iconv rejects */
+static int cs_replacement(struct dec_charset *c)
+{
+    if (c->olen + 3 > CS_OUT) {
+        int rc = cs_flush(c);
+        if (rc != SGW_OK)
+            return rc;
+    }
+    memcpy(c->out + c->olen, "\xef\xbf\xbd", 3);
+    c->olen += 3;
+    return SGW_OK;
+}
+
+/* Converts what it can of in[0..*left); on return *left bytes remain: an
+ * incomplete sequence at the end (*incomplete set) or none. */
+static int cs_convert(struct dec_charset *c, const uint8_t **in, size_t *left, int *incomplete)
+{
+    *incomplete = 0;
+    while (*left) {
+        char *ip = (char *)(uintptr_t)*in;
+        char *op = (char *)c->out + c->olen;
+        size_t ol = CS_OUT - c->olen;
+        size_t r = iconv(c->cd, &ip, left, &op, &ol);
+        int e = errno;
+        *in = (const uint8_t *)ip;
+        c->olen = CS_OUT - ol;
+        if (r != (size_t)-1)
+            break;
+        int rc = SGW_OK;
+        if (e == E2BIG) {
+            rc = cs_flush(c);
+        } else if (e == EILSEQ) {
+            rc = cs_replacement(c);
+            (*in)++;
+            (*left)--;
+        } else if (e == EINVAL) {
+            *incomplete = 1;
+            return SGW_OK;
+        } else {
+            return dec_fail(&c->base, 0, "text in charset not convertible");
+        }
+        if (rc != SGW_OK)
+            return rc;
+    }
+    return SGW_OK;
+}
+
+/* Keeps an incomplete sequence for the next chunk (p may point into held);
+ * one as long as the hold reads as a bad first byte and the rest is
+ * converted again. */
+static int cs_hold(struct dec_charset *c, const uint8_t *p, size_t n)
+{
+    while (n >= CS_HELD) {
+        int rc = cs_replacement(c);
+        if (rc != SGW_OK)
+            return rc;
+        p++;
+        n--;
+        int inc;
+        rc = cs_convert(c, &p, &n, &inc);
+        if (rc != SGW_OK || c->base.dead)
+            return rc;
+    }
+    memmove(c->held, p, n);
+    c->held_len = n;
+    return SGW_OK;
+}
+
+static int charset_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_charset *c = (struct dec_charset *)d;
+    int rc = SGW_OK, inc = 0;
+    /* complete a held sequence one byte at a time */
+    while (c->held_len && n && rc == SGW_OK) {
+        c->held[c->held_len++] = *p++;
+        n--;
+        const uint8_t *h = c->held;
+        size_t hl = c->held_len;
+        rc = cs_convert(c, &h, &hl, &inc);
+        if (rc == SGW_OK && !d->dead)
+            rc = cs_hold(c, h, hl);
+    }
+    if (rc == SGW_OK && n && !d->dead) {
+        rc = cs_convert(c, &p, &n, &inc);
+        if (rc == SGW_OK && n && !d->dead)
+            rc = cs_hold(c, p, n);
+    }
+    if (rc != SGW_OK || d->dead)
+        return rc;
+    return cs_flush(c);
+}
+
+static int charset_finish(struct dec *d)
+{
+    struct dec_charset *c = (struct dec_charset *)d;
+    char *op = (char *)c->out + c->olen;
+    size_t ol = CS_OUT - c->olen;
+    if (iconv(c->cd, NULL, NULL, &op, &ol) != (size_t)-1) /* a shift state's end */
+        c->olen = CS_OUT - ol;
+    int rc = cs_flush(c);
+    if (rc != SGW_OK)
+        return rc;
+    if (c->held_len)
+        return dec_fail(d, 0, "truncated %s text", c->name);
+    return dec_finish(d->next);
+}
+
+static void charset_destroy(struct dec *d)
+{
+    struct dec_charset *c = (struct dec_charset *)d;
+    if (c->cd != (iconv_t)-1)
+        iconv_close(c->cd);
+}
+
+static const struct dec_ops charset_ops = {"charset", charset_feed, charset_finish, charset_destroy};
+
+/* Split-invariance needs a stateless charset: a byte sequence's reading
+ * must not depend on where a chunk ended. A single-byte charset is stateless
+ * (each byte alone gives one character or none); of the multi-byte ones,
+ * those that only wait for a character's remaining bytes. Stateful ones
+ * (UTF-7, ISO-2022-*, EBCDIC with shift codes) read an invalid byte
+ * differently by where iconv's state was cut: refused. */
+static int cs_single_byte(iconv_t cd)
+{
+    for (unsigned b = 0; b < 256; b++) {
+        char in = (char)b, out[8];
+        char *ip = &in, *op = out;
+        size_t il = 1, ol = sizeof(out);
+        iconv(cd, NULL, NULL, NULL, NULL);
+        size_t r = iconv(cd, &ip, &il, &op, &ol);
+        if (r == (size_t)-1 ? errno != EILSEQ : (il != 0 || ol == sizeof(out)))
+            return 0;
+    }
+    iconv(cd, NULL, NULL, NULL, NULL);
+    return 1;
+}
+
+static int cs_multibyte_stateless(const char *cs)
+{
+    static const char *const names[] = {
+        "shiftjis", "sjis",   "cp932", "windows31j", "mskanji", "eucjp",    "euckr",     "cp949",
+        "uhc",      "gbk",    "cp936", "gb2312",     "gb18030", "big5",     "big5hkscs", "cp950",
+        "euctw",    "utf32",  "utf32le", "utf32be",  "ucs2",    "ucs2le",   "ucs2be",    "ucs4",
+        "ucs4le",   "ucs4be",
+    };
+    char k[32];
+    size_t n = 0;
+    for (const char *s = cs; *s && n + 1 < sizeof(k); s++)
+        if (*s != '-' && *s != '_')
+            k[n++] = *s;
+    k[n] = '\0';
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(k, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* A charset name as a header carries it: letters, digits, "-_.:" (no "//"
+ * suffixes that would change iconv's behaviour). */
+static int cs_name_ok(const char *cs)
+{
+    if (!cs[0])
+        return 0;
+    for (const char *s = cs; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
+              *s == '.' || *s == ':'))
+            return 0;
+    return 1;
+}
+
+int dec_new_charset(struct dec_env *env, unsigned nest, const char *charset, struct dec *inner,
+                    struct dec **out)
+{
+    *out = NULL;
+    if (!cs_name_ok(charset)) {
+        dec_free(inner);
+        return dec_new_reject(env, nest, "charset not inspectable", out);
+    }
+    errno = 0;
+    iconv_t cd = iconv_open("UTF-8", charset);
+    if (cd == (iconv_t)-1) {
+        dec_free(inner);
+        if (errno != EINVAL)
+            return SGW_ENOMEM;
+        char why[DEC_REASON_LEN];
+        snprintf(why, sizeof(why), "charset %.31s not inspectable", charset);
+        return dec_new_reject(env, nest, why, out);
+    }
+    if (!cs_single_byte(cd) && !cs_multibyte_stateless(charset)) {
+        iconv_close(cd);
+        dec_free(inner);
+        char why[DEC_REASON_LEN];
+        snprintf(why, sizeof(why), "stateful charset %.30s not inspectable", charset);
+        return dec_new_reject(env, nest, why, out);
+    }
+    struct dec_charset *c = dec_alloc(sizeof(*c), &charset_ops, env, nest);
+    if (!c) {
+        iconv_close(cd);
+        dec_free(inner);
+        return SGW_ENOMEM;
+    }
+    c->cd = cd;
+    snprintf(c->name, sizeof(c->name), "%s", charset);
+    c->base.next = inner;
+    *out = &c->base;
+    return SGW_OK;
+}
