@@ -128,6 +128,7 @@ enum cls_anchor {
     CLS_A_CURL,   /* curl's credentials: "curl", "--user" (-u user:password) */
     CLS_A_CLIPW,  /* a password on a command line: "mysql" (-pPASSWORD), "sshpass" (-p PASSWORD) */
     CLS_A_NETRC,  /* a .netrc entry: " login " (machine HOST login USER password PASSWORD) */
+    CLS_A_SAS,    /* a shared access signature's "?sig=" / "&sig=" */
     CLS_A__COUNT
 };
 _Static_assert(CLS_A__COUNT <= 64, "a window's anchors are a 64-bit mask");

@@ -102,6 +102,7 @@ enum {
     T_BEDROCK,
     T_DISCORD,
     T_TEAMS,
+    T_AZURE_SAS,
     T__COUNT
 };
 
@@ -244,6 +245,7 @@ const struct cls_type_def cls_types[] = {
     [T_XAI] = {"XAI_API_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS, "xai- + 80", NULL},
     [T_BEDROCK] = {"AWS_BEDROCK_API_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS, "ABSK + 60 or more base64 (long-term), bedrock-api-key- + 60 or more (short-term)", NULL},
     [T_DISCORD] = {"DISCORD_WEBHOOK", CLS_CAT_SECRET, CLS_PACK_SECRETS, "discord.com/api/webhooks/ + id / 60-68", NULL},
+    [T_AZURE_SAS] = {"AZURE_SAS_TOKEN", CLS_CAT_SECRET, CLS_PACK_SECRETS, "?sig= or &sig= + a 32-byte HMAC in base64, URL-encoded or not (a shared access signature: its URL grants access as it stands)", NULL},
     [T_TEAMS] = {"MICROSOFT_TEAMS_WEBHOOK", CLS_CAT_SECRET, CLS_PACK_SECRETS, "*.webhook.office.com/webhookb2/ + GUIDs and a 32-hex key", NULL},
 };
 const size_t cls_n_types = SGW_ARRAY_LEN(cls_types);
@@ -645,6 +647,25 @@ static int v_token(const char *s, size_t n)
     return cls_entropy(s, n) >= 3.0;
 }
 
+/* A shared access signature's sig: 43 base64 symbols and '=' (%2B, %2F,
+ * %3D as a URL writes them) that decode to 32 bytes, HMAC-SHA256's; not a
+ * placeholder's run of one symbol. */
+static int v_sas_sig(const char *s, size_t n)
+{
+    char b[44];
+    size_t m = 0;
+    for (size_t i = 0; i < n && m < sizeof(b); i++) {
+        if (s[i] == '%' && i + 2 < n) {
+            char h = (char)(s[i + 2] | 0x20);
+            b[m++] = h == 'b' ? '+' : h == 'f' ? '/' : '=';
+            i += 2;
+        } else {
+            b[m++] = s[i];
+        }
+    }
+    return m == 44 && b[43] == '=' && cls_entropy(b, 43) >= 3.5;
+}
+
 static int v_aws_secret_near(const char *s, size_t n)
 {
     int up = 0, lo = 0;
@@ -964,6 +985,8 @@ const struct cls_pattern_def cls_patterns[] = {
      95, 95, 90, 0, 0, 0},
     {T_TWILIO, LBA "(?:SK|AC)[0-9a-f]{32}" RBA, NULL, 0, CLS_WF_UU, 8, 85, 85, 85, 0, 2, 0},
     {T_AZURE, "AccountKey=([A-Za-z0-9+/]{86}==)", NULL, A(CLS_A_AZURE), 0, 0, 95, 95, 90, CLS_PF_VALUE, 0, 0},
+    {T_AZURE_SAS, "[?&]sig=((?:[A-Za-z0-9+/]|%2[BFbf]){43}(?:=|%3[Dd]))(?![A-Za-z0-9%+/=])", v_sas_sig,
+     A(CLS_A_SAS), 0, 0, 90, 90, 90, CLS_PF_VALUE, 0, 0},
     {T_GENERIC_SECRET,
      "(?<![:/])(?i:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|"
      "private[_-]?key|(?:refresh|session|id|bearer|api|oauth|bot|security)[_-]?token|(?<![A-Za-z])token)"
@@ -1091,6 +1114,7 @@ const struct cls_literal_def cls_literals[] = {
     {"curl", CLS_A_CURL, 0, 255, 0},         {"--user", CLS_A_CURL, 0, 140, 0},
     {"mysql", CLS_A_CLIPW, 0, 255, 0},       {"sshpass", CLS_A_CLIPW, 0, 140, 0},
     {" login ", CLS_A_NETRC, 0, 255, 0},     {"\tlogin ", CLS_A_NETRC, 0, 255, 0},
+    {"?sig=", CLS_A_SAS, 0, 140, 0},         {"&sig=", CLS_A_SAS, 0, 140, 0},
     {"swift", CLS_A_SWIFT, 1, 40, 0},        {"bic", CLS_A_SWIFT, 1, 40, 0},
     {"[at]", CLS_A_OBF, 1, 72, 72},
     {"(at)", CLS_A_OBF, 1, 72, 72},

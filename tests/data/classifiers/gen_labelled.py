@@ -554,8 +554,26 @@ for t in ["STRIPE_PUBLISHABLE_KEY=pk_test_51H8kZk3q9XbT2mLp8RvW", "S3_KEY=upload
           "born in 1985, joined on 12 March 2010", "\"CidrIp\": \"0.0.0.0/0\""]:
     neg(sent(t))
 
+# Shared access signatures (Azure SAS URLs and connection strings): the
+# sig is the secret; placeholders, short and hex signatures are not
+R = random.Random(20261127)
+sas_out = []
+out = sas_out
+for _ in range(6):
+    raw = base64.b64encode(bytes(R.randrange(256) for _ in range(32))).decode()
+    enc = raw.replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
+    v = R.choice([raw, enc])
+    head = R.choice(["https://acct" + rand_digits(3) + ".blob.core.windows.net/reports/q3.pdf?sv=2022-11-02&ss=b&srt=o&sp=r"
+                     "&se=2025-01-01T00:00:00Z&spr=https&sig=",
+                     "SharedAccessSignature=sv=2021-06-08&ss=bfqt&srt=sco&sp=rwdlacup&se=2030-01-01T00:00:00Z&sig=",
+                     "https://x.queue.core.windows.net/q?sig="])
+    pos("AZURE_SAS_TOKEN", v, text=sent(v, head, R.choice(["", "&sr=b", " (expires Friday)"])))
+for t in ["?sig=" + "A" * 43 + "%3D", "&sig=<signature>", "&sig=" + rand_alnum(20),
+          "?X-Amz-Signature=" + rand_alnum(64, HEX), "&sig=" + rand_alnum(64, HEX)]:
+    neg(sent(t))
+
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "labelled.jsonl")
 with open(path, "w") as f:
-    for o in out_main + vat_out + dot_out + vendor_out + cred_out:
+    for o in out_main + vat_out + dot_out + vendor_out + cred_out + sas_out:
         f.write(json.dumps(o, ensure_ascii=False) + "\n")
-print(f"wrote {len(out_main) + len(vat_out) + len(dot_out) + len(vendor_out) + len(cred_out)} entries to {path}")
+print(f"wrote {len(out_main) + len(vat_out) + len(dot_out) + len(vendor_out) + len(cred_out) + len(sas_out)} entries to {path}")

@@ -169,6 +169,12 @@ static const struct pos_case cases[] = {
     {"AccountKey=c1UWb5fxzpF7STG7nVLe3lARUsRJlNONwktN9ugkZeESG61she/QAqq0nv3Vth1Ls6v6+O9JL8ZsoWw/Rxl+IU==",
      "AZURE_STORAGE_KEY"},
     {"db postgres://admin:S3cr3tPw@db.internal:5432/app", "GENERIC_SECRET"},
+    /* a shared access signature: its URL grants access as it stands */
+    {"GET https://acct.blob.core.windows.net/c/b.pdf?sv=2022-11-02&sp=r&se=2025-01-01T00%3A00%3A00Z&spr=https"
+     "&sig=Yk3oP9qX2vLr8Tn1Wc5Hj7Ds4Fg6Ba0Zm2Ne9Qt3Ux4%3D", "AZURE_SAS_TOKEN"},
+    {"SharedAccessSignature=sv=2021-06-08&ss=b&sig=Yk3oP9qX2vL+8Tn1Wc5Hj7Ds4Fg/Ba0Zm2Ne9Qt3Ux4=", "AZURE_SAS_TOKEN"},
+    {"docs: append ?sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D to the URL", NULL},
+    {"the query ends in &sig=Yk3oP9qX2vLr8Tn1Wc5Hj7Ds4Fg6Ba0Zm2Ne9Qt3Ux4Yk%3D", NULL}, /* 45: no HMAC's */
     {"id,card,exp\n1,4111111111111111,12/27", "CREDIT_DEBIT_CARD_NUMBER"}, /* CSV fields */
     /* hard negatives: nothing at all */
     {"total 4,111,111,111,111,111 units", NULL},
