@@ -129,6 +129,7 @@ enum cls_anchor {
     CLS_A_CLIPW,  /* a password on a command line: "mysql" (-pPASSWORD), "sshpass" (-p PASSWORD) */
     CLS_A_NETRC,  /* a .netrc entry: " login " (machine HOST login USER password PASSWORD) */
     CLS_A_SAS,    /* a shared access signature's "?sig=" / "&sig=" */
+    CLS_A_AWSSESS, /* an STS session token's first bytes (IQoJb3JpZ2luX2Vj…) */
     CLS_A__COUNT
 };
 _Static_assert(CLS_A__COUNT <= 64, "a window's anchors are a 64-bit mask");
@@ -179,9 +180,10 @@ extern const size_t cls_n_literals;
  * cls_kv_secret_key: does key k[0, n) name one (packs.c has the names)?
  * CLS_KV_ANY, or CLS_KV_USERPASS for a key whose secret has a shape of its
  * own (Docker's "auth": user:password in base64), or 0.
- * cls_kv_secret_value: is v[0, n), a whole text unit, one for a key of
- * that kind? *from gets where the secret begins (after an authorization
- * scheme). */
+ * cls_kv_secret_value: is v[0, n), a whole text unit or the first
+ * CLS_KV_MAX bytes of a longer one (one token to its end: the scanner
+ * checks the rest), one for a key of that kind? *from gets where the
+ * secret begins (after an authorization scheme). */
 #define CLS_KV_MAX 256
 enum { CLS_KV_ANY = 1, CLS_KV_USERPASS = 2 };
 int cls_kv_secret_key(const char *k, size_t n);

@@ -53,6 +53,7 @@ enum {
     T_CN_ID,
     T_AWS_AKID,
     T_AWS_SECRET,
+    T_AWS_SESSION,
     T_PRIVATE_KEY,
     T_JWT,
     T_GITHUB,
@@ -197,6 +198,8 @@ const struct cls_type_def cls_types[] = {
     [T_AWS_AKID] = {"AWS_ACCESS_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS, "AKIA/ASIA/... + 16 base32 chars", NULL},
     [T_AWS_SECRET] = {"AWS_SECRET_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS,
                       "40 base64 chars after aws_secret... or near an access key (entropy >= 4)", NULL},
+    [T_AWS_SESSION] = {"AWS_SESSION_TOKEN", CLS_CAT_SECRET, CLS_PACK_SECRETS,
+                       "an STS session token: IQoJb3JpZ2luX2Vj (FwoGZXIvYXdzE, AQoDYXdzE before 2019) + 100 or more base64, URL-encoded or not (the span: its first 116 or more bytes)", NULL},
     [T_PRIVATE_KEY] = {"PRIVATE_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS, "PEM private key header; DER keys (PKCS#8, PKCS#1, SEC1, PKCS#12) and OpenSSH keys by their structure", NULL},
     [T_JWT] = {"JWT", CLS_CAT_SECRET, CLS_PACK_SECRETS, "three base64url parts, JSON header", NULL},
     [T_GITHUB] = {"GITHUB_TOKEN", CLS_CAT_SECRET, CLS_PACK_SECRETS, "ghp_/gho_/ghu_/ghs_/ghr_ + 36, github_pat_", NULL},
@@ -530,7 +533,7 @@ int cls_kv_secret_value(const uint8_t *v, size_t n, int kind, size_t *from)
     *from = a;
     const char *s = (const char *)v + a;
     size_t m = n - a;
-    if (m < 8 || m > 200)
+    if (m < 8)
         return 0;
     for (size_t i = 0; i < m; i++)
         if ((uint8_t)s[i] <= ' ' || s[i] == '"' || s[i] == '\'')
@@ -954,6 +957,8 @@ const struct cls_pattern_def cls_patterns[] = {
      v_aws_secret_value, A(CLS_A_AWSSEC), 0, 0, 95, 95, 90, CLS_PF_VALUE, 0, 0},
     {T_AWS_SECRET, "(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])", v_aws_secret_near, A(CLS_A_AWS),
      0, 0, 80, 80, 85, 0, 0, 0},
+    {T_AWS_SESSION, "(?<![A-Za-z0-9+/])(?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdzE|AQoDYXdzE)(?:[A-Za-z0-9+/]|%2[BFbf]){100}",
+     v_token, A(CLS_A_AWSSESS), 0, 0, 95, 95, 90, 0, 0, 0},
     {T_PRIVATE_KEY, "-----BEGIN[ A-Z0-9]{0,40} PRIVATE KEY(?: BLOCK)?-----", NULL, A(CLS_A_PEM), 0, 0, 99,
      99, 95, 0, 0, 0},
     {T_JWT,
@@ -1114,6 +1119,8 @@ const struct cls_literal_def cls_literals[] = {
     {"curl", CLS_A_CURL, 0, 255, 0},         {"--user", CLS_A_CURL, 0, 140, 0},
     {"mysql", CLS_A_CLIPW, 0, 255, 0},       {"sshpass", CLS_A_CLIPW, 0, 140, 0},
     {" login ", CLS_A_NETRC, 0, 255, 0},     {"\tlogin ", CLS_A_NETRC, 0, 255, 0},
+    {"IQoJb3JpZ2luX2Vj", CLS_A_AWSSESS, 0, 255, 0}, {"FwoGZXIvYXdzE", CLS_A_AWSSESS, 0, 255, 0},
+    {"AQoDYXdzE", CLS_A_AWSSESS, 0, 255, 0},
     {"?sig=", CLS_A_SAS, 0, 140, 0},         {"&sig=", CLS_A_SAS, 0, 140, 0},
     {"swift", CLS_A_SWIFT, 1, 40, 0},        {"bic", CLS_A_SWIFT, 1, 40, 0},
     {"[at]", CLS_A_OBF, 1, 72, 72},
@@ -1298,6 +1305,10 @@ int cls_is_example(const char *s, size_t n)
         "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "4111111111111111",
         "4242424242424242",     "5555555555554444",  "378282246310005", "4012888888881881",
     };
+    /* AWS's documentation marks every key, secret and session token it
+       shows so: AKIAI44QH8DHBEXAMPLE, …EXAMPLEKEY, IQoJ…wEXAMPLEtMSJH… */
+    if (n >= 16 && memmem(s, n, "EXAMPLE", 7))
+        return 1;
     char d[24];
     size_t nd = 0;
     int digits_only = 1;

@@ -149,7 +149,8 @@ struct cls_scanner {
     int key_types_ok;
     int key_folded;         /* key[] is in lower case (key_lower) */
     int kv_on;              /* the key names a secret (CLS_KV_*): its value's bytes are kept */
-    size_t kv_len;          /* bytes of the unit kept in kv_buf (CLS_KV_MAX + 1: too long) */
+    size_t kv_len;          /* bytes of the unit so far (kv_buf keeps the first CLS_KV_MAX) */
+    int kv_spaced;          /* a byte past those was white space or a quote: no token */
     size_t kv_plen;         /* kv_pend: the length of its unit, whose text kv_buf still holds */
     int kv_pend;            /* kv_f waits: the unit may have been a key's own text */
     /* findings */
@@ -183,7 +184,7 @@ struct cls_scanner {
         size_t n;
         struct cand c[MAX_CANDS];
     } cands;
-    uint8_t kv_buf[CLS_KV_MAX + 1]; /* the unit after a key that names a secret */
+    uint8_t kv_buf[CLS_KV_MAX];     /* the unit after a key that names a secret */
     struct cls_finding kv_f;        /* its finding while kv_pend */
     struct bevent {
         uint64_t pos;       /* absolute offset */
@@ -2466,13 +2467,18 @@ static void piece_tail(struct cls_scanner *sc, const uint8_t *p, size_t n)
  * is the same however its text was split). */
 static inline void kv_feed(struct cls_scanner *sc, const uint8_t *p, size_t n)
 {
-    if (!sc->kv_on || sc->kv_len > CLS_KV_MAX)
+    if (!sc->kv_on)
         return;
-    size_t k = CLS_KV_MAX + 1 - sc->kv_len;
-    if (k > n)
-        k = n;
-    memcpy(sc->kv_buf + sc->kv_len, p, k);
-    sc->kv_len += k;
+    size_t k = 0;
+    if (sc->kv_len < CLS_KV_MAX) {
+        k = CLS_KV_MAX - sc->kv_len < n ? CLS_KV_MAX - sc->kv_len : n;
+        memcpy(sc->kv_buf + sc->kv_len, p, k);
+    }
+    /* a longer value (an STS session token, a long OAuth token) is one
+       token to its end, or none */
+    for (size_t i = k; i < n && !sc->kv_spaced; i++)
+        sc->kv_spaced = p[i] <= ' ' || p[i] == '"' || p[i] == '\'';
+    sc->kv_len += n;
 }
 
 static int kv_commit(struct cls_scanner *sc);
@@ -2505,10 +2511,12 @@ static int process_slice(struct cls_scanner *sc, const uint8_t *p, size_t n)
  * that comes commits it (kv_commit). */
 __attribute__((noinline, cold)) static void kv_check(struct cls_scanner *sc)
 {
-    size_t n = sc->kv_len, from = 0;
+    size_t n = sc->kv_len, from = 0, kept = n < CLS_KV_MAX ? n : CLS_KV_MAX;
+    int spaced = sc->kv_spaced;
     sc->kv_len = 0;
-    if (n < 8 || n > CLS_KV_MAX || sc->off - sc->seg_start != n ||
-        !cls_kv_secret_value(sc->kv_buf, n, sc->kv_on, &from))
+    sc->kv_spaced = 0;
+    if (n < 8 || spaced || sc->off - sc->seg_start != n ||
+        !cls_kv_secret_value(sc->kv_buf, kept, sc->kv_on, &from))
         return;
     struct cls_finding *f = &sc->kv_f;
     memset(f, 0, sizeof(*f));
@@ -2519,7 +2527,7 @@ __attribute__((noinline, cold)) static void kv_check(struct cls_scanner *sc)
     f->confidence = 80;
     set_path(sc, f);
     if (sc->excerpts)
-        mask_excerpt(f->excerpt, sc->kv_buf + from, n - from, 1);
+        mask_excerpt(f->excerpt, sc->kv_buf + from, kept - from, 1);
     sc->kv_plen = n;
     sc->kv_pend = 1;
 }
@@ -2569,6 +2577,7 @@ static inline __attribute__((always_inline)) void set_key(struct cls_scanner *sc
     sc->key_folded = 0;
     sc->kv_on = (sc->e->packs & CLS_PACK_SECRETS) && cls_kv_maybe_key(sc->key, n) ? cls_kv_secret_key(sc->key, n) : 0;
     sc->kv_len = 0;
+    sc->kv_spaced = 0;
     if (sc->kv_pend && sc->kv_f.end == sc->off && (n == sc->kv_plen || (n == KEY_MAX && sc->kv_plen > KEY_MAX)) &&
         memcmp(sc->kv_buf, p, n) == 0)
         sc->kv_pend = 0; /* the unit was this key's own text (a key longer than KEY_MAX: its first bytes) */

@@ -446,6 +446,7 @@ def main():
                 "DISCORD_WEBHOOK": "https://discord.com/api/webhooks/" + tok(18, string.digits) + "/" + tok(68),
                 "MICROSOFT_TEAMS_WEBHOOK": "https://contoso.webhook.office.com/webhookb2/" + guid() + "@" + guid() +
                                            "/IncomingWebhook/" + tok(32, hexd) + "/" + guid(),
+                "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2VjE" + tok(600, string.ascii_letters + string.digits + "+/"),
                 "AZURE_SAS_TOKEN": "https://acct.blob.core.windows.net/c/q3.pdf?sv=2022-11-02&sp=r&spr=https&sig="
                                    + tok(43, string.ascii_letters + string.digits + "+/")
                                    .replace("+", "%2B").replace("/", "%2F") + "%3D",

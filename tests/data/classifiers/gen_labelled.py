@@ -572,8 +572,26 @@ for t in ["?sig=" + "A" * 43 + "%3D", "&sig=<signature>", "&sig=" + rand_alnum(2
           "?X-Amz-Signature=" + rand_alnum(64, HEX), "&sig=" + rand_alnum(64, HEX)]:
     neg(sent(t))
 
+# STS session tokens (the third part of temporary AWS credentials), bare,
+# in environment files and URL-encoded in presigned URLs
+R = random.Random(20261129)
+sess_out = []
+out = sess_out
+for _ in range(6):
+    v = R.choice(["IQoJb3JpZ2luX2VjE", "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJH", "FwoGZXIvYXdzE"]) + \
+        base64.b64encode(bytes(R.randrange(256) for _ in range(R.randint(300, 700)))).decode().rstrip("=")
+    how = R.randrange(3)
+    if how == 2:
+        v = v.replace("+", "%2B").replace("/", "%2F")
+    pre = ["export AWS_SESSION_TOKEN=", "aws_session_token = ",
+           "https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Security-Token="][how]
+    pos("AWS_SESSION_TOKEN", v, text=sent(v, pre, R.choice(["", "&X-Amz-Date=20241201T000000Z"]) if how == 2 else ""))
+for t in ["IQoJb3JpZ2luX2VjEJr is how the tokens begin", "aws_session_token = <token>",
+          "FwoGZXIvYXdzE" + rand_alnum(40)]:
+    neg(sent(t))
+
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "labelled.jsonl")
 with open(path, "w") as f:
-    for o in out_main + vat_out + dot_out + vendor_out + cred_out + sas_out:
+    for o in out_main + vat_out + dot_out + vendor_out + cred_out + sas_out + sess_out:
         f.write(json.dumps(o, ensure_ascii=False) + "\n")
-print(f"wrote {len(out_main) + len(vat_out) + len(dot_out) + len(vendor_out) + len(cred_out) + len(sas_out)} entries to {path}")
+print(f"wrote {len(out_main) + len(vat_out) + len(dot_out) + len(vendor_out) + len(cred_out) + len(sas_out) + len(sess_out)} entries to {path}")

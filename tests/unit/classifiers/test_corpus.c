@@ -115,7 +115,7 @@ int main(void)
     cls_worker_new(e, &w);
     cls_engine_unref(e);
     static char line[65536], text[16384];
-    char types[MAX_EXPECT][64], values[MAX_EXPECT][512];
+    char types[MAX_EXPECT][64], values[MAX_EXPECT][2048]; /* session tokens: ~1 KB */
     unsigned entries = 0, verbose = getenv("CORPUS_VERBOSE") != NULL;
     while (fgets(line, sizeof(line), f)) {
         const char *p = line;

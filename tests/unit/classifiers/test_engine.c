@@ -169,6 +169,10 @@ static const struct pos_case cases[] = {
     {"AccountKey=c1UWb5fxzpF7STG7nVLe3lARUsRJlNONwktN9ugkZeESG61she/QAqq0nv3Vth1Ls6v6+O9JL8ZsoWw/Rxl+IU==",
      "AZURE_STORAGE_KEY"},
     {"db postgres://admin:S3cr3tPw@db.internal:5432/app", "GENERIC_SECRET"},
+    /* STS session tokens: bare, and URL-encoded in a presigned URL */
+    {"creds expired? token IQoJb3JpZ2luX2VjEecj9iNOrjj5VfqRTk8j1d/bWWbjkloG1QX647kdNl9cDo/+GbVMszvR4/EPZGz3zBXCOArr/SfiJvo58JB0W/O5PjeJfJTNcrZ6ydIEsgo5nVjzz8Gwb8ewCISuYCl0Xq56zaWR7PAmp", "AWS_SESSION_TOKEN"},
+    {"GET /k?X-Amz-Security-Token=IQoJb3JpZ2luX2VjEecj9iNOrjj5VfqRTk8j1d%2FbWWbjkloG1QX647kdNl9cDo%2F%2BGbVMszvR4%2FEPZGz3zBXCOArr%2FSfiJvo58JB0W%2FO5PjeJfJTNcrZ6ydIEsgo5nVjzz8Gwb8ewCISuYCl0Xq56zaWR7PAmp&X-Amz-Date=20241201T000000Z", "AWS_SESSION_TOKEN"},
+    {"the prefix IQoJb3JpZ2luX2VjEJr alone", NULL},
     /* a shared access signature: its URL grants access as it stands */
     {"GET https://acct.blob.core.windows.net/c/b.pdf?sv=2022-11-02&sp=r&se=2025-01-01T00%3A00%3A00Z&spr=https"
      "&sig=Yk3oP9qX2vLr8Tn1Wc5Hj7Ds4Fg6Ba0Zm2Ne9Qt3Ux4%3D", "AZURE_SAS_TOKEN"},
@@ -370,6 +374,11 @@ static void test_types(struct cls_worker *w)
         {"server 192.0.20.10", 0},          {"ip 2001:db8::1", 1},            {"ip 2001:4860::8888", 0},
         {"phone (415) 555-0123", 1},        {"phone (415) 555-2671", 0},      {"phone +44 20 7946 0958", 1},
         {"mobile 07700 900123", 1},         {"mobile 07700 912345", 0},
+        /* AWS's documentation marks the secrets and tokens it shows */
+        {"aws_secret_access_key = je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY", 1},
+        {"aws_secret_access_key = je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLFKEY", 0},
+        {"\"SessionToken\": \"IQoJb3JpZ2luX2VjEOz////////////////////wEXAMPLEtMSJHMEUCIDoKK3JH9uGQE1z0sINr5M4jk+Na8KHDc"
+         "CYRVjJCZEvOAiEA3OvJGtw1EcViOleS2vhs8VdCKFJQWPQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXD\"", 1},
     };
     for (size_t i = 0; i < SGW_ARRAY_LEN(ex); i++) {
         scan1(w, ex[i].text, r);
@@ -1023,6 +1032,10 @@ static void test_kv_secrets(struct cls_worker *w)
            name after the value is none */
         {"application/xml", "<db user=\"bob\" password=\"Zk3q9XbT2mLp8RvW\"></db>", 1, 17, 33},
         {"application/xml", "<ConfigurationData2><password>Zk3q9XbT2mLp8RvW</password></ConfigurationData2>", 1, 26, 42},
+        /* a value longer than the 256 bytes kept: one token to its end
+           (an OAuth access token, an STS session token), or none */
+        {"application/json", "{\"access_token\": \"C3J27XDCG2LmlZGEONYlgCtjfIZ4SOcMz9CPVNPkNa1Hedcm4pMbXDuCL1mHoOsFaQfDPrAJ71fTquWoGsbeKXgzg2sye9b2Rann76dEyTzAeKOmXRrvftva9AW7hipTgadDZFlRJmCGmUXiAPyhzAnar3ZLt4bnlz2MPKgcjnCqaXNv1syeefnLOpaMxxNDi9LE1Ki3ylOjt6o0NpUmkVO8JmR8y4EMfAdggcG9qpVTzqA05MFsHl7UeioEJP2NNern66nVberACpdclsxHKifxi5CvQUSHL8iLc7bE6wSt\"}", 1, 12, 312},
+        {"application/json", "{\"access_token\": \"C3J27XDCG2LmlZGEONYlgCtjfIZ4SOcMz9CPVNPkNa1Hedcm4pMbXDuCL1mHoOsFaQfDPrAJ71fTquWoGsbeKXgzg2sye9b2Rann76dEyTzAeKOmXRrvftva9AW7hipTgadDZFlRJmCGmUXiAPyhzAnar3ZLt4bnlz2MPKgcjnCqaXNv1syeefnLOpaMxxNDi9LE1Ki3ylOjt6o0NpUmkVO8JmR8y4EMfAdggcG9qpVTzqA05MFsHl7UeioEJP2NNern66nVberACpdclsxHKifxi5CvQUSHL8iLc7bE6wSt and more\"}", 0, 0, 0},
         /* keys about a secret, tokens of paging and models, placeholders,
            text with spaces, a value under another key */
         {"application/json",
