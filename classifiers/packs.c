@@ -201,7 +201,7 @@ const struct cls_type_def cls_types[] = {
     [T_AWS_SESSION] = {"AWS_SESSION_TOKEN", CLS_CAT_SECRET, CLS_PACK_SECRETS,
                        "an STS session token: IQoJb3JpZ2luX2Vj (FwoGZXIvYXdzE, AQoDYXdzE before 2019) + 100 or more base64, URL-encoded or not (the span: its first 116 or more bytes)", NULL},
     [T_PRIVATE_KEY] = {"PRIVATE_KEY", CLS_CAT_SECRET, CLS_PACK_SECRETS, "PEM private key header; DER keys (PKCS#8, PKCS#1, SEC1, PKCS#12) and OpenSSH keys by their structure", NULL},
-    [T_JWT] = {"JWT", CLS_CAT_SECRET, CLS_PACK_SECRETS, "three base64url parts, JSON header", NULL},
+    [T_JWT] = {"JWT", CLS_CAT_SECRET, CLS_PACK_SECRETS, "three base64url parts, a JSON header with \"alg\"", NULL},
     [T_GITHUB] = {"GITHUB_TOKEN", CLS_CAT_SECRET, CLS_PACK_SECRETS, "ghp_/gho_/ghu_/ghs_/ghr_ + 36, github_pat_", NULL},
     [T_GITLAB] = {"GITLAB_TOKEN", CLS_CAT_SECRET, CLS_PACK_SECRETS, "glpat- + 20 and the other GitLab prefixes (glptt-, gldt-, glrt-, gloas-, GR1348941…)", NULL},
     [T_SLACK] = {"SLACK_TOKEN", CLS_CAT_SECRET, CLS_PACK_SECRETS, "xox?- tokens, xapp-, webhook URLs", NULL},
@@ -669,6 +669,32 @@ static int v_sas_sig(const char *s, size_t n)
     return m == 44 && b[43] == '=' && cls_entropy(b, 43) >= 3.5;
 }
 
+/* A JWT's header (its first part, base64url) is a JSON object with "alg"
+ * (RFC 7515 and 7516 require it, "none" included): base64 of any other
+ * JSON (a Kinesis record, a paging token) begins with eyJ too. */
+static int v_jwt(const char *s, size_t n)
+{
+    char b[688];
+    uint8_t d[516];
+    size_t h = 0;
+    while (h < n && s[h] != '.')
+        h++;
+    if (h < 16 || h > 684)
+        return 0;
+    for (size_t i = 0; i < h; i++)
+        b[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
+    size_t m = h;
+    while (m % 4)
+        b[m++] = '=';
+    int len = EVP_DecodeBlock(d, (const unsigned char *)b, (int)m);
+    if (len < 4)
+        return 0;
+    size_t i = 0;
+    while (i < (size_t)len && (d[i] == ' ' || d[i] == '\t' || d[i] == '\r' || d[i] == '\n'))
+        i++;
+    return i < (size_t)len && d[i] == '{' && memmem(d, (size_t)len, "\"alg\"", 5) != NULL;
+}
+
 static int v_aws_secret_near(const char *s, size_t n)
 {
     int up = 0, lo = 0;
@@ -963,10 +989,10 @@ const struct cls_pattern_def cls_patterns[] = {
      99, 95, 0, 0, 0},
     {T_JWT,
      "(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}+\\.[A-Za-z0-9_-]{10,}+\\.[A-Za-z0-9_-]{10,}+",
-     NULL, A(CLS_A_JWT), 0, 0, 90, 90, 88, 0, 0, 0},
+     v_jwt, A(CLS_A_JWT), 0, 0, 90, 90, 88, 0, 0, 0},
     /* the decoder chain ends the text unit after a base64 run that decodes to
        text (a JWT header does), so a header alone at the end of a unit counts */
-    {T_JWT, "(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{16,}+$", NULL, A(CLS_A_JWT), 0, 0, 80, 80, 87, CLS_PF_UNITEND, 0, 0},
+    {T_JWT, "(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{16,}+$", v_jwt, A(CLS_A_JWT), 0, 0, 80, 80, 87, CLS_PF_UNITEND, 0, 0},
     {T_GITHUB, LBA "(?:gh[pousr]_[A-Za-z0-9]{36,255}+|github_pat_[A-Za-z0-9_]{82})" RBA, NULL, A(CLS_A_GH),
      0, 0, 95, 95, 90, 0, 0, 0},
     {T_GITLAB,

@@ -695,6 +695,24 @@ def main():
                "past the limit")
         r.run("other charsets, 8-bit text, deep JSON", charsets_and_depth)
 
+        def kinesis_records_are_no_jwt():
+            # Kinesis and Firehose carry each record as base64, and base64
+            # of a JSON object begins with eyJ as a JWT does: every record at
+            # the end of its string was a JWT (a SECRET), so a policy that
+            # denies secrets denied ordinary data. A JWT's header has "alg"
+            recs = [json.dumps({"event": "signup", "mail": EMAIL}), json.dumps({"event": "click", "n": 42})]
+            body = json.dumps({"DeliveryStreamName": "s", "Records": [
+                {"Data": base64.b64encode(x.encode()).decode()} for x in recs]})
+            p = scan("--format", "jsonl", "--content-type", "application/x-amz-json-1.1", "-", input=body.encode())
+            eq([(x["type"], x.get("encoded", False)) for x in jsonl(p.stdout)], [("EMAIL", True)],
+               "the mail inside, no JWT")
+            jwt = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+                   "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c")
+            p = scan("--format", "jsonl", "--content-type", "application/json", "-",
+                     input=json.dumps({"headers": {"X-Id": jwt}}).encode())
+            eq([x["type"] for x in jsonl(p.stdout)], ["JWT"], "a JWT")
+        r.run("Kinesis records (base64 JSON) are no JWTs", kinesis_records_are_no_jwt)
+
         def long_wrapped_runs():
             # A token on a line of its own after 8 KiB or more of base64 or
             # hex (a MIME attachment, an `xxd -p` dump) was read as part of

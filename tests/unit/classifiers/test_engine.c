@@ -169,6 +169,12 @@ static const struct pos_case cases[] = {
     {"AccountKey=c1UWb5fxzpF7STG7nVLe3lARUsRJlNONwktN9ugkZeESG61she/QAqq0nv3Vth1Ls6v6+O9JL8ZsoWw/Rxl+IU==",
      "AZURE_STORAGE_KEY"},
     {"db postgres://admin:S3cr3tPw@db.internal:5432/app", "GENERIC_SECRET"},
+    /* base64 of JSON that is no JWT header (no "alg"): a Kinesis record, a
+       paging token; a header alone at a unit's end is one */
+    {"{\"Data\": \"eyJldmVudCI6ICJjbGljayIsICJwYWdlIjogIi9ob21lIiwgIm4iOiA0Mn0\"}", NULL},
+    {"NextToken: eyJ2IjogMiwgIm9mZnNldCI6IDEwMDAsICJzaGFyZCI6ICJzLTAwMDEifQ", NULL},
+    {"token eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlX2J5dGVz", "JWT"},
+    {"token eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlX2J5dGVz", NULL}, /* no alg */
     /* STS session tokens: bare, and URL-encoded in a presigned URL */
     {"creds expired? token IQoJb3JpZ2luX2VjEecj9iNOrjj5VfqRTk8j1d/bWWbjkloG1QX647kdNl9cDo/+GbVMszvR4/EPZGz3zBXCOArr/SfiJvo58JB0W/O5PjeJfJTNcrZ6ydIEsgo5nVjzz8Gwb8ewCISuYCl0Xq56zaWR7PAmp", "AWS_SESSION_TOKEN"},
     {"GET /k?X-Amz-Security-Token=IQoJb3JpZ2luX2VjEecj9iNOrjj5VfqRTk8j1d%2FbWWbjkloG1QX647kdNl9cDo%2F%2BGbVMszvR4%2FEPZGz3zBXCOArr%2FSfiJvo58JB0W%2FO5PjeJfJTNcrZ6ydIEsgo5nVjzz8Gwb8ewCISuYCl0Xq56zaWR7PAmp&X-Amz-Date=20241201T000000Z", "AWS_SESSION_TOKEN"},
