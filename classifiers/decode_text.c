@@ -1659,6 +1659,7 @@ void dec_norm_free(struct dec_norm *z)
 #define B64_MAX_DEPTH 3u  /* base64 inside decoded base64 */
 #define B64_REGION 4096u  /* a long run's copy is told in regions of this many characters */
 #define B64_BIN_MIN 1024u /* base64 characters of a run that is no text: reported */
+#define B64_TOKEN_MIN 4096u /* ... under a key that names an opaque token (b64_token_key) */
 #define B64_BIN_SYMS 32u  /* ... when it uses this many of the 64 symbols (not DNA, not hex) */
 
 enum { B64C_OTHER = 0, B64C_CHAR = 1, B64C_PAD = 2, B64C_EOL = 3 };
@@ -1782,6 +1783,7 @@ struct dec_b64 {
     int unit_ends; /* the data being passed ends its unit: its last piece keeps no tail */
     size_t run;    /* characters in the run (pads, CR/LF included) */
     size_t nb64;   /* base64 characters in the run */
+    int token_key; /* the context names an opaque token (NextToken, taskToken…) */
     unsigned pad;
     int in_held;        /* the run's characters are in held[] */
     int tell;           /* source offsets go to the next stage (first stage, cls_sink.origin) */
@@ -2044,7 +2046,7 @@ static int b64_pick(struct dec_b64 *b, const uint8_t *s, size_t n, int final, si
  * run's first characters. */
 static int b64_opaque(const struct dec_b64 *b, const uint8_t *s, size_t n)
 {
-    if (b->magic || b->nb64 < B64_BIN_MIN)
+    if (b->magic || b->nb64 < (b->token_key ? B64_TOKEN_MIN : B64_BIN_MIN))
         return 0;
     uint64_t seen = 0;
     for (size_t i = 0; i < n; i++)
@@ -3564,10 +3566,49 @@ static int b64_boundary(void *ctx)
     return b->out->boundary(b->out->ctx);
 }
 
+/* A key whose value is an opaque token the service made and the client
+ * hands back: AWS's paging tokens (NextToken, nextToken, PaginationToken,
+ * ContinuationToken, NextMarker), Step Functions' taskToken (up to 2,048
+ * characters), SQS's ReceiptHandle. Encrypted bytes in base64, often past
+ * the 1 KiB that reports other such runs: a request that pages on was
+ * UNINSPECTABLE. Under such a key the run may reach 4 KiB. */
+static int b64_token_key_slow(const uint8_t *k, size_t n)
+{
+    static const char *const ends[] = {"token", "marker", "cursor", "receipthandle"};
+    char f[16];
+    size_t m = 0;
+    for (size_t i = n; i > 0 && m < sizeof(f); i--) {
+        uint8_t c = k[i - 1];
+        if (c == '_' || c == '-' || c == '.')
+            continue;
+        f[m++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c); /* reversed */
+    }
+    for (size_t e = 0; e < SGW_ARRAY_LEN(ends); e++) {
+        size_t l = strlen(ends[e]), j = 0;
+        while (j < l && j < m && f[j] == ends[e][l - 1 - j])
+            j++;
+        if (j == l)
+            return 1;
+    }
+    return 0;
+}
+
+/* (every key comes here: its last two letters first) */
+static inline int b64_token_key(const uint8_t *k, size_t n)
+{
+    if (n < 5)
+        return 0;
+    unsigned e = ((unsigned)(k[n - 2] | 0x20) << 8) | (k[n - 1] | 0x20);
+    if (e != ('e' << 8 | 'n') && e != ('e' << 8 | 'r') && e != ('o' << 8 | 'r') && e != ('l' << 8 | 'e'))
+        return 0;
+    return b64_token_key_slow(k, n);
+}
+
 static int b64_context(void *ctx, const uint8_t *p, size_t n)
 {
     struct dec_b64 *b = ctx;
     int rc = b64_flush(b);
+    b->token_key = b64_token_key(p, n);
     b->lprev = b->llast = 0;
     if (rc == SGW_OK && b->lst)
         rc = b64_list_end(b);
@@ -3622,6 +3663,7 @@ static inline __attribute__((always_inline)) int b64_short_end(struct dec_b64 *b
  * (what b64_context then norm_context do with nothing held). */
 static inline int b64_key_context(struct dec_b64 *b, const uint8_t *k, size_t kn)
 {
+    b->token_key = b64_token_key(k, kn);
     if (b->norm)
         return b->norm->fin.context(b->norm->fin.ctx, k, kn);
     return b->out->context(b->out->ctx, k, kn);
@@ -3636,6 +3678,7 @@ b64_short_key_end(struct dec_b64 *b, const uint8_t *p, size_t n, const uint8_t *
     if (z && z->fin_key_end && norm_idle(z) && (n == 0 || !b64_short_special(p, n))) {
         z->tail_len = 0;
         b->lprev = b->llast = 0;
+        b->token_key = b64_token_key(k, kn);
         return z->fin_key_end(z->fin.ctx, p, n, k, kn);
     }
     int rc = b64_short_end(b, p, n);

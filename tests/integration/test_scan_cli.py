@@ -713,6 +713,25 @@ def main():
             eq([x["type"] for x in jsonl(p.stdout)], ["JWT"], "a JWT")
         r.run("Kinesis records (base64 JSON) are no JWTs", kinesis_records_are_no_jwt)
 
+        def paging_tokens_pass():
+            # An AWS paging token (NextToken), a Step Functions task token or
+            # an SQS receipt handle is the service's own ciphertext, handed
+            # back as base64; past 1 KiB it was "base64 data that is no
+            # text", so a fail-closed policy stopped a listing from paging
+            # on. Under such a key the run may reach 4 KiB
+            blob = bytes((i * 7919 + (i >> 2) * 31 + 11) % 256 for i in range(1500))
+            tok = base64.b64encode(b"\x80" + blob).decode()
+            for body in ({"NextToken": tok, "MaxResults": 50}, {"taskToken": tok, "output": "{}"},
+                         {"Entries": [{"Id": "1", "ReceiptHandle": tok}]}):
+                p = scan("--format", "jsonl", "--content-type", "application/x-amz-json-1.1", "-",
+                         input=json.dumps(body).encode())
+                eq((p.returncode, p.stdout), (0, b""), f"{list(body)[0]}")
+            p = scan("--format", "jsonl", "--content-type", "application/x-amz-json-1.1", "-",
+                     input=json.dumps({"Data": tok}).encode())
+            eq([x.get("reason") for x in jsonl(p.stdout)], ["base64 data that is no text (1 KiB or more)"],
+               "the same bytes under another key")
+        r.run("paging tokens, task tokens and receipt handles pass", paging_tokens_pass)
+
         def long_wrapped_runs():
             # A token on a line of its own after 8 KiB or more of base64 or
             # hex (a MIME attachment, an `xxd -p` dump) was read as part of

@@ -1501,6 +1501,61 @@ static void test_base64(void)
             free(t);
             free(w);
         }
+        /* under a key that names an opaque token (AWS's paging tokens, a
+           task token, a receipt handle) such a run may reach 4 KiB: a
+           request that pages on was UNINSPECTABLE. JSON (whose keys come
+           the short way), XML and a form field; another key's run and one
+           past 4 KiB are still reported */
+        {
+            size_t nb = 2400;
+            uint8_t *bin = malloc(nb);
+            char *e = malloc(nb * 2), *t = malloc(nb * 2 + 64), *w = malloc(nb * 2 + 128);
+            uint32_t x = 777;
+            for (size_t i = 0; i < nb; i++) {
+                x = x * 1103515245u + 12345u;
+                bin[i] = (uint8_t)(x >> 24);
+            }
+            bin[0] = 0x80;
+            b64enc(bin, 1500, e);
+            snprintf(t, nb * 2 + 64, "{\"NextToken\":\"%s\",\"n\":1}", e);
+            snprintf(w, nb * 2 + 128, "NextToken|{NextToken}%s|n|{n}1|", e);
+            EXPECT("application/json", NULL, t, w);
+            snprintf(t, nb * 2 + 64, "{\"task_token\":\"%s\"}", e);
+            snprintf(w, nb * 2 + 128, "task_token|{task_token}%s|", e);
+            EXPECT("application/json", NULL, t, w);
+            snprintf(t, nb * 2 + 64, "<r><ContinuationToken>%s</ContinuationToken></r>", e);
+            char *got = run("application/xml", NULL, t, strlen(t));
+            CHECK(strstr(got, opaque) == NULL);
+            free(got);
+            snprintf(t, nb * 2 + 64, "{\"Payload\":\"%s\"}", e);
+            snprintf(w, nb * 2 + 128, "Payload|{Payload}%s!%s!|", e, opaque);
+            EXPECT("application/json", NULL, t, w);
+            b64enc(bin, nb, e); /* 3,200 characters: under 4 KiB */
+            snprintf(t, nb * 2 + 64, "{\"ReceiptHandle\":\"%s\"}", e);
+            got = run("application/json", NULL, t, strlen(t));
+            CHECK(strstr(got, opaque) == NULL);
+            free(got);
+            free(bin);
+            bin = malloc(3200);
+            for (size_t i = 0; i < 3200; i++) {
+                x = x * 1103515245u + 12345u;
+                bin[i] = (uint8_t)(x >> 24);
+            }
+            bin[0] = 0x80;
+            free(e);
+            free(t);
+            e = malloc(5000);
+            t = malloc(5100);
+            b64enc(bin, 3200, e); /* 4,268 characters */
+            snprintf(t, 5100, "{\"NextToken\":\"%s\"}", e);
+            got = run("application/json", NULL, t, strlen(t));
+            CHECK(strstr(got, opaque) != NULL);
+            free(got);
+            free(bin);
+            free(e);
+            free(t);
+            free(w);
+        }
         char dna[3000];
         for (size_t i = 0; i < sizeof(dna) - 1; i++)
             dna[i] = "ACGT"[(i * 7 + i / 3) % 4];
