@@ -107,6 +107,23 @@ uint32_t cls_case_pair(uint32_t cp)
         return cp - 0x20;
     if (cp == 0x3c2)
         return 0x3a3; /* final sigma */
+    /* Greek's accented vowels: Ά/ά, Έ/έ, Ή/ή, Ί/ί, Ό/ό, Ύ/ύ, Ώ/ώ */
+    if (cp == 0x386)
+        return 0x3ac;
+    if (cp == 0x3ac)
+        return 0x386;
+    if (cp >= 0x388 && cp <= 0x38a)
+        return cp + 0x25;
+    if (cp >= 0x3ad && cp <= 0x3af)
+        return cp - 0x25;
+    if (cp == 0x38c)
+        return 0x3cc;
+    if (cp == 0x3cc)
+        return 0x38c;
+    if (cp == 0x38e || cp == 0x38f)
+        return cp + 0x3f;
+    if (cp == 0x3cd || cp == 0x3ce)
+        return cp - 0x3f;
     if (cp == 0xff)
         return 0x178;
     if (cp == 0x178)
@@ -129,9 +146,12 @@ uint32_t cls_case_pair(uint32_t cp)
 uint32_t cls_case_lower(uint32_t cp)
 {
     /* of each pair the lower-case letter is the higher code point, but for
-       ÿ (U+00FF) and Ÿ (U+0178) */
+       ÿ (U+00FF) and Ÿ (U+0178); a word's final sigma ς folds to σ, as Σ
+       does (Unicode's case folding: ΓΕΝΝΗΣΗΣ and γέννησης meet) */
     if (cp == 0xff || cp == 0x178)
         return 0xff;
+    if (cp == 0x3c2)
+        return 0x3c3;
     uint32_t o = cls_case_pair(cp);
     return o > cp ? o : cp;
 }
@@ -199,8 +219,11 @@ static int char_eq(const uint8_t *t, const uint8_t *x, size_t len)
     if (memcmp(t, x, len) == 0)
         return 1;
     uint8_t alt[4] = {0, 0, 0, 0};
-    uint32_t o = cls_case_pair(utf8_cp(t, len));
-    return o && utf8_put2(o, alt) == len && memcmp(x, alt, len) == 0;
+    uint32_t ct = utf8_cp(t, len), o = cls_case_pair(ct);
+    if (o && utf8_put2(o, alt) == len && memcmp(x, alt, len) == 0)
+        return 1;
+    /* σ, ς and Σ are one letter */
+    return cls_case_lower(ct) == 0x3c3 && cls_case_lower(utf8_cp(x, len)) == 0x3c3;
 }
 
 size_t cls_dict_start(const char *term, size_t tl, const uint8_t *text, size_t end)
@@ -262,7 +285,14 @@ static void fold_expr(const uint8_t *w, size_t n, char *o)
     for (size_t i = 0; i < n;) {
         size_t len = cls_utf8_char(w, i, n);
         uint8_t alt[4] = {0, 0, 0, 0};
-        uint32_t pair = len > 1 ? cls_case_pair(utf8_cp(w + i, len)) : 0;
+        uint32_t cp = len > 1 ? utf8_cp(w + i, len) : 0;
+        if (cp && cls_case_lower(cp) == 0x3c3) {
+            strcpy(o + on, "(?:\\xcf\\x83|\\xcf\\x82|\\xce\\xa3)"); /* σ, ς, Σ */
+            on += strlen(o + on);
+            i += len;
+            continue;
+        }
+        uint32_t pair = cp ? cls_case_pair(cp) : 0;
         int two = pair && utf8_put2(pair, alt) == len;
         if (two) {
             memcpy(o + on, "(?:", 3);
@@ -685,7 +715,7 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
                 continue;
             }
             /* (non-ASCII letters in both cases: "né le", "NÉ LE") */
-            expr[n] = malloc(strlen(*w) * 12 + 1);
+            expr[n] = malloc(strlen(*w) * 16 + 1);
             if (!expr[n])
                 goto out;
             fold_expr((const uint8_t *)*w, strlen(*w), expr[n]);

@@ -590,8 +590,31 @@ for t in ["IQoJb3JpZ2luX2VjEJr is how the tokens begin", "aws_session_token = <t
           "FwoGZXIvYXdzE" + rand_alnum(40)]:
     neg(sent(t))
 
+# Birth dates and passports next to their words in the other EU languages
+# (Bulgarian, Greek in both cases, Czech, Slovak, Hungarian with its
+# year-first dates, Romanian, Lithuanian, Latvian, Estonian, Croatian...)
+R = random.Random(20261130)
+eu_out = []
+out = eu_out
+for _ in range(12):
+    y, m, dd = R.randint(1940, 2005), R.randint(1, 12), R.randint(1, 28)
+    word, d = R.choice([("дата на раждане ", f"{dd:02d}.{m:02d}.{y}"), ("ημερομηνία γέννησης: ", f"{dd:02d}/{m:02d}/{y}"),
+                        ("ΗΜΕΡΟΜΗΝΙΑ ΓΕΝΝΗΣΗΣ: ", f"{dd:02d}/{m:02d}/{y}"), ("datum narození: ", f"{dd}.{m}.{y}"),
+                        ("dátum narodenia ", f"{dd:02d}.{m:02d}.{y}"), ("születési dátum: ", f"{y}.{m:02d}.{dd:02d}"),
+                        ("data nașterii ", f"{dd:02d}.{m:02d}.{y}"), ("gimimo data ", f"{y}-{m:02d}-{dd:02d}"),
+                        ("dzimšanas datums ", f"{dd:02d}.{m:02d}.{y}"), ("sünniaeg ", f"{dd:02d}.{m:02d}.{y}"),
+                        ("datum rođenja ", f"{dd:02d}.{m:02d}.{y}"), ("datum rojstva ", f"{dd}.{m}.{y}")])
+    pos("DATE_OF_BIRTH", d, text=sent(d, word))
+for _ in range(8):
+    v = R.choice(string.ascii_uppercase) + R.choice(string.ascii_uppercase) + rand_digits(7)
+    pos("PASSPORT_NUMBER", v, text=sent(v, R.choice(["διαβατήριο ", "ΔΙΑΒΑΤΗΡΙΟ ", "паспорт № ", "útlevélszám: ",
+                                                    "cestovní pas ", "putovnica ", "paspoort ", "pașaport "])))
+for t in ["verzió 2019.10.12 kiadás", "ημερομηνία 12/03/2024 συνάντηση", "kód AK1234567 objednávka",
+          "дата на договора 12.03.2024"]:
+    neg(sent(t))
+
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "labelled.jsonl")
 with open(path, "w") as f:
-    for o in out_main + vat_out + dot_out + vendor_out + cred_out + sas_out + sess_out:
+    for o in out_main + vat_out + dot_out + vendor_out + cred_out + sas_out + sess_out + eu_out:
         f.write(json.dumps(o, ensure_ascii=False) + "\n")
-print(f"wrote {len(out_main) + len(vat_out) + len(dot_out) + len(vendor_out) + len(cred_out) + len(sas_out) + len(sess_out)} entries to {path}")
+print(f"wrote {len(out_main) + len(vat_out) + len(dot_out) + len(vendor_out) + len(cred_out) + len(sas_out) + len(sess_out) + len(eu_out)} entries to {path}")

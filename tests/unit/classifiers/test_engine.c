@@ -227,6 +227,22 @@ static const struct pos_case cases[] = {
     {"n\xc3\xa9 le 12 d\xc3\xa9" "cembre 1985", "DATE_OF_BIRTH"},
     {"data urodzenia 3 pa\xc5\xba" "dziernika 1985", "DATE_OF_BIRTH"},
     {"DOB: March 12, 1985", "DATE_OF_BIRTH"},
+    /* the birth-date and passport words of the other EU languages (Greek in
+       capitals too, whose final sigma and dropped accents the words meet) */
+    {"\xce\x97\xce\x9c\xce\x95\xce\xa1\xce\x9f\xce\x9c\xce\x97\xce\x9d\xce\x99\xce\x91 "
+     "\xce\x93\xce\x95\xce\x9d\xce\x9d\xce\x97\xce\xa3\xce\x97\xce\xa3: 12/03/1985", "DATE_OF_BIRTH"},
+    {"\xd0\xb4\xd0\xb0\xd1\x82\xd0\xb0 \xd0\xbd\xd0\xb0 \xd1\x80\xd0\xb0\xd0\xb6\xd0\xb4\xd0\xb0\xd0\xbd\xd0\xb5 "
+     "12.03.1985", "DATE_OF_BIRTH"},
+    {"datum narozen\xc3\xad: 12.3.1985", "DATE_OF_BIRTH"},
+    {"sz\xc3\xbclet\xc3\xa9si d\xc3\xa1tum: 1985.03.12.", "DATE_OF_BIRTH"},
+    {"data na\xc8\x99terii 12.03.1985", "DATE_OF_BIRTH"},
+    {"gimimo data 1985-03-12", "DATE_OF_BIRTH"},
+    {"\xce\x94\xce\x99\xce\x91\xce\x92\xce\x91\xce\xa4\xce\x97\xce\xa1\xce\x99\xce\x9f AK1234567", "PASSPORT_NUMBER"},
+    {"\xd0\xbf\xd0\xb0\xd1\x81\xd0\xbf\xd0\xbe\xd1\x80\xd1\x82 \xe2\x84\x96 382917465", "PASSPORT_NUMBER"},
+    {"\xc3\xbatlev\xc3\xa9lsz\xc3\xa1m: BE1234567", "PASSPORT_NUMBER"},
+    {"paspoort NX1234567", "PASSPORT_NUMBER"},
+    {"release 2019.10.12 of the tool", NULL},
+    {"the code AK1234567 again", NULL},
     {"the meeting on 12 March 1985 was long", NULL},
     {"born 31 February 1985", NULL},
     /* the date after the birth date is another date */
@@ -799,15 +815,29 @@ static void test_custom(void)
     cls_engine_unref(e);
 
     /* the case folding of context words and JSON keys: ASCII and the
-       two-byte pairs, lengths kept; ÿ/Ÿ (lower below upper), ß and ı alone */
+       two-byte pairs, lengths kept; ÿ/Ÿ (lower below upper), ß and ı alone;
+       the final sigma ς as σ (so ΓΕΝΝΗΣΗΣ and γέννησης meet) */
     {
         uint8_t f[] = "AbC \xc3\x84\xc3\xb6\xc3\x9c \xc5\xb8\xc3\xbf \xce\xa3\xcf\x82 \xd0\x94\xd0\x81 "
                       "\xc5\x81\xc4\xb9 \xc3\x9f\xc4\xb1 \xe2\x82\xac";
         cls_fold_lower(f, f, sizeof(f) - 1);
-        const char *want = "abc \xc3\xa4\xc3\xb6\xc3\xbc \xc3\xbf\xc3\xbf \xcf\x83\xcf\x82 \xd0\xb4\xd1\x91 "
+        const char *want = "abc \xc3\xa4\xc3\xb6\xc3\xbc \xc3\xbf\xc3\xbf \xcf\x83\xcf\x83 \xd0\xb4\xd1\x91 "
                            "\xc5\x82\xc4\xba \xc3\x9f\xc4\xb1 \xe2\x82\xac";
         if (memcmp(f, want, sizeof(f) - 1) != 0)
             FAIL("cls_fold_lower: [%s]", (const char *)f);
+    }
+    /* Greek's accented vowels pair with their capitals; σ, ς and Σ fold
+       to σ (the pairs checked against Python's str.lower) */
+    {
+        static const uint32_t gp[][2] = {{0x386, 0x3ac}, {0x388, 0x3ad}, {0x389, 0x3ae}, {0x38a, 0x3af},
+                                         {0x38c, 0x3cc}, {0x38e, 0x3cd}, {0x38f, 0x3ce}, {0x391, 0x3b1},
+                                         {0x3a9, 0x3c9}};
+        for (size_t i = 0; i < SGW_ARRAY_LEN(gp); i++)
+            if (cls_case_pair(gp[i][0]) != gp[i][1] || cls_case_pair(gp[i][1]) != gp[i][0] ||
+                cls_case_lower(gp[i][0]) != gp[i][1])
+                FAIL("Greek pair U+%04X/U+%04X", (unsigned)gp[i][0], (unsigned)gp[i][1]);
+        if (cls_case_lower(0x3c2) != 0x3c3 || cls_case_lower(0x3a3) != 0x3c3 || cls_case_lower(0x3c3) != 0x3c3)
+            FAIL("sigma folding");
     }
     /* ASCII goes eight bytes a step: every ASCII byte at every place of
        such a word, and the word's neighbours, against the byte rule */
@@ -828,8 +858,8 @@ static void test_custom(void)
        words apart (a marking wrapped onto the next line); every split */
     {
         static const char *const marks[] = {"Ärztliches Attest", "  VS-Nur für den  Dienstgebrauch ",
-                                            "ŁÓDŹ", "Στοιχεία", "секретно"};
-        struct cls_dictionary md = {"MARKING", marks, 5};
+                                            "ŁÓDŹ", "Στοιχεία", "секретно", "Απόρρητος"};
+        struct cls_dictionary md = {"MARKING", marks, 6};
         struct cls_config mc = {packs, 1, &md, 1, NULL, 0, NULL, 0};
         struct cls_engine *me = NULL;
         if (cls_engine_new(&mc, &me, err, sizeof(err)) != SGW_OK) {
@@ -848,6 +878,8 @@ static void test_custom(void)
                 {"\xc5\x82\xc3\xb3" "d\xc5\xba!", 0, 7},
                 {"\xcf\x83\xcf\x84\xce\xbf\xce\xb9\xcf\x87\xce\xb5\xce\xaf\xce\xb1", 0, 16},
                 {"\xd0\xa1\xd0\x95\xd0\x9a\xd0\xa0\xd0\x95\xd0\xa2\xd0\x9d\xd0\x9e", 0, 16},
+                /* ΑΠΌΡΡΗΤΟΣ: the term's final ς is Σ in capitals, ό is Ό */
+                {"\xce\x91\xce\xa0\xce\x8c\xce\xa1\xce\xa1\xce\x97\xce\xa4\xce\x9f\xce\xa3", 0, 18},
                 {"\xc3\xa4rztliches         attest", 0, 0}, /* nine spaces: too far apart */
                 {"Xrztliches Attest", 0, 0},
             };
