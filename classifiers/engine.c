@@ -287,8 +287,9 @@ static void fold_expr(const uint8_t *w, size_t n, char *o)
         uint8_t alt[4] = {0, 0, 0, 0};
         uint32_t cp = len > 1 ? utf8_cp(w + i, len) : 0;
         if (cp && cls_case_lower(cp) == 0x3c3) {
-            strcpy(o + on, "(?:\\xcf\\x83|\\xcf\\x82|\\xce\\xa3)"); /* σ, ς, Σ */
-            on += strlen(o + on);
+            static const char sig[] = "(?:\\xcf\\x83|\\xcf\\x82|\\xce\\xa3)"; /* σ, ς, Σ */
+            memcpy(o + on, sig, sizeof(sig) - 1);
+            on += sizeof(sig) - 1;
             i += len;
             continue;
         }
@@ -632,6 +633,51 @@ static int build_dicts_fps(struct cls_engine *e, const struct cls_config *cfg, c
     return SGW_OK;
 }
 
+#define CTX_VARIANTS 4
+#define CTX_WORD_MAX 64
+
+/* The case variants of a context word whose non-ASCII letters have a case
+ * pair (Hyperscan's caseless flag folds ASCII only): as written (lower
+ * case), every such letter in upper case, the first letter of each word
+ * in upper case, and the first letter of the first word alone. Every
+ * variant has the word's length (each pair is one length in UTF-8).
+ * Returns how many distinct ones var[] holds (1 for an ASCII word). */
+static size_t ctx_variants(const char *w, char var[CTX_VARIANTS][CTX_WORD_MAX])
+{
+    size_t wl = strlen(w), nv = 0;
+    if (wl >= CTX_WORD_MAX)
+        wl = CTX_WORD_MAX - 1;
+    for (int kind = 0; kind < CTX_VARIANTS; kind++) {
+        char *o = var[nv];
+        memcpy(o, w, wl);
+        o[wl] = '\0';
+        int word_start = 1, first = 1;
+        for (size_t i = 0; i < wl;) {
+            size_t len = cls_utf8_char((const uint8_t *)w, i, wl);
+            int up = kind == 1 || (kind == 2 && word_start) || (kind == 3 && first);
+            if (up && len > 1) {
+                uint32_t cp = utf8_cp((const uint8_t *)w + i, len), pair = cls_case_pair(cp);
+                uint8_t alt[4] = {0, 0, 0, 0};
+                if (pair && pair < cp && utf8_put2(pair, alt) == len) /* (upper case is the lower code point) */
+                    memcpy(o + i, alt, len);
+                else if (cp == 0x3c2 || cp == 0x3c3)
+                    memcpy(o + i, "\xce\xa3", 2); /* ς, σ: Σ */
+            } else if (len == 2 && memcmp(w + i, "\xcf\x83", 2) == 0 && (i + 2 >= wl || w[i + 2] == ' ')) {
+                memcpy(o + i, "\xcf\x82", 2); /* a word's last σ is written ς */
+            }
+            first = 0;
+            word_start = w[i] == ' ' || w[i] == '-';
+            i += len;
+        }
+        size_t k = 0;
+        while (k < nv && memcmp(var[k], o, wl) != 0)
+            k++;
+        if (k == nv)
+            nv++;
+    }
+    return nv;
+}
+
 /* One Hyperscan streaming database: literal anchors of the selected packs,
  * every dictionary term (caseless) and the prefilter form of each custom
  * regex. Ids index e->ids. */
@@ -644,13 +690,15 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
         for (const char *const *w = cls_types[t].ctx_words; w && *w; w++)
             cap++;
     int rc = SGW_ENOMEM;
-    char **expr = calloc(cap ? cap : 1, sizeof(*expr));
-    unsigned *flags = calloc(cap ? cap : 1, sizeof(*flags));
-    unsigned *ids = calloc(cap ? cap : 1, sizeof(*ids));
+    /* expressions: one per id, but up to CTX_VARIANTS per context word */
+    size_t xcap = cap * CTX_VARIANTS;
+    char **expr = calloc(xcap ? xcap : 1, sizeof(*expr));
+    unsigned *flags = calloc(xcap ? xcap : 1, sizeof(*flags));
+    unsigned *ids = calloc(xcap ? xcap : 1, sizeof(*ids));
     e->ids = calloc(cap ? cap : 1, sizeof(*e->ids));
     e->ctx_words = calloc(cap ? cap : 1, sizeof(*e->ctx_words));
     e->terms = calloc(cap ? cap : 1, sizeof(*e->terms));
-    size_t n = 0;
+    size_t n = 0, m = 0; /* ids, expressions */
     if (!expr || !flags || !ids || !e->ids || !e->ctx_words || !e->terms)
         goto out;
     /* anchors used by at least one selected pattern */
@@ -661,11 +709,11 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
         const struct cls_literal_def *l = &cls_literals[i];
         if (!(used & (1ull << l->anchor)))
             continue;
-        expr[n] = hs_escape(l->lit, strlen(l->lit));
-        if (!expr[n])
+        expr[m] = hs_escape(l->lit, strlen(l->lit));
+        if (!expr[m])
             goto out;
-        flags[n] = l->caseless ? HS_FLAG_CASELESS : 0;
-        ids[n] = (unsigned)n;
+        flags[m] = l->caseless ? HS_FLAG_CASELESS : 0;
+        ids[m++] = (unsigned)n;
         e->ids[n] = (struct cls_hs_id){.kind = CLS_HIT_ANCHOR, .anchor = l->anchor, .right = l->right, .len = (uint32_t)strlen(l->lit), .maxlen = l->left};
         n++;
     }
@@ -689,11 +737,11 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
                 goto out;
             }
             e->ids[n] = (struct cls_hs_id){.kind = CLS_HIT_DICT, .index = (uint32_t)d};
-            expr[n] = dict_expr(term, tl, &e->terms[n], &e->ids[n]);
-            if (!expr[n])
+            expr[m] = dict_expr(term, tl, &e->terms[n], &e->ids[n]);
+            if (!expr[m])
                 goto out;
-            flags[n] = HS_FLAG_CASELESS;
-            ids[n] = (unsigned)n;
+            flags[m] = HS_FLAG_CASELESS;
+            ids[m++] = (unsigned)n;
             n++;
         }
     }
@@ -714,13 +762,18 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
                 e->ids[k].types |= 1ull << t;
                 continue;
             }
-            /* (non-ASCII letters in both cases: "né le", "NÉ LE") */
-            expr[n] = malloc(strlen(*w) * 16 + 1);
-            if (!expr[n])
-                goto out;
-            fold_expr((const uint8_t *)*w, strlen(*w), expr[n]);
-            flags[n] = HS_FLAG_CASELESS;
-            ids[n] = (unsigned)n;
+            /* non-ASCII letters in their cases ("né le", "NÉ LE"): each
+               variant a plain literal (per-letter alternations cost the
+               literal stage several per cent) */
+            char var[CTX_VARIANTS][CTX_WORD_MAX];
+            size_t nv = ctx_variants(*w, var);
+            for (size_t v = 0; v < nv; v++) {
+                expr[m] = hs_escape(var[v], strlen(*w));
+                if (!expr[m])
+                    goto out;
+                flags[m] = HS_FLAG_CASELESS;
+                ids[m++] = (unsigned)n;
+            }
             e->ids[n] = (struct cls_hs_id){.kind = CLS_HIT_CTX, .len = (uint32_t)strlen(*w), .index = (uint32_t)t, .types = 1ull << t};
             e->ctx_words[n] = *w;
             n++;
@@ -734,17 +787,17 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
         int caseless = 0;
         size_t ll = cls_regex_literal(cfg->regexes[r].pattern, lit, sizeof(lit), &caseless);
         if (ll) {
-            expr[n] = hs_escape((const char *)lit, ll);
-            flags[n] = caseless ? HS_FLAG_CASELESS : 0;
+            expr[m] = hs_escape((const char *)lit, ll);
+            flags[m] = caseless ? HS_FLAG_CASELESS : 0;
             e->ids[n] = (struct cls_hs_id){.kind = CLS_HIT_CUSTOM, .right = CLS_CUSTOM_SPAN, .len = (uint32_t)ll, .index = (uint32_t)r};
         } else {
-            expr[n] = dupstr(cfg->regexes[r].pattern);
-            flags[n] = HS_FLAG_PREFILTER;
+            expr[m] = dupstr(cfg->regexes[r].pattern);
+            flags[m] = HS_FLAG_PREFILTER;
             e->ids[n] = (struct cls_hs_id){.kind = CLS_HIT_CUSTOM, .right = 1, .index = (uint32_t)r};
         }
-        if (!expr[n])
+        if (!expr[m])
             goto out;
-        ids[n] = (unsigned)n;
+        ids[m++] = (unsigned)n;
         n++;
     }
     e->n_ids = n;
@@ -754,12 +807,12 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
     }
     hs_compile_error_t *ce = NULL;
     hs_database_t *db = NULL;
-    if (hs_compile_multi((const char *const *)expr, flags, ids, (unsigned)n, HS_MODE_STREAM, NULL, &db,
+    if (hs_compile_multi((const char *const *)expr, flags, ids, (unsigned)m, HS_MODE_STREAM, NULL, &db,
                          &ce) != HS_SUCCESS) {
         int at = ce ? ce->expression : -1;
         const char *what = "literal set";
-        if (at >= 0 && (size_t)at < n && e->ids[at].kind == CLS_HIT_CUSTOM)
-            what = cfg->regexes[e->ids[at].index].name;
+        if (at >= 0 && (size_t)at < m && e->ids[ids[at]].kind == CLS_HIT_CUSTOM)
+            what = cfg->regexes[e->ids[ids[at]].index].name;
         errf(err, errlen, "prefilter for %s: %s", what, ce ? ce->message : "compile failed");
         hs_free_compile_error(ce);
         rc = SGW_EINVAL;
@@ -771,7 +824,7 @@ out:
     if (e->n_ids < n)
         e->n_ids = n; /* (the terms made so far are freed with the engine) */
     if (expr)
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < m; i++)
             free(expr[i]);
     free(expr);
     free(flags);
