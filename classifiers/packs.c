@@ -903,6 +903,10 @@ const struct cls_pattern_def cls_patterns[] = {
     {T_DOB,
      LBN "(?:(?:19|20)[0-9]{2}([-./])[01]?[0-9]\\1[0-3]?[0-9]|[0-3]?[0-9][./-][0-3]?[0-9][./-](?:19|20)?[0-9]{2})" RBN,
      cls_v_date, 0, CLS_WF_DSD2, 4, 0, 80, 12, CLS_PF_NEEDCTX | CLS_PF_CTXNEAR, 0, CLS_WF_DOT | CLS_WF_DASH | CLS_WF_SLASH},
+    /* day and month each with a dot and a space, as Czech, Slovak, Slovene,
+       Croatian and German write them: 12. 3. 1985 (a four-digit year) */
+    {T_DOB, LBN "[0-3]?[0-9]\\. [01]?[0-9]\\. (?:19|20)[0-9]{2}" RBN, cls_v_date, 0, CLS_WF_DOT | CLS_WF_SPACE, 6, 0, 80,
+     12, CLS_PF_NEEDCTX | CLS_PF_CTXNEAR, 0, 0},
     /* the month written as a word: 12 March 1985, 12. M\xc3\xa4rz 1985, 12 de marzo de 1985,
        March 12, 1985 (the validator knows the months). A digit keeps a
        window open 6 bytes, too few for " September ": the words of a birth

@@ -234,6 +234,10 @@ static const struct pos_case cases[] = {
     {"\xd0\xb4\xd0\xb0\xd1\x82\xd0\xb0 \xd0\xbd\xd0\xb0 \xd1\x80\xd0\xb0\xd0\xb6\xd0\xb4\xd0\xb0\xd0\xbd\xd0\xb5 "
      "12.03.1985", "DATE_OF_BIRTH"},
     {"datum narozen\xc3\xad: 12.3.1985", "DATE_OF_BIRTH"},
+    {"datum narozen\xc3\xad: 12. 3. 1985", "DATE_OF_BIRTH"}, /* (a dot and a space) */
+    {"Geburtsdatum: 1. 12. 1985", "DATE_OF_BIRTH"},
+    {"the meeting on 12. 3. 1985", NULL},
+    {"narozen 31. 2. 1985", NULL},
     {"sz\xc3\xbclet\xc3\xa9si d\xc3\xa1tum: 1985.03.12.", "DATE_OF_BIRTH"},
     {"data na\xc8\x99terii 12.03.1985", "DATE_OF_BIRTH"},
     {"gimimo data 1985-03-12", "DATE_OF_BIRTH"},
