@@ -709,11 +709,16 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
         const struct cls_literal_def *l = &cls_literals[i];
         if (!(used & (1ull << l->anchor)))
             continue;
-        expr[m] = hs_escape(l->lit, strlen(l->lit));
-        if (!expr[m])
-            goto out;
-        flags[m] = l->caseless ? HS_FLAG_CASELESS : 0;
-        ids[m++] = (unsigned)n;
+        /* a caseless one with non-ASCII letters in their case variants */
+        char var[CTX_VARIANTS][CTX_WORD_MAX];
+        size_t nv = l->caseless ? ctx_variants(l->lit, var) : 1;
+        for (size_t v = 0; v < nv; v++) {
+            expr[m] = hs_escape(l->caseless ? var[v] : l->lit, strlen(l->lit));
+            if (!expr[m])
+                goto out;
+            flags[m] = l->caseless ? HS_FLAG_CASELESS : 0;
+            ids[m++] = (unsigned)n;
+        }
         e->ids[n] = (struct cls_hs_id){.kind = CLS_HIT_ANCHOR, .anchor = l->anchor, .right = l->right, .len = (uint32_t)strlen(l->lit), .maxlen = l->left};
         n++;
     }

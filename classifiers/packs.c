@@ -912,8 +912,8 @@ const struct cls_pattern_def cls_patterns[] = {
        window open 6 bytes, too few for " September ": the words of a birth
        date open one that reaches 40 bytes past them (CLS_A_DOB) */
 #define DATE_NAMED                                                                                 \
-    LBN "(?:[0-3]?[0-9]\\.? (?:de )?[A-Za-z\\x80-\\xff]{3,13}\\.?,? (?:de )?"                            \
-        "|[A-Za-z\\x80-\\xff]{3,13}\\.? [0-3]?[0-9](?:st|nd|rd|th)?,? )(?:19|20)[0-9]{2}" RBN
+    LBN "(?:[0-3]?[0-9]\\.? (?:de )?[A-Za-z\\x80-\\xff]{3,22}\\.?,? (?:de )?"                            \
+        "|[A-Za-z\\x80-\\xff]{3,22}\\.? [0-3]?[0-9](?:st|nd|rd|th)?,? )(?:19|20)[0-9]{2}" RBN
     {T_DOB, DATE_NAMED, cls_v_date_named, A(CLS_A_DOB), CLS_WF_SPACE | CLS_WF_RUN4, 5, 0, 80, 12,
      CLS_PF_NEEDCTX | CLS_PF_CTXNEAR, 0, 0},
     /* (and in a digit's window, for a date that fits one: "DOB: 1 May 1985") */
@@ -1249,6 +1249,17 @@ const struct cls_literal_def cls_literals[] = {
     {"födelsedatum", CLS_A_DOB, 1, 40, 0}, {"syntymäaika", CLS_A_DOB, 1, 40, 0},
     {"geburtstag", CLS_A_DOB, 1, 40, 0},     {"fødselsdato", CLS_A_DOB, 1, 40, 0},
     {"data de nascimento", CLS_A_DOB, 1, 40, 0}, {"nascido", CLS_A_DOB, 1, 40, 0},
+    /* (the other EU languages; the Greek ones folded: ς as σ, see ctx_in) */
+    {"дата на раждане", CLS_A_DOB, 1, 40, 0}, {"роден", CLS_A_DOB, 1, 40, 0},
+    {"ημερομηνία γέννησησ", CLS_A_DOB, 1, 40, 0}, {"ημερομηνια γεννησησ", CLS_A_DOB, 1, 40, 0},
+    {"γεννήθηκε", CLS_A_DOB, 1, 40, 0}, {"γεννηθηκε", CLS_A_DOB, 1, 40, 0},
+    {"datum rođenja", CLS_A_DOB, 1, 40, 0}, {"rođen", CLS_A_DOB, 1, 40, 0},
+    {"datum narození", CLS_A_DOB, 1, 40, 0}, {"narozen", CLS_A_DOB, 1, 40, 0},
+    {"dátum narodenia", CLS_A_DOB, 1, 40, 0}, {"narodený", CLS_A_DOB, 1, 40, 0},
+    {"datum rojstva", CLS_A_DOB, 1, 40, 0}, {"rojen", CLS_A_DOB, 1, 40, 0},
+    {"data nașterii", CLS_A_DOB, 1, 40, 0}, {"data naşterii", CLS_A_DOB, 1, 40, 0}, {"născut", CLS_A_DOB, 1, 40, 0},
+    {"sünniaeg", CLS_A_DOB, 1, 40, 0}, {"sündinud", CLS_A_DOB, 1, 40, 0},
+    {"fødselsdag", CLS_A_DOB, 1, 40, 0}, {"födelsedag", CLS_A_DOB, 1, 40, 0},
 };
 const size_t cls_n_literals = SGW_ARRAY_LEN(cls_literals);
 

@@ -2,6 +2,7 @@
  * pattern match into a finding. Each one is small, allocation-free and
  * works on the matched text with its separators. */
 #include "classifiers/validators.h"
+#include "classifiers/engine.h" /* cls_case_lower */
 
 #include <math.h>
 #include <string.h>
@@ -944,16 +945,70 @@ static unsigned month_named(const char *w, size_t n)
         {"stycznia", 1, 3}, {"lutego", 2, 3}, {"marca", 3, 5}, {"kwietnia", 4, 3}, {"maja", 5, 4},
         {"czerwca", 6, 3}, {"lipca", 7, 3}, {"sierpnia", 8, 3}, {"wrze\xc5\x9bnia", 9, 4},
         {"pa\xc5\xba" "dziernika", 10, 3}, {"listopada", 11, 3}, {"grudnia", 12, 3},
+#define MF(name, m) {name, m, sizeof(name) - 1} /* the whole name: no abbreviation */
+        /* Czech, Slovak, Slovene, Croatian (in dates the genitive) */
+        MF("ledna", 1), MF("\xc3\xbanora", 2), MF("b\xc5\x99" "ezna", 3), MF("dubna", 4), MF("kv\xc4\x9btna", 5),
+        MF("\xc4\x8d" "ervna", 6), MF("\xc4\x8d" "ervence", 7), MF("srpna", 8), MF("z\xc3\xa1\xc5\x99\xc3\xad", 9),
+        MF("\xc5\x99\xc3\xadjna", 10), MF("listopadu", 11), MF("prosince", 12),
+        MF("janu\xc3\xa1ra", 1), MF("febru\xc3\xa1ra", 2), MF("apr\xc3\xadla", 4), MF("m\xc3\xa1ja", 5),
+        MF("j\xc3\xbana", 6), MF("j\xc3\xbala", 7), MF("augusta", 8), MF("septembra", 9), MF("okt\xc3\xb3" "bra", 10),
+        MF("novembra", 11), MF("decembra", 12),
+        MF("januarja", 1), MF("februarja", 2), MF("aprila", 4), MF("junija", 6), MF("julija", 7), MF("avgusta", 8),
+        MF("oktobra", 10),
+        MF("sije\xc4\x8dnja", 1), MF("velja\xc4\x8d" "e", 2), MF("o\xc5\xbeujka", 3), MF("travnja", 4), MF("svibnja", 5),
+        MF("lipnja", 6), MF("srpnja", 7), MF("kolovoza", 8), MF("rujna", 9), MF("studenoga", 11), MF("prosinca", 12),
+        /* Romanian, Finnish (the partitive), Estonian */
+        MF("ianuarie", 1), MF("februarie", 2), MF("martie", 3), MF("aprilie", 4), MF("iunie", 6), MF("iulie", 7),
+        MF("septembrie", 9), MF("octombrie", 10), MF("noiembrie", 11), MF("decembrie", 12),
+        MF("tammikuuta", 1), MF("helmikuuta", 2), MF("maaliskuuta", 3), MF("huhtikuuta", 4), MF("toukokuuta", 5),
+        MF("kes\xc3\xa4kuuta", 6), MF("hein\xc3\xa4kuuta", 7), MF("elokuuta", 8), MF("syyskuuta", 9),
+        MF("lokakuuta", 10), MF("marraskuuta", 11), MF("joulukuuta", 12),
+        MF("jaanuar", 1), MF("veebruar", 2), MF("m\xc3\xa4rts", 3), MF("aprill", 4), MF("juuni", 6), MF("juuli", 7),
+        MF("oktoober", 10), MF("detsember", 12),
+        /* Greek (the genitive, folded: no accents) and Bulgarian */
+        MF("\xce\xb9\xce\xb1\xce\xbd\xce\xbf\xcf\x85\xce\xb1\xcf\x81\xce\xb9\xce\xbf\xcf\x85", 1),
+        MF("\xcf\x86\xce\xb5\xce\xb2\xcf\x81\xce\xbf\xcf\x85\xce\xb1\xcf\x81\xce\xb9\xce\xbf\xcf\x85", 2),
+        MF("\xce\xbc\xce\xb1\xcf\x81\xcf\x84\xce\xb9\xce\xbf\xcf\x85", 3),
+        MF("\xce\xb1\xcf\x80\xcf\x81\xce\xb9\xce\xbb\xce\xb9\xce\xbf\xcf\x85", 4),
+        MF("\xce\xbc\xce\xb1\xce\xb9\xce\xbf\xcf\x85", 5),
+        MF("\xce\xb9\xce\xbf\xcf\x85\xce\xbd\xce\xb9\xce\xbf\xcf\x85", 6),
+        MF("\xce\xb9\xce\xbf\xcf\x85\xce\xbb\xce\xb9\xce\xbf\xcf\x85", 7),
+        MF("\xce\xb1\xcf\x85\xce\xb3\xce\xbf\xcf\x85\xcf\x83\xcf\x84\xce\xbf\xcf\x85", 8),
+        MF("\xcf\x83\xce\xb5\xcf\x80\xcf\x84\xce\xb5\xce\xbc\xce\xb2\xcf\x81\xce\xb9\xce\xbf\xcf\x85", 9),
+        MF("\xce\xbf\xce\xba\xcf\x84\xcf\x89\xce\xb2\xcf\x81\xce\xb9\xce\xbf\xcf\x85", 10),
+        MF("\xce\xbd\xce\xbf\xce\xb5\xce\xbc\xce\xb2\xcf\x81\xce\xb9\xce\xbf\xcf\x85", 11),
+        MF("\xce\xb4\xce\xb5\xce\xba\xce\xb5\xce\xbc\xce\xb2\xcf\x81\xce\xb9\xce\xbf\xcf\x85", 12),
+        MF("\xd1\x8f\xd0\xbd\xd1\x83\xd0\xb0\xd1\x80\xd0\xb8", 1), MF("\xd1\x84\xd0\xb5\xd0\xb2\xd1\x80\xd1\x83\xd0\xb0\xd1\x80\xd0\xb8", 2),
+        MF("\xd0\xbc\xd0\xb0\xd1\x80\xd1\x82", 3), MF("\xd0\xb0\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbb", 4),
+        MF("\xd0\xbc\xd0\xb0\xd0\xb9", 5), MF("\xd1\x8e\xd0\xbd\xd0\xb8", 6), MF("\xd1\x8e\xd0\xbb\xd0\xb8", 7),
+        MF("\xd0\xb0\xd0\xb2\xd0\xb3\xd1\x83\xd1\x81\xd1\x82", 8),
+        MF("\xd1\x81\xd0\xb5\xd0\xbf\xd1\x82\xd0\xb5\xd0\xbc\xd0\xb2\xd1\x80\xd0\xb8", 9),
+        MF("\xd0\xbe\xd0\xba\xd1\x82\xd0\xbe\xd0\xbc\xd0\xb2\xd1\x80\xd0\xb8", 10),
+        MF("\xd0\xbd\xd0\xbe\xd0\xb5\xd0\xbc\xd0\xb2\xd1\x80\xd0\xb8", 11),
+        MF("\xd0\xb4\xd0\xb5\xd0\xba\xd0\xb5\xd0\xbc\xd0\xb2\xd1\x80\xd0\xb8", 12),
+#undef MF
     };
     char lw[24];
     if (n >= sizeof(lw) || n < 3)
         return 0;
-    for (size_t i = 0; i < n; i++)
-        lw[i] = (char)(w[i] >= 'A' && w[i] <= 'Z' ? w[i] + 32 : w[i]);
-    /* a capital of two bytes (M\xc3\x84RZ): \xc3\x84 -> \xc3\xa4, and so on */
-    for (size_t i = 0; i + 1 < n; i++)
-        if ((uint8_t)lw[i] == 0xc3 && (uint8_t)lw[i + 1] >= 0x80 && (uint8_t)lw[i + 1] <= 0x9e)
-            lw[i + 1] = (char)(lw[i + 1] + 0x20);
+    /* lower case; a letter of two bytes in its pair's lower case (M\xc3\x84RZ,
+       \xce\x9c\xce\x91\xce\xa1\xce\xa4\xce\x99\xce\x9f\xce\xa5), Greek without its accents */
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = (uint8_t)w[i];
+        lw[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+        if (c >= 0xc2 && c < 0xe0 && i + 1 < n && ((uint8_t)w[i + 1] & 0xc0) == 0x80) {
+            uint32_t cp = cls_case_lower(((uint32_t)(c & 0x1f) << 6) | ((uint8_t)w[i + 1] & 0x3f));
+            static const uint16_t tonos[][2] = {{0x3ac, 0x3b1}, {0x3ad, 0x3b5}, {0x3ae, 0x3b7}, {0x3af, 0x3b9},
+                                                {0x3cc, 0x3bf}, {0x3cd, 0x3c5}, {0x3ce, 0x3c9}, {0x3ca, 0x3b9},
+                                                {0x3cb, 0x3c5}, {0x390, 0x3b9}, {0x3b0, 0x3c5}};
+            for (size_t t = 0; t < SGW_ARRAY_LEN(tonos); t++)
+                if (cp == tonos[t][0])
+                    cp = tonos[t][1];
+            lw[i] = (char)(0xc0 | (cp >> 6));
+            lw[i + 1] = (char)(0x80 | (cp & 0x3f));
+            i++;
+        }
+    }
     for (size_t k = 0; k < SGW_ARRAY_LEN(months); k++) {
         size_t ml = strlen(months[k].name);
         if (n >= months[k].min && n <= ml && memcmp(lw, months[k].name, n) == 0)
@@ -978,8 +1033,8 @@ int cls_v_date_named(const char *s, size_t n)
             k++;
             continue;
         }
-        if ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') {
-            size_t a = i;
+        if (((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') || (uint8_t)s[i] >= 0xc2) {
+            size_t a = i; /* (a word may begin with a letter of two bytes: \xc3\xbanora, \xce\x9c\xce\xb1\xcf\x81\xcf\x84\xce\xaf\xce\xbf\xcf\x85) */
             while (i < n && (((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') || (uint8_t)s[i] >= 0x80))
                 i++;
             size_t wl = i - a;

@@ -257,6 +257,21 @@ static void test_network_misc(void)
     OK(cls_v_date_named, "29 Feb 2000");
     OK(cls_v_date_named, "3 pa\xc5\xba" "dziernika 1985");
     OK(cls_v_date_named, "12 d\xc3\xa9" "c. 1985");
+    /* the other EU languages: Czech, Croatian, Romanian, Finnish, Estonian,
+       Greek (accents and case folded away), Bulgarian */
+    OK(cls_v_date_named, "12. b\xc5\x99" "ezna 1985");
+    OK(cls_v_date_named, "3. \xc3\xbanora 1985");
+    OK(cls_v_date_named, "12. listopada 1985");
+    OK(cls_v_date_named, "12 martie 1985");
+    OK(cls_v_date_named, "12. maaliskuuta 1985");
+    OK(cls_v_date_named, "12. m\xc3\xa4rts 1985");
+    OK(cls_v_date_named, "12 \xce\x9c\xce\xb1\xcf\x81\xcf\x84\xce\xaf\xce\xbf\xcf\x85 1985");
+    OK(cls_v_date_named, "12 \xce\x9c\xce\x91\xce\xa1\xce\xa4\xce\x99\xce\x9f\xce\xa5 1985");
+    OK(cls_v_date_named, "12 \xd0\xbc\xd0\xb0\xd1\x80\xd1\x82 1985");
+    OK(cls_v_date_named, "12 \xd0\x9c\xd0\x90\xd0\xa0\xd0\xa2 1985");
+    NO(cls_v_date_named, "30 \xd1\x84\xd0\xb5\xd0\xb2\xd1\x80\xd1\x83\xd0\xb0\xd1\x80\xd0\xb8 1985"); /* 30 February */
+    NO(cls_v_date_named, "12 marti 1985"); /* no abbreviation in those languages */
+    NO(cls_v_date_named, "12 \xd0\xbc\xd0\xb0\xd1\x80\xd0\xba\xd0\xb0 1985"); /* \xd0\xbc\xd0\xb0\xd1\x80\xd0\xba\xd0\xb0: a stamp */
     NO(cls_v_date_named, "29 Feb 1900");    /* no leap year */
     NO(cls_v_date_named, "31 April 1985");
     NO(cls_v_date_named, "12 Marching 1985");
