@@ -913,7 +913,8 @@ const struct cls_pattern_def cls_patterns[] = {
        date open one that reaches 40 bytes past them (CLS_A_DOB) */
 #define DATE_NAMED                                                                                 \
     LBN "(?:[0-3]?[0-9]\\.? (?:de )?[A-Za-z\\x80-\\xff]{3,22}\\.?,? (?:de )?"                            \
-        "|[A-Za-z\\x80-\\xff]{3,22}\\.? [0-3]?[0-9](?:st|nd|rd|th)?,? )(?:19|20)[0-9]{2}" RBN
+        "|[A-Za-z\\x80-\\xff]{3,22}\\.? [0-3]?[0-9](?:st|nd|rd|th)?,? )(?:19|20)[0-9]{2}" RBN           \
+        "|" LBN "(?:19|20)[0-9]{2}\\. [A-Za-z\\x80-\\xff]{3,22} [0-3]?[0-9]\\.?" RBN /* Hungarian: 1985. március 12. */
     {T_DOB, DATE_NAMED, cls_v_date_named, A(CLS_A_DOB), CLS_WF_SPACE | CLS_WF_RUN4, 5, 0, 80, 12,
      CLS_PF_NEEDCTX | CLS_PF_CTXNEAR, 0, 0},
     /* (and in a digit's window, for a date that fits one: "DOB: 1 May 1985") */
@@ -1259,6 +1260,7 @@ const struct cls_literal_def cls_literals[] = {
     {"datum rojstva", CLS_A_DOB, 1, 40, 0}, {"rojen", CLS_A_DOB, 1, 40, 0},
     {"data nașterii", CLS_A_DOB, 1, 40, 0}, {"data naşterii", CLS_A_DOB, 1, 40, 0}, {"născut", CLS_A_DOB, 1, 40, 0},
     {"sünniaeg", CLS_A_DOB, 1, 40, 0}, {"sündinud", CLS_A_DOB, 1, 40, 0},
+    {"születési", CLS_A_DOB, 1, 40, 0}, {"született", CLS_A_DOB, 1, 40, 0},
     {"fødselsdag", CLS_A_DOB, 1, 40, 0}, {"födelsedag", CLS_A_DOB, 1, 40, 0},
 };
 const size_t cls_n_literals = SGW_ARRAY_LEN(cls_literals);

@@ -957,6 +957,10 @@ static unsigned month_named(const char *w, size_t n)
         MF("oktobra", 10),
         MF("sije\xc4\x8dnja", 1), MF("velja\xc4\x8d" "e", 2), MF("o\xc5\xbeujka", 3), MF("travnja", 4), MF("svibnja", 5),
         MF("lipnja", 6), MF("srpnja", 7), MF("kolovoza", 8), MF("rujna", 9), MF("studenoga", 11), MF("prosinca", 12),
+        /* Hungarian (year first: 1985. március 12.) */
+        MF("janu\xc3\xa1r", 1), MF("febru\xc3\xa1r", 2), MF("m\xc3\xa1rcius", 3), MF("\xc3\xa1prilis", 4),
+        MF("m\xc3\xa1jus", 5), MF("j\xc3\xbanius", 6), MF("j\xc3\xbalius", 7), MF("augusztus", 8),
+        MF("szeptember", 9), MF("okt\xc3\xb3" "ber", 10),
         /* Romanian, Finnish (the partitive), Estonian */
         MF("ianuarie", 1), MF("februarie", 2), MF("martie", 3), MF("aprilie", 4), MF("iunie", 6), MF("iulie", 7),
         MF("septembrie", 9), MF("octombrie", 10), MF("noiembrie", 11), MF("decembrie", 12),
@@ -1050,6 +1054,13 @@ int cls_v_date_named(const char *s, size_t n)
             continue;
         }
         i++;
+    }
+    if (k == 2 && len[0] == 4 && len[1] <= 2) { /* the year first (Hungarian) */
+        unsigned y = num[0];
+        num[0] = num[1];
+        num[1] = y;
+        len[1] = 4;
+        len[0] = 2;
     }
     if (k != 2 || !month || len[1] != 4 || len[0] > 2)
         return 0;

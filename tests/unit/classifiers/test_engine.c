@@ -242,6 +242,8 @@ static const struct pos_case cases[] = {
      "\xd0\x9c\xd0\x90\xd0\xa0\xd0\xa2 1985", "DATE_OF_BIRTH"},
     {"data na\xc8\x99terii 12 martie 1985", "DATE_OF_BIRTH"},
     {"the meeting on 12 martie 1985", NULL},
+    {"sz\xc3\xbclet\xc3\xa9si d\xc3\xa1tum: 1985. m\xc3\xa1rcius 12.", "DATE_OF_BIRTH"},
+    {"a tal\xc3\xa1lkoz\xc3\xb3 1985. m\xc3\xa1rcius 12.", NULL},
     {"narozen 31. 2. 1985", NULL},
     {"sz\xc3\xbclet\xc3\xa9si d\xc3\xa1tum: 1985.03.12.", "DATE_OF_BIRTH"},
     {"data na\xc8\x99terii 12.03.1985", "DATE_OF_BIRTH"},

@@ -270,6 +270,8 @@ static void test_network_misc(void)
     OK(cls_v_date_named, "12 \xd0\xbc\xd0\xb0\xd1\x80\xd1\x82 1985");
     OK(cls_v_date_named, "12 \xd0\x9c\xd0\x90\xd0\xa0\xd0\xa2 1985");
     NO(cls_v_date_named, "30 \xd1\x84\xd0\xb5\xd0\xb2\xd1\x80\xd1\x83\xd0\xb0\xd1\x80\xd0\xb8 1985"); /* 30 February */
+    OK(cls_v_date_named, "1985. m\xc3\xa1rcius 12."); /* Hungarian: the year first */
+    NO(cls_v_date_named, "1985. febru\xc3\xa1r 30.");
     NO(cls_v_date_named, "12 marti 1985"); /* no abbreviation in those languages */
     NO(cls_v_date_named, "12 \xd0\xbc\xd0\xb0\xd1\x80\xd0\xba\xd0\xb0 1985"); /* \xd0\xbc\xd0\xb0\xd1\x80\xd0\xba\xd0\xb0: a stamp */
     NO(cls_v_date_named, "29 Feb 1900");    /* no leap year */
