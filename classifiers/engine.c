@@ -108,22 +108,12 @@ uint32_t cls_case_pair(uint32_t cp)
     if (cp == 0x3c2)
         return 0x3a3; /* final sigma */
     /* Greek's accented vowels: Ά/ά, Έ/έ, Ή/ή, Ί/ί, Ό/ό, Ύ/ύ, Ώ/ώ */
-    if (cp == 0x386)
-        return 0x3ac;
-    if (cp == 0x3ac)
-        return 0x386;
-    if (cp >= 0x388 && cp <= 0x38a)
-        return cp + 0x25;
-    if (cp >= 0x3ad && cp <= 0x3af)
-        return cp - 0x25;
-    if (cp == 0x38c)
-        return 0x3cc;
-    if (cp == 0x3cc)
-        return 0x38c;
-    if (cp == 0x38e || cp == 0x38f)
-        return cp + 0x3f;
-    if (cp == 0x3cd || cp == 0x3ce)
-        return cp - 0x3f;
+    static const uint16_t tonos[][2] = {{0x386, 0x3ac}, {0x388, 0x3ad}, {0x389, 0x3ae}, {0x38a, 0x3af},
+                                        {0x38c, 0x3cc}, {0x38e, 0x3cd}, {0x38f, 0x3ce}};
+    if (cp >= 0x386 && cp <= 0x3ce)
+        for (size_t i = 0; i < SGW_ARRAY_LEN(tonos); i++)
+            if (cp == tonos[i][0] || cp == tonos[i][1])
+                return cp == tonos[i][0] ? tonos[i][1] : tonos[i][0];
     if (cp == 0xff)
         return 0x178;
     if (cp == 0x178)

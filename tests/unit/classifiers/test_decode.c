@@ -567,19 +567,26 @@ static void test_json_stage(void)
     free(want);
 }
 
+/* [[[…1…]]] nested depth deep into o (2 * depth + 2 bytes); its length */
+static size_t nested(char *o, int depth)
+{
+    size_t n = 0;
+    for (int i = 0; i < depth; i++)
+        o[n++] = '[';
+    o[n++] = '1';
+    for (int i = 0; i < depth; i++)
+        o[n++] = ']';
+    o[n] = '\0';
+    return n;
+}
+
 static void test_json_depth(void)
 {
     char in[300], want[400];
     g_lim.max_depth = 8;
     /* N-1, N: accepted; N+1: refused */
     for (int depth = 7; depth <= 9; depth++) {
-        size_t n = 0;
-        for (int i = 0; i < depth; i++)
-            in[n++] = '[';
-        in[n++] = '1';
-        for (int i = 0; i < depth; i++)
-            in[n++] = ']';
-        in[n] = '\0';
+        nested(in, depth);
         if (depth <= 8)
             snprintf(want, sizeof(want), "1|");
         else
@@ -590,13 +597,7 @@ static void test_json_depth(void)
     /* the default: 256, deeper than AWS's own endpoint rule sets (79) */
     char *deep = malloc(2 * 300 + 2);
     for (int depth = 256; depth <= 257; depth++) {
-        size_t n = 0;
-        for (int i = 0; i < depth; i++)
-            deep[n++] = '[';
-        deep[n++] = '1';
-        for (int i = 0; i < depth; i++)
-            deep[n++] = ']';
-        deep[n] = '\0';
+        size_t n = nested(deep, depth);
         char *got = run("application/json", NULL, deep, n);
         CHECK(strcmp(got, depth == 256 ? "1|" : "!JSON nesting deeper than 256 at byte 256!") == 0);
         free(got);
