@@ -17,9 +17,14 @@
 #define CS_OUT 4096u
 #define CS_HELD 16u
 
+#define CS_PEEK 16u
+
 struct dec_charset {
     struct dec base;
     iconv_t cd;
+    int checked;     /* the body's first bytes were checked for a binary signature */
+    size_t peek_len; /* ... held in peek until then */
+    uint8_t peek[CS_PEEK];
     size_t olen, held_len;
     char name[32];
     uint8_t held[CS_HELD];
@@ -101,9 +106,41 @@ static int cs_hold(struct dec_charset *c, const uint8_t *p, size_t n)
     return SGW_OK;
 }
 
+static int cs_convert_feed(struct dec_charset *c, const uint8_t *p, size_t n);
+
+/* Compressed or binary data declared as text in some charset would pass
+ * as converted garbage: its raw first bytes are checked for a signature as
+ * raw text's are ("text body holds gzip data"), before any conversion. */
+static int cs_check(struct dec_charset *c)
+{
+    c->checked = 1;
+    const char *magic = dec_binary_magic(c->peek, c->peek_len);
+    if (magic)
+        return dec_fail(&c->base, 0, "text body holds %s", magic);
+    return cs_convert_feed(c, c->peek, c->peek_len);
+}
+
 static int charset_feed(struct dec *d, const uint8_t *p, size_t n)
 {
     struct dec_charset *c = (struct dec_charset *)d;
+    if (!c->checked) {
+        size_t take = CS_PEEK - c->peek_len < n ? CS_PEEK - c->peek_len : n;
+        memcpy(c->peek + c->peek_len, p, take);
+        c->peek_len += take;
+        p += take;
+        n -= take;
+        if (c->peek_len < CS_PEEK && dec_binary_magic_prefix(c->peek, c->peek_len))
+            return SGW_OK; /* (held while they may still begin one) */
+        int rc = cs_check(c);
+        if (rc != SGW_OK || d->dead || n == 0)
+            return rc;
+    }
+    return cs_convert_feed(c, p, n);
+}
+
+static int cs_convert_feed(struct dec_charset *c, const uint8_t *p, size_t n)
+{
+    struct dec *d = &c->base;
     int rc = SGW_OK, inc = 0;
     /* complete a held sequence one byte at a time */
     while (c->held_len && n && rc == SGW_OK) {
@@ -128,6 +165,11 @@ static int charset_feed(struct dec *d, const uint8_t *p, size_t n)
 static int charset_finish(struct dec *d)
 {
     struct dec_charset *c = (struct dec_charset *)d;
+    if (!c->checked) {
+        int rc = cs_check(c);
+        if (rc != SGW_OK || d->dead)
+            return rc;
+    }
     char *op = (char *)c->out + c->olen;
     size_t ol = CS_OUT - c->olen;
     if (iconv(c->cd, NULL, NULL, &op, &ol) != (size_t)-1) /* a shift state's end */

@@ -632,6 +632,13 @@ static void test_charsets(void)
            "mail a@b.com !truncated shift_jis text!");
     /* EBCDIC (IBM037): "CARD 4111" */
     EXPECT("text/plain; charset=ibm037", NULL, "\xc3\xc1\xd9\xc4\x40\xf4\xf1\xf1\xf1", "CARD 4111|");
+    /* compressed or binary data declared as text in a charset is refused
+       by its raw signature, as raw text's is (converted, the signature
+       would be gone and the data pass as garbage) */
+    EXPECT("text/plain; charset=koi8-r", NULL, "\x1f\x8b\x08\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d",
+           "!text body holds gzip data!");
+    EXPECT("text/plain; charset=windows-1251", NULL, "%PDF-1.7 \xcf\xe0", "!text body holds PDF document!");
+    EXPECT("text/plain; charset=windows-1251", NULL, "%P", "%P|"); /* (held, then too short to be one) */
     /* multipart and binary types ignore the parameter, as before */
     EXPECT("application/cbor; charset=windows-1251", NULL, "", "");
     /* long input through the 4 KiB output buffer, any split */
