@@ -52,10 +52,9 @@ static int cs_replacement(struct dec_charset *c)
 }
 
 /* Converts what it can of in[0..*left); on return *left bytes remain: an
- * incomplete sequence at the end (*incomplete set) or none. */
-static int cs_convert(struct dec_charset *c, const uint8_t **in, size_t *left, int *incomplete)
+ * incomplete sequence at the end, or none. */
+static int cs_convert(struct dec_charset *c, const uint8_t **in, size_t *left)
 {
-    *incomplete = 0;
     while (*left) {
         char *ip = (char *)(uintptr_t)*in;
         char *op = (char *)c->out + c->olen;
@@ -74,7 +73,6 @@ static int cs_convert(struct dec_charset *c, const uint8_t **in, size_t *left, i
             (*in)++;
             (*left)--;
         } else if (e == EINVAL) {
-            *incomplete = 1;
             return SGW_OK;
         } else {
             return dec_fail(&c->base, 0, "text in charset not convertible");
@@ -96,8 +94,7 @@ static int cs_hold(struct dec_charset *c, const uint8_t *p, size_t n)
             return rc;
         p++;
         n--;
-        int inc;
-        rc = cs_convert(c, &p, &n, &inc);
+        rc = cs_convert(c, &p, &n);
         if (rc != SGW_OK || c->base.dead)
             return rc;
     }
@@ -141,19 +138,19 @@ static int charset_feed(struct dec *d, const uint8_t *p, size_t n)
 static int cs_convert_feed(struct dec_charset *c, const uint8_t *p, size_t n)
 {
     struct dec *d = &c->base;
-    int rc = SGW_OK, inc = 0;
+    int rc = SGW_OK;
     /* complete a held sequence one byte at a time */
     while (c->held_len && n && rc == SGW_OK) {
         c->held[c->held_len++] = *p++;
         n--;
         const uint8_t *h = c->held;
         size_t hl = c->held_len;
-        rc = cs_convert(c, &h, &hl, &inc);
+        rc = cs_convert(c, &h, &hl);
         if (rc == SGW_OK && !d->dead)
             rc = cs_hold(c, h, hl);
     }
     if (rc == SGW_OK && n && !d->dead) {
-        rc = cs_convert(c, &p, &n, &inc);
+        rc = cs_convert(c, &p, &n);
         if (rc == SGW_OK && n && !d->dead)
             rc = cs_hold(c, p, n);
     }

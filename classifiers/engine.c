@@ -630,7 +630,8 @@ static int build_dicts_fps(struct cls_engine *e, const struct cls_config *cfg, c
  * pair (Hyperscan's caseless flag folds ASCII only): as written (lower
  * case), every such letter in upper case, the first letter of each word
  * in upper case, and the first letter of the first word alone. Every
- * variant has the word's length (each pair is one length in UTF-8).
+ * variant has the word's length (each pair is one length in UTF-8; the
+ * packs' words are all shorter than CTX_WORD_MAX, a longer one is cut).
  * Returns how many distinct ones var[] holds (1 for an ASCII word). */
 static size_t ctx_variants(const char *w, char var[CTX_VARIANTS][CTX_WORD_MAX])
 {
@@ -703,7 +704,7 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
         char var[CTX_VARIANTS][CTX_WORD_MAX];
         size_t nv = l->caseless ? ctx_variants(l->lit, var) : 1;
         for (size_t v = 0; v < nv; v++) {
-            expr[m] = hs_escape(l->caseless ? var[v] : l->lit, strlen(l->lit));
+            expr[m] = hs_escape(l->caseless ? var[v] : l->lit, l->caseless ? strlen(var[v]) : strlen(l->lit));
             if (!expr[m])
                 goto out;
             flags[m] = l->caseless ? HS_FLAG_CASELESS : 0;
@@ -763,7 +764,7 @@ static int build_hs(struct cls_engine *e, const struct cls_config *cfg, char *er
             char var[CTX_VARIANTS][CTX_WORD_MAX];
             size_t nv = ctx_variants(*w, var);
             for (size_t v = 0; v < nv; v++) {
-                expr[m] = hs_escape(var[v], strlen(*w));
+                expr[m] = hs_escape(var[v], strlen(var[v]));
                 if (!expr[m])
                     goto out;
                 flags[m] = HS_FLAG_CASELESS;
