@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ struct rl_reader {
     struct sto_txn *txn;   /* owned; reset between decisions */
     int cache_off;
     uint64_t snap; /* snapshot id of the last decide(), 0 when none */
+    uint64_t max_ver; /* the newest policy version a decision has used */
     uint64_t hits, misses;
     uint8_t dc_old[DC_SETS]; /* per set: the way to replace next */
     struct dc_entry dc[DC_SLOTS];
@@ -604,18 +606,35 @@ static void decide(struct rl_reader *rd, const struct rl_request *req, struct rl
     if (!rd || !req)
         return;
     rd->snap = 0;
-    if (sto_txn_renew(rd->txn) != SGW_OK)
-        return;
-    rd->snap = sto_txn_id(rd->txn);
-    struct dctx d = {.t = rd->txn, .req = req, .best = UINT32_MAX};
     uint64_t ver = 0;
     uint8_t dflt = 0;
-    const char *why;
+    const char *why = NULL;
     const uint8_t *hdr = NULL;
-    if (check_header(rd->txn, &ver, &dflt, &why, &hdr) != SGW_OK) {
+    /* A read transaction may begin on an older snapshot than the one
+       before it: LMDB takes the last committed txnid, then that txn's
+       meta page, and a reader descheduled between the two can have read
+       the next commit's meta page already, which the writer writes before
+       it publishes the txnid (seen under load: version 3, then 2). A
+       reader's decisions do not go back: it renews until the snapshot
+       has caught up (a bounded number of times: a store that really went
+       back is then what it is). */
+    int hrc = SGW_OK;
+    for (int tries = 0; tries < 1000; tries++) {
+        if (tries)
+            sched_yield();
+        if (sto_txn_renew(rd->txn) != SGW_OK)
+            return;
+        hrc = check_header(rd->txn, &ver, &dflt, &why, &hdr);
+        if (hrc != SGW_OK || ver >= rd->max_ver)
+            break;
+    }
+    rd->snap = sto_txn_id(rd->txn);
+    struct dctx d = {.t = rd->txn, .req = req, .best = UINT32_MAX};
+    if (hrc != SGW_OK) {
         finish(out, RL_DENY, "error", "policy store: %s", why);
         goto out;
     }
+    rd->max_ver = ver;
     out->policy_version = ver;
 
     /* normalise the host: lowercase, one trailing dot stripped */
