@@ -914,7 +914,10 @@ const struct cls_pattern_def cls_patterns[] = {
 #define DATE_NAMED                                                                                 \
     LBN "(?:[0-3]?[0-9]\\.? (?:de )?[A-Za-z\\x80-\\xff]{3,22}\\.?,? (?:de )?"                            \
         "|[A-Za-z\\x80-\\xff]{3,22}\\.? [0-3]?[0-9](?:st|nd|rd|th)?,? )(?:19|20)[0-9]{2}" RBN           \
-        "|" LBN "(?:19|20)[0-9]{2}\\. [A-Za-z\\x80-\\xff]{3,22} [0-3]?[0-9]\\.?" RBN /* Hungarian: 1985. március 12. */
+        "|" LBN "(?:19|20)[0-9]{2}\\. (?i:gada) [0-3]?[0-9]\\. [A-Za-z\\x80-\\xff]{3,22}" RBN /* Latvian (before the Hungarian form, which */ \
+        /* would take its "gada 12." for a month and a day) */ \
+        "|" LBN "(?:19|20)[0-9]{2}\\. [A-Za-z\\x80-\\xff]{3,22} [0-3]?[0-9]\\.?" RBN /* Hungarian: 1985. március 12. */ \
+        "|" LBN "(?:19|20)[0-9]{2} [mM]\\. [A-Za-z\\x80-\\xff]{3,22} [0-3]?[0-9](?: [dD]\\.)?" RBN /* Lithuanian */
     {T_DOB, DATE_NAMED, cls_v_date_named, A(CLS_A_DOB), CLS_WF_SPACE | CLS_WF_RUN4, 5, 0, 80, 12,
      CLS_PF_NEEDCTX | CLS_PF_CTXNEAR, 0, 0},
     /* (and in a digit's window, for a date that fits one: "DOB: 1 May 1985") */
@@ -1033,15 +1036,16 @@ const struct cls_pattern_def cls_patterns[] = {
     {T_AZURE_SAS, "[?&]sig=((?:[A-Za-z0-9+/]|%2[BFbf]){43}(?:=|%3[Dd]))(?![A-Za-z0-9%+/=])", v_sas_sig,
      A(CLS_A_SAS), 0, 0, 90, 90, 90, CLS_PF_VALUE, 0, 0},
     {T_GENERIC_SECRET,
-     "(?<![:/])(?i:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|"
+     "(?<![:/])(?i:password|passwd|pwd|secret(?:[_-]?key)?|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|"
      "private[_-]?key|(?:refresh|session|id|bearer|api|oauth|bot|security)[_-]?token|(?<![A-Za-z])token)"
      "[\"']?[ \\t]*[:=][ \\t]*[\"']?([^\\s\"',;&<>]{8,128}+)",
      v_secret_value, A(CLS_A_KEYWORD), 0, 0, 80, 80, 60, CLS_PF_VALUE, 0, CLS_WF_COLON | CLS_WF_EQ},
     /* "pass" as a name of its own (nodemailer's auth: {user, pass: '…'},
        SMTP_PASS=…), not a word's end (bypass, LLVM's FooPass : PassInfoMixin)
        nor a test log's result (PASS: binutils-all/i386/ibt), and a value
-       with a digit or a symbol (-debug-pass=Executions is none) */
-    {T_GENERIC_SECRET, "(?<![A-Za-z])(?:[pP]ass|PASS(?![ \\t]*:))[\"']?[ \\t]*[:=][ \\t]*[\"']?([^\\s\"',;&<>]{8,128}+)",
+       with a digit or a symbol (-debug-pass=Executions is none); after a
+       small letter or a digit only begun in a capital (dbPass, smtp2Pass) */
+    {T_GENERIC_SECRET, "(?:(?<![A-Za-z])[pP]ass|(?<=[a-z0-9])Pass|(?<![A-Za-z])PASS(?![ \\t]*:))[\"']?[ \\t]*[:=][ \\t]*[\"']?([^\\s\"',;&<>]{8,128}+)",
      v_pass_value, A(CLS_A_KEYWORD), 0, 0, 80, 80, 60, CLS_PF_VALUE, 0, CLS_WF_COLON | CLS_WF_EQ},
     /* Docker's config.json written out ("auth": "<base64 of user:password>"),
        a YAML basic auth: the value decodes to a name, ':' and a password */
@@ -1262,6 +1266,8 @@ const struct cls_literal_def cls_literals[] = {
     {"sünniaeg", CLS_A_DOB, 1, 40, 0}, {"sündinud", CLS_A_DOB, 1, 40, 0},
     {"születési", CLS_A_DOB, 1, 40, 0}, {"született", CLS_A_DOB, 1, 40, 0},
     {"fødselsdag", CLS_A_DOB, 1, 40, 0}, {"födelsedag", CLS_A_DOB, 1, 40, 0},
+    {"gimimo data", CLS_A_DOB, 1, 40, 0}, {"gimęs", CLS_A_DOB, 1, 40, 0},
+    {"dzimšanas datums", CLS_A_DOB, 1, 40, 0}, {"dzimis", CLS_A_DOB, 1, 40, 0},
 };
 const size_t cls_n_literals = SGW_ARRAY_LEN(cls_literals);
 

@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/sgw.h"
 
@@ -990,6 +991,18 @@ static unsigned month_named(const char *w, size_t n)
         MF("\xd0\xbe\xd0\xba\xd1\x82\xd0\xbe\xd0\xbc\xd0\xb2\xd1\x80\xd0\xb8", 10),
         MF("\xd0\xbd\xd0\xbe\xd0\xb5\xd0\xbc\xd0\xb2\xd1\x80\xd0\xb8", 11),
         MF("\xd0\xb4\xd0\xb5\xd0\xba\xd0\xb5\xd0\xbc\xd0\xb2\xd1\x80\xd0\xb8", 12),
+        /* Lithuanian (the genitive: 1985 m. kovo 12 d.), Latvian (1985. gada 12.
+           marts, and the locative: 12. martā) */
+        MF("sausio", 1), MF("vasario", 2), MF("kovo", 3), MF("baland\xc5\xbeio", 4), MF("gegu\xc5\xbe\xc4\x97s", 5),
+        MF("bir\xc5\xbe" "elio", 6), MF("liepos", 7), MF("rugpj\xc5\xab\xc4\x8dio", 8), MF("rugs\xc4\x97jo", 9),
+        MF("spalio", 10), MF("lapkri\xc4\x8dio", 11), MF("gruod\xc5\xbeio", 12),
+        MF("janv\xc4\x81ris", 1), MF("febru\xc4\x81ris", 2), MF("marts", 3), MF("apr\xc4\xablis", 4), MF("maijs", 5),
+        MF("j\xc5\xabnijs", 6), MF("j\xc5\xablijs", 7), MF("augusts", 8), MF("septembris", 9), MF("oktobris", 10),
+        MF("novembris", 11), MF("decembris", 12),
+        MF("janv\xc4\x81r\xc4\xab", 1), MF("febru\xc4\x81r\xc4\xab", 2), MF("mart\xc4\x81", 3),
+        MF("apr\xc4\xabl\xc4\xab", 4), MF("maij\xc4\x81", 5), MF("j\xc5\xabnij\xc4\x81", 6),
+        MF("j\xc5\xablij\xc4\x81", 7), MF("august\xc4\x81", 8), MF("septembr\xc4\xab", 9), MF("oktobr\xc4\xab", 10),
+        MF("novembr\xc4\xab", 11), MF("decembr\xc4\xab", 12),
 #undef MF
     };
     char lw[24];
@@ -1046,6 +1059,9 @@ int cls_v_date_named(const char *s, size_t n)
                 continue; /* "12 de marzo de 1985" */
             if (wl == 2 && k == 1 && len[0] <= 2)
                 continue; /* "12th", "1st" */
+            if (len[0] == 4 && ((wl == 1 && ((s[a] | 0x20) == 'm' || (s[a] | 0x20) == 'd')) ||
+                                (wl == 4 && strncasecmp(s + a, "gada", 4) == 0)))
+                continue; /* the year first: Lithuanian "1985 m. kovo 12 d.", Latvian "1985. gada 12. marts" */
             if (month)
                 return 0;
             month = month_named(s + a, wl);

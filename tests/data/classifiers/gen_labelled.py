@@ -613,8 +613,32 @@ for t in ["verzió 2019.10.12 kiadás", "ημερομηνία 12/03/2024 συν�
           "дата на договора 12.03.2024"]:
     neg(sent(t))
 
+# Lithuanian and Latvian dates with the year first and the month's name
+# (1985 m. kovo 12 d., 1985. gada 12. martā), and secrets named in camelCase
+# (dbPass) or as a secret key (secret_key, secretKey)
+R = random.Random(20261201)
+ltlv_out = []
+out = ltlv_out
+LT = ["sausio", "vasario", "kovo", "balandžio", "gegužės", "birželio", "liepos", "rugpjūčio", "rugsėjo", "spalio",
+      "lapkričio", "gruodžio"]
+LV = ["janvārī", "februārī", "martā", "aprīlī", "maijā", "jūnijā", "jūlijā", "augustā", "septembrī", "oktobrī",
+      "novembrī", "decembrī"]
+for i in range(8):
+    y, m, dd = R.randint(1940, 2005), R.randint(1, 12), R.randint(1, 28)
+    word, d = [("gimimo data: ", f"{y} m. {LT[m - 1]} {dd} d."), ("gimęs ", f"{y} m. {LT[m - 1]} {dd} d."),
+               ("dzimšanas datums: ", f"{y}. gada {dd}. {LV[m - 1]}"), ("dzimis ", f"{y}. gada {dd}. {LV[m - 1]}")][i % 4]
+    pos("DATE_OF_BIRTH", d, text=sent(d, word))
+for i in range(5):
+    v = rand_alnum(R.randint(12, 24)) + R.choice(["#", "!", "7", "%"]) + rand_digits(2)
+    key = ["dbPass = \"", "smtpPass: ", "secret_key: ", "secretKey = '", "ldapPass="][i]
+    pos("GENERIC_SECRET", v, text=sent(v, key, "\"" if key.endswith("\"") else "'" if key.endswith("'") else ""))
+for t in ["sutartis pasirašyta 2019 m. kovo 12 d.", "līgums noslēgts 2019. gada 12. martā",
+          "class FooPass : PassInfoMixin<FooPass> {", "secret_key = os.environ[\"SECRET_KEY\"]",
+          "firstPass = computeAll(x1)"]:
+    neg(sent(t))
+
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "labelled.jsonl")
 with open(path, "w") as f:
-    for o in out_main + vat_out + dot_out + vendor_out + cred_out + sas_out + sess_out + eu_out:
+    for o in out_main + vat_out + dot_out + vendor_out + cred_out + sas_out + sess_out + eu_out + ltlv_out:
         f.write(json.dumps(o, ensure_ascii=False) + "\n")
-print(f"wrote {len(out_main) + len(vat_out) + len(dot_out) + len(vendor_out) + len(cred_out) + len(sas_out) + len(sess_out) + len(eu_out)} entries to {path}")
+print(f"wrote {len(out_main) + len(vat_out) + len(dot_out) + len(vendor_out) + len(cred_out) + len(sas_out) + len(sess_out) + len(eu_out) + len(ltlv_out)} entries to {path}")

@@ -248,6 +248,15 @@ static const struct pos_case cases[] = {
     {"sz\xc3\xbclet\xc3\xa9si d\xc3\xa1tum: 1985.03.12.", "DATE_OF_BIRTH"},
     {"data na\xc8\x99terii 12.03.1985", "DATE_OF_BIRTH"},
     {"gimimo data 1985-03-12", "DATE_OF_BIRTH"},
+    /* Lithuanian and Latvian write the year first, with words between */
+    {"gimimo data: 1985 m. kovo 12 d.", "DATE_OF_BIRTH"},
+    {"gim\xc4\x99s 1985 m. rugs\xc4\x97jo 3 d. Vilniuje", "DATE_OF_BIRTH"},
+    {"sutartis pasira\xc5\xa1yta 1985 m. kovo 12 d.", NULL},
+    {"dzim\xc5\xa1" "anas datums: 1985. gada 12. mart\xc4\x81", "DATE_OF_BIRTH"},
+    {"DZIM\xc5\xa0" "ANAS DATUMS: 1985. GADA 12. MARTS", "DATE_OF_BIRTH"},
+    {"dzimis 1985. gada 3. septembr\xc4\xab", "DATE_OF_BIRTH"},
+    {"l\xc4\xab" "gums nosl\xc4\x93gts 1985. gada 12. mart\xc4\x81", NULL},
+    {"dzimis 1985. gada 30. febru\xc4\x81r\xc4\xab", NULL},
     {"\xce\x94\xce\x99\xce\x91\xce\x92\xce\x91\xce\xa4\xce\x97\xce\xa1\xce\x99\xce\x9f AK1234567", "PASSPORT_NUMBER"},
     {"\xd0\xbf\xd0\xb0\xd1\x81\xd0\xbf\xd0\xbe\xd1\x80\xd1\x82 \xe2\x84\x96 382917465", "PASSPORT_NUMBER"},
     {"\xc3\xbatlev\xc3\xa9lsz\xc3\xa1m: BE1234567", "PASSPORT_NUMBER"},
@@ -351,6 +360,17 @@ static const struct pos_case cases[] = {
     {"[this, ID, Pass = std::move(Pass)](AnalysisKey *PassID)", NULL},
     {"password = std::string(argv[1]);", NULL},
     {"bypass: Zk3q9XbT2mLp", NULL},
+    /* a name that ends in "Pass" begun in a capital (camelCase), and the
+       secret key of a config (MinIO's secretKey, a YAML secret_key) */
+    {"const dbPass = \"Zk3q9#XbT2mLp\";", "GENERIC_SECRET"},
+    {"smtpPass: Zk3q9XbT2mLp", "GENERIC_SECRET"},
+    {"class FooPass : PassInfoMixin<FooPass> {", NULL},
+    {"firstPass = computeAll(x1)", NULL},
+    {"encompass = Zk3q9XbT2mLp", NULL},
+    {"secret_key: Zk3q9XbT2mLp8RvW5nJcQ7", "GENERIC_SECRET"},
+    {"secretKey = \"Zk3q9XbT2mLp8RvW5nJcQ7\"", "GENERIC_SECRET"},
+    {"secret_key = os.environ[\"SECRET_KEY\"]", NULL},
+    {"secret_key: ${SECRET_KEY}", NULL},
     {"the compass = Zk3q9XbT2mLp", NULL},
     {"you pass: the test", NULL},
     /* Docker's config.json written out: "auth" is base64 of user:password */

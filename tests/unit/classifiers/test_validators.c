@@ -272,6 +272,14 @@ static void test_network_misc(void)
     NO(cls_v_date_named, "30 \xd1\x84\xd0\xb5\xd0\xb2\xd1\x80\xd1\x83\xd0\xb0\xd1\x80\xd0\xb8 1985"); /* 30 February */
     OK(cls_v_date_named, "1985. m\xc3\xa1rcius 12."); /* Hungarian: the year first */
     NO(cls_v_date_named, "1985. febru\xc3\xa1r 30.");
+    OK(cls_v_date_named, "1985 m. kovo 12 d."); /* Lithuanian */
+    OK(cls_v_date_named, "1985 M. GRUOD\xc5\xbdIO 12 D.");
+    NO(cls_v_date_named, "1985 m. kovo 32 d.");
+    NO(cls_v_date_named, "12 m. kovo 1985 d."); /* "m." and "d." after a year only */
+    OK(cls_v_date_named, "1985. gada 12. mart\xc4\x81"); /* Latvian, the locative */
+    OK(cls_v_date_named, "1985. gada 1. janv\xc4\x81ris");
+    NO(cls_v_date_named, "1985. gada 12. marti");
+    NO(cls_v_date_named, "1985. gada 12.");
     NO(cls_v_date_named, "12 marti 1985"); /* no abbreviation in those languages */
     NO(cls_v_date_named, "12 \xd0\xbc\xd0\xb0\xd1\x80\xd0\xba\xd0\xb0 1985"); /* \xd0\xbc\xd0\xb0\xd1\x80\xd0\xba\xd0\xb0: a stamp */
     NO(cls_v_date_named, "29 Feb 1900");    /* no leap year */
