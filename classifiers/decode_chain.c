@@ -587,7 +587,8 @@ static enum media_kind media_kind(const char *t)
     if (strcmp(t, "multipart/mixed") == 0 || strcmp(t, "multipart/related") == 0 ||
         strcmp(t, "multipart/alternative") == 0)
         return MK_MULTIPART;
-    if (strcmp(t, "application/cbor") == 0)
+    /* (the AWS SDK for Java sends Kinesis and CloudWatch CBOR as x-amz-cbor-1.1) */
+    if (strcmp(t, "application/cbor") == 0 || strcmp(t, "application/x-amz-cbor-1.1") == 0)
         return MK_CBOR;
     if (strcmp(t, "application/vnd.amazon.eventstream") == 0)
         return MK_EVENTSTREAM;

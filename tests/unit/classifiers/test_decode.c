@@ -3027,6 +3027,8 @@ static void test_cbor(void)
                NULL, __LINE__);
     const uint8_t bin[] = {0x82, 0x48, 1, 2, 3, 4, 5, 6, 7, 8, 0x61, 'z'};
     expect_bin(C, NULL, bin, sizeof(bin), "!binary CBOR byte string!z|", NULL, __LINE__);
+    /* the AWS SDK for Java's CBOR protocol (Kinesis): no sniffing needed */
+    expect_bin("application/x-amz-cbor-1.1", NULL, bin, sizeof(bin), "!binary CBOR byte string!z|", NULL, __LINE__);
     /* a byte string that is a zip archive (a docx in a Smithy RPC v2 CBOR
        request) is read through the zip decoder */
     {
