@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zlib.h>
 
 #include "classifiers/decode_internal.h"
@@ -526,6 +527,7 @@ enum media_kind {
     MK_MULTIPART_FORM,
     MK_MULTIPART,
     MK_CBOR,
+    MK_MESSAGE,
     MK_EVENTSTREAM,
     MK_AWSCHUNKED,
     MK_TEXT,
@@ -590,6 +592,8 @@ static enum media_kind media_kind(const char *t)
     /* (the AWS SDK for Java sends Kinesis and CloudWatch CBOR as x-amz-cbor-1.1) */
     if (strcmp(t, "application/cbor") == 0 || strcmp(t, "application/x-amz-cbor-1.1") == 0)
         return MK_CBOR;
+    if (strcmp(t, "message/rfc822") == 0 || strcmp(t, "message/global") == 0)
+        return MK_MESSAGE;
     if (strcmp(t, "application/vnd.amazon.eventstream") == 0)
         return MK_EVENTSTREAM;
     if (strcmp(t, "aws-chunked") == 0)
@@ -651,6 +655,10 @@ static int build_kind(struct dec_env *env, enum media_kind k, const struct media
         if (record)
             dec_path_add(env, "cbor");
         return dec_new_cbor(env, nest, out);
+    case MK_MESSAGE:
+        if (record)
+            dec_path_add(env, "message");
+        return dec_new_message(env, nest, 0, out);
     case MK_EVENTSTREAM:
         if (record)
             dec_path_add(env, "eventstream>json");
@@ -712,7 +720,7 @@ int dec_build_type(struct dec_env *env, const char *ct, size_t ctlen, unsigned n
         utf16 = 1;
     } else if (strcmp(cs, "utf-16") == 0) {
         utf16 = 2;
-    } else if (k != MK_REJECT && k != MK_MULTIPART && k != MK_MULTIPART_FORM && k != MK_CBOR &&
+    } else if (k != MK_REJECT && k != MK_MULTIPART && k != MK_MULTIPART_FORM && k != MK_CBOR && k != MK_MESSAGE &&
                k != MK_EVENTSTREAM && k != MK_ZIP) {
         utf16 = 3; /* windows-1251, iso-8859-7, shift_jis…: converted to UTF-8 */
     }
@@ -743,6 +751,19 @@ int dec_build_nested(struct dec_env *env, const char *ct, size_t ctlen, unsigned
     if (k == MK_REJECT || strcmp(m.type, "application/octet-stream") == 0)
         return build_reject_fmt(env, nest, out, "%.20s of type %.30s", what, m.type);
     return dec_build_type(env, ct, ctlen, nest, 0, out);
+}
+
+int dec_build_mime(struct dec_env *env, const char *ct, size_t ctlen, unsigned nest, struct dec **out)
+{
+    struct media m;
+    media_parse(ct, ctlen, &m);
+    if (!starts_with(m.type, "multipart/"))
+        return dec_build_nested(env, ct, ctlen, nest, "MIME part", out);
+    if (nest > DEC_MAX_NEST)
+        return dec_new_reject(env, nest, "decoder nesting too deep", out);
+    if (m.boundary[0] == '\0' || m.bad_params)
+        return dec_new_reject(env, nest, "multipart without a valid boundary", out);
+    return dec_new_multipart_mime(env, nest, m.boundary, strlen(m.boundary), out);
 }
 
 /* Content-Encoding tokens, in the order they were applied. */
@@ -1250,6 +1271,40 @@ static int sniff_is_eventstream(const uint8_t *b, size_t n)
     return (uint32_t)crc32(0L, b, 8) == crc;
 }
 
+/* The header a mail message begins with (Python's email, nodemailer, an
+ * MTA's trace headers) and MIME-Version among its first lines: only MIME
+ * mail has transfer encodings worth reading. */
+int dec_looks_message(const uint8_t *b, size_t n)
+{
+    static const char *const first[] = {"return-path",  "received", "from",           "to",
+                                        "subject",      "date",     "message-id",     "mime-version",
+                                        "delivered-to", "reply-to", "dkim-signature", "content-type",
+                                        "sender",       "cc",       "x-mailer",       "x-ses-configuration-set"};
+    size_t c = 0;
+    while (c < n && c < 32 && b[c] != ':')
+        c++;
+    if (c == n || b[c] != ':' || c == 0)
+        return 0;
+    int known = 0;
+    for (size_t k = 0; k < SGW_ARRAY_LEN(first) && !known; k++)
+        known = strlen(first[k]) == c && strncasecmp((const char *)b, first[k], c) == 0;
+    if (!known)
+        return 0;
+    /* MIME-Version: on the first line or at a line's start after it, the
+       lines before it headers */
+    if (c == 12 && strncasecmp((const char *)b, "mime-version", 12) == 0)
+        return 1;
+    for (size_t i = 0; i + 14 <= n; i++) {
+        if (b[i] != '\n')
+            continue;
+        if (strncasecmp((const char *)b + i + 1, "mime-version:", 13) == 0)
+            return 1;
+        if (i + 1 < n && (b[i + 1] == '\n' || b[i + 1] == '\r'))
+            return 0; /* the header block ended */
+    }
+    return 0;
+}
+
 static int sniff_is_cbor(const uint8_t *b, size_t n)
 {
     if (n >= 3 && b[0] == 0xd9 && b[1] == 0xd9 && b[2] == 0xf7)
@@ -1348,6 +1403,10 @@ static int sniff_decide(struct dec_sniff *s)
             rc = dec_new_sniff(env, nest + 1, s->record, s->fallback, &inner);
             if (rc == SGW_OK)
                 rc = dec_new_utf16(env, nest, u16 == 2, 0, inner, &w);
+        } else if (dec_looks_message(b, n)) {
+            if (s->record)
+                dec_path_add(env, "message");
+            rc = dec_new_message(env, nest, 1, &w);
         } else if (i < n && (b[i] == '{' || b[i] == '[')) {
             /* as JSON sent as text/plain: leniently, text that only looks
                like JSON (an INI file's "[section]", a log's "[INFO]")

@@ -181,6 +181,17 @@ int dec_new_b64te(struct dec_env *env, unsigned nest, struct dec *inner, struct 
 int dec_new_qp(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
 int dec_new_multipart(struct dec_env *env, unsigned nest, const char *boundary, size_t blen,
                       int form, struct dec **out);
+/* multipart inside a message (mail's preamble, epilogue, LF lines, folds) */
+int dec_new_multipart_mime(struct dec_env *env, unsigned nest, const char *boundary, size_t blen,
+                           struct dec **out);
+/* A mail message (RFC 5322 + MIME); sniffed: a header block that is none
+ * makes it text. */
+int dec_new_message(struct dec_env *env, unsigned nest, int sniffed, struct dec **out);
+/* A mail part's decoder by its Content-Type: multipart as mail writes it,
+ * the rest as dec_build_nested. */
+int dec_build_mime(struct dec_env *env, const char *ct, size_t ctlen, unsigned nest, struct dec **out);
+/* 1 when b[0..n) begins like a MIME mail message. */
+int dec_looks_message(const uint8_t *b, size_t n);
 int dec_new_awschunked(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
 int dec_new_eventstream(struct dec_env *env, unsigned nest, struct dec **out);
 int dec_new_cbor(struct dec_env *env, unsigned nest, struct dec **out);

@@ -11,14 +11,28 @@
  * Each part: the name goes out as data and as context, a filename as data (names of
  * files carry personal data too), the body through a nested decoder chosen by
  * the part's Content-Type (and Content-Transfer-Encoding base64 /
- * quoted-printable), then a boundary. One part at a time: memory is bounded. */
+ * quoted-printable), then a boundary. One part at a time: memory is bounded.
+ *
+ * Mail (message/rfc822: an .eml file, SES's raw e-mail in base64, a
+ * forwarded message in a part) is read with the same parts, as mail writes
+ * them (RFC 5322, 2045-2047): a message is a header block, then one body by
+ * its Content-Type (text/plain when none) and Content-Transfer-Encoding, so
+ * quoted-printable's soft line breaks no longer cut a value in two. Its
+ * headers go out as data with their names as context (From, To, Subject:
+ * their encoded words =?utf-8?B?…?= decoded). Inside a message, multipart
+ * bodies may have a preamble and an epilogue (scanned as text), LF-only
+ * lines, folded headers and padding after a boundary; the rest is as
+ * strict as above. A message found by sniffing whose header block turns
+ * out to be none is read as text from its start. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "classifiers/decode_internal.h"
 
 #define MP_HDR_MAX 8192u
+#define MSG_HDR_MAX 65536u /* a message's header block (Received, DKIM, ARC chains) */
 #define MP_MAX_PARTS 1000u
 
 enum mp_state {
@@ -31,19 +45,25 @@ enum mp_state {
     MP_DONE,      /* nothing more may come */
     MP_HEADERS,
     MP_BODY,
+    MP_EPILOGUE, /* mime: after the closing delimiter, text */
+    MP_MSGBODY,  /* msg: the one body, to the end */
 };
 
 struct dec_multipart {
     struct dec base;
     int form;
+    int mime;    /* inside a message: mail's leniency (see above) */
+    int msg;     /* a message: a header block, then one body */
+    int sniffed; /* msg: guessed; a header block that is none is text */
     enum mp_state st;
     size_t match; /* delimiter bytes matched */
     size_t dlen;
     unsigned parts;
     struct dec *part; /* owned: the current part's decoder */
-    size_t hlen;
-    uint8_t delim[80]; /* "\r\n--" boundary */
-    uint8_t hdr[MP_HDR_MAX];
+    size_t hlen, hcap;
+    size_t lstart;     /* mime: where the header line being read began */
+    uint8_t delim[80]; /* "\r\n--" boundary ("\n--" boundary in mime) */
+    uint8_t hdr[];     /* hcap bytes */
 };
 
 static int is_sp(uint8_t c)
@@ -225,20 +245,211 @@ static const char *mp_parse_headers(struct mp_headers *h, const uint8_t *s, size
     return NULL;
 }
 
+static int b64_digit(uint8_t c)
+{
+    return c >= 'A' && c <= 'Z'   ? c - 'A'
+           : c >= 'a' && c <= 'z' ? c - 'a' + 26
+           : c >= '0' && c <= '9' ? c - '0' + 52
+           : c == '+'             ? 62
+           : c == '/'             ? 63
+                                  : -1;
+}
+
+static int hex_digit(uint8_t c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+}
+
+/* One encoded word's text t[0..n) (B: base64, Q: quoted-printable with '_'
+ * for a space) into out; returns its length, or -1 when it is malformed. */
+static ptrdiff_t mime_word(int b, const uint8_t *t, size_t n, uint8_t *out)
+{
+    size_t o = 0;
+    if (b) {
+        uint32_t acc = 0;
+        unsigned bits = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (t[i] == '=')
+                break;
+            int v = b64_digit(t[i]);
+            if (v < 0)
+                return -1;
+            acc = acc << 6 | (uint32_t)v;
+            bits += 6;
+            if (bits >= 8) {
+                bits -= 8;
+                out[o++] = (uint8_t)(acc >> bits);
+            }
+        }
+        return (ptrdiff_t)o;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (t[i] == '_') {
+            out[o++] = ' ';
+        } else if (t[i] == '=' && i + 2 < n && (hi = hex_digit(t[i + 1])) >= 0 && (lo = hex_digit(t[i + 2])) >= 0) {
+            out[o++] = (uint8_t)(hi << 4 | lo);
+            i += 2;
+        } else {
+            out[o++] = t[i];
+        }
+    }
+    return (ptrdiff_t)o;
+}
+
+/* A header value's encoded words (RFC 2047: =?charset?B?…?=, =?charset?Q?…?=)
+ * decoded, white space between two of them dropped, the rest as written:
+ * s[0..n) into out (n bytes: decoding only shrinks). The charset is not
+ * converted (UTF-8 and the Latin ones read alike in digits and ASCII).
+ * Returns the length. */
+static size_t mime_words(const uint8_t *s, size_t n, uint8_t *out)
+{
+    size_t i = 0, o = 0, after_word = 0;
+    int word_before = 0;
+    while (i < n) {
+        if (s[i] == '=' && i + 1 < n && s[i + 1] == '?') {
+            size_t q1 = i + 2;
+            while (q1 < n && s[q1] != '?' && s[q1] > ' ')
+                q1++;
+            if (q1 + 2 < n && s[q1] == '?' && q1 > i + 2 && s[q1 + 2] == '?' &&
+                ((s[q1 + 1] | 0x20) == 'b' || (s[q1 + 1] | 0x20) == 'q')) {
+                size_t ts = q1 + 3, te = ts;
+                while (te + 1 < n && !(s[te] == '?' && s[te + 1] == '=') && s[te] > ' ')
+                    te++;
+                if (te + 1 < n && s[te] == '?' && s[te + 1] == '=') {
+                    size_t at = word_before ? after_word : o; /* (the space between words goes) */
+                    ptrdiff_t k = mime_word((s[q1 + 1] | 0x20) == 'b', s + ts, te - ts, out + at);
+                    if (k >= 0) {
+                        o = at + (size_t)k;
+                        after_word = o;
+                        word_before = 1;
+                        i = te + 2;
+                        continue;
+                    }
+                }
+            }
+        }
+        if (s[i] != ' ' && s[i] != '\t')
+            word_before = 0;
+        out[o++] = s[i++];
+    }
+    return o;
+}
+
+/* Is hdr line l[0..n) (its line end gone) a header (name ':' …) or, but for
+ * the first, the continuation of one (folded: it begins with white space)? */
+static int mime_line_ok(const uint8_t *l, size_t n, int first)
+{
+    if (is_sp(l[0]))
+        return !first;
+    size_t c = 0;
+    while (c < n && l[c] != ':' && l[c] > 0x20 && l[c] < 0x7f)
+        c++;
+    return c > 0 && c < n && l[c] == ':';
+}
+
+/* A mail header block hdr[0..n) (LF or CRLF lines, folded, the final empty
+ * line excluded) rewritten into out as the strict parser reads it: one
+ * CRLF-terminated line per header, its folds unfolded. Returns the length
+ * (at most n + lines). */
+static size_t mime_unfold(const uint8_t *s, size_t n, uint8_t *out)
+{
+    size_t i = 0, o = 0;
+    while (i < n) {
+        size_t ls = i;
+        while (i < n && s[i] != '\n')
+            i++;
+        size_t le = i;
+        if (le > ls && s[le - 1] == '\r')
+            le--;
+        i += i < n;
+        if (le == ls)
+            continue;
+        if (is_sp(s[ls]) && o >= 2)
+            o -= 2; /* a fold: the line goes on the one before */
+        memcpy(out + o, s + ls, le - ls);
+        o += le - ls;
+        out[o++] = '\r';
+        out[o++] = '\n';
+    }
+    return o;
+}
+
+/* A message's or a mail part's headers but the Content-* ones out as data,
+ * each under its name as context (From, To, Subject carry names and
+ * addresses), then the context cleared. s[0..n): unfolded lines. */
+static int mime_emit_headers(struct dec *d, const uint8_t *s, size_t n)
+{
+    uint8_t *val = malloc(n + 1);
+    if (!val)
+        return SGW_ENOMEM;
+    size_t i = 0;
+    int rc = SGW_OK, any = 0;
+    while (i < n && rc == SGW_OK) {
+        size_t ls = i;
+        while (i + 1 < n && !(s[i] == '\r' && s[i + 1] == '\n'))
+            i++;
+        size_t le = i, c = ls;
+        i += 2;
+        while (c < le && s[c] != ':')
+            c++;
+        if (c - ls >= 8 && strncasecmp((const char *)s + ls, "content-", 8) == 0)
+            continue;
+        size_t vs = c + 1;
+        while (vs < le && is_sp(s[vs]))
+            vs++;
+        if (vs == le)
+            continue;
+        size_t vn = mime_words(s + vs, le - vs, val);
+        rc = dec_text_context(d->env, s + ls, c - ls);
+        if (rc == SGW_OK)
+            rc = dec_text_data(d->env, val, vn);
+        if (rc == SGW_OK)
+            rc = dec_text_boundary(d->env);
+        any = 1;
+    }
+    free(val);
+    if (rc == SGW_OK && any)
+        rc = dec_text_context(d->env, s, 0);
+    return rc;
+}
+
+static int mp_part_build(struct dec_multipart *m, const uint8_t *hb, size_t hn);
+
 /* Headers complete: build the part's decoder and announce it. */
 static int mp_part_begin(struct dec_multipart *m)
 {
     struct dec *d = &m->base;
-    struct mp_headers h;
-    memset(&h, 0, sizeof(h));
     if (++m->parts > MP_MAX_PARTS)
         return dec_fail(d, 0, "more than %u multipart parts", MP_MAX_PARTS);
-    const char *bad = mp_parse_headers(&h, m->hdr, m->hlen - 2);
+    const uint8_t *hb = m->hdr;
+    size_t hn = m->hlen >= 2 ? m->hlen - 2 : 0;
+    uint8_t *unfolded = NULL;
+    if (m->mime) {
+        unfolded = malloc(2 * m->hlen + 2);
+        if (!unfolded)
+            return SGW_ENOMEM;
+        hn = mime_unfold(m->hdr, m->hlen, unfolded);
+        hb = unfolded;
+    }
+    int rc = mp_part_build(m, hb, hn);
+    free(unfolded);
+    return rc;
+}
+
+/* The part's headers hb[0..hn) (CRLF lines): parsed, announced, and the
+ * part's decoder built. */
+static int mp_part_build(struct dec_multipart *m, const uint8_t *hb, size_t hn)
+{
+    struct dec *d = &m->base;
+    struct mp_headers h;
+    memset(&h, 0, sizeof(h));
+    const char *bad = mp_parse_headers(&h, hb, hn);
     if (bad)
         return dec_fail(d, 0, "%s", bad);
     if (m->form && (!h.have_cd || !h.disposition_form || !h.have_name))
         return dec_fail(d, 0, "multipart form-data part without a name");
-    int rc = SGW_OK;
+    int rc = m->mime ? mime_emit_headers(d, hb, hn) : SGW_OK;
     /* the name is data too (a value can hide in it: name="4111111111111111"),
        then the context of the part's content */
     if (h.have_name && h.name_len) {
@@ -257,7 +468,9 @@ static int mp_part_begin(struct dec_multipart *m)
         return rc;
     unsigned nest = d->nest + 1 + (h.te ? 1u : 0u);
     struct dec *inner = NULL;
-    if (h.have_ct)
+    if (h.have_ct && m->mime)
+        rc = dec_build_mime(d->env, (const char *)h.ct, h.ctlen, nest, &inner);
+    else if (h.have_ct)
         rc = dec_build_nested(d->env, (const char *)h.ct, h.ctlen, nest, "multipart part", &inner);
     else if (h.have_filename)
         rc = dec_build_nested(d->env, NULL, 0, nest, "multipart file", &inner);
@@ -297,7 +510,7 @@ static size_t mp_body(struct dec_multipart *m, const uint8_t *p, size_t n, int *
     *rc = SGW_OK;
     while (i < n) {
         if (m->match == 0) {
-            const uint8_t *cr = memchr(p + i, '\r', n - i);
+            const uint8_t *cr = memchr(p + i, m->delim[0], n - i); /* (CR, or LF in mime) */
             if (!cr) {
                 i = n;
                 break;
@@ -339,6 +552,54 @@ static size_t mp_body(struct dec_multipart *m, const uint8_t *p, size_t n, int *
     return n;
 }
 
+/* A guessed message whose header block is none: all of it is text, from
+ * its first byte (the held block first). */
+static int msg_as_text(struct dec_multipart *m)
+{
+    struct dec *d = &m->base;
+    int rc = dec_new_text(d->env, d->nest + 1, 0, &m->part);
+    if (rc == SGW_OK)
+        rc = dec_feed(m->part, m->hdr, m->hlen);
+    m->st = MP_MSGBODY;
+    return rc;
+}
+
+/* A mail header line has ended (hdr[lstart..hlen) with its LF): the block
+ * ends at an empty line; a line that is no header is an error (a guessed
+ * message: text). */
+static int mime_line_end(struct dec_multipart *m)
+{
+    struct dec *d = &m->base;
+    size_t ls = m->lstart, le = m->hlen - 1;
+    if (le > ls && m->hdr[le - 1] == '\r')
+        le--;
+    m->lstart = m->hlen;
+    if (le == ls) {
+        int rc = mp_part_begin(m);
+        if (rc == SGW_OK && !d->dead) {
+            m->st = m->msg ? MP_MSGBODY : MP_BODY;
+            m->match = 0;
+        }
+        return rc;
+    }
+    if (mime_line_ok(m->hdr + ls, le - ls, ls == 0))
+        return SGW_OK;
+    if (m->msg && m->sniffed)
+        return msg_as_text(m);
+    return dec_fail(d, 0, "malformed %s header", m->msg ? "message" : "MIME part");
+}
+
+static int mime_header_byte(struct dec_multipart *m, uint8_t c)
+{
+    if (m->hlen == m->hcap - 1) { /* (a byte kept for mp_finish's LF) */
+        if (m->msg && m->sniffed)
+            return msg_as_text(m);
+        return dec_fail(&m->base, 0, "%s headers over %zu bytes", m->msg ? "message" : "MIME part", m->hcap - 1);
+    }
+    m->hdr[m->hlen++] = c;
+    return c == '\n' ? mime_line_end(m) : SGW_OK;
+}
+
 static int mp_feed(struct dec *d, const uint8_t *p, size_t n)
 {
     struct dec_multipart *m = (struct dec_multipart *)d;
@@ -348,8 +609,18 @@ static int mp_feed(struct dec *d, const uint8_t *p, size_t n)
         uint8_t c = p[i];
         switch (m->st) {
         case MP_PREAMBLE:
-            if (c != m->delim[m->match])
-                return dec_fail(d, 0, "data before the first multipart boundary");
+            if (c != m->delim[m->match]) {
+                if (!m->mime)
+                    return dec_fail(d, 0, "data before the first multipart boundary");
+                /* mail's preamble ("This is a multi-part message in MIME
+                   format."): text, up to the first delimiter */
+                rc = dec_new_text(d->env, d->nest + 1, 0, &m->part);
+                if (rc == SGW_OK)
+                    rc = dec_feed(m->part, m->delim + 1, m->match - 1);
+                m->st = MP_BODY;
+                m->match = 0;
+                break;
+            }
             i++;
             if (++m->match == m->dlen) {
                 m->match = 0;
@@ -358,19 +629,23 @@ static int mp_feed(struct dec *d, const uint8_t *p, size_t n)
             break;
         case MP_AFTER:
             i++;
-            if (c == '-')
+            if (c == '-') {
                 m->st = MP_CLOSE;
-            else if (c == '\r')
+            } else if (c == '\r') {
                 m->st = MP_AFTER_CR;
-            else
+            } else if (m->mime && c == '\n') {
+                m->st = MP_HEADERS;
+                m->hlen = m->lstart = 0;
+            } else if (!(m->mime && is_sp(c))) { /* (mail's transport padding) */
                 return dec_fail(d, 0, "invalid multipart boundary line");
+            }
             break;
         case MP_AFTER_CR:
             i++;
             if (c != '\n')
                 return dec_fail(d, 0, "invalid multipart boundary line");
             m->st = MP_HEADERS;
-            m->hlen = 0;
+            m->hlen = m->lstart = 0;
             break;
         case MP_CLOSE:
             i++;
@@ -379,10 +654,20 @@ static int mp_feed(struct dec *d, const uint8_t *p, size_t n)
             m->st = MP_CLOSED;
             break;
         case MP_CLOSED:
+            if (m->mime) { /* mail's epilogue: text */
+                rc = dec_new_text(d->env, d->nest + 1, 0, &m->part);
+                m->st = MP_EPILOGUE;
+                break;
+            }
             i++;
             if (c != '\r')
                 return dec_fail(d, 0, "data after the closing multipart boundary");
             m->st = MP_CLOSED_CR;
+            break;
+        case MP_EPILOGUE:
+        case MP_MSGBODY:
+            rc = dec_feed(m->part, p + i, n - i);
+            i = n;
             break;
         case MP_CLOSED_CR:
             i++;
@@ -393,10 +678,15 @@ static int mp_feed(struct dec *d, const uint8_t *p, size_t n)
         case MP_DONE:
             return dec_fail(d, 0, "data after the closing multipart boundary");
         case MP_HEADERS:
+            if (m->mime) {
+                rc = mime_header_byte(m, c);
+                i++;
+                break;
+            }
             i++;
             if (c == '\n' && (m->hlen == 0 || m->hdr[m->hlen - 1] != '\r'))
                 return dec_fail(d, 0, "LF-only line in multipart part headers");
-            if (m->hlen == sizeof(m->hdr))
+            if (m->hlen == m->hcap)
                 return dec_fail(d, 0, "multipart part headers over %u bytes", MP_HDR_MAX);
             m->hdr[m->hlen++] = c;
             if (c == '\n' && (m->hlen == 2 || (m->hlen >= 4 && m->hdr[m->hlen - 3] == '\n'))) {
@@ -420,6 +710,24 @@ static int mp_finish(struct dec *d)
     struct dec_multipart *m = (struct dec_multipart *)d;
     if (m->st == MP_DONE || m->st == MP_CLOSED)
         return SGW_OK;
+    if (m->st == MP_EPILOGUE || m->st == MP_MSGBODY)
+        return mp_part_end(m);
+    if (m->msg && m->st == MP_HEADERS) {
+        /* a message of headers alone (no empty line, no body), or one
+           that was only guessed */
+        int rc = SGW_OK;
+        if (m->hlen == 0)
+            return SGW_OK;
+        if (m->hdr[m->hlen - 1] != '\n') {
+            m->hdr[m->hlen++] = '\n'; /* (hcap keeps a byte for it) */
+            rc = mime_line_end(m);
+        }
+        if (rc == SGW_OK && !d->dead && m->st == MP_HEADERS) {
+            rc = mp_part_begin(m);
+            m->st = MP_MSGBODY;
+        }
+        return rc == SGW_OK && !d->dead && m->part ? mp_part_end(m) : rc;
+    }
     if (m->st == MP_PREAMBLE && d->fed == 0)
         return SGW_OK; /* empty body */
     return dec_fail(d, 0, "truncated multipart body");
@@ -433,12 +741,22 @@ static void mp_destroy(struct dec *d)
 
 static const struct dec_ops mp_ops = {"multipart", mp_feed, mp_finish, mp_destroy};
 
+static struct dec_multipart *mp_alloc(struct dec_env *env, unsigned nest, size_t hcap)
+{
+    /* (the header buffer is written before it is read) */
+    struct dec_multipart *m =
+        dec_alloc_head(sizeof(*m) + hcap, sizeof(*m), &mp_ops, env, nest);
+    if (m)
+        m->hcap = hcap;
+    return m;
+}
+
 int dec_new_multipart(struct dec_env *env, unsigned nest, const char *boundary, size_t blen,
                       int form, struct dec **out)
 {
     if (blen == 0 || blen > 70)
         return dec_new_reject(env, nest, "multipart without a valid boundary", out);
-    struct dec_multipart *m = dec_alloc(sizeof(*m), &mp_ops, env, nest);
+    struct dec_multipart *m = mp_alloc(env, nest, MP_HDR_MAX);
     if (!m)
         return SGW_ENOMEM;
     m->form = form;
@@ -447,6 +765,36 @@ int dec_new_multipart(struct dec_env *env, unsigned nest, const char *boundary, 
     m->dlen = 4 + blen;
     m->match = 2; /* the body starts with "--boundary", without the CRLF */
     m->st = MP_PREAMBLE;
+    *out = &m->base;
+    return SGW_OK;
+}
+
+int dec_new_multipart_mime(struct dec_env *env, unsigned nest, const char *boundary, size_t blen,
+                           struct dec **out)
+{
+    if (blen == 0 || blen > 70)
+        return dec_new_reject(env, nest, "multipart without a valid boundary", out);
+    struct dec_multipart *m = mp_alloc(env, nest, MP_HDR_MAX + 1);
+    if (!m)
+        return SGW_ENOMEM;
+    m->mime = 1;
+    memcpy(m->delim, "\n--", 3);
+    memcpy(m->delim + 3, boundary, blen);
+    m->dlen = 3 + blen;
+    m->match = 1; /* the body starts with "--boundary", without the LF */
+    m->st = MP_PREAMBLE;
+    *out = &m->base;
+    return SGW_OK;
+}
+
+int dec_new_message(struct dec_env *env, unsigned nest, int sniffed, struct dec **out)
+{
+    struct dec_multipart *m = mp_alloc(env, nest, MSG_HDR_MAX + 1);
+    if (!m)
+        return SGW_ENOMEM;
+    m->mime = m->msg = 1;
+    m->sniffed = sniffed;
+    m->st = MP_HEADERS;
     *out = &m->base;
     return SGW_OK;
 }

@@ -1833,7 +1833,7 @@ struct dec_b64 {
  * in JSON: ACM ImportCertificate) goes through the X.509 decoder, which
  * passes its names on. The environment lives as long as the
  * stage (the reasons of its reports stay valid, as a chain's do). */
-enum { B64Z_NONE = 0, B64Z_ZIP = 1, B64Z_COMPRESSED = 2, B64Z_DER = 3 };
+enum { B64Z_NONE = 0, B64Z_ZIP = 1, B64Z_COMPRESSED = 2, B64Z_DER = 3, B64Z_MESSAGE = 4 };
 
 struct b64_zip {
     struct dec_env env;
@@ -1861,7 +1861,8 @@ static int b64_zip_begin(struct dec_b64 *b)
     }
     b->zx->env.text = b64_dec_out(b);
     b->zx->env.codings = 0; /* (compression layers of this run only) */
-    int rc = b->zip == B64Z_ZIP ? dec_new_zip(&b->zx->env, 0, &b->zx->zip)
+    int rc = b->zip == B64Z_ZIP       ? dec_new_zip(&b->zx->env, 0, &b->zx->zip)
+             : b->zip == B64Z_MESSAGE ? dec_new_message(&b->zx->env, 0, 1, &b->zx->zip)
              : b->zip == B64Z_DER
                  ? dec_new_x509(&b->zx->env, 0, B64_BIN_MIN / 4 * 3, &b->zx->zip)
                  : dec_new_sniff(&b->zx->env, 0, 0, "base64 compressed data that is no text",
@@ -1970,6 +1971,8 @@ static int bin_known(const uint8_t *d, size_t n, size_t total, int strict)
 static int b64_known(struct dec_b64 *b, size_t n, size_t total, int hex, int *rc)
 {
     int k = bin_known(b->dec, n, total, hex);
+    if (!k && dec_looks_message(b->dec, n))
+        k = B64Z_MESSAGE; /* (SES's raw e-mail: its transfer encodings read) */
     if (k == BIN_SSH || k == BIN_PGP_SEC) {
         b->magic = 1;
         *rc = b->out->uninspectable(b->out->ctx, k == BIN_SSH ? "OpenSSH private key" : "OpenPGP private key",

@@ -190,6 +190,27 @@ def seeds_multipart():
 
 
 # ---- whole chain: byte 0 = type (low nibble) / encoding (high nibble) ----
+def seeds_message():
+    """Mail: a QP body, a multipart with preamble and epilogue, encoded
+    words, a forwarded message (byte 0: the way in, see the target)."""
+    msgs = [
+        b"From: Jane <jane@corp.example>\r\nTo: bank@partner.example\r\nSubject: =?utf-8?Q?Zahlung_f=C3=BCr?=\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\nIBAN DE8937040044=\r\n0532013000 gr=C3=BC=C3=9Fe\r\n",
+        b"MIME-Version: 1.0\nContent-Type: multipart/mixed;\n boundary=\"b1\"\n\npreamble\n"
+        b"--b1  \nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n"
+        b"Y2FyZCA0MTExIDExMTEgMTExMSAxMTEx\n--b1\nContent-Type: message/rfc822\n\n"
+        b"From: x@y.example\nSubject: =?utf-8?B?Sm9obiBTbWl0aA==?=\n\nfwd body\n"
+        b"--b1\nContent-Type: multipart/alternative; boundary=b2\n\n--b2\nContent-Type: text/html\n\n<p>hi</p>\n"
+        b"--b2--\n--b1--\nepilogue\n",
+        b"Return-Path: <a@b.example>\nMIME-Version: 1.0\nContent-Type: text/csv; charset=iso-8859-1\n"
+        b"Content-Disposition: attachment; filename=\"m\xfcller.csv\"\n\nname;iban\nM\xfcller;DE89370400440532013000\n",
+    ]
+    for i, m in enumerate(msgs):
+        for way in range(4):
+            write("fuzz_classifiers_message", "seed%d%d" % (i, way), bytes([(i * 64 + way * 4) & 0xfc | way]) + m)
+
+
 def seeds_decode(es, mp):
     T = {"none": 0, "json": 1, "form": 4, "multipart": 5, "cbor": 7, "es": 8, "chunked": 9,
          "text": 10, "utf16": 11, "octet": 12}
@@ -477,6 +498,7 @@ def main():
     seeds_cbor()
     es = seeds_eventstream()
     mp = seeds_multipart()
+    seeds_message()
     seeds_decode(es, mp)
 
 

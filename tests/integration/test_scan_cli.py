@@ -997,6 +997,50 @@ def main():
             check(b"-:1:" in bad.stderr and b"John" not in bad.stderr,
                   f"error names the line, not the value: {bad.stderr!r}")
         r.run("--policy dictionaries and fingerprints", policy_custom)
+
+        def mail_messages():
+            # Mail as Python's email package writes it for SES: quoted-
+            # printable wraps lines at 76 characters with a soft break ("=")
+            # that cut the IBAN in two; read as text it was missed in the
+            # .eml file, in SES v2's JSON (Raw.Data in base64) and in SES
+            # v1's form (RawMessage.Data)
+            from email import policy as epolicy
+            from email.message import EmailMessage
+            import urllib.parse
+            iban = "DE89370400440532013000"
+            m = EmailMessage()
+            m["From"], m["To"], m["Subject"] = "ops@corp.example.net", "bank@partner.example.org", "Zahlung"
+            m.set_content("Hello team, please transfer the quarterly amount to the account IBAN "
+                          f"{iban} as agreed, thank you so much, grüße.\n", cte="quoted-printable")
+            m.add_attachment(b"name,card\nJane,4111111111111111\n", maintype="text", subtype="csv",
+                             filename="cards.csv")
+            raw = m.as_bytes(policy=epolicy.SMTP)
+            check(b"IBAN DE893704=\r\n" in raw, f"the soft break cuts the IBAN: {raw[:400]!r}")
+            data = base64.b64encode(raw).decode()
+            files = [tmp.write("mail.eml", raw),
+                     tmp.write("ses2.json", json.dumps({"Content": {"Raw": {"Data": data}}}).encode()),
+                     tmp.write("ses1.txt", ("Action=SendRawEmail&RawMessage.Data=" +
+                                            urllib.parse.quote(data, safe="")).encode())]
+            for f, ct, path in [(files[0], None, "message"), (files[1], None, "json"),
+                                (files[2], "application/x-www-form-urlencoded", "form")]:
+                p = scan("--format", "jsonl", *(["--content-type", ct] if ct else []), f)
+                eq(p.returncode, 1, f"{f}: exit code ({p.stderr!r})")
+                got = {(x["type"], x["decoders"]) for x in jsonl(p.stdout)}
+                for t in ["INTERNATIONAL_BANK_ACCOUNT_NUMBER", "CREDIT_DEBIT_CARD_NUMBER", "EMAIL"]:
+                    check(any(g[0] == t and g[1].startswith(path) for g in got), f"{f}: {t} in {sorted(got)}")
+            # the same file sent as an S3 object without a type is sniffed
+            p = scan("--format", "jsonl", "--content-type", "application/octet-stream", files[0])
+            check(any(x["type"] == "INTERNATIONAL_BANK_ACCOUNT_NUMBER" and x["decoders"] == "message"
+                      for x in jsonl(p.stdout)), f"sniffed: {p.stdout!r}")
+            # a transfer encoding the gateway cannot read is refused
+            bad = raw.replace(b"Content-Transfer-Encoding: quoted-printable", b"Content-Transfer-Encoding: x-uue")
+            p = scan("--format", "jsonl", tmp.write("bad.eml", bad))
+            eq([(x["type"], x["reason"]) for x in jsonl(p.stdout) if x["type"] == "UNINSPECTABLE"],
+               [("UNINSPECTABLE", "unsupported multipart transfer encoding")], "unknown transfer encoding")
+            # prose that begins like headers, without MIME-Version, stays text
+            p = scan("--format", "jsonl", tmp.write("notes.txt", b"Subject: notes\nTo: team\n\nall fine\n"))
+            eq((p.returncode, jsonl(p.stdout)), (0, []), "notes that look like headers")
+        r.run("mail: .eml, SES raw e-mail in JSON and in a form", mail_messages)
     r.done()
 
 

@@ -2739,6 +2739,60 @@ static void test_bomb(void)
 
 /* ---- multipart ---- */
 
+/* ---- mail (message/rfc822) ---- */
+
+static void test_message(void)
+{
+    const char *R = "message/rfc822";
+    /* headers are data under their names; a quoted-printable body is
+       decoded (its soft line break no longer cuts the IBAN) */
+    EXPECT_PATH(R, NULL,
+                "From: Jane <jane@corp.example>\r\nTo: bank@partner.example\r\nSubject: pay\r\n"
+                "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+                "IBAN DE8937040044=\r\n0532013000 gr=C3=BC=C3=9Fe\r\n",
+                "{From}Jane <jane@corp.example>|{To}bank@partner.example|{Subject}pay|{MIME-Version}1.0|{}"
+                "IBAN DE89370400440532013000 gr\xc3\xbc\xc3\x9f" "e\r\n||",
+                "message");
+    /* LF-only lines, a folded header, encoded words (B and Q, the space
+       between two of them gone), no body */
+    EXPECT(R, NULL,
+           "Subject: =?utf-8?B?Sm9obiBTbWl0aA==?= =?ISO-8859-1?Q?M=FCller_x?=\n"
+           "To: a@b.example,\n\tc@d.example\n",
+           "{Subject}John SmithM\xfcller x|{To}a@b.example,\tc@d.example|{}||");
+    /* multipart as mail writes it: preamble, LF lines, the boundary on a
+       folded line, padding after a boundary, base64 and QP parts, a
+       forwarded message, an epilogue */
+    EXPECT(R, NULL,
+           "MIME-Version: 1.0\nContent-Type: multipart/mixed;\n boundary=\"b1\"\n\n"
+           "This is a multi-part message in MIME format.\n"
+           "--b1  \nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n"
+           "Y2FyZCA0MTExIDExMTEgMTExMSAxMTEx\n"
+           "--b1\nContent-Type: message/rfc822\n\n"
+           "From: x@y.example\n\nfwd body\n"
+           "--b1\nContent-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\nsoft=\nbreak\n"
+           "--b1--\nepilogue\n",
+           "{MIME-Version}1.0|{}This is a multi-part message in MIME format.||"
+           "card 4111 1111 1111 1111||{From}x@y.example|{}fwd body|||softbreak||\nepilogue\n|||");
+    /* a declared message with a line that is no header: refused */
+    EXPECT(R, NULL, "From: a@b.example\nnot a header\n\nbody", "!malformed message header!");
+    /* transfer encodings and content types stay strict */
+    EXPECT(R, NULL, "Content-Transfer-Encoding: x-uuencode\n\nbegin 644 a", "!unsupported multipart transfer encoding!");
+    EXPECT(R, NULL, "Content-Type: image/png\n\n\x89PNG", "!MIME part of type image/png!|");
+    EXPECT(R, NULL, "Content-Type: multipart/mixed\n\n--x\n", "!multipart without a valid boundary!|");
+    EXPECT(R, NULL, "Content-Type: multipart/mixed; boundary=q\n\n--q\n\nab\n--q", "ab||!truncated multipart body!|");
+    /* sniffed: mail without a content type (an .eml, an S3 object) */
+    EXPECT_PATH(NULL, NULL,
+                "From: a@b.example\r\nMIME-Version: 1.0\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+                "4111 1111 =\r\n1111 1111",
+                "{From}a@b.example|{MIME-Version}1.0|{}4111 1111 1111 1111||", "message");
+    /* guessed wrongly: text from its first byte */
+    EXPECT(NULL, NULL, "Subject: notes\nMIME-Version: 1.0\nthe rest is prose\n\nmore",
+           "Subject: notes\nMIME-Version: 1.0\nthe rest is prose\n\nmore||");
+    /* not mail: no MIME-Version among the headers */
+    EXPECT_PATH(NULL, NULL, "From: a@b.example\nSubject: x\n\nbody", "From: a@b.example\nSubject: x\n\nbody|", "");
+}
+
 static void test_multipart(void)
 {
     const char *M = "multipart/form-data; boundary=XyZ";
@@ -3596,6 +3650,7 @@ int main(void)
     test_compress();
     test_bomb();
     test_multipart();
+    test_message();
     test_awschunked();
     test_eventstream();
     test_cbor();
