@@ -375,9 +375,10 @@ static size_t mime_unfold(const uint8_t *s, size_t n, uint8_t *out)
     return o;
 }
 
-/* A message's or a mail part's headers but the Content-* ones out as data,
- * each under its name as context (From, To, Subject carry names and
- * addresses), then the context cleared. s[0..n): unfolded lines. */
+/* A message's or a mail part's headers out as data, each under its name as
+ * context (From, To, Subject carry names and addresses; Content-Type's
+ * name= an attachment's), then the context cleared. s[0..n): unfolded
+ * lines. */
 static int mime_emit_headers(struct dec *d, const uint8_t *s, size_t n)
 {
     uint8_t *val = malloc(n + 1);
@@ -393,15 +394,13 @@ static int mime_emit_headers(struct dec *d, const uint8_t *s, size_t n)
         i += 2;
         while (c < le && s[c] != ':')
             c++;
-        if (c - ls >= 8 && strncasecmp((const char *)s + ls, "content-", 8) == 0)
-            continue;
         size_t vs = c + 1;
         while (vs < le && is_sp(s[vs]))
             vs++;
         if (vs == le)
             continue;
         size_t vn = mime_words(s + vs, le - vs, val);
-        rc = dec_text_context(d->env, s + ls, c - ls);
+        rc = dec_text_context(d->env, s + ls, c - ls < DEC_CONTEXT_MAX ? c - ls : DEC_CONTEXT_MAX);
         if (rc == SGW_OK)
             rc = dec_text_data(d->env, val, vn);
         if (rc == SGW_OK)

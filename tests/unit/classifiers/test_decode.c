@@ -2751,7 +2751,8 @@ static void test_message(void)
                 "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
                 "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
                 "IBAN DE8937040044=\r\n0532013000 gr=C3=BC=C3=9Fe\r\n",
-                "{From}Jane <jane@corp.example>|{To}bank@partner.example|{Subject}pay|{MIME-Version}1.0|{}"
+                "{From}Jane <jane@corp.example>|{To}bank@partner.example|{Subject}pay|{MIME-Version}1.0|"
+                "{Content-Type}text/plain; charset=utf-8|{Content-Transfer-Encoding}quoted-printable|{}"
                 "IBAN DE89370400440532013000 gr\xc3\xbc\xc3\x9f" "e\r\n||",
                 "message");
     /* LF-only lines, a folded header, encoded words (B and Q, the space
@@ -2772,23 +2773,45 @@ static void test_message(void)
            "From: x@y.example\n\nfwd body\n"
            "--b1\nContent-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\nsoft=\nbreak\n"
            "--b1--\nepilogue\n",
-           "{MIME-Version}1.0|{}This is a multi-part message in MIME format.||"
-           "card 4111 1111 1111 1111||{From}x@y.example|{}fwd body|||softbreak||\nepilogue\n|||");
+           "{MIME-Version}1.0|{Content-Type}multipart/mixed; boundary=\"b1\"|{}This is a multi-part message in MIME format.||"
+           "{Content-Type}text/plain|{Content-Transfer-Encoding}base64|{}card 4111 1111 1111 1111||"
+           "{Content-Type}message/rfc822|{}{From}x@y.example|{}fwd body|||"
+           "{Content-Type}text/plain|{Content-Transfer-Encoding}quoted-printable|{}softbreak||\nepilogue\n|||");
     /* a declared message with a line that is no header: refused */
     EXPECT(R, NULL, "From: a@b.example\nnot a header\n\nbody", "!malformed message header!");
     /* transfer encodings and content types stay strict */
     EXPECT(R, NULL, "Content-Transfer-Encoding: x-uuencode\n\nbegin 644 a", "!unsupported multipart transfer encoding!");
-    EXPECT(R, NULL, "Content-Type: image/png\n\n\x89PNG", "!MIME part of type image/png!|");
-    EXPECT(R, NULL, "Content-Type: multipart/mixed\n\n--x\n", "!multipart without a valid boundary!|");
-    EXPECT(R, NULL, "Content-Type: multipart/mixed; boundary=q\n\n--q\n\nab\n--q", "ab||!truncated multipart body!|");
+    EXPECT(R, NULL, "Content-Type: image/png\n\n\x89PNG", "{Content-Type}image/png|{}!MIME part of type image/png!|");
+    EXPECT(R, NULL, "Content-Type: multipart/mixed\n\n--x\n",
+           "{Content-Type}multipart/mixed|{}!multipart without a valid boundary!|");
+    EXPECT(R, NULL, "Content-Type: multipart/mixed; boundary=q\n\n--q\n\nab\n--q", "{Content-Type}multipart/mixed; boundary=q|{}ab||!truncated multipart body!|");
     /* sniffed: mail without a content type (an .eml, an S3 object) */
     EXPECT_PATH(NULL, NULL,
                 "From: a@b.example\r\nMIME-Version: 1.0\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
                 "4111 1111 =\r\n1111 1111",
-                "{From}a@b.example|{MIME-Version}1.0|{}4111 1111 1111 1111||", "message");
+                "{From}a@b.example|{MIME-Version}1.0|{Content-Transfer-Encoding}quoted-printable|{}4111 1111 1111 1111||",
+                "message");
     /* guessed wrongly: text from its first byte */
     EXPECT(NULL, NULL, "Subject: notes\nMIME-Version: 1.0\nthe rest is prose\n\nmore",
            "Subject: notes\nMIME-Version: 1.0\nthe rest is prose\n\nmore||");
+    /* a header name longer than a context may be: truncated (fuzzer) */
+    {
+        char in[400], want[400];
+        memset(in, 'X', 300);
+        memcpy(in + 300, ": v\n", 5);
+        memcpy(want, "{", 1);
+        memset(want + 1, 'X', DEC_CONTEXT_MAX);
+        memcpy(want + 1 + DEC_CONTEXT_MAX, "}v|{}||", 8);
+        EXPECT(R, NULL, in, want);
+    }
+    /* SES's raw e-mail: base64 under a JSON key, decoded and read as mail */
+    EXPECT("application/json", NULL,
+           "{\"Data\":\"RnJvbTogYUBiLmV4YW1wbGUNCk1JTUUtVmVyc2lvbjogMS4wDQpDb250ZW50LVRyYW5zZmVyLUVuY29kaW5nOiBxdW90"
+           "ZWQtcHJpbnRhYmxlDQoNCjQxMTEgMTExMSA9DQoxMTExIDExMTE=\"}",
+           "Data|{Data}RnJvbTogYUBiLmV4YW1wbGUNCk1JTUUtVmVyc2lvbjogMS4wDQpDb250ZW50LVRyYW5zZmVyLUVuY29kaW5nOiBxdW90"
+           "ZWQtcHJpbnRhYmxlDQoNCjQxMTEgMTExMSA9DQoxMTExIDExMTE=|{From}a@b.example|{MIME-Version}1.0|"
+           "{Content-Transfer-Encoding}quoted-printable|{}"
+           "4111 1111 1111 1111||||");
     /* not mail: no MIME-Version among the headers */
     EXPECT_PATH(NULL, NULL, "From: a@b.example\nSubject: x\n\nbody", "From: a@b.example\nSubject: x\n\nbody|", "");
 }
