@@ -591,8 +591,10 @@ static int mime_line_end(struct dec_multipart *m)
 static int mime_header_byte(struct dec_multipart *m, uint8_t c)
 {
     if (m->hlen == m->hcap - 1) { /* (a byte kept for mp_finish's LF) */
-        if (m->msg && m->sniffed)
-            return msg_as_text(m);
+        if (m->msg && m->sniffed) {
+            int rc = msg_as_text(m);
+            return rc == SGW_OK ? dec_feed(m->part, &c, 1) : rc;
+        }
         return dec_fail(&m->base, 0, "%s headers over %zu bytes", m->msg ? "message" : "MIME part", m->hcap - 1);
     }
     m->hdr[m->hlen++] = c;

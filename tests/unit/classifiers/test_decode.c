@@ -2812,6 +2812,22 @@ static void test_message(void)
            "ZWQtcHJpbnRhYmxlDQoNCjQxMTEgMTExMSA9DQoxMTExIDExMTE=|{From}a@b.example|{MIME-Version}1.0|"
            "{Content-Transfer-Encoding}quoted-printable|{}"
            "4111 1111 1111 1111||||");
+    /* a guessed header block over 64 KiB: text, every byte of it */
+    {
+        size_t n = 70000;
+        char *in = malloc(n + 1), *want = malloc(n + 8);
+        if (in && want) {
+            const char *head = "From: a@b.example\nMIME-Version: 1.0\nX-Long: ";
+            memcpy(in, head, strlen(head));
+            memset(in + strlen(head), 'y', n - strlen(head));
+            in[n] = '\0';
+            memcpy(want, in, n);
+            memcpy(want + n, "||", 3);
+            expect_bin(NULL, NULL, in, n, want, "message", __LINE__);
+        }
+        free(in);
+        free(want);
+    }
     /* not mail: no MIME-Version among the headers */
     EXPECT_PATH(NULL, NULL, "From: a@b.example\nSubject: x\n\nbody", "From: a@b.example\nSubject: x\n\nbody|", "");
 }
