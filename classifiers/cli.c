@@ -76,7 +76,7 @@ static void guess_type(const char *path, const char **ct, const char **ce, char 
         {".xml", "application/xml"},     {".html", "text/html"},
         {".yaml", "text/plain"},         {".yml", "text/plain"},
         {".form", "application/x-www-form-urlencoded"},
-        {".eml", "message/rfc822"},
+        {".eml", "message/rfc822"},      {".mbox", "application/mbox"},
     };
     for (size_t i = 0; i < SGW_ARRAY_LEN(types); i++) {
         if (ends_with(inner, types[i].suf)) {

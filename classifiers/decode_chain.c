@@ -528,6 +528,7 @@ enum media_kind {
     MK_MULTIPART,
     MK_CBOR,
     MK_MESSAGE,
+    MK_MBOX,
     MK_EVENTSTREAM,
     MK_AWSCHUNKED,
     MK_TEXT,
@@ -594,6 +595,8 @@ static enum media_kind media_kind(const char *t)
         return MK_CBOR;
     if (strcmp(t, "message/rfc822") == 0 || strcmp(t, "message/global") == 0)
         return MK_MESSAGE;
+    if (strcmp(t, "application/mbox") == 0)
+        return MK_MBOX;
     if (strcmp(t, "application/vnd.amazon.eventstream") == 0)
         return MK_EVENTSTREAM;
     if (strcmp(t, "aws-chunked") == 0)
@@ -659,6 +662,10 @@ static int build_kind(struct dec_env *env, enum media_kind k, const struct media
         if (record)
             dec_path_add(env, "message");
         return dec_new_message(env, nest, 0, out);
+    case MK_MBOX:
+        if (record)
+            dec_path_add(env, "mbox");
+        return dec_new_mbox(env, nest, out);
     case MK_EVENTSTREAM:
         if (record)
             dec_path_add(env, "eventstream>json");
@@ -720,7 +727,7 @@ int dec_build_type(struct dec_env *env, const char *ct, size_t ctlen, unsigned n
         utf16 = 1;
     } else if (strcmp(cs, "utf-16") == 0) {
         utf16 = 2;
-    } else if (k != MK_REJECT && k != MK_MULTIPART && k != MK_MULTIPART_FORM && k != MK_CBOR && k != MK_MESSAGE &&
+    } else if (k != MK_REJECT && k != MK_MULTIPART && k != MK_MULTIPART_FORM && k != MK_CBOR && k != MK_MESSAGE && k != MK_MBOX &&
                k != MK_EVENTSTREAM && k != MK_ZIP) {
         utf16 = 3; /* windows-1251, iso-8859-7, shift_jis…: converted to UTF-8 */
     }
@@ -1403,6 +1410,10 @@ static int sniff_decide(struct dec_sniff *s)
             rc = dec_new_sniff(env, nest + 1, s->record, s->fallback, &inner);
             if (rc == SGW_OK)
                 rc = dec_new_utf16(env, nest, u16 == 2, 0, inner, &w);
+        } else if (dec_looks_mbox(b, n)) {
+            if (s->record)
+                dec_path_add(env, "mbox");
+            rc = dec_new_mbox(env, nest, &w);
         } else if (dec_looks_message(b, n)) {
             if (s->record)
                 dec_path_add(env, "message");

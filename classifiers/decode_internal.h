@@ -187,6 +187,10 @@ int dec_new_multipart_mime(struct dec_env *env, unsigned nest, const char *bound
 /* A mail message (RFC 5322 + MIME); sniffed: a header block that is none
  * makes it text. */
 int dec_new_message(struct dec_env *env, unsigned nest, int sniffed, struct dec **out);
+/* mbox: messages after "From " lines, each read as a guessed message */
+int dec_new_mbox(struct dec_env *env, unsigned nest, struct dec **out);
+/* 1 when b[0..n) begins like an mbox file: a "From " line, then a header */
+int dec_looks_mbox(const uint8_t *b, size_t n);
 /* A mail part's decoder by its Content-Type: multipart as mail writes it,
  * the rest as dec_build_nested. */
 int dec_build_mime(struct dec_env *env, const char *ct, size_t ctlen, unsigned nest, struct dec **out);

@@ -742,6 +742,138 @@ static void mp_destroy(struct dec *d)
 
 static const struct dec_ops mp_ops = {"multipart", mp_feed, mp_finish, mp_destroy};
 
+/* ---- mbox: messages one after another, each after a "From " line ----
+ *
+ * (application/mbox, a .mbox file, Thunderbird's and Google Takeout's
+ * exports.) A line that begins with "From " starts the next message; the
+ * line itself (the sender's address and a date) is data. Each message is
+ * read as a guessed one: a header block that is none is text. A body line
+ * written "From " where the writer did not escape it (mboxo) cuts its
+ * message there; all of it is still scanned. */
+
+struct dec_mbox {
+    struct dec base;
+    struct dec *msg; /* owned: the message being read */
+    int from_line;   /* in a "From " line */
+    int started;     /* a byte has come */
+    size_t match;    /* bytes of "\nFrom " matched */
+};
+
+static const uint8_t mbox_delim[] = "\nFrom ";
+#define MBOX_DLEN 6u
+
+static int mbox_end_msg(struct dec_mbox *b)
+{
+    if (!b->msg)
+        return SGW_OK;
+    int rc = dec_finish(b->msg);
+    dec_free(b->msg);
+    b->msg = NULL;
+    return rc == SGW_OK ? dec_text_boundary(b->base.env) : rc;
+}
+
+static int mbox_to_msg(struct dec_mbox *b, const uint8_t *p, size_t n)
+{
+    if (n == 0)
+        return SGW_OK;
+    if (!b->msg) {
+        int rc = dec_new_message(b->base.env, b->base.nest + 1, 1, &b->msg);
+        if (rc != SGW_OK)
+            return rc;
+    }
+    return dec_feed(b->msg, p, n);
+}
+
+static int mbox_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_mbox *b = (struct dec_mbox *)d;
+    size_t i = 0;
+    int rc = SGW_OK;
+    if (!b->started && n) {
+        b->started = 1;
+        b->match = 1; /* (the first line is a line's start) */
+    }
+    while (i < n && rc == SGW_OK && !d->dead) {
+        if (b->from_line) {
+            const uint8_t *nl = memchr(p + i, '\n', n - i);
+            size_t e = nl ? (size_t)(nl - p) : n;
+            rc = dec_text_data(d->env, p + i, e - i);
+            i = e;
+            if (nl && rc == SGW_OK) {
+                i++;
+                b->from_line = 0;
+                rc = dec_text_boundary(d->env);
+            }
+            continue;
+        }
+        if (b->match == 0) {
+            const uint8_t *nl = memchr(p + i, '\n', n - i);
+            size_t e = nl ? (size_t)(nl - p) + 1 : n;
+            rc = mbox_to_msg(b, p + i, e - i); /* (the line end is the message's) */
+            i = e;
+            b->match = nl != NULL;
+            continue;
+        }
+        if (p[i] == mbox_delim[b->match]) {
+            i++;
+            if (++b->match < MBOX_DLEN)
+                continue;
+            b->match = 0;
+            rc = mbox_end_msg(b);
+            if (rc == SGW_OK)
+                rc = dec_text_data(d->env, mbox_delim + 1, MBOX_DLEN - 1);
+            b->from_line = 1;
+            continue;
+        }
+        /* no "From ": the bytes matched after the line end are the message's */
+        rc = mbox_to_msg(b, mbox_delim + 1, b->match - 1);
+        b->match = 0;
+    }
+    return rc;
+}
+
+static int mbox_finish(struct dec *d)
+{
+    struct dec_mbox *b = (struct dec_mbox *)d;
+    int rc = SGW_OK;
+    if (b->from_line)
+        rc = dec_text_boundary(d->env);
+    else if (b->match > 1)
+        rc = mbox_to_msg(b, mbox_delim + 1, b->match - 1);
+    return rc == SGW_OK && !d->dead ? mbox_end_msg(b) : rc;
+}
+
+static void mbox_destroy(struct dec *d)
+{
+    dec_free(((struct dec_mbox *)d)->msg);
+}
+
+static const struct dec_ops mbox_ops = {"mbox", mbox_feed, mbox_finish, mbox_destroy};
+
+int dec_new_mbox(struct dec_env *env, unsigned nest, struct dec **out)
+{
+    struct dec_mbox *b = dec_alloc(sizeof(*b), &mbox_ops, env, nest);
+    if (!b)
+        return SGW_ENOMEM;
+    *out = &b->base;
+    return SGW_OK;
+}
+
+int dec_looks_mbox(const uint8_t *b, size_t n)
+{
+    if (n < 8 || memcmp(b, "From ", 5) != 0)
+        return 0;
+    const uint8_t *nl = memchr(b, '\n', n);
+    if (!nl || nl + 1 >= b + n)
+        return 0;
+    size_t k = (size_t)(b + n - (nl + 1)), e = 0;
+    while (e < k && nl[1 + e] != '\n')
+        e++;
+    if (e && nl[e] == '\r')
+        e--;
+    return e > 0 && mime_line_ok(nl + 1, e, 1); /* the next line a header */
+}
+
 static struct dec_multipart *mp_alloc(struct dec_env *env, unsigned nest, size_t hcap)
 {
     /* (the header buffer is written before it is read) */

@@ -1,8 +1,8 @@
 /* fuzz/fuzz_classifiers_message.c — mail (message/rfc822): the header block,
  * encoded words, transfer encodings, multipart as mail writes it (preamble,
- * LF lines, folds, epilogue), forwarded messages; and the same bytes
- * sniffed (no content type) and in base64 under a JSON key, as SES's raw
- * e-mail comes. Byte 0 picks the way in and seeds the splits: random splits
+ * LF lines, folds, epilogue), forwarded messages, mbox files; and the
+ * same bytes sniffed (no content type) and in base64 under a JSON key, as
+ * SES's raw e-mail comes. Byte 0 picks the way in and seeds the splits: random splits
  * must give the same transcript as one call. */
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +17,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     switch (data[0] & 3) {
     case 0:
-    case 1:
         fz_check("message/rfc822", NULL, data + 1, size - 1, data[0]);
+        break;
+    case 1:
+        fz_check("application/mbox", NULL, data + 1, size - 1, data[0]);
         break;
     case 2:
         fz_check(NULL, NULL, data + 1, size - 1, data[0]);

@@ -206,6 +206,9 @@ def seeds_message():
         b"Return-Path: <a@b.example>\nMIME-Version: 1.0\nContent-Type: text/csv; charset=iso-8859-1\n"
         b"Content-Disposition: attachment; filename=\"m\xfcller.csv\"\n\nname;iban\nM\xfcller;DE89370400440532013000\n",
     ]
+    msgs.append(b"From jane@corp.example Mon Nov 25 10:00:00 2024\nFrom: jane@corp.example\nSubject: one\n\n"
+                b"body one\n>From here\n\nFrom bob@x.example Tue Nov 26 10:00:00 2024\r\nSubject: two\n"
+                b"Content-Transfer-Encoding: quoted-printable\n\n4111 1111 =\n1111 1111\n")
     for i, m in enumerate(msgs):
         for way in range(4):
             write("fuzz_classifiers_message", "seed%d%d" % (i, way), bytes([(i * 64 + way * 4) & 0xfc | way]) + m)

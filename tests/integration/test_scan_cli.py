@@ -1037,10 +1037,21 @@ def main():
             p = scan("--format", "jsonl", tmp.write("bad.eml", bad))
             eq([(x["type"], x["reason"]) for x in jsonl(p.stdout) if x["type"] == "UNINSPECTABLE"],
                [("UNINSPECTABLE", "unsupported multipart transfer encoding")], "unknown transfer encoding")
+            # an mbox archive (Thunderbird, Google Takeout): messages after
+            # "From " lines, each read as mail
+            mbox = (b"From ops@corp.example.net Mon Nov 25 10:00:00 2024\n" + raw.replace(b"\r\n", b"\n") +
+                    b"\nFrom bob@x.example Tue Nov 26 10:00:00 2024\nSubject: hi\n\nno data here\n")
+            p = scan("--format", "jsonl", tmp.write("archive.mbox", mbox))
+            got = [(x["type"], x["decoders"]) for x in jsonl(p.stdout)]
+            check(("INTERNATIONAL_BANK_ACCOUNT_NUMBER", "mbox") in got and ("CREDIT_DEBIT_CARD_NUMBER", "mbox") in got,
+                  f"mbox: {got}")
+            p = scan("--format", "jsonl", tmp.write("archive", mbox))
+            check(("INTERNATIONAL_BANK_ACCOUNT_NUMBER", "mbox") in [(x["type"], x["decoders"]) for x in jsonl(p.stdout)],
+                  f"mbox sniffed: {p.stdout!r}")
             # prose that begins like headers, without MIME-Version, stays text
             p = scan("--format", "jsonl", tmp.write("notes.txt", b"Subject: notes\nTo: team\n\nall fine\n"))
             eq((p.returncode, jsonl(p.stdout)), (0, []), "notes that look like headers")
-        r.run("mail: .eml, SES raw e-mail in JSON and in a form", mail_messages)
+        r.run("mail: .eml, .mbox, SES raw e-mail in JSON and in a form", mail_messages)
     r.done()
 
 

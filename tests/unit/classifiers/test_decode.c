@@ -2828,6 +2828,21 @@ static void test_message(void)
         free(in);
         free(want);
     }
+    /* mbox: each message after its "From " line (data); an escaped
+       ">From " in a body stays; a quoted-printable body decoded */
+    EXPECT_PATH(NULL, NULL,
+                "From jane@corp.example Mon Nov 25 10:00:00 2024\n"
+                "From: jane@corp.example\nSubject: one\n\nbody one\n>From here\n\n"
+                "From bob@x.example Tue Nov 26 10:00:00 2024\r\n"
+                "Subject: two\nContent-Transfer-Encoding: quoted-printable\n\n4111 1111 =\n1111 1111\n",
+                "From jane@corp.example Mon Nov 25 10:00:00 2024|{From}jane@corp.example|{Subject}one|{}"
+                "body one\n>From here\n\n|||"
+                "From bob@x.example Tue Nov 26 10:00:00 2024\r|{Subject}two|{Content-Transfer-Encoding}quoted-printable|{}"
+                "4111 1111 1111 1111\n|||",
+                "mbox");
+    /* declared, without a first "From " line; a message that is no mail */
+    EXPECT("application/mbox", NULL, "Subject: a\n\nx\nFrom b\nno header here\n",
+           "{Subject}a|{}x\n|||From b|no header here\n|||");
     /* not mail: no MIME-Version among the headers */
     EXPECT_PATH(NULL, NULL, "From: a@b.example\nSubject: x\n\nbody", "From: a@b.example\nSubject: x\n\nbody|", "");
 }
