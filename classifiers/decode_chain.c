@@ -398,6 +398,7 @@ struct media {
     char boundary[72]; /* multipart boundary (1..70 chars) or "" */
     char charset[32];  /* lower-case charset or "" */
     int bad_params;    /* malformed or duplicate boundary parameter */
+    int flowed, delsp; /* format=flowed, delsp=yes (RFC 3676) */
 };
 
 static int is_ows(int c)
@@ -488,6 +489,10 @@ static void media_parse(const char *s, size_t n, struct media *m)
                 memcpy(m->boundary, val, vl + 1);
             }
             seen_boundary = 1;
+        } else if (sgw_slice_eq_nocase(name, "format")) {
+            m->flowed = vl == 6 && strncasecmp(val, "flowed", 6) == 0;
+        } else if (sgw_slice_eq_nocase(name, "delsp")) {
+            m->delsp = vl == 3 && strncasecmp(val, "yes", 3) == 0;
         } else if (sgw_slice_eq_nocase(name, "charset")) {
             size_t k;
             for (k = 0; k < vl && k + 1 < sizeof(m->charset); k++)
@@ -711,7 +716,7 @@ int dec_build_type(struct dec_env *env, const char *ct, size_t ctlen, unsigned n
         return dec_new_reject(env, nest, "decoder nesting too deep", out);
     if (ct && ctlen == 16 && memcmp(ct, "application/json", 16) == 0) {
         /* the most common type, without parameters: what parsing gives */
-        static const struct media json_media = {"application/json", "", "", 0};
+        static const struct media json_media = {"application/json", "", "", 0, 0, 0};
         return build_kind(env, MK_JSON, &json_media, nest, record, out);
     }
     media_parse(ct ? ct : "", ct ? ctlen : 0, &m);
@@ -764,6 +769,12 @@ int dec_build_mime(struct dec_env *env, const char *ct, size_t ctlen, unsigned n
 {
     struct media m;
     media_parse(ct, ctlen, &m);
+    if (m.flowed && strcmp(m.type, "text/plain") == 0) {
+        /* (Thunderbird's and Apple Mail's text: lines broken at spaces) */
+        struct dec *inner = NULL;
+        int rc = dec_build_nested(env, ct, ctlen, nest + 1, "MIME part", &inner);
+        return rc == SGW_OK ? dec_new_unflow(env, nest, m.delsp, inner, out) : rc;
+    }
     if (!starts_with(m.type, "multipart/"))
         return dec_build_nested(env, ct, ctlen, nest, "MIME part", out);
     if (nest > DEC_MAX_NEST)

@@ -742,6 +742,117 @@ static void mp_destroy(struct dec *d)
 
 static const struct dec_ops mp_ops = {"multipart", mp_feed, mp_finish, mp_destroy};
 
+/* ---- format=flowed (RFC 3676) ----
+ *
+ * Mail clients that send text/plain with format=flowed (Thunderbird, Apple
+ * Mail) break long lines at a space and end the line with that space: an
+ * IBAN or a phone number written in groups goes over two lines. Such a
+ * soft break is taken out (the space stays, or goes with delsp=yes); the
+ * signature separator "-- " keeps its line end. */
+
+struct dec_unflow {
+    struct dec base;
+    int delsp;
+    int st;      /* 0, 1: a space held, 2: a space and CR held */
+    size_t col;  /* bytes of the physical line so far (the held space not counted) */
+    int dashes;  /* the line began "--" */
+    size_t olen;
+    uint8_t out[4096 + 4];
+};
+
+static int unflow_put(struct dec_unflow *u, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        u->out[u->olen++] = p[i];
+        if (p[i] == '\n') {
+            u->col = 0;
+            u->dashes = 0;
+        } else {
+            if (u->col < 2)
+                u->dashes = (u->col == 0 || u->dashes) && p[i] == '-';
+            u->col++;
+        }
+        if (u->olen >= 4096) {
+            int rc = dec_feed(u->base.next, u->out, u->olen);
+            u->olen = 0;
+            if (rc != SGW_OK)
+                return rc;
+        }
+    }
+    return SGW_OK;
+}
+
+/* The line end after a held space: soft, but for "-- " */
+static int unflow_break(struct dec_unflow *u, int cr)
+{
+    if (u->col == 2 && u->dashes)
+        return unflow_put(u, (const uint8_t *)(cr ? " \r\n" : " \n"), 2u + (unsigned)cr);
+    return u->delsp ? SGW_OK : unflow_put(u, (const uint8_t *)" ", 1); /* (the line goes on) */
+}
+
+static int unflow_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_unflow *u = (struct dec_unflow *)d;
+    int rc = SGW_OK;
+    for (size_t i = 0; i < n && rc == SGW_OK; i++) {
+        uint8_t c = p[i];
+        if (u->st == 1 && (c == '\r' || c == '\n')) {
+            if (c == '\r') {
+                u->st = 2;
+                continue;
+            }
+            u->st = 0;
+            rc = unflow_break(u, 0);
+            continue;
+        }
+        if (u->st == 2 && c == '\n') {
+            u->st = 0;
+            rc = unflow_break(u, 1);
+            continue;
+        }
+        if (u->st) { /* the held bytes were no soft break */
+            rc = unflow_put(u, (const uint8_t *)" \r", (size_t)u->st);
+            u->st = 0;
+            if (rc != SGW_OK)
+                break;
+        }
+        if (c == ' ')
+            u->st = 1;
+        else
+            rc = unflow_put(u, &c, 1);
+    }
+    if (rc == SGW_OK && u->olen) {
+        rc = dec_feed(d->next, u->out, u->olen);
+        u->olen = 0;
+    }
+    return rc;
+}
+
+static int unflow_finish(struct dec *d)
+{
+    struct dec_unflow *u = (struct dec_unflow *)d;
+    int rc = u->st ? unflow_put(u, (const uint8_t *)" \r", (size_t)u->st) : SGW_OK;
+    if (rc == SGW_OK && u->olen)
+        rc = dec_feed(d->next, u->out, u->olen);
+    u->olen = 0;
+    return rc != SGW_OK ? rc : dec_finish(d->next);
+}
+
+static const struct dec_ops unflow_ops = {"format=flowed", unflow_feed, unflow_finish, NULL};
+
+int dec_new_unflow(struct dec_env *env, unsigned nest, int delsp, struct dec *inner, struct dec **out)
+{
+    struct dec_unflow *u = dec_alloc_head(sizeof(*u), offsetof(struct dec_unflow, out), &unflow_ops, env, nest);
+    if (!u) {
+        dec_free(inner);
+        return SGW_ENOMEM;
+    }
+    u->delsp = delsp;
+    u->base.next = inner;
+    *out = &u->base;
+    return SGW_OK;
+}
+
 /* ---- mbox: messages one after another, each after a "From " line ----
  *
  * (application/mbox, a .mbox file, Thunderbird's and Google Takeout's

@@ -206,6 +206,8 @@ def seeds_message():
         b"Return-Path: <a@b.example>\nMIME-Version: 1.0\nContent-Type: text/csv; charset=iso-8859-1\n"
         b"Content-Disposition: attachment; filename=\"m\xfcller.csv\"\n\nname;iban\nM\xfcller;DE89370400440532013000\n",
     ]
+    msgs.append(b"From: a@b.example\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8; format=flowed; "
+                b"delsp=no\r\n\r\nIBAN DE89 3704 0044 \r\n0532 0130 00 thanks \nnext\r\n-- \r\nJane\r\n")
     msgs.append(b"From jane@corp.example Mon Nov 25 10:00:00 2024\nFrom: jane@corp.example\nSubject: one\n\n"
                 b"body one\n>From here\n\nFrom bob@x.example Tue Nov 26 10:00:00 2024\r\nSubject: two\n"
                 b"Content-Transfer-Encoding: quoted-printable\n\n4111 1111 =\n1111 1111\n")

@@ -2828,6 +2828,16 @@ static void test_message(void)
         free(in);
         free(want);
     }
+    /* format=flowed: a line that ends in a space goes on (the IBAN in
+       groups, broken at a space by Thunderbird), not the signature's "-- ",
+       not a line without the space; delsp=yes drops the space */
+    EXPECT(R, NULL,
+           "Content-Type: text/plain; charset=utf-8; format=flowed\r\n\r\n"
+           "IBAN DE89 3704 0044 \r\n0532 0130 00 thanks\r\nnext line\r\n-- \r\nJane  \nDoe\n",
+           "{Content-Type}text/plain; charset=utf-8; format=flowed|{}"
+           "IBAN DE89 3704 0044 0532 0130 00 thanks\r\nnext line\r\n-- \r\nJane  Doe\n||");
+    EXPECT(R, NULL, "Content-Type: text/plain; format=flowed; delsp=yes\n\nab \ncd \r", "{Content-Type}text/plain; format=flowed; delsp=yes|{}abcd \r||");
+    EXPECT(R, NULL, "Content-Type: text/plain\n\nab \ncd", "{Content-Type}text/plain|{}ab \ncd||");
     /* mbox: each message after its "From " line (data); an escaped
        ">From " in a body stays; a quoted-printable body decoded */
     EXPECT_PATH(NULL, NULL,
