@@ -77,6 +77,7 @@ static void guess_type(const char *path, const char **ct, const char **ce, char 
         {".yaml", "text/plain"},         {".yml", "text/plain"},
         {".form", "application/x-www-form-urlencoded"},
         {".eml", "message/rfc822"},      {".mbox", "application/mbox"},
+        {".vcf", "text/vcard"},          {".ics", "text/calendar"},
     };
     for (size_t i = 0; i < SGW_ARRAY_LEN(types); i++) {
         if (ends_with(inner, types[i].suf)) {

@@ -534,6 +534,7 @@ enum media_kind {
     MK_CBOR,
     MK_MESSAGE,
     MK_MBOX,
+    MK_FOLDED,
     MK_EVENTSTREAM,
     MK_AWSCHUNKED,
     MK_TEXT,
@@ -602,6 +603,9 @@ static enum media_kind media_kind(const char *t)
         return MK_MESSAGE;
     if (strcmp(t, "application/mbox") == 0)
         return MK_MBOX;
+    if (strcmp(t, "text/vcard") == 0 || strcmp(t, "text/x-vcard") == 0 || strcmp(t, "text/directory") == 0 ||
+        strcmp(t, "text/calendar") == 0)
+        return MK_FOLDED;
     if (strcmp(t, "application/vnd.amazon.eventstream") == 0)
         return MK_EVENTSTREAM;
     if (strcmp(t, "aws-chunked") == 0)
@@ -671,6 +675,11 @@ static int build_kind(struct dec_env *env, enum media_kind k, const struct media
         if (record)
             dec_path_add(env, "mbox");
         return dec_new_mbox(env, nest, out);
+    case MK_FOLDED:
+        if (record)
+            dec_path_add(env, "unfold");
+        rc = dec_new_text(env, nest + 1, 0, &inner);
+        return rc == SGW_OK ? dec_new_unfold(env, nest, inner, out) : rc;
     case MK_EVENTSTREAM:
         if (record)
             dec_path_add(env, "eventstream>json");
@@ -1421,6 +1430,13 @@ static int sniff_decide(struct dec_sniff *s)
             rc = dec_new_sniff(env, nest + 1, s->record, s->fallback, &inner);
             if (rc == SGW_OK)
                 rc = dec_new_utf16(env, nest, u16 == 2, 0, inner, &w);
+        } else if (n - i >= 11 && (strncasecmp((const char *)b + i, "BEGIN:VCARD", 11) == 0 ||
+                                   (n - i >= 15 && strncasecmp((const char *)b + i, "BEGIN:VCALENDAR", 15) == 0))) {
+            if (s->record)
+                dec_path_add(env, "unfold");
+            rc = dec_new_text(env, nest + 1, 0, &inner);
+            if (rc == SGW_OK)
+                rc = dec_new_unfold(env, nest, inner, &w);
         } else if (dec_looks_mbox(b, n)) {
             if (s->record)
                 dec_path_add(env, "mbox");

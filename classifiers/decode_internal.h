@@ -190,6 +190,9 @@ int dec_new_message(struct dec_env *env, unsigned nest, int sniffed, struct dec 
 /* text/plain; format=flowed (RFC 3676): a line that ends in a space goes
  * on in the next (the space kept, or dropped with delsp) */
 int dec_new_unflow(struct dec_env *env, unsigned nest, int delsp, struct dec *inner, struct dec **out);
+/* vCard / iCalendar content lines: a line end and the one space or tab
+ * after it (a fold) taken out */
+int dec_new_unfold(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
 /* mbox: messages after "From " lines, each read as a guessed message */
 int dec_new_mbox(struct dec_env *env, unsigned nest, struct dec **out);
 /* 1 when b[0..n) begins like an mbox file: a "From " line, then a header */

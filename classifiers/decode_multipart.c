@@ -853,6 +853,100 @@ int dec_new_unflow(struct dec_env *env, unsigned nest, int delsp, struct dec *in
     return SGW_OK;
 }
 
+/* ---- folded content lines (vCard, iCalendar) ----
+ *
+ * vCard (RFC 6350) and iCalendar (RFC 5545) fold a content line longer
+ * than 75 octets anywhere, even inside a value: "EMAIL;TYPE=work:jane.doe@
+ * corp.exa" CRLF " mple.net". A line end followed by one space or tab is
+ * taken out with that space (LF alone too, as files on disk have it). */
+
+struct dec_unfold {
+    struct dec base;
+    int st; /* 0, 1: CR held, 2: CR LF held, 3: LF held */
+    size_t olen;
+    uint8_t out[4096 + 4];
+};
+
+static int unfold_put(struct dec_unfold *u, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        u->out[u->olen++] = p[i];
+        if (u->olen >= 4096) {
+            int rc = dec_feed(u->base.next, u->out, u->olen);
+            u->olen = 0;
+            if (rc != SGW_OK)
+                return rc;
+        }
+    }
+    return SGW_OK;
+}
+
+/* the held bytes, when they were no fold */
+static int unfold_release(struct dec_unfold *u)
+{
+    static const char *const held[] = {"", "\r", "\r\n", "\n"};
+    int rc = unfold_put(u, (const uint8_t *)held[u->st], strlen(held[u->st]));
+    u->st = 0;
+    return rc;
+}
+
+static int unfold_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_unfold *u = (struct dec_unfold *)d;
+    int rc = SGW_OK;
+    for (size_t i = 0; i < n && rc == SGW_OK; i++) {
+        uint8_t c = p[i];
+        if (u->st == 1 && c == '\n') {
+            u->st = 2;
+            continue;
+        }
+        if ((u->st == 2 || u->st == 3) && is_sp(c)) {
+            u->st = 0; /* a fold: line end and space go */
+            continue;
+        }
+        if (u->st) {
+            rc = unfold_release(u);
+            if (rc != SGW_OK)
+                break;
+        }
+        if (c == '\r')
+            u->st = 1;
+        else if (c == '\n')
+            u->st = 3;
+        else
+            rc = unfold_put(u, &c, 1);
+    }
+    if (rc == SGW_OK && u->olen) {
+        rc = dec_feed(d->next, u->out, u->olen);
+        u->olen = 0;
+    }
+    return rc;
+}
+
+static int unfold_finish(struct dec *d)
+{
+    struct dec_unfold *u = (struct dec_unfold *)d;
+    int rc = unfold_release(u);
+    if (rc == SGW_OK && u->olen)
+        rc = dec_feed(d->next, u->out, u->olen);
+    u->olen = 0;
+    return rc != SGW_OK ? rc : dec_finish(d->next);
+}
+
+static const struct dec_ops unfold_ops = {"unfold", unfold_feed, unfold_finish, NULL};
+
+int dec_new_unfold(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out)
+{
+    struct dec_unfold *u = dec_alloc_head(sizeof(*u), offsetof(struct dec_unfold, out), &unfold_ops, env, nest);
+    if (!u) {
+        dec_free(inner);
+        return SGW_ENOMEM;
+    }
+    u->base.next = inner;
+    *out = &u->base;
+    return SGW_OK;
+}
+
 /* ---- mbox: messages one after another, each after a "From " line ----
  *
  * (application/mbox, a .mbox file, Thunderbird's and Google Takeout's

@@ -1,8 +1,9 @@
 /* fuzz/fuzz_classifiers_message.c — mail (message/rfc822): the header block,
  * encoded words, transfer encodings, multipart as mail writes it (preamble,
  * LF lines, folds, epilogue), forwarded messages, mbox files; and the
- * same bytes sniffed (no content type) and in base64 under a JSON key, as
- * SES's raw e-mail comes. Byte 0 picks the way in and seeds the splits: random splits
+ * same bytes sniffed (no content type: vCard and iCalendar files, whose
+ * folded lines are unfolded, come this way too) and in base64 under a
+ * JSON key, as SES's raw e-mail comes. Byte 0 picks the way in and seeds the splits: random splits
  * must give the same transcript as one call. */
 #include <stdlib.h>
 #include <string.h>

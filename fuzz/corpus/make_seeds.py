@@ -214,6 +214,9 @@ def seeds_message():
     for i, m in enumerate(msgs):
         for way in range(4):
             write("fuzz_classifiers_message", "seed%d%d" % (i, way), bytes([(i * 64 + way * 4) & 0xfc | way]) + m)
+    write("fuzz_classifiers_message", "seed-vcard", b"\x02BEGIN:VCARD\r\nVERSION:3.0\r\nEMAIL;TYPE=WORK:jane.doe\r\n"
+          b" @corp.example\r\nTEL:+49 30 1234\n\t5678\r\nEND:VCARD\r\n")
+    write("fuzz_classifiers_message", "seed-ical", b"\x06BEGIN:VCALENDAR\nATTENDEE:mailto:bob@x.ex\n ample\n\nX\r")
 
 
 def seeds_decode(es, mp):

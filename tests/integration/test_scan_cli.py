@@ -1052,6 +1052,21 @@ def main():
             p = scan("--format", "jsonl", tmp.write("notes.txt", b"Subject: notes\nTo: team\n\nall fine\n"))
             eq((p.returncode, jsonl(p.stdout)), (0, []), "notes that look like headers")
         r.run("mail: .eml, .mbox, SES raw e-mail in JSON and in a form", mail_messages)
+
+        def folded_lines():
+            # Contacts and calendar exports fold lines over 75 octets
+            # anywhere, in an address too; read as text they were missed
+            vcf = (b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jane Doe\r\n"
+                   b"EMAIL;TYPE=INTERNET;TYPE=WORK;TYPE=pref;TYPE=voice-ignored:jane.doe\r\n @corporate-mail.example.net\r\n"
+                   b"END:VCARD\r\n")
+            ics = (b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nATTENDEE;CN=Bob;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION:"
+                   b"mailto:bob.smith@partn\r\n er.example.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+            for name, body in [("contact.vcf", vcf), ("invite.ics", ics), ("contact-export", vcf)]:
+                p = scan("--format", "jsonl", tmp.write(name, body))
+                eq([(x["type"], x["decoders"], x["excerpt"].split("@")[-1]) for x in jsonl(p.stdout)],
+                   [("EMAIL", "unfold", "corporate-mail.example.net" if "contact" in name else "partner.example.org")],
+                   name)
+        r.run("vCard and iCalendar lines folded inside a value", folded_lines)
     r.done()
 
 

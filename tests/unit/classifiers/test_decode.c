@@ -2838,6 +2838,15 @@ static void test_message(void)
            "IBAN DE89 3704 0044 0532 0130 00 thanks\r\nnext line\r\n-- \r\nJane  Doe\n||");
     EXPECT(R, NULL, "Content-Type: text/plain; format=flowed; delsp=yes\n\nab \ncd \r", "{Content-Type}text/plain; format=flowed; delsp=yes|{}abcd \r||");
     EXPECT(R, NULL, "Content-Type: text/plain\n\nab \ncd", "{Content-Type}text/plain|{}ab \ncd||");
+    /* vCard and iCalendar fold long lines anywhere, in a value too */
+    EXPECT_PATH("text/vcard", NULL,
+                "BEGIN:VCARD\r\nVERSION:3.0\r\nEMAIL;TYPE=INTERNET;TYPE=WORK:jane.doe@corp.exa\r\n mple.net\r\n"
+                "TEL;TYPE=CELL:+49 30 1234\n\t5678\r\nEND:VCARD\r\n",
+                "BEGIN:VCARD\r\nVERSION:3.0\r\nEMAIL;TYPE=INTERNET;TYPE=WORK:jane.doe@corp.example.net\r\n"
+                "TEL;TYPE=CELL:+49 30 12345678\r\nEND:VCARD\r\n|",
+                "unfold");
+    EXPECT_PATH(NULL, NULL, "BEGIN:VCALENDAR\nATTENDEE:mailto:bob@x.ex\n ample\n\nX\r", "BEGIN:VCALENDAR\nATTENDEE:mailto:bob@x.example\n\nX\r|",
+                "unfold");
     /* mbox: each message after its "From " line (data); an escaped
        ">From " in a body stays; a quoted-printable body decoded */
     EXPECT_PATH(NULL, NULL,
