@@ -397,8 +397,8 @@ static int mime_emit_headers(struct dec *d, const uint8_t *s, size_t n)
         size_t vs = c + 1;
         while (vs < le && is_sp(s[vs]))
             vs++;
-        if (vs == le)
-            continue;
+        if (vs >= le)
+            continue; /* (an empty value; every line has its ':') */
         size_t vn = mime_words(s + vs, le - vs, val);
         rc = dec_text_context(d->env, s + ls, c - ls < DEC_CONTEXT_MAX ? c - ls : DEC_CONTEXT_MAX);
         if (rc == SGW_OK)
