@@ -279,3 +279,37 @@ int dec_new_charset(struct dec_env *env, unsigned nest, const char *charset, str
     *out = &c->base;
     return SGW_OK;
 }
+
+size_t dec_charset_once(const char *cs, size_t cslen, const uint8_t *in, size_t n, uint8_t *out, size_t cap)
+{
+    char name[40];
+    size_t k = 0;
+    for (; k < cslen && k + 1 < sizeof(name) && cs[k] != '*'; k++) /* (RFC 2231's "*lang" off) */
+        name[k] = (char)(cs[k] >= 'A' && cs[k] <= 'Z' ? cs[k] + 32 : cs[k]);
+    name[k] = '\0';
+    iconv_t cd = (iconv_t)-1;
+    if (k < cslen && cs[k] != '*')
+        name[0] = '\0'; /* (too long a name) */
+    if (cs_name_ok(name) && strcmp(name, "utf-8") != 0 && strcmp(name, "us-ascii") != 0)
+        cd = iconv_open("UTF-8", name);
+    if (cd == (iconv_t)-1) {
+        size_t m = n < cap ? n : cap;
+        memcpy(out, in, m);
+        return m;
+    }
+    char *ip = (char *)(uintptr_t)in, *op = (char *)out;
+    size_t il = n, ol = cap;
+    while (il > 0 && ol > 0) {
+        if (iconv(cd, &ip, &il, &op, &ol) != (size_t)-1)
+            break;
+        if (errno == E2BIG)
+            break;
+        *op++ = *ip++; /* a byte the charset does not have: as it is */
+        il--;
+        ol--;
+    }
+    if (il == 0 && ol > 0)
+        iconv(cd, NULL, NULL, &op, &ol); /* (a stateful charset's return to its start) */
+    iconv_close(cd);
+    return (size_t)(op - (char *)out);
+}

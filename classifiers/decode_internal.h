@@ -190,6 +190,11 @@ int dec_new_message(struct dec_env *env, unsigned nest, int sniffed, struct dec 
 /* text/plain; format=flowed (RFC 3676): a line that ends in a space goes
  * on in the next (the space kept, or dropped with delsp) */
 int dec_new_unflow(struct dec_env *env, unsigned nest, int delsp, struct dec *inner, struct dec **out);
+/* in[0..n) in charset cs[0..cslen) (RFC 2231's "*lang" ignored) as UTF-8
+ * into out (cap bytes; 3 * n is always enough), once, for a piece held
+ * whole (a mail header's encoded word): a byte the charset does not have
+ * and an unknown charset pass as they are. Returns the length. */
+size_t dec_charset_once(const char *cs, size_t cslen, const uint8_t *in, size_t n, uint8_t *out, size_t cap);
 /* vCard / iCalendar content lines: a line end and the one space or tab
  * after it (a fold) taken out */
 int dec_new_unfold(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);

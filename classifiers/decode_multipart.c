@@ -19,7 +19,7 @@
  * its Content-Type (text/plain when none) and Content-Transfer-Encoding, so
  * quoted-printable's soft line breaks no longer cut a value in two. Its
  * headers go out as data with their names as context (From, To, Subject:
- * their encoded words =?utf-8?B?…?= decoded). Inside a message, multipart
+ * their encoded words =?utf-8?B?…?= decoded and converted to UTF-8). Inside a message, multipart
  * bodies may have a preamble and an epilogue (scanned as text), LF-only
  * lines, folded headers and padding after a boundary; the rest is as
  * strict as above. A message found by sniffing whose header block turns
@@ -298,11 +298,11 @@ static ptrdiff_t mime_word(int b, const uint8_t *t, size_t n, uint8_t *out)
 }
 
 /* A header value's encoded words (RFC 2047: =?charset?B?…?=, =?charset?Q?…?=)
- * decoded, white space between two of them dropped, the rest as written:
- * s[0..n) into out (n bytes: decoding only shrinks). The charset is not
- * converted (UTF-8 and the Latin ones read alike in digits and ASCII).
+ * decoded and converted from their charset to UTF-8 (a Latin-1 subject's
+ * "F=DCR" is "FÜR"), white space between two of them dropped, the rest as
+ * written: s[0..n) into out (3 * n bytes), tmp (n bytes) a scratch.
  * Returns the length. */
-static size_t mime_words(const uint8_t *s, size_t n, uint8_t *out)
+static size_t mime_words(const uint8_t *s, size_t n, uint8_t *out, uint8_t *tmp)
 {
     size_t i = 0, o = 0, after_word = 0;
     int word_before = 0;
@@ -318,9 +318,11 @@ static size_t mime_words(const uint8_t *s, size_t n, uint8_t *out)
                     te++;
                 if (te + 1 < n && s[te] == '?' && s[te + 1] == '=') {
                     size_t at = word_before ? after_word : o; /* (the space between words goes) */
-                    ptrdiff_t k = mime_word((s[q1 + 1] | 0x20) == 'b', s + ts, te - ts, out + at);
+                    ptrdiff_t k = mime_word((s[q1 + 1] | 0x20) == 'b', s + ts, te - ts, tmp);
                     if (k >= 0) {
-                        o = at + (size_t)k;
+                        /* (3 bytes a byte at most: out never passes 3 * the bytes read) */
+                        o = at + dec_charset_once((const char *)s + i + 2, q1 - i - 2, tmp, (size_t)k, out + at,
+                                                  3 * (size_t)k);
                         after_word = o;
                         word_before = 1;
                         i = te + 2;
@@ -381,7 +383,7 @@ static size_t mime_unfold(const uint8_t *s, size_t n, uint8_t *out)
  * lines. */
 static int mime_emit_headers(struct dec *d, const uint8_t *s, size_t n)
 {
-    uint8_t *val = malloc(n + 1);
+    uint8_t *val = malloc(4 * n + 1); /* (3 * n for the value, n for a word) */
     if (!val)
         return SGW_ENOMEM;
     size_t i = 0;
@@ -399,7 +401,7 @@ static int mime_emit_headers(struct dec *d, const uint8_t *s, size_t n)
             vs++;
         if (vs >= le)
             continue; /* (an empty value; every line has its ':') */
-        size_t vn = mime_words(s + vs, le - vs, val);
+        size_t vn = mime_words(s + vs, le - vs, val, val + 3 * (le - vs));
         rc = dec_text_context(d->env, s + ls, c - ls < DEC_CONTEXT_MAX ? c - ls : DEC_CONTEXT_MAX);
         if (rc == SGW_OK)
             rc = dec_text_data(d->env, val, vn);

@@ -1037,6 +1037,12 @@ def main():
             p = scan("--format", "jsonl", tmp.write("bad.eml", bad))
             eq([(x["type"], x["reason"]) for x in jsonl(p.stdout) if x["type"] == "UNINSPECTABLE"],
                [("UNINSPECTABLE", "unsupported multipart transfer encoding")], "unknown transfer encoding")
+            # a subject in RFC 2047's encoded words, in Latin-1: "née le"
+            # is a birth date's words only once decoded and converted
+            sub = tmp.write("subject.eml", b"From: a@b.example\r\nSubject: =?iso-8859-1?Q?n=E9e_le_12.03.1985?=\r\n"
+                                           b"MIME-Version: 1.0\r\n\r\nhello\r\n")
+            p = scan("--format", "jsonl", sub)
+            check("DATE_OF_BIRTH" in [x["type"] for x in jsonl(p.stdout)], f"encoded subject: {p.stdout!r}")
             # an mbox archive (Thunderbird, Google Takeout): messages after
             # "From " lines, each read as mail
             mbox = (b"From ops@corp.example.net Mon Nov 25 10:00:00 2024\n" + raw.replace(b"\r\n", b"\n") +

@@ -2760,7 +2760,12 @@ static void test_message(void)
     EXPECT(R, NULL,
            "Subject: =?utf-8?B?Sm9obiBTbWl0aA==?= =?ISO-8859-1?Q?M=FCller_x?=\n"
            "To: a@b.example,\n\tc@d.example\n",
-           "{Subject}John SmithM\xfcller x|{To}a@b.example,\tc@d.example|{}||");
+           "{Subject}John SmithM\xc3\xbcller x|{To}a@b.example,\tc@d.example|{}||");
+    /* encoded words in their charsets (ISO-2022-JP, as Japanese mail
+       writes subjects: stateful, but held whole here), an unknown one as
+       it is */
+    EXPECT(R, NULL, "Subject: =?ISO-2022-JP?B?GyRCRnxLXDhsGyhC?= =?x-none*de?Q?F=DCR?=\n\n",
+           "{Subject}\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e" "F\xdcR|{}||");
     /* multipart as mail writes it: preamble, LF lines, the boundary on a
        folded line, padding after a boundary, base64 and QP parts, a
        forwarded message, an epilogue */
