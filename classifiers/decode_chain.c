@@ -1299,8 +1299,12 @@ static int sniff_is_eventstream(const uint8_t *b, size_t n)
 }
 
 /* The header a mail message begins with (Python's email, nodemailer, an
- * MTA's trace headers) and MIME-Version among its first lines: only MIME
- * mail has transfer encodings worth reading. */
+ * MTA's trace headers), then header lines only, and MIME-Version among
+ * them: only MIME mail has transfer encodings worth reading. When the
+ * bytes seen end inside the header block (a base64 run is judged on its
+ * first 192 decoded bytes; nodemailer writes MIME-Version last), two
+ * header lines or more do, after a first header that only mail begins
+ * with (not Date, and Content-Type only with a multipart type). */
 int dec_looks_message(const uint8_t *b, size_t n)
 {
     static const char *const first[] = {"return-path",  "received", "from",           "to",
@@ -1312,24 +1316,47 @@ int dec_looks_message(const uint8_t *b, size_t n)
         c++;
     if (c == n || b[c] != ':' || c == 0)
         return 0;
-    int known = 0;
-    for (size_t k = 0; k < SGW_ARRAY_LEN(first) && !known; k++)
-        known = strlen(first[k]) == c && strncasecmp((const char *)b, first[k], c) == 0;
-    if (!known)
+    size_t known = SGW_ARRAY_LEN(first);
+    for (size_t k = 0; k < SGW_ARRAY_LEN(first) && known == SGW_ARRAY_LEN(first); k++)
+        if (strlen(first[k]) == c && strncasecmp((const char *)b, first[k], c) == 0)
+            known = k;
+    if (known == SGW_ARRAY_LEN(first))
         return 0;
-    /* MIME-Version: on the first line or at a line's start after it, the
-       lines before it headers */
-    if (c == 12 && strncasecmp((const char *)b, "mime-version", 12) == 0)
-        return 1;
-    for (size_t i = 0; i + 14 <= n; i++) {
-        if (b[i] != '\n')
-            continue;
-        if (strncasecmp((const char *)b + i + 1, "mime-version:", 13) == 0)
-            return 1;
-        if (i + 1 < n && (b[i + 1] == '\n' || b[i + 1] == '\r'))
-            return 0; /* the header block ended */
+    size_t i = 0, lines = 0;
+    int mime = 0;
+    for (;;) {
+        const uint8_t *nl = i < n ? memchr(b + i, '\n', n - i) : NULL;
+        if (!nl)
+            break; /* (the bytes seen end in a line) */
+        size_t e = (size_t)(nl - b), le = e;
+        if (le > i && b[le - 1] == '\r')
+            le--;
+        if (le == i)
+            return mime; /* the header block ended */
+        if (b[i] == ' ' || b[i] == '\t') {
+            if (lines == 0)
+                return 0;
+        } else {
+            size_t k = i;
+            while (k < le && b[k] != ':' && b[k] > 0x20 && b[k] < 0x7f)
+                k++;
+            if (k == i || k == le || b[k] != ':')
+                return 0; /* no header: prose that begins like one */
+            mime |= k - i == 12 && strncasecmp((const char *)b + i, "mime-version", 12) == 0;
+        }
+        lines++;
+        i = e + 1;
     }
-    return 0;
+    if (mime)
+        return 1;
+    if (lines < 2 || strcmp(first[known], "date") == 0)
+        return 0;
+    if (strcmp(first[known], "content-type") != 0)
+        return 1;
+    size_t v = c + 1;
+    while (v < n && (b[v] == ' ' || b[v] == '\t'))
+        v++;
+    return n - v >= 10 && strncasecmp((const char *)b + v, "multipart/", 10) == 0;
 }
 
 static int sniff_is_cbor(const uint8_t *b, size_t n)

@@ -1037,6 +1037,18 @@ def main():
             p = scan("--format", "jsonl", tmp.write("bad.eml", bad))
             eq([(x["type"], x["reason"]) for x in jsonl(p.stdout) if x["type"] == "UNINSPECTABLE"],
                [("UNINSPECTABLE", "unsupported multipart transfer encoding")], "unknown transfer encoding")
+            # nodemailer (SES from Node) writes MIME-Version after the
+            # other headers, past the bytes a base64 run is judged by
+            nm = (b"Content-Type: multipart/mixed; boundary=\"--_NmP-d8e1f2a3b4c5d6e7-Part_1\"\r\n"
+                  b"From: ops@corp.example.net\r\nTo: bank@partner.example.org\r\nSubject: Zahlung\r\n"
+                  b"Message-ID: <1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d@corp.example.net>\r\n"
+                  b"Date: Tue, 26 Nov 2024 10:00:00 +0000\r\nMIME-Version: 1.0\r\n\r\n"
+                  b"----_NmP-d8e1f2a3b4c5d6e7-Part_1\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                  b"Content-Transfer-Encoding: quoted-printable\r\n\r\nHello team, please transfer the amount to "
+                  b"the account IBAN DE893704=\r\n00440532013000 thanks\r\n----_NmP-d8e1f2a3b4c5d6e7-Part_1--\r\n")
+            p = scan("--format", "jsonl", tmp.write("ses-node.json", json.dumps(
+                {"Content": {"Raw": {"Data": base64.b64encode(nm).decode()}}}).encode()))
+            check("INTERNATIONAL_BANK_ACCOUNT_NUMBER" in [x["type"] for x in jsonl(p.stdout)], f"nodemailer: {p.stdout!r}")
             # a subject in RFC 2047's encoded words, in Latin-1: "née le"
             # is a birth date's words only once decoded and converted
             sub = tmp.write("subject.eml", b"From: a@b.example\r\nSubject: =?iso-8859-1?Q?n=E9e_le_12.03.1985?=\r\n"

@@ -2796,9 +2796,36 @@ static void test_message(void)
                 "4111 1111 =\r\n1111 1111",
                 "{From}a@b.example|{MIME-Version}1.0|{Content-Transfer-Encoding}quoted-printable|{}4111 1111 1111 1111||",
                 "message");
-    /* guessed wrongly: text from its first byte */
-    EXPECT(NULL, NULL, "Subject: notes\nMIME-Version: 1.0\nthe rest is prose\n\nmore",
-           "Subject: notes\nMIME-Version: 1.0\nthe rest is prose\n\nmore||");
+    /* prose after header lines: no mail */
+    EXPECT_PATH(NULL, NULL, "Subject: notes\nMIME-Version: 1.0\nthe rest is prose\n\nmore",
+                "Subject: notes\nMIME-Version: 1.0\nthe rest is prose\n\nmore|", "");
+    /* guessed wrongly (the prose after the bytes sniffed): text from its
+       first byte */
+    {
+        char in[1200], want[1300];
+        snprintf(in, sizeof(in), "Subject: notes\nMIME-Version: 1.0\nX-Pad: %0600d\nthe rest is prose\n\nmore", 0);
+        snprintf(want, sizeof(want), "%s||", in);
+        EXPECT_PATH(NULL, NULL, in, want, "message");
+    }
+    /* nodemailer writes MIME-Version last: the bytes seen end in the
+       header block (headers only, after Content-Type: multipart/...) */
+    {
+        char in[1200], want[1400];
+        snprintf(in, sizeof(in),
+                 "Content-Type: multipart/mixed; boundary=\"--_NmP-1\"\nFrom: a@b.example\nTo: c@d.example\n"
+                 "Subject: x\nMessage-ID: <%0480d@b.example>\nDate: Tue, 26 Nov 2024 10:00:00 +0000\n"
+                 "MIME-Version: 1.0\n\n----_NmP-1\nContent-Type: text/plain\nContent-Transfer-Encoding: "
+                 "quoted-printable\n\n4111 1111 =\n1111 1111\n----_NmP-1--\n", 0);
+        snprintf(want, sizeof(want),
+                 "{Content-Type}multipart/mixed; boundary=\"--_NmP-1\"|{From}a@b.example|{To}c@d.example|{Subject}x|"
+                 "{Message-ID}<%0480d@b.example>|{Date}Tue, 26 Nov 2024 10:00:00 +0000|{MIME-Version}1.0|{}"
+                 "{Content-Type}text/plain|{Content-Transfer-Encoding}quoted-printable|{}4111 1111 1111 1111||\n|||",
+                 0);
+        EXPECT_PATH(NULL, NULL, in, want, "message");
+        /* (not with Content-Type: application/json first: an HTTP dump) */
+        EXPECT_PATH(NULL, NULL, "Content-Type: application/json\nX-A: 1\n", "Content-Type: application/json\nX-A: 1\n|",
+                    "");
+    }
     /* a header name longer than a context may be: truncated (fuzzer) */
     {
         char in[400], want[400];
