@@ -744,39 +744,53 @@ static void mp_destroy(struct dec *d)
 
 static const struct dec_ops mp_ops = {"multipart", mp_feed, mp_finish, mp_destroy};
 
-/* ---- format=flowed (RFC 3676) ----
+/* ---- line ends taken out: format=flowed (RFC 3676), folded lines ----
  *
  * Mail clients that send text/plain with format=flowed (Thunderbird, Apple
  * Mail) break long lines at a space and end the line with that space: an
  * IBAN or a phone number written in groups goes over two lines. Such a
  * soft break is taken out (the space stays, or goes with delsp=yes); the
- * signature separator "-- " keeps its line end. */
+ * signature separator "-- " keeps its line end.
+ *
+ * vCard (RFC 6350) and iCalendar (RFC 5545) fold a content line longer
+ * than 75 octets anywhere, even inside a value: "EMAIL;TYPE=work:jane.doe"
+ * CRLF " @corp.example". A line end followed by one space or tab is taken
+ * out with that space (LF alone too, as files on disk have it). */
 
-struct dec_unflow {
+enum { JOIN_UNFOLD, JOIN_FLOWED, JOIN_FLOWED_DELSP };
+
+struct dec_join {
     struct dec base;
-    int delsp;
-    int st;      /* 0, 1: a space held, 2: a space and CR held */
-    size_t col;  /* bytes of the physical line so far (the held space not counted) */
-    int dashes;  /* the line began "--" */
+    int kind;   /* JOIN_* */
+    int st;     /* bytes held (join_held): 0 none */
+    size_t col; /* flowed: bytes of the physical line so far */
+    int dashes; /* flowed: the line began "--" */
     size_t olen;
     uint8_t out[4096 + 4];
 };
 
-static int unflow_put(struct dec_unflow *u, const uint8_t *p, size_t n)
+/* What state st holds: flowed 1 " ", 2 " \r"; unfold 1 "\r", 2 "\r\n", 3 "\n". */
+static const char *join_held(const struct dec_join *j)
+{
+    static const char *const flowed[] = {"", " ", " \r"}, *const unfold[] = {"", "\r", "\r\n", "\n"};
+    return j->kind == JOIN_UNFOLD ? unfold[j->st] : flowed[j->st];
+}
+
+static int join_put(struct dec_join *j, const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        u->out[u->olen++] = p[i];
+        j->out[j->olen++] = p[i];
         if (p[i] == '\n') {
-            u->col = 0;
-            u->dashes = 0;
+            j->col = 0;
+            j->dashes = 0;
         } else {
-            if (u->col < 2)
-                u->dashes = (u->col == 0 || u->dashes) && p[i] == '-';
-            u->col++;
+            if (j->col < 2)
+                j->dashes = (j->col == 0 || j->dashes) && p[i] == '-';
+            j->col++;
         }
-        if (u->olen >= 4096) {
-            int rc = dec_feed(u->base.next, u->out, u->olen);
-            u->olen = 0;
+        if (j->olen >= 4096) {
+            int rc = dec_feed(j->base.next, j->out, j->olen);
+            j->olen = 0;
             if (rc != SGW_OK)
                 return rc;
         }
@@ -784,169 +798,105 @@ static int unflow_put(struct dec_unflow *u, const uint8_t *p, size_t n)
     return SGW_OK;
 }
 
-/* The line end after a held space: soft, but for "-- " */
-static int unflow_break(struct dec_unflow *u, int cr)
+/* the held bytes, when they were no soft break or fold */
+static int join_release(struct dec_join *j)
 {
-    if (u->col == 2 && u->dashes)
-        return unflow_put(u, (const uint8_t *)(cr ? " \r\n" : " \n"), 2u + (unsigned)cr);
-    return u->delsp ? SGW_OK : unflow_put(u, (const uint8_t *)" ", 1); /* (the line goes on) */
+    const char *h = join_held(j);
+    j->st = 0;
+    return join_put(j, (const uint8_t *)h, strlen(h));
 }
 
-static int unflow_feed(struct dec *d, const uint8_t *p, size_t n)
+/* One byte of format=flowed text. */
+static int flowed_byte(struct dec_join *j, uint8_t c)
 {
-    struct dec_unflow *u = (struct dec_unflow *)d;
-    int rc = SGW_OK;
-    for (size_t i = 0; i < n && rc == SGW_OK; i++) {
-        uint8_t c = p[i];
-        if (u->st == 1 && (c == '\r' || c == '\n')) {
-            if (c == '\r') {
-                u->st = 2;
-                continue;
-            }
-            u->st = 0;
-            rc = unflow_break(u, 0);
-            continue;
-        }
-        if (u->st == 2 && c == '\n') {
-            u->st = 0;
-            rc = unflow_break(u, 1);
-            continue;
-        }
-        if (u->st) { /* the held bytes were no soft break */
-            rc = unflow_put(u, (const uint8_t *)" \r", (size_t)u->st);
-            u->st = 0;
-            if (rc != SGW_OK)
-                break;
-        }
-        if (c == ' ')
-            u->st = 1;
-        else
-            rc = unflow_put(u, &c, 1);
+    if ((j->st == 1 && c == '\n') || (j->st == 2 && c == '\n')) {
+        int cr = j->st == 2;
+        j->st = 0;
+        if (j->col == 2 && j->dashes) /* "-- " */
+            return join_put(j, (const uint8_t *)(cr ? " \r\n" : " \n"), 2u + (unsigned)cr);
+        return j->kind == JOIN_FLOWED_DELSP ? SGW_OK : join_put(j, (const uint8_t *)" ", 1); /* (the line goes on) */
     }
-    if (rc == SGW_OK && u->olen) {
-        rc = dec_feed(d->next, u->out, u->olen);
-        u->olen = 0;
+    if (j->st == 1 && c == '\r') {
+        j->st = 2;
+        return SGW_OK;
+    }
+    int rc = j->st ? join_release(j) : SGW_OK;
+    if (rc != SGW_OK)
+        return rc;
+    if (c == ' ') {
+        j->st = 1;
+        return SGW_OK;
+    }
+    return join_put(j, &c, 1);
+}
+
+/* One byte of folded content lines. */
+static int unfold_byte(struct dec_join *j, uint8_t c)
+{
+    if (j->st == 1 && c == '\n') {
+        j->st = 2;
+        return SGW_OK;
+    }
+    if ((j->st == 2 || j->st == 3) && is_sp(c)) {
+        j->st = 0; /* a fold: line end and space go */
+        return SGW_OK;
+    }
+    int rc = j->st ? join_release(j) : SGW_OK;
+    if (rc != SGW_OK)
+        return rc;
+    if (c == '\r' || c == '\n') {
+        j->st = c == '\r' ? 1 : 3;
+        return SGW_OK;
+    }
+    return join_put(j, &c, 1);
+}
+
+static int join_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_join *j = (struct dec_join *)d;
+    int rc = SGW_OK;
+    for (size_t i = 0; i < n && rc == SGW_OK; i++)
+        rc = j->kind == JOIN_UNFOLD ? unfold_byte(j, p[i]) : flowed_byte(j, p[i]);
+    if (rc == SGW_OK && j->olen) {
+        rc = dec_feed(d->next, j->out, j->olen);
+        j->olen = 0;
     }
     return rc;
 }
 
-static int unflow_finish(struct dec *d)
+static int join_finish(struct dec *d)
 {
-    struct dec_unflow *u = (struct dec_unflow *)d;
-    int rc = u->st ? unflow_put(u, (const uint8_t *)" \r", (size_t)u->st) : SGW_OK;
-    if (rc == SGW_OK && u->olen)
-        rc = dec_feed(d->next, u->out, u->olen);
-    u->olen = 0;
+    struct dec_join *j = (struct dec_join *)d;
+    int rc = join_release(j);
+    if (rc == SGW_OK && j->olen)
+        rc = dec_feed(d->next, j->out, j->olen);
+    j->olen = 0;
     return rc != SGW_OK ? rc : dec_finish(d->next);
 }
 
-static const struct dec_ops unflow_ops = {"format=flowed", unflow_feed, unflow_finish, NULL};
+static const struct dec_ops join_ops = {"join lines", join_feed, join_finish, NULL};
+
+static int join_new(struct dec_env *env, unsigned nest, int kind, struct dec *inner, struct dec **out)
+{
+    struct dec_join *j = dec_alloc_head(sizeof(*j), offsetof(struct dec_join, out), &join_ops, env, nest);
+    if (!j) {
+        dec_free(inner);
+        return SGW_ENOMEM;
+    }
+    j->kind = kind;
+    j->base.next = inner;
+    *out = &j->base;
+    return SGW_OK;
+}
 
 int dec_new_unflow(struct dec_env *env, unsigned nest, int delsp, struct dec *inner, struct dec **out)
 {
-    struct dec_unflow *u = dec_alloc_head(sizeof(*u), offsetof(struct dec_unflow, out), &unflow_ops, env, nest);
-    if (!u) {
-        dec_free(inner);
-        return SGW_ENOMEM;
-    }
-    u->delsp = delsp;
-    u->base.next = inner;
-    *out = &u->base;
-    return SGW_OK;
+    return join_new(env, nest, delsp ? JOIN_FLOWED_DELSP : JOIN_FLOWED, inner, out);
 }
-
-/* ---- folded content lines (vCard, iCalendar) ----
- *
- * vCard (RFC 6350) and iCalendar (RFC 5545) fold a content line longer
- * than 75 octets anywhere, even inside a value: "EMAIL;TYPE=work:jane.doe@
- * corp.exa" CRLF " mple.net". A line end followed by one space or tab is
- * taken out with that space (LF alone too, as files on disk have it). */
-
-struct dec_unfold {
-    struct dec base;
-    int st; /* 0, 1: CR held, 2: CR LF held, 3: LF held */
-    size_t olen;
-    uint8_t out[4096 + 4];
-};
-
-static int unfold_put(struct dec_unfold *u, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        u->out[u->olen++] = p[i];
-        if (u->olen >= 4096) {
-            int rc = dec_feed(u->base.next, u->out, u->olen);
-            u->olen = 0;
-            if (rc != SGW_OK)
-                return rc;
-        }
-    }
-    return SGW_OK;
-}
-
-/* the held bytes, when they were no fold */
-static int unfold_release(struct dec_unfold *u)
-{
-    static const char *const held[] = {"", "\r", "\r\n", "\n"};
-    int rc = unfold_put(u, (const uint8_t *)held[u->st], strlen(held[u->st]));
-    u->st = 0;
-    return rc;
-}
-
-static int unfold_feed(struct dec *d, const uint8_t *p, size_t n)
-{
-    struct dec_unfold *u = (struct dec_unfold *)d;
-    int rc = SGW_OK;
-    for (size_t i = 0; i < n && rc == SGW_OK; i++) {
-        uint8_t c = p[i];
-        if (u->st == 1 && c == '\n') {
-            u->st = 2;
-            continue;
-        }
-        if ((u->st == 2 || u->st == 3) && is_sp(c)) {
-            u->st = 0; /* a fold: line end and space go */
-            continue;
-        }
-        if (u->st) {
-            rc = unfold_release(u);
-            if (rc != SGW_OK)
-                break;
-        }
-        if (c == '\r')
-            u->st = 1;
-        else if (c == '\n')
-            u->st = 3;
-        else
-            rc = unfold_put(u, &c, 1);
-    }
-    if (rc == SGW_OK && u->olen) {
-        rc = dec_feed(d->next, u->out, u->olen);
-        u->olen = 0;
-    }
-    return rc;
-}
-
-static int unfold_finish(struct dec *d)
-{
-    struct dec_unfold *u = (struct dec_unfold *)d;
-    int rc = unfold_release(u);
-    if (rc == SGW_OK && u->olen)
-        rc = dec_feed(d->next, u->out, u->olen);
-    u->olen = 0;
-    return rc != SGW_OK ? rc : dec_finish(d->next);
-}
-
-static const struct dec_ops unfold_ops = {"unfold", unfold_feed, unfold_finish, NULL};
 
 int dec_new_unfold(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out)
 {
-    struct dec_unfold *u = dec_alloc_head(sizeof(*u), offsetof(struct dec_unfold, out), &unfold_ops, env, nest);
-    if (!u) {
-        dec_free(inner);
-        return SGW_ENOMEM;
-    }
-    u->base.next = inner;
-    *out = &u->base;
-    return SGW_OK;
+    return join_new(env, nest, JOIN_UNFOLD, inner, out);
 }
 
 /* ---- mbox: messages one after another, each after a "From " line ----
