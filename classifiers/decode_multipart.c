@@ -1041,40 +1041,39 @@ static struct dec_multipart *mp_alloc(struct dec_env *env, unsigned nest, size_t
     return m;
 }
 
-int dec_new_multipart(struct dec_env *env, unsigned nest, const char *boundary, size_t blen,
-                      int form, struct dec **out)
+/* A multipart decoder: strict, or as mail writes it (mime: delimiters
+ * after LF, the CR before it the part's) */
+static int mp_new(struct dec_env *env, unsigned nest, const char *boundary, size_t blen, int form, int mime,
+                  struct dec **out)
 {
     if (blen == 0 || blen > 70)
         return dec_new_reject(env, nest, "multipart without a valid boundary", out);
-    struct dec_multipart *m = mp_alloc(env, nest, MP_HDR_MAX);
+    struct dec_multipart *m = mp_alloc(env, nest, MP_HDR_MAX + (mime ? 1u : 0u));
     if (!m)
         return SGW_ENOMEM;
     m->form = form;
-    memcpy(m->delim, "\r\n--", 4);
-    memcpy(m->delim + 4, boundary, blen);
-    m->dlen = 4 + blen;
-    m->match = 2; /* the body starts with "--boundary", without the CRLF */
+    m->mime = mime;
+    const char *lead = mime ? "\n--" : "\r\n--";
+    size_t ll = strlen(lead);
+    memcpy(m->delim, lead, ll);
+    memcpy(m->delim + ll, boundary, blen);
+    m->dlen = ll + blen;
+    m->match = ll - 2; /* the body starts with "--boundary", without the line end */
     m->st = MP_PREAMBLE;
     *out = &m->base;
     return SGW_OK;
 }
 
+int dec_new_multipart(struct dec_env *env, unsigned nest, const char *boundary, size_t blen,
+                      int form, struct dec **out)
+{
+    return mp_new(env, nest, boundary, blen, form, 0, out);
+}
+
 int dec_new_multipart_mime(struct dec_env *env, unsigned nest, const char *boundary, size_t blen,
                            struct dec **out)
 {
-    if (blen == 0 || blen > 70)
-        return dec_new_reject(env, nest, "multipart without a valid boundary", out);
-    struct dec_multipart *m = mp_alloc(env, nest, MP_HDR_MAX + 1);
-    if (!m)
-        return SGW_ENOMEM;
-    m->mime = 1;
-    memcpy(m->delim, "\n--", 3);
-    memcpy(m->delim + 3, boundary, blen);
-    m->dlen = 3 + blen;
-    m->match = 1; /* the body starts with "--boundary", without the LF */
-    m->st = MP_PREAMBLE;
-    *out = &m->base;
-    return SGW_OK;
+    return mp_new(env, nest, boundary, blen, 0, 1, out);
 }
 
 int dec_new_message(struct dec_env *env, unsigned nest, int sniffed, struct dec **out)
