@@ -4187,6 +4187,25 @@ static int qp_put(struct dec_qp *q, uint8_t c)
     return SGW_OK;
 }
 
+/* Bytes that need no decoding, p[0..n), out in runs. */
+static int qp_put_run(struct dec_qp *q, const uint8_t *p, size_t n)
+{
+    while (n) {
+        size_t k = OUTBUF - q->olen < n ? OUTBUF - q->olen : n;
+        memcpy(q->out + q->olen, p, k);
+        q->olen += k;
+        p += k;
+        n -= k;
+        if (q->olen >= OUTBUF) {
+            int rc = dec_feed(q->base.next, q->out, q->olen);
+            q->olen = 0;
+            if (rc != SGW_OK)
+                return rc;
+        }
+    }
+    return SGW_OK;
+}
+
 static int qp_feed(struct dec *d, const uint8_t *p, size_t n)
 {
     struct dec_qp *q = (struct dec_qp *)d;
@@ -4195,10 +4214,14 @@ static int qp_feed(struct dec *d, const uint8_t *p, size_t n)
         uint8_t c = p[i];
         switch (q->st) {
         case 0:
-            if (c == '=')
+            if (c == '=') {
                 q->st = 1;
-            else
-                rc = qp_put(q, c);
+            } else { /* (up to the next '=' at once: most of a text is plain) */
+                const uint8_t *eq = memchr(p + i, '=', n - i);
+                size_t e = eq ? (size_t)(eq - p) : n;
+                rc = qp_put_run(q, p + i, e - i);
+                i = e - 1;
+            }
             break;
         case 1:
             if (c == '\n') {
