@@ -299,17 +299,25 @@ size_t dec_charset_once(const char *cs, size_t cslen, const uint8_t *in, size_t 
     }
     char *ip = (char *)(uintptr_t)in, *op = (char *)out;
     size_t il = n, ol = cap;
-    while (il > 0 && ol > 0) {
+    int full = 0;
+    while (il > 0) {
         if (iconv(cd, &ip, &il, &op, &ol) != (size_t)-1)
             break;
-        if (errno == E2BIG)
+        if (errno == E2BIG || ol == 0) {
+            full = 1;
             break;
+        }
         *op++ = *ip++; /* a byte the charset does not have: as it is */
         il--;
         ol--;
     }
-    if (il == 0 && ol > 0)
-        iconv(cd, NULL, NULL, &op, &ol); /* (a stateful charset's return to its start) */
+    if (!full && iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1) /* (a stateful charset's return to its start) */
+        full = 1;
     iconv_close(cd);
+    if (full) { /* more than cap as UTF-8: the bytes as they are, none lost */
+        size_t m = n < cap ? n : cap;
+        memcpy(out, in, m);
+        return m;
+    }
     return (size_t)(op - (char *)out);
 }

@@ -193,7 +193,8 @@ int dec_new_unflow(struct dec_env *env, unsigned nest, int delsp, struct dec *in
 /* in[0..n) in charset cs[0..cslen) (RFC 2231's "*lang" ignored) as UTF-8
  * into out (cap bytes; 3 * n is always enough), once, for a piece held
  * whole (a mail header's encoded word): a byte the charset does not have
- * and an unknown charset pass as they are. Returns the length. */
+ * and an unknown charset pass as they are, and all of in does when its
+ * UTF-8 would not fit. Returns the length. */
 size_t dec_charset_once(const char *cs, size_t cslen, const uint8_t *in, size_t n, uint8_t *out, size_t cap);
 /* vCard / iCalendar content lines: a line end and the one space or tab
  * after it (a fold) taken out */

@@ -2766,6 +2766,9 @@ static void test_message(void)
        it is */
     EXPECT(R, NULL, "Subject: =?ISO-2022-JP?B?GyRCRnxLXDhsGyhC?= =?x-none*de?Q?F=DCR?=\n\n",
            "{Subject}\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e" "F\xdcR|{}||");
+    /* (TSCII's 0x82 is 12 bytes of UTF-8: more than the room, the word's
+       bytes go as they are, none lost) */
+    EXPECT(R, NULL, "Subject: =?TSCII?Q?a=82b?=\n\n", "{Subject}a\x82" "b|{}||");
     /* multipart as mail writes it: preamble, LF lines, the boundary on a
        folded line, padding after a boundary, base64 and QP parts, a
        forwarded message, an epilogue */
