@@ -639,6 +639,16 @@ static enum media_kind media_kind(const char *t)
 
 static int text_new(struct dec_env *env, unsigned nest, int record, int xml, struct dec **out);
 
+/* vCard, iCalendar: raw text with its folded lines unfolded */
+static int folded_new(struct dec_env *env, unsigned nest, int record, struct dec **out)
+{
+    struct dec *inner = NULL;
+    if (record)
+        dec_path_add(env, "unfold");
+    int rc = dec_new_text(env, nest + 1, 0, &inner);
+    return rc == SGW_OK ? dec_new_unfold(env, nest, inner, out) : rc;
+}
+
 /* Builds the structure decoder for a kind (charset handled by the caller). */
 static int build_kind(struct dec_env *env, enum media_kind k, const struct media *m, unsigned nest,
                       int record, struct dec **out)
@@ -676,10 +686,7 @@ static int build_kind(struct dec_env *env, enum media_kind k, const struct media
             dec_path_add(env, "mbox");
         return dec_new_mbox(env, nest, out);
     case MK_FOLDED:
-        if (record)
-            dec_path_add(env, "unfold");
-        rc = dec_new_text(env, nest + 1, 0, &inner);
-        return rc == SGW_OK ? dec_new_unfold(env, nest, inner, out) : rc;
+        return folded_new(env, nest, record, out);
     case MK_EVENTSTREAM:
         if (record)
             dec_path_add(env, "eventstream>json");
@@ -1333,17 +1340,9 @@ int dec_looks_message(const uint8_t *b, size_t n)
             le--;
         if (le == i)
             return mime; /* the header block ended */
-        if (b[i] == ' ' || b[i] == '\t') {
-            if (lines == 0)
-                return 0;
-        } else {
-            size_t k = i;
-            while (k < le && b[k] != ':' && b[k] > 0x20 && b[k] < 0x7f)
-                k++;
-            if (k == i || k == le || b[k] != ':')
-                return 0; /* no header: prose that begins like one */
-            mime |= k - i == 12 && strncasecmp((const char *)b + i, "mime-version", 12) == 0;
-        }
+        if (!dec_mime_header_line(b + i, le - i, lines == 0))
+            return 0; /* no header: prose that begins like one */
+        mime |= le - i >= 13 && strncasecmp((const char *)b + i, "mime-version:", 13) == 0;
         lines++;
         i = e + 1;
     }
@@ -1459,11 +1458,7 @@ static int sniff_decide(struct dec_sniff *s)
                 rc = dec_new_utf16(env, nest, u16 == 2, 0, inner, &w);
         } else if (n - i >= 11 && (strncasecmp((const char *)b + i, "BEGIN:VCARD", 11) == 0 ||
                                    (n - i >= 15 && strncasecmp((const char *)b + i, "BEGIN:VCALENDAR", 15) == 0))) {
-            if (s->record)
-                dec_path_add(env, "unfold");
-            rc = dec_new_text(env, nest + 1, 0, &inner);
-            if (rc == SGW_OK)
-                rc = dec_new_unfold(env, nest, inner, &w);
+            rc = folded_new(env, nest, s->record, &w);
         } else if (dec_looks_mbox(b, n)) {
             if (s->record)
                 dec_path_add(env, "mbox");

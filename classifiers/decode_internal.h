@@ -206,6 +206,10 @@ int dec_looks_mbox(const uint8_t *b, size_t n);
 /* A mail part's decoder by its Content-Type: multipart as mail writes it,
  * the rest as dec_build_nested. */
 int dec_build_mime(struct dec_env *env, const char *ct, size_t ctlen, unsigned nest, struct dec **out);
+/* Is l[0..n) (n > 0, its line end gone) a mail header line (name ':' …)
+ * or, but for the first, the continuation of one (it begins with white
+ * space)? */
+int dec_mime_header_line(const uint8_t *l, size_t n, int first);
 /* 1 when b[0..n) begins like a MIME mail message. */
 int dec_looks_message(const uint8_t *b, size_t n);
 int dec_new_awschunked(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);

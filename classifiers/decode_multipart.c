@@ -338,9 +338,7 @@ static size_t mime_words(const uint8_t *s, size_t n, uint8_t *out, uint8_t *tmp)
     return o;
 }
 
-/* Is hdr line l[0..n) (its line end gone) a header (name ':' …) or, but for
- * the first, the continuation of one (folded: it begins with white space)? */
-static int mime_line_ok(const uint8_t *l, size_t n, int first)
+int dec_mime_header_line(const uint8_t *l, size_t n, int first)
 {
     if (is_sp(l[0]))
         return !first;
@@ -583,7 +581,7 @@ static int mime_line_end(struct dec_multipart *m)
         }
         return rc;
     }
-    if (mime_line_ok(m->hdr + ls, le - ls, ls == 0))
+    if (dec_mime_header_line(m->hdr + ls, le - ls, ls == 0))
         return SGW_OK;
     if (m->msg && m->sniffed)
         return msg_as_text(m);
@@ -1028,7 +1026,7 @@ int dec_looks_mbox(const uint8_t *b, size_t n)
         e++;
     if (e && nl[e] == '\r')
         e--;
-    return e > 0 && mime_line_ok(nl + 1, e, 1); /* the next line a header */
+    return e > 0 && dec_mime_header_line(nl + 1, e, 1); /* the next line a header */
 }
 
 static struct dec_multipart *mp_alloc(struct dec_env *env, unsigned nest, size_t hcap)
