@@ -216,6 +216,9 @@ static int cs_multibyte_stateless(const char *cs)
         "uhc",      "gbk",    "cp936", "gb2312",     "gb18030", "big5",     "big5hkscs", "cp950",
         "euctw",    "utf32",  "utf32le", "utf32be",  "ucs2",    "ucs2le",   "ucs2be",    "ucs4",
         "ucs4le",   "ucs4be",
+        /* stateful, but its state is only what the escape sequences set,
+           which iconv keeps across chunks (Japanese mail's charset) */
+        "iso2022jp", "csiso2022jp",
     };
     char k[32];
     size_t n = 0;

@@ -214,6 +214,10 @@ def seeds_message():
     for i, m in enumerate(msgs):
         for way in range(4):
             write("fuzz_classifiers_message", "seed%d%d" % (i, way), bytes([(i * 64 + way * 4) & 0xfc | way]) + m)
+    jp = "山田太郎様 メール taro.yamada@example.co.jp 電話 03-1234-5678".encode("iso2022_jp")
+    write("fuzz_classifiers_message", "seed-jp", b"\x00From: a@b.example\r\nMIME-Version: 1.0\r\n"
+          b"Subject: =?ISO-2022-JP?B?GyRCRnxLXDhsGyhC?=\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n"
+          b"Content-Transfer-Encoding: 7bit\r\n\r\n" + jp + b"\r\n")
     write("fuzz_classifiers_message", "seed-vcard", b"\x02BEGIN:VCARD\r\nVERSION:3.0\r\nEMAIL;TYPE=WORK:jane.doe\r\n"
           b" @corp.example\r\nTEL:+49 30 1234\n\t5678\r\nEND:VCARD\r\n")
     write("fuzz_classifiers_message", "seed-ical", b"\x06BEGIN:VCALENDAR\nATTENDEE:mailto:bob@x.ex\n ample\n\nX\r")

@@ -1055,6 +1055,15 @@ def main():
                                            b"MIME-Version: 1.0\r\n\r\nhello\r\n")
             p = scan("--format", "jsonl", sub)
             check("DATE_OF_BIRTH" in [x["type"] for x in jsonl(p.stdout)], f"encoded subject: {p.stdout!r}")
+            # Japanese mail: ISO-2022-JP, a stateful charset, in the subject's
+            # encoded words and in the body (read as mail, the body was
+            # refused as a stateful charset)
+            jp = "山田太郎様 メール taro.yamada@example.co.jp です".encode("iso2022_jp")
+            p = scan("--format", "jsonl", tmp.write("jp.eml", b"From: a@b.example\r\nMIME-Version: 1.0\r\n"
+                     b"Subject: =?ISO-2022-JP?B?GyRCRnxLXDhsGyhC?=\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n"
+                     b"Content-Transfer-Encoding: 7bit\r\n\r\n" + jp + b"\r\n"))
+            eq(sorted((x["type"], x["excerpt"]) for x in jsonl(p.stdout)),
+               [("EMAIL", "a***@b.example"), ("EMAIL", "t***@example.co.jp")], "Japanese mail")
             # an mbox archive (Thunderbird, Google Takeout): messages after
             # "From " lines, each read as mail
             mbox = (b"From ops@corp.example.net Mon Nov 25 10:00:00 2024\n" + raw.replace(b"\r\n", b"\n") +
