@@ -245,6 +245,28 @@ static int cs_name_ok(const char *cs)
     return 1;
 }
 
+/* Labels mail and browsers write (the WHATWG Encoding Standard's) that
+ * glibc's iconv does not know, by the charset it knows them as: Outlook
+ * labels Korean ks_c_5601-1987, Hebrew mail is iso-8859-8-i. cs: lower
+ * case. Returns cs itself for the others. */
+static const char *cs_alias(const char *cs)
+{
+    static const char *const alias[][2] = {
+        {"ks_c_5601-1987", "cp949"}, {"ks_c_5601-1989", "cp949"}, {"ksc_5601", "cp949"},
+        {"ksc5601", "cp949"},        {"csksc56011987", "cp949"},  {"iso-ir-149", "cp949"},
+        {"windows-949", "cp949"},    {"korean", "cp949"},         {"iso-8859-8-i", "iso-8859-8"},
+        {"csiso88598i", "iso-8859-8"}, {"logical", "iso-8859-8"}, {"iso-8859-6-i", "iso-8859-6"},
+        {"iso-8859-6-e", "iso-8859-6"}, {"x-mac-roman", "macintosh"}, {"mac", "macintosh"},
+        {"x-mac-cyrillic", "mac-cyrillic"}, {"x-mac-ukrainian", "mac-cyrillic"}, {"x-sjis", "shift_jis"},
+        {"x-euc-jp", "euc-jp"},      {"x-gbk", "gbk"},            {"x-x-big5", "big5"},
+        {"dos-874", "tis-620"},      {"x-cp1250", "windows-1250"}, {"x-cp1251", "windows-1251"},
+    };
+    for (size_t i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
+        if (strcmp(cs, alias[i][0]) == 0)
+            return alias[i][1];
+    return cs;
+}
+
 int dec_new_charset(struct dec_env *env, unsigned nest, const char *charset, struct dec *inner,
                     struct dec **out)
 {
@@ -253,8 +275,9 @@ int dec_new_charset(struct dec_env *env, unsigned nest, const char *charset, str
         dec_free(inner);
         return dec_new_reject(env, nest, "charset not inspectable", out);
     }
+    const char *known = cs_alias(charset);
     errno = 0;
-    iconv_t cd = iconv_open("UTF-8", charset);
+    iconv_t cd = iconv_open("UTF-8", known);
     if (cd == (iconv_t)-1) {
         dec_free(inner);
         if (errno != EINVAL)
@@ -263,7 +286,7 @@ int dec_new_charset(struct dec_env *env, unsigned nest, const char *charset, str
         snprintf(why, sizeof(why), "charset %.31s not inspectable", charset);
         return dec_new_reject(env, nest, why, out);
     }
-    if (!cs_single_byte(cd) && !cs_multibyte_stateless(charset)) {
+    if (!cs_single_byte(cd) && !cs_multibyte_stateless(charset) && !cs_multibyte_stateless(known)) {
         iconv_close(cd);
         dec_free(inner);
         char why[DEC_REASON_LEN];
@@ -294,7 +317,7 @@ size_t dec_charset_once(const char *cs, size_t cslen, const uint8_t *in, size_t 
     if (k < cslen && cs[k] != '*')
         name[0] = '\0'; /* (too long a name) */
     if (cs_name_ok(name) && strcmp(name, "utf-8") != 0 && strcmp(name, "us-ascii") != 0)
-        cd = iconv_open("UTF-8", name);
+        cd = iconv_open("UTF-8", cs_alias(name));
     if (cd == (iconv_t)-1) {
         size_t m = n < cap ? n : cap;
         memcpy(out, in, m);

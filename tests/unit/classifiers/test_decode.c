@@ -696,6 +696,11 @@ static void test_types(void)
     EXPECT("text/plain; charset=ISO-2022-JP", NULL, "\x1b$B;3\x01" "ED\x1b(Bx\x1b",
            "\xe5\xb1\xb1\x01\xe7\x94\xb0x!truncated iso-2022-jp text!");
     EXPECT("text/plain; charset=ISO-2022-JP", NULL, "\x1b$B;\x80" "3\x1b(Bx", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx|");
+    /* labels mail writes that glibc's iconv does not know: Outlook's
+       Korean, Hebrew's visual/logical -i */
+    EXPECT("text/plain; charset=ks_c_5601-1987", NULL, "\xc8\xab\xb1\xe6\xb5\xbf a@b.kr",
+           "\xed\x99\x8d\xea\xb8\xb8\xeb\x8f\x99 a@b.kr|");
+    EXPECT("text/plain; charset=ISO-8859-8-I", NULL, "\xf9\xec\xe5\xed", "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d|");
     EXPECT("text/plain; charset=ibm930", NULL, "abc", "!stateful charset ibm930 not inspectable!");
     EXPECT("text/plain; charset=x-no-such-set", NULL, "abc", "!charset x-no-such-set not inspectable!");
     EXPECT("text/plain; charset=utf-8//ignore", NULL, "abc", "!charset not inspectable!");
