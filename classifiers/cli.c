@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "classifiers/classifiers.h"
+#include "classifiers/internal.h"
 #include "common/sgw.h"
 
 #define CHUNK (64 * 1024)
@@ -35,9 +36,10 @@ static void usage(FILE *f)
           "  (-) for personal data and secrets. LIST is comma-separated:\n"
           "  pii-core,pii-eu,pii-world,secrets\n"
           "  (default: all). Content type and encoding are guessed from the file\n"
-          "  extension unless given (other files are sniffed: a zip, docx, xlsx or\n"
-          "  pptx is read part by part). Exit 0 clean, 1 findings, 2 error.\n"
-          "  Offsets: a plain file's own bytes; JSON, XML, HTML, zip: the stream of\n"
+          "  extension unless given (other files are sniffed: a zip, docx, xlsx,\n"
+          "  pptx, tar or .tar.gz is read entry by entry). Exit 0 clean, 1 findings,\n"
+          "  2 error.\n"
+          "  Offsets: a plain file's own bytes; JSON, XML, HTML, zip, tar: the stream of\n"
           "  the text they hold (keys and values, text and names, entries).\n"
           "  \"encoded\": found in decoded base64, hex or escaped text (the span is the\n"
           "  encoded text's).\n",
@@ -66,25 +68,7 @@ static void guess_type(const char *path, const char **ct, const char **ce, char 
             break;
         }
     }
-    static const struct {
-        const char *suf, *type;
-    } types[] = {
-        {".json", "application/json"},   {".jsonl", "application/x-ndjson"},
-        {".ndjson", "application/x-ndjson"}, {".cbor", "application/cbor"},
-        {".txt", "text/plain"},          {".md", "text/plain"},
-        {".csv", "text/csv"},            {".log", "text/plain"},
-        {".xml", "application/xml"},     {".html", "text/html"},
-        {".yaml", "text/plain"},         {".yml", "text/plain"},
-        {".form", "application/x-www-form-urlencoded"},
-        {".eml", "message/rfc822"},      {".mbox", "application/mbox"},
-        {".vcf", "text/vcard"},          {".ics", "text/calendar"},
-    };
-    for (size_t i = 0; i < SGW_ARRAY_LEN(types); i++) {
-        if (ends_with(inner, types[i].suf)) {
-            *ct = types[i].type;
-            return;
-        }
-    }
+    *ct = cls_type_by_name(inner, strlen(inner));
 }
 
 static void json_str(FILE *o, const char *s)

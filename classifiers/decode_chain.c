@@ -114,21 +114,34 @@ int dec_fail(struct dec *d, uint32_t flags, const char *fmt, ...)
     return rc;
 }
 
-int dec_bomb_ok(struct dec *d, struct dec_bomb *b, size_t k, int *rc)
+int dec_bomb_emit(struct dec *d, struct dec_bomb *b, const uint8_t *p, size_t k,
+                  int (*emit)(void *arg, const uint8_t *p, size_t n), void *arg)
 {
     const struct cls_decode_limits *lim = &d->env->lim;
+    if (b->produced + k > lim->max_decoded) {
+        size_t room = b->produced < lim->max_decoded ? (size_t)(lim->max_decoded - b->produced) : 0;
+        b->produced += k;
+        int rc = room ? emit(arg, p, room) : SGW_OK;
+        if (rc != SGW_OK || d->dead)
+            return rc;
+        return dec_fail(d, CLS_FF_BOMB, "decoded size over %llu bytes (%s)",
+                        (unsigned long long)lim->max_decoded, d->ops->name);
+    }
     b->produced += k;
-    if (b->produced > lim->max_decoded) {
-        *rc = dec_fail(d, CLS_FF_BOMB, "decoded size over %llu bytes (%s)",
-                       (unsigned long long)lim->max_decoded, d->ops->name);
-        return 0;
-    }
-    if (b->produced > DEC_RATIO_FLOOR && b->produced / lim->max_ratio > b->consumed) {
-        *rc = dec_fail(d, CLS_FF_BOMB, "decompression ratio over %u (%s)", (unsigned)lim->max_ratio,
-                       d->ops->name);
-        return 0;
-    }
-    return 1;
+    if (b->produced > DEC_RATIO_FLOOR && b->produced / lim->max_ratio > b->consumed)
+        return dec_fail(d, CLS_FF_BOMB, "decompression ratio over %u (%s)", (unsigned)lim->max_ratio,
+                        d->ops->name);
+    return emit(arg, p, k);
+}
+
+int dec_feed_arg(void *arg, const uint8_t *p, size_t n)
+{
+    return dec_feed(arg, p, n);
+}
+
+int dec_bomb_feed(struct dec *d, struct dec_bomb *b, const uint8_t *p, size_t k)
+{
+    return dec_bomb_emit(d, b, p, k, dec_feed_arg, d->next);
 }
 
 void dec_path_add(struct dec_env *env, const char *name)
@@ -541,6 +554,7 @@ enum media_kind {
     MK_XML,
     MK_HTML,
     MK_ZIP,
+    MK_TAR,
     MK_X509,
     MK_REJECT,
     MK_UNKNOWN,
@@ -565,16 +579,13 @@ static enum media_kind media_kind(const char *t)
                                        "application/pkix-crl", "application/pkcs8",
                                        "application/pkcs8-encrypted", "application/pkcs12",
                                        "application/x-pkcs12"};
+    /* (gzip and zstd files are sniffed: the sniffer decompresses them) */
     static const char *const reject_app[] = {"application/pdf",
-                                             "application/gzip",
-                                             "application/x-gzip",
-                                             "application/x-tar",
                                              "application/x-7z-compressed",
                                              "application/x-rar-compressed",
                                              "application/vnd.rar",
                                              "application/x-bzip2",
                                              "application/x-xz",
-                                             "application/zstd",
                                              "application/java-archive",
                                              "application/x-msdownload",
                                              "application/msword",
@@ -631,10 +642,95 @@ static enum media_kind media_kind(const char *t)
         starts_with(t, "application/vnd.openxmlformats") ||
         starts_with(t, "application/vnd.oasis.opendocument"))
         return MK_ZIP;
+    if (strcmp(t, "application/x-tar") == 0 || strcmp(t, "application/x-gtar") == 0 ||
+        strcmp(t, "application/x-ustar") == 0 || strcmp(t, "application/tar") == 0)
+        return MK_TAR;
     for (size_t i = 0; i < SGW_ARRAY_LEN(x509); i++)
         if (strcmp(t, x509[i]) == 0)
             return MK_X509;
     return MK_UNKNOWN;
+}
+
+/* ---- types by file name (archive entries, `sovgw scan`) ---- */
+
+const char *cls_type_by_name(const char *name, size_t n)
+{
+    static const struct {
+        const char *ext, *type;
+    } map[] = {
+        {"json", "application/json"},
+        {"jsonl", "application/x-ndjson"},
+        {"ndjson", "application/x-ndjson"},
+        {"cbor", "application/cbor"},
+        {"xml", "application/xml"},
+        {"rels", "application/xml"},
+        {"vml", "application/xml"},
+        {"svg", "application/xml"},
+        {"xhtml", "application/xml"},
+        {"opf", "application/xml"},
+        {"ncx", "application/xml"},
+        {"html", "text/html"},
+        {"htm", "text/html"},
+        {"txt", "text/plain"},
+        {"md", "text/plain"},
+        {"csv", "text/csv"},
+        {"tsv", "text/plain"},
+        {"log", "text/plain"},
+        {"yaml", "text/plain"},
+        {"yml", "text/plain"},
+        {"ini", "text/plain"},
+        {"form", "application/x-www-form-urlencoded"},
+        {"eml", "message/rfc822"},
+        {"mbox", "application/mbox"},
+        {"vcf", "text/vcard"},
+        {"ics", "text/calendar"},
+        {"png", "image/png"},
+        {"jpg", "image/jpeg"},
+        {"jpeg", "image/jpeg"},
+        {"gif", "image/gif"},
+        {"bmp", "image/bmp"},
+        {"tif", "image/tiff"},
+        {"tiff", "image/tiff"},
+        {"emf", "image/emf"},
+        {"wmf", "image/wmf"},
+        {"webp", "image/webp"},
+        {"ico", "image/x-icon"},
+        {"zip", "application/zip"},
+        {"docx", "application/zip"},
+        {"xlsx", "application/zip"},
+        {"pptx", "application/zip"},
+        {"odt", "application/zip"},
+        {"ods", "application/zip"},
+        {"odp", "application/zip"},
+        {"epub", "application/zip"},
+        {"tar", "application/x-tar"},
+        {"tgz", "application/gzip"},
+        {"gz", "application/gzip"},
+        {"zst", "application/zstd"},
+        {"pdf", "application/pdf"},
+        {"bin", "application/octet-stream"},
+    };
+    size_t dot = n;
+    for (size_t i = n; i > 0 && name[i - 1] != '/'; i--)
+        if (name[i - 1] == '.') {
+            dot = i - 1;
+            break;
+        }
+    if (dot == n)
+        return NULL;
+    char ext[8];
+    size_t el = n - dot - 1;
+    if (el == 0 || el >= sizeof(ext))
+        return NULL;
+    for (size_t i = 0; i < el; i++) {
+        char c = name[dot + 1 + i];
+        ext[i] = (char)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+    }
+    ext[el] = '\0';
+    for (size_t k = 0; k < SGW_ARRAY_LEN(map); k++)
+        if (strcmp(ext, map[k].ext) == 0)
+            return map[k].type;
+    return NULL;
 }
 
 static int text_new(struct dec_env *env, unsigned nest, int record, int xml, struct dec **out);
@@ -708,6 +804,10 @@ static int build_kind(struct dec_env *env, enum media_kind k, const struct media
         if (record)
             dec_path_add(env, "zip");
         return dec_new_zip(env, nest, out);
+    case MK_TAR:
+        if (record)
+            dec_path_add(env, "tar");
+        return dec_new_tar(env, nest, out);
     case MK_X509:
         break; /* sniffed: DER, or PEM text */
     case MK_REJECT:
@@ -749,10 +849,10 @@ int dec_build_type(struct dec_env *env, const char *ct, size_t ctlen, unsigned n
     } else if (strcmp(cs, "utf-16") == 0) {
         utf16 = 2;
     } else if (k != MK_REJECT && k != MK_MULTIPART && k != MK_MULTIPART_FORM && k != MK_CBOR && k != MK_MESSAGE && k != MK_MBOX &&
-               k != MK_EVENTSTREAM && k != MK_ZIP) {
+               k != MK_EVENTSTREAM && k != MK_ZIP && k != MK_TAR) {
         utf16 = 3; /* windows-1251, iso-8859-7, shift_jis…: converted to UTF-8 */
     }
-    if (utf16 < 0 || k == MK_REJECT || k == MK_ZIP)
+    if (utf16 < 0 || k == MK_REJECT || k == MK_ZIP || k == MK_TAR)
         return build_kind(env, k, &m, nest, record, out);
     if (record)
         dec_path_add(env, utf16 == 3 ? cs : "utf16");
@@ -1430,6 +1530,10 @@ static int sniff_decide(struct dec_sniff *s)
         if (s->record)
             dec_path_add(env, "zip");
         rc = dec_new_zip(env, nest, &w);
+    } else if (dec_looks_tar(b, n)) {
+        if (s->record)
+            dec_path_add(env, "tar");
+        rc = dec_new_tar(env, nest, &w);
     } else if (dec_x509_shape(b, n)) {
         if (s->record)
             dec_path_add(env, "x509");

@@ -38,14 +38,9 @@ int dec_inflate_step(struct dec *d, struct z_stream_s *zs, struct dec_bomb *b, u
     }
     /* what was decoded before an error goes on first: the output must not
        depend on how the input was split */
-    if (*k && dec_bomb_ok(d, b, *k, rc))
-        *rc = emit(arg, out, *k);
+    if (*k)
+        *rc = dec_bomb_emit(d, b, out, *k, emit, arg);
     return r;
-}
-
-static int inflate_emit(void *arg, const uint8_t *p, size_t n)
-{
-    return dec_feed(arg, p, n);
 }
 
 struct dec_inflate {
@@ -85,7 +80,7 @@ static int inflate_run(struct dec_inflate *z, const uint8_t *p, size_t n)
         }
         uInt before = z->zs.avail_in;
         size_t k;
-        int r = dec_inflate_step(d, &z->zs, &z->bomb, z->out, sizeof(z->out), inflate_emit, d->next,
+        int r = dec_inflate_step(d, &z->zs, &z->bomb, z->out, sizeof(z->out), dec_feed_arg, d->next,
                                  &rc, &k);
         if (rc != SGW_OK || d->dead)
             return rc;
@@ -220,10 +215,8 @@ static int brotli_run(struct dec_brotli *b, const uint8_t *p, size_t n)
         b->bomb.consumed += before - avail_in;
         size_t k = sizeof(b->out) - avail_out;
         if (k) {
-            if (!dec_bomb_ok(d, &b->bomb, k, &rc))
-                return rc;
-            rc = dec_feed(d->next, b->out, k);
-            if (rc != SGW_OK)
+            rc = dec_bomb_feed(d, &b->bomb, b->out, k);
+            if (rc != SGW_OK || d->dead)
                 return rc;
         }
         if (r == BROTLI_DECODER_RESULT_ERROR)
@@ -343,10 +336,8 @@ static int zstd_call(struct dec_zstd *z, ZSTD_inBuffer *in, int *full, int *prog
     *full = ob.pos == ob.size;
     *progress = ob.pos > 0 || in->pos > before;
     if (ob.pos) {
-        if (!dec_bomb_ok(d, &z->bomb, ob.pos, &rc))
-            return rc;
-        rc = dec_feed(d->next, z->out, ob.pos);
-        if (rc != SGW_OK)
+        rc = dec_bomb_feed(d, &z->bomb, z->out, ob.pos);
+        if (rc != SGW_OK || d->dead)
             return rc;
     }
     if (ZSTD_isError(r))

@@ -76,6 +76,8 @@ struct dec {
 
 /* Feeds/finishes/frees a decoder; a dead decoder swallows input. */
 int dec_feed(struct dec *d, const uint8_t *p, size_t n);
+/* dec_feed with the decoder as a callback's void * (an emit function). */
+int dec_feed_arg(void *arg, const uint8_t *p, size_t n);
 int dec_finish(struct dec *d);
 void dec_free(struct dec *d);
 
@@ -218,6 +220,9 @@ int dec_new_cbor(struct dec_env *env, unsigned nest, struct dec **out);
 /* html != 0: HTML (inline elements join the text) */
 int dec_new_xml(struct dec_env *env, unsigned nest, int html, struct dec **out);
 int dec_new_zip(struct dec_env *env, unsigned nest, struct dec **out);
+int dec_new_tar(struct dec_env *env, unsigned nest, struct dec **out);
+/* 1 when b[0..n) begins with a ustar header (magic and checksum). */
+int dec_looks_tar(const uint8_t *b, size_t n);
 /* X.509 certificates, requests, CRLs (DER, one or more in a row): their
  * names as text. Other DER of min_report bytes or more is uninspectable. */
 int dec_new_x509(struct dec_env *env, unsigned nest, size_t min_report, struct dec **out);
@@ -259,9 +264,16 @@ struct dec_bomb {
     uint64_t produced;
     uint64_t consumed; /* the caller adds its input as it is used */
 };
-/* Accounts for k more output bytes; returns 1 when within limits, else fails
- * d with CLS_FF_BOMB and returns 0 (*rc gets the sink's rc). */
-int dec_bomb_ok(struct dec *d, struct dec_bomb *b, size_t k, int *rc);
+/* Accounts for p[0..k), k more output bytes, and passes them to emit(arg,
+ * ...) when within the limits. Past limits.max_decoded, the bytes up to
+ * it go on first (the output must not depend on how the input was split,
+ * which decides how much one call produces), then d fails with
+ * CLS_FF_BOMB, as it does past the ratio. Returns emit's or the sink's rc
+ * (stop also when d died). */
+int dec_bomb_emit(struct dec *d, struct dec_bomb *b, const uint8_t *p, size_t k,
+                  int (*emit)(void *arg, const uint8_t *p, size_t n), void *arg);
+/* Same, into d->next. */
+int dec_bomb_feed(struct dec *d, struct dec_bomb *b, const uint8_t *p, size_t k);
 /* One inflate() call of zs into out[0..cap) (zlib: the gzip, deflate and
  * zip decoders): the bytes it produced go through the bomb limits, then to
  * emit(arg, ...), before its verdict is looked at (what came out before an

@@ -90,75 +90,6 @@ static uint64_t le64(const uint8_t *p)
     return le32(p) | (uint64_t)le32(p + 4) << 32;
 }
 
-/* The media type an entry's name says (NULL: none, sniffed). */
-static const char *zip_entry_type(const char *name, size_t n)
-{
-    static const struct {
-        const char *ext, *type;
-    } map[] = {
-        {"xml", "application/xml"},
-        {"rels", "application/xml"},
-        {"vml", "application/xml"},
-        {"svg", "application/xml"},
-        {"xhtml", "application/xml"},
-        {"opf", "application/xml"},
-        {"ncx", "application/xml"},
-        {"txt", "text/plain"},
-        {"md", "text/plain"},
-        {"csv", "text/plain"},
-        {"tsv", "text/plain"},
-        {"log", "text/plain"},
-        {"yaml", "text/plain"},
-        {"yml", "text/plain"},
-        {"ini", "text/plain"},
-        {"json", "application/json"},
-        {"html", "text/html"},
-        {"htm", "text/html"},
-        {"png", "image/png"},
-        {"jpg", "image/jpeg"},
-        {"jpeg", "image/jpeg"},
-        {"gif", "image/gif"},
-        {"bmp", "image/bmp"},
-        {"tif", "image/tiff"},
-        {"tiff", "image/tiff"},
-        {"emf", "image/emf"},
-        {"wmf", "image/wmf"},
-        {"webp", "image/webp"},
-        {"ico", "image/x-icon"},
-        {"zip", "application/zip"},
-        {"docx", "application/zip"},
-        {"xlsx", "application/zip"},
-        {"pptx", "application/zip"},
-        {"odt", "application/zip"},
-        {"ods", "application/zip"},
-        {"odp", "application/zip"},
-        {"epub", "application/zip"},
-        {"pdf", "application/pdf"},
-        {"bin", "application/octet-stream"},
-    };
-    size_t dot = n;
-    for (size_t i = n; i > 0 && name[i - 1] != '/'; i--)
-        if (name[i - 1] == '.') {
-            dot = i - 1;
-            break;
-        }
-    if (dot == n)
-        return NULL;
-    char ext[8];
-    size_t el = n - dot - 1;
-    if (el == 0 || el >= sizeof(ext))
-        return NULL;
-    for (size_t i = 0; i < el; i++)
-        ext[i] =
-            (char)(name[dot + 1 + i] >= 'A' && name[dot + 1 + i] <= 'Z' ? name[dot + 1 + i] | 0x20
-                                                                        : name[dot + 1 + i]);
-    ext[el] = '\0';
-    for (size_t k = 0; k < SGW_ARRAY_LEN(map); k++)
-        if (strcmp(ext, map[k].ext) == 0)
-            return map[k].type;
-    return NULL;
-}
-
 static int zip_fail(struct dec_zip *z, const char *reason)
 {
     return dec_fail(&z->base, 0, "%s", reason);
@@ -218,7 +149,7 @@ static int zip_entry_begin(struct dec_zip *z)
         return rc;
     if (z->method == 0 && z->csize == 0xffffffffu && !z->zip64)
         return zip_fail(z, "zip64 entry without its sizes");
-    const char *type = zip_entry_type(z->name, z->name_len);
+    const char *type = cls_type_by_name(z->name, z->name_len);
     int dir = z->name_len && z->name[z->name_len - 1] == '/';
     if (!dir) {
         rc = dec_build_nested(d->env, type, type ? strlen(type) : 0, d->nest + 1, "zip entry",

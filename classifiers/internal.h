@@ -41,6 +41,11 @@ struct cls_sink {
     uint64_t (*where)(void *ctx);
 };
 
+/* The media type a file's name says by its extension (`a.JSON` →
+ * application/json, `x.tgz` → application/gzip, `i.png` → image/png), or
+ * NULL (none: sniffed). For archive entries and `sovgw scan`'s files. */
+const char *cls_type_by_name(const char *name, size_t n);
+
 /* A flag of cls_sink.uninspectable that never reaches a finding: the
  * report is no content the engine could not see into but a private key a
  * decoder recognised by its structure (DER: PKCS#8, PKCS#1, SEC1, encrypted

@@ -451,6 +451,32 @@ def seeds_zip():
         write("fuzz_classifiers_zip", "seed%02d" % i, bytes([(i * 16) | (i % 3)]) + body)
 
 
+# ---- tar: first byte = split seed, bits 0-1 = the way in (tar, gzip, sniffed) ----
+def seeds_tar():
+    import io
+    import tarfile
+
+    def pack(fmt, entries):
+        b = io.BytesIO()
+        with tarfile.open(fileobj=b, mode="w", format=fmt) as t:
+            for name, data, typ in entries:
+                info = tarfile.TarInfo(name)
+                info.size, info.mtime, info.type = len(data), 0, typ  # deterministic
+                t.addfile(info, io.BytesIO(data) if data else None)
+        return b.getvalue()
+    R, D = tarfile.REGTYPE, tarfile.DIRTYPE
+    long = "src/" + "pkg/" * 30 + "config.json"
+    entries = [("a.txt", b"hello a@b.com", R), ("dir", b"", D), (long, b'{"k":"AKIA5ZK6SXQ7BR2LMNOP"}', R),
+               ("notes-\u00e9.csv", b"name,mail\nBob,bob@corp-mail.de\n", R),
+               ("in.zip", zip_entry("x.txt", b"card 4111 1111 1111 1111", 8), R)]
+    seeds = [pack(tarfile.PAX_FORMAT, entries), pack(tarfile.GNU_FORMAT, entries),
+             pack(tarfile.USTAR_FORMAT, [e for e in entries if len(e[0]) < 100])]
+    gz = [gzip.compress(x, mtime=0) for x in seeds]
+    for i, body in enumerate(seeds):
+        write("fuzz_classifiers_tar", "seed%02d" % i, bytes([(i * 16) | (0 if i != 2 else 2)]) + body)
+        write("fuzz_classifiers_tar", "seed%02d_gz" % i, bytes([(i * 16) | 1]) + gz[i])
+
+
 # ---- x509: first byte = split seed, bits 0-1 = the way in (DER declared,
 # sniffed, PEM in text, base64 in JSON). Fixed objects made once with the
 # openssl command line: a certificate with an email in its subject and
@@ -503,6 +529,7 @@ def seeds_x509():
 def main():
     seeds_x509()
     seeds_zip()
+    seeds_tar()
     seeds_xml()
     seeds_stream()
     seeds_text()

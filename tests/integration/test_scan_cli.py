@@ -1094,6 +1094,72 @@ def main():
                    [("EMAIL", "unfold", "corporate-mail.example.net" if "contact" in name else "partner.example.org")],
                    name)
         r.run("vCard and iCalendar lines folded inside a value", folded_lines)
+
+        def tar_archives():
+            # SageMaker uploads sourcedir.tar.gz and model.tar.gz to S3;
+            # backups and log bundles go as .tar.gz too. They were
+            # uninspectable as a whole ("binary content"); now each entry is
+            # read by its name's type, in every format tar writes (ustar
+            # with a prefix, GNU long names, pax records), gzip'd or not
+            import io
+            import tarfile
+
+            def pack(fmt, entries, mode="w"):
+                b = io.BytesIO()
+                with tarfile.open(fileobj=b, mode=mode, format=fmt) as t:
+                    for name, data in entries:
+                        info = tarfile.TarInfo(name)
+                        info.size, info.mtime, info.uname = len(data), 0, "build"
+                        t.addfile(info, io.BytesIO(data))
+                return b.getvalue()
+            deep = "src/" + "pkg/" * 30 + "config.json"  # over 100 bytes: a long name
+            entries = [("train.py", b"import os\nbucket = 's3://models'\n"),
+                       (deep, json.dumps({"aws_access_key_id": "AKIA5ZK6SXQ7BR2LMNOP"}).encode()),
+                       ("data/patients.csv", f"name,mail\nBob,{EMAIL}\n".encode()),
+                       ("notes-\u00e9t\u00e9.txt", f"card {CARD}".encode())]
+            want = ["AWS_ACCESS_KEY", "CREDIT_DEBIT_CARD_NUMBER", "EMAIL"]
+            for fmt, fname in [(tarfile.PAX_FORMAT, "pax"), (tarfile.GNU_FORMAT, "gnu")]:
+                plain = pack(fmt, entries)
+                for name, data, path in [(f"{fname}.tar", plain, "tar"),
+                                         (f"{fname}-sourcedir.tar.gz", gzip.compress(plain, mtime=0), "gzip>tar"),
+                                         (f"{fname}.tgz", gzip.compress(plain, mtime=0), "gzip>tar"),
+                                         (f"{fname}-upload", gzip.compress(plain, mtime=0), "gzip>tar")]:
+                    p = scan("--format", "jsonl", tmp.write(name, data))
+                    fs = jsonl(p.stdout)
+                    eq((p.returncode, sorted({x["type"] for x in fs})), (1, want), f"types in {name}: {p.stderr!r}")
+                    check(all(x["decoders"] == path for x in fs), f"decoder path {path} in {name}: {fs}")
+            # ustar: a path split into prefix and name
+            plain = pack(tarfile.USTAR_FORMAT, [("a/" * 60 + "k.json", b'{"password": "hunter2-Xq9v!Lm3"}')])
+            eq(sorted(x["type"] for x in jsonl(scan("--format", "jsonl", tmp.write("u.tar", plain)).stdout)),
+               ["GENERIC_SECRET"], "ustar prefix and name: the entry read as JSON")
+            # stdin, declared: application/x-tar, application/gzip
+            plain = pack(tarfile.PAX_FORMAT, entries)
+            for ct, data in [("application/x-tar", plain), ("application/gzip", gzip.compress(plain))]:
+                p = scan("--format", "jsonl", "--content-type", ct, "-", input=data)
+                eq(sorted({x["type"] for x in jsonl(p.stdout)}), want, f"stdin as {ct}")
+            # an archive GNU tar made, a model's weights inside: the weights
+            # are uninspectable, the code beside them is read
+            os.makedirs(tmp.join("model", "code"))
+            with open(tmp.join("model", "code", "inference.py"), "w") as f:
+                f.write(f"# contact {EMAIL}\n")
+            with open(tmp.join("model", "model.safetensors"), "wb") as f:
+                f.write(bytes((i * 7919) & 0xff for i in range(4096)))
+            subprocess.run(["tar", "czf", tmp.join("model.tar.gz"), "-C", tmp.join("model"), "code", "model.safetensors"],
+                           check=True)
+            fs = jsonl(scan("--format", "jsonl", tmp.join("model.tar.gz")).stdout)
+            eq(sorted((x["type"], x.get("reason")) for x in fs),
+               [("EMAIL", None), ("UNINSPECTABLE", "tar entry without a content type is binary")], "model.tar.gz")
+            # refused: a header whose checksum is wrong, a cut archive
+            bad = bytearray(pack(tarfile.PAX_FORMAT, [("a.txt", b"hi"), ("b.txt", b"yo")]))
+            at = bad.index(b"b.txt")
+            bad[at] = ord("c")
+            fs = jsonl(scan("--format", "jsonl", tmp.write("bad.tar", bytes(bad))).stdout)
+            eq([(x["type"], x.get("reason")) for x in fs],
+               [("UNINSPECTABLE", f"malformed tar archive at byte {at}")], "a header with a wrong checksum")
+            fs = jsonl(scan("--format", "jsonl", tmp.write("cut.tar", plain[:1500])).stdout)
+            check(("UNINSPECTABLE", "truncated tar archive") in [(x["type"], x.get("reason")) for x in fs],
+                  f"a cut archive: {fs}")
+        r.run("tar archives (.tar, .tar.gz, SageMaker's sourcedir) are read entry by entry", tar_archives)
     r.done()
 
 
