@@ -248,6 +248,11 @@ static void test_network_misc(void)
     NO(cls_v_ipv6, "12345::1");
     NO(cls_v_ipv6, "1:2:3:4:5:6:7");
     NO(cls_v_ipv6, "00:1a:2b:3c:4d:5e:6f:70"); /* byte dump */
+    /* one group then "::": a prefix, or bytes that happen to read so (a
+       random trace id in protobuf held "6::") */
+    NO(cls_v_ipv6, "6::");
+    NO(cls_v_ipv6, "fe80::");
+    OK(cls_v_ipv6, "2001:db8::");
     OK(cls_v_date, "1985-07-30");
     OK(cls_v_date_named, "12 March 1985");
     OK(cls_v_date_named, "12. M\xc3\xa4rz 1985");
