@@ -555,6 +555,9 @@ enum media_kind {
     MK_HTML,
     MK_ZIP,
     MK_TAR,
+    MK_PROTOBUF,
+    MK_GRPC,
+    MK_GRPC_WEB,
     MK_X509,
     MK_REJECT,
     MK_UNKNOWN,
@@ -642,6 +645,15 @@ static enum media_kind media_kind(const char *t)
         starts_with(t, "application/vnd.openxmlformats") ||
         starts_with(t, "application/vnd.oasis.opendocument"))
         return MK_ZIP;
+    /* OTLP/HTTP (CloudWatch Logs' and X-Ray's OTLP endpoints), Prometheus
+       remote write; gRPC */
+    if (strcmp(t, "application/x-protobuf") == 0 || strcmp(t, "application/protobuf") == 0 ||
+        strcmp(t, "application/vnd.google.protobuf") == 0 || strcmp(t, "application/x-google-protobuf") == 0)
+        return MK_PROTOBUF;
+    if (strcmp(t, "application/grpc") == 0 || strcmp(t, "application/grpc+proto") == 0)
+        return MK_GRPC;
+    if (strcmp(t, "application/grpc-web") == 0 || strcmp(t, "application/grpc-web+proto") == 0)
+        return MK_GRPC_WEB;
     if (strcmp(t, "application/x-tar") == 0 || strcmp(t, "application/x-gtar") == 0 ||
         strcmp(t, "application/x-ustar") == 0 || strcmp(t, "application/tar") == 0)
         return MK_TAR;
@@ -808,6 +820,12 @@ static int build_kind(struct dec_env *env, enum media_kind k, const struct media
         if (record)
             dec_path_add(env, "tar");
         return dec_new_tar(env, nest, out);
+    case MK_PROTOBUF:
+    case MK_GRPC:
+    case MK_GRPC_WEB:
+        if (record)
+            dec_path_add(env, k == MK_PROTOBUF ? "protobuf" : "grpc>protobuf");
+        return dec_new_protobuf(env, nest, k == MK_PROTOBUF ? 0 : k == MK_GRPC ? 1 : 2, out);
     case MK_X509:
         break; /* sniffed: DER, or PEM text */
     case MK_REJECT:
@@ -849,10 +867,12 @@ int dec_build_type(struct dec_env *env, const char *ct, size_t ctlen, unsigned n
     } else if (strcmp(cs, "utf-16") == 0) {
         utf16 = 2;
     } else if (k != MK_REJECT && k != MK_MULTIPART && k != MK_MULTIPART_FORM && k != MK_CBOR && k != MK_MESSAGE && k != MK_MBOX &&
-               k != MK_EVENTSTREAM && k != MK_ZIP && k != MK_TAR) {
+               k != MK_EVENTSTREAM && k != MK_ZIP && k != MK_TAR && k != MK_PROTOBUF && k != MK_GRPC &&
+               k != MK_GRPC_WEB) {
         utf16 = 3; /* windows-1251, iso-8859-7, shift_jis…: converted to UTF-8 */
     }
-    if (utf16 < 0 || k == MK_REJECT || k == MK_ZIP || k == MK_TAR)
+    if (utf16 < 0 || k == MK_REJECT || k == MK_ZIP || k == MK_TAR || k == MK_PROTOBUF || k == MK_GRPC ||
+        k == MK_GRPC_WEB)
         return build_kind(env, k, &m, nest, record, out);
     if (record)
         dec_path_add(env, utf16 == 3 ? cs : "utf16");
@@ -912,6 +932,7 @@ enum coding_kind {
     CK_DEFLATE,
     CK_BR,
     CK_ZSTD,
+    CK_SNAPPY,
     CK_AWSCHUNKED,
     CK_UNKNOWN,
 };
@@ -929,6 +950,8 @@ static enum coding_kind coding_kind(struct coding c)
         return CK_BR;
     if (sgw_slice_eq_nocase(s, "zstd"))
         return CK_ZSTD;
+    if (sgw_slice_eq_nocase(s, "snappy"))
+        return CK_SNAPPY;
     if (sgw_slice_eq_nocase(s, "aws-chunked"))
         return CK_AWSCHUNKED;
     return CK_UNKNOWN;
@@ -945,6 +968,8 @@ static const char *coding_name(enum coding_kind k)
         return "br";
     case CK_ZSTD:
         return "zstd";
+    case CK_SNAPPY:
+        return "snappy";
     case CK_AWSCHUNKED:
         return "aws-chunked";
     default:
@@ -1143,6 +1168,9 @@ int dec_build_chain(struct dec_env *env, const char *ct, const char *ce, unsigne
             break;
         case CK_ZSTD:
             rc = dec_new_zstd(env, dn, d, &w);
+            break;
+        case CK_SNAPPY:
+            rc = dec_new_snappy(env, dn, d, &w);
             break;
         case CK_AWSCHUNKED:
             rc = dec_new_awschunked(env, dn, d, &w);

@@ -464,3 +464,183 @@ int dec_new_zstd(struct dec_env *env, unsigned nest, struct dec *inner, struct d
     *out = &z->base;
     return SGW_OK;
 }
+
+/* ---- snappy (Content-Encoding: snappy: Prometheus remote write, which
+ * Amazon Managed Service for Prometheus takes) ----
+ *
+ * The block format: the uncompressed length (varint), then literals and
+ * copies of earlier output. libsnappy decodes a whole buffer only; this
+ * decoder streams, keeping the last SN_WIN bytes of output for the copies.
+ * Snappy's encoders (the C++ library, Go's, which Prometheus uses) compress
+ * in blocks of 64 KiB whose copies stay inside their block, so no copy
+ * reaches further back; one that does is refused, as is a length that is
+ * not the one declared. */
+#define SN_WIN 65536u
+
+enum sn_state {
+    SN_SIZE, /* the declared length (varint) */
+    SN_TAG,  /* an element's tag */
+    SN_EXT,  /* its extra bytes: a literal's length or a copy's offset */
+    SN_LIT,  /* a literal's bytes */
+};
+
+struct dec_snappy {
+    struct dec base;
+    enum sn_state st;
+    unsigned vshift, need, got;
+    uint8_t tag;
+    uint8_t ext[4];
+    uint64_t want; /* the declared length */
+    uint64_t made; /* bytes produced */
+    uint64_t lit;  /* literal bytes to go */
+    size_t out_len;
+    struct dec_bomb bomb;
+    uint8_t win[SN_WIN]; /* the output so far, as a ring */
+    uint8_t out[OUT_CHUNK];
+};
+
+static int sn_flush(struct dec_snappy *s)
+{
+    size_t k = s->out_len;
+    s->out_len = 0;
+    return k ? dec_bomb_feed(&s->base, &s->bomb, s->out, k) : SGW_OK;
+}
+
+/* What was made before an error goes on first (as for the other codings). */
+static int sn_fail(struct dec_snappy *s, const char *reason)
+{
+    int rc = sn_flush(s);
+    return rc != SGW_OK || s->base.dead ? rc : dec_fail(&s->base, 0, "%s", reason);
+}
+
+/* Appends p[0..n) to the output (n <= OUT_CHUNK). */
+static int sn_put(struct dec_snappy *s, const uint8_t *p, size_t n)
+{
+    int over = n > s->want - s->made;
+    if (over)
+        n = (size_t)(s->want - s->made); /* (the declared length goes on, whatever the split) */
+    int rc = SGW_OK;
+    if (s->out_len + n > OUT_CHUNK && (rc = sn_flush(s)) != SGW_OK)
+        return rc;
+    for (size_t i = 0; i < n;) {
+        size_t at = (size_t)(s->made & (SN_WIN - 1)), k = SN_WIN - at < n - i ? SN_WIN - at : n - i;
+        memcpy(s->win + at, p + i, k);
+        s->made += k;
+        i += k;
+    }
+    memcpy(s->out + s->out_len, p, n);
+    s->out_len += n;
+    return over ? sn_fail(s, "snappy data longer than declared") : SGW_OK;
+}
+
+/* A copy of len bytes from off bytes back. */
+static int sn_copy(struct dec_snappy *s, uint64_t off, size_t len)
+{
+    if (off == 0 || off > s->made)
+        return sn_fail(s, "malformed snappy data");
+    if (off > SN_WIN)
+        return sn_fail(s, "snappy copy beyond 64 KiB");
+    uint8_t b[64]; /* (a copy is 64 bytes at most) */
+    for (size_t i = 0; i < len; i++) {
+        b[i] = s->win[(size_t)((s->made - off) & (SN_WIN - 1))];
+        int rc = sn_put(s, b + i, 1); /* (overlapping copies repeat what they make) */
+        if (rc != SGW_OK || s->base.dead)
+            return rc;
+    }
+    return SGW_OK;
+}
+
+/* An element's tag and extra bytes are in: a literal begins or a copy is made. */
+static int sn_element(struct dec_snappy *s)
+{
+    uint32_t x = 0;
+    for (unsigned i = 0; i < s->need; i++)
+        x |= (uint32_t)s->ext[i] << (8 * i);
+    unsigned kind = s->tag & 3;
+    s->st = SN_TAG;
+    if (kind == 0) {
+        s->lit = (s->need ? (uint64_t)x : (uint64_t)(s->tag >> 2)) + 1;
+        s->st = SN_LIT;
+        return SGW_OK;
+    }
+    if (kind == 1)
+        return sn_copy(s, (uint64_t)(s->tag >> 5) << 8 | x, ((s->tag >> 2) & 7) + 4u);
+    return sn_copy(s, x, (s->tag >> 2) + 1u);
+}
+
+static int snappy_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_snappy *s = (struct dec_snappy *)d;
+    int rc = SGW_OK;
+    size_t i = 0;
+    s->bomb.consumed += n;
+    while (i < n && rc == SGW_OK && !d->dead) {
+        switch (s->st) {
+        case SN_SIZE: {
+            uint8_t c = p[i++];
+            if (s->vshift > 28 || (s->vshift == 28 && c > 15))
+                return dec_fail(d, 0, "malformed snappy data"); /* (a 32-bit length) */
+            s->want |= (uint64_t)(c & 0x7f) << s->vshift;
+            s->vshift += 7;
+            if (!(c & 0x80))
+                s->st = SN_TAG;
+            break;
+        }
+        case SN_TAG:
+            s->tag = p[i++];
+            s->got = 0;
+            s->need = (s->tag & 3) == 0 ? ((s->tag >> 2) >= 60 ? (s->tag >> 2) - 59u : 0u)
+                      : (s->tag & 3) == 1 ? 1u
+                      : (s->tag & 3) == 2 ? 2u
+                                          : 4u;
+            s->st = SN_EXT;
+            if (s->need == 0)
+                rc = sn_element(s);
+            break;
+        case SN_EXT:
+            s->ext[s->got++] = p[i++];
+            if (s->got == s->need)
+                rc = sn_element(s);
+            break;
+        case SN_LIT: {
+            size_t k = s->lit < n - i ? (size_t)s->lit : n - i;
+            if (k > OUT_CHUNK)
+                k = OUT_CHUNK;
+            rc = sn_put(s, p + i, k);
+            i += k;
+            s->lit -= k;
+            if (s->lit == 0)
+                s->st = SN_TAG;
+            break;
+        }
+        }
+    }
+    return rc != SGW_OK || d->dead ? rc : sn_flush(s);
+}
+
+static int snappy_finish(struct dec *d)
+{
+    struct dec_snappy *s = (struct dec_snappy *)d;
+    int rc = sn_flush(s);
+    if (rc != SGW_OK || d->dead)
+        return rc;
+    if (s->st == SN_SIZE && s->vshift == 0)
+        return dec_finish(d->next); /* (an empty body) */
+    if (s->st != SN_TAG || s->made != s->want)
+        return sn_fail(s, "truncated snappy data");
+    return dec_finish(d->next);
+}
+
+static const struct dec_ops snappy_ops = {"snappy", snappy_feed, snappy_finish, NULL};
+
+int dec_new_snappy(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out)
+{
+    struct dec_snappy *s = dec_alloc_head(sizeof(*s), offsetof(struct dec_snappy, win), &snappy_ops, env, nest);
+    if (!s) {
+        dec_free(inner);
+        return SGW_ENOMEM;
+    }
+    s->base.next = inner;
+    *out = &s->base;
+    return SGW_OK;
+}

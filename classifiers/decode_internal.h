@@ -179,6 +179,8 @@ int dec_new_inflate(struct dec_env *env, unsigned nest, int kind, struct dec *in
                     struct dec **out);
 int dec_new_brotli(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
 int dec_new_zstd(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
+/* snappy's block format, streamed (copies up to 64 KiB back) */
+int dec_new_snappy(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
 int dec_new_b64te(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
 int dec_new_qp(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
 int dec_new_multipart(struct dec_env *env, unsigned nest, const char *boundary, size_t blen,
@@ -221,6 +223,9 @@ int dec_new_cbor(struct dec_env *env, unsigned nest, struct dec **out);
 int dec_new_xml(struct dec_env *env, unsigned nest, int html, struct dec **out);
 int dec_new_zip(struct dec_env *env, unsigned nest, struct dec **out);
 int dec_new_tar(struct dec_env *env, unsigned nest, struct dec **out);
+/* Protocol Buffers without a schema; grpc: 0 the message alone, 1 in gRPC
+ * frames, 2 in grpc-web frames (trailers too) */
+int dec_new_protobuf(struct dec_env *env, unsigned nest, int grpc, struct dec **out);
 /* 1 when b[0..n) begins with a ustar header (magic and checksum). */
 int dec_looks_tar(const uint8_t *b, size_t n);
 /* X.509 certificates, requests, CRLs (DER, one or more in a row): their

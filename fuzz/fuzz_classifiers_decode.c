@@ -38,7 +38,7 @@ static const char *const encodings[] = {
     "br, zstd",
     "aws-chunked, gzip",
     "deflate, gzip",
-    "zstd",
+    "snappy",
     "gzip",
     NULL,
     NULL,

@@ -226,7 +226,7 @@ def seeds_message():
 def seeds_decode(es, mp):
     T = {"none": 0, "json": 1, "form": 4, "multipart": 5, "cbor": 7, "es": 8, "chunked": 9,
          "text": 10, "utf16": 11, "octet": 12}
-    E = {"none": 0, "gzip": 1, "deflate": 2, "br": 3, "zstd": 4, "aws-chunked": 6}
+    E = {"none": 0, "gzip": 1, "deflate": 2, "br": 3, "zstd": 4, "aws-chunked": 6, "snappy": 12}
     body = JSON[0]
     chunk = (b"%x;chunk-signature=" % len(body)) + b"a" * 64 + b"\r\n" + body + b"\r\n" + \
         b"0;chunk-signature=" + b"b" * 64 + b"\r\n\r\n"
@@ -246,6 +246,10 @@ def seeds_decode(es, mp):
         (T["text"], E["none"], b"\xef\xbc\x94\xef\xbc\x91 QUtJQUlPU0ZPRE5ON0VYQU1QTEUgYW5kIG1vcmUgdGV4dA=="),
         # gzip inside the declared gzip
         (T["json"], E["gzip"], gzip.compress(gzip.compress(body, mtime=0), mtime=0)),
+        # snappy (Prometheus remote write): the body as a literal, then
+        # 8 bytes of it again, copied from 16 back
+        (T["text"], E["snappy"], pb_varint(len(body) + 8) + bytes([60 << 2, len(body) - 1]) + body
+         + bytes([(8 - 1) << 2 | 2, 16, 0])),
     ]
     for i, (t, e, b) in enumerate(seeds):
         write("fuzz_classifiers_decode", "seed%02d" % i, bytes([(e << 4) | t, i * 13 & 255]) + b)
@@ -477,6 +481,39 @@ def seeds_tar():
         write("fuzz_classifiers_tar", "seed%02d_gz" % i, bytes([(i * 16) | 1]) + gz[i])
 
 
+# ---- protobuf: first byte = split seed, bits 0-1 = the way in (protobuf, gRPC, grpc-web) ----
+def pb_varint(v):
+    out = b""
+    while True:
+        b, v = v & 0x7f, v >> 7
+        if not v:
+            return out + bytes([b])
+        out += bytes([b | 0x80])
+
+
+def pb_len(n, payload):
+    return pb_varint(n << 3 | 2) + pb_varint(len(payload)) + payload
+
+
+def seeds_protobuf():
+    # an OTLP logs request as OpenTelemetry's exporter writes it
+    kv = lambda k, v: pb_len(1, pb_len(1, k) + pb_len(2, pb_len(1, v)))  # noqa: E731
+    rec = (b"\x09" + struct.pack("<Q", 1732752000000000000) + pb_len(3, b"ERROR")
+           + pb_len(5, pb_len(1, b"payment failed for card 4111 1111 1111 1111, customer asked to call back"))
+           + pb_len(6, kv(b"user.email", b"bob.smith@corp-mail.de")) + pb_len(9, bytes(range(16)))
+           + pb_varint(4 << 3) + pb_varint(4111111111111111))
+    otlp = pb_len(1, pb_len(1, kv(b"service.name", b"checkout")) + pb_len(2, pb_len(1, pb_len(1, b"payments"))
+                                                                          + pb_len(2, rec)))
+    frame = lambda flag, m: bytes([flag]) + struct.pack(">I", len(m)) + m  # noqa: E731
+    z = gzip.compress(otlp, mtime=0)
+    # a message over the 64 KiB hold: judged by its start, read as a stream
+    big = pb_len(1, b"".join(pb_len(2, pb_len(1, b"record %d by u%d@corp.example" % (i, i))) for i in range(2100)))
+    seeds = [(0, otlp), (1, frame(0, otlp) + frame(1, z)), (2, frame(0, otlp) + frame(0x80, b"grpc-status: 0\r\n")),
+             (0, pb_len(4, b"\x89PNG\r\n\x1a\n" + bytes(8)) + pb_len(7, z)), (0, big)]
+    for i, (way, body) in enumerate(seeds):
+        write("fuzz_classifiers_protobuf", "seed%02d" % i, bytes([(i * 16) | way]) + body)
+
+
 # ---- x509: first byte = split seed, bits 0-1 = the way in (DER declared,
 # sniffed, PEM in text, base64 in JSON). Fixed objects made once with the
 # openssl command line: a certificate with an email in its subject and
@@ -530,6 +567,7 @@ def main():
     seeds_x509()
     seeds_zip()
     seeds_tar()
+    seeds_protobuf()
     seeds_xml()
     seeds_stream()
     seeds_text()

@@ -375,18 +375,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 class Upstream(http.server.ThreadingHTTPServer):
     """HTTP/1.1 upstream on 127.0.0.1:free port, served from a daemon thread.
 
-    .requests: what it received (dicts: method, path, headers, body_len, error);
+    .requests: what it received (dicts: method, path, headers, body_len, error;
+    body with keep_bodies);
     .count(): number of requests received; tls=(cert, key) serves HTTPS."""
 
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 512
 
-    def __init__(self, tls=None):
+    def __init__(self, tls=None, keep_bodies=False):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.port = self.server_address[1]
         self.lock = threading.Lock()
         self.requests = []
+        self.keep_bodies = keep_bodies  # .requests[i]["body"]: the bytes, for tests that read them
         self.accepts = 0  # TCP connections accepted (a tunnel without a request counts)
         self.lines = 0    # request lines received (complete or not)
         self.ctx = None
@@ -414,6 +416,7 @@ class Upstream(http.server.ThreadingHTTPServer):
             self.requests.append({"method": h.command, "path": h.path,
                                   "headers": dict(h.headers.items()),
                                   "body_len": None if body is None else len(body),
+                                  "body": body if self.keep_bodies else None,
                                   "error": error})
 
     def count(self):
@@ -560,6 +563,46 @@ def established_to(port):
 
 # --------------------------------------------------------------------------
 # the gateway
+
+def npm_project(src, probe):
+    """The npm project in tests/integration/<src> (package.json,
+    package-lock.json and its scripts) installed once per build tree
+    (SGW_BUILD): its directory, or None with the reason printed. `probe` is
+    a path under node_modules that the install makes. Tests never fake a
+    client that is missing."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    base = os.environ.get("SGW_BUILD") or tempfile.gettempdir()
+    d = os.path.join(base, src)
+    os.makedirs(d, exist_ok=True)
+    # package-lock.json pins the whole tree: an install resolving "latest"
+    # failed CI once while the registry was mid-publish (client-s3 asked for
+    # an @aws-sdk/core it did not serve yet); a second try covers a blip
+    for f in os.listdir(os.path.join(here, src)):
+        shutil.copyfile(os.path.join(here, src, f), os.path.join(d, f))
+    # installed again when the lock file changed since (a dependency added)
+    stamp = os.path.join(d, "node_modules", ".sgw-installed-lock")
+    with open(os.path.join(d, "package-lock.json"), "rb") as f:
+        lock = f.read()
+    try:
+        with open(stamp, "rb") as f:
+            current = f.read() == lock
+    except OSError:
+        current = False
+    if not current or not os.path.isdir(os.path.join(d, "node_modules", probe)):
+        for attempt in (1, 2):
+            p = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
+                               cwd=d, capture_output=True, text=True, timeout=240)
+            if p.returncode == 0:
+                break
+            print(f"# npm install failed (attempt {attempt}): {p.stderr.strip()[-500:]}")
+            if attempt == 1:
+                time.sleep(15)
+        else:
+            return None
+        with open(stamp, "wb") as f:
+            f.write(lock)
+    return d
+
 
 def sovgw(*args, timeout=60, cwd=None, input=None):
     """Runs the sovgw binary to completion; returns CompletedProcess (text)."""

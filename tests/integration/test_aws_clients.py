@@ -17,12 +17,10 @@ import shutil
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sgw import CA, Gateway, Runner, TempDir, check, eq, free_port  # noqa: E402
+from sgw import CA, Gateway, Runner, TempDir, check, eq, free_port, npm_project  # noqa: E402
 
 EU = "s3.eu-central-1.amazonaws.com"
 US = "s3.us-east-1.amazonaws.com"
@@ -106,32 +104,9 @@ def aws(tmp, ca, proxy_url, region, endpoint, *args):
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
 
 
-SDK_SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "aws_sdk_js")
-
-
 def sdk_dir():
-    """The JS SDK installed from npm once per build tree (SGW_BUILD), or None
-    with the reason printed. Tests never fake a client that is missing."""
-    base = os.environ.get("SGW_BUILD") or tempfile.gettempdir()
-    d = os.path.join(base, "aws_sdk_js")
-    os.makedirs(d, exist_ok=True)
-    # package-lock.json pins the whole tree: an install resolving "latest"
-    # failed CI once while the registry was mid-publish (client-s3 asked for
-    # an @aws-sdk/core it did not serve yet); a second try covers a blip
-    for f in ("package.json", "package-lock.json", "list_buckets.mjs"):
-        shutil.copyfile(os.path.join(SDK_SRC, f), os.path.join(d, f))
-    if not os.path.isdir(os.path.join(d, "node_modules", "@aws-sdk", "client-s3")):
-        for attempt in (1, 2):
-            p = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
-                               cwd=d, capture_output=True, text=True, timeout=240)
-            if p.returncode == 0:
-                break
-            print(f"# npm install failed (attempt {attempt}): {p.stderr.strip()[-500:]}")
-            if attempt == 1:
-                time.sleep(15)
-        else:
-            return None
-    return d
+    """The JS SDK installed from npm once per build tree, or None."""
+    return npm_project("aws_sdk_js", os.path.join("@aws-sdk", "client-s3"))
 
 
 def sdk_list(d, ca, proxy_url, region, endpoint):

@@ -1229,6 +1229,280 @@ static void test_tar(void)
     expect_bin(T, NULL, in, 600, "!malformed tar archive at byte 0!", NULL, __LINE__);
 }
 
+/* ---- protobuf ---- */
+
+static size_t pb_put_varint(uint8_t *o, uint64_t v)
+{
+    size_t k = 0;
+    do {
+        o[k] = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            o[k] |= 0x80;
+        k++;
+    } while (v);
+    return k;
+}
+
+/* Appends field `f` with wire type 2 and content p[0..n) at o; returns the length. */
+static size_t pb_len_field(uint8_t *o, unsigned f, const void *p, size_t n)
+{
+    size_t k = pb_put_varint(o, (uint64_t)f << 3 | 2);
+    k += pb_put_varint(o + k, n);
+    memmove(o + k, p, n);
+    return k + n;
+}
+
+static size_t pb_str(uint8_t *o, unsigned f, const char *s)
+{
+    return pb_len_field(o, f, s, strlen(s));
+}
+
+static void test_protobuf(void)
+{
+    const char *P = "application/x-protobuf";
+    static uint8_t m[1 << 18], a[1 << 18], b[1 << 18];
+    static char want[1 << 18];
+    char *got0;
+    size_t n, an, bn;
+    /* an OTLP-like request: attributes, a record whose body is a string,
+       numbers (a varint, a fixed64: not scanned), trace ids (bytes, raw),
+       an empty string */
+    an = pb_str(a, 1, "service.name");
+    bn = pb_str(b, 1, "checkout");
+    an += pb_len_field(a + an, 2, b, bn);
+    n = pb_len_field(m, 1, a, an);
+    n += pb_put_varint(m + n, 2 << 3);
+    n += pb_put_varint(m + n, 4111111111111111ull);
+    n += pb_put_varint(m + n, 3 << 3);
+    n += pb_put_varint(m + n, 12345);
+    m[n++] = 4 << 3 | 1;
+    memcpy(m + n, "\x00\x00\x10\x63\x2d\x5e\xc6\x17", 8);
+    n += 8;
+    {
+        uint8_t id[16];
+        for (int i = 0; i < 16; i++)
+            id[i] = (uint8_t)(0x80 + i);
+        n += pb_len_field(m + n, 9, id, 16);
+    }
+    n += pb_str(m + n, 5, "");
+    n += pb_str(m + n, 5, "mail jo@k.io");
+    expect_bin(P, NULL, m, n, "service.name|checkout|mail jo@k.io|", "protobuf", __LINE__);
+    expect_bin("application/protobuf", NULL, m, n, "service.name|checkout|mail jo@k.io|", "protobuf", __LINE__);
+    /* gRPC: a plain frame, a gzip'd one, grpc-web's trailers */
+    {
+        static uint8_t g[1 << 12], z[1 << 12];
+        size_t gn = 0, mn = pb_str(a, 1, "frame one a@b.io");
+        g[gn++] = 0;
+        g[gn++] = 0, g[gn++] = 0, g[gn++] = 0, g[gn++] = (uint8_t)mn;
+        memcpy(g + gn, a, mn);
+        gn += mn;
+        mn = pb_str(a, 2, "frame two c@d.io");
+        size_t zn = zlib_make(a, mn, z, sizeof(z), 16 + 15);
+        g[gn++] = 1;
+        g[gn++] = 0, g[gn++] = 0, g[gn++] = 0, g[gn++] = (uint8_t)zn;
+        memcpy(g + gn, z, zn);
+        gn += zn;
+        expect_bin("application/grpc", NULL, g, gn, "frame one a@b.io|frame two c@d.io|", "grpc>protobuf",
+                   __LINE__);
+        static const char tr[] = "grpc-status: 0\r\ngrpc-message: ok\r\n";
+        g[gn++] = 0x80;
+        g[gn++] = 0, g[gn++] = 0, g[gn++] = 0, g[gn++] = (uint8_t)(sizeof(tr) - 1);
+        memcpy(g + gn, tr, sizeof(tr) - 1);
+        gn += sizeof(tr) - 1;
+        expect_bin("application/grpc-web+proto", NULL, g, gn,
+                   "frame one a@b.io|frame two c@d.io|grpc-status: 0\r\ngrpc-message: ok\r\n|", "grpc>protobuf",
+                   __LINE__);
+        expect_bin("application/grpc", NULL, g, gn, "frame one a@b.io|frame two c@d.io|!gRPC frame flag 0x80!",
+                   NULL, __LINE__);
+        expect_bin("application/grpc", NULL, g, 7, "!truncated gRPC frame!", NULL, __LINE__);
+        expect_bin("application/grpc", NULL, g, 3, "!truncated gRPC frame!", NULL, __LINE__);
+        /* a frame whose message ends inside a field */
+        g[4] = (uint8_t)(g[4] - 1);
+        expect_bin("application/grpc", NULL, g, 5 + g[4], "!malformed protobuf at byte 1!", NULL, __LINE__);
+    }
+    /* fields over the hold (64 KiB), judged by their first 64 KiB: a
+       string, a message read on as a stream (its fields cut by the hold's
+       end), bytes, gzip in bytes */
+    {
+        static char text[70000];
+        for (size_t i = 0; i < sizeof(text) - 1; i++)
+            text[i] = "lorem ipsum dolor "[i % 18];
+        memcpy(text + 69000, "x@y.io", 6);
+        text[sizeof(text) - 1] = '\0';
+        n = pb_str(m, 1, text);
+        snprintf(want, sizeof(want), "%s|", text);
+        expect_bin(P, NULL, m, n, want, "protobuf", __LINE__);
+        /* a message of 3,000 records of ~30 bytes */
+        an = 0;
+        size_t wn = 0;
+        for (int i = 0; i < 3000; i++) {
+            char rec[64];
+            snprintf(rec, sizeof(rec), "record %d by u%d@corp.example", i, i);
+            bn = pb_str(b, 1, rec);
+            an += pb_len_field(a + an, 2, b, bn);
+            wn += (size_t)sprintf(want + wn, "%s|", rec);
+        }
+        CHECK(an > 65536 + 1000);
+        n = pb_len_field(m, 1, a, an);
+        n += pb_str(m + n, 3, "after");
+        strcat(want, "after|");
+        expect_bin(P, NULL, m, n, want, "protobuf", __LINE__);
+        /* ... whose last field runs past its end: refused where it does */
+        n = pb_len_field(m, 1, a, an);
+        m[n - 36] = (uint8_t)(m[n - 36] + 1); /* (the last record: 0x12, 35, 0x0a, 33, text) */
+        CHECK(m[n - 37] == 0x12 && m[n - 34] == 33);
+        got0 = run(P, NULL, m, n);
+        snprintf(want, sizeof(want), "record 2998 by u2998@corp.example|!malformed protobuf at byte %zu!", n - 36);
+        CHECK(g_run_len > strlen(want) && strcmp(got0 + g_run_len - strlen(want), want) == 0);
+        free(got0);
+        /* bytes that are neither: their runs of 6 printable characters
+           or more, in the hold and after it, and one across a chunk's end */
+        for (size_t i = 0; i < 70000; i++)
+            a[i] = (uint8_t)(0x80 | (i % 64));
+        memcpy(a + 100, "key AKIAIOSFODNN7EXAMPLE", 24);
+        memcpy(a + 65533, "mail e@f.io", 11); /* (across the hold's end) */
+        memcpy(a + 65000, "short", 5);   /* (5: not passed on) */
+        memcpy(a + 69000, "ab", 2);
+        n = pb_len_field(m, 7, a, 70000);
+        expect_bin(P, NULL, m, n, "key AKIAIOSFODNN7EXAMPLE|mail e@f.io|", "protobuf", __LINE__);
+        char *got;
+        /* gzip in a long bytes field: decompressed and sniffed */
+        size_t zn = zlib_make((const uint8_t *)text, strlen(text), b, sizeof(b), 16 + 15);
+        for (size_t i = zn; i < 66000; i++)
+            b[i] = 0; /* (a gzip member's trailing garbage: past the hold) */
+        n = pb_len_field(m, 7, b, 66000);
+        got = run(P, NULL, m, n);
+        /* (the zeros after the member are no gzip: reported after its text) */
+        CHECK(strstr(got, "x@y.io") != NULL && g_run_len > 23 &&
+              strcmp(got + g_run_len - 23, "!malformed gzip stream!") == 0);
+        free(got);
+        n = pb_len_field(m, 7, b, zn);
+        snprintf(want, sizeof(want), "%s|", text);
+        expect_bin(P, NULL, m, n, want, "protobuf", __LINE__);
+    }
+    /* a message of one string of 32 to 126 bytes is printable (tag '\n',
+       the length a character): read as a message, the string alone; a
+       string that parses with numbers in it (a 9-digit SSN) stays one */
+    an = pb_str(a, 1, "card 4111 1111 1111 1111 paid by bob");
+    n = pb_len_field(m, 5, a, an);
+    CHECK(a[0] == '\n' && a[1] == '$');
+    n += pb_str(m + n, 6, "078051120");
+    expect_bin(P, NULL, m, n, "card 4111 1111 1111 1111 paid by bob|078051120|", "protobuf", __LINE__);
+    /* a PNG in bytes: uninspectable, the rest read; a trace id (16 random
+       bytes) that begins as gzip does is an id: raw (a span in 65,536
+       would make its request uninspectable) */
+    n = pb_len_field(m, 4, "\x89PNG\r\n\x1a\n................................", 40);
+    n += pb_str(m + n, 5, "after");
+    expect_bin(P, NULL, m, n, "!PNG image not inspectable!after|", NULL, __LINE__);
+    n = pb_len_field(m, 1, "\x1f\x8b\x08\x04\x9e\xa1\xb2\xc3\xd4\xe5\xf6\x87\x98\xa9\xba\xcb", 16);
+    n += pb_str(m + n, 5, "after");
+    expect_bin(P, NULL, m, n, "after|", NULL, __LINE__);
+    /* nesting deeper than 32: the inner bytes are raw data, still scanned */
+    an = pb_str(a, 1, "deep e@f.io");
+    for (int i = 0; i < 40; i++) {
+        memcpy(b, a, an);
+        an = pb_len_field(a, 1, b, an);
+    }
+    {
+        char *got = run(P, NULL, a, an);
+        CHECK(strstr(got, "deep e@f.io") != NULL);
+        free(got);
+    }
+    /* refused: wire types 3, 4, 6, 7, field 0, a field past its message,
+       a cut body */
+    expect_bin(P, NULL, "\x0b", 1, "!malformed protobuf at byte 0!", NULL, __LINE__);
+    expect_bin(P, NULL, "\x08\x01\x07", 3, "!malformed protobuf at byte 2!", NULL, __LINE__);
+    /* (inside a field held whole, bytes that are not fields are bytes) */
+    expect_bin(P, NULL, "\x0a\x03\x12\x05hello", 9, "!truncated protobuf message!", NULL, __LINE__);
+    expect_bin(P, NULL, "\x0a\x05hel", 5, "hel|!truncated protobuf message!", NULL, __LINE__);
+    expect_bin(P, NULL, "\x08\x81", 2, "!truncated protobuf message!", NULL, __LINE__);
+    expect_bin(P, NULL, "", 0, "", NULL, __LINE__);
+}
+
+/* ---- snappy ---- */
+
+/* Appends a snappy literal of p[0..n) to o. */
+static size_t sn_lit(uint8_t *o, const void *p, size_t n)
+{
+    size_t k = 0;
+    if (n <= 60) {
+        o[k++] = (uint8_t)((n - 1) << 2);
+    } else {
+        o[k++] = 62 << 2; /* three length bytes */
+        o[k++] = (uint8_t)(n - 1), o[k++] = (uint8_t)((n - 1) >> 8), o[k++] = (uint8_t)((n - 1) >> 16);
+    }
+    memcpy(o + k, p, n);
+    return k + n;
+}
+
+/* Appends a copy of len (1..64) bytes from off back, with a 2-byte or
+ * (big) 4-byte offset. */
+static size_t sn_cp(uint8_t *o, size_t len, uint32_t off, int big)
+{
+    o[0] = (uint8_t)((len - 1) << 2 | (big ? 3 : 2));
+    for (int i = 0; i < (big ? 4 : 2); i++)
+        o[1 + i] = (uint8_t)(off >> (8 * i));
+    return big ? 5 : 3;
+}
+
+static void test_snappy(void)
+{
+    static uint8_t s[1 << 18], big[70000];
+    size_t n = 0;
+    /* "hello a@b.com " + copies: an overlapping one (a run), a 1-byte
+       offset (tag 01), a 2-byte one */
+    n += pb_put_varint(s + n, 14 + 6 + 7 + 5);
+    n += sn_lit(s + n, "hello a@b.com ", 14);
+    s[n++] = 0x00; /* (a literal of 1 byte: "x") */
+    s[n++] = 'x';
+    n += sn_cp(s + n, 5, 1, 0);                 /* xxxxx */
+    s[n++] = (uint8_t)(1 | (7 - 4) << 2);       /* copy, 1-byte offset, 7 bytes */
+    s[n++] = 14;                                /* from 14 back: "a@b.com" */
+    n += sn_cp(s + n, 5, 27, 0);                /* "hello" */
+    expect_bin("text/plain", "snappy", s, n, "hello a@b.com xxxxxxa@b.comhello|", "snappy", __LINE__);
+    /* a long literal, copies over 64 KiB of output (within 64 KiB back) */
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (uint8_t)"abcdefgh ijklm "[(i * 5 + i / 11) % 15];
+    n = pb_put_varint(s, sizeof(big) + 64);
+    n += sn_lit(s + n, big, sizeof(big));
+    n += sn_cp(s + n, 64, 65536, 1);
+    {
+        static char want[80000];
+        memcpy(want, big, sizeof(big));
+        memcpy(want + sizeof(big), big + sizeof(big) - 65536, 64);
+        strcpy(want + sizeof(big) + 64, "|");
+        expect_bin("text/plain", "snappy", s, n, want, NULL, __LINE__);
+        /* one byte further back than 64 KiB: refused */
+        n -= 5;
+        n += sn_cp(s + n, 64, 65537, 1);
+        char *got = run("text/plain", "snappy", s, n);
+        CHECK(strstr(got, "!snappy copy beyond 64 KiB!") != NULL);
+        free(got);
+    }
+    /* refused: a copy before the start, offset 0, more than declared, a cut body */
+    n = pb_put_varint(s, 10);
+    n += sn_lit(s + n, "abc", 3);
+    size_t cut = n;
+    n += sn_cp(s + n, 4, 4, 0);
+    expect_bin("text/plain", "snappy", s, n, "abc!malformed snappy data!", NULL, __LINE__);
+    n = cut + sn_cp(s + cut, 4, 0, 0);
+    expect_bin("text/plain", "snappy", s, n, "abc!malformed snappy data!", NULL, __LINE__);
+    n = cut + sn_lit(s + cut, "defghijk", 8);
+    expect_bin("text/plain", "snappy", s, n, "abcdefghij!snappy data longer than declared!", NULL, __LINE__);
+    expect_bin("text/plain", "snappy", s, cut, "abc!truncated snappy data!", NULL, __LINE__);
+    expect_bin("text/plain", "snappy", s, cut - 1, "ab!truncated snappy data!", NULL, __LINE__);
+    expect_bin("text/plain", "snappy", "", 0, "|", NULL, __LINE__);
+    /* gzip inside snappy (the gate after the innermost coding) */
+    {
+        static uint8_t z[256];
+        size_t zn = zlib_make((const uint8_t *)"inner c@d.io", 12, z, sizeof(z), 16 + 15);
+        n = pb_put_varint(s, zn);
+        n += sn_lit(s + n, z, zn);
+        expect_bin("text/plain", "snappy", s, n, "inner c@d.io|", "snappy>gzip", __LINE__);
+    }
+}
+
 /* ---- normalisation ---- */
 
 static void test_norm(void)
@@ -3935,6 +4209,8 @@ int main(void)
     test_xml();
     test_zip();
     test_tar();
+    test_protobuf();
+    test_snappy();
     test_base64();
     test_base64_long();
     test_hex_runs();
