@@ -4,7 +4,8 @@
  * Text strings go out as data (then a boundary), text map keys as context,
  * integers as decimal data (a card number can be a number), byte strings as
  * data when their first bytes look like text, through the zip decoder when
- * they are a zip archive (a docx in a Smithy RPC v2 CBOR request), else one
+ * they are a zip archive (a docx in a Smithy RPC v2 CBOR request) and the
+ * KPL's when they are a KPL aggregated record (Kinesis from Java), else one
  * uninspectable report for that string (decoding goes on). Floats, simple values and tags carry
  * nothing to scan. Indefinite lengths are supported; nesting is bounded by
  * limits.max_depth; reserved encodings, a misplaced break, a bad chunk in an
@@ -44,7 +45,7 @@ enum cb_bs_mode {
     BS_SNIFF,
     BS_TEXT,
     BS_SKIP,
-    BS_ZIP, /* a zip archive (an Office document): through c->zip */
+    BS_ZIP, /* a zip archive (an Office document) or a KPL aggregated record: through c->zip */
 };
 
 struct dec_cbor {
@@ -126,8 +127,10 @@ static int cb_bytes(struct dec_cbor *c, const uint8_t *p, size_t n, int last)
         c->bs = BS_TEXT;
         return SGW_OK;
     }
-    if (c->sniff_len >= 4 && memcmp(c->sniff, "PK\x03\x04", 4) == 0) {
-        rc = dec_new_zip(env, c->base.nest + 1, &c->zip);
+    int kpl = dec_looks_kpl(c->sniff, c->sniff_len);
+    if (kpl || (c->sniff_len >= 4 && memcmp(c->sniff, "PK\x03\x04", 4) == 0)) {
+        /* a zip, or a KPL aggregated record (the Java SDK's Kinesis CBOR) */
+        rc = kpl ? dec_new_kpl(env, c->base.nest + 1, &c->zip) : dec_new_zip(env, c->base.nest + 1, &c->zip);
         if (rc != SGW_OK)
             return rc;
         c->bs = BS_ZIP;

@@ -1558,6 +1558,10 @@ static int sniff_decide(struct dec_sniff *s)
         if (s->record)
             dec_path_add(env, "zip");
         rc = dec_new_zip(env, nest, &w);
+    } else if (dec_looks_kpl(b, n)) {
+        if (s->record)
+            dec_path_add(env, "kpl>protobuf");
+        rc = dec_new_kpl(env, nest, &w);
     } else if (dec_looks_tar(b, n)) {
         if (s->record)
             dec_path_add(env, "tar");

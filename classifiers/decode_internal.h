@@ -226,6 +226,11 @@ int dec_new_tar(struct dec_env *env, unsigned nest, struct dec **out);
 /* Protocol Buffers without a schema; grpc: 0 the message alone, 1 in gRPC
  * frames, 2 in grpc-web frames (trailers too) */
 int dec_new_protobuf(struct dec_env *env, unsigned nest, int grpc, struct dec **out);
+/* A KPL aggregated record (magic F3 89 9A C2, an AggregatedRecord protobuf,
+ * its MD5): the protobuf through dec_new_protobuf. */
+int dec_new_kpl(struct dec_env *env, unsigned nest, struct dec **out);
+/* 1 when b[0..n) begins with KPL's magic and has room for the MD5. */
+int dec_looks_kpl(const uint8_t *b, size_t n);
 /* 1 when b[0..n) begins with a ustar header (magic and checksum). */
 int dec_looks_tar(const uint8_t *b, size_t n);
 /* X.509 certificates, requests, CRLs (DER, one or more in a row): their

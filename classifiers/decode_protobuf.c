@@ -620,3 +620,84 @@ int dec_new_protobuf(struct dec_env *env, unsigned nest, int grpc, struct dec **
     *out = &b->base;
     return SGW_OK;
 }
+
+/* ---- KPL aggregated records ----
+ *
+ * The Kinesis Producer Library (Java; the aws-kinesis-agg libraries for
+ * Python, Node, Go; Fluent Bit) packs many user records into one Kinesis
+ * record: the magic F3 89 9A C2, an AggregatedRecord protobuf (partition
+ * keys, then records whose `data` is the user's bytes), and the MD5 of
+ * the protobuf. Before this decoder the record was opaque bytes in
+ * base64 and passed unread. The protobuf goes to the decoder above; the
+ * MD5 (the last 16 bytes) is held back and not read. */
+#define KPL_MAGIC "\xf3\x89\x9a\xc2"
+#define KPL_MD5 16u
+
+struct dec_kpl {
+    struct dec base;
+    size_t magic_len; /* bytes of the magic seen */
+    size_t tail_len;  /* bytes in tail[]: the last ones, perhaps the MD5 */
+    uint8_t tail[KPL_MD5];
+};
+
+int dec_looks_kpl(const uint8_t *b, size_t n)
+{
+    return n >= 4 + KPL_MD5 && memcmp(b, KPL_MAGIC, 4) == 0;
+}
+
+static int kpl_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_kpl *k = (struct dec_kpl *)d;
+    while (k->magic_len < 4 && n) {
+        if (*p != (uint8_t)KPL_MAGIC[k->magic_len])
+            return dec_fail(d, 0, "malformed KPL aggregated record");
+        k->magic_len++;
+        p++;
+        n--;
+    }
+    if (k->tail_len + n <= KPL_MD5) {
+        memcpy(k->tail + k->tail_len, p, n);
+        k->tail_len += n;
+        return SGW_OK;
+    }
+    /* all but the last 16 bytes go on: the held ones first */
+    size_t out = k->tail_len + n - KPL_MD5, from_tail = out < k->tail_len ? out : k->tail_len;
+    int rc = dec_feed(d->next, k->tail, from_tail);
+    if (rc != SGW_OK || d->dead)
+        return rc;
+    memmove(k->tail, k->tail + from_tail, k->tail_len - from_tail);
+    k->tail_len -= from_tail;
+    size_t from_p = out - from_tail;
+    rc = dec_feed(d->next, p, from_p);
+    memcpy(k->tail + k->tail_len, p + from_p, n - from_p);
+    k->tail_len += n - from_p;
+    return rc;
+}
+
+static int kpl_finish(struct dec *d)
+{
+    struct dec_kpl *k = (struct dec_kpl *)d;
+    if (k->magic_len < 4 || k->tail_len < KPL_MD5)
+        return dec_fail(d, 0, "truncated KPL aggregated record");
+    return dec_finish(d->next);
+}
+
+static const struct dec_ops kpl_ops = {"kpl", kpl_feed, kpl_finish, NULL};
+
+int dec_new_kpl(struct dec_env *env, unsigned nest, struct dec **out)
+{
+    if (nest + 2 > DEC_MAX_NEST)
+        return dec_new_reject(env, nest, "decoder nesting too deep", out);
+    struct dec *inner = NULL;
+    int rc = dec_new_protobuf(env, nest + 1, 0, &inner);
+    if (rc != SGW_OK)
+        return rc;
+    struct dec_kpl *k = dec_alloc(sizeof(*k), &kpl_ops, env, nest);
+    if (!k) {
+        dec_free(inner);
+        return SGW_ENOMEM;
+    }
+    k->base.next = inner;
+    *out = &k->base;
+    return SGW_OK;
+}

@@ -1831,9 +1831,11 @@ struct dec_b64 {
  * records: `H4sI…`) goes through the sniffer, which inflates it and reads
  * what comes out by its content. A certificate (a PEM block, or base64 DER
  * in JSON: ACM ImportCertificate) goes through the X.509 decoder, which
- * passes its names on. The environment lives as long as the
+ * passes its names on. A KPL aggregated record (a Kinesis record of the
+ * Kinesis Producer Library) goes through its decoder, whose protobuf holds
+ * the user records. The environment lives as long as the
  * stage (the reasons of its reports stay valid, as a chain's do). */
-enum { B64Z_NONE = 0, B64Z_ZIP = 1, B64Z_COMPRESSED = 2, B64Z_DER = 3, B64Z_MESSAGE = 4 };
+enum { B64Z_NONE = 0, B64Z_ZIP = 1, B64Z_COMPRESSED = 2, B64Z_DER = 3, B64Z_MESSAGE = 4, B64Z_KPL = 5 };
 
 struct b64_zip {
     struct dec_env env;
@@ -1863,6 +1865,7 @@ static int b64_zip_begin(struct dec_b64 *b)
     b->zx->env.codings = 0; /* (compression layers of this run only) */
     int rc = b->zip == B64Z_ZIP       ? dec_new_zip(&b->zx->env, 0, &b->zx->zip)
              : b->zip == B64Z_MESSAGE ? dec_new_message(&b->zx->env, 0, 1, &b->zx->zip)
+             : b->zip == B64Z_KPL     ? dec_new_kpl(&b->zx->env, 0, &b->zx->zip)
              : b->zip == B64Z_DER
                  ? dec_new_x509(&b->zx->env, 0, B64_BIN_MIN / 4 * 3, &b->zx->zip)
                  : dec_new_sniff(&b->zx->env, 0, 0, "base64 compressed data that is no text",
@@ -1956,6 +1959,8 @@ static int bin_known(const uint8_t *d, size_t n, size_t total, int strict)
         return 0;
     if (dec_x509_shape(d, n))
         return B64Z_DER;
+    if (!strict && total >= 20 && n >= 4 && memcmp(d, "\xf3\x89\x9a\xc2", 4) == 0)
+        return B64Z_KPL; /* (a Kinesis record of the KPL: user records inside) */
     if (n >= 15 && memcmp(d, "openssh-key-v1", 15) == 0)
         return BIN_SSH; /* (the OpenSSH format's magic, its NUL included) */
     int pgp = pgp_key_packet(d, n, total);

@@ -5,6 +5,7 @@ Deterministic; run from anywhere: python3 fuzz/corpus/make_seeds.py"""
 import base64
 import binascii
 import gzip
+import hashlib
 import json
 import os
 import struct
@@ -510,6 +511,9 @@ def seeds_protobuf():
     big = pb_len(1, b"".join(pb_len(2, pb_len(1, b"record %d by u%d@corp.example" % (i, i))) for i in range(2100)))
     seeds = [(0, otlp), (1, frame(0, otlp) + frame(1, z)), (2, frame(0, otlp) + frame(0x80, b"grpc-status: 0\r\n")),
              (0, pb_len(4, b"\x89PNG\r\n\x1a\n" + bytes(8)) + pb_len(7, z)), (0, big)]
+    # a KPL aggregated record (Kinesis Producer Library), sniffed
+    agg = pb_len(1, b"pk") + pb_len(3, pb_varint(1 << 3) + pb_varint(0) + pb_len(3, b'{"user":"bob@corp-mail.de"}'))
+    seeds.append((3, b"\xf3\x89\x9a\xc2" + agg + hashlib.md5(agg).digest()))
     for i, (way, body) in enumerate(seeds):
         write("fuzz_classifiers_protobuf", "seed%02d" % i, bytes([(i * 16) | way]) + body)
 

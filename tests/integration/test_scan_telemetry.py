@@ -4,10 +4,13 @@ receiver on 127.0.0.1, the captured bodies read by `sovgw scan`:
 OpenTelemetry's JS log exporter and trace exporter (OTLP/HTTP protobuf, plain and
 gzip'd, as CloudWatch Logs' and X-Ray's OTLP endpoints take it; the log
 record's body and attributes are strings in nested messages; spans carry
-random ids), the same request in gRPC frames, and a Prometheus remote-write client (protobuf in snappy, as
-Amazon Managed Service for Prometheus takes it). Clean telemetry must give
+random ids), the same request in gRPC frames, a Prometheus remote-write client (protobuf in snappy, as
+Amazon Managed Service for Prometheus takes it), and Kinesis PutRecords by
+the AWS SDK for JavaScript with records aggregated as the Kinesis Producer
+Library does (a protobuf in base64). Clean telemetry must give
 nothing: no finding and nothing uninspectable."""
 
+import base64
 import gzip
 import json
 import os
@@ -132,6 +135,27 @@ def main():
         eq([f.get("reason") for f in map(json.loads, p.stdout.decode().splitlines())],
            ["truncated snappy data"], "a cut body")
     r.run("Prometheus remote write (protobuf in snappy) from a remote-write client", remote_write)
+
+    def kinesis_aggregated():
+        # the Kinesis Producer Library packs user records into one Kinesis
+        # record (magic, an AggregatedRecord protobuf, its MD5); in base64
+        # in PutRecords it was "base64 data that is no text" (or, under
+        # 1 KiB, passed unread). AWS Labs' aggregator and the AWS SDK for
+        # JavaScript v3 make the request
+        sdk = npm_project("aws_sdk_js", os.path.join("aws-kinesis-agg"))
+        check(sdk is not None, "the AWS SDK for JavaScript and aws-kinesis-agg installed from npm")
+        for n in (3, 200):
+            ct, ce, body = post(sdk, "put_records.mjs", str(n), EMAIL)
+            eq(ct, "application/x-amz-json-1.1", "PutRecords' type")
+            doc = json.loads(body)
+            check(base64.b64decode(doc["Records"][0]["Data"])[:4] == b"\xf3\x89\x9a\xc2",
+                  "the record is a KPL aggregated record")
+            p = scan("--content-type", ct, "-", input=body)
+            eq((p.returncode, found(p)), (1, [("EMAIL", "json")]), f"{n} user records ({p.stderr!r})")
+            ct, ce, body = post(sdk, "put_records.mjs", str(n), "")
+            p = scan("--content-type", ct, "-", input=body)
+            eq((p.returncode, p.stdout), (0, b""), f"{n} user records without personal data")
+    r.run("Kinesis records aggregated as the KPL does, put by the AWS SDK", kinesis_aggregated)
     r.done()
 
 

@@ -1420,6 +1420,68 @@ static void test_protobuf(void)
     expect_bin(P, NULL, "", 0, "", NULL, __LINE__);
 }
 
+/* KPL aggregated records (the Kinesis Producer Library): magic, an
+ * AggregatedRecord protobuf, its MD5 (not checked: 16 bytes of 0x11) */
+static void test_kpl(void)
+{
+    static uint8_t k[4096], r[1024], m[1024];
+    static char js[8192];
+    size_t rn = 0, mn = 0, kn = 0;
+    /* partition key "pk", two records whose data are the user's JSON */
+    mn = pb_str(m, 1, "pk");
+    rn = pb_put_varint(r, 1 << 3);
+    rn += pb_put_varint(r + rn, 0);
+    rn += pb_str(r + rn, 3, "{\"user\":\"bob.smith@corp-mail.de\"}");
+    mn += pb_len_field(m + mn, 3, r, rn);
+    rn = pb_put_varint(r, 1 << 3);
+    rn += pb_put_varint(r + rn, 0);
+    rn += pb_str(r + rn, 3, "order 7 paid");
+    mn += pb_len_field(m + mn, 3, r, rn);
+    memcpy(k, "\xf3\x89\x9a\xc2", 4);
+    memcpy(k + 4, m, mn);
+    memset(k + 4 + mn, 0x11, 16);
+    kn = 4 + mn + 16;
+    const char *want = "pk|{\"user\":\"bob.smith@corp-mail.de\"}|order 7 paid|";
+    /* sniffed, as a body */
+    expect_bin(NULL, NULL, k, kn, want, "kpl>protobuf", __LINE__);
+    /* in base64 in Kinesis PutRecords' JSON */
+    size_t jn = (size_t)sprintf(js, "{\"Records\":[{\"Data\":\"");
+    jn += b64_enc(k, kn, js + jn);
+    jn += (size_t)sprintf(js + jn, "\",\"PartitionKey\":\"a\"}]}");
+    char *got = run("application/x-amz-json-1.1", NULL, js, jn);
+    if (!strstr(got, want))
+        fprintf(stderr, "KPL in base64: got [%s]\n", got);
+    CHECK(strstr(got, want) != NULL && strstr(got, "!") == NULL);
+    expect_bin("application/x-amz-json-1.1", NULL, js, jn, got, "json", __LINE__);
+    free(got);
+    /* in a CBOR byte string (the AWS SDK for Java's Kinesis) */
+    {
+        static uint8_t cb[4096];
+        size_t cn = 0;
+        cb[cn++] = 0xa1; /* {"Data": h'…'} */
+        cb[cn++] = 0x64;
+        memcpy(cb + cn, "Data", 4);
+        cn += 4;
+        cb[cn++] = 0x59; /* a byte string, 2-byte length */
+        cb[cn++] = (uint8_t)(kn >> 8);
+        cb[cn++] = (uint8_t)kn;
+        memcpy(cb + cn, k, kn);
+        cn += kn;
+        char w2[512];
+        snprintf(w2, sizeof(w2), "Data|{Data}%s", want);
+        got = run("application/x-amz-cbor-1.1", NULL, cb, cn);
+        if (strncmp(got, w2, strlen(w2)) != 0)
+            fprintf(stderr, "KPL in CBOR: got [%s]\n", got);
+        CHECK(strncmp(got, w2, strlen(w2)) == 0 && strchr(got, '!') == NULL);
+        expect_bin("application/x-amz-cbor-1.1", NULL, cb, cn, got, "cbor", __LINE__);
+        free(got);
+    }
+    /* cut: its last 16 bytes are taken for the MD5, so the protobuf is cut */
+    got = run(NULL, NULL, k, kn - 1);
+    CHECK(memmem(got, g_run_len, "!truncated protobuf message!", 28) != NULL);
+    free(got);
+}
+
 /* ---- snappy ---- */
 
 /* Appends a snappy literal of p[0..n) to o. */
@@ -4211,6 +4273,7 @@ int main(void)
     test_tar();
     test_protobuf();
     test_snappy();
+    test_kpl();
     test_base64();
     test_base64_long();
     test_hex_runs();
