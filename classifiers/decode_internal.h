@@ -231,6 +231,11 @@ int dec_new_protobuf(struct dec_env *env, unsigned nest, int grpc, struct dec **
 int dec_new_kpl(struct dec_env *env, unsigned nest, struct dec **out);
 /* 1 when b[0..n) begins with KPL's magic and has room for the MD5. */
 int dec_looks_kpl(const uint8_t *b, size_t n);
+/* 1 when p[0..n) (whole: all of it; else its start) is protobuf fields,
+ * two or more (those of messages in it count), with a text field (4
+ * printable bytes or more) among them or in a message among them: binary
+ * in base64 that is a message. */
+int dec_looks_protobuf(const uint8_t *p, size_t n, int whole);
 /* 1 when b[0..n) begins with a ustar header (magic and checksum). */
 int dec_looks_tar(const uint8_t *b, size_t n);
 /* X.509 certificates, requests, CRLs (DER, one or more in a row): their

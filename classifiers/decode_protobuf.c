@@ -701,3 +701,56 @@ int dec_new_kpl(struct dec_env *env, unsigned nest, struct dec **out)
     *out = &k->base;
     return SGW_OK;
 }
+
+/* ---- protobuf found in base64 ---- */
+
+/* Fields of p[0..n) (all of a message when whole, else its start: the last
+ * field may be cut) with text in them: a length-delimited field of 4
+ * printable bytes or more, or a message holding one, up to `depth` levels.
+ * Returns the number of fields, those of the messages in it included, or
+ * -1 when p is no protobuf; *texts counts the text fields. */
+static long pb_evidence(const uint8_t *p, size_t n, int whole, unsigned depth, unsigned *texts)
+{
+    size_t at = 0;
+    long fields = 0;
+    while (at < n) {
+        uint64_t tag, v;
+        int r = pb_varint(p, n, &at, &tag);
+        if (r < 0 || (r == 1 && !pb_tag_ok(tag)))
+            return -1;
+        if (r == 0)
+            return whole ? -1 : fields;
+        unsigned wt = (unsigned)(tag & 7);
+        if (wt == 1 || wt == 5) {
+            size_t k = wt == 1 ? 8 : 4;
+            if (n - at < k)
+                return whole ? -1 : fields;
+            at += k;
+        } else {
+            r = pb_varint(p, n, &at, &v);
+            if (r < 0)
+                return -1;
+            if (r == 0)
+                return whole ? -1 : fields;
+            if (wt == 2) {
+                if (v > n - at)
+                    return whole ? -1 : fields;
+                long inner;
+                if (v >= 4 && pb_is_text(p + at, (size_t)v, 0))
+                    (*texts)++;
+                else if (depth > 0 && v >= 2 && (inner = pb_evidence(p + at, (size_t)v, 1, depth - 1, texts)) > 0)
+                    fields += inner; /* (a message's fields count too: a wrapper has one) */
+                at += (size_t)v;
+            }
+        }
+        fields++;
+    }
+    return fields;
+}
+
+int dec_looks_protobuf(const uint8_t *p, size_t n, int whole)
+{
+    unsigned texts = 0;
+    long fields = pb_evidence(p, n, whole, 8, &texts);
+    return fields >= 2 && texts >= 1;
+}

@@ -1835,7 +1835,7 @@ struct dec_b64 {
  * Kinesis Producer Library) goes through its decoder, whose protobuf holds
  * the user records. The environment lives as long as the
  * stage (the reasons of its reports stay valid, as a chain's do). */
-enum { B64Z_NONE = 0, B64Z_ZIP = 1, B64Z_COMPRESSED = 2, B64Z_DER = 3, B64Z_MESSAGE = 4, B64Z_KPL = 5 };
+enum { B64Z_NONE = 0, B64Z_ZIP = 1, B64Z_COMPRESSED = 2, B64Z_DER = 3, B64Z_MESSAGE = 4, B64Z_KPL = 5, B64Z_PROTOBUF = 6 };
 
 struct b64_zip {
     struct dec_env env;
@@ -1866,6 +1866,7 @@ static int b64_zip_begin(struct dec_b64 *b)
     int rc = b->zip == B64Z_ZIP       ? dec_new_zip(&b->zx->env, 0, &b->zx->zip)
              : b->zip == B64Z_MESSAGE ? dec_new_message(&b->zx->env, 0, 1, &b->zx->zip)
              : b->zip == B64Z_KPL     ? dec_new_kpl(&b->zx->env, 0, &b->zx->zip)
+             : b->zip == B64Z_PROTOBUF ? dec_new_protobuf(&b->zx->env, 0, 0, &b->zx->zip)
              : b->zip == B64Z_DER
                  ? dec_new_x509(&b->zx->env, 0, B64_BIN_MIN / 4 * 3, &b->zx->zip)
                  : dec_new_sniff(&b->zx->env, 0, 0, "base64 compressed data that is no text",
@@ -2045,6 +2046,21 @@ static int b64_pick(struct dec_b64 *b, const uint8_t *s, size_t n, int final, si
         }
     }
     return 0;
+}
+
+/* A run s[0..n) (whole: all of it) that decodes to no text and is no
+ * known format, but to protobuf with text in it (a Kinesis record, an SQS
+ * message, a DynamoDB binary attribute holding a message): read by the
+ * protobuf decoder (b->zip) instead of passing unread or, from 1 KiB on,
+ * being reported opaque. */
+static int b64_protobuf(struct dec_b64 *b, const uint8_t *s, size_t n, int whole)
+{
+    struct b64q q;
+    size_t len = b64_decode_all(s, n, whole, &q, b->dec);
+    if (!dec_looks_protobuf(b->dec, len, whole))
+        return 0;
+    b->zip = B64Z_PROTOBUF;
+    return 1;
 }
 
 /* A run that decodes to no text and is not a known format: when it is
@@ -2601,6 +2617,8 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
             int known = hx == HEX_BIN && b64_known(b, len, len, 1, &rc);
             int b32 = !hex && !known && b32_pick(b, s, n, &len);
             int picked = hex || b32 || (!known && b64_pick(b, s, n, 1, &len, &qs, &align, &rc) && rc == SGW_OK);
+            if (!picked && !known && rc == SGW_OK && !b->zip && !b->magic && hx == HEX_NO)
+                b64_protobuf(b, s, n, 1);
             int zipped = !picked && rc == SGW_OK && b->zip;
             if (picked || zipped) {
                 rc = b64_ensure_inner(b);
@@ -2664,6 +2682,8 @@ static int b64_go_long(struct dec_b64 *b, const uint8_t *s, size_t n)
     int hx = hex_pick(b, s, n, 0, &len, &prefix, &hi, &eol);
     int known = hx == HEX_BIN && b64_known(b, len, len, 1, &rc);
     int picked = hx == HEX_TEXT || (!known && b64_pick(b, s, n, 0, &len, &qs, &align, &rc) && rc == SGW_OK);
+    if (!picked && !known && rc == SGW_OK && !b->zip && !b->magic && hx == HEX_NO)
+        b64_protobuf(b, s, n, 0);
     if (picked || (rc == SGW_OK && b->zip)) {
         b->hexrun = hx == HEX_TEXT || known;
         b->hex_hi = hi;

@@ -54,6 +54,14 @@ def seeds_json():
     JSON.append(json.dumps({"password": "Zk3q9XbT2mLp", "headers": {"Authorization": "Bearer Zk3q9XbT2mLp8RvW5nJc"},
                             "passwords": ["Ab3dE5gH7jK9", "changeme"], "NextToken": "AAAAZk3q9XbT2mLp",
                             "SecretId": "prod/db", "max_tokens": 4096, "SecretString": "Zk3q9XbT2mLp8RvW"}).encode())
+    # Kinesis PutRecords: a KPL aggregated record, and a protobuf message,
+    # in base64
+    rec = pb_len(1, b"order-7") + pb_varint(2 << 3) + pb_varint(700) + pb_len(3, b"bob.smith@corp-mail.de")
+    agg = pb_len(1, b"pk") + pb_len(3, pb_varint(1 << 3) + pb_varint(0) + pb_len(3, rec))
+    kpl = b"\xf3\x89\x9a\xc2" + agg + hashlib.md5(agg).digest()
+    JSON.append(json.dumps({"Records": [{"Data": base64.b64encode(kpl).decode(), "PartitionKey": "pk"},
+                                        {"Data": base64.b64encode(pb_len(1, rec) * 3).decode(), "PartitionKey": "b"}]})
+                .encode())
     for i, body in enumerate(JSON):
         flag = 1 if body.startswith(b'{"a":1}\n') else 0
         write("fuzz_classifiers_json", "seed%02d" % i, bytes([(i * 16) | flag]) + body)

@@ -1482,6 +1482,79 @@ static void test_kpl(void)
     free(got);
 }
 
+/* protobuf in base64 (a Kinesis record, an SQS message, a DynamoDB binary
+ * attribute): read as protobuf when its fields hold text; random bytes
+ * stay what they were (unread under 1 KiB, opaque from 1 KiB on) */
+static void test_protobuf_b64(void)
+{
+    static uint8_t m[1 << 16], r[256], rnd[3000];
+    static char js[1 << 17], want[1 << 16];
+    size_t mn = 0, wn = 0;
+    for (int i = 0; i < 3; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "order-%d", i);
+        size_t rn = pb_str(r, 1, id);
+        rn += pb_put_varint(r + rn, 2 << 3);
+        rn += pb_put_varint(r + rn, (uint64_t)i * 1000);
+        rn += pb_str(r + rn, 3, i == 1 ? "bob.smith@corp-mail.de" : "Berlin");
+        mn += pb_len_field(m + mn, 1, r, rn);
+        wn += (size_t)sprintf(want + wn, "%s|%s|", id, i == 1 ? "bob.smith@corp-mail.de" : "Berlin");
+    }
+    size_t jn = (size_t)sprintf(js, "{\"Data\":\"");
+    jn += b64_enc(m, mn, js + jn);
+    jn += (size_t)sprintf(js + jn, "\"}");
+    char *got = run("application/json", NULL, js, jn);
+    if (!strstr(got, want) || strchr(got, '!'))
+        fprintf(stderr, "protobuf in base64: got [%s]\n", got);
+    CHECK(strstr(got, want) != NULL && strchr(got, '!') == NULL);
+    expect_bin("application/json", NULL, js, jn, got, "json", __LINE__);
+    free(got);
+    /* a long run (over the 8 KiB the stage holds): judged by its start */
+    mn = 0;
+    wn = 0;
+    for (int i = 0; i < 800; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "order-%d", i);
+        size_t rn = pb_str(r, 1, id);
+        rn += pb_str(r + rn, 3, i == 700 ? "bob.smith@corp-mail.de" : "Berlin");
+        mn += pb_len_field(m + mn, 1, r, rn);
+    }
+    jn = (size_t)sprintf(js, "{\"Data\":\"");
+    size_t bn = b64_enc(m, mn, js + jn);
+    CHECK(bn > 8192);
+    jn += bn;
+    jn += (size_t)sprintf(js + jn, "\"}");
+    got = run("application/json", NULL, js, jn);
+    CHECK(strstr(got, "order-699|Berlin|order-700|bob.smith@corp-mail.de|") != NULL && strchr(got, '!') == NULL);
+    expect_bin("application/json", NULL, js, jn, got, "json", __LINE__);
+    free(got);
+    /* random bytes: opaque from 1 KiB of base64 on, unread below */
+    uint32_t x = 12345;
+    for (size_t i = 0; i < sizeof(rnd); i++) {
+        x = x * 1103515245u + 12345u;
+        rnd[i] = (uint8_t)(x >> 23);
+    }
+    jn = (size_t)sprintf(js, "{\"Data\":\"");
+    jn += b64_enc(rnd, sizeof(rnd), js + jn);
+    jn += (size_t)sprintf(js + jn, "\"}");
+    got = run("application/json", NULL, js, jn);
+    CHECK(strstr(got, "!base64 data that is no text (1 KiB or more)!") != NULL);
+    free(got);
+    jn = (size_t)sprintf(js, "{\"Data\":\"");
+    jn += b64_enc(rnd, 300, js + jn);
+    jn += (size_t)sprintf(js + jn, "\"}");
+    got = run("application/json", NULL, js, jn);
+    CHECK(strchr(got, '!') == NULL);
+    free(got);
+    /* the check itself: two fields and text; whole or a start */
+    CHECK(dec_looks_protobuf((const uint8_t *)"\x0a\x04" "abcd\x10\x01", 8, 1));
+    CHECK(!dec_looks_protobuf((const uint8_t *)"\x0a\x04" "abcd", 6, 1));          /* one field */
+    CHECK(!dec_looks_protobuf((const uint8_t *)"\x08\x01\x10\x02", 4, 1));     /* no text */
+    CHECK(!dec_looks_protobuf((const uint8_t *)"\x0a\x04" "abcd\x10", 7, 1));      /* cut */
+    CHECK(dec_looks_protobuf((const uint8_t *)"\x0a\x04" "abcd\x10\x01\x18", 9, 0)); /* ... a start */
+    CHECK(dec_looks_protobuf((const uint8_t *)"\x0a\x06\x12\x04" "abcd\x10\x01", 10, 1)); /* text nested */
+}
+
 /* ---- snappy ---- */
 
 /* Appends a snappy literal of p[0..n) to o. */
@@ -4274,6 +4347,7 @@ int main(void)
     test_protobuf();
     test_snappy();
     test_kpl();
+    test_protobuf_b64();
     test_base64();
     test_base64_long();
     test_hex_runs();
