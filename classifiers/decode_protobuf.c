@@ -9,6 +9,8 @@
  *  - valid UTF-8 without control characters (but tab and line ends) is a
  *    string, a text unit, unless it is nothing but length-delimited fields
  *    (pb_message: a message of one string of 32 to 126 bytes is printable);
+ *    strings under 6 bytes are not passed on (no finding is that short but
+ *    loopback's "::1", which random ids read as messages hold);
  *  - else bytes of 24 or more with a known binary signature go to the
  *    sniffer (gzip in a bytes field is decompressed, an image is
  *    uninspectable; pb_magic);
@@ -261,6 +263,8 @@ static int pb_value(struct dec_pb *b, const uint8_t *p, size_t n, unsigned depth
         rc = pb_strings(b, p, n);
         return rc == SGW_OK ? pb_strings_end(b) : rc;
     }
+    if (n < PB_RUN_MIN)
+        return SGW_OK; /* (as short runs of raw bytes: random ids read as messages hold "::1") */
     rc = dec_text_data(env, p, n);
     return rc == SGW_OK ? dec_text_boundary(env) : rc;
 }

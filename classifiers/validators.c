@@ -865,8 +865,8 @@ int cls_v_ipv6(const char *s, size_t n)
     }
     if (hexlen)
         groups++;
-    if (dbl) /* one group and "::" after it ("6::", "e::") is a prefix or bytes, no one's address */
-        return groups < 8 && groups >= 1 && !(groups == 1 && s[n - 1] == ':');
+    if (dbl) /* one group with "::" ("::1", "6::", "fe80::") is loopback, a prefix or bytes: no one's address */
+        return groups < 8 && groups >= 2;
     if (groups != 8)
         return 0;
     /* eight 2-digit groups is a byte dump (EUI-64, hash), not an address */

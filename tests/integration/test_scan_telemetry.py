@@ -107,8 +107,8 @@ def main():
         # 5,000 spans the SDK made, ids random: one trace id in 65,536
         # begins with gzip's magic bytes, and one did make a request of
         # spans uninspectable ("malformed gzip stream") before ids were
-        # told from embedded data (24 bytes at least); another held "6::",
-        # reported as an IPv6 address. Three batches, nothing found
+        # told from embedded data (24 bytes at least); others held "6::"
+        # and "::1", reported as IPv6 addresses. Three batches, nothing found
         for _ in range(3):
             ct, ce, body = post(d, "send_traces.mjs", "5000")
             eq(ct, "application/x-protobuf", "the trace exporter's type")

@@ -196,7 +196,8 @@ for t in ["000-12-3456", "666-12-3456", "123-00-4567", "123-45-0000", "078-05-11
 
 for _ in range(6):
     pos("IP_ADDRESS", ".".join(str(R.randint(1, 254)) for _ in range(4)))
-for v in ["2001:db8::8a2e:370:7334", "fe80::1", "2001:db8:85a3:0:0:8a2e:370:7334", "::1", "2a00:1450:4001:81c::200e",
+for v in ["2001:db8::8a2e:370:7334", "fe80::1", "2001:db8:85a3:0:0:8a2e:370:7334", "fe80::1ff:fe23:4567:890a",
+          "2a00:1450:4001:81c::200e",
           "fd00::abcd:12"]:
     pos("IP_ADDRESS", v)
 for t in ["1.2.3", "version 1.2.3.4.5", "256.1.1.1", "01.02.03.04", "v10.0.0.1", "3.14159", "12:30:45",
@@ -637,8 +638,17 @@ for t in ["sutartis pasirašyta 2019 m. kovo 12 d.", "līgums noslēgts 2019. ga
           "firstPass = computeAll(x1)"]:
     neg(sent(t))
 
+# IPv6 of one group with "::" (loopback's ::1, ::a, a prefix such as 6::
+# or fe80::): no one's address, and what random bytes hold (trace ids in
+# protobuf)
+R = random.Random(20261202)
+ip6_out = []
+out = ip6_out
+for t in ["::1", "connect to [::1]:8080", "::a", "6::", "prefix fe80:: on the link"]:
+    neg(sent(t))
+
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "labelled.jsonl")
 with open(path, "w") as f:
-    for o in out_main + vat_out + dot_out + vendor_out + cred_out + sas_out + sess_out + eu_out + ltlv_out:
+    for o in out_main + vat_out + dot_out + vendor_out + cred_out + sas_out + sess_out + eu_out + ltlv_out + ip6_out:
         f.write(json.dumps(o, ensure_ascii=False) + "\n")
-print(f"wrote {len(out_main) + len(vat_out) + len(dot_out) + len(vendor_out) + len(cred_out) + len(sas_out) + len(sess_out) + len(eu_out) + len(ltlv_out)} entries to {path}")
+print(f"wrote {len(out_main) + len(vat_out) + len(dot_out) + len(vendor_out) + len(cred_out) + len(sas_out) + len(sess_out) + len(eu_out) + len(ltlv_out) + len(ip6_out)} entries to {path}")

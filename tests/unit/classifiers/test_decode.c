@@ -1345,8 +1345,8 @@ static void test_protobuf(void)
         }
         CHECK(an > 65536 + 1000);
         n = pb_len_field(m, 1, a, an);
-        n += pb_str(m + n, 3, "after");
-        strcat(want, "after|");
+        n += pb_str(m + n, 3, "after all");
+        strcat(want, "after all|");
         expect_bin(P, NULL, m, n, want, "protobuf", __LINE__);
         /* ... whose last field runs past its end: refused where it does */
         n = pb_len_field(m, 1, a, an);
@@ -1393,11 +1393,12 @@ static void test_protobuf(void)
        bytes) that begins as gzip does is an id: raw (a span in 65,536
        would make its request uninspectable) */
     n = pb_len_field(m, 4, "\x89PNG\r\n\x1a\n................................", 40);
-    n += pb_str(m + n, 5, "after");
-    expect_bin(P, NULL, m, n, "!PNG image not inspectable!after|", NULL, __LINE__);
+    n += pb_str(m + n, 5, "after all");
+    expect_bin(P, NULL, m, n, "!PNG image not inspectable!after all|", NULL, __LINE__);
     n = pb_len_field(m, 1, "\x1f\x8b\x08\x04\x9e\xa1\xb2\xc3\xd4\xe5\xf6\x87\x98\xa9\xba\xcb", 16);
-    n += pb_str(m + n, 5, "after");
-    expect_bin(P, NULL, m, n, "after|", NULL, __LINE__);
+    n += pb_str(m + n, 5, "after all");
+    n += pb_str(m + n, 5, "::1"); /* (under 6 bytes: not passed on) */
+    expect_bin(P, NULL, m, n, "after all|", NULL, __LINE__);
     /* nesting deeper than 32: the inner bytes are raw data, still scanned */
     an = pb_str(a, 1, "deep e@f.io");
     for (int i = 0; i < 40; i++) {
@@ -1428,7 +1429,7 @@ static void test_kpl(void)
     static char js[8192];
     size_t rn = 0, mn = 0, kn = 0;
     /* partition key "pk", two records whose data are the user's JSON */
-    mn = pb_str(m, 1, "pk");
+    mn = pb_str(m, 1, "partition-7");
     rn = pb_put_varint(r, 1 << 3);
     rn += pb_put_varint(r + rn, 0);
     rn += pb_str(r + rn, 3, "{\"user\":\"bob.smith@corp-mail.de\"}");
@@ -1441,7 +1442,7 @@ static void test_kpl(void)
     memcpy(k + 4, m, mn);
     memset(k + 4 + mn, 0x11, 16);
     kn = 4 + mn + 16;
-    const char *want = "pk|{\"user\":\"bob.smith@corp-mail.de\"}|order 7 paid|";
+    const char *want = "partition-7|{\"user\":\"bob.smith@corp-mail.de\"}|order 7 paid|";
     /* sniffed, as a body */
     expect_bin(NULL, NULL, k, kn, want, "kpl>protobuf", __LINE__);
     /* in base64 in Kinesis PutRecords' JSON */

@@ -299,8 +299,10 @@ static const struct pos_case cases[] = {
     {"arn:aws:apigateway:us-west-2::/apis/a1b2c3/routes", NULL},
     {"for a, b in zip(children[::2], children[1::2]):", NULL},
     {"return s[4-1::-1] + s[:4]", NULL},
-    {"listen on [::1]:8080 and ::1", "IP_ADDRESS"},
-    {"curl http://[::1]:8888/", "IP_ADDRESS"},
+    {"listen on [fe80::1]:8080 and fe80::1", "IP_ADDRESS"},
+    {"curl http://[fd00::1:2]:8888/", "IP_ADDRESS"},
+    /* loopback and one group with "::": no one's address */
+    {"listen on [::1]:8080 and ::1", NULL},
     {"the request goes to 3.190.220.131 first", "IP_ADDRESS"},
     /* a context word is a word: "bic" at the start of the 64 bytes looked
        at, the rest of "ARABIC", says nothing of the SWIFT-shaped ISOLATED */

@@ -242,14 +242,15 @@ static void test_network_misc(void)
     NO(cls_v_ipv4, "01.2.3.4");
     OK(cls_v_ipv6, "2001:db8::1");
     OK(cls_v_ipv6, "fe80:0:0:0:202:b3ff:fe1e:8329");
-    OK(cls_v_ipv6, "::1");
+    NO(cls_v_ipv6, "::1"); /* loopback */
     OK(cls_v_ipv6, "::ffff:192.0.2.128");
     NO(cls_v_ipv6, "2001:db8::1::2");
     NO(cls_v_ipv6, "12345::1");
     NO(cls_v_ipv6, "1:2:3:4:5:6:7");
     NO(cls_v_ipv6, "00:1a:2b:3c:4d:5e:6f:70"); /* byte dump */
-    /* one group then "::": a prefix, or bytes that happen to read so (a
-       random trace id in protobuf held "6::") */
+    /* one group with "::": loopback, a prefix, or bytes that happen to
+       read so (random trace ids in protobuf held "6::" and "::1") */
+    NO(cls_v_ipv6, "::a");
     NO(cls_v_ipv6, "6::");
     NO(cls_v_ipv6, "fe80::");
     OK(cls_v_ipv6, "2001:db8::");
