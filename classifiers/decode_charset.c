@@ -247,7 +247,8 @@ static int cs_name_ok(const char *cs)
 
 /* Labels mail and browsers write (the WHATWG Encoding Standard's) that
  * glibc's iconv does not know, by the charset it knows them as: Outlook
- * labels Korean ks_c_5601-1987, Hebrew mail is iso-8859-8-i. cs: lower
+ * labels Korean ks_c_5601-1987, Hebrew mail is iso-8859-8-i; and mail
+ * gateways' unknown-8bit (no charset known), read as Latin-1. cs: lower
  * case. Returns cs itself for the others. */
 static const char *cs_alias(const char *cs)
 {
@@ -260,6 +261,9 @@ static const char *cs_alias(const char *cs)
         {"x-mac-cyrillic", "mac-cyrillic"}, {"x-mac-ukrainian", "mac-cyrillic"}, {"x-sjis", "shift_jis"},
         {"x-euc-jp", "euc-jp"},      {"x-gbk", "gbk"},            {"x-x-big5", "big5"},
         {"dos-874", "tis-620"},      {"x-cp1250", "windows-1250"}, {"x-cp1251", "windows-1251"},
+        /* no charset named (RFC 1428: mail gateways write unknown-8bit):
+           read as Latin-1, every byte a character, ASCII as it is */
+        {"unknown-8bit", "iso-8859-1"}, {"x-unknown", "iso-8859-1"}, {"unknown", "iso-8859-1"},
     };
     for (size_t i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
         if (strcmp(cs, alias[i][0]) == 0)

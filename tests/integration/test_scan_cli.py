@@ -1191,6 +1191,19 @@ def main():
             eq([x.get("reason") for x in jsonl(p.stdout)], ["base64 data that is no text (1 KiB or more)"],
                "random bytes in base64")
         r.run("protobuf in base64 (Kinesis records, SQS messages) is read", protobuf_in_base64)
+
+        def unknown_8bit_mail():
+            # mail gateways label 8-bit text of no known charset unknown-8bit
+            # (RFC 1428): it was refused (uninspectable) as a charset iconv
+            # does not know; its ASCII is read now, as raw text's was
+            eml = (b"From: a@example.org\r\nTo: b@example.org\r\nSubject: r\xe9sum\xe9\r\nMIME-Version: 1.0\r\n"
+                   b"Content-Type: text/plain; charset=unknown-8bit\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+                   b"Caf\xe9 order, reach me at " + EMAIL.encode() + b"\r\n")
+            p = scan("--format", "jsonl", tmp.write("gateway.eml", eml))
+            got = [(x["type"], x["excerpt"].split("@")[-1]) for x in jsonl(p.stdout)]
+            eq(sorted(got), [("EMAIL", "corp-mail.de"), ("EMAIL", "example.org"), ("EMAIL", "example.org")],
+               "a part in unknown-8bit (and the headers' addresses)")
+        r.run("a mail part in unknown-8bit is read", unknown_8bit_mail)
     r.done()
 
 

@@ -701,6 +701,10 @@ static void test_types(void)
     EXPECT("text/plain; charset=ks_c_5601-1987", NULL, "\xc8\xab\xb1\xe6\xb5\xbf a@b.kr",
            "\xed\x99\x8d\xea\xb8\xb8\xeb\x8f\x99 a@b.kr|");
     EXPECT("text/plain; charset=ISO-8859-8-I", NULL, "\xf9\xec\xe5\xed", "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d|");
+    /* unknown-8bit (mail gateways, RFC 1428): its ASCII read, each other
+       byte a Latin-1 letter; it was refused */
+    EXPECT("text/plain; charset=unknown-8bit", NULL, "caf\xe9 bob@corp-mail.de", "caf\xc3\xa9 bob@corp-mail.de|");
+    EXPECT("text/plain; charset=X-UNKNOWN", NULL, "\x9a 4111", "\xc2\x9a 4111|");
     EXPECT("text/plain; charset=ibm930", NULL, "abc", "!stateful charset ibm930 not inspectable!");
     EXPECT("text/plain; charset=x-no-such-set", NULL, "abc", "!charset x-no-such-set not inspectable!");
     EXPECT("text/plain; charset=utf-8//ignore", NULL, "abc", "!charset not inspectable!");
