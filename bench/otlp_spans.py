@@ -13,6 +13,7 @@ import sys
 
 
 def varint(v):
+    """Protobuf's base-128 varint (also used by the fuzz seeds and the scan tests)."""
     out = b""
     while True:
         b, v = v & 0x7f, v >> 7
@@ -22,6 +23,7 @@ def varint(v):
 
 
 def ld(n, payload):
+    """A length-delimited field n."""
     return varint(n << 3 | 2) + varint(len(payload)) + payload
 
 

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import struct
+import sys
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -490,18 +491,9 @@ def seeds_tar():
         write("fuzz_classifiers_tar", "seed%02d_gz" % i, bytes([(i * 16) | 1]) + gz[i])
 
 
-# ---- protobuf: first byte = split seed, bits 0-1 = the way in (protobuf, gRPC, grpc-web) ----
-def pb_varint(v):
-    out = b""
-    while True:
-        b, v = v & 0x7f, v >> 7
-        if not v:
-            return out + bytes([b])
-        out += bytes([b | 0x80])
-
-
-def pb_len(n, payload):
-    return pb_varint(n << 3 | 2) + pb_varint(len(payload)) + payload
+# ---- protobuf: first byte = split seed, bits 0-1 = the way in (protobuf, gRPC, grpc-web, sniffed) ----
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from otlp_spans import ld as pb_len, varint as pb_varint  # noqa: E402
 
 
 def seeds_protobuf():

@@ -1165,16 +1165,8 @@ def main():
             # Kinesis records, SQS messages, DynamoDB binary attributes
             # often hold protobuf messages: in base64 they passed unread
             # (or, from 1 KiB of base64, were "no text"); random bytes stay
-            def varint(v):
-                out = b""
-                while True:
-                    b, v = v & 0x7f, v >> 7
-                    if not v:
-                        return out + bytes([b])
-                    out += bytes([b | 0x80])
-
-            def ld(n, data):
-                return varint(n << 3 | 2) + varint(len(data)) + data
+            sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+            from otlp_spans import ld, varint  # (the protobuf encoding the benchmark's spans use)
 
             def order(i, contact):
                 return ld(1, b"order-%d" % i) + varint(2 << 3) + varint(i * 100) + ld(3, contact.encode())
