@@ -32,7 +32,8 @@
  * protobuf (wire types 3, 4, 6, 7, field 0, a field that runs past the
  * message around it) at the top, messages nested deeper than PB_MAX_DEPTH
  * that are read as a stream, a cut body; in gRPC, a frame flag other than
- * 0, 1 (compressed: gzip, as grpc-encoding says) and 0x80 (grpc-web's
+ * 0, 1 (compressed as grpc-encoding says, which the body does not carry:
+ * gzip or zstd by their magic, else deflate) and 0x80 (grpc-web's
  * trailers, scanned as text). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,8 @@ struct dec_pb {
     size_t g_len;      /* bytes of its head read */
     uint8_t g_flag;
     uint8_t g_head[5];
+    uint8_t g_pick[4]; /* a compressed frame's first bytes, to tell its compression */
+    size_t g_pick_len;
     struct dec *sub;   /* owned: a compressed gRPC frame's or a bytes field's decoder */
     size_t run;        /* raw bytes: printable ones in a row so far */
     uint8_t run_buf[PB_RUN_MIN]; /* ... held while fewer than PB_RUN_MIN */
@@ -516,6 +519,53 @@ static void pb_reset(struct dec_pb *b, uint64_t len)
     b->end[0] = len;
 }
 
+/* A compressed frame's first bytes (or all of a shorter one) are in:
+ * its decompressor, by them, as the grpc-encoding the headers name would
+ * say: gzip, zstd, else deflate (zlib's format, or raw). */
+static int grpc_unpack_begin(struct dec_pb *b)
+{
+    struct dec *d = &b->base;
+    const uint8_t *h = b->g_pick;
+    size_t n = b->g_pick_len;
+    struct dec *inner = NULL;
+    int rc = dec_new_protobuf(d->env, d->nest + 2, 0, &inner);
+    if (rc != SGW_OK)
+        return rc;
+    if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b)
+        rc = dec_new_inflate(d->env, d->nest + 1, DEC_INF_GZIP, inner, &b->sub);
+    else if (n >= 4 && memcmp(h, "\x28\xb5\x2f\xfd", 4) == 0)
+        rc = dec_new_zstd(d->env, d->nest + 1, inner, &b->sub);
+    else
+        rc = dec_new_inflate(d->env, d->nest + 1, DEC_INF_DEFLATE, inner, &b->sub);
+    return rc == SGW_OK ? dec_feed(b->sub, h, n) : rc;
+}
+
+/* Bytes of a compressed frame: held until its compression is told. */
+static int grpc_unpack(struct dec_pb *b, const uint8_t *p, size_t n)
+{
+    if (b->sub)
+        return dec_feed(b->sub, p, n);
+    size_t k = sizeof(b->g_pick) - b->g_pick_len < n ? sizeof(b->g_pick) - b->g_pick_len : n;
+    memcpy(b->g_pick + b->g_pick_len, p, k);
+    b->g_pick_len += k;
+    if (b->g_pick_len < sizeof(b->g_pick))
+        return SGW_OK;
+    int rc = grpc_unpack_begin(b);
+    return rc == SGW_OK && n > k ? dec_feed(b->sub, p + k, n - k) : rc;
+}
+
+/* A compressed frame ends (or the body, inside it). */
+static int grpc_unpack_end(struct dec_pb *b)
+{
+    int rc = b->sub ? SGW_OK : grpc_unpack_begin(b);
+    if (rc == SGW_OK)
+        rc = dec_finish(b->sub);
+    dec_free(b->sub);
+    b->sub = NULL;
+    b->g_pick_len = 0;
+    return rc;
+}
+
 static int grpc_feed(struct dec_pb *b, const uint8_t *p, size_t n)
 {
     struct dec *d = &b->base;
@@ -537,11 +587,7 @@ static int grpc_feed(struct dec_pb *b, const uint8_t *p, size_t n)
             if (b->g_flag == 0) {
                 pb_reset(b, b->g_left);
             } else if (b->g_flag == 1) {
-                /* compressed, with the grpc-encoding the headers name: gzip */
-                struct dec *inner = NULL;
-                rc = dec_new_protobuf(env, d->nest + 2, 0, &inner);
-                if (rc == SGW_OK)
-                    rc = dec_new_inflate(env, d->nest + 1, DEC_INF_GZIP, inner, &b->sub);
+                b->g_pick_len = 0; /* compressed (grpc_unpack) */
             } else if (b->grpc == 2 && b->g_flag == 0x80) {
                 /* grpc-web's trailers: header lines */
             } else {
@@ -555,7 +601,7 @@ static int grpc_feed(struct dec_pb *b, const uint8_t *p, size_t n)
             if (b->g_flag == 0)
                 rc = pb_core(b, p + i, k);
             else if (b->g_flag == 1)
-                rc = dec_feed(b->sub, p + i, k);
+                rc = grpc_unpack(b, p + i, k);
             else
                 rc = dec_text_data(env, p + i, k);
             i += k;
@@ -567,9 +613,7 @@ static int grpc_feed(struct dec_pb *b, const uint8_t *p, size_t n)
         if (b->g_flag == 0 && !pb_whole(b))
             return pb_cut(b, "malformed protobuf in gRPC frame");
         if (b->g_flag == 1) {
-            rc = dec_finish(b->sub);
-            dec_free(b->sub);
-            b->sub = NULL;
+            rc = grpc_unpack_end(b);
         } else if (b->g_flag == 0x80) {
             rc = dec_text_boundary(env);
         }
@@ -597,7 +641,7 @@ static int pb_finish(struct dec *d)
         return pb_cut(b, "truncated gRPC frame");
     int rc = SGW_OK;
     if (b->g == G_MSG && b->g_flag == 1)
-        rc = dec_finish(b->sub);
+        rc = grpc_unpack_end(b);
     else if (b->g == G_MSG)
         rc = dec_text_boundary(d->env);
     return rc != SGW_OK ? rc : dec_fail(d, 0, "truncated gRPC frame");

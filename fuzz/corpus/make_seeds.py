@@ -509,7 +509,7 @@ def seeds_protobuf():
     z = gzip.compress(otlp, mtime=0)
     # a message over the 64 KiB hold: judged by its start, read as a stream
     big = pb_len(1, b"".join(pb_len(2, pb_len(1, b"record %d by u%d@corp.example" % (i, i))) for i in range(2100)))
-    seeds = [(0, otlp), (1, frame(0, otlp) + frame(1, z)), (2, frame(0, otlp) + frame(0x80, b"grpc-status: 0\r\n")),
+    seeds = [(0, otlp), (1, frame(0, otlp) + frame(1, z) + frame(1, zlib.compress(otlp))), (2, frame(0, otlp) + frame(0x80, b"grpc-status: 0\r\n")),
              (0, pb_len(4, b"\x89PNG\r\n\x1a\n" + bytes(8)) + pb_len(7, z)), (0, big)]
     # a KPL aggregated record (Kinesis Producer Library), sniffed
     agg = pb_len(1, b"pk") + pb_len(3, pb_varint(1 << 3) + pb_varint(0) + pb_len(3, b'{"user":"bob@corp-mail.de"}'))

@@ -1309,6 +1309,27 @@ static void test_protobuf(void)
         gn += zn;
         expect_bin("application/grpc", NULL, g, gn, "frame one a@b.io|frame two c@d.io|", "grpc>protobuf",
                    __LINE__);
+        /* compressed with zstd or deflate (grpc-encoding, which the body
+           does not carry): told by their bytes */
+        {
+            static uint8_t g2[1 << 12];
+            size_t g2n = 0, zs = ZSTD_compress(z, sizeof(z), a, mn, 3), df;
+            g2[g2n++] = 1;
+            g2[g2n++] = 0, g2[g2n++] = 0, g2[g2n++] = 0, g2[g2n++] = (uint8_t)zs;
+            memcpy(g2 + g2n, z, zs);
+            g2n += zs;
+            df = zlib_make(a, mn, z, sizeof(z), 15);
+            g2[g2n++] = 1;
+            g2[g2n++] = 0, g2[g2n++] = 0, g2[g2n++] = 0, g2[g2n++] = (uint8_t)df;
+            memcpy(g2 + g2n, z, df);
+            g2n += df;
+            expect_bin("application/grpc", NULL, g2, g2n, "frame two c@d.io|frame two c@d.io|", "grpc>protobuf",
+                       __LINE__);
+            /* a compressed frame of 3 bytes (shorter than zstd's magic) */
+            g2[0] = 1, g2[4] = 3;
+            memcpy(g2 + 5, "\x03\x00\x00", 3);
+            expect_bin("application/grpc", NULL, g2, 8, "!trailing data after deflate stream!", NULL, __LINE__);
+        }
         static const char tr[] = "grpc-status: 0\r\ngrpc-message: ok\r\n";
         g[gn++] = 0x80;
         g[gn++] = 0, g[gn++] = 0, g[gn++] = 0, g[gn++] = (uint8_t)(sizeof(tr) - 1);
