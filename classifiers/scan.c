@@ -1345,14 +1345,13 @@ static int run_regex(struct cls_scanner *sc, const pcre2_code *code, cls_validat
             continue;
         }
         uint64_t t1 = sc->timing && validate ? clock_ns() : 0;
-        int ok = !validate || validate((const char *)sc->wbuf + vs, ve - vs);
+        int ok = validate ? validate((const char *)sc->wbuf + vs, ve - vs) : 1;
         if (!ok && (pflags & CLS_PF_TRIM) && vs == ms && ve == me) {
             for (size_t e2 = me - 1; e2 > ms + 1; e2--) {
                 uint8_t c = sc->wbuf[e2];
                 if ((c == ' ' || c == '-') && (cls_tab[sc->wbuf[e2 - 1]] & C_WORD) &&
-                    validate((const char *)sc->wbuf + ms, e2 - ms)) {
+                    (ok = validate((const char *)sc->wbuf + ms, e2 - ms)) != 0) {
                     me = ve = e2;
-                    ok = 1;
                     break;
                 }
             }
@@ -1365,14 +1364,17 @@ static int run_regex(struct cls_scanner *sc, const pcre2_code *code, cls_validat
         }
         sc->st.validated++;
         uint8_t c = conf;
+        /* (a validator can ask for a context word for this value's shape;
+           a custom regex has none to offer: valid) */
+        int needctx = (pflags & CLS_PF_NEEDCTX) || (ok == CLS_V_NEEDCTX && ctx_words);
         if (ctx_words) {
             const uint8_t *lower = lower_window(sc);
             size_t from = vs > PRECTX ? vs - PRECTX : 0;
             if (ctx_in(sc, lower, from, vs, ctx_words, (pflags & CLS_PF_CTXNEAR) != 0))
                 c = conf_ctx;
-            else if (pflags & CLS_PF_NEEDCTX)
+            else if (needctx)
                 c = 0;
-        } else if (pflags & CLS_PF_NEEDCTX) {
+        } else if (needctx) {
             c = 0;
         }
         if (c > 0)

@@ -121,6 +121,16 @@ static int card_groups(const char *s, size_t n)
     return g[ng - 1] <= 4;
 }
 
+/* The card's number checks out: 17 to 19 digits written without
+ * separators are as often an int64 id or a nonce (a Java long has 19
+ * digits, and one in twenty random ones passes Luhn with an issuer's
+ * prefix: "reqNonce: 3843061514398340071"): reported next to a context
+ * word only (a JSON key "card_number" is one). */
+static int card_shape(const char *s, size_t n, size_t k)
+{
+    return k >= 17 && k == n ? CLS_V_NEEDCTX : 1;
+}
+
 int cls_v_card(const char *s, size_t n)
 {
     char d[24];
@@ -128,23 +138,26 @@ int cls_v_card(const char *s, size_t n)
     if (k < 13 || k > 19 || !luhn_digits(d, k) || all_same(d, k) || !card_groups(s, n))
         return 0;
     unsigned p2 = num(d, 2), p3 = num(d, 3), p4 = num(d, 4), p6 = num(d, 6);
+    int ok;
     if (d[0] == '4') /* Visa */
-        return k == 13 || k == 16 || k == 19;
-    if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) /* Mastercard */
-        return k == 16;
-    if (p2 == 34 || p2 == 37) /* American Express */
-        return k == 15;
-    if (p4 == 6011 || p2 == 65 || (p3 >= 644 && p3 <= 649) || (p6 >= 622126 && p6 <= 622925))
-        return k >= 16 && k <= 19; /* Discover */
-    if (p4 >= 3528 && p4 <= 3589) /* JCB */
-        return k >= 16 && k <= 19;
-    if (p2 == 36 || p2 == 38 || p2 == 39 || (p3 >= 300 && p3 <= 305)) /* Diners */
-        return k >= 14 && k <= 19;
-    if (p2 == 62) /* UnionPay */
-        return k >= 16 && k <= 19;
-    if (p2 == 50 || (p2 >= 56 && p2 <= 69)) /* Maestro */
-        return k >= 12 && k <= 19;
-    return 0;
+        ok = k == 13 || k == 16 || k == 19;
+    else if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) /* Mastercard */
+        ok = k == 16;
+    else if (p2 == 34 || p2 == 37) /* American Express */
+        ok = k == 15;
+    else if (p4 == 6011 || p2 == 65 || (p3 >= 644 && p3 <= 649) || (p6 >= 622126 && p6 <= 622925))
+        ok = k >= 16 && k <= 19; /* Discover */
+    else if (p4 >= 3528 && p4 <= 3589) /* JCB */
+        ok = k >= 16 && k <= 19;
+    else if (p2 == 36 || p2 == 38 || p2 == 39 || (p3 >= 300 && p3 <= 305)) /* Diners */
+        ok = k >= 14 && k <= 19;
+    else if (p2 == 62) /* UnionPay */
+        ok = k >= 16 && k <= 19;
+    else if (p2 == 50 || (p2 >= 56 && p2 <= 69)) /* Maestro */
+        ok = k >= 12 && k <= 19;
+    else
+        ok = 0;
+    return ok ? card_shape(s, n, k) : 0;
 }
 
 /* ISO 7064 mod 97-10 over an upper-case alphanumeric string (letters count

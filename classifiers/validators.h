@@ -3,8 +3,10 @@
  *
  * Every validator takes the matched text as found (separators such as spaces,
  * dashes, dots and slashes included; they are skipped where the format allows
- * them) and returns 1 when the value is structurally valid, 0 otherwise. They
- * never allocate and never log the value. */
+ * them) and returns 1 when the value is structurally valid, 0 otherwise,
+ * or CLS_V_NEEDCTX when it is valid but its shape is as often something
+ * else (reported only next to a context word). They never allocate and
+ * never log the value. */
 #ifndef SGW_CLASSIFIERS_VALIDATORS_H
 #define SGW_CLASSIFIERS_VALIDATORS_H
 
@@ -13,12 +15,15 @@
 
 typedef int (*cls_validator_fn)(const char *s, size_t n);
 
+/* A validator's "valid, with a context word only" (any nonzero is valid). */
+#define CLS_V_NEEDCTX 2
+
 /* Copies the ASCII digits of s (at most cap) into out; returns how many were
  * copied, or cap + 1 when s holds more than cap digits. */
 size_t cls_digits(const char *s, size_t n, char *out, size_t cap);
 
 int cls_v_luhn(const char *s, size_t n);          /* any length 2..19 digits */
-int cls_v_card(const char *s, size_t n);          /* Luhn + issuer range + length */
+int cls_v_card(const char *s, size_t n);          /* Luhn + issuer range + length; 17-19 bare digits: NEEDCTX */
 int cls_v_iban(const char *s, size_t n);          /* country length + mod 97 */
 int cls_v_mod97(const char *s, size_t n);         /* ISO 7064 mod 97-10 on alnum */
 int cls_v_aba(const char *s, size_t n);           /* US routing 3-7-1 checksum */

@@ -647,8 +647,18 @@ out = ip6_out
 for t in ["::1", "connect to [::1]:8080", "::a", "6::", "prefix fe80:: on the link"]:
     neg(sent(t))
 
+# card numbers of 17 to 19 digits without separators: with a card word
+# (a key) they are cards; alone they are a Java long, a nonce, an id
+R = random.Random(20261203)
+card19_out = []
+out = card19_out
+for v, word in [("6221261234567890129", "card_number: "), ("3843061514398340071", "Kreditkarte ")]:
+    pos("CREDIT_DEBIT_CARD_NUMBER", v, text=sent(v, word))
+for t in ["reqNonce: 3843061514398340071", "\"id\": 6221261234567890129,", "seq 6011000990139424116 acked"]:
+    neg(sent(t))
+
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "labelled.jsonl")
 with open(path, "w") as f:
-    for o in out_main + vat_out + dot_out + vendor_out + cred_out + sas_out + sess_out + eu_out + ltlv_out + ip6_out:
+    for o in out_main + vat_out + dot_out + vendor_out + cred_out + sas_out + sess_out + eu_out + ltlv_out + ip6_out + card19_out:
         f.write(json.dumps(o, ensure_ascii=False) + "\n")
-print(f"wrote {len(out_main) + len(vat_out) + len(dot_out) + len(vendor_out) + len(cred_out) + len(sas_out) + len(sess_out) + len(eu_out) + len(ltlv_out) + len(ip6_out)} entries to {path}")
+print(f"wrote {len(out_main) + len(vat_out) + len(dot_out) + len(vendor_out) + len(cred_out) + len(sas_out) + len(sess_out) + len(eu_out) + len(ltlv_out) + len(ip6_out) + len(card19_out)} entries to {path}")

@@ -284,6 +284,12 @@ static const struct pos_case cases[] = {
     {"nameserver 8.8.8.8", "IP_ADDRESS"},
     {"      // 27.8.3.2 Assign and swap:", NULL},
     {"arguments, per 17.4.4.4 paragraph 2", NULL},
+    /* 19 digits without separators: a nonce, a Java long; a card next to
+       a word (a JSON key too) */
+    {"reqNonce: 3843061514398340071", NULL},
+    {"{\"id\": 6221261234567890129}", NULL},
+    {"card 3843061514398340071", "CREDIT_DEBIT_CARD_NUMBER"},
+    {"{\"card_number\": \"6221261234567890129\"}", "CREDIT_DEBIT_CARD_NUMBER"},
     {"ping 10.0.0.1 first", "IP_ADDRESS"},
     {"the host 27.8.3.2 answered", "IP_ADDRESS"},
     {"\"CidrBlock\": \"30.1.0.0/16\"", "IP_ADDRESS"},

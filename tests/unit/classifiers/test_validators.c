@@ -23,6 +23,11 @@ static void test_cards(void)
 {
     /* the issuers' published test cards */
     OK(cls_v_card, "4111111111111111");
+    /* 17 to 19 digits without separators: valid next to a context word
+       only (a Java long, a nonce); grouped, valid */
+    CHECK(cls_v_card, "3843061514398340071", CLS_V_NEEDCTX);
+    CHECK(cls_v_card, "6221261234567890129", CLS_V_NEEDCTX);
+    OK(cls_v_card, "6221 2612 3456 7890 129");
     OK(cls_v_card, "4111 1111 1111 1111");
     OK(cls_v_card, "4111-1111-1111-1111");
     OK(cls_v_card, "5555555555554444");
