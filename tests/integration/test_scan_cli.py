@@ -1149,6 +1149,16 @@ def main():
             fs = jsonl(scan("--format", "jsonl", tmp.join("model.tar.gz")).stdout)
             eq(sorted((x["type"], x.get("reason")) for x in fs),
                [("EMAIL", None), ("UNINSPECTABLE", "tar entry without a content type is binary")], "model.tar.gz")
+            # a .tar.gz in base64 in JSON is read (gzip, then the sniffer
+            # finds the tar); a plain tar in base64 is opaque, not passed
+            tgz = gzip.compress(pack(tarfile.PAX_FORMAT, entries), mtime=0)
+            p = scan("--format", "jsonl", tmp.write("tgz64.json", json.dumps({"a": base64.b64encode(tgz).decode()})))
+            eq(sorted({(x["type"], x.get("encoded")) for x in jsonl(p.stdout)}), [(t, True) for t in want],
+               "a .tar.gz in base64")
+            p = scan("--format", "jsonl", tmp.write("tar64.json", json.dumps(
+                {"a": base64.b64encode(pack(tarfile.PAX_FORMAT, entries)).decode()})))
+            eq([x.get("reason") for x in jsonl(p.stdout)], ["base64 data that is no text (1 KiB or more)"],
+               "a plain tar in base64")
             # refused: a header whose checksum is wrong, a cut archive
             bad = bytearray(pack(tarfile.PAX_FORMAT, [("a.txt", b"hi"), ("b.txt", b"yo")]))
             at = bad.index(b"b.txt")
