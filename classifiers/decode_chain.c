@@ -559,6 +559,7 @@ enum media_kind {
     MK_GRPC,
     MK_GRPC_WEB,
     MK_X509,
+    MK_PDF,
     MK_REJECT,
     MK_UNKNOWN,
 };
@@ -583,8 +584,7 @@ static enum media_kind media_kind(const char *t)
                                        "application/pkcs8-encrypted", "application/pkcs12",
                                        "application/x-pkcs12"};
     /* (gzip and zstd files are sniffed: the sniffer decompresses them) */
-    static const char *const reject_app[] = {"application/pdf",
-                                             "application/x-7z-compressed",
+    static const char *const reject_app[] = {"application/x-7z-compressed",
                                              "application/x-rar-compressed",
                                              "application/vnd.rar",
                                              "application/x-bzip2",
@@ -660,6 +660,8 @@ static enum media_kind media_kind(const char *t)
     for (size_t i = 0; i < SGW_ARRAY_LEN(x509); i++)
         if (strcmp(t, x509[i]) == 0)
             return MK_X509;
+    if (strcmp(t, "application/pdf") == 0 || strcmp(t, "application/x-pdf") == 0)
+        return MK_PDF;
     return MK_UNKNOWN;
 }
 
@@ -820,6 +822,10 @@ static int build_kind(struct dec_env *env, enum media_kind k, const struct media
         if (record)
             dec_path_add(env, "tar");
         return dec_new_tar(env, nest, out);
+    case MK_PDF:
+        if (record)
+            dec_path_add(env, "pdf");
+        return dec_new_pdf(env, nest, out);
     case MK_PROTOBUF:
     case MK_GRPC:
     case MK_GRPC_WEB:
@@ -868,11 +874,11 @@ int dec_build_type(struct dec_env *env, const char *ct, size_t ctlen, unsigned n
         utf16 = 2;
     } else if (k != MK_REJECT && k != MK_MULTIPART && k != MK_MULTIPART_FORM && k != MK_CBOR && k != MK_MESSAGE && k != MK_MBOX &&
                k != MK_EVENTSTREAM && k != MK_ZIP && k != MK_TAR && k != MK_PROTOBUF && k != MK_GRPC &&
-               k != MK_GRPC_WEB) {
+               k != MK_GRPC_WEB && k != MK_PDF) {
         utf16 = 3; /* windows-1251, iso-8859-7, shift_jis…: converted to UTF-8 */
     }
     if (utf16 < 0 || k == MK_REJECT || k == MK_ZIP || k == MK_TAR || k == MK_PROTOBUF || k == MK_GRPC ||
-        k == MK_GRPC_WEB)
+        k == MK_GRPC_WEB || k == MK_PDF)
         return build_kind(env, k, &m, nest, record, out);
     if (record)
         dec_path_add(env, utf16 == 3 ? cs : "utf16");
@@ -1566,6 +1572,10 @@ static int sniff_decide(struct dec_sniff *s)
         if (s->record)
             dec_path_add(env, "tar");
         rc = dec_new_tar(env, nest, &w);
+    } else if (dec_looks_pdf(b, n)) {
+        if (s->record)
+            dec_path_add(env, "pdf");
+        rc = dec_new_pdf(env, nest, &w);
     } else if (dec_x509_shape(b, n)) {
         if (s->record)
             dec_path_add(env, "x509");

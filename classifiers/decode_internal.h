@@ -223,6 +223,11 @@ int dec_new_cbor(struct dec_env *env, unsigned nest, struct dec **out);
 int dec_new_xml(struct dec_env *env, unsigned nest, int html, struct dec **out);
 int dec_new_zip(struct dec_env *env, unsigned nest, struct dec **out);
 int dec_new_tar(struct dec_env *env, unsigned nest, struct dec **out);
+/* PDF documents: strings of their objects, the text of their pages
+ * (through the fonts' Unicode maps), metadata, embedded files. */
+int dec_new_pdf(struct dec_env *env, unsigned nest, struct dec **out);
+/* 1 when b[0..n) begins with `%PDF-`. */
+int dec_looks_pdf(const uint8_t *b, size_t n);
 /* Protocol Buffers without a schema; grpc: 0 the message alone, 1 in gRPC
  * frames, 2 in grpc-web frames (trailers too) */
 int dec_new_protobuf(struct dec_env *env, unsigned nest, int grpc, struct dec **out);

@@ -8,7 +8,7 @@ build=(build-essential cmake pkg-config clang libclang-rt-14-dev
        libpcre2-dev libyaml-dev libhyperscan-dev zlib1g-dev libbrotli-dev libzstd-dev
        ca-certificates openssl)
 test=(curl nghttp2-server nghttp2-client python3 python3-h2 lmdb-utils iproute2 awscli nodejs
-      openssh-client)
+      openssh-client python3-reportlab python3-cairo fonts-dejavu-core)
 bench=(wrk haproxy nghttp2-proxy squid tinyproxy ripgrep)
 pkgs=("${build[@]}")
 case "$what" in

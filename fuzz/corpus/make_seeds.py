@@ -567,10 +567,54 @@ def seeds_x509():
             write("fuzz_classifiers_x509", "seed%02d_%d" % (i, way), bytes([(i * 16) | way]) + der)
 
 
+# ---- PDF: first byte = split seed, bits 0-1 = the way in (PDF, sniffed, PDF, deflate'd PDF) ----
+def seeds_pdf():
+    import base64
+
+    def obj(num, d, data=None, direct=True):
+        if data is None:
+            return b"%d 0 obj\n%s\nendobj\n" % (num, d)
+        length = b"%d" % len(data) if direct else b"99 0 R"
+        return b"%d 0 obj\n<< %s /Length %s >>\nstream\r\n" % (num, d, length) + data + b"\nendstream\nendobj\n"
+    page = b"BT /F1 12 Tf 72 700 Td (Mail a@b.com) Tj [(SSN 536-)-20(22-1847)-400(ok)] TJ (n\\351e \\(x\\)) ' ET"
+    simple = (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + obj(1, b"<< /Type /Catalog /Pages 2 0 R >>")
+              + obj(2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 /Resources << /Font << /F1 5 0 R >> >> >>")
+              + obj(3, b"<< /Type /Page /Parent 2 0 R /Contents 4 0 R >>") + obj(4, b"", page)
+              + obj(5, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+              + obj(6, b"<< /Author (Jane \\(Doe\\)) /Title <FEFF00410020D83DDE00> >>")
+              + b"xref\n0 7\n0000000000 65535 f \ntrailer\n<< /Root 1 0 R /Info 6 0 R >>\nstartxref\n9\n%%EOF\n")
+    cid = b"BT /f-0-0 1 Tf 12 0 0 -12 50 100 Tm <00250026002700280029> Tj [<002A>-100<0025>] TJ ET"
+    cmap = (b"/CIDInit /ProcSet findresource begin begincmap 1 begincodespacerange <0000> <ffff> endcodespacerange\n"
+            b"2 beginbfchar <0025> <0031> <0026> <0032> endbfchar\n"
+            b"2 beginbfrange <0027> <0029> <0033> <002A> <002A> [<00660069>] endbfrange endcmap end")
+    cairo = (b"%PDF-1.5\n" + obj(4, b"/Filter /FlateDecode", zlib.compress(cid), False) + obj(99, b"200")
+             + obj(3, b"<< /Font << /f-0-0 7 0 R >> >>")
+             + obj(2, b"<< /Type /Page /Parent 1 0 R /Resources 3 0 R /Contents [4 0 R] >>")
+             + obj(8, b"", cmap, False) + obj(7, b"<< /Type /Font /Subtype /Type0 /Encoding /Identity-H /ToUnicode 8 0 R >>"))
+    objstm = b"10 0 11 30 << /Font << /F1 12 0 R >> >> << /Type /Annot /Contents (call +49 30 1234567) >>"
+    mixed = (b"%PDF-1.5\n" + obj(9, b"/Type /ObjStm /N 2 /First 10 /Filter [/FlateDecode]", zlib.compress(objstm))
+             + obj(13, b"/Resources 10 0 R", b"BT /F1 9 Tf (x@y.de) Tj ET BI /W 2 /H 1 /BPC 8 ID \x01\xff EI")
+             + b"% note: iban DE89 3704 0044 0532 0130 00\n"
+             + obj(14, b"/Type /XObject /Subtype /Image /Width 1 /Height 1 /BitsPerComponent 8", b"\xff\x00\x10")
+             + obj(15, b"/Type /EmbeddedFile /Subtype /text#2Fcsv", b"name,mail\nbob,bob@z.io\n", False)
+             + obj(16, b"/Type /Metadata /Subtype /XML", b"<x:xmpmeta><dc:creator>bob@z.io</dc:creator></x:xmpmeta>"))
+    # reportlab's filters: ASCII85 then Flate; ASCIIHex; an encrypted one
+    a85 = base64.a85encode(zlib.compress(page)) + b"~>"
+    filters = (b"%PDF-1.4\n" + obj(4, b"/Filter [/ASCII85Decode /FlateDecode]", a85)
+               + obj(5, b"/Filter /ASCIIHexDecode", page.hex().encode() + b">", False)
+               + obj(6, b"/Filter /LZWDecode", b"\x80\x0b\x60"))
+    enc = b"%PDF-1.4\n" + obj(1, b"<< /Title (\x8a\x17x) >>") + b"trailer\n<< /Encrypt 5 0 R >>\n%%EOF\n"
+    for i, (way, body) in enumerate([(0, simple), (1, simple), (0, cairo), (2, mixed), (1, filters), (0, enc),
+                                     (0, cairo[: len(cairo) // 2])]):
+        write("fuzz_classifiers_pdf", "seed%02d" % i, bytes([(i * 16) | way]) + body)
+    write("fuzz_classifiers_pdf", "seed_deflate", bytes([0x73]) + zlib.compress(simple))
+
+
 def main():
     seeds_x509()
     seeds_zip()
     seeds_tar()
+    seeds_pdf()
     seeds_protobuf()
     seeds_xml()
     seeds_stream()

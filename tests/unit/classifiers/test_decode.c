@@ -668,7 +668,7 @@ static void test_types(void)
 {
     EXPECT_PATH("text/plain", NULL, "hello world", "hello world|", "");
     EXPECT("image/png", NULL, "\x89PNG....", "!content-type image/png not inspectable!");
-    EXPECT("application/pdf", NULL, "%PDF-1.4", "!content-type application/pdf not inspectable!");
+    EXPECT("application/pdf", NULL, "%PDF-1.4", ""); /* (PDFs: test_pdf) */
     EXPECT("image/png", NULL, "", "");
     EXPECT_PATH(NULL, NULL, "{\"a\":\"b\"}", "a|{a}b|", "json");
     EXPECT_PATH("application/octet-stream", NULL, "  [\"x\"]", "x|", "json");
@@ -678,7 +678,7 @@ static void test_types(void)
     EXPECT_PATH(NULL, NULL, "[externally-managed]\nError=mail a@b.com", "|externally-managed]\nError=mail a@b.com|",
                 "json");
     EXPECT(NULL, NULL, "{\"a\":\"b\"} [x", "a|{a}b||x|");
-    EXPECT("application/octet-stream", NULL, "%PDF-1.7 ...", "!PDF document not inspectable!");
+    EXPECT_PATH("application/octet-stream", NULL, "%PDF-1.7\n(hidden)", "hidden |", "pdf");
     EXPECT("application/octet-stream", NULL, "\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f",
            "!content-type application/octet-stream not inspectable!");
     EXPECT("application/x-unknown", NULL, "printable", "printable|");
@@ -2078,11 +2078,11 @@ static void test_base64(void)
     EXPECT("text/plain", NULL, "aGVsbG8= ordinary words", "aGVsbG8= ordinary words|");
     EXPECT("text/plain", NULL, "someVeryLongCamelCaseIdentifierName",
            "someVeryLongCamelCaseIdentifierName|");
-    /* a PDF in base64 */
+    /* a PDF in base64: read (test_pdf); here its header's line alone */
     const char pdf[] = "%PDF-1.4 binary\x01\x02\x03\x04\x05\x06 stuff here";
     b64enc((const uint8_t *)pdf, sizeof(pdf) - 1, enc);
     snprintf(in, sizeof(in), "[\"%s\"]", enc);
-    snprintf(want, sizeof(want), "%s!base64 PDF document!|", enc);
+    snprintf(want, sizeof(want), "%s|||", enc);
     EXPECT("application/json", NULL, in, want);
     /* base64 of bytes that are no text and no known format (ciphertext,
        random): reported from 1 KiB of characters on, short (held) and long
@@ -2431,6 +2431,113 @@ static void test_base64_compressed(void)
         CHECK(strstr(got, "!B:decoded size over 2000 bytes (gzip)!") != NULL);
         free(got);
     }
+}
+
+/* ---- PDF ---- */
+
+/* Appends object `num` with dictionary `dict` and, when data != NULL, a
+ * stream of n bytes (direct /Length when len_direct, else a reference). */
+static size_t pdf_obj(char *o, size_t at, unsigned num, const char *dict, const void *data, size_t n, int len_direct)
+{
+    if (!data)
+        return at + (size_t)sprintf(o + at, "%u 0 obj\n%s\nendobj\n", num, dict);
+    at += (size_t)sprintf(o + at, "%u 0 obj\n<< %s /Length ", num, dict);
+    at += len_direct ? (size_t)sprintf(o + at, "%zu", n) : (size_t)sprintf(o + at, "99 0 R");
+    at += (size_t)sprintf(o + at, " >>\nstream\r\n");
+    memcpy(o + at, data, n);
+    at += n;
+    return at + (size_t)sprintf(o + at, "\nendstream\nendobj\n");
+}
+
+static void test_pdf(void)
+{
+    const char *P = "application/pdf";
+    static char pdf[1 << 16];
+    static uint8_t z[1 << 14];
+    size_t n = (size_t)sprintf(pdf, "%%PDF-1.7\n%%\xe2\xe3\xcf\xd3\n");
+    /* a page in a standard font: strings of Tj, TJ (a wide gap is a
+       space), ' (a new line); the Info's strings under their keys; the
+       trailer's id is no text */
+    const char *c1 = "BT /F1 12 Tf 72 700 Td (Mail a@b.com) Tj [(SSN 536-)-20(22-1847)-400(ok)] TJ (n\\351e \\(x\\)) ' ET";
+    n = pdf_obj(pdf, n, 1, "<< /Type /Catalog /Pages 2 0 R >>", NULL, 0, 0);
+    n = pdf_obj(pdf, n, 2, "<< /Type /Pages /Kids [3 0 R] /Count 1 /Resources << /Font << /F1 5 0 R >> >> >>", NULL, 0, 0);
+    n = pdf_obj(pdf, n, 3, "<< /Type /Page /Parent 2 0 R /Contents 4 0 R >>", NULL, 0, 0);
+    n = pdf_obj(pdf, n, 4, "", c1, strlen(c1), 1);
+    n = pdf_obj(pdf, n, 5, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>", NULL, 0, 0);
+    n = pdf_obj(pdf, n, 6, "<< /Author (Jane \\(Doe\\) \\101) /Title <FEFF00410020D83DDE00> /CreationDate (D:2026) >>", NULL, 0, 0);
+    n += (size_t)sprintf(pdf + n, "xref\n0 7\n0000000000 65535 f \n0000000015 00000 n \ntrailer\n<< /Root 1 0 R /Info 6 0 R /ID [<0a1b2c3d4e5f60718293a4b5c6d7e8f9> <00ff00ff00ff00ff00ff00ff00ff00ff>] >>\nstartxref\n123\n%%%%EOF\n");
+    const char *t1 = "{Author}Jane (Doe) A|{Title}A \xf0\x9f\x98\x80|\n\nMail a@b.comSSN 536-22-1847 ok\nn\xc3\xa9" "e (x)\n|";
+    EXPECT_PATH(P, NULL, pdf, t1, "pdf");
+    /* the same sniffed, and in base64 in JSON (Bedrock Converse's document) */
+    EXPECT_PATH(NULL, NULL, pdf, t1, "pdf");
+    static char enc[1 << 17], in[(1 << 17) + 256], want[(1 << 17) + 512];
+    b64enc((const uint8_t *)pdf, n, enc);
+    snprintf(in, sizeof(in), "{\"document\":{\"format\":\"pdf\",\"source\":{\"bytes\":\"%s\"}}}", enc);
+    snprintf(want, sizeof(want), "document|{document}format|{format}pdf|source|{source}bytes|{bytes}%s|%s||", enc, t1);
+    EXPECT("application/json", NULL, in, want);
+
+    /* cairo's and LibreOffice's order: the page's content (compressed, its
+       length an object after it) before its resources, its font (a Type0
+       font, two-byte codes in hex) and the font's ToUnicode map (bfchar,
+       bfrange with a destination and with an array) */
+    const char *c2 = "q BT /f-0-0 1 Tf 12 0 0 -12 50 100 Tm <00250026002700280029> Tj 12 0 0 -12 50 120 Tm [<002A>-100<0030>] TJ ET Q";
+    size_t zn = zlib_make((const uint8_t *)c2, strlen(c2), z, sizeof(z), 15);
+    const char *cmap = "/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
+                       "1 begincodespacerange <0000> <ffff> endcodespacerange\n"
+                       "2 beginbfchar <0025> <0031> <0026> <0032> endbfchar\n"
+                       "2 beginbfrange <0027> <0029> <0033> <002A> <002A> [<00660069>] endbfrange\n"
+                       "endcmap CMapName currentdict /CMap defineresource pop end end";
+    n = (size_t)sprintf(pdf, "%%PDF-1.5\n");
+    n = pdf_obj(pdf, n, 4, "/Filter /FlateDecode", z, zn, 0);
+    n = pdf_obj(pdf, n, 99, "200", NULL, 0, 0);
+    n = pdf_obj(pdf, n, 3, "<< /Font << /f-0-0 7 0 R >> >>", NULL, 0, 0);
+    n = pdf_obj(pdf, n, 2, "<< /Type /Page /Parent 1 0 R /Resources 3 0 R /Contents [4 0 R] >>", NULL, 0, 0);
+    n = pdf_obj(pdf, n, 8, "", cmap, strlen(cmap), 0);
+    n = pdf_obj(pdf, n, 7, "<< /Type /Font /Subtype /Type0 /Encoding /Identity-H /ToUnicode 8 0 R >>", NULL, 0, 0);
+    n = pdf_obj(pdf, n, 1, "<< /Type /Pages /Kids [2 0 R] /Count 1 >>", NULL, 0, 0);
+    EXPECT_BIN(P, NULL, pdf, n, "\n\n12345\nfi\n|!PDF text with codes its font does not map!");
+    /* the same font with no map: its text cannot be read */
+    n = (size_t)sprintf(pdf, "%%PDF-1.5\n");
+    n = pdf_obj(pdf, n, 4, "/Filter /FlateDecode", z, zn, 1);
+    n = pdf_obj(pdf, n, 2, "<< /Type /Page /Resources << /Font << /f-0-0 7 0 R >> >> /Contents 4 0 R >>", NULL, 0, 0);
+    n = pdf_obj(pdf, n, 7, "<< /Type /Font /Subtype /Type0 /Encoding /Identity-H >>", NULL, 0, 0);
+    EXPECT_BIN(P, NULL, pdf, n, "\n\n!PDF text in a font without a Unicode map!\n\n|");
+
+    /* an object stream: a resources dictionary and an annotation's text;
+       an image is reported, the text read all the same; a comment between
+       objects is text; an embedded file is read by its type */
+    const char *os = "10 0 11 30 << /Font << /F1 12 0 R >> >> << /Type /Annot /Contents (call +49 30 1234567) >>";
+    zn = zlib_make((const uint8_t *)os, strlen(os), z, sizeof(z), 15);
+    n = (size_t)sprintf(pdf, "%%PDF-1.5\n");
+    n = pdf_obj(pdf, n, 9, "/Type /ObjStm /N 2 /First 10 /Filter [/FlateDecode]", z, zn, 1);
+    const char *c3 = "BT /F1 9 Tf (x@y.de) Tj ET BI /W 2 /H 1 /BPC 8 /CS /G ID \x01\xff EI BT (z) Tj ET";
+    n = pdf_obj(pdf, n, 13, "/Resources 10 0 R", c3, strlen(c3), 1);
+    n = pdf_obj(pdf, n, 12, "<< /Type /Font /Subtype /TrueType /FirstChar 32 >>", NULL, 0, 0);
+    n += (size_t)sprintf(pdf + n, "%% note: iban DE89 3704 0044 0532 0130 00\n");
+    n = pdf_obj(pdf, n, 14, "/Type /XObject /Subtype /Image /Width 1 /Height 1 /BitsPerComponent 8", "\xff\x00\x10", 3, 1);
+    n = pdf_obj(pdf, n, 15, "/Type /EmbeddedFile /Subtype /text#2Fcsv", "name,mail\nbob,bob@z.io\n", 23, 0);
+    EXPECT_BIN(P, NULL, pdf, n,
+               "{Contents}call +49 30 1234567|!image in a PDF! note: iban DE89 3704 0044 0532 0130 00 |"
+               "name,mail\nbob,bob@z.io\n\n|\nx@y.de\n\nz\n|");
+
+    /* refused: encryption (the whole document), a filter not read (the
+       stream), a cut compressed stream; ASCIIHex before Flate is read */
+    n = (size_t)sprintf(pdf, "%%PDF-1.4\n");
+    n = pdf_obj(pdf, n, 1, "<< /Title (\x8a\x17garbled) >>", NULL, 0, 0);
+    n += (size_t)sprintf(pdf + n, "trailer\n<< /Encrypt 5 0 R /Root 1 0 R >>\nstartxref\n0\n%%%%EOF\n");
+    EXPECT_BIN(P, NULL, pdf, n, "{Title}\xc5\xa0 garbled|!encrypted PDF!");
+    n = (size_t)sprintf(pdf, "%%PDF-1.4\n");
+    n = pdf_obj(pdf, n, 1, "/Filter /LZWDecode", "\x80\x0b\x60", 3, 1);
+    static char hex[2 * sizeof(z) + 2];
+    zn = zlib_make((const uint8_t *)c1, strlen(c1), z, sizeof(z), 15);
+    for (size_t i = 0; i < zn; i++)
+        sprintf(hex + 2 * i, "%02x", z[i]);
+    strcat(hex, ">");
+    n = pdf_obj(pdf, n, 2, "/Filter [/AHx /Fl]", hex, strlen(hex), 0);
+    n = pdf_obj(pdf, n, 3, "/Filter /FlateDecode", z, zn / 2, 1);
+    EXPECT_BIN(P, NULL, pdf, n,
+               "!PDF stream filter LZWDecode!!truncated compressed stream in a PDF!"
+               "\n\nMail a@b.comSSN 536-22-1847 ok\nn\xc3\xa9" "e (x)\n|\n\n|");
 }
 
 /* ---- X.509 ---- */
@@ -4370,6 +4477,7 @@ int main(void)
     test_xml();
     test_zip();
     test_tar();
+    test_pdf();
     test_protobuf();
     test_snappy();
     test_kpl();
