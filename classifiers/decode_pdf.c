@@ -618,7 +618,7 @@ static int emit_text_string(struct dec_pdf *d, const uint8_t *key, size_t kl, co
     }
     struct tout o = {.d = d};
     if (kl)
-        o.rc = dec_text_context(d->base.env, key, kl);
+        o.rc = dec_text_context(d->base.env, key, kl < DEC_CONTEXT_MAX ? kl : DEC_CONTEXT_MAX);
     for (size_t i = i0; i < n && o.rc == SGW_OK; i++) {
         uint32_t cp;
         if (u16) {
@@ -1456,14 +1456,18 @@ static int obuf_add(struct dec_pdf *d, const uint8_t *p, size_t n)
     return SGW_OK;
 }
 
-/* Drops obuf[0..k). */
-static void obuf_drop(struct dec_pdf *d, size_t k)
+/* Drops what obuf no longer needs: all before lpos, or before the current
+ * object's start while its value is being read. Once per input chunk (a
+ * drop per object or token would move the rest of a big chunk each time). */
+static void obuf_compact(struct dec_pdf *d)
 {
+    size_t k = d->mode == PM_TOP && d->in_obj && !d->obj_done && d->obj_start < d->lpos ? d->obj_start : d->lpos;
+    if (k == 0)
+        return;
     memmove(d->obuf, d->obuf + k, d->olen - k);
     d->olen -= k;
     d->lpos -= k;
-    if (d->in_obj)
-        d->obj_start -= k;
+    d->obj_start = d->obj_start >= k ? d->obj_start - k : 0;
 }
 
 /* Lexes obuf at the top level; returns SGW_OK, with mode PM_EOL when a
@@ -1536,11 +1540,11 @@ static int top_lex(struct dec_pdf *d, int final)
             if (final && d->in_obj && !d->obj_done) /* a cut object: what it has */
                 rc = pdf_object(d, d->obj_num, d->obuf, d->obj_start, d->olen, NULL, NULL);
             else if (!d->in_obj && d->olen - d->lpos > 65536)
-                obuf_drop(d, d->olen); /* (no token is that long: junk) */
-            else if (d->in_obj && d->olen - d->obj_start > PDF_OBJ_HOLD) {
+                d->lpos = d->olen; /* (no token is that long: junk) */
+            else if (d->in_obj && !d->obj_done && d->olen - d->obj_start > PDF_OBJ_HOLD) {
                 rc = pdf_over(d, "PDF object over 1 MiB");
                 d->in_obj = 0;
-                obuf_drop(d, d->olen);
+                d->lpos = d->olen;
             }
             break;
         }
@@ -1577,8 +1581,7 @@ static int top_lex(struct dec_pdf *d, int final)
                     free(sb);
                 }
             }
-            obuf_drop(d, d->lpos); /* (nothing outside an object is kept) */
-            continue;
+            continue; /* (nothing outside an object is kept: see obuf_compact) */
         }
         /* inside an object: `endobj`, `stream`, or more of its value */
         if (t == PT_KW && (tok_is(d->obuf, &k, "endobj") || (d->trailer && tok_is(d->obuf, &k, "startxref")))) {
@@ -1587,20 +1590,17 @@ static int top_lex(struct dec_pdf *d, int final)
             d->in_obj = 0;
             d->trailer = 0;
             d->n_nums = 0;
-            obuf_drop(d, d->lpos);
             continue;
         }
         if (t == PT_KW && tok_is(d->obuf, &k, "stream") && !d->obj_done) {
             rc = stream_begin(d, d->obj_start, at);
             d->obj_done = 1;
-            d->mode = PM_EOL;
-            obuf_drop(d, d->lpos);
+            d->mode = PM_EOL; /* (its data from obuf[lpos] on) */
             break;
         }
-        if (d->lpos - d->obj_start > PDF_OBJ_HOLD) {
+        if (!d->obj_done && d->lpos - d->obj_start > PDF_OBJ_HOLD) {
             rc = pdf_over(d, "PDF object over 1 MiB");
             d->in_obj = 0;
-            obuf_drop(d, d->lpos);
         }
     }
     return rc;
@@ -1636,11 +1636,10 @@ static int pdf_feed(struct dec *base, const uint8_t *p, size_t n)
     int rc = SGW_OK;
     while (rc == SGW_OK && !base->dead) {
         if (d->mode != PM_TOP) {
-            if (d->olen) { /* a stream began inside obuf: its bytes first */
-                size_t k = data_feed(d, d->obuf, d->olen, &rc);
-                obuf_drop(d, k);
-                d->lpos = 0;
+            if (d->lpos < d->olen) { /* a stream began inside obuf: its bytes first */
+                d->lpos += data_feed(d, d->obuf + d->lpos, d->olen - d->lpos, &rc);
             } else if (n) {
+                d->olen = d->lpos = d->obj_start = 0; /* (all of obuf was used) */
                 size_t k = data_feed(d, p, n, &rc);
                 p += k;
                 n -= k;
@@ -1650,6 +1649,7 @@ static int pdf_feed(struct dec *base, const uint8_t *p, size_t n)
             continue;
         }
         if (n) {
+            obuf_compact(d);
             rc = obuf_add(d, p, n);
             p += n;
             n = 0;
