@@ -341,18 +341,18 @@ static uint32_t pv_ref(const struct pparse *pp, uint32_t i)
 /* ---- the decoder ---- */
 
 struct pdf_font {
-    uint32_t num, tounicode;
+    uint32_t num, tounicode, seq; /* seq: order of definition (the last wins) */
     uint8_t two;  /* Type0: two-byte codes unless its map says otherwise */
 };
 
 struct pdf_mapent { /* a font's resource name in a font map */
-    uint32_t owner, font;
+    uint32_t owner, font, seq;
     uint8_t len;
     char name[PDF_NAME_MAX];
 };
 
 struct pdf_node { /* what a page, a resources dictionary or a form says of its fonts */
-    uint32_t num, parent, res, fontmap;
+    uint32_t num, parent, res, fontmap, seq;
 };
 
 struct pdf_link { /* a content stream of a page */
@@ -707,7 +707,7 @@ static int add_map(struct dec_pdf *d, const struct pparse *pp, uint32_t owner, u
         size_t l = pp->v[k].e - pp->v[k].s;
         if (pp->v[k].t != PV_NAME || pp->v[val].t != PV_REF || l > PDF_NAME_MAX)
             continue;
-        struct pdf_mapent e = {.owner = owner, .font = pp->v[val].ref, .len = (uint8_t)l};
+        struct pdf_mapent e = {.owner = owner, .font = pp->v[val].ref, .len = (uint8_t)l, .seq = (uint32_t)d->maps.n};
         memcpy(e.name, pp->b + pp->v[k].s, l);
         VEC_PUSH(d, d->maps, e, rc);
     }
@@ -728,6 +728,7 @@ static int obj_facts(struct dec_pdf *d, const struct pparse *pp, uint32_t num, u
         struct pdf_font f = {.num = num, .tounicode = pv_ref(pp, pv_get(pp, v, "ToUnicode")),
                              .two = (uint8_t)(pv_name_is(pp, pv_get(pp, v, "Subtype"), "Type0") ||
                                               pv_name_is(pp, enc, "Identity-H") || pv_name_is(pp, enc, "Identity-V"))};
+        f.seq = (uint32_t)d->fonts.n;
         VEC_PUSH(d, d->fonts, f, rc);
         return rc;
     }
@@ -773,6 +774,7 @@ static int obj_facts(struct dec_pdf *d, const struct pparse *pp, uint32_t num, u
         if (refs && n)
             rc = add_map(d, pp, num, v);
     }
+    nd.seq = (uint32_t)d->nodes.n;
     if (any && rc == SGW_OK)
         VEC_PUSH(d, d->nodes, nd, rc);
     return rc;
@@ -1665,44 +1667,111 @@ static int pdf_feed(struct dec *base, const uint8_t *p, size_t n)
 
 /* ---- the end: shown strings decoded ---- */
 
+/* ---- lookups, on the tables sorted once at the end ---- */
+
+static int font_cmp(const void *a, const void *b)
+{
+    const struct pdf_font *x = a, *y = b;
+    return x->num != y->num ? (x->num < y->num ? -1 : 1) : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int node_cmp(const void *a, const void *b)
+{
+    const struct pdf_node *x = a, *y = b;
+    return x->num != y->num ? (x->num < y->num ? -1 : 1) : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int link_cmp(const void *a, const void *b)
+{
+    const struct pdf_link *x = a, *y = b;
+    return (x->stream > y->stream) - (x->stream < y->stream);
+}
+
+static int name_cmp(const struct pdf_mapent *x, const uint8_t *name, size_t nl)
+{
+    if (x->len != nl)
+        return x->len < nl ? -1 : 1;
+    return memcmp(x->name, name, nl);
+}
+
+static int map_cmp(const void *a, const void *b)
+{
+    const struct pdf_mapent *x = a, *y = b;
+    if (x->owner != y->owner)
+        return x->owner < y->owner ? -1 : 1;
+    int c = name_cmp(x, (const uint8_t *)y->name, y->len);
+    return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static void pdf_sort(struct dec_pdf *d)
+{
+    if (d->fonts.n)
+        qsort(d->fonts.v, d->fonts.n, sizeof(*d->fonts.v), font_cmp);
+    if (d->nodes.n)
+        qsort(d->nodes.v, d->nodes.n, sizeof(*d->nodes.v), node_cmp);
+    if (d->links.n)
+        qsort(d->links.v, d->links.n, sizeof(*d->links.v), link_cmp);
+    if (d->maps.n)
+        qsort(d->maps.v, d->maps.n, sizeof(*d->maps.v), map_cmp);
+}
+
+/* The last entry whose key is num, in a table sorted by (num, seq). */
+#define LAST_BY_NUM(vec, key)                                                                      \
+    do {                                                                                           \
+        size_t lo_ = 0, hi_ = (vec).n;                                                             \
+        while (lo_ < hi_) {                                                                        \
+            size_t mid_ = lo_ + (hi_ - lo_) / 2;                                                   \
+            if ((vec).v[mid_].num <= (key))                                                        \
+                lo_ = mid_ + 1;                                                                    \
+            else                                                                                   \
+                hi_ = mid_;                                                                        \
+        }                                                                                          \
+        return lo_ && (vec).v[lo_ - 1].num == (key) ? &(vec).v[lo_ - 1] : NULL;                   \
+    } while (0)
+
 static const struct pdf_font *font_by_num(const struct dec_pdf *d, uint32_t num)
 {
-    for (size_t i = d->fonts.n; i-- > 0;) /* (the last definition wins) */
-        if (d->fonts.v[i].num == num)
-            return &d->fonts.v[i];
-    return NULL;
+    LAST_BY_NUM(d->fonts, num);
 }
 
 static const struct pdf_node *node_by_num(const struct dec_pdf *d, uint32_t num)
 {
-    for (size_t i = d->nodes.n; i-- > 0;)
-        if (d->nodes.v[i].num == num)
-            return &d->nodes.v[i];
-    return NULL;
+    LAST_BY_NUM(d->nodes, num);
 }
 
 static uint32_t map_lookup(const struct dec_pdf *d, uint32_t owner, const uint8_t *name, size_t nl)
 {
     if (!owner)
         return 0;
-    for (size_t i = d->maps.n; i-- > 0;)
-        if (d->maps.v[i].owner == owner && d->maps.v[i].len == nl && memcmp(d->maps.v[i].name, name, nl) == 0)
-            return d->maps.v[i].font;
+    size_t lo = 0, hi = d->maps.n; /* past the last entry <= (owner, name) */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct pdf_mapent *m = &d->maps.v[mid];
+        if (m->owner < owner || (m->owner == owner && name_cmp(m, name, nl) <= 0))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo && d->maps.v[lo - 1].owner == owner && name_cmp(&d->maps.v[lo - 1], name, nl) == 0)
+        return d->maps.v[lo - 1].font;
     return 0;
 }
 
 /* The font object named `name` where stream `s` shows it (0: not found). */
 static uint32_t resolve_font(const struct dec_pdf *d, uint32_t s, const uint8_t *name, size_t nl)
 {
-    uint32_t owner = s;
     const struct pdf_node *nd = node_by_num(d, s);
     if (!nd) { /* the page whose content it is */
-        for (size_t i = 0; i < d->links.n; i++)
-            if (d->links.v[i].stream == s) {
-                owner = d->links.v[i].page;
-                nd = node_by_num(d, owner);
-                break;
-            }
+        size_t lo = 0, hi = d->links.n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (d->links.v[mid].stream < s)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < d->links.n && d->links.v[lo].stream == s)
+            nd = node_by_num(d, d->links.v[lo].page);
     }
     for (unsigned hops = 0; nd && hops < 64; hops++) {
         uint32_t f = map_lookup(d, nd->num, name, nl);
@@ -1718,10 +1787,13 @@ static uint32_t resolve_font(const struct dec_pdf *d, uint32_t s, const uint8_t 
             return f;
         nd = nd->parent ? node_by_num(d, nd->parent) : NULL;
     }
-    /* anywhere in the document, when the name means one font only */
+    /* anywhere in the document, when the name means one font only (at
+       most 4096 entries looked at: a name that many maps share is no one
+       font's) */
     uint32_t only = 0;
-    for (size_t i = 0; i < d->maps.n; i++)
-        if (d->maps.v[i].len == nl && memcmp(d->maps.v[i].name, name, nl) == 0 && font_by_num(d, d->maps.v[i].font)) {
+    size_t seen = 0;
+    for (size_t i = 0; i < d->maps.n && seen < 4096; i++)
+        if (name_cmp(&d->maps.v[i], name, nl) == 0 && ++seen && font_by_num(d, d->maps.v[i].font)) {
             if (only && only != d->maps.v[i].font)
                 return 0;
             only = d->maps.v[i].font;
@@ -1762,11 +1834,13 @@ static int range_cmp(const void *a, const void *b)
 /* Decodes the held records into text, one unit per content stream. */
 static int pdf_text(struct dec_pdf *d)
 {
+    pdf_sort(d);
     if (d->ranges.n)
         qsort(d->ranges.v, d->ranges.n, sizeof(*d->ranges.v), range_cmp);
     struct tout o = {.d = d};
-    uint32_t stream = 0;
-    int open = 0;
+    uint32_t stream = 0, memo_stream = 0, memo_font = 0, memo_len = 0;
+    int open = 0, memo_ok = 0;
+    uint8_t memo_name[PDF_NAME_MAX];
     size_t r_first = 0, r_end = 0; /* the current font's ranges */
     int two = 0, mapped = 0;
     uint8_t nb_map = 1;
@@ -1789,7 +1863,19 @@ static int pdf_text(struct dec_pdf *d)
             continue;
         }
         if (kind == R_FONT) {
-            uint32_t fnum = resolve_font(d, stream, p, len);
+            /* (a font chosen again in the same stream: the same answer) */
+            uint32_t fnum;
+            if (memo_ok && memo_stream == stream && memo_len == len && memcmp(memo_name, p, len) == 0) {
+                fnum = memo_font;
+            } else {
+                fnum = resolve_font(d, stream, p, len);
+                memo_ok = len <= PDF_NAME_MAX;
+                memo_stream = stream;
+                memo_len = len;
+                memo_font = fnum;
+                if (memo_ok)
+                    memcpy(memo_name, p, len);
+            }
             const struct pdf_font *f = fnum ? font_by_num(d, fnum) : NULL;
             two = f ? f->two : 0;
             mapped = 0;
