@@ -7,8 +7,9 @@ record's body and attributes are strings in nested messages; spans carry
 random ids), the same request in gRPC frames, a Prometheus remote-write client (protobuf in snappy, as
 Amazon Managed Service for Prometheus takes it), and Kinesis PutRecords by
 the AWS SDK for JavaScript with records aggregated as the Kinesis Producer
-Library does (a protobuf in base64). Clean telemetry must give
-nothing: no finding and nothing uninspectable."""
+Library does (a protobuf in base64), and Bedrock Runtime's Converse by the
+same SDK with a PDF that jsPDF made in a `document` block (base64 in JSON).
+Clean telemetry must give nothing: no finding and nothing uninspectable."""
 
 import base64
 import gzip
@@ -156,6 +157,50 @@ def main():
             p = scan("--content-type", ct, "-", input=body)
             eq((p.returncode, p.stdout), (0, b""), f"{n} user records without personal data")
     r.run("Kinesis records aggregated as the KPL does, put by the AWS SDK", kinesis_aggregated)
+
+    def converse(text, author="", compress=""):
+        """Bedrock Converse by the AWS SDK, a PDF by jsPDF in the message:
+        (content type, body, the PDF as the request carries it)."""
+        sdk = npm_project("aws_sdk_js", os.path.join("@aws-sdk", "client-bedrock-runtime"))
+        check(sdk is not None, "the AWS SDK's Bedrock Runtime client and jsPDF installed from npm")
+        ct, ce, body = post(sdk, "converse_pdf.mjs", text, author, compress)
+        eq((ct, ce), ("application/json", None), "Converse's headers")
+        # the SDK put the document's bytes in base64 where Bedrock takes them
+        b64 = json.loads(body)["messages"][0]["content"][1]["document"]["source"]["bytes"]
+        check(b64.startswith("JVBER"), f"the document is a PDF in base64 ({b64[:20]!r})")
+        return ct, body, base64.b64decode(b64)
+
+    def converse_pdf():
+        # a patient's address and SSN on the page of a PDF that jsPDF made,
+        # sent as a Converse `document` block (base64 in JSON): with plain
+        # streams, and deflated, where the text is in a FlateDecode stream
+        # only and nothing but the PDF reader finds it; then an address in
+        # the document's Author property
+        page = "Patient intake: mail anna.meier@klinik-nord.de, SSN 536-22-1847"
+        for compress in ("", "compress"):
+            ct, body, pdf = converse(page, "", compress)
+            if compress:
+                check(b"FlateDecode" in pdf and b"klinik-nord" not in pdf, "jsPDF deflated the page")
+            p = scan("--content-type", ct, "-", input=body)
+            got = [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
+            eq((p.returncode, sorted(f["type"] for f in got)), (1, ["EMAIL", "US_SOCIAL_SECURITY_NUMBER"]),
+               f"findings in the Converse request, streams {compress or 'plain'} ({p.stdout!r} {p.stderr!r})")
+            check(all(f["decoders"].startswith("json") and f.get("encoded") is True for f in got),
+                  f"found in the base64 in the JSON: {got!r}")
+        ct, body, _ = converse("Visit notes, no identifiers", "anna.meier@klinik-nord.de", "compress")
+        p = scan("--content-type", ct, "-", input=body)
+        eq((p.returncode, found(p)), (1, [("EMAIL", "json")]), f"an address as the PDF's Author ({p.stderr!r})")
+    r.run("Bedrock Converse with a PDF by jsPDF (page, Author), sent by the AWS SDK", converse_pdf)
+
+    def converse_clean_pdf():
+        # jsPDF's own strings (Producer, dates, the trailer's random ID), its
+        # fonts and a title and author are no finding, and nothing is
+        # uninspectable: a fail-closed policy must not deny every document
+        for compress in ("", "compress"):
+            ct, body, _ = converse("Order 1843 shipped to the warehouse on Tuesday", "Intake desk", compress)
+            p = scan("--content-type", ct, "-", input=body)
+            eq((p.returncode, p.stdout), (0, b""), f"a clean PDF in Converse, streams {compress or 'plain'}")
+    r.run("a clean PDF by jsPDF in a Converse request passes clean", converse_clean_pdf)
     r.done()
 
 
