@@ -33,7 +33,7 @@ cmake --build "$OUT/build" -j2 --target sgw_classifiers sgw_common $([ $MODE = d
 CC=${CC:-clang}
 $CC -O2 -std=c17 -D_GNU_SOURCE -I"$ROOT" "$ROOT/bench/scan_bench.c" \
     "$OUT/build/libsgw_classifiers.a" "$OUT/build/libsgw_common.a" \
-    $(pkg-config --libs libhs libpcre2-8 zlib libbrotlidec libzstd) -lcrypto -lm -lstdc++ \
+    $(pkg-config --libs libhs libpcre2-8 zlib libbrotlidec libzstd liblzma) -lbz2 -lcrypto -lm -lstdc++ \
     -o "$OUT/scan_bench"
 B="$PIN $OUT/scan_bench"
 

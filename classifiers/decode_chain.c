@@ -583,12 +583,10 @@ static enum media_kind media_kind(const char *t)
                                        "application/pkix-crl", "application/pkcs8",
                                        "application/pkcs8-encrypted", "application/pkcs12",
                                        "application/x-pkcs12"};
-    /* (gzip and zstd files are sniffed: the sniffer decompresses them) */
+    /* (gzip, zstd, xz and bzip2 files are sniffed: the sniffer decompresses them) */
     static const char *const reject_app[] = {"application/x-7z-compressed",
                                              "application/x-rar-compressed",
                                              "application/vnd.rar",
-                                             "application/x-bzip2",
-                                             "application/x-xz",
                                              "application/java-archive",
                                              "application/x-msdownload",
                                              "application/msword",
@@ -721,6 +719,11 @@ const char *cls_type_by_name(const char *name, size_t n)
         {"tgz", "application/gzip"},
         {"gz", "application/gzip"},
         {"zst", "application/zstd"},
+        {"xz", "application/x-xz"},
+        {"txz", "application/x-xz"},
+        {"bz2", "application/x-bzip2"},
+        {"tbz", "application/x-bzip2"},
+        {"tbz2", "application/x-bzip2"},
         {"pdf", "application/pdf"},
         {"bin", "application/octet-stream"},
     };
@@ -1550,6 +1553,16 @@ static int sniff_decide(struct dec_sniff *s)
         rc = dec_new_sniff(env, nest + 1, s->record, s->fallback, &inner);
         if (rc == SGW_OK)
             rc = dec_new_zstd(env, nest, inner, &w);
+    } else if (dec_looks_xz(b, n) || dec_looks_bzip2(b, n)) {
+        int xz = dec_looks_xz(b, n);
+        if (env->codings >= DEC_MAX_CODINGS)
+            return dec_fail(d, CLS_FF_BOMB, "too many nested compression layers");
+        env->codings++;
+        if (s->record)
+            dec_path_add(env, xz ? "xz" : "bzip2");
+        rc = dec_new_sniff(env, nest + 1, s->record, s->fallback, &inner);
+        if (rc == SGW_OK)
+            rc = xz ? dec_new_xz(env, nest, inner, &w) : dec_new_bzip2(env, nest, inner, &w);
     } else if (n >= 2 && ((b[0] == 0xff && b[1] == 0xfe) || (b[0] == 0xfe && b[1] == 0xff))) {
         if (s->record)
             dec_path_add(env, "utf16");

@@ -1,5 +1,8 @@
 /* classifiers/decode_compress.c — Content-Encoding decoders: gzip/x-gzip
- * (multi-member), deflate (zlib-wrapped, raw deflate fallback), br, zstd.
+ * (multi-member), deflate (zlib-wrapped, raw deflate fallback), br, zstd,
+ * snappy; and the compressed files the sniffer finds: xz (liblzma) and
+ * bzip2 (libbz2), which are no HTTP content codings but are what backups
+ * and log archives put to S3 are (`.tar.xz`, `.tar.bz2`).
  *
  * Every decoder pushes its output in OUT_CHUNK pieces into `next` and checks
  * the bomb limits before each piece: total produced > limits.max_decoded, or
@@ -10,6 +13,8 @@
 #include <string.h>
 
 #include <brotli/decode.h>
+#include <bzlib.h>
+#include <lzma.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -18,6 +23,7 @@
 #define OUT_CHUNK 16384u
 #define ZSTD_WINDOW_LOG_MAX 23 /* 8 MiB window: bounded memory */
 #define ZSTD_BLOCK_HEADER 3u   /* RFC 8878 §3.1.1.2 */
+#define XZ_MEMLIMIT (64u << 20) /* xz -9's 64 MiB dictionary: bounded memory */
 
 /* ---- gzip / deflate (zlib) ---- */
 
@@ -463,6 +469,216 @@ int dec_new_zstd(struct dec_env *env, unsigned nest, struct dec *inner, struct d
     }
     *out = &z->base;
     return SGW_OK;
+}
+
+/* ---- xz (liblzma; concatenated streams, as xz writes and reads them) ---- */
+
+struct dec_xz {
+    struct dec base;
+    lzma_stream s;
+    int inited, ended, any;
+    struct dec_bomb bomb;
+    uint8_t out[OUT_CHUNK];
+};
+
+/* Decodes p[0..n) (act LZMA_FINISH: the end of the input, n == 0). */
+static int xz_run(struct dec_xz *z, const uint8_t *p, size_t n, lzma_action act)
+{
+    struct dec *d = &z->base;
+    z->s.next_in = p;
+    z->s.avail_in = n;
+    for (;;) {
+        size_t before = z->s.avail_in;
+        z->s.next_out = z->out;
+        z->s.avail_out = sizeof(z->out);
+        lzma_ret r = lzma_code(&z->s, act);
+        z->bomb.consumed += before - z->s.avail_in;
+        size_t k = sizeof(z->out) - z->s.avail_out;
+        if (k) { /* (what came out before an error goes on first) */
+            int rc = dec_bomb_feed(d, &z->bomb, z->out, k);
+            if (rc != SGW_OK || d->dead)
+                return rc;
+        }
+        if (r == LZMA_STREAM_END) {
+            z->ended = 1;
+            return SGW_OK;
+        }
+        if (r == LZMA_MEM_ERROR)
+            return SGW_ENOMEM;
+        if (r == LZMA_MEMLIMIT_ERROR)
+            return dec_fail(d, CLS_FF_BOMB, "xz stream needs over %u MiB of memory", XZ_MEMLIMIT >> 20);
+        if (r == LZMA_OK || r == LZMA_BUF_ERROR) {
+            int stuck = k == 0 && before == z->s.avail_in;
+            if (act == LZMA_FINISH && (stuck || r == LZMA_BUF_ERROR))
+                return dec_fail(d, 0, "truncated xz stream");
+            if (act == LZMA_RUN && (stuck || (z->s.avail_in == 0 && z->s.avail_out != 0)))
+                return SGW_OK;
+            continue;
+        }
+        return dec_fail(d, 0, "malformed xz stream");
+    }
+}
+
+static int xz_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_xz *z = (struct dec_xz *)d;
+    z->any = 1;
+    return z->ended ? dec_fail(d, 0, "malformed xz stream") : xz_run(z, p, n, LZMA_RUN);
+}
+
+static int xz_finish(struct dec *d)
+{
+    struct dec_xz *z = (struct dec_xz *)d;
+    if (z->any && !z->ended) {
+        int rc = xz_run(z, NULL, 0, LZMA_FINISH);
+        if (rc != SGW_OK || d->dead)
+            return rc;
+    }
+    return dec_finish(d->next);
+}
+
+static void xz_destroy(struct dec *d)
+{
+    struct dec_xz *z = (struct dec_xz *)d;
+    if (z->inited)
+        lzma_end(&z->s);
+}
+
+static const struct dec_ops xz_ops = {"xz", xz_feed, xz_finish, xz_destroy};
+
+int dec_new_xz(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out)
+{
+    struct dec_xz *z = dec_alloc(sizeof(*z), &xz_ops, env, nest);
+    if (!z) {
+        dec_free(inner);
+        return SGW_ENOMEM;
+    }
+    z->base.next = inner;
+    z->s = (lzma_stream)LZMA_STREAM_INIT;
+    if (lzma_stream_decoder(&z->s, XZ_MEMLIMIT, LZMA_CONCATENATED) != LZMA_OK) {
+        dec_free(&z->base);
+        return SGW_ENOMEM;
+    }
+    z->inited = 1;
+    *out = &z->base;
+    return SGW_OK;
+}
+
+/* ---- bzip2 (libbz2; streams one after another, as pbzip2 writes) ---- */
+
+struct dec_bz2 {
+    struct dec base;
+    bz_stream s;
+    int inited, ended, any;
+    struct dec_bomb bomb;
+    uint8_t out[OUT_CHUNK];
+};
+
+static int bz2_run(struct dec_bz2 *z, const uint8_t *p, size_t n)
+{
+    struct dec *d = &z->base;
+    z->s.next_in = (char *)(uintptr_t)p;
+    z->s.avail_in = (unsigned)n;
+    for (;;) {
+        if (z->ended) {
+            if (z->s.avail_in == 0)
+                return SGW_OK;
+            /* another stream follows */
+            BZ2_bzDecompressEnd(&z->s);
+            z->inited = 0;
+            const char *next_in = z->s.next_in;
+            unsigned avail = z->s.avail_in;
+            memset(&z->s, 0, sizeof(z->s));
+            if (BZ2_bzDecompressInit(&z->s, 0, 0) != BZ_OK)
+                return SGW_ENOMEM;
+            z->inited = 1;
+            z->s.next_in = (char *)(uintptr_t)next_in;
+            z->s.avail_in = avail;
+            z->ended = 0;
+        }
+        unsigned before = z->s.avail_in;
+        z->s.next_out = (char *)z->out;
+        z->s.avail_out = sizeof(z->out);
+        int r = BZ2_bzDecompress(&z->s);
+        z->bomb.consumed += before - z->s.avail_in;
+        size_t k = sizeof(z->out) - z->s.avail_out;
+        if (k) {
+            int rc = dec_bomb_feed(d, &z->bomb, z->out, k);
+            if (rc != SGW_OK || d->dead)
+                return rc;
+        }
+        if (r == BZ_STREAM_END) {
+            z->ended = 1;
+            continue;
+        }
+        if (r == BZ_MEM_ERROR)
+            return SGW_ENOMEM;
+        if (r != BZ_OK)
+            return dec_fail(d, 0, "malformed bzip2 stream");
+        if ((k == 0 && before == z->s.avail_in) || (z->s.avail_in == 0 && z->s.avail_out != 0))
+            return SGW_OK;
+    }
+}
+
+static int bz2_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_bz2 *z = (struct dec_bz2 *)d;
+    z->any = 1;
+    while (n > 0 && !d->dead) { /* (libbz2 counts in unsigned int) */
+        size_t take = n > (1u << 30) ? (1u << 30) : n;
+        int rc = bz2_run(z, p, take);
+        if (rc != SGW_OK)
+            return rc;
+        p += take;
+        n -= take;
+    }
+    return SGW_OK;
+}
+
+static int bz2_finish(struct dec *d)
+{
+    struct dec_bz2 *z = (struct dec_bz2 *)d;
+    if (z->any && !z->ended)
+        return dec_fail(d, 0, "truncated bzip2 stream");
+    return dec_finish(d->next);
+}
+
+static void bz2_destroy(struct dec *d)
+{
+    struct dec_bz2 *z = (struct dec_bz2 *)d;
+    if (z->inited)
+        BZ2_bzDecompressEnd(&z->s);
+}
+
+static const struct dec_ops bz2_ops = {"bzip2", bz2_feed, bz2_finish, bz2_destroy};
+
+int dec_new_bzip2(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out)
+{
+    struct dec_bz2 *z = dec_alloc(sizeof(*z), &bz2_ops, env, nest);
+    if (!z) {
+        dec_free(inner);
+        return SGW_ENOMEM;
+    }
+    z->base.next = inner;
+    if (BZ2_bzDecompressInit(&z->s, 0, 0) != BZ_OK) {
+        dec_free(&z->base);
+        return SGW_ENOMEM;
+    }
+    z->inited = 1;
+    *out = &z->base;
+    return SGW_OK;
+}
+
+int dec_looks_xz(const uint8_t *b, size_t n)
+{
+    return n >= 6 && memcmp(b, "\xfd" "7zXZ\x00", 6) == 0;
+}
+
+int dec_looks_bzip2(const uint8_t *b, size_t n)
+{
+    /* "BZh", the block size '1'-'9', then a block's or the end's magic */
+    return n >= 10 && b[0] == 'B' && b[1] == 'Z' && b[2] == 'h' && b[3] >= '1' && b[3] <= '9' &&
+           (memcmp(b + 4, "\x31\x41\x59\x26\x53\x59", 6) == 0 || memcmp(b + 4, "\x17\x72\x45\x38\x50\x90", 6) == 0);
 }
 
 /* ---- snappy (Content-Encoding: snappy: Prometheus remote write, which

@@ -179,6 +179,14 @@ int dec_new_inflate(struct dec_env *env, unsigned nest, int kind, struct dec *in
                     struct dec **out);
 int dec_new_brotli(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
 int dec_new_zstd(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
+/* xz (concatenated streams; 64 MiB of decoder memory at most) and bzip2
+ * (streams one after another), found by the sniffer */
+int dec_new_xz(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
+int dec_new_bzip2(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
+/* 1 when b[0..n) begins as an xz stream / a bzip2 stream (its first
+ * block's or end's magic too: 10 bytes) does. */
+int dec_looks_xz(const uint8_t *b, size_t n);
+int dec_looks_bzip2(const uint8_t *b, size_t n);
 /* snappy's block format, streamed (copies up to 64 KiB back) */
 int dec_new_snappy(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
 int dec_new_b64te(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);

@@ -1955,7 +1955,7 @@ static int bin_known(const uint8_t *d, size_t n, size_t total, int strict)
     if (total >= 4 && (memcmp(d, "PK\x03\x04", 4) == 0 || memcmp(d, "PK\x05\x06", 4) == 0))
         return B64Z_ZIP;
     if ((total >= 3 - !strict && memcmp(d, "\x1f\x8b\x08", 3 - !strict) == 0) ||
-        (total >= 4 && memcmp(d, "\x28\xb5\x2f\xfd", 4) == 0))
+        (total >= 4 && memcmp(d, "\x28\xb5\x2f\xfd", 4) == 0) || dec_looks_xz(d, n) || dec_looks_bzip2(d, n))
         return B64Z_COMPRESSED;
     if (strict && total >= 2 && d[0] == 0x1f && d[1] == 0x8b)
         return 0;

@@ -6,9 +6,10 @@ what=${1:-test}
 build=(build-essential cmake pkg-config clang libclang-rt-14-dev
        libevent-dev libssl-dev libnghttp2-dev liblmdb-dev libmaxminddb-dev
        libpcre2-dev libyaml-dev libhyperscan-dev zlib1g-dev libbrotli-dev libzstd-dev
+       liblzma-dev libbz2-dev
        ca-certificates openssl)
 test=(curl nghttp2-server nghttp2-client python3 python3-h2 lmdb-utils iproute2 awscli nodejs
-      openssh-client python3-reportlab python3-cairo fonts-dejavu-core)
+      openssh-client xz-utils bzip2 python3-reportlab python3-cairo fonts-dejavu-core)
 bench=(wrk haproxy nghttp2-proxy squid tinyproxy ripgrep)
 pkgs=("${build[@]}")
 case "$what" in

@@ -4,7 +4,9 @@
 Deterministic; run from anywhere: python3 fuzz/corpus/make_seeds.py"""
 import base64
 import binascii
+import bz2
 import gzip
+import lzma
 import hashlib
 import json
 import os
@@ -489,6 +491,9 @@ def seeds_tar():
     for i, body in enumerate(seeds):
         write("fuzz_classifiers_tar", "seed%02d" % i, bytes([(i * 16) | (0 if i != 2 else 2)]) + body)
         write("fuzz_classifiers_tar", "seed%02d_gz" % i, bytes([(i * 16) | 1]) + gz[i])
+        # .tar.xz and .tar.bz2, sniffed
+        write("fuzz_classifiers_tar", "seed%02d_xz" % i, bytes([(i * 16) | 2]) + lzma.compress(body))
+        write("fuzz_classifiers_tar", "seed%02d_bz2" % i, bytes([(i * 16) | 2]) + bz2.compress(body))
 
 
 # ---- protobuf: first byte = split seed, bits 0-1 = the way in (protobuf, gRPC, grpc-web, sniffed) ----

@@ -1170,6 +1170,44 @@ def main():
             check(("UNINSPECTABLE", "truncated tar archive") in [(x["type"], x.get("reason")) for x in fs],
                   f"a cut archive: {fs}")
         r.run("tar archives (.tar, .tar.gz, SageMaker's sourcedir) are read entry by entry", tar_archives)
+        def xz_and_bzip2():
+            # .tar.xz and .tar.bz2 backups and log archives put to S3, and
+            # single .xz / .bz2 files: they were "content-type
+            # application/x-xz not inspectable" or "xz data" (uninspectable).
+            # Made by the real tools: GNU tar -J / -j, xz, bzip2.
+            os.makedirs(tmp.join("logs", "app"))
+            with open(tmp.join("logs", "app", "access.log"), "w") as f:
+                f.write(f"2026-11-28 login ok user={EMAIL}\n" * 3)
+            with open(tmp.join("logs", "app", "billing.csv"), "w") as f:
+                f.write(f"id,card\n7,{CARD}\n")
+            want = ["CREDIT_DEBIT_CARD_NUMBER", "EMAIL"]
+            for flag, ext, layer in [("-J", "tar.xz", "xz"), ("-j", "tar.bz2", "bzip2")]:
+                out = tmp.join("logs." + ext)
+                subprocess.run(["tar", "c" + flag[1] + "f", out, "-C", tmp.join("logs"), "app"], check=True)
+                p = scan("--format", "jsonl", out)
+                fs = jsonl(p.stdout)
+                eq((p.returncode, sorted({x["type"] for x in fs})), (1, want), f"{ext}: {p.stderr!r}")
+                check(all(x["decoders"] == layer + ">tar" for x in fs), f"{ext}: decoder path {fs}")
+                # declared as its type on stdin, and cut: the cut reported
+                ct = "application/x-xz" if layer == "xz" else "application/x-bzip2"
+                data = open(out, "rb").read()
+                p = scan("--format", "jsonl", "--content-type", ct, "-", input=data)
+                eq(sorted({x["type"] for x in jsonl(p.stdout)}), want, f"{ext} on stdin as {ct}")
+                p = scan("--format", "jsonl", "-", input=data[: len(data) - 8])
+                check(f"truncated {layer} stream" in [x.get("reason") for x in jsonl(p.stdout)],
+                      f"{ext} cut: {p.stdout!r}")
+            for tool, ext in [("xz", "xz"), ("bzip2", "bz2")]:
+                src = tmp.write(f"note-{tool}.txt", f"call back {EMAIL}\n")
+                subprocess.run([tool, "-k", src], check=True)
+                fs = jsonl(scan("--format", "jsonl", src + "." + ext).stdout)
+                eq([(x["type"], x["decoders"]) for x in fs], [("EMAIL", "xz" if tool == "xz" else "bzip2")],
+                   f"a single .{ext} file")
+            # a .tar.xz in base64 in JSON is read too
+            tx = open(tmp.join("logs.tar.xz"), "rb").read()
+            p = scan("--format", "jsonl", tmp.write("txz64.json", json.dumps({"backup": base64.b64encode(tx).decode()})))
+            eq(sorted({(x["type"], x.get("encoded")) for x in jsonl(p.stdout)}), [(t, True) for t in want],
+               "a .tar.xz in base64")
+        r.run("xz and bzip2 files, .tar.xz and .tar.bz2 are read", xz_and_bzip2)
 
         def protobuf_in_base64():
             # Kinesis records, SQS messages, DynamoDB binary attributes
