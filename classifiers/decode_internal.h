@@ -234,6 +234,10 @@ int dec_new_tar(struct dec_env *env, unsigned nest, struct dec **out);
 /* PDF documents: strings of their objects, the text of their pages
  * (through the fonts' Unicode maps), metadata, embedded files. */
 int dec_new_pdf(struct dec_env *env, unsigned nest, struct dec **out);
+/* Parquet files: page after page, the values as text (no footer first). */
+int dec_new_parquet(struct dec_env *env, unsigned nest, struct dec **out);
+/* 1 when b[0..n) begins with `PAR1` and a page header's first byte. */
+int dec_looks_parquet(const uint8_t *b, size_t n);
 /* 1 when b[0..n) begins with `%PDF-`. */
 int dec_looks_pdf(const uint8_t *b, size_t n);
 /* Protocol Buffers without a schema; grpc: 0 the message alone, 1 in gRPC

@@ -615,11 +615,106 @@ def seeds_pdf():
     write("fuzz_classifiers_pdf", "seed_deflate", bytes([0x73]) + zlib.compress(simple))
 
 
+# ---- Parquet: first byte = split seed, bit 0 = sniffed. (writer_* in the
+# corpus are files by parquet-wasm 0.6.1 (arrow-rs) and parquetjs-lite,
+# kept as they are: snappy, gzip, zstd, uncompressed, LZ4) ----
+def seeds_parquet():
+    class TW:
+        def __init__(self):
+            self.b, self.last = bytearray(), [0]
+
+        def varint(self, v):
+            while v >= 0x80:
+                self.b.append((v & 0x7f) | 0x80)
+                v >>= 7
+            self.b.append(v)
+
+        def field(self, fid, typ):
+            self.b.append(((fid - self.last[-1]) << 4) | typ)
+            self.last[-1] = fid
+
+        def i32(self, fid, v):
+            self.field(fid, 5)
+            self.varint(((v << 1) ^ (v >> 31)) & 0xffffffff)
+
+        def bin(self, fid, s):
+            self.field(fid, 8)
+            self.varint(len(s))
+            self.b += s
+
+        def begin(self, fid):
+            self.field(fid, 12)
+            self.last.append(0)
+
+        def end(self):
+            self.b.append(0)
+            if len(self.last) > 1:
+                self.last.pop()
+            else:
+                self.last[0] = 0
+
+    def plain(vals):
+        return b"".join(struct.pack("<I", len(v)) + v for v in vals)
+
+    def page(w, typ, data, usize, enc=0, stats=None, lv=0):
+        w.i32(1, typ)
+        w.i32(2, usize)
+        w.i32(3, len(data))
+        w.begin({0: 5, 2: 7, 3: 8}[typ])
+        w.i32(1, 2)
+        if typ == 0:
+            w.i32(2, enc)
+            w.i32(3, 3)
+            w.i32(4, 3)
+            if stats:
+                w.begin(5)
+                w.bin(1, stats[0])
+                w.bin(2, stats[1])
+                w.end()
+        elif typ == 2:
+            w.i32(2, 0)
+        else:
+            w.i32(2, 0)
+            w.i32(3, 2)
+            w.i32(4, enc)
+            w.i32(5, lv)
+            w.i32(6, 0)
+        w.end()
+        w.end()
+        w.b += data
+
+    vals = plain([b"alice@corp-mail.de", b"SSN 536-22-1847"])
+    w = TW()
+    w.b += b"PAR1"
+    page(w, 2, vals, len(vals))
+    page(w, 0, b"\x02\x00\x00\x00\x03\x00\x02\x01", 8, enc=8, stats=(b"zed", b"alice@corp-mail.de"))
+    w.i32(1, 6)
+    w.bin(3, b"email")
+    w.end()
+    page(w, 0, bytes([len(vals), (len(vals) - 1) << 2]) + vals, len(vals))  # snappy, one literal
+    page(w, 0, gzip.compress(vals, mtime=0), len(vals))
+    page(w, 3, b"\x02\x01" + gzip.compress(vals, mtime=0), len(vals) + 2, lv=2)
+    page(w, 0, bytes(range(10)), 100)  # a codec not told apart
+    w.i32(1, 2)
+    w.field(5, 9)
+    w.b.append(0x1c)
+    w.last.append(0)
+    w.bin(1, b"ARROW:schema")
+    w.bin(2, b"/////3ABAAAQAAAAAAAKAAwA")
+    w.end()
+    w.bin(6, b"parquet-rs version 51.0.0")
+    w.end()
+    body = bytes(w.b) + struct.pack("<I", 40) + b"PAR1"
+    for i, (way, data) in enumerate([(0, body), (1, body), (0, body[: len(body) // 2])]):
+        write("fuzz_classifiers_parquet", "seed%02d" % i, bytes([(i * 16) | way]) + data)
+
+
 def main():
     seeds_x509()
     seeds_zip()
     seeds_tar()
     seeds_pdf()
+    seeds_parquet()
     seeds_protobuf()
     seeds_xml()
     seeds_stream()

@@ -2542,6 +2542,178 @@ static void test_pdf(void)
                "\n\nMail a@b.comSSN 536-22-1847 ok\nn\xc3\xa9" "e (x)\n|\n\n|");
 }
 
+/* ---- Parquet ---- */
+
+/* A Thrift compact protocol writer, enough for page headers and a footer. */
+struct tw {
+    uint8_t *b;
+    size_t n;
+    int last[8];
+    int depth;
+};
+
+static void tw_varint(struct tw *w, uint64_t v)
+{
+    while (v >= 0x80) {
+        w->b[w->n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    w->b[w->n++] = (uint8_t)v;
+}
+
+static void tw_field(struct tw *w, int id, int type)
+{
+    w->b[w->n++] = (uint8_t)((id - w->last[w->depth]) << 4 | type);
+    w->last[w->depth] = id;
+}
+
+static void tw_i32(struct tw *w, int id, int32_t v)
+{
+    tw_field(w, id, 5);
+    tw_varint(w, (uint64_t)(((uint32_t)v << 1) ^ (uint32_t)(v >> 31)));
+}
+
+static void tw_bin(struct tw *w, int id, const char *s)
+{
+    tw_field(w, id, 8);
+    tw_varint(w, strlen(s));
+    memcpy(w->b + w->n, s, strlen(s));
+    w->n += strlen(s);
+}
+
+static void tw_begin(struct tw *w, int id)
+{
+    tw_field(w, id, 12);
+    w->last[++w->depth] = 0;
+}
+
+static void tw_end(struct tw *w)
+{
+    w->b[w->n++] = 0;
+    if (w->depth)
+        w->depth--;
+    else
+        w->last[0] = 0;
+}
+
+/* PLAIN byte arrays (a 4-byte length each) of the strings in v. */
+static size_t pq_plain(uint8_t *o, const char *const *v, size_t k)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < k; i++) {
+        uint32_t l = (uint32_t)strlen(v[i]);
+        memcpy(o + n, &l, 4);
+        memcpy(o + n + 4, v[i], l);
+        n += 4 + l;
+    }
+    return n;
+}
+
+/* A page: its header (type 0 data v1 with `enc`, 2 dictionary, 3 data v2
+   with `lv` level bytes) and its bytes. */
+static void pq_put(struct tw *w, int type, int enc, const void *page, size_t csize, size_t usize, size_t lv,
+                   const char *smax, const char *smin)
+{
+    tw_i32(w, 1, type);
+    tw_i32(w, 2, (int32_t)usize);
+    tw_i32(w, 3, (int32_t)csize);
+    tw_begin(w, type == 0 ? 5 : type == 2 ? 7 : 8);
+    tw_i32(w, 1, 3);
+    if (type == 0) {
+        tw_i32(w, 2, enc);
+        tw_i32(w, 3, 3);
+        tw_i32(w, 4, 3);
+        if (smax) {
+            tw_begin(w, 5);
+            tw_bin(w, 1, smax);
+            tw_bin(w, 2, smin);
+            tw_end(w);
+        }
+    } else if (type == 2) {
+        tw_i32(w, 2, 0);
+    } else {
+        tw_i32(w, 2, 0);
+        tw_i32(w, 3, 3);
+        tw_i32(w, 4, enc);
+        tw_i32(w, 5, (int32_t)lv);
+        tw_i32(w, 6, 0);
+    }
+    tw_end(w);
+    tw_end(w);
+    memcpy(w->b + w->n, page, csize);
+    w->n += csize;
+}
+
+static void test_parquet(void)
+{
+    const char *P = "application/vnd.apache.parquet";
+    static uint8_t f[1 << 15], page[4096], packed[4096];
+    struct tw w = {.b = f};
+    memcpy(f, "PAR1", 4);
+    w.n = 4;
+    /* a dictionary page (PLAIN), a data page of its indices (skipped: no
+       text) with statistics (text), a column chunk's metadata */
+    static const char *const dict[] = {"alice@x.io", "bob", "carol smith"};
+    size_t pn = pq_plain(page, dict, 3);
+    pq_put(&w, 2, 0, page, pn, pn, 0, NULL, NULL);
+    pq_put(&w, 0, 8, "\x02\x00\x00\x00\x03\x00\x06\x01\x02", 9, 9, 0, "carol smith", "alice@x.io");
+    tw_i32(&w, 1, 6);
+    tw_bin(&w, 3, "email");
+    tw_end(&w);
+    /* PLAIN values after definition levels (optional column) */
+    static const char *const v1[] = {"dave@y.io", "erin"};
+    memcpy(page, "\x02\x00\x00\x00\x06\x01", 6);
+    pn = 6 + pq_plain(page + 6, v1, 2);
+    pq_put(&w, 0, 0, page, pn, pn, 0, NULL, NULL);
+    /* compressed: snappy (one literal), gzip, zstd; a v2 page (levels
+       before its compressed values) */
+    static const char *const v2[] = {"frank@z.io", "SSN 536-22-1847"};
+    pn = pq_plain(page, v2, 2);
+    packed[0] = (uint8_t)pn;
+    packed[1] = (uint8_t)((pn - 1) << 2);
+    memcpy(packed + 2, page, pn);
+    pq_put(&w, 0, 0, packed, pn + 2, pn, 0, NULL, NULL);
+    size_t zn = zlib_make(page, pn, packed, sizeof(packed), 16 + 15);
+    pq_put(&w, 0, 0, packed, zn, pn, 0, NULL, NULL);
+    zn = ZSTD_compress(packed, sizeof(packed), page, pn, 3);
+    pq_put(&w, 0, 0, packed, zn, pn, 0, NULL, NULL);
+    memcpy(packed, "\x02\x01\x01", 3);
+    zn = 3 + zlib_make(page, pn, packed + 3, sizeof(packed) - 3, 16 + 15);
+    pq_put(&w, 3, 0, packed, zn, pn + 3, 3, NULL, NULL);
+    /* the footer: the Arrow schema's value skipped, the rest text */
+    tw_i32(&w, 1, 2);
+    tw_field(&w, 5, 9);
+    f[w.n++] = 0x1c; /* a list of one struct */
+    w.last[++w.depth] = 0;
+    tw_bin(&w, 1, "ARROW:schema");
+    tw_bin(&w, 2, "/////3ABAAAQAAAAAAAKAAwACgAJAAQA");
+    tw_end(&w);
+    tw_bin(&w, 6, "parquet-rs version 51.0.0");
+    tw_end(&w);
+    memcpy(f + w.n, "\x40\x00\x00\x00PAR1", 8);
+    w.n += 8;
+    const char *want = "alice@x.io|bob|carol smith|carol smith|alice@x.io|email|dave@y.io|erin|"
+                       "frank@z.io|SSN 536-22-1847|frank@z.io|SSN 536-22-1847|frank@z.io|SSN 536-22-1847|"
+                       "frank@z.io|SSN 536-22-1847|ARROW:schema|parquet-rs version 51.0.0|";
+    expect_bin(P, NULL, f, w.n, want, "parquet", __LINE__);
+    expect_bin(NULL, NULL, f, w.n, want, "parquet", __LINE__);
+    /* cut: what came before, then the report */
+    expect_bin(P, NULL, f, w.n - 40,
+               "alice@x.io|bob|carol smith|carol smith|alice@x.io|email|dave@y.io|erin|"
+               "frank@z.io|SSN 536-22-1847|frank@z.io|SSN 536-22-1847|frank@z.io|SSN 536-22-1847|"
+               "frank@z.io|SSN 536-22-1847|!truncated Parquet file!",
+               "parquet", __LINE__);
+    /* a page whose codec is not told apart (LZ4): reported, the rest read */
+    w.n = 4;
+    pq_put(&w, 0, 0, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a", 10, 100, 0, NULL, NULL);
+    pq_put(&w, 0, 0, "\x04\x00\x00\x00gail", 8, 8, 0, NULL, NULL);
+    memcpy(f + w.n, "\x00\x00\x00\x00PAR1", 8);
+    w.n += 8;
+    expect_bin(P, NULL, f, w.n, "!Parquet page compressed with a codec not read!gail|", "parquet", __LINE__);
+    /* no magic */
+    expect_bin(P, NULL, "PAR2....", 8, "!malformed Parquet file!", "parquet", __LINE__);
+}
+
 /* ---- X.509 ---- */
 
 /* A self-signed certificate (req 0; 3: with an extension of its own), a
@@ -4552,6 +4724,7 @@ int main(void)
     test_zip();
     test_tar();
     test_pdf();
+    test_parquet();
     test_protobuf();
     test_snappy();
     test_kpl();

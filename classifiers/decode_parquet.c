@@ -1,0 +1,631 @@
+/* classifiers/decode_parquet.c — Apache Parquet files (`.parquet`,
+ * application/vnd.apache.parquet; sniffed by `PAR1`): the data lake
+ * format Glue, Athena, EMR, Firehose and every dataframe library write to
+ * S3.
+ *
+ * Read as a stream, page after page, without the footer (it is at the
+ * end): each page header (Thrift compact protocol) is checked and its
+ * statistics (a page's min and max values: data) are text; the page is
+ * held whole (16 MiB at most) and decompressed by what its bytes say,
+ * since the codec is named only in the footer: the same size as declared
+ * → uncompressed; gzip's or zstd's magic; a varint equal to the declared
+ * size → snappy; else brotli when it decodes to exactly the declared size;
+ * else (LZ4, LZO) uninspectable. Its values: PLAIN byte arrays (a 4-byte
+ * length, the bytes; after the levels of a data page) are one text unit
+ * each; other pages (dictionary indices, numbers, delta encodings) give
+ * their printable runs of 6 bytes or more. What follows the last page
+ * (page indexes, the footer: column names, key-value metadata, row group
+ * statistics) is read as Thrift too, its strings as text (the Arrow schema,
+ * a base64 flatbuffer, skipped), or as printable runs where it is not.
+ *
+ * Not read: numbers (an INT64 card number is missed), column names as
+ * context for their values (they come last). Uninspectable: a page
+ * compressed with a codec not told apart, a page over the hold, a cut
+ * file, a malformed page. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <brotli/decode.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "classifiers/decode_internal.h"
+
+#define PQ_HOLD (16u << 20)   /* a page, compressed and decompressed; the tail */
+#define PQ_HEAD_MAX 65536u   /* a page header (its statistics included) */
+#define PQ_RUN_MIN 6u
+#define PQ_DEPTH 32u
+
+enum pq_state { PQ_MAGIC, PQ_HEAD, PQ_PAGE, PQ_TAIL };
+
+struct pq_page { /* what a page header says */
+    int32_t type, usize, csize;
+    int32_t def_len, rep_len; /* v2: level bytes (never compressed) */
+    int compressed;           /* v2: is_compressed */
+    int32_t encoding;         /* a data page's values: 0 PLAIN, 2/8 dictionary indices… */
+};
+
+struct dec_parquet {
+    struct dec base;
+    enum pq_state st;
+    struct pq_page pg;
+    uint64_t produced;    /* decompressed bytes so far (bomb limits) */
+    uint8_t *buf;         /* input held: buf[off..len) not read yet */
+    size_t off, len, cap;
+    size_t next_try;      /* PQ_HEAD: bytes held before a struct is tried again */
+    int reported_codec;
+};
+
+static int pq_hold(struct dec_parquet *q, const uint8_t *p, size_t n)
+{
+    if (q->len + n > q->cap) {
+        size_t cap = q->cap ? q->cap : 4096;
+        while (cap < q->len + n)
+            cap *= 2;
+        uint8_t *b = realloc(q->buf, cap);
+        if (!b)
+            return SGW_ENOMEM;
+        q->buf = b;
+        q->cap = cap;
+    }
+    memcpy(q->buf + q->len, p, n);
+    q->len += n;
+    return SGW_OK;
+}
+
+/* ---- text out ---- */
+
+/* b[0..n) as one unit when it is mostly printable text (a value, a name). */
+static int pq_text(struct dec_parquet *q, const uint8_t *b, size_t n)
+{
+    size_t good = 0;
+    for (size_t i = 0; i < n; i++)
+        good += (b[i] >= 0x20 && b[i] < 0x7f) || b[i] == '\t' || b[i] == '\n' || b[i] == '\r' || b[i] >= 0x80;
+    if (n == 0 || good * 10 < n * 9)
+        return SGW_OK;
+    int rc = dec_text_data(q->base.env, b, n);
+    return rc == SGW_OK ? dec_text_boundary(q->base.env) : rc;
+}
+
+/* Printable runs of PQ_RUN_MIN bytes or more (UTF-8 bytes count). */
+static int pq_runs(struct dec_parquet *q, const uint8_t *b, size_t n)
+{
+    int rc = SGW_OK;
+    size_t i = 0;
+    while (i < n && rc == SGW_OK) {
+        size_t j = i;
+        while (j < n && ((b[j] >= 0x20 && b[j] < 0x7f) || b[j] >= 0x80 || b[j] == '\t' || b[j] == '\n'))
+            j++;
+        if (j - i >= PQ_RUN_MIN) {
+            rc = dec_text_data(q->base.env, b + i, j - i);
+            if (rc == SGW_OK)
+                rc = dec_text_boundary(q->base.env);
+        }
+        i = j + 1;
+    }
+    return rc;
+}
+
+/* ---- Thrift compact protocol ---- */
+
+struct tc {
+    const uint8_t *b;
+    size_t n, pos;
+    int bad;   /* malformed, or more bytes needed (more: pos hit n) */
+    int more;
+    /* strings: passed to pq_text unless skipped */
+    struct dec_parquet *q;
+    int emit;
+    int skip_next;  /* the value after the key "ARROW:schema" */
+    int rc;
+};
+
+static uint64_t tc_varint(struct tc *t)
+{
+    uint64_t v = 0;
+    for (unsigned s = 0; s < 64; s += 7) {
+        if (t->pos >= t->n) {
+            t->bad = t->more = 1;
+            return 0;
+        }
+        uint8_t c = t->b[t->pos++];
+        v |= (uint64_t)(c & 0x7f) << s;
+        if (!(c & 0x80))
+            return v;
+    }
+    t->bad = 1;
+    return 0;
+}
+
+static int64_t tc_zigzag(struct tc *t)
+{
+    uint64_t v = tc_varint(t);
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+static void tc_value(struct tc *t, unsigned type, unsigned depth, int64_t *ival);
+
+static void tc_binary(struct tc *t)
+{
+    uint64_t l = tc_varint(t);
+    if (t->bad)
+        return;
+    if (l > t->n - t->pos) {
+        t->bad = t->more = 1;
+        return;
+    }
+    const uint8_t *s = t->b + t->pos;
+    t->pos += (size_t)l;
+    if (!t->emit || t->rc != SGW_OK)
+        return;
+    if (t->skip_next) {
+        t->skip_next = 0;
+        return;
+    }
+    if (l == 12 && memcmp(s, "ARROW:schema", 12) == 0)
+        t->skip_next = 1; /* (a base64 flatbuffer: no one's data) */
+    t->rc = pq_text(t->q, s, (size_t)l);
+}
+
+/* A struct's fields up to STOP; fields 1..8 are reported through f[]
+ * (their values, or 1 for a struct; f[id + 8]: present), and the fields
+ * of its struct fields 5..8 through sub[id - 5] likewise. */
+static void tc_struct(struct tc *t, unsigned depth, int64_t *f, int64_t (*sub)[17])
+{
+    if (depth > PQ_DEPTH) {
+        t->bad = 1;
+        return;
+    }
+    int id = 0;
+    while (!t->bad) {
+        if (t->pos >= t->n) {
+            t->bad = t->more = 1;
+            return;
+        }
+        uint8_t h = t->b[t->pos++];
+        if (h == 0)
+            return;
+        unsigned type = h & 15, delta = h >> 4;
+        id = delta ? id + (int)delta : (int)tc_zigzag(t);
+        int64_t v = 0;
+        if (type == 12 && sub && id >= 5 && id <= 8) {
+            tc_struct(t, depth + 1, sub[id - 5], NULL);
+            v = 1;
+        } else {
+            tc_value(t, type, depth, &v);
+        }
+        if (f && id >= 1 && id <= 8)
+            f[id] = type == 12 ? 1 : v;
+        if (f && id >= 1 && id <= 8 && (type == 5 || type == 12 || type == 1 || type == 2))
+            f[id + 8] = 1; /* (present) */
+    }
+}
+
+static void tc_value(struct tc *t, unsigned type, unsigned depth, int64_t *ival)
+{
+    switch (type) {
+    case 1: /* true (in a field) */
+        *ival = 1;
+        break;
+    case 2:
+        *ival = 0;
+        break;
+    case 3: /* byte */
+        if (t->pos >= t->n)
+            t->bad = t->more = 1;
+        else
+            *ival = (int8_t)t->b[t->pos++];
+        break;
+    case 4:
+    case 5:
+    case 6:
+        *ival = tc_zigzag(t);
+        break;
+    case 7:
+        if (t->n - t->pos < 8)
+            t->bad = t->more = 1;
+        else
+            t->pos += 8;
+        break;
+    case 8:
+        tc_binary(t);
+        break;
+    case 9:
+    case 10: {
+        if (t->pos >= t->n) {
+            t->bad = t->more = 1;
+            break;
+        }
+        uint8_t h = t->b[t->pos++];
+        uint64_t size = h >> 4;
+        unsigned et = h & 15;
+        if (size == 15)
+            size = tc_varint(t);
+        if (t->bad || depth > PQ_DEPTH) {
+            t->bad = 1;
+            break;
+        }
+        if (size > t->n - t->pos) { /* (each element takes a byte at least) */
+            t->bad = t->more = 1;
+            break;
+        }
+        for (uint64_t i = 0; i < size && !t->bad; i++) {
+            int64_t v;
+            if (et == 1 || et == 2) { /* a list's booleans: a byte each */
+                if (t->pos >= t->n)
+                    t->bad = t->more = 1;
+                else
+                    t->pos++;
+            } else if (et == 12) {
+                tc_struct(t, depth + 1, NULL, NULL);
+            } else {
+                tc_value(t, et, depth + 1, &v);
+            }
+        }
+        break;
+    }
+    case 11: {
+        uint64_t size = tc_varint(t);
+        if (t->bad || size == 0)
+            break;
+        if (t->pos >= t->n || size > t->n - t->pos) {
+            t->bad = t->more = 1;
+            break;
+        }
+        uint8_t kv = t->b[t->pos++];
+        for (uint64_t i = 0; i < size && !t->bad; i++) {
+            int64_t v;
+            if ((kv >> 4) == 12)
+                tc_struct(t, depth + 1, NULL, NULL);
+            else
+                tc_value(t, kv >> 4, depth + 1, &v);
+            if ((kv & 15) == 12)
+                tc_struct(t, depth + 1, NULL, NULL);
+            else
+                tc_value(t, kv & 15, depth + 1, &v);
+        }
+        break;
+    }
+    case 12:
+        tc_struct(t, depth + 1, NULL, NULL);
+        break;
+    default:
+        t->bad = 1;
+    }
+}
+
+/* A Thrift struct at b[0..n): 1 a page header (q->pg filled), 2 another
+ * struct (a column chunk's metadata after its pages, a page index, the
+ * footer), 0 more bytes needed, -1 none (the tail). *used gets its size;
+ * its strings go out (once whole) when emit. */
+static int pq_struct(struct dec_parquet *q, const uint8_t *b, size_t n, size_t *used, int emit)
+{
+    int64_t f[17] = {0}, sub[4][17] = {{0}};
+    struct tc t = {.b = b, .n = n, .q = q, .emit = emit, .rc = SGW_OK};
+    tc_struct(&t, 0, f, sub);
+    const int64_t *dp = sub[0], *v2 = sub[3]; /* DataPageHeader, DataPageHeaderV2 */
+    if (t.bad)
+        return t.more ? 0 : -1;
+    *used = t.pos;
+    if (emit && t.rc != SGW_OK)
+        return t.rc;
+    /* a page header: its type (field 1, 0..3), sizes (2, 3: i32) and the
+       header of its kind (5 data, 6 index, 7 dictionary, 8 v2) */
+    static const int own[4] = {5, 6, 7, 8};
+    if (!f[9] || !f[10] || !f[11] || f[1] < 0 || f[1] > 3 || f[2] < 0 || f[3] < 0 || f[2] > INT32_MAX ||
+        f[3] > INT32_MAX || !f[own[f[1]]])
+        return 2;
+    q->pg = (struct pq_page){.type = (int32_t)f[1], .usize = (int32_t)f[2], .csize = (int32_t)f[3], .compressed = 1,
+                             .encoding = (int32_t)(f[1] == 0 ? dp[2] : f[1] == 3 ? v2[4] : 0)};
+    if (f[1] == 3) {
+        q->pg.def_len = (int32_t)v2[5];
+        q->pg.rep_len = (int32_t)v2[6];
+        if (v2[15]) /* is_compressed given */
+            q->pg.compressed = v2[7] != 0;
+        if (v2[5] < 0 || v2[6] < 0 || v2[5] + v2[6] > f[3] || v2[5] + v2[6] > f[2])
+            return 2;
+    }
+    return 1;
+}
+
+/* ---- pages ---- */
+
+/* snappy's block format, whole: returns the bytes made, or (size_t)-1. */
+static size_t snappy_whole(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
+{
+    size_t i = 0, o = 0;
+    uint64_t want = 0;
+    for (unsigned s = 0; i < n && s < 35; s += 7) {
+        want |= (uint64_t)(in[i] & 0x7f) << s;
+        if (!(in[i++] & 0x80))
+            break;
+    }
+    if (want > cap)
+        return (size_t)-1;
+    while (i < n) {
+        uint8_t tag = in[i++];
+        size_t len, off = 0;
+        if ((tag & 3) == 0) { /* literal */
+            len = (size_t)(tag >> 2) + 1;
+            if (len > 60) {
+                unsigned k = (unsigned)len - 60;
+                if (n - i < k)
+                    return (size_t)-1;
+                len = 0;
+                for (unsigned j = 0; j < k; j++)
+                    len |= (size_t)in[i + j] << (8 * j);
+                len += 1;
+                i += k;
+            }
+            if (n - i < len || cap - o < len)
+                return (size_t)-1;
+            memcpy(out + o, in + i, len);
+            i += len;
+            o += len;
+            continue;
+        }
+        if ((tag & 3) == 1) {
+            if (i >= n)
+                return (size_t)-1;
+            len = 4 + ((tag >> 2) & 7);
+            off = (size_t)(tag >> 5) << 8 | in[i++];
+        } else {
+            unsigned k = (tag & 3) == 2 ? 2 : 4;
+            if (n - i < k)
+                return (size_t)-1;
+            len = (size_t)(tag >> 2) + 1;
+            for (unsigned j = 0; j < k; j++)
+                off |= (size_t)in[i + j] << (8 * j);
+            i += k;
+        }
+        if (off == 0 || off > o || cap - o < len)
+            return (size_t)-1;
+        for (size_t j = 0; j < len; j++, o++)
+            out[o] = out[o - off];
+    }
+    return o == want ? o : (size_t)-1;
+}
+
+/* The values of a decompressed page v[0..n): PLAIN byte arrays from one
+ * of the places they may begin (0, or after one or two length-prefixed
+ * level blocks) to the page's end exactly, one unit each; else printable
+ * runs. */
+static int pq_values(struct dec_parquet *q, const uint8_t *v, size_t n)
+{
+    size_t starts[3] = {0, 0, 0}, ns = 1;
+    for (size_t k = 0, at = 0; k < 2 && at + 4 <= n; k++) {
+        uint32_t l = (uint32_t)v[at] | (uint32_t)v[at + 1] << 8 | (uint32_t)v[at + 2] << 16 | (uint32_t)v[at + 3] << 24;
+        if (l > n - at - 4)
+            break;
+        at += 4 + l;
+        starts[ns++] = at;
+    }
+    for (size_t s = 0; s < ns; s++) {
+        size_t at = starts[s], count = 0;
+        while (at + 4 <= n) {
+            uint32_t l = (uint32_t)v[at] | (uint32_t)v[at + 1] << 8 | (uint32_t)v[at + 2] << 16 | (uint32_t)v[at + 3] << 24;
+            if (l > n - at - 4)
+                break;
+            at += 4 + l;
+            count++;
+        }
+        if (at != n || count == 0)
+            continue;
+        int rc = SGW_OK;
+        for (at = starts[s]; at < n && rc == SGW_OK;) {
+            uint32_t l = (uint32_t)v[at] | (uint32_t)v[at + 1] << 8 | (uint32_t)v[at + 2] << 16 | (uint32_t)v[at + 3] << 24;
+            rc = pq_text(q, v + at + 4, l);
+            at += 4 + l;
+        }
+        return rc;
+    }
+    return pq_runs(q, v, n);
+}
+
+static int pq_codec_fail(struct dec_parquet *q, const char *why)
+{
+    if (q->reported_codec)
+        return SGW_OK;
+    q->reported_codec = 1;
+    return dec_env_fail(q->base.env, 0, "%s", why);
+}
+
+/* A whole page page[0..csize): decompressed, its values out. */
+static int pq_page(struct dec_parquet *q, const uint8_t *page)
+{
+    const struct pq_page *pg = &q->pg;
+    size_t lv = (size_t)pg->def_len + (size_t)pg->rep_len; /* (v2 only) */
+    const uint8_t *c = page + lv;
+    size_t cn = (size_t)pg->csize - lv, un = (size_t)pg->usize - lv;
+    const struct cls_decode_limits *lim = &q->base.env->lim;
+    int rc = SGW_OK;
+    if (lv)
+        rc = pq_runs(q, page, lv);
+    if (rc != SGW_OK)
+        return rc;
+    if (pg->type == 1) /* an index page: no values */
+        return pq_runs(q, c, cn);
+    /* dictionary indices (2, 8), levels (3, 4), numbers (5: delta, 9:
+       byte stream split) hold no text: not even decompressed */
+    int32_t e = pg->type == 2 ? 0 : pg->encoding;
+    if (e == 2 || e == 3 || e == 4 || e == 5 || e == 8 || e == 9)
+        return SGW_OK;
+    if (!pg->compressed || cn == un)
+        return pq_values(q, c, cn);
+    if (un > PQ_HOLD)
+        return pq_codec_fail(q, "Parquet page over 16 MiB");
+    q->produced += un;
+    if (q->produced > lim->max_decoded || (q->produced > DEC_RATIO_FLOOR && un / (cn ? cn : 1) > lim->max_ratio))
+        return dec_fail(&q->base, CLS_FF_BOMB, "decoded size over %llu bytes (parquet)",
+                        (unsigned long long)lim->max_decoded);
+    uint8_t *u = malloc(un ? un : 1);
+    if (!u)
+        return SGW_ENOMEM;
+    size_t got = (size_t)-1;
+    if (cn >= 3 && c[0] == 0x1f && c[1] == 0x8b) {
+        z_stream zs = {0};
+        if (inflateInit2(&zs, 16 + MAX_WBITS) == Z_OK) {
+            zs.next_in = (Bytef *)(uintptr_t)c;
+            zs.avail_in = (uInt)cn;
+            zs.next_out = u;
+            zs.avail_out = (uInt)un;
+            if (inflate(&zs, Z_FINISH) == Z_STREAM_END)
+                got = un - zs.avail_out;
+            inflateEnd(&zs);
+        }
+    } else if (cn >= 4 && memcmp(c, "\x28\xb5\x2f\xfd", 4) == 0) {
+        size_t r = ZSTD_decompress(u, un, c, cn);
+        got = ZSTD_isError(r) ? (size_t)-1 : r;
+    } else {
+        got = snappy_whole(c, cn, u, un);
+        if (got != un) {
+            size_t bl = un;
+            got = BrotliDecoderDecompress(cn, c, &bl, u) == BROTLI_DECODER_RESULT_SUCCESS ? bl : (size_t)-1;
+        }
+    }
+    if (got != un)
+        rc = pq_codec_fail(q, "Parquet page compressed with a codec not read");
+    else
+        rc = pq_values(q, u, un);
+    free(u);
+    return rc;
+}
+
+/* ---- the stream ---- */
+
+/* Reads buf[off..len) as far as it goes. */
+static int pq_run(struct dec_parquet *q, int final)
+{
+    struct dec *d = &q->base;
+    int rc = SGW_OK;
+    while (rc == SGW_OK && !d->dead) {
+        const uint8_t *b = q->buf + q->off;
+        size_t n = q->len - q->off;
+        if (q->st == PQ_MAGIC) {
+            if (n < 4)
+                break;
+            if (memcmp(b, "PAR1", 4) != 0)
+                return dec_fail(d, 0, "malformed Parquet file");
+            q->off += 4;
+            q->st = PQ_HEAD;
+        } else if (q->st == PQ_HEAD) {
+            /* (a struct is tried again once twice as many bytes are in; the
+               last 8 bytes, the footer's length and `PAR1`, could read as
+               a struct: 8 bytes or fewer wait for more or the end) */
+            if (n == 0 || (!final && (n <= 8 || n < q->next_try)))
+                break;
+            if (final && n == 8 && memcmp(b + 4, "PAR1", 4) == 0) {
+                q->st = PQ_TAIL;
+                continue;
+            }
+            size_t used = 0;
+            int r = pq_struct(q, b, n, &used, 0);
+            if (r == 0) {
+                if (final || n > PQ_HOLD) {
+                    q->st = PQ_TAIL;
+                    continue;
+                }
+                q->next_try = 2 * n;
+                break;
+            }
+            q->next_try = 0;
+            if (r < 0) {
+                q->st = PQ_TAIL;
+                continue;
+            }
+            rc = pq_struct(q, b, used, &used, 1); /* (its strings) */
+            if (rc < 0)
+                return rc;
+            rc = SGW_OK;
+            q->off += used;
+            if (r == 1) {
+                if ((size_t)q->pg.csize > PQ_HOLD)
+                    return dec_fail(d, 0, "Parquet page over 16 MiB");
+                q->st = PQ_PAGE;
+            }
+        } else if (q->st == PQ_PAGE) {
+            if (n < (size_t)q->pg.csize)
+                break;
+            rc = pq_page(q, b);
+            q->off += (size_t)q->pg.csize;
+            q->st = PQ_HEAD;
+        } else {
+            break; /* PQ_TAIL: held to the end */
+        }
+    }
+    return rc;
+}
+
+static int pq_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_parquet *q = (struct dec_parquet *)d;
+    if (q->off) { /* (once per call: what was read goes) */
+        memmove(q->buf, q->buf + q->off, q->len - q->off);
+        q->len -= q->off;
+        q->off = 0;
+    }
+    if (q->len + n > PQ_HOLD + (1u << 20) && q->st != PQ_PAGE)
+        return dec_fail(d, 0, "Parquet %s over 16 MiB", q->st == PQ_TAIL ? "footer" : "metadata");
+    int rc = pq_hold(q, p, n);
+    return rc == SGW_OK ? pq_run(q, 0) : rc;
+}
+
+/* The tail: Thrift structs one after another (page indexes, the footer)
+ * up to the footer's length and `PAR1`; where that fails, printable runs. */
+static int pq_tail(struct dec_parquet *q)
+{
+    const uint8_t *b = q->buf + q->off;
+    size_t n = q->len - q->off;
+    if (n < 8 || memcmp(b + n - 4, "PAR1", 4) != 0)
+        return dec_fail(&q->base, 0, "truncated Parquet file");
+    size_t end = n - 8, pos = 0;
+    while (pos < end) {
+        struct tc t = {.b = b, .n = end, .pos = pos, .q = q, .emit = 0, .rc = SGW_OK};
+        tc_struct(&t, 0, NULL, NULL);
+        if (t.bad || t.pos == pos)
+            return pq_runs(q, b + pos, n - pos);
+        struct tc e = {.b = b, .n = end, .pos = pos, .q = q, .emit = 1, .rc = SGW_OK};
+        tc_struct(&e, 0, NULL, NULL);
+        if (e.rc != SGW_OK)
+            return e.rc;
+        pos = t.pos;
+    }
+    return SGW_OK;
+}
+
+static int pq_finish(struct dec *d)
+{
+    struct dec_parquet *q = (struct dec_parquet *)d;
+    if (q->st == PQ_MAGIC && q->len == 0)
+        return SGW_OK;
+    int rc = pq_run(q, 1);
+    if (rc != SGW_OK || d->dead)
+        return rc;
+    if (q->st == PQ_TAIL || (q->st == PQ_HEAD && q->len > q->off))
+        return pq_tail(q);
+    /* (no footer at all, or a cut page or magic) */
+    return dec_fail(d, 0, "truncated Parquet file");
+}
+
+static void pq_destroy(struct dec *d)
+{
+    struct dec_parquet *q = (struct dec_parquet *)d;
+    free(q->buf);
+}
+
+static const struct dec_ops parquet_ops = {"parquet", pq_feed, pq_finish, pq_destroy};
+
+int dec_new_parquet(struct dec_env *env, unsigned nest, struct dec **out)
+{
+    struct dec_parquet *q = dec_alloc(sizeof(*q), &parquet_ops, env, nest);
+    if (!q)
+        return SGW_ENOMEM;
+    *out = &q->base;
+    return SGW_OK;
+}
+
+int dec_looks_parquet(const uint8_t *b, size_t n)
+{
+    return n >= 5 && memcmp(b, "PAR1", 4) == 0 && b[4] == 0x15;
+}
