@@ -1,0 +1,97 @@
+// S3 PutObject of a Parquet file with the AWS SDK for JavaScript v3, to a
+// local endpoint the test started:
+// node put_parquet.mjs ENDPOINT WRITER CODECS N [DATA] [BODY] [OUTDIR]
+// WRITER "wasm": parquet-wasm (arrow-rs in WebAssembly) writes a table that
+// apache-arrow built (columns name, email, customer_id int64, amount
+// double; dictionary pages, page statistics, the Arrow schema in the
+// footer); "lite": parquetjs-lite (pure JS, v1 data pages, PLAIN values;
+// optional email and ssn columns, a repeated tags column). CODECS, comma-
+// separated, one file and one PutObject each, in order: SNAPPY, GZIP, ZSTD,
+// BROTLI, UNCOMPRESSED, LZ4_RAW (wasm); SNAPPY, GZIP, UNCOMPRESSED (lite).
+// N rows; DATA "pii" (default): row i's email is
+// user<i>@branch<i>.corp-mail.de for every 10th row (wasm) or
+// p<i>@branch<i>.corp-mail.de for i % 3 != 0 (lite; a domain of its own
+// each, so that the masked excerpts tell the addresses apart), a plain word
+// otherwise, and row 7's ssn (lite) is "SSN 536-22-1847"; "clean": words
+// and numbers only. BODY "bytes" (default: the SDK sends the file as it
+// is) or "stream" (a stream of known length: the SDK frames it aws-chunked
+// with a trailing checksum). OUTDIR: a directory the files are also
+// written to (CODEC.parquet). The endpoint's answer is not S3's; the
+// requests are what the test reads.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createRequire } from "node:module";
+import { Readable, Writable } from "node:stream";
+import { S3Client, PutObjectCommand } from "@aws-sdk/client-s3";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import * as arrow from "apache-arrow";
+import parquet from "parquetjs-lite";
+
+const require = createRequire(import.meta.url);
+const pw = require("parquet-wasm/node"); // (the subpath …/node/parquet_wasm.js is not exported)
+
+const [endpoint, writer, codecs, n, data = "pii", body = "bytes", outdir] = process.argv.slice(2);
+const rows = Number(n);
+const pii = data !== "clean";
+const words = ["pending", "shipped", "returned", "invoiced", "cancelled"];
+
+function wasmFile(codec) {
+  if (!(codec in pw.Compression)) throw new Error(`no codec ${codec} in parquet-wasm`);
+  const name = [], email = [], id = [], amount = [];
+  for (let i = 0; i < rows; i++) {
+    name.push(`Customer ${i}`);
+    email.push(pii && i % 10 === 0 ? `user${i}@branch${i}.corp-mail.de` : `${words[i % words.length]} ${i}`);
+    id.push(BigInt(100000 + i));
+    amount.push(i * 1.25);
+  }
+  const t = arrow.tableFromArrays({
+    name, email, customer_id: BigInt64Array.from(id), amount: Float64Array.from(amount),
+  });
+  const table = pw.Table.fromIPCStream(arrow.tableToIPC(t, "stream"));
+  const props = new pw.WriterPropertiesBuilder().setCompression(pw.Compression[codec]).build();
+  return Buffer.from(pw.writeParquet(table, props));
+}
+
+async function liteFile(comp) {
+  const schema = new parquet.ParquetSchema({
+    name: { type: "UTF8", compression: comp },
+    email: { type: "UTF8", optional: true, compression: comp },
+    ssn: { type: "UTF8", optional: true, compression: comp },
+    qty: { type: "INT64", compression: comp },
+    tags: { type: "UTF8", repeated: true, compression: comp },
+  });
+  const parts = [];
+  const sink = new Writable({ write(chunk, enc, done) { parts.push(Buffer.from(chunk)); done(); } });
+  const w = await parquet.ParquetWriter.openStream(schema, sink, { pageSize: 500 });
+  for (let i = 0; i < rows; i++) {
+    const row = { name: `Person ${i}`, qty: i, tags: [`t${i}`, words[i % words.length]] };
+    if (i % 3) row.email = pii ? `p${i}@branch${i}.corp-mail.de` : `${words[i % words.length]} ${i}`;
+    if (i === 7 && pii) row.ssn = "SSN 536-22-1847";
+    await w.appendRow(row);
+  }
+  await w.close();
+  return Buffer.concat(parts);
+}
+
+const client = new S3Client({
+  region: "eu-central-1",
+  endpoint,
+  forcePathStyle: true,
+  maxAttempts: 1,
+  requestHandler: new NodeHttpHandler({ connectionTimeout: 5000, requestTimeout: 10000 }), // (HTTP/1.1: the test's endpoint)
+  credentials: { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" },
+});
+for (const codec of codecs.split(",")) {
+  const file = writer === "lite" ? await liteFile(codec) : wasmFile(codec);
+  if (outdir) writeFileSync(join(outdir, `${codec}.parquet`), file);
+  try {
+    await client.send(new PutObjectCommand({
+      Bucket: "lake",
+      Key: "sales/part-0000.parquet",
+      ContentType: "application/vnd.apache.parquet",
+      ...(body === "stream" ? { Body: Readable.from([file]), ContentLength: file.length } : { Body: file }),
+    }));
+  } catch (e) {
+    // (the local endpoint does not answer as S3 does)
+  }
+}
