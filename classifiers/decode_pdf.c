@@ -886,9 +886,10 @@ static int parse_cmap(struct dec_pdf *d, uint32_t owner, const uint8_t *b, size_
 }
 
 /* ---- content streams: shown strings as records ----
- * R_STREAM u32 (a stream begins), R_FONT len name, R_TEXT u32 len bytes,
- * R_SEP char, R_TWO u8 (the string came as a hex string). */
-enum { R_STREAM = 1, R_FONT, R_TEXT, R_SEP };
+ * R_STREAM u32 (a stream begins), R_FONT len name, R_TEXT u32 len bytes
+ * (shown, decoded through the font), R_SEP char, R_RAW bytes (no text
+ * operator's: passed as they are). */
+enum { R_STREAM = 1, R_FONT, R_TEXT, R_SEP, R_RAW };
 
 static int rec_put(struct dec_pdf *d, uint8_t kind, const void *p, size_t n)
 {
@@ -929,7 +930,52 @@ static int rec_sep(struct dec_pdf *d, char c)
     return rec_put(d, R_SEP, &c, 1);
 }
 
-/* The text operators of a content stream b[0..n). */
+/* The operators of content streams (PDF 32000 annex A) and the keywords
+ * that may stand among them. */
+static int content_op(const uint8_t *w, size_t l)
+{
+    static const char ops[] = " b B b* B* BDC BI BMC BT BX c cm CS cs d d0 d1 Do DP EI EMC ET EX f F f* G g gs h"
+                              " i ID j J K k l m M MP n q Q re RG rg ri s S SC sc SCN scn sh T* Tc Td TD Tf Tj TJ"
+                              " TL Tm Tr Ts Tw Tz v w W W* y ' \" true false null ";
+    if (l == 0 || l > 3)
+        return 0;
+    char key[6] = {' '};
+    memcpy(key + 1, w, l);
+    key[l + 1] = ' ';
+    return memmem(ops, sizeof(ops) - 1, key, l + 2) != NULL;
+}
+
+/* A number token that is no PDF number (`536-22-1847`), or one of 9
+ * digits or more (no coordinate has that many): text, not an operand. */
+static int odd_number(const uint8_t *b, const struct ptok *k)
+{
+    size_t digits = 0, signs = 0, dots = 0;
+    for (size_t i = k->s; i < k->e; i++) {
+        digits += b[i] >= '0' && b[i] <= '9';
+        signs += (b[i] == '-' || b[i] == '+') && i > k->s;
+        dots += b[i] == '.';
+    }
+    return signs || dots > 1 || digits >= 9;
+}
+
+/* A string or odd token of a content stream that no text operator shows:
+ * passed on as it is (a reader does not draw it, but it leaves all the
+ * same: marked content's /ActualText, a string left on the stack, words). */
+static int rec_raw(struct dec_pdf *d, const uint8_t *b, const struct ptok *k)
+{
+    if (k->t == PT_STR || k->t == PT_HEX) {
+        size_t n;
+        uint8_t *s = str_bytes(b, k->s, k->e, k->t == PT_HEX, &n);
+        if (!s)
+            return SGW_ENOMEM;
+        int rc = n ? rec_put(d, R_RAW, s, n) : SGW_OK;
+        free(s);
+        return rc;
+    }
+    return rec_put(d, R_RAW, b + k->s, k->e - k->s);
+}
+
+/* The operators of a content stream b[0..n). */
 static int parse_content(struct dec_pdf *d, uint32_t num, const uint8_t *b, size_t n)
 {
     int rc = rec_put(d, R_STREAM, &num, sizeof(num));
@@ -938,6 +984,11 @@ static int parse_content(struct dec_pdf *d, uint32_t num, const uint8_t *b, size
     int nops = 0, in_arr = 0;
     double last_y = 0;
     while (rc == SGW_OK && !d->reported_hold && pdf_lex(b, n, &pos, &k, 1) != PT_END) {
+        if (k.t == PT_AOPEN && nops && nops < 6) { /* (strings before an array) */
+            for (int i = 0; i < nops && rc == SGW_OK; i++)
+                if (ops[i].t == PT_STR || ops[i].t == PT_HEX)
+                    rc = rec_raw(d, b, &ops[i]);
+        }
         if (k.t == PT_AOPEN) {
             in_arr = 1;
             nops = 0;
@@ -952,8 +1003,14 @@ static int parse_content(struct dec_pdf *d, uint32_t num, const uint8_t *b, size
                 in_arr = 0;
             continue;
         }
+        if (k.t == PT_NUM && odd_number(b, &k)) {
+            rc = rec_raw(d, b, &k);
+            continue;
+        }
         if (k.t != PT_KW) {
-            if (nops == 6) {
+            if (nops == 6) { /* (a string dropped from the operands is text) */
+                if (ops[0].t == PT_STR || ops[0].t == PT_HEX)
+                    rc = rec_raw(d, b, &ops[0]);
                 memmove(ops, ops + 1, 5 * sizeof(*ops));
                 nops--;
             }
@@ -962,10 +1019,18 @@ static int parse_content(struct dec_pdf *d, uint32_t num, const uint8_t *b, size
         }
         const uint8_t *w = b + k.s;
         size_t wl = k.e - k.s;
+        int shows = (wl == 2 && w[0] == 'T' && w[1] == 'j') || (wl == 1 && (w[0] == '\'' || w[0] == '"'));
+        for (int i = 0; i < nops && rc == SGW_OK; i++) /* strings no text operator shows */
+            if ((ops[i].t == PT_STR || ops[i].t == PT_HEX) && !(shows && i == nops - 1))
+                rc = rec_raw(d, b, &ops[i]);
+        if (rc == SGW_OK && !content_op(w, wl))
+            rc = rec_raw(d, b, &k);
+        if (rc != SGW_OK)
+            break;
         if (wl == 2 && w[0] == 'T' && w[1] == 'f') {
             if (nops >= 2 && ops[nops - 2].t == PT_NAME && ops[nops - 2].e - ops[nops - 2].s <= PDF_NAME_MAX)
                 rc = rec_put(d, R_FONT, b + ops[nops - 2].s, ops[nops - 2].e - ops[nops - 2].s);
-        } else if ((wl == 2 && w[0] == 'T' && w[1] == 'j') || (wl == 1 && (w[0] == '\'' || w[0] == '"'))) {
+        } else if (shows) {
             if (wl == 1)
                 rc = rec_sep(d, '\n');
             if (rc == SGW_OK && nops && (ops[nops - 1].t == PT_STR || ops[nops - 1].t == PT_HEX))
@@ -1005,6 +1070,9 @@ static int parse_content(struct dec_pdf *d, uint32_t num, const uint8_t *b, size
         }
         nops = 0;
     }
+    for (int i = 0; i < nops && rc == SGW_OK; i++) /* (operands with no operator after them) */
+        if (ops[i].t == PT_STR || ops[i].t == PT_HEX)
+            rc = rec_raw(d, b, &ops[i]);
     return rc;
 }
 
@@ -1033,6 +1101,56 @@ static int looks_binary(const uint8_t *b, size_t n)
     for (size_t i = 0; i < m; i++)
         bad += (b[i] < 0x20 && !pdf_space(b[i])) || b[i] >= 0x80;
     return bad * 10 > m; /* (content streams are ASCII outside their strings) */
+}
+
+/* 1 when b[0..n) begins as XML does (an XFA form's data, XMP without its
+ * /Type): `<?xml`, or a tag whose name is no hex string's digits. */
+static int looks_xml(const uint8_t *b, size_t n)
+{
+    size_t i = 0;
+    while (i < n && pdf_space(b[i]))
+        i++;
+    if (n - i >= 5 && memcmp(b + i, "<?xml", 5) == 0)
+        return 1;
+    if (i + 1 >= n || b[i] != '<' || !((b[i + 1] | 0x20) >= 'a' && (b[i + 1] | 0x20) <= 'z'))
+        return 0;
+    for (size_t j = i + 1; j < n && j < i + 64 && b[j] != '>' && !pdf_space(b[j]); j++)
+        if (hexval(b[j]) < 0)
+            return 1;
+    return 0;
+}
+
+/* 1 when the first 4 KiB of b[0..n) are mostly operators of a content
+ * stream among their words; else it is some other text (JavaScript, a
+ * note, CSV in a stream of no type): read as text whole. */
+static int looks_content(const uint8_t *b, size_t n)
+{
+    size_t pos = 0, known = 0, unknown = 0, m = n < 4096 ? n : 4096;
+    struct ptok k;
+    while (pdf_lex(b, m, &pos, &k, 1) != PT_END)
+        if (k.t == PT_KW)
+            content_op(b + k.s, k.e - k.s) ? known++ : unknown++;
+    return unknown * 4 <= known + 4;
+}
+
+/* Text whole, one unit. */
+static int emit_plain(struct dec_pdf *d, const uint8_t *b, size_t n)
+{
+    int rc = dec_text_data(d->base.env, b, n);
+    return rc == SGW_OK ? dec_text_boundary(d->base.env) : rc;
+}
+
+/* A stream of XML through the XML decoder. */
+static int emit_xml(struct dec_pdf *d, const uint8_t *b, size_t n)
+{
+    struct dec *x = NULL;
+    int rc = dec_build_nested(d->base.env, "application/xml", 15, d->base.nest + 1, "XML stream in a PDF", &x);
+    if (rc == SGW_OK)
+        rc = dec_feed(x, b, n);
+    if (rc == SGW_OK)
+        rc = dec_finish(x);
+    dec_free(x);
+    return rc;
 }
 
 /* An object stream: N pairs (number, offset), objects from /First. */
@@ -1363,6 +1481,10 @@ static int stream_end(struct dec_pdf *d)
                 rc = parse_cmap(d, d->s_num, d->hold, d->hlen);
             else if (looks_binary(d->hold, d->hlen))
                 rc = emit_runs(d, d->hold, d->hlen);
+            else if (looks_xml(d->hold, d->hlen))
+                rc = emit_xml(d, d->hold, d->hlen);
+            else if (!looks_content(d->hold, d->hlen))
+                rc = emit_plain(d, d->hold, d->hlen);
             else
                 rc = parse_content(d, d->s_num, d->hold, d->hlen);
         }
@@ -1860,6 +1982,15 @@ static int pdf_text(struct dec_pdf *d)
         }
         if (kind == R_SEP) {
             tout_cp(&o, p[0]);
+            continue;
+        }
+        if (kind == R_RAW) { /* (its bytes, then a space) */
+            for (uint32_t i = 0; i < len; i++) {
+                if (o.n + 1 > sizeof(d->out))
+                    tout_flush(&o);
+                d->out[o.n++] = p[i] < 0x20 && p[i] != '\n' && p[i] != '\t' ? ' ' : p[i];
+            }
+            tout_cp(&o, ' ');
             continue;
         }
         if (kind == R_FONT) {

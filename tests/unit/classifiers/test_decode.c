@@ -2522,6 +2522,20 @@ static void test_pdf(void)
                "{Contents}call +49 30 1234567|!image in a PDF! note: iban DE89 3704 0044 0532 0130 00 |"
                "name,mail\nbob,bob@z.io\n\n|\nx@y.de\n\nz\n|");
 
+    /* text no text operator shows still leaves: a string left on the
+       stack, marked content's /ActualText, words and numbers no operator
+       or coordinate is (in a content stream); a stream of other text
+       (JavaScript) whole; XML (an XFA form's data) through the XML decoder */
+    n = (size_t)sprintf(pdf, "%%PDF-1.7\n");
+    const char *c4 = "BT /F1 9 Tf (shown) Tj ET (kept) pop 0 0 m 4111111111111111 w 12 Tw /P <</ActualText (Jane Roe)>> BDC EMC "
+                     "536-22-1847 n q 1 0 0 1 0 0 cm Q";
+    n = pdf_obj(pdf, n, 1, "", c4, strlen(c4), 1);
+    n = pdf_obj(pdf, n, 2, "", "var card = '4111 1111 1111 1111'; app.alert(card);", 50, 1);
+    n = pdf_obj(pdf, n, 3, "", "<?xml version='1.0'?><data><ssn>536-22-1847</ssn></data>", 56, 1);
+    EXPECT_BIN(P, NULL, pdf, n,
+               "var card = '4111 1111 1111 1111'; app.alert(card);|xml version='1.0'|data|{data}ssn|{ssn}536-22-1847|{}ssn|{}data|"
+               "\nshown\nkept pop 4111111111111111 Jane Roe 536-22-1847 |");
+
     /* refused: encryption (the whole document), a filter not read (the
        stream), a cut compressed stream; ASCIIHex before Flate is read */
     n = (size_t)sprintf(pdf, "%%PDF-1.4\n");
