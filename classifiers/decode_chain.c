@@ -561,6 +561,7 @@ enum media_kind {
     MK_X509,
     MK_PDF,
     MK_PARQUET,
+    MK_AVRO,
     MK_REJECT,
     MK_UNKNOWN,
 };
@@ -664,6 +665,8 @@ static enum media_kind media_kind(const char *t)
     if (strcmp(t, "application/vnd.apache.parquet") == 0 || strcmp(t, "application/x-parquet") == 0 ||
         strcmp(t, "application/parquet") == 0)
         return MK_PARQUET;
+    if (strcmp(t, "application/avro") == 0 || strcmp(t, "avro/binary") == 0 || strcmp(t, "application/x-avro") == 0)
+        return MK_AVRO;
     return MK_UNKNOWN;
 }
 
@@ -724,6 +727,7 @@ const char *cls_type_by_name(const char *name, size_t n)
         {"gz", "application/gzip"},
         {"zst", "application/zstd"},
         {"parquet", "application/vnd.apache.parquet"},
+        {"avro", "application/avro"},
         {"xz", "application/x-xz"},
         {"txz", "application/x-xz"},
         {"bz2", "application/x-bzip2"},
@@ -838,6 +842,10 @@ static int build_kind(struct dec_env *env, enum media_kind k, const struct media
         if (record)
             dec_path_add(env, "parquet");
         return dec_new_parquet(env, nest, out);
+    case MK_AVRO:
+        if (record)
+            dec_path_add(env, "avro");
+        return dec_new_avro(env, nest, out);
     case MK_PROTOBUF:
     case MK_GRPC:
     case MK_GRPC_WEB:
@@ -886,11 +894,11 @@ int dec_build_type(struct dec_env *env, const char *ct, size_t ctlen, unsigned n
         utf16 = 2;
     } else if (k != MK_REJECT && k != MK_MULTIPART && k != MK_MULTIPART_FORM && k != MK_CBOR && k != MK_MESSAGE && k != MK_MBOX &&
                k != MK_EVENTSTREAM && k != MK_ZIP && k != MK_TAR && k != MK_PROTOBUF && k != MK_GRPC &&
-               k != MK_GRPC_WEB && k != MK_PDF && k != MK_PARQUET) {
+               k != MK_GRPC_WEB && k != MK_PDF && k != MK_PARQUET && k != MK_AVRO) {
         utf16 = 3; /* windows-1251, iso-8859-7, shift_jis…: converted to UTF-8 */
     }
     if (utf16 < 0 || k == MK_REJECT || k == MK_ZIP || k == MK_TAR || k == MK_PROTOBUF || k == MK_GRPC ||
-        k == MK_GRPC_WEB || k == MK_PDF || k == MK_PARQUET)
+        k == MK_GRPC_WEB || k == MK_PDF || k == MK_PARQUET || k == MK_AVRO)
         return build_kind(env, k, &m, nest, record, out);
     if (record)
         dec_path_add(env, utf16 == 3 ? cs : "utf16");
@@ -1602,6 +1610,10 @@ static int sniff_decide(struct dec_sniff *s)
         if (s->record)
             dec_path_add(env, "parquet");
         rc = dec_new_parquet(env, nest, &w);
+    } else if (dec_looks_avro(b, n)) {
+        if (s->record)
+            dec_path_add(env, "avro");
+        rc = dec_new_avro(env, nest, &w);
     } else if (dec_x509_shape(b, n)) {
         if (s->record)
             dec_path_add(env, "x509");

@@ -234,6 +234,10 @@ int dec_new_tar(struct dec_env *env, unsigned nest, struct dec **out);
 /* PDF documents: strings of their objects, the text of their pages
  * (through the fonts' Unicode maps), metadata, embedded files. */
 int dec_new_pdf(struct dec_env *env, unsigned nest, struct dec **out);
+/* Avro object container files: objects decoded by the header's schema. */
+int dec_new_avro(struct dec_env *env, unsigned nest, struct dec **out);
+/* 1 when b[0..n) begins with Avro's magic `Obj` 0x01. */
+int dec_looks_avro(const uint8_t *b, size_t n);
 /* Parquet files: page after page, the values as text (no footer first). */
 int dec_new_parquet(struct dec_env *env, unsigned nest, struct dec **out);
 /* 1 when b[0..n) begins with `PAR1` and a page header's first byte. */

@@ -709,12 +709,53 @@ def seeds_parquet():
         write("fuzz_classifiers_parquet", "seed%02d" % i, bytes([(i * 16) | way]) + data)
 
 
+# ---- Avro: first byte = split seed, bit 0 = sniffed. (writer_* in the
+# corpus are files by python3-avro 1.11: null, deflate, bzip2, snappy,
+# zstandard, kept as they are) ----
+def seeds_avro():
+    def long_(v):
+        z, out = (v << 1) ^ (v >> 63), bytearray()
+        z &= (1 << 64) - 1
+        while z >= 0x80:
+            out.append((z & 0x7f) | 0x80)
+            z >>= 7
+        out.append(z)
+        return bytes(out)
+
+    def str_(s):
+        return long_(len(s)) + s
+    schema = json.dumps({"type": "record", "name": "C", "namespace": "x.y", "fields": [
+        {"name": "id", "type": "long"}, {"name": "email", "type": ["null", "string"]},
+        {"name": "tags", "type": {"type": "array", "items": "string"}},
+        {"name": "attrs", "type": {"type": "map", "values": "string"}},
+        {"name": "tier", "type": {"type": "enum", "name": "T", "symbols": ["GOLD", "SILVER"]}},
+        {"name": "next", "type": ["null", "C"]}]}).encode()
+    sync = bytes(range(16))
+
+    def head(codec):
+        return (b"Obj\x01" + long_(2) + str_(b"avro.schema") + str_(schema) + str_(b"avro.codec") + str_(codec)
+                + long_(0) + sync)
+    obj = (long_(7) + long_(1) + str_(b"bob@corp-mail.de") + long_(-1) + long_(2) + str_(b"t") + long_(0)
+           + long_(1) + str_(b"ssn") + str_(b"536-22-1847") + long_(0) + long_(1) + long_(1)
+           + long_(8) + long_(0) + long_(0) + long_(0) + long_(0) + long_(0))
+    objs = obj + obj
+    raw = zlib.compressobj(9, zlib.DEFLATED, -15)
+    defl = raw.compress(objs) + raw.flush()
+    files = [(0, head(b"null") + long_(2) + long_(len(objs)) + objs + sync),
+             (1, head(b"deflate") + long_(2) + long_(len(defl)) + defl + sync + long_(2) + long_(len(defl)) + defl + sync),
+             (0, head(b"bzip2") + long_(2) + long_(len(bz2.compress(objs))) + bz2.compress(objs) + sync),
+             (0, head(b"xz") + long_(2) + long_(len(lzma.compress(objs))) + lzma.compress(objs) + sync)]
+    for i, (way, data) in enumerate(files):
+        write("fuzz_classifiers_avro", "seed%02d" % i, bytes([(i * 16) | way]) + data)
+
+
 def main():
     seeds_x509()
     seeds_zip()
     seeds_tar()
     seeds_pdf()
     seeds_parquet()
+    seeds_avro()
     seeds_protobuf()
     seeds_xml()
     seeds_stream()

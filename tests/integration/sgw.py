@@ -44,17 +44,23 @@ CLEAN_ENV = {k: v for k, v in os.environ.items()
              if k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")}
 
 
-def need_h2():
-    """Makes python3-h2 importable: ctest may run a python3 without Debian's
-    python3-h2, so the script re-executes itself with /usr/bin/python3 (call
-    it before importing h2)."""
+def need_modules(*names):
+    """Makes Debian's python3 modules importable (python3-h2, reportlab,
+    avro…): ctest may run a python3 without them, so the script re-executes
+    itself with /usr/bin/python3 (call it before importing them)."""
     try:
-        import h2.connection  # noqa: F401
+        for name in names:
+            __import__(name)
     except ImportError:
         if os.path.exists("/usr/bin/python3") and os.path.realpath(sys.executable) != \
                 os.path.realpath("/usr/bin/python3"):
             os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
         raise
+
+
+def need_h2():
+    """need_modules for python3-h2."""
+    need_modules("h2.connection")
 
 
 class TestFailure(AssertionError):

@@ -27,23 +27,10 @@ import time
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sgw import SOVGW, Runner, TempDir, check, eq, sanitizer_report  # noqa: E402
+from sgw import SOVGW, Runner, TempDir, check, eq, need_modules, sanitizer_report  # noqa: E402
 
 
-def need_pdf_writers():
-    """Makes reportlab and cairo importable: ctest may run a python3 without
-    Debian's modules, so the script re-executes itself with /usr/bin/python3."""
-    try:
-        import cairo  # noqa: F401
-        import reportlab  # noqa: F401
-    except ImportError:
-        if os.path.exists("/usr/bin/python3") and os.path.realpath(sys.executable) != \
-                os.path.realpath("/usr/bin/python3"):
-            os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
-        raise
-
-
-need_pdf_writers()
+need_modules("cairo", "reportlab")  # (Debian's python3-cairo, python3-reportlab)
 import cairo  # noqa: E402
 from reportlab.lib.pagesizes import A4  # noqa: E402
 from reportlab.lib.styles import getSampleStyleSheet  # noqa: E402

@@ -2728,6 +2728,141 @@ static void test_parquet(void)
     expect_bin(P, NULL, "PAR2....", 8, "!malformed Parquet file!", "parquet", __LINE__);
 }
 
+/* ---- Avro ---- */
+
+static size_t av_long(uint8_t *o, int64_t v)
+{
+    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    size_t n = 0;
+    while (z >= 0x80) {
+        o[n++] = (uint8_t)(z | 0x80);
+        z >>= 7;
+    }
+    o[n++] = (uint8_t)z;
+    return n;
+}
+
+static size_t av_str(uint8_t *o, const char *s)
+{
+    size_t n = av_long(o, (int64_t)strlen(s));
+    memcpy(o + n, s, strlen(s));
+    return n + strlen(s);
+}
+
+/* A container file's header: its schema, codec and sync marker. */
+static size_t av_head(uint8_t *o, const char *schema, const char *codec)
+{
+    size_t n = 4;
+    memcpy(o, "Obj\x01", 4);
+    n += av_long(o + n, 2);
+    n += av_str(o + n, "avro.schema");
+    n += av_str(o + n, schema);
+    n += av_str(o + n, "avro.codec");
+    n += av_str(o + n, codec);
+    n += av_long(o + n, 0);
+    memcpy(o + n, "0123456789abcdef", 16);
+    return n + 16;
+}
+
+static size_t av_blk(uint8_t *o, int64_t count, const uint8_t *data, size_t dn)
+{
+    size_t n = av_long(o, count);
+    n += av_long(o + n, (int64_t)dn);
+    memcpy(o + n, data, dn);
+    memcpy(o + n + dn, "0123456789abcdef", 16);
+    return n + dn + 16;
+}
+
+static void test_avro(void)
+{
+    const char *A = "application/avro";
+    const char *schema =
+        "{\"type\":\"record\",\"name\":\"C\",\"namespace\":\"x.y\",\"fields\":["
+        "{\"name\":\"id\",\"type\":\"long\"},{\"name\":\"email\",\"type\":[\"null\",\"string\"]},"
+        "{\"name\":\"tags\",\"type\":{\"type\":\"array\",\"items\":\"string\"}},"
+        "{\"name\":\"attrs\",\"type\":{\"type\":\"map\",\"values\":\"string\"}},"
+        "{\"name\":\"tier\",\"type\":{\"type\":\"enum\",\"name\":\"T\",\"symbols\":[\"GOLD\",\"SILVER\"]}},"
+        "{\"name\":\"h\",\"type\":{\"type\":\"fixed\",\"name\":\"H\",\"size\":2}},"
+        "{\"name\":\"next\",\"type\":[\"null\",\"C\"]},{\"name\":\"score\",\"type\":\"double\"},"
+        "{\"name\":\"ts\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}}]}";
+    static uint8_t f[8192], objs[2048], z[2048];
+    size_t on = 0;
+    for (int i = 0; i < 2; i++) {
+        on += av_long(objs + on, 7 + i);
+        on += av_long(objs + on, i ? 0 : 1);
+        if (!i)
+            on += av_str(objs + on, "bob@corp-mail.de");
+        on += av_long(objs + on, -1); /* an array block with its size */
+        on += av_long(objs + on, 2);
+        on += av_str(objs + on, "t");
+        on += av_long(objs + on, 0);
+        on += av_long(objs + on, 1);
+        on += av_str(objs + on, "ssn");
+        on += av_str(objs + on, "536-22-1847");
+        on += av_long(objs + on, 0);
+        on += av_long(objs + on, 1);
+        memcpy(objs + on, "\x01\x02", 2);
+        on += 2;
+        on += av_long(objs + on, i); /* next: null, or a C */
+        if (i) {
+            on += av_long(objs + on, 9);
+            on += av_long(objs + on, 0);
+            on += av_long(objs + on, 0);
+            on += av_long(objs + on, 0);
+            on += av_long(objs + on, 0);
+            memcpy(objs + on, "\x00\x00", 2);
+            on += 2;
+            on += av_long(objs + on, 0);
+            memset(objs + on, 0, 8);
+            on += 8;
+            on += av_long(objs + on, 1);
+        }
+        memset(objs + on, 0, 8);
+        on += 8;
+        on += av_long(objs + on, 1732752000000);
+    }
+    const char *want = "{email}bob@corp-mail.de|{tags}t|{attrs}ssn|{ssn}536-22-1847|{tags}t|{attrs}ssn|{ssn}536-22-1847|";
+    size_t n = av_head(f, schema, "null");
+    n += av_blk(f + n, 2, objs, on);
+    expect_bin(A, NULL, f, n, want, "avro", __LINE__);
+    expect_bin(NULL, NULL, f, n, want, "avro", __LINE__);
+    /* deflate (raw; bytes after its end ignored, as Python's writer leaves
+       them), and two blocks */
+    n = av_head(f, schema, "deflate");
+    size_t zn = zlib_make(objs, on, z, sizeof(z), -15);
+    memcpy(z + zn, "\xaa\xbb\xcc", 3);
+    n += av_blk(f + n, 2, z, zn + 3);
+    n += av_blk(f + n, 2, z, zn);
+    char want2[512];
+    snprintf(want2, sizeof(want2), "%s%s", want, want);
+    expect_bin(A, NULL, f, n, want2, "avro", __LINE__);
+    /* zstandard and bzip2 through the chain's decoders */
+    n = av_head(f, schema, "zstandard");
+    zn = ZSTD_compress(z, sizeof(z), objs, on, 3);
+    n += av_blk(f + n, 2, z, zn);
+    expect_bin(A, NULL, f, n, want, "avro", __LINE__);
+    /* refused: a wrong sync marker (after the block is read), a block whose
+       objects do not fill it, a codec not read, a schema not read, a cut
+       file */
+    n = av_head(f, schema, "null");
+    n += av_blk(f + n, 2, objs, on);
+    f[n - 1] ^= 1;
+    char want3[512];
+    snprintf(want3, sizeof(want3), "%s!malformed Avro file (a sync marker)!", want);
+    expect_bin(A, NULL, f, n, want3, "avro", __LINE__);
+    n = av_head(f, schema, "null");
+    n += av_blk(f + n, 1, objs, on);
+    snprintf(want3, sizeof(want3), "{email}bob@corp-mail.de|{tags}t|{attrs}ssn|{ssn}536-22-1847|!malformed Avro block!");
+    expect_bin(A, NULL, f, n, want3, "avro", __LINE__);
+    n = av_head(f, schema, "lz4");
+    expect_bin(A, NULL, f, n, "!Avro codec lz4 not read!", "avro", __LINE__);
+    n = av_head(f, "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"Nope\"}]}", "null");
+    expect_bin(A, NULL, f, n, "!Avro schema not read!", "avro", __LINE__);
+    n = av_head(f, schema, "null");
+    n += av_blk(f + n, 2, objs, on);
+    expect_bin(A, NULL, f, n - 20, "!truncated Avro file!", "avro", __LINE__);
+}
+
 /* ---- X.509 ---- */
 
 /* A self-signed certificate (req 0; 3: with an extension of its own), a
@@ -4739,6 +4874,7 @@ int main(void)
     test_tar();
     test_pdf();
     test_parquet();
+    test_avro();
     test_protobuf();
     test_snappy();
     test_kpl();
