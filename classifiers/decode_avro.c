@@ -165,6 +165,22 @@ static void js_string(struct js *j, char *out, size_t cap)
         out[o] = 0;
 }
 
+/* After a member: 1 when a ',' says another follows, 0 at `close` (or
+ * when malformed: j->bad). */
+static int js_more(struct js *j, char close)
+{
+    js_ws(j);
+    if (j->pos < j->n && j->s[j->pos] == ',') {
+        j->pos++;
+        return 1;
+    }
+    if (j->pos < j->n && j->s[j->pos] == close)
+        j->pos++;
+    else
+        j->bad = 1;
+    return 0;
+}
+
 /* Skips any JSON value. */
 static void js_skip(struct js *j, unsigned depth)
 {
@@ -197,16 +213,8 @@ static void js_skip(struct js *j, unsigned depth)
                 j->pos++;
             }
             js_skip(j, depth + 1);
-            js_ws(j);
-            if (j->pos < j->n && j->s[j->pos] == ',') {
-                j->pos++;
-                continue;
-            }
-            if (j->pos < j->n && j->s[j->pos] == close) {
-                j->pos++;
+            if (!js_more(j, close))
                 return;
-            }
-            j->bad = 1;
         }
     } else {
         while (j->pos < j->n && !strchr(",}] \n\r\t", j->s[j->pos]))
@@ -288,32 +296,16 @@ static void av_fields(struct dec_avro *a, struct js *j, uint32_t rec, unsigned d
                 f.type = av_parse(a, j, depth + 1, ns);
             else
                 js_skip(j, depth + 1);
-            js_ws(j);
-            if (j->pos < j->n && j->s[j->pos] == ',') {
-                j->pos++;
-                continue;
-            }
-            if (j->pos < j->n && j->s[j->pos] == '}') {
-                j->pos++;
+            if (!js_more(j, '}'))
                 break;
-            }
-            j->bad = 1;
         }
         if (f.type == UINT32_MAX || nt == 256) {
             j->bad = 1;
             break;
         }
         tmp[nt++] = f;
-        js_ws(j);
-        if (j->pos < j->n && j->s[j->pos] == ',') {
-            j->pos++;
-            continue;
-        }
-        if (j->pos < j->n && j->s[j->pos] == ']') {
-            j->pos++;
+        if (!js_more(j, ']'))
             break;
-        }
-        j->bad = 1;
     }
     struct av_field *nf = j->bad ? NULL : realloc(a->fields, (a->nfields + nt + 1) * sizeof(*nf));
     if (nf) {
@@ -427,16 +419,8 @@ static uint32_t av_parse(struct dec_avro *a, struct js *j, unsigned depth, const
         } else {
             js_skip(j, depth + 1);
         }
-        js_ws(j);
-        if (j->pos < j->n && j->s[j->pos] == ',') {
-            j->pos++;
-            continue;
-        }
-        if (j->pos < j->n && j->s[j->pos] == '}') {
-            j->pos++;
+        if (!js_more(j, '}'))
             break;
-        }
-        j->bad = 1;
     }
     if (j->bad || !type_at)
         return j->bad = 1, 0;

@@ -293,6 +293,40 @@ void dec_text_stages_init(void *mem, const struct cls_sink *final, struct dec_b6
                           struct dec_norm **norm);
 
 /* Helpers shared by decoders. */
+/* A hex digit's value, or -1. */
+static inline int dec_hexval(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* cp (at most 0x10FFFF) as UTF-8 into o[0..4); returns its length. */
+static inline size_t dec_utf8_put(uint32_t cp, uint8_t *o)
+{
+    if (cp < 0x80) {
+        o[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (uint8_t)(0xc0 | cp >> 6);
+        o[1] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (uint8_t)(0xe0 | cp >> 12);
+        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+        o[2] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    o[0] = (uint8_t)(0xf0 | cp >> 18);
+    o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
+    o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+    o[3] = (uint8_t)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
 /* The bomb limits of a decompressing decoder: output so far against
  * limits.max_decoded, and (past DEC_RATIO_FLOOR) against input consumed
  * times limits.max_ratio. */

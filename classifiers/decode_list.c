@@ -226,14 +226,6 @@ dec_list_find_fn dec_list_finder(void)
 
 enum { TK_X = 1, TK_H = 2, TK_D = 4 };
 
-static inline int hexv(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* A character that glues a token to a word: a letter outside the
  * alphabet, or '_' ("0x41g", "key41"). (A decimal point ends the run: a
  * list of fractions has no run of 24.) */
@@ -263,15 +255,15 @@ static unsigned tok_kinds(const struct dec_list *l, uint8_t *hv, uint8_t *dv)
     if (l->glued || len == 0 || len > 4)
         return 0;
     if (len >= 3 && t[0] == '0' && (t[1] | 0x20) == 'x') {
-        int a = hexv(t[2]), b = len == 4 ? hexv(t[3]) : 0;
+        int a = dec_hexval(t[2]), b = len == 4 ? dec_hexval(t[3]) : 0;
         if (a >= 0 && b >= 0) {
             *hv = (uint8_t)(len == 4 ? a << 4 | b : a);
             return TK_X;
         }
         return 0;
     }
-    if (len == 2 && hexv(t[0]) >= 0 && hexv(t[1]) >= 0) {
-        *hv = (uint8_t)(hexv(t[0]) << 4 | hexv(t[1]));
+    if (len == 2 && dec_hexval(t[0]) >= 0 && dec_hexval(t[1]) >= 0) {
+        *hv = (uint8_t)(dec_hexval(t[0]) << 4 | dec_hexval(t[1]));
         k |= TK_H;
     }
     if (len <= 3) {

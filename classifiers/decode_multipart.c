@@ -255,11 +255,6 @@ static int b64_digit(uint8_t c)
                                   : -1;
 }
 
-static int hex_digit(uint8_t c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
-}
-
 /* One encoded word's text t[0..n) (B: base64, Q: quoted-printable with '_'
  * for a space) into out; returns its length, or -1 when it is malformed. */
 static ptrdiff_t mime_word(int b, const uint8_t *t, size_t n, uint8_t *out)
@@ -287,7 +282,7 @@ static ptrdiff_t mime_word(int b, const uint8_t *t, size_t n, uint8_t *out)
         int hi, lo;
         if (t[i] == '_') {
             out[o++] = ' ';
-        } else if (t[i] == '=' && i + 2 < n && (hi = hex_digit(t[i + 1])) >= 0 && (lo = hex_digit(t[i + 2])) >= 0) {
+        } else if (t[i] == '=' && i + 2 < n && (hi = dec_hexval(t[i + 1])) >= 0 && (lo = dec_hexval(t[i + 2])) >= 0) {
             out[o++] = (uint8_t)(hi << 4 | lo);
             i += 2;
         } else {

@@ -445,36 +445,6 @@ static const uint16_t winansi_80[32] = {
     0x2039, 0x0152, 0,      0x017d, 0,      0,      0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
     0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178};
 
-static size_t put_utf8(uint8_t *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (uint8_t)(0xc0 | cp >> 6);
-        o[1] = (uint8_t)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp >= 0xd800 && cp < 0xe000)
-        cp = 0xfffd;
-    if (cp < 0x10000) {
-        o[0] = (uint8_t)(0xe0 | cp >> 12);
-        o[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
-        o[2] = (uint8_t)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    if (cp > 0x10ffff)
-        cp = 0xfffd;
-    if (cp == 0xfffd)
-        return put_utf8(o, cp);
-    o[0] = (uint8_t)(0xf0 | cp >> 18);
-    o[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3f));
-    o[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
-    o[3] = (uint8_t)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
 static uint32_t winansi(uint8_t c)
 {
     if (c >= 0x80 && c < 0xa0)
@@ -500,7 +470,9 @@ static void tout_cp(struct tout *o, uint32_t cp)
 {
     if (o->n + 4 > sizeof(o->d->out))
         tout_flush(o);
-    o->n += put_utf8(o->d->out + o->n, cp);
+    if ((cp >= 0xd800 && cp < 0xe000) || cp > 0x10ffff)
+        cp = 0xfffd; /* (a lone surrogate, past Unicode) */
+    o->n += dec_utf8_put(cp, o->d->out + o->n);
 }
 
 static void tout_end(struct tout *o)
@@ -558,21 +530,13 @@ static size_t lit_unescape(const uint8_t *s, size_t n, uint8_t *dst)
     return o;
 }
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* A hex string's bytes (blanks skipped, an odd last digit padded with 0). */
 static size_t hex_unescape(const uint8_t *s, size_t n, uint8_t *dst)
 {
     size_t o = 0;
     int hi = -1;
     for (size_t i = 0; i < n; i++) {
-        int v = hexval(s[i]);
+        int v = dec_hexval(s[i]);
         if (v < 0)
             continue;
         if (hi < 0) {
@@ -1115,7 +1079,7 @@ static int looks_xml(const uint8_t *b, size_t n)
     if (i + 1 >= n || b[i] != '<' || !((b[i + 1] | 0x20) >= 'a' && (b[i + 1] | 0x20) <= 'z'))
         return 0;
     for (size_t j = i + 1; j < n && j < i + 64 && b[j] != '>' && !pdf_space(b[j]); j++)
-        if (hexval(b[j]) < 0)
+        if (dec_hexval(b[j]) < 0)
             return 1;
     return 0;
 }
@@ -1284,7 +1248,7 @@ static int stream_data(struct dec_pdf *d, const uint8_t *p, size_t n)
         if (pdf_space(c))
             continue;
         if (d->ascii == 2) { /* ASCIIHexDecode */
-            int v = hexval(c);
+            int v = dec_hexval(c);
             if (c == '>') {
                 if (d->a_cnt)
                     buf[k++] = (uint8_t)(d->a_acc << 4);
@@ -1415,8 +1379,8 @@ static int stream_begin(struct dec_pdf *d, size_t s, size_t e)
                 size_t o = 0;
                 for (uint32_t i = pp.v[sub].s; i < pp.v[sub].e && o + 1 < sizeof(ct); i++) {
                     int h1, h2;
-                    if (pp.b[i] == '#' && i + 2 < pp.v[sub].e && (h1 = hexval(pp.b[i + 1])) >= 0 &&
-                        (h2 = hexval(pp.b[i + 2])) >= 0) {
+                    if (pp.b[i] == '#' && i + 2 < pp.v[sub].e && (h1 = dec_hexval(pp.b[i + 1])) >= 0 &&
+                        (h2 = dec_hexval(pp.b[i + 2])) >= 0) {
                         ct[o++] = (char)(h1 << 4 | h2);
                         i += 2;
                     } else {

@@ -643,38 +643,6 @@ static int norm_text(struct dec_norm *z, const uint8_t *p, size_t n)
 
 enum { ESC_NO = 0, ESC_MORE = -1 };
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-static size_t utf8_put(uint32_t cp, uint8_t *o)
-{
-    if (cp < 0x80) {
-        o[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (uint8_t)(0xc0 | cp >> 6);
-        o[1] = (uint8_t)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (uint8_t)(0xe0 | cp >> 12);
-        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (uint8_t)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (uint8_t)(0xf0 | cp >> 18);
-    o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-    o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-    o[3] = (uint8_t)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
 /* Named references that are decoded (what hides an address, a number or a
  * key: punctuation and spaces). `weak` ones (&amp; &lt; &gt; &quot; &apos;,
  * everywhere in HTML) are decoded within the reach of another escape but
@@ -839,7 +807,7 @@ static int esc_hex_digits(const uint8_t *s, size_t n, size_t from, size_t count,
     uint32_t v = 0;
     size_t i;
     for (i = from; i < n && i < from + count; i++) {
-        int h = hexval(s[i]);
+        int h = dec_hexval(s[i]);
         if (h < 0)
             return ESC_NO;
         v = v << 4 | (uint32_t)h;
@@ -879,9 +847,9 @@ static int esc_backslash_more(const uint8_t *s, size_t n, int final, uint8_t out
         i = (size_t)r;
     } else { /* "\u{" or "\x{" */
         for (i = 3; i < n && s[i] != '}'; i++) {
-            if (hexval(s[i]) < 0 || i == 9)
+            if (dec_hexval(s[i]) < 0 || i == 9)
                 return ESC_NO;
-            cp = cp << 4 | (uint32_t)hexval(s[i]);
+            cp = cp << 4 | (uint32_t)dec_hexval(s[i]);
         }
         if (i == n)
             return final ? ESC_NO : ESC_MORE;
@@ -891,7 +859,7 @@ static int esc_backslash_more(const uint8_t *s, size_t n, int final, uint8_t out
     }
     if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
         return ESC_NO;
-    *olen = utf8_put(cp, out);
+    *olen = dec_utf8_put(cp, out);
     return (int)i;
 }
 
@@ -911,7 +879,7 @@ static int esc_backslash(const uint8_t *s, size_t n, int final, uint8_t out[4], 
     if (cp >= 0xd800 && cp <= 0xdbff && want == 6) {
         /* the low half, "\uDC00" to "\uDFFF" */
         for (size_t i = 6; i < n && i < 12; i++) {
-            int v = hexval(s[i]);
+            int v = dec_hexval(s[i]);
             int ok = i == 6   ? s[i] == '\\'
                      : i == 7 ? s[i] == 'u'
                      : i == 8 ? v == 0xd
@@ -924,14 +892,14 @@ static int esc_backslash(const uint8_t *s, size_t n, int final, uint8_t out[4], 
             return final ? ESC_NO : ESC_MORE;
         uint32_t low = 0;
         for (size_t i = 8; i < 12; i++)
-            low = low << 4 | (uint32_t)hexval(s[i]);
+            low = low << 4 | (uint32_t)dec_hexval(s[i]);
         cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
-        *olen = utf8_put(cp, out);
+        *olen = dec_utf8_put(cp, out);
         return 12;
     }
     if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
         return ESC_NO;
-    *olen = utf8_put(cp, out);
+    *olen = dec_utf8_put(cp, out);
     return (int)want;
 }
 
@@ -955,7 +923,7 @@ static int esc_overlong(const uint8_t *s, size_t n, int final, uint8_t out[4], s
         cp = cp << 6 | (s[i] & 0x3fu);
     if (cp == 0)
         return ESC_NO;
-    *olen = utf8_put(cp, out);
+    *olen = dec_utf8_put(cp, out);
     return (int)len;
 }
 
@@ -1018,18 +986,18 @@ static int esc_match(const uint8_t *s, size_t n, int final, uint8_t prev, int at
                 return r;
             if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
                 return ESC_NO;
-            *olen = utf8_put(cp, out);
+            *olen = dec_utf8_put(cp, out);
             return 6;
         }
         if (n < 3)
-            return !final && (n < 2 || hexval(s[1]) >= 0) ? ESC_MORE : ESC_NO;
-        int h = hexval(s[1]), l = hexval(s[2]);
+            return !final && (n < 2 || dec_hexval(s[1]) >= 0) ? ESC_MORE : ESC_NO;
+        int h = dec_hexval(s[1]), l = dec_hexval(s[2]);
         if (h < 0 || l < 0 || (h | l) == 0)
             return ESC_NO;
         if (h == 2 && l == 5) { /* "%25": a second level when two hex digits follow */
-            if (n < 5 && !final && (n < 4 || hexval(s[3]) >= 0))
+            if (n < 5 && !final && (n < 4 || dec_hexval(s[3]) >= 0))
                 return ESC_MORE;
-            int h2 = n >= 5 ? hexval(s[3]) : -1, l2 = n >= 5 ? hexval(s[4]) : -1;
+            int h2 = n >= 5 ? dec_hexval(s[3]) : -1, l2 = n >= 5 ? dec_hexval(s[4]) : -1;
             if (h2 >= 0 && l2 >= 0 && (h2 | l2) != 0) {
                 out[0] = (uint8_t)(h2 << 4 | l2);
                 *olen = 1;
@@ -1054,7 +1022,7 @@ static int esc_match(const uint8_t *s, size_t n, int final, uint8_t prev, int at
         }
         size_t d0 = i, maxd = hex ? 6 : 7;
         while (i < n && i - d0 < maxd) {
-            int v = hex ? hexval(s[i]) : (s[i] >= '0' && s[i] <= '9' ? s[i] - '0' : -1);
+            int v = hex ? dec_hexval(s[i]) : (s[i] >= '0' && s[i] <= '9' ? s[i] - '0' : -1);
             if (v < 0)
                 break;
             cp = cp * (hex ? 16u : 10u) + (uint32_t)v;
@@ -1069,12 +1037,12 @@ static int esc_match(const uint8_t *s, size_t n, int final, uint8_t prev, int at
                digits end, unless more follow than a reference takes; no
                control character */
             if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) ||
-                (i < n && (hex ? hexval(s[i]) >= 0 : (s[i] >= '0' && s[i] <= '9'))))
+                (i < n && (hex ? dec_hexval(s[i]) >= 0 : (s[i] >= '0' && s[i] <= '9'))))
                 return ESC_NO;
-            *olen = utf8_put(cp, out);
+            *olen = dec_utf8_put(cp, out);
             return (int)i;
         }
-        *olen = utf8_put(cp, out);
+        *olen = dec_utf8_put(cp, out);
         return (int)i + 1;
     }
     while (i < n && i < 9 && ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z'))
@@ -1085,7 +1053,7 @@ static int esc_match(const uint8_t *s, size_t n, int final, uint8_t prev, int at
         return ESC_NO;
     for (size_t k = 0; k < SGW_ARRAY_LEN(esc_names); k++) {
         if (strlen(esc_names[k].name) == i - 1 && memcmp(esc_names[k].name, s + 1, i - 1) == 0) {
-            *olen = utf8_put(esc_names[k].cp, out);
+            *olen = dec_utf8_put(esc_names[k].cp, out);
             *weak = esc_names[k].weak;
             return (int)i + 1;
         }
@@ -2112,7 +2080,7 @@ static int hex_pick(struct dec_b64 *b, const uint8_t *s, size_t n, int final, si
     size_t o = 0, digits = 0;
     int h = -1;
     for (size_t i = 0; i < n; i++) {
-        int v = hexval(s[i]);
+        int v = dec_hexval(s[i]);
         if (v < 0) {
             if (s[i] != '\n' && s[i] != '\r')
                 return HEX_NO;
@@ -2197,7 +2165,7 @@ static int hex_digest_lines(const uint8_t *s, size_t n)
             e++;
         size_t l = e > i && s[e - 1] == '\r' ? e - 1 - i : e - i;
         for (size_t k = i; k < i + l; k++)
-            if (hexval(s[k]) < 0)
+            if (dec_hexval(s[k]) < 0)
                 return 0;
         if (lines == 0)
             len = l;
@@ -2216,7 +2184,7 @@ static int hex_opaque(const struct dec_b64 *b, const uint8_t *s, size_t n, int w
         return 0;
     unsigned seen = 0;
     for (size_t i = 0; i < n; i++) {
-        int v = hexval(s[i]);
+        int v = dec_hexval(s[i]);
         if (v >= 0)
             seen |= 1u << v;
     }
@@ -2748,7 +2716,7 @@ static size_t hex_put(struct dec_b64 *b, const uint8_t *p, size_t n, uint8_t *ou
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        int v = hexval(p[i]);
+        int v = dec_hexval(p[i]);
         if (b->hex_hi) {
             out[o++] = (uint8_t)((b->hex_hi - 1) << 4 | v);
             b->hex_hi = 0;
@@ -3354,7 +3322,7 @@ b64_data_core(void *ctx, const uint8_t *p, size_t n, b64_find_fn find, b64_tail_
             if (b->mode == B64M_SHORT && lim - i > B64_HOLD - b->run)
                 lim = i + (B64_HOLD - b->run);
             if (b->hexrun)
-                while (j < lim && hexval(p[j]) >= 0)
+                while (j < lim && dec_hexval(p[j]) >= 0)
                     j++;
             else
                 while (j < lim && b64_class[p[j]] == B64C_CHAR)
