@@ -587,12 +587,14 @@ static void av_value(struct dec_avro *a, struct ar *r, uint32_t t, const char *c
         const uint8_t *s = ar_bytes(r, &n);
         if (!s)
             return;
-        if (ty->kind == AV_BYTES) { /* (mostly printable bytes are text) */
+        if (ty->kind == AV_BYTES) { /* (mostly printable bytes are text; else their runs) */
             size_t good = 0;
             for (size_t i = 0; i < n; i++)
                 good += (s[i] >= 0x20 && s[i] < 0x7f) || s[i] >= 0x80 || s[i] == '\n' || s[i] == '\t';
-            if (good * 10 < n * 9)
+            if (good * 10 < n * 9) {
+                *rc = dec_text_runs(a->base.env, s, n, 6);
                 return;
+            }
         }
         *rc = av_text(a, ctx, s, n);
         return;

@@ -114,6 +114,24 @@ int dec_fail(struct dec *d, uint32_t flags, const char *fmt, ...)
     return rc;
 }
 
+int dec_text_runs(struct dec_env *env, const uint8_t *p, size_t n, size_t min)
+{
+    int rc = SGW_OK;
+    size_t i = 0;
+    while (i < n && rc == SGW_OK) {
+        size_t j = i;
+        while (j < n && ((p[j] >= 0x20 && p[j] < 0x7f) || p[j] >= 0x80 || p[j] == '\t'))
+            j++;
+        if (j - i >= min) {
+            rc = dec_text_data(env, p + i, j - i);
+            if (rc == SGW_OK)
+                rc = dec_text_boundary(env);
+        }
+        i = j + 1;
+    }
+    return rc;
+}
+
 int dec_bomb_emit(struct dec *d, struct dec_bomb *b, const uint8_t *p, size_t k,
                   int (*emit)(void *arg, const uint8_t *p, size_t n), void *arg)
 {

@@ -12,7 +12,7 @@
  * size → snappy; else brotli when it decodes to exactly the declared size;
  * else (LZ4, LZO) uninspectable. Its values: PLAIN byte arrays (a 4-byte
  * length, the bytes; after the levels of a data page) are one text unit
- * each; other pages (dictionary indices, numbers, delta encodings) give
+ * each (a mostly binary one: its printable runs); other pages (dictionary indices, numbers, delta encodings) give
  * their printable runs of 6 bytes or more. What follows the last page
  * (page indexes, the footer: column names, key-value metadata, row group
  * statistics) is read as Thrift too, its strings as text (the Arrow schema,
@@ -76,35 +76,26 @@ static int pq_hold(struct dec_parquet *q, const uint8_t *p, size_t n)
 
 /* ---- text out ---- */
 
-/* b[0..n) as one unit when it is mostly printable text (a value, a name). */
+static int pq_runs(struct dec_parquet *q, const uint8_t *b, size_t n);
+
+/* b[0..n) as one unit when it is mostly printable text (a value, a name);
+ * else its printable runs. */
 static int pq_text(struct dec_parquet *q, const uint8_t *b, size_t n)
 {
     size_t good = 0;
     for (size_t i = 0; i < n; i++)
         good += (b[i] >= 0x20 && b[i] < 0x7f) || b[i] == '\t' || b[i] == '\n' || b[i] == '\r' || b[i] >= 0x80;
-    if (n == 0 || good * 10 < n * 9)
+    if (good * 10 < n * 9)
+        return pq_runs(q, b, n);
+    if (n == 0)
         return SGW_OK;
     int rc = dec_text_data(q->base.env, b, n);
     return rc == SGW_OK ? dec_text_boundary(q->base.env) : rc;
 }
 
-/* Printable runs of PQ_RUN_MIN bytes or more (UTF-8 bytes count). */
 static int pq_runs(struct dec_parquet *q, const uint8_t *b, size_t n)
 {
-    int rc = SGW_OK;
-    size_t i = 0;
-    while (i < n && rc == SGW_OK) {
-        size_t j = i;
-        while (j < n && ((b[j] >= 0x20 && b[j] < 0x7f) || b[j] >= 0x80 || b[j] == '\t' || b[j] == '\n'))
-            j++;
-        if (j - i >= PQ_RUN_MIN) {
-            rc = dec_text_data(q->base.env, b + i, j - i);
-            if (rc == SGW_OK)
-                rc = dec_text_boundary(q->base.env);
-        }
-        i = j + 1;
-    }
-    return rc;
+    return dec_text_runs(q->base.env, b, n, PQ_RUN_MIN);
 }
 
 /* ---- Thrift compact protocol ---- */

@@ -16,9 +16,10 @@
  *  - object streams (PDF 1.5): their objects read as above;
  *  - XMP metadata: XML; embedded files: their own type, or sniffed;
  *  - images (and inline images): uninspectable, once per document, the
- *    text read all the same; font programs, cross-reference streams and
- *    colour profiles are skipped;
- *  - other binary streams: printable runs of 8 bytes or more.
+ *    text read all the same;
+ *  - font programs, cross-reference streams, colour profiles and other
+ *    binary streams: printable runs of 8 bytes or more (a font streamed,
+ *    not held: it may be megabytes).
  *
  * Uninspectable, the document: encryption (its strings and streams are
  * ciphertext). Uninspectable, the rest read: a stream filter other than
@@ -52,7 +53,8 @@ enum pdf_mode {
 };
 
 enum pdf_kind {
-    SK_SKIP,    /* font program, xref stream, colour profile, image */
+    SK_SKIP,    /* an image (reported), or anything of an encrypted document */
+    SK_RUNS,    /* a font program, xref stream, colour profile: printable runs, streamed */
     SK_HOLD,    /* content, ToUnicode map or binary: decided at its end */
     SK_OBJSTM,  /* an object stream */
     SK_NESTED,  /* an embedded file or XMP metadata: its own decoder */
@@ -381,6 +383,8 @@ struct dec_pdf {
     int reported_image, reported_font, reported_hold;
     int trailer;          /* a `trailer` keyword: its dictionary follows */
     uint64_t codes_mapped, codes_unmapped; /* shown codes of fonts with a map */
+    size_t run_len;       /* SK_RUNS: bytes of the current printable run (PDF_RUN_MIN: passed on) */
+    uint8_t run[PDF_RUN_MIN];
     int junk;             /* text between objects was passed on (a boundary due) */
     long long nums[2];    /* the last two numbers at the top level */
     int n_nums;
@@ -577,8 +581,8 @@ static int emit_text_string(struct dec_pdf *d, const uint8_t *key, size_t kl, co
         size_t printable = 0;
         for (size_t j = i0; j < n; j++)
             printable += (s[j] >= 0x20 && s[j] < 0x7f) || s[j] == '\n' || s[j] == '\t' || s[j] >= 0xa0;
-        if (printable * 2 < n - i0)
-            return SGW_OK;
+        if (printable * 2 < n - i0) /* (binary: what can be read of it) */
+            return dec_text_runs(d->base.env, s + i0, n - i0, PDF_RUN_MIN);
     }
     struct tout o = {.d = d};
     if (kl)
@@ -1043,20 +1047,7 @@ static int parse_content(struct dec_pdf *d, uint32_t num, const uint8_t *b, size
 /* Printable runs of a binary stream as text. */
 static int emit_runs(struct dec_pdf *d, const uint8_t *b, size_t n)
 {
-    int rc = SGW_OK;
-    size_t i = 0;
-    while (i < n && rc == SGW_OK) {
-        size_t j = i;
-        while (j < n && b[j] >= 0x20 && b[j] < 0x7f)
-            j++;
-        if (j - i >= PDF_RUN_MIN) {
-            rc = dec_text_data(d->base.env, b + i, j - i);
-            if (rc == SGW_OK)
-                rc = dec_text_boundary(d->base.env);
-        }
-        i = j + 1;
-    }
-    return rc;
+    return dec_text_runs(d->base.env, b, n, PDF_RUN_MIN);
 }
 
 static int looks_binary(const uint8_t *b, size_t n)
@@ -1174,9 +1165,43 @@ static int hold_add(void *arg, const uint8_t *p, size_t n)
     return SGW_OK;
 }
 
+/* Printable runs of a stream not held (SK_RUNS), across calls: a run's
+ * first PDF_RUN_MIN - 1 bytes wait in d->run until it is long enough. */
+static int runs_feed(struct dec_pdf *d, const uint8_t *p, size_t n)
+{
+    int rc = SGW_OK;
+    size_t i = 0;
+    while (i < n && rc == SGW_OK) {
+        size_t j = i;
+        while (j < n && p[j] >= 0x20 && p[j] < 0x7f)
+            j++;
+        size_t k = j - i; /* printable bytes from i */
+        if (d->run_len + k < PDF_RUN_MIN) {
+            memcpy(d->run + d->run_len, p + i, k);
+            d->run_len += k;
+        } else {
+            if (d->run_len < PDF_RUN_MIN) /* (the run is long enough now: its start first) */
+                rc = dec_text_data(d->base.env, d->run, d->run_len);
+            if (rc == SGW_OK)
+                rc = dec_text_data(d->base.env, p + i, k);
+            d->run_len = PDF_RUN_MIN; /* (emitted: more of it goes straight on) */
+        }
+        if (j < n) { /* a byte that ends the run */
+            if (d->run_len >= PDF_RUN_MIN && rc == SGW_OK)
+                rc = dec_text_boundary(d->base.env);
+            d->run_len = 0;
+            j++;
+        }
+        i = j;
+    }
+    return rc;
+}
+
 static int stream_out(void *arg, const uint8_t *p, size_t n)
 {
     struct dec_pdf *d = arg;
+    if (d->kind == SK_RUNS)
+        return runs_feed(d, p, n);
     if (d->kind == SK_NESTED)
         return d->nested ? dec_feed(d->nested, p, n) : SGW_OK;
     return hold_add(d, p, n);
@@ -1357,10 +1382,12 @@ static int stream_begin(struct dec_pdf *d, size_t s, size_t e)
     d->left = len && pp.v[len].t == PV_NUM ? pv_int(&pp, len, -1) : -1;
     uint32_t type = pv_get(&pp, v, "Type"), sub = pv_get(&pp, v, "Subtype");
     int image = pv_name_is(&pp, sub, "Image") || (pv_get(&pp, v, "BitsPerComponent") && pv_get(&pp, v, "Width"));
-    if (d->encrypted || image || pv_name_is(&pp, type, "XRef") || pv_get(&pp, v, "Length1") ||
-        pv_get(&pp, v, "Length2") || pv_name_is(&pp, sub, "Type1C") || pv_name_is(&pp, sub, "CIDFontType0C") ||
-        pv_name_is(&pp, sub, "OpenType") || pv_get(&pp, v, "Alternate"))
-        d->kind = SK_SKIP; /* (font programs, colour profiles: no one's text) */
+    if (pv_name_is(&pp, type, "XRef") || pv_get(&pp, v, "Length1") || pv_get(&pp, v, "Length2") ||
+        pv_name_is(&pp, sub, "Type1C") || pv_name_is(&pp, sub, "CIDFontType0C") || pv_name_is(&pp, sub, "OpenType") ||
+        pv_get(&pp, v, "Alternate"))
+        d->kind = SK_RUNS; /* (binary by their kind, and big: read as a stream of runs) */
+    if (d->encrypted || image)
+        d->kind = SK_SKIP;
     if (image && !d->reported_image && !d->encrypted) {
         d->reported_image = 1;
         rc = dec_env_fail(d->base.env, 0, "image in a PDF");
@@ -1433,6 +1460,9 @@ static int stream_end(struct dec_pdf *d)
     }
     if (d->kind != SK_SKIP && d->flate && !d->zend && !d->zbad && !d->encrypted)
         rc = dec_env_fail(d->base.env, 0, "truncated compressed stream in a PDF");
+    if (rc == SGW_OK && d->kind == SK_RUNS && d->run_len >= PDF_RUN_MIN)
+        rc = dec_text_boundary(d->base.env);
+    d->run_len = 0;
     if (rc == SGW_OK && d->kind == SK_NESTED && d->nested)
         rc = dec_finish(d->nested);
     dec_free(d->nested);

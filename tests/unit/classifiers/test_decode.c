@@ -2536,6 +2536,16 @@ static void test_pdf(void)
                "var card = '4111 1111 1111 1111'; app.alert(card);|xml version='1.0'|data|{data}ssn|{ssn}536-22-1847|{}ssn|{}data|"
                "\nshown\nkept pop 4111111111111111 Jane Roe 536-22-1847 |");
 
+    /* a font program (and an xref stream, a colour profile) is binary by
+       its kind: its printable runs of 8 bytes or more are text, streamed
+       (a font may be megabytes); a binary dictionary string likewise */
+    n = (size_t)sprintf(pdf, "%%PDF-1.7\n");
+    static const char font[] = "\x00\x01\x02" "card 4111 1111 1111 1111\x00\xff" "abc\x01" "Copyright (c) Foundry\x02";
+    n = pdf_obj(pdf, n, 1, "/Length1 99", font, sizeof(font) - 1, 1);
+    n = pdf_obj(pdf, n, 2, "<< /Data <0001020300010203000102030001020300010203000102030001020300010203"
+                           "63617264203431313120313131312031313131203131313100> >>", NULL, 0, 0);
+    EXPECT_BIN(P, NULL, pdf, n, "card 4111 1111 1111 1111|Copyright (c) Foundry|card 4111 1111 1111 1111|");
+
     /* refused: encryption (the whole document), a filter not read (the
        stream), a cut compressed stream; ASCIIHex before Flate is read */
     n = (size_t)sprintf(pdf, "%%PDF-1.4\n");
@@ -2721,9 +2731,12 @@ static void test_parquet(void)
     w.n = 4;
     pq_put(&w, 0, 0, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a", 10, 100, 0, NULL, NULL);
     pq_put(&w, 0, 0, "\x04\x00\x00\x00gail", 8, 8, 0, NULL, NULL);
+    /* a value mostly binary: its printable runs */
+    pq_put(&w, 0, 0, "\x19\x00\x00\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0e\x0fmail e@f.io", 29, 29, 0,
+           NULL, NULL);
     memcpy(f + w.n, "\x00\x00\x00\x00PAR1", 8);
     w.n += 8;
-    expect_bin(P, NULL, f, w.n, "!Parquet page compressed with a codec not read!gail|", "parquet", __LINE__);
+    expect_bin(P, NULL, f, w.n, "!Parquet page compressed with a codec not read!gail|mail e@f.io|", "parquet", __LINE__);
     /* no magic */
     expect_bin(P, NULL, "PAR2....", 8, "!malformed Parquet file!", "parquet", __LINE__);
 }
