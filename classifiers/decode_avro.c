@@ -592,18 +592,20 @@ static void av_value(struct dec_avro *a, struct ar *r, uint32_t t, const char *c
             for (size_t i = 0; i < n; i++)
                 good += (s[i] >= 0x20 && s[i] < 0x7f) || s[i] >= 0x80 || s[i] == '\n' || s[i] == '\t';
             if (good * 10 < n * 9) {
-                *rc = dec_text_runs(a->base.env, s, n, 6);
+                *rc = dec_text_runs(a->base.env, s, n, 6, 1);
                 return;
             }
         }
         *rc = av_text(a, ctx, s, n);
         return;
     }
-    case AV_FIXED:
-        if (r->n - r->pos < ty->n)
+    case AV_FIXED: /* (a hash, an id: its printable runs, if any) */
+        if (r->n - r->pos < ty->n) {
             r->bad = 1;
-        else
+        } else {
+            *rc = dec_text_runs(a->base.env, r->b + r->pos, ty->n, 6, 0);
             r->pos += ty->n;
+        }
         return;
     case AV_RECORD:
         for (uint32_t i = 0; i < ty->n && !r->bad && *rc == SGW_OK; i++)
@@ -781,6 +783,36 @@ static int av_block(struct dec_avro *a, const uint8_t *b, size_t n)
 
 /* ---- the stream ---- */
 
+/* The header's metadata other than avro.*, in b[0..n) (whole): each
+ * value under its key. */
+static int av_user_meta(struct dec_avro *a, const uint8_t *b, size_t n)
+{
+    struct ar r = {.b = b, .n = n, .pos = 4};
+    int rc = SGW_OK;
+    for (;;) {
+        int64_t count = ar_long(&r);
+        if (r.bad || count == 0)
+            return rc;
+        if (count < 0) {
+            count = -count;
+            (void)ar_long(&r);
+        }
+        for (int64_t i = 0; i < count && !r.bad && rc == SGW_OK; i++) {
+            size_t kl = 0, vl = 0;
+            const uint8_t *k = ar_bytes(&r, &kl), *v = k ? ar_bytes(&r, &vl) : NULL;
+            if (!v)
+                return rc;
+            if (kl > 5 && memcmp(k, "avro.", 5) == 0)
+                continue;
+            char key[AV_NAME];
+            snprintf(key, sizeof(key), "%.*s", (int)(kl < AV_NAME - 1 ? kl : AV_NAME - 1), (const char *)k);
+            rc = av_text(a, key, v, vl);
+        }
+        if (rc != SGW_OK)
+            return rc;
+    }
+}
+
 /* The header at buf[off..len): 1 read, 0 more bytes needed, <0 an rc. */
 static int av_header(struct dec_avro *a, int final)
 {
@@ -793,6 +825,7 @@ static int av_header(struct dec_avro *a, int final)
     const uint8_t *schema = NULL;
     size_t schema_len = 0;
     char codec[16] = "null";
+    int user = 0;
     for (;;) {
         int64_t count = ar_long(&r);
         if (r.bad || count == 0)
@@ -811,6 +844,8 @@ static int av_header(struct dec_avro *a, int final)
                 schema_len = vl;
             } else if (kl == 10 && memcmp(k, "avro.codec", 10) == 0) {
                 snprintf(codec, sizeof(codec), "%.*s", (int)(vl < 15 ? vl : 15), (const char *)v);
+            } else if (!(kl > 5 && memcmp(k, "avro.", 5) == 0)) {
+                user = 1; /* (user metadata: out once the header is whole) */
             }
         }
     }
@@ -823,6 +858,12 @@ static int av_header(struct dec_avro *a, int final)
     }
     memcpy(a->sync, r.b + r.pos, 16);
     r.pos += 16;
+    int rc = user ? av_user_meta(a, r.b, r.pos) : SGW_OK;
+    /* the schema is text too (its docs, defaults, names) */
+    if (rc == SGW_OK && schema)
+        rc = av_text(a, "avro.schema", schema, schema_len);
+    if (rc != SGW_OK)
+        return rc;
     static const char *const codecs[] = {"null", "deflate", "snappy", "zstandard", "bzip2", "xz"};
     a->codec = -1;
     for (int i = 0; i < 6; i++)

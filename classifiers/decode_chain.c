@@ -114,13 +114,13 @@ int dec_fail(struct dec *d, uint32_t flags, const char *fmt, ...)
     return rc;
 }
 
-int dec_text_runs(struct dec_env *env, const uint8_t *p, size_t n, size_t min)
+int dec_text_runs(struct dec_env *env, const uint8_t *p, size_t n, size_t min, int utf8)
 {
     int rc = SGW_OK;
     size_t i = 0;
     while (i < n && rc == SGW_OK) {
         size_t j = i;
-        while (j < n && ((p[j] >= 0x20 && p[j] < 0x7f) || p[j] >= 0x80 || p[j] == '\t'))
+        while (j < n && ((p[j] >= 0x20 && p[j] < 0x7f) || (utf8 && p[j] >= 0x80) || p[j] == '\t'))
             j++;
         if (j - i >= min) {
             rc = dec_text_data(env, p + i, j - i);

@@ -293,10 +293,11 @@ void dec_text_stages_init(void *mem, const struct cls_sink *final, struct dec_b6
                           struct dec_norm **norm);
 
 /* Helpers shared by decoders. */
-/* The runs of min bytes or more of p[0..n) that are printable ASCII, tab
- * or bytes >= 0x80 (UTF-8), each a text unit: what binary data holds
- * that can be read (a font's notices, a value among bytes). */
-int dec_text_runs(struct dec_env *env, const uint8_t *p, size_t n, size_t min);
+/* The runs of min bytes or more of p[0..n) that are printable ASCII or
+ * tab (and bytes >= 0x80 when utf8: text in a binary value, where random
+ * bytes would not do), each a text unit: what binary data holds that can
+ * be read (a font's notices, a value among bytes). */
+int dec_text_runs(struct dec_env *env, const uint8_t *p, size_t n, size_t min, int utf8);
 
 /* A hex digit's value, or -1. */
 static inline int dec_hexval(uint8_t c)

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include <brotli/decode.h>
+#include <openssl/evp.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -95,7 +96,7 @@ static int pq_text(struct dec_parquet *q, const uint8_t *b, size_t n)
 
 static int pq_runs(struct dec_parquet *q, const uint8_t *b, size_t n)
 {
-    return dec_text_runs(q->base.env, b, n, PQ_RUN_MIN);
+    return dec_text_runs(q->base.env, b, n, PQ_RUN_MIN, 1);
 }
 
 /* ---- Thrift compact protocol ---- */
@@ -150,12 +151,17 @@ static void tc_binary(struct tc *t)
     t->pos += (size_t)l;
     if (!t->emit || t->rc != SGW_OK)
         return;
-    if (t->skip_next) {
+    if (t->skip_next) { /* (its flatbuffer decoded: the names in it are runs) */
         t->skip_next = 0;
+        uint8_t *fb = l ? malloc((size_t)l / 4 * 3 + 3) : NULL;
+        int fl = fb ? EVP_DecodeBlock(fb, s, (int)(l - l % 4)) : -1;
+        t->rc = fl < 0 ? (fb ? pq_runs(t->q, s, (size_t)l) : (l ? SGW_ENOMEM : SGW_OK))
+                       : pq_runs(t->q, fb, (size_t)fl);
+        free(fb);
         return;
     }
     if (l == 12 && memcmp(s, "ARROW:schema", 12) == 0)
-        t->skip_next = 1; /* (a base64 flatbuffer: no one's data) */
+        t->skip_next = 1; /* (a base64 flatbuffer: as base64 text it would be "no text") */
     t->rc = pq_text(t->q, s, (size_t)l);
 }
 
@@ -438,12 +444,12 @@ static int pq_page(struct dec_parquet *q, const uint8_t *page)
     if (pg->type == 1) /* an index page: no values */
         return pq_runs(q, c, cn);
     /* dictionary indices (2, 8), levels (3, 4), numbers (5: delta, 9:
-       byte stream split) hold no text: not even decompressed */
+       byte stream split) are no text: their printable runs alone (a page
+       that only says it is indices is read all the same) */
     int32_t e = pg->type == 2 ? 0 : pg->encoding;
-    if (e == 2 || e == 3 || e == 4 || e == 5 || e == 8 || e == 9)
-        return SGW_OK;
+    int no_text = e == 2 || e == 3 || e == 4 || e == 5 || e == 8 || e == 9;
     if (!pg->compressed || cn == un)
-        return pq_values(q, c, cn);
+        return no_text ? dec_text_runs(q->base.env, c, cn, PQ_RUN_MIN, 0) : pq_values(q, c, cn);
     if (un > PQ_HOLD)
         return pq_codec_fail(q, "Parquet page over 16 MiB");
     q->produced += un;
@@ -478,7 +484,7 @@ static int pq_page(struct dec_parquet *q, const uint8_t *page)
     if (got != un)
         rc = pq_codec_fail(q, "Parquet page compressed with a codec not read");
     else
-        rc = pq_values(q, u, un);
+        rc = no_text ? dec_text_runs(q->base.env, u, un, PQ_RUN_MIN, 0) : pq_values(q, u, un);
     free(u);
     return rc;
 }

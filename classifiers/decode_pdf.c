@@ -582,7 +582,7 @@ static int emit_text_string(struct dec_pdf *d, const uint8_t *key, size_t kl, co
         for (size_t j = i0; j < n; j++)
             printable += (s[j] >= 0x20 && s[j] < 0x7f) || s[j] == '\n' || s[j] == '\t' || s[j] >= 0xa0;
         if (printable * 2 < n - i0) /* (binary: what can be read of it) */
-            return dec_text_runs(d->base.env, s + i0, n - i0, PDF_RUN_MIN);
+            return dec_text_runs(d->base.env, s + i0, n - i0, PDF_RUN_MIN, 0);
     }
     struct tout o = {.d = d};
     if (kl)
@@ -617,13 +617,31 @@ static int emit_text_string(struct dec_pdf *d, const uint8_t *key, size_t kl, co
 
 /* ---- an object's facts ---- */
 
-static int key_skipped(const uint8_t *k, size_t kl)
+/* Strings of the file's machinery, not its content: 1 for ids and
+ * encryption values (their printable runs alone go on: they are binary),
+ * 2 for dates (skipped when they are PDF dates, `D:` and digits: a date
+ * key holding anything else is read). */
+static int key_kind(const uint8_t *k, size_t kl)
 {
-    static const char *const skip[] = {"ID", "O", "U", "OE", "UE", "Perms", "CreationDate", "ModDate", "M"};
-    for (size_t i = 0; i < SGW_ARRAY_LEN(skip); i++)
-        if (strlen(skip[i]) == kl && memcmp(skip[i], k, kl) == 0)
+    static const char *const bin[] = {"ID", "O", "U", "OE", "UE", "Perms"};
+    static const char *const date[] = {"CreationDate", "ModDate", "M"};
+    for (size_t i = 0; i < SGW_ARRAY_LEN(bin); i++)
+        if (strlen(bin[i]) == kl && memcmp(bin[i], k, kl) == 0)
             return 1;
+    for (size_t i = 0; i < SGW_ARRAY_LEN(date); i++)
+        if (strlen(date[i]) == kl && memcmp(date[i], k, kl) == 0)
+            return 2;
     return 0;
+}
+
+static int pdf_date(const uint8_t *s, size_t n)
+{
+    if (n < 6 || n > 32 || s[0] != 'D' || s[1] != ':')
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || s[i] == 'Z' || s[i] == '+' || s[i] == '-' || s[i] == '\''))
+            return 0;
+    return 1;
 }
 
 /* Every string in value v (under the nearest key) as text. */
@@ -632,13 +650,14 @@ static int emit_strings(struct dec_pdf *d, const struct pparse *pp, uint32_t v, 
 {
     const struct pval *x = &pp->v[v];
     if (x->t == PV_STR || x->t == PV_HEX) {
-        if (key && key_skipped(key, kl))
-            return SGW_OK;
+        int kind = key ? key_kind(key, kl) : 0;
         size_t n;
         uint8_t *s = str_bytes(pp->b, x->s, x->e, x->t == PV_HEX, &n);
         if (!s)
             return SGW_ENOMEM;
-        int rc = emit_text_string(d, key, key ? kl : 0, s, n);
+        int rc = kind == 1 ? dec_text_runs(d->base.env, s, n, PDF_RUN_MIN, 0)
+                 : kind == 2 && pdf_date(s, n) ? SGW_OK
+                                               : emit_text_string(d, key, key ? kl : 0, s, n);
         free(s);
         return rc;
     }
@@ -1047,7 +1066,7 @@ static int parse_content(struct dec_pdf *d, uint32_t num, const uint8_t *b, size
 /* Printable runs of a binary stream as text. */
 static int emit_runs(struct dec_pdf *d, const uint8_t *b, size_t n)
 {
-    return dec_text_runs(d->base.env, b, n, PDF_RUN_MIN);
+    return dec_text_runs(d->base.env, b, n, PDF_RUN_MIN, 0);
 }
 
 static int looks_binary(const uint8_t *b, size_t n)

@@ -2834,7 +2834,10 @@ static void test_avro(void)
         on += 8;
         on += av_long(objs + on, 1732752000000);
     }
-    const char *want = "{email}bob@corp-mail.de|{tags}t|{attrs}ssn|{ssn}536-22-1847|{tags}t|{attrs}ssn|{ssn}536-22-1847|";
+    /* (the schema is text too, first) */
+    static char want[4096], objs_want[512];
+    snprintf(objs_want, sizeof(objs_want), "{email}bob@corp-mail.de|{tags}t|{attrs}ssn|{ssn}536-22-1847|{tags}t|{attrs}ssn|{ssn}536-22-1847|");
+    snprintf(want, sizeof(want), "{avro.schema}%s|%s", schema, objs_want);
     size_t n = av_head(f, schema, "null");
     n += av_blk(f + n, 2, objs, on);
     expect_bin(A, NULL, f, n, want, "avro", __LINE__);
@@ -2846,8 +2849,8 @@ static void test_avro(void)
     memcpy(z + zn, "\xaa\xbb\xcc", 3);
     n += av_blk(f + n, 2, z, zn + 3);
     n += av_blk(f + n, 2, z, zn);
-    char want2[512];
-    snprintf(want2, sizeof(want2), "%s%s", want, want);
+    static char want2[8192];
+    snprintf(want2, sizeof(want2), "%s%s", want, objs_want);
     expect_bin(A, NULL, f, n, want2, "avro", __LINE__);
     /* zstandard and bzip2 through the chain's decoders */
     n = av_head(f, schema, "zstandard");
@@ -2860,20 +2863,25 @@ static void test_avro(void)
     n = av_head(f, schema, "null");
     n += av_blk(f + n, 2, objs, on);
     f[n - 1] ^= 1;
-    char want3[512];
+    static char want3[8192];
     snprintf(want3, sizeof(want3), "%s!malformed Avro file (a sync marker)!", want);
     expect_bin(A, NULL, f, n, want3, "avro", __LINE__);
     n = av_head(f, schema, "null");
     n += av_blk(f + n, 1, objs, on);
-    snprintf(want3, sizeof(want3), "{email}bob@corp-mail.de|{tags}t|{attrs}ssn|{ssn}536-22-1847|!malformed Avro block!");
+    snprintf(want3, sizeof(want3), "{avro.schema}%s|{email}bob@corp-mail.de|{tags}t|{attrs}ssn|{ssn}536-22-1847|!malformed Avro block!",
+             schema);
     expect_bin(A, NULL, f, n, want3, "avro", __LINE__);
     n = av_head(f, schema, "lz4");
-    expect_bin(A, NULL, f, n, "!Avro codec lz4 not read!", "avro", __LINE__);
-    n = av_head(f, "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"Nope\"}]}", "null");
-    expect_bin(A, NULL, f, n, "!Avro schema not read!", "avro", __LINE__);
+    snprintf(want3, sizeof(want3), "{avro.schema}%s|!Avro codec lz4 not read!", schema);
+    expect_bin(A, NULL, f, n, want3, "avro", __LINE__);
+    const char *nope = "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"Nope\"}]}";
+    n = av_head(f, nope, "null");
+    snprintf(want3, sizeof(want3), "{avro.schema}%s|!Avro schema not read!", nope);
+    expect_bin(A, NULL, f, n, want3, "avro", __LINE__);
     n = av_head(f, schema, "null");
     n += av_blk(f + n, 2, objs, on);
-    expect_bin(A, NULL, f, n - 20, "!truncated Avro file!", "avro", __LINE__);
+    snprintf(want3, sizeof(want3), "{avro.schema}%s|!truncated Avro file!", schema);
+    expect_bin(A, NULL, f, n - 20, want3, "avro", __LINE__);
 }
 
 /* ---- X.509 ---- */
