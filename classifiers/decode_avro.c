@@ -165,6 +165,19 @@ static void js_string(struct js *j, char *out, size_t cap)
         out[o] = 0;
 }
 
+/* An object's key and its ':' (0: malformed, j->bad). */
+static int js_key(struct js *j, char *key, size_t cap)
+{
+    js_string(j, key, cap);
+    js_ws(j);
+    if (j->bad || j->pos >= j->n || j->s[j->pos] != ':') {
+        j->bad = 1;
+        return 0;
+    }
+    j->pos++;
+    return 1;
+}
+
 /* After a member: 1 when a ',' says another follows, 0 at `close` (or
  * when malformed: j->bad). */
 static int js_more(struct js *j, char close)
@@ -283,13 +296,8 @@ static void av_fields(struct dec_avro *a, struct js *j, uint32_t rec, unsigned d
         struct av_field f = {.type = UINT32_MAX};
         while (!j->bad) {
             char key[32];
-            js_string(j, key, sizeof(key));
-            js_ws(j);
-            if (j->bad || j->pos >= j->n || j->s[j->pos] != ':') {
-                j->bad = 1;
+            if (!js_key(j, key, sizeof(key)))
                 break;
-            }
-            j->pos++;
             if (strcmp(key, "name") == 0)
                 js_string(j, f.name, sizeof(f.name));
             else if (strcmp(key, "type") == 0)
@@ -389,13 +397,8 @@ static uint32_t av_parse(struct dec_avro *a, struct js *j, unsigned depth, const
     j->pos++;
     while (!j->bad) {
         char key[32];
-        js_string(j, key, sizeof(key));
-        js_ws(j);
-        if (j->bad || j->pos >= j->n || j->s[j->pos] != ':') {
-            j->bad = 1;
+        if (!js_key(j, key, sizeof(key)))
             return 0;
-        }
-        j->pos++;
         js_ws(j);
         if (strcmp(key, "type") == 0) {
             type_at = j->pos;
@@ -476,11 +479,8 @@ static uint32_t av_parse(struct dec_avro *a, struct js *j, unsigned depth, const
     int found = 0;
     while (!k.bad && !found) {
         char key[32];
-        js_string(&k, key, sizeof(key));
-        js_ws(&k);
-        if (k.bad || k.pos >= k.n || k.s[k.pos] != ':')
+        if (!js_key(&k, key, sizeof(key)))
             break;
-        k.pos++;
         if (strcmp(key, want) == 0) {
             found = 1;
             if (kind == AV_RECORD) {
