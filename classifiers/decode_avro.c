@@ -67,21 +67,6 @@ struct dec_avro {
     int blk_over;
 };
 
-static int grow(uint8_t **b, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return SGW_OK;
-    size_t c = *cap ? *cap : 4096;
-    while (c < need)
-        c *= 2;
-    uint8_t *n = realloc(*b, c);
-    if (!n)
-        return SGW_ENOMEM;
-    *b = n;
-    *cap = c;
-    return SGW_OK;
-}
-
 /* ---- a reader of Avro's binary encoding ---- */
 
 struct ar {
@@ -674,12 +659,7 @@ static int sink_feed(struct dec *d, const uint8_t *p, size_t n)
         }
         return SGW_OK;
     }
-    int rc = grow(&a->blk, &a->bcap, a->blen + n);
-    if (rc == SGW_OK) {
-        memcpy(a->blk + a->blen, p, n);
-        a->blen += n;
-    }
-    return rc;
+    return dec_append(&a->blk, &a->blen, &a->bcap, p, n);
 }
 
 static int sink_finish(struct dec *d)
@@ -936,12 +916,8 @@ static int av_feed(struct dec *d, const uint8_t *p, size_t n)
         a->len -= a->off;
         a->off = 0;
     }
-    int rc = grow(&a->buf, &a->cap, a->len + n);
-    if (rc != SGW_OK)
-        return rc;
-    memcpy(a->buf + a->len, p, n);
-    a->len += n;
-    return av_run(a, 0);
+    int rc = dec_append(&a->buf, &a->len, &a->cap, p, n);
+    return rc == SGW_OK ? av_run(a, 0) : rc;
 }
 
 static int av_finish(struct dec *d)

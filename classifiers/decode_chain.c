@@ -114,6 +114,24 @@ int dec_fail(struct dec *d, uint32_t flags, const char *fmt, ...)
     return rc;
 }
 
+int dec_append(uint8_t **b, size_t *len, size_t *cap, const uint8_t *p, size_t n)
+{
+    if (*len + n > *cap) {
+        size_t c = *cap ? *cap : 4096;
+        while (c < *len + n)
+            c *= 2;
+        uint8_t *nb = realloc(*b, c);
+        if (!nb)
+            return SGW_ENOMEM;
+        *b = nb;
+        *cap = c;
+    }
+    if (n)
+        memcpy(*b + *len, p, n);
+    *len += n;
+    return SGW_OK;
+}
+
 int dec_text_runs(struct dec_env *env, const uint8_t *p, size_t n, size_t min, int utf8)
 {
     int rc = SGW_OK;

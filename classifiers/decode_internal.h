@@ -299,6 +299,10 @@ void dec_text_stages_init(void *mem, const struct cls_sink *final, struct dec_b6
  * be read (a font's notices, a value among bytes). */
 int dec_text_runs(struct dec_env *env, const uint8_t *p, size_t n, size_t min, int utf8);
 
+/* Appends p[0..n) to the heap buffer *b (*len bytes used of *cap),
+ * doubling it as needed (from 4 KiB). SGW_OK or SGW_ENOMEM. */
+int dec_append(uint8_t **b, size_t *len, size_t *cap, const uint8_t *p, size_t n);
+
 /* A hex digit's value, or -1. */
 static inline int dec_hexval(uint8_t c)
 {

@@ -60,19 +60,7 @@ struct dec_parquet {
 
 static int pq_hold(struct dec_parquet *q, const uint8_t *p, size_t n)
 {
-    if (q->len + n > q->cap) {
-        size_t cap = q->cap ? q->cap : 4096;
-        while (cap < q->len + n)
-            cap *= 2;
-        uint8_t *b = realloc(q->buf, cap);
-        if (!b)
-            return SGW_ENOMEM;
-        q->buf = b;
-        q->cap = cap;
-    }
-    memcpy(q->buf + q->len, p, n);
-    q->len += n;
-    return SGW_OK;
+    return dec_append(&q->buf, &q->len, &q->cap, p, n);
 }
 
 /* ---- text out ---- */

@@ -882,23 +882,11 @@ static int rec_put(struct dec_pdf *d, uint8_t kind, const void *p, size_t n)
 {
     if (d->text.n + 5 + n > PDF_TEXT_HOLD)
         return pdf_over(d, "PDF text over the 2 MiB held for its fonts");
-    if (d->text.n + 5 + n > d->text.cap) {
-        size_t cap = d->text.cap ? d->text.cap : 4096;
-        while (cap < d->text.n + 5 + n)
-            cap *= 2;
-        uint8_t *t = realloc(d->text.v, cap);
-        if (!t)
-            return SGW_ENOMEM;
-        d->text.v = t;
-        d->text.cap = cap;
-    }
-    uint8_t *o = d->text.v + d->text.n;
-    o[0] = kind;
+    uint8_t head[5] = {kind};
     uint32_t l = (uint32_t)n;
-    memcpy(o + 1, &l, 4);
-    memcpy(o + 5, p, n);
-    d->text.n += 5 + n;
-    return SGW_OK;
+    memcpy(head + 1, &l, 4);
+    int rc = dec_append(&d->text.v, &d->text.n, &d->text.cap, head, 5);
+    return rc == SGW_OK ? dec_append(&d->text.v, &d->text.n, &d->text.cap, p, n) : rc;
 }
 
 static int rec_str(struct dec_pdf *d, const uint8_t *b, const struct ptok *k)
@@ -1169,19 +1157,7 @@ static int hold_add(void *arg, const uint8_t *p, size_t n)
         d->hold_over = 1;
         return pdf_over(d, "PDF stream over the 4 MiB held");
     }
-    if (d->hlen + n > d->hcap) {
-        size_t cap = d->hcap ? d->hcap : 16384;
-        while (cap < d->hlen + n)
-            cap *= 2;
-        uint8_t *h = realloc(d->hold, cap);
-        if (!h)
-            return SGW_ENOMEM;
-        d->hold = h;
-        d->hcap = cap;
-    }
-    memcpy(d->hold + d->hlen, p, n);
-    d->hlen += n;
-    return SGW_OK;
+    return dec_append(&d->hold, &d->hlen, &d->hcap, p, n);
 }
 
 /* Printable runs of a stream not held (SK_RUNS), across calls: a run's
@@ -1578,19 +1554,7 @@ static size_t stream_feed(struct dec_pdf *d, const uint8_t *p, size_t n, int *rc
 
 static int obuf_add(struct dec_pdf *d, const uint8_t *p, size_t n)
 {
-    if (d->olen + n > d->ocap) {
-        size_t cap = d->ocap ? d->ocap : 4096;
-        while (cap < d->olen + n)
-            cap *= 2;
-        uint8_t *b = realloc(d->obuf, cap);
-        if (!b)
-            return SGW_ENOMEM;
-        d->obuf = b;
-        d->ocap = cap;
-    }
-    memcpy(d->obuf + d->olen, p, n);
-    d->olen += n;
-    return SGW_OK;
+    return dec_append(&d->obuf, &d->olen, &d->ocap, p, n);
 }
 
 /* Drops what obuf no longer needs: all before lpos, or before the current
