@@ -1882,7 +1882,9 @@ static int b64_ensure_inner(struct dec_b64 *b)
  * private key, BIN_PGP_PUB / BIN_PGP_SEC for an OpenPGP public / secret
  * key packet, BIN_MAGIC for another format (*magic: its magic bytes'
  * index into the table, through dec_binary_magic_*), or 0. */
-enum { BIN_SSH = 8, BIN_MAGIC = 9, BIN_PGP_PUB = 10, BIN_PGP_SEC = 11 };
+/* (after the last B64Z_*: both come back from bin_known) */
+enum { BIN_SSH = 16, BIN_MAGIC, BIN_PGP_PUB, BIN_PGP_SEC };
+_Static_assert((int)B64Z_PARQUET < (int)BIN_SSH, "B64Z_* and BIN_* share bin_known's result");
 
 /* An OpenPGP key packet at d[0..n) of a decoding of `total` bytes (RFC
  * 4880/9580: old or new packet format, a body of 40 bytes or more that

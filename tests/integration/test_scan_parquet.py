@@ -13,6 +13,7 @@ masked excerpt keeps the domain); a page in a codec not told apart (LZ4_RAW)
 and a cut file are uninspectable; a clean table (dictionary indices,
 statistics, the footer's ARROW:schema) gives nothing at all."""
 
+import base64
 import json
 import os
 import shutil
@@ -222,6 +223,21 @@ def main():
                    f"{name}: the findings of the PutObject body")
             eq(len(fs), 2 * len(want), "nothing else in the directory")
     r.run("a directory of Parquet files scanned by path (name, magic)", directory)
+
+    def base64_json():
+        # case 7: the file in base64 in a JSON value (a Lambda event, a
+        # Firehose record): read by the Parquet decoder as in the body, not
+        # taken for another format (its value once collided with the
+        # OpenSSH key's: reported as a private key, nothing read)
+        for codec in ("SNAPPY", "UNCOMPRESSED"):
+            _, body = wasm_files()[codec]
+            doc = json.dumps({"records": [{"recordId": "1", "data": base64.b64encode(body).decode()}]})
+            p = scan("--content-type", "application/json", "-", input=doc.encode())
+            fs = findings(p)
+            eq((p.returncode, sorted({(f["type"], f["decoders"]) for f in fs})), (1, [("EMAIL", "json")]),
+               f"{codec} in base64: addresses only ({show(p)})")
+            eq(domains(fs), WASM_DOMAINS, f"{codec} in base64: every address written found")
+    r.run("a Parquet file in base64 in JSON is read as Parquet", base64_json)
     r.done()
 
 
