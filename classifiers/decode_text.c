@@ -2237,7 +2237,8 @@ static int b64_emit_decoded(struct dec_b64 *b, const uint8_t *p, size_t n)
  * is never cut, so the same text in other pieces gives the same units. */
 #define LIST_PENDS 8u   /* decodings held per unit */
 #define LIST_PEND 8192u /* ... their bytes; more is reported uninspectable */
-enum { LIST_TEXT = 16 };
+enum { LIST_TEXT = 32 }; /* (after every B64Z_* and BIN_*: kinds share one int) */
+_Static_assert((int)BIN_PGP_SEC < (int)LIST_TEXT, "list kinds overlap");
 
 struct b64_list {
     struct dec_list tk;
