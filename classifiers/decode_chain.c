@@ -598,6 +598,7 @@ enum media_kind {
     MK_PDF,
     MK_PARQUET,
     MK_AVRO,
+    MK_OLE,
     MK_REJECT,
     MK_UNKNOWN,
 };
@@ -626,9 +627,11 @@ static enum media_kind media_kind(const char *t)
                                              "application/x-rar-compressed",
                                              "application/vnd.rar",
                                              "application/java-archive",
-                                             "application/x-msdownload",
-                                             "application/msword",
-                                             "application/vnd.ms-excel"};
+                                             "application/x-msdownload"};
+    /* Office 97-2003, Outlook messages, other compound files */
+    static const char *const ole[] = {"application/msword", "application/vnd.ms-excel",
+                                      "application/vnd.ms-powerpoint", "application/vnd.ms-outlook",
+                                      "application/x-ole-storage", "application/x-msi"};
     if (t[0] == '\0' || strcmp(t, "application/octet-stream") == 0)
         return MK_SNIFF;
     for (size_t i = 0; i < SGW_ARRAY_LEN(json); i++)
@@ -703,6 +706,9 @@ static enum media_kind media_kind(const char *t)
         return MK_PARQUET;
     if (strcmp(t, "application/avro") == 0 || strcmp(t, "avro/binary") == 0 || strcmp(t, "application/x-avro") == 0)
         return MK_AVRO;
+    for (size_t i = 0; i < SGW_ARRAY_LEN(ole); i++)
+        if (strcmp(t, ole[i]) == 0)
+            return MK_OLE;
     return MK_UNKNOWN;
 }
 
@@ -770,6 +776,12 @@ const char *cls_type_by_name(const char *name, size_t n)
         {"tbz", "application/x-bzip2"},
         {"tbz2", "application/x-bzip2"},
         {"pdf", "application/pdf"},
+        {"doc", "application/msword"},
+        {"dot", "application/msword"},
+        {"xls", "application/vnd.ms-excel"},
+        {"xlt", "application/vnd.ms-excel"},
+        {"ppt", "application/vnd.ms-powerpoint"},
+        {"msg", "application/vnd.ms-outlook"},
         {"bin", "application/octet-stream"},
     };
     size_t dot = n;
@@ -882,6 +894,10 @@ static int build_kind(struct dec_env *env, enum media_kind k, const struct media
         if (record)
             dec_path_add(env, "avro");
         return dec_new_avro(env, nest, out);
+    case MK_OLE:
+        if (record)
+            dec_path_add(env, "ole");
+        return dec_new_ole(env, nest, out);
     case MK_PROTOBUF:
     case MK_GRPC:
     case MK_GRPC_WEB:
@@ -930,11 +946,11 @@ int dec_build_type(struct dec_env *env, const char *ct, size_t ctlen, unsigned n
         utf16 = 2;
     } else if (k != MK_REJECT && k != MK_MULTIPART && k != MK_MULTIPART_FORM && k != MK_CBOR && k != MK_MESSAGE && k != MK_MBOX &&
                k != MK_EVENTSTREAM && k != MK_ZIP && k != MK_TAR && k != MK_PROTOBUF && k != MK_GRPC &&
-               k != MK_GRPC_WEB && k != MK_PDF && k != MK_PARQUET && k != MK_AVRO) {
+               k != MK_GRPC_WEB && k != MK_PDF && k != MK_PARQUET && k != MK_AVRO && k != MK_OLE) {
         utf16 = 3; /* windows-1251, iso-8859-7, shift_jis…: converted to UTF-8 */
     }
     if (utf16 < 0 || k == MK_REJECT || k == MK_ZIP || k == MK_TAR || k == MK_PROTOBUF || k == MK_GRPC ||
-        k == MK_GRPC_WEB || k == MK_PDF || k == MK_PARQUET || k == MK_AVRO)
+        k == MK_GRPC_WEB || k == MK_PDF || k == MK_PARQUET || k == MK_AVRO || k == MK_OLE)
         return build_kind(env, k, &m, nest, record, out);
     if (record)
         dec_path_add(env, utf16 == 3 ? cs : "utf16");
@@ -1650,6 +1666,10 @@ static int sniff_decide(struct dec_sniff *s)
         if (s->record)
             dec_path_add(env, "avro");
         rc = dec_new_avro(env, nest, &w);
+    } else if (dec_looks_ole(b, n)) {
+        if (s->record)
+            dec_path_add(env, "ole");
+        rc = dec_new_ole(env, nest, &w);
     } else if (dec_x509_shape(b, n)) {
         if (s->record)
             dec_path_add(env, "x509");

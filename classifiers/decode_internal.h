@@ -234,6 +234,12 @@ int dec_new_tar(struct dec_env *env, unsigned nest, struct dec **out);
 /* PDF documents: strings of their objects, the text of their pages
  * (through the fonts' Unicode maps), metadata, embedded files. */
 int dec_new_pdf(struct dec_env *env, unsigned nest, struct dec **out);
+/* OLE2 compound files (Word and Excel 97-2003, other Office files): held
+ * whole (16 MiB), the documents' text, the workbooks' cells, the other
+ * streams' printable runs. */
+int dec_new_ole(struct dec_env *env, unsigned nest, struct dec **out);
+/* 1 when b[0..n) begins with the compound file's 8-byte signature. */
+int dec_looks_ole(const uint8_t *b, size_t n);
 /* Avro object container files: objects decoded by the header's schema. */
 int dec_new_avro(struct dec_env *env, unsigned nest, struct dec **out);
 /* 1 when b[0..n) begins with Avro's magic `Obj` 0x01. */

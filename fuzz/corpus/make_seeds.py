@@ -749,6 +749,107 @@ def seeds_avro():
         write("fuzz_classifiers_avro", "seed%02d" % i, bytes([(i * 16) | way]) + data)
 
 
+# ---- OLE2 compound files: first byte = split seed, bit 0 = sniffed.
+# (writer_* in the corpus are files by LibreOffice 7.4 (.doc, .xls), xlwt
+# 1.3 and SheetJS 0.18 (.xls), kept as they are) ----
+def cfb(entries, mini):
+    """A version 3 compound file: entries[0] the root; each entry (name,
+    type, child, left, right, data); streams under 4,096 bytes in the mini
+    stream when mini."""
+    fat, secs = [0xFFFFFFFD], []
+    ndir = (len(entries) + 3) // 4
+    dir0 = len(fat)
+    for k in range(ndir):
+        fat.append(len(fat) + 1 if k + 1 < ndir else 0xFFFFFFFE)
+        secs.append(b"")
+    mfat_sec = len(fat)
+    fat.append(0xFFFFFFFE)
+    secs.append(b"")
+    ms, mfat, starts = bytearray(), [], {}
+
+    def put(data):
+        start = len(fat)
+        k = max(1, (len(data) + 511) // 512)
+        for j in range(k):
+            fat.append(len(fat) + 1 if j + 1 < k else 0xFFFFFFFE)
+            secs.append(data[512 * j:512 * j + 512])
+        return start
+    for i, (name, typ, child, left, right, data) in enumerate(entries):
+        if typ != 2:
+            continue
+        if mini and len(data) < 4096:
+            starts[i] = len(ms) // 64
+            k = max(1, (len(data) + 63) // 64)
+            for j in range(k):
+                mfat.append(len(mfat) + 1 if j + 1 < k else 0xFFFFFFFE)
+            ms += data + bytes(64 * k - len(data))
+        else:
+            starts[i] = put(data)
+    ms_start = put(bytes(ms)) if ms else 0xFFFFFFFE
+    secs[mfat_sec - 1] = struct.pack("<128I", *(mfat + [0xFFFFFFFF] * (128 - len(mfat))))
+    d = bytearray()
+    for i, (name, typ, child, left, right, data) in enumerate(entries):
+        e = bytearray(128)
+        nm = name.encode("utf-16-le")
+        e[0:len(nm)] = nm
+        struct.pack_into("<HBB", e, 64, len(nm) + 2, typ, 1)
+        struct.pack_into("<III", e, 68, left & 0xFFFFFFFF, right & 0xFFFFFFFF, child & 0xFFFFFFFF)
+        struct.pack_into("<II", e, 116, ms_start if i == 0 else starts.get(i, 0), len(ms) if i == 0 else len(data))
+        d += e
+    d += bytes(128 * (4 * ndir - len(entries)))
+    for k in range(ndir):
+        secs[dir0 - 1 + k] = bytes(d[512 * k:512 * k + 512])
+    head = bytearray(512)
+    head[0:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    struct.pack_into("<HHHHH", head, 24, 0x3E, 3, 0xFFFE, 9, 6)
+    struct.pack_into("<IIII", head, 44, 1, dir0, 0, 4096 if mini else 0)
+    struct.pack_into("<IIII", head, 60, mfat_sec, 1, 0xFFFFFFFE, 0)
+    struct.pack_into("<109I", head, 76, 0, *([0xFFFFFFFF] * 108))
+    fatsec = struct.pack("<128I", *(fat + [0xFFFFFFFF] * (128 - len(fat))))
+    return bytes(head) + fatsec + b"".join(s + bytes(512 - len(s)) for s in secs)
+
+
+def seeds_ole():
+    doc = bytearray(2048)
+    struct.pack_into("<HH", doc, 0, 0xA5EC, 0xC1)
+    struct.pack_into("<H", doc, 10, 0x0200)
+    struct.pack_into("<H", doc, 32, 14)
+    struct.pack_into("<H", doc, 62, 22)
+    struct.pack_into("<H", doc, 152, 93)
+    a = b"Name: Jane\x1fRoe, SSN\x13 536-22-1847\x15\r\x07\x07"
+    doc[1024:1024 + len(a)] = a
+    u = "mail a@z.de \u65e5\r".encode("utf-16-le")
+    doc[1200:1200 + len(u)] = u
+    cps = [0, len(a), len(a) + len(u) // 2]
+    plc = struct.pack("<3I", *cps) + struct.pack("<HIH", 0, 2048 | 0x40000000, 0) + struct.pack("<HIH", 0, 1200, 0)
+    tbl = b"\x01\x02\x00\x00\x00\x02" + struct.pack("<I", len(plc)) + plc
+    struct.pack_into("<II", doc, 154 + 33 * 8, 0, len(tbl))
+    summary = b"\x05\x00\x00\x00Author Jane Roe\x00\x01\x02Title Q3 audit\x00"
+
+    def rec(i, body):
+        return struct.pack("<HH", i, len(body)) + body
+    wb = (rec(0x0809, struct.pack("<HH", 0x600, 5) + bytes(12)) + rec(0x0085, bytes(6) + b"\x05\x00Staff")
+          + rec(0x00FC, struct.pack("<II", 3, 3) + b"\x03\x00\x00SSN\x09\x00\x00x@c")
+          + rec(0x003C, b"\x01" + "orp.de".encode("utf-16-le") + b"\x05\x00\x00stale") + rec(0x000A, b"")
+          + rec(0x0809, struct.pack("<HH", 0x600, 0x10) + bytes(12))
+          + rec(0x00FD, struct.pack("<HHHI", 0, 0, 0, 0)) + rec(0x0203, struct.pack("<HHHd", 0, 1, 0, 536221847.0))
+          + rec(0x027E, struct.pack("<HHHI", 1, 0, 0, 42 << 2 | 2))
+          + rec(0x00BD, struct.pack("<HHHIHIH", 2, 0, 0, 150 << 2 | 3, 0, 7 << 2 | 2, 1))
+          + rec(0x0006, struct.pack("<HHH8sHI", 3, 0, 0, b"\x00" * 6 + b"\xff\xff", 0, 0) + b"\x02\x00\x17\x00")
+          + rec(0x0207, b"\x0b\x00\x00calc@corp.d") + rec(0x0204, struct.pack("<HHHH", 4, 0, 0, 4) + b"\x00note")
+          + rec(0x01B6, bytes(10) + struct.pack("<H", 11) + bytes(6)) + rec(0x003C, b"\x00call 555-01")
+          + rec(0x0014, b"\x0d\x00\x00&CConfidential") + rec(0x000A, b""))
+    word = [("Root Entry", 5, 1, -1, -1, b""), ("WordDocument", 2, -1, -1, 2, bytes(doc)),
+            ("1Table", 2, -1, -1, 3, tbl), ("\x05SummaryInformation", 2, -1, -1, 4, summary),
+            ("ObjectPool", 1, 5, -1, -1, b""), ("_1", 1, 6, -1, -1, b""),
+            ("\x01Ole10Native", 2, -1, -1, -1, struct.pack("<IH", 50, 2) + b"n.txt\0C:\\n.txt\0"
+             + struct.pack("<II", 0x30000, 4) + b"t.x\0" + struct.pack("<I", 12) + b"078-05-1120\n")]
+    book = [("Root Entry", 5, 1, -1, -1, b""), ("Workbook", 2, -1, -1, -1, wb)]
+    files = [(1, cfb(word, 1)), (0, cfb(word, 0)), (1, cfb(book, 1)), (0, cfb(book, 0)), (0, cfb(book, 1)[:1536])]
+    for i, (way, data) in enumerate(files):
+        write("fuzz_classifiers_ole", "seed%02d" % i, bytes([(i * 16) | way]) + data)
+
+
 def main():
     seeds_x509()
     seeds_zip()
@@ -756,6 +857,7 @@ def main():
     seeds_pdf()
     seeds_parquet()
     seeds_avro()
+    seeds_ole()
     seeds_protobuf()
     seeds_xml()
     seeds_stream()

@@ -1264,6 +1264,372 @@ static size_t pb_str(uint8_t *o, unsigned f, const char *s)
     return pb_len_field(o, f, s, strlen(s));
 }
 
+/* ---- OLE2 compound files (Word and Excel 97-2003) ---- */
+
+/* A directory entry of cfb_build: entries[0] is the root; child, left and
+ * right are entry indices (-1: none). */
+struct cfb_ent {
+    const char *name;
+    int type; /* 5 root, 1 storage, 2 stream */
+    int child, left, right;
+    const void *p;
+    size_t n;
+};
+
+static void cfb_put16(uint8_t *o, unsigned v)
+{
+    o[0] = (uint8_t)v;
+    o[1] = (uint8_t)(v >> 8);
+}
+
+static void cfb_put32(uint8_t *o, uint32_t v)
+{
+    cfb_put16(o, v & 0xffff);
+    cfb_put16(o + 2, v >> 16);
+}
+
+/* A version 3 compound file (512-byte sectors, one FAT sector: 64 KiB at
+ * most) into o (zeroed, 70 KiB): streams under 4,096 bytes in the mini
+ * stream when mini, else all in sectors of their own (cutoff 0). */
+static size_t cfb_build(uint8_t *o, const struct cfb_ent *e, size_t ne, int mini)
+{
+    uint32_t fat[128];
+    memset(fat, 0xff, sizeof(fat));
+    size_t sec = 0;
+#define CFB_SEC(k) (o + 512 * ((k) + 1))
+    fat[sec++] = 0xfffffffdu; /* the FAT's own sector */
+    size_t ndir = (ne + 3) / 4, dir0 = sec;
+    for (size_t k = 0; k < ndir; k++, sec++)
+        fat[sec] = k + 1 < ndir ? (uint32_t)sec + 1 : 0xfffffffeu;
+    size_t mfat = sec++;
+    fat[mfat] = 0xfffffffeu;
+    uint8_t ms[8192];
+    size_t msn = 0;
+    uint32_t starts[16] = {0}, mfat_n = 0;
+    for (size_t i = 1; i < ne; i++) {
+        if (e[i].type != 2)
+            continue;
+        if (mini && e[i].n < 4096) {
+            starts[i] = (uint32_t)(msn / 64);
+            size_t k = (e[i].n + 63) / 64;
+            for (size_t j = 0; j < k; j++)
+                cfb_put32(CFB_SEC(mfat) + 4 * (msn / 64 + j), j + 1 < k ? (uint32_t)(msn / 64 + j + 1) : 0xfffffffeu);
+            memcpy(ms + msn, e[i].p, e[i].n);
+            msn += k * 64;
+            mfat_n = (uint32_t)(msn / 64);
+            continue;
+        }
+        starts[i] = (uint32_t)sec;
+        size_t k = (e[i].n + 511) / 512;
+        for (size_t j = 0; j < k; j++, sec++) {
+            fat[sec] = j + 1 < k ? (uint32_t)sec + 1 : 0xfffffffeu;
+            memcpy(CFB_SEC(sec), (const uint8_t *)e[i].p + 512 * j, e[i].n - 512 * j < 512 ? e[i].n - 512 * j : 512);
+        }
+    }
+    for (size_t j = mfat_n; j < 128; j++)
+        cfb_put32(CFB_SEC(mfat) + 4 * j, 0xffffffffu);
+    uint32_t ms_start = 0xfffffffeu;
+    if (msn) {
+        ms_start = (uint32_t)sec;
+        for (size_t j = 0; j < (msn + 511) / 512; j++, sec++) {
+            fat[sec] = j + 1 < (msn + 511) / 512 ? (uint32_t)sec + 1 : 0xfffffffeu;
+            memcpy(CFB_SEC(sec), ms + 512 * j, msn - 512 * j < 512 ? msn - 512 * j : 512);
+        }
+    }
+    for (size_t j = 0; j < 128; j++)
+        cfb_put32(CFB_SEC(0) + 4 * j, fat[j]);
+    for (size_t i = 0; i < ne; i++) {
+        uint8_t *d = CFB_SEC(dir0) + 128 * i;
+        size_t k = strlen(e[i].name);
+        for (size_t j = 0; j < k; j++)
+            cfb_put16(d + 2 * j, (uint8_t)e[i].name[j]);
+        cfb_put16(d + 64, (unsigned)(2 * (k + 1)));
+        d[66] = (uint8_t)e[i].type;
+        d[67] = 1;
+        cfb_put32(d + 68, e[i].left < 0 ? 0xffffffffu : (uint32_t)e[i].left);
+        cfb_put32(d + 72, e[i].right < 0 ? 0xffffffffu : (uint32_t)e[i].right);
+        cfb_put32(d + 76, e[i].child < 0 ? 0xffffffffu : (uint32_t)e[i].child);
+        cfb_put32(d + 116, i == 0 ? ms_start : e[i].type == 2 ? starts[i] : 0);
+        cfb_put32(d + 120, i == 0 ? (uint32_t)msn : (uint32_t)e[i].n);
+    }
+    memcpy(o, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8);
+    cfb_put16(o + 24, 0x3e);
+    cfb_put16(o + 26, 3);
+    cfb_put16(o + 28, 0xfffe);
+    cfb_put16(o + 30, 9);
+    cfb_put16(o + 32, 6);
+    cfb_put32(o + 44, 1);
+    cfb_put32(o + 48, (uint32_t)dir0);
+    cfb_put32(o + 56, mini ? 4096 : 0);
+    cfb_put32(o + 60, (uint32_t)mfat);
+    cfb_put32(o + 64, 1);
+    cfb_put32(o + 68, 0xfffffffeu);
+    memset(o + 76, 0xff, 4 * 109);
+    cfb_put32(o + 76, 0);
+#undef CFB_SEC
+    return 512 * (sec + 1);
+}
+
+/* A Word 97 document stream (its text at 1,024: an 8-bit piece, then a
+ * UTF-16 one) and its table stream (the piece table). */
+static void word_build(uint8_t *doc, size_t *dn, uint8_t *tbl, size_t *tn, unsigned flags)
+{
+    memset(doc, 0, 2048);
+    cfb_put16(doc, 0xa5ec);
+    cfb_put16(doc + 2, 0xc1);
+    cfb_put16(doc + 10, flags);
+    cfb_put16(doc + 32, 14);
+    cfb_put16(doc + 62, 22);
+    cfb_put16(doc + 152, 93);
+    const char *a = "Name: Jane\x1fRoe, SSN\x13 536-22-1847\x15\r\x07"; /* (an optional hyphen, a field, a cell) */
+    size_t an = strlen(a);
+    memcpy(doc + 1024, a, an);
+    const char *b = "mail a\x40z.de \xe6\x97\xa5\r"; /* (U+65E5 in UTF-16) */
+    uint16_t u[] = {'m', 'a', 'i', 'l', ' ', 'a', '@', 'z', '.', 'd', 'e', ' ', 0x65e5, 0xd83d, 0xde00, '\r'};
+    (void)b;
+    for (size_t i = 0; i < SGW_ARRAY_LEN(u); i++)
+        cfb_put16(doc + 1200 + 2 * i, u[i]);
+    *dn = 2048;
+    /* the Clx: a Prc, then the piece table of two pieces */
+    size_t n = 0;
+    tbl[n++] = 1;
+    cfb_put16(tbl + n, 2);
+    n += 4;
+    tbl[n++] = 2;
+    cfb_put32(tbl + n, 4 * 3 + 8 * 2);
+    n += 4;
+    cfb_put32(tbl + n, 0);
+    cfb_put32(tbl + n + 4, (uint32_t)an);
+    cfb_put32(tbl + n + 8, (uint32_t)(an + SGW_ARRAY_LEN(u)));
+    n += 12;
+    memset(tbl + n, 0, 16);
+    cfb_put32(tbl + n + 2, (1024 * 2) | 0x40000000u);
+    cfb_put32(tbl + n + 8 + 2, 1200);
+    n += 16;
+    cfb_put32(doc + 154 + 33 * 8, 0);
+    cfb_put32(doc + 154 + 33 * 8 + 4, (uint32_t)n);
+    *tn = n;
+}
+
+static size_t biff(uint8_t *o, unsigned id, const void *p, size_t n)
+{
+    cfb_put16(o, id);
+    cfb_put16(o + 2, (unsigned)n);
+    memcpy(o + 4, p, n);
+    return 4 + n;
+}
+
+static void test_ole(void)
+{
+    static uint8_t f[70000], doc[2048], tbl[256], wb[2048];
+    const char *W = "application/msword";
+    size_t dn, tn, n;
+    const char *summary = "\x05\x00\x00\x00" "Author Jane Roe\x00\x01\x02" "Title Q3 audit\x00";
+    word_build(doc, &dn, tbl, &tn, 0x0200);
+    /* root → WordDocument, 1Table, \5SummaryInformation (a right-leaning
+       chain), ObjectPool → _1 → \1Ole10Native (a text file), Data (a PNG) */
+    uint8_t pkg[128];
+    size_t pn = 0;
+    const char *note = "secret note 078-05-1120";
+    memset(pkg, 0, sizeof(pkg));
+    pn = 4;
+    cfb_put16(pkg + pn, 2);
+    pn += 2;
+    memcpy(pkg + pn, "note.txt\0C:\\note.txt\0", 21);
+    pn += 21;
+    cfb_put32(pkg + pn, 0x00030000);
+    cfb_put32(pkg + pn + 4, 4);
+    memcpy(pkg + pn + 8, "t.x\0", 4);
+    pn += 12;
+    cfb_put32(pkg + pn, (uint32_t)strlen(note));
+    memcpy(pkg + pn + 4, note, strlen(note));
+    pn += 4 + strlen(note);
+    cfb_put32(pkg, (uint32_t)(pn - 4));
+    const uint8_t png[16] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    struct cfb_ent e[] = {
+        {"Root Entry", 5, 1, -1, -1, NULL, 0},
+        {"WordDocument", 2, -1, -1, 2, doc, dn},
+        {"1Table", 2, -1, -1, 3, tbl, tn},
+        {"\x05SummaryInformation", 2, -1, -1, 4, summary, 36},
+        {"ObjectPool", 1, 5, -1, -1, NULL, 0},
+        {"_1", 1, 6, -1, -1, NULL, 0},
+        {"\x01Ole10Native", 2, -1, -1, -1, pkg, pn},
+    };
+    const char *want = "Name: JaneRoe, SSN  536-22-1847 \n\t|mail a@z.de \xe6\x97\xa5\xf0\x9f\x98\x80\n|"
+                       "Author Jane Roe|Title Q3 audit|note.txt|C:\\note.txt|secret note 078-05-1120|";
+    (void)want;
+    char want2[512];
+    /* (the two pieces are one unit: the text of the document) */
+    const char *text = "Name: JaneRoe, SSN  536-22-1847 \n\tmail a@z.de \xe6\x97\xa5\xf0\x9f\x98\x80\n|";
+    snprintf(want2, sizeof(want2), "%sAuthor Jane Roe|Title Q3 audit|note.txt|C:\\note.txt|secret note 078-05-1120|",
+             text);
+    for (int mini = 0; mini < 2; mini++) {
+        memset(f, 0, sizeof(f));
+        n = cfb_build(f, e, SGW_ARRAY_LEN(e), mini);
+        expect_bin(W, NULL, f, n, want2, "ole", __LINE__);
+        expect_bin(NULL, NULL, f, n, want2, "ole", __LINE__); /* sniffed */
+    }
+    /* the table stream named by the flags: 0Table */
+    word_build(doc, &dn, tbl, &tn, 0);
+    struct cfb_ent e0[] = {{"Root Entry", 5, 1, -1, -1, NULL, 0},
+                           {"WordDocument", 2, -1, -1, 2, doc, dn},
+                           {"0Table", 2, -1, -1, 3, tbl, tn},
+                           {"Data", 2, -1, -1, -1, png, sizeof(png)}};
+    memset(f, 0, sizeof(f));
+    n = cfb_build(f, e0, SGW_ARRAY_LEN(e0), 1);
+    snprintf(want2, sizeof(want2), "%s!image in an Office document!", text);
+    expect_bin(W, NULL, f, n, want2, "ole", __LINE__);
+    /* text outside the pieces (a fast save's, an edit's leftovers): its runs */
+    word_build(doc, &dn, tbl, &tn, 0);
+    memcpy(doc + 1700, "old text: 078-05-1120", 21);
+    e0[3].p = summary;
+    e0[3].n = 36;
+    memset(f, 0, sizeof(f));
+    n = cfb_build(f, e0, SGW_ARRAY_LEN(e0), 1);
+    snprintf(want2, sizeof(want2), "%sold text: 078-05-1120|Author Jane Roe|Title Q3 audit|", text);
+    expect_bin(W, NULL, f, n, want2, "ole", __LINE__);
+    /* encrypted: reported; a piece outside the stream: read as runs */
+    word_build(doc, &dn, tbl, &tn, 0x0300);
+    e0[2].name = "1Table";
+    memset(f, 0, sizeof(f));
+    n = cfb_build(f, e0, SGW_ARRAY_LEN(e0), 1);
+    expect_bin(W, NULL, f, n, "!encrypted Word document!Author Jane Roe|Title Q3 audit|", "ole", __LINE__);
+    word_build(doc, &dn, tbl, &tn, 0x0200);
+    cfb_put32(tbl + 5 + 5 + 12 + 8 + 2, 4000); /* the second piece's fc */
+    memset(f, 0, sizeof(f));
+    n = cfb_build(f, e0, SGW_ARRAY_LEN(e0), 1);
+    /* (the pieces before it, then the document's 8-bit and UTF-16 runs) */
+    expect_bin(W, NULL, f, n,
+               "Name: JaneRoe, SSN  536-22-1847 \n\t|"
+               "Name: Jane|Roe, SSN| 536-22-1847|mail a@z.de \xe6\x97\xa5|Author Jane Roe|Title Q3 audit|",
+               "ole", __LINE__);
+
+    /* Excel: the globals (a sheet's name, the shared strings with one
+       going on in a CONTINUE record in 16-bit characters), a sheet */
+    n = 0;
+    uint8_t r[128];
+    memset(r, 0, sizeof(r));
+    cfb_put16(r, 0x0600);
+    cfb_put16(r + 2, 5);
+    n += biff(wb + n, 0x0809, r, 16);
+    memset(r, 0, sizeof(r));
+    r[6] = 5;
+    memcpy(r + 8, "Staff", 5);
+    n += biff(wb + n, 0x0085, r, 13);
+    /* SST: "SSN", "e-mail", "x@corp.de" split after "x@c" into 16-bit, "stale" */
+    uint8_t sst[64];
+    size_t sn = 8;
+    cfb_put32(sst, 4);
+    cfb_put32(sst + 4, 4);
+    sst[sn++] = 3, sst[sn++] = 0, sst[sn++] = 0, memcpy(sst + sn, "SSN", 3), sn += 3;
+    sst[sn++] = 6, sst[sn++] = 0, sst[sn++] = 0, memcpy(sst + sn, "e-mail", 6), sn += 6;
+    sst[sn++] = 9, sst[sn++] = 0, sst[sn++] = 0, memcpy(sst + sn, "x@c", 3), sn += 3;
+    n += biff(wb + n, 0x00fc, sst, sn);
+    uint8_t cont[64];
+    size_t cn = 0;
+    cont[cn++] = 1;
+    for (const char *c = "orp.de"; *c; c++)
+        cfb_put16(cont + cn, (uint8_t)*c), cn += 2;
+    cont[cn++] = 5, cont[cn++] = 0, cont[cn++] = 0, memcpy(cont + cn, "stale", 5), cn += 5;
+    n += biff(wb + n, 0x003c, cont, cn);
+    n += biff(wb + n, 0x000a, "", 0);
+    memset(r, 0, sizeof(r));
+    cfb_put16(r, 0x0600);
+    cfb_put16(r + 2, 0x10);
+    n += biff(wb + n, 0x0809, r, 16);
+    memset(r, 0, sizeof(r)); /* A1 "SSN", B1 536221847 */
+    cfb_put32(r + 6, 0);
+    n += biff(wb + n, 0x00fd, r, 10);
+    double v = 536221847;
+    memset(r, 0, sizeof(r));
+    cfb_put16(r + 2, 1);
+    memcpy(r + 6, &v, 8);
+    n += biff(wb + n, 0x0203, r, 14);
+    memset(r, 0, sizeof(r)); /* A2 "e-mail", B2 "x@corp.de" */
+    cfb_put16(r, 1);
+    cfb_put32(r + 6, 1);
+    n += biff(wb + n, 0x00fd, r, 10);
+    cfb_put16(r + 2, 1);
+    cfb_put32(r + 6, 2);
+    n += biff(wb + n, 0x00fd, r, 10);
+    memset(r, 0, sizeof(r)); /* row 3: RK 42, MULRK 1.5 (150 / 100) and -7 */
+    cfb_put16(r, 2);
+    cfb_put32(r + 6, 42u << 2 | 2);
+    n += biff(wb + n, 0x027e, r, 10);
+    memset(r, 0, sizeof(r));
+    cfb_put16(r, 2);
+    cfb_put16(r + 2, 1);
+    cfb_put32(r + 4 + 2, 150u << 2 | 3);
+    cfb_put32(r + 10 + 2, (uint32_t)(-7 * 4) | 2);
+    cfb_put16(r + 16, 2);
+    n += biff(wb + n, 0x00bd, r, 18);
+    memset(r, 0, sizeof(r)); /* row 4: a formula with a string result */
+    cfb_put16(r, 3);
+    cfb_put16(r + 12, 0xffff);
+    n += biff(wb + n, 0x0006, r, 22);
+    memset(r, 0, sizeof(r));
+    r[0] = 11;
+    memcpy(r + 3, "calc@corp.d", 11);
+    n += biff(wb + n, 0x0207, r, 14);
+    memset(r, 0, sizeof(r)); /* row 5: a LABEL */
+    cfb_put16(r, 4);
+    r[6] = 4;
+    memcpy(r + 9, "note", 4);
+    n += biff(wb + n, 0x0204, r, 13);
+    memset(r, 0, sizeof(r)); /* a comment (TXO and its text) */
+    cfb_put16(r + 10, 11);
+    n += biff(wb + n, 0x01b6, r, 18);
+    memset(r, 0, sizeof(r));
+    memcpy(r + 1, "call 555-01", 11);
+    n += biff(wb + n, 0x003c, r, 12);
+    memset(r, 0, sizeof(r));
+    r[0] = 13;
+    memcpy(r + 3, "&CConfidential", 13);
+    n += biff(wb + n, 0x0014, r, 16);
+    n += biff(wb + n, 0x000a, "", 0);
+    struct cfb_ent x[] = {{"Root Entry", 5, 1, -1, -1, NULL, 0}, {"Workbook", 2, -1, -1, -1, wb, n}};
+    const char *X = "application/vnd.ms-excel";
+    size_t fn;
+    const char *xwant = "Staff|SSN\t536221847\ne-mail\tx@corp.de\n42\t1.5\t-7\ncalc@corp.d\nnote|call 555-01|"
+                       "&CConfidentia|stale|";
+    for (int mini = 0; mini < 2; mini++) {
+        memset(f, 0, sizeof(f));
+        fn = cfb_build(f, x, SGW_ARRAY_LEN(x), mini);
+        expect_bin(X, NULL, f, fn, xwant, "ole", __LINE__);
+        expect_bin(NULL, NULL, f, fn, xwant, "ole", __LINE__);
+        if (mini) {
+            /* cut: what the tables reach is gone */
+            /* (then the runs of what is left: the directory's names) */
+            expect_bin(X, NULL, f, fn - 512, "!OLE document cut or malformed (bad mini stream)!Root Entry|Workbook|",
+                       "ole", __LINE__);
+            expect_bin(X, NULL, f, 300, "!truncated OLE document!", "ole", __LINE__);
+        }
+    }
+    /* a free sector (what a save left behind): its text read too */
+    memset(f, 0, sizeof(f));
+    fn = cfb_build(f, x, SGW_ARRAY_LEN(x), 1);
+    memcpy(f + fn, "\0\0deleted: 536-22-1847\0", 24);
+    snprintf(want2, sizeof(want2), "%sdeleted: 536-22-1847|", xwant);
+    expect_bin(X, NULL, f, fn + 512, want2, "ole", __LINE__);
+    /* encrypted workbook: FILEPASS after the first BOF */
+    memmove(wb + 20 + 10, wb + 20, n);
+    memcpy(wb + 20, "\x2f\x00\x06\x00\x00\x00\x00\x00\x00\x00", 10);
+    x[1].n = n + 10;
+    memset(f, 0, sizeof(f));
+    fn = cfb_build(f, x, SGW_ARRAY_LEN(x), 1);
+    expect_bin(X, NULL, f, fn, "!encrypted Excel workbook!", "ole", __LINE__);
+    expect_bin(X, NULL, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe0 not one", 17, "!malformed OLE document (no signature)!", "ole",
+               __LINE__);
+    /* a bad FAT: a sector number past the end */
+    memset(f, 0, sizeof(f));
+    fn = cfb_build(f, x, SGW_ARRAY_LEN(x), 1);
+    cfb_put32(f + 76, 900);
+    expect_bin(X, NULL, f, fn,
+               "!OLE document cut or malformed (FAT sector outside the file)!e-mail\t|calc@corp.d|call 555-01|"
+               "&CConfidentia|Root Entry|Workbook|orp.de|",
+               "ole", __LINE__);
+}
+
 static void test_protobuf(void)
 {
     const char *P = "application/x-protobuf";
@@ -4896,6 +5262,7 @@ int main(void)
     test_pdf();
     test_parquet();
     test_avro();
+    test_ole();
     test_protobuf();
     test_snappy();
     test_kpl();
