@@ -7,8 +7,10 @@
  * named references; 4,096 types at most) and each block's objects are
  * decoded by it: every string (and every bytes value that is mostly
  * printable) is one text unit under its field's name as context (a map's
- * key is data, and the context of its value). Numbers, booleans and enum
- * symbols (the schema's own words) are not passed on. Blocks are held
+ * key is data, and the context of its value); so is every int and long of
+ * six digits or more, as its decimal, and every date (ISO 8601: a birth
+ * date under "dob"); times and timestamps are not. Floats, booleans, enum symbols (the
+ * schema's own words) and shorter numbers are not passed on. Blocks are held
  * whole (16 MiB) and decompressed through the chain's own decoders with
  * their bomb limits: null, deflate, snappy (its CRC not checked), zstandard,
  * bzip2, xz. Each block's sync marker is checked.
@@ -29,6 +31,11 @@
 #define AV_TYPES 4096u
 #define AV_DEPTH 64u
 #define AV_NAME 128u
+#define AV_NUM_MIN 100000 /* ints and longs passed on from here (6 digits) */
+
+/* logical types of ints and longs: a date (days since 1970) is passed on
+ * as one (a birth date), times and timestamps are not */
+enum { AV_LOG_NONE, AV_LOG_DATE, AV_LOG_TIME };
 
 enum av_kind { AV_NULL, AV_BOOL, AV_INT, AV_LONG, AV_FLOAT, AV_DOUBLE, AV_BYTES, AV_STRING,
                AV_RECORD, AV_ENUM, AV_ARRAY, AV_MAP, AV_UNION, AV_FIXED, AV_REF };
@@ -36,7 +43,7 @@ enum av_kind { AV_NULL, AV_BOOL, AV_INT, AV_LONG, AV_FLOAT, AV_DOUBLE, AV_BYTES,
 struct av_type {
     uint8_t kind;
     uint32_t a, n;  /* record: first field, count; union: first branch, count; array/map: a = item;
-                       fixed: n = size; ref: a = the type referred to */
+                       fixed: n = size; ref: a = the type referred to; int, long: n = AV_LOG_* */
     char name[AV_NAME]; /* named types: the full name; ref: the name */
 };
 
@@ -376,7 +383,7 @@ static uint32_t av_parse(struct dec_avro *a, struct js *j, unsigned depth, const
     /* an object: its "type" decides; keys come in any order, so the
        object is read twice: first its type, name, namespace and size */
     size_t start = j->pos;
-    char type[AV_NAME] = "", name[AV_NAME] = "", space[AV_NAME] = "";
+    char type[AV_NAME] = "", name[AV_NAME] = "", space[AV_NAME] = "", logical[32] = "";
     int64_t size = -1;
     size_t type_at = 0, n_symbols = 0;
     j->pos++;
@@ -395,6 +402,8 @@ static uint32_t av_parse(struct dec_avro *a, struct js *j, unsigned depth, const
             js_string(j, name, sizeof(name));
         } else if (strcmp(key, "namespace") == 0) {
             js_string(j, space, sizeof(space));
+        } else if (strcmp(key, "logicalType") == 0) {
+            js_string(j, logical, sizeof(logical));
         } else if (strcmp(key, "size") == 0) {
             size = strtoll(j->s + j->pos, NULL, 10);
             js_skip(j, depth + 1);
@@ -429,6 +438,10 @@ static uint32_t av_parse(struct dec_avro *a, struct js *j, unsigned depth, const
     if (p >= 0) { /* (a logical type on a primitive) */
         uint32_t t = av_new(a, (uint8_t)p, &bad);
         j->bad |= bad;
+        if (!bad) /* (n: AV_LOG_*) */
+            a->types[t].n = strcmp(logical, "date") == 0                                      ? AV_LOG_DATE
+                            : strncmp(logical, "time", 4) == 0 || strstr(logical, "timestamp") ? AV_LOG_TIME
+                                                                                                : 0;
         return t;
     }
     uint8_t kind = strcmp(type, "record") == 0 || strcmp(type, "error") == 0 ? AV_RECORD
@@ -553,7 +566,30 @@ static void av_value(struct dec_avro *a, struct ar *r, uint32_t t, const char *c
             r->pos++;
         return;
     case AV_INT:
-    case AV_LONG:
+    case AV_LONG: {
+        /* a number of 6 digits or more as its decimal under its field's
+           name (a card number in a long, an SSN in an int under "ssn"); a
+           shorter one is no identifier */
+        int64_t v = ar_long(r);
+        char d[24];
+        int k = 0;
+        if (r->bad || ty->n == AV_LOG_TIME)
+            return;
+        if (ty->n == AV_LOG_DATE && v > -200000 && v < 200000) {
+            /* (days to a civil date: Howard Hinnant's days_from_civil, inverted) */
+            int64_t z = v + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+            int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+            int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+            int64_t day = doy - (153 * mp + 2) / 5 + 1, mon = mp < 10 ? mp + 3 : mp - 9;
+            k = snprintf(d, sizeof(d), "%04lld-%02lld-%02lld", (long long)(yoe + era * 400 + (mon <= 2)),
+                         (long long)mon, (long long)day);
+        } else if (v >= AV_NUM_MIN || v <= -AV_NUM_MIN) {
+            k = snprintf(d, sizeof(d), "%lld", (long long)v);
+        }
+        if (k > 0)
+            *rc = av_text(a, ctx, (const uint8_t *)d, (size_t)k);
+        return;
+    }
     case AV_ENUM:
         (void)ar_long(r);
         return;

@@ -5,6 +5,7 @@ directories, custom dictionaries and exact-data fingerprints from a policy,
 and that no output ever carries a matched value in clear."""
 
 import base64
+import datetime
 import gzip
 import hashlib
 import json
@@ -1228,7 +1229,10 @@ def main():
                     {"name": "tier", "type": {"type": "enum", "name": "Tier", "symbols": ["GOLD", "SILVER"]}},
                     {"name": "addr", "type": {"type": "record", "name": "Addr", "fields": [
                         {"name": "city", "type": "string"}, {"name": "ssn", "type": "string"}]}},
-                    {"name": "prev", "type": ["null", "Addr"]}, {"name": "score", "type": "double"}]}))
+                    {"name": "prev", "type": ["null", "Addr"]}, {"name": "score", "type": "double"},
+                    {"name": "card", "type": "long"}, {"name": "ssn", "type": ["null", "int"]},
+                    {"name": "dob", "type": ["null", {"type": "int", "logicalType": "date"}]},
+                    {"name": "created", "type": {"type": "long", "logicalType": "timestamp-millis"}}]}))
 
             def write(path, codec, pii):
                 with open(path, "wb") as fo:
@@ -1238,7 +1242,15 @@ def main():
                                   "email": f"u{i}@branch{i}.corp-mail.de" if pii and i % 10 == 0 else None,
                                   "tags": ["a", "b"], "attrs": {"note": "ok"}, "tier": "GOLD",
                                   "addr": {"city": "Berlin", "ssn": "536-22-1847" if pii and i == 7 else "n/a"},
-                                  "prev": None if i % 2 else {"city": "Bonn", "ssn": "-"}, "score": 1.5})
+                                  "prev": None if i % 2 else {"city": "Bonn", "ssn": "-"}, "score": 1.5,
+                                  # numbers: a card in a long, an SSN in an int under "ssn", a
+                                  # birth date (days since 1970) under "dob"; order numbers and
+                                  # timestamps are no finding
+                                  "card": 4111111111111111 if pii and i == 5 else 100000 + i,
+                                  "ssn": 536221847 if pii and i == 9 else None,
+                                  "dob": datetime.date(1985, 3, 12) if pii and i == 11 else None,
+                                  "created": datetime.datetime(2026, 11, 28, 6, 0, i % 60,
+                                                               tzinfo=datetime.timezone.utc)})
                     w.close()
             for codec in ["null", "deflate", "bzip2", "snappy", "zstandard"]:
                 path = tmp.join(f"customers-{codec}.avro")
@@ -1246,7 +1258,12 @@ def main():
                 p = scan("--format", "jsonl", path)
                 fs = jsonl(p.stdout)
                 eq(p.returncode, 1, f"{codec}: exit code {p.stderr!r}")
-                eq(sorted({x["type"] for x in fs}), ["EMAIL", "US_SOCIAL_SECURITY_NUMBER"], f"{codec}: types")
+                eq(sorted({x["type"] for x in fs}), ["CREDIT_DEBIT_CARD_NUMBER", "DATE_OF_BIRTH", "EMAIL",
+                                                     "US_SOCIAL_SECURITY_NUMBER"], f"{codec}: types")
+                eq(sorted(x["excerpt"] for x in fs if x["type"] != "EMAIL"),
+                   sorted(["4111********1111", "53*******47", "53*****47"] + [x["excerpt"] for x in fs
+                                                                                if x["type"] == "DATE_OF_BIRTH"]),
+                   f"{codec}: the card in a long, the SSN as a string and in an int")
                 eq(len({x["excerpt"] for x in fs if x["type"] == "EMAIL"}), 30, f"{codec}: every address")
                 check(all(x["decoders"] == "avro" for x in fs), f"{codec}: decoder path {fs[:2]}")
                 clean = tmp.join(f"clean-{codec}.avro")
@@ -1255,7 +1272,8 @@ def main():
                 eq((p.returncode, p.stdout), (0, b""), f"{codec}: a clean file")
             data = open(tmp.join("customers-deflate.avro"), "rb").read()
             p = scan("--format", "jsonl", "--content-type", "application/avro", "-", input=data)
-            eq(sorted({x["type"] for x in jsonl(p.stdout)}), ["EMAIL", "US_SOCIAL_SECURITY_NUMBER"], "stdin as avro")
+            eq(sorted({x["type"] for x in jsonl(p.stdout)}), ["CREDIT_DEBIT_CARD_NUMBER", "DATE_OF_BIRTH", "EMAIL",
+                                                              "US_SOCIAL_SECURITY_NUMBER"], "stdin as avro")
             p = scan("--format", "jsonl", tmp.write("cut.avro", data[: len(data) - 30]))
             check("truncated Avro file" in [x.get("reason") for x in jsonl(p.stdout)], f"a cut file: {p.stdout!r}")
         r.run("Avro container files in every codec are read by their schema", avro_files)

@@ -3248,6 +3248,30 @@ static void test_avro(void)
     n += av_blk(f + n, 2, objs, on);
     snprintf(want3, sizeof(want3), "{avro.schema}%s|!truncated Avro file!", schema);
     expect_bin(A, NULL, f, n - 20, want3, "avro", __LINE__);
+    /* numbers: a long of six digits or more and an int as decimals under
+       their field, a date as its ISO date; shorter numbers, timestamps and
+       times are not passed on */
+    const char *nums = "{\"type\":\"record\",\"name\":\"N\",\"fields\":["
+                       "{\"name\":\"card\",\"type\":\"long\"},{\"name\":\"ssn\",\"type\":\"int\"},"
+                       "{\"name\":\"age\",\"type\":\"int\"},{\"name\":\"neg\",\"type\":\"long\"},"
+                       "{\"name\":\"dob\",\"type\":{\"type\":\"int\",\"logicalType\":\"date\"}},"
+                       "{\"name\":\"old\",\"type\":{\"type\":\"int\",\"logicalType\":\"date\"}},"
+                       "{\"name\":\"at\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}},"
+                       "{\"name\":\"t\",\"type\":{\"type\":\"int\",\"logicalType\":\"time-millis\"}}]}";
+    uint8_t o[128];
+    size_t onn = av_long(o, 4111111111111111LL);
+    onn += av_long(o + onn, 536221847);
+    onn += av_long(o + onn, 42);
+    onn += av_long(o + onn, -123456);
+    onn += av_long(o + onn, 5549);  /* 1985-03-12 */
+    onn += av_long(o + onn, -8000); /* 1948-02-06 */
+    onn += av_long(o + onn, 1732752000000000LL);
+    onn += av_long(o + onn, 36000000);
+    n = av_head(f, nums, "null");
+    n += av_blk(f + n, 1, o, onn);
+    snprintf(want3, sizeof(want3),
+             "{avro.schema}%s|{card}4111111111111111|{ssn}536221847|{neg}-123456|{dob}1985-03-12|{old}1948-02-06|", nums);
+    expect_bin(A, NULL, f, n, want3, "avro", __LINE__);
 }
 
 /* ---- X.509 ---- */
