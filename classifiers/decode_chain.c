@@ -894,10 +894,6 @@ static int build_kind(struct dec_env *env, enum media_kind k, const struct media
         if (record)
             dec_path_add(env, "avro");
         return dec_new_avro(env, nest, out);
-    case MK_OLE:
-        if (record)
-            dec_path_add(env, "ole");
-        return dec_new_ole(env, nest, out);
     case MK_PROTOBUF:
     case MK_GRPC:
     case MK_GRPC_WEB:
@@ -908,6 +904,9 @@ static int build_kind(struct dec_env *env, enum media_kind k, const struct media
         break; /* sniffed: DER, or PEM text */
     case MK_REJECT:
         return build_reject_fmt(env, nest, out, "content-type %.34s not inspectable", m->type);
+    case MK_OLE:    /* sniffed: a `.doc` or `.msg` may be text (Tcl's message
+                       catalogs), an `.xls` HTML or CSV (web exports); the
+                       signature makes it a compound file */
     case MK_SNIFF:
     case MK_UNKNOWN:
         break;

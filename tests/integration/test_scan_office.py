@@ -282,10 +282,15 @@ def main():
                   f"cut after {n} of {len(data)} bytes: uninspectable, said why ({brief(fs)})")
         d = t.join("dir")
         os.makedirs(d)
+        # (a name is no proof: an `.xls` a web application exports is often
+        # HTML, a `.msg` may be a Tcl message catalog, a `.doc` plain text;
+        # they are read as what they are, not refused as broken Office files)
         for name, blob in (("a.doc", docs["pii"]), ("b.xls", books["pii"]), ("noname", books["pii"]),
-                           ("c.doc", docs["clean"])):
+                           ("c.doc", docs["clean"]), ("export.xls", b"<html><body><table><tr><td>web@export.de"
+                                                                    b"</td></tr></table></body></html>"),
+                           ("de.msg", "::msgcat::mcset de Hello Hallo\n"), ("notes.doc", b"Call hr@notes.de\n")):
             with open(os.path.join(d, name), "wb") as f:
-                f.write(blob)
+                f.write(blob if isinstance(blob, bytes) else blob.encode())
         code, fs = scan(d)
         per = {}
         for f in fs:
@@ -293,8 +298,9 @@ def main():
         eq(per, {"a.doc": {"CREDIT_DEBIT_CARD_NUMBER", "EMAIL", "INTERNATIONAL_BANK_ACCOUNT_NUMBER",
                            "US_SOCIAL_SECURITY_NUMBER"},
                  "b.xls": {"CREDIT_DEBIT_CARD_NUMBER", "EMAIL", "US_SOCIAL_SECURITY_NUMBER"},
-                 "noname": {"CREDIT_DEBIT_CARD_NUMBER", "EMAIL", "US_SOCIAL_SECURITY_NUMBER"}},
-           "a directory: each file's findings, none for the clean one")
+                 "noname": {"CREDIT_DEBIT_CARD_NUMBER", "EMAIL", "US_SOCIAL_SECURITY_NUMBER"},
+                 "export.xls": {"EMAIL"}, "notes.doc": {"EMAIL"}},
+           "a directory: each file's findings, none for the clean one and the message catalog")
     r.run("sniffed from stdin, cut files, a directory", sniffed_and_cut)
     t.cleanup()
     r.done()
