@@ -62,6 +62,7 @@ struct ole {
     size_t ndir;           /* entries (128 bytes each) */
     uint8_t *seen;         /* entries visited */
     uint8_t *used;         /* sectors read (of nsec) */
+    uint8_t *mused;        /* mini sectors read (of nmini / 64, rounded up) */
     size_t nsec;
     int v3;                /* major version 3: sizes are 32 bits */
     int reported_image;
@@ -83,13 +84,23 @@ struct tout {
     struct dec_env *env;
     size_t n;
     int rc;
+    struct sst *into; /* set: the text goes into the shared string table */
     uint8_t b[4096];
+};
+
+struct sst {
+    uint8_t *txt;     /* the strings' UTF-8, one after another */
+    size_t tlen, tcap;
+    uint32_t *off;    /* string i is txt[off[i]..off[i + 1]) */
+    uint8_t *used;
+    size_t n;
 };
 
 static void t_flush(struct tout *t)
 {
     if (t->rc == SGW_OK && t->n)
-        t->rc = dec_text_data(t->env, t->b, t->n);
+        t->rc = t->into ? dec_append(&t->into->txt, &t->into->tlen, &t->into->tcap, t->b, t->n)
+                        : dec_text_data(t->env, t->b, t->n);
     t->n = 0;
 }
 
@@ -225,7 +236,7 @@ static uint8_t *ole_chain(const uint32_t *fat, size_t nfat, const uint8_t *base,
 static const char *ole_fat(struct ole *f)
 {
     const uint8_t *h = f->b;
-    size_t nsec = (f->n - 512 + f->ssz - 1) / f->ssz, per = f->ssz / 4;
+    size_t nsec = f->nsec, per = f->ssz / 4;
     uint32_t nfatsec = le32(h + 44), difat = le32(h + 68), ndifat = le32(h + 72);
     if (nfatsec == 0 || nfatsec > nsec)
         return "bad FAT size";
@@ -293,7 +304,7 @@ static uint8_t *ole_stream(struct ole *f, const uint8_t *e, size_t *len, int *ba
         return NULL;
     }
     if (size < le32(f->b + 56)) /* the mini stream's cutoff (4,096) */
-        return ole_chain(f->mfat, f->nmfat, f->mini, f->nmini, 64, 0, start, (size_t)size, len, bad, NULL);
+        return ole_chain(f->mfat, f->nmfat, f->mini, f->nmini, 64, 0, start, (size_t)size, len, bad, f->mused);
     return ole_chain(f->fat, f->nfat, f->b, f->n, f->ssz, 1, start, (size_t)size, len, bad, f->used);
 }
 
@@ -575,15 +586,9 @@ static void cell_sep(struct sheet *s, uint32_t row)
     s->row = row;
 }
 
-struct sst {
-    uint8_t *txt;     /* the strings' UTF-8, one after another */
-    size_t tlen, tcap;
-    uint32_t *off;    /* string i is txt[off[i]..off[i + 1]) */
-    uint8_t *used;
-    size_t n;
-};
-
-/* The shared string table into s (the record at wb[rec]). */
+/* The shared string table into s (the record at wb[rec]); a table that
+ * ends before the strings it declares is also read as runs (what it holds
+ * is passed on, even twice). */
 static int sst_read(struct ole *f, const uint8_t *wb, size_t wn, size_t rec, struct sst *s)
 {
     struct biff_rd r = {wb, wn, rec, 0, le16(wb + rec + 2), 0};
@@ -596,20 +601,27 @@ static int sst_read(struct ole *f, const uint8_t *wb, size_t wn, size_t rec, str
     if (!s->off || !s->used)
         return SGW_ENOMEM;
     s->off[0] = 0;
-    struct tout t = {.env = f->env};
-    while (s->n < want && !r.bad) {
+    struct tout t = {.env = f->env, .into = s};
+    while (s->n < want && !r.bad && t.rc == SGW_OK) {
         size_t cch = rd_u(&r, 2);
         if (r.bad)
             break;
         rd_chars(&r, cch, 0, &t);
-        if (dec_append(&s->txt, &s->tlen, &s->tcap, t.b, t.n) != SGW_OK)
-            return SGW_ENOMEM;
-        t.n = 0;
+        t_flush(&t);
         if (s->tlen > UINT32_MAX)
             break;
         s->off[++s->n] = (uint32_t)s->tlen;
     }
-    return SGW_OK;
+    if (t.rc != SGW_OK)
+        return t.rc;
+    if (s->n == want && !r.bad)
+        return SGW_OK;
+    int rc = SGW_OK;
+    struct biff_rd q = {wb, wn, rec, 0, le16(wb + rec + 2), 0};
+    do
+        rc = ole_runs(f, rd_body(&q), q.len);
+    while (rc == SGW_OK && rd_next_rec(&q));
+    return rc;
 }
 
 static void sst_put(struct sst *s, size_t i, struct tout *t)
@@ -993,25 +1005,36 @@ static int ole_storage(struct ole *f, uint32_t id, unsigned depth)
     return rc;
 }
 
-/* The sectors no table and no stream reached (free ones: what a save left
- * behind, deleted text among it; orphaned streams): their runs. */
-static int ole_unused(struct ole *f)
+/* The runs of the sectors of base[0..blen) (sector s at (s + first) *
+ * size) that used[0..nsec) does not mark, a run of them at a time. */
+static int ole_unmarked(struct ole *f, const uint8_t *used, size_t nsec, const uint8_t *base, size_t blen,
+                        size_t size, size_t first)
 {
     int rc = SGW_OK;
     size_t s = 0;
-    while (s < f->nsec && rc == SGW_OK) {
-        if (f->used[s]) {
+    while (s < nsec && rc == SGW_OK) {
+        if (used[s]) {
             s++;
             continue;
         }
         size_t e = s;
-        while (e < f->nsec && !f->used[e])
+        while (e < nsec && !used[e])
             e++;
-        size_t a = (s + 1) * f->ssz, b = (e + 1) * f->ssz;
-        rc = ole_runs(f, f->b + a, (b < f->n ? b : f->n) - a);
+        size_t a = (s + first) * size, b = (e + first) * size;
+        if (a < blen)
+            rc = ole_runs(f, base + a, (b < blen ? b : blen) - a);
         s = e;
     }
     return rc;
+}
+
+/* The sectors and mini sectors no table and no stream reached (free ones:
+ * what a save left behind, deleted text among it; orphaned streams):
+ * their runs. */
+static int ole_unused(struct ole *f)
+{
+    int rc = ole_unmarked(f, f->used, f->nsec, f->b, f->n, f->ssz, 1);
+    return rc == SGW_OK ? ole_unmarked(f, f->mused, (f->nmini + 63) / 64, f->mini, f->nmini, 64, 0) : rc;
 }
 
 static int ole_read(struct dec_ole *d)
@@ -1031,7 +1054,7 @@ static int ole_read(struct dec_ole *d)
     f.ssz = 1u << shift;
     if (d->len < f.ssz + f.ssz) /* the header's sector, then one at least */
         return dec_fail(&d->base, 0, "truncated OLE document");
-    f.nsec = (f.n - 512 + f.ssz - 1) / f.ssz;
+    f.nsec = (f.n - 1) / f.ssz; /* (the header takes the first sector's room) */
     f.used = calloc(f.nsec, 1);
     why = f.used ? ole_fat(&f) : "";
     if (!why) {
@@ -1061,9 +1084,10 @@ static int ole_read(struct dec_ole *d)
                                      f.used)
                        : calloc(1, 1);
         f.seen = calloc(f.ndir, 1);
+        f.mused = calloc(f.nmini / 64 + 1, 1);
         if (!f.mini)
             why = "bad mini stream";
-        else if (!f.seen)
+        else if (!f.seen || !f.mused)
             rc = SGW_ENOMEM;
     }
     if (!why && rc == SGW_OK) {
@@ -1085,6 +1109,7 @@ static int ole_read(struct dec_ole *d)
     free(f.dir);
     free(f.seen);
     free(f.used);
+    free(f.mused);
     return rc;
 }
 

@@ -1288,6 +1288,10 @@ static void cfb_put32(uint8_t *o, uint32_t v)
     cfb_put16(o + 2, v >> 16);
 }
 
+/* A free mini sector's text that cfb_build puts after the mini streams
+ * (NULL: none). */
+static const char *cfb_stale_mini;
+
 /* A version 3 compound file (512-byte sectors, one FAT sector: 64 KiB at
  * most) into o (zeroed, 70 KiB): streams under 4,096 bytes in the mini
  * stream when mini, else all in sectors of their own (cutoff 0). */
@@ -1325,6 +1329,11 @@ static size_t cfb_build(uint8_t *o, const struct cfb_ent *e, size_t ne, int mini
             fat[sec] = j + 1 < k ? (uint32_t)sec + 1 : 0xfffffffeu;
             memcpy(CFB_SEC(sec), (const uint8_t *)e[i].p + 512 * j, e[i].n - 512 * j < 512 ? e[i].n - 512 * j : 512);
         }
+    }
+    if (mini && cfb_stale_mini) { /* (a free mini sector: no chain) */
+        memset(ms + msn, 0, 64);
+        memcpy(ms + msn, cfb_stale_mini, strlen(cfb_stale_mini));
+        msn += 64;
     }
     for (size_t j = mfat_n; j < 128; j++)
         cfb_put32(CFB_SEC(mfat) + 4 * j, 0xffffffffu);
@@ -1611,6 +1620,22 @@ static void test_ole(void)
     memcpy(f + fn, "\0\0deleted: 536-22-1847\0", 24);
     snprintf(want2, sizeof(want2), "%sdeleted: 536-22-1847|", xwant);
     expect_bin(X, NULL, f, fn + 512, want2, "ole", __LINE__);
+    /* a free mini sector: its text read too */
+    cfb_stale_mini = "mini: 536-22-1847";
+    memset(f, 0, sizeof(f));
+    fn = cfb_build(f, x, SGW_ARRAY_LEN(x), 1);
+    cfb_stale_mini = NULL;
+    snprintf(want2, sizeof(want2), "%smini: 536-22-1847|", xwant);
+    expect_bin(X, NULL, f, fn, want2, "ole", __LINE__);
+    /* a shared string table that ends before the strings it declares:
+       also read as runs */
+    CHECK(wb[37] == 0xfc); /* (the SST record) */
+    wb[45] = 5;
+    memset(f, 0, sizeof(f));
+    fn = cfb_build(f, x, SGW_ARRAY_LEN(x), 1);
+    snprintf(want2, sizeof(want2), "Staff|e-mail\t|orp.de|%s", xwant + strlen("Staff|"));
+    expect_bin(X, NULL, f, fn, want2, "ole", __LINE__);
+    wb[45] = 4;
     /* encrypted workbook: FILEPASS after the first BOF */
     memmove(wb + 20 + 10, wb + 20, n);
     memcpy(wb + 20, "\x2f\x00\x06\x00\x00\x00\x00\x00\x00\x00", 10);
