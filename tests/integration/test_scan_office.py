@@ -215,6 +215,9 @@ def main():
             for y, row in enumerate(rows):
                 for x, v in enumerate(row):
                     ws.write(y, x, v)
+            # a shared string longer than a record (8,224 bytes): it goes on
+            # in CONTINUE records, and past the decoder's 4 KiB buffer
+            ws.write(len(rows), 0, "lorem ipsum " * 900 + ("tail@long-string.de" if pii else "end"))
             path = t.join(f"xlwt-{pii}.xls")
             wb.save(path)
             code, fs = scan(path)
@@ -223,7 +226,8 @@ def main():
                 continue
             eq(sorted({f["type"] for f in fs}), ["CREDIT_DEBIT_CARD_NUMBER", "EMAIL", "US_SOCIAL_SECURITY_NUMBER"],
                f"xlwt: what it holds ({brief(fs)})")
-            eq(domains(fs), sorted(f"xl{i}.corp-mail.de" for i in range(50)), "xlwt: every address")
+            eq(domains(fs), sorted([f"xl{i}.corp-mail.de" for i in range(50)] + ["long-string.de"]),
+               "xlwt: every address, the one after 10,800 characters of a string too")
     r.run("workbooks by xlwt", xlwt_book)
 
     sdk = npm_project("aws_sdk_js", "xlsx")
