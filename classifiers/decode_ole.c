@@ -65,6 +65,8 @@ struct ole {
     uint8_t *mused;        /* mini sectors read (of nmini / 64, rounded up) */
     size_t nsec;
     int v3;                /* major version 3: sizes are 32 bits */
+    uint64_t out;          /* text bytes passed on (cells, pieces) */
+    int bombed;            /* ... past the limit: reported */
     int reported_image;
 };
 
@@ -80,8 +82,10 @@ static uint32_t le32(const uint8_t *p)
 
 /* ---- text out: code points into UTF-8 units ---- */
 
+struct ole;
+
 struct tout {
-    struct dec_env *env;
+    struct ole *f;
     size_t n;
     int rc;
     struct sst *into; /* set: the text goes into the shared string table */
@@ -96,11 +100,26 @@ struct sst {
     size_t n;
 };
 
+/* Text out, within the chain's limit on decoded bytes: shared strings
+ * shown by many cells and pieces of a document that overlap can make far
+ * more text than the file holds (a bomb: reported, and reading stops). */
 static void t_flush(struct tout *t)
 {
-    if (t->rc == SGW_OK && t->n)
-        t->rc = t->into ? dec_append(&t->into->txt, &t->into->tlen, &t->into->tcap, t->b, t->n)
-                        : dec_text_data(t->env, t->b, t->n);
+    struct ole *f = t->f;
+    if (t->rc == SGW_OK && t->n && t->into) {
+        t->rc = dec_append(&t->into->txt, &t->into->tlen, &t->into->tcap, t->b, t->n);
+    } else if (t->rc == SGW_OK && t->n) {
+        f->out += t->n;
+        if (f->out > f->env->lim.max_decoded) {
+            int rc = f->bombed ? SGW_OK
+                               : dec_env_fail(f->env, CLS_FF_BOMB, "OLE document's text over %llu bytes",
+                                              (unsigned long long)f->env->lim.max_decoded);
+            f->bombed = 1;
+            t->rc = rc != SGW_OK ? rc : SGW_ELIMIT; /* (ole_read: SGW_OK again) */
+        } else {
+            t->rc = dec_text_data(f->env, t->b, t->n);
+        }
+    }
     t->n = 0;
 }
 
@@ -122,7 +141,7 @@ static void t_end(struct tout *t, int *open)
 {
     t_flush(t);
     if (*open && t->rc == SGW_OK)
-        t->rc = dec_text_boundary(t->env);
+        t->rc = dec_text_boundary(t->f->env);
     *open = 0;
 }
 
@@ -161,7 +180,7 @@ static int ole_runs(struct ole *f, const uint8_t *p, size_t n)
             while (j + 1 < n && u16_printable(le16(p + j)))
                 j += 2;
             if ((j - i) / 2 >= OLE_RUN_MIN) {
-                struct tout t = {.env = f->env};
+                struct tout t = {.f = f};
                 size_t ascii = 0;
                 for (size_t k = i; k < j; k += 2) {
                     uint32_t u = le16(p + k);
@@ -374,7 +393,7 @@ static const char *word_text(struct ole *f, const uint8_t *doc, size_t dn, const
         return "bad piece table";
     size_t np = (plen - 4) / 12;
     const uint8_t *pcd = c + 4 * (np + 1);
-    struct tout t = {.env = f->env};
+    struct tout t = {.f = f};
     int open = 0;
     const char *why = NULL;
     uint32_t prev = 0;
@@ -601,7 +620,7 @@ static int sst_read(struct ole *f, const uint8_t *wb, size_t wn, size_t rec, str
     if (!s->off || !s->used)
         return SGW_ENOMEM;
     s->off[0] = 0;
-    struct tout t = {.env = f->env, .into = s};
+    struct tout t = {.f = f, .into = s};
     while (s->n < want && !r.bad && t.rc == SGW_OK) {
         size_t cch = rd_u(&r, 2);
         if (r.bad)
@@ -673,7 +692,7 @@ static int sheet_runs(struct ole *f, struct sheet *sh, const uint8_t *p, size_t 
 static int xls_book(struct ole *f, const uint8_t *wb, size_t wn)
 {
     struct sst sst = {0};
-    struct sheet sh = {.t = {.env = f->env}};
+    struct sheet sh = {.t = {.f = f}};
     int rc = SGW_OK, biff5 = 0;
     size_t pos = 0;
     while (pos + 4 <= wn && rc == SGW_OK && sh.t.rc == SGW_OK) {
@@ -759,7 +778,7 @@ static int xls_book(struct ole *f, const uint8_t *wb, size_t wn)
         case 0x0085: /* BOUNDSHEET: a sheet's name */
             if (len >= 8) {
                 sheet_break(&sh);
-                struct tout t = {.env = f->env};
+                struct tout t = {.f = f};
                 int open = 1;
                 rd_bytes(&r, NULL, 6);
                 size_t cch = rd_u(&r, 1);
@@ -771,7 +790,7 @@ static int xls_book(struct ole *f, const uint8_t *wb, size_t wn)
         case 0x0014: case 0x0015: /* HEADER, FOOTER */
             if (len >= 3) {
                 sheet_break(&sh);
-                struct tout t = {.env = f->env};
+                struct tout t = {.f = f};
                 int open = 1;
                 rd_chars(&r, rd_u(&r, 2), biff5, &t);
                 t_end(&t, &open);
@@ -781,7 +800,7 @@ static int xls_book(struct ole *f, const uint8_t *wb, size_t wn)
         case 0x01b6: /* TXO: a comment's or text box's text in the CONTINUE after it */
             if (len >= 12 && rd_next_rec(&r)) {
                 sheet_break(&sh);
-                struct tout t = {.env = f->env};
+                struct tout t = {.f = f};
                 int open = 1;
                 size_t cch = le16(p + 10);
                 unsigned fl = rd_u(&r, 1);
@@ -1037,6 +1056,17 @@ static int ole_unused(struct ole *f)
     return rc == SGW_OK ? ole_unmarked(f, f->mused, (f->nmini + 63) / 64, f->mini, f->nmini, 64, 0) : rc;
 }
 
+static void ole_free(struct ole *f)
+{
+    free(f->fat);
+    free(f->mfat);
+    free(f->mini);
+    free(f->dir);
+    free(f->seen);
+    free(f->used);
+    free(f->mused);
+}
+
 static int ole_read(struct dec_ole *d)
 {
     struct ole f = {.d = d, .env = d->base.env, .b = d->buf, .n = d->len};
@@ -1093,6 +1123,10 @@ static int ole_read(struct dec_ole *d)
     if (!why && rc == SGW_OK) {
         f.seen[0] = 1;
         rc = ole_storage(&f, 0, 0);
+        if (f.bombed && rc == SGW_ELIMIT) {
+            ole_free(&f);
+            return SGW_OK; /* (reported) */
+        }
     }
     if (why && why[0] == '\0') {
         rc = SGW_ENOMEM;
@@ -1103,13 +1137,7 @@ static int ole_read(struct dec_ole *d)
     } else if (rc == SGW_OK) {
         rc = ole_unused(&f);
     }
-    free(f.fat);
-    free(f.mfat);
-    free(f.mini);
-    free(f.dir);
-    free(f.seen);
-    free(f.used);
-    free(f.mused);
+    ole_free(&f);
     return rc;
 }
 

@@ -1658,6 +1658,42 @@ static void test_ole(void)
                "!OLE document cut or malformed (FAT sector outside the file)!e-mail\t|calc@corp.d|call 555-01|"
                "&CConfidentia|Root Entry|Workbook|orp.de|",
                "ole", __LINE__);
+    /* a bomb: ten cells showing one 1,000-character shared string, with
+       4 KiB of decoded text allowed: what fits, then the report */
+    n = 0;
+    memset(r, 0, sizeof(r));
+    cfb_put16(r, 0x0600);
+    cfb_put16(r + 2, 5);
+    n += biff(wb + n, 0x0809, r, 16);
+    static uint8_t big[1100];
+    cfb_put32(big, 1);
+    cfb_put32(big + 4, 1);
+    big[8] = 1000 & 0xff, big[9] = 1000 >> 8, big[10] = 0;
+    memset(big + 11, 'a', 1000);
+    n += biff(wb + n, 0x00fc, big, 1011);
+    n += biff(wb + n, 0x000a, "", 0);
+    cfb_put16(r + 2, 0x10);
+    n += biff(wb + n, 0x0809, r, 16);
+    for (unsigned i = 0; i < 10; i++) {
+        memset(r, 0, 10);
+        cfb_put16(r, i);
+        n += biff(wb + n, 0x00fd, r, 10);
+    }
+    n += biff(wb + n, 0x000a, "", 0);
+    x[1].n = n;
+    memset(f, 0, sizeof(f));
+    fn = cfb_build(f, x, SGW_ARRAY_LEN(x), 0);
+    static char bomb[12000];
+    size_t bl = 0;
+    for (unsigned i = 0; i < 10; i++) {
+        memset(bomb + bl, 'a', 1000);
+        bl += 1000;
+        bomb[bl++] = '\n';
+    }
+    snprintf(bomb + 4096, sizeof(bomb) - 4096, "!B:OLE document's text over 4096 bytes!");
+    g_lim.max_decoded = 4096;
+    expect_bin(X, NULL, f, fn, bomb, "ole", __LINE__);
+    g_lim.max_decoded = 0;
 }
 
 static void test_protobuf(void)
