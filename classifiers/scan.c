@@ -695,11 +695,25 @@ void cls_scan_window_features(const uint8_t *buf, size_t n, int simd, uint32_t o
     out[2] = w.flags;
 }
 
-/* sc->key in lower case (set_key keeps it as it came) */
+/* sc->key in lower case (set_key keeps it as it came), its words apart:
+ * '_' and a step from a lower-case to an upper-case letter become spaces,
+ * so that context words of several words ("date of birth", "social
+ * security") are found in the field names of code and databases
+ * (date_of_birth, dateOfBirth, social_security_number). */
 static const char *key_lower(struct cls_scanner *sc)
 {
     if (!sc->key_folded) {
-        cls_fold_lower((uint8_t *)sc->key, (const uint8_t *)sc->key, sc->key_len);
+        char t[KEY_MAX + 1];
+        size_t o = 0;
+        for (size_t i = 0; i < sc->key_len && o < KEY_MAX; i++) {
+            char c = sc->key[i];
+            if (c >= 'A' && c <= 'Z' && i && sc->key[i - 1] >= 'a' && sc->key[i - 1] <= 'z' && o + 1 < KEY_MAX)
+                t[o++] = ' ';
+            t[o++] = c == '_' ? ' ' : c;
+        }
+        cls_fold_lower((uint8_t *)sc->key, (const uint8_t *)t, o);
+        sc->key[o] = '\0';
+        sc->key_len = o;
         sc->key_folded = 1;
     }
     return sc->key;

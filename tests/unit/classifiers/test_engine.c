@@ -1221,6 +1221,39 @@ static void test_keys(struct cls_worker *w)
     free(r7);
 }
 
+/* Field names as code and databases write them (snake_case, camelCase)
+ * give the context words of several words ("date of birth", "social
+ * security"); a key that is no such name gives none. */
+static void test_key_words(struct cls_worker *w)
+{
+    static const struct {
+        const char *key, *value, *type; /* type NULL: nothing found */
+    } names[] = {
+        {"date_of_birth", "1985-03-12", "DATE_OF_BIRTH"},   {"dateOfBirth", "1985-03-12", "DATE_OF_BIRTH"},
+        {"birth_date", "1985-03-12", "DATE_OF_BIRTH"},      {"BirthDate", "1985-03-12", "DATE_OF_BIRTH"},
+        {"DATE_OF_BIRTH", "1985-03-12", "DATE_OF_BIRTH"},   {"shipped_on", "1985-03-12", NULL},
+        {"social_security_number", "536221847", "US_SOCIAL_SECURITY_NUMBER"},
+        {"socialSecurityNumber", "536221847", "US_SOCIAL_SECURITY_NUMBER"},
+        {"customerSSN", "536221847", "US_SOCIAL_SECURITY_NUMBER"}, {"order_number", "536221847", NULL},
+    };
+    struct result *r = malloc(sizeof(*r));
+    if (!r) {
+        FAIL("alloc");
+        return;
+    }
+    for (size_t i = 0; i < SGW_ARRAY_LEN(names); i++) {
+        char js[128];
+        int n = snprintf(js, sizeof(js), "{\"%s\":\"%s\",\"n\":1}", names[i].key, names[i].value);
+        stream_scan(w, "application/json", js, (size_t)n, 1 << 16, r);
+        int ok = names[i].type ? r->n == 1 && strcmp(r->f[0].type, names[i].type) == 0 : r->n == 0;
+        if (!ok) {
+            dump(names[i].key, r);
+            FAIL("a field name's context words");
+        }
+    }
+    free(r);
+}
+
 /* one engine shared by threads, one worker each: same findings as alone */
 struct thr {
     struct cls_engine *e;
@@ -1296,6 +1329,7 @@ int main(void)
     test_stream_json(w);
     test_kv_secrets(w);
     test_keys(w);
+    test_key_words(w);
     test_custom();
     test_packs_select();
     cls_worker_free(w);
