@@ -31,8 +31,6 @@
 #define AV_TYPES 4096u
 #define AV_DEPTH 64u
 #define AV_NAME 128u
-#define AV_NUM_MIN 100000 /* ints and longs passed on from here (6 digits) */
-
 /* logical types of ints and longs: a date (days since 1970) is passed on
  * as one (a birth date), times and timestamps are not */
 enum { AV_LOG_NONE, AV_LOG_DATE, AV_LOG_TIME };
@@ -567,27 +565,15 @@ static void av_value(struct dec_avro *a, struct ar *r, uint32_t t, const char *c
         return;
     case AV_INT:
     case AV_LONG: {
-        /* a number of 6 digits or more as its decimal under its field's
-           name (a card number in a long, an SSN in an int under "ssn"); a
-           shorter one is no identifier */
+        /* a number of 6 digits or more (a card number in a long, an SSN
+           in an int under "ssn") or a date, under its field's name */
         int64_t v = ar_long(r);
-        char d[24];
-        int k = 0;
         if (r->bad || ty->n == AV_LOG_TIME)
             return;
-        if (ty->n == AV_LOG_DATE && v > -200000 && v < 200000) {
-            /* (days to a civil date: Howard Hinnant's days_from_civil, inverted) */
-            int64_t z = v + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-            int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-            int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-            int64_t day = doy - (153 * mp + 2) / 5 + 1, mon = mp < 10 ? mp + 3 : mp - 9;
-            k = snprintf(d, sizeof(d), "%04lld-%02lld-%02lld", (long long)(yoe + era * 400 + (mon <= 2)),
-                         (long long)mon, (long long)day);
-        } else if (v >= AV_NUM_MIN || v <= -AV_NUM_MIN) {
-            k = snprintf(d, sizeof(d), "%lld", (long long)v);
-        }
-        if (k > 0)
-            *rc = av_text(a, ctx, (const uint8_t *)d, (size_t)k);
+        char d[24];
+        size_t k = dec_int_text(v, ty->n == AV_LOG_DATE, d);
+        if (k)
+            *rc = av_text(a, ctx, (const uint8_t *)d, k);
         return;
     }
     case AV_ENUM:

@@ -132,6 +132,23 @@ int dec_append(uint8_t **b, size_t *len, size_t *cap, const uint8_t *p, size_t n
     return SGW_OK;
 }
 
+size_t dec_int_text(int64_t v, int date, char *d)
+{
+    int k = 0;
+    if (date && v > -183000 && v < 183000) {
+        /* days to a civil date (Howard Hinnant's civil_from_days) */
+        int64_t z = v + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+        int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+        int64_t day = doy - (153 * mp + 2) / 5 + 1, mon = mp < 10 ? mp + 3 : mp - 9;
+        k = snprintf(d, 24, "%04lld-%02lld-%02lld", (long long)(yoe + era * 400 + (mon <= 2)), (long long)mon,
+                     (long long)day);
+    } else if (!date && (v >= DEC_INT_MIN || v <= -DEC_INT_MIN)) {
+        k = snprintf(d, 24, "%lld", (long long)v);
+    }
+    return k > 0 ? (size_t)k : 0;
+}
+
 int dec_text_runs(struct dec_env *env, const uint8_t *p, size_t n, size_t min, int utf8)
 {
     int rc = SGW_OK;

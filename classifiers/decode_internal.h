@@ -305,6 +305,14 @@ void dec_text_stages_init(void *mem, const struct cls_sink *final, struct dec_b6
  * be read (a font's notices, a value among bytes). */
 int dec_text_runs(struct dec_env *env, const uint8_t *p, size_t n, size_t min, int utf8);
 
+/* An integer of a typed binary format (Avro, Parquet) as the text it is
+ * scanned as, into d[0..24): a date (date != 0: days since 1970, as
+ * ISO 8601 "1985-03-12", within ±500 years), or the decimal of a number of
+ * six digits or more (a card number, an SSN; shorter numbers are no
+ * identifier). Returns the length, 0 for nothing to scan. */
+#define DEC_INT_MIN 100000
+size_t dec_int_text(int64_t v, int date, char *d);
+
 /* Appends p[0..n) to the heap buffer *b (*len bytes used of *cap),
  * doubling it as needed (from 4 KiB). SGW_OK or SGW_ENOMEM. */
 int dec_append(uint8_t **b, size_t *len, size_t *cap, const uint8_t *p, size_t n);

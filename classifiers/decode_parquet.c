@@ -18,10 +18,12 @@
  * statistics) is read as Thrift too, its strings as text (the Arrow schema,
  * a base64 flatbuffer, skipped), or as printable runs where it is not.
  *
- * Not read: numbers (an INT64 card number is missed), column names as
- * context for their values (they come last). Uninspectable: a page
- * compressed with a codec not told apart, a page over the hold, a cut
- * file, a malformed page. */
+ * Numbers: pages of PLAIN values that are no byte arrays are kept (16 MiB)
+ * until the footer gives their columns' types; INT32 and INT64 values of
+ * six digits or more, and dates, are then text under the column's name.
+ * Not read: other number encodings, column names as context for strings
+ * (they come last). Uninspectable: a page compressed with a codec not
+ * told apart, a page over the hold, a cut file, a malformed page. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,21 @@ struct dec_parquet {
     size_t off, len, cap;
     size_t next_try;      /* PQ_HEAD: bytes held before a struct is tried again */
     int reported_codec;
+    uint64_t dropped;     /* bytes of the file before buf[0] */
+    uint64_t pg_at;       /* the file offset of the current page's header */
+    /* pages whose values may be numbers (PLAIN, not byte arrays), kept
+       until the footer says their columns' types: records of struct
+       pq_held, each followed by its bytes (PQ_NUM_HOLD in all) */
+    uint8_t *nums;
+    size_t nlen, ncap;
+};
+
+#define PQ_NUM_HOLD (16u << 20)
+
+struct pq_held {
+    uint64_t at;   /* the page header's file offset */
+    uint32_t len;  /* bytes after this record */
+    uint8_t type;  /* page type: 0 data, 2 dictionary, 3 data v2 (levels taken off) */
 };
 
 static int pq_hold(struct dec_parquet *q, const uint8_t *p, size_t n)
@@ -372,10 +389,21 @@ static size_t snappy_whole(const uint8_t *in, size_t n, uint8_t *out, size_t cap
     return o == want ? o : (size_t)-1;
 }
 
+/* Keeps a page's values v[0..n) for the footer (numbers: their type is
+ * there), within PQ_NUM_HOLD. */
+static int pq_keep(struct dec_parquet *q, const uint8_t *v, size_t n)
+{
+    struct pq_held h = {.at = q->pg_at, .len = (uint32_t)n, .type = (uint8_t)q->pg.type};
+    if (n < 4 || q->nlen + sizeof(h) + n > PQ_NUM_HOLD)
+        return SGW_OK; /* (past it, numbers go unread, as before the footer was read) */
+    int rc = dec_append(&q->nums, &q->nlen, &q->ncap, (const uint8_t *)&h, sizeof(h));
+    return rc == SGW_OK ? dec_append(&q->nums, &q->nlen, &q->ncap, v, n) : rc;
+}
+
 /* The values of a decompressed page v[0..n): PLAIN byte arrays from one
  * of the places they may begin (0, or after one or two length-prefixed
  * level blocks) to the page's end exactly, one unit each; else printable
- * runs. */
+ * runs, and the page kept for the footer (numbers). */
 static int pq_values(struct dec_parquet *q, const uint8_t *v, size_t n)
 {
     size_t starts[3] = {0, 0, 0}, ns = 1;
@@ -405,7 +433,8 @@ static int pq_values(struct dec_parquet *q, const uint8_t *v, size_t n)
         }
         return rc;
     }
-    return pq_runs(q, v, n);
+    int rc = pq_runs(q, v, n);
+    return rc == SGW_OK ? pq_keep(q, v, n) : rc;
 }
 
 static int pq_codec_fail(struct dec_parquet *q, const char *why)
@@ -479,6 +508,9 @@ static int pq_page(struct dec_parquet *q, const uint8_t *page)
 
 /* ---- the stream ---- */
 
+static uint64_t pq_le(const uint8_t *p, size_t w);
+static int pq_footer_numbers(struct dec_parquet *q, const uint8_t *b, size_t n);
+
 /* Reads buf[off..len) as far as it goes. */
 static int pq_run(struct dec_parquet *q, int final)
 {
@@ -519,10 +551,23 @@ static int pq_run(struct dec_parquet *q, int final)
                 q->st = PQ_TAIL;
                 continue;
             }
+            /* the footer, when pages were kept: its length and `PAR1`
+               after it say so (waited for, whatever the split) */
+            int footer = 0;
+            if (r == 2 && q->nlen) {
+                if (n < used + 8 && !final) {
+                    q->next_try = used + 8;
+                    break;
+                }
+                footer = n >= used + 8 && pq_le(b + used, 4) == used && memcmp(b + used + 4, "PAR1", 4) == 0;
+            }
+            q->pg_at = q->dropped + q->off;
             rc = pq_struct(q, b, used, &used, 1); /* (its strings) */
             if (rc < 0)
                 return rc;
-            rc = SGW_OK;
+            rc = footer ? pq_footer_numbers(q, b, used) : SGW_OK;
+            if (rc != SGW_OK)
+                return rc;
             q->off += used;
             if (r == 1) {
                 if ((size_t)q->pg.csize > PQ_HOLD)
@@ -548,12 +593,247 @@ static int pq_feed(struct dec *d, const uint8_t *p, size_t n)
     if (q->off) { /* (once per call: what was read goes) */
         memmove(q->buf, q->buf + q->off, q->len - q->off);
         q->len -= q->off;
+        q->dropped += q->off;
         q->off = 0;
     }
     if (q->len + n > PQ_HOLD + (1u << 20) && q->st != PQ_PAGE)
         return dec_fail(d, 0, "Parquet %s over 16 MiB", q->st == PQ_TAIL ? "footer" : "metadata");
     int rc = pq_hold(q, p, n);
     return rc == SGW_OK ? pq_run(q, 0) : rc;
+}
+
+/* ---- the footer: the numbers of the kept pages, by their columns ---- */
+
+#define PQ_LEAVES 4096u /* columns read for numbers */
+#define PQ_NAME 64u
+
+struct pq_leaf {
+    char name[PQ_NAME]; /* the column's own name: the context of its values */
+    uint8_t max_def, max_rep, date;
+};
+
+/* A struct's next field: 0 at its STOP (or bad), else 1 with *id, *type. */
+static int tc_field(struct tc *t, int *id, unsigned *type)
+{
+    if (t->pos >= t->n) {
+        t->bad = 1;
+        return 0;
+    }
+    uint8_t h = t->b[t->pos++];
+    if (h == 0)
+        return 0;
+    *type = h & 15;
+    *id = (h >> 4) ? *id + (h >> 4) : (int)tc_zigzag(t);
+    return !t->bad;
+}
+
+/* A list's header: its length (0 when bad), *et its elements' type. */
+static uint64_t tc_list(struct tc *t, unsigned *et)
+{
+    if (t->pos >= t->n) {
+        t->bad = 1;
+        return 0;
+    }
+    uint8_t h = t->b[t->pos++];
+    uint64_t size = h >> 4;
+    *et = h & 15;
+    if (size == 15)
+        size = tc_varint(t);
+    return t->bad || size > t->n - t->pos ? (t->bad = 1, 0) : size;
+}
+
+static void tc_skip(struct tc *t, unsigned type)
+{
+    int64_t v;
+    tc_value(t, type, 1, &v);
+}
+
+/* A SchemaElement: its repetition, name, children, whether it is a date. */
+static void pq_element(struct tc *t, int *rep, char *name, int64_t *kids, int *date)
+{
+    int id = 0;
+    unsigned ty;
+    *rep = 0, *kids = 0, *date = 0, name[0] = '\0';
+    while (tc_field(t, &id, &ty)) {
+        if (id == 3 && ty == 5) {
+            *rep = (int)tc_zigzag(t);
+        } else if (id == 4 && ty == 8) {
+            uint64_t l = tc_varint(t);
+            if (t->bad || l > t->n - t->pos) {
+                t->bad = 1;
+                return;
+            }
+            snprintf(name, PQ_NAME, "%.*s", (int)(l < PQ_NAME ? l : PQ_NAME - 1), (const char *)t->b + t->pos);
+            t->pos += (size_t)l;
+        } else if (id == 5 && ty == 5) {
+            *kids = tc_zigzag(t);
+        } else if (id == 6 && ty == 5) {
+            *date |= tc_zigzag(t) == 6; /* ConvertedType DATE */
+        } else if (id == 10 && ty == 12) { /* LogicalType: a union, DATE is field 6 */
+            int lid = 0;
+            unsigned lty;
+            while (tc_field(t, &lid, &lty)) {
+                *date |= lid == 6;
+                tc_skip(t, lty);
+            }
+        } else {
+            tc_skip(t, ty);
+        }
+    }
+}
+
+struct pq_level { /* a group of the schema: children left, its levels */
+    int64_t left;
+    uint8_t def, rep;
+};
+
+/* The schema (a tree written depth first) into its leaves, in column
+ * order: names, levels, dates. Returns the number of leaves. */
+static size_t pq_schema(struct tc *t, struct pq_leaf *lv)
+{
+    unsigned et;
+    uint64_t n = tc_list(t, &et);
+    if (et != 12)
+        return t->bad = 1, 0;
+    struct pq_level st[PQ_DEPTH];
+    size_t sp = 0, nl = 0;
+    for (uint64_t i = 0; i < n && !t->bad; i++) {
+        int rep, date;
+        int64_t kids;
+        char name[PQ_NAME];
+        pq_element(t, &rep, name, &kids, &date);
+        if (i == 0) { /* the root */
+            st[sp++] = (struct pq_level){kids, 0, 0};
+            continue;
+        }
+        if (sp == 0)
+            return t->bad = 1, 0;
+        uint8_t def = (uint8_t)(st[sp - 1].def + (rep != 0)), rr = (uint8_t)(st[sp - 1].rep + (rep == 2));
+        st[sp - 1].left--;
+        if (kids > 0) {
+            if (sp == PQ_DEPTH)
+                return t->bad = 1, 0;
+            st[sp++] = (struct pq_level){kids, def, rr};
+        } else if (nl < PQ_LEAVES) {
+            memcpy(lv[nl].name, name, PQ_NAME);
+            lv[nl].max_def = def, lv[nl].max_rep = rr, lv[nl].date = (uint8_t)date;
+            nl++;
+        }
+        while (sp > 0 && st[sp - 1].left <= 0)
+            sp--;
+    }
+    return nl;
+}
+
+static uint64_t pq_le(const uint8_t *p, size_t w)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < w; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* A kept page's numbers (INT32: w 4, INT64: w 8) under its column's name. */
+static int pq_numbers(struct dec_parquet *q, const struct pq_held *h, const uint8_t *v, const struct pq_leaf *lf,
+                      size_t w)
+{
+    size_t at = 0, n = h->len;
+    if (h->type == 0) /* (v1: the repetition and definition levels first, each with its length) */
+        for (int k = (lf->max_rep > 0) + (lf->max_def > 0); k > 0; k--) {
+            if (at + 4 > n || pq_le(v + at, 4) > n - at - 4)
+                return SGW_OK;
+            at += 4 + (size_t)pq_le(v + at, 4);
+        }
+    int rc = SGW_OK;
+    for (; at + w <= n && rc == SGW_OK; at += w) {
+        uint64_t u = pq_le(v + at, w);
+        int64_t x = w == 4 ? (int64_t)(int32_t)(uint32_t)u : (int64_t)u;
+        char d[24];
+        size_t k = dec_int_text(x, lf->date, d);
+        if (!k)
+            continue;
+        rc = lf->name[0] ? dec_text_context(q->base.env, (const uint8_t *)lf->name, strlen(lf->name)) : SGW_OK;
+        if (rc == SGW_OK)
+            rc = dec_text_data(q->base.env, (const uint8_t *)d, k);
+        if (rc == SGW_OK)
+            rc = dec_text_boundary(q->base.env);
+    }
+    return rc;
+}
+
+/* A ColumnChunk (the k-th of its row group): the kept pages in its byte
+ * range read as its type's numbers. */
+static int pq_chunk(struct dec_parquet *q, struct tc *t, const struct pq_leaf *lv, size_t nl, size_t k)
+{
+    int id = 0, rc = SGW_OK;
+    unsigned ty;
+    int64_t type = -1, total = 0, data = 0, dict = 0;
+    while (tc_field(t, &id, &ty)) {
+        if (id != 3 || ty != 12) {
+            tc_skip(t, ty);
+            continue;
+        }
+        int mid = 0;
+        unsigned mty;
+        while (tc_field(t, &mid, &mty)) {
+            if ((mid == 1 || mid == 7 || mid == 9 || mid == 11) && (mty == 5 || mty == 6)) {
+                int64_t v = tc_zigzag(t);
+                *(mid == 1 ? &type : mid == 7 ? &total : mid == 9 ? &data : &dict) = v;
+            } else {
+                tc_skip(t, mty);
+            }
+        }
+    }
+    if (t->bad || k >= nl || (type != 1 && type != 2) || total <= 0 || data < 0)
+        return SGW_OK;
+    uint64_t start = (uint64_t)(dict > 0 && dict < data ? dict : data), end = start + (uint64_t)total;
+    for (size_t at = 0; at + sizeof(struct pq_held) <= q->nlen && rc == SGW_OK;) {
+        struct pq_held h;
+        memcpy(&h, q->nums + at, sizeof(h));
+        if (h.at >= start && h.at < end)
+            rc = pq_numbers(q, &h, q->nums + at + sizeof(h), &lv[k], type == 1 ? 4 : 8);
+        at += sizeof(h) + h.len;
+    }
+    return rc;
+}
+
+/* The footer b[0..n) (FileMetaData): the schema's leaves, then each row
+ * group's column chunks, their kept pages read as numbers. */
+static int pq_footer_numbers(struct dec_parquet *q, const uint8_t *b, size_t n)
+{
+    struct tc t = {.b = b, .n = n, .q = q, .emit = 0, .rc = SGW_OK};
+    struct pq_leaf *lv = malloc(PQ_LEAVES * sizeof(*lv));
+    if (!lv)
+        return SGW_ENOMEM;
+    size_t nl = 0;
+    int id = 0, rc = SGW_OK;
+    unsigned ty;
+    while (rc == SGW_OK && tc_field(&t, &id, &ty)) {
+        if (id == 2 && ty == 9) {
+            nl = pq_schema(&t, lv);
+        } else if (id == 4 && ty == 9) {
+            unsigned et;
+            uint64_t groups = tc_list(&t, &et);
+            for (uint64_t g = 0; g < groups && et == 12 && !t.bad && rc == SGW_OK; g++) {
+                int gid = 0;
+                unsigned gty;
+                while (rc == SGW_OK && tc_field(&t, &gid, &gty)) {
+                    if (gid != 1 || gty != 9) {
+                        tc_skip(&t, gty);
+                        continue;
+                    }
+                    unsigned cet;
+                    uint64_t cols = tc_list(&t, &cet);
+                    for (uint64_t c = 0; c < cols && cet == 12 && !t.bad && rc == SGW_OK; c++)
+                        rc = pq_chunk(q, &t, lv, nl, (size_t)c);
+                }
+            }
+        } else {
+            tc_skip(&t, ty);
+        }
+    }
+    free(lv);
+    return rc;
 }
 
 /* The tail: Thrift structs one after another (page indexes, the footer)
@@ -576,7 +856,11 @@ static int pq_tail(struct dec_parquet *q)
             return e.rc;
         pos = t.pos;
     }
-    return SGW_OK;
+    /* the footer (its length before `PAR1`): the kept pages' numbers */
+    size_t flen = (size_t)pq_le(b + n - 8, 4);
+    if (q->nlen == 0 || flen > end)
+        return SGW_OK;
+    return pq_footer_numbers(q, b + end - flen, flen);
 }
 
 static int pq_finish(struct dec *d)
@@ -597,6 +881,7 @@ static void pq_destroy(struct dec *d)
 {
     struct dec_parquet *q = (struct dec_parquet *)d;
     free(q->buf);
+    free(q->nums);
 }
 
 static const struct dec_ops parquet_ops = {"parquet", pq_feed, pq_finish, pq_destroy};

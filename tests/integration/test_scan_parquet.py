@@ -9,7 +9,9 @@ receiver on 127.0.0.1, as the file's bytes and as a stream that the SDK
 frames aws-chunked with a trailing checksum. `sovgw scan` reads the captured
 bodies with the request's headers, a cut file and a directory of files by
 path. Every address written is found, each with a domain of its own (the
-masked excerpt keeps the domain); a page in a codec not told apart (LZ4_RAW)
+masked excerpt keeps the domain), and so are a card number in an int64
+column and a birth date in a date column (numbers are read once the
+footer gives their columns' types); a page in a codec not told apart (LZ4_RAW)
 and a cut file are uninspectable; a clean table (dictionary indices,
 statistics, the footer's ARROW:schema) gives nothing at all."""
 
@@ -53,6 +55,21 @@ def domains(fs):
     """The distinct domains of the addresses found (the excerpt masks the
     local part only)."""
     return sorted({f["excerpt"].split("@", 1)[1] for f in fs if f["type"] == "EMAIL"})
+
+
+def wasm_types(path):
+    """What parquet-wasm's table holds: addresses, a card number in an int64
+    column, a birth date in a date column (read with the footer's types)."""
+    return [(t, path) for t in ("CREDIT_DEBIT_CARD_NUMBER", "DATE_OF_BIRTH", "EMAIL")]
+
+
+def numbers(fs):
+    """The masked card numbers and birth dates found."""
+    return sorted((f["type"], f["excerpt"]) for f in fs if f["type"] in ("CREDIT_DEBIT_CARD_NUMBER", "DATE_OF_BIRTH"))
+
+
+WASM_NUMBERS = [("CREDIT_DEBIT_CARD_NUMBER", "4111********1111"), ("DATE_OF_BIRTH", "19******12")]
+LITE_NUMBERS = [("CREDIT_DEBIT_CARD_NUMBER", "5500********5559"), ("DATE_OF_BIRTH", "19******30")]
 
 
 def show(p):
@@ -112,9 +129,11 @@ def main():
             h, body = files[codec]
             p = scan_request(h, body)
             fs = findings(p)
-            eq((p.returncode, sorted({(f["type"], f["decoders"]) for f in fs})), (1, [("EMAIL", "parquet")]),
-               f"{codec}: addresses only, read by the Parquet decoder ({show(p)})")
+            eq((p.returncode, sorted({(f["type"], f["decoders"]) for f in fs})), (1, wasm_types("parquet")),
+               f"{codec}: the addresses, the card number and the birth date, read by the Parquet decoder "
+               f"({show(p)})")
             eq(domains(fs), WASM_DOMAINS, f"{codec}: every address written found")
+            eq(numbers(fs), WASM_NUMBERS, f"{codec}: the int64 card number and the date column's birth date")
             check(len(fs) >= len(WASM_DOMAINS), f"{codec}: {len(fs)} findings for {len(WASM_DOMAINS)} addresses")
     r.run("parquet-wasm's file in SNAPPY, GZIP, ZSTD, BROTLI and uncompressed, put by the AWS SDK", wasm_codecs)
 
@@ -132,7 +151,7 @@ def main():
             p = scan_request(h, body)
             fs = findings(p)
             eq((p.returncode, sorted({(f["type"], f["decoders"]) for f in fs})),
-               (1, [("EMAIL", "aws-chunked>parquet")]), f"{codec} in aws-chunked: addresses only ({show(p)})")
+               (1, wasm_types("aws-chunked>parquet")), f"{codec} in aws-chunked: what the file holds ({show(p)})")
             eq(domains(fs), WASM_DOMAINS, f"{codec} in aws-chunked: every address written found")
     r.run("the same files streamed, framed aws-chunked by the AWS SDK", wasm_aws_chunked)
 
@@ -193,8 +212,10 @@ def main():
             p = scan_request(h, body)
             fs = findings(p)
             eq((p.returncode, sorted({(f["type"], f["decoders"]) for f in fs})),
-               (1, [("EMAIL", "parquet"), ("US_SOCIAL_SECURITY_NUMBER", "parquet")]),
-               f"parquetjs-lite, {codec}: addresses and the SSN ({show(p)})")
+               (1, [("CREDIT_DEBIT_CARD_NUMBER", "parquet"), ("DATE_OF_BIRTH", "parquet"), ("EMAIL", "parquet"),
+                    ("US_SOCIAL_SECURITY_NUMBER", "parquet")]),
+               f"parquetjs-lite, {codec}: addresses, the SSN, the INT64 card number, the DATE birth date ({show(p)})")
+            eq(numbers(fs), LITE_NUMBERS, f"parquetjs-lite, {codec}: the card number and the birth date")
             eq(domains(fs), LITE_DOMAINS, f"parquetjs-lite, {codec}: every address written found")
             eq(sorted({f["excerpt"] for f in fs if f["type"] == "US_SOCIAL_SECURITY_NUMBER"}), ["53*******47"],
                f"parquetjs-lite, {codec}: the SSN")
@@ -218,7 +239,7 @@ def main():
             for name in names:
                 mine = [f for f in fs if f["path"] == t.join(name)]
                 eq((sorted({(f["type"], f["decoders"]) for f in mine}), domains(mine)),
-                   ([("EMAIL", "parquet")], WASM_DOMAINS), f"{name}: every address, read as Parquet ({show(p)})")
+                   (wasm_types("parquet"), WASM_DOMAINS), f"{name}: every address, read as Parquet ({show(p)})")
                 eq(sorted((f["type"], f["decoders"], f["start"], f["end"], f["excerpt"]) for f in mine), want,
                    f"{name}: the findings of the PutObject body")
             eq(len(fs), 2 * len(want), "nothing else in the directory")
@@ -234,8 +255,8 @@ def main():
             doc = json.dumps({"records": [{"recordId": "1", "data": base64.b64encode(body).decode()}]})
             p = scan("--content-type", "application/json", "-", input=doc.encode())
             fs = findings(p)
-            eq((p.returncode, sorted({(f["type"], f["decoders"]) for f in fs})), (1, [("EMAIL", "json")]),
-               f"{codec} in base64: addresses only ({show(p)})")
+            eq((p.returncode, sorted({(f["type"], f["decoders"]) for f in fs})), (1, wasm_types("json")),
+               f"{codec} in base64: what the file holds ({show(p)})")
             eq(domains(fs), WASM_DOMAINS, f"{codec} in base64: every address written found")
     r.run("a Parquet file in base64 in JSON is read as Parquet", base64_json)
     r.done()

@@ -4,16 +4,21 @@
 // WRITER "wasm": parquet-wasm (arrow-rs in WebAssembly) writes a table that
 // apache-arrow built (columns name, email, customer_id int64, amount
 // double; dictionary pages, page statistics, the Arrow schema in the
-// footer); "lite": parquetjs-lite (pure JS, v1 data pages, PLAIN values;
-// optional email and ssn columns, a repeated tags column). CODECS, comma-
+// footer; an int64 card_number column, a date birth_date column);
+// "lite": parquetjs-lite (pure JS, v1 data pages, PLAIN values; optional
+// email, ssn and dob (DATE) columns, an INT64 card_number, a repeated tags
+// column). CODECS, comma-
 // separated, one file and one PutObject each, in order: SNAPPY, GZIP, ZSTD,
 // BROTLI, UNCOMPRESSED, LZ4_RAW (wasm); SNAPPY, GZIP, UNCOMPRESSED (lite).
 // N rows; DATA "pii" (default): row i's email is
 // user<i>@branch<i>.corp-mail.de for every 10th row (wasm) or
 // p<i>@branch<i>.corp-mail.de for i % 3 != 0 (lite; a domain of its own
 // each, so that the masked excerpts tell the addresses apart), a plain word
-// otherwise, and row 7's ssn (lite) is "SSN 536-22-1847"; "clean": words
-// and numbers only. BODY "bytes" (default: the SDK sends the file as it
+// otherwise, and row 7's ssn (lite) is "SSN 536-22-1847"; the card number
+// is 4111111111111111 in row 5 (wasm) or 5500005555555559 in row 4 (lite),
+// an order-like number otherwise; the birth date 1985-03-12 in row 3 (wasm)
+// or 1979-11-30 in row 2 (lite), null otherwise; "clean": words and
+// numbers only. BODY "bytes" (default: the SDK sends the file as it
 // is) or "stream" (a stream of known length: the SDK frames it aws-chunked
 // with a trailing checksum). OUTDIR: a directory the files are also
 // written to (CODEC.parquet). The endpoint's answer is not S3's; the
@@ -37,15 +42,20 @@ const words = ["pending", "shipped", "returned", "invoiced", "cancelled"];
 
 function wasmFile(codec) {
   if (!(codec in pw.Compression)) throw new Error(`no codec ${codec} in parquet-wasm`);
-  const name = [], email = [], id = [], amount = [];
+  const name = [], email = [], id = [], amount = [], card = [], born = [];
   for (let i = 0; i < rows; i++) {
     name.push(`Customer ${i}`);
     email.push(pii && i % 10 === 0 ? `user${i}@branch${i}.corp-mail.de` : `${words[i % words.length]} ${i}`);
     id.push(BigInt(100000 + i));
     amount.push(i * 1.25);
+    card.push(pii && i === 5 ? 4111111111111111n : BigInt(5000000 + i));
+    born.push(pii && i === 3 ? new Date(Date.UTC(1985, 2, 12)) : null);
   }
-  const t = arrow.tableFromArrays({
-    name, email, customer_id: BigInt64Array.from(id), amount: Float64Array.from(amount),
+  const t = new arrow.Table({
+    name: arrow.vectorFromArray(name, new arrow.Utf8()), email: arrow.vectorFromArray(email, new arrow.Utf8()),
+    customer_id: arrow.makeVector(BigInt64Array.from(id)), amount: arrow.makeVector(Float64Array.from(amount)),
+    card_number: arrow.makeVector(BigInt64Array.from(card)),
+    birth_date: arrow.vectorFromArray(born, new arrow.DateDay()),
   });
   const table = pw.Table.fromIPCStream(arrow.tableToIPC(t, "stream"));
   const props = new pw.WriterPropertiesBuilder().setCompression(pw.Compression[codec]).build();
@@ -58,13 +68,17 @@ async function liteFile(comp) {
     email: { type: "UTF8", optional: true, compression: comp },
     ssn: { type: "UTF8", optional: true, compression: comp },
     qty: { type: "INT64", compression: comp },
+    card_number: { type: "INT64", compression: comp },
+    dob: { type: "DATE", optional: true, compression: comp },
     tags: { type: "UTF8", repeated: true, compression: comp },
   });
   const parts = [];
   const sink = new Writable({ write(chunk, enc, done) { parts.push(Buffer.from(chunk)); done(); } });
   const w = await parquet.ParquetWriter.openStream(schema, sink, { pageSize: 500 });
   for (let i = 0; i < rows; i++) {
-    const row = { name: `Person ${i}`, qty: i, tags: [`t${i}`, words[i % words.length]] };
+    const row = { name: `Person ${i}`, qty: i, tags: [`t${i}`, words[i % words.length]],
+                  card_number: pii && i === 4 ? 5500005555555559 : 7000000 + i };
+    if (i === 2 && pii) row.dob = new Date(Date.UTC(1979, 10, 30));
     if (i % 3) row.email = pii ? `p${i}@branch${i}.corp-mail.de` : `${words[i % words.length]} ${i}`;
     if (i === 7 && pii) row.ssn = "SSN 536-22-1847";
     await w.appendRow(row);

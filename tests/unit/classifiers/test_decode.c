@@ -3100,6 +3100,99 @@ static void pq_put(struct tw *w, int type, int enc, const void *page, size_t csi
     w->n += csize;
 }
 
+static void tw_i64(struct tw *w, int id, int64_t v)
+{
+    tw_field(w, id, 6);
+    tw_varint(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+/* a list field of k structs (then k structs, each ended by tw_end) */
+static void tw_list(struct tw *w, int id, int k)
+{
+    tw_field(w, id, 9);
+    w->b[w->n++] = (uint8_t)(k << 4 | 12);
+}
+
+/* Numbers: the footer gives the columns' types, the kept pages are read
+ * by them: an INT64 card number (a required column), an INT32 under "ssn"
+ * after its definition levels, a DATE in a dictionary page (its data page
+ * of indices skipped); a DOUBLE column and short numbers give nothing. */
+static void test_parquet_numbers(void)
+{
+    static uint8_t f[4096];
+    struct tw w = {.b = f};
+    memcpy(f, "PAR1", 4);
+    w.n = 4;
+    int64_t at[4], len[4];
+    uint8_t v[64];
+    at[0] = (int64_t)w.n;
+    int64_t card = 4111111111111111LL, small = 42;
+    memcpy(v, &card, 8);
+    memcpy(v + 8, &small, 8);
+    pq_put(&w, 0, 0, v, 16, 16, 0, NULL, NULL);
+    len[0] = (int64_t)w.n - at[0];
+    at[1] = (int64_t)w.n;
+    int32_t ssn = 536221847;
+    memcpy(v, "\x02\x00\x00\x00\x02\x01", 6);
+    memcpy(v + 6, &ssn, 4);
+    pq_put(&w, 0, 0, v, 10, 10, 0, NULL, NULL);
+    len[1] = (int64_t)w.n - at[1];
+    at[2] = (int64_t)w.n;
+    int32_t dob = 5549; /* 1985-03-12 */
+    pq_put(&w, 2, 0, &dob, 4, 4, 0, NULL, NULL);
+    pq_put(&w, 0, 8, "\x02\x00\x00\x00\x02\x01\x01\x02\x00", 9, 9, 0, NULL, NULL);
+    len[2] = (int64_t)w.n - at[2];
+    at[3] = (int64_t)w.n;
+    double amount = 4111111111111111.0;
+    pq_put(&w, 0, 0, &amount, 8, 8, 0, NULL, NULL);
+    len[3] = (int64_t)w.n - at[3];
+    size_t foot = w.n;
+    static const char *const names[] = {"card_number", "ssn", "dob", "amount"};
+    static const int types[] = {2, 1, 1, 5}, reps[] = {0, 1, 1, 0};
+    tw_i32(&w, 1, 2);
+    tw_list(&w, 2, 5);
+    w.last[++w.depth] = 0;
+    tw_bin(&w, 4, "schema");
+    tw_i32(&w, 5, 4);
+    tw_end(&w);
+    for (int c = 0; c < 4; c++) {
+        w.last[++w.depth] = 0;
+        tw_i32(&w, 1, types[c]);
+        tw_i32(&w, 3, reps[c]);
+        tw_bin(&w, 4, names[c]);
+        if (c == 2)
+            tw_i32(&w, 6, 6); /* DATE */
+        tw_end(&w);
+    }
+    tw_i64(&w, 3, 2);
+    tw_list(&w, 4, 1);
+    w.last[++w.depth] = 0;
+    tw_list(&w, 1, 4);
+    for (int c = 0; c < 4; c++) {
+        w.last[++w.depth] = 0;
+        tw_i64(&w, 2, at[c]);
+        tw_begin(&w, 3);
+        tw_i32(&w, 1, types[c]);
+        tw_i64(&w, 7, len[c]);
+        tw_i64(&w, 9, at[c] + (c == 2 ? len[2] - 9 - 14 : 0));
+        if (c == 2)
+            tw_i64(&w, 11, at[c]);
+        tw_end(&w);
+        tw_end(&w);
+    }
+    tw_end(&w);
+    tw_end(&w);
+    uint32_t fl = (uint32_t)(w.n - foot);
+    memcpy(f + w.n, &fl, 4);
+    memcpy(f + w.n + 4, "PAR1", 4);
+    w.n += 8;
+    expect_bin("application/vnd.apache.parquet", NULL, f, w.n,
+               "schema|card_number|ssn|dob|amount|{card_number}4111111111111111|{ssn}536221847|{dob}1985-03-12|",
+               "parquet", __LINE__);
+    /* without its footer the types are unknown: nothing read as numbers */
+    expect_bin("application/vnd.apache.parquet", NULL, f, foot, "!truncated Parquet file!", "parquet", __LINE__);
+}
+
 static void test_parquet(void)
 {
     const char *P = "application/vnd.apache.parquet";
@@ -3171,6 +3264,7 @@ static void test_parquet(void)
     expect_bin(P, NULL, f, w.n, "!Parquet page compressed with a codec not read!gail|mail e@f.io|", "parquet", __LINE__);
     /* no magic */
     expect_bin(P, NULL, "PAR2....", 8, "!malformed Parquet file!", "parquet", __LINE__);
+    test_parquet_numbers();
 }
 
 /* ---- Avro ---- */
