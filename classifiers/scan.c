@@ -1218,6 +1218,9 @@ static const uint8_t *lower_window(struct cls_scanner *sc)
 {
     if (!sc->lower_ok) {
         cls_fold_lower(sc->lower, sc->wbuf, sc->wlen);
+        /* (as in keys: "date_of_birth:", "user_ssn=" hold their words) */
+        for (uint8_t *u = memchr(sc->lower, '_', sc->wlen); u; u = memchr(u + 1, '_', (size_t)(sc->lower + sc->wlen - u - 1)))
+            *u = ' ';
         sc->lower_ok = 1;
     }
     return sc->lower;

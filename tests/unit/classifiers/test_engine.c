@@ -1251,6 +1251,15 @@ static void test_key_words(struct cls_worker *w)
             FAIL("a field name's context words");
         }
     }
+    /* and in text: a word after '_' is a word ("user_ssn=", a log's) */
+    static const char *const lines[] = {"user_ssn=536221847 ok\n", "order_no=536221847 ok\n"};
+    for (size_t i = 0; i < SGW_ARRAY_LEN(lines); i++) {
+        stream_scan(w, "text/plain", lines[i], strlen(lines[i]), 1 << 16, r);
+        if (i == 0 ? r->n != 1 || strcmp(r->f[0].type, "US_SOCIAL_SECURITY_NUMBER") != 0 : r->n != 0) {
+            dump(lines[i], r);
+            FAIL("a context word after '_' in text");
+        }
+    }
     free(r);
 }
 
