@@ -616,6 +616,7 @@ enum media_kind {
     MK_PARQUET,
     MK_AVRO,
     MK_OLE,
+    MK_CSV,
     MK_REJECT,
     MK_UNKNOWN,
 };
@@ -685,6 +686,9 @@ static enum media_kind media_kind(const char *t)
     if (strcmp(t, "application/xml") == 0 || strcmp(t, "text/xml") == 0 ||
         (starts_with(t, "application/") && ends_with(t, "+xml")))
         return MK_XML;
+    if (strcmp(t, "text/csv") == 0 || strcmp(t, "text/tab-separated-values") == 0 ||
+        strcmp(t, "application/csv") == 0 || strcmp(t, "text/x-csv") == 0)
+        return MK_CSV;
     if (starts_with(t, "text/"))
         return MK_TEXT;
     for (size_t i = 0; i < SGW_ARRAY_LEN(text_app); i++)
@@ -752,7 +756,6 @@ const char *cls_type_by_name(const char *name, size_t n)
         {"txt", "text/plain"},
         {"md", "text/plain"},
         {"csv", "text/csv"},
-        {"tsv", "text/plain"},
         {"log", "text/plain"},
         {"yaml", "text/plain"},
         {"yml", "text/plain"},
@@ -761,6 +764,7 @@ const char *cls_type_by_name(const char *name, size_t n)
         {"eml", "message/rfc822"},
         {"mbox", "application/mbox"},
         {"vcf", "text/vcard"},
+        {"tsv", "text/tab-separated-values"},
         {"ics", "text/calendar"},
         {"png", "image/png"},
         {"jpg", "image/jpeg"},
@@ -889,6 +893,8 @@ static int build_kind(struct dec_env *env, enum media_kind k, const struct media
         return dec_new_text(env, nest, record, out);
     case MK_XML:
         return text_new(env, nest, record, 1, out);
+    case MK_CSV:
+        return text_new(env, nest, record, 3, out);
     case MK_HTML:
         return text_new(env, nest, record, 2, out);
     case MK_ZIP:
@@ -1329,7 +1335,8 @@ struct dec_text {
     struct dec base;
     int checked;
     int record; /* name "utf16" in the chain's path when found */
-    int xml;    /* declared XML (1) or HTML (2): through the XML decoder */
+    int xml;    /* declared XML (1) or HTML (2): through the XML decoder; CSV (3):
+                   through the CSV decoder */
     size_t peek_len;
     struct dec *inner; /* owned: JSON or UTF-16 decoding of the text, or NULL */
     uint8_t peek[TEXT_PEEK];
@@ -1418,8 +1425,16 @@ static int text_check(struct dec_text *t)
             return rc;
         return dec_feed(t->inner, t->peek, t->peek_len);
     }
+    if (t->xml == 3 && t->base.nest + 1 <= DEC_MAX_NEST) {
+        if (t->record)
+            dec_path_add(t->base.env, "csv");
+        int rc = dec_new_csv(t->base.env, t->base.nest + 1, &t->inner);
+        if (rc != SGW_OK)
+            return rc;
+        return dec_feed(t->inner, t->peek, t->peek_len);
+    }
     int html = t->xml == 2 || text_is_html(t->peek, t->peek_len);
-    if ((t->xml || html || text_begins(t->peek, t->peek_len, 0) == 1) &&
+    if ((t->xml == 1 || html || text_begins(t->peek, t->peek_len, 0) == 1) &&
         t->base.nest + 1 <= DEC_MAX_NEST) {
         if (t->record)
             dec_path_add(t->base.env, html ? "html" : "xml");

@@ -227,6 +227,9 @@ int dec_looks_message(const uint8_t *b, size_t n);
 int dec_new_awschunked(struct dec_env *env, unsigned nest, struct dec *inner, struct dec **out);
 int dec_new_eventstream(struct dec_env *env, unsigned nest, struct dec **out);
 int dec_new_cbor(struct dec_env *env, unsigned nest, struct dec **out);
+/* CSV and TSV: each cell a unit under its column's header as context
+ * (the delimiter chosen from the first line). */
+int dec_new_csv(struct dec_env *env, unsigned nest, struct dec **out);
 /* html != 0: HTML (inline elements join the text) */
 int dec_new_xml(struct dec_env *env, unsigned nest, int html, struct dec **out);
 int dec_new_zip(struct dec_env *env, unsigned nest, struct dec **out);

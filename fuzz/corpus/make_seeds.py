@@ -850,6 +850,17 @@ def seeds_ole():
         write("fuzz_classifiers_ole", "seed%02d" % i, bytes([(i * 16) | way]) + data)
 
 
+# ---- CSV: first byte = split seed, bit 0 = TSV ----
+def seeds_csv():
+    files = [(0, b'name,ssn,"dob"\r\n"Roe, Jane",536221847,1985-03-12\r\n\r\n"say ""hi""",,"a\nb",extra\nlast,1'),
+             (1, b"id\tphone\tmail\n1\t+49 30 1234567\tbob@corp.de\n2\t\t\n"),
+             (0, b"Name;IBAN\nJane;DE89 3704 0044 0532 0130 00\n\"unterminated;x"),
+             (0, b"notes\n" + b"plain words and c2VjcmV0IG1haWwgYm9iQGNvcnAuZGU= base64\n" * 3),
+             (0, b"a|b\n1|2\n" + b"x" * 300 + b"|\"q\"\"\"|\n")]
+    for i, (way, data) in enumerate(files):
+        write("fuzz_classifiers_csv", "seed%02d" % i, bytes([(i * 16) | way]) + data)
+
+
 def main():
     seeds_x509()
     seeds_zip()
@@ -858,6 +869,7 @@ def main():
     seeds_parquet()
     seeds_avro()
     seeds_ole()
+    seeds_csv()
     seeds_protobuf()
     seeds_xml()
     seeds_stream()

@@ -656,6 +656,36 @@ def main():
                [("UNINSPECTABLE", "escaped text over 262144 bytes in one unit")], "past the hold")
         r.run("a web page in a prompt is inspectable", web_page_in_a_prompt)
 
+        def csv_columns():
+            # A table's header names its columns: a bare 9-digit number under
+            # "ssn" and a date under "dob" are findings in every row, not only
+            # in the first one or two (read as raw text, the header's words
+            # were context within 64 bytes only: 2 of 100 SSNs, no birth
+            # date). A column of 9-digit order numbers stays clean.
+            rows = ["name,ssn,dob,email,order_no"] + [
+                f"Person {i},{536221800 + i},19{50 + i % 40}-0{1 + i % 9}-1{i % 10},p{i}@corp.de,{700000000 + i}"
+                for i in range(100)]
+            f = tmp.write("people.csv", "\n".join(rows) + "\n")
+            p = scan("--format", "jsonl", f)
+            fs = jsonl(p.stdout)
+            counts = {}
+            for x in fs:
+                counts[x["type"]] = counts.get(x["type"], 0) + 1
+            eq(counts, {"US_SOCIAL_SECURITY_NUMBER": 100, "DATE_OF_BIRTH": 100, "EMAIL": 100},
+               "every row's SSN, birth date and address; no order number")
+            eq({x["decoders"] for x in fs}, {"csv"}, "read by the CSV decoder")
+            text = "\n".join(rows) + "\n"
+            eq(sorted({text[x["start"]:x["end"]][:3] for x in fs if x["type"] == "US_SOCIAL_SECURITY_NUMBER"}),
+               ["536"], "the file's own offsets (a plain file's): each SSN's span holds it")
+            # the same as TSV, and ';' as Excel writes it in much of Europe
+            for name, sep in (("people.tsv", "\t"), ("people-eu.csv", ";")):
+                f = tmp.write(name, "\n".join(r.replace(",", sep) for r in rows) + "\n")
+                p = scan("--format", "jsonl", f)
+                eq(sorted({x["type"] for x in jsonl(p.stdout)}),
+                   ["DATE_OF_BIRTH", "EMAIL", "US_SOCIAL_SECURITY_NUMBER"], name)
+                eq(len(jsonl(p.stdout)), 300, f"{name}: every row")
+        r.run("a CSV's header names its columns: every row's values have their context", csv_columns)
+
         def charsets_and_depth():
             # Text in a declared charset other than UTF-8/UTF-16 (an Excel
             # CSV export in windows-1251, Latin-1 mail) was UNINSPECTABLE
@@ -667,7 +697,8 @@ def main():
             p = scan("--format", "jsonl", "--content-type", "text/csv; charset=windows-1251", f)
             eq(p.returncode, 1, f"exit code ({p.stderr!r})")
             eq(sorted((x["type"], x["decoders"]) for x in jsonl(p.stdout)),
-               [("CREDIT_DEBIT_CARD_NUMBER", "windows-1251"), ("EMAIL", "windows-1251")], "windows-1251 CSV")
+               [("CREDIT_DEBIT_CARD_NUMBER", "windows-1251>csv"), ("EMAIL", "windows-1251>csv")],
+               "windows-1251 CSV")
             f = tmp.write("latin1.txt", "Jean Dupont, né le 12/03/1985 à Lyon\n".encode("latin-1"))
             p = scan("--format", "jsonl", "--content-type", "text/plain; charset=ISO-8859-1", f)
             eq([x["type"] for x in jsonl(p.stdout)], ["DATE_OF_BIRTH"], "the birth-date words in Latin-1")

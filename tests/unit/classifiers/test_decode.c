@@ -1264,6 +1264,58 @@ static size_t pb_str(uint8_t *o, unsigned f, const char *s)
     return pb_len_field(o, f, s, strlen(s));
 }
 
+/* ---- CSV ---- */
+
+static void test_csv(void)
+{
+    const char *C = "text/csv";
+    /* cells under their column; quotes, doubled quotes, a delimiter and a
+       line end in a quoted cell; CRLF; an empty cell; a row longer than
+       the header (the cell before as context); empty lines. A cell's
+       context is the row's previous cell (its first 24 bytes: a
+       key/value table), then its column's name. The structure (enclosing
+       quotes, delimiters, line ends) comes between the cells as units of
+       its own: every byte is fed on (a plain file's offsets) */
+    const char *a = "name,ssn,\"dob\"\r\n"
+                    "\"Roe, Jane\",536221847,1985-03-12\r\n"
+                    "\r\n"
+                    "\"say \"\"hi\"\"\",,\"a\nb\",extra\n"
+                    "last,1";
+    expect_bin(C, NULL, a, strlen(a),
+               "name|,|ssn|,|\"|dob|\"\r|\n|\"|{name}Roe, Jane|\",|{Roe, Jane ssn}536221847|,|{536221847 dob}1985-03-12|\r|\n|\r|\n|"
+               "\"|{name}say \"\"hi\"\"|\",|,|\"|{dob}a\nb|\",|{a\nb}extra|\n|{name}last|,|{last ssn}1|",
+               "csv", __LINE__);
+    /* the delimiter the header has most of: ';' (a European export), tab
+       (TSV), '|'; none: one column a line */
+    const char *b = "Name;IBAN\nJane;DE89 3704 0044 0532 0130 00\n";
+    expect_bin(C, NULL, b, strlen(b), "Name|;|IBAN|\n|{Name}Jane|;|{Jane IBAN}DE89 3704 0044 0532 0130 00|\n|", "csv", __LINE__);
+    const char *t = "id\tphone\n1\t+49 30 1234567\n";
+    expect_bin("text/tab-separated-values", NULL, t, strlen(t), "id|\t|phone|\n|{id}1|\t|{1 phone}+49 30 1234567|\n|", "csv",
+               __LINE__);
+    const char *v = "a|b\n1|2\n";
+    expect_bin(C, NULL, v, strlen(v), "a|||b|\n|{a}1|||{1 b}2|\n|", "csv", __LINE__);
+    const char *one = "notes\nplain words\n";
+    expect_bin(C, NULL, one, strlen(one), "notes|\n|{notes}plain words|\n|", "csv", __LINE__);
+    /* a header cell longer than a key: its first 63 bytes name the column */
+    static char longh[512];
+    memset(longh, 'h', 100);
+    memcpy(longh + 100, ",x\n1,2\n", 7);
+    static char want[512];
+    snprintf(want, sizeof(want), "%.100s|,|x|\n|{%.63s}1|,|{1 x}2|\n|", longh, longh);
+    expect_bin(C, NULL, longh, strlen(longh), want, "csv", __LINE__);
+    /* a first line of no line end past 64 KiB: decided there, the same
+       for every split */
+    static char big[70000];
+    memset(big, 'w', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    big[100] = ',';
+    char *got = run(C, NULL, big, strlen(big));
+    CHECK(strlen(got) == strlen(big) + 3 && got[100] == '|' && got[101] == ',' && got[strlen(got) - 1] == '|');
+    free(got);
+    /* the text decoder's checks come first: a zip in a CSV is refused */
+    expect_bin(C, NULL, "PK\x03\x04rest", 8, "!text body holds zip archive!", "", __LINE__);
+}
+
 /* ---- OLE2 compound files (Word and Excel 97-2003) ---- */
 
 /* A directory entry of cfb_build: entries[0] is the root; child, left and
@@ -2429,7 +2481,7 @@ static void test_utf16(void)
     n = to_utf16("mail a@b.com", 0, 0, b);
     expect_bin("text/plain; charset=utf-8", NULL, b, n, "mail a@b.com|", "utf16", __LINE__);
     n = to_utf16("mail a@b.com", 1, 0, b);
-    expect_bin("text/csv", NULL, b, n, "mail a@b.com|", "utf16", __LINE__);
+    expect_bin("text/csv", NULL, b, n, "mail a@b.com|", "utf16>csv", __LINE__);
     n = to_utf16("{\"email\":\"a@b.com\"}", 0, 1, b);
     expect_bin("text/plain", NULL, b, n, "email|{email}a@b.com|", "utf16", __LINE__);
     /* inside a multipart part of its own content type */
@@ -2952,7 +3004,7 @@ static void test_pdf(void)
     n = pdf_obj(pdf, n, 15, "/Type /EmbeddedFile /Subtype /text#2Fcsv", "name,mail\nbob,bob@z.io\n", 23, 0);
     EXPECT_BIN(P, NULL, pdf, n,
                "{Contents}call +49 30 1234567|!image in a PDF! note: iban DE89 3704 0044 0532 0130 00 |"
-               "name,mail\nbob,bob@z.io\n\n|\nx@y.de\n\nz\n|");
+               "name|,|mail|\n|{name}bob|,|{bob mail}bob@z.io|\n|\n|\nx@y.de\n\nz\n|"); /* (the CSV: cells under their column) */
 
     /* text no text operator shows still leaves: a string left on the
        stack, marked content's /ActualText, words and numbers no operator
@@ -5447,6 +5499,7 @@ int main(void)
     test_parquet();
     test_avro();
     test_ole();
+    test_csv();
     test_protobuf();
     test_snappy();
     test_kpl();

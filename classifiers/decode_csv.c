@@ -1,0 +1,285 @@
+/* classifiers/decode_csv.c — CSV and TSV (text/csv, text/tab-separated-
+ * values, `.csv`, `.tsv`): each cell is a text unit under its column's
+ * header as context.
+ *
+ * Read as raw text, a value only had the words within 64 bytes before it
+ * as context, so in a table of a hundred rows the "ssn" and "dob" of the
+ * header reached the first row or two: a bare 9-digit number or a date
+ * further down was no finding. Here the header row's cells name the
+ * columns; every later cell is context (its column's name, cut to 63
+ * bytes), data (the cell, its enclosing quotes taken off, streamed in
+ * pieces), boundary. Header cells are data too. The table's structure
+ * (enclosing quotes, delimiters, line ends) goes between the cells as
+ * units of its own, so that every byte is fed on: findings keep the
+ * file's own offsets, as for raw text.
+ *
+ * The delimiter is the one of ',' ';' '\t' '|' the first line has most of
+ * outside quotes (held until its end, 64 KiB at most: the same choice
+ * whatever the split); none → one column a line. RFC 4180 quoting: a
+ * quoted cell holds delimiters and line ends; a quote inside an unquoted
+ * cell is data. Nothing is refused: text that is no table passes as cells
+ * of one column. Memory: the first line (64 KiB) and the names of 256
+ * columns. */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classifiers/decode_internal.h"
+
+#define CSV_FIRST (64u * 1024u) /* the first line, held to choose the delimiter */
+#define CSV_COLS 256u
+#define CSV_NAME 63u
+#define CSV_PREV 24u /* bytes of the cell before, in front of a column's name */
+
+enum csv_st { CS_FIRST, CS_CELL_START, CS_UNQUOTED, CS_QUOTED, CS_QUOTE_IN_QUOTED };
+
+struct dec_csv {
+    struct dec base;
+    enum csv_st st;
+    uint8_t delim;   /* 0: none (one column) */
+    int header;      /* reading the first row */
+    int cr;          /* a CR ended the last row: an LF right after is its */
+    size_t col;      /* the cell's column */
+    size_t ncols;
+    int open;        /* the cell has begun (context sent) */
+    uint8_t prev[CSV_PREV];  /* the row's previous cell, its first bytes */
+    size_t prev_len, cur_len; /* ... and the current cell's so far */
+    uint8_t cur[CSV_PREV];
+    uint8_t names[CSV_COLS][CSV_NAME];
+    uint8_t name_len[CSV_COLS];
+    size_t first_len;
+    uint8_t first[CSV_FIRST];
+};
+
+/* The cell's context: the row's previous cell (its first bytes: a
+ * key/value table's "ssn" for the value after it, as raw text had it
+ * within 64 bytes), then the column's name (last: a secret's key such as
+ * "password" is known by its end). */
+static int csv_open(struct dec_csv *c)
+{
+    if (c->open)
+        return SGW_OK;
+    c->open = 1;
+    c->cur_len = 0;
+    size_t nl = c->header || c->col >= c->ncols ? 0 : c->name_len[c->col];
+    size_t pl = c->col > 0 && !c->header ? c->prev_len : 0;
+    if (pl + 1 + nl > CSV_NAME)
+        pl = nl + 1 < CSV_NAME ? CSV_NAME - nl - 1 : 0;
+    if (nl + pl == 0)
+        return SGW_OK;
+    uint8_t k[CSV_NAME + 1];
+    memcpy(k, c->prev, pl);
+    size_t kn = pl;
+    if (pl && nl)
+        k[kn++] = ' ';
+    memcpy(k + kn, c->names[c->col < CSV_COLS ? c->col : 0], nl);
+    return dec_text_context(c->base.env, k, kn + nl);
+}
+
+/* p[0..n) of the current cell */
+static int csv_data(struct dec_csv *c, const uint8_t *p, size_t n)
+{
+    if (n == 0)
+        return SGW_OK;
+    int rc = csv_open(c);
+    if (rc != SGW_OK)
+        return rc;
+    if (c->cur_len < CSV_PREV) {
+        size_t k = n < CSV_PREV - c->cur_len ? n : CSV_PREV - c->cur_len;
+        memcpy(c->cur + c->cur_len, p, k);
+        c->cur_len += k;
+    }
+    if (c->header && c->col < CSV_COLS) { /* (the column's name: its first bytes) */
+        size_t room = CSV_NAME - c->name_len[c->col], k = n < room ? n : room;
+        memcpy(c->names[c->col] + c->name_len[c->col], p, k);
+        c->name_len[c->col] = (uint8_t)(c->name_len[c->col] + k);
+    }
+    return dec_text_data(c->base.env, p, n);
+}
+
+/* Bytes of the table's structure (quotes around a cell, delimiters, line
+ * ends) as units of their own between the cells: every byte of the file
+ * is fed on, so findings keep the file's own offsets. */
+static int csv_sep(struct dec_csv *c, const uint8_t *p, size_t n)
+{
+    int rc = dec_text_data(c->base.env, p, n);
+    return rc == SGW_OK ? dec_text_boundary(c->base.env) : rc;
+}
+
+/* the cell ends (its closing quote q: 1 or 0, then the byte b that ended
+ * it: a delimiter or a line end, or none at 0 when b is 0) */
+static int csv_end_cell(struct dec_csv *c, int q, uint8_t b)
+{
+    int rc = SGW_OK;
+    if (c->open)
+        rc = dec_text_boundary(c->base.env);
+    memcpy(c->prev, c->cur, c->open ? c->cur_len : 0);
+    c->prev_len = c->open ? c->cur_len : 0;
+    c->open = 0;
+    if (c->header && c->col + 1 > c->ncols)
+        c->ncols = c->col + 1 < CSV_COLS ? c->col + 1 : CSV_COLS;
+    if (b && b == c->delim) {
+        c->col++;
+    } else if (b) {
+        c->col = 0;
+        c->header = 0;
+        c->cr = b == '\r';
+    }
+    c->st = CS_CELL_START;
+    uint8_t sep[2] = {'"', b};
+    if (rc == SGW_OK && (q || b))
+        rc = csv_sep(c, sep + !q, (size_t)q + (b != 0));
+    return rc;
+}
+
+static int csv_run(struct dec_csv *c, const uint8_t *p, size_t n)
+{
+    int rc = SGW_OK;
+    size_t i = 0;
+    while (i < n && rc == SGW_OK) {
+        uint8_t b = p[i];
+        switch (c->st) {
+        case CS_CELL_START:
+            if ((c->cr && b == '\n') || (c->col == 0 && (b == '\r' || b == '\n'))) {
+                /* (CRLF's LF; an empty line is no row) */
+                c->cr = b == '\r';
+                rc = csv_sep(c, p + i, 1);
+                i++;
+                continue;
+            }
+            c->cr = 0;
+            if (b == '"') {
+                rc = csv_sep(c, p + i, 1);
+                c->st = CS_QUOTED;
+                if (rc == SGW_OK)
+                    rc = csv_open(c);
+                i++;
+            } else if (b == '\r' || b == '\n' || (c->delim && b == c->delim)) {
+                rc = csv_end_cell(c, 0, b); /* (an empty cell) */
+                i++;
+            } else {
+                c->st = CS_UNQUOTED;
+            }
+            break;
+        case CS_UNQUOTED: {
+            size_t j = i;
+            while (j < n && p[j] != '\r' && p[j] != '\n' && !(c->delim && p[j] == c->delim))
+                j++;
+            rc = csv_data(c, p + i, j - i);
+            i = j;
+            if (rc == SGW_OK && i < n) {
+                rc = csv_end_cell(c, 0, p[i]);
+                i++;
+            }
+            break;
+        }
+        case CS_QUOTED: {
+            const uint8_t *q = memchr(p + i, '"', n - i);
+            size_t j = q ? (size_t)(q - p) : n;
+            rc = csv_data(c, p + i, j - i);
+            i = j;
+            if (q) {
+                c->st = CS_QUOTE_IN_QUOTED;
+                i++;
+            }
+            break;
+        }
+        case CS_QUOTE_IN_QUOTED:
+            if (b == '"') { /* a doubled quote: the cell's, both bytes kept */
+                rc = csv_data(c, (const uint8_t *)"\"\"", 2);
+                c->st = CS_QUOTED;
+                i++;
+            } else if (b == '\r' || b == '\n' || (c->delim && b == c->delim)) {
+                rc = csv_end_cell(c, 1, b);
+                i++;
+            } else { /* text after the closing quote: the quote and it are the cell's */
+                rc = csv_data(c, (const uint8_t *)"\"", 1);
+                c->st = CS_UNQUOTED;
+            }
+            break;
+        case CS_FIRST:
+            return SGW_ERR; /* (not reached: csv_feed decides first) */
+        }
+    }
+    return rc;
+}
+
+/* The delimiter the first line has most of outside quotes. */
+static uint8_t csv_delim(const uint8_t *p, size_t n)
+{
+    static const uint8_t cand[] = {',', ';', '\t', '|'};
+    size_t count[sizeof(cand)] = {0};
+    int quoted = 0;
+    for (size_t i = 0; i < n && (quoted || (p[i] != '\n' && p[i] != '\r')); i++) {
+        if (p[i] == '"')
+            quoted = !quoted;
+        else if (!quoted)
+            for (size_t k = 0; k < sizeof(cand); k++)
+                count[k] += p[i] == cand[k];
+    }
+    size_t best = 0;
+    for (size_t k = 1; k < sizeof(cand); k++)
+        if (count[k] > count[best])
+            best = k;
+    return count[best] ? cand[best] : 0;
+}
+
+/* Is the first line whole in first[0..first_len) (a line end outside
+ * quotes)? */
+static int csv_first_done(const struct dec_csv *c)
+{
+    int quoted = 0;
+    for (size_t i = 0; i < c->first_len; i++) {
+        if (c->first[i] == '"')
+            quoted = !quoted;
+        else if (!quoted && (c->first[i] == '\n' || c->first[i] == '\r'))
+            return 1;
+    }
+    return 0;
+}
+
+static int csv_start(struct dec_csv *c)
+{
+    c->delim = csv_delim(c->first, c->first_len);
+    c->st = CS_CELL_START;
+    return csv_run(c, c->first, c->first_len);
+}
+
+static int csv_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_csv *c = (struct dec_csv *)d;
+    if (c->st != CS_FIRST)
+        return csv_run(c, p, n);
+    size_t take = CSV_FIRST - c->first_len < n ? CSV_FIRST - c->first_len : n;
+    memcpy(c->first + c->first_len, p, take);
+    c->first_len += take;
+    if (c->first_len < CSV_FIRST && !csv_first_done(c))
+        return SGW_OK;
+    int rc = csv_start(c);
+    return rc == SGW_OK ? csv_run(c, p + take, n - take) : rc;
+}
+
+static int csv_finish(struct dec *d)
+{
+    struct dec_csv *c = (struct dec_csv *)d;
+    int rc = c->st == CS_FIRST ? csv_start(c) : SGW_OK;
+    if (rc == SGW_OK && c->st == CS_QUOTE_IN_QUOTED)
+        return csv_end_cell(c, 1, 0); /* (the last cell's closing quote) */
+    if (rc == SGW_OK && c->open)
+        rc = dec_text_boundary(d->env);
+    c->open = 0;
+    return rc;
+}
+
+static const struct dec_ops csv_ops = {"csv", csv_feed, csv_finish, NULL};
+
+int dec_new_csv(struct dec_env *env, unsigned nest, struct dec **out)
+{
+    struct dec_csv *c = dec_alloc_head(sizeof(*c), offsetof(struct dec_csv, first), &csv_ops, env, nest);
+    if (!c)
+        return SGW_ENOMEM;
+    c->st = CS_FIRST;
+    c->header = 1;
+    *out = &c->base;
+    return SGW_OK;
+}
