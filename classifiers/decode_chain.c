@@ -187,6 +187,16 @@ int dec_bomb_emit(struct dec *d, struct dec_bomb *b, const uint8_t *p, size_t k,
     return emit(arg, p, k);
 }
 
+int dec_once(struct dec *w, int rc, const uint8_t *p, size_t n)
+{
+    if (rc == SGW_OK)
+        rc = dec_feed(w, p, n);
+    if (rc == SGW_OK)
+        rc = dec_finish(w);
+    dec_free(w);
+    return rc;
+}
+
 int dec_feed_arg(void *arg, const uint8_t *p, size_t n)
 {
     return dec_feed(arg, p, n);

@@ -76,6 +76,10 @@ struct dec {
 
 /* Feeds/finishes/frees a decoder; a dead decoder swallows input. */
 int dec_feed(struct dec *d, const uint8_t *p, size_t n);
+/* A decoder w just made (rc: what making it returned) run over one whole
+ * input p[0..n): fed and finished when rc is SGW_OK, freed either way.
+ * Returns the first error. */
+int dec_once(struct dec *w, int rc, const uint8_t *p, size_t n);
 /* dec_feed with the decoder as a callback's void * (an emit function). */
 int dec_feed_arg(void *arg, const uint8_t *p, size_t n);
 int dec_finish(struct dec *d);

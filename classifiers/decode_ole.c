@@ -865,12 +865,7 @@ static int ole_nested(struct ole *f, const uint8_t *p, size_t n)
 {
     struct dec *w = NULL;
     int rc = dec_new_sniff(f->env, f->d->base.nest + 1, 0, "binary object in an OLE document not inspectable", &w);
-    if (rc == SGW_OK)
-        rc = dec_feed(w, p, n);
-    if (rc == SGW_OK)
-        rc = dec_finish(w);
-    dec_free(w);
-    return rc;
+    return dec_once(w, rc, p, n);
 }
 
 /* An OLE package (\1Ole10Native): its label and names as text, its file

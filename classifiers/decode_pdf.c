@@ -1107,12 +1107,7 @@ static int emit_xml(struct dec_pdf *d, const uint8_t *b, size_t n)
 {
     struct dec *x = NULL;
     int rc = dec_build_nested(d->base.env, "application/xml", 15, d->base.nest + 1, "XML stream in a PDF", &x);
-    if (rc == SGW_OK)
-        rc = dec_feed(x, b, n);
-    if (rc == SGW_OK)
-        rc = dec_finish(x);
-    dec_free(x);
-    return rc;
+    return dec_once(x, rc, b, n);
 }
 
 /* An object stream: N pairs (number, offset), objects from /First. */
