@@ -5,16 +5,10 @@
 // Bedrock's; the request is what the test reads.
 import { readFileSync } from "node:fs";
 import { BedrockRuntimeClient, ConverseCommand } from "@aws-sdk/client-bedrock-runtime";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { localClient } from "./local_client.mjs";
 
 const [endpoint, file, format] = process.argv.slice(2);
-const client = new BedrockRuntimeClient({
-  region: "eu-central-1",
-  endpoint,
-  maxAttempts: 1,
-  requestHandler: new NodeHttpHandler({ connectionTimeout: 5000, requestTimeout: 10000 }), // (HTTP/1.1: the test's endpoint)
-  credentials: { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" },
-});
+const client = localClient(BedrockRuntimeClient, endpoint);
 try {
   await client.send(new ConverseCommand({
     modelId: "anthropic.claude-3-haiku-20240307-v1:0",

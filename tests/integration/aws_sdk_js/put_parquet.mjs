@@ -28,7 +28,7 @@ import { join } from "node:path";
 import { createRequire } from "node:module";
 import { Readable, Writable } from "node:stream";
 import { S3Client, PutObjectCommand } from "@aws-sdk/client-s3";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { localClient } from "./local_client.mjs";
 import * as arrow from "apache-arrow";
 import parquet from "parquetjs-lite";
 
@@ -87,14 +87,7 @@ async function liteFile(comp) {
   return Buffer.concat(parts);
 }
 
-const client = new S3Client({
-  region: "eu-central-1",
-  endpoint,
-  forcePathStyle: true,
-  maxAttempts: 1,
-  requestHandler: new NodeHttpHandler({ connectionTimeout: 5000, requestTimeout: 10000 }), // (HTTP/1.1: the test's endpoint)
-  credentials: { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" },
-});
+const client = localClient(S3Client, endpoint, { forcePathStyle: true });
 for (const codec of codecs.split(",")) {
   const file = writer === "lite" ? await liteFile(codec) : wasmFile(codec);
   if (outdir) writeFileSync(join(outdir, `${codec}.parquet`), file);

@@ -5,7 +5,7 @@
 // empty EMAIL: none does). The endpoint's answer is not Kinesis's; the
 // request is what the test reads.
 import { KinesisClient, PutRecordsCommand } from "@aws-sdk/client-kinesis";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { localClient } from "./local_client.mjs";
 import agg from "aws-kinesis-agg";
 
 const [endpoint, n, email] = process.argv.slice(2);
@@ -15,13 +15,7 @@ for (let i = 0; i < Number(n); i++)
 const packed = [];
 await new Promise((resolve, reject) =>
   agg.aggregate(users, (rec, cb) => { packed.push(rec); cb(); }, resolve, reject));
-const client = new KinesisClient({
-  region: "eu-central-1",
-  endpoint,
-  maxAttempts: 1,
-  requestHandler: new NodeHttpHandler({ connectionTimeout: 5000, requestTimeout: 10000 }), // (HTTP/1.1: the test's endpoint)
-  credentials: { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" },
-});
+const client = localClient(KinesisClient, endpoint);
 try {
   await client.send(new PutRecordsCommand({ StreamName: "orders", Records: packed.map((r) => ({ Data: r.data, PartitionKey: r.partitionKey })) }));
 } catch (e) {
