@@ -847,15 +847,24 @@ static int xls_book(struct ole *f, const uint8_t *wb, size_t wn)
 
 /* ---- streams and storages ---- */
 
+/* An image anywhere in p[0..n): PNG, JPEG, GIF, TIFF, a placeable WMF,
+ * or an EMF (its header record, type 1, with " EMF" 40 bytes in): the
+ * pictures of a document and the previews of its embedded objects, as a
+ * docx's media entries are. */
 static int has_image(const uint8_t *p, size_t n)
 {
     static const struct {
         const char *m;
         size_t len;
-    } img[] = {{"\x89PNG\r\n\x1a\n", 8}, {"\xff\xd8\xff\xe0", 4}, {"\xff\xd8\xff\xe1", 4},
-               {"\xff\xd8\xff\xdb", 4}, {"GIF89a", 6}, {"GIF87a", 6}};
+    } img[] = {{"\x89PNG\r\n\x1a\n", 8},         {"\xff\xd8\xff\xe0", 4},         {"\xff\xd8\xff\xe1", 4},
+               {"\xff\xd8\xff\xdb", 4},            {"GIF89a", 6},                    {"GIF87a", 6},
+               {"II*\x00\x08\x00\x00\x00", 8},       {"MM\x00*\x00\x00\x00\x08", 8},     {"\xd7\xcd\xc6\x9a\x00\x00", 6}};
     for (size_t i = 0; i < SGW_ARRAY_LEN(img); i++)
         if (memmem(p, n, img[i].m, img[i].len))
+            return 1;
+    for (const uint8_t *e = n > 44 ? memmem(p + 40, n - 40, " EMF", 4) : NULL; e;
+         e = memmem(e + 1, (size_t)(p + n - e - 1), " EMF", 4))
+        if (memcmp(e - 40, "\x01\x00\x00\x00", 4) == 0)
             return 1;
     return 0;
 }

@@ -1540,6 +1540,19 @@ static void test_ole(void)
     n = cfb_build(f, e0, SGW_ARRAY_LEN(e0), 1);
     snprintf(want2, sizeof(want2), "%s!image in an Office document!", text);
     expect_bin(W, NULL, f, n, want2, "ole", __LINE__);
+    /* an EMF picture (an embedded object's preview) inside a stream */
+    static uint8_t emf[200];
+    memcpy(emf + 60, "\x01\x00\x00\x00", 4);
+    memcpy(emf + 100, " EMF", 4);
+    e0[3].p = emf;
+    e0[3].n = sizeof(emf);
+    memset(f, 0, sizeof(f));
+    n = cfb_build(f, e0, SGW_ARRAY_LEN(e0), 1);
+    expect_bin(W, NULL, f, n, want2, "ole", __LINE__);
+    memcpy(emf + 60, "\x02", 1); /* (no header record: no picture) */
+    memset(f, 0, sizeof(f));
+    n = cfb_build(f, e0, SGW_ARRAY_LEN(e0), 1);
+    expect_bin(W, NULL, f, n, text, "ole", __LINE__);
     /* text outside the pieces (a fast save's, an edit's leftovers): its runs */
     word_build(doc, &dn, tbl, &tn, 0);
     memcpy(doc + 1700, "old text: 078-05-1120", 21);
