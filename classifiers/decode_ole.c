@@ -206,8 +206,9 @@ static int ole_runs(struct ole *f, const uint8_t *p, size_t n)
 /* The chain from `start` in fat[0..nfat) of sectors of `size` bytes taken
  * from base[0..blen) (sector s at (s + first) * size): `want` bytes (or,
  * when want is SIZE_MAX, the whole chain) into a new buffer, *got its
- * length, used[s] set for each sector read (when used). NULL (*bad set)
- * when the chain leaves the tables, loops or ends early. */
+ * length, used[s] set for each sector read (when used, and only when the
+ * whole chain was). NULL (*bad set) when the chain leaves the tables,
+ * loops or ends early. */
 static uint8_t *ole_chain(const uint32_t *fat, size_t nfat, const uint8_t *base, size_t blen, size_t size,
                           size_t first, uint32_t start, size_t want, size_t *got, int *bad, uint8_t *used)
 {
@@ -233,8 +234,6 @@ static uint8_t *ole_chain(const uint32_t *fat, size_t nfat, const uint8_t *base,
             take = blen - off; /* (the last sector may end the file early) */
         if (want != SIZE_MAX && take > want - len)
             take = want - len;
-        if (used)
-            used[s] = 1;
         if (dec_append(&out, &len, &cap, base + off, take) != SGW_OK) {
             free(out);
             return NULL;
@@ -246,6 +245,10 @@ static uint8_t *ole_chain(const uint32_t *fat, size_t nfat, const uint8_t *base,
         *bad = 1;
         return NULL;
     }
+    /* its sectors are read (marked only now: those of a chain that broke
+       are left to the unused sectors' runs) */
+    for (size_t k = 0, t = start; used && k < steps; k++, t = fat[t])
+        used[t] = 1;
     *got = len;
     return out;
 }

@@ -1553,6 +1553,23 @@ static void test_ole(void)
     memset(f, 0, sizeof(f));
     n = cfb_build(f, e0, SGW_ARRAY_LEN(e0), 1);
     expect_bin(W, NULL, f, n, text, "ole", __LINE__);
+    /* a stream whose chain breaks after the sectors that hold the text:
+       reported, and those sectors are read as unused ones (not lost with
+       the stream) */
+    word_build(doc, &dn, tbl, &tn, 0x0200);
+    memset(f, 0, sizeof(f));
+    n = cfb_build(f, e, SGW_ARRAY_LEN(e), 0);
+    {
+        uint32_t st, s1, s2;
+        memcpy(&st, f + 1024 + 128 + 116, 4); /* (WordDocument: entry 1 of the first directory sector) */
+        memcpy(&s1, f + 512 + 4 * st, 4);
+        memcpy(&s2, f + 512 + 4 * s1, 4);
+        cfb_put32(f + 512 + 4 * s2, 9999); /* (its third sector, the text's, goes nowhere) */
+        char *got = run(W, NULL, f, n);
+        CHECK(strstr(got, "!OLE document cut or malformed (a stream outside the file)!") != NULL);
+        CHECK(strstr(got, " 536-22-1847") != NULL && strstr(got, "mail a@z.de") != NULL);
+        free(got);
+    }
     /* text outside the pieces (a fast save's, an edit's leftovers): its runs */
     word_build(doc, &dn, tbl, &tn, 0);
     memcpy(doc + 1700, "old text: 078-05-1120", 21);
