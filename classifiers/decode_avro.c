@@ -97,6 +97,22 @@ static int64_t ar_long(struct ar *r)
     return 0;
 }
 
+/* An array's or a map's block count: negative counts are followed by
+ * the block's size in bytes (skipped); 0 ends the items (also when bad). */
+static int64_t ar_count(struct ar *r)
+{
+    int64_t count = ar_long(r);
+    if (count < 0) {
+        if (count == INT64_MIN) { /* (its negation is no int64_t) */
+            r->bad = 1;
+            return 0;
+        }
+        count = -count;
+        (void)ar_long(r);
+    }
+    return r->bad ? 0 : count;
+}
+
 /* A length-prefixed byte string: its start, *len its length (NULL: bad). */
 static const uint8_t *ar_bytes(struct ar *r, size_t *len)
 {
@@ -633,13 +649,9 @@ static void av_value(struct dec_avro *a, struct ar *r, uint32_t t, const char *c
     case AV_ARRAY:
     case AV_MAP:
         for (;;) {
-            int64_t count = ar_long(r);
-            if (r->bad || count == 0)
+            int64_t count = ar_count(r);
+            if (count == 0)
                 return;
-            if (count < 0) {
-                count = -count;
-                (void)ar_long(r); /* (the block's size in bytes) */
-            }
             for (int64_t i = 0; i < count && !r->bad && *rc == SGW_OK; i++) {
                 size_t before = r->pos;
                 char key[AV_NAME];
@@ -792,13 +804,9 @@ static int av_user_meta(struct dec_avro *a, const uint8_t *b, size_t n)
     struct ar r = {.b = b, .n = n, .pos = 4};
     int rc = SGW_OK;
     for (;;) {
-        int64_t count = ar_long(&r);
-        if (r.bad || count == 0)
+        int64_t count = ar_count(&r);
+        if (count == 0)
             return rc;
-        if (count < 0) {
-            count = -count;
-            (void)ar_long(&r);
-        }
         for (int64_t i = 0; i < count && !r.bad && rc == SGW_OK; i++) {
             size_t kl = 0, vl = 0;
             const uint8_t *k = ar_bytes(&r, &kl), *v = k ? ar_bytes(&r, &vl) : NULL;
@@ -829,13 +837,9 @@ static int av_header(struct dec_avro *a, int final)
     char codec[16] = "null";
     int user = 0;
     for (;;) {
-        int64_t count = ar_long(&r);
-        if (r.bad || count == 0)
+        int64_t count = ar_count(&r);
+        if (count == 0)
             break;
-        if (count < 0) {
-            count = -count;
-            (void)ar_long(&r);
-        }
         for (int64_t i = 0; i < count && !r.bad; i++) {
             size_t kl = 0, vl = 0;
             const uint8_t *k = ar_bytes(&r, &kl), *v = k ? ar_bytes(&r, &vl) : NULL;
