@@ -28,8 +28,8 @@
 
 #define CSV_FIRST (64u * 1024u) /* the first line, held to choose the delimiter */
 #define CSV_COLS 256u
-#define CSV_NAME 63u
-#define CSV_PREV 24u /* bytes of the cell before, in front of a column's name */
+#define CSV_NAME DEC_CELL_NAME
+#define CSV_PREV DEC_CELL_PREV
 
 enum csv_st { CS_FIRST, CS_CELL_START, CS_UNQUOTED, CS_QUOTED, CS_QUOTE_IN_QUOTED };
 
@@ -54,7 +54,24 @@ struct dec_csv {
 /* The cell's context: the row's previous cell (its first bytes: a
  * key/value table's "ssn" for the value after it, as raw text had it
  * within 64 bytes), then the column's name (last: a secret's key such as
- * "password" is known by its end). */
+ * "password" is known by its end). Nothing when both are empty. */
+int dec_cell_context(struct dec_env *env, const uint8_t *prev, size_t pl, const uint8_t *name, size_t nl)
+{
+    if (nl > DEC_CELL_NAME)
+        nl = DEC_CELL_NAME;
+    if (pl + 1 + nl > DEC_CELL_NAME)
+        pl = nl + 1 < DEC_CELL_NAME ? DEC_CELL_NAME - nl - 1 : 0;
+    if (nl + pl == 0)
+        return SGW_OK;
+    uint8_t k[DEC_CELL_NAME + 1];
+    memcpy(k, prev, pl);
+    size_t kn = pl;
+    if (pl && nl)
+        k[kn++] = ' ';
+    memcpy(k + kn, name, nl);
+    return dec_text_context(env, k, kn + nl);
+}
+
 static int csv_open(struct dec_csv *c)
 {
     if (c->open)
@@ -62,18 +79,8 @@ static int csv_open(struct dec_csv *c)
     c->open = 1;
     c->cur_len = 0;
     size_t nl = c->header || c->col >= c->ncols ? 0 : c->name_len[c->col];
-    size_t pl = c->col > 0 && !c->header ? c->prev_len : 0;
-    if (pl + 1 + nl > CSV_NAME)
-        pl = nl + 1 < CSV_NAME ? CSV_NAME - nl - 1 : 0;
-    if (nl + pl == 0)
-        return SGW_OK;
-    uint8_t k[CSV_NAME + 1];
-    memcpy(k, c->prev, pl);
-    size_t kn = pl;
-    if (pl && nl)
-        k[kn++] = ' ';
-    memcpy(k + kn, c->names[c->col < CSV_COLS ? c->col : 0], nl);
-    return dec_text_context(c->base.env, k, kn + nl);
+    size_t pl = c->col > 0 ? c->prev_len : 0; /* (a header's too: a key/value table's first pair) */
+    return dec_cell_context(c->base.env, c->prev, pl, c->names[c->col < CSV_COLS ? c->col : 0], nl);
 }
 
 /* p[0..n) of the current cell */

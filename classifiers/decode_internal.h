@@ -234,8 +234,45 @@ int dec_new_cbor(struct dec_env *env, unsigned nest, struct dec **out);
 /* CSV and TSV: each cell a unit under its column's header as context
  * (the delimiter chosen from the first line). */
 int dec_new_csv(struct dec_env *env, unsigned nest, struct dec **out);
+/* A table cell's context (CSV, spreadsheets, document tables): the
+ * row's previous cell prev[0..pl) (DEC_CELL_PREV bytes of it are enough),
+ * a space, the column's name name[0..nl); cut to DEC_CELL_NAME bytes. */
+#define DEC_CELL_NAME 63u
+#define DEC_CELL_PREV 24u
+int dec_cell_context(struct dec_env *env, const uint8_t *prev, size_t pl, const uint8_t *name, size_t nl);
 /* html != 0: HTML (inline elements join the text) */
 int dec_new_xml(struct dec_env *env, unsigned nest, int html, struct dec **out);
+/* An xlsx worksheet: as dec_new_xml, its cells shown through the book
+ * (borrowed: it outlives the decoder). */
+struct dec_book;
+int dec_new_xml_sheet(struct dec_env *env, unsigned nest, struct dec_book *book, struct dec **out);
+/* The character of an XML reference r[0..n) (between '&' and ';'): the
+ * five predefined entities and character references, as UTF-8 into u;
+ * its length, or 0 when it is none of them. */
+size_t dec_xml_ref(const uint8_t *r, size_t n, uint8_t u[4]);
+/* An xlsx workbook's shared strings and date formats (decode_xlsx.c). */
+int dec_book_new(struct dec_env *env, struct dec_book **out);
+void dec_book_free(struct dec_book *bk);
+/* the shared strings part held whole: SGW_ERR when it is not what the
+ * reader knows (the caller reads it as XML) */
+int dec_book_sst(struct dec_book *bk, const uint8_t *b, size_t n);
+/* the styles part held whole: which cell formats show dates */
+int dec_book_styles(struct dec_book *bk, const uint8_t *b, size_t n);
+/* what a cell with value v, type t and format s (as written) shows: 1 with
+ * out and on (a shared string, or a date in buf), 0 as written, -1 past the
+ * limit of strings shown */
+int dec_book_cell(struct dec_book *bk, const uint8_t *t, size_t tl, const uint8_t *s, size_t sl,
+                  const uint8_t *v, size_t vn, const uint8_t **out, size_t *on, char buf[32]);
+/* Spreadsheet number formats (Excel's, xls and xlsx): does a format code
+ * c[0..n) show a date (a day or a year outside quotes, brackets and
+ * escapes)? Does built-in format id? */
+int dec_fmt_is_date(const uint8_t *c, size_t n);
+int dec_fmt_builtin_date(unsigned id);
+/* A spreadsheet's serial day number d (1900 date system) as an ISO date
+ * into buf; its length, 0 when d is no day in 1900-9999. */
+size_t dec_serial_date(double d, char buf[32]);
+/* the strings no cell showed, the strings part's attribute values */
+int dec_book_rest(struct dec_book *bk, struct dec_env *env);
 int dec_new_zip(struct dec_env *env, unsigned nest, struct dec **out);
 int dec_new_tar(struct dec_env *env, unsigned nest, struct dec **out);
 /* PDF documents: strings of their objects, the text of their pages

@@ -89,6 +89,8 @@ struct tout {
     size_t n;
     int rc;
     struct sst *into; /* set: the text goes into the shared string table */
+    uint8_t *cap;     /* set: the first cap_max bytes out are kept there too */
+    size_t cap_len, cap_max;
     uint8_t b[4096];
 };
 
@@ -117,6 +119,11 @@ static void t_flush(struct tout *t)
             f->bombed = 1;
             t->rc = rc != SGW_OK ? rc : SGW_ELIMIT; /* (ole_read: SGW_OK again) */
         } else {
+            if (t->cap && t->cap_len < t->cap_max) {
+                size_t k = t->n < t->cap_max - t->cap_len ? t->n : t->cap_max - t->cap_len;
+                memcpy(t->cap + t->cap_len, t->b, k);
+                t->cap_len += k;
+            }
             t->rc = dec_text_data(f->env, t->b, t->n);
         }
     }
@@ -591,21 +598,97 @@ static double rk_num(uint32_t rk)
     return rk & 1 ? v / 100 : v;
 }
 
+#define OLE_COLS 256u
+
+/* A sheet's cells, each a unit: the sheet's first row names the columns,
+ * and a later cell's context is the row's cell before it and its column's
+ * name, as for CSV (decode_csv.c); numbers in a date format are shown as
+ * dates. */
 struct sheet {
     struct tout t;
     int open;       /* a unit has text */
-    uint32_t row;
-    uint32_t frow;  /* the row of the formula whose string comes next */
+    int cell;       /* the unit is a cell */
+    uint32_t row, col;   /* the cell's */
+    uint32_t frow, fcol; /* the formula's whose string comes next */
+    uint32_t head;       /* the sheet's first row; UINT32_MAX: none yet */
+    uint32_t prev_row;
+    size_t prev_len;
+    const uint8_t *xf_date; /* cell format i shows a date */
+    size_t n_xf;
+    uint8_t prev[DEC_CELL_PREV];
+    uint8_t cur[DEC_CELL_NAME];
+    uint8_t name_len[OLE_COLS];
+    uint8_t names[OLE_COLS][DEC_CELL_NAME];
 };
 
-/* before a cell in row `row`: a tab after a cell of the same row, a line
- * end after another row's */
-static void cell_sep(struct sheet *s, uint32_t row)
+/* The unit ends; a cell's first bytes are kept (the column's name in the
+ * first row, the cell before for the next). */
+static int cell_close(struct sheet *sh)
 {
-    if (s->open)
-        t_put(&s->t, s->row == row ? '\t' : '\n');
-    s->open = 1;
-    s->row = row;
+    t_end(&sh->t, &sh->open);
+    if (!sh->cell)
+        return 0;
+    sh->cell = 0;
+    size_t n = sh->t.cap_len;
+    sh->t.cap = NULL;
+    if (sh->row == sh->head && sh->col < OLE_COLS) {
+        memcpy(sh->names[sh->col], sh->cur, n);
+        sh->name_len[sh->col] = (uint8_t)n;
+    }
+    sh->prev_len = n < DEC_CELL_PREV ? n : DEC_CELL_PREV;
+    memcpy(sh->prev, sh->cur, sh->prev_len);
+    sh->prev_row = sh->row;
+    return 1;
+}
+
+/* The cells end (a unit of another kind comes): so does their context. */
+static void cells_end(struct sheet *sh)
+{
+    if (cell_close(sh) && sh->t.rc == SGW_OK)
+        sh->t.rc = dec_text_context(sh->t.f->env, sh->cur, 0);
+}
+
+/* A substream (the globals, a sheet) begins or ends. */
+static void sheet_reset(struct sheet *sh)
+{
+    cells_end(sh);
+    sh->head = UINT32_MAX;
+    sh->prev_len = 0;
+    memset(sh->name_len, 0, sizeof(sh->name_len));
+}
+
+/* A cell at (row, col) begins: its unit, under its context. */
+static void cell_begin(struct sheet *sh, uint32_t row, uint32_t col)
+{
+    cell_close(sh);
+    if (sh->t.rc != SGW_OK)
+        return;
+    if (sh->head == UINT32_MAX)
+        sh->head = row;
+    sh->cell = sh->open = 1;
+    sh->row = row;
+    sh->col = col;
+    sh->t.cap = sh->cur;
+    sh->t.cap_len = 0;
+    sh->t.cap_max = sizeof(sh->cur);
+    struct dec_env *env = sh->t.f->env;
+    size_t pl = row == sh->prev_row && col > 0 ? sh->prev_len : 0;
+    size_t nl = row != sh->head && col < OLE_COLS ? sh->name_len[col] : 0;
+    int rc = pl + nl ? dec_cell_context(env, sh->prev, pl, sh->names[col < OLE_COLS ? col : 0], nl)
+                     : dec_text_context(env, sh->cur, 0);
+    if (sh->t.rc == SGW_OK)
+        sh->t.rc = rc;
+}
+
+/* A cell's number in cell format xf: a date when the format shows one. */
+static void cell_num(struct sheet *sh, unsigned xf, double v)
+{
+    char d[32];
+    size_t k = xf < sh->n_xf && sh->xf_date[xf] ? dec_serial_date(v, d) : 0;
+    if (k)
+        t_str(&sh->t, d);
+    else
+        t_num(&sh->t, v);
 }
 
 /* The shared string table into s (the record at wb[rec]); a table that
@@ -677,10 +760,10 @@ static int has_runs(const uint8_t *p, size_t n)
 }
 
 /* A unit of its own in a sheet (a comment, a header, a record's runs):
- * the cells' unit ends first, so units never interleave. */
+ * the cell's unit ends first, so units never interleave. */
 static void sheet_break(struct sheet *sh)
 {
-    t_end(&sh->t, &sh->open);
+    cells_end(sh);
 }
 
 static int sheet_runs(struct ole *f, struct sheet *sh, const uint8_t *p, size_t n)
@@ -695,7 +778,13 @@ static int sheet_runs(struct ole *f, struct sheet *sh, const uint8_t *p, size_t 
 static int xls_book(struct ole *f, const uint8_t *wb, size_t wn)
 {
     struct sst sst = {0};
-    struct sheet sh = {.t = {.f = f}};
+    struct sheet sh = {.t = {.f = f}, .head = UINT32_MAX, .prev_row = UINT32_MAX};
+    struct {
+        unsigned id;
+        int date;
+    } fmt[64];
+    size_t nfmt = 0, xf_cap = 0;
+    uint8_t *xf_date = NULL;
     int rc = SGW_OK, biff5 = 0;
     size_t pos = 0;
     while (pos + 4 <= wn && rc == SGW_OK && sh.t.rc == SGW_OK) {
@@ -708,11 +797,42 @@ static int xls_book(struct ole *f, const uint8_t *wb, size_t wn)
         struct biff_rd r = {wb, wn, pos, 0, len, 0};
         switch (id) {
         case 0x0809: /* BOF: a substream (the globals, a sheet) starts */
-            t_end(&sh.t, &sh.open);
+            sheet_reset(&sh);
             biff5 = len >= 2 && le16(p) == 0x0500;
             break;
         case 0x000a: /* EOF */
-            t_end(&sh.t, &sh.open);
+            sheet_reset(&sh);
+            break;
+        case 0x041e: /* FORMAT: a number format's code (does it show a date?) */
+            if (len >= 5 && nfmt < SGW_ARRAY_LEN(fmt)) {
+                uint8_t code[256];
+                size_t cch = biff5 ? p[2] : le16(p + 2), at = biff5 ? 3 : 5, w = !biff5 && (p[4] & 1);
+                size_t k = 0;
+                for (; k < cch && k < sizeof(code) && at + (k + 1) * (w + 1) <= len; k++)
+                    code[k] = p[at + k * (w + 1)];
+                fmt[nfmt].id = le16(p);
+                fmt[nfmt++].date = dec_fmt_is_date(code, k);
+            }
+            break;
+        case 0x00e0: /* XF: a cell format, numbered in order */
+            if (len >= 4) {
+                unsigned ifmt = le16(p + 2);
+                int d = dec_fmt_builtin_date(ifmt);
+                for (size_t k = 0; k < nfmt; k++)
+                    d = fmt[k].id == ifmt ? fmt[k].date : d;
+                if (sh.n_xf == xf_cap) {
+                    size_t c2 = xf_cap ? 2 * xf_cap : 64;
+                    uint8_t *g = realloc(xf_date, c2);
+                    if (!g) {
+                        rc = SGW_ENOMEM;
+                        break;
+                    }
+                    xf_date = g;
+                    xf_cap = c2;
+                    sh.xf_date = g;
+                }
+                xf_date[sh.n_xf++] = (uint8_t)d;
+            }
             break;
         case 0x002f: /* FILEPASS */
             rc = dec_env_fail(f->env, 0, "encrypted Excel workbook");
@@ -729,13 +849,13 @@ static int xls_book(struct ole *f, const uint8_t *wb, size_t wn)
             break;
         case 0x00fd: /* LABELSST */
             if (len >= 10) {
-                cell_sep(&sh, le16(p));
+                cell_begin(&sh, le16(p), le16(p + 2));
                 sst_put(&sst, le32(p + 6), &sh.t);
             }
             break;
         case 0x0204: case 0x00d6: /* LABEL, RSTRING */
             if (len >= 8) {
-                cell_sep(&sh, le16(p));
+                cell_begin(&sh, le16(p), le16(p + 2));
                 rd_bytes(&r, NULL, 6);
                 rd_chars(&r, rd_u(&r, 2), biff5, &sh.t);
             }
@@ -744,37 +864,38 @@ static int xls_book(struct ole *f, const uint8_t *wb, size_t wn)
             if (len >= 14) {
                 double v;
                 memcpy(&v, p + 6, 8);
-                cell_sep(&sh, le16(p));
-                t_num(&sh.t, v);
+                cell_begin(&sh, le16(p), le16(p + 2));
+                cell_num(&sh, le16(p + 4), v);
             }
             break;
         case 0x027e: /* RK */
             if (len >= 10) {
-                cell_sep(&sh, le16(p));
-                t_num(&sh.t, rk_num(le32(p + 6)));
+                cell_begin(&sh, le16(p), le16(p + 2));
+                cell_num(&sh, le16(p + 4), rk_num(le32(p + 6)));
             }
             break;
-        case 0x00bd: /* MULRK */
+        case 0x00bd: /* MULRK: row, first column, (format, RK) per cell */
             for (size_t k = 4; k + 6 + 2 <= len; k += 6) {
-                cell_sep(&sh, le16(p));
-                t_num(&sh.t, rk_num(le32(p + k + 2)));
+                cell_begin(&sh, le16(p), (uint32_t)(le16(p + 2) + (k - 4) / 6));
+                cell_num(&sh, le16(p + k), rk_num(le32(p + k + 2)));
             }
             break;
         case 0x0006: /* FORMULA: the cached number; a string comes in STRING */
             if (len >= 20) {
                 sh.frow = le16(p);
+                sh.fcol = le16(p + 2);
                 if (le16(p + 12) != 0xffff) {
                     double v;
                     memcpy(&v, p + 6, 8);
-                    cell_sep(&sh, le16(p));
-                    t_num(&sh.t, v);
+                    cell_begin(&sh, le16(p), le16(p + 2));
+                    cell_num(&sh, le16(p + 4), v);
                 }
                 rc = sheet_runs(f, &sh, p + 20, len - 20); /* (string constants) */
             }
             break;
         case 0x0207: /* STRING: a formula's string result */
             if (len >= 3) {
-                cell_sep(&sh, sh.frow);
+                cell_begin(&sh, sh.frow, sh.fcol);
                 rd_chars(&r, rd_u(&r, 2), biff5, &sh.t);
             }
             break;
@@ -832,7 +953,8 @@ static int xls_book(struct ole *f, const uint8_t *wb, size_t wn)
         }
         pos += 4 + (size_t)len;
     }
-    t_end(&sh.t, &sh.open);
+    cells_end(&sh);
+    free(xf_date);
     if (rc == SGW_OK)
         rc = sh.t.rc;
     /* the shared strings no cell showed */

@@ -37,6 +37,7 @@
  * Memory is fixed; any split of the input gives the same events. */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "classifiers/decode_internal.h"
@@ -81,6 +82,11 @@ struct dec_xml {
     uint8_t rlen;
     uint8_t bang[XML_BANG];
     uint8_t ref[XML_REF_MAX];
+    struct xml_tb *tb;     /* tables (documents and HTML), made at the first */
+    struct dec_book *book; /* an xlsx worksheet's (borrowed), or NULL */
+    uint8_t *acap;         /* XS_ATTR: where a cell's attribute value is kept */
+    size_t *acap_len;
+    size_t acap_max;
     size_t name_len; /* the element's name (context), bounded */
     size_t attr_len; /* the last name in the tag (an attribute's, its value's context) */
     size_t kname_len; /* the tag's key or name attribute's value, bounded */
@@ -93,6 +99,37 @@ struct dec_xml {
     uint8_t decl_buf[XML_DECL_MAX];
     uint8_t out[XML_OUT];
     uint8_t side[XML_SIDE_HOLD];
+};
+
+/* A table in a document or a page (a worksheet's sheetData, OpenDocument's
+ * table:table, Word's and PowerPoint's tbl, HTML's table): the first row
+ * names the columns, and each later cell's text units go out under a
+ * context of the row's cell before it and its column's name, as for CSV
+ * (decode_csv.c). Read as a stream of text, only the words within 64
+ * bytes before a value were its context, and between a header and the
+ * second row lies the markup of a row (OpenDocument's is ~600 bytes), so
+ * a bare 9-digit number or a date under "ssn" or "date of birth" was no
+ * finding. Only the outermost table is followed (a table in a cell is
+ * text of the cell). */
+#define TB_COLS 256u
+#define TB_V 40u /* an xlsx value held to be shown through the book */
+struct xml_tb {
+    unsigned depth;   /* tables open */
+    uint8_t sml;      /* the table is a worksheet's sheetData */
+    uint8_t in_cell;
+    uint8_t in_v;     /* in a worksheet cell's <v>: 1 held, 2 passed on (too long) */
+    uint64_t row;     /* rows of the table so far (1: the header) */
+    size_t col;       /* the next cell's column */
+    size_t cell_col;  /* the cell's */
+    size_t span;      /* columns the cell covers */
+    size_t cur_len, prev_len, vl;
+    size_t rl, sl, tl, spl; /* the cell's attributes so far */
+    uint8_t r[16], s[12], t[12], sp[8];
+    uint8_t v[TB_V];
+    uint8_t cur[DEC_CELL_NAME];
+    uint8_t prev[DEC_CELL_PREV];
+    uint8_t name_len[TB_COLS];
+    uint8_t names[TB_COLS][DEC_CELL_NAME];
 };
 
 static int xml_flush(struct dec_xml *x)
@@ -117,11 +154,15 @@ static int xml_put(struct dec_xml *x, const uint8_t *p, size_t n)
     return rc;
 }
 
+static int tb_text(struct dec_xml *x, const uint8_t *p, size_t n);
+
 /* Text of the current text unit. */
 static int xml_text(struct dec_xml *x, const uint8_t *p, size_t n)
 {
     if (n == 0)
         return SGW_OK;
+    if (x->tb && x->tb->in_cell)
+        return tb_text(x, p, n);
     x->in_unit = 1;
     return xml_put(x, p, n);
 }
@@ -209,6 +250,11 @@ static int xml_chars(struct dec_xml *x, const uint8_t *p, size_t n)
         memcpy(x->kname + x->kname_len, p, k);
         x->kname_len += k;
     }
+    if (x->acap) {
+        size_t k = x->acap_max - *x->acap_len < n ? x->acap_max - *x->acap_len : n;
+        memcpy(x->acap + *x->acap_len, p, k);
+        *x->acap_len += k;
+    }
     return x->join ? xml_side(x, p, n) : xml_put(x, p, n);
 }
 
@@ -284,16 +330,15 @@ static int html_inline(const uint8_t *n, size_t len)
     return 0;
 }
 
-/* A complete reference ref[0..rlen) ("&…;"): its character, or as written. */
-static int xml_ref_done(struct dec_xml *x)
+/* The character of a reference r[0..n) (what is between '&' and ';'): one
+ * of the five predefined entities or a character reference, as UTF-8 into
+ * u; returns its length, or 0 when it is none of them. */
+size_t dec_xml_ref(const uint8_t *r, size_t n, uint8_t u[4])
 {
     static const struct {
         const char *name;
         uint8_t c;
     } predef[] = {{"lt", '<'}, {"gt", '>'}, {"amp", '&'}, {"apos", '\''}, {"quot", '"'}};
-    const uint8_t *r = x->ref + 1;
-    size_t n = (size_t)x->rlen - 2; /* between '&' and ';' */
-    x->in_ref = 0;
     if (n >= 2 && r[0] == '#') {
         int hex = (r[1] | 0x20) == 'x';
         uint32_t cp = 0;
@@ -304,16 +349,25 @@ static int xml_ref_done(struct dec_xml *x)
                 break;
             cp = cp * (hex ? 16u : 10u) + (uint32_t)v;
         }
-        if (i == n && i > d0 && cp != 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff)) {
-            uint8_t u[4];
-            return xml_chars(x, u, sgw_utf8_encode(u, cp));
-        }
-    } else {
-        for (size_t k = 0; k < SGW_ARRAY_LEN(predef); k++)
-            if (strlen(predef[k].name) == n && memcmp(predef[k].name, r, n) == 0)
-                return xml_chars(x, &predef[k].c, 1);
+        if (i == n && i > d0 && cp != 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff))
+            return sgw_utf8_encode(u, cp);
+        return 0;
     }
-    return xml_chars(x, x->ref, x->rlen);
+    for (size_t k = 0; k < SGW_ARRAY_LEN(predef); k++)
+        if (strlen(predef[k].name) == n && memcmp(predef[k].name, r, n) == 0) {
+            u[0] = predef[k].c;
+            return 1;
+        }
+    return 0;
+}
+
+/* A complete reference ref[0..rlen) ("&…;"): its character, or as written. */
+static int xml_ref_done(struct dec_xml *x)
+{
+    uint8_t u[4];
+    size_t k = dec_xml_ref(x->ref + 1, (size_t)x->rlen - 2, u);
+    x->in_ref = 0;
+    return k ? xml_chars(x, u, k) : xml_chars(x, x->ref, x->rlen);
 }
 
 /* The next byte of a reference. Returns 1 when c is not part of it (the
@@ -484,6 +538,228 @@ static int xml_context(struct dec_xml *x, const uint8_t *what, size_t wn, int se
     return dec_text_context(x->base.env, ctx, cn);
 }
 
+/* ---- tables ---- */
+
+/* Is the element's local name one of set[0..n) (any case in HTML)? */
+static int tb_name(const struct dec_xml *x, const char *const *set, size_t n)
+{
+    size_t i = x->name_len;
+    while (i > 0 && x->name[i - 1] != ':')
+        i--;
+    size_t len = x->name_len - i;
+    for (size_t k = 0; k < n; k++) {
+        if (strlen(set[k]) != len)
+            continue;
+        size_t j = 0;
+        while (j < len && (x->html ? (x->name[i + j] | 0x20) == set[k][j] : x->name[i + j] == (uint8_t)set[k][j]))
+            j++;
+        if (j == len)
+            return 1;
+    }
+    return 0;
+}
+
+static const char *const tb_tables[] = {"sheetData", "table", "tbl"};
+static const char *const tb_rows[] = {"row", "table-row", "tr"};
+static const char *const tb_cells[] = {"c", "table-cell", "covered-table-cell", "td", "th", "tc"};
+
+static size_t tb_uint(const uint8_t *p, size_t n, size_t max)
+{
+    size_t v = 0;
+    for (size_t i = 0; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+        v = v * 10 + (p[i] - '0') > max ? max : v * 10 + (p[i] - '0');
+    return v;
+}
+
+/* An attribute value of a cell's start tag begins: kept when the cell
+ * needs it (its reference, format and type in a worksheet; the columns it
+ * covers). */
+static void tb_attr_begin(struct dec_xml *x)
+{
+    struct xml_tb *tb = x->tb;
+    x->acap = NULL;
+    if (tb->depth != 1 || !x->start || !tb_name(x, tb_cells, SGW_ARRAY_LEN(tb_cells)))
+        return;
+    size_t i = x->attr_len;
+    while (i > 0 && x->attr[i - 1] != ':')
+        i--;
+    const uint8_t *a = x->attr + i;
+    size_t n = x->attr_len - i;
+#define TB_CAP(field, len)                                                                         \
+    do {                                                                                           \
+        x->acap = tb->field;                                                                       \
+        x->acap_len = &tb->len;                                                                    \
+        x->acap_max = sizeof(tb->field);                                                           \
+        tb->len = 0;                                                                               \
+    } while (0)
+    if (tb->sml && n == 1 && a[0] == 'r')
+        TB_CAP(r, rl);
+    else if (tb->sml && n == 1 && a[0] == 's')
+        TB_CAP(s, sl);
+    else if (tb->sml && n == 1 && a[0] == 't')
+        TB_CAP(t, tl);
+    else if ((n == 23 && memcmp(a, "number-columns-repeated", 23) == 0) ||
+             (n == 7 && (memcmp(a, "colspan", 7) == 0 || memcmp(a, "COLSPAN", 7) == 0)))
+        TB_CAP(sp, spl);
+#undef TB_CAP
+}
+
+/* The context of the text after it: none, or (a cell) the row's cell
+ * before and the column's name. */
+static int tb_context(struct dec_xml *x, const uint8_t *prev, size_t pl, const uint8_t *name, size_t nl)
+{
+    if (pl + nl == 0)
+        return dec_text_context(x->base.env, x->name, 0);
+    return dec_cell_context(x->base.env, prev, pl, name, nl);
+}
+
+static int tb_cell_begin(struct dec_xml *x)
+{
+    struct xml_tb *tb = x->tb;
+    if (tb->rl) { /* a worksheet cell's reference: its column's letters */
+        size_t c = 0, i = 0;
+        while (i < tb->rl && tb->r[i] >= 'A' && tb->r[i] <= 'Z' && c < (1u << 20))
+            c = c * 26 + (size_t)(tb->r[i++] - 'A' + 1);
+        if (i > 0)
+            tb->col = c - 1;
+    }
+    tb->cell_col = tb->col;
+    tb->span = tb->spl ? tb_uint(tb->sp, tb->spl, 1u << 14) : 1;
+    tb->span += tb->span == 0;
+    tb->rl = tb->spl = 0;
+    /* the text before ends; the cell's markup (its attributes: an
+       OpenDocument date's ISO value) goes out under its context */
+    int rc = x->in_unit ? xml_unit_end(x) : SGW_OK;
+    x->in_unit = 0;
+    tb->in_cell = 1;
+    tb->cur_len = 0;
+    tb->in_v = 0;
+    /* (the header's cells: the cell before, a key/value table's first pair) */
+    size_t c = tb->cell_col, nl = tb->row > 1 && c < TB_COLS ? tb->name_len[c] : 0;
+    if (rc == SGW_OK)
+        rc = tb_context(x, tb->prev, c > 0 ? tb->prev_len : 0, tb->names[c < TB_COLS ? c : 0], nl);
+    return rc == SGW_OK ? xml_text_end(x) : rc;
+}
+
+static int tb_v_end(struct dec_xml *x);
+
+static int tb_cell_end(struct dec_xml *x)
+{
+    struct xml_tb *tb = x->tb;
+    int rc = tb->in_v == 1 ? tb_v_end(x) : SGW_OK;
+    size_t c = tb->cell_col;
+    if (tb->row == 1 && c < TB_COLS) {
+        memcpy(tb->names[c], tb->cur, tb->cur_len);
+        tb->name_len[c] = (uint8_t)tb->cur_len;
+    }
+    tb->prev_len = tb->cur_len < DEC_CELL_PREV ? tb->cur_len : DEC_CELL_PREV;
+    memcpy(tb->prev, tb->cur, tb->prev_len);
+    tb->col = c + tb->span;
+    tb->in_cell = 0;
+    tb->in_v = 0;
+    tb->sl = tb->tl = 0;
+    if (rc == SGW_OK)
+        rc = xml_text_end(x);
+    return rc == SGW_OK ? tb_context(x, NULL, 0, NULL, 0) : rc;
+}
+
+/* Text in a cell: its first bytes kept (the column's name in the header
+ * row, the cell before for the next); in a worksheet's <v>, held to be
+ * shown through the book. */
+static int tb_text(struct dec_xml *x, const uint8_t *p, size_t n)
+{
+    struct xml_tb *tb = x->tb;
+    if (tb->in_v == 1) {
+        if (tb->vl + n <= TB_V) {
+            memcpy(tb->v + tb->vl, p, n);
+            tb->vl += n;
+            return SGW_OK;
+        }
+        tb->in_v = 2; /* no number or index: as written */
+        int rc = tb_text(x, tb->v, tb->vl);
+        if (rc != SGW_OK)
+            return rc;
+    }
+    if (tb->cur_len < DEC_CELL_NAME) {
+        size_t k = n < DEC_CELL_NAME - tb->cur_len ? n : DEC_CELL_NAME - tb->cur_len;
+        memcpy(tb->cur + tb->cur_len, p, k);
+        tb->cur_len += k;
+    }
+    x->in_unit = 1;
+    return xml_put(x, p, n);
+}
+
+/* A worksheet cell's </v>: the value as the application shows it. */
+static int tb_v_end(struct dec_xml *x)
+{
+    struct xml_tb *tb = x->tb;
+    const uint8_t *o = tb->v;
+    size_t on = tb->vl;
+    char buf[32];
+    tb->in_v = 0;
+    int k = x->book ? dec_book_cell(x->book, tb->t, tb->tl, tb->s, tb->sl, tb->v, tb->vl, &o, &on, buf) : 0;
+    if (k < 0)
+        return xml_fail(x, "xlsx cells' text over the decoded limit");
+    return on ? tb_text(x, o, on) : SGW_OK;
+}
+
+/* A tag of a document or a page ends ('>'): tables, rows, cells. */
+static int tb_tag(struct dec_xml *x)
+{
+    int start = x->start, empty = x->slash;
+    struct xml_tb *tb = x->tb;
+    if (tb_name(x, tb_tables, SGW_ARRAY_LEN(tb_tables))) {
+        if (start && !empty) {
+            if (!tb && !(tb = x->tb = calloc(1, sizeof(*tb))))
+                return SGW_ENOMEM;
+            if (tb->depth++ == 0) {
+                memset(tb, 0, offsetof(struct xml_tb, names));
+                tb->depth = 1;
+                tb->sml = (uint8_t)tb_name(x, tb_tables, 1);
+            }
+        } else if (!start && tb && tb->depth && --tb->depth == 0) {
+            int rc = tb->in_cell ? tb_cell_end(x) : SGW_OK;
+            return rc == SGW_OK ? tb_context(x, NULL, 0, NULL, 0) : rc;
+        }
+        return SGW_OK;
+    }
+    if (!tb || tb->depth != 1)
+        return SGW_OK;
+    if (tb_name(x, tb_rows, SGW_ARRAY_LEN(tb_rows))) {
+        int rc = tb->in_cell ? tb_cell_end(x) : SGW_OK;
+        if (start) {
+            tb->row++;
+            tb->col = 0;
+            tb->prev_len = 0;
+        }
+        return rc;
+    }
+    if (tb_name(x, tb_cells, SGW_ARRAY_LEN(tb_cells))) {
+        if (!start)
+            return tb->in_cell ? tb_cell_end(x) : SGW_OK;
+        if (tb->row == 0) /* (a cell outside any row) */
+            return SGW_OK;
+        int rc = tb->in_cell ? tb_cell_end(x) : SGW_OK;
+        if (rc == SGW_OK)
+            rc = tb_cell_begin(x);
+        return rc == SGW_OK && empty ? tb_cell_end(x) : rc;
+    }
+    static const char *const v[] = {"v"};
+    if (tb->sml && tb->in_cell && tb_name(x, v, 1)) {
+        if (start && !empty) { /* (a formula's text before it is a unit of its own) */
+            int rc = xml_text_end(x);
+            tb->in_v = 1;
+            tb->vl = 0;
+            return rc;
+        }
+        if (!start && tb->in_v == 1)
+            return tb_v_end(x);
+        if (!start)
+            tb->in_v = 0;
+    }
+    return SGW_OK;
+}
+
 /* One byte in a tag. */
 static int xml_tag_byte(struct dec_xml *x, uint8_t c)
 {
@@ -515,8 +791,11 @@ static int xml_tag_byte(struct dec_xml *x, uint8_t c)
         x->quote = c;
         x->kcap = 0;
         x->slash = 0;
-        if (x->join)
+        if (x->join) {
+            if (x->tb)
+                tb_attr_begin(x);
             return xml_side_begin(x); /* held, apart from the name before */
+        }
         /* the value's context: its element's and its attribute's names, or
            what a key attribute before it named */
         if (attr_is(x, "value") && x->kname_len)
@@ -529,6 +808,8 @@ static int xml_tag_byte(struct dec_xml *x, uint8_t c)
     }
     if (c == '>') {
         x->st = XS_TEXT;
+        if (x->join && x->name_len && (rc = tb_tag(x)) != SGW_OK)
+            return rc;
         /* the text inside an element: its name as context (and what its
            key attribute named); after an empty element its name alone */
         if (x->start && x->name_len && !x->join)
@@ -593,6 +874,7 @@ static int xml_feed(struct dec *d, const uint8_t *p, size_t n)
         case XS_ATTR:
             if (c == x->quote) {
                 x->st = XS_TAG;
+                x->acap = NULL;
                 rc = x->join ? xml_side_end(x) : xml_unit_end(x);
             } else if (c == '&') {
                 x->in_ref = 1;
@@ -775,7 +1057,12 @@ static int xml_finish(struct dec *d)
     return rc;
 }
 
-static const struct dec_ops xml_ops = {"xml", xml_feed, xml_finish, NULL};
+static void xml_destroy(struct dec *d)
+{
+    free(((struct dec_xml *)d)->tb);
+}
+
+static const struct dec_ops xml_ops = {"xml", xml_feed, xml_finish, xml_destroy};
 
 int dec_new_xml(struct dec_env *env, unsigned nest, int html, struct dec **out)
 {
@@ -787,4 +1074,12 @@ int dec_new_xml(struct dec_env *env, unsigned nest, int html, struct dec **out)
     x->html = x->join = x->root = (uint8_t)(html != 0);
     *out = &x->base;
     return SGW_OK;
+}
+
+int dec_new_xml_sheet(struct dec_env *env, unsigned nest, struct dec_book *book, struct dec **out)
+{
+    int rc = dec_new_xml(env, nest, 0, out);
+    if (rc == SGW_OK)
+        ((struct dec_xml *)*out)->book = book;
+    return rc;
 }

@@ -38,6 +38,17 @@
 #define ZIP_LOCAL 30u    /* local file header */
 #define ZIP_NEED_MAX 24u /* the longest data descriptor: signature, CRC, two 8-byte sizes */
 #define ZIP_DD 4096u     /* a stored entry of unknown size is looked through this much at a time */
+#define ZIP_BOOK_HOLD (16u << 20) /* an xlsx's worksheets, shared strings and styles held */
+
+/* An xlsx part held until the workbook can show its cells (decode_xlsx.c) */
+enum zip_part { ZK_NONE, ZK_SHEET, ZK_SST, ZK_STYLES };
+
+struct zip_held {
+    char *name;
+    size_t name_len;
+    uint8_t *b;
+    size_t n;
+};
 
 enum zip_state {
     ZP_SIG,       /* the next record's signature */
@@ -67,6 +78,13 @@ struct dec_zip {
     uint32_t crc;      /* ... and their CRC-32 */
     size_t dd_len;     /* ... bytes in dd[] not yet decided on */
     struct dec_bomb bomb;
+    /* an xlsx: its book, and the worksheets held until the shared strings
+       and the styles are read (over the hold, nothing more is held) */
+    struct dec_book *book;
+    struct zip_held *held;
+    size_t n_held, held_cap;
+    uint64_t held_bytes;
+    int book_full, sst_done, styles_done, book_ended;
     z_stream zs;
     uint8_t hdr[ZIP_LOCAL];
     char name[ZIP_NAME + 1];
@@ -90,9 +108,220 @@ static uint64_t le64(const uint8_t *p)
     return le32(p) | (uint64_t)le32(p + 4) << 32;
 }
 
+/* ---- xlsx parts ---- */
+
+struct dec_hold {
+    struct dec base;
+    struct dec_zip *z;
+    enum zip_part kind;
+    char *name;
+    size_t name_len;
+    uint8_t *b;
+    size_t n, cap;
+    struct dec *pass; /* over the hold: the part's decoder, fed at once */
+};
+
+static enum zip_part zip_part_kind(const char *n, size_t len)
+{
+    static const char ws[] = "xl/worksheets/";
+    if (len == 20 && memcmp(n, "xl/sharedStrings.xml", 20) == 0)
+        return ZK_SST;
+    if (len == 13 && memcmp(n, "xl/styles.xml", 13) == 0)
+        return ZK_STYLES;
+    if (len > sizeof(ws) + 3 && memcmp(n, ws, sizeof(ws) - 1) == 0 && memcmp(n + len - 4, ".xml", 4) == 0 &&
+        !memchr(n + sizeof(ws) - 1, '/', len - (sizeof(ws) - 1)))
+        return ZK_SHEET;
+    return ZK_NONE;
+}
+
+/* A part's decoder: a worksheet's shows its cells through the book. */
+static int zip_part_dec(struct dec_zip *z, enum zip_part kind, struct dec **out)
+{
+    if (kind == ZK_SHEET)
+        return dec_new_xml_sheet(z->base.env, z->base.nest + 1, z->book, out);
+    return dec_new_xml(z->base.env, z->base.nest + 1, 0, out);
+}
+
+/* A part read whole b[0..n) through its decoder, under its name. */
+static int zip_part_read(struct dec_zip *z, enum zip_part kind, const char *name, size_t nlen,
+                         const uint8_t *b, size_t n)
+{
+    struct dec_env *env = z->base.env;
+    int rc = dec_text_boundary(env);
+    if (rc == SGW_OK)
+        rc = dec_text_context(env, (const uint8_t *)name, nlen);
+    if (rc != SGW_OK)
+        return rc;
+    struct dec *w = NULL;
+    rc = zip_part_dec(z, kind, &w);
+    return dec_once(w, rc, b, n);
+}
+
+/* The held worksheets are read now, with what the book has. */
+static int zip_release(struct dec_zip *z)
+{
+    int rc = SGW_OK;
+    for (size_t i = 0; i < z->n_held; i++) {
+        struct zip_held *h = &z->held[i];
+        if (rc == SGW_OK)
+            rc = zip_part_read(z, ZK_SHEET, h->name, h->name_len, h->b, h->n);
+        z->held_bytes -= h->n;
+        free(h->b);
+        free(h->name);
+    }
+    z->n_held = 0;
+    return rc;
+}
+
+/* The end of the workbook (the archive's, or where it broke): the held
+ * worksheets, then the strings no cell showed. */
+static int zip_book_end(struct dec_zip *z)
+{
+    if (!z->book || z->book_ended)
+        return SGW_OK;
+    z->book_ended = 1;
+    int rc = zip_release(z);
+    return rc == SGW_OK ? dec_book_rest(z->book, z->base.env) : rc;
+}
+
+/* A part is whole: the shared strings and styles are read into the book
+ * (and the styles, or shared strings the book cannot read, as XML); a
+ * worksheet is read, or held while the book is not complete. Takes b. */
+static int zip_part_end(struct dec_zip *z, struct dec_hold *h)
+{
+    int rc = SGW_OK;
+    uint8_t *b = h->b;
+    h->b = NULL;
+    if (h->kind == ZK_SHEET && !(z->sst_done && z->styles_done) && !z->book_full) {
+        if (z->n_held == z->held_cap) {
+            size_t c2 = z->held_cap ? 2 * z->held_cap : 8;
+            struct zip_held *g = realloc(z->held, c2 * sizeof(*g));
+            if (!g) {
+                free(b);
+                return SGW_ENOMEM;
+            }
+            z->held = g;
+            z->held_cap = c2;
+        }
+        struct zip_held *e = &z->held[z->n_held++];
+        e->b = b;
+        e->n = h->n;
+        e->name = h->name;
+        e->name_len = h->name_len;
+        h->name = NULL;
+        return SGW_OK; /* (held_bytes counted it already) */
+    }
+    z->held_bytes -= h->n;
+    if (h->kind == ZK_SST) {
+        rc = dec_book_sst(z->book, b, h->n);
+        z->sst_done = 1;
+        if (rc == SGW_ERR) /* (not what the reader knows: as XML) */
+            rc = zip_part_read(z, ZK_SST, h->name, h->name_len, b, h->n);
+    } else if (h->kind == ZK_STYLES) {
+        rc = dec_book_styles(z->book, b, h->n);
+        z->styles_done = 1;
+        rc = rc == SGW_ERR ? SGW_OK : rc;
+        if (rc == SGW_OK)
+            rc = zip_part_read(z, ZK_STYLES, h->name, h->name_len, b, h->n);
+    } else {
+        rc = zip_part_read(z, ZK_SHEET, h->name, h->name_len, b, h->n);
+    }
+    free(b);
+    if (rc == SGW_OK && z->sst_done && z->styles_done)
+        rc = zip_release(z);
+    return rc;
+}
+
+static int hold_feed(struct dec *d, const uint8_t *p, size_t n)
+{
+    struct dec_hold *h = (struct dec_hold *)d;
+    struct dec_zip *z = h->z;
+    if (h->pass)
+        return dec_feed(h->pass, p, n);
+    if (z->held_bytes + n > ZIP_BOOK_HOLD || z->book_full) {
+        /* over the hold: what is held is read now, and this part as it comes */
+        z->book_full = 1;
+        int rc = zip_release(z);
+        if (rc == SGW_OK)
+            rc = zip_part_dec(z, h->kind, &h->pass);
+        if (rc == SGW_OK)
+            rc = dec_feed(h->pass, h->b, h->n);
+        z->held_bytes -= h->n;
+        free(h->b);
+        h->b = NULL;
+        h->n = 0;
+        return rc == SGW_OK ? dec_feed(h->pass, p, n) : rc;
+    }
+    if (h->n + n > h->cap) {
+        size_t c2 = h->cap ? h->cap : 16384;
+        while (c2 < h->n + n)
+            c2 *= 2;
+        uint8_t *g = realloc(h->b, c2);
+        if (!g)
+            return SGW_ENOMEM;
+        h->b = g;
+        h->cap = c2;
+    }
+    memcpy(h->b + h->n, p, n);
+    h->n += n;
+    z->held_bytes += n;
+    return SGW_OK;
+}
+
+static int hold_finish(struct dec *d)
+{
+    struct dec_hold *h = (struct dec_hold *)d;
+    if (h->pass)
+        return dec_finish(h->pass);
+    return zip_part_end(h->z, h);
+}
+
+static void hold_destroy(struct dec *d)
+{
+    struct dec_hold *h = (struct dec_hold *)d;
+    if (h->b)
+        h->z->held_bytes -= h->n;
+    free(h->b);
+    free(h->name);
+    dec_free(h->pass);
+}
+
+static const struct dec_ops hold_ops = {"xlsx", hold_feed, hold_finish, hold_destroy};
+
+/* The decoder of an xlsx part's content: held. */
+static int zip_hold_new(struct dec_zip *z, enum zip_part kind, struct dec **out)
+{
+    int rc = z->book ? SGW_OK : dec_book_new(z->base.env, &z->book);
+    if (rc != SGW_OK)
+        return rc;
+    struct dec_hold *h = dec_alloc(sizeof(*h), &hold_ops, z->base.env, z->base.nest + 1);
+    if (!h)
+        return SGW_ENOMEM;
+    h->z = z;
+    h->kind = kind;
+    h->name = malloc(z->name_len + 1);
+    if (!h->name) {
+        dec_free(&h->base);
+        return SGW_ENOMEM;
+    }
+    memcpy(h->name, z->name, z->name_len);
+    h->name_len = z->name_len;
+    *out = &h->base;
+    return SGW_OK;
+}
+
 static int zip_fail(struct dec_zip *z, const char *reason)
 {
-    return dec_fail(&z->base, 0, "%s", reason);
+    /* what an xlsx part held so far is read first: nothing is dropped */
+    int rc = SGW_OK;
+    if (z->entry && z->entry->ops == &hold_ops) {
+        rc = dec_finish(z->entry);
+        dec_free(z->entry);
+        z->entry = NULL;
+    }
+    if (rc == SGW_OK)
+        rc = zip_book_end(z);
+    return rc == SGW_OK ? dec_fail(&z->base, 0, "%s", reason) : rc;
 }
 
 /* The local header is complete: check it, then the name comes. */
@@ -151,7 +380,16 @@ static int zip_entry_begin(struct dec_zip *z)
         return zip_fail(z, "zip64 entry without its sizes");
     const char *type = cls_type_by_name(z->name, z->name_len);
     int dir = z->name_len && z->name[z->name_len - 1] == '/';
-    if (!dir) {
+    enum zip_part part = dir ? ZK_NONE : zip_part_kind(z->name, z->name_len);
+    if (part == ZK_SHEET && z->book && ((z->sst_done && z->styles_done) || z->book_full)) {
+        rc = zip_part_dec(z, part, &z->entry); /* (the book is complete: as it comes) */
+        if (rc != SGW_OK)
+            return rc;
+    } else if (part != ZK_NONE) {
+        rc = zip_hold_new(z, part, &z->entry);
+        if (rc != SGW_OK)
+            return rc;
+    } else if (!dir) {
         rc = dec_build_nested(d->env, type, type ? strlen(type) : 0, d->nest + 1, "zip entry",
                               &z->entry);
         if (rc != SGW_OK)
@@ -320,9 +558,12 @@ static int zip_feed(struct dec *d, const uint8_t *p, size_t n)
                 z->st = ZP_HEAD;
             } else if (sig == 0x02014b50u || sig == 0x06054b50u || sig == 0x06064b50u ||
                        sig == 0x07064b50u) {
-                /* the central directory and the end records: raw bytes */
+                /* the central directory and the end records: raw bytes
+                   (after what a workbook held) */
                 z->st = ZP_TAIL;
-                rc = dec_text_data(d->env, z->hdr, 4);
+                rc = zip_book_end(z);
+                if (rc == SGW_OK)
+                    rc = dec_text_data(d->env, z->hdr, 4);
             } else {
                 char why[DEC_REASON_LEN];
                 snprintf(why, sizeof(why), "malformed zip archive at byte %llu",
@@ -413,7 +654,7 @@ static int zip_finish(struct dec *d)
     if (z->st == ZP_TAIL)
         return dec_text_boundary(d->env);
     if (z->st == ZP_SIG && z->hlen == 0)
-        return SGW_OK;
+        return zip_book_end(z);
     /* cut inside a record: what came of it goes on; the rest is missing */
     if (z->st == ZP_STORED_DD && z->dd_len) {
         int rc = zip_content(z, z->dd, z->dd_len);
@@ -422,6 +663,8 @@ static int zip_finish(struct dec *d)
     }
     if (z->entry) {
         int rc = dec_finish(z->entry);
+        dec_free(z->entry);
+        z->entry = NULL;
         if (rc != SGW_OK)
             return rc;
     }
@@ -437,6 +680,13 @@ static void zip_destroy(struct dec *d)
 {
     struct dec_zip *z = (struct dec_zip *)d;
     dec_free(z->entry);
+    z->entry = NULL;
+    for (size_t i = 0; i < z->n_held; i++) {
+        free(z->held[i].b);
+        free(z->held[i].name);
+    }
+    free(z->held);
+    dec_book_free(z->book);
     if (z->z_inited)
         inflateEnd(&z->zs);
 }

@@ -928,6 +928,152 @@ static size_t b64_enc(const uint8_t *in, size_t n, char *out)
     return k;
 }
 
+/* The transcript of in[0..n) holds each of the strings in parts[]
+ * (NULL-ended), in order, and is the same at every split. */
+static void expect_parts(const char *ct, const void *in, size_t n, const char *const *parts, int line)
+{
+    char *got = run(ct, NULL, in, n);
+    const char *at = got;
+    for (size_t k = 0; parts[k]; k++) {
+        const char *f = strstr(at, parts[k]);
+        if (!f) {
+            fprintf(stderr, "line %d: [%s] not in order in\n  [%s]\n", line, parts[k], got);
+            failures++;
+            break;
+        }
+        at = f + strlen(parts[k]);
+    }
+    expect_bin(ct, NULL, in, n, got, NULL, line);
+    free(got);
+}
+
+/* Tables in documents and pages: the first row names the columns. */
+static void test_doc_tables(void)
+{
+    static const char html[] = "<table><tr><th>Name</th><th>SSN</th></tr>"
+                               "<tr><td>Bob</td><td colspan=\"2\">536221847</td><td>x</td></tr>"
+                               "<tr><td><table><tr><td>in</td></tr></table></td><td>2</td></tr></table><p>after</p>";
+    /* a cell that spans two columns; a table in a cell is the cell's text;
+       after the table, no cell's context */
+    static const char *const h[] = {"{}Name|", "{Name}SSN|", "{Name}Bob|", "{Bob SSN}colspan\n2|536221847|",
+                                    "{536221847}x|", "{in SSN}2|", "{}p|after|", NULL};
+    expect_parts("text/html", html, sizeof(html) - 1, h, __LINE__);
+    static const char ods[] =
+        "<office:document-content><office:body><table:table><table:table-row>"
+        "<table:table-cell><text:p>name</text:p></table:table-cell>"
+        "<table:table-cell table:number-columns-repeated=\"2\"/>"
+        "<table:table-cell><text:p>dob</text:p></table:table-cell></table:table-row>"
+        "<table:table-row><table:table-cell><text:p>Eve</text:p></table:table-cell>"
+        "<table:table-cell/><table:table-cell/>"
+        "<table:table-cell office:value-type=\"date\" office:date-value=\"1985-03-12\"><text:p>03/12/85</text:p>"
+        "</table:table-cell></table:table-row></table:table></office:body></office:document-content>";
+    /* repeated columns; the date's ISO value (an attribute) under the
+       column's name too */
+    static const char *const o[] = {"{name}text:p|Eve|",
+                                    "{dob}office:value-type\ndate\noffice:date-value\n1985-03-12|text:p|03/12/85|",
+                                    "{}table:table\n", NULL};
+    expect_parts("application/xml", ods, sizeof(ods) - 1, o, __LINE__);
+    static const char docx[] = "<w:document><w:body><w:tbl><w:tr><w:tc><w:p><w:r><w:t>passport</w:t></w:r></w:p></w:tc>"
+                               "</w:tr><w:tr><w:tc><w:p><w:r><w:t>C01X00T47</w:t></w:r></w:p></w:tc></w:tr></w:tbl>"
+                               "<w:p><w:r><w:t>after</w:t></w:r></w:p></w:body></w:document>";
+    static const char *const w[] = {"{}w:p|passport|", "{passport}w:p|C01X00T47|", "{}w:p|after|", NULL};
+    expect_parts("application/xml", docx, sizeof(docx) - 1, w, __LINE__);
+}
+
+/* ---- xlsx: cells shown through the shared strings and date formats ---- */
+
+static const char xl_sheet[] =
+    "<worksheet><sheetData><row r=\"1\"><c r=\"A1\" t=\"s\"><v>0</v></c><c r=\"B1\" t=\"s\"><v>1</v></c>"
+    "<c r=\"C1\" t=\"s\"><v>2</v></c></row><row r=\"2\"><c r=\"A2\" t=\"s\"><v>3</v></c>"
+    "<c r=\"B2\" s=\"1\"><v>31118</v></c><c r=\"C2\"><v>536221847</v></c></row>"
+    "<row r=\"3\"><c r=\"C3\" s=\"2\" t=\"n\"><v>33179.5</v></c><c r=\"D3\" t=\"str\"><f>A1&amp;B1</f><v>x</v></c>"
+    "</row></sheetData></worksheet>";
+static const char xl_styles[] = "<styleSheet><numFmts><numFmt numFmtId=\"165\" formatCode=\"yyyy\\-mm\\-dd\"/>"
+                                "</numFmts><cellXfs><xf numFmtId=\"0\"/><xf numFmtId=\"165\"/><xf numFmtId=\"14\"/>"
+                                "</cellXfs></styleSheet>";
+static const char xl_sst[] = "<sst count=\"5\"><si><t>name</t></si><si><t>date of birth</t></si>"
+                             "<si><r><t>s</t></r><r><rPr><rFont val=\"Arial\"/></rPr><t>sn</t></r></si>"
+                             "<si><t>Alice &amp; Bob</t></si><si><t>unused a@b.com</t></si></sst>";
+
+static size_t xl_build(uint8_t *z, int sst_first, int bad_sst)
+{
+    static const char bad[] = "<sst><si>text outside a t</si></sst>";
+    const char *sst = bad_sst ? bad : xl_sst;
+    size_t n = 0;
+    if (sst_first) {
+        n = zip_add(z, n, "xl/sharedStrings.xml", sst, strlen(sst), 8, 0, 0);
+        n = zip_add(z, n, "xl/styles.xml", xl_styles, sizeof(xl_styles) - 1, 0, 0, 0);
+    }
+    n = zip_add(z, n, "xl/worksheets/sheet1.xml", xl_sheet, sizeof(xl_sheet) - 1, 8, 0, 0);
+    if (!sst_first) {
+        n = zip_add(z, n, "xl/styles.xml", xl_styles, sizeof(xl_styles) - 1, 0, 0, 0);
+        n = zip_add(z, n, "xl/sharedStrings.xml", sst, strlen(sst), 8, 0, 0);
+    }
+    return n;
+}
+
+static void test_xlsx(void)
+{
+    const char *XL = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    static uint8_t z[1 << 16];
+    /* the header's shared strings name the columns; a number in a date
+       format (a custom one, built-in 14) is a date; a formula's text is a
+       unit apart from its value; the strings no cell showed, and the
+       strings part's attribute values, come last */
+    static const char *const cells[] = {
+        "{}r\nA1\nt\ns|v|name|",
+        "{name}r\nB1\nt\ns|v|date of birth|",
+        "{date of birth}r\nC1\nt\ns|v|ssn|",
+        "{name}r\nA2\nt\ns|v|Alice & Bob|",
+        "{Alice & Bob date of birth}r\nB2\ns\n1|v|1985-03-12|",
+        "{1985-03-12 ssn}r\nC2|v|536221847|",
+        "{ssn}r\nC3\ns\n2\nt\nn|v|1990-11-02|",
+        "{1990-11-02}r\nD3\nt\nstr|A1&B1|",
+        "v|x|",
+        "{}worksheet|{xl/sharedStrings.xml}unused a@b.com|Arial|",
+        NULL};
+    /* as Excel and LibreOffice write it: the worksheet first (held), the
+       styles, the shared strings */
+    size_t n = xl_build(z, 0, 0);
+    expect_parts(XL, z, n, cells, __LINE__);
+    /* the shared strings and styles first: the worksheet is read as it
+       comes, right after its name */
+    n = xl_build(z, 1, 0);
+    expect_parts(XL, z, n, cells, __LINE__);
+    char *got = run(XL, NULL, z, n);
+    CHECK(strncmp(got, "xl/sharedStrings.xml|{xl/sharedStrings.xml}xl/styles.xml|", 57) == 0);
+    CHECK(strstr(got, "xl/worksheets/sheet1.xml|{xl/worksheets/sheet1.xml}worksheet|") != NULL);
+    free(got);
+    /* a shared strings part the reader does not know: read as XML; the
+       cells show the indices, as before */
+    static const char *const raw[] = {"{xl/sharedStrings.xml}sst|si|text outside a t|", "{}r\nA1\nt\ns|v|0|",
+                                      "{0}r\nB1\nt\ns|v|1|", "{3 1}r\nB2\ns\n1|v|1985-03-12|", NULL};
+    n = xl_build(z, 0, 1);
+    expect_parts(XL, z, n, raw, __LINE__);
+    /* cut in the shared strings: what came of them is read, and the held
+       worksheet */
+    static const char *const cut[] = {"{xl/sharedStrings.xml}sst|count", "{}r\nA1\nt\ns|v|0|", "!truncated zip archive!",
+                                      NULL};
+    n = xl_build(z, 0, 0);
+    expect_parts(XL, z, n - 40, cut, __LINE__);
+    /* a bomb: many cells that show one long string */
+    static char sheet[65536], sst[4200];
+    size_t sl = (size_t)snprintf(sheet, sizeof(sheet), "<worksheet><sheetData><row r=\"1\">");
+    for (int k = 0; k < 8; k++)
+        sl += (size_t)snprintf(sheet + sl, sizeof(sheet) - sl, "<c t=\"s\"><v>0</v></c>");
+    sl += (size_t)snprintf(sheet + sl, sizeof(sheet) - sl, "</row></sheetData></worksheet>");
+    memcpy(sst, "<sst><si><t>", 12);
+    memset(sst + 12, 'a', 1000);
+    memcpy(sst + 1012, "</t></si></sst>", 16);
+    n = zip_add(z, 0, "xl/worksheets/sheet1.xml", sheet, sl, 8, 0, 0);
+    n = zip_add(z, n, "xl/sharedStrings.xml", sst, strlen(sst), 8, 0, 0);
+    g_lim.max_decoded = 4096;
+    got = run(XL, NULL, z, n);
+    g_lim.max_decoded = 0;
+    CHECK(strstr(got, "!xlsx cells' text over the decoded limit!") != NULL);
+    free(got);
+}
+
 static void test_zip(void)
 {
     const char *Z = "application/zip";
@@ -1282,18 +1428,18 @@ static void test_csv(void)
                     "\"say \"\"hi\"\"\",,\"a\nb\",extra\n"
                     "last,1";
     expect_bin(C, NULL, a, strlen(a),
-               "name|,|ssn|,|\"|dob|\"\r|\n|\"|{name}Roe, Jane|\",|{Roe, Jane ssn}536221847|,|{536221847 dob}1985-03-12|\r|\n|\r|\n|"
+               "name|,|{name}ssn|,|\"|{ssn}dob|\"\r|\n|\"|{name}Roe, Jane|\",|{Roe, Jane ssn}536221847|,|{536221847 dob}1985-03-12|\r|\n|\r|\n|"
                "\"|{name}say \"\"hi\"\"|\",|,|\"|{dob}a\nb|\",|{a\nb}extra|\n|{name}last|,|{last ssn}1|",
                "csv", __LINE__);
     /* the delimiter the header has most of: ';' (a European export), tab
        (TSV), '|'; none: one column a line */
     const char *b = "Name;IBAN\nJane;DE89 3704 0044 0532 0130 00\n";
-    expect_bin(C, NULL, b, strlen(b), "Name|;|IBAN|\n|{Name}Jane|;|{Jane IBAN}DE89 3704 0044 0532 0130 00|\n|", "csv", __LINE__);
+    expect_bin(C, NULL, b, strlen(b), "Name|;|{Name}IBAN|\n|{Name}Jane|;|{Jane IBAN}DE89 3704 0044 0532 0130 00|\n|", "csv", __LINE__);
     const char *t = "id\tphone\n1\t+49 30 1234567\n";
-    expect_bin("text/tab-separated-values", NULL, t, strlen(t), "id|\t|phone|\n|{id}1|\t|{1 phone}+49 30 1234567|\n|", "csv",
+    expect_bin("text/tab-separated-values", NULL, t, strlen(t), "id|\t|{id}phone|\n|{id}1|\t|{1 phone}+49 30 1234567|\n|", "csv",
                __LINE__);
     const char *v = "a|b\n1|2\n";
-    expect_bin(C, NULL, v, strlen(v), "a|||b|\n|{a}1|||{1 b}2|\n|", "csv", __LINE__);
+    expect_bin(C, NULL, v, strlen(v), "a|||{a}b|\n|{a}1|||{1 b}2|\n|", "csv", __LINE__);
     const char *one = "notes\nplain words\n";
     expect_bin(C, NULL, one, strlen(one), "notes|\n|{notes}plain words|\n|", "csv", __LINE__);
     /* a header cell longer than a key: its first 63 bytes name the column */
@@ -1301,7 +1447,7 @@ static void test_csv(void)
     memset(longh, 'h', 100);
     memcpy(longh + 100, ",x\n1,2\n", 7);
     static char want[512];
-    snprintf(want, sizeof(want), "%.100s|,|x|\n|{%.63s}1|,|{1 x}2|\n|", longh, longh);
+    snprintf(want, sizeof(want), "%.100s|,|{%.24s}x|\n|{%.63s}1|,|{1 x}2|\n|", longh, longh, longh);
     expect_bin(C, NULL, longh, strlen(longh), want, "csv", __LINE__);
     /* a first line of no line end past 64 KiB: decided there, the same
        for every split */
@@ -1310,7 +1456,8 @@ static void test_csv(void)
     big[sizeof(big) - 1] = '\0';
     big[100] = ',';
     char *got = run(C, NULL, big, strlen(big));
-    CHECK(strlen(got) == strlen(big) + 3 && got[100] == '|' && got[101] == ',' && got[strlen(got) - 1] == '|');
+    CHECK(strlen(got) == strlen(big) + 3 + 26 && got[100] == '|' && got[101] == ',' && got[103] == '{' &&
+          got[strlen(got) - 1] == '|'); /* (the second cell under the first's 24 bytes) */
     free(got);
     /* the text decoder's checks come first: a zip in a CSV is refused */
     expect_bin(C, NULL, "PK\x03\x04rest", 8, "!text body holds zip archive!", "", __LINE__);
@@ -1681,8 +1828,10 @@ static void test_ole(void)
     struct cfb_ent x[] = {{"Root Entry", 5, 1, -1, -1, NULL, 0}, {"Workbook", 2, -1, -1, -1, wb, n}};
     const char *X = "application/vnd.ms-excel";
     size_t fn;
-    const char *xwant = "Staff|SSN\t536221847\ne-mail\tx@corp.de\n42\t1.5\t-7\ncalc@corp.d\nnote|call 555-01|"
-                       "&CConfidentia|stale|";
+    /* each cell a unit: the first row names the columns, a cell's context
+       is the cell before it and its column's name */
+    const char *xwant = "Staff|{}SSN|{SSN}536221847|{SSN}e-mail|{e-mail 536221847}x@corp.de|{SSN}42|{42 536221847}1.5|"
+                        "{1.5}-7|{SSN}calc@corp.d|{SSN}note|{}call 555-01|&CConfidentia|stale|";
     for (int mini = 0; mini < 2; mini++) {
         memset(f, 0, sizeof(f));
         fn = cfb_build(f, x, SGW_ARRAY_LEN(x), mini);
@@ -1731,7 +1880,7 @@ static void test_ole(void)
                __LINE__);
     expect_bin(W, NULL, "Notes for jane@corp.de\n", 23, "Notes for jane@corp.de\n|", "", __LINE__);
     const char *web = "<html><table><td>536-22-1847</td></table></html>";
-    expect_bin(X, NULL, web, strlen(web), "html|table|td|536-22-1847|td|table|html|", "html", __LINE__);
+    expect_bin(X, NULL, web, strlen(web), "html|table|td|536-22-1847|td|table|{}html|", "html", __LINE__);
     /* a bad FAT: a sector number past the end */
     memset(f, 0, sizeof(f));
     fn = cfb_build(f, x, SGW_ARRAY_LEN(x), 1);
@@ -1767,12 +1916,22 @@ static void test_ole(void)
     fn = cfb_build(f, x, SGW_ARRAY_LEN(x), 0);
     static char bomb[12000];
     size_t bl = 0;
-    for (unsigned i = 0; i < 10; i++) {
-        memset(bomb + bl, 'a', 1000);
-        bl += 1000;
-        bomb[bl++] = '\n';
+    for (unsigned i = 0; i < 5; i++) { /* (a cell a unit: the fifth is over) */
+        if (i) {
+            bomb[bl++] = '{';
+            memset(bomb + bl, 'a', 63); /* (the column's name) */
+            bl += 63;
+        } else {
+            bomb[bl++] = '{';
+        }
+        bomb[bl++] = '}';
+        if (i < 4) {
+            memset(bomb + bl, 'a', 1000);
+            bl += 1000;
+            bomb[bl++] = '|';
+        }
     }
-    snprintf(bomb + 4096, sizeof(bomb) - 4096, "!B:OLE document's text over 4096 bytes!");
+    snprintf(bomb + bl, sizeof(bomb) - bl, "!B:OLE document's text over 4096 bytes!");
     g_lim.max_decoded = 4096;
     expect_bin(X, NULL, f, fn, bomb, "ole", __LINE__);
     g_lim.max_decoded = 0;
@@ -3034,7 +3193,7 @@ static void test_pdf(void)
     n = pdf_obj(pdf, n, 15, "/Type /EmbeddedFile /Subtype /text#2Fcsv", "name,mail\nbob,bob@z.io\n", 23, 0);
     EXPECT_BIN(P, NULL, pdf, n,
                "{Contents}call +49 30 1234567|!image in a PDF! note: iban DE89 3704 0044 0532 0130 00 |"
-               "name|,|mail|\n|{name}bob|,|{bob mail}bob@z.io|\n|\n|\nx@y.de\n\nz\n|"); /* (the CSV: cells under their column) */
+               "name|,|{name}mail|\n|{name}bob|,|{bob mail}bob@z.io|\n|\n|\nx@y.de\n\nz\n|"); /* (the CSV: cells under their column) */
 
     /* text no text operator shows still leaves: a string left on the
        stack, marked content's /ActualText, words and numbers no operator
@@ -5524,6 +5683,8 @@ int main(void)
     test_utf16();
     test_xml();
     test_zip();
+    test_xlsx();
+    test_doc_tables();
     test_tar();
     test_pdf();
     test_parquet();
