@@ -627,18 +627,18 @@ static int tb_cell_begin(struct dec_xml *x)
     tb->span = tb->spl ? tb_uint(tb->sp, tb->spl, 1u << 14) : 1;
     tb->span += tb->span == 0;
     tb->rl = tb->spl = 0;
-    /* the text before ends; the cell's markup (its attributes: an
-       OpenDocument date's ISO value) goes out under its context */
-    int rc = x->in_unit ? xml_unit_end(x) : SGW_OK;
-    x->in_unit = 0;
+    /* the text before ends, and the markup held with it: the cell's own
+       attributes too, before its context (OpenDocument repeats a cell's
+       value there, office:value="536221847": under the column's name it
+       would be a second finding of the same value) */
+    int rc = xml_text_end(x);
     tb->in_cell = 1;
     tb->cur_len = 0;
     tb->in_v = 0;
     /* (the header's cells: the cell before, a key/value table's first pair) */
     size_t c = tb->cell_col, nl = tb->row > 1 && c < TB_COLS ? tb->name_len[c] : 0;
-    if (rc == SGW_OK)
-        rc = tb_context(x, tb->prev, c > 0 ? tb->prev_len : 0, tb->names[c < TB_COLS ? c : 0], nl);
-    return rc == SGW_OK ? xml_text_end(x) : rc;
+    return rc == SGW_OK ? tb_context(x, tb->prev, c > 0 ? tb->prev_len : 0, tb->names[c < TB_COLS ? c : 0], nl)
+                        : rc;
 }
 
 static int tb_v_end(struct dec_xml *x);

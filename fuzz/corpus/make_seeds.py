@@ -861,6 +861,28 @@ def seeds_csv():
         write("fuzz_classifiers_csv", "seed%02d" % i, bytes([(i * 16) | way]) + data)
 
 
+def seeds_xlsx():
+    sheet = (b'<worksheet><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c>'
+             b'<c r="C1" t="inlineStr"><is><t>ssn</t></is></c></row><row r="2"><c r="A2" t="s"><v>2</v></c>'
+             b'<c r="B2" s="1"><v>31118</v></c><c r="C2"><v>536221847</v></c><c r="D2" t="str"><f>A1</f>'
+             b'<v>x</v></c></row></sheetData></worksheet>')
+    sst = (b'<sst count="3"><si><t>name</t></si><si><r><t>date of</t></r><r><t xml:space="preserve"> birth</t>'
+           b'</r></si><si><t>Jane &amp; &#x4A;o</t><rPh><t>jo</t></rPh></si></sst>')
+    styles = (b'<styleSheet><numFmts><numFmt numFmtId="164" formatCode="[Red]d\\-mmm\\-yyyy"/></numFmts>'
+              b'<cellXfs><xf numFmtId="0"/><xf numFmtId="164"/><xf numFmtId="14"/></cellXfs></styleSheet>')
+    ods = (b'<office:document-content><office:body><table:table><table:table-row><table:table-cell>'
+           b'<text:p>dob</text:p></table:table-cell></table:table-row><table:table-row>'
+           b'<table:table-cell table:number-columns-repeated="3"><text:p>1985-03-12</text:p>'
+           b'</table:table-cell></table:table-row></table:table></office:body></office:document-content>')
+    files = [(0, sheet + b"\n--\n" + sst + b"\n--\n" + styles),
+             (3, sheet + b"\n--\n" + sst + b"\n--\n" + styles),
+             (1, sheet + b"\n--\n" + b"<sst><si>text outside</si></sst>" + b"\n--\n" + styles),
+             (2, b"<html><table><tr><th>SSN</th></tr><tr><td>536221847</td></tr></table></html>"),
+             (4, ods)]
+    for i, (way, data) in enumerate(files):
+        write("fuzz_classifiers_xlsx", "seed%02d" % i, bytes([(i * 16) | way]) + data)
+
+
 def main():
     seeds_x509()
     seeds_zip()
@@ -870,6 +892,7 @@ def main():
     seeds_avro()
     seeds_ole()
     seeds_csv()
+    seeds_xlsx()
     seeds_protobuf()
     seeds_xml()
     seeds_stream()

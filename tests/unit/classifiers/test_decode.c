@@ -955,7 +955,7 @@ static void test_doc_tables(void)
                                "<tr><td><table><tr><td>in</td></tr></table></td><td>2</td></tr></table><p>after</p>";
     /* a cell that spans two columns; a table in a cell is the cell's text;
        after the table, no cell's context */
-    static const char *const h[] = {"{}Name|", "{Name}SSN|", "{Name}Bob|", "{Bob SSN}colspan\n2|536221847|",
+    static const char *const h[] = {"{}Name|", "{Name}SSN|", "{Name}Bob|", "colspan\n2|{Bob SSN}536221847|",
                                     "{536221847}x|", "{in SSN}2|", "{}p|after|", NULL};
     expect_parts("text/html", html, sizeof(html) - 1, h, __LINE__);
     static const char ods[] =
@@ -967,10 +967,10 @@ static void test_doc_tables(void)
         "<table:table-cell/><table:table-cell/>"
         "<table:table-cell office:value-type=\"date\" office:date-value=\"1985-03-12\"><text:p>03/12/85</text:p>"
         "</table:table-cell></table:table-row></table:table></office:body></office:document-content>";
-    /* repeated columns; the date's ISO value (an attribute) under the
-       column's name too */
+    /* repeated columns; the cell's attributes (its value again) before
+       its context: one finding a value */
     static const char *const o[] = {"{name}text:p|Eve|",
-                                    "{dob}office:value-type\ndate\noffice:date-value\n1985-03-12|text:p|03/12/85|",
+                                    "office:value-type\ndate\noffice:date-value\n1985-03-12|{dob}text:p|03/12/85|",
                                     "{}table:table\n", NULL};
     expect_parts("application/xml", ods, sizeof(ods) - 1, o, __LINE__);
     static const char docx[] = "<w:document><w:body><w:tbl><w:tr><w:tc><w:p><w:r><w:t>passport</w:t></w:r></w:p></w:tc>"
@@ -1021,14 +1021,14 @@ static void test_xlsx(void)
        unit apart from its value; the strings no cell showed, and the
        strings part's attribute values, come last */
     static const char *const cells[] = {
-        "{}r\nA1\nt\ns|v|name|",
-        "{name}r\nB1\nt\ns|v|date of birth|",
-        "{date of birth}r\nC1\nt\ns|v|ssn|",
-        "{name}r\nA2\nt\ns|v|Alice & Bob|",
-        "{Alice & Bob date of birth}r\nB2\ns\n1|v|1985-03-12|",
-        "{1985-03-12 ssn}r\nC2|v|536221847|",
-        "{ssn}r\nC3\ns\n2\nt\nn|v|1990-11-02|",
-        "{1990-11-02}r\nD3\nt\nstr|A1&B1|",
+        "r\nA1\nt\ns|{}v|name|",
+        "r\nB1\nt\ns|{name}v|date of birth|",
+        "r\nC1\nt\ns|{date of birth}v|ssn|",
+        "r\nA2\nt\ns|{name}v|Alice & Bob|",
+        "r\nB2\ns\n1|{Alice & Bob date of birth}v|1985-03-12|",
+        "r\nC2|{1985-03-12 ssn}v|536221847|",
+        "r\nC3\ns\n2\nt\nn|{ssn}v|1990-11-02|",
+        "r\nD3\nt\nstr|{1990-11-02}A1&B1|",
         "v|x|",
         "{}worksheet|{xl/sharedStrings.xml}unused a@b.com|Arial|",
         NULL};
@@ -1046,13 +1046,13 @@ static void test_xlsx(void)
     free(got);
     /* a shared strings part the reader does not know: read as XML; the
        cells show the indices, as before */
-    static const char *const raw[] = {"{xl/sharedStrings.xml}sst|si|text outside a t|", "{}r\nA1\nt\ns|v|0|",
-                                      "{0}r\nB1\nt\ns|v|1|", "{3 1}r\nB2\ns\n1|v|1985-03-12|", NULL};
+    static const char *const raw[] = {"{xl/sharedStrings.xml}sst|si|text outside a t|", "r\nA1\nt\ns|{}v|0|",
+                                      "r\nB1\nt\ns|{0}v|1|", "r\nB2\ns\n1|{3 1}v|1985-03-12|", NULL};
     n = xl_build(z, 0, 1);
     expect_parts(XL, z, n, raw, __LINE__);
     /* cut in the shared strings: what came of them is read, and the held
        worksheet */
-    static const char *const cut[] = {"{xl/sharedStrings.xml}sst|count", "{}r\nA1\nt\ns|v|0|", "!truncated zip archive!",
+    static const char *const cut[] = {"{xl/sharedStrings.xml}sst|count", "r\nA1\nt\ns|{}v|0|", "!truncated zip archive!",
                                       NULL};
     n = xl_build(z, 0, 0);
     expect_parts(XL, z, n - 40, cut, __LINE__);

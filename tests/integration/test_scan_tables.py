@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""Tables from real writers: a column's name is the context of every value
+under it. A bare 9-digit number under "ssn" and a date under "date of
+birth" are findings only with their context words; in a table those are in
+the header, rows away.
+
+Made at test time: LibreOffice (headless) converts a CSV file to xlsx, ods
+and xls, and a flat ODF text document with a table to docx and odt;
+SheetJS (npm `xlsx`) writes xlsx with shared strings and with inline
+strings, dates as Excel stores them (serial day numbers in a date format);
+an HTML page has a table. `sovgw scan` reads them, and a Bedrock Converse
+request that the AWS SDK for JavaScript sends with the xlsx as a document
+block to a local endpoint on 127.0.0.1.
+
+Before the table rule, the xlsx files gave nothing at all (the header's
+words and the strings are in xl/sharedStrings.xml, the dates are numbers),
+and the other formats a value or two in the rows right under the header:
+each case below fails on that behaviour. The control tables (the same
+values under other column names) must stay clean.
+
+Needs LibreOffice (libreoffice-calc-nogui, libreoffice-writer-nogui) and
+node/npm (scripts/deps.sh test)."""
+
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sgw import SOVGW, Runner, TempDir, Upstream, check, eq, npm_project, sanitizer_report  # noqa: E402
+
+ROWS = 60
+THUMB = "zip entry of type image/png"  # (an OpenDocument file's thumbnail: an image, reported)
+
+
+def people():
+    base = datetime.date(1950, 1, 1)
+    return [(f"Person {i}", (base + datetime.timedelta(days=97 * i + 11)).isoformat(), 536221800 + i)
+            for i in range(ROWS)]
+
+
+def scan(*args, input=None):
+    p = subprocess.run([SOVGW, "scan", "--format", "jsonl", *args], input=input, capture_output=True, timeout=120)
+    rep = sanitizer_report(p.stderr.decode("utf-8", "replace"))
+    check(not rep, f"sanitizer report in sovgw scan stderr:\n{rep}")
+    check(p.returncode in (0, 1), f"sovgw scan {' '.join(args)}: exit {p.returncode}, stderr {p.stderr[-1500:]!r}")
+    return p.returncode, [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
+
+
+def count(fs):
+    """{type: findings} without the thumbnail's report"""
+    c = {}
+    for f in fs:
+        if f["type"] == "UNINSPECTABLE" and f.get("reason") == THUMB:
+            continue
+        c[f["type"]] = c.get(f["type"], 0) + 1
+    return c
+
+
+def brief(fs):
+    return [(f["type"], f["decoders"], f.get("reason") or f.get("excerpt")) for f in fs][:10]
+
+
+def soffice(t, sources, fmt, ext):
+    """LibreOffice converts the files {name: text} (written as name.ext) to
+    fmt in one run; returns {name: path}."""
+    exe = shutil.which("soffice") or shutil.which("libreoffice")
+    paths = [t.write(f"src/{name}.{ext}", text) for name, text in sources.items()]
+    p = subprocess.run([exe, f"-env:UserInstallation=file://{t.join('lo-profile')}", "--headless",
+                        "--convert-to", fmt, "--outdir", t.join(f"out-{fmt}"), *paths],
+                       capture_output=True, text=True, timeout=240)
+    out = {}
+    for name in sources:
+        path = t.join(f"out-{fmt}", f"{name}.{fmt}")
+        check(os.path.exists(path), f"LibreOffice wrote {name}.{fmt} (exit {p.returncode}, {p.stderr[-500:]!r})")
+        out[name] = path
+    return out
+
+
+NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+      'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+      'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" office:version="1.2"')
+
+
+def fodt(head):
+    """A flat ODF text with a table: a header (name, head), a passport
+    number a row, and a paragraph after it."""
+    def cell(v):
+        return f"<table:table-cell><text:p>{v}</text:p></table:table-cell>"
+    rows = "".join(f"<table:table-row>{cell(f'Person {i}')}{cell(f'C{i:02d}X{i:02d}T47')}</table:table-row>"
+                   for i in range(ROWS))
+    return (f'<?xml version="1.0" encoding="UTF-8"?><office:document {NS} '
+            'office:mimetype="application/vnd.oasis.opendocument.text"><office:body><office:text>'
+            '<text:p>Travel list</text:p><table:table table:name="T">'
+            '<table:table-column table:number-columns-repeated="2"/>'
+            f'<table:table-row>{cell("Name")}{cell(head)}</table:table-row>{rows}</table:table>'
+            '<text:p>Booked 2024-05-01, reference 123456789.</text:p></office:text></office:body></office:document>')
+
+
+def main():
+    r = Runner("scan_tables")
+    if not (shutil.which("soffice") or shutil.which("libreoffice")):
+        print("not ok - LibreOffice missing (scripts/deps.sh test installs libreoffice-calc-nogui)")
+        return 1
+    t = TempDir()
+    rows = people()
+    csv_pii = "name,date of birth,ssn\n" + "".join(f"{n},{d},{s}\n" for n, d, s in rows)
+    csv_clean = "name,shipped,order number\n" + "".join(f"{n},{d},{s}\n" for n, d, s in rows)
+    want = {"DATE_OF_BIRTH": ROWS, "US_SOCIAL_SECURITY_NUMBER": ROWS}
+    books = {fmt: soffice(t, {"pii": csv_pii, "clean": csv_clean}, fmt, "csv") for fmt in ("xlsx", "ods", "xls")}
+
+    def libreoffice_books():
+        # case 1: every birth date and every bare SSN, in each format; the
+        # same values under other names give nothing
+        for fmt, paths in books.items():
+            code, fs = scan(paths["pii"])
+            eq((code, count(fs)), (1, want), f"LibreOffice {fmt}: every row ({brief(fs)})")
+            eq({f["decoders"] for f in fs if f["type"] != "UNINSPECTABLE"}, {"ole" if fmt == "xls" else "zip"},
+               f"LibreOffice {fmt}: read by its decoder")
+            code, fs = scan(paths["clean"])
+            eq(count(fs), {}, f"LibreOffice {fmt}, the control table: clean ({brief(fs)})")
+    r.run("xlsx, ods and xls by LibreOffice: a date of birth and an SSN column", libreoffice_books)
+
+    sdk = npm_project("aws_sdk_js", "xlsx")
+    if sdk is None:
+        print("not ok - could not install the AWS SDK and SheetJS from npm")
+        return 1
+
+    def sheetjs_book(name, head, opts):
+        table = [["name", *head]] + [[n, d, s] for n, d, s in rows]
+        path = t.join(name)
+        p = subprocess.run(["node", "make_sheet.mjs", path, json.dumps(table), "People", json.dumps(opts)], cwd=sdk,
+                           capture_output=True, text=True, timeout=60)
+        check(p.returncode == 0 and os.path.exists(path), f"SheetJS wrote {name} ({p.stderr[-400:]!r})")
+        return path
+
+    def sheetjs():
+        # case 2: SheetJS's xlsx, shared strings and inline strings; the
+        # dates as Excel stores them (serial days in format 14)
+        for sst in (True, False):
+            opts = {"bookType": "xlsx", "bookSST": sst, "dates": [1]}
+            code, fs = scan(sheetjs_book(f"js-{sst}.xlsx", ["date of birth", "ssn"], opts))
+            eq((code, count(fs)), (1, want), f"SheetJS xlsx (shared strings {sst}): every row ({brief(fs)})")
+            dobs = sorted(f["excerpt"] for f in fs if f["type"] == "DATE_OF_BIRTH")
+            eq(dobs[:2], sorted(f"{d[:2]}******{d[-2:]}" for _, d, _ in rows)[:2], "the dates shown as dates")
+            code, fs = scan(sheetjs_book(f"js-clean-{sst}.xlsx", ["shipped", "order number"], opts))
+            eq((code, count(fs)), (0, {}), f"SheetJS xlsx (shared strings {sst}), the control table")
+    r.run("xlsx by SheetJS: shared and inline strings, dates", sheetjs)
+
+    def documents():
+        # case 3: a table in a Word and an OpenDocument text: a passport
+        # number needs its context word, the column's name; after the
+        # table the column's name is no context any more
+        docs = {fmt: soffice(t, {"pii": fodt("Passport number"), "clean": fodt("Booking code")}, fmt, "fodt")
+                for fmt in ("docx", "odt")}
+        for fmt, paths in docs.items():
+            code, fs = scan(paths["pii"])
+            eq((code, count(fs)), (1, {"PASSPORT_NUMBER": ROWS}), f"LibreOffice {fmt}: every row ({brief(fs)})")
+            code, fs = scan(paths["clean"])
+            eq(count(fs), {}, f"LibreOffice {fmt}, the control table ({brief(fs)})")
+    r.run("docx and odt by LibreOffice: a passport column", documents)
+
+    def html():
+        # case 4: an HTML table (an export, a saved page)
+        for head, expect in (("SSN", {"US_SOCIAL_SECURITY_NUMBER": ROWS}), ("Order", {})):
+            page = ("<html><body><h1>Staff</h1><table><thead><tr><th>Name</th><th>" + head + "</th></tr></thead><tbody>"
+                    + "".join(f"<tr><td>{n}</td><td>{s}</td></tr>" for n, _, s in rows) + "</tbody></table></body></html>")
+            code, fs = scan(t.write(f"staff-{head}.html", page))
+            eq(count(fs), expect, f"HTML table under {head} ({brief(fs)})")
+    r.run("an HTML table", html)
+
+    def converse():
+        # case 5: Bedrock Converse with the xlsx as a document block: the
+        # AWS SDK sends its bytes in base64 in JSON; the body gives what
+        # the file gave
+        path = books["xlsx"]["pii"]
+        with Upstream(keep_bodies=True) as up:
+            p = subprocess.run(["node", "converse_doc.mjs", f"http://127.0.0.1:{up.port}", path, "xlsx"], cwd=sdk,
+                               capture_output=True, text=True, timeout=60)
+            eq(up.count(), 1, f"one Converse request ({p.stderr[-400:]!r})")
+            body = up.requests[0]["body"]
+        check(b'"format":"xlsx"' in body, f"an xlsx document block ({body[:200]!r})")
+        code, fs = scan("--content-type", "application/json", "-", input=body)
+        eq((code, count(fs)), (1, want), f"the xlsx in Converse ({brief(fs)})")
+        eq({f["decoders"] for f in fs}, {"json"}, "found under json")
+    r.run("Bedrock Converse with an xlsx document (AWS SDK for JavaScript)", converse)
+    t.cleanup()
+    r.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
