@@ -286,7 +286,10 @@ static int doc_root(const uint8_t *n, size_t len)
     for (size_t k = 0; k < SGW_ARRAY_LEN(roots); k++)
         if (strlen(roots[k]) == len && memcmp(roots[k], n, len) == 0)
             return 1;
-    return 0;
+    /* SpreadsheetML with a prefix (the Open XML SDK's x:worksheet) */
+    const uint8_t *colon = memchr(n, ':', len);
+    size_t l = colon ? len - (size_t)(colon - n) - 1 : 0;
+    return colon && ((l == 9 && memcmp(colon + 1, "worksheet", 9) == 0) || (l == 3 && memcmp(colon + 1, "sst", 3) == 0));
 }
 
 /* In a document part, the elements that end a text unit (by local name):
@@ -737,8 +740,10 @@ static int tb_tag(struct dec_xml *x)
     if (tb_name(x, tb_cells, SGW_ARRAY_LEN(tb_cells))) {
         if (!start)
             return tb->in_cell ? tb_cell_end(x) : SGW_OK;
-        if (tb->row == 0) /* (a cell outside any row) */
+        if (tb->row == 0) { /* (a cell outside any row) */
+            tb->rl = tb->spl = tb->sl = tb->tl = 0;
             return SGW_OK;
+        }
         int rc = tb->in_cell ? tb_cell_end(x) : SGW_OK;
         if (rc == SGW_OK)
             rc = tb_cell_begin(x);

@@ -978,6 +978,11 @@ static void test_doc_tables(void)
                                "<w:p><w:r><w:t>after</w:t></w:r></w:p></w:body></w:document>";
     static const char *const w[] = {"{}w:p|passport|", "{passport}w:p|C01X00T47|", "{}w:p|after|", NULL};
     expect_parts("application/xml", docx, sizeof(docx) - 1, w, __LINE__);
+    /* SpreadsheetML with a prefix (the Open XML SDK writes x:worksheet) */
+    static const char xws[] = "<x:worksheet xmlns:x=\"m\"><x:sheetData><x:row><x:c><x:is><x:t>ssn</x:t></x:is></x:c>"
+                              "</x:row><x:row><x:c><x:v>536221847</x:v></x:c></x:row></x:sheetData></x:worksheet>";
+    static const char *const xw[] = {"{}ssn|", "{ssn}x:v|536221847|", NULL};
+    expect_parts("application/xml", xws, sizeof(xws) - 1, xw, __LINE__);
 }
 
 /* ---- xlsx: cells shown through the shared strings and date formats ---- */
