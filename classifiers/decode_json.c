@@ -307,6 +307,7 @@ enum js_num {
 };
 
 #define JS_STAGE 4096u
+#define JS_KEY_KEEP 64u /* bytes of a key, or of a name, kept as a later value's context */
 
 struct dec_json {
     struct dec base;
@@ -340,6 +341,14 @@ struct dec_json {
     uint8_t numb[5];     /* ... the first of them */
     uint64_t num_src;    /* ... the stream offset it starts at */
     struct js_blist *bl; /* owned, made on the first number in an array */
+    /* keys that do not name their value (js_key_context) */
+    uint8_t kfirst;       /* the key being read is its object's first */
+    uint8_t kwant;        /* the value after a "Name"/"Key" key: kept in kname */
+    uint8_t pkey_len;     /* the last key's context */
+    uint8_t kname_len;
+    uint32_t kname_depth; /* the object kname belongs to (its depth) */
+    uint8_t pkey[JS_KEY_KEEP];
+    uint8_t kname[JS_KEY_KEEP];
     /* from here on, buffers written before they are read (not zeroed) */
     uint8_t key[DEC_CONTEXT_MAX];
     /* string bytes around escapes, gathered so that a string with escapes
@@ -348,10 +357,85 @@ struct dec_json {
     uint8_t stack[]; /* '{' or '[' per level, max_depth entries */
 };
 
+/* Is k[0..kn) a typed value's tag: DynamoDB's attribute values
+ * ({"ssn": {"S": "536221847"}}, S N B SS NS BS M L NULL BOOL), Firestore's
+ * and Google's typed values ({"stringValue": …}, "mapValue", "fields",
+ * "arrayValue", "values")? */
+static int js_is_tag(const uint8_t *k, size_t kn)
+{
+    static const char *const tags[] = {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL",
+                                       "stringValue", "integerValue", "doubleValue", "timestampValue",
+                                       "bytesValue", "booleanValue", "mapValue", "arrayValue", "fields", "values"};
+    if (kn > 14)
+        return 0;
+    for (size_t i = 0; i < SGW_ARRAY_LEN(tags); i++)
+        if (strlen(tags[i]) == kn && memcmp(tags[i], k, kn) == 0)
+            return 1;
+    return 0;
+}
+
+/* Is k[0..kn) w, in the first letter's case or the other's? */
+static int js_key_is(const uint8_t *k, size_t kn, const char *w)
+{
+    return strlen(w) == kn && (k[0] | 0x20) == w[0] && memcmp(k + 1, w + 1, kn - 1) == 0;
+}
+
+/* The context a key k[0..kn) gives its value. A key names its value, but
+ * for two shapes the name is elsewhere:
+ *  - a typed value's tag, its object's first key, does not name it: the
+ *    key of the object does (DynamoDB's items, keys and expression values,
+ *    {"ssn": {"S": "536221847"}}; a map's members, {"M": {"dob": {"S": …}}},
+ *    and a list's elements too);
+ *  - a "Value" after a "Name" or "Key" in the same object is named by that
+ *    name (AWS's tags, [{"Key": "ssn", "Value": …}]; SSM's PutParameter,
+ *    {"Name": "/prod/db/password", "Value": …}; SQS's and CloudWatch's name
+ *    and value pairs).
+ * Read as the key alone, "S" and "Value" were the only context: a bare
+ * SSN, a birth date or a password there was no finding. */
+static inline void js_key_context(struct dec_json *j, const uint8_t **k, size_t *kn)
+{
+    int want = 0;
+    if (*kn <= 14) {
+        if (j->kfirst && j->pkey_len && js_is_tag(*k, *kn)) {
+            *k = j->pkey;
+            *kn = j->pkey_len;
+            return; /* (the object's key stays the context of what is inside) */
+        }
+        if (*kn == 5 && j->kname_len && j->kname_depth == j->depth && js_key_is(*k, *kn, "value")) {
+            *k = j->kname;
+            *kn = j->kname_len;
+        } else if ((*kn == 4 && js_key_is(*k, *kn, "name")) || (*kn == 3 && js_key_is(*k, *kn, "key"))) {
+            want = 1;
+        }
+    }
+    j->kwant = (uint8_t)want;
+    size_t c = *kn < JS_KEY_KEEP ? *kn : JS_KEY_KEEP;
+    memcpy(j->pkey, *k, c);
+    j->pkey_len = (uint8_t)c;
+}
+
+/* Bytes of a string going out: when it is the value after a "Name" or
+ * "Key" key, its first bytes are kept as the context of a "Value" in the
+ * same object. */
+static inline void js_kname_put(struct dec_json *j, const uint8_t *p, size_t n)
+{
+    if (!j->kwant || j->in_key)
+        return;
+    if (j->kwant == 1) {
+        j->kname_len = 0;
+        j->kname_depth = j->depth;
+        j->kwant = 2;
+    }
+    size_t k = n < JS_KEY_KEEP - j->kname_len ? n : JS_KEY_KEEP - j->kname_len;
+    memcpy(j->kname + j->kname_len, p, k);
+    j->kname_len = (uint8_t)(j->kname_len + k);
+}
+
 static int js_stage_flush(struct dec_json *j)
 {
     size_t n = j->stage_len;
     j->stage_len = 0;
+    js_kname_put(j, j->stage, n);
     return dec_text_data(j->base.env, j->stage, n);
 }
 
@@ -404,8 +488,10 @@ static inline __attribute__((always_inline)) int js_str_out(struct dec_json *j, 
         memcpy(j->key + j->key_len, p, k);
         j->key_len += k;
     }
-    if (!stage && j->stage_len == 0)
+    if (!stage && j->stage_len == 0) {
+        js_kname_put(j, p, n);
         return dec_text_data(j->base.env, p, n);
+    }
     while (n > 0) {
         size_t room = JS_STAGE - j->stage_len;
         size_t k = n > room ? room : n;
@@ -440,7 +526,10 @@ static inline __attribute__((always_inline)) int js_str_close(struct dec_json *j
            from there, not copied first */
         j->in_key = 0;
         j->st = JS_COLON;
-        return j->out.key_end(&j->out, p, n, p, n < DEC_CONTEXT_MAX ? n : DEC_CONTEXT_MAX);
+        const uint8_t *k = p;
+        size_t kn = n < DEC_CONTEXT_MAX ? n : DEC_CONTEXT_MAX;
+        js_key_context(j, &k, &kn);
+        return j->out.key_end(&j->out, p, n, k, kn);
     }
     if (j->stage_len && n > JS_STAGE - j->stage_len) {
         /* the stage fills up on the way (flushed; the key keeps its part) */
@@ -463,7 +552,14 @@ static inline __attribute__((always_inline)) int js_str_close(struct dec_json *j
     if (j->in_key) {
         j->in_key = 0;
         j->st = JS_COLON;
-        return j->out.key_end(&j->out, p, n, j->key, j->key_len);
+        const uint8_t *k = j->key;
+        size_t kn = j->key_len;
+        js_key_context(j, &k, &kn);
+        return j->out.key_end(&j->out, p, n, k, kn);
+    }
+    if (j->kwant) {
+        js_kname_put(j, p, n);
+        j->kwant = 0;
     }
     js_value_done(j);
     return j->out.data_end(&j->out, p, n);
@@ -482,8 +578,16 @@ static int js_str_end(struct dec_json *j)
         int rc = dec_text_boundary(j->base.env);
         if (rc != SGW_OK)
             return rc;
-        return dec_text_context(j->base.env, j->key, j->key_len);
+        const uint8_t *k = j->key;
+        size_t kn = j->key_len;
+        js_key_context(j, &k, &kn);
+        return dec_text_context(j->base.env, k, kn);
     }
+    if (j->kwant == 1) { /* (an empty name: no piece came) */
+        j->kname_len = 0;
+        j->kname_depth = j->depth;
+    }
+    j->kwant = 0;
     int rc = dec_text_boundary(j->base.env);
     js_value_done(j);
     return rc;
@@ -650,6 +754,7 @@ static int js_push(struct dec_json *j, uint8_t open, uint64_t at)
         return js_error(j, at, "JSON nesting deeper than %u", (unsigned)j->max_depth);
     j->stack[j->depth++] = open;
     j->st = open == '{' ? JS_OBJ_FIRST : JS_ARR_FIRST;
+    j->kname_len = j->depth == j->kname_depth ? 0 : j->kname_len; /* (a sibling object: not its name) */
     return SGW_OK;
 }
 
@@ -926,11 +1031,13 @@ static inline __attribute__((always_inline)) size_t js_fast_struct_body(struct d
             j->seen = 1; /* js_value_start, then js_push */
             j->stack[j->depth++] = c;
             j->st = c == '{' ? JS_OBJ_FIRST : JS_ARR_FIRST;
+            j->kname_len = j->depth == j->kname_depth ? 0 : j->kname_len;
             break;
         case JS_OBJ_FIRST:
         case JS_OBJ_KEY:
             if (c == '"') {
                 j->in_key = 1;
+                j->kfirst = j->st == JS_OBJ_FIRST;
                 j->key_len = 0;
                 j->st = JS_STR;
                 return i + 1;
@@ -972,6 +1079,7 @@ static inline __attribute__((always_inline)) size_t js_next_string(struct dec_js
             if (p[i] == ',' && j->st == JS_AFTER) {
                 if (j->stack[j->depth - 1] == '{') {
                     j->in_key = 1;
+                    j->kfirst = 0;
                     j->key_len = 0;
                 } else {
                     j->seen = 1;
@@ -1313,6 +1421,7 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
                 case JS_OBJ_KEY:
                     if (c == '"') {
                         j->in_key = 1;
+                        j->kfirst = j->st == JS_OBJ_FIRST;
                         j->key_len = 0;
                         j->st = JS_STR;
                     } else if (c == '}' && j->st == JS_OBJ_FIRST) {

@@ -193,6 +193,19 @@ static void test_json(void)
     EXPECT(J, NULL, "", "");
     EXPECT(J, NULL, "0", "0|");
     EXPECT(J, NULL, "{\"card\":4111111111111111}", "card|{card}4111111111111111|");
+    /* keys that do not name their value: a typed value's tag (DynamoDB,
+       Firestore) gives the object's key; a "Value" after a "Name" or
+       "Key" in the same object gives that name (escapes resolved) */
+    EXPECT(J, NULL, "{\"ssn\":{\"S\":\"536221847\"},\"m\":{\"M\":{\"dob\":{\"S\":\"x\"}}},\"l\":{\"L\":[{\"N\":\"1\"}]}}",
+           "ssn|{ssn}S|{ssn}536221847|m|{m}M|{m}dob|{dob}S|{dob}x|l|{l}L|{l}N|{l}1|");
+    EXPECT(J, NULL, "{\"a\":\"x\",\"S\":\"y\"}", "a|{a}x|S|{S}y|"); /* (not the first key: its own) */
+    EXPECT(J, NULL, "{\"fields\":{\"ssn\":{\"stringValue\":\"1\"}}}", "fields|{fields}ssn|{ssn}stringValue|{ssn}1|");
+    EXPECT(J, NULL, "[{\"Key\":\"ssn\",\"Value\":\"1\"},{\"Value\":\"2\"},{\"name\":\"pa\\u0073s\",\"o\":{\"Name\":\"z\"},\"value\":\"3\"}]",
+           "Key|{Key}ssn|Value|{ssn}1|Value|{Value}2|name|{name}pass|o|{o}Name|{Name}z|value|{value}3|");
+    /* (a name in an object inside takes the place of the outer one, and is
+       not the outer object's: the outer value keeps its own key) */
+    EXPECT(J, NULL, "{\"name\":\"pa\\u0073s\",\"value\":\"3\"}", "name|{name}pass|value|{pass}3|");
+    EXPECT(J, NULL, "{\"Name\":\"\",\"Value\":\"v\",\"Key\":5,\"Value\":\"w\"}", "Name|{Name}|Value|{Value}v|Key|{Key}5|Value|{Value}w|");
     /* a value hidden in a key is data too, not only context */
     EXPECT(J, NULL, "{\"4111111111111111\":1}", "4111111111111111|{4111111111111111}1|");
     EXPECT(J, NULL, "{\"a\":{\"b\":{\"c\":\"deep\"}}}", "a|{a}b|{b}c|{c}deep|");

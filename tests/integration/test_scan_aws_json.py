@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""AWS JSON bodies whose keys do not name their values, as the AWS CLI
+sends them: DynamoDB's typed attribute values ({"ssn": {"S": "…"}}) in
+PutItem, BatchWriteItem and UpdateItem's expression values; SSM's
+PutParameter ({"Name": "/prod/db/password", "Value": "…"}); tags
+([{"Key": "…", "Value": "…"}]). The CLI (Debian's awscli) sends each
+request to a local endpoint on 127.0.0.1 that keeps the body, and
+`sovgw scan` reads the body with the request's content type.
+
+Before, a value's context was its key alone ("S", "Value"): a bare SSN, a
+birth date, a passport number or a password there was no finding. Each
+case fails on that behaviour; the control requests (the same values under
+other names) stay clean.
+
+Needs awscli (scripts/deps.sh test)."""
+
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sgw import SOVGW, Runner, TempDir, Upstream, check, eq, sanitizer_report  # noqa: E402
+
+PASSWORD = "Zq8#kLm2!vR9xT4p"
+
+
+def aws_bin():
+    for p in ("/usr/bin/aws",):
+        if os.access(p, os.X_OK):
+            return p
+    return None
+
+
+def send(t, *args):
+    """The request the AWS CLI makes for args: (content type, body)."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": t.path, "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+           "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_EC2_METADATA_DISABLED": "true",
+           "AWS_MAX_ATTEMPTS": "1", "AWS_PAGER": "", "AWS_CONFIG_FILE": t.join("none"),
+           "AWS_SHARED_CREDENTIALS_FILE": t.join("none")}
+    with Upstream(keep_bodies=True) as up:
+        p = subprocess.run([aws_bin(), "--region", "eu-central-1", "--endpoint-url", f"http://127.0.0.1:{up.port}",
+                            "--cli-connect-timeout", "5", "--cli-read-timeout", "10", *args],
+                           env=env, capture_output=True, text=True, timeout=60)
+        eq(up.count(), 1, f"aws {args[0]} {args[1]}: one request ({p.stderr[-300:]!r})")
+        req = up.requests[0]
+    h = {k.lower(): v for k, v in req["headers"].items()}
+    return h.get("content-type", ""), req["body"]
+
+
+def scan(ct, body):
+    p = subprocess.run([SOVGW, "scan", "--format", "jsonl", "--content-type", ct, "-"], input=body,
+                       capture_output=True, timeout=60)
+    rep = sanitizer_report(p.stderr.decode("utf-8", "replace"))
+    check(not rep, f"sanitizer report in sovgw scan stderr:\n{rep}")
+    check(p.returncode in (0, 1), f"sovgw scan: exit {p.returncode}, stderr {p.stderr[-800:]!r}")
+    return sorted((f["type"], f["excerpt"]) for f in
+                  (json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()))
+
+
+def item(names):
+    """A DynamoDB item: an SSN, a birth date, a passport number (a map's
+    member) and two phone numbers' list, under names[0..3]."""
+    ssn, dob, passport, ident = names
+    return json.dumps({"id": {"S": "person-17"}, ssn: {"S": "536221847"}, dob: {"S": "1985-03-12"},
+                       ident: {"M": {passport: {"S": "C01X00T47"}, "issued": {"N": "2019"}}}})
+
+
+PII = [("DATE_OF_BIRTH", "19******12"), ("PASSPORT_NUMBER", "C0*****47"), ("US_SOCIAL_SECURITY_NUMBER", "53*****47")]
+
+
+def main():
+    r = Runner("scan_aws_json")
+    if aws_bin() is None:
+        print("not ok - the AWS CLI is missing (scripts/deps.sh test installs awscli)")
+        return 1
+    t = TempDir()
+    pii = ("ssn", "date_of_birth", "passport", "documents")
+    clean = ("order_id", "shipped_on", "booking_code", "details")
+
+    def put_item():
+        # case 1: PutItem: every typed value under its attribute's name,
+        # a map's member under its own; the control item stays clean
+        ct, body = send(t, "dynamodb", "put-item", "--table-name", "people", "--item", item(pii))
+        check(ct.startswith("application/x-amz-json-1.0") and b'{"S":' in body.replace(b" ", b""),
+              f"a DynamoDB request ({ct}, {body[:120]!r})")
+        eq(scan(ct, body), PII, "PutItem")
+        ct, body = send(t, "dynamodb", "put-item", "--table-name", "orders", "--item", item(clean))
+        eq(scan(ct, body), [], "PutItem, the control item")
+    r.run("DynamoDB PutItem: typed values under their attribute's name", put_item)
+
+    def batch_and_update():
+        # case 2: BatchWriteItem (items in a list of requests) and
+        # UpdateItem's expression values (":dob"), list elements too
+        req = {"people": [{"PutRequest": {"Item": json.loads(item(pii))}}]}
+        ct, body = send(t, "dynamodb", "batch-write-item", "--request-items", json.dumps(req))
+        eq(scan(ct, body), PII, "BatchWriteItem")
+        vals = {":dob": {"S": "1990-11-02"}, ":ssns": {"L": [{"S": "536221848"}, {"S": "536221849"}]}}
+        ct, body = send(t, "dynamodb", "update-item", "--table-name", "people", "--key", '{"id":{"S":"p1"}}',
+                        "--update-expression", "SET dob = :dob, ssns = :ssns",
+                        "--expression-attribute-values", json.dumps(vals))
+        eq(scan(ct, body), [("DATE_OF_BIRTH", "19******02"), ("US_SOCIAL_SECURITY_NUMBER", "53*****48"),
+                            ("US_SOCIAL_SECURITY_NUMBER", "53*****49")], "UpdateItem's expression values")
+    r.run("DynamoDB BatchWriteItem and UpdateItem", batch_and_update)
+
+    def ssm_and_tags():
+        # case 3: SSM PutParameter: the parameter's name names its value (a
+        # password); tags: a tag's key names its value; the controls are
+        # clean
+        ct, body = send(t, "ssm", "put-parameter", "--name", "/prod/db/password", "--value", PASSWORD,
+                        "--type", "SecureString")
+        check(b'"Value"' in body, f"a PutParameter request ({body[:160]!r})")
+        found = scan(ct, body)
+        eq([k for k, _ in found], ["GENERIC_SECRET"], f"PutParameter: the password ({found})")
+        ct, body = send(t, "ssm", "put-parameter", "--name", "/prod/app/theme", "--value", "dark-blue-2024",
+                        "--type", "String")
+        eq(scan(ct, body), [], "PutParameter, the control")
+        ct, body = send(t, "ssm", "add-tags-to-resource", "--resource-type", "Parameter", "--resource-id", "p",
+                        "--tags", "Key=owner-ssn,Value=536221847", "Key=cost-center,Value=123456789")
+        eq(scan(ct, body), [("US_SOCIAL_SECURITY_NUMBER", "53*****47")], "tags: the SSN under its tag's key")
+    r.run("SSM PutParameter and tags: a name names its value", ssm_and_tags)
+    t.cleanup()
+    r.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
