@@ -12,18 +12,23 @@
  * size → snappy; else brotli when it decodes to exactly the declared size;
  * else (LZ4, LZO) uninspectable. Its values: PLAIN byte arrays (a 4-byte
  * length, the bytes; after the levels of a data page) are one text unit
- * each (a mostly binary one: its printable runs); other pages (dictionary indices, numbers, delta encodings) give
+ * each, kept for their column's name (below; a mostly binary one: its
+ * printable runs); other pages (dictionary indices, numbers, delta encodings) give
  * their printable runs of 6 bytes or more. What follows the last page
  * (page indexes, the footer: column names, key-value metadata, row group
  * statistics) is read as Thrift too, its strings as text (the Arrow schema,
  * a base64 flatbuffer, skipped), or as printable runs where it is not.
  *
- * Numbers: pages of PLAIN values that are no byte arrays are kept (16 MiB)
- * until the footer gives their columns' types; INT32 and INT64 values of
- * six digits or more, and dates, are then text under the column's name.
- * Not read: other number encodings, column names as context for strings
- * (they come last). Uninspectable: a page compressed with a codec not
- * told apart, a page over the hold, a cut file, a malformed page. */
+ * Kept until the footer (16 MiB of pages in all): pages of PLAIN values
+ * that are no byte arrays, whose INT32 and INT64 values of six digits or
+ * more, and dates, are then text under the column's name; and pages of
+ * byte arrays, whose strings then go out under their column's name (a
+ * bare SSN under "ssn"; past the hold, or with no footer, without it).
+ * Not read: other number encodings. Uninspectable: a page compressed with
+ * a codec not told apart, a page over the hold, a cut file, a malformed
+ * page. */
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +77,9 @@ struct dec_parquet {
 struct pq_held {
     uint64_t at;   /* the page header's file offset */
     uint32_t len;  /* bytes after this record */
+    uint32_t start; /* strs: where its byte arrays begin */
     uint8_t type;  /* page type: 0 data, 2 dictionary, 3 data v2 (levels taken off) */
+    uint8_t strs;  /* its values are byte arrays: 1 not passed on yet, 2 passed on */
 };
 
 static int pq_hold(struct dec_parquet *q, const uint8_t *p, size_t n)
@@ -391,13 +398,67 @@ static size_t snappy_whole(const uint8_t *in, size_t n, uint8_t *out, size_t cap
 
 /* Keeps a page's values v[0..n) for the footer (numbers: their type is
  * there), within PQ_NUM_HOLD. */
-static int pq_keep(struct dec_parquet *q, const uint8_t *v, size_t n)
+/* Keeps a page's values v[0..n) for the footer (strs: byte arrays from
+ * start). 1 kept, 0 no room (past it, numbers go unread and strings out
+ * at once, as before the footer was read), or an error. */
+static int pq_keep(struct dec_parquet *q, const uint8_t *v, size_t n, int strs, size_t start)
 {
-    struct pq_held h = {.at = q->pg_at, .len = (uint32_t)n, .type = (uint8_t)q->pg.type};
+    struct pq_held h = {.at = q->pg_at, .len = (uint32_t)n, .start = (uint32_t)start, .type = (uint8_t)q->pg.type,
+                        .strs = (uint8_t)strs};
     if (n < 4 || q->nlen + sizeof(h) + n > PQ_NUM_HOLD)
-        return SGW_OK; /* (past it, numbers go unread, as before the footer was read) */
+        return 0;
     int rc = dec_append(&q->nums, &q->nlen, &q->ncap, (const uint8_t *)&h, sizeof(h));
-    return rc == SGW_OK ? dec_append(&q->nums, &q->nlen, &q->ncap, v, n) : rc;
+    rc = rc == SGW_OK ? dec_append(&q->nums, &q->nlen, &q->ncap, v, n) : rc;
+    return rc == SGW_OK ? 1 : rc;
+}
+
+/* A page's byte arrays v[start..n), one unit each, under the column's
+ * name (none: NULL). */
+static int pq_strings(struct dec_parquet *q, const uint8_t *v, size_t n, size_t start, const char *name)
+{
+    int rc = SGW_OK;
+    for (size_t at = start; at + 4 <= n && rc == SGW_OK;) {
+        uint32_t l = (uint32_t)v[at] | (uint32_t)v[at + 1] << 8 | (uint32_t)v[at + 2] << 16 | (uint32_t)v[at + 3] << 24;
+        if (l > n - at - 4)
+            break;
+        if (name && name[0])
+            rc = dec_text_context(q->base.env, (const uint8_t *)name, strlen(name));
+        if (rc == SGW_OK)
+            rc = pq_text(q, v + at + 4, l);
+        at += 4 + l;
+    }
+    return rc;
+}
+
+/* The kept pages of strings no column chunk claimed (no footer, a cut
+ * file, a footer that does not say): out without a column's name. */
+static int pq_strings_left(struct dec_parquet *q)
+{
+    int rc = SGW_OK;
+    for (size_t at = 0; at + sizeof(struct pq_held) <= q->nlen && rc == SGW_OK;) {
+        struct pq_held h;
+        memcpy(&h, q->nums + at, sizeof(h));
+        if (h.strs == 1) {
+            rc = pq_strings(q, q->nums + at + sizeof(h), h.len, h.start, NULL);
+            q->nums[at + offsetof(struct pq_held, strs)] = 2;
+        }
+        at += sizeof(h) + h.len;
+    }
+    return rc;
+}
+
+/* Refuses the rest of the file; the strings kept go out first. */
+__attribute__((format(printf, 3, 4))) static int pq_fail(struct dec_parquet *q, uint32_t flags, const char *fmt, ...)
+{
+    int rc = pq_strings_left(q);
+    if (rc != SGW_OK)
+        return rc;
+    char why[DEC_REASON_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    return dec_fail(&q->base, flags, "%s", why);
 }
 
 /* The values of a decompressed page v[0..n): PLAIN byte arrays from one
@@ -425,16 +486,13 @@ static int pq_values(struct dec_parquet *q, const uint8_t *v, size_t n)
         }
         if (at != n || count == 0)
             continue;
-        int rc = SGW_OK;
-        for (at = starts[s]; at < n && rc == SGW_OK;) {
-            uint32_t l = (uint32_t)v[at] | (uint32_t)v[at + 1] << 8 | (uint32_t)v[at + 2] << 16 | (uint32_t)v[at + 3] << 24;
-            rc = pq_text(q, v + at + 4, l);
-            at += 4 + l;
-        }
-        return rc;
+        /* kept for the footer (their column's name), or out at once */
+        int rc = pq_keep(q, v, n, 1, starts[s]);
+        return rc == 0 ? pq_strings(q, v, n, starts[s], NULL) : rc < 0 ? rc : SGW_OK;
     }
     int rc = pq_runs(q, v, n);
-    return rc == SGW_OK ? pq_keep(q, v, n) : rc;
+    rc = rc == SGW_OK ? pq_keep(q, v, n, 0, 0) : rc;
+    return rc < 0 ? rc : SGW_OK;
 }
 
 static int pq_codec_fail(struct dec_parquet *q, const char *why)
@@ -471,8 +529,8 @@ static int pq_page(struct dec_parquet *q, const uint8_t *page)
         return pq_codec_fail(q, "Parquet page over 16 MiB");
     q->produced += un;
     if (q->produced > lim->max_decoded || (q->produced > DEC_RATIO_FLOOR && un / (cn ? cn : 1) > lim->max_ratio))
-        return dec_fail(&q->base, CLS_FF_BOMB, "decoded size over %llu bytes (parquet)",
-                        (unsigned long long)lim->max_decoded);
+        return pq_fail(q, CLS_FF_BOMB, "decoded size over %llu bytes (parquet)",
+                       (unsigned long long)lim->max_decoded);
     uint8_t *u = malloc(un ? un : 1);
     if (!u)
         return SGW_ENOMEM;
@@ -571,7 +629,7 @@ static int pq_run(struct dec_parquet *q, int final)
             q->off += used;
             if (r == 1) {
                 if ((size_t)q->pg.csize > PQ_HOLD)
-                    return dec_fail(d, 0, "Parquet page over 16 MiB");
+                    return pq_fail(q, 0, "Parquet page over 16 MiB");
                 q->st = PQ_PAGE;
             }
         } else if (q->st == PQ_PAGE) {
@@ -597,7 +655,7 @@ static int pq_feed(struct dec *d, const uint8_t *p, size_t n)
         q->off = 0;
     }
     if (q->len + n > PQ_HOLD + (1u << 20) && q->st != PQ_PAGE)
-        return dec_fail(d, 0, "Parquet %s over 16 MiB", q->st == PQ_TAIL ? "footer" : "metadata");
+        return pq_fail(q, 0, "Parquet %s over 16 MiB", q->st == PQ_TAIL ? "footer" : "metadata");
     int rc = pq_hold(q, p, n);
     return rc == SGW_OK ? pq_run(q, 0) : rc;
 }
@@ -784,14 +842,19 @@ static int pq_chunk(struct dec_parquet *q, struct tc *t, const struct pq_leaf *l
             }
         }
     }
-    if (t->bad || k >= nl || (type != 1 && type != 2) || total <= 0 || data < 0)
+    /* INT32, INT64: numbers; BYTE_ARRAY: strings under the column's name */
+    if (t->bad || k >= nl || (type != 1 && type != 2 && type != 6) || total <= 0 || data < 0)
         return SGW_OK;
     uint64_t start = (uint64_t)(dict > 0 && dict < data ? dict : data), end = start + (uint64_t)total;
     for (size_t at = 0; at + sizeof(struct pq_held) <= q->nlen && rc == SGW_OK;) {
         struct pq_held h;
         memcpy(&h, q->nums + at, sizeof(h));
-        if (h.at >= start && h.at < end)
+        if (h.at >= start && h.at < end && type == 6 && h.strs == 1) {
+            rc = pq_strings(q, q->nums + at + sizeof(h), h.len, h.start, lv[k].name);
+            q->nums[at + offsetof(struct pq_held, strs)] = 2;
+        } else if (h.at >= start && h.at < end && type != 6 && h.strs == 0) {
             rc = pq_numbers(q, &h, q->nums + at + sizeof(h), &lv[k], type == 1 ? 4 : 8);
+        }
         at += sizeof(h) + h.len;
     }
     return rc;
@@ -843,24 +906,25 @@ static int pq_tail(struct dec_parquet *q)
     const uint8_t *b = q->buf + q->off;
     size_t n = q->len - q->off;
     if (n < 8 || memcmp(b + n - 4, "PAR1", 4) != 0)
-        return dec_fail(&q->base, 0, "truncated Parquet file");
+        return pq_fail(q, 0, "truncated Parquet file");
     size_t end = n - 8, pos = 0;
     while (pos < end) {
         struct tc t = {.b = b, .n = end, .pos = pos, .q = q, .emit = 0, .rc = SGW_OK};
         tc_struct(&t, 0, NULL, NULL);
-        if (t.bad || t.pos == pos)
-            return pq_runs(q, b + pos, n - pos);
+        if (t.bad || t.pos == pos) {
+            int rc = pq_runs(q, b + pos, n - pos);
+            return rc == SGW_OK ? pq_strings_left(q) : rc;
+        }
         struct tc e = {.b = b, .n = end, .pos = pos, .q = q, .emit = 1, .rc = SGW_OK};
         tc_struct(&e, 0, NULL, NULL);
         if (e.rc != SGW_OK)
             return e.rc;
         pos = t.pos;
     }
-    /* the footer (its length before `PAR1`): the kept pages' numbers */
+    /* the footer (its length before `PAR1`): the kept pages' values */
     size_t flen = (size_t)pq_le(b + n - 8, 4);
-    if (q->nlen == 0 || flen > end)
-        return SGW_OK;
-    return pq_footer_numbers(q, b + end - flen, flen);
+    int rc = q->nlen == 0 || flen > end ? SGW_OK : pq_footer_numbers(q, b + end - flen, flen);
+    return rc == SGW_OK ? pq_strings_left(q) : rc;
 }
 
 static int pq_finish(struct dec *d)
@@ -874,7 +938,7 @@ static int pq_finish(struct dec *d)
     if (q->st == PQ_TAIL || (q->st == PQ_HEAD && q->len > q->off))
         return pq_tail(q);
     /* (no footer at all, or a cut page or magic) */
-    return dec_fail(d, 0, "truncated Parquet file");
+    return pq_fail(q, 0, "truncated Parquet file");
 }
 
 static void pq_destroy(struct dec *d)

@@ -4,7 +4,8 @@
 // WRITER "wasm": parquet-wasm (arrow-rs in WebAssembly) writes a table that
 // apache-arrow built (columns name, email, customer_id int64, amount
 // double; dictionary pages, page statistics, the Arrow schema in the
-// footer; an int64 card_number column, a date birth_date column);
+// footer; an int64 card_number column, a date birth_date column, a string
+// passport_number column);
 // "lite": parquetjs-lite (pure JS, v1 data pages, PLAIN values; optional
 // email, ssn and dob (DATE) columns, an INT64 card_number, a repeated tags
 // column). CODECS, comma-
@@ -14,7 +15,8 @@
 // user<i>@branch<i>.corp-mail.de for every 10th row (wasm) or
 // p<i>@branch<i>.corp-mail.de for i % 3 != 0 (lite; a domain of its own
 // each, so that the masked excerpts tell the addresses apart), a plain word
-// otherwise, and row 7's ssn (lite) is "SSN 536-22-1847"; the card number
+// otherwise, and row 7's ssn (lite) is "SSN 536-22-1847", row 8's a bare
+// "536221848"; row 6's passport_number (wasm) "C01X00T47"; the card number
 // is 4111111111111111 in row 5 (wasm) or 5500005555555559 in row 4 (lite),
 // an order-like number otherwise; the birth date 1985-03-12 in row 3 (wasm)
 // or 1979-11-30 in row 2 (lite), null otherwise; "clean": words and
@@ -42,7 +44,7 @@ const words = ["pending", "shipped", "returned", "invoiced", "cancelled"];
 
 function wasmFile(codec) {
   if (!(codec in pw.Compression)) throw new Error(`no codec ${codec} in parquet-wasm`);
-  const name = [], email = [], id = [], amount = [], card = [], born = [];
+  const name = [], email = [], id = [], amount = [], card = [], born = [], passport = [];
   for (let i = 0; i < rows; i++) {
     name.push(`Customer ${i}`);
     email.push(pii && i % 10 === 0 ? `user${i}@branch${i}.corp-mail.de` : `${words[i % words.length]} ${i}`);
@@ -50,12 +52,14 @@ function wasmFile(codec) {
     amount.push(i * 1.25);
     card.push(pii && i === 5 ? 4111111111111111n : BigInt(5000000 + i));
     born.push(pii && i === 3 ? new Date(Date.UTC(1985, 2, 12)) : null);
+    passport.push(pii && i === 6 ? "C01X00T47" : "none");
   }
   const t = new arrow.Table({
     name: arrow.vectorFromArray(name, new arrow.Utf8()), email: arrow.vectorFromArray(email, new arrow.Utf8()),
     customer_id: arrow.makeVector(BigInt64Array.from(id)), amount: arrow.makeVector(Float64Array.from(amount)),
     card_number: arrow.makeVector(BigInt64Array.from(card)),
     birth_date: arrow.vectorFromArray(born, new arrow.DateDay()),
+    passport_number: arrow.vectorFromArray(passport, new arrow.Utf8()),
   });
   const table = pw.Table.fromIPCStream(arrow.tableToIPC(t, "stream"));
   const props = new pw.WriterPropertiesBuilder().setCompression(pw.Compression[codec]).build();
@@ -81,6 +85,7 @@ async function liteFile(comp) {
     if (i === 2 && pii) row.dob = new Date(Date.UTC(1979, 10, 30));
     if (i % 3) row.email = pii ? `p${i}@branch${i}.corp-mail.de` : `${words[i % words.length]} ${i}`;
     if (i === 7 && pii) row.ssn = "SSN 536-22-1847";
+    if (i === 8 && pii) row.ssn = "536221848"; // (bare: found under the column's name)
     await w.appendRow(row);
   }
   await w.close();

@@ -3375,14 +3375,15 @@ static void tw_list(struct tw *w, int id, int k)
 /* Numbers: the footer gives the columns' types, the kept pages are read
  * by them: an INT64 card number (a required column), an INT32 under "ssn"
  * after its definition levels, a DATE in a dictionary page (its data page
- * of indices skipped); a DOUBLE column and short numbers give nothing. */
+ * of indices skipped); a DOUBLE column and short numbers give nothing.
+ * Strings: a BYTE_ARRAY column's dictionary under the column's name. */
 static void test_parquet_numbers(void)
 {
     static uint8_t f[4096];
     struct tw w = {.b = f};
     memcpy(f, "PAR1", 4);
     w.n = 4;
-    int64_t at[4], len[4];
+    int64_t at[5], len[5];
     uint8_t v[64];
     at[0] = (int64_t)w.n;
     int64_t card = 4111111111111111LL, small = 42;
@@ -3405,16 +3406,19 @@ static void test_parquet_numbers(void)
     double amount = 4111111111111111.0;
     pq_put(&w, 0, 0, &amount, 8, 8, 0, NULL, NULL);
     len[3] = (int64_t)w.n - at[3];
+    at[4] = (int64_t)w.n; /* strings: a dictionary page of PLAIN byte arrays */
+    pq_put(&w, 2, 0, "\x09\x00\x00\x00" "C01X00T47" "\x01\x00\x00\x00X", 18, 18, 0, NULL, NULL);
+    len[4] = (int64_t)w.n - at[4];
     size_t foot = w.n;
-    static const char *const names[] = {"card_number", "ssn", "dob", "amount"};
-    static const int types[] = {2, 1, 1, 5}, reps[] = {0, 1, 1, 0};
+    static const char *const names[] = {"card_number", "ssn", "dob", "amount", "passport_number"};
+    static const int types[] = {2, 1, 1, 5, 6}, reps[] = {0, 1, 1, 0, 0};
     tw_i32(&w, 1, 2);
-    tw_list(&w, 2, 5);
+    tw_list(&w, 2, 6);
     w.last[++w.depth] = 0;
     tw_bin(&w, 4, "schema");
-    tw_i32(&w, 5, 4);
+    tw_i32(&w, 5, 5);
     tw_end(&w);
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < 5; c++) {
         w.last[++w.depth] = 0;
         tw_i32(&w, 1, types[c]);
         tw_i32(&w, 3, reps[c]);
@@ -3426,15 +3430,15 @@ static void test_parquet_numbers(void)
     tw_i64(&w, 3, 2);
     tw_list(&w, 4, 1);
     w.last[++w.depth] = 0;
-    tw_list(&w, 1, 4);
-    for (int c = 0; c < 4; c++) {
+    tw_list(&w, 1, 5);
+    for (int c = 0; c < 5; c++) {
         w.last[++w.depth] = 0;
         tw_i64(&w, 2, at[c]);
         tw_begin(&w, 3);
         tw_i32(&w, 1, types[c]);
         tw_i64(&w, 7, len[c]);
         tw_i64(&w, 9, at[c] + (c == 2 ? len[2] - 9 - 14 : 0));
-        if (c == 2)
+        if (c == 2 || c == 4)
             tw_i64(&w, 11, at[c]);
         tw_end(&w);
         tw_end(&w);
@@ -3446,10 +3450,13 @@ static void test_parquet_numbers(void)
     memcpy(f + w.n + 4, "PAR1", 4);
     w.n += 8;
     expect_bin("application/vnd.apache.parquet", NULL, f, w.n,
-               "schema|card_number|ssn|dob|amount|{card_number}4111111111111111|{ssn}536221847|{dob}1985-03-12|",
+               "schema|card_number|ssn|dob|amount|passport_number|{card_number}4111111111111111|{ssn}536221847|"
+               "{dob}1985-03-12|{passport_number}C01X00T47|{passport_number}X|",
                "parquet", __LINE__);
-    /* without its footer the types are unknown: nothing read as numbers */
-    expect_bin("application/vnd.apache.parquet", NULL, f, foot, "!truncated Parquet file!", "parquet", __LINE__);
+    /* without its footer the types are unknown: nothing read as numbers,
+       and the strings go out without their column's name */
+    expect_bin("application/vnd.apache.parquet", NULL, f, foot, "C01X00T47|X|!truncated Parquet file!", "parquet",
+               __LINE__);
 }
 
 static void test_parquet(void)
@@ -3500,14 +3507,17 @@ static void test_parquet(void)
     tw_end(&w);
     memcpy(f + w.n, "\x40\x00\x00\x00PAR1", 8);
     w.n += 8;
-    const char *want = "alice@x.io|bob|carol smith|carol smith|alice@x.io|email|dave@y.io|erin|"
-                       "frank@z.io|SSN 536-22-1847|frank@z.io|SSN 536-22-1847|frank@z.io|SSN 536-22-1847|"
-                       "frank@z.io|SSN 536-22-1847|ARROW:schema|parquet-rs version 51.0.0|";
+    /* (the pages' strings are kept for their columns' names; this footer
+       names none, so they go out after it without one; the statistics
+       of the page headers come at once) */
+    const char *want = "carol smith|alice@x.io|email|ARROW:schema|parquet-rs version 51.0.0|alice@x.io|bob|carol smith|"
+                       "dave@y.io|erin|frank@z.io|SSN 536-22-1847|frank@z.io|SSN 536-22-1847|frank@z.io|SSN 536-22-1847|"
+                       "frank@z.io|SSN 536-22-1847|";
     expect_bin(P, NULL, f, w.n, want, "parquet", __LINE__);
     expect_bin(NULL, NULL, f, w.n, want, "parquet", __LINE__);
     /* cut: what came before, then the report */
     expect_bin(P, NULL, f, w.n - 40,
-               "alice@x.io|bob|carol smith|carol smith|alice@x.io|email|dave@y.io|erin|"
+               "carol smith|alice@x.io|email|alice@x.io|bob|carol smith|dave@y.io|erin|"
                "frank@z.io|SSN 536-22-1847|frank@z.io|SSN 536-22-1847|frank@z.io|SSN 536-22-1847|"
                "frank@z.io|SSN 536-22-1847|!truncated Parquet file!",
                "parquet", __LINE__);
