@@ -360,12 +360,15 @@ struct dec_json {
 /* Is k[0..kn) a typed value's tag: DynamoDB's attribute values
  * ({"ssn": {"S": "536221847"}}, S N B SS NS BS M L NULL BOOL), Firestore's
  * and Google's typed values ({"stringValue": …}, "mapValue", "fields",
- * "arrayValue", "values")? */
+ * "arrayValue", "values"), SQS's message attributes ({"ssn":
+ * {"StringValue": …, "DataType": "String"}}, and "stringValue" in Lambda's
+ * SQS events)? */
 static int js_is_tag(const uint8_t *k, size_t kn)
 {
     static const char *const tags[] = {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL",
                                        "stringValue", "integerValue", "doubleValue", "timestampValue",
-                                       "bytesValue", "booleanValue", "mapValue", "arrayValue", "fields", "values"};
+                                       "bytesValue", "booleanValue", "mapValue", "arrayValue", "fields", "values",
+                                       "StringValue", "BinaryValue", "binaryValue"};
     if (kn > 14)
         return 0;
     for (size_t i = 0; i < SGW_ARRAY_LEN(tags); i++)

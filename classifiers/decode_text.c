@@ -3979,14 +3979,20 @@ int dec_new_utf16(struct dec_env *env, unsigned nest, int big_endian, int detect
 /* application/x-www-form-urlencoded                                      */
 /* ====================================================================== */
 
+#define FORM_KEEP 64u /* bytes of a Name field's value kept */
+
 struct dec_form {
     struct dec base;
     int in_value;
     int pct; /* 0: none, 1: '%' seen, 2: '%X' seen */
     uint8_t pct_hi;
+    uint8_t kwant;   /* the value is a "P.Name"'s: kept in kname */
     size_t name_len;
     size_t olen;
+    size_t kname_len, kpre_len;
     uint8_t name[DEC_CONTEXT_MAX];
+    uint8_t kname[FORM_KEEP];
+    uint8_t kpre[DEC_CONTEXT_MAX]; /* the P of the last "P.Name" or "P.Key" */
     uint8_t out[OUTBUF + 4];
 };
 
@@ -4003,6 +4009,8 @@ static int form_put(struct dec_form *f, uint8_t c)
 {
     if (!f->in_value && f->name_len < sizeof(f->name))
         f->name[f->name_len++] = c;
+    else if (f->kwant && f->in_value && f->kname_len < FORM_KEEP)
+        f->kname[f->kname_len++] = c;
     f->out[f->olen++] = c;
     if (f->olen >= OUTBUF)
         return form_flush(f);
@@ -4033,7 +4041,35 @@ static int form_field_end(struct dec_form *f)
         rc = dec_text_boundary(f->base.env);
     f->in_value = 0;
     f->name_len = 0;
+    f->kwant = 0;
     return rc;
+}
+
+/* The context a field's name gives its value. AWS's query protocol (SNS,
+ * SQS, STS, IAM, CloudWatch) sends name and value pairs as two fields,
+ * "P.Name=ssn&P.Value.StringValue=536221847" (message attributes),
+ * "Tags.member.1.Key=owner&Tags.member.1.Value=…": a P.Value field is
+ * named by the P.Name or P.Key field before it, not by "Value". */
+static void form_context(struct dec_form *f, const uint8_t **k, size_t *kn)
+{
+    const uint8_t *n = f->name;
+    size_t len = f->name_len, dot = len;
+    while (dot > 0 && n[dot - 1] != '.')
+        dot--;
+    size_t last = len - dot; /* the last part, after the last '.' (or all of it) */
+    if ((last == 4 && memcmp(n + dot, "Name", 4) == 0) || (last == 3 && memcmp(n + dot, "Key", 3) == 0)) {
+        f->kwant = 1;
+        f->kname_len = 0;
+        f->kpre_len = dot;
+        memcpy(f->kpre, n, dot);
+    } else if (f->kname_len && len >= f->kpre_len + 5 && memcmp(n, f->kpre, f->kpre_len) == 0 &&
+               memcmp(n + f->kpre_len, "Value", 5) == 0) {
+        *k = f->kname;
+        *kn = f->kname_len;
+        return;
+    }
+    *k = n;
+    *kn = len;
 }
 
 static int form_feed(struct dec *d, const uint8_t *p, size_t n)
@@ -4063,8 +4099,11 @@ static int form_feed(struct dec *d, const uint8_t *p, size_t n)
             rc = form_flush(f);
             if (rc == SGW_OK && f->name_len > 0)
                 rc = dec_text_boundary(d->env);
+            const uint8_t *k;
+            size_t kn;
+            form_context(f, &k, &kn);
             if (rc == SGW_OK)
-                rc = dec_text_context(d->env, f->name, f->name_len);
+                rc = dec_text_context(d->env, k, kn);
             f->in_value = 1;
         } else if (c == '%') {
             f->pct = 1;

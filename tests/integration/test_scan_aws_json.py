@@ -3,7 +3,8 @@
 sends them: DynamoDB's typed attribute values ({"ssn": {"S": "…"}}) in
 PutItem, BatchWriteItem and UpdateItem's expression values; SSM's
 PutParameter ({"Name": "/prod/db/password", "Value": "…"}); tags
-([{"Key": "…", "Value": "…"}]). The CLI (Debian's awscli) sends each
+([{"Key": "…", "Value": "…"}]); SNS's and SQS's message attributes (the
+query protocol's "P.Name=ssn&P.Value.StringValue=…"). The CLI (Debian's awscli) sends each
 request to a local endpoint on 127.0.0.1 that keeps the body, and
 `sovgw scan` reads the body with the request's content type.
 
@@ -119,6 +120,22 @@ def main():
                         "--tags", "Key=owner-ssn,Value=536221847", "Key=cost-center,Value=123456789")
         eq(scan(ct, body), [("US_SOCIAL_SECURITY_NUMBER", "53*****47")], "tags: the SSN under its tag's key")
     r.run("SSM PutParameter and tags: a name names its value", ssm_and_tags)
+
+    def message_attributes():
+        # case 4: message attributes: SNS Publish (the query protocol,
+        # form-encoded: "MessageAttributes.entry.1.Name=ssn&…Value.
+        # StringValue=…") and SQS SendMessage (query or JSON, as this CLI
+        # sends it): the value under the attribute's name
+        attrs = json.dumps({"ssn": {"DataType": "String", "StringValue": "536221847"},
+                            "batch": {"DataType": "String", "StringValue": "123456789"}})
+        ct, body = send(t, "sns", "publish", "--topic-arn", "arn:aws:sns:eu-central-1:123456789012:t",
+                        "--message", "hello", "--message-attributes", attrs)
+        check(ct.startswith("application/x-www-form-urlencoded"), f"SNS's query protocol ({ct})")
+        eq(scan(ct, body), [("US_SOCIAL_SECURITY_NUMBER", "53*****47")], "SNS Publish's message attributes")
+        ct, body = send(t, "sqs", "send-message", "--queue-url", "https://sqs.eu-central-1.amazonaws.com/1/q",
+                        "--message-body", "hello", "--message-attributes", attrs)
+        eq(scan(ct, body), [("US_SOCIAL_SECURITY_NUMBER", "53*****47")], f"SQS SendMessage's ({ct})")
+    r.run("SNS and SQS message attributes", message_attributes)
     t.cleanup()
     r.done()
 

@@ -4361,6 +4361,11 @@ static void test_form(void)
     /* the second level is decoded by the text pipeline's escapes (a copy) */
     EXPECT(F, NULL, "n%61me=v%2541", "name|{name}v%41|vA|");
     EXPECT(F, NULL, "lonely&x=", "lonely|x|{x}|");
+    /* AWS's query protocol: a P.Value field is named by the P.Name or P.Key
+       field before it (message attributes, tags); another prefix is not */
+    EXPECT(F, NULL, "A.entry.1.Name=s%73n&A.entry.1.Value.StringValue=5&T.member.2.Key=dob&T.member.2.Value=d&X.Value=7",
+           "A.entry.1.Name|{A.entry.1.Name}ssn|A.entry.1.Value.StringValue|{ssn}5|T.member.2.Key|{T.member.2.Key}dob|"
+           "T.member.2.Value|{dob}d|X.Value|{X.Value}7|");
     /* a value hidden in a field name is data too; a long name is scanned whole and
        kept (truncated to DEC_CONTEXT_MAX) only as context */
     EXPECT("application/x-www-form-urlencoded", NULL, "4111111111111111=x",
