@@ -344,7 +344,11 @@ struct dec_json {
     /* keys that do not name their value (js_key_context) */
     uint8_t kfirst;       /* the key being read is its object's first */
     uint8_t kwant;        /* the value after a "Name"/"Key" key: kept in kname */
-    uint8_t pkey_len;     /* the last key's context */
+    uint8_t pkey_len;     /* the context of the last key before the newest open object */
+    uint8_t kpn;
+    const uint8_t *kp;    /* the last key's context, where it is (input, key[],
+                             kname[]) until copied to pkey at a push and at the
+                             end of the call (most keys' values are no object) */
     uint8_t kname_len;
     uint32_t kname_depth; /* the object kname belongs to (its depth) */
     uint8_t pkey[JS_KEY_KEEP];
@@ -365,22 +369,39 @@ struct dec_json {
  * SQS events)? */
 static int js_is_tag(const uint8_t *k, size_t kn)
 {
-    static const char *const tags[] = {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL",
-                                       "stringValue", "integerValue", "doubleValue", "timestampValue",
-                                       "bytesValue", "booleanValue", "mapValue", "arrayValue", "fields", "values",
-                                       "StringValue", "BinaryValue", "binaryValue"};
-    if (kn > 14)
+    /* (by length and last byte first: most keys are no tag, and this runs
+       for every first key of an object) */
+#define JS_IS(w) (memcmp(k, w, sizeof(w) - 1) == 0)
+    switch (kn) {
+    case 1:
+        return k[0] == 'S' || k[0] == 'N' || k[0] == 'B' || k[0] == 'M' || k[0] == 'L';
+    case 2:
+        return k[1] == 'S' && (k[0] == 'S' || k[0] == 'N' || k[0] == 'B');
+    case 4:
+        return k[3] == 'L' && (JS_IS("NULL") || JS_IS("BOOL"));
+    case 6:
+        return k[5] == 's' && (JS_IS("fields") || JS_IS("values"));
+    case 8:
+        return k[7] == 'e' && JS_IS("mapValue");
+    case 10:
+        return k[9] == 'e' && (JS_IS("bytesValue") || JS_IS("arrayValue"));
+    case 11:
+        return k[10] == 'e' && (JS_IS("stringValue") || JS_IS("doubleValue") || JS_IS("StringValue") ||
+                                JS_IS("BinaryValue") || JS_IS("binaryValue"));
+    case 12:
+        return k[11] == 'e' && (JS_IS("integerValue") || JS_IS("booleanValue"));
+    case 14:
+        return k[13] == 'e' && JS_IS("timestampValue");
+    default:
         return 0;
-    for (size_t i = 0; i < SGW_ARRAY_LEN(tags); i++)
-        if (strlen(tags[i]) == kn && memcmp(tags[i], k, kn) == 0)
-            return 1;
-    return 0;
+    }
+#undef JS_IS
 }
 
-/* Is k[0..kn) w, in the first letter's case or the other's? */
-static int js_key_is(const uint8_t *k, size_t kn, const char *w)
+/* Is k[0..kn) w (kn bytes), in the first letter's case or the other's? */
+static inline int js_key_is(const uint8_t *k, size_t kn, const char *w)
 {
-    return strlen(w) == kn && (k[0] | 0x20) == w[0] && memcmp(k + 1, w + 1, kn - 1) == 0;
+    return (k[0] | 0x20) == w[0] && memcmp(k + 1, w + 1, kn - 1) == 0;
 }
 
 /* The context a key k[0..kn) gives its value. A key names its value, but
@@ -399,10 +420,15 @@ static inline void js_key_context(struct dec_json *j, const uint8_t **k, size_t 
 {
     int want = 0;
     if (*kn <= 14) {
-        if (j->kfirst && j->pkey_len && js_is_tag(*k, *kn)) {
-            *k = j->pkey;
-            *kn = j->pkey_len;
-            return; /* (the object's key stays the context of what is inside) */
+        if (j->kfirst && js_is_tag(*k, *kn)) {
+            const uint8_t *e = j->kp ? j->kp : j->pkey;
+            size_t en = j->kp ? j->kpn : j->pkey_len;
+            if (en) {
+                *k = e;
+                *kn = en;
+                j->kwant = 0;
+                return; /* (the object's key stays the context of what is inside) */
+            }
         }
         if (*kn == 5 && j->kname_len && j->kname_depth == j->depth && js_key_is(*k, *kn, "value")) {
             *k = j->kname;
@@ -412,9 +438,19 @@ static inline void js_key_context(struct dec_json *j, const uint8_t **k, size_t 
         }
     }
     j->kwant = (uint8_t)want;
-    size_t c = *kn < JS_KEY_KEEP ? *kn : JS_KEY_KEEP;
-    memcpy(j->pkey, *k, c);
-    j->pkey_len = (uint8_t)c;
+    j->kp = *k;
+    j->kpn = (uint8_t)(*kn < JS_KEY_KEEP ? *kn : JS_KEY_KEEP);
+}
+
+/* An object or array opens (or the call ends): the last key's context is
+ * copied to pkey, where the first key of the object finds it. */
+static inline void js_kp_keep(struct dec_json *j)
+{
+    if (j->kp) {
+        memmove(j->pkey, j->kp, j->kpn);
+        j->pkey_len = j->kpn;
+        j->kp = NULL;
+    }
 }
 
 /* Bytes of a string going out: when it is the value after a "Name" or
@@ -758,6 +794,7 @@ static int js_push(struct dec_json *j, uint8_t open, uint64_t at)
     j->stack[j->depth++] = open;
     j->st = open == '{' ? JS_OBJ_FIRST : JS_ARR_FIRST;
     j->kname_len = j->depth == j->kname_depth ? 0 : j->kname_len; /* (a sibling object: not its name) */
+    js_kp_keep(j);
     return SGW_OK;
 }
 
@@ -1035,6 +1072,7 @@ static inline __attribute__((always_inline)) size_t js_fast_struct_body(struct d
             j->stack[j->depth++] = c;
             j->st = c == '{' ? JS_OBJ_FIRST : JS_ARR_FIRST;
             j->kname_len = j->depth == j->kname_depth ? 0 : j->kname_len;
+            js_kp_keep(j);
             break;
         case JS_OBJ_FIRST:
         case JS_OBJ_KEY:
@@ -1463,6 +1501,7 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
     }
     if (rc == SGW_OK && j->stage_len)
         rc = js_stage_flush(j); /* nothing staged is kept past the call */
+    js_kp_keep(j); /* (nor a pointer into the input) */
     if (rc == SGW_OK && j->fallback && !j->raw) {
         /* lenient: the text from the error on goes out as it is */
         j->raw = 1;
