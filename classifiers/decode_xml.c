@@ -47,6 +47,7 @@
 #define XML_REF_MAX 12u     /* longest reference looked at: "&#x0010FFFF;" */
 #define XML_DECL_MAX 256u   /* longest XML declaration checked */
 #define XML_BANG 7u         /* "[CDATA[" and "DOCTYPE" */
+#define XML_KEL 64u         /* bytes of a Key or Name element's text kept */
 
 enum xml_state {
     XS_TEXT,    /* character data */
@@ -78,11 +79,15 @@ struct dec_xml {
     uint8_t html;    /* HTML: the inline elements (html_inline) join, any other ends */
     uint8_t kcap;    /* XS_ATTR: the value of a key or name attribute (kname) */
     uint8_t slash;   /* XS_TAG: '/' the last byte but white space (an empty element's tag) */
+    uint8_t kel_cap; /* in a Key or Name element: its text kept in kel */
+    uint8_t kel_ready; /* a Key or Name element just ended: kel names the next element */
+    uint8_t kel_len;
     uint8_t blen;
     uint8_t rlen;
     uint8_t bang[XML_BANG];
     uint8_t ref[XML_REF_MAX];
     struct xml_tb *tb;     /* tables (documents and HTML), made at the first */
+    uint8_t kel[XML_KEL];  /* a Key or Name element's text (its first bytes) */
     struct dec_book *book; /* an xlsx worksheet's (borrowed), or NULL */
     uint8_t *acap;         /* XS_ATTR: where a cell's attribute value is kept */
     size_t *acap_len;
@@ -163,6 +168,11 @@ static int xml_text(struct dec_xml *x, const uint8_t *p, size_t n)
         return SGW_OK;
     if (x->tb && x->tb->in_cell)
         return tb_text(x, p, n);
+    if (x->kel_cap && x->kel_len < XML_KEL) {
+        size_t k = n < XML_KEL - x->kel_len ? n : XML_KEL - x->kel_len;
+        memcpy(x->kel + x->kel_len, p, k);
+        x->kel_len = (uint8_t)(x->kel_len + k);
+    }
     x->in_unit = 1;
     return xml_put(x, p, n);
 }
@@ -541,6 +551,31 @@ static int xml_context(struct dec_xml *x, const uint8_t *what, size_t wn, int se
     return dec_text_context(x->base.env, ctx, cn);
 }
 
+/* A tag of plain XML ends ('>'): Key and Name elements. AWS's XML and
+ * property lists give a name and its value as two elements,
+ * <Tag><Key>owner-ssn</Key><Value>536221847</Value></Tag> (S3's tagging,
+ * Route 53's, CloudFront's), <key>Password</key><string>…</string> (a
+ * plist): the text of a Key or Name element (key, name) is added to the
+ * context of the element right after it ("Value owner-ssn"). */
+static void xml_key_element(struct dec_xml *x)
+{
+    x->kel_ready = 0;
+    if (!x->start) {
+        x->kel_ready = x->kel_cap; /* (the Key element ended) */
+        x->kel_cap = 0;
+        return;
+    }
+    size_t i = x->name_len;
+    while (i > 0 && x->name[i - 1] != ':')
+        i--;
+    const uint8_t *l = x->name + i;
+    size_t n = x->name_len - i;
+    x->kel_cap = !x->slash && ((n == 3 && (l[0] | 0x20) == 'k' && memcmp(l + 1, "ey", 2) == 0) ||
+                               (n == 4 && (l[0] | 0x20) == 'n' && memcmp(l + 1, "ame", 3) == 0));
+    if (x->kel_cap)
+        x->kel_len = 0;
+}
+
 /* ---- tables ---- */
 
 /* Is the element's local name one of set[0..n) (any case in HTML)? */
@@ -816,9 +851,17 @@ static int xml_tag_byte(struct dec_xml *x, uint8_t c)
         if (x->join && x->name_len && (rc = tb_tag(x)) != SGW_OK)
             return rc;
         /* the text inside an element: its name as context (and what its
-           key attribute named); after an empty element its name alone */
-        if (x->start && x->name_len && !x->join)
+           key attribute named, or the Key or Name element before it);
+           after an empty element its name alone */
+        if (x->name_len && !x->join) {
+            int ready = x->kel_ready;
+            xml_key_element(x);
+            if (!x->start)
+                return SGW_OK;
+            if (!x->kname_len && ready && x->kel_len && !x->slash)
+                return xml_context(x, x->kel, x->kel_len, 1);
             return xml_context(x, x->kname, x->slash ? 0 : x->kname_len, !x->slash && x->kname_len != 0);
+        }
     }
     if (c == '/')
         x->slash = 1;

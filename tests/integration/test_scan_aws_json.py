@@ -4,7 +4,8 @@ sends them: DynamoDB's typed attribute values ({"ssn": {"S": "…"}}) in
 PutItem, BatchWriteItem and UpdateItem's expression values; SSM's
 PutParameter ({"Name": "/prod/db/password", "Value": "…"}); tags
 ([{"Key": "…", "Value": "…"}]); SNS's and SQS's message attributes (the
-query protocol's "P.Name=ssn&P.Value.StringValue=…"). The CLI (Debian's awscli) sends each
+query protocol's "P.Name=ssn&P.Value.StringValue=…"); S3's tagging (XML
+<Key> and <Value> elements). The CLI (Debian's awscli) sends each
 request to a local endpoint on 127.0.0.1 that keeps the body, and
 `sovgw scan` reads the body with the request's content type.
 
@@ -136,6 +137,16 @@ def main():
                         "--message-body", "hello", "--message-attributes", attrs)
         eq(scan(ct, body), [("US_SOCIAL_SECURITY_NUMBER", "53*****47")], f"SQS SendMessage's ({ct})")
     r.run("SNS and SQS message attributes", message_attributes)
+
+    def s3_tagging():
+        # case 5: S3's tagging is XML, a tag's Key and Value as two
+        # elements: the Value under its Key's text; the control is clean
+        ct, body = send(t, "s3api", "put-object-tagging", "--bucket", "lake", "--key", "people.csv",
+                        "--tagging", "TagSet=[{Key=owner-ssn,Value=536221847},{Key=batch,Value=123456789}]")
+        check(b"<Tagging" in body and b"<Key>owner-ssn</Key>" in body, f"S3's tagging XML ({ct}, {body[:200]!r})")
+        eq(scan(ct or "application/xml", body), [("US_SOCIAL_SECURITY_NUMBER", "53*****47")],
+           "PutObjectTagging: the SSN under its tag's key")
+    r.run("S3 PutObjectTagging (XML Key and Value elements)", s3_tagging)
     t.cleanup()
     r.done()
 

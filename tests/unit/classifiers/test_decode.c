@@ -767,6 +767,12 @@ static void test_xml(void)
     /* a key or name attribute names the element's value: its value is the
        context of a value attribute after it and of the element's text (not
        of the text after an empty element); an end tag ends the context */
+    /* a Key or Name element names the element after it (S3's tagging, a
+       plist); not the one after that, nor across an end tag */
+    EXPECT(X, NULL, "<T><Key>ssn</Key><Value>5</Value><Other>6</Other></T><k:name>d</k:name></x><V>7</V>",
+           "T|{T}Key|{Key}ssn|{}Key|Value|{Value ssn}5|{}Value|Other|{Other}6|{}Other|{}T|k:name|{k:name}d|{}k:name|{}x|V|{V}7|{}V|");
+    EXPECT(X, NULL, "<dict><key>Password</key> <string>p</string><key/><string>q</string></dict>",
+           "dict|{dict}key|{key}Password|{}key| |string|{string Password}p|{}string|key|{key}string|{string}q|{}string|{}dict|");
     EXPECT(X, NULL, "<add key=\"ApiKey\" value=\"s\"/>t<e name=\"pwd\">u</e>v",
            "add|key|{add key}ApiKey|value|{add ApiKey}s|{add}t|e|name|{e name}pwd|{e pwd}u|{}e|v|");
     EXPECT(X, NULL, "<a value=\"1\" Key='k&amp;' VALUE=\"2\" value=\"3\" / >4",
