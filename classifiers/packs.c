@@ -147,7 +147,7 @@ const struct cls_type_def cls_types[] = {
                       "paso numeris", "pases numurs", "passi number", "διαβατηριο", "διαβατηριου", "cestovni pas",
                       "cestovny pas", "utlevel", "pasaport")},
     [T_DOB] = {"DATE_OF_BIRTH", CLS_CAT_PII, CLS_PACK_CORE, "calendar-valid date 1900-2030; context word required",
-               W("date of birth", "dob", "birth date", "birthdate", "born", "birthday", "geburtsdatum",
+               W("date of birth", "dob", "birth date", "birthdate", "dateofbirth", "born", "birthday", "geburtsdatum",
                  "geboren", "né le", "née le", "date de naissance", "fecha de nacimiento", "nacido",
                  "data di nascita", "nato il", "geboortedatum", "data urodzenia", "födelsedatum",
                  "syntymäaika", "geburtstag", "fødselsdato", "data de nascimento", "nascido",
@@ -1245,6 +1245,7 @@ const struct cls_literal_def cls_literals[] = {
        date with it and a short month's name fits a digit's window) */
     {"date of birth", CLS_A_DOB, 1, 40, 0},  {"birth date", CLS_A_DOB, 1, 40, 0},
     {"birthdate", CLS_A_DOB, 1, 40, 0},      {"born", CLS_A_DOB, 1, 40, 0},
+    {"dateofbirth", CLS_A_DOB, 1, 40, 0}, /* (code's dateOfBirth in text: camelCase folded) */
     {"birthday", CLS_A_DOB, 1, 40, 0},       {"geburtsdatum", CLS_A_DOB, 1, 40, 0},
     {"geboren", CLS_A_DOB, 1, 40, 0},        {"né le", CLS_A_DOB, 1, 40, 0},
     {"née le", CLS_A_DOB, 1, 40, 0},  {"date de naissance", CLS_A_DOB, 1, 40, 0},

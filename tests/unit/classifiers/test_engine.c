@@ -1260,6 +1260,16 @@ static void test_key_words(struct cls_worker *w)
             FAIL("a context word after '_' in text");
         }
     }
+    /* code's camelCase in text: "dateOfBirth" folds to a context word of
+       its own; "updatedAt" is none */
+    static const char *const camel[] = {"user.dateOfBirth = 1985-03-12\n", "user.updatedAt = 1985-03-12\n"};
+    for (size_t i = 0; i < SGW_ARRAY_LEN(camel); i++) {
+        stream_scan(w, "text/plain", camel[i], strlen(camel[i]), 1 << 16, r);
+        if (i == 0 ? r->n != 1 || strcmp(r->f[0].type, "DATE_OF_BIRTH") != 0 : r->n != 0) {
+            dump(camel[i], r);
+            FAIL("dateOfBirth in text");
+        }
+    }
     free(r);
 }
 
