@@ -104,12 +104,17 @@ int dec_env_fail(struct dec_env *env, uint32_t flags, const char *fmt, ...)
     return rc;
 }
 
+int dec_vfail(struct dec *d, uint32_t flags, const char *fmt, va_list ap)
+{
+    d->dead = 1;
+    return env_vfail(d->env, flags, fmt, ap);
+}
+
 int dec_fail(struct dec *d, uint32_t flags, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    d->dead = 1;
-    int rc = env_vfail(d->env, flags, fmt, ap);
+    int rc = dec_vfail(d, flags, fmt, ap);
     va_end(ap);
     return rc;
 }

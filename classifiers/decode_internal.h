@@ -17,6 +17,7 @@
 #ifndef SGW_CLASSIFIERS_DECODE_INTERNAL_H
 #define SGW_CLASSIFIERS_DECODE_INTERNAL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -91,6 +92,9 @@ int dec_fail(struct dec *d, uint32_t flags, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int dec_env_fail(struct dec_env *env, uint32_t flags, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* dec_fail with a va_list (a decoder's own fail function that does
+ * something first) */
+int dec_vfail(struct dec *d, uint32_t flags, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 
 /* Text pipeline shortcuts (inline: one call less per text unit). */
 static inline int dec_text_data(struct dec_env *env, const uint8_t *p, size_t n)

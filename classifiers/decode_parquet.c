@@ -453,12 +453,11 @@ __attribute__((format(printf, 3, 4))) static int pq_fail(struct dec_parquet *q, 
     int rc = pq_strings_left(q);
     if (rc != SGW_OK)
         return rc;
-    char why[DEC_REASON_LEN];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(why, sizeof(why), fmt, ap);
+    rc = dec_vfail(&q->base, flags, fmt, ap);
     va_end(ap);
-    return dec_fail(&q->base, flags, "%s", why);
+    return rc;
 }
 
 /* The values of a decompressed page v[0..n): PLAIN byte arrays from one

@@ -616,6 +616,18 @@ def sovgw(*args, timeout=60, cwd=None, input=None):
                           cwd=cwd, input=input, env=CLEAN_ENV)
 
 
+def scan_jsonl(*args, input=None, timeout=60):
+    """`sovgw scan --format jsonl ARGS` (input: bytes for "-"): its exit
+    status and findings. A sanitizer report, or an exit status other than
+    0 (clean) or 1 (found), fails the test."""
+    p = subprocess.run([SOVGW, "scan", "--format", "jsonl", *args], input=input, capture_output=True,
+                       timeout=timeout)
+    rep = sanitizer_report(p.stderr.decode("utf-8", "replace"))
+    check(not rep, f"sanitizer report in sovgw scan stderr:\n{rep}")
+    check(p.returncode in (0, 1), f"sovgw scan {' '.join(args)}: exit {p.returncode}, stderr {p.stderr[-1500:]!r}")
+    return p.returncode, [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
+
+
 def sanitizer_report(text):
     for m in SANITIZER_MARKERS:
         i = text.find(m)

@@ -22,7 +22,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sgw import SOVGW, Runner, TempDir, Upstream, check, eq, sanitizer_report  # noqa: E402
+from sgw import Runner, TempDir, Upstream, check, eq, scan_jsonl  # noqa: E402
 
 PASSWORD = "Zq8#kLm2!vR9xT4p"
 
@@ -51,13 +51,9 @@ def send(t, *args):
 
 
 def scan(ct, body):
-    p = subprocess.run([SOVGW, "scan", "--format", "jsonl", "--content-type", ct, "-"], input=body,
-                       capture_output=True, timeout=60)
-    rep = sanitizer_report(p.stderr.decode("utf-8", "replace"))
-    check(not rep, f"sanitizer report in sovgw scan stderr:\n{rep}")
-    check(p.returncode in (0, 1), f"sovgw scan: exit {p.returncode}, stderr {p.stderr[-800:]!r}")
-    return sorted((f["type"], f["excerpt"]) for f in
-                  (json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()))
+    """The body's findings, (type, masked excerpt), sorted."""
+    _, fs = scan_jsonl("--content-type", ct, "-", input=body)
+    return sorted((f["type"], f["excerpt"]) for f in fs)
 
 
 def item(names):

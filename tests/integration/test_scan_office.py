@@ -22,7 +22,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sgw import SOVGW, Runner, TempDir, Upstream, check, eq, need_modules, npm_project, sanitizer_report  # noqa: E402
+from sgw import Runner, TempDir, Upstream, check, eq, need_modules, npm_project, scan_jsonl  # noqa: E402
 
 need_modules("xlwt")  # (Debian's python3-xlwt)
 import xlwt  # noqa: E402
@@ -36,11 +36,7 @@ BLANKET = ("content-type application/msword not inspectable", "content-type appl
 
 
 def scan(*args, input=None):
-    p = subprocess.run([SOVGW, "scan", "--format", "jsonl", *args], input=input, capture_output=True, timeout=60)
-    rep = sanitizer_report(p.stderr.decode("utf-8", "replace"))
-    check(not rep, f"sanitizer report in sovgw scan stderr:\n{rep}")
-    check(p.returncode in (0, 1), f"sovgw scan {' '.join(args)}: exit {p.returncode}, stderr {p.stderr[-1500:]!r}")
-    return p.returncode, [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
+    return scan_jsonl(*args, input=input, timeout=60)
 
 
 def brief(fs):

@@ -29,7 +29,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sgw import SOVGW, Runner, TempDir, Upstream, check, eq, npm_project, sanitizer_report  # noqa: E402
+from sgw import Runner, TempDir, Upstream, check, eq, npm_project, scan_jsonl  # noqa: E402
 
 ROWS = 60
 THUMB = "zip entry of type image/png"  # (an OpenDocument file's thumbnail: an image, reported)
@@ -42,11 +42,7 @@ def people():
 
 
 def scan(*args, input=None):
-    p = subprocess.run([SOVGW, "scan", "--format", "jsonl", *args], input=input, capture_output=True, timeout=120)
-    rep = sanitizer_report(p.stderr.decode("utf-8", "replace"))
-    check(not rep, f"sanitizer report in sovgw scan stderr:\n{rep}")
-    check(p.returncode in (0, 1), f"sovgw scan {' '.join(args)}: exit {p.returncode}, stderr {p.stderr[-1500:]!r}")
-    return p.returncode, [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
+    return scan_jsonl(*args, input=input, timeout=120)
 
 
 def count(fs):
