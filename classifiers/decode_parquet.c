@@ -396,10 +396,9 @@ static size_t snappy_whole(const uint8_t *in, size_t n, uint8_t *out, size_t cap
     return o == want ? o : (size_t)-1;
 }
 
-/* Keeps a page's values v[0..n) for the footer (numbers: their type is
- * there), within PQ_NUM_HOLD. */
-/* Keeps a page's values v[0..n) for the footer (strs: byte arrays from
- * start). 1 kept, 0 no room (past it, numbers go unread and strings out
+/* Keeps a page's values v[0..n) for the footer, which says their type and
+ * column, within PQ_NUM_HOLD (strs: byte arrays from start). 1 kept, 0 no
+ * room (past it, numbers go unread and strings out
  * at once, as before the footer was read), or an error. */
 static int pq_keep(struct dec_parquet *q, const uint8_t *v, size_t n, int strs, size_t start)
 {
