@@ -646,6 +646,11 @@ static void tb_attr_begin(struct dec_xml *x)
  * before and the column's name. */
 static int tb_context(struct dec_xml *x, const uint8_t *prev, size_t pl, const uint8_t *name, size_t nl)
 {
+    /* (text gathered in out[] goes first: the events' order must not
+       depend on where the input was cut) */
+    int rc = xml_flush(x);
+    if (rc != SGW_OK)
+        return rc;
     if (pl + nl == 0)
         return dec_text_context(x->base.env, x->name, 0);
     return dec_cell_context(x->base.env, prev, pl, name, nl);
@@ -757,6 +762,7 @@ static int tb_tag(struct dec_xml *x)
             }
         } else if (!start && tb && tb->depth && --tb->depth == 0) {
             int rc = tb->in_cell ? tb_cell_end(x) : SGW_OK;
+            rc = rc == SGW_OK ? xml_text_end(x) : rc; /* (the table's last text) */
             return rc == SGW_OK ? tb_context(x, NULL, 0, NULL, 0) : rc;
         }
         return SGW_OK;

@@ -881,6 +881,10 @@ def seeds_xlsx():
              (4, ods)]
     for i, (way, data) in enumerate(files):
         write("fuzz_classifiers_xlsx", "seed%02d" % i, bytes([(i * 16) | way]) + data)
+    # regression: text in a table but in no cell, then the table's end (the
+    # context event went out before or after the held text by the split)
+    write("fuzz_classifiers_xlsx", "regress-table-end",
+          base64.b64decode("ITx3b3Jrc2hlZXQ+PHNoZWV0RGF0YT50bDwvdGFibGU+PmIBPT4KLS0KCi0tCg=="))
 
 
 def main():

@@ -990,13 +990,17 @@ static void test_doc_tables(void)
        its context: one finding a value */
     static const char *const o[] = {"{name}text:p|Eve|",
                                     "office:value-type\ndate\noffice:date-value\n1985-03-12|{dob}text:p|03/12/85|",
-                                    "{}table:table\n", NULL};
+                                    "table:table|{}office:body|", NULL};
     expect_parts("application/xml", ods, sizeof(ods) - 1, o, __LINE__);
     static const char docx[] = "<w:document><w:body><w:tbl><w:tr><w:tc><w:p><w:r><w:t>passport</w:t></w:r></w:p></w:tc>"
                                "</w:tr><w:tr><w:tc><w:p><w:r><w:t>C01X00T47</w:t></w:r></w:p></w:tc></w:tr></w:tbl>"
                                "<w:p><w:r><w:t>after</w:t></w:r></w:p></w:body></w:document>";
     static const char *const w[] = {"{}w:p|passport|", "{passport}w:p|C01X00T47|", "{}w:p|after|", NULL};
     expect_parts("application/xml", docx, sizeof(docx) - 1, w, __LINE__);
+    /* text in a table but in no cell, then the table's end: the text
+       ends before the context does, at every split (fuzz_classifiers_xlsx) */
+    static const char *const te[] = {"sheetData|tl|table|{}>b|", NULL};
+    expect_parts("application/xml", "<worksheet><sheetData>tl</table>>b", 34, te, __LINE__);
     /* SpreadsheetML with a prefix (the Open XML SDK writes x:worksheet) */
     static const char xws[] = "<x:worksheet xmlns:x=\"m\"><x:sheetData><x:row><x:c><x:is><x:t>ssn</x:t></x:is></x:c>"
                               "</x:row><x:row><x:c><x:v>536221847</x:v></x:c></x:row></x:sheetData></x:worksheet>";
