@@ -231,6 +231,46 @@ static uint8_t csv_delim(const uint8_t *p, size_t n)
     return count[best] ? cand[best] : 0;
 }
 
+/* Does b[0..n) begin as a table: three complete lines or more (eight
+ * looked at), each with the same number, one or more, of the first line's
+ * delimiter outside quotes, and a header of short cells (no prose)?
+ * Strict, since what it says yes to is read as cells under its header's
+ * names: for text that comes without a type (a Converse `csv` document in
+ * base64, an untyped upload). */
+int dec_looks_csv(const uint8_t *b, size_t n)
+{
+    uint8_t d = csv_delim(b, n < CSV_FIRST ? n : CSV_FIRST);
+    if (!d)
+        return 0;
+    size_t lines = 0, want = 0, cell = 0, at = 0;
+    int quoted = 0, letter = 0;
+    for (size_t i = 0; i < n && lines < 8; i++) {
+        uint8_t c = b[i];
+        if (c == '"') {
+            quoted = !quoted;
+        } else if (!quoted && c == d) {
+            at++;
+            cell = 0;
+            continue;
+        } else if (c == '\n') {
+            if (quoted || (lines == 0 ? (want = at) == 0 || !letter : at != want))
+                return 0;
+            lines++;
+            at = cell = 0;
+            continue;
+        } else if (c < 0x20 && c != '\r' && c != '\t') {
+            return 0;
+        }
+        cell++;
+        if (lines == 0) {
+            letter |= (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+            if (cell > 64 || i >= 1024)
+                return 0; /* (a header of names, not a paragraph) */
+        }
+    }
+    return lines >= 3;
+}
+
 /* Is the first line whole in first[0..first_len) (a line end outside
  * quotes)? */
 static int csv_first_done(const struct dec_csv *c)

@@ -238,6 +238,9 @@ int dec_new_cbor(struct dec_env *env, unsigned nest, struct dec **out);
 /* CSV and TSV: each cell a unit under its column's header as context
  * (the delimiter chosen from the first line). */
 int dec_new_csv(struct dec_env *env, unsigned nest, struct dec **out);
+/* Does b[0..n) begin as a CSV or TSV table (three lines or more with the
+ * same count of one delimiter, a header of short cells)? */
+int dec_looks_csv(const uint8_t *b, size_t n);
 /* A table cell's context (CSV, spreadsheets, document tables): the
  * row's previous cell prev[0..pl) (DEC_CELL_PREV bytes of it are enough),
  * a space, the column's name name[0..nl); cut to DEC_CELL_NAME bytes. */

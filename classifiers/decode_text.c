@@ -1803,7 +1803,7 @@ struct dec_b64 {
  * Kinesis Producer Library) goes through its decoder, whose protobuf holds
  * the user records. The environment lives as long as the
  * stage (the reasons of its reports stay valid, as a chain's do). */
-enum { B64Z_NONE = 0, B64Z_ZIP = 1, B64Z_COMPRESSED = 2, B64Z_DER = 3, B64Z_MESSAGE = 4, B64Z_KPL = 5, B64Z_PROTOBUF = 6, B64Z_PDF = 7, B64Z_PARQUET = 8, B64Z_OLE = 9 };
+enum { B64Z_NONE = 0, B64Z_ZIP = 1, B64Z_COMPRESSED = 2, B64Z_DER = 3, B64Z_MESSAGE = 4, B64Z_KPL = 5, B64Z_PROTOBUF = 6, B64Z_PDF = 7, B64Z_PARQUET = 8, B64Z_OLE = 9, B64Z_CSV = 10 };
 
 struct b64_zip {
     struct dec_env env;
@@ -1838,6 +1838,7 @@ static int b64_zip_begin(struct dec_b64 *b)
              : b->zip == B64Z_PDF     ? dec_new_pdf(&b->zx->env, 0, &b->zx->zip)
              : b->zip == B64Z_PARQUET ? dec_new_parquet(&b->zx->env, 0, &b->zx->zip)
              : b->zip == B64Z_OLE     ? dec_new_ole(&b->zx->env, 0, &b->zx->zip)
+             : b->zip == B64Z_CSV     ? dec_new_csv(&b->zx->env, 0, &b->zx->zip)
              : b->zip == B64Z_DER
                  ? dec_new_x509(&b->zx->env, 0, B64_BIN_MIN / 4 * 3, &b->zx->zip)
                  : dec_new_sniff(&b->zx->env, 0, 0, "base64 compressed data that is no text",
@@ -1885,7 +1886,7 @@ static int b64_ensure_inner(struct dec_b64 *b)
  * index into the table, through dec_binary_magic_*), or 0. */
 /* (after the last B64Z_*: both come back from bin_known) */
 enum { BIN_SSH = 16, BIN_MAGIC, BIN_PGP_PUB, BIN_PGP_SEC };
-_Static_assert((int)B64Z_OLE < (int)BIN_SSH, "B64Z_* and BIN_* share bin_known's result");
+_Static_assert((int)B64Z_CSV < (int)BIN_SSH, "B64Z_* and BIN_* share bin_known's result");
 
 /* An OpenPGP key packet at d[0..n) of a decoding of `total` bytes (RFC
  * 4880/9580: old or new packet format, a body of 40 bytes or more that
@@ -1958,6 +1959,8 @@ static int b64_known(struct dec_b64 *b, size_t n, size_t total, int hex, int *rc
     int k = bin_known(b->dec, n, total, hex);
     if (!k && dec_looks_message(b->dec, n))
         k = B64Z_MESSAGE; /* (SES's raw e-mail: its transfer encodings read) */
+    if (!k && !hex && dec_looks_csv(b->dec, n))
+        k = B64Z_CSV; /* (a Converse `csv` document: cells under their column's name) */
     if (k == BIN_SSH || k == BIN_PGP_SEC) {
         b->magic = 1;
         *rc = b->out->uninspectable(b->out->ctx, k == BIN_SSH ? "OpenSSH private key" : "OpenPGP private key",

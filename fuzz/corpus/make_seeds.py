@@ -68,6 +68,10 @@ def seeds_json():
     for i, body in enumerate(JSON):
         flag = 1 if body.startswith(b'{"a":1}\n') else 0
         write("fuzz_classifiers_json", "seed%02d" % i, bytes([(i * 16) | flag]) + body)
+    # a CSV table in base64 (a Converse `csv` document): read as a table
+    table = base64.b64encode(b"name,ssn\nAnn,536221847\nBo,536221848\nCy,1\n").decode()
+    write("fuzz_classifiers_json", "seed-b64-csv",
+          b"\x00" + json.dumps({"document": {"format": "csv", "source": {"bytes": table}}}).encode())
     # a byte list that is a unit's first bytes, after a unit cut in two
     # that ended with a letter: its first token was taken as glued to it
     write("fuzz_classifiers_json", "regress-list-prev", base64.b64decode(

@@ -8,9 +8,9 @@ Made at test time: LibreOffice (headless) converts a CSV file to xlsx, ods
 and xls, and a flat ODF text document with a table to docx and odt;
 SheetJS (npm `xlsx`) writes xlsx with shared strings and with inline
 strings, dates as Excel stores them (serial day numbers in a date format);
-an HTML page has a table. `sovgw scan` reads them, and a Bedrock Converse
-request that the AWS SDK for JavaScript sends with the xlsx as a document
-block to a local endpoint on 127.0.0.1.
+an HTML page has a table. `sovgw scan` reads them, and Bedrock Converse
+requests that the AWS SDK for JavaScript sends with the xlsx and with a
+CSV file as document blocks to a local endpoint on 127.0.0.1.
 
 Before the table rule, the xlsx files gave nothing at all (the header's
 words and the strings are in xl/sharedStrings.xml, the dates are numbers),
@@ -182,6 +182,22 @@ def main():
         eq((code, count(fs)), (1, want), f"the xlsx in Converse ({brief(fs)})")
         eq({f["decoders"] for f in fs}, {"json"}, "found under json")
     r.run("Bedrock Converse with an xlsx document (AWS SDK for JavaScript)", converse)
+
+    def converse_csv():
+        # case 6: Converse with a `csv` document: its base64 decodes to a
+        # table, read as CSV (every row under its column's name); the
+        # control table stays clean
+        for name, text, expect in (("people.csv", csv_pii, want), ("orders.csv", csv_clean, {})):
+            path = t.write(f"conv/{name}", text)
+            with Upstream(keep_bodies=True) as up:
+                p = subprocess.run(["node", "converse_doc.mjs", f"http://127.0.0.1:{up.port}", path, "csv"], cwd=sdk,
+                                   capture_output=True, text=True, timeout=60)
+                eq(up.count(), 1, f"one Converse request ({p.stderr[-400:]!r})")
+                body = up.requests[0]["body"]
+            check(b'"format":"csv"' in body, f"a csv document block ({body[:200]!r})")
+            code, fs = scan("--content-type", "application/json", "-", input=body)
+            eq(count(fs), expect, f"{name} in Converse ({brief(fs)})")
+    r.run("Bedrock Converse with a csv document: read as a table", converse_csv)
     t.cleanup()
     r.done()
 

@@ -1040,6 +1040,27 @@ static size_t xl_build(uint8_t *z, int sst_first, int bad_sst)
     return n;
 }
 
+/* A CSV table in a base64 run (a Bedrock Converse `csv` document): read as
+ * CSV, each cell under its column's name; prose with commas is not. */
+static void test_b64_csv(void)
+{
+    static const char table[] = "name,ssn\nAnn,536221847\nBo,536221848\nCy,1\n";
+    static const char prose[] = "Hello, world. This is, as you see, prose.\nA line, here.\nThird line\nmore\n";
+    char b64[512], json[700];
+    size_t k = b64_enc((const uint8_t *)table, sizeof(table) - 1, b64);
+    snprintf(json, sizeof(json), "{\"bytes\":\"%.*s\"}", (int)k, b64);
+    static const char *const want[] = {"{name}Ann|", "{Ann ssn}536221847|", "{Bo ssn}536221848|", NULL};
+    expect_parts("application/json", json, strlen(json), want, __LINE__);
+    k = b64_enc((const uint8_t *)prose, sizeof(prose) - 1, b64);
+    snprintf(json, sizeof(json), "{\"bytes\":\"%.*s\"}", (int)k, b64);
+    char *got = run("application/json", NULL, json, strlen(json));
+    CHECK(strstr(got, "Hello, world. This is, as you see, prose.\nA line, here.") != NULL); /* (one unit of text) */
+    free(got);
+    CHECK(dec_looks_csv((const uint8_t *)table, sizeof(table) - 1));
+    CHECK(!dec_looks_csv((const uint8_t *)prose, sizeof(prose) - 1));
+    CHECK(!dec_looks_csv((const uint8_t *)"a,b\n1,2\n", 8)); /* (two lines: too few to tell) */
+}
+
 static void test_xlsx(void)
 {
     const char *XL = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -5727,6 +5748,7 @@ int main(void)
     test_xml();
     test_zip();
     test_xlsx();
+    test_b64_csv();
     test_doc_tables();
     test_tar();
     test_pdf();
