@@ -1760,6 +1760,10 @@ static int sniff_decide(struct dec_sniff *s)
             if (s->record)
                 dec_path_add(env, "json");
             rc = dec_new_json_lenient(env, nest, &w);
+        } else if (dec_looks_text(b, n) && dec_looks_csv(b, n)) {
+            /* a table without its type (an S3 upload with none, a file
+               without its name): cells under their column's name */
+            rc = text_new(env, nest, s->record, 3, &w);
         } else if (dec_looks_text(b, n)) {
             rc = dec_new_text(env, nest, s->record, &w);
         } else if (dec_looks_8bit_text(b, n)) {

@@ -198,6 +198,29 @@ def main():
             code, fs = scan("--content-type", "application/json", "-", input=body)
             eq(count(fs), expect, f"{name} in Converse ({brief(fs)})")
     r.run("Bedrock Converse with a csv document: read as a table", converse_csv)
+
+    def untyped():
+        # case 7: a CSV without its type: S3 PutObject by the AWS CLI with
+        # no --content-type (the SDKs send none or binary/octet-stream), and
+        # the file on stdin: sniffed as a table
+        path = t.write("export/people-data", csv_pii)
+        env = {"PATH": "/usr/bin:/bin", "HOME": t.path, "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+               "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_EC2_METADATA_DISABLED": "true",
+               "AWS_MAX_ATTEMPTS": "1", "AWS_CONFIG_FILE": t.join("none"), "AWS_SHARED_CREDENTIALS_FILE": t.join("none")}
+        with Upstream(keep_bodies=True) as up:
+            p = subprocess.run(["/usr/bin/aws", "--region", "eu-central-1", "--endpoint-url",
+                                f"http://127.0.0.1:{up.port}", "s3api", "put-object", "--bucket", "lake",
+                                "--key", "export/people-data", "--body", path], env=env, capture_output=True,
+                               text=True, timeout=60)
+            eq(up.count(), 1, f"one PutObject ({p.stderr[-300:]!r})")
+            req = up.requests[0]
+        h = {k.lower(): v for k, v in req["headers"].items()}
+        args = ["--content-type", h["content-type"]] if h.get("content-type") else []
+        code, fs = scan(*args, "-", input=req["body"])
+        eq((code, count(fs)), (1, want), f"PutObject with content type {h.get('content-type')!r} ({brief(fs)})")
+        code, fs = scan("-", input=csv_clean.encode())
+        eq((code, count(fs)), (0, {}), "the control table on stdin")
+    r.run("a CSV without its type (S3 PutObject by the AWS CLI, stdin): sniffed as a table", untyped)
     t.cleanup()
     r.done()
 

@@ -1056,6 +1056,13 @@ static void test_b64_csv(void)
     char *got = run("application/json", NULL, json, strlen(json));
     CHECK(strstr(got, "Hello, world. This is, as you see, prose.\nA line, here.") != NULL); /* (one unit of text) */
     free(got);
+    /* sniffed (no type): the same table, path csv; the prose as text */
+    static const char *const sn[] = {"{name}Ann|", "{Ann ssn}536221847|", NULL};
+    expect_parts(NULL, table, sizeof(table) - 1, sn, __LINE__);
+    CHECK(strcmp(g_path, "csv") == 0);
+    got = run(NULL, NULL, prose, sizeof(prose) - 1);
+    CHECK(strstr(got, "Hello, world. This is, as you see, prose.") != NULL && strstr(got, "{") == NULL);
+    free(got);
     CHECK(dec_looks_csv((const uint8_t *)table, sizeof(table) - 1));
     CHECK(!dec_looks_csv((const uint8_t *)prose, sizeof(prose) - 1));
     CHECK(!dec_looks_csv((const uint8_t *)"a,b\n1,2\n", 8)); /* (two lines: too few to tell) */
