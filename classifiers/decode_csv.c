@@ -239,7 +239,12 @@ static uint8_t csv_delim(const uint8_t *p, size_t n)
  * base64, an untyped upload). */
 int dec_looks_csv(const uint8_t *b, size_t n)
 {
-    uint8_t d = csv_delim(b, n < CSV_FIRST ? n : CSV_FIRST);
+    /* (the header ends within 1 KiB: most text is ruled out by a memchr,
+       base64 runs' decodings among it) */
+    const uint8_t *nl = memchr(b, '\n', n < 1025 ? n : 1025);
+    if (!nl)
+        return 0;
+    uint8_t d = csv_delim(b, (size_t)(nl - b));
     if (!d)
         return 0;
     size_t lines = 0, want = 0, cell = 0, at = 0;
