@@ -238,8 +238,13 @@ static int es_feed(struct dec *d, const uint8_t *p, size_t n)
 static int es_finish(struct dec *d)
 {
     struct dec_eventstream *e = (struct dec_eventstream *)d;
-    if (e->st != ES_PRELUDE || e->have != 0)
-        return dec_fail(d, 0, "truncated event-stream message");
+    if (e->st != ES_PRELUDE || e->have != 0) {
+        /* what came of a cut payload goes through its decoder's end first
+           (its own report included), whatever the split: before, a
+           payload decoder still waiting for bytes said nothing */
+        int rc = e->st == ES_PAYLOAD && e->payload ? dec_finish(e->payload) : SGW_OK;
+        return rc == SGW_OK ? dec_fail(d, 0, "truncated event-stream message") : rc;
+    }
     return SGW_OK;
 }
 

@@ -5120,7 +5120,11 @@ static void test_eventstream(void)
     m[8] ^= 1;
     expect_bin(E, NULL, m, n, "!event-stream prelude CRC mismatch!", NULL, __LINE__);
     m[8] ^= 1;
-    expect_bin(E, NULL, m, n - 6, "chunk|{chunk}a|{a}b!truncated event-stream message!", NULL, __LINE__);
+    /* cut in the payload: the payload's decoder ends first (its report),
+       at every split (fuzz_classifiers_eventstream: an Avro payload
+       waiting for its header said nothing at some splits) */
+    expect_bin(E, NULL, m, n - 6, "chunk|{chunk}a|{a}b!truncated JSON at byte 7!!truncated event-stream message!", NULL,
+               __LINE__);
     expect_bin(E, NULL, m, 5, "!truncated event-stream message!", NULL, __LINE__);
     for (int d = -1; d <= 1; d++) {
         uint8_t pre[12];
