@@ -179,6 +179,12 @@ def seeds_eventstream():
         "VgAAAKsAAABLg9vp9gs6ZXZlbnQtdHlwZQcABWNodW5rDTpjb250bmUteXR0cGUHABBhcHBsaWNhcGlvbi9qc29u"
         "DTptZXNzYWdlLXR5cGUHAAVldmVudHsiYnl0ZXMiOiJleUowZVhCbElqb2lZMjl1ZEdWdWRGOWliRzllWEJsSWpv"
         "aVkyOXVkR1Z1ZEY5aWJHOWphWnhZayUxOXhNVEVpZlE9PSJ9xtA1nQ=="))
+    # a message with an Avro payload cut in its payload: the payload's
+    # decoder must end (and report) at every split (30cf677)
+    write("fuzz_classifiers_eventstream", "regress-cut-avro", base64.b64decode(
+        "VgAAAKsAAABLg9vp9gs6ZXZlbnQtdHlwZQcABWNodW5rDTpjb250ZW50LXR5cGUHABBhcHBsaWNhdGlvbi9hdnJv"
+        "DTptZXNzYWdlLXR5cGUHAAVldmVudE9iagF7ImJ5dGVzIjoiZSP///92bmQ5lzGXapdhl5eXl5eXl5eXl5eXl5eX"
+        "l0prSURReE1URWlmUT09In3G0DOd"))
     return seeds
 
 

@@ -167,17 +167,21 @@ def main():
             eq(count(fs), expect, f"HTML table under {head} ({brief(fs)})")
     r.run("an HTML table", html)
 
-    def converse():
-        # case 5: Bedrock Converse with the xlsx as a document block: the
-        # AWS SDK sends its bytes in base64 in JSON; the body gives what
-        # the file gave
-        path = books["xlsx"]["pii"]
+    def converse_body(path, fmt):
+        # the body the AWS SDK's Converse sends with the file as a document
+        # block of this format (its bytes in base64 in JSON)
         with Upstream(keep_bodies=True) as up:
-            p = subprocess.run(["node", "converse_doc.mjs", f"http://127.0.0.1:{up.port}", path, "xlsx"], cwd=sdk,
+            p = subprocess.run(["node", "converse_doc.mjs", f"http://127.0.0.1:{up.port}", path, fmt], cwd=sdk,
                                capture_output=True, text=True, timeout=60)
             eq(up.count(), 1, f"one Converse request ({p.stderr[-400:]!r})")
             body = up.requests[0]["body"]
-        check(b'"format":"xlsx"' in body, f"an xlsx document block ({body[:200]!r})")
+        check(f'"format":"{fmt}"'.encode() in body, f"a {fmt} document block ({body[:200]!r})")
+        return body
+
+    def converse():
+        # case 5: Bedrock Converse with the xlsx as a document block: the
+        # body gives what the file gave
+        body = converse_body(books["xlsx"]["pii"], "xlsx")
         code, fs = scan("--content-type", "application/json", "-", input=body)
         eq((code, count(fs)), (1, want), f"the xlsx in Converse ({brief(fs)})")
         eq({f["decoders"] for f in fs}, {"json"}, "found under json")
@@ -188,13 +192,7 @@ def main():
         # table, read as CSV (every row under its column's name); the
         # control table stays clean
         for name, text, expect in (("people.csv", csv_pii, want), ("orders.csv", csv_clean, {})):
-            path = t.write(f"conv/{name}", text)
-            with Upstream(keep_bodies=True) as up:
-                p = subprocess.run(["node", "converse_doc.mjs", f"http://127.0.0.1:{up.port}", path, "csv"], cwd=sdk,
-                                   capture_output=True, text=True, timeout=60)
-                eq(up.count(), 1, f"one Converse request ({p.stderr[-400:]!r})")
-                body = up.requests[0]["body"]
-            check(b'"format":"csv"' in body, f"a csv document block ({body[:200]!r})")
+            body = converse_body(t.write(f"conv/{name}", text), "csv")
             code, fs = scan("--content-type", "application/json", "-", input=body)
             eq(count(fs), expect, f"{name} in Converse ({brief(fs)})")
     r.run("Bedrock Converse with a csv document: read as a table", converse_csv)
