@@ -307,6 +307,11 @@ enum js_num {
 };
 
 #define JS_STAGE 4096u
+/* dec_json.tl: a value string's lines, for a table pasted in it */
+#define TL_REC 1u   /* lb takes the line's first bytes (a tab after them begins a table) */
+#define TL_FIRST 2u /* the next byte is a line's first (a '|' there begins a table) */
+#define TL_TAB 4u   /* in a table: the string's bytes go through tab */
+#define TL_START (TL_REC | TL_FIRST) /* a line begins (a value string, a '\n' escape) */
 #define JS_KEY_KEEP 64u /* bytes of a key, or of a name, kept as a later value's context */
 
 struct dec_json {
@@ -353,6 +358,17 @@ struct dec_json {
     uint32_t kname_depth; /* the object kname belongs to (its depth) */
     uint8_t pkey[JS_KEY_KEEP];
     uint8_t kname[JS_KEY_KEEP];
+    /* a table in a value string (js_tl_*): markdown's rows after a '\n'
+       escape, or tab-separated lines */
+    uint8_t tl;                 /* TL_*, with ls and lb: of the string that
+                                   tl_val is (no TL_TAB past the string) */
+    uint32_t tl_val;            /* nvals when the string began that tl is of
+                                   (another: tl is TL_START, ls 0) */
+    uint8_t lb_len;
+    uint16_t ls;                /* where the line begins in the stage (its bytes
+                                   before went out: they are in lb) */
+    uint8_t lb[DEC_CELL_NAME];  /* the line's first bytes (TL_REC) */
+    struct dec_tab *tab;        /* owned, made for the first table */
     /* from here on, buffers written before they are read (not zeroed) */
     uint8_t key[DEC_CONTEXT_MAX];
     /* string bytes around escapes, gathered so that a string with escapes
@@ -470,12 +486,144 @@ static inline void js_kname_put(struct dec_json *j, const uint8_t *p, size_t n)
     j->kname_len = (uint8_t)(j->kname_len + k);
 }
 
+static int js_tl_leave(struct dec_json *j, const uint8_t *p, size_t n);
+
 static int js_stage_flush(struct dec_json *j)
 {
+    if (!j->in_key && __builtin_expect(j->tl_val != j->nvals || (j->tl & TL_START), 0)) {
+        int rc = js_tl_leave(j, NULL, 0);
+        if (rc != SGW_OK)
+            return rc;
+    }
     size_t n = j->stage_len;
     j->stage_len = 0;
     js_kname_put(j, j->stage, n);
+    if (j->tl & TL_TAB)
+        return dec_tab_feed(j->base.env, j->tab, j->stage, n);
     return dec_text_data(j->base.env, j->stage, n);
+}
+
+/* ---- a table pasted in a value string ----
+ * A prompt that holds a markdown table or tab-separated lines (copied from
+ * a spreadsheet) had, as plain text, only the 64 bytes before a value as
+ * its context: the header's "SSN" reached the first row or two. Here a
+ * table begins at a '|' that is a line's first byte (after a '\n' escape,
+ * or the string's first), or at a tab escape after a line's first bytes
+ * (not one that indents: the line's first byte). From there the string's
+ * bytes go through the stage into a struct dec_tab, which makes each cell
+ * a unit under its column's name.
+ *
+ * Lazily, for the speed of strings with no table: a line's bytes are
+ * looked at only where they leave the stage (a flush, a piece passed on
+ * straight, the string's end) and at its next '\n' or tab escape. A line
+ * begins at stage[ls]; what of it left the stage before is in lb (its
+ * first 63 bytes). Every decision is on the decoded bytes and the
+ * escapes, so any split of the input gives the same events. */
+
+/* tl, ls of this string: a string whose tl was not set yet begins its
+ * first line (no store per string on the usual path). */
+static inline void js_tl_fresh(struct dec_json *j)
+{
+    if (j->tl_val != j->nvals) {
+        j->tl_val = j->nvals;
+        j->tl = TL_START;
+        j->ls = 0; /* (the stage is empty when a value string begins) */
+    }
+}
+
+/* The table begins: the stage's first keep bytes (the text before it) go
+ * out, then a boundary; the rest of the stage and of the string go through
+ * the table. */
+static __attribute__((noinline, cold)) int js_tl_begin(struct dec_json *j, uint8_t delim, size_t keep)
+{
+    if (!j->tab && !(j->tab = malloc(sizeof(*j->tab))))
+        return SGW_ENOMEM;
+    js_kname_put(j, j->stage, keep);
+    int rc = dec_text_data(j->base.env, j->stage, keep);
+    if (rc == SGW_OK)
+        rc = dec_text_boundary(j->base.env);
+    j->stage_len -= keep;
+    memmove(j->stage, j->stage + keep, j->stage_len);
+    dec_tab_begin(j->tab, delim, j->lb, j->lb_len);
+    j->tl = TL_TAB;
+    return rc;
+}
+
+/* The line's bytes in the stage from ls on, and then p[0..n), are about to
+ * leave it (tl has TL_START bits): its first byte, when it is among them,
+ * tells whether the line is a markdown row (the table begins there); else
+ * its first bytes are kept in lb. */
+static __attribute__((noinline)) int js_tl_leave(struct dec_json *j, const uint8_t *p, size_t n)
+{
+    js_tl_fresh(j);
+    if (!(j->tl & TL_START))
+        return SGW_OK;
+    const uint8_t *s = j->stage + j->ls;
+    size_t sn = j->stage_len - j->ls;
+    if ((j->tl & TL_FIRST) && sn + n) {
+        if ((sn ? s[0] : p[0]) == '|')
+            return js_tl_begin(j, '|', j->ls);
+        j->tl &= (uint8_t)~TL_FIRST;
+        j->lb_len = 0;
+    }
+    for (int k = 0; k < 2 && (j->tl & TL_REC); k++, s = p, sn = n) {
+        size_t c = sn < DEC_CELL_NAME - j->lb_len ? sn : DEC_CELL_NAME - j->lb_len;
+        memcpy(j->lb + j->lb_len, s, c);
+        j->lb_len = (uint8_t)(j->lb_len + c);
+        if (j->lb_len == DEC_CELL_NAME)
+            j->tl &= (uint8_t)~TL_REC; /* (a long first cell: no header's) */
+    }
+    j->ls = 0; /* (the stage is emptied next: the line goes on at its start) */
+    return SGW_OK;
+}
+
+/* A '\n' or tab escape in a value string (tl has TL_START bits), before its
+ * byte goes out: the line so far is looked at (a markdown row begins the
+ * table); a tab after the line's first bytes begins a table of tabs, and
+ * one first on a line (indentation) makes the line no table's. */
+static __attribute__((noinline)) int js_tl_esc(struct dec_json *j, uint8_t c)
+{
+    js_tl_fresh(j);
+    size_t sn = j->stage_len - j->ls;
+    if ((j->tl & TL_FIRST) && sn) {
+        if (j->stage[j->ls] == '|')
+            return js_tl_begin(j, '|', j->ls);
+        j->tl &= (uint8_t)~TL_FIRST;
+        j->lb_len = 0;
+    }
+    if (c != '\t' || !(j->tl & TL_REC))
+        return SGW_OK;
+    if (j->tl & TL_FIRST) { /* (nothing before it on the line) */
+        j->tl &= (uint8_t)~TL_REC;
+        return SGW_OK;
+    }
+    size_t k = sn < DEC_CELL_NAME - j->lb_len ? sn : DEC_CELL_NAME - j->lb_len;
+    memcpy(j->lb + j->lb_len, j->stage + j->ls, k);
+    j->lb_len = (uint8_t)(j->lb_len + k);
+    return js_tl_begin(j, '\t', j->stage_len);
+}
+
+/* The byte of a '\n' or tab escape c goes out around this (in_key: no). */
+static inline int js_tl_pre(struct dec_json *j, uint8_t c)
+{
+    if (__builtin_expect(c != '\n' && c != '\t', 1) || j->in_key || (j->tl & TL_TAB))
+        return SGW_OK;
+    if (c == '\n') { /* (the usual one: only a markdown row still in the stage matters) */
+        int cur = j->tl_val == j->nvals;
+        size_t ls = cur ? j->ls : 0;
+        if (!((!cur || (j->tl & TL_FIRST)) && ls < j->stage_len && j->stage[ls] == '|'))
+            return SGW_OK;
+    }
+    return js_tl_esc(j, c);
+}
+
+static inline void js_tl_post(struct dec_json *j, uint8_t c)
+{
+    if (c == '\n' && !(j->tl & TL_TAB) && !j->in_key) { /* a line begins */
+        j->tl_val = j->nvals;
+        j->tl = TL_START;
+        j->ls = (uint16_t)j->stage_len;
+    }
 }
 
 /* A syntax error at stream offset `at`. Strict: reported as uninspectable
@@ -486,6 +634,9 @@ __attribute__((format(printf, 3, 4))) static int js_error(struct dec_json *j, ui
 {
     /* the string bytes before the error go first, as they would unstaged */
     int rc = js_stage_flush(j);
+    if (rc == SGW_OK && (j->tl & TL_TAB))
+        rc = dec_tab_end(j->base.env, j->tab);
+    j->tl = 0;
     if (rc != SGW_OK)
         return rc;
     if (j->lenient) {
@@ -527,9 +678,16 @@ static inline __attribute__((always_inline)) int js_str_out(struct dec_json *j, 
         memcpy(j->key + j->key_len, p, k);
         j->key_len += k;
     }
-    if (!stage && j->stage_len == 0) {
-        js_kname_put(j, p, n);
-        return dec_text_data(j->base.env, p, n);
+    if (!stage && j->stage_len == 0 && !(j->tl & TL_TAB)) {
+        if (!j->in_key) {
+            int rc = js_tl_leave(j, p, n); /* (passed on straight) */
+            if (rc != SGW_OK)
+                return rc;
+        }
+        if (!(j->tl & TL_TAB)) {
+            js_kname_put(j, p, n);
+            return dec_text_data(j->base.env, p, n);
+        }
     }
     while (n > 0) {
         size_t room = JS_STAGE - j->stage_len;
@@ -554,6 +712,55 @@ static int js_value_done(struct dec_json *j)
     return SGW_OK;
 }
 
+/* The end of a value string in a table, or of one whose last piece
+ * p[0..n) begins one ('|' first on a line): through the table. */
+static __attribute__((noinline)) int js_str_close_tl(struct dec_json *j, const uint8_t *p, size_t n)
+{
+    int rc = js_str_out(j, p, n, 1);
+    if (rc == SGW_OK && j->stage_len)
+        rc = js_stage_flush(j);
+    if (rc == SGW_OK)
+        rc = dec_tab_end(j->base.env, j->tab);
+    j->tl = 0;
+    j->kwant = 0;
+    js_value_done(j);
+    return rc;
+}
+
+/* The end of a value string that has bytes in the stage, is in a table, or
+ * whose last piece p[0..n) begins with '|' (p[n] is its closing quote). */
+static __attribute__((noinline)) int js_str_close_val(struct dec_json *j, const uint8_t *p, size_t n)
+{
+    int rc = SGW_OK;
+    if (!(j->tl & TL_TAB)) {
+        js_tl_fresh(j);
+        if ((j->tl & TL_FIRST) && (j->ls < j->stage_len ? j->stage[j->ls] : n ? p[0] : 0) == '|')
+            rc = js_tl_begin(j, '|', j->ls); /* (a line of its own at the string's end) */
+        if (rc != SGW_OK)
+            return rc;
+    }
+    if (j->tl & TL_TAB)
+        return js_str_close_tl(j, p, n);
+    if (j->stage_len && n > JS_STAGE - j->stage_len) {
+        rc = js_str_out(j, p, n, 1); /* (the stage fills up on the way) */
+        if (rc != SGW_OK)
+            return rc;
+        n = 0;
+    }
+    if (j->stage_len) {
+        memcpy(j->stage + j->stage_len, p, n);
+        p = j->stage;
+        n += j->stage_len;
+        j->stage_len = 0;
+    }
+    if (j->kwant) {
+        js_kname_put(j, p, n);
+        j->kwant = 0;
+    }
+    js_value_done(j);
+    return j->out.data_end(&j->out, p, n);
+}
+
 /* The usual end of a string: its last piece p[0..n) (from the input; n may
  * be 0), what the stage holds before it, the boundary and, for a key, its
  * context go out in one step through the text pipeline. */
@@ -570,6 +777,8 @@ static inline __attribute__((always_inline)) int js_str_close(struct dec_json *j
         js_key_context(j, &k, &kn);
         return j->out.key_end(&j->out, p, n, k, kn);
     }
+    if (!j->in_key && __builtin_expect(j->stage_len || p[0] == '|' || (j->tl & TL_TAB), 0))
+        return js_str_close_val(j, p, n);
     if (j->stage_len && n > JS_STAGE - j->stage_len) {
         /* the stage fills up on the way (flushed; the key keeps its part) */
         int rc = js_str_out(j, p, n, 1);
@@ -627,7 +836,8 @@ static int js_str_end(struct dec_json *j)
         j->kname_depth = j->depth;
     }
     j->kwant = 0;
-    int rc = dec_text_boundary(j->base.env);
+    int rc = j->tl & TL_TAB ? dec_tab_end(j->base.env, j->tab) : dec_text_boundary(j->base.env);
+    j->tl &= (uint8_t)~TL_TAB;
     js_value_done(j);
     return rc;
 }
@@ -675,7 +885,11 @@ static int js_esc_byte(struct dec_json *j, uint8_t c, uint64_t at)
             return js_error(j, at, "unpaired surrogate in JSON");
         j->esc_len = 0;
         j->st = JS_STR;
-        return js_str_out(j, &out, 1, 1);
+        int rc = js_tl_pre(j, out);
+        if (rc == SGW_OK)
+            rc = js_str_out(j, &out, 1, 1);
+        js_tl_post(j, out);
+        return rc;
     }
     if (sgw_hex_val(c) < 0)
         return js_error(j, at, "invalid JSON escape");
@@ -772,6 +986,8 @@ static size_t js_fast_escape(struct dec_json *j, const uint8_t *p, size_t n, siz
     *rc = SGW_OK;
     if (i > s)
         *rc = js_str_out(j, p + s, i - s, 1);
+    if (*rc == SGW_OK && olen == 1)
+        *rc = js_tl_pre(j, o[0]);
     if (*rc == SGW_OK && olen) {
         if (!j->in_key && j->stage_len + olen <= JS_STAGE) {
             for (size_t k = 0; k < olen; k++) /* 1..4 bytes: no memcpy call */
@@ -784,6 +1000,8 @@ static size_t js_fast_escape(struct dec_json *j, const uint8_t *p, size_t n, siz
         }
     }
     j->hi_surrogate = hi;
+    if (olen == 1)
+        js_tl_post(j, o[0]);
     return elen;
 }
 
@@ -1536,6 +1754,8 @@ static void json_destroy(struct dec *d)
     struct dec_json *j = (struct dec_json *)d;
     free(j->bl);
     j->bl = NULL;
+    free(j->tab);
+    j->tab = NULL;
 }
 
 static const struct dec_ops json_ops = {"json", json_feed, json_finish, json_destroy};
@@ -1560,6 +1780,7 @@ int dec_new_json(struct dec_env *env, unsigned nest, int multi, struct dec **out
     j->max_depth = maxd;
     j->text_avx2 = JSON_X86 && dec_simd_level() >= DEC_SIMD_AVX2;
     j->st = JS_VALUE;
+    j->tl_val = UINT32_MAX; /* (the first string's tl is fresh) */
     *out = &j->base;
     return SGW_OK;
 }

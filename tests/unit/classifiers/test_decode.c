@@ -553,9 +553,9 @@ static void test_json_stage(void)
     n += (size_t)snprintf(in + n, 20000 - n, "\"}");
     w += (size_t)snprintf(want + w, 20000 - w, "|");
     EXPECT_BIN("application/json", NULL, in, n, want);
-    EXPECT("application/json", NULL, "[\"a\\tb\\q\"]", "a\tb!invalid JSON escape at byte 7!");
-    EXPECT("application/json", NULL, "[\"a\\tb\x01\"]", "a\tb!malformed JSON at byte 6!");
-    EXPECT("text/plain", NULL, "[\"a\\tb\\q and more\"]", "a\tb|q and more\"]|");
+    EXPECT("application/json", NULL, "[\"a\\fb\\q\"]", "a\fb!invalid JSON escape at byte 7!");
+    EXPECT("application/json", NULL, "[\"a\\fb\x01\"]", "a\fb!malformed JSON at byte 6!");
+    EXPECT("text/plain", NULL, "[\"a\\fb\\q and more\"]", "a\fb|q and more\"]|");
     /* escapes resolved in place when whole in one call, byte-wise when cut:
        surrogates, in and out of place, give the same at every split */
     EXPECT("application/json", NULL, "[\"\\ud83d\\ude00\"]", "\xf0\x9f\x98\x80|");
@@ -593,6 +593,37 @@ static size_t nested(char *o, int depth)
         o[n++] = ']';
     o[n] = '\0';
     return n;
+}
+
+/* A table pasted in a prompt: markdown rows after a '\n' escape (or at the
+ * string's start), tab-separated lines; each cell is a unit under its
+ * column's name (and the cell before), at every split. */
+static void test_json_tables(void)
+{
+    const char *J = "application/json";
+    /* markdown after prose: the prose is a unit; the separator row is a row */
+    EXPECT(J, NULL, "{\"t\":\"See:\\n| Name | SSN |\\n|---|---|\\n| Al | 536221847 |\\nThanks 1\"}",
+           "t|{t}See:\n|||{} Name |||{ Name } SSN |||\n|||{ Name }---|||{---  SSN }---|||\n|||{ Name } Al |||{ Al   SSN } 536221847 |||\n|{}Thanks 1|");
+    /* at the string's start, and a second table with a header of its own */
+    EXPECT(J, NULL, "[\"| a | ssn |\\n| x | 1 |\\nprose\\n| b | dob |\\n| y | 2 |\"]",
+           "|||{} a |||{ a } ssn |||\n|||{ a } x |||{ x   ssn } 1 |||\n|{}prose|\n|||{} b |||{ b } dob |||\n|||{ b } y |||{ y   dob } 2 |||");
+    /* tabs: the first cell went out before the tab and names column 0 */
+    EXPECT(J, NULL, "[\"Export:\\nName\\tSSN\\nAl\\t536221847\\r\\nBo\\t2\\n\"]",
+           "Export:\nName|\t|{Name}SSN|\n|{Name}Al|\t|{Al SSN}536221847|\r|\n|{Name}Bo|\t|{Bo SSN}2|\n|");
+    EXPECT(J, NULL, "[\"Name\\tSSN\\nAl\\t536221847\"]",
+           "Name|\t|{Name}SSN|\n|{Name}Al|\t|{Al SSN}536221847|");
+    /* a tab that indents is no table's; a long first cell neither */
+    EXPECT(J, NULL, "[\"if x:\\n\\treturn 1\\n\\tpass\"]",
+           "if x:\n\treturn 1\n\tpass|");
+    /* escapes inside cells, a key with a tab, the value after */
+    EXPECT(J, NULL, "{\"a\\tb\":\"S\\u0053N\\tx\\n1\\t\\u0032\",\"c\":\"d\"}",
+           "a\tb|{a\tb}SSN|\t|{SSN}x|\n|{SSN}1|\t|{1 x}2|c|{c}d|");
+    /* '|' not first on a line begins nothing; an escaped one is a '|' */
+    EXPECT(J, NULL, "[\"a | b\\n c|d\\n\\u007c e |\"]",
+           "a | b\n c|d\n|||{} e |||");
+    /* cut: the table ends before the report */
+    EXPECT(J, NULL, "[\"\\n| a | b |\\n| 1",
+           "\n|||{} a |||{ a } b |||\n|||{ a } 1|!truncated JSON at byte 18!");
 }
 
 static void test_json_depth(void)
@@ -5749,6 +5780,7 @@ int main(void)
     test_simd_list_find();
     test_looks_text_step();
     test_json();
+    test_json_tables();
     test_json_stage();
     test_json_depth();
     test_charsets();
