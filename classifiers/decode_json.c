@@ -566,8 +566,10 @@ static __attribute__((noinline)) int js_tl_leave(struct dec_json *j, const uint8
         j->tl &= (uint8_t)~TL_FIRST;
         j->lb_len = 0;
     }
-    for (int k = 0; k < 2 && (j->tl & TL_REC); k++, s = p, sn = n) {
+    for (int k = 0; k < 2 && (j->tl & TL_REC) && !(j->tl & TL_FIRST); k++, s = p, sn = n) {
         size_t c = sn < DEC_CELL_NAME - j->lb_len ? sn : DEC_CELL_NAME - j->lb_len;
+        if (c == 0)
+            continue;
         memcpy(j->lb + j->lb_len, s, c);
         j->lb_len = (uint8_t)(j->lb_len + c);
         if (j->lb_len == DEC_CELL_NAME)
@@ -600,6 +602,10 @@ static __attribute__((noinline)) int js_tl_esc(struct dec_json *j, uint8_t c)
     size_t k = sn < DEC_CELL_NAME - j->lb_len ? sn : DEC_CELL_NAME - j->lb_len;
     memcpy(j->lb + j->lb_len, j->stage + j->ls, k);
     j->lb_len = (uint8_t)(j->lb_len + k);
+    if (j->lb_len == DEC_CELL_NAME) { /* (a long first cell, as js_tl_leave has it) */
+        j->tl &= (uint8_t)~TL_REC;
+        return SGW_OK;
+    }
     return js_tl_begin(j, '\t', j->stage_len);
 }
 

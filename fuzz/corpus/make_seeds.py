@@ -72,6 +72,14 @@ def seeds_json():
     table = base64.b64encode(b"name,ssn\nAnn,536221847\nBo,536221848\nCy,1\n").decode()
     write("fuzz_classifiers_json", "seed-b64-csv",
           b"\x00" + json.dumps({"document": {"format": "csv", "source": {"bytes": table}}}).encode())
+    # tables pasted in prompts: markdown rows, tab-separated lines (CRLF, as
+    # a spreadsheet copies them), an indenting tab, a first cell too long
+    # to name a column (a split bug the fuzzer found)
+    write("fuzz_classifiers_json", "seed-tables", b"\x00" + json.dumps(
+        {"t": "See:\n| Name | SSN |\n|---|---|\n| Al | 536221847 |\nok",
+         "u": ["Name\tSSN\r\nAl\t536221847\r\n", "x\n\ty\tz\n|a|b|"]}).encode())
+    write("fuzz_classifiers_json", "regress-long-first-cell",
+          b'\x00["Nam' + b"U" * 83 + b'e\\ttent"ty\xff\xff\xff\xff\xff\\t*me\\tS|b|"+')
     # a byte list that is a unit's first bytes, after a unit cut in two
     # that ended with a letter: its first token was taken as glued to it
     write("fuzz_classifiers_json", "regress-list-prev", base64.b64decode(

@@ -615,6 +615,10 @@ static void test_json_tables(void)
     /* a tab that indents is no table's; a long first cell neither */
     EXPECT(J, NULL, "[\"if x:\\n\\treturn 1\\n\\tpass\"]",
            "if x:\n\treturn 1\n\tpass|");
+    /* a first cell of 63 bytes or more is no header's, however it came
+       (fuzz_classifiers_json) */
+    EXPECT(J, NULL, "[\"NamUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUe\\ttent\", \"x\"]",
+           "NamUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUe\ttent|x|");
     /* escapes inside cells, a key with a tab, the value after */
     EXPECT(J, NULL, "{\"a\\tb\":\"S\\u0053N\\tx\\n1\\t\\u0032\",\"c\":\"d\"}",
            "a\tb|{a\tb}SSN|\t|{SSN}x|\n|{SSN}1|\t|{1 x}2|c|{c}d|");
