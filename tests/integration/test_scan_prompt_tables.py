@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Tables pasted into prompts: a column's name is the context of every
+value under it, in a model's prompt as in a spreadsheet.
+
+A bare 9-digit number under "SSN" and a date under "Date of birth" are
+findings only with their context words. In a prompt that holds a table,
+those are in the header line, rows away: before the prompt-table rule a
+60-row table gave the first row's SSN and no birth date at all. Each case
+below fails on that behaviour; the control tables (the same values under
+other names) must stay clean.
+
+Made at test time: markdown-table (npm) writes the GFM table an application
+or a model makes of rows; LibreOffice (headless) exports a workbook as
+tab-separated text, what a spreadsheet gives when its cells are copied.
+The AWS SDK for JavaScript sends them in Bedrock Converse and InvokeModel
+requests to a local endpoint on 127.0.0.1, and `sovgw scan` reads each
+request's body as the gateway receives it.
+
+Needs node/npm and LibreOffice (libreoffice-calc-nogui) (scripts/deps.sh
+test)."""
+
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sgw import Runner, TempDir, Upstream, check, eq, npm_project, scan_jsonl  # noqa: E402
+
+ROWS = 60
+PII = {"US_SOCIAL_SECURITY_NUMBER": ROWS, "DATE_OF_BIRTH": ROWS}
+
+
+def people():
+    base = datetime.date(1950, 1, 1)
+    return [(f"Person {i}", str(536221800 + i), (base + datetime.timedelta(days=97 * i + 11)).isoformat())
+            for i in range(ROWS)]
+
+
+def count(fs):
+    c = {}
+    for f in fs:
+        c[f["type"]] = c.get(f["type"], 0) + 1
+    return c
+
+
+def brief(fs):
+    return [(f["type"], f["decoders"], f.get("excerpt")) for f in fs][:10]
+
+
+def main():
+    r = Runner("scan_prompt_tables")
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if not soffice:
+        print("not ok - LibreOffice missing (scripts/deps.sh test installs libreoffice-calc-nogui)")
+        return 1
+    sdk = npm_project("aws_sdk_js", "markdown-table")
+    if sdk is None:
+        print("not ok - could not install the AWS SDK and markdown-table from npm")
+        return 1
+    t = TempDir("sgw-prompt-tables-")
+    rows = people()
+    heads = {"pii": ["Name", "SSN", "Date of birth"], "clean": ["Name", "Order", "Shipped"]}
+
+    def markdown(kind):
+        src = t.write(f"{kind}.rows.json", json.dumps([heads[kind]] + [list(x) for x in rows]))
+        out = t.join(f"{kind}.md")
+        p = subprocess.run(["node", "make_markdown.mjs", src, out], cwd=sdk, capture_output=True, text=True,
+                           timeout=60)
+        eq(p.returncode, 0, f"markdown-table ({p.stderr[-300:]!r})")
+        with open(out) as f:
+            return f.read()
+
+    def tsv(kind):
+        # a workbook exported as tab-separated text (filter options: tab,
+        # '"', UTF-8), as a spreadsheet's copied cells are
+        d = t.join(f"lo-{kind}")
+        os.makedirs(d, exist_ok=True)
+        src = t.write(f"lo-{kind}/{kind}.csv", "\n".join(",".join(x) for x in [heads[kind]] + rows) + "\n")
+        p = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{t.join('lo-profile')}",
+                            "--convert-to", "txt:Text - txt - csv (StarCalc):9,34,76", "--outdir", d, src],
+                           capture_output=True, text=True, timeout=180)
+        path = os.path.join(d, f"{kind}.txt")
+        check(os.path.exists(path), f"LibreOffice's export ({p.stderr[-300:]!r})")
+        with open(path, newline="") as f:
+            text = f.read()
+        check(text.count("\t") == 2 * (ROWS + 1), f"tab-separated ({text[:80]!r})")
+        return text
+
+    def body(mode, *texts):
+        paths = [t.write(f"prompt-{mode}-{i}.txt", x) for i, x in enumerate(texts)]
+        with Upstream(keep_bodies=True) as up:
+            p = subprocess.run(["node", "prompt_text.mjs", f"http://127.0.0.1:{up.port}", mode] + paths, cwd=sdk,
+                               capture_output=True, text=True, timeout=60)
+            eq(up.count(), 1, f"one {mode} request ({p.stderr[-400:]!r})")
+            return up.requests[0]["body"]
+
+    def scan(data):
+        return scan_jsonl("--content-type", "application/json", "-", input=data, timeout=120)
+
+    md = {k: markdown(k) for k in heads}
+    tabs = {k: tsv(k) for k in heads}
+
+    def md_converse():
+        # case 1: Converse, a markdown table after a line of prose, and
+        # prose after it
+        for kind, want in (("pii", PII), ("clean", {})):
+            data = body("converse", "Please check these records:\n\n" + md[kind] + "\nWhich are duplicates?")
+            check(b"| Person 59" in data.replace(b"\\n", b"\n"), f"the table in the body ({data[:160]!r})")
+            code, fs = scan(data)
+            eq(count(fs), want, f"{kind}: every row ({brief(fs)})")
+            if want:
+                eq(code, 1, "exit 1: found")
+                eq({f["decoders"] for f in fs}, {"json"}, "found under json")
+    r.run("Converse: a markdown table (markdown-table) after prose", md_converse)
+
+    def md_invoke():
+        # case 2: InvokeModel with an Anthropic Messages body, the table a
+        # content block of its own (the string begins with it)
+        for kind, want in (("pii", PII), ("clean", {})):
+            code, fs = scan(body("invoke", "Here is the export.", md[kind]))
+            eq(count(fs), want, f"{kind}: every row ({brief(fs)})")
+    r.run("InvokeModel: a markdown table as a content block of its own", md_invoke)
+
+    def tsv_converse():
+        # case 3: tab-separated lines (CRLF, as LibreOffice and Excel write
+        # them) after prose, and as a block of their own
+        for kind, want in (("pii", PII), ("clean", {})):
+            code, fs = scan(body("converse", "Pasted from the sheet:\n" + tabs[kind]))
+            eq(count(fs), want, f"{kind} after prose ({brief(fs)})")
+            code, fs = scan(body("converse", tabs[kind]))
+            eq(count(fs), want, f"{kind} as a block ({brief(fs)})")
+    r.run("Converse: tab-separated lines exported by LibreOffice", tsv_converse)
+
+    def prose_after():
+        # case 4: the table's names end with it: a number in the prose
+        # after the table is not under "SSN"; one with its own word is
+        pii = md["pii"]
+        code, fs = scan(body("converse", pii + "\nTicket 536221799 is open.\nMy ssn is 536221798."))
+        eq(count(fs), {"US_SOCIAL_SECURITY_NUMBER": ROWS + 1, "DATE_OF_BIRTH": ROWS},
+           f"the rows and the SSN with its word, not the ticket ({brief(fs)})")
+    r.run("prose after a table: no column's name", prose_after)
+
+    t.cleanup()
+    r.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
