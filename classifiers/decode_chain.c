@@ -1354,10 +1354,14 @@ struct dec_text {
                    through the CSV decoder */
     size_t peek_len;
     struct dec *inner; /* owned: JSON or UTF-16 decoding of the text, or NULL */
+    struct dec_tab *tab; /* owned, made for the first markdown table */
+    int tab_on;          /* the text goes through tab */
+    uint8_t last;        /* the last byte passed on ('\n' before the first) */
     uint8_t peek[TEXT_PEEK];
 };
 
 static int sniff_utf16(const uint8_t *b, size_t n);
+static int text_plain(struct dec_text *t, const uint8_t *p, size_t n);
 
 /* UTF-16 as the text decoder takes it: a BOM, or a first code unit with
  * one NUL byte (ASCII, the shape of nearly all text that gets through) and
@@ -1465,7 +1469,48 @@ static int text_check(struct dec_text *t)
             return rc;
         return dec_feed(t->inner, t->peek, t->peek_len);
     }
-    return dec_text_data(t->base.env, t->peek, t->peek_len);
+    return text_plain(t, t->peek, t->peek_len);
+}
+
+/* Raw text passed on, with its markdown tables: a '|' first on a line
+ * begins one (struct dec_tab: each cell a unit under its column's name,
+ * as in a CSV file), which ends where a line that is no row begins. A
+ * knowledge base's .md file, a text/plain prompt with a table, otherwise
+ * had the header's words for the first row or two. Outside a table the
+ * cost is a memchr for '|'. */
+static int text_plain(struct dec_text *t, const uint8_t *p, size_t n)
+{
+    struct dec_env *env = t->base.env;
+    int rc = SGW_OK;
+    while (n > 0 && rc == SGW_OK) {
+        if (t->tab_on) {
+            size_t k = dec_tab_feed(env, t->tab, p, n, &rc);
+            if (k)
+                t->last = p[k - 1];
+            t->tab_on = !t->tab->ended;
+            p += k;
+            n -= k;
+            continue;
+        }
+        const uint8_t *q = memchr(p, '|', n);
+        while (q && (q > p ? q[-1] : t->last) != '\n')
+            q = q + 1 < p + n ? memchr(q + 1, '|', (size_t)(p + n - q - 1)) : NULL;
+        size_t k = q ? (size_t)(q - p) : n;
+        if (k)
+            rc = dec_text_data(env, p, k);
+        if (k)
+            t->last = p[k - 1];
+        p += k;
+        n -= k;
+        if (!q || rc != SGW_OK)
+            continue;
+        if (!t->tab && !(t->tab = malloc(sizeof(*t->tab))))
+            return SGW_ENOMEM;
+        rc = dec_text_boundary(env); /* (the text before the table is a unit) */
+        dec_tab_begin(t->tab, '|', NULL, 0);
+        t->tab_on = 1;
+    }
+    return rc;
 }
 
 static int text_feed(struct dec *d, const uint8_t *p, size_t n)
@@ -1491,7 +1536,7 @@ static int text_feed(struct dec *d, const uint8_t *p, size_t n)
     }
     if (t->inner)
         return dec_feed(t->inner, p, n);
-    return dec_text_data(d->env, p, n);
+    return text_plain(t, p, n);
 }
 
 static int text_finish(struct dec *d)
@@ -1504,12 +1549,13 @@ static int text_finish(struct dec *d)
     }
     if (t->inner)
         return dec_finish(t->inner);
-    return dec_text_boundary(d->env);
+    return t->tab_on ? dec_tab_end(d->env, t->tab) : dec_text_boundary(d->env);
 }
 
 static void text_destroy(struct dec *d)
 {
     dec_free(((struct dec_text *)d)->inner);
+    free(((struct dec_text *)d)->tab);
 }
 
 static const struct dec_ops text_ops = {"text", text_feed, text_finish, text_destroy};
@@ -1521,6 +1567,7 @@ static int text_new(struct dec_env *env, unsigned nest, int record, int xml, str
         return SGW_ENOMEM;
     t->record = record;
     t->xml = xml;
+    t->last = '\n';
     *out = &t->base;
     return SGW_OK;
 }

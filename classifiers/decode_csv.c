@@ -343,7 +343,6 @@ void dec_tab_begin(struct dec_tab *t, uint8_t delim, const uint8_t *first, size_
     memset(t, 0, offsetof(struct dec_tab, names));
     t->delim = delim;
     t->header = 1;
-    t->row = 1;
     t->lstart = delim == '|';
     if (delim == '\t') { /* the first cell went out before: it is the previous and the first name */
         size_t k = fl < DEC_CELL_NAME ? fl : DEC_CELL_NAME;
@@ -370,7 +369,7 @@ static int tab_end_cell(struct dec_env *env, struct dec_tab *t)
     memcpy(t->prev, t->cur, t->cur_len);
     t->prev_len = t->cur_len;
     t->cur_len = 0;
-    if (t->header && t->row && t->col + 1 > t->ncols)
+    if (t->header && t->col + 1 > t->ncols)
         t->ncols = t->col + 1 < DEC_TAB_COLS ? t->col + 1 : DEC_TAB_COLS;
     return rc;
 }
@@ -380,10 +379,9 @@ static int tab_data(struct dec_env *env, struct dec_tab *t, const uint8_t *p, si
     if (!t->open) {
         t->open = 1;
         size_t c = t->col < DEC_TAB_COLS ? t->col : 0;
-        size_t nl = t->row && !t->header && t->col < t->ncols ? t->name_len[c] : 0;
-        size_t pl = t->row && t->col > 0 ? t->prev_len : 0;
-        /* (an empty context too: the last cell's must not name a line
-           that is no row) */
+        size_t nl = !t->header && t->col < t->ncols ? t->name_len[c] : 0;
+        size_t pl = t->col > 0 ? t->prev_len : 0;
+        /* (an empty context too: the cell before's must not name this one) */
         int rc = nl + pl ? dec_cell_context(env, t->prev, pl, t->names[c], nl) : dec_text_context(env, t->cur, 0);
         if (rc != SGW_OK)
             return rc;
@@ -393,7 +391,7 @@ static int tab_data(struct dec_env *env, struct dec_tab *t, const uint8_t *p, si
         memcpy(t->cur + t->cur_len, p, k);
         t->cur_len += k;
     }
-    if (t->header && t->row && t->col < DEC_TAB_COLS) {
+    if (t->header && t->col < DEC_TAB_COLS) {
         size_t room = DEC_CELL_NAME - t->name_len[t->col], k = n < room ? n : room;
         memcpy(t->names[t->col] + t->name_len[t->col], p, k);
         t->name_len[t->col] = (uint8_t)(t->name_len[t->col] + k);
@@ -401,58 +399,55 @@ static int tab_data(struct dec_env *env, struct dec_tab *t, const uint8_t *p, si
     return dec_text_data(env, p, n);
 }
 
-int dec_tab_feed(struct dec_env *env, struct dec_tab *t, const uint8_t *p, size_t n)
+size_t dec_tab_feed(struct dec_env *env, struct dec_tab *t, const uint8_t *p, size_t n, int *rc)
 {
-    int rc = SGW_OK;
+    *rc = SGW_OK;
     size_t i = 0;
-    while (i < n && rc == SGW_OK) {
+    while (i < n && *rc == SGW_OK) {
         uint8_t b = p[i];
         if (t->lstart) {
             if (t->cr && b == '\n') { /* (CRLF's LF) */
                 t->cr = 0;
-                rc = tab_sep(env, p + i++);
+                *rc = tab_sep(env, p + i++);
                 continue;
             }
+            if (t->delim == '|' && b != '|')
+                goto ended; /* (a markdown line that is no row) */
             t->lstart = t->cr = 0;
-            t->row = t->delim != '|' || b == '|';
-            if (!t->row) {
-                t->header = 1; /* (the next table has a header of its own) */
-                if (t->ncols)
-                    memset(t->name_len, 0, sizeof(t->name_len));
-                t->ncols = 0;
-            }
         }
         if (b == '\n' || b == '\r') {
-            rc = tab_end_cell(env, t);
-            /* the header is the first row with a delimiter; a line
-               without one is no row of the table (tabs: known here) */
-            if (t->row && t->col > 0)
-                t->header = 0;
-            else if (t->delim == '\t' && t->col == 0) {
-                t->header = 1;
-                t->ncols = 0;
-                memset(t->name_len, 0, sizeof(t->name_len));
-            }
+            *rc = tab_end_cell(env, t);
+            int none = t->col == 0; /* (tabs: a line without one is no row) */
+            if (!none)
+                t->header = 0; /* (the header is the first row) */
             t->col = 0;
             t->lstart = 1;
             t->cr = b == '\r';
             t->prev_len = 0;
-            if (rc == SGW_OK)
-                rc = tab_sep(env, p + i++);
-        } else if (t->row && b == t->delim) {
-            rc = tab_end_cell(env, t);
+            if (*rc == SGW_OK)
+                *rc = tab_sep(env, p + i++);
+            if (none && *rc == SGW_OK)
+                goto ended;
+        } else if (b == t->delim) {
+            *rc = tab_end_cell(env, t);
             t->col++;
-            if (rc == SGW_OK)
-                rc = tab_sep(env, p + i++);
+            if (*rc == SGW_OK)
+                *rc = tab_sep(env, p + i++);
         } else {
             size_t j = i + 1;
-            while (j < n && p[j] != '\n' && p[j] != '\r' && !(t->row && p[j] == t->delim))
+            while (j < n && p[j] != '\n' && p[j] != '\r' && p[j] != t->delim)
                 j++;
-            rc = tab_data(env, t, p + i, j - i);
+            *rc = tab_data(env, t, p + i, j - i);
             i = j;
         }
     }
-    return rc;
+    return i;
+ended:
+    /* the text after the table is under no column's name: an empty
+       context (the last cell's would stay the scanner's) */
+    t->ended = 1;
+    *rc = dec_text_context(env, t->cur, 0);
+    return i;
 }
 
 int dec_tab_end(struct dec_env *env, struct dec_tab *t)

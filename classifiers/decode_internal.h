@@ -248,21 +248,22 @@ int dec_looks_csv(const uint8_t *b, size_t n);
 #define DEC_CELL_PREV 24u
 int dec_cell_context(struct dec_env *env, const uint8_t *prev, size_t pl, const uint8_t *name, size_t nl);
 /* A table in prose (decode_csv.c): markdown's pipe table or tab-separated
- * lines pasted into a prompt. Fed the text from where the table begins
- * (its first line's leading '|', or the first tab of a line), it passes
- * every byte on and makes each cell a unit under its column's name, as
- * dec_new_csv does: the header's words reach every row. A line that is no
- * table row (markdown: one without a leading '|'; tabs: one without a
- * tab, after it has passed as one cell) goes as one unit with no context,
- * and the next row is a header again. */
+ * lines pasted into a prompt or written in a text file. Fed the text from
+ * where the table begins (its first line's leading '|', or the first tab
+ * of a line), it passes every byte on and makes each cell a unit under its
+ * column's name, as dec_new_csv does: the header's words reach every row.
+ * The header is the first row. The table ends where a line that is no row
+ * begins (markdown: one without a leading '|') or after a line without a
+ * delimiter (tabs: known at its end; a blank line, prose); an empty
+ * context then ends the last cell's. */
 #define DEC_TAB_COLS 64u
 struct dec_tab {
     uint8_t delim;  /* '|' or '\t' */
     uint8_t header; /* the line is the header */
-    uint8_t row;    /* the line is a table row (markdown: began with '|') */
     uint8_t lstart; /* the next byte is a line's first */
-    uint8_t open;   /* a unit has begun (its context sent) and not ended */
+    uint8_t open;   /* a cell has begun (its context sent) and not ended */
     uint8_t cr;     /* a CR ended the last line: an LF right after is its */
+    uint8_t ended;  /* the table has ended (dec_tab_feed took less) */
     size_t col, ncols;
     size_t prev_len, cur_len;
     uint8_t prev[DEC_CELL_PREV], cur[DEC_CELL_PREV];
@@ -273,8 +274,11 @@ struct dec_tab {
  * next), or '\t' at a line's first tab, the cell before it first[0..fl)
  * (already passed on: it names the first column). */
 void dec_tab_begin(struct dec_tab *t, uint8_t delim, const uint8_t *first, size_t fl);
-int dec_tab_feed(struct dec_env *env, struct dec_tab *t, const uint8_t *p, size_t n);
-/* the text ends (a boundary when a unit is open) */
+/* Takes p[0..n) or, when the table ends in it, the bytes before its end
+ * (t->ended set; what follows is no table's). Returns what it took, *rc
+ * the sink's rc. */
+size_t dec_tab_feed(struct dec_env *env, struct dec_tab *t, const uint8_t *p, size_t n, int *rc);
+/* the text ends (a boundary when a cell is open) */
 int dec_tab_end(struct dec_env *env, struct dec_tab *t);
 /* html != 0: HTML (inline elements join the text) */
 int dec_new_xml(struct dec_env *env, unsigned nest, int html, struct dec **out);

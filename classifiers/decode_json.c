@@ -488,18 +488,20 @@ static inline void js_kname_put(struct dec_json *j, const uint8_t *p, size_t n)
 
 static int js_tl_leave(struct dec_json *j, const uint8_t *p, size_t n);
 
+static int js_tl_table(struct dec_json *j);
+static int js_tl_esc(struct dec_json *j, uint8_t c, size_t at);
+
 static int js_stage_flush(struct dec_json *j)
 {
-    if (!j->in_key && __builtin_expect(j->tl_val != j->nvals || (j->tl & TL_START), 0)) {
-        int rc = js_tl_leave(j, NULL, 0);
+    if (__builtin_expect(j->tl & TL_TAB, 0) ||
+        (!j->in_key && __builtin_expect(j->tl_val != j->nvals || (j->tl & TL_START), 0))) {
+        int rc = js_tl_table(j); /* (what is left in the stage is no table's) */
         if (rc != SGW_OK)
             return rc;
     }
     size_t n = j->stage_len;
     j->stage_len = 0;
     js_kname_put(j, j->stage, n);
-    if (j->tl & TL_TAB)
-        return dec_tab_feed(j->base.env, j->tab, j->stage, n);
     return dec_text_data(j->base.env, j->stage, n);
 }
 
@@ -579,14 +581,59 @@ static __attribute__((noinline)) int js_tl_leave(struct dec_json *j, const uint8
     return SGW_OK;
 }
 
+/* The stage is about to go out (a flush) and tl has TL_TAB or TL_START
+ * bits: through the table while there is one, and a table that ends in it
+ * leaves the rest, whose lines are looked at again (a markdown row after
+ * a tab-separated table begins another). What is left in the stage is no
+ * table's. */
+static int js_tl_table(struct dec_json *j)
+{
+    for (;;) {
+        if (j->tl & TL_TAB) {
+            int rc;
+            size_t n = j->stage_len, k = dec_tab_feed(j->base.env, j->tab, j->stage, n, &rc);
+            js_kname_put(j, j->stage, k);
+            j->stage_len -= k;
+            memmove(j->stage, j->stage + k, j->stage_len);
+            if (rc != SGW_OK || !j->tab->ended)
+                return rc;
+            j->tl = TL_START; /* (a line begins at the stage's start) */
+            j->tl_val = j->nvals;
+            j->ls = 0;
+            /* the escapes after the table's end went by while it was on:
+               their hooks now, in order (the stage's '\n' and tab bytes
+               are escapes': a JSON string holds no raw ones) */
+            for (size_t i = 0; i < j->stage_len && !(j->tl & TL_TAB); i++) {
+                uint8_t c = j->stage[i];
+                if (c == '\t' || (c == '\n' && (j->tl & TL_FIRST) && i > j->ls && j->stage[j->ls] == '|')) {
+                    rc = js_tl_esc(j, c, i);
+                    if (rc != SGW_OK)
+                        return rc;
+                }
+                if (c == '\n' && !(j->tl & TL_TAB)) {
+                    j->tl = TL_START;
+                    j->ls = (uint16_t)(i + 1);
+                }
+            }
+            if (j->tl & TL_TAB)
+                continue;
+        }
+        if (j->in_key)
+            return SGW_OK;
+        int rc = js_tl_leave(j, NULL, 0);
+        if (rc != SGW_OK || !(j->tl & TL_TAB))
+            return rc;
+    }
+}
+
 /* A '\n' or tab escape in a value string (tl has TL_START bits), before its
  * byte goes out: the line so far is looked at (a markdown row begins the
  * table); a tab after the line's first bytes begins a table of tabs, and
  * one first on a line (indentation) makes the line no table's. */
-static __attribute__((noinline)) int js_tl_esc(struct dec_json *j, uint8_t c)
+static __attribute__((noinline)) int js_tl_esc(struct dec_json *j, uint8_t c, size_t at)
 {
     js_tl_fresh(j);
-    size_t sn = j->stage_len - j->ls;
+    size_t sn = at - j->ls; /* (the escape's byte goes to stage[at]) */
     if ((j->tl & TL_FIRST) && sn) {
         if (j->stage[j->ls] == '|')
             return js_tl_begin(j, '|', j->ls);
@@ -606,7 +653,7 @@ static __attribute__((noinline)) int js_tl_esc(struct dec_json *j, uint8_t c)
         j->tl &= (uint8_t)~TL_REC;
         return SGW_OK;
     }
-    return js_tl_begin(j, '\t', j->stage_len);
+    return js_tl_begin(j, '\t', at);
 }
 
 /* The byte of a '\n' or tab escape c goes out around this (in_key: no). */
@@ -620,7 +667,7 @@ static inline int js_tl_pre(struct dec_json *j, uint8_t c)
         if (!((!cur || (j->tl & TL_FIRST)) && ls < j->stage_len && j->stage[ls] == '|'))
             return SGW_OK;
     }
-    return js_tl_esc(j, c);
+    return js_tl_esc(j, c, j->stage_len);
 }
 
 static inline void js_tl_post(struct dec_json *j, uint8_t c)
@@ -724,9 +771,9 @@ static __attribute__((noinline)) int js_str_close_tl(struct dec_json *j, const u
 {
     int rc = js_str_out(j, p, n, 1);
     if (rc == SGW_OK && j->stage_len)
-        rc = js_stage_flush(j);
+        rc = js_stage_flush(j); /* (the table may end in it) */
     if (rc == SGW_OK)
-        rc = dec_tab_end(j->base.env, j->tab);
+        rc = j->tl & TL_TAB ? dec_tab_end(j->base.env, j->tab) : dec_text_boundary(j->base.env);
     j->tl = 0;
     j->kwant = 0;
     js_value_done(j);
@@ -919,7 +966,12 @@ static int js_esc_byte(struct dec_json *j, uint8_t c, uint64_t at)
     uint8_t o[4];
     size_t len = sgw_utf8_encode(o, cp);
     j->st = JS_STR;
-    return js_str_out(j, o, len, 1);
+    int rc = len == 1 ? js_tl_pre(j, o[0]) : SGW_OK; /* ("\u000a" is a line's end too) */
+    if (rc == SGW_OK)
+        rc = js_str_out(j, o, len, 1);
+    if (len == 1)
+        js_tl_post(j, o[0]);
+    return rc;
 }
 
 /* The byte a two-character escape stands for, -1 when it is not one. */

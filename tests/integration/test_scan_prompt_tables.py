@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Tables pasted into prompts: a column's name is the context of every
-value under it, in a model's prompt as in a spreadsheet.
+"""Tables pasted into prompts, and markdown files: a column's name is the
+context of every value under it, in a model's prompt or a knowledge
+base's document as in a spreadsheet.
 
 A bare 9-digit number under "SSN" and a date under "Date of birth" are
 findings only with their context words. In a prompt that holds a table,
@@ -13,8 +14,9 @@ Made at test time: markdown-table (npm) writes the GFM table an application
 or a model makes of rows; LibreOffice (headless) exports a workbook as
 tab-separated text, what a spreadsheet gives when its cells are copied.
 The AWS SDK for JavaScript sends them in Bedrock Converse and InvokeModel
-requests to a local endpoint on 127.0.0.1, and `sovgw scan` reads each
-request's body as the gateway receives it.
+requests to a local endpoint on 127.0.0.1, and the AWS CLI uploads a
+markdown file (`s3api put-object`, text/markdown) there; `sovgw scan`
+reads each request's body as the gateway receives it, and the file.
 
 Needs node/npm and LibreOffice (libreoffice-calc-nogui) (scripts/deps.sh
 test)."""
@@ -142,6 +144,37 @@ def main():
         eq(count(fs), {"US_SOCIAL_SECURITY_NUMBER": ROWS + 1, "DATE_OF_BIRTH": ROWS},
            f"the rows and the SSN with its word, not the ticket ({brief(fs)})")
     r.run("prose after a table: no column's name", prose_after)
+
+    def markdown_file():
+        # case 5: a knowledge base's markdown file (Bedrock Knowledge Bases
+        # ingest .md from S3): read as raw text, its table names its cells;
+        # findings keep the file's own offsets. The AWS CLI uploads it as
+        # text/markdown, and the body gives the same.
+        doc = "# Staff\n\nUpdated monthly.\n\n" + md["pii"] + "\nQuestions to hr@corp.example.\n"
+        path = t.write("kb/staff.md", doc)
+        raw = doc.encode()
+        code, fs = scan_jsonl(path, timeout=120)
+        want = dict(PII, EMAIL=1)
+        eq(count(fs), want, f"every row ({brief(fs)})")
+        ssn = [f for f in fs if f["type"] == "US_SOCIAL_SECURITY_NUMBER"]
+        eq(sorted(raw[f["start"]:f["end"]].decode() for f in ssn), sorted(s for _, s, _ in rows),
+           "each SSN's span is its digits in the file")
+        code, fs = scan_jsonl(t.write("kb/orders.md", "# Orders\n\n" + md["clean"]), timeout=120)
+        eq(count(fs), {}, f"the control table ({brief(fs)})")
+        env = {"PATH": "/usr/bin:/bin", "HOME": t.path, "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+               "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_EC2_METADATA_DISABLED": "true",
+               "AWS_MAX_ATTEMPTS": "1", "AWS_CONFIG_FILE": t.join("none"), "AWS_SHARED_CREDENTIALS_FILE": t.join("none")}
+        with Upstream(keep_bodies=True) as up:
+            p = subprocess.run(["/usr/bin/aws", "--region", "eu-central-1", "--endpoint-url",
+                                f"http://127.0.0.1:{up.port}", "s3api", "put-object", "--bucket", "kb",
+                                "--key", "docs/staff.md", "--content-type", "text/markdown", "--body", path],
+                               env=env, capture_output=True, text=True, timeout=60)
+            eq(up.count(), 1, f"one PutObject ({p.stderr[-300:]!r})")
+            body = up.requests[0]["body"]
+        eq(body, raw, "the file is the body")
+        code, fs = scan_jsonl("--content-type", "text/markdown", "-", input=body, timeout=120)
+        eq(count(fs), want, f"the body, as text/markdown ({brief(fs)})")
+    r.run("a markdown file (S3 PutObject by the AWS CLI, sovgw scan): raw text's tables", markdown_file)
 
     t.cleanup()
     r.done()

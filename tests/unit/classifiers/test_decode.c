@@ -604,9 +604,10 @@ static void test_json_tables(void)
     /* markdown after prose: the prose is a unit; the separator row is a row */
     EXPECT(J, NULL, "{\"t\":\"See:\\n| Name | SSN |\\n|---|---|\\n| Al | 536221847 |\\nThanks 1\"}",
            "t|{t}See:\n|||{} Name |||{ Name } SSN |||\n|||{ Name }---|||{---  SSN }---|||\n|||{ Name } Al |||{ Al   SSN } 536221847 |||\n|{}Thanks 1|");
-    /* at the string's start, and a second table with a header of its own */
+    /* at the string's start, and a second table with a header of its own
+       after prose (the table ends where a line that is no row begins) */
     EXPECT(J, NULL, "[\"| a | ssn |\\n| x | 1 |\\nprose\\n| b | dob |\\n| y | 2 |\"]",
-           "|||{} a |||{ a } ssn |||\n|||{ a } x |||{ x   ssn } 1 |||\n|{}prose|\n|||{} b |||{ b } dob |||\n|||{ b } y |||{ y   dob } 2 |||");
+           "|||{} a |||{ a } ssn |||\n|||{ a } x |||{ x   ssn } 1 |||\n|{}prose\n|||{} b |||{ b } dob |||\n|||{ b } y |||{ y   dob } 2 |||");
     /* tabs: the first cell went out before the tab and names column 0 */
     EXPECT(J, NULL, "[\"Export:\\nName\\tSSN\\nAl\\t536221847\\r\\nBo\\t2\\n\"]",
            "Export:\nName|\t|{Name}SSN|\n|{Name}Al|\t|{Al SSN}536221847|\r|\n|{Name}Bo|\t|{Bo SSN}2|\n|");
@@ -628,6 +629,42 @@ static void test_json_tables(void)
     /* cut: the table ends before the report */
     EXPECT(J, NULL, "[\"\\n| a | b |\\n| 1",
            "\n|||{} a |||{ a } b |||\n|||{ a } 1|!truncated JSON at byte 18!");
+    /* tabs end at a blank line; a markdown table and tabs again after it;
+       escaped line ends and tabs are line ends and tabs */
+    EXPECT(J, NULL, "[\"x\\ty\\n1\\t2\\n\\n|p|q|\\n|3|4|\\nk\\u0009v\\u000a5\\t6\"]",
+           "x|\t|{x}y|\n|{x}1|\t|{1 y}2|\n|\n|{}|||{}p|||{p}q|||\n|||{p}3|||{3 q}4|||\n|{}k|\t|{k}v|\n|{k}5|\t|{5 v}6|");
+    /* a table longer than the stage (4 KiB), prose, another table: each
+       row under its names, at every split (random cuts past 400 bytes) */
+    {
+        size_t cap = 40000, n = 0;
+        char *in = malloc(cap);
+        n += (size_t)snprintf(in + n, cap - n, "[\"Intro\\n| Row | SSN |\\n|---|---|\\n");
+        for (int i = 0; i < 300; i++)
+            n += (size_t)snprintf(in + n, cap - n, "| r%d | 5362218%02d |\\n", i, i % 100);
+        n += (size_t)snprintf(in + n, cap - n, "Done.\\nName\\tDOB\\nAl\\t1985-03-12\\n\", \"z\"]");
+        char *want = run(J, NULL, in, n);
+        CHECK(strstr(want, "{ r299   SSN } 536221899 ") != NULL);
+        CHECK(strstr(want, "{}Done.\nName|\t|{Name}DOB|\n|{Name}Al|\t|{Al DOB}1985-03-12|\n|z|") != NULL);
+        expect_bin(J, NULL, in, n, want, NULL, __LINE__);
+        free(want);
+        free(in);
+    }
+}
+
+/* Raw text: a markdown table (a '|' first on a line) names its cells;
+ * a '|' elsewhere begins nothing; the table ends at a line that is no row;
+ * every byte is passed on (the file's own offsets), at every split. */
+static void test_text_tables(void)
+{
+    const char *T = "text/plain";
+    EXPECT(T, NULL, "# Staff\n\n| Name | SSN |\n|---|---|\n| Al | 536221847 |\n\nSee a|b.\n",
+           "# Staff\n\n|||{} Name |||{ Name } SSN |||\n|||{ Name }---|||{---  SSN }---|||\n|||{ Name } Al |||{ Al   SSN } 536221847 |||\n|{}\nSee a|b.\n|");
+    EXPECT(T, NULL, "| a | dob |\r\n| x | 1 |",
+           "|||{} a |||{ a } dob |||\r|\n|||{ a } x |||{ x   dob } 1 |||");
+    EXPECT(T, NULL, "a | b\nc |",
+           "a | b\nc ||");
+    EXPECT("text/markdown", NULL, "x\n|k|\n|v|\ny\n|k2|\n|v2|\n",
+           "x\n|||{}k|||\n|||{k}v|||\n|{}y\n|||{}k2|||\n|||{k2}v2|||\n|");
 }
 
 static void test_json_depth(void)
@@ -5785,6 +5822,7 @@ int main(void)
     test_looks_text_step();
     test_json();
     test_json_tables();
+    test_text_tables();
     test_json_stage();
     test_json_depth();
     test_charsets();
