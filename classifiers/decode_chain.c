@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <strings.h>
 #include <zlib.h>
 
@@ -1472,12 +1475,51 @@ static int text_check(struct dec_text *t)
     return text_plain(t, t->peek, t->peek_len);
 }
 
+/* Where in p[0..n) a '|' is a line's first byte (the byte before it, or
+ * `last` at p[0], a '\n'): n when nowhere. Pipes in the middle of lines
+ * (code's "||", shell pipes, prose) are passed over in blocks. */
+static size_t line_pipe_scalar(const uint8_t *p, size_t n, uint8_t last)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == '|' && (i ? p[i - 1] : last) == '\n')
+            return i;
+    return n;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static size_t line_pipe_avx2(const uint8_t *p, size_t n, uint8_t last)
+{
+    if (n && p[0] == '|' && last == '\n')
+        return 0;
+    const __m256i nl = _mm256_set1_epi8('\n'), bar = _mm256_set1_epi8('|');
+    size_t i = 0;
+    for (; i + 33 <= n; i += 32) { /* (a '\n' at p[i + k], a '|' after it) */
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 1));
+        unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_and_si256(_mm256_cmpeq_epi8(a, nl), _mm256_cmpeq_epi8(b, bar)));
+        if (m)
+            return i + 1 + (size_t)__builtin_ctz(m);
+    }
+    size_t r = i ? line_pipe_scalar(p + i, n - i, p[i - 1]) : line_pipe_scalar(p, n, last);
+    return i + r;
+}
+#endif
+
+static size_t line_pipe(const uint8_t *p, size_t n, uint8_t last)
+{
+#if defined(__x86_64__)
+    if (dec_simd_level() >= DEC_SIMD_AVX2)
+        return line_pipe_avx2(p, n, last);
+#endif
+    return line_pipe_scalar(p, n, last);
+}
+
 /* Raw text passed on, with its markdown tables: a '|' first on a line
  * begins one (struct dec_tab: each cell a unit under its column's name,
  * as in a CSV file), which ends where a line that is no row begins. A
  * knowledge base's .md file, a text/plain prompt with a table, otherwise
  * had the header's words for the first row or two. Outside a table the
- * cost is a memchr for '|'. */
+ * cost is one SIMD pass for "\n|" (line_pipe). */
 static int text_plain(struct dec_text *t, const uint8_t *p, size_t n)
 {
     struct dec_env *env = t->base.env;
@@ -1492,10 +1534,8 @@ static int text_plain(struct dec_text *t, const uint8_t *p, size_t n)
             n -= k;
             continue;
         }
-        const uint8_t *q = memchr(p, '|', n);
-        while (q && (q > p ? q[-1] : t->last) != '\n')
-            q = q + 1 < p + n ? memchr(q + 1, '|', (size_t)(p + n - q - 1)) : NULL;
-        size_t k = q ? (size_t)(q - p) : n;
+        size_t k = line_pipe(p, n, t->last);
+        const uint8_t *q = k < n ? p + k : NULL;
         if (k)
             rc = dec_text_data(env, p, k);
         if (k)

@@ -663,6 +663,17 @@ static void test_text_tables(void)
            "|||{} a |||{ a } dob |||\r|\n|||{ a } x |||{ x   dob } 1 |||");
     EXPECT(T, NULL, "a | b\nc |",
            "a | b\nc ||");
+    /* the SIMD search for "\n|" (32-byte blocks): tables at every offset
+       of a block, pipes in the middle of lines passed over */
+    for (int at = 0; at < 40; at++) {
+        char in[512], want_ctx[64];
+        int n = snprintf(in, sizeof(in), "%.*sa || b | c\n|k%d|\n|v|\nx|y\n", at, "0123456789012345678901234567890123456789", at);
+        snprintf(want_ctx, sizeof(want_ctx), "|||{k%d}v|||", at);
+        char *got = run(T, NULL, in, (size_t)n);
+        CHECK(strstr(got, want_ctx) != NULL);
+        expect_bin(T, NULL, in, (size_t)n, got, NULL, __LINE__);
+        free(got);
+    }
     EXPECT("text/markdown", NULL, "x\n|k|\n|v|\ny\n|k2|\n|v2|\n",
            "x\n|||{}k|||\n|||{k}v|||\n|{}y\n|||{}k2|||\n|||{k2}v2|||\n|");
 }
