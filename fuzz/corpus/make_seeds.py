@@ -280,6 +280,10 @@ def seeds_decode(es, mp):
         # 8 bytes of it again, copied from 16 back
         (T["text"], E["snappy"], pb_varint(len(body) + 8) + bytes([60 << 2, len(body) - 1]) + body
          + bytes([(8 - 1) << 2 | 2, 16, 0])),
+        # markdown tables in raw text: one after prose, a pipe mid-line,
+        # CRLF rows, another table after a line that is no row
+        (T["text"], E["none"], b"# Staff\n\n| Name | SSN |\n|---|---|\n| Al | 536221847 |\r\n"
+         b"\nSee a || b.\n|k|\n|v|\n"),
     ]
     for i, (t, e, b) in enumerate(seeds):
         write("fuzz_classifiers_decode", "seed%02d" % i, bytes([(e << 4) | t, i * 13 & 255]) + b)
