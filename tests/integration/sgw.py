@@ -628,6 +628,25 @@ def scan_jsonl(*args, input=None, timeout=60):
     return p.returncode, [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
 
 
+def aws_cli_request(t, *args):
+    """The request the AWS CLI (Debian's awscli, /usr/bin/aws) makes for
+    `aws ARGS` to a local endpoint, with AWS's documented example keys and
+    no configuration of the user's: (content type or "", body). t: a
+    TempDir (the CLI's HOME)."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": t.path, "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+           "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_EC2_METADATA_DISABLED": "true",
+           "AWS_MAX_ATTEMPTS": "1", "AWS_PAGER": "", "AWS_CONFIG_FILE": t.join("none"),
+           "AWS_SHARED_CREDENTIALS_FILE": t.join("none")}
+    with Upstream(keep_bodies=True) as up:
+        p = subprocess.run(["/usr/bin/aws", "--region", "eu-central-1", "--endpoint-url", f"http://127.0.0.1:{up.port}",
+                            "--cli-connect-timeout", "5", "--cli-read-timeout", "10", *args],
+                           env=env, capture_output=True, text=True, timeout=60)
+        eq(up.count(), 1, f"aws {' '.join(args[:2])}: one request ({p.stderr[-300:]!r})")
+        req = up.requests[0]
+    h = {k.lower(): v for k, v in req["headers"].items()}
+    return h.get("content-type", ""), req["body"]
+
+
 def sanitizer_report(text):
     for m in SANITIZER_MARKERS:
         i = text.find(m)

@@ -18,11 +18,10 @@ Needs awscli (scripts/deps.sh test)."""
 
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sgw import Runner, TempDir, Upstream, check, eq, scan_jsonl  # noqa: E402
+from sgw import Runner, TempDir, aws_cli_request, check, eq, scan_jsonl  # noqa: E402
 
 PASSWORD = "Zq8#kLm2!vR9xT4p"
 
@@ -32,22 +31,6 @@ def aws_bin():
         if os.access(p, os.X_OK):
             return p
     return None
-
-
-def send(t, *args):
-    """The request the AWS CLI makes for args: (content type, body)."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": t.path, "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
-           "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_EC2_METADATA_DISABLED": "true",
-           "AWS_MAX_ATTEMPTS": "1", "AWS_PAGER": "", "AWS_CONFIG_FILE": t.join("none"),
-           "AWS_SHARED_CREDENTIALS_FILE": t.join("none")}
-    with Upstream(keep_bodies=True) as up:
-        p = subprocess.run([aws_bin(), "--region", "eu-central-1", "--endpoint-url", f"http://127.0.0.1:{up.port}",
-                            "--cli-connect-timeout", "5", "--cli-read-timeout", "10", *args],
-                           env=env, capture_output=True, text=True, timeout=60)
-        eq(up.count(), 1, f"aws {args[0]} {args[1]}: one request ({p.stderr[-300:]!r})")
-        req = up.requests[0]
-    h = {k.lower(): v for k, v in req["headers"].items()}
-    return h.get("content-type", ""), req["body"]
 
 
 def scan(ct, body):
@@ -79,11 +62,11 @@ def main():
     def put_item():
         # case 1: PutItem: every typed value under its attribute's name,
         # a map's member under its own; the control item stays clean
-        ct, body = send(t, "dynamodb", "put-item", "--table-name", "people", "--item", item(pii))
+        ct, body = aws_cli_request(t, "dynamodb", "put-item", "--table-name", "people", "--item", item(pii))
         check(ct.startswith("application/x-amz-json-1.0") and b'{"S":' in body.replace(b" ", b""),
               f"a DynamoDB request ({ct}, {body[:120]!r})")
         eq(scan(ct, body), PII, "PutItem")
-        ct, body = send(t, "dynamodb", "put-item", "--table-name", "orders", "--item", item(clean))
+        ct, body = aws_cli_request(t, "dynamodb", "put-item", "--table-name", "orders", "--item", item(clean))
         eq(scan(ct, body), [], "PutItem, the control item")
     r.run("DynamoDB PutItem: typed values under their attribute's name", put_item)
 
@@ -91,10 +74,10 @@ def main():
         # case 2: BatchWriteItem (items in a list of requests) and
         # UpdateItem's expression values (":dob"), list elements too
         req = {"people": [{"PutRequest": {"Item": json.loads(item(pii))}}]}
-        ct, body = send(t, "dynamodb", "batch-write-item", "--request-items", json.dumps(req))
+        ct, body = aws_cli_request(t, "dynamodb", "batch-write-item", "--request-items", json.dumps(req))
         eq(scan(ct, body), PII, "BatchWriteItem")
         vals = {":dob": {"S": "1990-11-02"}, ":ssns": {"L": [{"S": "536221848"}, {"S": "536221849"}]}}
-        ct, body = send(t, "dynamodb", "update-item", "--table-name", "people", "--key", '{"id":{"S":"p1"}}',
+        ct, body = aws_cli_request(t, "dynamodb", "update-item", "--table-name", "people", "--key", '{"id":{"S":"p1"}}',
                         "--update-expression", "SET dob = :dob, ssns = :ssns",
                         "--expression-attribute-values", json.dumps(vals))
         eq(scan(ct, body), [("DATE_OF_BIRTH", "19******02"), ("US_SOCIAL_SECURITY_NUMBER", "53*****48"),
@@ -105,15 +88,15 @@ def main():
         # case 3: SSM PutParameter: the parameter's name names its value (a
         # password); tags: a tag's key names its value; the controls are
         # clean
-        ct, body = send(t, "ssm", "put-parameter", "--name", "/prod/db/password", "--value", PASSWORD,
+        ct, body = aws_cli_request(t, "ssm", "put-parameter", "--name", "/prod/db/password", "--value", PASSWORD,
                         "--type", "SecureString")
         check(b'"Value"' in body, f"a PutParameter request ({body[:160]!r})")
         found = scan(ct, body)
         eq([k for k, _ in found], ["GENERIC_SECRET"], f"PutParameter: the password ({found})")
-        ct, body = send(t, "ssm", "put-parameter", "--name", "/prod/app/theme", "--value", "dark-blue-2024",
+        ct, body = aws_cli_request(t, "ssm", "put-parameter", "--name", "/prod/app/theme", "--value", "dark-blue-2024",
                         "--type", "String")
         eq(scan(ct, body), [], "PutParameter, the control")
-        ct, body = send(t, "ssm", "add-tags-to-resource", "--resource-type", "Parameter", "--resource-id", "p",
+        ct, body = aws_cli_request(t, "ssm", "add-tags-to-resource", "--resource-type", "Parameter", "--resource-id", "p",
                         "--tags", "Key=owner-ssn,Value=536221847", "Key=cost-center,Value=123456789")
         eq(scan(ct, body), [("US_SOCIAL_SECURITY_NUMBER", "53*****47")], "tags: the SSN under its tag's key")
     r.run("SSM PutParameter and tags: a name names its value", ssm_and_tags)
@@ -125,11 +108,11 @@ def main():
         # sends it): the value under the attribute's name
         attrs = json.dumps({"ssn": {"DataType": "String", "StringValue": "536221847"},
                             "batch": {"DataType": "String", "StringValue": "123456789"}})
-        ct, body = send(t, "sns", "publish", "--topic-arn", "arn:aws:sns:eu-central-1:123456789012:t",
+        ct, body = aws_cli_request(t, "sns", "publish", "--topic-arn", "arn:aws:sns:eu-central-1:123456789012:t",
                         "--message", "hello", "--message-attributes", attrs)
         check(ct.startswith("application/x-www-form-urlencoded"), f"SNS's query protocol ({ct})")
         eq(scan(ct, body), [("US_SOCIAL_SECURITY_NUMBER", "53*****47")], "SNS Publish's message attributes")
-        ct, body = send(t, "sqs", "send-message", "--queue-url", "https://sqs.eu-central-1.amazonaws.com/1/q",
+        ct, body = aws_cli_request(t, "sqs", "send-message", "--queue-url", "https://sqs.eu-central-1.amazonaws.com/1/q",
                         "--message-body", "hello", "--message-attributes", attrs)
         eq(scan(ct, body), [("US_SOCIAL_SECURITY_NUMBER", "53*****47")], f"SQS SendMessage's ({ct})")
     r.run("SNS and SQS message attributes", message_attributes)
@@ -137,7 +120,7 @@ def main():
     def s3_tagging():
         # case 5: S3's tagging is XML, a tag's Key and Value as two
         # elements: the Value under its Key's text; the control is clean
-        ct, body = send(t, "s3api", "put-object-tagging", "--bucket", "lake", "--key", "people.csv",
+        ct, body = aws_cli_request(t, "s3api", "put-object-tagging", "--bucket", "lake", "--key", "people.csv",
                         "--tagging", "TagSet=[{Key=owner-ssn,Value=536221847},{Key=batch,Value=123456789}]")
         check(b"<Tagging" in body and b"<Key>owner-ssn</Key>" in body, f"S3's tagging XML ({ct}, {body[:200]!r})")
         eq(scan(ct or "application/xml", body), [("US_SOCIAL_SECURITY_NUMBER", "53*****47")],

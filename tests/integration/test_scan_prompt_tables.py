@@ -29,7 +29,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sgw import Runner, TempDir, Upstream, check, eq, npm_project, scan_jsonl  # noqa: E402
+from sgw import Runner, TempDir, Upstream, aws_cli_request, check, eq, npm_project, scan_jsonl  # noqa: E402
 
 ROWS = 60
 PII = {"US_SOCIAL_SECURITY_NUMBER": ROWS, "DATE_OF_BIRTH": ROWS}
@@ -161,16 +161,9 @@ def main():
            "each SSN's span is its digits in the file")
         code, fs = scan_jsonl(t.write("kb/orders.md", "# Orders\n\n" + md["clean"]), timeout=120)
         eq(count(fs), {}, f"the control table ({brief(fs)})")
-        env = {"PATH": "/usr/bin:/bin", "HOME": t.path, "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
-               "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_EC2_METADATA_DISABLED": "true",
-               "AWS_MAX_ATTEMPTS": "1", "AWS_CONFIG_FILE": t.join("none"), "AWS_SHARED_CREDENTIALS_FILE": t.join("none")}
-        with Upstream(keep_bodies=True) as up:
-            p = subprocess.run(["/usr/bin/aws", "--region", "eu-central-1", "--endpoint-url",
-                                f"http://127.0.0.1:{up.port}", "s3api", "put-object", "--bucket", "kb",
-                                "--key", "docs/staff.md", "--content-type", "text/markdown", "--body", path],
-                               env=env, capture_output=True, text=True, timeout=60)
-            eq(up.count(), 1, f"one PutObject ({p.stderr[-300:]!r})")
-            body = up.requests[0]["body"]
+        ct, body = aws_cli_request(t, "s3api", "put-object", "--bucket", "kb", "--key", "docs/staff.md",
+                                   "--content-type", "text/markdown", "--body", path)
+        eq(ct, "text/markdown", "sent as text/markdown")
         eq(body, raw, "the file is the body")
         code, fs = scan_jsonl("--content-type", "text/markdown", "-", input=body, timeout=120)
         eq(count(fs), want, f"the body, as text/markdown ({brief(fs)})")

@@ -29,7 +29,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sgw import Runner, TempDir, Upstream, check, eq, npm_project, scan_jsonl  # noqa: E402
+from sgw import Runner, TempDir, Upstream, aws_cli_request, check, eq, npm_project, scan_jsonl  # noqa: E402
 
 ROWS = 60
 THUMB = "zip entry of type image/png"  # (an OpenDocument file's thumbnail: an image, reported)
@@ -202,20 +202,10 @@ def main():
         # no --content-type (the SDKs send none or binary/octet-stream), and
         # the file on stdin: sniffed as a table
         path = t.write("export/people-data", csv_pii)
-        env = {"PATH": "/usr/bin:/bin", "HOME": t.path, "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
-               "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_EC2_METADATA_DISABLED": "true",
-               "AWS_MAX_ATTEMPTS": "1", "AWS_CONFIG_FILE": t.join("none"), "AWS_SHARED_CREDENTIALS_FILE": t.join("none")}
-        with Upstream(keep_bodies=True) as up:
-            p = subprocess.run(["/usr/bin/aws", "--region", "eu-central-1", "--endpoint-url",
-                                f"http://127.0.0.1:{up.port}", "s3api", "put-object", "--bucket", "lake",
-                                "--key", "export/people-data", "--body", path], env=env, capture_output=True,
-                               text=True, timeout=60)
-            eq(up.count(), 1, f"one PutObject ({p.stderr[-300:]!r})")
-            req = up.requests[0]
-        h = {k.lower(): v for k, v in req["headers"].items()}
-        args = ["--content-type", h["content-type"]] if h.get("content-type") else []
-        code, fs = scan(*args, "-", input=req["body"])
-        eq((code, count(fs)), (1, want), f"PutObject with content type {h.get('content-type')!r} ({brief(fs)})")
+        ct, body = aws_cli_request(t, "s3api", "put-object", "--bucket", "lake", "--key", "export/people-data",
+                                   "--body", path)
+        code, fs = scan(*(["--content-type", ct] if ct else []), "-", input=body)
+        eq((code, count(fs)), (1, want), f"PutObject with content type {ct!r} ({brief(fs)})")
         code, fs = scan("-", input=csv_clean.encode())
         eq((code, count(fs)), (0, {}), "the control table on stdin")
     r.run("a CSV without its type (S3 PutObject by the AWS CLI, stdin): sniffed as a table", untyped)
