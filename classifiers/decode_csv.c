@@ -72,6 +72,22 @@ int dec_cell_context(struct dec_env *env, const uint8_t *prev, size_t pl, const 
     return dec_text_context(env, k, kn + nl);
 }
 
+/* A cell's bytes p[0..n) kept: its first bytes in cur (the next cell's
+ * "previous", cur_len of cap bytes), and in name (name_len of
+ * DEC_CELL_NAME) when name is not NULL (a header's cell). */
+static void cell_keep(uint8_t *cur, size_t *cur_len, size_t cap, uint8_t *name, uint8_t *name_len,
+                      const uint8_t *p, size_t n)
+{
+    size_t k = n < cap - *cur_len ? n : cap - *cur_len;
+    memcpy(cur + *cur_len, p, k);
+    *cur_len += k;
+    if (name) {
+        k = n < DEC_CELL_NAME - *name_len ? n : DEC_CELL_NAME - *name_len;
+        memcpy(name + *name_len, p, k);
+        *name_len = (uint8_t)(*name_len + k);
+    }
+}
+
 static int csv_open(struct dec_csv *c)
 {
     if (c->open)
@@ -91,16 +107,9 @@ static int csv_data(struct dec_csv *c, const uint8_t *p, size_t n)
     int rc = csv_open(c);
     if (rc != SGW_OK)
         return rc;
-    if (c->cur_len < CSV_PREV) {
-        size_t k = n < CSV_PREV - c->cur_len ? n : CSV_PREV - c->cur_len;
-        memcpy(c->cur + c->cur_len, p, k);
-        c->cur_len += k;
-    }
-    if (c->header && c->col < CSV_COLS) { /* (the column's name: its first bytes) */
-        size_t room = CSV_NAME - c->name_len[c->col], k = n < room ? n : room;
-        memcpy(c->names[c->col] + c->name_len[c->col], p, k);
-        c->name_len[c->col] = (uint8_t)(c->name_len[c->col] + k);
-    }
+    int named = c->header && c->col < CSV_COLS; /* (the column's name: its first bytes) */
+    cell_keep(c->cur, &c->cur_len, CSV_PREV, named ? c->names[c->col] : NULL, named ? &c->name_len[c->col] : NULL,
+              p, n);
     return dec_text_data(c->base.env, p, n);
 }
 
@@ -386,16 +395,9 @@ static int tab_data(struct dec_env *env, struct dec_tab *t, const uint8_t *p, si
         if (rc != SGW_OK)
             return rc;
     }
-    if (t->cur_len < DEC_CELL_PREV) {
-        size_t k = n < DEC_CELL_PREV - t->cur_len ? n : DEC_CELL_PREV - t->cur_len;
-        memcpy(t->cur + t->cur_len, p, k);
-        t->cur_len += k;
-    }
-    if (t->header && t->col < DEC_TAB_COLS) {
-        size_t room = DEC_CELL_NAME - t->name_len[t->col], k = n < room ? n : room;
-        memcpy(t->names[t->col] + t->name_len[t->col], p, k);
-        t->name_len[t->col] = (uint8_t)(t->name_len[t->col] + k);
-    }
+    int named = t->header && t->col < DEC_TAB_COLS;
+    cell_keep(t->cur, &t->cur_len, DEC_CELL_PREV, named ? t->names[t->col] : NULL,
+              named ? &t->name_len[t->col] : NULL, p, n);
     return dec_text_data(env, p, n);
 }
 
