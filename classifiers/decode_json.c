@@ -781,37 +781,26 @@ static __attribute__((noinline)) int js_str_close_tl(struct dec_json *j, const u
 }
 
 /* The end of a value string that has bytes in the stage, is in a table, or
- * whose last piece p[0..n) begins with '|' (p[n] is its closing quote). */
-static __attribute__((noinline)) int js_str_close_val(struct dec_json *j, const uint8_t *p, size_t n)
+ * whose last piece p[0..n) begins with '|' (p[n] is its closing quote): a
+ * line of its own at the string's end may begin a table, and a table takes
+ * the rest (*done set); else js_str_close's usual end follows. */
+static __attribute__((noinline)) int js_str_close_table(struct dec_json *j, const uint8_t *p, size_t n, int *done)
 {
-    int rc = SGW_OK;
+    *done = 0;
     if (!(j->tl & TL_TAB)) {
         js_tl_fresh(j);
-        if ((j->tl & TL_FIRST) && (j->ls < j->stage_len ? j->stage[j->ls] : n ? p[0] : 0) == '|')
-            rc = js_tl_begin(j, '|', j->ls); /* (a line of its own at the string's end) */
-        if (rc != SGW_OK)
-            return rc;
+        if ((j->tl & TL_FIRST) && (j->ls < j->stage_len ? j->stage[j->ls] : n ? p[0] : 0) == '|') {
+            int rc = js_tl_begin(j, '|', j->ls);
+            if (rc != SGW_OK) {
+                *done = 1;
+                return rc;
+            }
+        }
+        if (!(j->tl & TL_TAB))
+            return SGW_OK;
     }
-    if (j->tl & TL_TAB)
-        return js_str_close_tl(j, p, n);
-    if (j->stage_len && n > JS_STAGE - j->stage_len) {
-        rc = js_str_out(j, p, n, 1); /* (the stage fills up on the way) */
-        if (rc != SGW_OK)
-            return rc;
-        n = 0;
-    }
-    if (j->stage_len) {
-        memcpy(j->stage + j->stage_len, p, n);
-        p = j->stage;
-        n += j->stage_len;
-        j->stage_len = 0;
-    }
-    if (j->kwant) {
-        js_kname_put(j, p, n);
-        j->kwant = 0;
-    }
-    js_value_done(j);
-    return j->out.data_end(&j->out, p, n);
+    *done = 1;
+    return js_str_close_tl(j, p, n);
 }
 
 /* The usual end of a string: its last piece p[0..n) (from the input; n may
@@ -830,8 +819,11 @@ static inline __attribute__((always_inline)) int js_str_close(struct dec_json *j
         js_key_context(j, &k, &kn);
         return j->out.key_end(&j->out, p, n, k, kn);
     }
-    if (!j->in_key && __builtin_expect(j->stage_len || p[0] == '|' || (j->tl & TL_TAB), 0))
-        return js_str_close_val(j, p, n);
+    if (!j->in_key && __builtin_expect(j->stage_len || p[0] == '|' || (j->tl & TL_TAB), 0)) {
+        int done, rc = js_str_close_table(j, p, n, &done);
+        if (done)
+            return rc;
+    }
     if (j->stage_len && n > JS_STAGE - j->stage_len) {
         /* the stage fills up on the way (flushed; the key keeps its part) */
         int rc = js_str_out(j, p, n, 1);
