@@ -16,7 +16,7 @@
 
 /* One allocation: this header, then the two text stages
  * (dec_text_stages_size() bytes at a 64-byte offset), then room for the
- * first decoder that fits in CHAIN_SPARE bytes. */
+ * first decoder that fits in DEC_CHAIN_SPARE bytes. */
 struct cls_decode_chain {
     struct dec *head;      /* owned */
     struct dec_b64 *b64;   /* first text stage (in this block) */
@@ -26,7 +26,6 @@ struct cls_decode_chain {
 };
 
 #define CHAIN_HEAD_SIZE ((sizeof(struct cls_decode_chain) + 63u) & ~(size_t)63u)
-#define CHAIN_SPARE 5120u
 
 /* ---- generic decoder plumbing ---- */
 
@@ -1918,7 +1917,7 @@ int dec_new_sniff(struct dec_env *env, unsigned nest, int record, const char *fa
 
 size_t cls_decode_chain_mem(void)
 {
-    return CHAIN_HEAD_SIZE + ((dec_text_stages_size() + 63u) & ~(size_t)63u) + CHAIN_SPARE;
+    return CHAIN_HEAD_SIZE + ((dec_text_stages_size() + 63u) & ~(size_t)63u) + DEC_CHAIN_SPARE;
 }
 
 int cls_decode_chain_new(const char *content_type, const char *content_encoding,
@@ -1962,7 +1961,7 @@ int cls_decode_chain_init(void *mem, const char *content_type, const char *conte
     dec_text_stages_init((uint8_t *)c + CHAIN_HEAD_SIZE, final, &c->b64, &c->norm);
     dec_b64_set_limits(c->b64, &c->env.lim);
     c->env.spare = (uint8_t *)c + CHAIN_HEAD_SIZE + stages;
-    c->env.spare_len = CHAIN_SPARE;
+    c->env.spare_len = DEC_CHAIN_SPARE;
     c->env.text = dec_b64_sink(c->b64);
     rc = dec_build_chain(&c->env, content_type, content_encoding, 0, 1, &c->head);
     if (rc != SGW_OK)

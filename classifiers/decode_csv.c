@@ -363,6 +363,61 @@ void dec_tab_begin(struct dec_tab *t, uint8_t delim, const uint8_t *first, size_
     }
 }
 
+void dec_tab_begin_csv(struct dec_tab *t, const uint8_t *h, size_t hl)
+{
+    memset(t, 0, offsetof(struct dec_tab, names));
+    t->delim = ',';
+    size_t c = 0, i = 0;
+    while (i <= hl && c < DEC_TAB_COLS) {
+        size_t e = i;
+        for (int q = 0; e < hl && (q || h[e] != ','); e++)
+            q ^= h[e] == '"';
+        size_t k = e - i < DEC_CELL_NAME ? e - i : DEC_CELL_NAME;
+        memcpy(t->names[c], h + i, k);
+        t->name_len[c++] = (uint8_t)k;
+        i = e + 1;
+    }
+    t->ncols = c;
+    t->col = c - 1; /* (the first row's end: no line without a comma) */
+}
+
+unsigned dec_csv_header(const uint8_t *h, size_t n)
+{
+    if (n < 3 || n > DEC_CELL_NAME)
+        return 0;
+    unsigned commas = 0, spaced = 0;
+    size_t i = 0;
+    while (i <= n) {
+        size_t e = i;
+        for (int q = 0; e < n && (q || h[e] != ','); e++)
+            q ^= h[e] == '"';
+        size_t a = i, b = e;
+        while (a < b && (h[a] == ' ' || h[a] == '"'))
+            a++;
+        while (b > a && (h[b - 1] == ' ' || h[b - 1] == '"'))
+            b--;
+        if (b - a == 0 || b - a > 32 || memchr(".!?:;", h[b - 1], 5))
+            return 0; /* (an empty name, or a sentence's end) */
+        unsigned letters = 0, spaces = 0;
+        for (size_t k = a; k < b; k++) {
+            if (h[k] < 0x20 || h[k] == '|')
+                return 0;
+            letters += (unsigned)((h[k] | 0x20) - 'a') < 26u || h[k] >= 0x80;
+            spaces += h[k] == ' ';
+        }
+        if (!letters || spaces > 3)
+            return 0; /* (a number, or a phrase) */
+        if (e == n)
+            break;
+        commas++;
+        spaced += e + 1 < n && h[e + 1] == ' ';
+        i = e + 1;
+    }
+    if (commas == 0 || commas >= DEC_TAB_COLS || (commas == 1 && spaced))
+        return 0; /* (two columns: "Thanks, Bob" is prose) */
+    return commas;
+}
+
 /* Structure (a delimiter, a line end) as a unit of its own, as csv_sep. */
 static int tab_sep(struct dec_env *env, const uint8_t *p)
 {
@@ -419,10 +474,13 @@ size_t dec_tab_feed(struct dec_env *env, struct dec_tab *t, const uint8_t *p, si
         }
         if (b == '\n' || b == '\r') {
             *rc = tab_end_cell(env, t);
-            int none = t->col == 0; /* (tabs: a line without one is no row) */
+            /* (tabs, commas: a line without one is no row; commas: nor
+               one with another count, prose after the table, after it) */
+            int none = t->col == 0 || (t->delim == ',' && t->col + 1 != t->ncols);
             if (!none)
                 t->header = 0; /* (the header is the first row) */
             t->col = 0;
+            t->q = 0;
             t->lstart = 1;
             t->cr = b == '\r';
             t->prev_len = 0;
@@ -430,15 +488,15 @@ size_t dec_tab_feed(struct dec_env *env, struct dec_tab *t, const uint8_t *p, si
                 *rc = tab_sep(env, p + i++);
             if (none && *rc == SGW_OK)
                 goto ended;
-        } else if (b == t->delim) {
+        } else if (b == t->delim && !t->q) {
             *rc = tab_end_cell(env, t);
             t->col++;
             if (*rc == SGW_OK)
                 *rc = tab_sep(env, p + i++);
         } else {
-            size_t j = i + 1;
-            while (j < n && p[j] != '\n' && p[j] != '\r' && p[j] != t->delim)
-                j++;
+            size_t j = i; /* (p[i] is the cell's: a quoted delimiter at most) */
+            for (; j < n && p[j] != '\n' && p[j] != '\r' && (p[j] != t->delim || t->q); j++)
+                t->q ^= p[j] == '"' && t->delim == ',';
             *rc = tab_data(env, t, p + i, j - i);
             i = j;
         }

@@ -27,6 +27,10 @@
 #define DEC_DEFAULT_MAX_DECODED (64u * 1024u * 1024u)
 #define DEC_DEFAULT_MAX_RATIO 100u
 #define DEC_DEFAULT_MAX_DEPTH 256u /* AWS's own endpoint rule sets nest 79 deep */
+/* a chain's room for its first decoder: the usual one, JSON with the
+   default depth, must fit (decode_json.c checks), or each body pays a
+   malloc */
+#define DEC_CHAIN_SPARE 5184u
 #define DEC_MAX_NEST 8u                 /* byte decoders stacked inside each other */
 #define DEC_MAX_CODINGS 3u              /* compression layers on one line */
 #define DEC_RATIO_FLOOR (1024u * 1024u) /* ratio checked once this much produced */
@@ -247,18 +251,21 @@ int dec_looks_csv(const uint8_t *b, size_t n);
 #define DEC_CELL_NAME 63u
 #define DEC_CELL_PREV 24u
 int dec_cell_context(struct dec_env *env, const uint8_t *prev, size_t pl, const uint8_t *name, size_t nl);
-/* A table in prose (decode_csv.c): markdown's pipe table or tab-separated
- * lines pasted into a prompt or written in a text file. Fed the text from
- * where the table begins (its first line's leading '|', or the first tab
- * of a line), it passes every byte on and makes each cell a unit under its
+/* A table in prose (decode_csv.c): markdown's pipe table, tab-separated
+ * or comma-separated lines pasted into a prompt or written in a text file.
+ * Fed the text from where the table begins (its first line's leading '|',
+ * the first tab of a line, or the end of a comma-separated table's first
+ * row), it passes every byte on and makes each cell a unit under its
  * column's name, as dec_new_csv does: the header's words reach every row.
  * The header is the first row. The table ends where a line that is no row
  * begins (markdown: one without a leading '|') or after a line without a
- * delimiter (tabs: known at its end; a blank line, prose); an empty
- * context then ends the last cell's. */
+ * delimiter (tabs, commas: known at its end; a blank line, prose); an
+ * empty context then ends the last cell's. Commas inside double quotes
+ * are a cell's. */
 #define DEC_TAB_COLS 64u
 struct dec_tab {
-    uint8_t delim;  /* '|' or '\t' */
+    uint8_t delim;  /* '|', '\t' or ',' */
+    uint8_t q;      /* ',': inside double quotes */
     uint8_t header; /* the line is the header */
     uint8_t lstart; /* the next byte is a line's first */
     uint8_t open;   /* a cell has begun (its context sent) and not ended */
@@ -274,6 +281,14 @@ struct dec_tab {
  * next), or '\t' at a line's first tab, the cell before it first[0..fl)
  * (already passed on: it names the first column). */
 void dec_tab_begin(struct dec_tab *t, uint8_t delim, const uint8_t *first, size_t fl);
+/* Begins a comma-separated table at its first row's line end (the line
+ * end is fed next): the header line h[0..hl) names the columns, and the
+ * first row went out before as prose. */
+void dec_tab_begin_csv(struct dec_tab *t, const uint8_t *h, size_t hl);
+/* Is h[0..n) (a line, n <= DEC_CELL_NAME) a comma-separated table's
+ * header: two to DEC_TAB_COLS cells of a few words, none ending like a
+ * sentence? Returns its commas (outside double quotes), 0 if not. */
+unsigned dec_csv_header(const uint8_t *h, size_t n);
 /* Takes p[0..n) or, when the table ends in it, the bytes before its end
  * (t->ended set; what follows is no table's). Returns what it took, *rc
  * the sink's rc. */

@@ -311,6 +311,10 @@ enum js_num {
 #define TL_REC 1u   /* lb takes the line's first bytes (a tab after them begins a table) */
 #define TL_FIRST 2u /* the next byte is a line's first (a '|' there begins a table) */
 #define TL_TAB 4u   /* in a table: the string's bytes go through tab */
+#define TL_CSV 8u   /* the line before is a comma-separated header's (hb): this
+                       line's commas are counted (hc) */
+#define TL_HNEXT 16u /* at a '\n' escape: the line ending is a header's (made
+                        TL_CSV as the next line begins) */
 #define TL_START (TL_REC | TL_FIRST) /* a line begins (a value string, a '\n' escape) */
 #define JS_KEY_KEEP 64u /* bytes of a key, or of a name, kept as a later value's context */
 
@@ -368,6 +372,9 @@ struct dec_json {
     uint16_t ls;                /* where the line begins in the stage (its bytes
                                    before went out: they are in lb) */
     uint8_t lb[DEC_CELL_NAME];  /* the line's first bytes (TL_REC) */
+    uint8_t hb_len, hk;         /* TL_CSV: the header line and its commas */
+    uint8_t hc, hq;             /* ... this line's commas so far, inside quotes */
+    uint8_t hb[DEC_CELL_NAME];
     struct dec_tab *tab;        /* owned, made for the first table */
     /* from here on, buffers written before they are read (not zeroed) */
     uint8_t key[DEC_CONTEXT_MAX];
@@ -490,11 +497,13 @@ static int js_tl_leave(struct dec_json *j, const uint8_t *p, size_t n);
 
 static int js_tl_table(struct dec_json *j);
 static int js_tl_esc(struct dec_json *j, uint8_t c, size_t at);
+static int js_tl_nl(struct dec_json *j, size_t at);
+static inline void js_tl_line(struct dec_json *j, size_t at);
 
 static int js_stage_flush(struct dec_json *j)
 {
     if (__builtin_expect(j->tl & TL_TAB, 0) ||
-        (!j->in_key && __builtin_expect(j->tl_val != j->nvals || (j->tl & TL_START), 0))) {
+        (!j->in_key && __builtin_expect(j->tl_val != j->nvals || (j->tl & (TL_START | TL_CSV)), 0))) {
         int rc = js_tl_table(j); /* (what is left in the stage is no table's) */
         if (rc != SGW_OK)
             return rc;
@@ -511,9 +520,11 @@ static int js_stage_flush(struct dec_json *j)
  * its context: the header's "SSN" reached the first row or two. Here a
  * table begins at a '|' that is a line's first byte (after a '\n' escape,
  * or the string's first), or at a tab escape after a line's first bytes
- * (not one that indents: the line's first byte). From there the string's
- * bytes go through the stage into a struct dec_tab, which makes each cell
- * a unit under its column's name.
+ * (not one that indents: the line's first byte), or at the '\n' escape
+ * that ends a comma-separated table's first row: a line of a header's
+ * shape (dec_csv_header) and a line after it with as many commas. From
+ * there the string's bytes go through the stage into a struct dec_tab,
+ * which makes each cell a unit under its column's name.
  *
  * Lazily, for the speed of strings with no table: a line's bytes are
  * looked at only where they leave the stage (a flush, a piece passed on
@@ -546,19 +557,32 @@ static __attribute__((noinline, cold)) int js_tl_begin(struct dec_json *j, uint8
         rc = dec_text_boundary(j->base.env);
     j->stage_len -= keep;
     memmove(j->stage, j->stage + keep, j->stage_len);
-    dec_tab_begin(j->tab, delim, j->lb, j->lb_len);
+    if (delim == ',')
+        dec_tab_begin_csv(j->tab, j->hb, j->hb_len);
+    else
+        dec_tab_begin(j->tab, delim, j->lb, j->lb_len);
     j->tl = TL_TAB;
     return rc;
 }
 
+/* A line after a comma-separated header's (TL_CSV): its commas outside
+ * double quotes in p[0..n) are counted. */
+static void js_tl_count(struct dec_json *j, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        j->hq ^= p[i] == '"';
+        j->hc += p[i] == ',' && !j->hq && j->hc < 255;
+    }
+}
+
 /* The line's bytes in the stage from ls on, and then p[0..n), are about to
- * leave it (tl has TL_START bits): its first byte, when it is among them,
- * tells whether the line is a markdown row (the table begins there); else
- * its first bytes are kept in lb. */
+ * leave it (tl has TL_START or TL_CSV bits): its first byte, when it is
+ * among them, tells whether the line is a markdown row (the table begins
+ * there); else its first bytes are kept in lb, and its commas counted. */
 static __attribute__((noinline)) int js_tl_leave(struct dec_json *j, const uint8_t *p, size_t n)
 {
     js_tl_fresh(j);
-    if (!(j->tl & TL_START))
+    if (!(j->tl & (TL_START | TL_CSV)))
         return SGW_OK;
     const uint8_t *s = j->stage + j->ls;
     size_t sn = j->stage_len - j->ls;
@@ -567,6 +591,10 @@ static __attribute__((noinline)) int js_tl_leave(struct dec_json *j, const uint8
             return js_tl_begin(j, '|', j->ls);
         j->tl &= (uint8_t)~TL_FIRST;
         j->lb_len = 0;
+    }
+    if (j->tl & TL_CSV) {
+        js_tl_count(j, s, sn);
+        js_tl_count(j, p, n);
     }
     for (int k = 0; k < 2 && (j->tl & TL_REC) && !(j->tl & TL_FIRST); k++, s = p, sn = n) {
         size_t c = sn < DEC_CELL_NAME - j->lb_len ? sn : DEC_CELL_NAME - j->lb_len;
@@ -605,15 +633,13 @@ static int js_tl_table(struct dec_json *j)
                are escapes': a JSON string holds no raw ones) */
             for (size_t i = 0; i < j->stage_len && !(j->tl & TL_TAB); i++) {
                 uint8_t c = j->stage[i];
-                if (c == '\t' || (c == '\n' && (j->tl & TL_FIRST) && i > j->ls && j->stage[j->ls] == '|')) {
-                    rc = js_tl_esc(j, c, i);
+                if (c == '\t' || c == '\n') {
+                    rc = c == '\t' ? js_tl_esc(j, c, i) : js_tl_nl(j, i);
                     if (rc != SGW_OK)
                         return rc;
                 }
-                if (c == '\n' && !(j->tl & TL_TAB)) {
-                    j->tl = TL_START;
-                    j->ls = (uint16_t)(i + 1);
-                }
+                if (c == '\n' && !(j->tl & TL_TAB))
+                    js_tl_line(j, i + 1);
             }
             if (j->tl & TL_TAB)
                 continue;
@@ -656,26 +682,94 @@ static __attribute__((noinline)) int js_tl_esc(struct dec_json *j, uint8_t c, si
     return js_tl_begin(j, '\t', at);
 }
 
+/* A '\n' escape at stage[at] (its byte goes there) ends a line of a value
+ * string: a markdown row begins the table; else a line with as many
+ * commas as the header's line before it (TL_CSV) begins a comma-separated
+ * table, whose first row it was; a line of a header's shape (its bytes
+ * all in lb and the stage) is kept in hb for the next (TL_HNEXT). */
+static __attribute__((noinline)) int js_tl_nl(struct dec_json *j, size_t at)
+{
+    int rc = js_tl_esc(j, '\n', at); /* (js_tl_fresh) */
+    if (rc != SGW_OK || (j->tl & TL_TAB))
+        return rc;
+    const uint8_t *s = j->stage + j->ls;
+    size_t sn = at - j->ls;
+    if (j->tl & TL_CSV) {
+        js_tl_count(j, s, sn);
+        if (j->hc == j->hk)
+            return js_tl_begin(j, ',', at);
+    }
+    size_t pre = j->tl & TL_FIRST ? 0 : j->lb_len;
+    if (!(j->tl & TL_REC) || pre + sn > DEC_CELL_NAME)
+        return SGW_OK;
+    uint8_t h[DEC_CELL_NAME];
+    memcpy(h, j->lb, pre);
+    memcpy(h + pre, s, sn);
+    size_t hl = pre + sn;
+    hl -= hl && h[hl - 1] == '\r'; /* (CRLF; the '\r' may have left before) */
+    unsigned k = dec_csv_header(h, hl);
+    if (k) {
+        memcpy(j->hb, h, hl);
+        j->hb_len = (uint8_t)hl;
+        j->hk = (uint8_t)k;
+        j->tl |= TL_HNEXT;
+    }
+    return SGW_OK;
+}
+
+/* A line begins at stage[at] (after a '\n' escape). */
+static inline void js_tl_line(struct dec_json *j, size_t at)
+{
+    j->tl = TL_START | (j->tl & TL_HNEXT ? TL_CSV : 0);
+    j->hc = j->hq = 0;
+    j->ls = (uint16_t)at;
+}
+
+/* A '\n' escape's byte goes out after this (js_tl_pre): the usual one
+ * needs no look. Only a markdown row, a line after a header's, or a short
+ * line with a comma whose bytes are all in lb and the stage matter. */
+static __attribute__((noinline)) int js_tl_pre_nl(struct dec_json *j)
+{
+    int cur = j->tl_val == j->nvals;
+    size_t ls = cur ? j->ls : 0;
+    if ((!cur || (j->tl & TL_FIRST)) && ls < j->stage_len && j->stage[ls] == '|')
+        return js_tl_nl(j, j->stage_len);
+    if (cur && (j->tl & TL_CSV))
+        return js_tl_nl(j, j->stage_len);
+    size_t pre = cur && !(j->tl & TL_FIRST) ? j->lb_len : 0;
+    size_t len = j->stage_len - ls + pre;
+    if (len > DEC_CELL_NAME || len < 3 || (cur && !(j->tl & TL_REC)))
+        return SGW_OK;
+    uint8_t last = j->stage_len > ls ? j->stage[j->stage_len - 1] : 0;
+    if (last == '.' || last == '?' || last == '!' || last == ':' || last == ';')
+        return SGW_OK; /* (a sentence's end: dec_csv_header's too) */
+    if (!memchr(j->stage + ls, ',', j->stage_len - ls) && !(pre && memchr(j->lb, ',', pre)))
+        return SGW_OK; /* (a header's line has a comma) */
+    return js_tl_nl(j, j->stage_len);
+}
+
 /* The byte of a '\n' or tab escape c goes out around this (in_key: no). */
-static inline int js_tl_pre(struct dec_json *j, uint8_t c)
+static inline __attribute__((always_inline)) int js_tl_pre(struct dec_json *j, uint8_t c)
 {
     if (__builtin_expect(c != '\n' && c != '\t', 1) || j->in_key || (j->tl & TL_TAB))
         return SGW_OK;
-    if (c == '\n') { /* (the usual one: only a markdown row still in the stage matters) */
-        int cur = j->tl_val == j->nvals;
-        size_t ls = cur ? j->ls : 0;
-        if (!((!cur || (j->tl & TL_FIRST)) && ls < j->stage_len && j->stage[ls] == '|'))
-            return SGW_OK;
-    }
-    return js_tl_esc(j, c, j->stage_len);
+    if (c == '\t')
+        return js_tl_esc(j, c, j->stage_len);
+    int cur = j->tl_val == j->nvals;
+    size_t ls = cur ? j->ls : 0;
+    if (j->stage_len - ls > DEC_CELL_NAME && !(cur && (j->tl & TL_CSV)) &&
+        (j->stage[ls] != '|' || (cur && !(j->tl & TL_FIRST))))
+        return SGW_OK; /* (the usual line: a long one, in no table) */
+    return js_tl_pre_nl(j);
 }
 
 static inline void js_tl_post(struct dec_json *j, uint8_t c)
 {
     if (c == '\n' && !(j->tl & TL_TAB) && !j->in_key) { /* a line begins */
+        if (j->tl_val != j->nvals)
+            j->tl = 0; /* (no TL_HNEXT of another string's) */
         j->tl_val = j->nvals;
-        j->tl = TL_START;
-        j->ls = (uint16_t)j->stage_len;
+        js_tl_line(j, j->stage_len);
     }
 }
 
@@ -1817,6 +1911,9 @@ int dec_new_json_lenient(struct dec_env *env, unsigned nest, struct dec **out)
         ((struct dec_json *)*out)->lenient = 1;
     return rc;
 }
+
+_Static_assert(sizeof(struct dec_json) + DEC_DEFAULT_MAX_DEPTH <= DEC_CHAIN_SPARE,
+               "a JSON decoder fits in a chain's spare room");
 
 int dec_new_json(struct dec_env *env, unsigned nest, int multi, struct dec **out)
 {

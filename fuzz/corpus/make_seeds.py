@@ -78,6 +78,13 @@ def seeds_json():
     write("fuzz_classifiers_json", "seed-tables", b"\x00" + json.dumps(
         {"t": "See:\n| Name | SSN |\n|---|---|\n| Al | 536221847 |\nok",
          "u": ["Name\tSSN\r\nAl\t536221847\r\n", "x\n\ty\tz\n|a|b|"]}).encode())
+    write("fuzz_classifiers_json", "seed-csv", b"\x00" + json.dumps(
+        {"t": "Data:\nName,SSN,Date of birth\nAl,536221847,1985-03-12\r\nBo,\"Smith, B\",1985-03-13\n\nok",
+         "u": ["k,v\n9,1\n3,4\n5\n", "a,b,c\n1,2,3\n4,5\n|x|y|\n|1|2|"]}).encode())
+    # a header's CRLF split between its '\r' and '\n' escapes: the '\r'
+    # had left the stage, and only the stage's part was looked at
+    write("fuzz_classifiers_json", "regress-csv-crlf", base64.b64decode(
+        "AHsidCI6ICJEYXRhOlxuTmFtZSxTU04sRGEyXHJcbkJvLFwiU21pdGgsIEJcIiwxOTg1XG4iLHRleHQvcGxhaTJ8Il19"))
     write("fuzz_classifiers_json", "regress-long-first-cell",
           b'\x00["Nam' + b"U" * 83 + b'e\\ttent"ty\xff\xff\xff\xff\xff\\t*me\\tS|b|"+')
     # a byte list that is a unit's first bytes, after a unit cut in two

@@ -8,11 +8,13 @@ findings only with their context words. In a prompt that holds a table,
 those are in the header line, rows away: before the prompt-table rule a
 60-row table gave the first row's SSN and no birth date at all. Each case
 below fails on that behaviour; the control tables (the same values under
-other names) must stay clean.
+other names) must stay clean. Comma-separated lines are a table from their
+first row's end on.
 
 Made at test time: markdown-table (npm) writes the GFM table an application
 or a model makes of rows; LibreOffice (headless) exports a workbook as
-tab-separated text, what a spreadsheet gives when its cells are copied.
+tab-separated text, what a spreadsheet gives when its cells are copied, and
+as CSV.
 The AWS SDK for JavaScript sends them in Bedrock Converse and InvokeModel
 requests to a local endpoint on 127.0.0.1, and the AWS CLI uploads a
 markdown file (`s3api put-object`, text/markdown) there; `sovgw scan`
@@ -21,6 +23,7 @@ reads each request's body as the gateway receives it, and the file.
 Needs node/npm and LibreOffice (libreoffice-calc-nogui) (scripts/deps.sh
 test)."""
 
+import csv
 import datetime
 import json
 import os
@@ -75,19 +78,24 @@ def main():
         with open(out) as f:
             return f.read()
 
-    def tsv(kind):
-        # a workbook exported as tab-separated text (filter options: tab,
-        # '"', UTF-8), as a spreadsheet's copied cells are
-        d = t.join(f"lo-{kind}")
+    def export(kind, sep, table):
+        # a workbook exported as text (filter options: the separator, '"',
+        # UTF-8): tab-separated, as a spreadsheet's copied cells are, or
+        # comma-separated, as a CSV file is
+        d = t.join(f"lo-{kind}-{sep}")
         os.makedirs(d, exist_ok=True)
-        src = t.write(f"lo-{kind}/{kind}.csv", "\n".join(",".join(x) for x in [heads[kind]] + rows) + "\n")
+        with open(t.join(f"lo-{kind}-{sep}/{kind}.csv"), "w", newline="") as f:
+            csv.writer(f).writerows(table)
         p = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{t.join('lo-profile')}",
-                            "--convert-to", "txt:Text - txt - csv (StarCalc):9,34,76", "--outdir", d, src],
-                           capture_output=True, text=True, timeout=180)
+                            "--convert-to", f"txt:Text - txt - csv (StarCalc):{sep},34,76", "--outdir", d,
+                            t.join(f"lo-{kind}-{sep}/{kind}.csv")], capture_output=True, text=True, timeout=180)
         path = os.path.join(d, f"{kind}.txt")
         check(os.path.exists(path), f"LibreOffice's export ({p.stderr[-300:]!r})")
         with open(path, newline="") as f:
-            text = f.read()
+            return f.read()
+
+    def tsv(kind):
+        text = export(kind, 9, [heads[kind]] + [list(x) for x in rows])
         check(text.count("\t") == 2 * (ROWS + 1), f"tab-separated ({text[:80]!r})")
         return text
 
@@ -168,6 +176,22 @@ def main():
         code, fs = scan_jsonl("--content-type", "text/markdown", "-", input=body, timeout=120)
         eq(count(fs), want, f"the body, as text/markdown ({brief(fs)})")
     r.run("a markdown file (S3 PutObject by the AWS CLI, sovgw scan): raw text's tables", markdown_file)
+
+    def csv_converse():
+        # case 6: comma-separated lines (LibreOffice's CSV export; names
+        # with a comma are quoted) after prose, and as a block of their
+        # own. The table is known at the end of its first row, which goes
+        # out as prose: its SSN has the header's word within reach, its
+        # birth date (after the SSN) not.
+        for kind, want in (("pii", {"US_SOCIAL_SECURITY_NUMBER": ROWS, "DATE_OF_BIRTH": ROWS - 1}),
+                           ("clean", {})):
+            text = export(kind, 44, [heads[kind]] + [[f"{n[7:]}, {n[:6]}", s, d] for n, s, d in rows])
+            check(text.count('"') == 2 * ROWS and text.count(",") == 3 * ROWS + 2, f"quoted names ({text[:80]!r})")
+            code, fs = scan(body("converse", "Customer list attached:\n" + text + "\nAny duplicates?"))
+            eq(count(fs), want, f"{kind} after prose ({brief(fs)})")
+            code, fs = scan(body("converse", text))
+            eq(count(fs), want, f"{kind} as a block ({brief(fs)})")
+    r.run("Converse: comma-separated lines exported by LibreOffice", csv_converse)
 
     t.cleanup()
     r.done()

@@ -633,6 +633,22 @@ static void test_json_tables(void)
        escaped line ends and tabs are line ends and tabs */
     EXPECT(J, NULL, "[\"x\\ty\\n1\\t2\\n\\n|p|q|\\n|3|4|\\nk\\u0009v\\u000a5\\t6\"]",
            "x|\t|{x}y|\n|{x}1|\t|{1 y}2|\n|\n|{}|||{}p|||{p}q|||\n|||{p}3|||{3 q}4|||\n|{}k|\t|{k}v|\n|{k}5|\t|{5 v}6|");
+    /* comma-separated: a header's line and a row with as many commas; the
+       table begins at the row's end (it went out as prose, after the
+       header's words), ends after a line without a comma */
+    EXPECT(J, NULL, "[\"Data:\\nName,SSN,Date of birth\\nAl,536221847,1985-03-12\\r\\nBo,\\\"Smith, B\\\",1985-03-13\\n\\nSSN 1\"]",
+           "Data:\nName,SSN,Date of birth\nAl,536221847,1985-03-12\r|\n|{Name}Bo|,|{Bo SSN}\"Smith, B\"|,|{\"Smith, B\" Date of birth}1985-03-13|\n|\n|{}SSN 1|");
+    /* a header's CRLF whose '\r' left the stage before its '\n' came
+       (fuzz_classifiers_json) */
+    EXPECT(J, NULL, "{\"t\": \"Data:\\nName,SSN,Da2\\r\\nBo,\\\"Smith, B\\\",1985\\n\"}", "t|{t}Data:\nName,SSN,Da2\r\nBo,\"Smith, B\",1985|\n|");
+    /* a row with another count ends it after itself; prose, two-column
+       headers (no space after the comma), a header's line that is long */
+    EXPECT(J, NULL, "[\"a,b,c\\n1,2,3\\n4,5\\n6,7,8\\nThanks, Bob\\nx 1, 2\\nk,v\\n9,1\\n3,4\\n\\n"
+                    "id,name,ssn,dob,street,city,zip,country,phone,mail,note,extrasxx\\n1,2,3,4,5,6,7,8,9,1,2,3\\n"
+                    "1,2,3,4,5,6,7,8,9,1,2,3\"]",
+           "a,b,c\n1,2,3|\n|{a}4|,|{4 b}5|\n|{}6,7,8\nThanks, Bob\nx 1, 2\nk,v\n9,1|\n|{k}3|,|{3 v}4|\n|\n|"
+           "{}id,name,ssn,dob,street,city,zip,country,phone,mail,note,extrasxx\n1,2,3,4,5,6,7,8,9,1,2,3\n"
+           "1,2,3,4,5,6,7,8,9,1,2,3|");
     /* a table longer than the stage (4 KiB), prose, another table: each
        row under its names, at every split (random cuts past 400 bytes) */
     {
@@ -641,10 +657,14 @@ static void test_json_tables(void)
         n += (size_t)snprintf(in + n, cap - n, "[\"Intro\\n| Row | SSN |\\n|---|---|\\n");
         for (int i = 0; i < 300; i++)
             n += (size_t)snprintf(in + n, cap - n, "| r%d | 5362218%02d |\\n", i, i % 100);
-        n += (size_t)snprintf(in + n, cap - n, "Done.\\nName\\tDOB\\nAl\\t1985-03-12\\n\", \"z\"]");
+        n += (size_t)snprintf(in + n, cap - n, "Done.\\nName\\tDOB\\nAl\\t1985-03-12\\n\\nRow,SSN\\n");
+        for (int i = 0; i < 300; i++) /* (and comma-separated) */
+            n += (size_t)snprintf(in + n, cap - n, "r%d,\\\"5362218%02d\\\"\\n", i, i % 100);
+        n += (size_t)snprintf(in + n, cap - n, "Done.\\nMy ssn: 536221847\", \"z\"]");
         char *want = run(J, NULL, in, n);
         CHECK(strstr(want, "{ r299   SSN } 536221899 ") != NULL);
-        CHECK(strstr(want, "{}Done.\nName|\t|{Name}DOB|\n|{Name}Al|\t|{Al DOB}1985-03-12|\n|z|") != NULL);
+        CHECK(strstr(want, "{}Done.\nName|\t|{Name}DOB|\n|{Name}Al|\t|{Al DOB}1985-03-12|\n|\n|{}Row,SSN\n") != NULL);
+        CHECK(strstr(want, "|{r299 SSN}\"536221899\"|\n|{Row}Done.|\n|{}My ssn: 536221847|z|") != NULL);
         expect_bin(J, NULL, in, n, want, NULL, __LINE__);
         free(want);
         free(in);
