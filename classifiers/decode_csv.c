@@ -37,7 +37,8 @@ struct dec_csv {
     struct dec base;
     enum csv_st st;
     uint8_t delim;   /* 0: none (one column) */
-    int header;      /* reading the first row */
+    int header;      /* reading the first row (or a title's next rows) */
+    struct dec_title title;
     int cr;          /* a CR ended the last row: an LF right after is its */
     size_t col;      /* the cell's column */
     size_t ncols;
@@ -94,9 +95,11 @@ static int csv_open(struct dec_csv *c)
         return SGW_OK;
     c->open = 1;
     c->cur_len = 0;
-    size_t nl = c->header || c->col >= c->ncols ? 0 : c->name_len[c->col];
+    const uint8_t *name = c->names[c->col < CSV_COLS ? c->col : 0];
+    size_t nl = c->title.tent ? dec_title_name(&c->title, c->col, &name)
+                : c->header || c->col >= c->ncols ? 0 : c->name_len[c->col];
     size_t pl = c->col > 0 ? c->prev_len : 0; /* (a header's too: a key/value table's first pair) */
-    return dec_cell_context(c->base.env, c->prev, pl, c->names[c->col < CSV_COLS ? c->col : 0], nl);
+    return dec_cell_context(c->base.env, c->prev, pl, name, nl);
 }
 
 /* p[0..n) of the current cell */
@@ -138,7 +141,7 @@ static int csv_end_cell(struct dec_csv *c, int q, uint8_t b)
         c->col++;
     } else if (b) {
         c->col = 0;
-        c->header = 0;
+        c->header = c->header && dec_title_row(&c->title, c->names, c->name_len, c->ncols);
         c->cr = b == '\r';
     }
     c->st = CS_CELL_START;
@@ -343,6 +346,43 @@ int dec_new_csv(struct dec_env *env, unsigned nest, struct dec **out)
     c->header = 1;
     *out = &c->base;
     return SGW_OK;
+}
+
+int dec_title_row(struct dec_title *t, uint8_t (*names)[DEC_CELL_NAME], uint8_t *name_len, size_t ncols)
+{
+    size_t n = 0, at = 0, words = 0;
+    for (size_t i = 0; i < ncols; i++) {
+        if (!name_len[i])
+            continue;
+        n++;
+        at = i;
+        for (size_t k = 0; k < name_len[i]; k++)
+            if ((unsigned)((names[i][k] | 0x20) - 'a') < 26u || names[i][k] >= 0x80) {
+                words++;
+                break;
+            }
+    }
+    if (n >= 2 && (!t->tent || words == n)) { /* (after a title: names, not a row of values) */
+        t->tent = 0;
+        return 0;
+    }
+    if (!t->tent) { /* (the first row: the title) */
+        t->col = at;
+        t->len = n ? name_len[at] : 0;
+        memcpy(t->name, names[at], t->len);
+    }
+    memset(name_len, 0, ncols);
+    if (n < 2 && t->tries < 2) {
+        t->tries++;
+        t->tent = 1;
+        return 1;
+    }
+    t->tent = 0; /* (no header after it: the title names its column, as before) */
+    if (t->col < ncols) {
+        memcpy(names[t->col], t->name, t->len);
+        name_len[t->col] = t->len;
+    }
+    return 0;
 }
 
 /* ---- a table in prose (struct dec_tab) ---- */

@@ -251,6 +251,29 @@ int dec_looks_csv(const uint8_t *b, size_t n);
 #define DEC_CELL_NAME 63u
 #define DEC_CELL_PREV 24u
 int dec_cell_context(struct dec_env *env, const uint8_t *prev, size_t pl, const uint8_t *name, size_t nl);
+/* A table's first row that names one column or none is a title (a
+ * sheet's "Staff 2026" above its header): the rows after it, two at
+ * most, are read as the header while they name one column or none, the
+ * title their context; a row that names two or more, each with a letter,
+ * is the header. */
+struct dec_title {
+    uint8_t tent;  /* the row is read as the header after a title's */
+    uint8_t tries; /* rows read so */
+    uint8_t len;
+    size_t col;    /* the title's column, and its text */
+    uint8_t name[DEC_CELL_NAME];
+};
+/* The header row ended, names[0..ncols) its cells' first bytes: 1 when the
+ * next row is read as the header (this one was a title's; names cleared),
+ * 0 when the table's rows follow (after two such rows, under the title). */
+int dec_title_row(struct dec_title *t, uint8_t (*names)[DEC_CELL_NAME], uint8_t *name_len, size_t ncols);
+/* A cell's column name while a title's rows are read as the header: the
+ * title's in its column, none in the others. */
+static inline size_t dec_title_name(const struct dec_title *t, size_t col, const uint8_t **name)
+{
+    *name = t->name;
+    return col == t->col ? t->len : 0;
+}
 /* A table in prose (decode_csv.c): markdown's pipe table, tab-separated
  * or comma-separated lines pasted into a prompt or written in a text file.
  * Fed the text from where the table begins (its first line's leading '|',

@@ -133,6 +133,7 @@ struct xml_tb {
     uint8_t v[TB_V];
     uint8_t cur[DEC_CELL_NAME];
     uint8_t prev[DEC_CELL_PREV];
+    struct dec_title title; /* a first row that is a title's */
     uint8_t name_len[TB_COLS];
     uint8_t names[TB_COLS][DEC_CELL_NAME];
 };
@@ -679,9 +680,10 @@ static int tb_cell_begin(struct dec_xml *x)
     tb->cur_len = 0;
     tb->in_v = 0;
     /* (the header's cells: the cell before, a key/value table's first pair) */
-    size_t c = tb->cell_col, nl = tb->row > 1 && c < TB_COLS ? tb->name_len[c] : 0;
-    return rc == SGW_OK ? tb_context(x, tb->prev, c > 0 ? tb->prev_len : 0, tb->names[c < TB_COLS ? c : 0], nl)
-                        : rc;
+    size_t c = tb->cell_col;
+    const uint8_t *name = tb->names[c < TB_COLS ? c : 0];
+    size_t nl = tb->title.tent ? dec_title_name(&tb->title, c, &name) : tb->row > 1 && c < TB_COLS ? tb->name_len[c] : 0;
+    return rc == SGW_OK ? tb_context(x, tb->prev, c > 0 ? tb->prev_len : 0, name, nl) : rc;
 }
 
 static int tb_v_end(struct dec_xml *x);
@@ -772,7 +774,9 @@ static int tb_tag(struct dec_xml *x)
     if (tb_name(x, tb_rows, SGW_ARRAY_LEN(tb_rows))) {
         int rc = tb->in_cell ? tb_cell_end(x) : SGW_OK;
         if (start) {
-            tb->row++;
+            /* (the header's row again after a title's) */
+            if (tb->row != 1 || !dec_title_row(&tb->title, tb->names, tb->name_len, TB_COLS))
+                tb->row++;
             tb->col = 0;
             tb->prev_len = 0;
         }

@@ -167,6 +167,43 @@ def main():
             eq(count(fs), expect, f"HTML table under {head} ({brief(fs)})")
     r.run("an HTML table", html)
 
+    def title_rows():
+        # case 5: a title row above the header, as sheets are often laid
+        # out ("Staff 2026" in A1): the header is the row after it. A CSV
+        # file with it (LibreOffice's export writes the title's row with
+        # empty cells), LibreOffice's xlsx and ods of that file, SheetJS's
+        # xlsx (A1 alone in its row), an HTML table with a caption row
+        # (colspan); and a table of one column (its name, then values),
+        # whose first row is no title. Before: nothing in all of them but
+        # the one-column table (the title named the first column).
+        title = "Staff 2026 (confidential),,\n"
+        sources = {"titled": title + csv_pii, "titled-clean": title + csv_clean}
+        csvs = {k: t.write(f"titled/{k}.csv", v) for k, v in sources.items()}
+        paths = [(csvs["titled"], csvs["titled-clean"], "csv")]
+        for fmt in ("xlsx", "ods"):
+            out = soffice(t, sources, fmt, "csv")
+            paths.append((out["titled"], out["titled-clean"], fmt))
+        for pii, clean, fmt in paths:
+            code, fs = scan(pii)
+            eq((code, count(fs)), (1, want), f"{fmt} with a title row: every row ({brief(fs)})")
+            code, fs = scan(clean)
+            eq(count(fs), {}, f"{fmt} with a title row, the control table ({brief(fs)})")
+        table = [["Staff 2026"], ["name", "date of birth", "ssn"]] + [[n, d, s] for n, d, s in rows]
+        path = t.join("js-titled.xlsx")
+        p = subprocess.run(["node", "make_sheet.mjs", path, json.dumps(table), "People",
+                            json.dumps({"bookType": "xlsx", "bookSST": True, "dates": []})], cwd=sdk,
+                           capture_output=True, text=True, timeout=60)
+        check(p.returncode == 0, f"SheetJS wrote the titled book ({p.stderr[-400:]!r})")
+        code, fs = scan(path)
+        eq(count(fs), want, f"SheetJS xlsx with a title row ({brief(fs)})")
+        page = ("<table><tr><th colspan='2'>Staff 2026</th></tr><tr><th>Name</th><th>SSN</th></tr>"
+                + "".join(f"<tr><td>{n}</td><td>{s}</td></tr>" for n, _, s in rows) + "</table>")
+        code, fs = scan(t.write("titled.html", page))
+        eq(count(fs), {"US_SOCIAL_SECURITY_NUMBER": ROWS}, f"HTML table with a caption row ({brief(fs)})")
+        code, fs = scan(t.write("one-column.csv", "ssn\n" + "".join(f"{s}\n" for _, _, s in rows)))
+        eq(count(fs), {"US_SOCIAL_SECURITY_NUMBER": ROWS}, f"one column: its name is no title ({brief(fs)})")
+    r.run("a title row above the header (CSV, xlsx, ods, HTML)", title_rows)
+
     def converse_body(path, fmt):
         # the body the AWS SDK's Converse sends with the file as a document
         # block of this format (its bytes in base64 in JSON)

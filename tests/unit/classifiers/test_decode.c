@@ -1080,6 +1080,11 @@ static void test_doc_tables(void)
     static const char *const h[] = {"{}Name|", "{Name}SSN|", "{Name}Bob|", "colspan\n2|{Bob SSN}536221847|",
                                     "{536221847}x|", "{in SSN}2|", "{}p|after|", NULL};
     expect_parts("text/html", html, sizeof(html) - 1, h, __LINE__);
+    /* a caption row (one cell): the row after it names the columns */
+    static const char cap[] = "<table><tr><th colspan=\"2\">Staff</th></tr><tr><th>Name</th><th>SSN</th></tr>"
+                              "<tr><td>Bob</td><td>536221847</td></tr></table>";
+    static const char *const hc[] = {"{}Staff|", "{Staff}Name|", "{Name}SSN|", "{Name}Bob|", "{Bob SSN}536221847|", NULL};
+    expect_parts("text/html", cap, sizeof(cap) - 1, hc, __LINE__);
     static const char ods[] =
         "<office:document-content><office:body><table:table><table:table-row>"
         "<table:table-cell><text:p>name</text:p></table:table-cell>"
@@ -1590,6 +1595,14 @@ static void test_csv(void)
                "name|,|{name}ssn|,|\"|{ssn}dob|\"\r|\n|\"|{name}Roe, Jane|\",|{Roe, Jane ssn}536221847|,|{536221847 dob}1985-03-12|\r|\n|\r|\n|"
                "\"|{name}say \"\"hi\"\"|\",|,|\"|{dob}a\nb|\",|{a\nb}extra|\n|{name}last|,|{last ssn}1|",
                "csv", __LINE__);
+    /* a title row (one cell named, or none): the header is the row after
+       it, the title the context of that row's cell under it; a row of
+       values after a title is no header (the title names its column) */
+    const char *ti = "Staff 2026,,\nname,ssn\nAl,1\n";
+    expect_bin(C, NULL, ti, strlen(ti),
+               "Staff 2026|,|,|\n|{Staff 2026}name|,|{name}ssn|\n|{name}Al|,|{Al ssn}1|\n|", "csv", __LINE__);
+    const char *tv = ",Staff,\nAl,536221847\nBo,2\n";
+    expect_bin(C, NULL, tv, strlen(tv), ",|Staff|,|\n|Al|,|{Al Staff}536221847|\n|Bo|,|{Bo Staff}2|\n|", "csv", __LINE__);
     /* the delimiter the header has most of: ';' (a European export), tab
        (TSV), '|'; none: one column a line */
     const char *b = "Name;IBAN\nJane;DE89 3704 0044 0532 0130 00\n";
