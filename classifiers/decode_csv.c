@@ -423,7 +423,7 @@ void dec_tab_begin_csv(struct dec_tab *t, const uint8_t *h, size_t hl)
 
 unsigned dec_csv_header(const uint8_t *h, size_t n)
 {
-    if (n < 3 || n > DEC_CELL_NAME)
+    if (n < 3 || n > DEC_TAB_HEADER)
         return 0;
     unsigned commas = 0, spaced = 0;
     size_t i = 0;

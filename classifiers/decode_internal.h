@@ -30,7 +30,7 @@
 /* a chain's room for its first decoder: the usual one, JSON with the
    default depth, must fit (decode_json.c checks), or each body pays a
    malloc */
-#define DEC_CHAIN_SPARE 5184u
+#define DEC_CHAIN_SPARE 5568u
 #define DEC_MAX_NEST 8u                 /* byte decoders stacked inside each other */
 #define DEC_MAX_CODINGS 3u              /* compression layers on one line */
 #define DEC_RATIO_FLOOR (1024u * 1024u) /* ratio checked once this much produced */
@@ -308,9 +308,10 @@ void dec_tab_begin(struct dec_tab *t, uint8_t delim, const uint8_t *first, size_
  * end is fed next): the header line h[0..hl) names the columns, and the
  * first row went out before as prose. */
 void dec_tab_begin_csv(struct dec_tab *t, const uint8_t *h, size_t hl);
-/* Is h[0..n) (a line, n <= DEC_CELL_NAME) a comma-separated table's
+/* Is h[0..n) (a line, n <= DEC_TAB_HEADER) a comma-separated table's
  * header: two to DEC_TAB_COLS cells of a few words, none ending like a
  * sentence? Returns its commas (outside double quotes), 0 if not. */
+#define DEC_TAB_HEADER 254u
 unsigned dec_csv_header(const uint8_t *h, size_t n);
 /* Takes p[0..n) or, when the table ends in it, the bytes before its end
  * (t->ended set; what follows is no table's). Returns what it took, *rc

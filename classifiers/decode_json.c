@@ -308,7 +308,8 @@ enum js_num {
 
 #define JS_STAGE 4096u
 /* dec_json.tl: a value string's lines, for a table pasted in it */
-#define TL_REC 1u   /* lb takes the line's first bytes (a tab after them begins a table) */
+#define TL_REC 1u   /* lb takes the line's first bytes (a tab after them begins a table,
+                       the line may be a comma-separated header's) */
 #define TL_FIRST 2u /* the next byte is a line's first (a '|' there begins a table) */
 #define TL_TAB 4u   /* in a table: the string's bytes go through tab */
 #define TL_CSV 8u   /* the line before is a comma-separated header's (hb): this
@@ -316,6 +317,7 @@ enum js_num {
 #define TL_HNEXT 16u /* at a '\n' escape: the line ending is a header's (made
                         TL_CSV as the next line begins) */
 #define TL_START (TL_REC | TL_FIRST) /* a line begins (a value string, a '\n' escape) */
+#define JS_LINE_KEEP (DEC_TAB_HEADER + 1) /* a line's first bytes kept (lb): a header's line is shorter */
 #define JS_KEY_KEEP 64u /* bytes of a key, or of a name, kept as a later value's context */
 
 struct dec_json {
@@ -371,10 +373,10 @@ struct dec_json {
     uint8_t lb_len;
     uint16_t ls;                /* where the line begins in the stage (its bytes
                                    before went out: they are in lb) */
-    uint8_t lb[DEC_CELL_NAME];  /* the line's first bytes (TL_REC) */
+    uint8_t lb[JS_LINE_KEEP];   /* the line's first bytes (TL_REC) */
     uint8_t hb_len, hk;         /* TL_CSV: the header line and its commas */
     uint8_t hc, hq;             /* ... this line's commas so far, inside quotes */
-    uint8_t hb[DEC_CELL_NAME];
+    uint8_t hb[DEC_TAB_HEADER];
     struct dec_tab *tab;        /* owned, made for the first table */
     /* from here on, buffers written before they are read (not zeroed) */
     uint8_t key[DEC_CONTEXT_MAX];
@@ -597,13 +599,13 @@ static __attribute__((noinline)) int js_tl_leave(struct dec_json *j, const uint8
         js_tl_count(j, p, n);
     }
     for (int k = 0; k < 2 && (j->tl & TL_REC) && !(j->tl & TL_FIRST); k++, s = p, sn = n) {
-        size_t c = sn < DEC_CELL_NAME - j->lb_len ? sn : DEC_CELL_NAME - j->lb_len;
+        size_t c = sn < JS_LINE_KEEP - j->lb_len ? sn : JS_LINE_KEEP - j->lb_len;
         if (c == 0)
             continue;
         memcpy(j->lb + j->lb_len, s, c);
         j->lb_len = (uint8_t)(j->lb_len + c);
-        if (j->lb_len == DEC_CELL_NAME)
-            j->tl &= (uint8_t)~TL_REC; /* (a long first cell: no header's) */
+        if (j->lb_len == JS_LINE_KEEP)
+            j->tl &= (uint8_t)~TL_REC; /* (a long line: no header's) */
     }
     j->ls = 0; /* (the stage is emptied next: the line goes on at its start) */
     return SGW_OK;
@@ -672,13 +674,12 @@ static __attribute__((noinline)) int js_tl_esc(struct dec_json *j, uint8_t c, si
         j->tl &= (uint8_t)~TL_REC;
         return SGW_OK;
     }
-    size_t k = sn < DEC_CELL_NAME - j->lb_len ? sn : DEC_CELL_NAME - j->lb_len;
-    memcpy(j->lb + j->lb_len, j->stage + j->ls, k);
-    j->lb_len = (uint8_t)(j->lb_len + k);
-    if (j->lb_len == DEC_CELL_NAME) { /* (a long first cell, as js_tl_leave has it) */
+    if (j->lb_len + sn >= DEC_CELL_NAME) { /* (a first cell of 63 bytes or more: no header's) */
         j->tl &= (uint8_t)~TL_REC;
         return SGW_OK;
     }
+    memcpy(j->lb + j->lb_len, j->stage + j->ls, sn);
+    j->lb_len = (uint8_t)(j->lb_len + sn);
     return js_tl_begin(j, '\t', at);
 }
 
@@ -700,9 +701,9 @@ static __attribute__((noinline)) int js_tl_nl(struct dec_json *j, size_t at)
             return js_tl_begin(j, ',', at);
     }
     size_t pre = j->tl & TL_FIRST ? 0 : j->lb_len;
-    if (!(j->tl & TL_REC) || pre + sn > DEC_CELL_NAME)
-        return SGW_OK;
-    uint8_t h[DEC_CELL_NAME];
+    if (!(j->tl & TL_REC) || pre + sn >= JS_LINE_KEEP)
+        return SGW_OK; /* (a line that fills lb is long, wherever it is) */
+    uint8_t h[JS_LINE_KEEP];
     memcpy(h, j->lb, pre);
     memcpy(h + pre, s, sn);
     size_t hl = pre + sn;
@@ -725,6 +726,13 @@ static inline void js_tl_line(struct dec_json *j, size_t at)
     j->ls = (uint16_t)at;
 }
 
+/* c ends a sentence ('.', '!', '?', ':', ';'): the line is no header's
+ * (dec_csv_header's rule too) */
+static inline int js_sentence_end(uint8_t c)
+{
+    return (unsigned)(c - 32) < 32u && (0x8c004002u >> (c - 32) & 1u);
+}
+
 /* A '\n' escape's byte goes out after this (js_tl_pre): the usual one
  * needs no look. Only a markdown row, a line after a header's, or a short
  * line with a comma whose bytes are all in lb and the stage matter. */
@@ -738,11 +746,8 @@ static __attribute__((noinline)) int js_tl_pre_nl(struct dec_json *j)
         return js_tl_nl(j, j->stage_len);
     size_t pre = cur && !(j->tl & TL_FIRST) ? j->lb_len : 0;
     size_t len = j->stage_len - ls + pre;
-    if (len > DEC_CELL_NAME || len < 3 || (cur && !(j->tl & TL_REC)))
+    if (len >= JS_LINE_KEEP || len < 3 || (cur && !(j->tl & TL_REC)))
         return SGW_OK;
-    uint8_t last = j->stage_len > ls ? j->stage[j->stage_len - 1] : 0;
-    if (last == '.' || last == '?' || last == '!' || last == ':' || last == ';')
-        return SGW_OK; /* (a sentence's end: dec_csv_header's too) */
     if (!memchr(j->stage + ls, ',', j->stage_len - ls) && !(pre && memchr(j->lb, ',', pre)))
         return SGW_OK; /* (a header's line has a comma) */
     return js_tl_nl(j, j->stage_len);
@@ -756,10 +761,10 @@ static inline __attribute__((always_inline)) int js_tl_pre(struct dec_json *j, u
     if (c == '\t')
         return js_tl_esc(j, c, j->stage_len);
     int cur = j->tl_val == j->nvals;
-    size_t ls = cur ? j->ls : 0;
-    if (j->stage_len - ls > DEC_CELL_NAME && !(cur && (j->tl & TL_CSV)) &&
-        (j->stage[ls] != '|' || (cur && !(j->tl & TL_FIRST))))
-        return SGW_OK; /* (the usual line: a long one, in no table) */
+    size_t ls = cur ? j->ls : 0, sl = j->stage_len - ls; /* (ls past the stage: a long line) */
+    if (!((!cur || (j->tl & TL_FIRST)) && ls < j->stage_len && j->stage[ls] == '|') &&
+        !(cur && (j->tl & TL_CSV)) && (sl >= JS_LINE_KEEP || (sl && js_sentence_end(j->stage[j->stage_len - 1]))))
+        return SGW_OK; /* (the usual line: a long one, or a sentence, in no table) */
     return js_tl_pre_nl(j);
 }
 

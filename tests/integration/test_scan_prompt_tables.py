@@ -191,6 +191,14 @@ def main():
             eq(count(fs), want, f"{kind} after prose ({brief(fs)})")
             code, fs = scan(body("converse", text))
             eq(count(fs), want, f"{kind} as a block ({brief(fs)})")
+        # a wide export (an HR system's: eight columns, a header of 81
+        # bytes); its start dates are under no birth word
+        wide = [["Employee ID", "First name", "Last name", "Department", "Office", "Start date", "SSN",
+                 "Date of birth"]] + [[f"E{1000 + i}", n[7:], "Person", "Finance", "Berlin", f"20{10 + i % 10}-01-0{1 + i % 9}",
+                                       s, d] for i, (n, s, d) in enumerate(rows)]
+        text = export("wide", 44, wide)
+        code, fs = scan(body("converse", "HR export:\n" + text))
+        eq(count(fs), {"US_SOCIAL_SECURITY_NUMBER": ROWS, "DATE_OF_BIRTH": ROWS - 1}, f"a wide table ({brief(fs)})")
     r.run("Converse: comma-separated lines exported by LibreOffice", csv_converse)
 
     t.cleanup()

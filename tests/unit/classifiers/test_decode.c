@@ -642,13 +642,33 @@ static void test_json_tables(void)
        (fuzz_classifiers_json) */
     EXPECT(J, NULL, "{\"t\": \"Data:\\nName,SSN,Da2\\r\\nBo,\\\"Smith, B\\\",1985\\n\"}", "t|{t}Data:\nName,SSN,Da2\r\nBo,\"Smith, B\",1985|\n|");
     /* a row with another count ends it after itself; prose, two-column
-       headers (no space after the comma), a header's line that is long */
+       headers (no space after the comma), a wide header (64 bytes) */
     EXPECT(J, NULL, "[\"a,b,c\\n1,2,3\\n4,5\\n6,7,8\\nThanks, Bob\\nx 1, 2\\nk,v\\n9,1\\n3,4\\n\\n"
                     "id,name,ssn,dob,street,city,zip,country,phone,mail,note,extrasxx\\n1,2,3,4,5,6,7,8,9,1,2,3\\n"
                     "1,2,3,4,5,6,7,8,9,1,2,3\"]",
            "a,b,c\n1,2,3|\n|{a}4|,|{4 b}5|\n|{}6,7,8\nThanks, Bob\nx 1, 2\nk,v\n9,1|\n|{k}3|,|{3 v}4|\n|\n|"
-           "{}id,name,ssn,dob,street,city,zip,country,phone,mail,note,extrasxx\n1,2,3,4,5,6,7,8,9,1,2,3\n"
-           "1,2,3,4,5,6,7,8,9,1,2,3|");
+           "{}id,name,ssn,dob,street,city,zip,country,phone,mail,note,extrasxx\n1,2,3,4,5,6,7,8,9,1,2,3|\n|"
+           "{id}1|,|{1 name}2|,|{2 ssn}3|,|{3 dob}4|,|{4 street}5|,|{5 city}6|,|{6 zip}7|,|{7 country}8|,|{8 phone}9|,"
+           "|{9 mail}1|,|{1 note}2|,|{2 extrasxx}3|");
+    /* a header's line of 254 bytes is one, of 255 prose (at every split) */
+    for (int extra = 0; extra < 2; extra++) {
+        char in[1024], want_ctx[64];
+        int n = snprintf(in, sizeof(in), "[\"x\\n");
+        for (int c = 0; c < 16; c++)
+            n += snprintf(in + n, sizeof(in) - (size_t)n, "column_name_%02d,", c);
+        n += snprintf(in + n, sizeof(in) - (size_t)n, "%sssn\\n", extra ? "xxxxxxxxxxxx" : "xxxxxxxxxxx");
+        for (int r = 0; r < 3; r++) {
+            for (int c = 0; c < 16; c++)
+                n += snprintf(in + n, sizeof(in) - (size_t)n, "%d,", c);
+            n += snprintf(in + n, sizeof(in) - (size_t)n, "53622184%d\\n", r);
+        }
+        n += snprintf(in + n, sizeof(in) - (size_t)n, "\"]");
+        snprintf(want_ctx, sizeof(want_ctx), "|{15 %sssn}536221841|", extra ? "xxxxxxxxxxxx" : "xxxxxxxxxxx");
+        char *got = run(J, NULL, in, (size_t)n);
+        CHECK((strstr(got, want_ctx) != NULL) == !extra);
+        expect_bin(J, NULL, in, (size_t)n, got, NULL, __LINE__);
+        free(got);
+    }
     /* a table longer than the stage (4 KiB), prose, another table: each
        row under its names, at every split (random cuts past 400 bytes) */
     {
