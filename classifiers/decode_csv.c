@@ -403,38 +403,44 @@ void dec_tab_begin(struct dec_tab *t, uint8_t delim, const uint8_t *first, size_
     }
 }
 
-void dec_tab_begin_csv(struct dec_tab *t, const uint8_t *h, size_t hl)
+/* The end of a header's cell that begins at h[i] (d ',': outside double
+ * quotes) */
+static size_t tab_cell_end(const uint8_t *h, size_t i, size_t n, uint8_t d)
+{
+    for (int q = 0; i < n && (q || h[i] != d); i++)
+        q ^= d == ',' && h[i] == '"';
+    return i;
+}
+
+void dec_tab_begin_rows(struct dec_tab *t, uint8_t d, const uint8_t *h, size_t hl)
 {
     memset(t, 0, offsetof(struct dec_tab, names));
-    t->delim = ',';
-    size_t c = 0, i = 0;
-    while (i <= hl && c < DEC_TAB_COLS) {
-        size_t e = i;
-        for (int q = 0; e < hl && (q || h[e] != ','); e++)
-            q ^= h[e] == '"';
+    t->delim = d;
+    t->bare = d == '|';
+    size_t c = 0;
+    for (size_t i = 0; i <= hl && c < DEC_TAB_COLS; c++) {
+        size_t e = tab_cell_end(h, i, hl, d);
         size_t k = e - i < DEC_CELL_NAME ? e - i : DEC_CELL_NAME;
         memcpy(t->names[c], h + i, k);
-        t->name_len[c++] = (uint8_t)k;
+        t->name_len[c] = (uint8_t)k;
         i = e + 1;
     }
     t->ncols = c;
-    t->col = c - 1; /* (the first row's end: no line without a comma) */
+    t->col = c - 1; /* (the line's end: it had the delimiters) */
 }
 
-unsigned dec_csv_header(const uint8_t *h, size_t n)
+unsigned dec_tab_header(const uint8_t *h, size_t n, uint8_t d)
 {
     if (n < 3 || n > DEC_TAB_HEADER)
         return 0;
-    unsigned commas = 0, spaced = 0;
+    unsigned delims = 0, spaced = 0;
     size_t i = 0;
-    while (i <= n) {
-        size_t e = i;
-        for (int q = 0; e < n && (q || h[e] != ','); e++)
-            q ^= h[e] == '"';
+    for (;;) {
+        size_t e = tab_cell_end(h, i, n, d);
         size_t a = i, b = e;
-        while (a < b && (h[a] == ' ' || h[a] == '"'))
+        while (a < b && (h[a] == ' ' || (d == ',' && h[a] == '"')))
             a++;
-        while (b > a && (h[b - 1] == ' ' || h[b - 1] == '"'))
+        while (b > a && (h[b - 1] == ' ' || (d == ',' && h[b - 1] == '"')))
             b--;
         if (b - a == 0 || b - a > 32 || memchr(".!?:;", h[b - 1], 5))
             return 0; /* (an empty name, or a sentence's end) */
@@ -449,13 +455,13 @@ unsigned dec_csv_header(const uint8_t *h, size_t n)
             return 0; /* (a number, or a phrase) */
         if (e == n)
             break;
-        commas++;
+        delims++;
         spaced += e + 1 < n && h[e + 1] == ' ';
         i = e + 1;
     }
-    if (commas == 0 || commas >= DEC_TAB_COLS || (commas == 1 && spaced))
+    if (delims == 0 || delims >= DEC_TAB_COLS || (d == ',' && delims == 1 && spaced))
         return 0; /* (two columns: "Thanks, Bob" is prose) */
-    return commas;
+    return delims;
 }
 
 /* Structure (a delimiter, a line end) as a unit of its own, as csv_sep. */
@@ -508,7 +514,7 @@ size_t dec_tab_feed(struct dec_env *env, struct dec_tab *t, const uint8_t *p, si
                 *rc = tab_sep(env, p + i++);
                 continue;
             }
-            if (t->delim == '|' && b != '|')
+            if (t->delim == '|' && !t->bare && b != '|')
                 goto ended; /* (a markdown line that is no row) */
             t->lstart = t->cr = 0;
         }

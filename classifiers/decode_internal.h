@@ -289,6 +289,7 @@ static inline size_t dec_title_name(const struct dec_title *t, size_t col, const
 struct dec_tab {
     uint8_t delim;  /* '|', '\t' or ',' */
     uint8_t q;      /* ',': inside double quotes */
+    uint8_t bare;   /* '|': rows without their outer pipes */
     uint8_t header; /* the line is the header */
     uint8_t lstart; /* the next byte is a line's first */
     uint8_t open;   /* a cell has begun (its context sent) and not ended */
@@ -304,15 +305,17 @@ struct dec_tab {
  * next), or '\t' at a line's first tab, the cell before it first[0..fl)
  * (already passed on: it names the first column). */
 void dec_tab_begin(struct dec_tab *t, uint8_t delim, const uint8_t *first, size_t fl);
-/* Begins a comma-separated table at its first row's line end (the line
- * end is fed next): the header line h[0..hl) names the columns, and the
- * first row went out before as prose. */
-void dec_tab_begin_csv(struct dec_tab *t, const uint8_t *h, size_t hl);
-/* Is h[0..n) (a line, n <= DEC_TAB_HEADER) a comma-separated table's
- * header: two to DEC_TAB_COLS cells of a few words, none ending like a
- * sentence? Returns its commas (outside double quotes), 0 if not. */
+/* Begins a table at a line's end (fed next) under the header line
+ * h[0..hl) that came before: a comma-separated table's first row, or
+ * (d '|') the delimiter row of a markdown table without its outer pipes
+ * (rows "Al | 536221847"). That line went out before as prose. */
+void dec_tab_begin_rows(struct dec_tab *t, uint8_t d, const uint8_t *h, size_t hl);
+/* Is h[0..n) (a line, n <= DEC_TAB_HEADER) a table's header, cells
+ * between delimiters d (',' outside double quotes, or '|'): two to
+ * DEC_TAB_COLS cells of a few words with a letter, none ending like a
+ * sentence? Returns its delimiters, 0 if not. */
 #define DEC_TAB_HEADER 254u
-unsigned dec_csv_header(const uint8_t *h, size_t n);
+unsigned dec_tab_header(const uint8_t *h, size_t n, uint8_t d);
 /* Takes p[0..n) or, when the table ends in it, the bytes before its end
  * (t->ended set; what follows is no table's). Returns what it took, *rc
  * the sink's rc. */

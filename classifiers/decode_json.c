@@ -312,8 +312,8 @@ enum js_num {
                        the line may be a comma-separated header's) */
 #define TL_FIRST 2u /* the next byte is a line's first (a '|' there begins a table) */
 #define TL_TAB 4u   /* in a table: the string's bytes go through tab */
-#define TL_CSV 8u   /* the line before is a comma-separated header's (hb): this
-                       line's commas are counted (hc) */
+#define TL_CSV 8u   /* the line before is a header's (hb, delimiters hd): this
+                       line's commas, or a delimiter row's dashes, are counted (hc) */
 #define TL_HNEXT 16u /* at a '\n' escape: the line ending is a header's (made
                         TL_CSV as the next line begins) */
 #define TL_START (TL_REC | TL_FIRST) /* a line begins (a value string, a '\n' escape) */
@@ -374,8 +374,9 @@ struct dec_json {
     uint16_t ls;                /* where the line begins in the stage (its bytes
                                    before went out: they are in lb) */
     uint8_t lb[JS_LINE_KEEP];   /* the line's first bytes (TL_REC) */
-    uint8_t hb_len, hk;         /* TL_CSV: the header line and its commas */
-    uint8_t hc, hq;             /* ... this line's commas so far, inside quotes */
+    uint8_t hb_len, hk, hd;     /* TL_CSV: the header line, its delimiters, which */
+    uint8_t hc, hq;             /* ... this line's commas so far, inside quotes
+                                   (or groups of dashes, in one) */
     uint8_t hb[DEC_TAB_HEADER];
     struct dec_tab *tab;        /* owned, made for the first table */
     /* from here on, buffers written before they are read (not zeroed) */
@@ -523,8 +524,10 @@ static int js_stage_flush(struct dec_json *j)
  * table begins at a '|' that is a line's first byte (after a '\n' escape,
  * or the string's first), or at a tab escape after a line's first bytes
  * (not one that indents: the line's first byte), or at the '\n' escape
- * that ends a comma-separated table's first row: a line of a header's
- * shape (dec_csv_header) and a line after it with as many commas. From
+ * that ends a comma-separated table's first row (a line of a header's
+ * shape, dec_tab_header, and a line after it with as many commas) or a
+ * markdown table's delimiter row when the table has no outer pipes
+ * ("Name | SSN", then "--- | ---", then "Al | 536221847"). From
  * there the string's bytes go through the stage into a struct dec_tab,
  * which makes each cell a unit under its column's name.
  *
@@ -559,21 +562,34 @@ static __attribute__((noinline, cold)) int js_tl_begin(struct dec_json *j, uint8
         rc = dec_text_boundary(j->base.env);
     j->stage_len -= keep;
     memmove(j->stage, j->stage + keep, j->stage_len);
-    if (delim == ',')
-        dec_tab_begin_csv(j->tab, j->hb, j->hb_len);
+    if (!delim) /* (rows under the header line hb) */
+        dec_tab_begin_rows(j->tab, j->hd, j->hb, j->hb_len);
     else
         dec_tab_begin(j->tab, delim, j->lb, j->lb_len);
     j->tl = TL_TAB;
     return rc;
 }
 
-/* A line after a comma-separated header's (TL_CSV): its commas outside
- * double quotes in p[0..n) are counted. */
+/* A line after a header's (TL_CSV), p[0..n) of it: its commas outside
+ * double quotes are counted; after a '|' header, its groups of dashes
+ * between pipes (a delimiter row, "--- | :---:"), and any byte but those
+ * makes it none (hc 255). */
 static void js_tl_count(struct dec_json *j, const uint8_t *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && j->hd == ','; i++) {
         j->hq ^= p[i] == '"';
         j->hc += p[i] == ',' && !j->hq && j->hc < 255;
+    }
+    for (size_t i = 0; i < n && j->hd == '|' && j->hc != 255; i++) {
+        uint8_t c = p[i];
+        if (c == '-') {
+            j->hc += !j->hq;
+            j->hq = 1;
+        } else if (c == '|') {
+            j->hq = 0;
+        } else if (c != ' ' && c != ':' && c != '\t' && c != '\r') {
+            j->hc = 255;
+        }
     }
 }
 
@@ -686,8 +702,10 @@ static __attribute__((noinline)) int js_tl_esc(struct dec_json *j, uint8_t c, si
 /* A '\n' escape at stage[at] (its byte goes there) ends a line of a value
  * string: a markdown row begins the table; else a line with as many
  * commas as the header's line before it (TL_CSV) begins a comma-separated
- * table, whose first row it was; a line of a header's shape (its bytes
- * all in lb and the stage) is kept in hb for the next (TL_HNEXT). */
+ * table, whose first row it was, and a delimiter row with as many cells
+ * as a '|' header's a markdown table without outer pipes; a line of a
+ * header's shape (its bytes all in lb and the stage) is kept in hb for
+ * the next (TL_HNEXT). */
 static __attribute__((noinline)) int js_tl_nl(struct dec_json *j, size_t at)
 {
     int rc = js_tl_esc(j, '\n', at); /* (js_tl_fresh) */
@@ -697,8 +715,8 @@ static __attribute__((noinline)) int js_tl_nl(struct dec_json *j, size_t at)
     size_t sn = at - j->ls;
     if (j->tl & TL_CSV) {
         js_tl_count(j, s, sn);
-        if (j->hc == j->hk)
-            return js_tl_begin(j, ',', at);
+        if (j->hc == j->hk + (j->hd == '|')) /* (as many cells) */
+            return js_tl_begin(j, 0, at);
     }
     size_t pre = j->tl & TL_FIRST ? 0 : j->lb_len;
     if (!(j->tl & TL_REC) || pre + sn >= JS_LINE_KEEP)
@@ -708,11 +726,15 @@ static __attribute__((noinline)) int js_tl_nl(struct dec_json *j, size_t at)
     memcpy(h + pre, s, sn);
     size_t hl = pre + sn;
     hl -= hl && h[hl - 1] == '\r'; /* (CRLF; the '\r' may have left before) */
-    unsigned k = dec_csv_header(h, hl);
+    uint8_t d = ',';
+    unsigned k = dec_tab_header(h, hl, d);
+    if (!k && memchr(h, '|', hl))
+        k = dec_tab_header(h, hl, d = '|');
     if (k) {
         memcpy(j->hb, h, hl);
         j->hb_len = (uint8_t)hl;
         j->hk = (uint8_t)k;
+        j->hd = d;
         j->tl |= TL_HNEXT;
     }
     return SGW_OK;
@@ -727,7 +749,7 @@ static inline void js_tl_line(struct dec_json *j, size_t at)
 }
 
 /* c ends a sentence ('.', '!', '?', ':', ';'): the line is no header's
- * (dec_csv_header's rule too) */
+ * (dec_tab_header's rule too) */
 static inline int js_sentence_end(uint8_t c)
 {
     return (unsigned)(c - 32) < 32u && (0x8c004002u >> (c - 32) & 1u);
@@ -748,8 +770,10 @@ static __attribute__((noinline)) int js_tl_pre_nl(struct dec_json *j)
     size_t len = j->stage_len - ls + pre;
     if (len >= JS_LINE_KEEP || len < 3 || (cur && !(j->tl & TL_REC)))
         return SGW_OK;
-    if (!memchr(j->stage + ls, ',', j->stage_len - ls) && !(pre && memchr(j->lb, ',', pre)))
-        return SGW_OK; /* (a header's line has a comma) */
+    size_t sl = j->stage_len - ls;
+    if (!memchr(j->stage + ls, ',', sl) && !memchr(j->stage + ls, '|', sl) &&
+        !(pre && (memchr(j->lb, ',', pre) || memchr(j->lb, '|', pre))))
+        return SGW_OK; /* (a header's line has a delimiter) */
     return js_tl_nl(j, j->stage_len);
 }
 

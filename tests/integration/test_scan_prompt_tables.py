@@ -69,11 +69,11 @@ def main():
     rows = people()
     heads = {"pii": ["Name", "SSN", "Date of birth"], "clean": ["Name", "Order", "Shipped"]}
 
-    def markdown(kind):
+    def markdown(kind, opts=None):
         src = t.write(f"{kind}.rows.json", json.dumps([heads[kind]] + [list(x) for x in rows]))
-        out = t.join(f"{kind}.md")
-        p = subprocess.run(["node", "make_markdown.mjs", src, out], cwd=sdk, capture_output=True, text=True,
-                           timeout=60)
+        out = t.join(f"{kind}-{bool(opts)}.md")
+        p = subprocess.run(["node", "make_markdown.mjs", src, out] + ([json.dumps(opts)] if opts else []), cwd=sdk,
+                           capture_output=True, text=True, timeout=60)
         eq(p.returncode, 0, f"markdown-table ({p.stderr[-300:]!r})")
         with open(out) as f:
             return f.read()
@@ -200,6 +200,17 @@ def main():
         code, fs = scan(body("converse", "HR export:\n" + text))
         eq(count(fs), {"US_SOCIAL_SECURITY_NUMBER": ROWS, "DATE_OF_BIRTH": ROWS - 1}, f"a wide table ({brief(fs)})")
     r.run("Converse: comma-separated lines exported by LibreOffice", csv_converse)
+
+    def md_bare():
+        # case 7: markdown-table without the outer pipes ("Name | SSN",
+        # "--- | ---", "Person 0 | 536221800"): the table is known at its
+        # delimiter row's end, before any row
+        for kind, want in (("pii", PII), ("clean", {})):
+            text = markdown(kind, {"delimiterStart": False, "delimiterEnd": False})
+            check(text.splitlines()[2].startswith("Person 0 ") and "|" in text.splitlines()[2], f"no outer pipes ({text[:80]!r})")
+            code, fs = scan(body("converse", "Check these:\n" + text + "\nThanks"))
+            eq(count(fs), want, f"{kind}: every row ({brief(fs)})")
+    r.run("Converse: a markdown table without outer pipes (markdown-table)", md_bare)
 
     t.cleanup()
     r.done()

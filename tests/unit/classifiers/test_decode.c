@@ -650,6 +650,12 @@ static void test_json_tables(void)
            "{}id,name,ssn,dob,street,city,zip,country,phone,mail,note,extrasxx\n1,2,3,4,5,6,7,8,9,1,2,3|\n|"
            "{id}1|,|{1 name}2|,|{2 ssn}3|,|{3 dob}4|,|{4 street}5|,|{5 city}6|,|{6 zip}7|,|{7 country}8|,|{8 phone}9|,"
            "|{9 mail}1|,|{1 note}2|,|{2 extrasxx}3|");
+    /* markdown without outer pipes: a header's line, then a delimiter row
+       with as many cells; the table begins at its end; a delimiter row
+       with another count, or a list after a header's line, begins none */
+    EXPECT(J, NULL, "[\"See:\\nName | SSN\\n:--- | ---:\\r\\nAl | 536221847\\nBo | 2\\n\\nok\"]",
+           "See:\nName | SSN\n:--- | ---:\r|\n|{Name }Al |||{Al   SSN} 536221847|\n|{Name }Bo |||{Bo   SSN} 2|\n|\n|{}ok|");
+    EXPECT(J, NULL, "[\"a | b\\n---\\n1 | 2\\nc | d\\n- x | y\\n3 | 4\"]", "a | b\n---\n1 | 2\nc | d\n- x | y\n3 | 4|");
     /* a header's line of 254 bytes is one, of 255 prose (at every split) */
     for (int extra = 0; extra < 2; extra++) {
         char in[1024], want_ctx[64];
