@@ -374,7 +374,8 @@ struct dec_json {
     uint16_t ls;                /* where the line begins in the stage (its bytes
                                    before went out: they are in lb) */
     uint8_t lb[JS_LINE_KEEP];   /* the line's first bytes (TL_REC) */
-    uint8_t hb_len, hk, hd;     /* TL_CSV: the header line, its delimiters, which */
+    uint8_t hb_len, hk, hd;     /* TL_CSV: the header line, its commas (or
+                                   cells: hd '|'), the delimiter */
     uint8_t hc, hq;             /* ... this line's commas so far, inside quotes
                                    (or groups of dashes, in one) */
     uint8_t hb[DEC_TAB_HEADER];
@@ -527,7 +528,8 @@ static int js_stage_flush(struct dec_json *j)
  * that ends a comma-separated table's first row (a line of a header's
  * shape, dec_tab_header, and a line after it with as many commas) or a
  * markdown table's delimiter row when the table has no outer pipes
- * ("Name | SSN", then "--- | ---", then "Al | 536221847"). From
+ * ("Name | SSN", then "--- | ---", then "Al | 536221847") or is indented
+ * (a list item's "  | Name | SSN |"). From
  * there the string's bytes go through the stage into a struct dec_tab,
  * which makes each cell a unit under its column's name.
  *
@@ -715,7 +717,7 @@ static __attribute__((noinline)) int js_tl_nl(struct dec_json *j, size_t at)
     size_t sn = at - j->ls;
     if (j->tl & TL_CSV) {
         js_tl_count(j, s, sn);
-        if (j->hc == j->hk + (j->hd == '|')) /* (as many cells) */
+        if (j->hc == j->hk) /* (as many commas, or cells) */
             return js_tl_begin(j, 0, at);
     }
     size_t pre = j->tl & TL_FIRST ? 0 : j->lb_len;
@@ -728,8 +730,20 @@ static __attribute__((noinline)) int js_tl_nl(struct dec_json *j, size_t at)
     hl -= hl && h[hl - 1] == '\r'; /* (CRLF; the '\r' may have left before) */
     uint8_t d = ',';
     unsigned k = dec_tab_header(h, hl, d);
-    if (!k && memchr(h, '|', hl))
-        k = dec_tab_header(h, hl, d = '|');
+    if (!k && memchr(h, '|', hl)) {
+        /* (a markdown header without outer pipes, or an indented one:
+           its cells between them; hk its cells, the delimiter row's
+           groups of dashes) */
+        size_t a = 0, b = hl;
+        while (a < b && h[a] == ' ')
+            a++;
+        while (b > a && h[b - 1] == ' ')
+            b--;
+        a += a < b && h[a] == '|';
+        b -= b > a && h[b - 1] == '|';
+        k = dec_tab_header(h + a, b - a, d = '|');
+        k += k != 0;
+    }
     if (k) {
         memcpy(j->hb, h, hl);
         j->hb_len = (uint8_t)hl;

@@ -204,13 +204,18 @@ def main():
     def md_bare():
         # case 7: markdown-table without the outer pipes ("Name | SSN",
         # "--- | ---", "Person 0 | 536221800"): the table is known at its
-        # delimiter row's end, before any row
+        # delimiter row's end, before any row; the same for an indented one
         for kind, want in (("pii", PII), ("clean", {})):
             text = markdown(kind, {"delimiterStart": False, "delimiterEnd": False})
             check(text.splitlines()[2].startswith("Person 0 ") and "|" in text.splitlines()[2], f"no outer pipes ({text[:80]!r})")
             code, fs = scan(body("converse", "Check these:\n" + text + "\nThanks"))
             eq(count(fs), want, f"{kind}: every row ({brief(fs)})")
-    r.run("Converse: a markdown table without outer pipes (markdown-table)", md_bare)
+            # and the usual table indented under a list item, as a model
+            # nests one in a numbered answer
+            nested = "".join(f"   {line}\n" for line in md[kind].splitlines())
+            code, fs = scan(body("converse", "1. The staff:\n" + nested + "2. The next step."))
+            eq(count(fs), want, f"{kind}, indented: every row ({brief(fs)})")
+    r.run("Converse: markdown tables without outer pipes, and indented (markdown-table)", md_bare)
 
     t.cleanup()
     r.done()

@@ -656,6 +656,10 @@ static void test_json_tables(void)
     EXPECT(J, NULL, "[\"See:\\nName | SSN\\n:--- | ---:\\r\\nAl | 536221847\\nBo | 2\\n\\nok\"]",
            "See:\nName | SSN\n:--- | ---:\r|\n|{Name }Al |||{Al   SSN} 536221847|\n|{Name }Bo |||{Bo   SSN} 2|\n|\n|{}ok|");
     EXPECT(J, NULL, "[\"a | b\\n---\\n1 | 2\\nc | d\\n- x | y\\n3 | 4\"]", "a | b\n---\n1 | 2\nc | d\n- x | y\n3 | 4|");
+    /* an indented markdown table (a list item's): the same, its rows
+       split as the header's line */
+    EXPECT(J, NULL, "[\"1. x:\\n  | a | ssn |\\n  |---|---|\\n  | Al | 536221847 |\\n2. y\"]",
+           "1. x:\n  | a | ssn |\n  |---|---||\n|{  }  |||{    a } Al |||{ Al   ssn } 536221847 |||\n|{  }2. y|");
     /* a header's line of 254 bytes is one, of 255 prose (at every split) */
     for (int extra = 0; extra < 2; extra++) {
         char in[1024], want_ctx[64];
