@@ -278,11 +278,13 @@ static inline size_t dec_title_name(const struct dec_title *t, size_t col, const
  * or comma-separated lines pasted into a prompt or written in a text file.
  * Fed the text from where the table begins (its first line's leading '|',
  * the first tab of a line, or the end of a comma-separated table's first
- * row), it passes every byte on and makes each cell a unit under its
- * column's name, as dec_new_csv does: the header's words reach every row.
- * The header is the first row. The table ends where a line that is no row
+ * row or of a bare markdown table's delimiter row: dec_tab_begin_rows),
+ * it passes every byte on and makes each cell a unit under its column's
+ * name, as dec_new_csv does: the header's words reach every row. The
+ * header is the first row. The table ends where a line that is no row
  * begins (markdown: one without a leading '|') or after a line without a
- * delimiter (tabs, commas: known at its end; a blank line, prose); an
+ * delimiter (tabs, commas, bare pipes: known at its end; a blank line,
+ * prose); an
  * empty context then ends the last cell's. Commas inside double quotes
  * are a cell's. */
 #define DEC_TAB_COLS 64u

@@ -81,6 +81,9 @@ def seeds_json():
     write("fuzz_classifiers_json", "seed-csv", b"\x00" + json.dumps(
         {"t": "Data:\nName,SSN,Date of birth\nAl,536221847,1985-03-12\r\nBo,\"Smith, B\",1985-03-13\n\nok",
          "u": ["k,v\n9,1\n3,4\n5\n", "a,b,c\n1,2,3\n4,5\n|x|y|\n|1|2|"]}).encode())
+    write("fuzz_classifiers_json", "seed-md-bare", b"\x00" + json.dumps(
+        {"t": "Name | SSN\n:--- | ---:\nAl | 536221847\n\n1. x:\n  | a | ssn |\n  |---|---|\n  | Bo | 2 |\nok",
+         "u": ["a | b\n---\n1 | 2", "Staff 2026,,\nname,ssn\nAl,1"]}).encode())
     # a header's CRLF split between its '\r' and '\n' escapes: the '\r'
     # had left the stage, and only the stage's part was looked at
     write("fuzz_classifiers_json", "regress-csv-crlf", base64.b64decode(
@@ -885,7 +888,9 @@ def seeds_csv():
              (1, b"id\tphone\tmail\n1\t+49 30 1234567\tbob@corp.de\n2\t\t\n"),
              (0, b"Name;IBAN\nJane;DE89 3704 0044 0532 0130 00\n\"unterminated;x"),
              (0, b"notes\n" + b"plain words and c2VjcmV0IG1haWwgYm9iQGNvcnAuZGU= base64\n" * 3),
-             (0, b"a|b\n1|2\n" + b"x" * 300 + b"|\"q\"\"\"|\n")]
+             (0, b"a|b\n1|2\n" + b"x" * 300 + b"|\"q\"\"\"|\n"),
+             (0, b"Staff 2026,,\n,,\nname,ssn,dob\nAl,536221847,1985-03-12\n"),
+             (0, b",Title,\nAl,536221847\nBo,2\n")]
     for i, (way, data) in enumerate(files):
         write("fuzz_classifiers_csv", "seed%02d" % i, bytes([(i * 16) | way]) + data)
 
