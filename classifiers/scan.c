@@ -1250,11 +1250,15 @@ static int year_in(const uint8_t *lower, size_t a, size_t b)
 {
     size_t run = 0;
     for (size_t i = a; i < b; i++) {
-        run = lower[i] >= '0' && lower[i] <= '9' ? run + 1 : 0;
-        if (run == 4)
-            return 1;
+        if (lower[i] >= '0' && lower[i] <= '9') {
+            run++;
+        } else {
+            if (run == 4)
+                return 1;
+            run = 0;
+        }
     }
-    return 0;
+    return run == 4;
 }
 
 /* Is one of words in lower[from, to) (word-start aligned) or in the key?

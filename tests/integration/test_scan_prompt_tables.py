@@ -181,10 +181,10 @@ def main():
         # case 6: comma-separated lines (LibreOffice's CSV export; names
         # with a comma are quoted) after prose, and as a block of their
         # own. The table is known at the end of its first row, which goes
-        # out as prose: its SSN has the header's word within reach, its
-        # birth date (after the SSN) not.
-        for kind, want in (("pii", {"US_SOCIAL_SECURITY_NUMBER": ROWS, "DATE_OF_BIRTH": ROWS - 1}),
-                           ("clean", {})):
+        # out as prose: its values have the header's words within reach
+        # (the birth date past the SSN: a number of nine digits is no year
+        # between the word and the date)
+        for kind, want in (("pii", PII), ("clean", {})):
             text = export(kind, 44, [heads[kind]] + [[f"{n[7:]}, {n[:6]}", s, d] for n, s, d in rows])
             check(text.count('"') == 2 * ROWS and text.count(",") == 3 * ROWS + 2, f"quoted names ({text[:80]!r})")
             code, fs = scan(body("converse", "Customer list attached:\n" + text + "\nAny duplicates?"))
@@ -198,6 +198,8 @@ def main():
                                        s, d] for i, (n, s, d) in enumerate(rows)]
         text = export("wide", 44, wide)
         code, fs = scan(body("converse", "HR export:\n" + text))
+        # (its first row, prose: the start date's year stands between the
+        # birth-date word and the birth date)
         eq(count(fs), {"US_SOCIAL_SECURITY_NUMBER": ROWS, "DATE_OF_BIRTH": ROWS - 1}, f"a wide table ({brief(fs)})")
     r.run("Converse: comma-separated lines exported by LibreOffice", csv_converse)
 

@@ -269,6 +269,9 @@ static const struct pos_case cases[] = {
     {"born in 1985, joined on 12 March 2010", NULL},
     {"DOB 1985, hired 2010-03-12", NULL},
     {"born on 12 March 1985 in Leeds", "DATE_OF_BIRTH"},
+    /* a longer number between them is no year (a CSV row's SSN before the
+       birth date) */
+    {"Date of birth\nPerson 0,536221800,1950-01-12", "DATE_OF_BIRTH"},
     /* national numbers with their trunk 0, next to their word only */
     {"Tel.: 030 12345678", "PHONE"},
     {"UK office phone 020 7946 0958", "PHONE"},
