@@ -656,6 +656,22 @@ static void test_json_tables(void)
     EXPECT(J, NULL, "[\"See:\\nName | SSN\\n:--- | ---:\\r\\nAl | 536221847\\nBo | 2\\n\\nok\"]",
            "See:\nName | SSN\n:--- | ---:\r|\n|{Name }Al |||{Al   SSN} 536221847|\n|{Name }Bo |||{Bo   SSN} 2|\n|\n|{}ok|");
     EXPECT(J, NULL, "[\"a | b\\n---\\n1 | 2\\nc | d\\n- x | y\\n3 | 4\"]", "a | b\n---\n1 | 2\nc | d\n- x | y\n3 | 4|");
+    /* a first row longer than the stage: its commas counted as its bytes
+       leave (the first ones go before its end comes), those inside quotes
+       not (at every split) */
+    for (int quoted = 0; quoted < 2; quoted++) {
+        size_t cap = 20000, n = 0;
+        char *in = malloc(cap);
+        n += (size_t)snprintf(in + n, cap - n, "[\"a,b,ssn\\n%s", quoted ? "\\\"p,q," : "p,q,");
+        for (int i = 0; i < 1500; i++)
+            n += (size_t)snprintf(in + n, cap - n, "%s", quoted ? "x,y " : "xyz ");
+        n += (size_t)snprintf(in + n, cap - n, "%s\\nk,l,536221847\"]", quoted ? "\\\",r,s" : "");
+        char *got = run(J, NULL, in, n);
+        CHECK(strstr(got, "|{l ssn}536221847|") != NULL);
+        expect_bin(J, NULL, in, n, got, NULL, __LINE__);
+        free(got);
+        free(in);
+    }
     /* an indented markdown table (a list item's): the same, its rows
        split as the header's line */
     EXPECT(J, NULL, "[\"1. x:\\n  | a | ssn |\\n  |---|---|\\n  | Al | 536221847 |\\n2. y\"]",
