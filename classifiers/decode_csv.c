@@ -348,6 +348,12 @@ int dec_new_csv(struct dec_env *env, unsigned nest, struct dec **out)
     return SGW_OK;
 }
 
+/* a letter (ASCII, or any byte of a UTF-8 sequence) */
+static int tab_letter(uint8_t c)
+{
+    return (unsigned)((c | 0x20) - 'a') < 26u || c >= 0x80;
+}
+
 int dec_title_row(struct dec_title *t, uint8_t (*names)[DEC_CELL_NAME], uint8_t *name_len, size_t ncols)
 {
     size_t n = 0, at = 0, words = 0;
@@ -357,7 +363,7 @@ int dec_title_row(struct dec_title *t, uint8_t (*names)[DEC_CELL_NAME], uint8_t 
         n++;
         at = i;
         for (size_t k = 0; k < name_len[i]; k++)
-            if ((unsigned)((names[i][k] | 0x20) - 'a') < 26u || names[i][k] >= 0x80) {
+            if (tab_letter(names[i][k])) {
                 words++;
                 break;
             }
@@ -433,8 +439,18 @@ unsigned dec_tab_header(const uint8_t *h, size_t n, uint8_t d)
 {
     if (n < 3 || n > DEC_TAB_HEADER)
         return 0;
-    unsigned delims = 0, spaced = 0;
     size_t i = 0;
+    if (d == '|') { /* (markdown: its cells between the outer pipes, if any) */
+        while (i < n && h[i] == ' ')
+            i++;
+        while (n > i && h[n - 1] == ' ')
+            n--;
+        i += i < n && h[i] == '|';
+        n -= n > i && h[n - 1] == '|';
+        if (n < i + 3)
+            return 0;
+    }
+    unsigned delims = 0, spaced = 0;
     for (;;) {
         size_t e = tab_cell_end(h, i, n, d);
         size_t a = i, b = e;
@@ -448,7 +464,7 @@ unsigned dec_tab_header(const uint8_t *h, size_t n, uint8_t d)
         for (size_t k = a; k < b; k++) {
             if (h[k] < 0x20 || h[k] == '|')
                 return 0;
-            letters += (unsigned)((h[k] | 0x20) - 'a') < 26u || h[k] >= 0x80;
+            letters += tab_letter(h[k]);
             spaces += h[k] == ' ';
         }
         if (!letters || spaces > 3)
@@ -461,7 +477,7 @@ unsigned dec_tab_header(const uint8_t *h, size_t n, uint8_t d)
     }
     if (delims == 0 || delims >= DEC_TAB_COLS || (d == ',' && delims == 1 && spaced))
         return 0; /* (two columns: "Thanks, Bob" is prose) */
-    return delims;
+    return d == '|' ? delims + 1 : delims;
 }
 
 /* Structure (a delimiter, a line end) as a unit of its own, as csv_sep. */

@@ -284,9 +284,8 @@ static inline size_t dec_title_name(const struct dec_title *t, size_t col, const
  * header is the first row. The table ends where a line that is no row
  * begins (markdown: one without a leading '|') or after a line without a
  * delimiter (tabs, commas, bare pipes: known at its end; a blank line,
- * prose); an
- * empty context then ends the last cell's. Commas inside double quotes
- * are a cell's. */
+ * prose); an empty context then ends the last cell's. Commas inside
+ * double quotes are a cell's. */
 #define DEC_TAB_COLS 64u
 struct dec_tab {
     uint8_t delim;  /* '|', '\t' or ',' */
@@ -313,9 +312,11 @@ void dec_tab_begin(struct dec_tab *t, uint8_t delim, const uint8_t *first, size_
  * (rows "Al | 536221847"). That line went out before as prose. */
 void dec_tab_begin_rows(struct dec_tab *t, uint8_t d, const uint8_t *h, size_t hl);
 /* Is h[0..n) (a line, n <= DEC_TAB_HEADER) a table's header, cells
- * between delimiters d (',' outside double quotes, or '|'): two to
- * DEC_TAB_COLS cells of a few words with a letter, none ending like a
- * sentence? Returns its delimiters, 0 if not. */
+ * between delimiters d (',' outside double quotes; '|', between a
+ * markdown line's outer pipes if it has them, spaces before them): two
+ * to DEC_TAB_COLS cells of a few words with a letter, none ending like a
+ * sentence? Returns what the line after it must have, 0 if not a header:
+ * its commas (','), or its cells (a delimiter row's groups of dashes). */
 #define DEC_TAB_HEADER 254u
 unsigned dec_tab_header(const uint8_t *h, size_t n, uint8_t d);
 /* Takes p[0..n) or, when the table ends in it, the bytes before its end

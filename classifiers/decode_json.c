@@ -730,20 +730,8 @@ static __attribute__((noinline)) int js_tl_nl(struct dec_json *j, size_t at)
     hl -= hl && h[hl - 1] == '\r'; /* (CRLF; the '\r' may have left before) */
     uint8_t d = ',';
     unsigned k = dec_tab_header(h, hl, d);
-    if (!k && memchr(h, '|', hl)) {
-        /* (a markdown header without outer pipes, or an indented one:
-           its cells between them; hk its cells, the delimiter row's
-           groups of dashes) */
-        size_t a = 0, b = hl;
-        while (a < b && h[a] == ' ')
-            a++;
-        while (b > a && h[b - 1] == ' ')
-            b--;
-        a += a < b && h[a] == '|';
-        b -= b > a && h[b - 1] == '|';
-        k = dec_tab_header(h + a, b - a, d = '|');
-        k += k != 0;
-    }
+    if (!k && memchr(h, '|', hl)) /* (markdown without outer pipes, or indented) */
+        k = dec_tab_header(h, hl, d = '|');
     if (k) {
         memcpy(j->hb, h, hl);
         j->hb_len = (uint8_t)hl;
@@ -776,10 +764,8 @@ static __attribute__((noinline)) int js_tl_pre_nl(struct dec_json *j)
 {
     int cur = j->tl_val == j->nvals;
     size_t ls = cur ? j->ls : 0;
-    if ((!cur || (j->tl & TL_FIRST)) && ls < j->stage_len && j->stage[ls] == '|')
-        return js_tl_nl(j, j->stage_len);
-    if (cur && (j->tl & TL_CSV))
-        return js_tl_nl(j, j->stage_len);
+    if (((!cur || (j->tl & TL_FIRST)) && ls < j->stage_len && j->stage[ls] == '|') || (cur && (j->tl & TL_CSV)))
+        return js_tl_nl(j, j->stage_len); /* (a markdown row, a line after a header's) */
     size_t pre = cur && !(j->tl & TL_FIRST) ? j->lb_len : 0;
     size_t len = j->stage_len - ls + pre;
     if (len >= JS_LINE_KEEP || len < 3 || (cur && !(j->tl & TL_REC)))
