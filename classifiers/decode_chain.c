@@ -1358,7 +1358,8 @@ struct dec_text {
     struct dec *inner; /* owned: JSON or UTF-16 decoding of the text, or NULL */
     struct dec_tab *tab; /* owned, made for the first markdown table */
     int tab_on;          /* the text goes through tab */
-    uint8_t last;        /* the last byte passed on ('\n' before the first) */
+    int8_t lead;         /* the line so far is this many spaces (0..3: a '|'
+                            next begins a table), -1 when it is more */
     uint8_t peek[TEXT_PEEK];
 };
 
@@ -1474,51 +1475,86 @@ static int text_check(struct dec_text *t)
     return text_plain(t, t->peek, t->peek_len);
 }
 
-/* Where in p[0..n) a '|' is a line's first byte (the byte before it, or
- * `last` at p[0], a '\n'): n when nowhere. Pipes in the middle of lines
- * (code's "||", shell pipes, prose) are passed over in blocks. */
-static size_t line_pipe_scalar(const uint8_t *p, size_t n, uint8_t last)
+/* Is the '|' at p[j] a line's first byte after up to three spaces (*ind
+ * of them), the line before p being lead spaces so far (-1: more)? */
+static int pipe_leads(const uint8_t *p, size_t j, int lead, unsigned *ind)
 {
-    for (size_t i = 0; i < n; i++)
-        if (p[i] == '|' && (i ? p[i - 1] : last) == '\n')
-            return i;
+    size_t k = j;
+    while (k > 0 && j - k < 3 && p[k - 1] == ' ')
+        k--;
+    if (k > 0 ? p[k - 1] != '\n' : lead < 0 || lead + (int)j > 3)
+        return 0;
+    *ind = (unsigned)(j - k) + (k == 0 ? (unsigned)lead : 0u);
+    return 1;
+}
+
+/* Where in p[0..n) a '|' is a line's first byte after up to three
+ * spaces (a markdown row, or an indented one), the line before p being
+ * lead spaces so far (-1: more than that): n when nowhere; *ind the
+ * spaces before it. Pipes in the middle of lines (code's "||", shell
+ * pipes, prose) are passed over. */
+static size_t line_pipe_scalar(const uint8_t *p, size_t n, int lead, unsigned *ind)
+{
+    for (size_t j = 0; j < n; j++)
+        if (p[j] == '|' && pipe_leads(p, j, lead, ind))
+            return j;
     return n;
 }
 
-#if defined(__x86_64__)
-__attribute__((target("avx2"))) static size_t line_pipe_avx2(const uint8_t *p, size_t n, uint8_t last)
+/* The lead of the line that p[0..n) ends in (lead: the line's before p) */
+static int line_lead(const uint8_t *p, size_t n, int lead)
 {
-    if (n && p[0] == '|' && last == '\n')
-        return 0;
-    const __m256i nl = _mm256_set1_epi8('\n'), bar = _mm256_set1_epi8('|');
+    size_t c = 0;
+    while (c < n && c <= 3 && p[n - 1 - c] == ' ')
+        c++;
+    if (c == n)
+        return lead >= 0 && lead + (int)c <= 3 ? lead + (int)c : -1;
+    return p[n - 1 - c] == '\n' && c <= 3 ? (int)c : -1;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static size_t line_pipe_avx2(const uint8_t *p, size_t n, int lead, unsigned *ind)
+{
+    const __m256i bar = _mm256_set1_epi8('|');
     size_t i = 0;
-    for (; i + 33 <= n; i += 32) { /* (a '\n' at p[i + k], a '|' after it) */
-        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
-        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 1));
-        unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_and_si256(_mm256_cmpeq_epi8(a, nl), _mm256_cmpeq_epi8(b, bar)));
-        if (m)
-            return i + 1 + (size_t)__builtin_ctz(m);
+    for (; i + 32 <= n; i += 32) { /* (pipes are rare in prose: a block has none) */
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+        for (unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, bar)); m; m &= m - 1) {
+            size_t j = i + (size_t)__builtin_ctz(m);
+            if (pipe_leads(p, j, lead, ind))
+                return j;
+        }
     }
-    size_t r = i ? line_pipe_scalar(p + i, n - i, p[i - 1]) : line_pipe_scalar(p, n, last);
-    return i + r;
+    for (; i < n; i++)
+        if (p[i] == '|' && pipe_leads(p, i, lead, ind))
+            return i;
+    return n;
 }
 #endif
 
-static size_t line_pipe(const uint8_t *p, size_t n, uint8_t last)
+size_t dec_line_pipe_impl(const uint8_t *p, size_t n, int lead, unsigned *ind, int level)
 {
 #if defined(__x86_64__)
-    if (dec_simd_level() >= DEC_SIMD_AVX2)
-        return line_pipe_avx2(p, n, last);
+    if (level >= DEC_SIMD_AVX2)
+        return line_pipe_avx2(p, n, lead, ind);
 #endif
-    return line_pipe_scalar(p, n, last);
+    (void)level;
+    return line_pipe_scalar(p, n, lead, ind);
+}
+
+static size_t line_pipe(const uint8_t *p, size_t n, int lead, unsigned *ind)
+{
+    return dec_line_pipe_impl(p, n, lead, ind, dec_simd_level());
 }
 
 /* Raw text passed on, with its markdown tables: a '|' first on a line
  * begins one (struct dec_tab: each cell a unit under its column's name,
- * as in a CSV file), which ends where a line that is no row begins. A
+ * as in a CSV file), which ends where a line that is no row begins; after
+ * up to three spaces (a table indented under a list item) one whose rows
+ * are the lines with a '|' (bare: split as its header's line). A
  * knowledge base's .md file, a text/plain prompt with a table, otherwise
  * had the header's words for the first row or two. Outside a table the
- * cost is one SIMD pass for "\n|" (line_pipe). */
+ * cost is one SIMD pass for "\n|" and "\n   |" (line_pipe). */
 static int text_plain(struct dec_text *t, const uint8_t *p, size_t n)
 {
     struct dec_env *env = t->base.env;
@@ -1526,19 +1562,18 @@ static int text_plain(struct dec_text *t, const uint8_t *p, size_t n)
     while (n > 0 && rc == SGW_OK) {
         if (t->tab_on) {
             size_t k = dec_tab_feed(env, t->tab, p, n, &rc);
-            if (k)
-                t->last = p[k - 1];
+            t->lead = (int8_t)line_lead(p, k, t->lead);
             t->tab_on = !t->tab->ended;
             p += k;
             n -= k;
             continue;
         }
-        size_t k = line_pipe(p, n, t->last);
+        unsigned ind = 0;
+        size_t k = line_pipe(p, n, t->lead, &ind);
         const uint8_t *q = k < n ? p + k : NULL;
         if (k)
             rc = dec_text_data(env, p, k);
-        if (k)
-            t->last = p[k - 1];
+        t->lead = (int8_t)line_lead(p, k, t->lead);
         p += k;
         n -= k;
         if (!q || rc != SGW_OK)
@@ -1547,6 +1582,7 @@ static int text_plain(struct dec_text *t, const uint8_t *p, size_t n)
             return SGW_ENOMEM;
         rc = dec_text_boundary(env); /* (the text before the table is a unit) */
         dec_tab_begin(t->tab, '|', NULL, 0);
+        t->tab->bare = ind > 0; /* (indented rows: the lines with a '|') */
         t->tab_on = 1;
     }
     return rc;
@@ -1606,8 +1642,7 @@ static int text_new(struct dec_env *env, unsigned nest, int record, int xml, str
         return SGW_ENOMEM;
     t->record = record;
     t->xml = xml;
-    t->last = '\n';
-    *out = &t->base;
+    *out = &t->base; /* (lead 0: the text begins a line) */
     return SGW_OK;
 }
 

@@ -610,6 +610,12 @@ size_t dec_json_find_special_impl(const uint8_t *p, size_t n, int level);
  * tests. */
 size_t dec_json_copy_plain_impl(const uint8_t *p, size_t n, uint8_t *dst, size_t room, int level);
 
+/* Raw text's markdown tables: where in p[0..n) a '|' follows a line's
+ * start and up to three spaces (*ind of them), the line before p being
+ * lead spaces so far (-1: not a line's start), with the code of `level`;
+ * n when nowhere. For tests. */
+size_t dec_line_pipe_impl(const uint8_t *p, size_t n, int lead, unsigned *ind, int level);
+
 /* SIMD levels of the byte scanners, picked once per process from the CPU. */
 enum { DEC_SIMD_SCALAR = 0, DEC_SIMD_SSE2 = 1, DEC_SIMD_AVX2 = 2, DEC_SIMD_AVX512 = 3 };
 /* The highest level there is (the default cap). */

@@ -294,6 +294,8 @@ def seeds_decode(es, mp):
         # CRLF rows, another table after a line that is no row
         (T["text"], E["none"], b"# Staff\n\n| Name | SSN |\n|---|---|\n| Al | 536221847 |\r\n"
          b"\nSee a || b.\n|k|\n|v|\n"),
+        # indented under a list item (and four spaces: code)
+        (T["text"], E["none"], b"1. x\n   | k | ssn |\n   |---|---|\n   | a | 1 |\n2. y\n    | c | d |\n |e|\n"),
     ]
     for i, (t, e, b) in enumerate(seeds):
         write("fuzz_classifiers_decode", "seed%02d" % i, bytes([(e << 4) | t, i * 13 & 255]) + b)

@@ -169,6 +169,11 @@ def main():
            "each SSN's span is its digits in the file")
         code, fs = scan_jsonl(t.write("kb/orders.md", "# Orders\n\n" + md["clean"]), timeout=120)
         eq(count(fs), {}, f"the control table ({brief(fs)})")
+        # the table indented under a list item
+        nested = "".join(f"   {line}\n" for line in md["pii"].splitlines())
+        code, fs = scan_jsonl(t.write("kb/nested.md", "# Staff\n\n1. Current staff:\n" + nested + "2. Former staff: none.\n"),
+                              timeout=120)
+        eq(count(fs), PII, f"an indented table ({brief(fs)})")
         ct, body = aws_cli_request(t, "s3api", "put-object", "--bucket", "kb", "--key", "docs/staff.md",
                                    "--content-type", "text/markdown", "--body", path)
         eq(ct, "text/markdown", "sent as text/markdown")

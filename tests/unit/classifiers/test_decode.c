@@ -742,6 +742,25 @@ static void test_text_tables(void)
     }
     EXPECT("text/markdown", NULL, "x\n|k|\n|v|\ny\n|k2|\n|v2|\n",
            "x\n|||{}k|||\n|||{k}v|||\n|{}y\n|||{}k2|||\n|||{k2}v2|||\n|");
+    /* indented under a list item (one to three spaces; four are code):
+       its rows are the lines with a '|', split as its header's line */
+    EXPECT("text/markdown", NULL, "1. x\n   | k | ssn |\n   |---|---|\n   | a | 1 |\n2. y\n    | c | d |\n",
+           "1. x\n   |||{} k |||{ k } ssn |||\n|{}   |||{     k }---|||{---  ssn }---|||\n|{}   |||{     k } a |||{ a   ssn } 1 |||\n"
+           "|{}2. y|\n|{}    | c | d |\n|");
+    for (int sp = 0; sp < 5; sp++) /* (every offset of a block, and the chunk's start) */
+        for (int at = 0; at < 36; at++) {
+            char in[512], want_ctx[64];
+            int n = snprintf(in, sizeof(in), "%.*s\n%.*s|k%d|\n%.*s|v|\nx\n", at, "0123456789012345678901234567890123456789", sp,
+                             "    ", at, sp, "    ");
+            if (sp) /* (an indented row: its spaces are the cell before) */
+                snprintf(want_ctx, sizeof(want_ctx), "|{%.*s k%d}v|", sp, "    ", at);
+            else
+                snprintf(want_ctx, sizeof(want_ctx), "|{k%d}v|", at);
+            char *got = run(T, NULL, in, (size_t)n);
+            CHECK((strstr(got, want_ctx) != NULL) == (sp < 4));
+            expect_bin(T, NULL, in, (size_t)n, got, NULL, __LINE__);
+            free(got);
+        }
 }
 
 static void test_json_depth(void)
