@@ -504,11 +504,12 @@ static int tab_data(struct dec_env *env, struct dec_tab *t, const uint8_t *p, si
 {
     if (!t->open) {
         t->open = 1;
-        size_t c = t->col < DEC_TAB_COLS ? t->col : 0;
-        size_t nl = !t->header && t->col < t->ncols ? t->name_len[c] : 0;
+        const uint8_t *name = t->names[t->col < DEC_TAB_COLS ? t->col : 0];
+        size_t nl = t->title.tent ? dec_title_name(&t->title, t->col, &name)
+                    : !t->header && t->col < t->ncols ? t->name_len[t->col] : 0;
         size_t pl = t->col > 0 ? t->prev_len : 0;
         /* (an empty context too: the cell before's must not name this one) */
-        int rc = nl + pl ? dec_cell_context(env, t->prev, pl, t->names[c], nl) : dec_text_context(env, t->cur, 0);
+        int rc = nl + pl ? dec_cell_context(env, t->prev, pl, name, nl) : dec_text_context(env, t->cur, 0);
         if (rc != SGW_OK)
             return rc;
     }
@@ -539,8 +540,8 @@ size_t dec_tab_feed(struct dec_env *env, struct dec_tab *t, const uint8_t *p, si
             /* (tabs, commas: a line without one is no row; commas: nor
                one with another count, prose after the table, after it) */
             int none = t->col == 0 || (t->delim == ',' && t->col + 1 != t->ncols);
-            if (!none)
-                t->header = 0; /* (the header is the first row) */
+            if (!none) /* (the header is the first row, or the row after a title) */
+                t->header = t->header && dec_title_row(&t->title, t->names, t->name_len, t->ncols);
             t->col = 0;
             t->q = 0;
             t->lstart = 1;

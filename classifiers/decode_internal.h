@@ -281,7 +281,7 @@ static inline size_t dec_title_name(const struct dec_title *t, size_t col, const
  * row or of a bare markdown table's delimiter row: dec_tab_begin_rows),
  * it passes every byte on and makes each cell a unit under its column's
  * name, as dec_new_csv does: the header's words reach every row. The
- * header is the first row. The table ends where a line that is no row
+ * header is the first row (after a title's, dec_title_row). The table ends where a line that is no row
  * begins (markdown: one without a leading '|') or after a line without a
  * delimiter (tabs, commas, bare pipes: known at its end; a blank line,
  * prose); an empty context then ends the last cell's. Commas inside
@@ -299,6 +299,7 @@ struct dec_tab {
     size_t col, ncols;
     size_t prev_len, cur_len;
     uint8_t prev[DEC_CELL_PREV], cur[DEC_CELL_PREV];
+    struct dec_title title; /* a first row that is a title's (tabs) */
     uint8_t name_len[DEC_TAB_COLS];
     uint8_t names[DEC_TAB_COLS][DEC_CELL_NAME];
 };

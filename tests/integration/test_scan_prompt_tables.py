@@ -142,6 +142,11 @@ def main():
             eq(count(fs), want, f"{kind} after prose ({brief(fs)})")
             code, fs = scan(body("converse", tabs[kind]))
             eq(count(fs), want, f"{kind} as a block ({brief(fs)})")
+        # the sheet's range copied with its title row above the header
+        text = export("titled", 9, [["Staff 2026", "", ""]] + [heads["pii"]] + [list(x) for x in rows])
+        check(text.startswith("Staff 2026\t\t"), f"the title's row ({text[:40]!r})")
+        code, fs = scan(body("converse", "From the sheet:\n" + text))
+        eq(count(fs), PII, f"under a title row ({brief(fs)})")
     r.run("Converse: tab-separated lines exported by LibreOffice", tsv_converse)
 
     def prose_after():

@@ -613,6 +613,12 @@ static void test_json_tables(void)
            "Export:\nName|\t|{Name}SSN|\n|{Name}Al|\t|{Al SSN}536221847|\r|\n|{Name}Bo|\t|{Bo SSN}2|\n|");
     EXPECT(J, NULL, "[\"Name\\tSSN\\nAl\\t536221847\"]",
            "Name|\t|{Name}SSN|\n|{Name}Al|\t|{Al SSN}536221847|");
+    /* a title row copied with the sheet's range: the row after it names
+       the columns; a one-column markdown table reads as before */
+    EXPECT(J, NULL, "[\"Staff 2026\\t\\t\\nName\\tSSN\\tDOB\\nAl\\t536221847\\t1985-03-12\"]",
+           "Staff 2026|\t|\t|\n|{Staff 2026}Name|\t|{Name}SSN|\t|{SSN}DOB|\n|{Name}Al|\t|{Al SSN}536221847|\t|{536221847 DOB}1985-03-12|");
+    EXPECT(J, NULL, "[\"| SSN |\\n|---|\\n| 536221847 |\\n| 2 |\"]",
+           "|||{} SSN |||\n|||{ SSN }---|||\n|||{ SSN } 536221847 |||\n|||{ SSN } 2 |||");
     /* a tab that indents is no table's; a long first cell neither */
     EXPECT(J, NULL, "[\"if x:\\n\\treturn 1\\n\\tpass\"]",
            "if x:\n\treturn 1\n\tpass|");
