@@ -1488,14 +1488,14 @@ static int pipe_leads(const uint8_t *p, size_t j, int lead, unsigned *ind)
     return 1;
 }
 
-/* Where in p[0..n) a '|' is a line's first byte after up to three
+/* Where in p[from..n) a '|' is a line's first byte after up to three
  * spaces (a markdown row, or an indented one), the line before p being
  * lead spaces so far (-1: more than that): n when nowhere; *ind the
  * spaces before it. Pipes in the middle of lines (code's "||", shell
  * pipes, prose) are passed over. */
-static size_t line_pipe_scalar(const uint8_t *p, size_t n, int lead, unsigned *ind)
+static size_t line_pipe_scalar(const uint8_t *p, size_t from, size_t n, int lead, unsigned *ind)
 {
-    for (size_t j = 0; j < n; j++)
+    for (size_t j = from; j < n; j++)
         if (p[j] == '|' && pipe_leads(p, j, lead, ind))
             return j;
     return n;
@@ -1525,10 +1525,7 @@ __attribute__((target("avx2"))) static size_t line_pipe_avx2(const uint8_t *p, s
                 return j;
         }
     }
-    for (; i < n; i++)
-        if (p[i] == '|' && pipe_leads(p, i, lead, ind))
-            return i;
-    return n;
+    return line_pipe_scalar(p, i, n, lead, ind);
 }
 #endif
 
@@ -1539,7 +1536,7 @@ size_t dec_line_pipe_impl(const uint8_t *p, size_t n, int lead, unsigned *ind, i
         return line_pipe_avx2(p, n, lead, ind);
 #endif
     (void)level;
-    return line_pipe_scalar(p, n, lead, ind);
+    return line_pipe_scalar(p, 0, n, lead, ind);
 }
 
 static size_t line_pipe(const uint8_t *p, size_t n, int lead, unsigned *ind)
@@ -1554,7 +1551,7 @@ static size_t line_pipe(const uint8_t *p, size_t n, int lead, unsigned *ind)
  * are the lines with a '|' (bare: split as its header's line). A
  * knowledge base's .md file, a text/plain prompt with a table, otherwise
  * had the header's words for the first row or two. Outside a table the
- * cost is one SIMD pass for "\n|" and "\n   |" (line_pipe). */
+ * cost is one SIMD pass for the text's pipes (line_pipe). */
 static int text_plain(struct dec_text *t, const uint8_t *p, size_t n)
 {
     struct dec_env *env = t->base.env;

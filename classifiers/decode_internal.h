@@ -281,11 +281,11 @@ static inline size_t dec_title_name(const struct dec_title *t, size_t col, const
  * row or of a bare markdown table's delimiter row: dec_tab_begin_rows),
  * it passes every byte on and makes each cell a unit under its column's
  * name, as dec_new_csv does: the header's words reach every row. The
- * header is the first row (after a title's, dec_title_row). The table ends where a line that is no row
- * begins (markdown: one without a leading '|') or after a line without a
- * delimiter (tabs, commas, bare pipes: known at its end; a blank line,
- * prose); an empty context then ends the last cell's. Commas inside
- * double quotes are a cell's. */
+ * header is the first row (after a title's, dec_title_row). The table
+ * ends where a line that is no row begins (markdown: one without a
+ * leading '|') or after a line without a delimiter (tabs, commas, bare
+ * pipes: known at its end; a blank line, prose); an empty context then
+ * ends the last cell's. Commas inside double quotes are a cell's. */
 #define DEC_TAB_COLS 64u
 struct dec_tab {
     uint8_t delim;  /* '|', '\t' or ',' */
