@@ -1392,17 +1392,21 @@ static int text_u16_open(const uint8_t *b, size_t n)
     return (b[0] == 0) != (b[1] == 0) && n < TEXT_PEEK;
 }
 
-/* How the text begins: markup_start[k] whole (1), a proper prefix of it
- * only (2), or neither (0); letters in any case. */
+/* How the text begins (dec_begins_markup): markup_start[k] whole (1), a
+ * proper prefix of it only (2), or neither (0). */
 static const char *const markup_start[] = {"<?xml", "<!doctype html", "<html"};
 
-static int text_begins(const uint8_t *b, size_t n, size_t k)
+int dec_begins_markup(const uint8_t *b, size_t n, const char *m)
 {
-    const char *m = markup_start[k];
     size_t l = strlen(m), i = 0;
     while (i < l && i < n && (b[i] >= 'A' && b[i] <= 'Z' ? b[i] | 0x20 : b[i]) == m[i])
         i++;
     return i == l ? 1 : i == n ? 2 : 0;
+}
+
+static int text_begins(const uint8_t *b, size_t n, size_t k)
+{
+    return dec_begins_markup(b, n, markup_start[k]);
 }
 
 /* Does the text begin as an HTML document ("<!doctype html", "<html")? */

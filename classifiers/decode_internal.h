@@ -326,6 +326,10 @@ unsigned dec_tab_header(const uint8_t *h, size_t n, uint8_t d);
 size_t dec_tab_feed(struct dec_env *env, struct dec_tab *t, const uint8_t *p, size_t n, int *rc);
 /* the text ends (a boundary when a cell is open) */
 int dec_tab_end(struct dec_env *env, struct dec_tab *t);
+/* How b[0..n) begins against the markup m (lower case; ASCII letters of b
+ * in any case): m whole (1), a proper prefix of m only (2: more bytes
+ * tell), or neither (0). */
+int dec_begins_markup(const uint8_t *b, size_t n, const char *m);
 /* html != 0: HTML (inline elements join the text) */
 int dec_new_xml(struct dec_env *env, unsigned nest, int html, struct dec **out);
 /* An xlsx worksheet: as dec_new_xml, its cells shown through the book

@@ -316,6 +316,9 @@ enum js_num {
                        line's commas, or a delimiter row's dashes, are counted (hc) */
 #define TL_HNEXT 16u /* at a '\n' escape: the line ending is a header's (made
                         TL_CSV as the next line begins) */
+#define TL_HOLD 32u /* js_tl_leave: the line's first bytes do not tell yet whether it
+                       begins HTML: they stay in the stage (from ls), taken by the
+                       flush or js_str_out that called it */
 #define TL_START (TL_REC | TL_FIRST) /* a line begins (a value string, a '\n' escape) */
 #define JS_LINE_KEEP (DEC_TAB_HEADER + 1) /* a line's first bytes kept (lb): a header's line is shorter */
 #define JS_KEY_KEEP 64u /* bytes of a key, or of a name, kept as a later value's context */
@@ -380,6 +383,11 @@ struct dec_json {
                                    (or groups of dashes, in one) */
     uint8_t hb[DEC_TAB_HEADER];
     struct dec_tab *tab;        /* owned, made for the first table */
+    struct dec *htm;            /* owned: HTML from a line of the value string
+                                   on (js_html_line); with it, TL_TAB's bytes go
+                                   to it instead of tab */
+    uint8_t tl_whole;           /* the string ends: the stage (and the piece
+                                   with it) holds all of its last line */
     /* from here on, buffers written before they are read (not zeroed) */
     uint8_t key[DEC_CONTEXT_MAX];
     /* string bytes around escapes, gathered so that a string with escapes
@@ -512,10 +520,21 @@ static int js_stage_flush(struct dec_json *j)
         if (rc != SGW_OK)
             return rc;
     }
-    size_t n = j->stage_len;
+    size_t n = j->stage_len, keep = 0;
+    if (__builtin_expect(j->tl & TL_HOLD, 0)) { /* (the line from ls waits) */
+        j->tl &= (uint8_t)~TL_HOLD;
+        keep = n - j->ls;
+        n = j->ls;
+    }
     j->stage_len = 0;
     js_kname_put(j, j->stage, n);
-    return dec_text_data(j->base.env, j->stage, n);
+    int rc = dec_text_data(j->base.env, j->stage, n);
+    if (keep) {
+        memmove(j->stage, j->stage + n, keep);
+        j->stage_len = keep;
+        j->ls = 0;
+    }
+    return rc;
 }
 
 /* ---- a table pasted in a value string ----
@@ -532,6 +551,13 @@ static int js_stage_flush(struct dec_json *j)
  * (a list item's "  | Name | SSN |"). From
  * there the string's bytes go through the stage into a struct dec_tab,
  * which makes each cell a unit under its column's name.
+ *
+ * A line that begins an HTML document or table ("<!DOCTYPE html>",
+ * "<table>": a page an agent fetched, in a tool's result; a table copied
+ * as HTML) makes the rest of the string HTML: its bytes go through an HTML
+ * decoder (dec_new_xml), whose table cells are units under their column's
+ * name (decode_xml.c). Until its first bytes tell (js_html_line), the line
+ * stays in the stage (TL_HOLD).
  *
  * Lazily, for the speed of strings with no table: a line's bytes are
  * looked at only where they leave the stage (a flush, a piece passed on
@@ -553,11 +579,16 @@ static inline void js_tl_fresh(struct dec_json *j)
 
 /* The table begins: the stage's first keep bytes (the text before it) go
  * out, then a boundary; the rest of the stage and of the string go through
- * the table. */
+ * the table (delim '<': the HTML decoder). */
 static __attribute__((noinline, cold)) int js_tl_begin(struct dec_json *j, uint8_t delim, size_t keep)
 {
-    if (!j->tab && !(j->tab = malloc(sizeof(*j->tab))))
+    if (delim == '<') {
+        int rc = dec_new_xml(j->base.env, j->base.nest + 1, 1, &j->htm);
+        if (rc != SGW_OK)
+            return rc;
+    } else if (!j->tab && !(j->tab = malloc(sizeof(*j->tab)))) {
         return SGW_ENOMEM;
+    }
     js_kname_put(j, j->stage, keep);
     int rc = dec_text_data(j->base.env, j->stage, keep);
     if (rc == SGW_OK)
@@ -566,9 +597,77 @@ static __attribute__((noinline, cold)) int js_tl_begin(struct dec_json *j, uint8
     memmove(j->stage, j->stage + keep, j->stage_len);
     if (!delim) /* (rows under the header line hb) */
         dec_tab_begin_rows(j->tab, j->hd, j->hb, j->hb_len);
-    else
+    else if (delim != '<')
         dec_tab_begin(j->tab, delim, j->lb, j->lb_len);
     j->tl = TL_TAB;
+    return rc;
+}
+
+/* A line of a value string that begins with '<': does it begin an HTML
+ * document or table? a[0..an) then b[0..bn) are its first bytes, whole
+ * when they are all of it. 1 yes, 0 no, -1 not known from them yet. */
+static __attribute__((noinline, cold)) int js_html_line(const uint8_t *a, size_t an, const uint8_t *b, size_t bn, int whole)
+{
+    static const char *const tag[] = {"<!doctype html", "<html", "<head", "<body", "<table"};
+    uint8_t h[16]; /* (the longest tag, and the byte after it) */
+    size_t hn = an < sizeof(h) ? an : sizeof(h);
+    memcpy(h, a, hn);
+    size_t bk = bn < sizeof(h) - hn ? bn : sizeof(h) - hn;
+    if (bk) /* (b is NULL when the stage alone leaves) */
+        memcpy(h + hn, b, bk);
+    hn += bk;
+    int wait = 0;
+    for (size_t t = 0; t < SGW_ARRAY_LEN(tag); t++) {
+        int r = dec_begins_markup(h, hn, tag[t]);
+        size_t l = strlen(tag[t]);
+        if (r == 1 && hn > l) { /* a tag's name ends there ("<header" is none) */
+            uint8_t c = h[l];
+            if (c == '>' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '/')
+                return 1;
+        } else if (r == 1 && whole) {
+            return 1;
+        } else if (r != 0 && !whole) {
+            wait = 1;
+        }
+    }
+    return wait ? -1 : 0;
+}
+
+/* The line's first byte is known (tl has TL_FIRST), a[0..an) then
+ * b[0..bn) its first bytes, whole when they are all of it: '|' or '<'
+ * when a markdown table or HTML begins there, 1 when its first bytes do
+ * not tell yet, else 0 (TL_FIRST cleared). */
+static inline __attribute__((always_inline)) int js_tl_first(struct dec_json *j, const uint8_t *a, size_t an, const uint8_t *b, size_t bn,
+                       int whole)
+{
+    uint8_t c = an ? a[0] : b[0];
+    if (c == '|')
+        return '|';
+    if (c == '<' && j->base.nest + 1 <= DEC_MAX_NEST) {
+        int h = js_html_line(a, an, b, bn, whole);
+        if (h)
+            return h > 0 ? '<' : 1;
+    }
+    j->tl &= (uint8_t)~TL_FIRST;
+    j->lb_len = 0;
+    return 0;
+}
+
+/* c, first on a line, may begin a table: '|' or '<' (one test) */
+static inline int js_tl_mark(uint8_t c)
+{
+    return (c | 0x40) == '|';
+}
+
+/* The end of a table or of HTML in a value string. */
+static int js_tl_end(struct dec_json *j)
+{
+    if (!j->htm)
+        return dec_tab_end(j->base.env, j->tab);
+    struct dec *h = j->htm;
+    j->htm = NULL;
+    int rc = dec_finish(h);
+    dec_free(h);
     return rc;
 }
 
@@ -596,9 +695,10 @@ static void js_tl_count(struct dec_json *j, const uint8_t *p, size_t n)
 }
 
 /* The line's bytes in the stage from ls on, and then p[0..n), are about to
- * leave it (tl has TL_START or TL_CSV bits): its first byte, when it is
- * among them, tells whether the line is a markdown row (the table begins
- * there); else its first bytes are kept in lb, and its commas counted. */
+ * leave it (tl has TL_START or TL_CSV bits): its first bytes, when they
+ * are among them, tell whether the line is a markdown row or begins HTML
+ * (the table begins there), or not yet (TL_HOLD: they stay); else its
+ * first bytes are kept in lb, and its commas counted. */
 static __attribute__((noinline)) int js_tl_leave(struct dec_json *j, const uint8_t *p, size_t n)
 {
     js_tl_fresh(j);
@@ -607,10 +707,13 @@ static __attribute__((noinline)) int js_tl_leave(struct dec_json *j, const uint8
     const uint8_t *s = j->stage + j->ls;
     size_t sn = j->stage_len - j->ls;
     if ((j->tl & TL_FIRST) && sn + n) {
-        if ((sn ? s[0] : p[0]) == '|')
-            return js_tl_begin(j, '|', j->ls);
-        j->tl &= (uint8_t)~TL_FIRST;
-        j->lb_len = 0;
+        int f = js_tl_first(j, s, sn, p, n, j->tl_whole);
+        if (f == 1) {
+            j->tl |= TL_HOLD;
+            return SGW_OK;
+        }
+        if (f)
+            return js_tl_begin(j, (uint8_t)f, j->ls);
     }
     if (j->tl & TL_CSV) {
         js_tl_count(j, s, sn);
@@ -639,11 +742,15 @@ static int js_tl_table(struct dec_json *j)
     for (;;) {
         if (j->tl & TL_TAB) {
             int rc;
-            size_t n = j->stage_len, k = dec_tab_feed(j->base.env, j->tab, j->stage, n, &rc);
+            size_t n = j->stage_len, k = n;
+            if (j->htm)
+                rc = dec_feed(j->htm, j->stage, n);
+            else
+                k = dec_tab_feed(j->base.env, j->tab, j->stage, n, &rc);
             js_kname_put(j, j->stage, k);
             j->stage_len -= k;
             memmove(j->stage, j->stage + k, j->stage_len);
-            if (rc != SGW_OK || !j->tab->ended)
+            if (rc != SGW_OK || j->htm || !j->tab->ended)
                 return rc;
             j->tl = TL_START; /* (a line begins at the stage's start) */
             j->tl_val = j->nvals;
@@ -681,10 +788,9 @@ static __attribute__((noinline)) int js_tl_esc(struct dec_json *j, uint8_t c, si
     js_tl_fresh(j);
     size_t sn = at - j->ls; /* (the escape's byte goes to stage[at]) */
     if ((j->tl & TL_FIRST) && sn) {
-        if (j->stage[j->ls] == '|')
-            return js_tl_begin(j, '|', j->ls);
-        j->tl &= (uint8_t)~TL_FIRST;
-        j->lb_len = 0;
+        int f = js_tl_first(j, j->stage + j->ls, sn, &c, 1, 1); /* (the escape tells) */
+        if (f > 1)
+            return js_tl_begin(j, (uint8_t)f, j->ls);
     }
     if (c != '\t' || !(j->tl & TL_REC))
         return SGW_OK;
@@ -764,8 +870,9 @@ static __attribute__((noinline)) int js_tl_pre_nl(struct dec_json *j)
 {
     int cur = j->tl_val == j->nvals;
     size_t ls = cur ? j->ls : 0;
-    if (((!cur || (j->tl & TL_FIRST)) && ls < j->stage_len && j->stage[ls] == '|') || (cur && (j->tl & TL_CSV)))
-        return js_tl_nl(j, j->stage_len); /* (a markdown row, a line after a header's) */
+    if (((!cur || (j->tl & TL_FIRST)) && ls < j->stage_len && js_tl_mark(j->stage[ls])) ||
+        (cur && (j->tl & TL_CSV)))
+        return js_tl_nl(j, j->stage_len); /* (a markdown row or HTML, a line after a header's) */
     size_t pre = cur && !(j->tl & TL_FIRST) ? j->lb_len : 0;
     size_t len = j->stage_len - ls + pre;
     if (len >= JS_LINE_KEEP || len < 3 || (cur && !(j->tl & TL_REC)))
@@ -786,7 +893,7 @@ static inline __attribute__((always_inline)) int js_tl_pre(struct dec_json *j, u
         return js_tl_esc(j, c, j->stage_len);
     int cur = j->tl_val == j->nvals;
     size_t ls = cur ? j->ls : 0, sl = j->stage_len - ls; /* (ls past the stage: a long line) */
-    if (!((!cur || (j->tl & TL_FIRST)) && ls < j->stage_len && j->stage[ls] == '|') &&
+    if (!((!cur || (j->tl & TL_FIRST)) && ls < j->stage_len && js_tl_mark(j->stage[ls])) &&
         !(cur && (j->tl & TL_CSV)) && (sl >= JS_LINE_KEEP || (sl && js_sentence_end(j->stage[j->stage_len - 1]))))
         return SGW_OK; /* (the usual line: a long one, or a sentence, in no table) */
     return js_tl_pre_nl(j);
@@ -802,6 +909,20 @@ static inline void js_tl_post(struct dec_json *j, uint8_t c)
     }
 }
 
+/* A string cut by an error or by the end of the input: what the stage
+ * holds goes out (a line that waits for its first bytes too), and a table
+ * or HTML in it ends. */
+static int js_cut(struct dec_json *j)
+{
+    j->tl_whole = 1;
+    int rc = js_stage_flush(j);
+    j->tl_whole = 0;
+    if (rc == SGW_OK && (j->tl & TL_TAB))
+        rc = js_tl_end(j);
+    j->tl = 0;
+    return rc;
+}
+
 /* A syntax error at stream offset `at`. Strict: reported as uninspectable
  * ("<what> at byte N"). Lenient (JSON found in a body declared as text): the
  * rest of the body from the error on is passed on as raw text instead. */
@@ -809,10 +930,7 @@ __attribute__((format(printf, 3, 4))) static int js_error(struct dec_json *j, ui
                                                           const char *fmt, ...)
 {
     /* the string bytes before the error go first, as they would unstaged */
-    int rc = js_stage_flush(j);
-    if (rc == SGW_OK && (j->tl & TL_TAB))
-        rc = dec_tab_end(j->base.env, j->tab);
-    j->tl = 0;
+    int rc = js_cut(j);
     if (rc != SGW_OK)
         return rc;
     if (j->lenient) {
@@ -860,10 +978,11 @@ static inline __attribute__((always_inline)) int js_str_out(struct dec_json *j, 
             if (rc != SGW_OK)
                 return rc;
         }
-        if (!(j->tl & TL_TAB)) {
+        if (!(j->tl & (TL_TAB | TL_HOLD))) {
             js_kname_put(j, p, n);
             return dec_text_data(j->base.env, p, n);
         }
+        j->tl &= (uint8_t)~TL_HOLD; /* (staged: the line's first bytes wait there) */
     }
     while (n > 0) {
         size_t room = JS_STAGE - j->stage_len;
@@ -896,7 +1015,7 @@ static __attribute__((noinline)) int js_str_close_tl(struct dec_json *j, const u
     if (rc == SGW_OK && j->stage_len)
         rc = js_stage_flush(j); /* (the table may end in it) */
     if (rc == SGW_OK)
-        rc = j->tl & TL_TAB ? dec_tab_end(j->base.env, j->tab) : dec_text_boundary(j->base.env);
+        rc = j->tl & TL_TAB ? js_tl_end(j) : dec_text_boundary(j->base.env);
     j->tl = 0;
     j->kwant = 0;
     js_value_done(j);
@@ -904,16 +1023,20 @@ static __attribute__((noinline)) int js_str_close_tl(struct dec_json *j, const u
 }
 
 /* The end of a value string that has bytes in the stage, is in a table, or
- * whose last piece p[0..n) begins with '|' (p[n] is its closing quote): a
- * line of its own at the string's end may begin a table, and a table takes
- * the rest (*done set); else js_str_close's usual end follows. */
+ * whose last piece p[0..n) begins with '|' or '<' (p[n] is its closing
+ * quote): a line of its own at the string's end may begin a table or
+ * HTML, and a table takes the rest (*done set); else js_str_close's usual
+ * end follows. */
 static __attribute__((noinline)) int js_str_close_table(struct dec_json *j, const uint8_t *p, size_t n, int *done)
 {
     *done = 0;
     if (!(j->tl & TL_TAB)) {
         js_tl_fresh(j);
-        if ((j->tl & TL_FIRST) && (j->ls < j->stage_len ? j->stage[j->ls] : n ? p[0] : 0) == '|') {
-            int rc = js_tl_begin(j, '|', j->ls);
+        size_t sn = j->ls < j->stage_len ? j->stage_len - j->ls : 0;
+        uint8_t c = sn ? j->stage[j->ls] : n ? p[0] : 0;
+        int f = (j->tl & TL_FIRST) && js_tl_mark(c) ? js_tl_first(j, j->stage + j->ls, sn, p, n, 1) : 0;
+        if (f > 1) {
+            int rc = js_tl_begin(j, (uint8_t)f, j->ls);
             if (rc != SGW_OK) {
                 *done = 1;
                 return rc;
@@ -942,7 +1065,7 @@ static inline __attribute__((always_inline)) int js_str_close(struct dec_json *j
         js_key_context(j, &k, &kn);
         return j->out.key_end(&j->out, p, n, k, kn);
     }
-    if (!j->in_key && __builtin_expect(j->stage_len || p[0] == '|' || (j->tl & TL_TAB), 0)) {
+    if (!j->in_key && __builtin_expect(j->stage_len || js_tl_mark(p[0]) || (j->tl & TL_TAB), 0)) {
         int done, rc = js_str_close_table(j, p, n, &done);
         if (done)
             return rc;
@@ -984,7 +1107,9 @@ static inline __attribute__((always_inline)) int js_str_close(struct dec_json *j
 static int js_str_end(struct dec_json *j)
 {
     if (j->stage_len) {
+        j->tl_whole = 1;
         int rc = js_stage_flush(j);
+        j->tl_whole = 0;
         if (rc != SGW_OK)
             return rc;
     }
@@ -1004,7 +1129,7 @@ static int js_str_end(struct dec_json *j)
         j->kname_depth = j->depth;
     }
     j->kwant = 0;
-    int rc = j->tl & TL_TAB ? dec_tab_end(j->base.env, j->tab) : dec_text_boundary(j->base.env);
+    int rc = j->tl & TL_TAB ? js_tl_end(j) : dec_text_boundary(j->base.env);
     j->tl &= (uint8_t)~TL_TAB;
     js_value_done(j);
     return rc;
@@ -1891,7 +2016,8 @@ static int json_feed(struct dec *d, const uint8_t *p, size_t n)
         }
     }
     if (rc == SGW_OK && j->stage_len)
-        rc = js_stage_flush(j); /* nothing staged is kept past the call */
+        rc = js_stage_flush(j); /* nothing staged is kept past the call but a
+                                   line's first bytes that wait (TL_HOLD) */
     js_kp_keep(j); /* (nor a pointer into the input) */
     if (rc == SGW_OK && j->fallback && !j->raw) {
         /* lenient: the text from the error on goes out as it is */
@@ -1917,8 +2043,10 @@ static int json_finish(struct dec *d)
     }
     if (j->st == JS_DONE || (j->st == JS_VALUE && j->depth == 0 && (j->multi || !j->seen)))
         return SGW_OK;
-    if (j->lenient)
-        return dec_text_boundary(d->env);
+    if (j->lenient) {
+        int rc = js_cut(j);
+        return rc == SGW_OK ? dec_text_boundary(d->env) : rc;
+    }
     return js_error(j, d->fed, "truncated JSON");
 }
 
@@ -1929,6 +2057,8 @@ static void json_destroy(struct dec *d)
     j->bl = NULL;
     free(j->tab);
     j->tab = NULL;
+    dec_free(j->htm);
+    j->htm = NULL;
 }
 
 static const struct dec_ops json_ops = {"json", json_feed, json_finish, json_destroy};

@@ -84,6 +84,10 @@ def seeds_json():
     write("fuzz_classifiers_json", "seed-md-bare", b"\x00" + json.dumps(
         {"t": "Name | SSN\n:--- | ---:\nAl | 536221847\n\n1. x:\n  | a | ssn |\n  |---|---|\n  | Bo | 2 |\nok",
          "u": ["a | b\n---\n1 | 2", "Staff 2026,,\nname,ssn\nAl,1"]}).encode())
+    write("fuzz_classifiers_json", "seed-html", b"\x00" + json.dumps(
+        {"t": "Page:\n<!DOCTYPE html>\n<html><body><table><tr><th>Name</th><th>SSN</th></tr>"
+              "<tr><td>Al</td><td>536221847</td></tr></table></body></html>",
+         "u": ["<header>x</header>", "<ta", "<table\n<td>1</td>"]}).encode())
     # a header's CRLF split between its '\r' and '\n' escapes: the '\r'
     # had left the stage, and only the stage's part was looked at
     write("fuzz_classifiers_json", "regress-csv-crlf", base64.b64decode(

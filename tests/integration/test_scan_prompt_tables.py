@@ -13,8 +13,9 @@ first row's end on.
 
 Made at test time: markdown-table (npm) writes the GFM table an application
 or a model makes of rows; LibreOffice (headless) exports a workbook as
-tab-separated text, what a spreadsheet gives when its cells are copied, and
-as CSV.
+tab-separated text, what a spreadsheet gives when its cells are copied, as
+CSV, and as an HTML page, which a server on 127.0.0.1 serves to an agent's
+fetch (its tool result).
 The AWS SDK for JavaScript sends them in Bedrock Converse and InvokeModel
 requests to a local endpoint on 127.0.0.1, and the AWS CLI uploads a
 markdown file (`s3api put-object`, text/markdown) there; `sovgw scan`
@@ -25,11 +26,14 @@ test)."""
 
 import csv
 import datetime
+import functools
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sgw import Runner, TempDir, Upstream, aws_cli_request, check, eq, npm_project, scan_jsonl  # noqa: E402
@@ -228,6 +232,46 @@ def main():
             code, fs = scan(body("converse", "1. The staff:\n" + nested + "2. The next step."))
             eq(count(fs), want, f"{kind}, indented: every row ({brief(fs)})")
     r.run("Converse: markdown tables without outer pipes, and indented (markdown-table)", md_bare)
+
+    def html_tool_result():
+        # case 8: an agent's tool result, a web page with a table: the
+        # page is LibreOffice's HTML export of the sheet (its header row
+        # cells as the data's), served on 127.0.0.1 and fetched by the
+        # agent's script, which sends it back in Converse's toolResult. In
+        # the JSON string the page is read as HTML: each cell under its
+        # column's name, as in an .html file
+        pages = t.join("pages")
+        os.makedirs(pages, exist_ok=True)
+        for kind in heads:
+            src = t.write(f"lo-html/{kind}.csv", "".join(",".join(x) + "\n" for x in [heads[kind]] + [list(y) for y in rows]))
+            p = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{t.join('lo-profile')}",
+                                "--convert-to", "html", "--outdir", pages, src], capture_output=True, text=True, timeout=180)
+            check(os.path.exists(os.path.join(pages, f"{kind}.html")), f"LibreOffice's HTML export ({p.stderr[-300:]!r})")
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+        site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=pages))
+        threading.Thread(target=site.serve_forever, daemon=True).start()
+        try:
+            for kind, want in (("pii", PII), ("clean", {})):
+                url = f"http://127.0.0.1:{site.server_address[1]}/{kind}.html"
+                with Upstream(keep_bodies=True) as up:
+                    p = subprocess.run(["node", "tool_result.mjs", f"http://127.0.0.1:{up.port}", url], cwd=sdk,
+                                       capture_output=True, text=True, timeout=60)
+                    eq(up.count(), 1, f"one Converse request ({p.stderr[-400:]!r})")
+                    data = up.requests[0]["body"]
+                msg = json.loads(data)["messages"]
+                page = msg[2]["content"][0]["toolResult"]["content"][0]["text"]
+                check(page.startswith("<!DOCTYPE html>") and "<td" in page, f"the page in the toolResult ({page[:60]!r})")
+                code, fs = scan(data)
+                # (the page's address, 127.0.0.1, in the question and the
+                # toolUse's input)
+                eq(count(fs), dict(want, IP_ADDRESS=2), f"{kind}: every row ({brief(fs)})")
+                eq(code, 1, "exit 1: found")
+        finally:
+            site.shutdown()
+            site.server_close()
+    r.run("Converse: a fetched page with a table (LibreOffice's HTML) in a toolResult", html_tool_result)
 
     t.cleanup()
     r.done()

@@ -723,6 +723,51 @@ static void test_json_tables(void)
     }
 }
 
+/* HTML in a value string (a page an agent fetched, in a tool's result; a
+ * table copied as HTML): from a line that begins an HTML document or table
+ * on, the string goes through the HTML decoder, whose cells are units
+ * under their column's name; the line's first bytes decide, at every
+ * split. */
+static void test_json_html(void)
+{
+    const char *J = "application/json";
+    EXPECT(J, NULL, "{\"t\":\"<table><tr><th>Name</th><th>SSN</th></tr><tr><td>Al</td><td>536221847</td></tr></table>\"}",
+           "t|{t}|table|tr|th|{}Name|th|{}th|{Name}SSN|th|{}tr|tr|td|{Name}Al|td|{}td|{Al SSN}536221847|td|{}tr|table|{}");
+    /* after prose, on a line of its own; the next string as before */
+    EXPECT(J, NULL, "[\"Page:\\n<!DOCTYPE html>\\n<html><body><table><tr><th>DOB</th></tr><tr><td>1985-03-12</td></tr></table><p>ok</p></body></html>\", \"z\"]",
+           "Page:\n|\n|DOCTYPE html\nhtml|body|table|tr|th|{}DOB|th|{}tr|tr|td|{DOB}1985-03-12|td|{}tr|table|{}p|ok|p|body|html|z|");
+    /* escaped as Go writes it */
+    EXPECT(J, NULL, "[\"\\u003ctable>\\u003ctr>\\u003cth>SSN\\u003c/th>\\u003c/tr>\\u003ctr>\\u003ctd>536221847\\u003c/td>\\u003c/tr>\\u003c/table>\"]",
+           "|table|tr|th|{}SSN|th|{}tr|tr|td|{SSN}536221847|td|{}tr|table|{}");
+    /* no HTML: another element, a tag's prefix, a '<' in prose, a key */
+    EXPECT(J, NULL, "[\"<header>SSN</header>\", \"<ta\", \"<tab\\n<td>1</td>\", \"a\\n< b\", \"<TABLE\"]", "<header>SSN</header>|<ta|<tab\n<td>1</td>|a\n< b||TABLE|");
+    EXPECT(J, NULL, "{\"<table><td>x</td>\":\"<b>y</b>\"}", "<table><td>x</td>|{<table><td>x</td>}<b>y</b>|");
+    /* cut by the end while the line's first bytes wait: they go out
+       (lenient, JSON in a text body), or with the report; HTML that the
+       end cuts is finished */
+    EXPECT("text/plain", NULL, "[\"<ta", "<ta|");
+    EXPECT(J, NULL, "[\"<ta", "<ta!truncated JSON at byte 5!");
+    EXPECT("text/plain", NULL, "[\"<table><tr><td>SSN</td></tr><tr><td>5362", "|table|tr|td|{}SSN|td|{}tr|tr|td|{SSN}5362||");
+    /* a page longer than the stage, its table at the end, cut anywhere
+       (random cuts past 400 bytes): the line waits for its first bytes
+       across feed calls */
+    {
+        size_t cap = 20000, n = 0;
+        char *in = malloc(cap);
+        n += (size_t)snprintf(in + n, cap - n, "{\"content\": [{\"text\": \"Fetched:\\n<html><body>");
+        for (int i = 0; i < 200; i++)
+            n += (size_t)snprintf(in + n, cap - n, "<p>Line %d of the page.</p>\\n", i);
+        n += (size_t)snprintf(in + n, cap - n, "<table><tr><th>Name</th><th>SSN</th></tr>"
+                                               "<tr><td>Al</td><td>536221847</td></tr></table></body></html>\"}]}");
+        char *want = run(J, NULL, in, n);
+        CHECK(strstr(want, "{Al SSN}536221847|") != NULL);
+        CHECK(strstr(want, "|p|Line 199 of the page.|p|") != NULL);
+        expect_bin(J, NULL, in, n, want, NULL, __LINE__);
+        free(want);
+        free(in);
+    }
+}
+
 /* Raw text: a markdown table (a '|' first on a line) names its cells;
  * a '|' elsewhere begins nothing; the table ends at a line that is no row;
  * every byte is passed on (the file's own offsets), at every split. */
@@ -5937,6 +5982,7 @@ int main(void)
     test_looks_text_step();
     test_json();
     test_json_tables();
+    test_json_html();
     test_text_tables();
     test_json_stage();
     test_json_depth();
