@@ -15,7 +15,8 @@ Made at test time: markdown-table (npm) writes the GFM table an application
 or a model makes of rows; LibreOffice (headless) exports a workbook as
 tab-separated text, what a spreadsheet gives when its cells are copied, as
 CSV, and as an HTML page, which a server on 127.0.0.1 serves to an agent's
-fetch (its tool result).
+fetch (its tool result), and which turndown (npm) turns into markdown with
+the table kept as HTML.
 The AWS SDK for JavaScript sends them in Bedrock Converse and InvokeModel
 requests to a local endpoint on 127.0.0.1, and the AWS CLI uploads a
 markdown file (`s3api put-object`, text/markdown) there; `sovgw scan`
@@ -65,7 +66,7 @@ def main():
     if not soffice:
         print("not ok - LibreOffice missing (scripts/deps.sh test installs libreoffice-calc-nogui)")
         return 1
-    sdk = npm_project("aws_sdk_js", "markdown-table")
+    sdk = npm_project("aws_sdk_js", "turndown")
     if sdk is None:
         print("not ok - could not install the AWS SDK and markdown-table from npm")
         return 1
@@ -233,6 +234,18 @@ def main():
             eq(count(fs), want, f"{kind}, indented: every row ({brief(fs)})")
     r.run("Converse: markdown tables without outer pipes, and indented (markdown-table)", md_bare)
 
+    def html_page(kind):
+        # LibreOffice's HTML export of the sheet: a page with a table, the
+        # header row's cells as the data's (td)
+        path = t.join(f"pages/{kind}.html")
+        if not os.path.exists(path):
+            src = t.write(f"lo-html/{kind}.csv", "".join(",".join(x) + "\n" for x in [heads[kind]] + [list(y) for y in rows]))
+            p = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{t.join('lo-profile')}",
+                                "--convert-to", "html", "--outdir", os.path.dirname(path), src],
+                               capture_output=True, text=True, timeout=180)
+            check(os.path.exists(path), f"LibreOffice's HTML export ({p.stderr[-300:]!r})")
+        return path
+
     def html_tool_result():
         # case 8: an agent's tool result, a web page with a table: the
         # page is LibreOffice's HTML export of the sheet (its header row
@@ -240,13 +253,9 @@ def main():
         # agent's script, which sends it back in Converse's toolResult. In
         # the JSON string the page is read as HTML: each cell under its
         # column's name, as in an .html file
-        pages = t.join("pages")
-        os.makedirs(pages, exist_ok=True)
-        for kind in heads:
-            src = t.write(f"lo-html/{kind}.csv", "".join(",".join(x) + "\n" for x in [heads[kind]] + [list(y) for y in rows]))
-            p = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{t.join('lo-profile')}",
-                                "--convert-to", "html", "--outdir", pages, src], capture_output=True, text=True, timeout=180)
-            check(os.path.exists(os.path.join(pages, f"{kind}.html")), f"LibreOffice's HTML export ({p.stderr[-300:]!r})")
+        pages = os.path.dirname(html_page("pii"))
+        html_page("clean")
+
         class Quiet(http.server.SimpleHTTPRequestHandler):
             def log_message(self, *args):
                 pass
@@ -272,6 +281,24 @@ def main():
             site.shutdown()
             site.server_close()
     r.run("Converse: a fetched page with a table (LibreOffice's HTML) in a toolResult", html_tool_result)
+
+    def html_block_markdown():
+        # case 9: the page turned into markdown by turndown, its table kept
+        # as HTML (an agent's fetch tool, a knowledge base's pipeline),
+        # pasted into a Converse prompt after prose: the table's line
+        # begins HTML in the JSON string, and the markdown before it is
+        # prose
+        for kind, want in (("pii", PII), ("clean", {})):
+            md_path = t.join(f"kb/{kind}-page.md")
+            p = subprocess.run(["node", "page_markdown.mjs", html_page(kind), md_path], cwd=sdk,
+                               capture_output=True, text=True, timeout=60)
+            eq(p.returncode, 0, f"turndown ({p.stderr[-300:]!r})")
+            with open(md_path) as f:
+                page_md = f.read()
+            check("\n<table" in page_md and "Person 59" in page_md, f"the table kept as HTML ({page_md[:80]!r})")
+            code, fs = scan(body("converse", "# Staff\n\nFrom the intranet:\n\n" + page_md + "\nWho joined last?"))
+            eq(count(fs), want, f"{kind}: every row ({brief(fs)})")
+    r.run("Converse: a page as markdown with its table kept as HTML (turndown)", html_block_markdown)
 
     t.cleanup()
     r.done()
