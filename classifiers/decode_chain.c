@@ -1358,8 +1358,17 @@ struct dec_text {
     struct dec *inner; /* owned: JSON or UTF-16 decoding of the text, or NULL */
     struct dec_tab *tab; /* owned, made for the first markdown table */
     int tab_on;          /* the text goes through tab */
+    struct dec *htm;     /* owned: an HTML block (dec_html_line) the text goes
+                            through, until a blank line */
+    uint64_t hsrc;       /* ... the source offset of its first byte (dec_text_where) */
+    uint64_t hin;        /* ... its bytes so far */
     int8_t lead;         /* the line so far is this many spaces (0..3: a '|'
-                            next begins a table), -1 when it is more */
+                            or '<' next may begin a table), -1 when it is more */
+    int8_t hws;          /* in htm: a line began and is white space so far */
+    int8_t hold_lead;    /* lead before the held line */
+    uint8_t hold_len;    /* a line's first bytes ('<' first) that do not tell
+                            yet whether it begins HTML, held */
+    uint8_t hold[DEC_HTML_LINE];
     uint8_t peek[TEXT_PEEK];
 };
 
@@ -1402,6 +1411,33 @@ int dec_begins_markup(const uint8_t *b, size_t n, const char *m)
     while (i < l && i < n && (b[i] >= 'A' && b[i] <= 'Z' ? b[i] | 0x20 : b[i]) == m[i])
         i++;
     return i == l ? 1 : i == n ? 2 : 0;
+}
+
+int dec_html_line(const uint8_t *a, size_t an, const uint8_t *b, size_t bn, int whole)
+{
+    static const char *const tag[] = {"<!doctype html", "<html", "<head", "<body", "<table"};
+    uint8_t h[DEC_HTML_LINE]; /* (the longest tag, and the byte after it) */
+    size_t hn = an < sizeof(h) ? an : sizeof(h);
+    memcpy(h, a, hn);
+    size_t bk = bn < sizeof(h) - hn ? bn : sizeof(h) - hn;
+    if (bk) /* (b may be NULL when bn is 0) */
+        memcpy(h + hn, b, bk);
+    hn += bk;
+    int wait = 0;
+    for (size_t t = 0; t < SGW_ARRAY_LEN(tag); t++) {
+        int r = dec_begins_markup(h, hn, tag[t]);
+        size_t l = strlen(tag[t]);
+        if (r == 1 && hn > l) { /* a tag's name ends there ("<header" is none) */
+            uint8_t c = h[l];
+            if (c == '>' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '/')
+                return 1;
+        } else if (r == 1 && whole) {
+            return 1;
+        } else if (r != 0 && !whole) {
+            wait = 1;
+        }
+    }
+    return wait ? -1 : 0;
 }
 
 static int text_begins(const uint8_t *b, size_t n, size_t k)
@@ -1479,8 +1515,8 @@ static int text_check(struct dec_text *t)
     return text_plain(t, t->peek, t->peek_len);
 }
 
-/* Is the '|' at p[j] a line's first byte after up to three spaces (*ind
- * of them), the line before p being lead spaces so far (-1: more)? */
+/* Is the '|' or '<' at p[j] a line's first byte after up to three spaces
+ * (*ind of them), the line before p being lead spaces so far (-1: more)? */
 static int pipe_leads(const uint8_t *p, size_t j, int lead, unsigned *ind)
 {
     size_t k = j;
@@ -1492,15 +1528,15 @@ static int pipe_leads(const uint8_t *p, size_t j, int lead, unsigned *ind)
     return 1;
 }
 
-/* Where in p[from..n) a '|' is a line's first byte after up to three
- * spaces (a markdown row, or an indented one), the line before p being
- * lead spaces so far (-1: more than that): n when nowhere; *ind the
- * spaces before it. Pipes in the middle of lines (code's "||", shell
- * pipes, prose) are passed over. */
-static size_t line_pipe_scalar(const uint8_t *p, size_t from, size_t n, int lead, unsigned *ind)
+/* Where in p[from..n) a '|' or '<' is a line's first byte after up to
+ * three spaces (a markdown row, or an indented one; an HTML block), the
+ * line before p being lead spaces so far (-1: more than that): n when
+ * nowhere; *ind the spaces before it. Pipes and '<' in the middle of
+ * lines (code's "||", shell pipes, prose) are passed over. */
+static size_t line_mark_scalar(const uint8_t *p, size_t from, size_t n, int lead, unsigned *ind)
 {
     for (size_t j = from; j < n; j++)
-        if (p[j] == '|' && pipe_leads(p, j, lead, ind))
+        if ((p[j] == '|' || p[j] == '<') && pipe_leads(p, j, lead, ind))
             return j;
     return n;
 }
@@ -1517,35 +1553,124 @@ static int line_lead(const uint8_t *p, size_t n, int lead)
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx2"))) static size_t line_pipe_avx2(const uint8_t *p, size_t n, int lead, unsigned *ind)
+__attribute__((target("avx2"))) static size_t line_mark_avx2(const uint8_t *p, size_t n, int lead, unsigned *ind)
 {
-    const __m256i bar = _mm256_set1_epi8('|');
+    const __m256i bar = _mm256_set1_epi8('|'), lt = _mm256_set1_epi8('<');
     size_t i = 0;
-    for (; i + 32 <= n; i += 32) { /* (pipes are rare in prose: a block has none) */
+    for (; i + 32 <= n; i += 32) { /* (both are rare in prose: a block has none) */
         __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
-        for (unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, bar)); m; m &= m - 1) {
+        __m256i e = _mm256_or_si256(_mm256_cmpeq_epi8(b, bar), _mm256_cmpeq_epi8(b, lt));
+        for (unsigned m = (unsigned)_mm256_movemask_epi8(e); m; m &= m - 1) {
             size_t j = i + (size_t)__builtin_ctz(m);
             if (pipe_leads(p, j, lead, ind))
                 return j;
         }
     }
-    return line_pipe_scalar(p, i, n, lead, ind);
+    return line_mark_scalar(p, i, n, lead, ind);
 }
 #endif
 
-size_t dec_line_pipe_impl(const uint8_t *p, size_t n, int lead, unsigned *ind, int level)
+size_t dec_line_mark_impl(const uint8_t *p, size_t n, int lead, unsigned *ind, int level)
 {
 #if defined(__x86_64__)
     if (level >= DEC_SIMD_AVX2)
-        return line_pipe_avx2(p, n, lead, ind);
+        return line_mark_avx2(p, n, lead, ind);
 #endif
     (void)level;
-    return line_pipe_scalar(p, 0, n, lead, ind);
+    return line_mark_scalar(p, 0, n, lead, ind);
 }
 
-static size_t line_pipe(const uint8_t *p, size_t n, int lead, unsigned *ind)
+static size_t line_mark(const uint8_t *p, size_t n, int lead, unsigned *ind)
 {
-    return dec_line_pipe_impl(p, n, lead, ind, dec_simd_level());
+    return dec_line_mark_impl(p, n, lead, ind, dec_simd_level());
+}
+
+/* An HTML block begins (the text before it went out): its own units, and
+ * where its first byte comes from. */
+static int text_html_begin(struct dec_text *t)
+{
+    struct dec_env *env = t->base.env;
+    int rc = dec_text_boundary(env);
+    if (rc != SGW_OK)
+        return rc;
+    t->hsrc = dec_text_where(env->text);
+    t->hin = 0;
+    t->hws = 0;
+    return dec_new_xml(env, t->base.nest + 1, 1, &t->htm);
+}
+
+/* The HTML block ends: the HTML decoder finishes, and the text after it
+ * comes from the block's source offset and length: the HTML decoder's
+ * text is not the source's (it drops the markup), and raw text's findings
+ * give the file's own offsets. (Findings inside the block lie in it, not
+ * on their bytes.) */
+static int text_html_end(struct dec_text *t)
+{
+    struct dec_env *env = t->base.env;
+    int rc = dec_finish(t->htm);
+    dec_free(t->htm);
+    t->htm = NULL;
+    if (rc == SGW_OK)
+        rc = dec_text_boundary(env);
+    return rc == SGW_OK ? dec_text_resume(env->text, t->hsrc + t->hin) : rc;
+}
+
+/* Bytes of an HTML block, p[0..n): to the HTML decoder up to and with the
+ * first blank line (white space only), which ends the block, as CommonMark
+ * ends one; the text after it is read as before. Returns what it took. */
+static size_t text_html(struct dec_text *t, const uint8_t *p, size_t n, int *rc)
+{
+    size_t i = 0;
+    int end = 0;
+    while (i < n && !end) {
+        if (t->hws) {
+            uint8_t c = p[i];
+            int ws = c == ' ' || c == '\t' || c == '\r';
+            end = c == '\n';
+            i += ws || end;
+            t->hws = (int8_t)(ws || end);
+            continue;
+        }
+        const uint8_t *nl = memchr(p + i, '\n', n - i);
+        i = nl ? (size_t)(nl - p) + 1 : n;
+        t->hws = nl != NULL;
+    }
+    *rc = dec_feed(t->htm, p, i);
+    t->hin += i;
+    if (end && *rc == SGW_OK) {
+        *rc = text_html_end(t);
+        t->lead = 0; /* (a line begins) */
+    }
+    return i;
+}
+
+static int text_plain_once(struct dec_text *t, const uint8_t *p, size_t n);
+
+/* The held line's first bytes, then p[0..n) (p NULL at the end: whole):
+ * HTML begins there, or the '<' is text; or, when they still do not tell,
+ * all of p is held too. *took: what of p was taken. */
+static int text_unhold(struct dec_text *t, const uint8_t *p, size_t n, size_t *took)
+{
+    int h = dec_html_line(t->hold, t->hold_len, p, n, p == NULL);
+    *took = 0;
+    if (h < 0) { /* (then hold_len + n < DEC_HTML_LINE) */
+        memcpy(t->hold + t->hold_len, p, n);
+        t->hold_len = (uint8_t)(t->hold_len + n);
+        *took = n;
+        return SGW_OK;
+    }
+    uint8_t b[DEC_HTML_LINE];
+    size_t bl = t->hold_len;
+    memcpy(b, t->hold, bl);
+    t->hold_len = 0;
+    t->lead = t->hold_lead;
+    if (h > 0) {
+        int rc = text_html_begin(t);
+        return rc == SGW_OK ? text_plain_once(t, b, bl) : rc;
+    }
+    int rc = dec_text_data(t->base.env, b, 1); /* (the '<' is text) */
+    t->lead = -1;
+    return rc == SGW_OK ? text_plain_once(t, b + 1, bl - 1) : rc;
 }
 
 /* Raw text passed on, with its markdown tables: a '|' first on a line
@@ -1554,13 +1679,35 @@ static size_t line_pipe(const uint8_t *p, size_t n, int lead, unsigned *ind)
  * up to three spaces (a table indented under a list item) one whose rows
  * are the lines with a '|' (bare: split as its header's line). A
  * knowledge base's .md file, a text/plain prompt with a table, otherwise
- * had the header's words for the first row or two. Outside a table the
- * cost is one SIMD pass for the text's pipes (line_pipe). */
+ * had the header's words for the first row or two. A line that begins an
+ * HTML document or table (dec_html_line; after up to three spaces, as
+ * markdown's HTML blocks: a table a converter kept as HTML) goes through
+ * the HTML decoder with the lines after it, up to a blank line
+ * (text_html); until its first bytes tell, they are held. Outside a table
+ * the cost is one SIMD pass for the text's pipes and '<' (line_mark). */
 static int text_plain(struct dec_text *t, const uint8_t *p, size_t n)
+{
+    int rc = SGW_OK;
+    while (t->hold_len && n > 0 && rc == SGW_OK) {
+        size_t took;
+        rc = text_unhold(t, p, n, &took);
+        p += took;
+        n -= took;
+    }
+    return rc == SGW_OK ? text_plain_once(t, p, n) : rc;
+}
+
+static int text_plain_once(struct dec_text *t, const uint8_t *p, size_t n)
 {
     struct dec_env *env = t->base.env;
     int rc = SGW_OK;
     while (n > 0 && rc == SGW_OK) {
+        if (t->htm) {
+            size_t k = text_html(t, p, n, &rc);
+            p += k;
+            n -= k;
+            continue;
+        }
         if (t->tab_on) {
             size_t k = dec_tab_feed(env, t->tab, p, n, &rc);
             t->lead = (int8_t)line_lead(p, k, t->lead);
@@ -1570,7 +1717,7 @@ static int text_plain(struct dec_text *t, const uint8_t *p, size_t n)
             continue;
         }
         unsigned ind = 0;
-        size_t k = line_pipe(p, n, t->lead, &ind);
+        size_t k = line_mark(p, n, t->lead, &ind);
         const uint8_t *q = k < n ? p + k : NULL;
         if (k)
             rc = dec_text_data(env, p, k);
@@ -1579,6 +1726,24 @@ static int text_plain(struct dec_text *t, const uint8_t *p, size_t n)
         n -= k;
         if (!q || rc != SGW_OK)
             continue;
+        if (*q == '<') {
+            int h = t->base.nest + 1 <= DEC_MAX_NEST ? dec_html_line(p, n, NULL, 0, 0) : 0;
+            if (h < 0) { /* (held: n < DEC_HTML_LINE) */
+                memcpy(t->hold, p, n);
+                t->hold_len = (uint8_t)n;
+                t->hold_lead = t->lead;
+                return SGW_OK;
+            }
+            if (h > 0) {
+                rc = text_html_begin(t);
+                continue;
+            }
+            rc = dec_text_data(env, p, 1); /* (a '<' that begins no block) */
+            t->lead = -1;
+            p++;
+            n--;
+            continue;
+        }
         if (!t->tab && !(t->tab = malloc(sizeof(*t->tab))))
             return SGW_ENOMEM;
         rc = dec_text_boundary(env); /* (the text before the table is a unit) */
@@ -1625,12 +1790,25 @@ static int text_finish(struct dec *d)
     }
     if (t->inner)
         return dec_finish(t->inner);
+    if (t->hold_len) { /* (the end tells) */
+        size_t took;
+        int rc = text_unhold(t, NULL, 0, &took);
+        if (rc != SGW_OK)
+            return rc;
+    }
+    if (t->htm) {
+        int rc = dec_finish(t->htm);
+        dec_free(t->htm);
+        t->htm = NULL;
+        return rc;
+    }
     return t->tab_on ? dec_tab_end(d->env, t->tab) : dec_text_boundary(d->env);
 }
 
 static void text_destroy(struct dec *d)
 {
     dec_free(((struct dec_text *)d)->inner);
+    dec_free(((struct dec_text *)d)->htm);
     free(((struct dec_text *)d)->tab);
 }
 

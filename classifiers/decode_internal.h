@@ -330,6 +330,13 @@ int dec_tab_end(struct dec_env *env, struct dec_tab *t);
  * in any case): m whole (1), a proper prefix of m only (2: more bytes
  * tell), or neither (0). */
 int dec_begins_markup(const uint8_t *b, size_t n, const char *m);
+/* Does a line of text that begins with '<' begin an HTML document or
+ * table (<!doctype html, <html, <head, <body, <table; any case, the name
+ * ended by '>', '/' or white space)? a[0..an) then b[0..bn) are its first
+ * bytes (DEC_HTML_LINE of them decide), whole when they are all of it. 1
+ * yes, 0 no, -1 not known from them yet. */
+#define DEC_HTML_LINE 16u
+int dec_html_line(const uint8_t *a, size_t an, const uint8_t *b, size_t bn, int whole);
 /* html != 0: HTML (inline elements join the text) */
 int dec_new_xml(struct dec_env *env, unsigned nest, int html, struct dec **out);
 /* An xlsx worksheet: as dec_new_xml, its cells shown through the book
@@ -597,6 +604,11 @@ int dec_list_unit_end(struct dec_list *l, uint64_t src);
  * units. */
 uint64_t dec_text_where(const struct cls_sink *text);
 int dec_text_byte_list(const struct cls_sink *text, const uint8_t *d, size_t n, uint64_t src, uint64_t end);
+/* For a structure decoder that passed on text other than its input for a
+ * while (raw text's HTML block): the text that follows comes from stream
+ * offset src on (dec_text_where's coordinates), told to the base64 stage
+ * `text` (when it is one: else nothing). Called between units. */
+int dec_text_resume(const struct cls_sink *text, uint64_t src);
 /* The same verdict, incrementally, while p[0..n) is being produced: looks
  * at p[*at..avail) (avail <= n; bytes whose verdict needs what follows
  * avail wait), keeping the defects in *bad (both 0 at first). Returns 0 as
@@ -615,11 +627,11 @@ size_t dec_json_find_special_impl(const uint8_t *p, size_t n, int level);
  * tests. */
 size_t dec_json_copy_plain_impl(const uint8_t *p, size_t n, uint8_t *dst, size_t room, int level);
 
-/* Raw text's markdown tables: where in p[0..n) a '|' follows a line's
- * start and up to three spaces (*ind of them), the line before p being
- * lead spaces so far (-1: not a line's start), with the code of `level`;
- * n when nowhere. For tests. */
-size_t dec_line_pipe_impl(const uint8_t *p, size_t n, int lead, unsigned *ind, int level);
+/* Raw text's markdown tables and HTML blocks: where in p[0..n) a '|' or
+ * '<' follows a line's start and up to three spaces (*ind of them), the
+ * line before p being lead spaces so far (-1: not a line's start), with
+ * the code of `level`; n when nowhere. For tests. */
+size_t dec_line_mark_impl(const uint8_t *p, size_t n, int lead, unsigned *ind, int level);
 
 /* SIMD levels of the byte scanners, picked once per process from the CPU. */
 enum { DEC_SIMD_SCALAR = 0, DEC_SIMD_SSE2 = 1, DEC_SIMD_AVX2 = 2, DEC_SIMD_AVX512 = 3 };

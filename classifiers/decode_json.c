@@ -384,7 +384,7 @@ struct dec_json {
     uint8_t hb[DEC_TAB_HEADER];
     struct dec_tab *tab;        /* owned, made for the first table */
     struct dec *htm;            /* owned: HTML from a line of the value string
-                                   on (js_html_line); with it, TL_TAB's bytes go
+                                   on (dec_html_line); with it, TL_TAB's bytes go
                                    to it instead of tab */
     uint8_t tl_whole;           /* the string ends: the stage (and the piece
                                    with it) holds all of its last line */
@@ -556,7 +556,7 @@ static int js_stage_flush(struct dec_json *j)
  * "<table>": a page an agent fetched, in a tool's result; a table copied
  * as HTML) makes the rest of the string HTML: its bytes go through an HTML
  * decoder (dec_new_xml), whose table cells are units under their column's
- * name (decode_xml.c). Until its first bytes tell (js_html_line), the line
+ * name (decode_xml.c). Until its first bytes tell (dec_html_line), the line
  * stays in the stage (TL_HOLD).
  *
  * Lazily, for the speed of strings with no table: a line's bytes are
@@ -603,36 +603,6 @@ static __attribute__((noinline, cold)) int js_tl_begin(struct dec_json *j, uint8
     return rc;
 }
 
-/* A line of a value string that begins with '<': does it begin an HTML
- * document or table? a[0..an) then b[0..bn) are its first bytes, whole
- * when they are all of it. 1 yes, 0 no, -1 not known from them yet. */
-static __attribute__((noinline, cold)) int js_html_line(const uint8_t *a, size_t an, const uint8_t *b, size_t bn, int whole)
-{
-    static const char *const tag[] = {"<!doctype html", "<html", "<head", "<body", "<table"};
-    uint8_t h[16]; /* (the longest tag, and the byte after it) */
-    size_t hn = an < sizeof(h) ? an : sizeof(h);
-    memcpy(h, a, hn);
-    size_t bk = bn < sizeof(h) - hn ? bn : sizeof(h) - hn;
-    if (bk) /* (b is NULL when the stage alone leaves) */
-        memcpy(h + hn, b, bk);
-    hn += bk;
-    int wait = 0;
-    for (size_t t = 0; t < SGW_ARRAY_LEN(tag); t++) {
-        int r = dec_begins_markup(h, hn, tag[t]);
-        size_t l = strlen(tag[t]);
-        if (r == 1 && hn > l) { /* a tag's name ends there ("<header" is none) */
-            uint8_t c = h[l];
-            if (c == '>' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '/')
-                return 1;
-        } else if (r == 1 && whole) {
-            return 1;
-        } else if (r != 0 && !whole) {
-            wait = 1;
-        }
-    }
-    return wait ? -1 : 0;
-}
-
 /* The line's first byte is known (tl has TL_FIRST), a[0..an) then
  * b[0..bn) its first bytes, whole when they are all of it: '|' or '<'
  * when a markdown table or HTML begins there, 1 when its first bytes do
@@ -644,7 +614,7 @@ static inline __attribute__((always_inline)) int js_tl_first(struct dec_json *j,
     if (c == '|')
         return '|';
     if (c == '<' && j->base.nest + 1 <= DEC_MAX_NEST) {
-        int h = js_html_line(a, an, b, bn, whole);
+        int h = dec_html_line(a, an, b, bn, whole);
         if (h)
             return h > 0 ? '<' : 1;
     }

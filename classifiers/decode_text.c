@@ -2488,6 +2488,15 @@ uint64_t dec_text_where(const struct cls_sink *text)
     return text->boundary == b64_boundary ? b64_list_base(text->ctx) : 0;
 }
 
+int dec_text_resume(const struct cls_sink *text, uint64_t src)
+{
+    if (text->boundary != b64_boundary)
+        return SGW_OK;
+    struct dec_b64 *b = text->ctx;
+    int rc = b64_flush(b);
+    return rc == SGW_OK ? b64_tell_at(b, src) : rc;
+}
+
 int dec_text_byte_list(const struct cls_sink *text, const uint8_t *d, size_t n, uint64_t src, uint64_t end)
 {
     if (text->boundary != b64_boundary)

@@ -393,6 +393,11 @@ def seeds_text():
     for i, (t, body) in enumerate(seeds):
         # bits 4..7 seed the splits, bits 0..3 pick the type
         write("fuzz_classifiers_text", "seed%02d" % i, bytes([((i * 16) & 0xf0) | t]) + body)
+    # an HTML block in raw text (a table a converter kept as HTML), a '<'
+    # that begins none, a tag's prefix at the end
+    write("fuzz_classifiers_text", "seed-html-block",
+          b"\x00# Staff\n\n<table>\n<tr><th>Name</th><th>SSN</th></tr>\n<tr><td>Al</td><td>536221847</td></tr>\n"
+          b"</table>\n \n| k |\n| v |\na <b\n  <TABLE\n<td>1</td>\n\n<ta")
     write("fuzz_classifiers_text", "regress-escape-tail", base64.b64decode(
         "AHsiayEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISchISEhISEhISEh"
         "ISEhISEhISEhISEhISEhISEhISEhISEhIWxQVTBaUFJFNU9OMFZZUVUxUVRFVWdZMkZ5WkNBME1URXhJREV4TVRF"

@@ -284,10 +284,12 @@ def main():
 
     def html_block_markdown():
         # case 9: the page turned into markdown by turndown, its table kept
-        # as HTML (an agent's fetch tool, a knowledge base's pipeline),
-        # pasted into a Converse prompt after prose: the table's line
-        # begins HTML in the JSON string, and the markdown before it is
-        # prose
+        # as HTML (an agent's fetch tool, a knowledge base's pipeline). In
+        # a .md file (sovgw scan, and the AWS CLI's put-object body,
+        # text/markdown) the HTML block is read as HTML up to its blank
+        # line: the findings in it lie in the block, those after it keep
+        # the file's own offsets. Pasted into a Converse prompt after
+        # prose, the table's line begins HTML in the JSON string
         for kind, want in (("pii", PII), ("clean", {})):
             md_path = t.join(f"kb/{kind}-page.md")
             p = subprocess.run(["node", "page_markdown.mjs", html_page(kind), md_path], cwd=sdk,
@@ -296,9 +298,26 @@ def main():
             with open(md_path) as f:
                 page_md = f.read()
             check("\n<table" in page_md and "Person 59" in page_md, f"the table kept as HTML ({page_md[:80]!r})")
-            code, fs = scan(body("converse", "# Staff\n\nFrom the intranet:\n\n" + page_md + "\nWho joined last?"))
-            eq(count(fs), want, f"{kind}: every row ({brief(fs)})")
-    r.run("Converse: a page as markdown with its table kept as HTML (turndown)", html_block_markdown)
+            doc = "# Staff\n\nFrom the intranet:\n\n" + page_md + "\nQuestions to hr@corp.example.\n"
+            path = t.write(f"kb/{kind}-staff.md", doc)
+            raw = doc.encode()
+            block = (raw.index(b"\n<table") + 1, raw.index(b"</table>") + len(b"</table>"))
+            code, fs = scan_jsonl(path, timeout=120)
+            eq(count(fs), dict(want, EMAIL=1), f"{kind}: the .md file ({brief(fs)})")
+            mail = [f for f in fs if f["type"] == "EMAIL"][0]
+            eq(raw[mail["start"]:mail["end"]], b"hr@corp.example", "the address after the block: its own offsets")
+            check(all(block[0] <= f["start"] < f["end"] <= block[1] for f in fs if f["type"] != "EMAIL"),
+                  f"the table's findings lie in the block {block} ({[(f['start'], f['end']) for f in fs][:5]})")
+            ct, data = aws_cli_request(t, "s3api", "put-object", "--bucket", "kb", "--key", f"docs/{kind}.md",
+                                       "--content-type", "text/markdown", "--body", path)
+            eq(ct, "text/markdown", "sent as text/markdown")
+            eq(data, raw, "the file is the body")
+            code, fs = scan_jsonl("--content-type", "text/markdown", "-", input=data, timeout=120)
+            eq(count(fs), dict(want, EMAIL=1), f"{kind}: the PutObject body ({brief(fs)})")
+            code, fs = scan(body("converse", doc))
+            eq(count(fs), dict(want, EMAIL=1), f"{kind}: in a Converse prompt ({brief(fs)})")
+    r.run("a page as markdown with its table kept as HTML (turndown): a .md file, S3 PutObject, a Converse prompt",
+          html_block_markdown)
 
     t.cleanup()
     r.done()

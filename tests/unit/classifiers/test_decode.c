@@ -812,6 +812,28 @@ static void test_text_tables(void)
             expect_bin(T, NULL, in, (size_t)n, got, NULL, __LINE__);
             free(got);
         }
+    /* an HTML block (a table a converter kept as HTML in markdown): from
+       its line to a blank line through the HTML decoder, the text after it
+       as before; a '<' that begins no block is text, a tag's prefix at the
+       end too */
+    EXPECT("text/markdown", NULL, "# Staff\n\n<table>\n<tr><th>Name</th><th>SSN</th></tr>\n<tr><td>Al</td><td>536221847</td></tr>\n</table>\n\n| k |\n| v |\n",
+           "# Staff\n\n|table|\n|tr|th|{}Name|th|{}th|{Name}SSN|th|{}tr|\n|tr|td|{Name}Al|td|{}td|{Al SSN}536221847|td|{}tr|\n"
+           "|table|{}\n\n|||||{} k |||\n|||{ k } v |||\n|");
+    EXPECT(T, NULL, "a <table> b\n<header>x\n  <TABLE\n<td>1</td>\n \t\nok\n<ta",
+           "a <table> b\n<header>x\n  |TABLE|td|1|td|\n \t\n||ok\n<ta|");
+    /* at every offset of a 32-byte block, after 0 to 4 spaces (four are
+       code) */
+    for (int sp = 0; sp < 5; sp++)
+        for (int at = 0; at < 36; at++) {
+            char in[512], want_ctx[64];
+            int n = snprintf(in, sizeof(in), "%.*s\n%.*s<table><tr><td>k%d</td></tr><tr><td>v</td></tr></table>\n\nx\n", at,
+                             "0123456789012345678901234567890123456789", sp, "    ", at);
+            snprintf(want_ctx, sizeof(want_ctx), "|{k%d}v|", at);
+            char *got = run(T, NULL, in, (size_t)n);
+            CHECK((strstr(got, want_ctx) != NULL) == (sp < 4));
+            expect_bin(T, NULL, in, (size_t)n, got, NULL, __LINE__);
+            free(got);
+        }
 }
 
 static void test_json_depth(void)

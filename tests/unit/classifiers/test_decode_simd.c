@@ -27,7 +27,7 @@ static uint32_t rnd(void)
 static void fill(uint8_t *p, size_t n, unsigned density)
 {
     static const uint8_t odd[] = {'"', '\\', 0x00, 0x1f, 0x20, 0x7f, 0x80, 0xc3, 0xff, '=', '\n', '\r',
-                                  ' ', '.', '@', '-', '_', '+', '/', 0x9f, '%', '&', '|', '\n', ' ', ' '};
+                                  ' ', '.', '@', '-', '_', '+', '/', 0x9f, '%', '&', '|', '\n', ' ', ' ', '<'};
     static const char plain[] = "ABZaz09QqMmxy+/-_";
     for (size_t i = 0; i < n; i++) {
         uint32_t r = rnd();
@@ -49,13 +49,13 @@ static void compare_levels(const uint8_t *p, size_t n)
     unsigned want_ind[5] = {0}, ind;
     size_t want_pipe[5]; /* (raw text's markdown rows, after each lead) */
     for (int lead = -1; lead <= 3; lead++)
-        want_pipe[lead + 1] = dec_line_pipe_impl(p, n, lead, &want_ind[lead + 1], DEC_SIMD_SCALAR);
+        want_pipe[lead + 1] = dec_line_mark_impl(p, n, lead, &want_ind[lead + 1], DEC_SIMD_SCALAR);
     for (int level = DEC_SIMD_SCALAR; level <= top; level++) {
         for (int lead = -1; lead <= 3; lead++) {
             ind = 99;
-            size_t at = dec_line_pipe_impl(p, n, lead, &ind, level);
+            size_t at = dec_line_mark_impl(p, n, lead, &ind, level);
             if (at != want_pipe[lead + 1] || (at < n && ind != want_ind[lead + 1])) {
-                fprintf(stderr, "line_pipe level %d n %zu lead %d: want %zu/%u got %zu/%u\n", level, n, lead,
+                fprintf(stderr, "line_mark level %d n %zu lead %d: want %zu/%u got %zu/%u\n", level, n, lead,
                         want_pipe[lead + 1], want_ind[lead + 1], at, ind);
                 failures++;
             }

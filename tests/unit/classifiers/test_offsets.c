@@ -164,6 +164,25 @@ static void test_normalised(void)
     exact(t, "EMAIL", "bob@example.com", 0);
 }
 
+/* Raw text with an HTML block (a table a converter kept as HTML): the
+ * HTML decoder's text is not the file's, so the text after the block
+ * resumes at the block's end: its findings keep the file's offsets; those
+ * inside the block lie in it. */
+static void test_html_block(void)
+{
+    const char *t = "# Staff\nmail al@example.org\n\n<table>\n<tr><th>Name</th><th>SSN</th></tr>\n"
+                    "<tr><td>Al</td><td>536221847</td></tr>\n</table>\n\nQuestions to hr@example.org.\n";
+    scan_all_splits("text/markdown", t, strlen(t));
+    CHECK(A.n == 3);
+    exact(t, "EMAIL", "al@example.org", 0);
+    exact(t, "EMAIL", "hr@example.org", 0);
+    size_t bs = (size_t)(strstr(t, "<table>") - t), be = (size_t)(strstr(t, "\n\nQ") - t) + 2;
+    for (size_t i = 0; i < A.n; i++)
+        if (strcmp(A.f[i].type, "US_SOCIAL_SECURITY_NUMBER") == 0)
+            CHECK(A.f[i].start >= bs && A.f[i].end <= be && A.f[i].start < A.f[i].end);
+    CHECK(count("US_SOCIAL_SECURITY_NUMBER") == 1);
+}
+
 /* JSON: offsets in the decoded stream of its keys and string values
  * (UTF-8, escapes resolved), through the normalisation as for text. */
 static void test_json(void)
@@ -379,6 +398,7 @@ int main(void)
     W = worker(NULL);
     test_normalised();
     test_json();
+    test_html_block();
     test_escapes();
     test_runs();
     test_runs_changed();
