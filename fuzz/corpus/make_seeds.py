@@ -429,6 +429,9 @@ def seeds_stream():
         (1, json.dumps({"b": {"type": "Buffer", "data": list(b"mail zoe@example.com")},
                         "s": [-61, -87, 72, 105, 32, 116, 104, 101, 114, 101], "m": [65, 66, 67, 68, 69, 70, 71, 72,
                                                                                    1.5, [1, 2], "x", 300]}).encode()),
+        # an HTML block in raw text: the findings after it keep their offsets
+        (0, b"mail al@example.org\n<table><tr><th>SSN</th></tr><tr><td>536221847</td></tr>\n</table>\n\n"
+            b"bob@example.com <ta"),
     ]
     for i, (t, body) in enumerate(seeds):
         write("fuzz_classifiers_stream", "seed%02d" % i, bytes([((i * 40) & 0xf8) | t]) + body)
