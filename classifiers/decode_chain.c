@@ -75,6 +75,15 @@ int dec_finish(struct dec *d)
     return d->ops->finish(d);
 }
 
+int dec_close(struct dec **d)
+{
+    struct dec *x = *d;
+    *d = NULL;
+    int rc = dec_finish(x);
+    dec_free(x);
+    return rc;
+}
+
 void dec_free(struct dec *d)
 {
     while (d) {
@@ -1607,9 +1616,7 @@ static int text_html_begin(struct dec_text *t)
 static int text_html_end(struct dec_text *t)
 {
     struct dec_env *env = t->base.env;
-    int rc = dec_finish(t->htm);
-    dec_free(t->htm);
-    t->htm = NULL;
+    int rc = dec_close(&t->htm);
     if (rc == SGW_OK)
         rc = dec_text_boundary(env);
     return rc == SGW_OK ? dec_text_resume(env->text, t->hsrc + t->hin) : rc;
@@ -1796,12 +1803,8 @@ static int text_finish(struct dec *d)
         if (rc != SGW_OK)
             return rc;
     }
-    if (t->htm) {
-        int rc = dec_finish(t->htm);
-        dec_free(t->htm);
-        t->htm = NULL;
-        return rc;
-    }
+    if (t->htm)
+        return dec_close(&t->htm);
     return t->tab_on ? dec_tab_end(d->env, t->tab) : dec_text_boundary(d->env);
 }
 

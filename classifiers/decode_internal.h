@@ -89,6 +89,9 @@ int dec_once(struct dec *w, int rc, const uint8_t *p, size_t n);
 int dec_feed_arg(void *arg, const uint8_t *p, size_t n);
 int dec_finish(struct dec *d);
 void dec_free(struct dec *d);
+/* A nested decoder's end: *d finished and freed, *d NULL (d may point at
+ * NULL); the finish's rc. */
+int dec_close(struct dec **d);
 
 /* Reports `reason` (printf-formatted, truncated to 63 bytes) as uninspectable
  * on the text pipeline and marks d dead (d may be NULL). Returns the sink's rc. */

@@ -632,13 +632,7 @@ static inline int js_tl_mark(uint8_t c)
 /* The end of a table or of HTML in a value string. */
 static int js_tl_end(struct dec_json *j)
 {
-    if (!j->htm)
-        return dec_tab_end(j->base.env, j->tab);
-    struct dec *h = j->htm;
-    j->htm = NULL;
-    int rc = dec_finish(h);
-    dec_free(h);
-    return rc;
+    return j->htm ? dec_close(&j->htm) : dec_tab_end(j->base.env, j->tab);
 }
 
 /* A line after a header's (TL_CSV), p[0..n) of it: its commas outside
