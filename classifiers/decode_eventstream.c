@@ -134,9 +134,7 @@ static int es_headers(struct dec_eventstream *e)
 
 static int es_payload_end(struct dec_eventstream *e)
 {
-    int rc = dec_finish(e->payload);
-    dec_free(e->payload);
-    e->payload = NULL;
+    int rc = dec_close(&e->payload);
     if (rc != SGW_OK)
         return rc;
     e->st = ES_CRC;

@@ -483,9 +483,7 @@ static int mp_part_build(struct dec_multipart *m, const uint8_t *hb, size_t hn)
 
 static int mp_part_end(struct dec_multipart *m)
 {
-    int rc = dec_finish(m->part);
-    dec_free(m->part);
-    m->part = NULL;
+    int rc = dec_close(&m->part);
     if (rc != SGW_OK)
         return rc;
     return dec_text_boundary(m->base.env);
@@ -916,9 +914,7 @@ static int mbox_end_msg(struct dec_mbox *b)
 {
     if (!b->msg)
         return SGW_OK;
-    int rc = dec_finish(b->msg);
-    dec_free(b->msg);
-    b->msg = NULL;
+    int rc = dec_close(&b->msg);
     return rc == SGW_OK ? dec_text_boundary(b->base.env) : rc;
 }
 

@@ -452,9 +452,7 @@ static int pb_core(struct dec_pb *b, const uint8_t *p, size_t n)
             } else if (b->st == PB_RAW) {
                 rc = pb_strings_end(b);
             } else if (b->st == PB_SNIFF) {
-                rc = dec_finish(b->sub);
-                dec_free(b->sub);
-                b->sub = NULL;
+                rc = dec_close(&b->sub);
             }
             pb_field_done(b);
             break;

@@ -203,13 +203,7 @@ static int tar_raw_end(struct dec_tar *t)
 /* The current entry's content (and its padding) came. */
 static int tar_entry_end(struct dec_tar *t)
 {
-    int rc = SGW_OK;
-    if (t->entry) {
-        rc = dec_finish(t->entry);
-        dec_free(t->entry);
-        t->entry = NULL;
-    }
-    return rc;
+    return dec_close(&t->entry);
 }
 
 /* Content of `size` bytes follows in state st (then its padding). */

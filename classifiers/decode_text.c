@@ -1849,9 +1849,7 @@ static int b64_zip_begin(struct dec_b64 *b)
 
 static int b64_zip_end(struct dec_b64 *b)
 {
-    int rc = dec_finish(b->zx->zip);
-    dec_free(b->zx->zip);
-    b->zx->zip = NULL;
+    int rc = dec_close(&b->zx->zip);
     b->zip_on = 0;
     return rc;
 }

@@ -314,11 +314,8 @@ static int zip_fail(struct dec_zip *z, const char *reason)
 {
     /* what an xlsx part held so far is read first: nothing is dropped */
     int rc = SGW_OK;
-    if (z->entry && z->entry->ops == &hold_ops) {
-        rc = dec_finish(z->entry);
-        dec_free(z->entry);
-        z->entry = NULL;
-    }
+    if (z->entry && z->entry->ops == &hold_ops)
+        rc = dec_close(&z->entry);
     if (rc == SGW_OK)
         rc = zip_book_end(z);
     return rc == SGW_OK ? dec_fail(&z->base, 0, "%s", reason) : rc;
@@ -421,12 +418,7 @@ static int zip_entry_begin(struct dec_zip *z)
 /* The current entry's content is complete. */
 static int zip_entry_end(struct dec_zip *z)
 {
-    int rc = SGW_OK;
-    if (z->entry) {
-        rc = dec_finish(z->entry);
-        dec_free(z->entry);
-        z->entry = NULL;
-    }
+    int rc = dec_close(&z->entry);
     if (z->flags & 8) {
         z->st = ZP_DESC;
         z->hlen = 0;
@@ -661,19 +653,10 @@ static int zip_finish(struct dec *d)
         if (rc != SGW_OK)
             return rc;
     }
-    if (z->entry) {
-        int rc = dec_finish(z->entry);
-        dec_free(z->entry);
-        z->entry = NULL;
-        if (rc != SGW_OK)
-            return rc;
-    }
-    if (z->st == ZP_NAME || z->st == ZP_EXTRA) {
-        int rc = dec_text_boundary(d->env);
-        if (rc != SGW_OK)
-            return rc;
-    }
-    return zip_fail(z, "truncated zip archive");
+    int rc = dec_close(&z->entry);
+    if (rc == SGW_OK && (z->st == ZP_NAME || z->st == ZP_EXTRA))
+        rc = dec_text_boundary(d->env);
+    return rc != SGW_OK ? rc : zip_fail(z, "truncated zip archive");
 }
 
 static void zip_destroy(struct dec *d)
