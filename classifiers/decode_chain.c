@@ -1356,6 +1356,8 @@ int dec_new_reject(struct dec_env *env, unsigned nest, const char *reason, struc
  * letters and digits, where nothing matches: it is decoded as UTF-16
  * instead, found by its BOM or by the NULs of its first bytes (text_u16). */
 #define TEXT_PEEK 16u
+#define TEXT_HTML_SPAN (1u << 20) /* an HTML block's bytes past which a blank line ends it
+                                     even inside a table (text_html) */
 
 struct dec_text {
     struct dec base;
@@ -1624,7 +1626,10 @@ static int text_html_end(struct dec_text *t)
 
 /* Bytes of an HTML block, p[0..n): to the HTML decoder up to and with the
  * first blank line (white space only), which ends the block, as CommonMark
- * ends one; the text after it is read as before. Returns what it took. */
+ * ends one; the text after it is read as before. A blank line inside a
+ * table, a tag or a comment (dec_xml_open: a page from a template engine
+ * has them between rows) does not end it, up to TEXT_HTML_SPAN bytes of
+ * the block. Returns what it took. */
 static size_t text_html(struct dec_text *t, const uint8_t *p, size_t n, int *rc)
 {
     size_t i = 0;
@@ -1644,6 +1649,8 @@ static size_t text_html(struct dec_text *t, const uint8_t *p, size_t n, int *rc)
     }
     *rc = dec_feed(t->htm, p, i);
     t->hin += i;
+    if (end && t->hin < TEXT_HTML_SPAN && dec_xml_open(t->htm))
+        end = 0;
     if (end && *rc == SGW_OK) {
         *rc = text_html_end(t);
         t->lead = 0; /* (a line begins) */

@@ -342,6 +342,10 @@ int dec_begins_markup(const uint8_t *b, size_t n, const char *m);
 int dec_html_line(const uint8_t *a, size_t an, const uint8_t *b, size_t bn, int whole);
 /* html != 0: HTML (inline elements join the text) */
 int dec_new_xml(struct dec_env *env, unsigned nest, int html, struct dec **out);
+/* Is something of the document still open in d (a dec_new_xml decoder):
+ * a table, or a tag, comment or other markup begun and not ended? (A
+ * blank line in raw text does not end an HTML block then.) */
+int dec_xml_open(const struct dec *d);
 /* An xlsx worksheet: as dec_new_xml, its cells shown through the book
  * (borrowed: it outlives the decoder). */
 struct dec_book;

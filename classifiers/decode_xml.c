@@ -1122,6 +1122,12 @@ static void xml_destroy(struct dec *d)
 
 static const struct dec_ops xml_ops = {"xml", xml_feed, xml_finish, xml_destroy};
 
+int dec_xml_open(const struct dec *d)
+{
+    const struct dec_xml *x = (const struct dec_xml *)d;
+    return x->st != XS_TEXT || (x->tb && x->tb->depth > 0);
+}
+
 int dec_new_xml(struct dec_env *env, unsigned nest, int html, struct dec **out)
 {
     /* the buffers are written before they are read */

@@ -11,7 +11,7 @@ build=(build-essential cmake pkg-config clang libclang-rt-14-dev
 test=(curl nghttp2-server nghttp2-client python3 python3-h2 lmdb-utils iproute2 awscli nodejs
       openssh-client xz-utils bzip2 python3-reportlab python3-cairo fonts-dejavu-core
       python3-avro python3-snappy python3-zstandard
-      libreoffice-writer-nogui libreoffice-calc-nogui python3-xlwt)
+      libreoffice-writer-nogui libreoffice-calc-nogui python3-xlwt python3-jinja2)
 bench=(wrk haproxy nghttp2-proxy squid tinyproxy ripgrep)
 pkgs=("${build[@]}")
 case "$what" in

@@ -398,6 +398,10 @@ def seeds_text():
     write("fuzz_classifiers_text", "seed-html-block",
           b"\x00# Staff\n\n<table>\n<tr><th>Name</th><th>SSN</th></tr>\n<tr><td>Al</td><td>536221847</td></tr>\n"
           b"</table>\n \n| k |\n| v |\na <b\n  <TABLE\n<td>1</td>\n\n<ta")
+    # blank lines inside a table, a tag and a comment do not end the block
+    write("fuzz_classifiers_text", "seed-html-table-blank",
+          b"\x00<table>\n<tr><th>Name</th><th>SSN</th></tr>\n  \n\n<tr><td\n\n>Al</td><td>536221847</td></tr>"
+          b"<!--\n\n-->\n</table>\n\n| k |\n| v |\n<table><tr><td>x\n\n")
     write("fuzz_classifiers_text", "regress-escape-tail", base64.b64decode(
         "AHsiayEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISchISEhISEhISEh"
         "ISEhISEhISEhISEhISEhISEhISEhISEhIWxQVTBaUFJFNU9OMFZZUVUxUVRFVWdZMkZ5WkNBME1URXhJREV4TVRF"

@@ -22,8 +22,12 @@ requests to a local endpoint on 127.0.0.1, and the AWS CLI uploads a
 markdown file (`s3api put-object`, text/markdown) there; `sovgw scan`
 reads each request's body as the gateway receives it, and the file.
 
-Needs node/npm and LibreOffice (libreoffice-calc-nogui) (scripts/deps.sh
-test)."""
+A report rendered by Jinja2 (python3-jinja2) as markdown with an HTML
+table, blank lines between its rows, is scanned as a .md file and as an S3
+PutObject body.
+
+Needs node/npm, LibreOffice (libreoffice-calc-nogui) and python3-jinja2
+(scripts/deps.sh test)."""
 
 import csv
 import datetime
@@ -37,7 +41,7 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sgw import Runner, TempDir, Upstream, aws_cli_request, check, eq, npm_project, scan_jsonl  # noqa: E402
+from sgw import Runner, TempDir, Upstream, aws_cli_request, check, eq, need_modules, npm_project, scan_jsonl  # noqa: E402
 
 ROWS = 60
 PII = {"US_SOCIAL_SECURITY_NUMBER": ROWS, "DATE_OF_BIRTH": ROWS}
@@ -61,6 +65,7 @@ def brief(fs):
 
 
 def main():
+    need_modules("jinja2")
     r = Runner("scan_prompt_tables")
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if not soffice:
@@ -318,6 +323,42 @@ def main():
             eq(count(fs), dict(want, EMAIL=1), f"{kind}: in a Converse prompt ({brief(fs)})")
     r.run("a page as markdown with its table kept as HTML (turndown): a .md file, S3 PutObject, a Converse prompt",
           html_block_markdown)
+
+    def template_report():
+        # case 10: a report that Jinja2 renders as markdown with its table
+        # in HTML (markdown tables hold no header groups); the loop's tags
+        # leave lines of white space between the rows, blank lines that
+        # end a markdown HTML block. Inside a table they do not end it:
+        # every row is read under its column's name, and the address
+        # after the table keeps its offsets. Scanned as a .md file and as
+        # the AWS CLI's put-object body (text/markdown)
+        import jinja2
+        tpl = jinja2.Environment(autoescape=True).from_string(
+            "# Payroll report\n\nPrepared for {{ team }}.\n\n"
+            "<table>\n  <thead>\n    <tr>{% for h in heads %}<th>{{ h }}</th>{% endfor %}</tr>\n  </thead>\n"
+            "  <tbody>\n  {% for name, a, b in rows %}\n    <tr>\n      <td>{{ name }}</td>\n"
+            "      <td>{{ a }}</td>\n      <td>{{ b }}</td>\n    </tr>\n  {% endfor %}\n  </tbody>\n</table>\n\n"
+            "Questions to hr@corp.example.\n")
+        for kind, want in (("pii", PII), ("clean", {})):
+            doc = tpl.render(team="Finance", heads=heads[kind], rows=rows)
+            check("\n  \n" in doc and doc.count("<tr>") == ROWS + 1, f"blank lines between the rows ({doc[:160]!r})")
+            path = t.write(f"kb/{kind}-report.md", doc)
+            raw = doc.encode()
+            block = (raw.index(b"\n<table") + 1, raw.index(b"</table>") + len(b"</table>"))
+            code, fs = scan_jsonl(path, timeout=120)
+            eq(count(fs), dict(want, EMAIL=1), f"{kind}: the .md file ({brief(fs)})")
+            mail = [f for f in fs if f["type"] == "EMAIL"][0]
+            eq(raw[mail["start"]:mail["end"]], b"hr@corp.example", "the address after the table: its own offsets")
+            check(all(block[0] <= f["start"] < f["end"] <= block[1] for f in fs if f["type"] != "EMAIL"),
+                  f"the table's findings lie in the table {block} ({[(f['start'], f['end']) for f in fs][:5]})")
+            ct, data = aws_cli_request(t, "s3api", "put-object", "--bucket", "kb", "--key", f"reports/{kind}.md",
+                                       "--content-type", "text/markdown", "--body", path)
+            eq(data, raw, "the file is the body")
+            code, fs = scan_jsonl("--content-type", "text/markdown", "-", input=data, timeout=120)
+            eq(count(fs), dict(want, EMAIL=1), f"{kind}: the PutObject body ({brief(fs)})")
+            eq(code, 1, "exit 1: found (the address at least)")
+    r.run("a Jinja2 report in markdown, its HTML table with blank lines between the rows: .md file, S3 PutObject",
+          template_report)
 
     t.cleanup()
     r.done()

@@ -821,6 +821,26 @@ static void test_text_tables(void)
            "|table|{}\n\n|||||{} k |||\n|||{ k } v |||\n|");
     EXPECT(T, NULL, "a <table> b\n<header>x\n  <TABLE\n<td>1</td>\n \t\nok\n<ta",
            "a <table> b\n<header>x\n  |TABLE|td|1|td|\n \t\n||ok\n<ta|");
+    /* blank lines inside a table (a template engine's page), a tag or a
+       comment do not end the block: the rows after them are still under
+       their column's name; the first blank line after the table does */
+    EXPECT(T, NULL, "<table>\n<tr><th>Name</th><th>SSN</th></tr>\n\n  \n<tr><td>Al</td><td>536221847</td></tr>\n\n</table>\n\n| k |\n| v |\n",
+           "|table|\n|tr|th|{}Name|th|{}th|{Name}SSN|th|{}tr|\n\n  \n|tr|td|{Name}Al|td|{}td|{Al SSN}536221847|td|{}tr|\n\n"
+           "|table|{}\n\n|||||{} k |||\n|||{ k } v |||\n|");
+    EXPECT(T, NULL, "<table><tr><td\n\nclass=a>k</td></tr><!--\n\n--><tr><td>v</td></tr></table>\nx\n\n| k |\n",
+           "|table|tr|td|class\na|{}k|td|{}tr|\n\n\ntr|td|{k}v|td|{}tr|table|{}\nx\n\n|||||{} k |||\n|");
+    { /* a table never closed: past 1 MiB of the block, a blank line ends it */
+        size_t big = (1u << 20) + 64, n = 0;
+        char *in = malloc(big + 64);
+        n += (size_t)sprintf(in, "<table><tr><td>");
+        while (n < big)
+            n += (size_t)sprintf(in + n, "abcdefghi\n");
+        n += (size_t)sprintf(in + n, "\n| k |\n| v |\n");
+        char *got = run(T, NULL, in, n);
+        CHECK(strstr(got, "|{ k } v |") != NULL);
+        free(got);
+        free(in);
+    }
     /* at every offset of a 32-byte block, after 0 to 4 spaces (four are
        code) */
     for (int sp = 0; sp < 5; sp++)

@@ -181,6 +181,20 @@ static void test_html_block(void)
         if (strcmp(A.f[i].type, "US_SOCIAL_SECURITY_NUMBER") == 0)
             CHECK(A.f[i].start >= bs && A.f[i].end <= be && A.f[i].start < A.f[i].end);
     CHECK(count("US_SOCIAL_SECURITY_NUMBER") == 1);
+    /* blank lines between the rows (a template's loop) do not end the
+       block: the row after them is read under its column's name, and
+       the address after the table keeps its offsets */
+    const char *u = "# Staff\n\n<table>\n<tr><th>Name</th><th>SSN</th></tr>\n  \n\n"
+                    "<tr><td>Al</td><td>536221847</td></tr>\n  \n</table>\n\nQuestions to hr@example.org.\n";
+    scan_all_splits("text/markdown", u, strlen(u));
+    CHECK(A.n == 2);
+    exact(u, "EMAIL", "hr@example.org", 0);
+    bs = (size_t)(strstr(u, "<table>") - u);
+    be = (size_t)(strstr(u, "\n\nQ") - u) + 2;
+    CHECK(count("US_SOCIAL_SECURITY_NUMBER") == 1);
+    for (size_t i = 0; i < A.n; i++)
+        if (strcmp(A.f[i].type, "US_SOCIAL_SECURITY_NUMBER") == 0)
+            CHECK(A.f[i].start >= bs && A.f[i].end <= be && A.f[i].start < A.f[i].end);
 }
 
 /* JSON: offsets in the decoded stream of its keys and string values
