@@ -321,6 +321,7 @@ enum js_num {
                        flush or js_str_out that called it */
 #define TL_START (TL_REC | TL_FIRST) /* a line begins (a value string, a '\n' escape) */
 #define JS_LINE_KEEP (DEC_TAB_HEADER + 1) /* a line's first bytes kept (lb): a header's line is shorter */
+#define JS_HTML_LEAD 32u /* white space before an HTML tag that begins a line (js_tl_lead) */
 #define JS_KEY_KEEP 64u /* bytes of a key, or of a name, kept as a later value's context */
 
 struct dec_json {
@@ -603,6 +604,29 @@ static __attribute__((noinline, cold)) int js_tl_begin(struct dec_json *j, uint8
     return rc;
 }
 
+/* A line's first bytes a[0..an) then b[0..bn) begin with white space
+ * (spaces, tabs): '<' when, after at most JS_HTML_LEAD of it, a tag begins
+ * HTML there (dec_html_line: an indented <table> of a pretty-printed page
+ * or fragment), 1 when the bytes do not tell yet, else 0. */
+static __attribute__((noinline)) int js_tl_lead(const struct dec_json *j, const uint8_t *a, size_t an,
+                                                const uint8_t *b, size_t bn, int whole)
+{
+    size_t k = 0;
+    for (;;) {
+        uint8_t c = k < an ? a[k] : k - an < bn ? b[k - an] : 0;
+        if (k == an + bn)
+            return !whole && k <= JS_HTML_LEAD ? 1 : 0;
+        if (c != ' ' && c != '\t')
+            break;
+        if (++k > JS_HTML_LEAD)
+            return 0;
+    }
+    if ((k < an ? a[k] : b[k - an]) != '<' || j->base.nest + 1 > DEC_MAX_NEST)
+        return 0;
+    int h = k < an ? dec_html_line(a + k, an - k, b, bn, whole) : dec_html_line(b + (k - an), bn - (k - an), NULL, 0, whole);
+    return h > 0 ? '<' : h < 0;
+}
+
 /* The line's first byte is known (tl has TL_FIRST), a[0..an) then
  * b[0..bn) its first bytes, whole when they are all of it: '|' or '<'
  * when a markdown table or HTML begins there, 1 when its first bytes do
@@ -613,7 +637,11 @@ static inline __attribute__((always_inline)) int js_tl_first(struct dec_json *j,
     uint8_t c = an ? a[0] : b[0];
     if (c == '|')
         return '|';
-    if (c == '<' && j->base.nest + 1 <= DEC_MAX_NEST) {
+    if (__builtin_expect(c == ' ' || c == '\t', 0)) { /* (an indented tag: pretty-printed HTML) */
+        int h = js_tl_lead(j, a, an, b, bn, whole);
+        if (h)
+            return h;
+    } else if (c == '<' && j->base.nest + 1 <= DEC_MAX_NEST) {
         int h = dec_html_line(a, an, b, bn, whole);
         if (h)
             return h > 0 ? '<' : 1;
@@ -623,16 +651,34 @@ static inline __attribute__((always_inline)) int js_tl_first(struct dec_json *j,
     return 0;
 }
 
-/* c, first on a line, may begin a table: '|' or '<' (one test) */
+/* c, first on a line, may begin a table: '|' or '<' (one test), or white
+ * space before a '<' */
 static inline int js_tl_mark(uint8_t c)
 {
-    return (c | 0x40) == '|';
+    return (c | 0x40) == '|' || c == ' ' || c == '\t';
 }
 
 /* The end of a table or of HTML in a value string. */
 static int js_tl_end(struct dec_json *j)
 {
     return j->htm ? dec_close(&j->htm) : dec_tab_end(j->base.env, j->tab);
+}
+
+/* Does the line s[0..n) (its first bytes, all in the stage) begin as a
+ * markdown row or HTML may: '|' or '<' first, or after white space (the
+ * '\n' escape's test: an indented line is otherwise the usual one) */
+static __attribute__((noinline)) int js_tl_may_lead(const uint8_t *s, size_t n)
+{
+    size_t k = 0;
+    while (k < n && k <= JS_HTML_LEAD && (s[k] == ' ' || s[k] == '\t'))
+        k++;
+    return k < n && s[k] == '<';
+}
+
+static inline __attribute__((always_inline)) int js_tl_may(const uint8_t *s, size_t n)
+{
+    uint8_t c = s[0];
+    return (c | 0x40) == '|' || ((c == ' ' || c == '\t') && js_tl_may_lead(s, n));
 }
 
 /* A line after a header's (TL_CSV), p[0..n) of it: its commas outside
@@ -752,7 +798,9 @@ static __attribute__((noinline)) int js_tl_esc(struct dec_json *j, uint8_t c, si
     js_tl_fresh(j);
     size_t sn = at - j->ls; /* (the escape's byte goes to stage[at]) */
     if ((j->tl & TL_FIRST) && sn) {
-        int f = js_tl_first(j, j->stage + j->ls, sn, &c, 1, 1); /* (the escape tells) */
+        /* (the escape tells, but for a tab after white space: indentation
+           that a tag may still follow) */
+        int f = js_tl_first(j, j->stage + j->ls, sn, &c, 1, c != '\t');
         if (f > 1)
             return js_tl_begin(j, (uint8_t)f, j->ls);
     }
@@ -834,7 +882,7 @@ static __attribute__((noinline)) int js_tl_pre_nl(struct dec_json *j)
 {
     int cur = j->tl_val == j->nvals;
     size_t ls = cur ? j->ls : 0;
-    if (((!cur || (j->tl & TL_FIRST)) && ls < j->stage_len && js_tl_mark(j->stage[ls])) ||
+    if (((!cur || (j->tl & TL_FIRST)) && ls < j->stage_len && js_tl_may(j->stage + ls, j->stage_len - ls)) ||
         (cur && (j->tl & TL_CSV)))
         return js_tl_nl(j, j->stage_len); /* (a markdown row or HTML, a line after a header's) */
     size_t pre = cur && !(j->tl & TL_FIRST) ? j->lb_len : 0;
@@ -857,7 +905,7 @@ static inline __attribute__((always_inline)) int js_tl_pre(struct dec_json *j, u
         return js_tl_esc(j, c, j->stage_len);
     int cur = j->tl_val == j->nvals;
     size_t ls = cur ? j->ls : 0, sl = j->stage_len - ls; /* (ls past the stage: a long line) */
-    if (!((!cur || (j->tl & TL_FIRST)) && ls < j->stage_len && js_tl_mark(j->stage[ls])) &&
+    if (!((!cur || (j->tl & TL_FIRST)) && ls < j->stage_len && js_tl_may(j->stage + ls, sl)) &&
         !(cur && (j->tl & TL_CSV)) && (sl >= JS_LINE_KEEP || (sl && js_sentence_end(j->stage[j->stage_len - 1]))))
         return SGW_OK; /* (the usual line: a long one, or a sentence, in no table) */
     return js_tl_pre_nl(j);
@@ -976,8 +1024,11 @@ static int js_value_done(struct dec_json *j)
 static __attribute__((noinline)) int js_str_close_tl(struct dec_json *j, const uint8_t *p, size_t n)
 {
     int rc = js_str_out(j, p, n, 1);
-    if (rc == SGW_OK && j->stage_len)
+    if (rc == SGW_OK && j->stage_len) {
+        j->tl_whole = 1; /* (a line after the table's end waits for nothing) */
         rc = js_stage_flush(j); /* (the table may end in it) */
+        j->tl_whole = 0;
+    }
     if (rc == SGW_OK)
         rc = j->tl & TL_TAB ? js_tl_end(j) : dec_text_boundary(j->base.env);
     j->tl = 0;
@@ -1029,7 +1080,7 @@ static inline __attribute__((always_inline)) int js_str_close(struct dec_json *j
         js_key_context(j, &k, &kn);
         return j->out.key_end(&j->out, p, n, k, kn);
     }
-    if (!j->in_key && __builtin_expect(j->stage_len || js_tl_mark(p[0]) || (j->tl & TL_TAB), 0)) {
+    if (!j->in_key && __builtin_expect(j->stage_len || js_tl_may(p, n) || (j->tl & TL_TAB), 0)) {
         int done, rc = js_str_close_table(j, p, n, &done);
         if (done)
             return rc;

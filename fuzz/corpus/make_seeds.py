@@ -88,6 +88,11 @@ def seeds_json():
         {"t": "Page:\n<!DOCTYPE html>\n<html><body><table><tr><th>Name</th><th>SSN</th></tr>"
               "<tr><td>Al</td><td>536221847</td></tr></table></body></html>",
          "u": ["<header>x</header>", "<ta", "<table\n<td>1</td>"]}).encode())
+    # an indented tag (a pretty-printed fragment), a tab escape after spaces,
+    # white space too long, white space at a string's end
+    write("fuzz_classifiers_json", "seed-html-indent", b"\x00" + json.dumps(
+        {"t": "<div class=\"w\">\n  <table>\n    <tr><th>SSN</th></tr>\n    <tr><td>536221847</td></tr>\n  </table>\n</div>",
+         "u": ["\t\t<TABLE><tr><td>k</td></tr>", "  \t<table>", " " * 33 + "<table>", "a\n   ", "  <ta"]}).encode())
     # a header's CRLF split between its '\r' and '\n' escapes: the '\r'
     # had left the stage, and only the stage's part was looked at
     write("fuzz_classifiers_json", "regress-csv-crlf", base64.b64decode(

@@ -24,7 +24,8 @@ reads each request's body as the gateway receives it, and the file.
 
 A report rendered by Jinja2 (python3-jinja2) as markdown with an HTML
 table, blank lines between its rows, is scanned as a .md file and as an S3
-PutObject body.
+PutObject body; a fragment it renders (a div, the table indented inside)
+is pasted into prompts.
 
 Needs node/npm, LibreOffice (libreoffice-calc-nogui) and python3-jinja2
 (scripts/deps.sh test)."""
@@ -359,6 +360,29 @@ def main():
             eq(code, 1, "exit 1: found (the address at least)")
     r.run("a Jinja2 report in markdown, its HTML table with blank lines between the rows: .md file, S3 PutObject",
           template_report)
+
+    def template_fragment():
+        # case 11: a web application's partial (an htmx fragment that a
+        # Jinja2 template renders: a div, the table indented inside it),
+        # which an agent fetched, pasted into a Converse prompt and an
+        # InvokeModel body after a question. The table's line is indented:
+        # it begins HTML after its white space, and every row is read
+        # under its column's name
+        import jinja2
+        tpl = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string(
+            "<div id=\"staff\" class=\"card\" hx-swap-oob=\"true\">\n  <h2>Team</h2>\n  <table class=\"table\">\n"
+            "    <thead>\n      <tr>{% for h in heads %}<th>{{ h }}</th>{% endfor %}</tr>\n    </thead>\n    <tbody>\n"
+            "    {% for name, a, b in rows %}\n      <tr><td>{{ name }}</td><td>{{ a }}</td><td>{{ b }}</td></tr>\n"
+            "    {% endfor %}\n    </tbody>\n  </table>\n</div>\n")
+        for kind, want in (("pii", PII), ("clean", {})):
+            frag = tpl.render(heads=heads[kind], rows=rows)
+            check(frag.startswith("<div") and "\n  <table" in frag, f"an indented table in a div ({frag[:120]!r})")
+            for mode in ("converse", "invoke"):
+                code, fs = scan(body(mode, "What changed in this fragment since last week?\n\n" + frag))
+                eq(count(fs), want, f"{kind}, {mode}: every row ({brief(fs)})")
+                eq(code, 1 if want else 0, "exit code")
+    r.run("an htmx fragment from Jinja2 (a div, the table indented) in Converse and InvokeModel prompts",
+          template_fragment)
 
     t.cleanup()
     r.done()

@@ -742,6 +742,18 @@ static void test_json_html(void)
     /* no HTML: another element, a tag's prefix, a '<' in prose, a key */
     EXPECT(J, NULL, "[\"<header>SSN</header>\", \"<ta\", \"<tab\\n<td>1</td>\", \"a\\n< b\", \"<TABLE\"]", "<header>SSN</header>|<ta|<tab\n<td>1</td>|a\n< b||TABLE|");
     EXPECT(J, NULL, "{\"<table><td>x</td>\":\"<b>y</b>\"}", "<table><td>x</td>|{<table><td>x</td>}<b>y</b>|");
+    /* an indented tag (a pretty-printed fragment: the table inside a div),
+       after spaces and tab escapes, up to 32 bytes of them; not after 33;
+       white space then a tab escape is indentation, no tab-separated row */
+    EXPECT(J, NULL, "[\"<div class=\\\"w\\\">\\n  <table>\\n    <tr><th>SSN</th></tr>\\n    <tr><td>536221847</td></tr>\\n  </table>\\n</div>\"]",
+           "<div class=\"w\">\n|  |table|\n    |tr|th|{}SSN|th|{}tr|\n    |tr|td|{SSN}536221847|td|{}tr|\n  |table|{}\n|div|");
+    EXPECT(J, NULL, "[\"\\t\\t<TABLE><tr><td>k</td></tr><tr><td>v</td></tr>\", \"  x\\n \", \"a\\n   <tab\"]",
+           "|\t\t|TABLE|tr|td|{}k|td|{}tr|tr|td|{k}v|td|{}tr|  x\n |a\n   <tab|");
+    /* a string that ends on a line after its table's end: what the line
+       waited for is its end (found by the fuzzer) */
+    EXPECT(J, NULL, "[\"|\\n \", \"|\\n<ta\", 1]", "|||\n|{} ||||\n|{}<ta|1|");
+    EXPECT(J, NULL, "[\"                                 <table><tr><td>k</td></tr></table>\", \"  \\t<table>\"]",
+           "                                 <table><tr><td>k</td></tr></table>||  \t|table|");
     /* cut by the end while the line's first bytes wait: they go out
        (lenient, JSON in a text body), or with the report; HTML that the
        end cuts is finished */
