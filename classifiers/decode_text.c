@@ -48,6 +48,8 @@ struct dec_norm {
     uint8_t esc_on;    /* less than ESC_AHEAD bytes after an escape: bytes go to the copy */
     uint8_t ahead;     /* bytes the copy still takes when no escape comes */
     uint8_t handed;    /* norm_text_impl handed the data to esc_data */
+    uint8_t tag_run;   /* the last character out was a tag character's ASCII
+                          (norm_seq): a gap goes before the text after it */
     uint8_t esc_over;  /* the copies of this unit did not fit in ESC_HOLD_MAX bytes */
     uint8_t esc_oom;   /* ... or the heap block for them could not be had (an error) */
     uint8_t epend_len; /* an escape's first bytes, cut by the end of a data call */
@@ -111,8 +113,14 @@ static int norm_map(uint32_t cp)
         return ' ';
     if (cp >= 0x2060 && cp <= 0x2064)
         return NORM_DROP;
+    /* tag characters U+E0020-E007E mirror printable ASCII: invisible, yet
+       a model reads them ("ASCII smuggling": a key or a card number written
+       in them passes the eye and the prompt both), so they are the ASCII
+       they mirror */
+    if (cp >= 0xe0020 && cp <= 0xe007e)
+        return (int)(cp - 0xe0000);
     /* combining marks (a mark between digits hides a number: catalogue 4.1
-       case 25), variation selectors and tag characters: invisible */
+       case 25), variation selectors and the other tag characters: invisible */
     if ((cp >= 0x300 && cp <= 0x36f) || (cp >= 0x1ab0 && cp <= 0x1aff) ||
         (cp >= 0x1dc0 && cp <= 0x1dff) || (cp >= 0x20d0 && cp <= 0x20ff) ||
         (cp >= 0xfe20 && cp <= 0xfe2f) || (cp >= 0xfe00 && cp <= 0xfe0f) ||
@@ -214,14 +222,6 @@ static uint32_t utf8_decode(const uint8_t *s, size_t len)
     return cp;
 }
 
-static int norm_flush_pend(struct dec_norm *z)
-{
-    if (z->pend_len == 0)
-        return SGW_OK;
-    size_t n = z->pend_len;
-    z->pend_len = 0;
-    return z->fin.data(z->fin.ctx, z->pend, n);
-}
 
 /* Source offsets are told to the final sink (cls_sink.origin) for the
  * original text: not inside a copy, whose findings have its span. */
@@ -240,11 +240,54 @@ static int norm_dirty(struct dec_norm *z)
     return z->fin.origin(z->fin.ctx, CLS_ORIG_DIRTY, 0, 0);
 }
 
+/* A space that stands for no source byte: the gap between a run of tag
+ * characters and the text around it. Smuggled text is glued to the words
+ * that carry it ("Summarise this" and then an invisible key), and a key or
+ * a number must not read as part of a word; a model reads the run as a
+ * token of its own. */
+static int norm_gap(struct dec_norm *z)
+{
+    static const uint8_t sp = ' ';
+    int rc = norm_dirty(z);
+    if (rc == SGW_OK && norm_tells(z))
+        rc = z->fin.origin(z->fin.ctx, CLS_ORIG_SPAN, 0, 0);
+    return rc == SGW_OK ? z->fin.data(z->fin.ctx, &sp, 1) : rc;
+}
+
+/* Text out of norm_text_impl: after a run of tag characters, the gap
+ * first. */
+static inline int norm_out(struct dec_norm *z, const uint8_t *p, size_t n)
+{
+    if (__builtin_expect(z->tag_run, 0)) {
+        z->tag_run = 0;
+        int rc = norm_gap(z);
+        if (rc != SGW_OK)
+            return rc;
+    }
+    return z->fin.data(z->fin.ctx, p, n);
+}
+
+static int norm_flush_pend(struct dec_norm *z)
+{
+    if (z->pend_len == 0)
+        return SGW_OK;
+    size_t n = z->pend_len;
+    z->pend_len = 0;
+    return norm_out(z, z->pend, n);
+}
+
 /* Emits a complete sequence s (length len) after mapping. */
 static int norm_seq(struct dec_norm *z, const uint8_t *s, size_t len)
 {
     uint32_t cp = utf8_decode(s, len);
     int m = cp == UINT32_MAX ? NORM_KEEP : norm_map(cp);
+    int tag = cp >= 0xe0020 && cp <= 0xe007e;
+    if (__builtin_expect(z->tag_run != tag, 0) && m != NORM_DROP) { /* (a run begins or ends) */
+        z->tag_run = (uint8_t)tag;
+        int rc = norm_gap(z);
+        if (rc != SGW_OK)
+            return rc;
+    }
     if (m == NORM_KEEP)
         return z->fin.data(z->fin.ctx, s, len);
     int rc = norm_dirty(z);
@@ -557,7 +600,7 @@ static inline __attribute__((always_inline)) int norm_text_impl(struct dec_norm 
                 continue;
             }
             if (i > start) {
-                rc = z->fin.data(z->fin.ctx, p + start, i - start);
+                rc = norm_out(z, p + start, i - start);
                 if (rc != SGW_OK)
                     return rc;
             }
@@ -581,7 +624,7 @@ static inline __attribute__((always_inline)) int norm_text_impl(struct dec_norm 
                 continue;
             }
             if (i > start) {
-                rc = z->fin.data(z->fin.ctx, p + start, i - start);
+                rc = norm_out(z, p + start, i - start);
                 if (rc != SGW_OK)
                     return rc;
             }
@@ -618,7 +661,7 @@ static inline __attribute__((always_inline)) int norm_text_impl(struct dec_norm 
             continue;
         }
         if (i > start) {
-            rc = z->fin.data(z->fin.ctx, p + start, i - start);
+            rc = norm_out(z, p + start, i - start);
             if (rc != SGW_OK)
                 return rc;
         }
@@ -629,7 +672,7 @@ static inline __attribute__((always_inline)) int norm_text_impl(struct dec_norm 
         start = i;
     }
     if (n > start)
-        return z->fin.data(z->fin.ctx, p + start, n - start);
+        return norm_out(z, p + start, n - start);
     return SGW_OK;
 }
 
@@ -1080,7 +1123,7 @@ static inline void tail_note(struct dec_norm *z, const uint8_t *p, size_t n)
 
 static inline int norm_idle(const struct dec_norm *z)
 {
-    return !(z->pend_len | z->esc_busy);
+    return !(z->pend_len | z->esc_busy | z->tag_run);
 }
 
 static void esc_state(struct dec_norm *z)
@@ -1499,6 +1542,7 @@ static int norm_boundary(void *ctx)
 {
     struct dec_norm *z = ctx;
     int rc = norm_flush_pend(z);
+    z->tag_run = 0; /* (the unit ends: no gap) */
     if (rc == SGW_OK && z->esc_busy) {
         rc = esc_unit_end(z);
         if (rc == 1)

@@ -58,7 +58,7 @@ const char *cls_type_by_name(const char *name, size_t n);
  * pipeline was fed (its data calls), copies not included. */
 enum cls_origin {
     CLS_ORIG_SKIP, /* w source bytes were dropped here */
-    CLS_ORIG_SPAN, /* the next data byte stands for w source bytes */
+    CLS_ORIG_SPAN, /* the next data byte stands for w source bytes (0: a byte put in) */
     CLS_ORIG_COPY, /* the data up to the next event is a decoded copy of
                       source [src, src + w): its findings get that span */
     CLS_ORIG_AT,   /* the next data byte is source byte src (after a copy) */

@@ -23,6 +23,8 @@ struct fz_rec {
     /* source offsets, as the scanner follows them */
     uint64_t src;  /* of the next data byte (outside a region) */
     uint64_t span; /* the next data byte stands for this many (SPAN) */
+    int spanned;   /* a SPAN's byte is next (its width may be 0: a byte the
+                      normalisation put in, the gap around tag characters) */
     int region;    /* in a COPY region */
     int unins;
 };
@@ -56,8 +58,9 @@ static int fz_data(void *ctx, const uint8_t *p, size_t n)
     if (n == 0)
         abort();
     if (!r->region) {
-        r->src += r->span ? r->span + n - 1 : n;
+        r->src += r->spanned ? r->span + n - 1 : n;
         r->span = 0;
+        r->spanned = 0;
     }
     fz_put(ctx, p, n);
     return SGW_OK;
@@ -66,16 +69,17 @@ static int fz_data(void *ctx, const uint8_t *p, size_t n)
 static int fz_origin(void *ctx, int kind, uint64_t src, uint64_t w)
 {
     struct fz_rec *r = ctx;
-    if (r->span) /* a SPAN's byte comes right after it */
+    if (r->spanned) /* a SPAN's byte comes right after it */
         abort();
     switch (kind) {
     case CLS_ORIG_SKIP:
         r->src += w;
         break;
     case CLS_ORIG_SPAN:
-        if (w == 0 || r->region)
+        if (r->region)
             abort();
         r->span = w;
+        r->spanned = 1;
         break;
     case CLS_ORIG_COPY:
     case CLS_ORIG_COPY_B64:

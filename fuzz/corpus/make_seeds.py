@@ -403,6 +403,19 @@ def seeds_text():
     write("fuzz_classifiers_text", "seed-html-block",
           b"\x00# Staff\n\n<table>\n<tr><th>Name</th><th>SSN</th></tr>\n<tr><td>Al</td><td>536221847</td></tr>\n"
           b"</table>\n \n| k |\n| v |\na <b\n  <TABLE\n<td>1</td>\n\n<ta")
+    # zlib data and UTF-16 text (with and without a BOM) in base64 runs; a
+    # path whose base64 decodes to FF FE (no UTF-16); the header of zlib
+    # before what does not inflate
+    z16 = "mail bob@corp-mail.de now".encode("utf-16-le")
+    write("fuzz_classifiers_text", "seed-b64-zlib-utf16",
+          b"\x00a " + base64.b64encode(zlib.compress(b"mail bob@corp-mail.de now")) + b" b "
+          + base64.b64encode(b"\xff\xfe" + z16) + b" c " + base64.b64encode(z16) + b" d //6vri//h/eakcr81t/wj7x83p2k4/x "
+          + base64.b64encode(b"\x78\x9c\xff\xff\xff\xff\x07" + bytes(range(40))))
+    # tag characters (ASCII smuggling) glued to text, a cancel tag, a cut one
+    tag = lambda t: "".join(chr(0xE0000 + ord(c)) for c in t).encode()
+    write("fuzz_classifiers_text", "seed-tags",
+          b"\x00Summarise this" + tag("AKIA2E3AYF3BQ44C7XQZ") + b"please " + tag("4111 1111") + "\U000E007F".encode()
+          + b"1111 \xf3\xa0\x81")
     # blank lines inside a table, a tag and a comment do not end the block
     write("fuzz_classifiers_text", "seed-html-table-blank",
           b"\x00<table>\n<tr><th>Name</th><th>SSN</th></tr>\n  \n\n<tr><td\n\n>Al</td><td>536221847</td></tr>"

@@ -2710,14 +2710,23 @@ static void test_norm(void)
            "b\xff|a.b\xff|");
     EXPECT("text/plain", NULL, "a\xc3\x28 b\xff\xfe", "a\xc3\x28 b\xff\xfe|");
     EXPECT("text/plain", NULL, "cut \xe2\x80", "cut \xe2\x80|");
-    /* combining marks, variation selectors and tag characters are dropped */
+    /* combining marks, variation selectors and the tag characters that
+       mirror no ASCII (language tag, cancel tag) are dropped */
     EXPECT("text/plain", NULL,
            "4\xcc\xb2"
            "1\xcc\x81"
            "1\xef\xb8\x8f"
-           "1\xf3\xa0\x80\xa1"
-           "1",
+           "1\xf3\xa0\x80\x81"
+           "1\xf3\xa0\x81\xbf",
            "41111|");
+    /* tag characters U+E0020-E007E are the ASCII they mirror (ASCII
+       smuggling: invisible, read by a model), with a gap (a space that
+       stands for no source byte) between their run and the text around
+       it, across a drop (cancel tag) and a cut anywhere (expect_bin) */
+    EXPECT("text/plain", NULL,
+           "key\xf3\xa0\x81\x81\xf3\xa0\x81\x8b\xf3\xa0\x80\xa0\xf3\xa0\x80\xb7\xf3\xa0\x81\xbfok \xf3\xa0\x80\xb1",
+           "key AK 7 ok  1|");
+    EXPECT("application/json", NULL, "[\"a\\udb40\\udc41b\"]", "a A b|");
     /* dashes and the minus sign are '-'; small form variants and the dots
        of domain names (UTS 46) are their ASCII characters */
     EXPECT("text/plain", NULL,

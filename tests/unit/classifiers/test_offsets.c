@@ -162,6 +162,22 @@ static void test_normalised(void)
     exact(t, "CREDIT_DEBIT_CARD_NUMBER",
           "\xef\xbc\x94\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91 1111 1111 1111", 0);
     exact(t, "EMAIL", "bob@example.com", 0);
+    /* tag characters (4 bytes -> 1 each) glued to the words around them,
+       with the gaps that stand for no source byte: the key's span is its
+       tag characters, and the address after it keeps its offsets */
+    char u[512];
+    size_t n = (size_t)snprintf(u, sizeof(u), "Summarise this");
+    for (const char *k = "AKIA2E3AYF3BQ44C7XQZ"; *k; k++)
+        n += (size_t)snprintf(u + n, sizeof(u) - n, "\xf3\xa0%c%c", 0x80 | ((0xe0000 + *k) >> 6 & 0x3f),
+                              0x80 | ((0xe0000 + *k) & 0x3f));
+    snprintf(u + n, sizeof(u) - n, "please, to mary@example.org.\n");
+    scan_all_splits("text/plain", u, strlen(u));
+    CHECK(A.n == 2);
+    const char *key = u + strlen("Summarise this");
+    char kb[128];
+    snprintf(kb, sizeof(kb), "%.*s", (int)(strstr(u, "please") - key), key);
+    exact(u, "AWS_ACCESS_KEY", kb, 0);
+    exact(u, "EMAIL", "mary@example.org", 0);
 }
 
 /* Raw text with an HTML block (a table a converter kept as HTML): the
