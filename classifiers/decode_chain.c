@@ -1399,6 +1399,14 @@ static int text_u16(const uint8_t *b, size_t n)
     return 0;
 }
 
+int dec_looks_utf16(const uint8_t *b, size_t n)
+{
+    /* (a BOM alone is no proof where the bytes come from a guess: "//" in
+       a path begins base64 that decodes to FF FE) */
+    size_t k = n >= 2 && ((b[0] == 0xff && b[1] == 0xfe) || (b[0] == 0xfe && b[1] == 0xff)) ? 2 : 0;
+    return n - k >= TEXT_PEEK && (b[k] == 0) != (b[k + 1] == 0) && sniff_utf16(b + k, TEXT_PEEK) != 0;
+}
+
 /* Can more bytes still change text_u16's verdict on b[0, n)? The bytes are
  * held while they can, so that the verdict is taken on the same bytes
  * however the body was cut into pieces; ordinary text is decided on its
@@ -1978,6 +1986,15 @@ static int sniff_decide(struct dec_sniff *s)
         rc = dec_new_sniff(env, nest + 1, s->record, s->fallback, &inner);
         if (rc == SGW_OK)
             rc = dec_new_zstd(env, nest, inner, &w);
+    } else if (dec_looks_zlib(b, n)) {
+        if (env->codings >= DEC_MAX_CODINGS)
+            return dec_fail(d, CLS_FF_BOMB, "too many nested compression layers");
+        env->codings++;
+        if (s->record)
+            dec_path_add(env, "zlib");
+        rc = dec_new_sniff(env, nest + 1, s->record, s->fallback, &inner);
+        if (rc == SGW_OK)
+            rc = dec_new_inflate(env, nest, DEC_INF_DEFLATE, inner, &w);
     } else if (dec_looks_xz(b, n) || dec_looks_bzip2(b, n)) {
         int xz = dec_looks_xz(b, n);
         if (env->codings >= DEC_MAX_CODINGS)

@@ -674,6 +674,28 @@ int dec_looks_xz(const uint8_t *b, size_t n)
     return n >= 6 && memcmp(b, "\xfd" "7zXZ\x00", 6) == 0;
 }
 
+int dec_looks_zlib(const uint8_t *b, size_t n)
+{
+    /* the header of the usual levels (1, 6, 9; "x^" of levels 2-5 is text) */
+    if (n < 8 || b[0] != 0x78 || !(b[1] == 0x01 || b[1] == 0x9c || b[1] == 0xda))
+        return 0;
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    if (inflateInit(&z) != Z_OK)
+        return 0;
+    uint8_t out[4096];
+    z.next_in = (Bytef *)(uintptr_t)b;
+    z.avail_in = (uInt)(n < 256 ? n : 256);
+    int rc = Z_OK;
+    for (int k = 0; k < 16 && rc == Z_OK && z.avail_in; k++) {
+        z.next_out = out;
+        z.avail_out = sizeof(out);
+        rc = inflate(&z, Z_NO_FLUSH);
+    }
+    inflateEnd(&z);
+    return rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR;
+}
+
 int dec_looks_bzip2(const uint8_t *b, size_t n)
 {
     /* "BZh", the block size '1'-'9', then a block's or the end's magic */

@@ -267,13 +267,16 @@ static inline int norm_out(struct dec_norm *z, const uint8_t *p, size_t n)
     return z->fin.data(z->fin.ctx, p, n);
 }
 
-static int norm_flush_pend(struct dec_norm *z)
+static __attribute__((noinline)) int norm_flush_pend_some(struct dec_norm *z)
 {
-    if (z->pend_len == 0)
-        return SGW_OK;
     size_t n = z->pend_len;
     z->pend_len = 0;
     return norm_out(z, z->pend, n);
+}
+
+static inline int norm_flush_pend(struct dec_norm *z)
+{
+    return z->pend_len ? norm_flush_pend_some(z) : SGW_OK;
 }
 
 /* Emits a complete sequence s (length len) after mapping. */
@@ -1668,7 +1671,8 @@ void dec_norm_free(struct dec_norm *z)
 
 #define B64_MIN_RUN 24u
 #define B64_HOLD 8192u    /* run characters held before deciding */
-#define B64_MAX_DEPTH 3u  /* base64 inside decoded base64 */
+#define B64_MAX_DEPTH 3u  /* base64 inside decoded base64: levels decoded; a run that
+                             would be a level more is reported (B64_DEEP) */
 #define B64_REGION 4096u  /* a long run's copy is told in regions of this many characters */
 #define B64_BIN_MIN 1024u /* base64 characters of a run that is no text: reported */
 #define B64_TOKEN_MIN 4096u /* ... under a key that names an opaque token (b64_token_key) */
@@ -1847,7 +1851,7 @@ struct dec_b64 {
  * Kinesis Producer Library) goes through its decoder, whose protobuf holds
  * the user records. The environment lives as long as the
  * stage (the reasons of its reports stay valid, as a chain's do). */
-enum { B64Z_NONE = 0, B64Z_ZIP = 1, B64Z_COMPRESSED = 2, B64Z_DER = 3, B64Z_MESSAGE = 4, B64Z_KPL = 5, B64Z_PROTOBUF = 6, B64Z_PDF = 7, B64Z_PARQUET = 8, B64Z_OLE = 9, B64Z_CSV = 10 };
+enum { B64Z_NONE = 0, B64Z_ZIP = 1, B64Z_COMPRESSED = 2, B64Z_DER = 3, B64Z_MESSAGE = 4, B64Z_KPL = 5, B64Z_PROTOBUF = 6, B64Z_PDF = 7, B64Z_PARQUET = 8, B64Z_OLE = 9, B64Z_CSV = 10, B64Z_UTF16 = 11 };
 
 struct b64_zip {
     struct dec_env env;
@@ -1910,8 +1914,8 @@ static size_t b64_decode_all(const uint8_t *s, size_t n, int final, struct b64q 
 /* The stage for base64 inside decoded base64 is made on first use. */
 static int b64_ensure_inner(struct dec_b64 *b)
 {
-    if (b->inner || b->depth + 1 >= B64_MAX_DEPTH)
-        return SGW_OK;
+    if (b->inner || b->depth >= B64_MAX_DEPTH)
+        return SGW_OK; /* (the stage at B64_MAX_DEPTH decodes nothing: B64_DEEP) */
     int rc = dec_b64_new(b->depth + 1, b->out, &b->inner);
     if (rc == SGW_OK)
         b->inner->lim = b->lim;
@@ -1928,7 +1932,7 @@ static int b64_ensure_inner(struct dec_b64 *b)
  * index into the table, through dec_binary_magic_*), or 0. */
 /* (after the last B64Z_*: both come back from bin_known) */
 enum { BIN_SSH = 16, BIN_MAGIC, BIN_PGP_PUB, BIN_PGP_SEC };
-_Static_assert((int)B64Z_CSV < (int)BIN_SSH, "B64Z_* and BIN_* share bin_known's result");
+_Static_assert((int)B64Z_UTF16 < (int)BIN_SSH, "B64Z_* and BIN_* share bin_known's result");
 
 /* An OpenPGP key packet at d[0..n) of a decoding of `total` bytes (RFC
  * 4880/9580: old or new packet format, a body of 40 bytes or more that
@@ -1970,7 +1974,8 @@ static int bin_known(const uint8_t *d, size_t n, size_t total, int strict)
     if (total >= 4 && (memcmp(d, "PK\x03\x04", 4) == 0 || memcmp(d, "PK\x05\x06", 4) == 0))
         return B64Z_ZIP;
     if ((total >= 3 - !strict && memcmp(d, "\x1f\x8b\x08", 3 - !strict) == 0) ||
-        (total >= 4 && memcmp(d, "\x28\xb5\x2f\xfd", 4) == 0) || dec_looks_xz(d, n) || dec_looks_bzip2(d, n))
+        (total >= 4 && memcmp(d, "\x28\xb5\x2f\xfd", 4) == 0) || dec_looks_xz(d, n) || dec_looks_bzip2(d, n) ||
+        (!strict && dec_looks_zlib(d, n)))
         return B64Z_COMPRESSED;
     if (strict && total >= 2 && d[0] == 0x1f && d[1] == 0x8b)
         return 0;
@@ -2003,6 +2008,9 @@ static int b64_known(struct dec_b64 *b, size_t n, size_t total, int hex, int *rc
         k = B64Z_MESSAGE; /* (SES's raw e-mail: its transfer encodings read) */
     if (!k && !hex && dec_looks_csv(b->dec, n))
         k = B64Z_CSV; /* (a Converse `csv` document: cells under their column's name) */
+    if (!k && !hex && dec_looks_utf16(b->dec, n))
+        k = B64Z_UTF16; /* (a `txt` document Notepad saved as "Unicode": the sniffer
+                           reads it as UTF-16 text) */
     if (k == BIN_SSH || k == BIN_PGP_SEC) {
         b->magic = 1;
         *rc = b->out->uninspectable(b->out->ctx, k == BIN_SSH ? "OpenSSH private key" : "OpenPGP private key",
@@ -2104,6 +2112,10 @@ static int b64_opaque(const struct dec_b64 *b, const uint8_t *s, size_t n)
 }
 
 static const char B64_OPAQUE[] = "base64 data that is no text (1 KiB or more)";
+/* A run the stage would decode, B64_MAX_DEPTH levels down (base64 of
+ * base64 of base64 of base64: what no writer makes but an evasion): not
+ * decoded, reported, so that the policy can deny what is hidden there. */
+static const char B64_DEEP[] = "encoded data nested deeper than 3 levels";
 
 /* What a run of hex digits decodes to (hex_pick). */
 enum { HEX_NO = 0, HEX_TEXT = 1, HEX_BIN = 2 };
@@ -2654,7 +2666,9 @@ static int b64_run_end(struct dec_b64 *b, const uint8_t *chunk, size_t chunk_len
             if (!picked && !known && rc == SGW_OK && !b->zip && !b->magic && hx == HEX_NO)
                 b64_protobuf(b, s, n, 1);
             int zipped = !picked && rc == SGW_OK && b->zip;
-            if (picked || zipped) {
+            if ((picked || zipped) && b->depth >= B64_MAX_DEPTH) {
+                rc = b->out->uninspectable(b->out->ctx, B64_DEEP, 0);
+            } else if (picked || zipped) {
                 rc = b64_ensure_inner(b);
                 o = b64_dec_out(b);
                 if (rc == SGW_OK)
@@ -2718,7 +2732,10 @@ static int b64_go_long(struct dec_b64 *b, const uint8_t *s, size_t n)
     int picked = hx == HEX_TEXT || (!known && b64_pick(b, s, n, 0, &len, &qs, &align, &rc) && rc == SGW_OK);
     if (!picked && !known && rc == SGW_OK && !b->zip && !b->magic && hx == HEX_NO)
         b64_protobuf(b, s, n, 0);
-    if (picked || (rc == SGW_OK && b->zip)) {
+    if ((picked || (rc == SGW_OK && b->zip)) && b->depth >= B64_MAX_DEPTH) {
+        b->mode = B64M_LONG_RAW;
+        rc = b->out->uninspectable(b->out->ctx, B64_DEEP, 0);
+    } else if (picked || (rc == SGW_OK && b->zip)) {
         b->hexrun = hx == HEX_TEXT || known;
         b->hex_hi = hi;
         rc = b64_ensure_inner(b);

@@ -3100,6 +3100,29 @@ static void test_base64(void)
     snprintf(in, sizeof(in), "key: %s end", enc);
     snprintf(want, sizeof(want), "key: %s|%s| end|", enc, secret);
     EXPECT("text/plain", NULL, in, want);
+    /* base64 of base64 of base64 is decoded (three levels); one level
+       more is reported, not passed unread: short and long (over 8 KiB)
+       runs */
+    for (int big = 0; big < 2; big++) {
+        size_t cap = 80000;
+        char *a = malloc(cap), *b = malloc(cap);
+        size_t n = (size_t)snprintf(a, cap, "key %s", secret);
+        for (size_t i = 0; big && n < 4000; i++)
+            n += (size_t)snprintf(a + n, cap - n, " word%zu", i);
+        for (int level = 1; level <= 4; level++) {
+            b64enc((const uint8_t *)a, n, b);
+            n = (size_t)snprintf(a, cap, "level %d: %s", level, b);
+            char *got = run("text/plain", NULL, a, n);
+            int deep = strstr(got, "!encoded data nested deeper than 3 levels!") != NULL;
+            CHECK(deep == (level == 4));
+            CHECK((strstr(got, "|key AKIAIOSFODNN7EXAMPLE and more text") != NULL) == (level < 4));
+            if (level == 4)
+                expect_bin("text/plain", NULL, a, n, got, NULL, __LINE__);
+            free(got);
+        }
+        free(a);
+        free(b);
+    }
     /* short runs and identifiers are left alone */
     EXPECT("text/plain", NULL, "aGVsbG8= ordinary words", "aGVsbG8= ordinary words|");
     EXPECT("text/plain", NULL, "someVeryLongCamelCaseIdentifierName",
@@ -3419,6 +3442,54 @@ static void test_base64_compressed(void)
         memmove(want + 2, want, strlen(want) + 1);
         memcpy(want, "x ", 2);
         EXPECT("text/plain", NULL, js, want);
+    }
+    /* zlib data (78 9c: zlib.compress, Java's Deflater) in a run and as a
+       sniffed body; UTF-16 text (a Converse `txt` document Notepad saved as
+       "Unicode": a BOM, little-endian; and without one) in a run: each read
+       by its content. Before, under 1 KiB, neither was read nor reported */
+    {
+        const char *msg = "mail bob@corp-mail.de now";
+        size_t zn = zlib_make((const uint8_t *)msg, strlen(msg), z, sizeof(z), 15);
+        CHECK(z[0] == 0x78 && z[1] == 0x9c);
+        size_t k = (size_t)sprintf(js, "[\"");
+        k += b64_enc(z, zn, js + k);
+        sprintf(js + k, "\"]");
+        char *got = run("application/json", NULL, js, strlen(js));
+        CHECK(strstr(got, "|mail bob@corp-mail.de now|") != NULL && !strchr(got, '!'));
+        expect_bin("application/json", NULL, js, strlen(js), got, NULL, __LINE__);
+        free(got);
+        got = run(NULL, NULL, z, zn);
+        CHECK(strstr(got, "mail bob@corp-mail.de now") != NULL && !strchr(got, '!'));
+        free(got);
+        /* the header's bytes, then what inflates to an error: not zlib */
+        uint8_t fake[40] = {0x78, 0x9c, 0xff, 0xff, 0xff, 0xff, 0x07};
+        for (size_t i = 7; i < sizeof(fake); i++)
+            fake[i] = (uint8_t)(i * 37);
+        k = (size_t)sprintf(js, "[\"");
+        k += b64_enc(fake, sizeof(fake), js + k);
+        sprintf(js + k, "\"]");
+        got = run("application/json", NULL, js, strlen(js));
+        CHECK(strchr(got, '!') == NULL && strstr(got, "mail") == NULL);
+        free(got);
+        for (int bom = 0; bom < 2; bom++) {
+            uint8_t u[128];
+            size_t un = 0;
+            if (bom) {
+                u[un++] = 0xff;
+                u[un++] = 0xfe;
+            }
+            for (const char *c = msg; *c; c++) {
+                u[un++] = (uint8_t)*c;
+                u[un++] = 0;
+            }
+            k = (size_t)sprintf(js, "{\"document\":{\"format\":\"txt\",\"source\":{\"bytes\":\"");
+            k += b64_enc(u, un, js + k);
+            sprintf(js + k, "\"}}}");
+            got = run("application/json", NULL, js, strlen(js));
+            CHECK(strstr(got, "mail bob@corp-mail.de now") != NULL && !strchr(got, '!'));
+            expect_bin("application/json", NULL, js, strlen(js), got, NULL, __LINE__);
+            free(got);
+        }
     }
     /* what comes out is no text; a cut stream */
     {

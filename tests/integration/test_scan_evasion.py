@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Evasions a black-box audit of the scanner found, each sent by a real
+client as a workload would send it, and read by `sovgw scan` as the gateway
+receives the body.
+
+1. A Converse `txt` document that Notepad saved as "Unicode" (UTF-16LE
+   with a BOM): the AWS SDK for JavaScript sends its bytes in base64. Under
+   1 KiB of base64 it was neither read nor reported.
+2. A Kinesis record compressed with zlib (as applications compress their
+   records), sent by the AWS CLI (`kinesis put-record`: the data in base64
+   in JSON). Under 1 KiB it was neither read nor reported.
+3. "ASCII smuggling": a key and a card number written in invisible Unicode
+   tag characters, glued to a visible prompt (models read them), sent by
+   the AWS SDK for JavaScript's Converse. The normalisation removed them.
+
+Each case fails on the scanner before this change; the controls (the same
+requests without the sensitive values) stay clean.
+
+Needs node/npm and the AWS CLI (scripts/deps.sh test)."""
+
+import os
+import subprocess
+import sys
+import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sgw import Runner, TempDir, Upstream, aws_cli_request, check, eq, npm_project, scan_jsonl  # noqa: E402
+
+SSN = "536-22-1847"
+NOTE = "Payroll note\r\nEmployee: Jane Roe\r\nSSN: {ssn}\r\nContact: {mail}\r\n"
+
+
+def types(fs):
+    c = {}
+    for f in fs:
+        c[f["type"]] = c.get(f["type"], 0) + 1
+    return c
+
+
+def brief(fs):
+    return [(f["type"], f["decoders"], f.get("excerpt"), f.get("reason")) for f in fs][:8]
+
+
+def tags(text):
+    return "".join(chr(0xE0000 + ord(c)) for c in text)
+
+
+def main():
+    r = Runner("scan_evasion")
+    sdk = npm_project("aws_sdk_js", "@aws-sdk/client-bedrock-runtime")
+    if sdk is None:
+        print("not ok - could not install the AWS SDK for JavaScript from npm")
+        return 1
+    t = TempDir("sgw-evasion-")
+
+    def node(script, *args):
+        with Upstream(keep_bodies=True) as up:
+            p = subprocess.run(["node", script, f"http://127.0.0.1:{up.port}", *args], cwd=sdk,
+                               capture_output=True, text=True, timeout=60)
+            eq(up.count(), 1, f"one request from {script} ({p.stderr[-400:]!r})")
+            return up.requests[0]["body"]
+
+    def scan_json(body):
+        return scan_jsonl("--content-type", "application/json", "-", input=body, timeout=60)
+
+    def utf16_document():
+        # case 1: the same note in UTF-8 and as Notepad's "Unicode" file
+        for kind, ssn, mail, want in (("pii", SSN, "jane.roe@corp-example.net",
+                                       {"US_SOCIAL_SECURITY_NUMBER": 1, "EMAIL": 1}),
+                                      ("clean", "see HR", "the HR portal", {})):
+            text = NOTE.format(ssn=ssn, mail=mail)
+            found = {}
+            for enc in ("utf-8", "utf-16"):
+                data = text.encode(enc)
+                if enc == "utf-16":
+                    check(data[:2] == b"\xff\xfe" and data[3] == 0, "Python's utf-16: a BOM, then little-endian")
+                path = t.write(f"{kind}-{enc}.txt", data)
+                body = node("converse_doc.mjs", path, "txt")
+                check(b'"format":"txt"' in body, f"a txt document block ({body[:160]!r})")
+                code, fs = scan_json(body)
+                found[enc] = sorted((f["type"], f["excerpt"]) for f in fs)
+                eq(types(fs), want, f"{kind}, {enc}: the note's values ({brief(fs)})")
+                eq(code, 1 if want else 0, f"{kind}, {enc}: exit status")
+            eq(found["utf-16"], found["utf-8"], f"{kind}: UTF-16 gives what UTF-8 gives")
+    r.run("a Converse txt document saved as UTF-16 (Notepad's \"Unicode\") by the AWS SDK for JavaScript",
+          utf16_document)
+
+    def zlib_record():
+        # case 2: a record compressed with zlib, base64 in the CLI's JSON
+        for kind, mail, want in (("pii", "jane.roe@corp-example.net", {"EMAIL": 1}), ("clean", "", {})):
+            rec = zlib.compress(b'{"order": 7, "status": "paid", "contact": "%s"}' % mail.encode())
+            check(rec[:2] == b"\x78\x9c", "zlib's default header")
+            path = t.write(f"{kind}.rec", rec)
+            ct, body = aws_cli_request(t, "kinesis", "put-record", "--stream-name", "orders",
+                                       "--partition-key", "k1", "--data", f"fileb://{path}")
+            eq(ct, "application/x-amz-json-1.1", "Kinesis's JSON protocol")
+            check(b'"Data"' in body, f"the record's data in the body ({body[:160]!r})")
+            code, fs = scan_jsonl("--content-type", ct, "-", input=body, timeout=60)
+            eq(types(fs), want, f"{kind}: the record's address ({brief(fs)})")
+            eq(code, 1 if want else 0, f"{kind}: exit status")
+    r.run("a zlib-compressed Kinesis record sent by the AWS CLI", zlib_record)
+
+    def tag_smuggling():
+        # case 3: the payload glued to the visible words, in tag characters
+        visible = "Summarise this paragraph for the weekly report, please."
+        for kind, payload, want in (("pii", tags("AKIA2E3AYF3BQ44C7XQZ") + " card " + tags("4111 1111 1111 1111"),
+                                     {"AWS_ACCESS_KEY": 1, "CREDIT_DEBIT_CARD_NUMBER": 1}),
+                                    ("clean", tags("thanks"), {})):
+            path = t.write(f"{kind}-prompt.txt", (visible[:-1] + payload + ".").encode())
+            body = node("prompt_text.mjs", "converse", path)
+            check("\U000E0041".encode() in body or kind == "clean", f"the tag characters in the body ({body[:120]!r})")
+            code, fs = scan_json(body)
+            eq(types(fs), want, f"{kind}: the smuggled values ({brief(fs)})")
+            eq(code, 1 if want else 0, f"{kind}: exit status")
+    r.run("a key and a card number in Unicode tag characters in a Converse prompt", tag_smuggling)
+
+    t.cleanup()
+    r.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
