@@ -861,7 +861,7 @@ const struct cls_pattern_def cls_patterns[] = {
      98, 60, 0, 0, 0},
     /* four lines of four digits, next to a context word ("card:"): a
        column of numbers alone is too often one */
-    {T_CARD, LBN "[0-9]{4}(?:\r?\n[0-9]{4}){3}" RBN, cls_v_card, 0, 0, 16, 0, 95, 60,
+    {T_CARD, LBN "[0-9]{4}(?:\r?\n[0-9]{4}|\t[0-9]{4}){3}" RBN, cls_v_card, 0, 0, 16, 0, 95, 60,
      CLS_PF_NEEDCTX, 0, 0},
     {T_IBAN, LBA "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?" RBA, cls_v_iban, 0,
      CLS_WF_RUN4 | CLS_WF_UU | CLS_WF_UD, 6,

@@ -218,6 +218,10 @@ static const struct pos_case cases[] = {
     {"card 4111 1111 1111 1111 12/27 123", "CREDIT_DEBIT_CARD_NUMBER"},
     {"amex 3782 822463 10005", "CREDIT_DEBIT_CARD_NUMBER"},
     {"4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", "CREDIT_DEBIT_CARD_NUMBER"},
+    /* four groups with tabs between (an evasion, a copied cell row): next
+       to a context word, as on four lines; a row of numbers alone is none */
+    {"charge card 4111\t1111\t1111\t1111 today", "CREDIT_DEBIT_CARD_NUMBER"},
+    {"id\t4111\t1111\t1111\t1111\n", NULL},
     {"NIR 185057800608491", "FR_NIR"},
     {"NIR 1850578006084 91", "FR_NIR"},
     /* birth dates with the month's name, next to their words only */
