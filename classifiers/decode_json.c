@@ -638,7 +638,9 @@ static inline __attribute__((always_inline)) int js_tl_first(struct dec_json *j,
     if (c == '|')
         return '|';
     if (__builtin_expect(c == ' ' || c == '\t', 0)) { /* (an indented tag: pretty-printed HTML) */
-        int h = js_tl_lead(j, a, an, b, bn, whole);
+        /* (the usual indented line, " Then…", is told by its second byte) */
+        int c2 = an > 1 ? a[1] : an == 1 ? (bn ? b[0] : -1) : bn > 1 ? b[1] : -1;
+        int h = c2 < 0 || c2 == '<' || c2 == ' ' || c2 == '\t' ? js_tl_lead(j, a, an, b, bn, whole) : 0;
         if (h)
             return h;
     } else if (c == '<' && j->base.nest + 1 <= DEC_MAX_NEST) {
@@ -677,8 +679,11 @@ static __attribute__((noinline)) int js_tl_may_lead(const uint8_t *s, size_t n)
 
 static inline __attribute__((always_inline)) int js_tl_may(const uint8_t *s, size_t n)
 {
-    uint8_t c = s[0];
-    return (c | 0x40) == '|' || ((c == ' ' || c == '\t') && js_tl_may_lead(s, n));
+    /* 1: '|', '<'; 2: white space (one load for the usual first byte) */
+    static const uint8_t first[256] = {['|'] = 1, ['<'] = 1, [' '] = 2, ['\t'] = 2};
+    uint8_t f = first[s[0]];
+    return __builtin_expect(f, 0) &&
+           (f == 1 || (n > 1 && (s[1] == '<' || s[1] == ' ' || s[1] == '\t') && js_tl_may_lead(s, n)));
 }
 
 /* A line after a header's (TL_CSV), p[0..n) of it: its commas outside
