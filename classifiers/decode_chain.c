@@ -1954,6 +1954,20 @@ static int sniff_utf16(const uint8_t *b, size_t n)
     return 0;
 }
 
+/* The compression whose data b[0..n) begins as (the sniffer inflates it,
+ * then reads what comes out), or 0. */
+enum { SC_GZIP = 1, SC_ZSTD, SC_ZLIB, SC_XZ, SC_BZIP2 };
+static int sniff_coding(const uint8_t *b, size_t n)
+{
+    if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
+        return SC_GZIP;
+    if (n >= 4 && memcmp(b, "\x28\xb5\x2f\xfd", 4) == 0)
+        return SC_ZSTD;
+    if (dec_looks_zlib(b, n))
+        return SC_ZLIB;
+    return dec_looks_xz(b, n) ? SC_XZ : dec_looks_bzip2(b, n) ? SC_BZIP2 : 0;
+}
+
 static int sniff_decide(struct dec_sniff *s)
 {
     struct dec *d = &s->base;
@@ -1968,43 +1982,20 @@ static int sniff_decide(struct dec_sniff *s)
         return SGW_OK;
     if (nest > DEC_MAX_NEST)
         return dec_fail(d, 0, "decoder nesting too deep");
-    if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) {
+    int ck = sniff_coding(b, n);
+    if (ck) {
+        static const char *const name[] = {"", "gzip", "zstd", "zlib", "xz", "bzip2"};
         if (env->codings >= DEC_MAX_CODINGS)
             return dec_fail(d, CLS_FF_BOMB, "too many nested compression layers");
         env->codings++;
         if (s->record)
-            dec_path_add(env, "gzip");
+            dec_path_add(env, name[ck]);
         rc = dec_new_sniff(env, nest + 1, s->record, s->fallback, &inner);
         if (rc == SGW_OK)
-            rc = dec_new_inflate(env, nest, DEC_INF_GZIP, inner, &w);
-    } else if (n >= 4 && memcmp(b, "\x28\xb5\x2f\xfd", 4) == 0) {
-        if (env->codings >= DEC_MAX_CODINGS)
-            return dec_fail(d, CLS_FF_BOMB, "too many nested compression layers");
-        env->codings++;
-        if (s->record)
-            dec_path_add(env, "zstd");
-        rc = dec_new_sniff(env, nest + 1, s->record, s->fallback, &inner);
-        if (rc == SGW_OK)
-            rc = dec_new_zstd(env, nest, inner, &w);
-    } else if (dec_looks_zlib(b, n)) {
-        if (env->codings >= DEC_MAX_CODINGS)
-            return dec_fail(d, CLS_FF_BOMB, "too many nested compression layers");
-        env->codings++;
-        if (s->record)
-            dec_path_add(env, "zlib");
-        rc = dec_new_sniff(env, nest + 1, s->record, s->fallback, &inner);
-        if (rc == SGW_OK)
-            rc = dec_new_inflate(env, nest, DEC_INF_DEFLATE, inner, &w);
-    } else if (dec_looks_xz(b, n) || dec_looks_bzip2(b, n)) {
-        int xz = dec_looks_xz(b, n);
-        if (env->codings >= DEC_MAX_CODINGS)
-            return dec_fail(d, CLS_FF_BOMB, "too many nested compression layers");
-        env->codings++;
-        if (s->record)
-            dec_path_add(env, xz ? "xz" : "bzip2");
-        rc = dec_new_sniff(env, nest + 1, s->record, s->fallback, &inner);
-        if (rc == SGW_OK)
-            rc = xz ? dec_new_xz(env, nest, inner, &w) : dec_new_bzip2(env, nest, inner, &w);
+            rc = ck == SC_GZIP || ck == SC_ZLIB ? dec_new_inflate(env, nest, ck == SC_GZIP ? DEC_INF_GZIP : DEC_INF_DEFLATE, inner, &w)
+                 : ck == SC_ZSTD ? dec_new_zstd(env, nest, inner, &w)
+                 : ck == SC_XZ   ? dec_new_xz(env, nest, inner, &w)
+                                 : dec_new_bzip2(env, nest, inner, &w);
     } else if (n >= 2 && ((b[0] == 0xff && b[1] == 0xfe) || (b[0] == 0xfe && b[1] == 0xff))) {
         if (s->record)
             dec_path_add(env, "utf16");

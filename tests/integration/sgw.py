@@ -616,6 +616,14 @@ def sovgw(*args, timeout=60, cwd=None, input=None):
                           cwd=cwd, input=input, env=CLEAN_ENV)
 
 
+def type_counts(fs):
+    """{type: how many findings} of scan_jsonl's findings"""
+    c = {}
+    for f in fs:
+        c[f["type"]] = c.get(f["type"], 0) + 1
+    return c
+
+
 def scan_jsonl(*args, input=None, timeout=60):
     """`sovgw scan --format jsonl ARGS` (input: bytes for "-"): its exit
     status and findings. A sanitizer report, or an exit status other than

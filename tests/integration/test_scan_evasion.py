@@ -25,16 +25,10 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sgw import Runner, TempDir, Upstream, aws_cli_request, check, eq, npm_project, scan_jsonl  # noqa: E402
+from sgw import type_counts as types  # noqa: E402
 
 SSN = "536-22-1847"
 NOTE = "Payroll note\r\nEmployee: Jane Roe\r\nSSN: {ssn}\r\nContact: {mail}\r\n"
-
-
-def types(fs):
-    c = {}
-    for f in fs:
-        c[f["type"]] = c.get(f["type"], 0) + 1
-    return c
 
 
 def brief(fs):

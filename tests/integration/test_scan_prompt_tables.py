@@ -43,6 +43,7 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sgw import Runner, TempDir, Upstream, aws_cli_request, check, eq, need_modules, npm_project, scan_jsonl  # noqa: E402
+from sgw import type_counts as count  # noqa: E402
 
 ROWS = 60
 PII = {"US_SOCIAL_SECURITY_NUMBER": ROWS, "DATE_OF_BIRTH": ROWS}
@@ -52,13 +53,6 @@ def people():
     base = datetime.date(1950, 1, 1)
     return [(f"Person {i}", str(536221800 + i), (base + datetime.timedelta(days=97 * i + 11)).isoformat())
             for i in range(ROWS)]
-
-
-def count(fs):
-    c = {}
-    for f in fs:
-        c[f["type"]] = c.get(f["type"], 0) + 1
-    return c
 
 
 def brief(fs):
@@ -288,6 +282,28 @@ def main():
             site.server_close()
     r.run("Converse: a fetched page with a table (LibreOffice's HTML) in a toolResult", html_tool_result)
 
+    def md_file(name, doc, want):
+        # a markdown file with an HTML table and an address after it, as
+        # `sovgw scan` reads it and as the body of the AWS CLI's
+        # put-object (text/markdown): the table's values (want), their
+        # findings inside the table, the address at its own offsets
+        path = t.write(f"kb/{name}.md", doc)
+        raw = doc.encode()
+        block = (raw.index(b"\n<table") + 1, raw.index(b"</table>") + len(b"</table>"))
+        code, fs = scan_jsonl(path, timeout=120)
+        eq(count(fs), dict(want, EMAIL=1), f"{name}: the .md file ({brief(fs)})")
+        eq(code, 1, f"{name}: exit 1 (the address at least)")
+        mail = [f for f in fs if f["type"] == "EMAIL"][0]
+        eq(raw[mail["start"]:mail["end"]], b"hr@corp.example", f"{name}: the address after the table: its own offsets")
+        check(all(block[0] <= f["start"] < f["end"] <= block[1] for f in fs if f["type"] != "EMAIL"),
+              f"{name}: the table's findings lie in the table {block} ({[(f['start'], f['end']) for f in fs][:5]})")
+        ct, data = aws_cli_request(t, "s3api", "put-object", "--bucket", "kb", "--key", f"docs/{name}.md",
+                                   "--content-type", "text/markdown", "--body", path)
+        eq(ct, "text/markdown", "sent as text/markdown")
+        eq(data, raw, "the file is the body")
+        code, fs = scan_jsonl("--content-type", "text/markdown", "-", input=data, timeout=120)
+        eq(count(fs), dict(want, EMAIL=1), f"{name}: the PutObject body ({brief(fs)})")
+
     def html_block_markdown():
         # case 9: the page turned into markdown by turndown, its table kept
         # as HTML (an agent's fetch tool, a knowledge base's pipeline). In
@@ -305,21 +321,7 @@ def main():
                 page_md = f.read()
             check("\n<table" in page_md and "Person 59" in page_md, f"the table kept as HTML ({page_md[:80]!r})")
             doc = "# Staff\n\nFrom the intranet:\n\n" + page_md + "\nQuestions to hr@corp.example.\n"
-            path = t.write(f"kb/{kind}-staff.md", doc)
-            raw = doc.encode()
-            block = (raw.index(b"\n<table") + 1, raw.index(b"</table>") + len(b"</table>"))
-            code, fs = scan_jsonl(path, timeout=120)
-            eq(count(fs), dict(want, EMAIL=1), f"{kind}: the .md file ({brief(fs)})")
-            mail = [f for f in fs if f["type"] == "EMAIL"][0]
-            eq(raw[mail["start"]:mail["end"]], b"hr@corp.example", "the address after the block: its own offsets")
-            check(all(block[0] <= f["start"] < f["end"] <= block[1] for f in fs if f["type"] != "EMAIL"),
-                  f"the table's findings lie in the block {block} ({[(f['start'], f['end']) for f in fs][:5]})")
-            ct, data = aws_cli_request(t, "s3api", "put-object", "--bucket", "kb", "--key", f"docs/{kind}.md",
-                                       "--content-type", "text/markdown", "--body", path)
-            eq(ct, "text/markdown", "sent as text/markdown")
-            eq(data, raw, "the file is the body")
-            code, fs = scan_jsonl("--content-type", "text/markdown", "-", input=data, timeout=120)
-            eq(count(fs), dict(want, EMAIL=1), f"{kind}: the PutObject body ({brief(fs)})")
+            md_file(f"{kind}-staff", doc, want)
             code, fs = scan(body("converse", doc))
             eq(count(fs), dict(want, EMAIL=1), f"{kind}: in a Converse prompt ({brief(fs)})")
     r.run("a page as markdown with its table kept as HTML (turndown): a .md file, S3 PutObject, a Converse prompt",
@@ -343,21 +345,7 @@ def main():
         for kind, want in (("pii", PII), ("clean", {})):
             doc = tpl.render(team="Finance", heads=heads[kind], rows=rows)
             check("\n  \n" in doc and doc.count("<tr>") == ROWS + 1, f"blank lines between the rows ({doc[:160]!r})")
-            path = t.write(f"kb/{kind}-report.md", doc)
-            raw = doc.encode()
-            block = (raw.index(b"\n<table") + 1, raw.index(b"</table>") + len(b"</table>"))
-            code, fs = scan_jsonl(path, timeout=120)
-            eq(count(fs), dict(want, EMAIL=1), f"{kind}: the .md file ({brief(fs)})")
-            mail = [f for f in fs if f["type"] == "EMAIL"][0]
-            eq(raw[mail["start"]:mail["end"]], b"hr@corp.example", "the address after the table: its own offsets")
-            check(all(block[0] <= f["start"] < f["end"] <= block[1] for f in fs if f["type"] != "EMAIL"),
-                  f"the table's findings lie in the table {block} ({[(f['start'], f['end']) for f in fs][:5]})")
-            ct, data = aws_cli_request(t, "s3api", "put-object", "--bucket", "kb", "--key", f"reports/{kind}.md",
-                                       "--content-type", "text/markdown", "--body", path)
-            eq(data, raw, "the file is the body")
-            code, fs = scan_jsonl("--content-type", "text/markdown", "-", input=data, timeout=120)
-            eq(count(fs), dict(want, EMAIL=1), f"{kind}: the PutObject body ({brief(fs)})")
-            eq(code, 1, "exit 1: found (the address at least)")
+            md_file(f"{kind}-report", doc, want)
     r.run("a Jinja2 report in markdown, its HTML table with blank lines between the rows: .md file, S3 PutObject",
           template_report)
 
