@@ -222,7 +222,6 @@ static uint32_t utf8_decode(const uint8_t *s, size_t len)
     return cp;
 }
 
-
 /* Source offsets are told to the final sink (cls_sink.origin) for the
  * original text: not inside a copy, whose findings have its span. */
 static inline int norm_tells(const struct dec_norm *z)
