@@ -24,6 +24,7 @@
 #define ESC_HOLD 8192u /* decoded copies held per unit in the stage itself */
 #define ESC_HOLD_MAX (256u * 1024u) /* ... and on the heap past that; more is reported uninspectable */
 #define ESC_MAXSEQ 12u /* longest escape looked at: "&#x0010FFFF;" */
+#define ESC_PCT_LEVELS 4u /* percent-encoding levels decoded: "%25252541" (9 bytes) */
 #define ESC_TAIL (ESC_BACK + ESC_MAXSEQ) /* kept: ESC_BACK before a held escape start */
 #define ESC_PIECES 16u /* copies of a unit with source spans of their own (more share) */
 #define ESC_ELEMS 128u /* decoded parts of a unit's copies mapped one by one (more: by spans) */
@@ -976,7 +977,8 @@ static int esc_overlong(const uint8_t *s, size_t n, int final, uint8_t out[4], s
  * unless `final`). Returns ESC_NO (s[0] is a plain character), ESC_MORE
  * (a possible escape cut by the end of the bytes) or the bytes it takes,
  * its decoding in out (1-4 bytes, *olen) and *weak. Percent: %HH, and
- * %25HH (double encoding) as the byte HH; %00 is left alone. Backslash:
+ * %25HH (double encoding) as the byte HH, %2525HH too (up to
+ * ESC_PCT_LEVELS); %00 is left alone. Backslash:
  * esc_backslash. References:
  * &#D…; (up to 7 digits), &#xH…; (up to 6), and the names above. A
  * homoglyph (a lead byte, glyph_lead) is the Latin letter it looks like,
@@ -1039,14 +1041,28 @@ static int esc_match(const uint8_t *s, size_t n, int final, uint8_t prev, int at
         int h = dec_hexval(s[1]), l = dec_hexval(s[2]);
         if (h < 0 || l < 0 || (h | l) == 0)
             return ESC_NO;
-        if (h == 2 && l == 5) { /* "%25": a second level when two hex digits follow */
-            if (n < 5 && !final && (n < 4 || dec_hexval(s[3]) >= 0))
-                return ESC_MORE;
-            int h2 = n >= 5 ? dec_hexval(s[3]) : -1, l2 = n >= 5 ? dec_hexval(s[4]) : -1;
-            if (h2 >= 0 && l2 >= 0 && (h2 | l2) != 0) {
-                out[0] = (uint8_t)(h2 << 4 | l2);
+        if (h == 2 && l == 5) {
+            /* "%25": a further level when two hex digits follow, and one
+               more while they are "25" again (%252541: three levels, an
+               evasion or a redirect URL encoded once too often), up to
+               ESC_PCT_LEVELS */
+            size_t k = 3;
+            int v = -1;
+            for (unsigned lev = 2; lev <= ESC_PCT_LEVELS; lev++) {
+                if (n < k + 2 && !final && (n < k + 1 || dec_hexval(s[k]) >= 0))
+                    return ESC_MORE;
+                int h2 = n >= k + 2 ? dec_hexval(s[k]) : -1, l2 = n >= k + 2 ? dec_hexval(s[k + 1]) : -1;
+                if (h2 < 0 || l2 < 0 || (h2 | l2) == 0)
+                    break;
+                v = h2 << 4 | l2;
+                k += 2;
+                if (v != 0x25)
+                    break;
+            }
+            if (v >= 0) {
+                out[0] = (uint8_t)v;
                 *olen = 1;
-                return 5;
+                return (int)k;
             }
         }
         out[0] = (uint8_t)(h << 4 | l);
@@ -1379,7 +1395,7 @@ static size_t esc_pending(struct dec_norm *z, const uint8_t *p, size_t n, int fi
     z->epend_len = 0;
     uint64_t src = z->call_src - pl; /* where the held bytes began */
     if (r > 0) {
-        esc_hit(z, d, dl, weak, pl, src, (size_t)r, tmp[0] == '%' && r == 5);
+        esc_hit(z, d, dl, weak, pl, src, (size_t)r, tmp[0] == '%' && r >= 5);
         if ((size_t)r >= pl)
             return (size_t)r - pl;
         /* (final only: "%25" and one hex digit) the rest is plain */
@@ -1430,7 +1446,7 @@ static size_t esc_one(struct dec_norm *z, const uint8_t *p, size_t n, uint8_t pr
         return n;
     }
     if (r > 0) {
-        esc_hit(z, d, dl, weak, 0, src, (size_t)r, p[0] == '%' && r == 5); /* ("%25XX") */
+        esc_hit(z, d, dl, weak, 0, src, (size_t)r, p[0] == '%' && r >= 5); /* ("%25XX", "%2525XX") */
         return (size_t)r;
     }
     copy_plain(z, p, 1, src);

@@ -2777,6 +2777,12 @@ static void test_escapes(void)
     /* double percent-encoding: both levels */
     EXPECT(T, NULL, "k %2541KIA", "k %2541KIA|k AKIA|");
     EXPECT(T, NULL, "k %25zz", "k %25zz|k %zz|");
+    /* three and four levels (an evasion, a redirect URL encoded once too
+       often); a fifth "25" is a '%' of the fourth; "%2525" before no hex
+       digits is a '%' */
+    EXPECT(T, NULL, "k %252541KIA %25252541KIA", "k %252541KIA %25252541KIA|k AKIA AKIA|");
+    EXPECT(T, NULL, "k %2525252541", "k %2525252541|k %41|");
+    EXPECT(T, NULL, "k %2525zz", "k %2525zz|k %zz|");
     /* UTF-8 in escapes goes through the normalisation: full-width '@' */
     EXPECT(T, NULL, "j%EF%BC%A0x.io", "j%EF%BC%A0x.io|j@x.io|");
     /* an escape glued to a number: the copy reaches past the space */

@@ -248,12 +248,14 @@ static void test_escapes(void)
     CHECK(count("EMAIL") == 3);
     /* percent-encoded twice: flagged (catalogue 4.1 case 19), exact span,
        at every split; once: not */
-    const char *d = "x bob%2540corp-mail.de y ann%40corp-mail.de z\n";
+    const char *d = "x bob%2540corp-mail.de y ann%40corp-mail.de z cy%252540corp-mail.de\n";
     scan_all_splits("text/plain", d, strlen(d));
     const struct cls_finding *f2 = exact_as(d, "EMAIL", "bob%2540corp-mail.de", 0, 1);
     const struct cls_finding *f1 = exact_as(d, "EMAIL", "ann%40corp-mail.de", 0, 1);
+    const struct cls_finding *f3 = exact_as(d, "EMAIL", "cy%252540corp-mail.de", 0, 1);
     CHECK(f2 && (f2->flags & CLS_FF_TWICE));
     CHECK(f1 && !(f1->flags & CLS_FF_TWICE));
+    CHECK(f3 && (f3->flags & CLS_FF_TWICE)); /* (three times: flagged too) */
     /* addresses with an internationalised domain: found through their
        ASCII copy, with the span of the original, the accented local part
        included; an accented local part alone keeps the span it had (the
