@@ -411,6 +411,10 @@ def seeds_text():
           b"\x00a " + base64.b64encode(zlib.compress(b"mail bob@corp-mail.de now")) + b" b "
           + base64.b64encode(b"\xff\xfe" + z16) + b" c " + base64.b64encode(z16) + b" d //6vri//h/eakcr81t/wj7x83p2k4/x "
           + base64.b64encode(b"\x78\x9c\xff\xff\xff\xff\x07" + bytes(range(40))))
+    # percent-encoding three, four and five levels deep; "%2525" before no
+    # hex digit; one cut at the end
+    write("fuzz_classifiers_text", "seed-pct-levels",
+          b"\x00k %252541KIA %25252541KIA %2525252541 %2525zz bob%252540corp-mail.de %252")
     # tag characters (ASCII smuggling) glued to text, a cancel tag, a cut one
     tag = lambda t: "".join(chr(0xE0000 + ord(c)) for c in t).encode()
     write("fuzz_classifiers_text", "seed-tags",
