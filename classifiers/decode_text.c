@@ -62,6 +62,7 @@ struct dec_norm {
        bytes (at most ESC_HOLD_MAX) while the unit lasts */
     uint8_t *cp;
     size_t cp_cap;
+    struct norm_b64 *zb; /* owned, made on first use: base64 in the copies (esc_b64) */
     /* source offsets (cls_sink.origin), when the final sink takes them */
     uint8_t track;    /* the final sink has origin and where */
     uint8_t in_copy;  /* the text is a copy announced by the stage before (base64) */
@@ -70,6 +71,9 @@ struct dec_norm {
     uint8_t npieces;  /* source spans of this unit's copies in piece[] */
     uint8_t el_over;  /* more decoded parts than el[] holds */
     uint8_t twice;    /* a part of this unit's copies was percent-encoded twice */
+    uint8_t esc_text; /* an escape of this unit decoded to a character (not esc_zw's
+                         nothing: a copy of only those is the text already out,
+                         and goes to esc_b64 alone) */
     uint16_t nel;
     uint64_t call_src; /* source offset of the data call's first byte (escapes' path) */
     uint8_t tail[ESC_TAIL];
@@ -541,11 +545,20 @@ static inline int diac_lead(uint8_t c)
 }
 
 /* A byte >= 0x80 the escapes look at: a homoglyph's or an accented
- * letter's lead, or one that can start an overlong form (C0, C1, E0, F0). */
+ * letter's lead, one that can start an overlong form (C0, C1, E0, F0), or
+ * an invisible character's (E2, EF: zw_run). */
 static inline int conf_lead(uint8_t c)
 {
-    return glyph_lead(c) || diac_lead(c) || c == 0xc0 || c == 0xc1 || c == 0xe0 || c == 0xf0;
+    return glyph_lead(c) || diac_lead(c) || c == 0xc0 || c == 0xc1 || c == 0xe0 || c == 0xf0 ||
+           c == 0xe2 || c == 0xef;
 }
+
+/* A character of base64 or hex text (either alphabet). */
+static inline int b64_letter(uint8_t c)
+{
+    return ascii_alnum(c) || c == '+' || c == '/' || c == '-' || c == '_';
+}
+
 
 static int at_in_token(const struct dec_norm *z, const uint8_t *p, size_t k, size_t skip);
 static inline void tail_note(struct dec_norm *z, const uint8_t *p, size_t n);
@@ -973,6 +986,52 @@ static int esc_overlong(const uint8_t *s, size_t n, int final, uint8_t out[4], s
     return (int)len;
 }
 
+/* The invisible characters that an evasion puts between the characters of
+ * an encoded value: U+200B-U+200D (zero-width space, non-joiner, joiner),
+ * U+2060 (word joiner), U+FEFF (zero-width no-break space). The length of
+ * the one at s[0] (3), 0 when none is, -1 when the bytes are cut. */
+static int zw_seq(const uint8_t *s, size_t n)
+{
+    static const uint8_t zw[5][3] = {
+        {0xe2, 0x80, 0x8b}, {0xe2, 0x80, 0x8c}, {0xe2, 0x80, 0x8d}, {0xe2, 0x81, 0xa0}, {0xef, 0xbb, 0xbf}};
+    for (int k = 0; k < 5; k++) {
+        size_t m = n < 3 ? n : 3;
+        if (memcmp(s, zw[k], m) == 0)
+            return n < 3 ? -1 : 3;
+    }
+    return 0;
+}
+
+#define ZW_RUN_MAX 3u /* invisible characters in a row read as one gap */
+
+/* Invisible characters glued between two characters of base64 or hex text
+ * ("ZGVw\u200bbG95…"): an escape that decodes to nothing, so that the copy
+ * holds the run whole and the base64 pass over the copies (esc_b64) decodes
+ * it. The byte before (`prev`) and the one after must be such characters:
+ * Persian's non-joiners, an emoji's joiners and a soft hyphen in a word
+ * make no copy. Returns as esc_match does. */
+static int esc_zw(const uint8_t *s, size_t n, int final, uint8_t prev)
+{
+    if (!b64_letter(prev))
+        return ESC_NO;
+    size_t i = 0;
+    for (unsigned k = 0; k < ZW_RUN_MAX; k++) {
+        if (i == n)
+            break;
+        int l = zw_seq(s + i, n - i);
+        if (l < 0)
+            return final ? ESC_NO : ESC_MORE;
+        if (l == 0)
+            break;
+        i += (size_t)l;
+    }
+    if (i == 0)
+        return ESC_NO;
+    if (i == n)
+        return final ? ESC_NO : ESC_MORE;
+    return b64_letter(s[i]) ? (int)i : ESC_NO;
+}
+
 /* An escape at s[0] ('%', '&', '\\' or a byte >= 0x80) with n bytes available (more may follow
  * unless `final`). Returns ESC_NO (s[0] is a plain character), ESC_MORE
  * (a possible escape cut by the end of the bytes) or the bytes it takes,
@@ -997,6 +1056,10 @@ static int esc_match(const uint8_t *s, size_t n, int final, uint8_t prev, int at
     if (s[0] >= 0x80) {
         if (!conf_lead(s[0]))
             return ESC_NO;
+        if (s[0] == 0xe2 || s[0] == 0xef) {
+            *olen = 0;
+            return esc_zw(s, n, final, prev);
+        }
         if (s[0] < 0xc2 || s[0] == 0xe0 || s[0] == 0xf0)
             return esc_overlong(s, n, final, out, olen);
         /* a two-byte letter: an accented Latin one is its base letter,
@@ -1201,6 +1264,8 @@ static int esc_emit_span(struct dec_norm *z, size_t s, size_t e, size_t j)
     return rc != SGW_OK ? rc : norm_text(z, z->cp + s, e - s);
 }
 
+static int esc_b64(struct dec_norm *z, const uint8_t *p, size_t n, const uint64_t *span);
+
 /* The copies held, each as a unit of its own (normalised like the rest):
  * the original unit is cut here. */
 static int esc_emit(struct dec_norm *z)
@@ -1219,17 +1284,28 @@ static int esc_emit(struct dec_norm *z)
     while (rc == SGW_OK && s < z->copy_len) {
         const uint8_t *q = memchr(z->cp + s, 0, z->copy_len - s);
         size_t e = q ? (size_t)(q - z->cp) : z->copy_len;
-        if (tell && k < z->npieces && !z->el_over && !z->esc_over)
+        if (!z->esc_text)
+            ; /* (the normalised original is this copy, with its own offsets) */
+        else if (tell && k < z->npieces && !z->el_over && !z->esc_over)
             rc = esc_emit_mapped(z, s, e, z->piece[k].a, &ie);
         else if (tell)
             rc = esc_emit_span(z, s, e, k < z->npieces ? k : z->npieces - 1u);
         else
             rc = norm_text(z, z->cp + s, e - s);
-        k++;
-        if (rc == SGW_OK)
+        if (rc == SGW_OK && z->esc_text)
             rc = norm_flush_pend(z);
-        if (rc == SGW_OK)
+        if (rc == SGW_OK && z->esc_text)
             rc = z->fin.boundary(z->fin.ctx);
+        if (rc == SGW_OK) {
+            uint64_t span[2] = {0, 0};
+            if (tell) {
+                size_t j = k < z->npieces ? k : z->npieces - 1u;
+                span[0] = z->piece[j].a;
+                span[1] = z->piece[j].b;
+            }
+            rc = esc_b64(z, z->cp + s, e - s, tell ? span : NULL);
+        }
+        k++;
         s = e + 1;
     }
     z->emitting = 0;
@@ -1241,6 +1317,7 @@ static int esc_emit(struct dec_norm *z)
     z->nel = 0;
     z->el_over = 0;
     z->twice = 0;
+    z->esc_text = 0;
     return rc;
 }
 
@@ -1367,6 +1444,7 @@ static void esc_hit(struct dec_norm *z, const uint8_t *d, size_t dl, int weak, s
         copy_start(z, skip, src);
     }
     z->twice |= (uint8_t)twice;
+    z->esc_text |= (uint8_t)(dl != 0);
     if (z->copy_len + dl <= ESC_HOLD_MAX)
         el_note(z, z->copy_len, dl, r | (twice ? EL_TWICE : 0));
     copy_add(z, d, dl);
@@ -1669,11 +1747,14 @@ int dec_norm_finish(struct dec_norm *z)
     return rc;
 }
 
+static void norm_b64_free(struct norm_b64 *zb);
+
 void dec_norm_free(struct dec_norm *z)
 {
     if (!z)
         return;
     copy_release(z);
+    norm_b64_free(z->zb);
     if (!z->embedded)
         free(z);
 }
@@ -3936,6 +4017,113 @@ void dec_b64_free(struct dec_b64 *b)
     }
     if (!b->embedded)
         free(b);
+}
+
+/* ---- base64 in the escapes' copies ----
+ * A copy is text the stage before never saw whole: base64 written with
+ * percent-encoding or character references (a URL's query, an HTML page's
+ * attribute), or cut by invisible characters (esc_zw). A copy that holds a
+ * run of B64_MIN_RUN base64 characters goes through a base64 stage of its
+ * own, as the unit's text went through the first one. Its original text is
+ * with the final sink already and is dropped here; what the stage decodes
+ * goes through a second normalisation (no further copies of copies get
+ * this pass: the levels are bounded) as a copy of the piece's span. */
+struct norm_b64 {
+    struct cls_sink drop;     /* the stage's out: the copy's own text is dropped */
+    const struct cls_sink *fin;
+    struct dec_b64 *b;        /* depth 0, out = drop; its inner goes to n2 */
+    struct dec_norm *n2;      /* out = the final sink, always inside a copy */
+};
+
+static int drop_data(void *ctx, const uint8_t *p, size_t n)
+{
+    (void)ctx, (void)p, (void)n;
+    return SGW_OK;
+}
+
+static int drop_boundary(void *ctx)
+{
+    (void)ctx;
+    return SGW_OK;
+}
+
+static int drop_context(void *ctx, const uint8_t *p, size_t n)
+{
+    (void)ctx, (void)p, (void)n;
+    return SGW_OK;
+}
+
+static int drop_uninspectable(void *ctx, const char *reason, uint32_t flags)
+{
+    const struct norm_b64 *zb = ctx;
+    return zb->fin->uninspectable(zb->fin->ctx, reason, flags);
+}
+
+static void norm_b64_free(struct norm_b64 *zb)
+{
+    if (!zb)
+        return;
+    dec_b64_free(zb->b);
+    dec_norm_free(zb->n2);
+    free(zb);
+}
+
+static int norm_b64_new(struct dec_norm *z)
+{
+    struct norm_b64 *zb = calloc(1, sizeof(*zb));
+    if (!zb)
+        return SGW_ENOMEM;
+    zb->fin = &z->fin;
+    zb->drop.ctx = zb;
+    zb->drop.data = drop_data;
+    zb->drop.boundary = drop_boundary;
+    zb->drop.context = drop_context;
+    zb->drop.uninspectable = drop_uninspectable;
+    int rc = dec_norm_new(&z->fin, &zb->n2);
+    if (rc == SGW_OK)
+        rc = dec_b64_new(0, &zb->drop, &zb->b);
+    if (rc == SGW_OK)
+        rc = dec_b64_new(1, &zb->n2->sink, &zb->b->inner);
+    if (rc != SGW_OK) {
+        norm_b64_free(zb);
+        return rc;
+    }
+    zb->n2->in_copy = 1; /* (it tells no offsets of its own) */
+    z->zb = zb;
+    return SGW_OK;
+}
+
+/* A run of B64_MIN_RUN base64 characters in p[0..n)? */
+static int has_b64_run(const uint8_t *p, size_t n)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        run = b64_class[p[i]] == B64C_CHAR ? run + 1 : 0;
+        if (run >= B64_MIN_RUN)
+            return 1;
+    }
+    return 0;
+}
+
+/* A copy p[0..n) went out: base64 in it is decoded (with `span`, the
+ * source span the copy stands for, when offsets are told). */
+static int esc_b64(struct dec_norm *z, const uint8_t *p, size_t n, const uint64_t *span)
+{
+    if (z == NULL || !has_b64_run(p, n))
+        return SGW_OK;
+    if (!z->zb) {
+        int rc = norm_b64_new(z);
+        if (rc != SGW_OK)
+            return rc;
+    }
+    struct norm_b64 *zb = z->zb;
+    int rc = span ? z->fin.origin(z->fin.ctx, CLS_ORIG_COPY, span[0], span[1] - span[0]) : SGW_OK;
+    zb->n2->dirtied = 0;
+    if (rc == SGW_OK)
+        rc = zb->b->sink.data(zb->b, p, n);
+    if (rc == SGW_OK)
+        rc = zb->b->sink.boundary(zb->b);
+    return rc;
 }
 
 /* ====================================================================== */

@@ -415,6 +415,17 @@ def seeds_text():
     # hex digit; one cut at the end
     write("fuzz_classifiers_text", "seed-pct-levels",
           b"\x00k %252541KIA %25252541KIA %2525252541 %2525zz bob%252540corp-mail.de %252")
+    # base64 cut by zero-width characters (one, and three in a row), and
+    # percent-encoded and as character references: the copies' base64 pass
+    zb = base64.b64encode(b"mail bob@example.com key AKIAIOSFODNN7EXAMPLE").decode()
+    zw = "\u200b".join(zb[i:i + 8] for i in range(0, len(zb), 8))
+    zw3 = "\u200b\ufeff\u2060".join(zb[i:i + 5] for i in range(0, len(zb), 5))
+    write("fuzz_classifiers_text", "seed-zw-b64",
+          b"\x00decode: " + zw.encode() + b" x " + zw3.encode() + b" " +
+          "".join("%%%02X" % ord(c) for c in zb[:40]).encode() + b" " +
+          "".join("&#%d;" % ord(c) for c in zb[:30]).encode() + b" ab\xe2\x80\x8bcd \xe2\x80")
+    write("fuzz_classifiers_json", "seed-zw-b64",
+          b'{"p":"' + "\\u200b".join(zb[i:i + 8] for i in range(0, len(zb), 8)).encode() + b'"}')
     # tag characters (ASCII smuggling) glued to text, a cancel tag, a cut one
     tag = lambda t: "".join(chr(0xE0000 + ord(c)) for c in t).encode()
     write("fuzz_classifiers_text", "seed-tags",

@@ -12,12 +12,17 @@ receives the body.
 3. "ASCII smuggling": a key and a card number written in invisible Unicode
    tag characters, glued to a visible prompt (models read them), sent by
    the AWS SDK for JavaScript's Converse. The normalisation removed them.
+4. base64 of a key and an address cut by zero-width spaces every 8
+   characters (Converse), and base64 percent-encoded in a URL (an
+   InvokeModel prompt): the base64 stage saw no run of 24 characters, the
+   decoded copies went to the scanner undecoded.
 
 Each case fails on the scanner before this change; the controls (the same
 requests without the sensitive values) stay clean.
 
 Needs node/npm and the AWS CLI (scripts/deps.sh test)."""
 
+import base64
 import os
 import subprocess
 import sys
@@ -107,6 +112,28 @@ def main():
             eq(types(fs), want, f"{kind}: the smuggled values ({brief(fs)})")
             eq(code, 1 if want else 0, f"{kind}: exit status")
     r.run("a key and a card number in Unicode tag characters in a Converse prompt", tag_smuggling)
+
+    def hidden_base64():
+        # case 4: the encoded value cut by invisible characters, or escaped
+        secret = b"deploy with key AKIA2E3AYF3BQ44C7XQZ and page ops-lead@corp-example.net"
+        clean = b"deploy with the usual key from the vault and page the ops lead on call"
+        for kind, plain, want in (("pii", secret, {"AWS_ACCESS_KEY": 1, "EMAIL": 1}), ("clean", clean, {})):
+            enc = base64.b64encode(plain).decode()
+            zw = "\u200b".join(enc[i:i + 8] for i in range(0, len(enc), 8))
+            path = t.write(f"{kind}-zw.txt", f"Summarise this for the audit log: {zw}".encode())
+            body = node("prompt_text.mjs", "converse", path)
+            check("\u200b".encode() in body, f"the zero-width spaces in the body ({body[:120]!r})")
+            code, fs = scan_json(body)
+            eq(types(fs), want, f"{kind}, zero-width spaces: the values ({brief(fs)})")
+            eq(code, 1 if want else 0, f"{kind}, zero-width spaces: exit status")
+            pct = "".join("%%%02X" % c for c in enc.encode())
+            path = t.write(f"{kind}-url.txt", f"Why does https://sso.example.com/cb?state={pct} fail?".encode())
+            body = node("prompt_text.mjs", "invoke", path)
+            check(pct[:30].encode() in body, f"the escaped value in the body ({body[:120]!r})")
+            code, fs = scan_json(body)
+            eq(types(fs), want, f"{kind}, percent-encoded: the values ({brief(fs)})")
+            eq(code, 1 if want else 0, f"{kind}, percent-encoded: exit status")
+    r.run("base64 cut by zero-width spaces (Converse) and percent-encoded (InvokeModel)", hidden_base64)
 
     t.cleanup()
     r.done()

@@ -3094,6 +3094,65 @@ static void b64enc(const uint8_t *in, size_t n, char *out)
     out[o] = '\0';
 }
 
+/* base64 the base64 stage could not see whole: written with escapes, or
+ * cut by invisible characters. The copy goes through a base64 pass of its
+ * own; its decoding follows as a unit. */
+static void test_escapes_base64(void)
+{
+    const char *T = "text/plain", *J = "application/json";
+    const char *secret = "mail bob@example.com key AKIAIOSFODNN7EXAMPLE";
+    char enc[200], in[2048], want[4096];
+    b64enc((const uint8_t *)secret, strlen(secret), enc);
+    size_t el = strlen(enc);
+    /* a zero-width space every 8 characters (U+200B), and other invisible
+       characters, up to three in a row: the text as normalised, then the
+       decoding between boundaries (no copy of the text itself: it is the
+       text) */
+    const char *zw[] = {"\xe2\x80\x8b", "\xe2\x80\x8c", "\xe2\x80\x8d", "\xe2\x81\xa0", "\xef\xbb\xbf",
+                        "\xe2\x80\x8b\xef\xbb\xbf\xe2\x81\xa0"};
+    for (size_t z = 0; z < SGW_ARRAY_LEN(zw); z++) {
+        size_t n = (size_t)snprintf(in, sizeof(in), "decode: ");
+        for (size_t i = 0; i < el; i += 8)
+            n += (size_t)snprintf(in + n, sizeof(in) - n, "%s%.*s", i ? zw[z] : "", (int)(el - i < 8 ? el - i : 8),
+                                  enc + i);
+        snprintf(want, sizeof(want), "decode: %s||%s|", enc, secret);
+        expect_bin(T, NULL, in, n, want, NULL, __LINE__);
+    }
+    /* in a JSON string, as \u escapes */
+    {
+        size_t n = (size_t)snprintf(in, sizeof(in), "{\"p\":\"");
+        for (size_t i = 0; i < el; i += 8)
+            n += (size_t)snprintf(in + n, sizeof(in) - n, "%s%.*s", i ? "\\u200b" : "", (int)(el - i < 8 ? el - i : 8),
+                                  enc + i);
+        snprintf(in + n, sizeof(in) - n, "\"}");
+        snprintf(want, sizeof(want), "p|{p}%s||%s|", enc, secret);
+        EXPECT(J, NULL, in, want);
+    }
+    /* percent-encoded and as character references: the copy, then its
+       decoding */
+    {
+        size_t n = 0, m = 0;
+        char ref[4096];
+        for (size_t i = 0; i < el; i++) {
+            n += (size_t)snprintf(in + n, sizeof(in) - n, "%%%02X", (unsigned char)enc[i]);
+            m += (size_t)snprintf(ref + m, sizeof(ref) - m, "&#%d;", enc[i]);
+        }
+        snprintf(want, sizeof(want), "%s|%s||%s|", in, enc, secret);
+        EXPECT(T, NULL, in, want);
+        snprintf(want, sizeof(want), "%s|%s||%s|", ref, enc, secret);
+        EXPECT(T, NULL, ref, want);
+    }
+    /* invisible characters that are no evasion make no copy: Persian's
+       non-joiner, an emoji's joiner, one between words (the text is
+       normalised as before), a soft hyphen; a run of four ends the gap */
+    EXPECT(T, NULL, "\xd9\x85\xdb\x8c\xe2\x80\x8c\xd8\xae", "\xd9\x85\xdb\x8c\xd8\xae|");
+    EXPECT(T, NULL, "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x92\xbb", "\xf0\x9f\x91\xa8\xf0\x9f\x92\xbb|");
+    EXPECT(T, NULL, "zero\xe2\x80\x8bwidth", "zerowidth|");
+    EXPECT(T, NULL, "ab \xe2\x80\x8b cd", "ab  cd|");
+    /* a short run in a copy is not decoded */
+    EXPECT(T, NULL, "ZGVw\xe2\x80\x8b" "bG95", "ZGVwbG95|");
+}
+
 static void test_base64(void)
 {
     char in[1024], want[2048], enc[400];
@@ -6130,6 +6189,7 @@ int main(void)
     test_types();
     test_norm();
     test_escapes();
+    test_escapes_base64();
     test_utf16();
     test_xml();
     test_zip();

@@ -269,6 +269,36 @@ static void test_escapes(void)
     CHECK(count("EMAIL") == 3);
 }
 
+/* base64 cut by zero-width spaces: the copy without them is decoded, its
+ * finding lies in the copy's span (from the run's start to 64 bytes after
+ * the last invisible character); the text after keeps its offsets, and
+ * the same key written plainly with one zero-width space in it keeps its
+ * exact span (the copy's finding is the same and is not reported again). */
+static void test_escapes_b64(void)
+{
+    char *r = b64("please contact john@example.com about the invoice today");
+    char t[1024];
+    size_t n = 0, rl = strlen(r), last = 0;
+    for (size_t i = 0; i < rl; i += 8) {
+        if (i) {
+            n += (size_t)sprintf(t + n, "\xe2\x80\x8b");
+            last = n;
+        }
+        n += (size_t)sprintf(t + n, "%.*s", (int)(rl - i < 8 ? rl - i : 8), r + i);
+    }
+    n += (size_t)sprintf(t + n, " then mary@example.org and AKIA5ZK6\xe2\x80\x8bSXQ7BR2LMNOP ok\n");
+    scan_all_splits("text/plain", t, n);
+    char region[1024];
+    memcpy(region, t, last + 64);
+    region[last + 64] = '\0';
+    within(t, "EMAIL", region, 0, 0);
+    exact(t, "EMAIL", "mary@example.org", 0);
+    exact(t, "AWS_ACCESS_KEY", "AKIA5ZK6\xe2\x80\x8bSXQ7BR2LMNOP", 0);
+    CHECK(count("EMAIL") == 2);
+    CHECK(count("AWS_ACCESS_KEY") == 1);
+    free(r);
+}
+
 /* Base64 runs, short and long (more than 8192 characters: decoded as they
  * come, in regions), and a hex run: inside the run, holding the match's
  * own characters; the text after them keeps its offsets. */
@@ -432,6 +462,7 @@ int main(void)
     test_json();
     test_html_block();
     test_escapes();
+    test_escapes_b64();
     test_runs();
     test_runs_changed();
     test_many_copies();
