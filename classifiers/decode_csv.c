@@ -487,10 +487,20 @@ static int tab_sep(struct dec_env *env, const uint8_t *p)
     return rc == SGW_OK ? dec_text_boundary(env) : rc;
 }
 
+/* A header row of tab-separated lines (cells that are names, not values)
+ * is one unit, as the line reads: a tab in a line of prose ("charge card
+ * 4111<TAB>1111<TAB>1111<TAB>1111 today", a string with no second line)
+ * begins such a table too, and a value written across its cells is found
+ * as in raw text. The rows under it are cut into cells. */
+static inline int tab_joined(const struct dec_tab *t)
+{
+    return t->delim == '\t' && t->header;
+}
+
 /* The cell (or the line that is no row) ends. */
 static int tab_end_cell(struct dec_env *env, struct dec_tab *t)
 {
-    int rc = t->open ? dec_text_boundary(env) : SGW_OK;
+    int rc = t->open && !tab_joined(t) ? dec_text_boundary(env) : SGW_OK;
     t->open = 0;
     memcpy(t->prev, t->cur, t->cur_len);
     t->prev_len = t->cur_len;
@@ -502,7 +512,9 @@ static int tab_end_cell(struct dec_env *env, struct dec_tab *t)
 
 static int tab_data(struct dec_env *env, struct dec_tab *t, const uint8_t *p, size_t n)
 {
-    if (!t->open) {
+    if (!t->open && tab_joined(t)) {
+        t->open = 1;
+    } else if (!t->open) {
         t->open = 1;
         const uint8_t *name = t->names[t->col < DEC_TAB_COLS ? t->col : 0];
         size_t nl = t->title.tent ? dec_title_name(&t->title, t->col, &name)
@@ -555,7 +567,8 @@ size_t dec_tab_feed(struct dec_env *env, struct dec_tab *t, const uint8_t *p, si
             *rc = tab_end_cell(env, t);
             t->col++;
             if (*rc == SGW_OK)
-                *rc = tab_sep(env, p + i++);
+                *rc = tab_joined(t) ? dec_text_data(env, p + i, 1) : tab_sep(env, p + i);
+            i++;
         } else {
             size_t j = i; /* (p[i] is the cell's: a quoted delimiter at most) */
             for (; j < n && p[j] != '\n' && p[j] != '\r' && (p[j] != t->delim || t->q); j++)

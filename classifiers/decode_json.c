@@ -592,7 +592,7 @@ static __attribute__((noinline, cold)) int js_tl_begin(struct dec_json *j, uint8
     }
     js_kname_put(j, j->stage, keep);
     int rc = dec_text_data(j->base.env, j->stage, keep);
-    if (rc == SGW_OK)
+    if (rc == SGW_OK && delim != '\t') /* (tabs: the header line is one unit, dec_tab) */
         rc = dec_text_boundary(j->base.env);
     j->stage_len -= keep;
     memmove(j->stage, j->stage + keep, j->stage_len);

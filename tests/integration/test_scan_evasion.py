@@ -16,6 +16,9 @@ receives the body.
    characters (Converse), and base64 percent-encoded in a URL (an
    InvokeModel prompt): the base64 stage saw no run of 24 characters, the
    decoded copies went to the scanner undecoded.
+5. A card number with tabs between its groups in a one-line Converse
+   prompt: the JSON decoder took the tab for a tab-separated table and
+   made each group a unit of its own (raw text found it).
 
 Each case fails on the scanner before this change; the controls (the same
 requests without the sensitive values) stay clean.
@@ -134,6 +137,19 @@ def main():
             eq(types(fs), want, f"{kind}, percent-encoded: the values ({brief(fs)})")
             eq(code, 1 if want else 0, f"{kind}, percent-encoded: exit status")
     r.run("base64 cut by zero-width spaces (Converse) and percent-encoded (InvokeModel)", hidden_base64)
+
+    def tabbed_card():
+        # case 5: a tab between the groups, in a one-line prompt (a Luhn
+        # failure as the control)
+        for kind, card, want in (("pii", "4111\t1111\t1111\t1111", {"CREDIT_DEBIT_CARD_NUMBER": 1}),
+                                 ("clean", "4111\t1111\t1111\t1112", {})):
+            path = t.write(f"{kind}-tab.txt", f"Summarise this for the audit log: charge card {card} today".encode())
+            body = node("prompt_text.mjs", "converse", path)
+            check(b"4111\\t1111" in body, f"the tab escapes in the body ({body[:120]!r})")
+            code, fs = scan_json(body)
+            eq(types(fs), want, f"{kind}: the card ({brief(fs)})")
+            eq(code, 1 if want else 0, f"{kind}: exit status")
+    r.run("a card number with tabs between its groups in a Converse prompt", tabbed_card)
 
     t.cleanup()
     r.done()
