@@ -662,7 +662,7 @@ void dec_simd_cap(int level);
 /* Start of the first run of >= 24 base64 characters in p, else the start of
  * the run of base64 characters that ends p, else n; with the scanner of
  * `level` (capped at dec_simd_level() by the caller). *flags may say
- * B64F_PLAIN: no byte before that position is >= 0x80, '%' or '&' (none
+ * B64F_PLAIN: no byte before that position is >= 0x80, '%', '&', '\\' or '=' (none
  * the normalisation must see); B64F_TAIL: the
  * position starts the run (shorter than 24) that ends p. The scalar level
  * says neither. For tests and benches; the text pipeline uses the best
@@ -670,7 +670,7 @@ void dec_simd_cap(int level);
 enum { B64F_PLAIN = 1, B64F_TAIL = 2, B64F_LIST = 4 /* (internal: AVX-512, byte lists) */ };
 size_t dec_b64_find_run_impl(const uint8_t *p, size_t n, int level, int *flags);
 /* For n < 16: the start of the run of base64 characters that ends p, and
- * *high = 1 when a byte is >= 0x80, '%' or '&' (the base64 stage's path for short
+ * *high = 1 when a byte is >= 0x80, '%', '&', '\\' or '=' (the base64 stage's path for short
  * data), with the code of `level`. For tests. */
 size_t dec_b64_short_tail_impl(const uint8_t *p, size_t n, int level, int *high);
 

@@ -334,12 +334,12 @@ static size_t next_high(const uint8_t *p, size_t n)
     return n;
 }
 
-/* The first byte >= 0x80, '%' or '&' in p[0..n), else n. */
+/* The first byte >= 0x80, '%', '&', '\\' or '=' in p[0..n), else n. */
 static size_t next_special_scalar(const uint8_t *p, size_t n)
 {
     size_t i = 0;
     for (; i < n; i++)
-        if (p[i] >= 0x80 || p[i] == '%' || p[i] == '&' || p[i] == '\\')
+        if (p[i] >= 0x80 || p[i] == '%' || p[i] == '&' || p[i] == '\\' || p[i] == '=')
             return i;
     return n;
 }
@@ -348,10 +348,11 @@ static size_t next_special_scalar(const uint8_t *p, size_t n)
 static size_t next_special_sse2(const uint8_t *p, size_t n)
 {
     size_t i = 0;
-    const __m128i pc = _mm_set1_epi8('%'), am = _mm_set1_epi8('&'), bs = _mm_set1_epi8('\\');
+    const __m128i pc = _mm_set1_epi8('%'), am = _mm_set1_epi8('&'), bs = _mm_set1_epi8('\\'),
+                  eq = _mm_set1_epi8('=');
     for (; i + 16 <= n; i += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-        v = _mm_or_si128(_mm_or_si128(v, _mm_cmpeq_epi8(v, bs)),
+        v = _mm_or_si128(_mm_or_si128(_mm_or_si128(v, _mm_cmpeq_epi8(v, bs)), _mm_cmpeq_epi8(v, eq)),
                          _mm_or_si128(_mm_cmpeq_epi8(v, pc), _mm_cmpeq_epi8(v, am)));
         unsigned m = (unsigned)_mm_movemask_epi8(v);
         if (m)
@@ -364,10 +365,10 @@ __attribute__((target("avx2"))) static size_t next_special_avx2(const uint8_t *p
 {
     size_t i = 0;
     const __m256i pc = _mm256_set1_epi8('%'), am = _mm256_set1_epi8('&'),
-                  bs = _mm256_set1_epi8('\\');
+                  bs = _mm256_set1_epi8('\\'), eq = _mm256_set1_epi8('=');
     for (; i + 32 <= n; i += 32) {
         __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
-        v = _mm256_or_si256(_mm256_or_si256(v, _mm256_cmpeq_epi8(v, bs)),
+        v = _mm256_or_si256(_mm256_or_si256(_mm256_or_si256(v, _mm256_cmpeq_epi8(v, bs)), _mm256_cmpeq_epi8(v, eq)),
                             _mm256_or_si256(_mm256_cmpeq_epi8(v, pc), _mm256_cmpeq_epi8(v, am)));
         unsigned m = (unsigned)_mm256_movemask_epi8(v);
         if (m)
@@ -382,12 +383,13 @@ __attribute__((target("avx512f,avx512bw,bmi,bmi2"))) static size_t
 next_special_avx512(const uint8_t *p, size_t n)
 {
     const __m512i pc = _mm512_set1_epi8('%'), am = _mm512_set1_epi8('&'),
-                  bs = _mm512_set1_epi8('\\');
+                  bs = _mm512_set1_epi8('\\'), eq = _mm512_set1_epi8('=');
     for (size_t i = 0; i < n; i += 64) {
         __mmask64 k = n - i >= 64 ? ~0ull : _bzhi_u64(~0ull, (unsigned)(n - i));
         __m512i v = _mm512_maskz_loadu_epi8(k, (const void *)(p + i));
         uint64_t m = (_mm512_movepi8_mask(v) | _mm512_cmpeq_epi8_mask(v, pc) |
-                      _mm512_cmpeq_epi8_mask(v, am) | _mm512_cmpeq_epi8_mask(v, bs)) &
+                      _mm512_cmpeq_epi8_mask(v, am) | _mm512_cmpeq_epi8_mask(v, bs) |
+                      _mm512_cmpeq_epi8_mask(v, eq)) &
                      k;
         if (m)
             return i + (size_t)__builtin_ctzll(m);
@@ -429,6 +431,19 @@ static size_t norm_stop_sse2(const uint8_t *p, size_t i, size_t n)
     return i + next_special_sse2(p + i, n - i);
 }
 
+/* The ASCII bytes the normalisation must see by low nibble: the high nibble
+ * that makes one ('%' 25, '&' 26, '\\' 5C, '=' 3D), else 16 (none is). */
+#define SPEC_HI 16, 16, 16, 16, 16, 2, 2, 16, 16, 16, 16, 16, 5, 3, 16, 16
+
+/* 0xff where a byte of v is '%', '&', '\\' or '=' (two nibble lookups'
+ * worth: one shuffle, one compare). */
+__attribute__((target("avx2"))) static inline __m256i spec_avx2(__m256i v)
+{
+    const __m256i m0f = _mm256_set1_epi8(0x0f);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_srli_epi16(v, 4), m0f),
+                             _mm256_shuffle_epi8(_mm256_setr_epi8(SPEC_HI, SPEC_HI), _mm256_and_si256(v, m0f)));
+}
+
 __attribute__((target("avx2"))) static inline uint64_t mask64_avx2(__m256i a, __m256i b)
 {
     return (uint64_t)(uint32_t)_mm256_movemask_epi8(a) | (uint64_t)(uint32_t)_mm256_movemask_epi8(b) << 32;
@@ -445,14 +460,14 @@ __attribute__((target("avx2"))) static inline uint64_t bytes_in_avx2(__m256i a, 
 __attribute__((target("avx2"))) static size_t norm_stop_avx2(const uint8_t *p, size_t i, size_t n)
 {
     const __m256i pc = _mm256_set1_epi8('%'), am = _mm256_set1_epi8('&'), bs = _mm256_set1_epi8('\\'),
-                  at = _mm256_set1_epi8('@'), c0 = _mm256_set1_epi8((char)0xc0), c80 = _mm256_set1_epi8((char)0x80),
+                  eq = _mm256_set1_epi8('='), at = _mm256_set1_epi8('@'), c0 = _mm256_set1_epi8((char)0xc0), c80 = _mm256_set1_epi8((char)0x80),
                   c30 = _mm256_set1_epi8(0x30), c20 = _mm256_set1_epi8(0x20);
     uint64_t carry = 0; /* bit 0: the continuation of a letter passed over at the block's end */
     if (i + 32 <= n) {
         /* the first 32 bytes as next_special looks at them: a stop there
            that is no such letter (CJK, '%') costs no more */
         __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
-        v = _mm256_or_si256(_mm256_or_si256(v, _mm256_cmpeq_epi8(v, bs)),
+        v = _mm256_or_si256(_mm256_or_si256(_mm256_or_si256(v, _mm256_cmpeq_epi8(v, bs)), _mm256_cmpeq_epi8(v, eq)),
                             _mm256_or_si256(_mm256_cmpeq_epi8(v, pc), _mm256_cmpeq_epi8(v, am)));
         unsigned m = (unsigned)_mm256_movemask_epi8(v);
         if (!m)
@@ -463,10 +478,7 @@ __attribute__((target("avx2"))) static size_t norm_stop_avx2(const uint8_t *p, s
     for (; i + 64 <= n; i += 64) {
         __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
         __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 32));
-        __m256i spa = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(a, pc), _mm256_cmpeq_epi8(a, am)),
-                                      _mm256_cmpeq_epi8(a, bs));
-        __m256i spb = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(b, pc), _mm256_cmpeq_epi8(b, am)),
-                                      _mm256_cmpeq_epi8(b, bs));
+        __m256i spa = spec_avx2(a), spb = spec_avx2(b);
         /* the sign bit: a byte >= 0x80 or a special one (as next_special) */
         uint64_t stop = mask64_avx2(_mm256_or_si256(a, spa), _mm256_or_si256(b, spb)) & ~carry;
         carry = 0;
@@ -551,6 +563,12 @@ static inline int conf_lead(uint8_t c)
 {
     return glyph_lead(c) || diac_lead(c) || c == 0xc0 || c == 0xc1 || c == 0xe0 || c == 0xf0 ||
            c == 0xe2 || c == 0xef;
+}
+
+/* An upper-case hex digit's value, else -1 (quoted-printable's). */
+static inline int qp_hexval(uint8_t c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
 /* A character of base64 or hex text (either alphabet). */
@@ -1032,7 +1050,50 @@ static int esc_zw(const uint8_t *s, size_t n, int final, uint8_t prev)
     return b64_letter(s[i]) ? (int)i : ESC_NO;
 }
 
-/* An escape at s[0] ('%', '&', '\\' or a byte >= 0x80) with n bytes available (more may follow
+/* Quoted-printable (RFC 2045) in text: an e-mail's source pasted into a
+ * prompt ("Summarise this email:" and its raw body), or a value written
+ * so. "=HH" (upper-case hex, not 00) is the byte HH; a soft line break
+ * ("=" at a line's end, LF or CRLF) is nothing, so a key or a card number
+ * that the 76-column wrapping cut is whole in the copy. "=HH" starts a
+ * copy when another '=' follows it ("=C3=BC", "=41=4B…"); else it is
+ * weak: "x=0A", "color=FF0000" in code or a vCard's "TYPE=CELL" makes no
+ * copy (the last byte of "=C3=BC" is decoded in the reach of the first). A soft line break always starts
+ * one (the line ends of a QP body) when it cuts a word: not after white
+ * space (code's "x =", and a break between two words cuts nothing), nor
+ * after another '=' (QP writes a '=' as "=3D": "=====" is the underline
+ * of a markdown or reST heading), nor alone on its line. */
+static int esc_qp(const uint8_t *s, size_t n, int final, uint8_t prev, uint8_t out[4], size_t *olen,
+                  int *weak)
+{
+    if (n < 2)
+        return final ? ESC_NO : ESC_MORE;
+    if (s[1] == '\n' || s[1] == '\r') {
+        if (prev == '=' || prev <= ' ')
+            return ESC_NO; /* (a heading's underline "=====", code's "x =", a line of one '=') */
+        if (s[1] == '\r' && n < 3)
+            return final ? ESC_NO : ESC_MORE;
+        if (s[1] == '\r' && s[2] != '\n')
+            return ESC_NO;
+        *olen = 0;
+        return s[1] == '\r' ? 3 : 2;
+    }
+    int h = qp_hexval(s[1]);
+    if (h < 0)
+        return ESC_NO;
+    if (n < 3)
+        return final ? ESC_NO : ESC_MORE;
+    int l = qp_hexval(s[2]);
+    if (l < 0 || (h | l) == 0)
+        return ESC_NO;
+    if (n < 4 && !final)
+        return ESC_MORE;
+    out[0] = (uint8_t)(h << 4 | l);
+    *olen = 1;
+    *weak = !(n >= 4 && s[3] == '=');
+    return 3;
+}
+
+/* An escape at s[0] ('%', '&', '\\', '=' or a byte >= 0x80) with n bytes available (more may follow
  * unless `final`). Returns ESC_NO (s[0] is a plain character), ESC_MORE
  * (a possible escape cut by the end of the bytes) or the bytes it takes,
  * its decoding in out (1-4 bytes, *olen) and *weak. Percent: %HH, and
@@ -1087,6 +1148,8 @@ static int esc_match(const uint8_t *s, size_t n, int final, uint8_t prev, int at
     }
     if (s[0] == '\\')
         return esc_backslash(s, n, final, out, olen);
+    if (s[0] == '=')
+        return esc_qp(s, n, final, prev, out, olen, weak);
     if (s[0] == '%') {
         if (n >= 2 && (s[1] | 0x20) == 'u') {
             /* "%uHHHH" (JavaScript's escape(), IIS) */
@@ -1230,7 +1293,9 @@ static int esc_emit_mapped(struct dec_norm *z, size_t s, size_t e, uint64_t src,
 {
     int rc = z->fin.origin(z->fin.ctx, CLS_ORIG_COPY_AT, src, 0);
     size_t at = s;
-    while (rc == SGW_OK && *ie < z->nel && z->el[*ie].at < e) {
+    /* (a part of nothing, esc_zw's or a soft line break's, may end the
+       copy: it is this copy's, not the next one's) */
+    while (rc == SGW_OK && *ie < z->nel && (z->el[*ie].at < e || (z->el[*ie].at == e && !z->el[*ie].dl))) {
         size_t a = z->el[*ie].at, dl = z->el[*ie].dl, r = z->el[*ie].r & ~EL_TWICE;
         int kind = z->el[*ie].r & EL_TWICE ? CLS_ORIG_COPY_TWICE : CLS_ORIG_COPY;
         (*ie)++;
@@ -1264,7 +1329,7 @@ static int esc_emit_span(struct dec_norm *z, size_t s, size_t e, size_t j)
     return rc != SGW_OK ? rc : norm_text(z, z->cp + s, e - s);
 }
 
-static int esc_b64(struct dec_norm *z, const uint8_t *p, size_t n, const uint64_t *span);
+static int esc_b64(struct dec_norm *z, size_t s, size_t e, const uint64_t *span);
 
 /* The copies held, each as a unit of its own (normalised like the rest):
  * the original unit is cut here. */
@@ -1303,7 +1368,7 @@ static int esc_emit(struct dec_norm *z)
                 span[0] = z->piece[j].a;
                 span[1] = z->piece[j].b;
             }
-            rc = esc_b64(z, z->cp + s, e - s, tell ? span : NULL);
+            rc = esc_b64(z, s, e, tell ? span : NULL);
         }
         k++;
         s = e + 1;
@@ -1390,6 +1455,12 @@ static void copy_plain(struct dec_norm *z, const uint8_t *p, size_t n, uint64_t 
     }
 }
 
+/* White space, where a copy may begin (copy_start). */
+static inline int copy_space(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 /* An escape out of the copy's reach: a copy starts with the unit's bytes before it
  * (at most ESC_BACK; those after the last copy when that is nearer), the
  * last `skip` bytes of the tail being the escape's own; the escape begins
@@ -1405,6 +1476,21 @@ static void copy_start(struct dec_norm *z, size_t skip, uint64_t esc_src)
         copy_add(z, &sep, 1);
     }
     size_t take = z->copy_len && gap <= have ? gap : have;
+    if (apart || z->copy_len == 0) {
+        /* a new copy that would begin inside a word ("…simrw@sim-basis.de>"
+           cut to "mrw@sim-basis.de", found again as a shorter address)
+           begins after the first white space in its bytes that no digit
+           follows (a row of numbers cut there reads as a shorter one), if
+           any */
+        int cut = take < end ? !copy_space(z->tail[end - take - 1]) : z->tail_len == ESC_TAIL;
+        for (size_t k = end - take; cut && k + 1 < end; k++)
+            if (copy_space(z->tail[k]) && !copy_space(z->tail[k + 1]) &&
+                !(z->tail[k + 1] >= '0' && z->tail[k + 1] <= '9') && z->tail[k + 1] != '+' &&
+                z->tail[k + 1] != '(') {
+                take = end - k - 1;
+                break;
+            }
+    }
     if ((apart || z->copy_len == 0) && z->npieces < ESC_PIECES) {
         z->piece[z->npieces].a = esc_src - take;
         z->piece[z->npieces].b = esc_src;
@@ -1436,7 +1522,7 @@ static void copy_start(struct dec_norm *z, size_t skip, uint64_t esc_src)
 /* An escape matched (r bytes from source offset src, decoded in d[0..dl)):
  * `skip` of its bytes are in the tail already (a pending start). */
 static void esc_hit(struct dec_norm *z, const uint8_t *d, size_t dl, int weak, size_t skip,
-                    uint64_t src, size_t r, int twice)
+                    uint64_t src, size_t r, int twice, int text)
 {
     if (!z->esc_on) {
         if (weak)
@@ -1444,7 +1530,7 @@ static void esc_hit(struct dec_norm *z, const uint8_t *d, size_t dl, int weak, s
         copy_start(z, skip, src);
     }
     z->twice |= (uint8_t)twice;
-    z->esc_text |= (uint8_t)(dl != 0);
+    z->esc_text |= (uint8_t)(text || dl != 0);
     if (z->copy_len + dl <= ESC_HOLD_MAX)
         el_note(z, z->copy_len, dl, r | (twice ? EL_TWICE : 0));
     copy_add(z, d, dl);
@@ -1473,7 +1559,7 @@ static size_t esc_pending(struct dec_norm *z, const uint8_t *p, size_t n, int fi
     z->epend_len = 0;
     uint64_t src = z->call_src - pl; /* where the held bytes began */
     if (r > 0) {
-        esc_hit(z, d, dl, weak, pl, src, (size_t)r, tmp[0] == '%' && r >= 5);
+        esc_hit(z, d, dl, weak, pl, src, (size_t)r, tmp[0] == '%' && r >= 5, tmp[0] < 0x80);
         if ((size_t)r >= pl)
             return (size_t)r - pl;
         /* (final only: "%25" and one hex digit) the rest is plain */
@@ -1524,7 +1610,8 @@ static size_t esc_one(struct dec_norm *z, const uint8_t *p, size_t n, uint8_t pr
         return n;
     }
     if (r > 0) {
-        esc_hit(z, d, dl, weak, 0, src, (size_t)r, p[0] == '%' && r >= 5); /* ("%25XX", "%2525XX") */
+        esc_hit(z, d, dl, weak, 0, src, (size_t)r, p[0] == '%' && r >= 5, /* ("%25XX", "%2525XX") */
+                p[0] < 0x80); /* (esc_zw's nothing is the normalised text already) */
         return (size_t)r;
     }
     copy_plain(z, p, 1, src);
@@ -2997,12 +3084,12 @@ static inline uint32_t b64_class16_sse2(__m128i v)
     return (uint32_t)_mm_movemask_epi8(all);
 }
 
-/* The bytes that the normalisation must see: >= 0x80, '%' and '&' (their
- * top bits, as a movemask takes them). */
+/* The bytes that the normalisation must see: >= 0x80, '%', '&', '\\' and
+ * '=' (their top bits, as a movemask takes them). */
 static inline __m128i special16(__m128i v)
 {
     return _mm_or_si128(
-        _mm_or_si128(v, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+        _mm_or_si128(_mm_or_si128(v, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))), _mm_cmpeq_epi8(v, _mm_set1_epi8('='))),
         _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('%')), _mm_cmpeq_epi8(v, _mm_set1_epi8('&'))));
 }
 
@@ -3054,10 +3141,7 @@ __attribute__((target("avx2"))) static inline uint32_t b64_mask32_avx2(const uin
     __m256i c =
         _mm256_and_si256(_mm256_shuffle_epi8(lo, _mm256_and_si256(v, m0f)),
                          _mm256_shuffle_epi8(ht, _mm256_and_si256(_mm256_srli_epi16(v, 4), m0f)));
-    __m256i sp = _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('%')),
-                                 _mm256_cmpeq_epi8(v, _mm256_set1_epi8('&')));
-    sp = _mm256_or_si256(sp, _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\')));
-    *hi = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(v, sp));
+    *hi = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(v, spec_avx2(v)));
     return ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(c, _mm256_setzero_si256()));
 }
 #endif
@@ -3086,29 +3170,29 @@ __attribute__((target("avx2"))) static inline uint32_t b64_mask32_avx2(const uin
     } while (0)
 
 #if !defined(__x86_64__)
-/* Nonzero when a byte of w is >= 0x80, '%' or '&' (a zero byte of w ^ c
- * for each of the two). */
+/* Nonzero when a byte of w is >= 0x80, '%', '&', '\\' or '=' (a zero byte of w ^ c
+ * for each of them). */
 static inline uint64_t swar_special(uint64_t w)
 {
     const uint64_t ones = 0x0101010101010101ull;
-    uint64_t x = w ^ (ones * '%'), y = w ^ (ones * '&'), z = w ^ (ones * '\\');
-    return (w | ((x - ones) & ~x) | ((y - ones) & ~y) | ((z - ones) & ~z)) & (ones * 0x80);
+    uint64_t x = w ^ (ones * '%'), y = w ^ (ones * '&'), z = w ^ (ones * '\\'), e = w ^ (ones * '=');
+    return (w | ((x - ones) & ~x) | ((y - ones) & ~y) | ((z - ones) & ~z) | ((e - ones) & ~e)) & (ones * 0x80);
 }
 
 static inline uint32_t swar_special32(uint32_t w)
 {
     const uint32_t ones = 0x01010101u;
-    uint32_t x = w ^ (ones * '%'), y = w ^ (ones * '&'), z = w ^ (ones * '\\');
-    return (w | ((x - ones) & ~x) | ((y - ones) & ~y) | ((z - ones) & ~z)) & (ones * 0x80);
+    uint32_t x = w ^ (ones * '%'), y = w ^ (ones * '&'), z = w ^ (ones * '\\'), e = w ^ (ones * '=');
+    return (w | ((x - ones) & ~x) | ((y - ones) & ~y) | ((z - ones) & ~z) | ((e - ones) & ~e)) & (ones * 0x80);
 }
 #endif
 
 static inline int byte_special(uint8_t c)
 {
-    return c >= 0x80 || c == '%' || c == '&' || c == '\\';
+    return c >= 0x80 || c == '%' || c == '&' || c == '\\' || c == '=';
 }
 
-/* Nonzero when one of p[0..v) (v < 16) is >= 0x80, '%' or '&' (what the
+/* Nonzero when one of p[0..v) (v < 16) is >= 0x80, '%', '&', '\\' or '=' (what the
  * normalisation must see): overlapping words. */
 static inline uint64_t b64_short_special(const uint8_t *p, size_t v)
 {
@@ -3274,9 +3358,8 @@ __attribute__((target(B64_AVX512))) static inline uint64_t b64_class64_list_avx5
     __m512i ln = _mm512_and_si512(v, m0f), hn = _mm512_and_si512(_mm512_srli_epi16(v, 4), m0f);
     __m512i in = _mm512_min_epu8(_mm512_and_si512(_mm512_shuffle_epi8(llo, ln), _mm512_shuffle_epi8(lhi, hn)), one);
     *list = (unsigned)_mm512_cmpeq_epi64_mask(in, one);
-    *hi = _mm512_movepi8_mask(v) | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('%')) |
-          _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('&')) |
-          _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\\'));
+    *hi = _mm512_movepi8_mask(v) |
+          _mm512_cmpeq_epi8_mask(hn, _mm512_shuffle_epi8(_mm512_broadcast_i32x4(_mm_setr_epi8(SPEC_HI)), ln));
     return _mm512_test_epi8_mask(_mm512_shuffle_epi8(lo, ln), _mm512_shuffle_epi8(ht, hn));
 }
 
@@ -3392,7 +3475,7 @@ static inline void copy_short(uint8_t *d, const uint8_t *s, size_t n)
     }
 }
 
-/* Original text known to hold no byte >= 0x80, '%' or '&': when the next
+/* Original text known to hold no byte >= 0x80, '%', '&', '\\' or '=': when the next
  * stage is the normalisation and it holds nothing (a cut UTF-8 sequence, an
  * escape being decoded), it has nothing to do but keep the unit's tail, so
  * the text goes straight on. */
@@ -3458,7 +3541,7 @@ b64_data_core(void *ctx, const uint8_t *p, size_t n, b64_find_fn find, b64_tail_
     size_t i = 0, fwd = 0, rs = 0;
     int rc = SGW_OK;
     /* every byte of the call is either looked at by the finder (which says
-       whether it met a byte >= 0x80, '%' or '&') or is a run character, pad
+       whether it met a byte >= 0x80, '%', '&', '\\' or '=') or is a run character, pad
        or line end: `plain` is about the bytes from fwd on, the original text
        not passed on yet */
     int plain = 1;
@@ -3556,8 +3639,10 @@ b64_data_core(void *ctx, const uint8_t *p, size_t n, b64_find_fn find, b64_tail_
             continue;
         }
         if (cont && cl != B64C_CHAR) {
-            if (cl == B64C_PAD)
+            if (cl == B64C_PAD) {
                 b->pad++;
+                plain = 0; /* (a '=' the finder did not look at: quoted-printable's) */
+            }
             if (b->mode == B64M_SHORT && b->in_held)
                 b->held[b->held_len++] = p[i];
             else if (b->mode == B64M_LONG_TEXT) {
@@ -4093,24 +4178,49 @@ static int norm_b64_new(struct dec_norm *z)
     return SGW_OK;
 }
 
-/* A run of B64_MIN_RUN base64 characters in p[0..n)? */
-static int has_b64_run(const uint8_t *p, size_t n)
+/* Does a decoded part of the copies (el[]) lie in copy[rs, re) or join
+ * two of its characters (a part of nothing, esc_zw's)? */
+static int el_in(const struct dec_norm *z, size_t rs, size_t re)
 {
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        run = b64_class[p[i]] == B64C_CHAR ? run + 1 : 0;
-        if (run >= B64_MIN_RUN)
+    if (z->el_over || z->esc_over)
+        return 1; /* (not known: the pass is made) */
+    for (size_t k = 0; k < z->nel; k++) {
+        size_t a = z->el[k].at, e = a + z->el[k].dl;
+        if (z->el[k].dl ? a < re && e > rs : a > rs && a < re)
             return 1;
     }
     return 0;
 }
 
-/* A copy p[0..n) went out: base64 in it is decoded (with `span`, the
- * source span the copy stands for, when offsets are told). */
-static int esc_b64(struct dec_norm *z, const uint8_t *p, size_t n, const uint64_t *span)
+/* A run of B64_MIN_RUN base64 characters in the copy cp[s, e) that an
+ * escape made (one of its decoded parts lies in it): a run the first
+ * base64 stage could not see. The end of a base64 block ("…AB==" and a
+ * line end: quoted-printable's soft line break) or a run the escapes only
+ * border was decoded there already. */
+static int esc_run(const struct dec_norm *z, size_t s, size_t e)
 {
-    if (z == NULL || !has_b64_run(p, n))
+    size_t run = 0;
+    for (size_t i = s; i <= e; i++) {
+        if (i < e && b64_class[z->cp[i]] == B64C_CHAR) {
+            run++;
+            continue;
+        }
+        if (run >= B64_MIN_RUN && el_in(z, i - run, i))
+            return 1;
+        run = 0;
+    }
+    return 0;
+}
+
+/* The copy cp[s, e) went out: base64 that escapes made in it is decoded
+ * (with `span`, the source span the copy stands for, when offsets are
+ * told). */
+static int esc_b64(struct dec_norm *z, size_t s, size_t e, const uint64_t *span)
+{
+    if (!esc_run(z, s, e))
         return SGW_OK;
+    const uint8_t *p = z->cp + s;
+    size_t n = e - s;
     if (!z->zb) {
         int rc = norm_b64_new(z);
         if (rc != SGW_OK)

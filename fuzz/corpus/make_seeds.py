@@ -426,6 +426,11 @@ def seeds_text():
           "".join("&#%d;" % ord(c) for c in zb[:30]).encode() + b" ab\xe2\x80\x8bcd \xe2\x80")
     write("fuzz_classifiers_json", "seed-zw-b64",
           b'{"p":"' + "\\u200b".join(zb[i:i + 8] for i in range(0, len(zb), 8)).encode() + b'"}')
+    # quoted-printable: soft line breaks (LF, CRLF) in a card and a key,
+    # runs of "=HH", weak ones (code, a vCard), lower case, a cut "="
+    write("fuzz_classifiers_text", "seed-qp",
+          b"\x00card 4111 1111 11=\r\n11 1111 key AKIA2E3AYF3B=\nQ44C7XQZ k =41=4B=49=41 Gr=C3=BC=C3=9Fe "
+          b"x=0A TYPE=CELL:1 a=3d=3d b=00 ZGVw=\nbG95IHdpdGgga2V5IEFLSUEy ==\n end =")
     # tag characters (ASCII smuggling) glued to text, a cancel tag, a cut one
     tag = lambda t: "".join(chr(0xE0000 + ord(c)) for c in t).encode()
     write("fuzz_classifiers_text", "seed-tags",

@@ -19,6 +19,9 @@ receives the body.
 5. A card number with tabs between its groups in a one-line Converse
    prompt: the JSON decoder took the tab for a tab-separated table and
    made each group a unit of its own (raw text found it).
+6. An e-mail's raw source pasted into a Converse prompt ("Summarise this
+   email"), its body quoted-printable: the card and the key are cut by
+   soft line breaks. Only a message/rfc822 body was read as mail.
 
 Each case fails on the scanner before this change; the controls (the same
 requests without the sensitive values) stay clean.
@@ -150,6 +153,32 @@ def main():
             eq(types(fs), want, f"{kind}: the card ({brief(fs)})")
             eq(code, 1 if want else 0, f"{kind}: exit status")
     r.run("a card number with tabs between its groups in a Converse prompt", tabbed_card)
+
+    def pasted_email():
+        # case 6: Python's email package writes the body quoted-printable,
+        # 76 columns: the soft line breaks cut the card and the key (the
+        # control: a key of no known prefix, a Luhn failure)
+        from email import policy
+        from email.message import EmailMessage
+        for kind, key, card, want in (("pii", "AKIA2E3AYF3BQ44C7XQZ", "4111111111111111",
+                                       {"CREDIT_DEBIT_CARD_NUMBER": 1, "AWS_ACCESS_KEY": 1}),
+                                      ("clean", "XKCD2E3AYF3BQ44C7XQZ", "4111111111111112", {})):
+            m = EmailMessage(policy=policy.SMTP)
+            m["From"] = "Billing <billing@corp-example.net>"
+            m["To"] = "ops-lead@corp-example.net"
+            m["Subject"] = "Renewal"
+            m.set_content("Grüße, ref " + "a" * 21 + f" please charge card {card} and " + "b" * 43 +
+                          f" use key {key} for it.\n", charset="utf-8", cte="quoted-printable")
+            raw = m.as_bytes().decode("ascii")
+            check("=\r\n" in raw and "=C3=BC" in raw, f"quoted-printable with soft line breaks ({raw[-300:]!r})")
+            check(key not in raw and card not in raw, f"both values cut by a soft line break ({raw[-300:]!r})")
+            path = t.write(f"{kind}-mail.txt", ("Summarise this email:\n" + raw).encode())
+            body = node("prompt_text.mjs", "converse", path)
+            code, fs = scan_json(body)
+            got = types(fs)
+            got.pop("EMAIL", None)  # (the headers' addresses, in both)
+            eq(got, want, f"{kind}: the body's values ({brief(fs)})")
+    r.run("an e-mail's quoted-printable source pasted into a Converse prompt", pasted_email)
 
     t.cleanup()
     r.done()

@@ -340,7 +340,7 @@ static uint32_t simd_rnd(void)
    base64 stage's finders flag it. */
 static int norm_byte(uint8_t c)
 {
-    return c >= 0x80 || c == '%' || c == '&' || c == '\\';
+    return c >= 0x80 || c == '%' || c == '&' || c == '\\' || c == '=';
 }
 
 /* Every SIMD level this CPU runs against the scalar level and the reference:
@@ -2785,6 +2785,19 @@ static void test_escapes(void)
     EXPECT(T, NULL, "k %252541KIA %25252541KIA", "k %252541KIA %25252541KIA|k AKIA AKIA|");
     EXPECT(T, NULL, "k %2525252541", "k %2525252541|k %41|");
     EXPECT(T, NULL, "k %2525zz", "k %2525zz|k %zz|");
+    /* quoted-printable (an e-mail's source pasted as text): a soft line
+       break (LF, CRLF) is nothing, "=HH" the byte HH; "=HH" with no '='
+       after it is weak (code's "x=0A", a vCard's "TYPE=CELL"), lower-case
+       hex and "=00" are none; UTF-8 in it goes through the normalisation */
+    EXPECT(T, NULL, "card 4111 1111 11=\n11 1111 ok", "card 4111 1111 11=\n11 1111 ok|card 4111 1111 1111 1111 ok|");
+    EXPECT(T, NULL, "key AKIA2E3AYF3B=\r\nQ44C7XQZ", "key AKIA2E3AYF3B=\r\nQ44C7XQZ|key AKIA2E3AYF3BQ44C7XQZ|");
+    EXPECT(T, NULL, "k =41=4B=49=41 x", "k =41=4B=49=41 x|k AKIA x|");
+    EXPECT(T, NULL, "x=0A c=FF0000 TYPE=CELL:1 LANG=DE a=3d=3d b=00=00 ==",
+           "x=0A c=FF0000 TYPE=CELL:1 LANG=DE a=3d=3d b=00=00 ==|");
+    EXPECT(T, NULL, "Gr=C3=BC=C3=9Fe j=EF=BC=A0x.io", "Gr=C3=BC=C3=9Fe j=EF=BC=A0x.io|Gr\xc3\xbc\xc3\x9f" "e j@x.io|");
+    /* a cut "=" at the end of the unit is plain */
+    EXPECT(T, NULL, "end =", "end =|");
+    EXPECT(T, NULL, "end =4", "end =4|");
     /* UTF-8 in escapes goes through the normalisation: full-width '@' */
     EXPECT(T, NULL, "j%EF%BC%A0x.io", "j%EF%BC%A0x.io|j@x.io|");
     /* an escape glued to a number: the copy reaches past the space */

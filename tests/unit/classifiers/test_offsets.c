@@ -297,6 +297,24 @@ static void test_escapes_b64(void)
     CHECK(count("EMAIL") == 2);
     CHECK(count("AWS_ACCESS_KEY") == 1);
     free(r);
+    /* quoted-printable: a card and a key cut by soft line breaks, an
+       address with escapes; exact spans, the soft breaks included */
+    const char *q = "Please charge my card 4111 1111 11=\r\n11 1111 and use AKIA2E3AYF3B=\nQ44C7XQZ, mail "
+                    "j=6Fe=40example.org or ann@example.net.\n";
+    scan_all_splits("text/plain", q, strlen(q));
+    exact_as(q, "CREDIT_DEBIT_CARD_NUMBER", "4111 1111 11=\r\n11 1111", 0, 1);
+    exact_as(q, "AWS_ACCESS_KEY", "AKIA2E3AYF3B=\nQ44C7XQZ", 0, 1);
+    exact_as(q, "EMAIL", "j=6Fe=40example.org", 0, 1);
+    exact(q, "EMAIL", "ann@example.net", 0);
+    /* a soft line break that ends a copy (a NUL byte after it splits the
+       copy; the next part's decoded parts were read from before it: found
+       by fuzz_classifiers_json, an overread under ASan), at every split:
+       the key in the copy's second part, inside the copy's span (a NUL
+       byte in text cuts the copy's exact mapping) */
+    const char nul[] = "ab=\n\0cd =41=4B=49=41=32E3AYF3BQ44C7XQZ ok";
+    scan_all_splits("text/plain", nul, sizeof(nul) - 1);
+    CHECK(A.n == 1 && strcmp(A.f[0].type, "AWS_ACCESS_KEY") == 0 && (A.f[0].flags & CLS_FF_COPY) &&
+          A.f[0].start <= 8 && A.f[0].end == 38);
 }
 
 /* Base64 runs, short and long (more than 8192 characters: decoded as they
