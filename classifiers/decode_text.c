@@ -63,6 +63,7 @@ struct dec_norm {
     uint8_t *cp;
     size_t cp_cap;
     struct norm_b64 *zb; /* owned, made on first use: base64 in the copies (esc_b64) */
+    const struct cls_decode_limits *lim; /* the chain's (borrowed, for zb), or NULL: defaults */
     /* source offsets (cls_sink.origin), when the final sink takes them */
     uint8_t track;    /* the final sink has origin and where */
     uint8_t in_copy;  /* the text is a copy announced by the stage before (base64) */
@@ -4072,6 +4073,8 @@ void dec_text_stages_init(void *mem, const struct cls_sink *final, struct dec_b6
 void dec_b64_set_limits(struct dec_b64 *b, const struct cls_decode_limits *lim)
 {
     b->lim = lim;
+    if (b->norm)
+        b->norm->lim = lim; /* (for the copies' base64 stage) */
 }
 
 const struct cls_sink *dec_b64_sink(struct dec_b64 *b)
@@ -4173,6 +4176,7 @@ static int norm_b64_new(struct dec_norm *z)
         norm_b64_free(zb);
         return rc;
     }
+    zb->b->lim = zb->b->inner->lim = z->lim; /* (the chain's, as the first stage's) */
     zb->n2->in_copy = 1; /* (it tells no offsets of its own) */
     z->zb = zb;
     return SGW_OK;

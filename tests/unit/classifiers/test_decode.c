@@ -3164,6 +3164,27 @@ static void test_escapes_base64(void)
     EXPECT(T, NULL, "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x92\xbb", "\xf0\x9f\x91\xa8\xf0\x9f\x92\xbb|");
     EXPECT(T, NULL, "zero\xe2\x80\x8bwidth", "zerowidth|");
     EXPECT(T, NULL, "ab \xe2\x80\x8b cd", "ab  cd|");
+    /* the copies' base64 stage holds the chain's limits (a 2,000-byte
+       limit; a zip whose entry inflates to 8 KB, its base64
+       percent-encoded), not the defaults */
+    {
+        static uint8_t z[16384];
+        static char text[8200], b64[16384], pct[49152];
+        for (size_t i = 0; i < 8000; i++)
+            text[i] = (char)("abcdefghij klm"[(i * 7 + i / 13) % 14]);
+        size_t zn = zip_add(z, 0, "a.txt", text, strlen(text), 8, 0, 0);
+        size_t bn = b64_enc(z, zn, b64), pn = 0;
+        for (size_t i = 0; i < bn; i++)
+            pn += (size_t)sprintf(pct + pn, "%%%02X", (unsigned char)b64[i]);
+        for (int lim = 0; lim < 2; lim++) {
+            g_lim.max_decoded = lim ? 2000 : 0;
+            char *got = run(T, NULL, pct, pn);
+            CHECK((strstr(got, "decoded size over 2000 bytes (zip)") != NULL) == lim);
+            CHECK((strlen(got) > 8000) == !lim); /* (the entry's text) */
+            free(got);
+        }
+        g_lim.max_decoded = 0;
+    }
     /* a short run in a copy is not decoded */
     EXPECT(T, NULL, "ZGVw\xe2\x80\x8b" "bG95", "ZGVwbG95|");
 }
