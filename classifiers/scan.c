@@ -96,7 +96,8 @@ static inline uint64_t ratio_char(const struct anchor *a, uint64_t k)
  * and merge findings), parallel to f[] (whose spans are source spans). */
 struct sspan {
     uint64_t start, end;
-    int pend; /* ends in the copy being received: f[]'s end is set when it ends */
+    int pend;    /* ends in the copy being received: f[]'s end is set when it ends */
+    uint64_t vh; /* a hash of the matched value (never reported), 0: none; settle_copies */
 };
 
 struct wfeat {
@@ -1091,9 +1092,19 @@ static void set_path(const struct cls_scanner *sc, struct cls_finding *f)
     f->decoders[n] = '\0';
 }
 
+/* FNV-1a of a matched value, never 0 (settle_copies compares them: the
+ * value itself is not kept). */
+static uint64_t value_hash(const uint8_t *v, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ v[i]) * 0x100000001b3ull;
+    return h | 1;
+}
+
 /* Inserts f (sorted by start). Same type and span: kept once. Overlapping
  * built-in findings: the higher rank (confidence, then type priority) wins. */
-static int insert_finding(struct cls_scanner *sc, const struct cls_finding *nf, uint16_t prio)
+static int insert_finding(struct cls_scanner *sc, const struct cls_finding *nf, uint16_t prio, uint64_t vh)
 {
     size_t j = sc->nf;
     sc->nins++;
@@ -1135,7 +1146,7 @@ static int insert_finding(struct cls_scanner *sc, const struct cls_finding *nf, 
     memmove(&sc->ss[pos + 1], &sc->ss[pos], (sc->nf - pos) * sizeof(*sc->ss));
     sc->f[pos] = *nf;
     sc->frank[pos] = prio;
-    sc->ss[pos] = (struct sspan){nf->start, nf->end, 0};
+    sc->ss[pos] = (struct sspan){nf->start, nf->end, 0, vh};
     map_span(sc, &sc->f[pos], &sc->ss[pos]);
     sc->nf++;
     return SGW_OK;
@@ -1161,7 +1172,7 @@ static int add_special_cat(struct cls_scanner *sc, const char *type, enum cls_ca
     set_path(sc, &f);
     sc->f[sc->nf] = f;
     sc->frank[sc->nf] = 0;
-    sc->ss[sc->nf] = (struct sspan){sc->off, sc->off, 0};
+    sc->ss[sc->nf] = (struct sspan){sc->off, sc->off, 0, 0};
     map_span(sc, &sc->f[sc->nf], &sc->ss[sc->nf]);
     sc->nf++;
     sc->n_uninsp++;
@@ -1442,7 +1453,7 @@ static int emit_cands(struct cls_scanner *sc)
         set_path(sc, &f);
         if (sc->excerpts)
             mask_excerpt(f.excerpt, sc->wbuf + c[i].ms, c[i].me - c[i].ms, c[i].secret);
-        int rc = insert_finding(sc, &f, c[i].rank);
+        int rc = insert_finding(sc, &f, c[i].rank, value_hash(sc->wbuf + c[i].ms, c[i].me - c[i].ms));
         if (rc != SGW_OK)
             return rc;
     }
@@ -2558,7 +2569,7 @@ __attribute__((noinline, cold)) static void kv_check(struct cls_scanner *sc)
 __attribute__((noinline, cold)) static int kv_commit(struct cls_scanner *sc)
 {
     sc->kv_pend = 0;
-    return insert_finding(sc, &sc->kv_f, cls_kv_prio);
+    return insert_finding(sc, &sc->kv_f, cls_kv_prio, 0);
 }
 
 static inline __attribute__((always_inline)) int unit_boundary(struct cls_scanner *sc)
@@ -2933,6 +2944,12 @@ static void settle_copies(struct cls_scanner *sc)
                 const struct cls_finding *g = &sc->f[j];
                 dup = !(g->flags & CLS_FF_COPY) && g->type == c->type && g->start == c->start &&
                       g->end == c->end;
+                /* the same value found in a narrower span (base64 both
+                   seen by the first stage and escaped: the copy's
+                   decoding spans the whole copy) */
+                dup = dup || (j != i && sc->ss[i].vh && sc->ss[j].vh == sc->ss[i].vh && g->type == c->type &&
+                              g->start >= c->start && g->end <= c->end &&
+                              (g->end - g->start < c->end - c->start || !(g->flags & CLS_FF_COPY)));
             }
         }
         if (!dup) {

@@ -297,6 +297,22 @@ static void test_escapes_b64(void)
     CHECK(count("EMAIL") == 2);
     CHECK(count("AWS_ACCESS_KEY") == 1);
     free(r);
+    /* base64 that the first stage decodes in two runs (a '+' written
+       %2B between them) and the copy decodes whole: the address in the
+       second run is reported once, with the first stage's narrower span */
+    {
+        const char *e = "ZGVwbG95IHdpdGgga2V5IEFLSUEyRTNBWUYzQlE0NEM3WFFaIG5vdyA%2BPj4gYW5kIG1haWwgb3BzLWxlYWRAY29ycC1l"
+                        "eGFtcGxlLm5ldCBvaw%3D%3D";
+        char u[512];
+        snprintf(u, sizeof(u), "state=%s\n", e);
+        scan_all_splits("text/plain", u, strlen(u));
+        CHECK(count("EMAIL") == 1);
+        CHECK(count("AWS_ACCESS_KEY") == 1);
+        const char *second = strstr(u, "Pj4g");
+        for (size_t i = 0; i < A.n; i++)
+            if (strcmp(A.f[i].type, "EMAIL") == 0)
+                CHECK(second && A.f[i].start >= (size_t)(second - u));
+    }
     /* quoted-printable: a card and a key cut by soft line breaks, an
        address with escapes; exact spans, the soft breaks included */
     const char *q = "Please charge my card 4111 1111 11=\r\n11 1111 and use AKIA2E3AYF3B=\nQ44C7XQZ, mail "
