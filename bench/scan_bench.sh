@@ -62,7 +62,10 @@ if [ $MODE = digests ]; then
 import json, random, re, sys
 random.seed(4)
 src = open(sys.argv[1], encoding='utf-8').read()
-words = sorted(set(re.findall(r'"([^"%\\]{2,40})"', src[src.find('cls_types[]'):src.find('cls_patterns[]')])))
+# the types' context words: only the W(...) lists, so that a comment or a
+# validator's table added to packs.c does not change the corpus
+types = src[src.find('cls_types[]'):src.find('cls_patterns[]')]
+words = sorted(set(w for l in re.findall(r'W\(([^)]*)\)', types) for w in re.findall(r'"([^"%\\]{2,40})"', l)))
 words = [w for w in words if w == w.lower() or not w.isascii()]
 anchors = re.findall(r'\{"([^"]+)", CLS_A_', src)
 syl = ["ka", "lo", "mi", "ne", "su", "ra", "to", "vi", "ze", "qu", "bor", "dan", "fel", "gri", "hux", "jor", "pim", "wex"]

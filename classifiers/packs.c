@@ -110,7 +110,7 @@ enum {
 #define W(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 const struct cls_type_def cls_types[] = {
-    [T_EMAIL] = {"EMAIL", CLS_CAT_PII, CLS_PACK_CORE, "RFC 5321 shape, letter TLD that is no file extension (icon@2x.png, po/ca@valencia.po, root@localhost.localdomain)",
+    [T_EMAIL] = {"EMAIL", CLS_CAT_PII, CLS_PACK_CORE, "RFC 5321 shape, letter TLD that is no file extension (icon@2x.png, po/ca@valencia.po, root@localhost.localdomain), a country's when two letters; in mixed case, up to its first change of case (user@example.comThanks; not fE)",
                  W("email", "e-mail", "mail", "contact")},
     [T_PHONE] = {"PHONE", CLS_CAT_PII, CLS_PACK_CORE, "E.164 or NANP shape, 7-15 digits, not a run",
                  W("phone", "tel", "tél", "mobile", "cell", "telefon", "téléphone", "telefono", "handy", "call",
@@ -125,7 +125,7 @@ const struct cls_type_def cls_types[] = {
     [T_SWIFT] = {"SWIFT_CODE", CLS_CAT_FINANCIAL, CLS_PACK_CORE,
                  "8/11 chars, ISO country code; context word required",
                  W("swift", "bic", "bank identifier")},
-    [T_IP] = {"IP_ADDRESS", CLS_CAT_PII, CLS_PACK_CORE, "IPv4 octets 0-255 without leading zeros; IPv6 RFC 4291",
+    [T_IP] = {"IP_ADDRESS", CLS_CAT_PII, CLS_PACK_CORE, "IPv4 octets 0-255 without leading zeros; IPv6 RFC 4291, a '::' form with two groups or more (for two, five hex digits in one case)",
               W("ip", "address", "host", "server", "addr", "dns", "inet", "gateway", "nameserver", "ping",
                 "proxy", "subnet", "netmask", "route", "remote", "peer", "endpoint", "resolver")},
     [T_MAC] = {"MAC_ADDRESS", CLS_CAT_PII, CLS_PACK_CORE, "six hex pairs, one separator; not all zero or all ff",
@@ -749,6 +749,46 @@ static int file_ext(const char *tld, size_t tl)
     return 0;
 }
 
+/* Is t[0..2) a top-level domain? Every two-letter one is a country's:
+ * ISO 3166-1's codes (Debian's iso-codes) and ac, eu, su, uk, and yu of
+ * old addresses. Random bytes read as text make addresses such as
+ * "D@B.xn" and "j@J.Lo". */
+static int cc_tld(const char *t)
+{
+    static const char cc[] =
+        "ac ad ae af ag ai al am ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bl bm bn bo "
+        "bq br bs bt bv bw by bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk "
+        "dm do dz ec ee eg eh er es et eu fi fj fk fm fo fr ga gb gd ge gf gg gh gi gl gm gn gp gq "
+        "gr gs gt gu gw gy hk hm hn hr ht hu id ie il im in io iq ir is it je jm jo jp ke kg kh ki "
+        "km kn kp kr kw ky kz la lb lc li lk lr ls lt lu lv ly ma mc md me mf mg mh mk ml mm mn mo "
+        "mp mq mr ms mt mu mv mw mx my mz na nc ne nf ng ni nl no np nr nu nz om pa pe pf pg ph pk "
+        "pl pm pn pr ps pt pw py qa re ro rs ru rw sa sb sc sd se sg sh si sj sk sl sm sn so sr ss "
+        "st su sv sx sy sz tc td tf tg th tj tk tl tm tn to tr tt tv tw tz ua ug uk um us uy uz va "
+        "vc ve vg vi vn vu wf ws ye yt yu za zm zw";
+    char a = (char)(t[0] | 0x20), b = (char)(t[1] | 0x20);
+    for (size_t i = 0; i + 1 < sizeof(cc); i += 3)
+        if (cc[i] == a && cc[i + 1] == b)
+            return 1;
+    return 0;
+}
+
+/* Is tld[0, tl) a top-level domain as people write one? Its name is all
+ * of it in lower case, upper case or capitalised, else the part before
+ * its first change of case: an address glued to the next word
+ * ("user@example.comThanks", HTML stripped of its <br>) still counts, but
+ * not a name of one letter before the change ("fE", "bYW": random bytes,
+ * an OTLP span id read as text). A name of two letters is a country's. */
+static int tld_ok(const char *tld, size_t tl)
+{
+    int up0 = tld[0] >= 'A' && tld[0] <= 'Z';
+    size_t k = 1;
+    if (up0 && tl > 1 && tld[1] >= 'a' && tld[1] <= 'z')
+        up0 = 0; /* capitalised: the lower-case run after its capital */
+    while (k < tl && (tld[k] >= 'A' && tld[k] <= 'Z') == up0)
+        k++;
+    return k >= 3 || (k == 2 && cc_tld(tld));
+}
+
 /* An address written with bracketed words: a bracket in it (else the plain
  * pattern has it), a country's or a common generic top-level domain (in
  * prose, "meet (at) noon [dot] later" ends in a word). */
@@ -764,7 +804,7 @@ static int v_email_obf(const char *s, size_t n)
         t--;
     size_t tl = n - t;
     if (tl == 2)
-        return 1;
+        return cc_tld(s + t);
     for (size_t i = 0; i < SGW_ARRAY_LEN(gtld); i++) {
         size_t k = 0;
         while (k < tl && gtld[i][k] && (s[t + k] | 0x20) == gtld[i][k])
@@ -780,7 +820,7 @@ static int v_email(const char *s, size_t n)
     size_t dot = n;
     while (dot > 0 && s[dot - 1] != '.')
         dot--;
-    if (file_ext(s + dot, n - dot))
+    if (file_ext(s + dot, n - dot) || !tld_ok(s + dot, n - dot))
         return 0;
     /* local part may not end with a dot */
     for (size_t i = 0; i < n; i++)

@@ -878,8 +878,20 @@ int cls_v_ipv6(const char *s, size_t n)
     }
     if (hexlen)
         groups++;
-    if (dbl) /* one group with "::" ("::1", "6::", "fe80::") is loopback, a prefix or bytes: no one's address */
-        return groups < 8 && groups >= 2;
+    if (dbl) {
+        /* one group with "::" ("::1", "6::", "fe80::") is loopback, a prefix
+           or bytes: no one's address; two need five hex digits in one case
+           ("fe80::1", "2001:db8::", not "7::e4" nor "f::B": random span ids
+           read as text held such once in 25 MB; C++'s "D::f") */
+        size_t hex = 0;
+        int up = 0, lo = 0;
+        for (size_t k = 0; k < n && s[k] != '.'; k++) {
+            hex += s[k] != ':';
+            up |= s[k] >= 'A' && s[k] <= 'F';
+            lo |= s[k] >= 'a' && s[k] <= 'f';
+        }
+        return groups < 8 && (groups >= 3 || (groups == 2 && hex >= 5 && !(up && lo)));
+    }
     if (groups != 8)
         return 0;
     /* eight 2-digit groups is a byte dump (EUI-64, hash), not an address */

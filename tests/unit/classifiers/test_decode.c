@@ -2400,16 +2400,21 @@ static void test_protobuf(void)
         snprintf(want, sizeof(want), "record 2998 by u2998@corp.example|!malformed protobuf at byte %zu!", n - 36);
         CHECK(g_run_len > strlen(want) && strcmp(got0 + g_run_len - strlen(want), want) == 0);
         free(got0);
-        /* bytes that are neither: their runs of 6 printable characters
-           or more, in the hold and after it, and one across a chunk's end */
+        /* bytes that are neither: their runs of 10 printable characters
+           or more, in the hold and after it, and one across a chunk's end
+           (random ids held runs of 6 to 9 that read as "P@x.vi" or
+           "7::e4" once in 25 MB) */
         for (size_t i = 0; i < 70000; i++)
             a[i] = (uint8_t)(0x80 | (i % 64));
         memcpy(a + 100, "key AKIAIOSFODNN7EXAMPLE", 24);
         memcpy(a + 65533, "mail e@f.io", 11); /* (across the hold's end) */
-        memcpy(a + 65000, "short", 5);   /* (5: not passed on) */
+        memcpy(a + 65000, "short", 5);   /* (under 10: not passed on) */
+        memcpy(a + 66000, ";P@x.vi", 7);
+        memcpy(a + 67000, "(7::e4:Z", 8);
+        memcpy(a + 68000, "to Q@x.vi!", 10); /* (10: passed on) */
         memcpy(a + 69000, "ab", 2);
         n = pb_len_field(m, 7, a, 70000);
-        expect_bin(P, NULL, m, n, "key AKIAIOSFODNN7EXAMPLE|mail e@f.io|", "protobuf", __LINE__);
+        expect_bin(P, NULL, m, n, "key AKIAIOSFODNN7EXAMPLE|mail e@f.io|to Q@x.vi!|", "protobuf", __LINE__);
         char *got;
         /* gzip in a long bytes field: decompressed and sniffed */
         size_t zn = zlib_make((const uint8_t *)text, strlen(text), b, sizeof(b), 16 + 15);

@@ -305,6 +305,21 @@ static const struct pos_case cases[] = {
     {"Files: po/ca@valencia.po po/en@shaw.po po/en@quot.header", NULL},
     {"System Administrator <root@localhost.localdomain>", NULL},
     {"Maintainer: Afif <afif@ghraoui.name>", "EMAIL"},
+    /* random bytes read as text (OTLP span ids, runs in raw protobuf
+       bytes): a two-letter TLD no country has, a TLD in mixed case, an
+       IPv6 in mixed case or with too few digits */
+    {"H>P@r.fE|SR", NULL},
+    {";D@B.xn", NULL},
+    {"<m@n.wZ", NULL},
+    {"X@q.bYW", NULL},
+    {"s6^f::B,", NULL},
+    {"(7::e4:Z", NULL},
+    {"write to Jo@Example.De or JO@X.COM", "EMAIL"},
+    {"mail ops@corp.Example.Com", "EMAIL"},
+    {"from P@x.vi", "EMAIL"},
+    {"mail me at bob@corp.example.comThanks", "EMAIL"}, /* (HTML without its <br>) */
+    {"mail me at bob@corp.example.DEThanks", "EMAIL"},
+    {"from 2A00:1450::200E", "IP_ADDRESS"},
     {"mac: '00:00:00:00:00:00', family: 'IPv6'", NULL},
     {"ether ff:ff:ff:ff:ff:ff brd", NULL},
     {"\"MacAddress\": \"02:2f:8f:b0:cf:75\"", "MAC_ADDRESS"},
