@@ -1354,13 +1354,24 @@ static inline void js_num_begin(struct dec_json *j)
         j->num_src = dec_text_where(j->base.env->text);
 }
 
-/* The list of numbers ends: to the base64 stage when it is long enough. */
+/* The list of numbers ends: to the base64 stage when it is long enough.
+ * A list of single digits is a number written one digit per value
+ * ({"digits": [4, 1, 1, 1, ...]}, which a model reads joined): it goes on
+ * as the digits' text, not as bytes 0 to 9, which are no text. */
 static int js_bl_flush(struct dec_json *j)
 {
     struct js_blist *bl = j->bl;
     size_t n = bl->n;
     bl->n = 0;
-    return n >= LIST_MIN_TOK ? dec_text_byte_list(j->base.env->text, bl->b, n, bl->src, bl->end) : SGW_OK;
+    if (n < LIST_MIN_TOK)
+        return SGW_OK;
+    size_t k = 0;
+    while (k < n && bl->b[k] <= 9)
+        k++;
+    if (k == n)
+        for (k = 0; k < n; k++)
+            bl->b[k] = (uint8_t)('0' + bl->b[k]);
+    return dec_text_byte_list(j->base.env->text, bl->b, n, bl->src, bl->end);
 }
 
 /* An array's element that is a number ends (its text has gone out): a

@@ -22,6 +22,10 @@ receives the body.
 6. An e-mail's raw source pasted into a Converse prompt ("Summarise this
    email"), its body quoted-printable: the card and the key are cut by
    soft line breaks. Only a message/rfc822 body was read as mail.
+7. A card number written one digit per value in a tool's JSON answer
+   ({"digits": [4, 1, 1, 1, ...]}, which the model reads joined), sent by
+   the AWS SDK for JavaScript's Converse as a toolResult: each digit was a
+   value of its own, and the array's bytes 0 to 9 were no text.
 
 Each case fails on the scanner before this change; the controls (the same
 requests without the sensitive values) stay clean.
@@ -29,6 +33,7 @@ requests without the sensitive values) stay clean.
 Needs node/npm and the AWS CLI (scripts/deps.sh test)."""
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -179,6 +184,21 @@ def main():
             got.pop("EMAIL", None)  # (the headers' addresses, in both)
             eq(got, want, f"{kind}: the body's values ({brief(fs)})")
     r.run("an e-mail's quoted-printable source pasted into a Converse prompt", pasted_email)
+
+    def digit_array():
+        # case 7: one digit per value (the control: a Luhn failure; a list
+        # of numbers that are not all single digits stays numbers)
+        for kind, digits, want in (("pii", "4111111111111111", {"CREDIT_DEBIT_CARD_NUMBER": 1}),
+                                   ("clean", "4111111111111112", {})):
+            doc = {"customer": "1843", "card_on_file": {"network": "visa", "digits": [int(c) for c in digits]},
+                   "monthly_totals": [120, 95, 300, 87, 42, 150, 77, 210]}
+            path = t.write(f"{kind}-digits.json", json.dumps(doc).encode())
+            body = node("tool_json.mjs", path)
+            check(b'"digits":[4,1,1,1' in body, f"the digits as numbers in the body ({body[-300:]!r})")
+            code, fs = scan_json(body)
+            eq(types(fs), want, f"{kind}: the card ({brief(fs)})")
+            eq(code, 1 if want else 0, f"{kind}: exit status")
+    r.run("a card number one digit per value in a tool's JSON answer (Converse)", digit_array)
 
     t.cleanup()
     r.done()

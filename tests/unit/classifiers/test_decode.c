@@ -4757,6 +4757,12 @@ static void test_byte_lists(void)
         EXPECT(J, NULL, "[72,101,108,108,111,32,98,111,\"x\"]", "72|101|108|108|111|32|98|111|x||Hello bo|");
         EXPECT(J, NULL, "[72,101,108,108,111,32,98]", "72|101|108|108|111|32|98|");
         EXPECT(J, NULL, "[1,2,3,4,5,6,7,8,9,10]", "1|2|3|4|5|6|7|8|9|10|");
+        /* single digits are a number written one digit per value (a card
+           in a tool's JSON): their text follows, not bytes 0 to 9 */
+        EXPECT(J, NULL, "{\"digits\": [4,1,1,1, 1,1,1,1, 1,1,1,1, 1,1,1,1]}",
+               "digits|{digits}4|1|1|1|1|1|1|1|1|1|1|1|1|1|1|1||4111111111111111|");
+        EXPECT(J, NULL, "[0,7,8,0,5,1,1,2]", "0|7|8|0|5|1|1|2||07805112|");
+        EXPECT(J, NULL, "[0,7,8,0,5,1,1]", "0|7|8|0|5|1|1|");
         /* nested arrays: each its own */
         EXPECT(J, NULL, "[[65,66,67,68,69,70,71,72],[1,2]]", "65|66|67|68|69|70|71|72||ABCDEFGH|1|2|");
     }
