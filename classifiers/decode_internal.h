@@ -620,6 +620,13 @@ int dec_list_unit_end(struct dec_list *l, uint64_t src);
  * units. */
 uint64_t dec_text_where(const struct cls_sink *text);
 int dec_text_byte_list(const struct cls_sink *text, const uint8_t *d, size_t n, uint64_t src, uint64_t end);
+/* For a structure decoder whose units a reader joins (JSON's adjacent text
+ * blocks): the last bytes a[0..an) of one unit, at stream offsets from
+ * asrc on, and the first h[0..hn) of the next, from hsrc on, go on joined
+ * as a copy (CLS_ORIG_SEAM) through the normalisation; the text after it
+ * comes from stream offset `end` on. Called between units. */
+int dec_text_seam(const struct cls_sink *text, const uint8_t *a, size_t an, uint64_t asrc, const uint8_t *h,
+                  size_t hn, uint64_t hsrc, uint64_t end);
 /* For a structure decoder that passed on text other than its input for a
  * while (raw text's HTML block): the text that follows comes from stream
  * offset src on (dec_text_where's coordinates), told to the base64 stage

@@ -356,6 +356,10 @@ struct dec_json {
     uint8_t numb[5];     /* ... the first of them */
     uint64_t num_src;    /* ... the stream offset it starts at */
     struct js_blist *bl; /* owned, made on the first number in an array */
+    /* seams between content blocks (js_seam_*) */
+    uint8_t seam_want;      /* the value being read is a "text" key's: its
+                               bytes are kept as they go out */
+    struct js_seam *sm;     /* owned, made at the first "text" key */
     /* keys that do not name their value (js_key_context) */
     uint8_t kfirst;       /* the key being read is its object's first */
     uint8_t kwant;        /* the value after a "Name"/"Key" key: kept in kname */
@@ -506,6 +510,121 @@ static inline void js_kname_put(struct dec_json *j, const uint8_t *p, size_t n)
     j->kname_len = (uint8_t)(j->kname_len + k);
 }
 
+/* ---- seams between content blocks ----
+ * A prompt in two adjacent text blocks ({"content": [{"text": "card 4111
+ * 11"}, {"text": "11 1111 1111"}]}, Converse; Anthropic's Messages with
+ * "type": "text" in each block) is read by the model joined, but here each
+ * string is a unit and no match spans two. So the last SEAM_KEEP bytes of
+ * a "text" key's string value and the first SEAM_KEEP of the next one's
+ * go on joined, as a copy of their own (dec_text_seam: each part mapped one
+ * for one to its source, CLS_ORIG_SEAM), when the two are at the same
+ * depth, at most SEAM_GAP values completed between them (Anthropic's
+ * "type" and a "cache_control" object fit), the array between them not
+ * closed, and neither is a table or a page (js_tl_begin). The scanner
+ * drops a finding of the copy that overlaps one of the same type found in
+ * a block alone (an address that ends a block, glued to the next one's
+ * first word). Only "text" values pay: their first and last bytes are kept
+ * as they go out (js_seam_bytes). */
+#define SEAM_KEEP 64u
+#define SEAM_GAP 6u
+struct js_seam {
+    uint64_t v_src;          /* where the value's text begins (after its key) */
+    uint32_t v_depth, v_nvals; /* the key's depth and nvals */
+    uint32_t hn, tn;         /* the value's first and last bytes so far */
+    uint8_t head[SEAM_KEEP], tail[SEAM_KEEP];
+    uint64_t a_src;          /* the previous value's tail: where it begins */
+    uint32_t a_depth, a_nvals, an; /* ... its depth, nvals at its end, length (0: none) */
+    uint8_t a[SEAM_KEEP];
+};
+
+/* A "text" key, or any once one was seen: "text" keeps its value's bytes
+ * (js_seam_key); another key in a block
+ * after the last "text" value is another kind of block (an image, a
+ * tool's use) between, unless it is the block's "type" or its
+ * "cache_control". */
+static int js_seam_key(struct dec_json *j);
+
+static __attribute__((noinline)) int js_seam_key_seen(struct dec_json *j, const uint8_t *k, size_t kn)
+{
+    j->seam_want = 0;
+    if (kn == 4 && memcmp(k, "text", 4) == 0)
+        return js_seam_key(j);
+    if (j->sm && j->depth == j->sm->a_depth && !(kn == 4 && memcmp(k, "type", 4) == 0) &&
+        !(kn == 13 && memcmp(k, "cache_control", 13) == 0))
+        j->sm->an = 0;
+    return SGW_OK;
+}
+
+/* After a key k[0..kn) went out (its data, boundary and context). */
+static inline int js_seam_after_key(struct dec_json *j, int rc, const uint8_t *k, size_t kn)
+{
+    if (__builtin_expect((kn == 4 && memcmp(k, "text", 4) == 0) || j->sm != NULL, 0) && rc == SGW_OK)
+        return js_seam_key_seen(j, k, kn);
+    return rc;
+}
+
+/* A "text" key has gone out: its value's bytes are kept from here on. */
+static int js_seam_key(struct dec_json *j)
+{
+    if (!j->sm) {
+        j->sm = malloc(sizeof(*j->sm));
+        if (!j->sm)
+            return SGW_ENOMEM;
+        j->sm->an = 0;
+    }
+    struct js_seam *m = j->sm;
+    m->v_src = dec_text_where(j->base.env->text);
+    m->v_depth = j->depth;
+    m->v_nvals = j->nvals;
+    m->hn = m->tn = 0;
+    j->seam_want = 1;
+    return SGW_OK;
+}
+
+/* Bytes of the value going out, in order. */
+static __attribute__((noinline)) void js_seam_bytes(struct dec_json *j, const uint8_t *p, size_t n)
+{
+    struct js_seam *m = j->sm;
+    if (j->in_key)
+        return;
+    if (m->hn < SEAM_KEEP) {
+        size_t k = n < SEAM_KEEP - m->hn ? n : SEAM_KEEP - m->hn;
+        memcpy(m->head + m->hn, p, k);
+        m->hn += (uint32_t)k;
+    }
+    if (n >= SEAM_KEEP) {
+        memcpy(m->tail, p + n - SEAM_KEEP, SEAM_KEEP);
+        m->tn = SEAM_KEEP;
+    } else {
+        size_t keep = m->tn + n > SEAM_KEEP ? SEAM_KEEP - n : m->tn;
+        memmove(m->tail, m->tail + m->tn - keep, keep);
+        memcpy(m->tail + keep, p, n);
+        m->tn = (uint32_t)(keep + n);
+    }
+}
+
+/* A string value has ended (its boundary gone out). When it is the "text"
+ * key's, the seam with the previous one goes on, and it becomes the
+ * previous one. */
+static __attribute__((noinline)) int js_seam_end(struct dec_json *j)
+{
+    struct js_seam *m = j->sm;
+    j->seam_want = 0;
+    if (j->depth != m->v_depth || j->nvals != m->v_nvals + 1)
+        return SGW_OK; /* (a string inside the value, or no string value) */
+    const struct cls_sink *text = j->base.env->text;
+    uint64_t end = dec_text_where(text);
+    int rc = SGW_OK;
+    if (m->an && m->a_depth == j->depth && j->nvals - m->a_nvals <= SEAM_GAP && m->hn)
+        rc = dec_text_seam(text, m->a, m->an, m->a_src, m->head, m->hn, m->v_src, end);
+    memcpy(m->a, m->tail, m->tn);
+    m->an = m->tn;
+    m->a_src = end >= m->tn ? end - m->tn : 0;
+    m->a_depth = j->depth;
+    m->a_nvals = j->nvals;
+    return rc;
+}
+
 static int js_tl_leave(struct dec_json *j, const uint8_t *p, size_t n);
 
 static int js_tl_table(struct dec_json *j);
@@ -529,6 +648,8 @@ static int js_stage_flush(struct dec_json *j)
     }
     j->stage_len = 0;
     js_kname_put(j, j->stage, n);
+    if (__builtin_expect(j->seam_want, 0))
+        js_seam_bytes(j, j->stage, n);
     int rc = dec_text_data(j->base.env, j->stage, n);
     if (keep) {
         memmove(j->stage, j->stage + n, keep);
@@ -589,6 +710,10 @@ static __attribute__((noinline, cold)) int js_tl_begin(struct dec_json *j, uint8
             return rc;
     } else if (!j->tab && !(j->tab = malloc(sizeof(*j->tab)))) {
         return SGW_ENOMEM;
+    }
+    if (j->seam_want) { /* (a table or a page is no block of prose: no seam) */
+        j->seam_want = 0;
+        j->sm->an = 0;
     }
     js_kname_put(j, j->stage, keep);
     int rc = dec_text_data(j->base.env, j->stage, keep);
@@ -997,6 +1122,8 @@ static inline __attribute__((always_inline)) int js_str_out(struct dec_json *j, 
         }
         if (!(j->tl & (TL_TAB | TL_HOLD))) {
             js_kname_put(j, p, n);
+            if (__builtin_expect(j->seam_want, 0))
+                js_seam_bytes(j, p, n);
             return dec_text_data(j->base.env, p, n);
         }
         j->tl &= (uint8_t)~TL_HOLD; /* (staged: the line's first bytes wait there) */
@@ -1039,6 +1166,8 @@ static __attribute__((noinline)) int js_str_close_tl(struct dec_json *j, const u
     j->tl = 0;
     j->kwant = 0;
     js_value_done(j);
+    if (__builtin_expect(j->seam_want, 0) && rc == SGW_OK)
+        rc = js_seam_end(j);
     return rc;
 }
 
@@ -1083,7 +1212,7 @@ static inline __attribute__((always_inline)) int js_str_close(struct dec_json *j
         const uint8_t *k = p;
         size_t kn = n < DEC_CONTEXT_MAX ? n : DEC_CONTEXT_MAX;
         js_key_context(j, &k, &kn);
-        return j->out.key_end(&j->out, p, n, k, kn);
+        return js_seam_after_key(j, j->out.key_end(&j->out, p, n, k, kn), p, n);
     }
     if (!j->in_key && __builtin_expect(j->stage_len || js_tl_may(p, n) || (j->tl & TL_TAB), 0)) {
         int done, rc = js_str_close_table(j, p, n, &done);
@@ -1114,13 +1243,18 @@ static inline __attribute__((always_inline)) int js_str_close(struct dec_json *j
         const uint8_t *k = j->key;
         size_t kn = j->key_len;
         js_key_context(j, &k, &kn);
-        return j->out.key_end(&j->out, p, n, k, kn);
+        return js_seam_after_key(j, j->out.key_end(&j->out, p, n, k, kn), j->key, j->key_len);
     }
     if (j->kwant) {
         js_kname_put(j, p, n);
         j->kwant = 0;
     }
     js_value_done(j);
+    if (__builtin_expect(j->seam_want, 0)) {
+        js_seam_bytes(j, p, n);
+        int rc = j->out.data_end(&j->out, p, n);
+        return rc == SGW_OK ? js_seam_end(j) : rc;
+    }
     return j->out.data_end(&j->out, p, n);
 }
 
@@ -1142,7 +1276,7 @@ static int js_str_end(struct dec_json *j)
         const uint8_t *k = j->key;
         size_t kn = j->key_len;
         js_key_context(j, &k, &kn);
-        return dec_text_context(j->base.env, k, kn);
+        return js_seam_after_key(j, dec_text_context(j->base.env, k, kn), j->key, j->key_len);
     }
     if (j->kwant == 1) { /* (an empty name: no piece came) */
         j->kname_len = 0;
@@ -1152,6 +1286,8 @@ static int js_str_end(struct dec_json *j)
     int rc = j->tl & TL_TAB ? js_tl_end(j) : dec_text_boundary(j->base.env);
     j->tl &= (uint8_t)~TL_TAB;
     js_value_done(j);
+    if (__builtin_expect(j->seam_want, 0) && rc == SGW_OK)
+        rc = js_seam_end(j);
     return rc;
 }
 
@@ -1420,6 +1556,8 @@ static int js_pop(struct dec_json *j, uint8_t close, uint64_t at)
     int rc = close == ']' ? js_arr_close(j) : SGW_OK;
     j->depth--;
     js_value_done(j);
+    if (j->sm && j->depth + 2 <= j->sm->a_depth)
+        j->sm->an = 0; /* (the array of the blocks closed) */
     return rc;
 }
 
@@ -1595,6 +1733,8 @@ static inline __attribute__((always_inline)) size_t js_fast_struct_body(struct d
             } else if ((c == '}' || c == ']') && j->stack[j->depth - 1] == (c == '}' ? '{' : '[')) {
                 j->depth--; /* js_pop, the brackets matching */
                 js_value_done(j);
+                if (__builtin_expect(j->sm != NULL, 0) && j->depth + 2 <= j->sm->a_depth)
+                    j->sm->an = 0;
             } else {
                 return i;
             }
@@ -2086,6 +2226,10 @@ static void json_destroy(struct dec *d)
     struct dec_json *j = (struct dec_json *)d;
     free(j->bl);
     j->bl = NULL;
+    if (j->sm) {
+        free(j->sm);
+        j->sm = NULL;
+    }
     free(j->tab);
     j->tab = NULL;
     dec_free(j->htm);

@@ -2750,6 +2750,27 @@ int dec_text_byte_list(const struct cls_sink *text, const uint8_t *d, size_t n, 
     return b64_list_end(b);
 }
 
+int dec_text_seam(const struct cls_sink *text, const uint8_t *a, size_t an, uint64_t asrc, const uint8_t *h,
+                  size_t hn, uint64_t hsrc, uint64_t end)
+{
+    if (text->boundary != b64_boundary)
+        return SGW_OK;
+    struct dec_b64 *b = text->ctx;
+    const struct cls_sink *o = b->out;
+    int rc = b64_flush(b);
+    if (rc == SGW_OK && b->tell)
+        rc = o->origin(o->ctx, CLS_ORIG_SEAM, asrc, 0);
+    if (rc == SGW_OK)
+        rc = o->data(o->ctx, a, an);
+    if (rc == SGW_OK && b->tell)
+        rc = o->origin(o->ctx, CLS_ORIG_SEAM, hsrc, 0);
+    if (rc == SGW_OK)
+        rc = o->data(o->ctx, h, hn);
+    if (rc == SGW_OK)
+        rc = o->boundary(o->ctx);
+    return rc == SGW_OK ? b64_tell_at(b, end) : rc;
+}
+
 /* A run goes long: its lines so far, from its first B64_HOLD characters
  * s[0..n) (which may be held[] itself). The current line's characters move
  * to the start of held[]. */

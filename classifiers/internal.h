@@ -75,6 +75,12 @@ enum cls_origin {
                           a nested copy); src, w unused */
     CLS_ORIG_COPY_TWICE, /* a COPY of text percent-encoded twice (%2541):
                             its findings are flagged CLS_FF_TWICE */
+    CLS_ORIG_SEAM,       /* a copy of the ends of two units joined (JSON's
+                            adjacent text blocks): the bytes that follow are
+                            source bytes from src on, one for one; a second
+                            SEAM says where the next unit's part begins. A
+                            finding in it that overlaps one of the same type
+                            found in a unit alone is dropped */
 };
 
 struct cls_decode_limits {

@@ -765,10 +765,18 @@ static int cc_tld(const char *t)
         "pl pm pn pr ps pt pw py qa re ro rs ru rw sa sb sc sd se sg sh si sj sk sl sm sn so sr ss "
         "st su sv sx sy sz tc td tf tg th tj tk tl tm tn to tr tt tv tw tz ua ug uk um us uy uz va "
         "vc ve vg vi vn vu wf ws ye yt yu za zm zw";
-    char a = (char)(t[0] | 0x20), b = (char)(t[1] | 0x20);
-    for (size_t i = 0; i + 1 < sizeof(cc); i += 3)
-        if (cc[i] == a && cc[i + 1] == b)
+    unsigned key = (unsigned)(t[0] | 0x20) << 8 | (unsigned)(t[1] | 0x20);
+    size_t lo = 0, hi = sizeof(cc) / 3; /* (sorted, three bytes a code) */
+    while (lo < hi) {
+        size_t m = (lo + hi) / 2;
+        unsigned c = (unsigned)(uint8_t)cc[3 * m] << 8 | (uint8_t)cc[3 * m + 1];
+        if (c == key)
             return 1;
+        if (c < key)
+            lo = m + 1;
+        else
+            hi = m;
+    }
     return 0;
 }
 

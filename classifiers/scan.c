@@ -78,6 +78,7 @@ struct anchor {
     uint8_t kind;   /* AT, SPAN, COPY, COPY_B64 or COPY_HEX */
     uint8_t copy;   /* in a decoded copy (CLS_FF_COPY) */
     uint8_t twice;  /* a region percent-encoded twice (CLS_FF_TWICE) */
+    uint8_t seam;   /* in the copy of two units' joined ends (CLS_ORIG_SEAM) */
 };
 
 /* A region: its bytes map to its source as a whole (or by its ratio). */
@@ -98,6 +99,7 @@ struct sspan {
     uint64_t start, end;
     int pend;    /* ends in the copy being received: f[]'s end is set when it ends */
     uint64_t vh; /* a hash of the matched value (never reported), 0: none; settle_copies */
+    int seam;    /* starts in a seam's copy (settle_copies) */
 };
 
 struct wfeat {
@@ -944,6 +946,7 @@ static void map_span(const struct cls_scanner *sc, struct cls_finding *f, struct
     const struct anchor *a = anch_at(sc, s->start);
     if (a && a->copy)
         f->flags |= CLS_FF_COPY;
+    s->seam = a && a->seam;
     f->start = src_start(a, s->start);
     if (s->end == s->start) {
         f->end = f->start;
@@ -1062,6 +1065,11 @@ int cls_scanner_origin(void *ctx, int kind, uint64_t src, uint64_t w)
         a.kind = CLS_ORIG_AT;
         a.copy = 1;
         break;
+    case CLS_ORIG_SEAM:
+        a.kind = CLS_ORIG_AT;
+        a.copy = 1;
+        a.seam = 1;
+        break;
     case CLS_ORIG_AT:
         break;
     default:
@@ -1146,7 +1154,7 @@ static int insert_finding(struct cls_scanner *sc, const struct cls_finding *nf, 
     memmove(&sc->ss[pos + 1], &sc->ss[pos], (sc->nf - pos) * sizeof(*sc->ss));
     sc->f[pos] = *nf;
     sc->frank[pos] = prio;
-    sc->ss[pos] = (struct sspan){nf->start, nf->end, 0, vh};
+    sc->ss[pos] = (struct sspan){nf->start, nf->end, 0, vh, 0};
     map_span(sc, &sc->f[pos], &sc->ss[pos]);
     sc->nf++;
     return SGW_OK;
@@ -1172,7 +1180,7 @@ static int add_special_cat(struct cls_scanner *sc, const char *type, enum cls_ca
     set_path(sc, &f);
     sc->f[sc->nf] = f;
     sc->frank[sc->nf] = 0;
-    sc->ss[sc->nf] = (struct sspan){sc->off, sc->off, 0, 0};
+    sc->ss[sc->nf] = (struct sspan){sc->off, sc->off, 0, 0, 0};
     map_span(sc, &sc->f[sc->nf], &sc->ss[sc->nf]);
     sc->nf++;
     sc->n_uninsp++;
@@ -2950,6 +2958,12 @@ static void settle_copies(struct cls_scanner *sc)
                 dup = dup || (j != i && sc->ss[i].vh && sc->ss[j].vh == sc->ss[i].vh && g->type == c->type &&
                               g->start >= c->start && g->end <= c->end &&
                               (g->end - g->start < c->end - c->start || !(g->flags & CLS_FF_COPY)));
+                /* a seam's copy glues the end of one unit to the start of
+                   the next: a value one of them holds alone, extended by
+                   the other's first or last bytes ("ann@example.org" and
+                   "thanks"), is that value again */
+                dup = dup || (sc->ss[i].seam && !(g->flags & CLS_FF_COPY) && g->type == c->type &&
+                              g->start < c->end && g->end > c->start);
             }
         }
         if (!dup) {

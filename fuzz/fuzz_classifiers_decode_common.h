@@ -93,6 +93,7 @@ static int fz_origin(void *ctx, int kind, uint64_t src, uint64_t w)
         break;
     case CLS_ORIG_AT:
     case CLS_ORIG_COPY_AT:
+    case CLS_ORIG_SEAM:
         r->region = 0;
         r->src = src;
         break;

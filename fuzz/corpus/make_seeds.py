@@ -90,6 +90,10 @@ def seeds_json():
          "u": ["<header>x</header>", "<ta", "<table\n<td>1</td>"]}).encode())
     # an indented tag (a pretty-printed fragment), a tab escape after spaces,
     # white space too long, white space at a string's end
+    write("fuzz_classifiers_json", "seed-seam", b"\x00" + json.dumps(
+        {"content": [{"text": "card 4111 11"}, {"type": "text", "text": "11 1111 1111 \\u0040 jo"},
+                     {"text": "e@example.com" + "x" * 70}, {"text": {"v": "a"}}, {"text": "b"}],
+         "d": [0, 7, 8, 0, 5, 1, 1, 2, 0]}).encode())
     write("fuzz_classifiers_json", "seed-html-indent", b"\x00" + json.dumps(
         {"t": "<div class=\"w\">\n  <table>\n    <tr><th>SSN</th></tr>\n    <tr><td>536221847</td></tr>\n  </table>\n</div>",
          "u": ["\t\t<TABLE><tr><td>k</td></tr>", "  \t<table>", " " * 33 + "<table>", "a\n   ", "  <ta"]}).encode())
@@ -474,6 +478,12 @@ def seeds_stream():
         # an HTML block in raw text: the findings after it keep their offsets
         (0, b"mail al@example.org\n<table><tr><th>SSN</th></tr><tr><td>536221847</td></tr>\n</table>\n\n"
             b"bob@example.com <ta"),
+        # values split across adjacent text blocks (seams), a digit list
+        (1, json.dumps({"messages": [{"role": "user", "content": [
+            {"text": "card 4111 11"}, {"type": "text", "text": "11 1111 1111 write to jo"},
+            {"text": "e@example.com and ann@example.org"}, {"text": "thanks AKIAIOSF"},
+            {"image": {"format": "png"}}, {"text": "ODNN7EXAMPLE"}]}],
+            "digits": [4, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]}).encode()),
     ]
     for i, (t, body) in enumerate(seeds):
         write("fuzz_classifiers_stream", "seed%02d" % i, bytes([((i * 40) & 0xf8) | t]) + body)

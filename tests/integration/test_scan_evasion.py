@@ -26,6 +26,10 @@ receives the body.
    ({"digits": [4, 1, 1, 1, ...]}, which the model reads joined), sent by
    the AWS SDK for JavaScript's Converse as a toolResult: each digit was a
    value of its own, and the array's bytes 0 to 9 were no text.
+8. A key and a card number each split across two adjacent text blocks of
+   one message (Converse's content blocks; InvokeModel's Anthropic
+   Messages body, with "type": "text" in each block), which the model
+   reads joined: each block was a unit, and no match spans two.
 
 Each case fails on the scanner before this change; the controls (the same
 requests without the sensitive values) stay clean.
@@ -199,6 +203,25 @@ def main():
             eq(types(fs), want, f"{kind}: the card ({brief(fs)})")
             eq(code, 1 if want else 0, f"{kind}: exit status")
     r.run("a card number one digit per value in a tool's JSON answer (Converse)", digit_array)
+
+    def split_blocks():
+        # case 8: three blocks, the card cut between the first two, the key
+        # between the last two; the controls: a Luhn failure and a key of
+        # no known prefix, and a whole address in one block with a word in
+        # the next (one finding, not a second one glued to the word)
+        cases = (("pii", ["Store these: card 4111 1111 11", "11 1111 and key AKIAIOSF", "ODNN7EXAMPLE today"],
+                  {"CREDIT_DEBIT_CARD_NUMBER": 1, "AWS_ACCESS_KEY": 1}),
+                 ("clean", ["Store these: card 4111 1111 11", "11 1112 and key QKIAIOSF", "ODNN7EXAMPLE today"], {}),
+                 ("whole", ["Mail the report to ann.lee@corp.example.org", "thanks"], {"EMAIL": 1}))
+        for mode in ("converse", "invoke"):
+            for kind, blocks, want in cases:
+                paths = [t.write(f"{mode}-{kind}-{i}.txt", x.encode()) for i, x in enumerate(blocks)]
+                body = node("prompt_text.mjs", mode, *paths)
+                check(all(x.encode() in body for x in blocks), f"{mode}, {kind}: the blocks in the body ({body[:200]!r})")
+                code, fs = scan_json(body)
+                eq(types(fs), want, f"{mode}, {kind}: the values ({brief(fs)})")
+                eq(code, 1 if want else 0, f"{mode}, {kind}: exit status")
+    r.run("a key and a card split across text blocks (Converse, InvokeModel)", split_blocks)
 
     t.cleanup()
     r.done()

@@ -4766,6 +4766,33 @@ static void test_byte_lists(void)
         /* nested arrays: each its own */
         EXPECT(J, NULL, "[[65,66,67,68,69,70,71,72],[1,2]]", "65|66|67|68|69|70|71|72||ABCDEFGH|1|2|");
     }
+    /* adjacent text blocks (Converse; Anthropic's Messages with "type"
+       between): the last 64 bytes of one and the first 64 of the next go
+       on as a copy, joined as the model reads them */
+    {
+        const char *J = "application/json";
+        EXPECT(J, NULL, "{\"content\":[{\"text\":\"card 4111 11\"},{\"text\":\"11 1111 1111\"}]}",
+               "content|{content}text|{text}card 4111 11|text|{text}11 1111 1111|card 4111 1111 1111 1111|");
+        EXPECT(J, NULL, "[{\"type\":\"text\",\"text\":\"AKIAIOSF\"},{\"type\":\"text\",\"text\":\"ODNN7EXAMPLE\"}]",
+               "type|{type}text|text|{text}AKIAIOSF|type|{type}text|text|{text}ODNN7EXAMPLE|AKIAIOSFODNN7EXAMPLE|");
+        /* three blocks: two seams; long blocks: their ends only; escapes
+           decoded */
+        EXPECT(J, NULL, "[{\"text\":\"a\"},{\"text\":\"b\"},{\"text\":\"c\\u0040d\"}]",
+               "text|{text}a|text|{text}b|ab|text|{text}c@d|bc@d|");
+        {
+            char in[400], want[600];
+            const char *x = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+-";
+            snprintf(in, sizeof(in), "[{\"text\":\"head %s\"},{\"text\":\"%s tail\"}]", x, x);
+            snprintf(want, sizeof(want), "text|{text}head %s|text|{text}%s tail|%s%s|", x, x, x, x);
+            EXPECT(J, NULL, in, want);
+        }
+        /* no seam: another value between (an image block), blocks of two
+           arrays, a "text" key whose value is no string */
+        EXPECT(J, NULL, "[{\"text\":\"a\"},{\"image\":{\"format\":\"png\"}},{\"text\":\"b\"},{\"x\":1},{\"y\":2}]",
+               "text|{text}a|image|{image}format|{format}png|text|{text}b|x|{x}1|y|{y}2|");
+        EXPECT(J, NULL, "[[{\"text\":\"a\"}],[{\"text\":\"b\"}]]", "text|{text}a|text|{text}b|");
+        EXPECT(J, NULL, "[{\"text\":{\"v\":\"a\"}},{\"text\":\"b\"}]", "text|{text}v|{v}a|text|{text}b|");
+    }
     /* OpenPGP key packets (RFC 4880: old format, 2-byte length, version 4,
        RSA): a public key is not reported, a secret key is a key; a packet
        longer than its decoding is none (reported as opaque) */

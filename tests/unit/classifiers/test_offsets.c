@@ -231,6 +231,43 @@ static void test_json(void)
              0, 0);
 }
 
+/* A value split across two adjacent text blocks: found once, in the copy
+ * of the seam, inside the two blocks' span and across their join. */
+static void test_seams(void)
+{
+    const char *t = "{\"content\":[{\"text\":\"card 4111 11\"},{\"text\":\"11 1111 1111\"}]}";
+    const char *d = "contenttextcard 4111 11text11 1111 1111"; /* (the decoded stream) */
+    scan_all_splits("application/json", t, strlen(t));
+    CHECK(count("CREDIT_DEBIT_CARD_NUMBER") == 1);
+    within(d, "CREDIT_DEBIT_CARD_NUMBER", "card 4111 11text11 1111 1111", 22, 28);
+    /* (exactly: the two parts map one for one) */
+    CHECK(A.n == 1 && A.f[0].start == 16 && A.f[0].end == 39);
+    /* an address whole in one block is found there alone, not again in
+       the seam's copy */
+    t = "[{\"text\":\"mail ann@example.org\"},{\"text\":\"thanks\"}]";
+    d = "textmail ann@example.orgtextthanks";
+    scan_all_splits("application/json", t, strlen(t));
+    CHECK(A.n == 1);
+    exact(d, "EMAIL", "ann@example.org", 0);
+    /* ... nor one that the next block holds in part ("jo" + "e@…"): the
+       seam's "joe@example.com" overlaps it */
+    t = "[{\"text\":\"write to jo\"},{\"text\":\"e@example.com now\"}]";
+    d = "textwrite to jotexte@example.com now";
+    scan_all_splits("application/json", t, strlen(t));
+    CHECK(A.n == 1);
+    exact(d, "EMAIL", "e@example.com", 0);
+    /* Anthropic's blocks: their "type" and a "cache_control" between are
+       no other block; an image block is */
+    t = "[{\"type\":\"text\",\"text\":\"key AKIAIOSF\",\"cache_control\":{\"type\":\"ephemeral\"}},"
+        "{\"type\":\"text\",\"text\":\"ODNN7EXAMPLE ok\"}]";
+    scan_all_splits("application/json", t, strlen(t));
+    CHECK(count("AWS_ACCESS_KEY") == 1);
+    t = "[{\"type\":\"text\",\"text\":\"key AKIAIOSF\"},{\"type\":\"image\",\"source\":{\"data\":\"\"}},"
+        "{\"type\":\"text\",\"text\":\"ODNN7EXAMPLE ok\"}]";
+    scan_all_splits("application/json", t, strlen(t));
+    CHECK(count("AWS_ACCESS_KEY") == 0);
+}
+
 /* Escapes and lookalike letters: the copy's finding gets the span of its
  * encoded text, exactly when nothing else in the copy is decoded. */
 static void test_escapes(void)
@@ -494,6 +531,7 @@ int main(void)
     W = worker(NULL);
     test_normalised();
     test_json();
+    test_seams();
     test_html_block();
     test_escapes();
     test_escapes_b64();
