@@ -31,6 +31,10 @@ enum cls_finding_flag {
                                   text's */
     CLS_FF_TWICE = 1u << 3,    /* part of it was percent-encoded twice (%2541KIA…): a
                                   sign of evasion (catalogue 4.1 case 19) */
+    CLS_FF_JOINED = 1u << 4,   /* found across two adjacent text blocks of a JSON
+                                  request (Converse, Anthropic's Messages), which a
+                                  model reads joined: the span runs from one block
+                                  into the next */
 };
 
 struct cls_finding {

@@ -42,7 +42,8 @@ static void usage(FILE *f)
           "  Offsets: a plain file's own bytes; JSON, XML, HTML, zip, tar: the stream of\n"
           "  the text they hold (keys and values, text and names, entries).\n"
           "  \"encoded\": found in decoded base64, hex or escaped text (the span is the\n"
-          "  encoded text's).\n",
+          "  encoded text's). \"joined\": found across two adjacent text blocks of a\n"
+          "  JSON request (Converse, Anthropic's Messages), which a model reads joined.\n",
           f);
 }
 
@@ -105,17 +106,20 @@ static void print_findings(struct scan_cli *c, const char *name, const struct cl
                 fputs(",\"encoded\":true", stdout);
             if (x->flags & CLS_FF_TWICE)
                 fputs(",\"double_encoded\":true", stdout);
+            if (x->flags & CLS_FF_JOINED)
+                fputs(",\"joined\":true", stdout);
             if (x->reason[0]) {
                 fputs(",\"reason\":", stdout);
                 json_str(stdout, x->reason);
             }
             fputs("}\n", stdout);
         } else {
-            printf("%s:%llu-%llu: %s (%s, confidence %u, %s%s%s)%s%s%s%s\n", name,
+            printf("%s:%llu-%llu: %s (%s, confidence %u, %s%s%s%s)%s%s%s%s\n", name,
                    (unsigned long long)x->start, (unsigned long long)x->end, x->type,
                    cls_category_str(x->category), (unsigned)x->confidence,
                    x->decoders[0] ? x->decoders : "raw", x->flags & CLS_FF_COPY ? ", encoded" : "",
-                   x->flags & CLS_FF_TWICE ? ", double-encoded" : "", x->excerpt[0] ? " " : "", x->excerpt,
+                   x->flags & CLS_FF_TWICE ? ", double-encoded" : "", x->flags & CLS_FF_JOINED ? ", joined" : "",
+                   x->excerpt[0] ? " " : "", x->excerpt,
                    x->reason[0] ? " - " : "", x->reason);
         }
     }

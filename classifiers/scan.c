@@ -2969,6 +2969,8 @@ static void settle_copies(struct cls_scanner *sc)
         if (!dup) {
             sc->f[o] = sc->f[i];
             sc->ss[o] = sc->ss[i];
+            if (sc->ss[o].seam) /* (joined, not decoded) */
+                sc->f[o].flags = (sc->f[o].flags & ~(uint32_t)CLS_FF_COPY) | CLS_FF_JOINED;
             o++;
         }
     }

@@ -221,6 +221,8 @@ def main():
                 code, fs = scan_json(body)
                 eq(types(fs), want, f"{mode}, {kind}: the values ({brief(fs)})")
                 eq(code, 1 if want else 0, f"{mode}, {kind}: exit status")
+                # found across the join (marked so), or in one block (not)
+                eq([bool(f.get("joined")) for f in fs], [kind == "pii"] * len(fs), f"{mode}, {kind}: joined")
     r.run("a key and a card split across text blocks (Converse, InvokeModel)", split_blocks)
 
     t.cleanup()
