@@ -615,7 +615,7 @@ static void av_value(struct dec_avro *a, struct ar *r, uint32_t t, const char *c
             for (size_t i = 0; i < n; i++)
                 good += (s[i] >= 0x20 && s[i] < 0x7f) || s[i] >= 0x80 || s[i] == '\n' || s[i] == '\t';
             if (good * 10 < n * 9) {
-                *rc = dec_text_runs(a->base.env, s, n, 6, 1);
+                *rc = dec_text_runs(a->base.env, s, n, DEC_RUN_MIN, 1);
                 return;
             }
         }
@@ -626,7 +626,7 @@ static void av_value(struct dec_avro *a, struct ar *r, uint32_t t, const char *c
         if (r->n - r->pos < ty->n) {
             r->bad = 1;
         } else {
-            *rc = dec_text_runs(a->base.env, r->b + r->pos, ty->n, 6, 0);
+            *rc = dec_text_runs(a->base.env, r->b + r->pos, ty->n, DEC_RUN_MIN, 0);
             r->pos += ty->n;
         }
         return;

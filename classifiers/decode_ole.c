@@ -32,7 +32,7 @@
 #include "classifiers/decode_internal.h"
 
 #define OLE_HOLD (16u << 20)
-#define OLE_RUN_MIN 6u    /* printable characters of a run passed on */
+#define OLE_RUN_MIN DEC_RUN_MIN /* printable characters of a run passed on */
 #define OLE_DEPTH 16u     /* storages inside storages */
 #define OLE_END 0xfffffffeu
 #define OLE_FREE 0xffffffffu

@@ -42,7 +42,7 @@
 
 #define PQ_HOLD (16u << 20)   /* a page, compressed and decompressed; the tail */
 #define PQ_HEAD_MAX 65536u   /* a page header (its statistics included) */
-#define PQ_RUN_MIN 6u
+#define PQ_RUN_MIN DEC_RUN_MIN
 #define PQ_DEPTH 32u
 
 enum pq_state { PQ_MAGIC, PQ_HEAD, PQ_PAGE, PQ_TAIL };

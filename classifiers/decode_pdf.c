@@ -42,7 +42,7 @@
 #define PDF_MAX_ENTRIES (1u << 18)  /* fonts, map entries, page links, code ranges each */
 #define PDF_MAX_DEPTH 64u           /* arrays and dictionaries inside each other */
 #define PDF_NAME_MAX 64u            /* a font's resource name */
-#define PDF_RUN_MIN 8u              /* printable bytes of a binary stream passed on */
+#define PDF_RUN_MIN DEC_RUN_MIN     /* printable bytes of a binary stream passed on */
 #define PDF_OUT 16384u
 
 enum pdf_mode {
