@@ -530,7 +530,7 @@ static inline void js_kname_put(struct dec_json *j, const uint8_t *p, size_t n)
 struct js_seam {
     uint64_t v_src;          /* where the value's text begins (after its key) */
     uint32_t v_depth, v_nvals; /* the key's depth and nvals */
-    uint32_t hn, tn;         /* the value's first and last bytes so far */
+    size_t hn, tn;           /* the value's first and last bytes so far */
     uint8_t head[SEAM_KEEP], tail[SEAM_KEEP];
     uint64_t a_src;          /* the previous value's tail: where it begins */
     uint32_t a_depth, a_nvals, an; /* ... its depth, nvals at its end, length (0: none) */
@@ -590,17 +590,9 @@ static __attribute__((noinline)) void js_seam_bytes(struct dec_json *j, const ui
     if (m->hn < SEAM_KEEP) {
         size_t k = n < SEAM_KEEP - m->hn ? n : SEAM_KEEP - m->hn;
         memcpy(m->head + m->hn, p, k);
-        m->hn += (uint32_t)k;
+        m->hn += k;
     }
-    if (n >= SEAM_KEEP) {
-        memcpy(m->tail, p + n - SEAM_KEEP, SEAM_KEEP);
-        m->tn = SEAM_KEEP;
-    } else {
-        size_t keep = m->tn + n > SEAM_KEEP ? SEAM_KEEP - n : m->tn;
-        memmove(m->tail, m->tail + m->tn - keep, keep);
-        memcpy(m->tail + keep, p, n);
-        m->tn = (uint32_t)(keep + n);
-    }
+    cls_keep_tail(m->tail, &m->tn, SEAM_KEEP, p, n);
 }
 
 /* A string value has ended (its boundary gone out). When it is the "text"
@@ -618,7 +610,7 @@ static __attribute__((noinline)) int js_seam_end(struct dec_json *j)
     if (m->an && m->a_depth == j->depth && j->nvals - m->a_nvals <= SEAM_GAP && m->hn)
         rc = dec_text_seam(text, m->a, m->an, m->a_src, m->head, m->hn, m->v_src, end);
     memcpy(m->a, m->tail, m->tn);
-    m->an = m->tn;
+    m->an = (uint32_t)m->tn;
     m->a_src = end >= m->tn ? end - m->tn : 0;
     m->a_depth = j->depth;
     m->a_nvals = j->nvals;

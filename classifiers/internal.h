@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "classifiers/classifiers.h"
 
@@ -108,5 +109,21 @@ int cls_decode_chain_init(void *mem, const char *content_type, const char *conte
                           const struct cls_decode_limits *lim, const struct cls_sink *final,
                           struct cls_decode_chain **out);
 void cls_decode_chain_release(struct cls_decode_chain *c);
+
+/* The last `cap` bytes of a stream kept in buf[0..*len), p[0..n) being
+ * the stream's next bytes (a unit's tail carried over a piece's end, a
+ * text block's last bytes). */
+static inline void cls_keep_tail(uint8_t *buf, size_t *len, size_t cap, const uint8_t *p, size_t n)
+{
+    if (n >= cap) {
+        memcpy(buf, p + n - cap, cap);
+        *len = cap;
+        return;
+    }
+    size_t keep = *len + n > cap ? cap - n : *len;
+    memmove(buf, buf + *len - keep, keep);
+    memcpy(buf + keep, p, n);
+    *len = keep + n;
+}
 
 #endif

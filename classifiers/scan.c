@@ -2477,15 +2477,7 @@ static int scan_piece(struct cls_scanner *sc, const uint8_t *p, size_t n)
  * windows that start before the next piece, drop old context words. */
 static void piece_tail(struct cls_scanner *sc, const uint8_t *p, size_t n)
 {
-    if (n >= CARRY) {
-        memcpy(sc->carry, p + n - CARRY, CARRY);
-        sc->carry_len = CARRY;
-    } else {
-        size_t keep = sc->carry_len + n > CARRY ? CARRY - n : sc->carry_len;
-        memmove(sc->carry, sc->carry + sc->carry_len - keep, keep);
-        memcpy(sc->carry + keep, p, n);
-        sc->carry_len = keep + n;
-    }
+    cls_keep_tail(sc->carry, &sc->carry_len, CARRY, p, n);
     /* context words older than any window can reach are dropped */
     uint64_t keep = sc->win ? sc->w_ctx : (sc->off > CUSTOM_LEFT + LEFT_TOK + PRECTX + 16
                                                ? sc->off - (CUSTOM_LEFT + LEFT_TOK + PRECTX + 16)
