@@ -517,7 +517,8 @@ static inline void js_kname_put(struct dec_json *j, const uint8_t *p, size_t n)
  * string is a unit and no match spans two. So the last SEAM_KEEP bytes of
  * a "text" key's string value and the first SEAM_KEEP of the next one's
  * go on joined, as a copy of their own (dec_text_seam: each part mapped one
- * for one to its source, CLS_ORIG_SEAM), when the two are at the same
+ * for one to its source, CLS_ORIG_SEAM; a part that the keeping cut begins
+ * or ends at white space), when the two are at the same
  * depth, at most SEAM_GAP values completed between them (Anthropic's
  * "type" and a "cache_control" object fit), the array between them not
  * closed, and neither is a table or a page (js_tl_begin). The scanner
@@ -525,15 +526,17 @@ static inline void js_kname_put(struct dec_json *j, const uint8_t *p, size_t n)
  * a block alone (an address that ends a block, glued to the next one's
  * first word). Only "text" values pay: their first and last bytes are kept
  * as they go out (js_seam_bytes). */
-#define SEAM_KEEP 64u
+#define SEAM_KEEP 256u
 #define SEAM_GAP 6u
 struct js_seam {
     uint64_t v_src;          /* where the value's text begins (after its key) */
     uint32_t v_depth, v_nvals; /* the key's depth and nvals */
     size_t hn, tn;           /* the value's first and last bytes so far */
+    uint64_t vlen;           /* ... and all of its bytes */
     uint8_t head[SEAM_KEEP], tail[SEAM_KEEP];
     uint64_t a_src;          /* the previous value's tail: where it begins */
     uint32_t a_depth, a_nvals, an; /* ... its depth, nvals at its end, length (0: none) */
+    uint8_t a_cut;                 /* ... a part of the value (its start cut) */
     uint8_t a[SEAM_KEEP];
 };
 
@@ -577,8 +580,14 @@ static int js_seam_key(struct dec_json *j)
     m->v_depth = j->depth;
     m->v_nvals = j->nvals;
     m->hn = m->tn = 0;
+    m->vlen = 0;
     j->seam_want = 1;
     return SGW_OK;
+}
+
+static inline int js_seam_ws(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
 /* Bytes of the value going out, in order. */
@@ -587,6 +596,7 @@ static __attribute__((noinline)) void js_seam_bytes(struct dec_json *j, const ui
     struct js_seam *m = j->sm;
     if (j->in_key)
         return;
+    m->vlen += n;
     if (m->hn < SEAM_KEEP) {
         size_t k = n < SEAM_KEEP - m->hn ? n : SEAM_KEEP - m->hn;
         memcpy(m->head + m->hn, p, k);
@@ -607,10 +617,26 @@ static __attribute__((noinline)) int js_seam_end(struct dec_json *j)
     const struct cls_sink *text = j->base.env->text;
     uint64_t end = dec_text_where(text);
     int rc = SGW_OK;
-    if (m->an && m->a_depth == j->depth && j->nvals - m->a_nvals <= SEAM_GAP && m->hn)
-        rc = dec_text_seam(text, m->a, m->an, m->a_src, m->head, m->hn, m->v_src, end);
+    if (m->an && m->a_depth == j->depth && j->nvals - m->a_nvals <= SEAM_GAP && m->hn) {
+        /* a part that the keeping cut begins or ends at white space, so
+           that no cut word or number is read (a card's last digits, the
+           middle of a URL without its "postgres://user:") */
+        size_t s0 = 0, hn = m->hn;
+        if (m->a_cut) {
+            while (s0 < m->an && !js_seam_ws(m->a[s0]))
+                s0++;
+            s0 = s0 < m->an ? s0 + 1 : 0;
+        }
+        if (m->hn == SEAM_KEEP && m->vlen > SEAM_KEEP) {
+            while (hn > 0 && !js_seam_ws(m->head[hn - 1]))
+                hn--;
+            hn = hn ? hn : m->hn;
+        }
+        rc = dec_text_seam(text, m->a + s0, m->an - s0, m->a_src + s0, m->head, hn, m->v_src, end);
+    }
     memcpy(m->a, m->tail, m->tn);
     m->an = (uint32_t)m->tn;
+    m->a_cut = m->vlen > m->tn;
     m->a_src = end >= m->tn ? end - m->tn : 0;
     m->a_depth = j->depth;
     m->a_nvals = j->nvals;

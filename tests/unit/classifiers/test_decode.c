@@ -4781,10 +4781,22 @@ static void test_byte_lists(void)
         EXPECT(J, NULL, "[{\"text\":\"a\"},{\"text\":\"b\"},{\"text\":\"c\\u0040d\"}]",
                "text|{text}a|text|{text}b|ab|text|{text}c@d|bc@d|");
         {
-            char in[400], want[600];
-            const char *x = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+-";
-            snprintf(in, sizeof(in), "[{\"text\":\"head %s\"},{\"text\":\"%s tail\"}]", x, x);
-            snprintf(want, sizeof(want), "text|{text}head %s|text|{text}%s tail|%s%s|", x, x, x, x);
+            /* blocks longer than the 256 bytes kept: the part of each that
+               the keeping cut begins or ends at white space (the first
+               block's tail after its first blank, the second's head up to
+               its last) */
+            char a[300], b[320], in[800], want[1600], seam[300];
+            snprintf(a, sizeof(a), "lead %.20s %.250s", "wwwwwwwwwwwwwwwwwwww",
+                     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+            memset(b, 'z', sizeof(b));
+            memcpy(b, "yyyyyyyyyy ", 11);
+            b[310] = 0;
+            CHECK(strlen(a) == 276);
+            snprintf(in, sizeof(in), "[{\"text\":\"%s\"},{\"text\":\"%s\"}]", a, b);
+            snprintf(seam, sizeof(seam), "%s%s", a + 26, "yyyyyyyyyy ");
+            snprintf(want, sizeof(want), "text|{text}%s|text|{text}%s|%s|", a, b, seam);
             EXPECT(J, NULL, in, want);
         }
         /* no seam: another value between (an image block), blocks of two

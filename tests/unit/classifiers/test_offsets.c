@@ -258,6 +258,13 @@ static void test_seams(void)
     scan_all_splits("application/json", t, strlen(t));
     CHECK(A.n == 1);
     exact(d, "EMAIL", "e@example.com", 0);
+    /* a key longer than 64 bytes on one side of the cut (an Azure
+       storage account key, 88 characters, cut after 80) */
+    t = "[{\"text\":\"conn DefaultEndpointsProtocol=https;AccountName=acct01;AccountKey="
+        "PJeLIV7qmnmglBCbA+jWeEKNOzH+t3iK1ox5ZaPcJjuiJt7thWO9A6vGECjC9ZcKTccH0t1EeZi46+Bj\"},"
+        "{\"text\":\"tsnrbQ==;EndpointSuffix=core.windows.net ok\"}]";
+    scan_all_splits("application/json", t, strlen(t));
+    CHECK(A.n == 1 && strcmp(A.f[0].type, "AZURE_STORAGE_KEY") == 0 && (A.f[0].flags & CLS_FF_JOINED));
     /* Anthropic's blocks: their "type" and a "cache_control" between are
        no other block; an image block is */
     t = "[{\"type\":\"text\",\"text\":\"key AKIAIOSF\",\"cache_control\":{\"type\":\"ephemeral\"}},"
