@@ -540,11 +540,10 @@ struct js_seam {
     uint8_t a[SEAM_KEEP];
 };
 
-/* A "text" key, or any once one was seen: "text" keeps its value's bytes
- * (js_seam_key); another key in a block
- * after the last "text" value is another kind of block (an image, a
- * tool's use) between, unless it is the block's "type" or its
- * "cache_control". */
+/* A "text" key, or any key once one was seen: "text" keeps its value's
+ * bytes (js_seam_key); another key in a block after the last "text" value
+ * is another kind of block between (an image, a tool's use), unless it is
+ * the block's "type" or its "cache_control". */
 static int js_seam_key(struct dec_json *j);
 
 static __attribute__((noinline)) int js_seam_key_seen(struct dec_json *j, const uint8_t *k, size_t kn)
