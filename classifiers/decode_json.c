@@ -514,11 +514,14 @@ static inline void js_kname_put(struct dec_json *j, const uint8_t *p, size_t n)
  * A prompt in two adjacent text blocks ({"content": [{"text": "card 4111
  * 11"}, {"text": "11 1111 1111"}]}, Converse; Anthropic's Messages with
  * "type": "text" in each block) is read by the model joined, but here each
- * string is a unit and no match spans two. So the last SEAM_KEEP bytes of
- * a "text" key's string value and the first SEAM_KEEP of the next one's
- * go on joined, as a copy of their own (dec_text_seam: each part mapped one
- * for one to its source, CLS_ORIG_SEAM; a part that the keeping cut begins
- * or ends at white space), when the two are at the same
+ * string is a unit and no match spans two. So the ends of a "text" key's
+ * string value and of the next one's that meet go on joined, as a copy of
+ * their own (dec_text_seam: each part mapped one for one to its source,
+ * CLS_ORIG_SEAM). Each part is the word that touches the seam and whole
+ * words of SEAM_CTX bytes beyond it (a value in spaced groups, the context
+ * words before it), out of the SEAM_KEEP bytes kept of each end (a key of
+ * 88 characters, a JWT): not the whole of each block, which would scan
+ * short blocks three times over. Only when the two are at the same
  * depth, at most SEAM_GAP values completed between them (Anthropic's
  * "type" and a "cache_control" object fit), the array between them not
  * closed, and neither is a table or a page (js_tl_begin). The scanner
@@ -528,6 +531,7 @@ static inline void js_kname_put(struct dec_json *j, const uint8_t *p, size_t n)
  * as they go out (js_seam_bytes). */
 #define SEAM_KEEP 256u
 #define SEAM_GAP 6u
+#define SEAM_CTX 64u
 struct js_seam {
     uint64_t v_src;          /* where the value's text begins (after its key) */
     uint32_t v_depth, v_nvals; /* the key's depth and nvals */
@@ -589,6 +593,48 @@ static inline int js_seam_ws(uint8_t c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* Where the previous value's part of a seam begins in a[0..an) (its kept
+ * tail; cut: the value began before it): the word that touches the seam
+ * and the words of SEAM_CTX bytes before it, whole, so that no cut word or
+ * number is read (a card's last digits, the middle of a URL without its
+ * "postgres://user:"). A tail with no blank goes whole. */
+static size_t js_seam_from(const uint8_t *a, size_t an, int cut)
+{
+    size_t i = an;
+    while (i > 0 && !js_seam_ws(a[i - 1]))
+        i--;
+    if (i == 0)
+        return 0;
+    size_t s = i > SEAM_CTX ? i - SEAM_CTX : 0;
+    while (s > 0 && !js_seam_ws(a[s - 1]))
+        s--;
+    if (s > 0 || !cut)
+        return s;
+    while (!js_seam_ws(a[s])) /* a cut word at the start (a[i - 1] is a blank) */
+        s++;
+    return s + 1;
+}
+
+/* Where the next value's part ends in h[0..hn) (its kept head; cut: the
+ * value goes on after it): the word that touches the seam and the words of
+ * SEAM_CTX bytes after it, whole. A head with no blank goes whole. */
+static size_t js_seam_to(const uint8_t *h, size_t hn, int cut)
+{
+    size_t i = 0;
+    while (i < hn && !js_seam_ws(h[i]))
+        i++;
+    if (i == hn)
+        return hn;
+    size_t e = hn - i > SEAM_CTX ? i + SEAM_CTX : hn;
+    while (e < hn && !js_seam_ws(h[e]))
+        e++;
+    if (e < hn || !cut)
+        return e;
+    while (!js_seam_ws(h[e - 1])) /* a cut word at the end (h[i] is a blank) */
+        e--;
+    return e;
+}
+
 /* Bytes of the value going out, in order. */
 static __attribute__((noinline)) void js_seam_bytes(struct dec_json *j, const uint8_t *p, size_t n)
 {
@@ -617,20 +663,8 @@ static __attribute__((noinline)) int js_seam_end(struct dec_json *j)
     uint64_t end = dec_text_where(text);
     int rc = SGW_OK;
     if (m->an && m->a_depth == j->depth && j->nvals - m->a_nvals <= SEAM_GAP && m->hn) {
-        /* a part that the keeping cut begins or ends at white space, so
-           that no cut word or number is read (a card's last digits, the
-           middle of a URL without its "postgres://user:") */
-        size_t s0 = 0, hn = m->hn;
-        if (m->a_cut) {
-            while (s0 < m->an && !js_seam_ws(m->a[s0]))
-                s0++;
-            s0 = s0 < m->an ? s0 + 1 : 0;
-        }
-        if (m->hn == SEAM_KEEP && m->vlen > SEAM_KEEP) {
-            while (hn > 0 && !js_seam_ws(m->head[hn - 1]))
-                hn--;
-            hn = hn ? hn : m->hn;
-        }
+        size_t s0 = js_seam_from(m->a, m->an, m->a_cut);
+        size_t hn = js_seam_to(m->head, m->hn, m->vlen > m->hn);
         rc = dec_text_seam(text, m->a + s0, m->an - s0, m->a_src + s0, m->head, hn, m->v_src, end);
     }
     memcpy(m->a, m->tail, m->tn);

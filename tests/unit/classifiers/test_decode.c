@@ -4768,8 +4768,9 @@ static void test_byte_lists(void)
         EXPECT(J, NULL, "[[65,66,67,68,69,70,71,72],[1,2]]", "65|66|67|68|69|70|71|72||ABCDEFGH|1|2|");
     }
     /* adjacent text blocks (Converse; Anthropic's Messages with "type"
-       between): the last 64 bytes of one and the first 64 of the next go
-       on as a copy, joined as the model reads them */
+       between): the words of one that touch the next and the 64 bytes of
+       words before them, and the same of the next one, go on as a copy,
+       joined as the model reads them */
     {
         const char *J = "application/json";
         EXPECT(J, NULL, "{\"content\":[{\"text\":\"card 4111 11\"},{\"text\":\"11 1111 1111\"}]}",
@@ -4799,6 +4800,16 @@ static void test_byte_lists(void)
             snprintf(want, sizeof(want), "text|{text}%s|text|{text}%s|%s|", a, b, seam);
             EXPECT(J, NULL, in, want);
         }
+        /* blocks of prose: only the words near the seam (the word that
+           touches it, and whole words of 64 bytes beyond it each way) */
+        EXPECT(J, NULL,
+               "[{\"text\":\"Thanks for the help yesterday with the order. As we agreed on the phone, "
+               "please charge my card 4111 11\"},{\"text\":\"11 1111 1111 for the renewal, and send the receipt "
+               "to the billing team before the end of the month as usual.\"}]",
+               "text|{text}Thanks for the help yesterday with the order. As we agreed on the phone, please charge "
+               "my card 4111 11|text|{text}11 1111 1111 for the renewal, and send the receipt to the billing team "
+               "before the end of the month as usual.|the order. As we agreed on the phone, please charge my card "
+               "4111 1111 1111 1111 for the renewal, and send the receipt to the billing team|");
         /* no seam: another value between (an image block), blocks of two
            arrays, a "text" key whose value is no string */
         EXPECT(J, NULL, "[{\"text\":\"a\"},{\"image\":{\"format\":\"png\"}},{\"text\":\"b\"},{\"x\":1},{\"y\":2}]",
