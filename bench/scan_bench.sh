@@ -4,7 +4,9 @@
 # corpus, the stage breakdown, and the flatness sweeps. Prints MB/s per core
 # and the ratios; the numbers belong in docs/performance.md ("## Scanning").
 #
-#   bench/scan_bench.sh [MB]        (default 200; corpus cached under build/)
+#   bench/scan_bench.sh [MB]        (default 200; corpus cached under build/;
+#                                    also the first 50 MB as Converse text
+#                                    blocks, bench/converse_shape.py)
 #   bench/scan_bench.sh digests [MB] the findings references a scanner change
 #                                    must leave identical (see below)
 #
@@ -113,6 +115,11 @@ PY
     SB="$OUT/scan_bench"
     SV="$OUT/build/sovgw"
     for c in 7 65536; do $SB digest "$SLICE50" $c; done
+    # the slice's first 10 MB as Converse text blocks cut at random: the
+    # seams between blocks (bench/converse_shape.py)
+    SPLIT10=$OUT/split-10.jsonl
+    [ -s "$SPLIT10" ] || python3 "$ROOT/bench/converse_shape.py" "$SLICE50" "$SPLIT10" split 10
+    for c in 7 65536; do echo "$($SB digest "$SPLIT10" $c) (converse split)"; done
     for cfg in default all; do for c in 1 13 65536; do $SB digest "$DENSE" $c $cfg; done; done
     jl() { # name, sovgw scan arguments...
         local name=$1; shift
@@ -163,6 +170,24 @@ for round in 1 2 3; do
 done
 run pcre2 $B pcre2 "$PATTERNS" "$CORPUS" 20
 
+# The same prose in the shape Bedrock's Converse API sends it (each
+# message's content a list of text blocks): one block per message, and cut
+# at random into blocks of 20-300 characters, which the JSON decoder joins
+# by seams. Against the corpus's own first 50 MB, alternated, best of three.
+echo "== shapes: the corpus's first 50 MB as Converse text blocks (MB/s, one core) =="
+SLICE50=$OUT/slice-50.jsonl
+[ -s "$SLICE50" ] || head -c 50000000 "$CORPUS" | head -n -1 > "$SLICE50"
+for shape in blocks split; do
+    [ -s "$OUT/$shape-50.jsonl" ] || python3 "$ROOT/bench/converse_shape.py" "$SLICE50" "$OUT/$shape-50.jsonl" $shape
+done
+for round in 1 2 3; do
+    for shape in slice blocks split; do
+        f=$SLICE50
+        [ $shape = slice ] || f=$OUT/$shape-50.jsonl
+        best "shape_$shape" "$($B sovgw "$f" | awk '/^sovgw /{print $2}')"
+    done
+done
+
 echo "== stages (sovgw, default packs) =="
 $B stages "$CORPUS"
 
@@ -176,6 +201,10 @@ printf '%-28s %10s\n' scanner MB/s
 for k in memchr sovgw ripgrep hyperscan pcre2; do printf '%-28s %10s\n' "$k" "${R[$k]:-n/a}"; done
 echo "sovgw/ripgrep   $(ratio "${R[sovgw]}" "${R[ripgrep]:-0}")"
 echo "sovgw/hyperscan $(ratio "${R[sovgw]}" "${R[hyperscan]}")"
+printf '%-28s %10s %14s\n' "shape (50 MB)" MB/s "vs plain"
+for k in slice blocks split; do
+    printf '%-28s %10s %14s\n' "$k" "${R[shape_$k]}" "$(ratio "${R[shape_$k]}" "${R[shape_slice]}")"
+done
 # each sweep point ran in five back-to-back pairs with the default packs
 # (same binary, same moment): the median pair ratio is what stays comparable
 # on a busy machine
