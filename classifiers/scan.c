@@ -164,6 +164,7 @@ struct cls_scanner {
     size_t nanch, capanch;
     int mapped;             /* an origin event came: spans are mapped through anch[] */
     size_t nf, capf;
+    uint64_t span_max;      /* the longest stream span of a finding so far (insert_finding) */
     int truncated, n_uninsp;
     size_t n_keys;          /* keys found by their structure (add_key) */
     int excerpts;
@@ -171,6 +172,13 @@ struct cls_scanner {
     void *path_arg;
     int finished, failed;
     int lower_ok;
+    /* ctx_in's memo for the window (reset with lower_ok): whether any of
+       a list of words is anywhere in it or in the key */
+    struct {
+        const char *const *words;
+        int any;
+    } ctx_memo[2];
+    unsigned ctx_calls;
     int timing;             /* time confirm/validate into st (benchmarks) */
     struct cls_scan_stats st;
     /* the batch: small text pieces of several units, held so that the
@@ -1116,10 +1124,15 @@ static int insert_finding(struct cls_scanner *sc, const struct cls_finding *nf, 
 {
     size_t j = sc->nf;
     sc->nins++;
+    /* the findings are in order of their start: one that starts more than
+       the longest span before nf can neither overlap nor equal it (dense
+       findings, an address every few bytes, would otherwise each look
+       back over all the others of the last 4 * MAXW bytes) */
+    const uint64_t reach = sc->span_max < 4 * MAXW ? sc->span_max : 4 * MAXW;
     while (j > 0) {
         struct cls_finding *g = &sc->f[j - 1];
         const struct sspan *gs = &sc->ss[j - 1];
-        if (gs->start + 4 * MAXW < nf->start)
+        if (gs->start + reach < nf->start)
             break;
         int overlap = gs->start < nf->end && nf->start < gs->end;
         if (g->type == nf->type && gs->start == nf->start && gs->end == nf->end) {
@@ -1157,6 +1170,8 @@ static int insert_finding(struct cls_scanner *sc, const struct cls_finding *nf, 
     sc->ss[pos] = (struct sspan){nf->start, nf->end, 0, vh, 0};
     map_span(sc, &sc->f[pos], &sc->ss[pos]);
     sc->nf++;
+    if (nf->end - nf->start > sc->span_max)
+        sc->span_max = nf->end - nf->start;
     return SGW_OK;
 }
 
@@ -1282,12 +1297,39 @@ static int year_in(const uint8_t *lower, size_t a, size_t b)
 
 /* Is one of words in lower[from, to) (word-start aligned) or in the key?
  * near (CLS_PF_CTXNEAR): with no year between the word and `to`. */
+/* Is one of words anywhere in the window lower[0..wlen) or in the key (a
+ * superset of ctx_in's answer over any part of the window)? */
+static int ctx_anywhere(struct cls_scanner *sc, const uint8_t *lower, const char *const *words)
+{
+    for (size_t k = 0; words[k]; k++) {
+        const uint8_t *wd = (const uint8_t *)words[k];
+        size_t wl = strlen(words[k]);
+        if ((sc->key_len >= wl && find_word((const uint8_t *)key_lower(sc), sc->key_len, wd, wl)) ||
+            find_word(lower, sc->wlen, wd, wl))
+            return 1;
+    }
+    return 0;
+}
+
 static int ctx_in(struct cls_scanner *sc, const uint8_t *lower, size_t from, size_t to,
                   const char *const *words, int near)
 {
     sc->ctx_used = 1;
     if (!words)
         return 0;
+    /* a window with many matches (a page of addresses or numbers) asks
+       for each: after the first few, once whether the words are in it at
+       all, so that each match need not search its 64 bytes for each word */
+    if (++sc->ctx_calls > 3) {
+        int m = sc->ctx_memo[0].words == words ? 0 : sc->ctx_memo[1].words == words ? 1 : -1;
+        if (m < 0) {
+            m = sc->ctx_memo[0].words != NULL;
+            sc->ctx_memo[m].words = words;
+            sc->ctx_memo[m].any = ctx_anywhere(sc, lower, words);
+        }
+        if (!sc->ctx_memo[m].any)
+            return 0;
+    }
     for (size_t k = 0; words[k]; k++) {
         const uint8_t *wd = (const uint8_t *)words[k];
         size_t wl = strlen(words[k]);
@@ -1594,6 +1636,8 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
     if (sc->truncated)
         return SGW_OK; /* the finding cap is reached: nothing more is recorded */
     sc->lower_ok = 0;
+    sc->ctx_memo[0].words = sc->ctx_memo[1].words = NULL;
+    sc->ctx_calls = 0;
     sc->cands.n = 0;
     int cut_left = sc->w_cut_left;
     int rc;
