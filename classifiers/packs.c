@@ -313,19 +313,45 @@ static int code_value(const char *s, size_t n, int spaced)
  * "your_api_key", "changeme123"): what is left without those words is
  * short or has no digit. (A random value that has one of them glued to it
  * keeps a long, mixed rest.) */
+static const char *const placeholder_words[] = {"token", "secret", "example", "your", "changeme",
+                                                "placeholder", "dummy", "redacted"};
+
+/* Is one of placeholder_words anywhere in s[0..n), in any case? One pass
+ * on each word's first two letters (no two words share a first letter):
+ * a value is validated once per match, and a page of `password=…` has a
+ * match every few bytes, each value up to 128 bytes long. */
+static int placeholder_any(const char *s, size_t n)
+{
+    static const char second[128] = {['t'] = 'o', ['s'] = 'e', ['e'] = 'x', ['y'] = 'o',
+                                     ['c'] = 'h', ['p'] = 'l', ['d'] = 'u', ['r'] = 'e'};
+    for (size_t k = 0; k + 4 <= n; k++) {
+        uint8_t c = (uint8_t)(s[k] | 0x20);
+        if (c >= 128 || !second[c] || (char)(s[k + 1] | 0x20) != second[c])
+            continue;
+        for (size_t i = 0; i < SGW_ARRAY_LEN(placeholder_words); i++) {
+            const char *w = placeholder_words[i];
+            size_t j = 0;
+            while (w[j] && k + j < n && (char)(s[k + j] >= 'A' && s[k + j] <= 'Z' ? s[k + j] + 32 : s[k + j]) == w[j])
+                j++;
+            if (!w[j])
+                return 1;
+        }
+    }
+    return 0;
+}
+
 static int placeholder_value(const char *s, size_t n)
 {
-    static const char *const words[] = {"token", "secret", "example", "your", "changeme",
-                                        "placeholder", "dummy", "redacted"};
+    const char *const *words = placeholder_words;
     size_t rest = n, found = 0;
     int digit = 0;
     uint8_t gone[200] = {0};
     char lo[200];
-    if (n > sizeof(gone))
-        return 0;
+    if (n > sizeof(gone) || !placeholder_any(s, n))
+        return 0; /* (none of the words: nothing is found below) */
     for (size_t k = 0; k < n; k++)
         lo[k] = (char)(s[k] >= 'A' && s[k] <= 'Z' ? s[k] + 32 : s[k]);
-    for (size_t i = 0; i < SGW_ARRAY_LEN(words); i++) {
+    for (size_t i = 0; i < SGW_ARRAY_LEN(placeholder_words); i++) {
         const char *w = words[i];
         size_t wl = strlen(w);
         for (size_t k = 0; k + wl <= n; k++)

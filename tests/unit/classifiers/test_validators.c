@@ -1,5 +1,7 @@
 /* Unit vectors for classifiers/validators.c: published test numbers (valid),
  * one-digit-off and wrong-shape variants (invalid), and edges. */
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -329,6 +331,36 @@ static void test_network_misc(void)
     if (!(h0 < 0.01 && h3 > 2.99 && h3 < 3.01)) {
         fprintf(stderr, "entropy: %f %f\n", h0, h3);
         failures++;
+    }
+    /* exactly the textbook sum over the byte values in order (a value's
+       entropy is compared with 3.0: the same bits, not nearly): random
+       strings over alphabets of 1 to 256 bytes, lengths 1 to 300 */
+    {
+        uint32_t x = 12345;
+        char buf[300];
+        for (int r = 0; r < 3000; r++) {
+            x = x * 1103515245u + 12345u;
+            size_t n = 1 + (x >> 8) % sizeof(buf);
+            unsigned alpha = 1 + (x >> 20) % 256;
+            unsigned cnt[256] = {0};
+            for (size_t i = 0; i < n; i++) {
+                x = x * 1103515245u + 12345u;
+                buf[i] = (char)(uint8_t)((x >> 16) % alpha);
+                cnt[(uint8_t)buf[i]]++;
+            }
+            double want = 0.0;
+            for (int c = 0; c < 256; c++)
+                if (cnt[c]) {
+                    double p = (double)cnt[c] / (double)n;
+                    want -= p * log2(p);
+                }
+            double got = cls_entropy(buf, n);
+            if (memcmp(&got, &want, sizeof(got)) != 0) {
+                fprintf(stderr, "entropy of %zu bytes over %u: %.17g, want %.17g\n", n, alpha, got, want);
+                failures++;
+                break;
+            }
+        }
     }
     if (cls_validator_find("luhn") != cls_v_luhn || cls_validator_find("nope") != NULL ||
         cls_validator_find(NULL) != NULL) {
