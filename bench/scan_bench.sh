@@ -9,14 +9,17 @@
 #                                    blocks, bench/converse_shape.py)
 #   bench/scan_bench.sh digests [MB] the findings references a scanner change
 #                                    must leave identical (see below)
+#   bench/scan_bench.sh worst [MB]   adversarial bodies, one shape each
+#                                    (bench/adversarial_corpus.py, MB each,
+#                                    default 5): sovgw, ripgrep, Hyperscan
 #
 # Everything runs pinned to one CPU (taskset) when available. Bounded: about
 # five minutes on a 2-core machine, most of it generating the corpus once.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MODE=bench
-if [ "${1:-}" = digests ]; then
-    MODE=digests
+if [ "${1:-}" = digests ] || [ "${1:-}" = worst ]; then
+    MODE=$1
     shift
 fi
 MB=${1:-200}
@@ -38,6 +41,45 @@ $CC -O2 -std=c17 -D_GNU_SOURCE -I"$ROOT" "$ROOT/bench/scan_bench.c" \
     $(pkg-config --libs libhs libpcre2-8 zlib libbrotlidec libzstd liblzma) -lbz2 -lcrypto -lm -lstdc++ \
     -o "$OUT/scan_bench"
 B="$PIN $OUT/scan_bench"
+
+if [ $MODE = worst ]; then
+    # The worst cases: MB/s of each scanner on each adversarial shape (best
+    # of two), the ratios, and the slowest shape of each scanner.
+    WMB=${1:-5}
+    WDIR=$OUT/worst-$WMB
+    [ -s "$WDIR/password.jsonl" ] || python3 "$ROOT/bench/adversarial_corpus.py" "$WDIR" "$WMB"
+    have_rg=0
+    command -v rg >/dev/null && have_rg=1
+    mbs() { awk -v b="$1" -v t0="$2" -v t1="$3" 'BEGIN { printf "%.0f", b / 1e6 / (t1 - t0) }'; }
+    printf '%-14s %8s %8s %10s %9s %9s\n' shape sovgw ripgrep hyperscan "/ripgrep" "/hyperscan"
+    lo_s="" lo_r="" lo_h=""
+    for f in "$WDIR"/*.jsonl; do
+        name=$(basename "$f" .jsonl)
+        bytes=$(stat -L -c %s "$f")
+        s=0 r=0 h=0
+        for round in 1 2; do
+            v=$($B sovgw "$f" | awk '/^sovgw /{print $2}')
+            [ "$v" -gt "$s" ] && s=$v
+            if [ $have_rg = 1 ]; then
+                t0=$(date +%s.%N)
+                $PIN rg -j1 -c -f "$PATTERNS" "$f" >/dev/null || true
+                t1=$(date +%s.%N)
+                v=$(mbs "$bytes" "$t0" "$t1")
+                [ "$v" -gt "$r" ] && r=$v
+            fi
+            v=$($B hyperscan "$PATTERNS" "$f" | awk '/^hyperscan /{print $2}')
+            [ "$v" -gt "$h" ] && h=$v
+        done
+        printf '%-14s %8s %8s %10s %9s %9s\n' "$name" "$s" "$r" "$h" \
+            "$(awk -v a=$s -v b=$r 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')" \
+            "$(awk -v a=$s -v b=$h 'BEGIN { printf "%.2f", a / b }')"
+        if [ -z "$lo_s" ] || [ "$s" -lt "${lo_s%% *}" ]; then lo_s="$s $name"; fi
+        if [ -z "$lo_r" ] || [ "$r" -lt "${lo_r%% *}" ]; then lo_r="$r $name"; fi
+        if [ -z "$lo_h" ] || [ "$h" -lt "${lo_h%% *}" ]; then lo_h="$h $name"; fi
+    done
+    echo "slowest: sovgw $lo_s; ripgrep $lo_r; hyperscan $lo_h (MB/s shape)"
+    exit 0
+fi
 
 if [ ! -s "$CORPUS" ]; then
     echo "== corpus: $MB MB =="
