@@ -490,6 +490,7 @@ static int build_patterns(struct cls_engine *e, char *err, size_t errlen)
         cp->min_digits = d->min_digits;
         cp->min_upper = d->min_upper;
         cp->needctx = (d->pflags & CLS_PF_NEEDCTX) != 0;
+        cp->lb = cls_left_bound(d->regex);
         cp->type = d->type;
         e->n_pats++;
     }
@@ -826,6 +827,46 @@ out:
     free(flags);
     free(ids);
     return rc;
+}
+
+uint8_t cls_left_bound(const char *re)
+{
+    uint8_t lb;
+    size_t i;
+    if (strncmp(re, CLS_LBA, strlen(CLS_LBA)) == 0) {
+        lb = CLS_LB_ALNUM;
+        i = strlen(CLS_LBA);
+    } else if (strncmp(re, CLS_LBN, strlen(CLS_LBN)) == 0) {
+        lb = CLS_LB_NUMTOK;
+        i = strlen(CLS_LBN);
+    } else {
+        return CLS_LB_NONE;
+    }
+    int depth = 0, cls = 0;
+    for (; re[i]; i++) {
+        char c = re[i];
+        if (c == '\\') {
+            if (!re[i + 1])
+                return CLS_LB_NONE;
+            i++;
+        } else if (cls) {
+            cls = c != ']';
+        } else if (c == '[') {
+            cls = 1;
+            if (re[i + 1] == '^')
+                i++;
+            if (re[i + 1] == ']')
+                i++; /* a ']' first in a class is one of its bytes */
+        } else if (c == '(') {
+            depth++;
+        } else if (c == ')') {
+            if (--depth < 0)
+                return CLS_LB_NONE;
+        } else if (c == '|' && depth == 0) {
+            return CLS_LB_NONE; /* an alternative that need not begin there */
+        }
+    }
+    return depth == 0 && !cls ? lb : CLS_LB_NONE;
 }
 
 int cls_engine_new(const struct cls_config *cfg, struct cls_engine **out, char *err, size_t errlen)

@@ -285,10 +285,21 @@ size_t cls_dict_start(const char *term, size_t tl, const uint8_t *text, size_t e
  * forwards; SIZE_MAX when it does not start there. */
 size_t cls_dict_end(const char *term, size_t tl, const uint8_t *text, size_t from, size_t n);
 
+/* The left edges that built-in patterns begin with (packs.c's LBA and LBN):
+ * no match starts right after a byte of these classes, so a window's part
+ * with no other byte before a position holds no match of them (scan.c). */
+enum { CLS_LB_NONE, CLS_LB_ALNUM, CLS_LB_NUMTOK };
+#define CLS_LBA "(?<![A-Za-z0-9_])"
+#define CLS_LBN "(?<![A-Za-z0-9_.+/-])"
+/* CLS_LB_* of a regex that begins with one of them and has no '|' outside
+ * its groups (so that every match begins there), else CLS_LB_NONE */
+uint8_t cls_left_bound(const char *re);
+
 struct cls_cpattern {       /* a compiled built-in pattern, gates copied in */
     uint64_t anchors;
     uint32_t need_flags, any_flags;
     uint8_t min_digits, min_upper, needctx;
+    uint8_t lb;             /* a match starts only after a byte that is no CLS_LB_* class's (0: any) */
     uint16_t type;
     const struct cls_pattern_def *def;
     void *code;             /* pcre2_code_8 * */
@@ -455,7 +466,9 @@ const struct cls_scan_stats *cls_scanner_stats(const struct cls_scanner *sc);
  * into the stats (two clock reads per call; off by default). */
 void cls_scanner_set_timing(struct cls_scanner *sc, int on);
 /* Tests: on = 0 opens and confirms every window, as before windows that no
- * gate can pass were decided unopened (the findings must be the same). */
+ * gate can pass were decided unopened, and runs each regex from the
+ * window's start, not from the first byte where a pattern with a left edge
+ * could begin (lb_from): the findings must be the same. */
 void cls_scanner_set_skip(struct cls_scanner *sc, int on);
 /* Tests: mode 1 (the default) decides windows by the short path where it
  * can, 0 by skip_window alone, 2 runs both, lets skip_window decide and

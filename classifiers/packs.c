@@ -867,9 +867,9 @@ static int v_email(const char *s, size_t n)
 #define OB "[ \\t]*[\\[({<][ \\t]*"
 #define CB "[ \\t]*[\\])}>][ \\t]*"
 
-#define LBN "(?<![A-Za-z0-9_.+/-])"
+#define LBN CLS_LBN
 #define RBN "(?![A-Za-z0-9_]|[./-][0-9])"
-#define LBA "(?<![A-Za-z0-9_])"
+#define LBA CLS_LBA
 #define RBA "(?![A-Za-z0-9_])"
 /* a NANP number; after a number and a separator it must not be followed
    by another (a row of a table: "967 979 992 1004 1017") */

@@ -179,6 +179,9 @@ struct cls_scanner {
         int any;
     } ctx_memo[2];
     unsigned ctx_calls;
+    /* lb_from's memo for the window: bit k set when lb_at[k] holds */
+    unsigned lb_ok;
+    size_t lb_at[3];
     int timing;             /* time confirm/validate into st (benchmarks) */
     struct cls_scan_stats st;
     /* the batch: small text pieces of several units, held so that the
@@ -1392,14 +1395,41 @@ static int trunk0_in(const uint8_t *w, size_t ws, size_t we)
     return 0;
 }
 
+/* The first offset in [ws, we) of the window where a match of a pattern
+ * that begins with left edge lb (CLS_LB_*) could start: one whose byte
+ * before is of no class of lb, or the buffer's start (nothing before it);
+ * we when none. A window inside one long token (a random key, 2 KiB of hex)
+ * holds none, and each such pattern's regex would otherwise try every
+ * byte. Remembered per window and edge. */
+static size_t lb_from(struct cls_scanner *sc, uint8_t lb, size_t ws, size_t we)
+{
+    if (lb == CLS_LB_NONE || ws == 0 || sc->noskip)
+        return ws;
+    if (sc->lb_ok & (1u << lb))
+        return sc->lb_at[lb] > ws ? sc->lb_at[lb] : ws;
+    const uint8_t *w = sc->wbuf;
+    size_t i = ws;
+    if (lb == CLS_LB_ALNUM) {
+        while (i < we && (cls_tab[w[i - 1]] & C_WORD))
+            i++;
+    } else {
+        while (i < we && ((cls_tab[w[i - 1]] & C_WORD) || w[i - 1] == '.' || w[i - 1] == '+' ||
+                          w[i - 1] == '/' || w[i - 1] == '-'))
+            i++;
+    }
+    sc->lb_at[lb] = i;
+    sc->lb_ok |= 1u << lb;
+    return i;
+}
+
 static int run_regex(struct cls_scanner *sc, const pcre2_code *code, cls_validator_fn validate,
-                     uint32_t pflags, size_t ws, size_t we, int cut_left, int cut_right, int unit_end,
+                     uint32_t pflags, size_t ws, size_t we, size_t from, int cut_left, int cut_right, int unit_end,
                      const char *type,
                      enum cls_category cat, uint8_t conf, uint8_t conf_ctx, uint8_t prio,
                      const char *const *ctx_words, int secret)
 {
     pcre2_match_data *md = (pcre2_match_data *)sc->w->md;
-    size_t off = ws;
+    size_t off = from; /* (no match starts in [ws, from)) */
     while (off < we) {
         sc->st.regex_runs++;
         uint64_t t0 = sc->timing ? clock_ns() : 0;
@@ -1451,8 +1481,8 @@ static int run_regex(struct cls_scanner *sc, const pcre2_code *code, cls_validat
         int needctx = (pflags & CLS_PF_NEEDCTX) || (ok == CLS_V_NEEDCTX && ctx_words);
         if (ctx_words) {
             const uint8_t *lower = lower_window(sc);
-            size_t from = vs > PRECTX ? vs - PRECTX : 0;
-            if (ctx_in(sc, lower, from, vs, ctx_words, (pflags & CLS_PF_CTXNEAR) != 0))
+            size_t cfrom = vs > PRECTX ? vs - PRECTX : 0;
+            if (ctx_in(sc, lower, cfrom, vs, ctx_words, (pflags & CLS_PF_CTXNEAR) != 0))
                 c = conf_ctx;
             else if (needctx)
                 c = 0;
@@ -1638,6 +1668,7 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
     sc->lower_ok = 0;
     sc->ctx_memo[0].words = sc->ctx_memo[1].words = NULL;
     sc->ctx_calls = 0;
+    sc->lb_ok = 0;
     sc->cands.n = 0;
     int cut_left = sc->w_cut_left;
     int rc;
@@ -1679,7 +1710,7 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
                         continue;
                     }
                     rc = run_regex(sc, (const pcre2_code *)e->pats[i].code, d->validate, d->pflags, ws, we,
-                                   cut_left, cut_right, unit_end, t->name, t->category, d->conf, d->conf_ctx,
+                                   lb_from(sc, g->lb, ws, we), cut_left, cut_right, unit_end, t->name, t->category, d->conf, d->conf_ctx,
                                    d->prio, t->ctx_words, t->category == CLS_CAT_SECRET);
                     if (rc != SGW_OK)
                         return rc;
@@ -1694,7 +1725,10 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
         }
         if ((d->pflags & CLS_PF_TRUNK0) && !trunk0_in(sc->wbuf, ws, we))
             continue;
-        rc = run_regex(sc, (const pcre2_code *)e->pats[i].code, d->validate, d->pflags, ws, we, cut_left,
+        const size_t from = lb_from(sc, g->lb, ws, we);
+        if (from >= we)
+            continue; /* no byte where one of its matches could start */
+        rc = run_regex(sc, (const pcre2_code *)e->pats[i].code, d->validate, d->pflags, ws, we, from, cut_left,
                        cut_right, unit_end, t->name, t->category, d->conf, d->conf_ctx, d->prio, t->ctx_words,
                        t->category == CLS_CAT_SECRET);
         if (rc != SGW_OK)
@@ -1753,7 +1787,7 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
         size_t r = sc->whits_overflow ? k : torun[k];
         /* custom matches may start before the trigger: search the whole buffer
            from the unit start we still hold */
-        rc = run_regex(sc, (const pcre2_code *)e->customs[r].code, e->customs[r].validate, 0, ws, we,
+        rc = run_regex(sc, (const pcre2_code *)e->customs[r].code, e->customs[r].validate, 0, ws, we, ws,
                        cut_left, cut_right, unit_end, e->customs[r].name, CLS_CAT_CUSTOM, 80, 80, 0, NULL, 0);
         if (rc != SGW_OK)
             return rc;

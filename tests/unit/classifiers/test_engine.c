@@ -1011,6 +1011,30 @@ static void test_custom(void)
     cls_engine_unref(e);
 }
 
+/* cls_left_bound: which built-in regexes begin with a left edge that every
+ * match has (lb_from then starts each regex run after it) */
+static void test_left_bound(void)
+{
+    static const struct {
+        const char *re;
+        uint8_t want;
+    } lb[] = {
+        {CLS_LBA "[A-Z]{2}[0-9]{2}", CLS_LB_ALNUM},
+        {CLS_LBN "[0-9]{3}-[0-9]{2}", CLS_LB_NUMTOK},
+        {CLS_LBA "(?:SK|AC)[0-9a-f]{32}", CLS_LB_ALNUM},     /* '|' inside a group */
+        {CLS_LBA "[|(]x\\|y", CLS_LB_ALNUM},                 /* in a class, escaped */
+        {CLS_LBA "[]|]x", CLS_LB_ALNUM},                      /* ']' first in a class */
+        {CLS_LBA "ABSK[0-9]+|bedrock-api-key-", CLS_LB_NONE}, /* an alternative without it */
+        {CLS_LBA "(a", CLS_LB_NONE},
+        {CLS_LBA "a)", CLS_LB_NONE},
+        {"x" CLS_LBA "y", CLS_LB_NONE},
+        {"(?<![A-Za-z])x", CLS_LB_NONE},
+    };
+    for (size_t i = 0; i < SGW_ARRAY_LEN(lb); i++)
+        if (cls_left_bound(lb[i].re) != lb[i].want)
+            FAIL("cls_left_bound(%s) = %u, want %u", lb[i].re, cls_left_bound(lb[i].re), lb[i].want);
+}
+
 static void test_packs_select(void)
 {
     static const char *const packs[] = {"secrets"};
@@ -1372,6 +1396,7 @@ int main(void)
     test_keys(w);
     test_key_words(w);
     test_custom();
+    test_left_bound();
     test_packs_select();
     cls_worker_free(w);
     if (failures) {

@@ -6,7 +6,10 @@
  * different random pieces (batched small pieces, long slices, keys between
  * units), and the findings must be identical. The default packs run alone
  * and with a dictionary and custom regexes (their literal hits take the
- * other path). */
+ * other path). Off also runs each regex from its window's start instead of
+ * the first byte a match of a pattern with a left edge could start at, so
+ * the texts also hold long tokens of capitals, digits and hex (windows
+ * inside one token) with findings glued to them or after a separator. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +35,10 @@ static const char *const words[] = {
     "Stra\xc3\x9f\x65", "jos\xc3\xa9@", "\xd0\xb8\xd0\xb2\xd0\xb0\xd0\xbd", "\xc3\xa9",
     /* an '@' after a bracket: its window reaches further back (at_reach) */
     "bob [@] ex.de", "[@]", "(@ ",
+    /* valid values of patterns with a left edge of letters and digits
+       (IBAN, access key, codice fiscale), found when nothing is glued
+       before them */
+    "DE89370400440532013000", "GB82 WEST 1234 5698 7654 32", "AKIAIOSFODNN7EXAMPLE", "RSSMRA85T10A562S",
 };
 
 static size_t put(char *b, size_t at, size_t cap, const char *s)
@@ -48,7 +55,7 @@ static size_t token(char *b, size_t at, size_t cap)
 {
     char t[96];
     int n = 0;
-    switch (rnd() % 16) {
+    switch (rnd() % 17) {
     case 0: n = snprintf(t, sizeof(t), "%u", 1900 + rnd() % 140); break;
     case 1: n = snprintf(t, sizeof(t), "%u.%u.%u", rnd() % 20, rnd() % 30, rnd() % 200); break;
     case 2: n = snprintf(t, sizeof(t), "%03u-%02u-%04u", rnd() % 999, rnd() % 99, rnd() % 9999); break;
@@ -72,6 +79,22 @@ static size_t token(char *b, size_t at, size_t cap)
     case 11: n = snprintf(t, sizeof(t), "4111 1111 1111 %04u", rnd() % 10000); break;
     case 12: n = snprintf(t, sizeof(t), "KAB%u-%u", rnd() % 20, rnd() % 99999999); break;
     case 13: n = snprintf(t, sizeof(t), "%u:%u::%x", rnd() % 99, rnd() % 99, rnd() % 65536); break;
+    case 14:
+        if (rnd() % 4 == 0) {
+            /* a long token (a key, a hash, an id) and what follows it glued
+               or after one byte ('-', '.', '_', '/', '+' or none) */
+            static const char *const alpha[] = {"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", "0123456789abcdef",
+                                                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"};
+            static const char glue[] = "-._/+ ";
+            const char *a = alpha[rnd() % 3];
+            size_t al = strlen(a), k = 60 + rnd() % 2500;
+            for (size_t i = 0; i < k && at + 100 < cap; i++)
+                b[at++] = a[rnd() % al];
+            if (rnd() % 3 && at + 1 < cap)
+                b[at++] = glue[rnd() % (sizeof(glue) - 1)];
+            return token(b, at, cap);
+        }
+        /* fall through */
     default: n = snprintf(t, sizeof(t), "%s", words[rnd() % (sizeof(words) / sizeof(words[0]))]); break;
     }
     (void)n;
