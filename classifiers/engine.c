@@ -54,11 +54,11 @@ static char *dupstr(const char *s)
 }
 
 /* Compiles one PCRE2 pattern with JIT; NULL and a message on failure. */
-static pcre2_code *compile_re(const char *re, const char *name, char *err, size_t errlen)
+static pcre2_code *compile_re(const char *re, const char *name, uint32_t opts, char *err, size_t errlen)
 {
     int ec = 0;
     PCRE2_SIZE eo = 0;
-    pcre2_code *c = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, 0, &ec, &eo, NULL);
+    pcre2_code *c = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, opts, &ec, &eo, NULL);
     if (!c) {
         PCRE2_UCHAR msg[128];
         pcre2_get_error_message(ec, msg, sizeof(msg));
@@ -432,8 +432,10 @@ static void engine_destroy(struct cls_engine *e)
 {
     if (!e)
         return;
-    for (size_t i = 0; i < e->n_pats; i++)
+    for (size_t i = 0; i < e->n_pats; i++) {
         pcre2_code_free((pcre2_code *)e->pats[i].code);
+        pcre2_code_free((pcre2_code *)e->pats[i].code_at);
+    }
     free(e->pats);
     for (size_t i = 0; i < e->n_customs; i++) {
         free(e->customs[i].name);
@@ -478,19 +480,24 @@ static int build_patterns(struct cls_engine *e, char *err, size_t errlen)
         const struct cls_pattern_def *d = &cls_patterns[i];
         if (!(cls_types[d->type].pack & e->packs))
             continue;
-        pcre2_code *c = compile_re(d->regex, cls_types[d->type].name, err, errlen);
+        pcre2_code *c = compile_re(d->regex, cls_types[d->type].name, 0, err, errlen);
         if (!c)
             return SGW_EINVAL;
         struct cls_cpattern *cp = &e->pats[e->n_pats];
         cp->def = d;
         cp->code = c;
+        cp->lb = cls_left_bound(d->regex);
+        if (cp->lb != CLS_LB_NONE &&
+            !(cp->code_at = compile_re(d->regex, cls_types[d->type].name, PCRE2_ANCHORED, err, errlen))) {
+            pcre2_code_free(c);
+            return SGW_EINVAL;
+        }
         cp->anchors = d->anchors;
         cp->need_flags = d->need_flags;
         cp->any_flags = d->any_flags;
         cp->min_digits = d->min_digits;
         cp->min_upper = d->min_upper;
         cp->needctx = (d->pflags & CLS_PF_NEEDCTX) != 0;
-        cp->lb = cls_left_bound(d->regex);
         cp->type = d->type;
         e->n_pats++;
     }
@@ -567,7 +574,7 @@ static int build_customs(struct cls_engine *e, const struct cls_config *cfg, cha
                 return SGW_EINVAL;
             }
         }
-        c->code = compile_re(r->pattern, r->name, err, errlen);
+        c->code = compile_re(r->pattern, r->name, 0, err, errlen);
         if (!c->code)
             return SGW_EINVAL;
         c->name = dupstr(r->name);

@@ -303,6 +303,7 @@ struct cls_cpattern {       /* a compiled built-in pattern, gates copied in */
     uint16_t type;
     const struct cls_pattern_def *def;
     void *code;             /* pcre2_code_8 * */
+    void *code_at;          /* lb patterns: the same, matching only at the start offset (PCRE2_ANCHORED) */
 };
 
 struct cls_custom {

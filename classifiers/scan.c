@@ -28,6 +28,9 @@
 #define MAXW 2048           /* longest window; longer runs are cut */
 #define CUSTOM_LEFT CLS_CUSTOM_SPAN /* custom regex matches are at most this long */
 #define WBUF_CAP (PRECTX + LEFT_TOK + CUSTOM_LEFT + MAXW + 64)
+#define LB_SPARSE 16 /* a window's edges are sparse below one per this many bytes (lb_sparse) */
+#define LB_SPARSE_MAX (WBUF_CAP / LB_SPARSE + 1)
+#define LB_LONG 256  /* ... in a window of at least this many bytes from its first edge */
 #define R_DIGIT 6           /* a digit keeps the window open this far (IBAN letter groups) */
 #define L_DIGIT 4
 #define R_AT 2
@@ -179,9 +182,12 @@ struct cls_scanner {
         int any;
     } ctx_memo[2];
     unsigned ctx_calls;
-    /* lb_from's memo for the window: bit k set when lb_at[k] holds */
+    /* lb_from's memo for the window: bit k set when lb_at[k] (the first
+       offset after an edge of class k) and lb_n[k] (how many offsets of
+       the window are) hold */
     unsigned lb_ok;
-    size_t lb_at[3];
+    size_t lb_at[3], lb_n[3];
+    uint16_t lb_pos[3][LB_SPARSE_MAX]; /* the first LB_SPARSE_MAX of those offsets */
     int timing;             /* time confirm/validate into st (benchmarks) */
     struct cls_scan_stats st;
     /* the batch: small text pieces of several units, held so that the
@@ -1395,47 +1401,80 @@ static int trunk0_in(const uint8_t *w, size_t ws, size_t we)
     return 0;
 }
 
+/* Is c, the byte before an offset, of left edge lb's class (no match of
+ * a pattern with that edge starts after it)? */
+static inline int lb_class(uint8_t lb, uint8_t c)
+{
+    return (cls_tab[c] & C_WORD) || (lb == CLS_LB_NUMTOK && (c == '.' || c == '+' || c == '/' || c == '-'));
+}
+
 /* The first offset in [ws, we) of the window where a match of a pattern
- * that begins with left edge lb (CLS_LB_*) could start: one whose byte
- * before is of no class of lb, or the buffer's start (nothing before it);
- * we when none. A window inside one long token (a random key, 2 KiB of hex)
- * holds none, and each such pattern's regex would otherwise try every
- * byte. Remembered per window and edge. */
+ * that begins with left edge lb (CLS_LB_*) could start, or we when none. A
+ * window inside one long token (a random key, 2 KiB of hex) holds none,
+ * and each such pattern's regex would otherwise try every byte. With the
+ * number of such offsets in the window: remembered per window and edge. */
 static size_t lb_from(struct cls_scanner *sc, uint8_t lb, size_t ws, size_t we)
 {
     if (lb == CLS_LB_NONE || ws == 0 || sc->noskip)
         return ws;
-    if (sc->lb_ok & (1u << lb))
-        return sc->lb_at[lb] > ws ? sc->lb_at[lb] : ws;
-    const uint8_t *w = sc->wbuf;
-    size_t i = ws;
-    if (lb == CLS_LB_ALNUM) {
-        while (i < we && (cls_tab[w[i - 1]] & C_WORD))
+    if (!(sc->lb_ok & (1u << lb))) {
+        const uint8_t *w = sc->wbuf;
+        size_t i = ws, n = 0;
+        while (i < we && lb_class(lb, w[i - 1]))
             i++;
-    } else {
-        while (i < we && ((cls_tab[w[i - 1]] & C_WORD) || w[i - 1] == '.' || w[i - 1] == '+' ||
-                          w[i - 1] == '/' || w[i - 1] == '-'))
-            i++;
+        sc->lb_at[lb] = i;
+        if (we - i >= LB_LONG) /* (only a long window may be run at its edges: lb_sparse) */
+            for (; i < we; i++)
+                if (!lb_class(lb, w[i - 1])) {
+                    if (n < LB_SPARSE_MAX)
+                        sc->lb_pos[lb][n] = (uint16_t)i;
+                    n++;
+                }
+        sc->lb_n[lb] = n;
+        sc->lb_ok |= 1u << lb;
     }
-    sc->lb_at[lb] = i;
-    sc->lb_ok |= 1u << lb;
-    return i;
+    return sc->lb_at[lb];
 }
 
-static int run_regex(struct cls_scanner *sc, const pcre2_code *code, cls_validator_fn validate,
+/* Run a pattern with left edge lb only at the offsets where a match could
+ * start (its anchored code), instead of letting its regex try every byte
+ * from `from` on? When they are few in a long window: the inside of a
+ * base64 image or document (an edge at each '+' and '/'), a long key. */
+static inline int lb_sparse(const struct cls_scanner *sc, uint8_t lb, size_t from, size_t we)
+{
+    return lb != CLS_LB_NONE && (sc->lb_ok & (1u << lb)) && we - from >= LB_LONG &&
+           sc->lb_n[lb] * LB_SPARSE < we - from;
+}
+
+static int run_regex(struct cls_scanner *sc, const pcre2_code *code, const pcre2_code *code_at,
+                     const uint16_t *starts, size_t nstarts, cls_validator_fn validate,
                      uint32_t pflags, size_t ws, size_t we, size_t from, int cut_left, int cut_right, int unit_end,
                      const char *type,
                      enum cls_category cat, uint8_t conf, uint8_t conf_ctx, uint8_t prio,
                      const char *const *ctx_words, int secret)
 {
     pcre2_match_data *md = (pcre2_match_data *)sc->w->md;
-    size_t off = from; /* (no match starts in [ws, from)) */
+    size_t off = from, k = 0; /* (no match starts in [ws, from)) */
     while (off < we) {
+        /* code_at: tried only at starts[] (where a match could start, in
+           order), each time the match the search from off would find
+           first, or none there */
+        if (code_at) {
+            while (k < nstarts && starts[k] < off)
+                k++;
+            if (k == nstarts)
+                break;
+            off = starts[k];
+        }
         sc->st.regex_runs++;
         uint64_t t0 = sc->timing ? clock_ns() : 0;
-        int rc = pcre2_jit_match(code, sc->wbuf, we, off, 0, md, NULL);
+        int rc = pcre2_jit_match(code_at ? code_at : code, sc->wbuf, we, off, 0, md, NULL);
         if (sc->timing)
             sc->st.confirm_ns += clock_ns() - t0;
+        if (rc == PCRE2_ERROR_NOMATCH && code_at) {
+            off++;
+            continue;
+        }
         if (rc == PCRE2_ERROR_NOMATCH)
             break;
         if (rc < 0)
@@ -1709,8 +1748,8 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
                         sc->ctx_dep = 1;
                         continue;
                     }
-                    rc = run_regex(sc, (const pcre2_code *)e->pats[i].code, d->validate, d->pflags, ws, we,
-                                   lb_from(sc, g->lb, ws, we), cut_left, cut_right, unit_end, t->name, t->category, d->conf, d->conf_ctx,
+                    rc = run_regex(sc, (const pcre2_code *)e->pats[i].code, NULL, NULL, 0, d->validate, d->pflags, ws,
+                                   we, lb_from(sc, g->lb, ws, we), cut_left, cut_right, unit_end, t->name, t->category, d->conf, d->conf_ctx,
                                    d->prio, t->ctx_words, t->category == CLS_CAT_SECRET);
                     if (rc != SGW_OK)
                         return rc;
@@ -1728,7 +1767,9 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
         const size_t from = lb_from(sc, g->lb, ws, we);
         if (from >= we)
             continue; /* no byte where one of its matches could start */
-        rc = run_regex(sc, (const pcre2_code *)e->pats[i].code, d->validate, d->pflags, ws, we, from, cut_left,
+        const int sparse = lb_sparse(sc, g->lb, from, we);
+        rc = run_regex(sc, (const pcre2_code *)g->code, sparse ? (const pcre2_code *)g->code_at : NULL,
+                       sc->lb_pos[g->lb], sparse ? sc->lb_n[g->lb] : 0, d->validate, d->pflags, ws, we, from, cut_left,
                        cut_right, unit_end, t->name, t->category, d->conf, d->conf_ctx, d->prio, t->ctx_words,
                        t->category == CLS_CAT_SECRET);
         if (rc != SGW_OK)
@@ -1787,7 +1828,7 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
         size_t r = sc->whits_overflow ? k : torun[k];
         /* custom matches may start before the trigger: search the whole buffer
            from the unit start we still hold */
-        rc = run_regex(sc, (const pcre2_code *)e->customs[r].code, e->customs[r].validate, 0, ws, we, ws,
+        rc = run_regex(sc, (const pcre2_code *)e->customs[r].code, NULL, NULL, 0, e->customs[r].validate, 0, ws, we, ws,
                        cut_left, cut_right, unit_end, e->customs[r].name, CLS_CAT_CUSTOM, 80, 80, 0, NULL, 0);
         if (rc != SGW_OK)
             return rc;
