@@ -2500,8 +2500,8 @@ static int prefilter(struct cls_scanner *sc, const uint8_t *p, size_t n)
     sc->soff = sc->off;
     sc->nlits = 0;
     sc->ilit = 0;
-    if (!sc->hs || n == 0)
-        return SGW_OK;
+    if (!sc->hs || n == 0 || sc->truncated)
+        return SGW_OK; /* (past the finding limit no window can record anything) */
     sc->hs_unit = sc->seg_start;
     if (hs_scan_stream(sc->hs, (const char *)p, (unsigned)n, 0, (hs_scratch_t *)sc->w->scratch, on_hs, sc) !=
             HS_SUCCESS ||
@@ -2545,6 +2545,8 @@ static int scan_piece(struct cls_scanner *sc, const uint8_t *p, size_t n)
     size_t i = 0;
     while (i < n) {
         if (!sc->win) {
+            if (sc->truncated)
+                break; /* past the finding limit: no window can record anything */
             while (sc->ilit < sc->nlits && sc->lits[sc->ilit].pos < sc->soff + i)
                 sc->ilit++;
             size_t t = next_trigger(sc->tbits, toff + i, toff + n) - toff;

@@ -789,6 +789,9 @@ static void test_excerpts(struct cls_worker *w)
     free(r);
 }
 
+static void stream_scan(struct cls_worker *w, const char *ct, const void *body, size_t len, size_t piece,
+                        struct result *r);
+
 static void test_bounded(struct cls_worker *w)
 {
     size_t n = 1500 * 24;
@@ -801,6 +804,22 @@ static void test_bounded(struct cls_worker *w)
     if (r->n != CLS_MAX_FINDINGS + 1 || strcmp(r->f[r->n - 1].type, "FINDINGS_TRUNCATED") != 0 ||
         r->f[r->n - 1].category != CLS_CAT_UNINSPECTABLE)
         FAIL("findings not bounded: %zu", r->n);
+    /* past the limit the scanner stops looking for matches (nothing more
+       could be recorded), but what a decoder reports later still counts:
+       a JSON body that breaks off after the addresses */
+    {
+        char *j = malloc(o + 64);
+        int jn = snprintf(j, o + 64, "{\"a\": \"%.*s\", \"b\": [1, 2", (int)o, d);
+        stream_scan(w, "application/json", j, (size_t)jn, 4096, r);
+        int trunc = 0, other = 0;
+        for (size_t i = 0; i < r->n; i++) {
+            trunc += strcmp(r->f[i].type, "FINDINGS_TRUNCATED") == 0;
+            other += r->f[i].category == CLS_CAT_UNINSPECTABLE && strcmp(r->f[i].type, "FINDINGS_TRUNCATED") != 0;
+        }
+        if (trunc != 1 || other != 1)
+            FAIL("after the finding limit: %d truncation and %d other reports in %zu findings", trunc, other, r->n);
+        free(j);
+    }
     free(r);
     free(d);
 }
