@@ -443,11 +443,11 @@ static int v_secret_value(const char *s, size_t n)
        regular expression (TOKEN = /^Unexpected/), a directory (PWD=/home/…) */
     if (s[0] == '=' || s[0] == ':' || (s[0] == '/' && s[1] == '^') || dir_value(s, n))
         return 0;
-    if (placeholder_value(s, n))
+    /* (every test must pass: the entropy first, which most values that
+       are none fail, before the searches for words and code) */
+    if (cls_entropy(s, n) < 3.0 || placeholder_value(s, n))
         return 0;
-    if (s[-1] != '"' && s[-1] != '\'' && code_value(s, n, s[-1] == ' ' && s[-2] == '=' && s[-3] == ' '))
-        return 0;
-    return cls_entropy(s, n) >= 3.0;
+    return !(s[-1] != '"' && s[-1] != '\'' && code_value(s, n, s[-1] == ' ' && s[-2] == '=' && s[-3] == ' '));
 }
 
 /* ---- key-value secrets (engine.h, cls_kv_secret_*) ---- */
