@@ -1423,12 +1423,19 @@ static size_t lb_from(struct cls_scanner *sc, uint8_t lb, size_t ws, size_t we)
         while (i < we && lb_class(lb, w[i - 1]))
             i++;
         sc->lb_at[lb] = i;
-        if (we - i >= LB_LONG) /* (only a long window may be run at its edges: lb_sparse) */
+        /* only a long window may be run at its edges (lb_sparse): their
+           offsets, until there are too many for that, or as many in its
+           first LB_LONG bytes (prose: a few dozen bytes looked at) */
+        const size_t first = i, len = we - i;
+        if (len >= LB_LONG)
             for (; i < we; i++)
                 if (!lb_class(lb, w[i - 1])) {
                     if (n < LB_SPARSE_MAX)
                         sc->lb_pos[lb][n] = (uint16_t)i;
-                    n++;
+                    if (++n * LB_SPARSE >= len || (n >= LB_LONG / LB_SPARSE && i - first < LB_LONG)) {
+                        n = len; /* dense: run as the search from the first edge */
+                        break;
+                    }
                 }
         sc->lb_n[lb] = n;
         sc->lb_ok |= 1u << lb;
