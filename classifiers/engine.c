@@ -54,7 +54,8 @@ static char *dupstr(const char *s)
 }
 
 /* Compiles one PCRE2 pattern with JIT; NULL and a message on failure. */
-static pcre2_code *compile_re(const char *re, const char *name, uint32_t opts, char *err, size_t errlen)
+static pcre2_code *compile_re(const char *re, const char *name, uint32_t opts, char *err,
+                              size_t errlen)
 {
     int ec = 0;
     PCRE2_SIZE eo = 0;
@@ -487,8 +488,8 @@ static int build_patterns(struct cls_engine *e, char *err, size_t errlen)
         cp->def = d;
         cp->code = c;
         cp->lb = cls_left_bound(d->regex);
-        if (cp->lb != CLS_LB_NONE &&
-            !(cp->code_at = compile_re(d->regex, cls_types[d->type].name, PCRE2_ANCHORED, err, errlen))) {
+        if (cp->lb != CLS_LB_NONE && !(cp->code_at = compile_re(d->regex, cls_types[d->type].name,
+                                                                PCRE2_ANCHORED, err, errlen))) {
             pcre2_code_free(c);
             return SGW_EINVAL;
         }

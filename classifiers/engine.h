@@ -299,11 +299,11 @@ struct cls_cpattern {       /* a compiled built-in pattern, gates copied in */
     uint64_t anchors;
     uint32_t need_flags, any_flags;
     uint8_t min_digits, min_upper, needctx;
-    uint8_t lb;             /* a match starts only after a byte that is no CLS_LB_* class's (0: any) */
+    uint8_t lb; /* a match starts only after a byte that is no CLS_LB_* class's (0: any) */
     uint16_t type;
     const struct cls_pattern_def *def;
     void *code;             /* pcre2_code_8 * */
-    void *code_at;          /* lb patterns: the same, matching only at the start offset (PCRE2_ANCHORED) */
+    void *code_at; /* lb patterns: the same, matching only at the start offset (PCRE2_ANCHORED) */
 };
 
 struct cls_custom {

@@ -313,8 +313,8 @@ static int code_value(const char *s, size_t n, int spaced)
  * "your_api_key", "changeme123"): what is left without those words is
  * short or has no digit. (A random value that has one of them glued to it
  * keeps a long, mixed rest.) */
-static const char *const placeholder_words[] = {"token", "secret", "example", "your", "changeme",
-                                                "placeholder", "dummy", "redacted"};
+static const char *const placeholder_words[] = {"token",    "secret",      "example", "your",
+                                                "changeme", "placeholder", "dummy",   "redacted"};
 
 /* Is one of placeholder_words anywhere in s[0..n), in any case? One pass
  * on each word's first two letters (no two words share a first letter):
@@ -331,7 +331,8 @@ static int placeholder_any(const char *s, size_t n)
         for (size_t i = 0; i < SGW_ARRAY_LEN(placeholder_words); i++) {
             const char *w = placeholder_words[i];
             size_t j = 0;
-            while (w[j] && k + j < n && (char)(s[k + j] >= 'A' && s[k + j] <= 'Z' ? s[k + j] + 32 : s[k + j]) == w[j])
+            while (w[j] && k + j < n &&
+                   (char)(s[k + j] >= 'A' && s[k + j] <= 'Z' ? s[k + j] + 32 : s[k + j]) == w[j])
                 j++;
             if (!w[j])
                 return 1;
@@ -447,7 +448,8 @@ static int v_secret_value(const char *s, size_t n)
        are none fail, before the searches for words and code) */
     if (cls_entropy(s, n) < 3.0 || placeholder_value(s, n))
         return 0;
-    return !(s[-1] != '"' && s[-1] != '\'' && code_value(s, n, s[-1] == ' ' && s[-2] == '=' && s[-3] == ' '));
+    return !(s[-1] != '"' && s[-1] != '\'' &&
+             code_value(s, n, s[-1] == ' ' && s[-2] == '=' && s[-3] == ' '));
 }
 
 /* ---- key-value secrets (engine.h, cls_kv_secret_*) ---- */

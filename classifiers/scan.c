@@ -30,7 +30,7 @@
 #define WBUF_CAP (PRECTX + LEFT_TOK + CUSTOM_LEFT + MAXW + 64)
 #define LB_SPARSE 16 /* a window's edges are sparse below one per this many bytes (lb_sparse) */
 #define LB_SPARSE_MAX (WBUF_CAP / LB_SPARSE + 1)
-#define LB_LONG 256  /* ... in a window of at least this many bytes from its first edge */
+#define LB_LONG 256         /* ... in a window of at least this many bytes from its first edge */
 #define R_DIGIT 6           /* a digit keeps the window open this far (IBAN letter groups) */
 #define L_DIGIT 4
 #define R_AT 2
@@ -167,7 +167,7 @@ struct cls_scanner {
     size_t nanch, capanch;
     int mapped;             /* an origin event came: spans are mapped through anch[] */
     size_t nf, capf;
-    uint64_t span_max;      /* the longest stream span of a finding so far (insert_finding) */
+    uint64_t span_max; /* the longest stream span of a finding so far (insert_finding) */
     int truncated, n_uninsp;
     size_t n_keys;          /* keys found by their structure (add_key) */
     int excerpts;
@@ -1304,8 +1304,6 @@ static int year_in(const uint8_t *lower, size_t a, size_t b)
     return run == 4;
 }
 
-/* Is one of words in lower[from, to) (word-start aligned) or in the key?
- * near (CLS_PF_CTXNEAR): with no year between the word and `to`. */
 /* Is one of words anywhere in the window lower[0..wlen) or in the key (a
  * superset of ctx_in's answer over any part of the window)? */
 static int ctx_anywhere(struct cls_scanner *sc, const uint8_t *lower, const char *const *words)
@@ -1320,6 +1318,8 @@ static int ctx_anywhere(struct cls_scanner *sc, const uint8_t *lower, const char
     return 0;
 }
 
+/* Is one of words in lower[from, to) (word-start aligned) or in the key?
+ * near (CLS_PF_CTXNEAR): with no year between the word and `to`. */
 static int ctx_in(struct cls_scanner *sc, const uint8_t *lower, size_t from, size_t to,
                   const char *const *words, int near)
 {
@@ -1405,7 +1405,8 @@ static int trunk0_in(const uint8_t *w, size_t ws, size_t we)
  * a pattern with that edge starts after it)? */
 static inline int lb_class(uint8_t lb, uint8_t c)
 {
-    return (cls_tab[c] & C_WORD) || (lb == CLS_LB_NUMTOK && (c == '.' || c == '+' || c == '/' || c == '-'));
+    return (cls_tab[c] & C_WORD) ||
+           (lb == CLS_LB_NUMTOK && (c == '.' || c == '+' || c == '/' || c == '-'));
 }
 
 /* The first offset in [ws, we) of the window where a match of a pattern
@@ -1432,7 +1433,8 @@ static size_t lb_from(struct cls_scanner *sc, uint8_t lb, size_t ws, size_t we)
                 if (!lb_class(lb, w[i - 1])) {
                     if (n < LB_SPARSE_MAX)
                         sc->lb_pos[lb][n] = (uint16_t)i;
-                    if (++n * LB_SPARSE >= len || (n >= LB_LONG / LB_SPARSE && i - first < LB_LONG)) {
+                    if (++n * LB_SPARSE >= len ||
+                        (n >= LB_LONG / LB_SPARSE && i - first < LB_LONG)) {
                         n = len; /* dense: run as the search from the first edge */
                         break;
                     }
@@ -1455,10 +1457,10 @@ static inline int lb_sparse(const struct cls_scanner *sc, uint8_t lb, size_t fro
 
 static int run_regex(struct cls_scanner *sc, const pcre2_code *code, const pcre2_code *code_at,
                      const uint16_t *starts, size_t nstarts, cls_validator_fn validate,
-                     uint32_t pflags, size_t ws, size_t we, size_t from, int cut_left, int cut_right, int unit_end,
-                     const char *type,
-                     enum cls_category cat, uint8_t conf, uint8_t conf_ctx, uint8_t prio,
-                     const char *const *ctx_words, int secret)
+                     uint32_t pflags, size_t ws, size_t we, size_t from, int cut_left,
+                     int cut_right, int unit_end, const char *type, enum cls_category cat,
+                     uint8_t conf, uint8_t conf_ctx, uint8_t prio, const char *const *ctx_words,
+                     int secret)
 {
     pcre2_match_data *md = (pcre2_match_data *)sc->w->md;
     size_t off = from, k = 0; /* (no match starts in [ws, from)) */
@@ -1755,9 +1757,11 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
                         sc->ctx_dep = 1;
                         continue;
                     }
-                    rc = run_regex(sc, (const pcre2_code *)e->pats[i].code, NULL, NULL, 0, d->validate, d->pflags, ws,
-                                   we, lb_from(sc, g->lb, ws, we), cut_left, cut_right, unit_end, t->name, t->category, d->conf, d->conf_ctx,
-                                   d->prio, t->ctx_words, t->category == CLS_CAT_SECRET);
+                    rc = run_regex(sc, (const pcre2_code *)e->pats[i].code, NULL, NULL, 0,
+                                   d->validate, d->pflags, ws, we, lb_from(sc, g->lb, ws, we),
+                                   cut_left, cut_right, unit_end, t->name, t->category, d->conf,
+                                   d->conf_ctx, d->prio, t->ctx_words,
+                                   t->category == CLS_CAT_SECRET);
                     if (rc != SGW_OK)
                         return rc;
                     if (sc->cands.n != before) {
@@ -1775,10 +1779,11 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
         if (from >= we)
             continue; /* no byte where one of its matches could start */
         const int sparse = lb_sparse(sc, g->lb, from, we);
-        rc = run_regex(sc, (const pcre2_code *)g->code, sparse ? (const pcre2_code *)g->code_at : NULL,
-                       sc->lb_pos[g->lb], sparse ? sc->lb_n[g->lb] : 0, d->validate, d->pflags, ws, we, from, cut_left,
-                       cut_right, unit_end, t->name, t->category, d->conf, d->conf_ctx, d->prio, t->ctx_words,
-                       t->category == CLS_CAT_SECRET);
+        rc = run_regex(sc, (const pcre2_code *)g->code,
+                       sparse ? (const pcre2_code *)g->code_at : NULL, sc->lb_pos[g->lb],
+                       sparse ? sc->lb_n[g->lb] : 0, d->validate, d->pflags, ws, we, from, cut_left,
+                       cut_right, unit_end, t->name, t->category, d->conf, d->conf_ctx, d->prio,
+                       t->ctx_words, t->category == CLS_CAT_SECRET);
         if (rc != SGW_OK)
             return rc;
     }
@@ -1835,8 +1840,9 @@ static int confirm_window(struct cls_scanner *sc, uint64_t end, int cut_right, i
         size_t r = sc->whits_overflow ? k : torun[k];
         /* custom matches may start before the trigger: search the whole buffer
            from the unit start we still hold */
-        rc = run_regex(sc, (const pcre2_code *)e->customs[r].code, NULL, NULL, 0, e->customs[r].validate, 0, ws, we, ws,
-                       cut_left, cut_right, unit_end, e->customs[r].name, CLS_CAT_CUSTOM, 80, 80, 0, NULL, 0);
+        rc = run_regex(sc, (const pcre2_code *)e->customs[r].code, NULL, NULL, 0,
+                       e->customs[r].validate, 0, ws, we, ws, cut_left, cut_right, unit_end,
+                       e->customs[r].name, CLS_CAT_CUSTOM, 80, 80, 0, NULL, 0);
         if (rc != SGW_OK)
             return rc;
     }

@@ -789,8 +789,8 @@ static void test_excerpts(struct cls_worker *w)
     free(r);
 }
 
-static void stream_scan(struct cls_worker *w, const char *ct, const void *body, size_t len, size_t piece,
-                        struct result *r);
+static void stream_scan(struct cls_worker *w, const char *ct, const void *body, size_t len,
+                        size_t piece, struct result *r);
 
 static void test_bounded(struct cls_worker *w)
 {
@@ -814,10 +814,12 @@ static void test_bounded(struct cls_worker *w)
         int trunc = 0, other = 0;
         for (size_t i = 0; i < r->n; i++) {
             trunc += strcmp(r->f[i].type, "FINDINGS_TRUNCATED") == 0;
-            other += r->f[i].category == CLS_CAT_UNINSPECTABLE && strcmp(r->f[i].type, "FINDINGS_TRUNCATED") != 0;
+            other += r->f[i].category == CLS_CAT_UNINSPECTABLE &&
+                     strcmp(r->f[i].type, "FINDINGS_TRUNCATED") != 0;
         }
         if (trunc != 1 || other != 1)
-            FAIL("after the finding limit: %d truncation and %d other reports in %zu findings", trunc, other, r->n);
+            FAIL("after the finding limit: %d truncation and %d other reports in %zu findings",
+                 trunc, other, r->n);
         free(j);
     }
     free(r);
@@ -1040,8 +1042,8 @@ static void test_left_bound(void)
     } lb[] = {
         {CLS_LBA "[A-Z]{2}[0-9]{2}", CLS_LB_ALNUM},
         {CLS_LBN "[0-9]{3}-[0-9]{2}", CLS_LB_NUMTOK},
-        {CLS_LBA "(?:SK|AC)[0-9a-f]{32}", CLS_LB_ALNUM},     /* '|' inside a group */
-        {CLS_LBA "[|(]x\\|y", CLS_LB_ALNUM},                 /* in a class, escaped */
+        {CLS_LBA "(?:SK|AC)[0-9a-f]{32}", CLS_LB_ALNUM},      /* '|' inside a group */
+        {CLS_LBA "[|(]x\\|y", CLS_LB_ALNUM},                  /* in a class, escaped */
         {CLS_LBA "[]|]x", CLS_LB_ALNUM},                      /* ']' first in a class */
         {CLS_LBA "ABSK[0-9]+|bedrock-api-key-", CLS_LB_NONE}, /* an alternative without it */
         {CLS_LBA "(a", CLS_LB_NONE},
@@ -1051,7 +1053,8 @@ static void test_left_bound(void)
     };
     for (size_t i = 0; i < SGW_ARRAY_LEN(lb); i++)
         if (cls_left_bound(lb[i].re) != lb[i].want)
-            FAIL("cls_left_bound(%s) = %u, want %u", lb[i].re, cls_left_bound(lb[i].re), lb[i].want);
+            FAIL("cls_left_bound(%s) = %u, want %u", lb[i].re, cls_left_bound(lb[i].re),
+                 lb[i].want);
 }
 
 static void test_packs_select(void)

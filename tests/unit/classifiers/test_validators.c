@@ -356,7 +356,8 @@ static void test_network_misc(void)
                 }
             double got = cls_entropy(buf, n);
             if (memcmp(&got, &want, sizeof(got)) != 0) {
-                fprintf(stderr, "entropy of %zu bytes over %u: %.17g, want %.17g\n", n, alpha, got, want);
+                fprintf(stderr, "entropy of %zu bytes over %u: %.17g, want %.17g\n", n, alpha, got,
+                        want);
                 failures++;
                 break;
             }
