@@ -535,13 +535,15 @@ static inline void js_kname_put(struct dec_json *j, const uint8_t *p, size_t n)
 struct js_seam {
     uint64_t v_src;          /* where the value's text begins (after its key) */
     uint32_t v_depth, v_nvals; /* the key's depth and nvals */
-    size_t hn, tn;           /* the value's first and last bytes so far */
+    size_t hn, tn;           /* the value's first and last bytes so far (tail only once
+                                it is longer than head: until then head is both) */
     uint64_t vlen;           /* ... and all of its bytes */
-    uint8_t head[SEAM_KEEP], tail[SEAM_KEEP];
+    uint8_t *head, *tail;
     uint64_t a_src;          /* the previous value's tail: where it begins */
     uint32_t a_depth, a_nvals, an; /* ... its depth, nvals at its end, length (0: none) */
     uint8_t a_cut;                 /* ... a part of the value (its start cut) */
-    uint8_t a[SEAM_KEEP];
+    uint8_t *a;
+    uint8_t buf[3][SEAM_KEEP]; /* head, tail and a, which trade places (js_seam_end) */
 };
 
 /* A "text" key, or any key once one was seen: "text" keeps its value's
@@ -577,6 +579,9 @@ static int js_seam_key(struct dec_json *j)
         if (!j->sm)
             return SGW_ENOMEM;
         j->sm->an = 0;
+        j->sm->head = j->sm->buf[0];
+        j->sm->tail = j->sm->buf[1];
+        j->sm->a = j->sm->buf[2];
     }
     struct js_seam *m = j->sm;
     m->v_src = dec_text_where(j->base.env->text);
@@ -641,11 +646,20 @@ static __attribute__((noinline)) void js_seam_bytes(struct dec_json *j, const ui
     struct js_seam *m = j->sm;
     if (j->in_key)
         return;
+    uint64_t was = m->vlen; /* (while it is at most SEAM_KEEP, all of it is in head) */
     m->vlen += n;
-    if (m->hn < SEAM_KEEP) {
+    if (was < SEAM_KEEP) {
         size_t k = n < SEAM_KEEP - m->hn ? n : SEAM_KEEP - m->hn;
         memcpy(m->head + m->hn, p, k);
         m->hn += k;
+        p += k;
+        n -= k;
+    }
+    if (n == 0)
+        return;
+    if (was <= SEAM_KEEP) { /* the first bytes past head: the tail begins as head */
+        memcpy(m->tail, m->head, m->hn);
+        m->tn = m->hn;
     }
     cls_keep_tail(m->tail, &m->tn, SEAM_KEEP, p, n);
 }
@@ -667,10 +681,19 @@ static __attribute__((noinline)) int js_seam_end(struct dec_json *j)
         size_t hn = js_seam_to(m->head, m->hn, m->vlen > m->hn);
         rc = dec_text_seam(text, m->a + s0, m->an - s0, m->a_src + s0, m->head, hn, m->v_src, end);
     }
-    memcpy(m->a, m->tail, m->tn);
-    m->an = (uint32_t)m->tn;
-    m->a_cut = m->vlen > m->tn;
-    m->a_src = end >= m->tn ? end - m->tn : 0;
+    /* the value's tail becomes the previous one's: buffers trade places */
+    uint8_t *was = m->a;
+    size_t tn = m->vlen > m->hn ? m->tn : m->hn;
+    if (m->vlen > m->hn) {
+        m->a = m->tail;
+        m->tail = was;
+    } else {
+        m->a = m->head;
+        m->head = was;
+    }
+    m->an = (uint32_t)tn;
+    m->a_cut = m->vlen > tn;
+    m->a_src = end >= tn ? end - tn : 0;
     m->a_depth = j->depth;
     m->a_nvals = j->nvals;
     return rc;

@@ -893,6 +893,8 @@ static const struct anchor *anch_at(const struct cls_scanner *sc, uint64_t x)
     size_t lo = 0, hi = sc->nanch;
     if (hi == 0 || sc->anch[0].pos > x)
         return NULL;
+    if (sc->anch[hi - 1].pos <= x)
+        return &sc->anch[hi - 1]; /* (most asks are at the stream's end) */
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
         if (sc->anch[mid].pos <= x)

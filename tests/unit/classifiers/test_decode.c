@@ -4799,6 +4799,16 @@ static void test_byte_lists(void)
             snprintf(seam, sizeof(seam), "%s%s", a + 26, "yyyyyyyyyy ");
             snprintf(want, sizeof(want), "text|{text}%s|text|{text}%s|%s|", a, b, seam);
             EXPECT(J, NULL, in, want);
+            /* at every split, not only EXPECT's every seventh: a piece that
+               ends right where a block fills the 256 bytes of its head */
+            for (size_t cut = 1; cut < strlen(in); cut++) {
+                char *got = run_split(J, NULL, in, strlen(in), 0, cut);
+                if (strcmp(got, want) != 0) {
+                    fprintf(stderr, "line %d: split at %zu differs:\n  got  [%s]\n", __LINE__, cut, got);
+                    failures++;
+                }
+                free(got);
+            }
         }
         /* blocks of prose: only the words near the seam (the word that
            touches it, and whole words of 64 bytes beyond it each way) */
