@@ -1068,7 +1068,11 @@ const struct cls_pattern_def cls_patterns[] = {
     {T_CN_ID, LBN "[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:[0-2][0-9]|3[01])[0-9]{3}[0-9Xx]" RBA,
      cls_v_cn_id, 0, CLS_WF_RUN8, 17, 85, 95, 50, 0, 0, 0},
     /* secrets */
-    {T_AWS_AKID, LBA "(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z2-7]{16}" RBA, NULL,
+    /* glued to an identifier by '_' too (creds_AKIA…, an environment
+       variable's name written into its value): twenty characters of this
+       alphabet after one of these prefixes are a key ID whatever joins
+       them to a name */
+    {T_AWS_AKID, "(?<![A-Za-z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Za-z0-9])", NULL,
      A(CLS_A_AWS), 0, 0, 95, 95, 90, 0, 0, 0},
     {T_AWS_SECRET,
      "(?i:aws_?secret_?(?:access_?)?key|secret_?access_?key|aws_?secret|aws-secret(?:-access)?-key)"

@@ -134,6 +134,13 @@ static const struct pos_case cases[] = {
     {"ID 11010519491231002X", "CN_RESIDENT_ID"},
     {"My Number 1234 5678 9018", "JP_MY_NUMBER"},
     {"key AKIAIOSFODNN7EXAMPLE", "AWS_ACCESS_KEY"},
+    /* glued to a name by '_' (the audit's creds_AKIA…), either side; glued
+       to a letter or a digit, or one character too long, it is none */
+    {"access key creds_AKIA2E3AYF3BQ44C7XQZ please", "AWS_ACCESS_KEY"},
+    {"KEY=AKIA2E3AYF3BQ44C7XQZ_old", "AWS_ACCESS_KEY"},
+    {"access key credsAKIA2E3AYF3BQ44C7XQZ please", NULL},
+    {"access key AKIA2E3AYF3BQ44C7XQZ7 please", NULL},
+    {"access key 7AKIA2E3AYF3BQ44C7XQZ please", NULL},
     {"aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_SECRET_KEY"},
     {"-----BEGIN OPENSSH PRIVATE KEY-----", "PRIVATE_KEY"},
     {"use ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 now", "GITHUB_TOKEN"},
