@@ -106,6 +106,13 @@ struct cls_stream_opts {
                                      UNINSPECTABLE finding with CLS_FF_BOMB */
     uint32_t max_ratio;           /* decompression ratio limit (0 = 100) */
     int excerpts;                 /* 1 = fill cls_finding.excerpt (offline tools only) */
+    uint32_t max_time_ms;         /* time limit for this body's inspection (0 = none):
+                                     the time spent inside cls_stream_feed and
+                                     cls_stream_close (wall clock while they run).
+                                     Past it: an UNINSPECTABLE finding ("inspection
+                                     time limit exceeded"), and the rest of the body
+                                     is not inspected. Looked at once per call and
+                                     every 16 KiB of text inside one */
 };
 
 /* Opens a stream on a worker; memory per stream is bounded whatever the body

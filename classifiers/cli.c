@@ -23,6 +23,7 @@ struct scan_cli {
     int jsonl;
     const char *ctype;
     const char *cenc;
+    uint32_t time_ms; /* --time-limit (0: none) */
     uint8_t *buf;
     unsigned long found;
     int errors;
@@ -31,7 +32,8 @@ struct scan_cli {
 static void usage(FILE *f)
 {
     fputs("usage: sovgw scan [--packs LIST] [--policy FILE] [--format text|jsonl]\n"
-          "                  [--content-type T] [--content-encoding E] PATH... | -\n"
+          "                  [--content-type T] [--content-encoding E] [--time-limit MS]\n"
+          "                  PATH... | -\n"
           "  Scans files, directories (recursively; only their regular files) or stdin\n"
           "  (-) for personal data and secrets. LIST is comma-separated:\n"
           "  pii-core,pii-eu,pii-world,secrets\n"
@@ -43,7 +45,11 @@ static void usage(FILE *f)
           "  the text they hold (keys and values, text and names, entries).\n"
           "  \"encoded\": found in decoded base64, hex or escaped text (the span is the\n"
           "  encoded text's). \"joined\": found across two adjacent text blocks of a\n"
-          "  JSON request (Converse, Anthropic's Messages), which a model reads joined.\n",
+          "  JSON request (Converse, Anthropic's Messages), which a model reads joined.\n"
+          "  --time-limit MS: each file's inspection may take MS milliseconds (1 to\n"
+          "  3600000), as the gateway limits a body's; past it the file gets an\n"
+          "  UNINSPECTABLE finding \"inspection time limit exceeded\" and its rest is\n"
+          "  not inspected.\n",
           f);
 }
 
@@ -132,7 +138,7 @@ static int scan_fd(struct scan_cli *c, int fd, const char *name)
     if (!c->ctype && !c->cenc && strcmp(name, "-") != 0) {
         guess_type(name, &ct, &ce, inner, sizeof(inner));
     }
-    struct cls_stream_opts o = {.content_type = ct, .content_encoding = ce, .excerpts = 1};
+    struct cls_stream_opts o = {.content_type = ct, .content_encoding = ce, .excerpts = 1, .max_time_ms = c->time_ms};
     struct cls_stream *s = NULL;
     int rc = cls_stream_new(c->w, &o, &s);
     if (rc != SGW_OK) {
@@ -268,7 +274,7 @@ static void scan_path(struct scan_cli *c, const char *path, int depth)
 
 int cls_cli_scan(int argc, char **argv, cls_policy_loader_fn loader)
 {
-    const char *packs_arg = NULL, *policy = NULL, *format = "text";
+    const char *packs_arg = NULL, *policy = NULL, *format = "text", *time_arg = NULL;
     struct scan_cli c;
     memset(&c, 0, sizeof(c));
     int i = 1;
@@ -293,6 +299,8 @@ int cls_cli_scan(int argc, char **argv, cls_policy_loader_fn loader)
             dst = &c.ctype;
         else if (strcmp(a, "--content-encoding") == 0)
             dst = &c.cenc;
+        else if (strcmp(a, "--time-limit") == 0)
+            dst = &time_arg;
         if (dst) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "sovgw scan: %s needs a value\n", a);
@@ -312,6 +320,17 @@ int cls_cli_scan(int argc, char **argv, cls_policy_loader_fn loader)
         fputs("sovgw scan: no PATH given (use - for stdin)\n", stderr);
         usage(stderr);
         return 2;
+    }
+    if (time_arg) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long ms = strtoul(time_arg, &end, 10);
+        if (errno || end == time_arg || *end || time_arg[0] == '-' || ms < 1 || ms > 3600000) {
+            fprintf(stderr, "sovgw scan: --time-limit must be a number of milliseconds from 1 to 3600000, not '%s'\n",
+                    time_arg);
+            return 2;
+        }
+        c.time_ms = (uint32_t)ms;
     }
     if (strcmp(format, "text") == 0)
         c.jsonl = 0;

@@ -461,6 +461,15 @@ int cls_scanner_origin(void *ctx, int kind, uint64_t src, uint64_t w);
 uint64_t cls_scanner_where(void *ctx);
 /* ends the input: closes the open window */
 int cls_scanner_finish(struct cls_scanner *sc);
+/* The time limit (cls_stream_opts.max_time_ms): from here on the scanner
+ * looks at the clock every 16 KiB of text it scans and stops at deadline
+ * (monotonic ns; 0: no limit), as cls_scanner_stop does. */
+void cls_scanner_set_deadline(struct cls_scanner *sc, uint64_t deadline);
+/* The time limit ran out: one UNINSPECTABLE finding ("inspection time limit
+ * exceeded"), and no window and no literal stream from here on. Returns 1
+ * when it has run out (now or before). */
+int cls_scanner_stop(struct cls_scanner *sc);
+int cls_scanner_stopped(const struct cls_scanner *sc);
 const struct cls_finding *cls_scanner_findings(const struct cls_scanner *sc, size_t *n);
 const struct cls_scan_stats *cls_scanner_stats(const struct cls_scanner *sc);
 /* Benchmarks: time the confirm (PCRE2), validate and context-word calls

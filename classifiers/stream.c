@@ -1,6 +1,7 @@
 /* classifiers/stream.c — one body: the decoder chain built from the content
  * type and encoding, with the scanner as its final sink. */
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "classifiers/engine.h"
@@ -15,7 +16,39 @@ struct cls_stream {
     struct cls_sink sink;          /* the chain may keep a pointer to it */
     int closed;
     int failed;
+    uint64_t limit_ns; /* max_time_ms (0: none) */
+    uint64_t spent_ns; /* time inside feed and close so far */
 };
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A call begins: the scanner's deadline is what is left of the limit.
+ * Returns the call's start (0: no limit). */
+static uint64_t limit_begin(struct cls_stream *s)
+{
+    if (!s->limit_ns || cls_scanner_stopped(s->sc))
+        return 0;
+    uint64_t t0 = mono_ns();
+    cls_scanner_set_deadline(s->sc, t0 + (s->limit_ns - s->spent_ns));
+    return t0;
+}
+
+/* ... and ends: its time counts; past the limit the scanner stops. */
+static void limit_end(struct cls_stream *s, uint64_t t0)
+{
+    if (!t0)
+        return;
+    s->spent_ns += mono_ns() - t0;
+    if (s->spent_ns >= s->limit_ns)
+        cls_scanner_stop(s->sc);
+    else
+        cls_scanner_set_deadline(s->sc, 0);
+}
 
 static const char *stream_path(void *arg)
 {
@@ -69,6 +102,7 @@ int cls_stream_new(struct cls_worker *w, const struct cls_stream_opts *opts, str
     rc = cls_decode_chain_init(s->chain_mem, opts->content_type, opts->content_encoding, &lim, &s->sink, &s->chain);
     if (rc != SGW_OK)
         goto fail;
+    s->limit_ns = (uint64_t)opts->max_time_ms * 1000000u;
     *out = s;
     return SGW_OK;
 fail:
@@ -84,7 +118,11 @@ int cls_stream_feed(struct cls_stream *s, const void *buf, size_t len)
         return SGW_ERR;
     if (len == 0)
         return SGW_OK;
+    if (s->limit_ns && cls_scanner_stopped(s->sc))
+        return SGW_OK; /* (out of time: the rest is not looked at) */
+    uint64_t t0 = limit_begin(s);
     int rc = cls_decode_chain_feed(s->chain, (const uint8_t *)buf, len);
+    limit_end(s, t0);
     if (rc < 0) {
         s->failed = 1;
         return rc;
@@ -101,7 +139,9 @@ int cls_stream_close(struct cls_stream *s)
     s->closed = 1;
     if (s->failed)
         return SGW_ERR;
-    int rc = cls_decode_chain_finish(s->chain);
+    uint64_t t0 = limit_begin(s);
+    int rc = s->limit_ns && cls_scanner_stopped(s->sc) ? SGW_OK : cls_decode_chain_finish(s->chain);
+    limit_end(s, t0);
     if (rc < 0) {
         s->failed = 1;
         return rc;

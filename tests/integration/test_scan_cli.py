@@ -142,6 +142,33 @@ def main():
             eq(p.returncode, 0, f"only secrets: card/email not reported ({p.stdout!r})")
         r.run("--packs selects the packs", packs)
 
+        def time_limit():
+            # a body built to be slow (a "password=" every 9 bytes: each one a
+            # value to check), with a card at its end: without a limit the card
+            # is found; with 5 ms the body is reported uninspectable once, and
+            # the rest of it, the card too, is not looked at
+            slow = tmp.write("slow.json", json.dumps({"messages": [{"role": "user", "content":
+                             "password=" * 300000 + f" card {CARD}"}]}))
+            p = scan("--format", "jsonl", slow)
+            eq(p.returncode, 1, f"no limit: exit 1 ({p.stderr!r})")
+            eq([f["type"] for f in jsonl(p.stdout)], ["CREDIT_DEBIT_CARD_NUMBER"], "no limit: the card")
+            p = scan("--format", "jsonl", "--time-limit", "5", slow)
+            eq(p.returncode, 1, f"5 ms: exit 1 ({p.stderr!r})")
+            fs = jsonl(p.stdout)
+            eq([(f["type"], f.get("reason")) for f in fs],
+               [("UNINSPECTABLE", "inspection time limit exceeded")], "5 ms: uninspectable, once")
+            check(0 < fs[0]["start"] < len("password=") * 300000, f"stopped inside the body: {fs[0]}")
+            # a generous limit changes nothing, on this body and a small one
+            p = scan("--format", "jsonl", "--time-limit", "600000", slow, body)
+            eq(sorted(f["type"] for f in jsonl(p.stdout)),
+               ["CREDIT_DEBIT_CARD_NUMBER", "CREDIT_DEBIT_CARD_NUMBER", "EMAIL"], "600 s: as without")
+            for bad in ("0", "-5", "abc", "5ms", "3600001", ""):
+                p = scan("--time-limit", bad, body)
+                eq(p.returncode, 2, f"--time-limit {bad!r}: exit 2")
+                check(b"--time-limit must be" in p.stderr, f"--time-limit {bad!r}: message {p.stderr!r}")
+            eq(scan(body, "--time-limit").returncode, 2, "--time-limit without a value")
+        r.run("--time-limit reports a body that takes too long as uninspectable", time_limit)
+
         def utf16_text_file():
             # a .txt file is declared text/plain; UTF-16 in it (with or without
             # a BOM) must be decoded, not scanned as bytes with NULs between

@@ -45,7 +45,7 @@ static void sign(const struct cls_finding *f, size_t n, struct ref *r)
 static int scan_one(struct cls_worker *w, const char *ct, const char *ce, const void *body, size_t len,
                     struct ref *out)
 {
-    struct cls_stream_opts o = {ct, ce, 0, 0, 0};
+    struct cls_stream_opts o = {.content_type = ct, .content_encoding = ce};
     struct cls_stream *s = NULL;
     if (cls_stream_new(w, &o, &s) != SGW_OK)
         return 1;
