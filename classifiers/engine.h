@@ -470,6 +470,8 @@ void cls_scanner_set_deadline(struct cls_scanner *sc, uint64_t deadline);
  * when it has run out (now or before). */
 int cls_scanner_stop(struct cls_scanner *sc);
 int cls_scanner_stopped(const struct cls_scanner *sc);
+/* Fuzzing: the stream's time limit runs out now (cls_scanner_stop). */
+void cls_stream_stop(struct cls_stream *s);
 const struct cls_finding *cls_scanner_findings(const struct cls_scanner *sc, size_t *n);
 const struct cls_scan_stats *cls_scanner_stats(const struct cls_scanner *sc);
 /* Benchmarks: time the confirm (PCRE2), validate and context-word calls

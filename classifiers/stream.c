@@ -118,7 +118,7 @@ int cls_stream_feed(struct cls_stream *s, const void *buf, size_t len)
         return SGW_ERR;
     if (len == 0)
         return SGW_OK;
-    if (s->limit_ns && cls_scanner_stopped(s->sc))
+    if (cls_scanner_stopped(s->sc))
         return SGW_OK; /* (out of time: the rest is not looked at) */
     uint64_t t0 = limit_begin(s);
     int rc = cls_decode_chain_feed(s->chain, (const uint8_t *)buf, len);
@@ -140,7 +140,7 @@ int cls_stream_close(struct cls_stream *s)
     if (s->failed)
         return SGW_ERR;
     uint64_t t0 = limit_begin(s);
-    int rc = s->limit_ns && cls_scanner_stopped(s->sc) ? SGW_OK : cls_decode_chain_finish(s->chain);
+    int rc = cls_scanner_stopped(s->sc) ? SGW_OK : cls_decode_chain_finish(s->chain);
     limit_end(s, t0);
     if (rc < 0) {
         s->failed = 1;
@@ -162,6 +162,11 @@ const struct cls_finding *cls_stream_findings(const struct cls_stream *s, size_t
         return NULL;
     }
     return cls_scanner_findings(s->sc, n);
+}
+
+void cls_stream_stop(struct cls_stream *s)
+{
+    cls_scanner_stop(s->sc);
 }
 
 void cls_stream_free(struct cls_stream *s)

@@ -4,12 +4,14 @@
  * points derived from the input. The findings, offsets included, must be
  * identical; every span must be ordered and lie inside the body when the
  * body was scanned as raw text (the offsets are then the body's own). Byte
- * 0 picks the content type and seeds the cuts. */
+ * 0 picks the content type and seeds the cuts. A third run runs out of its
+ * time limit after some of the pieces (cls_stream_stop). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "classifiers/classifiers.h"
+#include "classifiers/engine.h"
 
 static struct cls_worker *worker;
 
@@ -23,8 +25,10 @@ struct run {
     size_t n;
 };
 
+/* stop_after: the time limit runs out after that many pieces (SIZE_MAX:
+ * never) */
 static void scan(const char *ct, const uint8_t *p, size_t n, const size_t *cuts, size_t ncuts,
-                 struct run *out)
+                 size_t stop_after, struct run *out)
 {
     struct cls_stream_opts o = {.content_type = ct, .excerpts = 1};
     struct cls_stream *s = NULL;
@@ -35,6 +39,8 @@ static void scan(const char *ct, const uint8_t *p, size_t n, const size_t *cuts,
         size_t end = i < ncuts ? cuts[i] : n;
         if (end < off)
             continue;
+        if (i == stop_after)
+            cls_stream_stop(s);
         if (cls_stream_feed(s, p + off, end - off) != 0)
             abort();
         off = end;
@@ -77,9 +83,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cuts[b] = cuts[b - 1];
             cuts[b - 1] = t;
         }
-    struct run one, many;
-    scan(ct, p, n, NULL, 0, &one);
-    scan(ct, p, n, cuts, ncuts, &many);
+    struct run one, many, cut;
+    scan(ct, p, n, NULL, 0, SIZE_MAX, &one);
+    scan(ct, p, n, cuts, ncuts, SIZE_MAX, &many);
+    /* out of time after some of the pieces: one finding says so, the
+       findings stay ordered, and nothing after it is looked at */
+    scan(ct, p, n, cuts, ncuts, (size_t)(x >> 16) % (ncuts + 1), &cut);
+    size_t timed_out = 0;
+    for (size_t i = 0; i < cut.n; i++) {
+        const struct cls_finding *a = &cut.f[i];
+        timed_out += strcmp(a->reason, "inspection time limit exceeded") == 0;
+        if (strcmp(a->type, "FINDINGS_TRUNCATED") == 0 || a->start > a->end ||
+            (i && cut.f[i - 1].start > a->start))
+            abort();
+    }
+    if (timed_out != 1)
+        abort();
+    free(cut.f);
     if (one.n != many.n)
         abort();
     for (size_t i = 0; i < one.n; i++) {
