@@ -2700,10 +2700,8 @@ static int kv_commit(struct cls_scanner *sc);
  * to ~1 ms on the slowest bodies known, bench/scan_bench.sh worst). */
 #define SCAN_CLOCK_STEP 16384u
 
-static inline int over_time(struct cls_scanner *sc, size_t n)
+__attribute__((noinline, cold)) static int over_time_slow(struct cls_scanner *sc, size_t n)
 {
-    if (__builtin_expect(!sc->deadline, 1))
-        return 0;
     if (sc->clock_left > n) {
         sc->clock_left -= n;
         return 0;
@@ -2712,6 +2710,11 @@ static inline int over_time(struct cls_scanner *sc, size_t n)
     if (clock_ns() >= sc->deadline)
         cls_scanner_stop(sc);
     return sc->failed;
+}
+
+static inline int over_time(struct cls_scanner *sc, size_t n)
+{
+    return __builtin_expect(sc->deadline != 0, 0) && over_time_slow(sc, n);
 }
 
 static int process_slice(struct cls_scanner *sc, const uint8_t *p, size_t n)
@@ -2835,7 +2838,8 @@ static inline uint64_t load32(const uint8_t *p)
  * are read as two four-byte words, or three single bytes), and the length.
  * A byte-at-a-time hash is a chain of ~4 cycles per byte on every short
  * unit with a trigger. */
-static struct cls_unit_memo *memo_slot(struct cls_scanner *sc, const uint8_t *p, size_t n)
+static inline __attribute__((always_inline)) struct cls_unit_memo *
+memo_slot(struct cls_scanner *sc, const uint8_t *p, size_t n)
 {
     const uint64_t k = 0x9e3779b97f4a7c15ull;
     uint64_t h = (uint64_t)n * k;
