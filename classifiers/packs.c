@@ -935,6 +935,12 @@ const struct cls_pattern_def cls_patterns[] = {
        number with a decimal point, which has one */
     {T_CARD, LBN "[0-9]{4}(?:\\.[0-9]{4}){3}" RBN, cls_v_card, 0, CLS_WF_DOT | CLS_WF_DSD2, 16, 90,
      98, 60, 0, 0, 0},
+    /* groups of four with dots among spaces and dashes (4111 1111-1111.1111:
+       the audit's card-sep-mixed); not a group of a row of numbers, as
+       above (1234.5678 9012.3456 7890.1234) */
+    {T_CARD,
+     LBN "(?<![0-9][ .-])(?=[0-9]{4}(?:[ -][0-9]{4}){0,2}\\.)[0-9]{4}(?:[ .-][0-9]{4}){3}(?![ .-][0-9])" RBN,
+     cls_v_card, 0, CLS_WF_DOT | CLS_WF_DSD, 16, 90, 98, 60, 0, 0, 0},
     /* four lines of four digits, next to a context word ("card:"): a
        column of numbers alone is too often one */
     {T_CARD, LBN "[0-9]{4}(?:\r?\n[0-9]{4}|\t[0-9]{4}){3}" RBN, cls_v_card, 0, 0, 16, 0, 95, 60,

@@ -228,6 +228,12 @@ static const struct pos_case cases[] = {
     /* four groups with tabs between (an evasion, a copied cell row): next
        to a context word, as on four lines; a row of numbers alone is none */
     {"charge card 4111\t1111\t1111\t1111 today", "CREDIT_DEBIT_CARD_NUMBER"},
+    /* dots mixed with spaces and dashes; not in a row of such numbers */
+    {"charge card 4111 1111-1111.1111 today", "CREDIT_DEBIT_CARD_NUMBER"},
+    {"charge card 4111.1111 1111 1111 today", "CREDIT_DEBIT_CARD_NUMBER"},
+    {"charge card 5500-0000 0000.0004 today", "CREDIT_DEBIT_CARD_NUMBER"},
+    {"rates 4111.1111 4111.1111 4111.1111 4111.1111 today", NULL},
+    {"rates 7.5 4111.1111 1111.1111", NULL},
     {"id\t4111\t1111\t1111\t1111\n", NULL},
     {"NIR 185057800608491", "FR_NIR"},
     {"NIR 1850578006084 91", "FR_NIR"},
