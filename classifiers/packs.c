@@ -948,6 +948,13 @@ const struct cls_pattern_def cls_patterns[] = {
     {T_IBAN, LBA "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?" RBA, cls_v_iban, 0,
      CLS_WF_RUN4 | CLS_WF_UU | CLS_WF_UD, 6,
      95, 99, 70, CLS_PF_TRIM, 2, 0},
+    /* the country in small letters (de89 3704 …, De89…: the audit's
+       iban-lowercase; a model reads it as well), for the countries whose
+       account part is digits (DE, ES, BE, AT, CH, PL, PT, the Nordics…):
+       with letters in it, words of four letters would pass for groups,
+       and the gates could ask for no digits */
+    {T_IBAN, LBA "(?:[a-z][A-Za-z]|[A-Z][a-z])[0-9]{2}(?: ?[0-9]{4}){2,7}(?: ?[0-9]{1,3})?" RBN, cls_v_iban,
+     0, CLS_WF_RUN4, 10, 95, 99, 70, CLS_PF_TRIM, 0, 0},
     {T_SWIFT, LBA "[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?" RBA, cls_v_swift, A(CLS_A_SWIFT), 0, 0, 0, 80,
      15, CLS_PF_NEEDCTX, 0, 0},
     /* an address of one digit, then numbers of one or two, is written like

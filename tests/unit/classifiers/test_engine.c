@@ -100,6 +100,12 @@ static const struct pos_case cases[] = {
     {"amex 378282246310005.", "CREDIT_DEBIT_CARD_NUMBER"},
     {"IBAN GB82 WEST 1234 5698 7654 32 please", "INTERNATIONAL_BANK_ACCOUNT_NUMBER"},
     {"pay to FR1420041010050500013M02606", "INTERNATIONAL_BANK_ACCOUNT_NUMBER"},
+    /* in small letters, or mixed: a model reads them as well */
+    {"wire the money to de89370400440532013000 now", "INTERNATIONAL_BANK_ACCOUNT_NUMBER"},
+    {"iban es91 2100 0418 4502 0005 1332 please", "INTERNATIONAL_BANK_ACCOUNT_NUMBER"},
+    {"to De89 3704 0044 0532 0130 00.", "INTERNATIONAL_BANK_ACCOUNT_NUMBER"},
+    {"to de89370400440532013001 now", NULL},            /* mod 97 */
+    {"span be12a3f4c5d6e7f8 trace de893704004405320130001", NULL}, /* lengths */
     {"our SWIFT code is DEUTDEFF500", "SWIFT_CODE"},
     {"host 10.20.30.40 is down", "IP_ADDRESS"},
     {"ping fe80::202:b3ff:fe1e:8329 ok", "IP_ADDRESS"},
