@@ -2212,8 +2212,13 @@ static int b64_known(struct dec_b64 *b, size_t n, size_t total, int hex, int *rc
 }
 
 /* Decodes a held run with an alignment; returns the decoded length. */
-/* Characters decoded per step of b64_pick (a multiple of 4). */
+/* Characters decoded per step of b64_pick (multiples of 4): the first
+ * step of the first alignment holds what a known format's magic needs; the
+ * others are small, so that a run of random characters (a key, a token)
+ * is dropped after a few bytes of each alignment, not decoded whole three
+ * times (dec_looks_text_step's verdict is the same at any step). */
 #define B64_PICK_STEP 256u
+#define B64_PICK_SMALL 32u
 
 /* Chooses the alignment of a run whose decoding looks like text; returns 0
  * when none does. *len gets the decoded length, b->dec the bytes, *qs the
@@ -2238,7 +2243,8 @@ static int b64_pick(struct dec_b64 *b, const uint8_t *s, size_t n, int final, si
         qs->acc = 0;
         qs->n = 0;
         while (pos < n) {
-            size_t take = n - pos < B64_PICK_STEP ? n - pos : B64_PICK_STEP;
+            size_t step = align == 0 && pos == off ? B64_PICK_STEP : B64_PICK_SMALL;
+            size_t take = n - pos < step ? n - pos : step;
             o += b64q_put(qs, s + pos, take, b->dec + o);
             pos += take;
             if (pos == n && final)
