@@ -489,8 +489,9 @@ void cls_scanner_set_skip(struct cls_scanner *sc, int on);
 void cls_scanner_set_short(struct cls_scanner *sc, int mode);
 /* Unit tests: the short path's masks of the 64 bytes at q (token bytes,
  * digits, '@', capitals, spaces, the punctuation "(+-./:=", two-byte
- * letters' leads C3-D3, continuation bytes), SIMD variant when simd = 1 and
- * the CPU has it, else scalar (they must agree). */
+ * letters' leads C3-D3, continuation bytes): AVX2 when simd = 1, AVX-512BW
+ * when simd = 2 (each when the CPU has it, else the one below it), scalar
+ * when 0 (they must agree). */
 void cls_scan_short_masks(const uint8_t *q, int simd, uint64_t out[8]);
 
 #endif

@@ -390,7 +390,7 @@ static void sw_masks_scalar(const uint8_t *q, struct sw_masks *m)
     m->sp = sp;
     m->pm = pm;
 }
-static int sw_simd; /* the AVX2 masks (select_masks) */
+static int sw_simd; /* the masks' SIMD (select_masks): 1 AVX2, 2 AVX-512BW */
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -479,6 +479,34 @@ __attribute__((target("avx2"))) static inline void sw_masks_avx2(const uint8_t *
     m->u8c = mm_mask64(mm_range(v0, (char)0x80, 0x3f), mm_range(v1, (char)0x80, 0x3f));
 }
 
+/* The same masks from one 64-byte load (AVX-512BW: the tests straight into
+ * mask registers, no movemask). */
+#define SW_AVX512 "avx512f,avx512bw,avx2,popcnt"
+
+__attribute__((target(SW_AVX512))) static inline uint64_t mm512_range(__m512i v, char lo, char span)
+{
+    return _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8(lo)), _mm512_set1_epi8(span));
+}
+
+__attribute__((target(SW_AVX512))) static inline void sw_masks_avx512(const uint8_t *q, struct sw_masks *m)
+{
+    const __m512i lo_t = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)tok_lo));
+    const __m512i hi_t = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)tok_hi));
+    const __m512i lo_p = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)pm_lo));
+    const __m512i hi_p = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)pm_hi));
+    const __m512i nib = _mm512_set1_epi8(0x0f);
+    const __m512i v = _mm512_loadu_si512((const void *)q);
+    const __m512i l = _mm512_and_si512(v, nib), h = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
+    m->tok = _mm512_test_epi8_mask(_mm512_shuffle_epi8(lo_t, l), _mm512_shuffle_epi8(hi_t, h));
+    m->pm = _mm512_test_epi8_mask(_mm512_shuffle_epi8(lo_p, l), _mm512_shuffle_epi8(hi_p, h));
+    m->dig = mm512_range(v, '0', 9);
+    m->up = mm512_range(v, 'A', 25);
+    m->at = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('@'));
+    m->sp = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' '));
+    m->u8l = mm512_range(v, (char)0xc3, 0x10);
+    m->u8c = mm512_range(v, (char)0x80, 0x3f);
+}
+
 static void select_masks(void)
 {
     for (int c = 0; c < 256; c++) {
@@ -503,6 +531,8 @@ static void select_masks(void)
         if (__builtin_cpu_supports("popcnt")) {
             window_features = window_features_avx2;
             sw_simd = 1;
+            if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
+                sw_simd = 2;
         }
     }
 }
@@ -2428,12 +2458,20 @@ __attribute__((target("avx2,popcnt"))) static int short_avx2(struct cls_scanner 
 {
     return short_impl(sc, t, next_lit, pend, plen, sw_masks_avx2);
 }
+
+__attribute__((target(SW_AVX512))) static int short_avx512(struct cls_scanner *sc, size_t t, uint64_t next_lit,
+                                                          size_t *pend, size_t *plen)
+{
+    return short_impl(sc, t, next_lit, pend, plen, sw_masks_avx512);
+}
 #endif
 
 static inline __attribute__((always_inline)) int short_window(struct cls_scanner *sc, size_t t, uint64_t next_lit,
                                                               size_t *pend, size_t *plen)
 {
 #if defined(__x86_64__) || defined(__i386__)
+    if (sw_simd == 2)
+        return short_avx512(sc, t, next_lit, pend, plen);
     if (sw_simd)
         return short_avx2(sc, t, next_lit, pend, plen);
 #endif
@@ -2445,7 +2483,9 @@ void cls_scan_short_masks(const uint8_t *q, int simd, uint64_t out[8])
     init_tables();
     struct sw_masks m;
 #if defined(__x86_64__) || defined(__i386__)
-    if (simd && sw_simd)
+    if (simd >= 2 && sw_simd == 2)
+        sw_masks_avx512(q, &m);
+    else if (simd && sw_simd)
         sw_masks_avx2(q, &m);
     else
 #endif

@@ -149,7 +149,7 @@ int main(void)
             int r = rand();
             q[i] = iter % 3 == 0 ? (uint8_t)(r & 0xff) : (uint8_t)alpha[r % (int)(sizeof(alpha) - 1)];
         }
-        uint64_t want[8] = {0}, got_s[8], got_v[8];
+        uint64_t want[8] = {0}, got_s[8], got_v[8], got_w[8];
         for (size_t i = 0; i < 64; i++) {
             uint8_t c = q[i];
             int alnum = is_d(c) || is_u(c) || (c >= 'a' && c <= 'z');
@@ -165,12 +165,14 @@ int main(void)
         }
         cls_scan_short_masks(q, 0, got_s);
         cls_scan_short_masks(q, 1, got_v);
-        if (memcmp(want, got_s, sizeof(want)) != 0 || memcmp(want, got_v, sizeof(want)) != 0) {
+        cls_scan_short_masks(q, 2, got_w); /* AVX-512 where the CPU has it */
+        if (memcmp(want, got_s, sizeof(want)) != 0 || memcmp(want, got_v, sizeof(want)) != 0 ||
+            memcmp(want, got_w, sizeof(want)) != 0) {
             for (size_t k = 0; k < 8; k++)
-                if (want[k] != got_s[k] || want[k] != got_v[k])
-                    fprintf(stderr, "%s: short masks %zu: want %#llx scalar %#llx simd %#llx\n", __FILE__, k,
-                            (unsigned long long)want[k], (unsigned long long)got_s[k],
-                            (unsigned long long)got_v[k]);
+                if (want[k] != got_s[k] || want[k] != got_v[k] || want[k] != got_w[k])
+                    fprintf(stderr, "%s: short masks %zu: want %#llx scalar %#llx avx2 %#llx avx512 %#llx\n",
+                            __FILE__, k, (unsigned long long)want[k], (unsigned long long)got_s[k],
+                            (unsigned long long)got_v[k], (unsigned long long)got_w[k]);
             if (++failures > 10)
                 return 1;
         }
