@@ -408,6 +408,7 @@ struct cls_worker {
 void cls_trigger_bits_scalar(const uint8_t *p, size_t n, uint64_t *out);
 void cls_trigger_bits_sse2(const uint8_t *p, size_t n, uint64_t *out);
 void cls_trigger_bits_avx2(const uint8_t *p, size_t n, uint64_t *out);
+void cls_trigger_bits_avx512(const uint8_t *p, size_t n, uint64_t *out);
 const char *cls_simd_select(void (**fn)(const uint8_t *, size_t, uint64_t *));
 
 /* ---- the scanner (scan.c) ---- */

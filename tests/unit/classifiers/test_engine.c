@@ -559,14 +559,16 @@ static void test_reuse(struct cls_worker *w)
  * left alone. */
 static void test_trigger_bits(void)
 {
-    int avx2 = 0;
+    int avx2 = 0, avx512 = 0;
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     avx2 = __builtin_cpu_supports("avx2");
+    avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("bmi2");
 #endif
     static const uint8_t pick[] = {'0', '9', '@', '5', 'a', '/', ':', 0xb0, '?', ' ', 0xc0, 'Z', 0x00, 0xff};
     void (*const fns[])(const uint8_t *, size_t, uint64_t *) = {cls_trigger_bits_scalar, cls_trigger_bits_sse2,
-                                                                 cls_trigger_bits_avx2};
+                                                                 cls_trigger_bits_avx2, cls_trigger_bits_avx512};
     uint64_t seed = 7;
     for (size_t len = 0; len <= 300; len++) {
         uint8_t *b = malloc(len ? len : 1);
@@ -580,7 +582,7 @@ static void test_trigger_bits(void)
             if ((b[k] >= '0' && b[k] <= '9') || b[k] == '@')
                 want[k / 64] |= 1ull << (k % 64);
         for (size_t f = 0; f < SGW_ARRAY_LEN(fns); f++) {
-            if (f == 2 && !avx2)
+            if ((f == 2 && !avx2) || (f == 3 && !avx512))
                 continue;
             uint64_t got[7];
             memset(got, 0xa5, sizeof(got));
