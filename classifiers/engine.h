@@ -462,6 +462,8 @@ int cls_scanner_origin(void *ctx, int kind, uint64_t src, uint64_t w);
 uint64_t cls_scanner_where(void *ctx);
 /* ends the input: closes the open window */
 int cls_scanner_finish(struct cls_scanner *sc);
+/* Monotonic nanoseconds (the time limit, the benchmarks' stage timing). */
+uint64_t cls_clock_ns(void);
 /* The time limit (cls_stream_opts.max_time_ms): from here on the scanner
  * looks at the clock every 16 KiB of text it scans and stops at deadline
  * (monotonic ns; 0: no limit), as cls_scanner_stop does. */

@@ -248,7 +248,7 @@ static uint16_t sw_pf[256];
 static uint32_t sw_pc[256];
 
 /* monotonic nanoseconds: the stage timing of benchmarks, the time limit */
-static uint64_t clock_ns(void)
+uint64_t cls_clock_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1550,10 +1550,10 @@ static int run_regex(struct cls_scanner *sc, const pcre2_code *code, const pcre2
             off = starts[k];
         }
         sc->st.regex_runs++;
-        uint64_t t0 = sc->timing ? clock_ns() : 0;
+        uint64_t t0 = sc->timing ? cls_clock_ns() : 0;
         int rc = pcre2_jit_match(code_at ? code_at : code, sc->wbuf, we, off, 0, md, NULL);
         if (sc->timing)
-            sc->st.confirm_ns += clock_ns() - t0;
+            sc->st.confirm_ns += cls_clock_ns() - t0;
         if (rc == PCRE2_ERROR_NOMATCH && code_at) {
             off++;
             continue;
@@ -1578,7 +1578,7 @@ static int run_regex(struct cls_scanner *sc, const pcre2_code *code, const pcre2
             off = ms + 1;
             continue;
         }
-        uint64_t t1 = sc->timing && validate ? clock_ns() : 0;
+        uint64_t t1 = sc->timing && validate ? cls_clock_ns() : 0;
         int ok = validate ? validate((const char *)sc->wbuf + vs, ve - vs) : 1;
         if (!ok && (pflags & CLS_PF_TRIM) && vs == ms && ve == me) {
             for (size_t e2 = me - 1; e2 > ms + 1; e2--) {
@@ -1591,7 +1591,7 @@ static int run_regex(struct cls_scanner *sc, const pcre2_code *code, const pcre2
             }
         }
         if (t1)
-            sc->st.validate_ns += clock_ns() - t1;
+            sc->st.validate_ns += cls_clock_ns() - t1;
         if (!ok) {
             off = ms + 1;
             continue;
@@ -1735,12 +1735,12 @@ static uint64_t ctx_types(struct cls_scanner *sc, uint64_t from, uint64_t end)
 {
     uint64_t m = 0;
     sc->ctx_used = 1;
-    uint64_t t0 = sc->timing ? clock_ns() : 0;
+    uint64_t t0 = sc->timing ? cls_clock_ns() : 0;
     for (size_t k = 0; k < sc->nctx; k++)
         if (sc->ctxh[k].start >= from && sc->ctxh[k].end <= end)
             m |= sc->ctxh[k].types;
     if (sc->timing) {
-        sc->st.context_ns += clock_ns() - t0;
+        sc->st.context_ns += cls_clock_ns() - t0;
         sc->st.context_scans++;
     }
     if (sc->key_len) {
@@ -2747,7 +2747,7 @@ __attribute__((noinline, cold)) static int over_time_slow(struct cls_scanner *sc
         return 0;
     }
     sc->clock_left = SCAN_CLOCK_STEP;
-    if (clock_ns() >= sc->deadline)
+    if (cls_clock_ns() >= sc->deadline)
         cls_scanner_stop(sc);
     return sc->failed;
 }

@@ -1,7 +1,6 @@
 /* classifiers/stream.c — one body: the decoder chain built from the content
  * type and encoding, with the scanner as its final sink. */
 #include <stdlib.h>
-#include <time.h>
 #include <string.h>
 
 #include "classifiers/engine.h"
@@ -20,20 +19,13 @@ struct cls_stream {
     uint64_t spent_ns; /* time inside feed and close so far */
 };
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* A call begins: the scanner's deadline is what is left of the limit.
  * Returns the call's start (0: no limit). */
 static uint64_t limit_begin(struct cls_stream *s)
 {
     if (!s->limit_ns || cls_scanner_stopped(s->sc))
         return 0;
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = cls_clock_ns();
     cls_scanner_set_deadline(s->sc, t0 + (s->limit_ns - s->spent_ns));
     return t0;
 }
@@ -43,7 +35,7 @@ static void limit_end(struct cls_stream *s, uint64_t t0)
 {
     if (!t0)
         return;
-    s->spent_ns += mono_ns() - t0;
+    s->spent_ns += cls_clock_ns() - t0;
     if (s->spent_ns >= s->limit_ns)
         cls_scanner_stop(s->sc);
     else
