@@ -47,9 +47,9 @@ static void usage(FILE *f)
           "  encoded text's). \"joined\": found across two adjacent text blocks of a\n"
           "  JSON request (Converse, Anthropic's Messages), which a model reads joined.\n"
           "  --time-limit MS: each file's inspection may take MS milliseconds (1 to\n"
-          "  3600000), as the gateway limits a body's; past it the file gets an\n"
-          "  UNINSPECTABLE finding \"inspection time limit exceeded\" and its rest is\n"
-          "  not inspected.\n",
+          "  3600000), the limit a body's inspection can be given; past it the file\n"
+          "  gets an UNINSPECTABLE finding \"inspection time limit exceeded\" and its\n"
+          "  rest is not inspected.\n",
           f);
 }
 
