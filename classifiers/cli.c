@@ -138,7 +138,8 @@ static int scan_fd(struct scan_cli *c, int fd, const char *name)
     if (!c->ctype && !c->cenc && strcmp(name, "-") != 0) {
         guess_type(name, &ct, &ce, inner, sizeof(inner));
     }
-    struct cls_stream_opts o = {.content_type = ct, .content_encoding = ce, .excerpts = 1, .max_time_ms = c->time_ms};
+    struct cls_stream_opts o = {
+        .content_type = ct, .content_encoding = ce, .excerpts = 1, .max_time_ms = c->time_ms};
     struct cls_stream *s = NULL;
     int rc = cls_stream_new(c->w, &o, &s);
     if (rc != SGW_OK) {
@@ -326,7 +327,9 @@ int cls_cli_scan(int argc, char **argv, cls_policy_loader_fn loader)
         errno = 0;
         unsigned long ms = strtoul(time_arg, &end, 10);
         if (errno || end == time_arg || *end || time_arg[0] == '-' || ms < 1 || ms > 3600000) {
-            fprintf(stderr, "sovgw scan: --time-limit must be a number of milliseconds from 1 to 3600000, not '%s'\n",
+            fprintf(stderr,
+                    "sovgw scan: --time-limit must be a number of milliseconds from 1 to 3600000, "
+                    "not '%s'\n",
                     time_arg);
             return 2;
         }

@@ -469,9 +469,9 @@ uint64_t cls_clock_ns(void);
  * (monotonic ns; 0: no limit), as cls_scanner_stop does. */
 void cls_scanner_set_deadline(struct cls_scanner *sc, uint64_t deadline);
 /* The time limit ran out: one UNINSPECTABLE finding ("inspection time limit
- * exceeded"), and no window and no literal stream from here on. Returns 1
- * when it has run out (now or before). */
-int cls_scanner_stop(struct cls_scanner *sc);
+ * exceeded", once however often called), and no window and no literal
+ * stream from here on; cls_scanner_stopped says whether it has. */
+void cls_scanner_stop(struct cls_scanner *sc);
 int cls_scanner_stopped(const struct cls_scanner *sc);
 /* Fuzzing: the stream's time limit runs out now (cls_scanner_stop). */
 void cls_stream_stop(struct cls_stream *s);

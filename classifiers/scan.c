@@ -3382,16 +3382,15 @@ void cls_scanner_set_deadline(struct cls_scanner *sc, uint64_t deadline)
     sc->clock_left = SCAN_CLOCK_STEP;
 }
 
-int cls_scanner_stop(struct cls_scanner *sc)
+void cls_scanner_stop(struct cls_scanner *sc)
 {
     if (sc->stopped)
-        return 1;
+        return;
     sc->stopped = 1;
     sc->truncated = 1; /* (no window, no literal stream) */
     sc->deadline = 0;
     if (add_special(sc, "UNINSPECTABLE", "inspection time limit exceeded", 0) != SGW_OK)
         sc->failed = 1;
-    return 1;
 }
 
 int cls_scanner_stopped(const struct cls_scanner *sc)
